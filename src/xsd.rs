@@ -215,7 +215,9 @@ impl FromStr for Guid {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let groups: Vec<&str> = text.split('-').collect();
         let shape_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+            && groups
+                .iter()
+                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
         if shape_ok {
             Ok(Self(text.to_owned()))
         } else {
@@ -254,7 +256,12 @@ mod tests {
         ] {
             assert!(good.parse::<DateTime>().is_ok(), "{good:?} refused");
         }
-        for bad in ["2026-11-23", "2026-11-23T10:15", "2026-11-23T10:15:00+5", "x"] {
+        for bad in [
+            "2026-11-23",
+            "2026-11-23T10:15",
+            "2026-11-23T10:15:00+5",
+            "x",
+        ] {
             assert!(bad.parse::<DateTime>().is_err(), "{bad:?} accepted");
         }
     }
@@ -269,7 +276,11 @@ mod tests {
 
     #[test]
     fn guid_checks_shape() {
-        assert!("ee524018-13a7-4328-aaa7-d93319ff4383".parse::<Guid>().is_ok());
+        assert!(
+            "ee524018-13a7-4328-aaa7-d93319ff4383"
+                .parse::<Guid>()
+                .is_ok()
+        );
         assert!("EE52401813A74328AAA7D93319FF4383".parse::<Guid>().is_err());
     }
 

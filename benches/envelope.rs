@@ -1,0 +1,72 @@
+//! The CPU cost of a void's envelopes: building the request and reading the answer.
+//!
+//! `cargo bench --bench envelope`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
+use instamed_soap::soap::{self, Reply, SoapVersion};
+use instamed_soap::{Outlet, TransactionId, VoidRequest};
+
+const TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
+
+fn answer(version: SoapVersion) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{}\" \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">\
+         <soap:Body><DoCreditCardSecondaryVoidResponse xmlns=\"{TNS}\"><DoCreditCardSecondaryVoidResult>\
+         <MerchantID>123123123</MerchantID><StoreID>123</StoreID><TerminalID>123</TerminalID>\
+         <TransactionStatus>C</TransactionStatus><ResponseCode>000</ResponseCode>\
+         <ResponseMessage>APPROVED</ResponseMessage>\
+         <PrimaryTransactionID>EE52401813A74328AAA7D93319FF4383</PrimaryTransactionID>\
+         <PrimaryTransactionStatus>V</PrimaryTransactionStatus>\
+         </DoCreditCardSecondaryVoidResult></DoCreditCardSecondaryVoidResponse></soap:Body></soap:Envelope>",
+        version.envelope_namespace()
+    )
+}
+
+fn fault() -> String {
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+     <soap:Body><soap:Fault><faultcode>soap:Client</faultcode>\
+     <faultstring>An unexpected error occurred with Reference Number 1234</faultstring>\
+     <detail><ErrorCode>400</ErrorCode></detail></soap:Fault></soap:Body></soap:Envelope>"
+        .to_owned()
+}
+
+fn envelopes(c: &mut Criterion) {
+    let request = VoidRequest::new(
+        Outlet::new("123123123", "123", "123").expect("outlet"),
+        TransactionId::new("EE52401813A74328AAA7D93319FF4383").expect("id"),
+    );
+    for version in [SoapVersion::Soap11, SoapVersion::Soap12] {
+        let name = match version {
+            SoapVersion::Soap11 => "soap11",
+            _ => "soap12",
+        };
+        c.bench_function(&format!("encode_void_request/{name}"), |b| {
+            b.iter(|| soap::encode(version, &black_box(&request).to_soap()).expect("encode"))
+        });
+        let body = answer(version);
+        c.bench_function(&format!("decode_void_response/{name}"), |b| {
+            b.iter(|| {
+                let reply =
+                    soap::decode::<DoCreditCardSecondaryVoid>(version, black_box(body.as_bytes()));
+                assert!(matches!(reply, Ok(Reply::Response(_))));
+            })
+        });
+    }
+    let body = fault();
+    c.bench_function("decode_fault/soap11", |b| {
+        b.iter(|| {
+            let reply = soap::decode::<DoCreditCardSecondaryVoid>(
+                SoapVersion::Soap11,
+                black_box(body.as_bytes()),
+            );
+            assert!(matches!(reply, Ok(Reply::Fault(_))));
+        })
+    });
+}
+
+criterion_group!(benches, envelopes);
+criterion_main!(benches);

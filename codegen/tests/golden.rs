@@ -1,0 +1,75 @@
+//! Golden tests: each fixture WSDL generates exactly the source stored next to it.
+//!
+//! Run `UPDATE_GOLDEN=1 cargo test -p instamed-soap-codegen` to rewrite the golden files after an
+//! intended change, then review the diff.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use instamed_soap_codegen::{Options, generate_str};
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+/// Options for the golden files: the runtime is the `instamed_soap` crate, as for a user crate,
+/// and no client methods, so that the root crate's tests can include the files.
+fn golden_options() -> Options {
+    Options {
+        runtime: "instamed_soap".to_owned(),
+        emit_client: false,
+    }
+}
+
+/// Compares `actual` with the golden file `name`, or rewrites it when `UPDATE_GOLDEN` is set.
+fn check_golden(name: &str, actual: &str) {
+    let path = fixtures_dir().join("golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error} (run with UPDATE_GOLDEN=1)", path.display()));
+    if expected != actual {
+        let first_difference = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .map_or_else(|| "at the end".to_owned(), |line| format!("at line {}", line + 1));
+        panic!(
+            "{} differs from the generated source {first_difference} (run with UPDATE_GOLDEN=1 to update)",
+            path.display()
+        );
+    }
+}
+
+fn generate_fixture(stem: &str, options: &Options) -> String {
+    let file = format!("{stem}.wsdl");
+    let wsdl = fs::read_to_string(fixtures_dir().join("fixtures").join(&file)).expect("read fixture");
+    generate_str(&wsdl, &file, options).unwrap_or_else(|error| panic!("{error}"))
+}
+
+#[test]
+fn every_fixture_matches_its_golden_file() {
+    let mut stems: Vec<String> = fs::read_dir(fixtures_dir().join("fixtures"))
+        .expect("list fixtures")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            (path.extension()? == "wsdl").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    stems.sort();
+    assert!(stems.len() >= 3, "fixtures missing: {stems:?}");
+    for stem in stems {
+        check_golden(&format!("{stem}.rs"), &generate_fixture(&stem, &golden_options()));
+    }
+}
+
+#[test]
+fn client_methods_match_their_golden_file() {
+    let options = Options {
+        emit_client: true,
+        ..golden_options()
+    };
+    check_golden("payment_client.rs.txt", &generate_fixture("payment", &options));
+}

@@ -1,0 +1,457 @@
+//! The client: configured once, then cheap to clone and share between tasks.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HOST, USER_AGENT};
+use http::{HeaderValue, Method, Request, Uri};
+use http_body_util::Full;
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use crate::credentials::{Credentials, UserName};
+use crate::error::{Error, ResponseProblem};
+use crate::protocol::Protocol;
+use crate::soap::{self, Operation, Reply, SoapVersion};
+use crate::transport::{self, Failure, Transport};
+use crate::void::{self, VoidReceipt, VoidRequest};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A void's answer is under 2 KiB; a megabyte leaves room for verbose faults and nothing else.
+const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
+const DEFAULT_MAX_IDLE: usize = 8;
+const USER_AGENT_VALUE: &str = concat!("instamed-soap/", env!("CARGO_PKG_VERSION"));
+
+/// Configures a [`Client`]. Start with [`Client::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    endpoint: String,
+    credentials: Option<Credentials>,
+    user_name: UserName,
+    protocol: Protocol,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_response_bytes: usize,
+    ca_file: Option<PathBuf>,
+    plain_http_on_loopback: bool,
+    max_idle_connections: usize,
+}
+
+impl ClientBuilder {
+    /// The account that signs requests (HTTP Basic). Required.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Which form of the account ID is the Basic user name (default: the whole ID).
+    pub fn user_name(mut self, form: UserName) -> Self {
+        self.user_name = form;
+        self
+    }
+
+    /// The protocol (default: SOAP 1.1).
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Deadline for a whole call: connecting, sending, and reading the full answer (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Deadline for opening a TCP connection (default 10 s); the call's deadline still applies.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Largest answer read, in bytes (default 1 MiB). A larger one is an error whose outcome is
+    /// unknown.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Trust only the CA certificates in this PEM file instead of the Mozilla roots (for a
+    /// simulator, or a TLS-inspecting proxy your network requires).
+    pub fn ca_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Allow an `http://` endpoint on a loopback address (`localhost`, `127.0.0.0/8`, `::1`),
+    /// for a local simulator. Any other plain-HTTP endpoint is still refused.
+    pub fn allow_plain_http_on_loopback(mut self, allow: bool) -> Self {
+        self.plain_http_on_loopback = allow;
+        self
+    }
+
+    /// How many idle keep-alive connections to keep (default 8).
+    pub fn max_idle_connections(mut self, count: usize) -> Self {
+        self.max_idle_connections = count;
+        self
+    }
+
+    /// Checks the settings and builds the client. Nothing is sent yet.
+    pub fn build(self) -> Result<Client, Error> {
+        let endpoint: Uri = self
+            .endpoint
+            .parse()
+            .map_err(|e| config_with(format!("endpoint {:?} is not a URL", self.endpoint), e))?;
+        let host = endpoint
+            .host()
+            .ok_or_else(|| config(format!("endpoint {endpoint} has no host")))?;
+        match endpoint.scheme_str() {
+            Some("https") => {}
+            Some("http") if self.plain_http_on_loopback && is_loopback(host) => {}
+            Some("http") if self.plain_http_on_loopback => {
+                return Err(config(format!(
+                    "plain HTTP is allowed only on loopback, not to {host}"
+                )));
+            }
+            Some("http") => {
+                return Err(config(
+                    "plain HTTP is refused: use https, or allow plain HTTP on loopback for a simulator"
+                        .to_owned()));
+            }
+            _ => return Err(config(format!("endpoint {endpoint} is not an https URL"))),
+        }
+        let credentials = self
+            .credentials
+            .ok_or_else(|| config("credentials are required".to_owned()))?;
+        let authorization = credentials.authorization(self.user_name).map_err(|e| {
+            config_with(
+                "the account ID or password cannot go in an HTTP header".to_owned(),
+                e,
+            )
+        })?;
+        let authority = endpoint.authority().map(|a| a.as_str()).unwrap_or(host);
+        let host_header = HeaderValue::from_str(authority)
+            .map_err(|e| config_with(format!("bad host {authority:?}"), e))?;
+
+        let tls = tls_config(self.ca_file.as_ref())?;
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(self.connect_timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
+        let connector = if self.plain_http_on_loopback {
+            connector.https_or_http()
+        } else {
+            connector.https_only()
+        };
+        let connector = connector.enable_http1().wrap_connector(http);
+
+        let transport = Transport::new(transport::Settings {
+            connector,
+            max_idle: self.max_idle_connections,
+            max_response_bytes: self.max_response_bytes,
+            timeout: self.timeout,
+        });
+        Ok(Client {
+            inner: Arc::new(Inner {
+                endpoint,
+                host_header,
+                authorization,
+                protocol: self.protocol,
+                timeout: self.timeout,
+                transport,
+            }),
+        })
+    }
+}
+
+/// A client for InstaMed's payment service. Clone it freely: clones share one connection pool.
+///
+/// ```no_run
+/// use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, VoidRequest};
+///
+/// # async fn run() -> Result<(), instamed_soap::Error> {
+/// let client = Client::builder("https://connect.instamed.com/payment/service.asmx")
+///     .credentials(Credentials::new("account@clinic", "password"))
+///     .protocol(Protocol::Soap12)
+///     .build()?;
+/// let request = VoidRequest::new(
+///     Outlet::new("123123123", "123", "123")?,
+///     TransactionId::new("EE52401813A74328AAA7D93319FF4383")?,
+/// );
+/// match client.void(&request).await {
+///     Ok(receipt) => println!("voided {}", receipt.payment),
+///     Err(error) if error.outcome_unknown() => eprintln!("reconcile: {}", error.report()),
+///     Err(error) => eprintln!("not voided: {}", error.report()),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Uri,
+    host_header: HeaderValue,
+    authorization: HeaderValue,
+    protocol: Protocol,
+    timeout: Duration,
+    transport: Transport,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("protocol", &self.inner.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client for the service at `endpoint`
+    /// (`https://connect.instamed.com/payment/service.asmx`).
+    pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            endpoint: endpoint.into(),
+            credentials: None,
+            user_name: UserName::default(),
+            protocol: Protocol::default(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            ca_file: None,
+            plain_http_on_loopback: false,
+            max_idle_connections: DEFAULT_MAX_IDLE,
+        }
+    }
+
+    /// The protocol this client speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.inner.protocol
+    }
+
+    /// Voids a captured credit-card payment (`DoCreditCardSecondaryVoid`).
+    ///
+    /// Succeeds only when InstaMed reports the void completed and the payment voided. Refusals
+    /// come back as [`Error::AlreadyVoided`], [`Error::NotVoidable`],
+    /// [`Error::UnknownTransaction`] or [`Error::Declined`], whether the service said so in a
+    /// result or in a fault. Check [`Error::outcome_unknown`] before retrying anything.
+    pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
+        let response = match self.do_credit_card_secondary_void(&request.to_soap()).await {
+            Ok(response) => response,
+            Err(Error::Fault(fault)) => return Err(void::refusal_from_fault(fault)),
+            Err(error) => return Err(error),
+        };
+        let data = response
+            .do_credit_card_secondary_void_result
+            .ok_or_else(|| Error::MalformedResponse {
+                status: 200,
+                problem: ResponseProblem::Inconsistent(
+                    "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
+                ),
+            })?;
+        void::judge(request, data.into(), self.inner.protocol)
+    }
+
+    /// Calls any operation of the service with its generated request element, and returns its
+    /// generated response element. A fault is [`Error::Fault`]; no business rule is applied.
+    pub async fn call<O: Operation>(&self, request: &O::Request) -> Result<O::Response, Error> {
+        let inner = &*self.inner;
+        let version = inner.protocol.soap_version().unwrap_or_default();
+        let action = match version {
+            SoapVersion::Soap11 => O::SOAP11_ACTION,
+            SoapVersion::Soap12 => O::SOAP12_ACTION,
+        }
+        .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
+        let body = soap::encode(version, request).map_err(|e| {
+            Error::InvalidRequest(crate::InvalidRequest::new(O::NAME, e.to_string()))
+        })?;
+        let http_request = self.request(version, action, Bytes::from(body))?;
+
+        let started = Instant::now();
+        tracing::debug!(operation = O::NAME, %version, "sending");
+        let result = inner.transport.send(http_request).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        let response = result.map_err(|failure| {
+            let error = from_failure(failure, inner.timeout);
+            tracing::debug!(operation = O::NAME, elapsed_ms, %error, "failed");
+            error
+        })?;
+        tracing::debug!(
+            operation = O::NAME,
+            status = response.status.as_u16(),
+            elapsed_ms,
+            "answered"
+        );
+        read_reply::<O>(version, response)
+    }
+
+    fn request(
+        &self,
+        version: SoapVersion,
+        action: &str,
+        body: Bytes,
+    ) -> Result<Request<Full<Bytes>>, Error> {
+        let inner = &*self.inner;
+        let content_type = HeaderValue::from_str(&version.content_type(action))
+            .map_err(|e| config_with(format!("soapAction {action:?} cannot go in a header"), e))?;
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(inner.endpoint.clone())
+            .header(HOST, inner.host_header.clone())
+            .header(CONTENT_TYPE, content_type)
+            .header(USER_AGENT, USER_AGENT_VALUE)
+            .header(AUTHORIZATION, inner.authorization.clone());
+        if version == SoapVersion::Soap11 {
+            builder = builder.header("SOAPAction", format!("\"{action}\""));
+        }
+        builder
+            .body(Full::new(body))
+            .map_err(|e| config_with("cannot build the HTTP request".to_owned(), e))
+    }
+}
+
+/// Reads a whole HTTP answer as operation `O`'s reply, or says why it cannot be read.
+fn read_reply<O: Operation>(
+    version: SoapVersion,
+    response: transport::Response,
+) -> Result<O::Response, Error> {
+    let status = response.status.as_u16();
+    let malformed = |problem| Error::MalformedResponse { status, problem };
+    let http_error = |body: &[u8]| Error::HttpStatus {
+        status,
+        body_excerpt: excerpt(body),
+    };
+    let success = response.status.is_success();
+
+    if matches!(status, 401 | 403) {
+        return Err(Error::AuthenticationRefused { status });
+    }
+    if let Some(coding) = response.headers.get(CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();
+        if !coding.eq_ignore_ascii_case("identity") {
+            return Err(malformed(ResponseProblem::ContentEncoding(coding)));
+        }
+    }
+    if response.body.is_empty() {
+        return Err(if success {
+            malformed(ResponseProblem::Empty)
+        } else {
+            http_error(&[])
+        });
+    }
+    let media_type = response
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    match media_type.as_str() {
+        "text/xml" | "application/soap+xml" | "application/xml" => {}
+        "text/html" if success => return Err(malformed(ResponseProblem::Html)),
+        _ if success => return Err(malformed(ResponseProblem::ContentType(media_type))),
+        _ => return Err(http_error(&response.body)),
+    }
+    match soap::decode::<O>(version, &response.body) {
+        Ok(Reply::Response(reply)) if success => Ok(reply),
+        Ok(Reply::Response(_)) => Err(malformed(ResponseProblem::Inconsistent(format!(
+            "a result came with HTTP {status}"
+        )))),
+        Ok(Reply::Fault(fault)) => Err(Error::Fault(fault)),
+        Err(problem) if success || status == 500 => {
+            Err(malformed(ResponseProblem::Envelope(problem)))
+        }
+        Err(_) => Err(http_error(&response.body)),
+    }
+}
+
+fn from_failure(failure: Failure, timeout: Duration) -> Error {
+    match failure {
+        Failure::Connect(source) => Error::Connect { source },
+        Failure::Tls(source) => Error::Tls { source },
+        Failure::Io { sent, source } => Error::Transport { sent, source },
+        Failure::TooLarge { limit } => Error::MalformedResponse {
+            status: 200,
+            problem: ResponseProblem::TooLarge { limit },
+        },
+        Failure::Timeout { sent } => Error::Timeout {
+            after: timeout,
+            sent,
+        },
+    }
+}
+
+fn tls_config(ca_file: Option<&PathBuf>) -> Result<rustls::ClientConfig, Error> {
+    let mut roots = RootCertStore::empty();
+    match ca_file {
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(path) => {
+            let unreadable = |e: rustls_pki_types::pem::Error| {
+                config_with(
+                    format!("cannot read CA certificates from {}", path.display()),
+                    e,
+                )
+            };
+            for certificate in CertificateDer::pem_file_iter(path).map_err(unreadable)? {
+                roots.add(certificate.map_err(unreadable)?).map_err(|e| {
+                    config_with(format!("bad CA certificate in {}", path.display()), e)
+                })?;
+            }
+            if roots.is_empty() {
+                return Err(config(format!("no CA certificate in {}", path.display())));
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| config_with("no usable TLS protocol version", e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+fn config(reason: impl Into<String>) -> Error {
+    Error::InvalidConfig {
+        reason: reason.into(),
+        source: None,
+    }
+}
+
+fn config_with(
+    reason: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::InvalidConfig {
+        reason: reason.into(),
+        source: Some(Box::new(source)),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The first 256 bytes of a body as text, for an error message.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(256)]);
+    text.chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .collect()
+}

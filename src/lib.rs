@@ -1,0 +1,47 @@
+//! Void InstaMed credit-card payments from Rust, over the service's SOAP interface.
+//!
+//! InstaMed's payment service (`connect.instamed.com/payment/service.asmx`) is an ASP.NET web
+//! service. This crate generates its bindings from the WSDL at build time ([`bindings`]), sends
+//! `DoCreditCardSecondaryVoid` as SOAP 1.1 or SOAP 1.2 over rustls ([`Client`]), and turns every
+//! answer into either a [`VoidReceipt`] or an [`Error`] that says whether the payment was voided,
+//! refused, or may have been voided with no answer read ([`Error::outcome_unknown`]).
+//!
+//! ```no_run
+//! use instamed_soap::{Client, Credentials, Outlet, TransactionId, VoidRequest};
+//!
+//! # async fn run() -> Result<(), instamed_soap::Error> {
+//! let client = Client::builder("https://connect.instamed.com/payment/service.asmx")
+//!     .credentials(Credentials::new("account@clinic", "password"))
+//!     .build()?;
+//! let outlet = Outlet::new("123123123", "123", "123")?;
+//! let payment = TransactionId::new("EE52401813A74328AAA7D93319FF4383")?;
+//! let receipt = client.void(&VoidRequest::new(outlet, payment)).await?;
+//! assert_eq!(receipt.primary_transaction_status, "V");
+//! # Ok(()) }
+//! ```
+//!
+//! Data flows one way: [`VoidRequest`] → generated request type → envelope ([`soap`]) →
+//! transport → envelope → generated response type → [`VoidReceipt`] or [`Error`].
+
+#![warn(missing_docs)]
+
+pub mod bindings;
+mod client;
+mod credentials;
+pub mod error;
+mod protocol;
+pub mod soap;
+mod transport;
+mod void;
+pub mod xsd;
+
+pub use client::{Client, ClientBuilder};
+pub use credentials::{Credentials, UserName};
+pub use error::{Error, InvalidRequest, Refusal, ResponseProblem};
+pub use protocol::Protocol;
+pub use void::{CardPresentStatus, Outlet, TransactionId, VoidReceipt, VoidRequest};
+
+/// The README's examples, compiled as doctests so that they cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

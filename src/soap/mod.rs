@@ -1,0 +1,11 @@
+//! SOAP 1.1 and 1.2 as ASP.NET speaks them: versions, envelopes and faults.
+
+mod envelope;
+mod fault;
+mod operation;
+mod version;
+
+pub use envelope::{Reply, UnreadableEnvelope, decode, encode};
+pub use fault::{FaultCode, SoapFault};
+pub use operation::Operation;
+pub use version::SoapVersion;

@@ -1,0 +1,214 @@
+//! HTTP/1.1 over rustls, with a small keep-alive pool that knows whether a request left.
+//!
+//! hyper-util's pooled client cannot say whether a failed request was written to the socket. With
+//! money at stake that is the one thing a caller must know, so connections are driven directly
+//! through `hyper::client::conn::http1`: `try_send_request` hands back a request that was never
+//! written, which makes a stale pooled connection safe to replace and every other failure after
+//! that point an *outcome unknown*.
+
+use std::error::Error as StdError;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use tower_service::Service;
+
+/// A boxed error from a lower layer, kept whole for `source()` chains.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A response read whole.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Why an exchange failed, and so whether the request may have reached the server.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// No connection: DNS, TCP connect or the HTTP handshake. Nothing was sent.
+    Connect(BoxError),
+    /// The TLS handshake failed. Nothing was sent.
+    Tls(BoxError),
+    /// Writing the request or reading the response failed.
+    Io { sent: bool, source: BoxError },
+    /// The response is larger than the configured cap.
+    TooLarge { limit: usize },
+    /// The deadline passed.
+    Timeout { sent: bool },
+}
+
+/// Connection settings fixed when the client is built.
+pub(crate) struct Settings {
+    pub connector: HttpsConnector<HttpConnector>,
+    pub max_idle: usize,
+    pub max_response_bytes: usize,
+    pub timeout: Duration,
+}
+
+/// Sends requests to one origin over pooled HTTP/1.1 connections.
+pub(crate) struct Transport {
+    settings: Settings,
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+}
+
+impl Transport {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sends `request` and reads the whole response, within the deadline.
+    pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response, Failure> {
+        let sent = AtomicBool::new(false);
+        match tokio::time::timeout(self.settings.timeout, self.exchange(request, &sent)).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::Timeout {
+                sent: sent.load(Ordering::Acquire),
+            }),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        sent: &AtomicBool,
+    ) -> Result<Response, Failure> {
+        loop {
+            let (mut sender, reused) = match self.checkout() {
+                Some(sender) => (sender, true),
+                None => (self.connect(request.uri()).await?, false),
+            };
+            if let Err(error) = sender.ready().await {
+                if reused {
+                    continue; // the server closed it while idle
+                }
+                return Err(Failure::Connect(error.into()));
+            }
+            sent.store(true, Ordering::Release);
+            let response = match sender.try_send_request(request).await {
+                Ok(response) => response,
+                Err(mut error) => match error.take_message() {
+                    Some(unsent) if reused => {
+                        sent.store(false, Ordering::Release);
+                        request = unsent;
+                        continue;
+                    }
+                    unsent => {
+                        return Err(Failure::Io {
+                            sent: unsent.is_none(),
+                            source: error.into_error().into(),
+                        });
+                    }
+                },
+            };
+            let response = self.read(response).await?;
+            if !sender.is_closed() {
+                self.checkin(sender);
+            }
+            return Ok(response);
+        }
+    }
+
+    async fn read(
+        &self,
+        response: http::Response<hyper::body::Incoming>,
+    ) -> Result<Response, Failure> {
+        let limit = self.settings.max_response_bytes;
+        let declared = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(Failure::TooLarge { limit });
+        }
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, limit).collect().await.map_err(|error| {
+            if error.is::<LengthLimitError>() {
+                Failure::TooLarge { limit }
+            } else {
+                Failure::Io {
+                    sent: true,
+                    source: error,
+                }
+            }
+        })?;
+        Ok(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.to_bytes(),
+        })
+    }
+
+    async fn connect(&self, uri: &Uri) -> Result<SendRequest<Full<Bytes>>, Failure> {
+        let mut connector = self.settings.connector.clone();
+        let io = connector.call(uri.clone()).await.map_err(|error| {
+            if caused_by_tls(error.as_ref()) {
+                Failure::Tls(error)
+            } else {
+                Failure::Connect(error)
+            }
+        })?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|error| Failure::Connect(error.into()))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn checkout(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Some(sender) = idle.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, sender: SendRequest<Full<Bytes>>) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < self.settings.max_idle {
+            idle.push(sender);
+        }
+    }
+}
+
+/// Whether a connect error came from the TLS layer (rustls errors travel inside `io::Error`s).
+fn caused_by_tls(error: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<rustls::Error>() {
+            return true;
+        }
+        // `io::Error::source` skips the error it wraps, so step into it by hand.
+        current = match error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => error.source(),
+        };
+    }
+    false
+}

@@ -1,0 +1,9 @@
+//! The domain: what a void asks for, what it returns, and how an answer is judged.
+
+mod outcome;
+mod receipt;
+mod request;
+
+pub(crate) use outcome::{judge, refusal_from_fault};
+pub use receipt::VoidReceipt;
+pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};

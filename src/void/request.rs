@@ -1,0 +1,294 @@
+//! A void request, valid by construction.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::bindings::types;
+use crate::error::InvalidRequest;
+
+/// Longest outlet identifier or transaction ID InstaMed accepts.
+const MAX_ID_LEN: usize = 50;
+
+/// Checks one identifier against InstaMed's rules: 1 to 50 characters, no control characters and
+/// no surrounding white space (the service trims it, so the ID that arrives would differ).
+fn checked(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
+    let problem = if value.is_empty() {
+        "is required".to_owned()
+    } else if value.chars().count() > MAX_ID_LEN {
+        format!(
+            "must be at most {MAX_ID_LEN} characters, got {}",
+            value.chars().count()
+        )
+    } else if value.chars().any(char::is_control) {
+        "must not contain control characters".to_owned()
+    } else if value.trim() != value {
+        "must not start or end with white space".to_owned()
+    } else {
+        return Ok(value.to_owned());
+    };
+    Err(InvalidRequest::new(field, problem))
+}
+
+/// Where a payment was taken: InstaMed's merchant, store and terminal IDs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Outlet {
+    merchant_id: String,
+    store_id: String,
+    terminal_id: String,
+}
+
+impl Outlet {
+    /// An outlet, if each ID is 1 to 50 characters with no control characters.
+    ///
+    /// ```
+    /// use instamed_soap::Outlet;
+    /// assert!(Outlet::new("123123123", "123", "123").is_ok());
+    /// assert_eq!(Outlet::new("", "123", "123").unwrap_err().field, "MerchantID");
+    /// ```
+    pub fn new(
+        merchant_id: impl AsRef<str>,
+        store_id: impl AsRef<str>,
+        terminal_id: impl AsRef<str>,
+    ) -> Result<Self, InvalidRequest> {
+        Ok(Self {
+            merchant_id: checked("MerchantID", merchant_id.as_ref())?,
+            store_id: checked("StoreID", store_id.as_ref())?,
+            terminal_id: checked("TerminalID", terminal_id.as_ref())?,
+        })
+    }
+
+    /// The merchant ID.
+    pub fn merchant_id(&self) -> &str {
+        &self.merchant_id
+    }
+
+    /// The store ID.
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    /// The terminal ID.
+    pub fn terminal_id(&self) -> &str {
+        &self.terminal_id
+    }
+}
+
+/// The ID InstaMed gave a payment (a 32-digit hex GUID in practice, either case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TransactionId(String);
+
+impl TransactionId {
+    /// A transaction ID, if it is 1 to 50 characters with no control characters.
+    pub fn new(id: impl AsRef<str>) -> Result<Self, InvalidRequest> {
+        checked("PrimaryTransactionID", id.as_ref()).map(Self)
+    }
+
+    /// The ID as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `other` names the same payment (InstaMed writes GUIDs in either case).
+    pub fn matches(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other.trim())
+    }
+}
+
+impl FromStr for TransactionId {
+    type Err = InvalidRequest;
+
+    fn from_str(id: &str) -> Result<Self, Self::Err> {
+        Self::new(id)
+    }
+}
+
+impl fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How the card was present for the original payment, as InstaMed codes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+#[allow(missing_docs)] // the variants are InstaMed's own codes, named as on the wire
+pub enum CardPresentStatus {
+    PresentSwipeNoSign,
+    PresentSwipeSign,
+    PresentEMV,
+    NotPresentGenericMailOrder,
+    NotPresentMailOrFax,
+    NotPresentPhone,
+    NotPresentInternet,
+    NotPresentRecurring,
+    NotPresentInstallment,
+    NotPresentPayerAuth,
+    /// Keyed in by hand: InstaMed's samples use it for voids.
+    #[default]
+    PresentManualKey,
+    InAppApplePay,
+    MSDContactless,
+}
+
+impl CardPresentStatus {
+    /// Every code, in InstaMed's order.
+    pub const ALL: [Self; 13] = [
+        Self::PresentSwipeNoSign,
+        Self::PresentSwipeSign,
+        Self::PresentEMV,
+        Self::NotPresentGenericMailOrder,
+        Self::NotPresentMailOrFax,
+        Self::NotPresentPhone,
+        Self::NotPresentInternet,
+        Self::NotPresentRecurring,
+        Self::NotPresentInstallment,
+        Self::NotPresentPayerAuth,
+        Self::PresentManualKey,
+        Self::InAppApplePay,
+        Self::MSDContactless,
+    ];
+
+    /// The code as sent on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PresentSwipeNoSign => "PresentSwipeNoSign",
+            Self::PresentSwipeSign => "PresentSwipeSign",
+            Self::PresentEMV => "PresentEMV",
+            Self::NotPresentGenericMailOrder => "NotPresentGenericMailOrder",
+            Self::NotPresentMailOrFax => "NotPresentMailOrFax",
+            Self::NotPresentPhone => "NotPresentPhone",
+            Self::NotPresentInternet => "NotPresentInternet",
+            Self::NotPresentRecurring => "NotPresentRecurring",
+            Self::NotPresentInstallment => "NotPresentInstallment",
+            Self::NotPresentPayerAuth => "NotPresentPayerAuth",
+            Self::PresentManualKey => "PresentManualKey",
+            Self::InAppApplePay => "InAppApplePay",
+            Self::MSDContactless => "MSDContactless",
+        }
+    }
+}
+
+impl FromStr for CardPresentStatus {
+    type Err = InvalidRequest;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == code)
+            .ok_or_else(|| {
+                InvalidRequest::new("PrimaryCardPresentStatus", format!("unknown code {code:?}"))
+            })
+    }
+}
+
+impl fmt::Display for CardPresentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request to void one captured credit-card payment.
+///
+/// ```
+/// use instamed_soap::{CardPresentStatus, Outlet, TransactionId, VoidRequest};
+/// # fn main() -> Result<(), instamed_soap::InvalidRequest> {
+/// let request = VoidRequest::new(
+///     Outlet::new("123123123", "123", "123")?,
+///     TransactionId::new("EE52401813A74328AAA7D93319FF4383")?,
+/// )
+/// .with_card_present_status(CardPresentStatus::PresentEMV);
+/// assert_eq!(request.card_present_status(), CardPresentStatus::PresentEMV);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoidRequest {
+    outlet: Outlet,
+    payment: TransactionId,
+    card_present_status: CardPresentStatus,
+}
+
+impl VoidRequest {
+    /// A void of `payment`, taken at `outlet`, with card-present status `PresentManualKey`.
+    pub fn new(outlet: Outlet, payment: TransactionId) -> Self {
+        Self {
+            outlet,
+            payment,
+            card_present_status: CardPresentStatus::default(),
+        }
+    }
+
+    /// The same request with another card-present status.
+    pub fn with_card_present_status(mut self, status: CardPresentStatus) -> Self {
+        self.card_present_status = status;
+        self
+    }
+
+    /// The outlet.
+    pub fn outlet(&self) -> &Outlet {
+        &self.outlet
+    }
+
+    /// The payment to void.
+    pub fn payment(&self) -> &TransactionId {
+        &self.payment
+    }
+
+    /// The card-present status sent with it.
+    pub fn card_present_status(&self) -> CardPresentStatus {
+        self.card_present_status
+    }
+
+    /// The generated SOAP request element for this void.
+    pub fn to_soap(&self) -> types::DoCreditCardSecondaryVoid {
+        let mut transaction = types::SecondaryCreditCardVoidRequestData::default();
+        transaction.merchant_id = Some(self.outlet.merchant_id.clone());
+        transaction.store_id = Some(self.outlet.store_id.clone());
+        transaction.terminal_id = Some(self.outlet.terminal_id.clone());
+        transaction.primary_transaction_id = Some(self.payment.0.clone());
+        transaction.primary_card_present_status =
+            Some(self.card_present_status.as_str().to_owned());
+        let mut request = types::DoCreditCardSecondaryVoid::default();
+        request.transaction = Some(transaction);
+        request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_outlet_field_is_named_in_its_error() {
+        let long = "9".repeat(51);
+        assert_eq!(
+            Outlet::new(&long, "1", "1").unwrap_err().field,
+            "MerchantID"
+        );
+        assert_eq!(Outlet::new("1", "", "1").unwrap_err().field, "StoreID");
+        assert_eq!(
+            Outlet::new("1", "1", "a\u{7}").unwrap_err().field,
+            "TerminalID"
+        );
+        assert!(Outlet::new("9".repeat(50), "1", "1").is_ok());
+    }
+
+    #[test]
+    fn transaction_ids_are_checked_and_compared_case_blind() {
+        assert!(TransactionId::new(" EE52").is_err());
+        assert!(TransactionId::new("a\nb").is_err());
+        let id = TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap();
+        assert!(id.matches("ee52401813a74328aaa7d93319ff4383"));
+        assert!(!id.matches("EE52401813A74328AAA7D93319FF4384"));
+    }
+
+    #[test]
+    fn card_present_codes_round_trip() {
+        for status in CardPresentStatus::ALL {
+            assert_eq!(
+                status.as_str().parse::<CardPresentStatus>().unwrap(),
+                status
+            );
+        }
+        assert!("Swiped".parse::<CardPresentStatus>().is_err());
+    }
+}
