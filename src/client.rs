@@ -15,6 +15,7 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::credentials::{Credentials, UserName};
 use crate::error::{Error, ResponseProblem};
+use crate::nvp::{self, NvpReply};
 use crate::protocol::Protocol;
 use crate::soap::{self, Operation, Reply, SoapVersion};
 use crate::transport::{self, Failure, Transport};
@@ -41,6 +42,7 @@ pub struct ClientBuilder {
     ca_file: Option<PathBuf>,
     plain_http_on_loopback: bool,
     max_idle_connections: usize,
+    nvp_endpoint: Option<String>,
 }
 
 impl ClientBuilder {
@@ -59,6 +61,13 @@ impl ClientBuilder {
     /// The protocol (default: SOAP 1.1).
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
+        self
+    }
+
+    /// Where NVP requests go (default: `NVP.aspx` beside `service.asmx`). It must be on the same
+    /// scheme, host and port as the SOAP endpoint, so one connection pool serves both.
+    pub fn nvp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.nvp_endpoint = Some(url.into());
         self
     }
 
@@ -138,6 +147,13 @@ impl ClientBuilder {
         let host_header = HeaderValue::from_str(authority)
             .map_err(|e| config_with(format!("bad host {authority:?}"), e))?;
 
+        let nvp_endpoint = nvp_endpoint(&endpoint, self.nvp_endpoint.as_deref())?;
+        if self.protocol == Protocol::Nvp && nvp_endpoint.is_none() {
+            return Err(config(format!(
+                "cannot derive the NVP address from {endpoint}: set nvp_endpoint"
+            )));
+        }
+
         let tls = tls_config(self.ca_file.as_ref())?;
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
         http.enforce_http(false);
@@ -160,6 +176,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 endpoint,
+                nvp_endpoint,
                 host_header,
                 authorization,
                 protocol: self.protocol,
@@ -198,6 +215,7 @@ pub struct Client {
 
 struct Inner {
     endpoint: Uri,
+    nvp_endpoint: Option<Uri>,
     host_header: HeaderValue,
     authorization: HeaderValue,
     protocol: Protocol,
@@ -229,6 +247,7 @@ impl Client {
             ca_file: None,
             plain_http_on_loopback: false,
             max_idle_connections: DEFAULT_MAX_IDLE,
+            nvp_endpoint: None,
         }
     }
 
@@ -244,6 +263,9 @@ impl Client {
     /// [`Error::UnknownTransaction`] or [`Error::Declined`], whether the service said so in a
     /// result or in a fault. Check [`Error::outcome_unknown`] before retrying anything.
     pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
+        if self.inner.protocol == Protocol::Nvp {
+            return self.void_nvp(request).await;
+        }
         let response = match self.do_credit_card_secondary_void(&request.to_soap()).await {
             Ok(response) => response,
             Err(Error::Fault(fault)) => return Err(void::refusal_from_fault(fault)),
@@ -260,8 +282,25 @@ impl Client {
         void::judge(request, data.into(), self.inner.protocol)
     }
 
+    async fn void_nvp(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
+        let inner = &*self.inner;
+        let Some(uri) = inner.nvp_endpoint.clone() else {
+            return Err(config("no NVP endpoint is configured"));
+        };
+        let body = Bytes::from(nvp::encode_void(request));
+        let content_type = HeaderValue::from_static("application/x-www-form-urlencoded");
+        let http_request = self.post(uri, content_type, None, body)?;
+        let response = self.exchange("Void", http_request).await?;
+        match read_nvp_reply(response)? {
+            NvpReply::Answer(answer) => void::judge(request, answer, Protocol::Nvp),
+            NvpReply::Error { code, message } => Err(void::refusal_from_nvp_error(code, message)),
+        }
+    }
+
     /// Calls any operation of the service with its generated request element, and returns its
     /// generated response element. A fault is [`Error::Fault`]; no business rule is applied.
+    /// A client set to [`Protocol::Nvp`] makes such calls in SOAP 1.1.
+
     pub async fn call<O: Operation>(&self, request: &O::Request) -> Result<O::Response, Error> {
         let inner = &*self.inner;
         let version = inner.protocol.soap_version().unwrap_or_default();
@@ -273,48 +312,113 @@ impl Client {
         let body = soap::encode(version, request).map_err(|e| {
             Error::InvalidRequest(crate::InvalidRequest::new(O::NAME, e.to_string()))
         })?;
-        let http_request = self.request(version, action, Bytes::from(body))?;
-
-        let started = Instant::now();
-        tracing::debug!(operation = O::NAME, %version, "sending");
-        let result = inner.transport.send(http_request).await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-        let response = result.map_err(|failure| {
-            let error = from_failure(failure, inner.timeout);
-            tracing::debug!(operation = O::NAME, elapsed_ms, %error, "failed");
-            error
-        })?;
-        tracing::debug!(
-            operation = O::NAME,
-            status = response.status.as_u16(),
-            elapsed_ms,
-            "answered"
-        );
+        let content_type = HeaderValue::from_str(&version.content_type(action))
+            .map_err(|e| config_with(format!("soapAction {action:?} cannot go in a header"), e))?;
+        let soap_action = match version {
+            SoapVersion::Soap11 => Some(format!("\"{action}\"")),
+            SoapVersion::Soap12 => None,
+        };
+        let http_request =
+            self.post(inner.endpoint.clone(), content_type, soap_action, Bytes::from(body))?;
+        let response = self.exchange(O::NAME, http_request).await?;
         read_reply::<O>(version, response)
     }
 
-    fn request(
+    /// Sends one request and reads its whole answer, logging what may be logged (never a body
+    /// or a header value).
+    async fn exchange(
         &self,
-        version: SoapVersion,
-        action: &str,
+        operation: &'static str,
+        request: Request<Full<Bytes>>,
+    ) -> Result<transport::Response, Error> {
+        let inner = &*self.inner;
+        let started = Instant::now();
+        tracing::debug!(operation, protocol = %inner.protocol, "sending");
+        let result = inner.transport.send(request).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        match result {
+            Ok(response) => {
+                let status = response.status.as_u16();
+                tracing::debug!(operation, status, elapsed_ms, "answered");
+                Ok(response)
+            }
+            Err(failure) => {
+                let error = from_failure(failure, inner.timeout);
+                tracing::debug!(operation, elapsed_ms, %error, "failed");
+                Err(error)
+            }
+        }
+    }
+
+    fn post(
+        &self,
+        uri: Uri,
+        content_type: HeaderValue,
+        soap_action: Option<String>,
         body: Bytes,
     ) -> Result<Request<Full<Bytes>>, Error> {
         let inner = &*self.inner;
-        let content_type = HeaderValue::from_str(&version.content_type(action))
-            .map_err(|e| config_with(format!("soapAction {action:?} cannot go in a header"), e))?;
         let mut builder = Request::builder()
             .method(Method::POST)
-            .uri(inner.endpoint.clone())
+            .uri(uri)
             .header(HOST, inner.host_header.clone())
             .header(CONTENT_TYPE, content_type)
             .header(USER_AGENT, USER_AGENT_VALUE)
             .header(AUTHORIZATION, inner.authorization.clone());
-        if version == SoapVersion::Soap11 {
-            builder = builder.header("SOAPAction", format!("\"{action}\""));
+        if let Some(action) = soap_action {
+            builder = builder.header("SOAPAction", action);
         }
         builder
             .body(Full::new(body))
             .map_err(|e| config_with("cannot build the HTTP request".to_owned(), e))
+    }
+}
+
+/// Checks what every answer must pass whatever the protocol: credentials accepted, no content
+/// coding that was not asked for, a body.
+fn check_answer(response: &transport::Response) -> Result<(), Error> {
+    let status = response.status.as_u16();
+    if matches!(status, 401 | 403) {
+        return Err(Error::AuthenticationRefused { status });
+    }
+    if let Some(coding) = response.headers.get(CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();
+        if !coding.eq_ignore_ascii_case("identity") {
+            let problem = ResponseProblem::ContentEncoding(coding);
+            return Err(Error::MalformedResponse { status, problem });
+        }
+    }
+    if response.body.is_empty() {
+        return Err(if response.status.is_success() {
+            Error::MalformedResponse { status, problem: ResponseProblem::Empty }
+        } else {
+            Error::HttpStatus { status, body_excerpt: String::new() }
+        });
+    }
+    Ok(())
+}
+
+/// Reads a whole HTTP answer as an NVP reply, or says why it cannot be read.
+fn read_nvp_reply(response: transport::Response) -> Result<NvpReply, Error> {
+    check_answer(&response)?;
+    let status = response.status.as_u16();
+    let success = response.status.is_success();
+    // NVP.aspx is an ASP.NET page: its media type says nothing, so the body is judged.
+    match nvp::decode(&response.body) {
+        Some(reply @ NvpReply::Error { .. }) => Ok(reply),
+        Some(reply) if success => Ok(reply),
+        Some(_) => Err(Error::MalformedResponse {
+            status,
+            problem: ResponseProblem::Inconsistent(format!("an answer came with HTTP {status}")),
+        }),
+        None if !success => Err(Error::HttpStatus { status, body_excerpt: excerpt(&response.body) }),
+        None if response.body.trim_ascii_start().starts_with(b"<") => {
+            Err(Error::MalformedResponse { status, problem: ResponseProblem::Html })
+        }
+        None => Err(Error::MalformedResponse {
+            status,
+            problem: ResponseProblem::Inconsistent("no NVP pairs in the answer".to_owned()),
+        }),
     }
 }
 
@@ -323,30 +427,11 @@ fn read_reply<O: Operation>(
     version: SoapVersion,
     response: transport::Response,
 ) -> Result<O::Response, Error> {
+    check_answer(&response)?;
     let status = response.status.as_u16();
     let malformed = |problem| Error::MalformedResponse { status, problem };
-    let http_error = |body: &[u8]| Error::HttpStatus {
-        status,
-        body_excerpt: excerpt(body),
-    };
+    let http_error = |body: &[u8]| Error::HttpStatus { status, body_excerpt: excerpt(body) };
     let success = response.status.is_success();
-
-    if matches!(status, 401 | 403) {
-        return Err(Error::AuthenticationRefused { status });
-    }
-    if let Some(coding) = response.headers.get(CONTENT_ENCODING) {
-        let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();
-        if !coding.eq_ignore_ascii_case("identity") {
-            return Err(malformed(ResponseProblem::ContentEncoding(coding)));
-        }
-    }
-    if response.body.is_empty() {
-        return Err(if success {
-            malformed(ResponseProblem::Empty)
-        } else {
-            http_error(&[])
-        });
-    }
     let media_type = response
         .headers
         .get(CONTENT_TYPE)
@@ -371,7 +456,7 @@ fn read_reply<O: Operation>(
         Ok(Reply::Response(_)) => Err(malformed(ResponseProblem::Inconsistent(format!(
             "a result came with HTTP {status}"
         )))),
-        Ok(Reply::Fault(fault)) => Err(Error::Fault(fault)),
+        Ok(Reply::Fault(fault)) => Err(Error::Fault(Box::new(fault))),
         Err(problem) if success || status == 500 => {
             Err(malformed(ResponseProblem::Envelope(problem)))
         }
@@ -440,6 +525,38 @@ fn config_with(
         reason: reason.into(),
         source: Some(Box::new(source)),
     }
+}
+
+/// The NVP address: the one given, or `NVP.aspx` beside `service.asmx`. Same origin only.
+fn nvp_endpoint(endpoint: &Uri, given: Option<&str>) -> Result<Option<Uri>, Error> {
+    let uri = match given {
+        Some(url) => url
+            .parse::<Uri>()
+            .map_err(|e| config_with(format!("NVP endpoint {url:?} is not a URL"), e))?,
+        None => {
+            let path = endpoint.path();
+            let Some(dir) = path
+                .len()
+                .checked_sub("service.asmx".len())
+                .filter(|&at| path.is_char_boundary(at))
+                .filter(|&at| path[at..].eq_ignore_ascii_case("service.asmx"))
+                .map(|at| &path[..at])
+            else {
+                return Ok(None);
+            };
+            let authority = endpoint.authority().map_or("", |a| a.as_str());
+            let scheme = endpoint.scheme_str().unwrap_or("https");
+            format!("{scheme}://{authority}{dir}NVP.aspx")
+                .parse::<Uri>()
+                .map_err(|e| config_with("cannot derive the NVP endpoint", e))?
+        }
+    };
+    if uri.scheme() != endpoint.scheme() || uri.authority() != endpoint.authority() {
+        return Err(config(format!(
+            "the NVP endpoint {uri} must be on the same scheme, host and port as {endpoint}"
+        )));
+    }
+    Ok(Some(uri))
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -10,8 +10,9 @@ use crate::transport::BoxError;
 ///
 /// The variants answer the caller's real question, *did the void happen?*:
 /// - refusals ([`Declined`](Error::Declined), [`NotVoidable`](Error::NotVoidable),
-///   [`AlreadyVoided`](Error::AlreadyVoided), [`UnknownTransaction`](Error::UnknownTransaction))
-///   and [`Fault`](Error::Fault)s are answers: the void did not happen;
+///   [`AlreadyVoided`](Error::AlreadyVoided), [`UnknownTransaction`](Error::UnknownTransaction)),
+///   [`Fault`](Error::Fault)s and [`NvpError`](Error::NvpError)s are answers: the void did not
+///   happen;
 /// - [`InvalidRequest`](Error::InvalidRequest), [`InvalidConfig`](Error::InvalidConfig),
 ///   [`Connect`](Error::Connect), [`Tls`](Error::Tls) and
 ///   [`AuthenticationRefused`](Error::AuthenticationRefused) mean nothing was voided;
@@ -53,7 +54,15 @@ pub enum Error {
     UnknownTransaction(Refusal),
     /// The service answered with a SOAP fault that is not one of the known refusals.
     #[error("the service answered with a fault: {0}")]
-    Fault(SoapFault),
+    Fault(Box<SoapFault>),
+    /// The NVP interface answered `errorCode`/`errorMessage` that is not one of the known refusals.
+    #[error("the service answered with an error: {message}{}", .code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default())]
+    NvpError {
+        /// `errorCode`, if given.
+        code: Option<String>,
+        /// `errorMessage`.
+        message: String,
+    },
     /// No complete answer arrived before the deadline.
     #[error("no answer within {after:?}{}", if *.sent { " (the request was sent)" } else { "" })]
     Timeout {
@@ -195,7 +204,7 @@ pub struct Refusal {
     /// `PrimaryTransactionStatus` of the payment, if given.
     pub primary_transaction_status: Option<String>,
     /// The fault, when the refusal came as one.
-    pub fault: Option<SoapFault>,
+    pub fault: Option<Box<SoapFault>>,
 }
 
 impl fmt::Display for Refusal {

@@ -29,7 +29,10 @@ pub mod bindings;
 mod client;
 mod credentials;
 pub mod error;
+mod nvp;
 mod protocol;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 pub mod soap;
 mod transport;
 mod void;

@@ -15,6 +15,8 @@ pub enum Protocol {
     Soap11,
     /// SOAP 1.2 to `service.asmx`.
     Soap12,
+    /// Form-encoded name/value pairs to `NVP.aspx`.
+    Nvp,
 }
 
 impl Protocol {
@@ -23,14 +25,16 @@ impl Protocol {
         match self {
             Self::Soap11 => Some(SoapVersion::Soap11),
             Self::Soap12 => Some(SoapVersion::Soap12),
+            Self::Nvp => None,
         }
     }
 
-    /// The name used on command lines and in reports (`soap11`, `soap12`).
+    /// The name used on command lines and in reports (`soap11`, `soap12`, `nvp`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Soap11 => "soap11",
             Self::Soap12 => "soap12",
+            Self::Nvp => "nvp",
         }
     }
 }

@@ -15,9 +15,10 @@ use proc_macro2::{Ident, Span};
 /// `String` or `Vec` would be treated as the standard type).
 const RESERVED_TYPE_NAMES: &[&str] = &["Box", "Option", "Result", "Self", "String", "Vec"];
 
-/// Keywords that cannot be written as raw identifiers (`r#self` is not allowed); these get a
-/// trailing underscore instead.
-const NON_RAW_KEYWORDS: &[&str] = &["crate", "self", "super", "Self", "_"];
+/// Keywords that cannot be written as raw identifiers (`r#self` is not allowed); fields named
+/// after them get a `_value` suffix instead (a trailing underscore alone would make the helper
+/// variables yaserde derives non-snake-case).
+const NON_RAW_KEYWORDS: &[&str] = &["crate", "self", "super"];
 
 /// `UpperCamelCase` form of an XML name, made into a valid identifier.
 pub fn type_name(xml_name: &str) -> String {
@@ -32,13 +33,14 @@ pub fn type_name(xml_name: &str) -> String {
     }
 }
 
-/// `snake_case` form of an XML name, made into a valid identifier (keywords still need
-/// [`ident`] to be escaped).
+/// `snake_case` form of an XML name, made into a valid identifier. Keywords that cannot be raw
+/// identifiers get a `_value` suffix here; the others are escaped by [`ident`].
 pub fn field_name(xml_name: &str) -> String {
     let snake = ascii_fallback(xml_name.to_snake_case(), |name| name.to_snake_case());
     match snake.chars().next() {
         None => "value".to_owned(),
         Some(first) if first.is_ascii_digit() => format!("_{snake}"),
+        Some(_) if NON_RAW_KEYWORDS.contains(&snake.as_str()) => format!("{snake}_value"),
         Some(_) => snake,
     }
 }
@@ -57,15 +59,17 @@ fn ascii_fallback(converted: String, convert: impl Fn(&str) -> String) -> String
     convert(&ascii)
 }
 
-/// An identifier token for a name produced by [`type_name`] or [`field_name`], escaping Rust
-/// keywords: `type` becomes `r#type`, `self` becomes `self_`.
+/// An identifier token for a name produced by [`type_name`] or [`field_name`] (or a [`Namer`]
+/// from them), escaping Rust keywords: `type` becomes `r#type`.
 pub fn ident(name: &str) -> Ident {
-    if NON_RAW_KEYWORDS.contains(&name) {
-        return Ident::new(&format!("{name}_"), Span::call_site());
-    }
     match syn::parse_str::<Ident>(name) {
         Ok(ident) => ident,
-        // Everything else that fails to parse as a plain identifier is a keyword.
+        // The names reaching here are sanitised, so a name that does not parse is a keyword;
+        // the few that cannot be raw never reach here (see `NON_RAW_KEYWORDS`,
+        // `RESERVED_TYPE_NAMES`), but a suffix keeps this from panicking if one did.
+        Err(_) if NON_RAW_KEYWORDS.contains(&name) || name == "Self" => {
+            Ident::new(&format!("{name}_value"), Span::call_site())
+        }
         Err(_) => Ident::new_raw(name, Span::call_site()),
     }
 }
@@ -125,7 +129,10 @@ mod tests {
 
     #[test]
     fn type_names_are_identifiers() {
-        assert_eq!(type_name("SecondaryCreditCardVoidRequestData"), "SecondaryCreditCardVoidRequestData");
+        assert_eq!(
+            type_name("SecondaryCreditCardVoidRequestData"),
+            "SecondaryCreditCardVoidRequestData"
+        );
         assert_eq!(type_name("ArrayOfString"), "ArrayOfString");
         assert_eq!(type_name("01"), "V01");
         assert_eq!(type_name(""), "Unnamed");
@@ -135,7 +142,7 @@ mod tests {
     #[test]
     fn keywords_are_escaped() {
         assert_eq!(ident("type").to_string(), "r#type");
-        assert_eq!(ident("self").to_string(), "self_");
+        assert_eq!(field_name("self"), "self_value");
         assert_eq!(ident("merchant_id").to_string(), "merchant_id");
     }
 

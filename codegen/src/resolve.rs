@@ -90,19 +90,24 @@ impl<'w> Resolver<'w> {
     /// same name as a type gets an `Element` suffix.
     fn name_globals(&mut self) {
         for name in self.schemas.complex_types.keys() {
-            let rust = self.type_names.claim(&naming::type_name(&name.local), Some("Type"), "");
+            let rust = self
+                .type_names
+                .claim(&naming::type_name(&name.local), Some("Type"), "");
             self.complex_names.insert(name.clone(), rust);
         }
         for (name, simple) in &self.schemas.simple_types {
             if !simple.enumerations.is_empty() {
-                let rust = self.type_names.claim(&naming::type_name(&name.local), Some("Type"), "");
+                let rust = self
+                    .type_names
+                    .claim(&naming::type_name(&name.local), Some("Type"), "");
                 self.enum_names.insert(name.clone(), rust);
             }
         }
         for (name, element) in &self.schemas.elements {
             if let Content::Anonymous(_) = element.content {
                 let rust =
-                    self.type_names.claim(&naming::type_name(&name.local), Some("Element"), "");
+                    self.type_names
+                        .claim(&naming::type_name(&name.local), Some("Element"), "");
                 self.element_names.insert(name.clone(), rust);
             }
         }
@@ -131,18 +136,31 @@ impl<'w> Resolver<'w> {
             if self.resolve_type(&simple.base)? != FieldType::Builtin(Builtin::String) {
                 return Err(Problem::at_path(
                     simple.path.clone(),
-                    format!("unsupported: enumeration of non-string type '{}'", simple.base.written),
+                    format!(
+                        "unsupported: enumeration of non-string type '{}'",
+                        simple.base.written
+                    ),
                 ));
             }
-            self.enums.push(build_enum(rust_name, &name.local, simple.doc.as_deref(), &simple.enumerations));
+            self.enums.push(build_enum(
+                rust_name,
+                &name.local,
+                simple.doc.as_deref(),
+                &simple.enumerations,
+            ));
         }
         for (name, element) in &schemas.elements {
             let Content::Anonymous(complex) = &element.content else {
                 continue;
             };
             let rust_name = self.element_names[name].clone();
-            let doc = doc_lines(element.doc.as_deref().or(complex.doc.as_deref()))
-                .unwrap_or_else(|| vec![format!("The `{}` element of the service schema.", name.local)]);
+            let doc =
+                doc_lines(element.doc.as_deref().or(complex.doc.as_deref())).unwrap_or_else(|| {
+                    vec![format!(
+                        "The `{}` element of the service schema.",
+                        name.local
+                    )]
+                });
             self.build_struct(rust_name, &name.local, complex, doc, None)?;
         }
         Ok(())
@@ -244,8 +262,9 @@ impl<'w> Resolver<'w> {
                 (decl.name.local.clone(), namespace, ty, label)
             }
         };
-        let cardinality = cardinality(element.occurs, element.nillable)
-            .ok_or_else(|| Problem::at_path(element.path.clone(), "unsupported: maxOccurs=\"0\""))?;
+        let cardinality = cardinality(element.occurs, element.nillable).ok_or_else(|| {
+            Problem::at_path(element.path.clone(), "unsupported: maxOccurs=\"0\"")
+        })?;
         let mut doc = vec![format!(
             "`{xml_name}` ({type_label}, {}).",
             occurrence_text(element.occurs, element.nillable)
@@ -263,7 +282,9 @@ impl<'w> Resolver<'w> {
         }
         if let Some(default) = &element.default {
             doc.push(String::new());
-            doc.push(format!("The schema's default when the element is absent: `{default}`."));
+            doc.push(format!(
+                "The schema's default when the element is absent: `{default}`."
+            ));
         }
         Ok(PendingField {
             xml_name,
@@ -278,9 +299,7 @@ impl<'w> Resolver<'w> {
     /// The type of a top-level element used through `ref=`.
     fn element_type(&mut self, decl: &ElementDecl) -> Result<(FieldType, String)> {
         match &decl.content {
-            Content::Named(reference) => {
-                Ok((self.resolve_type(reference)?, type_label(reference)))
-            }
+            Content::Named(reference) => Ok((self.resolve_type(reference)?, type_label(reference))),
             Content::Anonymous(_) => {
                 let name = self.element_names[&decl.name].clone();
                 let label = format!("`{}` element", decl.name.local);
@@ -297,16 +316,15 @@ impl<'w> Resolver<'w> {
         element_name: &str,
     ) -> Result<(FieldType, String)> {
         match content {
-            Content::Named(reference) => {
-                Ok((self.resolve_type(reference)?, type_label(reference)))
-            }
+            Content::Named(reference) => Ok((self.resolve_type(reference)?, type_label(reference))),
             Content::Anonymous(complex) => {
                 if let Some(name) = self.anonymous_names.get(&complex.path) {
                     return Ok((FieldType::Named(name.clone()), "anonymous type".to_owned()));
                 }
                 let base = format!("{owner}{}", naming::type_name(element_name));
                 let rust_name = self.type_names.claim(&base, None, "");
-                self.anonymous_names.insert(complex.path.clone(), rust_name.clone());
+                self.anonymous_names
+                    .insert(complex.path.clone(), rust_name.clone());
                 let doc = doc_lines(complex.doc.as_deref()).unwrap_or_else(|| {
                     vec![format!(
                         "The anonymous type of the `{element_name}` element of `{owner}`."
@@ -326,17 +344,23 @@ impl<'w> Resolver<'w> {
     fn resolve_type_at_depth(&self, reference: &Reference, depth: usize) -> Result<FieldType> {
         let name = &reference.name;
         if name.namespace == XSD {
-            return Builtin::from_xsd(&name.local).map(FieldType::Builtin).ok_or_else(|| {
-                Problem::at_path(
-                    reference.at.clone(),
-                    format!("unsupported: XML Schema type '{}'", reference.written),
-                )
-            });
+            return Builtin::from_xsd(&name.local)
+                .map(FieldType::Builtin)
+                .ok_or_else(|| {
+                    Problem::at_path(
+                        reference.at.clone(),
+                        format!("unsupported: XML Schema type '{}'", reference.written),
+                    )
+                });
         }
         if *name == QName::new(MS_TYPES, "guid") {
             return Ok(FieldType::Builtin(Builtin::Guid));
         }
-        if let Some(rust) = self.complex_names.get(name).or_else(|| self.enum_names.get(name)) {
+        if let Some(rust) = self
+            .complex_names
+            .get(name)
+            .or_else(|| self.enum_names.get(name))
+        {
             return Ok(FieldType::Named(rust.clone()));
         }
         match self.schemas.simple_types.get(name) {
@@ -404,7 +428,10 @@ impl<'w> Resolver<'w> {
     fn wrapper(&self, reference: &Reference) -> Result<(String, &'w QName)> {
         let schemas = self.schemas;
         let decl = schemas.elements.get(&reference.name).ok_or_else(|| {
-            Problem::at_path(reference.at.clone(), format!("unknown element '{}'", reference.written))
+            Problem::at_path(
+                reference.at.clone(),
+                format!("unknown element '{}'", reference.written),
+            )
         })?;
         match &decl.content {
             Content::Anonymous(_) => Ok((self.element_names[&decl.name].clone(), &decl.name)),
@@ -433,7 +460,10 @@ impl<'w> Resolver<'w> {
         let mut usages: BTreeMap<&str, BTreeSet<Option<&str>>> = BTreeMap::new();
         for field in self.structs.iter().flat_map(|s| &s.fields) {
             if let FieldType::Named(name) = &field.ty {
-                usages.entry(name).or_default().insert(field.namespace.as_deref());
+                usages
+                    .entry(name)
+                    .or_default()
+                    .insert(field.namespace.as_deref());
             }
         }
 
@@ -447,7 +477,9 @@ impl<'w> Resolver<'w> {
                 && usages
                     .get(pending.rust_name.as_str())
                     .is_none_or(|namespaces| {
-                        namespaces.iter().all(|ns| *ns == Some(pending.namespace.as_str()))
+                        namespaces
+                            .iter()
+                            .all(|ns| *ns == Some(pending.namespace.as_str()))
                     });
             let fields = finish_fields(pending, &prefixes)?;
             let mut namespaces: BTreeSet<(String, String)> = BTreeSet::new();
@@ -496,7 +528,10 @@ fn assign_prefixes(target_namespace: &str, structs: &[PendingStruct]) -> BTreeMa
     prefixes
 }
 
-fn finish_fields(pending: &PendingStruct, prefixes: &BTreeMap<String, String>) -> Result<Vec<Field>> {
+fn finish_fields(
+    pending: &PendingStruct,
+    prefixes: &BTreeMap<String, String>,
+) -> Result<Vec<Field>> {
     let mut names = Namer::default();
     let mut elements: BTreeSet<(Option<&str>, &str)> = BTreeSet::new();
     // yaserde's derive names a helper type after each simple-typed element's camel-cased name,
@@ -507,10 +542,17 @@ fn finish_fields(pending: &PendingStruct, prefixes: &BTreeMap<String, String>) -
         if !elements.insert((field.namespace.as_deref(), &field.xml_name)) {
             return Err(Problem::at_path(
                 field.path.clone(),
-                format!("unsupported: element '{}' occurs twice in one type", field.xml_name),
+                format!(
+                    "unsupported: element '{}' occurs twice in one type",
+                    field.xml_name
+                ),
             ));
         }
-        let prefix = field.namespace.as_ref().and_then(|ns| prefixes.get(ns)).cloned();
+        let prefix = field
+            .namespace
+            .as_ref()
+            .and_then(|ns| prefixes.get(ns))
+            .cloned();
         if matches!(field.ty, FieldType::Builtin(builtin) if builtin.is_yaserde_primitive()) {
             let key = (
                 prefix.clone(),
@@ -542,7 +584,10 @@ fn finish_fields(pending: &PendingStruct, prefixes: &BTreeMap<String, String>) -
 fn check_recursion(structs: &[PendingStruct]) -> Result<()> {
     let by_name: BTreeMap<&str, &PendingStruct> =
         structs.iter().map(|s| (s.rust_name.as_str(), s)).collect();
-    fn edges<'s>(pending: &'s PendingStruct, known: &BTreeMap<&str, &PendingStruct>) -> Vec<&'s str> {
+    fn edges<'s>(
+        pending: &'s PendingStruct,
+        known: &BTreeMap<&str, &PendingStruct>,
+    ) -> Vec<&'s str> {
         pending
             .fields
             .iter()
@@ -590,11 +635,16 @@ fn check_recursion(structs: &[PendingStruct]) -> Result<()> {
 }
 
 fn build_enum(rust_name: String, xml_name: &str, doc: Option<&str>, values: &[String]) -> Enum {
-    let mut names = Namer::with_taken(&["Unknown"]);
+    // `Unknown` is the fallback variant; `Self` cannot name a variant.
+    let mut names = Namer::with_taken(&["Unknown", "Self"]);
     let variants = values
         .iter()
         .map(|value| {
-            let base = if value.is_empty() { "Empty".to_owned() } else { naming::type_name(value) };
+            let base = if value.is_empty() {
+                "Empty".to_owned()
+            } else {
+                naming::type_name(value)
+            };
             Variant {
                 rust_name: names.claim(&base, None, ""),
                 value: value.clone(),

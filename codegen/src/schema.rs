@@ -142,7 +142,13 @@ pub fn read_schema(node: Node<'_, '_>, schemas: &mut Schemas) -> Result<()> {
             }
             Some("element") => {
                 let decl = scope.read_top_element(child)?;
-                insert_unique(&mut schemas.elements, decl.name.clone(), decl, child, "element")?;
+                insert_unique(
+                    &mut schemas.elements,
+                    decl.name.clone(),
+                    decl,
+                    child,
+                    "element",
+                )?;
             }
             Some("complexType") => {
                 let name = scope.global_name(child)?;
@@ -178,7 +184,10 @@ impl SchemaScope<'_> {
     fn read_top_element(&self, node: Node<'_, '_>) -> Result<ElementDecl> {
         for attribute in ["substitutionGroup", "abstract", "fixed", "default"] {
             if node.attribute(attribute).is_some() {
-                return Err(Problem::unsupported(node, format!("xs:element {attribute}=")));
+                return Err(Problem::unsupported(
+                    node,
+                    format!("xs:element {attribute}="),
+                ));
             }
         }
         // `nillable` is allowed and has no effect: the struct of a top-level element is the
@@ -194,7 +203,10 @@ impl SchemaScope<'_> {
     fn read_local_element(&self, node: Node<'_, '_>) -> Result<LocalElement> {
         for attribute in ["fixed", "abstract", "substitutionGroup"] {
             if node.attribute(attribute).is_some() {
-                return Err(Problem::unsupported(node, format!("xs:element {attribute}=")));
+                return Err(Problem::unsupported(
+                    node,
+                    format!("xs:element {attribute}="),
+                ));
             }
         }
         let kind = match (node.attribute("name"), xml::reference(node, "ref")?) {
@@ -209,7 +221,12 @@ impl SchemaScope<'_> {
                 }
                 LocalKind::Ref(reference)
             }
-            _ => return Err(Problem::at(node, "a local element needs either name= or ref=")),
+            _ => {
+                return Err(Problem::at(
+                    node,
+                    "a local element needs either name= or ref=",
+                ));
+            }
         };
         Ok(LocalElement {
             kind,
@@ -254,7 +271,10 @@ impl SchemaScope<'_> {
                 node,
                 "an element cannot have both type= and an inline type",
             )),
-            (None, None) => Err(Problem::unsupported(node, "element without a type (xs:anyType)")),
+            (None, None) => Err(Problem::unsupported(
+                node,
+                "element without a type (xs:anyType)",
+            )),
         }
     }
 
@@ -304,13 +324,16 @@ impl SchemaScope<'_> {
                 Some("annotation") => {}
                 Some("extension") if derivation.is_none() => derivation = Some(child),
                 Some("restriction") => {
-                    return Err(Problem::unsupported(child, "xs:complexContent/xs:restriction"));
+                    return Err(Problem::unsupported(
+                        child,
+                        "xs:complexContent/xs:restriction",
+                    ));
                 }
                 _ => return Err(unsupported_child(child)),
             }
         }
-        let extension =
-            derivation.ok_or_else(|| Problem::at(node, "xs:complexContent without a derivation"))?;
+        let extension = derivation
+            .ok_or_else(|| Problem::at(node, "xs:complexContent without a derivation"))?;
         let base = xml::reference(extension, "base")?
             .ok_or_else(|| Problem::at(extension, "xs:extension without base="))?;
         let mut elements = Vec::new();
@@ -329,8 +352,16 @@ impl SchemaScope<'_> {
     }
 
     fn read_sequence(&self, node: Node<'_, '_>) -> Result<Vec<LocalElement>> {
-        if read_occurs(node)? != (Occurs { min: 1, max: Some(1) }) {
-            return Err(Problem::unsupported(node, "xs:sequence with minOccurs/maxOccurs"));
+        if read_occurs(node)?
+            != (Occurs {
+                min: 1,
+                max: Some(1),
+            })
+        {
+            return Err(Problem::unsupported(
+                node,
+                "xs:sequence with minOccurs/maxOccurs",
+            ));
         }
         let mut elements = Vec::new();
         for child in xml::elements(node) {
@@ -365,15 +396,18 @@ fn read_simple_type(node: Node<'_, '_>) -> Result<SimpleType> {
                     .attribute("value")
                     .ok_or_else(|| Problem::at(facet, "xs:enumeration without value="))?;
                 if enumerations.iter().any(|known| known == value) {
-                    return Err(Problem::at(facet, format!("duplicate enumeration value \"{value}\"")));
+                    return Err(Problem::at(
+                        facet,
+                        format!("duplicate enumeration value \"{value}\""),
+                    ));
                 }
                 enumerations.push(value.to_owned());
             }
             // Facets that only narrow the lexical space: the Rust type is the base's.
             Some(
                 "annotation" | "pattern" | "length" | "minLength" | "maxLength" | "whiteSpace"
-                | "minInclusive" | "maxInclusive" | "minExclusive" | "maxExclusive"
-                | "totalDigits" | "fractionDigits",
+                | "minInclusive" | "maxInclusive" | "minExclusive" | "maxExclusive" | "totalDigits"
+                | "fractionDigits",
             ) => {}
             _ => return Err(unsupported_child(facet)),
         }
@@ -389,9 +423,10 @@ fn read_simple_type(node: Node<'_, '_>) -> Result<SimpleType> {
 /// `minOccurs` and `maxOccurs` of `node`.
 fn read_occurs(node: Node<'_, '_>) -> Result<Occurs> {
     let number = |attribute: &str, value: &str| {
-        value.trim().parse::<u32>().map_err(|_| {
-            Problem::at(node, format!("invalid {attribute}=\"{value}\""))
-        })
+        value
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| Problem::at(node, format!("invalid {attribute}=\"{value}\"")))
     };
     let min = match node.attribute("minOccurs") {
         Some(value) => number("minOccurs", value)?,
@@ -413,7 +448,10 @@ fn read_bool(node: Node<'_, '_>, attribute: &str) -> Result<bool> {
     match node.attribute(attribute).map(str::trim) {
         None | Some("false" | "0") => Ok(false),
         Some("true" | "1") => Ok(true),
-        Some(other) => Err(Problem::at(node, format!("invalid {attribute}=\"{other}\""))),
+        Some(other) => Err(Problem::at(
+            node,
+            format!("invalid {attribute}=\"{other}\""),
+        )),
     }
 }
 
@@ -444,7 +482,10 @@ fn insert_unique<T>(
     if map.contains_key(&name) {
         return Err(Problem::at(
             node,
-            format!("duplicate {kind} '{}' in namespace '{}'", name.local, name.namespace),
+            format!(
+                "duplicate {kind} '{}' in namespace '{}'",
+                name.local, name.namespace
+            ),
         ));
     }
     map.insert(name, value);

@@ -23,7 +23,7 @@ pub struct Wsdl {
     pub service: Service,
     /// The port type's operations, in document order.
     pub operations: Vec<Operation>,
-    /// Names of the bindings that are not SOAP bindings, in document order.
+    /// Names of the bindings that are not SOAP bindings, sorted.
     pub skipped_bindings: Vec<String>,
 }
 
@@ -92,9 +92,15 @@ struct SoapBinding {
 pub fn read(document: &Document<'_>) -> Result<Wsdl> {
     let root = document.root_element();
     if !xml::is(root, WSDL, "definitions") {
-        return Err(Problem::at(root, "not a WSDL 1.1 document (expected wsdl:definitions)"));
+        return Err(Problem::at(
+            root,
+            "not a WSDL 1.1 document (expected wsdl:definitions)",
+        ));
     }
-    let target_namespace = root.attribute("targetNamespace").unwrap_or_default().to_owned();
+    let target_namespace = root
+        .attribute("targetNamespace")
+        .unwrap_or_default()
+        .to_owned();
     let global_name = |node: Node<'_, '_>| -> Result<QName> {
         let name = node
             .attribute("name")
@@ -109,7 +115,10 @@ pub fn read(document: &Document<'_>) -> Result<Wsdl> {
     let mut services = Vec::new();
     for child in xml::elements(root) {
         if child.tag_name().namespace() != Some(WSDL) {
-            return Err(Problem::unsupported(child, format!("element {}", xml::written_name(child))));
+            return Err(Problem::unsupported(
+                child,
+                format!("element {}", xml::written_name(child)),
+            ));
         }
         match child.tag_name().name() {
             "documentation" => {}
@@ -123,7 +132,10 @@ pub fn read(document: &Document<'_>) -> Result<Wsdl> {
             "binding" => bindings.push(child),
             "service" => services.push(child),
             _ => {
-                return Err(Problem::unsupported(child, format!("wsdl:{}", child.tag_name().name())));
+                return Err(Problem::unsupported(
+                    child,
+                    format!("wsdl:{}", child.tag_name().name()),
+                ));
             }
         }
     }
@@ -146,6 +158,7 @@ pub fn read(document: &Document<'_>) -> Result<Wsdl> {
         }
     }
 
+    skipped_bindings.sort();
     let port_type = shared_port_type(root, &soap_bindings)?;
     let port_type_node = port_types.get(&port_type.name).copied().ok_or_else(|| {
         Problem::at_path(
@@ -169,7 +182,10 @@ fn read_types(types: Node<'_, '_>, schemas: &mut Schemas) -> Result<()> {
         if xml::is(child, XSD, "schema") {
             schema::read_schema(child, schemas)?;
         } else if !xml::is(child, WSDL, "documentation") {
-            return Err(Problem::unsupported(child, format!("element {}", xml::written_name(child))));
+            return Err(Problem::unsupported(
+                child,
+                format!("element {}", xml::written_name(child)),
+            ));
         }
     }
     Ok(())
@@ -179,10 +195,16 @@ fn read_types(types: Node<'_, '_>, schemas: &mut Schemas) -> Result<()> {
 fn binding_version(binding: Node<'_, '_>) -> Option<SoapVersion> {
     [SoapVersion::Soap11, SoapVersion::Soap12]
         .into_iter()
-        .find(|version| xml::elements(binding).any(|child| xml::is(child, version.namespace(), "binding")))
+        .find(|version| {
+            xml::elements(binding).any(|child| xml::is(child, version.namespace(), "binding"))
+        })
 }
 
-fn read_soap_binding(binding: Node<'_, '_>, qname: QName, version: SoapVersion) -> Result<SoapBinding> {
+fn read_soap_binding(
+    binding: Node<'_, '_>,
+    qname: QName,
+    version: SoapVersion,
+) -> Result<SoapBinding> {
     let soap = version.namespace();
     let port_type = xml::reference(binding, "type")?
         .ok_or_else(|| Problem::at(binding, "wsdl:binding without type="))?;
@@ -201,7 +223,10 @@ fn read_soap_binding(binding: Node<'_, '_>, qname: QName, version: SoapVersion) 
                 return Err(Problem::unsupported(child, "overloaded operation"));
             }
         } else if !xml::is(child, WSDL, "documentation") {
-            return Err(Problem::unsupported(child, format!("element {}", xml::written_name(child))));
+            return Err(Problem::unsupported(
+                child,
+                format!("element {}", xml::written_name(child)),
+            ));
         }
     }
     Ok(SoapBinding {
@@ -212,7 +237,11 @@ fn read_soap_binding(binding: Node<'_, '_>, qname: QName, version: SoapVersion) 
 }
 
 /// Checks a binding operation and returns its `soapAction`.
-fn read_binding_operation(operation: Node<'_, '_>, soap: &str, default_style: &str) -> Result<Option<String>> {
+fn read_binding_operation(
+    operation: Node<'_, '_>,
+    soap: &str,
+    default_style: &str,
+) -> Result<Option<String>> {
     let mut action = None;
     for child in xml::elements(operation) {
         if xml::is(child, soap, "operation") {
@@ -223,7 +252,10 @@ fn read_binding_operation(operation: Node<'_, '_>, soap: &str, default_style: &s
         } else if xml::is(child, WSDL, "fault") {
             return Err(Problem::unsupported(child, "wsdl:fault"));
         } else if !xml::is(child, WSDL, "documentation") {
-            return Err(Problem::unsupported(child, format!("element {}", xml::written_name(child))));
+            return Err(Problem::unsupported(
+                child,
+                format!("element {}", xml::written_name(child)),
+            ));
         }
     }
     Ok(action)
@@ -249,7 +281,10 @@ fn check_message_binding(message: Node<'_, '_>, soap: &str) -> Result<()> {
         } else if xml::is(child, soap, "header") {
             return Err(Problem::unsupported(child, "SOAP headers"));
         } else if !xml::is(child, WSDL, "documentation") {
-            return Err(Problem::unsupported(child, format!("element {}", xml::written_name(child))));
+            return Err(Problem::unsupported(
+                child,
+                format!("element {}", xml::written_name(child)),
+            ));
         }
     }
     if has_body {
@@ -288,7 +323,10 @@ fn read_operations(
             continue;
         }
         if !xml::is(child, WSDL, "operation") {
-            return Err(Problem::unsupported(child, format!("element {}", xml::written_name(child))));
+            return Err(Problem::unsupported(
+                child,
+                format!("element {}", xml::written_name(child)),
+            ));
         }
         let name = child
             .attribute("name")
@@ -301,8 +339,14 @@ fn read_operations(
                 .get(&version)
                 .and_then(|binding| binding.actions.get(name).cloned().flatten())
         };
-        if !bindings.values().any(|binding| binding.actions.contains_key(name)) {
-            return Err(Problem::at(child, "operation is not bound by any SOAP binding"));
+        if !bindings
+            .values()
+            .any(|binding| binding.actions.contains_key(name))
+        {
+            return Err(Problem::at(
+                child,
+                "operation is not bound by any SOAP binding",
+            ));
         }
         operations.push(Operation {
             name: name.to_owned(),
@@ -337,12 +381,15 @@ fn message_element(
 ) -> Result<Reference> {
     let io = xml::elements(operation)
         .find(|child| xml::is(*child, WSDL, direction))
-        .ok_or_else(|| Problem::unsupported(operation, format!("operation without wsdl:{direction}")))?;
+        .ok_or_else(|| {
+            Problem::unsupported(operation, format!("operation without wsdl:{direction}"))
+        })?;
     let message_ref = xml::reference(io, "message")?
         .ok_or_else(|| Problem::at(io, format!("wsdl:{direction} without message=")))?;
-    let message = messages.get(&message_ref.name).copied().ok_or_else(|| {
-        Problem::at(io, format!("unknown message '{}'", message_ref.written))
-    })?;
+    let message = messages
+        .get(&message_ref.name)
+        .copied()
+        .ok_or_else(|| Problem::at(io, format!("unknown message '{}'", message_ref.written)))?;
     let parts: Vec<Node<'_, '_>> = xml::elements(message)
         .filter(|child| xml::is(*child, WSDL, "part"))
         .collect();
@@ -354,7 +401,10 @@ fn message_element(
     };
     match xml::reference(*part, "element")? {
         Some(element) => Ok(element),
-        None => Err(Problem::unsupported(*part, "wsdl:part without element= (rpc style)")),
+        None => Err(Problem::unsupported(
+            *part,
+            "wsdl:part without element= (rpc style)",
+        )),
     }
 }
 

@@ -124,11 +124,12 @@ fn path_step(node: Node<'_, '_>) -> String {
     if siblings < 2 {
         return name.to_owned();
     }
-    let earlier = node
+    // `prev_siblings` starts with the node itself, so the count is the 1-based position.
+    let position = node
         .prev_siblings()
         .filter(|n| n.is_element() && same_name(n))
         .count();
-    format!("{name}[{}]", earlier + 1)
+    format!("{name}[{position}]")
 }
 
 /// The text of the `documentation` children of `node`'s annotation (XML Schema) or of `node`

@@ -35,7 +35,10 @@ fn check_golden(name: &str, actual: &str) {
             .lines()
             .zip(actual.lines())
             .position(|(e, a)| e != a)
-            .map_or_else(|| "at the end".to_owned(), |line| format!("at line {}", line + 1));
+            .map_or_else(
+                || "at the end".to_owned(),
+                |line| format!("at line {}", line + 1),
+            );
         panic!(
             "{} differs from the generated source {first_difference} (run with UPDATE_GOLDEN=1 to update)",
             path.display()
@@ -44,9 +47,30 @@ fn check_golden(name: &str, actual: &str) {
 }
 
 fn generate_fixture(stem: &str, options: &Options) -> String {
-    let file = format!("{stem}.wsdl");
-    let wsdl = fs::read_to_string(fixtures_dir().join("fixtures").join(&file)).expect("read fixture");
-    generate_str(&wsdl, &file, options).unwrap_or_else(|error| panic!("{error}"))
+    generate_from(
+        &fixtures_dir().join("fixtures").join(format!("{stem}.wsdl")),
+        options,
+    )
+}
+
+fn generate_from(path: &Path, options: &Options) -> String {
+    let wsdl = fs::read_to_string(path).expect("read WSDL");
+    let file = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("wsdl");
+    generate_str(&wsdl, file, options).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The project's own WSDL is read where it lives, so that the golden file is the reviewed
+/// output of exactly what the crate builds from.
+#[test]
+fn the_service_wsdl_matches_its_golden_file() {
+    let wsdl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wsdl/payment-service.wsdl");
+    check_golden(
+        "payment-service.rs",
+        &generate_from(&wsdl, &golden_options()),
+    );
 }
 
 #[test]
@@ -61,7 +85,10 @@ fn every_fixture_matches_its_golden_file() {
     stems.sort();
     assert!(stems.len() >= 3, "fixtures missing: {stems:?}");
     for stem in stems {
-        check_golden(&format!("{stem}.rs"), &generate_fixture(&stem, &golden_options()));
+        check_golden(
+            &format!("{stem}.rs"),
+            &generate_fixture(&stem, &golden_options()),
+        );
     }
 }
 
@@ -71,5 +98,8 @@ fn client_methods_match_their_golden_file() {
         emit_client: true,
         ..golden_options()
     };
-    check_golden("payment_client.rs.txt", &generate_fixture("payment", &options));
+    check_golden(
+        "payment_client.rs.txt",
+        &generate_fixture("payment", &options),
+    );
 }

@@ -4,6 +4,6 @@ mod outcome;
 mod receipt;
 mod request;
 
-pub(crate) use outcome::{judge, refusal_from_fault};
+pub(crate) use outcome::{VoidAnswer, judge, refusal_from_fault, refusal_from_nvp_error};
 pub use receipt::VoidReceipt;
 pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};

@@ -94,7 +94,7 @@ pub(crate) fn judge(
 ///
 /// Statuses found in the fault's detail (`TransactionStatus=D; PrimaryTransactionStatus=V`) are
 /// read as if they had come in a result.
-pub(crate) fn refusal_from_fault(fault: SoapFault) -> Error {
+pub(crate) fn refusal_from_fault(fault: Box<SoapFault>) -> Error {
     let detail_value = |name: &str| {
         fault.detail.as_deref().and_then(|detail| {
             detail.split("; ").find_map(|pair| {
@@ -117,6 +117,20 @@ pub(crate) fn refusal_from_fault(fault: SoapFault) -> Error {
             fault: Some(fault),
             ..refusal
         }),
+    }
+}
+
+/// Sorts an NVP `errorCode`/`errorMessage` answer into a known refusal when its message says
+/// one; otherwise it stays an [`Error::NvpError`].
+pub(crate) fn refusal_from_nvp_error(code: Option<String>, message: String) -> Error {
+    let refusal = Refusal {
+        response_code: code.clone(),
+        response_message: Some(message.clone()),
+        ..Refusal::default()
+    };
+    match kind_of(&refusal, &message) {
+        Kind::Declined => Error::NvpError { code, message },
+        _ => classify(refusal),
     }
 }
 
@@ -253,7 +267,7 @@ mod tests {
         let mut fault = SoapFault::new(SoapVersion::Soap12, FaultCode::Sender, "Void not allowed");
         fault.detail =
             Some("ResponseCode=012; TransactionStatus=D; PrimaryTransactionStatus=S".into());
-        match refusal_from_fault(fault) {
+        match refusal_from_fault(Box::new(fault)) {
             Error::NotVoidable(refusal) => {
                 assert_eq!(refusal.response_code.as_deref(), Some("012"));
                 assert!(refusal.fault.is_some());
@@ -261,6 +275,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let plain = SoapFault::new(SoapVersion::Soap11, FaultCode::Receiver, "Object reference");
-        assert!(matches!(refusal_from_fault(plain), Error::Fault(_)));
+        assert!(matches!(refusal_from_fault(Box::new(plain)), Error::Fault(_)));
     }
 }

@@ -240,16 +240,15 @@ impl VoidRequest {
 
     /// The generated SOAP request element for this void.
     pub fn to_soap(&self) -> types::DoCreditCardSecondaryVoid {
-        let mut transaction = types::SecondaryCreditCardVoidRequestData::default();
-        transaction.merchant_id = Some(self.outlet.merchant_id.clone());
-        transaction.store_id = Some(self.outlet.store_id.clone());
-        transaction.terminal_id = Some(self.outlet.terminal_id.clone());
-        transaction.primary_transaction_id = Some(self.payment.0.clone());
-        transaction.primary_card_present_status =
-            Some(self.card_present_status.as_str().to_owned());
-        let mut request = types::DoCreditCardSecondaryVoid::default();
-        request.transaction = Some(transaction);
-        request
+        let transaction = types::SecondaryCreditCardVoidRequestData {
+            merchant_id: Some(self.outlet.merchant_id.clone()),
+            store_id: Some(self.outlet.store_id.clone()),
+            terminal_id: Some(self.outlet.terminal_id.clone()),
+            primary_transaction_id: Some(self.payment.0.clone()),
+            primary_card_present_status: Some(self.card_present_status.as_str().to_owned()),
+            ..Default::default()
+        };
+        types::DoCreditCardSecondaryVoid { transaction: Some(transaction) }
     }
 }
 

@@ -1,0 +1,60 @@
+//! Exit codes, so that scripts can tell outcomes apart without parsing text.
+
+use instamed_soap::Error;
+
+/// The void went through (or, for other commands, all is well).
+pub const VOIDED: u8 = 0;
+/// The void did not happen, and InstaMed did not refuse it: connection, TLS, credentials,
+/// configuration, a fault or an HTTP error.
+pub const FAILED: u8 = 1;
+/// The command line or the input is invalid; nothing was sent.
+pub const INVALID: u8 = 2;
+/// InstaMed refused the void: declined, not voidable any more, or unknown payment.
+pub const REFUSED: u8 = 3;
+/// The payment had already been voided: it is voided.
+pub const ALREADY_VOIDED: u8 = 4;
+/// The void may have gone through and no answer was read: reconcile before retrying.
+pub const OUTCOME_UNKNOWN: u8 = 5;
+
+/// The exit codes, for `--help`.
+pub const HELP: &str = "\
+Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (never echoed).
+
+Exit codes:
+  0  voided
+  1  not voided, not refused: connection, TLS, credentials, configuration, fault, HTTP error
+  2  invalid command line or input; nothing was sent
+  3  refused by InstaMed: declined, not voidable any more (refund instead), unknown payment
+  4  already voided: the payment is voided
+  5  outcome unknown: the void may have gone through; reconcile before retrying";
+
+/// The exit code for a failed void.
+pub fn code_for(error: &Error) -> u8 {
+    match error {
+        _ if error.outcome_unknown() => OUTCOME_UNKNOWN,
+        Error::InvalidRequest(_) => INVALID,
+        Error::AlreadyVoided(_) => ALREADY_VOIDED,
+        Error::Declined(_) | Error::NotVoidable(_) | Error::UnknownTransaction(_) => REFUSED,
+        _ => FAILED,
+    }
+}
+
+/// A short, stable name of an outcome, for `--json` output and tables.
+pub fn outcome_name(error: &Error) -> &'static str {
+    match error {
+        _ if error.outcome_unknown() => "outcome_unknown",
+        Error::InvalidRequest(_) => "invalid_request",
+        Error::AlreadyVoided(_) => "already_voided",
+        Error::NotVoidable(_) => "not_voidable",
+        Error::UnknownTransaction(_) => "unknown_transaction",
+        Error::Declined(_) => "declined",
+        Error::AuthenticationRefused { .. } => "authentication_refused",
+        Error::Tls { .. } => "tls_error",
+        Error::Connect { .. } => "connect_error",
+        Error::Timeout { .. } => "timeout",
+        Error::Fault(_) => "fault",
+        Error::NvpError { .. } => "service_error",
+        Error::InvalidConfig { .. } => "invalid_config",
+        _ => "failed",
+    }
+}

@@ -1,0 +1,51 @@
+//! `instamed-soap`: void InstaMed payments from a shell, run the local simulator, or see a demo.
+
+mod demo;
+mod exit;
+mod serve;
+mod void;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Void InstaMed credit-card payments over SOAP 1.1, SOAP 1.2 or NVP, and run a local
+/// InstaMed look-alike for offline work.
+#[derive(Debug, Parser)]
+#[command(name = "instamed-soap", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Void one captured payment.
+    #[command(after_help = exit::HELP)]
+    Void(void::Args),
+    /// Run the InstaMed simulator (HTTPS on loopback) until interrupted.
+    Serve(serve::Args),
+    /// Start the simulator in-process, void payments over every protocol, and show the outcomes.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Void(args) => void::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+        }
+    })
+}

@@ -1,0 +1,159 @@
+//! `instamed-soap serve`: the simulator as a process of its own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use instamed_soap::simulator::{
+    FaultPlan, RefusalStyle, Simulator, SimulatorConfig, SuccessMessage,
+};
+
+use crate::exit;
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    plain_http: bool,
+    /// Where to write the CA certificate that signs the simulator's certificate (default: a new
+    /// file in the temporary directory; its path is printed).
+    #[arg(long)]
+    ca_out: Option<PathBuf>,
+    /// An account the simulator accepts, as ACCOUNT_ID:PASSWORD; repeat for more (default:
+    /// demo@instamed.test:demo-password).
+    #[arg(long = "account", value_name = "ID:PASSWORD")]
+    accounts: Vec<String>,
+    /// Keep the ledger in this file, so that payments survive a restart.
+    #[arg(long)]
+    ledger_file: Option<PathBuf>,
+    /// Create the payments listed in this file at start (CSV lines
+    /// `transaction_id,merchant_id,store_id,terminal_id,amount`; `#` starts a comment).
+    #[arg(long)]
+    seed_file: Option<PathBuf>,
+    /// A payment older than this many seconds can no longer be voided (its funds transfer has
+    /// begun). Without it, only an explicit transfer start blocks a void.
+    #[arg(long, value_name = "SECONDS")]
+    void_cutoff: Option<f64>,
+    /// How refusals are answered: as a decline result (`decline`) or as a SOAP fault / NVP
+    /// error (`fault`).
+    #[arg(long, default_value = "decline", value_parser = ["decline", "fault"])]
+    refusals: String,
+    /// The message of a successful void: APPROVED or VOIDED.
+    #[arg(long, default_value = "APPROVED", value_parser = ["APPROVED", "VOIDED"])]
+    success_message: String,
+    /// Seed of the fault injection, so that a run can be repeated exactly.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Latency added to every SOAP and NVP answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of requests (0 to 1) answered with a server fault.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Share of requests answered with HTTP 503.
+    #[arg(long, default_value_t = 0.0)]
+    unavailable_rate: f64,
+    /// Share of requests whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    reset_rate: f64,
+    /// Share of requests answered with a body cut in half.
+    #[arg(long, default_value_t = 0.0)]
+    truncate_rate: f64,
+    /// Share of requests answered with a body that is not XML.
+    #[arg(long, default_value_t = 0.0)]
+    malformed_rate: f64,
+}
+
+/// Runs `serve` until Ctrl-C.
+pub async fn run(args: Args) -> ExitCode {
+    let config = match config(&args) {
+        Ok(config) => config,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return ExitCode::from(exit::INVALID);
+        }
+    };
+    let simulator = match Simulator::start(config).await {
+        Ok(simulator) => simulator,
+        Err(error) => {
+            eprintln!("error: cannot start the simulator: {error}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    println!("endpoint: {}", simulator.endpoint());
+    println!("nvp:      {}", simulator.nvp_endpoint());
+    if let Some(ca) = simulator.ca_path() {
+        println!("ca-cert:  {}", ca.display());
+    }
+    println!("Ctrl-C stops it.");
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {error}");
+    }
+    simulator.shutdown().await;
+    ExitCode::from(exit::VOIDED)
+}
+
+fn config(args: &Args) -> Result<SimulatorConfig, String> {
+    let rate = |name: &str, value: f64| {
+        if (0.0..=1.0).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!("--{name} must be between 0 and 1, got {value}"))
+        }
+    };
+    let mut accounts = Vec::new();
+    for account in &args.accounts {
+        let (id, password) = account
+            .split_once(':')
+            .ok_or_else(|| "--account takes ACCOUNT_ID:PASSWORD".to_owned())?;
+        accounts.push((id.to_owned(), password.to_owned()));
+    }
+    let void_cutoff = match args.void_cutoff {
+        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Some(Duration::from_secs_f64(seconds))
+        }
+        Some(seconds) => {
+            return Err(format!(
+                "--void-cutoff must be a number of seconds, got {seconds}"
+            ));
+        }
+        None => None,
+    };
+    let faults = FaultPlan {
+        seed: args.seed,
+        latency: Duration::from_millis(args.latency_ms),
+        fault_rate: rate("fault-rate", args.fault_rate)?,
+        unavailable_rate: rate("unavailable-rate", args.unavailable_rate)?,
+        reset_rate: rate("reset-rate", args.reset_rate)?,
+        truncate_rate: rate("truncate-rate", args.truncate_rate)?,
+        malformed_rate: rate("malformed-rate", args.malformed_rate)?,
+        ..FaultPlan::default()
+    };
+    let mut config = SimulatorConfig::default();
+    config.listen = args.listen;
+    config.tls = !args.plain_http;
+    config.ca_out = args.ca_out.clone();
+    if !accounts.is_empty() {
+        config.accounts = accounts;
+    }
+    config.void_cutoff = void_cutoff;
+    config.refusal_style = if args.refusals == "fault" {
+        RefusalStyle::Fault
+    } else {
+        RefusalStyle::Decline
+    };
+    config.success_message = if args.success_message == "VOIDED" {
+        SuccessMessage::Voided
+    } else {
+        SuccessMessage::Approved
+    };
+    config.faults = faults;
+    config.ledger_file = args.ledger_file.clone();
+    config.seed_file = args.seed_file.clone();
+    Ok(config)
+}

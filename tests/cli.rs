@@ -1,0 +1,329 @@
+//! The `instamed-soap` binary, driven as a user would: against the simulator over TLS, for each
+//! protocol and each outcome, with the exit codes scripts rely on.
+
+#![cfg(feature = "cli")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use instamed_soap::simulator::{FaultPlan, Simulator, SimulatorConfig};
+use instamed_soap::{Outlet, TransactionId};
+
+const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
+const ACCOUNT: &str = "demo@instamed.test";
+const PASSWORD: &str = "demo-password";
+
+fn outlet() -> Outlet {
+    Outlet::new("123123123", "123", "123").unwrap()
+}
+
+/// Runs `instamed-soap void` against `endpoint` with the demo credentials.
+fn void(endpoint: &str, ca: Option<&Path>, payment: &str, extra: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(["void", "--endpoint", endpoint])
+        .args([
+            "--merchant-id",
+            "123123123",
+            "--store-id",
+            "123",
+            "--terminal-id",
+            "123",
+        ])
+        .args(["--transaction-id", payment])
+        .args(extra)
+        .env("INSTAMED_ACCOUNT_ID", ACCOUNT)
+        .env("INSTAMED_PASSWORD", PASSWORD)
+        .env_remove("INSTAMED_ENDPOINT");
+    if let Some(ca) = ca {
+        command.arg("--ca-cert").arg(ca);
+    }
+    command.output().expect("run instamed-soap")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit code")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn simulator(config: SimulatorConfig) -> Simulator {
+    Simulator::start(config).await.expect("simulator")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn void_over_each_protocol_and_each_outcome_has_its_exit_code() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let ca = sim.ca_path().map(Path::to_path_buf);
+    let endpoint = sim.endpoint();
+    let run = move |payment: String, extra: Vec<&'static str>| {
+        let (endpoint, ca) = (endpoint.clone(), ca.clone());
+        tokio::task::spawn_blocking(move || void(&endpoint, ca.as_deref(), &payment, &extra))
+    };
+
+    for protocol in ["soap11", "soap12", "nvp"] {
+        let payment = sim.ledger().create_payment(&outlet(), "10.00").unwrap();
+        let first = run(payment.to_string(), vec!["--protocol", protocol])
+            .await
+            .unwrap();
+        assert_eq!(code(&first), 0, "{protocol}: {}", text(&first));
+        assert!(text(&first).contains("voided"), "{}", text(&first));
+
+        let again = run(payment.to_string(), vec!["--protocol", protocol, "--json"])
+            .await
+            .unwrap();
+        assert_eq!(code(&again), 4, "{protocol}: {}", text(&again));
+        let json: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+        assert_eq!(json["outcome"], "already_voided");
+        assert_eq!(json["outcome_unknown"], false);
+
+        let late = sim.ledger().create_payment(&outlet(), "10.00").unwrap();
+        sim.ledger().start_transfer(&late).unwrap();
+        let refused = run(late.to_string(), vec!["--protocol", protocol, "--json"])
+            .await
+            .unwrap();
+        assert_eq!(code(&refused), 3, "{protocol}: {}", text(&refused));
+        let json: serde_json::Value = serde_json::from_slice(&refused.stdout).expect("JSON");
+        assert_eq!(json["outcome"], "not_voidable");
+
+        let unknown = run(
+            "ABCDEF0123456789ABCDEF0123456789".into(),
+            vec!["--protocol", protocol],
+        )
+        .await
+        .unwrap();
+        assert_eq!(code(&unknown), 3, "{protocol}: {}", text(&unknown));
+        assert!(
+            text(&unknown).contains("unknown transaction"),
+            "{}",
+            text(&unknown)
+        );
+    }
+
+    let invalid = run(String::new(), vec![]).await.unwrap();
+    assert_eq!(code(&invalid), 2, "{}", text(&invalid));
+    assert!(
+        text(&invalid).contains("PrimaryTransactionID"),
+        "{}",
+        text(&invalid)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_success_and_credentials_refused() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let payment = sim.ledger().create_payment(&outlet(), "10.00").unwrap();
+    let (endpoint, ca) = (sim.endpoint(), sim.ca_path().map(Path::to_path_buf));
+    let id = payment.to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        let ok = void(
+            &endpoint,
+            ca.as_deref(),
+            &id,
+            &["--json", "--protocol", "soap12"],
+        );
+        let mut wrong = Command::new(BIN);
+        wrong
+            .args([
+                "void",
+                "--endpoint",
+                &endpoint,
+                "--merchant-id",
+                "1",
+                "--store-id",
+                "1",
+            ])
+            .args(["--terminal-id", "1", "--transaction-id", "AA"])
+            .env("INSTAMED_ACCOUNT_ID", ACCOUNT)
+            .env("INSTAMED_PASSWORD", "not-the-password");
+        if let Some(ca) = &ca {
+            wrong.arg("--ca-cert").arg(ca);
+        }
+        (ok, wrong.output().unwrap())
+    })
+    .await
+    .unwrap();
+    let (ok, refused) = output;
+    assert_eq!(code(&ok), 0, "{}", text(&ok));
+    let json: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("JSON");
+    assert_eq!(json["outcome"], "voided");
+    assert_eq!(json["transaction_status"], "C");
+    assert_eq!(json["primary_transaction_status"], "V");
+    assert_eq!(json["protocol"], "soap12");
+
+    assert_eq!(code(&refused), 1, "{}", text(&refused));
+    assert!(
+        text(&refused).contains("refused the credentials"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!text(&refused).contains("not-the-password"));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_connection_is_reported_as_outcome_unknown() {
+    let mut config = SimulatorConfig::default();
+    config.faults = FaultPlan {
+        seed: 7,
+        reset_rate: 1.0,
+        ..FaultPlan::default()
+    };
+    let sim = simulator(config).await;
+    let payment = sim.ledger().create_payment(&outlet(), "10.00").unwrap();
+    let (endpoint, ca, id) = (
+        sim.endpoint(),
+        sim.ca_path().map(Path::to_path_buf),
+        payment.to_string(),
+    );
+    let output =
+        tokio::task::spawn_blocking(move || void(&endpoint, ca.as_deref(), &id, &["--json"]))
+            .await
+            .unwrap();
+    assert_eq!(code(&output), 5, "{}", text(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["outcome_unknown"], true);
+    sim.shutdown().await;
+}
+
+/// A `serve` process, stopped with SIGINT when dropped.
+struct Served {
+    child: Child,
+    endpoint: String,
+    ca: PathBuf,
+}
+
+impl Served {
+    fn start(ledger: &Path, seeds: Option<&Path>) -> Served {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--ledger-file"])
+            .arg(ledger);
+        if let Some(seeds) = seeds {
+            command.arg("--seed-file").arg(seeds);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (mut endpoint, mut ca) = (None, None);
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            if let Some(url) = line.strip_prefix("endpoint:") {
+                endpoint = Some(url.trim().to_owned());
+            } else if let Some(path) = line.strip_prefix("ca-cert:") {
+                ca = Some(PathBuf::from(path.trim()));
+            }
+            if line.starts_with("Ctrl-C") {
+                break;
+            }
+        }
+        Served {
+            child,
+            endpoint: endpoint.expect("endpoint line"),
+            ca: ca.expect("ca-cert line"),
+        }
+    }
+
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "serve exited with {exit:?}");
+    }
+}
+
+#[test]
+fn serve_keeps_its_ledger_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!("instamed-soap-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = dir.join("ledger.jsonl");
+    let _ = std::fs::remove_file(&ledger);
+    let seeds = dir.join("seeds.csv");
+    let payment = "5EED0000000000000000000000000001";
+    std::fs::write(
+        &seeds,
+        format!("# a captured payment\n{payment},123123123,123,123,10.00\n"),
+    )
+    .unwrap();
+
+    let served = Served::start(&ledger, Some(&seeds));
+    let first = void(&served.endpoint, Some(&served.ca), payment, &[]);
+    assert_eq!(code(&first), 0, "{}", text(&first));
+    served.stop();
+
+    // Restarted from its ledger alone, the simulator still knows the payment is voided.
+    let served = Served::start(&ledger, None);
+    let again = void(
+        &served.endpoint,
+        Some(&served.ca),
+        payment,
+        &["--protocol", "soap12"],
+    );
+    assert_eq!(code(&again), 4, "{}", text(&again));
+    served.stop();
+}
+
+#[test]
+fn demo_tells_the_whole_story() {
+    let output = Command::new(BIN).arg("demo").output().expect("run demo");
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    for expected in [
+        "soap11",
+        "soap12",
+        "nvp",
+        "voided",
+        "already voided",
+        "not voidable",
+        "unknown transaction",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn every_command_has_complete_help() {
+    for command in [
+        &["--help"][..],
+        &["void", "--help"],
+        &["serve", "--help"],
+        &["demo", "--help"],
+    ] {
+        let output = Command::new(BIN).args(command).output().expect("help");
+        assert!(output.status.success(), "{command:?}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Usage:"), "{help}");
+    }
+    let help = Command::new(BIN).args(["void", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for expected in [
+        "--protocol",
+        "--ca-cert",
+        "--json",
+        "INSTAMED_ACCOUNT_ID",
+        "INSTAMED_PASSWORD",
+        "Exit codes",
+        "outcome unknown",
+    ] {
+        assert!(
+            help.contains(expected),
+            "void --help lacks {expected:?}:\n{help}"
+        );
+    }
+    assert!(!help.contains("demo-password"));
+}
