@@ -13,6 +13,7 @@ use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use crate::bindings::operations::DoCreditCardSecondaryVoid;
 use crate::credentials::{Credentials, UserName};
 use crate::error::{Error, ResponseProblem};
 use crate::nvp::{self, NvpReply};
@@ -263,47 +264,89 @@ impl Client {
     /// [`Error::UnknownTransaction`] or [`Error::Declined`], whether the service said so in a
     /// result or in a fault. Check [`Error::outcome_unknown`] before retrying anything.
     pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
-        if self.inner.protocol == Protocol::Nvp {
-            return self.void_nvp(request).await;
-        }
-        let response = match self.do_credit_card_secondary_void(&request.to_soap()).await {
-            Ok(response) => response,
-            Err(Error::Fault(fault)) => return Err(void::refusal_from_fault(fault)),
-            Err(error) => return Err(error),
-        };
-        let data = response
-            .do_credit_card_secondary_void_result
-            .ok_or_else(|| Error::MalformedResponse {
-                status: 200,
-                problem: ResponseProblem::Inconsistent(
-                    "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
-                ),
-            })?;
-        void::judge(request, data.into(), self.inner.protocol)
-    }
-
-    async fn void_nvp(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
-        let inner = &*self.inner;
-        let Some(uri) = inner.nvp_endpoint.clone() else {
-            return Err(config("no NVP endpoint is configured"));
-        };
-        let body = Bytes::from(nvp::encode_void(request));
-        let content_type = HeaderValue::from_static("application/x-www-form-urlencoded");
-        let http_request = self.post(uri, content_type, None, body)?;
-        let response = self.exchange("Void", http_request).await?;
-        match read_nvp_reply(response)? {
-            NvpReply::Answer(answer) => void::judge(request, answer, Protocol::Nvp),
-            NvpReply::Error { code, message } => Err(void::refusal_from_nvp_error(code, message)),
-        }
+        let http_request = self.void_request(request)?;
+        let response = self.exchange(self.void_operation(), http_request).await?;
+        self.void_outcome(request, response)
     }
 
     /// Calls any operation of the service with its generated request element, and returns its
     /// generated response element. A fault is [`Error::Fault`]; no business rule is applied.
     /// A client set to [`Protocol::Nvp`] makes such calls in SOAP 1.1.
-
     pub async fn call<O: Operation>(&self, request: &O::Request) -> Result<O::Response, Error> {
-        let inner = &*self.inner;
-        let version = inner.protocol.soap_version().unwrap_or_default();
+        let version = self.soap_version();
+        let http_request = self.soap_request::<O>(version, request)?;
+        let response = self.exchange(O::NAME, http_request).await?;
+        read_reply::<O>(version, response)
+    }
+
+    /// The operation name a void goes by in logs and cassettes.
+    pub(crate) fn void_operation(&self) -> &'static str {
+        match self.inner.protocol {
+            Protocol::Nvp => "Void",
+            _ => DoCreditCardSecondaryVoid::NAME,
+        }
+    }
+
+    /// The HTTP request that voids `request` in this client's protocol. Building it sends nothing:
+    /// contract verification compares it with a recorded one.
+    pub(crate) fn void_request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
+        if self.inner.protocol != Protocol::Nvp {
+            return self.soap_request::<DoCreditCardSecondaryVoid>(
+                self.soap_version(),
+                &request.to_soap(),
+            );
+        }
+        let Some(uri) = self.inner.nvp_endpoint.clone() else {
+            return Err(config("no NVP endpoint is configured"));
+        };
+        let body = Bytes::from(nvp::encode_void(request));
+        let content_type = HeaderValue::from_static("application/x-www-form-urlencoded");
+        self.post(uri, content_type, None, body)
+    }
+
+    /// What the answer to a void means: the receipt, or why there is none.
+    pub(crate) fn void_outcome(
+        &self,
+        request: &VoidRequest,
+        response: transport::Response,
+    ) -> Result<VoidReceipt, Error> {
+        let protocol = self.inner.protocol;
+        if protocol == Protocol::Nvp {
+            return match read_nvp_reply(response)? {
+                NvpReply::Answer(answer) => void::judge(request, answer, protocol),
+                NvpReply::Error { code, message } => {
+                    Err(void::refusal_from_nvp_error(code, message))
+                }
+            };
+        }
+        let status = response.status.as_u16();
+        let reply = match read_reply::<DoCreditCardSecondaryVoid>(self.soap_version(), response) {
+            Ok(reply) => reply,
+            Err(Error::Fault(fault)) => return Err(void::refusal_from_fault(fault)),
+            Err(error) => return Err(error),
+        };
+        let data =
+            reply
+                .do_credit_card_secondary_void_result
+                .ok_or_else(|| Error::MalformedResponse {
+                    status,
+                    problem: ResponseProblem::Inconsistent(
+                        "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
+                    ),
+                })?;
+        void::judge(request, data.into(), protocol)
+    }
+
+    /// The SOAP version calls are made in (SOAP 1.1 for an NVP client).
+    fn soap_version(&self) -> SoapVersion {
+        self.inner.protocol.soap_version().unwrap_or_default()
+    }
+
+    fn soap_request<O: Operation>(
+        &self,
+        version: SoapVersion,
+        request: &O::Request,
+    ) -> Result<Request<Bytes>, Error> {
         let action = match version {
             SoapVersion::Soap11 => O::SOAP11_ACTION,
             SoapVersion::Soap12 => O::SOAP12_ACTION,
@@ -318,10 +361,12 @@ impl Client {
             SoapVersion::Soap11 => Some(format!("\"{action}\"")),
             SoapVersion::Soap12 => None,
         };
-        let http_request =
-            self.post(inner.endpoint.clone(), content_type, soap_action, Bytes::from(body))?;
-        let response = self.exchange(O::NAME, http_request).await?;
-        read_reply::<O>(version, response)
+        self.post(
+            self.inner.endpoint.clone(),
+            content_type,
+            soap_action,
+            Bytes::from(body),
+        )
     }
 
     /// Sends one request and reads its whole answer, logging what may be logged (never a body
@@ -329,12 +374,12 @@ impl Client {
     async fn exchange(
         &self,
         operation: &'static str,
-        request: Request<Full<Bytes>>,
+        request: Request<Bytes>,
     ) -> Result<transport::Response, Error> {
         let inner = &*self.inner;
         let started = Instant::now();
         tracing::debug!(operation, protocol = %inner.protocol, "sending");
-        let result = inner.transport.send(request).await;
+        let result = inner.transport.send(request.map(Full::new)).await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
         match result {
             Ok(response) => {
@@ -356,7 +401,7 @@ impl Client {
         content_type: HeaderValue,
         soap_action: Option<String>,
         body: Bytes,
-    ) -> Result<Request<Full<Bytes>>, Error> {
+    ) -> Result<Request<Bytes>, Error> {
         let inner = &*self.inner;
         let mut builder = Request::builder()
             .method(Method::POST)
@@ -369,7 +414,7 @@ impl Client {
             builder = builder.header("SOAPAction", action);
         }
         builder
-            .body(Full::new(body))
+            .body(body)
             .map_err(|e| config_with("cannot build the HTTP request".to_owned(), e))
     }
 }
@@ -390,9 +435,15 @@ fn check_answer(response: &transport::Response) -> Result<(), Error> {
     }
     if response.body.is_empty() {
         return Err(if response.status.is_success() {
-            Error::MalformedResponse { status, problem: ResponseProblem::Empty }
+            Error::MalformedResponse {
+                status,
+                problem: ResponseProblem::Empty,
+            }
         } else {
-            Error::HttpStatus { status, body_excerpt: String::new() }
+            Error::HttpStatus {
+                status,
+                body_excerpt: String::new(),
+            }
         });
     }
     Ok(())
@@ -411,9 +462,15 @@ fn read_nvp_reply(response: transport::Response) -> Result<NvpReply, Error> {
             status,
             problem: ResponseProblem::Inconsistent(format!("an answer came with HTTP {status}")),
         }),
-        None if !success => Err(Error::HttpStatus { status, body_excerpt: excerpt(&response.body) }),
+        None if !success => Err(Error::HttpStatus {
+            status,
+            body_excerpt: excerpt(&response.body),
+        }),
         None if response.body.trim_ascii_start().starts_with(b"<") => {
-            Err(Error::MalformedResponse { status, problem: ResponseProblem::Html })
+            Err(Error::MalformedResponse {
+                status,
+                problem: ResponseProblem::Html,
+            })
         }
         None => Err(Error::MalformedResponse {
             status,
@@ -430,7 +487,10 @@ fn read_reply<O: Operation>(
     check_answer(&response)?;
     let status = response.status.as_u16();
     let malformed = |problem| Error::MalformedResponse { status, problem };
-    let http_error = |body: &[u8]| Error::HttpStatus { status, body_excerpt: excerpt(body) };
+    let http_error = |body: &[u8]| Error::HttpStatus {
+        status,
+        body_excerpt: excerpt(body),
+    };
     let success = response.status.is_success();
     let media_type = response
         .headers

@@ -130,6 +130,31 @@ impl Error {
         }
     }
 
+    /// A short, stable name of the error's kind, for scripts, logs and cassettes:
+    /// `invalid_request`, `invalid_config`, `authentication_refused`, `declined`,
+    /// `not_voidable`, `already_voided`, `unknown_transaction`, `fault`, `service_error`,
+    /// `timeout`, `connect_error`, `tls_error`, `transport_error`, `http_status`,
+    /// `malformed_response`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidConfig { .. } => "invalid_config",
+            Self::AuthenticationRefused { .. } => "authentication_refused",
+            Self::Declined(_) => "declined",
+            Self::NotVoidable(_) => "not_voidable",
+            Self::AlreadyVoided(_) => "already_voided",
+            Self::UnknownTransaction(_) => "unknown_transaction",
+            Self::Fault(_) => "fault",
+            Self::NvpError { .. } => "service_error",
+            Self::Timeout { .. } => "timeout",
+            Self::Connect { .. } => "connect_error",
+            Self::Tls { .. } => "tls_error",
+            Self::Transport { .. } => "transport_error",
+            Self::HttpStatus { .. } => "http_status",
+            Self::MalformedResponse { .. } => "malformed_response",
+        }
+    }
+
     /// Whether the deadline passed.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout { .. })

@@ -27,6 +27,8 @@
 
 pub mod bindings;
 mod client;
+#[cfg(feature = "contract")]
+pub mod contract;
 mod credentials;
 pub mod error;
 mod nvp;

@@ -15,7 +15,10 @@ pub(crate) fn encode_void(request: &VoidRequest) -> String {
         .append_pair("MerchantID", outlet.merchant_id())
         .append_pair("StoreID", outlet.store_id())
         .append_pair("TerminalID", outlet.terminal_id())
-        .append_pair("primaryCardPresentStatus", request.card_present_status().as_str())
+        .append_pair(
+            "primaryCardPresentStatus",
+            request.card_present_status().as_str(),
+        )
         .append_pair("primaryTransactionID", request.payment().as_str())
         .finish()
 }
@@ -26,7 +29,10 @@ pub(crate) enum NvpReply {
     /// The transaction's fields.
     Answer(VoidAnswer),
     /// `errorCode` / `errorMessage`.
-    Error { code: Option<String>, message: String },
+    Error {
+        code: Option<String>,
+        message: String,
+    },
 }
 
 /// Reads an NVP answer; `None` when the body holds none of the pairs an answer has.
@@ -84,7 +90,10 @@ mod tests {
             TransactionId::new("x+y").unwrap(),
         );
         let body = encode_void(&request);
-        assert!(body.contains("MerchantID=a%26b%3Dc&StoreID=1+2&TerminalID=%C3%BC"), "{body}");
+        assert!(
+            body.contains("MerchantID=a%26b%3Dc&StoreID=1+2&TerminalID=%C3%BC"),
+            "{body}"
+        );
         assert!(body.ends_with("primaryTransactionID=x%2By"), "{body}");
     }
 
@@ -92,7 +101,9 @@ mod tests {
     fn answers_are_read_whatever_the_key_casing() {
         let body = b"responseCode=000&responseMessage=APPROVED&TRANSACTIONSTATUS=C\
                      &primarytransactionid=EE52&PrimaryTransactionStatus=V\n";
-        let Some(NvpReply::Answer(answer)) = decode(body) else { panic!("not an answer") };
+        let Some(NvpReply::Answer(answer)) = decode(body) else {
+            panic!("not an answer")
+        };
         assert_eq!(answer.transaction_status.as_deref(), Some("C"));
         assert_eq!(answer.primary_transaction_status.as_deref(), Some("V"));
         assert_eq!(answer.primary_transaction_id.as_deref(), Some("EE52"));

@@ -52,8 +52,9 @@ impl FromStr for Protocol {
         match name {
             "soap11" => Ok(Self::Soap11),
             "soap12" => Ok(Self::Soap12),
+            "nvp" => Ok(Self::Nvp),
             other => Err(format!(
-                "unknown protocol {other:?} (expected soap11 or soap12)"
+                "unknown protocol {other:?} (expected soap11, soap12 or nvp)"
             )),
         }
     }

@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use instamed_soap::Outlet;
 use instamed_soap::simulator::{FaultPlan, Simulator, SimulatorConfig};
-use instamed_soap::{Outlet, TransactionId};
 
 const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const ACCOUNT: &str = "demo@instamed.test";

@@ -80,7 +80,17 @@ mod tests {
         assert_eq!(cents("12"), Ok(1200));
         assert_eq!(cents("0.5"), Ok(50));
         assert_eq!(cents("007.05"), Ok(705));
-        for bad in ["", ".5", "1.", "1.234", "-1", "1,00", "1e3", " 1", "99999999999999999999"] {
+        for bad in [
+            "",
+            ".5",
+            "1.",
+            "1.234",
+            "-1",
+            "1,00",
+            "1e3",
+            " 1",
+            "99999999999999999999",
+        ] {
             assert!(bad.parse::<Amount>().is_err(), "{bad:?}");
         }
         assert_eq!(Amount::from_cents(705).to_string(), "7.05");

@@ -275,6 +275,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let plain = SoapFault::new(SoapVersion::Soap11, FaultCode::Receiver, "Object reference");
-        assert!(matches!(refusal_from_fault(Box::new(plain)), Error::Fault(_)));
+        assert!(matches!(
+            refusal_from_fault(Box::new(plain)),
+            Error::Fault(_)
+        ));
     }
 }

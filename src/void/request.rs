@@ -248,7 +248,9 @@ impl VoidRequest {
             primary_card_present_status: Some(self.card_present_status.as_str().to_owned()),
             ..Default::default()
         };
-        types::DoCreditCardSecondaryVoid { transaction: Some(transaction) }
+        types::DoCreditCardSecondaryVoid {
+            transaction: Some(transaction),
+        }
     }
 }
 

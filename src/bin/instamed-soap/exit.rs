@@ -39,22 +39,12 @@ pub fn code_for(error: &Error) -> u8 {
     }
 }
 
-/// A short, stable name of an outcome, for `--json` output and tables.
+/// A short, stable name of an outcome, for `--json` output and tables: `outcome_unknown` when
+/// the void may have gone through, the error's code otherwise.
 pub fn outcome_name(error: &Error) -> &'static str {
-    match error {
-        _ if error.outcome_unknown() => "outcome_unknown",
-        Error::InvalidRequest(_) => "invalid_request",
-        Error::AlreadyVoided(_) => "already_voided",
-        Error::NotVoidable(_) => "not_voidable",
-        Error::UnknownTransaction(_) => "unknown_transaction",
-        Error::Declined(_) => "declined",
-        Error::AuthenticationRefused { .. } => "authentication_refused",
-        Error::Tls { .. } => "tls_error",
-        Error::Connect { .. } => "connect_error",
-        Error::Timeout { .. } => "timeout",
-        Error::Fault(_) => "fault",
-        Error::NvpError { .. } => "service_error",
-        Error::InvalidConfig { .. } => "invalid_config",
-        _ => "failed",
+    if error.outcome_unknown() {
+        "outcome_unknown"
+    } else {
+        error.code()
     }
 }

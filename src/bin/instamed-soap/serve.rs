@@ -132,7 +132,6 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         reset_rate: rate("reset-rate", args.reset_rate)?,
         truncate_rate: rate("truncate-rate", args.truncate_rate)?,
         malformed_rate: rate("malformed-rate", args.malformed_rate)?,
-        ..FaultPlan::default()
     };
     let mut config = SimulatorConfig::default();
     config.listen = args.listen;

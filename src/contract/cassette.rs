@@ -1,0 +1,411 @@
+//! The cassette: one recorded exchange in a text file made to be read and diffed.
+//!
+//! ```text
+//! # instamed-soap cassette
+//! protocol: soap11
+//! operation: DoCreditCardSecondaryVoid
+//! merchant-id: 123123123
+//! store-id: 123
+//! terminal-id: 123
+//! transaction-id: EE52401813A74328AAA7D93319FF4383
+//! card-present-status: PresentManualKey
+//! expect: voided
+//!
+//! >>> request
+//! POST /payment/service.asmx
+//! content-type: text/xml; charset=utf-8
+//! soapaction: "http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid"
+//! authorization: [redacted]
+//!
+//! <?xml version="1.0" encoding="utf-8"?><soap:Envelope …>…</soap:Envelope>
+//! <<< response
+//! 200
+//! content-type: text/xml; charset=utf-8
+//!
+//! <?xml version="1.0" encoding="utf-8"?><soap:Envelope …>…</soap:Envelope>
+//! ```
+//!
+//! The head holds the protocol, the operation, the domain inputs of a void and the outcome
+//! expected from the response (an [`Error::code`](crate::Error::code) or `voided`). Lines
+//! starting with `#` in the head are comments. Each message is a start line (`METHOD target`
+//! or the status), header lines, a blank line and the body exactly as it went over the wire
+//! (base64 when it was not UTF-8, marked by an `x-cassette-body: base64` header).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::{CardPresentStatus, InvalidRequest, Outlet, Protocol, TransactionId, VoidRequest};
+
+const MAGIC: &str = "# instamed-soap cassette";
+const REQUEST_MARK: &str = ">>> request";
+const RESPONSE_MARK: &str = "<<< response";
+const BASE64_HEADER: &str = "x-cassette-body";
+
+/// One recorded HTTP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Message {
+    /// `POST /payment/service.asmx` for a request, `200` for a response.
+    pub start: String,
+    /// Header lines in recorded order, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body as it went over the wire.
+    pub body: Vec<u8>,
+}
+
+impl Message {
+    /// A message from its parts.
+    pub fn new(start: impl Into<String>, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        Self {
+            start: start.into(),
+            headers,
+            body,
+        }
+    }
+
+    /// The first value of header `name` (case-blind).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy for a body that is not UTF-8).
+    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+/// The domain inputs of a recorded void.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VoidInputs {
+    /// MerchantID.
+    pub merchant_id: String,
+    /// StoreID.
+    pub store_id: String,
+    /// TerminalID.
+    pub terminal_id: String,
+    /// PrimaryTransactionID.
+    pub transaction_id: String,
+    /// PrimaryCardPresentStatus.
+    pub card_present_status: String,
+}
+
+impl VoidInputs {
+    /// The inputs of `request`.
+    pub fn of(request: &VoidRequest) -> Self {
+        let outlet = request.outlet();
+        Self {
+            merchant_id: outlet.merchant_id().to_owned(),
+            store_id: outlet.store_id().to_owned(),
+            terminal_id: outlet.terminal_id().to_owned(),
+            transaction_id: request.payment().as_str().to_owned(),
+            card_present_status: request.card_present_status().as_str().to_owned(),
+        }
+    }
+
+    /// The void request these inputs describe.
+    pub fn to_request(&self) -> Result<VoidRequest, InvalidRequest> {
+        let status: CardPresentStatus = self.card_present_status.parse()?;
+        Ok(VoidRequest::new(
+            Outlet::new(&self.merchant_id, &self.store_id, &self.terminal_id)?,
+            TransactionId::new(&self.transaction_id)?,
+        )
+        .with_card_present_status(status))
+    }
+}
+
+/// One recorded exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Cassette {
+    /// Comment lines of the head, without their `# `.
+    pub comments: Vec<String>,
+    /// The protocol of the exchange.
+    pub protocol: Protocol,
+    /// The operation (`DoCreditCardSecondaryVoid`, or `Void` for NVP).
+    pub operation: String,
+    /// The void's domain inputs, when the exchange is a void.
+    pub inputs: Option<VoidInputs>,
+    /// The outcome the response must decode to: `voided` or an error code.
+    pub expect: Option<String>,
+    /// The request.
+    pub request: Message,
+    /// The response.
+    pub response: Message,
+}
+
+/// A cassette file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct CassetteError {
+    /// The file.
+    pub file: String,
+    /// The line (1-based; 0 when the whole file is at fault).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Cassette {
+    /// Reads a cassette file.
+    pub fn load(path: &Path) -> Result<Self, CassetteError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| CassetteError {
+            file: file.clone(),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        Self::parse(&text).map_err(|(line, message)| CassetteError {
+            file,
+            line,
+            message,
+        })
+    }
+
+    /// Writes the cassette to `path`.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, self.to_text())
+    }
+
+    /// Reads a cassette from its text; errors carry a 1-based line number.
+    pub fn parse(text: &str) -> Result<Self, (usize, String)> {
+        let lines: Vec<&str> = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .collect();
+        if lines.first().map(|l| l.trim()) != Some(MAGIC) {
+            return Err((1, format!("a cassette starts with {MAGIC:?}")));
+        }
+        let request_at =
+            position(&lines, REQUEST_MARK).ok_or((0, format!("no {REQUEST_MARK:?} line")))?;
+        let response_at =
+            position(&lines, RESPONSE_MARK).ok_or((0, format!("no {RESPONSE_MARK:?} line")))?;
+        if response_at < request_at {
+            return Err((
+                response_at + 1,
+                "the response comes before the request".into(),
+            ));
+        }
+
+        let mut comments = Vec::new();
+        let mut fields: Vec<(usize, String, String)> = Vec::new();
+        for (index, line) in lines[1..request_at].iter().enumerate() {
+            let number = index + 2;
+            if let Some(comment) = line.strip_prefix('#') {
+                comments.push(comment.trim().to_owned());
+            } else if !line.trim().is_empty() {
+                let (key, value) = line
+                    .split_once(':')
+                    .ok_or((number, format!("expected `key: value`, got {line:?}")))?;
+                fields.push((
+                    number,
+                    key.trim().to_ascii_lowercase(),
+                    value.trim().to_owned(),
+                ));
+            }
+        }
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(_, key, _)| key == name)
+                .map(|(_, _, v)| v.clone())
+        };
+        for (number, key, _) in &fields {
+            const KNOWN: [&str; 8] = [
+                "protocol",
+                "operation",
+                "merchant-id",
+                "store-id",
+                "terminal-id",
+                "transaction-id",
+                "card-present-status",
+                "expect",
+            ];
+            if !KNOWN.contains(&key.as_str()) {
+                return Err((*number, format!("unknown field {key:?}")));
+            }
+        }
+        let protocol: Protocol = field("protocol")
+            .ok_or((0, "no protocol".to_owned()))?
+            .parse()
+            .map_err(|e: String| (0, e))?;
+        let operation = field("operation").ok_or((0, "no operation".to_owned()))?;
+        let inputs = field("transaction-id").map(|transaction_id| VoidInputs {
+            merchant_id: field("merchant-id").unwrap_or_default(),
+            store_id: field("store-id").unwrap_or_default(),
+            terminal_id: field("terminal-id").unwrap_or_default(),
+            transaction_id,
+            card_present_status: field("card-present-status")
+                .unwrap_or_else(|| CardPresentStatus::default().as_str().to_owned()),
+        });
+        let request = message(&lines, request_at + 1, response_at)?;
+        let response = message(&lines, response_at + 1, lines.len())?;
+        Ok(Self {
+            comments,
+            protocol,
+            operation,
+            inputs,
+            expect: field("expect"),
+            request,
+            response,
+        })
+    }
+
+    /// The cassette as text.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(MAGIC);
+        out.push('\n');
+        for comment in &self.comments {
+            let _ = writeln!(out, "# {comment}");
+        }
+        let _ = writeln!(out, "protocol: {}", self.protocol);
+        let _ = writeln!(out, "operation: {}", self.operation);
+        if let Some(inputs) = &self.inputs {
+            let _ = writeln!(out, "merchant-id: {}", inputs.merchant_id);
+            let _ = writeln!(out, "store-id: {}", inputs.store_id);
+            let _ = writeln!(out, "terminal-id: {}", inputs.terminal_id);
+            let _ = writeln!(out, "transaction-id: {}", inputs.transaction_id);
+            let _ = writeln!(out, "card-present-status: {}", inputs.card_present_status);
+        }
+        if let Some(expect) = &self.expect {
+            let _ = writeln!(out, "expect: {expect}");
+        }
+        for (mark, message) in [
+            (REQUEST_MARK, &self.request),
+            (RESPONSE_MARK, &self.response),
+        ] {
+            if mark == REQUEST_MARK {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{mark}\n{}", message.start);
+            let body = match std::str::from_utf8(&message.body) {
+                Ok(text) if !text.lines().any(is_mark) => std::borrow::Cow::Borrowed(text),
+                _ => {
+                    let _ = writeln!(out, "{BASE64_HEADER}: base64");
+                    std::borrow::Cow::Owned(BASE64.encode(&message.body))
+                }
+            };
+            for (name, value) in &message.headers {
+                let _ = writeln!(out, "{name}: {value}");
+            }
+            out.push('\n');
+            out.push_str(&body);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn is_mark(line: &str) -> bool {
+    line == REQUEST_MARK || line == RESPONSE_MARK
+}
+
+fn position(lines: &[&str], mark: &str) -> Option<usize> {
+    lines.iter().position(|line| line.trim_end() == mark)
+}
+
+/// Reads the message in `lines[start..end]`: start line, headers, blank line, body.
+fn message(lines: &[&str], start: usize, end: usize) -> Result<Message, (usize, String)> {
+    let first = lines
+        .get(start)
+        .filter(|_| start < end)
+        .ok_or((start + 1, "a message needs a start line".to_owned()))?;
+    let mut headers = Vec::new();
+    let mut at = start + 1;
+    while at < end && !lines[at].is_empty() {
+        let (name, value) = lines[at].split_once(':').ok_or((
+            at + 1,
+            format!("expected a header line, got {:?}", lines[at]),
+        ))?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        at += 1;
+    }
+    let mut body = if at < end {
+        lines[at + 1..end].join("\n")
+    } else {
+        String::new()
+    };
+    // The writer ends every body with a newline of its own; before a mark, splitting on
+    // newlines already took it, at the end of the file it is still there.
+    if end == lines.len() && body.ends_with('\n') {
+        body.pop();
+    }
+    let base64 = headers
+        .iter()
+        .any(|(name, value)| name == BASE64_HEADER && value == "base64");
+    headers.retain(|(name, _)| name != BASE64_HEADER);
+    let body = if base64 {
+        BASE64
+            .decode(body.trim())
+            .map_err(|e| (at + 2, format!("bad base64 body: {e}")))?
+    } else {
+        body.into_bytes()
+    };
+    Ok(Message {
+        start: first.trim().to_owned(),
+        headers,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Cassette {
+        Cassette {
+            comments: vec!["recorded against the simulator".into()],
+            protocol: Protocol::Soap12,
+            operation: "DoCreditCardSecondaryVoid".into(),
+            inputs: Some(VoidInputs {
+                merchant_id: "1".into(),
+                store_id: "2".into(),
+                terminal_id: "3".into(),
+                transaction_id: "AB".into(),
+                card_present_status: "PresentManualKey".into(),
+            }),
+            expect: Some("voided".into()),
+            request: Message::new(
+                "POST /payment/service.asmx",
+                vec![("content-type".into(), "application/soap+xml".into())],
+                b"<a>\n  <b/>\n</a>\n".to_vec(),
+            ),
+            response: Message::new("200", vec![], b"<ok/>".to_vec()),
+        }
+    }
+
+    #[test]
+    fn a_cassette_survives_a_round_trip_through_text() {
+        let cassette = sample();
+        let text = cassette.to_text();
+        assert_eq!(Cassette::parse(&text).unwrap(), cassette);
+        assert!(text.contains(
+            "\n>>> request\nPOST /payment/service.asmx\ncontent-type: application/soap+xml\n\n<a>"
+        ));
+    }
+
+    #[test]
+    fn bodies_that_are_not_text_or_look_like_marks_are_kept_in_base64() {
+        let mut cassette = sample();
+        cassette.response.body = vec![0xff, 0xfe, 0x00, b'<'];
+        cassette.request.body = b"x\n<<< response\ny".to_vec();
+        let text = cassette.to_text();
+        assert_eq!(Cassette::parse(&text).unwrap(), cassette);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let text = sample().to_text().replace("store-id: 2", "store-id 2");
+        let (line, message) = Cassette::parse(&text).unwrap_err();
+        assert_eq!(line, 6);
+        assert!(message.contains("key: value"), "{message}");
+        assert!(Cassette::parse("hello").is_err());
+    }
+}

@@ -1,0 +1,344 @@
+//! Comparing a request with a recorded one by meaning, not by bytes.
+//!
+//! XML: namespace URIs (not prefixes), element order, attributes in any order, text with
+//! surrounding white space ignored. Forms: unordered pairs, keys compared case-blind. A recorded
+//! value may be a placeholder: `{{any}}` stands for any text (also inside a value:
+//! `Ref-{{any}}`), and an element whose whole text is `{{ignore}}` matches that element with any
+//! content.
+
+use std::fmt;
+
+/// Any text.
+pub const ANY: &str = "{{any}}";
+/// A whole element, whatever it holds.
+pub const IGNORE: &str = "{{ignore}}";
+
+/// The first place two requests differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// Where: an element path (`/Envelope/Body/DoCreditCardSecondaryVoid/transaction/StoreID`)
+    /// or a form key (`?storeid`).
+    pub path: String,
+    /// What the cassette has there.
+    pub expected: String,
+    /// What the request has there.
+    pub actual: String,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "at {}: expected {:?}, got {:?}",
+            self.path, self.expected, self.actual
+        )
+    }
+}
+
+/// The result of a comparison: how much agreed before the first difference, and that difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    /// How many nodes or pairs agreed; used to name the closest cassette.
+    pub agreed: usize,
+    /// The first difference, if any.
+    pub difference: Option<Difference>,
+}
+
+impl Comparison {
+    /// Whether the two match.
+    pub fn matches(&self) -> bool {
+        self.difference.is_none()
+    }
+
+    fn differ(
+        agreed: usize,
+        path: String,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        let difference = Difference {
+            path,
+            expected: expected.into(),
+            actual: actual.into(),
+        };
+        Self {
+            agreed,
+            difference: Some(difference),
+        }
+    }
+}
+
+/// Whether `actual` fits `pattern`, where each `{{any}}` stands for any text.
+pub fn text_matches(pattern: &str, actual: &str) -> bool {
+    let pattern = pattern.trim();
+    let actual = actual.trim();
+    let mut parts = pattern.split(ANY);
+    let first = parts.next().unwrap_or("");
+    if !pattern.contains(ANY) {
+        return pattern == actual;
+    }
+    let Some(mut rest) = actual.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let (last, middle) = parts
+        .split_last()
+        .map_or(("", &[][..]), |(last, middle)| (*last, middle));
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Compares two XML documents by meaning.
+pub fn xml(expected: &str, actual: &str) -> Comparison {
+    let expected_doc = match roxmltree::Document::parse(expected) {
+        Ok(doc) => doc,
+        Err(error) => {
+            return Comparison::differ(
+                0,
+                "/".into(),
+                "well-formed XML in the cassette",
+                error.to_string(),
+            );
+        }
+    };
+    let actual_doc = match roxmltree::Document::parse(actual) {
+        Ok(doc) => doc,
+        Err(error) => {
+            return Comparison::differ(0, "/".into(), "well-formed XML", error.to_string());
+        }
+    };
+    let mut agreed = 0;
+    match element(
+        expected_doc.root_element(),
+        actual_doc.root_element(),
+        String::new(),
+        &mut agreed,
+    ) {
+        Ok(()) => Comparison {
+            agreed,
+            difference: None,
+        },
+        Err(difference) => Comparison {
+            agreed,
+            difference: Some(difference),
+        },
+    }
+}
+
+fn expanded(node: roxmltree::Node) -> String {
+    let name = node.tag_name();
+    match name.namespace() {
+        Some(ns) => format!("{{{ns}}}{}", name.name()),
+        None => name.name().to_owned(),
+    }
+}
+
+fn own_text(node: roxmltree::Node) -> String {
+    node.children()
+        .filter(|c| c.is_text())
+        .filter_map(|c| c.text())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+fn element(
+    expected: roxmltree::Node,
+    actual: roxmltree::Node,
+    parent: String,
+    agreed: &mut usize,
+) -> Result<(), Difference> {
+    let path = format!("{parent}/{}", expected.tag_name().name());
+    let differ = |expected: String, actual: String| Difference {
+        path: path.clone(),
+        expected,
+        actual,
+    };
+    if expected.tag_name() != actual.tag_name() {
+        return Err(differ(expanded(expected), expanded(actual)));
+    }
+    let expected_children: Vec<_> = expected.children().filter(|c| c.is_element()).collect();
+    if expected_children.is_empty() && own_text(expected) == IGNORE {
+        *agreed += 1;
+        return Ok(());
+    }
+
+    let mut expected_attributes: Vec<_> = expected.attributes().collect();
+    let mut actual_attributes: Vec<_> = actual.attributes().collect();
+    expected_attributes.sort_by_key(|a| (a.namespace(), a.name()));
+    actual_attributes.sort_by_key(|a| (a.namespace(), a.name()));
+    for (position, want) in expected_attributes.iter().enumerate() {
+        let got = actual_attributes
+            .iter()
+            .find(|a| a.name() == want.name() && a.namespace() == want.namespace());
+        match got {
+            Some(got) if text_matches(want.value(), got.value()) => {}
+            Some(got) => {
+                return Err(differ(
+                    format!("@{}={}", want.name(), want.value()),
+                    format!("@{}={}", got.name(), got.value()),
+                ));
+            }
+            None => {
+                return Err(differ(
+                    format!("attribute {}", want.name()),
+                    format!("no attribute {} ({position})", want.name()),
+                ));
+            }
+        }
+    }
+    if let Some(extra) = actual_attributes.iter().find(|got| {
+        !expected_attributes
+            .iter()
+            .any(|want| want.name() == got.name() && want.namespace() == got.namespace())
+    }) {
+        return Err(differ(
+            "no such attribute".into(),
+            format!("@{}={}", extra.name(), extra.value()),
+        ));
+    }
+
+    let (want_text, got_text) = (own_text(expected), own_text(actual));
+    if !text_matches(&want_text, &got_text) {
+        return Err(differ(want_text, got_text));
+    }
+    *agreed += 1;
+
+    let actual_children: Vec<_> = actual.children().filter(|c| c.is_element()).collect();
+    for (index, want) in expected_children.iter().enumerate() {
+        let Some(got) = actual_children.get(index) else {
+            return Err(Difference {
+                path: format!("{path}/{}", want.tag_name().name()),
+                expected: format!("element {}", expanded(*want)),
+                actual: "nothing".into(),
+            });
+        };
+        element(*want, *got, path.clone(), agreed)?;
+    }
+    if let Some(extra) = actual_children.get(expected_children.len()) {
+        return Err(Difference {
+            path: format!("{path}/{}", extra.tag_name().name()),
+            expected: "nothing".into(),
+            actual: format!("element {}", expanded(*extra)),
+        });
+    }
+    Ok(())
+}
+
+/// Compares two form bodies (or query strings) as unordered pairs with case-blind keys.
+pub fn form(expected: &str, actual: &str) -> Comparison {
+    let pairs = |text: &str| -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = form_urlencoded::parse(text.trim().as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let (want, got) = (pairs(expected), pairs(actual));
+    let mut agreed = 0;
+    for (key, value) in &want {
+        match got.iter().find(|(k, _)| k == key) {
+            Some((_, actual_value)) if text_matches(value, actual_value) => agreed += 1,
+            Some((_, actual_value)) => {
+                return Comparison::differ(
+                    agreed,
+                    format!("?{key}"),
+                    value.clone(),
+                    actual_value.clone(),
+                );
+            }
+            None => return Comparison::differ(agreed, format!("?{key}"), value.clone(), "missing"),
+        }
+    }
+    if let Some((key, value)) = got.iter().find(|(k, _)| !want.iter().any(|(w, _)| w == k)) {
+        return Comparison::differ(agreed, format!("?{key}"), "missing", value.clone());
+    }
+    Comparison {
+        agreed,
+        difference: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_match_any_text() {
+        assert!(text_matches("{{any}}", "whatever"));
+        assert!(text_matches("Ref-{{any}}-x", "Ref-123-x"));
+        assert!(!text_matches("Ref-{{any}}-x", "Ref-123-y"));
+        assert!(text_matches("a{{any}}b{{any}}c", "a1b2c"));
+        assert!(!text_matches("abc", "abd"));
+    }
+
+    #[test]
+    fn xml_is_compared_by_namespace_not_prefix() {
+        let recorded = r#"<s:Envelope xmlns:s="urn:env"><s:Body><Op xmlns="urn:t"><A>1</A><B x="1" y="2"/></Op></s:Body></s:Envelope>"#;
+        let sent = r#"<e:Envelope xmlns:e="urn:env">
+            <e:Body><t:Op xmlns:t="urn:t"> <t:A> 1 </t:A><t:B y="2" x="1"></t:B></t:Op></e:Body></e:Envelope>"#;
+        assert!(xml(recorded, sent).matches());
+    }
+
+    #[test]
+    fn the_first_difference_is_an_element_path_with_both_values() {
+        let recorded =
+            r#"<Op xmlns="urn:t"><tx><MerchantID>1</MerchantID><StoreID>2</StoreID></tx></Op>"#;
+        let sent =
+            r#"<Op xmlns="urn:t"><tx><MerchantID>1</MerchantID><StoreID>3</StoreID></tx></Op>"#;
+        let comparison = xml(recorded, sent);
+        let difference = comparison.difference.unwrap();
+        assert_eq!(
+            difference.to_string(),
+            r#"at /Op/tx/StoreID: expected "2", got "3""#
+        );
+        assert_eq!(comparison.agreed, 3);
+        let wrong_ns = xml(recorded, &sent.replace("urn:t", "urn:other"));
+        assert_eq!(wrong_ns.difference.unwrap().expected, "{urn:t}Op");
+    }
+
+    #[test]
+    fn ignore_skips_a_whole_element_and_any_skips_text() {
+        let recorded = "<Op><Stamp>{{ignore}}</Stamp><Id>{{any}}</Id></Op>";
+        assert!(
+            xml(
+                recorded,
+                "<Op><Stamp><Deep>x</Deep></Stamp><Id>42</Id></Op>"
+            )
+            .matches()
+        );
+        assert!(!xml(recorded, "<Op><Id>42</Id></Op>").matches());
+    }
+
+    #[test]
+    fn missing_and_extra_elements_are_differences() {
+        let missing = xml("<Op><A/><B/></Op>", "<Op><A/></Op>")
+            .difference
+            .unwrap();
+        assert_eq!(
+            (missing.path.as_str(), missing.actual.as_str()),
+            ("/Op/B", "nothing")
+        );
+        let extra = xml("<Op><A/></Op>", "<Op><A/><C/></Op>")
+            .difference
+            .unwrap();
+        assert_eq!(
+            (extra.path.as_str(), extra.expected.as_str()),
+            ("/Op/C", "nothing")
+        );
+    }
+
+    #[test]
+    fn forms_compare_as_unordered_pairs_with_case_blind_keys() {
+        assert!(form("a=1&MerchantID=2", "merchantid=2&A=1").matches());
+        let difference = form("a=1&b={{any}}", "a=2&b=9").difference.unwrap();
+        assert_eq!(difference.to_string(), r#"at ?a: expected "1", got "2""#);
+        assert!(!form("a=1", "a=1&c=3").matches());
+        assert!(form("a=1&b={{any}}", "b=zz&a=1").matches());
+    }
+}

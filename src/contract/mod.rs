@@ -1,0 +1,17 @@
+//! Contract testing against recorded envelopes: an exchange recorded once becomes a contract
+//! that every later build must still honour.
+//!
+//! - [`Cassette`]: one exchange per human-readable file (see [`cassette`] for the format);
+//! - [`matcher`]: requests compared by meaning, with `{{any}}` and `{{ignore}}` placeholders;
+//! - [`redact`]: secrets removed before anything is written.
+
+pub mod cassette;
+pub mod matcher;
+pub mod record;
+pub mod redact;
+pub mod replay;
+pub mod verify;
+
+pub use cassette::{Cassette, CassetteError, Message, VoidInputs};
+pub use matcher::{Comparison, Difference};
+pub use verify::{Verdict, verify_dir};

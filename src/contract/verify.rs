@@ -1,0 +1,244 @@
+//! `contract verify`: does today's client still honour each recorded exchange?
+//!
+//! For each cassette the request is rebuilt from its domain inputs by the same code the client
+//! sends with, compared by meaning with the recorded one, and the recorded response is decoded
+//! by the same code the client reads with; the outcome must be the one the cassette expects.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use super::cassette::{Cassette, Message};
+use super::matcher::{self, Comparison};
+use crate::{Client, Credentials, Protocol};
+
+/// What verifying one cassette found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verdict {
+    /// The cassette file.
+    pub file: PathBuf,
+    /// Every way the cassette is not honoured; empty when it passes.
+    pub problems: Vec<String>,
+}
+
+impl Verdict {
+    /// Whether the cassette is honoured.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.file.file_name().map_or_else(
+            || self.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        if self.passed() {
+            return write!(f, "pass  {name}");
+        }
+        write!(f, "FAIL  {name}")?;
+        for problem in &self.problems {
+            write!(f, "\n      {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The cassette files of a directory (`*.cassette`), sorted by name.
+pub fn cassette_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "cassette"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Verifies every cassette of `dir`.
+pub fn verify_dir(dir: &Path) -> std::io::Result<Vec<Verdict>> {
+    Ok(cassette_files(dir)?
+        .into_iter()
+        .map(|file| verify_file(&file))
+        .collect())
+}
+
+/// Verifies one cassette file.
+pub fn verify_file(file: &Path) -> Verdict {
+    let problems = match Cassette::load(file) {
+        Ok(cassette) => verify(&cassette),
+        Err(error) => vec![error.to_string()],
+    };
+    Verdict {
+        file: file.to_path_buf(),
+        problems,
+    }
+}
+
+/// Every way `cassette` is not honoured by this build's client.
+pub fn verify(cassette: &Cassette) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(inputs) = &cassette.inputs else {
+        return vec!["the cassette has no domain inputs (transaction-id and the outlet)".into()];
+    };
+    let request = match inputs.to_request() {
+        Ok(request) => request,
+        Err(error) => return vec![format!("its inputs are invalid: {error}")],
+    };
+    let target = cassette
+        .request
+        .start
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/");
+    let client = match offline_client(cassette.protocol, target) {
+        Ok(client) => client,
+        Err(problem) => return vec![problem],
+    };
+
+    match client.void_request(&request) {
+        Ok(built) => problems.extend(compare_request(cassette, &built)),
+        Err(error) => problems.push(format!(
+            "the client cannot build the request: {}",
+            error.report()
+        )),
+    }
+
+    let outcome = match client.void_outcome(&request, response_of(&cassette.response)) {
+        Ok(_) => "voided",
+        Err(error) => error.code(),
+    };
+    match &cassette.expect {
+        Some(expected) if expected == outcome => {}
+        Some(expected) => problems.push(format!(
+            "the response decodes to {outcome}, expected {expected}"
+        )),
+        None => problems.push(format!(
+            "the cassette expects no outcome; the response decodes to {outcome}"
+        )),
+    }
+    problems
+}
+
+/// A client that is never connected: it only builds requests and reads responses, for the
+/// address the cassette was recorded at.
+pub(crate) fn offline_client(protocol: Protocol, target: &str) -> Result<Client, String> {
+    const ORIGIN: &str = "http://127.0.0.1";
+    let path = target.split('?').next().unwrap_or(target);
+    let nvp = protocol == Protocol::Nvp;
+    let soap_path = if nvp { "/payment/service.asmx" } else { path };
+    let mut builder = Client::builder(format!("{ORIGIN}{soap_path}"))
+        .credentials(Credentials::new("contract", "contract"))
+        .allow_plain_http_on_loopback(true)
+        .protocol(protocol);
+    if nvp {
+        builder = builder.nvp_endpoint(format!("{ORIGIN}{path}"));
+    }
+    builder
+        .build()
+        .map_err(|error| format!("cannot set up the client: {}", error.report()))
+}
+
+/// Differences between the recorded request and the one the client builds now.
+fn compare_request(cassette: &Cassette, built: &http::Request<Bytes>) -> Vec<String> {
+    let recorded = &cassette.request;
+    let mut problems = Vec::new();
+    let mut words = recorded.start.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    if !method.eq_ignore_ascii_case(built.method().as_str()) {
+        problems.push(format!(
+            "method: recorded {method}, sent {}",
+            built.method()
+        ));
+    }
+    let built_target = built.uri().path_and_query().map_or("/", |p| p.as_str());
+    if target != built_target {
+        problems.push(format!("target: recorded {target}, sent {built_target}"));
+    }
+    let header = |name: &str| {
+        built
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let (recorded_type, recorded_action) =
+        media_type_and_action(recorded.header("content-type").unwrap_or(""));
+    let (built_type, built_action) = media_type_and_action(header("content-type"));
+    if recorded_type != built_type {
+        problems.push(format!(
+            "content type: recorded {recorded_type:?}, sent {built_type:?}"
+        ));
+    }
+    if recorded_action != built_action {
+        problems.push(format!(
+            "action parameter: recorded {recorded_action:?}, sent {built_action:?}"
+        ));
+    }
+    let recorded_soap_action = recorded.header("soapaction").map(|a| a.trim_matches('"'));
+    let built_soap_action = built
+        .headers()
+        .get("soapaction")
+        .and_then(|v| v.to_str().ok())
+        .map(|a| a.trim_matches('"'));
+    if recorded_soap_action != built_soap_action {
+        problems.push(format!(
+            "SOAPAction: recorded {recorded_soap_action:?}, sent {built_soap_action:?}"
+        ));
+    }
+    let body = built_body(built);
+    let comparison: Comparison = if cassette.protocol == Protocol::Nvp {
+        matcher::form(&recorded.body_text(), &body)
+    } else {
+        matcher::xml(&recorded.body_text(), &body)
+    };
+    if let Some(difference) = comparison.difference {
+        problems.push(format!("request body differs {difference}"));
+    }
+    problems
+}
+
+/// The media type (lower case) and the `action` parameter of a `Content-Type` value.
+pub(crate) fn media_type_and_action(value: &str) -> (String, Option<String>) {
+    let mut parts = value.split(';');
+    let media_type = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let action = parts.find_map(|part| {
+        let (key, value) = part.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("action")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    });
+    (media_type, action)
+}
+
+fn built_body(built: &http::Request<Bytes>) -> String {
+    String::from_utf8_lossy(built.body()).into_owned()
+}
+
+/// A recorded response as the transport would have handed it over.
+pub(crate) fn response_of(message: &Message) -> crate::transport::Response {
+    let status = message
+        .start
+        .split_whitespace()
+        .next()
+        .and_then(|code| code.parse::<u16>().ok())
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = HeaderMap::new();
+    for (name, value) in &message.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    crate::transport::Response {
+        status,
+        headers,
+        body: Bytes::from(message.body.clone()),
+    }
+}

@@ -1,0 +1,102 @@
+//! What an operation answers, before any protocol writes it.
+//!
+//! The engine decides *what* to say; the SOAP and NVP writers decide *how*, including whether a
+//! refusal becomes a decline result or a fault (the configured
+//! [`RefusalStyle`](super::RefusalStyle)). Values borrow from the request where they echo it,
+//! so an answer costs no allocation.
+
+use std::borrow::Cow;
+
+use super::ids::IdKey;
+
+/// The fields of a result element that the simulator fills, in the WSDL's order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ResultFields<'a> {
+    pub merchant_id: Option<&'a str>,
+    pub store_id: Option<&'a str>,
+    pub terminal_id: Option<&'a str>,
+    pub transaction_id: Option<IdKey>,
+    pub transaction_status: Option<&'static str>,
+    pub response_code: Option<&'static str>,
+    pub response_message: Option<Cow<'static, str>>,
+    pub primary_transaction_id: Option<&'a str>,
+    pub authorization_text: Option<&'static str>,
+    pub primary_transaction_status: Option<&'static str>,
+}
+
+impl<'a> ResultFields<'a> {
+    /// Every field as (WSDL element name, value), in the order the WSDL puts them: base type
+    /// first, then `BasePaymentResponseData`, then the void's `PrimaryTransactionStatus`.
+    pub(crate) fn in_wire_order(&self) -> [(&'static str, Option<&str>); 10] {
+        [
+            ("MerchantID", self.merchant_id),
+            ("StoreID", self.store_id),
+            ("TerminalID", self.terminal_id),
+            (
+                "TransactionID",
+                self.transaction_id.as_ref().map(IdKey::as_str),
+            ),
+            ("TransactionStatus", self.transaction_status),
+            ("ResponseCode", self.response_code),
+            ("ResponseMessage", self.response_message.as_deref()),
+            ("PrimaryTransactionID", self.primary_transaction_id),
+            ("AuthorizationText", self.authorization_text),
+            ("PrimaryTransactionStatus", self.primary_transaction_status),
+        ]
+    }
+}
+
+/// A refusal: what goes in a fault (or NVP error) when refusals are faults.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// `ResponseCode`: `012`, `013`, `014` or `400`.
+    pub code: &'static str,
+    /// The fault's reason (NVP `errorMessage`).
+    pub fault_reason: Cow<'static, str>,
+    /// The payment's status, when the refusal is about an existing payment.
+    pub primary_status: Option<&'static str>,
+}
+
+/// An operation's answer: a result, possibly one that refuses.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer<'a> {
+    /// The result element's fields; for a refusal, the decline (`TransactionStatus` `D`).
+    pub fields: ResultFields<'a>,
+    /// Set when the answer refuses; the writer turns it into a fault if so configured.
+    pub refusal: Option<Refusal>,
+}
+
+/// A request the service cannot handle at all: always a fault (NVP: an error), whatever the
+/// refusal style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// The request's wrapper has no `transaction` (ASP.NET: a null reference in the service).
+    MissingTransaction,
+    /// The operation exists in the WSDL but the simulator does not implement it.
+    Unsupported(&'static str),
+    /// The ledger could not record the change (its journal failed); nothing changed.
+    Internal(String),
+}
+
+impl Rejection {
+    /// Whether the request is to blame (a client/sender fault) rather than the service.
+    pub(crate) fn is_sender_fault(&self) -> bool {
+        matches!(self, Self::Unsupported(_))
+    }
+
+    /// The fault reason, worded as ASP.NET wraps exceptions thrown by a service method.
+    pub(crate) fn reason(&self) -> Cow<'static, str> {
+        match self {
+            Self::MissingTransaction => Cow::Borrowed(
+                "Server was unable to process request. ---> Object reference not set to an \
+                 instance of an object.",
+            ),
+            Self::Unsupported(operation) => {
+                Cow::Owned(format!("{operation} is not supported by the simulator."))
+            }
+            Self::Internal(why) => {
+                Cow::Owned(format!("Server was unable to process request. ---> {why}"))
+            }
+        }
+    }
+}

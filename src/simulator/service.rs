@@ -1,0 +1,266 @@
+//! One HTTP request, start to finish: sign-in, routing, body limits, injected faults.
+
+use bytes::Bytes;
+use http::header::{
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, WWW_AUTHENTICATE,
+};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+
+use super::admin;
+use super::auth::Accounts;
+use super::config::RefusalStyle;
+use super::engine::Engine;
+use super::faults::{Injected, Injector};
+use super::nvp;
+use super::reply::{HTML, HttpResponse, page, reply};
+use super::soap;
+
+/// Largest request body read; a void is under 1 KiB.
+const MAX_BODY: usize = 1 << 20;
+
+const SOAP_PATH: &str = "/payment/service.asmx";
+const NVP_PATH: &str = "/payment/NVP.aspx";
+
+/// What every connection shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub engine: Engine,
+    pub accounts: Accounts,
+    pub refusal_style: RefusalStyle,
+    pub faults: Injector,
+}
+
+/// Returned to hyper to close the connection without answering (an injected reset, or a body
+/// that could not be read).
+#[derive(Debug, thiserror::Error)]
+#[error("connection closed without an answer")]
+pub(crate) struct Abort;
+
+/// Answers one request.
+pub(crate) async fn handle(
+    shared: &Shared,
+    request: Request<Incoming>,
+) -> Result<http::Response<Full<Bytes>>, Abort> {
+    let (parts, body) = request.into_parts();
+    let response = route(shared, &parts.method, &parts.uri, &parts.headers, body).await?;
+    // The path only: a query may carry a card number.
+    tracing::debug!(
+        method = %parts.method,
+        path = parts.uri.path(),
+        status = response.status().as_u16(),
+        "request"
+    );
+    Ok(response.map(Full::new))
+}
+
+async fn route(
+    shared: &Shared,
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<HttpResponse, Abort> {
+    if !shared.accounts.admits(headers.get(AUTHORIZATION)) {
+        return Ok(unauthorized());
+    }
+    let path = uri.path();
+    let query = uri.query().unwrap_or("");
+    // IIS matches paths case-insensitively.
+    if path.eq_ignore_ascii_case(SOAP_PATH) {
+        match *method {
+            Method::GET => Ok(help(query, headers)),
+            Method::POST => {
+                let body = match read_body(headers, body).await? {
+                    Ok(body) => body,
+                    Err(refused) => return Ok(refused),
+                };
+                let process = || soap::answer(&shared.engine, shared.refusal_style, headers, &body);
+                with_faults(
+                    shared,
+                    process,
+                    || soap::simulated_fault(headers),
+                    soap::content_type(headers),
+                )
+                .await
+            }
+            _ => Ok(method_not_allowed()),
+        }
+    } else if path.eq_ignore_ascii_case(NVP_PATH) {
+        let form = match *method {
+            Method::GET => Bytes::copy_from_slice(query.as_bytes()),
+            Method::POST if is_form(headers) => match read_body(headers, body).await? {
+                Ok(body) => body,
+                Err(refused) => return Ok(refused),
+            },
+            Method::POST => {
+                return Ok(page(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported Media Type",
+                    "NVP requests must be application/x-www-form-urlencoded.",
+                ));
+            }
+            _ => return Ok(method_not_allowed()),
+        };
+        let process = || nvp::answer(&shared.engine, shared.refusal_style, &form);
+        with_faults(
+            shared,
+            process,
+            nvp::simulated_fault,
+            "text/xml; charset=utf-8",
+        )
+        .await
+    } else if let Some(rest) = admin_path(path) {
+        let body = match read_body(headers, body).await? {
+            Ok(body) => body,
+            Err(refused) => return Ok(refused),
+        };
+        Ok(admin::answer(&shared.engine.ledger, method, rest, &body))
+    } else {
+        Ok(page(
+            StatusCode::NOT_FOUND,
+            "The resource cannot be found.",
+            "HTTP 404. The resource you are looking for has been removed, had its name changed, \
+             or is temporarily unavailable.",
+        ))
+    }
+}
+
+/// Runs `process` unless the fault plan says otherwise, then waits the plan's latency.
+///
+/// Every injected fault except truncation replaces processing, so the ledger is untouched; a
+/// truncated answer is the real one cut in half, after the ledger changed (the "answer lost
+/// after the service acted" case). The latency comes after processing, so a client that gives
+/// up waiting leaves a change behind, as with a slow real service.
+async fn with_faults(
+    shared: &Shared,
+    process: impl FnOnce() -> HttpResponse,
+    simulated_fault: impl FnOnce() -> HttpResponse,
+    garbage_type: &'static str,
+) -> Result<HttpResponse, Abort> {
+    let fate = shared.faults.draw();
+    let response = match fate {
+        None => process(),
+        Some(Injected::Truncate) => process().map(|body| body.slice(..body.len() / 2)),
+        Some(Injected::Fault) => simulated_fault(),
+        Some(Injected::Unavailable) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "HTTP Error 503. The service is unavailable.",
+        ),
+        Some(Injected::Malformed) => reply(
+            StatusCode::OK,
+            garbage_type,
+            Bytes::from_static(b"\x00\x13 <<< this is not XML &&& >>>"),
+        ),
+        Some(Injected::Reset) => {
+            pause(shared).await;
+            return Err(Abort);
+        }
+    };
+    if let Some(kind) = fate {
+        tracing::debug!(?kind, "injected a fault");
+    }
+    pause(shared).await;
+    Ok(response)
+}
+
+async fn pause(shared: &Shared) {
+    let latency = shared.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
+/// The body, or the answer refusing it (413), or `Abort` if the client went away mid-body.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<Result<Bytes, HttpResponse>, Abort> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY as u64) {
+        return Ok(Err(too_large()));
+    }
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(Ok(collected.to_bytes())),
+        Err(error) if error.is::<LengthLimitError>() => Ok(Err(too_large())),
+        Err(_) => Err(Abort),
+    }
+}
+
+fn too_large() -> HttpResponse {
+    page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request Entity Too Large",
+        "The request body is larger than 1 MiB.",
+    )
+}
+
+/// `GET service.asmx`: the WSDL, an operation's help page, or the service page.
+fn help(query: &str, headers: &HeaderMap) -> HttpResponse {
+    if query.eq_ignore_ascii_case("wsdl") {
+        return soap::help::wsdl();
+    }
+    let op = form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key.eq_ignore_ascii_case("op"))
+        .map(|(_, name)| name);
+    match op {
+        Some(name) => {
+            let host = headers
+                .get(HOST)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("localhost");
+            soap::help::operation_page(&name, host)
+        }
+        None => soap::help::service_page(),
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+fn admin_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(admin::PREFIX)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+fn unauthorized() -> HttpResponse {
+    let mut response = page(
+        StatusCode::UNAUTHORIZED,
+        "401 - Unauthorized: Access is denied due to invalid credentials.",
+        "You do not have permission to view this directory or page using the credentials \
+         that you supplied.",
+    );
+    response.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"InstaMed\""),
+    );
+    response
+}
+
+fn method_not_allowed() -> HttpResponse {
+    let mut response = reply(
+        StatusCode::METHOD_NOT_ALLOWED,
+        HTML,
+        "<!DOCTYPE html><html><body><h1>405 - Method Not Allowed</h1></body></html>",
+    );
+    response
+        .headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+}

@@ -1,0 +1,139 @@
+//! What `service.asmx` shows a browser: the WSDL (`?WSDL`), the service page, and one help page
+//! per operation (`?op=Name`) with sample SOAP 1.1 and 1.2 exchanges, as ASP.NET writes them.
+
+use http::StatusCode;
+
+use crate::soap::SoapVersion;
+
+use super::super::reply::{HTML, HttpResponse, page, reply};
+use super::super::xml::{escaped, push_escaped};
+use super::schema::{NAMESPACE, OPERATIONS, OperationInfo, by_name};
+
+/// The WSDL the bindings were generated from, served as is.
+pub(crate) const WSDL: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/wsdl/payment-service.wsdl"
+));
+
+/// The service's WSDL.
+pub(crate) fn wsdl() -> HttpResponse {
+    reply(StatusCode::OK, "text/xml; charset=utf-8", WSDL)
+}
+
+/// The service page, listing the operations.
+pub(crate) fn service_page() -> HttpResponse {
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><title>Service Web Service</title></head><body>\
+         <h1>Service</h1><p>The following operations are supported. For a formal definition, \
+         please review the <a href=\"service.asmx?WSDL\">Service Description</a>.</p><ul>",
+    );
+    for op in &OPERATIONS {
+        let name = escaped(op.name);
+        html.push_str(&format!(
+            "<li><a href=\"service.asmx?op={name}\">{name}</a></li>"
+        ));
+    }
+    html.push_str("</ul></body></html>");
+    reply(StatusCode::OK, HTML, html)
+}
+
+/// The help page of operation `name`, or a not-found page.
+pub(crate) fn operation_page(name: &str, host: &str) -> HttpResponse {
+    let Some(op) = by_name(name) else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "The resource cannot be found.",
+            &format!("Service does not have an operation named {name}."),
+        );
+    };
+    let mut html = String::with_capacity(8192);
+    html.push_str("<!DOCTYPE html><html><head><title>Service Web Service</title></head><body>");
+    html.push_str("<h1>Service</h1><p>Click <a href=\"service.asmx\">here</a> for a complete list of operations.</p><h2>");
+    push_escaped(&mut html, op.name);
+    html.push_str("</h2>");
+    for version in [SoapVersion::Soap11, SoapVersion::Soap12] {
+        let title = match version {
+            SoapVersion::Soap12 => "SOAP 1.2",
+            _ => "SOAP 1.1",
+        };
+        html.push_str("<h3>");
+        html.push_str(title);
+        html.push_str("</h3><p>The following is a sample ");
+        html.push_str(title);
+        html.push_str(
+            " request and response. The <b>placeholders</b> shown need to be replaced with \
+             actual values.",
+        );
+        html.push_str("</p><pre>");
+        push_escaped(&mut html, &sample_request(op, version, host));
+        html.push_str("</pre><pre>");
+        push_escaped(&mut html, &sample_response(op, version));
+        html.push_str("</pre>");
+    }
+    html.push_str("</body></html>");
+    reply(StatusCode::OK, HTML, html)
+}
+
+fn envelope(version: SoapVersion, body: &str) -> String {
+    let p = match version {
+        SoapVersion::Soap12 => "soap12",
+        _ => "soap",
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+         <{p}:Envelope xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:{p}=\"{}\">\n  <{p}:Body>\n{body}  \
+         </{p}:Body>\n</{p}:Envelope>",
+        version.envelope_namespace()
+    )
+}
+
+/// `<name>` holding one `<field>string</field>` line per field.
+fn sample_element(name: &str, fields: &[&[&str]], indent: &str) -> String {
+    if fields.is_empty() {
+        return format!("{indent}<{name}>string</{name}>\n");
+    }
+    let mut out = format!("{indent}<{name}>\n");
+    for field in fields.iter().flat_map(|list| list.iter()) {
+        out.push_str(&format!("{indent}  <{field}>string</{field}>\n"));
+    }
+    out.push_str(&format!("{indent}</{name}>\n"));
+    out
+}
+
+fn sample_request(op: &OperationInfo, version: SoapVersion, host: &str) -> String {
+    let headers = match version {
+        SoapVersion::Soap12 => "Content-Type: application/soap+xml; charset=utf-8\n".to_owned(),
+        _ => format!(
+            "Content-Type: text/xml; charset=utf-8\nSOAPAction: \"{}\"\n",
+            op.soap11_action.unwrap_or_default()
+        ),
+    };
+    let body = format!(
+        "    <{} xmlns=\"{NAMESPACE}\">\n{}    </{}>\n",
+        op.request_element,
+        sample_element(op.request_child, op.request_fields, "      "),
+        op.request_element
+    );
+    format!(
+        "POST /payment/service.asmx HTTP/1.1\nHost: {host}\n{headers}Content-Length: length\n\n{}",
+        envelope(version, &body)
+    )
+}
+
+fn sample_response(op: &OperationInfo, version: SoapVersion) -> String {
+    let content_type = match version {
+        SoapVersion::Soap12 => "application/soap+xml; charset=utf-8",
+        _ => "text/xml; charset=utf-8",
+    };
+    let body = format!(
+        "    <{} xmlns=\"{NAMESPACE}\">\n{}    </{}>\n",
+        op.response_element,
+        sample_element(op.result_element, op.result_fields, "      "),
+        op.response_element
+    );
+    format!(
+        "HTTP/1.1 200 OK\nContent-Type: {content_type}\nContent-Length: length\n\n{}",
+        envelope(version, &body)
+    )
+}
