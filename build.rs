@@ -28,13 +28,24 @@ fn main() -> ExitCode {
         eprintln!("error: OUT_DIR is not set; run this through cargo");
         return ExitCode::FAILURE;
     };
-    let target = PathBuf::from(out_dir).join("bindings.rs");
-    // Rewriting identical output would only make cargo rebuild the crate for nothing.
-    if std::fs::read_to_string(&target).ok().as_deref() != Some(source.as_str())
-        && let Err(error) = std::fs::write(&target, source)
-    {
-        eprintln!("error: cannot write {}: {error}", target.display());
-        return ExitCode::FAILURE;
+    let out_dir = PathBuf::from(out_dir);
+    // The simulator serves the very WSDL the bindings came from.
+    let wsdl_text = match std::fs::read_to_string(&wsdl) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("error: cannot read {}: {error}", wsdl.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for (name, content) in [("bindings.rs", source), ("service.wsdl", wsdl_text)] {
+        let target = out_dir.join(name);
+        // Rewriting identical output would only make cargo rebuild the crate for nothing.
+        if std::fs::read_to_string(&target).ok().as_deref() != Some(content.as_str())
+            && let Err(error) = std::fs::write(&target, content)
+        {
+            eprintln!("error: cannot write {}: {error}", target.display());
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }

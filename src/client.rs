@@ -279,6 +279,15 @@ impl Client {
         read_reply::<O>(version, response)
     }
 
+    /// Sends a request as it is (the recording proxy's way to the upstream).
+    #[cfg(feature = "contract")]
+    pub(crate) async fn forward(
+        &self,
+        request: Request<Bytes>,
+    ) -> Result<transport::Response, Error> {
+        self.exchange("forward", request).await
+    }
+
     /// The operation name a void goes by in logs and cassettes.
     pub(crate) fn void_operation(&self) -> &'static str {
         match self.inner.protocol {

@@ -3,15 +3,19 @@
 //!
 //! - [`Cassette`]: one exchange per human-readable file (see [`cassette`] for the format);
 //! - [`matcher`]: requests compared by meaning, with `{{any}}` and `{{ignore}}` placeholders;
-//! - [`redact`]: secrets removed before anything is written.
+//! - [`redact`]: secrets removed before anything is written;
+//! - [`ContractServer`]: a recording proxy and a replaying server;
+//! - [`verify`]: does this build's client still honour each cassette?
 
 pub mod cassette;
 pub mod matcher;
 pub mod record;
 pub mod redact;
 pub mod replay;
+pub mod server;
 pub mod verify;
 
 pub use cassette::{Cassette, CassetteError, Message, VoidInputs};
 pub use matcher::{Comparison, Difference};
+pub use server::{ContractServer, ServeOptions, Upstream};
 pub use verify::{Verdict, verify_dir};

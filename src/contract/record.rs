@@ -165,7 +165,7 @@ pub fn cassette(
         .as_ref()
         .and_then(|inputs| outcome(protocol, request.target, inputs, &response_message));
     Cassette {
-        comments: vec![format!("recorded {}", request.operation())],
+        comments: Vec::new(),
         protocol,
         operation: request.operation(),
         inputs,
@@ -191,7 +191,8 @@ fn outcome(
 }
 
 /// Headers worth keeping in a cassette, secrets redacted. Hop-by-hop and volatile headers
-/// (`date`, `connection`, `content-length`) are left out: they change on every run.
+/// (`date`, `connection`, `content-length`, `user-agent`) are left out: they change from run
+/// to run or from release to release, and no contract rests on them.
 fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     const DROPPED: &[&str] = &[
         "date",
@@ -200,6 +201,7 @@ fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         "content-length",
         "transfer-encoding",
         "host",
+        "user-agent",
     ];
     headers
         .iter()

@@ -22,10 +22,12 @@ pub struct Verdict {
     pub file: PathBuf,
     /// Every way the cassette is not honoured; empty when it passes.
     pub problems: Vec<String>,
+    /// Why the cassette was not verified, for an exchange that is not a void (replay only).
+    pub skipped: Option<String>,
 }
 
 impl Verdict {
-    /// Whether the cassette is honoured.
+    /// Whether the cassette is honoured (a skipped one is not a failure).
     pub fn passed(&self) -> bool {
         self.problems.is_empty()
     }
@@ -37,6 +39,9 @@ impl fmt::Display for Verdict {
             || self.file.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
+        if let Some(why) = &self.skipped {
+            return write!(f, "skip  {name} ({why})");
+        }
         if self.passed() {
             return write!(f, "pass  {name}");
         }
@@ -68,13 +73,21 @@ pub fn verify_dir(dir: &Path) -> std::io::Result<Vec<Verdict>> {
 
 /// Verifies one cassette file.
 pub fn verify_file(file: &Path) -> Verdict {
-    let problems = match Cassette::load(file) {
-        Ok(cassette) => verify(&cassette),
-        Err(error) => vec![error.to_string()],
-    };
-    Verdict {
+    let verdict = |problems, skipped| Verdict {
         file: file.to_path_buf(),
         problems,
+        skipped,
+    };
+    match Cassette::load(file) {
+        Ok(cassette) if cassette.inputs.is_none() => verdict(
+            Vec::new(),
+            Some(format!(
+                "{} is not a void; it is kept for replay",
+                cassette.operation
+            )),
+        ),
+        Ok(cassette) => verdict(verify(&cassette), None),
+        Err(error) => verdict(vec![error.to_string()], None),
     }
 }
 

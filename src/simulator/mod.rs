@@ -75,10 +75,10 @@ mod journal;
 mod ledger;
 mod nvp;
 mod pki;
-mod reply;
+pub(crate) mod reply;
 mod seed;
-mod server;
-mod service;
+pub(crate) mod server;
+pub(crate) mod service;
 mod soap;
 mod xml;
 

@@ -1,15 +1,20 @@
 //! The listening side: accepting connections, TLS, HTTP/1.1 with keep-alive, and a graceful stop.
 //!
-//! Each accepted socket gets `TCP_NODELAY` (an answer written in two pieces must not wait for a
-//! delayed ACK) and a task of its own. A `watch` channel carries the stop signal: every
-//! connection holds a receiver, so [`Simulator::shutdown`] knows all of them are done when the
-//! channel has no receiver left.
+//! [`Listening`] serves any [`Handler`]: the simulator's service, and the contract tools'
+//! replaying server and recording proxy. Each accepted socket gets `TCP_NODELAY` (an answer
+//! written in two pieces must not wait for a delayed ACK) and a task of its own. A `watch`
+//! channel carries the stop signal: every connection holds a receiver, so
+//! [`Listening::stop`] knows all of them are done when the channel has no receiver left.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -25,7 +30,7 @@ use super::engine::Engine;
 use super::error::SimulatorError;
 use super::faults::Injector;
 use super::ledger::Ledger;
-use super::service::{self, Shared};
+use super::service::{self, Abort, Shared};
 use super::{pki, seed};
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -34,6 +39,116 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`Simulator::shutdown`] waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Answers the requests of a [`Listening`] server.
+pub(crate) trait Handler: Send + Sync + 'static {
+    /// The answer to `request`; [`Abort`] closes the connection without one.
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+    ) -> impl Future<Output = Result<Response<Full<Bytes>>, Abort>> + Send;
+}
+
+/// A server on a local address, over TLS with a CA made at start or over plain HTTP.
+#[derive(Debug)]
+pub(crate) struct Listening {
+    local_addr: SocketAddr,
+    tls: bool,
+    ca_path: Option<PathBuf>,
+    ca_is_temporary: bool,
+    stop: watch::Sender<bool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Listening {
+    /// Binds `listen`, makes the certificates when `tls` is on (writing the CA to `ca_out`, or
+    /// to a temporary file), and serves `handler` on the current Tokio runtime.
+    pub(crate) async fn start<H: Handler>(
+        listen: SocketAddr,
+        tls: bool,
+        ca_out: Option<&Path>,
+        handler: Arc<H>,
+    ) -> Result<Self, SimulatorError> {
+        let bind_error = |source| SimulatorError::Bind {
+            addr: listen,
+            source,
+        };
+        let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let pki = match tls {
+            true => Some(pki::make(local_addr.ip(), ca_out)?),
+            false => None,
+        };
+        let (stop, stopped) = watch::channel(false);
+        let acceptor = pki
+            .as_ref()
+            .map(|pki| TlsAcceptor::from(pki.server.clone()));
+        let task = tokio::spawn(accept(listener, acceptor, handler, stopped));
+        Ok(Self {
+            local_addr,
+            tls,
+            ca_is_temporary: pki.as_ref().is_some_and(|pki| pki.ca_is_temporary),
+            ca_path: pki.map(|pki| pki.ca_path),
+            stop,
+            acceptor: Some(task),
+        })
+    }
+
+    /// `scheme://host:port`, naming the host as the certificate does.
+    pub(crate) fn origin(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        let ip = self.local_addr.ip();
+        let host = match ip {
+            ip if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        };
+        format!("{scheme}://{host}:{}", self.local_addr.port())
+    }
+
+    /// The address it listens on.
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The CA certificate (PEM) that clients must trust; `None` without TLS.
+    pub(crate) fn ca_path(&self) -> Option<&Path> {
+        self.ca_path.as_deref()
+    }
+
+    /// Stops accepting connections, lets the requests in flight finish (for up to 10 seconds)
+    /// and closes idle keep-alive connections.
+    pub(crate) async fn stop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = self.acceptor.take() {
+            let _ = task.await;
+        }
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.stop.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        if let (true, Some(path)) = (self.ca_is_temporary, &self.ca_path) {
+            pki::remove_temporary(path);
+        }
+    }
+}
+
+impl Handler for Shared {
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+    ) -> impl Future<Output = Result<Response<Full<Bytes>>, Abort>> + Send {
+        service::handle(self, request)
+    }
+}
 
 /// A running InstaMed look-alike. Dropping it stops accepting connections; prefer
 /// [`shutdown`](Simulator::shutdown), which also waits for requests in flight and flushes the
@@ -58,13 +173,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Debug)]
 pub struct Simulator {
-    local_addr: SocketAddr,
-    tls: bool,
-    ca_path: Option<PathBuf>,
-    ca_is_temporary: bool,
+    listening: Listening,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl Simulator {
@@ -83,24 +193,6 @@ impl Simulator {
             let created = seed::load(path, &ledger)?;
             tracing::info!(created, path = %path.display(), "seeded the ledger");
         }
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| SimulatorError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| SimulatorError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let pki = match config.tls {
-            true => Some(pki::make(local_addr.ip(), config.ca_out.as_deref())?),
-            false => None,
-        };
-
         let shared = Arc::new(Shared {
             engine: Engine {
                 ledger,
@@ -110,21 +202,15 @@ impl Simulator {
             refusal_style: config.refusal_style,
             faults: Injector::new(config.faults),
         });
-        let (stop, stopped) = watch::channel(false);
-        let acceptor = pki
-            .as_ref()
-            .map(|pki| TlsAcceptor::from(pki.server.clone()));
-        let task = tokio::spawn(accept(listener, acceptor, shared.clone(), stopped));
-        tracing::info!(%local_addr, tls = config.tls, "simulator listening");
-        Ok(Self {
-            local_addr,
-            tls: config.tls,
-            ca_is_temporary: pki.as_ref().is_some_and(|pki| pki.ca_is_temporary),
-            ca_path: pki.map(|pki| pki.ca_path),
-            shared,
-            stop,
-            acceptor: Some(task),
-        })
+        let listening = Listening::start(
+            config.listen,
+            config.tls,
+            config.ca_out.as_deref(),
+            shared.clone(),
+        )
+        .await?;
+        tracing::info!(local_addr = %listening.local_addr(), tls = config.tls, "simulator listening");
+        Ok(Self { listening, shared })
     }
 
     /// The SOAP endpoint: `https://localhost:PORT/payment/service.asmx` (`http://` without TLS).
@@ -139,24 +225,17 @@ impl Simulator {
 
     /// `scheme://host:port`, naming the host as the certificate does.
     pub fn origin(&self) -> String {
-        let scheme = if self.tls { "https" } else { "http" };
-        let ip = self.local_addr.ip();
-        let host = match ip {
-            ip if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
-            IpAddr::V6(v6) => format!("[{v6}]"),
-            IpAddr::V4(v4) => v4.to_string(),
-        };
-        format!("{scheme}://{host}:{}", self.local_addr.port())
+        self.listening.origin()
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listening.local_addr()
     }
 
     /// The CA certificate (PEM) that clients must trust; `None` without TLS.
     pub fn ca_path(&self) -> Option<&Path> {
-        self.ca_path.as_deref()
+        self.listening.ca_path()
     }
 
     /// The ledger, for tests and demos: create payments, start transfers, read statuses.
@@ -167,42 +246,24 @@ impl Simulator {
     /// Stops accepting connections, lets the requests in flight finish (for up to 10 seconds),
     /// closes idle keep-alive connections and puts the ledger's journal on disk.
     pub async fn shutdown(mut self) {
-        self.stop.send_replace(true);
-        if let Some(task) = self.acceptor.take() {
-            let _ = task.await;
-        }
-        if tokio::time::timeout(DRAIN_TIMEOUT, self.stop.closed())
-            .await
-            .is_err()
-        {
-            tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
-        }
+        self.listening.stop().await;
         if let Err(error) = self.ledger().sync() {
             tracing::warn!(%error, "could not put the ledger journal on disk");
         }
     }
 }
 
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
-        if let (true, Some(path)) = (self.ca_is_temporary, &self.ca_path) {
-            pki::remove_temporary(path);
-        }
-    }
-}
-
-/// Resolves once the simulator is stopping (or was dropped).
+/// Resolves once the server is stopping (or was dropped).
 async fn stopping(stop: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not `Send`: drop it here, before anything awaits.
     let _ = stop.wait_for(|stopping| *stopping).await.map(drop);
 }
 
 /// Accepts connections until told to stop.
-async fn accept(
+async fn accept<H: Handler>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
+    handler: Arc<H>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -226,21 +287,21 @@ async fn accept(
         tokio::spawn(connection(
             stream,
             tls.clone(),
-            shared.clone(),
+            handler.clone(),
             stop.clone(),
         ));
     }
 }
 
 /// Serves one connection, over TLS when an acceptor is given.
-async fn connection(
+async fn connection<H: Handler>(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
+    handler: Arc<H>,
     mut stop: watch::Receiver<bool>,
 ) {
     let Some(acceptor) = tls else {
-        return serve(stream, shared, stop).await;
+        return serve(stream, handler, stop).await;
     };
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
     let stream = tokio::select! {
@@ -257,17 +318,18 @@ async fn connection(
             }
         },
     };
-    serve(stream, shared, stop).await;
+    serve(stream, handler, stop).await;
 }
 
 /// HTTP/1.1 with keep-alive until the client leaves or the simulator stops.
-async fn serve<I>(io: I, shared: Arc<Shared>, mut stop: watch::Receiver<bool>)
+async fn serve<I, H>(io: I, handler: Arc<H>, mut stop: watch::Receiver<bool>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Handler,
 {
     let service = service_fn(move |request| {
-        let shared = shared.clone();
-        async move { service::handle(&shared, request).await }
+        let handler = handler.clone();
+        async move { handler.handle(request).await }
     });
     let mut builder = http1::Builder::new();
     builder

@@ -174,7 +174,7 @@ async fn pause(shared: &Shared) {
 }
 
 /// The body, or the answer refusing it (413), or `Abort` if the client went away mid-body.
-async fn read_body(
+pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Incoming,
 ) -> Result<Result<Bytes, HttpResponse>, Abort> {

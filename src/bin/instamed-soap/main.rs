@@ -1,5 +1,6 @@
 //! `instamed-soap`: void InstaMed payments from a shell, run the local simulator, or see a demo.
 
+mod contract;
 mod demo;
 mod exit;
 mod serve;
@@ -27,6 +28,21 @@ enum Command {
     Serve(serve::Args),
     /// Start the simulator in-process, void payments over every protocol, and show the outcomes.
     Demo(demo::Args),
+    /// Forward requests to a service and record each exchange as a cassette (secrets redacted).
+    Record(contract::RecordArgs),
+    /// Answer requests from recorded cassettes.
+    Replay(contract::ReplayArgs),
+    /// Contract tools that need no server.
+    #[command(subcommand)]
+    Contract(ContractCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ContractCommand {
+    /// Check that this build's client still honours every cassette of a directory: rebuild
+    /// each request from its inputs, compare it with the recorded one, decode the recorded
+    /// response and compare the outcome. Exits non-zero on any failure.
+    Verify(contract::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +62,9 @@ fn main() -> ExitCode {
             Command::Void(args) => void::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Record(args) => contract::record(args).await,
+            Command::Replay(args) => contract::replay(args).await,
+            Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
         }
     })
 }

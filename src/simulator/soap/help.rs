@@ -9,11 +9,9 @@ use super::super::reply::{HTML, HttpResponse, page, reply};
 use super::super::xml::{escaped, push_escaped};
 use super::schema::{NAMESPACE, OPERATIONS, OperationInfo, by_name};
 
-/// The WSDL the bindings were generated from, served as is.
-pub(crate) const WSDL: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/wsdl/payment-service.wsdl"
-));
+/// The WSDL the bindings were generated from (the one `INSTAMED_WSDL` named, if set), served
+/// as is; `build.rs` puts a copy beside the bindings.
+pub(crate) const WSDL: &str = include_str!(concat!(env!("OUT_DIR"), "/service.wsdl"));
 
 /// The service's WSDL.
 pub(crate) fn wsdl() -> HttpResponse {

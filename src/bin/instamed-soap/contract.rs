@@ -1,0 +1,156 @@
+//! `record`, `replay` and `contract verify`: contract testing from the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use instamed_soap::contract::{self, ContractServer, ServeOptions, Upstream};
+
+use crate::exit;
+
+/// Where a contract server listens.
+#[derive(Debug, clap::Args)]
+pub struct Listen {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    plain_http: bool,
+    /// Where to write the CA certificate clients must trust (default: a temporary file).
+    #[arg(long)]
+    ca_out: Option<PathBuf>,
+}
+
+impl Listen {
+    fn options(&self) -> ServeOptions {
+        let mut options = ServeOptions::default();
+        options.listen = self.listen;
+        options.tls = !self.plain_http;
+        options.ca_out = self.ca_out.clone();
+        options
+    }
+}
+
+/// Arguments of `record`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// The service to forward to, e.g. https://connect.instamed.com/payment/service.asmx
+    #[arg(long)]
+    upstream: String,
+    /// Directory the cassettes are written to (created if missing).
+    #[arg(long)]
+    cassettes: PathBuf,
+    /// Trust only the CA certificate(s) in this PEM file for the upstream.
+    #[arg(long)]
+    upstream_ca_cert: Option<PathBuf>,
+    /// Allow a plain-HTTP upstream on loopback.
+    #[arg(long)]
+    upstream_plain_http: bool,
+    /// Deadline for each forwarded exchange, in seconds.
+    #[arg(long, default_value_t = 30)]
+    upstream_timeout: u64,
+    #[command(flatten)]
+    listen: Listen,
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Directory of cassettes to answer from.
+    cassettes: PathBuf,
+    #[command(flatten)]
+    listen: Listen,
+}
+
+/// Arguments of `contract verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Directory of cassettes to verify.
+    cassettes: PathBuf,
+}
+
+/// Runs `record` until Ctrl-C.
+pub async fn record(args: RecordArgs) -> ExitCode {
+    let mut upstream = Upstream::new(&args.upstream).with_plain_http(args.upstream_plain_http);
+    upstream.timeout = Duration::from_secs(args.upstream_timeout);
+    if let Some(ca) = &args.upstream_ca_cert {
+        upstream = upstream.with_ca_cert(ca);
+    }
+    let server = ContractServer::record(upstream, &args.cassettes, args.listen.options()).await;
+    serve(
+        server,
+        &format!("recording to {}", args.cassettes.display()),
+    )
+    .await
+}
+
+/// Runs `replay` until Ctrl-C.
+pub async fn replay(args: ReplayArgs) -> ExitCode {
+    let server = ContractServer::replay(&args.cassettes, args.listen.options()).await;
+    serve(server, &format!("replaying {}", args.cassettes.display())).await
+}
+
+async fn serve(
+    server: Result<ContractServer, contract::server::ContractServerError>,
+    what: &str,
+) -> ExitCode {
+    let server = match server {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {}", report(&error));
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    println!("endpoint: {}", server.endpoint());
+    if let Some(ca) = server.ca_path() {
+        println!("ca-cert:  {}", ca.display());
+    }
+    println!("{what}; Ctrl-C stops it.");
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {error}");
+    }
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Runs `contract verify`: one line per cassette, non-zero exit on any failure.
+pub fn verify(args: VerifyArgs) -> ExitCode {
+    let verdicts = match contract::verify_dir(&args.cassettes) {
+        Ok(verdicts) => verdicts,
+        Err(error) => {
+            eprintln!("error: cannot read {}: {error}", args.cassettes.display());
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    if verdicts.is_empty() {
+        eprintln!("error: no *.cassette file in {}", args.cassettes.display());
+        return ExitCode::from(exit::FAILED);
+    }
+    let failed = verdicts.iter().filter(|v| !v.passed()).count();
+    let skipped = verdicts.iter().filter(|v| v.skipped.is_some()).count();
+    for verdict in &verdicts {
+        println!("{verdict}");
+    }
+    println!(
+        "{} passed, {failed} failed, {skipped} skipped",
+        verdicts.len() - failed - skipped
+    );
+    ExitCode::from(if failed == 0 {
+        exit::VOIDED
+    } else {
+        exit::FAILED
+    })
+}
+
+fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,377 @@
+//! The contract tools as servers: a replaying server and a recording proxy, on a local address,
+//! over TLS with a CA made at start or over plain HTTP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HOST, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+
+use super::record::{self, SeenRequest};
+use super::replay::{Replay, ReplayError};
+use super::verify::cassette_files;
+use crate::simulator::SimulatorError;
+use crate::simulator::server::{Handler, Listening};
+use crate::simulator::service::{Abort, read_body};
+use crate::{Client, Credentials, Error};
+
+/// Where and how a contract server listens.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServeOptions {
+    /// Address to listen on (default `127.0.0.1:0`: a free port on loopback).
+    pub listen: SocketAddr,
+    /// HTTPS with a CA made at start (default), or plain HTTP.
+    pub tls: bool,
+    /// Where to write the CA certificate (default: a temporary file).
+    pub ca_out: Option<PathBuf>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: true,
+            ca_out: None,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// The same options over plain HTTP.
+    pub fn plain_http(mut self) -> Self {
+        self.tls = false;
+        self
+    }
+}
+
+/// Where a recording proxy forwards to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Upstream {
+    /// The real service's SOAP address (`https://connect.instamed.com/payment/service.asmx`),
+    /// or a simulator's. Requests keep their own path; only the origin is taken from it.
+    pub endpoint: String,
+    /// Trust only these CA certificates for the upstream (the simulator's, say).
+    pub ca_cert: Option<PathBuf>,
+    /// Allow a plain-HTTP upstream on loopback.
+    pub allow_plain_http: bool,
+    /// Deadline for each forwarded exchange.
+    pub timeout: Duration,
+}
+
+impl Upstream {
+    /// An upstream at `endpoint`, trusting the Mozilla roots, with a 30-second deadline.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            ca_cert: None,
+            allow_plain_http: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The same upstream, trusting only the CA certificates in `path`.
+    pub fn with_ca_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_cert = Some(path.into());
+        self
+    }
+
+    /// The same upstream, allowing plain HTTP on loopback.
+    pub fn with_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
+        self
+    }
+}
+
+/// Why a contract server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractServerError {
+    /// The cassettes cannot be loaded.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The upstream cannot be used.
+    #[error("bad upstream")]
+    Upstream(#[source] Error),
+    /// The cassette directory cannot be created or listed.
+    #[error("cannot use the cassette directory {dir}")]
+    Directory {
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server cannot listen.
+    #[error(transparent)]
+    Listen(#[from] SimulatorError),
+}
+
+/// A running replaying server or recording proxy.
+///
+/// ```no_run
+/// use instamed_soap::contract::server::{ContractServer, ServeOptions};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let replay = ContractServer::replay("tests/envelopes".as_ref(), ServeOptions::default()).await?;
+/// // Point the client under test at replay.endpoint(), trusting replay.ca_path().
+/// println!("{} {:?}", replay.endpoint(), replay.ca_path());
+/// replay.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ContractServer {
+    listening: Listening,
+}
+
+impl ContractServer {
+    /// Serves the cassettes of `dir`: each request gets the recorded response of the cassette it
+    /// matches, and a request that matches none gets a fault (or NVP error) naming the closest
+    /// cassette and the first difference.
+    pub async fn replay(dir: &Path, options: ServeOptions) -> Result<Self, ContractServerError> {
+        let handler = Arc::new(Replaying {
+            replay: Replay::load(dir)?,
+        });
+        Self::start(options, handler).await
+    }
+
+    /// Forwards every request to `upstream` and writes each exchange to `dir` as a cassette,
+    /// secrets redacted, then hands the upstream's answer back.
+    pub async fn record(
+        upstream: Upstream,
+        dir: &Path,
+        options: ServeOptions,
+    ) -> Result<Self, ContractServerError> {
+        let directory_error = |source| ContractServerError::Directory {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(directory_error)?;
+        let existing = cassette_files(dir).map_err(directory_error)?.len();
+        let origin: Uri = upstream.endpoint.parse().map_err(|_| {
+            ContractServerError::Upstream(Error::InvalidConfig {
+                reason: format!("upstream {:?} is not a URL", upstream.endpoint),
+                source: None,
+            })
+        })?;
+        let mut builder = Client::builder(&upstream.endpoint)
+            // The proxy forwards the caller's own Authorization header; these are never sent.
+            .credentials(Credentials::new("proxy", "proxy"))
+            .allow_plain_http_on_loopback(upstream.allow_plain_http)
+            .timeout(upstream.timeout);
+        if let Some(ca) = &upstream.ca_cert {
+            builder = builder.ca_certificate_file(ca);
+        }
+        let client = builder.build().map_err(ContractServerError::Upstream)?;
+        let handler = Arc::new(Recording {
+            client,
+            origin,
+            dir: dir.to_path_buf(),
+            next: AtomicUsize::new(existing + 1),
+        });
+        Self::start(options, handler).await
+    }
+
+    async fn start<H: Handler>(
+        options: ServeOptions,
+        handler: Arc<H>,
+    ) -> Result<Self, ContractServerError> {
+        let listening = Listening::start(
+            options.listen,
+            options.tls,
+            options.ca_out.as_deref(),
+            handler,
+        )
+        .await?;
+        Ok(Self { listening })
+    }
+
+    /// The SOAP address to point a client at (`…/payment/service.asmx`).
+    pub fn endpoint(&self) -> String {
+        format!("{}/payment/service.asmx", self.listening.origin())
+    }
+
+    /// `scheme://host:port`.
+    pub fn origin(&self) -> String {
+        self.listening.origin()
+    }
+
+    /// The CA certificate clients must trust; `None` over plain HTTP.
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.listening.ca_path()
+    }
+
+    /// Stops accepting connections and lets the requests in flight finish.
+    pub async fn shutdown(mut self) {
+        self.listening.stop().await;
+    }
+}
+
+/// Reads a request whole; `Err` carries the answer refusing it.
+async fn seen(
+    request: Request<Incoming>,
+) -> Result<(http::request::Parts, Bytes), Result<Response<Full<Bytes>>, Abort>> {
+    let (parts, body) = request.into_parts();
+    match read_body(&parts.headers, body).await {
+        Ok(Ok(body)) => Ok((parts, body)),
+        Ok(Err(refusal)) => Err(Ok(refusal.map(Full::new))),
+        Err(abort) => Err(Err(abort)),
+    }
+}
+
+fn target_of(parts: &http::request::Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned())
+}
+
+struct Replaying {
+    replay: Replay,
+}
+
+impl Handler for Replaying {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let (parts, body) = match seen(request).await {
+            Ok(seen) => seen,
+            Err(answer) => return answer,
+        };
+        let target = target_of(&parts);
+        let request = SeenRequest {
+            method: &parts.method,
+            target: &target,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let answer = self.replay.answer(&request);
+        tracing::debug!(path = parts.uri.path(), cassette = ?answer.cassette, "replayed");
+        let mut response = Response::builder().status(answer.status);
+        for (name, value) in &answer.headers {
+            response = response.header(name.as_str(), value.as_str());
+        }
+        Ok(response
+            .body(Full::new(Bytes::from(answer.body)))
+            .unwrap_or_else(|_| internal_error("a recorded header is invalid")))
+    }
+}
+
+struct Recording {
+    client: Client,
+    origin: Uri,
+    dir: PathBuf,
+    next: AtomicUsize,
+}
+
+impl Handler for Recording {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let (parts, body) = match seen(request).await {
+            Ok(seen) => seen,
+            Err(answer) => return answer,
+        };
+        let target = target_of(&parts);
+        let uri = format!(
+            "{}://{}{target}",
+            self.origin.scheme_str().unwrap_or("https"),
+            self.origin.authority().map_or("", |a| a.as_str())
+        );
+        let Ok(uri) = uri.parse::<Uri>() else {
+            return Ok(internal_error("cannot build the upstream address"));
+        };
+        let mut forward = Request::builder().method(parts.method.clone()).uri(uri);
+        for (name, value) in &parts.headers {
+            if !is_hop_by_hop(name.as_str()) && name != HOST {
+                forward = forward.header(name, value);
+            }
+        }
+        if let Some(authority) = self
+            .origin
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            forward = forward.header(HOST, authority);
+        }
+        let Ok(forward) = forward.body(body.clone()) else {
+            return Ok(internal_error("cannot build the upstream request"));
+        };
+        let answer = match self.client.forward(forward).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::warn!(error = %error.report(), "upstream failed; nothing recorded");
+                let mut response = Response::new(Full::new(Bytes::from(format!(
+                    "upstream failed: {}",
+                    error.report()
+                ))));
+                *response.status_mut() = StatusCode::BAD_GATEWAY;
+                return Ok(response);
+            }
+        };
+
+        let seen = SeenRequest {
+            method: &parts.method,
+            target: &target,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let cassette = record::cassette(&seen, answer.status, &answer.headers, &answer.body);
+        let number = self.next.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "{number:03}-{}-{}-{}.cassette",
+            cassette.protocol,
+            slug(&cassette.operation),
+            cassette
+                .expect
+                .as_deref()
+                .map_or_else(|| "exchange".to_owned(), slug)
+        );
+        if let Err(error) = cassette.save(&self.dir.join(&name)) {
+            tracing::warn!(%error, name, "could not write the cassette");
+        }
+
+        let mut response = Response::builder().status(answer.status);
+        for (name, value) in &answer.headers {
+            if !is_hop_by_hop(name.as_str()) && name != http::header::CONTENT_LENGTH {
+                response = response.header(name, value);
+            }
+        }
+        Ok(response
+            .body(Full::new(answer.body))
+            .unwrap_or_else(|_| internal_error("cannot relay the answer")))
+    }
+}
+
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+    )
+}
+
+fn internal_error(why: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(why.as_bytes())));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
