@@ -18,9 +18,10 @@ use crate::credentials::{Credentials, UserName};
 use crate::error::{Error, ResponseProblem};
 use crate::nvp::{self, NvpReply};
 use crate::protocol::Protocol;
+use crate::retry::RetryPolicy;
 use crate::soap::{self, Operation, Reply, SoapVersion};
 use crate::transport::{self, Failure, Transport};
-use crate::void::{self, VoidReceipt, VoidRequest};
+use crate::void::{self, VoidConfirmation, VoidReceipt, VoidRequest};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +45,8 @@ pub struct ClientBuilder {
     plain_http_on_loopback: bool,
     max_idle_connections: usize,
     nvp_endpoint: Option<String>,
+    retry: RetryPolicy,
+    reconcile: RetryPolicy,
 }
 
 impl ClientBuilder {
@@ -102,6 +105,20 @@ impl ClientBuilder {
     /// for a local simulator. Any other plain-HTTP endpoint is still refused.
     pub fn allow_plain_http_on_loopback(mut self, allow: bool) -> Self {
         self.plain_http_on_loopback = allow;
+        self
+    }
+
+    /// Retry requests that certainly never left this machine (connect and TLS failures), with
+    /// backoff. Off by default; a request that may have been sent is never retried.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How [`Client::void_reconciled`] asks again after an unknown outcome (default: up to 3
+    /// more attempts, 250 ms apart and doubling).
+    pub fn reconcile_policy(mut self, policy: RetryPolicy) -> Self {
+        self.reconcile = policy;
         self
     }
 
@@ -182,6 +199,8 @@ impl ClientBuilder {
                 authorization,
                 protocol: self.protocol,
                 timeout: self.timeout,
+                retry: self.retry,
+                reconcile: self.reconcile,
                 transport,
             }),
         })
@@ -221,6 +240,8 @@ struct Inner {
     authorization: HeaderValue,
     protocol: Protocol,
     timeout: Duration,
+    retry: RetryPolicy,
+    reconcile: RetryPolicy,
     transport: Transport,
 }
 
@@ -249,6 +270,8 @@ impl Client {
             plain_http_on_loopback: false,
             max_idle_connections: DEFAULT_MAX_IDLE,
             nvp_endpoint: None,
+            retry: RetryPolicy::none(),
+            reconcile: RetryPolicy::before_sending(3, Duration::from_millis(250)),
         }
     }
 
@@ -267,6 +290,36 @@ impl Client {
         let http_request = self.void_request(request)?;
         let response = self.exchange(self.void_operation(), http_request).await?;
         self.void_outcome(request, response)
+    }
+
+    /// Voids a payment and, when the outcome is unknown, finds out: it voids again (following
+    /// the reconcile policy) and reads "already voided" as proof that the earlier void went
+    /// through, a success as proof that it had not. Only if every attempt ends unknown is the
+    /// last unknown outcome returned; any other error is returned as it comes.
+    ///
+    /// A first attempt answered "already voided" is an [`Error::AlreadyVoided`]: the payment
+    /// was voided before this call.
+    pub async fn void_reconciled(&self, request: &VoidRequest) -> Result<VoidConfirmation, Error> {
+        let mut error = match self.void(request).await {
+            Ok(receipt) => return Ok(VoidConfirmation::Voided(receipt)),
+            Err(error) if error.outcome_unknown() => error,
+            Err(error) => return Err(error),
+        };
+        let policy = self.inner.reconcile;
+        for retry in 0..policy.max_retries {
+            tracing::info!(payment = %request.payment(), attempt = retry + 2, %error, "reconciling a void of unknown outcome");
+            tokio::time::sleep(policy.backoff(retry)).await;
+            let attempts = retry + 2;
+            error = match self.void(request).await {
+                Ok(receipt) => return Ok(VoidConfirmation::VoidedOnRetry { receipt, attempts }),
+                Err(Error::AlreadyVoided(refusal)) => {
+                    return Ok(VoidConfirmation::ConfirmedAlreadyVoided { refusal, attempts });
+                }
+                Err(error) if error.outcome_unknown() => error,
+                Err(error) => return Err(error),
+            };
+        }
+        Err(error)
     }
 
     /// Calls any operation of the service with its generated request element, and returns its
@@ -386,21 +439,26 @@ impl Client {
         request: Request<Bytes>,
     ) -> Result<transport::Response, Error> {
         let inner = &*self.inner;
-        let started = Instant::now();
-        tracing::debug!(operation, protocol = %inner.protocol, "sending");
-        let result = inner.transport.send(request.map(Full::new)).await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-        match result {
-            Ok(response) => {
-                let status = response.status.as_u16();
-                tracing::debug!(operation, status, elapsed_ms, "answered");
-                Ok(response)
+        let mut retry = 0;
+        loop {
+            let started = Instant::now();
+            tracing::debug!(operation, protocol = %inner.protocol, retry, "sending");
+            let result = inner.transport.send(copy(&request).map(Full::new)).await;
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+            let error = match result {
+                Ok(response) => {
+                    let status = response.status.as_u16();
+                    tracing::debug!(operation, status, elapsed_ms, "answered");
+                    return Ok(response);
+                }
+                Err(failure) => from_failure(failure, inner.timeout),
+            };
+            tracing::debug!(operation, elapsed_ms, %error, "failed");
+            if !(error.never_sent() && retry < inner.retry.max_retries) {
+                return Err(error);
             }
-            Err(failure) => {
-                let error = from_failure(failure, inner.timeout);
-                tracing::debug!(operation, elapsed_ms, %error, "failed");
-                Err(error)
-            }
+            tokio::time::sleep(inner.retry.backoff(retry)).await;
+            retry += 1;
         }
     }
 
@@ -426,6 +484,15 @@ impl Client {
             .body(body)
             .map_err(|e| config_with("cannot build the HTTP request".to_owned(), e))
     }
+}
+
+/// A copy of a request (`http::Request` is not `Clone`: its extensions may not be).
+fn copy(request: &Request<Bytes>) -> Request<Bytes> {
+    let mut copy = Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 /// Checks what every answer must pass whatever the protocol: credentials accepted, no content

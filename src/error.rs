@@ -155,6 +155,18 @@ impl Error {
         }
     }
 
+    /// True when the request certainly never left this machine and the failure may pass: the
+    /// service could not be reached, the TLS handshake failed, the connection closed before
+    /// the request was written, or the deadline passed before that. Such a request may be sent
+    /// again without risk ([`RetryPolicy`](crate::RetryPolicy) does it when asked to).
+    pub fn never_sent(&self) -> bool {
+        match self {
+            Self::Connect { .. } | Self::Tls { .. } => true,
+            Self::Transport { sent, .. } | Self::Timeout { sent, .. } => !*sent,
+            _ => false,
+        }
+    }
+
     /// Whether the deadline passed.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout { .. })

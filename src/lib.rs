@@ -33,6 +33,7 @@ mod credentials;
 pub mod error;
 mod nvp;
 mod protocol;
+mod retry;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod soap;
@@ -44,7 +45,10 @@ pub use client::{Client, ClientBuilder};
 pub use credentials::{Credentials, UserName};
 pub use error::{Error, InvalidRequest, Refusal, ResponseProblem};
 pub use protocol::Protocol;
-pub use void::{CardPresentStatus, Outlet, TransactionId, VoidReceipt, VoidRequest};
+pub use retry::RetryPolicy;
+pub use void::{
+    CardPresentStatus, Outlet, TransactionId, VoidConfirmation, VoidReceipt, VoidRequest,
+};
 
 /// The README's examples, compiled as doctests so that they cannot drift from the API.
 #[doc = include_str!("../README.md")]

@@ -6,6 +6,7 @@
 //! same seed and the same order of requests give the same faults.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::error::SimulatorError;
@@ -31,6 +32,9 @@ pub struct FaultPlan {
     pub truncate_rate: f64,
     /// Share answered with `text/xml` that is not XML at all.
     pub malformed_rate: f64,
+    /// Stop injecting after this many faults (`None`: never stop). With rates of 1 it makes a
+    /// burst at start: the first request fails, the next ones are answered normally.
+    pub max_faults: Option<u64>,
 }
 
 impl FaultPlan {
@@ -69,6 +73,12 @@ impl FaultPlan {
     /// With a share of answers cut in half.
     pub fn with_truncate_rate(mut self, rate: f64) -> Self {
         self.truncate_rate = rate;
+        self
+    }
+
+    /// With at most `count` injected faults in all.
+    pub fn with_max_faults(mut self, count: u64) -> Self {
+        self.max_faults = Some(count);
         self
     }
 
@@ -129,13 +139,19 @@ pub(crate) struct Injector {
     plan: FaultPlan,
     /// `None` when the plan injects nothing, so that the common case takes no lock.
     rng: Option<Mutex<fastrand::Rng>>,
+    /// How many faults were injected so far.
+    injected: AtomicU64,
 }
 
 impl Injector {
     pub(crate) fn new(plan: FaultPlan) -> Self {
         let active = plan.rates().iter().any(|(rate, _)| *rate > 0.0);
         let rng = active.then(|| Mutex::new(fastrand::Rng::with_seed(plan.seed)));
-        Self { plan, rng }
+        Self {
+            plan,
+            rng,
+            injected: AtomicU64::new(0),
+        }
     }
 
     /// The latency to add to every answer.
@@ -151,13 +167,15 @@ impl Injector {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .f64();
         let mut upper = 0.0;
-        for (rate, kind) in self.plan.rates() {
+        let kind = self.plan.rates().into_iter().find_map(|(rate, kind)| {
             upper += rate;
-            if x < upper {
-                return Some(kind);
-            }
+            (x < upper).then_some(kind)
+        })?;
+        let so_far = self.injected.fetch_add(1, Ordering::Relaxed);
+        match self.plan.max_faults {
+            Some(limit) if so_far >= limit => None,
+            _ => Some(kind),
         }
-        None
     }
 }
 

@@ -2,8 +2,10 @@
 
 mod outcome;
 mod receipt;
+mod reconcile;
 mod request;
 
 pub(crate) use outcome::{VoidAnswer, judge, refusal_from_fault, refusal_from_nvp_error};
 pub use receipt::VoidReceipt;
+pub use reconcile::VoidConfirmation;
 pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};

@@ -67,6 +67,9 @@ pub struct Args {
     /// Share of requests answered with a body that is not XML.
     #[arg(long, default_value_t = 0.0)]
     malformed_rate: f64,
+    /// Stop injecting faults after this many.
+    #[arg(long)]
+    max_faults: Option<u64>,
 }
 
 /// Runs `serve` until Ctrl-C.
@@ -132,6 +135,7 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         reset_rate: rate("reset-rate", args.reset_rate)?,
         truncate_rate: rate("truncate-rate", args.truncate_rate)?,
         malformed_rate: rate("malformed-rate", args.malformed_rate)?,
+        max_faults: args.max_faults,
     };
     let mut config = SimulatorConfig::default();
     config.listen = args.listen;
