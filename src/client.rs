@@ -294,32 +294,37 @@ impl Client {
 
     /// Voids a payment and, when the outcome is unknown, finds out: it voids again (following
     /// the reconcile policy) and reads "already voided" as proof that the earlier void went
-    /// through, a success as proof that it had not. Only if every attempt ends unknown is the
-    /// last unknown outcome returned; any other error is returned as it comes.
+    /// through, and a success or another refusal as proof that it had not.
     ///
-    /// A first attempt answered "already voided" is an [`Error::AlreadyVoided`]: the payment
-    /// was voided before this call.
+    /// Only an answer about the payment settles the question. A later attempt that fails
+    /// without one (a fault, an HTTP error, a lost connection) says nothing about the first, so
+    /// reconciling goes on; if no attempt settles it, the first attempt's error is returned,
+    /// its outcome still unknown. A first attempt answered "already voided" is an
+    /// [`Error::AlreadyVoided`]: the payment was voided before this call.
     pub async fn void_reconciled(&self, request: &VoidRequest) -> Result<VoidConfirmation, Error> {
-        let mut error = match self.void(request).await {
+        let first = match self.void(request).await {
             Ok(receipt) => return Ok(VoidConfirmation::Voided(receipt)),
             Err(error) if error.outcome_unknown() => error,
             Err(error) => return Err(error),
         };
         let policy = self.inner.reconcile;
         for retry in 0..policy.max_retries {
-            tracing::info!(payment = %request.payment(), attempt = retry + 2, %error, "reconciling a void of unknown outcome");
-            tokio::time::sleep(policy.backoff(retry)).await;
             let attempts = retry + 2;
-            error = match self.void(request).await {
+            tokio::time::sleep(policy.backoff(retry)).await;
+            tracing::info!(payment = %request.payment(), attempts, "reconciling a void of unknown outcome");
+            match self.void(request).await {
                 Ok(receipt) => return Ok(VoidConfirmation::VoidedOnRetry { receipt, attempts }),
                 Err(Error::AlreadyVoided(refusal)) => {
                     return Ok(VoidConfirmation::ConfirmedAlreadyVoided { refusal, attempts });
                 }
-                Err(error) if error.outcome_unknown() => error,
-                Err(error) => return Err(error),
-            };
+                // InstaMed looked at the payment and it is not voided.
+                Err(error) if error.is_refusal() => return Err(error),
+                Err(error) => {
+                    tracing::debug!(attempts, %error, "no answer about the payment; asking again");
+                }
+            }
         }
-        Err(error)
+        Err(first)
     }
 
     /// Calls any operation of the service with its generated request element, and returns its

@@ -3,6 +3,8 @@
 
 #![cfg(feature = "simulator")]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -233,4 +235,111 @@ async fn a_failure_after_sending_is_never_retried() {
         1,
         "the request was sent again"
     );
+}
+
+/// A server that answers the n-th request with `script(n)` (0-based).
+async fn scripted(script: fn(usize, support::Version) -> support::Reply) -> support::Server {
+    let count = AtomicUsize::new(0);
+    support::Server::start(move |exchange| {
+        script(
+            count.fetch_add(1, Ordering::SeqCst),
+            support::version_of(exchange),
+        )
+    })
+    .await
+}
+
+fn statuses(version: support::Version, status: &str, primary: &str) -> String {
+    support::void_result(
+        version,
+        &[
+            ("TransactionStatus", status),
+            ("ResponseMessage", "DECLINED"),
+            ("PrimaryTransactionID", "AB"),
+            ("PrimaryTransactionStatus", primary),
+        ],
+    )
+}
+
+fn cut(version: support::Version) -> support::Reply {
+    let body = statuses(version, "C", "V");
+    support::Reply::xml(200, version, body[..body.len() / 2].to_owned())
+}
+
+fn scripted_client(server: &support::Server, retries: u32) -> Client {
+    Client::builder(&server.url)
+        .credentials(Credentials::new("a", "b"))
+        .ca_certificate_file(&server.ca_path)
+        .reconcile_policy(RetryPolicy::before_sending(
+            retries,
+            Duration::from_millis(5),
+        ))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_attempt_that_says_nothing_about_the_payment_does_not_settle_it() {
+    // Cut answer (unknown), then a 503 and a server fault (no answer about the payment), then
+    // "already voided": the first void went through.
+    let server = scripted(|n, v| match n {
+        0 => cut(v),
+        1 => support::Reply::new(503, "text/html", "busy"),
+        2 => support::Reply::xml(
+            500,
+            v,
+            support::fault(v, false, "Server was unable to process request.", ""),
+        ),
+        _ => support::Reply::xml(200, v, statuses(v, "D", "V")),
+    })
+    .await;
+    let request = VoidRequest::new(outlet(), "AB".parse().unwrap());
+    let confirmation = scripted_client(&server, 5)
+        .void_reconciled(&request)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            confirmation,
+            VoidConfirmation::ConfirmedAlreadyVoided { attempts: 4, .. }
+        ),
+        "{confirmation:?}"
+    );
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn when_no_attempt_settles_it_the_first_unknown_error_is_returned() {
+    let server = scripted(|n, v| match n {
+        0 => cut(v),
+        _ => support::Reply::new(503, "text/html", "busy"),
+    })
+    .await;
+    let request = VoidRequest::new(outlet(), "AB".parse().unwrap());
+    let error = scripted_client(&server, 2)
+        .void_reconciled(&request)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::MalformedResponse { .. }),
+        "{error:?}"
+    );
+    assert!(error.outcome_unknown());
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_refusal_on_reconciling_proves_the_first_void_did_not_happen() {
+    let server = scripted(|n, v| match n {
+        0 => cut(v),
+        _ => support::Reply::xml(200, v, statuses(v, "D", "C")),
+    })
+    .await;
+    let request = VoidRequest::new(outlet(), "AB".parse().unwrap());
+    let error = scripted_client(&server, 3)
+        .void_reconciled(&request)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Declined(_)), "{error:?}");
+    assert_eq!(server.requests().len(), 2);
 }

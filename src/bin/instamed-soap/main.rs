@@ -4,6 +4,7 @@ mod contract;
 mod demo;
 mod exit;
 mod serve;
+mod soak;
 mod void;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ enum Command {
     Record(contract::RecordArgs),
     /// Answer requests from recorded cassettes.
     Replay(contract::ReplayArgs),
+    /// Void many payments at once against the in-process simulator with injected faults, and
+    /// account for every one of them against its ledger.
+    Soak(soak::Args),
     /// Contract tools that need no server.
     #[command(subcommand)]
     Contract(ContractCommand),
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
             Command::Void(args) => void::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Soak(args) => soak::run(args).await,
             Command::Record(args) => contract::record(args).await,
             Command::Replay(args) => contract::replay(args).await,
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
