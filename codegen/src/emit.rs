@@ -24,9 +24,10 @@ pub fn emit(bindings: &Bindings, source_name: &str, options: &Options) -> Result
         ))
     })?;
     let constants = constants(bindings);
+    let namespaces = namespace_constants(bindings);
     let types = bindings.types.iter().map(|item| match item {
         TypeItem::Struct(item) => struct_item(item, &runtime),
-        TypeItem::Enum(item) => enum_item(item),
+        TypeItem::Enum(item) => enum_item(item, &runtime),
     });
     let operations = bindings
         .operations
@@ -40,6 +41,7 @@ pub fn emit(bindings: &Bindings, source_name: &str, options: &Options) -> Result
 
         /// Types of the service's schema.
         pub mod types {
+            #namespaces
             #(#types)*
         }
 
@@ -129,6 +131,7 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
         quote!(, namespaces = { #(#entries),* })
     });
     let fields = item.fields.iter().map(|field| field_tokens(field, runtime));
+    let reader = read_xml_impl(item, runtime);
     quote! {
         #doc
         #[derive(Debug, Clone, Default, PartialEq, ::yaserde::YaSerialize, ::yaserde::YaDeserialize)]
@@ -136,6 +139,92 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
         #[non_exhaustive]
         pub struct #name {
             #(#fields)*
+        }
+
+        #reader
+    }
+}
+
+/// One private constant per namespace the structs' children are in, named after its prefix,
+/// so that the readers compare with `NS_TNS` rather than repeat the URI.
+fn namespace_constants(bindings: &Bindings) -> TokenStream {
+    let mut namespaces: Vec<(&str, &str)> = bindings
+        .types
+        .iter()
+        .filter_map(|item| match item {
+            TypeItem::Struct(item) => Some(&item.namespaces),
+            TypeItem::Enum(_) => None,
+        })
+        .flatten()
+        .map(|(prefix, namespace)| (prefix.as_str(), namespace.as_str()))
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let constants = namespaces.iter().map(|(prefix, namespace)| {
+        let name = namespace_constant(prefix);
+        let doc = format!(" Namespace `{prefix}`: `{namespace}`.");
+        quote! {
+            #[doc = #doc]
+            const #name: &str = #namespace;
+        }
+    });
+    quote!(#(#constants)*)
+}
+
+fn namespace_constant(prefix: &str) -> syn::Ident {
+    let upper: String = prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    quote::format_ident!("NS_{upper}")
+}
+
+/// The quick-xml reader of a struct: each child matched by namespace URI and local name,
+/// unknown children skipped.
+fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
+    let name = ident(&item.rust_name);
+    let branches = item.fields.iter().map(|field| {
+        // Prefixes are generated per namespace, so the prefix names the namespace's constant.
+        let namespace = match &field.prefix {
+            Some(prefix) => {
+                let constant = namespace_constant(prefix);
+                quote!(#constant)
+            }
+            None => quote!(""),
+        };
+        let local = &field.xml_name;
+        let field_name = ident(&field.rust_name);
+        let read = match field.cardinality {
+            Cardinality::Required => quote!(value.#field_name = reader.read()?;),
+            Cardinality::Optional => quote!(value.#field_name = reader.read_option()?;),
+            Cardinality::Many => quote!(reader.read_into(&mut value.#field_name)?;),
+        };
+        quote!(if reader.child_is(#namespace, #local) { #read } else)
+    });
+    let value = if item.fields.is_empty() {
+        quote!(let value = Self::default();)
+    } else {
+        quote!(let mut value = Self::default();)
+    };
+    quote! {
+        impl #runtime::soap::ReadXml for #name {
+            fn read_xml(
+                reader: &mut #runtime::soap::XmlReader<'_>,
+            ) -> ::core::result::Result<Self, #runtime::soap::ReadError> {
+                #value
+                while reader.enter_child()? {
+                    #(#branches)* {
+                        reader.skip()?;
+                    }
+                }
+                ::core::result::Result::Ok(value)
+            }
         }
     }
 }
@@ -188,7 +277,7 @@ fn value_type(ty: &FieldType, runtime: &syn::Path) -> TokenStream {
     }
 }
 
-fn enum_item(item: &Enum) -> TokenStream {
+fn enum_item(item: &Enum, runtime: &syn::Path) -> TokenStream {
     let name = ident(&item.rust_name);
     let xml_name = &item.xml_name;
     let mut doc_lines = item.doc.clone();
@@ -295,6 +384,14 @@ fn enum_item(item: &Enum) -> TokenStream {
                 ::yaserde::primitives::deserialize_primitives(reader, |text| {
                     ::core::result::Result::Ok(Self::from(text))
                 })
+            }
+        }
+
+        impl #runtime::soap::ReadXml for #name {
+            fn read_xml(
+                reader: &mut #runtime::soap::XmlReader<'_>,
+            ) -> ::core::result::Result<Self, #runtime::soap::ReadError> {
+                ::core::result::Result::Ok(Self::from(reader.text()?.as_str()))
             }
         }
     }

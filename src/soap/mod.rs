@@ -3,9 +3,11 @@
 mod envelope;
 mod fault;
 mod operation;
+mod read;
 mod version;
 
 pub use envelope::{Reply, UnreadableEnvelope, decode, encode};
 pub use fault::{FaultCode, SoapFault};
 pub use operation::Operation;
+pub use read::{ReadError, ReadXml, XmlReader};
 pub use version::SoapVersion;

@@ -2,6 +2,8 @@
 
 use yaserde::{YaDeserialize, YaSerialize};
 
+use super::ReadXml;
+
 /// One operation of the service, as its WSDL describes it.
 ///
 /// The bindings generator implements this for a marker type per operation (see
@@ -10,8 +12,9 @@ use yaserde::{YaDeserialize, YaSerialize};
 pub trait Operation {
     /// The document/literal wrapper element sent in the SOAP body.
     type Request: YaSerialize;
-    /// The wrapper element expected back in the SOAP body.
-    type Response: YaDeserialize;
+    /// The wrapper element expected back in the SOAP body. The client reads it with its
+    /// generated [`ReadXml`]; the yaserde derive is there for callers who want it.
+    type Response: YaDeserialize + ReadXml;
 
     /// The operation's name in the WSDL port type.
     const NAME: &'static str;

@@ -14,6 +14,8 @@ pub const SOAP11_ADDRESS: ::core::option::Option<&str> = ::core::option::Option:
 pub const SOAP12_ADDRESS: ::core::option::Option<&str> = ::core::option::Option::None;
 /// Types of the service's schema.
 pub mod types {
+    /// Namespace `tns`: `urn:example:builtins`.
+    const NS_TNS: &str = "urn:example:builtins";
     /// The `AllTypes` type of the service schema.
     #[derive(
         Debug,
@@ -85,6 +87,55 @@ pub mod types {
         /// `Code` (`ShortCode`, required).
         #[yaserde(rename = "Code", prefix = "tns")]
         pub code: String,
+    }
+    impl instamed_soap::soap::ReadXml for AllTypes {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Text") {
+                    value.text = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Flag") {
+                    value.flag = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Tiny") {
+                    value.tiny = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Small") {
+                    value.small = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Number") {
+                    value.number = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Big") {
+                    value.big = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Octet") {
+                    value.octet = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Word") {
+                    value.word = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Count") {
+                    value.count = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Huge") {
+                    value.huge = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Ratio") {
+                    value.ratio = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Measure") {
+                    value.measure = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Amount") {
+                    value.amount = reader.read()?;
+                } else if reader.child_is(NS_TNS, "When") {
+                    value.when = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Image") {
+                    value.image = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Id") {
+                    value.id = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Letter") {
+                    value.letter = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Code") {
+                    value.code = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `Colour` values of the service schema.
     ///
@@ -190,6 +241,13 @@ pub mod types {
             )
         }
     }
+    impl instamed_soap::soap::ReadXml for Colour {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            ::core::result::Result::Ok(Self::from(reader.text()?.as_str()))
+        }
+    }
     /// The `FooBar` type of the service schema.
     #[derive(
         Debug,
@@ -207,6 +265,19 @@ pub mod types {
     )]
     #[non_exhaustive]
     pub struct FooBar {}
+    impl instamed_soap::soap::ReadXml for FooBar {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let value = Self::default();
+            while reader.enter_child()? {
+                {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `fooBar` type of the service schema.
     #[derive(
         Debug,
@@ -224,6 +295,19 @@ pub mod types {
     )]
     #[non_exhaustive]
     pub struct FooBarType {}
+    impl instamed_soap::soap::ReadXml for FooBarType {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let value = Self::default();
+            while reader.enter_child()? {
+                {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `Keywords` type of the service schema.
     #[derive(
         Debug,
@@ -259,6 +343,31 @@ pub mod types {
         /// `item` (`Widget`, optional).
         #[yaserde(rename = "item", prefix = "tns")]
         pub item_2: Option<Widget>,
+    }
+    impl instamed_soap::soap::ReadXml for Keywords {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "type") {
+                    value.r#type = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "match") {
+                    value.r#match = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "self") {
+                    value.self_value = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "async") {
+                    value.r#async = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Item") {
+                    value.item = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "item") {
+                    value.item_2 = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `Occurrences` type of the service schema.
     #[derive(
@@ -309,6 +418,37 @@ pub mod types {
         #[yaserde(rename = "Stamp", prefix = "tns")]
         pub stamp: Option<Stamp>,
     }
+    impl instamed_soap::soap::ReadXml for Occurrences {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Optional") {
+                    value.optional = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Required") {
+                    value.required = reader.read()?;
+                } else if reader.child_is(NS_TNS, "NillableFlag") {
+                    value.nillable_flag = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AnyNumber") {
+                    reader.read_into(&mut value.any_number)?;
+                } else if reader.child_is(NS_TNS, "AtLeastTwo") {
+                    reader.read_into(&mut value.at_least_two)?;
+                } else if reader.child_is(NS_TNS, "UpToFive") {
+                    reader.read_into(&mut value.up_to_five)?;
+                } else if reader.child_is(NS_TNS, "WithDefault") {
+                    value.with_default = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Note") {
+                    value.note = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Stamp") {
+                    value.stamp = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `Order` type of the service schema.
     #[derive(
         Debug,
@@ -336,6 +476,25 @@ pub mod types {
         #[yaserde(rename = "Sub", prefix = "tns")]
         pub sub: Vec<Order>,
     }
+    impl instamed_soap::soap::ReadXml for Order {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Line") {
+                    reader.read_into(&mut value.line)?;
+                } else if reader.child_is(NS_TNS, "Label") {
+                    value.label = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Sub") {
+                    reader.read_into(&mut value.sub)?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The anonymous type of the `Line` element of `Order`.
     #[derive(
         Debug,
@@ -360,6 +519,23 @@ pub mod types {
         #[yaserde(rename = "Discount", prefix = "tns")]
         pub discount: Option<OrderLineDiscount>,
     }
+    impl instamed_soap::soap::ReadXml for OrderLine {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Sku") {
+                    value.sku = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Discount") {
+                    value.discount = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The anonymous type of the `Discount` element of `OrderLine`.
     #[derive(
         Debug,
@@ -380,6 +556,21 @@ pub mod types {
         /// `Percent` (xs:decimal, required).
         #[yaserde(rename = "Percent", prefix = "tns")]
         pub percent: instamed_soap::xsd::Decimal,
+    }
+    impl instamed_soap::soap::ReadXml for OrderLineDiscount {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Percent") {
+                    value.percent = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `Stamp` element of the service schema.
     #[derive(
@@ -402,6 +593,21 @@ pub mod types {
         #[yaserde(rename = "By", prefix = "tns")]
         pub by: String,
     }
+    impl instamed_soap::soap::ReadXml for Stamp {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "By") {
+                    value.by = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `String` type of the service schema.
     #[derive(
         Debug,
@@ -423,6 +629,21 @@ pub mod types {
         #[yaserde(rename = "Value", prefix = "tns")]
         pub value: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for StringType {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Value") {
+                    value.value = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `Widget` type of the service schema.
     #[derive(
         Debug,
@@ -443,6 +664,21 @@ pub mod types {
         /// `Name` (xs:string, optional).
         #[yaserde(rename = "Name", prefix = "tns")]
         pub name: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for Widget {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Name") {
+                    value.name = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `Widget` element of the service schema.
     #[derive(
@@ -480,6 +716,31 @@ pub mod types {
         #[yaserde(rename = "b", prefix = "tns")]
         pub b: Option<FooBar>,
     }
+    impl instamed_soap::soap::ReadXml for WidgetElement {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "all") {
+                    value.all = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "occurrences") {
+                    value.occurrences = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "keywords") {
+                    value.keywords = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "order") {
+                    value.order = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "a") {
+                    value.a = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "b") {
+                    value.b = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `WidgetResponse` element of the service schema.
     #[derive(
         Debug,
@@ -500,6 +761,21 @@ pub mod types {
         /// `WidgetResult` (`Widget`, optional).
         #[yaserde(rename = "WidgetResult", prefix = "tns")]
         pub widget_result: Option<Widget>,
+    }
+    impl instamed_soap::soap::ReadXml for WidgetResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "WidgetResult") {
+                    value.widget_result = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
 }
 /// One marker type per operation, carrying its metadata.

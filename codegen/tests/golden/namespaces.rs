@@ -10,6 +10,10 @@ pub const SOAP11_ADDRESS: ::core::option::Option<&str> = ::core::option::Option:
 pub const SOAP12_ADDRESS: ::core::option::Option<&str> = ::core::option::Option::None;
 /// Types of the service's schema.
 pub mod types {
+    /// Namespace `ns1`: `urn:example:money`.
+    const NS_NS1: &str = "urn:example:money";
+    /// Namespace `tns`: `urn:example:orders`.
+    const NS_TNS: &str = "urn:example:orders";
     /// The `Money` type of the service schema.
     #[derive(
         Debug,
@@ -32,6 +36,23 @@ pub mod types {
         /// `Currency` (xs:string, required).
         #[yaserde(rename = "Currency", prefix = "ns1")]
         pub currency: String,
+    }
+    impl instamed_soap::soap::ReadXml for Money {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_NS1, "Amount") {
+                    value.amount = reader.read()?;
+                } else if reader.child_is(NS_NS1, "Currency") {
+                    value.currency = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// Places an order.
     /// Lines of documentation are kept.
@@ -60,6 +81,25 @@ pub mod types {
         #[yaserde(rename = "priority", prefix = "tns")]
         pub priority: i32,
     }
+    impl instamed_soap::soap::ReadXml for PlaceOrder {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is("", "reference") {
+                    value.reference = reader.read()?;
+                } else if reader.child_is("", "total") {
+                    value.total = reader.read()?;
+                } else if reader.child_is(NS_TNS, "priority") {
+                    value.priority = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `PlaceOrderResponse` element of the service schema.
     #[derive(
         Debug,
@@ -82,6 +122,23 @@ pub mod types {
         /// `charged` (`TaxedMoney`, optional).
         #[yaserde(rename = "charged")]
         pub charged: Option<TaxedMoney>,
+    }
+    impl instamed_soap::soap::ReadXml for PlaceOrderResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is("", "accepted") {
+                    value.accepted = reader.read_option()?;
+                } else if reader.child_is("", "charged") {
+                    value.charged = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `TaxedMoney` type of the service schema.
     ///
@@ -110,6 +167,25 @@ pub mod types {
         /// `Tax` (xs:decimal, required).
         #[yaserde(rename = "Tax", prefix = "ns1")]
         pub tax: instamed_soap::xsd::Decimal,
+    }
+    impl instamed_soap::soap::ReadXml for TaxedMoney {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_NS1, "Amount") {
+                    value.amount = reader.read()?;
+                } else if reader.child_is(NS_NS1, "Currency") {
+                    value.currency = reader.read()?;
+                } else if reader.child_is(NS_NS1, "Tax") {
+                    value.tax = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
 }
 /// One marker type per operation, carrying its metadata.

@@ -14,6 +14,8 @@ pub const SOAP12_ADDRESS: ::core::option::Option<&str> = ::core::option::Option:
 );
 /// Types of the service's schema.
 pub mod types {
+    /// Namespace `tns`: `http://online.instamed.com/TransactionServices/Payment/v1r3/`.
+    const NS_TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
     /// The `BasePaymentResponseData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -91,6 +93,57 @@ pub mod types {
         #[yaserde(rename = "interfaceTransactionStatus", prefix = "tns")]
         pub interface_transaction_status: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for BasePaymentResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
+                    value.authorization_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseCode") {
+                    value.response_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseMessage") {
+                    value.response_message = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationText") {
+                    value.authorization_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
+                    value.interface_transaction_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `BasePaymentTransactionData` type of the service schema.
     #[derive(
         Debug,
@@ -147,6 +200,45 @@ pub mod types {
         /// `InstaMedAccountID` (xs:string, optional).
         #[yaserde(rename = "InstaMedAccountID", prefix = "tns")]
         pub insta_med_account_id: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for BasePaymentTransactionData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `CreditCardAuthAndCaptRequestData` type of the service schema.
     ///
@@ -225,6 +317,57 @@ pub mod types {
         #[yaserde(rename = "CardPresentStatus", prefix = "tns")]
         pub card_present_status: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for CreditCardAuthAndCaptRequestData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Amount") {
+                    value.amount = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "CardNumber") {
+                    value.card_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ExpirationMonth") {
+                    value.expiration_month = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ExpirationYear") {
+                    value.expiration_year = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "CVN") {
+                    value.cvn = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "CardPresentStatus") {
+                    value.card_present_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `CreditCardAuthAndCaptResponseData` type of the service schema.
     ///
     /// Extends `BasePaymentResponseData`: the base type's elements come first.
@@ -301,6 +444,57 @@ pub mod types {
         /// `interfaceTransactionStatus` (xs:string, optional).
         #[yaserde(rename = "interfaceTransactionStatus", prefix = "tns")]
         pub interface_transaction_status: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for CreditCardAuthAndCaptResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
+                    value.authorization_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseCode") {
+                    value.response_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseMessage") {
+                    value.response_message = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationText") {
+                    value.authorization_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
+                    value.interface_transaction_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `CreditCardCreditResponseData` type of the service schema.
     ///
@@ -379,6 +573,57 @@ pub mod types {
         #[yaserde(rename = "interfaceTransactionStatus", prefix = "tns")]
         pub interface_transaction_status: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for CreditCardCreditResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
+                    value.authorization_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseCode") {
+                    value.response_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseMessage") {
+                    value.response_message = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationText") {
+                    value.authorization_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
+                    value.interface_transaction_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `CreditCardSimpleRefundRequestData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -444,6 +689,49 @@ pub mod types {
         #[yaserde(rename = "PrimaryTransactionID", prefix = "tns")]
         pub primary_transaction_id: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for CreditCardSimpleRefundRequestData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Amount") {
+                    value.amount = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `DoCreditCardAuthAndCapt` element of the service schema.
     #[derive(
         Debug,
@@ -464,6 +752,21 @@ pub mod types {
         /// `transaction` (`CreditCardAuthAndCaptRequestData`, optional).
         #[yaserde(rename = "transaction", prefix = "tns")]
         pub transaction: Option<CreditCardAuthAndCaptRequestData>,
+    }
+    impl instamed_soap::soap::ReadXml for DoCreditCardAuthAndCapt {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "transaction") {
+                    value.transaction = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `DoCreditCardAuthAndCaptResponse` element of the service schema.
     #[derive(
@@ -488,6 +791,21 @@ pub mod types {
             CreditCardAuthAndCaptResponseData,
         >,
     }
+    impl instamed_soap::soap::ReadXml for DoCreditCardAuthAndCaptResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "DoCreditCardAuthAndCaptResult") {
+                    value.do_credit_card_auth_and_capt_result = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `DoCreditCardSecondaryVoid` element of the service schema.
     #[derive(
         Debug,
@@ -508,6 +826,21 @@ pub mod types {
         /// `transaction` (`SecondaryCreditCardVoidRequestData`, optional).
         #[yaserde(rename = "transaction", prefix = "tns")]
         pub transaction: Option<SecondaryCreditCardVoidRequestData>,
+    }
+    impl instamed_soap::soap::ReadXml for DoCreditCardSecondaryVoid {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "transaction") {
+                    value.transaction = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `DoCreditCardSecondaryVoidResponse` element of the service schema.
     #[derive(
@@ -532,6 +865,21 @@ pub mod types {
             SecondaryCreditCardVoidResponseData,
         >,
     }
+    impl instamed_soap::soap::ReadXml for DoCreditCardSecondaryVoidResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "DoCreditCardSecondaryVoidResult") {
+                    value.do_credit_card_secondary_void_result = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `DoCreditCardSimpleRefund` element of the service schema.
     #[derive(
         Debug,
@@ -552,6 +900,21 @@ pub mod types {
         /// `transaction` (`CreditCardSimpleRefundRequestData`, optional).
         #[yaserde(rename = "transaction", prefix = "tns")]
         pub transaction: Option<CreditCardSimpleRefundRequestData>,
+    }
+    impl instamed_soap::soap::ReadXml for DoCreditCardSimpleRefund {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "transaction") {
+                    value.transaction = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `DoCreditCardSimpleRefundResponse` element of the service schema.
     #[derive(
@@ -574,6 +937,21 @@ pub mod types {
         #[yaserde(rename = "DoCreditCardSimpleRefundResult", prefix = "tns")]
         pub do_credit_card_simple_refund_result: Option<CreditCardCreditResponseData>,
     }
+    impl instamed_soap::soap::ReadXml for DoCreditCardSimpleRefundResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "DoCreditCardSimpleRefundResult") {
+                    value.do_credit_card_simple_refund_result = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `DoECheckVoidByTransactionID` element of the service schema.
     #[derive(
         Debug,
@@ -595,6 +973,21 @@ pub mod types {
         #[yaserde(rename = "transactionID", prefix = "tns")]
         pub transaction_id: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for DoECheckVoidByTransactionId {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "transactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `DoECheckVoidByTransactionIDResponse` element of the service schema.
     #[derive(
         Debug,
@@ -615,6 +1008,22 @@ pub mod types {
         /// `DoECheckVoidByTransactionIDResult` (`ECheckVoidResponseData`, optional).
         #[yaserde(rename = "DoECheckVoidByTransactionIDResult", prefix = "tns")]
         pub do_e_check_void_by_transaction_id_result: Option<ECheckVoidResponseData>,
+    }
+    impl instamed_soap::soap::ReadXml for DoECheckVoidByTransactionIdResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "DoECheckVoidByTransactionIDResult") {
+                    value.do_e_check_void_by_transaction_id_result = reader
+                        .read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `ECheckVoidResponseData` type of the service schema.
     ///
@@ -699,6 +1108,61 @@ pub mod types {
         #[yaserde(rename = "TransactionServiceFee", prefix = "tns")]
         pub transaction_service_fee: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for ECheckVoidResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
+                    value.authorization_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseCode") {
+                    value.response_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseMessage") {
+                    value.response_message = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationText") {
+                    value.authorization_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
+                    value.interface_transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionStatus") {
+                    value.primary_transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionServiceFee") {
+                    value.transaction_service_fee = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `SecondaryCreditCardVoidRequestData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -763,6 +1227,49 @@ pub mod types {
         /// `PrimaryCardPresentStatus` (xs:string, optional).
         #[yaserde(rename = "PrimaryCardPresentStatus", prefix = "tns")]
         pub primary_card_present_status: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for SecondaryCreditCardVoidRequestData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryCardPresentStatus") {
+                    value.primary_card_present_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `SecondaryCreditCardVoidResponseData` type of the service schema.
     ///
@@ -843,6 +1350,59 @@ pub mod types {
         /// `PrimaryTransactionStatus` (xs:string, optional).
         #[yaserde(rename = "PrimaryTransactionStatus", prefix = "tns")]
         pub primary_transaction_status: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for SecondaryCreditCardVoidResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionNumber") {
+                    value.transaction_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "BatchID") {
+                    value.batch_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionCode") {
+                    value.transaction_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "MarketSegment") {
+                    value.market_segment = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
+                    value.payment_plan_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonCode") {
+                    value.reason_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ReasonText") {
+                    value.reason_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
+                    value.authorization_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseCode") {
+                    value.response_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseMessage") {
+                    value.response_message = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AuthorizationText") {
+                    value.authorization_text = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
+                    value.interface_transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionStatus") {
+                    value.primary_transaction_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
 }
 /// One marker type per operation, carrying its metadata.

@@ -20,6 +20,8 @@ pub const SOAP12_ADDRESS: ::core::option::Option<&str> = ::core::option::Option:
 );
 /// Types of the service's schema.
 pub mod types {
+    /// Namespace `tns`: `http://online.instamed.com/TransactionServices/Payment/v1r3/`.
+    const NS_TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
     /// The `ArrayOfString` type of the service schema.
     #[derive(
         Debug,
@@ -40,6 +42,21 @@ pub mod types {
         /// `string` (xs:string, any number).
         #[yaserde(rename = "string", prefix = "tns")]
         pub string: Vec<String>,
+    }
+    impl instamed_soap::soap::ReadXml for ArrayOfString {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "string") {
+                    reader.read_into(&mut value.string)?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `BasePaymentResponseData` type of the service schema.
     ///
@@ -111,6 +128,51 @@ pub mod types {
         #[yaserde(rename = "interfaceTransactionStatus", prefix = "tns")]
         pub interface_transaction_status: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for BasePaymentResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Patient") {
+                    value.patient = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
+                    value.is_cardholder_initiated_transaction = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstallementSequence") {
+                    value.installement_sequence = reader.read()?;
+                } else if reader.child_is(NS_TNS, "TransactionDate") {
+                    value.transaction_date = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Amount") {
+                    value.amount = reader.read()?;
+                } else if reader.child_is(NS_TNS, "RequestGuid") {
+                    value.request_guid = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Tags") {
+                    value.tags = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseCode") {
+                    value.response_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseMessage") {
+                    value.response_message = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
+                    value.interface_transaction_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `BasePaymentTransactionData` type of the service schema.
     #[derive(
         Debug,
@@ -170,6 +232,45 @@ pub mod types {
         #[yaserde(rename = "Tags", prefix = "tns")]
         pub tags: Option<ArrayOfString>,
     }
+    impl instamed_soap::soap::ReadXml for BasePaymentTransactionData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Patient") {
+                    value.patient = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
+                    value.is_cardholder_initiated_transaction = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstallementSequence") {
+                    value.installement_sequence = reader.read()?;
+                } else if reader.child_is(NS_TNS, "TransactionDate") {
+                    value.transaction_date = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Amount") {
+                    value.amount = reader.read()?;
+                } else if reader.child_is(NS_TNS, "RequestGuid") {
+                    value.request_guid = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Tags") {
+                    value.tags = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `BusinessEntity` type of the service schema.
     ///
     /// Abstract in the schema: the service only exchanges types derived from it.
@@ -192,6 +293,21 @@ pub mod types {
         /// `EntityID` (xs:string, optional).
         #[yaserde(rename = "EntityID", prefix = "tns")]
         pub entity_id: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for BusinessEntity {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "EntityID") {
+                    value.entity_id = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `CardPresentStatus` values of the service schema.
     ///
@@ -289,6 +405,13 @@ pub mod types {
             )
         }
     }
+    impl instamed_soap::soap::ReadXml for CardPresentStatus {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            ::core::result::Result::Ok(Self::from(reader.text()?.as_str()))
+        }
+    }
     /// The `CheckImageAnalysisResultData` type of the service schema.
     #[derive(
         Debug,
@@ -313,6 +436,23 @@ pub mod types {
         #[yaserde(rename = "Confidence", prefix = "tns")]
         pub confidence: f64,
     }
+    impl instamed_soap::soap::ReadXml for CheckImageAnalysisResultData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "RoutingNumber") {
+                    value.routing_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Confidence") {
+                    value.confidence = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `DoCheckOCRAnalysis` element of the service schema.
     #[derive(
         Debug,
@@ -333,6 +473,21 @@ pub mod types {
         /// `image` (xs:base64Binary, optional).
         #[yaserde(rename = "image", prefix = "tns")]
         pub image: Option<instamed_soap::xsd::Base64Binary>,
+    }
+    impl instamed_soap::soap::ReadXml for DoCheckOcrAnalysis {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "image") {
+                    value.image = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `DoCheckOCRAnalysisResponse` element of the service schema.
     #[derive(
@@ -355,6 +510,21 @@ pub mod types {
         #[yaserde(rename = "DoCheckOCRAnalysisResult", prefix = "tns")]
         pub do_check_ocr_analysis_result: Option<CheckImageAnalysisResultData>,
     }
+    impl instamed_soap::soap::ReadXml for DoCheckOcrAnalysisResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "DoCheckOCRAnalysisResult") {
+                    value.do_check_ocr_analysis_result = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `DoCreditCardSecondaryVoid` element of the service schema.
     #[derive(
         Debug,
@@ -375,6 +545,21 @@ pub mod types {
         /// `transaction` (`SecondaryCreditCardVoidRequestData`, optional).
         #[yaserde(rename = "transaction", prefix = "tns")]
         pub transaction: Option<SecondaryCreditCardVoidRequestData>,
+    }
+    impl instamed_soap::soap::ReadXml for DoCreditCardSecondaryVoid {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "transaction") {
+                    value.transaction = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `DoCreditCardSecondaryVoidResponse` element of the service schema.
     #[derive(
@@ -399,6 +584,21 @@ pub mod types {
             SecondaryCreditCardVoidResponseData,
         >,
     }
+    impl instamed_soap::soap::ReadXml for DoCreditCardSecondaryVoidResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "DoCreditCardSecondaryVoidResult") {
+                    value.do_credit_card_secondary_void_result = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `GetServiceStatus` element of the service schema.
     #[derive(
         Debug,
@@ -416,6 +616,19 @@ pub mod types {
     )]
     #[non_exhaustive]
     pub struct GetServiceStatus {}
+    impl instamed_soap::soap::ReadXml for GetServiceStatus {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let value = Self::default();
+            while reader.enter_child()? {
+                {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The `GetServiceStatusResponse` element of the service schema.
     #[derive(
         Debug,
@@ -436,6 +649,21 @@ pub mod types {
         /// `GetServiceStatusResult` (xs:string, optional).
         #[yaserde(rename = "GetServiceStatusResult", prefix = "tns")]
         pub get_service_status_result: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for GetServiceStatusResponse {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "GetServiceStatusResult") {
+                    value.get_service_status_result = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `Patient` type of the service schema.
     ///
@@ -469,6 +697,27 @@ pub mod types {
         #[yaserde(rename = "AddressVerificationInfo", prefix = "tns")]
         pub address_verification_info: Option<PatientAddressVerificationInfo>,
     }
+    impl instamed_soap::soap::ReadXml for Patient {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "EntityID") {
+                    value.entity_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AccountNumber") {
+                    value.account_number = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PatientInfo") {
+                    value.patient_info = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "AddressVerificationInfo") {
+                    value.address_verification_info = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// The anonymous type of the `AddressVerificationInfo` element of `Patient`.
     #[derive(
         Debug,
@@ -493,6 +742,23 @@ pub mod types {
         #[yaserde(rename = "Zip", prefix = "tns")]
         pub zip: Option<String>,
     }
+    impl instamed_soap::soap::ReadXml for PatientAddressVerificationInfo {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "Street") {
+                    value.street = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Zip") {
+                    value.zip = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
     /// Who the patient is.
     #[derive(
         Debug,
@@ -516,6 +782,23 @@ pub mod types {
         /// `LastName` (xs:string, optional).
         #[yaserde(rename = "LastName", prefix = "tns")]
         pub last_name: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for PatientInfo {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "FirstName") {
+                    value.first_name = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "LastName") {
+                    value.last_name = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `SecondaryCreditCardVoidRequestData` type of the service schema.
     ///
@@ -583,6 +866,49 @@ pub mod types {
         /// `PrimaryCardPresentStatus` (`CardPresentStatus`, required).
         #[yaserde(rename = "PrimaryCardPresentStatus", prefix = "tns")]
         pub primary_card_present_status: CardPresentStatus,
+    }
+    impl instamed_soap::soap::ReadXml for SecondaryCreditCardVoidRequestData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Patient") {
+                    value.patient = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
+                    value.is_cardholder_initiated_transaction = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstallementSequence") {
+                    value.installement_sequence = reader.read()?;
+                } else if reader.child_is(NS_TNS, "TransactionDate") {
+                    value.transaction_date = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Amount") {
+                    value.amount = reader.read()?;
+                } else if reader.child_is(NS_TNS, "RequestGuid") {
+                    value.request_guid = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Tags") {
+                    value.tags = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
+                    value.primary_transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryCardPresentStatus") {
+                    value.primary_card_present_status = reader.read()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
     /// The `SecondaryCreditCardVoidResponseData` type of the service schema.
     ///
@@ -656,6 +982,53 @@ pub mod types {
         /// `PrimaryTransactionStatus` (xs:string, optional).
         #[yaserde(rename = "PrimaryTransactionStatus", prefix = "tns")]
         pub primary_transaction_status: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for SecondaryCreditCardVoidResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            while reader.enter_child()? {
+                if reader.child_is(NS_TNS, "MerchantID") {
+                    value.merchant_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "StoreID") {
+                    value.store_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TerminalID") {
+                    value.terminal_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionID") {
+                    value.transaction_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "TransactionStatus") {
+                    value.transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
+                    value.insta_med_account_id = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "Patient") {
+                    value.patient = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
+                    value.is_cardholder_initiated_transaction = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "InstallementSequence") {
+                    value.installement_sequence = reader.read()?;
+                } else if reader.child_is(NS_TNS, "TransactionDate") {
+                    value.transaction_date = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Amount") {
+                    value.amount = reader.read()?;
+                } else if reader.child_is(NS_TNS, "RequestGuid") {
+                    value.request_guid = reader.read()?;
+                } else if reader.child_is(NS_TNS, "Tags") {
+                    value.tags = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseCode") {
+                    value.response_code = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "ResponseMessage") {
+                    value.response_message = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
+                    value.interface_transaction_status = reader.read_option()?;
+                } else if reader.child_is(NS_TNS, "PrimaryTransactionStatus") {
+                    value.primary_transaction_status = reader.read_option()?;
+                } else {
+                    reader.skip()?;
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
     }
 }
 /// One marker type per operation, carrying its metadata.
