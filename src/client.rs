@@ -287,7 +287,7 @@ impl Client {
     /// [`Error::UnknownTransaction`] or [`Error::Declined`], whether the service said so in a
     /// result or in a fault. Check [`Error::outcome_unknown`] before retrying anything.
     pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
-        let http_request = self.void_request(request)?;
+        let http_request = self.void_http_request(request)?;
         let response = self.exchange(self.void_operation(), http_request).await?;
         self.void_outcome(request, response)
     }
@@ -354,9 +354,10 @@ impl Client {
         }
     }
 
-    /// The HTTP request that voids `request` in this client's protocol. Building it sends nothing:
-    /// contract verification compares it with a recorded one.
-    pub(crate) fn void_request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
+    /// The HTTP request this client sends to void `request`, exactly as it would go on the
+    /// wire (with the `Authorization` header, marked sensitive). Building it sends nothing:
+    /// contract verification compares it with a recorded one, and benchmarks replay it.
+    pub fn void_http_request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
         if self.inner.protocol != Protocol::Nvp {
             return self.soap_request::<DoCreditCardSecondaryVoid>(
                 self.soap_version(),

@@ -2,7 +2,8 @@
 //!
 //! What counts as a secret: the `Authorization` header (and any `Api-Secret`/`Api-Key`), the
 //! content of elements or form fields named like a password, a card verification number or
-//! track data, and any Luhn-valid run of 13 to 19 digits (a card number wherever it appears).
+//! track data, and any Luhn-valid run of 13 to 19 digits standing on its own (a card number
+//! wherever it appears).
 
 /// What replaces a secret.
 pub const REDACTED: &str = "[redacted]";
@@ -121,7 +122,8 @@ fn xml_elements(text: &str) -> String {
     out
 }
 
-/// Replaces every Luhn-valid run of 13 to 19 digits.
+/// Replaces every Luhn-valid run of 13 to 19 digits that stands on its own (not inside a
+/// longer word such as a hex transaction ID).
 pub fn card_numbers(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -137,7 +139,11 @@ pub fn card_numbers(text: &str) -> String {
             i += 1;
         }
         let run = &text[start..i];
-        if (13..=19).contains(&run.len()) && luhn(run) {
+        // A run inside a longer word (a hex transaction ID, say) is not a card number.
+        let alphanumeric = |at: Option<&u8>| at.is_some_and(u8::is_ascii_alphanumeric);
+        let standalone = !alphanumeric(start.checked_sub(1).and_then(|b| bytes.get(b)))
+            && !alphanumeric(bytes.get(i));
+        if standalone && (13..=19).contains(&run.len()) && luhn(run) {
             out.push_str(&text[last..start]);
             out.push_str(REDACTED);
             last = i;
@@ -177,6 +183,13 @@ mod tests {
             "pan [redacted], amex [redacted]; id 4111111111111112 guid EE52401813A74328"
         );
         assert_eq!(card_numbers("12345"), "12345");
+        // Inside a hex ID a Luhn-valid run of digits is part of the ID, not a card number.
+        let id = "EE5A4111111111111111B2";
+        assert_eq!(card_numbers(id), id);
+        assert_eq!(
+            card_numbers("<CardNumber>4111111111111111</CardNumber>"),
+            "<CardNumber>[redacted]</CardNumber>"
+        );
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         Err(problem) => return vec![problem],
     };
 
-    match client.void_request(&request) {
+    match client.void_http_request(&request) {
         Ok(built) => problems.extend(compare_request(cassette, &built)),
         Err(error) => problems.push(format!(
             "the client cannot build the request: {}",

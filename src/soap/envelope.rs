@@ -32,6 +32,9 @@ pub enum UnreadableEnvelope {
     /// The bytes are not well-formed XML, or the payload does not fit the generated type.
     #[error("the reply is not well-formed XML of the expected shape")]
     Xml(#[source] ReadError),
+    /// The bytes are not UTF-8 (a UTF-16 or Latin-1 answer, or garbage).
+    #[error("the reply is not UTF-8")]
+    NotUtf8,
     /// The document's root is not a SOAP envelope.
     #[error("the reply's root element is {found}, not a SOAP envelope")]
     NotAnEnvelope {
@@ -96,6 +99,8 @@ pub fn decode<O: Operation>(
     if has_document_type(body) {
         return Err(UnreadableEnvelope::DocumentType);
     }
+    // SOAP answers are UTF-8 (InstaMed's are); checking it once spares every event the check.
+    let body = std::str::from_utf8(body).map_err(|_| UnreadableEnvelope::NotUtf8)?;
     let mut reader = XmlReader::new(body);
     let env = version.envelope_namespace();
     if !enter(&mut reader)? {

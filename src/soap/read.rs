@@ -94,8 +94,8 @@ impl fmt::Debug for XmlReader<'_> {
 
 impl<'i> XmlReader<'i> {
     /// A reader over `document`, before its root element.
-    pub fn new(document: &'i [u8]) -> Self {
-        let mut inner = NsReader::from_reader(document);
+    pub fn new(document: &'i str) -> Self {
+        let mut inner = NsReader::from_str(document);
         let config = inner.config_mut();
         config.expand_empty_elements = true;
         config.check_end_names = true;
@@ -168,12 +168,14 @@ impl<'i> XmlReader<'i> {
         self.child_local.clear();
         self.child_local.push_str(start.local_name().into_inner());
         let resolver = self.inner.resolver();
-        self.child_nil = start.attributes().flatten().any(|attribute| {
-            let (namespace, local) = resolver.resolve_attribute(attribute.key);
-            matches!(namespace, ResolveResult::Bound(ns) if ns.into_inner() == XSI)
-                && local.into_inner() == "nil"
-                && matches!(&*attribute.value, "true" | "1")
-        });
+        // Most elements have no attribute at all: look at them only when one may say nil.
+        self.child_nil = start.attributes_raw().contains("nil")
+            && start.attributes().flatten().any(|attribute| {
+                let (namespace, local) = resolver.resolve_attribute(attribute.key);
+                matches!(namespace, ResolveResult::Bound(ns) if ns.into_inner() == XSI)
+                    && local.into_inner() == "nil"
+                    && matches!(&*attribute.value, "true" | "1")
+            });
         Ok(())
     }
 
@@ -418,7 +420,7 @@ mod tests {
     fn children_are_matched_by_namespace_and_nil_is_absent() {
         let xml = br#"<r xmlns="urn:a" xmlns:b="urn:b" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
             <x> one &amp; &#50; </x><b:x>other</b:x><y xsi:nil="true"/><z><deep>1</deep></z></r>"#;
-        let mut reader = XmlReader::new(xml);
+        let mut reader = XmlReader::new(std::str::from_utf8(xml).unwrap());
         assert!(reader.enter_child().unwrap());
         assert!(reader.child_is("urn:a", "r"));
         let mut seen = Vec::new();
@@ -442,12 +444,12 @@ mod tests {
     #[test]
     fn hostile_documents_are_errors() {
         let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
-        let mut reader = XmlReader::new(deep.as_bytes());
+        let mut reader = XmlReader::new(&deep);
         assert!(reader.enter_child().unwrap());
         let error = reader.skip().unwrap_err();
         assert!(error.message().contains("deeper"), "{error}");
 
-        let mut reader = XmlReader::new(b"<a>&lol;</a>");
+        let mut reader = XmlReader::new("<a>&lol;</a>");
         assert!(reader.enter_child().unwrap());
         assert!(
             reader
@@ -457,10 +459,10 @@ mod tests {
                 .contains("unknown entity")
         );
 
-        let mut reader = XmlReader::new(b"<!DOCTYPE a [<!ENTITY e \"x\">]><a/>");
+        let mut reader = XmlReader::new("<!DOCTYPE a [<!ENTITY e \"x\">]><a/>");
         assert!(reader.enter_child().is_err());
 
-        let mut reader = XmlReader::new(b"<p:a/>");
+        let mut reader = XmlReader::new("<p:a/>");
         assert!(
             reader
                 .enter_child()
@@ -472,7 +474,7 @@ mod tests {
 
     #[test]
     fn values_are_parsed_or_refused() {
-        let mut reader = XmlReader::new(b"<r><n>42</n><b>maybe</b></r>");
+        let mut reader = XmlReader::new("<r><n>42</n><b>maybe</b></r>");
         assert!(reader.enter_child().unwrap());
         assert!(reader.enter_child().unwrap());
         assert_eq!(reader.read::<i32>().unwrap(), 42);

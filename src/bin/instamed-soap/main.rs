@@ -1,5 +1,6 @@
 //! `instamed-soap`: void InstaMed payments from a shell, run the local simulator, or see a demo.
 
+mod bench;
 mod contract;
 mod demo;
 mod exit;
@@ -33,6 +34,8 @@ enum Command {
     Record(contract::RecordArgs),
     /// Answer requests from recorded cassettes.
     Replay(contract::ReplayArgs),
+    /// Measure voids per second and client CPU per void, beside a bare hyper + rustls client.
+    Bench(bench::Args),
     /// Void many payments at once against the in-process simulator with injected faults, and
     /// account for every one of them against its ledger.
     Soak(soak::Args),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Soak(args) => soak::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Record(args) => contract::record(args).await,
             Command::Replay(args) => contract::replay(args).await,
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),

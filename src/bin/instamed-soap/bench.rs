@@ -1,0 +1,525 @@
+//! `instamed-soap bench`: voids per second and client CPU per void, ours beside a bare hyper +
+//! rustls client posting the same envelopes, against a simulator in another process (so that
+//! its CPU is not counted) or any endpoint.
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
+use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, VoidRequest};
+use tokio::net::TcpStream;
+
+use crate::exit;
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The service to measure against; without it a simulator is started in another process.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// CA certificate for the endpoint (PEM).
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Payments to void, as the simulator's seed file (first column: transaction ID). Needed
+    /// with --endpoint; the raw client takes the IDs after ours.
+    #[arg(long)]
+    seed_file: Option<PathBuf>,
+    /// Protocol: soap11, soap12 or nvp.
+    #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp"])]
+    protocol: String,
+    /// Voids per client.
+    #[arg(long, default_value_t = 2000)]
+    voids: usize,
+    /// Voids in flight at once (1: sequential over one keep-alive connection).
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// With the started simulator: plain HTTP instead of HTTPS.
+    #[arg(long)]
+    plain_http: bool,
+    /// Skip the raw hyper + rustls baseline.
+    #[arg(long)]
+    no_raw: bool,
+    /// One JSON line per client instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What one client's run measured.
+struct Figures {
+    client: &'static str,
+    calls: usize,
+    failures: usize,
+    wall: Duration,
+    cpu: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Figures {
+    fn percentile(&self, share: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
+        sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    }
+
+    fn cpu_ms_per_call(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e3 / self.calls.max(1) as f64
+    }
+
+    fn calls_per_s(&self) -> f64 {
+        self.calls as f64 / self.wall.as_secs_f64()
+    }
+}
+
+/// Runs `bench`.
+pub async fn run(args: Args) -> ExitCode {
+    match bench(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let protocol: Protocol = args.protocol.parse()?;
+    if args.voids == 0 || args.concurrency == 0 {
+        return Err("--voids and --concurrency must be positive".into());
+    }
+    let (target, _server) = match &args.endpoint {
+        Some(endpoint) => {
+            let seeds = args
+                .seed_file
+                .as_deref()
+                .ok_or("--endpoint needs --seed-file")?;
+            (
+                Target {
+                    endpoint: endpoint.clone(),
+                    ca: args.ca_cert.clone(),
+                    ids: read_ids(seeds)?,
+                },
+                None,
+            )
+        }
+        None => {
+            let (target, server) = start_simulator(2 * args.voids, args.plain_http)?;
+            (target, Some(server))
+        }
+    };
+    if target.ids.len() < args.voids {
+        return Err(format!("{} payment IDs for {} voids", target.ids.len(), args.voids).into());
+    }
+    let target = Arc::new(target);
+
+    let mut results = vec![measure_ours(&target, protocol, &args)?];
+    if !args.no_raw {
+        results.push(measure_raw(&target, protocol, &args)?);
+    }
+    let peak = peak_rss_mib();
+    let scheme = if target.endpoint.starts_with("https") {
+        "https"
+    } else {
+        "http"
+    };
+    if args.json {
+        for figures in &results {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "client": figures.client,
+                    "protocol": protocol.as_str(),
+                    "scheme": scheme,
+                    "calls": figures.calls,
+                    "failures": figures.failures,
+                    "concurrency": args.concurrency,
+                    "calls_per_s": figures.calls_per_s(),
+                    "cpu_ms_per_call": figures.cpu_ms_per_call(),
+                    "p50_ms": figures.percentile(0.50),
+                    "p99_ms": figures.percentile(0.99),
+                    "peak_rss_mib": peak,
+                })
+            );
+        }
+    } else {
+        println!(
+            "{} voids over {protocol} ({scheme}), {} in flight; client CPU from getrusage, simulator in another process",
+            args.voids, args.concurrency
+        );
+        println!(
+            "{:<14} {:>10} {:>14} {:>9} {:>9} {:>9}",
+            "client", "calls/s", "CPU ms/call", "p50 ms", "p99 ms", "failures"
+        );
+        for figures in &results {
+            println!(
+                "{:<14} {:>10.0} {:>14.4} {:>9.3} {:>9.3} {:>9}",
+                figures.client,
+                figures.calls_per_s(),
+                figures.cpu_ms_per_call(),
+                figures.percentile(0.50),
+                figures.percentile(0.99),
+                figures.failures
+            );
+        }
+        if let [ours, raw] = &results[..] {
+            println!(
+                "CPU per call, ours / raw: {:.2}",
+                ours.cpu_ms_per_call() / raw.cpu_ms_per_call()
+            );
+        }
+        println!("peak resident memory: {peak:.1} MiB");
+    }
+    Ok(())
+}
+
+/// Where to send the voids, and which payments to void.
+struct Target {
+    endpoint: String,
+    ca: Option<PathBuf>,
+    ids: Vec<String>,
+}
+
+/// The simulator process, stopped with SIGINT when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `instamed-soap serve` in another process with `count` captured payments.
+fn start_simulator(
+    count: usize,
+    plain_http: bool,
+) -> Result<(Target, Server), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("instamed-soap-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let seeds = dir.join("seeds.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&seeds)?);
+    let ids: Vec<String> = (0..count).map(|n| format!("BE{n:030X}")).collect();
+    for id in &ids {
+        writeln!(file, "{id},123123123,123,123,1.00")?;
+    }
+    file.flush()?;
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--seed-file"])
+        .arg(&seeds);
+    if plain_http {
+        command.arg("--plain-http");
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout from the simulator")?;
+    let server = Server(child);
+    let (mut endpoint, mut ca) = (None, None);
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(url) = line.strip_prefix("endpoint:") {
+            endpoint = Some(url.trim().to_owned());
+        } else if let Some(path) = line.strip_prefix("ca-cert:") {
+            ca = Some(PathBuf::from(path.trim()));
+        } else if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    let endpoint = endpoint.ok_or("the simulator did not print its endpoint")?;
+    Ok((Target { endpoint, ca, ids }, server))
+}
+
+fn read_ids(seeds: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(seeds)?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split(',').next().map(str::to_owned))
+        .collect())
+}
+
+/// CPU time of this process so far (user + system, every thread).
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+/// The highest resident set size of this process, in MiB (Linux; 0 elsewhere).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|value| value.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Runs `work` on a runtime of its own in a thread of its own: a current-thread runtime for
+/// sequential runs (as a single-threaded peer would), a multi-thread one for concurrent runs.
+fn on_own_runtime<T: Send + 'static>(
+    concurrency: usize,
+    work: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+    + Send
+    + 'static,
+) -> Result<T, Box<dyn std::error::Error>> {
+    let thread = std::thread::spawn(move || {
+        let runtime = if concurrency == 1 {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        };
+        runtime.map(|runtime| runtime.block_on(work()))
+    });
+    thread
+        .join()
+        .map_err(|_| "the benchmark thread panicked")?
+        .map_err(Into::into)
+}
+
+/// Spreads `ids` over `concurrency` tasks, each voiding its share with `call` and timing it.
+async fn drive<F, Fut>(ids: Vec<String>, concurrency: usize, call: F) -> (Vec<Duration>, usize)
+where
+    F: Fn(String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let chunk = ids.len().div_ceil(concurrency);
+    let mut tasks = Vec::new();
+    for share in ids.chunks(chunk).map(<[String]>::to_vec) {
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut failures) = (Vec::with_capacity(share.len()), 0);
+            for id in share {
+                let started = Instant::now();
+                failures += usize::from(!call(id).await);
+                latencies.push(started.elapsed());
+            }
+            (latencies, failures)
+        }));
+    }
+    let (mut latencies, mut failures) = (Vec::with_capacity(ids.len()), 0);
+    for task in tasks {
+        if let Ok((part, failed)) = task.await {
+            latencies.extend(part);
+            failures += failed;
+        }
+    }
+    (latencies, failures)
+}
+
+fn measure_ours(
+    target: &Arc<Target>,
+    protocol: Protocol,
+    args: &Args,
+) -> Result<Figures, Box<dyn std::error::Error>> {
+    let mut builder = Client::builder(&target.endpoint)
+        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
+        .protocol(protocol)
+        .max_idle_connections(args.concurrency)
+        .allow_plain_http_on_loopback(true);
+    if let Some(ca) = &target.ca {
+        builder = builder.ca_certificate_file(ca);
+    }
+    let client = builder.build()?;
+    let ids = target.ids[..args.voids].to_vec();
+    let concurrency = args.concurrency;
+    let outlet = Outlet::new("123123123", "123", "123")?;
+    let (cpu_before, started) = (cpu_time(), Instant::now());
+    let (latencies, failures) = on_own_runtime(concurrency, move || {
+        Box::pin(drive(ids, concurrency, move |id| {
+            let (client, outlet) = (client.clone(), outlet.clone());
+            async move {
+                let Ok(payment) = TransactionId::new(&id) else {
+                    return false;
+                };
+                client
+                    .void(&VoidRequest::new(outlet, payment))
+                    .await
+                    .is_ok()
+            }
+        }))
+    })?;
+    Ok(Figures {
+        client: "instamed-soap",
+        calls: latencies.len(),
+        failures,
+        wall: started.elapsed(),
+        cpu: cpu_time().saturating_sub(cpu_before),
+        latencies,
+    })
+}
+
+/// The bare baseline: hyper's HTTP/1.1 connection over tokio-rustls, posting envelopes built
+/// before the clock starts (by our own encoder, so the bytes are the same) and reading each
+/// answer whole, without parsing it.
+fn measure_raw(
+    target: &Arc<Target>,
+    protocol: Protocol,
+    args: &Args,
+) -> Result<Figures, Box<dyn std::error::Error>> {
+    let start = if target.ids.len() >= 2 * args.voids {
+        args.voids
+    } else {
+        0
+    };
+    let ids = &target.ids[start..start + args.voids];
+    let uri: http::Uri = target.endpoint.parse()?;
+    let host = uri.host().ok_or("no host in the endpoint")?.to_owned();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let tls = match (uri.scheme_str(), &target.ca) {
+        (Some("https"), Some(ca)) => Some(raw_tls_config(ca)?),
+        (Some("https"), None) => return Err("the raw baseline needs --ca-cert for https".into()),
+        _ => None,
+    };
+    // The requests our client would send, built now so that the timed loop only sends.
+    let builder = Client::builder(&target.endpoint)
+        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
+        .protocol(protocol)
+        .allow_plain_http_on_loopback(true);
+    let builder = match &target.ca {
+        Some(ca) => builder.ca_certificate_file(ca),
+        None => builder,
+    };
+    let client = builder.build()?;
+    let outlet = Outlet::new("123123123", "123", "123")?;
+    let requests: Vec<http::Request<Bytes>> = ids
+        .iter()
+        .map(|id| {
+            let request = VoidRequest::new(outlet.clone(), TransactionId::new(id)?);
+            client
+                .void_http_request(&request)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+        })
+        .collect::<Result<_, _>>()?;
+    let requests = Arc::new(std::sync::Mutex::new(
+        requests.into_iter().map(Some).collect::<Vec<_>>(),
+    ));
+    let concurrency = args.concurrency;
+    let indexes: Vec<String> = (0..ids.len()).map(|i| i.to_string()).collect();
+    let (cpu_before, started) = (cpu_time(), Instant::now());
+    let (latencies, failures) = on_own_runtime(concurrency, move || {
+        Box::pin(async move {
+            // One connection per task, opened in the task, so that it is reused for its share.
+            let connections = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+            drive(indexes, concurrency, move |index| {
+                let (requests, connections, tls, host) = (
+                    requests.clone(),
+                    connections.clone(),
+                    tls.clone(),
+                    host.clone(),
+                );
+                async move {
+                    let Ok(index) = index.parse::<usize>() else {
+                        return false;
+                    };
+                    let request = requests
+                        .lock()
+                        .ok()
+                        .and_then(|mut all| all.get_mut(index).and_then(Option::take));
+                    let Some(request) = request else { return false };
+                    let sender = connections.lock().await.pop();
+                    let mut sender = match sender {
+                        Some(sender) => sender,
+                        None => match raw_connect(&host, port, tls).await {
+                            Ok(sender) => sender,
+                            Err(_) => return false,
+                        },
+                    };
+                    let ok = match sender.send_request(request.map(Full::new)).await {
+                        Ok(response) => {
+                            let status = response.status();
+                            response.into_body().collect().await.is_ok() && status.is_success()
+                        }
+                        Err(_) => false,
+                    };
+                    connections.lock().await.push(sender);
+                    ok
+                }
+            })
+            .await
+        })
+    })?;
+    Ok(Figures {
+        client: "raw-hyper",
+        calls: latencies.len(),
+        failures,
+        wall: started.elapsed(),
+        cpu: cpu_time().saturating_sub(cpu_before),
+        latencies,
+    })
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn raw_connect(
+    host: &str,
+    port: u16,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Sender, Box<dyn std::error::Error + Send + Sync>> {
+    let tcp = TcpStream::connect((host, port)).await?;
+    tcp.set_nodelay(true)?;
+    let sender = match tls {
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned())?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            sender
+        }
+        None => {
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+            tokio::spawn(connection);
+            sender
+        }
+    };
+    Ok(sender)
+}
+
+fn raw_tls_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, Box<dyn std::error::Error>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_file_iter(ca)? {
+        roots.add(certificate?)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
