@@ -420,9 +420,7 @@ impl Client {
             SoapVersion::Soap12 => O::SOAP12_ACTION,
         }
         .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
-        let body = soap::encode(version, request).map_err(|e| {
-            Error::InvalidRequest(crate::InvalidRequest::new(O::NAME, e.to_string()))
-        })?;
+        let body = soap::encode::<O>(version, request);
         let content_type = HeaderValue::from_str(&version.content_type(action))
             .map_err(|e| config_with(format!("soapAction {action:?} cannot go in a header"), e))?;
         let soap_action = match version {

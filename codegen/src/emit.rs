@@ -132,6 +132,7 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
     });
     let fields = item.fields.iter().map(|field| field_tokens(field, runtime));
     let reader = read_xml_impl(item, runtime);
+    let writer = write_xml_impl(item, runtime);
     quote! {
         #doc
         #[derive(Debug, Clone, Default, PartialEq, ::yaserde::YaSerialize, ::yaserde::YaDeserialize)]
@@ -142,6 +143,7 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
         }
 
         #reader
+        #writer
     }
 }
 
@@ -185,19 +187,53 @@ fn namespace_constant(prefix: &str) -> syn::Ident {
     quote::format_ident!("NS_{upper}")
 }
 
+/// The namespace constant of a field (its prefix names it), or `""` for an unqualified one.
+fn field_namespace(field: &Field) -> TokenStream {
+    match &field.prefix {
+        Some(prefix) => {
+            let constant = namespace_constant(prefix);
+            quote!(#constant)
+        }
+        None => quote!(""),
+    }
+}
+
+/// The writer of a struct: its children in sequence order, absent optional ones left out.
+fn write_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
+    let name = ident(&item.rust_name);
+    let children = item.fields.iter().map(|field| {
+        let namespace = field_namespace(field);
+        let local = &field.xml_name;
+        let field_name = ident(&field.rust_name);
+        match field.cardinality {
+            Cardinality::Required => quote!(writer.element(#namespace, #local, &self.#field_name);),
+            Cardinality::Optional => {
+                quote!(writer.optional(#namespace, #local, &self.#field_name);)
+            }
+            Cardinality::Many => quote!(writer.repeated(#namespace, #local, &self.#field_name);),
+        }
+    });
+    let writer = if item.fields.is_empty() {
+        quote!(_writer)
+    } else {
+        quote!(writer)
+    };
+    quote! {
+        impl #runtime::soap::WriteXml for #name {
+            fn write_content(&self, #writer: &mut #runtime::soap::XmlWriter) {
+                #(#children)*
+            }
+        }
+    }
+}
+
 /// The quick-xml reader of a struct: each child matched by namespace URI and local name,
 /// unknown children skipped.
 fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
     let name = ident(&item.rust_name);
     let branches = item.fields.iter().map(|field| {
         // Prefixes are generated per namespace, so the prefix names the namespace's constant.
-        let namespace = match &field.prefix {
-            Some(prefix) => {
-                let constant = namespace_constant(prefix);
-                quote!(#constant)
-            }
-            None => quote!(""),
-        };
+        let namespace = field_namespace(field);
         let local = &field.xml_name;
         let field_name = ident(&field.rust_name);
         let read = match field.cardinality {
@@ -392,6 +428,12 @@ fn enum_item(item: &Enum, runtime: &syn::Path) -> TokenStream {
                 reader: &mut #runtime::soap::XmlReader<'_>,
             ) -> ::core::result::Result<Self, #runtime::soap::ReadError> {
                 ::core::result::Result::Ok(Self::from(reader.text()?.as_str()))
+            }
+        }
+
+        impl #runtime::soap::WriteXml for #name {
+            fn write_content(&self, writer: &mut #runtime::soap::XmlWriter) {
+                writer.text(self.as_str());
             }
         }
     }

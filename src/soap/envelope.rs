@@ -1,16 +1,16 @@
 //! Envelope bytes to and from the generated types.
 //!
-//! Encoding writes the envelope around the payload that yaserde serialises, ASP.NET style (the
-//! payload declares the service namespace as its default). Decoding streams the reply once with
+//! Encoding writes the envelope around the request element with its generated
+//! [`WriteXml`](super::WriteXml), ASP.NET style (the element declares the service namespace as
+//! its default). Decoding streams the reply once with
 //! the quick-xml [`XmlReader`]: it checks the envelope, finds the single child of `Body`, and
 //! hands either the expected response element to its generated [`ReadXml`](super::ReadXml) or
 //! a `Fault` to [`read_fault`]. Anything else is an [`UnreadableEnvelope`], never an empty
 //! success.
 
-use yaserde::YaSerialize;
-
 use super::fault::bounded;
 use super::read::{ReadError, XmlReader};
+use super::write::XmlWriter;
 use super::{FaultCode, Operation, SoapFault, SoapVersion};
 
 /// What came back in the SOAP body.
@@ -71,11 +71,8 @@ pub enum UnreadableEnvelope {
     },
 }
 
-/// Writes the SOAP envelope of `version` around `payload`.
-pub fn encode<T: YaSerialize>(
-    version: SoapVersion,
-    payload: &T,
-) -> Result<Vec<u8>, yaserde::Error> {
+/// Writes the SOAP envelope of `version` around operation `O`'s request element.
+pub fn encode<O: Operation>(version: SoapVersion, request: &O::Request) -> Vec<u8> {
     let mut envelope = Vec::with_capacity(1024);
     envelope.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>");
     envelope.extend_from_slice(b"<soap:Envelope xmlns:soap=\"");
@@ -84,11 +81,11 @@ pub fn encode<T: YaSerialize>(
         b"\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
           xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>",
     );
-    let mut serializer = yaserde::ser::Serializer::new_for_inner(envelope);
-    payload.serialize(&mut serializer)?;
-    let mut envelope = serializer.into_inner();
+    let mut writer = XmlWriter::new(envelope);
+    writer.element(O::NAMESPACE, O::REQUEST_ELEMENT, request);
+    let mut envelope = writer.into_inner();
     envelope.extend_from_slice(b"</soap:Body></soap:Envelope>");
-    Ok(envelope)
+    envelope
 }
 
 /// Reads a reply to operation `O` sent as `version`.

@@ -5,9 +5,11 @@ mod fault;
 mod operation;
 mod read;
 mod version;
+mod write;
 
 pub use envelope::{Reply, UnreadableEnvelope, decode, encode};
 pub use fault::{FaultCode, SoapFault};
 pub use operation::Operation;
 pub use read::{ReadError, ReadXml, XmlReader};
 pub use version::SoapVersion;
+pub use write::{WriteXml, XmlWriter};

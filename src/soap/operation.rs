@@ -2,7 +2,7 @@
 
 use yaserde::{YaDeserialize, YaSerialize};
 
-use super::ReadXml;
+use super::{ReadXml, WriteXml};
 
 /// One operation of the service, as its WSDL describes it.
 ///
@@ -10,8 +10,9 @@ use super::ReadXml;
 /// [`crate::bindings::operations`]); the client uses it to build the envelope, choose the action
 /// and recognise the answer, so no operation name is written by hand anywhere else.
 pub trait Operation {
-    /// The document/literal wrapper element sent in the SOAP body.
-    type Request: YaSerialize;
+    /// The document/literal wrapper element sent in the SOAP body. The client writes it with
+    /// its generated [`WriteXml`]; the yaserde derive is there for callers who want it.
+    type Request: YaSerialize + WriteXml;
     /// The wrapper element expected back in the SOAP body. The client reads it with its
     /// generated [`ReadXml`]; the yaserde derive is there for callers who want it.
     type Response: YaDeserialize + ReadXml;

@@ -137,6 +137,28 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for AllTypes {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.element(NS_TNS, "Text", &self.text);
+            writer.element(NS_TNS, "Flag", &self.flag);
+            writer.element(NS_TNS, "Tiny", &self.tiny);
+            writer.element(NS_TNS, "Small", &self.small);
+            writer.element(NS_TNS, "Number", &self.number);
+            writer.element(NS_TNS, "Big", &self.big);
+            writer.element(NS_TNS, "Octet", &self.octet);
+            writer.element(NS_TNS, "Word", &self.word);
+            writer.element(NS_TNS, "Count", &self.count);
+            writer.element(NS_TNS, "Huge", &self.huge);
+            writer.element(NS_TNS, "Ratio", &self.ratio);
+            writer.element(NS_TNS, "Measure", &self.measure);
+            writer.element(NS_TNS, "Amount", &self.amount);
+            writer.element(NS_TNS, "When", &self.when);
+            writer.element(NS_TNS, "Image", &self.image);
+            writer.element(NS_TNS, "Id", &self.id);
+            writer.element(NS_TNS, "Letter", &self.letter);
+            writer.element(NS_TNS, "Code", &self.code);
+        }
+    }
     /// The `Colour` values of the service schema.
     ///
     /// A value the schema does not list is kept in `Unknown`, never mapped to another variant.
@@ -248,6 +270,11 @@ pub mod types {
             ::core::result::Result::Ok(Self::from(reader.text()?.as_str()))
         }
     }
+    impl instamed_soap::soap::WriteXml for Colour {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.text(self.as_str());
+        }
+    }
     /// The `FooBar` type of the service schema.
     #[derive(
         Debug,
@@ -278,6 +305,9 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for FooBar {
+        fn write_content(&self, _writer: &mut instamed_soap::soap::XmlWriter) {}
+    }
     /// The `fooBar` type of the service schema.
     #[derive(
         Debug,
@@ -307,6 +337,9 @@ pub mod types {
             }
             ::core::result::Result::Ok(value)
         }
+    }
+    impl instamed_soap::soap::WriteXml for FooBarType {
+        fn write_content(&self, _writer: &mut instamed_soap::soap::XmlWriter) {}
     }
     /// The `Keywords` type of the service schema.
     #[derive(
@@ -367,6 +400,16 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for Keywords {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "type", &self.r#type);
+            writer.optional(NS_TNS, "match", &self.r#match);
+            writer.optional(NS_TNS, "self", &self.self_value);
+            writer.optional(NS_TNS, "async", &self.r#async);
+            writer.optional(NS_TNS, "Item", &self.item);
+            writer.optional(NS_TNS, "item", &self.item_2);
         }
     }
     /// The `Occurrences` type of the service schema.
@@ -449,6 +492,19 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for Occurrences {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "Optional", &self.optional);
+            writer.element(NS_TNS, "Required", &self.required);
+            writer.optional(NS_TNS, "NillableFlag", &self.nillable_flag);
+            writer.repeated(NS_TNS, "AnyNumber", &self.any_number);
+            writer.repeated(NS_TNS, "AtLeastTwo", &self.at_least_two);
+            writer.repeated(NS_TNS, "UpToFive", &self.up_to_five);
+            writer.optional(NS_TNS, "WithDefault", &self.with_default);
+            writer.optional(NS_TNS, "Note", &self.note);
+            writer.optional(NS_TNS, "Stamp", &self.stamp);
+        }
+    }
     /// The `Order` type of the service schema.
     #[derive(
         Debug,
@@ -495,6 +551,13 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for Order {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.repeated(NS_TNS, "Line", &self.line);
+            writer.optional(NS_TNS, "Label", &self.label);
+            writer.repeated(NS_TNS, "Sub", &self.sub);
+        }
+    }
     /// The anonymous type of the `Line` element of `Order`.
     #[derive(
         Debug,
@@ -536,6 +599,12 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for OrderLine {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.element(NS_TNS, "Sku", &self.sku);
+            writer.optional(NS_TNS, "Discount", &self.discount);
+        }
+    }
     /// The anonymous type of the `Discount` element of `OrderLine`.
     #[derive(
         Debug,
@@ -570,6 +639,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for OrderLineDiscount {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.element(NS_TNS, "Percent", &self.percent);
         }
     }
     /// The `Stamp` element of the service schema.
@@ -608,6 +682,11 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for Stamp {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.element(NS_TNS, "By", &self.by);
+        }
+    }
     /// The `String` type of the service schema.
     #[derive(
         Debug,
@@ -644,6 +723,11 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for StringType {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "Value", &self.value);
+        }
+    }
     /// The `Widget` type of the service schema.
     #[derive(
         Debug,
@@ -678,6 +762,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for Widget {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "Name", &self.name);
         }
     }
     /// The `Widget` element of the service schema.
@@ -741,6 +830,16 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for WidgetElement {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "all", &self.all);
+            writer.optional(NS_TNS, "occurrences", &self.occurrences);
+            writer.optional(NS_TNS, "keywords", &self.keywords);
+            writer.optional(NS_TNS, "order", &self.order);
+            writer.optional(NS_TNS, "a", &self.a);
+            writer.optional(NS_TNS, "b", &self.b);
+        }
+    }
     /// The `WidgetResponse` element of the service schema.
     #[derive(
         Debug,
@@ -775,6 +874,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for WidgetResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "WidgetResult", &self.widget_result);
         }
     }
 }

@@ -54,6 +54,12 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for Money {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.element(NS_NS1, "Amount", &self.amount);
+            writer.element(NS_NS1, "Currency", &self.currency);
+        }
+    }
     /// Places an order.
     /// Lines of documentation are kept.
     #[derive(
@@ -100,6 +106,13 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for PlaceOrder {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.element("", "reference", &self.reference);
+            writer.element("", "total", &self.total);
+            writer.element(NS_TNS, "priority", &self.priority);
+        }
+    }
     /// The `PlaceOrderResponse` element of the service schema.
     #[derive(
         Debug,
@@ -138,6 +151,12 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for PlaceOrderResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional("", "accepted", &self.accepted);
+            writer.optional("", "charged", &self.charged);
         }
     }
     /// The `TaxedMoney` type of the service schema.
@@ -185,6 +204,13 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for TaxedMoney {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.element(NS_NS1, "Amount", &self.amount);
+            writer.element(NS_NS1, "Currency", &self.currency);
+            writer.element(NS_NS1, "Tax", &self.tax);
         }
     }
 }

@@ -144,6 +144,35 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for BasePaymentResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "AuthorizationNumber", &self.authorization_number);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer.optional(NS_TNS, "AuthorizationText", &self.authorization_text);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
+        }
+    }
     /// The `BasePaymentTransactionData` type of the service schema.
     #[derive(
         Debug,
@@ -238,6 +267,23 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for BasePaymentTransactionData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
         }
     }
     /// The `CreditCardAuthAndCaptRequestData` type of the service schema.
@@ -368,6 +414,29 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for CreditCardAuthAndCaptRequestData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "Amount", &self.amount);
+            writer.optional(NS_TNS, "CardNumber", &self.card_number);
+            writer.optional(NS_TNS, "ExpirationMonth", &self.expiration_month);
+            writer.optional(NS_TNS, "ExpirationYear", &self.expiration_year);
+            writer.optional(NS_TNS, "CVN", &self.cvn);
+            writer.optional(NS_TNS, "CardPresentStatus", &self.card_present_status);
+        }
+    }
     /// The `CreditCardAuthAndCaptResponseData` type of the service schema.
     ///
     /// Extends `BasePaymentResponseData`: the base type's elements come first.
@@ -494,6 +563,35 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for CreditCardAuthAndCaptResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "AuthorizationNumber", &self.authorization_number);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer.optional(NS_TNS, "AuthorizationText", &self.authorization_text);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
         }
     }
     /// The `CreditCardCreditResponseData` type of the service schema.
@@ -624,6 +722,35 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for CreditCardCreditResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "AuthorizationNumber", &self.authorization_number);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer.optional(NS_TNS, "AuthorizationText", &self.authorization_text);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
+        }
+    }
     /// The `CreditCardSimpleRefundRequestData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -732,6 +859,26 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for CreditCardSimpleRefundRequestData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "Amount", &self.amount);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+        }
+    }
     /// The `DoCreditCardAuthAndCapt` element of the service schema.
     #[derive(
         Debug,
@@ -766,6 +913,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for DoCreditCardAuthAndCapt {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "transaction", &self.transaction);
         }
     }
     /// The `DoCreditCardAuthAndCaptResponse` element of the service schema.
@@ -806,6 +958,16 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for DoCreditCardAuthAndCaptResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer
+                .optional(
+                    NS_TNS,
+                    "DoCreditCardAuthAndCaptResult",
+                    &self.do_credit_card_auth_and_capt_result,
+                );
+        }
+    }
     /// The `DoCreditCardSecondaryVoid` element of the service schema.
     #[derive(
         Debug,
@@ -840,6 +1002,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for DoCreditCardSecondaryVoid {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "transaction", &self.transaction);
         }
     }
     /// The `DoCreditCardSecondaryVoidResponse` element of the service schema.
@@ -880,6 +1047,16 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for DoCreditCardSecondaryVoidResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer
+                .optional(
+                    NS_TNS,
+                    "DoCreditCardSecondaryVoidResult",
+                    &self.do_credit_card_secondary_void_result,
+                );
+        }
+    }
     /// The `DoCreditCardSimpleRefund` element of the service schema.
     #[derive(
         Debug,
@@ -914,6 +1091,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for DoCreditCardSimpleRefund {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "transaction", &self.transaction);
         }
     }
     /// The `DoCreditCardSimpleRefundResponse` element of the service schema.
@@ -952,6 +1134,16 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for DoCreditCardSimpleRefundResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer
+                .optional(
+                    NS_TNS,
+                    "DoCreditCardSimpleRefundResult",
+                    &self.do_credit_card_simple_refund_result,
+                );
+        }
+    }
     /// The `DoECheckVoidByTransactionID` element of the service schema.
     #[derive(
         Debug,
@@ -986,6 +1178,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for DoECheckVoidByTransactionId {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "transactionID", &self.transaction_id);
         }
     }
     /// The `DoECheckVoidByTransactionIDResponse` element of the service schema.
@@ -1023,6 +1220,16 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for DoECheckVoidByTransactionIdResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer
+                .optional(
+                    NS_TNS,
+                    "DoECheckVoidByTransactionIDResult",
+                    &self.do_e_check_void_by_transaction_id_result,
+                );
         }
     }
     /// The `ECheckVoidResponseData` type of the service schema.
@@ -1163,6 +1370,47 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for ECheckVoidResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "AuthorizationNumber", &self.authorization_number);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer.optional(NS_TNS, "AuthorizationText", &self.authorization_text);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "PrimaryTransactionStatus",
+                    &self.primary_transaction_status,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "TransactionServiceFee",
+                    &self.transaction_service_fee,
+                );
+        }
+    }
     /// The `SecondaryCreditCardVoidRequestData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -1269,6 +1517,31 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for SecondaryCreditCardVoidRequestData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer
+                .optional(
+                    NS_TNS,
+                    "PrimaryCardPresentStatus",
+                    &self.primary_card_present_status,
+                );
         }
     }
     /// The `SecondaryCreditCardVoidResponseData` type of the service schema.
@@ -1402,6 +1675,41 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for SecondaryCreditCardVoidResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "AuthorizationNumber", &self.authorization_number);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer.optional(NS_TNS, "AuthorizationText", &self.authorization_text);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "PrimaryTransactionStatus",
+                    &self.primary_transaction_status,
+                );
         }
     }
 }

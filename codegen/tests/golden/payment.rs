@@ -58,6 +58,11 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for ArrayOfString {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.repeated(NS_TNS, "string", &self.string);
+        }
+    }
     /// The `BasePaymentResponseData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -173,6 +178,36 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for BasePaymentResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "Patient", &self.patient);
+            writer
+                .optional(
+                    NS_TNS,
+                    "IsCardholderInitiatedTransaction",
+                    &self.is_cardholder_initiated_transaction,
+                );
+            writer.element(NS_TNS, "InstallementSequence", &self.installement_sequence);
+            writer.element(NS_TNS, "TransactionDate", &self.transaction_date);
+            writer.element(NS_TNS, "Amount", &self.amount);
+            writer.element(NS_TNS, "RequestGuid", &self.request_guid);
+            writer.optional(NS_TNS, "Tags", &self.tags);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
+        }
+    }
     /// The `BasePaymentTransactionData` type of the service schema.
     #[derive(
         Debug,
@@ -271,6 +306,28 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for BasePaymentTransactionData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "Patient", &self.patient);
+            writer
+                .optional(
+                    NS_TNS,
+                    "IsCardholderInitiatedTransaction",
+                    &self.is_cardholder_initiated_transaction,
+                );
+            writer.element(NS_TNS, "InstallementSequence", &self.installement_sequence);
+            writer.element(NS_TNS, "TransactionDate", &self.transaction_date);
+            writer.element(NS_TNS, "Amount", &self.amount);
+            writer.element(NS_TNS, "RequestGuid", &self.request_guid);
+            writer.optional(NS_TNS, "Tags", &self.tags);
+        }
+    }
     /// The `BusinessEntity` type of the service schema.
     ///
     /// Abstract in the schema: the service only exchanges types derived from it.
@@ -307,6 +364,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for BusinessEntity {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "EntityID", &self.entity_id);
         }
     }
     /// The `CardPresentStatus` values of the service schema.
@@ -412,6 +474,11 @@ pub mod types {
             ::core::result::Result::Ok(Self::from(reader.text()?.as_str()))
         }
     }
+    impl instamed_soap::soap::WriteXml for CardPresentStatus {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.text(self.as_str());
+        }
+    }
     /// The `CheckImageAnalysisResultData` type of the service schema.
     #[derive(
         Debug,
@@ -453,6 +520,12 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for CheckImageAnalysisResultData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "RoutingNumber", &self.routing_number);
+            writer.element(NS_TNS, "Confidence", &self.confidence);
+        }
+    }
     /// The `DoCheckOCRAnalysis` element of the service schema.
     #[derive(
         Debug,
@@ -487,6 +560,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for DoCheckOcrAnalysis {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "image", &self.image);
         }
     }
     /// The `DoCheckOCRAnalysisResponse` element of the service schema.
@@ -525,6 +603,16 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for DoCheckOcrAnalysisResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer
+                .optional(
+                    NS_TNS,
+                    "DoCheckOCRAnalysisResult",
+                    &self.do_check_ocr_analysis_result,
+                );
+        }
+    }
     /// The `DoCreditCardSecondaryVoid` element of the service schema.
     #[derive(
         Debug,
@@ -559,6 +647,11 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for DoCreditCardSecondaryVoid {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "transaction", &self.transaction);
         }
     }
     /// The `DoCreditCardSecondaryVoidResponse` element of the service schema.
@@ -599,6 +692,16 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for DoCreditCardSecondaryVoidResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer
+                .optional(
+                    NS_TNS,
+                    "DoCreditCardSecondaryVoidResult",
+                    &self.do_credit_card_secondary_void_result,
+                );
+        }
+    }
     /// The `GetServiceStatus` element of the service schema.
     #[derive(
         Debug,
@@ -628,6 +731,9 @@ pub mod types {
             }
             ::core::result::Result::Ok(value)
         }
+    }
+    impl instamed_soap::soap::WriteXml for GetServiceStatus {
+        fn write_content(&self, _writer: &mut instamed_soap::soap::XmlWriter) {}
     }
     /// The `GetServiceStatusResponse` element of the service schema.
     #[derive(
@@ -663,6 +769,16 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for GetServiceStatusResponse {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer
+                .optional(
+                    NS_TNS,
+                    "GetServiceStatusResult",
+                    &self.get_service_status_result,
+                );
         }
     }
     /// The `Patient` type of the service schema.
@@ -718,6 +834,19 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for Patient {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "EntityID", &self.entity_id);
+            writer.optional(NS_TNS, "AccountNumber", &self.account_number);
+            writer.optional(NS_TNS, "PatientInfo", &self.patient_info);
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationInfo",
+                    &self.address_verification_info,
+                );
+        }
+    }
     /// The anonymous type of the `AddressVerificationInfo` element of `Patient`.
     #[derive(
         Debug,
@@ -759,6 +888,12 @@ pub mod types {
             ::core::result::Result::Ok(value)
         }
     }
+    impl instamed_soap::soap::WriteXml for PatientAddressVerificationInfo {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "Street", &self.street);
+            writer.optional(NS_TNS, "Zip", &self.zip);
+        }
+    }
     /// Who the patient is.
     #[derive(
         Debug,
@@ -798,6 +933,12 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for PatientInfo {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "FirstName", &self.first_name);
+            writer.optional(NS_TNS, "LastName", &self.last_name);
         }
     }
     /// The `SecondaryCreditCardVoidRequestData` type of the service schema.
@@ -908,6 +1049,36 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for SecondaryCreditCardVoidRequestData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "Patient", &self.patient);
+            writer
+                .optional(
+                    NS_TNS,
+                    "IsCardholderInitiatedTransaction",
+                    &self.is_cardholder_initiated_transaction,
+                );
+            writer.element(NS_TNS, "InstallementSequence", &self.installement_sequence);
+            writer.element(NS_TNS, "TransactionDate", &self.transaction_date);
+            writer.element(NS_TNS, "Amount", &self.amount);
+            writer.element(NS_TNS, "RequestGuid", &self.request_guid);
+            writer.optional(NS_TNS, "Tags", &self.tags);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer
+                .element(
+                    NS_TNS,
+                    "PrimaryCardPresentStatus",
+                    &self.primary_card_present_status,
+                );
         }
     }
     /// The `SecondaryCreditCardVoidResponseData` type of the service schema.
@@ -1028,6 +1199,42 @@ pub mod types {
                 }
             }
             ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for SecondaryCreditCardVoidResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "Patient", &self.patient);
+            writer
+                .optional(
+                    NS_TNS,
+                    "IsCardholderInitiatedTransaction",
+                    &self.is_cardholder_initiated_transaction,
+                );
+            writer.element(NS_TNS, "InstallementSequence", &self.installement_sequence);
+            writer.element(NS_TNS, "TransactionDate", &self.transaction_date);
+            writer.element(NS_TNS, "Amount", &self.amount);
+            writer.element(NS_TNS, "RequestGuid", &self.request_guid);
+            writer.optional(NS_TNS, "Tags", &self.tags);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "PrimaryTransactionStatus",
+                    &self.primary_transaction_status,
+                );
         }
     }
 }

@@ -1,0 +1,158 @@
+//! Writing the generated types as XML, straight into the envelope's buffer.
+//!
+//! The generator emits a [`WriteXml`] impl for every type next to its yaserde derives; the client
+//! encodes requests with it because it costs a fraction of yaserde's event writer. Elements are
+//! written ASP.NET style: an element in another namespace than its parent's default declares it
+//! as its own default (`<DoCreditCardSecondaryVoid xmlns="…">`), so children need no prefix.
+
+/// A value that can be written as the content of an element.
+pub trait WriteXml {
+    /// Writes the content (text, or child elements) of the element holding `self`.
+    fn write_content(&self, writer: &mut XmlWriter);
+}
+
+/// Appends XML to a byte buffer, keeping track of the default namespace in scope.
+#[derive(Debug, Default)]
+pub struct XmlWriter {
+    out: Vec<u8>,
+    /// Default namespace of each open element, innermost last.
+    defaults: Vec<&'static str>,
+}
+
+impl XmlWriter {
+    /// A writer appending to `out`, outside any element (no default namespace in scope).
+    pub fn new(out: Vec<u8>) -> Self {
+        Self {
+            out,
+            defaults: Vec::new(),
+        }
+    }
+
+    /// The bytes written.
+    pub fn into_inner(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// Writes `<local>…</local>` in `namespace` (`""` for none) holding `value`.
+    pub fn element<T: WriteXml + ?Sized>(
+        &mut self,
+        namespace: &'static str,
+        local: &str,
+        value: &T,
+    ) {
+        let in_scope = self.defaults.last().copied().unwrap_or("");
+        self.out.push(b'<');
+        self.out.extend_from_slice(local.as_bytes());
+        if namespace != in_scope {
+            self.out.extend_from_slice(b" xmlns=\"");
+            self.escaped(namespace);
+            self.out.push(b'"');
+        }
+        self.out.push(b'>');
+        self.defaults.push(namespace);
+        value.write_content(self);
+        self.defaults.pop();
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(local.as_bytes());
+        self.out.push(b'>');
+    }
+
+    /// Writes the element when there is a value, nothing otherwise (ASP.NET leaves nulls out).
+    pub fn optional<T: WriteXml>(
+        &mut self,
+        namespace: &'static str,
+        local: &str,
+        value: &Option<T>,
+    ) {
+        if let Some(value) = value {
+            self.element(namespace, local, value);
+        }
+    }
+
+    /// Writes one element per item.
+    pub fn repeated<T: WriteXml>(&mut self, namespace: &'static str, local: &str, items: &[T]) {
+        for item in items {
+            self.element(namespace, local, item);
+        }
+    }
+
+    /// Writes text, escaping what XML needs escaped.
+    pub fn text(&mut self, text: &str) {
+        self.escaped(text);
+    }
+
+    fn escaped(&mut self, text: &str) {
+        let mut rest = text;
+        while let Some(at) = rest.find(['&', '<', '>', '"', '\r']) {
+            self.out.extend_from_slice(&rest.as_bytes()[..at]);
+            let entity: &[u8] = match rest.as_bytes()[at] {
+                b'&' => b"&amp;",
+                b'<' => b"&lt;",
+                b'>' => b"&gt;",
+                b'"' => b"&quot;",
+                // A bare CR would be read back as LF.
+                _ => b"&#13;",
+            };
+            self.out.extend_from_slice(entity);
+            rest = &rest[at + 1..];
+        }
+        self.out.extend_from_slice(rest.as_bytes());
+    }
+}
+
+impl WriteXml for String {
+    fn write_content(&self, writer: &mut XmlWriter) {
+        writer.text(self);
+    }
+}
+
+impl WriteXml for str {
+    fn write_content(&self, writer: &mut XmlWriter) {
+        writer.text(self);
+    }
+}
+
+/// Values written through their `Display`, whose output needs no escaping.
+macro_rules! write_displayed {
+    ($($type:ty),* $(,)?) => {$(
+        impl WriteXml for $type {
+            fn write_content(&self, writer: &mut XmlWriter) {
+                writer.text(&self.to_string());
+            }
+        }
+    )*};
+}
+
+write_displayed!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+write_displayed!(
+    crate::xsd::Decimal,
+    crate::xsd::DateTime,
+    crate::xsd::Base64Binary,
+    crate::xsd::Guid,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Pair(String, Option<String>);
+
+    impl WriteXml for Pair {
+        fn write_content(&self, writer: &mut XmlWriter) {
+            writer.element("urn:t", "A", &self.0);
+            writer.optional("urn:t", "B", &self.1);
+            writer.element("", "C", "plain");
+        }
+    }
+
+    #[test]
+    fn namespaces_are_declared_once_as_the_default_and_text_is_escaped() {
+        let mut writer = XmlWriter::new(Vec::new());
+        writer.element("urn:t", "Op", &Pair("a<b & \"c\"\r".into(), None));
+        let xml = String::from_utf8(writer.into_inner()).unwrap();
+        assert_eq!(
+            xml,
+            "<Op xmlns=\"urn:t\"><A>a&lt;b &amp; &quot;c&quot;&#13;</A><C xmlns=\"\">plain</C></Op>"
+        );
+    }
+}
