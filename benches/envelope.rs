@@ -58,6 +58,34 @@ fn envelopes(c: &mut Criterion) {
             })
         });
     }
+    c.bench_function("encode_void_request/nvp", |b| {
+        b.iter(|| instamed_soap::nvp::encode_void(black_box(&request)))
+    });
+    let pairs = b"responseCode=000&responseMessage=APPROVED&transactionStatus=C\
+        &primaryTransactionID=EE52401813A74328AAA7D93319FF4383&primaryTransactionStatus=V";
+    c.bench_function("decode_void_response/nvp", |b| {
+        b.iter(|| {
+            let reply = instamed_soap::nvp::decode(black_box(pairs));
+            assert!(matches!(
+                reply,
+                Some(instamed_soap::nvp::NvpReply::Answer(_))
+            ));
+        })
+    });
+    c.bench_function("generated_type/read_xml", |b| {
+        // The generated reader alone, on the response element without the envelope.
+        let body = answer(SoapVersion::Soap11);
+        let start = body.find("<DoCreditCardSecondaryVoidResponse").unwrap_or(0);
+        let end = body.find("</soap:Body>").unwrap_or(body.len());
+        let element = &body[start..end];
+        b.iter(|| {
+            let mut reader = instamed_soap::soap::XmlReader::new(black_box(element));
+            assert!(reader.enter_child().expect("element"));
+            reader
+                .read::<instamed_soap::bindings::types::DoCreditCardSecondaryVoidResponse>()
+                .expect("read")
+        })
+    });
     let body = fault();
     c.bench_function("decode_fault/soap11", |b| {
         b.iter(|| {

@@ -31,7 +31,7 @@ mod client;
 pub mod contract;
 mod credentials;
 pub mod error;
-mod nvp;
+pub mod nvp;
 mod protocol;
 mod retry;
 #[cfg(feature = "simulator")]
@@ -47,7 +47,8 @@ pub use error::{Error, InvalidRequest, Refusal, ResponseProblem};
 pub use protocol::Protocol;
 pub use retry::RetryPolicy;
 pub use void::{
-    CardPresentStatus, Outlet, TransactionId, VoidConfirmation, VoidReceipt, VoidRequest,
+    CardPresentStatus, Outlet, TransactionId, VoidAnswer, VoidConfirmation, VoidReceipt,
+    VoidRequest,
 };
 
 /// The README's examples, compiled as doctests so that they cannot drift from the API.

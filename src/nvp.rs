@@ -1,5 +1,7 @@
 //! InstaMed's NVP interface: the same void as a form post to `NVP.aspx`, answered with
-//! form-encoded pairs.
+//! form-encoded pairs. [`Client`](crate::Client) uses it when set to
+//! [`Protocol::Nvp`](crate::Protocol::Nvp); it is public for tests and tools that handle NVP
+//! bodies themselves.
 //!
 //! Key casing varies between InstaMed's documents and production clients (`MerchantID`,
 //! `merchantId`), so answers are read case-blind. Requests use the casing of InstaMed's sample.
@@ -7,7 +9,7 @@
 use crate::void::{VoidAnswer, VoidRequest};
 
 /// The form body of a void (`transactionType=CreditCard&transactionAction=Void&…`).
-pub(crate) fn encode_void(request: &VoidRequest) -> String {
+pub fn encode_void(request: &VoidRequest) -> String {
     let outlet = request.outlet();
     form_urlencoded::Serializer::new(String::with_capacity(256))
         .append_pair("transactionType", "CreditCard")
@@ -25,18 +27,21 @@ pub(crate) fn encode_void(request: &VoidRequest) -> String {
 
 /// What an NVP answer says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum NvpReply {
+#[non_exhaustive]
+pub enum NvpReply {
     /// The transaction's fields.
     Answer(VoidAnswer),
     /// `errorCode` / `errorMessage`.
     Error {
+        /// `errorCode`, if given.
         code: Option<String>,
+        /// `errorMessage` (or a note that there was none).
         message: String,
     },
 }
 
 /// Reads an NVP answer; `None` when the body holds none of the pairs an answer has.
-pub(crate) fn decode(body: &[u8]) -> Option<NvpReply> {
+pub fn decode(body: &[u8]) -> Option<NvpReply> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(body.trim_ascii())
         .map(|(key, value)| (key.into_owned(), value.trim().to_owned()))
         .collect();

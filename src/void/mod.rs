@@ -5,7 +5,8 @@ mod receipt;
 mod reconcile;
 mod request;
 
-pub(crate) use outcome::{VoidAnswer, judge, refusal_from_fault, refusal_from_nvp_error};
+pub use outcome::VoidAnswer;
+pub(crate) use outcome::{judge, refusal_from_fault, refusal_from_nvp_error};
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
 pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};

@@ -15,13 +15,21 @@ use super::{VoidReceipt, VoidRequest};
 
 /// The parts of a void's answer that decide its outcome, whatever protocol carried it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct VoidAnswer {
+#[non_exhaustive]
+pub struct VoidAnswer {
+    /// `TransactionStatus` of the void.
     pub transaction_status: Option<String>,
+    /// `PrimaryTransactionStatus` of the payment.
     pub primary_transaction_status: Option<String>,
+    /// `ResponseCode`.
     pub response_code: Option<String>,
+    /// `ResponseMessage`.
     pub response_message: Option<String>,
+    /// `PrimaryTransactionID`.
     pub primary_transaction_id: Option<String>,
+    /// `TransactionID`.
     pub transaction_id: Option<String>,
+    /// `AuthorizationNumber`.
     pub authorization_number: Option<String>,
 }
 
