@@ -285,8 +285,19 @@ impl Cassette {
                 out.push('\n');
             }
             let _ = writeln!(out, "{mark}\n{}", message.start);
-            let body = match std::str::from_utf8(&message.body) {
-                Ok(text) if !text.lines().any(is_mark) => std::borrow::Cow::Borrowed(text),
+            // Text is kept as text unless reading it back could change it: a line the parser
+            // would take for a mark, a carriage return (lines are read without it), or a
+            // recorded header that looks like the base64 marker.
+            let plain = std::str::from_utf8(&message.body).ok().filter(|text| {
+                !text.contains('\r')
+                    && !text.split('\n').any(is_mark)
+                    && !message
+                        .headers
+                        .iter()
+                        .any(|(name, _)| name.eq_ignore_ascii_case(BASE64_HEADER))
+            });
+            let body = match plain {
+                Some(text) => std::borrow::Cow::Borrowed(text),
                 _ => {
                     let _ = writeln!(out, "{BASE64_HEADER}: base64");
                     std::borrow::Cow::Owned(BASE64.encode(&message.body))
@@ -304,6 +315,7 @@ impl Cassette {
 }
 
 fn is_mark(line: &str) -> bool {
+    let line = line.trim_end();
     line == REQUEST_MARK || line == RESPONSE_MARK
 }
 
@@ -337,10 +349,13 @@ fn message(lines: &[&str], start: usize, end: usize) -> Result<Message, (usize, 
     if end == lines.len() && body.ends_with('\n') {
         body.pop();
     }
+    // The writer puts its marker first; a recorded header of the same name stays a header.
     let base64 = headers
-        .iter()
-        .any(|(name, value)| name == BASE64_HEADER && value == "base64");
-    headers.retain(|(name, _)| name != BASE64_HEADER);
+        .first()
+        .is_some_and(|(name, value)| name == BASE64_HEADER && value == "base64");
+    if base64 {
+        headers.remove(0);
+    }
     let body = if base64 {
         BASE64
             .decode(body.trim())

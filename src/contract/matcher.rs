@@ -130,11 +130,16 @@ pub fn xml(expected: &str, actual: &str) -> Comparison {
     }
 }
 
-fn expanded(node: roxmltree::Node) -> String {
+/// An element's namespace and local name; `xmlns=""` is no namespace, as XML says.
+fn name_of<'a>(node: roxmltree::Node<'a, '_>) -> (Option<&'a str>, &'a str) {
     let name = node.tag_name();
-    match name.namespace() {
-        Some(ns) => format!("{{{ns}}}{}", name.name()),
-        None => name.name().to_owned(),
+    (name.namespace().filter(|ns| !ns.is_empty()), name.name())
+}
+
+fn expanded(node: roxmltree::Node) -> String {
+    match name_of(node) {
+        (Some(ns), local) => format!("{{{ns}}}{local}"),
+        (None, local) => local.to_owned(),
     }
 }
 
@@ -159,7 +164,7 @@ fn element(
         expected,
         actual,
     };
-    if expected.tag_name() != actual.tag_name() {
+    if name_of(expected) != name_of(actual) {
         return Err(differ(expanded(expected), expanded(actual)));
     }
     let expected_children: Vec<_> = expected.children().filter(|c| c.is_element()).collect();
@@ -240,22 +245,37 @@ pub fn form(expected: &str, actual: &str) -> Comparison {
         pairs
     };
     let (want, got) = (pairs(expected), pairs(actual));
+    // Pairs match one to one, so a key given twice must be given twice.
+    let mut used = vec![false; got.len()];
     let mut agreed = 0;
     for (key, value) in &want {
-        match got.iter().find(|(k, _)| k == key) {
-            Some((_, actual_value)) if text_matches(value, actual_value) => agreed += 1,
-            Some((_, actual_value)) => {
-                return Comparison::differ(
-                    agreed,
-                    format!("?{key}"),
-                    value.clone(),
-                    actual_value.clone(),
-                );
+        let same_key = |(i, (k, _)): &(usize, &(String, String))| k == key && !used[*i];
+        let matching = got
+            .iter()
+            .enumerate()
+            .filter(same_key)
+            .find(|(_, (_, v))| text_matches(value, v));
+        match matching {
+            Some((i, _)) => {
+                used[i] = true;
+                agreed += 1;
             }
-            None => return Comparison::differ(agreed, format!("?{key}"), value.clone(), "missing"),
+            None => {
+                let actual = got
+                    .iter()
+                    .enumerate()
+                    .find(same_key)
+                    .map_or_else(|| "missing".to_owned(), |(_, (_, v))| v.clone());
+                return Comparison::differ(agreed, format!("?{key}"), value.clone(), actual);
+            }
         }
     }
-    if let Some((key, value)) = got.iter().find(|(k, _)| !want.iter().any(|(w, _)| w == k)) {
+    if let Some((key, value)) = got
+        .iter()
+        .zip(&used)
+        .find(|(_, used)| !**used)
+        .map(|(pair, _)| pair)
+    {
         return Comparison::differ(agreed, format!("?{key}"), "missing", value.clone());
     }
     Comparison {

@@ -121,10 +121,14 @@ pub(crate) fn refusal_from_fault(fault: Box<SoapFault>) -> Error {
     let text = fault.text();
     match kind_of(&refusal, &text) {
         Kind::Declined => Error::Fault(fault),
-        _ => classify(Refusal {
-            fault: Some(fault),
-            ..refusal
-        }),
+        // The words may be in the detail only: the kind found here is the one that counts.
+        kind => error_of(
+            kind,
+            Refusal {
+                fault: Some(fault),
+                ..refusal
+            },
+        ),
     }
 }
 
@@ -138,7 +142,7 @@ pub(crate) fn refusal_from_nvp_error(code: Option<String>, message: String) -> E
     };
     match kind_of(&refusal, &message) {
         Kind::Declined => Error::NvpError { code, message },
-        _ => classify(refusal),
+        kind => error_of(kind, refusal),
     }
 }
 
@@ -154,7 +158,11 @@ enum Kind {
 /// The one place where refusals are told apart.
 pub(crate) fn classify(refusal: Refusal) -> Error {
     let text = refusal.response_message.clone().unwrap_or_default();
-    match kind_of(&refusal, &text) {
+    error_of(kind_of(&refusal, &text), refusal)
+}
+
+fn error_of(kind: Kind, refusal: Refusal) -> Error {
+    match kind {
         Kind::AlreadyVoided => Error::AlreadyVoided(refusal),
         Kind::NotVoidable => Error::NotVoidable(refusal),
         Kind::UnknownTransaction => Error::UnknownTransaction(refusal),

@@ -21,6 +21,9 @@ fn checked(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
         )
     } else if value.chars().any(char::is_control) {
         "must not contain control characters".to_owned()
+    } else if value.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
+        // Not characters XML can carry: the envelope would not be XML.
+        "must not contain U+FFFE or U+FFFF".to_owned()
     } else if value.trim() != value {
         "must not start or end with white space".to_owned()
     } else {
