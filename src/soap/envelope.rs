@@ -69,6 +69,13 @@ pub enum UnreadableEnvelope {
         /// What followed.
         found: String,
     },
+    /// A `Fault` without the code SOAP requires (1.1 `faultcode`, 1.2 `Code/Value`): nothing
+    /// says who failed or whether the request was processed, so it is not read as an answer.
+    #[error("the fault has no {missing}")]
+    IncompleteFault {
+        /// The missing part, as the version names it.
+        missing: &'static str,
+    },
 }
 
 /// Writes the SOAP envelope of `version` around operation `O`'s request element.
@@ -149,16 +156,29 @@ pub fn decode<O: Operation>(
     Ok(reply)
 }
 
-/// Whether a `<!DOCTYPE` appears before the first element (where XML allows it). The reader
-/// refuses one anywhere; this names the refusal.
+/// Whether a `<!DOCTYPE` appears in the prolog, where XML allows it. The prolog is walked
+/// construct by construct (declaration, comments, processing instructions, white space), so
+/// markup-like text inside a comment does not end it early. The reader refuses a declaration
+/// anywhere; this names the refusal.
 fn has_document_type(body: &[u8]) -> bool {
-    let prolog_end = body
-        .windows(2)
-        .position(|w| w[0] == b'<' && w[1].is_ascii_alphabetic());
-    let prolog = &body[..prolog_end.unwrap_or(body.len())];
-    prolog
-        .windows(9)
-        .any(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE"))
+    let mut rest = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    loop {
+        rest = rest.trim_ascii_start();
+        let skip_past = |rest: &[u8], open: &[u8], close: &[u8]| -> Option<usize> {
+            let inner = rest.strip_prefix(open)?;
+            let end = inner.windows(close.len()).position(|w| w == close)?;
+            Some(open.len() + end + close.len())
+        };
+        let skipped = skip_past(rest, b"<!--", b"-->").or_else(|| skip_past(rest, b"<?", b"?>"));
+        match skipped {
+            Some(length) => rest = &rest[length..],
+            None => {
+                return rest
+                    .get(..9)
+                    .is_some_and(|start| start.eq_ignore_ascii_case(b"<!DOCTYPE"));
+            }
+        }
+    }
 }
 
 fn enter(reader: &mut XmlReader<'_>) -> Result<bool, UnreadableEnvelope> {
@@ -250,13 +270,21 @@ fn read_fault(
             _ => reader.skip().map_err(xml)?,
         }
     }
+    if fault.raw_code.is_empty() {
+        return Err(UnreadableEnvelope::IncompleteFault {
+            missing: match version {
+                SoapVersion::Soap11 => "faultcode",
+                SoapVersion::Soap12 => "Code/Value",
+            },
+        });
+    }
     Ok(fault)
 }
 
 /// The detail the reader has entered, as `Name=text` pairs of its leaf elements, or its own
 /// text when it has no element; `None` when that is empty. Cut at 4 KiB.
 fn flattened(reader: &mut XmlReader<'_>) -> Result<Option<String>, ReadError> {
-    let mut pairs = Vec::new();
+    let mut pairs = Pairs::default();
     match reader.text_or_child()? {
         Some(text) => pairs.push(text),
         None => {
@@ -266,19 +294,39 @@ fn flattened(reader: &mut XmlReader<'_>) -> Result<Option<String>, ReadError> {
             }
         }
     }
-    let flat = bounded(pairs.join("; "));
+    let flat = bounded(pairs.kept.join("; "));
     Ok((!flat.is_empty()).then_some(flat))
+}
+
+/// The detail's pairs kept so far, and their length: a detail of a million leaves must cost a
+/// million steps, not a million times the pairs kept.
+#[derive(Default)]
+struct Pairs {
+    kept: Vec<String>,
+    bytes: usize,
+}
+
+impl Pairs {
+    /// Enough to fill the 4 KiB the detail is cut to; the rest is read but not kept.
+    const KEEP: usize = 4096;
+
+    fn wants_more(&self) -> bool {
+        self.bytes < Self::KEEP
+    }
+
+    fn push(&mut self, pair: String) {
+        self.bytes += pair.len();
+        self.kept.push(pair);
+    }
 }
 
 /// Adds `Name=text` for the child just entered if it is a leaf, or for each leaf below it.
 /// Nesting is bounded by the reader's depth limit.
-fn leaves(reader: &mut XmlReader<'_>, pairs: &mut Vec<String>) -> Result<(), ReadError> {
-    // Enough to fill the 4 KiB the detail is cut to; the rest is read but not kept.
-    const KEEP: usize = 4096;
+fn leaves(reader: &mut XmlReader<'_>, pairs: &mut Pairs) -> Result<(), ReadError> {
     let name = reader.child_local().to_owned();
     match reader.text_or_child()? {
         Some(text) => {
-            if pairs.iter().map(String::len).sum::<usize>() < KEEP {
+            if pairs.wants_more() {
                 pairs.push(format!("{name}={text}"));
             }
         }

@@ -9,7 +9,9 @@
 //! The reader borrows the whole answer (the transport has already read and capped it), refuses
 //! document type declarations and unknown entities, limits nesting, and reads `xsi:nil="true"`
 //! as absent. Unknown child elements are skipped, so a field the service adds later does not
-//! break older bindings.
+//! break older bindings. An element read into a single-valued field ([`read`](XmlReader::read),
+//! [`read_option`](XmlReader::read_option)) may appear once per parent: a second one (two
+//! `TransactionStatus`, two results) is an error, never a silent "last one wins".
 
 use std::fmt;
 
@@ -81,6 +83,9 @@ pub struct XmlReader<'i> {
     child_local: String,
     /// Whether the child just entered carries `xsi:nil="true"`.
     child_nil: bool,
+    /// The single-valued children read so far in each open element: their depth and a hash
+    /// of their expanded name, innermost last.
+    read_once: Vec<(usize, u64)>,
 }
 
 impl fmt::Debug for XmlReader<'_> {
@@ -105,6 +110,7 @@ impl<'i> XmlReader<'i> {
             child_namespace: String::new(),
             child_local: String::new(),
             child_nil: false,
+            read_once: Vec::new(),
         }
     }
 
@@ -131,7 +137,7 @@ impl<'i> XmlReader<'i> {
                     return Ok(true);
                 }
                 Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
+                    self.closed();
                     return Ok(false);
                 }
                 Event::Eof if self.depth == 0 => return Ok(false),
@@ -196,7 +202,7 @@ impl<'i> XmlReader<'i> {
                     return Ok(None);
                 }
                 Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
+                    self.closed();
                     return Ok(Some(text.trim().to_owned()));
                 }
                 Event::Text(part) => text.push_str(&part.xml10_content()),
@@ -262,26 +268,68 @@ impl<'i> XmlReader<'i> {
         Ok((written, namespace, local))
     }
 
-    /// Reads the child just entered as a `T`.
+    /// Reads the child just entered as a `T`, the one value of a single-valued field: an error
+    /// if its parent already had a child of that name read.
     pub fn read<T: ReadXml>(&mut self) -> Result<T, ReadError> {
+        self.read_once()?;
         T::read_xml(self)
     }
 
-    /// Reads the child just entered as a `T`, or `None` when it is `xsi:nil="true"`.
+    /// Reads the child just entered as a `T`, or `None` when it is `xsi:nil="true"`: the one
+    /// value of an optional field, like [`read`](Self::read).
     pub fn read_option<T: ReadXml>(&mut self) -> Result<Option<T>, ReadError> {
-        if self.child_nil {
-            self.skip()?;
-            return Ok(None);
-        }
-        self.read().map(Some)
+        self.read_once()?;
+        self.read_item()
     }
 
     /// Reads the child just entered as one more item of a repeated element.
     pub fn read_into<T: ReadXml>(&mut self, items: &mut Vec<T>) -> Result<(), ReadError> {
-        if let Some(item) = self.read_option()? {
+        if let Some(item) = self.read_item()? {
             items.push(item);
         }
         Ok(())
+    }
+
+    fn read_item<T: ReadXml>(&mut self) -> Result<Option<T>, ReadError> {
+        if self.child_nil {
+            self.skip()?;
+            return Ok(None);
+        }
+        T::read_xml(self).map(Some)
+    }
+
+    /// Notes that the child just entered is read as a single value, refusing a second child of
+    /// the same name in the same parent.
+    fn read_once(&mut self) -> Result<(), ReadError> {
+        // FNV-1a over the expanded name; a collision can only refuse an answer, never pass one.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let name = self.child_namespace.bytes().chain([0xFF]);
+        for byte in name.chain(self.child_local.bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let depth = self.depth;
+        let siblings = self
+            .read_once
+            .iter()
+            .rev()
+            .take_while(|(at, _)| *at == depth);
+        if siblings.clone().any(|(_, seen)| *seen == hash) {
+            return Err(self.error(format!(
+                "{} appears more than once in the same element",
+                self.child_name()
+            )));
+        }
+        self.read_once.push((depth, hash));
+        Ok(())
+    }
+
+    /// Leaves the current element: its children's names no longer count.
+    fn closed(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        let depth = self.depth;
+        while self.read_once.last().is_some_and(|(at, _)| *at > depth + 1) {
+            self.read_once.pop();
+        }
     }
 
     /// Consumes the child just entered, whatever it holds.
@@ -480,5 +528,53 @@ mod tests {
         assert_eq!(reader.read::<i32>().unwrap(), 42);
         assert!(reader.enter_child().unwrap());
         assert!(reader.read::<bool>().is_err());
+    }
+
+    /// Reads `<r>`'s children: `s` as single values, `i` as repeated items, `p` as a parent
+    /// whose own `s` children are single values. Returns the values or the first error.
+    fn read_fields(xml: &str) -> Result<Vec<String>, ReadError> {
+        let mut reader = XmlReader::new(xml);
+        assert!(reader.enter_child()?);
+        let mut values = Vec::new();
+        let mut items: Vec<String> = Vec::new();
+        while reader.enter_child()? {
+            if reader.child_is("", "s") {
+                values.extend(reader.read_option::<String>()?);
+            } else if reader.child_is("", "i") {
+                reader.read_into(&mut items)?;
+            } else if reader.child_is("", "p") {
+                while reader.enter_child()? {
+                    if reader.child_is("", "s") {
+                        values.push(reader.read::<String>()?);
+                    } else {
+                        reader.skip()?;
+                    }
+                }
+            } else {
+                reader.skip()?;
+            }
+        }
+        values.extend(items);
+        Ok(values)
+    }
+
+    #[test]
+    fn a_single_valued_element_may_appear_once_per_parent() {
+        // Repeated items, unknown elements and same-named elements in other parents are fine.
+        let fields = "<r><i>1</i><u/><p><s>a</s></p><i>2</i><u/><p><s>b</s></p><s>c</s></r>";
+        assert_eq!(read_fields(fields).unwrap(), ["a", "b", "c", "1", "2"]);
+        // A second value for one field is an error, nil or not, in either order.
+        for twice in [
+            "<r><s>D</s><s>C</s></r>",
+            "<r><s>C</s><i>1</i><s>C</s></r>",
+            "<r xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><s xsi:nil=\"true\"/><s>C</s></r>",
+            "<r><p><s>a</s><s>b</s></p></r>",
+        ] {
+            let error = read_fields(twice).unwrap_err();
+            assert!(
+                error.message().contains("more than once"),
+                "{twice}: {error}"
+            );
+        }
     }
 }
