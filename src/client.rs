@@ -16,7 +16,7 @@ use rustls_pki_types::pem::PemObject;
 use crate::bindings::operations::DoCreditCardSecondaryVoid;
 use crate::credentials::{Credentials, UserName};
 use crate::error::{Error, ResponseProblem};
-use crate::nvp::{self, NvpReply};
+use crate::nvp::{self, NvpProblem, NvpReply};
 use crate::protocol::Protocol;
 use crate::retry::RetryPolicy;
 use crate::soap::{self, Operation, Reply, SoapVersion};
@@ -534,57 +534,24 @@ fn read_nvp_reply(response: transport::Response) -> Result<NvpReply, Error> {
     check_answer(&response)?;
     let status = response.status.as_u16();
     let success = response.status.is_success();
+    let malformed = |problem| Error::MalformedResponse { status, problem };
     // NVP.aspx is an ASP.NET page: its media type says nothing, so the body is judged.
-    let reply = nvp::decode(&response.body);
-    if reply.is_some() {
-        // The decoder reads the first of repeated keys and decodes bytes lossily; an answer
-        // that repeats a key, is not UTF-8, or reports an error and a completed void at once
-        // says two things, and neither may be believed.
-        let mut keys: Vec<String> = Vec::new();
-        let mut completed = false;
-        for (key, value) in form_urlencoded::parse(response.body.trim_ascii()) {
-            let key = key.to_ascii_lowercase();
-            let why = if key.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
-                Some(format!("{key} is not UTF-8"))
-            } else if keys.contains(&key) {
-                Some(format!("{key} appears more than once"))
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                let problem = ResponseProblem::Inconsistent(why);
-                return Err(Error::MalformedResponse { status, problem });
-            }
-            completed |= key == "transactionstatus" && value.trim().eq_ignore_ascii_case("C");
-            keys.push(key);
-        }
-        if completed && matches!(reply, Some(NvpReply::Error { .. })) {
-            let why = "an error that also reports a completed void".to_owned();
-            let problem = ResponseProblem::Inconsistent(why);
-            return Err(Error::MalformedResponse { status, problem });
-        }
-    }
-    match reply {
-        Some(reply @ NvpReply::Error { .. }) => Ok(reply),
-        Some(reply) if success => Ok(reply),
-        Some(_) => Err(Error::MalformedResponse {
-            status,
-            problem: ResponseProblem::Inconsistent(format!("an answer came with HTTP {status}")),
-        }),
-        None if !success => Err(Error::HttpStatus {
+    match nvp::decode(&response.body) {
+        Ok(reply @ NvpReply::Error { .. }) => Ok(reply),
+        Ok(reply) if success => Ok(reply),
+        Ok(_) => Err(malformed(ResponseProblem::Inconsistent(format!(
+            "an answer came with HTTP {status}"
+        )))),
+        Err(NvpProblem::NoPairs) if !success => Err(Error::HttpStatus {
             status,
             body_excerpt: excerpt(&response.body),
         }),
-        None if response.body.trim_ascii_start().starts_with(b"<") => {
-            Err(Error::MalformedResponse {
-                status,
-                problem: ResponseProblem::Html,
-            })
+        Err(NvpProblem::NoPairs) if response.body.trim_ascii_start().starts_with(b"<") => {
+            Err(malformed(ResponseProblem::Html))
         }
-        None => Err(Error::MalformedResponse {
-            status,
-            problem: ResponseProblem::Inconsistent("no NVP pairs in the answer".to_owned()),
-        }),
+        Err(problem) => Err(malformed(ResponseProblem::Inconsistent(
+            problem.to_string(),
+        ))),
     }
 }
 

@@ -40,11 +40,45 @@ pub enum NvpReply {
     },
 }
 
-/// Reads an NVP answer; `None` when the body holds none of the pairs an answer has.
-pub fn decode(body: &[u8]) -> Option<NvpReply> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(body.trim_ascii())
-        .map(|(key, value)| (key.into_owned(), value.trim().to_owned()))
-        .collect();
+/// Why a body is not an NVP answer that can be believed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NvpProblem {
+    /// None of the pairs an answer has.
+    #[error("no NVP pairs in the answer")]
+    NoPairs,
+    /// A key or value whose percent-decoded bytes are not UTF-8.
+    #[error("{0} is not UTF-8")]
+    NotUtf8(String),
+    /// A key given twice (keys compared case-blind): the answer says two things.
+    #[error("{0} appears more than once")]
+    Repeated(String),
+    /// `errorCode`/`errorMessage` beside `transactionStatus=C`.
+    #[error("an error that also reports a completed void")]
+    Contradiction,
+}
+
+/// Reads an NVP answer. Keys are matched case-blind; an answer that repeats a key, is not
+/// UTF-8 once percent-decoded, or reports an error beside a completed void says two things,
+/// and neither may be believed.
+pub fn decode(body: &[u8]) -> Result<NvpReply, NvpProblem> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for pair in body
+        .trim_ascii()
+        .split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+    {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let key = form_decoded(key).ok_or_else(|| NvpProblem::NotUtf8(lossy(key)))?;
+        let value = form_decoded(value).ok_or_else(|| NvpProblem::NotUtf8(key.clone()))?;
+        if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+            return Err(NvpProblem::Repeated(key.to_ascii_lowercase()));
+        }
+        pairs.push((key, value.trim().to_owned()));
+    }
     let get = |name: &str| {
         pairs
             .iter()
@@ -53,10 +87,6 @@ pub fn decode(body: &[u8]) -> Option<NvpReply> {
             .filter(|value| !value.is_empty())
     };
     let (code, message) = (get("errorCode"), get("errorMessage"));
-    if code.is_some() || message.is_some() {
-        let message = message.unwrap_or_else(|| "no errorMessage".to_owned());
-        return Some(NvpReply::Error { code, message });
-    }
     let answer = VoidAnswer {
         transaction_status: get("transactionStatus"),
         primary_transaction_status: get("primaryTransactionStatus"),
@@ -66,7 +96,35 @@ pub fn decode(body: &[u8]) -> Option<NvpReply> {
         transaction_id: get("transactionID"),
         authorization_number: get("authorizationNumber"),
     };
-    (answer != VoidAnswer::default()).then_some(NvpReply::Answer(answer))
+    if code.is_some() || message.is_some() {
+        if answer
+            .transaction_status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("C"))
+        {
+            return Err(NvpProblem::Contradiction);
+        }
+        let message = message.unwrap_or_else(|| "no errorMessage".to_owned());
+        return Ok(NvpReply::Error { code, message });
+    }
+    if answer == VoidAnswer::default() {
+        return Err(NvpProblem::NoPairs);
+    }
+    Ok(NvpReply::Answer(answer))
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space), strict about UTF-8.
+fn form_decoded(bytes: &[u8]) -> Option<String> {
+    let spaced: Vec<u8> = bytes
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(decoded).ok()
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[cfg(test)]
@@ -106,7 +164,7 @@ mod tests {
     fn answers_are_read_whatever_the_key_casing() {
         let body = b"responseCode=000&responseMessage=APPROVED&TRANSACTIONSTATUS=C\
                      &primarytransactionid=EE52&PrimaryTransactionStatus=V\n";
-        let Some(NvpReply::Answer(answer)) = decode(body) else {
+        let Ok(NvpReply::Answer(answer)) = decode(body) else {
             panic!("not an answer")
         };
         assert_eq!(answer.transaction_status.as_deref(), Some("C"));
@@ -119,12 +177,27 @@ mod tests {
         let error = decode(b"errorCode=400&errorMessage=An+unexpected+error+occurred");
         assert_eq!(
             error,
-            Some(NvpReply::Error {
+            Ok(NvpReply::Error {
                 code: Some("400".to_owned()),
                 message: "An unexpected error occurred".to_owned()
             })
         );
-        assert_eq!(decode(b"<html>oops</html>"), None);
-        assert_eq!(decode(b""), None);
+        assert_eq!(decode(b"<html>oops</html>"), Err(NvpProblem::NoPairs));
+        assert_eq!(decode(b""), Err(NvpProblem::NoPairs));
+        assert_eq!(decode(b"a=1&A=2"), Err(NvpProblem::Repeated("a".into())));
+        assert_eq!(
+            decode(b"transactionStatus=%FF"),
+            Err(NvpProblem::NotUtf8("transactionStatus".into()))
+        );
+        // U+FFFD itself, correctly encoded, is a character like any other.
+        let replacement = decode(b"transactionStatus=D&primaryTransactionID=A%EF%BF%BDB").unwrap();
+        let NvpReply::Answer(answer) = replacement else {
+            panic!("not an answer")
+        };
+        assert_eq!(answer.primary_transaction_id.as_deref(), Some("A\u{FFFD}B"));
+        assert_eq!(
+            decode(b"errorCode=1&transactionStatus=C"),
+            Err(NvpProblem::Contradiction)
+        );
     }
 }

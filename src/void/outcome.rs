@@ -88,13 +88,21 @@ pub(crate) fn judge(
         (None, _) => Err(inconsistent(
             "the answer has no TransactionStatus".to_owned(),
         )),
-        (Some(_), _) => Err(classify(Refusal {
-            response_code: answer.response_code,
-            response_message: answer.response_message,
-            transaction_status: answer.transaction_status,
-            primary_transaction_status: answer.primary_transaction_status,
-            fault: None,
-        })),
+        // Declined or cancelled: InstaMed looked at the void and said no.
+        (Some(s), _) if ["D", "X"].iter().any(|code| s.eq_ignore_ascii_case(code)) => {
+            Err(classify(Refusal {
+                response_code: answer.response_code,
+                response_message: answer.response_message,
+                transaction_status: answer.transaction_status,
+                primary_transaction_status: answer.primary_transaction_status,
+                fault: None,
+            }))
+        }
+        // Empty, or a status a void does not get (A, O, S, a code added later): the answer
+        // cannot be read as a refusal any more than as a success.
+        (Some(s), _) => Err(inconsistent(format!(
+            "TransactionStatus {s:?} is not an answer to a void"
+        ))),
     }
 }
 
@@ -245,6 +253,10 @@ mod tests {
         assert!(unconfirmed.unwrap_err().outcome_unknown());
         let no_status = judge(&request(), answer("", "V", "APPROVED"), Protocol::Soap11);
         assert!(no_status.unwrap_err().outcome_unknown());
+        for odd in [" ", "P", "A", "Completed"] {
+            let error = judge(&request(), answer(odd, "C", "?"), Protocol::Soap11).unwrap_err();
+            assert!(error.outcome_unknown(), "{odd:?}: {error:?}");
+        }
     }
 
     #[test]
