@@ -119,18 +119,24 @@ impl<'i> XmlReader<'i> {
         ReadError::new(message, self.inner.buffer_position())
     }
 
+    /// The next event, with where it starts and its namespace resolved (owned, so that the
+    /// reader can be borrowed again).
+    fn next_event(&mut self) -> Result<(u64, Resolved, Event<'i>), ReadError> {
+        let position = self.inner.buffer_position();
+        let (resolved, event) = self
+            .inner
+            .read_resolved_event()
+            .map_err(|e| ReadError::new(e.to_string(), position))?;
+        Ok((position, resolved_owned(resolved), event))
+    }
+
     /// Moves to the next child element of the current one and returns `true`, or consumes the
     /// current element's end tag and returns `false`. At the top level, `false` means the end
     /// of the document. White space, comments and processing instructions are passed over;
     /// other text between elements is an error.
     pub fn enter_child(&mut self) -> Result<bool, ReadError> {
         loop {
-            let position = self.inner.buffer_position();
-            let (resolved, event) = self
-                .inner
-                .read_resolved_event()
-                .map_err(|e| ReadError::new(e.to_string(), position))?;
-            let resolved = resolved_owned(resolved);
+            let (position, resolved, event) = self.next_event()?;
             match event {
                 Event::Start(start) => {
                     self.entered(resolved_namespace(resolved)?.as_deref(), &start, position)?;
@@ -190,12 +196,7 @@ impl<'i> XmlReader<'i> {
     pub fn text_or_child(&mut self) -> Result<Option<String>, ReadError> {
         let mut text = String::new();
         loop {
-            let position = self.inner.buffer_position();
-            let (resolved, event) = self
-                .inner
-                .read_resolved_event()
-                .map_err(|e| ReadError::new(e.to_string(), position))?;
-            let resolved = resolved_owned(resolved);
+            let (position, resolved, event) = self.next_event()?;
             match event {
                 Event::Start(start) => {
                     self.entered(resolved_namespace(resolved)?.as_deref(), &start, position)?;

@@ -103,14 +103,11 @@ async fn serve(
             return ExitCode::from(exit::FAILED);
         }
     };
-    println!("endpoint: {}", server.endpoint());
+    let mut lines = vec![("endpoint:", server.endpoint())];
     if let Some(ca) = server.ca_path() {
-        println!("ca-cert:  {}", ca.display());
+        lines.push(("ca-cert:", ca.display().to_string()));
     }
-    println!("{what}; Ctrl-C stops it.");
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {error}");
-    }
+    crate::announce_and_wait(&lines, &format!("{what}; ")).await;
     server.shutdown().await;
     ExitCode::SUCCESS
 }

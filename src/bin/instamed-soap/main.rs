@@ -77,3 +77,14 @@ fn main() -> ExitCode {
         }
     })
 }
+
+/// Prints where a server listens (the lines scripts and tests read), then waits for Ctrl-C.
+async fn announce_and_wait(lines: &[(&str, String)], what: &str) {
+    for (label, value) in lines {
+        println!("{label:<9} {value}");
+    }
+    println!("{what}Ctrl-C stops it.");
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C: {error}");
+    }
+}

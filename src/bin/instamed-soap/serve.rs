@@ -88,15 +88,14 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::FAILED);
         }
     };
-    println!("endpoint: {}", simulator.endpoint());
-    println!("nvp:      {}", simulator.nvp_endpoint());
+    let mut lines = vec![
+        ("endpoint:", simulator.endpoint()),
+        ("nvp:", simulator.nvp_endpoint()),
+    ];
     if let Some(ca) = simulator.ca_path() {
-        println!("ca-cert:  {}", ca.display());
+        lines.push(("ca-cert:", ca.display().to_string()));
     }
-    println!("Ctrl-C stops it.");
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {error}");
-    }
+    crate::announce_and_wait(&lines, "").await;
     simulator.shutdown().await;
     ExitCode::from(exit::VOIDED)
 }
