@@ -444,10 +444,18 @@ impl Client {
     ) -> Result<transport::Response, Error> {
         let inner = &*self.inner;
         let mut retry = 0;
+        let mut request = Some(request);
         loop {
             let started = Instant::now();
             tracing::debug!(operation, protocol = %inner.protocol, retry, "sending");
-            let result = inner.transport.send(copy(&request).map(Full::new)).await;
+            // Copied only while a retry may still need it; the last attempt takes it.
+            let attempt = match &request {
+                Some(pending) if retry < inner.retry.max_retries => copy(pending),
+                _ => request
+                    .take()
+                    .ok_or_else(|| config("no request left to send"))?,
+            };
+            let result = inner.transport.send(attempt.map(Full::new)).await;
             let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
             let error = match result {
                 Ok(response) => {
@@ -605,8 +613,8 @@ fn from_failure(failure: Failure, timeout: Duration) -> Error {
         Failure::Connect(source) => Error::Connect { source },
         Failure::Tls(source) => Error::Tls { source },
         Failure::Io { sent, source } => Error::Transport { sent, source },
-        Failure::TooLarge { limit } => Error::MalformedResponse {
-            status: 200,
+        Failure::TooLarge { limit, status } => Error::MalformedResponse {
+            status,
             problem: ResponseProblem::TooLarge { limit },
         },
         Failure::Timeout { sent } => Error::Timeout {

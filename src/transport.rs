@@ -40,7 +40,7 @@ pub(crate) enum Failure {
     /// Writing the request or reading the response failed.
     Io { sent: bool, source: BoxError },
     /// The response is larger than the configured cap.
-    TooLarge { limit: usize },
+    TooLarge { limit: usize, status: u16 },
     /// The deadline passed.
     Timeout { sent: bool },
 }
@@ -124,18 +124,19 @@ impl Transport {
         response: http::Response<hyper::body::Incoming>,
     ) -> Result<Response, Failure> {
         let limit = self.settings.max_response_bytes;
+        let status = response.status().as_u16();
         let declared = response
             .headers()
             .get(http::header::CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<u64>().ok());
         if declared.is_some_and(|length| length > limit as u64) {
-            return Err(Failure::TooLarge { limit });
+            return Err(Failure::TooLarge { limit, status });
         }
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, limit).collect().await.map_err(|error| {
             if error.is::<LengthLimitError>() {
-                Failure::TooLarge { limit }
+                Failure::TooLarge { limit, status }
             } else {
                 Failure::Io {
                     sent: true,
