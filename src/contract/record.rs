@@ -102,16 +102,21 @@ impl SeenRequest<'_> {
     /// The void's domain inputs, when the request is a void.
     pub fn void_inputs(&self) -> Option<VoidInputs> {
         let protocol = self.protocol()?;
+        // The envelope is parsed once for all the fields.
+        let text = std::str::from_utf8(self.body).ok();
+        let doc = match protocol {
+            Protocol::Nvp => None,
+            _ => text.and_then(|text| roxmltree::Document::parse(text).ok()),
+        };
         let field = |soap: &str, nvp: &str| -> Option<String> {
-            if protocol == Protocol::Nvp {
-                self.form_value(nvp)
-            } else {
-                let text = std::str::from_utf8(self.body).ok()?;
-                let doc = roxmltree::Document::parse(text).ok()?;
-                doc.descendants()
+            match &doc {
+                None if protocol == Protocol::Nvp => self.form_value(nvp),
+                None => None,
+                Some(doc) => doc
+                    .descendants()
                     .find(|n| n.tag_name().name() == soap)
                     .and_then(|n| n.text())
-                    .map(|t| t.trim().to_owned())
+                    .map(|t| t.trim().to_owned()),
             }
         };
         let is_void = match protocol {

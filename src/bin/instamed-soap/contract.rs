@@ -9,18 +9,19 @@ use instamed_soap::contract::{self, ContractServer, ServeOptions, Upstream};
 
 use crate::exit;
 
-/// Where a contract server listens.
+/// Where a server (the simulator, a recording proxy, a replaying server) listens.
 #[derive(Debug, clap::Args)]
 pub struct Listen {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
+    pub listen: SocketAddr,
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
-    plain_http: bool,
-    /// Where to write the CA certificate clients must trust (default: a temporary file).
+    pub plain_http: bool,
+    /// Where to write the CA certificate clients must trust (default: a new file in the
+    /// temporary directory; its path is printed).
     #[arg(long)]
-    ca_out: Option<PathBuf>,
+    pub ca_out: Option<PathBuf>,
 }
 
 impl Listen {

@@ -1,6 +1,5 @@
 //! `instamed-soap serve`: the simulator as a process of its own.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,16 +13,8 @@ use crate::exit;
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
-    /// Serve plain HTTP instead of HTTPS.
-    #[arg(long)]
-    plain_http: bool,
-    /// Where to write the CA certificate that signs the simulator's certificate (default: a new
-    /// file in the temporary directory; its path is printed).
-    #[arg(long)]
-    ca_out: Option<PathBuf>,
+    #[command(flatten)]
+    listen: crate::contract::Listen,
     /// An account the simulator accepts, as ACCOUNT_ID:PASSWORD; repeat for more (default:
     /// demo@instamed.test:demo-password).
     #[arg(long = "account", value_name = "ID:PASSWORD")]
@@ -137,9 +128,9 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         max_faults: args.max_faults,
     };
     let mut config = SimulatorConfig::default();
-    config.listen = args.listen;
-    config.tls = !args.plain_http;
-    config.ca_out = args.ca_out.clone();
+    config.listen = args.listen.listen;
+    config.tls = !args.listen.plain_http;
+    config.ca_out = args.listen.ca_out.clone();
     if !accounts.is_empty() {
         config.accounts = accounts;
     }
