@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HOST, USER_AGENT};
-use http::{HeaderValue, Method, Request, Uri};
+use http::{HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
@@ -29,6 +29,8 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 const DEFAULT_MAX_IDLE: usize = 8;
 const USER_AGENT_VALUE: &str = concat!("instamed-soap/", env!("CARGO_PKG_VERSION"));
+/// SOAP 1.1's action header (header names are case-blind; http keeps them in lower case).
+const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
 
 /// Configures a [`Client`]. Start with [`Client::builder`].
 #[derive(Debug, Clone)]
@@ -191,12 +193,16 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
         });
+        // Built once: a void is the hot path, and these never change for a client.
+        let soap_version = self.protocol.soap_version().unwrap_or_default();
+        let void_headers = SoapHeaders::of::<DoCreditCardSecondaryVoid>(soap_version).ok();
         Ok(Client {
             inner: Arc::new(Inner {
                 endpoint,
                 nvp_endpoint,
                 host_header,
                 authorization,
+                void_headers,
                 protocol: self.protocol,
                 timeout: self.timeout,
                 retry: self.retry,
@@ -238,6 +244,9 @@ struct Inner {
     nvp_endpoint: Option<Uri>,
     host_header: HeaderValue,
     authorization: HeaderValue,
+    /// The void's SOAP headers for the client's version; `None` when the WSDL has no binding
+    /// for it (each void then reports why).
+    void_headers: Option<SoapHeaders>,
     protocol: Protocol,
     timeout: Duration,
     retry: RetryPolicy,
@@ -359,17 +368,23 @@ impl Client {
     /// contract verification compares it with a recorded one, and benchmarks replay it.
     pub fn void_http_request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
         if self.inner.protocol != Protocol::Nvp {
-            return self.soap_request::<DoCreditCardSecondaryVoid>(
-                self.soap_version(),
-                &request.to_soap(),
-            );
+            let version = self.soap_version();
+            let headers = match &self.inner.void_headers {
+                Some(headers) => headers.clone(),
+                None => SoapHeaders::of::<DoCreditCardSecondaryVoid>(version)?,
+            };
+            let body = soap::encode::<DoCreditCardSecondaryVoid>(version, &request.to_soap());
+            return Ok(self.post(self.inner.endpoint.clone(), headers, Bytes::from(body)));
         }
         let Some(uri) = self.inner.nvp_endpoint.clone() else {
             return Err(config("no NVP endpoint is configured"));
         };
         let body = Bytes::from(nvp::encode_void(request));
-        let content_type = HeaderValue::from_static("application/x-www-form-urlencoded");
-        self.post(uri, content_type, None, body)
+        let headers = SoapHeaders {
+            content_type: HeaderValue::from_static("application/x-www-form-urlencoded"),
+            soap_action: None,
+        };
+        Ok(self.post(uri, headers, body))
     }
 
     /// What the answer to a void means: the receipt, or why there is none.
@@ -415,24 +430,9 @@ impl Client {
         version: SoapVersion,
         request: &O::Request,
     ) -> Result<Request<Bytes>, Error> {
-        let action = match version {
-            SoapVersion::Soap11 => O::SOAP11_ACTION,
-            SoapVersion::Soap12 => O::SOAP12_ACTION,
-        }
-        .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
+        let headers = SoapHeaders::of::<O>(version)?;
         let body = soap::encode::<O>(version, request);
-        let content_type = HeaderValue::from_str(&version.content_type(action))
-            .map_err(|e| config_with(format!("soapAction {action:?} cannot go in a header"), e))?;
-        let soap_action = match version {
-            SoapVersion::Soap11 => Some(format!("\"{action}\"")),
-            SoapVersion::Soap12 => None,
-        };
-        self.post(
-            self.inner.endpoint.clone(),
-            content_type,
-            soap_action,
-            Bytes::from(body),
-        )
+        Ok(self.post(self.inner.endpoint.clone(), headers, Bytes::from(body)))
     }
 
     /// Sends one request and reads its whole answer, logging what may be logged (never a body
@@ -474,27 +474,51 @@ impl Client {
         }
     }
 
-    fn post(
-        &self,
-        uri: Uri,
-        content_type: HeaderValue,
-        soap_action: Option<String>,
-        body: Bytes,
-    ) -> Result<Request<Bytes>, Error> {
+    fn post(&self, uri: Uri, headers: SoapHeaders, body: Bytes) -> Request<Bytes> {
         let inner = &*self.inner;
-        let mut builder = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(HOST, inner.host_header.clone())
-            .header(CONTENT_TYPE, content_type)
-            .header(USER_AGENT, USER_AGENT_VALUE)
-            .header(AUTHORIZATION, inner.authorization.clone());
-        if let Some(action) = soap_action {
-            builder = builder.header("SOAPAction", action);
+        let mut request = Request::new(body);
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        let map = request.headers_mut();
+        map.reserve(5);
+        map.insert(HOST, inner.host_header.clone());
+        map.insert(CONTENT_TYPE, headers.content_type);
+        map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        map.insert(AUTHORIZATION, inner.authorization.clone());
+        if let Some(action) = headers.soap_action {
+            map.insert(SOAP_ACTION, action);
         }
-        builder
-            .body(body)
-            .map_err(|e| config_with("cannot build the HTTP request".to_owned(), e))
+        request
+    }
+}
+
+/// The headers that say which operation a request calls: `Content-Type` (which carries the
+/// action in SOAP 1.2) and, in SOAP 1.1, `SOAPAction`.
+#[derive(Debug, Clone)]
+struct SoapHeaders {
+    content_type: HeaderValue,
+    soap_action: Option<HeaderValue>,
+}
+
+impl SoapHeaders {
+    fn of<O: Operation>(version: SoapVersion) -> Result<Self, Error> {
+        let action = match version {
+            SoapVersion::Soap11 => O::SOAP11_ACTION,
+            SoapVersion::Soap12 => O::SOAP12_ACTION,
+        }
+        .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
+        let unfit = |e| config_with(format!("soapAction {action:?} cannot go in a header"), e);
+        let content_type = HeaderValue::from_str(&version.content_type(action)).map_err(unfit)?;
+        let soap_action = match version {
+            SoapVersion::Soap11 => {
+                Some(HeaderValue::from_str(&format!("\"{action}\"")).map_err(unfit)?)
+            }
+            SoapVersion::Soap12 => None,
+        };
+        Ok(Self {
+            content_type,
+            soap_action,
+        })
     }
 }
 

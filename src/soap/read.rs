@@ -1,27 +1,37 @@
-//! Reading the generated types out of XML, fast, with quick-xml.
+//! Reading the generated types out of a SOAP answer, in one pass over its bytes.
 //!
-//! yaserde's derived deserializers sit on xml-rs, which spends tens of microseconds on a
-//! one-kilobyte answer; that was most of a void's client CPU. The generator therefore also
-//! emits a [`ReadXml`] impl for every type: a loop over the child elements that matches each
-//! one by namespace URI and local name and reads its value. The types and their yaserde
-//! derives stay as they are for anyone who uses them directly.
+//! The generator emits a [`ReadXml`] impl for every type: a loop over the child elements that
+//! matches each one by namespace URI and local name and reads its value. Under it sits
+//! [`XmlReader`], a pull reader written for this one job. A void's answer is about a kilobyte of
+//! short elements, and general-purpose readers spent more instructions on it than the whole TLS
+//! round trip (namespace resolution re-run for every event, each event checked and copied); this
+//! one walks the text once, resolves a prefix only where an element starts, and hands out
+//! borrowed slices until a field's value is kept. The yaserde derives stay on the types for
+//! anyone who uses them directly.
 //!
-//! The reader borrows the whole answer (the transport has already read and capped it), refuses
-//! document type declarations and unknown entities, limits nesting, and reads `xsi:nil="true"`
-//! as absent. Unknown child elements are skipped, so a field the service adds later does not
-//! break older bindings. An element read into a single-valued field ([`read`](XmlReader::read),
-//! [`read_option`](XmlReader::read_option)) may appear once per parent: a second one (two
-//! `TransactionStatus`, two results) is an error, never a silent "last one wins".
+//! What it accepts is XML 1.0 with namespaces, minus what SOAP forbids: a document type
+//! declaration is an error (so no entity can be declared, let alone expanded), only the five
+//! predefined entities and character references are read, nesting is capped, start and end tags
+//! must match, an attribute may appear once per element and a prefix must be declared.
+//! `xsi:nil="true"` reads as absent. Unknown child elements are skipped, so a field the service
+//! adds later does not break older bindings. An element read into a single-valued field
+//! ([`read`](XmlReader::read), [`read_option`](XmlReader::read_option)) may appear once per
+//! parent: a second one (two `TransactionStatus`, two results) is an error, never a silent "last
+//! one wins".
 
+use std::borrow::Cow;
 use std::fmt;
 
-use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::{QName, ResolveResult};
-use quick_xml::reader::NsReader;
+use memchr::{memchr, memchr2};
 
 /// Deepest element nesting read; SOAP answers are a dozen levels deep.
 const MAX_DEPTH: usize = 64;
+/// Most attributes on one element. SOAP elements carry a handful; the cap keeps the
+/// duplicate check (quadratic, and cheaper than hashing at this size) bounded.
+const MAX_ATTRIBUTES: usize = 64;
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+/// The namespace the `xml` prefix is bound to without a declaration.
+const XML: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// Why XML could not be read into a generated type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,10 +41,10 @@ pub struct ReadError {
 }
 
 impl ReadError {
-    fn new(message: impl Into<String>, position: u64) -> Self {
+    fn new(message: impl Into<String>, position: usize) -> Self {
         Self {
             message: message.into(),
-            position,
+            position: position as u64,
         }
     }
 
@@ -67,6 +77,28 @@ pub trait ReadXml: Sized {
     fn read_xml(reader: &mut XmlReader<'_>) -> Result<Self, ReadError>;
 }
 
+/// A namespace declaration in scope.
+struct Binding<'i> {
+    /// The declared prefix, `""` for the default namespace.
+    prefix: &'i str,
+    /// The namespace URI, `""` where `xmlns=""` undeclares the default.
+    uri: Cow<'i, str>,
+    /// Depth of the element that declares it.
+    depth: usize,
+}
+
+/// What the next piece of the document is. A start tag's name and namespace are left in the
+/// reader's `child_*` fields.
+enum Token<'i> {
+    Start,
+    End,
+    /// Character data as written, references not yet resolved.
+    Text(&'i str),
+    /// The inside of a CDATA section, taken literally.
+    CData(&'i str),
+    Eof,
+}
+
 /// A streaming reader over a whole XML document held in memory.
 ///
 /// It walks element by element: [`enter_child`](Self::enter_child) moves to the next child of
@@ -75,59 +107,68 @@ pub trait ReadXml: Sized {
 /// [`read_option`](Self::read_option), [`read_into`](Self::read_into) or
 /// [`skip`](Self::skip) consume it.
 pub struct XmlReader<'i> {
-    inner: NsReader<&'i [u8]>,
+    document: &'i str,
+    /// Byte offset of the next unread character.
+    position: usize,
     depth: usize,
+    /// Qualified names of the open elements, outermost first, to match end tags against.
+    open: Vec<&'i str>,
+    /// Set after `<a/>`: the next token is its end.
+    empty_pending: bool,
+    bindings: Vec<Binding<'i>>,
+    /// The current start tag's attributes (name, value as written), reused from tag to tag.
+    attributes: Vec<(&'i str, &'i str)>,
     /// Namespace of the child just entered (empty for none).
-    child_namespace: String,
+    child_namespace: Cow<'i, str>,
     /// Local name of the child just entered.
-    child_local: String,
+    child_local: &'i str,
     /// Whether the child just entered carries `xsi:nil="true"`.
     child_nil: bool,
-    /// The single-valued children read so far in each open element: their depth and a hash
-    /// of their expanded name, innermost last.
-    read_once: Vec<(usize, u64)>,
+    /// The single-valued children read so far in each open element: their depth and expanded
+    /// name, innermost last.
+    read_once: Vec<(usize, &'i str, Cow<'i, str>)>,
 }
 
 impl fmt::Debug for XmlReader<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("XmlReader")
-            .field("position", &self.inner.buffer_position())
+            .field("position", &self.position)
             .field("depth", &self.depth)
             .finish_non_exhaustive()
     }
 }
 
 impl<'i> XmlReader<'i> {
-    /// A reader over `document`, before its root element.
+    /// A reader over `document`, before its root element. A leading byte order mark is passed
+    /// over.
     pub fn new(document: &'i str) -> Self {
-        let mut inner = NsReader::from_str(document);
-        let config = inner.config_mut();
-        config.expand_empty_elements = true;
-        config.check_end_names = true;
+        let position = if document.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
         Self {
-            inner,
+            document,
+            position,
             depth: 0,
-            child_namespace: String::new(),
-            child_local: String::new(),
+            open: Vec::with_capacity(16),
+            empty_pending: false,
+            bindings: Vec::with_capacity(8),
+            attributes: Vec::new(),
+            child_namespace: Cow::Borrowed(""),
+            child_local: "",
             child_nil: false,
-            read_once: Vec::new(),
+            read_once: Vec::with_capacity(32),
         }
     }
 
     /// An error at the current position.
     pub fn error(&self, message: impl Into<String>) -> ReadError {
-        ReadError::new(message, self.inner.buffer_position())
+        ReadError::new(message, self.position)
     }
 
-    /// The next event, with where it starts and its namespace resolved (owned, so that the
-    /// reader can be borrowed again).
-    fn next_event(&mut self) -> Result<(u64, Resolved, Event<'i>), ReadError> {
-        let position = self.inner.buffer_position();
-        let (resolved, event) = self
-            .inner
-            .read_resolved_event()
-            .map_err(|e| ReadError::new(e.to_string(), position))?;
-        Ok((position, resolved_owned(resolved), event))
+    fn error_at(&self, position: usize, message: impl Into<String>) -> ReadError {
+        ReadError::new(message, position)
     }
 
     /// Moves to the next child element of the current one and returns `true`, or consumes the
@@ -135,98 +176,54 @@ impl<'i> XmlReader<'i> {
     /// of the document. White space, comments and processing instructions are passed over;
     /// other text between elements is an error.
     pub fn enter_child(&mut self) -> Result<bool, ReadError> {
-        loop {
-            let (position, resolved, event) = self.next_event()?;
-            match event {
-                Event::Start(start) => {
-                    self.entered(resolved_namespace(resolved)?.as_deref(), &start, position)?;
-                    return Ok(true);
+        // The usual case, a tag after optional white space, without the general loop.
+        if !self.empty_pending {
+            self.leave_scopes();
+            let bytes = self.document.as_bytes();
+            let at = skip_space(bytes, self.position);
+            if bytes.get(at) == Some(&b'<') {
+                match bytes.get(at + 1) {
+                    Some(b'/') => {
+                        self.position = at;
+                        self.end_tag()?;
+                        return Ok(false);
+                    }
+                    Some(b'!' | b'?') | None => {}
+                    Some(_) => {
+                        self.position = at;
+                        self.start_tag()?;
+                        return Ok(true);
+                    }
                 }
-                Event::End(_) => {
-                    self.closed();
-                    return Ok(false);
-                }
-                Event::Eof if self.depth == 0 => return Ok(false),
-                Event::Eof => return Err(self.error("the document ends inside an element")),
-                Event::Text(text) if is_blank(&text) => {}
-                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
-                    return Err(self.error("text where an element was expected"));
-                }
-                Event::DocType(_) => {
-                    return Err(self.error("a document type declaration, which SOAP forbids"));
-                }
-                // `expand_empty_elements` turns `<a/>` into a start and an end tag.
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::Empty(_) => {}
             }
         }
-    }
-
-    /// Records the child whose start tag was just read.
-    fn entered(
-        &mut self,
-        namespace: Option<&str>,
-        start: &BytesStart<'_>,
-        position: u64,
-    ) -> Result<(), ReadError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(ReadError::new(
-                format!("elements nested deeper than {MAX_DEPTH}"),
-                position,
-            ));
+        loop {
+            match self.next_token()? {
+                Token::Start => return Ok(true),
+                Token::End => return Ok(false),
+                Token::Eof if self.depth == 0 => return Ok(false),
+                Token::Eof => return Err(self.error("the document ends inside an element")),
+                Token::Text(text) if is_blank(text) => {}
+                Token::Text(_) | Token::CData(_) => {
+                    return Err(self.error("text where an element was expected"));
+                }
+            }
         }
-        self.depth += 1;
-        self.child_namespace.clear();
-        self.child_namespace.push_str(namespace.unwrap_or(""));
-        self.child_local.clear();
-        self.child_local.push_str(start.local_name().into_inner());
-        let resolver = self.inner.resolver();
-        // Most elements have no attribute at all: look at them only when one may say nil.
-        self.child_nil = start.attributes_raw().contains("nil")
-            && start.attributes().flatten().any(|attribute| {
-                let (namespace, local) = resolver.resolve_attribute(attribute.key);
-                matches!(namespace, ResolveResult::Bound(ns) if ns.into_inner() == XSI)
-                    && local.into_inner() == "nil"
-                    && matches!(&*attribute.value, "true" | "1")
-            });
-        Ok(())
     }
 
     /// The content of the child just entered: its text, when it holds nothing else, or `None`
     /// after entering its first child element (text beside elements is dropped).
     pub fn text_or_child(&mut self) -> Result<Option<String>, ReadError> {
-        let mut text = String::new();
+        let mut text = Text::default();
         loop {
-            let (position, resolved, event) = self.next_event()?;
-            match event {
-                Event::Start(start) => {
-                    self.entered(resolved_namespace(resolved)?.as_deref(), &start, position)?;
-                    return Ok(None);
-                }
-                Event::End(_) => {
-                    self.closed();
-                    return Ok(Some(text.trim().to_owned()));
-                }
-                Event::Text(part) => text.push_str(&part.xml10_content()),
-                Event::CData(part) => text.push_str(&part),
-                Event::GeneralRef(reference) => text.push_str(&self.resolve_reference(&reference)?),
-                Event::Eof => return Err(self.error("the document ends inside an element")),
-                Event::DocType(_) => return Err(self.error("a document type declaration")),
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::Empty(_) => {}
+            match self.next_token()? {
+                Token::Start => return Ok(None),
+                Token::End => return Ok(Some(text.finish())),
+                Token::Text(raw) => text.push(self.unescape(raw)?),
+                Token::CData(raw) => text.push(Cow::Borrowed(raw)),
+                Token::Eof => return Err(self.error("the document ends inside an element")),
             }
         }
-    }
-
-    fn resolve_reference(&self, reference: &BytesRef<'_>) -> Result<String, ReadError> {
-        let resolved = match reference.resolve_char_ref() {
-            Ok(Some(character)) => Some(character.to_string()),
-            Ok(None) => {
-                let name = reference.xml10_content();
-                quick_xml::escape::resolve_predefined_entity(&name).map(str::to_owned)
-            }
-            Err(_) => None,
-        };
-        resolved
-            .ok_or_else(|| self.error(format!("unknown entity &{};", reference.xml10_content())))
     }
 
     /// Whether the child just entered is `{namespace}local` (`""` for no namespace).
@@ -241,13 +238,13 @@ impl<'i> XmlReader<'i> {
 
     /// The local name of the child just entered.
     pub fn child_local(&self) -> &str {
-        &self.child_local
+        self.child_local
     }
 
     /// The child as `{namespace}local`, for messages.
     pub fn child_name(&self) -> String {
         if self.child_namespace.is_empty() {
-            self.child_local.clone()
+            self.child_local.to_owned()
         } else {
             format!("{{{}}}{}", self.child_namespace, self.child_local)
         }
@@ -258,14 +255,14 @@ impl<'i> XmlReader<'i> {
     /// the local part. Consumes the child.
     pub fn qname(&mut self) -> Result<(String, Option<String>, String), ReadError> {
         let written = self.text()?;
-        // The end tag's bindings are popped only at the next read, so the element's own
-        // declarations still apply here.
-        let (namespace, local) = self.inner.resolver().resolve_element(QName(&written));
-        let namespace = match namespace {
-            ResolveResult::Bound(namespace) => Some(namespace.into_inner().to_owned()),
+        // The element's own declarations are dropped only at the next read, so they still
+        // apply here.
+        let (prefix, local) = written.split_once(':').unwrap_or(("", &written));
+        let namespace = match self.lookup(prefix) {
+            Some(uri) if !uri.is_empty() => Some(String::from(uri.as_ref())),
             _ => None,
         };
-        let local = local.into_inner().to_owned();
+        let local = local.to_owned();
         Ok((written, namespace, local))
     }
 
@@ -302,56 +299,32 @@ impl<'i> XmlReader<'i> {
     /// Notes that the child just entered is read as a single value, refusing a second child of
     /// the same name in the same parent.
     fn read_once(&mut self) -> Result<(), ReadError> {
-        // FNV-1a over the expanded name; a collision can only refuse an answer, never pass one.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let name = self.child_namespace.bytes().chain([0xFF]);
-        for byte in name.chain(self.child_local.bytes()) {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
         let depth = self.depth;
-        let siblings = self
+        let repeated = self
             .read_once
             .iter()
             .rev()
-            .take_while(|(at, _)| *at == depth);
-        if siblings.clone().any(|(_, seen)| *seen == hash) {
+            .take_while(|(at, _, _)| *at == depth)
+            .any(|(_, local, namespace)| {
+                *local == self.child_local && *namespace == self.child_namespace
+            });
+        if repeated {
             return Err(self.error(format!(
                 "{} appears more than once in the same element",
                 self.child_name()
             )));
         }
-        self.read_once.push((depth, hash));
+        self.read_once
+            .push((depth, self.child_local, self.child_namespace.clone()));
         Ok(())
-    }
-
-    /// Leaves the current element: its children's names no longer count.
-    fn closed(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
-        let depth = self.depth;
-        while self.read_once.last().is_some_and(|(at, _)| *at > depth + 1) {
-            self.read_once.pop();
-        }
     }
 
     /// Consumes the child just entered, whatever it holds.
     pub fn skip(&mut self) -> Result<(), ReadError> {
         let target = self.depth.saturating_sub(1);
         while self.depth > target {
-            match self
-                .inner
-                .read_event()
-                .map_err(|e| self.error(e.to_string()))?
-            {
-                Event::Start(_) => {
-                    if self.depth >= MAX_DEPTH {
-                        return Err(self.error(format!("elements nested deeper than {MAX_DEPTH}")));
-                    }
-                    self.depth += 1;
-                }
-                Event::End(_) => self.depth -= 1,
-                Event::Eof => return Err(self.error("the document ends inside an element")),
-                Event::DocType(_) => return Err(self.error("a document type declaration")),
-                _ => {}
+            if let Token::Eof = self.next_token()? {
+                return Err(self.error("the document ends inside an element"));
             }
         }
         Ok(())
@@ -360,67 +333,469 @@ impl<'i> XmlReader<'i> {
     /// The text of the child just entered, entities resolved and surrounding white space
     /// trimmed; consumes it. An element inside it is an error.
     pub fn text(&mut self) -> Result<String, ReadError> {
-        let mut text = String::new();
+        if let Some(text) = self.plain_text() {
+            return Ok(text);
+        }
+        let mut text = Text::default();
         loop {
-            match self
-                .inner
-                .read_event()
-                .map_err(|e| self.error(e.to_string()))?
-            {
-                Event::Text(part) => text.push_str(&part.xml10_content()),
-                Event::CData(part) => text.push_str(&part),
-                Event::GeneralRef(reference) => text.push_str(&self.resolve_reference(&reference)?),
-                Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
-                    let trimmed = text.trim();
-                    return Ok(if trimmed.len() == text.len() {
-                        text
-                    } else {
-                        trimmed.to_owned()
-                    });
-                }
-                Event::Start(_) => {
+            match self.next_token()? {
+                Token::Text(raw) => text.push(self.unescape(raw)?),
+                Token::CData(raw) => text.push(Cow::Borrowed(raw)),
+                Token::End => return Ok(text.finish()),
+                Token::Start => {
                     return Err(self.error(format!(
                         "an element inside the text of {}",
                         self.child_name()
                     )));
                 }
-                Event::Eof => return Err(self.error("the document ends inside an element")),
-                Event::DocType(_) => return Err(self.error("a document type declaration")),
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::Empty(_) => {}
+                Token::Eof => return Err(self.error("the document ends inside an element")),
             }
+        }
+    }
+
+    /// The usual leaf, `<a>text</a>` with no reference, comment or CDATA in the text, read
+    /// straight off the document; `None` (nothing consumed) for anything else.
+    fn plain_text(&mut self) -> Option<String> {
+        if self.empty_pending {
+            return None;
+        }
+        let open = *self.open.last()?;
+        let bytes = self.document.as_bytes();
+        let at = self.position;
+        let end = at + memchr(b'<', bytes.get(at..)?)?;
+        let name = end + 2;
+        let closes = bytes.get(end + 1) == Some(&b'/')
+            && bytes.get(name..name + open.len()) == Some(open.as_bytes())
+            && bytes.get(name + open.len()) == Some(&b'>');
+        let raw = &bytes[at..end];
+        if !closes || memchr2(b'&', b'\r', raw).is_some() {
+            return None;
+        }
+        self.position = name + open.len() + 1;
+        self.open.pop();
+        self.close();
+        Some(trim_space(&self.document[at..end]).to_owned())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Tokens
+
+    /// Drops the declarations of elements that have closed.
+    fn leave_scopes(&mut self) {
+        while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
+            self.bindings.pop();
+        }
+    }
+
+    /// The next start tag, end tag or run of text, passing over comments, processing
+    /// instructions and the XML declaration.
+    fn next_token(&mut self) -> Result<Token<'i>, ReadError> {
+        if self.empty_pending {
+            self.empty_pending = false;
+            self.close();
+            return Ok(Token::End);
+        }
+        self.leave_scopes();
+        loop {
+            let bytes = self.document.as_bytes();
+            let at = self.position;
+            let Some(&first) = bytes.get(at) else {
+                return Ok(Token::Eof);
+            };
+            if first != b'<' {
+                let end = memchr(b'<', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+                self.position = end;
+                return Ok(Token::Text(&self.document[at..end]));
+            }
+            match bytes.get(at + 1) {
+                Some(b'/') => return self.end_tag(),
+                Some(b'?') => self.pass_over(at, 2, "?>", "a processing instruction")?,
+                Some(b'!') => {
+                    let rest = &bytes[at..];
+                    if rest.starts_with(b"<!--") {
+                        self.pass_over(at, 4, "-->", "a comment")?;
+                    } else if rest.starts_with(b"<![CDATA[") {
+                        let inside = at + 9;
+                        let end = self.find(inside, "]]>", "a CDATA section")?;
+                        self.position = end + 3;
+                        return Ok(Token::CData(&self.document[inside..end]));
+                    } else if rest.starts_with(b"<!DOCTYPE") {
+                        return Err(
+                            self.error_at(at, "a document type declaration, which SOAP forbids")
+                        );
+                    } else {
+                        return Err(self.error_at(at, "unexpected markup after <!"));
+                    }
+                }
+                _ => return self.start_tag(),
+            }
+        }
+    }
+
+    /// Passes over markup that opens at `at` (`skip` bytes long) and ends with `close`.
+    fn pass_over(
+        &mut self,
+        at: usize,
+        skip: usize,
+        close: &str,
+        what: &str,
+    ) -> Result<(), ReadError> {
+        let end = self.find(at + skip, close, what)?;
+        self.position = end + close.len();
+        Ok(())
+    }
+
+    /// Where `close` (`?>`, `-->` or `]]>`) next occurs from `from`, or an error naming the
+    /// unclosed `what`. Each ends in `>`, so the search jumps from one `>` to the next: cheaper
+    /// than setting up a substring searcher for a few dozen bytes.
+    fn find(&self, from: usize, close: &str, what: &str) -> Result<usize, ReadError> {
+        let bytes = self.document.as_bytes();
+        let close = close.as_bytes();
+        let mut end = from + close.len() - 1;
+        while let Some(found) = bytes.get(end..).and_then(|rest| memchr(b'>', rest)) {
+            let last = end + found;
+            let start = last + 1 - close.len();
+            if start >= from && &bytes[start..=last] == close {
+                return Ok(start);
+            }
+            end = last + 1;
+        }
+        Err(self.error(format!("{what} that is never closed")))
+    }
+
+    /// Reads `</name>` and leaves the element it closes.
+    fn end_tag(&mut self) -> Result<Token<'i>, ReadError> {
+        let bytes = self.document.as_bytes();
+        let at = self.position;
+        let Some(open) = self.open.last() else {
+            return Err(self.error_at(at, "an end tag that closes nothing"));
+        };
+        // The name can only be the open element's: compare it whole rather than scan it.
+        let name_end = at + 2 + open.len();
+        let matches = bytes.get(at + 2..name_end) == Some(open.as_bytes());
+        let close = skip_space(bytes, name_end);
+        if !matches || bytes.get(close) != Some(&b'>') {
+            let (end, _) = scan_name(bytes, at + 2);
+            let name = &self.document[at + 2..end];
+            return Err(self.error_at(at, format!("</{name}> where </{open}> was expected")));
+        }
+        self.open.pop();
+        self.position = close + 1;
+        self.close();
+        Ok(Token::End)
+    }
+
+    /// Leaves the current element: its children's names no longer count.
+    fn close(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        let depth = self.depth;
+        while self
+            .read_once
+            .last()
+            .is_some_and(|(at, _, _)| *at > depth + 1)
+        {
+            self.read_once.pop();
+        }
+    }
+
+    /// Reads a start tag: its attributes, the namespaces it declares, its own namespace, and
+    /// whether it is nil. The element becomes the child just entered.
+    fn start_tag(&mut self) -> Result<Token<'i>, ReadError> {
+        let bytes = self.document.as_bytes();
+        let at = self.position;
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error_at(at, format!("elements nested deeper than {MAX_DEPTH}")));
+        }
+        let depth = self.depth + 1;
+        let (mut cursor, colon) = scan_name(bytes, at + 1);
+        let qname = &self.document[at + 1..cursor];
+        let ends_well = bytes
+            .get(cursor)
+            .is_some_and(|&b| is_space(b) || b == b'>' || b == b'/');
+        if !ends_well || !is_qname(qname, colon) {
+            return Err(self.error_at(at, "a malformed element name"));
+        }
+        self.attributes.clear();
+        let empty = loop {
+            let next = skip_space(bytes, cursor);
+            match bytes.get(next) {
+                Some(b'>') => {
+                    cursor = next + 1;
+                    break false;
+                }
+                Some(b'/') if bytes.get(next + 1) == Some(&b'>') => {
+                    cursor = next + 2;
+                    break true;
+                }
+                Some(_) if next > cursor => cursor = self.attribute(next, depth)?,
+                Some(_) => return Err(self.error_at(next, "a malformed start tag")),
+                None => return Err(self.error_at(at, "the document ends inside a start tag")),
+            }
+        };
+
+        let (prefix, local) = match colon {
+            Some(colon) => (&qname[..colon], &qname[colon + 1..]),
+            None => ("", qname),
+        };
+        let namespace = match self.lookup(prefix) {
+            Some(uri) => uri.clone(),
+            None if prefix.is_empty() => Cow::Borrowed(""),
+            None => {
+                return Err(self.error_at(at, format!("undeclared namespace prefix {prefix:?}")));
+            }
+        };
+        self.child_nil = !self.attributes.is_empty() && self.has_nil(at)?;
+        self.child_namespace = namespace;
+        self.child_local = local;
+        self.position = cursor;
+        self.depth = depth;
+        if empty {
+            self.empty_pending = true;
+        } else {
+            self.open.push(qname);
+        }
+        Ok(Token::Start)
+    }
+
+    /// Reads one `name="value"` of a start tag from `at` and returns where it ends. Namespace
+    /// declarations take effect for the element being read (at `depth`).
+    fn attribute(&mut self, at: usize, depth: usize) -> Result<usize, ReadError> {
+        let bytes = self.document.as_bytes();
+        let (name_end, colon) = scan_name(bytes, at);
+        let name = &self.document[at..name_end];
+        let equals = skip_space(bytes, name_end);
+        let quote_at = skip_space(bytes, equals + 1);
+        let quote = bytes.get(quote_at).copied();
+        if !is_qname(name, colon)
+            || bytes.get(equals) != Some(&b'=')
+            || !matches!(quote, Some(b'"' | b'\''))
+        {
+            return Err(self.error_at(at, "a malformed attribute"));
+        }
+        let value_start = quote_at + 1;
+        let value_end = memchr2(quote.unwrap_or(b'"'), b'<', &bytes[value_start..])
+            .map(|n| value_start + n)
+            .filter(|&end| bytes[end] != b'<')
+            .ok_or_else(|| self.error_at(at, format!("the value of {name} is not closed")))?;
+        let value = &self.document[value_start..value_end];
+
+        if self.attributes.len() >= MAX_ATTRIBUTES {
+            return Err(self.error_at(at, format!("more than {MAX_ATTRIBUTES} attributes")));
+        }
+        if self.attributes.iter().any(|(seen, _)| *seen == name) {
+            return Err(self.error_at(at, format!("attribute {name} appears twice")));
+        }
+        self.attributes.push((name, value));
+
+        let declared = match name.strip_prefix("xmlns") {
+            Some("") => Some(""),
+            Some(prefix) => prefix.strip_prefix(':'),
+            None => None,
+        };
+        if let Some(prefix) = declared {
+            let uri = self.unescape(value)?;
+            if !prefix.is_empty() && uri.is_empty() {
+                return Err(self.error_at(at, format!("prefix {prefix:?} bound to no namespace")));
+            }
+            self.bindings.push(Binding { prefix, uri, depth });
+        }
+        Ok(value_end + 1)
+    }
+
+    /// Whether the start tag's attributes (already read) say `xsi:nil="true"`; an attribute
+    /// with an undeclared prefix is an error.
+    fn has_nil(&self, at: usize) -> Result<bool, ReadError> {
+        let mut nil = false;
+        for (name, value) in &self.attributes {
+            let Some((prefix, local)) = name.split_once(':') else {
+                continue;
+            };
+            if prefix == "xmlns" {
+                continue;
+            }
+            let Some(namespace) = self.lookup(prefix) else {
+                return Err(self.error_at(at, format!("undeclared namespace prefix {prefix:?}")));
+            };
+            if local == "nil" && namespace == XSI && matches!(*value, "true" | "1") {
+                nil = true;
+            }
+        }
+        Ok(nil)
+    }
+
+    /// The namespace `prefix` is bound to in the current scope (`""` for the default
+    /// namespace); `None` when it is not declared.
+    fn lookup(&self, prefix: &str) -> Option<&Cow<'i, str>> {
+        static XML_BINDING: Cow<'static, str> = Cow::Borrowed(XML);
+        if prefix == "xml" {
+            return Some(&XML_BINDING);
+        }
+        self.bindings
+            .iter()
+            .rev()
+            .find(|binding| binding.prefix == prefix)
+            .map(|binding| &binding.uri)
+    }
+
+    /// Character data with its references resolved and its line ends normalised to `\n`.
+    fn unescape(&self, raw: &'i str) -> Result<Cow<'i, str>, ReadError> {
+        let bytes = raw.as_bytes();
+        let Some(first) = memchr2(b'&', b'\r', bytes) else {
+            return Ok(Cow::Borrowed(raw));
+        };
+        let mut out = String::with_capacity(raw.len());
+        out.push_str(&raw[..first]);
+        let mut at = first;
+        while at < bytes.len() {
+            match bytes[at] {
+                b'&' => {
+                    let end = memchr(b';', &bytes[at..])
+                        .filter(|&n| n <= 12)
+                        .ok_or_else(|| self.error("an entity reference without its ;"))?;
+                    let name = &raw[at + 1..at + end];
+                    let character = reference(name)
+                        .ok_or_else(|| self.error(format!("unknown entity &{name};")))?;
+                    out.push(character);
+                    at += end + 1;
+                }
+                b'\r' => {
+                    out.push('\n');
+                    at += 1;
+                    if bytes.get(at) == Some(&b'\n') {
+                        at += 1;
+                    }
+                }
+                _ => {
+                    let end = memchr2(b'&', b'\r', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+                    out.push_str(&raw[at..end]);
+                    at = end;
+                }
+            }
+        }
+        Ok(Cow::Owned(out))
+    }
+}
+
+/// A field's text, gathered from the pieces comments and CDATA sections split it into. One
+/// piece, the usual case, is borrowed until the end.
+#[derive(Default)]
+struct Text<'i> {
+    text: Option<Cow<'i, str>>,
+}
+
+impl<'i> Text<'i> {
+    fn push(&mut self, piece: Cow<'i, str>) {
+        match &mut self.text {
+            None => self.text = Some(piece),
+            Some(text) => text.to_mut().push_str(&piece),
+        }
+    }
+
+    /// The text with surrounding (XML) white space trimmed.
+    fn finish(self) -> String {
+        match self.text {
+            None => String::new(),
+            Some(Cow::Owned(text)) if trim_space(&text).len() == text.len() => text,
+            Some(text) => trim_space(&text).to_owned(),
         }
     }
 }
 
-/// A resolved element namespace, owned, so that the reader can be borrowed again.
-enum Resolved {
-    Bound(String),
-    Unbound,
-    Unknown(String),
+/// The character a reference names: one of XML's five entities, or `#N` / `#xH` for a
+/// character XML allows.
+fn reference(name: &str) -> Option<char> {
+    let code = match name {
+        "amp" => return Some('&'),
+        "lt" => return Some('<'),
+        "gt" => return Some('>'),
+        "quot" => return Some('"'),
+        "apos" => return Some('\''),
+        _ => match name.strip_prefix('#')? {
+            hex if hex.starts_with('x') => u32::from_str_radix(&hex[1..], 16).ok()?,
+            decimal => decimal.parse().ok()?,
+        },
+    };
+    let allowed =
+        matches!(code, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF);
+    allowed.then(|| char::from_u32(code)).flatten()
 }
 
-fn resolved_owned(resolved: ResolveResult<'_>) -> Resolved {
-    match resolved {
-        ResolveResult::Bound(namespace) => Resolved::Bound(namespace.into_inner().to_owned()),
-        ResolveResult::Unbound => Resolved::Unbound,
-        ResolveResult::Unknown(prefix) => Resolved::Unknown(prefix),
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// `text` without the XML white space around it.
+fn trim_space(text: &str) -> &str {
+    text.trim_matches([' ', '\t', '\n', '\r'])
+}
+
+fn is_blank(text: &str) -> bool {
+    text.bytes().all(is_space)
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).copied().is_some_and(is_space) {
+        at += 1;
     }
+    at
 }
 
-fn resolved_namespace(resolved: Resolved) -> Result<Option<String>, ReadError> {
-    match resolved {
-        Resolved::Bound(namespace) => Ok(Some(namespace)),
-        Resolved::Unbound => Ok(None),
-        Resolved::Unknown(prefix) => Err(ReadError::new(
-            format!("undeclared namespace prefix {prefix:?}"),
-            0,
-        )),
+/// How a byte reads inside a name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NameByte {
+    Part,
+    Colon,
+    /// White space, markup delimiters, and whatever ends a name.
+    Stop,
+}
+
+/// [`NameByte`] of every byte, so that a name is scanned with one lookup per byte. Bytes of
+/// non-ASCII characters are name parts; names are compared, not classified, so the finer rules
+/// on which letters may be in a name are not checked.
+static NAME_BYTES: [NameByte; 256] = {
+    let mut table = [NameByte::Part; 256];
+    let stops = b" \t\r\n<>&\"'=/!?";
+    let mut i = 0;
+    while i < stops.len() {
+        table[stops[i] as usize] = NameByte::Stop;
+        i += 1;
     }
+    table[b':' as usize] = NameByte::Colon;
+    table
+};
+
+/// Where the name that starts at `at` ends, and the offset of its first colon within it.
+fn scan_name(bytes: &[u8], at: usize) -> (usize, Option<usize>) {
+    let rest = bytes.get(at..).unwrap_or_default();
+    let stop = |class: NameByte| {
+        rest.iter()
+            .position(|&b| NAME_BYTES[usize::from(b)] == class)
+    };
+    // Up to the first byte that is not a name part; past it only if that is a colon, to the
+    // first stop (a second colon stays inside, for `is_qname` to refuse).
+    let first = rest
+        .iter()
+        .position(|&b| NAME_BYTES[usize::from(b)] != NameByte::Part)
+        .unwrap_or(rest.len());
+    if rest.get(first) != Some(&b':') {
+        return (at + first, None);
+    }
+    let end = stop(NameByte::Stop).unwrap_or(rest.len());
+    (at + end, Some(first))
 }
 
-fn is_blank(text: &quick_xml::events::BytesText<'_>) -> bool {
-    text.bytes().all(|byte| byte.is_ascii_whitespace())
+/// Whether a name [`scan_name`] found can be a qualified name: not empty, not starting like a
+/// number, and at most one colon with something on both sides.
+fn is_qname(name: &str, colon: Option<usize>) -> bool {
+    let starts_well = name
+        .bytes()
+        .next()
+        .is_some_and(|b| !b.is_ascii_digit() && !matches!(b, b'-' | b'.' | b':'));
+    starts_well
+        && colon.is_none_or(|colon| {
+            let local = &name[colon + 1..];
+            !local.is_empty() && !local.contains(':')
+        })
 }
 
 impl ReadXml for String {

@@ -83,7 +83,7 @@ impl XmlWriter {
 
     fn escaped(&mut self, text: &str) {
         let mut rest = text;
-        while let Some(at) = rest.find(['&', '<', '>', '"', '\r']) {
+        while let Some(at) = rest.bytes().position(|b| ESCAPED[usize::from(b)]) {
             self.out.extend_from_slice(&rest.as_bytes()[..at]);
             let entity: &[u8] = match rest.as_bytes()[at] {
                 b'&' => b"&amp;",
@@ -99,6 +99,18 @@ impl XmlWriter {
         self.out.extend_from_slice(rest.as_bytes());
     }
 }
+
+/// The bytes [`XmlWriter::escaped`] replaces, looked up rather than compared one by one: the
+/// scan runs over every byte of every value.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\r' as usize] = true;
+    table
+};
 
 impl WriteXml for String {
     fn write_content(&self, writer: &mut XmlWriter) {
