@@ -164,10 +164,17 @@ fn has_document_type(body: &[u8]) -> bool {
     let mut rest = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     loop {
         rest = rest.trim_ascii_start();
+        // Both closers end in `>`: jump from one `>` to the next rather than try every offset.
         let skip_past = |rest: &[u8], open: &[u8], close: &[u8]| -> Option<usize> {
             let inner = rest.strip_prefix(open)?;
-            let end = inner.windows(close.len()).position(|w| w == close)?;
-            Some(open.len() + end + close.len())
+            let mut from = close.len() - 1;
+            loop {
+                let last = from + memchr::memchr(b'>', inner.get(from..)?)?;
+                if inner[..=last].ends_with(close) {
+                    return Some(open.len() + last + 1);
+                }
+                from = last + 1;
+            }
         };
         let skipped = skip_past(rest, b"<!--", b"-->").or_else(|| skip_past(rest, b"<?", b"?>"));
         match skipped {

@@ -22,13 +22,14 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memchr3};
 
 /// Deepest element nesting read; SOAP answers are a dozen levels deep.
 const MAX_DEPTH: usize = 64;
 /// Most attributes on one element. SOAP elements carry a handful; the cap keeps the
-/// duplicate check (quadratic, and cheaper than hashing at this size) bounded.
-const MAX_ATTRIBUTES: usize = 64;
+/// duplicate check (quadratic, and cheaper than hashing at this size) bounded and lets the
+/// attributes live in the reader rather than on the heap.
+const MAX_ATTRIBUTES: usize = 32;
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// The namespace the `xml` prefix is bound to without a declaration.
 const XML: &str = "http://www.w3.org/XML/1998/namespace";
@@ -111,22 +112,33 @@ pub struct XmlReader<'i> {
     /// Byte offset of the next unread character.
     position: usize,
     depth: usize,
-    /// Qualified names of the open elements, outermost first, to match end tags against.
-    open: Vec<&'i str>,
+    /// Qualified names of the open elements, outermost first (`open[depth - 1]` is the
+    /// innermost), to match end tags against.
+    open: [&'i str; MAX_DEPTH],
     /// Set after `<a/>`: the next token is its end.
     empty_pending: bool,
     bindings: Vec<Binding<'i>>,
-    /// The current start tag's attributes (name, value as written), reused from tag to tag.
-    attributes: Vec<(&'i str, &'i str)>,
+    /// The current start tag's attributes (name, value as written): the first
+    /// `attribute_count` entries.
+    attributes: [(&'i str, &'i str); MAX_ATTRIBUTES],
+    attribute_count: usize,
     /// Namespace of the child just entered (empty for none).
     child_namespace: Cow<'i, str>,
     /// Local name of the child just entered.
     child_local: &'i str,
     /// Whether the child just entered carries `xsi:nil="true"`.
     child_nil: bool,
-    /// The single-valued children read so far in each open element: their depth and expanded
-    /// name, innermost last.
-    read_once: Vec<(usize, &'i str, Cow<'i, str>)>,
+    /// The single-valued children read so far in each open element, innermost last.
+    read_once: Vec<Seen<'i>>,
+}
+
+/// A child read as a single value.
+struct Seen<'i> {
+    depth: usize,
+    /// [`fingerprint`] of the local name, so that most comparisons are one integer compare.
+    key: u64,
+    local: &'i str,
+    namespace: Cow<'i, str>,
 }
 
 impl fmt::Debug for XmlReader<'_> {
@@ -151,10 +163,11 @@ impl<'i> XmlReader<'i> {
             document,
             position,
             depth: 0,
-            open: Vec::with_capacity(16),
+            open: [""; MAX_DEPTH],
             empty_pending: false,
-            bindings: Vec::with_capacity(8),
-            attributes: Vec::new(),
+            bindings: Vec::new(),
+            attributes: [("", ""); MAX_ATTRIBUTES],
+            attribute_count: 0,
             child_namespace: Cow::Borrowed(""),
             child_local: "",
             child_nil: false,
@@ -300,13 +313,16 @@ impl<'i> XmlReader<'i> {
     /// the same name in the same parent.
     fn read_once(&mut self) -> Result<(), ReadError> {
         let depth = self.depth;
+        let key = fingerprint(self.child_local);
         let repeated = self
             .read_once
             .iter()
             .rev()
-            .take_while(|(at, _, _)| *at == depth)
-            .any(|(_, local, namespace)| {
-                *local == self.child_local && *namespace == self.child_namespace
+            .take_while(|seen| seen.depth == depth)
+            .any(|seen| {
+                seen.key == key
+                    && seen.local == self.child_local
+                    && seen.namespace == self.child_namespace
             });
         if repeated {
             return Err(self.error(format!(
@@ -314,8 +330,12 @@ impl<'i> XmlReader<'i> {
                 self.child_name()
             )));
         }
-        self.read_once
-            .push((depth, self.child_local, self.child_namespace.clone()));
+        self.read_once.push(Seen {
+            depth,
+            key,
+            local: self.child_local,
+            namespace: self.child_namespace.clone(),
+        });
         Ok(())
     }
 
@@ -359,20 +379,20 @@ impl<'i> XmlReader<'i> {
         if self.empty_pending {
             return None;
         }
-        let open = *self.open.last()?;
+        let open = self.open.get(self.depth.checked_sub(1)?)?;
         let bytes = self.document.as_bytes();
         let at = self.position;
-        let end = at + memchr(b'<', bytes.get(at..)?)?;
+        // The first `<`, `&` or CR: only a `<` means the text is plain so far.
+        let end = at + memchr3(b'<', b'&', b'\r', bytes.get(at..)?)?;
         let name = end + 2;
-        let closes = bytes.get(end + 1) == Some(&b'/')
+        let closes = bytes[end] == b'<'
+            && bytes.get(end + 1) == Some(&b'/')
             && bytes.get(name..name + open.len()) == Some(open.as_bytes())
             && bytes.get(name + open.len()) == Some(&b'>');
-        let raw = &bytes[at..end];
-        if !closes || memchr2(b'&', b'\r', raw).is_some() {
+        if !closes {
             return None;
         }
         self.position = name + open.len() + 1;
-        self.open.pop();
         self.close();
         Some(trim_space(&self.document[at..end]).to_owned())
     }
@@ -467,7 +487,7 @@ impl<'i> XmlReader<'i> {
     fn end_tag(&mut self) -> Result<Token<'i>, ReadError> {
         let bytes = self.document.as_bytes();
         let at = self.position;
-        let Some(open) = self.open.last() else {
+        let Some(open) = self.depth.checked_sub(1).and_then(|i| self.open.get(i)) else {
             return Err(self.error_at(at, "an end tag that closes nothing"));
         };
         // The name can only be the open element's: compare it whole rather than scan it.
@@ -479,7 +499,6 @@ impl<'i> XmlReader<'i> {
             let name = &self.document[at + 2..end];
             return Err(self.error_at(at, format!("</{name}> where </{open}> was expected")));
         }
-        self.open.pop();
         self.position = close + 1;
         self.close();
         Ok(Token::End)
@@ -492,7 +511,7 @@ impl<'i> XmlReader<'i> {
         while self
             .read_once
             .last()
-            .is_some_and(|(at, _, _)| *at > depth + 1)
+            .is_some_and(|seen| seen.depth > depth + 1)
         {
             self.read_once.pop();
         }
@@ -507,54 +526,63 @@ impl<'i> XmlReader<'i> {
             return Err(self.error_at(at, format!("elements nested deeper than {MAX_DEPTH}")));
         }
         let depth = self.depth + 1;
-        let (mut cursor, colon) = scan_name(bytes, at + 1);
-        let qname = &self.document[at + 1..cursor];
-        let ends_well = bytes
-            .get(cursor)
-            .is_some_and(|&b| is_space(b) || b == b'>' || b == b'/');
-        if !ends_well || !is_qname(qname, colon) {
+        let (name_end, colon) = scan_name(bytes, at + 1);
+        let qname = &self.document[at + 1..name_end];
+        if !is_qname(qname, colon) {
             return Err(self.error_at(at, "a malformed element name"));
         }
-        self.attributes.clear();
-        let empty = loop {
-            let next = skip_space(bytes, cursor);
-            match bytes.get(next) {
-                Some(b'>') => {
-                    cursor = next + 1;
-                    break false;
-                }
-                Some(b'/') if bytes.get(next + 1) == Some(&b'>') => {
-                    cursor = next + 2;
-                    break true;
-                }
-                Some(_) if next > cursor => cursor = self.attribute(next, depth)?,
-                Some(_) => return Err(self.error_at(next, "a malformed start tag")),
-                None => return Err(self.error_at(at, "the document ends inside a start tag")),
-            }
+        // Most elements have no attribute: `<a>` and `<a/>` skip the attribute reader.
+        self.attribute_count = 0;
+        let (end, empty) = match bytes.get(name_end) {
+            Some(b'>') => (name_end + 1, false),
+            Some(b'/') if bytes.get(name_end + 1) == Some(&b'>') => (name_end + 2, true),
+            Some(&byte) if is_space(byte) => self.attributes(at, name_end, depth)?,
+            _ => return Err(self.error_at(at, "a malformed element name")),
         };
 
         let (prefix, local) = match colon {
             Some(colon) => (&qname[..colon], &qname[colon + 1..]),
             None => ("", qname),
         };
-        let namespace = match self.lookup(prefix) {
-            Some(uri) => uri.clone(),
+        self.child_namespace = match self.lookup(prefix) {
+            // By hand: `Cow::clone` is an out-of-line call, and this runs for every element.
+            Some(Cow::Borrowed(uri)) => Cow::Borrowed(uri),
+            Some(Cow::Owned(uri)) => Cow::Owned(uri.clone()),
             None if prefix.is_empty() => Cow::Borrowed(""),
             None => {
                 return Err(self.error_at(at, format!("undeclared namespace prefix {prefix:?}")));
             }
         };
-        self.child_nil = !self.attributes.is_empty() && self.has_nil(at)?;
-        self.child_namespace = namespace;
+        self.child_nil = self.attribute_count > 0 && self.has_nil(at)?;
         self.child_local = local;
-        self.position = cursor;
+        self.position = end;
+        self.open[self.depth] = qname;
         self.depth = depth;
-        if empty {
-            self.empty_pending = true;
-        } else {
-            self.open.push(qname);
-        }
+        self.empty_pending = empty;
         Ok(Token::Start)
+    }
+
+    /// Reads the attributes of the start tag at `at`, from `from` (just after its name) to its
+    /// end, and returns where the tag ends and whether it is empty (`/>`).
+    #[inline(never)]
+    fn attributes(
+        &mut self,
+        at: usize,
+        from: usize,
+        depth: usize,
+    ) -> Result<(usize, bool), ReadError> {
+        let bytes = self.document.as_bytes();
+        let mut cursor = from;
+        loop {
+            let next = skip_space(bytes, cursor);
+            match bytes.get(next) {
+                Some(b'>') => return Ok((next + 1, false)),
+                Some(b'/') if bytes.get(next + 1) == Some(&b'>') => return Ok((next + 2, true)),
+                Some(_) if next > cursor => cursor = self.attribute(next, depth)?,
+                Some(_) => return Err(self.error_at(next, "a malformed start tag")),
+                None => return Err(self.error_at(at, "the document ends inside a start tag")),
+            }
+        }
     }
 
     /// Reads one `name="value"` of a start tag from `at` and returns where it ends. Namespace
@@ -579,13 +607,18 @@ impl<'i> XmlReader<'i> {
             .ok_or_else(|| self.error_at(at, format!("the value of {name} is not closed")))?;
         let value = &self.document[value_start..value_end];
 
-        if self.attributes.len() >= MAX_ATTRIBUTES {
+        let count = self.attribute_count;
+        if count >= MAX_ATTRIBUTES {
             return Err(self.error_at(at, format!("more than {MAX_ATTRIBUTES} attributes")));
         }
-        if self.attributes.iter().any(|(seen, _)| *seen == name) {
+        if self.attributes[..count]
+            .iter()
+            .any(|(seen, _)| *seen == name)
+        {
             return Err(self.error_at(at, format!("attribute {name} appears twice")));
         }
-        self.attributes.push((name, value));
+        self.attributes[count] = (name, value);
+        self.attribute_count = count + 1;
 
         let declared = match name.strip_prefix("xmlns") {
             Some("") => Some(""),
@@ -606,7 +639,7 @@ impl<'i> XmlReader<'i> {
     /// with an undeclared prefix is an error.
     fn has_nil(&self, at: usize) -> Result<bool, ReadError> {
         let mut nil = false;
-        for (name, value) in &self.attributes {
+        for (name, value) in &self.attributes[..self.attribute_count] {
             let Some((prefix, local)) = name.split_once(':') else {
                 continue;
             };
@@ -630,10 +663,15 @@ impl<'i> XmlReader<'i> {
         if prefix == "xml" {
             return Some(&XML_BINDING);
         }
+        // Unprefixed names are the usual case: find the default without comparing text.
+        let declares = |binding: &&Binding<'i>| match prefix {
+            "" => binding.prefix.is_empty(),
+            _ => binding.prefix == prefix,
+        };
         self.bindings
             .iter()
             .rev()
-            .find(|binding| binding.prefix == prefix)
+            .find(declares)
             .map(|binding| &binding.uri)
     }
 
@@ -726,7 +764,25 @@ fn is_space(byte: u8) -> bool {
 
 /// `text` without the XML white space around it.
 fn trim_space(text: &str) -> &str {
-    text.trim_matches([' ', '\t', '\n', '\r'])
+    let bytes = text.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_space(b))
+        .map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII white space or at the text's ends: character boundaries.
+    &text[start..end]
+}
+
+/// A cheap summary of a name (its length and first and last bytes), equal for equal names.
+fn fingerprint(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let first = bytes.first().copied().unwrap_or(0);
+    let last = bytes.last().copied().unwrap_or(0);
+    ((bytes.len() as u64) << 16) | (u64::from(first) << 8) | u64::from(last)
 }
 
 fn is_blank(text: &str) -> bool {

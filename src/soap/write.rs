@@ -11,12 +11,18 @@ pub trait WriteXml {
     fn write_content(&self, writer: &mut XmlWriter);
 }
 
+/// Open elements whose default namespace is remembered; deeper ones declare theirs again,
+/// which costs bytes, never correctness. Requests are a few levels deep.
+const TRACKED_DEPTH: usize = 16;
+
 /// Appends XML to a byte buffer, keeping track of the default namespace in scope.
 #[derive(Debug, Default)]
 pub struct XmlWriter {
     out: Vec<u8>,
-    /// Default namespace of each open element, innermost last.
-    defaults: Vec<&'static str>,
+    /// Default namespace of each open element, outermost first: the first `depth` entries
+    /// (up to [`TRACKED_DEPTH`]).
+    defaults: [&'static str; TRACKED_DEPTH],
+    depth: usize,
 }
 
 impl XmlWriter {
@@ -24,7 +30,8 @@ impl XmlWriter {
     pub fn new(out: Vec<u8>) -> Self {
         Self {
             out,
-            defaults: Vec::new(),
+            defaults: [""; TRACKED_DEPTH],
+            depth: 0,
         }
     }
 
@@ -40,18 +47,30 @@ impl XmlWriter {
         local: &str,
         value: &T,
     ) {
-        let in_scope = self.defaults.last().copied().unwrap_or("");
+        let in_scope = match self.depth {
+            0 => Some(""),
+            depth => self.defaults.get(depth - 1).copied(),
+        };
+        // The generated code passes the same constant down a whole request, so the pointers
+        // usually settle it without comparing the text.
+        let same = in_scope.is_some_and(|in_scope| {
+            (in_scope.as_ptr() == namespace.as_ptr() && in_scope.len() == namespace.len())
+                || in_scope == namespace
+        });
         self.out.push(b'<');
         self.out.extend_from_slice(local.as_bytes());
-        if namespace != in_scope {
+        if !same {
             self.out.extend_from_slice(b" xmlns=\"");
             self.escaped(namespace);
             self.out.push(b'"');
         }
         self.out.push(b'>');
-        self.defaults.push(namespace);
+        if let Some(slot) = self.defaults.get_mut(self.depth) {
+            *slot = namespace;
+        }
+        self.depth += 1;
         value.write_content(self);
-        self.defaults.pop();
+        self.depth -= 1;
         self.out.extend_from_slice(b"</");
         self.out.extend_from_slice(local.as_bytes());
         self.out.push(b'>');

@@ -45,6 +45,11 @@ pub struct Args {
     /// Skip the raw hyper + rustls baseline.
     #[arg(long)]
     no_raw: bool,
+    /// Rounds of --voids voids per client, ours and the raw client taking turns (and turns at
+    /// going first). Figures are medians over the rounds, so that a burst of other work on the
+    /// machine moves one round, not the result.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// One JSON line per client instead of a table.
     #[arg(long)]
     json: bool,
@@ -61,19 +66,59 @@ struct Figures {
 }
 
 impl Figures {
-    fn percentile(&self, share: f64) -> f64 {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
-        sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    }
-
     fn cpu_ms_per_call(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e3 / self.calls.max(1) as f64
     }
 
     fn calls_per_s(&self) -> f64 {
         self.calls as f64 / self.wall.as_secs_f64()
+    }
+}
+
+/// One client's rounds together: the median round's rates, every call's latency.
+struct Summary {
+    client: &'static str,
+    rounds: usize,
+    calls: usize,
+    failures: usize,
+    calls_per_s: f64,
+    cpu_ms_per_call: f64,
+    latencies: Vec<Duration>,
+}
+
+impl Summary {
+    fn of(rounds: Vec<Figures>) -> Self {
+        Self {
+            client: rounds.first().map_or("", |figures| figures.client),
+            rounds: rounds.len(),
+            calls: rounds.iter().map(|figures| figures.calls).sum(),
+            failures: rounds.iter().map(|figures| figures.failures).sum(),
+            calls_per_s: median(rounds.iter().map(Figures::calls_per_s).collect()),
+            cpu_ms_per_call: median(rounds.iter().map(Figures::cpu_ms_per_call).collect()),
+            latencies: rounds
+                .into_iter()
+                .flat_map(|figures| figures.latencies)
+                .collect(),
+        }
+    }
+
+    /// The latency below which `share` of the calls answered, in milliseconds: the sample at
+    /// round((n - 1) * share).
+    fn percentile(&self, share: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
+        sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
@@ -90,9 +135,11 @@ pub async fn run(args: Args) -> ExitCode {
 
 async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let protocol: Protocol = args.protocol.parse()?;
-    if args.voids == 0 || args.concurrency == 0 {
-        return Err("--voids and --concurrency must be positive".into());
+    if args.voids == 0 || args.concurrency == 0 || args.rounds == 0 {
+        return Err("--voids, --concurrency and --rounds must be positive".into());
     }
+    let clients = if args.no_raw { 1 } else { 2 };
+    let needed = clients * args.rounds * args.voids;
     let (target, _server) = match &args.endpoint {
         Some(endpoint) => {
             let seeds = args
@@ -109,18 +156,44 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             )
         }
         None => {
-            let (target, server) = start_simulator(2 * args.voids, args.plain_http)?;
+            let (target, server) = start_simulator(needed, args.plain_http)?;
             (target, Some(server))
         }
     };
-    if target.ids.len() < args.voids {
-        return Err(format!("{} payment IDs for {} voids", target.ids.len(), args.voids).into());
+    if target.ids.len() < needed {
+        return Err(format!(
+            "{} payment IDs for {needed} voids ({clients} clients x {} rounds x {} voids)",
+            target.ids.len(),
+            args.rounds,
+            args.voids
+        )
+        .into());
     }
     let target = Arc::new(target);
 
-    let mut results = vec![measure_ours(&target, protocol, &args)?];
+    let mut ours = Vec::with_capacity(args.rounds);
+    let mut raw = Vec::with_capacity(args.rounds);
+    let mut batches = target.ids.chunks(args.voids).map(<[String]>::to_vec);
+    for round in 0..args.rounds {
+        let ours_first = round % 2 == 0;
+        if ours_first {
+            ours.push(measure_ours(&target, batches.next(), protocol, &args)?);
+        }
+        if !args.no_raw {
+            raw.push(measure_raw(&target, batches.next(), protocol, &args)?);
+        }
+        if !ours_first {
+            ours.push(measure_ours(&target, batches.next(), protocol, &args)?);
+        }
+    }
+    let ratios: Vec<f64> = ours
+        .iter()
+        .zip(&raw)
+        .map(|(ours, raw)| ours.cpu_ms_per_call() / raw.cpu_ms_per_call())
+        .collect();
+    let mut results = vec![Summary::of(ours)];
     if !args.no_raw {
-        results.push(measure_raw(&target, protocol, &args)?);
+        results.push(Summary::of(raw));
     }
     let peak = peak_rss_mib();
     let scheme = if target.endpoint.starts_with("https") {
@@ -134,13 +207,14 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 "{}",
                 serde_json::json!({
                     "client": figures.client,
+                    "rounds": figures.rounds,
                     "protocol": protocol.as_str(),
                     "scheme": scheme,
                     "calls": figures.calls,
                     "failures": figures.failures,
                     "concurrency": args.concurrency,
-                    "calls_per_s": figures.calls_per_s(),
-                    "cpu_ms_per_call": figures.cpu_ms_per_call(),
+                    "calls_per_s": figures.calls_per_s,
+                    "cpu_ms_per_call": figures.cpu_ms_per_call,
                     "p50_ms": figures.percentile(0.50),
                     "p99_ms": figures.percentile(0.99),
                     "peak_rss_mib": peak,
@@ -149,8 +223,8 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     } else {
         println!(
-            "{} voids over {protocol} ({scheme}), {} in flight; client CPU from getrusage, simulator in another process",
-            args.voids, args.concurrency
+            "{} voids over {protocol} ({scheme}), {} in flight, {} rounds per client (medians); client CPU from getrusage, simulator in another process",
+            args.voids, args.concurrency, args.rounds
         );
         println!(
             "{:<14} {:>10} {:>14} {:>9} {:>9} {:>9}",
@@ -160,17 +234,21 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "{:<14} {:>10.0} {:>14.4} {:>9.3} {:>9.3} {:>9}",
                 figures.client,
-                figures.calls_per_s(),
-                figures.cpu_ms_per_call(),
+                figures.calls_per_s,
+                figures.cpu_ms_per_call,
                 figures.percentile(0.50),
                 figures.percentile(0.99),
                 figures.failures
             );
         }
-        if let [ours, raw] = &results[..] {
+        if !ratios.is_empty() {
+            let (low, high) = ratios.iter().fold((f64::MAX, f64::MIN), |(low, high), r| {
+                (low.min(*r), high.max(*r))
+            });
             println!(
-                "CPU per call, ours / raw: {:.2}",
-                ours.cpu_ms_per_call() / raw.cpu_ms_per_call()
+                "CPU per call, ours / raw: {:.2} (median of {} rounds side by side; {low:.2} to {high:.2})",
+                median(ratios.clone()),
+                ratios.len()
             );
         }
         println!("peak resident memory: {peak:.1} MiB");
@@ -332,9 +410,11 @@ where
 
 fn measure_ours(
     target: &Arc<Target>,
+    ids: Option<Vec<String>>,
     protocol: Protocol,
     args: &Args,
 ) -> Result<Figures, Box<dyn std::error::Error>> {
+    let ids = ids.ok_or("no payments left to void")?;
     let mut builder = Client::builder(&target.endpoint)
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
         .protocol(protocol)
@@ -344,7 +424,6 @@ fn measure_ours(
         builder = builder.ca_certificate_file(ca);
     }
     let client = builder.build()?;
-    let ids = target.ids[..args.voids].to_vec();
     let concurrency = args.concurrency;
     let outlet = Outlet::new("123123123", "123", "123")?;
     let (cpu_before, started) = (cpu_time(), Instant::now());
@@ -377,15 +456,11 @@ fn measure_ours(
 /// answer whole, without parsing it.
 fn measure_raw(
     target: &Arc<Target>,
+    ids: Option<Vec<String>>,
     protocol: Protocol,
     args: &Args,
 ) -> Result<Figures, Box<dyn std::error::Error>> {
-    let start = if target.ids.len() >= 2 * args.voids {
-        args.voids
-    } else {
-        0
-    };
-    let ids = &target.ids[start..start + args.voids];
+    let ids = ids.ok_or("no payments left to void")?;
     let uri: http::Uri = target.endpoint.parse()?;
     let host = uri.host().ok_or("no host in the endpoint")?.to_owned();
     let port = uri
