@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::bindings::types;
 use crate::error::InvalidRequest;
@@ -12,19 +13,24 @@ const MAX_ID_LEN: usize = 50;
 /// Checks one identifier against InstaMed's rules: 1 to 50 characters, no control characters and
 /// no surrounding white space (the service trims it, so the ID that arrives would differ).
 fn checked(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
+    // One pass over the characters: a caller may build an ID for every void it sends.
+    let (mut count, mut control, mut non_character) = (0, false, false);
+    for c in value.chars() {
+        count += 1;
+        control |= c.is_control();
+        non_character |= matches!(c, '\u{FFFE}' | '\u{FFFF}');
+    }
+    let padded = value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace);
     let problem = if value.is_empty() {
         "is required".to_owned()
-    } else if value.chars().count() > MAX_ID_LEN {
-        format!(
-            "must be at most {MAX_ID_LEN} characters, got {}",
-            value.chars().count()
-        )
-    } else if value.chars().any(char::is_control) {
+    } else if count > MAX_ID_LEN {
+        format!("must be at most {MAX_ID_LEN} characters, got {count}")
+    } else if control {
         "must not contain control characters".to_owned()
-    } else if value.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
+    } else if non_character {
         // Not characters XML can carry: the envelope would not be XML.
         "must not contain U+FFFE or U+FFFF".to_owned()
-    } else if value.trim() != value {
+    } else if padded {
         "must not start or end with white space".to_owned()
     } else {
         return Ok(value.to_owned());
@@ -33,11 +39,13 @@ fn checked(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
 }
 
 /// Where a payment was taken: InstaMed's merchant, store and terminal IDs.
+///
+/// Cheap to clone (the IDs are shared), so one outlet can go into every void it sends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Outlet {
-    merchant_id: String,
-    store_id: String,
-    terminal_id: String,
+    merchant_id: Arc<str>,
+    store_id: Arc<str>,
+    terminal_id: Arc<str>,
 }
 
 impl Outlet {
@@ -54,9 +62,9 @@ impl Outlet {
         terminal_id: impl AsRef<str>,
     ) -> Result<Self, InvalidRequest> {
         Ok(Self {
-            merchant_id: checked("MerchantID", merchant_id.as_ref())?,
-            store_id: checked("StoreID", store_id.as_ref())?,
-            terminal_id: checked("TerminalID", terminal_id.as_ref())?,
+            merchant_id: checked("MerchantID", merchant_id.as_ref())?.into(),
+            store_id: checked("StoreID", store_id.as_ref())?.into(),
+            terminal_id: checked("TerminalID", terminal_id.as_ref())?.into(),
         })
     }
 
@@ -244,9 +252,9 @@ impl VoidRequest {
     /// The generated SOAP request element for this void.
     pub fn to_soap(&self) -> types::DoCreditCardSecondaryVoid {
         let transaction = types::SecondaryCreditCardVoidRequestData {
-            merchant_id: Some(self.outlet.merchant_id.clone()),
-            store_id: Some(self.outlet.store_id.clone()),
-            terminal_id: Some(self.outlet.terminal_id.clone()),
+            merchant_id: Some(self.outlet.merchant_id.to_string()),
+            store_id: Some(self.outlet.store_id.to_string()),
+            terminal_id: Some(self.outlet.terminal_id.to_string()),
             primary_transaction_id: Some(self.payment.0.clone()),
             primary_card_present_status: Some(self.card_present_status.as_str().to_owned()),
             ..Default::default()
