@@ -1,5 +1,6 @@
-//! Property tests: the decoders never panic, encoding escapes every value, the contract matcher
-//! compares by meaning, and cassettes survive a round trip through text.
+//! Property tests: the decoders never panic, the XML reader reads what an independent parser
+//! reads, encoding escapes every value, the contract matcher compares by meaning, and cassettes
+//! survive a round trip through text.
 //!
 //! The short version of the fuzz targets in `fuzz/` (see `docs/fuzzing.md`), capped so that the
 //! whole file runs in a few seconds inside `cargo test`. `PROPTEST_CASES=10000 cargo test --test
@@ -793,6 +794,77 @@ proptest! {
         changed[target].1 = format!("{}!", changed[target].1.trim());
         let difference = matcher::form(&recorded, &encode(&changed)).difference.expect("not noticed");
         prop_assert_eq!(difference.path, format!("?{}", pairs[target].0.to_ascii_lowercase()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The XML reader reads what an independent parser reads
+
+/// XML's white space around `text` removed, as the reader trims values.
+fn xml_trim(text: &str) -> &str {
+    text.trim_matches([' ', '\t', '\n', '\r'])
+}
+
+/// Every element in document order as `{namespace}name`, with `=text` (trimmed) for leaves,
+/// as `soap::XmlReader` reads them.
+fn read_with_reader(xml: &str) -> Result<Vec<String>, soap::ReadError> {
+    fn element(
+        reader: &mut soap::XmlReader<'_>,
+        out: &mut Vec<String>,
+    ) -> Result<(), soap::ReadError> {
+        let name = reader.child_name();
+        match reader.text_or_child()? {
+            Some(text) => out.push(format!("{name}={text}")),
+            None => {
+                out.push(name);
+                element(reader, out)?;
+                while reader.enter_child()? {
+                    element(reader, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut reader = soap::XmlReader::new(xml);
+    let mut out = Vec::new();
+    while reader.enter_child()? {
+        element(&mut reader, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The same, as roxmltree reads them.
+fn read_with_roxmltree(xml: &str) -> Vec<String> {
+    let document = roxmltree::Document::parse(xml).unwrap();
+    document
+        .root_element()
+        .descendants()
+        .filter(roxmltree::Node::is_element)
+        .map(|node| {
+            let name = match node.tag_name().namespace() {
+                Some(namespace) => format!("{{{namespace}}}{}", node.tag_name().name()),
+                None => node.tag_name().name().to_owned(),
+            };
+            if node.children().any(|child| child.is_element()) {
+                name
+            } else {
+                let text: String = node.children().filter_map(|child| child.text()).collect();
+                format!("{name}={}", xml_trim(&text))
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_reader_reads_what_roxmltree_reads(tree in tree()) {
+        for style in [Style::Compact, Style::Indented] {
+            let xml = tree.write(style);
+            let read = read_with_reader(&xml);
+            prop_assert_eq!(read.as_ref().ok(), Some(&read_with_roxmltree(&xml)), "{}", xml);
+        }
     }
 }
 

@@ -94,8 +94,9 @@ def client_command(args, client, protocol, simulator, calls):
                 "--calls", str(calls)] + ca
     if client == OURS:
         # The seed file holds 2N payments: ours voids the first N, the raw hyper client the next N.
+        # One round: this script repeats runs itself (--reps) and takes the median.
         command = [args.binary, "bench", "--endpoint", simulator.endpoint, "--protocol", protocol,
-                   "--voids", str(calls), "--seed-file", simulator.seeds, "--json"]
+                   "--voids", str(calls), "--rounds", "1", "--seed-file", simulator.seeds, "--json"]
         if simulator.ca and simulator.endpoint.startswith("https:"):
             command += ["--ca-cert", simulator.ca]
         return command

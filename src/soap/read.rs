@@ -1009,4 +1009,112 @@ mod tests {
             );
         }
     }
+
+    /// Reads the text of the root element's only child.
+    fn leaf(xml: &str) -> Result<String, ReadError> {
+        let mut reader = XmlReader::new(xml);
+        assert!(reader.enter_child()?);
+        assert!(reader.enter_child()?);
+        reader.text()
+    }
+
+    #[test]
+    fn text_is_read_as_xml_says() {
+        let cases = [
+            ("<r><a>plain</a></r>", "plain"),
+            ("<r><a> \t padded\n </a></r>", "padded"),
+            (
+                "<r><a>x &lt;&gt;&amp;&quot;&apos; &#65;&#x42;</a></r>",
+                "x <>&\"' AB",
+            ),
+            ("<r><a>one<!-- gone -->two</a></r>", "onetwo"),
+            ("<r><a><![CDATA[<not> &markup;]]></a></r>", "<not> &markup;"),
+            ("<r><a>line\r\nend\rx</a></r>", "line\nend\nx"),
+            ("<r><a/></r>", ""),
+            ("<r><a></a ></r>", ""),
+            ("\u{feff}<?xml version=\"1.0\"?><r><a>bom</a></r>", "bom"),
+        ];
+        for (xml, expected) in cases {
+            assert_eq!(leaf(xml).as_deref(), Ok(expected), "{xml}");
+        }
+    }
+
+    #[test]
+    fn namespaces_follow_their_scope() {
+        let xml = r#"<r xmlns="urn:d" xmlns:p="urn:p">
+            <p:a/><a/><b xmlns=""/><c xmlns:p="urn:q"><p:x/></c><p:y/><xml:lang/></r>"#;
+        let mut reader = XmlReader::new(xml);
+        assert!(reader.enter_child().unwrap());
+        let mut seen = Vec::new();
+        while reader.enter_child().unwrap() {
+            if reader.child_local() == "c" {
+                assert!(reader.enter_child().unwrap());
+                seen.push(reader.child_name());
+                reader.skip().unwrap();
+                assert!(!reader.enter_child().unwrap());
+            } else {
+                seen.push(reader.child_name());
+                reader.skip().unwrap();
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                "{urn:p}a",
+                "{urn:d}a",
+                "b",
+                "{urn:q}x",
+                "{urn:p}y",
+                "{http://www.w3.org/XML/1998/namespace}lang"
+            ]
+        );
+    }
+
+    #[test]
+    fn ill_formed_markup_is_an_error_not_a_guess() {
+        let cases = [
+            ("<r><a>x</b></r>", "</b>"),
+            ("<r><a>x</a></r></r>", "closes nothing"),
+            ("<r><a x=\"1\" x=\"2\">v</a></r>", "twice"),
+            ("<r><a q:x=\"1\">v</a></r>", "undeclared"),
+            ("<r><a x=\"a<b\">v</a></r>", "not closed"),
+            ("<r><a x=1>v</a></r>", "malformed attribute"),
+            ("<r><a x=\"1\"y=\"2\">v</a></r>", "malformed start tag"),
+            ("<r xmlns:p=\"\"><a>v</a></r>", "no namespace"),
+            ("<r><a>&#0;</a></r>", "unknown entity"),
+            ("<r><a>&#xD800;</a></r>", "unknown entity"),
+            ("<r><a>& x</a></r>", "without its ;"),
+            ("<r><a><!-- open</a></r>", "never closed"),
+            ("<r><a><![CDATA[open</a></r>", "never closed"),
+            ("<r><1a>v</1a></r>", "malformed element name"),
+            ("<r><p:q:a>v</p:q:a></r>", "malformed element name"),
+            ("<r><a>v", "ends inside"),
+        ];
+        for (xml, problem) in cases {
+            let error = leaf(xml).and_then(|_| {
+                // Some problems only show once the rest of the document is read.
+                let mut reader = XmlReader::new(xml);
+                assert!(reader.enter_child()?);
+                reader.skip()?;
+                reader.enter_child().map(|_| String::new())
+            });
+            match error {
+                Err(error) => assert!(error.message().contains(problem), "{xml}: {error}"),
+                Ok(_) => panic!("{xml} was read"),
+            }
+        }
+    }
+
+    #[test]
+    fn attributes_may_hold_markup_characters_and_nil_needs_its_namespace() {
+        let xml = r#"<r xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns:j="urn:j">
+            <a note="1 > 0" i:nil="true"/><b j:nil="true">kept</b><c i:nil='1'></c></r>"#;
+        let mut reader = XmlReader::new(xml);
+        assert!(reader.enter_child().unwrap());
+        let mut values = Vec::new();
+        while reader.enter_child().unwrap() {
+            values.push(reader.read_option::<String>().unwrap());
+        }
+        assert_eq!(values, [None, Some("kept".to_owned()), None]);
+    }
 }
