@@ -6,6 +6,8 @@
 //! Key casing varies between InstaMed's documents and production clients (`MerchantID`,
 //! `merchantId`), so answers are read case-blind. Requests use the casing of InstaMed's sample.
 
+use std::borrow::Cow;
+
 use crate::void::{VoidAnswer, VoidRequest};
 
 /// The form body of a void (`transactionType=CreditCard&transactionAction=Void&…`).
@@ -62,7 +64,8 @@ pub enum NvpProblem {
 /// UTF-8 once percent-decoded, or reports an error beside a completed void says two things,
 /// and neither may be believed.
 pub fn decode(body: &[u8]) -> Result<NvpReply, NvpProblem> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    // Pairs borrow the body unless they had to be unescaped: an answer is a dozen plain pairs.
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(16);
     for pair in body
         .trim_ascii()
         .split(|&b| b == b'&')
@@ -73,18 +76,19 @@ pub fn decode(body: &[u8]) -> Result<NvpReply, NvpProblem> {
             None => (pair, &b""[..]),
         };
         let key = form_decoded(key).ok_or_else(|| NvpProblem::NotUtf8(lossy(key)))?;
-        let value = form_decoded(value).ok_or_else(|| NvpProblem::NotUtf8(key.clone()))?;
-        if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
-            return Err(NvpProblem::Repeated(key.to_ascii_lowercase()));
-        }
-        pairs.push((key, value.trim().to_owned()));
+        let value = form_decoded(value).ok_or_else(|| NvpProblem::NotUtf8(key.to_string()))?;
+        pairs.push((key, value));
+    }
+    if let Some(key) = repeated_key(&pairs) {
+        return Err(NvpProblem::Repeated(key));
     }
     let get = |name: &str| {
         pairs
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.clone())
+            .map(|(_, value)| value.trim())
             .filter(|value| !value.is_empty())
+            .map(str::to_owned)
     };
     let (code, message) = (get("errorCode"), get("errorMessage"));
     let answer = VoidAnswer {
@@ -113,14 +117,39 @@ pub fn decode(body: &[u8]) -> Result<NvpReply, NvpProblem> {
     Ok(NvpReply::Answer(answer))
 }
 
+/// The first key (lower-cased) given more than once, keys compared case-blind. A real answer
+/// has a dozen pairs, compared pairwise; a body of many thousands is sorted instead, so that it
+/// costs n log n, not n².
+fn repeated_key(pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<String> {
+    if pairs.len() <= 32 {
+        return pairs.iter().enumerate().find_map(|(i, (key, _))| {
+            pairs[..i]
+                .iter()
+                .any(|(earlier, _)| earlier.eq_ignore_ascii_case(key))
+                .then(|| key.to_ascii_lowercase())
+        });
+    }
+    let mut keys: Vec<String> = pairs
+        .iter()
+        .map(|(key, _)| key.to_ascii_lowercase())
+        .collect();
+    keys.sort_unstable();
+    keys.windows(2)
+        .find(|two| two[0] == two[1])
+        .map(|two| two[0].clone())
+}
+
 /// `application/x-www-form-urlencoded` decoding (`+` is a space), strict about UTF-8.
-fn form_decoded(bytes: &[u8]) -> Option<String> {
+fn form_decoded(bytes: &[u8]) -> Option<Cow<'_, str>> {
+    if !bytes.iter().any(|&b| b == b'+' || b == b'%') {
+        return std::str::from_utf8(bytes).ok().map(Cow::Borrowed);
+    }
     let spaced: Vec<u8> = bytes
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
     let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-    String::from_utf8(decoded).ok()
+    String::from_utf8(decoded).ok().map(Cow::Owned)
 }
 
 fn lossy(bytes: &[u8]) -> String {

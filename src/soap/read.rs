@@ -240,6 +240,7 @@ impl<'i> XmlReader<'i> {
     }
 
     /// Whether the child just entered is `{namespace}local` (`""` for no namespace).
+    #[inline]
     pub fn child_is(&self, namespace: &str, local: &str) -> bool {
         self.child_local == local && self.child_namespace == namespace
     }
@@ -281,6 +282,7 @@ impl<'i> XmlReader<'i> {
 
     /// Reads the child just entered as a `T`, the one value of a single-valued field: an error
     /// if its parent already had a child of that name read.
+    #[inline]
     pub fn read<T: ReadXml>(&mut self) -> Result<T, ReadError> {
         self.read_once()?;
         T::read_xml(self)
@@ -288,6 +290,7 @@ impl<'i> XmlReader<'i> {
 
     /// Reads the child just entered as a `T`, or `None` when it is `xsi:nil="true"`: the one
     /// value of an optional field, like [`read`](Self::read).
+    #[inline]
     pub fn read_option<T: ReadXml>(&mut self) -> Result<Option<T>, ReadError> {
         self.read_once()?;
         self.read_item()
@@ -301,6 +304,7 @@ impl<'i> XmlReader<'i> {
         Ok(())
     }
 
+    #[inline]
     fn read_item<T: ReadXml>(&mut self) -> Result<Option<T>, ReadError> {
         if self.child_nil {
             self.skip()?;
@@ -375,6 +379,7 @@ impl<'i> XmlReader<'i> {
 
     /// The usual leaf, `<a>text</a>` with no reference, comment or CDATA in the text, read
     /// straight off the document; `None` (nothing consumed) for anything else.
+    #[inline]
     fn plain_text(&mut self) -> Option<String> {
         if self.empty_pending {
             return None;
@@ -401,6 +406,7 @@ impl<'i> XmlReader<'i> {
     // Tokens
 
     /// Drops the declarations of elements that have closed.
+    #[inline]
     fn leave_scopes(&mut self) {
         while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
             self.bindings.pop();
@@ -505,6 +511,7 @@ impl<'i> XmlReader<'i> {
     }
 
     /// Leaves the current element: its children's names no longer count.
+    #[inline]
     fn close(&mut self) {
         self.depth = self.depth.saturating_sub(1);
         let depth = self.depth;
