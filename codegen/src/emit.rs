@@ -227,7 +227,7 @@ fn write_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
     }
 }
 
-/// The quick-xml reader of a struct: each child matched by namespace URI and local name,
+/// The `ReadXml` impl of a struct: each child matched by namespace URI and local name,
 /// unknown children skipped.
 fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
     let name = ident(&item.rust_name);

@@ -3,7 +3,7 @@
 //! Encoding writes the envelope around the request element with its generated
 //! [`WriteXml`](super::WriteXml), ASP.NET style (the element declares the service namespace as
 //! its default). Decoding streams the reply once with
-//! the quick-xml [`XmlReader`]: it checks the envelope, finds the single child of `Body`, and
+//! the project's [`XmlReader`]: it checks the envelope, finds the single child of `Body`, and
 //! hands either the expected response element to its generated [`ReadXml`](super::ReadXml) or
 //! a `Fault` to [`read_fault`]. Anything else is an [`UnreadableEnvelope`], never an empty
 //! success.
