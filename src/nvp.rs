@@ -214,6 +214,15 @@ mod tests {
         assert_eq!(decode(b"<html>oops</html>"), Err(NvpProblem::NoPairs));
         assert_eq!(decode(b""), Err(NvpProblem::NoPairs));
         assert_eq!(decode(b"a=1&A=2"), Err(NvpProblem::Repeated("a".into())));
+        // Past a few dozen pairs repeats are found by sorting: the same answers, in n log n.
+        let many: Vec<String> = (0..40).map(|n| format!("k{n}=v")).collect();
+        let mut body = format!("transactionStatus=C&{}", many.join("&"));
+        assert!(decode(body.as_bytes()).is_ok());
+        body.push_str("&K7=again");
+        assert_eq!(
+            decode(body.as_bytes()),
+            Err(NvpProblem::Repeated("k7".into()))
+        );
         assert_eq!(
             decode(b"transactionStatus=%FF"),
             Err(NvpProblem::NotUtf8("transactionStatus".into()))
