@@ -122,6 +122,8 @@ pub struct XmlReader<'i> {
     /// `attribute_count` entries.
     attributes: [(&'i str, &'i str); MAX_ATTRIBUTES],
     attribute_count: usize,
+    /// How many of them are not namespace declarations.
+    plain_attributes: usize,
     /// Namespace of the child just entered (empty for none).
     child_namespace: Cow<'i, str>,
     /// Local name of the child just entered.
@@ -153,6 +155,7 @@ impl fmt::Debug for XmlReader<'_> {
 impl<'i> XmlReader<'i> {
     /// A reader over `document`, before its root element. A leading byte order mark is passed
     /// over.
+    #[inline]
     pub fn new(document: &'i str) -> Self {
         let position = if document.starts_with('\u{feff}') {
             '\u{feff}'.len_utf8()
@@ -168,6 +171,7 @@ impl<'i> XmlReader<'i> {
             bindings: Vec::new(),
             attributes: [("", ""); MAX_ATTRIBUTES],
             attribute_count: 0,
+            plain_attributes: 0,
             child_namespace: Cow::Borrowed(""),
             child_local: "",
             child_nil: false,
@@ -540,6 +544,7 @@ impl<'i> XmlReader<'i> {
         }
         // Most elements have no attribute: `<a>` and `<a/>` skip the attribute reader.
         self.attribute_count = 0;
+        self.plain_attributes = 0;
         let (end, empty) = match bytes.get(name_end) {
             Some(b'>') => (name_end + 1, false),
             Some(b'/') if bytes.get(name_end + 1) == Some(&b'>') => (name_end + 2, true),
@@ -560,7 +565,8 @@ impl<'i> XmlReader<'i> {
                 return Err(self.error_at(at, format!("undeclared namespace prefix {prefix:?}")));
             }
         };
-        self.child_nil = self.attribute_count > 0 && self.has_nil(at)?;
+        // Namespace declarations cannot say nil, nor carry an undeclared prefix.
+        self.child_nil = self.plain_attributes > 0 && self.has_nil(at)?;
         self.child_local = local;
         self.position = end;
         self.open[self.depth] = qname;
@@ -607,10 +613,16 @@ impl<'i> XmlReader<'i> {
         {
             return Err(self.error_at(at, "a malformed attribute"));
         }
+        let quote = quote.unwrap_or(b'"');
         let value_start = quote_at + 1;
-        let value_end = memchr2(quote.unwrap_or(b'"'), b'<', &bytes[value_start..])
-            .map(|n| value_start + n)
-            .filter(|&end| bytes[end] != b'<')
+        // One scan finds the closing quote and says whether there is a reference to resolve.
+        let mut end = memchr3(quote, b'<', b'&', &bytes[value_start..]).map(|n| value_start + n);
+        let references = end.is_some_and(|end| bytes[end] == b'&');
+        if references {
+            end = end.and_then(|from| memchr2(quote, b'<', &bytes[from..]).map(|n| from + n));
+        }
+        let value_end = end
+            .filter(|&end| bytes[end] == quote)
             .ok_or_else(|| self.error_at(at, format!("the value of {name} is not closed")))?;
         let value = &self.document[value_start..value_end];
 
@@ -633,11 +645,16 @@ impl<'i> XmlReader<'i> {
             None => None,
         };
         if let Some(prefix) = declared {
-            let uri = self.unescape(value)?;
+            let uri = match references {
+                true => self.unescape(value)?,
+                false => Cow::Borrowed(value),
+            };
             if !prefix.is_empty() && uri.is_empty() {
                 return Err(self.error_at(at, format!("prefix {prefix:?} bound to no namespace")));
             }
             self.bindings.push(Binding { prefix, uri, depth });
+        } else {
+            self.plain_attributes += 1;
         }
         Ok(value_end + 1)
     }
