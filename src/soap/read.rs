@@ -403,7 +403,7 @@ impl<'i> XmlReader<'i> {
         }
         self.position = name + open.len() + 1;
         self.close();
-        Some(trim_space(&self.document[at..end]).to_owned())
+        Some(self.document[at..end].trim().to_owned())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -753,12 +753,12 @@ impl<'i> Text<'i> {
         }
     }
 
-    /// The text with surrounding (XML) white space trimmed.
+    /// The text with surrounding white space trimmed.
     fn finish(self) -> String {
         match self.text {
             None => String::new(),
-            Some(Cow::Owned(text)) if trim_space(&text).len() == text.len() => text,
-            Some(text) => trim_space(&text).to_owned(),
+            Some(Cow::Owned(text)) if text.trim().len() == text.len() => text,
+            Some(text) => text.trim().to_owned(),
         }
     }
 }
@@ -784,21 +784,6 @@ fn reference(name: &str) -> Option<char> {
 
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// `text` without the XML white space around it.
-fn trim_space(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    let start = bytes
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| !is_space(b))
-        .map_or(start, |i| i + 1);
-    // Both ends sit next to ASCII white space or at the text's ends: character boundaries.
-    &text[start..end]
 }
 
 /// A cheap summary of a name (its length and first and last bytes), equal for equal names.
@@ -1057,6 +1042,9 @@ mod tests {
             ("<r><a/></r>", ""),
             ("<r><a></a ></r>", ""),
             ("\u{feff}<?xml version=\"1.0\"?><r><a>bom</a></r>", "bom"),
+            // White space as `str::trim` knows it, not only XML's four (finding F9).
+            ("<r><a>C\u{b}</a></r>", "C"),
+            ("<r><a>\u{a0}C\u{2003}</a></r>", "C"),
         ];
         for (xml, expected) in cases {
             assert_eq!(leaf(xml).as_deref(), Ok(expected), "{xml}");
