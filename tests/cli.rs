@@ -356,3 +356,53 @@ fn soak_accounts_for_every_void() {
         "{out}"
     );
 }
+
+#[test]
+fn bench_measures_ours_beside_the_raw_client_in_rounds() {
+    for protocol in ["soap11", "nvp"] {
+        let output = Command::new(BIN)
+            .args([
+                "bench",
+                "--protocol",
+                protocol,
+                "--voids",
+                "40",
+                "--rounds",
+                "3",
+            ])
+            .arg("--json")
+            .output()
+            .expect("run bench");
+        let out = text(&output);
+        assert!(output.status.success(), "{out}");
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .filter(|line| line.starts_with('{'))
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        let clients: Vec<&str> = lines.iter().filter_map(|l| l["client"].as_str()).collect();
+        assert_eq!(clients, ["instamed-soap", "raw-hyper"], "{out}");
+        for line in &lines {
+            // Every round voids fresh payments: 3 rounds of 40, none refused.
+            assert_eq!(line["rounds"], 3, "{out}");
+            assert_eq!(line["calls"], 120, "{out}");
+            assert_eq!(line["failures"], 0, "{out}");
+            assert_eq!(line["protocol"], protocol, "{out}");
+            assert!(
+                line["cpu_ms_per_call"]
+                    .as_f64()
+                    .is_some_and(|cpu| cpu > 0.0),
+                "{out}"
+            );
+        }
+    }
+    // The table says how the two compare.
+    let output = Command::new(BIN)
+        .args(["bench", "--voids", "20", "--rounds", "2"])
+        .output()
+        .expect("run bench");
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("CPU per call, ours / raw:"), "{out}");
+    assert!(out.contains("median of 2 rounds side by side"), "{out}");
+}
