@@ -192,7 +192,8 @@ impl ClientBuilder {
             max_idle: self.max_idle_connections,
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
-        });
+        })
+        .map_err(|e| config_with("cannot start the thread that keeps deadlines".to_owned(), e))?;
         // Built once: a void is the hot path, and these never change for a client.
         let soap_version = self.protocol.soap_version().unwrap_or_default();
         let void_headers = SoapHeaders::of::<DoCreditCardSecondaryVoid>(soap_version).ok();

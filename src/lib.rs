@@ -30,6 +30,7 @@ mod client;
 #[cfg(feature = "contract")]
 pub mod contract;
 mod credentials;
+mod deadline;
 pub mod error;
 pub mod nvp;
 mod protocol;

@@ -19,6 +19,8 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower_service::Service;
 
+use crate::deadline::Deadlines;
+
 /// A boxed error from a lower layer, kept whole for `source()` chains.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -57,22 +59,28 @@ pub(crate) struct Settings {
 pub(crate) struct Transport {
     settings: Settings,
     idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    deadlines: Deadlines,
 }
 
 impl Transport {
-    pub fn new(settings: Settings) -> Self {
-        Self {
+    /// A transport, with the thread that keeps its deadlines.
+    pub fn new(settings: Settings) -> std::io::Result<Self> {
+        let deadlines = Deadlines::start(settings.timeout)?;
+        Ok(Self {
             settings,
             idle: Mutex::new(Vec::new()),
-        }
+            deadlines,
+        })
     }
 
     /// Sends `request` and reads the whole response, within the deadline.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response, Failure> {
         let sent = AtomicBool::new(false);
-        match tokio::time::timeout(self.settings.timeout, self.exchange(request, &sent)).await {
-            Ok(result) => result,
-            Err(_) => Err(Failure::Timeout {
+        let deadline = self.deadlines.set();
+        tokio::select! {
+            biased;
+            result = self.exchange(request, &sent) => result,
+            () = deadline => Err(Failure::Timeout {
                 sent: sent.load(Ordering::Acquire),
             }),
         }

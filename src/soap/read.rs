@@ -403,7 +403,7 @@ impl<'i> XmlReader<'i> {
         }
         self.position = name + open.len() + 1;
         self.close();
-        Some(self.document[at..end].trim().to_owned())
+        Some(trimmed(&self.document[at..end]).to_owned())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -757,8 +757,8 @@ impl<'i> Text<'i> {
     fn finish(self) -> String {
         match self.text {
             None => String::new(),
-            Some(Cow::Owned(text)) if text.trim().len() == text.len() => text,
-            Some(text) => text.trim().to_owned(),
+            Some(Cow::Owned(text)) if trimmed(&text).len() == text.len() => text,
+            Some(text) => trimmed(&text).to_owned(),
         }
     }
 }
@@ -784,6 +784,16 @@ fn reference(name: &str) -> Option<char> {
 
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// `text` without the white space around it, as `str::trim` has it; most values start and end
+/// with a printable ASCII character, which settles it without decoding a character.
+fn trimmed(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
 }
 
 /// A cheap summary of a name (its length and first and last bytes), equal for equal names.

@@ -72,8 +72,8 @@ pub(crate) fn judge(
         (Some(s), Some(p)) if s.eq_ignore_ascii_case("C") && p.eq_ignore_ascii_case("V") => {
             Ok(VoidReceipt {
                 payment: request.payment().clone(),
-                transaction_status: s.to_owned(),
-                primary_transaction_status: p.to_owned(),
+                transaction_status: trimmed(answer.transaction_status),
+                primary_transaction_status: trimmed(answer.primary_transaction_status),
                 response_code: answer.response_code,
                 response_message: answer.response_message,
                 transaction_id: answer.transaction_id,
@@ -103,6 +103,15 @@ pub(crate) fn judge(
         (Some(s), _) => Err(inconsistent(format!(
             "TransactionStatus {s:?} is not an answer to a void"
         ))),
+    }
+}
+
+/// The status, trimmed, without copying it when there is nothing to trim.
+fn trimmed(status: Option<String>) -> String {
+    let status = status.unwrap_or_default();
+    match status.trim() {
+        same if same.len() == status.len() => status,
+        shorter => shorter.to_owned(),
     }
 }
 

@@ -13,13 +13,22 @@ const MAX_ID_LEN: usize = 50;
 /// Checks one identifier against InstaMed's rules: 1 to 50 characters, no control characters and
 /// no surrounding white space (the service trims it, so the ID that arrives would differ).
 fn checked(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
-    // One pass over the characters: a caller may build an ID for every void it sends.
-    let (mut count, mut control, mut non_character) = (0, false, false);
-    for c in value.chars() {
-        count += 1;
-        control |= c.is_control();
-        non_character |= matches!(c, '\u{FFFE}' | '\u{FFFF}');
-    }
+    // One pass over the characters: a caller may build an ID for every void it sends. IDs are
+    // ASCII in practice, where bytes are characters.
+    let (count, control, non_character) = if value.is_ascii() {
+        let control = value.bytes().any(|b| b.is_ascii_control());
+        (value.len(), control, false)
+    } else {
+        value
+            .chars()
+            .fold((0, false, false), |(count, control, non_character), c| {
+                (
+                    count + 1,
+                    control || c.is_control(),
+                    non_character || matches!(c, '\u{FFFE}' | '\u{FFFF}'),
+                )
+            })
+    };
     let padded = value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace);
     let problem = if value.is_empty() {
         "is required".to_owned()

@@ -1,0 +1,231 @@
+//! Request deadlines kept by a thread of the client's own instead of tokio's timer.
+//!
+//! While a tokio timer is pending, every wait of the runtime for I/O is a timed wait
+//! (`epoll_wait` with a timeout), and the kernel arms and cancels a timer for each one. For a
+//! void on a keep-alive connection that was several microseconds of kernel time, a tenth of the
+//! client's CPU. A client's deadlines all lie the same span after the moment they are set, so
+//! they are set in the order they fall: one thread keeps them in a queue and sleeps until the
+//! first. A new deadline never falls before the one the thread sleeps for, so setting one wakes
+//! nobody, allocates nothing once the queue has grown, and the runtime's waits stay untimed.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Longer than any request may wait, short enough to add to any instant.
+const FOR_EVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// The deadlines of one client, and the thread that fires them.
+pub(crate) struct Deadlines {
+    shared: Arc<Shared>,
+    span: Duration,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// Pending deadlines, earliest first (they are set in that order).
+    pending: VecDeque<Pending>,
+    next_number: u64,
+    /// When the thread will next look, if it is waiting.
+    wakes_at: Option<Instant>,
+    closed: bool,
+}
+
+struct Pending {
+    at: Instant,
+    number: u64,
+    /// The task to wake when it passes, once it has been polled.
+    waker: Option<Waker>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent whatever panicked while holding it: a queue and counters.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Deadlines {
+    /// Deadlines `span` after the moment each is set, fired by a thread started now.
+    pub fn start(span: Duration) -> std::io::Result<Self> {
+        // Any span a caller may pass must be addable to an instant; a century is for ever.
+        let span = span.min(FOR_EVER);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        });
+        let keeper = Arc::clone(&shared);
+        thread::Builder::new()
+            .name("instamed-soap-deadlines".to_owned())
+            .spawn(move || keep(&keeper, span))?;
+        Ok(Self { shared, span })
+    }
+
+    /// A deadline `span` from now: a future that completes when it passes. Dropping it
+    /// withdraws it.
+    pub fn set(&self) -> Deadline {
+        let mut state = self.shared.lock();
+        // Read the clock under the lock, so that the queue stays in order.
+        let at = Instant::now() + self.span;
+        let number = state.next_number;
+        state.next_number += 1;
+        state.pending.push_back(Pending {
+            at,
+            number,
+            waker: None,
+        });
+        // Only a deadline before the thread's next look needs it awake; with one span for
+        // every deadline that happens only when it sleeps for nothing at all.
+        let wake = state.wakes_at.is_none_or(|wakes_at| at < wakes_at);
+        drop(state);
+        if wake {
+            self.shared.changed.notify_one();
+        }
+        Deadline {
+            number,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for Deadlines {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.changed.notify_one();
+    }
+}
+
+/// The thread: fires what is due, then sleeps until the first pending deadline, or one span
+/// when there is none (a deadline set meanwhile falls no earlier than that).
+fn keep(shared: &Shared, span: Duration) {
+    let mut state = shared.lock();
+    loop {
+        if state.closed {
+            return;
+        }
+        let now = Instant::now();
+        while state.pending.front().is_some_and(|first| first.at <= now) {
+            if let Some(waker) = state.pending.pop_front().and_then(|due| due.waker) {
+                waker.wake();
+            }
+        }
+        let next = state.pending.front().map_or(now + span, |first| first.at);
+        state.wakes_at = Some(next);
+        state = shared
+            .changed
+            .wait_timeout(state, next.saturating_duration_since(now))
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        state.wakes_at = None;
+    }
+}
+
+/// One pending deadline; completes when it passes.
+pub(crate) struct Deadline {
+    number: u64,
+    shared: Arc<Shared>,
+}
+
+impl Future for Deadline {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.shared.lock();
+        // Gone from the queue means fired: only the thread takes entries out while this lives.
+        let Some(pending) = state.pending.iter_mut().find(|p| p.number == self.number) else {
+            return Poll::Ready(());
+        };
+        match &mut pending.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            waker => *waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        if let Some(index) = state.pending.iter().position(|p| p.number == self.number) {
+            state.pending.remove(index);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_deadline_passes_after_its_span_and_not_before() {
+        let deadlines = Deadlines::start(Duration::from_millis(60)).unwrap();
+        let started = Instant::now();
+        deadlines.set().await;
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(60), "{waited:?}");
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn deadlines_fire_in_order_and_withdrawn_ones_never() {
+        let deadlines = Deadlines::start(Duration::from_millis(40)).unwrap();
+        let first = deadlines.set();
+        let withdrawn = deadlines.set();
+        drop(withdrawn);
+        let second = deadlines.set();
+        assert_eq!(deadlines.shared.lock().pending.len(), 2);
+        first.await;
+        second.await;
+        assert!(deadlines.shared.lock().pending.is_empty());
+    }
+
+    #[tokio::test]
+    async fn setting_a_deadline_wakes_the_thread_only_when_it_must() {
+        let deadlines = Deadlines::start(Duration::from_secs(30)).unwrap();
+        // Let the thread go to sleep for one span.
+        while deadlines.shared.lock().wakes_at.is_none() {
+            tokio::task::yield_now().await;
+        }
+        let before = deadlines.shared.lock().wakes_at;
+        let deadline = deadlines.set();
+        // A deadline one span from now falls after the thread's next look: it sleeps on.
+        assert_eq!(deadlines.shared.lock().wakes_at, before);
+        drop(deadline);
+        assert!(deadlines.shared.lock().pending.is_empty());
+    }
+
+    #[test]
+    fn dropping_the_deadlines_stops_the_thread() {
+        let deadlines = Deadlines::start(Duration::from_secs(30)).unwrap();
+        let shared = Arc::clone(&deadlines.shared);
+        drop(deadlines);
+        // The thread holds the other reference; it lets go when it returns.
+        let started = Instant::now();
+        while Arc::strong_count(&shared) > 1 {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the thread still runs"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_span_of_for_ever_is_a_deadline_that_never_passes() {
+        let deadlines = Deadlines::start(Duration::MAX).unwrap();
+        let deadline = deadlines.set();
+        let waker = Waker::noop();
+        let mut context = Context::from_waker(waker);
+        let mut deadline = std::pin::pin!(deadline);
+        assert!(deadline.as_mut().poll(&mut context).is_pending());
+    }
+}
