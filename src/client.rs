@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HOST, USER_AGENT};
-use http::{HeaderName, HeaderValue, Method, Request, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
@@ -194,9 +194,13 @@ impl ClientBuilder {
             timeout: self.timeout,
         })
         .map_err(|e| config_with("cannot start the thread that keeps deadlines".to_owned(), e))?;
-        // Built once: a void is the hot path, and these never change for a client.
-        let soap_version = self.protocol.soap_version().unwrap_or_default();
-        let void_headers = SoapHeaders::of::<DoCreditCardSecondaryVoid>(soap_version).ok();
+        // Built once: a void is the hot path, and its headers never change for a client.
+        let operation = match self.protocol.soap_version() {
+            Some(version) => SoapHeaders::of::<DoCreditCardSecondaryVoid>(version).ok(),
+            None => Some(SoapHeaders::form()),
+        };
+        let void_headers =
+            operation.map(|operation| request_headers(&host_header, &authorization, operation));
         Ok(Client {
             inner: Arc::new(Inner {
                 endpoint,
@@ -245,9 +249,9 @@ struct Inner {
     nvp_endpoint: Option<Uri>,
     host_header: HeaderValue,
     authorization: HeaderValue,
-    /// The void's SOAP headers for the client's version; `None` when the WSDL has no binding
-    /// for it (each void then reports why).
-    void_headers: Option<SoapHeaders>,
+    /// Every header of a void in the client's protocol; `None` when the WSDL has no binding
+    /// for its SOAP version (each void then reports why).
+    void_headers: Option<HeaderMap>,
     protocol: Protocol,
     timeout: Duration,
     retry: RetryPolicy,
@@ -368,24 +372,24 @@ impl Client {
     /// wire (with the `Authorization` header, marked sensitive). Building it sends nothing:
     /// contract verification compares it with a recorded one, and benchmarks replay it.
     pub fn void_http_request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
-        if self.inner.protocol != Protocol::Nvp {
+        let inner = &*self.inner;
+        if inner.protocol != Protocol::Nvp {
             let version = self.soap_version();
-            let headers = match &self.inner.void_headers {
+            let headers = match &inner.void_headers {
                 Some(headers) => headers.clone(),
-                None => SoapHeaders::of::<DoCreditCardSecondaryVoid>(version)?,
+                None => self.headers(SoapHeaders::of::<DoCreditCardSecondaryVoid>(version)?),
             };
             let body = soap::encode::<DoCreditCardSecondaryVoid>(version, &request.to_soap());
-            return Ok(self.post(self.inner.endpoint.clone(), headers, Bytes::from(body)));
+            return Ok(post(inner.endpoint.clone(), headers, Bytes::from(body)));
         }
-        let Some(uri) = self.inner.nvp_endpoint.clone() else {
+        let Some(uri) = inner.nvp_endpoint.clone() else {
             return Err(config("no NVP endpoint is configured"));
         };
-        let body = Bytes::from(nvp::encode_void(request));
-        let headers = SoapHeaders {
-            content_type: HeaderValue::from_static("application/x-www-form-urlencoded"),
-            soap_action: None,
+        let headers = match &inner.void_headers {
+            Some(headers) => headers.clone(),
+            None => self.headers(SoapHeaders::form()),
         };
-        Ok(self.post(uri, headers, body))
+        Ok(post(uri, headers, Bytes::from(nvp::encode_void(request))))
     }
 
     /// What the answer to a void means: the receipt, or why there is none.
@@ -431,9 +435,13 @@ impl Client {
         version: SoapVersion,
         request: &O::Request,
     ) -> Result<Request<Bytes>, Error> {
-        let headers = SoapHeaders::of::<O>(version)?;
+        let headers = self.headers(SoapHeaders::of::<O>(version)?);
         let body = soap::encode::<O>(version, request);
-        Ok(self.post(self.inner.endpoint.clone(), headers, Bytes::from(body)))
+        Ok(post(
+            self.inner.endpoint.clone(),
+            headers,
+            Bytes::from(body),
+        ))
     }
 
     /// Sends one request and reads its whole answer, logging what may be logged (never a body
@@ -476,26 +484,44 @@ impl Client {
         }
     }
 
-    fn post(&self, uri: Uri, headers: SoapHeaders, body: Bytes) -> Request<Bytes> {
-        let inner = &*self.inner;
-        let mut request = Request::new(body);
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = uri;
-        let map = request.headers_mut();
-        map.reserve(5);
-        map.insert(HOST, inner.host_header.clone());
-        map.insert(CONTENT_TYPE, headers.content_type);
-        map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        map.insert(AUTHORIZATION, inner.authorization.clone());
-        if let Some(action) = headers.soap_action {
-            map.insert(SOAP_ACTION, action);
-        }
-        request
+    /// Every header of a request for `operation`.
+    fn headers(&self, operation: SoapHeaders) -> HeaderMap {
+        request_headers(
+            &self.inner.host_header,
+            &self.inner.authorization,
+            operation,
+        )
     }
 }
 
+/// A POST of `body` to `uri` with `headers`.
+fn post(uri: Uri, headers: HeaderMap, body: Bytes) -> Request<Bytes> {
+    let mut request = Request::new(body);
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    request
+}
+
+/// Every header of a request: who it goes to, who sends it, and what it calls.
+fn request_headers(
+    host: &HeaderValue,
+    authorization: &HeaderValue,
+    operation: SoapHeaders,
+) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(5);
+    headers.insert(HOST, host.clone());
+    headers.insert(CONTENT_TYPE, operation.content_type);
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    headers.insert(AUTHORIZATION, authorization.clone());
+    if let Some(action) = operation.soap_action {
+        headers.insert(SOAP_ACTION, action);
+    }
+    headers
+}
+
 /// The headers that say which operation a request calls: `Content-Type` (which carries the
-/// action in SOAP 1.2) and, in SOAP 1.1, `SOAPAction`.
+/// action in SOAP 1.2, and is the form's for NVP) and, in SOAP 1.1, `SOAPAction`.
 #[derive(Debug, Clone)]
 struct SoapHeaders {
     content_type: HeaderValue,
@@ -503,6 +529,14 @@ struct SoapHeaders {
 }
 
 impl SoapHeaders {
+    /// An NVP form post's: no action to name.
+    fn form() -> Self {
+        Self {
+            content_type: HeaderValue::from_static("application/x-www-form-urlencoded"),
+            soap_action: None,
+        }
+    }
+
     fn of<O: Operation>(version: SoapVersion) -> Result<Self, Error> {
         let action = match version {
             SoapVersion::Soap11 => O::SOAP11_ACTION,

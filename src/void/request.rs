@@ -12,7 +12,7 @@ const MAX_ID_LEN: usize = 50;
 
 /// Checks one identifier against InstaMed's rules: 1 to 50 characters, no control characters and
 /// no surrounding white space (the service trims it, so the ID that arrives would differ).
-fn checked(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
+fn checked(field: &'static str, value: &str) -> Result<Arc<str>, InvalidRequest> {
     // One pass over the characters: a caller may build an ID for every void it sends. IDs are
     // ASCII in practice, where bytes are characters.
     let (count, control, non_character) = if value.is_ascii() {
@@ -42,7 +42,7 @@ fn checked(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
     } else if padded {
         "must not start or end with white space".to_owned()
     } else {
-        return Ok(value.to_owned());
+        return Ok(Arc::from(value));
     };
     Err(InvalidRequest::new(field, problem))
 }
@@ -71,9 +71,9 @@ impl Outlet {
         terminal_id: impl AsRef<str>,
     ) -> Result<Self, InvalidRequest> {
         Ok(Self {
-            merchant_id: checked("MerchantID", merchant_id.as_ref())?.into(),
-            store_id: checked("StoreID", store_id.as_ref())?.into(),
-            terminal_id: checked("TerminalID", terminal_id.as_ref())?.into(),
+            merchant_id: checked("MerchantID", merchant_id.as_ref())?,
+            store_id: checked("StoreID", store_id.as_ref())?,
+            terminal_id: checked("TerminalID", terminal_id.as_ref())?,
         })
     }
 
@@ -94,8 +94,10 @@ impl Outlet {
 }
 
 /// The ID InstaMed gave a payment (a 32-digit hex GUID in practice, either case).
+///
+/// Cheap to clone (the text is shared): a receipt names the payment its request named.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TransactionId(String);
+pub struct TransactionId(Arc<str>);
 
 impl TransactionId {
     /// A transaction ID, if it is 1 to 50 characters with no control characters.
@@ -264,7 +266,7 @@ impl VoidRequest {
             merchant_id: Some(self.outlet.merchant_id.to_string()),
             store_id: Some(self.outlet.store_id.to_string()),
             terminal_id: Some(self.outlet.terminal_id.to_string()),
-            primary_transaction_id: Some(self.payment.0.clone()),
+            primary_transaction_id: Some(self.payment.0.to_string()),
             primary_card_present_status: Some(self.card_present_status.as_str().to_owned()),
             ..Default::default()
         };
