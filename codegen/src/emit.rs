@@ -227,8 +227,8 @@ fn write_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
     }
 }
 
-/// The `ReadXml` impl of a struct: each child matched by namespace URI and local name,
-/// unknown children skipped.
+/// The `ReadXml` impl of a struct: each child matched by namespace URI and local name in one
+/// `match`, unknown children skipped.
 fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
     let name = ident(&item.rust_name);
     let branches = item.fields.iter().map(|field| {
@@ -237,16 +237,26 @@ fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
         let local = &field.xml_name;
         let field_name = ident(&field.rust_name);
         let read = match field.cardinality {
-            Cardinality::Required => quote!(value.#field_name = reader.read()?;),
-            Cardinality::Optional => quote!(value.#field_name = reader.read_option()?;),
-            Cardinality::Many => quote!(reader.read_into(&mut value.#field_name)?;),
+            Cardinality::Required => quote!(value.#field_name = reader.read()?),
+            Cardinality::Optional => quote!(value.#field_name = reader.read_option()?),
+            Cardinality::Many => quote!(reader.read_into(&mut value.#field_name)?),
         };
-        quote!(if reader.child_is(#namespace, #local) { #read } else)
+        quote!((#namespace, #local) => #read,)
     });
-    let value = if item.fields.is_empty() {
-        quote!(let value = Self::default();)
+    // A type without fields reads nothing: every child is skipped.
+    let (value, child) = if item.fields.is_empty() {
+        (
+            quote!(let value = Self::default();),
+            quote!(reader.skip()?;),
+        )
     } else {
-        quote!(let mut value = Self::default();)
+        let child = quote! {
+            match (reader.child_namespace(), reader.child_local()) {
+                #(#branches)*
+                _ => reader.skip()?,
+            }
+        };
+        (quote!(let mut value = Self::default();), child)
     };
     quote! {
         impl #runtime::soap::ReadXml for #name {
@@ -255,9 +265,7 @@ fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
             ) -> ::core::result::Result<Self, #runtime::soap::ReadError> {
                 #value
                 while reader.enter_child()? {
-                    #(#branches)* {
-                        reader.skip()?;
-                    }
+                    #child
                 }
                 ::core::result::Result::Ok(value)
             }

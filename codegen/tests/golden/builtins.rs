@@ -94,44 +94,26 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Text") {
-                    value.text = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Flag") {
-                    value.flag = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Tiny") {
-                    value.tiny = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Small") {
-                    value.small = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Number") {
-                    value.number = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Big") {
-                    value.big = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Octet") {
-                    value.octet = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Word") {
-                    value.word = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Count") {
-                    value.count = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Huge") {
-                    value.huge = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Ratio") {
-                    value.ratio = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Measure") {
-                    value.measure = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Amount") {
-                    value.amount = reader.read()?;
-                } else if reader.child_is(NS_TNS, "When") {
-                    value.when = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Image") {
-                    value.image = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Id") {
-                    value.id = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Letter") {
-                    value.letter = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Code") {
-                    value.code = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Text") => value.text = reader.read()?,
+                    (NS_TNS, "Flag") => value.flag = reader.read()?,
+                    (NS_TNS, "Tiny") => value.tiny = reader.read()?,
+                    (NS_TNS, "Small") => value.small = reader.read()?,
+                    (NS_TNS, "Number") => value.number = reader.read()?,
+                    (NS_TNS, "Big") => value.big = reader.read()?,
+                    (NS_TNS, "Octet") => value.octet = reader.read()?,
+                    (NS_TNS, "Word") => value.word = reader.read()?,
+                    (NS_TNS, "Count") => value.count = reader.read()?,
+                    (NS_TNS, "Huge") => value.huge = reader.read()?,
+                    (NS_TNS, "Ratio") => value.ratio = reader.read()?,
+                    (NS_TNS, "Measure") => value.measure = reader.read()?,
+                    (NS_TNS, "Amount") => value.amount = reader.read()?,
+                    (NS_TNS, "When") => value.when = reader.read()?,
+                    (NS_TNS, "Image") => value.image = reader.read()?,
+                    (NS_TNS, "Id") => value.id = reader.read()?,
+                    (NS_TNS, "Letter") => value.letter = reader.read()?,
+                    (NS_TNS, "Code") => value.code = reader.read()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -298,9 +280,7 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let value = Self::default();
             while reader.enter_child()? {
-                {
-                    reader.skip()?;
-                }
+                reader.skip()?;
             }
             ::core::result::Result::Ok(value)
         }
@@ -331,9 +311,7 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let value = Self::default();
             while reader.enter_child()? {
-                {
-                    reader.skip()?;
-                }
+                reader.skip()?;
             }
             ::core::result::Result::Ok(value)
         }
@@ -383,20 +361,14 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "type") {
-                    value.r#type = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "match") {
-                    value.r#match = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "self") {
-                    value.self_value = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "async") {
-                    value.r#async = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Item") {
-                    value.item = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "item") {
-                    value.item_2 = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "type") => value.r#type = reader.read_option()?,
+                    (NS_TNS, "match") => value.r#match = reader.read_option()?,
+                    (NS_TNS, "self") => value.self_value = reader.read_option()?,
+                    (NS_TNS, "async") => value.r#async = reader.read_option()?,
+                    (NS_TNS, "Item") => value.item = reader.read_option()?,
+                    (NS_TNS, "item") => value.item_2 = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -467,26 +439,19 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Optional") {
-                    value.optional = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Required") {
-                    value.required = reader.read()?;
-                } else if reader.child_is(NS_TNS, "NillableFlag") {
-                    value.nillable_flag = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AnyNumber") {
-                    reader.read_into(&mut value.any_number)?;
-                } else if reader.child_is(NS_TNS, "AtLeastTwo") {
-                    reader.read_into(&mut value.at_least_two)?;
-                } else if reader.child_is(NS_TNS, "UpToFive") {
-                    reader.read_into(&mut value.up_to_five)?;
-                } else if reader.child_is(NS_TNS, "WithDefault") {
-                    value.with_default = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Note") {
-                    value.note = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Stamp") {
-                    value.stamp = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Optional") => value.optional = reader.read_option()?,
+                    (NS_TNS, "Required") => value.required = reader.read()?,
+                    (NS_TNS, "NillableFlag") => {
+                        value.nillable_flag = reader.read_option()?;
+                    }
+                    (NS_TNS, "AnyNumber") => reader.read_into(&mut value.any_number)?,
+                    (NS_TNS, "AtLeastTwo") => reader.read_into(&mut value.at_least_two)?,
+                    (NS_TNS, "UpToFive") => reader.read_into(&mut value.up_to_five)?,
+                    (NS_TNS, "WithDefault") => value.with_default = reader.read_option()?,
+                    (NS_TNS, "Note") => value.note = reader.read_option()?,
+                    (NS_TNS, "Stamp") => value.stamp = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -538,14 +503,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Line") {
-                    reader.read_into(&mut value.line)?;
-                } else if reader.child_is(NS_TNS, "Label") {
-                    value.label = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Sub") {
-                    reader.read_into(&mut value.sub)?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Line") => reader.read_into(&mut value.line)?,
+                    (NS_TNS, "Label") => value.label = reader.read_option()?,
+                    (NS_TNS, "Sub") => reader.read_into(&mut value.sub)?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -588,12 +550,10 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Sku") {
-                    value.sku = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Discount") {
-                    value.discount = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Sku") => value.sku = reader.read()?,
+                    (NS_TNS, "Discount") => value.discount = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -632,10 +592,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Percent") {
-                    value.percent = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Percent") => value.percent = reader.read()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -673,10 +632,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "By") {
-                    value.by = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "By") => value.by = reader.read()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -714,10 +672,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Value") {
-                    value.value = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Value") => value.value = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -755,10 +712,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Name") {
-                    value.name = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Name") => value.name = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -811,20 +767,14 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "all") {
-                    value.all = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "occurrences") {
-                    value.occurrences = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "keywords") {
-                    value.keywords = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "order") {
-                    value.order = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "a") {
-                    value.a = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "b") {
-                    value.b = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "all") => value.all = reader.read_option()?,
+                    (NS_TNS, "occurrences") => value.occurrences = reader.read_option()?,
+                    (NS_TNS, "keywords") => value.keywords = reader.read_option()?,
+                    (NS_TNS, "order") => value.order = reader.read_option()?,
+                    (NS_TNS, "a") => value.a = reader.read_option()?,
+                    (NS_TNS, "b") => value.b = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -867,10 +817,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "WidgetResult") {
-                    value.widget_result = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "WidgetResult") => {
+                        value.widget_result = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)

@@ -43,12 +43,10 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_NS1, "Amount") {
-                    value.amount = reader.read()?;
-                } else if reader.child_is(NS_NS1, "Currency") {
-                    value.currency = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_NS1, "Amount") => value.amount = reader.read()?,
+                    (NS_NS1, "Currency") => value.currency = reader.read()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -93,14 +91,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is("", "reference") {
-                    value.reference = reader.read()?;
-                } else if reader.child_is("", "total") {
-                    value.total = reader.read()?;
-                } else if reader.child_is(NS_TNS, "priority") {
-                    value.priority = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    ("", "reference") => value.reference = reader.read()?,
+                    ("", "total") => value.total = reader.read()?,
+                    (NS_TNS, "priority") => value.priority = reader.read()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -142,12 +137,10 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is("", "accepted") {
-                    value.accepted = reader.read_option()?;
-                } else if reader.child_is("", "charged") {
-                    value.charged = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    ("", "accepted") => value.accepted = reader.read_option()?,
+                    ("", "charged") => value.charged = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -193,14 +186,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_NS1, "Amount") {
-                    value.amount = reader.read()?;
-                } else if reader.child_is(NS_NS1, "Currency") {
-                    value.currency = reader.read()?;
-                } else if reader.child_is(NS_NS1, "Tax") {
-                    value.tax = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_NS1, "Amount") => value.amount = reader.read()?,
+                    (NS_NS1, "Currency") => value.currency = reader.read()?,
+                    (NS_NS1, "Tax") => value.tax = reader.read()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)

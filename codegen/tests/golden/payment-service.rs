@@ -99,46 +99,53 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
-                    value.authorization_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseCode") {
-                    value.response_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseMessage") {
-                    value.response_message = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationText") {
-                    value.authorization_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
-                    value.interface_transaction_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationNumber") => {
+                        value.authorization_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationText") => {
+                        value.authorization_text = reader.read_option()?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -236,34 +243,35 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -369,46 +377,47 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Amount") {
-                    value.amount = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "CardNumber") {
-                    value.card_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ExpirationMonth") {
-                    value.expiration_month = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ExpirationYear") {
-                    value.expiration_year = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "CVN") {
-                    value.cvn = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "CardPresentStatus") {
-                    value.card_present_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "Amount") => value.amount = reader.read_option()?,
+                    (NS_TNS, "CardNumber") => value.card_number = reader.read_option()?,
+                    (NS_TNS, "ExpirationMonth") => {
+                        value.expiration_month = reader.read_option()?;
+                    }
+                    (NS_TNS, "ExpirationYear") => {
+                        value.expiration_year = reader.read_option()?;
+                    }
+                    (NS_TNS, "CVN") => value.cvn = reader.read_option()?,
+                    (NS_TNS, "CardPresentStatus") => {
+                        value.card_present_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -520,46 +529,53 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
-                    value.authorization_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseCode") {
-                    value.response_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseMessage") {
-                    value.response_message = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationText") {
-                    value.authorization_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
-                    value.interface_transaction_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationNumber") => {
+                        value.authorization_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationText") => {
+                        value.authorization_text = reader.read_option()?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -677,46 +693,53 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
-                    value.authorization_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseCode") {
-                    value.response_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseMessage") {
-                    value.response_message = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationText") {
-                    value.authorization_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
-                    value.interface_transaction_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationNumber") => {
+                        value.authorization_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationText") => {
+                        value.authorization_text = reader.read_option()?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -822,38 +845,39 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Amount") {
-                    value.amount = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "Amount") => value.amount = reader.read_option()?,
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -906,10 +930,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "transaction") {
-                    value.transaction = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -949,10 +972,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "DoCreditCardAuthAndCaptResult") {
-                    value.do_credit_card_auth_and_capt_result = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "DoCreditCardAuthAndCaptResult") => {
+                        value.do_credit_card_auth_and_capt_result = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -995,10 +1019,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "transaction") {
-                    value.transaction = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1038,10 +1061,12 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "DoCreditCardSecondaryVoidResult") {
-                    value.do_credit_card_secondary_void_result = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "DoCreditCardSecondaryVoidResult") => {
+                        value.do_credit_card_secondary_void_result = reader
+                            .read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1084,10 +1109,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "transaction") {
-                    value.transaction = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1125,10 +1149,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "DoCreditCardSimpleRefundResult") {
-                    value.do_credit_card_simple_refund_result = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "DoCreditCardSimpleRefundResult") => {
+                        value.do_credit_card_simple_refund_result = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1171,10 +1196,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "transactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "transactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1212,11 +1238,12 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "DoECheckVoidByTransactionIDResult") {
-                    value.do_e_check_void_by_transaction_id_result = reader
-                        .read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "DoECheckVoidByTransactionIDResult") => {
+                        value.do_e_check_void_by_transaction_id_result = reader
+                            .read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1321,50 +1348,59 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
-                    value.authorization_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseCode") {
-                    value.response_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseMessage") {
-                    value.response_message = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationText") {
-                    value.authorization_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
-                    value.interface_transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionStatus") {
-                    value.primary_transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionServiceFee") {
-                    value.transaction_service_fee = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationNumber") => {
+                        value.authorization_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationText") => {
+                        value.authorization_text = reader.read_option()?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionStatus") => {
+                        value.primary_transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionServiceFee") => {
+                        value.transaction_service_fee = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1482,38 +1518,41 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryCardPresentStatus") {
-                    value.primary_card_present_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryCardPresentStatus") => {
+                        value.primary_card_present_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1630,48 +1669,56 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionNumber") {
-                    value.transaction_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "BatchID") {
-                    value.batch_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionCode") {
-                    value.transaction_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "MarketSegment") {
-                    value.market_segment = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PaymentPlanID") {
-                    value.payment_plan_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonCode") {
-                    value.reason_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ReasonText") {
-                    value.reason_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationNumber") {
-                    value.authorization_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseCode") {
-                    value.response_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseMessage") {
-                    value.response_message = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AuthorizationText") {
-                    value.authorization_text = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
-                    value.interface_transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionStatus") {
-                    value.primary_transaction_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
+                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationNumber") => {
+                        value.authorization_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "AuthorizationText") => {
+                        value.authorization_text = reader.read_option()?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionStatus") => {
+                        value.primary_transaction_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)

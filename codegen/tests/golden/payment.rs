@@ -49,10 +49,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "string") {
-                    reader.read_into(&mut value.string)?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "string") => reader.read_into(&mut value.string)?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -139,40 +138,42 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Patient") {
-                    value.patient = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
-                    value.is_cardholder_initiated_transaction = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstallementSequence") {
-                    value.installement_sequence = reader.read()?;
-                } else if reader.child_is(NS_TNS, "TransactionDate") {
-                    value.transaction_date = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Amount") {
-                    value.amount = reader.read()?;
-                } else if reader.child_is(NS_TNS, "RequestGuid") {
-                    value.request_guid = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Tags") {
-                    value.tags = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseCode") {
-                    value.response_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseMessage") {
-                    value.response_message = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
-                    value.interface_transaction_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "IsCardholderInitiatedTransaction") => {
+                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstallementSequence") => {
+                        value.installement_sequence = reader.read()?;
+                    }
+                    (NS_TNS, "TransactionDate") => {
+                        value.transaction_date = reader.read()?;
+                    }
+                    (NS_TNS, "Amount") => value.amount = reader.read()?,
+                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
+                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option()?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -273,34 +274,33 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Patient") {
-                    value.patient = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
-                    value.is_cardholder_initiated_transaction = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstallementSequence") {
-                    value.installement_sequence = reader.read()?;
-                } else if reader.child_is(NS_TNS, "TransactionDate") {
-                    value.transaction_date = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Amount") {
-                    value.amount = reader.read()?;
-                } else if reader.child_is(NS_TNS, "RequestGuid") {
-                    value.request_guid = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Tags") {
-                    value.tags = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "IsCardholderInitiatedTransaction") => {
+                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstallementSequence") => {
+                        value.installement_sequence = reader.read()?;
+                    }
+                    (NS_TNS, "TransactionDate") => {
+                        value.transaction_date = reader.read()?;
+                    }
+                    (NS_TNS, "Amount") => value.amount = reader.read()?,
+                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
+                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -357,10 +357,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "EntityID") {
-                    value.entity_id = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "EntityID") => value.entity_id = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -509,12 +508,12 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "RoutingNumber") {
-                    value.routing_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Confidence") {
-                    value.confidence = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "RoutingNumber") => {
+                        value.routing_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "Confidence") => value.confidence = reader.read()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -553,10 +552,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "image") {
-                    value.image = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "image") => value.image = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -594,10 +592,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "DoCheckOCRAnalysisResult") {
-                    value.do_check_ocr_analysis_result = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "DoCheckOCRAnalysisResult") => {
+                        value.do_check_ocr_analysis_result = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -640,10 +639,9 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "transaction") {
-                    value.transaction = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -683,10 +681,12 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "DoCreditCardSecondaryVoidResult") {
-                    value.do_credit_card_secondary_void_result = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "DoCreditCardSecondaryVoidResult") => {
+                        value.do_credit_card_secondary_void_result = reader
+                            .read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -725,9 +725,7 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let value = Self::default();
             while reader.enter_child()? {
-                {
-                    reader.skip()?;
-                }
+                reader.skip()?;
             }
             ::core::result::Result::Ok(value)
         }
@@ -762,10 +760,11 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "GetServiceStatusResult") {
-                    value.get_service_status_result = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "GetServiceStatusResult") => {
+                        value.get_service_status_result = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -819,16 +818,16 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "EntityID") {
-                    value.entity_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AccountNumber") {
-                    value.account_number = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PatientInfo") {
-                    value.patient_info = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "AddressVerificationInfo") {
-                    value.address_verification_info = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "EntityID") => value.entity_id = reader.read_option()?,
+                    (NS_TNS, "AccountNumber") => {
+                        value.account_number = reader.read_option()?;
+                    }
+                    (NS_TNS, "PatientInfo") => value.patient_info = reader.read_option()?,
+                    (NS_TNS, "AddressVerificationInfo") => {
+                        value.address_verification_info = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -877,12 +876,10 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "Street") {
-                    value.street = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Zip") {
-                    value.zip = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "Street") => value.street = reader.read_option()?,
+                    (NS_TNS, "Zip") => value.zip = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -924,12 +921,10 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "FirstName") {
-                    value.first_name = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "LastName") {
-                    value.last_name = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "FirstName") => value.first_name = reader.read_option()?,
+                    (NS_TNS, "LastName") => value.last_name = reader.read_option()?,
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1014,38 +1009,39 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Patient") {
-                    value.patient = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
-                    value.is_cardholder_initiated_transaction = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstallementSequence") {
-                    value.installement_sequence = reader.read()?;
-                } else if reader.child_is(NS_TNS, "TransactionDate") {
-                    value.transaction_date = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Amount") {
-                    value.amount = reader.read()?;
-                } else if reader.child_is(NS_TNS, "RequestGuid") {
-                    value.request_guid = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Tags") {
-                    value.tags = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionID") {
-                    value.primary_transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryCardPresentStatus") {
-                    value.primary_card_present_status = reader.read()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "IsCardholderInitiatedTransaction") => {
+                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstallementSequence") => {
+                        value.installement_sequence = reader.read()?;
+                    }
+                    (NS_TNS, "TransactionDate") => {
+                        value.transaction_date = reader.read()?;
+                    }
+                    (NS_TNS, "Amount") => value.amount = reader.read()?,
+                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
+                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryCardPresentStatus") => {
+                        value.primary_card_present_status = reader.read()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
@@ -1160,42 +1156,45 @@ pub mod types {
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
             while reader.enter_child()? {
-                if reader.child_is(NS_TNS, "MerchantID") {
-                    value.merchant_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "StoreID") {
-                    value.store_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TerminalID") {
-                    value.terminal_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionID") {
-                    value.transaction_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "TransactionStatus") {
-                    value.transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstaMedAccountID") {
-                    value.insta_med_account_id = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "Patient") {
-                    value.patient = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "IsCardholderInitiatedTransaction") {
-                    value.is_cardholder_initiated_transaction = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "InstallementSequence") {
-                    value.installement_sequence = reader.read()?;
-                } else if reader.child_is(NS_TNS, "TransactionDate") {
-                    value.transaction_date = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Amount") {
-                    value.amount = reader.read()?;
-                } else if reader.child_is(NS_TNS, "RequestGuid") {
-                    value.request_guid = reader.read()?;
-                } else if reader.child_is(NS_TNS, "Tags") {
-                    value.tags = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseCode") {
-                    value.response_code = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "ResponseMessage") {
-                    value.response_message = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "interfaceTransactionStatus") {
-                    value.interface_transaction_status = reader.read_option()?;
-                } else if reader.child_is(NS_TNS, "PrimaryTransactionStatus") {
-                    value.primary_transaction_status = reader.read_option()?;
-                } else {
-                    reader.skip()?;
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
+                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
+                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option()?;
+                    }
+                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "IsCardholderInitiatedTransaction") => {
+                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                    }
+                    (NS_TNS, "InstallementSequence") => {
+                        value.installement_sequence = reader.read()?;
+                    }
+                    (NS_TNS, "TransactionDate") => {
+                        value.transaction_date = reader.read()?;
+                    }
+                    (NS_TNS, "Amount") => value.amount = reader.read()?,
+                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
+                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option()?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option()?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader.read_option()?;
+                    }
+                    (NS_TNS, "PrimaryTransactionStatus") => {
+                        value.primary_transaction_status = reader.read_option()?;
+                    }
+                    _ => reader.skip()?,
                 }
             }
             ::core::result::Result::Ok(value)
