@@ -192,8 +192,7 @@ impl ClientBuilder {
             max_idle: self.max_idle_connections,
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
-        })
-        .map_err(|e| config_with("cannot start the thread that keeps deadlines".to_owned(), e))?;
+        });
         // Built once: a void is the hot path, and its headers never change for a client.
         let operation = match self.protocol.soap_version() {
             Some(version) => SoapHeaders::of::<DoCreditCardSecondaryVoid>(version).ok(),

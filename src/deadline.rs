@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,10 +19,13 @@ use std::time::{Duration, Instant};
 /// Longer than any request may wait, short enough to add to any instant.
 const FOR_EVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
-/// The deadlines of one client, and the thread that fires them.
+/// The deadlines of one client, and the thread that fires them, started with the first
+/// deadline (a client that only builds requests and reads answers never starts it).
 pub(crate) struct Deadlines {
     shared: Arc<Shared>,
     span: Duration,
+    /// Whether the thread started, once it was asked to.
+    keeper: OnceLock<Result<(), std::io::ErrorKind>>,
 }
 
 struct Shared {
@@ -55,24 +58,35 @@ impl Shared {
 }
 
 impl Deadlines {
-    /// Deadlines `span` after the moment each is set, fired by a thread started now.
-    pub fn start(span: Duration) -> std::io::Result<Self> {
-        // Any span a caller may pass must be addable to an instant; a century is for ever.
-        let span = span.min(FOR_EVER);
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            changed: Condvar::new(),
-        });
-        let keeper = Arc::clone(&shared);
-        thread::Builder::new()
-            .name("instamed-soap-deadlines".to_owned())
-            .spawn(move || keep(&keeper, span))?;
-        Ok(Self { shared, span })
+    /// Deadlines `span` after the moment each is set.
+    pub fn new(span: Duration) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                changed: Condvar::new(),
+            }),
+            // Any span a caller may pass must be addable to an instant; a century is for ever.
+            span: span.min(FOR_EVER),
+            keeper: OnceLock::new(),
+        }
     }
 
     /// A deadline `span` from now: a future that completes when it passes. Dropping it
-    /// withdraws it.
-    pub fn set(&self) -> Deadline {
+    /// withdraws it. An error only when the thread that fires deadlines cannot be started.
+    pub fn set(&self) -> std::io::Result<Deadline> {
+        let started = self.keeper.get_or_init(|| {
+            let shared = Arc::clone(&self.shared);
+            let span = self.span;
+            thread::Builder::new()
+                .name("instamed-soap-deadlines".to_owned())
+                .spawn(move || keep(&shared, span))
+                .map(drop)
+                .map_err(|error| error.kind())
+        });
+        if let Err(kind) = started {
+            let why = "cannot start the thread that keeps request deadlines";
+            return Err(std::io::Error::new(*kind, why));
+        }
         let mut state = self.shared.lock();
         // Read the clock under the lock, so that the queue stays in order.
         let at = Instant::now() + self.span;
@@ -90,10 +104,10 @@ impl Deadlines {
         if wake {
             self.shared.changed.notify_one();
         }
-        Deadline {
+        Ok(Deadline {
             number,
             shared: Arc::clone(&self.shared),
-        }
+        })
     }
 }
 
@@ -167,9 +181,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_deadline_passes_after_its_span_and_not_before() {
-        let deadlines = Deadlines::start(Duration::from_millis(60)).unwrap();
+        let deadlines = Deadlines::new(Duration::from_millis(60));
         let started = Instant::now();
-        deadlines.set().await;
+        deadlines.set().unwrap().await;
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(60), "{waited:?}");
         assert!(waited < Duration::from_secs(5), "{waited:?}");
@@ -177,11 +191,11 @@ mod tests {
 
     #[tokio::test]
     async fn deadlines_fire_in_order_and_withdrawn_ones_never() {
-        let deadlines = Deadlines::start(Duration::from_millis(40)).unwrap();
-        let first = deadlines.set();
-        let withdrawn = deadlines.set();
+        let deadlines = Deadlines::new(Duration::from_millis(40));
+        let first = deadlines.set().unwrap();
+        let withdrawn = deadlines.set().unwrap();
         drop(withdrawn);
-        let second = deadlines.set();
+        let second = deadlines.set().unwrap();
         assert_eq!(deadlines.shared.lock().pending.len(), 2);
         first.await;
         second.await;
@@ -190,13 +204,19 @@ mod tests {
 
     #[tokio::test]
     async fn setting_a_deadline_wakes_the_thread_only_when_it_must() {
-        let deadlines = Deadlines::start(Duration::from_secs(30)).unwrap();
-        // Let the thread go to sleep for one span.
+        let deadlines = Deadlines::new(Duration::from_secs(30));
+        // Start the thread, then let it go to sleep for one span.
+        drop(deadlines.set().unwrap());
+        let started = Instant::now();
         while deadlines.shared.lock().wakes_at.is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the thread never slept"
+            );
             tokio::task::yield_now().await;
         }
         let before = deadlines.shared.lock().wakes_at;
-        let deadline = deadlines.set();
+        let deadline = deadlines.set().unwrap();
         // A deadline one span from now falls after the thread's next look: it sleeps on.
         assert_eq!(deadlines.shared.lock().wakes_at, before);
         drop(deadline);
@@ -205,8 +225,11 @@ mod tests {
 
     #[test]
     fn dropping_the_deadlines_stops_the_thread() {
-        let deadlines = Deadlines::start(Duration::from_secs(30)).unwrap();
+        let deadlines = Deadlines::new(Duration::from_secs(30));
         let shared = Arc::clone(&deadlines.shared);
+        // Only the first deadline starts the thread.
+        assert_eq!(Arc::strong_count(&shared), 2);
+        drop(deadlines.set().unwrap());
         drop(deadlines);
         // The thread holds the other reference; it lets go when it returns.
         let started = Instant::now();
@@ -221,8 +244,8 @@ mod tests {
 
     #[test]
     fn a_span_of_for_ever_is_a_deadline_that_never_passes() {
-        let deadlines = Deadlines::start(Duration::MAX).unwrap();
-        let deadline = deadlines.set();
+        let deadlines = Deadlines::new(Duration::MAX);
+        let deadline = deadlines.set().unwrap();
         let waker = Waker::noop();
         let mut context = Context::from_waker(waker);
         let mut deadline = std::pin::pin!(deadline);

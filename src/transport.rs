@@ -63,20 +63,22 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// A transport, with the thread that keeps its deadlines.
-    pub fn new(settings: Settings) -> std::io::Result<Self> {
-        let deadlines = Deadlines::start(settings.timeout)?;
-        Ok(Self {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            deadlines: Deadlines::new(settings.timeout),
             settings,
             idle: Mutex::new(Vec::new()),
-            deadlines,
-        })
+        }
     }
 
     /// Sends `request` and reads the whole response, within the deadline.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response, Failure> {
         let sent = AtomicBool::new(false);
-        let deadline = self.deadlines.set();
+        // Without its deadline a request may not start: nothing has been sent.
+        let deadline = self
+            .deadlines
+            .set()
+            .map_err(|error| Failure::Connect(error.into()))?;
         tokio::select! {
             biased;
             result = self.exchange(request, &sent) => result,
