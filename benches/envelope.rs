@@ -79,7 +79,9 @@ fn envelopes(c: &mut Criterion) {
             let mut reader = instamed_soap::soap::XmlReader::new(black_box(element));
             assert!(reader.enter_child().expect("element"));
             reader
-                .read::<instamed_soap::bindings::types::DoCreditCardSecondaryVoidResponse>()
+                .read::<instamed_soap::bindings::types::DoCreditCardSecondaryVoidResponse>(
+                    &mut false,
+                )
                 .expect("read")
         })
     });

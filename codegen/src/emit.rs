@@ -228,20 +228,37 @@ fn write_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
 }
 
 /// The `ReadXml` impl of a struct: each child matched by namespace URI and local name in one
-/// `match`, unknown children skipped.
+/// `match`, unknown children skipped, and a flag per single-valued field so that a second
+/// element for it is an error.
 fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
     let name = ident(&item.rust_name);
-    let branches = item.fields.iter().map(|field| {
-        // Prefixes are generated per namespace, so the prefix names the namespace's constant.
-        let namespace = field_namespace(field);
-        let local = &field.xml_name;
-        let field_name = ident(&field.rust_name);
-        let read = match field.cardinality {
-            Cardinality::Required => quote!(value.#field_name = reader.read()?),
-            Cardinality::Optional => quote!(value.#field_name = reader.read_option()?),
-            Cardinality::Many => quote!(reader.read_into(&mut value.#field_name)?),
-        };
-        quote!((#namespace, #local) => #read,)
+    let mut single_valued = 0usize;
+    let branches: Vec<TokenStream> = item
+        .fields
+        .iter()
+        .map(|field| {
+            // Prefixes are generated per namespace, so the prefix names the namespace's constant.
+            let namespace = field_namespace(field);
+            let local = &field.xml_name;
+            let field_name = ident(&field.rust_name);
+            let read = match field.cardinality {
+                Cardinality::Many => quote!(reader.read_into(&mut value.#field_name)?),
+                Cardinality::Required | Cardinality::Optional => {
+                    let method = match field.cardinality {
+                        Cardinality::Required => quote!(read),
+                        _ => quote!(read_option),
+                    };
+                    let flag = proc_macro2::Literal::usize_unsuffixed(single_valued);
+                    single_valued += 1;
+                    quote!(value.#field_name = reader.#method(&mut seen[#flag])?)
+                }
+            };
+            quote!((#namespace, #local) => #read,)
+        })
+        .collect();
+    let seen = (single_valued > 0).then(|| {
+        let count = proc_macro2::Literal::usize_unsuffixed(single_valued);
+        quote!(let mut seen = [false; #count];)
     });
     // A type without fields reads nothing: every child is skipped.
     let (value, child) = if item.fields.is_empty() {
@@ -264,6 +281,7 @@ fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
                 reader: &mut #runtime::soap::XmlReader<'_>,
             ) -> ::core::result::Result<Self, #runtime::soap::ReadError> {
                 #value
+                #seen
                 while reader.enter_child()? {
                     #child
                 }

@@ -136,7 +136,7 @@ pub fn decode<O: Operation>(
     } else if reader.child_is(O::NAMESPACE, O::RESPONSE_ELEMENT) {
         Reply::Response(
             reader
-                .read::<O::Response>()
+                .read::<O::Response>(&mut false)
                 .map_err(UnreadableEnvelope::Xml)?,
         )
     } else {

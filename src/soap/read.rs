@@ -130,17 +130,6 @@ pub struct XmlReader<'i> {
     child_local: &'i str,
     /// Whether the child just entered carries `xsi:nil="true"`.
     child_nil: bool,
-    /// The single-valued children read so far in each open element, innermost last.
-    read_once: Vec<Seen<'i>>,
-}
-
-/// A child read as a single value.
-struct Seen<'i> {
-    depth: usize,
-    /// [`fingerprint`] of the local name, so that most comparisons are one integer compare.
-    key: u64,
-    local: &'i str,
-    namespace: Cow<'i, str>,
 }
 
 impl fmt::Debug for XmlReader<'_> {
@@ -175,7 +164,6 @@ impl<'i> XmlReader<'i> {
             child_namespace: Cow::Borrowed(""),
             child_local: "",
             child_nil: false,
-            read_once: Vec::with_capacity(32),
         }
     }
 
@@ -284,19 +272,20 @@ impl<'i> XmlReader<'i> {
         Ok((written, namespace, local))
     }
 
-    /// Reads the child just entered as a `T`, the one value of a single-valued field: an error
-    /// if its parent already had a child of that name read.
+    /// Reads the child just entered as a `T`, the one value of a single-valued field. `seen`
+    /// is the field's flag in its parent's reader, false until the field is read: a second
+    /// child of that name is an error, never a silent "last one wins".
     #[inline]
-    pub fn read<T: ReadXml>(&mut self) -> Result<T, ReadError> {
-        self.read_once()?;
+    pub fn read<T: ReadXml>(&mut self, seen: &mut bool) -> Result<T, ReadError> {
+        self.read_once(seen)?;
         T::read_xml(self)
     }
 
     /// Reads the child just entered as a `T`, or `None` when it is `xsi:nil="true"`: the one
-    /// value of an optional field, like [`read`](Self::read).
+    /// value of an optional field, flagged in `seen` like [`read`](Self::read).
     #[inline]
-    pub fn read_option<T: ReadXml>(&mut self) -> Result<Option<T>, ReadError> {
-        self.read_once()?;
+    pub fn read_option<T: ReadXml>(&mut self, seen: &mut bool) -> Result<Option<T>, ReadError> {
+        self.read_once(seen)?;
         self.read_item()
     }
 
@@ -317,34 +306,21 @@ impl<'i> XmlReader<'i> {
         T::read_xml(self).map(Some)
     }
 
-    /// Notes that the child just entered is read as a single value, refusing a second child of
-    /// the same name in the same parent.
-    fn read_once(&mut self) -> Result<(), ReadError> {
-        let depth = self.depth;
-        let key = fingerprint(self.child_local);
-        let repeated = self
-            .read_once
-            .iter()
-            .rev()
-            .take_while(|seen| seen.depth == depth)
-            .any(|seen| {
-                seen.key == key
-                    && seen.local == self.child_local
-                    && seen.namespace == self.child_namespace
-            });
-        if repeated {
-            return Err(self.error(format!(
-                "{} appears more than once in the same element",
-                self.child_name()
-            )));
+    /// Notes that the child just entered is read as a single value, refusing a second one.
+    #[inline]
+    fn read_once(&self, seen: &mut bool) -> Result<(), ReadError> {
+        if std::mem::replace(seen, true) {
+            return Err(self.repeated());
         }
-        self.read_once.push(Seen {
-            depth,
-            key,
-            local: self.child_local,
-            namespace: self.child_namespace.clone(),
-        });
         Ok(())
+    }
+
+    #[cold]
+    fn repeated(&self) -> ReadError {
+        self.error(format!(
+            "{} appears more than once in the same element",
+            self.child_name()
+        ))
     }
 
     /// Consumes the child just entered, whatever it holds.
@@ -514,18 +490,10 @@ impl<'i> XmlReader<'i> {
         Ok(Token::End)
     }
 
-    /// Leaves the current element: its children's names no longer count.
+    /// Leaves the current element.
     #[inline]
     fn close(&mut self) {
         self.depth = self.depth.saturating_sub(1);
-        let depth = self.depth;
-        while self
-            .read_once
-            .last()
-            .is_some_and(|seen| seen.depth > depth + 1)
-        {
-            self.read_once.pop();
-        }
     }
 
     /// Reads a start tag: its attributes, the namespaces it declares, its own namespace, and
@@ -796,14 +764,6 @@ fn trimmed(text: &str) -> &str {
     }
 }
 
-/// A cheap summary of a name (its length and first and last bytes), equal for equal names.
-fn fingerprint(name: &str) -> u64 {
-    let bytes = name.as_bytes();
-    let first = bytes.first().copied().unwrap_or(0);
-    let last = bytes.last().copied().unwrap_or(0);
-    ((bytes.len() as u64) << 16) | (u64::from(first) << 8) | u64::from(last)
-}
-
 fn is_blank(text: &str) -> bool {
     text.bytes().all(is_space)
 }
@@ -923,11 +883,13 @@ mod tests {
         assert!(reader.enter_child().unwrap());
         assert!(reader.child_is("urn:a", "r"));
         let mut seen = Vec::new();
+        let (mut x_read, mut y_read) = (false, false);
         while reader.enter_child().unwrap() {
             if reader.child_is("urn:a", "x") {
-                seen.push(format!("x={}", reader.read::<String>().unwrap()));
+                seen.push(format!("x={}", reader.read::<String>(&mut x_read).unwrap()));
             } else if reader.child_is("urn:a", "y") {
-                seen.push(format!("y={:?}", reader.read_option::<String>().unwrap()));
+                let y = reader.read_option::<String>(&mut y_read).unwrap();
+                seen.push(format!("y={y:?}"));
             } else {
                 seen.push(format!("skip {}", reader.child_name()));
                 reader.skip().unwrap();
@@ -976,9 +938,9 @@ mod tests {
         let mut reader = XmlReader::new("<r><n>42</n><b>maybe</b></r>");
         assert!(reader.enter_child().unwrap());
         assert!(reader.enter_child().unwrap());
-        assert_eq!(reader.read::<i32>().unwrap(), 42);
+        assert_eq!(reader.read::<i32>(&mut false).unwrap(), 42);
         assert!(reader.enter_child().unwrap());
-        assert!(reader.read::<bool>().is_err());
+        assert!(reader.read::<bool>(&mut false).is_err());
     }
 
     /// Reads `<r>`'s children: `s` as single values, `i` as repeated items, `p` as a parent
@@ -988,15 +950,18 @@ mod tests {
         assert!(reader.enter_child()?);
         let mut values = Vec::new();
         let mut items: Vec<String> = Vec::new();
+        let mut s_read = false;
         while reader.enter_child()? {
             if reader.child_is("", "s") {
-                values.extend(reader.read_option::<String>()?);
+                values.extend(reader.read_option::<String>(&mut s_read)?);
             } else if reader.child_is("", "i") {
                 reader.read_into(&mut items)?;
             } else if reader.child_is("", "p") {
+                // Each parent's reader has flags of its own.
+                let mut inner_s_read = false;
                 while reader.enter_child()? {
                     if reader.child_is("", "s") {
-                        values.push(reader.read::<String>()?);
+                        values.push(reader.read::<String>(&mut inner_s_read)?);
                     } else {
                         reader.skip()?;
                     }
@@ -1135,7 +1100,7 @@ mod tests {
         assert!(reader.enter_child().unwrap());
         let mut values = Vec::new();
         while reader.enter_child().unwrap() {
-            values.push(reader.read_option::<String>().unwrap());
+            values.push(reader.read_option::<String>(&mut false).unwrap());
         }
         assert_eq!(values, [None, Some("kept".to_owned()), None]);
     }

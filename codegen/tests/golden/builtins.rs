@@ -93,26 +93,27 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 18];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "Text") => value.text = reader.read()?,
-                    (NS_TNS, "Flag") => value.flag = reader.read()?,
-                    (NS_TNS, "Tiny") => value.tiny = reader.read()?,
-                    (NS_TNS, "Small") => value.small = reader.read()?,
-                    (NS_TNS, "Number") => value.number = reader.read()?,
-                    (NS_TNS, "Big") => value.big = reader.read()?,
-                    (NS_TNS, "Octet") => value.octet = reader.read()?,
-                    (NS_TNS, "Word") => value.word = reader.read()?,
-                    (NS_TNS, "Count") => value.count = reader.read()?,
-                    (NS_TNS, "Huge") => value.huge = reader.read()?,
-                    (NS_TNS, "Ratio") => value.ratio = reader.read()?,
-                    (NS_TNS, "Measure") => value.measure = reader.read()?,
-                    (NS_TNS, "Amount") => value.amount = reader.read()?,
-                    (NS_TNS, "When") => value.when = reader.read()?,
-                    (NS_TNS, "Image") => value.image = reader.read()?,
-                    (NS_TNS, "Id") => value.id = reader.read()?,
-                    (NS_TNS, "Letter") => value.letter = reader.read()?,
-                    (NS_TNS, "Code") => value.code = reader.read()?,
+                    (NS_TNS, "Text") => value.text = reader.read(&mut seen[0])?,
+                    (NS_TNS, "Flag") => value.flag = reader.read(&mut seen[1])?,
+                    (NS_TNS, "Tiny") => value.tiny = reader.read(&mut seen[2])?,
+                    (NS_TNS, "Small") => value.small = reader.read(&mut seen[3])?,
+                    (NS_TNS, "Number") => value.number = reader.read(&mut seen[4])?,
+                    (NS_TNS, "Big") => value.big = reader.read(&mut seen[5])?,
+                    (NS_TNS, "Octet") => value.octet = reader.read(&mut seen[6])?,
+                    (NS_TNS, "Word") => value.word = reader.read(&mut seen[7])?,
+                    (NS_TNS, "Count") => value.count = reader.read(&mut seen[8])?,
+                    (NS_TNS, "Huge") => value.huge = reader.read(&mut seen[9])?,
+                    (NS_TNS, "Ratio") => value.ratio = reader.read(&mut seen[10])?,
+                    (NS_TNS, "Measure") => value.measure = reader.read(&mut seen[11])?,
+                    (NS_TNS, "Amount") => value.amount = reader.read(&mut seen[12])?,
+                    (NS_TNS, "When") => value.when = reader.read(&mut seen[13])?,
+                    (NS_TNS, "Image") => value.image = reader.read(&mut seen[14])?,
+                    (NS_TNS, "Id") => value.id = reader.read(&mut seen[15])?,
+                    (NS_TNS, "Letter") => value.letter = reader.read(&mut seen[16])?,
+                    (NS_TNS, "Code") => value.code = reader.read(&mut seen[17])?,
                     _ => reader.skip()?,
                 }
             }
@@ -360,14 +361,21 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 6];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "type") => value.r#type = reader.read_option()?,
-                    (NS_TNS, "match") => value.r#match = reader.read_option()?,
-                    (NS_TNS, "self") => value.self_value = reader.read_option()?,
-                    (NS_TNS, "async") => value.r#async = reader.read_option()?,
-                    (NS_TNS, "Item") => value.item = reader.read_option()?,
-                    (NS_TNS, "item") => value.item_2 = reader.read_option()?,
+                    (NS_TNS, "type") => value.r#type = reader.read_option(&mut seen[0])?,
+                    (NS_TNS, "match") => {
+                        value.r#match = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "self") => {
+                        value.self_value = reader.read_option(&mut seen[2])?;
+                    }
+                    (NS_TNS, "async") => {
+                        value.r#async = reader.read_option(&mut seen[3])?;
+                    }
+                    (NS_TNS, "Item") => value.item = reader.read_option(&mut seen[4])?,
+                    (NS_TNS, "item") => value.item_2 = reader.read_option(&mut seen[5])?,
                     _ => reader.skip()?,
                 }
             }
@@ -438,19 +446,24 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 6];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "Optional") => value.optional = reader.read_option()?,
-                    (NS_TNS, "Required") => value.required = reader.read()?,
+                    (NS_TNS, "Optional") => {
+                        value.optional = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "Required") => value.required = reader.read(&mut seen[1])?,
                     (NS_TNS, "NillableFlag") => {
-                        value.nillable_flag = reader.read_option()?;
+                        value.nillable_flag = reader.read_option(&mut seen[2])?;
                     }
                     (NS_TNS, "AnyNumber") => reader.read_into(&mut value.any_number)?,
                     (NS_TNS, "AtLeastTwo") => reader.read_into(&mut value.at_least_two)?,
                     (NS_TNS, "UpToFive") => reader.read_into(&mut value.up_to_five)?,
-                    (NS_TNS, "WithDefault") => value.with_default = reader.read_option()?,
-                    (NS_TNS, "Note") => value.note = reader.read_option()?,
-                    (NS_TNS, "Stamp") => value.stamp = reader.read_option()?,
+                    (NS_TNS, "WithDefault") => {
+                        value.with_default = reader.read_option(&mut seen[3])?;
+                    }
+                    (NS_TNS, "Note") => value.note = reader.read_option(&mut seen[4])?,
+                    (NS_TNS, "Stamp") => value.stamp = reader.read_option(&mut seen[5])?,
                     _ => reader.skip()?,
                 }
             }
@@ -502,10 +515,11 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "Line") => reader.read_into(&mut value.line)?,
-                    (NS_TNS, "Label") => value.label = reader.read_option()?,
+                    (NS_TNS, "Label") => value.label = reader.read_option(&mut seen[0])?,
                     (NS_TNS, "Sub") => reader.read_into(&mut value.sub)?,
                     _ => reader.skip()?,
                 }
@@ -549,10 +563,13 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 2];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "Sku") => value.sku = reader.read()?,
-                    (NS_TNS, "Discount") => value.discount = reader.read_option()?,
+                    (NS_TNS, "Sku") => value.sku = reader.read(&mut seen[0])?,
+                    (NS_TNS, "Discount") => {
+                        value.discount = reader.read_option(&mut seen[1])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -591,9 +608,10 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "Percent") => value.percent = reader.read()?,
+                    (NS_TNS, "Percent") => value.percent = reader.read(&mut seen[0])?,
                     _ => reader.skip()?,
                 }
             }
@@ -631,9 +649,10 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "By") => value.by = reader.read()?,
+                    (NS_TNS, "By") => value.by = reader.read(&mut seen[0])?,
                     _ => reader.skip()?,
                 }
             }
@@ -671,9 +690,10 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "Value") => value.value = reader.read_option()?,
+                    (NS_TNS, "Value") => value.value = reader.read_option(&mut seen[0])?,
                     _ => reader.skip()?,
                 }
             }
@@ -711,9 +731,10 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "Name") => value.name = reader.read_option()?,
+                    (NS_TNS, "Name") => value.name = reader.read_option(&mut seen[0])?,
                     _ => reader.skip()?,
                 }
             }
@@ -766,14 +787,19 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 6];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "all") => value.all = reader.read_option()?,
-                    (NS_TNS, "occurrences") => value.occurrences = reader.read_option()?,
-                    (NS_TNS, "keywords") => value.keywords = reader.read_option()?,
-                    (NS_TNS, "order") => value.order = reader.read_option()?,
-                    (NS_TNS, "a") => value.a = reader.read_option()?,
-                    (NS_TNS, "b") => value.b = reader.read_option()?,
+                    (NS_TNS, "all") => value.all = reader.read_option(&mut seen[0])?,
+                    (NS_TNS, "occurrences") => {
+                        value.occurrences = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "keywords") => {
+                        value.keywords = reader.read_option(&mut seen[2])?;
+                    }
+                    (NS_TNS, "order") => value.order = reader.read_option(&mut seen[3])?,
+                    (NS_TNS, "a") => value.a = reader.read_option(&mut seen[4])?,
+                    (NS_TNS, "b") => value.b = reader.read_option(&mut seen[5])?,
                     _ => reader.skip()?,
                 }
             }
@@ -816,10 +842,11 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "WidgetResult") => {
-                        value.widget_result = reader.read_option()?;
+                        value.widget_result = reader.read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }

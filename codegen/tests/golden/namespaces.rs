@@ -42,10 +42,11 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 2];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_NS1, "Amount") => value.amount = reader.read()?,
-                    (NS_NS1, "Currency") => value.currency = reader.read()?,
+                    (NS_NS1, "Amount") => value.amount = reader.read(&mut seen[0])?,
+                    (NS_NS1, "Currency") => value.currency = reader.read(&mut seen[1])?,
                     _ => reader.skip()?,
                 }
             }
@@ -90,11 +91,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 3];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    ("", "reference") => value.reference = reader.read()?,
-                    ("", "total") => value.total = reader.read()?,
-                    (NS_TNS, "priority") => value.priority = reader.read()?,
+                    ("", "reference") => value.reference = reader.read(&mut seen[0])?,
+                    ("", "total") => value.total = reader.read(&mut seen[1])?,
+                    (NS_TNS, "priority") => value.priority = reader.read(&mut seen[2])?,
                     _ => reader.skip()?,
                 }
             }
@@ -136,10 +138,13 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 2];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    ("", "accepted") => value.accepted = reader.read_option()?,
-                    ("", "charged") => value.charged = reader.read_option()?,
+                    ("", "accepted") => {
+                        value.accepted = reader.read_option(&mut seen[0])?;
+                    }
+                    ("", "charged") => value.charged = reader.read_option(&mut seen[1])?,
                     _ => reader.skip()?,
                 }
             }
@@ -185,11 +190,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 3];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_NS1, "Amount") => value.amount = reader.read()?,
-                    (NS_NS1, "Currency") => value.currency = reader.read()?,
-                    (NS_NS1, "Tax") => value.tax = reader.read()?,
+                    (NS_NS1, "Amount") => value.amount = reader.read(&mut seen[0])?,
+                    (NS_NS1, "Currency") => value.currency = reader.read(&mut seen[1])?,
+                    (NS_NS1, "Tax") => value.tax = reader.read(&mut seen[2])?,
                     _ => reader.skip()?,
                 }
             }

@@ -98,52 +98,66 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 19];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
                     (NS_TNS, "AuthorizationNumber") => {
-                        value.authorization_number = reader.read_option()?;
+                        value.authorization_number = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "ResponseCode") => {
-                        value.response_code = reader.read_option()?;
+                        value.response_code = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "ResponseMessage") => {
-                        value.response_message = reader.read_option()?;
+                        value.response_message = reader.read_option(&mut seen[15])?;
                     }
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[16])?;
                     }
                     (NS_TNS, "AuthorizationText") => {
-                        value.authorization_text = reader.read_option()?;
+                        value.authorization_text = reader.read_option(&mut seen[17])?;
                     }
                     (NS_TNS, "interfaceTransactionStatus") => {
-                        value.interface_transaction_status = reader.read_option()?;
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[18])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -242,34 +256,47 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 13];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -376,46 +403,63 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 19];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
-                    (NS_TNS, "Amount") => value.amount = reader.read_option()?,
-                    (NS_TNS, "CardNumber") => value.card_number = reader.read_option()?,
+                    (NS_TNS, "Amount") => {
+                        value.amount = reader.read_option(&mut seen[13])?;
+                    }
+                    (NS_TNS, "CardNumber") => {
+                        value.card_number = reader.read_option(&mut seen[14])?;
+                    }
                     (NS_TNS, "ExpirationMonth") => {
-                        value.expiration_month = reader.read_option()?;
+                        value.expiration_month = reader.read_option(&mut seen[15])?;
                     }
                     (NS_TNS, "ExpirationYear") => {
-                        value.expiration_year = reader.read_option()?;
+                        value.expiration_year = reader.read_option(&mut seen[16])?;
                     }
-                    (NS_TNS, "CVN") => value.cvn = reader.read_option()?,
+                    (NS_TNS, "CVN") => value.cvn = reader.read_option(&mut seen[17])?,
                     (NS_TNS, "CardPresentStatus") => {
-                        value.card_present_status = reader.read_option()?;
+                        value.card_present_status = reader.read_option(&mut seen[18])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -528,52 +572,66 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 19];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
                     (NS_TNS, "AuthorizationNumber") => {
-                        value.authorization_number = reader.read_option()?;
+                        value.authorization_number = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "ResponseCode") => {
-                        value.response_code = reader.read_option()?;
+                        value.response_code = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "ResponseMessage") => {
-                        value.response_message = reader.read_option()?;
+                        value.response_message = reader.read_option(&mut seen[15])?;
                     }
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[16])?;
                     }
                     (NS_TNS, "AuthorizationText") => {
-                        value.authorization_text = reader.read_option()?;
+                        value.authorization_text = reader.read_option(&mut seen[17])?;
                     }
                     (NS_TNS, "interfaceTransactionStatus") => {
-                        value.interface_transaction_status = reader.read_option()?;
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[18])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -692,52 +750,66 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 19];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
                     (NS_TNS, "AuthorizationNumber") => {
-                        value.authorization_number = reader.read_option()?;
+                        value.authorization_number = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "ResponseCode") => {
-                        value.response_code = reader.read_option()?;
+                        value.response_code = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "ResponseMessage") => {
-                        value.response_message = reader.read_option()?;
+                        value.response_message = reader.read_option(&mut seen[15])?;
                     }
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[16])?;
                     }
                     (NS_TNS, "AuthorizationText") => {
-                        value.authorization_text = reader.read_option()?;
+                        value.authorization_text = reader.read_option(&mut seen[17])?;
                     }
                     (NS_TNS, "interfaceTransactionStatus") => {
-                        value.interface_transaction_status = reader.read_option()?;
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[18])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -844,38 +916,53 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 15];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
-                    (NS_TNS, "Amount") => value.amount = reader.read_option()?,
+                    (NS_TNS, "Amount") => {
+                        value.amount = reader.read_option(&mut seen[13])?;
+                    }
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[14])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -929,9 +1016,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    (NS_TNS, "transaction") => {
+                        value.transaction = reader.read_option(&mut seen[0])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -971,10 +1061,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "DoCreditCardAuthAndCaptResult") => {
-                        value.do_credit_card_auth_and_capt_result = reader.read_option()?;
+                        value.do_credit_card_auth_and_capt_result = reader
+                            .read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1018,9 +1110,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    (NS_TNS, "transaction") => {
+                        value.transaction = reader.read_option(&mut seen[0])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -1060,11 +1155,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "DoCreditCardSecondaryVoidResult") => {
                         value.do_credit_card_secondary_void_result = reader
-                            .read_option()?;
+                            .read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1108,9 +1204,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    (NS_TNS, "transaction") => {
+                        value.transaction = reader.read_option(&mut seen[0])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -1148,10 +1247,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "DoCreditCardSimpleRefundResult") => {
-                        value.do_credit_card_simple_refund_result = reader.read_option()?;
+                        value.do_credit_card_simple_refund_result = reader
+                            .read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1195,10 +1296,11 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "transactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1237,11 +1339,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "DoECheckVoidByTransactionIDResult") => {
                         value.do_e_check_void_by_transaction_id_result = reader
-                            .read_option()?;
+                            .read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1347,58 +1450,74 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 21];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
                     (NS_TNS, "AuthorizationNumber") => {
-                        value.authorization_number = reader.read_option()?;
+                        value.authorization_number = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "ResponseCode") => {
-                        value.response_code = reader.read_option()?;
+                        value.response_code = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "ResponseMessage") => {
-                        value.response_message = reader.read_option()?;
+                        value.response_message = reader.read_option(&mut seen[15])?;
                     }
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[16])?;
                     }
                     (NS_TNS, "AuthorizationText") => {
-                        value.authorization_text = reader.read_option()?;
+                        value.authorization_text = reader.read_option(&mut seen[17])?;
                     }
                     (NS_TNS, "interfaceTransactionStatus") => {
-                        value.interface_transaction_status = reader.read_option()?;
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[18])?;
                     }
                     (NS_TNS, "PrimaryTransactionStatus") => {
-                        value.primary_transaction_status = reader.read_option()?;
+                        value.primary_transaction_status = reader
+                            .read_option(&mut seen[19])?;
                     }
                     (NS_TNS, "TransactionServiceFee") => {
-                        value.transaction_service_fee = reader.read_option()?;
+                        value.transaction_service_fee = reader
+                            .read_option(&mut seen[20])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1517,40 +1636,54 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 15];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "PrimaryCardPresentStatus") => {
-                        value.primary_card_present_status = reader.read_option()?;
+                        value.primary_card_present_status = reader
+                            .read_option(&mut seen[14])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1668,55 +1801,70 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 20];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionNumber") => {
-                        value.transaction_number = reader.read_option()?;
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
                     }
-                    (NS_TNS, "BatchID") => value.batch_id = reader.read_option()?,
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
                     (NS_TNS, "TransactionCode") => {
-                        value.transaction_code = reader.read_option()?;
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
                     }
                     (NS_TNS, "MarketSegment") => {
-                        value.market_segment = reader.read_option()?;
+                        value.market_segment = reader.read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
                     }
                     (NS_TNS, "PaymentPlanID") => {
-                        value.payment_plan_id = reader.read_option()?;
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
                     }
-                    (NS_TNS, "ReasonCode") => value.reason_code = reader.read_option()?,
-                    (NS_TNS, "ReasonText") => value.reason_text = reader.read_option()?,
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
                     (NS_TNS, "AuthorizationNumber") => {
-                        value.authorization_number = reader.read_option()?;
+                        value.authorization_number = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "ResponseCode") => {
-                        value.response_code = reader.read_option()?;
+                        value.response_code = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "ResponseMessage") => {
-                        value.response_message = reader.read_option()?;
+                        value.response_message = reader.read_option(&mut seen[15])?;
                     }
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[16])?;
                     }
                     (NS_TNS, "AuthorizationText") => {
-                        value.authorization_text = reader.read_option()?;
+                        value.authorization_text = reader.read_option(&mut seen[17])?;
                     }
                     (NS_TNS, "interfaceTransactionStatus") => {
-                        value.interface_transaction_status = reader.read_option()?;
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[18])?;
                     }
                     (NS_TNS, "PrimaryTransactionStatus") => {
-                        value.primary_transaction_status = reader.read_option()?;
+                        value.primary_transaction_status = reader
+                            .read_option(&mut seen[19])?;
                     }
                     _ => reader.skip()?,
                 }

@@ -137,41 +137,54 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 16];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[4])?;
                     }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[5])?;
                     }
-                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "Patient") => {
+                        value.patient = reader.read_option(&mut seen[6])?;
+                    }
                     (NS_TNS, "IsCardholderInitiatedTransaction") => {
-                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                        value.is_cardholder_initiated_transaction = reader
+                            .read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "InstallementSequence") => {
-                        value.installement_sequence = reader.read()?;
+                        value.installement_sequence = reader.read(&mut seen[8])?;
                     }
                     (NS_TNS, "TransactionDate") => {
-                        value.transaction_date = reader.read()?;
+                        value.transaction_date = reader.read(&mut seen[9])?;
                     }
-                    (NS_TNS, "Amount") => value.amount = reader.read()?,
-                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
-                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    (NS_TNS, "Amount") => value.amount = reader.read(&mut seen[10])?,
+                    (NS_TNS, "RequestGuid") => {
+                        value.request_guid = reader.read(&mut seen[11])?;
+                    }
+                    (NS_TNS, "Tags") => value.tags = reader.read_option(&mut seen[12])?,
                     (NS_TNS, "ResponseCode") => {
-                        value.response_code = reader.read_option()?;
+                        value.response_code = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "ResponseMessage") => {
-                        value.response_message = reader.read_option()?;
+                        value.response_message = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "interfaceTransactionStatus") => {
-                        value.interface_transaction_status = reader.read_option()?;
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[15])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -273,33 +286,45 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 13];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[4])?;
                     }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[5])?;
                     }
-                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "Patient") => {
+                        value.patient = reader.read_option(&mut seen[6])?;
+                    }
                     (NS_TNS, "IsCardholderInitiatedTransaction") => {
-                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                        value.is_cardholder_initiated_transaction = reader
+                            .read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "InstallementSequence") => {
-                        value.installement_sequence = reader.read()?;
+                        value.installement_sequence = reader.read(&mut seen[8])?;
                     }
                     (NS_TNS, "TransactionDate") => {
-                        value.transaction_date = reader.read()?;
+                        value.transaction_date = reader.read(&mut seen[9])?;
                     }
-                    (NS_TNS, "Amount") => value.amount = reader.read()?,
-                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
-                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    (NS_TNS, "Amount") => value.amount = reader.read(&mut seen[10])?,
+                    (NS_TNS, "RequestGuid") => {
+                        value.request_guid = reader.read(&mut seen[11])?;
+                    }
+                    (NS_TNS, "Tags") => value.tags = reader.read_option(&mut seen[12])?,
                     _ => reader.skip()?,
                 }
             }
@@ -356,9 +381,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "EntityID") => value.entity_id = reader.read_option()?,
+                    (NS_TNS, "EntityID") => {
+                        value.entity_id = reader.read_option(&mut seen[0])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -507,12 +535,15 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 2];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "RoutingNumber") => {
-                        value.routing_number = reader.read_option()?;
+                        value.routing_number = reader.read_option(&mut seen[0])?;
                     }
-                    (NS_TNS, "Confidence") => value.confidence = reader.read()?,
+                    (NS_TNS, "Confidence") => {
+                        value.confidence = reader.read(&mut seen[1])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -551,9 +582,10 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "image") => value.image = reader.read_option()?,
+                    (NS_TNS, "image") => value.image = reader.read_option(&mut seen[0])?,
                     _ => reader.skip()?,
                 }
             }
@@ -591,10 +623,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "DoCheckOCRAnalysisResult") => {
-                        value.do_check_ocr_analysis_result = reader.read_option()?;
+                        value.do_check_ocr_analysis_result = reader
+                            .read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -638,9 +672,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "transaction") => value.transaction = reader.read_option()?,
+                    (NS_TNS, "transaction") => {
+                        value.transaction = reader.read_option(&mut seen[0])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -680,11 +717,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "DoCreditCardSecondaryVoidResult") => {
                         value.do_credit_card_secondary_void_result = reader
-                            .read_option()?;
+                            .read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -759,10 +797,12 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 1];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "GetServiceStatusResult") => {
-                        value.get_service_status_result = reader.read_option()?;
+                        value.get_service_status_result = reader
+                            .read_option(&mut seen[0])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -817,15 +857,21 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 4];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "EntityID") => value.entity_id = reader.read_option()?,
-                    (NS_TNS, "AccountNumber") => {
-                        value.account_number = reader.read_option()?;
+                    (NS_TNS, "EntityID") => {
+                        value.entity_id = reader.read_option(&mut seen[0])?;
                     }
-                    (NS_TNS, "PatientInfo") => value.patient_info = reader.read_option()?,
+                    (NS_TNS, "AccountNumber") => {
+                        value.account_number = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "PatientInfo") => {
+                        value.patient_info = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "AddressVerificationInfo") => {
-                        value.address_verification_info = reader.read_option()?;
+                        value.address_verification_info = reader
+                            .read_option(&mut seen[3])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -875,10 +921,13 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 2];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "Street") => value.street = reader.read_option()?,
-                    (NS_TNS, "Zip") => value.zip = reader.read_option()?,
+                    (NS_TNS, "Street") => {
+                        value.street = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "Zip") => value.zip = reader.read_option(&mut seen[1])?,
                     _ => reader.skip()?,
                 }
             }
@@ -920,10 +969,15 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 2];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "FirstName") => value.first_name = reader.read_option()?,
-                    (NS_TNS, "LastName") => value.last_name = reader.read_option()?,
+                    (NS_TNS, "FirstName") => {
+                        value.first_name = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "LastName") => {
+                        value.last_name = reader.read_option(&mut seen[1])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -1008,38 +1062,50 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 15];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[4])?;
                     }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[5])?;
                     }
-                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "Patient") => {
+                        value.patient = reader.read_option(&mut seen[6])?;
+                    }
                     (NS_TNS, "IsCardholderInitiatedTransaction") => {
-                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                        value.is_cardholder_initiated_transaction = reader
+                            .read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "InstallementSequence") => {
-                        value.installement_sequence = reader.read()?;
+                        value.installement_sequence = reader.read(&mut seen[8])?;
                     }
                     (NS_TNS, "TransactionDate") => {
-                        value.transaction_date = reader.read()?;
+                        value.transaction_date = reader.read(&mut seen[9])?;
                     }
-                    (NS_TNS, "Amount") => value.amount = reader.read()?,
-                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
-                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    (NS_TNS, "Amount") => value.amount = reader.read(&mut seen[10])?,
+                    (NS_TNS, "RequestGuid") => {
+                        value.request_guid = reader.read(&mut seen[11])?;
+                    }
+                    (NS_TNS, "Tags") => value.tags = reader.read_option(&mut seen[12])?,
                     (NS_TNS, "PrimaryTransactionID") => {
-                        value.primary_transaction_id = reader.read_option()?;
+                        value.primary_transaction_id = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "PrimaryCardPresentStatus") => {
-                        value.primary_card_present_status = reader.read()?;
+                        value.primary_card_present_status = reader.read(&mut seen[14])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -1155,44 +1221,58 @@ pub mod types {
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
+            let mut seen = [false; 17];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
-                    (NS_TNS, "MerchantID") => value.merchant_id = reader.read_option()?,
-                    (NS_TNS, "StoreID") => value.store_id = reader.read_option()?,
-                    (NS_TNS, "TerminalID") => value.terminal_id = reader.read_option()?,
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
                     (NS_TNS, "TransactionID") => {
-                        value.transaction_id = reader.read_option()?;
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
                     }
                     (NS_TNS, "TransactionStatus") => {
-                        value.transaction_status = reader.read_option()?;
+                        value.transaction_status = reader.read_option(&mut seen[4])?;
                     }
                     (NS_TNS, "InstaMedAccountID") => {
-                        value.insta_med_account_id = reader.read_option()?;
+                        value.insta_med_account_id = reader.read_option(&mut seen[5])?;
                     }
-                    (NS_TNS, "Patient") => value.patient = reader.read_option()?,
+                    (NS_TNS, "Patient") => {
+                        value.patient = reader.read_option(&mut seen[6])?;
+                    }
                     (NS_TNS, "IsCardholderInitiatedTransaction") => {
-                        value.is_cardholder_initiated_transaction = reader.read_option()?;
+                        value.is_cardholder_initiated_transaction = reader
+                            .read_option(&mut seen[7])?;
                     }
                     (NS_TNS, "InstallementSequence") => {
-                        value.installement_sequence = reader.read()?;
+                        value.installement_sequence = reader.read(&mut seen[8])?;
                     }
                     (NS_TNS, "TransactionDate") => {
-                        value.transaction_date = reader.read()?;
+                        value.transaction_date = reader.read(&mut seen[9])?;
                     }
-                    (NS_TNS, "Amount") => value.amount = reader.read()?,
-                    (NS_TNS, "RequestGuid") => value.request_guid = reader.read()?,
-                    (NS_TNS, "Tags") => value.tags = reader.read_option()?,
+                    (NS_TNS, "Amount") => value.amount = reader.read(&mut seen[10])?,
+                    (NS_TNS, "RequestGuid") => {
+                        value.request_guid = reader.read(&mut seen[11])?;
+                    }
+                    (NS_TNS, "Tags") => value.tags = reader.read_option(&mut seen[12])?,
                     (NS_TNS, "ResponseCode") => {
-                        value.response_code = reader.read_option()?;
+                        value.response_code = reader.read_option(&mut seen[13])?;
                     }
                     (NS_TNS, "ResponseMessage") => {
-                        value.response_message = reader.read_option()?;
+                        value.response_message = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "interfaceTransactionStatus") => {
-                        value.interface_transaction_status = reader.read_option()?;
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[15])?;
                     }
                     (NS_TNS, "PrimaryTransactionStatus") => {
-                        value.primary_transaction_status = reader.read_option()?;
+                        value.primary_transaction_status = reader
+                            .read_option(&mut seen[16])?;
                     }
                     _ => reader.skip()?,
                 }
