@@ -394,6 +394,15 @@ fn bench_measures_ours_beside_the_raw_client_in_rounds() {
                     .is_some_and(|cpu| cpu > 0.0),
                 "{out}"
             );
+            // Resident size, sampled after each round.
+            let resident = line["rss_mib_by_round"].as_array().expect("an array");
+            assert_eq!(resident.len(), 3, "{out}");
+            assert!(
+                resident
+                    .iter()
+                    .all(|mib| mib.as_f64().is_some_and(|m| m > 0.0)),
+                "{out}"
+            );
         }
     }
     // The table says how the two compare.
@@ -405,4 +414,5 @@ fn bench_measures_ours_beside_the_raw_client_in_rounds() {
     assert!(output.status.success(), "{out}");
     assert!(out.contains("CPU per call, ours / raw:"), "{out}");
     assert!(out.contains("median of 2 rounds side by side"), "{out}");
+    assert!(out.contains("resident memory after each round:"), "{out}");
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
@@ -62,7 +63,40 @@ struct Figures {
     failures: usize,
     wall: Duration,
     cpu: Duration,
-    latencies: Vec<Duration>,
+}
+
+/// Calls' latencies in nanoseconds, to three significant digits: a histogram of fixed size,
+/// so that a long run's resident size says what the client holds, not what the bench keeps.
+type Latencies = Histogram<u64>;
+
+fn latencies() -> Latencies {
+    // A microsecond to a minute: the bounds are constants, valid for any run.
+    Histogram::new_with_bounds(1_000, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Adds `part` to `all`. Both have the same bounds, so adding cannot fail.
+fn add(all: &mut Latencies, part: &Latencies) {
+    let _ = all.add(part);
+}
+
+/// One client's rounds so far: each round's figures, and the latency of every call.
+struct Rounds {
+    figures: Vec<Figures>,
+    latencies: Latencies,
+}
+
+impl Rounds {
+    fn new(capacity: usize) -> Self {
+        Self {
+            figures: Vec::with_capacity(capacity),
+            latencies: latencies(),
+        }
+    }
+
+    fn push(&mut self, (figures, latencies): (Figures, Latencies)) {
+        self.figures.push(figures);
+        add(&mut self.latencies, &latencies);
+    }
 }
 
 impl Figures {
@@ -83,11 +117,15 @@ struct Summary {
     failures: usize,
     calls_per_s: f64,
     cpu_ms_per_call: f64,
-    latencies: Vec<Duration>,
+    latencies: Latencies,
 }
 
 impl Summary {
-    fn of(rounds: Vec<Figures>) -> Self {
+    fn of(rounds: Rounds) -> Self {
+        let Rounds {
+            figures: rounds,
+            latencies,
+        } = rounds;
         Self {
             client: rounds.first().map_or("", |figures| figures.client),
             rounds: rounds.len(),
@@ -95,20 +133,13 @@ impl Summary {
             failures: rounds.iter().map(|figures| figures.failures).sum(),
             calls_per_s: median(rounds.iter().map(Figures::calls_per_s).collect()),
             cpu_ms_per_call: median(rounds.iter().map(Figures::cpu_ms_per_call).collect()),
-            latencies: rounds
-                .into_iter()
-                .flat_map(|figures| figures.latencies)
-                .collect(),
+            latencies,
         }
     }
 
-    /// The latency below which `share` of the calls answered, in milliseconds: the sample at
-    /// round((n - 1) * share).
+    /// The latency below which `share` of the calls answered, in milliseconds.
     fn percentile(&self, share: f64) -> f64 {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
-        sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        self.latencies.value_at_quantile(share) as f64 / 1e6
     }
 }
 
@@ -171,8 +202,10 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let target = Arc::new(target);
 
-    let mut ours = Vec::with_capacity(args.rounds);
-    let mut raw = Vec::with_capacity(args.rounds);
+    let mut ours = Rounds::new(args.rounds);
+    let mut raw = Rounds::new(args.rounds);
+    // Resident size after each round: a client that holds on to memory grows it round by round.
+    let mut resident = Vec::with_capacity(args.rounds);
     let mut batches = target.ids.chunks(args.voids).map(<[String]>::to_vec);
     for round in 0..args.rounds {
         let ours_first = round % 2 == 0;
@@ -185,17 +218,19 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         if !ours_first {
             ours.push(measure_ours(&target, batches.next(), protocol, &args)?);
         }
+        resident.push(rss_mib("VmRSS:"));
     }
     let ratios: Vec<f64> = ours
+        .figures
         .iter()
-        .zip(&raw)
+        .zip(&raw.figures)
         .map(|(ours, raw)| ours.cpu_ms_per_call() / raw.cpu_ms_per_call())
         .collect();
     let mut results = vec![Summary::of(ours)];
     if !args.no_raw {
         results.push(Summary::of(raw));
     }
-    let peak = peak_rss_mib();
+    let peak = rss_mib("VmHWM:");
     let scheme = if target.endpoint.starts_with("https") {
         "https"
     } else {
@@ -218,6 +253,7 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     "p50_ms": figures.percentile(0.50),
                     "p99_ms": figures.percentile(0.99),
                     "peak_rss_mib": peak,
+                    "rss_mib_by_round": resident,
                 })
             );
         }
@@ -251,7 +287,11 @@ async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 ratios.len()
             );
         }
-        println!("peak resident memory: {peak:.1} MiB");
+        let by_round: Vec<String> = resident.iter().map(|mib| format!("{mib:.1}")).collect();
+        println!(
+            "resident memory after each round: {} MiB; peak {peak:.1} MiB",
+            by_round.join(" ")
+        );
     }
     Ok(())
 }
@@ -339,14 +379,15 @@ fn cpu_time() -> Duration {
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
-/// The highest resident set size of this process, in MiB (Linux; 0 elsewhere).
-fn peak_rss_mib() -> f64 {
+/// A resident set size of this process from `/proc/self/status`, in MiB: `VmRSS:` now,
+/// `VmHWM:` the highest so far (Linux; 0 elsewhere).
+fn rss_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .find_map(|line| line.strip_prefix(field))
                 .and_then(|value| value.split_whitespace().next()?.parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0)
@@ -378,8 +419,9 @@ fn on_own_runtime<T: Send + 'static>(
         .map_err(Into::into)
 }
 
-/// Spreads `ids` over `concurrency` tasks, each voiding its share with `call` and timing it.
-async fn drive<F, Fut>(ids: Vec<String>, concurrency: usize, call: F) -> (Vec<Duration>, usize)
+/// Spreads `ids` over `concurrency` tasks, each voiding its share with `call` and timing it;
+/// returns the latencies, the calls made and the calls that failed.
+async fn drive<F, Fut>(ids: Vec<String>, concurrency: usize, call: F) -> (Latencies, usize)
 where
     F: Fn(String) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -389,23 +431,23 @@ where
     for share in ids.chunks(chunk).map(<[String]>::to_vec) {
         let call = call.clone();
         tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut failures) = (Vec::with_capacity(share.len()), 0);
+            let (mut latencies, mut failures) = (latencies(), 0);
             for id in share {
                 let started = Instant::now();
                 failures += usize::from(!call(id).await);
-                latencies.push(started.elapsed());
+                latencies.saturating_record(started.elapsed().as_nanos() as u64);
             }
             (latencies, failures)
         }));
     }
-    let (mut latencies, mut failures) = (Vec::with_capacity(ids.len()), 0);
+    let (mut all, mut failures) = (latencies(), 0);
     for task in tasks {
         if let Ok((part, failed)) = task.await {
-            latencies.extend(part);
+            add(&mut all, &part);
             failures += failed;
         }
     }
-    (latencies, failures)
+    (all, failures)
 }
 
 fn measure_ours(
@@ -413,7 +455,7 @@ fn measure_ours(
     ids: Option<Vec<String>>,
     protocol: Protocol,
     args: &Args,
-) -> Result<Figures, Box<dyn std::error::Error>> {
+) -> Result<(Figures, Latencies), Box<dyn std::error::Error>> {
     let ids = ids.ok_or("no payments left to void")?;
     let mut builder = Client::builder(&target.endpoint)
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
@@ -441,14 +483,14 @@ fn measure_ours(
             }
         }))
     })?;
-    Ok(Figures {
+    let figures = Figures {
         client: "instamed-soap",
-        calls: latencies.len(),
+        calls: latencies.len() as usize,
         failures,
         wall: started.elapsed(),
         cpu: cpu_time().saturating_sub(cpu_before),
-        latencies,
-    })
+    };
+    Ok((figures, latencies))
 }
 
 /// The bare baseline: hyper's HTTP/1.1 connection over tokio-rustls, posting envelopes built
@@ -459,7 +501,7 @@ fn measure_raw(
     ids: Option<Vec<String>>,
     protocol: Protocol,
     args: &Args,
-) -> Result<Figures, Box<dyn std::error::Error>> {
+) -> Result<(Figures, Latencies), Box<dyn std::error::Error>> {
     let ids = ids.ok_or("no payments left to void")?;
     let uri: http::Uri = target.endpoint.parse()?;
     let host = uri.host().ok_or("no host in the endpoint")?.to_owned();
@@ -543,14 +585,14 @@ fn measure_raw(
             .await
         })
     })?;
-    Ok(Figures {
+    let figures = Figures {
         client: "raw-hyper",
-        calls: latencies.len(),
+        calls: latencies.len() as usize,
         failures,
         wall: started.elapsed(),
         cpu: cpu_time().saturating_sub(cpu_before),
-        latencies,
-    })
+    };
+    Ok((figures, latencies))
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
