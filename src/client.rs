@@ -188,6 +188,7 @@ impl ClientBuilder {
         let connector = connector.enable_http1().wrap_connector(http);
 
         let transport = Transport::new(transport::Settings {
+            origin: endpoint.clone(),
             connector,
             max_idle: self.max_idle_connections,
             max_response_bytes: self.max_response_bytes,
@@ -202,8 +203,9 @@ impl ClientBuilder {
             operation.map(|operation| request_headers(&host_header, &authorization, operation));
         Ok(Client {
             inner: Arc::new(Inner {
+                soap_target: origin_form(&endpoint),
+                nvp_target: nvp_endpoint.as_ref().map(origin_form),
                 endpoint,
-                nvp_endpoint,
                 host_header,
                 authorization,
                 void_headers,
@@ -245,7 +247,10 @@ pub struct Client {
 
 struct Inner {
     endpoint: Uri,
-    nvp_endpoint: Option<Uri>,
+    /// The request-targets of SOAP and NVP requests: their paths alone, as HTTP/1.1 sends
+    /// them to an origin server. The endpoint's scheme and authority pick the connection.
+    soap_target: Uri,
+    nvp_target: Option<Uri>,
     host_header: HeaderValue,
     authorization: HeaderValue,
     /// Every header of a void in the client's protocol; `None` when the WSDL has no binding
@@ -379,9 +384,9 @@ impl Client {
                 None => self.headers(SoapHeaders::of::<DoCreditCardSecondaryVoid>(version)?),
             };
             let body = soap::encode::<DoCreditCardSecondaryVoid>(version, &request.to_soap());
-            return Ok(post(inner.endpoint.clone(), headers, Bytes::from(body)));
+            return Ok(post(inner.soap_target.clone(), headers, Bytes::from(body)));
         }
-        let Some(uri) = inner.nvp_endpoint.clone() else {
+        let Some(uri) = inner.nvp_target.clone() else {
             return Err(config("no NVP endpoint is configured"));
         };
         let headers = match &inner.void_headers {
@@ -437,7 +442,7 @@ impl Client {
         let headers = self.headers(SoapHeaders::of::<O>(version)?);
         let body = soap::encode::<O>(version, request);
         Ok(post(
-            self.inner.endpoint.clone(),
+            self.inner.soap_target.clone(),
             headers,
             Bytes::from(body),
         ))
@@ -491,6 +496,14 @@ impl Client {
             operation,
         )
     }
+}
+
+/// The request-target HTTP/1.1 sends to an origin server for `uri`: its path and query alone
+/// (RFC 9112, section 3.2.1). The whole URL is for proxies.
+fn origin_form(uri: &Uri) -> Uri {
+    uri.path_and_query()
+        .cloned()
+        .map_or_else(|| Uri::from_static("/"), Uri::from)
 }
 
 /// A POST of `body` to `uri` with `headers`.

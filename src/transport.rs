@@ -49,6 +49,9 @@ pub(crate) enum Failure {
 
 /// Connection settings fixed when the client is built.
 pub(crate) struct Settings {
+    /// Where every connection goes: the endpoint's scheme, host and port. Requests name only
+    /// their path (origin-form).
+    pub origin: Uri,
     pub connector: HttpsConnector<HttpConnector>,
     pub max_idle: usize,
     pub max_response_bytes: usize,
@@ -96,7 +99,7 @@ impl Transport {
         loop {
             let (mut sender, reused) = match self.checkout() {
                 Some(sender) => (sender, true),
-                None => (self.connect(request.uri()).await?, false),
+                None => (self.connect().await?, false),
             };
             if let Err(error) = sender.ready().await {
                 if reused {
@@ -161,15 +164,18 @@ impl Transport {
         })
     }
 
-    async fn connect(&self, uri: &Uri) -> Result<SendRequest<Full<Bytes>>, Failure> {
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
         let mut connector = self.settings.connector.clone();
-        let io = connector.call(uri.clone()).await.map_err(|error| {
-            if caused_by_tls(error.as_ref()) {
-                Failure::Tls(error)
-            } else {
-                Failure::Connect(error)
-            }
-        })?;
+        let io = connector
+            .call(self.settings.origin.clone())
+            .await
+            .map_err(|error| {
+                if caused_by_tls(error.as_ref()) {
+                    Failure::Tls(error)
+                } else {
+                    Failure::Connect(error)
+                }
+            })?;
         let (sender, connection) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(|error| Failure::Connect(error.into()))?;

@@ -274,13 +274,9 @@ impl Handler for Recording {
             Ok(seen) => seen,
             Err(answer) => return answer,
         };
+        // The client connects to the upstream; the request names the path alone.
         let target = target_of(&parts);
-        let uri = format!(
-            "{}://{}{target}",
-            self.origin.scheme_str().unwrap_or("https"),
-            self.origin.authority().map_or("", |a| a.as_str())
-        );
-        let Ok(uri) = uri.parse::<Uri>() else {
+        let Ok(uri) = target.parse::<Uri>() else {
             return Ok(internal_error("cannot build the upstream address"));
         };
         let mut forward = Request::builder().method(parts.method.clone()).uri(uri);

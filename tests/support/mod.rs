@@ -33,6 +33,8 @@ use tokio_rustls::TlsAcceptor;
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub method: Method,
+    /// The request-target as it came on the request line: a client talking to an origin
+    /// server sends the path alone (RFC 9112, section 3.2.1), never the whole URL.
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -405,11 +407,7 @@ where
                 .unwrap_or_default();
             let exchange = Exchange {
                 method: parts.method,
-                path: parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
+                path: parts.uri.to_string(),
                 headers: parts.headers,
                 body,
             };
