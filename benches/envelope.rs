@@ -26,6 +26,14 @@ fn answer(version: SoapVersion) -> String {
     )
 }
 
+/// The response element of a SOAP 1.1 answer, without the envelope around it.
+fn response_element() -> String {
+    let body = answer(SoapVersion::Soap11);
+    let start = body.find("<DoCreditCardSecondaryVoidResponse").unwrap_or(0);
+    let end = body.find("</soap:Body>").unwrap_or(body.len());
+    body[start..end].to_owned()
+}
+
 fn fault() -> String {
     "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">\
      <soap:Body><soap:Fault><faultcode>soap:Client</faultcode>\
@@ -71,12 +79,9 @@ fn envelopes(c: &mut Criterion) {
     });
     c.bench_function("generated_type/read_xml", |b| {
         // The generated reader alone, on the response element without the envelope.
-        let body = answer(SoapVersion::Soap11);
-        let start = body.find("<DoCreditCardSecondaryVoidResponse").unwrap_or(0);
-        let end = body.find("</soap:Body>").unwrap_or(body.len());
-        let element = &body[start..end];
+        let element = response_element();
         b.iter(|| {
-            let mut reader = instamed_soap::soap::XmlReader::new(black_box(element));
+            let mut reader = instamed_soap::soap::XmlReader::new(black_box(&element));
             assert!(reader.enter_child().expect("element"));
             reader
                 .read::<instamed_soap::bindings::types::DoCreditCardSecondaryVoidResponse>(
@@ -102,13 +107,10 @@ fn envelopes(c: &mut Criterion) {
         b.iter(|| yaserde::ser::to_string(black_box(&element)).expect("serialize"))
     });
     c.bench_function("generated_type/read_xml_yaserde", |b| {
-        let body = answer(SoapVersion::Soap11);
-        let start = body.find("<DoCreditCardSecondaryVoidResponse").unwrap_or(0);
-        let end = body.find("</soap:Body>").unwrap_or(body.len());
-        let element = &body[start..end];
+        let element = response_element();
         b.iter(|| {
             let response: instamed_soap::bindings::types::DoCreditCardSecondaryVoidResponse =
-                yaserde::de::from_str(black_box(element)).expect("deserialize");
+                yaserde::de::from_str(black_box(&element)).expect("deserialize");
             assert!(response.do_credit_card_secondary_void_result.is_some());
             response
         })
