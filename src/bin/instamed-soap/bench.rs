@@ -420,7 +420,7 @@ fn on_own_runtime<T: Send + 'static>(
 }
 
 /// Spreads `ids` over `concurrency` tasks, each voiding its share with `call` and timing it;
-/// returns the latencies, the calls made and the calls that failed.
+/// returns every call's latency and how many calls failed.
 async fn drive<F, Fut>(ids: Vec<String>, concurrency: usize, call: F) -> (Latencies, usize)
 where
     F: Fn(String) -> Fut + Clone + Send + 'static,
