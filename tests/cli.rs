@@ -279,6 +279,64 @@ fn serve_keeps_its_ledger_across_a_restart() {
 }
 
 #[test]
+fn bench_drives_a_given_endpoint_with_concurrent_callers() {
+    let dir = std::env::temp_dir().join(format!("instamed-soap-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = dir.join("ledger.jsonl");
+    let _ = std::fs::remove_file(&ledger);
+    // Two clients, two rounds, 24 voids each: 96 captured payments, and a few to spare.
+    let seeds = dir.join("seeds.csv");
+    let rows: String = (0..100)
+        .map(|n| format!("BE{n:030X},123123123,123,123,1.00\n"))
+        .collect();
+    std::fs::write(&seeds, rows).unwrap();
+
+    let served = Served::start(&ledger, Some(&seeds));
+    let output = Command::new(BIN)
+        .args(["bench", "--endpoint", &served.endpoint, "--ca-cert"])
+        .arg(&served.ca)
+        .arg("--seed-file")
+        .arg(&seeds)
+        .args(["--voids", "24", "--rounds", "2", "--concurrency", "4"])
+        .args(["--protocol", "soap12", "--json"])
+        .output()
+        .expect("run bench");
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for line in &lines {
+        assert_eq!(line["calls"], 48, "{out}");
+        assert_eq!(line["failures"], 0, "{out}");
+        assert_eq!(line["concurrency"], 4, "{out}");
+        assert_eq!(line["protocol"], "soap12", "{out}");
+        assert_eq!(line["scheme"], "https", "{out}");
+    }
+
+    // Every payment the bench voided is voided on the server: voiding one again is refused.
+    let again = void(
+        &served.endpoint,
+        Some(&served.ca),
+        "BE000000000000000000000000000000",
+        &[],
+    );
+    assert_eq!(code(&again), 4, "{}", text(&again));
+    // Not one payment more than the run needed: the next one is still voidable.
+    let spare = void(
+        &served.endpoint,
+        Some(&served.ca),
+        "BE000000000000000000000000000060",
+        &[],
+    );
+    assert_eq!(code(&spare), 0, "{}", text(&spare));
+    served.stop();
+}
+
+#[test]
 fn demo_tells_the_whole_story() {
     let output = Command::new(BIN).arg("demo").output().expect("run demo");
     let out = text(&output);
