@@ -278,6 +278,25 @@ fn serve_keeps_its_ledger_across_a_restart() {
     served.stop();
 }
 
+/// Runs `bench --json` with `args`, which must succeed, and returns its JSON lines with the
+/// whole output for messages.
+fn bench_json(args: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let output = Command::new(BIN)
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run bench");
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let lines = out
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    (lines, out)
+}
+
 #[test]
 fn bench_drives_a_given_endpoint_with_concurrent_callers() {
     let dir = std::env::temp_dir().join(format!("instamed-soap-bench-{}", std::process::id()));
@@ -292,23 +311,26 @@ fn bench_drives_a_given_endpoint_with_concurrent_callers() {
     std::fs::write(&seeds, rows).unwrap();
 
     let served = Served::start(&ledger, Some(&seeds));
-    let output = Command::new(BIN)
-        .args(["bench", "--endpoint", &served.endpoint, "--ca-cert"])
-        .arg(&served.ca)
-        .arg("--seed-file")
-        .arg(&seeds)
-        .args(["--voids", "24", "--rounds", "2", "--concurrency", "4"])
-        .args(["--protocol", "soap12", "--json"])
-        .output()
-        .expect("run bench");
-    let out = text(&output);
-    assert!(output.status.success(), "{out}");
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect();
-    assert_eq!(lines.len(), 2, "{out}");
+    let ca = served.ca.to_str().expect("a UTF-8 path");
+    let seed_file = seeds.to_str().expect("a UTF-8 path");
+    let (lines, out) = bench_json(&[
+        "--endpoint",
+        &served.endpoint,
+        "--ca-cert",
+        ca,
+        "--seed-file",
+        seed_file,
+        "--voids",
+        "24",
+        "--rounds",
+        "2",
+        "--concurrency",
+        "4",
+        "--protocol",
+        "soap12",
+    ]);
+    let clients: Vec<&str> = lines.iter().filter_map(|l| l["client"].as_str()).collect();
+    assert_eq!(clients, ["instamed-soap", "raw-hyper"], "{out}");
     for line in &lines {
         assert_eq!(line["calls"], 48, "{out}");
         assert_eq!(line["failures"], 0, "{out}");
@@ -317,14 +339,15 @@ fn bench_drives_a_given_endpoint_with_concurrent_callers() {
         assert_eq!(line["scheme"], "https", "{out}");
     }
 
-    // Every payment the bench voided is voided on the server: voiding one again is refused.
-    let again = void(
-        &served.endpoint,
-        Some(&served.ca),
+    // The payments the bench voided, the first and the last, are voided on the server: voiding
+    // one again is refused.
+    for used in [
         "BE000000000000000000000000000000",
-        &[],
-    );
-    assert_eq!(code(&again), 4, "{}", text(&again));
+        "BE00000000000000000000000000005F",
+    ] {
+        let again = void(&served.endpoint, Some(&served.ca), used, &[]);
+        assert_eq!(code(&again), 4, "{used}: {}", text(&again));
+    }
     // Not one payment more than the run needed: the next one is still voidable.
     let spare = void(
         &served.endpoint,
@@ -418,26 +441,7 @@ fn soak_accounts_for_every_void() {
 #[test]
 fn bench_measures_ours_beside_the_raw_client_in_rounds() {
     for protocol in ["soap11", "nvp"] {
-        let output = Command::new(BIN)
-            .args([
-                "bench",
-                "--protocol",
-                protocol,
-                "--voids",
-                "40",
-                "--rounds",
-                "3",
-            ])
-            .arg("--json")
-            .output()
-            .expect("run bench");
-        let out = text(&output);
-        assert!(output.status.success(), "{out}");
-        let lines: Vec<serde_json::Value> = out
-            .lines()
-            .filter(|line| line.starts_with('{'))
-            .map(|line| serde_json::from_str(line).expect("a JSON line"))
-            .collect();
+        let (lines, out) = bench_json(&["--protocol", protocol, "--voids", "40", "--rounds", "3"]);
         let clients: Vec<&str> = lines.iter().filter_map(|l| l["client"].as_str()).collect();
         assert_eq!(clients, ["instamed-soap", "raw-hyper"], "{out}");
         for line in &lines {
