@@ -5,6 +5,7 @@ mod request;
 mod response;
 mod schema;
 
+use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::soap::SoapVersion;
@@ -12,7 +13,8 @@ use crate::soap::SoapVersion;
 use super::answer::{Answer, Rejection};
 use super::config::RefusalStyle;
 use super::engine::Engine;
-use super::reply::{HttpResponse, page};
+use super::reply::{HttpResponse, reply};
+use request::Envelope;
 use response::{Blame, Fault};
 use schema::Kind;
 
@@ -23,43 +25,51 @@ pub(crate) fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> HttpResponse {
-    let Some(version) = request::version(headers) else {
-        // ASP.NET answers a POST that is neither SOAP version with 415 and an HTML page.
-        return page(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type",
-            "The request's Content-Type must be text/xml (SOAP 1.1) or application/soap+xml \
-             (SOAP 1.2).",
-        );
-    };
-    let routed = match request::route(headers, version) {
-        Ok(routed) => routed,
-        Err(fault) => return response::fault(version, &fault),
+    let Some(declared) = request::version(headers) else {
+        return unsupported_media_type();
     };
     let Ok(text) = std::str::from_utf8(body) else {
         let fault = request::unreadable(1, 1, "Invalid character in the given encoding.");
-        return response::fault(version, &fault);
+        return response::fault(declared, &fault);
     };
     let doc = match roxmltree::Document::parse(text) {
         Ok(doc) => doc,
         Err(error) => {
             let at = error.pos();
             let fault = request::unreadable(at.row, at.col, &error.to_string());
-            return response::fault(version, &fault);
+            return response::fault(declared, &fault);
         }
+    };
+    let root = doc.root_element();
+    let version = match request::envelope(root, declared) {
+        Envelope::Read(version) => version,
+        Envelope::Unsupported => return unsupported_media_type(),
+        Envelope::Mismatch => {
+            let fault = request::mismatch(root.tag_name().namespace(), declared);
+            return response::fault(declared, &fault);
+        }
+    };
+    let routed = match request::route(headers, version) {
+        Ok(routed) => routed,
+        Err(fault) => return response::fault(version, &fault),
     };
     let call = match request::read(&doc, version, routed) {
         Ok(call) => call,
         Err(fault) => return response::fault(version, &fault),
     };
-    let outcome = call.fields.and_then(|fields| match call.op.kind {
-        Kind::Void => engine.void(&fields),
-        Kind::Sale => engine.sale(&fields),
-        Kind::Refund => engine.refund(&fields),
-        Kind::ECheckVoid => Err(Rejection::Unsupported(call.op.name)),
+    let outcome = call.fields.and_then(|texts| {
+        let fields = texts.fields();
+        let answer = match call.op.kind {
+            Kind::Void => engine.void(&fields),
+            Kind::Sale => engine.sale(&fields),
+            Kind::Refund => engine.refund(&fields),
+            Kind::ECheckVoid => Err(Rejection::Unsupported(call.op.name)),
+        };
+        // Written here, while the request's texts the answer echoes are alive.
+        answer.map(|answer| write(version, call.op, &answer, style))
     });
     match outcome {
-        Ok(answer) => write(version, call.op, &answer, style),
+        Ok(written) => written,
         Err(rejection) => {
             let blame = if rejection.is_sender_fault() {
                 Blame::Sender
@@ -69,6 +79,16 @@ pub(crate) fn answer(
             response::fault(version, &Fault::new(blame, rejection.reason()))
         }
     }
+}
+
+/// ASP.NET's answer to a media type it does not serve, or to a SOAP 1.1 envelope sent as SOAP
+/// 1.2: 415 with an empty body, typed `text/xml` as every ASMX answer is.
+fn unsupported_media_type() -> HttpResponse {
+    reply(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        response::content_type(SoapVersion::Soap11),
+        Bytes::new(),
+    )
 }
 
 /// Writes an answer: a result, or a fault for a refusal when refusals are faults.
