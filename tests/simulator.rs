@@ -709,7 +709,8 @@ async fn a_value_split_by_comments_cdata_or_references_is_read_whole() {
     let outlet = Outlet::new("123'123", "1&2", "456").expect("outlet");
     let simulator = start_plain(SimulatorConfig::default()).await;
     let ledger = simulator.ledger();
-    let splits: [(&str, fn(&str) -> String); 5] = [
+    type Split = fn(&str) -> String;
+    let splits: [(&str, Split); 5] = [
         ("comment", |id| format!("{}<!-- -->{}", &id[..2], &id[2..])),
         ("CDATA", |id| {
             format!("{}<![CDATA[{}]]>", &id[..2], &id[2..])
@@ -1120,6 +1121,110 @@ async fn the_ledger_survives_a_restart() {
         .expect_err("already");
     assert!(matches!(error, Error::AlreadyVoided(_)), "{error:?}");
     second.shutdown().await;
+}
+
+/// What `tracing` writes while it is alive, on this thread.
+struct Logs {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Logs {
+    fn capture() -> Self {
+        #[derive(Clone)]
+        struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("log lock").extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = std::sync::Arc::default();
+        let sink = Sink(std::sync::Arc::clone(&lines));
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        Self {
+            lines,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().expect("log lock")).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_journal_torn_by_a_full_disk_is_recovered_at_start() {
+    let dir = scratch("torn");
+    let journal = dir.join("ledger.jsonl");
+    let config = || SimulatorConfig::default().with_ledger_file(&journal);
+
+    let first = start_plain(config()).await;
+    let payments: Vec<TransactionId> = (0..3).map(|_| new_payment(&first)).collect();
+    first.shutdown().await;
+
+    // As a full disk left it: a void torn after its first bytes, then (the disk freed) the
+    // lines of later changes appended after it, the first on the same line.
+    let whole = std::fs::read_to_string(&journal).expect("journal");
+    let lines: Vec<&str> = whole.lines().collect();
+    assert_eq!(lines.len(), 3);
+    let torn = format!("{{\"event\":\"voided\",\"id\":\"{}", payments[0].as_str());
+    let later_void = format!(
+        "{{\"event\":\"voided\",\"id\":\"{}\",\"at_ms\":1700000000000}}",
+        payments[1].as_str()
+    );
+    let damaged = format!(
+        "{}\n{torn}{}\n{torn}\n{}\n{later_void}\n",
+        lines[0], lines[1], lines[2]
+    );
+    std::fs::write(&journal, &damaged).expect("damage");
+
+    let logs = Logs::capture();
+    let second = start_plain(config()).await;
+    let ledger = second.ledger();
+    assert_eq!(ledger.len(), 3);
+    assert_eq!(ledger.status(&payments[0]), Some(PaymentStatus::Captured));
+    assert_eq!(ledger.status(&payments[1]), Some(PaymentStatus::Voided));
+    assert_eq!(ledger.status(&payments[2]), Some(PaymentStatus::Captured));
+    let report = logs.text();
+    let line_2 = lines[0].len() + 1;
+    let line_3 = line_2 + torn.len() + lines[1].len() + 1;
+    assert!(
+        report.contains(&format!("line=2 offset={line_2} bytes={}", torn.len())),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("line=3 offset={line_3} bytes={}", torn.len() + 1)),
+        "{report}"
+    );
+
+    // The journal was repaired: new changes are whole lines, and the next start is clean.
+    client(&second, Protocol::Soap12)
+        .void(&void_of(&payments[2]))
+        .await
+        .expect("voided");
+    second.shutdown().await;
+    drop(logs);
+    let logs = Logs::capture();
+    let third = start_plain(config()).await;
+    assert_eq!(
+        third.ledger().status(&payments[2]),
+        Some(PaymentStatus::Voided)
+    );
+    assert_eq!(
+        third.ledger().status(&payments[0]),
+        Some(PaymentStatus::Captured)
+    );
+    assert!(!logs.text().contains("journal"), "{}", logs.text());
+    third.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

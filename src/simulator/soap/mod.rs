@@ -127,3 +127,75 @@ pub(crate) fn simulated_fault(headers: &HeaderMap) -> HttpResponse {
 pub(crate) fn content_type(headers: &HeaderMap) -> &'static str {
     response::content_type(request::version(headers).unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+    use http::header::CONTENT_TYPE;
+
+    use super::*;
+    use crate::simulator::config::SuccessMessage;
+    use crate::simulator::journal::tests::FullDisk;
+    use crate::simulator::ledger::{Ledger, PaymentStatus};
+    use crate::{Outlet, TransactionId};
+
+    fn void_envelope(payment: &TransactionId) -> String {
+        format!(
+            "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
+             <DoCreditCardSecondaryVoid xmlns=\"{}\"><transaction><MerchantID>1</MerchantID>\
+             <StoreID>2</StoreID><TerminalID>3</TerminalID>\
+             <PrimaryTransactionID>{payment}</PrimaryTransactionID></transaction>\
+             </DoCreditCardSecondaryVoid></s:Body></s:Envelope>",
+            schema::NAMESPACE
+        )
+    }
+
+    #[test]
+    fn a_void_whose_entry_was_not_written_is_not_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        // The payment's line is written; the void's line meets a full disk halfway.
+        let ledger = Ledger::open_on(&path, FullDisk::failing_at(1)).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let payment = ledger.create_payment(&outlet, "5.00").unwrap();
+        let engine = Engine {
+            ledger,
+            success_message: SuccessMessage::Approved,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+
+        let answer = super::answer(
+            &engine,
+            RefusalStyle::Decline,
+            &headers,
+            void_envelope(&payment).as_bytes(),
+        );
+        assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = std::str::from_utf8(answer.body()).unwrap();
+        assert!(
+            body.contains("<faultcode>soap:Server</faultcode>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("Server was unable to process request."),
+            "{body}"
+        );
+        assert_eq!(
+            engine.ledger.status(&payment),
+            Some(PaymentStatus::Captured)
+        );
+
+        // The disk has room again: the void goes through, and only it is in the journal.
+        let answer = super::answer(
+            &engine,
+            RefusalStyle::Decline,
+            &headers,
+            void_envelope(&payment).as_bytes(),
+        );
+        assert_eq!(answer.status(), StatusCode::OK);
+        drop(engine);
+        let reopened = Ledger::open(Some(&path), None).unwrap();
+        assert_eq!(reopened.status(&payment), Some(PaymentStatus::Voided));
+    }
+}
