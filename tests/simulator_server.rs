@@ -74,11 +74,9 @@ async fn three_hundred_slow_senders_do_not_lock_a_prompt_client_out() {
             .await
             .expect("connect");
         if index % 2 == 0 {
-            stream
-                .write_all(slow_headers(1000).as_bytes())
-                .await
-                .expect("headers");
-            stream.write_all(b"<").await.expect("a byte");
+            // A write may meet a connection already closed to make room: that is the point.
+            let _ = stream.write_all(slow_headers(1000).as_bytes()).await;
+            let _ = stream.write_all(b"<").await;
         }
         slow.push(stream);
     }
