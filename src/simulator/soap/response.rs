@@ -132,16 +132,16 @@ pub(crate) fn result_body(
     close_envelope(out, version);
 }
 
-/// A fault envelope: HTTP 500, or 400 for a SOAP 1.2 sender fault.
+/// A fault envelope, with HTTP 500 whoever is to blame: ASP.NET sends SOAP 1.2 sender faults
+/// with 500 too, not the 400 the SOAP 1.2 HTTP binding suggests.
 pub(crate) fn fault(version: SoapVersion, fault: &Fault<'_>) -> HttpResponse {
     let mut out = String::with_capacity(768);
     fault_body(&mut out, version, fault);
-    let status = if version == SoapVersion::Soap12 && fault.blame == Blame::Sender {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    reply(status, content_type(version), out)
+    reply(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        content_type(version),
+        out,
+    )
 }
 
 /// Writes a fault envelope into `out`.
