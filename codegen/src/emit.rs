@@ -210,6 +210,9 @@ fn write_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
             Cardinality::Optional => {
                 quote!(writer.optional(#namespace, #local, &self.#field_name);)
             }
+            Cardinality::Nillable => {
+                quote!(writer.nillable(#namespace, #local, &self.#field_name);)
+            }
             Cardinality::Many => quote!(writer.repeated(#namespace, #local, &self.#field_name);),
         }
     });
@@ -243,7 +246,7 @@ fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
             let field_name = ident(&field.rust_name);
             let read = match field.cardinality {
                 Cardinality::Many => quote!(reader.read_into(&mut value.#field_name)?),
-                Cardinality::Required | Cardinality::Optional => {
+                Cardinality::Required | Cardinality::Optional | Cardinality::Nillable => {
                     let method = match field.cardinality {
                         Cardinality::Required => quote!(read),
                         _ => quote!(read_option),
@@ -302,7 +305,7 @@ fn field_tokens(field: &Field, runtime: &syn::Path) -> TokenStream {
     let one = value_type(&field.ty, runtime);
     let ty = match field.cardinality {
         Cardinality::Required => one,
-        Cardinality::Optional => quote!(Option<#one>),
+        Cardinality::Optional | Cardinality::Nillable => quote!(Option<#one>),
         Cardinality::Many => quote!(Vec<#one>),
     };
     quote! {

@@ -417,7 +417,7 @@ pub mod types {
         pub required: String,
         /// `NillableFlag` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "NillableFlag", prefix = "tns")]
         pub nillable_flag: Option<bool>,
         /// `AnyNumber` (xs:int, any number).
@@ -474,7 +474,7 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "Optional", &self.optional);
             writer.element(NS_TNS, "Required", &self.required);
-            writer.optional(NS_TNS, "NillableFlag", &self.nillable_flag);
+            writer.nillable(NS_TNS, "NillableFlag", &self.nillable_flag);
             writer.repeated(NS_TNS, "AnyNumber", &self.any_number);
             writer.repeated(NS_TNS, "AtLeastTwo", &self.at_least_two);
             writer.repeated(NS_TNS, "UpToFive", &self.up_to_five);

@@ -104,7 +104,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -202,7 +202,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
@@ -262,7 +262,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -341,7 +341,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
@@ -1032,7 +1032,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -1123,7 +1123,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
@@ -1185,7 +1185,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -1290,7 +1290,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
