@@ -360,7 +360,7 @@ fn the_project_wsdl_bindings_match_the_fact_sheet() {
 
 #[test]
 fn a_required_nillable_element_is_written_as_nil_when_unknown() {
-    use instamed_soap::soap::{ReadXml, WriteXml, XmlReader, XmlWriter};
+    use instamed_soap::soap::{ReadXml, XmlReader, XmlWriter};
     use payment::types::BasePaymentResponseData;
 
     fn round_trip(value: &BasePaymentResponseData) -> (String, BasePaymentResponseData) {
