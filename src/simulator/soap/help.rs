@@ -152,3 +152,79 @@ fn sample_response(op: &OperationInfo, version: SoapVersion) -> String {
         envelope(version, &body)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XS: &str = "http://www.w3.org/2001/XMLSchema";
+
+    /// Every element name below complex type `name` in the WSDL, base types first, nested
+    /// named types followed.
+    fn names_below(doc: &roxmltree::Document<'_>, name: &str, out: &mut Vec<String>) {
+        let Some(ty) = doc
+            .descendants()
+            .find(|n| n.has_tag_name((XS, "complexType")) && n.attribute("name") == Some(name))
+        else {
+            return; // a simple type: a leaf
+        };
+        if let Some(base) = ty
+            .descendants()
+            .find(|n| n.has_tag_name((XS, "extension")))
+            .and_then(|n| n.attribute("base"))
+        {
+            names_below(doc, base.trim_start_matches("tns:"), out);
+        }
+        for element in ty.descendants().filter(|n| n.has_tag_name((XS, "element"))) {
+            out.push(element.attribute("name").unwrap().to_owned());
+            if let Some(child_type) = element
+                .attribute("type")
+                .and_then(|t| t.strip_prefix("tns:"))
+            {
+                names_below(doc, child_type, out);
+            }
+        }
+    }
+
+    /// Whatever WSDL the crate was built from, each operation's page shows every field of its
+    /// request and its result, nested ones included, as elements in the sample envelopes.
+    #[test]
+    fn help_pages_show_every_field_of_the_wsdl() {
+        let doc = roxmltree::Document::parse(WSDL).unwrap();
+        for op in &OPERATIONS {
+            let page = String::from_utf8(operation_page(op.name, "localhost").into_body().to_vec())
+                .unwrap();
+            for wrapper in [op.request_element, op.response_element] {
+                let element = doc
+                    .descendants()
+                    .find(|n| {
+                        n.has_tag_name((XS, "element")) && n.attribute("name") == Some(wrapper)
+                    })
+                    .unwrap();
+                let mut names = Vec::new();
+                for child in element
+                    .descendants()
+                    .skip(1)
+                    .filter(|n| n.has_tag_name((XS, "element")))
+                {
+                    names.push(child.attribute("name").unwrap().to_owned());
+                    if let Some(ty) = child.attribute("type").and_then(|t| t.strip_prefix("tns:")) {
+                        names_below(&doc, ty, &mut names);
+                    }
+                }
+                assert!(
+                    names.len() > 1 || op.name == "DoECheckVoidByTransactionID",
+                    "{wrapper}"
+                );
+                for name in names {
+                    assert!(
+                        page.contains(&format!("&lt;{name}&gt;"))
+                            || page.contains(&format!("&lt;{name} /&gt;")),
+                        "{}: {name} is not on the page",
+                        op.name
+                    );
+                }
+            }
+        }
+    }
+}
