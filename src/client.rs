@@ -15,11 +15,13 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::bindings::operations::DoCreditCardSecondaryVoid;
 use crate::credentials::{Credentials, UserName};
+use crate::deadline::Deadlines;
 use crate::error::{Error, ResponseProblem};
 use crate::nvp::{self, NvpProblem, NvpReply};
 use crate::protocol::Protocol;
 use crate::retry::RetryPolicy;
 use crate::soap::{self, Operation, Reply, SoapVersion};
+use crate::timer::Timer;
 use crate::transport::{self, Failure, Transport};
 use crate::void::{self, VoidConfirmation, VoidReceipt, VoidRequest};
 
@@ -49,6 +51,7 @@ pub struct ClientBuilder {
     nvp_endpoint: Option<String>,
     retry: RetryPolicy,
     reconcile: RetryPolicy,
+    timer: Option<Arc<dyn Timer>>,
 }
 
 impl ClientBuilder {
@@ -80,6 +83,14 @@ impl ClientBuilder {
     /// Deadline for a whole call: connecting, sending, and reading the full answer (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// What keeps the call deadlines (default: a thread of the client's own, which keeps the
+    /// hot path free of timed waits). [`TokioTimer`](crate::timer::TokioTimer) follows
+    /// `tokio::time::pause`, for tests that step through a deadline.
+    pub fn timer(mut self, timer: impl Timer) -> Self {
+        self.timer = Some(Arc::new(timer));
         self
     }
 
@@ -193,6 +204,9 @@ impl ClientBuilder {
             max_idle: self.max_idle_connections,
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
+            timer: self
+                .timer
+                .unwrap_or_else(|| Arc::new(Deadlines::new(self.timeout))),
         });
         // Built once: a void is the hot path, and its headers never change for a client.
         let operation = match self.protocol.soap_version() {
@@ -290,6 +304,7 @@ impl Client {
             nvp_endpoint: None,
             retry: RetryPolicy::none(),
             reconcile: RetryPolicy::before_sending(3, Duration::from_millis(250)),
+            timer: None,
         }
     }
 

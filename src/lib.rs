@@ -38,6 +38,7 @@ mod retry;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod soap;
+pub mod timer;
 mod transport;
 mod void;
 pub mod xsd;

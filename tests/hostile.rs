@@ -49,6 +49,7 @@ fn grew(by: usize) {
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator; only sizes are counted.
+#[allow(unsafe_code)] // counting allocations needs a global allocator
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.

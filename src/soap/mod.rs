@@ -4,6 +4,7 @@ mod envelope;
 mod fault;
 mod operation;
 mod read;
+mod shape;
 mod version;
 mod write;
 
@@ -11,5 +12,6 @@ pub use envelope::{Reply, UnreadableEnvelope, decode, encode};
 pub use fault::{FaultCode, SoapFault};
 pub use operation::Operation;
 pub use read::{ReadError, ReadXml, XmlReader};
+pub use shape::{Child, Content, Occurs, Shape};
 pub use version::SoapVersion;
 pub use write::{WriteXml, XmlWriter};
