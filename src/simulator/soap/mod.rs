@@ -23,6 +23,8 @@ pub(crate) fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> HttpResponse {
+    let node = service_url(engine, headers);
+    let node = node.as_str();
     let Some(version) = request::version(headers) else {
         // ASP.NET answers a POST that is neither SOAP version with 415 and an HTML page.
         return page(
@@ -34,23 +36,23 @@ pub(crate) fn answer(
     };
     let routed = match request::route(headers, version) {
         Ok(routed) => routed,
-        Err(fault) => return response::fault(version, &fault),
+        Err(fault) => return response::fault(version, node, &fault),
     };
     let Ok(text) = std::str::from_utf8(body) else {
         let fault = request::unreadable(1, 1, "Invalid character in the given encoding.");
-        return response::fault(version, &fault);
+        return response::fault(version, node, &fault);
     };
     let doc = match roxmltree::Document::parse(text) {
         Ok(doc) => doc,
         Err(error) => {
             let at = error.pos();
             let fault = request::unreadable(at.row, at.col, &error.to_string());
-            return response::fault(version, &fault);
+            return response::fault(version, node, &fault);
         }
     };
     let call = match request::read(&doc, version, routed) {
         Ok(call) => call,
-        Err(fault) => return response::fault(version, &fault),
+        Err(fault) => return response::fault(version, node, &fault),
     };
     let outcome = call.fields.and_then(|fields| match call.op.kind {
         Kind::Void => engine.void(&fields),
@@ -59,14 +61,14 @@ pub(crate) fn answer(
         Kind::ECheckVoid => Err(Rejection::Unsupported(call.op.name)),
     });
     match outcome {
-        Ok(answer) => write(version, call.op, &answer, style),
+        Ok(answer) => write(version, node, call.op, &answer, style),
         Err(rejection) => {
             let blame = if rejection.is_sender_fault() {
                 Blame::Sender
             } else {
                 Blame::Receiver
             };
-            response::fault(version, &Fault::new(blame, rejection.reason()))
+            response::fault(version, node, &Fault::new(blame, rejection.reason()))
         }
     }
 }
@@ -74,6 +76,7 @@ pub(crate) fn answer(
 /// Writes an answer: a result, or a fault for a refusal when refusals are faults.
 fn write(
     version: SoapVersion,
+    node: &str,
     op: &schema::OperationInfo,
     answer: &Answer<'_>,
     style: RefusalStyle,
@@ -81,6 +84,7 @@ fn write(
     match (&answer.refusal, style) {
         (Some(refusal), RefusalStyle::Fault) => response::fault(
             version,
+            node,
             &Fault {
                 blame: Blame::Sender,
                 reason: refusal.fault_reason.as_ref().into(),
@@ -92,15 +96,25 @@ fn write(
 }
 
 /// The injected receiver fault, in the version the request asked for (1.1 if it named none).
-pub(crate) fn simulated_fault(headers: &HeaderMap) -> HttpResponse {
+pub(crate) fn simulated_fault(engine: &Engine, headers: &HeaderMap) -> HttpResponse {
     let version = request::version(headers).unwrap_or_default();
     response::fault(
         version,
+        &service_url(engine, headers),
         &Fault::new(
             Blame::Receiver,
             "Server was unable to process request. ---> Simulated fault.",
         ),
     )
+}
+
+/// The service's URL as the request reached it, which ASP.NET names as the faulting node.
+fn service_url(engine: &Engine, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{}://{host}/payment/service.asmx", engine.scheme)
 }
 
 /// The content type of an answer to a request with these headers.
