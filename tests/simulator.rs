@@ -934,9 +934,11 @@ async fn each_injected_fault_becomes_the_matching_client_error() {
                 }
                 other => panic!("{other:?}"),
             },
-            "503" => assert!(!error.outcome_unknown()),
-            _ => assert!(error.outcome_unknown(), "{error:?}"),
+            _ => {}
         }
+        // A Receiver fault and a 503 may come after the service acted, as far as a client can
+        // tell: every injected fault leaves the outcome unknown.
+        assert!(error.outcome_unknown(), "{error:?}");
         // Only a truncated answer comes after the ledger changed.
         let expected_status = if plan.truncate_rate > 0.0 {
             PaymentStatus::Voided
