@@ -108,12 +108,15 @@ pub(crate) fn simulated_fault(engine: &Engine, headers: &HeaderMap) -> HttpRespo
     )
 }
 
-/// The service's URL as the request reached it, which ASP.NET names as the faulting node.
+/// The service's URL as the request named its host, which ASP.NET names as the faulting node.
+/// The port is left out so that answers do not vary with the port a simulator was given (the
+/// contract corpus records them byte for byte).
 fn service_url(engine: &Engine, headers: &HeaderMap) -> String {
-    let host = headers
+    let authority = headers
         .get(http::header::HOST)
         .and_then(|host| host.to_str().ok())
-        .unwrap_or("localhost");
+        .and_then(|host| host.parse::<http::uri::Authority>().ok());
+    let host = authority.as_ref().map_or("localhost", |a| a.host());
     format!("{}://{host}/payment/service.asmx", engine.scheme)
 }
 
