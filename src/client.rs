@@ -823,9 +823,11 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The first 256 bytes of a body as text, for an error message.
+/// The start of a body as text, for an error message: 4 KiB, which the scrubber cleans of
+/// secrets and then cuts to [`Scrubber::EXCERPT_CHARS`], so that a secret is never cut in half
+/// and shown in part.
 fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(256)]);
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
     text.chars()
         .filter(|c| !c.is_control() || *c == ' ')
         .collect()

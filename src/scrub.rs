@@ -36,6 +36,9 @@ impl std::fmt::Debug for Scrubber {
 }
 
 impl Scrubber {
+    /// Most characters of an HTTP error's body shown, once cleaned.
+    pub(crate) const EXCERPT_CHARS: usize = 256;
+
     /// A scrubber for `credentials`: their password in the forms an answer may carry it, and
     /// the Basic token of each user-name form.
     pub(crate) fn new(credentials: &Credentials) -> Self {
@@ -121,6 +124,9 @@ impl Scrubber {
                 mut body_excerpt,
             } => {
                 self.string(&mut body_excerpt);
+                if let Some((cut, _)) = body_excerpt.char_indices().nth(Self::EXCERPT_CHARS) {
+                    body_excerpt.truncate(cut);
+                }
                 Error::HttpStatus {
                     status,
                     body_excerpt,
