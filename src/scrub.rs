@@ -309,7 +309,11 @@ mod tests {
             "6011 0000 0000 0004",
         ] {
             let text = format!("card {card}, declined");
-            assert_eq!(mask_card_numbers(&text), "card [redacted], declined", "{card}");
+            assert_eq!(
+                mask_card_numbers(&text),
+                "card [redacted], declined",
+                "{card}"
+            );
         }
         // Beside other numbers, the card is still found.
         assert_eq!(

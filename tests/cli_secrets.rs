@@ -86,7 +86,11 @@ async fn void_never_prints_an_echoed_secret() {
         ("SOAP 1.1 Server fault", "soap11", |exchange| {
             let text = xml_escaped(&echo_text(exchange));
             let detail = format!("<Echo>{text}</Echo>");
-            Reply::xml(500, Version::Soap11, aspnet_fault(Version::Soap11, "Server", &text, &detail))
+            Reply::xml(
+                500,
+                Version::Soap11,
+                aspnet_fault(Version::Soap11, "Server", &text, &detail),
+            )
         }),
         ("SOAP 1.2 Receiver fault", "soap12", |exchange| {
             let text = xml_escaped(&echo_text(exchange));
@@ -97,17 +101,25 @@ async fn void_never_prints_an_echoed_secret() {
                 aspnet_fault(Version::Soap12, "Receiver", &text, &detail),
             )
         }),
-        ("SOAP 1.1 Client fault saying already voided", "soap11", |exchange| {
-            let text = xml_escaped(&format!(
-                "Transaction has already been voided. {}",
-                echo_text(exchange)
-            ));
-            let detail = format!(
-                "<ErrorInfo xmlns=\"{}\"><ResponseCode>012</ResponseCode><Note>{text}</Note></ErrorInfo>",
-                support::TNS
-            );
-            Reply::xml(500, Version::Soap11, aspnet_fault(Version::Soap11, "Client", &text, &detail))
-        }),
+        (
+            "SOAP 1.1 Client fault saying already voided",
+            "soap11",
+            |exchange| {
+                let text = xml_escaped(&format!(
+                    "Transaction has already been voided. {}",
+                    echo_text(exchange)
+                ));
+                let detail = format!(
+                    "<ErrorInfo xmlns=\"{}\"><ResponseCode>012</ResponseCode><Note>{text}</Note></ErrorInfo>",
+                    support::TNS
+                );
+                Reply::xml(
+                    500,
+                    Version::Soap11,
+                    aspnet_fault(Version::Soap11, "Client", &text, &detail),
+                )
+            },
+        ),
         ("SOAP 1.2 decline result", "soap12", |exchange| {
             let v = version_of(exchange);
             let text = xml_escaped(&echo_text(exchange));
@@ -135,7 +147,11 @@ async fn void_never_prints_an_echoed_secret() {
             )
         }),
         ("HTTP 500 page", "soap11", |exchange| {
-            Reply::new(500, "text/html", format!("<html>{}</html>", echo_text(exchange)))
+            Reply::new(
+                500,
+                "text/html",
+                format!("<html>{}</html>", echo_text(exchange)),
+            )
         }),
         // The reader's own message names the element: here, the password.
         ("unreadable answer", "soap12", |_| {

@@ -44,7 +44,11 @@ fn entries(fields: &[(&str, &str)]) -> Vec<DetailEntry> {
 async fn an_unhandled_exception_is_a_receiver_fault_with_the_service_as_node() {
     for protocol in SOAP {
         let error = void_error(protocol, |v| {
-            let code = if v == Version::Soap11 { "Server" } else { "Receiver" };
+            let code = if v == Version::Soap11 {
+                "Server"
+            } else {
+                "Receiver"
+            };
             let reason = format!("{WRAPPED}Object reference not set to an instance of an object.");
             Reply::xml(500, v, aspnet_fault(v, code, &reason, ""))
         })
@@ -78,7 +82,11 @@ async fn an_unhandled_exception_is_a_receiver_fault_with_the_service_as_node() {
 async fn a_request_the_service_does_not_recognise_is_a_sender_fault_with_http_500() {
     for protocol in SOAP {
         let error = void_error(protocol, |v| {
-            let code = if v == Version::Soap11 { "Client" } else { "Sender" };
+            let code = if v == Version::Soap11 {
+                "Client"
+            } else {
+                "Sender"
+            };
             let reason = "Server did not recognize the value of HTTP Header SOAPAction: urn:x.";
             Reply::xml(500, v, aspnet_fault(v, code, reason, ""))
         })
@@ -88,7 +96,10 @@ async fn a_request_the_service_does_not_recognise_is_a_sender_fault_with_http_50
         };
         assert_eq!(fault.code, FaultCode::Sender);
         assert_eq!(fault.http_status, Some(500));
-        assert!(!error.outcome_unknown(), "a rejected request voided nothing");
+        assert!(
+            !error.outcome_unknown(),
+            "a rejected request voided nothing"
+        );
     }
 }
 
@@ -116,7 +127,11 @@ async fn structured_statuses_in_the_detail_are_read_in_both_shapes_and_versions(
         Reply::xml(500, v, envelope(v, &body))
     };
     let unqualified = |v: Version| {
-        let code = if v == Version::Soap11 { "Server" } else { "Receiver" };
+        let code = if v == Version::Soap11 {
+            "Server"
+        } else {
+            "Receiver"
+        };
         let detail = error_info(&[
             ("ResponseCode", "051"),
             ("TransactionStatus", "D"),
@@ -149,7 +164,11 @@ async fn structured_statuses_in_the_detail_are_read_in_both_shapes_and_versions(
 async fn detail_leaves_are_flattened_with_their_namespaces() {
     for protocol in SOAP {
         let error = void_error(protocol, |v| {
-            let code = if v == Version::Soap11 { "Client" } else { "Sender" };
+            let code = if v == Version::Soap11 {
+                "Client"
+            } else {
+                "Sender"
+            };
             let detail = format!(
                 "<ErrorInfo xmlns=\"{TNS}\"><Codes><ResponseCode>400</ResponseCode></Codes>\
                  <Trace xmlns=\"urn:trace\">at Service.Void()</Trace><Empty/></ErrorInfo>"
@@ -176,14 +195,21 @@ async fn detail_leaves_are_flattened_with_their_namespaces() {
 async fn a_detail_of_bare_text_is_one_entry_named_after_it() {
     for protocol in SOAP {
         let error = void_error(protocol, |v| {
-            let code = if v == Version::Soap11 { "Server" } else { "Receiver" };
+            let code = if v == Version::Soap11 {
+                "Server"
+            } else {
+                "Receiver"
+            };
             Reply::xml(500, v, aspnet_fault(v, code, "Failure", "Reference 42"))
         })
         .await;
         let Error::Fault(fault) = &error else {
             panic!("{protocol}: {error:?}")
         };
-        assert_eq!(fault.detail, vec![DetailEntry::new("", "detail", "Reference 42")]);
+        assert_eq!(
+            fault.detail,
+            vec![DetailEntry::new("", "detail", "Reference 42")]
+        );
     }
 }
 
@@ -196,8 +222,16 @@ async fn a_stack_trace_is_kept_as_a_bounded_excerpt() {
     for protocol in SOAP {
         let trace = trace.clone();
         let error = void_error(protocol, move |v| {
-            let code = if v == Version::Soap11 { "Server" } else { "Receiver" };
-            Reply::xml(500, v, aspnet_fault(v, code, &trace, &format!("<Trace>{trace}</Trace>")))
+            let code = if v == Version::Soap11 {
+                "Server"
+            } else {
+                "Receiver"
+            };
+            Reply::xml(
+                500,
+                v,
+                aspnet_fault(v, code, &trace, &format!("<Trace>{trace}</Trace>")),
+            )
         })
         .await;
         let Error::Fault(fault) = &error else {

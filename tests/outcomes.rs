@@ -189,9 +189,25 @@ async fn row_01_c_and_v_is_voided() {
 async fn row_02_a_completed_void_without_v_or_an_odd_status_is_unknown() {
     let unknown = expect("malformed_response", true, false, 5);
     for protocol in SOAP {
-        check("row 2", protocol, |v| result(v, "C", "", "APPROVED"), unknown).await.unwrap_err();
-        check("row 2", protocol, |v| result(v, "A", "V", "x"), unknown).await.unwrap_err();
-        check("row 2", protocol, |v| result(v, "", "V", "APPROVED"), unknown).await.unwrap_err();
+        check(
+            "row 2",
+            protocol,
+            |v| result(v, "C", "", "APPROVED"),
+            unknown,
+        )
+        .await
+        .unwrap_err();
+        check("row 2", protocol, |v| result(v, "A", "V", "x"), unknown)
+            .await
+            .unwrap_err();
+        check(
+            "row 2",
+            protocol,
+            |v| result(v, "", "V", "APPROVED"),
+            unknown,
+        )
+        .await
+        .unwrap_err();
     }
 }
 
@@ -243,12 +259,22 @@ async fn row_03_an_answer_about_another_payment_proves_nothing() {
 async fn row_04_declined_with_the_payment_voided_is_already_voided_and_proof() {
     let known = expect("already_voided", false, true, 4);
     for protocol in SOAP {
-        check("row 4", protocol, |v| result(v, "D", "V", "DECLINED"), known)
-            .await
-            .unwrap_err();
-        check("row 4", protocol, |v| result(v, "X", "V", "DECLINED"), known)
-            .await
-            .unwrap_err();
+        check(
+            "row 4",
+            protocol,
+            |v| result(v, "D", "V", "DECLINED"),
+            known,
+        )
+        .await
+        .unwrap_err();
+        check(
+            "row 4",
+            protocol,
+            |v| result(v, "X", "V", "DECLINED"),
+            known,
+        )
+        .await
+        .unwrap_err();
         // The same statuses in a Receiver fault's detail, as ASP.NET writes it.
         let error = check(
             "row 4",
@@ -283,12 +309,22 @@ async fn row_04_declined_with_the_payment_voided_is_already_voided_and_proof() {
 async fn row_05_declined_with_the_payment_settled_is_not_voidable() {
     let known = expect("not_voidable", false, false, 3);
     for protocol in SOAP {
-        check("row 5", protocol, |v| result(v, "D", "S", "DECLINED"), known)
-            .await
-            .unwrap_err();
-        check("row 5", protocol, |v| result(v, "D", "SE", "DECLINED"), known)
-            .await
-            .unwrap_err();
+        check(
+            "row 5",
+            protocol,
+            |v| result(v, "D", "S", "DECLINED"),
+            known,
+        )
+        .await
+        .unwrap_err();
+        check(
+            "row 5",
+            protocol,
+            |v| result(v, "D", "SE", "DECLINED"),
+            known,
+        )
+        .await
+        .unwrap_err();
     }
 }
 
@@ -410,7 +446,14 @@ async fn row_09_a_server_fault_without_statuses_is_unknown_whatever_it_says() {
         check(
             "row 9",
             protocol,
-            |v| soap_fault(v, "Server", "Declined", &error_info(&[("ResponseCode", "012")])),
+            |v| {
+                soap_fault(
+                    v,
+                    "Server",
+                    "Declined",
+                    &error_info(&[("ResponseCode", "012")]),
+                )
+            },
             unknown,
         )
         .await
@@ -534,7 +577,13 @@ async fn row_15_an_http_5xx_without_an_answer_is_unknown() {
             check(
                 "row 15",
                 protocol,
-                move |_| Reply::new(status, "text/html", "<html>Transaction already voided</html>"),
+                move |_| {
+                    Reply::new(
+                        status,
+                        "text/html",
+                        "<html>Transaction already voided</html>",
+                    )
+                },
                 unknown,
             )
             .await
@@ -584,7 +633,10 @@ async fn row_17_an_unreadable_answer_is_unknown() {
                 Reply::xml(
                     500,
                     v,
-                    envelope(v, "<Fault><faultstring>already voided</faultstring></Fault>"),
+                    envelope(
+                        v,
+                        "<Fault><faultstring>already voided</faultstring></Fault>",
+                    ),
                 )
             },
             unknown,
@@ -626,7 +678,8 @@ async fn row_19_a_request_that_never_left_is_known() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_20_an_invalid_request_is_never_sent() {
-    let server = Server::start(|exchange| result(support::version_of(exchange), "C", "V", "x")).await;
+    let server =
+        Server::start(|exchange| result(support::version_of(exchange), "C", "V", "x")).await;
     let output = std::process::Command::new(BIN)
         .args(["void", "--endpoint", &server.url, "--json"])
         .args(["--merchant-id", "", "--store-id", "1", "--terminal-id", "2"])
@@ -804,7 +857,14 @@ async fn reconcile_never_confirms_on_message_text() {
     for later in [
         |v| soap_fault(v, "Client", "Transaction has already been voided.", ""),
         |v| result(v, "D", "", "Transaction already voided"),
-        |v| soap_fault(v, "Server", &format!("{WRAPPED}Transaction already voided."), ""),
+        |v| {
+            soap_fault(
+                v,
+                "Server",
+                &format!("{WRAPPED}Transaction already voided."),
+                "",
+            )
+        },
     ] as [fn(Version) -> Reply; 3]
     {
         let server = unknown_then(later).await;
@@ -813,7 +873,10 @@ async fn reconcile_never_confirms_on_message_text() {
             .await
             .expect_err("words are no proof");
         // The first attempt's error, still unknown, after every attempt was made.
-        assert!(matches!(error, Error::Fault(_)) && error.outcome_unknown(), "{error:?}");
+        assert!(
+            matches!(error, Error::Fault(_)) && error.outcome_unknown(),
+            "{error:?}"
+        );
         assert_eq!(server.requests().len(), 3);
     }
 }

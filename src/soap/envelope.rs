@@ -9,9 +9,9 @@
 //! success.
 
 use super::fault::bounded;
+use super::fault::{DetailEntry, MAX_DETAIL_ENTRIES};
 use super::read::{ReadError, XmlReader};
 use super::write::XmlWriter;
-use super::fault::{DetailEntry, MAX_DETAIL_ENTRIES};
 use super::{FaultCode, Operation, SoapFault, SoapVersion};
 
 /// What came back in the SOAP body.
@@ -237,7 +237,9 @@ fn read_fault(
                 fault.actor = Some(bounded(reader.text().map_err(xml)?));
             }
             // Unqualified as SOAP 1.1 says; a qualified one is read too, as lenient stacks do.
-            SoapVersion::Soap11 if reader.child_is("", "detail") || reader.child_is(env, "detail") => {
+            SoapVersion::Soap11
+                if reader.child_is("", "detail") || reader.child_is(env, "detail") =>
+            {
                 fault.detail = detail_entries(reader).map_err(xml)?;
             }
             SoapVersion::Soap12 if reader.child_is(env, "Code") => {
@@ -277,7 +279,9 @@ fn read_fault(
                 fault.node = Some(bounded(reader.text().map_err(xml)?));
             }
             // ASP.NET writes the SOAP 1.2 detail unqualified, as in SOAP 1.1 (FACTS §6).
-            SoapVersion::Soap12 if reader.child_is(env, "Detail") || reader.child_is("", "detail") => {
+            SoapVersion::Soap12
+                if reader.child_is(env, "Detail") || reader.child_is("", "detail") =>
+            {
                 fault.detail = detail_entries(reader).map_err(xml)?;
             }
             _ => reader.skip().map_err(xml)?,

@@ -220,9 +220,7 @@ pub(crate) fn judge_nvp_error(
     };
     match refusal.transaction_status.as_deref().map(str::trim) {
         Some(s) if is_refusal_status(s) => refusal_error(refusal, &message),
-        Some(s) => inconsistent(format!(
-            "an NVP error beside transactionStatus {s:?}"
-        )),
+        Some(s) => inconsistent(format!("an NVP error beside transactionStatus {s:?}")),
         // A request error (the 400s) voided nothing: wording may pick which refusal it is.
         None if crate::error::is_request_error_code(code.as_deref()) => {
             match kind_of(refusal.primary_transaction_status.as_deref(), &message) {
@@ -246,8 +244,12 @@ pub(crate) fn judge_nvp_error(
 /// Why an answer naming `id` is not about the request's payment, if it is not.
 fn about_another_payment(request: &VoidRequest, id: Option<&str>) -> Option<String> {
     let id = id?;
-    (!request.payment().matches(id))
-        .then(|| format!("the answer is about payment {id}, not {}", request.payment()))
+    (!request.payment().matches(id)).then(|| {
+        format!(
+            "the answer is about payment {id}, not {}",
+            request.payment()
+        )
+    })
 }
 
 fn is(value: &str, code: &str) -> bool {
@@ -429,7 +431,11 @@ mod tests {
         assert_eq!(of(answer("D", "C", "DO NOT HONOR")), "declined");
         // Settlement words are no reason to advise a refund.
         assert_eq!(
-            of(answer("D", "C", "Timeout contacting the settlement database")),
+            of(answer(
+                "D",
+                "C",
+                "Timeout contacting the settlement database"
+            )),
             "declined"
         );
     }
@@ -488,10 +494,16 @@ mod tests {
         let client = |reason: &str, detail: &[(&str, &str)]| {
             judge_fault(&request(), fault(FaultCode::Sender, reason, detail), NS)
         };
-        assert_eq!(kind(&client("Transaction has already been voided.", &[])), "already");
+        assert_eq!(
+            kind(&client("Transaction has already been voided.", &[])),
+            "already"
+        );
         assert_eq!(kind(&client("Void not allowed: too late", &[])), "late");
         assert_eq!(kind(&client("Transaction not found.", &[])), "unknown");
-        let plain = client("Server did not recognize the value of HTTP Header SOAPAction", &[]);
+        let plain = client(
+            "Server did not recognize the value of HTTP Header SOAPAction",
+            &[],
+        );
         assert_eq!(kind(&plain), "fault");
         assert!(!plain.outcome_unknown());
         match client("Void rejected", &[("PrimaryTransactionStatus", "S")]) {
@@ -503,20 +515,41 @@ mod tests {
     #[test]
     fn nvp_errors_are_unknown_unless_rejected_or_structured() {
         let nvp = |code: Option<&str>, message: &str, answer: VoidAnswer| {
-            judge_nvp_error(&request(), code.map(str::to_owned), message.to_owned(), answer, 200)
+            judge_nvp_error(
+                &request(),
+                code.map(str::to_owned),
+                message.to_owned(),
+                answer,
+                200,
+            )
         };
         let words = "Database timeout while checking whether the transaction was already \
                      voided; no change made";
         let error = nvp(Some("500"), words, VoidAnswer::default());
         assert_eq!(kind(&error), "nvp");
         assert!(error.outcome_unknown());
-        for code in [None, Some("503"), Some("012"), Some("+400"), Some("4000"), Some("")] {
-            let error = nvp(code, "Transaction has already been voided.", VoidAnswer::default());
+        for code in [
+            None,
+            Some("503"),
+            Some("012"),
+            Some("+400"),
+            Some("4000"),
+            Some(""),
+        ] {
+            let error = nvp(
+                code,
+                "Transaction has already been voided.",
+                VoidAnswer::default(),
+            );
             assert!(error.outcome_unknown(), "{code:?}: {error:?}");
         }
         let rejected = nvp(Some("400"), "Transaction not found.", VoidAnswer::default());
         assert_eq!(kind(&rejected), "unknown");
-        let plain = nvp(Some("400"), "An unexpected error occurred", VoidAnswer::default());
+        let plain = nvp(
+            Some("400"),
+            "An unexpected error occurred",
+            VoidAnswer::default(),
+        );
         assert_eq!(kind(&plain), "nvp");
         assert!(!plain.outcome_unknown());
         let structured = nvp(Some("500"), "x", answer("D", "V", ""));
