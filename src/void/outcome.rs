@@ -305,6 +305,7 @@ fn kind_of(primary: Option<&str>, wording: &str) -> Kind {
         "can not be voided",
         "not voidable",
         "too late",
+        "settled",
         "use a refund",
         "use refund",
     ];
