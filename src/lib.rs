@@ -35,6 +35,7 @@ pub mod error;
 pub mod nvp;
 mod protocol;
 mod retry;
+mod scrub;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod soap;

@@ -1286,8 +1286,8 @@ async fn each_injected_fault_becomes_the_matching_client_error() {
             .await;
         assert_eq!(kind(&result), expected, "{plan:?}: {result:?}");
         let error = result.expect_err("a fault");
-        match expected {
-            "fault" => match &error {
+        if expected == "fault" {
+            match &error {
                 Error::Fault(fault) => {
                     assert_eq!(fault.code, FaultCode::Receiver);
                     assert_eq!(
@@ -1296,10 +1296,11 @@ async fn each_injected_fault_becomes_the_matching_client_error() {
                     );
                 }
                 other => panic!("{other:?}"),
-            },
-            "503" => assert!(!error.outcome_unknown()),
-            _ => assert!(error.outcome_unknown(), "{error:?}"),
+            }
         }
+        // A Receiver fault and a 503 may come after the service acted, as far as a client can
+        // tell: every injected fault leaves the outcome unknown.
+        assert!(error.outcome_unknown(), "{error:?}");
         // Only a truncated answer comes after the ledger changed.
         let expected_status = if plan.truncate_rate > 0.0 {
             PaymentStatus::Voided

@@ -228,6 +228,7 @@ impl Simulator {
             engine: Engine {
                 ledger,
                 success_message: config.success_message,
+                scheme: if config.tls { "https" } else { "http" },
             },
             accounts: Accounts::new(&config.accounts),
             refusal_style: config.refusal_style,

@@ -81,7 +81,7 @@ async fn route(
                 with_faults(
                     shared,
                     process,
-                    || soap::simulated_fault(headers),
+                    || soap::simulated_fault(&shared.engine, headers),
                     soap::content_type(headers),
                 )
                 .await

@@ -9,7 +9,7 @@ mod version;
 mod write;
 
 pub use envelope::{Reply, UnreadableEnvelope, decode, encode};
-pub use fault::{FaultCode, SoapFault};
+pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};
 pub use operation::Operation;
 pub use read::{ReadError, ReadXml, XmlReader};
 pub use shape::{Child, Content, Occurs, Shape};

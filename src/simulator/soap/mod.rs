@@ -25,19 +25,21 @@ pub(crate) fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> HttpResponse {
+    let node = service_url(engine, headers);
+    let node = node.as_str();
     let Some(declared) = request::version(headers) else {
         return unsupported_media_type();
     };
     let Ok(text) = std::str::from_utf8(body) else {
         let fault = request::unreadable(1, 1, "Invalid character in the given encoding.");
-        return response::fault(declared, &fault);
+        return response::fault(declared, node, &fault);
     };
     let doc = match roxmltree::Document::parse(text) {
         Ok(doc) => doc,
         Err(error) => {
             let at = error.pos();
             let fault = request::unreadable(at.row, at.col, &error.to_string());
-            return response::fault(declared, &fault);
+            return response::fault(declared, node, &fault);
         }
     };
     let root = doc.root_element();
@@ -46,16 +48,16 @@ pub(crate) fn answer(
         Envelope::Unsupported => return unsupported_media_type(),
         Envelope::Mismatch => {
             let fault = request::mismatch(root.tag_name().namespace(), declared);
-            return response::fault(declared, &fault);
+            return response::fault(declared, node, &fault);
         }
     };
     let routed = match request::route(headers, version) {
         Ok(routed) => routed,
-        Err(fault) => return response::fault(version, &fault),
+        Err(fault) => return response::fault(version, node, &fault),
     };
     let call = match request::read(&doc, version, routed) {
         Ok(call) => call,
-        Err(fault) => return response::fault(version, &fault),
+        Err(fault) => return response::fault(version, node, &fault),
     };
     let outcome = call.fields.and_then(|texts| {
         let fields = texts.fields();
@@ -66,7 +68,7 @@ pub(crate) fn answer(
             Kind::ECheckVoid => Err(Rejection::Unsupported(call.op.name)),
         };
         // Written here, while the request's texts the answer echoes are alive.
-        answer.map(|answer| write(version, call.op, &answer, style))
+        answer.map(|answer| write(version, node, call.op, &answer, style))
     });
     match outcome {
         Ok(written) => written,
@@ -76,7 +78,7 @@ pub(crate) fn answer(
             } else {
                 Blame::Receiver
             };
-            response::fault(version, &Fault::new(blame, rejection.reason()))
+            response::fault(version, node, &Fault::new(blame, rejection.reason()))
         }
     }
 }
@@ -94,6 +96,7 @@ fn unsupported_media_type() -> HttpResponse {
 /// Writes an answer: a result, or a fault for a refusal when refusals are faults.
 fn write(
     version: SoapVersion,
+    node: &str,
     op: &schema::OperationInfo,
     answer: &Answer<'_>,
     style: RefusalStyle,
@@ -101,6 +104,7 @@ fn write(
     match (&answer.refusal, style) {
         (Some(refusal), RefusalStyle::Fault) => response::fault(
             version,
+            node,
             &Fault {
                 blame: Blame::Sender,
                 reason: refusal.fault_reason.as_ref().into(),
@@ -112,15 +116,28 @@ fn write(
 }
 
 /// The injected receiver fault, in the version the request asked for (1.1 if it named none).
-pub(crate) fn simulated_fault(headers: &HeaderMap) -> HttpResponse {
+pub(crate) fn simulated_fault(engine: &Engine, headers: &HeaderMap) -> HttpResponse {
     let version = request::version(headers).unwrap_or_default();
     response::fault(
         version,
+        &service_url(engine, headers),
         &Fault::new(
             Blame::Receiver,
             "Server was unable to process request. ---> Simulated fault.",
         ),
     )
+}
+
+/// The service's URL as the request named its host, which ASP.NET names as the faulting node.
+/// The port is left out so that answers do not vary with the port a simulator was given (the
+/// contract corpus records them byte for byte).
+fn service_url(engine: &Engine, headers: &HeaderMap) -> String {
+    let authority = headers
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host.parse::<http::uri::Authority>().ok());
+    let host = authority.as_ref().map_or("localhost", |a| a.host());
+    format!("{}://{host}/payment/service.asmx", engine.scheme)
 }
 
 /// The content type of an answer to a request with these headers.
@@ -161,6 +178,7 @@ mod tests {
         let engine = Engine {
             ledger,
             success_message: SuccessMessage::Approved,
+            scheme: "https",
         };
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
