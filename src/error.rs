@@ -125,6 +125,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// An answer that cannot be believed, with the HTTP status it came with.
+    pub(crate) fn malformed(status: u16, problem: ResponseProblem) -> Self {
+        Self::MalformedResponse { status, problem }
+    }
+
     /// True exactly when the void may have happened and nothing read proves either way: the
     /// request was (or may have been) sent and the connection failed or the deadline passed;
     /// what came back cannot be read; or the service failed while handling it (a

@@ -21,7 +21,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
 use instamed_soap::contract::record::SeenRequest;
 use instamed_soap::contract::{Cassette, Message, VoidInputs, matcher};
-use instamed_soap::soap::{self, Operation, Reply, SoapVersion};
+use instamed_soap::soap::{self, Answer, Operation, SoapVersion};
 use instamed_soap::{
     CardPresentStatus, Client, Credentials, Outlet, Protocol, TransactionId, VoidRequest,
 };
@@ -182,14 +182,14 @@ fn mutate(mut bytes: Vec<u8>, edits: &Edits) -> Vec<u8> {
 /// A decoded response must come from a document that really holds the response element.
 fn decode_checked(version: SoapVersion, bytes: &[u8]) {
     match soap::decode::<Op>(version, bytes) {
-        Ok(Reply::Response(_)) => {
+        Ok(Answer::Result(_)) => {
             let text = String::from_utf8_lossy(bytes);
             assert!(
                 text.contains(Op::RESPONSE_ELEMENT),
                 "a Response from {text:?}"
             );
         }
-        Ok(Reply::Fault(fault)) => {
+        Ok(Answer::Fault(fault)) => {
             assert_eq!(fault.version, version);
             let _ = fault.to_string();
         }
@@ -1118,7 +1118,7 @@ fn f9_a_fault_code_is_trimmed_of_every_kind_of_white_space() {
         <soap12:Body><soap12:Fault><soap12:Code><soap12:Value>soap12:Sender\u{b}</soap12:Value>\
         </soap12:Code><soap12:Reason><soap12:Text xml:lang=\"en\">\u{a0}Transaction not found.\
         </soap12:Text></soap12:Reason></soap12:Fault></soap12:Body></soap12:Envelope>";
-    let Ok(Reply::Fault(fault)) = soap::decode::<Op>(SoapVersion::Soap12, body.as_bytes()) else {
+    let Ok(Answer::Fault(fault)) = soap::decode::<Op>(SoapVersion::Soap12, body.as_bytes()) else {
         panic!("not a fault");
     };
     assert_eq!(fault.raw_code, "soap12:Sender");

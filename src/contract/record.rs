@@ -4,8 +4,9 @@ use http::{HeaderMap, Method, StatusCode};
 
 use super::cassette::{Cassette, Message, VoidInputs};
 use super::redact;
-use super::verify::{media_type_and_action, offline_client, response_of};
+use super::verify::{media_type_and_action, offline_wire, response_of};
 use crate::Protocol;
+use crate::call::Call;
 
 /// A request as a proxy or a replaying server received it.
 #[derive(Debug, Clone)]
@@ -188,8 +189,8 @@ fn outcome(
     response: &Message,
 ) -> Option<String> {
     let request = inputs.to_request().ok()?;
-    let client = offline_client(protocol, target).ok()?;
-    Some(match client.void_outcome(&request, response_of(response)) {
+    let wire = offline_wire(protocol, target).ok()?;
+    Some(match wire.judge(&request, &response_of(response)) {
         Ok(_) => "voided".to_owned(),
         Err(error) => error.code().to_owned(),
     })

@@ -12,7 +12,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use super::cassette::{Cassette, Message};
 use super::matcher::{self, Comparison};
-use crate::{Client, Credentials, Protocol};
+use crate::call::{Call, Route, Wire};
+use crate::{Credentials, Protocol, UserName};
 
 /// What verifying one cassette found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,12 +108,12 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         .split_whitespace()
         .nth(1)
         .unwrap_or("/");
-    let client = match offline_client(cassette.protocol, target) {
-        Ok(client) => client,
+    let wire = match offline_wire(cassette.protocol, target) {
+        Ok(wire) => wire,
         Err(problem) => return vec![problem],
     };
 
-    match client.void_http_request(&request) {
+    match wire.request(&request) {
         Ok(built) => problems.extend(compare_request(cassette, &built)),
         Err(error) => problems.push(format!(
             "the client cannot build the request: {}",
@@ -120,7 +121,7 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         )),
     }
 
-    let outcome = match client.void_outcome(&request, response_of(&cassette.response)) {
+    let outcome = match wire.judge(&request, &response_of(&cassette.response)) {
         Ok(_) => "voided",
         Err(error) => error.code(),
     };
@@ -136,23 +137,24 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
     problems
 }
 
-/// A client that is never connected: it only builds requests and reads responses, for the
-/// address the cassette was recorded at.
-pub(crate) fn offline_client(protocol: Protocol, target: &str) -> Result<Client, String> {
+/// The call layer for the address the cassette was recorded at: it builds requests and
+/// judges answers, and never connects.
+pub(crate) fn offline_wire(protocol: Protocol, target: &str) -> Result<Wire, String> {
     const ORIGIN: &str = "http://127.0.0.1";
     let path = target.split('?').next().unwrap_or(target);
     let nvp = protocol == Protocol::Nvp;
     let soap_path = if nvp { "/payment/service.asmx" } else { path };
-    let mut builder = Client::builder(format!("{ORIGIN}{soap_path}"))
-        .credentials(Credentials::new("contract", "contract"))
-        .allow_plain_http_on_loopback(true)
-        .protocol(protocol);
-    if nvp {
-        builder = builder.nvp_endpoint(format!("{ORIGIN}{path}"));
-    }
-    builder
-        .build()
-        .map_err(|error| format!("cannot set up the client: {}", error.report()))
+    let credentials = Credentials::new("contract", "contract");
+    let route = |path: &str| {
+        let uri: http::Uri = format!("{ORIGIN}{path}")
+            .parse()
+            .map_err(|error| format!("the recorded target {path:?} is not a path: {error}"))?;
+        Route::new(&uri, &credentials, UserName::default())
+            .map_err(|error| format!("cannot set up the call: {}", error.report()))
+    };
+    let nvp_route = if nvp { Some(route(path)?) } else { None };
+    Wire::new(protocol, route(soap_path)?, nvp_route)
+        .map_err(|error| format!("cannot set up the call: {}", error.report()))
 }
 
 /// Differences between the recorded request and the one the client builds now.
@@ -232,7 +234,7 @@ fn built_body(built: &http::Request<Bytes>) -> String {
 }
 
 /// A recorded response as the transport would have handed it over.
-pub(crate) fn response_of(message: &Message) -> crate::transport::Response {
+pub(crate) fn response_of(message: &Message) -> http::Response<Bytes> {
     let status = message
         .start
         .split_whitespace()
@@ -249,9 +251,8 @@ pub(crate) fn response_of(message: &Message) -> crate::transport::Response {
             headers.append(name, value);
         }
     }
-    crate::transport::Response {
-        status,
-        headers,
-        body: Bytes::from(message.body.clone()),
-    }
+    let mut answer = http::Response::new(Bytes::from(message.body.clone()));
+    *answer.status_mut() = status;
+    *answer.headers_mut() = headers;
+    answer
 }
