@@ -351,7 +351,10 @@ impl Client {
             match self.void(request).await {
                 Ok(receipt) => return Ok(VoidConfirmation::VoidedOnRetry { receipt, attempts }),
                 Err(Error::AlreadyVoided(refusal)) if refusal.payment_is_voided() => {
-                    return Ok(VoidConfirmation::ConfirmedAlreadyVoided { refusal, attempts });
+                    return Ok(VoidConfirmation::ConfirmedAlreadyVoided {
+                        refusal: *refusal,
+                        attempts,
+                    });
                 }
                 // InstaMed looked at the payment and its status says it is not voided.
                 Err(error) if error.refusal().is_some_and(Refusal::payment_is_not_voided) => {
@@ -448,10 +451,9 @@ fn from_failure(failure: Failure, timeout: Duration) -> Error {
         Failure::Connect(source) => Error::Connect { source },
         Failure::Tls(source) => Error::Tls { source },
         Failure::Io { sent, source } => Error::Transport { sent, source },
-        Failure::TooLarge { limit, status } => Error::MalformedResponse {
-            status,
-            problem: ResponseProblem::TooLarge { limit },
-        },
+        Failure::TooLarge { limit, status } => {
+            Error::malformed(status, ResponseProblem::TooLarge { limit })
+        }
         Failure::Timeout { sent } => Error::Timeout {
             after: timeout,
             sent,

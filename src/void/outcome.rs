@@ -146,10 +146,7 @@ pub(crate) fn judge(
     answer: VoidAnswer,
     protocol: Protocol,
 ) -> Result<VoidReceipt, Error> {
-    let inconsistent = |why: String| Error::MalformedResponse {
-        status: 200,
-        problem: ResponseProblem::Inconsistent(why),
-    };
+    let inconsistent = |why: String| Error::malformed(200, ResponseProblem::Inconsistent(why));
     if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
         return Err(inconsistent(why));
     }
@@ -237,10 +234,7 @@ impl DetailStatuses {
 /// so that an unrelated element of the same local name in a stack trace is not evidence.
 pub(crate) fn judge_fault(request: &VoidRequest, fault: Box<SoapFault>, namespace: &str) -> Error {
     let status = fault.http_status.unwrap_or(500);
-    let inconsistent = |why: String| Error::MalformedResponse {
-        status,
-        problem: ResponseProblem::Inconsistent(why),
-    };
+    let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
     let statuses = match DetailStatuses::read(&fault, namespace) {
         Ok(statuses) => statuses,
         Err(why) => return inconsistent(why),
@@ -288,10 +282,7 @@ pub(crate) fn judge_nvp_error(
     answer: VoidAnswer,
     status: u16,
 ) -> Error {
-    let inconsistent = |why: String| Error::MalformedResponse {
-        status,
-        problem: ResponseProblem::Inconsistent(why),
-    };
+    let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
     if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
         return inconsistent(why);
     }
@@ -371,10 +362,10 @@ fn refusal_error(refusal: Refusal, wording: &str) -> Error {
 
 fn error_of(kind: Kind, refusal: Refusal) -> Error {
     match kind {
-        Kind::AlreadyVoided => Error::AlreadyVoided(refusal),
-        Kind::NotVoidable => Error::NotVoidable(refusal),
-        Kind::UnknownTransaction => Error::UnknownTransaction(refusal),
-        Kind::Declined => Error::Declined(refusal),
+        Kind::AlreadyVoided => Error::AlreadyVoided(Box::new(refusal)),
+        Kind::NotVoidable => Error::NotVoidable(Box::new(refusal)),
+        Kind::UnknownTransaction => Error::UnknownTransaction(Box::new(refusal)),
+        Kind::Declined => Error::Declined(Box::new(refusal)),
     }
 }
 
