@@ -486,12 +486,12 @@ pub fn check_nvp(body: &[u8]) {
 
     /// What the pairs say to a void: an error, or the fields of an answer.
     #[derive(Debug)]
-    enum NvpReply {
+    enum NvpSaid {
         Error { code: Option<String>, message: String },
         Answer(VoidAnswer),
     }
     let decoded = nvp::decode(body).and_then(|answer| match answer.error() {
-        Some(error) => Ok(NvpReply::Error {
+        Some(error) => Ok(NvpSaid::Error {
             code: error.code.map(str::to_owned),
             message: error
                 .message
@@ -499,7 +499,7 @@ pub fn check_nvp(body: &[u8]) {
         }),
         None => match VoidAnswer::from_nvp(&answer) {
             fields if fields == VoidAnswer::default() => Err(NvpProblem::NoPairs),
-            fields => Ok(NvpReply::Answer(fields)),
+            fields => Ok(NvpSaid::Answer(fields)),
         },
     });
     if let Err(problem) = &decoded {
@@ -548,14 +548,14 @@ pub fn check_nvp(body: &[u8]) {
         }
         Err(NvpProblem::NoPairs) => assert!(!error && !answer, "NoPairs for a body with pairs"),
         Err(other) => panic!("unexpected problem {other:?}"),
-        Ok(NvpReply::Error { code, message, .. }) => {
+        Ok(NvpSaid::Error { code, message, .. }) => {
             assert!(error && !completed, "an Error from pairs {pairs:?}");
             assert_eq!(code, &nvp_value(&pairs, "errorCode"));
             if let Some(expected) = nvp_value(&pairs, "errorMessage") {
                 assert_eq!(message, &expected);
             }
         }
-        Ok(NvpReply::Answer(read)) => {
+        Ok(NvpSaid::Answer(read)) => {
             assert!(answer && !error, "an Answer from pairs {pairs:?}");
             let fields = [
                 ("transactionStatus", &read.transaction_status),
@@ -583,8 +583,8 @@ pub fn check_nvp(body: &[u8]) {
         };
         let kind = match &decoded {
             Err(NvpProblem::Contradiction) => "contradiction",
-            Ok(NvpReply::Error { .. }) => "error",
-            Ok(NvpReply::Answer(_)) => "answer",
+            Ok(NvpSaid::Error { .. }) => "error",
+            Ok(NvpSaid::Answer(_)) => "answer",
             Err(NvpProblem::NoPairs) => "no pairs",
             _ => "other",
         };
@@ -601,7 +601,7 @@ pub fn check_nvp(body: &[u8]) {
             _ if body.is_empty() => vec!["http_status"],
             // Judged on its statuses and code (docs/outcomes.md rows 4–7, 12, 13); an error
             // naming another payment or beside an odd status is unreadable.
-            Ok(NvpReply::Error { .. }) => {
+            Ok(NvpSaid::Error { .. }) => {
                 vec![
                     "service_error",
                     "already_voided",
@@ -611,7 +611,7 @@ pub fn check_nvp(body: &[u8]) {
                     "malformed_response",
                 ]
             }
-            Ok(NvpReply::Answer(read)) if success => model_judgement(
+            Ok(NvpSaid::Answer(read)) if success => model_judgement(
                 read.primary_transaction_id.as_deref(),
                 read.transaction_status.as_deref(),
                 read.primary_transaction_status.as_deref(),
