@@ -32,12 +32,10 @@ pub(super) fn read(text: &str) -> Result<(char, usize), (Problem, usize)> {
     if after == b'#' {
         return character(bytes);
     }
-    // An entity name is short; a `;` further off means this one is not closed.
-    let end = bytes
-        .iter()
-        .take(8)
-        .position(|&b| b == b';')
-        .ok_or((Problem::Unclosed, 1))?;
+    let end = super::chars::scan_name(text, 1).end;
+    if bytes.get(end) != Some(&b';') {
+        return Err((Problem::Unclosed, end));
+    }
     let character = match &text[1..end] {
         "amp" => '&',
         "lt" => '<',
