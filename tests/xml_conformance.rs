@@ -27,11 +27,7 @@ const WELL_FORMED_READ: usize = 71;
 const DOCTYPE_IN_TEXT: [&str; 1] = ["o-p16pass1"];
 
 /// Cases the suite's maintainers hold to be wrong (`js/lib/test-errata.js` in the package).
-const ERRATA: [&str; 3] = [
-    "ibm-not-wf-P21-ibm21n02.xml",
-    "rmt-e2e-15g",
-    "rmt-e2e-15h",
-];
+const ERRATA: [&str; 3] = ["ibm-not-wf-P21-ibm21n02.xml", "rmt-e2e-15g", "rmt-e2e-15h"];
 
 fn suite_directory() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -66,11 +62,7 @@ fn cases(suite: &Path) -> Vec<Case> {
     let document =
         roxmltree::Document::parse_with_options(&catalogue, options).expect("catalogue parses");
     let mut cases = Vec::new();
-    collect(
-        document.root_element(),
-        &suite.join("xmlconf"),
-        &mut cases,
-    );
+    collect(document.root_element(), &suite.join("xmlconf"), &mut cases);
     cases
 }
 
@@ -179,7 +171,11 @@ impl Tally {
     fn count(&mut self, case: &Case, bytes: &[u8], expect_read: bool) {
         self.cases += 1;
         for (name, how, right) in [
-            ("read", read_walk as fn(&str) -> Result<(), ReadError>, &mut self.read_walk_right),
+            (
+                "read",
+                read_walk as fn(&str) -> Result<(), ReadError>,
+                &mut self.read_walk_right,
+            ),
             ("skip", skip_walk, &mut self.skip_walk_right),
         ] {
             let outcome = walk(bytes, how);
@@ -233,8 +229,14 @@ fn the_reader_passes_the_w3c_conformance_suite() {
             eprintln!("  wrong: {case}: {outcome}");
         }
     }
-    assert_eq!(not_wf.cases, NOT_WF_WITHOUT_DOCTYPE, "the selection changed");
-    assert_eq!(well_formed.cases, WELL_FORMED_WITHOUT_DOCTYPE, "the selection changed");
+    assert_eq!(
+        not_wf.cases, NOT_WF_WITHOUT_DOCTYPE,
+        "the selection changed"
+    );
+    assert_eq!(
+        well_formed.cases, WELL_FORMED_WITHOUT_DOCTYPE,
+        "the selection changed"
+    );
     assert_eq!(with_doctype.cases, WITH_DOCTYPE, "the selection changed");
     for (tally, floor) in [
         (&not_wf, NOT_WF_REJECTED),

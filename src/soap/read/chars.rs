@@ -187,7 +187,10 @@ mod tests {
 
     #[test]
     fn the_survey_finds_what_a_character_by_character_check_finds() {
-        for special in ["\u{1}", "\u{1F}", "\u{FFFE}", "\u{FFFF}", "\u{FFFD}", "\u{FEFF}", "]", "\t", "\u{7F}", "é", "\0"] {
+        for special in [
+            "\u{1}", "\u{1F}", "\u{FFFE}", "\u{FFFF}", "\u{FFFD}", "\u{FEFF}", "]", "\t", "\u{7F}",
+            "é", "\0",
+        ] {
             for length in 0..20 {
                 for place in 0..=length {
                     let mut text: String = (0..length).map(|i| (b'a' + i as u8) as char).collect();
@@ -223,8 +226,9 @@ mod tests {
         for length in 0..20 {
             for special in specials {
                 for place in 0..=length {
-                    let mut name: String =
-                        (0..length).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+                    let mut name: String = (0..length)
+                        .map(|i| (b'a' + (i % 26) as u8) as char)
+                        .collect();
                     name.insert_str(place, special);
                     name.push_str("Tail:x>rest");
                     for (at, _) in name.char_indices() {

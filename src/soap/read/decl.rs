@@ -5,14 +5,16 @@
 /// Whether `text` begins with an XML declaration (rather than a processing instruction whose
 /// target merely starts with `xml`).
 pub(super) fn starts_declaration(text: &[u8]) -> bool {
-    text.starts_with(b"<?xml")
-        && matches!(text.get(5), Some(b' ' | b'\t' | b'\n' | b'\r' | b'?'))
+    text.starts_with(b"<?xml") && matches!(text.get(5), Some(b' ' | b'\t' | b'\n' | b'\r' | b'?'))
 }
 
 /// Reads the declaration at the start of `text` and returns its length; `document_is_ascii`
 /// tells whether an ASCII-only encoding may be declared. The error is a message and the offset
 /// it refers to.
-pub(super) fn read(text: &str, document_is_ascii: impl Fn() -> bool) -> Result<usize, (String, usize)> {
+pub(super) fn read(
+    text: &str,
+    document_is_ascii: impl Fn() -> bool,
+) -> Result<usize, (String, usize)> {
     let mut cursor = Cursor {
         bytes: text.as_bytes(),
         at: 5,
@@ -152,12 +154,18 @@ mod tests {
             ("<?xml version=\"1.0a\"?>", "version"),
             ("<?xml?>", "without its version"),
             ("<?xml encoding=\"UTF-8\"?>", "without its version"),
-            ("<?xml version=\"1.0\" standalone=\"yes\" encoding=\"UTF-8\"?>", "malformed"),
+            (
+                "<?xml version=\"1.0\" standalone=\"yes\" encoding=\"UTF-8\"?>",
+                "malformed",
+            ),
             ("<?xml version=\"1.0\"encoding=\"UTF-8\"?>", "white space"),
             ("<?xml version=\"1.0' ?>", "not closed"),
             ("<?xml version=1.0 ?>", "not quoted"),
             ("<?xml version=\"1.0\" encoding=\"UTF-16\"?>", "contradicts"),
-            ("<?xml version=\"1.0\" encoding=\"_UTF-8\"?>", "not an encoding name"),
+            (
+                "<?xml version=\"1.0\" encoding=\"_UTF-8\"?>",
+                "not an encoding name",
+            ),
             ("<?xml version=\"1.0\" standalone=\"YES\"?>", "standalone"),
             ("<?xml VERSION=\"1.0\"?>", "without its version"),
             ("<?xml version=\"1.0\" >", "malformed"),

@@ -698,7 +698,10 @@ impl<'i> XmlReader<'i> {
         }
         if count < INLINE_ATTRIBUTES {
             // Beyond the inline ones, duplicates are looked for once the tag is read.
-            if self.attributes[..count].iter().any(|(seen, _)| *seen == name) {
+            if self.attributes[..count]
+                .iter()
+                .any(|(seen, _)| *seen == name)
+            {
                 return Err(self.error_at(at, format!("attribute {name} appears twice")));
             }
             self.attributes[count] = (name, value);
@@ -880,7 +883,10 @@ impl<'i> XmlReader<'i> {
                     at += 1;
                 }
                 _ => {
-                    let end = bytes[at..].iter().position(special).map_or(bytes.len(), |n| at + n);
+                    let end = bytes[at..]
+                        .iter()
+                        .position(special)
+                        .map_or(bytes.len(), |n| at + n);
                     out.push_str(&raw[at..end]);
                     at = end;
                 }
@@ -1267,7 +1273,11 @@ mod tests {
             .enter_child()
             .and_then(|_| reader.skip())
             .and_then(|()| reader.enter_child());
-        assert_eq!(read.is_ok(), skipped.is_ok(), "{xml}: {read:?} / {skipped:?}");
+        assert_eq!(
+            read.is_ok(),
+            skipped.is_ok(),
+            "{xml}: {read:?} / {skipped:?}"
+        );
         assert!(!read?, "{xml}: a second root was entered");
         Ok(())
     }
@@ -1284,9 +1294,15 @@ mod tests {
             ("<r><s a=\"&undefined;\"/></r>", "unknown entity"),
             ("<r xmlns:xmlns=\"urn:x\"/>", "xmlns prefix declared"),
             ("<r xmlns:xml=\"urn:x\"/>", "xml prefix bound"),
-            ("<r xmlns:a=\"urn:x\" xmlns:b=\"urn:x\"><s a:v=\"1\" b:v=\"2\"/></r>", "appears twice"),
+            (
+                "<r xmlns:a=\"urn:x\" xmlns:b=\"urn:x\"><s a:v=\"1\" b:v=\"2\"/></r>",
+                "appears twice",
+            ),
             (" <?xml version=\"1.0\"?><r/>", "not at the very start"),
-            ("<?xml version=\"1.0\" encoding=\"UTF-16\"?><r/>", "contradicts"),
+            (
+                "<?xml version=\"1.0\" encoding=\"UTF-16\"?><r/>",
+                "contradicts",
+            ),
             ("<?xml version=\"2.0\"?><r/>", "version"),
             // And their neighbours.
             ("<r><s>\u{FFFE}</s></r>", "character XML forbids"),
@@ -1296,9 +1312,18 @@ mod tests {
             ("<r><?XmL x?></r>", "not at the very start"),
             ("<r><?p:i x?></r>", "processing instruction target"),
             ("<r><?pi?x?></r>", "processing instruction target"),
-            ("<r xmlns:p=\"http://www.w3.org/XML/1998/namespace\"/>", "XML namespace"),
-            ("<r xmlns=\"http://www.w3.org/XML/1998/namespace\"/>", "XML namespace"),
-            ("<r xmlns:p=\"http://www.w3.org/2000/xmlns/\"/>", "xmlns namespace"),
+            (
+                "<r xmlns:p=\"http://www.w3.org/XML/1998/namespace\"/>",
+                "XML namespace",
+            ),
+            (
+                "<r xmlns=\"http://www.w3.org/XML/1998/namespace\"/>",
+                "XML namespace",
+            ),
+            (
+                "<r xmlns:p=\"http://www.w3.org/2000/xmlns/\"/>",
+                "xmlns namespace",
+            ),
             ("<r/><r/>", "a second root"),
             ("<r/>text", "text where"),
             ("<r a=\"&#x0;\"/>", "not a character"),
@@ -1306,7 +1331,10 @@ mod tests {
             ("<r><a@b/></r>", "malformed"),
             ("<r><a b@c=\"1\"/></r>", "malformed"),
             ("<r><\u{B7}a/></r>", "malformed element name"),
-            ("<r><a:\u{300}b xmlns:a=\"urn:a\"/></r>", "malformed element name"),
+            (
+                "<r><a:\u{300}b xmlns:a=\"urn:a\"/></r>",
+                "malformed element name",
+            ),
         ];
         for (xml, problem) in cases {
             match read_whole(xml) {
@@ -1315,7 +1343,14 @@ mod tests {
             }
         }
         // The same problems inside a skipped header, as `soap::decode` skips it.
-        for inside in ["&#+67;", "\u{1}", "<!-- -- -->", "]]>", "<h a=\"&x;\"/>", "<?xml ?>"] {
+        for inside in [
+            "&#+67;",
+            "\u{1}",
+            "<!-- -- -->",
+            "]]>",
+            "<h a=\"&x;\"/>",
+            "<?xml ?>",
+        ] {
             let xml = format!("<r><header>{inside}</header><s>C</s></r>");
             let mut reader = XmlReader::new(&xml);
             let skipped = reader
@@ -1329,13 +1364,16 @@ mod tests {
             "<r><s>&#x0000000043;</s></r>".to_owned(),
             "<r><s>&#0000000000067;</s></r>".to_owned(),
             format!("<r{many}/>"),
-            "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?>\n<r/>\n<!-- after -->".to_owned(),
+            "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?>\n<r/>\n<!-- after -->"
+                .to_owned(),
             "<?xml version=\"1.0\" encoding=\"US-ASCII\"?><r/>".to_owned(),
             "<?xml-stylesheet href=\"a\"?><r><?pi?><?pi  data ?></r>".to_owned(),
             "<r><s>]] > ]>]</s><s><![CDATA[]]]]><![CDATA[>]]></s></r>".to_owned(),
             "<r xmlns:xml=\"http://www.w3.org/XML/1998/namespace\" xml:lang=\"en\"/>".to_owned(),
-            "<r xmlns:a=\"urn:a\" xmlns:b=\"urn:b\"><s a:v=\"1\" b:v=\"2\" v=\"3\"/></r>".to_owned(),
-            "<r><é\u{B7}x.y-z_9 a\u{300}=\"1\">\u{85}\u{7F}\u{FEFF}</é\u{B7}x.y-z_9></r>".to_owned(),
+            "<r xmlns:a=\"urn:a\" xmlns:b=\"urn:b\"><s a:v=\"1\" b:v=\"2\" v=\"3\"/></r>"
+                .to_owned(),
+            "<r><é\u{B7}x.y-z_9 a\u{300}=\"1\">\u{85}\u{7F}\u{FEFF}</é\u{B7}x.y-z_9></r>"
+                .to_owned(),
             "<r><!----><!-- - --></r>".to_owned(),
         ];
         for xml in accepted {
@@ -1348,10 +1386,12 @@ mod tests {
 
     #[test]
     fn attributes_are_bounded_and_checked_for_duplicates_beyond_the_inline_ones() {
-        let attributes = |count: usize| -> String {
-            (0..count).map(|i| format!(" a{i}=\"{i}\"")).collect()
-        };
-        assert_eq!(read_whole(&format!("<r{}/>", attributes(MAX_ATTRIBUTES))), Ok(()));
+        let attributes =
+            |count: usize| -> String { (0..count).map(|i| format!(" a{i}=\"{i}\"")).collect() };
+        assert_eq!(
+            read_whole(&format!("<r{}/>", attributes(MAX_ATTRIBUTES))),
+            Ok(())
+        );
         let error = read_whole(&format!("<r{}/>", attributes(MAX_ATTRIBUTES + 1))).unwrap_err();
         assert!(error.message().contains("more than"), "{error}");
         let twice = format!("<r{} a40=\"again\"/>", attributes(50));

@@ -67,7 +67,10 @@ fn character(bytes: &[u8]) -> Result<(char, usize), (Problem, usize)> {
             return Err((Problem::BadCharacter, at + 1));
         };
         // Saturate above the largest code point: the value is refused either way.
-        code = code.saturating_mul(radix).saturating_add(digit).min(0x11_0000);
+        code = code
+            .saturating_mul(radix)
+            .saturating_add(digit)
+            .min(0x11_0000);
         at += 1;
     }
     let allowed =
@@ -97,9 +100,27 @@ mod tests {
         assert_eq!(value("&#x10FFFF;"), Some(('\u{10FFFF}', 10)));
         assert_eq!(value("&#9;"), Some(('\t', 4)));
         for refused in [
-            "&#+67;", "&#-67;", "&# 67;", "&#x+43;", "&#X43;", "&#;", "&#x;", "&#0;", "&#x1;",
-            "&#xFFFE;", "&#xFFFF;", "&#xD800;", "&#x110000;", "&#99999999999999999999;",
-            "&#67", "&nbsp;", "&AMP;", "&amp", "&", "&#x4g;", "&#6 7;",
+            "&#+67;",
+            "&#-67;",
+            "&# 67;",
+            "&#x+43;",
+            "&#X43;",
+            "&#;",
+            "&#x;",
+            "&#0;",
+            "&#x1;",
+            "&#xFFFE;",
+            "&#xFFFF;",
+            "&#xD800;",
+            "&#x110000;",
+            "&#99999999999999999999;",
+            "&#67",
+            "&nbsp;",
+            "&AMP;",
+            "&amp",
+            "&",
+            "&#x4g;",
+            "&#6 7;",
         ] {
             assert!(read(refused).is_err(), "{refused}");
         }
