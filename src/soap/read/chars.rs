@@ -42,20 +42,27 @@ pub(super) struct Survey {
 /// control but tab, line feed and carriage return, and neither U+FFFE nor U+FFFF (a `str`
 /// holds no surrogate). Returns the byte offset of the first forbidden character.
 pub(super) fn survey(text: &str) -> Result<Survey, usize> {
+    const BLOCK: usize = 32;
     let bytes = text.as_bytes();
     let mut brackets = false;
+    let mut blocks = bytes.chunks_exact(BLOCK);
     let mut at = 0;
-    // A word with a byte below 0x20, an 0xEF (the lead byte of U+F000..U+FFFF) or a `]` is
-    // looked at byte by byte; the rest passes in a few instructions.
-    while let Some(word) = word_at(bytes, at) {
-        let mut flags = any_below(word, 0x20) | any_equal(word, 0xEF);
-        if !brackets {
-            flags |= any_equal(word, b']');
+    // A block with a forbidden control character, an 0xEF (the lead byte of U+F000..U+FFFF)
+    // or, until one is found, a `]` is looked at byte by byte. The test is written as one
+    // fold over a fixed-size block so that the compiler turns it into vector compares.
+    for block in &mut blocks {
+        // Once a `]` is known, probing for NUL instead adds nothing: NUL is flagged already.
+        let probe = if brackets { 0 } else { b']' };
+        let flagged = block.iter().fold(false, |flagged, &b| {
+            flagged
+                | ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
+                | (b == 0xEF)
+                | (b == probe)
+        });
+        if flagged {
+            check_bytes(bytes, at, at + BLOCK, &mut brackets)?;
         }
-        if flags != 0 {
-            check_bytes(bytes, at, at + 8, &mut brackets)?;
-        }
-        at += 8;
+        at += BLOCK;
     }
     check_bytes(bytes, at, bytes.len(), &mut brackets)?;
     Ok(Survey { brackets })
@@ -155,12 +162,16 @@ pub(super) fn scan_name(text: &str, at: usize) -> Name {
             _ => break,
         }
     }
-    let name = &text[at..end];
-    let starts_well = |part: &str| part.chars().next().is_some_and(is_name_start);
+    // Names mostly start with an ASCII letter, which settles it without decoding.
+    let starts_well = |from: usize| match bytes.get(from) {
+        Some(b'a'..=b'z' | b'A'..=b'Z' | b'_') => from < end,
+        Some(0x80..) if from < end => text[from..].chars().next().is_some_and(is_name_start),
+        _ => false,
+    };
     let qualified = colons <= 1
         && match colon {
-            None => starts_well(name),
-            Some(colon) => starts_well(&name[..colon]) && starts_well(&name[colon + 1..]),
+            None => starts_well(at),
+            Some(colon) => colon > 0 && starts_well(at) && starts_well(at + colon + 1),
         };
     Name {
         end,

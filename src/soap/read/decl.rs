@@ -52,19 +52,27 @@ fn check_encoding(name: &[u8], document_is_ascii: impl Fn() -> bool) -> Result<(
         && name
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    let name = String::from_utf8_lossy(name);
-    if !well_formed {
-        return Err(format!("{name:?} is not an encoding name"));
+    let is = |names: &[&str]| {
+        names
+            .iter()
+            .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
+    };
+    if well_formed && is(&["UTF-8", "UTF8"]) {
+        return Ok(());
     }
-    let upper = name.to_ascii_uppercase();
-    let ascii_compatible = matches!(
-        upper.as_str(),
-        "US-ASCII" | "ASCII" | "ISO-8859-1" | "LATIN1" | "ISO-8859-15" | "WINDOWS-1252"
-    );
-    match upper.as_str() {
-        "UTF-8" | "UTF8" => Ok(()),
-        _ if ascii_compatible && document_is_ascii() => Ok(()),
-        _ => Err(format!(
+    let ascii_compatible = is(&[
+        "US-ASCII",
+        "ASCII",
+        "ISO-8859-1",
+        "LATIN1",
+        "ISO-8859-15",
+        "WINDOWS-1252",
+    ]);
+    let name = String::from_utf8_lossy(name);
+    match well_formed {
+        false => Err(format!("{name:?} is not an encoding name")),
+        true if ascii_compatible && document_is_ascii() => Ok(()),
+        true => Err(format!(
             "the declared encoding {name} contradicts the bytes, which are UTF-8"
         )),
     }
