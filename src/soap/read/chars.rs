@@ -11,19 +11,6 @@ const fn splat(byte: u8) -> u64 {
 
 const HIGH: u64 = splat(0x80);
 
-/// The high bit of every byte of `word` below `n` (`n` at most 0x80); exact for the word as a
-/// whole, which is all the callers ask.
-#[inline]
-fn any_below(word: u64, n: u8) -> u64 {
-    word.wrapping_sub(splat(n)) & !word & HIGH
-}
-
-/// Nonzero when a byte of `word` equals `byte`.
-#[inline]
-fn any_equal(word: u64, byte: u8) -> u64 {
-    any_below(word ^ splat(byte), 1)
-}
-
 fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     let chunk = bytes.get(at..at + 8)?;
     let mut word = [0; 8];
