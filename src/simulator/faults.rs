@@ -28,6 +28,9 @@ pub struct FaultPlan {
     pub unavailable_rate: f64,
     /// Share whose connection is closed without any answer.
     pub reset_rate: f64,
+    /// Share answered with HTTP 500 and no body at all (a front end failing before the
+    /// service could say anything).
+    pub bare_fault_rate: f64,
     /// Share processed normally whose answer is cut in half (with a matching Content-Length).
     pub truncate_rate: f64,
     /// Share answered with `text/xml` that is not XML at all.
@@ -70,6 +73,12 @@ impl FaultPlan {
         self
     }
 
+    /// With a share of HTTP 500 answers without a body.
+    pub fn with_bare_fault_rate(mut self, rate: f64) -> Self {
+        self.bare_fault_rate = rate;
+        self
+    }
+
     /// With a share of answers cut in half.
     pub fn with_truncate_rate(mut self, rate: f64) -> Self {
         self.truncate_rate = rate;
@@ -88,13 +97,15 @@ impl FaultPlan {
         self
     }
 
-    fn rates(&self) -> [(f64, Injected); 5] {
+    fn rates(&self) -> [(f64, Injected); 6] {
+        // A new kind goes last, so that a seed keeps drawing the faults it drew before.
         [
             (self.fault_rate, Injected::Fault),
             (self.unavailable_rate, Injected::Unavailable),
             (self.reset_rate, Injected::Reset),
             (self.truncate_rate, Injected::Truncate),
             (self.malformed_rate, Injected::Malformed),
+            (self.bare_fault_rate, Injected::BareFault),
         ]
     }
 
@@ -131,6 +142,8 @@ pub(crate) enum Injected {
     Truncate,
     /// Garbage instead of processing.
     Malformed,
+    /// HTTP 500 with an empty body instead of processing.
+    BareFault,
 }
 
 /// Draws each request's fate from the plan.

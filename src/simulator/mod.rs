@@ -111,6 +111,7 @@ mod ledger;
 mod nvp;
 mod pki;
 pub(crate) mod reply;
+mod rest;
 mod seed;
 pub(crate) mod server;
 pub(crate) mod service;
@@ -118,7 +119,10 @@ mod soap;
 mod xml;
 
 pub use amount::{Amount, InvalidAmount};
-pub use config::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, RefusalStyle, SimulatorConfig, SuccessMessage};
+pub use config::{
+    DEFAULT_REFUND_WINDOW, DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD,
+    RefusalStyle, SimulatorConfig, SuccessMessage,
+};
 pub use error::{LedgerError, SimulatorError};
 pub use faults::FaultPlan;
 pub use ledger::{Ledger, Payment, PaymentStatus, VoidOutcome};
