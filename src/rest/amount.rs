@@ -27,12 +27,12 @@ impl Amount {
     }
 
     /// `self - other`, or `None` if that would be negative.
-    pub(crate) fn checked_sub(self, other: Self) -> Option<Self> {
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
         self.cents.checked_sub(other.cents).map(Self::from_cents)
     }
 
     /// `self + other`, or `None` on overflow.
-    pub(crate) fn checked_add(self, other: Self) -> Option<Self> {
+    pub fn checked_add(self, other: Self) -> Option<Self> {
         self.cents.checked_add(other.cents).map(Self::from_cents)
     }
 }

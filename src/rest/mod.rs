@@ -142,7 +142,7 @@ mod tests {
             amount(r#""0.3""#).unwrap()
         );
         assert_eq!(
-            serde_json::to_string(&Amount::from_cents(90_071_992_547_409_93)).unwrap(),
+            serde_json::to_string(&Amount::from_cents(9_007_199_254_740_993)).unwrap(),
             r#""90071992547409.93""#
         );
         for refused in [

@@ -62,21 +62,47 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: impl Into<Bytes>,
 ) -> Result<Answer, String> {
-    let tcp = TcpStream::connect(simulator.local_addr())
+    let host = host(&simulator.origin());
+    let target = Target {
+        addr: simulator.local_addr(),
+        host: &host,
+        ca: simulator.ca_path(),
+    };
+    send_to(target, method, path, headers, body).await
+}
+
+/// Where a request goes: an address, the host name its certificate has, and its CA (none for
+/// plain HTTP).
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub addr: std::net::SocketAddr,
+    pub host: &'a str,
+    pub ca: Option<&'a std::path::Path>,
+}
+
+/// [`send`] to any server.
+pub async fn send_to(
+    target: Target<'_>,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Result<Answer, String> {
+    let tcp = TcpStream::connect(target.addr)
         .await
         .map_err(|e| e.to_string())?;
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
     let mut request = Request::builder()
         .method(method)
         .uri(path)
-        .header("host", host(simulator));
+        .header("host", target.host);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request
         .body(Full::new(body.into()))
         .map_err(|e| e.to_string())?;
-    match simulator.ca_path() {
+    match target.ca {
         Some(ca) => {
             let ca = CertificateDer::from_pem_file(ca).map_err(|e| e.to_string())?;
             let mut roots = rustls::RootCertStore::empty();
@@ -88,7 +114,7 @@ pub async fn send(
             .map_err(|e| e.to_string())?
             .with_root_certificates(roots)
             .with_no_client_auth();
-            let name = ServerName::try_from(host(simulator)).map_err(|e| e.to_string())?;
+            let name = ServerName::try_from(target.host.to_owned()).map_err(|e| e.to_string())?;
             let tls = TlsConnector::from(Arc::new(config))
                 .connect(name, tcp)
                 .await
@@ -120,10 +146,9 @@ where
     })
 }
 
-/// The host the certificate names, from the simulator's origin.
-fn host(simulator: &Simulator) -> String {
-    let origin = simulator.origin();
-    let authority = origin.split("://").nth(1).unwrap_or(&origin);
+/// The host of an origin (`https://localhost:1234` → `localhost`).
+pub fn host(origin: &str) -> String {
+    let authority = origin.split("://").nth(1).unwrap_or(origin);
     match authority.rsplit_once(':') {
         Some((host, _port)) => host.trim_matches(['[', ']']).to_owned(),
         None => authority.to_owned(),
