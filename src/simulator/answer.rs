@@ -1,6 +1,6 @@
 //! What an operation answers, before any protocol writes it.
 //!
-//! The engine decides *what* to say; the SOAP and NVP writers decide *how*, including whether a
+//! The engine decides *what* to say; the SOAP, NVP and REST writers decide *how*, including whether a
 //! refusal becomes a decline result or a fault (the configured
 //! [`RefusalStyle`](super::RefusalStyle)). Values borrow from the request where they echo it,
 //! so an answer costs no allocation.

@@ -1,7 +1,7 @@
 //! Injected faults: the ways a real service and the network between fail, on demand and
 //! reproducibly.
 //!
-//! Every SOAP or NVP request that passed authentication draws one number from a generator seeded
+//! Every SOAP, NVP or REST request that passed authentication draws one number from a generator seeded
 //! with [`FaultPlan::seed`]; the rates cut `[0, 1)` into bands, in the order of the fields. The
 //! same seed and the same order of requests give the same faults.
 
@@ -20,7 +20,7 @@ use super::error::SimulatorError;
 pub struct FaultPlan {
     /// Seed of the generator that decides each request's fate.
     pub seed: u64,
-    /// Added to every SOAP and NVP answer (after the request was processed).
+    /// Added to every SOAP, NVP and REST answer (after the request was processed).
     pub latency: Duration,
     /// Share of requests answered with a receiver fault ("Simulated fault."), NVP `errorCode=500`.
     pub fault_rate: f64,

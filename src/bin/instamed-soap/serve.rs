@@ -49,7 +49,7 @@ pub struct Args {
     /// Seed of the fault injection, so that a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Latency added to every SOAP and NVP answer, in milliseconds.
+    /// Latency added to every SOAP, NVP and REST answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
     /// Share of requests (0 to 1) answered with a server fault.
