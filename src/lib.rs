@@ -34,6 +34,7 @@ mod deadline;
 pub mod error;
 pub mod nvp;
 mod protocol;
+pub mod rest;
 mod retry;
 mod scrub;
 #[cfg(feature = "simulator")]

@@ -38,7 +38,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::auth::Accounts;
+use super::auth::{Accounts, ApiKeys};
 use super::config::SimulatorConfig;
 use super::engine::Engine;
 use super::error::SimulatorError;
@@ -219,7 +219,11 @@ impl Simulator {
         }
         config.faults.validate()?;
 
-        let ledger = Ledger::open(config.ledger_file.as_deref(), config.void_cutoff)?;
+        let ledger = Ledger::open_with(
+            config.ledger_file.as_deref(),
+            config.void_cutoff,
+            config.refund_window,
+        )?;
         if let Some(path) = &config.seed_file {
             let created = seed::load(path, &ledger)?;
             tracing::info!(created, path = %path.display(), "seeded the ledger");
@@ -231,6 +235,7 @@ impl Simulator {
                 scheme: if config.tls { "https" } else { "http" },
             },
             accounts: Accounts::new(&config.accounts),
+            api_keys: ApiKeys::new(&config.api_keys),
             refusal_style: config.refusal_style,
             faults: Injector::new(config.faults),
         });
@@ -258,6 +263,12 @@ impl Simulator {
     /// The NVP endpoint: `https://localhost:PORT/payment/NVP.aspx`.
     pub fn nvp_endpoint(&self) -> String {
         format!("{}/payment/NVP.aspx", self.origin())
+    }
+
+    /// The REST base URL, to which `/rest/payment/void` and its siblings are appended: the
+    /// same as [`origin`](Self::origin), as `https://connect.instamed.com` is for InstaMed.
+    pub fn rest_base(&self) -> String {
+        self.origin()
     }
 
     /// `scheme://host:port`, naming the host as the certificate does.
