@@ -78,13 +78,38 @@ fn main() -> ExitCode {
     })
 }
 
-/// Prints where a server listens (the lines scripts and tests read), then waits for Ctrl-C.
+/// Prints where a server listens (the lines scripts and tests read), then waits for Ctrl-C or
+/// SIGTERM. Either way the caller shuts the server down, which removes its temporary CA.
 async fn announce_and_wait(lines: &[(&str, String)], what: &str) {
     for (label, value) in lines {
         println!("{label:<9} {value}");
     }
-    println!("{what}Ctrl-C stops it.");
-    if let Err(error) = tokio::signal::ctrl_c().await {
+    println!("{what}Ctrl-C (or SIGTERM) stops it.");
+    stopped().await;
+}
+
+/// Returns at the first Ctrl-C (SIGINT) or, on Unix, SIGTERM: a service manager or a CI job
+/// stops a process with SIGTERM, and it must clean up then as well.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    result = tokio::signal::ctrl_c() => report_signal_error(result),
+                    _ = terminate.recv() => {}
+                }
+                return;
+            }
+            Err(error) => eprintln!("error: cannot wait for SIGTERM: {error}"),
+        }
+    }
+    report_signal_error(tokio::signal::ctrl_c().await);
+}
+
+fn report_signal_error(result: std::io::Result<()>) {
+    if let Err(error) = result {
         eprintln!("error: cannot wait for Ctrl-C: {error}");
     }
 }
