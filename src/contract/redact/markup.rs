@@ -176,11 +176,12 @@ fn local(name: &str) -> &str {
     name.rsplit(':').next().unwrap_or(name)
 }
 
-/// A start tag with the values of secret attributes replaced and other values swept.
+/// A start tag with the values of secret attributes replaced and other values swept. An
+/// attribute is secret by its own name, or, for `value` and `content`, by the name the tag
+/// gives its field (`<input name="cvv" value="…">`, `<Field key="Password" value="…"/>`).
 fn start_tag(raw: &str, sweep: &mut Sweep) -> String {
-    let mut out = String::with_capacity(raw.len());
     let name_end = 1 + tag_name(raw).len();
-    out.push_str(&raw[..name_end]);
+    let mut attributes = Vec::new();
     let mut rest = &raw[name_end..];
     while let Some(quote_at) = rest.find(['"', '\'']) {
         let quote = &rest[quote_at..=quote_at];
@@ -188,7 +189,7 @@ fn start_tag(raw: &str, sweep: &mut Sweep) -> String {
             break;
         };
         let before = &rest[..quote_at];
-        let attribute = before
+        let name = before
             .trim_end()
             .trim_end_matches('=')
             .trim_end()
@@ -196,17 +197,32 @@ fn start_tag(raw: &str, sweep: &mut Sweep) -> String {
             .next()
             .unwrap_or("");
         let inner = &rest[quote_at + 1..quote_at + 1 + close];
+        attributes.push((before, name, quote, inner));
+        rest = &rest[quote_at + 1 + close + 1..];
+    }
+    let secret_field = attributes.iter().any(|(_, name, _, inner)| {
+        ["name", "id", "key", "field"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(local(name)))
+            && names::is_secret(&decode(inner))
+    });
+    let mut out = String::with_capacity(raw.len());
+    out.push_str(&raw[..name_end]);
+    for (before, name, quote, inner) in attributes {
         out.push_str(before);
         out.push_str(quote);
-        let is_namespace = attribute == "xmlns" || attribute.starts_with("xmlns:");
-        if names::is_secret(local(attribute)) && !is_namespace && !inner.is_empty() {
+        let is_namespace = name == "xmlns" || name.starts_with("xmlns:");
+        let holds_field = secret_field
+            && ["value", "content"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(local(name)));
+        if (holds_field || names::is_secret(local(name))) && !is_namespace && !inner.is_empty() {
             sweep.remember(&decode(inner));
             out.push_str(REDACTED);
         } else {
             out.push_str(&value(inner, sweep, true));
         }
         out.push_str(quote);
-        rest = &rest[quote_at + 1 + close + 1..];
     }
     out.push_str(rest);
     out
@@ -306,6 +322,14 @@ mod tests {
         assert_eq!(
             redacted(r#"<Login user="a" password='p&amp;ss' x:Api-Key="k" xmlns:x="urn:k"/>"#),
             r#"<Login user="a" password='[redacted]' x:Api-Key="[redacted]" xmlns:x="urn:k"/>"#
+        );
+    }
+
+    #[test]
+    fn a_field_named_like_a_secret_loses_its_value_attribute() {
+        assert_eq!(
+            redacted(r#"<input type="text" name="CVV" value="737"><input name="q" value="1">"#),
+            r#"<input type="text" name="CVV" value="[redacted]"><input name="q" value="1">"#
         );
     }
 
