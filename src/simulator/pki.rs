@@ -92,8 +92,15 @@ pub(crate) fn make(listen_ip: IpAddr, ca_out: Option<&Path>) -> Result<Pki, Simu
 /// A new directory of our own under the temporary directory: a random name, created with
 /// mode 0700 in one step, failing rather than reusing anything already there.
 fn private_dir() -> Result<tempfile::TempDir, SimulatorError> {
-    tempfile::Builder::new()
-        .prefix("instamed-simulator-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("instamed-simulator-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // Only the owner may list or enter it, whatever the umask says.
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder
         .tempdir()
         .map_err(|source| SimulatorError::CaFile {
             path: std::env::temp_dir(),
