@@ -70,7 +70,9 @@ async fn upstream_at_another_path() -> Server {
 }
 
 fn at_other_path(server: &Server) -> String {
-    server.url.replace("/payment/service.asmx", "/other/path/svc.asmx")
+    server
+        .url
+        .replace("/payment/service.asmx", "/other/path/svc.asmx")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,7 +108,10 @@ async fn record_forwards_to_the_upstream_path_and_its_endpoint_has_that_path() {
 
 /// Records one SOAP 1.1 void of a new payment through a proxy to `simulator`.
 async fn record_one(simulator: &Simulator, dir: &Path) {
-    let payment = simulator.ledger().create_payment(&outlet(), "5.00").unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "5.00")
+        .unwrap();
     let upstream = Upstream::new(simulator.endpoint()).with_ca_cert(simulator.ca_path().unwrap());
     let proxy = ContractServer::record(upstream, dir, ServeOptions::default())
         .await
@@ -151,7 +156,11 @@ async fn record_never_overwrites_a_cassette() {
     let after = names(dir.path());
     assert_eq!(after.len(), 3, "{after:?}");
     for (name, bytes) in &kept {
-        assert_eq!(&std::fs::read(dir.path().join(name)).unwrap(), bytes, "{name} changed");
+        assert_eq!(
+            &std::fs::read(dir.path().join(name)).unwrap(),
+            bytes,
+            "{name} changed"
+        );
     }
     assert!(after[2].starts_with("004-"), "{after:?}");
     simulator.shutdown().await;
@@ -159,7 +168,9 @@ async fn record_never_overwrites_a_cassette() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorded_newline_cannot_write_a_line_into_the_cassette_head() {
-    use instamed_soap::bindings::types::{DoCreditCardSecondaryVoid, SecondaryCreditCardVoidRequestData};
+    use instamed_soap::bindings::types::{
+        DoCreditCardSecondaryVoid, SecondaryCreditCardVoidRequestData,
+    };
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let upstream = Upstream::new(simulator.endpoint()).with_ca_cert(simulator.ca_path().unwrap());
@@ -338,7 +349,10 @@ async fn the_ca_directory_is_private_and_no_planted_symlink_is_followed() {
     let ca = simulator.ca_path().unwrap().to_path_buf();
     let ca_dir = ca.parent().unwrap().to_path_buf();
     let empty = std::fs::read_dir(target.path()).unwrap().next().is_none();
-    let mode = std::fs::symlink_metadata(&ca_dir).unwrap().permissions().mode();
+    let mode = std::fs::symlink_metadata(&ca_dir)
+        .unwrap()
+        .permissions()
+        .mode();
     let is_dir = std::fs::symlink_metadata(&ca_dir).unwrap().is_dir();
     simulator.shutdown().await;
     for link in &planted {
@@ -456,8 +470,14 @@ async fn record_prints_the_upstream_path_and_removes_its_ca_on_sigterm() {
     })
     .await
     .unwrap();
-    let endpoint = lines.iter().find_map(|l| l.strip_prefix("endpoint:")).unwrap();
-    assert!(endpoint.trim().ends_with("/other/path/svc.asmx"), "{lines:?}");
+    let endpoint = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("endpoint:"))
+        .unwrap();
+    assert!(
+        endpoint.trim().ends_with("/other/path/svc.asmx"),
+        "{lines:?}"
+    );
     let nvp = lines.iter().find_map(|l| l.strip_prefix("nvp:")).unwrap();
     assert!(nvp.trim().ends_with("/other/path/NVP.aspx"), "{lines:?}");
 }
@@ -483,7 +503,10 @@ fn replay_prints_the_endpoints_of_its_cassettes_and_removes_its_ca_on_sigterm() 
     assert_eq!(endpoints.len(), 2, "{lines:?}");
     assert!(endpoints[0].ends_with("/billing/pay.asmx"), "{lines:?}");
     assert!(endpoints[1].ends_with("/payment/service.asmx"), "{lines:?}");
-    let nvp: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("nvp:")).collect();
+    let nvp: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("nvp:"))
+        .collect();
     assert_eq!(nvp.len(), 1, "{lines:?}");
     assert!(nvp[0].trim().ends_with("/payment/NVP.aspx"), "{lines:?}");
 }

@@ -199,7 +199,7 @@ fn probes() -> Vec<Probe> {
             .body(r#"{"Outlet":{"MerchantID":"1","StoreID":"2","TerminalID":"3"},"TransactionID":"AB"}"#)
             .answer(200, "application/json", r#"{"TransactionID":"AB"}"#),
         Probe::new("an unknown header holding a token", "POST", "/payment/service.asmx")
-            .header("x-session", format!("{BEARER}"))
+            .header("x-session", BEARER)
             .soap11(VOID_ACTION, &void("")),
         Probe::new("a card in the soapaction", "POST", "/payment/service.asmx")
             .header("content-type", xml)
@@ -561,10 +561,9 @@ async fn no_probe_leaves_a_secret_in_any_cassette() {
 
 #[test]
 fn the_documentation_states_the_probe_count() {
-    let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/redaction.md"),
-    )
-    .unwrap();
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/redaction.md"))
+            .unwrap();
     let count = probes().len();
     assert!(
         docs.contains(&format!("{count} probes")),

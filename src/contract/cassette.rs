@@ -541,23 +541,25 @@ mod tests {
     #[test]
     fn bodies_in_other_charsets_are_kept_as_readable_text() {
         let mut cassette = sample();
-        cassette.response.headers = vec![(
-            "content-type".into(),
-            "text/xml; charset=utf-16".into(),
-        )];
+        cassette.response.headers =
+            vec![("content-type".into(), "text/xml; charset=utf-16".into())];
         cassette.response.body = [0xff, 0xfe]
             .into_iter()
             .chain("<a>é</a>".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
-        cassette.request.headers = vec![(
-            "content-type".into(),
-            "text/xml; charset=iso-8859-1".into(),
-        )];
+        cassette.request.headers =
+            vec![("content-type".into(), "text/xml; charset=iso-8859-1".into())];
         cassette.request.body = b"<a>caf\xe9</a>".to_vec();
         let text = cassette.to_text();
-        assert!(text.contains("x-cassette-body: text; charset=UTF-16LE+bom\n"), "{text}");
+        assert!(
+            text.contains("x-cassette-body: text; charset=UTF-16LE+bom\n"),
+            "{text}"
+        );
         assert!(text.contains("\n<a>é</a>\n"), "{text}");
-        assert!(text.contains("x-cassette-body: text; charset=windows-1252\n"), "{text}");
+        assert!(
+            text.contains("x-cassette-body: text; charset=windows-1252\n"),
+            "{text}"
+        );
         assert!(text.contains("\n<a>café</a>\n"), "{text}");
         assert_eq!(Cassette::parse(&text).unwrap(), cassette);
     }

@@ -161,7 +161,14 @@ mod tests {
         assert_eq!(Charset::of(None, declared).label(), "windows-1252");
 
         let broken = b"<a>caf\xe9</a>";
-        assert!(Charset::of(Some("text/xml"), broken).decode(broken).is_none());
-        assert_eq!(Charset::from_label("UTF-16LE+bom"), Some(Charset::of(None, &utf16)));
+        assert!(
+            Charset::of(Some("text/xml"), broken)
+                .decode(broken)
+                .is_none()
+        );
+        assert_eq!(
+            Charset::from_label("UTF-16LE+bom"),
+            Some(Charset::of(None, &utf16))
+        );
     }
 }

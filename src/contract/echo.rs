@@ -35,7 +35,10 @@ pub fn fill<'a>(
     escape: Escape,
     field: impl Fn(&str) -> Option<String>,
 ) -> Cow<'a, [u8]> {
-    let Some(text) = std::str::from_utf8(body).ok().filter(|t| t.contains(PREFIX)) else {
+    let Some(text) = std::str::from_utf8(body)
+        .ok()
+        .filter(|t| t.contains(PREFIX))
+    else {
         return Cow::Borrowed(body);
     };
     let mut out = String::with_capacity(text.len());
@@ -72,11 +75,21 @@ mod tests {
     #[test]
     fn placeholders_take_the_request_values_escaped() {
         let field = |name: &str| (name == "Id").then(|| "A&B <1>".to_owned());
-        let xml = fill(b"<Id>{{request.Id}}</Id><X>{{request.Missing}}</X>", Escape::Xml, field);
+        let xml = fill(
+            b"<Id>{{request.Id}}</Id><X>{{request.Missing}}</X>",
+            Escape::Xml,
+            field,
+        );
         assert_eq!(&*xml, b"<Id>A&amp;B &lt;1&gt;</Id><X></X>");
         let form = fill(b"id={{request.Id}}&x=1", Escape::Form, field);
         assert_eq!(&*form, b"id=A%26B+%3C1%3E&x=1");
-        assert!(matches!(fill(b"plain", Escape::Xml, field), Cow::Borrowed(_)));
-        assert_eq!(&*fill(b"a {{request.Id", Escape::Xml, field), b"a {{request.Id");
+        assert!(matches!(
+            fill(b"plain", Escape::Xml, field),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            &*fill(b"a {{request.Id", Escape::Xml, field),
+            b"a {{request.Id"
+        );
     }
 }

@@ -220,10 +220,7 @@ fn element(
 }
 
 /// Compares the attributes of two elements: `Err((expected, actual))` at the first difference.
-fn attributes(
-    expected: roxmltree::Node,
-    actual: roxmltree::Node,
-) -> Result<(), (String, String)> {
+fn attributes(expected: roxmltree::Node, actual: roxmltree::Node) -> Result<(), (String, String)> {
     let differ = |expected: String, actual: String| (expected, actual);
     let mut expected_attributes: Vec<_> = expected.attributes().collect();
     let mut actual_attributes: Vec<_> = actual.attributes().collect();

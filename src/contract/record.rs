@@ -3,8 +3,8 @@
 use http::{HeaderMap, Method, StatusCode};
 
 use super::cassette::{Cassette, Message, VoidInputs};
-use super::{echo, redact};
 use super::verify::{judge, media_type_and_action, offline_client};
+use super::{echo, redact};
 use crate::Protocol;
 
 /// A request as a proxy or a replaying server received it.

@@ -92,7 +92,12 @@ impl Replay {
     pub fn paths(&self) -> (Vec<String>, Vec<String>) {
         let (mut soap, mut nvp): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
         for (_, cassette) in &self.cassettes {
-            let target = cassette.request.start.split_whitespace().nth(1).unwrap_or("");
+            let target = cassette
+                .request
+                .start
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("");
             let path = target.split('?').next().unwrap_or(target);
             if !path.starts_with('/') {
                 continue;

@@ -1,9 +1,9 @@
 //! The contract tools as servers: a replaying server and a recording proxy, on a local address,
 //! over TLS with a CA made at start or over plain HTTP.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -220,7 +220,10 @@ impl ContractServer {
     /// replaying server's has the path of its first SOAP cassette (`/payment/service.asmx`
     /// when it has none).
     pub fn endpoint(&self) -> String {
-        let path = self.soap_paths.first().map_or(DEFAULT_SOAP_PATH, String::as_str);
+        let path = self
+            .soap_paths
+            .first()
+            .map_or(DEFAULT_SOAP_PATH, String::as_str);
         format!("{}{path}", self.listening.origin())
     }
 
@@ -331,7 +334,10 @@ impl Recording {
                 .as_deref()
                 .map_or_else(|| "exchange".to_owned(), slug)
         );
-        let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
             let number = *next;
             *next += 1;

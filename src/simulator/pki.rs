@@ -10,8 +10,8 @@
 //! directory or symlink planted in the temporary directory is never reused or followed, and
 //! removed when the server that owns it is dropped.
 
-use std::net::IpAddr;
 use std::io::Write as _;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -100,12 +100,10 @@ fn private_dir() -> Result<tempfile::TempDir, SimulatorError> {
         // Only the owner may list or enter it, whatever the umask says.
         builder.permissions(std::fs::Permissions::from_mode(0o700));
     }
-    builder
-        .tempdir()
-        .map_err(|source| SimulatorError::CaFile {
-            path: std::env::temp_dir(),
-            source,
-        })
+    builder.tempdir().map_err(|source| SimulatorError::CaFile {
+        path: std::env::temp_dir(),
+        source,
+    })
 }
 
 /// Writes `ca.pem` into `dir`, refusing to open anything that already exists there.

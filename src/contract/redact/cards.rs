@@ -251,7 +251,11 @@ mod tests {
             "4111&#32;1111&#x2D;1111 - 1111",
             "5500 0000 0000 0004",
         ] {
-            assert_eq!(sweep(&format!("x={written}&y")), "x=[redacted]&y", "{written}");
+            assert_eq!(
+                sweep(&format!("x={written}&y")),
+                "x=[redacted]&y",
+                "{written}"
+            );
         }
         // The card after other digits is still found; the digits before it stay.
         assert_eq!(sweep("ref 4111 1111 1111 1111."), "ref [redacted].");

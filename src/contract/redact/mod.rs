@@ -80,8 +80,7 @@ impl Sweep {
     /// Remembers a secret value, to remove it wherever else it appears.
     pub fn remember(&mut self, value: &str) {
         let value = value.trim();
-        if value.chars().count() >= SHORTEST_REMEMBERED && !self.known.iter().any(|k| k == value)
-        {
+        if value.chars().count() >= SHORTEST_REMEMBERED && !self.known.iter().any(|k| k == value) {
             self.known.push(value.to_owned());
             // Longest first, so that a secret containing another goes whole.
             self.known.sort_by_key(|k| std::cmp::Reverse(k.len()));
@@ -138,8 +137,7 @@ impl Sweep {
             self.remember(token);
             if scheme.eq_ignore_ascii_case("basic") {
                 let decoded = BASE64.decode(token).ok();
-                if let Some(pair) = decoded.as_deref().and_then(|d| std::str::from_utf8(d).ok())
-                {
+                if let Some(pair) = decoded.as_deref().and_then(|d| std::str::from_utf8(d).ok()) {
                     self.remember(pair);
                     if let Some((_, password)) = pair.split_once(':') {
                         self.remember(password);
@@ -236,7 +234,10 @@ impl Exchange {
         let content_type = header(http::header::CONTENT_TYPE);
         let charset = Charset::of(content_type.as_deref(), body);
         let Some(text) = charset.decode(body) else {
-            return self.placeholder(body, &format!("a body that is not valid {}", charset.label()));
+            return self.placeholder(
+                body,
+                &format!("a body that is not valid {}", charset.label()),
+            );
         };
         let media_type = content_type
             .as_deref()
@@ -374,7 +375,10 @@ mod tests {
         let mut exchange = Exchange::new(&headers, &HeaderMap::new());
         let body = exchange.body(&headers, b"<a>4111111111111111 caf\xe9</a>", false);
         let stored = String::from_utf8(exchange.finish_body(body)).unwrap();
-        assert!(stored.starts_with("[redacted] a body that is not valid UTF-8"), "{stored}");
+        assert!(
+            stored.starts_with("[redacted] a body that is not valid UTF-8"),
+            "{stored}"
+        );
         assert_eq!(exchange.warnings.len(), 1);
     }
 }
