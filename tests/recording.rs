@@ -9,7 +9,7 @@
 //! - the CA directory is private, never reached through a planted symlink, and removed when
 //!   `serve`, `record` or `replay` get SIGTERM.
 
-#![cfg(feature = "cli")]
+#![cfg(all(feature = "cli", unix))]
 
 mod support;
 

@@ -162,8 +162,8 @@ pub(crate) struct Body {
     charset: Charset,
 }
 
-/// Redacts one exchange. `form_hint` says the exchange is NVP, whose bodies are form pairs
-/// whatever their media type says.
+/// The redaction of one exchange: what its headers and fields showed to be secret is removed
+/// from every part of it.
 pub(crate) struct Exchange {
     sweep: Sweep,
     /// Why a body was not stored, for the recorder to warn about.
@@ -212,7 +212,8 @@ impl Exchange {
             .collect()
     }
 
-    /// A body read for what it is; see the module documentation.
+    /// A body read for what it is; see the module documentation. `form_hint` says the
+    /// exchange is NVP, whose bodies are form pairs whatever their media type says.
     pub fn body(&mut self, headers: &HeaderMap, body: &[u8], form_hint: bool) -> Body {
         if body.is_empty() {
             return Body {
