@@ -2,6 +2,8 @@
 //!
 //! `cargo bench --bench envelope`
 
+#![allow(missing_docs)] // criterion_group! writes an undocumented function
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -6,6 +6,8 @@
 //! on one keep-alive connection: that rate is the simulator's own ceiling. After each criterion
 //! run it prints the rate of a plain run of 2000 voids.
 
+#![allow(missing_docs)] // criterion_group! writes an undocumented function
+
 #[cfg(not(feature = "simulator"))]
 fn main() {
     eprintln!("the simulator benchmark needs the `simulator` feature");

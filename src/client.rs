@@ -15,11 +15,14 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::bindings::operations::DoCreditCardSecondaryVoid;
 use crate::credentials::{Credentials, UserName};
-use crate::error::{Error, ResponseProblem};
+use crate::deadline::Deadlines;
+use crate::error::{Error, Refusal, ResponseProblem};
 use crate::nvp::{self, NvpProblem, NvpReply};
 use crate::protocol::Protocol;
 use crate::retry::RetryPolicy;
+use crate::scrub::Scrubber;
 use crate::soap::{self, Operation, Reply, SoapVersion};
+use crate::timer::Timer;
 use crate::transport::{self, Failure, Transport};
 use crate::void::{self, VoidConfirmation, VoidReceipt, VoidRequest};
 
@@ -49,6 +52,7 @@ pub struct ClientBuilder {
     nvp_endpoint: Option<String>,
     retry: RetryPolicy,
     reconcile: RetryPolicy,
+    timer: Option<Arc<dyn Timer>>,
 }
 
 impl ClientBuilder {
@@ -80,6 +84,14 @@ impl ClientBuilder {
     /// Deadline for a whole call: connecting, sending, and reading the full answer (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// What keeps the call deadlines (default: a thread of the client's own, which keeps the
+    /// hot path free of timed waits). [`TokioTimer`](crate::timer::TokioTimer) follows
+    /// `tokio::time::pause`, for tests that step through a deadline.
+    pub fn timer(mut self, timer: impl Timer) -> Self {
+        self.timer = Some(Arc::new(timer));
         self
     }
 
@@ -157,6 +169,7 @@ impl ClientBuilder {
         let credentials = self
             .credentials
             .ok_or_else(|| config("credentials are required".to_owned()))?;
+        let scrubber = Scrubber::new(&credentials);
         let authorization = credentials.authorization(self.user_name).map_err(|e| {
             config_with(
                 "the account ID or password cannot go in an HTTP header".to_owned(),
@@ -193,6 +206,9 @@ impl ClientBuilder {
             max_idle: self.max_idle_connections,
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
+            timer: self
+                .timer
+                .unwrap_or_else(|| Arc::new(Deadlines::new(self.timeout))),
         });
         // Built once: a void is the hot path, and its headers never change for a client.
         let operation = match self.protocol.soap_version() {
@@ -208,6 +224,7 @@ impl ClientBuilder {
                 endpoint,
                 host_header,
                 authorization,
+                scrubber,
                 void_headers,
                 protocol: self.protocol,
                 timeout: self.timeout,
@@ -253,6 +270,8 @@ struct Inner {
     nvp_target: Option<Uri>,
     host_header: HeaderValue,
     authorization: HeaderValue,
+    /// Takes this client's secrets out of whatever an answer makes it say.
+    scrubber: Scrubber,
     /// Every header of a void in the client's protocol; `None` when the WSDL has no binding
     /// for its SOAP version (each void then reports why).
     void_headers: Option<HeaderMap>,
@@ -290,6 +309,7 @@ impl Client {
             nvp_endpoint: None,
             retry: RetryPolicy::none(),
             reconcile: RetryPolicy::before_sending(3, Duration::from_millis(250)),
+            timer: None,
         }
     }
 
@@ -302,8 +322,13 @@ impl Client {
     ///
     /// Succeeds only when InstaMed reports the void completed and the payment voided. Refusals
     /// come back as [`Error::AlreadyVoided`], [`Error::NotVoidable`],
-    /// [`Error::UnknownTransaction`] or [`Error::Declined`], whether the service said so in a
-    /// result or in a fault. Check [`Error::outcome_unknown`] before retrying anything.
+    /// [`Error::UnknownTransaction`] or [`Error::Declined`], and only on structured evidence
+    /// (statuses in a result, a fault's detail or NVP pairs) or from a request the service
+    /// rejected as such. Check [`Error::outcome_unknown`] before retrying anything: a
+    /// `Server`/`Receiver` fault is an unknown outcome, whatever it says.
+    ///
+    /// Whatever the answer puts in the receipt or the error has this client's password, Basic
+    /// token and any card-like number taken out.
     pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
         let http_request = self.void_http_request(request)?;
         let response = self.exchange(self.void_operation(), http_request).await?;
@@ -311,14 +336,22 @@ impl Client {
     }
 
     /// Voids a payment and, when the outcome is unknown, finds out: it voids again (following
-    /// the reconcile policy) and reads "already voided" as proof that the earlier void went
-    /// through, and a success or another refusal as proof that it had not.
+    /// the reconcile policy) until an answer proves, on structured evidence, which way it went.
     ///
-    /// Only an answer about the payment settles the question. A later attempt that fails
-    /// without one (a fault, an HTTP error, a lost connection) says nothing about the first, so
-    /// reconciling goes on; if no attempt settles it, the first attempt's error is returned,
-    /// its outcome still unknown. A first attempt answered "already voided" is an
-    /// [`Error::AlreadyVoided`]: the payment was voided before this call.
+    /// - A receipt: the earlier void had not gone through, this one did
+    ///   ([`VoidConfirmation::VoidedOnRetry`]).
+    /// - A refusal whose `PrimaryTransactionStatus` is `V` for this payment (in a result, a
+    ///   fault's detail or NVP pairs): the earlier void went through
+    ///   ([`VoidConfirmation::ConfirmedAlreadyVoided`]). The words "already voided" alone
+    ///   prove nothing.
+    /// - A refusal whose `PrimaryTransactionStatus` says the payment is there and not voided:
+    ///   the earlier void had not gone through; that refusal is returned.
+    ///
+    /// Anything else (a fault, an HTTP error, a lost connection, a refusal without the
+    /// payment's status) says nothing about the first attempt, so reconciling goes on; if no
+    /// attempt settles it, the first attempt's error is returned, its outcome still unknown. A
+    /// first attempt answered "already voided" is an [`Error::AlreadyVoided`]: the payment was
+    /// voided before this call.
     pub async fn void_reconciled(&self, request: &VoidRequest) -> Result<VoidConfirmation, Error> {
         let first = match self.void(request).await {
             Ok(receipt) => return Ok(VoidConfirmation::Voided(receipt)),
@@ -332,13 +365,15 @@ impl Client {
             tracing::info!(payment = %request.payment(), attempts, "reconciling a void of unknown outcome");
             match self.void(request).await {
                 Ok(receipt) => return Ok(VoidConfirmation::VoidedOnRetry { receipt, attempts }),
-                Err(Error::AlreadyVoided(refusal)) => {
+                Err(Error::AlreadyVoided(refusal)) if refusal.payment_is_voided() => {
                     return Ok(VoidConfirmation::ConfirmedAlreadyVoided { refusal, attempts });
                 }
-                // InstaMed looked at the payment and it is not voided.
-                Err(error) if error.is_refusal() => return Err(error),
+                // InstaMed looked at the payment and its status says it is not voided.
+                Err(error) if error.refusal().is_some_and(Refusal::payment_is_not_voided) => {
+                    return Err(error);
+                }
                 Err(error) => {
-                    tracing::debug!(attempts, %error, "no answer about the payment; asking again");
+                    tracing::debug!(attempts, %error, "no proof about the payment; asking again");
                 }
             }
         }
@@ -352,7 +387,7 @@ impl Client {
         let version = self.soap_version();
         let http_request = self.soap_request::<O>(version, request)?;
         let response = self.exchange(O::NAME, http_request).await?;
-        read_reply::<O>(version, response)
+        read_reply::<O>(version, response).map_err(|error| self.inner.scrubber.error(error))
     }
 
     /// Sends a request as it is (the recording proxy's way to the upstream).
@@ -419,25 +454,47 @@ impl Client {
         self.void_outcome(request, response)
     }
 
-    /// What the answer to a void means: the receipt, or why there is none.
+    /// What the answer to a void means: the receipt, or why there is none, with this client's
+    /// secrets taken out of whatever the answer put in either.
     pub(crate) fn void_outcome(
         &self,
         request: &VoidRequest,
         response: transport::Response,
     ) -> Result<VoidReceipt, Error> {
+        let scrubber = &self.inner.scrubber;
+        self.judge_void(request, response)
+            .map(|receipt| scrubber.receipt(receipt))
+            .map_err(|error| scrubber.error(error))
+    }
+
+    fn judge_void(
+        &self,
+        request: &VoidRequest,
+        response: transport::Response,
+    ) -> Result<VoidReceipt, Error> {
         let protocol = self.inner.protocol;
+        let status = response.status.as_u16();
         if protocol == Protocol::Nvp {
             return match read_nvp_reply(response)? {
                 NvpReply::Answer(answer) => void::judge(request, answer, protocol),
-                NvpReply::Error { code, message } => {
-                    Err(void::refusal_from_nvp_error(code, message))
-                }
+                NvpReply::Error {
+                    code,
+                    message,
+                    answer,
+                } => Err(void::judge_nvp_error(
+                    request, code, message, answer, status,
+                )),
             };
         }
-        let status = response.status.as_u16();
         let reply = match read_reply::<DoCreditCardSecondaryVoid>(self.soap_version(), response) {
             Ok(reply) => reply,
-            Err(Error::Fault(fault)) => return Err(void::refusal_from_fault(fault)),
+            Err(Error::Fault(fault)) => {
+                return Err(void::judge_fault(
+                    request,
+                    fault,
+                    DoCreditCardSecondaryVoid::NAMESPACE,
+                ));
+            }
             Err(error) => return Err(error),
         };
         let data =
@@ -692,7 +749,10 @@ fn read_reply<O: Operation>(
         Ok(Reply::Response(_)) => Err(malformed(ResponseProblem::Inconsistent(format!(
             "a result came with HTTP {status}"
         )))),
-        Ok(Reply::Fault(fault)) => Err(Error::Fault(Box::new(fault))),
+        Ok(Reply::Fault(mut fault)) => {
+            fault.http_status = Some(status);
+            Err(Error::Fault(Box::new(fault)))
+        }
         Err(problem) if success || status == 500 => {
             Err(malformed(ResponseProblem::Envelope(problem)))
         }
@@ -801,9 +861,11 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The first 256 bytes of a body as text, for an error message.
+/// The start of a body as text, for an error message: 4 KiB, which the scrubber cleans of
+/// secrets and then cuts to [`Scrubber::EXCERPT_CHARS`], so that a secret is never cut in half
+/// and shown in part.
 fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(256)]);
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
     text.chars()
         .filter(|c| !c.is_control() || *c == ' ')
         .collect()

@@ -41,13 +41,23 @@ impl Credentials {
         &self.account_id
     }
 
-    /// The `Authorization` header value, marked sensitive so that HTTP layers never log it.
-    pub(crate) fn authorization(&self, form: UserName) -> Result<HeaderValue, http::Error> {
+    /// The password, for the scrubber that keeps it out of what answers make the client say.
+    pub(crate) fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// The Basic token (base64 of `user:password`) for the user-name `form`.
+    pub(crate) fn basic_token(&self, form: UserName) -> String {
         let user = match form {
             UserName::AccountId => self.account_id.as_str(),
             UserName::LocalPart => self.account_id.split('@').next().unwrap_or_default(),
         };
-        let token = BASE64.encode(format!("{user}:{}", self.password));
+        BASE64.encode(format!("{user}:{}", self.password))
+    }
+
+    /// The `Authorization` header value, marked sensitive so that HTTP layers never log it.
+    pub(crate) fn authorization(&self, form: UserName) -> Result<HeaderValue, http::Error> {
+        let token = self.basic_token(form);
         let mut value = HeaderValue::try_from(format!("Basic {token}"))?;
         value.set_sensitive(true);
         Ok(value)

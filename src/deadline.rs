@@ -1,12 +1,15 @@
-//! Request deadlines kept by a thread of the client's own instead of tokio's timer.
+//! Request deadlines kept by a thread of the client's own instead of tokio's timer: the
+//! default [`Timer`].
 //!
 //! While a tokio timer is pending, every wait of the runtime for I/O is a timed wait
 //! (`epoll_wait` with a timeout), and the kernel arms and cancels a timer for each one. For a
 //! void on a keep-alive connection that was several microseconds of kernel time, a tenth of the
-//! client's CPU. A client's deadlines all lie the same span after the moment they are set, so
-//! they are set in the order they fall: one thread keeps them in a queue and sleeps until the
-//! first. A new deadline never falls before the one the thread sleeps for, so setting one wakes
-//! nobody, allocates nothing once the queue has grown, and the runtime's waits stay untimed.
+//! client's CPU. A client's deadlines nearly all lie the same span (its timeout) after the
+//! moment they are set, so they are set in the order they fall: one thread keeps them in a
+//! queue and sleeps until the first. Such a deadline never falls before the one the thread
+//! sleeps for, so setting one wakes nobody, and the runtime's waits stay untimed. A deadline
+//! of another span is put in its place in the queue, waking the thread only when it falls
+//! first.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -16,11 +19,14 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::timer::{Sleep, Timer, TokioTimer};
+
 /// Longer than any request may wait, short enough to add to any instant.
 const FOR_EVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// The deadlines of one client, and the thread that fires them, started with the first
 /// deadline (a client that only builds requests and reads answers never starts it).
+#[derive(Debug)]
 pub(crate) struct Deadlines {
     shared: Arc<Shared>,
     span: Duration,
@@ -28,12 +34,13 @@ pub(crate) struct Deadlines {
     keeper: OnceLock<Result<(), std::io::ErrorKind>>,
 }
 
+#[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     /// Pending deadlines, earliest first (they are set in that order).
     pending: VecDeque<Pending>,
@@ -43,6 +50,7 @@ struct State {
     closed: bool,
 }
 
+#[derive(Debug)]
 struct Pending {
     at: Instant,
     number: u64,
@@ -58,7 +66,8 @@ impl Shared {
 }
 
 impl Deadlines {
-    /// Deadlines `span` after the moment each is set.
+    /// Deadlines kept by a thread that, with nothing pending, looks again every `span`: the
+    /// span most deadlines will have, so that setting one of them never wakes it.
     pub fn new(span: Duration) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -73,7 +82,7 @@ impl Deadlines {
 
     /// A deadline `span` from now: a future that completes when it passes. Dropping it
     /// withdraws it. An error only when the thread that fires deadlines cannot be started.
-    pub fn set(&self) -> std::io::Result<Deadline> {
+    pub fn set(&self, span: Duration) -> std::io::Result<Deadline> {
         let started = self.keeper.get_or_init(|| {
             let shared = Arc::clone(&self.shared);
             let span = self.span;
@@ -88,15 +97,26 @@ impl Deadlines {
             return Err(std::io::Error::new(*kind, why));
         }
         let mut state = self.shared.lock();
-        // Read the clock under the lock, so that the queue stays in order.
-        let at = Instant::now() + self.span;
+        // Read the clock under the lock, so that deadlines of one span queue up in order.
+        let at = Instant::now() + span.min(FOR_EVER);
         let number = state.next_number;
         state.next_number += 1;
-        state.pending.push_back(Pending {
-            at,
-            number,
-            waker: None,
-        });
+        // Nearly always the end: a deadline of the usual span falls after every other.
+        let place = state.pending.len()
+            - state
+                .pending
+                .iter()
+                .rev()
+                .take_while(|pending| pending.at > at)
+                .count();
+        state.pending.insert(
+            place,
+            Pending {
+                at,
+                number,
+                waker: None,
+            },
+        );
         // Only a deadline before the thread's next look needs it awake; with one span for
         // every deadline that happens only when it sleeps for nothing at all.
         let wake = state.wakes_at.is_none_or(|wakes_at| at < wakes_at);
@@ -119,7 +139,7 @@ impl Drop for Deadlines {
 }
 
 /// The thread: fires what is due, then sleeps until the first pending deadline, or one span
-/// when there is none (a deadline set meanwhile falls no earlier than that).
+/// when there is none (a deadline of that span set meanwhile falls no earlier).
 fn keep(shared: &Shared, span: Duration) {
     let mut state = shared.lock();
     loop {
@@ -140,6 +160,20 @@ fn keep(shared: &Shared, span: Duration) {
             .unwrap_or_else(PoisonError::into_inner)
             .0;
         state.wakes_at = None;
+    }
+}
+
+impl Timer for Deadlines {
+    fn sleep(&self, span: Duration) -> Sleep {
+        match self.set(span) {
+            Ok(deadline) => Box::pin(deadline),
+            // No thread to keep deadlines (the process is out of threads): they are kept all
+            // the same, on tokio's timer.
+            Err(error) => {
+                tracing::warn!(%error, "request deadlines fall back to tokio's timer");
+                TokioTimer.sleep(span)
+            }
+        }
     }
 }
 
@@ -183,7 +217,7 @@ mod tests {
     async fn a_deadline_passes_after_its_span_and_not_before() {
         let deadlines = Deadlines::new(Duration::from_millis(60));
         let started = Instant::now();
-        deadlines.set().unwrap().await;
+        deadlines.set(deadlines.span).unwrap().await;
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(60), "{waited:?}");
         assert!(waited < Duration::from_secs(5), "{waited:?}");
@@ -192,10 +226,10 @@ mod tests {
     #[tokio::test]
     async fn deadlines_fire_in_order_and_withdrawn_ones_never() {
         let deadlines = Deadlines::new(Duration::from_millis(40));
-        let first = deadlines.set().unwrap();
-        let withdrawn = deadlines.set().unwrap();
+        let first = deadlines.set(deadlines.span).unwrap();
+        let withdrawn = deadlines.set(deadlines.span).unwrap();
         drop(withdrawn);
-        let second = deadlines.set().unwrap();
+        let second = deadlines.set(deadlines.span).unwrap();
         assert_eq!(deadlines.shared.lock().pending.len(), 2);
         first.await;
         second.await;
@@ -206,7 +240,7 @@ mod tests {
     async fn setting_a_deadline_wakes_the_thread_only_when_it_must() {
         let deadlines = Deadlines::new(Duration::from_secs(30));
         // Start the thread, then let it go to sleep for one span.
-        drop(deadlines.set().unwrap());
+        drop(deadlines.set(deadlines.span).unwrap());
         let started = Instant::now();
         while deadlines.shared.lock().wakes_at.is_none() {
             assert!(
@@ -216,7 +250,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let before = deadlines.shared.lock().wakes_at;
-        let deadline = deadlines.set().unwrap();
+        let deadline = deadlines.set(deadlines.span).unwrap();
         // A deadline one span from now falls after the thread's next look: it sleeps on.
         assert_eq!(deadlines.shared.lock().wakes_at, before);
         drop(deadline);
@@ -229,7 +263,7 @@ mod tests {
         let shared = Arc::clone(&deadlines.shared);
         // Only the first deadline starts the thread.
         assert_eq!(Arc::strong_count(&shared), 2);
-        drop(deadlines.set().unwrap());
+        drop(deadlines.set(deadlines.span).unwrap());
         drop(deadlines);
         // The thread holds the other reference; it lets go when it returns.
         let started = Instant::now();
@@ -242,10 +276,23 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_shorter_deadline_is_queued_before_longer_ones_and_fires_first() {
+        let deadlines = Deadlines::new(Duration::from_secs(30));
+        let long = deadlines.set(Duration::from_secs(30)).unwrap();
+        let started = Instant::now();
+        deadlines.set(Duration::from_millis(40)).unwrap().await;
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(40), "{waited:?}");
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
+        assert_eq!(deadlines.shared.lock().pending.len(), 1);
+        drop(long);
+    }
+
     #[test]
     fn a_span_of_for_ever_is_a_deadline_that_never_passes() {
         let deadlines = Deadlines::new(Duration::MAX);
-        let deadline = deadlines.set().unwrap();
+        let deadline = deadlines.set(deadlines.span).unwrap();
         let waker = Waker::noop();
         let mut context = Context::from_waker(waker);
         let mut deadline = std::pin::pin!(deadline);

@@ -3,21 +3,25 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::soap::{SoapFault, UnreadableEnvelope};
+use crate::soap::{FaultCode, SoapFault, UnreadableEnvelope};
 use crate::transport::BoxError;
 
 /// Everything that can go wrong building a client or voiding a payment.
 ///
-/// The variants answer the caller's real question, *did the void happen?*:
+/// The variants answer the caller's real question, *did the void happen?* A verdict is only as
+/// strong as its evidence (the rules, one row each, are in `docs/outcomes.md`):
 /// - refusals ([`Declined`](Error::Declined), [`NotVoidable`](Error::NotVoidable),
-///   [`AlreadyVoided`](Error::AlreadyVoided), [`UnknownTransaction`](Error::UnknownTransaction)),
-///   [`Fault`](Error::Fault)s and [`NvpError`](Error::NvpError)s are answers: the void did not
+///   [`AlreadyVoided`](Error::AlreadyVoided), [`UnknownTransaction`](Error::UnknownTransaction))
+///   come only from structured statuses (`TransactionStatus` `D`/`X`) or from a request the
+///   service rejected (a `Client`/`Sender` fault, an NVP error in the 400s): this void did not
 ///   happen;
 /// - [`InvalidRequest`](Error::InvalidRequest), [`InvalidConfig`](Error::InvalidConfig),
 ///   [`Connect`](Error::Connect), [`Tls`](Error::Tls) and
 ///   [`AuthenticationRefused`](Error::AuthenticationRefused) mean nothing was voided;
-/// - when [`outcome_unknown`](Error::outcome_unknown) is true the void may have reached InstaMed
-///   and no answer was read: reconcile before trying anything else with that payment.
+/// - when [`outcome_unknown`](Error::outcome_unknown) is true the void may have happened: no
+///   answer was read, or the service failed while handling it (a `Server`/`Receiver` fault, an
+///   NVP error in the 500s, an HTTP 5xx), whatever its words. Reconcile before trying anything
+///   else with that payment.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -52,16 +56,22 @@ pub enum Error {
     /// InstaMed does not know the payment.
     #[error("InstaMed does not know the payment: {0}")]
     UnknownTransaction(Refusal),
-    /// The service answered with a SOAP fault that is not one of the known refusals.
+    /// The service answered with a SOAP fault that is not one of the known refusals. A
+    /// `Client`/`Sender` fault (or `VersionMismatch`, `MustUnderstand`, `DataEncodingUnknown`)
+    /// rejected the request; any other fault leaves the outcome unknown.
     #[error("the service answered with a fault: {0}")]
     Fault(Box<SoapFault>),
-    /// The NVP interface answered `errorCode`/`errorMessage` that is not one of the known refusals.
+    /// The NVP interface answered `errorCode`/`errorMessage` that is not one of the known
+    /// refusals. A code in the 400s rejected the request; any other code, or none, leaves the
+    /// outcome unknown.
     #[error("the service answered with an error: {message}{}", .code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default())]
     NvpError {
         /// `errorCode`, if given.
         code: Option<String>,
         /// `errorMessage`.
         message: String,
+        /// The HTTP status it came with.
+        status: u16,
     },
     /// No complete answer arrived before the deadline.
     #[error("no answer within {after:?}{}", if *.sent { " (the request was sent)" } else { "" })]
@@ -115,18 +125,55 @@ pub enum Error {
 }
 
 impl Error {
-    /// True exactly when the void may have reached InstaMed but no answer was read: the request
-    /// was (or may have been) sent and the connection failed, the deadline passed, or what came
-    /// back cannot be read. Never retry such a void blindly; look the payment up or void again
-    /// and treat [`AlreadyVoided`](Error::AlreadyVoided) as proof the first one went through.
+    /// True exactly when the void may have happened and nothing read proves either way: the
+    /// request was (or may have been) sent and the connection failed or the deadline passed;
+    /// what came back cannot be read; or the service failed while handling it (a
+    /// `Server`/`Receiver` fault without structured statuses, an NVP error in the 500s or
+    /// without a code, an HTTP 5xx), whatever its words say, because ASP.NET reports an
+    /// exception thrown after the void was recorded exactly as one thrown before.
+    ///
+    /// Never retry such a void blindly, and never refund: reconcile
+    /// ([`Client::void_reconciled`](crate::Client::void_reconciled)), which accepts only
+    /// `PrimaryTransactionStatus` `V` as proof that the payment is voided.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Timeout { sent, .. } | Self::Transport { sent, .. } => *sent,
             Self::MalformedResponse { .. } => true,
-            // 501 and 503 mean the request was not processed; a gateway's 502/504 or a bare 500
-            // may come after the service acted.
-            Self::HttpStatus { status, .. } => *status >= 500 && !matches!(status, 501 | 503),
+            Self::HttpStatus { status, .. } => *status >= 500,
+            Self::Fault(fault) => !matches!(
+                fault.code,
+                FaultCode::Sender
+                    | FaultCode::VersionMismatch
+                    | FaultCode::MustUnderstand
+                    | FaultCode::DataEncodingUnknown
+            ),
+            Self::NvpError { code, .. } => !is_request_error_code(code.as_deref()),
             _ => false,
+        }
+    }
+
+    /// The HTTP status of the answer this error was read from, when there was one and it is
+    /// known: for faults (and refusals that came as faults), NVP errors, HTTP errors,
+    /// unreadable answers and refused credentials.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::AuthenticationRefused { status }
+            | Self::HttpStatus { status, .. }
+            | Self::MalformedResponse { status, .. }
+            | Self::NvpError { status, .. } => Some(*status),
+            Self::Fault(fault) => fault.http_status,
+            _ => self
+                .refusal()
+                .and_then(|refusal| refusal.fault.as_ref())
+                .and_then(|fault| fault.http_status),
+        }
+    }
+
+    /// The SOAP fault this error came from: an [`Error::Fault`], or a refusal that came as one.
+    pub fn fault(&self) -> Option<&SoapFault> {
+        match self {
+            Self::Fault(fault) => Some(fault),
+            _ => self.refusal().and_then(|refusal| refusal.fault.as_deref()),
         }
     }
 
@@ -175,6 +222,14 @@ impl Error {
     /// Whether InstaMed answered and refused the void (any of the four refusal variants).
     pub fn is_refusal(&self) -> bool {
         self.refusal().is_some()
+    }
+
+    /// Whether this error proves, on structured evidence, that the payment is voided: a refusal
+    /// whose `PrimaryTransactionStatus` is `V` (in a result, a fault's detail or NVP pairs,
+    /// about this payment). Message text never counts. This is the only proof
+    /// [`Client::void_reconciled`](crate::Client::void_reconciled) accepts.
+    pub fn proves_voided(&self) -> bool {
+        self.refusal().is_some_and(Refusal::payment_is_voided)
     }
 
     /// The refusal's details, for the four refusal variants.
@@ -244,6 +299,33 @@ pub struct Refusal {
     pub fault: Option<Box<SoapFault>>,
 }
 
+impl Refusal {
+    /// Whether its `PrimaryTransactionStatus` says the payment is voided (`V`).
+    pub fn payment_is_voided(&self) -> bool {
+        self.primary_transaction_status
+            .as_deref()
+            .is_some_and(|status| status.trim().eq_ignore_ascii_case("V"))
+    }
+
+    /// Whether its `PrimaryTransactionStatus` says the payment is there and not voided (any
+    /// status but `V`): structured proof that no earlier void of it went through.
+    pub fn payment_is_not_voided(&self) -> bool {
+        self.primary_transaction_status
+            .as_deref()
+            .map(str::trim)
+            .is_some_and(|status| !status.is_empty() && !status.eq_ignore_ascii_case("V"))
+    }
+}
+
+/// Whether an NVP `errorCode` says the request itself was rejected: exactly three ASCII digits
+/// in the 400s. Anything else (the 500s, no code, a code read loosely such as `+400`) is no
+/// evidence that nothing happened.
+pub(crate) fn is_request_error_code(code: Option<&str>) -> bool {
+    code.map(str::trim)
+        .map(str::as_bytes)
+        .is_some_and(|code| matches!(code, [b'4', b'0'..=b'9', b'0'..=b'9']))
+}
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.response_message.as_deref().unwrap_or("no message"))?;
@@ -295,4 +377,8 @@ pub enum ResponseProblem {
     /// A well-formed answer whose content contradicts itself or the request.
     #[error("{0}")]
     Inconsistent(String),
+    /// An answer that could not be read, described in words that quoted a secret or a card
+    /// number from it; those are taken out.
+    #[error("{0}")]
+    Scrubbed(String),
 }

@@ -35,9 +35,11 @@ pub mod error;
 pub mod nvp;
 mod protocol;
 mod retry;
+mod scrub;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod soap;
+pub mod timer;
 mod transport;
 mod void;
 pub mod xsd;

@@ -33,12 +33,16 @@ pub fn encode_void(request: &VoidRequest) -> String {
 pub enum NvpReply {
     /// The transaction's fields.
     Answer(VoidAnswer),
-    /// `errorCode` / `errorMessage`.
+    /// `errorCode` / `errorMessage`, with any transaction fields given beside them.
     Error {
         /// `errorCode`, if given.
         code: Option<String>,
         /// `errorMessage` (or a note that there was none).
         message: String,
+        /// The transaction fields beside the error (`transactionStatus`,
+        /// `primaryTransactionStatus`, `responseCode`…): structured evidence, when present,
+        /// of what the service did.
+        answer: VoidAnswer,
     },
 }
 
@@ -109,7 +113,11 @@ pub fn decode(body: &[u8]) -> Result<NvpReply, NvpProblem> {
             return Err(NvpProblem::Contradiction);
         }
         let message = message.unwrap_or_else(|| "no errorMessage".to_owned());
-        return Ok(NvpReply::Error { code, message });
+        return Ok(NvpReply::Error {
+            code,
+            message,
+            answer,
+        });
     }
     if answer == VoidAnswer::default() {
         return Err(NvpProblem::NoPairs);
@@ -208,7 +216,8 @@ mod tests {
             error,
             Ok(NvpReply::Error {
                 code: Some("400".to_owned()),
-                message: "An unexpected error occurred".to_owned()
+                message: "An unexpected error occurred".to_owned(),
+                answer: VoidAnswer::default(),
             })
         );
         assert_eq!(decode(b"<html>oops</html>"), Err(NvpProblem::NoPairs));

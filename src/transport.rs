@@ -7,8 +7,8 @@
 //! that point an *outcome unknown*.
 
 use std::error::Error as StdError;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,7 +19,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower_service::Service;
 
-use crate::deadline::Deadlines;
+use crate::timer::Timer;
 
 /// A boxed error from a lower layer, kept whole for `source()` chains.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -56,19 +56,19 @@ pub(crate) struct Settings {
     pub max_idle: usize,
     pub max_response_bytes: usize,
     pub timeout: Duration,
+    /// Keeps each request's deadline.
+    pub timer: Arc<dyn Timer>,
 }
 
 /// Sends requests to one origin over pooled HTTP/1.1 connections.
 pub(crate) struct Transport {
     settings: Settings,
     idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
-    deadlines: Deadlines,
 }
 
 impl Transport {
     pub fn new(settings: Settings) -> Self {
         Self {
-            deadlines: Deadlines::new(settings.timeout),
             settings,
             idle: Mutex::new(Vec::new()),
         }
@@ -83,11 +83,7 @@ impl Transport {
     /// Sends `request` and reads the whole response, within the deadline.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response, Failure> {
         let sent = AtomicBool::new(false);
-        // Without its deadline a request may not start: nothing has been sent.
-        let deadline = self
-            .deadlines
-            .set()
-            .map_err(|error| Failure::Connect(error.into()))?;
+        let deadline = self.settings.timer.sleep(self.settings.timeout);
         tokio::select! {
             biased;
             result = self.exchange(request, &sent) => result,

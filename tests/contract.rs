@@ -214,7 +214,7 @@ async fn no_secret_reaches_a_cassette() {
         transaction.terminal_id = Some("123".into());
         transaction.amount = Some("10.00".into());
         transaction.card_number = Some(CARD.into());
-        transaction.cvn = Some("737".into());
+        transaction.card_verification_number = Some("737".into());
         let mut sale = instamed_soap::bindings::types::DoCreditCardAuthAndCapt::default();
         sale.transaction = Some(transaction);
         let result = client.do_credit_card_auth_and_capt(&sale).await.unwrap();
@@ -257,7 +257,10 @@ async fn no_secret_reaches_a_cassette() {
         assert!(text.contains("authorization: [redacted]\n"), "{text}");
         if text.contains("DoCreditCardAuthAndCapt>") {
             sales += 1;
-            assert!(text.contains("<CVN>[redacted]</CVN>"), "{text}");
+            assert!(
+                text.contains("<CardVerificationNumber>[redacted]</CardVerificationNumber>"),
+                "{text}"
+            );
             assert!(
                 text.contains("<CardNumber>[redacted]</CardNumber>"),
                 "{text}"

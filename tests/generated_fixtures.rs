@@ -357,3 +357,46 @@ fn the_project_wsdl_bindings_match_the_fact_sheet() {
     assert_eq!(Void::NAMESPACE, PAYMENT_NS);
     assert_eq!(payment_service::SERVICE_NAME, "Service");
 }
+
+#[test]
+fn a_required_nillable_element_is_written_as_nil_when_unknown() {
+    use instamed_soap::soap::{ReadXml, XmlReader, XmlWriter};
+    use payment::types::BasePaymentResponseData;
+
+    fn round_trip(value: &BasePaymentResponseData) -> (String, BasePaymentResponseData) {
+        let mut writer = XmlWriter::new(Vec::new());
+        writer.element(PAYMENT_NS, "Data", value);
+        let xml = String::from_utf8(writer.into_inner()).expect("UTF-8");
+        let mut reader = XmlReader::new(&xml);
+        assert!(reader.enter_child().expect("root"));
+        let back = BasePaymentResponseData::read_xml(&mut reader).expect("read back");
+        (xml, back)
+    }
+
+    let unknown = BasePaymentResponseData::default();
+    let (xml, back) = round_trip(&unknown);
+    let document = roxmltree::Document::parse(&xml).expect("well-formed");
+    let element = document
+        .descendants()
+        .find(|node| node.has_tag_name((PAYMENT_NS, "IsCardholderInitiatedTransaction")))
+        .unwrap_or_else(|| panic!("the required element is written: {xml}"));
+    assert_eq!(
+        element.attribute(("http://www.w3.org/2001/XMLSchema-instance", "nil")),
+        Some("true"),
+        "{xml}"
+    );
+    assert_eq!(back.is_cardholder_initiated_transaction, None);
+    // An optional element with no value is still left out, as ASP.NET does.
+    assert!(!xml.contains("MerchantID"), "{xml}");
+
+    let known = BasePaymentResponseData {
+        is_cardholder_initiated_transaction: Some(false),
+        ..Default::default()
+    };
+    let (xml, back) = round_trip(&known);
+    assert!(
+        xml.contains("<IsCardholderInitiatedTransaction>false</IsCardholderInitiatedTransaction>"),
+        "{xml}"
+    );
+    assert_eq!(back.is_cardholder_initiated_transaction, Some(false));
+}

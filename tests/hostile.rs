@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use instamed_soap::soap::{FaultCode, UnreadableEnvelope};
+use instamed_soap::soap::{FaultCode, MAX_DETAIL_ENTRIES, UnreadableEnvelope};
 use instamed_soap::{
     Client, ClientBuilder, Credentials, Error, Outlet, Protocol, ResponseProblem, TransactionId,
     VoidReceipt, VoidRequest,
@@ -49,6 +49,7 @@ fn grew(by: usize) {
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator; only sizes are counted.
+#[allow(unsafe_code)] // counting allocations needs a global allocator
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
@@ -1040,7 +1041,8 @@ async fn a_fault_without_a_reason_is_still_a_fault() {
             }
             other => panic!("{protocol}: {other:?}"),
         }
-        assert_known(&error);
+        // A Receiver fault may hide a void that happened.
+        assert_unknown(&error);
     }
 }
 
@@ -1092,12 +1094,13 @@ async fn a_huge_fault_is_cut_to_a_few_kilobytes() {
         match &error {
             Error::Fault(fault) => {
                 let reason = fault.reason.as_deref().unwrap_or_default();
-                let detail = fault.detail.as_deref().unwrap_or_default();
                 assert!(
                     reason.len() <= 4100 && reason.ends_with('…'),
                     "{}",
                     reason.len()
                 );
+                assert_eq!(fault.detail.len(), 1);
+                let detail = &fault.detail[0].text;
                 assert!(
                     detail.len() <= 4100 && detail.ends_with('…'),
                     "{}",
@@ -1134,16 +1137,12 @@ async fn a_fault_detail_of_half_a_million_elements_is_read_in_linear_time() {
     );
     match &error {
         Error::Fault(fault) => {
-            let detail = fault.detail.as_deref().unwrap_or_default();
-            assert!(
-                detail.starts_with("a=; a=") && detail.len() <= 4100,
-                "{}",
-                detail.len()
-            );
+            assert_eq!(fault.detail.len(), MAX_DETAIL_ENTRIES);
+            assert!(fault.detail.iter().all(|entry| entry.name == "a"));
         }
         other => panic!("{other:?}"),
     }
-    assert_known(&error);
+    assert_unknown(&error);
 }
 
 #[tokio::test]
@@ -1158,7 +1157,7 @@ async fn a_fault_that_comes_with_http_200_is_still_a_fault() {
     })
     .await;
     assert!(matches!(error, Error::Fault(_)), "{error:?}");
-    assert_known(&error);
+    assert_unknown(&error);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1180,7 +1179,8 @@ async fn html_error_pages_are_never_results() {
         );
         assert_unknown(&error);
 
-        for (status, unknown) in [(500, true), (502, true), (503, false), (404, false)] {
+        // Every 5xx may come after the service acted; a 4xx rejected the request.
+        for (status, unknown) in [(500, true), (502, true), (503, true), (404, false)] {
             let error = void_error(protocol, move |_| Reply::new(status, "text/html", page)).await;
             match &error {
                 Error::HttpStatus {
@@ -1742,7 +1742,7 @@ async fn an_nvp_error_with_http_200_is_the_service_saying_no() {
     let _heap = shared().await;
     let error = nvp_error("errorCode=400&errorMessage=Invalid+Merchant+ID").await;
     match &error {
-        Error::NvpError { code, message } => {
+        Error::NvpError { code, message, .. } => {
             assert_eq!(code.as_deref(), Some("400"));
             assert_eq!(message, "Invalid Merchant ID");
         }

@@ -98,7 +98,7 @@ async fn no_secret_in_logs_debug_or_errors_at_trace_level() {
         transaction.terminal_id = Some("123".into());
         transaction.amount = Some("1.00".into());
         transaction.card_number = Some(CARD.into());
-        transaction.cvn = Some(CVN.into());
+        transaction.card_verification_number = Some(CVN.into());
         sale.transaction = Some(transaction);
         match client.do_credit_card_auth_and_capt(&sale).await {
             Ok(response) => shown.push_str(&format!(

@@ -133,6 +133,7 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
     let fields = item.fields.iter().map(|field| field_tokens(field, runtime));
     let reader = read_xml_impl(item, runtime);
     let writer = write_xml_impl(item, runtime);
+    let shape = struct_shape_impl(item, runtime);
     quote! {
         #doc
         #[derive(Debug, Clone, Default, PartialEq, ::yaserde::YaSerialize, ::yaserde::YaDeserialize)]
@@ -144,6 +145,37 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
 
         #reader
         #writer
+        #shape
+    }
+}
+
+/// The `Shape` impl of a struct: its children in sequence order, each naming its type's shape.
+fn struct_shape_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
+    let name = ident(&item.rust_name);
+    let children = item.fields.iter().map(|field| {
+        let namespace = field_namespace(field);
+        let local = &field.xml_name;
+        let occurs = match field.cardinality {
+            Cardinality::Required => quote!(Once),
+            Cardinality::Optional => quote!(Optional),
+            Cardinality::Nillable => quote!(Nillable),
+            Cardinality::Many => quote!(Many),
+        };
+        let value = value_type(&field.ty, runtime);
+        quote! {
+            #runtime::soap::Child::new(
+                #local,
+                #namespace,
+                #runtime::soap::Occurs::#occurs,
+                <#value as #runtime::soap::Shape>::content,
+            )
+        }
+    });
+    quote! {
+        impl #runtime::soap::Shape for #name {
+            const CONTENT: #runtime::soap::Content =
+                #runtime::soap::Content::Elements(&[#(#children),*]);
+        }
     }
 }
 
@@ -210,6 +242,9 @@ fn write_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
             Cardinality::Optional => {
                 quote!(writer.optional(#namespace, #local, &self.#field_name);)
             }
+            Cardinality::Nillable => {
+                quote!(writer.nillable(#namespace, #local, &self.#field_name);)
+            }
             Cardinality::Many => quote!(writer.repeated(#namespace, #local, &self.#field_name);),
         }
     });
@@ -243,7 +278,7 @@ fn read_xml_impl(item: &Struct, runtime: &syn::Path) -> TokenStream {
             let field_name = ident(&field.rust_name);
             let read = match field.cardinality {
                 Cardinality::Many => quote!(reader.read_into(&mut value.#field_name)?),
-                Cardinality::Required | Cardinality::Optional => {
+                Cardinality::Required | Cardinality::Optional | Cardinality::Nillable => {
                     let method = match field.cardinality {
                         Cardinality::Required => quote!(read),
                         _ => quote!(read_option),
@@ -302,7 +337,7 @@ fn field_tokens(field: &Field, runtime: &syn::Path) -> TokenStream {
     let one = value_type(&field.ty, runtime);
     let ty = match field.cardinality {
         Cardinality::Required => one,
-        Cardinality::Optional => quote!(Option<#one>),
+        Cardinality::Optional | Cardinality::Nillable => quote!(Option<#one>),
         Cardinality::Many => quote!(Vec<#one>),
     };
     quote! {
@@ -367,6 +402,7 @@ fn enum_item(item: &Enum, runtime: &syn::Path) -> TokenStream {
         let value = &variant.value;
         quote!(#value => Self::#variant_name,)
     });
+    let values = item.variants.iter().map(|variant| &variant.value);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -461,6 +497,11 @@ fn enum_item(item: &Enum, runtime: &syn::Path) -> TokenStream {
             fn write_content(&self, writer: &mut #runtime::soap::XmlWriter) {
                 writer.text(self.as_str());
             }
+        }
+
+        impl #runtime::soap::Shape for #name {
+            const CONTENT: #runtime::soap::Content =
+                #runtime::soap::Content::Enumeration(&[#(#values),*]);
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct Options {
     /// Whether to emit the `impl <runtime>::Client { async fn … }` block with one method per
     /// operation (only possible inside the runtime crate itself).
     pub emit_client: bool,
+    /// Operations the runtime cannot do without, by their WSDL names. A WSDL that lacks one
+    /// (another service's WSDL, say) is refused with one sentence naming it, rather than
+    /// generating bindings that fail to compile far from the cause.
+    pub required_operations: Vec<String>,
 }
 
 impl Default for Options {
@@ -47,6 +51,7 @@ impl Default for Options {
         Self {
             runtime: "crate".to_owned(),
             emit_client: true,
+            required_operations: Vec::new(),
         }
     }
 }
@@ -69,6 +74,19 @@ pub fn generate_str(wsdl: &str, file_label: &str, options: &Options) -> Result<S
     let in_file = |problem| Error::from_problem(file_label, problem);
     let description = wsdl::read(&document).map_err(in_file)?;
     let bindings = resolve::resolve(&description).map_err(in_file)?;
+    if let Some(missing) = options
+        .required_operations
+        .iter()
+        .find(|name| !bindings.operations.iter().any(|op| &op.name == *name))
+    {
+        return Err(Error::whole_file(
+            file_label,
+            format!(
+                "the WSDL has no operation {missing}, which this crate needs: \
+                 is it the payment service's WSDL (service.asmx?WSDL)?"
+            ),
+        ));
+    }
     emit::emit(&bindings, source_name(file_label), options).map_err(in_file)
 }
 

@@ -86,8 +86,11 @@ pub struct Field {
 pub enum Cardinality {
     /// Exactly once: `T`.
     Required,
-    /// At most once, or nillable: `Option<T>`.
+    /// At most once: `Option<T>`, left out when `None`.
     Optional,
+    /// Exactly once but nillable: `Option<T>`, written as `xsi:nil="true"` when `None`, since
+    /// the schema requires the element to be there.
+    Nillable,
     /// Any number of times: `Vec<T>`.
     Many,
 }

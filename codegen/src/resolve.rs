@@ -269,10 +269,11 @@ impl<'w> Resolver<'w> {
             "`{xml_name}` ({type_label}, {}).",
             occurrence_text(element.occurs, element.nillable)
         )];
-        if element.nillable && cardinality == Cardinality::Optional && element.occurs.min > 0 {
+        if cardinality == Cardinality::Nillable {
             doc.push(String::new());
             doc.push(
-                "The element is nillable: the schema requires it, but its value may be nil."
+                "The element is nillable: the schema requires it, so `None` is written as \
+                 `xsi:nil=\"true\"`."
                     .to_owned(),
             );
         }
@@ -665,7 +666,8 @@ fn build_enum(rust_name: String, xml_name: &str, doc: Option<&str>, values: &[St
 fn cardinality(occurs: Occurs, nillable: bool) -> Option<Cardinality> {
     match occurs.max {
         Some(0) => None,
-        Some(1) if occurs.min == 0 || nillable => Some(Cardinality::Optional),
+        Some(1) if occurs.min == 0 => Some(Cardinality::Optional),
+        Some(1) if nillable => Some(Cardinality::Nillable),
         Some(1) => Some(Cardinality::Required),
         _ => Some(Cardinality::Many),
     }

@@ -427,6 +427,7 @@ fn an_invalid_runtime_path_is_reported() {
     let options = Options {
         runtime: "not a path".to_owned(),
         emit_client: false,
+        required_operations: Vec::new(),
     };
     let error = generate_str(BASE, "test.wsdl", &options).expect_err("bad runtime");
     assert!(error.message().contains("invalid runtime path"), "{error}");
@@ -443,4 +444,30 @@ fn truncated_documents_never_panic() {
         // Either result is fine; reaching the next iteration means no panic.
         let _ = generate(&fixture[..end]);
     }
+}
+
+#[test]
+fn a_wsdl_without_a_required_operation_is_refused_in_one_sentence() {
+    // Another service of the same host (a single sign-on service, say) has a valid WSDL that
+    // simply lacks the void: the build must say so, not fail in the generated code.
+    let options = Options {
+        required_operations: vec!["DoCreditCardSecondaryVoid".to_owned()],
+        ..Options::default()
+    };
+    let error = generate_str(BASE, "SSOService.wsdl", &options).expect_err("no void");
+    assert_eq!(error.file(), "SSOService.wsdl");
+    assert_eq!(error.element_path(), None);
+    assert!(
+        error.message().starts_with(
+            "the WSDL has no operation DoCreditCardSecondaryVoid, which this crate needs"
+        ),
+        "{error}"
+    );
+    assert_eq!(error.to_string().lines().count(), 1, "{error}");
+
+    let present = Options {
+        required_operations: vec!["Op".to_owned()],
+        ..Options::default()
+    };
+    generate_str(BASE, "test.wsdl", &present).expect("Op is there");
 }

@@ -18,6 +18,7 @@ fn golden_options() -> Options {
     Options {
         runtime: "instamed_soap".to_owned(),
         emit_client: false,
+        required_operations: Vec::new(),
     }
 }
 
@@ -96,6 +97,7 @@ fn every_fixture_matches_its_golden_file() {
 fn client_methods_match_their_golden_file() {
     let options = Options {
         emit_client: true,
+        required_operations: Vec::new(),
         ..golden_options()
     };
     check_golden(

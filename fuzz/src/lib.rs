@@ -116,10 +116,11 @@ pub fn check_soap(version: SoapVersion, data: &[u8]) {
             !has_doctype(&text),
             "decode accepted a document with a DOCTYPE (SOAP forbids it; entity expansion)"
         );
-        // A conforming parser must read the same document. The decoder's parser may accept a
-        // few things that roxmltree does not (and the reverse); only check what both read.
-        if let Ok(doc) = roxmltree::Document::parse(&text) {
-            check_soap_structure(version, &doc, reply);
+        // Both ways: what an independent conforming parser refuses, the decoder must not
+        // read; what it reads, the decoder must read the same way.
+        match roxmltree::Document::parse(&text) {
+            Ok(doc) => check_soap_structure(version, &doc, reply),
+            Err(error) => panic!("decode read a document roxmltree refuses: {error}"),
         }
     }
     if let Ok(Reply::Fault(fault)) = &decoded {
@@ -237,11 +238,19 @@ fn check_result_fields(data: &SecondaryCreditCardVoidResponseData, results: &[ro
 /// What any fault must look like once read.
 fn check_fault_fields(version: SoapVersion, fault: &SoapFault) {
     assert_eq!(fault.version, version);
-    for (what, text) in [
-        ("reason", &fault.reason),
-        ("actor", &fault.actor),
-        ("detail", &fault.detail),
-    ] {
+    assert!(
+        fault.detail.len() <= instamed_soap::soap::MAX_DETAIL_ENTRIES,
+        "{} detail entries",
+        fault.detail.len()
+    );
+    let entries = fault.detail.iter().map(|entry| Some(entry.text.clone()));
+    let fields = [fault.reason.clone(), fault.actor.clone(), fault.node.clone()];
+    for (what, text) in ["reason", "actor", "node"]
+        .into_iter()
+        .zip(fields)
+        .chain(std::iter::repeat("detail").zip(entries))
+    {
+        let text = &text;
         if let Some(text) = text {
             assert!(
                 text.len() <= MAX_FAULT_FIELD,
@@ -365,14 +374,17 @@ fn check_soap_outcome(
             _ if data.is_empty() && status == 200 => vec!["malformed_response"],
             _ if data.is_empty() => vec!["http_status"],
             Err(_) => vec!["malformed_response"],
-            // A fault that says a known refusal (in its reason or its detail: finding F1) is
-            // that refusal; any other stays a fault.
+            // A fault with structured statuses, or a Sender fault, may be a refusal; a detail
+            // that contradicts itself or names another payment is unreadable; any other fault
+            // stays a fault (docs/outcomes.md rows 4–11).
             Ok(Reply::Fault(_)) => {
                 vec![
                     "fault",
                     "already_voided",
                     "not_voidable",
                     "unknown_transaction",
+                    "declined",
+                    "malformed_response",
                 ]
             }
             Ok(Reply::Response(_)) if status != 200 => vec!["malformed_response"],
@@ -527,7 +539,7 @@ pub fn check_nvp(body: &[u8]) {
         }
         Err(NvpProblem::NoPairs) => assert!(!error && !answer, "NoPairs for a body with pairs"),
         Err(other) => panic!("unexpected problem {other:?}"),
-        Ok(NvpReply::Error { code, message }) => {
+        Ok(NvpReply::Error { code, message, .. }) => {
             assert!(error && !completed, "an Error from pairs {pairs:?}");
             assert_eq!(code, &nvp_value(&pairs, "errorCode"));
             if let Some(expected) = nvp_value(&pairs, "errorMessage") {
@@ -579,12 +591,16 @@ pub fn check_nvp(body: &[u8]) {
             _ if status == 401 => vec!["authentication_refused"],
             _ if body.is_empty() && success => vec!["malformed_response"],
             _ if body.is_empty() => vec!["http_status"],
+            // Judged on its statuses and code (docs/outcomes.md rows 4–7, 12, 13); an error
+            // naming another payment or beside an odd status is unreadable.
             Ok(NvpReply::Error { .. }) => {
                 vec![
                     "service_error",
                     "already_voided",
                     "not_voidable",
                     "unknown_transaction",
+                    "declined",
+                    "malformed_response",
                 ]
             }
             Ok(NvpReply::Answer(read)) if success => model_judgement(

@@ -138,6 +138,14 @@ pub struct SimulatorConfig {
     /// Payments to create at start; the [module documentation](super#persistence-and-seeding)
     /// gives the format.
     pub seed_file: Option<PathBuf>,
+    /// How long a client may take to send a request's headers (or to start its next request on
+    /// a kept-alive connection), and then its body (default 20 seconds). A slower client gets
+    /// 408, or is disconnected.
+    pub request_timeout: Duration,
+    /// How many connections are served at once (default 512). A connection beyond that takes
+    /// the place of the one that has waited longest on its client, so slow clients cannot lock
+    /// prompt ones out; see the [module documentation](super#slow-and-numerous-clients).
+    pub max_connections: usize,
 }
 
 /// The account ID of the default demo account.
@@ -158,6 +166,8 @@ impl Default for SimulatorConfig {
             faults: FaultPlan::default(),
             ledger_file: None,
             seed_file: None,
+            request_timeout: super::server::DEFAULT_REQUEST_TIMEOUT,
+            max_connections: super::server::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -228,6 +238,18 @@ impl SimulatorConfig {
     /// Create the payments listed in `path` at start.
     pub fn with_seed_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.seed_file = Some(path.into());
+        self
+    }
+
+    /// Give clients `timeout` to send a request's headers, and as long again for its body.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Serve at most `max` connections at once.
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
         self
     }
 }

@@ -83,6 +83,8 @@ const REFUND_OF_REFUND: Wording = Wording {
 pub(crate) struct Engine {
     pub ledger: Ledger,
     pub success_message: SuccessMessage,
+    /// `https`, or `http` without TLS: the service's URL is the actor of its SOAP 1.2 faults.
+    pub scheme: &'static str,
 }
 
 impl Engine {
@@ -305,6 +307,7 @@ mod tests {
         Engine {
             ledger: Ledger::open(None, None).unwrap(),
             success_message: SuccessMessage::Voided,
+            scheme: "https",
         }
     }
 

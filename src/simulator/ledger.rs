@@ -138,11 +138,32 @@ impl Ledger {
             ids: fastrand::Rng::new(),
         };
         if let Some(path) = journal {
-            book.journal = Some(Journal::open(path, |entry| book.replay(entry))?);
+            let (opened, _cuts) = Journal::open(path, |entry| book.replay(entry))?;
+            book.journal = Some(opened);
         }
         Ok(Self {
             book: Mutex::new(book),
             void_cutoff,
+        })
+    }
+
+    /// A ledger kept in the journal at `path`, written through the storage `wrap` makes of it.
+    #[cfg(test)]
+    pub(crate) fn open_on(
+        path: &Path,
+        wrap: impl FnOnce(std::fs::File) -> Box<dyn super::journal::Storage>,
+    ) -> Result<Self, SimulatorError> {
+        let mut book = Book {
+            payments: Vec::new(),
+            index: HashMap::new(),
+            journal: None,
+            ids: fastrand::Rng::new(),
+        };
+        let (opened, _cuts) = Journal::open_on(path, wrap, |entry| book.replay(entry))?;
+        book.journal = Some(opened);
+        Ok(Self {
+            book: Mutex::new(book),
+            void_cutoff: None,
         })
     }
 

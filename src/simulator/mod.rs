@@ -42,12 +42,47 @@
 //! read get ASP.NET's own faults (an unknown `SOAPAction`, malformed XML, a wrapper without
 //! `transaction`), whatever the refusal style.
 //!
+//! # Requests ASP.NET does not like
+//!
+//! The simulator answers them as a System.Web.Services stack does:
+//!
+//! | request | answer |
+//! |---|---|
+//! | any fault, SOAP 1.1 or 1.2, client/sender ones included | HTTP 500 |
+//! | SOAP 1.1 whose `SOAPAction` names no operation | 500, `soap:Client` "Server did not recognize the value of HTTP Header SOAPAction: …" |
+//! | SOAP 1.1 without `SOAPAction` (or an empty one) | routed by the body's element |
+//! | SOAP 1.2 whose `action` parameter does not match the body | routed by the body's element |
+//! | a SOAP 1.2 envelope sent as `text/xml` | read and answered as SOAP 1.2 (`application/soap+xml`) |
+//! | a SOAP 1.1 envelope sent as `application/soap+xml` | 415, empty body |
+//! | any other media type (`text/plain`, `application/xml`, …) | 415, empty body, typed `text/xml` |
+//! | wrong or missing credentials | 401 with `WWW-Authenticate: Basic` |
+//!
+//! A field's value is its whole text: text split by comments, processing instructions, CDATA
+//! sections or references reads as one value (`AB<!-- -->CD` is `ABCD`); a field holding an
+//! element cannot be read (a client fault).
+//!
+//! # Slow and numerous clients
+//!
+//! A request's headers must arrive within [`SimulatorConfig::request_timeout`] (default 20
+//! seconds; it also closes a kept-alive connection left idle that long), and its body within as
+//! long again, or the answer is 408 and the connection is closed. At most
+//! [`SimulatorConfig::max_connections`] (default 512) connections are served at once; one more
+//! takes the place of the connection that has waited longest on its client (idle, in its TLS
+//! handshake, or sending headers or a body), never of one whose request is being worked on, and
+//! if all are working it waits up to a second for a place. Slow clients thus cost each other
+//! their places while a prompt client is served.
+//!
 //! # Persistence and seeding
 //!
 //! With [`SimulatorConfig::ledger_file`] the ledger is an append-only journal of JSON lines
-//! (`created`, `voided`, `transfer_started`), each written before the request that caused it is
-//! answered and replayed at start; a crash tears at most the last line, which is then dropped.
-//! There is no `fsync` per line: [`Simulator::shutdown`] syncs once.
+//! (`created`, `voided`, `transfer_started`), each written before the change is made and the
+//! request that caused it is answered, and replayed at start. A write that fails (a full disk)
+//! changes nothing, and the request gets a server fault (NVP `errorCode=500`): the client learns
+//! that the outcome is unknown, never that the void was made. The part of the line it may have
+//! left is cut off at once, so later lines stay whole. A journal torn all the same (a killed
+//! process) is recovered at start: every whole entry is kept, and each cut (line, byte offset,
+//! bytes dropped) is reported as a warning before the file is rewritten without it. There is
+//! no `fsync` per line: [`Simulator::shutdown`] syncs once.
 //!
 //! [`SimulatorConfig::seed_file`] lists payments to create at start, one a line:
 //! `transaction_id,merchant_id,store_id,terminal_id,amount[,state]`, where the optional state

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use http::StatusCode;
 
-use super::answer::{Answer, Rejection};
+use super::answer::{Answer, Refusal, Rejection};
 use super::config::RefusalStyle;
 use super::engine::{Engine, Fields};
 use super::reply::{FORM, HttpResponse, reply};
@@ -115,13 +115,31 @@ pub(crate) fn answer(engine: &Engine, style: RefusalStyle, form: &[u8]) -> HttpR
 
 fn write(answer: &Answer<'_>, style: RefusalStyle) -> HttpResponse {
     if let (Some(refusal), RefusalStyle::Fault) = (&answer.refusal, style) {
-        return error(refusal.code, &refusal.fault_reason);
+        return refusal_error(answer, refusal);
     }
     let mut form = form_urlencoded::Serializer::new(String::with_capacity(256));
     for (key, (_, value)) in KEYS.iter().zip(answer.fields.in_wire_order()) {
         if let Some(value) = value {
             form.append_pair(key, value);
         }
+    }
+    reply(StatusCode::OK, FORM, form.finish())
+}
+
+/// A refusal as an `errorCode`/`errorMessage` answer, with the statuses a client judges it by
+/// (`transactionStatus` `D`, `responseCode`, `primaryTransactionStatus` when the payment is
+/// known, and the payment's ID) beside them.
+fn refusal_error(answer: &Answer<'_>, refusal: &Refusal) -> HttpResponse {
+    let mut form = form_urlencoded::Serializer::new(String::with_capacity(256));
+    form.append_pair("errorCode", refusal.code)
+        .append_pair("errorMessage", &refusal.fault_reason)
+        .append_pair("transactionStatus", "D")
+        .append_pair("responseCode", refusal.code);
+    if let Some(id) = answer.fields.primary_transaction_id {
+        form.append_pair("primaryTransactionID", id);
+    }
+    if let Some(status) = refusal.primary_status {
+        form.append_pair("primaryTransactionStatus", status);
     }
     reply(StatusCode::OK, FORM, form.finish())
 }

@@ -5,11 +5,25 @@
 //! written in two pieces must not wait for a delayed ACK) and a task of its own. A `watch`
 //! channel carries the stop signal: every connection holds a receiver, so
 //! [`Listening::stop`] knows all of them are done when the channel has no receiver left.
+//!
+//! # Slow senders
+//!
+//! A client may not hold a connection by sending slowly: a request's headers must arrive within
+//! [`Limits::request_timeout`] (hyper's header timer, which also closes a keep-alive connection
+//! idle that long) and its body within the same time after them (else 408 and the connection is
+//! closed). At most [`Limits::max_connections`] connections are served at once. When one more
+//! arrives, the connection that has waited longest on its client (idle, in a TLS handshake, or
+//! sending headers or a body) is closed to make room; connections whose request is being worked
+//! on are never closed for this. If every connection is working, the new one waits for a free
+//! place for up to a second, then is closed. So many slow clients cost each other their places,
+//! while a client that sends its request promptly is served.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -20,7 +34,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -35,8 +49,8 @@ use super::{pki, seed};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a connection waits for a free place when every place is working.
+const PLACE_WAIT: Duration = Duration::from_secs(1);
 /// How long [`Simulator::shutdown`] waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,6 +84,22 @@ impl Listening {
         ca_out: Option<&Path>,
         handler: Arc<H>,
     ) -> Result<Self, SimulatorError> {
+        Self::start_with(listen, tls, ca_out, handler, Limits::default()).await
+    }
+
+    /// [`start`](Self::start), with `limits` on slow and numerous clients.
+    pub(crate) async fn start_with<H: Handler>(
+        listen: SocketAddr,
+        tls: bool,
+        ca_out: Option<&Path>,
+        handler: Arc<H>,
+        limits: Limits,
+    ) -> Result<Self, SimulatorError> {
+        if limits.max_connections == 0 || limits.request_timeout.is_zero() {
+            return Err(SimulatorError::InvalidConfig(
+                "max_connections and request_timeout must be more than zero".to_owned(),
+            ));
+        }
         let bind_error = |source| SimulatorError::Bind {
             addr: listen,
             source,
@@ -84,7 +114,8 @@ impl Listening {
         let acceptor = pki
             .as_ref()
             .map(|pki| TlsAcceptor::from(pki.server.clone()));
-        let task = tokio::spawn(accept(listener, acceptor, handler, stopped));
+        let connections = Arc::new(Connections::new(limits));
+        let task = tokio::spawn(accept(listener, acceptor, handler, connections, stopped));
         let (ca_path, ca_dir) = pki.map_or((None, None), |pki| (Some(pki.ca_path), pki.ca_dir));
         Ok(Self {
             local_addr,
@@ -200,16 +231,22 @@ impl Simulator {
             engine: Engine {
                 ledger,
                 success_message: config.success_message,
+                scheme: if config.tls { "https" } else { "http" },
             },
             accounts: Accounts::new(&config.accounts),
             refusal_style: config.refusal_style,
             faults: Injector::new(config.faults),
         });
-        let listening = Listening::start(
+        let limits = Limits {
+            request_timeout: config.request_timeout,
+            max_connections: config.max_connections,
+        };
+        let listening = Listening::start_with(
             config.listen,
             config.tls,
             config.ca_out.as_deref(),
             shared.clone(),
+            limits,
         )
         .await?;
         tracing::info!(local_addr = %listening.local_addr(), tls = config.tls, "simulator listening");
@@ -262,11 +299,184 @@ async fn stopping(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await.map(drop);
 }
 
+/// Bounds on slow and numerous clients; the [module documentation](self) says how they act.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// How long a request's headers may take, and then its body.
+    pub request_timeout: Duration,
+    /// How many connections are served at once.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// The default of [`Limits::request_timeout`].
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// The default of [`Limits::max_connections`]: far below a process's usual 1 024 descriptors.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// The connections being served, and their places.
+#[derive(Debug)]
+struct Connections {
+    limits: Limits,
+    places: Arc<Semaphore>,
+    open: Mutex<HashMap<u64, Arc<Place>>>,
+    next: AtomicU64,
+    epoch: Instant,
+}
+
+/// One connection's place: whether its request is being worked on, and since when it has
+/// waited on its client.
+#[derive(Debug)]
+struct Place {
+    working: AtomicBool,
+    /// Milliseconds from [`Connections::epoch`] to when it last began waiting on its client.
+    waiting_since: AtomicU64,
+    evicted: AtomicBool,
+    evict: Notify,
+    epoch: Instant,
+}
+
+impl Place {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The request is being worked on: the connection must not be closed to make room.
+    fn work(&self) {
+        self.working.store(true, Ordering::Relaxed);
+    }
+
+    /// The connection waits on its client again (for a body, or for the next request).
+    fn wait(&self) {
+        self.waiting_since.store(self.now_ms(), Ordering::Relaxed);
+        self.working.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Removes a connection's place when its task ends, however it ends.
+struct Occupied {
+    connections: Arc<Connections>,
+    id: u64,
+    place: Arc<Place>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Occupied {
+    fn drop(&mut self) {
+        self.connections.lock().remove(&self.id);
+    }
+}
+
+impl Connections {
+    fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            places: Arc::new(Semaphore::new(limits.max_connections)),
+            open: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Place>>> {
+        // The map is whole after every statement that can panic.
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A place for a new connection: a free one, or one freed by closing the connection that
+    /// has waited longest on its client; `None` if none is freed in time.
+    async fn admit(self: &Arc<Self>) -> Option<Occupied> {
+        let permit = match self.places.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.evict_longest_waiting();
+                tokio::time::timeout(PLACE_WAIT, self.places.clone().acquire_owned())
+                    .await
+                    .ok()?
+                    .ok()?
+            }
+        };
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let place = Arc::new(Place {
+            working: AtomicBool::new(false),
+            waiting_since: AtomicU64::new(0),
+            evicted: AtomicBool::new(false),
+            evict: Notify::new(),
+            epoch: self.epoch,
+        });
+        place.wait();
+        self.lock().insert(id, place.clone());
+        Some(Occupied {
+            connections: self.clone(),
+            id,
+            place,
+            _permit: permit,
+        })
+    }
+
+    fn evict_longest_waiting(&self) {
+        let open = self.lock();
+        let longest = open
+            .values()
+            .filter(|place| {
+                !place.working.load(Ordering::Relaxed) && !place.evicted.load(Ordering::Relaxed)
+            })
+            .min_by_key(|place| place.waiting_since.load(Ordering::Relaxed));
+        if let Some(place) = longest {
+            place.evicted.store(true, Ordering::Relaxed);
+            // `notify_one` keeps the wake-up if the connection is not waiting for it yet.
+            place.evict.notify_one();
+            tracing::debug!(
+                open = open.len(),
+                "closing the connection that waited longest on its client, to make room"
+            );
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The place and limits of the connection whose request is being handled.
+    static CONNECTION: (Arc<Place>, Limits);
+}
+
+/// Why a body was not read: it took longer than the connection's request timeout.
+#[derive(Debug)]
+pub(crate) struct BodyTimedOut;
+
+/// Runs `read` (reading a request's body) within the request timeout of the connection, which
+/// meanwhile may be closed to make room; outside a connection (unit tests), within the default.
+pub(crate) async fn read_within_deadline<F: Future>(read: F) -> Result<F::Output, BodyTimedOut> {
+    let current = CONNECTION.try_with(|(place, limits)| (place.clone(), limits.request_timeout));
+    let (place, timeout) = match current {
+        Ok((place, timeout)) => (Some(place), timeout),
+        Err(_) => (None, DEFAULT_REQUEST_TIMEOUT),
+    };
+    if let Some(place) = &place {
+        place.wait();
+    }
+    let read = tokio::time::timeout(timeout, read).await;
+    if let Some(place) = &place {
+        place.work();
+    }
+    read.map_err(|_| BodyTimedOut)
+}
+
 /// Accepts connections until told to stop.
 async fn accept<H: Handler>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     handler: Arc<H>,
+    connections: Arc<Connections>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -284,6 +494,17 @@ async fn accept<H: Handler>(
                 continue;
             }
         };
+        // Waiting here, not in a task, keeps the number of open sockets bounded: the next
+        // clients wait in the kernel's backlog meanwhile.
+        let occupied = tokio::select! {
+            biased;
+            () = stopping(&mut stop) => return,
+            occupied = connections.admit() => occupied,
+        };
+        let Some(occupied) = occupied else {
+            tracing::warn!("every connection is working; closing a new one");
+            continue;
+        };
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
@@ -291,20 +512,44 @@ async fn accept<H: Handler>(
             stream,
             tls.clone(),
             handler.clone(),
+            occupied,
             stop.clone(),
         ));
     }
 }
 
-/// Serves one connection, over TLS when an acceptor is given.
+/// Serves one connection, over TLS when an acceptor is given, until it ends, the simulator
+/// stops, or it is closed to make room.
 async fn connection<H: Handler>(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
     handler: Arc<H>,
+    occupied: Occupied,
+    stop: watch::Receiver<bool>,
+) {
+    let place = occupied.place.clone();
+    let limits = occupied.connections.limits;
+    let serving = CONNECTION.scope(
+        (place.clone(), limits),
+        handshake_and_serve(stream, tls, handler, place, limits, stop),
+    );
+    tokio::select! {
+        () = occupied.place.evict.notified() => {}
+        () = serving => {}
+    }
+    drop(occupied);
+}
+
+async fn handshake_and_serve<H: Handler>(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    handler: Arc<H>,
+    place: Arc<Place>,
+    limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
     let Some(acceptor) = tls else {
-        return serve(stream, handler, stop).await;
+        return serve(stream, handler, place, limits, stop).await;
     };
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
     let stream = tokio::select! {
@@ -321,23 +566,35 @@ async fn connection<H: Handler>(
             }
         },
     };
-    serve(stream, handler, stop).await;
+    serve(stream, handler, place, limits, stop).await;
 }
 
 /// HTTP/1.1 with keep-alive until the client leaves or the simulator stops.
-async fn serve<I, H>(io: I, handler: Arc<H>, mut stop: watch::Receiver<bool>)
-where
+async fn serve<I, H>(
+    io: I,
+    handler: Arc<H>,
+    place: Arc<Place>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
+    let working = place.clone();
     let service = service_fn(move |request| {
         let handler = handler.clone();
-        async move { handler.handle(request).await }
+        let place = working.clone();
+        async move {
+            place.work();
+            let answer = handler.handle(request).await;
+            place.wait();
+            answer
+        }
     });
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(limits.request_timeout)
         .keep_alive(true);
     let connection = builder.serve_connection(TokioIo::new(io), service);
     let mut connection = std::pin::pin!(connection);
@@ -348,9 +605,12 @@ where
             }
         }
         () = stopping(&mut stop) => {
-            // Finish the request in flight, if any, then close.
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+            // A connection waiting on its client (idle, or a slow body) is closed at once; one
+            // whose request is being worked on finishes it, then closes.
+            if place.working.load(Ordering::Relaxed) {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, WWW_AUTHENTICATE,
+    AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -14,7 +14,8 @@ use super::config::RefusalStyle;
 use super::engine::Engine;
 use super::faults::{Injected, Injector};
 use super::nvp;
-use super::reply::{HTML, HttpResponse, page, reply};
+use super::reply::{HTML, HttpResponse, empty, page, reply};
+use super::server::{BodyTimedOut, read_within_deadline};
 use super::soap;
 
 /// Largest request body read; a void is under 1 KiB.
@@ -80,7 +81,7 @@ async fn route(
                 with_faults(
                     shared,
                     process,
-                    || soap::simulated_fault(headers),
+                    || soap::simulated_fault(&shared.engine, headers),
                     soap::content_type(headers),
                 )
                 .await
@@ -173,7 +174,8 @@ async fn pause(shared: &Shared) {
     }
 }
 
-/// The body, or the answer refusing it (413), or `Abort` if the client went away mid-body.
+/// The body, or the answer refusing it (413, or 408 when it is not all there within the
+/// request timeout), or `Abort` if the client went away mid-body.
 pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Incoming,
@@ -185,11 +187,22 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|length| length > MAX_BODY as u64) {
         return Ok(Err(too_large()));
     }
-    match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => Ok(Ok(collected.to_bytes())),
-        Err(error) if error.is::<LengthLimitError>() => Ok(Err(too_large())),
-        Err(_) => Err(Abort),
+    match read_within_deadline(Limited::new(body, MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => Ok(Ok(collected.to_bytes())),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Ok(Err(too_large())),
+        Ok(Err(_)) => Err(Abort),
+        Err(BodyTimedOut) => Ok(Err(timed_out())),
     }
+}
+
+/// The answer to a body that took too long: 408, and the connection is closed (the rest of
+/// the body is not worth waiting for).
+fn timed_out() -> HttpResponse {
+    let mut response = empty(StatusCode::REQUEST_TIMEOUT);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn too_large() -> HttpResponse {

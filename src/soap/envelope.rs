@@ -9,6 +9,7 @@
 //! success.
 
 use super::fault::bounded;
+use super::fault::{DetailEntry, MAX_DETAIL_ENTRIES};
 use super::read::{ReadError, XmlReader};
 use super::write::XmlWriter;
 use super::{FaultCode, Operation, SoapFault, SoapVersion};
@@ -235,8 +236,11 @@ fn read_fault(
             SoapVersion::Soap11 if reader.child_is("", "faultactor") => {
                 fault.actor = Some(bounded(reader.text().map_err(xml)?));
             }
-            SoapVersion::Soap11 if reader.child_is("", "detail") => {
-                fault.detail = flattened(reader).map_err(xml)?;
+            // Unqualified as SOAP 1.1 says; a qualified one is read too, as lenient stacks do.
+            SoapVersion::Soap11
+                if reader.child_is("", "detail") || reader.child_is(env, "detail") =>
+            {
+                fault.detail = detail_entries(reader).map_err(xml)?;
             }
             SoapVersion::Soap12 if reader.child_is(env, "Code") => {
                 // Code/Value, then Subcode/Value, Subcode/Subcode/Value…: `open` counts the
@@ -271,8 +275,14 @@ fn read_fault(
             SoapVersion::Soap12 if reader.child_is(env, "Role") => {
                 fault.actor = Some(bounded(reader.text().map_err(xml)?));
             }
-            SoapVersion::Soap12 if reader.child_is(env, "Detail") => {
-                fault.detail = flattened(reader).map_err(xml)?;
+            SoapVersion::Soap12 if reader.child_is(env, "Node") => {
+                fault.node = Some(bounded(reader.text().map_err(xml)?));
+            }
+            // ASP.NET writes the SOAP 1.2 detail unqualified, as in SOAP 1.1 (FACTS §6).
+            SoapVersion::Soap12
+                if reader.child_is(env, "Detail") || reader.child_is("", "detail") =>
+            {
+                fault.detail = detail_entries(reader).map_err(xml)?;
             }
             _ => reader.skip().map_err(xml)?,
         }
@@ -288,59 +298,46 @@ fn read_fault(
     Ok(fault)
 }
 
-/// The detail the reader has entered, as `Name=text` pairs of its leaf elements, or its own
-/// text when it has no element; `None` when that is empty. Cut at 4 KiB.
-fn flattened(reader: &mut XmlReader<'_>) -> Result<Option<String>, ReadError> {
-    let mut pairs = Pairs::default();
+/// The leaves of the detail the reader has entered, in document order: each element that holds
+/// text (or nothing), wherever it sits, keeps its namespace, local name and text. A detail of
+/// bare text is one entry named after the detail element. Past [`MAX_DETAIL_ENTRIES`] leaves
+/// the rest is read (so it must be well-formed) but not kept.
+fn detail_entries(reader: &mut XmlReader<'_>) -> Result<Vec<DetailEntry>, ReadError> {
+    let mut entries = Vec::new();
+    let (namespace, name) = (
+        reader.child_namespace().to_owned(),
+        reader.child_local().to_owned(),
+    );
     match reader.text_or_child()? {
-        Some(text) => pairs.push(text),
+        Some(text) if text.is_empty() => {}
+        Some(text) => entries.push(DetailEntry::new(namespace, name, text)),
         None => {
-            leaves(reader, &mut pairs)?;
+            leaves(reader, &mut entries)?;
             while reader.enter_child()? {
-                leaves(reader, &mut pairs)?;
+                leaves(reader, &mut entries)?;
             }
         }
     }
-    let flat = bounded(pairs.kept.join("; "));
-    Ok((!flat.is_empty()).then_some(flat))
+    Ok(entries)
 }
 
-/// The detail's pairs kept so far, and their length: a detail of a million leaves must cost a
-/// million steps, not a million times the pairs kept.
-#[derive(Default)]
-struct Pairs {
-    kept: Vec<String>,
-    bytes: usize,
-}
-
-impl Pairs {
-    /// Enough to fill the 4 KiB the detail is cut to; the rest is read but not kept.
-    const KEEP: usize = 4096;
-
-    fn wants_more(&self) -> bool {
-        self.bytes < Self::KEEP
-    }
-
-    fn push(&mut self, pair: String) {
-        self.bytes += pair.len();
-        self.kept.push(pair);
-    }
-}
-
-/// Adds `Name=text` for the child just entered if it is a leaf, or for each leaf below it.
+/// Adds an entry for the child just entered if it is a leaf, or for each leaf below it.
 /// Nesting is bounded by the reader's depth limit.
-fn leaves(reader: &mut XmlReader<'_>, pairs: &mut Pairs) -> Result<(), ReadError> {
-    let name = reader.child_local().to_owned();
+fn leaves(reader: &mut XmlReader<'_>, entries: &mut Vec<DetailEntry>) -> Result<(), ReadError> {
+    let (namespace, name) = (
+        reader.child_namespace().to_owned(),
+        reader.child_local().to_owned(),
+    );
     match reader.text_or_child()? {
         Some(text) => {
-            if pairs.wants_more() {
-                pairs.push(format!("{name}={text}"));
+            if entries.len() < MAX_DETAIL_ENTRIES {
+                entries.push(DetailEntry::new(namespace, name, text));
             }
         }
         None => {
-            leaves(reader, pairs)?;
+            leaves(reader, entries)?;
             while reader.enter_child()? {
-                leaves(reader, pairs)?;
+                leaves(reader, entries)?;
             }
         }
     }

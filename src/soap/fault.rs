@@ -6,6 +6,9 @@ use super::SoapVersion;
 
 /// Longest text kept from any one part of a fault; a hostile or buggy server can send megabytes.
 const MAX_FAULT_TEXT: usize = 4096;
+/// Most detail leaves kept. ASP.NET details hold a handful; the rest are read but dropped, so
+/// that a detail of a million leaves costs a million steps and a few kilobytes.
+pub const MAX_DETAIL_ENTRIES: usize = 64;
 
 /// Who a fault blames, with SOAP 1.1's names mapped onto SOAP 1.2's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,11 +57,44 @@ impl fmt::Display for FaultCode {
     }
 }
 
+/// One leaf of a fault's detail: an element that holds text (or nothing), wherever it sits
+/// below the detail element.
+///
+/// ASP.NET services put structured fields in the detail (`ResponseCode`, `TransactionStatus`,
+/// `PrimaryTransactionStatus` in the service namespace), usually inside a wrapper element:
+/// the wrapper is not kept, its leaves are. A detail that holds bare text and no element is one
+/// entry named after the detail element itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DetailEntry {
+    /// The element's namespace URI (empty for none).
+    pub namespace: String,
+    /// The element's local name.
+    pub name: String,
+    /// Its text, entities resolved, trimmed and cut at 4 KiB.
+    pub text: String,
+}
+
+impl DetailEntry {
+    /// An entry built from its parts.
+    pub fn new(
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+            text: bounded(text.into()),
+        }
+    }
+}
+
 /// A SOAP fault: the service's own account of why it did not answer with a result.
 ///
 /// SOAP 1.1's `faultcode`/`faultstring`/`faultactor`/`detail` and SOAP 1.2's
-/// `Code`/`Subcode`/`Reason`/`Role`/`Detail` land in the same fields. Text is trimmed and cut
-/// at 4 KiB per field.
+/// `Code`/`Subcode`/`Reason`/`Node`/`Role`/`Detail` land in the same fields. Text is trimmed
+/// and cut at 4 KiB per field; the detail keeps its first [`MAX_DETAIL_ENTRIES`] leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SoapFault {
@@ -74,8 +110,13 @@ pub struct SoapFault {
     pub reason: Option<String>,
     /// `faultactor` or `Role`.
     pub actor: Option<String>,
-    /// The detail, flattened to `Name=text` pairs (or its bare text).
-    pub detail: Option<String>,
+    /// SOAP 1.2 `Node`: the service that faulted (ASP.NET writes its URL there).
+    pub node: Option<String>,
+    /// The detail's leaves, in document order (qualified SOAP 1.2 `Detail` and ASP.NET's
+    /// unqualified `detail` alike).
+    pub detail: Vec<DetailEntry>,
+    /// The HTTP status the fault came with, once the client has read it off the answer.
+    pub http_status: Option<u16>,
 }
 
 impl SoapFault {
@@ -94,7 +135,9 @@ impl SoapFault {
             subcodes: Vec::new(),
             reason: Some(bounded(reason.into())),
             actor: None,
-            detail: None,
+            node: None,
+            detail: Vec::new(),
+            http_status: None,
         }
     }
 
@@ -103,13 +146,27 @@ impl SoapFault {
         self.code == FaultCode::Sender
     }
 
-    /// All the human-readable text of the fault, for matching known refusals.
+    /// The texts of the detail's leaves named `{namespace}name`, in document order.
+    pub fn detail_values<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.detail
+            .iter()
+            .filter(move |entry| entry.name == name && entry.namespace == namespace)
+            .map(|entry| entry.text.as_str())
+    }
+
+    /// All the human-readable text of the fault, for the wording rules that may pick which
+    /// refusal a known refusal is.
     pub(crate) fn text(&self) -> String {
-        [self.reason.as_deref(), self.detail.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut text = self.reason.clone().unwrap_or_default();
+        for entry in &self.detail {
+            text.push(' ');
+            text.push_str(&entry.text);
+        }
+        text
     }
 }
 
@@ -122,14 +179,42 @@ impl fmt::Display for SoapFault {
         if let Some(reason) = &self.reason {
             write!(f, ": {reason}")?;
         }
-        if let Some(detail) = &self.detail {
-            write!(f, " ({detail})")?;
+        // Shown for people, never read back: judging uses the entries themselves. A stack
+        // trace in the detail is shown as a bounded excerpt.
+        let mut shown = 0;
+        for (n, entry) in self.detail.iter().enumerate() {
+            if shown >= MAX_DETAIL_SHOWN {
+                f.write_str(", …")?;
+                break;
+            }
+            f.write_str(if n == 0 { " (" } else { ", " })?;
+            let text = excerpt(&entry.text, MAX_DETAIL_SHOWN - shown);
+            write!(f, "{}={text}", entry.name)?;
+            shown += entry.name.len() + text.len() + 2;
+        }
+        if !self.detail.is_empty() {
+            f.write_str(")")?;
         }
         Ok(())
     }
 }
 
 impl std::error::Error for SoapFault {}
+
+/// Most bytes of detail text a fault's `Display` shows.
+const MAX_DETAIL_SHOWN: usize = 1024;
+
+/// `text`, cut at `max` bytes on a character boundary (with `…` when cut).
+fn excerpt(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+}
 
 /// Trims `text` and cuts it at [`MAX_FAULT_TEXT`] bytes on a character boundary.
 pub(crate) fn bounded(text: String) -> String {

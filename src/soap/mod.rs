@@ -4,12 +4,14 @@ mod envelope;
 mod fault;
 mod operation;
 mod read;
+mod shape;
 mod version;
 mod write;
 
 pub use envelope::{Reply, UnreadableEnvelope, decode, encode};
-pub use fault::{FaultCode, SoapFault};
+pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};
 pub use operation::Operation;
 pub use read::{ReadError, ReadXml, XmlReader};
+pub use shape::{Child, Content, Occurs, Shape};
 pub use version::SoapVersion;
 pub use write::{WriteXml, XmlWriter};

@@ -47,23 +47,7 @@ impl XmlWriter {
         local: &str,
         value: &T,
     ) {
-        let in_scope = match self.depth {
-            0 => Some(""),
-            depth => self.defaults.get(depth - 1).copied(),
-        };
-        // The generated code passes the same constant down a whole request, so the pointers
-        // usually settle it without comparing the text.
-        let same = in_scope.is_some_and(|in_scope| {
-            (in_scope.as_ptr() == namespace.as_ptr() && in_scope.len() == namespace.len())
-                || in_scope == namespace
-        });
-        self.out.push(b'<');
-        self.out.extend_from_slice(local.as_bytes());
-        if !same {
-            self.out.extend_from_slice(b" xmlns=\"");
-            self.escaped(namespace);
-            self.out.push(b'"');
-        }
+        self.start_tag(namespace, local);
         self.out.push(b'>');
         if let Some(slot) = self.defaults.get_mut(self.depth) {
             *slot = namespace;
@@ -88,10 +72,50 @@ impl XmlWriter {
         }
     }
 
+    /// Writes the element when there is a value, and an empty `xsi:nil="true"` element
+    /// otherwise: for elements the schema requires but lets be nil.
+    pub fn nillable<T: WriteXml>(
+        &mut self,
+        namespace: &'static str,
+        local: &str,
+        value: &Option<T>,
+    ) {
+        match value {
+            Some(value) => self.element(namespace, local, value),
+            None => {
+                self.start_tag(namespace, local);
+                self.out.extend_from_slice(
+                    b" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:nil=\"true\" />",
+                );
+            }
+        }
+    }
+
     /// Writes one element per item.
     pub fn repeated<T: WriteXml>(&mut self, namespace: &'static str, local: &str, items: &[T]) {
         for item in items {
             self.element(namespace, local, item);
+        }
+    }
+
+    /// Writes `<local`, declaring `namespace` as the default when it is not the one in scope.
+    fn start_tag(&mut self, namespace: &'static str, local: &str) {
+        let in_scope = match self.depth {
+            0 => Some(""),
+            depth => self.defaults.get(depth - 1).copied(),
+        };
+        // The generated code passes the same constant down a whole request, so the pointers
+        // usually settle it without comparing the text.
+        let same = in_scope.is_some_and(|in_scope| {
+            (in_scope.as_ptr() == namespace.as_ptr() && in_scope.len() == namespace.len())
+                || in_scope == namespace
+        });
+        self.out.push(b'<');
+        self.out.extend_from_slice(local.as_bytes());
+        if !same {
+            self.out.extend_from_slice(b" xmlns=\"");
+            self.escaped(namespace);
+            self.out.push(b'"');
         }
     }
 
@@ -174,6 +198,36 @@ mod tests {
             writer.optional("urn:t", "B", &self.1);
             writer.element("", "C", "plain");
         }
+    }
+
+    struct Flags(Option<bool>, Option<bool>);
+
+    impl WriteXml for Flags {
+        fn write_content(&self, writer: &mut XmlWriter) {
+            writer.nillable("urn:t", "Known", &self.0);
+            writer.nillable("urn:t", "Unknown", &self.1);
+        }
+    }
+
+    #[test]
+    fn a_nillable_element_is_always_written_and_nil_when_absent() {
+        let mut writer = XmlWriter::new(Vec::new());
+        writer.element("urn:t", "Op", &Flags(Some(true), None));
+        let xml = String::from_utf8(writer.into_inner()).unwrap();
+        assert_eq!(
+            xml,
+            "<Op xmlns=\"urn:t\"><Known>true</Known><Unknown \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:nil=\"true\" /></Op>"
+        );
+        let document = roxmltree::Document::parse(&xml).unwrap();
+        let unknown = document
+            .descendants()
+            .find(|node| node.has_tag_name(("urn:t", "Unknown")))
+            .unwrap();
+        assert_eq!(
+            unknown.attribute(("http://www.w3.org/2001/XMLSchema-instance", "nil")),
+            Some("true")
+        );
     }
 
     #[test]

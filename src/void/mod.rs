@@ -6,7 +6,7 @@ mod reconcile;
 mod request;
 
 pub use outcome::VoidAnswer;
-pub(crate) use outcome::{judge, refusal_from_fault, refusal_from_nvp_error};
+pub(crate) use outcome::{judge, judge_fault, judge_nvp_error};
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
 pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};

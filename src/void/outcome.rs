@@ -1,15 +1,23 @@
-//! Judging an answer the way InstaMed says to: by transaction status, never by the response code
-//! or message, which only give context and vary in production.
+//! Judging an answer on its evidence, the way InstaMed says to: by transaction status, never
+//! by the response code or message, which only give context and vary in production.
 //!
-//! How the service words a refusal is not documented. The rules that sort refusals into
-//! "already voided", "not voidable any more" and "unknown transaction" are all in
-//! [`classify`], drawn from the statuses first and from the message text second, so that a
-//! decline result, a SOAP fault and an NVP error saying the same thing become the same error.
+//! The rules, one row each, are in `docs/outcomes.md`. In short:
+//! - a receipt needs `TransactionStatus` `C` and `PrimaryTransactionStatus` `V` about this
+//!   payment;
+//! - a *known refusal* needs structured evidence: `TransactionStatus` `D` or `X` in a result, in
+//!   a fault's detail or beside an NVP error; or a request the service rejected as such (a
+//!   SOAP `Client`/`Sender` fault, an NVP error code in the 400s), which voided nothing;
+//! - statuses pick which refusal it is (`PrimaryTransactionStatus` `V`: already voided; `S`,
+//!   `SE`: not voidable any more); only then may the wording pick, and only among refusals
+//!   already known to be refusals;
+//! - anything else the service said about a void it may have carried out (a `Server`/`Receiver`
+//!   fault, an NVP error in the 500s or without a code) leaves the outcome unknown, whatever its
+//!   words.
 
 use crate::Protocol;
 use crate::bindings::types::SecondaryCreditCardVoidResponseData;
 use crate::error::{Error, Refusal, ResponseProblem};
-use crate::soap::SoapFault;
+use crate::soap::{FaultCode, SoapFault};
 
 use super::{VoidReceipt, VoidRequest};
 
@@ -47,8 +55,8 @@ impl From<SecondaryCreditCardVoidResponseData> for VoidAnswer {
     }
 }
 
-/// Turns an answer into a receipt, a refusal, or (when it contradicts itself) an error whose
-/// outcome is unknown. Only `C` + `V` is a success.
+/// Turns a result into a receipt, a refusal, or (when it contradicts itself) an error whose
+/// outcome is unknown. Only `C` + `V` is a success; only `D` or `X` is a refusal.
 pub(crate) fn judge(
     request: &VoidRequest,
     answer: VoidAnswer,
@@ -58,30 +66,23 @@ pub(crate) fn judge(
         status: 200,
         problem: ResponseProblem::Inconsistent(why),
     };
-    if let Some(id) = &answer.primary_transaction_id
-        && !request.payment().matches(id)
-    {
-        return Err(inconsistent(format!(
-            "the answer is about payment {id}, not {}",
-            request.payment()
-        )));
+    if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
+        return Err(inconsistent(why));
     }
     let status = answer.transaction_status.as_deref().map(str::trim);
     let primary = answer.primary_transaction_status.as_deref().map(str::trim);
     match (status, primary) {
-        (Some(s), Some(p)) if s.eq_ignore_ascii_case("C") && p.eq_ignore_ascii_case("V") => {
-            Ok(VoidReceipt {
-                payment: request.payment().clone(),
-                transaction_status: trimmed(answer.transaction_status),
-                primary_transaction_status: trimmed(answer.primary_transaction_status),
-                response_code: answer.response_code,
-                response_message: answer.response_message,
-                transaction_id: answer.transaction_id,
-                authorization_number: answer.authorization_number,
-                protocol,
-            })
-        }
-        (Some(s), p) if s.eq_ignore_ascii_case("C") => Err(inconsistent(format!(
+        (Some(s), Some(p)) if is(s, "C") && is(p, "V") => Ok(VoidReceipt {
+            payment: request.payment().clone(),
+            transaction_status: trimmed(answer.transaction_status),
+            primary_transaction_status: trimmed(answer.primary_transaction_status),
+            response_code: answer.response_code,
+            response_message: answer.response_message,
+            transaction_id: answer.transaction_id,
+            authorization_number: answer.authorization_number,
+            protocol,
+        }),
+        (Some(s), p) if is(s, "C") => Err(inconsistent(format!(
             "the void completed but the payment's status is {}, not V",
             p.map_or_else(|| "missing".to_owned(), |p| format!("{p:?}"))
         ))),
@@ -89,14 +90,18 @@ pub(crate) fn judge(
             "the answer has no TransactionStatus".to_owned(),
         )),
         // Declined or cancelled: InstaMed looked at the void and said no.
-        (Some(s), _) if ["D", "X"].iter().any(|code| s.eq_ignore_ascii_case(code)) => {
-            Err(classify(Refusal {
-                response_code: answer.response_code,
-                response_message: answer.response_message,
-                transaction_status: answer.transaction_status,
-                primary_transaction_status: answer.primary_transaction_status,
-                fault: None,
-            }))
+        (Some(s), _) if is_refusal_status(s) => {
+            let wording = answer.response_message.clone().unwrap_or_default();
+            Err(refusal_error(
+                Refusal {
+                    response_code: answer.response_code,
+                    response_message: answer.response_message,
+                    transaction_status: answer.transaction_status,
+                    primary_transaction_status: answer.primary_transaction_status,
+                    fault: None,
+                },
+                &wording,
+            ))
         }
         // Empty, or a status a void does not get (A, O, S, a code added later): the answer
         // cannot be read as a refusal any more than as a success.
@@ -104,6 +109,156 @@ pub(crate) fn judge(
             "TransactionStatus {s:?} is not an answer to a void"
         ))),
     }
+}
+
+/// The statuses a fault's detail carries in the service namespace, each given at most once.
+#[derive(Debug, Default)]
+struct DetailStatuses {
+    transaction_status: Option<String>,
+    primary_transaction_status: Option<String>,
+    response_code: Option<String>,
+    primary_transaction_id: Option<String>,
+}
+
+impl DetailStatuses {
+    /// Reads the structured fields of `fault`'s detail in `namespace`. A field given twice
+    /// with different values says two things, and neither may be believed.
+    fn read(fault: &SoapFault, namespace: &str) -> Result<Self, String> {
+        let one = |name: &str| -> Result<Option<String>, String> {
+            let mut values = fault
+                .detail_values(namespace, name)
+                .map(str::trim)
+                .filter(|value| !value.is_empty());
+            let first = values.next();
+            if let Some(other) = values.find(|value| Some(*value) != first) {
+                return Err(format!(
+                    "the fault's detail gives {name} twice: {:?} and {other:?}",
+                    first.unwrap_or_default()
+                ));
+            }
+            Ok(first.map(str::to_owned))
+        };
+        Ok(Self {
+            transaction_status: one("TransactionStatus")?,
+            primary_transaction_status: one("PrimaryTransactionStatus")?,
+            response_code: one("ResponseCode")?,
+            primary_transaction_id: one("PrimaryTransactionID")?,
+        })
+    }
+}
+
+/// What a SOAP fault to a void proves.
+///
+/// `namespace` is the service's (the void operation's): structured statuses count only there,
+/// so that an unrelated element of the same local name in a stack trace is not evidence.
+pub(crate) fn judge_fault(request: &VoidRequest, fault: Box<SoapFault>, namespace: &str) -> Error {
+    let status = fault.http_status.unwrap_or(500);
+    let inconsistent = |why: String| Error::MalformedResponse {
+        status,
+        problem: ResponseProblem::Inconsistent(why),
+    };
+    let statuses = match DetailStatuses::read(&fault, namespace) {
+        Ok(statuses) => statuses,
+        Err(why) => return inconsistent(why),
+    };
+    if let Some(why) = about_another_payment(request, statuses.primary_transaction_id.as_deref()) {
+        return inconsistent(why);
+    }
+    let wording = fault.text();
+    let refusal = |fault: Box<SoapFault>, statuses: DetailStatuses| Refusal {
+        response_code: statuses.response_code,
+        response_message: fault.reason.clone(),
+        transaction_status: statuses.transaction_status,
+        primary_transaction_status: statuses.primary_transaction_status,
+        fault: Some(fault),
+    };
+    match statuses.transaction_status.as_deref() {
+        // The service says in its own fields that it declined the void, whoever it blames.
+        Some(s) if is_refusal_status(s) => refusal_error(refusal(fault, statuses), &wording),
+        // A fault that reports a completed void, or a status a void does not get, is no refusal.
+        Some(s) => inconsistent(format!(
+            "a {} fault whose detail gives TransactionStatus {s:?}",
+            fault.code
+        )),
+        // The request was rejected as such: it voided nothing. Its payment status, or failing
+        // that its wording, may say which refusal it is; otherwise it stays a fault.
+        None if fault.code == FaultCode::Sender => {
+            match kind_of(statuses.primary_transaction_status.as_deref(), &wording) {
+                Kind::Declined => Error::Fault(fault),
+                kind => error_of(kind, refusal(fault, statuses)),
+            }
+        }
+        // A Server/Receiver fault (or a code outside SOAP's) without structured statuses:
+        // ASP.NET wraps an exception thrown after the void was recorded the same way as one
+        // thrown before, so it proves nothing either way (`Error::outcome_unknown`).
+        None => Error::Fault(fault),
+    }
+}
+
+/// What an NVP `errorCode`/`errorMessage` answer to a void proves. `answer` holds the
+/// transaction fields given beside the error, if any.
+pub(crate) fn judge_nvp_error(
+    request: &VoidRequest,
+    code: Option<String>,
+    message: String,
+    answer: VoidAnswer,
+    status: u16,
+) -> Error {
+    let inconsistent = |why: String| Error::MalformedResponse {
+        status,
+        problem: ResponseProblem::Inconsistent(why),
+    };
+    if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
+        return inconsistent(why);
+    }
+    let refusal = Refusal {
+        response_code: answer.response_code.or_else(|| code.clone()),
+        response_message: Some(message.clone()),
+        transaction_status: answer.transaction_status,
+        primary_transaction_status: answer.primary_transaction_status,
+        fault: None,
+    };
+    match refusal.transaction_status.as_deref().map(str::trim) {
+        Some(s) if is_refusal_status(s) => refusal_error(refusal, &message),
+        Some(s) => inconsistent(format!("an NVP error beside transactionStatus {s:?}")),
+        // A request error (the 400s) voided nothing: wording may pick which refusal it is.
+        None if crate::error::is_request_error_code(code.as_deref()) => {
+            match kind_of(refusal.primary_transaction_status.as_deref(), &message) {
+                Kind::Declined => Error::NvpError {
+                    code,
+                    message,
+                    status,
+                },
+                kind => error_of(kind, refusal),
+            }
+        }
+        // A server error or an error without a code: unknown, whatever its words.
+        None => Error::NvpError {
+            code,
+            message,
+            status,
+        },
+    }
+}
+
+/// Why an answer naming `id` is not about the request's payment, if it is not.
+fn about_another_payment(request: &VoidRequest, id: Option<&str>) -> Option<String> {
+    let id = id?;
+    (!request.payment().matches(id)).then(|| {
+        format!(
+            "the answer is about payment {id}, not {}",
+            request.payment()
+        )
+    })
+}
+
+fn is(value: &str, code: &str) -> bool {
+    value.trim().eq_ignore_ascii_case(code)
+}
+
+/// `D` (declined) or `X` (cancelled): InstaMed looked at the void and said no.
+fn is_refusal_status(status: &str) -> bool {
+    is(status, "D") || is(status, "X")
 }
 
 /// The status, trimmed, without copying it when there is nothing to trim.
@@ -115,55 +270,7 @@ fn trimmed(status: Option<String>) -> String {
     }
 }
 
-/// Sorts a fault into a known refusal when it says one; otherwise keeps it a fault.
-///
-/// Statuses found in the fault's detail (`TransactionStatus=D; PrimaryTransactionStatus=V`) are
-/// read as if they had come in a result.
-pub(crate) fn refusal_from_fault(fault: Box<SoapFault>) -> Error {
-    let detail_value = |name: &str| {
-        fault.detail.as_deref().and_then(|detail| {
-            detail.split("; ").find_map(|pair| {
-                let (key, value) = pair.split_once('=')?;
-                key.eq_ignore_ascii_case(name).then(|| value.to_owned())
-            })
-        })
-    };
-    let refusal = Refusal {
-        response_code: detail_value("ResponseCode"),
-        response_message: fault.reason.clone(),
-        transaction_status: detail_value("TransactionStatus"),
-        primary_transaction_status: detail_value("PrimaryTransactionStatus"),
-        fault: None,
-    };
-    let text = fault.text();
-    match kind_of(&refusal, &text) {
-        Kind::Declined => Error::Fault(fault),
-        // The words may be in the detail only: the kind found here is the one that counts.
-        kind => error_of(
-            kind,
-            Refusal {
-                fault: Some(fault),
-                ..refusal
-            },
-        ),
-    }
-}
-
-/// Sorts an NVP `errorCode`/`errorMessage` answer into a known refusal when its message says
-/// one; otherwise it stays an [`Error::NvpError`].
-pub(crate) fn refusal_from_nvp_error(code: Option<String>, message: String) -> Error {
-    let refusal = Refusal {
-        response_code: code.clone(),
-        response_message: Some(message.clone()),
-        ..Refusal::default()
-    };
-    match kind_of(&refusal, &message) {
-        Kind::Declined => Error::NvpError { code, message },
-        kind => error_of(kind, refusal),
-    }
-}
-
-/// Which refusal an answer is.
+/// Which refusal a known refusal is.
 #[derive(Debug, PartialEq, Eq)]
 enum Kind {
     AlreadyVoided,
@@ -172,10 +279,10 @@ enum Kind {
     Declined,
 }
 
-/// The one place where refusals are told apart.
-pub(crate) fn classify(refusal: Refusal) -> Error {
-    let text = refusal.response_message.clone().unwrap_or_default();
-    error_of(kind_of(&refusal, &text), refusal)
+/// The error for a refusal already known to be one.
+fn refusal_error(refusal: Refusal, wording: &str) -> Error {
+    let kind = kind_of(refusal.primary_transaction_status.as_deref(), wording);
+    error_of(kind, refusal)
 }
 
 fn error_of(kind: Kind, refusal: Refusal) -> Error {
@@ -187,36 +294,42 @@ fn error_of(kind: Kind, refusal: Refusal) -> Error {
     }
 }
 
-fn kind_of(refusal: &Refusal, text: &str) -> Kind {
+/// Sorts a known refusal: by the payment's status first, by the wording only when the status
+/// says nothing. The wording is never asked whether something *is* a refusal.
+fn kind_of(primary: Option<&str>, wording: &str) -> Kind {
     const ALREADY_VOIDED: &[&str] = &["already void", "already been void", "previously void"];
     const NOT_VOIDABLE: &[&str] = &[
         "funds transfer",
         "transfer of funds",
-        "settled",
-        "settlement",
         "cannot be voided",
         "can not be voided",
         "not voidable",
         "too late",
+        "settled",
+        "use a refund",
         "use refund",
     ];
     const UNKNOWN: &[&str] = &[
-        "not found",
+        "transaction not found",
+        "payment not found",
         "unknown transaction",
-        "invalid transaction",
-        "does not exist",
-        "no transaction",
+        "invalid transaction id",
+        "transaction does not exist",
         "no such transaction",
     ];
-    let text = text.to_ascii_lowercase();
+    let text = wording.to_ascii_lowercase();
     let says = |phrases: &[&str]| phrases.iter().any(|phrase| text.contains(phrase));
-    let primary = refusal.primary_transaction_status.as_deref().map(str::trim);
-    let primary_is =
-        |codes: &[&str]| primary.is_some_and(|p| codes.iter().any(|c| p.eq_ignore_ascii_case(c)));
+    let primary = primary.map(str::trim).filter(|p| !p.is_empty());
+    let primary_is = |codes: &[&str]| primary.is_some_and(|p| codes.iter().any(|c| is(p, c)));
 
-    if primary_is(&["V"]) || says(ALREADY_VOIDED) {
+    if primary_is(&["V"]) {
         Kind::AlreadyVoided
-    } else if primary_is(&["S", "SE"]) || says(NOT_VOIDABLE) {
+    } else if primary_is(&["S", "SE"]) {
+        Kind::NotVoidable
+    // A payment status other than V says the payment is not voided, whatever the words.
+    } else if primary.is_none() && says(ALREADY_VOIDED) {
+        Kind::AlreadyVoided
+    } else if says(NOT_VOIDABLE) {
         Kind::NotVoidable
     } else if says(UNKNOWN) {
         Kind::UnknownTransaction
@@ -228,10 +341,11 @@ fn kind_of(refusal: &Refusal, text: &str) -> Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soap::{FaultCode, SoapVersion};
+    use crate::soap::{DetailEntry, SoapVersion};
     use crate::{Outlet, TransactionId};
 
     const ID: &str = "EE52401813A74328AAA7D93319FF4383";
+    const NS: &str = "urn:service";
 
     fn request() -> VoidRequest {
         VoidRequest::new(
@@ -250,6 +364,28 @@ mod tests {
             primary_transaction_id: Some(ID.to_lowercase()),
             ..VoidAnswer::default()
         }
+    }
+
+    fn kind(error: &Error) -> &'static str {
+        match error {
+            Error::AlreadyVoided(_) => "already",
+            Error::NotVoidable(_) => "late",
+            Error::UnknownTransaction(_) => "unknown",
+            Error::Declined(_) => "declined",
+            Error::Fault(_) => "fault",
+            Error::NvpError { .. } => "nvp",
+            Error::MalformedResponse { .. } => "malformed",
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn fault(code: FaultCode, reason: &str, detail: &[(&str, &str)]) -> Box<SoapFault> {
+        let mut fault = SoapFault::new(SoapVersion::Soap12, code, reason);
+        fault.detail = detail
+            .iter()
+            .map(|(name, text)| DetailEntry::new(NS, *name, *text))
+            .collect();
+        Box::new(fault)
     }
 
     #[test]
@@ -281,40 +417,143 @@ mod tests {
 
     #[test]
     fn refusals_are_sorted_by_status_then_by_words() {
-        let kind = |a: VoidAnswer| match judge(&request(), a, Protocol::Soap11).unwrap_err() {
-            Error::AlreadyVoided(_) => "already",
-            Error::NotVoidable(_) => "late",
-            Error::UnknownTransaction(_) => "unknown",
-            Error::Declined(_) => "declined",
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(kind(answer("D", "V", "DECLINED")), "already");
+        let of = |a: VoidAnswer| kind(&judge(&request(), a, Protocol::Soap11).unwrap_err());
+        assert_eq!(of(answer("D", "V", "DECLINED")), "already");
+        assert_eq!(of(answer("X", "V", "DECLINED")), "already");
+        assert_eq!(of(answer("D", "", "Transaction already voided")), "already");
+        // The payment's status says it is not voided: the words cannot say otherwise.
         assert_eq!(
-            kind(answer("D", "C", "Transaction already voided")),
-            "already"
+            of(answer("D", "C", "Transaction already voided")),
+            "declined"
         );
-        assert_eq!(kind(answer("D", "S", "DECLINED")), "late");
-        assert_eq!(kind(answer("D", "C", "Funds transfer initiated")), "late");
-        assert_eq!(kind(answer("D", "", "Transaction not found")), "unknown");
-        assert_eq!(kind(answer("D", "C", "DO NOT HONOR")), "declined");
+        assert_eq!(of(answer("D", "S", "DECLINED")), "late");
+        assert_eq!(of(answer("D", "C", "Funds transfer initiated")), "late");
+        assert_eq!(of(answer("D", "", "Transaction not found")), "unknown");
+        assert_eq!(of(answer("D", "C", "DO NOT HONOR")), "declined");
+        // Settlement words are no reason to advise a refund.
+        assert_eq!(
+            of(answer(
+                "D",
+                "C",
+                "Timeout contacting the settlement database"
+            )),
+            "declined"
+        );
     }
 
     #[test]
-    fn a_fault_saying_a_known_refusal_becomes_that_refusal() {
-        let mut fault = SoapFault::new(SoapVersion::Soap12, FaultCode::Sender, "Void not allowed");
-        fault.detail =
-            Some("ResponseCode=012; TransactionStatus=D; PrimaryTransactionStatus=S".into());
-        match refusal_from_fault(Box::new(fault)) {
-            Error::NotVoidable(refusal) => {
-                assert_eq!(refusal.response_code.as_deref(), Some("012"));
-                assert!(refusal.fault.is_some());
-            }
+    fn a_receiver_fault_is_known_only_with_statuses_in_the_service_namespace() {
+        let server = |reason: &str, detail: &[(&str, &str)]| {
+            judge_fault(&request(), fault(FaultCode::Receiver, reason, detail), NS)
+        };
+        for words in [
+            "Server was unable to process request. ---> Transaction has already been voided.",
+            "Server was unable to process request. ---> Merchant configuration file not found.",
+            "Server was unable to process request. ---> Timeout expired while contacting the settlement database.",
+        ] {
+            let error = server(words, &[]);
+            assert_eq!(kind(&error), "fault", "{words}");
+            assert!(error.outcome_unknown(), "{words}");
+        }
+        // A ResponseCode alone is context, not a status.
+        assert!(server("x", &[("ResponseCode", "012")]).outcome_unknown());
+        let known = server(
+            "Server was unable to process request.",
+            &[
+                ("ResponseCode", "051"),
+                ("TransactionStatus", "D"),
+                ("PrimaryTransactionStatus", "V"),
+            ],
+        );
+        assert_eq!(kind(&known), "already");
+        assert!(!known.outcome_unknown());
+        // The same fields in another namespace are not the service's.
+        let mut foreign = fault(FaultCode::Receiver, "x", &[]);
+        foreign.detail = vec![DetailEntry::new("urn:other", "TransactionStatus", "D")];
+        assert_eq!(kind(&judge_fault(&request(), foreign, NS)), "fault");
+        // Two different statuses, or another payment's: unreadable, unknown.
+        let twice = server(
+            "x",
+            &[("TransactionStatus", "D"), ("TransactionStatus", "C")],
+        );
+        assert_eq!(kind(&twice), "malformed");
+        let other = server(
+            "x",
+            &[
+                ("TransactionStatus", "D"),
+                ("PrimaryTransactionStatus", "V"),
+                ("PrimaryTransactionID", "0000"),
+            ],
+        );
+        assert_eq!(kind(&other), "malformed");
+        let completed = server("x", &[("TransactionStatus", "C")]);
+        assert_eq!(kind(&completed), "malformed");
+    }
+
+    #[test]
+    fn a_sender_fault_voided_nothing_and_its_words_may_pick_the_refusal() {
+        let client = |reason: &str, detail: &[(&str, &str)]| {
+            judge_fault(&request(), fault(FaultCode::Sender, reason, detail), NS)
+        };
+        assert_eq!(
+            kind(&client("Transaction has already been voided.", &[])),
+            "already"
+        );
+        assert_eq!(kind(&client("Void not allowed: too late", &[])), "late");
+        assert_eq!(kind(&client("Transaction not found.", &[])), "unknown");
+        let plain = client(
+            "Server did not recognize the value of HTTP Header SOAPAction",
+            &[],
+        );
+        assert_eq!(kind(&plain), "fault");
+        assert!(!plain.outcome_unknown());
+        match client("Void rejected", &[("PrimaryTransactionStatus", "S")]) {
+            Error::NotVoidable(refusal) => assert!(refusal.fault.is_some()),
             other => panic!("{other:?}"),
         }
-        let plain = SoapFault::new(SoapVersion::Soap11, FaultCode::Receiver, "Object reference");
-        assert!(matches!(
-            refusal_from_fault(Box::new(plain)),
-            Error::Fault(_)
-        ));
+    }
+
+    #[test]
+    fn nvp_errors_are_unknown_unless_rejected_or_structured() {
+        let nvp = |code: Option<&str>, message: &str, answer: VoidAnswer| {
+            judge_nvp_error(
+                &request(),
+                code.map(str::to_owned),
+                message.to_owned(),
+                answer,
+                200,
+            )
+        };
+        let words = "Database timeout while checking whether the transaction was already \
+                     voided; no change made";
+        let error = nvp(Some("500"), words, VoidAnswer::default());
+        assert_eq!(kind(&error), "nvp");
+        assert!(error.outcome_unknown());
+        for code in [
+            None,
+            Some("503"),
+            Some("012"),
+            Some("+400"),
+            Some("4000"),
+            Some(""),
+        ] {
+            let error = nvp(
+                code,
+                "Transaction has already been voided.",
+                VoidAnswer::default(),
+            );
+            assert!(error.outcome_unknown(), "{code:?}: {error:?}");
+        }
+        let rejected = nvp(Some("400"), "Transaction not found.", VoidAnswer::default());
+        assert_eq!(kind(&rejected), "unknown");
+        let plain = nvp(
+            Some("400"),
+            "An unexpected error occurred",
+            VoidAnswer::default(),
+        );
+        assert_eq!(kind(&plain), "nvp");
+        assert!(!plain.outcome_unknown());
+        let structured = nvp(Some("500"), "x", answer("D", "V", ""));
+        assert_eq!(kind(&structured), "already");
     }
 }

@@ -149,6 +149,32 @@ pub fn fault(version: Version, sender: bool, reason: &str, detail: &str) -> Stri
     envelope(version, &body)
 }
 
+/// A fault exactly as an ASP.NET ASMX stack writes it (FACTS §6): `code` is the local part of
+/// the code (`Client`, `Server`, `Sender`, `Receiver`, `VersionMismatch`…); SOAP 1.2 names the
+/// service URL in `Node` and, like SOAP 1.1, writes the detail unqualified.
+pub fn aspnet_fault(version: Version, code: &str, reason: &str, detail: &str) -> String {
+    let p = version.prefix();
+    let body = match version {
+        Version::Soap11 => format!(
+            "<{p}:Fault><faultcode>{p}:{code}</faultcode><faultstring>{reason}</faultstring><detail>{detail}</detail></{p}:Fault>"
+        ),
+        Version::Soap12 => format!(
+            "<{p}:Fault><{p}:Code><{p}:Value>{p}:{code}</{p}:Value></{p}:Code><{p}:Reason><{p}:Text xml:lang=\"en\">{reason}</{p}:Text></{p}:Reason><{p}:Node>https://localhost/payment/service.asmx</{p}:Node><detail>{detail}</detail></{p}:Fault>"
+        ),
+    };
+    envelope(version, &body)
+}
+
+/// The structured statuses a service puts in a fault's detail, in the service namespace.
+pub fn error_info(fields: &[(&str, &str)]) -> String {
+    let mut out = format!("<ErrorInfo xmlns=\"{TNS}\">");
+    for (name, value) in fields {
+        out.push_str(&format!("<{name}>{value}</{name}>"));
+    }
+    out.push_str("</ErrorInfo>");
+    out
+}
+
 pub fn envelope(version: Version, body: &str) -> String {
     let p = version.prefix();
     format!(

@@ -142,6 +142,120 @@ pub mod types {
             writer.element(NS_TNS, "Code", &self.code);
         }
     }
+    impl instamed_soap::soap::Shape for AllTypes {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Text",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Flag",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Tiny",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i8 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Small",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i16 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Number",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Big",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i64 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Octet",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <u8 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Word",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <u16 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Count",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <u32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Huge",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <u64 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Ratio",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <f32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Measure",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <f64 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "When",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::DateTime as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Image",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Base64Binary as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Id",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Guid as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Letter",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <u16 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Code",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `Colour` values of the service schema.
     ///
     /// A value the schema does not list is kept in `Unknown`, never mapped to another variant.
@@ -258,6 +372,11 @@ pub mod types {
             writer.text(self.as_str());
         }
     }
+    impl instamed_soap::soap::Shape for Colour {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Enumeration(
+            &["red", "Red", "Unknown", "", "01", "light blue", "x-ray"],
+        );
+    }
     /// The `FooBar` type of the service schema.
     #[derive(
         Debug,
@@ -289,6 +408,11 @@ pub mod types {
     impl instamed_soap::soap::WriteXml for FooBar {
         fn write_content(&self, _writer: &mut instamed_soap::soap::XmlWriter) {}
     }
+    impl instamed_soap::soap::Shape for FooBar {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[],
+        );
+    }
     /// The `fooBar` type of the service schema.
     #[derive(
         Debug,
@@ -319,6 +443,11 @@ pub mod types {
     }
     impl instamed_soap::soap::WriteXml for FooBarType {
         fn write_content(&self, _writer: &mut instamed_soap::soap::XmlWriter) {}
+    }
+    impl instamed_soap::soap::Shape for FooBarType {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[],
+        );
     }
     /// The `Keywords` type of the service schema.
     #[derive(
@@ -392,6 +521,48 @@ pub mod types {
             writer.optional(NS_TNS, "item", &self.item_2);
         }
     }
+    impl instamed_soap::soap::Shape for Keywords {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "type",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "match",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "self",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "async",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Item",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Widget as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "item",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Widget as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `Occurrences` type of the service schema.
     #[derive(
         Debug,
@@ -417,7 +588,7 @@ pub mod types {
         pub required: String,
         /// `NillableFlag` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "NillableFlag", prefix = "tns")]
         pub nillable_flag: Option<bool>,
         /// `AnyNumber` (xs:int, any number).
@@ -474,7 +645,7 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "Optional", &self.optional);
             writer.element(NS_TNS, "Required", &self.required);
-            writer.optional(NS_TNS, "NillableFlag", &self.nillable_flag);
+            writer.nillable(NS_TNS, "NillableFlag", &self.nillable_flag);
             writer.repeated(NS_TNS, "AnyNumber", &self.any_number);
             writer.repeated(NS_TNS, "AtLeastTwo", &self.at_least_two);
             writer.repeated(NS_TNS, "UpToFive", &self.up_to_five);
@@ -482,6 +653,66 @@ pub mod types {
             writer.optional(NS_TNS, "Note", &self.note);
             writer.optional(NS_TNS, "Stamp", &self.stamp);
         }
+    }
+    impl instamed_soap::soap::Shape for Occurrences {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Optional",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Required",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "NillableFlag",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Nillable,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AnyNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Many,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AtLeastTwo",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Many,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "UpToFive",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Many,
+                    <Colour as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "WithDefault",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Note",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Stamp",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Stamp as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `Order` type of the service schema.
     #[derive(
@@ -534,6 +765,30 @@ pub mod types {
             writer.repeated(NS_TNS, "Sub", &self.sub);
         }
     }
+    impl instamed_soap::soap::Shape for Order {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Line",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Many,
+                    <OrderLine as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Label",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <StringType as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Sub",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Many,
+                    <Order as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The anonymous type of the `Line` element of `Order`.
     #[derive(
         Debug,
@@ -582,6 +837,24 @@ pub mod types {
             writer.optional(NS_TNS, "Discount", &self.discount);
         }
     }
+    impl instamed_soap::soap::Shape for OrderLine {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Sku",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Discount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <OrderLineDiscount as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The anonymous type of the `Discount` element of `OrderLine`.
     #[derive(
         Debug,
@@ -622,6 +895,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.element(NS_TNS, "Percent", &self.percent);
         }
+    }
+    impl instamed_soap::soap::Shape for OrderLineDiscount {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Percent",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `Stamp` element of the service schema.
     #[derive(
@@ -664,6 +949,18 @@ pub mod types {
             writer.element(NS_TNS, "By", &self.by);
         }
     }
+    impl instamed_soap::soap::Shape for Stamp {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "By",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `String` type of the service schema.
     #[derive(
         Debug,
@@ -705,6 +1002,18 @@ pub mod types {
             writer.optional(NS_TNS, "Value", &self.value);
         }
     }
+    impl instamed_soap::soap::Shape for StringType {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Value",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `Widget` type of the service schema.
     #[derive(
         Debug,
@@ -745,6 +1054,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "Name", &self.name);
         }
+    }
+    impl instamed_soap::soap::Shape for Widget {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Name",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `Widget` element of the service schema.
     #[derive(
@@ -816,6 +1137,48 @@ pub mod types {
             writer.optional(NS_TNS, "b", &self.b);
         }
     }
+    impl instamed_soap::soap::Shape for WidgetElement {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "all",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <AllTypes as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "occurrences",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Occurrences as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "keywords",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Keywords as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "order",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Order as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "a",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <FooBarType as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "b",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <FooBar as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `WidgetResponse` element of the service schema.
     #[derive(
         Debug,
@@ -858,6 +1221,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "WidgetResult", &self.widget_result);
         }
+    }
+    impl instamed_soap::soap::Shape for WidgetResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "WidgetResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Widget as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
 }
 /// One marker type per operation, carrying its metadata.

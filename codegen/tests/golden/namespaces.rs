@@ -59,6 +59,24 @@ pub mod types {
             writer.element(NS_NS1, "Currency", &self.currency);
         }
     }
+    impl instamed_soap::soap::Shape for Money {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_NS1,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Currency",
+                    NS_NS1,
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// Places an order.
     /// Lines of documentation are kept.
     #[derive(
@@ -110,6 +128,30 @@ pub mod types {
             writer.element(NS_TNS, "priority", &self.priority);
         }
     }
+    impl instamed_soap::soap::Shape for PlaceOrder {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "reference",
+                    "",
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "total",
+                    "",
+                    instamed_soap::soap::Occurs::Once,
+                    <Money as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "priority",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `PlaceOrderResponse` element of the service schema.
     #[derive(
         Debug,
@@ -156,6 +198,24 @@ pub mod types {
             writer.optional("", "accepted", &self.accepted);
             writer.optional("", "charged", &self.charged);
         }
+    }
+    impl instamed_soap::soap::Shape for PlaceOrderResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "accepted",
+                    "",
+                    instamed_soap::soap::Occurs::Optional,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "charged",
+                    "",
+                    instamed_soap::soap::Occurs::Optional,
+                    <TaxedMoney as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `TaxedMoney` type of the service schema.
     ///
@@ -208,6 +268,30 @@ pub mod types {
             writer.element(NS_NS1, "Currency", &self.currency);
             writer.element(NS_NS1, "Tax", &self.tax);
         }
+    }
+    impl instamed_soap::soap::Shape for TaxedMoney {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_NS1,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Currency",
+                    NS_NS1,
+                    instamed_soap::soap::Occurs::Once,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Tax",
+                    NS_NS1,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
 }
 /// One marker type per operation, carrying its metadata.

@@ -16,6 +16,42 @@ pub const SOAP12_ADDRESS: ::core::option::Option<&str> = ::core::option::Option:
 pub mod types {
     /// Namespace `tns`: `http://online.instamed.com/TransactionServices/Payment/v1r3/`.
     const NS_TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
+    /// The `AddressVerificationInfo` type of the service schema.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::yaserde::YaSerialize,
+        ::yaserde::YaDeserialize
+    )]
+    #[yaserde(
+        rename = "AddressVerificationInfo",
+        prefix = "tns",
+        default_namespace = "tns",
+        namespaces = {"tns" = "http://online.instamed.com/TransactionServices/Payment/v1r3/"}
+    )]
+    #[non_exhaustive]
+    pub struct AddressVerificationInfo {}
+    impl instamed_soap::soap::ReadXml for AddressVerificationInfo {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let value = Self::default();
+            while reader.enter_child()? {
+                reader.skip()?;
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for AddressVerificationInfo {
+        fn write_content(&self, _writer: &mut instamed_soap::soap::XmlWriter) {}
+    }
+    impl instamed_soap::soap::Shape for AddressVerificationInfo {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[],
+        );
+    }
     /// The `BasePaymentResponseData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -194,6 +230,126 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for BasePaymentResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `BasePaymentTransactionData` type of the service schema.
     #[derive(
         Debug,
@@ -321,9 +477,93 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
         }
     }
+    impl instamed_soap::soap::Shape for BasePaymentTransactionData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `CreditCardAuthAndCaptRequestData` type of the service schema.
     ///
-    /// Extends `BasePaymentTransactionData`: the base type's elements come first.
+    /// Extends `CreditCardPrimaryRequestData`: the base type's elements come first.
     #[derive(
         Debug,
         Clone,
@@ -379,31 +619,105 @@ pub mod types {
         /// `InstaMedAccountID` (xs:string, optional).
         #[yaserde(rename = "InstaMedAccountID", prefix = "tns")]
         pub insta_med_account_id: Option<String>,
-        /// `Amount` (xs:string, optional).
-        #[yaserde(rename = "Amount", prefix = "tns")]
-        pub amount: Option<String>,
+        /// `InstallementSequence` (xs:string, optional).
+        #[yaserde(rename = "InstallementSequence", prefix = "tns")]
+        pub installement_sequence: Option<String>,
+        /// `InstallementCount` (xs:string, optional).
+        #[yaserde(rename = "InstallementCount", prefix = "tns")]
+        pub installement_count: Option<String>,
         /// `CardNumber` (xs:string, optional).
         #[yaserde(rename = "CardNumber", prefix = "tns")]
         pub card_number: Option<String>,
-        /// `ExpirationMonth` (xs:string, optional).
-        #[yaserde(rename = "ExpirationMonth", prefix = "tns")]
-        pub expiration_month: Option<String>,
-        /// `ExpirationYear` (xs:string, optional).
-        #[yaserde(rename = "ExpirationYear", prefix = "tns")]
-        pub expiration_year: Option<String>,
-        /// `CVN` (xs:string, optional).
-        #[yaserde(rename = "CVN", prefix = "tns")]
-        pub cvn: Option<String>,
+        /// `CardExpiration` (xs:string, optional).
+        #[yaserde(rename = "CardExpiration", prefix = "tns")]
+        pub card_expiration: Option<String>,
+        /// `Amount` (xs:string, optional).
+        #[yaserde(rename = "Amount", prefix = "tns")]
+        pub amount: Option<String>,
+        /// `CardVerificationNumber` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationNumber", prefix = "tns")]
+        pub card_verification_number: Option<String>,
+        /// `CardHolderName` (xs:string, optional).
+        #[yaserde(rename = "CardHolderName", prefix = "tns")]
+        pub card_holder_name: Option<String>,
+        /// `SaveOnFileTransactionID` (xs:string, optional).
+        #[yaserde(rename = "SaveOnFileTransactionID", prefix = "tns")]
+        pub save_on_file_transaction_id: Option<String>,
+        /// `SaveOnFileTransactionIDInitialPayment` (xs:string, optional).
+        #[yaserde(rename = "SaveOnFileTransactionIDInitialPayment", prefix = "tns")]
+        pub save_on_file_transaction_id_initial_payment: Option<String>,
+        /// `IsRecurring` (xs:string, optional).
+        #[yaserde(rename = "IsRecurring", prefix = "tns")]
+        pub is_recurring: Option<String>,
+        /// `IsInstallment` (xs:string, optional).
+        #[yaserde(rename = "IsInstallment", prefix = "tns")]
+        pub is_installment: Option<String>,
+        /// `IsSaveOnFile` (xs:string, optional).
+        #[yaserde(rename = "IsSaveOnFile", prefix = "tns")]
+        pub is_save_on_file: Option<String>,
+        /// `Track1Data` (xs:string, optional).
+        #[yaserde(rename = "Track1Data", prefix = "tns")]
+        pub track1_data: Option<String>,
+        /// `Track2Data` (xs:string, optional).
+        #[yaserde(rename = "Track2Data", prefix = "tns")]
+        pub track2_data: Option<String>,
+        /// `AddressVerificationInfo` (`AddressVerificationInfo`, optional).
+        #[yaserde(rename = "AddressVerificationInfo", prefix = "tns")]
+        pub address_verification_info: Option<AddressVerificationInfo>,
+        /// `Patient` (`PatientInfo`, optional).
+        #[yaserde(rename = "Patient", prefix = "tns")]
+        pub patient: Option<PatientInfo>,
+        /// `AdditionalInfo1` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo1", prefix = "tns")]
+        pub additional_info1: Option<String>,
+        /// `AdditionalInfo2` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo2", prefix = "tns")]
+        pub additional_info2: Option<String>,
+        /// `AdditionalInfo3` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo3", prefix = "tns")]
+        pub additional_info3: Option<String>,
+        /// `AdditionalInfo4` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo4", prefix = "tns")]
+        pub additional_info4: Option<String>,
+        /// `AdditionalInfo5` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo5", prefix = "tns")]
+        pub additional_info5: Option<String>,
+        /// `AdditionalInfo6` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo6", prefix = "tns")]
+        pub additional_info6: Option<String>,
         /// `CardPresentStatus` (xs:string, optional).
         #[yaserde(rename = "CardPresentStatus", prefix = "tns")]
         pub card_present_status: Option<String>,
+        /// `PurchaseIdentifier` (xs:string, optional).
+        #[yaserde(rename = "PurchaseIdentifier", prefix = "tns")]
+        pub purchase_identifier: Option<String>,
+        /// `CardType` (xs:string, optional).
+        #[yaserde(rename = "CardType", prefix = "tns")]
+        pub card_type: Option<String>,
+        /// `CardHolderEmail` (xs:string, optional).
+        #[yaserde(rename = "CardHolderEmail", prefix = "tns")]
+        pub card_holder_email: Option<String>,
+        /// `CardHolderFirstName` (xs:string, optional).
+        #[yaserde(rename = "CardHolderFirstName", prefix = "tns")]
+        pub card_holder_first_name: Option<String>,
+        /// `CardHolderLastName` (xs:string, optional).
+        #[yaserde(rename = "CardHolderLastName", prefix = "tns")]
+        pub card_holder_last_name: Option<String>,
+        /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
+        ///
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
+        #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
+        pub is_cardholder_initiated_transaction: Option<bool>,
+        /// `AuthNumber` (xs:string, optional).
+        #[yaserde(rename = "AuthNumber", prefix = "tns")]
+        pub auth_number: Option<String>,
     }
     impl instamed_soap::soap::ReadXml for CreditCardAuthAndCaptRequestData {
         fn read_xml(
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
-            let mut seen = [false; 19];
+            let mut seen = [false; 43];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "MerchantID") => {
@@ -445,21 +759,100 @@ pub mod types {
                     (NS_TNS, "InstaMedAccountID") => {
                         value.insta_med_account_id = reader.read_option(&mut seen[12])?;
                     }
-                    (NS_TNS, "Amount") => {
-                        value.amount = reader.read_option(&mut seen[13])?;
+                    (NS_TNS, "InstallementSequence") => {
+                        value.installement_sequence = reader.read_option(&mut seen[13])?;
+                    }
+                    (NS_TNS, "InstallementCount") => {
+                        value.installement_count = reader.read_option(&mut seen[14])?;
                     }
                     (NS_TNS, "CardNumber") => {
-                        value.card_number = reader.read_option(&mut seen[14])?;
+                        value.card_number = reader.read_option(&mut seen[15])?;
                     }
-                    (NS_TNS, "ExpirationMonth") => {
-                        value.expiration_month = reader.read_option(&mut seen[15])?;
+                    (NS_TNS, "CardExpiration") => {
+                        value.card_expiration = reader.read_option(&mut seen[16])?;
                     }
-                    (NS_TNS, "ExpirationYear") => {
-                        value.expiration_year = reader.read_option(&mut seen[16])?;
+                    (NS_TNS, "Amount") => {
+                        value.amount = reader.read_option(&mut seen[17])?;
                     }
-                    (NS_TNS, "CVN") => value.cvn = reader.read_option(&mut seen[17])?,
+                    (NS_TNS, "CardVerificationNumber") => {
+                        value.card_verification_number = reader
+                            .read_option(&mut seen[18])?;
+                    }
+                    (NS_TNS, "CardHolderName") => {
+                        value.card_holder_name = reader.read_option(&mut seen[19])?;
+                    }
+                    (NS_TNS, "SaveOnFileTransactionID") => {
+                        value.save_on_file_transaction_id = reader
+                            .read_option(&mut seen[20])?;
+                    }
+                    (NS_TNS, "SaveOnFileTransactionIDInitialPayment") => {
+                        value.save_on_file_transaction_id_initial_payment = reader
+                            .read_option(&mut seen[21])?;
+                    }
+                    (NS_TNS, "IsRecurring") => {
+                        value.is_recurring = reader.read_option(&mut seen[22])?;
+                    }
+                    (NS_TNS, "IsInstallment") => {
+                        value.is_installment = reader.read_option(&mut seen[23])?;
+                    }
+                    (NS_TNS, "IsSaveOnFile") => {
+                        value.is_save_on_file = reader.read_option(&mut seen[24])?;
+                    }
+                    (NS_TNS, "Track1Data") => {
+                        value.track1_data = reader.read_option(&mut seen[25])?;
+                    }
+                    (NS_TNS, "Track2Data") => {
+                        value.track2_data = reader.read_option(&mut seen[26])?;
+                    }
+                    (NS_TNS, "AddressVerificationInfo") => {
+                        value.address_verification_info = reader
+                            .read_option(&mut seen[27])?;
+                    }
+                    (NS_TNS, "Patient") => {
+                        value.patient = reader.read_option(&mut seen[28])?;
+                    }
+                    (NS_TNS, "AdditionalInfo1") => {
+                        value.additional_info1 = reader.read_option(&mut seen[29])?;
+                    }
+                    (NS_TNS, "AdditionalInfo2") => {
+                        value.additional_info2 = reader.read_option(&mut seen[30])?;
+                    }
+                    (NS_TNS, "AdditionalInfo3") => {
+                        value.additional_info3 = reader.read_option(&mut seen[31])?;
+                    }
+                    (NS_TNS, "AdditionalInfo4") => {
+                        value.additional_info4 = reader.read_option(&mut seen[32])?;
+                    }
+                    (NS_TNS, "AdditionalInfo5") => {
+                        value.additional_info5 = reader.read_option(&mut seen[33])?;
+                    }
+                    (NS_TNS, "AdditionalInfo6") => {
+                        value.additional_info6 = reader.read_option(&mut seen[34])?;
+                    }
                     (NS_TNS, "CardPresentStatus") => {
-                        value.card_present_status = reader.read_option(&mut seen[18])?;
+                        value.card_present_status = reader.read_option(&mut seen[35])?;
+                    }
+                    (NS_TNS, "PurchaseIdentifier") => {
+                        value.purchase_identifier = reader.read_option(&mut seen[36])?;
+                    }
+                    (NS_TNS, "CardType") => {
+                        value.card_type = reader.read_option(&mut seen[37])?;
+                    }
+                    (NS_TNS, "CardHolderEmail") => {
+                        value.card_holder_email = reader.read_option(&mut seen[38])?;
+                    }
+                    (NS_TNS, "CardHolderFirstName") => {
+                        value.card_holder_first_name = reader.read_option(&mut seen[39])?;
+                    }
+                    (NS_TNS, "CardHolderLastName") => {
+                        value.card_holder_last_name = reader.read_option(&mut seen[40])?;
+                    }
+                    (NS_TNS, "IsCardholderInitiatedTransaction") => {
+                        value.is_cardholder_initiated_transaction = reader
+                            .read_option(&mut seen[41])?;
+                    }
+                    (NS_TNS, "AuthNumber") => {
+                        value.auth_number = reader.read_option(&mut seen[42])?;
                     }
                     _ => reader.skip()?,
                 }
@@ -482,17 +875,330 @@ pub mod types {
             writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
             writer.optional(NS_TNS, "ReasonText", &self.reason_text);
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
-            writer.optional(NS_TNS, "Amount", &self.amount);
+            writer.optional(NS_TNS, "InstallementSequence", &self.installement_sequence);
+            writer.optional(NS_TNS, "InstallementCount", &self.installement_count);
             writer.optional(NS_TNS, "CardNumber", &self.card_number);
-            writer.optional(NS_TNS, "ExpirationMonth", &self.expiration_month);
-            writer.optional(NS_TNS, "ExpirationYear", &self.expiration_year);
-            writer.optional(NS_TNS, "CVN", &self.cvn);
+            writer.optional(NS_TNS, "CardExpiration", &self.card_expiration);
+            writer.optional(NS_TNS, "Amount", &self.amount);
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationNumber",
+                    &self.card_verification_number,
+                );
+            writer.optional(NS_TNS, "CardHolderName", &self.card_holder_name);
+            writer
+                .optional(
+                    NS_TNS,
+                    "SaveOnFileTransactionID",
+                    &self.save_on_file_transaction_id,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "SaveOnFileTransactionIDInitialPayment",
+                    &self.save_on_file_transaction_id_initial_payment,
+                );
+            writer.optional(NS_TNS, "IsRecurring", &self.is_recurring);
+            writer.optional(NS_TNS, "IsInstallment", &self.is_installment);
+            writer.optional(NS_TNS, "IsSaveOnFile", &self.is_save_on_file);
+            writer.optional(NS_TNS, "Track1Data", &self.track1_data);
+            writer.optional(NS_TNS, "Track2Data", &self.track2_data);
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationInfo",
+                    &self.address_verification_info,
+                );
+            writer.optional(NS_TNS, "Patient", &self.patient);
+            writer.optional(NS_TNS, "AdditionalInfo1", &self.additional_info1);
+            writer.optional(NS_TNS, "AdditionalInfo2", &self.additional_info2);
+            writer.optional(NS_TNS, "AdditionalInfo3", &self.additional_info3);
+            writer.optional(NS_TNS, "AdditionalInfo4", &self.additional_info4);
+            writer.optional(NS_TNS, "AdditionalInfo5", &self.additional_info5);
+            writer.optional(NS_TNS, "AdditionalInfo6", &self.additional_info6);
             writer.optional(NS_TNS, "CardPresentStatus", &self.card_present_status);
+            writer.optional(NS_TNS, "PurchaseIdentifier", &self.purchase_identifier);
+            writer.optional(NS_TNS, "CardType", &self.card_type);
+            writer.optional(NS_TNS, "CardHolderEmail", &self.card_holder_email);
+            writer.optional(NS_TNS, "CardHolderFirstName", &self.card_holder_first_name);
+            writer.optional(NS_TNS, "CardHolderLastName", &self.card_holder_last_name);
+            writer
+                .nillable(
+                    NS_TNS,
+                    "IsCardholderInitiatedTransaction",
+                    &self.is_cardholder_initiated_transaction,
+                );
+            writer.optional(NS_TNS, "AuthNumber", &self.auth_number);
         }
+    }
+    impl instamed_soap::soap::Shape for CreditCardAuthAndCaptRequestData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementSequence",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementCount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardExpiration",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "SaveOnFileTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "SaveOnFileTransactionIDInitialPayment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsRecurring",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsInstallment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsSaveOnFile",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Track1Data",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Track2Data",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationInfo",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <AddressVerificationInfo as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Patient",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <PatientInfo as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo1",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo2",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo3",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo4",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo5",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo6",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardPresentStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PurchaseIdentifier",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardType",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderEmail",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderFirstName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderLastName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsCardholderInitiatedTransaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Nillable,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `CreditCardAuthAndCaptResponseData` type of the service schema.
     ///
-    /// Extends `BasePaymentResponseData`: the base type's elements come first.
+    /// Extends `CreditCardPrimaryResponseData`: the base type's elements come first.
     #[derive(
         Debug,
         Clone,
@@ -566,13 +1272,25 @@ pub mod types {
         /// `interfaceTransactionStatus` (xs:string, optional).
         #[yaserde(rename = "interfaceTransactionStatus", prefix = "tns")]
         pub interface_transaction_status: Option<String>,
+        /// `AddressVerificationResponseCode` (xs:string, optional).
+        #[yaserde(rename = "AddressVerificationResponseCode", prefix = "tns")]
+        pub address_verification_response_code: Option<String>,
+        /// `AddressVerificationResponseDescription` (xs:string, optional).
+        #[yaserde(rename = "AddressVerificationResponseDescription", prefix = "tns")]
+        pub address_verification_response_description: Option<String>,
+        /// `CardVerificationResponseCode` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationResponseCode", prefix = "tns")]
+        pub card_verification_response_code: Option<String>,
+        /// `CardVerificationResponseDescription` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationResponseDescription", prefix = "tns")]
+        pub card_verification_response_description: Option<String>,
     }
     impl instamed_soap::soap::ReadXml for CreditCardAuthAndCaptResponseData {
         fn read_xml(
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
-            let mut seen = [false; 19];
+            let mut seen = [false; 23];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "MerchantID") => {
@@ -633,6 +1351,22 @@ pub mod types {
                         value.interface_transaction_status = reader
                             .read_option(&mut seen[18])?;
                     }
+                    (NS_TNS, "AddressVerificationResponseCode") => {
+                        value.address_verification_response_code = reader
+                            .read_option(&mut seen[19])?;
+                    }
+                    (NS_TNS, "AddressVerificationResponseDescription") => {
+                        value.address_verification_response_description = reader
+                            .read_option(&mut seen[20])?;
+                    }
+                    (NS_TNS, "CardVerificationResponseCode") => {
+                        value.card_verification_response_code = reader
+                            .read_option(&mut seen[21])?;
+                    }
+                    (NS_TNS, "CardVerificationResponseDescription") => {
+                        value.card_verification_response_description = reader
+                            .read_option(&mut seen[22])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -666,11 +1400,179 @@ pub mod types {
                     "interfaceTransactionStatus",
                     &self.interface_transaction_status,
                 );
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationResponseCode",
+                    &self.address_verification_response_code,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationResponseDescription",
+                    &self.address_verification_response_description,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationResponseCode",
+                    &self.card_verification_response_code,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationResponseDescription",
+                    &self.card_verification_response_description,
+                );
         }
+    }
+    impl instamed_soap::soap::Shape for CreditCardAuthAndCaptResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationResponseDescription",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationResponseDescription",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `CreditCardCreditResponseData` type of the service schema.
     ///
-    /// Extends `BasePaymentResponseData`: the base type's elements come first.
+    /// Extends `CreditCardPrimaryResponseData`: the base type's elements come first.
     #[derive(
         Debug,
         Clone,
@@ -744,13 +1646,25 @@ pub mod types {
         /// `interfaceTransactionStatus` (xs:string, optional).
         #[yaserde(rename = "interfaceTransactionStatus", prefix = "tns")]
         pub interface_transaction_status: Option<String>,
+        /// `AddressVerificationResponseCode` (xs:string, optional).
+        #[yaserde(rename = "AddressVerificationResponseCode", prefix = "tns")]
+        pub address_verification_response_code: Option<String>,
+        /// `AddressVerificationResponseDescription` (xs:string, optional).
+        #[yaserde(rename = "AddressVerificationResponseDescription", prefix = "tns")]
+        pub address_verification_response_description: Option<String>,
+        /// `CardVerificationResponseCode` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationResponseCode", prefix = "tns")]
+        pub card_verification_response_code: Option<String>,
+        /// `CardVerificationResponseDescription` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationResponseDescription", prefix = "tns")]
+        pub card_verification_response_description: Option<String>,
     }
     impl instamed_soap::soap::ReadXml for CreditCardCreditResponseData {
         fn read_xml(
             reader: &mut instamed_soap::soap::XmlReader<'_>,
         ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
             let mut value = Self::default();
-            let mut seen = [false; 19];
+            let mut seen = [false; 23];
             while reader.enter_child()? {
                 match (reader.child_namespace(), reader.child_local()) {
                     (NS_TNS, "MerchantID") => {
@@ -811,6 +1725,22 @@ pub mod types {
                         value.interface_transaction_status = reader
                             .read_option(&mut seen[18])?;
                     }
+                    (NS_TNS, "AddressVerificationResponseCode") => {
+                        value.address_verification_response_code = reader
+                            .read_option(&mut seen[19])?;
+                    }
+                    (NS_TNS, "AddressVerificationResponseDescription") => {
+                        value.address_verification_response_description = reader
+                            .read_option(&mut seen[20])?;
+                    }
+                    (NS_TNS, "CardVerificationResponseCode") => {
+                        value.card_verification_response_code = reader
+                            .read_option(&mut seen[21])?;
+                    }
+                    (NS_TNS, "CardVerificationResponseDescription") => {
+                        value.card_verification_response_description = reader
+                            .read_option(&mut seen[22])?;
+                    }
                     _ => reader.skip()?,
                 }
             }
@@ -844,7 +1774,1171 @@ pub mod types {
                     "interfaceTransactionStatus",
                     &self.interface_transaction_status,
                 );
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationResponseCode",
+                    &self.address_verification_response_code,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationResponseDescription",
+                    &self.address_verification_response_description,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationResponseCode",
+                    &self.card_verification_response_code,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationResponseDescription",
+                    &self.card_verification_response_description,
+                );
         }
+    }
+    impl instamed_soap::soap::Shape for CreditCardCreditResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationResponseDescription",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationResponseDescription",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
+    /// The `CreditCardPrimaryRequestData` type of the service schema.
+    ///
+    /// Extends `BasePaymentTransactionData`: the base type's elements come first.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::yaserde::YaSerialize,
+        ::yaserde::YaDeserialize
+    )]
+    #[yaserde(
+        rename = "CreditCardPrimaryRequestData",
+        prefix = "tns",
+        default_namespace = "tns",
+        namespaces = {"tns" = "http://online.instamed.com/TransactionServices/Payment/v1r3/"}
+    )]
+    #[non_exhaustive]
+    pub struct CreditCardPrimaryRequestData {
+        /// `MerchantID` (xs:string, optional).
+        #[yaserde(rename = "MerchantID", prefix = "tns")]
+        pub merchant_id: Option<String>,
+        /// `StoreID` (xs:string, optional).
+        #[yaserde(rename = "StoreID", prefix = "tns")]
+        pub store_id: Option<String>,
+        /// `TerminalID` (xs:string, optional).
+        #[yaserde(rename = "TerminalID", prefix = "tns")]
+        pub terminal_id: Option<String>,
+        /// `TransactionID` (xs:string, optional).
+        #[yaserde(rename = "TransactionID", prefix = "tns")]
+        pub transaction_id: Option<String>,
+        /// `TransactionNumber` (xs:string, optional).
+        #[yaserde(rename = "TransactionNumber", prefix = "tns")]
+        pub transaction_number: Option<String>,
+        /// `BatchID` (xs:string, optional).
+        #[yaserde(rename = "BatchID", prefix = "tns")]
+        pub batch_id: Option<String>,
+        /// `TransactionCode` (xs:string, optional).
+        #[yaserde(rename = "TransactionCode", prefix = "tns")]
+        pub transaction_code: Option<String>,
+        /// `MarketSegment` (xs:string, optional).
+        #[yaserde(rename = "MarketSegment", prefix = "tns")]
+        pub market_segment: Option<String>,
+        /// `TransactionStatus` (xs:string, optional).
+        #[yaserde(rename = "TransactionStatus", prefix = "tns")]
+        pub transaction_status: Option<String>,
+        /// `PaymentPlanID` (xs:string, optional).
+        #[yaserde(rename = "PaymentPlanID", prefix = "tns")]
+        pub payment_plan_id: Option<String>,
+        /// `ReasonCode` (xs:string, optional).
+        #[yaserde(rename = "ReasonCode", prefix = "tns")]
+        pub reason_code: Option<String>,
+        /// `ReasonText` (xs:string, optional).
+        #[yaserde(rename = "ReasonText", prefix = "tns")]
+        pub reason_text: Option<String>,
+        /// `InstaMedAccountID` (xs:string, optional).
+        #[yaserde(rename = "InstaMedAccountID", prefix = "tns")]
+        pub insta_med_account_id: Option<String>,
+        /// `InstallementSequence` (xs:string, optional).
+        #[yaserde(rename = "InstallementSequence", prefix = "tns")]
+        pub installement_sequence: Option<String>,
+        /// `InstallementCount` (xs:string, optional).
+        #[yaserde(rename = "InstallementCount", prefix = "tns")]
+        pub installement_count: Option<String>,
+        /// `CardNumber` (xs:string, optional).
+        #[yaserde(rename = "CardNumber", prefix = "tns")]
+        pub card_number: Option<String>,
+        /// `CardExpiration` (xs:string, optional).
+        #[yaserde(rename = "CardExpiration", prefix = "tns")]
+        pub card_expiration: Option<String>,
+        /// `Amount` (xs:string, optional).
+        #[yaserde(rename = "Amount", prefix = "tns")]
+        pub amount: Option<String>,
+        /// `CardVerificationNumber` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationNumber", prefix = "tns")]
+        pub card_verification_number: Option<String>,
+        /// `CardHolderName` (xs:string, optional).
+        #[yaserde(rename = "CardHolderName", prefix = "tns")]
+        pub card_holder_name: Option<String>,
+        /// `SaveOnFileTransactionID` (xs:string, optional).
+        #[yaserde(rename = "SaveOnFileTransactionID", prefix = "tns")]
+        pub save_on_file_transaction_id: Option<String>,
+        /// `SaveOnFileTransactionIDInitialPayment` (xs:string, optional).
+        #[yaserde(rename = "SaveOnFileTransactionIDInitialPayment", prefix = "tns")]
+        pub save_on_file_transaction_id_initial_payment: Option<String>,
+        /// `IsRecurring` (xs:string, optional).
+        #[yaserde(rename = "IsRecurring", prefix = "tns")]
+        pub is_recurring: Option<String>,
+        /// `IsInstallment` (xs:string, optional).
+        #[yaserde(rename = "IsInstallment", prefix = "tns")]
+        pub is_installment: Option<String>,
+        /// `IsSaveOnFile` (xs:string, optional).
+        #[yaserde(rename = "IsSaveOnFile", prefix = "tns")]
+        pub is_save_on_file: Option<String>,
+        /// `Track1Data` (xs:string, optional).
+        #[yaserde(rename = "Track1Data", prefix = "tns")]
+        pub track1_data: Option<String>,
+        /// `Track2Data` (xs:string, optional).
+        #[yaserde(rename = "Track2Data", prefix = "tns")]
+        pub track2_data: Option<String>,
+        /// `AddressVerificationInfo` (`AddressVerificationInfo`, optional).
+        #[yaserde(rename = "AddressVerificationInfo", prefix = "tns")]
+        pub address_verification_info: Option<AddressVerificationInfo>,
+        /// `Patient` (`PatientInfo`, optional).
+        #[yaserde(rename = "Patient", prefix = "tns")]
+        pub patient: Option<PatientInfo>,
+        /// `AdditionalInfo1` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo1", prefix = "tns")]
+        pub additional_info1: Option<String>,
+        /// `AdditionalInfo2` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo2", prefix = "tns")]
+        pub additional_info2: Option<String>,
+        /// `AdditionalInfo3` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo3", prefix = "tns")]
+        pub additional_info3: Option<String>,
+        /// `AdditionalInfo4` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo4", prefix = "tns")]
+        pub additional_info4: Option<String>,
+        /// `AdditionalInfo5` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo5", prefix = "tns")]
+        pub additional_info5: Option<String>,
+        /// `AdditionalInfo6` (xs:string, optional).
+        #[yaserde(rename = "AdditionalInfo6", prefix = "tns")]
+        pub additional_info6: Option<String>,
+        /// `CardPresentStatus` (xs:string, optional).
+        #[yaserde(rename = "CardPresentStatus", prefix = "tns")]
+        pub card_present_status: Option<String>,
+        /// `PurchaseIdentifier` (xs:string, optional).
+        #[yaserde(rename = "PurchaseIdentifier", prefix = "tns")]
+        pub purchase_identifier: Option<String>,
+        /// `CardType` (xs:string, optional).
+        #[yaserde(rename = "CardType", prefix = "tns")]
+        pub card_type: Option<String>,
+        /// `CardHolderEmail` (xs:string, optional).
+        #[yaserde(rename = "CardHolderEmail", prefix = "tns")]
+        pub card_holder_email: Option<String>,
+        /// `CardHolderFirstName` (xs:string, optional).
+        #[yaserde(rename = "CardHolderFirstName", prefix = "tns")]
+        pub card_holder_first_name: Option<String>,
+        /// `CardHolderLastName` (xs:string, optional).
+        #[yaserde(rename = "CardHolderLastName", prefix = "tns")]
+        pub card_holder_last_name: Option<String>,
+        /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
+        ///
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
+        #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
+        pub is_cardholder_initiated_transaction: Option<bool>,
+    }
+    impl instamed_soap::soap::ReadXml for CreditCardPrimaryRequestData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            let mut seen = [false; 42];
+            while reader.enter_child()? {
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
+                    }
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option(&mut seen[7])?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
+                    }
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
+                    }
+                    (NS_TNS, "InstallementSequence") => {
+                        value.installement_sequence = reader.read_option(&mut seen[13])?;
+                    }
+                    (NS_TNS, "InstallementCount") => {
+                        value.installement_count = reader.read_option(&mut seen[14])?;
+                    }
+                    (NS_TNS, "CardNumber") => {
+                        value.card_number = reader.read_option(&mut seen[15])?;
+                    }
+                    (NS_TNS, "CardExpiration") => {
+                        value.card_expiration = reader.read_option(&mut seen[16])?;
+                    }
+                    (NS_TNS, "Amount") => {
+                        value.amount = reader.read_option(&mut seen[17])?;
+                    }
+                    (NS_TNS, "CardVerificationNumber") => {
+                        value.card_verification_number = reader
+                            .read_option(&mut seen[18])?;
+                    }
+                    (NS_TNS, "CardHolderName") => {
+                        value.card_holder_name = reader.read_option(&mut seen[19])?;
+                    }
+                    (NS_TNS, "SaveOnFileTransactionID") => {
+                        value.save_on_file_transaction_id = reader
+                            .read_option(&mut seen[20])?;
+                    }
+                    (NS_TNS, "SaveOnFileTransactionIDInitialPayment") => {
+                        value.save_on_file_transaction_id_initial_payment = reader
+                            .read_option(&mut seen[21])?;
+                    }
+                    (NS_TNS, "IsRecurring") => {
+                        value.is_recurring = reader.read_option(&mut seen[22])?;
+                    }
+                    (NS_TNS, "IsInstallment") => {
+                        value.is_installment = reader.read_option(&mut seen[23])?;
+                    }
+                    (NS_TNS, "IsSaveOnFile") => {
+                        value.is_save_on_file = reader.read_option(&mut seen[24])?;
+                    }
+                    (NS_TNS, "Track1Data") => {
+                        value.track1_data = reader.read_option(&mut seen[25])?;
+                    }
+                    (NS_TNS, "Track2Data") => {
+                        value.track2_data = reader.read_option(&mut seen[26])?;
+                    }
+                    (NS_TNS, "AddressVerificationInfo") => {
+                        value.address_verification_info = reader
+                            .read_option(&mut seen[27])?;
+                    }
+                    (NS_TNS, "Patient") => {
+                        value.patient = reader.read_option(&mut seen[28])?;
+                    }
+                    (NS_TNS, "AdditionalInfo1") => {
+                        value.additional_info1 = reader.read_option(&mut seen[29])?;
+                    }
+                    (NS_TNS, "AdditionalInfo2") => {
+                        value.additional_info2 = reader.read_option(&mut seen[30])?;
+                    }
+                    (NS_TNS, "AdditionalInfo3") => {
+                        value.additional_info3 = reader.read_option(&mut seen[31])?;
+                    }
+                    (NS_TNS, "AdditionalInfo4") => {
+                        value.additional_info4 = reader.read_option(&mut seen[32])?;
+                    }
+                    (NS_TNS, "AdditionalInfo5") => {
+                        value.additional_info5 = reader.read_option(&mut seen[33])?;
+                    }
+                    (NS_TNS, "AdditionalInfo6") => {
+                        value.additional_info6 = reader.read_option(&mut seen[34])?;
+                    }
+                    (NS_TNS, "CardPresentStatus") => {
+                        value.card_present_status = reader.read_option(&mut seen[35])?;
+                    }
+                    (NS_TNS, "PurchaseIdentifier") => {
+                        value.purchase_identifier = reader.read_option(&mut seen[36])?;
+                    }
+                    (NS_TNS, "CardType") => {
+                        value.card_type = reader.read_option(&mut seen[37])?;
+                    }
+                    (NS_TNS, "CardHolderEmail") => {
+                        value.card_holder_email = reader.read_option(&mut seen[38])?;
+                    }
+                    (NS_TNS, "CardHolderFirstName") => {
+                        value.card_holder_first_name = reader.read_option(&mut seen[39])?;
+                    }
+                    (NS_TNS, "CardHolderLastName") => {
+                        value.card_holder_last_name = reader.read_option(&mut seen[40])?;
+                    }
+                    (NS_TNS, "IsCardholderInitiatedTransaction") => {
+                        value.is_cardholder_initiated_transaction = reader
+                            .read_option(&mut seen[41])?;
+                    }
+                    _ => reader.skip()?,
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for CreditCardPrimaryRequestData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "InstallementSequence", &self.installement_sequence);
+            writer.optional(NS_TNS, "InstallementCount", &self.installement_count);
+            writer.optional(NS_TNS, "CardNumber", &self.card_number);
+            writer.optional(NS_TNS, "CardExpiration", &self.card_expiration);
+            writer.optional(NS_TNS, "Amount", &self.amount);
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationNumber",
+                    &self.card_verification_number,
+                );
+            writer.optional(NS_TNS, "CardHolderName", &self.card_holder_name);
+            writer
+                .optional(
+                    NS_TNS,
+                    "SaveOnFileTransactionID",
+                    &self.save_on_file_transaction_id,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "SaveOnFileTransactionIDInitialPayment",
+                    &self.save_on_file_transaction_id_initial_payment,
+                );
+            writer.optional(NS_TNS, "IsRecurring", &self.is_recurring);
+            writer.optional(NS_TNS, "IsInstallment", &self.is_installment);
+            writer.optional(NS_TNS, "IsSaveOnFile", &self.is_save_on_file);
+            writer.optional(NS_TNS, "Track1Data", &self.track1_data);
+            writer.optional(NS_TNS, "Track2Data", &self.track2_data);
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationInfo",
+                    &self.address_verification_info,
+                );
+            writer.optional(NS_TNS, "Patient", &self.patient);
+            writer.optional(NS_TNS, "AdditionalInfo1", &self.additional_info1);
+            writer.optional(NS_TNS, "AdditionalInfo2", &self.additional_info2);
+            writer.optional(NS_TNS, "AdditionalInfo3", &self.additional_info3);
+            writer.optional(NS_TNS, "AdditionalInfo4", &self.additional_info4);
+            writer.optional(NS_TNS, "AdditionalInfo5", &self.additional_info5);
+            writer.optional(NS_TNS, "AdditionalInfo6", &self.additional_info6);
+            writer.optional(NS_TNS, "CardPresentStatus", &self.card_present_status);
+            writer.optional(NS_TNS, "PurchaseIdentifier", &self.purchase_identifier);
+            writer.optional(NS_TNS, "CardType", &self.card_type);
+            writer.optional(NS_TNS, "CardHolderEmail", &self.card_holder_email);
+            writer.optional(NS_TNS, "CardHolderFirstName", &self.card_holder_first_name);
+            writer.optional(NS_TNS, "CardHolderLastName", &self.card_holder_last_name);
+            writer
+                .nillable(
+                    NS_TNS,
+                    "IsCardholderInitiatedTransaction",
+                    &self.is_cardholder_initiated_transaction,
+                );
+        }
+    }
+    impl instamed_soap::soap::Shape for CreditCardPrimaryRequestData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementSequence",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementCount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardExpiration",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "SaveOnFileTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "SaveOnFileTransactionIDInitialPayment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsRecurring",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsInstallment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsSaveOnFile",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Track1Data",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Track2Data",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationInfo",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <AddressVerificationInfo as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Patient",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <PatientInfo as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo1",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo2",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo3",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo4",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo5",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AdditionalInfo6",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardPresentStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PurchaseIdentifier",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardType",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderEmail",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderFirstName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardHolderLastName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsCardholderInitiatedTransaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Nillable,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
+    /// The `CreditCardPrimaryResponseData` type of the service schema.
+    ///
+    /// Extends `BasePaymentResponseData`: the base type's elements come first.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::yaserde::YaSerialize,
+        ::yaserde::YaDeserialize
+    )]
+    #[yaserde(
+        rename = "CreditCardPrimaryResponseData",
+        prefix = "tns",
+        default_namespace = "tns",
+        namespaces = {"tns" = "http://online.instamed.com/TransactionServices/Payment/v1r3/"}
+    )]
+    #[non_exhaustive]
+    pub struct CreditCardPrimaryResponseData {
+        /// `MerchantID` (xs:string, optional).
+        #[yaserde(rename = "MerchantID", prefix = "tns")]
+        pub merchant_id: Option<String>,
+        /// `StoreID` (xs:string, optional).
+        #[yaserde(rename = "StoreID", prefix = "tns")]
+        pub store_id: Option<String>,
+        /// `TerminalID` (xs:string, optional).
+        #[yaserde(rename = "TerminalID", prefix = "tns")]
+        pub terminal_id: Option<String>,
+        /// `TransactionID` (xs:string, optional).
+        #[yaserde(rename = "TransactionID", prefix = "tns")]
+        pub transaction_id: Option<String>,
+        /// `TransactionNumber` (xs:string, optional).
+        #[yaserde(rename = "TransactionNumber", prefix = "tns")]
+        pub transaction_number: Option<String>,
+        /// `BatchID` (xs:string, optional).
+        #[yaserde(rename = "BatchID", prefix = "tns")]
+        pub batch_id: Option<String>,
+        /// `TransactionCode` (xs:string, optional).
+        #[yaserde(rename = "TransactionCode", prefix = "tns")]
+        pub transaction_code: Option<String>,
+        /// `MarketSegment` (xs:string, optional).
+        #[yaserde(rename = "MarketSegment", prefix = "tns")]
+        pub market_segment: Option<String>,
+        /// `TransactionStatus` (xs:string, optional).
+        #[yaserde(rename = "TransactionStatus", prefix = "tns")]
+        pub transaction_status: Option<String>,
+        /// `PaymentPlanID` (xs:string, optional).
+        #[yaserde(rename = "PaymentPlanID", prefix = "tns")]
+        pub payment_plan_id: Option<String>,
+        /// `ReasonCode` (xs:string, optional).
+        #[yaserde(rename = "ReasonCode", prefix = "tns")]
+        pub reason_code: Option<String>,
+        /// `ReasonText` (xs:string, optional).
+        #[yaserde(rename = "ReasonText", prefix = "tns")]
+        pub reason_text: Option<String>,
+        /// `InstaMedAccountID` (xs:string, optional).
+        #[yaserde(rename = "InstaMedAccountID", prefix = "tns")]
+        pub insta_med_account_id: Option<String>,
+        /// `AuthorizationNumber` (xs:string, optional).
+        #[yaserde(rename = "AuthorizationNumber", prefix = "tns")]
+        pub authorization_number: Option<String>,
+        /// `ResponseCode` (xs:string, optional).
+        #[yaserde(rename = "ResponseCode", prefix = "tns")]
+        pub response_code: Option<String>,
+        /// `ResponseMessage` (xs:string, optional).
+        #[yaserde(rename = "ResponseMessage", prefix = "tns")]
+        pub response_message: Option<String>,
+        /// `PrimaryTransactionID` (xs:string, optional).
+        #[yaserde(rename = "PrimaryTransactionID", prefix = "tns")]
+        pub primary_transaction_id: Option<String>,
+        /// `AuthorizationText` (xs:string, optional).
+        #[yaserde(rename = "AuthorizationText", prefix = "tns")]
+        pub authorization_text: Option<String>,
+        /// `interfaceTransactionStatus` (xs:string, optional).
+        #[yaserde(rename = "interfaceTransactionStatus", prefix = "tns")]
+        pub interface_transaction_status: Option<String>,
+        /// `AddressVerificationResponseCode` (xs:string, optional).
+        #[yaserde(rename = "AddressVerificationResponseCode", prefix = "tns")]
+        pub address_verification_response_code: Option<String>,
+        /// `AddressVerificationResponseDescription` (xs:string, optional).
+        #[yaserde(rename = "AddressVerificationResponseDescription", prefix = "tns")]
+        pub address_verification_response_description: Option<String>,
+        /// `CardVerificationResponseCode` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationResponseCode", prefix = "tns")]
+        pub card_verification_response_code: Option<String>,
+        /// `CardVerificationResponseDescription` (xs:string, optional).
+        #[yaserde(rename = "CardVerificationResponseDescription", prefix = "tns")]
+        pub card_verification_response_description: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for CreditCardPrimaryResponseData {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            let mut seen = [false; 23];
+            while reader.enter_child()? {
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "MerchantID") => {
+                        value.merchant_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "StoreID") => {
+                        value.store_id = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "TerminalID") => {
+                        value.terminal_id = reader.read_option(&mut seen[2])?;
+                    }
+                    (NS_TNS, "TransactionID") => {
+                        value.transaction_id = reader.read_option(&mut seen[3])?;
+                    }
+                    (NS_TNS, "TransactionNumber") => {
+                        value.transaction_number = reader.read_option(&mut seen[4])?;
+                    }
+                    (NS_TNS, "BatchID") => {
+                        value.batch_id = reader.read_option(&mut seen[5])?;
+                    }
+                    (NS_TNS, "TransactionCode") => {
+                        value.transaction_code = reader.read_option(&mut seen[6])?;
+                    }
+                    (NS_TNS, "MarketSegment") => {
+                        value.market_segment = reader.read_option(&mut seen[7])?;
+                    }
+                    (NS_TNS, "TransactionStatus") => {
+                        value.transaction_status = reader.read_option(&mut seen[8])?;
+                    }
+                    (NS_TNS, "PaymentPlanID") => {
+                        value.payment_plan_id = reader.read_option(&mut seen[9])?;
+                    }
+                    (NS_TNS, "ReasonCode") => {
+                        value.reason_code = reader.read_option(&mut seen[10])?;
+                    }
+                    (NS_TNS, "ReasonText") => {
+                        value.reason_text = reader.read_option(&mut seen[11])?;
+                    }
+                    (NS_TNS, "InstaMedAccountID") => {
+                        value.insta_med_account_id = reader.read_option(&mut seen[12])?;
+                    }
+                    (NS_TNS, "AuthorizationNumber") => {
+                        value.authorization_number = reader.read_option(&mut seen[13])?;
+                    }
+                    (NS_TNS, "ResponseCode") => {
+                        value.response_code = reader.read_option(&mut seen[14])?;
+                    }
+                    (NS_TNS, "ResponseMessage") => {
+                        value.response_message = reader.read_option(&mut seen[15])?;
+                    }
+                    (NS_TNS, "PrimaryTransactionID") => {
+                        value.primary_transaction_id = reader.read_option(&mut seen[16])?;
+                    }
+                    (NS_TNS, "AuthorizationText") => {
+                        value.authorization_text = reader.read_option(&mut seen[17])?;
+                    }
+                    (NS_TNS, "interfaceTransactionStatus") => {
+                        value.interface_transaction_status = reader
+                            .read_option(&mut seen[18])?;
+                    }
+                    (NS_TNS, "AddressVerificationResponseCode") => {
+                        value.address_verification_response_code = reader
+                            .read_option(&mut seen[19])?;
+                    }
+                    (NS_TNS, "AddressVerificationResponseDescription") => {
+                        value.address_verification_response_description = reader
+                            .read_option(&mut seen[20])?;
+                    }
+                    (NS_TNS, "CardVerificationResponseCode") => {
+                        value.card_verification_response_code = reader
+                            .read_option(&mut seen[21])?;
+                    }
+                    (NS_TNS, "CardVerificationResponseDescription") => {
+                        value.card_verification_response_description = reader
+                            .read_option(&mut seen[22])?;
+                    }
+                    _ => reader.skip()?,
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for CreditCardPrimaryResponseData {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "MerchantID", &self.merchant_id);
+            writer.optional(NS_TNS, "StoreID", &self.store_id);
+            writer.optional(NS_TNS, "TerminalID", &self.terminal_id);
+            writer.optional(NS_TNS, "TransactionID", &self.transaction_id);
+            writer.optional(NS_TNS, "TransactionNumber", &self.transaction_number);
+            writer.optional(NS_TNS, "BatchID", &self.batch_id);
+            writer.optional(NS_TNS, "TransactionCode", &self.transaction_code);
+            writer.optional(NS_TNS, "MarketSegment", &self.market_segment);
+            writer.optional(NS_TNS, "TransactionStatus", &self.transaction_status);
+            writer.optional(NS_TNS, "PaymentPlanID", &self.payment_plan_id);
+            writer.optional(NS_TNS, "ReasonCode", &self.reason_code);
+            writer.optional(NS_TNS, "ReasonText", &self.reason_text);
+            writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
+            writer.optional(NS_TNS, "AuthorizationNumber", &self.authorization_number);
+            writer.optional(NS_TNS, "ResponseCode", &self.response_code);
+            writer.optional(NS_TNS, "ResponseMessage", &self.response_message);
+            writer
+                .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
+            writer.optional(NS_TNS, "AuthorizationText", &self.authorization_text);
+            writer
+                .optional(
+                    NS_TNS,
+                    "interfaceTransactionStatus",
+                    &self.interface_transaction_status,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationResponseCode",
+                    &self.address_verification_response_code,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "AddressVerificationResponseDescription",
+                    &self.address_verification_response_description,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationResponseCode",
+                    &self.card_verification_response_code,
+                );
+            writer
+                .optional(
+                    NS_TNS,
+                    "CardVerificationResponseDescription",
+                    &self.card_verification_response_description,
+                );
+        }
+    }
+    impl instamed_soap::soap::Shape for CreditCardPrimaryResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationResponseDescription",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "CardVerificationResponseDescription",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `CreditCardSimpleRefundRequestData` type of the service schema.
     ///
@@ -990,6 +3084,102 @@ pub mod types {
                 .optional(NS_TNS, "PrimaryTransactionID", &self.primary_transaction_id);
         }
     }
+    impl instamed_soap::soap::Shape for CreditCardSimpleRefundRequestData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `DoCreditCardAuthAndCapt` element of the service schema.
     #[derive(
         Debug,
@@ -1032,6 +3222,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "transaction", &self.transaction);
         }
+    }
+    impl instamed_soap::soap::Shape for DoCreditCardAuthAndCapt {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "transaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <CreditCardAuthAndCaptRequestData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `DoCreditCardAuthAndCaptResponse` element of the service schema.
     #[derive(
@@ -1084,6 +3286,18 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for DoCreditCardAuthAndCaptResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "DoCreditCardAuthAndCaptResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <CreditCardAuthAndCaptResponseData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `DoCreditCardSecondaryVoid` element of the service schema.
     #[derive(
         Debug,
@@ -1126,6 +3340,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "transaction", &self.transaction);
         }
+    }
+    impl instamed_soap::soap::Shape for DoCreditCardSecondaryVoid {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "transaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <SecondaryCreditCardVoidRequestData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `DoCreditCardSecondaryVoidResponse` element of the service schema.
     #[derive(
@@ -1178,6 +3404,18 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for DoCreditCardSecondaryVoidResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "DoCreditCardSecondaryVoidResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <SecondaryCreditCardVoidResponseData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `DoCreditCardSimpleRefund` element of the service schema.
     #[derive(
         Debug,
@@ -1220,6 +3458,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "transaction", &self.transaction);
         }
+    }
+    impl instamed_soap::soap::Shape for DoCreditCardSimpleRefund {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "transaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <CreditCardSimpleRefundRequestData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `DoCreditCardSimpleRefundResponse` element of the service schema.
     #[derive(
@@ -1270,6 +3520,18 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for DoCreditCardSimpleRefundResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "DoCreditCardSimpleRefundResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <CreditCardCreditResponseData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `DoECheckVoidByTransactionID` element of the service schema.
     #[derive(
         Debug,
@@ -1312,6 +3574,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "transactionID", &self.transaction_id);
         }
+    }
+    impl instamed_soap::soap::Shape for DoECheckVoidByTransactionId {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "transactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `DoECheckVoidByTransactionIDResponse` element of the service schema.
     #[derive(
@@ -1361,6 +3635,18 @@ pub mod types {
                     &self.do_e_check_void_by_transaction_id_result,
                 );
         }
+    }
+    impl instamed_soap::soap::Shape for DoECheckVoidByTransactionIdResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "DoECheckVoidByTransactionIDResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <ECheckVoidResponseData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `ECheckVoidResponseData` type of the service schema.
     ///
@@ -1566,6 +3852,232 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for ECheckVoidResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionServiceFee",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
+    /// The `PatientInfo` type of the service schema.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::yaserde::YaSerialize,
+        ::yaserde::YaDeserialize
+    )]
+    #[yaserde(
+        rename = "PatientInfo",
+        prefix = "tns",
+        default_namespace = "tns",
+        namespaces = {"tns" = "http://online.instamed.com/TransactionServices/Payment/v1r3/"}
+    )]
+    #[non_exhaustive]
+    pub struct PatientInfo {
+        /// `PatientID` (xs:string, optional).
+        #[yaserde(rename = "PatientID", prefix = "tns")]
+        pub patient_id: Option<String>,
+        /// `PatientFirstName` (xs:string, optional).
+        #[yaserde(rename = "PatientFirstName", prefix = "tns")]
+        pub patient_first_name: Option<String>,
+        /// `PatientLastName` (xs:string, optional).
+        #[yaserde(rename = "PatientLastName", prefix = "tns")]
+        pub patient_last_name: Option<String>,
+        /// `PatientMiddleName` (xs:string, optional).
+        #[yaserde(rename = "PatientMiddleName", prefix = "tns")]
+        pub patient_middle_name: Option<String>,
+    }
+    impl instamed_soap::soap::ReadXml for PatientInfo {
+        fn read_xml(
+            reader: &mut instamed_soap::soap::XmlReader<'_>,
+        ) -> ::core::result::Result<Self, instamed_soap::soap::ReadError> {
+            let mut value = Self::default();
+            let mut seen = [false; 4];
+            while reader.enter_child()? {
+                match (reader.child_namespace(), reader.child_local()) {
+                    (NS_TNS, "PatientID") => {
+                        value.patient_id = reader.read_option(&mut seen[0])?;
+                    }
+                    (NS_TNS, "PatientFirstName") => {
+                        value.patient_first_name = reader.read_option(&mut seen[1])?;
+                    }
+                    (NS_TNS, "PatientLastName") => {
+                        value.patient_last_name = reader.read_option(&mut seen[2])?;
+                    }
+                    (NS_TNS, "PatientMiddleName") => {
+                        value.patient_middle_name = reader.read_option(&mut seen[3])?;
+                    }
+                    _ => reader.skip()?,
+                }
+            }
+            ::core::result::Result::Ok(value)
+        }
+    }
+    impl instamed_soap::soap::WriteXml for PatientInfo {
+        fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
+            writer.optional(NS_TNS, "PatientID", &self.patient_id);
+            writer.optional(NS_TNS, "PatientFirstName", &self.patient_first_name);
+            writer.optional(NS_TNS, "PatientLastName", &self.patient_last_name);
+            writer.optional(NS_TNS, "PatientMiddleName", &self.patient_middle_name);
+        }
+    }
+    impl instamed_soap::soap::Shape for PatientInfo {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "PatientID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PatientFirstName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PatientLastName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PatientMiddleName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `SecondaryCreditCardVoidRequestData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -1715,6 +4227,102 @@ pub mod types {
                     &self.primary_card_present_status,
                 );
         }
+    }
+    impl instamed_soap::soap::Shape for SecondaryCreditCardVoidRequestData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryCardPresentStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `SecondaryCreditCardVoidResponseData` type of the service schema.
     ///
@@ -1906,6 +4514,132 @@ pub mod types {
                     &self.primary_transaction_status,
                 );
         }
+    }
+    impl instamed_soap::soap::Shape for SecondaryCreditCardVoidResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "BatchID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "MarketSegment",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PaymentPlanID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ReasonText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AuthorizationText",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
 }
 /// One marker type per operation, carrying its metadata.

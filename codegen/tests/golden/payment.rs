@@ -62,6 +62,18 @@ pub mod types {
             writer.repeated(NS_TNS, "string", &self.string);
         }
     }
+    impl instamed_soap::soap::Shape for ArrayOfString {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "string",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Many,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `BasePaymentResponseData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -104,7 +116,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -202,7 +214,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
@@ -221,6 +233,108 @@ pub mod types {
                     &self.interface_transaction_status,
                 );
         }
+    }
+    impl instamed_soap::soap::Shape for BasePaymentResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Patient",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Patient as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsCardholderInitiatedTransaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Nillable,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementSequence",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionDate",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::DateTime as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "RequestGuid",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Guid as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Tags",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <ArrayOfString as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `BasePaymentTransactionData` type of the service schema.
     #[derive(
@@ -262,7 +376,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -341,7 +455,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
@@ -352,6 +466,90 @@ pub mod types {
             writer.element(NS_TNS, "RequestGuid", &self.request_guid);
             writer.optional(NS_TNS, "Tags", &self.tags);
         }
+    }
+    impl instamed_soap::soap::Shape for BasePaymentTransactionData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Patient",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Patient as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsCardholderInitiatedTransaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Nillable,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementSequence",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionDate",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::DateTime as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "RequestGuid",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Guid as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Tags",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <ArrayOfString as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `BusinessEntity` type of the service schema.
     ///
@@ -397,6 +595,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "EntityID", &self.entity_id);
         }
+    }
+    impl instamed_soap::soap::Shape for BusinessEntity {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "EntityID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `CardPresentStatus` values of the service schema.
     ///
@@ -506,6 +716,17 @@ pub mod types {
             writer.text(self.as_str());
         }
     }
+    impl instamed_soap::soap::Shape for CardPresentStatus {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Enumeration(
+            &[
+                "PresentSwipeNoSign",
+                "PresentEMV",
+                "NotPresentInternet",
+                "PresentManualKey",
+                "MSDContactless",
+            ],
+        );
+    }
     /// The `CheckImageAnalysisResultData` type of the service schema.
     #[derive(
         Debug,
@@ -556,6 +777,24 @@ pub mod types {
             writer.element(NS_TNS, "Confidence", &self.confidence);
         }
     }
+    impl instamed_soap::soap::Shape for CheckImageAnalysisResultData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "RoutingNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Confidence",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <f64 as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `DoCheckOCRAnalysis` element of the service schema.
     #[derive(
         Debug,
@@ -596,6 +835,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "image", &self.image);
         }
+    }
+    impl instamed_soap::soap::Shape for DoCheckOcrAnalysis {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "image",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <instamed_soap::xsd::Base64Binary as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `DoCheckOCRAnalysisResponse` element of the service schema.
     #[derive(
@@ -646,6 +897,18 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for DoCheckOcrAnalysisResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "DoCheckOCRAnalysisResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <CheckImageAnalysisResultData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `DoCreditCardSecondaryVoid` element of the service schema.
     #[derive(
         Debug,
@@ -688,6 +951,18 @@ pub mod types {
         fn write_content(&self, writer: &mut instamed_soap::soap::XmlWriter) {
             writer.optional(NS_TNS, "transaction", &self.transaction);
         }
+    }
+    impl instamed_soap::soap::Shape for DoCreditCardSecondaryVoid {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "transaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <SecondaryCreditCardVoidRequestData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `DoCreditCardSecondaryVoidResponse` element of the service schema.
     #[derive(
@@ -740,6 +1015,18 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for DoCreditCardSecondaryVoidResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "DoCreditCardSecondaryVoidResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <SecondaryCreditCardVoidResponseData as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `GetServiceStatus` element of the service schema.
     #[derive(
         Debug,
@@ -770,6 +1057,11 @@ pub mod types {
     }
     impl instamed_soap::soap::WriteXml for GetServiceStatus {
         fn write_content(&self, _writer: &mut instamed_soap::soap::XmlWriter) {}
+    }
+    impl instamed_soap::soap::Shape for GetServiceStatus {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[],
+        );
     }
     /// The `GetServiceStatusResponse` element of the service schema.
     #[derive(
@@ -819,6 +1111,18 @@ pub mod types {
                     &self.get_service_status_result,
                 );
         }
+    }
+    impl instamed_soap::soap::Shape for GetServiceStatusResponse {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "GetServiceStatusResult",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `Patient` type of the service schema.
     ///
@@ -892,6 +1196,36 @@ pub mod types {
                 );
         }
     }
+    impl instamed_soap::soap::Shape for Patient {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "EntityID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AccountNumber",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PatientInfo",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <PatientInfo as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "AddressVerificationInfo",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <PatientAddressVerificationInfo as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The anonymous type of the `AddressVerificationInfo` element of `Patient`.
     #[derive(
         Debug,
@@ -939,6 +1273,24 @@ pub mod types {
             writer.optional(NS_TNS, "Street", &self.street);
             writer.optional(NS_TNS, "Zip", &self.zip);
         }
+    }
+    impl instamed_soap::soap::Shape for PatientAddressVerificationInfo {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "Street",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Zip",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// Who the patient is.
     #[derive(
@@ -990,6 +1342,24 @@ pub mod types {
             writer.optional(NS_TNS, "LastName", &self.last_name);
         }
     }
+    impl instamed_soap::soap::Shape for PatientInfo {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "FirstName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "LastName",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
+    }
     /// The `SecondaryCreditCardVoidRequestData` type of the service schema.
     ///
     /// Extends `BasePaymentTransactionData`: the base type's elements come first.
@@ -1032,7 +1402,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -1123,7 +1493,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
@@ -1142,6 +1512,102 @@ pub mod types {
                     &self.primary_card_present_status,
                 );
         }
+    }
+    impl instamed_soap::soap::Shape for SecondaryCreditCardVoidRequestData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Patient",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Patient as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsCardholderInitiatedTransaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Nillable,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementSequence",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionDate",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::DateTime as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "RequestGuid",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Guid as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Tags",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <ArrayOfString as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryCardPresentStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <CardPresentStatus as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
     /// The `SecondaryCreditCardVoidResponseData` type of the service schema.
     ///
@@ -1185,7 +1651,7 @@ pub mod types {
         pub patient: Option<Patient>,
         /// `IsCardholderInitiatedTransaction` (xs:boolean, required, nillable).
         ///
-        /// The element is nillable: the schema requires it, but its value may be nil.
+        /// The element is nillable: the schema requires it, so `None` is written as `xsi:nil="true"`.
         #[yaserde(rename = "IsCardholderInitiatedTransaction", prefix = "tns")]
         pub is_cardholder_initiated_transaction: Option<bool>,
         /// `InstallementSequence` (xs:int, required).
@@ -1290,7 +1756,7 @@ pub mod types {
             writer.optional(NS_TNS, "InstaMedAccountID", &self.insta_med_account_id);
             writer.optional(NS_TNS, "Patient", &self.patient);
             writer
-                .optional(
+                .nillable(
                     NS_TNS,
                     "IsCardholderInitiatedTransaction",
                     &self.is_cardholder_initiated_transaction,
@@ -1315,6 +1781,114 @@ pub mod types {
                     &self.primary_transaction_status,
                 );
         }
+    }
+    impl instamed_soap::soap::Shape for SecondaryCreditCardVoidResponseData {
+        const CONTENT: instamed_soap::soap::Content = instamed_soap::soap::Content::Elements(
+            &[
+                instamed_soap::soap::Child::new(
+                    "MerchantID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "StoreID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TerminalID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstaMedAccountID",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Patient",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <Patient as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "IsCardholderInitiatedTransaction",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Nillable,
+                    <bool as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "InstallementSequence",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <i32 as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "TransactionDate",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::DateTime as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Amount",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Decimal as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "RequestGuid",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Once,
+                    <instamed_soap::xsd::Guid as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "Tags",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <ArrayOfString as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseCode",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "ResponseMessage",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "interfaceTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+                instamed_soap::soap::Child::new(
+                    "PrimaryTransactionStatus",
+                    NS_TNS,
+                    instamed_soap::soap::Occurs::Optional,
+                    <String as instamed_soap::soap::Shape>::content,
+                ),
+            ],
+        );
     }
 }
 /// One marker type per operation, carrying its metadata.

@@ -368,6 +368,7 @@ fn read_ids(seeds: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
 }
 
 /// CPU time of this process so far (user + system, every thread).
+#[allow(unsafe_code)] // the one system call the standard library does not wrap
 fn cpu_time() -> Duration {
     // SAFETY: getrusage only writes the struct it is given.
     let usage = unsafe {

@@ -5,7 +5,8 @@ use instamed_soap::Error;
 /// The void went through (or, for other commands, all is well).
 pub const VOIDED: u8 = 0;
 /// The void did not happen, and InstaMed did not refuse it: connection, TLS, credentials,
-/// configuration, a fault or an HTTP error.
+/// configuration, a rejected request (a Client/Sender fault, an NVP error in the 400s, an HTTP
+/// 4xx).
 pub const FAILED: u8 = 1;
 /// The command line or the input is invalid; nothing was sent.
 pub const INVALID: u8 = 2;
@@ -13,7 +14,8 @@ pub const INVALID: u8 = 2;
 pub const REFUSED: u8 = 3;
 /// The payment had already been voided: it is voided.
 pub const ALREADY_VOIDED: u8 = 4;
-/// The void may have gone through and no answer was read: reconcile before retrying.
+/// The void may have gone through: no answer was read, or the service failed while handling
+/// it. Reconcile before retrying or refunding.
 pub const OUTCOME_UNKNOWN: u8 = 5;
 
 /// The exit codes, for `--help`.
@@ -22,11 +24,13 @@ Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (never echoed).
 
 Exit codes:
   0  voided
-  1  not voided, not refused: connection, TLS, credentials, configuration, fault, HTTP error
+  1  not voided, not refused: connection, TLS, credentials, configuration, a rejected
+     request (Client/Sender fault, NVP error in the 400s, HTTP 4xx)
   2  invalid command line or input; nothing was sent
   3  refused by InstaMed: declined, not voidable any more (refund instead), unknown payment
   4  already voided: the payment is voided
-  5  outcome unknown: the void may have gone through; reconcile before retrying";
+  5  outcome unknown: the void may have gone through (no answer read, a Server/Receiver
+     fault, an NVP error in the 500s, an HTTP 5xx); reconcile before retrying or refunding";
 
 /// The exit code for a failed void.
 pub fn code_for(error: &Error) -> u8 {

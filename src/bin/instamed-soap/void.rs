@@ -9,6 +9,8 @@ use instamed_soap::{
     VoidRequest,
 };
 
+use instamed_soap::soap::SoapFault;
+
 use crate::exit;
 
 /// Arguments of `void`.
@@ -151,15 +153,55 @@ fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde_json::Valu
         }),
         Err(error) => {
             let refusal = error.refusal();
-            serde_json::json!({
+            let mut json = serde_json::json!({
                 "outcome": exit::outcome_name(error),
+                "error_code": error.code(),
                 "payment": args.transaction_id,
                 "protocol": args.protocol,
                 "outcome_unknown": error.outcome_unknown(),
+                "proves_voided": error.proves_voided(),
                 "error": error.report().to_string(),
+                "http_status": error.http_status(),
                 "response_code": refusal.and_then(|r| r.response_code.clone()),
                 "response_message": refusal.and_then(|r| r.response_message.clone()),
-            })
+                "transaction_status": refusal.and_then(|r| r.transaction_status.clone()),
+                "primary_transaction_status":
+                    refusal.and_then(|r| r.primary_transaction_status.clone()),
+            });
+            if let Some(fault) = error.fault() {
+                json["fault"] = fault_json(fault);
+            }
+            if let Error::NvpError { code, message, .. } = error {
+                json["nvp_error"] = serde_json::json!({ "code": code, "message": message });
+            }
+            json
         }
     }
+}
+
+/// A fault as a person needs it to see why: who it blames, in what words, with what detail.
+/// Its texts were cleaned of secrets by the client as it read them.
+fn fault_json(fault: &SoapFault) -> serde_json::Value {
+    let detail: Vec<serde_json::Value> = fault
+        .detail
+        .iter()
+        .map(|entry| {
+            serde_json::json!({
+                "name": entry.name,
+                "namespace": entry.namespace,
+                "text": entry.text,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "soap_version": fault.version.to_string(),
+        "code": fault.code.to_string(),
+        "raw_code": fault.raw_code,
+        "subcodes": fault.subcodes,
+        "reason": fault.reason,
+        "node": fault.node,
+        "actor": fault.actor,
+        "http_status": fault.http_status,
+        "detail": detail,
+    })
 }

@@ -3,7 +3,7 @@
 
 use http::StatusCode;
 
-use crate::soap::SoapVersion;
+use crate::soap::{Child, Content, Occurs, SoapVersion};
 
 use super::super::reply::{HTML, HttpResponse, page, reply};
 use super::super::xml::{escaped, push_escaped};
@@ -86,16 +86,43 @@ fn envelope(version: SoapVersion, body: &str) -> String {
     )
 }
 
-/// `<name>` holding one `<field>string</field>` line per field.
-fn sample_element(name: &str, fields: &[&[&str]], indent: &str) -> String {
-    if fields.is_empty() {
-        return format!("{indent}<{name}>string</{name}>\n");
+/// Nesting shown at most: a type that contains itself is cut there.
+const MAX_SAMPLE_DEPTH: usize = 8;
+
+/// `<name>` as ASP.NET's help pages show it: a leaf holds its type's name (`string`,
+/// `boolean`) or its values joined by `or`; a complex element holds one line per child, and
+/// a repeated child is shown twice.
+fn sample_element(out: &mut String, name: &str, content: Content, depth: usize) {
+    let indent = "  ".repeat(depth + 3);
+    match content {
+        Content::Elements(children) if depth < MAX_SAMPLE_DEPTH => {
+            out.push_str(&format!("{indent}<{name}>\n"));
+            for child in children {
+                let times = if child.occurs == Occurs::Many { 2 } else { 1 };
+                for _ in 0..times {
+                    sample_element(out, child.name, (child.content)(), depth + 1);
+                }
+            }
+            out.push_str(&format!("{indent}</{name}>\n"));
+        }
+        Content::Elements(_) => out.push_str(&format!("{indent}<{name} />\n")),
+        Content::Enumeration(values) => {
+            out.push_str(&format!(
+                "{indent}<{name}>{}</{name}>\n",
+                values.join(" or ")
+            ));
+        }
+        Content::Text(kind) => out.push_str(&format!("{indent}<{name}>{kind}</{name}>\n")),
     }
-    let mut out = format!("{indent}<{name}>\n");
-    for field in fields.iter().flat_map(|list| list.iter()) {
-        out.push_str(&format!("{indent}  <{field}>string</{field}>\n"));
+}
+
+/// A wrapper element and its children.
+fn sample_wrapper(wrapper: &str, children: &[Child]) -> String {
+    let mut out = format!("    <{wrapper} xmlns=\"{NAMESPACE}\">\n");
+    for child in children {
+        sample_element(&mut out, child.name, (child.content)(), 0);
     }
-    out.push_str(&format!("{indent}</{name}>\n"));
+    out.push_str(&format!("    </{wrapper}>\n"));
     out
 }
 
@@ -107,12 +134,7 @@ fn sample_request(op: &OperationInfo, version: SoapVersion, host: &str) -> Strin
             op.soap11_action.unwrap_or_default()
         ),
     };
-    let body = format!(
-        "    <{} xmlns=\"{NAMESPACE}\">\n{}    </{}>\n",
-        op.request_element,
-        sample_element(op.request_child, op.request_fields, "      "),
-        op.request_element
-    );
+    let body = sample_wrapper(op.request_element, op.request);
     format!(
         "POST /payment/service.asmx HTTP/1.1\nHost: {host}\n{headers}Content-Length: length\n\n{}",
         envelope(version, &body)
@@ -124,14 +146,85 @@ fn sample_response(op: &OperationInfo, version: SoapVersion) -> String {
         SoapVersion::Soap12 => "application/soap+xml; charset=utf-8",
         _ => "text/xml; charset=utf-8",
     };
-    let body = format!(
-        "    <{} xmlns=\"{NAMESPACE}\">\n{}    </{}>\n",
-        op.response_element,
-        sample_element(op.result_element, op.result_fields, "      "),
-        op.response_element
-    );
+    let body = sample_wrapper(op.response_element, op.response);
     format!(
         "HTTP/1.1 200 OK\nContent-Type: {content_type}\nContent-Length: length\n\n{}",
         envelope(version, &body)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XS: &str = "http://www.w3.org/2001/XMLSchema";
+
+    /// Every element name below complex type `name` in the WSDL, base types first, nested
+    /// named types followed.
+    fn names_below(doc: &roxmltree::Document<'_>, name: &str, out: &mut Vec<String>) {
+        let Some(ty) = doc
+            .descendants()
+            .find(|n| n.has_tag_name((XS, "complexType")) && n.attribute("name") == Some(name))
+        else {
+            return; // a simple type: a leaf
+        };
+        if let Some(base) = ty
+            .descendants()
+            .find(|n| n.has_tag_name((XS, "extension")))
+            .and_then(|n| n.attribute("base"))
+        {
+            names_below(doc, base.trim_start_matches("tns:"), out);
+        }
+        for element in ty.descendants().filter(|n| n.has_tag_name((XS, "element"))) {
+            out.push(element.attribute("name").unwrap().to_owned());
+            if let Some(child_type) = element
+                .attribute("type")
+                .and_then(|t| t.strip_prefix("tns:"))
+            {
+                names_below(doc, child_type, out);
+            }
+        }
+    }
+
+    /// Whatever WSDL the crate was built from, each operation's page shows every field of its
+    /// request and its result, nested ones included, as elements in the sample envelopes.
+    #[test]
+    fn help_pages_show_every_field_of_the_wsdl() {
+        let doc = roxmltree::Document::parse(WSDL).unwrap();
+        for op in &OPERATIONS {
+            let page = String::from_utf8(operation_page(op.name, "localhost").into_body().to_vec())
+                .unwrap();
+            for wrapper in [op.request_element, op.response_element] {
+                let element = doc
+                    .descendants()
+                    .find(|n| {
+                        n.has_tag_name((XS, "element")) && n.attribute("name") == Some(wrapper)
+                    })
+                    .unwrap();
+                let mut names = Vec::new();
+                for child in element
+                    .descendants()
+                    .skip(1)
+                    .filter(|n| n.has_tag_name((XS, "element")))
+                {
+                    names.push(child.attribute("name").unwrap().to_owned());
+                    if let Some(ty) = child.attribute("type").and_then(|t| t.strip_prefix("tns:")) {
+                        names_below(&doc, ty, &mut names);
+                    }
+                }
+                assert!(
+                    names.len() > 1 || op.name == "DoECheckVoidByTransactionID",
+                    "{wrapper}"
+                );
+                for name in names {
+                    assert!(
+                        page.contains(&format!("&lt;{name}&gt;"))
+                            || page.contains(&format!("&lt;{name} /&gt;")),
+                        "{}: {name} is not on the page",
+                        op.name
+                    );
+                }
+            }
+        }
+    }
 }

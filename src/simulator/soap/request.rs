@@ -1,13 +1,18 @@
 //! Reading a SOAP request: which version, which operation, which fields.
 //!
-//! Dispatch follows ASP.NET: by the SOAP 1.1 `SOAPAction` header (quoted or not) or the SOAP 1.2
-//! `action` media-type parameter; without either, by the body's first element. Elements are
-//! matched by namespace URI, never by prefix. roxmltree refuses document type declarations, so
-//! no entity is ever expanded.
+//! Dispatch follows ASP.NET (FACTS §6): the media type says which envelope to expect
+//! (`text/xml` for 1.1, `application/soap+xml` for 1.2), but a SOAP 1.2 envelope sent as
+//! `text/xml` is still read as SOAP 1.2. SOAP 1.1 is routed by its `SOAPAction` header (quoted
+//! or not), or by the body's first element when the header is absent or empty; SOAP 1.2 is
+//! always routed by the body's element, its `action` parameter ignored. Elements are matched by
+//! namespace URI, never by prefix. roxmltree refuses document type declarations, so no entity
+//! is ever expanded.
+
+use std::borrow::Cow;
 
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
-use roxmltree::{Document, Node};
+use roxmltree::{Document, Node, NodeType};
 
 use crate::soap::SoapVersion;
 
@@ -20,7 +25,34 @@ use super::schema::{self, Kind, NAMESPACE, OperationInfo};
 #[derive(Debug)]
 pub(crate) struct Call<'a> {
     pub op: &'static OperationInfo,
-    pub fields: Result<Fields<'a>, Rejection>,
+    pub fields: Result<Texts<'a>, Rejection>,
+}
+
+/// The text of the request fields the rules look at, each read whole: a value that comments or
+/// processing instructions split is joined (CDATA sections and references are joined by the
+/// parser already), so it is borrowed from the document unless it was split.
+#[derive(Debug, Default)]
+pub(crate) struct Texts<'a> {
+    merchant_id: Option<Cow<'a, str>>,
+    store_id: Option<Cow<'a, str>>,
+    terminal_id: Option<Cow<'a, str>>,
+    primary_transaction_id: Option<Cow<'a, str>>,
+    amount: Option<Cow<'a, str>>,
+    card_number: Option<Cow<'a, str>>,
+}
+
+impl Texts<'_> {
+    /// The fields, borrowed for the rules.
+    pub(crate) fn fields(&self) -> Fields<'_> {
+        Fields {
+            merchant_id: self.merchant_id.as_deref(),
+            store_id: self.store_id.as_deref(),
+            terminal_id: self.terminal_id.as_deref(),
+            primary_transaction_id: self.primary_transaction_id.as_deref(),
+            amount: self.amount.as_deref(),
+            card_number: self.card_number.as_deref(),
+        }
+    }
 }
 
 /// The SOAP version a `Content-Type` announces, if it is one of SOAP's.
@@ -36,22 +68,46 @@ pub(crate) fn version(headers: &HeaderMap) -> Option<SoapVersion> {
     }
 }
 
-/// The operation the headers name, `None` when they name none (dispatch by body then), or
-/// ASP.NET's fault for an action it does not know.
+/// How ASP.NET takes an envelope whose media type announced `declared`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Envelope {
+    /// Read and answered in this version.
+    Read(SoapVersion),
+    /// A SOAP 1.1 envelope sent as `application/soap+xml`: 415 with an empty body.
+    Unsupported,
+    /// Not a SOAP envelope of either version: a version-mismatch fault in `declared`.
+    Mismatch,
+}
+
+/// Which version the envelope `root` is read as, given the `declared` one.
+pub(crate) fn envelope(root: Node<'_, '_>, declared: SoapVersion) -> Envelope {
+    let namespace = root.tag_name().namespace();
+    let is = |version: SoapVersion| namespace == Some(version.envelope_namespace());
+    match declared {
+        // ASP.NET reads the envelope's namespace after the media type: a 1.2 envelope under
+        // the 1.1 media type is read and answered as 1.2.
+        SoapVersion::Soap12 if is(SoapVersion::Soap12) => Envelope::Read(SoapVersion::Soap12),
+        SoapVersion::Soap12 if is(SoapVersion::Soap11) => Envelope::Unsupported,
+        _ if is(SoapVersion::Soap11) => Envelope::Read(SoapVersion::Soap11),
+        _ if is(SoapVersion::Soap12) => Envelope::Read(SoapVersion::Soap12),
+        _ => Envelope::Mismatch,
+    }
+}
+
+/// The operation a SOAP 1.1 `SOAPAction` names, `None` when it names none (dispatch by body
+/// then), or ASP.NET's fault for an action it does not know. SOAP 1.2 is routed by its body
+/// alone: ASP.NET ignores an `action` parameter that does not match the body.
 pub(crate) fn route(
     headers: &HeaderMap,
     version: SoapVersion,
 ) -> Result<Option<&'static OperationInfo>, Fault<'static>> {
-    let action = match version {
-        SoapVersion::Soap12 => headers
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(action_parameter),
-        _ => headers
-            .get("soapaction")
-            .and_then(|value| value.to_str().ok())
-            .map(unquote),
-    };
+    if version != SoapVersion::Soap11 {
+        return Ok(None);
+    }
+    let action = headers
+        .get("soapaction")
+        .and_then(|value| value.to_str().ok())
+        .map(unquote);
     match action.filter(|action| !action.is_empty()) {
         None => Ok(None),
         Some(action) => schema::by_action(action).map(Some).ok_or_else(|| {
@@ -66,22 +122,24 @@ pub(crate) fn route(
     }
 }
 
-/// The `action` parameter of a media type, unquoted.
-fn action_parameter(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|parameter| {
-        let (name, value) = parameter.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("action")
-            .then(|| unquote(value))
-    })
-}
-
 fn unquote(value: &str) -> &str {
     let value = value.trim();
     value
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .unwrap_or(value)
+}
+
+/// ASP.NET's fault for an envelope in a namespace that is not `version`'s.
+pub(crate) fn mismatch(namespace: Option<&str>, version: SoapVersion) -> Fault<'static> {
+    Fault::new(
+        Blame::VersionMismatch,
+        format!(
+            "Possible SOAP version mismatch: Envelope namespace {} was unexpected. Expecting {}.",
+            namespace.unwrap_or(""),
+            version.envelope_namespace()
+        ),
+    )
 }
 
 /// ASP.NET's fault for XML it cannot read, at `(row, column)`.
@@ -117,14 +175,7 @@ pub(crate) fn read<'a>(
         return Err(unreadable(1, 1, "The root element is not a SOAP Envelope."));
     }
     if root_ns != Some(envelope_ns) {
-        return Err(Fault::new(
-            Blame::VersionMismatch,
-            format!(
-                "Possible SOAP version mismatch: Envelope namespace {} was unexpected. \
-                 Expecting {envelope_ns}.",
-                root_ns.unwrap_or("")
-            ),
-        ));
+        return Err(mismatch(root_ns, version));
     }
     let body = root
         .children()
@@ -163,36 +214,70 @@ pub(crate) fn read<'a>(
     };
     let fields = match (op.kind, wrapper) {
         (Kind::ECheckVoid, _) => Err(Rejection::Unsupported(op.name)),
-        (_, Some(wrapper)) => wrapper
+        (_, Some(wrapper)) => match wrapper
             .children()
             .find(|n| n.has_tag_name((NAMESPACE, op.request_child)))
-            .map(fields)
-            .ok_or(Rejection::MissingTransaction),
+        {
+            Some(transaction) => Ok(fields(doc, transaction)?),
+            None => Err(Rejection::MissingTransaction),
+        },
         (_, None) => Err(Rejection::MissingTransaction),
     };
     Ok(Call { op, fields })
 }
 
 /// The fields the rules look at; others are ignored, as ASP.NET's serializer ignores unknown
-/// elements. An empty element reads as an empty string.
-fn fields<'a>(transaction: Node<'a, 'a>) -> Fields<'a> {
-    let mut fields = Fields::default();
+/// elements. An empty element reads as an empty string; a field holding an element is not a
+/// string, and the request cannot be read.
+fn fields<'a>(doc: &Document<'a>, transaction: Node<'a, 'a>) -> Result<Texts<'a>, Fault<'static>> {
+    let mut texts = Texts::default();
     for child in transaction.children().filter(Node::is_element) {
         if child.tag_name().namespace() != Some(NAMESPACE) {
             continue;
         }
         let slot = match child.tag_name().name() {
-            "MerchantID" => &mut fields.merchant_id,
-            "StoreID" => &mut fields.store_id,
-            "TerminalID" => &mut fields.terminal_id,
-            "PrimaryTransactionID" => &mut fields.primary_transaction_id,
-            "Amount" => &mut fields.amount,
-            "CardNumber" => &mut fields.card_number,
+            "MerchantID" => &mut texts.merchant_id,
+            "StoreID" => &mut texts.store_id,
+            "TerminalID" => &mut texts.terminal_id,
+            "PrimaryTransactionID" => &mut texts.primary_transaction_id,
+            "Amount" => &mut texts.amount,
+            "CardNumber" => &mut texts.card_number,
             _ => continue,
         };
-        *slot = Some(child.text().unwrap_or(""));
+        *slot = Some(text(doc, child)?);
     }
-    fields
+    Ok(texts)
+}
+
+/// The whole text of a simple element, as an XML reader hands it to a string field: every text
+/// node joined, comments and processing instructions left out.
+fn text<'a>(doc: &Document<'a>, element: Node<'a, 'a>) -> Result<Cow<'a, str>, Fault<'static>> {
+    let mut joined: Option<Cow<'a, str>> = None;
+    for node in element.children() {
+        match node.node_type() {
+            NodeType::Text => {
+                let part = node.text().unwrap_or("");
+                match &mut joined {
+                    None => joined = Some(Cow::Borrowed(part)),
+                    // Only a value split by a comment or instruction gets here.
+                    Some(whole) => whole.to_mut().push_str(part),
+                }
+            }
+            NodeType::Element => {
+                let at = doc.text_pos_at(node.range().start);
+                return Err(unreadable(
+                    at.row,
+                    at.col,
+                    &format!(
+                        "The element {} has simple content only.",
+                        element.tag_name().name()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(joined.unwrap_or(Cow::Borrowed("")))
 }
 
 #[cfg(test)]
@@ -213,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn actions_are_read_quoted_or_not_from_either_place() {
+    fn soap_1_1_actions_are_read_quoted_or_not_and_soap_1_2_ones_ignored() {
         let void =
             "http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid";
         let h = headers(&[(
@@ -227,12 +312,13 @@ mod tests {
                 .soap11_action,
             Some(void)
         );
+        // SOAP 1.2 is routed by its body, whatever its action parameter says.
         let h = headers(&[(
             "content-type",
-            "application/soap+xml; charset=utf-8; action=http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid",
+            "application/soap+xml; charset=utf-8; action=\"urn:nope\"",
         )]);
         assert_eq!(version(&h), Some(SoapVersion::Soap12));
-        assert!(route(&h, SoapVersion::Soap12).unwrap().is_some());
+        assert!(route(&h, SoapVersion::Soap12).unwrap().is_none());
         let h = headers(&[("soapaction", "\"\"")]);
         assert!(route(&h, SoapVersion::Soap11).unwrap().is_none());
         let h = headers(&[("soapaction", "urn:nope")]);

@@ -132,20 +132,22 @@ pub(crate) fn result_body(
     close_envelope(out, version);
 }
 
-/// A fault envelope: HTTP 500, or 400 for a SOAP 1.2 sender fault.
-pub(crate) fn fault(version: SoapVersion, fault: &Fault<'_>) -> HttpResponse {
+/// A fault envelope, with HTTP 500 whoever is to blame: ASP.NET sends SOAP 1.2 sender faults
+/// with 500 too, not the 400 the SOAP 1.2 HTTP binding suggests. `node` is the service's URL,
+/// named in a SOAP 1.2 fault.
+pub(crate) fn fault(version: SoapVersion, node: &str, fault: &Fault<'_>) -> HttpResponse {
     let mut out = String::with_capacity(768);
-    fault_body(&mut out, version, fault);
-    let status = if version == SoapVersion::Soap12 && fault.blame == Blame::Sender {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    reply(status, content_type(version), out)
+    fault_body(&mut out, version, node, fault);
+    reply(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        content_type(version),
+        out,
+    )
 }
 
-/// Writes a fault envelope into `out`.
-pub(crate) fn fault_body(out: &mut String, version: SoapVersion, fault: &Fault<'_>) {
+/// Writes a fault envelope into `out` as ASP.NET does: in SOAP 1.2 with the service's URL in
+/// `Node` and the detail unqualified, as in SOAP 1.1 (FACTS §6).
+pub(crate) fn fault_body(out: &mut String, version: SoapVersion, node: &str, fault: &Fault<'_>) {
     let p = prefix(version);
     let code = match (version, fault.blame) {
         (_, Blame::VersionMismatch) => "VersionMismatch",
@@ -181,7 +183,8 @@ pub(crate) fn fault_body(out: &mut String, version: SoapVersion, fault: &Fault<'
         for part in ["</", p, ":Text></", p, ":Reason>"] {
             out.push_str(part);
         }
-        detail(out, &format!("{p}:Detail"), fault.refusal);
+        element(out, &format!("{p}:Node"), node);
+        detail(out, "detail", fault.refusal);
     } else {
         out.push_str("<faultcode>");
         out.push_str(p);
@@ -197,7 +200,9 @@ pub(crate) fn fault_body(out: &mut String, version: SoapVersion, fault: &Fault<'
     close_envelope(out, version);
 }
 
-/// The detail element: the refusal's code and statuses, in the service namespace.
+/// The detail element: for a refusal, the statuses a client judges it by (`ResponseCode`,
+/// `TransactionStatus` `D`, `PrimaryTransactionStatus` when the payment is known), in the
+/// service namespace inside an `ErrorInfo` element, as a service builds it for ASP.NET.
 fn detail(out: &mut String, name: &str, refusal: Option<&Refusal>) {
     let Some(refusal) = refusal else {
         out.push('<');
@@ -207,15 +212,15 @@ fn detail(out: &mut String, name: &str, refusal: Option<&Refusal>) {
     };
     out.push('<');
     out.push_str(name);
-    out.push_str(" xmlns:tns=\"");
+    out.push_str("><ErrorInfo xmlns=\"");
     out.push_str(NAMESPACE);
     out.push_str("\">");
-    element(out, "tns:ResponseCode", refusal.code);
-    element(out, "tns:TransactionStatus", "D");
+    element(out, "ResponseCode", refusal.code);
+    element(out, "TransactionStatus", "D");
     if let Some(status) = refusal.primary_status {
-        element(out, "tns:PrimaryTransactionStatus", status);
+        element(out, "PrimaryTransactionStatus", status);
     }
-    out.push_str("</");
+    out.push_str("</ErrorInfo></");
     out.push_str(name);
     out.push('>');
 }

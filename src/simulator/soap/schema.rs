@@ -1,11 +1,11 @@
 //! The operations the simulator serves, named as the generated bindings name them.
 //!
-//! Names, wrapper elements and actions come from the [`Operation`] implementations generated
-//! from the WSDL, so they cannot drift from what the client sends. The field lists (used by the
-//! help pages) are written out in the WSDL's order; a test checks them against the WSDL.
+//! Names, wrapper elements, actions and fields all come from the [`Operation`] and [`Shape`]
+//! implementations generated from the WSDL, so they cannot drift from what the client sends,
+//! whichever WSDL the crate was built from.
 
 use crate::bindings::operations;
-use crate::soap::Operation;
+use crate::soap::{Child, Operation, Shape};
 
 /// What the simulator does with an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,23 +25,24 @@ pub(crate) struct OperationInfo {
     pub soap12_action: Option<&'static str>,
     pub request_element: &'static str,
     pub response_element: &'static str,
-    pub result_element: &'static str,
-    /// The request wrapper's one child.
+    /// The request wrapper's one child (`transaction`).
     pub request_child: &'static str,
-    /// The child's fields, when it is a complex type (empty for a plain string).
-    pub request_fields: &'static [&'static [&'static str]],
-    /// The result's fields.
-    pub result_fields: &'static [&'static [&'static str]],
+    /// The response wrapper's one child (`…Result`).
+    pub result_element: &'static str,
+    /// The request wrapper's children, with their types' shapes.
+    pub request: &'static [Child],
+    /// The response wrapper's children.
+    pub response: &'static [Child],
 }
 
 impl OperationInfo {
-    const fn of<O: Operation>(
-        kind: Kind,
-        result_element: &'static str,
-        request_child: &'static str,
-        request_fields: &'static [&'static [&'static str]],
-        result_fields: &'static [&'static [&'static str]],
-    ) -> Self {
+    const fn of<O: Operation>(kind: Kind) -> Self
+    where
+        O::Request: Shape,
+        O::Response: Shape,
+    {
+        let request = <O::Request as Shape>::CONTENT.children();
+        let response = <O::Response as Shape>::CONTENT.children();
         Self {
             kind,
             name: O::NAME,
@@ -49,10 +50,10 @@ impl OperationInfo {
             soap12_action: O::SOAP12_ACTION,
             request_element: O::REQUEST_ELEMENT,
             response_element: O::RESPONSE_ELEMENT,
-            result_element,
-            request_child,
-            request_fields,
-            result_fields,
+            request_child: first_name(request),
+            result_element: first_name(response),
+            request,
+            response,
         }
     }
 
@@ -65,74 +66,21 @@ impl OperationInfo {
 /// The service's target namespace, where every wrapper and field element lives.
 pub(crate) const NAMESPACE: &str = crate::bindings::TARGET_NAMESPACE;
 
-const BASE: &[&str] = &[
-    "MerchantID",
-    "StoreID",
-    "TerminalID",
-    "TransactionID",
-    "TransactionNumber",
-    "BatchID",
-    "TransactionCode",
-    "MarketSegment",
-    "TransactionStatus",
-    "PaymentPlanID",
-    "ReasonCode",
-    "ReasonText",
-    "InstaMedAccountID",
-];
-const RESPONSE_BASE: &[&str] = &[
-    "AuthorizationNumber",
-    "ResponseCode",
-    "ResponseMessage",
-    "PrimaryTransactionID",
-    "AuthorizationText",
-    "interfaceTransactionStatus",
-];
+/// The name of a document/literal wrapper's one child. ASMX wrappers always have one; a WSDL
+/// whose wrapper has none stops the build here.
+const fn first_name(children: &'static [Child]) -> &'static str {
+    match children {
+        [first, ..] => first.name,
+        [] => panic!("an operation's wrapper element has no child in this WSDL"),
+    }
+}
 
 /// Every operation, in the WSDL's order.
 pub(crate) const OPERATIONS: [OperationInfo; 4] = [
-    OperationInfo::of::<operations::DoCreditCardAuthAndCapt>(
-        Kind::Sale,
-        "DoCreditCardAuthAndCaptResult",
-        "transaction",
-        &[
-            BASE,
-            &[
-                "Amount",
-                "CardNumber",
-                "ExpirationMonth",
-                "ExpirationYear",
-                "CVN",
-                "CardPresentStatus",
-            ],
-        ],
-        &[BASE, RESPONSE_BASE],
-    ),
-    OperationInfo::of::<operations::DoCreditCardSecondaryVoid>(
-        Kind::Void,
-        "DoCreditCardSecondaryVoidResult",
-        "transaction",
-        &[BASE, &["PrimaryTransactionID", "PrimaryCardPresentStatus"]],
-        &[BASE, RESPONSE_BASE, &["PrimaryTransactionStatus"]],
-    ),
-    OperationInfo::of::<operations::DoCreditCardSimpleRefund>(
-        Kind::Refund,
-        "DoCreditCardSimpleRefundResult",
-        "transaction",
-        &[BASE, &["Amount", "PrimaryTransactionID"]],
-        &[BASE, RESPONSE_BASE],
-    ),
-    OperationInfo::of::<operations::DoECheckVoidByTransactionId>(
-        Kind::ECheckVoid,
-        "DoECheckVoidByTransactionIDResult",
-        "transactionID",
-        &[],
-        &[
-            BASE,
-            RESPONSE_BASE,
-            &["PrimaryTransactionStatus", "TransactionServiceFee"],
-        ],
-    ),
+    OperationInfo::of::<operations::DoCreditCardAuthAndCapt>(Kind::Sale),
+    OperationInfo::of::<operations::DoCreditCardSecondaryVoid>(Kind::Void),
+    OperationInfo::of::<operations::DoCreditCardSimpleRefund>(Kind::Refund),
+    OperationInfo::of::<operations::DoECheckVoidByTransactionId>(Kind::ECheckVoid),
 ];
 
 /// The operation whose action is `action`.
@@ -159,6 +107,7 @@ pub(crate) fn by_name(name: &str) -> Option<&'static OperationInfo> {
 mod tests {
     use super::*;
     use crate::simulator::soap::help::WSDL;
+    use crate::soap::Content;
 
     const XS: &str = "http://www.w3.org/2001/XMLSchema";
 
@@ -199,20 +148,27 @@ mod tests {
     #[test]
     fn the_field_lists_match_the_wsdl() {
         let doc = roxmltree::Document::parse(WSDL).unwrap();
-        let flat = |lists: &[&'static [&'static str]]| lists.concat();
+        let names = |children: &[Child]| -> Vec<String> {
+            children.iter().map(|child| child.name.to_owned()).collect()
+        };
         for op in &OPERATIONS {
             let (child, ty) = child_type(&doc, op.request_element);
             assert_eq!(child, op.request_child, "{}", op.name);
-            if op.request_fields.is_empty() {
-                assert_eq!(ty, "s:string");
-            } else {
-                let ty = ty.trim_start_matches("tns:");
-                assert_eq!(fields_of(&doc, ty), flat(op.request_fields), "{}", op.name);
+            let transaction = (op.request[0].content)();
+            match ty.strip_prefix("tns:") {
+                Some(ty) => assert_eq!(
+                    fields_of(&doc, ty),
+                    names(transaction.children()),
+                    "{}",
+                    op.name
+                ),
+                None => assert!(matches!(transaction, Content::Text(_)), "{}", op.name),
             }
             let (result, ty) = child_type(&doc, op.response_element);
             assert_eq!(result, op.result_element);
             let ty = ty.trim_start_matches("tns:");
-            assert_eq!(fields_of(&doc, ty), flat(op.result_fields), "{}", op.name);
+            let fields = names((op.response[0].content)().children());
+            assert_eq!(fields_of(&doc, ty), fields, "{}", op.name);
         }
     }
 
@@ -223,10 +179,11 @@ mod tests {
             .iter()
             .map(|(name, _)| *name)
             .collect();
-        let void = by_name("DoCreditCardSecondaryVoid")
-            .unwrap()
-            .result_fields
-            .concat();
+        let void: Vec<&str> = (by_name("DoCreditCardSecondaryVoid").unwrap().response[0].content)()
+            .children()
+            .iter()
+            .map(|child| child.name)
+            .collect();
         let positions: Vec<usize> = written
             .iter()
             .map(|name| void.iter().position(|f| f == name).unwrap())

@@ -1,0 +1,362 @@
+//! Taking secrets out of what an answer made the client say.
+//!
+//! A server may echo what it was sent: the `Authorization` header in a fault's reason, the
+//! password in a detail, a card number in a stack trace. Everything an answer puts into a
+//! [`VoidReceipt`] or an [`Error`] (and so into their `Display`, `Debug` and
+//! [`Error::report`]) passes through a [`Scrubber`] first, which replaces the configured
+//! password (as written, form-encoded and XML-escaped), the Basic token, and card-like numbers
+//! (Luhn-valid runs of 13 to 19 digits, also grouped by single spaces or dashes) with
+//! `[redacted]`.
+
+use std::borrow::Cow;
+
+use crate::credentials::{Credentials, UserName};
+use crate::error::{Error, Refusal, ResponseProblem};
+use crate::soap::SoapFault;
+use crate::void::VoidReceipt;
+
+/// What replaces a secret.
+const REDACTED: &str = "[redacted]";
+/// Card numbers (PANs) are 13 to 19 digits long.
+const CARD_DIGITS: std::ops::RangeInclusive<usize> = 13..=19;
+
+/// The secrets of one client, and the card-number sweep.
+#[derive(Clone, Default)]
+pub(crate) struct Scrubber {
+    /// Longest first, so that a secret containing another is replaced whole.
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrubber")
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+impl Scrubber {
+    /// Most characters of an HTTP error's body shown, once cleaned.
+    pub(crate) const EXCERPT_CHARS: usize = 256;
+
+    /// A scrubber for `credentials`: their password in the forms an answer may carry it, and
+    /// the Basic token of each user-name form.
+    pub(crate) fn new(credentials: &Credentials) -> Self {
+        let mut secrets = Vec::new();
+        let password = credentials.password();
+        if !password.is_empty() {
+            secrets.push(password.to_owned());
+            secrets.push(form_urlencoded::byte_serialize(password.as_bytes()).collect());
+            secrets.push(xml_escaped(password));
+        }
+        for form in [UserName::AccountId, UserName::LocalPart] {
+            secrets.push(credentials.basic_token(form));
+        }
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.dedup();
+        secrets.retain(|secret| !secret.is_empty());
+        Self { secrets }
+    }
+
+    /// `text` without the secrets and card numbers it holds (borrowed when it holds none).
+    pub(crate) fn clean<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut text = Cow::Borrowed(text);
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = Cow::Owned(text.replace(secret.as_str(), REDACTED));
+            }
+        }
+        match mask_card_numbers(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(masked) => Cow::Owned(masked),
+        }
+    }
+
+    fn string(&self, text: &mut String) {
+        if let Cow::Owned(clean) = self.clean(text) {
+            *text = clean;
+        }
+    }
+
+    fn option(&self, text: &mut Option<String>) {
+        if let Some(text) = text {
+            self.string(text);
+        }
+    }
+
+    /// The receipt with its answer-given texts cleaned.
+    pub(crate) fn receipt(&self, mut receipt: VoidReceipt) -> VoidReceipt {
+        self.string(&mut receipt.transaction_status);
+        self.string(&mut receipt.primary_transaction_status);
+        self.option(&mut receipt.response_code);
+        self.option(&mut receipt.response_message);
+        self.option(&mut receipt.transaction_id);
+        self.option(&mut receipt.authorization_number);
+        receipt
+    }
+
+    /// The error with every text an answer put in it cleaned.
+    pub(crate) fn error(&self, error: Error) -> Error {
+        match error {
+            Error::Declined(refusal) => Error::Declined(self.refusal(refusal)),
+            Error::NotVoidable(refusal) => Error::NotVoidable(self.refusal(refusal)),
+            Error::AlreadyVoided(refusal) => Error::AlreadyVoided(self.refusal(refusal)),
+            Error::UnknownTransaction(refusal) => Error::UnknownTransaction(self.refusal(refusal)),
+            Error::Fault(mut fault) => {
+                self.fault(&mut fault);
+                Error::Fault(fault)
+            }
+            Error::NvpError {
+                mut code,
+                mut message,
+                status,
+            } => {
+                self.option(&mut code);
+                self.string(&mut message);
+                Error::NvpError {
+                    code,
+                    message,
+                    status,
+                }
+            }
+            Error::HttpStatus {
+                status,
+                mut body_excerpt,
+            } => {
+                self.string(&mut body_excerpt);
+                if let Some((cut, _)) = body_excerpt.char_indices().nth(Self::EXCERPT_CHARS) {
+                    body_excerpt.truncate(cut);
+                }
+                Error::HttpStatus {
+                    status,
+                    body_excerpt,
+                }
+            }
+            Error::MalformedResponse { status, problem } => Error::MalformedResponse {
+                status,
+                problem: self.problem(problem),
+            },
+            other => other,
+        }
+    }
+
+    fn refusal(&self, mut refusal: Refusal) -> Refusal {
+        self.option(&mut refusal.response_code);
+        self.option(&mut refusal.response_message);
+        self.option(&mut refusal.transaction_status);
+        self.option(&mut refusal.primary_transaction_status);
+        if let Some(fault) = &mut refusal.fault {
+            self.fault(fault);
+        }
+        refusal
+    }
+
+    fn fault(&self, fault: &mut SoapFault) {
+        self.string(&mut fault.raw_code);
+        for subcode in &mut fault.subcodes {
+            self.string(subcode);
+        }
+        self.option(&mut fault.reason);
+        self.option(&mut fault.actor);
+        self.option(&mut fault.node);
+        for entry in &mut fault.detail {
+            self.string(&mut entry.namespace);
+            self.string(&mut entry.name);
+            self.string(&mut entry.text);
+        }
+    }
+
+    fn problem(&self, problem: ResponseProblem) -> ResponseProblem {
+        match problem {
+            ResponseProblem::ContentType(mut text) => {
+                self.string(&mut text);
+                ResponseProblem::ContentType(text)
+            }
+            ResponseProblem::ContentEncoding(mut text) => {
+                self.string(&mut text);
+                ResponseProblem::ContentEncoding(text)
+            }
+            ResponseProblem::Inconsistent(mut text) => {
+                self.string(&mut text);
+                ResponseProblem::Inconsistent(text)
+            }
+            // The reader's own messages quote names and text from the answer; one that quotes a
+            // secret is replaced by its cleaned wording.
+            ResponseProblem::Envelope(envelope) => {
+                let said = envelope.to_string();
+                let chain = std::error::Error::source(&envelope)
+                    .map(|cause| format!("{said}: {cause}"))
+                    .unwrap_or(said);
+                match self.clean(&chain) {
+                    Cow::Borrowed(_) => ResponseProblem::Envelope(envelope),
+                    Cow::Owned(clean) => ResponseProblem::Scrubbed(clean),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+fn xml_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` with every card-like number replaced: a run of digit groups joined by single spaces
+/// or dashes, or part of one made of whole groups, holding 13 to 19 digits that pass the Luhn
+/// check. A longer unbroken run of digits is an identifier, not a card number.
+pub(crate) fn mask_card_numbers(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut masked: Vec<(usize, usize)> = Vec::new();
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_digit() {
+            at += 1;
+            continue;
+        }
+        groups.clear();
+        loop {
+            let start = at;
+            while at < bytes.len() && bytes[at].is_ascii_digit() {
+                at += 1;
+            }
+            groups.push((start, at));
+            let joined = matches!(bytes.get(at), Some(b' ' | b'-'))
+                && bytes.get(at + 1).is_some_and(u8::is_ascii_digit);
+            if !joined {
+                break;
+            }
+            at += 1;
+        }
+        // Each window of whole groups is tried; a window stops growing past 19 digits, so the
+        // work is linear in the text.
+        for first in 0..groups.len() {
+            let mut digits = 0;
+            for last in first..groups.len() {
+                digits += groups[last].1 - groups[last].0;
+                if digits > *CARD_DIGITS.end() {
+                    break;
+                }
+                if CARD_DIGITS.contains(&digits) && luhn_valid(bytes, &groups[first..=last]) {
+                    masked.push((groups[first].0, groups[last].1));
+                }
+            }
+        }
+    }
+    if masked.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    masked.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in masked {
+        if end <= copied {
+            continue;
+        }
+        if start >= copied {
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+        }
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// The Luhn check over the digits of `groups` (byte ranges of ASCII digits in `bytes`).
+fn luhn_valid(bytes: &[u8], groups: &[(usize, usize)]) -> bool {
+    let mut sum = 0u32;
+    let digits = groups
+        .iter()
+        .rev()
+        .flat_map(|&(start, end)| bytes[start..end].iter().rev());
+    for (n, &digit) in digits.enumerate() {
+        let mut value = u32::from(digit - b'0');
+        if n % 2 == 1 {
+            value *= 2;
+            if value > 9 {
+                value -= 9;
+            }
+        }
+        sum += value;
+    }
+    sum % 10 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_numbers_are_masked_in_every_grouping() {
+        for card in [
+            "4111111111111111",
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "5500000000000004",
+            "340000000000009",
+            "6011 0000 0000 0004",
+        ] {
+            let text = format!("card {card}, declined");
+            assert_eq!(
+                mask_card_numbers(&text),
+                "card [redacted], declined",
+                "{card}"
+            );
+        }
+        // Beside other numbers, the card is still found.
+        assert_eq!(
+            mask_card_numbers("ref 12345 4111111111111111"),
+            "ref 12345 [redacted]"
+        );
+        assert_eq!(mask_card_numbers("x4111111111111111y"), "x[redacted]y");
+    }
+
+    #[test]
+    fn other_numbers_are_left_alone() {
+        for text in [
+            "4111111111111112",                 // fails the Luhn check
+            "411111111111",                     // too short
+            "C0FFEE00000000000000000000000001", // a 26-digit run is an identifier
+            "at 2024-01-05 12:30:45, code 012",
+            "EE52401813A74328AAA7D93319FF4383",
+        ] {
+            assert_eq!(mask_card_numbers(text), text);
+        }
+    }
+
+    #[test]
+    fn the_password_and_the_basic_token_are_taken_out() {
+        let credentials = Credentials::new("acct@clinic", "p&ss word<1>");
+        let scrubber = Scrubber::new(&credentials);
+        let token = credentials.basic_token(UserName::AccountId);
+        let local = credentials.basic_token(UserName::LocalPart);
+        let text = format!(
+            "Authorization: Basic {token}; other form {local}; password p&ss word<1>; \
+             form p%26ss+word%3C1%3E; xml p&amp;ss word&lt;1&gt;"
+        );
+        let clean = scrubber.clean(&text);
+        for secret in [
+            token.as_str(),
+            local.as_str(),
+            "p&ss word<1>",
+            "p%26ss+word%3C1%3E",
+            "p&amp;ss word&lt;1&gt;",
+        ] {
+            assert!(!clean.contains(secret), "{secret} in {clean}");
+        }
+        assert!(matches!(scrubber.clean("nothing here"), Cow::Borrowed(_)));
+        assert!(!format!("{scrubber:?}").contains("p&ss"));
+    }
+}
