@@ -431,6 +431,29 @@ impl Client {
         Ok(post(uri, headers, Bytes::from(nvp::encode_void(request))))
     }
 
+    /// What a recorded answer to a void means, judged as if this client had just read it: an
+    /// answer larger than [`ClientBuilder::max_response_bytes`] (by its body or its declared
+    /// `Content-Length`) is refused as the transport refuses it, before anything else.
+    #[cfg(feature = "contract")]
+    pub(crate) fn recorded_void_outcome(
+        &self,
+        request: &VoidRequest,
+        response: transport::Response,
+    ) -> Result<VoidReceipt, Error> {
+        let limit = self.inner.transport.max_response_bytes();
+        let declared = response
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if response.body.len() > limit || declared.is_some_and(|length| length > limit as u64) {
+            let status = response.status.as_u16();
+            let failure = Failure::TooLarge { limit, status };
+            return Err(from_failure(failure, self.inner.timeout));
+        }
+        self.void_outcome(request, response)
+    }
+
     /// What the answer to a void means: the receipt, or why there is none, with this client's
     /// secrets taken out of whatever the answer put in either.
     pub(crate) fn void_outcome(

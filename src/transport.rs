@@ -74,6 +74,12 @@ impl Transport {
         }
     }
 
+    /// The largest answer body read; a larger one is [`Failure::TooLarge`].
+    #[cfg(feature = "contract")]
+    pub fn max_response_bytes(&self) -> usize {
+        self.settings.max_response_bytes
+    }
+
     /// Sends `request` and reads the whole response, within the deadline.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response, Failure> {
         let sent = AtomicBool::new(false);

@@ -12,7 +12,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use super::cassette::{Cassette, Message};
 use super::matcher::{self, Comparison};
-use crate::{Client, Credentials, Protocol};
+use super::record::SeenRequest;
+use crate::{Client, Credentials, Error, Protocol, VoidReceipt, VoidRequest};
 
 /// What verifying one cassette found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,15 +113,26 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         Err(problem) => return vec![problem],
     };
 
+    let mut response = cassette.response.clone();
     match client.void_http_request(&request) {
-        Ok(built) => problems.extend(compare_request(cassette, &built)),
+        Ok(built) => {
+            problems.extend(compare_request(cassette, &built));
+            let target = built.uri().path_and_query().map_or("/", |p| p.as_str());
+            let sent = SeenRequest {
+                method: built.method(),
+                target,
+                headers: built.headers(),
+                body: built.body(),
+            };
+            response.body = sent.echo(&cassette.response.body).into_owned();
+        }
         Err(error) => problems.push(format!(
             "the client cannot build the request: {}",
             error.report()
         )),
     }
 
-    let outcome = match client.void_outcome(&request, response_of(&cassette.response)) {
+    let outcome = match judge(&client, &request, &response) {
         Ok(_) => "voided",
         Err(error) => error.code(),
     };
@@ -229,6 +241,16 @@ pub(crate) fn media_type_and_action(value: &str) -> (String, Option<String>) {
 
 fn built_body(built: &http::Request<Bytes>) -> String {
     String::from_utf8_lossy(built.body()).into_owned()
+}
+
+/// What `client` makes of a recorded answer to `request`, by the rules it reads a live answer
+/// with, its size limit included.
+pub(crate) fn judge(
+    client: &Client,
+    request: &VoidRequest,
+    response: &Message,
+) -> Result<VoidReceipt, Error> {
+    client.recorded_void_outcome(request, response_of(response))
 }
 
 /// A recorded response as the transport would have handed it over.

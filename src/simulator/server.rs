@@ -69,7 +69,8 @@ pub(crate) struct Listening {
     local_addr: SocketAddr,
     tls: bool,
     ca_path: Option<PathBuf>,
-    ca_is_temporary: bool,
+    /// The CA's private directory when it is ours: removed when this server is dropped.
+    ca_dir: Option<tempfile::TempDir>,
     stop: watch::Sender<bool>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -115,11 +116,12 @@ impl Listening {
             .map(|pki| TlsAcceptor::from(pki.server.clone()));
         let connections = Arc::new(Connections::new(limits));
         let task = tokio::spawn(accept(listener, acceptor, handler, connections, stopped));
+        let (ca_path, ca_dir) = pki.map_or((None, None), |pki| (Some(pki.ca_path), pki.ca_dir));
         Ok(Self {
             local_addr,
             tls,
-            ca_is_temporary: pki.as_ref().is_some_and(|pki| pki.ca_is_temporary),
-            ca_path: pki.map(|pki| pki.ca_path),
+            ca_path,
+            ca_dir,
             stop,
             acceptor: Some(task),
         })
@@ -166,8 +168,9 @@ impl Listening {
 impl Drop for Listening {
     fn drop(&mut self) {
         self.stop.send_replace(true);
-        if let (true, Some(path)) = (self.ca_is_temporary, &self.ca_path) {
-            pki::remove_temporary(path);
+        if let Some(dir) = self.ca_dir.take() {
+            // A failure only leaves litter in the temporary directory: nothing to act on.
+            let _ = dir.close();
         }
     }
 }
