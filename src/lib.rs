@@ -35,6 +35,7 @@ mod deadline;
 pub mod error;
 pub mod nvp;
 mod protocol;
+pub mod rest;
 mod retry;
 mod scrub;
 #[cfg(feature = "simulator")]

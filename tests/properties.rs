@@ -148,6 +148,13 @@ fn mutate(mut bytes: Vec<u8>, edits: &Edits) -> Vec<u8> {
         b"<!DOCTYPE x>",
         b"\xff",
         b"<x>",
+        b"&#+67;",
+        b"--",
+        b"]]>",
+        b"\x01",
+        b"<?xml version=\"1.0\"?>",
+        b" xmlns:xmlns=\"urn:x\"",
+        b"&#x0000000043;",
     ];
     for &(kind, position, byte) in edits {
         let at = if bytes.is_empty() {
@@ -181,7 +188,16 @@ fn mutate(mut bytes: Vec<u8>, edits: &Edits) -> Vec<u8> {
 
 /// A decoded response must come from a document that really holds the response element.
 fn decode_checked(version: SoapVersion, bytes: &[u8]) {
-    match soap::decode::<Op>(version, bytes) {
+    let decoded = soap::decode::<Op>(version, bytes);
+    if decoded.is_ok() {
+        // What an independent conforming parser refuses, the decoder must not read.
+        let text = std::str::from_utf8(bytes).expect("decode reads UTF-8 only");
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if let Err(error) = roxmltree::Document::parse(text) {
+            panic!("decode read what roxmltree refuses ({error}): {text:?}");
+        }
+    }
+    match decoded {
         Ok(Answer::Result(_)) => {
             let text = String::from_utf8_lossy(bytes);
             assert!(
@@ -217,6 +233,68 @@ proptest! {
         // And in the other version, where the namespaces are all wrong.
         let other = if *version == SoapVersion::Soap11 { SoapVersion::Soap12 } else { SoapVersion::Soap11 };
         decode_checked(other, &mutated);
+    }
+}
+
+/// Issue 10, section 3: each document XML rejects, placed in a void's answer that reads as
+/// `voided` untouched, is refused by `soap::decode`, never read as a verdict.
+#[test]
+fn answers_that_xml_rejects_are_never_read() {
+    let (version, body) = soap_responses()
+        .into_iter()
+        .find(|(_, body)| String::from_utf8_lossy(body).contains("<TransactionStatus>C<"))
+        .expect("a recorded voided answer");
+    let body = String::from_utf8(body).expect("UTF-8");
+    assert!(soap::decode::<Op>(version, body.as_bytes()).is_ok());
+    let declaration = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+    let bare = body.strip_prefix(declaration).unwrap_or(&body).to_owned();
+    let status = |inner: &str| {
+        body.replacen(
+            "<TransactionStatus>C<",
+            &format!("<TransactionStatus>{inner}<"),
+            1,
+        )
+    };
+    let root = |extra: &str| {
+        let end = bare.find('>').expect("a root tag");
+        format!("{}{extra}{}", &bare[..end], &bare[end..])
+    };
+    let rejected = [
+        ("`&#+67;`", status("&#+67;")),
+        ("U+0001 in a field", status("C\u{1}")),
+        ("`--` in a comment", status("C<!-- a -- b -->")),
+        ("`]]>` in character data", status("C]]>")),
+        (
+            "undefined entity in an attribute",
+            status("<x a=\"&undefined;\"/>C"),
+        ),
+        ("`xmlns:xmlns` declared", root(" xmlns:xmlns=\"urn:x\"")),
+        ("the `xml` prefix re-bound", root(" xmlns:xml=\"urn:x\"")),
+        (
+            "two attributes with one expanded name",
+            root(" xmlns:a=\"urn:x\" xmlns:b=\"urn:x\" a:v=\"1\" b:v=\"2\""),
+        ),
+        (
+            "XML declaration after white space",
+            format!(" {declaration}{bare}"),
+        ),
+        (
+            "encoding contradicting the bytes",
+            format!("<?xml version=\"1.0\" encoding=\"utf-16\"?>{bare}"),
+        ),
+        ("version 2.0", format!("<?xml version=\"2.0\"?>{bare}")),
+    ];
+    for (what, document) in rejected {
+        let decoded = soap::decode::<Op>(version, document.as_bytes());
+        assert!(decoded.is_err(), "{what} was read: {decoded:?}");
+    }
+    let many: String = (0..33).map(|i| format!(" a{i}=\"{i}\"")).collect();
+    for (what, document) in [
+        ("`&#x0000000043;`", status("&#x0000000043;")),
+        ("33 attributes", root(&many)),
+    ] {
+        let decoded = soap::decode::<Op>(version, document.as_bytes());
+        assert!(decoded.is_ok(), "{what} was refused: {decoded:?}");
     }
 }
 
@@ -1114,13 +1192,21 @@ fn f7_an_id_that_xml_cannot_carry_is_refused_before_sending() {
 fn f9_a_fault_code_is_trimmed_of_every_kind_of_white_space() {
     // Found by decode_soap12 against the first version of the project's own reader, which
     // trimmed only XML's four white-space characters: a code ending in a vertical tab kept it.
-    let body = "<soap12:Envelope xmlns:soap12=\"http://www.w3.org/2003/05/soap-envelope\">\
-        <soap12:Body><soap12:Fault><soap12:Code><soap12:Value>soap12:Sender\u{b}</soap12:Value>\
+    // The vertical tab itself is a character XML forbids, so that document is now refused
+    // whole; white space XML allows (NEL, no-break space) is still trimmed.
+    let body = |end: &str| {
+        format!(
+            "<soap12:Envelope xmlns:soap12=\"http://www.w3.org/2003/05/soap-envelope\">\
+        <soap12:Body><soap12:Fault><soap12:Code><soap12:Value>soap12:Sender{end}</soap12:Value>\
         </soap12:Code><soap12:Reason><soap12:Text xml:lang=\"en\">\u{a0}Transaction not found.\
-        </soap12:Text></soap12:Reason></soap12:Fault></soap12:Body></soap12:Envelope>";
-    let Ok(Answer::Fault(fault)) = soap::decode::<Op>(SoapVersion::Soap12, body.as_bytes()) else {
+        </soap12:Text></soap12:Reason></soap12:Fault></soap12:Body></soap12:Envelope>"
+        )
+    };
+    let decoded = soap::decode::<Op>(SoapVersion::Soap12, body("\u{85}").as_bytes());
+    let Ok(Answer::Fault(fault)) = decoded else {
         panic!("not a fault");
     };
     assert_eq!(fault.raw_code, "soap12:Sender");
     assert_eq!(fault.reason.as_deref(), Some("Transaction not found."));
+    assert!(soap::decode::<Op>(SoapVersion::Soap12, body("\u{b}").as_bytes()).is_err());
 }

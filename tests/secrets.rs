@@ -56,9 +56,8 @@ async fn no_secret_in_logs_debug_or_errors_at_trace_level() {
     .await
     .unwrap();
     let upstream = Upstream::new(simulator.endpoint()).with_ca_cert(simulator.ca_path().unwrap());
-    let proxy_dir =
-        std::env::temp_dir().join(format!("instamed-soap-secrets-{}", std::process::id()));
-    let proxy = ContractServer::record(upstream, &proxy_dir, ServeOptions::default())
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let proxy = ContractServer::record(upstream, proxy_dir.path(), ServeOptions::default())
         .await
         .unwrap();
     let outlet = Outlet::new("123123123", "123", "123").unwrap();

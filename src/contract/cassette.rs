@@ -28,8 +28,21 @@
 //! The head holds the protocol, the operation, the domain inputs of a void and the outcome
 //! expected from the response (an [`Error::code`](crate::Error::code) or `voided`). Lines
 //! starting with `#` in the head are comments. Each message is a start line (`METHOD target`
-//! or the status), header lines, a blank line and the body exactly as it went over the wire
-//! (base64 when it was not UTF-8, marked by an `x-cassette-body: base64` header).
+//! or the status), header lines, a blank line and the body as it went over the wire.
+//!
+//! One line is one field: in head values, comments, start lines and header values, a
+//! backslash and control characters are written escaped (`\\`, `\n`, `\r`, `\t`,
+//! `\u{1b}`), so a recorded value holding a newline cannot write a line of its own.
+//!
+//! A body that is not UTF-8 text is kept readable when its charset (byte-order mark,
+//! `Content-Type` charset, XML declaration) reads it: the text is written in UTF-8 after an
+//! `x-cassette-body: text; charset=UTF-16LE+bom` line, and turned back into the same bytes
+//! when read. Any other body that cannot be written as it is (not text in any charset, a line
+//! that reads like a mark, carriage returns) is written in base64 after
+//! `x-cassette-body: base64`.
+//!
+//! A response may hold placeholders that echo the request it answers,
+//! `{{request.PrimaryTransactionID}}` say: see [`echo`](super::echo).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -37,6 +50,7 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::charset::Charset;
 use crate::{CardPresentStatus, InvalidRequest, Outlet, Protocol, TransactionId, VoidRequest};
 
 const MAGIC: &str = "# instamed-soap cassette";
@@ -198,7 +212,7 @@ impl Cassette {
         for (index, line) in lines[1..request_at].iter().enumerate() {
             let number = index + 2;
             if let Some(comment) = line.strip_prefix('#') {
-                comments.push(comment.trim().to_owned());
+                comments.push(unescape(comment.trim()));
             } else if !line.trim().is_empty() {
                 let (key, value) = line
                     .split_once(':')
@@ -206,7 +220,7 @@ impl Cassette {
                 fields.push((
                     number,
                     key.trim().to_ascii_lowercase(),
-                    value.trim().to_owned(),
+                    unescape(value.trim()),
                 ));
             }
         }
@@ -263,19 +277,23 @@ impl Cassette {
         out.push_str(MAGIC);
         out.push('\n');
         for comment in &self.comments {
-            let _ = writeln!(out, "# {comment}");
+            let _ = writeln!(out, "# {}", escape(comment));
         }
         let _ = writeln!(out, "protocol: {}", self.protocol);
-        let _ = writeln!(out, "operation: {}", self.operation);
+        let _ = writeln!(out, "operation: {}", escape(&self.operation));
         if let Some(inputs) = &self.inputs {
-            let _ = writeln!(out, "merchant-id: {}", inputs.merchant_id);
-            let _ = writeln!(out, "store-id: {}", inputs.store_id);
-            let _ = writeln!(out, "terminal-id: {}", inputs.terminal_id);
-            let _ = writeln!(out, "transaction-id: {}", inputs.transaction_id);
-            let _ = writeln!(out, "card-present-status: {}", inputs.card_present_status);
+            let _ = writeln!(out, "merchant-id: {}", escape(&inputs.merchant_id));
+            let _ = writeln!(out, "store-id: {}", escape(&inputs.store_id));
+            let _ = writeln!(out, "terminal-id: {}", escape(&inputs.terminal_id));
+            let _ = writeln!(out, "transaction-id: {}", escape(&inputs.transaction_id));
+            let _ = writeln!(
+                out,
+                "card-present-status: {}",
+                escape(&inputs.card_present_status)
+            );
         }
         if let Some(expect) = &self.expect {
-            let _ = writeln!(out, "expect: {expect}");
+            let _ = writeln!(out, "expect: {}", escape(expect));
         }
         for (mark, message) in [
             (REQUEST_MARK, &self.request),
@@ -284,27 +302,20 @@ impl Cassette {
             if mark == REQUEST_MARK {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{mark}\n{}", message.start);
-            // Text is kept as text unless reading it back could change it: a line the parser
-            // would take for a mark, a carriage return (lines are read without it), or a
-            // recorded header that looks like the base64 marker.
-            let plain = std::str::from_utf8(&message.body).ok().filter(|text| {
-                !text.contains('\r')
-                    && !text.split('\n').any(is_mark)
-                    && !message
-                        .headers
-                        .iter()
-                        .any(|(name, _)| name.eq_ignore_ascii_case(BASE64_HEADER))
-            });
-            let body = match plain {
-                Some(text) => std::borrow::Cow::Borrowed(text),
-                _ => {
+            let _ = writeln!(out, "{mark}\n{}", escape(&message.start));
+            let body = match body_text(message) {
+                Some((None, text)) => text,
+                Some((Some(charset), text)) => {
+                    let _ = writeln!(out, "{BASE64_HEADER}: text; charset={}", charset.label());
+                    text
+                }
+                None => {
                     let _ = writeln!(out, "{BASE64_HEADER}: base64");
                     std::borrow::Cow::Owned(BASE64.encode(&message.body))
                 }
             };
             for (name, value) in &message.headers {
-                let _ = writeln!(out, "{name}: {value}");
+                let _ = writeln!(out, "{}: {}", escape(name), escape(value));
             }
             out.push('\n');
             out.push_str(&body);
@@ -312,6 +323,93 @@ impl Cassette {
         }
         out
     }
+}
+
+/// The body as the text a cassette holds, and the charset to turn it back into bytes (`None`
+/// for UTF-8 as it is); `None` when it must be written in base64.
+///
+/// Text is kept as text unless reading it back could change it: a line the parser would take
+/// for a mark, a carriage return (lines are read without it), or a recorded header that looks
+/// like the body marker.
+fn body_text(message: &Message) -> Option<(Option<Charset>, std::borrow::Cow<'_, str>)> {
+    if message
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(BASE64_HEADER))
+    {
+        return None;
+    }
+    let (charset, text) = match std::str::from_utf8(&message.body) {
+        Ok(text) => (None, std::borrow::Cow::Borrowed(text)),
+        Err(_) => {
+            let charset = Charset::of(message.header("content-type"), &message.body);
+            let text = charset.decode(&message.body)?;
+            // Only a charset that gives the same bytes back is trusted with the body.
+            if charset.encode(&text)? != message.body {
+                return None;
+            }
+            (Some(charset), std::borrow::Cow::Owned(text.into_owned()))
+        }
+    };
+    let writable = !text.contains('\r') && !text.split('\n').any(is_mark);
+    writable.then_some((charset, text))
+}
+
+/// A value written on one line: backslashes and control characters escaped.
+fn escape(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.chars().any(|c| c == '\\' || c.is_control()) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The value [`escape`] wrote. An escape it does not know is kept as written.
+fn unescape(value: &str) -> String {
+    if !value.contains('\\') {
+        return value.to_owned();
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let (decoded, used) = match rest.as_bytes().get(1) {
+            Some(b'\\') => (Some('\\'), 2),
+            Some(b'n') => (Some('\n'), 2),
+            Some(b'r') => (Some('\r'), 2),
+            Some(b't') => (Some('\t'), 2),
+            Some(b'u') => rest
+                .get(2..)
+                .filter(|r| r.starts_with('{'))
+                .and_then(|r| r.find('}').map(|end| (r, end)))
+                .and_then(|(r, end)| {
+                    let code = u32::from_str_radix(&r[1..end], 16).ok()?;
+                    Some((char::from_u32(code)?, end + 3))
+                })
+                .map_or((None, 1), |(c, used)| (Some(c), used)),
+            _ => (None, 1),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push('\\'),
+        }
+        rest = &rest[used..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_mark(line: &str) -> bool {
@@ -336,7 +434,10 @@ fn message(lines: &[&str], start: usize, end: usize) -> Result<Message, (usize, 
             at + 1,
             format!("expected a header line, got {:?}", lines[at]),
         ))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        headers.push((
+            unescape(name.trim()).to_ascii_lowercase(),
+            unescape(value.trim()),
+        ));
         at += 1;
     }
     let mut body = if at < end {
@@ -350,21 +451,29 @@ fn message(lines: &[&str], start: usize, end: usize) -> Result<Message, (usize, 
         body.pop();
     }
     // The writer puts its marker first; a recorded header of the same name stays a header.
-    let base64 = headers
+    let marker = headers
         .first()
-        .is_some_and(|(name, value)| name == BASE64_HEADER && value == "base64");
-    if base64 {
+        .filter(|(name, _)| name == BASE64_HEADER)
+        .map(|(_, value)| value.clone());
+    let body = match marker.as_deref() {
+        Some("base64") => BASE64
+            .decode(body.trim())
+            .map_err(|e| (at + 2, format!("bad base64 body: {e}")))?,
+        Some(text) if text.starts_with("text; charset=") => {
+            let label = &text["text; charset=".len()..];
+            let charset = Charset::from_label(label)
+                .ok_or_else(|| (start + 2, format!("unknown charset {label:?}")))?;
+            charset
+                .encode(&body)
+                .ok_or_else(|| (at + 2, format!("the body cannot be written in {label}")))?
+        }
+        _ => body.into_bytes(),
+    };
+    if marker.is_some_and(|m| m == "base64" || m.starts_with("text; charset=")) {
         headers.remove(0);
     }
-    let body = if base64 {
-        BASE64
-            .decode(body.trim())
-            .map_err(|e| (at + 2, format!("bad base64 body: {e}")))?
-    } else {
-        body.into_bytes()
-    };
     Ok(Message {
-        start: first.trim().to_owned(),
+        start: unescape(first.trim()),
         headers,
         body,
     })
@@ -412,6 +521,46 @@ mod tests {
         cassette.response.body = vec![0xff, 0xfe, 0x00, b'<'];
         cassette.request.body = b"x\n<<< response\ny".to_vec();
         let text = cassette.to_text();
+        assert_eq!(Cassette::parse(&text).unwrap(), cassette);
+    }
+
+    #[test]
+    fn a_value_holding_a_newline_cannot_write_a_line_of_its_own() {
+        let mut cassette = sample();
+        let inputs = cassette.inputs.as_mut().unwrap();
+        inputs.merchant_id = "123\nexpect: voided\r\u{1b}\\n".into();
+        cassette.expect = Some("unknown_transaction".into());
+        cassette.comments = vec!["two\nlines".into()];
+        cassette.request.headers = vec![("x-note".into(), "a\nb".into())];
+        let text = cassette.to_text();
+        assert_eq!(text.lines().filter(|l| l.starts_with("expect:")).count(), 1);
+        assert!(text.contains("merchant-id: 123\\nexpect: voided\\r\\u{1b}\\\\n\n"));
+        assert_eq!(Cassette::parse(&text).unwrap(), cassette);
+    }
+
+    #[test]
+    fn bodies_in_other_charsets_are_kept_as_readable_text() {
+        let mut cassette = sample();
+        cassette.response.headers =
+            vec![("content-type".into(), "text/xml; charset=utf-16".into())];
+        cassette.response.body = [0xff, 0xfe]
+            .into_iter()
+            .chain("<a>é</a>".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        cassette.request.headers =
+            vec![("content-type".into(), "text/xml; charset=iso-8859-1".into())];
+        cassette.request.body = b"<a>caf\xe9</a>".to_vec();
+        let text = cassette.to_text();
+        assert!(
+            text.contains("x-cassette-body: text; charset=UTF-16LE+bom\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n<a>é</a>\n"), "{text}");
+        assert!(
+            text.contains("x-cassette-body: text; charset=windows-1252\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n<a>café</a>\n"), "{text}");
         assert_eq!(Cassette::parse(&text).unwrap(), cassette);
     }
 

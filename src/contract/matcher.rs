@@ -8,6 +8,10 @@
 
 use std::fmt;
 
+/// Elements nested deeper than this are not compared: the request is reported as differing.
+/// A SOAP envelope nests a dozen levels; this bounds what a hostile document can cost.
+pub const MAX_DEPTH: usize = 256;
+
 /// Any text.
 pub const ANY: &str = "{{any}}";
 /// A whole element, whatever it holds.
@@ -116,7 +120,6 @@ pub fn xml(expected: &str, actual: &str) -> Comparison {
     match element(
         expected_doc.root_element(),
         actual_doc.root_element(),
-        String::new(),
         &mut agreed,
     ) {
         Ok(()) => Comparison {
@@ -152,27 +155,73 @@ fn own_text(node: roxmltree::Node) -> String {
         .to_owned()
 }
 
+/// Compares two elements and everything under them, depth-first in document order, with a
+/// work list instead of recursion: a hostile document's nesting costs heap, never stack.
 fn element(
     expected: roxmltree::Node,
     actual: roxmltree::Node,
-    parent: String,
     agreed: &mut usize,
 ) -> Result<(), Difference> {
-    let path = format!("{parent}/{}", expected.tag_name().name());
-    let differ = |expected: String, actual: String| Difference {
-        path: path.clone(),
-        expected,
-        actual,
-    };
-    if name_of(expected) != name_of(actual) {
-        return Err(differ(expanded(expected), expanded(actual)));
-    }
-    let expected_children: Vec<_> = expected.children().filter(|c| c.is_element()).collect();
-    if expected_children.is_empty() && own_text(expected) == IGNORE {
-        *agreed += 1;
-        return Ok(());
-    }
+    let mut pending = vec![(expected, actual, 0usize)];
+    // The names from the root to the element being compared, for paths in differences.
+    let mut names: Vec<&str> = Vec::new();
+    while let Some((expected, actual, depth)) = pending.pop() {
+        names.truncate(depth);
+        names.push(expected.tag_name().name());
+        let path = || format!("/{}", names.join("/"));
+        let differ = |expected: String, actual: String| Difference {
+            path: path(),
+            expected,
+            actual,
+        };
+        if depth >= MAX_DEPTH {
+            return Err(differ(
+                format!("at most {MAX_DEPTH} levels of nesting"),
+                "deeper nesting".into(),
+            ));
+        }
+        if name_of(expected) != name_of(actual) {
+            return Err(differ(expanded(expected), expanded(actual)));
+        }
+        let expected_children: Vec<_> = expected.children().filter(|c| c.is_element()).collect();
+        if expected_children.is_empty() && own_text(expected) == IGNORE {
+            *agreed += 1;
+            continue;
+        }
+        attributes(expected, actual).map_err(|(want, got)| differ(want, got))?;
 
+        let (want_text, got_text) = (own_text(expected), own_text(actual));
+        if !text_matches(&want_text, &got_text) {
+            return Err(differ(want_text, got_text));
+        }
+        *agreed += 1;
+
+        let actual_children: Vec<_> = actual.children().filter(|c| c.is_element()).collect();
+        if let Some(want) = expected_children.get(actual_children.len()) {
+            return Err(Difference {
+                path: format!("{}/{}", path(), want.tag_name().name()),
+                expected: format!("element {}", expanded(*want)),
+                actual: "nothing".into(),
+            });
+        }
+        if let Some(extra) = actual_children.get(expected_children.len()) {
+            return Err(Difference {
+                path: format!("{}/{}", path(), extra.tag_name().name()),
+                expected: "nothing".into(),
+                actual: format!("element {}", expanded(*extra)),
+            });
+        }
+        // Reversed, so that the first child is compared first.
+        for (want, got) in expected_children.into_iter().zip(actual_children).rev() {
+            pending.push((want, got, depth + 1));
+        }
+    }
+    Ok(())
+}
+
+/// Compares the attributes of two elements: `Err((expected, actual))` at the first difference.
+fn attributes(expected: roxmltree::Node, actual: roxmltree::Node) -> Result<(), (String, String)> {
+    let differ = |expected: String, actual: String| (expected, actual);
     let mut expected_attributes: Vec<_> = expected.attributes().collect();
     let mut actual_attributes: Vec<_> = actual.attributes().collect();
     expected_attributes.sort_by_key(|a| (a.namespace(), a.name()));
@@ -206,31 +255,6 @@ fn element(
             "no such attribute".into(),
             format!("@{}={}", extra.name(), extra.value()),
         ));
-    }
-
-    let (want_text, got_text) = (own_text(expected), own_text(actual));
-    if !text_matches(&want_text, &got_text) {
-        return Err(differ(want_text, got_text));
-    }
-    *agreed += 1;
-
-    let actual_children: Vec<_> = actual.children().filter(|c| c.is_element()).collect();
-    for (index, want) in expected_children.iter().enumerate() {
-        let Some(got) = actual_children.get(index) else {
-            return Err(Difference {
-                path: format!("{path}/{}", want.tag_name().name()),
-                expected: format!("element {}", expanded(*want)),
-                actual: "nothing".into(),
-            });
-        };
-        element(*want, *got, path.clone(), agreed)?;
-    }
-    if let Some(extra) = actual_children.get(expected_children.len()) {
-        return Err(Difference {
-            path: format!("{path}/{}", extra.tag_name().name()),
-            expected: "nothing".into(),
-            actual: format!("element {}", expanded(*extra)),
-        });
     }
     Ok(())
 }
@@ -351,6 +375,18 @@ mod tests {
             (extra.path.as_str(), extra.expected.as_str()),
             ("/Op/C", "nothing")
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_a_difference_not_a_crash() {
+        let deep = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        let comparison = xml(&deep(5_000), &deep(5_000));
+        let difference = comparison.difference.unwrap();
+        assert_eq!(difference.actual, "deeper nesting");
+        assert_eq!(difference.path.matches('/').count(), MAX_DEPTH + 1);
+        assert!(xml(&deep(20), &deep(20)).matches());
+        assert!(!xml(&deep(20), &deep(5_000)).matches());
+        assert!(!xml(&deep(5_000), &deep(20)).matches());
     }
 
     #[test]

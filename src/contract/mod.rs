@@ -4,10 +4,13 @@
 //! - [`Cassette`]: one exchange per human-readable file (see [`cassette`] for the format);
 //! - [`matcher`]: requests compared by meaning, with `{{any}}` and `{{ignore}}` placeholders;
 //! - [`redact`]: secrets removed before anything is written;
+//! - [`echo`]: response placeholders that echo the request (`{{request.PrimaryTransactionID}}`);
 //! - [`ContractServer`]: a recording proxy and a replaying server;
 //! - [`verify`]: does this build's client still honour each cassette?
 
 pub mod cassette;
+pub mod charset;
+pub mod echo;
 pub mod matcher;
 pub mod record;
 pub mod redact;

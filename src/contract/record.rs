@@ -3,10 +3,9 @@
 use http::{HeaderMap, Method, StatusCode};
 
 use super::cassette::{Cassette, Message, VoidInputs};
-use super::redact;
-use super::verify::{media_type_and_action, offline_wire, response_of};
+use super::verify::{judge, media_type_and_action, offline_wire};
+use super::{echo, redact};
 use crate::Protocol;
-use crate::call::Call;
 
 /// A request as a proxy or a replaying server received it.
 #[derive(Debug, Clone)]
@@ -81,6 +80,37 @@ impl SeenRequest<'_> {
             .map(|n| n.tag_name().name().to_owned())
     }
 
+    /// The value of `name` in the request: the text of the first element of that local name in
+    /// a SOAP envelope, or the form value of that key (case-blind) for NVP.
+    pub fn field(&self, name: &str) -> Option<String> {
+        if self.protocol() == Some(Protocol::Nvp) {
+            return self.form_value(name);
+        }
+        let text = std::str::from_utf8(self.body).ok()?;
+        let doc = roxmltree::Document::parse(text).ok()?;
+        doc.descendants()
+            .find(|n| n.is_element() && n.tag_name().name() == name)
+            .map(|n| {
+                n.descendants()
+                    .filter(|d| d.is_text())
+                    .filter_map(|d| d.text())
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
+    }
+
+    /// The response `body` of a cassette answering this request, its
+    /// [`{{request.<Field>}}`](super::echo) placeholders filled from this request.
+    pub fn echo<'b>(&self, body: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
+        let escape = if self.protocol() == Some(Protocol::Nvp) {
+            echo::Escape::Form
+        } else {
+            echo::Escape::Xml
+        };
+        echo::fill(body, escape, |name| self.field(name))
+    }
+
     /// A form field, from the body of a POST or the query of a GET; keys case-blind.
     pub fn form_value(&self, key: &str) -> Option<String> {
         form_urlencoded::parse(self.form_text().as_bytes())
@@ -139,41 +169,76 @@ impl SeenRequest<'_> {
     }
 }
 
-/// Writes an exchange as a cassette, with every secret redacted.
+/// Writes an exchange as a cassette, with every secret redacted (see [`redact`]). Why a body
+/// could not be stored is said in a `warning:` comment of the cassette, and logged.
 pub fn cassette(
     request: &SeenRequest<'_>,
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Cassette {
-    let protocol = request.protocol().unwrap_or_default();
-    let form = protocol == Protocol::Nvp;
+    let form = request.protocol() == Some(Protocol::Nvp);
+    let mut exchange = redact::Exchange::new(request.headers, headers);
+    let target = exchange.target(request.target);
+    let request_headers = exchange.headers(request.headers);
+    let request_body = exchange.body(request.headers, request.body, form);
+    let response_headers = exchange.headers(headers);
+    let response_body = exchange.body(headers, body, form);
+    // Every secret of the exchange is known now: the last pass runs over everything written.
+    let finish_headers = |headers: Vec<(String, String)>| -> Vec<(String, String)> {
+        headers
+            .into_iter()
+            .map(|(name, value)| (name, exchange.finish_text(&value)))
+            .collect()
+    };
     let request_message = Message::new(
-        format!(
-            "{} {}",
-            request.method,
-            redact::card_numbers(request.target)
-        ),
-        redacted_headers(request.headers),
-        redact::body(&String::from_utf8_lossy(request.body), form).into_bytes(),
+        format!("{} {}", request.method, exchange.finish_text(&target)),
+        finish_headers(request_headers),
+        exchange.finish_body(request_body),
     );
     let response_message = Message::new(
         status.as_u16().to_string(),
-        redacted_headers(headers),
-        match std::str::from_utf8(body) {
-            Ok(text) => redact::body(text, form).into_bytes(),
-            // Not text: nothing to search, and rewriting it would change what is replayed.
-            Err(_) => body.to_vec(),
-        },
+        finish_headers(response_headers),
+        exchange.finish_body(response_body),
     );
-    let inputs = request.void_inputs();
+    for warning in &exchange.warnings {
+        tracing::warn!(target = %request_message.start, "{warning}");
+    }
+
+    // What the cassette says about the exchange is read from what is stored, never from the
+    // secrets that were removed.
+    let stored_target = request_message
+        .start
+        .split_once(' ')
+        .map_or("", |(_, target)| target);
+    let mut stored_headers = HeaderMap::new();
+    for (name, value) in &request_message.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(name.as_str()),
+            http::HeaderValue::try_from(value.as_str()),
+        ) {
+            stored_headers.append(name, value);
+        }
+    }
+    let stored = SeenRequest {
+        method: request.method,
+        target: stored_target,
+        headers: &stored_headers,
+        body: &request_message.body,
+    };
+    let protocol = stored.protocol().unwrap_or_default();
+    let inputs = stored.void_inputs();
     let expect = inputs
         .as_ref()
-        .and_then(|inputs| outcome(protocol, request.target, inputs, &response_message));
+        .and_then(|inputs| outcome(protocol, stored_target, inputs, &response_message));
     Cassette {
-        comments: Vec::new(),
+        comments: exchange
+            .warnings
+            .iter()
+            .map(|warning| format!("warning: {warning}"))
+            .collect(),
         protocol,
-        operation: request.operation(),
+        operation: stored.operation(),
         inputs,
         expect,
         request: request_message,
@@ -190,43 +255,8 @@ fn outcome(
 ) -> Option<String> {
     let request = inputs.to_request().ok()?;
     let wire = offline_wire(protocol, target).ok()?;
-    Some(match wire.judge(&request, &response_of(response)) {
+    Some(match judge(&wire, &request, response) {
         Ok(_) => "voided".to_owned(),
         Err(error) => error.code().to_owned(),
     })
-}
-
-/// Headers worth keeping in a cassette, secrets redacted. Hop-by-hop and volatile headers
-/// (`date`, `connection`, `content-length`, `user-agent`) are left out: they change from run
-/// to run or from release to release, and no contract rests on them.
-fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    const DROPPED: &[&str] = &[
-        "date",
-        "connection",
-        "keep-alive",
-        "content-length",
-        "transfer-encoding",
-        "host",
-        "user-agent",
-    ];
-    headers
-        .iter()
-        .filter(|(name, _)| !DROPPED.contains(&name.as_str()))
-        .map(|(name, value)| {
-            let value = if redact::is_secret_header(name.as_str()) {
-                let scheme = value
-                    .to_str()
-                    .ok()
-                    .and_then(|v| v.split_whitespace().next())
-                    .filter(|s| s.len() < 16);
-                scheme.map_or_else(
-                    || redact::REDACTED.to_owned(),
-                    |s| format!("{s} {}", redact::REDACTED),
-                )
-            } else {
-                redact::card_numbers(&String::from_utf8_lossy(value.as_bytes()))
-            };
-            (name.as_str().to_owned(), value)
-        })
-        .collect()
 }

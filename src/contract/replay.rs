@@ -87,7 +87,34 @@ impl Replay {
         self.cassettes.is_empty()
     }
 
-    /// The recorded answer to `request`, or an error answer naming the closest cassette and the
+    /// The paths the cassettes were recorded at: SOAP ones, then NVP ones; each once, in file
+    /// order.
+    pub fn paths(&self) -> (Vec<String>, Vec<String>) {
+        let (mut soap, mut nvp): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        for (_, cassette) in &self.cassettes {
+            let target = cassette
+                .request
+                .start
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("");
+            let path = target.split('?').next().unwrap_or(target);
+            if !path.starts_with('/') {
+                continue;
+            }
+            let list = if cassette.protocol == Protocol::Nvp {
+                &mut nvp
+            } else {
+                &mut soap
+            };
+            if !list.iter().any(|known| known == path) {
+                list.push(path.to_owned());
+            }
+        }
+        (soap, nvp)
+    }
+
+    /// The recorded answer to `request`, its [`echo`](super::echo) placeholders filled, or an error answer naming the closest cassette and the
     /// first difference.
     pub fn answer(&self, request: &SeenRequest<'_>) -> Answer {
         let comparisons: Vec<Comparison> = self
@@ -113,7 +140,7 @@ impl Replay {
             return Answer {
                 status: status_of(&cassette.response.start),
                 headers: cassette.response.headers.clone(),
-                body: cassette.response.body.clone(),
+                body: request.echo(&cassette.response.body).into_owned(),
                 cassette: Some(file.clone()),
             };
         }

@@ -1,10 +1,10 @@
 //! The contract tools as servers: a replaying server and a recording proxy, on a local address,
 //! over TLS with a CA made at start or over plain HTTP.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
+use super::cassette::Cassette;
 use super::record::{self, SeenRequest};
 use super::replay::{Replay, ReplayError};
 use super::verify::cassette_files;
@@ -56,7 +57,9 @@ impl ServeOptions {
 #[non_exhaustive]
 pub struct Upstream {
     /// The real service's SOAP address (`https://connect.instamed.com/payment/service.asmx`),
-    /// or a simulator's. Requests keep their own path; only the origin is taken from it.
+    /// or a simulator's. The proxy's [`endpoint`](ContractServer::endpoint) has the same path,
+    /// and each request is forwarded to the upstream's origin with the path it came with: a
+    /// client pointed at the proxy's endpoint reaches the upstream's.
     pub endpoint: String,
     /// Trust only these CA certificates for the upstream (the simulator's, say).
     pub ca_cert: Option<PathBuf>,
@@ -128,17 +131,24 @@ pub enum ContractServerError {
 #[derive(Debug)]
 pub struct ContractServer {
     listening: Listening,
+    /// The paths clients should send SOAP requests to, the main one first.
+    soap_paths: Vec<String>,
+    /// The paths clients should send NVP requests to.
+    nvp_paths: Vec<String>,
 }
+
+/// Where a client sends SOAP when nothing says otherwise: InstaMed's own path.
+const DEFAULT_SOAP_PATH: &str = "/payment/service.asmx";
 
 impl ContractServer {
     /// Serves the cassettes of `dir`: each request gets the recorded response of the cassette it
     /// matches, and a request that matches none gets a fault (or NVP error) naming the closest
     /// cassette and the first difference.
     pub async fn replay(dir: &Path, options: ServeOptions) -> Result<Self, ContractServerError> {
-        let handler = Arc::new(Replaying {
-            replay: Replay::load(dir)?,
-        });
-        Self::start(options, handler).await
+        let replay = Replay::load(dir)?;
+        let (soap_paths, nvp_paths) = replay.paths();
+        let handler = Arc::new(Replaying { replay });
+        Self::start(options, handler, soap_paths, nvp_paths).await
     }
 
     /// Forwards every request to `upstream` and writes each exchange to `dir` as a cassette,
@@ -153,7 +163,7 @@ impl ContractServer {
             source,
         };
         std::fs::create_dir_all(dir).map_err(directory_error)?;
-        let existing = cassette_files(dir).map_err(directory_error)?.len();
+        let next = highest_number(dir).map_err(directory_error)? + 1;
         let origin: Uri = upstream.endpoint.parse().map_err(|_| {
             ContractServerError::Upstream(Error::InvalidConfig {
                 reason: format!("upstream {:?} is not a URL", upstream.endpoint),
@@ -169,18 +179,28 @@ impl ContractServer {
             builder = builder.ca_certificate_file(ca);
         }
         let client = builder.build().map_err(ContractServerError::Upstream)?;
+        let soap_path = match origin.path() {
+            "" | "/" => DEFAULT_SOAP_PATH.to_owned(),
+            path => path.to_owned(),
+        };
+        let nvp_path = format!(
+            "{}NVP.aspx",
+            &soap_path[..soap_path.rfind('/').map_or(0, |slash| slash + 1)]
+        );
         let handler = Arc::new(Recording {
             client,
             origin,
             dir: dir.to_path_buf(),
-            next: AtomicUsize::new(existing + 1),
+            next: Mutex::new(next),
         });
-        Self::start(options, handler).await
+        Self::start(options, handler, vec![soap_path], vec![nvp_path]).await
     }
 
     async fn start<H: Handler>(
         options: ServeOptions,
         handler: Arc<H>,
+        soap_paths: Vec<String>,
+        nvp_paths: Vec<String>,
     ) -> Result<Self, ContractServerError> {
         let listening = Listening::start(
             options.listen,
@@ -189,12 +209,42 @@ impl ContractServer {
             handler,
         )
         .await?;
-        Ok(Self { listening })
+        Ok(Self {
+            listening,
+            soap_paths,
+            nvp_paths,
+        })
     }
 
-    /// The SOAP address to point a client at (`…/payment/service.asmx`).
+    /// The SOAP address to point a client at: a recording proxy's has its upstream's path; a
+    /// replaying server's has the path of its first SOAP cassette (`/payment/service.asmx`
+    /// when it has none).
     pub fn endpoint(&self) -> String {
-        format!("{}/payment/service.asmx", self.listening.origin())
+        let path = self
+            .soap_paths
+            .first()
+            .map_or(DEFAULT_SOAP_PATH, String::as_str);
+        format!("{}{path}", self.listening.origin())
+    }
+
+    /// Every SOAP address the server answers at: the upstream's for a recording proxy, one per
+    /// path its cassettes were recorded at for a replaying server.
+    pub fn endpoints(&self) -> Vec<String> {
+        let origin = self.listening.origin();
+        self.soap_paths
+            .iter()
+            .map(|path| format!("{origin}{path}"))
+            .collect()
+    }
+
+    /// Every NVP address the server answers at (`NVP.aspx` beside the upstream's SOAP path for
+    /// a recording proxy; the paths of its NVP cassettes for a replaying server).
+    pub fn nvp_endpoints(&self) -> Vec<String> {
+        let origin = self.listening.origin();
+        self.nvp_paths
+            .iter()
+            .map(|path| format!("{origin}{path}"))
+            .collect()
     }
 
     /// `scheme://host:port`.
@@ -265,7 +315,78 @@ struct Recording {
     client: Client,
     origin: Uri,
     dir: PathBuf,
-    next: AtomicUsize,
+    /// The number the next cassette tries first.
+    next: Mutex<usize>,
+}
+
+impl Recording {
+    /// Writes `cassette` under the next free number, never replacing a file: the number is
+    /// skipped when any file already carries it, and the file appears whole, in one step that
+    /// fails if the name was taken in the meantime (by another recorder, say).
+    fn save(&self, cassette: &Cassette) -> std::io::Result<PathBuf> {
+        let text = cassette.to_text();
+        let suffix = format!(
+            "{}-{}-{}.cassette",
+            cassette.protocol,
+            slug(&cassette.operation),
+            cassette
+                .expect
+                .as_deref()
+                .map_or_else(|| "exchange".to_owned(), slug)
+        );
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            let number = *next;
+            *next += 1;
+            if number_taken(&self.dir, number)? {
+                continue;
+            }
+            let path = self.dir.join(format!("{number:03}-{suffix}"));
+            let mut file = tempfile::Builder::new()
+                .prefix(".recording-")
+                .suffix(".partial")
+                .tempfile_in(&self.dir)?;
+            file.write_all(text.as_bytes())?;
+            file.as_file().sync_all()?;
+            match file.persist_noclobber(&path) {
+                Ok(_) => return Ok(path),
+                Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(error) => return Err(error.error),
+            }
+        }
+    }
+}
+
+/// The number a cassette file name starts with (`007-…` → 7).
+fn number_of(name: &str) -> Option<usize> {
+    let digits = name.split('-').next()?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The highest number among the cassette files of `dir` (0 when none is numbered).
+fn highest_number(dir: &Path) -> std::io::Result<usize> {
+    Ok(cassette_files(dir)?
+        .iter()
+        .filter_map(|file| file.file_name()?.to_str().and_then(number_of))
+        .max()
+        .unwrap_or(0))
+}
+
+/// Whether a file of `dir` already starts with `number`.
+fn number_taken(dir: &Path, number: usize) -> std::io::Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if name.to_str().and_then(number_of) == Some(number) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 impl Handler for Recording {
@@ -315,18 +436,8 @@ impl Handler for Recording {
             body: &body,
         };
         let cassette = record::cassette(&seen, answer.status(), answer.headers(), answer.body());
-        let number = self.next.fetch_add(1, Ordering::Relaxed);
-        let name = format!(
-            "{number:03}-{}-{}-{}.cassette",
-            cassette.protocol,
-            slug(&cassette.operation),
-            cassette
-                .expect
-                .as_deref()
-                .map_or_else(|| "exchange".to_owned(), slug)
-        );
-        if let Err(error) = cassette.save(&self.dir.join(&name)) {
-            tracing::warn!(%error, name, "could not write the cassette");
+        if let Err(error) = self.save(&cassette) {
+            tracing::warn!(%error, dir = %self.dir.display(), "could not write the cassette");
         }
 
         let mut response = Response::builder().status(answer.status());

@@ -12,8 +12,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use super::cassette::{Cassette, Message};
 use super::matcher::{self, Comparison};
+use super::record::SeenRequest;
 use crate::call::{Call, Route, Wire};
-use crate::{Credentials, Protocol, UserName};
+use crate::{Credentials, Error, Protocol, UserName, VoidReceipt, VoidRequest};
 
 /// What verifying one cassette found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,15 +114,26 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         Err(problem) => return vec![problem],
     };
 
+    let mut response = cassette.response.clone();
     match wire.request(&request) {
-        Ok(built) => problems.extend(compare_request(cassette, &built)),
+        Ok(built) => {
+            problems.extend(compare_request(cassette, &built));
+            let target = built.uri().path_and_query().map_or("/", |p| p.as_str());
+            let sent = SeenRequest {
+                method: built.method(),
+                target,
+                headers: built.headers(),
+                body: built.body(),
+            };
+            response.body = sent.echo(&cassette.response.body).into_owned();
+        }
         Err(error) => problems.push(format!(
             "the client cannot build the request: {}",
             error.report()
         )),
     }
 
-    let outcome = match wire.judge(&request, &response_of(&cassette.response)) {
+    let outcome = match judge(&wire, &request, &response) {
         Ok(_) => "voided",
         Err(error) => error.code(),
     };
@@ -231,6 +243,32 @@ pub(crate) fn media_type_and_action(value: &str) -> (String, Option<String>) {
 
 fn built_body(built: &http::Request<Bytes>) -> String {
     String::from_utf8_lossy(built.body()).into_owned()
+}
+
+/// What the call layer makes of a recorded answer to `request`, by the rules a client with
+/// default settings reads a live answer with, its size limit included: an answer larger than
+/// the limit (by its body or its declared `Content-Length`) is refused as the transport refuses
+/// it, before anything else.
+pub(crate) fn judge(
+    wire: &Wire,
+    request: &VoidRequest,
+    response: &Message,
+) -> Result<VoidReceipt, Error> {
+    let answer = response_of(response);
+    let limit = crate::client::DEFAULT_MAX_RESPONSE_BYTES;
+    let declared = answer
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if answer.body().len() > limit || declared.is_some_and(|length| length > limit as u64) {
+        let status = answer.status().as_u16();
+        return Err(Error::malformed(
+            status,
+            crate::ResponseProblem::TooLarge { limit },
+        ));
+    }
+    wire.judge(request, &answer)
 }
 
 /// A recorded response as the transport would have handed it over.

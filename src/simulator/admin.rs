@@ -2,10 +2,15 @@
 //! same sign-in as the service and answer in form pairs.
 //!
 //! - `POST /simulator/payments` with `merchantID`, `storeID`, `terminalID`, `amount` creates a
-//!   captured payment: `201`, `transactionID=…`.
+//!   captured payment: `201`, `transactionID=…`. With `ageSeconds=N` the payment is made as if
+//!   taken N seconds ago, to try the void cutoff and the refund window (one year by default:
+//!   `ageSeconds=31622400`, 366 days, makes a payment too old to refund).
 //! - `POST /simulator/payments/{id}/transfer` starts its funds transfer: `204`, or `404`.
 //! - `GET /simulator/payments/{id}`: `transactionID=…&status=C|V&transferStarted=true|false`
-//!   (and the outlet and amount), or `404`.
+//!   (and the outlet, the amount, `refunded` so far, `refundOf` for a refund, `createdAtMs`),
+//!   or `404`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{Method, StatusCode};
 
@@ -36,8 +41,8 @@ pub(crate) fn answer(ledger: &Ledger, method: &Method, rest: &str, body: &[u8]) 
             .and_then(|id| ledger.payment(&id))
         {
             Some(payment) => {
-                let body = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("transactionID", payment.id.as_str())
+                let mut body = form_urlencoded::Serializer::new(String::new());
+                body.append_pair("transactionID", payment.id.as_str())
                     .append_pair("status", payment.status.code())
                     .append_pair(
                         "transferStarted",
@@ -51,7 +56,12 @@ pub(crate) fn answer(ledger: &Ledger, method: &Method, rest: &str, body: &[u8]) 
                     .append_pair("storeID", payment.outlet.store_id())
                     .append_pair("terminalID", payment.outlet.terminal_id())
                     .append_pair("amount", &payment.amount.to_string())
-                    .finish();
+                    .append_pair("refunded", &payment.refunded.to_string())
+                    .append_pair("createdAtMs", &unix_ms(payment.created_at).to_string());
+                if let Some(original) = &payment.refund_of {
+                    body.append_pair("refundOf", original.as_str());
+                }
+                let body = body.finish();
                 reply(StatusCode::OK, FORM, body)
             }
             None => not_found(id),
@@ -64,19 +74,40 @@ pub(crate) fn answer(ledger: &Ledger, method: &Method, rest: &str, body: &[u8]) 
 }
 
 fn create(ledger: &Ledger, body: &[u8]) -> HttpResponse {
-    let mut fields: [Option<String>; 4] = Default::default();
-    const KEYS: [&str; 4] = ["merchantID", "storeID", "terminalID", "amount"];
+    let mut fields: [Option<String>; 5] = Default::default();
+    const KEYS: [&str; 5] = [
+        "merchantID",
+        "storeID",
+        "terminalID",
+        "amount",
+        "ageSeconds",
+    ];
     for (key, value) in form_urlencoded::parse(body) {
         if let Some(i) = KEYS.iter().position(|k| k.eq_ignore_ascii_case(&key)) {
             fields[i].get_or_insert_with(|| value.into_owned());
         }
     }
-    let [merchant, store, terminal, amount] = fields.map(Option::unwrap_or_default);
+    let [merchant, store, terminal, amount, age] = fields;
+    let [merchant, store, terminal, amount] =
+        [merchant, store, terminal, amount].map(Option::unwrap_or_default);
     let outlet = match Outlet::new(merchant, store, terminal) {
         Ok(outlet) => outlet,
         Err(invalid) => return failure(StatusCode::BAD_REQUEST, &invalid.to_string()),
     };
-    match ledger.create_payment(&outlet, &amount) {
+    let created_at = match age.as_deref().map(seconds) {
+        None => SystemTime::now(),
+        Some(Some(age)) => match SystemTime::now().checked_sub(age) {
+            Some(at) if at >= UNIX_EPOCH => at,
+            _ => return failure(StatusCode::BAD_REQUEST, "ageSeconds reaches before 1970"),
+        },
+        Some(None) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                "ageSeconds must be a whole number of seconds",
+            );
+        }
+    };
+    match ledger.create_payment_at(&outlet, &amount, created_at) {
         Ok(id) => {
             let body = form_urlencoded::Serializer::new(String::new())
                 .append_pair("transactionID", id.as_str())
@@ -88,6 +119,18 @@ fn create(ledger: &Ledger, body: &[u8]) -> HttpResponse {
         }
         Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     }
+}
+
+/// A whole number of seconds, digits only: Rust's parser alone would take a leading `+`.
+fn seconds(text: &str) -> Option<Duration> {
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().map(Duration::from_secs)
+}
+
+fn unix_ms(at: SystemTime) -> u128 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
 fn not_found(id: &str) -> HttpResponse {

@@ -1,6 +1,6 @@
 //! What an operation answers, before any protocol writes it.
 //!
-//! The engine decides *what* to say; the SOAP and NVP writers decide *how*, including whether a
+//! The engine decides *what* to say; the SOAP, NVP and REST writers decide *how*, including whether a
 //! refusal becomes a decline result or a fault (the configured
 //! [`RefusalStyle`](super::RefusalStyle)). Values borrow from the request where they echo it,
 //! so an answer costs no allocation.
@@ -55,6 +55,9 @@ pub(crate) struct Refusal {
     pub fault_reason: Cow<'static, str>,
     /// The payment's status, when the refusal is about an existing payment.
     pub primary_status: Option<&'static str>,
+    /// The request itself is at fault (a field missing or malformed, a card number failing
+    /// its check), rather than the payment it names: REST answers it with 400.
+    pub invalid: bool,
 }
 
 /// An operation's answer: a result, possibly one that refuses.

@@ -1,11 +1,14 @@
-//! HTTP Basic sign-in, as InstaMed asks for on every endpoint.
+//! Sign-in: HTTP Basic, as InstaMed asks for on its SOAP and NVP endpoints, and an API key
+//! pair (`Api-Key` and `Api-Secret` headers) on its REST endpoints.
 //!
 //! Which user name the service wants is not known: the documented account ID, or (as one
 //! production client sent) only its part before `@`. The simulator accepts both.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
+
+use crate::rest::{API_KEY_HEADER, API_SECRET_HEADER};
 
 /// Longest decoded `user:password` accepted; anything longer cannot be one of our accounts.
 const MAX_CREDENTIALS: usize = 512;
@@ -71,6 +74,57 @@ impl Accounts {
     }
 }
 
+/// The API key pairs that may call the REST endpoints.
+#[derive(Debug)]
+pub(crate) struct ApiKeys {
+    keys: Vec<ApiKey>,
+}
+
+struct ApiKey {
+    key: Box<[u8]>,
+    secret: Box<[u8]>,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &String::from_utf8_lossy(&self.key))
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ApiKeys {
+    pub(crate) fn new(pairs: &[(String, String)]) -> Self {
+        let keys = pairs
+            .iter()
+            .map(|(key, secret)| ApiKey {
+                key: key.as_bytes().into(),
+                secret: secret.as_bytes().into(),
+            })
+            .collect();
+        Self { keys }
+    }
+
+    /// Whether the `Api-Key` and `Api-Secret` headers name one of the pairs. A header given
+    /// twice admits nothing: which one a real server would read is not known.
+    pub(crate) fn admits(&self, headers: &HeaderMap) -> bool {
+        let single = |name: &str| {
+            let mut values = headers.get_all(name).iter();
+            match (values.next(), values.next()) {
+                (Some(value), None) => Some(value.as_bytes()),
+                _ => None,
+            }
+        };
+        let (Some(key), Some(secret)) = (single(API_KEY_HEADER), single(API_SECRET_HEADER)) else {
+            return false;
+        };
+        self.keys.iter().fold(false, |admitted, pair| {
+            admitted | (same_secret(&pair.key, key) & same_secret(&pair.secret, secret))
+        })
+    }
+}
+
 /// The token of a `Basic` authorization (scheme case-insensitive).
 fn basic_token(value: &[u8]) -> Option<&[u8]> {
     let (scheme, rest) = value.split_at_checked(5)?;
@@ -111,6 +165,35 @@ mod tests {
         assert!(!accounts.admits(Some(&HeaderValue::from_static("Basic !!!"))));
         let lower = format!("basic {}", BASE64.encode("acct:pa:ss"));
         assert!(accounts.admits(Some(&HeaderValue::from_str(&lower).unwrap())));
+    }
+
+    #[test]
+    fn api_keys_need_both_headers_once_and_matching() {
+        let keys = ApiKeys::new(&[("key-1".to_owned(), "secret-1".to_owned())]);
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        assert!(keys.admits(&headers(&[
+            ("api-key", "key-1"),
+            ("api-secret", "secret-1")
+        ])));
+        assert!(!keys.admits(&headers(&[("api-key", "key-1"), ("api-secret", "secret-")])));
+        assert!(!keys.admits(&headers(&[
+            ("api-key", "key-2"),
+            ("api-secret", "secret-1")
+        ])));
+        assert!(!keys.admits(&headers(&[("api-key", "key-1")])));
+        assert!(!keys.admits(&headers(&[("api-secret", "secret-1")])));
+        assert!(!keys.admits(&headers(&[
+            ("api-key", "key-1"),
+            ("api-secret", "secret-1"),
+            ("api-secret", "other"),
+        ])));
+        assert!(!ApiKeys::new(&[]).admits(&headers(&[("api-key", ""), ("api-secret", "")])));
     }
 
     #[test]

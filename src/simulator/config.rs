@@ -123,6 +123,14 @@ pub struct SimulatorConfig {
     /// The accounts that may sign in, as (account ID, password). Default: one demo account,
     /// [`DEMO_ACCOUNT_ID`] with [`DEMO_PASSWORD`].
     pub accounts: Vec<(String, String)>,
+    /// The API key pairs the REST endpoints accept, as (key, secret). Default: one demo pair,
+    /// [`DEMO_API_KEY`] with [`DEMO_API_SECRET`]. Empty: every REST request gets 401.
+    pub api_keys: Vec<(String, String)>,
+    /// A payment older than this can no longer be refunded (default
+    /// [`DEFAULT_REFUND_WINDOW`], InstaMed's one year). `None`: no age limit. Try it on old
+    /// payments made with [`Ledger::create_payment_at`](super::Ledger::create_payment_at) or
+    /// the admin endpoint's `ageSeconds`.
+    pub refund_window: Option<Duration>,
     /// A payment at least this old can no longer be voided, as if its funds transfer had begun.
     /// `None` (the default): only an explicit transfer start blocks a void.
     pub void_cutoff: Option<Duration>,
@@ -152,6 +160,12 @@ pub struct SimulatorConfig {
 pub const DEMO_ACCOUNT_ID: &str = "demo@instamed.test";
 /// The password of the default demo account.
 pub const DEMO_PASSWORD: &str = "demo-password";
+/// The key of the default REST API key pair.
+pub const DEMO_API_KEY: &str = "demo-api-key";
+/// The secret of the default REST API key pair.
+pub const DEMO_API_SECRET: &str = "demo-api-secret";
+/// How long after a payment it may be refunded: one year (365 days), as InstaMed documents.
+pub const DEFAULT_REFUND_WINDOW: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
@@ -160,6 +174,8 @@ impl Default for SimulatorConfig {
             tls: true,
             ca_out: None,
             accounts: vec![(DEMO_ACCOUNT_ID.to_owned(), DEMO_PASSWORD.to_owned())],
+            api_keys: vec![(DEMO_API_KEY.to_owned(), DEMO_API_SECRET.to_owned())],
+            refund_window: Some(DEFAULT_REFUND_WINDOW),
             void_cutoff: None,
             refusal_style: RefusalStyle::default(),
             success_message: SuccessMessage::default(),
@@ -202,6 +218,26 @@ impl SimulatorConfig {
             .into_iter()
             .map(|(account, password)| (account.into(), password.into()))
             .collect();
+        self
+    }
+
+    /// Accept exactly these REST API key pairs, as (key, secret).
+    pub fn with_api_keys<I, K, S>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, S)>,
+        K: Into<String>,
+        S: Into<String>,
+    {
+        self.api_keys = pairs
+            .into_iter()
+            .map(|(key, secret)| (key.into(), secret.into()))
+            .collect();
+        self
+    }
+
+    /// Refuse refunds of payments older than `window` (`None`: no age limit).
+    pub fn with_refund_window(mut self, window: Option<Duration>) -> Self {
+        self.refund_window = window;
         self
     }
 

@@ -33,6 +33,8 @@ struct Wording {
     decline: &'static str,
     fault: &'static str,
     primary_status: Option<&'static str>,
+    /// The request is at fault, not the payment it names.
+    invalid: bool,
 }
 
 const ALREADY_VOIDED: Wording = Wording {
@@ -40,42 +42,63 @@ const ALREADY_VOIDED: Wording = Wording {
     decline: "Transaction already voided",
     fault: "Transaction has already been voided.",
     primary_status: Some("V"),
+    invalid: false,
 };
 const TOO_LATE: Wording = Wording {
     code: "012",
     decline: "Void not allowed: funds transfer initiated",
     fault: "Void not allowed: funds transfer initiated. Use a refund.",
     primary_status: Some("C"),
+    invalid: false,
 };
 const NOT_FOUND: Wording = Wording {
     code: "012",
     decline: "Transaction not found",
     fault: "Transaction not found.",
     primary_status: None,
+    invalid: false,
 };
 const BAD_CARD: Wording = Wording {
     code: "014",
     decline: "Invalid request: CardNumber is not a valid card number",
     fault: "Invalid request: CardNumber is not a valid card number",
     primary_status: None,
+    invalid: true,
 };
 const REFUND_TOO_MUCH: Wording = Wording {
     code: "013",
     decline: "Invalid request: Amount exceeds the refundable amount",
     fault: "Invalid request: Amount exceeds the refundable amount",
     primary_status: Some("C"),
+    invalid: false,
 };
 const REFUND_VOIDED: Wording = Wording {
     code: "012",
     decline: "Refund not allowed: transaction voided",
     fault: "Refund not allowed: transaction voided",
     primary_status: Some("V"),
+    invalid: false,
+};
+const VOID_OF_REFUNDED: Wording = Wording {
+    code: "012",
+    decline: "Void not allowed: transaction has refunds",
+    fault: "Void not allowed: transaction has refunds. Use a refund.",
+    primary_status: Some("C"),
+    invalid: false,
+};
+const REFUND_TOO_OLD: Wording = Wording {
+    code: "012",
+    decline: "Refund not allowed: transaction older than the refund window",
+    fault: "Refund not allowed: transaction older than the refund window",
+    primary_status: Some("C"),
+    invalid: false,
 };
 const REFUND_OF_REFUND: Wording = Wording {
     code: "012",
     decline: "Refund not allowed: transaction is a refund",
     fault: "Refund not allowed: transaction is a refund",
     primary_status: Some("C"),
+    invalid: false,
 };
 
 /// Applies the rules to the ledger.
@@ -116,6 +139,7 @@ impl Engine {
             VoidOutcome::AlreadyVoided => &ALREADY_VOIDED,
             VoidOutcome::TooLate => &TOO_LATE,
             VoidOutcome::Unknown => &NOT_FOUND,
+            VoidOutcome::HasRefunds => &VOID_OF_REFUNDED,
         };
         Ok(refuse(wording, echo))
     }
@@ -169,6 +193,7 @@ impl Engine {
             RefundOutcome::Voided => &REFUND_VOIDED,
             RefundOutcome::IsRefund => &REFUND_OF_REFUND,
             RefundOutcome::TooMuch => &REFUND_TOO_MUCH,
+            RefundOutcome::TooOld => &REFUND_TOO_OLD,
         };
         Ok(refuse(wording, echo))
     }
@@ -211,6 +236,7 @@ fn refuse<'a>(wording: &Wording, echo: ResultFields<'a>) -> Answer<'a> {
             code: wording.code,
             fault_reason: Cow::Borrowed(wording.fault),
             primary_status: wording.primary_status,
+            invalid: wording.invalid,
         }),
     }
 }
@@ -235,6 +261,7 @@ impl Invalid {
                 code: "400",
                 fault_reason: Cow::Owned(text),
                 primary_status: None,
+                invalid: true,
             }),
         }
     }

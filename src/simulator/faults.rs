@@ -1,7 +1,7 @@
 //! Injected faults: the ways a real service and the network between fail, on demand and
 //! reproducibly.
 //!
-//! Every SOAP or NVP request that passed authentication draws one number from a generator seeded
+//! Every SOAP, NVP or REST request that passed authentication draws one number from a generator seeded
 //! with [`FaultPlan::seed`]; the rates cut `[0, 1)` into bands, in the order of the fields. The
 //! same seed and the same order of requests give the same faults.
 
@@ -20,7 +20,7 @@ use super::error::SimulatorError;
 pub struct FaultPlan {
     /// Seed of the generator that decides each request's fate.
     pub seed: u64,
-    /// Added to every SOAP and NVP answer (after the request was processed).
+    /// Added to every SOAP, NVP and REST answer (after the request was processed).
     pub latency: Duration,
     /// Share of requests answered with a receiver fault ("Simulated fault."), NVP `errorCode=500`.
     pub fault_rate: f64,
@@ -28,6 +28,9 @@ pub struct FaultPlan {
     pub unavailable_rate: f64,
     /// Share whose connection is closed without any answer.
     pub reset_rate: f64,
+    /// Share answered with HTTP 500 and no body at all (a front end failing before the
+    /// service could say anything).
+    pub bare_fault_rate: f64,
     /// Share processed normally whose answer is cut in half (with a matching Content-Length).
     pub truncate_rate: f64,
     /// Share answered with `text/xml` that is not XML at all.
@@ -70,6 +73,12 @@ impl FaultPlan {
         self
     }
 
+    /// With a share of HTTP 500 answers without a body.
+    pub fn with_bare_fault_rate(mut self, rate: f64) -> Self {
+        self.bare_fault_rate = rate;
+        self
+    }
+
     /// With a share of answers cut in half.
     pub fn with_truncate_rate(mut self, rate: f64) -> Self {
         self.truncate_rate = rate;
@@ -88,13 +97,15 @@ impl FaultPlan {
         self
     }
 
-    fn rates(&self) -> [(f64, Injected); 5] {
+    fn rates(&self) -> [(f64, Injected); 6] {
+        // A new kind goes last, so that a seed keeps drawing the faults it drew before.
         [
             (self.fault_rate, Injected::Fault),
             (self.unavailable_rate, Injected::Unavailable),
             (self.reset_rate, Injected::Reset),
             (self.truncate_rate, Injected::Truncate),
             (self.malformed_rate, Injected::Malformed),
+            (self.bare_fault_rate, Injected::BareFault),
         ]
     }
 
@@ -131,6 +142,8 @@ pub(crate) enum Injected {
     Truncate,
     /// Garbage instead of processing.
     Malformed,
+    /// HTTP 500 with an empty body instead of processing.
+    BareFault,
 }
 
 /// Draws each request's fate from the plan.

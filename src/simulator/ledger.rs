@@ -50,6 +50,9 @@ pub enum VoidOutcome {
     TooLate,
     /// No such payment (at that outlet); nothing changed.
     Unknown,
+    /// Money was refunded on the payment: a void would undo a refund already given; nothing
+    /// changed.
+    HasRefunds,
 }
 
 /// One payment in the ledger: a sale, a seeded payment or a refund.
@@ -106,6 +109,8 @@ pub(crate) enum RefundOutcome {
     IsRefund,
     /// More than what is left to refund on the payment.
     TooMuch,
+    /// The payment is older than the refund window.
+    TooOld,
 }
 
 /// The simulator's payments. Cheap to call from many tasks: one short lock per call.
@@ -113,6 +118,7 @@ pub(crate) enum RefundOutcome {
 pub struct Ledger {
     book: Mutex<Book>,
     void_cutoff: Option<Duration>,
+    refund_window: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -126,10 +132,21 @@ struct Book {
 }
 
 impl Ledger {
-    /// A ledger, in memory or replayed from (and then kept in) the journal at `journal`.
+    /// A ledger, in memory or replayed from (and then kept in) the journal at `journal`, with
+    /// no refund window.
+    #[cfg(test)]
     pub(crate) fn open(
         journal: Option<&Path>,
         void_cutoff: Option<Duration>,
+    ) -> Result<Self, SimulatorError> {
+        Self::open_with(journal, void_cutoff, None)
+    }
+
+    /// [`open`](Self::open), refusing refunds of payments older than `refund_window`.
+    pub(crate) fn open_with(
+        journal: Option<&Path>,
+        void_cutoff: Option<Duration>,
+        refund_window: Option<Duration>,
     ) -> Result<Self, SimulatorError> {
         let mut book = Book {
             payments: Vec::new(),
@@ -144,6 +161,7 @@ impl Ledger {
         Ok(Self {
             book: Mutex::new(book),
             void_cutoff,
+            refund_window,
         })
     }
 
@@ -164,6 +182,7 @@ impl Ledger {
         Ok(Self {
             book: Mutex::new(book),
             void_cutoff: None,
+            refund_window: None,
         })
     }
 
@@ -178,6 +197,19 @@ impl Ledger {
         let id = self
             .lock()
             .create(None, outlet, amount, None, SystemTime::now())?;
+        public_id(&id)
+    }
+
+    /// Creates a captured payment of `amount` at `outlet` as if it had been taken at
+    /// `created_at`: an old payment, to try the void cutoff and the refund window on.
+    pub fn create_payment_at(
+        &self,
+        outlet: &Outlet,
+        amount: &str,
+        created_at: SystemTime,
+    ) -> Result<TransactionId, LedgerError> {
+        let amount = positive(amount)?;
+        let id = self.lock().create(None, outlet, amount, None, created_at)?;
         public_id(&id)
     }
 
@@ -267,11 +299,14 @@ impl Ledger {
         if self.too_late(payment, now) {
             return Ok(VoidOutcome::TooLate);
         }
+        if payment.refunded.cents() > 0 {
+            return Ok(VoidOutcome::HasRefunds);
+        }
         book.write(&Entry::Voided {
             id: key.as_str().into(),
             at_ms: unix_ms(now),
         })?;
-        book.payments[index].status = PaymentStatus::Voided;
+        book.mark_voided(index);
         Ok(VoidOutcome::Voided)
     }
 
@@ -303,6 +338,11 @@ impl Ledger {
         }
         if payment.refund_of.is_some() {
             return Ok(RefundOutcome::IsRefund);
+        }
+        if self.refund_window.is_some_and(|window| {
+            now.duration_since(payment.created_at).unwrap_or_default() > window
+        }) {
+            return Ok(RefundOutcome::TooOld);
         }
         let left = payment
             .amount
@@ -350,6 +390,23 @@ impl Book {
     fn find_at(&self, outlet: Option<OutletRef<'_>>, key: &IdKey) -> Option<usize> {
         self.find(key)
             .filter(|&i| outlet.is_none_or(|outlet| outlet.is(&self.payments[i].outlet)))
+    }
+
+    /// Marks payment `index` voided. A voided refund gives its amount back: the payment it
+    /// refunded may be refunded by as much again.
+    fn mark_voided(&mut self, index: usize) {
+        let payment = &mut self.payments[index];
+        payment.status = PaymentStatus::Voided;
+        let amount = payment.amount;
+        let original = payment
+            .refund_of
+            .as_ref()
+            .and_then(|r| IdKey::fold(r.as_str()))
+            .and_then(|r| self.find(&r));
+        if let Some(original) = original {
+            let original = &mut self.payments[original];
+            original.refunded = original.refunded.checked_sub(amount).unwrap_or_default();
+        }
     }
 
     fn write(&mut self, entry: &Entry<'_>) -> Result<(), LedgerError> {
@@ -458,7 +515,9 @@ impl Book {
             }
             Entry::Voided { id, .. } => {
                 let index = self.find(&key(&id)?).ok_or(format!("no payment {id}"))?;
-                self.payments[index].status = PaymentStatus::Voided;
+                if self.payments[index].status != PaymentStatus::Voided {
+                    self.mark_voided(index);
+                }
             }
             Entry::TransferStarted { id, .. } => {
                 let index = self.find(&key(&id)?).ok_or(format!("no payment {id}"))?;

@@ -10,10 +10,14 @@
 //!   payment), `DoCreditCardSimpleRefund`; `DoECheckVoidByTransactionID` is a client fault;
 //! - `POST` or `GET /payment/NVP.aspx`: the same with form pairs (`transactionType=CreditCard`,
 //!   `transactionAction=Void|Sale|SimpleRefund`), keys in any case;
-//! - `/simulator/payments…`: admin endpoints to create payments and start transfers.
+//! - `POST /rest/payment/void`, `/rest/payment/refund-simple`, `/rest/payment/sale`: the same
+//!   operations as JSON ([`crate::rest`]), signed in with an `Api-Key`/`Api-Secret` pair
+//!   ([`SimulatorConfig::api_keys`]); the answers are listed in `docs/rest.md`;
+//! - `/simulator/payments…`: admin endpoints to create payments (of a given age, too) and start
+//!   transfers.
 //!
-//! Every endpoint needs HTTP Basic with one of the configured accounts; the user name may be
-//! the whole account ID or its part before `@`.
+//! Every endpoint but REST needs HTTP Basic with one of the configured accounts; the user name
+//! may be the whole account ID or its part before `@`. All three protocols share one ledger.
 //!
 //! # Voids and refusals
 //!
@@ -36,6 +40,17 @@
 //! | a refund above what is left | `013` | `Invalid request: Amount exceeds the refundable amount` | the same | `C` |
 //! | a refund of a voided payment | `012` | `Refund not allowed: transaction voided` | the same | `V` |
 //! | a refund of a refund | `012` | `Refund not allowed: transaction is a refund` | the same | `C` |
+//! | a refund of a payment older than the refund window | `012` | `Refund not allowed: transaction older than the refund window` | the same | `C` |
+//! | a void of a payment with refunds | `012` | `Void not allowed: transaction has refunds` | `Void not allowed: transaction has refunds. Use a refund.` | `C` |
+//!
+//! # Refunds
+//!
+//! A simple refund names one payment and gives back at most what is left of it: refunds add
+//! up, and each is a new captured transaction with an ID of its own, tied to the payment. A
+//! voided payment, a refund, or a payment older than [`SimulatorConfig::refund_window`] (one
+//! year by default, as InstaMed documents) cannot be refunded. A payment with refunds cannot be
+//! voided: its money has moved, so the answer is a not-voidable refusal (refund instead).
+//! Voiding a refund gives its amount back to the payment.
 //!
 //! `012` is the processor's "invalid transaction", `013` "invalid amount", `014` "invalid
 //! account"; `400` follows InstaMed's NVP code for a bad request. Requests the service cannot
@@ -75,9 +90,10 @@
 //! # Persistence and seeding
 //!
 //! With [`SimulatorConfig::ledger_file`] the ledger is an append-only journal of JSON lines
-//! (`created`, `voided`, `transfer_started`), each written before the change is made and the
-//! request that caused it is answered, and replayed at start. A write that fails (a full disk)
-//! changes nothing, and the request gets a server fault (NVP `errorCode=500`): the client learns
+//! (`created`, with `refund_of` for a refund; `voided`; `transfer_started`), each written before
+//! the change is made and the request that caused it is answered, and replayed at start, refunds
+//! and payments' ages included. A write that fails (a full disk) changes nothing, and the
+//! request gets a server fault (NVP `errorCode=500`, REST 500): the client learns
 //! that the outcome is unknown, never that the void was made. The part of the line it may have
 //! left is cut off at once, so later lines stay whole. A journal torn all the same (a killed
 //! process) is recovered at start: every whole entry is kept, and each cut (line, byte offset,
@@ -91,9 +107,9 @@
 //!
 //! # Injected faults
 //!
-//! [`FaultPlan`] makes SOAP and NVP requests (not the WSDL, help or admin endpoints) fail on
-//! purpose, reproducibly from a seed: a receiver fault, HTTP 503, a connection closed with no
-//! answer, an answer cut in half, or garbage. All but the cut answer happen *instead of*
+//! [`FaultPlan`] makes SOAP, NVP and REST requests (not the WSDL, help or admin endpoints) fail
+//! on purpose, reproducibly from a seed: a receiver fault, HTTP 500 with no body, HTTP 503, a
+//! connection closed with no answer, an answer cut in half, or garbage. All but the cut answer happen *instead of*
 //! processing; a cut answer is cut after the ledger changed.
 
 mod admin;
@@ -111,6 +127,7 @@ mod ledger;
 mod nvp;
 mod pki;
 pub(crate) mod reply;
+mod rest;
 mod seed;
 pub(crate) mod server;
 pub(crate) mod service;
@@ -118,7 +135,10 @@ mod soap;
 mod xml;
 
 pub use amount::{Amount, InvalidAmount};
-pub use config::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, RefusalStyle, SimulatorConfig, SuccessMessage};
+pub use config::{
+    DEFAULT_REFUND_WINDOW, DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD,
+    RefusalStyle, SimulatorConfig, SuccessMessage,
+};
 pub use error::{LedgerError, SimulatorError};
 pub use faults::FaultPlan;
 pub use ledger::{Ledger, Payment, PaymentStatus, VoidOutcome};

@@ -4,11 +4,16 @@
 //! and P-256 is stronger than the 2048-bit RSA floor InstaMed states. The server certificate
 //! names `localhost`, `127.0.0.1` and `::1`, plus the listening address when it is a specific
 //! one; clients trust the CA through the PEM file written here.
+//!
+//! Without a path of the caller's choosing, the CA goes into a directory made for it alone:
+//! created atomically under an unpredictable name with mode 0700 (the `tempfile` crate), so a
+//! directory or symlink planted in the temporary directory is never reused or followed, and
+//! removed when the server that owns it is dropped.
 
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
@@ -21,8 +26,8 @@ use super::error::SimulatorError;
 pub(crate) struct Pki {
     pub server: Arc<rustls::ServerConfig>,
     pub ca_path: PathBuf,
-    /// Whether `ca_path` is a temporary file of ours, to remove at shutdown.
-    pub ca_is_temporary: bool,
+    /// The private directory holding `ca_path` when it is ours; dropping it removes both.
+    pub ca_dir: Option<tempfile::TempDir>,
 }
 
 /// Makes a CA and a server certificate for `listen_ip`, and writes the CA to `ca_out` (or a
@@ -64,41 +69,55 @@ pub(crate) fn make(listen_ip: IpAddr, ca_out: Option<&Path>) -> Result<Pki, Simu
         .map_err(|e| SimulatorError::Certificates(Box::new(e)))?;
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
 
-    let (ca_path, ca_is_temporary) = match ca_out {
-        Some(path) => (path.to_owned(), false),
-        None => (temporary_ca_path()?, true),
+    let (ca_path, ca_dir) = match ca_out {
+        Some(path) => {
+            std::fs::write(path, ca.pem()).map_err(|source| SimulatorError::CaFile {
+                path: path.to_owned(),
+                source,
+            })?;
+            (path.to_owned(), None)
+        }
+        None => {
+            let dir = private_dir()?;
+            (write_new(dir.path(), &ca.pem())?, Some(dir))
+        }
     };
-    std::fs::write(&ca_path, ca.pem()).map_err(|source| SimulatorError::CaFile {
-        path: ca_path.clone(),
-        source,
-    })?;
     Ok(Pki {
         server: Arc::new(server),
         ca_path,
-        ca_is_temporary,
+        ca_dir,
     })
 }
 
-/// A fresh directory under the temporary directory, and the CA's path in it. A directory per
-/// simulator keeps two simulators in one process (or two processes) apart.
-fn temporary_ca_path() -> Result<PathBuf, SimulatorError> {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "instamed-simulator-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).map_err(|source| SimulatorError::CaFile {
-        path: dir.clone(),
+/// A new directory of our own under the temporary directory: a random name, created with
+/// mode 0700 in one step, failing rather than reusing anything already there.
+fn private_dir() -> Result<tempfile::TempDir, SimulatorError> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("instamed-simulator-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // Only the owner may list or enter it, whatever the umask says.
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir().map_err(|source| SimulatorError::CaFile {
+        path: std::env::temp_dir(),
         source,
-    })?;
-    Ok(dir.join("ca.pem"))
+    })
 }
 
-/// Removes a temporary CA file and its directory; failures only mean litter in the temp dir.
-pub(crate) fn remove_temporary(ca_path: &Path) {
-    let _ = std::fs::remove_file(ca_path);
-    if let Some(dir) = ca_path.parent() {
-        let _ = std::fs::remove_dir(dir);
-    }
+/// Writes `ca.pem` into `dir`, refusing to open anything that already exists there.
+fn write_new(dir: &Path, pem: &str) -> Result<PathBuf, SimulatorError> {
+    let path = dir.join("ca.pem");
+    let failed = |source| SimulatorError::CaFile {
+        path: path.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(failed)?;
+    file.write_all(pem.as_bytes()).map_err(failed)?;
+    Ok(path)
 }

@@ -38,7 +38,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::auth::Accounts;
+use super::auth::{Accounts, ApiKeys};
 use super::config::SimulatorConfig;
 use super::engine::Engine;
 use super::error::SimulatorError;
@@ -69,7 +69,8 @@ pub(crate) struct Listening {
     local_addr: SocketAddr,
     tls: bool,
     ca_path: Option<PathBuf>,
-    ca_is_temporary: bool,
+    /// The CA's private directory when it is ours: removed when this server is dropped.
+    ca_dir: Option<tempfile::TempDir>,
     stop: watch::Sender<bool>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -115,11 +116,12 @@ impl Listening {
             .map(|pki| TlsAcceptor::from(pki.server.clone()));
         let connections = Arc::new(Connections::new(limits));
         let task = tokio::spawn(accept(listener, acceptor, handler, connections, stopped));
+        let (ca_path, ca_dir) = pki.map_or((None, None), |pki| (Some(pki.ca_path), pki.ca_dir));
         Ok(Self {
             local_addr,
             tls,
-            ca_is_temporary: pki.as_ref().is_some_and(|pki| pki.ca_is_temporary),
-            ca_path: pki.map(|pki| pki.ca_path),
+            ca_path,
+            ca_dir,
             stop,
             acceptor: Some(task),
         })
@@ -166,8 +168,9 @@ impl Listening {
 impl Drop for Listening {
     fn drop(&mut self) {
         self.stop.send_replace(true);
-        if let (true, Some(path)) = (self.ca_is_temporary, &self.ca_path) {
-            pki::remove_temporary(path);
+        if let Some(dir) = self.ca_dir.take() {
+            // A failure only leaves litter in the temporary directory: nothing to act on.
+            let _ = dir.close();
         }
     }
 }
@@ -219,7 +222,11 @@ impl Simulator {
         }
         config.faults.validate()?;
 
-        let ledger = Ledger::open(config.ledger_file.as_deref(), config.void_cutoff)?;
+        let ledger = Ledger::open_with(
+            config.ledger_file.as_deref(),
+            config.void_cutoff,
+            config.refund_window,
+        )?;
         if let Some(path) = &config.seed_file {
             let created = seed::load(path, &ledger)?;
             tracing::info!(created, path = %path.display(), "seeded the ledger");
@@ -231,6 +238,7 @@ impl Simulator {
                 scheme: if config.tls { "https" } else { "http" },
             },
             accounts: Accounts::new(&config.accounts),
+            api_keys: ApiKeys::new(&config.api_keys),
             refusal_style: config.refusal_style,
             faults: Injector::new(config.faults),
         });
@@ -258,6 +266,12 @@ impl Simulator {
     /// The NVP endpoint: `https://localhost:PORT/payment/NVP.aspx`.
     pub fn nvp_endpoint(&self) -> String {
         format!("{}/payment/NVP.aspx", self.origin())
+    }
+
+    /// The REST base URL, to which `/rest/payment/void` and its siblings are appended: the
+    /// same as [`origin`](Self::origin), as `https://connect.instamed.com` is for InstaMed.
+    pub fn rest_base(&self) -> String {
+        self.origin()
     }
 
     /// `scheme://host:port`, naming the host as the certificate does.

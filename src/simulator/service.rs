@@ -9,12 +9,13 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
 use super::admin;
-use super::auth::Accounts;
+use super::auth::{Accounts, ApiKeys};
 use super::config::RefusalStyle;
 use super::engine::Engine;
 use super::faults::{Injected, Injector};
 use super::nvp;
 use super::reply::{HTML, HttpResponse, empty, page, reply};
+use super::rest;
 use super::server::{BodyTimedOut, read_within_deadline};
 use super::soap;
 
@@ -29,6 +30,7 @@ const NVP_PATH: &str = "/payment/NVP.aspx";
 pub(crate) struct Shared {
     pub engine: Engine,
     pub accounts: Accounts,
+    pub api_keys: ApiKeys,
     pub refusal_style: RefusalStyle,
     pub faults: Injector,
 }
@@ -63,6 +65,10 @@ async fn route(
     headers: &HeaderMap,
     body: Incoming,
 ) -> Result<HttpResponse, Abort> {
+    // REST signs in with an API key pair, not HTTP Basic.
+    if rest::is_rest_path(uri.path()) {
+        return rest::route(shared, method, uri.path(), headers, body).await;
+    }
     if !shared.accounts.admits(headers.get(AUTHORIZATION)) {
         return Ok(unauthorized());
     }
@@ -134,7 +140,7 @@ async fn route(
 /// truncated answer is the real one cut in half, after the ledger changed (the "answer lost
 /// after the service acted" case). The latency comes after processing, so a client that gives
 /// up waiting leaves a change behind, as with a slow real service.
-async fn with_faults(
+pub(crate) async fn with_faults(
     shared: &Shared,
     process: impl FnOnce() -> HttpResponse,
     simulated_fault: impl FnOnce() -> HttpResponse,
@@ -150,6 +156,7 @@ async fn with_faults(
             "Service Unavailable",
             "HTTP Error 503. The service is unavailable.",
         ),
+        Some(Injected::BareFault) => empty(StatusCode::INTERNAL_SERVER_ERROR),
         Some(Injected::Malformed) => reply(
             StatusCode::OK,
             garbage_type,

@@ -104,7 +104,13 @@ async fn serve(
             return ExitCode::from(exit::FAILED);
         }
     };
-    let mut lines = vec![("endpoint:", server.endpoint())];
+    // Each address the server answers at: the first `endpoint:` is the main one.
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    lines.extend(server.endpoints().into_iter().map(|e| ("endpoint:", e)));
+    if lines.is_empty() {
+        lines.push(("endpoint:", server.endpoint()));
+    }
+    lines.extend(server.nvp_endpoints().into_iter().map(|e| ("nvp:", e)));
     if let Some(ca) = server.ca_path() {
         lines.push(("ca-cert:", ca.display().to_string()));
     }

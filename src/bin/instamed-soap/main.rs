@@ -78,12 +78,37 @@ fn main() -> ExitCode {
     })
 }
 
-/// Prints where a server listens (the lines scripts and tests read), then waits for Ctrl-C.
+/// Prints where a server listens (the lines scripts and tests read), then waits for Ctrl-C or
+/// SIGTERM. Either way the caller shuts the server down, which removes its temporary CA.
 async fn announce_and_wait(lines: &[(&str, String)], what: &str) {
+    // The handlers are in place before the lines say how to stop: a signal sent as soon as
+    // they are read must not find the default action (which ends the process, leaving the CA).
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
     for (label, value) in lines {
         println!("{label:<9} {value}");
     }
-    println!("{what}Ctrl-C stops it.");
+    println!("{what}Ctrl-C (or SIGTERM) stops it.");
+    #[cfg(unix)]
+    match signals {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            // A service manager or a CI job stops a process with SIGTERM; a shell with SIGINT.
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("error: cannot wait for SIGINT and SIGTERM: {error}");
+        }
+    }
     if let Err(error) = tokio::signal::ctrl_c().await {
         eprintln!("error: cannot wait for Ctrl-C: {error}");
     }

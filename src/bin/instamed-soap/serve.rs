@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use instamed_soap::simulator::{
-    FaultPlan, RefusalStyle, Simulator, SimulatorConfig, SuccessMessage,
+    DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, RefusalStyle, Simulator, SimulatorConfig,
+    SuccessMessage,
 };
 
 use crate::exit;
@@ -19,6 +20,10 @@ pub struct Args {
     /// demo@instamed.test:demo-password).
     #[arg(long = "account", value_name = "ID:PASSWORD")]
     accounts: Vec<String>,
+    /// A REST API key pair the simulator accepts, as KEY:SECRET; repeat for more (default:
+    /// demo-api-key:demo-api-secret).
+    #[arg(long = "api-key", value_name = "KEY:SECRET")]
+    api_keys: Vec<String>,
     /// Keep the ledger in this file, so that payments survive a restart.
     #[arg(long)]
     ledger_file: Option<PathBuf>,
@@ -30,6 +35,10 @@ pub struct Args {
     /// begun). Without it, only an explicit transfer start blocks a void.
     #[arg(long, value_name = "SECONDS")]
     void_cutoff: Option<f64>,
+    /// A payment older than this many seconds can no longer be refunded (default: one year,
+    /// 31536000). 0 turns the limit off.
+    #[arg(long, value_name = "SECONDS")]
+    refund_window: Option<u64>,
     /// How refusals are answered: as a decline result (`decline`) or as a SOAP fault / NVP
     /// error (`fault`).
     #[arg(long, default_value = "decline", value_parser = ["decline", "fault"])]
@@ -40,7 +49,7 @@ pub struct Args {
     /// Seed of the fault injection, so that a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Latency added to every SOAP and NVP answer, in milliseconds.
+    /// Latency added to every SOAP, NVP and REST answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
     /// Share of requests (0 to 1) answered with a server fault.
@@ -49,6 +58,9 @@ pub struct Args {
     /// Share of requests answered with HTTP 503.
     #[arg(long, default_value_t = 0.0)]
     unavailable_rate: f64,
+    /// Share of requests answered with HTTP 500 and no body.
+    #[arg(long, default_value_t = 0.0)]
+    bare_fault_rate: f64,
     /// Share of requests whose connection is dropped without an answer.
     #[arg(long, default_value_t = 0.0)]
     reset_rate: f64,
@@ -82,7 +94,13 @@ pub async fn run(args: Args) -> ExitCode {
     let mut lines = vec![
         ("endpoint:", simulator.endpoint()),
         ("nvp:", simulator.nvp_endpoint()),
+        ("rest:", simulator.rest_base()),
     ];
+    // The secret is shown only for the built-in demo pair, which is documented anyway; a pair
+    // given on the command line is the user's own secret.
+    if args.api_keys.is_empty() {
+        lines.push(("api-key:", format!("{DEMO_API_KEY}:{DEMO_API_SECRET}")));
+    }
     if let Some(ca) = simulator.ca_path() {
         lines.push(("ca-cert:", ca.display().to_string()));
     }
@@ -106,6 +124,15 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
             .ok_or_else(|| "--account takes ACCOUNT_ID:PASSWORD".to_owned())?;
         accounts.push((id.to_owned(), password.to_owned()));
     }
+    let mut api_keys = Vec::new();
+    for pair in &args.api_keys {
+        match pair.split_once(':') {
+            Some((key, secret)) if !key.is_empty() && !secret.is_empty() => {
+                api_keys.push((key.to_owned(), secret.to_owned()));
+            }
+            _ => return Err("--api-key takes KEY:SECRET, both non-empty".to_owned()),
+        }
+    }
     let void_cutoff = match args.void_cutoff {
         Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
             Some(Duration::from_secs_f64(seconds))
@@ -125,6 +152,7 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         reset_rate: rate("reset-rate", args.reset_rate)?,
         truncate_rate: rate("truncate-rate", args.truncate_rate)?,
         malformed_rate: rate("malformed-rate", args.malformed_rate)?,
+        bare_fault_rate: rate("bare-fault-rate", args.bare_fault_rate)?,
         max_faults: args.max_faults,
     };
     let mut config = SimulatorConfig::default();
@@ -134,7 +162,15 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
     if !accounts.is_empty() {
         config.accounts = accounts;
     }
+    if !api_keys.is_empty() {
+        config.api_keys = api_keys;
+    }
     config.void_cutoff = void_cutoff;
+    match args.refund_window {
+        Some(0) => config.refund_window = None,
+        Some(seconds) => config.refund_window = Some(Duration::from_secs(seconds)),
+        None => {}
+    }
     config.refusal_style = if args.refusals == "fault" {
         RefusalStyle::Fault
     } else {

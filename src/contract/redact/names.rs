@@ -1,0 +1,174 @@
+//! Which names hold secrets: XML element and attribute local names, form keys, JSON keys and
+//! header names, all judged by the same rule.
+//!
+//! A name is compared case-blind after dropping everything but letters and digits
+//! (`user_Password`, `user-password` and `UserPassword` are one name). It is secret when
+//! - it is one of [`EXACT`] (short names that would match too much as a pattern),
+//! - it contains one of [`PATTERNS`] (`merchantPassword`, `X-Api-Key`, `Track2Data`, …), or
+//! - one of its words is `pin` (`PIN`, `userPin`, `pin_code`; not `Shipping`).
+//!
+//! The lists lean towards redacting too much: a name that merely looks secret loses its value
+//! in the cassette, which costs a reviewer a placeholder, never a leak.
+
+/// Names that are secret when they are the whole name.
+pub const EXACT: &[&str] = &[
+    "pwd",
+    "pin",
+    "pan",
+    "cid",
+    "ksn",
+    "auth",
+    "authorization",
+    "proxyauthorization",
+    "cookie",
+    "setcookie",
+    "sessionid",
+];
+
+/// Names that are secret when they contain one of these.
+pub const PATTERNS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "passcode",
+    "secret",
+    "cvv",
+    "cvn",
+    "cvc",
+    "cardverification",
+    "cardsecurity",
+    "securitycode",
+    "cardcode",
+    "cardnumber",
+    "track",
+    "magstripe",
+    "swipe",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "token",
+    "credential",
+    "pinblock",
+];
+
+/// Whether the value of a field, attribute, key or header called `name` is a secret.
+pub fn is_secret(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if folded.is_empty() {
+        return false;
+    }
+    if EXACT.contains(&folded.as_str()) {
+        return true;
+    }
+    let pattern = PATTERNS.iter().any(|pattern| {
+        folded.match_indices(pattern).any(|(at, _)| {
+            // A tracking number is not track data.
+            *pattern != "track" || !folded[at..].starts_with("tracking")
+        })
+    });
+    pattern || words(name).any(|word| word.eq_ignore_ascii_case("pin"))
+}
+
+/// The words of a name: split at anything that is not a letter or digit, and at case changes
+/// (`userPIN` → `user`, `PIN`; `PINBlock` → `PIN`, `Block`).
+fn words(name: &str) -> impl Iterator<Item = &str> {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .flat_map(|part| {
+            let bytes = part.as_bytes();
+            let mut cuts = vec![0];
+            for i in 1..bytes.len() {
+                let (before, here) = (bytes[i - 1], bytes[i]);
+                let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+                let lower_to_upper = !before.is_ascii_uppercase() && here.is_ascii_uppercase();
+                let acronym_end =
+                    before.is_ascii_uppercase() && here.is_ascii_uppercase() && next_lower;
+                if lower_to_upper || acronym_end {
+                    cuts.push(i);
+                }
+            }
+            cuts.push(bytes.len());
+            cuts.windows(2)
+                .map(|w| &part[w[0]..w[1]])
+                .collect::<Vec<_>>()
+        })
+        .filter(|word| !word.is_empty())
+}
+
+/// Whether a value is a credential whatever its name: an HTTP authorization value
+/// (`Basic …`, `Bearer …`) written into a form, a query or a document.
+pub fn is_secret_value(value: &str) -> bool {
+    let value = value.trim_start();
+    ["basic ", "bearer ", "digest ", "negotiate ", "ntlm "]
+        .iter()
+        .any(|scheme| {
+            value.len() > scheme.len()
+                && value.is_char_boundary(scheme.len())
+                && value[..scheme.len()].eq_ignore_ascii_case(scheme)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_found_by_list_and_by_pattern_case_blind() {
+        for name in [
+            "Password",
+            "userPassword",
+            "merchant_password",
+            "PWD",
+            "CVV2",
+            "CardVerificationNumber",
+            "cvn",
+            "Track1Data",
+            "track2",
+            "X-Api-Key",
+            "Api-Secret",
+            "api_key",
+            "access_token",
+            "Authorization",
+            "Cookie",
+            "Set-Cookie",
+            "PIN",
+            "userPin",
+            "PINBlock",
+            "pin_code",
+            "CardNumber",
+        ] {
+            assert!(is_secret(name), "{name}");
+        }
+        for name in [
+            "MerchantID",
+            "StoreID",
+            "TerminalID",
+            "PrimaryTransactionID",
+            "PrimaryCardPresentStatus",
+            "TransactionStatus",
+            "AuthorizationNumber",
+            "AuthorizationText",
+            "ResponseMessage",
+            "transactionAction",
+            "ShippingAddress",
+            "Spinner",
+            "TrackingNumber",
+            "Content-Type",
+            "SOAPAction",
+            "",
+        ] {
+            assert!(!is_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn authorization_values_are_secret_whatever_their_name() {
+        assert!(is_secret_value("Basic ZGVtbzpkZW1v"));
+        assert!(is_secret_value("  bearer abc"));
+        assert!(!is_secret_value("Basic"));
+        assert!(!is_secret_value("basically fine"));
+    }
+}
