@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
-use instamed_soap::soap::{self, Reply, SoapVersion};
+use instamed_soap::soap::{self, Answer, SoapVersion};
 use instamed_soap::{Outlet, TransactionId, VoidRequest};
 
 const TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
@@ -64,19 +64,20 @@ fn envelopes(c: &mut Criterion) {
             b.iter(|| {
                 let reply =
                     soap::decode::<DoCreditCardSecondaryVoid>(version, black_box(body.as_bytes()));
-                assert!(matches!(reply, Ok(Reply::Response(_))));
+                assert!(matches!(reply, Ok(Answer::Result(_))));
             })
         });
     }
     c.bench_function("encode_void_request/nvp", |b| {
-        b.iter(|| instamed_soap::nvp::encode_void(black_box(&request)))
+        b.iter(|| instamed_soap::nvp::encode(black_box(&request).to_nvp()))
     });
     let pairs = b"responseCode=000&responseMessage=APPROVED&transactionStatus=C\
         &primaryTransactionID=EE52401813A74328AAA7D93319FF4383&primaryTransactionStatus=V";
     c.bench_function("decode_void_response/nvp", |b| {
         b.iter(|| {
-            let reply = instamed_soap::nvp::decode(black_box(pairs));
-            assert!(matches!(reply, Ok(instamed_soap::nvp::NvpReply::Answer(_))));
+            let answer = instamed_soap::nvp::decode(black_box(pairs)).expect("pairs");
+            assert!(answer.error().is_none());
+            black_box(instamed_soap::VoidAnswer::from_nvp(&answer));
         })
     });
     c.bench_function("generated_type/read_xml", |b| {
@@ -124,7 +125,7 @@ fn envelopes(c: &mut Criterion) {
                 SoapVersion::Soap11,
                 black_box(body.as_bytes()),
             );
-            assert!(matches!(reply, Ok(Reply::Fault(_))));
+            assert!(matches!(reply, Ok(Answer::Fault(_))));
         })
     });
 }

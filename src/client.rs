@@ -6,34 +6,29 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HOST, USER_AGENT};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use http::{Request, Response, Uri};
 use http_body_util::Full;
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::bindings::operations::DoCreditCardSecondaryVoid;
+use crate::call::{Call, Route, Soap, Wire, config, config_with};
 use crate::credentials::{Credentials, UserName};
 use crate::deadline::Deadlines;
 use crate::error::{Error, Refusal, ResponseProblem};
-use crate::nvp::{self, NvpProblem, NvpReply};
 use crate::protocol::Protocol;
 use crate::retry::RetryPolicy;
 use crate::scrub::Scrubber;
-use crate::soap::{self, Operation, Reply, SoapVersion};
+use crate::soap::Operation;
 use crate::timer::Timer;
 use crate::transport::{self, Failure, Transport};
-use crate::void::{self, VoidConfirmation, VoidReceipt, VoidRequest};
+use crate::void::{VoidConfirmation, VoidReceipt, VoidRequest};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A void's answer is under 2 KiB; a megabyte leaves room for verbose faults and nothing else.
-const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 const DEFAULT_MAX_IDLE: usize = 8;
-const USER_AGENT_VALUE: &str = concat!("instamed-soap/", env!("CARGO_PKG_VERSION"));
-/// SOAP 1.1's action header (header names are case-blind; http keeps them in lower case).
-const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
 
 /// Configures a [`Client`]. Start with [`Client::builder`].
 #[derive(Debug, Clone)]
@@ -150,7 +145,9 @@ impl ClientBuilder {
             .map_err(|e| config_with(format!("endpoint {:?} is not a URL", self.endpoint), e))?;
         let host = endpoint
             .host()
-            .ok_or_else(|| config(format!("endpoint {endpoint} has no host")))?;
+            .ok_or_else(|| config(format!("endpoint {endpoint} has no host")))?
+            .to_owned();
+        let host = host.as_str();
         match endpoint.scheme_str() {
             Some("https") => {}
             Some("http") if self.plain_http_on_loopback && is_loopback(host) => {}
@@ -170,22 +167,21 @@ impl ClientBuilder {
             .credentials
             .ok_or_else(|| config("credentials are required".to_owned()))?;
         let scrubber = Scrubber::new(&credentials);
-        let authorization = credentials.authorization(self.user_name).map_err(|e| {
-            config_with(
-                "the account ID or password cannot go in an HTTP header".to_owned(),
-                e,
-            )
-        })?;
-        let authority = endpoint.authority().map(|a| a.as_str()).unwrap_or(host);
-        let host_header = HeaderValue::from_str(authority)
-            .map_err(|e| config_with(format!("bad host {authority:?}"), e))?;
 
+        let soap_route = Route::new(&endpoint, &credentials, self.user_name)?;
         let nvp_endpoint = nvp_endpoint(&endpoint, self.nvp_endpoint.as_deref())?;
         if self.protocol == Protocol::Nvp && nvp_endpoint.is_none() {
             return Err(config(format!(
                 "cannot derive the NVP address from {endpoint}: set nvp_endpoint"
             )));
         }
+        let nvp_route = nvp_endpoint
+            .map(|uri| Route::new(&uri, &credentials, self.user_name))
+            .transpose()?;
+        // Typed calls of an NVP client go in SOAP 1.1.
+        let version = self.protocol.soap_version().unwrap_or_default();
+        let soap = Soap::new(version, soap_route.clone());
+        let wire = Wire::new(self.protocol, soap_route, nvp_route)?;
 
         let tls = tls_config(self.ca_file.as_ref())?;
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -210,22 +206,12 @@ impl ClientBuilder {
                 .timer
                 .unwrap_or_else(|| Arc::new(Deadlines::new(self.timeout))),
         });
-        // Built once: a void is the hot path, and its headers never change for a client.
-        let operation = match self.protocol.soap_version() {
-            Some(version) => SoapHeaders::of::<DoCreditCardSecondaryVoid>(version).ok(),
-            None => Some(SoapHeaders::form()),
-        };
-        let void_headers =
-            operation.map(|operation| request_headers(&host_header, &authorization, operation));
         Ok(Client {
             inner: Arc::new(Inner {
-                soap_target: origin_form(&endpoint),
-                nvp_target: nvp_endpoint.as_ref().map(origin_form),
                 endpoint,
-                host_header,
-                authorization,
+                soap,
+                wire,
                 scrubber,
-                void_headers,
                 protocol: self.protocol,
                 timeout: self.timeout,
                 retry: self.retry,
@@ -264,17 +250,12 @@ pub struct Client {
 
 struct Inner {
     endpoint: Uri,
-    /// The request-targets of SOAP and NVP requests: their paths alone, as HTTP/1.1 sends
-    /// them to an origin server. The endpoint's scheme and authority pick the connection.
-    soap_target: Uri,
-    nvp_target: Option<Uri>,
-    host_header: HeaderValue,
-    authorization: HeaderValue,
+    /// Typed calls of any operation (in SOAP 1.1 for an NVP client).
+    soap: Soap,
+    /// The client's protocol: what a void becomes on the wire and what its answer proves.
+    wire: Wire,
     /// Takes this client's secrets out of whatever an answer makes it say.
     scrubber: Scrubber,
-    /// Every header of a void in the client's protocol; `None` when the WSDL has no binding
-    /// for its SOAP version (each void then reports why).
-    void_headers: Option<HeaderMap>,
     protocol: Protocol,
     timeout: Duration,
     retry: RetryPolicy,
@@ -330,9 +311,13 @@ impl Client {
     /// Whatever the answer puts in the receipt or the error has this client's password, Basic
     /// token and any card-like number taken out.
     pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
-        let http_request = self.void_http_request(request)?;
-        let response = self.exchange(self.void_operation(), http_request).await?;
-        self.void_outcome(request, response)
+        let wire = &self.inner.wire;
+        let scrubber = &self.inner.scrubber;
+        let http_request = wire.request(request)?;
+        let answer = self.exchange(wire.operation(), http_request).await?;
+        wire.judge(request, &answer)
+            .map(|receipt| scrubber.receipt(receipt))
+            .map_err(|error| scrubber.error(error))
     }
 
     /// Voids a payment and, when the outcome is unknown, finds out: it voids again (following
@@ -366,7 +351,10 @@ impl Client {
             match self.void(request).await {
                 Ok(receipt) => return Ok(VoidConfirmation::VoidedOnRetry { receipt, attempts }),
                 Err(Error::AlreadyVoided(refusal)) if refusal.payment_is_voided() => {
-                    return Ok(VoidConfirmation::ConfirmedAlreadyVoided { refusal, attempts });
+                    return Ok(VoidConfirmation::ConfirmedAlreadyVoided {
+                        refusal: *refusal,
+                        attempts,
+                    });
                 }
                 // InstaMed looked at the payment and its status says it is not voided.
                 Err(error) if error.refusal().is_some_and(Refusal::payment_is_not_voided) => {
@@ -383,149 +371,29 @@ impl Client {
     /// Calls any operation of the service with its generated request element, and returns its
     /// generated response element. A fault is [`Error::Fault`]; no business rule is applied.
     /// A client set to [`Protocol::Nvp`] makes such calls in SOAP 1.1.
+    ///
+    /// ```no_run
+    /// use instamed_soap::bindings::{operations, types};
+    /// # async fn run(client: instamed_soap::Client) -> Result<(), instamed_soap::Error> {
+    /// let request = types::DoCreditCardSecondaryVoid::default();
+    /// let answer = client
+    ///     .call::<operations::DoCreditCardSecondaryVoid>(&request)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn call<O: Operation>(&self, request: &O::Request) -> Result<O::Response, Error> {
-        let version = self.soap_version();
-        let http_request = self.soap_request::<O>(version, request)?;
-        let response = self.exchange(O::NAME, http_request).await?;
-        read_reply::<O>(version, response).map_err(|error| self.inner.scrubber.error(error))
+        let soap = &self.inner.soap;
+        let http_request = soap.operation_request::<O>(request)?;
+        let answer = self.exchange(O::NAME, http_request).await?;
+        soap.read::<O>(&answer)
+            .map_err(|error| self.inner.scrubber.error(error))
     }
 
-    /// Sends a request as it is (the recording proxy's way to the upstream).
-    #[cfg(feature = "contract")]
-    pub(crate) async fn forward(
-        &self,
-        request: Request<Bytes>,
-    ) -> Result<transport::Response, Error> {
-        self.exchange("forward", request).await
-    }
-
-    /// The operation name a void goes by in logs and cassettes.
-    pub(crate) fn void_operation(&self) -> &'static str {
-        match self.inner.protocol {
-            Protocol::Nvp => "Void",
-            _ => DoCreditCardSecondaryVoid::NAME,
-        }
-    }
-
-    /// The HTTP request this client sends to void `request`, exactly as it would go on the
-    /// wire (with the `Authorization` header, marked sensitive). Building it sends nothing:
-    /// contract verification compares it with a recorded one, and benchmarks replay it.
-    pub fn void_http_request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
-        let inner = &*self.inner;
-        if inner.protocol != Protocol::Nvp {
-            let version = self.soap_version();
-            let headers = match &inner.void_headers {
-                Some(headers) => headers.clone(),
-                None => self.headers(SoapHeaders::of::<DoCreditCardSecondaryVoid>(version)?),
-            };
-            let body = soap::encode::<DoCreditCardSecondaryVoid>(version, &request.to_soap());
-            return Ok(post(inner.soap_target.clone(), headers, Bytes::from(body)));
-        }
-        let Some(uri) = inner.nvp_target.clone() else {
-            return Err(config("no NVP endpoint is configured"));
-        };
-        let headers = match &inner.void_headers {
-            Some(headers) => headers.clone(),
-            None => self.headers(SoapHeaders::form()),
-        };
-        Ok(post(uri, headers, Bytes::from(nvp::encode_void(request))))
-    }
-
-    /// What a recorded answer to a void means, judged as if this client had just read it: an
-    /// answer larger than [`ClientBuilder::max_response_bytes`] (by its body or its declared
-    /// `Content-Length`) is refused as the transport refuses it, before anything else.
-    #[cfg(feature = "contract")]
-    pub(crate) fn recorded_void_outcome(
-        &self,
-        request: &VoidRequest,
-        response: transport::Response,
-    ) -> Result<VoidReceipt, Error> {
-        let limit = self.inner.transport.max_response_bytes();
-        let declared = response
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok());
-        if response.body.len() > limit || declared.is_some_and(|length| length > limit as u64) {
-            let status = response.status.as_u16();
-            let failure = Failure::TooLarge { limit, status };
-            return Err(from_failure(failure, self.inner.timeout));
-        }
-        self.void_outcome(request, response)
-    }
-
-    /// What the answer to a void means: the receipt, or why there is none, with this client's
-    /// secrets taken out of whatever the answer put in either.
-    pub(crate) fn void_outcome(
-        &self,
-        request: &VoidRequest,
-        response: transport::Response,
-    ) -> Result<VoidReceipt, Error> {
-        let scrubber = &self.inner.scrubber;
-        self.judge_void(request, response)
-            .map(|receipt| scrubber.receipt(receipt))
-            .map_err(|error| scrubber.error(error))
-    }
-
-    fn judge_void(
-        &self,
-        request: &VoidRequest,
-        response: transport::Response,
-    ) -> Result<VoidReceipt, Error> {
-        let protocol = self.inner.protocol;
-        let status = response.status.as_u16();
-        if protocol == Protocol::Nvp {
-            return match read_nvp_reply(response)? {
-                NvpReply::Answer(answer) => void::judge(request, answer, protocol),
-                NvpReply::Error {
-                    code,
-                    message,
-                    answer,
-                } => Err(void::judge_nvp_error(
-                    request, code, message, answer, status,
-                )),
-            };
-        }
-        let reply = match read_reply::<DoCreditCardSecondaryVoid>(self.soap_version(), response) {
-            Ok(reply) => reply,
-            Err(Error::Fault(fault)) => {
-                return Err(void::judge_fault(
-                    request,
-                    fault,
-                    DoCreditCardSecondaryVoid::NAMESPACE,
-                ));
-            }
-            Err(error) => return Err(error),
-        };
-        let data =
-            reply
-                .do_credit_card_secondary_void_result
-                .ok_or_else(|| Error::MalformedResponse {
-                    status,
-                    problem: ResponseProblem::Inconsistent(
-                        "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
-                    ),
-                })?;
-        void::judge(request, data.into(), protocol)
-    }
-
-    /// The SOAP version calls are made in (SOAP 1.1 for an NVP client).
-    fn soap_version(&self) -> SoapVersion {
-        self.inner.protocol.soap_version().unwrap_or_default()
-    }
-
-    fn soap_request<O: Operation>(
-        &self,
-        version: SoapVersion,
-        request: &O::Request,
-    ) -> Result<Request<Bytes>, Error> {
-        let headers = self.headers(SoapHeaders::of::<O>(version)?);
-        let body = soap::encode::<O>(version, request);
-        Ok(post(
-            self.inner.soap_target.clone(),
-            headers,
-            Bytes::from(body),
-        ))
+    /// Sends `request` as it is and returns the whole answer, whatever its status: the way a
+    /// tool that builds its own requests (a recording proxy, say) uses this client's
+    /// connections, deadlines and limits. Nothing in the answer is judged.
+    pub async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Error> {
+        self.exchange("execute", request).await
     }
 
     /// Sends one request and reads its whole answer, logging what may be logged (never a body
@@ -534,7 +402,7 @@ impl Client {
         &self,
         operation: &'static str,
         request: Request<Bytes>,
-    ) -> Result<transport::Response, Error> {
+    ) -> Result<Response<Bytes>, Error> {
         let inner = &*self.inner;
         let mut retry = 0;
         let mut request = Some(request);
@@ -555,7 +423,7 @@ impl Client {
                 Ok(response) => {
                     let status = response.status.as_u16();
                     tracing::debug!(operation, status, elapsed_ms, "answered");
-                    return Ok(response);
+                    return Ok(response.into_http());
                 }
                 Err(failure) => from_failure(failure, inner.timeout),
             };
@@ -566,87 +434,6 @@ impl Client {
             tokio::time::sleep(inner.retry.backoff(retry)).await;
             retry += 1;
         }
-    }
-
-    /// Every header of a request for `operation`.
-    fn headers(&self, operation: SoapHeaders) -> HeaderMap {
-        request_headers(
-            &self.inner.host_header,
-            &self.inner.authorization,
-            operation,
-        )
-    }
-}
-
-/// The request-target HTTP/1.1 sends to an origin server for `uri`: its path and query alone
-/// (RFC 9112, section 3.2.1). The whole URL is for proxies.
-fn origin_form(uri: &Uri) -> Uri {
-    uri.path_and_query()
-        .cloned()
-        .map_or_else(|| Uri::from_static("/"), Uri::from)
-}
-
-/// A POST of `body` to `uri` with `headers`.
-fn post(uri: Uri, headers: HeaderMap, body: Bytes) -> Request<Bytes> {
-    let mut request = Request::new(body);
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    request
-}
-
-/// Every header of a request: who it goes to, who sends it, and what it calls.
-fn request_headers(
-    host: &HeaderValue,
-    authorization: &HeaderValue,
-    operation: SoapHeaders,
-) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(5);
-    headers.insert(HOST, host.clone());
-    headers.insert(CONTENT_TYPE, operation.content_type);
-    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-    headers.insert(AUTHORIZATION, authorization.clone());
-    if let Some(action) = operation.soap_action {
-        headers.insert(SOAP_ACTION, action);
-    }
-    headers
-}
-
-/// The headers that say which operation a request calls: `Content-Type` (which carries the
-/// action in SOAP 1.2, and is the form's for NVP) and, in SOAP 1.1, `SOAPAction`.
-#[derive(Debug, Clone)]
-struct SoapHeaders {
-    content_type: HeaderValue,
-    soap_action: Option<HeaderValue>,
-}
-
-impl SoapHeaders {
-    /// An NVP form post's: no action to name.
-    fn form() -> Self {
-        Self {
-            content_type: HeaderValue::from_static("application/x-www-form-urlencoded"),
-            soap_action: None,
-        }
-    }
-
-    fn of<O: Operation>(version: SoapVersion) -> Result<Self, Error> {
-        let action = match version {
-            SoapVersion::Soap11 => O::SOAP11_ACTION,
-            SoapVersion::Soap12 => O::SOAP12_ACTION,
-        }
-        .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
-        let unfit = |e| config_with(format!("soapAction {action:?} cannot go in a header"), e);
-        let content_type = HeaderValue::from_str(&version.content_type(action)).map_err(unfit)?;
-        let soap_action = match version {
-            SoapVersion::Soap11 => {
-                Some(HeaderValue::from_str(&format!("\"{action}\"")).map_err(unfit)?)
-            }
-            SoapVersion::Soap12 => None,
-        };
-        Ok(Self {
-            content_type,
-            soap_action,
-        })
     }
 }
 
@@ -659,116 +446,14 @@ fn copy(request: &Request<Bytes>) -> Request<Bytes> {
     copy
 }
 
-/// Checks what every answer must pass whatever the protocol: credentials accepted, no content
-/// coding that was not asked for, a body.
-fn check_answer(response: &transport::Response) -> Result<(), Error> {
-    let status = response.status.as_u16();
-    if matches!(status, 401 | 403) {
-        return Err(Error::AuthenticationRefused { status });
-    }
-    if let Some(coding) = response.headers.get(CONTENT_ENCODING) {
-        let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();
-        if !coding.eq_ignore_ascii_case("identity") {
-            let problem = ResponseProblem::ContentEncoding(coding);
-            return Err(Error::MalformedResponse { status, problem });
-        }
-    }
-    if response.body.is_empty() {
-        return Err(if response.status.is_success() {
-            Error::MalformedResponse {
-                status,
-                problem: ResponseProblem::Empty,
-            }
-        } else {
-            Error::HttpStatus {
-                status,
-                body_excerpt: String::new(),
-            }
-        });
-    }
-    Ok(())
-}
-
-/// Reads a whole HTTP answer as an NVP reply, or says why it cannot be read.
-fn read_nvp_reply(response: transport::Response) -> Result<NvpReply, Error> {
-    check_answer(&response)?;
-    let status = response.status.as_u16();
-    let success = response.status.is_success();
-    let malformed = |problem| Error::MalformedResponse { status, problem };
-    // NVP.aspx is an ASP.NET page: its media type says nothing, so the body is judged.
-    match nvp::decode(&response.body) {
-        Ok(reply @ NvpReply::Error { .. }) => Ok(reply),
-        Ok(reply) if success => Ok(reply),
-        Ok(_) => Err(malformed(ResponseProblem::Inconsistent(format!(
-            "an answer came with HTTP {status}"
-        )))),
-        Err(NvpProblem::NoPairs) if !success => Err(Error::HttpStatus {
-            status,
-            body_excerpt: excerpt(&response.body),
-        }),
-        Err(NvpProblem::NoPairs) if response.body.trim_ascii_start().starts_with(b"<") => {
-            Err(malformed(ResponseProblem::Html))
-        }
-        Err(problem) => Err(malformed(ResponseProblem::Inconsistent(
-            problem.to_string(),
-        ))),
-    }
-}
-
-/// Reads a whole HTTP answer as operation `O`'s reply, or says why it cannot be read.
-fn read_reply<O: Operation>(
-    version: SoapVersion,
-    response: transport::Response,
-) -> Result<O::Response, Error> {
-    check_answer(&response)?;
-    let status = response.status.as_u16();
-    let malformed = |problem| Error::MalformedResponse { status, problem };
-    let http_error = |body: &[u8]| Error::HttpStatus {
-        status,
-        body_excerpt: excerpt(body),
-    };
-    let success = response.status.is_success();
-    let media_type = response
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map_or("", |value| value.split(';').next().unwrap_or("").trim());
-    let is = |name: &str| media_type.eq_ignore_ascii_case(name);
-    if !(is("text/xml") || is("application/soap+xml") || is("application/xml")) {
-        let problem = if !success {
-            return Err(http_error(&response.body));
-        } else if is("text/html") {
-            ResponseProblem::Html
-        } else {
-            ResponseProblem::ContentType(media_type.to_ascii_lowercase())
-        };
-        return Err(malformed(problem));
-    }
-    match soap::decode::<O>(version, &response.body) {
-        Ok(Reply::Response(reply)) if success => Ok(reply),
-        Ok(Reply::Response(_)) => Err(malformed(ResponseProblem::Inconsistent(format!(
-            "a result came with HTTP {status}"
-        )))),
-        Ok(Reply::Fault(mut fault)) => {
-            fault.http_status = Some(status);
-            Err(Error::Fault(Box::new(fault)))
-        }
-        Err(problem) if success || status == 500 => {
-            Err(malformed(ResponseProblem::Envelope(problem)))
-        }
-        Err(_) => Err(http_error(&response.body)),
-    }
-}
-
 fn from_failure(failure: Failure, timeout: Duration) -> Error {
     match failure {
         Failure::Connect(source) => Error::Connect { source },
         Failure::Tls(source) => Error::Tls { source },
         Failure::Io { sent, source } => Error::Transport { sent, source },
-        Failure::TooLarge { limit, status } => Error::MalformedResponse {
-            status,
-            problem: ResponseProblem::TooLarge { limit },
-        },
+        Failure::TooLarge { limit, status } => {
+            Error::malformed(status, ResponseProblem::TooLarge { limit })
+        }
         Failure::Timeout { sent } => Error::Timeout {
             after: timeout,
             sent,
@@ -806,46 +491,16 @@ fn tls_config(ca_file: Option<&PathBuf>) -> Result<rustls::ClientConfig, Error> 
     Ok(config)
 }
 
-fn config(reason: impl Into<String>) -> Error {
-    Error::InvalidConfig {
-        reason: reason.into(),
-        source: None,
-    }
-}
-
-fn config_with(
-    reason: impl Into<String>,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> Error {
-    Error::InvalidConfig {
-        reason: reason.into(),
-        source: Some(Box::new(source)),
-    }
-}
-
 /// The NVP address: the one given, or `NVP.aspx` beside `service.asmx`. Same origin only.
 fn nvp_endpoint(endpoint: &Uri, given: Option<&str>) -> Result<Option<Uri>, Error> {
     let uri = match given {
         Some(url) => url
             .parse::<Uri>()
             .map_err(|e| config_with(format!("NVP endpoint {url:?} is not a URL"), e))?,
-        None => {
-            let path = endpoint.path();
-            let Some(dir) = path
-                .len()
-                .checked_sub("service.asmx".len())
-                .filter(|&at| path.is_char_boundary(at))
-                .filter(|&at| path[at..].eq_ignore_ascii_case("service.asmx"))
-                .map(|at| &path[..at])
-            else {
-                return Ok(None);
-            };
-            let authority = endpoint.authority().map_or("", |a| a.as_str());
-            let scheme = endpoint.scheme_str().unwrap_or("https");
-            format!("{scheme}://{authority}{dir}NVP.aspx")
-                .parse::<Uri>()
-                .map_err(|e| config_with("cannot derive the NVP endpoint", e))?
-        }
+        None => match crate::call::nvp_address(endpoint) {
+            Some(uri) => uri,
+            None => return Ok(None),
+        },
     };
     if uri.scheme() != endpoint.scheme() || uri.authority() != endpoint.authority() {
         return Err(config(format!(
@@ -859,14 +514,4 @@ fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The start of a body as text, for an error message: 4 KiB, which the scrubber cleans of
-/// secrets and then cuts to [`Scrubber::EXCERPT_CHARS`], so that a secret is never cut in half
-/// and shown in part.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-    text.chars()
-        .filter(|c| !c.is_control() || *c == ' ')
-        .collect()
 }

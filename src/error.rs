@@ -27,7 +27,7 @@ use crate::transport::BoxError;
 pub enum Error {
     /// The request was refused locally, before anything was sent.
     #[error("invalid request: {0}")]
-    InvalidRequest(#[from] InvalidRequest),
+    InvalidRequest(Box<InvalidRequest>),
     /// The client could not be built as configured.
     #[error("invalid client configuration: {reason}")]
     InvalidConfig {
@@ -45,17 +45,17 @@ pub enum Error {
     },
     /// InstaMed declined the void for a reason not covered by a more specific variant.
     #[error("InstaMed declined the void: {0}")]
-    Declined(Refusal),
+    Declined(Box<Refusal>),
     /// The payment can no longer be voided: its funds transfer has begun or it has settled.
     /// A simple refund is the usual way on.
     #[error("the payment can no longer be voided: {0}")]
-    NotVoidable(Refusal),
+    NotVoidable(Box<Refusal>),
     /// The payment had already been voided.
     #[error("the payment was already voided: {0}")]
-    AlreadyVoided(Refusal),
+    AlreadyVoided(Box<Refusal>),
     /// InstaMed does not know the payment.
     #[error("InstaMed does not know the payment: {0}")]
-    UnknownTransaction(Refusal),
+    UnknownTransaction(Box<Refusal>),
     /// The service answered with a SOAP fault that is not one of the known refusals. A
     /// `Client`/`Sender` fault (or `VersionMismatch`, `MustUnderstand`, `DataEncodingUnknown`)
     /// rejected the request; any other fault leaves the outcome unknown.
@@ -124,7 +124,18 @@ pub enum Error {
     },
 }
 
+impl From<InvalidRequest> for Error {
+    fn from(invalid: InvalidRequest) -> Self {
+        Self::InvalidRequest(Box::new(invalid))
+    }
+}
+
 impl Error {
+    /// An answer that cannot be believed, with the HTTP status it came with.
+    pub(crate) fn malformed(status: u16, problem: ResponseProblem) -> Self {
+        Self::MalformedResponse { status, problem }
+    }
+
     /// True exactly when the void may have happened and nothing read proves either way: the
     /// request was (or may have been) sent and the connection failed or the deadline passed;
     /// what came back cannot be read; or the service failed while handling it (a
@@ -381,4 +392,35 @@ pub enum ResponseProblem {
     /// number from it; those are taken out.
     #[error("{0}")]
     Scrubbed(String),
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Every `Result` of the client carries an `Error`: large payloads are boxed so that the
+    /// happy path does not move a big value around (it was 112 bytes).
+    #[test]
+    fn errors_are_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 56,
+            "Error is {} bytes",
+            std::mem::size_of::<Error>()
+        );
+    }
+
+    #[test]
+    fn display_says_a_thing_once_and_report_adds_only_causes() {
+        let error = Error::from(InvalidRequest::new("PrimaryTransactionID", "is required"));
+        assert_eq!(
+            error.to_string(),
+            "invalid request: PrimaryTransactionID: is required"
+        );
+        assert_eq!(error.report().to_string(), error.to_string());
+        let error = Error::malformed(503, ResponseProblem::Html);
+        assert_eq!(
+            error.report().to_string(),
+            "unreadable answer (HTTP 503): an HTML page instead of a SOAP envelope"
+        );
+    }
 }

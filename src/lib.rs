@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod bindings;
+pub mod call;
 mod client;
 #[cfg(feature = "contract")]
 pub mod contract;

@@ -1,49 +1,60 @@
-//! InstaMed's NVP interface: the same void as a form post to `NVP.aspx`, answered with
-//! form-encoded pairs. [`Client`](crate::Client) uses it when set to
-//! [`Protocol::Nvp`](crate::Protocol::Nvp); it is public for tests and tools that handle NVP
-//! bodies themselves.
+//! InstaMed's NVP wire format: requests are form posts to `NVP.aspx`, answers form-encoded
+//! pairs with `errorCode`/`errorMessage` when a request failed. This codec knows pairs, not
+//! voids: what a void's pairs are and what an answer's pairs prove live in the void module,
+//! beside the same rules for SOAP.
 //!
 //! Key casing varies between InstaMed's documents and production clients (`MerchantID`,
 //! `merchantId`), so answers are read case-blind. Requests use the casing of InstaMed's sample.
 
 use std::borrow::Cow;
 
-use crate::void::{VoidAnswer, VoidRequest};
-
-/// The form body of a void (`transactionType=CreditCard&transactionAction=Void&…`).
-pub fn encode_void(request: &VoidRequest) -> String {
-    let outlet = request.outlet();
-    form_urlencoded::Serializer::new(String::with_capacity(256))
-        .append_pair("transactionType", "CreditCard")
-        .append_pair("transactionAction", "Void")
-        .append_pair("MerchantID", outlet.merchant_id())
-        .append_pair("StoreID", outlet.store_id())
-        .append_pair("TerminalID", outlet.terminal_id())
-        .append_pair(
-            "primaryCardPresentStatus",
-            request.card_present_status().as_str(),
-        )
-        .append_pair("primaryTransactionID", request.payment().as_str())
-        .finish()
+/// A form body of `pairs`, in order (`application/x-www-form-urlencoded`).
+pub fn encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut form = form_urlencoded::Serializer::new(String::with_capacity(256));
+    for (key, value) in pairs {
+        form.append_pair(key, value);
+    }
+    form.finish()
 }
 
-/// What an NVP answer says.
+/// The pairs of an NVP answer, borrowed from its body where no unescaping was needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NvpReply {
-    /// The transaction's fields.
-    Answer(VoidAnswer),
-    /// `errorCode` / `errorMessage`, with any transaction fields given beside them.
-    Error {
-        /// `errorCode`, if given.
-        code: Option<String>,
-        /// `errorMessage` (or a note that there was none).
-        message: String,
-        /// The transaction fields beside the error (`transactionStatus`,
-        /// `primaryTransactionStatus`, `responseCode`…): structured evidence, when present,
-        /// of what the service did.
-        answer: VoidAnswer,
-    },
+pub struct NvpAnswer<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// `errorCode` / `errorMessage`: how NVP.aspx says a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NvpError<'a> {
+    /// `errorCode`, if given.
+    pub code: Option<&'a str>,
+    /// `errorMessage`, if given.
+    pub message: Option<&'a str>,
+}
+
+impl<'a> NvpAnswer<'a> {
+    /// The value of `key` (matched case-blind), trimmed; `None` when absent or blank.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The error the answer reports, if it reports one.
+    pub fn error(&self) -> Option<NvpError<'_>> {
+        let error = NvpError {
+            code: self.get("errorCode"),
+            message: self.get("errorMessage"),
+        };
+        (error.code.is_some() || error.message.is_some()).then_some(error)
+    }
+
+    /// Every pair, in the order given.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(key, value)| (&**key, &**value))
+    }
 }
 
 /// Why a body is not an NVP answer that can be believed.
@@ -60,14 +71,14 @@ pub enum NvpProblem {
     #[error("{0} appears more than once")]
     Repeated(String),
     /// `errorCode`/`errorMessage` beside `transactionStatus=C`.
-    #[error("an error that also reports a completed void")]
+    #[error("an error that also reports a completed transaction")]
     Contradiction,
 }
 
 /// Reads an NVP answer. Keys are matched case-blind; an answer that repeats a key, is not
-/// UTF-8 once percent-decoded, or reports an error beside a completed void says two things,
-/// and neither may be believed.
-pub fn decode(body: &[u8]) -> Result<NvpReply, NvpProblem> {
+/// UTF-8 once percent-decoded, or reports an error beside a completed transaction says two
+/// things, and neither may be believed.
+pub fn decode(body: &[u8]) -> Result<NvpAnswer<'_>, NvpProblem> {
     // Pairs borrow the body unless they had to be unescaped: an answer is a dozen plain pairs.
     let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(16);
     for pair in body
@@ -83,46 +94,20 @@ pub fn decode(body: &[u8]) -> Result<NvpReply, NvpProblem> {
         let value = form_decoded(value).ok_or_else(|| NvpProblem::NotUtf8(key.to_string()))?;
         pairs.push((key, value));
     }
+    if pairs.is_empty() {
+        return Err(NvpProblem::NoPairs);
+    }
     if let Some(key) = repeated_key(&pairs) {
         return Err(NvpProblem::Repeated(key));
     }
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.trim())
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
-    };
-    let (code, message) = (get("errorCode"), get("errorMessage"));
-    let answer = VoidAnswer {
-        transaction_status: get("transactionStatus"),
-        primary_transaction_status: get("primaryTransactionStatus"),
-        response_code: get("responseCode"),
-        response_message: get("responseMessage"),
-        primary_transaction_id: get("primaryTransactionID"),
-        transaction_id: get("transactionID"),
-        authorization_number: get("authorizationNumber"),
-    };
-    if code.is_some() || message.is_some() {
-        if answer
-            .transaction_status
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("C"))
-        {
-            return Err(NvpProblem::Contradiction);
-        }
-        let message = message.unwrap_or_else(|| "no errorMessage".to_owned());
-        return Ok(NvpReply::Error {
-            code,
-            message,
-            answer,
-        });
+    let answer = NvpAnswer { pairs };
+    let completed = answer
+        .get("transactionStatus")
+        .is_some_and(|s| s.eq_ignore_ascii_case("C"));
+    if completed && answer.error().is_some() {
+        return Err(NvpProblem::Contradiction);
     }
-    if answer == VoidAnswer::default() {
-        return Err(NvpProblem::NoPairs);
-    }
-    Ok(NvpReply::Answer(answer))
+    Ok(answer)
 }
 
 /// The first key (lower-cased) given more than once, keys compared case-blind. A real answer
@@ -167,61 +152,44 @@ fn lossy(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Outlet, TransactionId};
 
     #[test]
-    fn the_request_is_instameds_sample_form() {
-        let request = VoidRequest::new(
-            Outlet::new("123123123", "123", "123").unwrap(),
-            TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap(),
-        );
+    fn pairs_are_escaped_in_order() {
+        let body = encode([
+            ("MerchantID", "a&b=c"),
+            ("StoreID", "1 2"),
+            ("TerminalID", "ü"),
+            ("id", "x+y"),
+        ]);
         assert_eq!(
-            encode_void(&request),
-            "transactionType=CreditCard&transactionAction=Void&MerchantID=123123123&StoreID=123\
-             &TerminalID=123&primaryCardPresentStatus=PresentManualKey\
-             &primaryTransactionID=EE52401813A74328AAA7D93319FF4383"
+            body,
+            "MerchantID=a%26b%3Dc&StoreID=1+2&TerminalID=%C3%BC&id=x%2By"
         );
-    }
-
-    #[test]
-    fn fields_are_escaped() {
-        let request = VoidRequest::new(
-            Outlet::new("a&b=c", "1 2", "ü").unwrap(),
-            TransactionId::new("x+y").unwrap(),
-        );
-        let body = encode_void(&request);
-        assert!(
-            body.contains("MerchantID=a%26b%3Dc&StoreID=1+2&TerminalID=%C3%BC"),
-            "{body}"
-        );
-        assert!(body.ends_with("primaryTransactionID=x%2By"), "{body}");
     }
 
     #[test]
     fn answers_are_read_whatever_the_key_casing() {
         let body = b"responseCode=000&responseMessage=APPROVED&TRANSACTIONSTATUS=C\
                      &primarytransactionid=EE52&PrimaryTransactionStatus=V\n";
-        let Ok(NvpReply::Answer(answer)) = decode(body) else {
-            panic!("not an answer")
-        };
-        assert_eq!(answer.transaction_status.as_deref(), Some("C"));
-        assert_eq!(answer.primary_transaction_status.as_deref(), Some("V"));
-        assert_eq!(answer.primary_transaction_id.as_deref(), Some("EE52"));
+        let answer = decode(body).unwrap();
+        assert_eq!(answer.get("transactionStatus"), Some("C"));
+        assert_eq!(answer.get("primaryTransactionStatus"), Some("V"));
+        assert_eq!(answer.get("primaryTransactionID"), Some("EE52"));
+        assert_eq!(answer.error(), None);
     }
 
     #[test]
     fn errors_and_garbage_are_told_apart() {
-        let error = decode(b"errorCode=400&errorMessage=An+unexpected+error+occurred");
+        let answer = decode(b"errorCode=400&errorMessage=An+unexpected+error+occurred").unwrap();
         assert_eq!(
-            error,
-            Ok(NvpReply::Error {
-                code: Some("400".to_owned()),
-                message: "An unexpected error occurred".to_owned(),
-                answer: VoidAnswer::default(),
+            answer.error(),
+            Some(NvpError {
+                code: Some("400"),
+                message: Some("An unexpected error occurred"),
             })
         );
-        assert_eq!(decode(b"<html>oops</html>"), Err(NvpProblem::NoPairs));
         assert_eq!(decode(b""), Err(NvpProblem::NoPairs));
+        assert_eq!(decode(b" & "), Err(NvpProblem::NoPairs));
         assert_eq!(decode(b"a=1&A=2"), Err(NvpProblem::Repeated("a".into())));
         // Past a few dozen pairs repeats are found by sorting: the same answers, in n log n.
         let many: Vec<String> = (0..40).map(|n| format!("k{n}=v")).collect();
@@ -238,10 +206,7 @@ mod tests {
         );
         // U+FFFD itself, correctly encoded, is a character like any other.
         let replacement = decode(b"transactionStatus=D&primaryTransactionID=A%EF%BF%BDB").unwrap();
-        let NvpReply::Answer(answer) = replacement else {
-            panic!("not an answer")
-        };
-        assert_eq!(answer.primary_transaction_id.as_deref(), Some("A\u{FFFD}B"));
+        assert_eq!(replacement.get("primaryTransactionID"), Some("A\u{FFFD}B"));
         assert_eq!(
             decode(b"errorCode=1&transactionStatus=C"),
             Err(NvpProblem::Contradiction)

@@ -140,7 +140,7 @@ impl Scrubber {
         }
     }
 
-    fn refusal(&self, mut refusal: Refusal) -> Refusal {
+    fn refusal(&self, mut refusal: Box<Refusal>) -> Box<Refusal> {
         self.option(&mut refusal.response_code);
         self.option(&mut refusal.response_message);
         self.option(&mut refusal.transaction_status);

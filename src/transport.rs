@@ -32,6 +32,16 @@ pub(crate) struct Response {
     pub body: Bytes,
 }
 
+impl Response {
+    /// The same answer as an `http::Response`, the call layer's currency.
+    pub fn into_http(self) -> http::Response<Bytes> {
+        let mut answer = http::Response::new(self.body);
+        *answer.status_mut() = self.status;
+        *answer.headers_mut() = self.headers;
+        answer
+    }
+}
+
 /// Why an exchange failed, and so whether the request may have reached the server.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -72,12 +82,6 @@ impl Transport {
             settings,
             idle: Mutex::new(Vec::new()),
         }
-    }
-
-    /// The largest answer body read; a larger one is [`Failure::TooLarge`].
-    #[cfg(feature = "contract")]
-    pub fn max_response_bytes(&self) -> usize {
-        self.settings.max_response_bytes
     }
 
     /// Sends `request` and reads the whole response, within the deadline.

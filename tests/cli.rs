@@ -109,8 +109,10 @@ async fn void_over_each_protocol_and_each_outcome_has_its_exit_code() {
 
     let invalid = run(String::new(), vec![]).await.unwrap();
     assert_eq!(code(&invalid), 2, "{}", text(&invalid));
-    assert!(
-        text(&invalid).contains("PrimaryTransactionID"),
+    // Each thing said once: the verdict, the field, the problem.
+    assert_eq!(
+        String::from_utf8_lossy(&invalid.stderr).trim(),
+        "invalid request: PrimaryTransactionID: is required",
         "{}",
         text(&invalid)
     );

@@ -217,7 +217,10 @@ async fn no_secret_reaches_a_cassette() {
         transaction.card_verification_number = Some("737".into());
         let mut sale = instamed_soap::bindings::types::DoCreditCardAuthAndCapt::default();
         sale.transaction = Some(transaction);
-        let result = client.do_credit_card_auth_and_capt(&sale).await.unwrap();
+        let result = client
+            .call::<instamed_soap::bindings::operations::DoCreditCardAuthAndCapt>(&sale)
+            .await
+            .unwrap();
         let id = result
             .do_credit_card_auth_and_capt_result
             .unwrap()

@@ -21,7 +21,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
 use instamed_soap::contract::record::SeenRequest;
 use instamed_soap::contract::{Cassette, Message, VoidInputs, matcher};
-use instamed_soap::soap::{self, Operation, Reply, SoapVersion};
+use instamed_soap::soap::{self, Answer, Operation, SoapVersion};
 use instamed_soap::{
     CardPresentStatus, Client, Credentials, Outlet, Protocol, TransactionId, VoidRequest,
 };
@@ -198,14 +198,14 @@ fn decode_checked(version: SoapVersion, bytes: &[u8]) {
         }
     }
     match decoded {
-        Ok(Reply::Response(_)) => {
+        Ok(Answer::Result(_)) => {
             let text = String::from_utf8_lossy(bytes);
             assert!(
                 text.contains(Op::RESPONSE_ELEMENT),
                 "a Response from {text:?}"
             );
         }
-        Ok(Reply::Fault(fault)) => {
+        Ok(Answer::Fault(fault)) => {
             assert_eq!(fault.version, version);
             let _ = fault.to_string();
         }
@@ -1203,7 +1203,7 @@ fn f9_a_fault_code_is_trimmed_of_every_kind_of_white_space() {
         )
     };
     let decoded = soap::decode::<Op>(SoapVersion::Soap12, body("\u{85}").as_bytes());
-    let Ok(Reply::Fault(fault)) = decoded else {
+    let Ok(Answer::Fault(fault)) = decoded else {
         panic!("not a fault");
     };
     assert_eq!(fault.raw_code, "soap12:Sender");

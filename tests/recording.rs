@@ -187,7 +187,7 @@ async fn a_recorded_newline_cannot_write_a_line_into_the_cassette_head() {
     request.transaction = Some(transaction);
     // Whatever the service makes of it, the exchange is recorded.
     let _ = client(&proxy, Protocol::Soap11)
-        .do_credit_card_secondary_void(&request)
+        .call::<instamed_soap::bindings::operations::DoCreditCardSecondaryVoid>(&request)
         .await;
     proxy.shutdown().await;
     simulator.shutdown().await;

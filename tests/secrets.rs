@@ -100,7 +100,10 @@ async fn no_secret_in_logs_debug_or_errors_at_trace_level() {
         transaction.card_number = Some(CARD.into());
         transaction.card_verification_number = Some(CVN.into());
         sale.transaction = Some(transaction);
-        match client.do_credit_card_auth_and_capt(&sale).await {
+        match client
+            .call::<instamed_soap::bindings::operations::DoCreditCardAuthAndCapt>(&sale)
+            .await
+        {
             Ok(response) => shown.push_str(&format!(
                 "{:?}\n",
                 response

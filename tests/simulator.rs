@@ -853,7 +853,7 @@ async fn a_sale_through_the_generated_client_can_then_be_voided() {
     let mut request = types::DoCreditCardAuthAndCapt::default();
     request.transaction = Some(sale.clone());
     let result = client
-        .do_credit_card_auth_and_capt(&request)
+        .call::<instamed_soap::bindings::operations::DoCreditCardAuthAndCapt>(&request)
         .await
         .expect("sale")
         .do_credit_card_auth_and_capt_result
@@ -875,7 +875,7 @@ async fn a_sale_through_the_generated_client_can_then_be_voided() {
     sale.card_number = Some("4111111111111112".to_owned());
     request.transaction = Some(sale);
     let refused = client
-        .do_credit_card_auth_and_capt(&request)
+        .call::<instamed_soap::bindings::operations::DoCreditCardAuthAndCapt>(&request)
         .await
         .expect("answer")
         .do_credit_card_auth_and_capt_result
@@ -902,7 +902,7 @@ async fn a_simple_refund_gets_a_new_id_and_is_bounded_by_the_payment() {
         request
     };
     let first = client
-        .do_credit_card_simple_refund(&refund("10.00"))
+        .call::<instamed_soap::bindings::operations::DoCreditCardSimpleRefund>(&refund("10.00"))
         .await
         .expect("refund")
         .do_credit_card_simple_refund_result
@@ -910,7 +910,7 @@ async fn a_simple_refund_gets_a_new_id_and_is_bounded_by_the_payment() {
     assert_eq!(first.transaction_status.as_deref(), Some("C"));
     assert_ne!(first.transaction_id.as_deref(), Some(payment.as_str()));
     let too_much = client
-        .do_credit_card_simple_refund(&refund("2.35"))
+        .call::<instamed_soap::bindings::operations::DoCreditCardSimpleRefund>(&refund("2.35"))
         .await
         .expect("answer")
         .do_credit_card_simple_refund_result

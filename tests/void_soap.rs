@@ -174,7 +174,7 @@ async fn the_generated_methods_call_other_operations() {
     let mut refund = instamed_soap::bindings::types::DoCreditCardSimpleRefund::default();
     refund.transaction = Some(transaction);
     let response = client
-        .do_credit_card_simple_refund(&refund)
+        .call::<instamed_soap::bindings::operations::DoCreditCardSimpleRefund>(&refund)
         .await
         .expect("refunded");
     let result = response

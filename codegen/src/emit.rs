@@ -33,9 +33,6 @@ pub fn emit(bindings: &Bindings, source_name: &str, options: &Options) -> Result
         .operations
         .iter()
         .map(|op| operation_item(op, &runtime));
-    let client = options
-        .emit_client
-        .then(|| client_impl(&bindings.operations, &runtime));
     let tokens = quote! {
         #constants
 
@@ -50,7 +47,6 @@ pub fn emit(bindings: &Bindings, source_name: &str, options: &Options) -> Result
             #(#operations)*
         }
 
-        #client
     };
     let file: syn::File = syn::parse2(tokens)
         .map_err(|error| Problem::general(format!("generated code does not parse: {error}")))?;
@@ -539,38 +535,6 @@ fn operation_item(operation: &Operation, runtime: &syn::Path) -> TokenStream {
             const RESPONSE_ELEMENT: &'static str = #response_element;
             const SOAP11_ACTION: ::core::option::Option<&'static str> = #soap11;
             const SOAP12_ACTION: ::core::option::Option<&'static str> = #soap12;
-        }
-    }
-}
-
-fn client_impl(operations: &[Operation], runtime: &syn::Path) -> TokenStream {
-    let methods = operations.iter().map(|operation| {
-        let method = ident(&operation.method_name);
-        let marker = ident(&operation.rust_name);
-        let request = ident(&operation.request);
-        let response = ident(&operation.response);
-        let mut doc_lines = vec![format!(
-            "Calls `{}`: sends a `{}` and returns the `{}` the service answers.",
-            operation.name, operation.request_element, operation.response_element
-        )];
-        if !operation.doc.is_empty() {
-            doc_lines.push(String::new());
-            doc_lines.extend(operation.doc.iter().cloned());
-        }
-        let doc = doc(&doc_lines);
-        quote! {
-            #doc
-            pub async fn #method(
-                &self,
-                request: &types::#request,
-            ) -> ::core::result::Result<types::#response, #runtime::Error> {
-                self.call::<operations::#marker>(request).await
-            }
-        }
-    });
-    quote! {
-        impl #runtime::Client {
-            #(#methods)*
         }
     }
 }

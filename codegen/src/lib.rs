@@ -6,7 +6,7 @@
 //! is Rust source meant to be `include!`d in a module of the runtime crate (or of a crate using
 //! it): constants describing the service, a `types` module of yaserde structs and enums, an
 //! `operations` module with one marker type per operation implementing the runtime's
-//! `soap::Operation`, and optionally `async` client methods.
+//! `soap::Operation` for each operation marker; typed calls go through `Client::call::<Op>`.
 //!
 //! Anything outside that subset is an [`Error`] naming the file, the element and what is not
 //! supported; nothing is skipped silently, and no input makes the generator panic.
@@ -33,12 +33,10 @@ pub use error::Error;
 /// How the generated code refers to the runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Absolute Rust path of the runtime crate the generated code refers to (its `xsd` types,
-    /// `soap::Operation`, `Client` and `Error`), e.g. `"crate"` or `"instamed_soap"`.
+    /// Absolute Rust path of the runtime crate the generated code refers to (its `xsd` types
+    /// and `soap` traits), e.g. `"crate"` or `"instamed_soap"`. The bindings stay below the
+    /// client: types and operation markers, never methods on it.
     pub runtime: String,
-    /// Whether to emit the `impl <runtime>::Client { async fn … }` block with one method per
-    /// operation (only possible inside the runtime crate itself).
-    pub emit_client: bool,
     /// Operations the runtime cannot do without, by their WSDL names. A WSDL that lacks one
     /// (another service's WSDL, say) is refused with one sentence naming it, rather than
     /// generating bindings that fail to compile far from the cause.
@@ -46,11 +44,10 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// Bindings generated inside the runtime crate: `runtime = "crate"`, with client methods.
+    /// Bindings generated inside the runtime crate: `runtime = "crate"`.
     fn default() -> Self {
         Self {
             runtime: "crate".to_owned(),
-            emit_client: true,
             required_operations: Vec::new(),
         }
     }

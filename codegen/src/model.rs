@@ -203,8 +203,6 @@ pub struct Operation {
     pub name: String,
     /// Name of the marker type in the `operations` module.
     pub rust_name: String,
-    /// Name of the client method.
-    pub method_name: String,
     /// The operation's `wsdl:documentation` lines; empty when it has none.
     pub doc: Vec<String>,
     /// Rust name of the request wrapper struct.

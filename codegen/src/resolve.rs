@@ -395,7 +395,6 @@ impl<'w> Resolver<'w> {
 
     fn operations(&self, operations: &[wsdl::Operation]) -> Result<Vec<Operation>> {
         let mut marker_names = Namer::for_types();
-        let mut method_names = Namer::with_taken(&["call", "new"]);
         let mut resolved = Vec::new();
         for operation in operations {
             let (request, request_element) = self.wrapper(&operation.input)?;
@@ -410,7 +409,6 @@ impl<'w> Resolver<'w> {
             resolved.push(Operation {
                 name: operation.name.clone(),
                 rust_name: marker_names.claim(&naming::type_name(&operation.name), None, ""),
-                method_name: method_names.claim(&naming::field_name(&operation.name), None, "_"),
                 doc,
                 request,
                 response,

@@ -426,7 +426,6 @@ fn missing_files_are_reported() {
 fn an_invalid_runtime_path_is_reported() {
     let options = Options {
         runtime: "not a path".to_owned(),
-        emit_client: false,
         required_operations: Vec::new(),
     };
     let error = generate_str(BASE, "test.wsdl", &options).expect_err("bad runtime");

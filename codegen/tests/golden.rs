@@ -13,11 +13,10 @@ fn fixtures_dir() -> PathBuf {
 }
 
 /// Options for the golden files: the runtime is the `instamed_soap` crate, as for a user crate,
-/// and no client methods, so that the root crate's tests can include the files.
+/// so that the root crate's tests can include the files.
 fn golden_options() -> Options {
     Options {
         runtime: "instamed_soap".to_owned(),
-        emit_client: false,
         required_operations: Vec::new(),
     }
 }
@@ -91,17 +90,4 @@ fn every_fixture_matches_its_golden_file() {
             &generate_fixture(&stem, &golden_options()),
         );
     }
-}
-
-#[test]
-fn client_methods_match_their_golden_file() {
-    let options = Options {
-        emit_client: true,
-        required_operations: Vec::new(),
-        ..golden_options()
-    };
-    check_golden(
-        "payment_client.rs.txt",
-        &generate_fixture("payment", &options),
-    );
 }

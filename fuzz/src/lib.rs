@@ -5,19 +5,17 @@
 
 use std::sync::OnceLock;
 
-use instamed_soap::Protocol;
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
 use instamed_soap::bindings::types::SecondaryCreditCardVoidResponseData;
-use instamed_soap::contract::{Cassette, matcher, verify};
-use instamed_soap::soap::{self, FaultCode, Operation, Reply, SoapFault, SoapVersion};
+use instamed_soap::call::{Call, Route, Wire};
+use instamed_soap::contract::{Cassette, matcher};
+use instamed_soap::{Credentials, Outlet, Protocol, TransactionId, UserName, VoidRequest};
+use instamed_soap::soap::{self, FaultCode, Operation, Answer, SoapFault, SoapVersion};
 
 type Op = DoCreditCardSecondaryVoid;
 
 /// The payment every outcome check voids.
 pub const PAYMENT: &str = "C0FFEE00000000000000000000000001";
-/// The `expect:` of the template cassettes: never a real outcome, so `verify` always reports
-/// what the response decoded to.
-const SENTINEL: &str = "fuzz-sentinel";
 /// Longest fault text kept (4096 bytes) plus the `…` that marks a cut.
 const MAX_FAULT_FIELD: usize = 4096 + '…'.len_utf8();
 
@@ -123,7 +121,7 @@ pub fn check_soap(version: SoapVersion, data: &[u8]) {
             Err(error) => panic!("decode read a document roxmltree refuses: {error}"),
         }
     }
-    if let Ok(Reply::Fault(fault)) = &decoded {
+    if let Ok(Answer::Fault(fault)) = &decoded {
         check_fault_fields(version, fault);
     }
     check_soap_outcome(version, data, &decoded);
@@ -133,7 +131,7 @@ pub fn check_soap(version: SoapVersion, data: &[u8]) {
 fn check_soap_structure(
     version: SoapVersion,
     doc: &roxmltree::Document,
-    reply: &Reply<<Op as Operation>::Response>,
+    reply: &Answer<<Op as Operation>::Response>,
 ) {
     let env = version.envelope_namespace();
     let root = doc.root_element();
@@ -167,12 +165,12 @@ fn check_soap_structure(
         "decoded, but Body has text beside its element"
     );
     match reply {
-        Reply::Fault(_) => assert!(
+        Answer::Fault(_) => assert!(
             is(child, env, "Fault"),
             "a Fault was decoded from a body holding {:?}",
             child.tag_name()
         ),
-        Reply::Response(response) => {
+        Answer::Result(response) => {
             assert!(
                 is(child, Op::NAMESPACE, Op::RESPONSE_ELEMENT),
                 "a Response was decoded from a body holding {:?}",
@@ -295,59 +293,53 @@ fn check_fault_fields(version: SoapVersion, fault: &SoapFault) {
     let _ = fault.to_string();
 }
 
-/// A template cassette for a void of [`PAYMENT`] over `protocol`, answered with HTTP 200 and
-/// the protocol's content type; [`outcome`] puts in the status and the body.
-fn template(protocol: Protocol) -> &'static Cassette {
-    static SOAP11: OnceLock<Cassette> = OnceLock::new();
-    static SOAP12: OnceLock<Cassette> = OnceLock::new();
-    static NVP: OnceLock<Cassette> = OnceLock::new();
-    let (cell, request_head, response_type) = match protocol {
-        Protocol::Soap11 => (
-            &SOAP11,
-            "POST /payment/service.asmx\ncontent-type: text/xml; charset=utf-8\n\
-             soapaction: \"http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid\"",
-            "text/xml; charset=utf-8",
-        ),
-        Protocol::Soap12 => (
-            &SOAP12,
-            "POST /payment/service.asmx\ncontent-type: application/soap+xml; charset=utf-8; \
-             action=\"http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid\"",
-            "application/soap+xml; charset=utf-8",
-        ),
-        _ => (
-            &NVP,
-            "POST /payment/NVP.aspx\ncontent-type: application/x-www-form-urlencoded",
-            "application/x-www-form-urlencoded; charset=utf-8",
-        ),
+/// The call layer of `protocol` for the fuzzed answers: it builds and judges, never connects.
+fn wire(protocol: Protocol) -> &'static Wire {
+    static SOAP11: OnceLock<Wire> = OnceLock::new();
+    static SOAP12: OnceLock<Wire> = OnceLock::new();
+    static NVP: OnceLock<Wire> = OnceLock::new();
+    let cell = match protocol {
+        Protocol::Soap11 => &SOAP11,
+        Protocol::Soap12 => &SOAP12,
+        _ => &NVP,
     };
     cell.get_or_init(|| {
-        let text = format!(
-            "# instamed-soap cassette\nprotocol: {protocol}\noperation: x\nmerchant-id: 1\n\
-             store-id: 2\nterminal-id: 3\ntransaction-id: {PAYMENT}\n\
-             card-present-status: PresentManualKey\nexpect: {SENTINEL}\n\n\
-             >>> request\n{request_head}\n\n{{{{ignore}}}}\n\
-             <<< response\n200\ncontent-type: {response_type}\n\n"
-        );
-        Cassette::parse(&text).expect("the template cassette parses")
+        let credentials = Credentials::new("fuzz", "fuzz");
+        let route = |url: &str| {
+            let uri: http::Uri = url.parse().expect("a fixed URL");
+            Route::new(&uri, &credentials, UserName::default()).expect("a fixed route")
+        };
+        let soap = route("http://127.0.0.1/payment/service.asmx");
+        let nvp = route("http://127.0.0.1/payment/NVP.aspx");
+        Wire::new(protocol, soap, Some(nvp)).expect("the call layer sets up")
     })
 }
 
+/// The void every fuzzed answer answers.
+fn void_request() -> VoidRequest {
+    VoidRequest::new(
+        Outlet::new("1", "2", "3").expect("a fixed outlet"),
+        TransactionId::new(PAYMENT).expect("a fixed payment"),
+    )
+}
+
 /// What this build's client makes of `body` answering a void of [`PAYMENT`] with HTTP `status`:
-/// `voided` or an error code. Goes through the public `contract::verify::verify`.
+/// `voided` or an error code, judged by the call layer as the client judges it.
 pub fn outcome(protocol: Protocol, status: u16, body: &[u8]) -> String {
-    let mut cassette = template(protocol).clone();
-    cassette.response.start = status.to_string();
-    cassette.response.body = body.to_vec();
-    let problems = verify::verify(&cassette);
-    let suffix = format!(", expected {SENTINEL}");
-    problems
-        .iter()
-        .find_map(|p| {
-            p.strip_prefix("the response decodes to ")
-                .and_then(|rest| rest.strip_suffix(&suffix))
-        })
-        .unwrap_or_else(|| panic!("verify reported no outcome: {problems:?}"))
-        .to_owned()
+    let mut answer = http::Response::new(bytes::Bytes::copy_from_slice(body));
+    *answer.status_mut() = http::StatusCode::from_u16(status).expect("a valid status");
+    answer.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(match protocol {
+            Protocol::Soap11 => "text/xml; charset=utf-8",
+            Protocol::Soap12 => "application/soap+xml; charset=utf-8",
+            _ => "application/x-www-form-urlencoded; charset=utf-8",
+        }),
+    );
+    match wire(protocol).judge(&void_request(), &answer) {
+        Ok(_) => "voided".to_owned(),
+        Err(error) => error.code().to_owned(),
+    }
 }
 
 const REFUSALS: &[&str] = &[
@@ -362,7 +354,7 @@ const REFUSALS: &[&str] = &[
 fn check_soap_outcome(
     version: SoapVersion,
     data: &[u8],
-    decoded: &Result<Reply<<Op as Operation>::Response>, soap::UnreadableEnvelope>,
+    decoded: &Result<Answer<<Op as Operation>::Response>, soap::UnreadableEnvelope>,
 ) {
     let protocol = match version {
         SoapVersion::Soap11 => Protocol::Soap11,
@@ -377,7 +369,7 @@ fn check_soap_outcome(
             // A fault with structured statuses, or a Sender fault, may be a refusal; a detail
             // that contradicts itself or names another payment is unreadable; any other fault
             // stays a fault (docs/outcomes.md rows 4–11).
-            Ok(Reply::Fault(_)) => {
+            Ok(Answer::Fault(_)) => {
                 vec![
                     "fault",
                     "already_voided",
@@ -387,8 +379,8 @@ fn check_soap_outcome(
                     "malformed_response",
                 ]
             }
-            Ok(Reply::Response(_)) if status != 200 => vec!["malformed_response"],
-            Ok(Reply::Response(response)) => match &response.do_credit_card_secondary_void_result {
+            Ok(Answer::Result(_)) if status != 200 => vec!["malformed_response"],
+            Ok(Answer::Result(response)) => match &response.do_credit_card_secondary_void_result {
                 None => vec!["malformed_response"],
                 Some(data) => model_judgement(
                     data.primary_transaction_id.as_deref(),
@@ -490,9 +482,27 @@ fn nvp_value(pairs: &[(String, String)], key: &str) -> Option<String> {
 /// An NVP answer body: `nvp::decode` reads exactly what the pairs say, and the client's outcome
 /// (through `contract::verify`, as an HTTP 200, 500 and 401 answer) follows from what it read.
 pub fn check_nvp(body: &[u8]) {
-    use instamed_soap::nvp::{self, NvpProblem, NvpReply};
+    use instamed_soap::VoidAnswer;
+    use instamed_soap::nvp::{self, NvpProblem};
 
-    let decoded = nvp::decode(body);
+    /// What the pairs say to a void: an error, or the fields of an answer.
+    #[derive(Debug)]
+    enum NvpSaid {
+        Error { code: Option<String>, message: String },
+        Answer(VoidAnswer),
+    }
+    let decoded = nvp::decode(body).and_then(|answer| match answer.error() {
+        Some(error) => Ok(NvpSaid::Error {
+            code: error.code.map(str::to_owned),
+            message: error
+                .message
+                .map_or_else(|| "no errorMessage".to_owned(), str::to_owned),
+        }),
+        None => match VoidAnswer::from_nvp(&answer) {
+            fields if fields == VoidAnswer::default() => Err(NvpProblem::NoPairs),
+            fields => Ok(NvpSaid::Answer(fields)),
+        },
+    });
     if let Err(problem) = &decoded {
         let _ = problem.to_string();
     }
@@ -539,14 +549,14 @@ pub fn check_nvp(body: &[u8]) {
         }
         Err(NvpProblem::NoPairs) => assert!(!error && !answer, "NoPairs for a body with pairs"),
         Err(other) => panic!("unexpected problem {other:?}"),
-        Ok(NvpReply::Error { code, message, .. }) => {
+        Ok(NvpSaid::Error { code, message, .. }) => {
             assert!(error && !completed, "an Error from pairs {pairs:?}");
             assert_eq!(code, &nvp_value(&pairs, "errorCode"));
             if let Some(expected) = nvp_value(&pairs, "errorMessage") {
                 assert_eq!(message, &expected);
             }
         }
-        Ok(NvpReply::Answer(read)) => {
+        Ok(NvpSaid::Answer(read)) => {
             assert!(answer && !error, "an Answer from pairs {pairs:?}");
             let fields = [
                 ("transactionStatus", &read.transaction_status),
@@ -561,7 +571,6 @@ pub fn check_nvp(body: &[u8]) {
                 assert_eq!(value, &nvp_value(&pairs, key), "{key}");
             }
         }
-        Ok(other) => panic!("unexpected reply {other:?}"),
     }
     if clean {
         let expected_kind = if error && completed {
@@ -575,8 +584,8 @@ pub fn check_nvp(body: &[u8]) {
         };
         let kind = match &decoded {
             Err(NvpProblem::Contradiction) => "contradiction",
-            Ok(NvpReply::Error { .. }) => "error",
-            Ok(NvpReply::Answer(_)) => "answer",
+            Ok(NvpSaid::Error { .. }) => "error",
+            Ok(NvpSaid::Answer(_)) => "answer",
             Err(NvpProblem::NoPairs) => "no pairs",
             _ => "other",
         };
@@ -593,7 +602,7 @@ pub fn check_nvp(body: &[u8]) {
             _ if body.is_empty() => vec!["http_status"],
             // Judged on its statuses and code (docs/outcomes.md rows 4–7, 12, 13); an error
             // naming another payment or beside an odd status is unreadable.
-            Ok(NvpReply::Error { .. }) => {
+            Ok(NvpSaid::Error { .. }) => {
                 vec![
                     "service_error",
                     "already_voided",
@@ -603,7 +612,7 @@ pub fn check_nvp(body: &[u8]) {
                     "malformed_response",
                 ]
             }
-            Ok(NvpReply::Answer(read)) if success => model_judgement(
+            Ok(NvpSaid::Answer(read)) if success => model_judgement(
                 read.primary_transaction_id.as_deref(),
                 read.transaction_status.as_deref(),
                 read.primary_transaction_status.as_deref(),

@@ -3,7 +3,7 @@
 use http::{HeaderMap, Method, StatusCode};
 
 use super::cassette::{Cassette, Message, VoidInputs};
-use super::verify::{judge, media_type_and_action, offline_client};
+use super::verify::{judge, media_type_and_action, offline_wire};
 use super::{echo, redact};
 use crate::Protocol;
 
@@ -254,8 +254,8 @@ fn outcome(
     response: &Message,
 ) -> Option<String> {
     let request = inputs.to_request().ok()?;
-    let client = offline_client(protocol, target).ok()?;
-    Some(match judge(&client, &request, response) {
+    let wire = offline_wire(protocol, target).ok()?;
+    Some(match judge(&wire, &request, response) {
         Ok(_) => "voided".to_owned(),
         Err(error) => error.code().to_owned(),
     })

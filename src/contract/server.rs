@@ -416,7 +416,7 @@ impl Handler for Recording {
         let Ok(forward) = forward.body(body.clone()) else {
             return Ok(internal_error("cannot build the upstream request"));
         };
-        let answer = match self.client.forward(forward).await {
+        let answer = match self.client.execute(forward).await {
             Ok(answer) => answer,
             Err(error) => {
                 tracing::warn!(error = %error.report(), "upstream failed; nothing recorded");
@@ -435,19 +435,19 @@ impl Handler for Recording {
             headers: &parts.headers,
             body: &body,
         };
-        let cassette = record::cassette(&seen, answer.status, &answer.headers, &answer.body);
+        let cassette = record::cassette(&seen, answer.status(), answer.headers(), answer.body());
         if let Err(error) = self.save(&cassette) {
             tracing::warn!(%error, dir = %self.dir.display(), "could not write the cassette");
         }
 
-        let mut response = Response::builder().status(answer.status);
-        for (name, value) in &answer.headers {
+        let mut response = Response::builder().status(answer.status());
+        for (name, value) in answer.headers() {
             if !is_hop_by_hop(name.as_str()) && name != http::header::CONTENT_LENGTH {
                 response = response.header(name, value);
             }
         }
         Ok(response
-            .body(Full::new(answer.body))
+            .body(Full::new(answer.body().clone()))
             .unwrap_or_else(|_| internal_error("cannot relay the answer")))
     }
 }

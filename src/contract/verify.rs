@@ -13,7 +13,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use super::cassette::{Cassette, Message};
 use super::matcher::{self, Comparison};
 use super::record::SeenRequest;
-use crate::{Client, Credentials, Error, Protocol, VoidReceipt, VoidRequest};
+use crate::call::{Call, Route, Wire};
+use crate::{Credentials, Error, Protocol, UserName, VoidReceipt, VoidRequest};
 
 /// What verifying one cassette found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,13 +109,13 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         .split_whitespace()
         .nth(1)
         .unwrap_or("/");
-    let client = match offline_client(cassette.protocol, target) {
-        Ok(client) => client,
+    let wire = match offline_wire(cassette.protocol, target) {
+        Ok(wire) => wire,
         Err(problem) => return vec![problem],
     };
 
     let mut response = cassette.response.clone();
-    match client.void_http_request(&request) {
+    match wire.request(&request) {
         Ok(built) => {
             problems.extend(compare_request(cassette, &built));
             let target = built.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -132,7 +133,7 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         )),
     }
 
-    let outcome = match judge(&client, &request, &response) {
+    let outcome = match judge(&wire, &request, &response) {
         Ok(_) => "voided",
         Err(error) => error.code(),
     };
@@ -148,23 +149,24 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
     problems
 }
 
-/// A client that is never connected: it only builds requests and reads responses, for the
-/// address the cassette was recorded at.
-pub(crate) fn offline_client(protocol: Protocol, target: &str) -> Result<Client, String> {
+/// The call layer for the address the cassette was recorded at: it builds requests and
+/// judges answers, and never connects.
+pub(crate) fn offline_wire(protocol: Protocol, target: &str) -> Result<Wire, String> {
     const ORIGIN: &str = "http://127.0.0.1";
     let path = target.split('?').next().unwrap_or(target);
     let nvp = protocol == Protocol::Nvp;
     let soap_path = if nvp { "/payment/service.asmx" } else { path };
-    let mut builder = Client::builder(format!("{ORIGIN}{soap_path}"))
-        .credentials(Credentials::new("contract", "contract"))
-        .allow_plain_http_on_loopback(true)
-        .protocol(protocol);
-    if nvp {
-        builder = builder.nvp_endpoint(format!("{ORIGIN}{path}"));
-    }
-    builder
-        .build()
-        .map_err(|error| format!("cannot set up the client: {}", error.report()))
+    let credentials = Credentials::new("contract", "contract");
+    let route = |path: &str| {
+        let uri: http::Uri = format!("{ORIGIN}{path}")
+            .parse()
+            .map_err(|error| format!("the recorded target {path:?} is not a path: {error}"))?;
+        Route::new(&uri, &credentials, UserName::default())
+            .map_err(|error| format!("cannot set up the call: {}", error.report()))
+    };
+    let nvp_route = if nvp { Some(route(path)?) } else { None };
+    Wire::new(protocol, route(soap_path)?, nvp_route)
+        .map_err(|error| format!("cannot set up the call: {}", error.report()))
 }
 
 /// Differences between the recorded request and the one the client builds now.
@@ -243,18 +245,34 @@ fn built_body(built: &http::Request<Bytes>) -> String {
     String::from_utf8_lossy(built.body()).into_owned()
 }
 
-/// What `client` makes of a recorded answer to `request`, by the rules it reads a live answer
-/// with, its size limit included.
+/// What the call layer makes of a recorded answer to `request`, by the rules a client with
+/// default settings reads a live answer with, its size limit included: an answer larger than
+/// the limit (by its body or its declared `Content-Length`) is refused as the transport refuses
+/// it, before anything else.
 pub(crate) fn judge(
-    client: &Client,
+    wire: &Wire,
     request: &VoidRequest,
     response: &Message,
 ) -> Result<VoidReceipt, Error> {
-    client.recorded_void_outcome(request, response_of(response))
+    let answer = response_of(response);
+    let limit = crate::client::DEFAULT_MAX_RESPONSE_BYTES;
+    let declared = answer
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if answer.body().len() > limit || declared.is_some_and(|length| length > limit as u64) {
+        let status = answer.status().as_u16();
+        return Err(Error::malformed(
+            status,
+            crate::ResponseProblem::TooLarge { limit },
+        ));
+    }
+    wire.judge(request, &answer)
 }
 
 /// A recorded response as the transport would have handed it over.
-pub(crate) fn response_of(message: &Message) -> crate::transport::Response {
+pub(crate) fn response_of(message: &Message) -> http::Response<Bytes> {
     let status = message
         .start
         .split_whitespace()
@@ -271,9 +289,8 @@ pub(crate) fn response_of(message: &Message) -> crate::transport::Response {
             headers.append(name, value);
         }
     }
-    crate::transport::Response {
-        status,
-        headers,
-        body: Bytes::from(message.body.clone()),
-    }
+    let mut answer = http::Response::new(Bytes::from(message.body.clone()));
+    *answer.status_mut() = status;
+    *answer.headers_mut() = headers;
+    answer
 }

@@ -2,7 +2,7 @@
 //!
 //! Encoding writes the envelope around the request element with its generated
 //! [`WriteXml`](super::WriteXml), ASP.NET style (the element declares the service namespace as
-//! its default). Decoding streams the reply once with
+//! its default). Decoding streams the answer once with
 //! the project's [`XmlReader`]: it checks the envelope, finds the single child of `Body`, and
 //! hands either the expected response element to its generated [`ReadXml`](super::ReadXml) or
 //! a `Fault` to [`read_fault`]. Anything else is an [`UnreadableEnvelope`], never an empty
@@ -16,38 +16,38 @@ use super::{FaultCode, Operation, SoapFault, SoapVersion};
 
 /// What came back in the SOAP body.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply<T> {
+pub enum Answer<T> {
     /// The operation's response element.
-    Response(T),
+    Result(T),
     /// A SOAP fault.
     Fault(SoapFault),
 }
 
-/// Why a reply could not be read as a SOAP envelope of the expected shape.
+/// Why an answer could not be read as a SOAP envelope of the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnreadableEnvelope {
     /// SOAP forbids a document type declaration; refusing it also rules out entity expansion.
-    #[error("the reply carries a document type declaration, which SOAP forbids")]
+    #[error("the answer carries a document type declaration, which SOAP forbids")]
     DocumentType,
     /// The bytes are not well-formed XML, or the payload does not fit the generated type.
-    #[error("the reply is not well-formed XML of the expected shape")]
+    #[error("the answer is not well-formed XML of the expected shape")]
     Xml(#[source] ReadError),
     /// The bytes are not UTF-8 (a UTF-16 or Latin-1 answer, or garbage).
-    #[error("the reply is not UTF-8")]
+    #[error("the answer is not UTF-8")]
     NotUtf8,
     /// The document's root is not a SOAP envelope.
-    #[error("the reply's root element is {found}, not a SOAP envelope")]
+    #[error("the answer's root element is {found}, not a SOAP envelope")]
     NotAnEnvelope {
         /// The root element, as `{namespace}local`.
         found: String,
     },
-    /// The reply is an envelope of the other SOAP version.
+    /// The answer is an envelope of the other SOAP version.
     #[error("expected a {expected} envelope, got a {found} one")]
     VersionMismatch {
         /// The version the request was sent in.
         expected: SoapVersion,
-        /// The version of the reply.
+        /// The version of the answer.
         found: SoapVersion,
     },
     /// The envelope has no `Body`.
@@ -96,11 +96,11 @@ pub fn encode<O: Operation>(version: SoapVersion, request: &O::Request) -> Vec<u
     envelope
 }
 
-/// Reads a reply to operation `O` sent as `version`.
+/// Reads an answer to operation `O` sent as `version`.
 pub fn decode<O: Operation>(
     version: SoapVersion,
     body: &[u8],
-) -> Result<Reply<O::Response>, UnreadableEnvelope> {
+) -> Result<Answer<O::Response>, UnreadableEnvelope> {
     if has_document_type(body) {
         return Err(UnreadableEnvelope::DocumentType);
     }
@@ -132,10 +132,10 @@ pub fn decode<O: Operation>(
     if !enter(&mut reader)? {
         return Err(UnreadableEnvelope::EmptyBody);
     }
-    let reply = if reader.child_is(env, "Fault") {
-        Reply::Fault(read_fault(&mut reader, version)?)
+    let answer = if reader.child_is(env, "Fault") {
+        Answer::Fault(read_fault(&mut reader, version)?)
     } else if reader.child_is(O::NAMESPACE, O::RESPONSE_ELEMENT) {
-        Reply::Response(
+        Answer::Result(
             reader
                 .read::<O::Response>(&mut false)
                 .map_err(UnreadableEnvelope::Xml)?,
@@ -154,7 +154,7 @@ pub fn decode<O: Operation>(
             return Err(UnreadableEnvelope::TrailingContent { found });
         }
     }
-    Ok(reply)
+    Ok(answer)
 }
 
 /// Whether a `<!DOCTYPE` appears in the prolog, where XML allows it. The prolog is walked

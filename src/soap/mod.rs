@@ -8,7 +8,7 @@ mod shape;
 mod version;
 mod write;
 
-pub use envelope::{Reply, UnreadableEnvelope, decode, encode};
+pub use envelope::{Answer, UnreadableEnvelope, decode, encode};
 pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};
 pub use operation::Operation;
 pub use read::{ReadError, ReadXml, XmlReader};

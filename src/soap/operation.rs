@@ -1,7 +1,5 @@
 //! What the generated bindings say about each operation.
 
-use yaserde::{YaDeserialize, YaSerialize};
-
 use super::{ReadXml, WriteXml};
 
 /// One operation of the service, as its WSDL describes it.
@@ -10,12 +8,13 @@ use super::{ReadXml, WriteXml};
 /// [`crate::bindings::operations`]); the client uses it to build the envelope, choose the action
 /// and recognise the answer, so no operation name is written by hand anywhere else.
 pub trait Operation {
-    /// The document/literal wrapper element sent in the SOAP body. The client writes it with
-    /// its generated [`WriteXml`]; the yaserde derive is there for callers who want it.
-    type Request: YaSerialize + WriteXml;
-    /// The wrapper element expected back in the SOAP body. The client reads it with its
-    /// generated [`ReadXml`]; the yaserde derive is there for callers who want it.
-    type Response: YaDeserialize + ReadXml;
+    /// The document/literal wrapper element sent in the SOAP body, written with its generated
+    /// [`WriteXml`]. (Generated types also derive yaserde's traits, for callers who want them;
+    /// the client does not need them.)
+    type Request: WriteXml;
+    /// The wrapper element expected back in the SOAP body, read with its generated
+    /// [`ReadXml`].
+    type Response: ReadXml;
 
     /// The operation's name in the WSDL port type.
     const NAME: &'static str;

@@ -6,7 +6,7 @@ mod reconcile;
 mod request;
 
 pub use outcome::VoidAnswer;
-pub(crate) use outcome::{judge, judge_fault, judge_nvp_error};
+pub(crate) use outcome::{judge_nvp, judge_soap};
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
 pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};

@@ -15,9 +15,13 @@
 //!   words.
 
 use crate::Protocol;
-use crate::bindings::types::SecondaryCreditCardVoidResponseData;
+use crate::bindings::operations::DoCreditCardSecondaryVoid;
+use crate::bindings::types::{
+    DoCreditCardSecondaryVoidResponse, SecondaryCreditCardVoidResponseData,
+};
 use crate::error::{Error, Refusal, ResponseProblem};
-use crate::soap::{FaultCode, SoapFault};
+use crate::nvp::{NvpAnswer, NvpProblem};
+use crate::soap::{FaultCode, Operation, SoapFault, SoapVersion};
 
 use super::{VoidReceipt, VoidRequest};
 
@@ -55,6 +59,86 @@ impl From<SecondaryCreditCardVoidResponseData> for VoidAnswer {
     }
 }
 
+impl VoidAnswer {
+    /// The fields of a void's answer among NVP pairs (keys matched case-blind).
+    pub fn from_nvp(answer: &NvpAnswer<'_>) -> Self {
+        let get = |key: &str| answer.get(key).map(str::to_owned);
+        Self {
+            transaction_status: get("transactionStatus"),
+            primary_transaction_status: get("primaryTransactionStatus"),
+            response_code: get("responseCode"),
+            response_message: get("responseMessage"),
+            primary_transaction_id: get("primaryTransactionID"),
+            transaction_id: get("transactionID"),
+            authorization_number: get("authorizationNumber"),
+        }
+    }
+}
+
+/// What a SOAP answer to a void proves, given what reading it as the void operation's
+/// response gave (`status` is the answer's HTTP status).
+pub(crate) fn judge_soap(
+    request: &VoidRequest,
+    read: Result<DoCreditCardSecondaryVoidResponse, Error>,
+    status: u16,
+    version: SoapVersion,
+) -> Result<VoidReceipt, Error> {
+    let response = match read {
+        Ok(response) => response,
+        Err(Error::Fault(fault)) => {
+            return Err(judge_fault(
+                request,
+                fault,
+                DoCreditCardSecondaryVoid::NAMESPACE,
+            ));
+        }
+        Err(error) => return Err(error),
+    };
+    let data = response
+        .do_credit_card_secondary_void_result
+        .ok_or_else(|| {
+            Error::malformed(
+                status,
+                ResponseProblem::Inconsistent(
+                    "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
+                ),
+            )
+        })?;
+    let protocol = match version {
+        SoapVersion::Soap11 => Protocol::Soap11,
+        SoapVersion::Soap12 => Protocol::Soap12,
+    };
+    judge(request, data.into(), protocol)
+}
+
+/// What the pairs of an NVP answer to a void prove (`status` is the answer's HTTP status).
+/// Pairs holding neither an error nor any field of a void's answer are
+/// [`NvpProblem::NoPairs`]: the caller tells an error page from garbage.
+pub(crate) fn judge_nvp(
+    request: &VoidRequest,
+    answer: &NvpAnswer<'_>,
+    status: u16,
+) -> Result<Result<VoidReceipt, Error>, NvpProblem> {
+    let fields = VoidAnswer::from_nvp(answer);
+    if let Some(error) = answer.error() {
+        let code = error.code.map(str::to_owned);
+        let message = error
+            .message
+            .map_or_else(|| "no errorMessage".to_owned(), str::to_owned);
+        return Ok(Err(judge_nvp_error(request, code, message, fields, status)));
+    }
+    if fields == VoidAnswer::default() {
+        return Err(NvpProblem::NoPairs);
+    }
+    if !(200..300).contains(&status) {
+        return Ok(Err(Error::malformed(
+            status,
+            ResponseProblem::Inconsistent(format!("an answer came with HTTP {status}")),
+        )));
+    }
+    Ok(judge(request, fields, Protocol::Nvp))
+}
+
 /// Turns a result into a receipt, a refusal, or (when it contradicts itself) an error whose
 /// outcome is unknown. Only `C` + `V` is a success; only `D` or `X` is a refusal.
 pub(crate) fn judge(
@@ -62,10 +146,7 @@ pub(crate) fn judge(
     answer: VoidAnswer,
     protocol: Protocol,
 ) -> Result<VoidReceipt, Error> {
-    let inconsistent = |why: String| Error::MalformedResponse {
-        status: 200,
-        problem: ResponseProblem::Inconsistent(why),
-    };
+    let inconsistent = |why: String| Error::malformed(200, ResponseProblem::Inconsistent(why));
     if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
         return Err(inconsistent(why));
     }
@@ -153,10 +234,7 @@ impl DetailStatuses {
 /// so that an unrelated element of the same local name in a stack trace is not evidence.
 pub(crate) fn judge_fault(request: &VoidRequest, fault: Box<SoapFault>, namespace: &str) -> Error {
     let status = fault.http_status.unwrap_or(500);
-    let inconsistent = |why: String| Error::MalformedResponse {
-        status,
-        problem: ResponseProblem::Inconsistent(why),
-    };
+    let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
     let statuses = match DetailStatuses::read(&fault, namespace) {
         Ok(statuses) => statuses,
         Err(why) => return inconsistent(why),
@@ -204,10 +282,7 @@ pub(crate) fn judge_nvp_error(
     answer: VoidAnswer,
     status: u16,
 ) -> Error {
-    let inconsistent = |why: String| Error::MalformedResponse {
-        status,
-        problem: ResponseProblem::Inconsistent(why),
-    };
+    let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
     if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
         return inconsistent(why);
     }
@@ -287,10 +362,10 @@ fn refusal_error(refusal: Refusal, wording: &str) -> Error {
 
 fn error_of(kind: Kind, refusal: Refusal) -> Error {
     match kind {
-        Kind::AlreadyVoided => Error::AlreadyVoided(refusal),
-        Kind::NotVoidable => Error::NotVoidable(refusal),
-        Kind::UnknownTransaction => Error::UnknownTransaction(refusal),
-        Kind::Declined => Error::Declined(refusal),
+        Kind::AlreadyVoided => Error::AlreadyVoided(Box::new(refusal)),
+        Kind::NotVoidable => Error::NotVoidable(Box::new(refusal)),
+        Kind::UnknownTransaction => Error::UnknownTransaction(Box::new(refusal)),
+        Kind::Declined => Error::Declined(Box::new(refusal)),
     }
 }
 

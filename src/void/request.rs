@@ -260,6 +260,22 @@ impl VoidRequest {
         self.card_present_status
     }
 
+    /// The pairs of this void's NVP form, in the order of InstaMed's sample.
+    pub fn to_nvp(&self) -> [(&str, &str); 7] {
+        [
+            ("transactionType", "CreditCard"),
+            ("transactionAction", "Void"),
+            ("MerchantID", self.outlet.merchant_id()),
+            ("StoreID", self.outlet.store_id()),
+            ("TerminalID", self.outlet.terminal_id()),
+            (
+                "primaryCardPresentStatus",
+                self.card_present_status.as_str(),
+            ),
+            ("primaryTransactionID", self.payment.as_str()),
+        ]
+    }
+
     /// The generated SOAP request element for this void.
     pub fn to_soap(&self) -> types::DoCreditCardSecondaryVoid {
         let transaction = types::SecondaryCreditCardVoidRequestData {
@@ -302,6 +318,20 @@ mod tests {
         let id = TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap();
         assert!(id.matches("ee52401813a74328aaa7d93319ff4383"));
         assert!(!id.matches("EE52401813A74328AAA7D93319FF4384"));
+    }
+
+    #[test]
+    fn the_nvp_form_is_instameds_sample() {
+        let request = VoidRequest::new(
+            Outlet::new("123123123", "123", "123").unwrap(),
+            TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap(),
+        );
+        assert_eq!(
+            crate::nvp::encode(request.to_nvp()),
+            "transactionType=CreditCard&transactionAction=Void&MerchantID=123123123&StoreID=123\
+             &TerminalID=123&primaryCardPresentStatus=PresentManualKey\
+             &primaryTransactionID=EE52401813A74328AAA7D93319FF4383"
+        );
     }
 
     #[test]

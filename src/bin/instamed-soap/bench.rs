@@ -12,8 +12,9 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use instamed_soap::call::{self, Call, Route, Wire};
 use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
-use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, VoidRequest};
+use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, UserName, VoidRequest};
 use tokio::net::TcpStream;
 
 use crate::exit;
@@ -519,22 +520,19 @@ fn measure_raw(
         _ => None,
     };
     // The requests our client would send, built now so that the timed loop only sends.
-    let builder = Client::builder(&target.endpoint)
-        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
-        .protocol(protocol)
-        .allow_plain_http_on_loopback(true);
-    let builder = match &target.ca {
-        Some(ca) => builder.ca_certificate_file(ca),
-        None => builder,
-    };
-    let client = builder.build()?;
+    let endpoint: http::Uri = target.endpoint.parse()?;
+    let credentials = Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD);
+    let route = |uri: &http::Uri| Route::new(uri, &credentials, UserName::default());
+    let nvp_route = call::nvp_address(&endpoint)
+        .map(|uri| route(&uri))
+        .transpose()?;
+    let wire = Wire::new(protocol, route(&endpoint)?, nvp_route)?;
     let outlet = Outlet::new("123123123", "123", "123")?;
     let requests: Vec<http::Request<Bytes>> = ids
         .iter()
         .map(|id| {
             let request = VoidRequest::new(outlet.clone(), TransactionId::new(id)?);
-            client
-                .void_http_request(&request)
+            wire.request(&request)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
         })
         .collect::<Result<_, _>>()?;

@@ -83,11 +83,16 @@ pub async fn run(args: Args) -> ExitCode {
     } else {
         match &result {
             Ok(receipt) => println!("{}", sentence(receipt)),
-            Err(error) => eprintln!(
-                "{}: {}",
-                exit::outcome_name(error).replace('_', " "),
-                error.report()
-            ),
+            Err(error) => {
+                // The verdict leads the line, unless the error's own words already say it.
+                let verdict = exit::outcome_name(error).replace('_', " ");
+                let report = error.report().to_string();
+                if report.starts_with(&verdict) {
+                    eprintln!("{report}");
+                } else {
+                    eprintln!("{verdict}: {report}");
+                }
+            }
         }
     }
     ExitCode::from(code)

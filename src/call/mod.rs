@@ -1,0 +1,238 @@
+//! The call layer: for each protocol, the HTTP request a domain request becomes and what an
+//! HTTP answer to it means. Nothing here opens a socket or reads a clock, so contract
+//! verification, fuzzing and benchmarks use it as the [`Client`](crate::Client) does, and a test
+//! can pin every byte of a request and every verdict of an answer.
+//!
+//! A protocol is one type ([`Soap`], [`Nvp`]) implementing [`Call`] for each kind of exchange it
+//! carries ([`Exchange`]: a void today). [`Wire`] picks the client's protocol in one place.
+
+mod nvp;
+mod soap;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_ENCODING, HOST, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
+
+use crate::credentials::{Credentials, UserName};
+use crate::error::{Error, ResponseProblem};
+use crate::protocol::Protocol;
+use crate::void::{VoidReceipt, VoidRequest};
+
+pub use self::nvp::Nvp;
+pub use self::soap::Soap;
+
+const USER_AGENT_VALUE: &str = concat!("instamed-soap/", env!("CARGO_PKG_VERSION"));
+
+/// A kind of exchange with the service: a domain request and what its success gives back.
+pub trait Exchange {
+    /// What a successful exchange proves (for a void, a [`VoidReceipt`]).
+    type Receipt;
+}
+
+impl Exchange for VoidRequest {
+    type Receipt = VoidReceipt;
+}
+
+/// One protocol's way of carrying exchange `R`: two pure functions and a name for logs.
+pub trait Call<R: Exchange> {
+    /// The operation's name in logs and cassettes (`DoCreditCardSecondaryVoid`, `Void`).
+    fn operation(&self) -> &'static str;
+
+    /// The HTTP request for `request`, exactly as it goes on the wire (origin-form target,
+    /// `Host`, `Authorization` marked sensitive).
+    fn request(&self, request: &R) -> Result<Request<Bytes>, Error>;
+
+    /// What the whole `answer` to `request` proves: the receipt, or the error that says why
+    /// there is none and whether the outcome is known.
+    fn judge(&self, request: &R, answer: &Response<Bytes>) -> Result<R::Receipt, Error>;
+}
+
+/// Where requests go and who signs them: what every request takes from the configuration.
+#[derive(Clone)]
+pub struct Route {
+    /// The request-target HTTP/1.1 sends to an origin server: the path and query alone
+    /// (RFC 9112, section 3.2.1). The endpoint's scheme and authority pick the connection.
+    target: Uri,
+    host: HeaderValue,
+    authorization: HeaderValue,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("target", &self.target)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    /// Requests to `endpoint` (an absolute URL), signed with HTTP Basic for `credentials`.
+    pub fn new(
+        endpoint: &Uri,
+        credentials: &Credentials,
+        user_name: UserName,
+    ) -> Result<Self, Error> {
+        let host = endpoint
+            .host()
+            .ok_or_else(|| config(format!("endpoint {endpoint} has no host")))?;
+        let authority = endpoint.authority().map_or(host, |a| a.as_str());
+        let host = HeaderValue::from_str(authority)
+            .map_err(|e| config_with(format!("bad host {authority:?}"), e))?;
+        let authorization = credentials.authorization(user_name).map_err(|e| {
+            config_with(
+                "the account ID or password cannot go in an HTTP header".to_owned(),
+                e,
+            )
+        })?;
+        let target = endpoint
+            .path_and_query()
+            .cloned()
+            .map_or_else(|| Uri::from_static("/"), Uri::from);
+        Ok(Self {
+            target,
+            host,
+            authorization,
+        })
+    }
+
+    /// A POST of `body` along this route, with the content headers given.
+    fn post(
+        &self,
+        content_type: HeaderValue,
+        extra: Option<(http::HeaderName, HeaderValue)>,
+        body: Bytes,
+    ) -> Request<Bytes> {
+        let mut headers = HeaderMap::with_capacity(5);
+        headers.insert(HOST, self.host.clone());
+        headers.insert(http::header::CONTENT_TYPE, content_type);
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        if let Some((name, value)) = extra {
+            headers.insert(name, value);
+        }
+        let mut request = Request::new(body);
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.target.clone();
+        *request.headers_mut() = headers;
+        request
+    }
+}
+
+/// The client's protocol: one match, so adding a protocol is one new type and one arm here.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Wire {
+    /// SOAP 1.1 or 1.2 to `service.asmx`.
+    Soap(Soap),
+    /// Form-encoded pairs to `NVP.aspx`.
+    Nvp(Nvp),
+}
+
+impl Wire {
+    /// The call layer for `protocol`: `soap` routes SOAP requests, `nvp` NVP ones.
+    pub fn new(protocol: Protocol, soap: Route, nvp: Option<Route>) -> Result<Self, Error> {
+        match protocol.soap_version() {
+            Some(version) => Ok(Self::Soap(Soap::new(version, soap))),
+            None => nvp
+                .map(|route| Self::Nvp(self::Nvp::new(route)))
+                .ok_or_else(|| config("no NVP endpoint is configured")),
+        }
+    }
+}
+
+impl<R: Exchange> Call<R> for Wire
+where
+    Soap: Call<R>,
+    Nvp: Call<R>,
+{
+    fn operation(&self) -> &'static str {
+        match self {
+            Self::Soap(soap) => soap.operation(),
+            Self::Nvp(nvp) => nvp.operation(),
+        }
+    }
+
+    fn request(&self, request: &R) -> Result<Request<Bytes>, Error> {
+        match self {
+            Self::Soap(soap) => soap.request(request),
+            Self::Nvp(nvp) => nvp.request(request),
+        }
+    }
+
+    fn judge(&self, request: &R, answer: &Response<Bytes>) -> Result<R::Receipt, Error> {
+        match self {
+            Self::Soap(soap) => soap.judge(request, answer),
+            Self::Nvp(nvp) => nvp.judge(request, answer),
+        }
+    }
+}
+
+/// InstaMed's NVP address for a SOAP `endpoint`: `NVP.aspx` beside `service.asmx`. `None` when
+/// the endpoint does not end in `service.asmx`.
+pub fn nvp_address(endpoint: &Uri) -> Option<Uri> {
+    let path = endpoint.path();
+    let dir = path
+        .len()
+        .checked_sub("service.asmx".len())
+        .filter(|&at| path.is_char_boundary(at))
+        .filter(|&at| path[at..].eq_ignore_ascii_case("service.asmx"))
+        .map(|at| &path[..at])?;
+    let authority = endpoint.authority().map_or("", |a| a.as_str());
+    let scheme = endpoint.scheme_str().unwrap_or("https");
+    format!("{scheme}://{authority}{dir}NVP.aspx").parse().ok()
+}
+
+/// Checks what every answer must pass whatever the protocol: credentials accepted, no content
+/// coding that was not asked for, a body.
+fn check_answer(answer: &Response<Bytes>) -> Result<(), Error> {
+    let status = answer.status().as_u16();
+    if matches!(status, 401 | 403) {
+        return Err(Error::AuthenticationRefused { status });
+    }
+    if let Some(coding) = answer.headers().get(CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();
+        if !coding.eq_ignore_ascii_case("identity") {
+            let problem = ResponseProblem::ContentEncoding(coding);
+            return Err(Error::malformed(status, problem));
+        }
+    }
+    if answer.body().is_empty() {
+        return Err(if answer.status().is_success() {
+            Error::malformed(status, ResponseProblem::Empty)
+        } else {
+            Error::HttpStatus {
+                status,
+                body_excerpt: String::new(),
+            }
+        });
+    }
+    Ok(())
+}
+
+/// The start of a body as text, for an error message: 4 KiB, which the scrubber cleans of
+/// secrets and then cuts to its excerpt length, so that a secret is never cut in half and shown
+/// in part.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    text.chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .collect()
+}
+
+pub(crate) fn config(reason: impl Into<String>) -> Error {
+    Error::InvalidConfig {
+        reason: reason.into(),
+        source: None,
+    }
+}
+
+pub(crate) fn config_with(
+    reason: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::InvalidConfig {
+        reason: reason.into(),
+        source: Some(Box::new(source)),
+    }
+}

@@ -1,0 +1,117 @@
+//! SOAP 1.1 and 1.2 to `service.asmx`: any generated operation, and the void on top of it.
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderName, HeaderValue, Request, Response};
+
+use super::{Call, Route, check_answer, config, config_with, excerpt};
+use crate::bindings::operations::DoCreditCardSecondaryVoid;
+use crate::error::{Error, ResponseProblem};
+use crate::soap::{self, Answer, Operation, SoapVersion};
+use crate::void::{self, VoidReceipt, VoidRequest};
+
+/// SOAP 1.1's action header (header names are case-blind; http keeps them in lower case).
+const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
+
+/// SOAP in one version along one route.
+#[derive(Debug, Clone)]
+pub struct Soap {
+    version: SoapVersion,
+    route: Route,
+}
+
+impl Soap {
+    /// SOAP `version` requests along `route`.
+    pub fn new(version: SoapVersion, route: Route) -> Self {
+        Self { version, route }
+    }
+
+    /// The SOAP version spoken.
+    pub fn version(&self) -> SoapVersion {
+        self.version
+    }
+
+    /// The HTTP request that calls operation `O` with its generated request element.
+    pub fn operation_request<O: Operation>(
+        &self,
+        request: &O::Request,
+    ) -> Result<Request<Bytes>, Error> {
+        let version = self.version;
+        let action = match version {
+            SoapVersion::Soap11 => O::SOAP11_ACTION,
+            SoapVersion::Soap12 => O::SOAP12_ACTION,
+        }
+        .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
+        let unfit = |e| config_with(format!("soapAction {action:?} cannot go in a header"), e);
+        let content_type = HeaderValue::from_str(&version.content_type(action)).map_err(unfit)?;
+        let soap_action = match version {
+            SoapVersion::Soap11 => Some((
+                SOAP_ACTION,
+                HeaderValue::from_str(&format!("\"{action}\"")).map_err(unfit)?,
+            )),
+            SoapVersion::Soap12 => None,
+        };
+        let body = Bytes::from(soap::encode::<O>(version, request));
+        Ok(self.route.post(content_type, soap_action, body))
+    }
+
+    /// Reads a whole HTTP answer as operation `O`'s response element. A fault is
+    /// [`Error::Fault`]; no business rule is applied.
+    pub fn read<O: Operation>(&self, answer: &Response<Bytes>) -> Result<O::Response, Error> {
+        check_answer(answer)?;
+        let status = answer.status().as_u16();
+        let body = answer.body();
+        let http_error = |body: &[u8]| Error::HttpStatus {
+            status,
+            body_excerpt: excerpt(body),
+        };
+        let success = answer.status().is_success();
+        let media_type = answer
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map_or("", |value| value.split(';').next().unwrap_or("").trim());
+        let is = |name: &str| media_type.eq_ignore_ascii_case(name);
+        if !(is("text/xml") || is("application/soap+xml") || is("application/xml")) {
+            let problem = if !success {
+                return Err(http_error(body));
+            } else if is("text/html") {
+                ResponseProblem::Html
+            } else {
+                ResponseProblem::ContentType(media_type.to_ascii_lowercase())
+            };
+            return Err(Error::malformed(status, problem));
+        }
+        match soap::decode::<O>(self.version, body) {
+            Ok(Answer::Result(result)) if success => Ok(result),
+            Ok(Answer::Result(_)) => Err(Error::malformed(
+                status,
+                ResponseProblem::Inconsistent(format!("a result came with HTTP {status}")),
+            )),
+            Ok(Answer::Fault(mut fault)) => {
+                fault.http_status = Some(status);
+                Err(Error::Fault(Box::new(fault)))
+            }
+            Err(problem) if success || status == 500 => {
+                Err(Error::malformed(status, ResponseProblem::Envelope(problem)))
+            }
+            Err(_) => Err(http_error(body)),
+        }
+    }
+}
+
+impl Call<VoidRequest> for Soap {
+    fn operation(&self) -> &'static str {
+        DoCreditCardSecondaryVoid::NAME
+    }
+
+    fn request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
+        self.operation_request::<DoCreditCardSecondaryVoid>(&request.to_soap())
+    }
+
+    fn judge(&self, request: &VoidRequest, answer: &Response<Bytes>) -> Result<VoidReceipt, Error> {
+        let status = answer.status().as_u16();
+        let result = self.read::<DoCreditCardSecondaryVoid>(answer);
+        void::judge_soap(request, result, status, self.version)
+    }
+}
