@@ -321,7 +321,9 @@ impl<S: Settle> RowTask<S> {
     }
 
     fn send(&self, command: Command) -> Result<(), JournalError> {
-        self.writer.send(command).map_err(|_| JournalError::WriterGone)
+        self.writer
+            .send(command)
+            .map_err(|_| JournalError::WriterGone)
     }
 }
 
@@ -330,8 +332,17 @@ impl<S: Settle> RowTask<S> {
 fn judged(action: Action, answer: &Answer) -> Verdict {
     use Verdict::*;
     match (action, answer.verdict) {
-        (Action::Void, Some(v @ (Voided | AlreadyVoided | NotVoidable | UnknownPayment | Declined | Failed | Unknown))) => v,
-        (Action::Reconcile, Some(v @ (Voided | NotVoidable | UnknownPayment | Declined | Unknown))) => v,
+        (
+            Action::Void,
+            Some(
+                v @ (Voided | AlreadyVoided | NotVoidable | UnknownPayment | Declined | Failed
+                | Unknown),
+            ),
+        ) => v,
+        (
+            Action::Reconcile,
+            Some(v @ (Voided | NotVoidable | UnknownPayment | Declined | Unknown)),
+        ) => v,
         (Action::Refund, Some(v @ (Refunded | RefundRefused | RefundUnknown | NotVoidable))) => v,
         (Action::Refund, _) => RefundUnknown,
         (_, _) => Unknown,

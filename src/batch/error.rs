@@ -98,7 +98,12 @@ fn describe_duplicates(duplicates: &[Duplicate]) -> String {
     let mut text: Vec<String> = duplicates
         .iter()
         .take(20)
-        .map(|d| format!("{} on lines {} and {}", d.transaction_id, d.first_line, d.line))
+        .map(|d| {
+            format!(
+                "{} on lines {} and {}",
+                d.transaction_id, d.first_line, d.line
+            )
+        })
         .collect();
     if duplicates.len() > 20 {
         text.push(format!("and {} more", duplicates.len() - 20));

@@ -11,7 +11,8 @@ use super::error::InputError;
 use super::money::Money;
 
 /// The columns every row must have, in the order the report writes them.
-pub const REQUIRED_COLUMNS: [&str; 4] = ["transaction_id", "merchant_id", "store_id", "terminal_id"];
+pub const REQUIRED_COLUMNS: [&str; 4] =
+    ["transaction_id", "merchant_id", "store_id", "terminal_id"];
 /// The columns a row may have; any other column is kept and echoed in the report.
 pub const OPTIONAL_COLUMNS: [&str; 2] = ["amount", "card_present_status"];
 
@@ -196,7 +197,10 @@ pub fn csv_rows<R: std::io::Read + 'static>(
                         ),
                     )));
                 }
-                let fields = header.iter().zip(record.iter()).map(|(name, value)| (name.as_str(), value.to_owned()));
+                let fields = header
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(name, value)| (name.as_str(), value.to_owned()));
                 Ok(InputRow::new(line, raw_from(fields)))
             }
             Err(error) => match error.kind() {
@@ -357,30 +361,60 @@ mod tests {
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].problem, None);
-        assert_eq!(rows[0].raw.extra, vec![("invoice".to_owned(), "INV-1".to_owned())]);
+        assert_eq!(
+            rows[0].raw.extra,
+            vec![("invoice".to_owned(), "INV-1".to_owned())]
+        );
         assert_eq!(rows[1].line, 3);
-        assert!(rows[1].problem.as_deref().unwrap().contains("TransactionID"), "{:?}", rows[1].problem);
+        assert!(
+            rows[1]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("TransactionID"),
+            "{:?}",
+            rows[1].problem
+        );
         assert!(rows[2].problem.as_deref().unwrap().contains("two decimals"));
         assert!(rows[3].problem.as_deref().unwrap().contains("3 fields"));
     }
 
     #[test]
     fn csv_without_the_required_columns_is_refused() {
-        let error = csv_rows("transaction_id,merchant_id\nA,B\n".as_bytes()).err().unwrap();
-        assert!(error.to_string().contains("store_id, terminal_id"), "{error}");
+        let error = csv_rows("transaction_id,merchant_id\nA,B\n".as_bytes())
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("store_id, terminal_id"),
+            "{error}"
+        );
     }
 
     #[test]
     fn json_lines_take_numbers_as_amounts_and_skip_blank_lines() {
         let text = "{\"transaction_id\":\"AAAA1111\",\"merchant_id\":\"123\",\"store_id\":\"1\",\"terminal_id\":\"2\",\"amount\":4.5,\"ref\":7}\n\n[1]\n{\"transaction_id\":\"B\"}\n";
-        let rows: Vec<InputRow> = json_rows(text.as_bytes()).collect::<Result<_, _>>().unwrap();
+        let rows: Vec<InputRow> = json_rows(text.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].problem, None);
         assert_eq!(rows[0].raw.amount, "4.5");
         assert_eq!(rows[0].raw.extra, vec![("ref".to_owned(), "7".to_owned())]);
         assert_eq!(rows[1].line, 3);
-        assert!(rows[1].problem.as_deref().unwrap().contains("not a JSON object"));
+        assert!(
+            rows[1]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("not a JSON object")
+        );
         assert_eq!(rows[2].line, 4);
-        assert!(rows[2].problem.as_deref().unwrap().contains("lacks merchant_id"));
+        assert!(
+            rows[2]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("lacks merchant_id")
+        );
     }
 }

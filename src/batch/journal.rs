@@ -149,9 +149,9 @@ impl Journal {
         let path = path.as_ref().to_owned();
         let conn = Connection::open(&path)?;
         let locked = |error: rusqlite::Error| match error.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => JournalError::Locked {
-                path: path.clone(),
-            },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                JournalError::Locked { path: path.clone() }
+            }
             Some(ErrorCode::NotADatabase) => JournalError::NotAJournal { path: path.clone() },
             _ => JournalError::Sqlite(error),
         };
@@ -165,9 +165,11 @@ impl Journal {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(JournalError::Locked { path });
         }
-        conn.pragma_update(None, "synchronous", "FULL").map_err(locked)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(locked)?;
         // Take the write lock now, so that a second batch is refused before it reads a row.
-        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(locked)?;
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+            .map_err(locked)?;
         let mut journal = Self {
             conn,
             path,
@@ -239,7 +241,9 @@ impl Journal {
         )?;
         let version: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         match version.as_deref() {
             None => {
@@ -265,14 +269,15 @@ impl Journal {
     where
         I: IntoIterator<Item = Result<InputRow, InputError>>,
     {
-        let recorded: Option<(String, u64)> = self
-            .conn
-            .query_row(
-                "SELECT (SELECT value FROM meta WHERE key = 'input_hash'),
+        let recorded: Option<(String, u64)> = self.conn.query_row(
+            "SELECT (SELECT value FROM meta WHERE key = 'input_hash'),
                         (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'input_rows')",
-                [],
-                |r| Ok(r.get::<_, Option<String>>(0)?.zip(r.get::<_, Option<i64>>(1)?.map(|n| n as u64))),
-            )?;
+            [],
+            |r| {
+                Ok(r.get::<_, Option<String>>(0)?
+                    .zip(r.get::<_, Option<i64>>(1)?.map(|n| n as u64)))
+            },
+        )?;
         let mut context = ring::digest::Context::new(&ring::digest::SHA256);
         if let Some((hash, recorded_rows)) = recorded {
             let mut count = 0_u64;
@@ -299,7 +304,9 @@ impl Journal {
                 resumed: true,
             });
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut duplicates = Vec::new();
         let mut count = 0_u64;
         let mut invalid = 0_u64;
@@ -390,9 +397,11 @@ impl Journal {
     pub fn extra_columns(&self) -> Result<Vec<String>, JournalError> {
         let text: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'extra_columns'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'extra_columns'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(text
             .and_then(|t| serde_json::from_str(&t).ok())
@@ -423,7 +432,10 @@ impl Journal {
     /// How many rows a run with these options has to work on.
     pub fn to_do(&self, or_refund: bool) -> Result<u64, JournalError> {
         let count: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM rows WHERE {}", claimable(Phase::Main, or_refund)),
+            &format!(
+                "SELECT COUNT(*) FROM rows WHERE {}",
+                claimable(Phase::Main, or_refund)
+            ),
             [],
             |r| r.get(0),
         )?;
@@ -495,7 +507,12 @@ impl Journal {
                     card_present_status: r.get(7)?,
                     extra: Vec::new(),
                 };
-                found.push((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, raw, r.get::<_, String>(8)?));
+                found.push((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    raw,
+                    r.get::<_, String>(8)?,
+                ));
             }
         }
         claimed.exhausted = found.len() < limit;
@@ -537,15 +554,20 @@ impl Journal {
         Ok(claimed)
     }
 
-    fn start_attempt(&mut self, seq: i64, action: Action, started: i64) -> Result<i64, JournalError> {
+    fn start_attempt(
+        &mut self,
+        seq: i64,
+        action: Action,
+        started: i64,
+    ) -> Result<i64, JournalError> {
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO attempts(seq, run, action, started_ms) VALUES (?1, ?2, ?3, ?4)",
         )?;
         insert.execute(params![seq, self.run, action.as_str(), started])?;
         let attempt = self.conn.last_insert_rowid();
-        let mut update = self.conn.prepare_cached(
-            "UPDATE rows SET state = ?2, attempts = attempts + 1 WHERE seq = ?1",
-        )?;
+        let mut update = self
+            .conn
+            .prepare_cached("UPDATE rows SET state = ?2, attempts = attempts + 1 WHERE seq = ?1")?;
         update.execute(params![seq, action.sent_state()])?;
         Ok(attempt)
     }
@@ -569,7 +591,8 @@ impl Journal {
     /// Gives back rows claimed and never sent (the batch was stopped first).
     pub(crate) fn release(&mut self, work: &[Work]) -> Result<(), JournalError> {
         for item in work {
-            self.conn.execute("DELETE FROM attempts WHERE id = ?1", [item.attempt])?;
+            self.conn
+                .execute("DELETE FROM attempts WHERE id = ?1", [item.attempt])?;
             self.conn.execute(
                 "UPDATE rows SET state = ?2, attempts = attempts - 1 WHERE seq = ?1",
                 params![item.seq, item.prior_state],
@@ -691,10 +714,13 @@ impl Journal {
     /// Every attempt made on row `seq` (its position in the input, from 0), oldest first:
     /// `(run, action, verdict)`; the verdict is `None` for an attempt whose answer was never
     /// recorded (the process died while it was in flight).
-    pub fn attempts_of(&self, seq: i64) -> Result<Vec<(i64, String, Option<String>)>, JournalError> {
-        let mut select = self
-            .conn
-            .prepare_cached("SELECT run, action, verdict FROM attempts WHERE seq = ?1 ORDER BY id")?;
+    pub fn attempts_of(
+        &self,
+        seq: i64,
+    ) -> Result<Vec<(i64, String, Option<String>)>, JournalError> {
+        let mut select = self.conn.prepare_cached(
+            "SELECT run, action, verdict FROM attempts WHERE seq = ?1 ORDER BY id",
+        )?;
         let rows = select.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -738,4 +764,3 @@ fn now_ms() -> i64 {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-

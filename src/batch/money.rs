@@ -62,7 +62,9 @@ mod tests {
         assert_eq!(Money::parse("4").unwrap().to_string(), "4.00");
         assert_eq!(Money::parse("4.5").unwrap().cents(), 450);
         assert_eq!(Money::parse(" 12.34 ").unwrap().cents(), 1234);
-        for bad in ["", "0", "0.00", "-1", "1.234", "1e3", "1.", ".5", "abc", "1,00"] {
+        for bad in [
+            "", "0", "0.00", "-1", "1.234", "1e3", "1.", ".5", "abc", "1,00",
+        ] {
             assert!(Money::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(Money::parse("999999999999999999999").is_err());

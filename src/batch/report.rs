@@ -28,61 +28,64 @@ pub const REPORT_COLUMNS: [&str; 17] = [
 ];
 
 /// Writes the report of every row of `journal` to `out`.
-pub fn write_report(
-    journal: &Journal,
-    format: Format,
-    out: impl Write,
-) -> Result<(), ReportError> {
+pub fn write_report(journal: &Journal, format: Format, out: impl Write) -> Result<(), ReportError> {
     let extra = journal.extra_columns()?;
     match format {
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(out);
-            let header = REPORT_COLUMNS.iter().copied().chain(extra.iter().map(String::as_str));
+            let header = REPORT_COLUMNS
+                .iter()
+                .copied()
+                .chain(extra.iter().map(String::as_str));
             writer.write_record(header)?;
             let mut failure = None;
-            journal.for_each_row(|row| {
-                let mut fields = own_fields(row);
-                fields.extend(extra.iter().map(|name| extra_value(row, name)));
-                if let Err(error) = writer.write_record(&fields) {
-                    failure = Some(error);
-                    return Err(JournalError::WriterGone);
-                }
-                Ok(())
-            })
-            .or_else(|error| match failure.take() {
-                Some(csv_error) => Err(ReportError::Csv(csv_error)),
-                None => Err(ReportError::Journal(error)),
-            })?;
+            journal
+                .for_each_row(|row| {
+                    let mut fields = own_fields(row);
+                    fields.extend(extra.iter().map(|name| extra_value(row, name)));
+                    if let Err(error) = writer.write_record(&fields) {
+                        failure = Some(error);
+                        return Err(JournalError::WriterGone);
+                    }
+                    Ok(())
+                })
+                .or_else(|error| match failure.take() {
+                    Some(csv_error) => Err(ReportError::Csv(csv_error)),
+                    None => Err(ReportError::Journal(error)),
+                })?;
             writer.flush().map_err(ReportError::Io)?;
         }
         Format::JsonLines => {
             let mut out = std::io::BufWriter::new(out);
             let mut failure = None;
-            journal.for_each_row(|row| {
-                let mut object = serde_json::Map::new();
-                for (name, value) in REPORT_COLUMNS.iter().zip(own_fields(row)) {
-                    object.insert((*name).to_owned(), serde_json::Value::String(value));
-                }
-                object.insert("line".into(), row.line.into());
-                object.insert("exit_class".into(), row.verdict.exit_class().into());
-                object.insert("attempts".into(), row.attempts.into());
-                object.insert("run".into(), row.run.into());
-                for (name, value) in &row.raw.extra {
-                    object.entry(name.clone()).or_insert_with(|| value.clone().into());
-                }
-                let written = serde_json::to_writer(&mut out, &object)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| out.write_all(b"\n"));
-                if let Err(error) = written {
-                    failure = Some(error);
-                    return Err(JournalError::WriterGone);
-                }
-                Ok(())
-            })
-            .or_else(|error| match failure.take() {
-                Some(io_error) => Err(ReportError::Io(io_error)),
-                None => Err(ReportError::Journal(error)),
-            })?;
+            journal
+                .for_each_row(|row| {
+                    let mut object = serde_json::Map::new();
+                    for (name, value) in REPORT_COLUMNS.iter().zip(own_fields(row)) {
+                        object.insert((*name).to_owned(), serde_json::Value::String(value));
+                    }
+                    object.insert("line".into(), row.line.into());
+                    object.insert("exit_class".into(), row.verdict.exit_class().into());
+                    object.insert("attempts".into(), row.attempts.into());
+                    object.insert("run".into(), row.run.into());
+                    for (name, value) in &row.raw.extra {
+                        object
+                            .entry(name.clone())
+                            .or_insert_with(|| value.clone().into());
+                    }
+                    let written = serde_json::to_writer(&mut out, &object)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"));
+                    if let Err(error) = written {
+                        failure = Some(error);
+                        return Err(JournalError::WriterGone);
+                    }
+                    Ok(())
+                })
+                .or_else(|error| match failure.take() {
+                    Some(io_error) => Err(ReportError::Io(io_error)),
+                    None => Err(ReportError::Journal(error)),
+                })?;
             out.flush().map_err(ReportError::Io)?;
         }
     }

@@ -109,7 +109,12 @@ async fn refund_over_soap(client: &Client, request: &VoidRequest, amount: Money)
                 return answer;
             };
             let verdict = match result.transaction_status.as_deref() {
-                Some("C") if result.transaction_id.as_deref().is_some_and(|id| !id.is_empty()) => {
+                Some("C")
+                    if result
+                        .transaction_id
+                        .as_deref()
+                        .is_some_and(|id| !id.is_empty()) =>
+                {
                     Verdict::Refunded
                 }
                 Some("D" | "X") => Verdict::RefundRefused,

@@ -153,15 +153,42 @@ mod tests {
     #[test]
     fn the_most_urgent_class_sets_the_exit_code() {
         let only = |wanted: &'static [Verdict]| move |v: Verdict| u64::from(wanted.contains(&v));
-        assert_eq!(batch_exit_code(only(&[Verdict::Voided, Verdict::AlreadyVoided])), 0);
-        assert_eq!(batch_exit_code(only(&[Verdict::Voided, Verdict::Refunded])), 6);
-        assert_eq!(batch_exit_code(only(&[Verdict::Refunded, Verdict::NotVoidable])), 3);
-        assert_eq!(batch_exit_code(only(&[Verdict::NotVoidable, Verdict::Unknown])), 5);
-        assert_eq!(batch_exit_code(only(&[Verdict::Voided, Verdict::Invalid])), 2);
-        assert_eq!(batch_exit_code(only(&[Verdict::RefundUnknown, Verdict::Failed])), 5);
-        assert_eq!(batch_exit_code(only(&[Verdict::Unknown, Verdict::Pending])), 8);
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::Voided, Verdict::AlreadyVoided])),
+            0
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::Voided, Verdict::Refunded])),
+            6
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::Refunded, Verdict::NotVoidable])),
+            3
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::NotVoidable, Verdict::Unknown])),
+            5
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::Voided, Verdict::Invalid])),
+            2
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::RefundUnknown, Verdict::Failed])),
+            5
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::Unknown, Verdict::Pending])),
+            8
+        );
         for verdict in Verdict::ALL {
-            assert_eq!(Verdict::ALL.iter().filter(|v| v.as_str() == verdict.as_str()).count(), 1);
+            assert_eq!(
+                Verdict::ALL
+                    .iter()
+                    .filter(|v| v.as_str() == verdict.as_str())
+                    .count(),
+                1
+            );
         }
     }
 }

@@ -59,10 +59,19 @@ pub struct Args {
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
     /// InstaMed account ID.
-    #[arg(long = "account-id", env = "INSTAMED_ACCOUNT_ID", hide_env_values = true)]
+    #[arg(
+        long = "account-id",
+        env = "INSTAMED_ACCOUNT_ID",
+        hide_env_values = true
+    )]
     account_id: String,
     /// InstaMed password (read it from the environment).
-    #[arg(long = "password", env = "INSTAMED_PASSWORD", hide_env_values = true, hide = true)]
+    #[arg(
+        long = "password",
+        env = "INSTAMED_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
     password: String,
 }
 
@@ -124,7 +133,11 @@ pub async fn run(args: Args) -> ExitCode {
     };
     if let Some(path) = &args.report {
         if let Err(error) = report(&journal, path) {
-            eprintln!("error: cannot write the report {}: {}", path.display(), chain(error.as_ref()));
+            eprintln!(
+                "error: cannot write the report {}: {}",
+                path.display(),
+                chain(error.as_ref())
+            );
         }
     }
     drop(journal);
@@ -193,7 +206,10 @@ fn open(args: &Args) -> Result<(Journal, u64), JournalError> {
 
 fn report(journal: &Journal, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     // Written beside the target and renamed, so that a report is either whole or absent.
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     write_report(journal, Format::of(path), &mut file)?;
     file.persist(path)?;
