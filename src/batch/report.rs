@@ -49,9 +49,9 @@ pub fn write_report(journal: &Journal, format: Format, out: impl Write) -> Resul
                     }
                     Ok(())
                 })
-                .or_else(|error| match failure.take() {
-                    Some(csv_error) => Err(ReportError::Csv(csv_error)),
-                    None => Err(ReportError::Journal(error)),
+                .map_err(|error| match failure.take() {
+                    Some(csv_error) => ReportError::Csv(csv_error),
+                    None => ReportError::Journal(error),
                 })?;
             writer.flush().map_err(ReportError::Io)?;
         }
@@ -82,9 +82,9 @@ pub fn write_report(journal: &Journal, format: Format, out: impl Write) -> Resul
                     }
                     Ok(())
                 })
-                .or_else(|error| match failure.take() {
-                    Some(io_error) => Err(ReportError::Io(io_error)),
-                    None => Err(ReportError::Journal(error)),
+                .map_err(|error| match failure.take() {
+                    Some(io_error) => ReportError::Io(io_error),
+                    None => ReportError::Journal(error),
                 })?;
             out.flush().map_err(ReportError::Io)?;
         }

@@ -93,14 +93,16 @@ impl Settle for Client {
 /// anything else (and any answer that may hide a refund) unknown.
 async fn refund_over_soap(client: &Client, request: &VoidRequest, amount: Money) -> Answer {
     let outlet = request.outlet();
-    let mut data = types::CreditCardSimpleRefundRequestData::default();
-    data.merchant_id = Some(outlet.merchant_id().to_owned());
-    data.store_id = Some(outlet.store_id().to_owned());
-    data.terminal_id = Some(outlet.terminal_id().to_owned());
-    data.primary_transaction_id = Some(request.payment().as_str().to_owned());
-    data.amount = Some(amount.to_string());
-    let mut call = types::DoCreditCardSimpleRefund::default();
-    call.transaction = Some(data);
+    let call = types::DoCreditCardSimpleRefund {
+        transaction: Some(types::CreditCardSimpleRefundRequestData {
+            merchant_id: Some(outlet.merchant_id().to_owned()),
+            store_id: Some(outlet.store_id().to_owned()),
+            terminal_id: Some(outlet.terminal_id().to_owned()),
+            primary_transaction_id: Some(request.payment().as_str().to_owned()),
+            amount: Some(amount.to_string()),
+            ..Default::default()
+        }),
+    };
     match client.do_credit_card_simple_refund(&call).await {
         Ok(response) => {
             let Some(result) = response.do_credit_card_simple_refund_result else {
