@@ -68,7 +68,12 @@ mod bench {
         let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
         let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
         let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         (ticks(11) + ticks(12)) / 100.0
     }
 
@@ -81,7 +86,10 @@ mod bench {
             .map_or(0.0, |kib| kib / 1024.0)
     }
 
-    fn requests(ids: &[TransactionId], outlet: &Outlet) -> impl Iterator<Item = Result<InputRow, instamed_soap::batch::InputError>> {
+    fn requests(
+        ids: &[TransactionId],
+        outlet: &Outlet,
+    ) -> impl Iterator<Item = Result<InputRow, instamed_soap::batch::InputError>> {
         ids.iter().enumerate().map(move |(i, id)| {
             let request = VoidRequest::new(outlet.clone(), id.clone());
             Ok(InputRow::from_request(i as u64 + 1, &request, None))
@@ -107,7 +115,10 @@ mod bench {
                 ..BatchOptions::default()
             },
         );
-        let (_journal, summary) = batch.run(journal, std::future::pending()).await.expect("run");
+        let (_journal, summary) = batch
+            .run(journal, std::future::pending())
+            .await
+            .expect("run");
         let cpu = cpu_seconds() - cpu;
         assert_eq!(summary.count(Verdict::Voided), rows);
         println!(
@@ -132,7 +143,12 @@ mod bench {
         .expect("simulator");
         let outlet = Outlet::new("123123123", "123", "456").expect("outlet");
         let ids: Vec<TransactionId> = (0..rows)
-            .map(|_| simulator.ledger().create_payment(&outlet, "10.00").expect("payment"))
+            .map(|_| {
+                simulator
+                    .ledger()
+                    .create_payment(&outlet, "10.00")
+                    .expect("payment")
+            })
             .collect();
         let client = Client::builder(simulator.endpoint())
             .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
@@ -151,7 +167,11 @@ mod bench {
         let observer = Arc::new(move |_: &instamed_soap::batch::RowDone| {
             let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
             if n % 10_000 == 0 {
-                println!("{n:<9} {:>9.1}  {:>7.1}", started.elapsed().as_secs_f64(), rss_mib());
+                println!(
+                    "{n:<9} {:>9.1}  {:>7.1}",
+                    started.elapsed().as_secs_f64(),
+                    rss_mib()
+                );
             }
         });
         let batch = Batch::new(
@@ -162,7 +182,10 @@ mod bench {
                 ..BatchOptions::default()
             },
         );
-        let (_journal, summary) = batch.run(journal, std::future::pending()).await.expect("run");
+        let (_journal, summary) = batch
+            .run(journal, std::future::pending())
+            .await
+            .expect("run");
         let wall = started.elapsed().as_secs_f64();
         let ideal = rows as f64 * latency.as_secs_f64() / concurrency as f64;
         println!(

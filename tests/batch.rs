@@ -16,7 +16,9 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use instamed_soap::batch::{Journal, JournalError};
+use instamed_soap::batch::{
+    Answer, Batch, BatchOptions, InputRow, Journal, JournalError, Money, Settle, Verdict,
+};
 use instamed_soap::simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
 };
@@ -617,4 +619,132 @@ async fn ctrl_c_stops_sending_records_what_was_in_flight_and_the_journal_resumes
             "V"
         );
     }
+}
+
+/// A service scripted per payment, that remembers every call.
+#[derive(Default)]
+struct Scripted {
+    calls: Mutex<Vec<(String, &'static str)>>,
+    reconcile_proves_voided: bool,
+}
+
+impl Scripted {
+    fn log(&self, request: &instamed_soap::VoidRequest, what: &'static str) -> String {
+        let id = request.payment().as_str().to_owned();
+        self.calls.lock().unwrap().push((id.clone(), what));
+        id
+    }
+    fn calls(&self, what: &str) -> Vec<String> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|(_, w)| *w == what)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+fn answer(verdict: Verdict) -> Answer {
+    Answer {
+        verdict: Some(verdict),
+        requests: 1,
+        ..Answer::default()
+    }
+}
+
+struct Shared(Arc<Scripted>);
+
+impl Settle for Shared {
+    async fn void(&self, request: &instamed_soap::VoidRequest) -> Answer {
+        match self.0.log(request, "void").as_str() {
+            "AAAA0001" => answer(Verdict::Unknown),
+            "BBBB0002" => answer(Verdict::NotVoidable),
+            _ => answer(Verdict::Voided),
+        }
+    }
+    async fn reconcile(&self, request: &instamed_soap::VoidRequest) -> Answer {
+        self.0.log(request, "reconcile");
+        answer(if self.0.reconcile_proves_voided {
+            Verdict::Voided
+        } else {
+            Verdict::Unknown
+        })
+    }
+    async fn refund(&self, request: &instamed_soap::VoidRequest, _: Money) -> Answer {
+        self.0.log(request, "refund");
+        Answer {
+            refund_id: Some("REFUND01".into()),
+            ..answer(Verdict::Refunded)
+        }
+    }
+}
+
+/// The library API: an unknown void is never refunded, only reconciled; a refunded row and a
+/// voided row are never touched again.
+#[tokio::test]
+async fn an_unknown_void_is_reconciled_never_refunded_and_final_rows_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    let rows = || {
+        ["AAAA0001", "BBBB0002", "CCCC0003"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let request = instamed_soap::VoidRequest::new(
+                    outlet.clone(),
+                    TransactionId::new(id).unwrap(),
+                );
+                Ok(InputRow::from_request(
+                    i as u64 + 1,
+                    &request,
+                    Some(Money::parse("4.00").unwrap()),
+                ))
+            })
+    };
+    let options = BatchOptions {
+        concurrency: 2,
+        or_refund: true,
+        ..BatchOptions::default()
+    };
+
+    let first = Arc::new(Scripted::default());
+    let mut journal = Journal::open(&path).unwrap();
+    journal.load(rows()).unwrap();
+    let (journal, summary) = Batch::new(Shared(first.clone()), options.clone())
+        .run(journal, std::future::pending())
+        .await
+        .unwrap();
+    drop(journal);
+    assert_eq!(
+        first.calls("refund"),
+        ["BBBB0002"],
+        "only the known refusal is refunded"
+    );
+    assert_eq!(summary.count(Verdict::Unknown), 1);
+    assert_eq!(summary.count(Verdict::Refunded), 1);
+    assert_eq!(summary.exit_code(), 5);
+
+    let second = Arc::new(Scripted {
+        reconcile_proves_voided: true,
+        ..Scripted::default()
+    });
+    let mut journal = Journal::open(&path).unwrap();
+    assert!(journal.load(rows()).unwrap().resumed);
+    let (journal, summary) = Batch::new(Shared(second.clone()), options)
+        .run(journal, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(second.calls("reconcile"), ["AAAA0001"]);
+    assert!(second.calls("void").is_empty() && second.calls("refund").is_empty());
+    assert_eq!(summary.count(Verdict::Voided), 2);
+    assert_eq!(summary.exit_code(), 6);
+    let mut refund_ids = Vec::new();
+    journal
+        .for_each_row(|row| {
+            refund_ids.push(row.refund_id.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(refund_ids, [None, Some("REFUND01".to_owned()), None]);
 }
