@@ -103,7 +103,7 @@ impl Summary {
         self.counts.iter().map(|(_, n)| n).sum()
     }
 
-    /// The batch's exit code ([`super::verdict::exit`]).
+    /// The batch's exit code ([`exit`](crate::batch::exit)).
     pub fn exit_code(&self) -> u8 {
         batch_exit_code(|v| self.count(v))
     }
