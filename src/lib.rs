@@ -25,6 +25,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "batch")]
+pub mod batch;
 pub mod bindings;
 pub mod call;
 mod client;

@@ -1,5 +1,6 @@
 //! `instamed-soap`: void InstaMed payments from a shell, run the local simulator, or see a demo.
 
+mod batch;
 mod bench;
 mod contract;
 mod demo;
@@ -26,6 +27,9 @@ enum Command {
     /// Void one captured payment.
     #[command(after_help = exit::HELP)]
     Void(void::Args),
+    /// Void every payment of a file (CSV or JSON Lines), once, with a journal that resumes.
+    #[command(after_help = batch::HELP)]
+    Batch(batch::Args),
     /// Run the InstaMed simulator (HTTPS on loopback) until interrupted.
     Serve(serve::Args),
     /// Start the simulator in-process, void payments over every protocol, and show the outcomes.
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Void(args) => void::run(args).await,
+            Command::Batch(args) => batch::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Soak(args) => soak::run(args).await,

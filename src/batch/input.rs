@@ -1,0 +1,420 @@
+//! The rows of a batch: what a file said (kept as it was, for the report) and what it means (a
+//! void request, checked before anything is sent).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use crate::{CardPresentStatus, Outlet, TransactionId, VoidRequest};
+
+use super::error::InputError;
+use super::money::Money;
+
+/// The columns every row must have, in the order the report writes them.
+pub const REQUIRED_COLUMNS: [&str; 4] =
+    ["transaction_id", "merchant_id", "store_id", "terminal_id"];
+/// The columns a row may have; any other column is kept and echoed in the report.
+pub const OPTIONAL_COLUMNS: [&str; 2] = ["amount", "card_present_status"];
+
+/// A row's fields as the input gave them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawRow {
+    /// `transaction_id`: the payment to void.
+    pub transaction_id: String,
+    /// `merchant_id` of the outlet that took it.
+    pub merchant_id: String,
+    /// `store_id` of the outlet.
+    pub store_id: String,
+    /// `terminal_id` of the outlet.
+    pub terminal_id: String,
+    /// `amount` to refund instead, when the void is too late (may be empty).
+    pub amount: String,
+    /// `card_present_status` (may be empty: `PresentManualKey`).
+    pub card_present_status: String,
+    /// Every other column, by name, in input order.
+    pub extra: Vec<(String, String)>,
+}
+
+/// A row checked and ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRow {
+    /// The void to send.
+    pub request: VoidRequest,
+    /// The amount to refund when the payment can no longer be voided (with `--or-refund`).
+    pub amount: Option<Money>,
+}
+
+impl BatchRow {
+    /// Checks a raw row: IDs, outlet, card-present status and amount.
+    pub fn from_raw(raw: &RawRow) -> Result<Self, String> {
+        let outlet = Outlet::new(&raw.merchant_id, &raw.store_id, &raw.terminal_id)
+            .map_err(|error| error.to_string())?;
+        let payment = TransactionId::new(&raw.transaction_id).map_err(|error| error.to_string())?;
+        let status = match raw.card_present_status.trim() {
+            "" => CardPresentStatus::default(),
+            code => code
+                .parse::<CardPresentStatus>()
+                .map_err(|error| error.to_string())?,
+        };
+        let amount = match raw.amount.trim() {
+            "" => None,
+            text => Some(Money::parse(text)?),
+        };
+        Ok(Self {
+            request: VoidRequest::new(outlet, payment).with_card_present_status(status),
+            amount,
+        })
+    }
+}
+
+/// One row of input: where it was, what it said, and whether it can be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRow {
+    /// Its line number in the input (1 is the first line; a CSV header is line 1).
+    pub line: u64,
+    /// Its fields as given.
+    pub raw: RawRow,
+    /// The reason it cannot be sent, if it cannot.
+    pub problem: Option<String>,
+}
+
+impl InputRow {
+    /// A row read at `line`, checked.
+    pub fn new(line: u64, raw: RawRow) -> Self {
+        let problem = BatchRow::from_raw(&raw).err();
+        Self { line, raw, problem }
+    }
+
+    /// A row built from a request in code (`line` is its position, from 1).
+    pub fn from_request(line: u64, request: &VoidRequest, amount: Option<Money>) -> Self {
+        let outlet = request.outlet();
+        Self::new(
+            line,
+            RawRow {
+                transaction_id: request.payment().as_str().to_owned(),
+                merchant_id: outlet.merchant_id().to_owned(),
+                store_id: outlet.store_id().to_owned(),
+                terminal_id: outlet.terminal_id().to_owned(),
+                amount: amount.map(|a| a.to_string()).unwrap_or_default(),
+                card_present_status: request.card_present_status().to_string(),
+                extra: Vec::new(),
+            },
+        )
+    }
+
+    /// A row whose reading failed before its fields could be told apart.
+    fn unreadable(line: u64, problem: String) -> Self {
+        Self {
+            line,
+            raw: RawRow::default(),
+            problem: Some(problem),
+        }
+    }
+}
+
+/// The two file formats, picked by extension: `.jsonl`/`.ndjson`/`.json` is JSON Lines, any
+/// other is CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object a line.
+    JsonLines,
+}
+
+impl Format {
+    /// The format a file's name says.
+    pub fn of(path: &Path) -> Self {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("jsonl" | "ndjson" | "json") => Self::JsonLines,
+            _ => Self::Csv,
+        }
+    }
+}
+
+/// Reads a batch file. The rows come one at a time (a file of a million rows is never held in
+/// memory); a row that cannot be read comes back as a row with a problem, an I/O error as an
+/// error that stops the load.
+pub fn read_file(
+    path: &Path,
+) -> Result<Box<dyn Iterator<Item = Result<InputRow, InputError>>>, InputError> {
+    let file = File::open(path).map_err(|source| InputError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    match Format::of(path) {
+        Format::Csv => Ok(Box::new(csv_rows(BufReader::new(file))?)),
+        Format::JsonLines => Ok(Box::new(json_rows(BufReader::new(file)))),
+    }
+}
+
+/// Reads CSV with a header row naming at least the required columns.
+pub fn csv_rows<R: std::io::Read + 'static>(
+    reader: R,
+) -> Result<impl Iterator<Item = Result<InputRow, InputError>>, InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|source| InputError::Csv { line: 1, source })?
+        .iter()
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect();
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|name| !header.iter().any(|h| h == name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(InputError::MissingColumns(
+            missing.iter().map(|s| (*s).to_owned()).collect(),
+        ));
+    }
+    if let Some(name) = first_duplicate(&header) {
+        return Err(InputError::DuplicateColumn(name));
+    }
+    let mut records = reader.into_records();
+    Ok(std::iter::from_fn(move || {
+        let record = records.next()?;
+        Some(match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line());
+                if record.len() != header.len() {
+                    return Some(Ok(InputRow::unreadable(
+                        line,
+                        format!(
+                            "has {} fields where the header has {}",
+                            record.len(),
+                            header.len()
+                        ),
+                    )));
+                }
+                let fields = header
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(name, value)| (name.as_str(), value.to_owned()));
+                Ok(InputRow::new(line, raw_from(fields)))
+            }
+            Err(error) => match error.kind() {
+                csv::ErrorKind::Utf8 { pos, .. } => Ok(InputRow::unreadable(
+                    pos.as_ref().map_or(0, |p| p.line()),
+                    "is not valid UTF-8".to_owned(),
+                )),
+                _ => {
+                    let line = error.position().map_or(0, |p| p.line());
+                    Err(InputError::Csv {
+                        line,
+                        source: error,
+                    })
+                }
+            },
+        })
+    }))
+}
+
+/// Reads JSON Lines: one object a line, with the same field names as the CSV columns; values
+/// are strings (an amount may also be a number). Blank lines are skipped.
+pub fn json_rows<R: BufRead + 'static>(
+    reader: R,
+) -> impl Iterator<Item = Result<InputRow, InputError>> {
+    let mut lines = reader.lines().enumerate();
+    std::iter::from_fn(move || {
+        loop {
+            let (index, line) = lines.next()?;
+            let number = index as u64 + 1;
+            let text = match line {
+                Ok(text) => text,
+                Err(source) if source.kind() == std::io::ErrorKind::InvalidData => {
+                    return Some(Ok(InputRow::unreadable(
+                        number,
+                        "is not valid UTF-8".to_owned(),
+                    )));
+                }
+                Err(source) => return Some(Err(InputError::Read { source })),
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            return Some(Ok(json_row(number, &text)));
+        }
+    })
+}
+
+fn json_row(line: u64, text: &str) -> InputRow {
+    let object = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(object)) => object,
+        Ok(_) => return InputRow::unreadable(line, "is not a JSON object".to_owned()),
+        Err(error) => return InputRow::unreadable(line, format!("is not JSON: {error}")),
+    };
+    let mut fields = Vec::with_capacity(object.len());
+    for (name, value) in object {
+        let value = match value {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) if name == "amount" => n.to_string(),
+            serde_json::Value::Null => String::new(),
+            other if !is_known(&name) => other.to_string(),
+            _ => {
+                return InputRow::unreadable(line, format!("field {name:?} is not a string"));
+            }
+        };
+        fields.push((name, value));
+    }
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|name| !fields.iter().any(|(n, _)| n == name))
+        .collect();
+    let raw = raw_from(fields.iter().map(|(n, v)| (n.as_str(), v.clone())));
+    if !missing.is_empty() {
+        return InputRow {
+            line,
+            raw,
+            problem: Some(format!("lacks {}", missing.join(", "))),
+        };
+    }
+    InputRow::new(line, raw)
+}
+
+fn is_known(name: &str) -> bool {
+    REQUIRED_COLUMNS.contains(&name) || OPTIONAL_COLUMNS.contains(&name)
+}
+
+fn raw_from<'a>(fields: impl Iterator<Item = (&'a str, String)>) -> RawRow {
+    let mut raw = RawRow::default();
+    for (name, value) in fields {
+        match name {
+            "transaction_id" => raw.transaction_id = value,
+            "merchant_id" => raw.merchant_id = value,
+            "store_id" => raw.store_id = value,
+            "terminal_id" => raw.terminal_id = value,
+            "amount" => raw.amount = value,
+            "card_present_status" => raw.card_present_status = value,
+            other => raw.extra.push((other.to_owned(), value)),
+        }
+    }
+    raw
+}
+
+fn first_duplicate(names: &[String]) -> Option<String> {
+    names
+        .iter()
+        .enumerate()
+        .find(|(i, name)| names[..*i].contains(name))
+        .map(|(_, name)| name.clone())
+}
+
+/// Feeds the hash that tells a resumed input from a changed one: every row's line, fields and
+/// problem, with separators no field can hold ambiguously (lengths first).
+pub(crate) fn hash_row(context: &mut ring::digest::Context, row: &InputRow) {
+    let mut put = |text: &str| {
+        context.update(&(text.len() as u64).to_le_bytes());
+        context.update(text.as_bytes());
+    };
+    put(&row.line.to_string());
+    let raw = &row.raw;
+    for field in [
+        &raw.transaction_id,
+        &raw.merchant_id,
+        &raw.store_id,
+        &raw.terminal_id,
+        &raw.amount,
+        &raw.card_present_status,
+    ] {
+        put(field);
+    }
+    put(&raw.extra.len().to_string());
+    for (name, value) in &raw.extra {
+        put(name);
+        put(value);
+    }
+    put(row.problem.as_deref().unwrap_or(""));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(text: &'static str) -> Vec<InputRow> {
+        csv_rows(text.as_bytes())
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn csv_rows_keep_line_numbers_extra_columns_and_problems() {
+        let rows = csv(
+            "transaction_id,merchant_id,store_id,terminal_id,amount,invoice\n\
+             AAAA1111,123,1,2,4.00,INV-1\n\
+             ,123,1,2,,INV-2\n\
+             BBBB2222,123,1,2,1.234,INV-3\n\
+             CCCC3333,123,1\n",
+        );
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[0].problem, None);
+        assert_eq!(
+            rows[0].raw.extra,
+            vec![("invoice".to_owned(), "INV-1".to_owned())]
+        );
+        assert_eq!(rows[1].line, 3);
+        assert!(
+            rows[1]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("TransactionID"),
+            "{:?}",
+            rows[1].problem
+        );
+        assert!(rows[2].problem.as_deref().unwrap().contains("two decimals"));
+        assert!(rows[3].problem.as_deref().unwrap().contains("3 fields"));
+    }
+
+    #[test]
+    fn csv_without_the_required_columns_is_refused() {
+        let error = csv_rows("transaction_id,merchant_id\nA,B\n".as_bytes())
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("store_id, terminal_id"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn json_lines_take_numbers_as_amounts_and_skip_blank_lines() {
+        let text = "{\"transaction_id\":\"AAAA1111\",\"merchant_id\":\"123\",\"store_id\":\"1\",\"terminal_id\":\"2\",\"amount\":4.5,\"ref\":7}\n\n[1]\n{\"transaction_id\":\"B\"}\n";
+        let rows: Vec<InputRow> = json_rows(text.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].problem, None);
+        assert_eq!(rows[0].raw.amount, "4.5");
+        assert_eq!(rows[0].raw.extra, vec![("ref".to_owned(), "7".to_owned())]);
+        assert_eq!(rows[1].line, 3);
+        assert!(
+            rows[1]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("not a JSON object")
+        );
+        assert_eq!(rows[2].line, 4);
+        assert!(
+            rows[2]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("lacks merchant_id")
+        );
+    }
+}

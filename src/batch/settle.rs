@@ -1,0 +1,211 @@
+//! The service as the batch engine sees it: void a row, refund it, reconcile it. The engine
+//! only ever acts on what these calls prove; [`Client`] implements them by the rules of
+//! `docs/outcomes.md`.
+
+use std::future::Future;
+
+use crate::bindings::{operations, types};
+use crate::{Client, Error, Refusal, VoidConfirmation, VoidReceipt, VoidRequest};
+
+use super::money::Money;
+use super::verdict::Verdict;
+
+/// What one step (a void, a reconciliation, a refund) proved about a row, and what was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// The verdict this answer supports. `None` only for a step that cannot judge (never
+    /// returned by [`Client`]'s implementation).
+    pub verdict: Option<Verdict>,
+    /// `TransactionStatus` read, if any.
+    pub transaction_status: Option<String>,
+    /// `PrimaryTransactionStatus` read, if any.
+    pub primary_transaction_status: Option<String>,
+    /// `ResponseCode` read, if any (context only).
+    pub response_code: Option<String>,
+    /// A short account of the answer (error code and cleaned message), for the report.
+    pub detail: String,
+    /// The refund's own transaction ID, when refunded.
+    pub refund_id: Option<String>,
+    /// Requests sent for this step (a reconciliation may ask more than once).
+    pub requests: u32,
+}
+
+impl Answer {
+    fn of(verdict: Verdict) -> Self {
+        Self {
+            verdict: Some(verdict),
+            requests: 1,
+            ..Self::default()
+        }
+    }
+}
+
+/// The three calls the batch engine makes. Each must judge only on structured evidence: a
+/// verdict other than [`Verdict::Unknown`] / [`Verdict::RefundUnknown`] / [`Verdict::Failed`]
+/// is a claim about the payment that the engine records as final.
+pub trait Settle: Send + Sync + 'static {
+    /// Voids the row's payment once: [`Verdict::Voided`], a refusal, [`Verdict::Failed`]
+    /// (nothing happened) or [`Verdict::Unknown`].
+    fn void(&self, request: &VoidRequest) -> impl Future<Output = Answer> + Send;
+
+    /// Settles a void whose outcome is unknown (an earlier attempt may have gone through):
+    /// [`Verdict::Voided`] only on proof that the payment is voided; a refusal only when the
+    /// payment's own status says it is not voided; otherwise [`Verdict::Unknown`].
+    fn reconcile(&self, request: &VoidRequest) -> impl Future<Output = Answer> + Send;
+
+    /// Refunds `amount` of the payment, once: [`Verdict::Refunded`] with the refund's ID,
+    /// [`Verdict::RefundRefused`] on evidence that nothing was refunded, otherwise
+    /// [`Verdict::RefundUnknown`]. Only called after a known not-voidable refusal.
+    fn refund(&self, request: &VoidRequest, amount: Money) -> impl Future<Output = Answer> + Send;
+}
+
+impl Settle for Client {
+    async fn void(&self, request: &VoidRequest) -> Answer {
+        match Client::void(self, request).await {
+            Ok(receipt) => receipt_answer(&receipt, 1),
+            Err(error) => error_answer(&error, void_verdict(&error)),
+        }
+    }
+
+    async fn reconcile(&self, request: &VoidRequest) -> Answer {
+        match self.void_reconciled(request).await {
+            Ok(confirmation) => confirmation_answer(&confirmation),
+            // The payment's own status says voided: the earlier attempt (or this one) did it.
+            Err(Error::AlreadyVoided(refusal)) if refusal.payment_is_voided() => {
+                let mut answer = refusal_answer(&refusal, Verdict::Voided);
+                answer.detail = "confirmed voided (PrimaryTransactionStatus V)".to_owned();
+                answer
+            }
+            Err(error) if error.refusal().is_some_and(Refusal::payment_is_not_voided) => {
+                error_answer(&error, void_verdict(&error))
+            }
+            Err(error) => error_answer(&error, Verdict::Unknown),
+        }
+    }
+
+    async fn refund(&self, request: &VoidRequest, amount: Money) -> Answer {
+        refund_over_soap(self, request, amount).await
+    }
+}
+
+/// The refund arm over the generated `DoCreditCardSimpleRefund` call, kept in one place so a
+/// domain-level refund can replace it: TransactionStatus `C` is refunded, `D`/`X` refused,
+/// anything else (and any answer that may hide a refund) unknown.
+async fn refund_over_soap(client: &Client, request: &VoidRequest, amount: Money) -> Answer {
+    let outlet = request.outlet();
+    let call = types::DoCreditCardSimpleRefund {
+        transaction: Some(types::CreditCardSimpleRefundRequestData {
+            merchant_id: Some(outlet.merchant_id().to_owned()),
+            store_id: Some(outlet.store_id().to_owned()),
+            terminal_id: Some(outlet.terminal_id().to_owned()),
+            primary_transaction_id: Some(request.payment().as_str().to_owned()),
+            amount: Some(amount.to_string()),
+            ..Default::default()
+        }),
+    };
+    match client
+        .call::<operations::DoCreditCardSimpleRefund>(&call)
+        .await
+    {
+        Ok(response) => {
+            let Some(result) = response.do_credit_card_simple_refund_result else {
+                let mut answer = Answer::of(Verdict::RefundUnknown);
+                answer.detail = "the answer has no result".to_owned();
+                return answer;
+            };
+            let verdict = match result.transaction_status.as_deref() {
+                Some("C")
+                    if result
+                        .transaction_id
+                        .as_deref()
+                        .is_some_and(|id| !id.is_empty()) =>
+                {
+                    Verdict::Refunded
+                }
+                Some("D" | "X") => Verdict::RefundRefused,
+                _ => Verdict::RefundUnknown,
+            };
+            Answer {
+                verdict: Some(verdict),
+                transaction_status: result.transaction_status,
+                primary_transaction_status: None,
+                response_code: result.response_code,
+                detail: result.response_message.unwrap_or_default(),
+                refund_id: (verdict == Verdict::Refunded)
+                    .then_some(result.transaction_id)
+                    .flatten(),
+                requests: 1,
+            }
+        }
+        Err(error) => {
+            // A refund is not idempotent: whatever may hide one is unknown, never retried.
+            let verdict = if error.outcome_unknown() {
+                Verdict::RefundUnknown
+            } else {
+                Verdict::RefundRefused
+            };
+            error_answer(&error, verdict)
+        }
+    }
+}
+
+fn void_verdict(error: &Error) -> Verdict {
+    match error {
+        _ if error.outcome_unknown() => Verdict::Unknown,
+        Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
+        Error::NotVoidable(_) => Verdict::NotVoidable,
+        Error::UnknownTransaction(_) => Verdict::UnknownPayment,
+        Error::Declined(_) => Verdict::Declined,
+        _ => Verdict::Failed,
+    }
+}
+
+fn receipt_answer(receipt: &VoidReceipt, requests: u32) -> Answer {
+    Answer {
+        verdict: Some(Verdict::Voided),
+        transaction_status: Some(receipt.transaction_status.clone()),
+        primary_transaction_status: Some(receipt.primary_transaction_status.clone()),
+        response_code: receipt.response_code.clone(),
+        detail: receipt.response_message.clone().unwrap_or_default(),
+        refund_id: None,
+        requests,
+    }
+}
+
+fn confirmation_answer(confirmation: &VoidConfirmation) -> Answer {
+    match confirmation {
+        VoidConfirmation::Voided(receipt) => receipt_answer(receipt, 1),
+        VoidConfirmation::VoidedOnRetry { receipt, attempts } => receipt_answer(receipt, *attempts),
+        VoidConfirmation::ConfirmedAlreadyVoided { refusal, attempts } => {
+            let mut answer = refusal_answer(refusal, Verdict::Voided);
+            answer.detail = "confirmed voided (PrimaryTransactionStatus V)".to_owned();
+            answer.requests = *attempts;
+            answer
+        }
+    }
+}
+
+fn refusal_answer(refusal: &Refusal, verdict: Verdict) -> Answer {
+    Answer {
+        verdict: Some(verdict),
+        transaction_status: refusal.transaction_status.clone(),
+        primary_transaction_status: refusal.primary_transaction_status.clone(),
+        response_code: refusal.response_code.clone(),
+        detail: refusal.response_message.clone().unwrap_or_default(),
+        refund_id: None,
+        requests: 1,
+    }
+}
+
+fn error_answer(error: &Error, verdict: Verdict) -> Answer {
+    let mut answer = match error.refusal() {
+        Some(refusal) => refusal_answer(refusal, verdict),
+        None => Answer::of(verdict),
+    };
+    // The client cleaned its secrets and card numbers out of everything an error says.
+    answer.detail = format!("{}: {}", error.code(), error.report());
+    if error.never_sent() {
+        answer.requests = 0;
+    }
+    answer
+}

@@ -1,0 +1,356 @@
+//! `instamed-soap batch`: void every payment of a file, once, resumably.
+
+use std::io::IsTerminal;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use instamed_soap::batch::{
+    Batch, BatchOptions, Format, Journal, JournalError, Observer, Summary, Verdict, exit,
+    read_file, write_report,
+};
+use instamed_soap::{Client, Credentials, Protocol};
+
+/// Arguments of `batch`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The payments: CSV with a header row (transaction_id, merchant_id, store_id, terminal_id,
+    /// optional amount and card_present_status, any other column echoed in the report), or
+    /// JSON Lines (.jsonl) with the same fields.
+    #[arg(long)]
+    input: PathBuf,
+    /// The journal (SQLite). Re-run the same command with the same journal to resume.
+    #[arg(long)]
+    journal: PathBuf,
+    /// Write a report, one row per input row: CSV, or JSON Lines when the name ends in .jsonl.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Requests per second at most (token bucket).
+    #[arg(long)]
+    rate: Option<NonZeroU32>,
+    /// When a payment can no longer be voided (a known refusal), refund the row's amount.
+    #[arg(long)]
+    or_refund: bool,
+    /// At the end, reconcile the outcomes still unknown (on structured proof only).
+    #[arg(long)]
+    reconcile: bool,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// The service address, e.g. https://connect.instamed.com/payment/service.asmx
+    #[arg(long, env = "INSTAMED_ENDPOINT")]
+    endpoint: String,
+    /// Protocol: soap11, soap12 or nvp.
+    #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp"])]
+    protocol: String,
+    /// Trust only the CA certificate(s) in this PEM file (e.g. the simulator's).
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Allow http:// on a loopback address (for the simulator started with --plain-http).
+    #[arg(long)]
+    allow_plain_http: bool,
+    /// Deadline for each call, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// InstaMed account ID.
+    #[arg(
+        long = "account-id",
+        env = "INSTAMED_ACCOUNT_ID",
+        hide_env_values = true
+    )]
+    account_id: String,
+    /// InstaMed password (read it from the environment).
+    #[arg(
+        long = "password",
+        env = "INSTAMED_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
+    password: String,
+}
+
+/// The exit codes, for `--help`.
+pub const HELP: &str = "\
+Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (never echoed).
+Re-running the same command on the same journal resumes: finished rows are skipped, rows caught
+in flight are reconciled on proof only, a refund caught in flight is reported unknown.
+
+Exit codes (the most urgent that applies):
+  0  every row voided (by this run, an earlier run, or confirmed by reconciliation), or voided
+     before
+  1  some rows failed without a verdict (connection, credentials, a rejected request); re-run
+  2  the input was refused (unreadable, duplicate transaction IDs: nothing sent), or some rows
+     are invalid (never sent) and all others voided
+  3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused)
+  5  some outcomes unknown: re-run to reconcile voids; settle unknown refunds by hand
+  6  some rows refunded instead of voided, all others voided
+  7  the journal refused to run: in use by another process, a changed input, not a journal
+  8  stopped (Ctrl-C, SIGTERM) before every row was done; re-run to resume";
+
+/// Runs `batch`.
+pub async fn run(args: Args) -> ExitCode {
+    let client = match client(&args) {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("error: {}", error.report());
+            return ExitCode::from(exit::INVALID);
+        }
+    };
+    let (journal, to_do) = match open(&args) {
+        Ok(opened) => opened,
+        Err(error) => {
+            eprintln!("error: {}", chain(&error));
+            let code = match error {
+                JournalError::Duplicates(_) | JournalError::Input(_) => exit::INVALID,
+                _ => exit::JOURNAL,
+            };
+            return ExitCode::from(code);
+        }
+    };
+    let progress = Progress::start(to_do);
+    let options = BatchOptions {
+        concurrency: args.concurrency.max(1),
+        rate: args.rate,
+        or_refund: args.or_refund,
+        reconcile: args.reconcile,
+        observer: Some(progress.observer()),
+    };
+    let batch = Batch::new(client, options);
+    let result = batch.run(journal, stop_signal()).await;
+    progress.finish();
+    let (journal, summary) = match result {
+        Ok(done) => done,
+        Err(error) => {
+            eprintln!("error: {}", chain(&error));
+            return ExitCode::from(exit::JOURNAL);
+        }
+    };
+    if let Some(path) = &args.report {
+        if let Err(error) = report(&journal, path) {
+            eprintln!(
+                "error: cannot write the report {}: {}",
+                path.display(),
+                chain(error.as_ref())
+            );
+        }
+    }
+    drop(journal);
+    if args.json {
+        println!("{}", summary_json(&summary));
+    } else {
+        print_summary(&summary);
+    }
+    ExitCode::from(summary.exit_code())
+}
+
+fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
+    let protocol: Protocol =
+        args.protocol
+            .parse()
+            .map_err(|reason: String| instamed_soap::Error::InvalidConfig {
+                reason,
+                source: None,
+            })?;
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(instamed_soap::Error::InvalidConfig {
+            reason: "--timeout must be a positive number".into(),
+            source: None,
+        });
+    }
+    let mut builder = Client::builder(&args.endpoint)
+        .credentials(Credentials::new(&args.account_id, &args.password))
+        .protocol(protocol)
+        .allow_plain_http_on_loopback(args.allow_plain_http)
+        .timeout(Duration::from_secs_f64(args.timeout))
+        .max_idle_connections(args.concurrency.max(1));
+    if let Some(ca) = &args.ca_cert {
+        builder = builder.ca_certificate_file(ca);
+    }
+    builder.build()
+}
+
+fn open(args: &Args) -> Result<(Journal, u64), JournalError> {
+    let mut journal = Journal::open(&args.journal)?;
+    let rows = read_file(&args.input)?;
+    let loaded = journal.load(rows)?;
+    let to_do = journal.to_do(args.or_refund)?;
+    let mut bad = 0;
+    journal.for_each_row(|row| {
+        if row.verdict == Verdict::Invalid && !loaded.resumed {
+            bad += 1;
+            if bad <= 50 {
+                eprintln!("line {}: not sent: {}", row.line, row.detail);
+            }
+        }
+        Ok(())
+    })?;
+    if bad > 50 {
+        eprintln!("… and {} more invalid rows (see the report)", bad - 50);
+    }
+    eprintln!(
+        "{} {} rows from {}: {} to do, {} invalid",
+        if loaded.resumed { "resuming" } else { "loaded" },
+        loaded.rows,
+        args.input.display(),
+        to_do,
+        loaded.invalid
+    );
+    Ok((journal, to_do))
+}
+
+fn report(journal: &Journal, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    // Written beside the target and renamed, so that a report is either whole or absent.
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    write_report(journal, Format::of(path), &mut file)?;
+    file.persist(path)?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    eprintln!("stopping: no new requests; waiting for those in flight and recording them");
+}
+
+/// A bar with rate and ETA on a terminal, a line every few seconds otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    done: Arc<AtomicU64>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(total: u64) -> Self {
+        let done = Arc::new(AtomicU64::new(0));
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            return Self {
+                bar: Some(bar),
+                done,
+                ticker: None,
+            };
+        }
+        let counter = done.clone();
+        let ticker = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut interval = tokio::time::interval(Duration::from_secs(5));
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                let done = counter.load(Ordering::Relaxed);
+                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+                let eta = if rate > 0.0 {
+                    format!("{:.0} s", total.saturating_sub(done) as f64 / rate)
+                } else {
+                    "?".to_owned()
+                };
+                eprintln!("progress: {done}/{total} rows, {rate:.1} rows/s, ETA {eta}");
+            }
+        });
+        Self {
+            bar: None,
+            done,
+            ticker: Some(ticker),
+        }
+    }
+
+    fn observer(&self) -> Observer {
+        let bar = self.bar.clone();
+        let done = self.done.clone();
+        Arc::new(move |_row| {
+            done.fetch_add(1, Ordering::Relaxed);
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        })
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+        if let Some(ticker) = self.ticker {
+            ticker.abort();
+        }
+    }
+}
+
+fn print_summary(summary: &Summary) {
+    println!("{:<18} {:>8}", "verdict", "rows");
+    for (verdict, count) in &summary.counts {
+        if *count > 0 {
+            println!("{:<18} {:>8}", verdict.as_str(), count);
+        }
+    }
+    println!("{:<18} {:>8}", "total", summary.total());
+    println!(
+        "this run: {} steps in {:.1} s{}; exit code {}",
+        summary.steps,
+        summary.elapsed.as_secs_f64(),
+        if summary.interrupted {
+            " (stopped: re-run the same command to resume)"
+        } else {
+            ""
+        },
+        summary.exit_code()
+    );
+}
+
+fn summary_json(summary: &Summary) -> serde_json::Value {
+    let counts: serde_json::Map<String, serde_json::Value> = summary
+        .counts
+        .iter()
+        .map(|(verdict, count)| (verdict.as_str().to_owned(), (*count).into()))
+        .collect();
+    serde_json::json!({
+        "exit_code": summary.exit_code(),
+        "rows": summary.total(),
+        "counts": counts,
+        "steps": summary.steps,
+        "interrupted": summary.interrupted,
+        "elapsed_s": summary.elapsed.as_secs_f64(),
+        "journal_commits": summary.journal.commits,
+        "journal_durable_commits": summary.journal.durable_commits,
+    })
+}
+
+/// An error and its causes, each said once.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,750 @@
+//! The batch command as an operator runs it: the real binary against the simulator on loopback,
+//! through a counting proxy, killed with SIGKILL at seeded moments and resumed each time.
+
+#![cfg(all(feature = "cli", unix))]
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use instamed_soap::batch::{
+    Answer, Batch, BatchOptions, InputRow, Journal, JournalError, Money, Settle, Verdict,
+};
+use instamed_soap::simulator::{
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
+};
+use instamed_soap::{Outlet, TransactionId};
+
+const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
+
+/// Requests per payment and operation, counted on the wire between the batch and the service.
+#[derive(Default)]
+struct Counts {
+    by_payment: HashMap<(String, &'static str), u32>,
+    total: u32,
+}
+
+/// A plain-HTTP proxy in front of the simulator that counts requests per payment.
+struct Proxy {
+    addr: SocketAddr,
+    counts: Arc<Mutex<Counts>>,
+    ids: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counts = Arc::new(Mutex::new(Counts::default()));
+        let ids: Arc<Mutex<Vec<String>>> = Arc::default();
+        let client: Upstream = HttpClient::builder(TokioExecutor::new()).build_http();
+        let (c, i) = (counts.clone(), ids.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (counts, ids, client) = (c.clone(), i.clone(), client.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        forward(
+                            request,
+                            upstream,
+                            counts.clone(),
+                            ids.clone(),
+                            client.clone(),
+                        )
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, counts, ids }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}/payment/service.asmx", self.addr)
+    }
+
+    fn watch(&self, ids: impl IntoIterator<Item = String>) {
+        self.ids
+            .lock()
+            .unwrap()
+            .extend(ids.into_iter().map(|id| id.to_ascii_uppercase()));
+    }
+
+    fn count(&self, id: &str, op: &'static str) -> u32 {
+        let counts = self.counts.lock().unwrap();
+        counts
+            .by_payment
+            .get(&(id.to_ascii_uppercase(), op))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn total(&self) -> u32 {
+        self.counts.lock().unwrap().total
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Upstream = HttpClient<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+async fn forward(
+    request: Request<hyper::body::Incoming>,
+    upstream: SocketAddr,
+    counts: Arc<Mutex<Counts>>,
+    ids: Arc<Mutex<Vec<String>>>,
+    client: Upstream,
+) -> Result<Response<Full<Bytes>>, BoxError> {
+    let (mut parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(BoxError::from)?.to_bytes();
+    let text = String::from_utf8_lossy(&body).to_ascii_uppercase();
+    let op = if text.contains("SIMPLEREFUND") {
+        "refund"
+    } else {
+        "void"
+    };
+    {
+        let mut counts = counts.lock().unwrap();
+        counts.total += 1;
+        if let Some(id) = ids
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|id| text.contains(id.as_str()))
+        {
+            *counts.by_payment.entry((id.clone(), op)).or_default() += 1;
+        }
+    }
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    parts.uri = format!("http://{upstream}{target}")
+        .parse()
+        .map_err(BoxError::from)?;
+    // A connection the service dropped, or an answer it cut, is dropped here too.
+    let answer = client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await
+        .map_err(BoxError::from)?;
+    let (parts, body) = answer.into_parts();
+    let body = body.collect().await.map_err(BoxError::from)?.to_bytes();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+struct Scene {
+    simulator: Simulator,
+    proxy: Proxy,
+    dir: tempfile::TempDir,
+}
+
+impl Scene {
+    async fn start(faults: FaultPlan) -> Self {
+        let simulator = Simulator::start(
+            SimulatorConfig::default()
+                .with_tls(false)
+                .with_faults(faults),
+        )
+        .await
+        .unwrap();
+        let proxy = Proxy::start(simulator.local_addr()).await;
+        Self {
+            simulator,
+            proxy,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn outlet() -> Outlet {
+        Outlet::new("123123123", "123", "456").unwrap()
+    }
+
+    fn payment(&self) -> String {
+        let id = self
+            .simulator
+            .ledger()
+            .create_payment(&Self::outlet(), "10.00")
+            .unwrap()
+            .to_string();
+        self.proxy.watch([id.clone()]);
+        id
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        path
+    }
+
+    fn command(&self, input: &Path, journal: &Path, extra: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg("batch")
+            .arg("--input")
+            .arg(input)
+            .arg("--journal")
+            .arg(journal)
+            .args([
+                "--endpoint",
+                &self.proxy.endpoint(),
+                "--allow-plain-http",
+                "--timeout",
+                "5",
+            ])
+            .args(extra)
+            .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
+            .env("INSTAMED_PASSWORD", DEMO_PASSWORD)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    async fn run(&self, input: &Path, journal: &Path, extra: &[&str]) -> Output {
+        let mut command = self.command(input, journal, extra);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+const HEADER: &str = "transaction_id,merchant_id,store_id,terminal_id,amount,invoice\n";
+
+fn row(id: &str, amount: &str, invoice: usize) -> String {
+    format!("{id},123123123,123,456,{amount},INV-{invoice}\n")
+}
+
+fn report_rows(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn wait_killed(mut child: Child) -> Output {
+    tokio::task::spawn_blocking(move || {
+        child.kill().ok();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// SIGKILL at seeded moments, at least 20 times, with latency and every kind of fault that
+/// leaves an outcome unknown; then the ledger and the wire are checked against the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_batches_resume_and_settle_every_payment_exactly_once() {
+    let started = Instant::now();
+    let faults = FaultPlan {
+        latency: Duration::from_millis(50),
+        fault_rate: 0.04,
+        unavailable_rate: 0.02,
+        reset_rate: 0.03,
+        truncate_rate: 0.04,
+        malformed_rate: 0.02,
+        max_faults: Some(40),
+        ..FaultPlan::seeded(14)
+    };
+    let scene = Scene::start(faults).await;
+    let mut csv = HEADER.to_owned();
+    let mut expected: Vec<(String, &str)> = Vec::new();
+    for i in 0..600 {
+        let id = scene.payment();
+        let kind = match i % 30 {
+            7 | 19 => {
+                scene
+                    .simulator
+                    .ledger()
+                    .start_transfer(&TransactionId::new(&id).unwrap())
+                    .unwrap();
+                "too_late"
+            }
+            11 => {
+                scene
+                    .simulator
+                    .ledger()
+                    .void(
+                        &TransactionId::new(&id).unwrap(),
+                        std::time::SystemTime::now(),
+                    )
+                    .unwrap();
+                "voided_before"
+            }
+            _ => "capturable",
+        };
+        csv.push_str(&row(&id, "10.00", i));
+        expected.push((id, kind));
+    }
+    let input = scene.write("payments.csv", &csv);
+    let journal = scene.path("batch.journal");
+    let extra = ["--concurrency", "4", "--or-refund"];
+
+    let mut rng = fastrand::Rng::with_seed(14);
+    let mut kills = 0;
+    let mut runs = 0;
+    while kills < 22 && runs < 80 {
+        runs += 1;
+        let child = scene.command(&input, &journal, &extra).spawn().unwrap();
+        let pid = child.id();
+        tokio::time::sleep(Duration::from_millis(rng.u64(60..400))).await;
+        let mut child = child;
+        match child.try_wait().unwrap() {
+            Some(_) => {
+                let output = wait_killed(child).await;
+                assert_ne!(
+                    output.status.code(),
+                    Some(7),
+                    "run {runs}: {}",
+                    text(&output)
+                );
+            }
+            None => {
+                kills += 1;
+                let output = wait_killed(child).await;
+                assert_eq!(
+                    output.status.code(),
+                    None,
+                    "pid {pid} was not killed: {}",
+                    text(&output)
+                );
+            }
+        }
+    }
+    assert!(kills >= 20, "only {kills} kills landed in {runs} runs");
+
+    // Resume to the end, reconciling what is left unknown.
+    let report = scene.path("report.jsonl");
+    let mut last = None;
+    for _ in 0..3 {
+        let output = scene
+            .run(
+                &input,
+                &journal,
+                &[
+                    &extra[..],
+                    &[
+                        "--reconcile",
+                        "--report",
+                        report.to_str().unwrap(),
+                        "--json",
+                    ],
+                ]
+                .concat(),
+            )
+            .await;
+        let code = output.status.code();
+        last = Some(output);
+        if code != Some(5) {
+            break;
+        }
+    }
+    let last = last.unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&last.stdout).unwrap_or_else(|_| panic!("{}", text(&last)));
+    let rows = report_rows(&report);
+    assert_eq!(rows.len(), expected.len(), "one report row per input row");
+
+    let journal = Journal::open(&journal).unwrap();
+    let ledger = scene.simulator.ledger();
+    let refunds_of = |id: &str| {
+        ledger
+            .payments()
+            .iter()
+            .filter(|p| {
+                p.refund_of
+                    .as_ref()
+                    .is_some_and(|r| r.as_str().eq_ignore_ascii_case(id))
+            })
+            .count()
+    };
+    for (seq, (row, (id, kind))) in rows.iter().zip(&expected).enumerate() {
+        assert_eq!(row["transaction_id"], id.as_str());
+        let verdict = row["verdict"].as_str().unwrap();
+        let status = ledger.status(&TransactionId::new(id).unwrap()).unwrap();
+        let voids = scene.proxy.count(id, "void");
+        let refunds = scene.proxy.count(id, "refund");
+        let attempts = journal.attempts_of(seq as i64).unwrap();
+        match verdict {
+            "voided" => assert_eq!(status.code(), "V", "{id} reported voided"),
+            "already_voided" => assert_eq!(*kind, "voided_before", "{id}"),
+            "refunded" => {
+                assert_eq!(*kind, "too_late", "{id}");
+                assert_eq!(refunds_of(id), 1, "{id} refunded once in the ledger");
+                assert!(
+                    row["refund_transaction_id"]
+                        .as_str()
+                        .is_some_and(|s| !s.is_empty())
+                );
+            }
+            "refund_unknown" => assert!(refunds_of(id) <= 1),
+            other => panic!("{id} ({kind}) ended {other}: {row}\n{attempts:?}"),
+        }
+        assert!(refunds_of(id) <= 1, "{id} refunded twice");
+        assert!(refunds <= 1, "{id}: {refunds} refund requests");
+        if *kind == "capturable" {
+            assert_eq!(status.code(), "V", "{id} ended {verdict} but is not voided");
+        }
+        // A second void request only after a first outcome that was unknown.
+        if voids > 1 {
+            assert!(
+                attempts
+                    .first()
+                    .is_some_and(|(_, _, v)| v.is_none() || v.as_deref() == Some("outcome_unknown")),
+                "{id} sent {voids} times though its first attempt ended {attempts:?}"
+            );
+        }
+        assert!(voids >= 1, "{id} never sent");
+    }
+    // Voids caught in flight were all reconciled; a refund caught in flight stays unknown (it is
+    // never sent twice), and only that may leave the batch at exit code 5.
+    assert_eq!(summary["counts"]["outcome_unknown"], 0, "{summary}");
+    assert_eq!(summary["counts"]["pending"], 0, "{summary}");
+    let expected_code = if summary["counts"]["refund_unknown"] == 0 {
+        6
+    } else {
+        5
+    };
+    assert_eq!(summary["exit_code"], expected_code, "{summary}");
+    eprintln!(
+        "{kills} kills survived in {runs} runs, {} requests for {} rows, {:.1} s",
+        scene.proxy.total(),
+        expected.len(),
+        started.elapsed().as_secs_f64()
+    );
+    drop(journal);
+    scene.simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rows_are_reported_with_their_line_and_never_sent() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let good = scene.payment();
+    let csv = format!(
+        "{HEADER}{},123123123,123,456,,INV-2\n{},123123123,123,456,1.234,INV-3\n",
+        row(&good, "", 1),
+        "ABCDEF0123456789"
+    );
+    let input = scene.write("in.csv", &csv);
+    let report = scene.path("report.csv");
+    let output = scene
+        .run(
+            &input,
+            &scene.path("j"),
+            &["--report", report.to_str().unwrap()],
+        )
+        .await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 3: not sent"), "{stderr}");
+    assert!(
+        stderr.contains("line 4: not sent") && stderr.contains("two decimals"),
+        "{stderr}"
+    );
+    assert_eq!(scene.proxy.total(), 1, "only the good row was sent");
+    let report = std::fs::read_to_string(report).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 4, "{report}");
+    assert!(
+        lines[0].starts_with("line,transaction_id,") && lines[0].ends_with(",invoice"),
+        "{report}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("2,{good},"))
+            && lines[1].contains(",voided,0,")
+            && lines[1].ends_with("INV-1")
+    );
+    assert!(lines[2].starts_with("3,,") && lines[2].contains(",invalid,2,"));
+    assert!(lines[3].contains(",invalid,2,") && lines[3].contains("two decimals"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_transaction_ids_are_refused_before_anything_is_sent() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let (a, b) = (scene.payment(), scene.payment());
+    let csv = format!(
+        "{HEADER}{}{}{}",
+        row(&a, "", 1),
+        row(&b, "", 2),
+        row(&a.to_ascii_lowercase(), "", 3)
+    );
+    let input = scene.write("in.csv", &csv);
+    let output = scene.run(&input, &scene.path("j"), &[]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("duplicate transaction IDs, nothing was sent")
+            && stderr.contains("lines 2 and 4"),
+        "{stderr}"
+    );
+    assert_eq!(scene.proxy.total(), 0);
+    assert_eq!(
+        scene
+            .simulator
+            .ledger()
+            .status(&TransactionId::new(&a).unwrap())
+            .unwrap()
+            .code(),
+        "C"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_input_and_a_journal_in_use_are_refused() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let (a, b) = (scene.payment(), scene.payment());
+    let input = scene.write("in.csv", &format!("{HEADER}{}", row(&a, "", 1)));
+    let journal = scene.path("j");
+    let first = scene.run(&input, &journal, &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    // Same journal, another file: refused, nothing sent.
+    let changed = scene.write(
+        "in.csv",
+        &format!("{HEADER}{}{}", row(&a, "", 1), row(&b, "", 2)),
+    );
+    let output = scene.run(&changed, &journal, &[]).await;
+    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("the input differs"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(scene.proxy.count(&b, "void"), 0);
+
+    // Another process holds the journal.
+    let held = Journal::open(scene.path("held")).unwrap();
+    let output = scene.run(&changed, &scene.path("held"), &[]).await;
+    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("in use by another process"),
+        "{}",
+        text(&output)
+    );
+    assert!(matches!(
+        Journal::open(scene.path("held")),
+        Err(JournalError::Locked { .. })
+    ));
+    drop(held);
+    let output = scene.run(&changed, &scene.path("held"), &[]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the lock goes with its holder: {}",
+        text(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_sending_records_what_was_in_flight_and_the_journal_resumes() {
+    let scene = Scene::start(FaultPlan::default().with_latency(Duration::from_millis(100))).await;
+    let ids: Vec<String> = (0..60).map(|_| scene.payment()).collect();
+    let csv: String = std::iter::once(HEADER.to_owned())
+        .chain(ids.iter().enumerate().map(|(i, id)| row(id, "", i)))
+        .collect();
+    let input = scene.write("in.csv", &csv);
+    let journal = scene.path("j");
+    let child = scene
+        .command(&input, &journal, &["--concurrency", "2", "--json"])
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(8), "{}", text(&output));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["interrupted"], true);
+    let voided = summary["counts"]["voided"].as_u64().unwrap();
+    assert!(voided > 0 && voided < 60, "{summary}");
+    assert_eq!(
+        summary["counts"]["outcome_unknown"], 0,
+        "what was in flight was recorded: {summary}"
+    );
+    let sent_before = scene.proxy.total();
+    assert_eq!(u64::from(sent_before), voided, "nothing was left in flight");
+
+    let output = scene
+        .run(&input, &journal, &["--concurrency", "8", "--json"])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    for id in &ids {
+        assert_eq!(
+            scene.proxy.count(id, "void"),
+            1,
+            "{id} sent once over both runs"
+        );
+        assert_eq!(
+            scene
+                .simulator
+                .ledger()
+                .status(&TransactionId::new(id).unwrap())
+                .unwrap()
+                .code(),
+            "V"
+        );
+    }
+}
+
+/// A service scripted per payment, that remembers every call.
+#[derive(Default)]
+struct Scripted {
+    calls: Mutex<Vec<(String, &'static str)>>,
+    reconcile_proves_voided: bool,
+}
+
+impl Scripted {
+    fn log(&self, request: &instamed_soap::VoidRequest, what: &'static str) -> String {
+        let id = request.payment().as_str().to_owned();
+        self.calls.lock().unwrap().push((id.clone(), what));
+        id
+    }
+    fn calls(&self, what: &str) -> Vec<String> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|(_, w)| *w == what)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+fn answer(verdict: Verdict) -> Answer {
+    Answer {
+        verdict: Some(verdict),
+        requests: 1,
+        ..Answer::default()
+    }
+}
+
+struct Shared(Arc<Scripted>);
+
+impl Settle for Shared {
+    async fn void(&self, request: &instamed_soap::VoidRequest) -> Answer {
+        match self.0.log(request, "void").as_str() {
+            "AAAA0001" => answer(Verdict::Unknown),
+            "BBBB0002" => answer(Verdict::NotVoidable),
+            _ => answer(Verdict::Voided),
+        }
+    }
+    async fn reconcile(&self, request: &instamed_soap::VoidRequest) -> Answer {
+        self.0.log(request, "reconcile");
+        answer(if self.0.reconcile_proves_voided {
+            Verdict::Voided
+        } else {
+            Verdict::Unknown
+        })
+    }
+    async fn refund(&self, request: &instamed_soap::VoidRequest, _: Money) -> Answer {
+        self.0.log(request, "refund");
+        Answer {
+            refund_id: Some("REFUND01".into()),
+            ..answer(Verdict::Refunded)
+        }
+    }
+}
+
+/// The library API: an unknown void is never refunded, only reconciled; a refunded row and a
+/// voided row are never touched again.
+#[tokio::test]
+async fn an_unknown_void_is_reconciled_never_refunded_and_final_rows_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    let rows = || {
+        ["AAAA0001", "BBBB0002", "CCCC0003"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let request = instamed_soap::VoidRequest::new(
+                    outlet.clone(),
+                    TransactionId::new(id).unwrap(),
+                );
+                Ok(InputRow::from_request(
+                    i as u64 + 1,
+                    &request,
+                    Some(Money::parse("4.00").unwrap()),
+                ))
+            })
+    };
+    let options = BatchOptions {
+        concurrency: 2,
+        or_refund: true,
+        ..BatchOptions::default()
+    };
+
+    let first = Arc::new(Scripted::default());
+    let mut journal = Journal::open(&path).unwrap();
+    journal.load(rows()).unwrap();
+    let (journal, summary) = Batch::new(Shared(first.clone()), options.clone())
+        .run(journal, std::future::pending())
+        .await
+        .unwrap();
+    drop(journal);
+    assert_eq!(
+        first.calls("refund"),
+        ["BBBB0002"],
+        "only the known refusal is refunded"
+    );
+    assert_eq!(summary.count(Verdict::Unknown), 1);
+    assert_eq!(summary.count(Verdict::Refunded), 1);
+    assert_eq!(summary.exit_code(), 5);
+
+    let second = Arc::new(Scripted {
+        reconcile_proves_voided: true,
+        ..Scripted::default()
+    });
+    let mut journal = Journal::open(&path).unwrap();
+    assert!(journal.load(rows()).unwrap().resumed);
+    let (journal, summary) = Batch::new(Shared(second.clone()), options)
+        .run(journal, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(second.calls("reconcile"), ["AAAA0001"]);
+    assert!(second.calls("void").is_empty() && second.calls("refund").is_empty());
+    assert_eq!(summary.count(Verdict::Voided), 2);
+    assert_eq!(summary.exit_code(), 6);
+    let mut refund_ids = Vec::new();
+    journal
+        .for_each_row(|row| {
+            refund_ids.push(row.refund_id.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(refund_ids, [None, Some("REFUND01".to_owned()), None]);
+}
