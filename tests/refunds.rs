@@ -73,15 +73,27 @@ async fn refunds_over_every_protocol_get_their_own_id_and_stop_at_what_is_left()
     for protocol in EVERY {
         let client = client(&simulator, protocol);
         let id = payment(&simulator, "10.00");
-        let first = client.refund(&refund_of(&id, "4.00")).await.expect("refunded");
+        let first = client
+            .refund(&refund_of(&id, "4.00"))
+            .await
+            .expect("refunded");
         assert_eq!(first.protocol, protocol);
         assert_eq!(first.transaction_status, "C");
         assert_eq!(first.amount, cents("4.00"));
-        assert!(!first.refund_id.is_empty() && !id.matches(&first.refund_id), "{first:?}");
-        let second = client.refund(&refund_of(&id, "6.00")).await.expect("the rest");
+        assert!(
+            !first.refund_id.is_empty() && !id.matches(&first.refund_id),
+            "{first:?}"
+        );
+        let second = client
+            .refund(&refund_of(&id, "6.00"))
+            .await
+            .expect("the rest");
         assert_ne!(second.refund_id, first.refund_id);
         let over = client.refund(&refund_of(&id, "0.01")).await.unwrap_err();
-        assert!(matches!(over, Error::OverRefundable(_)), "{protocol}: {over:?}");
+        assert!(
+            matches!(over, Error::OverRefundable(_)),
+            "{protocol}: {over:?}"
+        );
         assert!(!over.outcome_unknown() && over.is_refusal());
     }
 }
@@ -101,17 +113,32 @@ async fn too_old_and_unknown_payments_are_typed_refusals_over_every_protocol() {
     for protocol in EVERY {
         let client = client(&simulator, protocol);
         let too_old = client.refund(&refund_of(&old, "1.00")).await.unwrap_err();
-        assert!(matches!(too_old, Error::RefundWindowPassed(_)), "{protocol}: {too_old:?}");
-        let unknown = client.refund(&refund_of(&stranger, "1.00")).await.unwrap_err();
-        assert!(matches!(unknown, Error::UnknownTransaction(_)), "{protocol}: {unknown:?}");
+        assert!(
+            matches!(too_old, Error::RefundWindowPassed(_)),
+            "{protocol}: {too_old:?}"
+        );
+        let unknown = client
+            .refund(&refund_of(&stranger, "1.00"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(unknown, Error::UnknownTransaction(_)),
+            "{protocol}: {unknown:?}"
+        );
         // A voided payment cannot be refunded: declined, and its status says it is voided.
         let voided = payment(&simulator, "3.00");
         client
             .void(&VoidRequest::new(outlet(), voided.clone()))
             .await
             .expect("voided");
-        let declined = client.refund(&refund_of(&voided, "1.00")).await.unwrap_err();
-        assert!(matches!(declined, Error::Declined(_)), "{protocol}: {declined:?}");
+        let declined = client
+            .refund(&refund_of(&voided, "1.00"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(declined, Error::Declined(_)),
+            "{protocol}: {declined:?}"
+        );
     }
 }
 
@@ -143,8 +170,14 @@ async fn an_injected_fault_leaves_a_refund_unknown_with_what_settles_it_by_hand(
         assert_eq!(unsettled.protocol, protocol);
         assert!(unsettled.payment.matches(id.as_str()));
         let said = error.report().to_string();
-        assert!(said.contains(id.as_str()) && said.contains("4.00"), "{said}");
-        assert!(said.contains(protocol.as_str()) && said.contains("GMT"), "{said}");
+        assert!(
+            said.contains(id.as_str()) && said.contains("4.00"),
+            "{said}"
+        );
+        assert!(
+            said.contains(protocol.as_str()) && said.contains("GMT"),
+            "{said}"
+        );
         // The cause is one step down the chain, said once.
         assert!(std::error::Error::source(&error).is_some());
         assert_eq!(said.matches("may have been made").count(), 1, "{said}");
@@ -179,7 +212,10 @@ async fn void_or_refund_voids_when_it_can_and_refunds_only_when_too_late() {
         assert!(matches!(voided, VoidOrRefund::Voided(_)), "{voided:?}");
 
         let moving = payment(&simulator, "8.00");
-        simulator.ledger().start_transfer(&moving).expect("transfer");
+        simulator
+            .ledger()
+            .start_transfer(&moving)
+            .expect("transfer");
         let refunded = client
             .void_or_refund(&VoidRequest::new(outlet(), moving.clone()), cents("8.00"))
             .await
