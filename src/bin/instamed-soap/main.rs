@@ -29,7 +29,7 @@ enum Command {
     Void(void::Args),
     /// Refund part or all of a captured payment (a simple refund; never retried).
     #[command(after_help = exit::HELP)]
-    Refund(refund::Args),
+    Refund(refund::RefundArgs),
     /// Settle a void whose outcome is unknown (exit 5): void again, at most --attempts more
     /// times with back-off, until an answer proves which way it went. Same flags as `void`.
     #[command(after_help = exit::HELP)]

@@ -11,7 +11,7 @@ use crate::void::{self, as_json, error_json, print_error, sentence};
 
 /// Arguments of `refund`: those of `void`, and the amount.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct RefundArgs {
     /// How much to give back, in dollars with at most two decimals (4.00).
     #[arg(long)]
     amount: String,
@@ -27,7 +27,7 @@ fn amount(text: &str) -> Result<Amount, Error> {
 }
 
 /// Runs `refund`.
-pub async fn run(args: Args) -> ExitCode {
+pub async fn run(args: RefundArgs) -> ExitCode {
     if args.void.or_refund.is_some() || args.void.reconcile {
         let error = Error::InvalidConfig {
             reason: "refund takes neither --or-refund nor --reconcile".to_owned(),
