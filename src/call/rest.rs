@@ -182,31 +182,33 @@ fn content_type(answer: &Response<Bytes>) -> String {
 }
 
 fn from_payment(answer: PaymentAnswer) -> VoidAnswer {
-    let mut fields = VoidAnswer::default();
-    fields.transaction_status = Some(answer.transaction_status.code().to_owned());
-    fields.primary_transaction_status = answer
-        .primary_transaction_status
-        .map(|s| s.code().to_owned());
-    fields.response_code = answer.response_code;
-    fields.response_message = answer.response_message;
-    fields.primary_transaction_id = answer.primary_transaction_id;
-    fields.transaction_id = answer.transaction_id;
-    fields.authorization_number = answer.authorization_number;
-    fields
+    VoidAnswer {
+        transaction_status: Some(answer.transaction_status.code().to_owned()),
+        primary_transaction_status: answer
+            .primary_transaction_status
+            .map(|s| s.code().to_owned()),
+        response_code: answer.response_code,
+        response_message: answer.response_message,
+        primary_transaction_id: answer.primary_transaction_id,
+        transaction_id: answer.transaction_id,
+        authorization_number: answer.authorization_number,
+        ..VoidAnswer::default()
+    }
 }
 
 fn from_error(answer: ErrorAnswer) -> VoidAnswer {
-    let mut fields = VoidAnswer::default();
-    fields.transaction_status = answer.transaction_status.map(|s| s.code().to_owned());
-    fields.primary_transaction_status = answer
-        .primary_transaction_status
-        .map(|s| s.code().to_owned());
-    fields.response_code = answer.response_code;
-    // The wording that sorts a refusal: the answer's message, or the error's.
-    fields.response_message = answer.response_message.or(answer.message);
-    fields.primary_transaction_id = answer.primary_transaction_id;
-    fields.transaction_id = answer.transaction_id;
-    fields
+    VoidAnswer {
+        transaction_status: answer.transaction_status.map(|s| s.code().to_owned()),
+        primary_transaction_status: answer
+            .primary_transaction_status
+            .map(|s| s.code().to_owned()),
+        response_code: answer.response_code,
+        // The wording that sorts a refusal: the answer's message, or the error's.
+        response_message: answer.response_message.or(answer.message),
+        primary_transaction_id: answer.primary_transaction_id,
+        transaction_id: answer.transaction_id,
+        ..VoidAnswer::default()
+    }
 }
 
 impl Call<VoidRequest> for Rest {

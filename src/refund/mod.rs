@@ -23,14 +23,15 @@ use crate::void::{Rule, VoidAnswer, fault_verdict, nvp_error_verdict, verdict};
 
 impl From<CreditCardCreditResponseData> for VoidAnswer {
     fn from(data: CreditCardCreditResponseData) -> Self {
-        let mut answer = VoidAnswer::default();
-        answer.transaction_status = data.transaction_status;
-        answer.response_code = data.response_code;
-        answer.response_message = data.response_message;
-        answer.primary_transaction_id = data.primary_transaction_id;
-        answer.transaction_id = data.transaction_id;
-        answer.authorization_number = data.authorization_number;
-        answer
+        VoidAnswer {
+            transaction_status: data.transaction_status,
+            response_code: data.response_code,
+            response_message: data.response_message,
+            primary_transaction_id: data.primary_transaction_id,
+            transaction_id: data.transaction_id,
+            authorization_number: data.authorization_number,
+            ..VoidAnswer::default()
+        }
     }
 }
 
@@ -145,13 +146,14 @@ mod tests {
     }
 
     fn answer(status: &str, message: &str, refund_id: Option<&str>) -> VoidAnswer {
-        let mut answer = VoidAnswer::default();
-        answer.transaction_status = Some(status.to_owned());
-        answer.primary_transaction_status = Some("C".to_owned());
-        answer.response_message = Some(message.to_owned());
-        answer.primary_transaction_id = Some(ID.to_owned());
-        answer.transaction_id = refund_id.map(str::to_owned);
-        answer
+        VoidAnswer {
+            transaction_status: Some(status.to_owned()),
+            primary_transaction_status: Some("C".to_owned()),
+            response_message: Some(message.to_owned()),
+            primary_transaction_id: Some(ID.to_owned()),
+            transaction_id: refund_id.map(str::to_owned),
+            ..VoidAnswer::default()
+        }
     }
 
     #[test]
