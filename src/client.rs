@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
@@ -12,11 +12,13 @@ use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::call::{Call, Route, Soap, Wire, config, config_with};
-use crate::credentials::{Credentials, UserName};
+use crate::call::{Call, Rest, Route, Soap, Wire, config, config_with};
+use crate::credentials::{ApiKey, Credentials, UserName};
 use crate::deadline::Deadlines;
-use crate::error::{Error, Refusal, ResponseProblem};
+use crate::error::{Error, Refusal, ResponseProblem, UnsettledRefund};
 use crate::protocol::Protocol;
+use crate::refund::{RefundReceipt, RefundRequest, VoidOrRefund};
+use crate::rest::Amount;
 use crate::retry::RetryPolicy;
 use crate::scrub::Scrubber;
 use crate::soap::Operation;
@@ -36,6 +38,7 @@ const DEFAULT_MAX_IDLE: usize = 8;
 pub struct ClientBuilder {
     endpoint: String,
     credentials: Option<Credentials>,
+    api_key: Option<ApiKey>,
     user_name: UserName,
     protocol: Protocol,
     timeout: Duration,
@@ -51,9 +54,18 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The account that signs requests (HTTP Basic). Required.
+    /// The account that signs SOAP and NVP requests (HTTP Basic). Required for those
+    /// protocols.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// The API key pair that signs REST requests (`Api-Key`, `Api-Secret`). Required for
+    /// [`Protocol::Rest`], whose endpoint is the service's base URL
+    /// (`https://connect.instamed.com`): the `/rest/payment/…` paths are appended to it.
+    pub fn api_key(mut self, api_key: ApiKey) -> Self {
+        self.api_key = Some(api_key);
         self
     }
 
@@ -163,25 +175,33 @@ impl ClientBuilder {
             }
             _ => return Err(config(format!("endpoint {endpoint} is not an https URL"))),
         }
-        let credentials = self
-            .credentials
-            .ok_or_else(|| config("credentials are required".to_owned()))?;
-        let scrubber = Scrubber::new(&credentials);
-
-        let soap_route = Route::new(&endpoint, &credentials, self.user_name)?;
-        let nvp_endpoint = nvp_endpoint(&endpoint, self.nvp_endpoint.as_deref())?;
-        if self.protocol == Protocol::Nvp && nvp_endpoint.is_none() {
-            return Err(config(format!(
-                "cannot derive the NVP address from {endpoint}: set nvp_endpoint"
-            )));
-        }
-        let nvp_route = nvp_endpoint
-            .map(|uri| Route::new(&uri, &credentials, self.user_name))
-            .transpose()?;
-        // Typed calls of an NVP client go in SOAP 1.1.
-        let version = self.protocol.soap_version().unwrap_or_default();
-        let soap = Soap::new(version, soap_route.clone());
-        let wire = Wire::new(self.protocol, soap_route, nvp_route)?;
+        let scrubber = Scrubber::for_secrets(self.credentials.as_ref(), self.api_key.as_ref());
+        let (soap, wire) = if self.protocol == Protocol::Rest {
+            let api_key = self.api_key.as_ref().ok_or_else(|| {
+                config("REST needs an API key pair (Api-Key and Api-Secret)".to_owned())
+            })?;
+            (None, Wire::Rest(Rest::new(&endpoint, api_key)?))
+        } else {
+            let credentials = self
+                .credentials
+                .as_ref()
+                .ok_or_else(|| config("credentials are required".to_owned()))?;
+            let soap_route = Route::new(&endpoint, credentials, self.user_name)?;
+            let nvp_endpoint = nvp_endpoint(&endpoint, self.nvp_endpoint.as_deref())?;
+            if self.protocol == Protocol::Nvp && nvp_endpoint.is_none() {
+                return Err(config(format!(
+                    "cannot derive the NVP address from {endpoint}: set nvp_endpoint"
+                )));
+            }
+            let nvp_route = nvp_endpoint
+                .map(|uri| Route::new(&uri, credentials, self.user_name))
+                .transpose()?;
+            // Typed calls of an NVP client go in SOAP 1.1.
+            let version = self.protocol.soap_version().unwrap_or_default();
+            let soap = Soap::new(version, soap_route.clone());
+            let wire = Wire::new(self.protocol, soap_route, nvp_route)?;
+            (Some(soap), wire)
+        };
 
         let tls = tls_config(self.ca_file.as_ref())?;
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -250,8 +270,9 @@ pub struct Client {
 
 struct Inner {
     endpoint: Uri,
-    /// Typed calls of any operation (in SOAP 1.1 for an NVP client).
-    soap: Soap,
+    /// Typed calls of any operation (in SOAP 1.1 for an NVP client; none for a REST client,
+    /// which holds no HTTP Basic credentials).
+    soap: Option<Soap>,
     /// The client's protocol: what a void becomes on the wire and what its answer proves.
     wire: Wire,
     /// Takes this client's secrets out of whatever an answer makes it say.
@@ -279,6 +300,7 @@ impl Client {
         ClientBuilder {
             endpoint: endpoint.into(),
             credentials: None,
+            api_key: None,
             user_name: UserName::default(),
             protocol: Protocol::default(),
             timeout: DEFAULT_TIMEOUT,
@@ -314,7 +336,8 @@ impl Client {
         let wire = &self.inner.wire;
         let scrubber = &self.inner.scrubber;
         let http_request = wire.request(request)?;
-        let answer = self.exchange(wire.operation(), http_request).await?;
+        let operation = Call::<VoidRequest>::operation(wire);
+        let answer = self.exchange(operation, http_request).await?;
         wire.judge(request, &answer)
             .map(|receipt| scrubber.receipt(receipt))
             .map_err(|error| scrubber.error(error))
@@ -368,6 +391,70 @@ impl Client {
         Err(first)
     }
 
+    /// Gives back `request.amount()` of a captured payment as a simple refund
+    /// (`DoCreditCardSimpleRefund`, NVP `SimpleRefund`, REST `/rest/payment/refund-simple`).
+    ///
+    /// Succeeds only on `TransactionStatus` `C` with the refund's own transaction ID. Refusals
+    /// are [`Error::OverRefundable`], [`Error::RefundWindowPassed`],
+    /// [`Error::UnknownTransaction`] and [`Error::Declined`]. A refund is not idempotent, so
+    /// one whose outcome is unknown is never sent again: it comes back as
+    /// [`Error::RefundOutcomeUnknown`], saying what to check by hand before refunding again.
+    /// (Requests that certainly never left this machine are still retried under the
+    /// [`retry_policy`](ClientBuilder::retry_policy): they cannot have refunded anything.)
+    pub async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, Error> {
+        let wire = &self.inner.wire;
+        let scrubber = &self.inner.scrubber;
+        let http_request = wire.request(request)?;
+        let sent_at = SystemTime::now();
+        let operation = Call::<RefundRequest>::operation(wire);
+        let result = match self.exchange(operation, http_request).await {
+            Ok(answer) => wire.judge(request, &answer),
+            Err(error) => Err(error),
+        };
+        result
+            .map(|receipt| scrubber.refund_receipt(receipt))
+            .map_err(|error| {
+                let error = scrubber.error(error);
+                if error.outcome_unknown() {
+                    Error::RefundOutcomeUnknown(Box::new(UnsettledRefund {
+                        payment: request.payment().clone(),
+                        amount: request.amount(),
+                        sent_at,
+                        protocol: self.inner.protocol,
+                        cause: error,
+                    }))
+                } else {
+                    error
+                }
+            })
+    }
+
+    /// Voids the payment or, only when InstaMed refuses the void as too late (a *known*
+    /// [`Error::NotVoidable`] refusal: the funds transfer has begun), refunds `amount` of it.
+    ///
+    /// Never refunds after any other answer: an unknown void outcome (the void may have gone
+    /// through) comes back as it is, to be reconciled; so do the other refusals. What happened
+    /// is reported as it happened: [`VoidOrRefund::Voided`] or [`VoidOrRefund::Refunded`],
+    /// never a refund as a void. A failed refund is returned as the refund's error.
+    pub async fn void_or_refund(
+        &self,
+        request: &VoidRequest,
+        amount: Amount,
+    ) -> Result<VoidOrRefund, Error> {
+        // Checked first: an amount that could not be refunded must not wait until the void
+        // is already refused.
+        let refund = RefundRequest::for_void(request, amount)?;
+        match self.void(request).await {
+            Ok(receipt) => Ok(VoidOrRefund::Voided(receipt)),
+            Err(Error::NotVoidable(refusal)) => {
+                tracing::info!(payment = %request.payment(), %amount, refusal = %refusal,
+                    "the void is too late; refunding instead");
+                self.refund(&refund).await.map(VoidOrRefund::Refunded)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Calls any operation of the service with its generated request element, and returns its
     /// generated response element. A fault is [`Error::Fault`]; no business rule is applied.
     /// A client set to [`Protocol::Nvp`] makes such calls in SOAP 1.1.
@@ -382,7 +469,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn call<O: Operation>(&self, request: &O::Request) -> Result<O::Response, Error> {
-        let soap = &self.inner.soap;
+        let soap = self
+            .inner
+            .soap
+            .as_ref()
+            .ok_or_else(|| config("typed SOAP calls need a SOAP or NVP client".to_owned()))?;
         let http_request = soap.operation_request::<O>(request)?;
         let answer = self.exchange(O::NAME, http_request).await?;
         soap.read::<O>(&answer)

@@ -73,6 +73,55 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// An API key pair for InstaMed's REST interface: the key names the integration, the secret
+/// proves it. A second type rather than more fields on [`Credentials`]: REST is signed with
+/// these headers and never with HTTP Basic, so a client holds the one its protocol needs.
+///
+/// The secret never appears in `Debug` output, and both headers are marked sensitive.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    key: String,
+    secret: String,
+}
+
+impl ApiKey {
+    /// The pair `key` and `secret`.
+    pub fn new(key: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            secret: secret.into(),
+        }
+    }
+
+    /// The key (not a secret, but kept out of recordings all the same).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The secret, for the scrubber that keeps it out of what answers make the client say.
+    pub(crate) fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// The `Api-Key` and `Api-Secret` header values, both marked sensitive.
+    pub(crate) fn headers(&self) -> Result<(HeaderValue, HeaderValue), http::Error> {
+        let mut key = HeaderValue::try_from(self.key.as_str())?;
+        key.set_sensitive(true);
+        let mut secret = HeaderValue::try_from(self.secret.as_str())?;
+        secret.set_sensitive(true);
+        Ok((key, secret))
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &self.key)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +135,15 @@ mod tests {
         assert_eq!(header, "Basic YWNjdEBjbGluaWM6czNjcmV0LXB3");
         let local = credentials.authorization(UserName::LocalPart).unwrap();
         assert_eq!(local, format!("Basic {}", BASE64.encode("acct:s3cret-pw")));
+    }
+
+    #[test]
+    fn an_api_key_hides_its_secret_and_marks_both_headers() {
+        let pair = ApiKey::new("key-1", "api-s3cret");
+        assert!(!format!("{pair:?}").contains("api-s3cret"));
+        let (key, secret) = pair.headers().unwrap();
+        assert!(key.is_sensitive() && secret.is_sensitive());
+        assert_eq!(secret, "api-s3cret");
+        assert!(ApiKey::new("k", "bad\nsecret").headers().is_err());
     }
 }

@@ -1,10 +1,13 @@
 //! One error type for every way a void can fail, sorted by what the caller should do next.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use crate::Protocol;
+use crate::rest::Amount;
 use crate::soap::{FaultCode, SoapFault, UnreadableEnvelope};
 use crate::transport::BoxError;
+use crate::void::TransactionId;
 
 /// Everything that can go wrong building a client or voiding a payment.
 ///
@@ -43,8 +46,9 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
     },
-    /// InstaMed declined the void for a reason not covered by a more specific variant.
-    #[error("InstaMed declined the void: {0}")]
+    /// InstaMed declined the void (or the refund) for a reason not covered by a more specific
+    /// variant.
+    #[error("InstaMed declined the request: {0}")]
     Declined(Box<Refusal>),
     /// The payment can no longer be voided: its funds transfer has begun or it has settled.
     /// A simple refund is the usual way on.
@@ -53,6 +57,17 @@ pub enum Error {
     /// The payment had already been voided.
     #[error("the payment was already voided: {0}")]
     AlreadyVoided(Box<Refusal>),
+    /// A refund asked for more than is left of the payment (its amount less earlier refunds).
+    #[error("the refund exceeds what is left to refund of the payment: {0}")]
+    OverRefundable(Box<Refusal>),
+    /// The payment is older than the refund window (one year at InstaMed).
+    #[error("the payment is too old to refund: {0}")]
+    RefundWindowPassed(Box<Refusal>),
+    /// A refund was (or may have been) sent and nothing read proves whether it was made. A
+    /// refund is not idempotent, so it is never sent again automatically: what is needed to
+    /// settle it by hand is in the [`UnsettledRefund`], its cause in [`source`](std::error::Error::source).
+    #[error(transparent)]
+    RefundOutcomeUnknown(Box<UnsettledRefund>),
     /// InstaMed does not know the payment.
     #[error("InstaMed does not know the payment: {0}")]
     UnknownTransaction(Box<Refusal>),
@@ -159,6 +174,7 @@ impl Error {
                     | FaultCode::DataEncodingUnknown
             ),
             Self::NvpError { code, .. } => !is_request_error_code(code.as_deref()),
+            Self::RefundOutcomeUnknown(_) => true,
             _ => false,
         }
     }
@@ -173,6 +189,7 @@ impl Error {
             | Self::MalformedResponse { status, .. }
             | Self::NvpError { status, .. } => Some(*status),
             Self::Fault(fault) => fault.http_status,
+            Self::RefundOutcomeUnknown(unsettled) => unsettled.cause.http_status(),
             _ => self
                 .refusal()
                 .and_then(|refusal| refusal.fault.as_ref())
@@ -184,13 +201,15 @@ impl Error {
     pub fn fault(&self) -> Option<&SoapFault> {
         match self {
             Self::Fault(fault) => Some(fault),
+            Self::RefundOutcomeUnknown(unsettled) => unsettled.cause.fault(),
             _ => self.refusal().and_then(|refusal| refusal.fault.as_deref()),
         }
     }
 
     /// A short, stable name of the error's kind, for scripts, logs and cassettes:
     /// `invalid_request`, `invalid_config`, `authentication_refused`, `declined`,
-    /// `not_voidable`, `already_voided`, `unknown_transaction`, `fault`, `service_error`,
+    /// `not_voidable`, `already_voided`, `unknown_transaction`, `over_refundable`,
+    /// `refund_window_passed`, `refund_outcome_unknown`, `fault`, `service_error`,
     /// `timeout`, `connect_error`, `tls_error`, `transport_error`, `http_status`,
     /// `malformed_response`.
     pub fn code(&self) -> &'static str {
@@ -202,6 +221,9 @@ impl Error {
             Self::NotVoidable(_) => "not_voidable",
             Self::AlreadyVoided(_) => "already_voided",
             Self::UnknownTransaction(_) => "unknown_transaction",
+            Self::OverRefundable(_) => "over_refundable",
+            Self::RefundWindowPassed(_) => "refund_window_passed",
+            Self::RefundOutcomeUnknown(_) => "refund_outcome_unknown",
             Self::Fault(_) => "fault",
             Self::NvpError { .. } => "service_error",
             Self::Timeout { .. } => "timeout",
@@ -230,7 +252,8 @@ impl Error {
         matches!(self, Self::Timeout { .. })
     }
 
-    /// Whether InstaMed answered and refused the void (any of the four refusal variants).
+    /// Whether InstaMed answered and refused the void or the refund (any of the refusal
+    /// variants).
     pub fn is_refusal(&self) -> bool {
         self.refusal().is_some()
     }
@@ -243,13 +266,15 @@ impl Error {
         self.refusal().is_some_and(Refusal::payment_is_voided)
     }
 
-    /// The refusal's details, for the four refusal variants.
+    /// The refusal's details, for the refusal variants.
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {
             Self::Declined(refusal)
             | Self::NotVoidable(refusal)
             | Self::AlreadyVoided(refusal)
-            | Self::UnknownTransaction(refusal) => Some(refusal),
+            | Self::UnknownTransaction(refusal)
+            | Self::OverRefundable(refusal)
+            | Self::RefundWindowPassed(refusal) => Some(refusal),
             _ => None,
         }
     }
@@ -271,6 +296,44 @@ impl fmt::Display for Report<'_> {
             source = cause.source();
         }
         Ok(())
+    }
+}
+
+/// A refund whose outcome is unknown, with what a person needs to settle it by hand: ask
+/// InstaMed (or its portal) whether payment `payment` has a refund of `amount` made around
+/// `sent_at`, before refunding again.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct UnsettledRefund {
+    /// The payment the refund was asked on.
+    pub payment: TransactionId,
+    /// The amount asked for.
+    pub amount: Amount,
+    /// When the request was handed to the connection.
+    pub sent_at: SystemTime,
+    /// The protocol it went over.
+    pub protocol: Protocol,
+    /// Why the outcome is unknown.
+    pub cause: Error,
+}
+
+impl fmt::Display for UnsettledRefund {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the refund of {} on payment {} over {} at {} may have been made; \
+             check the payment's refunds before refunding again",
+            self.amount,
+            self.payment,
+            self.protocol,
+            httpdate::fmt_http_date(self.sent_at)
+        )
+    }
+}
+
+impl std::error::Error for UnsettledRefund {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
     }
 }
 

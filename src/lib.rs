@@ -37,6 +37,7 @@ mod deadline;
 pub mod error;
 pub mod nvp;
 mod protocol;
+mod refund;
 pub mod rest;
 mod retry;
 mod scrub;
@@ -49,9 +50,10 @@ mod void;
 pub mod xsd;
 
 pub use client::{Client, ClientBuilder};
-pub use credentials::{Credentials, UserName};
-pub use error::{Error, InvalidRequest, Refusal, ResponseProblem};
+pub use credentials::{ApiKey, Credentials, UserName};
+pub use error::{Error, InvalidRequest, Refusal, ResponseProblem, UnsettledRefund};
 pub use protocol::Protocol;
+pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 pub use retry::RetryPolicy;
 pub use void::{
     CardPresentStatus, Outlet, TransactionId, VoidAnswer, VoidConfirmation, VoidReceipt,

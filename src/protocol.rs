@@ -17,6 +17,9 @@ pub enum Protocol {
     Soap12,
     /// Form-encoded name/value pairs to `NVP.aspx`.
     Nvp,
+    /// JSON to `/rest/payment/…` under the service's base URL, signed with an API key pair
+    /// ([`ApiKey`](crate::ApiKey)). What is guessed about it is listed in [`rest`](crate::rest).
+    Rest,
 }
 
 impl Protocol {
@@ -25,16 +28,17 @@ impl Protocol {
         match self {
             Self::Soap11 => Some(SoapVersion::Soap11),
             Self::Soap12 => Some(SoapVersion::Soap12),
-            Self::Nvp => None,
+            Self::Nvp | Self::Rest => None,
         }
     }
 
-    /// The name used on command lines and in reports (`soap11`, `soap12`, `nvp`).
+    /// The name used on command lines and in reports (`soap11`, `soap12`, `nvp`, `rest`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Soap11 => "soap11",
             Self::Soap12 => "soap12",
             Self::Nvp => "nvp",
+            Self::Rest => "rest",
         }
     }
 }
@@ -53,8 +57,9 @@ impl FromStr for Protocol {
             "soap11" => Ok(Self::Soap11),
             "soap12" => Ok(Self::Soap12),
             "nvp" => Ok(Self::Nvp),
+            "rest" => Ok(Self::Rest),
             other => Err(format!(
-                "unknown protocol {other:?} (expected soap11, soap12 or nvp)"
+                "unknown protocol {other:?} (expected soap11, soap12, nvp or rest)"
             )),
         }
     }

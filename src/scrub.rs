@@ -10,8 +10,9 @@
 
 use std::borrow::Cow;
 
-use crate::credentials::{Credentials, UserName};
+use crate::credentials::{ApiKey, Credentials, UserName};
 use crate::error::{Error, Refusal, ResponseProblem};
+use crate::refund::RefundReceipt;
 use crate::soap::SoapFault;
 use crate::void::VoidReceipt;
 
@@ -41,8 +42,24 @@ impl Scrubber {
 
     /// A scrubber for `credentials`: their password in the forms an answer may carry it, and
     /// the Basic token of each user-name form.
+    #[cfg(test)]
     pub(crate) fn new(credentials: &Credentials) -> Self {
+        Self::for_secrets(Some(credentials), None)
+    }
+
+    /// A scrubber for whichever of `credentials` and the REST `api_key` a client holds: the
+    /// API secret is cleaned in the same forms as the password.
+    pub(crate) fn for_secrets(credentials: Option<&Credentials>, api_key: Option<&ApiKey>) -> Self {
         let mut secrets = Vec::new();
+        if let Some(secret) = api_key.map(ApiKey::secret).filter(|s| !s.is_empty()) {
+            secrets.push(secret.to_owned());
+            secrets.push(form_urlencoded::byte_serialize(secret.as_bytes()).collect());
+            secrets.push(xml_escaped(secret));
+            secrets.push(json_escaped(secret));
+        }
+        let Some(credentials) = credentials else {
+            return Self::sorted(secrets);
+        };
         let password = credentials.password();
         if !password.is_empty() {
             secrets.push(password.to_owned());
@@ -52,6 +69,10 @@ impl Scrubber {
         for form in [UserName::AccountId, UserName::LocalPart] {
             secrets.push(credentials.basic_token(form));
         }
+        Self::sorted(secrets)
+    }
+
+    fn sorted(mut secrets: Vec<String>) -> Self {
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
         secrets.dedup();
         secrets.retain(|secret| !secret.is_empty());
@@ -95,6 +116,17 @@ impl Scrubber {
         receipt
     }
 
+    /// The refund receipt with its answer-given texts cleaned.
+    pub(crate) fn refund_receipt(&self, mut receipt: RefundReceipt) -> RefundReceipt {
+        self.string(&mut receipt.refund_id);
+        self.string(&mut receipt.transaction_status);
+        self.option(&mut receipt.primary_transaction_status);
+        self.option(&mut receipt.response_code);
+        self.option(&mut receipt.response_message);
+        self.option(&mut receipt.authorization_number);
+        receipt
+    }
+
     /// The error with every text an answer put in it cleaned.
     pub(crate) fn error(&self, error: Error) -> Error {
         match error {
@@ -102,6 +134,19 @@ impl Scrubber {
             Error::NotVoidable(refusal) => Error::NotVoidable(self.refusal(refusal)),
             Error::AlreadyVoided(refusal) => Error::AlreadyVoided(self.refusal(refusal)),
             Error::UnknownTransaction(refusal) => Error::UnknownTransaction(self.refusal(refusal)),
+            Error::OverRefundable(refusal) => Error::OverRefundable(self.refusal(refusal)),
+            Error::RefundWindowPassed(refusal) => Error::RefundWindowPassed(self.refusal(refusal)),
+            Error::RefundOutcomeUnknown(mut unsettled) => {
+                let cause = std::mem::replace(
+                    &mut unsettled.cause,
+                    Error::HttpStatus {
+                        status: 0,
+                        body_excerpt: String::new(),
+                    },
+                );
+                unsettled.cause = self.error(cause);
+                Error::RefundOutcomeUnknown(unsettled)
+            }
             Error::Fault(mut fault) => {
                 self.fault(&mut fault);
                 Error::Fault(fault)
@@ -195,6 +240,15 @@ impl Scrubber {
             other => other,
         }
     }
+}
+
+/// `text` as a JSON string's contents (what a REST answer echoing it would hold).
+fn json_escaped(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .map_or_else(String::new, str::to_owned)
 }
 
 fn xml_escaped(text: &str) -> String {

@@ -4,8 +4,11 @@
 
 use std::future::Future;
 
-use crate::bindings::{operations, types};
-use crate::{Client, Error, Refusal, VoidConfirmation, VoidReceipt, VoidRequest};
+use crate::rest::Amount;
+use crate::{
+    Client, Error, InvalidRequest, RefundRequest, Refusal, VoidConfirmation, VoidReceipt,
+    VoidRequest,
+};
 
 use super::money::Money;
 use super::verdict::Verdict;
@@ -84,59 +87,35 @@ impl Settle for Client {
     }
 
     async fn refund(&self, request: &VoidRequest, amount: Money) -> Answer {
-        refund_over_soap(self, request, amount).await
+        refund_with(self, request, amount).await
     }
 }
 
-/// The refund arm over the generated `DoCreditCardSimpleRefund` call, kept in one place so a
-/// domain-level refund can replace it: TransactionStatus `C` is refunded, `D`/`X` refused,
-/// anything else (and any answer that may hide a refund) unknown.
-async fn refund_over_soap(client: &Client, request: &VoidRequest, amount: Money) -> Answer {
-    let outlet = request.outlet();
-    let call = types::DoCreditCardSimpleRefund {
-        transaction: Some(types::CreditCardSimpleRefundRequestData {
-            merchant_id: Some(outlet.merchant_id().to_owned()),
-            store_id: Some(outlet.store_id().to_owned()),
-            terminal_id: Some(outlet.terminal_id().to_owned()),
-            primary_transaction_id: Some(request.payment().as_str().to_owned()),
-            amount: Some(amount.to_string()),
-            ..Default::default()
-        }),
+/// The refund arm: a simple refund of `amount` over the client's protocol. The client never
+/// resends a refund whose outcome is unknown; neither does the batch.
+async fn refund_with(client: &Client, request: &VoidRequest, amount: Money) -> Answer {
+    let refund = amount
+        .to_string()
+        .parse::<Amount>()
+        .map_err(|error| Error::from(InvalidRequest::new("Amount", error.to_string())))
+        .and_then(|amount| {
+            RefundRequest::new(request.outlet().clone(), request.payment().clone(), amount)
+                .map_err(Error::from)
+        });
+    let result = match refund {
+        Ok(refund) => client.refund(&refund).await,
+        Err(error) => Err(error),
     };
-    match client
-        .call::<operations::DoCreditCardSimpleRefund>(&call)
-        .await
-    {
-        Ok(response) => {
-            let Some(result) = response.do_credit_card_simple_refund_result else {
-                let mut answer = Answer::of(Verdict::RefundUnknown);
-                answer.detail = "the answer has no result".to_owned();
-                return answer;
-            };
-            let verdict = match result.transaction_status.as_deref() {
-                Some("C")
-                    if result
-                        .transaction_id
-                        .as_deref()
-                        .is_some_and(|id| !id.is_empty()) =>
-                {
-                    Verdict::Refunded
-                }
-                Some("D" | "X") => Verdict::RefundRefused,
-                _ => Verdict::RefundUnknown,
-            };
-            Answer {
-                verdict: Some(verdict),
-                transaction_status: result.transaction_status,
-                primary_transaction_status: None,
-                response_code: result.response_code,
-                detail: result.response_message.unwrap_or_default(),
-                refund_id: (verdict == Verdict::Refunded)
-                    .then_some(result.transaction_id)
-                    .flatten(),
-                requests: 1,
-            }
-        }
+    match result {
+        Ok(receipt) => Answer {
+            verdict: Some(Verdict::Refunded),
+            transaction_status: Some(receipt.transaction_status.clone()),
+            primary_transaction_status: None,
+            response_code: receipt.response_code.clone(),
+            detail: receipt.response_message.clone().unwrap_or_default(),
+            refund_id: Some(receipt.refund_id.clone()),
+            requests: 1,
+        },
         Err(error) => {
             // A refund is not idempotent: whatever may hide one is unknown, never retried.
             let verdict = if error.outcome_unknown() {

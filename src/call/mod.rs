@@ -3,10 +3,11 @@
 //! verification, fuzzing and benchmarks use it as the [`Client`](crate::Client) does, and a test
 //! can pin every byte of a request and every verdict of an answer.
 //!
-//! A protocol is one type ([`Soap`], [`Nvp`]) implementing [`Call`] for each kind of exchange it
-//! carries ([`Exchange`]: a void today). [`Wire`] picks the client's protocol in one place.
+//! A protocol is one type ([`Soap`], [`Nvp`], [`Rest`]) implementing [`Call`] for each kind of
+//! exchange it carries ([`Exchange`]: a void and a simple refund). [`Wire`] picks the client's protocol in one place.
 
 mod nvp;
+mod rest;
 mod soap;
 
 use bytes::Bytes;
@@ -16,9 +17,11 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use crate::credentials::{Credentials, UserName};
 use crate::error::{Error, ResponseProblem};
 use crate::protocol::Protocol;
+use crate::refund::{RefundReceipt, RefundRequest};
 use crate::void::{VoidReceipt, VoidRequest};
 
 pub use self::nvp::Nvp;
+pub use self::rest::Rest;
 pub use self::soap::Soap;
 
 const USER_AGENT_VALUE: &str = concat!("instamed-soap/", env!("CARGO_PKG_VERSION"));
@@ -31,6 +34,10 @@ pub trait Exchange {
 
 impl Exchange for VoidRequest {
     type Receipt = VoidReceipt;
+}
+
+impl Exchange for RefundRequest {
+    type Receipt = RefundReceipt;
 }
 
 /// One protocol's way of carrying exchange `R`: two pure functions and a name for logs.
@@ -127,11 +134,17 @@ pub enum Wire {
     Soap(Soap),
     /// Form-encoded pairs to `NVP.aspx`.
     Nvp(Nvp),
+    /// JSON to `/rest/payment/…`.
+    Rest(Rest),
 }
 
 impl Wire {
     /// The call layer for `protocol`: `soap` routes SOAP requests, `nvp` NVP ones.
+    /// A REST call layer is built with [`Wire::Rest`]: it needs an API key pair, not a route.
     pub fn new(protocol: Protocol, soap: Route, nvp: Option<Route>) -> Result<Self, Error> {
+        if protocol == Protocol::Rest {
+            return Err(config("REST takes an API key pair: build Wire::Rest"));
+        }
         match protocol.soap_version() {
             Some(version) => Ok(Self::Soap(Soap::new(version, soap))),
             None => nvp
@@ -145,11 +158,13 @@ impl<R: Exchange> Call<R> for Wire
 where
     Soap: Call<R>,
     Nvp: Call<R>,
+    Rest: Call<R>,
 {
     fn operation(&self) -> &'static str {
         match self {
-            Self::Soap(soap) => soap.operation(),
-            Self::Nvp(nvp) => nvp.operation(),
+            Self::Soap(soap) => Call::<R>::operation(soap),
+            Self::Nvp(nvp) => Call::<R>::operation(nvp),
+            Self::Rest(rest) => Call::<R>::operation(rest),
         }
     }
 
@@ -157,6 +172,7 @@ where
         match self {
             Self::Soap(soap) => soap.request(request),
             Self::Nvp(nvp) => nvp.request(request),
+            Self::Rest(rest) => rest.request(request),
         }
     }
 
@@ -164,6 +180,7 @@ where
         match self {
             Self::Soap(soap) => soap.judge(request, answer),
             Self::Nvp(nvp) => nvp.judge(request, answer),
+            Self::Rest(rest) => rest.judge(request, answer),
         }
     }
 }

@@ -6,6 +6,7 @@ use http::{HeaderValue, Request, Response};
 use super::{Call, Route, check_answer, excerpt};
 use crate::error::{Error, ResponseProblem};
 use crate::nvp::{self, NvpProblem};
+use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::void::{self, VoidReceipt, VoidRequest};
 
 /// NVP along one route (the `NVP.aspx` address).
@@ -66,6 +67,27 @@ impl Call<VoidRequest> for Nvp {
     fn judge(&self, request: &VoidRequest, answer: &Response<Bytes>) -> Result<VoidReceipt, Error> {
         let pairs = self.read(answer)?;
         void::judge_nvp(request, &pairs, answer.status().as_u16())
+            .map_err(|problem| unreadable(answer, &problem))?
+    }
+}
+
+impl Call<RefundRequest> for Nvp {
+    fn operation(&self) -> &'static str {
+        "SimpleRefund"
+    }
+
+    fn request(&self, request: &RefundRequest) -> Result<Request<Bytes>, Error> {
+        let amount = request.amount().to_string();
+        Ok(self.form_request(request.to_nvp(&amount)))
+    }
+
+    fn judge(
+        &self,
+        request: &RefundRequest,
+        answer: &Response<Bytes>,
+    ) -> Result<RefundReceipt, Error> {
+        let pairs = self.read(answer)?;
+        refund::judge_nvp(request, &pairs, answer.status().as_u16())
             .map_err(|problem| unreadable(answer, &problem))?
     }
 }

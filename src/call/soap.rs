@@ -5,8 +5,9 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderName, HeaderValue, Request, Response};
 
 use super::{Call, Route, check_answer, config, config_with, excerpt};
-use crate::bindings::operations::DoCreditCardSecondaryVoid;
+use crate::bindings::operations::{DoCreditCardSecondaryVoid, DoCreditCardSimpleRefund};
 use crate::error::{Error, ResponseProblem};
+use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::soap::{self, Answer, Operation, SoapVersion};
 use crate::void::{self, VoidReceipt, VoidRequest};
 
@@ -113,5 +114,29 @@ impl Call<VoidRequest> for Soap {
         let status = answer.status().as_u16();
         let result = self.read::<DoCreditCardSecondaryVoid>(answer);
         void::judge_soap(request, result, status, self.version)
+    }
+}
+
+impl Call<RefundRequest> for Soap {
+    fn operation(&self) -> &'static str {
+        DoCreditCardSimpleRefund::NAME
+    }
+
+    fn request(&self, request: &RefundRequest) -> Result<Request<Bytes>, Error> {
+        self.operation_request::<DoCreditCardSimpleRefund>(&request.to_soap())
+    }
+
+    fn judge(
+        &self,
+        request: &RefundRequest,
+        answer: &Response<Bytes>,
+    ) -> Result<RefundReceipt, Error> {
+        let status = answer.status().as_u16();
+        let result = self.read::<DoCreditCardSimpleRefund>(answer);
+        let protocol = match self.version {
+            SoapVersion::Soap11 => crate::Protocol::Soap11,
+            SoapVersion::Soap12 => crate::Protocol::Soap12,
+        };
+        refund::judge_soap(request, result, status, protocol)
     }
 }

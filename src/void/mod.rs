@@ -6,7 +6,9 @@ mod reconcile;
 mod request;
 
 pub use outcome::VoidAnswer;
-pub(crate) use outcome::{judge_nvp, judge_soap};
+pub(crate) use outcome::{
+    Rule, fault_verdict, judge, judge_nvp, judge_soap, nvp_error_verdict, verdict,
+};
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
 pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};

@@ -23,7 +23,7 @@ use crate::error::{Error, Refusal, ResponseProblem};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::{FaultCode, Operation, SoapFault, SoapVersion};
 
-use super::{VoidReceipt, VoidRequest};
+use super::{TransactionId, VoidReceipt, VoidRequest};
 
 /// The parts of a void's answer that decide its outcome, whatever protocol carried it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -139,6 +139,16 @@ pub(crate) fn judge_nvp(
     Ok(judge(request, fields, Protocol::Nvp))
 }
 
+/// What an answer must show for an exchange to have succeeded, and how its refusals are told
+/// apart: a void and a simple refund are judged by the same statuses, with their own rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// `TransactionStatus` `C` and `PrimaryTransactionStatus` `V`.
+    Void,
+    /// `TransactionStatus` `C` and the refund's own `TransactionID`.
+    Refund,
+}
+
 /// Turns a result into a receipt, a refusal, or (when it contradicts itself) an error whose
 /// outcome is unknown. Only `C` + `V` is a success; only `D` or `X` is a refusal.
 pub(crate) fn judge(
@@ -146,23 +156,49 @@ pub(crate) fn judge(
     answer: VoidAnswer,
     protocol: Protocol,
 ) -> Result<VoidReceipt, Error> {
+    let answer = verdict(request.payment(), answer, Rule::Void)?;
+    Ok(VoidReceipt {
+        payment: request.payment().clone(),
+        transaction_status: trimmed(answer.transaction_status),
+        primary_transaction_status: trimmed(answer.primary_transaction_status),
+        response_code: answer.response_code,
+        response_message: answer.response_message,
+        transaction_id: answer.transaction_id,
+        authorization_number: answer.authorization_number,
+        protocol,
+    })
+}
+
+/// The one mapping from an answer's statuses to a verdict, for a void or a refund of `payment`:
+/// the answer itself when it proves success, otherwise the error that says why not.
+pub(crate) fn verdict(
+    payment: &TransactionId,
+    answer: VoidAnswer,
+    rule: Rule,
+) -> Result<VoidAnswer, Error> {
     let inconsistent = |why: String| Error::malformed(200, ResponseProblem::Inconsistent(why));
-    if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
+    if let Some(why) = about_another_payment(payment, answer.primary_transaction_id.as_deref()) {
         return Err(inconsistent(why));
     }
     let status = answer.transaction_status.as_deref().map(str::trim);
     let primary = answer.primary_transaction_status.as_deref().map(str::trim);
     match (status, primary) {
-        (Some(s), Some(p)) if is(s, "C") && is(p, "V") => Ok(VoidReceipt {
-            payment: request.payment().clone(),
-            transaction_status: trimmed(answer.transaction_status),
-            primary_transaction_status: trimmed(answer.primary_transaction_status),
-            response_code: answer.response_code,
-            response_message: answer.response_message,
-            transaction_id: answer.transaction_id,
-            authorization_number: answer.authorization_number,
-            protocol,
-        }),
+        (Some(s), Some(p)) if rule == Rule::Void && is(s, "C") && is(p, "V") => Ok(answer),
+        // A refund is a new transaction: without its ID nobody can find it again, so an answer
+        // that omits it cannot be settled from what it says.
+        (Some(s), _) if rule == Rule::Refund && is(s, "C") => {
+            if answer
+                .transaction_id
+                .as_deref()
+                .is_some_and(|id| !id.trim().is_empty())
+            {
+                Ok(answer)
+            } else {
+                Err(inconsistent(
+                    "the refund completed but the answer has no TransactionID".to_owned(),
+                ))
+            }
+        }
         (Some(s), p) if is(s, "C") => Err(inconsistent(format!(
             "the void completed but the payment's status is {}, not V",
             p.map_or_else(|| "missing".to_owned(), |p| format!("{p:?}"))
@@ -170,7 +206,7 @@ pub(crate) fn judge(
         (None, _) => Err(inconsistent(
             "the answer has no TransactionStatus".to_owned(),
         )),
-        // Declined or cancelled: InstaMed looked at the void and said no.
+        // Declined or cancelled: InstaMed looked at the request and said no.
         (Some(s), _) if is_refusal_status(s) => {
             let wording = answer.response_message.clone().unwrap_or_default();
             Err(refusal_error(
@@ -182,12 +218,17 @@ pub(crate) fn judge(
                     fault: None,
                 },
                 &wording,
+                rule,
             ))
         }
-        // Empty, or a status a void does not get (A, O, S, a code added later): the answer
-        // cannot be read as a refusal any more than as a success.
+        // Empty, or a status this exchange does not get (A, O, S, a code added later): the
+        // answer cannot be read as a refusal any more than as a success.
         (Some(s), _) => Err(inconsistent(format!(
-            "TransactionStatus {s:?} is not an answer to a void"
+            "TransactionStatus {s:?} is not an answer to a {}",
+            match rule {
+                Rule::Void => "void",
+                Rule::Refund => "refund",
+            }
         ))),
     }
 }
@@ -233,13 +274,23 @@ impl DetailStatuses {
 /// `namespace` is the service's (the void operation's): structured statuses count only there,
 /// so that an unrelated element of the same local name in a stack trace is not evidence.
 pub(crate) fn judge_fault(request: &VoidRequest, fault: Box<SoapFault>, namespace: &str) -> Error {
+    fault_verdict(request.payment(), fault, namespace, Rule::Void)
+}
+
+/// What a SOAP fault to a void or a refund of `payment` proves (see [`judge_fault`]).
+pub(crate) fn fault_verdict(
+    payment: &TransactionId,
+    fault: Box<SoapFault>,
+    namespace: &str,
+    rule: Rule,
+) -> Error {
     let status = fault.http_status.unwrap_or(500);
     let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
     let statuses = match DetailStatuses::read(&fault, namespace) {
         Ok(statuses) => statuses,
         Err(why) => return inconsistent(why),
     };
-    if let Some(why) = about_another_payment(request, statuses.primary_transaction_id.as_deref()) {
+    if let Some(why) = about_another_payment(payment, statuses.primary_transaction_id.as_deref()) {
         return inconsistent(why);
     }
     let wording = fault.text();
@@ -252,7 +303,7 @@ pub(crate) fn judge_fault(request: &VoidRequest, fault: Box<SoapFault>, namespac
     };
     match statuses.transaction_status.as_deref() {
         // The service says in its own fields that it declined the void, whoever it blames.
-        Some(s) if is_refusal_status(s) => refusal_error(refusal(fault, statuses), &wording),
+        Some(s) if is_refusal_status(s) => refusal_error(refusal(fault, statuses), &wording, rule),
         // A fault that reports a completed void, or a status a void does not get, is no refusal.
         Some(s) => inconsistent(format!(
             "a {} fault whose detail gives TransactionStatus {s:?}",
@@ -261,7 +312,11 @@ pub(crate) fn judge_fault(request: &VoidRequest, fault: Box<SoapFault>, namespac
         // The request was rejected as such: it voided nothing. Its payment status, or failing
         // that its wording, may say which refusal it is; otherwise it stays a fault.
         None if fault.code == FaultCode::Sender => {
-            match kind_of(statuses.primary_transaction_status.as_deref(), &wording) {
+            match kind_of(
+                statuses.primary_transaction_status.as_deref(),
+                &wording,
+                rule,
+            ) {
                 Kind::Declined => Error::Fault(fault),
                 kind => error_of(kind, refusal(fault, statuses)),
             }
@@ -282,8 +337,21 @@ pub(crate) fn judge_nvp_error(
     answer: VoidAnswer,
     status: u16,
 ) -> Error {
+    nvp_error_verdict(request.payment(), code, message, answer, status, Rule::Void)
+}
+
+/// What an NVP error answer to a void or a refund of `payment` proves (see
+/// [`judge_nvp_error`]).
+pub(crate) fn nvp_error_verdict(
+    payment: &TransactionId,
+    code: Option<String>,
+    message: String,
+    answer: VoidAnswer,
+    status: u16,
+    rule: Rule,
+) -> Error {
     let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
-    if let Some(why) = about_another_payment(request, answer.primary_transaction_id.as_deref()) {
+    if let Some(why) = about_another_payment(payment, answer.primary_transaction_id.as_deref()) {
         return inconsistent(why);
     }
     let refusal = Refusal {
@@ -294,11 +362,15 @@ pub(crate) fn judge_nvp_error(
         fault: None,
     };
     match refusal.transaction_status.as_deref().map(str::trim) {
-        Some(s) if is_refusal_status(s) => refusal_error(refusal, &message),
+        Some(s) if is_refusal_status(s) => refusal_error(refusal, &message, rule),
         Some(s) => inconsistent(format!("an NVP error beside transactionStatus {s:?}")),
         // A request error (the 400s) voided nothing: wording may pick which refusal it is.
         None if crate::error::is_request_error_code(code.as_deref()) => {
-            match kind_of(refusal.primary_transaction_status.as_deref(), &message) {
+            match kind_of(
+                refusal.primary_transaction_status.as_deref(),
+                &message,
+                rule,
+            ) {
                 Kind::Declined => Error::NvpError {
                     code,
                     message,
@@ -317,14 +389,9 @@ pub(crate) fn judge_nvp_error(
 }
 
 /// Why an answer naming `id` is not about the request's payment, if it is not.
-fn about_another_payment(request: &VoidRequest, id: Option<&str>) -> Option<String> {
+fn about_another_payment(payment: &TransactionId, id: Option<&str>) -> Option<String> {
     let id = id?;
-    (!request.payment().matches(id)).then(|| {
-        format!(
-            "the answer is about payment {id}, not {}",
-            request.payment()
-        )
-    })
+    (!payment.matches(id)).then(|| format!("the answer is about payment {id}, not {payment}"))
 }
 
 fn is(value: &str, code: &str) -> bool {
@@ -352,11 +419,13 @@ enum Kind {
     NotVoidable,
     UnknownTransaction,
     Declined,
+    OverRefundable,
+    RefundWindowPassed,
 }
 
 /// The error for a refusal already known to be one.
-fn refusal_error(refusal: Refusal, wording: &str) -> Error {
-    let kind = kind_of(refusal.primary_transaction_status.as_deref(), wording);
+fn refusal_error(refusal: Refusal, wording: &str, rule: Rule) -> Error {
+    let kind = kind_of(refusal.primary_transaction_status.as_deref(), wording, rule);
     error_of(kind, refusal)
 }
 
@@ -366,12 +435,57 @@ fn error_of(kind: Kind, refusal: Refusal) -> Error {
         Kind::NotVoidable => Error::NotVoidable(Box::new(refusal)),
         Kind::UnknownTransaction => Error::UnknownTransaction(Box::new(refusal)),
         Kind::Declined => Error::Declined(Box::new(refusal)),
+        Kind::OverRefundable => Error::OverRefundable(Box::new(refusal)),
+        Kind::RefundWindowPassed => Error::RefundWindowPassed(Box::new(refusal)),
     }
 }
 
 /// Sorts a known refusal: by the payment's status first, by the wording only when the status
 /// says nothing. The wording is never asked whether something *is* a refusal.
-fn kind_of(primary: Option<&str>, wording: &str) -> Kind {
+fn kind_of(primary: Option<&str>, wording: &str, rule: Rule) -> Kind {
+    match rule {
+        Rule::Void => void_kind_of(primary, wording),
+        Rule::Refund => refund_kind_of(wording),
+    }
+}
+
+/// Sorts a known refusal of a refund by its wording: no status tells these refusals apart
+/// (the payment stays `C` whether the amount is too high or the payment too old).
+fn refund_kind_of(wording: &str) -> Kind {
+    const OVER: &[&str] = &[
+        "exceeds the refundable",
+        "exceeds refundable",
+        "more than the refundable",
+        "amount exceeds",
+        "over the refundable",
+    ];
+    const TOO_OLD: &[&str] = &["refund window", "too old", "older than", "refund period"];
+    let text = wording.to_ascii_lowercase();
+    let says = |phrases: &[&str]| phrases.iter().any(|phrase| text.contains(phrase));
+    if says(OVER) {
+        Kind::OverRefundable
+    } else if says(TOO_OLD) {
+        Kind::RefundWindowPassed
+    } else if says(UNKNOWN) {
+        Kind::UnknownTransaction
+    } else {
+        Kind::Declined
+    }
+}
+
+/// Wording that says the payment named is not known.
+const UNKNOWN: &[&str] = &[
+    "transaction not found",
+    "payment not found",
+    "unknown transaction",
+    "invalid transaction id",
+    "transaction does not exist",
+    "no such transaction",
+];
+
+/// Sorts a known refusal of a void: by the payment's status first, by the wording only when
+/// the status says nothing.
+fn void_kind_of(primary: Option<&str>, wording: &str) -> Kind {
     const ALREADY_VOIDED: &[&str] = &["already void", "already been void", "previously void"];
     const NOT_VOIDABLE: &[&str] = &[
         "funds transfer",
@@ -383,14 +497,6 @@ fn kind_of(primary: Option<&str>, wording: &str) -> Kind {
         "settled",
         "use a refund",
         "use refund",
-    ];
-    const UNKNOWN: &[&str] = &[
-        "transaction not found",
-        "payment not found",
-        "unknown transaction",
-        "invalid transaction id",
-        "transaction does not exist",
-        "no such transaction",
     ];
     let text = wording.to_ascii_lowercase();
     let says = |phrases: &[&str]| phrases.iter().any(|phrase| text.contains(phrase));

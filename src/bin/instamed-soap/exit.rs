@@ -17,20 +17,27 @@ pub const ALREADY_VOIDED: u8 = 4;
 /// The void may have gone through: no answer was read, or the service failed while handling
 /// it. Reconcile before retrying or refunding.
 pub const OUTCOME_UNKNOWN: u8 = 5;
+/// `void --or-refund`: the void was refused as too late and the amount was refunded instead.
+pub const REFUNDED_INSTEAD: u8 = 6;
 
 /// The exit codes, for `--help`.
 pub const HELP: &str = "\
-Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (never echoed).
+Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (SOAP, NVP), or
+INSTAMED_API_KEY and INSTAMED_API_SECRET (REST); never echoed.
 
 Exit codes:
-  0  voided
+  0  voided (refund: refunded; reconcile: the payment is voided)
   1  not voided, not refused: connection, TLS, credentials, configuration, a rejected
      request (Client/Sender fault, NVP error in the 400s, HTTP 4xx)
   2  invalid command line or input; nothing was sent
   3  refused by InstaMed: declined, not voidable any more (refund instead), unknown payment
   4  already voided: the payment is voided
   5  outcome unknown: the void may have gone through (no answer read, a Server/Receiver
-     fault, an NVP error in the 500s, an HTTP 5xx); reconcile before retrying or refunding";
+     fault, an NVP error in the 500s, an HTTP 5xx); reconcile before retrying or refunding
+     (`reconcile`, or `void --reconcile`). For a refund: it may have been made; check the
+     payment's refunds by hand before refunding again (a refund is never retried)
+  6  void --or-refund: the void was refused as too late, and the amount was refunded instead
+  3 also covers a refund refused: more than is left to refund, older than the refund window";
 
 /// The exit code for a failed void.
 pub fn code_for(error: &Error) -> u8 {
@@ -38,7 +45,11 @@ pub fn code_for(error: &Error) -> u8 {
         _ if error.outcome_unknown() => OUTCOME_UNKNOWN,
         Error::InvalidRequest(_) => INVALID,
         Error::AlreadyVoided(_) => ALREADY_VOIDED,
-        Error::Declined(_) | Error::NotVoidable(_) | Error::UnknownTransaction(_) => REFUSED,
+        Error::Declined(_)
+        | Error::NotVoidable(_)
+        | Error::UnknownTransaction(_)
+        | Error::OverRefundable(_)
+        | Error::RefundWindowPassed(_) => REFUSED,
         _ => FAILED,
     }
 }

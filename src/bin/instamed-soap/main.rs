@@ -5,6 +5,7 @@ mod bench;
 mod contract;
 mod demo;
 mod exit;
+mod refund;
 mod serve;
 mod soak;
 mod void;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Void InstaMed credit-card payments over SOAP 1.1, SOAP 1.2 or NVP, and run a local
+/// Void or refund InstaMed credit-card payments over SOAP 1.1, SOAP 1.2, NVP or REST, and run a local
 /// InstaMed look-alike for offline work.
 #[derive(Debug, Parser)]
 #[command(name = "instamed-soap", version, about, long_about = None)]
@@ -30,6 +31,13 @@ enum Command {
     /// Void every payment of a file (CSV or JSON Lines), once, with a journal that resumes.
     #[command(after_help = batch::HELP)]
     Batch(batch::Args),
+    /// Refund part or all of a captured payment (a simple refund; never retried).
+    #[command(after_help = exit::HELP)]
+    Refund(refund::RefundArgs),
+    /// Settle a void whose outcome is unknown (exit 5): void again, at most --attempts more
+    /// times with back-off, until an answer proves which way it went. Same flags as `void`.
+    #[command(after_help = exit::HELP)]
+    Reconcile(void::Args),
     /// Run the InstaMed simulator (HTTPS on loopback) until interrupted.
     Serve(serve::Args),
     /// Start the simulator in-process, void payments over every protocol, and show the outcomes.
@@ -72,6 +80,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Void(args) => void::run(args).await,
             Command::Batch(args) => batch::run(args).await,
+            Command::Refund(args) => refund::run(args).await,
+            Command::Reconcile(args) => refund::reconcile(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Soak(args) => soak::run(args).await,

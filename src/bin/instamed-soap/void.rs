@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use instamed_soap::{
-    CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, TransactionId, VoidReceipt,
-    VoidRequest,
+    ApiKey, CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, RetryPolicy,
+    TransactionId, VoidReceipt, VoidRequest,
 };
 
 use instamed_soap::soap::SoapFault;
@@ -28,15 +28,16 @@ pub struct Args {
     /// Terminal ID of the outlet.
     #[arg(long)]
     terminal_id: String,
-    /// Transaction ID of the payment to void.
+    /// Transaction ID of the payment.
     #[arg(long)]
-    transaction_id: String,
+    pub(crate) transaction_id: String,
     /// How the card was present for the payment.
     #[arg(long, default_value = "PresentManualKey")]
     card_present_status: String,
-    /// Protocol: soap11, soap12 or nvp.
-    #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp"])]
-    protocol: String,
+    /// Protocol: soap11, soap12, nvp or rest. For rest, --endpoint is the service's base URL
+    /// (https://connect.instamed.com) and the /rest/payment/… paths are appended.
+    #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp", "rest"])]
+    pub(crate) protocol: String,
     /// Trust only the CA certificate(s) in this PEM file (e.g. the simulator's).
     #[arg(long)]
     ca_cert: Option<PathBuf>,
@@ -48,14 +49,29 @@ pub struct Args {
     timeout: f64,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
-    json: bool,
-    /// InstaMed account ID.
+    pub(crate) json: bool,
+    /// When InstaMed refuses the void as too late (funds transfer begun), refund this amount
+    /// instead (exit 6). Never after an unknown outcome.
+    #[arg(long, value_name = "AMOUNT", conflicts_with = "reconcile")]
+    pub(crate) or_refund: Option<String>,
+    /// When the outcome is unknown, void again until an answer proves which way it went
+    /// (PrimaryTransactionStatus V for the payment, or its status not V), at most --attempts
+    /// more times.
+    #[arg(long)]
+    pub(crate) reconcile: bool,
+    /// Most attempts after the first when reconciling.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) attempts: u32,
+    /// Wait before the first reconciling attempt, in milliseconds; it doubles each time.
+    #[arg(long, default_value_t = 250)]
+    pub(crate) backoff_ms: u64,
+    /// InstaMed account ID (SOAP and NVP).
     #[arg(
         long = "account-id",
         env = "INSTAMED_ACCOUNT_ID",
         hide_env_values = true
     )]
-    account_id: String,
+    account_id: Option<String>,
     /// InstaMed password (read it from the environment; a value given here is visible to
     /// other users of the machine).
     #[arg(
@@ -64,11 +80,29 @@ pub struct Args {
         hide_env_values = true,
         hide = true
     )]
-    password: String,
+    password: Option<String>,
+    /// REST API key.
+    #[arg(long = "api-key", env = "INSTAMED_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// REST API secret (read it from the environment; a value given here is visible to
+    /// other users of the machine).
+    #[arg(
+        long = "api-secret",
+        env = "INSTAMED_API_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    api_secret: Option<String>,
 }
 
-/// Runs `void`.
+/// Runs `void` (with `--or-refund` or `--reconcile`, the policy asked for).
 pub async fn run(args: Args) -> ExitCode {
+    if let Some(amount) = args.or_refund.clone() {
+        return crate::refund::void_or_refund(args, &amount).await;
+    }
+    if args.reconcile {
+        return crate::refund::reconcile(args).await;
+    }
     let json = args.json;
     let result = match prepare(&args) {
         Ok((client, request)) => client.void(&request).await,
@@ -83,22 +117,14 @@ pub async fn run(args: Args) -> ExitCode {
     } else {
         match &result {
             Ok(receipt) => println!("{}", sentence(receipt)),
-            Err(error) => {
-                // The verdict leads the line, unless the error's own words already say it.
-                let verdict = exit::outcome_name(error).replace('_', " ");
-                let report = error.report().to_string();
-                if report.starts_with(&verdict) {
-                    eprintln!("{report}");
-                } else {
-                    eprintln!("{verdict}: {report}");
-                }
-            }
+            Err(error) => print_error(error),
         }
     }
     ExitCode::from(code)
 }
 
-fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
+/// The client and the void request the flags describe.
+pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     let protocol: Protocol =
         args.protocol
             .parse()
@@ -119,17 +145,46 @@ fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
         });
     }
     let mut builder = Client::builder(&args.endpoint)
-        .credentials(Credentials::new(&args.account_id, &args.password))
         .protocol(protocol)
+        .reconcile_policy(RetryPolicy::before_sending(
+            args.attempts,
+            Duration::from_millis(args.backoff_ms),
+        ))
         .allow_plain_http_on_loopback(args.allow_plain_http)
         .timeout(Duration::from_secs_f64(args.timeout));
+    let missing = |what: &str| Error::InvalidConfig {
+        reason: format!("{what} is required for --protocol {protocol}"),
+        source: None,
+    };
+    if protocol == Protocol::Rest {
+        let key = args
+            .api_key
+            .as_ref()
+            .ok_or_else(|| missing("the API key (INSTAMED_API_KEY or --api-key)"))?;
+        let secret = args
+            .api_secret
+            .as_ref()
+            .ok_or_else(|| missing("the API secret (INSTAMED_API_SECRET)"))?;
+        builder = builder.api_key(ApiKey::new(key, secret));
+    } else {
+        let account = args
+            .account_id
+            .as_ref()
+            .ok_or_else(|| missing("the account ID (INSTAMED_ACCOUNT_ID or --account-id)"))?;
+        let password = args
+            .password
+            .as_ref()
+            .ok_or_else(|| missing("the password (INSTAMED_PASSWORD)"))?;
+        builder = builder.credentials(Credentials::new(account, password));
+    }
     if let Some(ca) = &args.ca_cert {
         builder = builder.ca_certificate_file(ca);
     }
     Ok((builder.build()?, request))
 }
 
-fn sentence(receipt: &VoidReceipt) -> String {
+/// The sentence for a receipt.
+pub(crate) fn sentence(receipt: &VoidReceipt) -> String {
     format!(
         "voided {} over {} (TransactionStatus {}, PrimaryTransactionStatus {}{})",
         receipt.payment,
@@ -144,7 +199,8 @@ fn sentence(receipt: &VoidReceipt) -> String {
     )
 }
 
-fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde_json::Value {
+/// The JSON object for a void's result.
+pub(crate) fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde_json::Value {
     match result {
         Ok(receipt) => serde_json::json!({
             "outcome": "voided",
@@ -156,32 +212,35 @@ fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde_json::Valu
             "response_message": receipt.response_message,
             "transaction_id": receipt.transaction_id,
         }),
-        Err(error) => {
-            let refusal = error.refusal();
-            let mut json = serde_json::json!({
-                "outcome": exit::outcome_name(error),
-                "error_code": error.code(),
-                "payment": args.transaction_id,
-                "protocol": args.protocol,
-                "outcome_unknown": error.outcome_unknown(),
-                "proves_voided": error.proves_voided(),
-                "error": error.report().to_string(),
-                "http_status": error.http_status(),
-                "response_code": refusal.and_then(|r| r.response_code.clone()),
-                "response_message": refusal.and_then(|r| r.response_message.clone()),
-                "transaction_status": refusal.and_then(|r| r.transaction_status.clone()),
-                "primary_transaction_status":
-                    refusal.and_then(|r| r.primary_transaction_status.clone()),
-            });
-            if let Some(fault) = error.fault() {
-                json["fault"] = fault_json(fault);
-            }
-            if let Error::NvpError { code, message, .. } = error {
-                json["nvp_error"] = serde_json::json!({ "code": code, "message": message });
-            }
-            json
-        }
+        Err(error) => error_json(args, error),
     }
+}
+
+/// The JSON object for a failed void or refund.
+pub(crate) fn error_json(args: &Args, error: &Error) -> serde_json::Value {
+    let refusal = error.refusal();
+    let mut json = serde_json::json!({
+        "outcome": exit::outcome_name(error),
+        "error_code": error.code(),
+        "payment": args.transaction_id,
+        "protocol": args.protocol,
+        "outcome_unknown": error.outcome_unknown(),
+        "proves_voided": error.proves_voided(),
+        "error": error.report().to_string(),
+        "http_status": error.http_status(),
+        "response_code": refusal.and_then(|r| r.response_code.clone()),
+        "response_message": refusal.and_then(|r| r.response_message.clone()),
+        "transaction_status": refusal.and_then(|r| r.transaction_status.clone()),
+        "primary_transaction_status":
+            refusal.and_then(|r| r.primary_transaction_status.clone()),
+    });
+    if let Some(fault) = error.fault() {
+        json["fault"] = fault_json(fault);
+    }
+    if let Error::NvpError { code, message, .. } = error {
+        json["nvp_error"] = serde_json::json!({ "code": code, "message": message });
+    }
+    json
 }
 
 /// A fault as a person needs it to see why: who it blames, in what words, with what detail.
@@ -209,4 +268,15 @@ fn fault_json(fault: &SoapFault) -> serde_json::Value {
         "http_status": fault.http_status,
         "detail": detail,
     })
+}
+
+/// An error on standard error, its verdict leading the line unless its own words already say it.
+pub(crate) fn print_error(error: &Error) {
+    let verdict = exit::outcome_name(error).replace('_', " ");
+    let report = error.report().to_string();
+    if report.starts_with(&verdict) {
+        eprintln!("{report}");
+    } else {
+        eprintln!("{verdict}: {report}");
+    }
 }
