@@ -48,7 +48,7 @@ pub mod xsd;
 
 pub use client::{Client, ClientBuilder};
 pub use credentials::{Credentials, UserName};
-pub use error::{Error, InvalidRequest, Refusal, ResponseProblem};
+pub use error::{BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, ResponseProblem};
 pub use protocol::Protocol;
 pub use retry::RetryPolicy;
 pub use void::{

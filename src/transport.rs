@@ -21,8 +21,7 @@ use tower_service::Service;
 
 use crate::timer::Timer;
 
-/// A boxed error from a lower layer, kept whole for `source()` chains.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+pub(crate) use crate::error::BoxError;
 
 /// A response read whole.
 #[derive(Debug)]

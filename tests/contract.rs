@@ -305,10 +305,10 @@ async fn an_unmatched_request_names_the_closest_cassette_and_the_first_differenc
         .void(&void_of(other))
         .await
         .unwrap_err();
-    let Error::NvpError { message, .. } = &error else {
+    let Error::NvpError(answer) = &error else {
         panic!("{error:?}")
     };
-    assert!(message.contains("?primarytransactionid"), "{message}");
+    assert!(answer.message.contains("?primarytransactionid"), "{answer}");
     replay.shutdown().await;
 }
 

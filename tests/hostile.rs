@@ -199,10 +199,9 @@ const PAYMENT_FIELDS: &str = "<ResponseCode>000</ResponseCode>\
      <PrimaryTransactionID>EE52401813A74328AAA7D93319FF4383</PrimaryTransactionID>";
 
 fn problem(error: &Error) -> &ResponseProblem {
-    match error {
-        Error::MalformedResponse { problem, .. } => problem,
-        other => panic!("not a malformed response: {other:?}"),
-    }
+    error
+        .problem()
+        .unwrap_or_else(|| panic!("not a malformed response: {error:?}"))
 }
 
 fn envelope_problem(error: &Error) -> &UnreadableEnvelope {
@@ -1742,9 +1741,9 @@ async fn an_nvp_error_with_http_200_is_the_service_saying_no() {
     let _heap = shared().await;
     let error = nvp_error("errorCode=400&errorMessage=Invalid+Merchant+ID").await;
     match &error {
-        Error::NvpError { code, message, .. } => {
-            assert_eq!(code.as_deref(), Some("400"));
-            assert_eq!(message, "Invalid Merchant ID");
+        Error::NvpError(answer) => {
+            assert_eq!(answer.code.as_deref(), Some("400"));
+            assert_eq!(answer.message, "Invalid Merchant ID");
         }
         other => panic!("{other:?}"),
     }

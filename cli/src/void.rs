@@ -176,8 +176,9 @@ fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde_json::Valu
             if let Some(fault) = error.fault() {
                 json["fault"] = fault_json(fault);
             }
-            if let Error::NvpError { code, message, .. } = error {
-                json["nvp_error"] = serde_json::json!({ "code": code, "message": message });
+            if let Error::NvpError(answer) = error {
+                json["nvp_error"] =
+                    serde_json::json!({ "code": answer.code, "message": answer.message });
             }
             json
         }

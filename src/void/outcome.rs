@@ -19,7 +19,7 @@ use crate::bindings::operations::DoCreditCardSecondaryVoid;
 use crate::bindings::types::{
     DoCreditCardSecondaryVoidResponse, SecondaryCreditCardVoidResponseData,
 };
-use crate::error::{Error, Refusal, ResponseProblem};
+use crate::error::{Error, NvpErrorAnswer, Refusal, ResponseProblem};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::{FaultCode, Operation, SoapFault, SoapVersion};
 
@@ -299,20 +299,20 @@ pub(crate) fn judge_nvp_error(
         // A request error (the 400s) voided nothing: wording may pick which refusal it is.
         None if crate::error::is_request_error_code(code.as_deref()) => {
             match kind_of(refusal.primary_transaction_status.as_deref(), &message) {
-                Kind::Declined => Error::NvpError {
+                Kind::Declined => Error::NvpError(Box::new(NvpErrorAnswer {
                     code,
                     message,
                     status,
-                },
+                })),
                 kind => error_of(kind, refusal),
             }
         }
         // A server error or an error without a code: unknown, whatever its words.
-        None => Error::NvpError {
+        None => Error::NvpError(Box::new(NvpErrorAnswer {
             code,
             message,
             status,
-        },
+        })),
     }
 }
 
@@ -448,7 +448,7 @@ mod tests {
             Error::UnknownTransaction(_) => "unknown",
             Error::Declined(_) => "declined",
             Error::Fault(_) => "fault",
-            Error::NvpError { .. } => "nvp",
+            Error::NvpError(_) => "nvp",
             Error::MalformedResponse { .. } => "malformed",
             other => panic!("{other:?}"),
         }
