@@ -19,16 +19,14 @@ use std::time::{Duration, Instant};
 
 use instamed_soap::soap::{FaultCode, MAX_DETAIL_ENTRIES, UnreadableEnvelope};
 use instamed_soap::{
-    Client, ClientBuilder, Credentials, Error, Outlet, Protocol, ResponseProblem, TransactionId,
-    VoidReceipt, VoidRequest,
+    Client, ClientBuilder, Credentials, Error, Protocol, ResponseProblem, VoidReceipt,
 };
 use support::{
-    RawConnection, RawServer, Reply, Server, TNS, Version, chunk, envelope, fault, raw_response,
-    version_of, void_result,
+    PAYMENT, RawConnection, RawServer, Reply, Server, TNS, Version, chunk, envelope, fault,
+    raw_response, request, version_of, void_result,
 };
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
 /// The client's deadline for a whole call in these tests.
 const TIMEOUT: Duration = Duration::from_secs(3);
 /// Past this, the client is taken to hang: a failure whatever it would have returned.
@@ -115,13 +113,6 @@ fn builder(url: &str, ca_path: &Path, protocol: Protocol) -> ClientBuilder {
 
 fn client(url: &str, ca_path: &Path, protocol: Protocol) -> Client {
     builder(url, ca_path, protocol).build().expect("client")
-}
-
-fn request() -> VoidRequest {
-    VoidRequest::new(
-        Outlet::new("123123123", "123", "456").unwrap(),
-        TransactionId::new(PAYMENT).unwrap(),
-    )
 }
 
 /// `future`, or a failure if it takes longer than [`HUNG`].

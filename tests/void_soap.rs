@@ -10,9 +10,10 @@ use instamed_soap::{
     CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, ResponseProblem,
     TransactionId, VoidRequest,
 };
-use support::{Reply, Server, TNS, Version, assert_same_xml, fault, version_of, void_result};
+use support::{
+    PAYMENT, Reply, Server, TNS, Version, assert_same_xml, fault, request, version_of, void_result,
+};
 
-const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
 const ACTION: &str =
     "http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid";
 
@@ -24,13 +25,6 @@ fn client_for(server: &Server, protocol: Protocol) -> Client {
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client")
-}
-
-fn request() -> VoidRequest {
-    VoidRequest::new(
-        Outlet::new("123123123", "123", "456").unwrap(),
-        TransactionId::new(PAYMENT).unwrap(),
-    )
 }
 
 fn voided(exchange: &support::Exchange, message: &str) -> Reply {
