@@ -51,7 +51,9 @@ pub mod xsd;
 
 pub use client::{Client, ClientBuilder};
 pub use credentials::{ApiKey, Credentials, UserName};
-pub use error::{Error, InvalidRequest, Refusal, ResponseProblem, UnsettledRefund};
+pub use error::{
+    BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, ResponseProblem, UnsettledRefund,
+};
 pub use protocol::Protocol;
 pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 pub use retry::RetryPolicy;

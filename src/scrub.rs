@@ -151,18 +151,10 @@ impl Scrubber {
                 self.fault(&mut fault);
                 Error::Fault(fault)
             }
-            Error::NvpError {
-                mut code,
-                mut message,
-                status,
-            } => {
-                self.option(&mut code);
-                self.string(&mut message);
-                Error::NvpError {
-                    code,
-                    message,
-                    status,
-                }
+            Error::NvpError(mut answer) => {
+                self.option(&mut answer.code);
+                self.string(&mut answer.message);
+                Error::NvpError(answer)
             }
             Error::HttpStatus {
                 status,
@@ -179,7 +171,7 @@ impl Scrubber {
             }
             Error::MalformedResponse { status, problem } => Error::MalformedResponse {
                 status,
-                problem: self.problem(problem),
+                problem: Box::new(self.problem(*problem)),
             },
             other => other,
         }

@@ -21,10 +21,9 @@ use tower_service::Service;
 
 use crate::timer::Timer;
 
-/// A boxed error from a lower layer, kept whole for `source()` chains.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+pub(crate) use crate::error::BoxError;
 
-/// A response read whole.
+/// An answer read whole.
 #[derive(Debug)]
 pub(crate) struct Response {
     pub status: StatusCode,
@@ -49,9 +48,9 @@ pub(crate) enum Failure {
     Connect(BoxError),
     /// The TLS handshake failed. Nothing was sent.
     Tls(BoxError),
-    /// Writing the request or reading the response failed.
+    /// Writing the request or reading the answer failed.
     Io { sent: bool, source: BoxError },
-    /// The response is larger than the configured cap.
+    /// The answer is larger than the configured cap.
     TooLarge { limit: usize, status: u16 },
     /// The deadline passed.
     Timeout { sent: bool },
@@ -84,7 +83,7 @@ impl Transport {
         }
     }
 
-    /// Sends `request` and reads the whole response, within the deadline.
+    /// Sends `request` and reads the whole answer, within the deadline.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response, Failure> {
         let sent = AtomicBool::new(false);
         let deadline = self.settings.timer.sleep(self.settings.timeout);

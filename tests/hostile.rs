@@ -19,16 +19,14 @@ use std::time::{Duration, Instant};
 
 use instamed_soap::soap::{FaultCode, MAX_DETAIL_ENTRIES, UnreadableEnvelope};
 use instamed_soap::{
-    Client, ClientBuilder, Credentials, Error, Outlet, Protocol, ResponseProblem, TransactionId,
-    VoidReceipt, VoidRequest,
+    Client, ClientBuilder, Credentials, Error, Protocol, ResponseProblem, VoidReceipt,
 };
 use support::{
-    RawConnection, RawServer, Reply, Server, TNS, Version, chunk, envelope, fault, raw_response,
-    version_of, void_result,
+    PAYMENT, RawConnection, RawServer, Reply, Server, TNS, Version, chunk, envelope, fault,
+    raw_response, request, version_of, void_result,
 };
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
 /// The client's deadline for a whole call in these tests.
 const TIMEOUT: Duration = Duration::from_secs(3);
 /// Past this, the client is taken to hang: a failure whatever it would have returned.
@@ -117,13 +115,6 @@ fn client(url: &str, ca_path: &Path, protocol: Protocol) -> Client {
     builder(url, ca_path, protocol).build().expect("client")
 }
 
-fn request() -> VoidRequest {
-    VoidRequest::new(
-        Outlet::new("123123123", "123", "456").unwrap(),
-        TransactionId::new(PAYMENT).unwrap(),
-    )
-}
-
 /// `future`, or a failure if it takes longer than [`HUNG`].
 async fn bounded<T>(future: impl Future<Output = T>) -> T {
     tokio::time::timeout(HUNG, future)
@@ -199,10 +190,9 @@ const PAYMENT_FIELDS: &str = "<ResponseCode>000</ResponseCode>\
      <PrimaryTransactionID>EE52401813A74328AAA7D93319FF4383</PrimaryTransactionID>";
 
 fn problem(error: &Error) -> &ResponseProblem {
-    match error {
-        Error::MalformedResponse { problem, .. } => problem,
-        other => panic!("not a malformed response: {other:?}"),
-    }
+    error
+        .problem()
+        .unwrap_or_else(|| panic!("not a malformed response: {error:?}"))
 }
 
 fn envelope_problem(error: &Error) -> &UnreadableEnvelope {
@@ -1742,9 +1732,9 @@ async fn an_nvp_error_with_http_200_is_the_service_saying_no() {
     let _heap = shared().await;
     let error = nvp_error("errorCode=400&errorMessage=Invalid+Merchant+ID").await;
     match &error {
-        Error::NvpError { code, message, .. } => {
-            assert_eq!(code.as_deref(), Some("400"));
-            assert_eq!(message, "Invalid Merchant ID");
+        Error::NvpError(answer) => {
+            assert_eq!(answer.code.as_deref(), Some("400"));
+            assert_eq!(answer.message, "Invalid Merchant ID");
         }
         other => panic!("{other:?}"),
     }

@@ -16,26 +16,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use instamed_soap::{
-    Client, ClientBuilder, Credentials, Error, Outlet, TransactionId, VoidReceipt, VoidRequest,
-};
+use instamed_soap::{Client, ClientBuilder, Credentials, Error, VoidReceipt};
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, date_time_ymd};
 use rustls::pki_types::CertificateDer;
 use rustls::sign::{CertifiedKey, Signer, SigningKey, SingleCertAndKey};
 use rustls::{SignatureAlgorithm, SignatureScheme};
 use support::{
-    Reply, Server, TestCa, server_builder, server_config, temp_dir, version_of, void_result,
+    PAYMENT, Reply, Server, TestCa, request, server_builder, server_config, temp_dir, version_of,
+    void_result,
 };
 
-const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
 const HUNG: Duration = Duration::from_secs(20);
-
-fn request() -> VoidRequest {
-    VoidRequest::new(
-        Outlet::new("123123123", "123", "456").unwrap(),
-        TransactionId::new(PAYMENT).unwrap(),
-    )
-}
 
 fn builder(url: &str) -> ClientBuilder {
     Client::builder(url)

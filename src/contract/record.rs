@@ -246,7 +246,7 @@ pub fn cassette(
     }
 }
 
-/// What this build's client makes of the response: `voided` or an error code.
+/// What this build's client makes of the recorded answer: `voided` or an error code.
 fn outcome(
     protocol: Protocol,
     target: &str,

@@ -1,7 +1,7 @@
 //! `contract verify`: does today's client still honour each recorded exchange?
 //!
 //! For each cassette the request is rebuilt from its domain inputs by the same code the client
-//! sends with, compared by meaning with the recorded one, and the recorded response is decoded
+//! sends with, compared by meaning with the recorded one, and the recorded answer is decoded
 //! by the same code the client reads with; the outcome must be the one the cassette expects.
 
 use std::fmt;
@@ -271,7 +271,7 @@ pub(crate) fn judge(
     wire.judge(request, &answer)
 }
 
-/// A recorded response as the transport would have handed it over.
+/// A recorded answer as the transport would have handed it over.
 pub(crate) fn response_of(message: &Message) -> http::Response<Bytes> {
     let status = message
         .start

@@ -19,7 +19,7 @@ use crate::bindings::operations::DoCreditCardSecondaryVoid;
 use crate::bindings::types::{
     DoCreditCardSecondaryVoidResponse, SecondaryCreditCardVoidResponseData,
 };
-use crate::error::{Error, Refusal, ResponseProblem};
+use crate::error::{Error, NvpErrorAnswer, Refusal, ResponseProblem};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::{FaultCode, Operation, SoapFault, SoapVersion};
 
@@ -371,20 +371,20 @@ pub(crate) fn nvp_error_verdict(
                 &message,
                 rule,
             ) {
-                Kind::Declined => Error::NvpError {
+                Kind::Declined => Error::NvpError(Box::new(NvpErrorAnswer {
                     code,
                     message,
                     status,
-                },
+                })),
                 kind => error_of(kind, refusal),
             }
         }
         // A server error or an error without a code: unknown, whatever its words.
-        None => Error::NvpError {
+        None => Error::NvpError(Box::new(NvpErrorAnswer {
             code,
             message,
             status,
-        },
+        })),
     }
 }
 
@@ -554,7 +554,7 @@ mod tests {
             Error::UnknownTransaction(_) => "unknown",
             Error::Declined(_) => "declined",
             Error::Fault(_) => "fault",
-            Error::NvpError { .. } => "nvp",
+            Error::NvpError(_) => "nvp",
             Error::MalformedResponse { .. } => "malformed",
             other => panic!("{other:?}"),
         }

@@ -747,3 +747,19 @@ fn same_node(a: roxmltree::Node, e: roxmltree::Node, path: String) -> Result<(),
     }
     Ok(())
 }
+
+/// The payment most tests void; any 32 hexadecimal digits would do.
+pub const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
+
+/// The outlet (merchant, store, terminal) most tests void at.
+pub fn outlet() -> instamed_soap::Outlet {
+    instamed_soap::Outlet::new("123123123", "123", "456").expect("a valid outlet")
+}
+
+/// A void of [`PAYMENT`] at [`outlet`].
+pub fn request() -> instamed_soap::VoidRequest {
+    instamed_soap::VoidRequest::new(
+        outlet(),
+        instamed_soap::TransactionId::new(PAYMENT).expect("a valid id"),
+    )
+}

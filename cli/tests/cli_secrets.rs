@@ -2,8 +2,7 @@
 //! number) in its faults and errors must not make `instamed-soap void` print any of them, with
 //! or without `--json`, whatever the protocol and whatever shape the answer takes.
 
-#![cfg(feature = "cli")]
-
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use base64::Engine as _;

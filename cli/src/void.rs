@@ -237,8 +237,8 @@ pub(crate) fn error_json(args: &Args, error: &Error) -> serde_json::Value {
     if let Some(fault) = error.fault() {
         json["fault"] = fault_json(fault);
     }
-    if let Error::NvpError { code, message, .. } = error {
-        json["nvp_error"] = serde_json::json!({ "code": code, "message": message });
+    if let Error::NvpError(answer) = error {
+        json["nvp_error"] = serde_json::json!({ "code": answer.code, "message": answer.message });
     }
     json
 }

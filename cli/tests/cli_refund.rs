@@ -2,8 +2,6 @@
 //! as a user runs them: the binary against the simulator over TLS on loopback, judged by exit
 //! code and output, with the API secret never printed.
 
-#![cfg(feature = "cli")]
-
 use std::process::{Command, Output};
 
 use instamed_soap::simulator::{

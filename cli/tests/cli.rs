@@ -1,8 +1,6 @@
 //! The `instamed-soap` binary, driven as a user would: against the simulator over TLS, for each
 //! protocol and each outcome, with the exit codes scripts rely on.
 
-#![cfg(feature = "cli")]
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,7 +1,7 @@
 //! The batch command as an operator runs it: the real binary against the simulator on loopback,
 //! through a counting proxy, killed with SIGKILL at seeded moments and resumed each time.
 
-#![cfg(all(feature = "cli", unix))]
+#![cfg(unix)]
 
 use std::collections::HashMap;
 use std::io::Write;

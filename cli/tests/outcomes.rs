@@ -3,8 +3,7 @@
 //! the table says. Then the four answers that gave false verdicts before these rules, and
 //! reconciliation, which accepts only `PrimaryTransactionStatus` `V` as proof.
 
-#![cfg(feature = "cli")]
-
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;

@@ -9,8 +9,9 @@
 //! - the CA directory is private, never reached through a planted symlink, and removed when
 //!   `serve`, `record` or `replay` get SIGTERM.
 
-#![cfg(all(feature = "cli", unix))]
+#![cfg(unix)]
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -211,7 +212,7 @@ async fn a_recorded_newline_cannot_write_a_line_into_the_cassette_head() {
 /// A corpus cassette, to copy and change.
 fn corpus(name: &str) -> Cassette {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/envelopes")
+        .join("../tests/envelopes")
         .join(name);
     Cassette::load(&path).unwrap()
 }
