@@ -11,11 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use instamed_soap::contract::{self, Cassette, ContractServer, ServeOptions, Upstream};
+use instamed_soap::rest::Amount;
 use instamed_soap::simulator::{
-    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, RefusalStyle, Simulator, SimulatorConfig,
-    SuccessMessage,
+    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, FaultPlan, RefusalStyle,
+    Simulator, SimulatorConfig, SuccessMessage,
 };
-use instamed_soap::{Client, Credentials, Error, Outlet, Protocol, TransactionId, VoidRequest};
+use instamed_soap::{
+    ApiKey, Client, Credentials, Error, Outlet, Protocol, RefundRequest, TransactionId,
+    VoidRequest,
+};
 
 const CAPTURED: &str = "C0FFEE00000000000000000000000001";
 const TRANSFERRED: &str = "C0FFEE00000000000000000000000002";
@@ -38,9 +42,20 @@ fn temp_dir(name: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
+/// A client of `server` over `protocol`; a `password` other than the demo one signs with a
+/// wrong password (SOAP, NVP) or a wrong API secret (REST).
 fn client(server: &ContractServer, protocol: Protocol, password: &str) -> Client {
-    Client::builder(server.endpoint())
-        .credentials(Credentials::new(DEMO_ACCOUNT_ID, password))
+    let builder = if protocol == Protocol::Rest {
+        let secret = if password == DEMO_PASSWORD {
+            DEMO_API_SECRET
+        } else {
+            password
+        };
+        Client::builder(server.rest_base()).api_key(ApiKey::new(DEMO_API_KEY, secret))
+    } else {
+        Client::builder(server.endpoint()).credentials(Credentials::new(DEMO_ACCOUNT_ID, password))
+    };
+    builder
         .ca_certificate_file(server.ca_path().unwrap())
         .protocol(protocol)
         .build()
@@ -80,6 +95,8 @@ enum Plan {
     Voids { bad_password: bool },
     /// One void that meets an injected server fault.
     InjectedFault,
+    /// A simple refund of 4.00 on the payment whose transfer began.
+    Refund,
 }
 
 /// Records one session through the proxy into `dir`: a simulator configured as `config`,
@@ -107,16 +124,34 @@ async fn session(dir: &Path, config: SimulatorConfig, protocol: Protocol, plan: 
             let client = client(&proxy, protocol, DEMO_PASSWORD);
             vec![outcome(client.void(&void_of(CAPTURED)).await)]
         }
+        Plan::Refund => {
+            let client = client(&proxy, protocol, DEMO_PASSWORD);
+            let refund = RefundRequest::new(
+                outlet(),
+                TransactionId::new(TRANSFERRED).unwrap(),
+                Amount::from_cents(400),
+            )
+            .unwrap();
+            let result = client.refund(&refund).await;
+            vec![result.map_or_else(|e| e.code().to_owned(), |_| "refunded".to_owned())]
+        }
     };
     proxy.shutdown().await;
     simulator.shutdown().await;
     outcomes
 }
 
-/// Records the whole corpus into `dir`; returns every session's outcomes.
+/// Records the whole corpus into `dir`; returns every session's outcomes. Each protocol gets
+/// three sessions (refusals as declines, refusals as faults, an injected server fault); REST a
+/// fourth, a simple refund.
 async fn record_corpus(dir: &Path) -> Vec<(Protocol, Outcomes)> {
     let mut all = Vec::new();
-    for protocol in [Protocol::Soap11, Protocol::Soap12, Protocol::Nvp] {
+    for protocol in [
+        Protocol::Soap11,
+        Protocol::Soap12,
+        Protocol::Nvp,
+        Protocol::Rest,
+    ] {
         let declines = SimulatorConfig::default()
             .with_refusal_style(RefusalStyle::Decline)
             .with_success_message(SuccessMessage::Approved);
@@ -146,6 +181,16 @@ async fn record_corpus(dir: &Path) -> Vec<(Protocol, Outcomes)> {
             session(dir, faulty, protocol, Plan::InjectedFault).await,
         ));
     }
+    all.push((
+        Protocol::Rest,
+        session(
+            dir,
+            SimulatorConfig::default(),
+            Protocol::Rest,
+            Plan::Refund,
+        )
+        .await,
+    ));
     all
 }
 
@@ -168,17 +213,37 @@ async fn recording_maps_every_outcome_and_the_recordings_verify_and_replay() {
         "unknown_transaction",
     ];
     for (index, (protocol, outcomes)) in sessions.iter().enumerate() {
-        let expected: &[&str] = match index % 3 {
-            0 => &expected_decline,
-            1 => &expected_fault,
+        let expected: &[&str] = match index {
+            12 => &["refunded"],
+            _ if index % 3 == 0 => &expected_decline,
+            _ if index % 3 == 1 => &expected_fault,
             _ if *protocol == Protocol::Nvp => &["service_error"],
+            _ if *protocol == Protocol::Rest => &["http_status"],
             _ => &["fault"],
         };
         assert_eq!(outcomes, expected, "session {index} over {protocol}");
     }
 
     let files = contract::verify::cassette_files(dir.path()).unwrap();
-    assert_eq!(files.len(), 3 * (5 + 4 + 1), "{files:?}");
+    assert_eq!(files.len(), 4 * (5 + 4 + 1) + 1, "{files:?}");
+    let rest: Vec<Cassette> = files
+        .iter()
+        .map(|file| Cassette::load(file).unwrap())
+        .filter(|cassette| cassette.protocol == Protocol::Rest)
+        .collect();
+    let operations: Vec<&str> = rest.iter().map(|c| c.operation.as_str()).collect();
+    assert_eq!(
+        operations,
+        [["void"; 10].as_slice(), &["refund-simple"]].concat(),
+        "{files:?}"
+    );
+    let refund = rest.last().unwrap();
+    let inputs = refund.inputs.as_ref().unwrap();
+    assert_eq!(
+        (inputs.transaction_id.as_str(), inputs.amount.as_deref()),
+        (TRANSFERRED, Some("4.00"))
+    );
+    assert_eq!(refund.expect.as_deref(), Some("refunded"));
     let verdicts = contract::verify_dir(dir.path()).unwrap();
     for verdict in &verdicts {
         assert!(verdict.passed() && verdict.skipped.is_none(), "{verdict}");
@@ -236,6 +301,19 @@ async fn no_secret_reaches_a_cassette() {
         .void(&void_of(id.as_str()))
         .await
         .unwrap();
+    // Over REST the key pair travels in headers: a refund, then a void.
+    let rest = client(&proxy, Protocol::Rest, DEMO_PASSWORD);
+    let id = simulator
+        .ledger()
+        .create_payment(&outlet(), "9.00")
+        .unwrap();
+    let refund = RefundRequest::new(outlet(), id.clone(), Amount::from_cents(100)).unwrap();
+    rest.refund(&refund).await.unwrap();
+    let id = simulator
+        .ledger()
+        .create_payment(&outlet(), "9.00")
+        .unwrap();
+    rest.void(&void_of(id.as_str())).await.unwrap();
     proxy.shutdown().await;
     simulator.shutdown().await;
 
@@ -245,17 +323,34 @@ async fn no_secret_reaches_a_cassette() {
             .encode(format!("{DEMO_ACCOUNT_ID}:{DEMO_PASSWORD}"))
     };
     let files = contract::verify::cassette_files(dir.path()).unwrap();
-    assert_eq!(files.len(), 5);
+    assert_eq!(files.len(), 7);
     let mut sales = 0;
+    let mut rest = 0;
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
         // The CVN is looked for as element text: "737" alone could be part of a random hex ID.
-        for secret in [CARD, ">737<", DEMO_PASSWORD, token.as_str()] {
+        for secret in [
+            CARD,
+            ">737<",
+            DEMO_PASSWORD,
+            token.as_str(),
+            DEMO_API_KEY,
+            DEMO_API_SECRET,
+        ] {
             assert!(
-                !text.contains(secret),
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
                 "{} holds {secret:?}:\n{text}",
                 file.display()
             );
+        }
+        if text.contains("\nprotocol: rest\n") {
+            rest += 1;
+            assert!(text.contains("\napi-key: [redacted]\n"), "{text}");
+            assert!(text.contains("\napi-secret: [redacted]\n"), "{text}");
+            continue;
         }
         assert!(text.contains("authorization: [redacted]\n"), "{text}");
         if text.contains("DoCreditCardAuthAndCapt>") {
@@ -270,7 +365,7 @@ async fn no_secret_reaches_a_cassette() {
             );
         }
     }
-    assert_eq!(sales, 2);
+    assert_eq!((sales, rest), (2, 2));
     // The card sale is kept for replay but is not a void to verify.
     let verdicts = contract::verify_dir(dir.path()).unwrap();
     assert_eq!(verdicts.iter().filter(|v| v.skipped.is_some()).count(), 2);
@@ -310,6 +405,28 @@ async fn an_unmatched_request_names_the_closest_cassette_and_the_first_differenc
         panic!("{error:?}")
     };
     assert!(message.contains("?primarytransactionid"), "{message}");
+
+    // REST: a 400 whose JSON message names the cassette and the JSON path.
+    let error = client(&replay, Protocol::Rest, DEMO_PASSWORD)
+        .void(&void_of(other))
+        .await
+        .unwrap_err();
+    let Error::HttpStatus {
+        status,
+        body_excerpt,
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*status, 400);
+    assert!(
+        body_excerpt.contains("Closest: ") && body_excerpt.contains("-rest-void-"),
+        "{body_excerpt}"
+    );
+    assert!(
+        body_excerpt.contains("at $.TransactionID: expected"),
+        "{body_excerpt}"
+    );
     replay.shutdown().await;
 }
 
@@ -416,4 +533,41 @@ fn contract_verify_passes_on_the_corpus_and_fails_on_a_broken_cassette() {
         "{text}"
     );
     assert!(text.contains("0 passed, 2 failed"), "{text}");
+
+    // A REST cassette whose recorded JSON says another store fails at that JSON path, and one
+    // whose answer no longer means what it expects fails with both outcomes.
+    let dir = temp_dir("broken-rest");
+    let rest = corpus
+        .iter()
+        .map(|file| Cassette::load(file).unwrap())
+        .find(|c| c.protocol == Protocol::Rest && c.expect.as_deref() == Some("voided"))
+        .expect("a REST void in the corpus");
+    let mut wrong_request = rest.clone();
+    let body = wrong_request
+        .request
+        .body_text()
+        .replace(r#""StoreID":"123""#, r#""StoreID":"999""#);
+    assert_ne!(body, wrong_request.request.body_text());
+    wrong_request.request.body = body.into_bytes();
+    wrong_request.save(&dir.path().join("c.cassette")).unwrap();
+    let mut wrong_outcome = rest;
+    wrong_outcome.expect = Some("already_voided".into());
+    wrong_outcome.save(&dir.path().join("d.cassette")).unwrap();
+    let output = Command::new(bin)
+        .args(["contract", "verify"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL  c.cassette")
+            && text.contains(r#"at $.Outlet.StoreID: expected "999", got "123""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL  d.cassette")
+            && text.contains("decodes to voided, expected already_voided"),
+        "{text}"
+    );
 }
