@@ -441,7 +441,8 @@ mod tests {
 
     #[test]
     fn json_is_compared_by_meaning() {
-        let recorded = r#"{"Outlet":{"MerchantID":"1","StoreID":"2"},"TransactionID":"AB","N":4.0}"#;
+        let recorded =
+            r#"{"Outlet":{"MerchantID":"1","StoreID":"2"},"TransactionID":"AB","N":4.0}"#;
         let sent = "{ \"N\": 40e-1,\n \"TransactionID\":\"AB\", \"Outlet\": {\"StoreID\":\"2\",\"MerchantID\":\"1\"} }";
         assert!(json(recorded, sent).matches());
         assert!(json(r#"{"N":-0.50}"#, r#"{"N":-5e-1}"#).matches());
