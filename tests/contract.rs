@@ -17,8 +17,7 @@ use instamed_soap::simulator::{
     Simulator, SimulatorConfig, SuccessMessage,
 };
 use instamed_soap::{
-    ApiKey, Client, Credentials, Error, Outlet, Protocol, RefundRequest, TransactionId,
-    VoidRequest,
+    ApiKey, Client, Credentials, Error, Outlet, Protocol, RefundRequest, TransactionId, VoidRequest,
 };
 
 const CAPTURED: &str = "C0FFEE00000000000000000000000001";
@@ -490,7 +489,10 @@ fn stable(text: &str) -> String {
     let Some(response) = text.find("<<< response") else {
         return text.to_owned();
     };
-    let Some(start) = text[response..].find(KEY).map(|at| response + at + KEY.len()) else {
+    let Some(start) = text[response..]
+        .find(KEY)
+        .map(|at| response + at + KEY.len())
+    else {
         return text.to_owned();
     };
     let end = start + text[start..].find('"').unwrap();
