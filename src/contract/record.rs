@@ -214,16 +214,11 @@ impl SeenRequest<'_> {
             terminal_id: outlet_field("TerminalID"),
             transaction_id: value
                 .get("TransactionID")
-                .and_then(|id| json_text(id))
+                .and_then(json_text)
                 .unwrap_or_default(),
             card_present_status: crate::CardPresentStatus::default().as_str().to_owned(),
             amount: if refund {
-                Some(
-                    value
-                        .get("Amount")
-                        .and_then(|amount| json_text(amount))
-                        .unwrap_or_default(),
-                )
+                Some(value.get("Amount").and_then(json_text).unwrap_or_default())
             } else {
                 None
             },
