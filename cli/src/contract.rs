@@ -111,6 +111,7 @@ async fn serve(
         lines.push(("endpoint:", server.endpoint()));
     }
     lines.extend(server.nvp_endpoints().into_iter().map(|e| ("nvp:", e)));
+    lines.push(("rest:", server.rest_base()));
     if let Some(ca) = server.ca_path() {
         lines.push(("ca-cert:", ca.display().to_string()));
     }

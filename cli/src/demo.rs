@@ -2,8 +2,12 @@
 
 use std::process::ExitCode;
 
-use instamed_soap::simulator::{Simulator, SimulatorConfig};
-use instamed_soap::{Client, Credentials, Error, Outlet, Protocol, TransactionId, VoidRequest};
+use instamed_soap::rest::Amount;
+use instamed_soap::simulator::{FaultPlan, Simulator, SimulatorConfig};
+use instamed_soap::{
+    ApiKey, Client, Credentials, Error, Outlet, Protocol, RefundRequest, TransactionId,
+    VoidConfirmation, VoidOrRefund, VoidRequest,
+};
 
 use crate::exit;
 
@@ -38,13 +42,33 @@ pub async fn run(args: Args) -> ExitCode {
     }
 }
 
+/// A client of `simulator` over `protocol`, signed with the simulator's first account (SOAP,
+/// NVP) or API key pair (REST).
+fn client_of(
+    simulator: &Simulator,
+    config: &SimulatorConfig,
+    protocol: Protocol,
+) -> Result<Client, Box<dyn std::error::Error>> {
+    let mut builder = if protocol == Protocol::Rest {
+        let (key, secret) = config.api_keys.first().ok_or("no demo API key")?;
+        Client::builder(simulator.rest_base()).api_key(ApiKey::new(key, secret))
+    } else {
+        let (account, password) = config.accounts.first().ok_or("no demo account")?;
+        Client::builder(simulator.endpoint()).credentials(Credentials::new(account, password))
+    };
+    builder = builder.protocol(protocol);
+    if let Some(ca) = simulator.ca_path() {
+        builder = builder.ca_certificate_file(ca);
+    }
+    Ok(builder.build()?)
+}
+
 async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let mut config = SimulatorConfig::default();
     if args.fault_refusals {
         config.refusal_style = instamed_soap::simulator::RefusalStyle::Fault;
     }
-    let (account, password) = config.accounts.first().cloned().ok_or("no demo account")?;
-    let simulator = Simulator::start(config).await?;
+    let simulator = Simulator::start(config.clone()).await?;
     println!("Simulator: {}", simulator.endpoint());
     if let Some(ca) = simulator.ca_path() {
         println!("CA:        {}", ca.display());
@@ -53,11 +77,14 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
 
     let outlet = Outlet::new("123123123", "123", "123")?;
     let ledger = simulator.ledger();
-    let payments: Vec<TransactionId> = ["25.00", "40.10", "12.75", "99.99"]
-        .into_iter()
-        .map(|amount| ledger.create_payment(&outlet, amount))
-        .collect::<Result<_, _>>()?;
+    let payments: Vec<TransactionId> = [
+        "25.00", "40.10", "12.75", "99.99", "18.00", "30.00", "60.00",
+    ]
+    .into_iter()
+    .map(|amount| ledger.create_payment(&outlet, amount))
+    .collect::<Result<_, _>>()?;
     ledger.start_transfer(&payments[3])?;
+    ledger.start_transfer(&payments[6])?;
     let unknown = TransactionId::new("00000000000000000000000000000000")?;
 
     let steps = [
@@ -67,16 +94,11 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         ("void it again", Protocol::Soap11, &payments[0]),
         ("void after transfer began", Protocol::Soap12, &payments[3]),
         ("void an unknown payment", Protocol::Nvp, &unknown),
+        ("void over REST", Protocol::Rest, &payments[4]),
     ];
     let mut rows = Vec::new();
     for (step, protocol, payment) in steps {
-        let mut builder = Client::builder(simulator.endpoint())
-            .credentials(Credentials::new(&account, &password))
-            .protocol(protocol);
-        if let Some(ca) = simulator.ca_path() {
-            builder = builder.ca_certificate_file(ca);
-        }
-        let client = builder.build()?;
+        let client = client_of(&simulator, &config, protocol)?;
         let request = VoidRequest::new(outlet.clone(), payment.clone());
         let (outcome, detail) = match client.void(&request).await {
             Ok(receipt) => (
@@ -99,8 +121,96 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
             detail,
         });
     }
+
+    // A simple refund of part of a payment: the answer carries the refund's own ID.
+    let refund = RefundRequest::new(outlet.clone(), payments[5].clone(), Amount::from_cents(400))?;
+    let client = client_of(&simulator, &config, Protocol::Rest)?;
+    let (outcome, detail) = match client.refund(&refund).await {
+        Ok(receipt) => (
+            "refunded".to_owned(),
+            format!("4.00 back, refund {}", receipt.refund_id),
+        ),
+        Err(error) => (
+            exit::outcome_name(&error).replace('_', " "),
+            refusal_detail(&error),
+        ),
+    };
+    rows.push(Row {
+        step: "refund 4.00 of a payment",
+        protocol: Protocol::Rest,
+        payment: payments[5].to_string(),
+        outcome,
+        detail,
+    });
+
+    // The explicit policy: void, and refund only when the void is refused as too late.
+    let client = client_of(&simulator, &config, Protocol::Soap11)?;
+    let request = VoidRequest::new(outlet.clone(), payments[6].clone());
+    let (outcome, detail) = match client
+        .void_or_refund(&request, Amount::from_cents(6000))
+        .await
+    {
+        Ok(VoidOrRefund::Refunded(receipt)) => (
+            "refunded instead".to_owned(),
+            format!(
+                "the transfer had begun; 60.00 back, refund {}",
+                receipt.refund_id
+            ),
+        ),
+        Ok(_) => ("voided".to_owned(), String::new()),
+        Err(error) => (
+            exit::outcome_name(&error).replace('_', " "),
+            refusal_detail(&error),
+        ),
+    };
+    rows.push(Row {
+        step: "void or refund, transfer began",
+        protocol: Protocol::Soap11,
+        payment: payments[6].to_string(),
+        outcome,
+        detail,
+    });
     simulator.shutdown().await;
+
+    rows.push(reconcile_after_a_lost_answer(&outlet).await?);
     Ok(rows)
+}
+
+/// A void whose answer is lost on the way back (the simulator voids, then cuts its answer in
+/// half): its outcome is unknown, and asking again settles it from the payment's status.
+async fn reconcile_after_a_lost_answer(outlet: &Outlet) -> Result<Row, Box<dyn std::error::Error>> {
+    let config = SimulatorConfig::default().with_faults(
+        FaultPlan::seeded(1)
+            .with_truncate_rate(1.0)
+            .with_max_faults(1),
+    );
+    let simulator = Simulator::start(config.clone()).await?;
+    let payment = simulator.ledger().create_payment(outlet, "45.00")?;
+    let client = client_of(&simulator, &config, Protocol::Soap11)?;
+    let request = VoidRequest::new(outlet.clone(), payment.clone());
+    let (outcome, detail) = match client.void_reconciled(&request).await {
+        Ok(VoidConfirmation::ConfirmedAlreadyVoided { attempts, .. }) => (
+            "voided".to_owned(),
+            format!("answer lost; attempt {attempts} found the payment voided"),
+        ),
+        Ok(VoidConfirmation::VoidedOnRetry { attempts, .. }) => (
+            "voided".to_owned(),
+            format!("answer lost; voided on attempt {attempts}"),
+        ),
+        Ok(_) => ("voided".to_owned(), "first answer".to_owned()),
+        Err(error) => (
+            exit::outcome_name(&error).replace('_', " "),
+            refusal_detail(&error),
+        ),
+    };
+    simulator.shutdown().await;
+    Ok(Row {
+        step: "reconcile after a lost answer",
+        protocol: Protocol::Soap11,
+        payment: payment.to_string(),
+        outcome,
+        detail,
+    })
 }
 
 fn refusal_detail(error: &Error) -> String {

@@ -375,6 +375,36 @@ fn demo_tells_the_whole_story() {
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
+    // The REST void, the refund, the policy and the reconcile each have a row saying what
+    // happened, with the proof that says so.
+    let row = |step: &str| {
+        out.lines()
+            .find(|line| line.starts_with(step))
+            .unwrap_or_else(|| panic!("no {step:?} row in:\n{out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let rest = row("void over REST");
+    assert!(
+        rest.contains(" rest ") && rest.contains(" voided "),
+        "{rest}"
+    );
+    let refund = row("refund 4.00 of a payment");
+    assert!(
+        refund.contains(" refunded ") && refund.contains("4.00 back, refund "),
+        "{refund}"
+    );
+    let policy = row("void or refund, transfer began");
+    assert!(
+        policy.contains(" refunded instead ") && policy.contains("60.00 back, refund "),
+        "{policy}"
+    );
+    let reconcile = row("reconcile after a lost answer");
+    assert!(
+        reconcile.contains(" voided answer lost; attempt 2 found the payment voided"),
+        "{reconcile}"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use instamed_soap::Protocol;
 use instamed_soap::contract::{self, Cassette};
 
 /// The committed corpus, which lives with the library that recorded it.
@@ -63,4 +64,44 @@ fn contract_verify_passes_on_the_corpus_and_fails_on_a_broken_cassette() {
         "{text}"
     );
     assert!(text.contains("0 passed, 2 failed"), "{text}");
+
+    // A REST cassette whose recorded JSON says another store fails at that JSON path, and one
+    // whose answer no longer means what it expects fails with both outcomes.
+    let dir = tempfile::Builder::new()
+        .prefix("instamed-soap-broken-rest-")
+        .tempdir()
+        .unwrap();
+    let rest = corpus
+        .iter()
+        .map(|file| Cassette::load(file).unwrap())
+        .find(|c| c.protocol == Protocol::Rest && c.expect.as_deref() == Some("voided"))
+        .expect("a REST void in the corpus");
+    let mut wrong_request = rest.clone();
+    let body = wrong_request
+        .request
+        .body_text()
+        .replace(r#""StoreID":"123""#, r#""StoreID":"999""#);
+    assert_ne!(body, wrong_request.request.body_text());
+    wrong_request.request.body = body.into_bytes();
+    wrong_request.save(&dir.path().join("c.cassette")).unwrap();
+    let mut wrong_outcome = rest;
+    wrong_outcome.expect = Some("already_voided".into());
+    wrong_outcome.save(&dir.path().join("d.cassette")).unwrap();
+    let output = Command::new(bin)
+        .args(["contract", "verify"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL  c.cassette")
+            && text.contains(r#"at $.Outlet.StoreID: expected "999", got "123""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL  d.cassette")
+            && text.contains("decodes to voided, expected already_voided"),
+        "{text}"
+    );
 }

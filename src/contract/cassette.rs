@@ -25,8 +25,35 @@
 //! <?xml version="1.0" encoding="utf-8"?><soap:Envelope …>…</soap:Envelope>
 //! ```
 //!
-//! The head holds the protocol, the operation, the domain inputs of a void and the outcome
-//! expected from the response (an [`Error::code`](crate::Error::code) or `voided`). Lines
+//! The head holds the protocol, the operation, the domain inputs of a void (with an `amount:`
+//! line, of a simple refund) and the outcome expected from the response (an
+//! [`Error::code`](crate::Error::code), `voided` or `refunded`).
+//!
+//! A REST exchange is written the same way, `protocol: rest` and the operation named by its
+//! path (`void`, `refund-simple`); its JSON bodies are stored compact, keys in sorted order, and
+//! compared by meaning:
+//!
+//! ```text
+//! # instamed-soap cassette
+//! protocol: rest
+//! operation: void
+//! merchant-id: 123123123
+//! …
+//! expect: voided
+//!
+//! >>> request
+//! POST /rest/payment/void
+//! content-type: application/json; charset=utf-8
+//! api-key: [redacted]
+//! api-secret: [redacted]
+//!
+//! {"Outlet":{"MerchantID":"123123123","StoreID":"123","TerminalID":"123"},"TransactionID":"…"}
+//! <<< response
+//! 200
+//! content-type: application/json; charset=utf-8
+//!
+//! {"PrimaryTransactionStatus":"V","TransactionID":"…","TransactionStatus":"C"}
+//! ``` Lines
 //! starting with `#` in the head are comments. Each message is a start line (`METHOD target`
 //! or the status), header lines, a blank line and the body as it went over the wire.
 //!
@@ -51,7 +78,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::charset::Charset;
-use crate::{CardPresentStatus, InvalidRequest, Outlet, Protocol, TransactionId, VoidRequest};
+use crate::rest::Amount;
+use crate::{
+    CardPresentStatus, InvalidRequest, Outlet, Protocol, RefundRequest, TransactionId, VoidRequest,
+};
 
 const MAGIC: &str = "# instamed-soap cassette";
 const REQUEST_MARK: &str = ">>> request";
@@ -108,6 +138,8 @@ pub struct VoidInputs {
     pub transaction_id: String,
     /// PrimaryCardPresentStatus.
     pub card_present_status: String,
+    /// The amount of a simple refund; `None` for a void.
+    pub amount: Option<String>,
 }
 
 impl VoidInputs {
@@ -120,7 +152,23 @@ impl VoidInputs {
             terminal_id: outlet.terminal_id().to_owned(),
             transaction_id: request.payment().as_str().to_owned(),
             card_present_status: request.card_present_status().as_str().to_owned(),
+            amount: None,
         }
+    }
+
+    /// The simple refund these inputs describe, when they carry an amount.
+    pub fn to_refund(&self) -> Option<Result<RefundRequest, InvalidRequest>> {
+        let amount = self.amount.as_deref()?;
+        Some((|| {
+            let amount: Amount = amount
+                .parse()
+                .map_err(|_| InvalidRequest::new("Amount", "is not an amount like 4.00"))?;
+            RefundRequest::new(
+                Outlet::new(&self.merchant_id, &self.store_id, &self.terminal_id)?,
+                TransactionId::new(&self.transaction_id)?,
+                amount,
+            )
+        })())
     }
 
     /// The void request these inputs describe.
@@ -146,7 +194,7 @@ pub struct Cassette {
     pub operation: String,
     /// The void's domain inputs, when the exchange is a void.
     pub inputs: Option<VoidInputs>,
-    /// The outcome the response must decode to: `voided` or an error code.
+    /// The outcome the response must decode to: `voided`, `refunded` or an error code.
     pub expect: Option<String>,
     /// The request.
     pub request: Message,
@@ -231,7 +279,7 @@ impl Cassette {
                 .map(|(_, _, v)| v.clone())
         };
         for (number, key, _) in &fields {
-            const KNOWN: [&str; 8] = [
+            const KNOWN: [&str; 9] = [
                 "protocol",
                 "operation",
                 "merchant-id",
@@ -239,6 +287,7 @@ impl Cassette {
                 "terminal-id",
                 "transaction-id",
                 "card-present-status",
+                "amount",
                 "expect",
             ];
             if !KNOWN.contains(&key.as_str()) {
@@ -257,6 +306,7 @@ impl Cassette {
             transaction_id,
             card_present_status: field("card-present-status")
                 .unwrap_or_else(|| CardPresentStatus::default().as_str().to_owned()),
+            amount: field("amount"),
         });
         let request = message(&lines, request_at + 1, response_at)?;
         let response = message(&lines, response_at + 1, lines.len())?;
@@ -291,6 +341,9 @@ impl Cassette {
                 "card-present-status: {}",
                 escape(&inputs.card_present_status)
             );
+            if let Some(amount) = &inputs.amount {
+                let _ = writeln!(out, "amount: {}", escape(amount));
+            }
         }
         if let Some(expect) = &self.expect {
             let _ = writeln!(out, "expect: {}", escape(expect));
@@ -494,6 +547,7 @@ mod tests {
                 terminal_id: "3".into(),
                 transaction_id: "AB".into(),
                 card_present_status: "PresentManualKey".into(),
+                amount: None,
             }),
             expect: Some("voided".into()),
             request: Message::new(

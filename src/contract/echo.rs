@@ -3,12 +3,14 @@
 //! A cassette's response may hold `{{request.<Field>}}`: when the cassette answers (in
 //! `replay`, and in `contract verify` against the request this build sends), the placeholder
 //! becomes the value of `<Field>` in that request: the text of the first element of that local
-//! name in a SOAP envelope, or the value of that key (case-blind) in NVP pairs. So a cassette
+//! name in a SOAP envelope, the value of that key (case-blind) in NVP pairs, or the value of the
+//! first key of that name in a REST request's JSON (a string as it is, a number as written). So a cassette
 //! whose request says `{{any}}` for the payment answers about the payment it was asked about:
 //!
 //! ```text
 //! <PrimaryTransactionID>{{request.PrimaryTransactionID}}</PrimaryTransactionID>
 //! primaryTransactionID={{request.primaryTransactionID}}
+//! {"TransactionID":"{{request.TransactionID}}"}
 //! ```
 //!
 //! The value is escaped for where it goes (XML text, or a form value); a field the request
@@ -26,6 +28,8 @@ pub enum Escape {
     Xml,
     /// Form pairs.
     Form,
+    /// The inside of a JSON string (the placeholder is written between quotes).
+    Json,
 }
 
 /// `body` with every `{{request.<Field>}}` replaced by `field(<Field>)`, escaped for `escape`.
@@ -61,6 +65,10 @@ pub fn fill<'a>(
                     .replace('"', "&quot;"),
             ),
             Escape::Form => out.extend(form_urlencoded::byte_serialize(value.as_bytes())),
+            Escape::Json => {
+                let quoted = serde_json::Value::String(value).to_string();
+                out.push_str(&quoted[1..quoted.len() - 1]);
+            }
         }
         rest = &after[end + 2..];
     }
@@ -83,6 +91,9 @@ mod tests {
         assert_eq!(&*xml, b"<Id>A&amp;B &lt;1&gt;</Id><X></X>");
         let form = fill(b"id={{request.Id}}&x=1", Escape::Form, field);
         assert_eq!(&*form, b"id=A%26B+%3C1%3E&x=1");
+        let field = |name: &str| (name == "Id").then(|| "say \"hi\"\\\n".to_owned());
+        let json = fill(br#"{"Id":"{{request.Id}}"}"#, Escape::Json, field);
+        assert_eq!(&*json, br#"{"Id":"say \"hi\"\\\n"}"#);
         assert!(matches!(
             fill(b"plain", Escape::Xml, field),
             Cow::Borrowed(_)

@@ -1,10 +1,12 @@
 //! Comparing a request with a recorded one by meaning, not by bytes.
 //!
 //! XML: namespace URIs (not prefixes), element order, attributes in any order, text with
-//! surrounding white space ignored. Forms: unordered pairs, keys compared case-blind. A recorded
-//! value may be a placeholder: `{{any}}` stands for any text (also inside a value:
-//! `Ref-{{any}}`), and an element whose whole text is `{{ignore}}` matches that element with any
-//! content.
+//! surrounding white space ignored. Forms: unordered pairs, keys compared case-blind. JSON (the
+//! REST interface): objects as unordered keys, white space ignored, numbers by their decimal
+//! value (`4.0`, `4.00` and `40e-1` are one number). A recorded value may be a placeholder:
+//! `{{any}}` stands for any text (also inside a value: `Ref-{{any}}`), and an element whose
+//! whole text is `{{ignore}}`, or a JSON value that is the string `"{{ignore}}"`, matches that
+//! element or value with any content.
 
 use std::fmt;
 
@@ -308,9 +310,173 @@ pub fn form(expected: &str, actual: &str) -> Comparison {
     }
 }
 
+/// Compares two JSON documents by meaning. Paths name the first difference from the root `$`:
+/// `$.Outlet.StoreID`, `$.Items[2]`.
+pub fn json(expected: &str, actual: &str) -> Comparison {
+    let expected: serde_json::Value = match serde_json::from_str(expected) {
+        Ok(value) => value,
+        Err(error) => {
+            return Comparison::differ(0, "$".into(), "JSON in the cassette", error.to_string());
+        }
+    };
+    let actual: serde_json::Value = match serde_json::from_str(actual) {
+        Ok(value) => value,
+        Err(error) => return Comparison::differ(0, "$".into(), "JSON", error.to_string()),
+    };
+    let mut agreed = 0;
+    match json_value(&expected, &actual, &mut agreed) {
+        Ok(()) => Comparison {
+            agreed,
+            difference: None,
+        },
+        Err(difference) => Comparison {
+            agreed,
+            difference: Some(difference),
+        },
+    }
+}
+
+/// Compares two JSON values depth-first, keys in sorted order so that the first difference is
+/// the same whatever order either document wrote its keys in. A work list, as for XML; the
+/// parser's own depth limit bounds the documents anyway.
+fn json_value(
+    expected: &serde_json::Value,
+    actual: &serde_json::Value,
+    agreed: &mut usize,
+) -> Result<(), Difference> {
+    use serde_json::Value;
+    let mut pending = vec![("$".to_owned(), expected, actual)];
+    while let Some((path, expected, actual)) = pending.pop() {
+        let differ = |want: String, got: String| Difference {
+            path: path.clone(),
+            expected: want,
+            actual: got,
+        };
+        match (expected, actual) {
+            (Value::String(want), _) if want.trim() == IGNORE => {}
+            (Value::String(want), Value::String(got)) => {
+                if !text_matches(want, got) {
+                    return Err(differ(want.clone(), got.clone()));
+                }
+            }
+            (Value::String(want), Value::Number(got)) if want.contains(ANY) => {
+                if !text_matches(want, &got.to_string()) {
+                    return Err(differ(want.clone(), got.to_string()));
+                }
+            }
+            (Value::Number(want), Value::Number(got)) => {
+                if decimal(&want.to_string()) != decimal(&got.to_string()) {
+                    return Err(differ(want.to_string(), got.to_string()));
+                }
+            }
+            (Value::Object(want), Value::Object(got)) => {
+                let mut keys: Vec<&String> = want.keys().collect();
+                keys.sort();
+                if let Some(missing) = keys.iter().find(|key| !got.contains_key(key.as_str())) {
+                    return Err(Difference {
+                        path: format!("{path}.{missing}"),
+                        expected: format!("key {missing}"),
+                        actual: "nothing".into(),
+                    });
+                }
+                let mut extra: Vec<&String> =
+                    got.keys().filter(|key| !want.contains_key(*key)).collect();
+                extra.sort();
+                if let Some(extra) = extra.first() {
+                    return Err(Difference {
+                        path: format!("{path}.{extra}"),
+                        expected: "nothing".into(),
+                        actual: format!("key {extra}"),
+                    });
+                }
+                // Reversed, so that the first key is compared first.
+                for key in keys.into_iter().rev() {
+                    pending.push((format!("{path}.{key}"), &want[key], &got[key]));
+                }
+            }
+            (Value::Array(want), Value::Array(got)) => {
+                if want.len() != got.len() {
+                    return Err(differ(
+                        format!("{} items", want.len()),
+                        format!("{} items", got.len()),
+                    ));
+                }
+                for (index, (want, got)) in want.iter().zip(got).enumerate().rev() {
+                    pending.push((format!("{path}[{index}]"), want, got));
+                }
+            }
+            (want, got) if want == got => {}
+            (want, got) => return Err(differ(want.to_string(), got.to_string())),
+        }
+        *agreed += 1;
+    }
+    Ok(())
+}
+
+/// A JSON number's decimal value as (sign, significant digits, exponent), so that numbers are
+/// compared exactly, never through a float: `4.0`, `4.00` and `40e-1` are one value.
+fn decimal(number: &str) -> (bool, String, i64) {
+    let (mantissa, exponent) = match number.find(['e', 'E']) {
+        Some(at) => (&number[..at], number[at + 1..].parse::<i64>().unwrap_or(0)),
+        None => (number, 0),
+    };
+    let negative = mantissa.starts_with('-');
+    let mantissa = mantissa.trim_start_matches(['-', '+']);
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    let exponent = exponent.saturating_sub(i64::try_from(fraction.len()).unwrap_or(i64::MAX));
+    let trimmed_end = digits.trim_end_matches('0');
+    let exponent = exponent
+        .saturating_add(i64::try_from(digits.len() - trimmed_end.len()).unwrap_or(i64::MAX));
+    let significant = trimmed_end.trim_start_matches('0');
+    if significant.is_empty() {
+        return (false, String::new(), 0);
+    }
+    (negative, significant.to_owned(), exponent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_compared_by_meaning() {
+        let recorded =
+            r#"{"Outlet":{"MerchantID":"1","StoreID":"2"},"TransactionID":"AB","N":4.0}"#;
+        let sent = "{ \"N\": 40e-1,\n \"TransactionID\":\"AB\", \"Outlet\": {\"StoreID\":\"2\",\"MerchantID\":\"1\"} }";
+        assert!(json(recorded, sent).matches());
+        assert!(json(r#"{"N":-0.50}"#, r#"{"N":-5e-1}"#).matches());
+        assert!(!json(r#"{"N":1}"#, r#"{"N":10}"#).matches());
+        assert!(!json(r#"{"N":"4.00"}"#, r#"{"N":4.00}"#).matches());
+    }
+
+    #[test]
+    fn the_first_json_difference_is_a_path_with_both_values() {
+        let recorded = r#"{"Outlet":{"MerchantID":"1","StoreID":"2"},"TransactionID":"AB"}"#;
+        let sent = r#"{"TransactionID":"AB","Outlet":{"StoreID":"3","MerchantID":"1"}}"#;
+        let comparison = json(recorded, sent);
+        assert_eq!(
+            comparison.difference.unwrap().to_string(),
+            r#"at $.Outlet.StoreID: expected "2", got "3""#
+        );
+        assert_eq!(comparison.agreed, 3);
+        let missing = json(recorded, r#"{"Outlet":{"MerchantID":"1","StoreID":"2"}}"#);
+        assert_eq!(missing.difference.unwrap().path, "$.TransactionID");
+        let extra = json(r#"{"A":[1]}"#, r#"{"A":[1],"B":null}"#);
+        assert_eq!(extra.difference.unwrap().actual, "key B");
+        let items = json(r#"{"A":[1,2]}"#, r#"{"A":[1,3]}"#).difference.unwrap();
+        assert_eq!(items.path, "$.A[1]");
+        assert_eq!(json("{", "{}").difference.unwrap().path, "$");
+    }
+
+    #[test]
+    fn json_placeholders_match_any_text_or_any_value() {
+        let recorded = r#"{"Id":"{{any}}","Ref":"R-{{any}}","Stamp":"{{ignore}}"}"#;
+        assert!(json(recorded, r#"{"Id":"x","Ref":"R-9","Stamp":{"deep":[1]}}"#).matches());
+        assert!(json(recorded, r#"{"Id":7,"Ref":"R-","Stamp":null}"#).matches());
+        assert!(!json(recorded, r#"{"Id":"x","Ref":"Q-9","Stamp":1}"#).matches());
+        assert!(!json(recorded, r#"{"Id":"x","Ref":"R-9"}"#).matches());
+    }
 
     #[test]
     fn placeholders_match_any_text() {

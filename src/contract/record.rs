@@ -3,7 +3,7 @@
 use http::{HeaderMap, Method, StatusCode};
 
 use super::cassette::{Cassette, Message, VoidInputs};
-use super::verify::{judge, media_type_and_action, offline_wire};
+use super::verify::{Exchange, media_type_and_action, offline_wire};
 use super::{echo, redact};
 use crate::Protocol;
 
@@ -24,6 +24,9 @@ impl SeenRequest<'_> {
     /// The protocol, judged from the path and the media type.
     pub fn protocol(&self) -> Option<Protocol> {
         let path = self.target.split('?').next().unwrap_or(self.target);
+        if is_rest_path(path) {
+            return Some(Protocol::Rest);
+        }
         if path.to_ascii_lowercase().ends_with("/nvp.aspx") {
             return Some(Protocol::Nvp);
         }
@@ -40,9 +43,19 @@ impl SeenRequest<'_> {
     }
 
     /// The operation: the SOAP action's last segment, or the body element under `Body`; for
-    /// NVP, the `transactionAction`.
+    /// NVP, the `transactionAction`; for REST, the path's last segment (`void`,
+    /// `refund-simple`).
     pub fn operation(&self) -> String {
         let protocol = self.protocol();
+        if protocol == Some(Protocol::Rest) {
+            let path = self.target.split('?').next().unwrap_or(self.target);
+            return path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("unknown")
+                .to_ascii_lowercase();
+        }
         if protocol == Some(Protocol::Nvp) {
             return self
                 .form_value("transactionAction")
@@ -81,10 +94,16 @@ impl SeenRequest<'_> {
     }
 
     /// The value of `name` in the request: the text of the first element of that local name in
-    /// a SOAP envelope, or the form value of that key (case-blind) for NVP.
+    /// a SOAP envelope, the form value of that key (case-blind) for NVP, or the value of the
+    /// first key of that name in a REST request's JSON.
     pub fn field(&self, name: &str) -> Option<String> {
-        if self.protocol() == Some(Protocol::Nvp) {
-            return self.form_value(name);
+        match self.protocol() {
+            Some(Protocol::Nvp) => return self.form_value(name),
+            Some(Protocol::Rest) => {
+                let value: serde_json::Value = serde_json::from_slice(self.body).ok()?;
+                return json_field(&value, name);
+            }
+            _ => {}
         }
         let text = std::str::from_utf8(self.body).ok()?;
         let doc = roxmltree::Document::parse(text).ok()?;
@@ -103,10 +122,10 @@ impl SeenRequest<'_> {
     /// The response `body` of a cassette answering this request, its
     /// [`{{request.<Field>}}`](super::echo) placeholders filled from this request.
     pub fn echo<'b>(&self, body: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
-        let escape = if self.protocol() == Some(Protocol::Nvp) {
-            echo::Escape::Form
-        } else {
-            echo::Escape::Xml
+        let escape = match self.protocol() {
+            Some(Protocol::Nvp) => echo::Escape::Form,
+            Some(Protocol::Rest) => echo::Escape::Json,
+            _ => echo::Escape::Xml,
         };
         echo::fill(body, escape, |name| self.field(name))
     }
@@ -130,9 +149,12 @@ impl SeenRequest<'_> {
         }
     }
 
-    /// The void's domain inputs, when the request is a void.
+    /// The void's domain inputs, when the request is a void (or, over REST, a simple refund).
     pub fn void_inputs(&self) -> Option<VoidInputs> {
         let protocol = self.protocol()?;
+        if protocol == Protocol::Rest {
+            return self.rest_inputs();
+        }
         // The envelope is parsed once for all the fields.
         let text = std::str::from_utf8(self.body).ok();
         let doc = match protocol {
@@ -165,8 +187,75 @@ impl SeenRequest<'_> {
                 .unwrap_or_default(),
             card_present_status: field("PrimaryCardPresentStatus", "primaryCardPresentStatus")
                 .unwrap_or_else(|| "PresentManualKey".into()),
+            amount: None,
         })
     }
+}
+
+impl SeenRequest<'_> {
+    /// The inputs of a REST void or simple refund.
+    fn rest_inputs(&self) -> Option<VoidInputs> {
+        let operation = self.operation();
+        let refund = match operation.as_str() {
+            "void" => false,
+            "refund-simple" => true,
+            _ => return None,
+        };
+        let value: serde_json::Value = serde_json::from_slice(self.body).ok()?;
+        let outlet = value.get("Outlet");
+        let outlet_field = |name: &str| {
+            outlet
+                .and_then(|outlet| json_field(outlet, name))
+                .unwrap_or_default()
+        };
+        Some(VoidInputs {
+            merchant_id: outlet_field("MerchantID"),
+            store_id: outlet_field("StoreID"),
+            terminal_id: outlet_field("TerminalID"),
+            transaction_id: value
+                .get("TransactionID")
+                .and_then(json_text)
+                .unwrap_or_default(),
+            card_present_status: crate::CardPresentStatus::default().as_str().to_owned(),
+            amount: if refund {
+                Some(value.get("Amount").and_then(json_text).unwrap_or_default())
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// Whether `path` is one of the REST interface's (`…/rest/payment/void`, say).
+fn is_rest_path(path: &str) -> bool {
+    path.to_ascii_lowercase().contains("/rest/payment/")
+}
+
+/// A string as it is, a number as written; `None` for anything else.
+fn json_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// The value of the first key `name` in `value`, depth-first.
+fn json_field(value: &serde_json::Value, name: &str) -> Option<String> {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(found) = map.get(name).and_then(json_text) {
+                    return Some(found);
+                }
+                pending.extend(map.values().rev());
+            }
+            serde_json::Value::Array(items) => pending.extend(items.iter().rev()),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Writes an exchange as a cassette, with every secret redacted (see [`redact`]). Why a body
@@ -246,17 +335,14 @@ pub fn cassette(
     }
 }
 
-/// What this build's client makes of the recorded answer: `voided` or an error code.
+/// What this build's client makes of the recorded answer: `voided`, `refunded` or an error code.
 fn outcome(
     protocol: Protocol,
     target: &str,
     inputs: &VoidInputs,
     response: &Message,
 ) -> Option<String> {
-    let request = inputs.to_request().ok()?;
+    let exchange = Exchange::of(inputs).ok()?;
     let wire = offline_wire(protocol, target).ok()?;
-    Some(match judge(&wire, &request, response) {
-        Ok(_) => "voided".to_owned(),
-        Err(error) => error.code().to_owned(),
-    })
+    Some(exchange.outcome(&wire, response).to_owned())
 }

@@ -99,7 +99,8 @@ impl Replay {
                 .nth(1)
                 .unwrap_or("");
             let path = target.split('?').next().unwrap_or(target);
-            if !path.starts_with('/') {
+            // REST paths hang off the origin, which every server answers at.
+            if !path.starts_with('/') || cassette.protocol == Protocol::Rest {
                 continue;
             }
             let list = if cassette.protocol == Protocol::Nvp {
@@ -190,6 +191,12 @@ pub fn compare(cassette: &Cassette, request: &SeenRequest<'_>) -> Comparison {
         let actual = protocol.map_or("unknown", Protocol::as_str);
         return differ("protocol", cassette.protocol.as_str(), actual);
     }
+    if cassette.protocol == Protocol::Rest {
+        return matcher::json(
+            &recorded.body_text(),
+            &String::from_utf8_lossy(request.body),
+        );
+    }
     if cassette.protocol == Protocol::Nvp {
         let recorded_form = if method.eq_ignore_ascii_case("GET") {
             target
@@ -232,8 +239,18 @@ fn status_of(start: &str) -> StatusCode {
 }
 
 /// The answer to a request no cassette matches: a client fault in the request's SOAP version,
-/// or NVP error pairs.
+/// NVP error pairs, or for REST a 400 with a JSON `Message` (a rejected request, which changed
+/// nothing).
 fn mismatch(protocol: Option<Protocol>, why: &str) -> Answer {
+    if protocol == Some(Protocol::Rest) {
+        let body = serde_json::json!({ "Message": why }).to_string();
+        return Answer {
+            status: StatusCode::BAD_REQUEST,
+            headers: vec![("content-type".into(), crate::rest::JSON.into())],
+            body: body.into_bytes(),
+            cassette: None,
+        };
+    }
     let escaped = why
         .replace('&', "&amp;")
         .replace('<', "&lt;")

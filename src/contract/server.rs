@@ -247,6 +247,13 @@ impl ContractServer {
             .collect()
     }
 
+    /// The REST base URL to point a client at (its `/rest/payment/…` requests are recorded or
+    /// replayed): the origin, as for InstaMed's own `https://connect.instamed.com`. A recording
+    /// proxy forwards them to its upstream's origin with the path they came with.
+    pub fn rest_base(&self) -> String {
+        self.listening.origin()
+    }
+
     /// `scheme://host:port`.
     pub fn origin(&self) -> String {
         self.listening.origin()

@@ -3,6 +3,9 @@
 //! For each cassette the request is rebuilt from its domain inputs by the same code the client
 //! sends with, compared by meaning with the recorded one, and the recorded answer is decoded
 //! by the same code the client reads with; the outcome must be the one the cassette expects.
+//! A REST cassette is rebuilt and judged through the call layer's [`Rest`](crate::call::Rest)
+//! type, its JSON compared by meaning; a REST simple refund (an `amount:` in the head) is
+//! rebuilt as a [`RefundRequest`] and must decode to `refunded` or an error code.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,11 +13,49 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use super::cassette::{Cassette, Message};
+use super::cassette::{Cassette, Message, VoidInputs};
 use super::matcher::{self, Comparison};
 use super::record::SeenRequest;
-use crate::call::{Call, Route, Wire};
-use crate::{Credentials, Error, Protocol, UserName, VoidReceipt, VoidRequest};
+use crate::call::{Call, Rest, Route, Wire};
+use crate::{
+    ApiKey, Credentials, Error, InvalidRequest, Protocol, RefundRequest, UserName, VoidRequest,
+};
+
+/// The domain exchange a cassette's inputs describe.
+#[derive(Debug, Clone)]
+pub(crate) enum Exchange {
+    /// A void.
+    Void(VoidRequest),
+    /// A simple refund.
+    Refund(RefundRequest),
+}
+
+impl Exchange {
+    /// The exchange of `inputs`: a refund when they carry an amount, a void otherwise.
+    pub(crate) fn of(inputs: &VoidInputs) -> Result<Self, InvalidRequest> {
+        match inputs.to_refund() {
+            Some(refund) => refund.map(Self::Refund),
+            None => inputs.to_request().map(Self::Void),
+        }
+    }
+
+    /// The request the client sends for this exchange over `wire`.
+    fn request(&self, wire: &Wire) -> Result<http::Request<Bytes>, Error> {
+        match self {
+            Self::Void(request) => wire.request(request),
+            Self::Refund(request) => wire.request(request),
+        }
+    }
+
+    /// What the client makes of `response`: `voided`, `refunded` or an error code.
+    pub(crate) fn outcome(&self, wire: &Wire, response: &Message) -> &'static str {
+        let result = match self {
+            Self::Void(request) => judge(wire, request, response).map(|_| "voided"),
+            Self::Refund(request) => judge(wire, request, response).map(|_| "refunded"),
+        };
+        result.unwrap_or_else(|error| error.code())
+    }
+}
 
 /// What verifying one cassette found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +140,7 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
     let Some(inputs) = &cassette.inputs else {
         return vec!["the cassette has no domain inputs (transaction-id and the outlet)".into()];
     };
-    let request = match inputs.to_request() {
+    let request = match Exchange::of(inputs) {
         Ok(request) => request,
         Err(error) => return vec![format!("its inputs are invalid: {error}")],
     };
@@ -115,7 +156,7 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
     };
 
     let mut response = cassette.response.clone();
-    match wire.request(&request) {
+    match request.request(&wire) {
         Ok(built) => {
             problems.extend(compare_request(cassette, &built));
             let target = built.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -133,10 +174,7 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         )),
     }
 
-    let outcome = match judge(&wire, &request, &response) {
-        Ok(_) => "voided",
-        Err(error) => error.code(),
-    };
+    let outcome = request.outcome(&wire, &response);
     match &cassette.expect {
         Some(expected) if expected == outcome => {}
         Some(expected) => problems.push(format!(
@@ -154,6 +192,19 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
 pub(crate) fn offline_wire(protocol: Protocol, target: &str) -> Result<Wire, String> {
     const ORIGIN: &str = "http://127.0.0.1";
     let path = target.split('?').next().unwrap_or(target);
+    if protocol == Protocol::Rest {
+        // The base URL is what comes before the interface's own `/rest/payment/…` path.
+        let base = path
+            .to_ascii_lowercase()
+            .find("/rest/payment/")
+            .map_or("", |at| &path[..at]);
+        let uri: http::Uri = format!("{ORIGIN}{base}")
+            .parse()
+            .map_err(|error| format!("the recorded target {path:?} is not a path: {error}"))?;
+        return Rest::new(&uri, &ApiKey::new("contract", "contract"))
+            .map(Wire::Rest)
+            .map_err(|error| format!("cannot set up the call: {}", error.report()));
+    }
     let nvp = protocol == Protocol::Nvp;
     let soap_path = if nvp { "/payment/service.asmx" } else { path };
     let credentials = Credentials::new("contract", "contract");
@@ -217,10 +268,10 @@ fn compare_request(cassette: &Cassette, built: &http::Request<Bytes>) -> Vec<Str
         ));
     }
     let body = built_body(built);
-    let comparison: Comparison = if cassette.protocol == Protocol::Nvp {
-        matcher::form(&recorded.body_text(), &body)
-    } else {
-        matcher::xml(&recorded.body_text(), &body)
+    let comparison: Comparison = match cassette.protocol {
+        Protocol::Nvp => matcher::form(&recorded.body_text(), &body),
+        Protocol::Rest => matcher::json(&recorded.body_text(), &body),
+        _ => matcher::xml(&recorded.body_text(), &body),
     };
     if let Some(difference) = comparison.difference {
         problems.push(format!("request body differs {difference}"));
@@ -249,11 +300,14 @@ fn built_body(built: &http::Request<Bytes>) -> String {
 /// default settings reads a live answer with, its size limit included: an answer larger than
 /// the limit (by its body or its declared `Content-Length`) is refused as the transport refuses
 /// it, before anything else.
-pub(crate) fn judge(
+pub(crate) fn judge<R: crate::call::Exchange>(
     wire: &Wire,
-    request: &VoidRequest,
+    request: &R,
     response: &Message,
-) -> Result<VoidReceipt, Error> {
+) -> Result<R::Receipt, Error>
+where
+    Wire: Call<R>,
+{
     let answer = response_of(response);
     let limit = crate::client::DEFAULT_MAX_RESPONSE_BYTES;
     let declared = answer

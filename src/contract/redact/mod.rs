@@ -44,6 +44,7 @@ pub const REDACTED: &str = "[redacted]";
 /// Headers stored with their values (still swept for card numbers and remembered secrets).
 /// Every other header is stored with [`REDACTED`] for a value.
 pub const KEPT_HEADERS: &[&str] = &[
+    "accept",
     "content-type",
     "soapaction",
     "content-encoding",
