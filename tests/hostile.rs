@@ -18,12 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use instamed_soap::soap::{FaultCode, MAX_DETAIL_ENTRIES, UnreadableEnvelope};
-use instamed_soap::{
-    Client, ClientBuilder, Credentials, Error, Protocol, ResponseProblem, VoidReceipt,
-};
+use instamed_soap::{Client, ClientBuilder, Error, Protocol, ResponseProblem, VoidReceipt};
 use support::{
     PAYMENT, RawConnection, RawServer, Reply, Server, TNS, Version, chunk, envelope, fault,
-    raw_response, request, version_of, void_result,
+    raw_response, request, version_of, void_result, voided,
 };
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -104,8 +102,7 @@ async fn peak_growth<T>(future: impl Future<Output = T>) -> (T, usize) {
 // Clients, requests and expectations
 
 fn builder(url: &str, ca_path: &Path, protocol: Protocol) -> ClientBuilder {
-    Client::builder(url)
-        .credentials(Credentials::new("acct@clinic.example", "pa55word"))
+    support::builder(url)
         .protocol(protocol)
         .ca_certificate_file(ca_path)
         .timeout(TIMEOUT)
@@ -160,19 +157,6 @@ async fn raw_void_error(server: &RawServer) -> Error {
         Ok(receipt) => panic!("a broken answer read as a success: {receipt:?}"),
         Err(error) => error,
     }
-}
-
-const VOIDED: &[(&str, &str)] = &[
-    ("MerchantID", "123123123"),
-    ("TransactionStatus", "C"),
-    ("ResponseCode", "000"),
-    ("ResponseMessage", "APPROVED"),
-    ("PrimaryTransactionID", PAYMENT),
-    ("PrimaryTransactionStatus", "V"),
-];
-
-fn voided(version: Version) -> String {
-    void_result(version, VOIDED)
 }
 
 /// A voided result whose fields are given as raw XML (for markup the helpers cannot write).
@@ -1659,7 +1643,7 @@ async fn an_unsolicited_answer_left_on_a_connection_never_answers_the_next_void(
                     "FRESH"
                 };
                 let answer = |message: &str| {
-                    let fields: Vec<(&str, &str)> = VOIDED
+                    let fields: Vec<(&str, &str)> = support::VOIDED
                         .iter()
                         .map(|&(k, v)| (k, if k == "ResponseMessage" { message } else { v }))
                         .collect();
