@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod hostile;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
