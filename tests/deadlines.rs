@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use instamed_soap::timer::TokioTimer;
-use instamed_soap::{Client, Credentials, Error, Outlet, TransactionId, VoidRequest};
+use instamed_soap::{Client, Credentials, Error, VoidRequest};
 use support::{RawConnection, RawServer};
 use tokio::sync::Notify;
 
@@ -28,10 +28,7 @@ async fn silent_server(request_read: Arc<Notify>) -> RawServer {
 }
 
 fn request() -> VoidRequest {
-    VoidRequest::new(
-        Outlet::new("123123123", "123", "123").unwrap(),
-        TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap(),
-    )
+    support::request_at("123")
 }
 
 #[tokio::test]

@@ -11,11 +11,10 @@
 
 #![cfg(feature = "contract")]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+mod support;
+
 use std::path::Path;
 use std::sync::OnceLock;
-use std::sync::mpsc;
 
 use http::{HeaderMap, HeaderValue, Method};
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
@@ -27,6 +26,7 @@ use instamed_soap::{
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
+use support::{Reply, Server};
 
 type Op = DoCreditCardSecondaryVoid;
 
@@ -380,73 +380,32 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // NVP: what the client sends, parsed back
 
-/// A plain-HTTP NVP.aspx on loopback that hands every request body it gets to the test and
-/// answers with a successful void of the `primaryTransactionID` it was sent.
-fn nvp_capture_server() -> (String, mpsc::Receiver<Vec<u8>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let (bodies, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let bodies = bodies.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut writer = stream;
-                loop {
-                    let mut length = 0usize;
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let header = line.trim_end();
-                        if header.is_empty() {
-                            break;
-                        }
-                        if let Some((name, value)) = header.split_once(':')
-                            && name.eq_ignore_ascii_case("content-length")
-                        {
-                            length = value.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    let payment = form_urlencoded::parse(&body)
-                        .find(|(k, _)| k == "primaryTransactionID")
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or_default();
-                    let answer = form_urlencoded::Serializer::new(String::new())
-                        .append_pair("responseCode", "000")
-                        .append_pair("transactionStatus", "C")
-                        .append_pair("primaryTransactionStatus", "V")
-                        .append_pair("primaryTransactionID", &payment)
-                        .finish();
-                    if bodies.send(body).is_err() {
-                        return;
-                    }
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-www-form-urlencoded\r\n\
-                         content-length: {}\r\n\r\n{answer}",
-                        answer.len()
-                    );
-                    if writer.write_all(reply.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (origin, received)
+/// A runtime for the tests that drive the client one case at a time.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
-#[test]
-fn nvp_requests_give_back_exactly_the_values() {
-    let (origin, received) = nvp_capture_server();
+/// A plain-HTTP NVP.aspx on loopback, served on `runtime`, that keeps every request it gets and
+/// answers with a successful void of the `primaryTransactionID` it was sent. Returns the
+/// server and a client of it.
+fn nvp_capture_server(runtime: &tokio::runtime::Runtime) -> (Server, Client) {
+    let server = runtime.block_on(Server::start_plain(|exchange| {
+        let payment = form_urlencoded::parse(&exchange.body)
+            .find(|(k, _)| k == "primaryTransactionID")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let answer = form_urlencoded::Serializer::new(String::new())
+            .append_pair("responseCode", "000")
+            .append_pair("transactionStatus", "C")
+            .append_pair("primaryTransactionStatus", "V")
+            .append_pair("primaryTransactionID", &payment)
+            .finish();
+        Reply::new(200, "application/x-www-form-urlencoded", answer)
+    }));
+    let origin = format!("http://{}", server.addr);
     let client = Client::builder(format!("{origin}/payment/service.asmx"))
         .nvp_endpoint(format!("{origin}/payment/NVP.aspx"))
         .protocol(Protocol::Nvp)
@@ -454,16 +413,22 @@ fn nvp_requests_give_back_exactly_the_values() {
         .allow_plain_http_on_loopback(true)
         .build()
         .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    (server, client)
+}
+
+#[test]
+fn nvp_requests_give_back_exactly_the_values() {
+    let runtime = runtime();
+    let (server, client) = nvp_capture_server(&runtime);
     let mut runner = proptest::test_runner::TestRunner::new(config());
     runner
         .run(&void_request(), |request| {
-            while received.try_recv().is_ok() {} // what an earlier failing case left
+            let earlier = server.requests().len(); // what earlier cases sent
             let result = runtime.block_on(client.void(&request));
-            let sent: Vec<Vec<u8>> = received.try_iter().collect();
+            let sent: Vec<Vec<u8>> = server.requests()[earlier..]
+                .iter()
+                .map(|exchange| exchange.body.to_vec())
+                .collect();
             prop_assert_eq!(sent.len(), 1, "requests sent for one void: {:?}", result);
             let body = sent.into_iter().next().unwrap();
             let receipt = result.map_err(|e| TestCaseError::fail(e.report().to_string()))?;
@@ -1152,25 +1117,15 @@ fn f6_a_recorded_x_cassette_body_header_survives() {
 
 #[test]
 fn f8_an_nvp_answer_may_hold_the_replacement_character() {
-    let (origin, received) = nvp_capture_server();
-    let client = Client::builder(format!("{origin}/payment/service.asmx"))
-        .nvp_endpoint(format!("{origin}/payment/NVP.aspx"))
-        .protocol(Protocol::Nvp)
-        .credentials(Credentials::new("properties", "properties"))
-        .allow_plain_http_on_loopback(true)
-        .build()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
+    let (server, client) = nvp_capture_server(&runtime);
     // The server echoes the ID as `primaryTransactionID=A%EF%BF%BDB`: valid UTF-8.
     let request = VoidRequest::new(
         Outlet::new("1", "2", "3").unwrap(),
         TransactionId::new("A\u{FFFD}B").unwrap(),
     );
     let result = runtime.block_on(client.void(&request));
-    assert_eq!(received.try_iter().count(), 1);
+    assert_eq!(server.requests().len(), 1);
     assert!(
         result.is_ok(),
         "{:?}",

@@ -15,10 +15,10 @@ use instamed_soap::simulator::{
     SimulatorConfig,
 };
 use instamed_soap::{
-    ApiKey, Client, Credentials, Error, Outlet, Protocol, RefundRequest, RetryPolicy,
-    TransactionId, VoidOrRefund, VoidRequest,
+    ApiKey, Client, Credentials, Error, Protocol, RefundRequest, RetryPolicy, TransactionId,
+    VoidOrRefund, VoidRequest,
 };
-use support::{Reply, Server};
+use support::{Reply, Server, outlet};
 
 const EVERY: [Protocol; 4] = [
     Protocol::Soap11,
@@ -26,10 +26,6 @@ const EVERY: [Protocol; 4] = [
     Protocol::Nvp,
     Protocol::Rest,
 ];
-
-fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "456").expect("outlet")
-}
 
 async fn start(config: SimulatorConfig) -> Simulator {
     Simulator::start(config).await.expect("simulator starts")

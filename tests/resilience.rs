@@ -18,7 +18,7 @@ use instamed_soap::{
 use tokio::io::AsyncReadExt;
 
 fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "123").unwrap()
+    support::outlet_at("123")
 }
 
 fn builder(simulator: &Simulator) -> ClientBuilder {

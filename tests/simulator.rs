@@ -3,6 +3,8 @@
 
 #![cfg(feature = "simulator")]
 
+mod support;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,15 +22,12 @@ use instamed_soap::soap::FaultCode;
 use instamed_soap::{
     Client, Credentials, Error, Outlet, Protocol, TransactionId, UserName, VoidRequest,
 };
+use support::outlet;
 use tokio::net::TcpStream;
 
 const TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
 const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
-
-fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "456").expect("outlet")
-}
 
 /// A fresh, empty directory for files of one test.
 fn scratch(name: &str) -> PathBuf {

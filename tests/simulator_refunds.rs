@@ -6,6 +6,7 @@
 #![cfg(feature = "simulator")]
 
 mod raw_https;
+mod support;
 
 use std::time::{Duration, SystemTime};
 
@@ -14,6 +15,7 @@ use instamed_soap::simulator::{PaymentStatus, RefusalStyle, Simulator, Simulator
 use instamed_soap::{Outlet, TransactionId};
 use raw_https::{basic, form_value, nvp, rest, send, soap, xml_text};
 use serde_json::json;
+use support::outlet;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -37,10 +39,6 @@ struct Seen {
     response_code: Option<String>,
     primary_status: Option<String>,
     message: Option<String>,
-}
-
-fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "456").expect("outlet")
 }
 
 const OUTLET: [(&str, &str); 3] = [

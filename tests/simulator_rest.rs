@@ -4,23 +4,21 @@
 #![cfg(feature = "simulator")]
 
 mod raw_https;
+mod support;
 
 use http::{Method, StatusCode};
+use instamed_soap::TransactionId;
 use instamed_soap::simulator::{
     DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, PaymentStatus, RefusalStyle, Simulator,
     SimulatorConfig,
 };
-use instamed_soap::{Outlet, TransactionId};
 use raw_https::{REST_HEADERS, basic, form_value, nvp, rest, send, soap, xml_text};
 use serde_json::json;
+use support::outlet;
 
 const VOID: &str = "/rest/payment/void";
 const REFUND: &str = "/rest/payment/refund-simple";
 const SALE: &str = "/rest/payment/sale";
-
-fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "456").expect("outlet")
-}
 
 fn outlet_json() -> serde_json::Value {
     json!({"MerchantID": "123123123", "StoreID": "123", "TerminalID": "456"})

@@ -3,18 +3,17 @@
 
 #![cfg(feature = "simulator")]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use instamed_soap::simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, PaymentStatus, Simulator, SimulatorConfig,
 };
-use instamed_soap::{Client, Credentials, Outlet, Protocol, VoidRequest};
+use instamed_soap::{Client, Credentials, Protocol, VoidRequest};
+use support::outlet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "456").expect("outlet")
-}
 
 fn client(simulator: &Simulator) -> Client {
     let mut builder = Client::builder(simulator.endpoint())

@@ -16,39 +16,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use instamed_soap::{Client, ClientBuilder, Credentials, Error, VoidReceipt};
+use instamed_soap::{Client, Error, VoidReceipt};
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, date_time_ymd};
 use rustls::pki_types::CertificateDer;
 use rustls::sign::{CertifiedKey, Signer, SigningKey, SingleCertAndKey};
 use rustls::{SignatureAlgorithm, SignatureScheme};
 use support::{
-    PAYMENT, Reply, Server, TestCa, request, server_builder, server_config, temp_dir, version_of,
-    void_result,
+    Reply, Server, TestCa, builder, request, server_builder, server_config, temp_dir, version_of,
 };
 
 const HUNG: Duration = Duration::from_secs(20);
 
-fn builder(url: &str) -> ClientBuilder {
-    Client::builder(url)
-        .credentials(Credentials::new("acct@clinic.example", "pa55word"))
-        .timeout(Duration::from_secs(5))
-}
-
 /// A voided answer in the request's SOAP version.
 fn voided(exchange: &support::Exchange) -> Reply {
     let version = version_of(exchange);
-    Reply::xml(
-        200,
-        version,
-        void_result(
-            version,
-            &[
-                ("TransactionStatus", "C"),
-                ("PrimaryTransactionID", PAYMENT),
-                ("PrimaryTransactionStatus", "V"),
-            ],
-        ),
-    )
+    Reply::xml(200, version, support::voided(version))
 }
 
 async fn void_with(client: &Client) -> Result<VoidReceipt, Error> {

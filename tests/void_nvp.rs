@@ -2,12 +2,13 @@
 //! headers, and what every kind of answer proves. These go through the call layer, the same
 //! two functions the client uses, so every byte and every verdict is pinned without a socket.
 
+mod support;
+
 use bytes::Bytes;
 use http::{Response, StatusCode, Uri};
 use instamed_soap::call::{Call, Nvp, Route};
-use instamed_soap::{Credentials, Error, Outlet, TransactionId, UserName, VoidRequest};
-
-const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
+use instamed_soap::{Credentials, Error, UserName, VoidRequest};
+use support::PAYMENT;
 
 fn nvp() -> Nvp {
     let uri: Uri = "https://127.0.0.1:8443/payment/NVP.aspx".parse().unwrap();
@@ -15,11 +16,9 @@ fn nvp() -> Nvp {
     Nvp::new(Route::new(&uri, &credentials, UserName::default()).unwrap())
 }
 
+/// The suite voids at terminal `123`: the forms it pins name it.
 fn request() -> VoidRequest {
-    VoidRequest::new(
-        Outlet::new("123123123", "123", "123").unwrap(),
-        TransactionId::new(PAYMENT).unwrap(),
-    )
+    support::request_at("123")
 }
 
 fn answer(status: u16, body: &str) -> Response<Bytes> {

@@ -12,12 +12,8 @@ use std::time::Duration;
 use instamed_soap::simulator::{
     DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, RefusalStyle, Simulator, SimulatorConfig,
 };
-use instamed_soap::{ApiKey, Client, Error, Outlet, Protocol, TransactionId, VoidRequest};
-use support::{Reply, Server};
-
-fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "456").expect("outlet")
-}
+use instamed_soap::{ApiKey, Client, Error, Protocol, TransactionId, VoidRequest};
+use support::{Reply, Server, outlet};
 
 async fn start(config: SimulatorConfig) -> Simulator {
     Simulator::start(config).await.expect("simulator starts")

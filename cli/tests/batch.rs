@@ -3,6 +3,9 @@
 
 #![cfg(unix)]
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -170,7 +173,7 @@ impl Scene {
     }
 
     fn outlet() -> Outlet {
-        Outlet::new("123123123", "123", "456").unwrap()
+        support::outlet()
     }
 
     fn payment(&self) -> String {

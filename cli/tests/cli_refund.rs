@@ -2,6 +2,9 @@
 //! as a user runs them: the binary against the simulator over TLS on loopback, judged by exit
 //! code and output, with the API secret never printed.
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 use std::process::{Command, Output};
 
 use instamed_soap::simulator::{
@@ -13,7 +16,7 @@ use instamed_soap::{Outlet, TransactionId};
 const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 
 fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "123").expect("outlet")
+    support::outlet_at("123")
 }
 
 fn payment(simulator: &Simulator) -> TransactionId {

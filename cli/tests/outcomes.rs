@@ -11,13 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use instamed_soap::{
-    Client, Credentials, Error, Outlet, Protocol, RetryPolicy, TransactionId, VoidConfirmation,
-    VoidReceipt, VoidRequest,
+    Client, Credentials, Error, Protocol, RetryPolicy, VoidConfirmation, VoidReceipt, VoidRequest,
 };
-use support::{Reply, Server, Version, aspnet_fault, envelope, error_info, void_result};
+use support::{PAYMENT, Reply, Server, Version, aspnet_fault, envelope, error_info, void_result};
 
 const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
-const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
 const ACCOUNT: &str = "acct@clinic.example";
 const PASSWORD: &str = "pa55-word";
 
@@ -43,10 +41,7 @@ const fn expect(code: &'static str, unknown: bool, proof: bool, exit: i32) -> Ex
 }
 
 fn request() -> VoidRequest {
-    VoidRequest::new(
-        Outlet::new("123123123", "123", "123").unwrap(),
-        TransactionId::new(PAYMENT).unwrap(),
-    )
+    support::request_at("123")
 }
 
 fn client(url: &str, ca: &std::path::Path, protocol: Protocol) -> Client {

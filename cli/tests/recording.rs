@@ -27,7 +27,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const PAYMENT: &str = "C0FFEE00000000000000000000000001";
 
 fn outlet() -> Outlet {
-    Outlet::new("123123123", "123", "123").unwrap()
+    support::outlet_at("123")
 }
 
 fn void_of(id: &str) -> VoidRequest {

@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod hostile;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -753,13 +755,52 @@ pub const PAYMENT: &str = "EE52401813A74328AAA7D93319FF4383";
 
 /// The outlet (merchant, store, terminal) most tests void at.
 pub fn outlet() -> instamed_soap::Outlet {
-    instamed_soap::Outlet::new("123123123", "123", "456").expect("a valid outlet")
+    outlet_at("456")
+}
+
+/// The merchant and store of [`outlet`] at another terminal: some suites void at terminal
+/// `123`, and what they assert on the wire names it.
+pub fn outlet_at(terminal: &str) -> instamed_soap::Outlet {
+    instamed_soap::Outlet::new("123123123", "123", terminal).expect("a valid outlet")
 }
 
 /// A void of [`PAYMENT`] at [`outlet`].
 pub fn request() -> instamed_soap::VoidRequest {
+    request_at("456")
+}
+
+/// A void of [`PAYMENT`] at [`outlet_at`] `terminal`.
+pub fn request_at(terminal: &str) -> instamed_soap::VoidRequest {
     instamed_soap::VoidRequest::new(
-        outlet(),
+        outlet_at(terminal),
         instamed_soap::TransactionId::new(PAYMENT).expect("a valid id"),
     )
+}
+
+/// The credentials of a client talking to a hand-written [`Server`] or [`RawServer`].
+pub fn credentials() -> instamed_soap::Credentials {
+    instamed_soap::Credentials::new("acct@clinic.example", "pa55word")
+}
+
+/// A client of a hand-written server at `url`: [`credentials`], and a deadline short enough
+/// that a hang shows as a failure.
+pub fn builder(url: &str) -> instamed_soap::ClientBuilder {
+    instamed_soap::Client::builder(url)
+        .credentials(credentials())
+        .timeout(Duration::from_secs(5))
+}
+
+/// The fields of a result that proves [`PAYMENT`] voided.
+pub const VOIDED: &[(&str, &str)] = &[
+    ("MerchantID", "123123123"),
+    ("TransactionStatus", "C"),
+    ("ResponseCode", "000"),
+    ("ResponseMessage", "APPROVED"),
+    ("PrimaryTransactionID", PAYMENT),
+    ("PrimaryTransactionStatus", "V"),
+];
+
+/// A SOAP envelope proving [`PAYMENT`] voided.
+pub fn voided(version: Version) -> String {
+    void_result(version, VOIDED)
 }

@@ -1,0 +1,136 @@
+//! What the hostile-answer suites (`hostile_*.rs`) share: a client with a short deadline, a void
+//! bounded in time, the error or receipt a void meets against a server, and the questions each
+//! asks of an error.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use instamed_soap::soap::UnreadableEnvelope;
+use instamed_soap::{Client, ClientBuilder, Error, Protocol, ResponseProblem, VoidReceipt};
+
+use super::{RawServer, Reply, Server, TNS, Version, envelope, request, version_of};
+
+/// The client's deadline for a whole call in these tests.
+pub const TIMEOUT: Duration = Duration::from_secs(3);
+/// Past this, the client is taken to hang: a failure whatever it would have returned.
+pub const HUNG: Duration = Duration::from_secs(20);
+pub const MIB: usize = 1 << 20;
+
+pub fn builder(url: &str, ca_path: &Path, protocol: Protocol) -> ClientBuilder {
+    super::builder(url)
+        .protocol(protocol)
+        .ca_certificate_file(ca_path)
+        .timeout(TIMEOUT)
+}
+
+pub fn client(url: &str, ca_path: &Path, protocol: Protocol) -> Client {
+    builder(url, ca_path, protocol).build().expect("client")
+}
+
+/// `future`, or a failure if it takes longer than [`HUNG`].
+pub async fn bounded<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(HUNG, future)
+        .await
+        .expect("the client hung")
+}
+
+pub async fn void_with(client: &Client) -> Result<VoidReceipt, Error> {
+    bounded(client.void(&request())).await
+}
+
+pub async fn void_at(url: &str, ca_path: &Path, protocol: Protocol) -> Result<VoidReceipt, Error> {
+    void_with(&client(url, ca_path, protocol)).await
+}
+
+/// The error a void meets against a server answering every request with `reply`, given the
+/// SOAP version of the request.
+pub async fn void_error(
+    protocol: Protocol,
+    reply: impl Fn(Version) -> Reply + Send + Sync + 'static,
+) -> Error {
+    let server = Server::start(move |exchange| reply(version_of(exchange))).await;
+    match void_at(&server.url, &server.ca_path, protocol).await {
+        Ok(receipt) => panic!("a broken answer read as a success: {receipt:?}"),
+        Err(error) => error,
+    }
+}
+
+/// The receipt of a void against a server answering every request with `reply`.
+pub async fn void_receipt(
+    protocol: Protocol,
+    reply: impl Fn(Version) -> Reply + Send + Sync + 'static,
+) -> VoidReceipt {
+    let server = Server::start(move |exchange| reply(version_of(exchange))).await;
+    void_at(&server.url, &server.ca_path, protocol)
+        .await
+        .unwrap_or_else(|error| panic!("not voided: {}", error.report()))
+}
+
+/// The error of a void against a raw server.
+pub async fn raw_void_error(server: &RawServer) -> Error {
+    match void_at(&server.url, &server.ca_path, Protocol::Soap11).await {
+        Ok(receipt) => panic!("a broken answer read as a success: {receipt:?}"),
+        Err(error) => error,
+    }
+}
+
+/// A voided result whose fields are given as raw XML (for markup the helpers cannot write).
+pub fn result_xml(version: Version, fields: &str) -> String {
+    envelope(
+        version,
+        &format!(
+            "<DoCreditCardSecondaryVoidResponse xmlns=\"{TNS}\"><DoCreditCardSecondaryVoidResult>\
+             {fields}</DoCreditCardSecondaryVoidResult></DoCreditCardSecondaryVoidResponse>"
+        ),
+    )
+}
+
+pub const PAYMENT_FIELDS: &str = "<ResponseCode>000</ResponseCode>\
+     <PrimaryTransactionID>EE52401813A74328AAA7D93319FF4383</PrimaryTransactionID>";
+
+pub fn problem(error: &Error) -> &ResponseProblem {
+    error
+        .problem()
+        .unwrap_or_else(|| panic!("not a malformed response: {error:?}"))
+}
+
+pub fn envelope_problem(error: &Error) -> &UnreadableEnvelope {
+    match problem(error) {
+        ResponseProblem::Envelope(why) => why,
+        other => panic!("not an envelope problem: {other:?}"),
+    }
+}
+
+/// The reader's message, for an answer that is not well-formed XML of the expected shape.
+pub fn xml_problem(error: &Error) -> String {
+    match envelope_problem(error) {
+        UnreadableEnvelope::Xml(why) => why.message().to_owned(),
+        other => panic!("not an XML problem: {other:?}"),
+    }
+}
+
+pub fn assert_unknown(error: &Error) {
+    assert!(
+        error.outcome_unknown(),
+        "the outcome must be unknown: {}",
+        error.report()
+    );
+}
+
+pub fn assert_known(error: &Error) {
+    assert!(
+        !error.outcome_unknown(),
+        "the outcome must be known: {}",
+        error.report()
+    );
+}
+
+pub fn assert_lost_after_sending(error: &Error) {
+    assert!(
+        matches!(error, Error::Transport { sent: true, .. }),
+        "{}",
+        error.report()
+    );
+    assert_unknown(error);
+}
