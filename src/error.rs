@@ -365,6 +365,13 @@ impl InvalidRequest {
     }
 }
 
+/// An amount that is not one is a request refused before anything is sent.
+impl From<crate::rest::InvalidAmount> for InvalidRequest {
+    fn from(invalid: crate::rest::InvalidAmount) -> Self {
+        Self::new("Amount", invalid.to_string())
+    }
+}
+
 /// What InstaMed said when it refused a void, whichever way it said it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use instamed_soap::rest::Amount;
-use instamed_soap::{Error, RefundReceipt, RefundRequest, VoidConfirmation, VoidOrRefund};
+use instamed_soap::{
+    Error, InvalidRequest, RefundReceipt, RefundRequest, VoidConfirmation, VoidOrRefund,
+};
 
 use crate::exit;
 use crate::void::{self, as_json, error_json, print_error, sentence};
@@ -19,11 +21,10 @@ pub struct RefundArgs {
     void: void::Args,
 }
 
+/// The amount of `--amount` or `--or-refund`; a bad one is invalid input (exit 2), nothing sent.
 fn amount(text: &str) -> Result<Amount, Error> {
-    text.parse::<Amount>().map_err(|e| Error::InvalidConfig {
-        reason: "--amount / --or-refund".to_owned(),
-        source: Some(Box::new(e)),
-    })
+    text.parse::<Amount>()
+        .map_err(|invalid| Error::from(InvalidRequest::from(invalid)))
 }
 
 /// Runs `refund`.
