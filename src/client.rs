@@ -15,7 +15,7 @@ use rustls_pki_types::pem::PemObject;
 use crate::call::{Call, Rest, Route, Soap, Wire, config, config_with};
 use crate::credentials::{ApiKey, Credentials, UserName};
 use crate::deadline::Deadlines;
-use crate::error::{Error, Refusal, ResponseProblem, UnsettledRefund};
+use crate::error::{AnswerProblem, Error, Refusal, UnsettledRefund};
 use crate::protocol::Protocol;
 use crate::refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 use crate::rest::Amount;
@@ -543,7 +543,7 @@ fn from_failure(failure: Failure, timeout: Duration) -> Error {
         Failure::Tls(source) => Error::Tls { source },
         Failure::Io { sent, source } => Error::Transport { sent, source },
         Failure::TooLarge { limit, status } => {
-            Error::malformed(status, ResponseProblem::TooLarge { limit })
+            Error::malformed(status, AnswerProblem::TooLarge { limit })
         }
         Failure::Timeout { sent } => Error::Timeout {
             after: timeout,

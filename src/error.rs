@@ -126,12 +126,12 @@ pub enum Error {
     },
     /// An answer arrived but cannot be read as a result or a fault.
     #[error("unreadable answer (HTTP {status})")]
-    MalformedResponse {
+    MalformedAnswer {
         /// The HTTP status.
         status: u16,
         /// What is wrong with it.
         #[source]
-        problem: Box<ResponseProblem>,
+        problem: Box<AnswerProblem>,
     },
 }
 
@@ -143,8 +143,8 @@ impl From<InvalidRequest> for Error {
 
 impl Error {
     /// An answer that cannot be believed, with the HTTP status it came with.
-    pub(crate) fn malformed(status: u16, problem: ResponseProblem) -> Self {
-        Self::MalformedResponse {
+    pub(crate) fn malformed(status: u16, problem: AnswerProblem) -> Self {
+        Self::MalformedAnswer {
             status,
             problem: Box::new(problem),
         }
@@ -163,7 +163,7 @@ impl Error {
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Timeout { sent, .. } | Self::Transport { sent, .. } => *sent,
-            Self::MalformedResponse { .. } => true,
+            Self::MalformedAnswer { .. } => true,
             Self::HttpStatus { status, .. } => *status >= 500,
             Self::Fault(fault) => !matches!(
                 fault.code,
@@ -185,7 +185,7 @@ impl Error {
         match self {
             Self::AuthenticationRefused { status }
             | Self::HttpStatus { status, .. }
-            | Self::MalformedResponse { status, .. } => Some(*status),
+            | Self::MalformedAnswer { status, .. } => Some(*status),
             Self::NvpError(answer) => Some(answer.status),
             Self::Fault(fault) => fault.http_status,
             Self::RefundOutcomeUnknown(unsettled) => unsettled.cause.http_status(),
@@ -206,10 +206,10 @@ impl Error {
     }
 
     /// What was wrong with an answer that could not be read: the problem of an
-    /// [`Error::MalformedResponse`].
-    pub fn problem(&self) -> Option<&ResponseProblem> {
+    /// [`Error::MalformedAnswer`].
+    pub fn problem(&self) -> Option<&AnswerProblem> {
         match self {
-            Self::MalformedResponse { problem, .. } => Some(problem),
+            Self::MalformedAnswer { problem, .. } => Some(problem),
             _ => None,
         }
     }
@@ -239,7 +239,7 @@ impl Error {
             Self::Tls { .. } => "tls_error",
             Self::Transport { .. } => "transport_error",
             Self::HttpStatus { .. } => "http_status",
-            Self::MalformedResponse { .. } => "malformed_response",
+            Self::MalformedAnswer { .. } => "malformed_response",
         }
     }
 
@@ -463,7 +463,7 @@ impl fmt::Display for NvpErrorAnswer {
 /// Why an answer could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ResponseProblem {
+pub enum AnswerProblem {
     /// An HTML page (a proxy's or the server's error page) instead of SOAP.
     #[error("an HTML page instead of a SOAP envelope")]
     Html,
@@ -521,7 +521,7 @@ mod size_tests {
             "invalid request: PrimaryTransactionID: is required"
         );
         assert_eq!(error.report().to_string(), error.to_string());
-        let error = Error::malformed(503, ResponseProblem::Html);
+        let error = Error::malformed(503, AnswerProblem::Html);
         assert_eq!(
             error.report().to_string(),
             "unreadable answer (HTTP 503): an HTML page instead of a SOAP envelope"

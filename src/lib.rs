@@ -52,7 +52,7 @@ pub mod xsd;
 pub use client::{Client, ClientBuilder};
 pub use credentials::{ApiKey, Credentials, UserName};
 pub use error::{
-    BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, ResponseProblem, UnsettledRefund,
+    AnswerProblem, BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, UnsettledRefund,
 };
 pub use protocol::Protocol;
 pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use crate::credentials::{ApiKey, Credentials, UserName};
-use crate::error::{Error, Refusal, ResponseProblem};
+use crate::error::{AnswerProblem, Error, Refusal};
 use crate::refund::RefundReceipt;
 use crate::soap::SoapFault;
 use crate::void::VoidReceipt;
@@ -169,7 +169,7 @@ impl Scrubber {
                     body_excerpt,
                 }
             }
-            Error::MalformedResponse { status, problem } => Error::MalformedResponse {
+            Error::MalformedAnswer { status, problem } => Error::MalformedAnswer {
                 status,
                 problem: Box::new(self.problem(*problem)),
             },
@@ -203,30 +203,30 @@ impl Scrubber {
         }
     }
 
-    fn problem(&self, problem: ResponseProblem) -> ResponseProblem {
+    fn problem(&self, problem: AnswerProblem) -> AnswerProblem {
         match problem {
-            ResponseProblem::ContentType(mut text) => {
+            AnswerProblem::ContentType(mut text) => {
                 self.string(&mut text);
-                ResponseProblem::ContentType(text)
+                AnswerProblem::ContentType(text)
             }
-            ResponseProblem::ContentEncoding(mut text) => {
+            AnswerProblem::ContentEncoding(mut text) => {
                 self.string(&mut text);
-                ResponseProblem::ContentEncoding(text)
+                AnswerProblem::ContentEncoding(text)
             }
-            ResponseProblem::Inconsistent(mut text) => {
+            AnswerProblem::Inconsistent(mut text) => {
                 self.string(&mut text);
-                ResponseProblem::Inconsistent(text)
+                AnswerProblem::Inconsistent(text)
             }
             // The reader's own messages quote names and text from the answer; one that quotes a
             // secret is replaced by its cleaned wording.
-            ResponseProblem::Envelope(envelope) => {
+            AnswerProblem::Envelope(envelope) => {
                 let said = envelope.to_string();
                 let chain = std::error::Error::source(&envelope)
                     .map(|cause| format!("{said}: {cause}"))
                     .unwrap_or(said);
                 match self.clean(&chain) {
-                    Cow::Borrowed(_) => ResponseProblem::Envelope(envelope),
-                    Cow::Owned(clean) => ResponseProblem::Scrubbed(clean),
+                    Cow::Borrowed(_) => AnswerProblem::Envelope(envelope),
+                    Cow::Owned(clean) => AnswerProblem::Scrubbed(clean),
                 }
             }
             other => other,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use instamed_soap::soap::UnreadableEnvelope;
-use instamed_soap::{Error, Protocol, ResponseProblem};
+use instamed_soap::{AnswerProblem, Error, Protocol};
 use support::hostile::*;
 use support::{
     RawConnection, RawServer, Reply, Server, Version, chunk, raw_response, version_of, void_result,
@@ -33,7 +33,7 @@ async fn html_error_pages_are_never_results() {
         })
         .await;
         assert!(
-            matches!(problem(&error), ResponseProblem::Html),
+            matches!(problem(&error), AnswerProblem::Html),
             "{protocol}: {error:?}"
         );
         assert_unknown(&error);
@@ -79,7 +79,7 @@ async fn empty_answers_are_never_a_success() {
         for status in [200, 202, 204] {
             let error = void_error(protocol, move |v| Reply::xml(status, v, "")).await;
             assert!(
-                matches!(problem(&error), ResponseProblem::Empty),
+                matches!(problem(&error), AnswerProblem::Empty),
                 "{protocol} {status}: {error:?}"
             );
             assert_unknown(&error);
@@ -113,7 +113,7 @@ async fn empty_answers_are_never_a_success() {
         assert!(
             matches!(
                 problem(&error),
-                ResponseProblem::Empty | ResponseProblem::Envelope(_)
+                AnswerProblem::Empty | AnswerProblem::Envelope(_)
             ),
             "{error:?}"
         );
@@ -126,7 +126,7 @@ async fn a_result_that_comes_with_an_error_status_is_not_a_success() {
     for status in [400, 500] {
         let error = void_error(Protocol::Soap11, move |v| Reply::xml(status, v, voided(v))).await;
         assert!(
-            matches!(problem(&error), ResponseProblem::Inconsistent(why) if why.contains(&status.to_string())),
+            matches!(problem(&error), AnswerProblem::Inconsistent(why) if why.contains(&status.to_string())),
             "{error:?}"
         );
         assert_unknown(&error);
@@ -148,7 +148,7 @@ async fn a_media_type_that_is_not_xml_is_refused() {
             .await
             .expect_err("not XML");
         assert!(
-            matches!(problem(&error), ResponseProblem::ContentType(found) if found == content_type),
+            matches!(problem(&error), AnswerProblem::ContentType(found) if found == content_type),
             "{error:?}"
         );
         assert_unknown(&error);
@@ -169,7 +169,7 @@ async fn a_content_encoding_the_client_did_not_ask_for_is_refused() {
         })
         .await;
         assert!(
-            matches!(problem(&error), ResponseProblem::ContentEncoding(found) if found == coding),
+            matches!(problem(&error), AnswerProblem::ContentEncoding(found) if found == coding),
             "{error:?}"
         );
         assert_unknown(&error);

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alloc::{alone, peak_growth, shared};
-use instamed_soap::{Protocol, ResponseProblem};
+use instamed_soap::{AnswerProblem, Protocol};
 use support::hostile::*;
 use support::{RawConnection, RawServer, Reply, Server, Version, chunk, raw_response, voided};
 
@@ -88,7 +88,7 @@ async fn a_64_mib_text_node_is_refused_by_the_cap(chunked: bool) {
     assert!(
         matches!(
             problem(&error),
-            ResponseProblem::TooLarge { limit } if *limit == MIB
+            AnswerProblem::TooLarge { limit } if *limit == MIB
         ),
         "{error:?}"
     );
@@ -140,7 +140,7 @@ async fn the_size_cap_holds_to_the_byte_with_a_declared_length() {
             Err(error) => {
                 assert!(!fits, "{size} bytes refused: {}", error.report());
                 assert!(
-                    matches!(problem(&error), ResponseProblem::TooLarge { limit: CAP }),
+                    matches!(problem(&error), AnswerProblem::TooLarge { limit: CAP }),
                     "{error:?}"
                 );
                 assert_unknown(&error);
@@ -183,7 +183,7 @@ async fn the_size_cap_holds_to_the_byte_without_a_length() {
             Err(error) => {
                 assert!(!fits, "{size} bytes refused: {}", error.report());
                 assert!(
-                    matches!(problem(&error), ResponseProblem::TooLarge { limit: CAP }),
+                    matches!(problem(&error), AnswerProblem::TooLarge { limit: CAP }),
                     "{error:?}"
                 );
                 assert_unknown(&error);
@@ -205,7 +205,7 @@ async fn an_nvp_answer_over_the_cap_is_refused_too() {
         .await
         .expect_err("too large");
     assert!(
-        matches!(problem(&error), ResponseProblem::TooLarge { limit } if *limit == MIB),
+        matches!(problem(&error), AnswerProblem::TooLarge { limit } if *limit == MIB),
         "{error:?}"
     );
     assert_unknown(&error);

@@ -3,7 +3,7 @@
 
 mod support;
 
-use instamed_soap::{Error, Protocol, ResponseProblem};
+use instamed_soap::{AnswerProblem, Error, Protocol};
 use support::hostile::*;
 use support::{Reply, Server};
 
@@ -31,7 +31,7 @@ async fn nvp_garbage_is_unreadable() {
         assert!(
             matches!(
                 problem(&error),
-                ResponseProblem::Inconsistent(_) | ResponseProblem::Html
+                AnswerProblem::Inconsistent(_) | AnswerProblem::Html
             ),
             "{:?}: {error:?}",
             String::from_utf8_lossy(body)
@@ -66,7 +66,7 @@ async fn an_nvp_answer_that_contradicts_itself_is_unreadable() {
     ] {
         let error = nvp_error(body).await;
         assert!(
-            matches!(problem(&error), ResponseProblem::Inconsistent(_)),
+            matches!(problem(&error), AnswerProblem::Inconsistent(_)),
             "{body}: {error:?}"
         );
         assert_unknown(&error);

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use alloc::{peak_growth, shared};
 use instamed_soap::soap::{FaultCode, MAX_DETAIL_ENTRIES, UnreadableEnvelope};
-use instamed_soap::{Error, Protocol, ResponseProblem};
+use instamed_soap::{AnswerProblem, Error, Protocol};
 use support::hostile::*;
 use support::{
     PAYMENT, Reply, Server, TNS, Version, envelope, fault, version_of, void_result, voided,
@@ -544,7 +544,7 @@ async fn a_nil_transaction_status_is_a_missing_one_not_a_decline() {
         })
         .await;
         assert!(
-            matches!(problem(&error), ResponseProblem::Inconsistent(why) if why.contains("no TransactionStatus")),
+            matches!(problem(&error), AnswerProblem::Inconsistent(why) if why.contains("no TransactionStatus")),
             "{status}: {error:?}"
         );
         assert_unknown(&error);

@@ -320,10 +320,7 @@ async fn when_no_attempt_settles_it_the_first_unknown_error_is_returned() {
         .void_reconciled(&request)
         .await
         .unwrap_err();
-    assert!(
-        matches!(error, Error::MalformedResponse { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, Error::MalformedAnswer { .. }), "{error:?}");
     assert!(error.outcome_unknown());
     assert_eq!(server.requests().len(), 3);
 }

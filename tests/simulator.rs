@@ -1263,7 +1263,7 @@ fn kind(result: &Result<instamed_soap::VoidReceipt, Error>) -> &'static str {
         Err(Error::Fault(_)) => "fault",
         Err(Error::HttpStatus { status: 503, .. }) => "503",
         Err(Error::Transport { sent: true, .. }) => "reset",
-        Err(Error::MalformedResponse { .. }) => "malformed",
+        Err(Error::MalformedAnswer { .. }) => "malformed",
         Err(_) => "other",
     }
 }

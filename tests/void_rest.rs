@@ -195,7 +195,7 @@ async fn rest_rows_differ_from_soap_only_where_http_says_more() {
         let (unreadable, _) = judged(200, body).await;
         let unreadable = unreadable.unwrap_err();
         assert!(
-            matches!(unreadable, Error::MalformedResponse { .. }) && unreadable.outcome_unknown(),
+            matches!(unreadable, Error::MalformedAnswer { .. }) && unreadable.outcome_unknown(),
             "{body}: {unreadable:?}"
         );
     }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use instamed_soap::soap::FaultCode;
 use instamed_soap::{
-    CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, ResponseProblem,
-    TransactionId, VoidRequest,
+    AnswerProblem, CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, TransactionId,
+    VoidRequest,
 };
 use support::{
     PAYMENT, Reply, Server, TNS, Version, assert_same_xml, fault, request, version_of, void_result,
@@ -355,7 +355,7 @@ async fn answers_that_are_not_soap_are_malformed_and_of_unknown_outcome() {
     })
     .await;
     assert!(
-        matches!(error.problem(), Some(ResponseProblem::Html)),
+        matches!(error.problem(), Some(AnswerProblem::Html)),
         "{error:?}"
     );
     assert!(error.outcome_unknown());
@@ -379,7 +379,7 @@ async fn answers_that_are_not_soap_are_malformed_and_of_unknown_outcome() {
 
     let error = void_error(Protocol::Soap11, |v| Reply::xml(200, v, "")).await;
     assert!(
-        matches!(error.problem(), Some(ResponseProblem::Empty)),
+        matches!(error.problem(), Some(AnswerProblem::Empty)),
         "{error:?}"
     );
     assert!(error.outcome_unknown());
@@ -387,7 +387,7 @@ async fn answers_that_are_not_soap_are_malformed_and_of_unknown_outcome() {
 
 fn envelope_problem(error: &Error) -> String {
     match error.problem() {
-        Some(ResponseProblem::Envelope(why)) => format!("{why:?}"),
+        Some(AnswerProblem::Envelope(why)) => format!("{why:?}"),
         other => panic!("not an envelope problem: {other:?}"),
     }
 }
@@ -485,7 +485,7 @@ async fn envelopes_of_the_wrong_shape_are_never_a_success() {
     })
     .await;
     assert!(
-        matches!(error.problem(), Some(ResponseProblem::Inconsistent(_))),
+        matches!(error.problem(), Some(AnswerProblem::Inconsistent(_))),
         "{error:?}"
     );
     let error = void_error(Protocol::Soap11, |v| {
@@ -562,7 +562,7 @@ async fn an_answer_over_the_size_cap_is_refused() {
     assert!(
         matches!(
             error.problem(),
-            Some(ResponseProblem::TooLarge { limit: 16384 })
+            Some(AnswerProblem::TooLarge { limit: 16384 })
         ),
         "{error:?}"
     );

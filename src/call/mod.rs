@@ -15,7 +15,7 @@ use http::header::{AUTHORIZATION, CONTENT_ENCODING, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 
 use crate::credentials::{Credentials, UserName};
-use crate::error::{Error, ResponseProblem};
+use crate::error::{AnswerProblem, Error};
 use crate::protocol::Protocol;
 use crate::refund::{RefundReceipt, RefundRequest};
 use crate::void::{VoidReceipt, VoidRequest};
@@ -210,13 +210,13 @@ fn check_answer(answer: &Response<Bytes>) -> Result<(), Error> {
     if let Some(coding) = answer.headers().get(CONTENT_ENCODING) {
         let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();
         if !coding.eq_ignore_ascii_case("identity") {
-            let problem = ResponseProblem::ContentEncoding(coding);
+            let problem = AnswerProblem::ContentEncoding(coding);
             return Err(Error::malformed(status, problem));
         }
     }
     if answer.body().is_empty() {
         return Err(if answer.status().is_success() {
-            Error::malformed(status, ResponseProblem::Empty)
+            Error::malformed(status, AnswerProblem::Empty)
         } else {
             Error::HttpStatus {
                 status,

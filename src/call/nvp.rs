@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 
 use super::{Call, Route, check_answer, excerpt};
-use crate::error::{Error, ResponseProblem};
+use crate::error::{AnswerProblem, Error};
 use crate::nvp::{self, NvpProblem};
 use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::void::{self, VoidReceipt, VoidRequest};
@@ -49,9 +49,9 @@ pub(crate) fn unreadable(answer: &Response<Bytes>, problem: &NvpProblem) -> Erro
             body_excerpt: excerpt(body),
         },
         NvpProblem::NoPairs if body.trim_ascii_start().starts_with(b"<") => {
-            Error::malformed(status, ResponseProblem::Html)
+            Error::malformed(status, AnswerProblem::Html)
         }
-        problem => Error::malformed(status, ResponseProblem::Inconsistent(problem.to_string())),
+        problem => Error::malformed(status, AnswerProblem::Inconsistent(problem.to_string())),
     }
 }
 

@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
 use super::{Call, USER_AGENT_VALUE, check_answer, config, config_with, excerpt};
 use crate::Protocol;
 use crate::credentials::ApiKey;
-use crate::error::{Error, ResponseProblem};
+use crate::error::{AnswerProblem, Error};
 use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::rest::{self, ErrorAnswer, PaymentAnswer, RefundBody, VoidBody};
 use crate::void::{self, VoidAnswer, VoidReceipt, VoidRequest};
@@ -115,16 +115,16 @@ impl Rest {
         if answer.status().is_success() {
             if !is_json {
                 let problem = if body.trim_ascii_start().starts_with(b"<") {
-                    ResponseProblem::Html
+                    AnswerProblem::Html
                 } else {
-                    ResponseProblem::ContentType(content_type(answer))
+                    AnswerProblem::ContentType(content_type(answer))
                 };
                 return Err(Error::malformed(status, problem));
             }
             let payment: PaymentAnswer = serde_json::from_slice(body).map_err(|e| {
                 Error::malformed(
                     status,
-                    ResponseProblem::Inconsistent(format!(
+                    AnswerProblem::Inconsistent(format!(
                         "the JSON answer is not a payment answer ({})",
                         e.classify_name()
                     )),
@@ -148,7 +148,7 @@ impl Rest {
         if completed {
             return Err(Error::malformed(
                 status,
-                ResponseProblem::Inconsistent(format!("HTTP {status} with TransactionStatus C")),
+                AnswerProblem::Inconsistent(format!("HTTP {status} with TransactionStatus C")),
             ));
         }
         Ok(answer)

@@ -6,7 +6,7 @@ use http::{HeaderName, HeaderValue, Request, Response};
 
 use super::{Call, Route, check_answer, config, config_with, excerpt};
 use crate::bindings::operations::{DoCreditCardSecondaryVoid, DoCreditCardSimpleRefund};
-use crate::error::{Error, ResponseProblem};
+use crate::error::{AnswerProblem, Error};
 use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::soap::{self, Answer, Operation, SoapVersion};
 use crate::void::{self, VoidReceipt, VoidRequest};
@@ -77,9 +77,9 @@ impl Soap {
             let problem = if !success {
                 return Err(http_error(body));
             } else if is("text/html") {
-                ResponseProblem::Html
+                AnswerProblem::Html
             } else {
-                ResponseProblem::ContentType(media_type.to_ascii_lowercase())
+                AnswerProblem::ContentType(media_type.to_ascii_lowercase())
             };
             return Err(Error::malformed(status, problem));
         }
@@ -87,14 +87,14 @@ impl Soap {
             Ok(Answer::Result(result)) if success => Ok(result),
             Ok(Answer::Result(_)) => Err(Error::malformed(
                 status,
-                ResponseProblem::Inconsistent(format!("a result came with HTTP {status}")),
+                AnswerProblem::Inconsistent(format!("a result came with HTTP {status}")),
             )),
             Ok(Answer::Fault(mut fault)) => {
                 fault.http_status = Some(status);
                 Err(Error::Fault(Box::new(fault)))
             }
             Err(problem) if success || status == 500 => {
-                Err(Error::malformed(status, ResponseProblem::Envelope(problem)))
+                Err(Error::malformed(status, AnswerProblem::Envelope(problem)))
             }
             Err(_) => Err(http_error(body)),
         }

@@ -319,7 +319,7 @@ where
         let status = answer.status().as_u16();
         return Err(Error::malformed(
             status,
-            crate::ResponseProblem::TooLarge { limit },
+            crate::AnswerProblem::TooLarge { limit },
         ));
     }
     wire.judge(request, &answer)

@@ -16,7 +16,7 @@ pub use request::{RefundReceipt, RefundRequest, VoidOrRefund};
 use crate::Protocol;
 use crate::bindings::operations::DoCreditCardSimpleRefund;
 use crate::bindings::types::{CreditCardCreditResponseData, DoCreditCardSimpleRefundResponse};
-use crate::error::{Error, ResponseProblem};
+use crate::error::{AnswerProblem, Error};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::Operation;
 use crate::void::{Rule, VoidAnswer, fault_verdict, nvp_error_verdict, verdict};
@@ -86,7 +86,7 @@ pub(crate) fn judge_soap(
         .ok_or_else(|| {
             Error::malformed(
                 status,
-                ResponseProblem::Inconsistent(
+                AnswerProblem::Inconsistent(
                     "the answer has no DoCreditCardSimpleRefundResult".to_owned(),
                 ),
             )
@@ -122,7 +122,7 @@ pub(crate) fn judge_nvp(
     if !(200..300).contains(&status) {
         return Ok(Err(Error::malformed(
             status,
-            ResponseProblem::Inconsistent(format!("an answer came with HTTP {status}")),
+            AnswerProblem::Inconsistent(format!("an answer came with HTTP {status}")),
         )));
     }
     Ok(judge(request, fields, Protocol::Nvp))

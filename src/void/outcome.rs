@@ -19,7 +19,7 @@ use crate::bindings::operations::DoCreditCardSecondaryVoid;
 use crate::bindings::types::{
     DoCreditCardSecondaryVoidResponse, SecondaryCreditCardVoidResponseData,
 };
-use crate::error::{Error, NvpErrorAnswer, Refusal, ResponseProblem};
+use crate::error::{AnswerProblem, Error, NvpErrorAnswer, Refusal};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::{FaultCode, Operation, SoapFault, SoapVersion};
 
@@ -99,7 +99,7 @@ pub(crate) fn judge_soap(
         .ok_or_else(|| {
             Error::malformed(
                 status,
-                ResponseProblem::Inconsistent(
+                AnswerProblem::Inconsistent(
                     "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
                 ),
             )
@@ -133,7 +133,7 @@ pub(crate) fn judge_nvp(
     if !(200..300).contains(&status) {
         return Ok(Err(Error::malformed(
             status,
-            ResponseProblem::Inconsistent(format!("an answer came with HTTP {status}")),
+            AnswerProblem::Inconsistent(format!("an answer came with HTTP {status}")),
         )));
     }
     Ok(judge(request, fields, Protocol::Nvp))
@@ -176,7 +176,7 @@ pub(crate) fn verdict(
     answer: VoidAnswer,
     rule: Rule,
 ) -> Result<VoidAnswer, Error> {
-    let inconsistent = |why: String| Error::malformed(200, ResponseProblem::Inconsistent(why));
+    let inconsistent = |why: String| Error::malformed(200, AnswerProblem::Inconsistent(why));
     if let Some(why) = about_another_payment(payment, answer.primary_transaction_id.as_deref()) {
         return Err(inconsistent(why));
     }
@@ -285,7 +285,7 @@ pub(crate) fn fault_verdict(
     rule: Rule,
 ) -> Error {
     let status = fault.http_status.unwrap_or(500);
-    let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
+    let inconsistent = |why: String| Error::malformed(status, AnswerProblem::Inconsistent(why));
     let statuses = match DetailStatuses::read(&fault, namespace) {
         Ok(statuses) => statuses,
         Err(why) => return inconsistent(why),
@@ -350,7 +350,7 @@ pub(crate) fn nvp_error_verdict(
     status: u16,
     rule: Rule,
 ) -> Error {
-    let inconsistent = |why: String| Error::malformed(status, ResponseProblem::Inconsistent(why));
+    let inconsistent = |why: String| Error::malformed(status, AnswerProblem::Inconsistent(why));
     if let Some(why) = about_another_payment(payment, answer.primary_transaction_id.as_deref()) {
         return inconsistent(why);
     }
@@ -555,7 +555,7 @@ mod tests {
             Error::Declined(_) => "declined",
             Error::Fault(_) => "fault",
             Error::NvpError(_) => "nvp",
-            Error::MalformedResponse { .. } => "malformed",
+            Error::MalformedAnswer { .. } => "malformed",
             other => panic!("{other:?}"),
         }
     }

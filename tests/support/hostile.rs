@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use instamed_soap::soap::UnreadableEnvelope;
-use instamed_soap::{Client, ClientBuilder, Error, Protocol, ResponseProblem, VoidReceipt};
+use instamed_soap::{AnswerProblem, Client, ClientBuilder, Error, Protocol, VoidReceipt};
 
 use super::{RawServer, Reply, Server, TNS, Version, envelope, request, version_of};
 
@@ -89,7 +89,7 @@ pub fn result_xml(version: Version, fields: &str) -> String {
 pub const PAYMENT_FIELDS: &str = "<ResponseCode>000</ResponseCode>\
      <PrimaryTransactionID>EE52401813A74328AAA7D93319FF4383</PrimaryTransactionID>";
 
-pub fn problem(error: &Error) -> &ResponseProblem {
+pub fn problem(error: &Error) -> &AnswerProblem {
     error
         .problem()
         .unwrap_or_else(|| panic!("not a malformed response: {error:?}"))
@@ -97,7 +97,7 @@ pub fn problem(error: &Error) -> &ResponseProblem {
 
 pub fn envelope_problem(error: &Error) -> &UnreadableEnvelope {
     match problem(error) {
-        ResponseProblem::Envelope(why) => why,
+        AnswerProblem::Envelope(why) => why,
         other => panic!("not an envelope problem: {other:?}"),
     }
 }
