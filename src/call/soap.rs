@@ -14,17 +14,28 @@ use crate::void::{self, VoidReceipt, VoidRequest};
 /// SOAP 1.1's action header (header names are case-blind; http keeps them in lower case).
 const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
 
+/// The content headers of one operation's requests: `Content-Type`, and SOAP 1.1's action.
+type ContentHeaders = (HeaderValue, Option<(HeaderName, HeaderValue)>);
+
 /// SOAP in one version along one route.
 #[derive(Debug, Clone)]
 pub struct Soap {
     version: SoapVersion,
     route: Route,
+    /// The void's content headers, made once: a void is the hot path, and its headers never
+    /// change (`None` when the WSDL has no binding for this version; each void says why).
+    void_headers: Option<ContentHeaders>,
 }
 
 impl Soap {
     /// SOAP `version` requests along `route`.
     pub fn new(version: SoapVersion, route: Route) -> Self {
-        Self { version, route }
+        let void_headers = content_headers::<DoCreditCardSecondaryVoid>(version).ok();
+        Self {
+            version,
+            route,
+            void_headers,
+        }
     }
 
     /// The SOAP version spoken.
@@ -37,22 +48,8 @@ impl Soap {
         &self,
         request: &O::Request,
     ) -> Result<Request<Bytes>, Error> {
-        let version = self.version;
-        let action = match version {
-            SoapVersion::Soap11 => O::SOAP11_ACTION,
-            SoapVersion::Soap12 => O::SOAP12_ACTION,
-        }
-        .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
-        let unfit = |e| config_with(format!("soapAction {action:?} cannot go in a header"), e);
-        let content_type = HeaderValue::from_str(&version.content_type(action)).map_err(unfit)?;
-        let soap_action = match version {
-            SoapVersion::Soap11 => Some((
-                SOAP_ACTION,
-                HeaderValue::from_str(&format!("\"{action}\"")).map_err(unfit)?,
-            )),
-            SoapVersion::Soap12 => None,
-        };
-        let body = Bytes::from(soap::encode::<O>(version, request));
+        let (content_type, soap_action) = content_headers::<O>(self.version)?;
+        let body = Bytes::from(soap::encode::<O>(self.version, request));
         Ok(self.route.post(content_type, soap_action, body))
     }
 
@@ -107,7 +104,13 @@ impl Call<VoidRequest> for Soap {
     }
 
     fn request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
-        self.operation_request::<DoCreditCardSecondaryVoid>(&request.to_soap())
+        let Some((content_type, soap_action)) = self.void_headers.clone() else {
+            return self.operation_request::<DoCreditCardSecondaryVoid>(&request.to_soap());
+        };
+        let body = soap::encode::<DoCreditCardSecondaryVoid>(self.version, &request.to_soap());
+        Ok(self
+            .route
+            .post(content_type, soap_action, Bytes::from(body)))
     }
 
     fn judge(&self, request: &VoidRequest, answer: &Response<Bytes>) -> Result<VoidReceipt, Error> {
@@ -139,4 +142,23 @@ impl Call<RefundRequest> for Soap {
         };
         refund::judge_soap(request, result, status, protocol)
     }
+}
+
+/// Operation `O`'s content headers in `version`, or why it cannot be called in it.
+fn content_headers<O: Operation>(version: SoapVersion) -> Result<ContentHeaders, Error> {
+    let action = match version {
+        SoapVersion::Soap11 => O::SOAP11_ACTION,
+        SoapVersion::Soap12 => O::SOAP12_ACTION,
+    }
+    .ok_or_else(|| config(format!("the WSDL has no {version} binding for {}", O::NAME)))?;
+    let unfit = |e| config_with(format!("soapAction {action:?} cannot go in a header"), e);
+    let content_type = HeaderValue::from_str(&version.content_type(action)).map_err(unfit)?;
+    let soap_action = match version {
+        SoapVersion::Soap11 => Some((
+            SOAP_ACTION,
+            HeaderValue::from_str(&format!("\"{action}\"")).map_err(unfit)?,
+        )),
+        SoapVersion::Soap12 => None,
+    };
+    Ok((content_type, soap_action))
 }
