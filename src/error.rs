@@ -172,7 +172,9 @@ impl Error {
                     | FaultCode::MustUnderstand
                     | FaultCode::DataEncodingUnknown
             ),
-            Self::NvpError(answer) => !is_request_error_code(answer.code.as_deref()),
+            Self::NvpError(answer) => {
+                answer.status >= 500 || !is_request_error_code(answer.code.as_deref())
+            }
             Self::RefundOutcomeUnknown(_) => true,
             _ => false,
         }

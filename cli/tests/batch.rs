@@ -629,6 +629,8 @@ async fn ctrl_c_stops_sending_records_what_was_in_flight_and_the_journal_resumes
 struct Scripted {
     calls: Mutex<Vec<(String, &'static str)>>,
     reconcile_proves_voided: bool,
+    /// The refund answers with a verdict that is not a refund's own.
+    refund_says_not_voidable: bool,
 }
 
 impl Scripted {
@@ -675,6 +677,9 @@ impl Settle for Shared {
     }
     async fn refund(&self, request: &instamed_soap::VoidRequest, _: Money) -> Answer {
         self.0.log(request, "refund");
+        if self.0.refund_says_not_voidable {
+            return answer(Verdict::NotVoidable);
+        }
         Answer {
             refund_id: Some("REFUND01".into()),
             ..answer(Verdict::Refunded)
@@ -750,4 +755,42 @@ async fn an_unknown_void_is_reconciled_never_refunded_and_final_rows_are_left_al
         })
         .unwrap();
     assert_eq!(refund_ids, [None, Some("REFUND01".to_owned()), None]);
+}
+
+/// A refund step that answers with a verdict other than a refund's own is taken as a refund of
+/// unknown outcome: the row is never refunded again by a later run.
+#[tokio::test]
+async fn a_refund_that_claims_another_verdict_is_unknown_and_never_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    let rows = || {
+        std::iter::once(Ok(InputRow::from_request(
+            1,
+            &instamed_soap::VoidRequest::new(
+                outlet.clone(),
+                TransactionId::new("BBBB0002").unwrap(),
+            ),
+            Some(Money::parse("4.00").unwrap()),
+        )))
+    };
+    let options = BatchOptions {
+        or_refund: true,
+        ..BatchOptions::default()
+    };
+    for run in 0..2 {
+        let service = Arc::new(Scripted {
+            refund_says_not_voidable: true,
+            ..Scripted::default()
+        });
+        let mut journal = Journal::open(&path).unwrap();
+        journal.load(rows()).unwrap();
+        let (_journal, summary) = Batch::new(Shared(service.clone()), options.clone())
+            .run(journal, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!(summary.count(Verdict::RefundUnknown), 1, "run {run}");
+        let refunds = service.calls("refund").len();
+        assert_eq!(refunds, usize::from(run == 0), "run {run}: refunds sent");
+    }
 }

@@ -311,7 +311,19 @@ impl<S: Settle> RowTask<S> {
 
     async fn refund(&self, work: &Work) -> Answer {
         match work.row.amount {
-            Some(amount) => self.settle.refund(&work.row.request, amount).await,
+            Some(amount) => {
+                let mut answer = self.settle.refund(&work.row.request, amount).await;
+                // Once a refund may have been sent, only the refund's own verdicts count: an
+                // answer claiming anything else (not voidable, say) would let a later run
+                // refund the row again.
+                if !matches!(
+                    answer.verdict,
+                    Some(Verdict::Refunded | Verdict::RefundRefused | Verdict::RefundUnknown)
+                ) {
+                    answer.verdict = Some(Verdict::RefundUnknown);
+                }
+                answer
+            }
             None => Answer {
                 verdict: Some(Verdict::NotVoidable),
                 detail: "no amount to refund".to_owned(),

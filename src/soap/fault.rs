@@ -230,7 +230,11 @@ pub(crate) fn bounded(text: String) -> String {
     while !trimmed.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &trimmed[..end])
+    // The text is cut before anyone scrubs it: a card number the cut splits would be too short
+    // to be recognised as one, so the digits the cut leaves hanging go with the rest.
+    let kept = trimmed[..end]
+        .trim_end_matches(|c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+' | '.'));
+    format!("{kept}…")
 }
 
 #[cfg(test)]
@@ -251,6 +255,16 @@ mod tests {
             FaultCode::from_qname("x:Client", "Client", false),
             FaultCode::Other("x:Client".to_owned())
         );
+    }
+
+    #[test]
+    fn a_cut_never_leaves_part_of_a_number_behind() {
+        for at in 4080..4100 {
+            let text = format!("{}4111 1111 1111 1111 declined", "x".repeat(at));
+            let cut = bounded(text);
+            let digits = cut.chars().filter(char::is_ascii_digit).count();
+            assert!(digits == 0 || digits == 16, "{at}: {digits} digits kept");
+        }
     }
 
     #[test]

@@ -364,8 +364,9 @@ pub(crate) fn nvp_error_verdict(
     match refusal.transaction_status.as_deref().map(str::trim) {
         Some(s) if is_refusal_status(s) => refusal_error(refusal, &message, rule),
         Some(s) => inconsistent(format!("an NVP error beside transactionStatus {s:?}")),
-        // A request error (the 400s) voided nothing: wording may pick which refusal it is.
-        None if crate::error::is_request_error_code(code.as_deref()) => {
+        // A request error (the 400s) voided nothing: wording may pick which refusal it is. Not
+        // when it came with an HTTP 5xx: what failed there may have done the work.
+        None if status < 500 && crate::error::is_request_error_code(code.as_deref()) => {
             match kind_of(
                 refusal.primary_transaction_status.as_deref(),
                 &message,
@@ -494,7 +495,6 @@ fn void_kind_of(primary: Option<&str>, wording: &str) -> Kind {
         "can not be voided",
         "not voidable",
         "too late",
-        "settled",
         "use a refund",
         "use refund",
     ];
@@ -510,13 +510,31 @@ fn void_kind_of(primary: Option<&str>, wording: &str) -> Kind {
     // A payment status other than V says the payment is not voided, whatever the words.
     } else if primary.is_none() && says(ALREADY_VOIDED) {
         Kind::AlreadyVoided
-    } else if says(NOT_VOIDABLE) {
+    } else if says(NOT_VOIDABLE) || says_settled(&text) {
         Kind::NotVoidable
     } else if says(UNKNOWN) {
         Kind::UnknownTransaction
     } else {
         Kind::Declined
     }
+}
+
+/// Whether lower-case `text` says the payment has settled: the word "settled" on its own, not
+/// "unsettled", "not settled" or "not yet settled", which say the opposite.
+fn says_settled(text: &str) -> bool {
+    text.match_indices("settled").any(|(at, _)| {
+        let before = &text[..at];
+        let joined = before
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+        let words: Vec<&str> = before.split_whitespace().rev().take(2).collect();
+        let negated = matches!(
+            words.as_slice(),
+            ["not", ..] | ["yet", "not"] | ["been", "not"]
+        );
+        !joined && !negated
+    })
 }
 
 #[cfg(test)]
@@ -692,6 +710,65 @@ mod tests {
             Error::NotVoidable(refusal) => assert!(refusal.fault.is_some()),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_request_error_code_that_came_with_a_server_error_is_unknown() {
+        for status in [500, 502, 503] {
+            let error = judge_nvp_error(
+                &request(),
+                Some("400".to_owned()),
+                "Transaction cannot be voided: funds transfer initiated.".to_owned(),
+                VoidAnswer::default(),
+                status,
+            );
+            assert_eq!(kind(&error), "nvp", "{status}");
+            assert!(error.outcome_unknown(), "{status}: {error:?}");
+        }
+        // With a 200 the same answer is a rejected request, and its words pick the refusal.
+        let known = judge_nvp_error(
+            &request(),
+            Some("400".to_owned()),
+            "Transaction cannot be voided: funds transfer initiated.".to_owned(),
+            VoidAnswer::default(),
+            200,
+        );
+        assert!(matches!(known, Error::NotVoidable(_)), "{known:?}");
+    }
+
+    #[test]
+    fn settled_counts_only_when_it_is_not_negated() {
+        for said in [
+            "transaction settled",
+            "Transaction has settled; use a refund",
+            "SETTLED",
+            "settled.",
+        ] {
+            assert!(says_settled(&said.to_ascii_lowercase()), "{said}");
+        }
+        for said in [
+            "transaction not yet settled",
+            "transaction unsettled",
+            "transaction not settled",
+            "has not been settled",
+            "resettled",
+        ] {
+            assert!(!says_settled(said), "{said}");
+        }
+        let declined = judge(
+            &request(),
+            answer("D", "", "Transaction not yet settled"),
+            Protocol::Soap11,
+        )
+        .unwrap_err();
+        assert!(matches!(declined, Error::Declined(_)), "{declined:?}");
+        let too_late = judge(
+            &request(),
+            answer("D", "", "Transaction has settled"),
+            Protocol::Soap11,
+        )
+        .unwrap_err();
+        assert!(matches!(too_late, Error::NotVoidable(_)), "{too_late:?}");
     }
 
     #[test]
