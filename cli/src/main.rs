@@ -54,6 +54,14 @@ enum Command {
     /// Contract tools that need no server.
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// Print a completion script for a shell (bash, zsh, fish, powershell, elvish), e.g.
+    /// `instamed-soap completions bash > /etc/bash_completion.d/instamed-soap`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `instamed-soap man > instamed-soap.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +74,30 @@ enum ContractCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Both describe the command line only: no runtime needed.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                *shell,
+                &mut command,
+                "instamed-soap",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            return match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: cannot write the man page: {error}");
+                    ExitCode::from(exit::FAILED)
+                }
+            };
+        }
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -89,6 +121,7 @@ fn main() -> ExitCode {
             Command::Record(args) => contract::record(args).await,
             Command::Replay(args) => contract::replay(args).await,
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
+            Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
         }
     })
 }
