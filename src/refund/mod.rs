@@ -19,7 +19,7 @@ use crate::bindings::types::{CreditCardCreditResponseData, DoCreditCardSimpleRef
 use crate::error::{AnswerProblem, Error};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::Operation;
-use crate::void::{Rule, VoidAnswer, fault_verdict, nvp_error_verdict, verdict};
+use crate::void::{Rule, VoidAnswer, fault_verdict, nvp_statuses, verdict};
 
 impl From<CreditCardCreditResponseData> for VoidAnswer {
     fn from(data: CreditCardCreditResponseData) -> Self {
@@ -101,31 +101,10 @@ pub(crate) fn judge_nvp(
     answer: &NvpAnswer<'_>,
     status: u16,
 ) -> Result<Result<RefundReceipt, Error>, NvpProblem> {
-    let fields = VoidAnswer::from_nvp(answer);
-    if let Some(error) = answer.error() {
-        let code = error.code.map(str::to_owned);
-        let message = error
-            .message
-            .map_or_else(|| "no errorMessage".to_owned(), str::to_owned);
-        return Ok(Err(nvp_error_verdict(
-            request.payment(),
-            code,
-            message,
-            fields,
-            status,
-            Rule::Refund,
-        )));
-    }
-    if fields == VoidAnswer::default() {
-        return Err(NvpProblem::NoPairs);
-    }
-    if !(200..300).contains(&status) {
-        return Ok(Err(Error::malformed(
-            status,
-            AnswerProblem::Inconsistent(format!("an answer came with HTTP {status}")),
-        )));
-    }
-    Ok(judge(request, fields, Protocol::Nvp))
+    Ok(
+        nvp_statuses(request.payment(), answer, status, Rule::Refund)?
+            .and_then(|fields| judge(request, fields, Protocol::Nvp)),
+    )
 }
 
 #[cfg(test)]

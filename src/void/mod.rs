@@ -7,7 +7,7 @@ mod request;
 
 pub use outcome::VoidAnswer;
 pub(crate) use outcome::{
-    Rule, fault_verdict, judge, judge_nvp, judge_soap, nvp_error_verdict, verdict,
+    Rule, fault_verdict, judge, judge_nvp, judge_soap, nvp_statuses, verdict,
 };
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;

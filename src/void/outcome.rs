@@ -119,13 +119,28 @@ pub(crate) fn judge_nvp(
     answer: &NvpAnswer<'_>,
     status: u16,
 ) -> Result<Result<VoidReceipt, Error>, NvpProblem> {
+    Ok(nvp_statuses(request.payment(), answer, status, Rule::Void)?
+        .and_then(|fields| judge(request, fields, Protocol::Nvp)))
+}
+
+/// The statuses of an NVP answer to an exchange about `payment`, or the error its pairs prove
+/// (an `errorCode`, judged by `rule`; a result that came with a non-2xx status). Shared by the
+/// void and the refund, which differ only in what a success shows.
+pub(crate) fn nvp_statuses(
+    payment: &TransactionId,
+    answer: &NvpAnswer<'_>,
+    status: u16,
+    rule: Rule,
+) -> Result<Result<VoidAnswer, Error>, NvpProblem> {
     let fields = VoidAnswer::from_nvp(answer);
     if let Some(error) = answer.error() {
         let code = error.code.map(str::to_owned);
         let message = error
             .message
             .map_or_else(|| "no errorMessage".to_owned(), str::to_owned);
-        return Ok(Err(judge_nvp_error(request, code, message, fields, status)));
+        return Ok(Err(nvp_error_verdict(
+            payment, code, message, fields, status, rule,
+        )));
     }
     if fields == VoidAnswer::default() {
         return Err(NvpProblem::NoPairs);
@@ -136,7 +151,7 @@ pub(crate) fn judge_nvp(
             AnswerProblem::Inconsistent(format!("an answer came with HTTP {status}")),
         )));
     }
-    Ok(judge(request, fields, Protocol::Nvp))
+    Ok(Ok(fields))
 }
 
 /// What an answer must show for an exchange to have succeeded, and how its refusals are told
@@ -328,20 +343,8 @@ pub(crate) fn fault_verdict(
     }
 }
 
-/// What an NVP `errorCode`/`errorMessage` answer to a void proves. `answer` holds the
-/// transaction fields given beside the error, if any.
-pub(crate) fn judge_nvp_error(
-    request: &VoidRequest,
-    code: Option<String>,
-    message: String,
-    answer: VoidAnswer,
-    status: u16,
-) -> Error {
-    nvp_error_verdict(request.payment(), code, message, answer, status, Rule::Void)
-}
-
-/// What an NVP error answer to a void or a refund of `payment` proves (see
-/// [`judge_nvp_error`]).
+/// What an NVP `errorCode`/`errorMessage` answer to a void or a refund of `payment` proves,
+/// judged by `rule`; `answer` holds the transaction fields given beside the error, if any.
 pub(crate) fn nvp_error_verdict(
     payment: &TransactionId,
     code: Option<String>,
@@ -540,6 +543,17 @@ fn says_settled(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An NVP error answer to a void of the test's payment.
+    fn judge_nvp_error(
+        request: &VoidRequest,
+        code: Option<String>,
+        message: String,
+        answer: VoidAnswer,
+        status: u16,
+    ) -> Error {
+        nvp_error_verdict(request.payment(), code, message, answer, status, Rule::Void)
+    }
     use crate::soap::{DetailEntry, SoapVersion};
     use crate::{Outlet, TransactionId};
 
