@@ -464,3 +464,235 @@ async fn sigterm_and_sigint_answer_the_request_in_flight_and_remove_the_ca() {
         assert!(!ca_dir.exists(), "SIG{signal} left {}", ca_dir.display());
     }
 }
+
+/// The README's "Your first void, end to end", run as written: each `sh` block's commands in
+/// order (the port made free, the payment's ID the one the simulator gave), each followed by
+/// the `text` block showing what it prints. `curl` is played by a raw HTTPS request built from
+/// its flags (only the flags it knows, so that the README cannot use others unnoticed), so the
+/// test needs no curl; `…` in a shown line stands for anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_walkthrough() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let steps = walkthrough_steps(&readme);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env: Vec<(String, String)> = Vec::new();
+    // (as shown, as run): the port, then the payment's ID.
+    let mut substitutions: Vec<(String, String)> = Vec::new();
+    let mut served: Option<Served> = None;
+    let mut voids = Vec::new();
+
+    for (commands, shown) in steps {
+        for (index, command) in commands.iter().enumerate() {
+            let shown = shown.as_deref().filter(|_| index + 1 == commands.len());
+            let words: Vec<String> = command
+                .split_whitespace()
+                .map(|word| substitute(word, &substitutions))
+                .collect();
+            match words[0].as_str() {
+                "export" => {
+                    for pair in &words[1..] {
+                        let (name, value) = pair.split_once('=').expect("NAME=VALUE");
+                        env.push((name.to_owned(), value.to_owned()));
+                    }
+                }
+                "instamed-soap" if words[1] == "serve" => {
+                    let at = words.iter().position(|w| w == "--port").expect("--port");
+                    let readme_port = words[at + 1].clone();
+                    let mut args: Vec<&str> = words[2..].iter().map(String::as_str).collect();
+                    args[at - 1] = "0";
+                    let started = Served::start_in(dir.path(), &args);
+                    substitutions.push((format!(":{readme_port}"), format!(":{}", started.port())));
+                    if let Some(shown) = shown {
+                        assert_shown(&started.printed.join("\n"), shown, &substitutions);
+                    }
+                    served = Some(started);
+                }
+                "instamed-soap" => {
+                    let output = Command::new(BIN)
+                        .args(&words[1..])
+                        .current_dir(dir.path())
+                        .env_remove("INSTAMED_ENDPOINT")
+                        .env_remove("INSTAMED_API_KEY")
+                        .env_remove("INSTAMED_API_SECRET")
+                        .envs(env.iter().map(|(k, v)| (k, v)))
+                        .output()
+                        .expect("run instamed-soap");
+                    let stdout = String::from_utf8_lossy(&output.stdout);
+                    assert!(output.status.success(), "{command}: {stdout}");
+                    if let Some(shown) = shown {
+                        assert_shown(&stdout, shown, &substitutions);
+                    }
+                    if words[1] == "void" {
+                        voids.push(words.clone());
+                    }
+                }
+                "curl" => {
+                    let body = curl(&words[1..], dir.path()).await;
+                    if let (Some(shown), Some(id)) = (shown, form_value(&body, "transactionID")) {
+                        // The first payment shown is the one created: its ID is the one to use.
+                        let readme_id = form_value(shown, "transactionID").expect("an ID shown");
+                        if !substitutions.iter().any(|(from, _)| *from == readme_id) {
+                            substitutions.push((readme_id, id));
+                        }
+                    }
+                    if let Some(shown) = shown {
+                        assert_shown(&body, shown, &substitutions);
+                    }
+                }
+                other => panic!("the walkthrough runs {other}, which this test does not know"),
+            }
+        }
+    }
+    assert_eq!(voids.len(), 1, "one void in the walkthrough");
+    // "Run it again and it says the payment was already voided, exit 4."
+    let again = Command::new(BIN)
+        .args(&voids[0][1..])
+        .current_dir(dir.path())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run the void again");
+    assert_eq!(again.status.code(), Some(4));
+
+    // "Ctrl-C in the first terminal stops the simulator"; a CA written with --ca-out stays.
+    let mut served = served.expect("the walkthrough starts serve");
+    assert!(served.stop_with("INT").success());
+    assert!(dir.path().join("sim-ca.pem").is_file());
+}
+
+/// The walkthrough's steps: the commands of each `sh` block (continuation lines joined, plain
+/// words only), each with the `text` block after it, if any.
+fn walkthrough_steps(readme: &str) -> Vec<(Vec<String>, Option<String>)> {
+    let start = readme
+        .find("\n## Your first void, end to end\n")
+        .expect("the README has the walkthrough");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 3)];
+    let mut blocks: Vec<(&str, String)> = Vec::new();
+    let mut lines = section.lines();
+    while let Some(line) = lines.next() {
+        if let Some(lang) = line.strip_prefix("```").filter(|lang| !lang.is_empty()) {
+            let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+            blocks.push((lang, body.join("\n")));
+        }
+    }
+    let mut steps = Vec::new();
+    let mut blocks = blocks.into_iter().peekable();
+    while let Some((lang, body)) = blocks.next() {
+        assert_eq!(lang, "sh", "a `{lang}` block follows no command: {body}");
+        let commands: Vec<String> = body
+            .replace("\\\n", " ")
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(|line| {
+                assert!(
+                    !line.contains(['\'', '"', '$', '|', ';', '&', '<', '>', '`']),
+                    "keep the walkthrough's commands plain words: {line}"
+                );
+                line.to_owned()
+            })
+            .collect();
+        let shown = match blocks.peek() {
+            Some(("text", _)) => blocks.next().map(|(_, text)| text),
+            _ => None,
+        };
+        steps.push((commands, shown));
+    }
+    assert!(steps.len() >= 4, "serve, create, void, look: {steps:?}");
+    steps
+}
+
+fn substitute(text: &str, substitutions: &[(String, String)]) -> String {
+    substitutions
+        .iter()
+        .fold(text.to_owned(), |text, (from, to)| text.replace(from, to))
+}
+
+/// `printed` is what the README shows, line for line, `…` matching anything.
+fn assert_shown(printed: &str, shown: &str, substitutions: &[(String, String)]) {
+    let shown = substitute(shown, substitutions);
+    let printed_lines: Vec<&str> = printed.trim_end().lines().collect();
+    let shown_lines: Vec<&str> = shown.trim_end().lines().collect();
+    let same = printed_lines.len() == shown_lines.len()
+        && printed_lines
+            .iter()
+            .zip(&shown_lines)
+            .all(|(printed, shown)| glob(shown, printed));
+    assert!(same, "the README shows\n{shown}\nbut it printed\n{printed}");
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut pieces = pattern.split('…');
+    let first = pieces.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// Does what `curl` does with these flags, over TLS to 127.0.0.1, and returns the body.
+async fn curl(args: &[String], dir: &Path) -> String {
+    let mut ca = None;
+    let mut authorization = None;
+    let mut data = Vec::new();
+    let mut url = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().expect("a flag's value").clone();
+        match arg.as_str() {
+            "--silent" => {}
+            "--cacert" => ca = Some(dir.join(value())),
+            "--user" => {
+                use base64::Engine as _;
+                let token = base64::engine::general_purpose::STANDARD.encode(value());
+                authorization = Some(format!("Basic {token}"));
+            }
+            "--data" => data.push(value()),
+            flag if flag.starts_with('-') => panic!("curl {flag} is not played by this test"),
+            given => url = Some(given.to_owned()),
+        }
+    }
+    let url = url.expect("a URL");
+    let rest = url.strip_prefix("https://").expect("an https URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = authority.rsplit_once(':').expect("a port");
+    assert_eq!(host, "localhost", "the walkthrough stays on this machine");
+    let mut headers = Vec::new();
+    if let Some(authorization) = &authorization {
+        headers.push(("authorization", authorization.as_str()));
+    }
+    let method = if data.is_empty() {
+        Method::GET
+    } else {
+        // What curl sends with --data.
+        headers.push(("content-type", "application/x-www-form-urlencoded"));
+        Method::POST
+    };
+    let answer = raw_https::send_to(
+        raw_https::Target {
+            addr: loopback(port.parse().expect("a port")),
+            host,
+            ca: Some(&ca.expect("--cacert")),
+        },
+        method,
+        path,
+        &headers,
+        data.join("&"),
+    )
+    .await
+    .expect("an answer");
+    answer.body
+}
