@@ -80,6 +80,8 @@ pub(crate) struct Listening {
 impl Listening {
     /// Binds `listen`, makes the certificates when `tls` is on (writing the CA to `ca_out`, or
     /// to a temporary file), and serves `handler` on the current Tokio runtime.
+    // Only the contract tools' servers start this way; the simulator passes its own limits.
+    #[cfg(feature = "contract")]
     pub(crate) async fn start<H: Handler>(
         listen: SocketAddr,
         tls: bool,
