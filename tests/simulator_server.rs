@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use instamed_soap::simulator::{
-    DEMO_ACCOUNT_ID, DEMO_PASSWORD, PaymentStatus, Simulator, SimulatorConfig,
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Hostname, PaymentStatus, Simulator, SimulatorConfig,
 };
 use instamed_soap::{Client, Credentials, Protocol, VoidRequest};
 use support::outlet;
@@ -196,4 +196,62 @@ async fn limits_of_zero_are_refused() {
     ] {
         assert!(Simulator::start(config.with_tls(false)).await.is_err());
     }
+}
+
+/// From Rust as from the command line: the first host name names the endpoints, an IPv6
+/// address in brackets, and the loopback names stay in the certificate, so a client that
+/// uses `localhost` still verifies it.
+#[tokio::test]
+async fn the_first_host_name_names_the_endpoints() {
+    let names = ["fd00::7", "sim.test"].map(|name| name.parse::<Hostname>().expect("valid"));
+    let simulator = Simulator::start(SimulatorConfig::default().with_hostnames(names))
+        .await
+        .expect("simulator starts");
+    let port = simulator.local_addr().port();
+    assert_eq!(simulator.origin(), format!("https://[fd00::7]:{port}"));
+    assert_eq!(
+        simulator.endpoint(),
+        format!("https://[fd00::7]:{port}/payment/service.asmx")
+    );
+
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "12.34")
+        .expect("payment");
+    let client = Client::builder(format!("https://localhost:{port}/payment/service.asmx"))
+        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
+        .ca_certificate_file(simulator.ca_path().expect("a CA"))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    client
+        .void(&VoidRequest::new(outlet(), payment))
+        .await
+        .expect("voided by way of localhost");
+    simulator.shutdown().await;
+}
+
+/// `GET /health` needs no sign-in and is not subject to injected faults.
+#[tokio::test]
+async fn health_is_answered_without_sign_in_even_when_every_request_faults() {
+    let simulator = Simulator::start(SimulatorConfig::default().with_tls(false).with_faults(
+        FaultPlan {
+            reset_rate: 1.0,
+            ..FaultPlan::default()
+        },
+    ))
+    .await
+    .expect("simulator starts");
+    let mut stream = TcpStream::connect(simulator.local_addr())
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nok\n"), "{answer}");
+    simulator.shutdown().await;
 }

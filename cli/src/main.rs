@@ -39,6 +39,7 @@ enum Command {
     #[command(after_help = exit::HELP)]
     Reconcile(void::Args),
     /// Run the InstaMed simulator (HTTPS on loopback) until interrupted.
+    #[command(after_help = serve::HELP)]
     Serve(serve::Args),
     /// Start the simulator in-process, void payments over every protocol, and show the outcomes.
     Demo(demo::Args),

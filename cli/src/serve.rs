@@ -1,21 +1,45 @@
 //! `instamed-soap serve`: the simulator as a process of its own.
 
+use std::error::Error as _;
+use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use instamed_soap::simulator::{
-    DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, RefusalStyle, Simulator, SimulatorConfig,
-    SuccessMessage,
+    DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, Hostname, RefusalStyle, Simulator, SimulatorConfig,
+    SimulatorError, SuccessMessage,
 };
 
 use crate::exit;
+
+/// The exit code when the address asked for is taken by another listener: a script can pick
+/// another port and try again, which it cannot do for the other reasons not to start.
+pub const ADDRESS_IN_USE: u8 = 7;
+
+/// The exit codes of `serve`, for `--help`.
+pub const HELP: &str = "\
+Exit codes:
+  0  stopped by Ctrl-C (SIGINT) or SIGTERM, after the requests in flight were answered;
+     the temporary CA directory is removed
+  1  could not start: the ledger file, the seed file, the certificates, the address
+  2  invalid command line (a bad --hostname, a rate above 1, ...)
+  7  the address asked for is already in use: pick another port, or --port 0 for a free one";
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     listen: crate::contract::Listen,
+    /// The port to listen on, on the address of --listen (0 picks a free one; the address
+    /// printed says which).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Another name or IP address clients reach the simulator by (from a container, another
+    /// host), put in the server certificate beside localhost, 127.0.0.1 and ::1; repeat for
+    /// more. The first one is also the host of the printed URLs.
+    #[arg(long = "hostname", value_name = "NAME|IP")]
+    hostnames: Vec<Hostname>,
     /// An account the simulator accepts, as ACCOUNT_ID:PASSWORD; repeat for more (default:
     /// demo@instamed.test:demo-password).
     #[arg(long = "account", value_name = "ID:PASSWORD")]
@@ -86,8 +110,14 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let simulator = match Simulator::start(config).await {
         Ok(simulator) => simulator,
+        Err(SimulatorError::Bind { addr, source }) if source.kind() == ErrorKind::AddrInUse => {
+            eprintln!(
+                "error: port {addr} is already in use; pick another with --port or use --port 0"
+            );
+            return ExitCode::from(ADDRESS_IN_USE);
+        }
         Err(error) => {
-            eprintln!("error: cannot start the simulator: {error}");
+            eprintln!("error: cannot start the simulator: {}", chain(&error));
             return ExitCode::from(exit::FAILED);
         }
     };
@@ -107,6 +137,18 @@ pub async fn run(args: Args) -> ExitCode {
     crate::announce_and_wait(&lines, "").await;
     simulator.shutdown().await;
     ExitCode::from(exit::VOIDED)
+}
+
+/// An error and its causes, each said once (no `Display` here repeats its source's words).
+fn chain(error: &SimulatorError) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    text
 }
 
 fn config(args: &Args) -> Result<SimulatorConfig, String> {
@@ -155,8 +197,18 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         bare_fault_rate: rate("bare-fault-rate", args.bare_fault_rate)?,
         max_faults: args.max_faults,
     };
+    let mut listen = args.listen.listen;
+    if let Some(port) = args.port {
+        if listen.port() != 0 {
+            return Err(format!(
+                "give the port once: --listen {listen} already has one, and --port {port} is another"
+            ));
+        }
+        listen.set_port(port);
+    }
     let mut config = SimulatorConfig::default();
-    config.listen = args.listen.listen;
+    config.listen = listen;
+    config.hostnames = args.hostnames.clone();
     config.tls = !args.listen.plain_http;
     config.ca_out = args.listen.ca_out.clone();
     if !accounts.is_empty() {

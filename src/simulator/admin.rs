@@ -1,14 +1,18 @@
 //! Endpoints for tests and the command line, not part of InstaMed's interface. They need the
-//! same sign-in as the service and answer in form pairs.
+//! same sign-in as the service and answer in form pairs; keys are matched without regard to
+//! case, and a refusal is `errorCode=STATUS&errorMessage=…` with that HTTP status. The README's
+//! "The admin endpoints" lists every field with its type and default, for users.
 //!
-//! - `POST /simulator/payments` with `merchantID`, `storeID`, `terminalID`, `amount` creates a
-//!   captured payment: `201`, `transactionID=…`. With `ageSeconds=N` the payment is made as if
-//!   taken N seconds ago, to try the void cutoff and the refund window (one year by default:
+//! - `POST /simulator/payments` with `merchantID`, `storeID`, `terminalID` (each 1 to 50
+//!   characters, no control characters) and `amount` (dollars with up to two decimals, more than
+//!   zero), all required, creates a captured payment: `201`, `transactionID=…` (32 upper-case
+//!   hex digits), or `400`. With `ageSeconds=N` (digits only, default 0) the payment is made as
+//!   if taken N seconds ago, to try the void cutoff and the refund window (one year by default:
 //!   `ageSeconds=31622400`, 366 days, makes a payment too old to refund).
 //! - `POST /simulator/payments/{id}/transfer` starts its funds transfer: `204`, or `404`.
-//! - `GET /simulator/payments/{id}`: `transactionID=…&status=C|V&transferStarted=true|false`
-//!   (and the outlet, the amount, `refunded` so far, `refundOf` for a refund, `createdAtMs`),
-//!   or `404`.
+//! - `GET /simulator/payments/{id}`: `transactionID=…&status=C|V&transferStarted=true|false`,
+//!   then `merchantID`, `storeID`, `terminalID`, `amount`, `refunded` so far, `createdAtMs`
+//!   (milliseconds since 1970) and, for a refund only, `refundOf`; or `404`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

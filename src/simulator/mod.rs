@@ -13,10 +13,11 @@
 //! - `POST /rest/payment/void`, `/rest/payment/refund-simple`, `/rest/payment/sale`: the same
 //!   operations as JSON ([`crate::rest`]), signed in with an `Api-Key`/`Api-Secret` pair
 //!   ([`SimulatorConfig::api_keys`]); the answers are listed in `docs/rest.md`;
-//! - `/simulator/payments…`: admin endpoints to create payments (of a given age, too) and start
-//!   transfers.
+//! - `/simulator/payments…`: admin endpoints to create payments (of a given age, too), start
+//!   transfers and read a payment's state;
+//! - `GET` or `HEAD /health`: `200` and `ok`, with no sign-in, for health checks.
 //!
-//! Every endpoint but REST needs HTTP Basic with one of the configured accounts; the user name
+//! Every endpoint but REST and the health check needs HTTP Basic with one of the configured accounts; the user name
 //! may be the whole account ID or its part before `@`. All three protocols share one ledger.
 //!
 //! # Voids and refusals
@@ -121,6 +122,7 @@ mod config;
 mod engine;
 mod error;
 mod faults;
+mod health;
 mod ids;
 mod journal;
 mod ledger;
@@ -136,8 +138,8 @@ mod xml;
 
 pub use amount::{Amount, InvalidAmount};
 pub use config::{
-    DEFAULT_REFUND_WINDOW, DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD,
-    RefusalStyle, SimulatorConfig, SuccessMessage,
+    DEFAULT_REFUND_WINDOW, DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, Hostname,
+    InvalidHostname, RefusalStyle, SimulatorConfig, SuccessMessage,
 };
 pub use error::{LedgerError, SimulatorError};
 pub use faults::FaultPlan;

@@ -2,8 +2,10 @@
 //!
 //! Keys are ECDSA P-256: ring, the one crypto provider in the build, cannot generate RSA keys,
 //! and P-256 is stronger than the 2048-bit RSA floor InstaMed states. The server certificate
-//! names `localhost`, `127.0.0.1` and `::1`, plus the listening address when it is a specific
-//! one; clients trust the CA through the PEM file written here.
+//! names `localhost`, `127.0.0.1` and `::1`, the listening address when it is a specific one,
+//! and the [`Hostname`]s asked for (IP literals as IP SANs, names as DNS SANs), so that a client
+//! reaching the simulator from a container or another host by its own name can verify it;
+//! clients trust the CA through the PEM file written here.
 //!
 //! Without a path of the caller's choosing, the CA goes into a directory made for it alone:
 //! created atomically under an unpredictable name with mode 0700 (the `tempfile` crate), so a
@@ -20,6 +22,7 @@ use rcgen::{
 };
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::config::Hostname;
 use super::error::SimulatorError;
 
 /// The server side of TLS, and where the CA certificate was written.
@@ -30,9 +33,13 @@ pub(crate) struct Pki {
     pub ca_dir: Option<tempfile::TempDir>,
 }
 
-/// Makes a CA and a server certificate for `listen_ip`, and writes the CA to `ca_out` (or a
-/// new temporary file).
-pub(crate) fn make(listen_ip: IpAddr, ca_out: Option<&Path>) -> Result<Pki, SimulatorError> {
+/// Makes a CA and a server certificate for `listen_ip` and `hostnames`, and writes the CA to
+/// `ca_out` (or a new temporary file).
+pub(crate) fn make(
+    listen_ip: IpAddr,
+    hostnames: &[Hostname],
+    ca_out: Option<&Path>,
+) -> Result<Pki, SimulatorError> {
     let failed = |e: rcgen::Error| SimulatorError::Certificates(Box::new(e));
 
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
@@ -44,16 +51,10 @@ pub(crate) fn make(listen_ip: IpAddr, ca_out: Option<&Path>) -> Result<Pki, Simu
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(failed)?)
         .map_err(failed)?;
 
-    let mut names = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
-    if !listen_ip.is_unspecified() && !listen_ip.is_loopback() {
-        names.push(listen_ip.to_string());
-    }
     let server_key = KeyPair::generate().map_err(failed)?;
-    let mut server_params = CertificateParams::new(names).map_err(failed)?;
+    // rcgen reads each text that parses as an IP address as an IP SAN, any other as a DNS SAN.
+    let mut server_params =
+        CertificateParams::new(subject_alt_names(listen_ip, hostnames)).map_err(failed)?;
     server_params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -89,6 +90,26 @@ pub(crate) fn make(listen_ip: IpAddr, ca_out: Option<&Path>) -> Result<Pki, Simu
     })
 }
 
+/// The server certificate's names, each once: the loopback ones, a specific listening address,
+/// then the host names asked for.
+fn subject_alt_names(listen_ip: IpAddr, hostnames: &[Hostname]) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if !listen_ip.is_unspecified() && !listen_ip.is_loopback() {
+        names.push(listen_ip.to_string());
+    }
+    for name in hostnames {
+        let name = name.to_string();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// A new directory of our own under the temporary directory: a random name, created with
 /// mode 0700 in one step, failing rather than reusing anything already there.
 fn private_dir() -> Result<tempfile::TempDir, SimulatorError> {
@@ -120,4 +141,28 @@ fn write_new(dir: &Path, pem: &str) -> Result<PathBuf, SimulatorError> {
         .map_err(failed)?;
     file.write_all(pem.as_bytes()).map_err(failed)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_listed_once_after_the_loopback_ones() {
+        let names: Vec<Hostname> = ["sim.test", "127.0.0.1", "10.0.0.7", "fd00::1"]
+            .iter()
+            .map(|name| name.parse().expect("valid"))
+            .collect();
+        assert_eq!(
+            subject_alt_names(IpAddr::from([10, 0, 0, 7]), &names),
+            [
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "10.0.0.7",
+                "sim.test",
+                "fd00::1"
+            ]
+        );
+    }
 }

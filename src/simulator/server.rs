@@ -39,13 +39,13 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::auth::{Accounts, ApiKeys};
-use super::config::SimulatorConfig;
+use super::config::{Hostname, SimulatorConfig};
 use super::engine::Engine;
 use super::error::SimulatorError;
 use super::faults::Injector;
 use super::ledger::Ledger;
 use super::service::{self, Abort, Shared};
-use super::{pki, seed};
+use super::{health, pki, seed};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,6 +68,8 @@ pub(crate) trait Handler: Send + Sync + 'static {
 pub(crate) struct Listening {
     local_addr: SocketAddr,
     tls: bool,
+    /// The host [`origin`](Self::origin) names instead of the one derived from the address.
+    host: Option<Hostname>,
     ca_path: Option<PathBuf>,
     /// The CA's private directory when it is ours: removed when this server is dropped.
     ca_dir: Option<tempfile::TempDir>,
@@ -78,20 +80,24 @@ pub(crate) struct Listening {
 impl Listening {
     /// Binds `listen`, makes the certificates when `tls` is on (writing the CA to `ca_out`, or
     /// to a temporary file), and serves `handler` on the current Tokio runtime.
+    // Only the contract tools' servers start this way; the simulator passes its own limits.
+    #[cfg(feature = "contract")]
     pub(crate) async fn start<H: Handler>(
         listen: SocketAddr,
         tls: bool,
         ca_out: Option<&Path>,
         handler: Arc<H>,
     ) -> Result<Self, SimulatorError> {
-        Self::start_with(listen, tls, ca_out, handler, Limits::default()).await
+        Self::start_with(listen, tls, ca_out, &[], handler, Limits::default()).await
     }
 
-    /// [`start`](Self::start), with `limits` on slow and numerous clients.
+    /// [`start`](Self::start), with `hostnames` in the certificate (the first one also names
+    /// the host of [`origin`](Self::origin)) and `limits` on slow and numerous clients.
     pub(crate) async fn start_with<H: Handler>(
         listen: SocketAddr,
         tls: bool,
         ca_out: Option<&Path>,
+        hostnames: &[Hostname],
         handler: Arc<H>,
         limits: Limits,
     ) -> Result<Self, SimulatorError> {
@@ -107,7 +113,7 @@ impl Listening {
         let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let pki = match tls {
-            true => Some(pki::make(local_addr.ip(), ca_out)?),
+            true => Some(pki::make(local_addr.ip(), hostnames, ca_out)?),
             false => None,
         };
         let (stop, stopped) = watch::channel(false);
@@ -120,6 +126,7 @@ impl Listening {
         Ok(Self {
             local_addr,
             tls,
+            host: hostnames.first().cloned(),
             ca_path,
             ca_dir,
             stop,
@@ -127,14 +134,15 @@ impl Listening {
         })
     }
 
-    /// `scheme://host:port`, naming the host as the certificate does.
+    /// `scheme://host:port`, naming the host as the certificate does: the first host name
+    /// asked for, else `localhost` for a loopback or unspecified address, else the address.
     pub(crate) fn origin(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        let ip = self.local_addr.ip();
-        let host = match ip {
-            ip if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
-            IpAddr::V6(v6) => format!("[{v6}]"),
-            IpAddr::V4(v4) => v4.to_string(),
+        let host = match (&self.host, self.local_addr.ip()) {
+            (Some(name), _) => name.url_host(),
+            (None, ip) if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
+            (None, IpAddr::V6(v6)) => format!("[{v6}]"),
+            (None, IpAddr::V4(v4)) => v4.to_string(),
         };
         format!("{scheme}://{host}:{}", self.local_addr.port())
     }
@@ -180,7 +188,14 @@ impl Handler for Shared {
         &self,
         request: Request<Incoming>,
     ) -> impl Future<Output = Result<Response<Full<Bytes>>, Abort>> + Send {
-        service::handle(self, request)
+        // Ahead of the service's sign-in and fault injection: see the `health` module.
+        let health = health::answer(request.method(), request.uri().path());
+        async move {
+            match health {
+                Some(answer) => Ok(answer.map(Full::new)),
+                None => service::handle(self, request).await,
+            }
+        }
     }
 }
 
@@ -250,6 +265,7 @@ impl Simulator {
             config.listen,
             config.tls,
             config.ca_out.as_deref(),
+            &config.hostnames,
             shared.clone(),
             limits,
         )
@@ -258,7 +274,8 @@ impl Simulator {
         Ok(Self { listening, shared })
     }
 
-    /// The SOAP endpoint: `https://localhost:PORT/payment/service.asmx` (`http://` without TLS).
+    /// The SOAP endpoint: `https://localhost:PORT/payment/service.asmx` (`http://` without TLS;
+    /// the first of [`SimulatorConfig::hostnames`] instead of `localhost` when there are any).
     pub fn endpoint(&self) -> String {
         format!("{}/payment/service.asmx", self.origin())
     }
