@@ -63,7 +63,11 @@ pub struct InvalidFilter {
 
 impl std::fmt::Display for InvalidFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{FILTER_VARIABLE}={:?} is not a valid filter", self.value)
+        write!(
+            f,
+            "{FILTER_VARIABLE}={:?} is not a valid filter",
+            self.value
+        )
     }
 }
 
