@@ -10,6 +10,7 @@ use std::io::IsTerminal as _;
 
 use clap::{ArgAction, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// The environment variable that, when set, decides the filter instead of `-v`/`-q`.
 const FILTER_VARIABLE: &str = "RUST_LOG";
@@ -108,8 +109,11 @@ impl Flags {
     /// Installs the process's subscriber: stderr, the filter, the format.
     pub fn init(&self, default: DefaultLevel) -> Result<(), InvalidFilter> {
         let filter = self.filter(default)?;
+        // A call's span closing is its one summary line (payment, protocol, verdict, time),
+        // which is what `-v` is for on a one-shot command.
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_span_events(FmtSpan::CLOSE)
             .with_writer(std::io::stderr);
         // A second subscriber can only come from a test harness in the same process; the first
         // one keeps logging, so there is nothing to report.
