@@ -177,7 +177,8 @@ async fn each_call_has_a_span_with_its_payment_and_verdict_and_no_secret() {
     }
     // The simulator's own line about each request went to the same subscriber.
     assert!(
-        seen.all_text.contains("operation=DoCreditCardSecondaryVoid"),
+        seen.all_text
+            .contains("operation=DoCreditCardSecondaryVoid"),
         "{}",
         seen.all_text
     );
