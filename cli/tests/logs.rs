@@ -141,12 +141,15 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
     simulator.shutdown().await;
 }
 
+/// An environment variable a run sets: name, value.
+type Variable = (&'static str, &'static str);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn json_log_lines_are_each_one_json_object() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let ledger = simulator.ledger();
     let by_flag = ["--log-format", "json", "-vv"];
-    let cases: [(&[&str], &[(&str, &str)]); 2] = [
+    let cases: [(&[&str], &[Variable]); 2] = [
         (&by_flag, &[]),
         (&["-vv"], &[("INSTAMED_LOG_FORMAT", "json")]),
     ];
