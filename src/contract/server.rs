@@ -310,25 +310,27 @@ struct Line<'a> {
     method: &'a http::Method,
     path: &'a str,
     protocol: &'static str,
-    operation: String,
     latency_ms: f64,
 }
 
 impl<'a> Line<'a> {
     fn of(request: &SeenRequest<'a>, started: Instant) -> Self {
-        let protocol = request.protocol();
         Self {
             method: request.method,
             path: request.target.split('?').next().unwrap_or(""),
-            protocol: protocol.map_or("other", Protocol::as_str),
-            // Only a protocol's request names an operation worth the name.
-            operation: if protocol.is_some() {
-                request.operation()
-            } else {
-                "-".to_owned()
-            },
+            protocol: request.protocol().map_or("other", Protocol::as_str),
             latency_ms: milliseconds(started.elapsed()),
         }
+    }
+}
+
+/// The operation a request names, when it is a request of one of the protocols (a cassette
+/// that matched names it from what it stored, which is preferred).
+fn operation_of(request: &SeenRequest<'_>) -> String {
+    if request.protocol().is_some() {
+        request.operation()
+    } else {
+        "-".to_owned()
     }
 }
 
@@ -368,15 +370,17 @@ impl Handler for Replaying {
         let line = Line::of(&request, started);
         match &answer.cassette {
             Some(file) => {
-                let verdict = self
-                    .replay
-                    .cassette(file)
-                    .and_then(|cassette| cassette.expect.as_deref());
+                let cassette = self.replay.cassette(file);
+                let verdict = cassette.and_then(|cassette| cassette.expect.as_deref());
+                let operation = cassette.map_or_else(
+                    || operation_of(&request),
+                    |cassette| cassette.operation.clone(),
+                );
                 tracing::info!(
                     method = %line.method,
                     path = %line.path,
                     protocol = %line.protocol,
-                    operation = %line.operation,
+                    operation = %operation,
                     verdict = %verdict.unwrap_or("-"),
                     status = answer.status.as_u16(),
                     latency_ms = line.latency_ms,
@@ -390,7 +394,7 @@ impl Handler for Replaying {
                 method = %line.method,
                 path = %line.path,
                 protocol = %line.protocol,
-                operation = %line.operation,
+                operation = %operation_of(&request),
                 status = answer.status.as_u16(),
                 latency_ms = line.latency_ms,
                 "no cassette matches the request; answered with the closest one's difference"
@@ -526,7 +530,7 @@ impl Handler for Recording {
                     method = %line.method,
                     path = %line.path,
                     protocol = %line.protocol,
-                    operation = %line.operation,
+                    operation = %operation_of(&seen),
                     status = StatusCode::BAD_GATEWAY.as_u16(),
                     latency_ms = line.latency_ms,
                     error = %error.report(),
