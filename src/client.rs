@@ -11,6 +11,7 @@ use http_body_util::Full;
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use tracing::Instrument as _;
 
 use crate::call::{Call, Rest, Route, Soap, Wire, config, config_with};
 use crate::credentials::{ApiKey, Credentials, UserName};
@@ -22,6 +23,7 @@ use crate::rest::Amount;
 use crate::retry::RetryPolicy;
 use crate::scrub::Scrubber;
 use crate::soap::Operation;
+use crate::spans;
 use crate::timer::Timer;
 use crate::transport::{self, Failure, Transport};
 use crate::void::{VoidConfirmation, VoidReceipt, VoidRequest};
@@ -333,6 +335,18 @@ impl Client {
     /// Whatever the answer puts in the receipt or the error has this client's password, Basic
     /// token and any card-like number taken out.
     pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
+        let span = tracing::info_span!(
+            "instamed_soap.void",
+            payment = %request.payment(),
+            protocol = %self.inner.protocol,
+            verdict = tracing::field::Empty,
+        );
+        let result = self.void_in_span(request).instrument(span.clone()).await;
+        spans::record(&span, &result, |_| "voided");
+        result
+    }
+
+    async fn void_in_span(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
         let wire = &self.inner.wire;
         let scrubber = &self.inner.scrubber;
         let http_request = wire.request(request)?;
@@ -361,6 +375,28 @@ impl Client {
     /// first attempt answered "already voided" is an [`Error::AlreadyVoided`]: the payment was
     /// voided before this call.
     pub async fn void_reconciled(&self, request: &VoidRequest) -> Result<VoidConfirmation, Error> {
+        let span = tracing::info_span!(
+            "instamed_soap.void_reconciled",
+            payment = %request.payment(),
+            protocol = %self.inner.protocol,
+            attempts = tracing::field::Empty,
+            verdict = tracing::field::Empty,
+        );
+        let result = self
+            .void_reconciled_in_span(request)
+            .instrument(span.clone())
+            .await;
+        if let Ok(confirmation) = &result {
+            span.record("attempts", confirmation.attempts());
+        }
+        spans::record(&span, &result, spans::confirmation);
+        result
+    }
+
+    async fn void_reconciled_in_span(
+        &self,
+        request: &VoidRequest,
+    ) -> Result<VoidConfirmation, Error> {
         let first = match self.void(request).await {
             Ok(receipt) => return Ok(VoidConfirmation::Voided(receipt)),
             Err(error) if error.outcome_unknown() => error,
@@ -402,6 +438,19 @@ impl Client {
     /// (Requests that certainly never left this machine are still retried under the
     /// [`retry_policy`](ClientBuilder::retry_policy): they cannot have refunded anything.)
     pub async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, Error> {
+        let span = tracing::info_span!(
+            "instamed_soap.refund",
+            payment = %request.payment(),
+            amount = %request.amount(),
+            protocol = %self.inner.protocol,
+            verdict = tracing::field::Empty,
+        );
+        let result = self.refund_in_span(request).instrument(span.clone()).await;
+        spans::record(&span, &result, |_| "refunded");
+        result
+    }
+
+    async fn refund_in_span(&self, request: &RefundRequest) -> Result<RefundReceipt, Error> {
         let wire = &self.inner.wire;
         let scrubber = &self.inner.scrubber;
         let http_request = wire.request(request)?;
@@ -441,6 +490,26 @@ impl Client {
         request: &VoidRequest,
         amount: Amount,
     ) -> Result<VoidOrRefund, Error> {
+        let span = tracing::info_span!(
+            "instamed_soap.void_or_refund",
+            payment = %request.payment(),
+            amount = %amount,
+            protocol = %self.inner.protocol,
+            verdict = tracing::field::Empty,
+        );
+        let result = self
+            .void_or_refund_in_span(request, amount)
+            .instrument(span.clone())
+            .await;
+        spans::record(&span, &result, spans::void_or_refund);
+        result
+    }
+
+    async fn void_or_refund_in_span(
+        &self,
+        request: &VoidRequest,
+        amount: Amount,
+    ) -> Result<VoidOrRefund, Error> {
         // Checked first: an amount that could not be refunded must not wait until the void
         // is already refused.
         let refund = RefundRequest::for_void(request, amount)?;
@@ -469,6 +538,20 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn call<O: Operation>(&self, request: &O::Request) -> Result<O::Response, Error> {
+        let span = tracing::info_span!(
+            "instamed_soap.call",
+            operation = O::NAME,
+            verdict = tracing::field::Empty,
+        );
+        let result = self
+            .call_in_span::<O>(request)
+            .instrument(span.clone())
+            .await;
+        spans::record(&span, &result, |_| "answered");
+        result
+    }
+
+    async fn call_in_span<O: Operation>(&self, request: &O::Request) -> Result<O::Response, Error> {
         let soap = self
             .inner
             .soap
@@ -484,7 +567,24 @@ impl Client {
     /// tool that builds its own requests (a recording proxy, say) uses this client's
     /// connections, deadlines and limits. Nothing in the answer is judged.
     pub async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        self.exchange("execute", request).await
+        // Debug, not info: a recording proxy sends every request through here and says so in
+        // a line of its own. The path alone: a query may carry a card number.
+        let span = tracing::debug_span!(
+            "instamed_soap.execute",
+            method = %request.method(),
+            path = request.uri().path(),
+            status = tracing::field::Empty,
+            verdict = tracing::field::Empty,
+        );
+        let result = self
+            .exchange("execute", request)
+            .instrument(span.clone())
+            .await;
+        if let Ok(response) = &result {
+            span.record("status", response.status().as_u16());
+        }
+        spans::record(&span, &result, |_| "answered");
+        result
     }
 
     /// Sends one request and reads its whole answer, logging what may be logged (never a body

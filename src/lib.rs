@@ -44,6 +44,7 @@ mod scrub;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod soap;
+mod spans;
 pub mod timer;
 mod transport;
 mod void;

@@ -337,6 +337,11 @@ fn start_simulator(
     if plain_http {
         command.arg("--plain-http");
     }
+    // A line per request would flood the terminal and spend, on the simulator's side, CPU the
+    // client under measurement shares; its warnings still show. A RUST_LOG of the user's wins.
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -5,6 +5,7 @@ mod bench;
 mod contract;
 mod demo;
 mod exit;
+mod log;
 mod refund;
 mod serve;
 mod soak;
@@ -21,6 +22,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: log::Flags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +68,17 @@ enum Command {
     Man,
 }
 
+impl Command {
+    /// Servers show one line per request unless told otherwise: their terminal is where a
+    /// person watches what they do.
+    fn default_level(&self) -> log::DefaultLevel {
+        match self {
+            Self::Serve(_) | Self::Record(_) | Self::Replay(_) => log::DefaultLevel::Server,
+            _ => log::DefaultLevel::OneShot,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum ContractCommand {
     /// Check that this build's client still honours every cassette of a directory: rebuild
@@ -98,6 +112,14 @@ fn main() -> ExitCode {
             };
         }
         _ => {}
+    }
+    if let Err(error) = cli.log.init(cli.command.default_level()) {
+        // The filter's parse error says what is wrong with it; said once, after the value.
+        let cause = std::error::Error::source(&error)
+            .map(|cause| format!(": {cause}"))
+            .unwrap_or_default();
+        eprintln!("error: {error}{cause}");
+        return ExitCode::from(exit::INVALID);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -51,6 +51,17 @@ enum Ending {
 }
 
 impl Ending {
+    /// How the account names it: words, as the rest of the tool's output.
+    fn words(self) -> String {
+        match self {
+            Self::Voided => "voided".to_owned(),
+            Self::VoidedOnRetry => "voided on a later attempt".to_owned(),
+            Self::ConfirmedAlreadyVoided => "voided, confirmed by a later attempt".to_owned(),
+            Self::NotVoided(code) => format!("not voided ({})", code.replace('_', " ")),
+            Self::Unknown => "outcome unknown after reconciling".to_owned(),
+        }
+    }
+
     fn is_voided(self) -> bool {
         matches!(
             self,
@@ -134,7 +145,7 @@ async fn soak(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
                     Ok(VoidConfirmation::ConfirmedAlreadyVoided { .. }) => {
                         Ending::ConfirmedAlreadyVoided
                     }
-                    Ok(_) => Ending::NotVoided("unexpected confirmation"),
+                    Ok(_) => Ending::NotVoided("unexpected_confirmation"),
                     Err(error) if error.outcome_unknown() => Ending::Unknown,
                     Err(error) => Ending::NotVoided(error.code()),
                 };
@@ -180,7 +191,7 @@ async fn soak(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
             lost += 1;
             continue;
         };
-        *tally.entry(format!("{ending:?}")).or_default() += 1;
+        *tally.entry(ending.words()).or_default() += 1;
         let status = simulator.ledger().status(&payments[index]);
         let voided_in_ledger = status == Some(PaymentStatus::Voided);
         match ending {
@@ -237,4 +248,33 @@ fn resident_kib() -> u64 {
                 .and_then(|value| value.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ending;
+
+    #[test]
+    fn every_ending_is_said_in_words() {
+        let endings = [
+            Ending::Voided,
+            Ending::VoidedOnRetry,
+            Ending::ConfirmedAlreadyVoided,
+            Ending::NotVoided("unknown_transaction"),
+            Ending::Unknown,
+        ];
+        for ending in endings {
+            let words = ending.words();
+            assert!(
+                words
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || " (),".contains(c)),
+                "{words}"
+            );
+        }
+        assert_eq!(
+            Ending::NotVoided("unknown_transaction").words(),
+            "not voided (unknown transaction)"
+        );
+    }
 }

@@ -463,7 +463,8 @@ fn soak_accounts_for_every_void() {
     );
     // With 3 % faults some voids must have needed reconciling, or the run proved nothing.
     assert!(
-        out.contains("VoidedOnRetry") || out.contains("ConfirmedAlreadyVoided"),
+        out.contains("voided on a later attempt")
+            || out.contains("voided, confirmed by a later attempt"),
         "{out}"
     );
 }

@@ -87,6 +87,14 @@ impl Replay {
         self.cassettes.is_empty()
     }
 
+    /// The cassette loaded from `file` (as an [`Answer`] names it).
+    pub fn cassette(&self, file: &Path) -> Option<&Cassette> {
+        self.cassettes
+            .iter()
+            .find(|(path, _)| path == file)
+            .map(|(_, cassette)| cassette)
+    }
+
     /// The paths the cassettes were recorded at: SOAP ones, then NVP ones; each once, in file
     /// order.
     pub fn paths(&self) -> (Vec<String>, Vec<String>) {

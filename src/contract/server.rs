@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HOST, HeaderValue};
@@ -19,8 +19,8 @@ use super::replay::{Replay, ReplayError};
 use super::verify::cassette_files;
 use crate::simulator::SimulatorError;
 use crate::simulator::server::{Handler, Listening};
-use crate::simulator::service::{Abort, read_body};
-use crate::{Client, Credentials, Error};
+use crate::simulator::service::{Abort, milliseconds, read_body};
+use crate::{Client, Credentials, Error, Protocol};
 
 /// Where and how a contract server listens.
 #[derive(Debug, Clone)]
@@ -282,6 +282,65 @@ async fn seen(
     }
 }
 
+/// A request refused before it was read whole (too large, too slow, or the client went away):
+/// said in the server's log as any other.
+fn refused(
+    answer: Result<Response<Full<Bytes>>, Abort>,
+    started: Instant,
+) -> Result<Response<Full<Bytes>>, Abort> {
+    let latency_ms = milliseconds(started.elapsed());
+    match &answer {
+        Ok(response) => tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms,
+            "refused a request before reading it whole"
+        ),
+        Err(abort) => tracing::info!(
+            reason = %abort.0,
+            latency_ms,
+            "closed the connection without an answer"
+        ),
+    }
+    answer
+}
+
+/// What the server's line says about a request: never its query (it may carry a card
+/// number), a header value or its body.
+struct Line<'a> {
+    method: &'a http::Method,
+    path: &'a str,
+    protocol: &'static str,
+    latency_ms: f64,
+}
+
+impl<'a> Line<'a> {
+    fn of(request: &SeenRequest<'a>, started: Instant) -> Self {
+        Self {
+            method: request.method,
+            path: request.target.split('?').next().unwrap_or(""),
+            protocol: request.protocol().map_or("other", Protocol::as_str),
+            latency_ms: milliseconds(started.elapsed()),
+        }
+    }
+}
+
+/// The operation a request names, when it is a request of one of the protocols (a cassette
+/// that matched names it from what it stored, which is preferred).
+fn operation_of(request: &SeenRequest<'_>) -> String {
+    if request.protocol().is_some() {
+        request.operation()
+    } else {
+        "-".to_owned()
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
 fn target_of(parts: &http::request::Parts) -> String {
     parts
         .uri
@@ -295,9 +354,10 @@ struct Replaying {
 
 impl Handler for Replaying {
     async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let started = Instant::now();
         let (parts, body) = match seen(request).await {
             Ok(seen) => seen,
-            Err(answer) => return answer,
+            Err(answer) => return refused(answer, started),
         };
         let target = target_of(&parts);
         let request = SeenRequest {
@@ -307,7 +367,39 @@ impl Handler for Replaying {
             body: &body,
         };
         let answer = self.replay.answer(&request);
-        tracing::debug!(path = parts.uri.path(), cassette = ?answer.cassette, "replayed");
+        let line = Line::of(&request, started);
+        match &answer.cassette {
+            Some(file) => {
+                let cassette = self.replay.cassette(file);
+                let verdict = cassette.and_then(|cassette| cassette.expect.as_deref());
+                let operation = cassette.map_or_else(
+                    || operation_of(&request),
+                    |cassette| cassette.operation.clone(),
+                );
+                tracing::info!(
+                    method = %line.method,
+                    path = %line.path,
+                    protocol = %line.protocol,
+                    operation = %operation,
+                    verdict = %verdict.unwrap_or("-"),
+                    status = answer.status.as_u16(),
+                    latency_ms = line.latency_ms,
+                    cassette = %file_name(file),
+                    "replayed"
+                );
+            }
+            // What differs is in the answer the client gets, not here: it may quote a value
+            // of the request, which may be a secret.
+            None => tracing::warn!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %line.protocol,
+                operation = %operation_of(&request),
+                status = answer.status.as_u16(),
+                latency_ms = line.latency_ms,
+                "no cassette matches the request; answered with the closest one's difference"
+            ),
+        }
         let mut response = Response::builder().status(answer.status);
         for (name, value) in &answer.headers {
             response = response.header(name.as_str(), value.as_str());
@@ -398,9 +490,10 @@ fn number_taken(dir: &Path, number: usize) -> std::io::Result<bool> {
 
 impl Handler for Recording {
     async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let started = Instant::now();
         let (parts, body) = match seen(request).await {
             Ok(seen) => seen,
-            Err(answer) => return answer,
+            Err(answer) => return refused(answer, started),
         };
         // The client connects to the upstream; the request names the path alone.
         let target = target_of(&parts);
@@ -426,7 +519,23 @@ impl Handler for Recording {
         let answer = match self.client.execute(forward).await {
             Ok(answer) => answer,
             Err(error) => {
-                tracing::warn!(error = %error.report(), "upstream failed; nothing recorded");
+                let seen = SeenRequest {
+                    method: &parts.method,
+                    target: &target,
+                    headers: &parts.headers,
+                    body: &body,
+                };
+                let line = Line::of(&seen, started);
+                tracing::error!(
+                    method = %line.method,
+                    path = %line.path,
+                    protocol = %line.protocol,
+                    operation = %operation_of(&seen),
+                    status = StatusCode::BAD_GATEWAY.as_u16(),
+                    latency_ms = line.latency_ms,
+                    error = %error.report(),
+                    "the upstream failed; answered 502 and recorded nothing"
+                );
                 let mut response = Response::new(Full::new(Bytes::from(format!(
                     "upstream failed: {}",
                     error.report()
@@ -443,8 +552,35 @@ impl Handler for Recording {
             body: &body,
         };
         let cassette = record::cassette(&seen, answer.status(), answer.headers(), answer.body());
-        if let Err(error) = self.save(&cassette) {
-            tracing::warn!(%error, dir = %self.dir.display(), "could not write the cassette");
+        let saved = self.save(&cassette);
+        // Protocol and operation as the cassette has them: read from what was stored, after
+        // the secrets were taken out.
+        let line = Line::of(&seen, started);
+        let (protocol, verdict) = (cassette.protocol.as_str(), cassette.expect.as_deref());
+        match &saved {
+            Ok(file) => tracing::info!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %protocol,
+                operation = %cassette.operation,
+                verdict = %verdict.unwrap_or("-"),
+                status = answer.status().as_u16(),
+                latency_ms = line.latency_ms,
+                cassette = %file_name(file),
+                "recorded"
+            ),
+            Err(error) => tracing::error!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %protocol,
+                operation = %cassette.operation,
+                verdict = %verdict.unwrap_or("-"),
+                status = answer.status().as_u16(),
+                latency_ms = line.latency_ms,
+                %error,
+                dir = %self.dir.display(),
+                "relayed the answer but could not write the cassette"
+            ),
         }
 
         let mut response = Response::builder().status(answer.status());

@@ -8,6 +8,42 @@
 use std::borrow::Cow;
 
 use super::ids::IdKey;
+use super::reply::HttpResponse;
+
+/// The operation a request called (`DoCreditCardSecondaryVoid`, NVP `Void`, REST `void`),
+/// once the writer knows it: for the server's line about the request. Always one of the
+/// service's own names, never text taken from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OperationName(pub &'static str);
+
+impl OperationName {
+    /// `response`, naming this operation.
+    pub(crate) fn mark(self, mut response: HttpResponse) -> HttpResponse {
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// What an answer says, in one word, for the server's line about the request: the names the
+/// client's error codes use (`voided`, `already_voided`, `not_voidable`, `unknown_transaction`,
+/// `fault`, …). Carried as an extension of the HTTP answer, so that the server, which logs
+/// the request, learns it from the writer that knew it without reading the body back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict(pub &'static str);
+
+impl Verdict {
+    /// The service failed while handling the request (a receiver fault, an NVP error in the
+    /// 500s, an HTTP 500).
+    pub(crate) const FAULT: Self = Self("fault");
+    /// The request was refused as such (a sender fault, an NVP error in the 400s, a 400).
+    pub(crate) const REJECTED: Self = Self("rejected");
+
+    /// `response`, carrying this verdict.
+    pub(crate) fn mark(self, mut response: HttpResponse) -> HttpResponse {
+        response.extensions_mut().insert(self);
+        response
+    }
+}
 
 /// The fields of a result element that the simulator fills, in the WSDL's order.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +103,8 @@ pub(crate) struct Answer<'a> {
     pub fields: ResultFields<'a>,
     /// Set when the answer refuses; the writer turns it into a fault if so configured.
     pub refusal: Option<Refusal>,
+    /// What the engine decided, for the log.
+    pub verdict: Verdict,
 }
 
 /// A request the service cannot handle at all: always a fault (NVP: an error), whatever the

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use crate::Outlet;
 
 use super::amount::Amount;
-use super::answer::{Answer, Refusal, Rejection, ResultFields};
+use super::answer::{Answer, Refusal, Rejection, ResultFields, Verdict};
 use super::card::is_valid_card_number;
 use super::config::SuccessMessage;
 use super::error::LedgerError;
@@ -35,9 +35,11 @@ struct Wording {
     primary_status: Option<&'static str>,
     /// The request is at fault, not the payment it names.
     invalid: bool,
+    verdict: Verdict,
 }
 
 const ALREADY_VOIDED: Wording = Wording {
+    verdict: Verdict("already_voided"),
     code: "012",
     decline: "Transaction already voided",
     fault: "Transaction has already been voided.",
@@ -45,6 +47,7 @@ const ALREADY_VOIDED: Wording = Wording {
     invalid: false,
 };
 const TOO_LATE: Wording = Wording {
+    verdict: Verdict("not_voidable"),
     code: "012",
     decline: "Void not allowed: funds transfer initiated",
     fault: "Void not allowed: funds transfer initiated. Use a refund.",
@@ -52,6 +55,7 @@ const TOO_LATE: Wording = Wording {
     invalid: false,
 };
 const NOT_FOUND: Wording = Wording {
+    verdict: Verdict("unknown_transaction"),
     code: "012",
     decline: "Transaction not found",
     fault: "Transaction not found.",
@@ -59,6 +63,7 @@ const NOT_FOUND: Wording = Wording {
     invalid: false,
 };
 const BAD_CARD: Wording = Wording {
+    verdict: Verdict("invalid_request"),
     code: "014",
     decline: "Invalid request: CardNumber is not a valid card number",
     fault: "Invalid request: CardNumber is not a valid card number",
@@ -66,6 +71,7 @@ const BAD_CARD: Wording = Wording {
     invalid: true,
 };
 const REFUND_TOO_MUCH: Wording = Wording {
+    verdict: Verdict("over_refundable"),
     code: "013",
     decline: "Invalid request: Amount exceeds the refundable amount",
     fault: "Invalid request: Amount exceeds the refundable amount",
@@ -73,6 +79,7 @@ const REFUND_TOO_MUCH: Wording = Wording {
     invalid: false,
 };
 const REFUND_VOIDED: Wording = Wording {
+    verdict: Verdict("declined"),
     code: "012",
     decline: "Refund not allowed: transaction voided",
     fault: "Refund not allowed: transaction voided",
@@ -80,6 +87,7 @@ const REFUND_VOIDED: Wording = Wording {
     invalid: false,
 };
 const VOID_OF_REFUNDED: Wording = Wording {
+    verdict: Verdict("not_voidable"),
     code: "012",
     decline: "Void not allowed: transaction has refunds",
     fault: "Void not allowed: transaction has refunds. Use a refund.",
@@ -87,6 +95,7 @@ const VOID_OF_REFUNDED: Wording = Wording {
     invalid: false,
 };
 const REFUND_TOO_OLD: Wording = Wording {
+    verdict: Verdict("refund_window_passed"),
     code: "012",
     decline: "Refund not allowed: transaction older than the refund window",
     fault: "Refund not allowed: transaction older than the refund window",
@@ -94,6 +103,7 @@ const REFUND_TOO_OLD: Wording = Wording {
     invalid: false,
 };
 const REFUND_OF_REFUND: Wording = Wording {
+    verdict: Verdict("declined"),
     code: "012",
     decline: "Refund not allowed: transaction is a refund",
     fault: "Refund not allowed: transaction is a refund",
@@ -134,6 +144,7 @@ impl Engine {
                         ..echo
                     },
                     refusal: None,
+                    verdict: Verdict("voided"),
                 });
             }
             VoidOutcome::AlreadyVoided => &ALREADY_VOIDED,
@@ -187,6 +198,7 @@ impl Engine {
             RefundOutcome::Refunded(refund) => {
                 let mut answer = approved(refund, echo);
                 answer.fields.authorization_text = Some("APPROVED");
+                answer.verdict = Verdict("refunded");
                 return Ok(answer);
             }
             RefundOutcome::Unknown => &NOT_FOUND,
@@ -220,6 +232,7 @@ fn approved(id: IdKey, echo: ResultFields<'_>) -> Answer<'_> {
             ..echo
         },
         refusal: None,
+        verdict: Verdict("approved"),
     }
 }
 
@@ -238,6 +251,7 @@ fn refuse<'a>(wording: &Wording, echo: ResultFields<'a>) -> Answer<'a> {
             primary_status: wording.primary_status,
             invalid: wording.invalid,
         }),
+        verdict: wording.verdict,
     }
 }
 
@@ -263,6 +277,7 @@ impl Invalid {
                 primary_status: None,
                 invalid: true,
             }),
+            verdict: Verdict("invalid_request"),
         }
     }
 }

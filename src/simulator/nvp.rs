@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use http::StatusCode;
 
-use super::answer::{Answer, Refusal, Rejection};
+use super::answer::{Answer, OperationName, Refusal, Rejection, Verdict};
 use super::config::RefusalStyle;
 use super::engine::{Engine, Fields};
 use super::reply::{FORM, HttpResponse, reply};
@@ -91,26 +91,31 @@ pub(crate) fn answer(engine: &Engine, style: RefusalStyle, form: &[u8]) -> HttpR
             .is_some_and(|v| v.eq_ignore_ascii_case(expected))
     };
     if !is(&pairs.transaction_type, "CreditCard") {
-        return error("400", "Invalid request: transactionType must be CreditCard");
+        return Verdict::REJECTED.mark(error(
+            "400",
+            "Invalid request: transactionType must be CreditCard",
+        ));
     }
     let fields = pairs.fields();
-    let outcome = if is(&pairs.transaction_action, "Void") {
-        engine.void(&fields)
+    let (operation, outcome) = if is(&pairs.transaction_action, "Void") {
+        ("Void", engine.void(&fields))
     } else if is(&pairs.transaction_action, "Sale") {
-        engine.sale(&fields)
+        ("Sale", engine.sale(&fields))
     } else if is(&pairs.transaction_action, "SimpleRefund") {
-        engine.refund(&fields)
+        ("SimpleRefund", engine.refund(&fields))
     } else {
-        return error(
+        return Verdict::REJECTED.mark(error(
             "400",
             "Invalid request: transactionAction must be Void, Sale or SimpleRefund",
-        );
+        ));
     };
-    match outcome {
-        Ok(answer) => write(&answer, style),
-        Err(rejection @ Rejection::Internal(_)) => error("500", &rejection.reason()),
-        Err(rejection) => error("400", &rejection.reason()),
-    }
+    OperationName(operation).mark(match outcome {
+        Ok(answer) => answer.verdict.mark(write(&answer, style)),
+        Err(rejection @ Rejection::Internal(_)) => {
+            Verdict::FAULT.mark(error("500", &rejection.reason()))
+        }
+        Err(rejection) => Verdict::REJECTED.mark(error("400", &rejection.reason())),
+    })
 }
 
 fn write(answer: &Answer<'_>, style: RefusalStyle) -> HttpResponse {

@@ -29,7 +29,7 @@ use crate::rest::{
     VOID_PATH, VoidBody,
 };
 
-use super::answer::{Answer, Rejection, ResultFields};
+use super::answer::{Answer, OperationName, Rejection, ResultFields, Verdict};
 use super::config::RefusalStyle;
 use super::engine::{Engine, Fields};
 use super::reply::{HttpResponse, reply};
@@ -57,6 +57,15 @@ impl Operation {
         ]
         .into_iter()
         .find_map(|(known, operation)| path.eq_ignore_ascii_case(known).then_some(operation))
+    }
+
+    /// The name the paths give it, as the contract tools name REST operations.
+    fn name(self) -> OperationName {
+        OperationName(match self {
+            Self::Void => "void",
+            Self::Refund => "refund-simple",
+            Self::Sale => "sale",
+        })
     }
 }
 
@@ -114,6 +123,17 @@ pub(crate) async fn route(
 
 /// Applies `operation` to the ledger and writes what happened.
 fn answer(engine: &Engine, style: RefusalStyle, operation: Operation, body: &[u8]) -> HttpResponse {
+    operation
+        .name()
+        .mark(answer_to(engine, style, operation, body))
+}
+
+fn answer_to(
+    engine: &Engine,
+    style: RefusalStyle,
+    operation: Operation,
+    body: &[u8],
+) -> HttpResponse {
     match operation {
         Operation::Void => {
             let request: VoidBody = match read(body) {
@@ -197,6 +217,15 @@ fn read<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 
 /// The HTTP answer to what the engine decided.
 fn write(outcome: Result<Answer<'_>, Rejection>, style: RefusalStyle) -> HttpResponse {
+    let verdict = match &outcome {
+        Ok(answer) if answer.fields.transaction_status.is_some() => answer.verdict,
+        Ok(_) | Err(Rejection::Internal(_)) => Verdict::FAULT,
+        Err(_) => Verdict::REJECTED,
+    };
+    verdict.mark(written(outcome, style))
+}
+
+fn written(outcome: Result<Answer<'_>, Rejection>, style: RefusalStyle) -> HttpResponse {
     let answer = match outcome {
         Ok(answer) => answer,
         Err(rejection @ Rejection::Internal(_)) => {

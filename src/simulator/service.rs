@@ -1,5 +1,7 @@
 //! One HTTP request, start to finish: sign-in, routing, body limits, injected faults.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use http::header::{
     AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, WWW_AUTHENTICATE,
@@ -9,6 +11,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
 use super::admin;
+use super::answer::{OperationName, Verdict};
 use super::auth::{Accounts, ApiKeys};
 use super::config::RefusalStyle;
 use super::engine::Engine;
@@ -36,26 +39,91 @@ pub(crate) struct Shared {
 }
 
 /// Returned to hyper to close the connection without answering (an injected reset, or a body
-/// that could not be read).
+/// that could not be read); says which, for the server's line about the request.
 #[derive(Debug, thiserror::Error)]
-#[error("connection closed without an answer")]
-pub(crate) struct Abort;
+#[error("connection closed without an answer ({0})")]
+pub(crate) struct Abort(pub(crate) &'static str);
 
-/// Answers one request.
+/// Answers one request, and says so in one line at info level: method, path, protocol,
+/// operation, verdict, status and latency. Never the query (it may carry a card number), a
+/// header value or the body.
 pub(crate) async fn handle(
     shared: &Shared,
     request: Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Abort> {
+    let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let response = route(shared, &parts.method, &parts.uri, &parts.headers, body).await?;
-    // The path only: a query may carry a card number.
-    tracing::debug!(
-        method = %parts.method,
-        path = parts.uri.path(),
-        status = response.status().as_u16(),
-        "request"
-    );
-    Ok(response.map(Full::new))
+    let answered = route(shared, &parts.method, &parts.uri, &parts.headers, body).await;
+    let latency_ms = milliseconds(started.elapsed());
+    let protocol = protocol_of(parts.uri.path(), &parts.headers);
+    match &answered {
+        Ok(response) => tracing::info!(
+            method = %parts.method,
+            path = %parts.uri.path(),
+            protocol = %protocol,
+            operation = %response.extensions().get::<OperationName>().map_or("-", |op| op.0),
+            verdict = %verdict_of(response),
+            status = response.status().as_u16(),
+            latency_ms,
+            "answered"
+        ),
+        Err(abort) => tracing::info!(
+            method = %parts.method,
+            path = %parts.uri.path(),
+            protocol = %protocol,
+            verdict = %abort.0,
+            latency_ms,
+            "closed the connection without an answer"
+        ),
+    }
+    answered.map(|response| response.map(Full::new))
+}
+
+/// Rounded to a tenth of a millisecond: a person reads the line.
+pub(crate) fn milliseconds(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1e4).round() / 10.0
+}
+
+/// Which of the service's doors a request knocked at.
+fn protocol_of(path: &str, headers: &HeaderMap) -> &'static str {
+    if rest::is_rest_path(path) {
+        "rest"
+    } else if path.eq_ignore_ascii_case(NVP_PATH) {
+        "nvp"
+    } else if path.eq_ignore_ascii_case(SOAP_PATH) {
+        let media_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(str::trim);
+        match media_type {
+            Some(t) if t.eq_ignore_ascii_case("text/xml") => "soap11",
+            Some(t) if t.eq_ignore_ascii_case("application/soap+xml") => "soap12",
+            // A GET for the WSDL or a help page, or a POST of something that is not SOAP.
+            _ => "soap",
+        }
+    } else if admin_path(path).is_some() {
+        "admin"
+    } else {
+        "other"
+    }
+}
+
+/// What the writer said the answer carries; from the status alone when no writer did (an
+/// answer refused before any operation ran, or a page).
+fn verdict_of(response: &HttpResponse) -> &'static str {
+    if let Some(verdict) = response.extensions().get::<Verdict>() {
+        return verdict.0;
+    }
+    match response.status() {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::REQUEST_TIMEOUT => "timed_out",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        status if status.is_server_error() => "fault",
+        status if status.is_client_error() => "rejected",
+        _ => "-",
+    }
 }
 
 async fn route(
@@ -147,29 +215,36 @@ pub(crate) async fn with_faults(
     garbage_type: &'static str,
 ) -> Result<HttpResponse, Abort> {
     let fate = shared.faults.draw();
-    let response = match fate {
-        None => process(),
-        Some(Injected::Truncate) => process().map(|body| body.slice(..body.len() / 2)),
-        Some(Injected::Fault) => simulated_fault(),
-        Some(Injected::Unavailable) => page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-            "HTTP Error 503. The service is unavailable.",
-        ),
-        Some(Injected::BareFault) => empty(StatusCode::INTERNAL_SERVER_ERROR),
-        Some(Injected::Malformed) => reply(
-            StatusCode::OK,
-            garbage_type,
-            Bytes::from_static(b"\x00\x13 <<< this is not XML &&& >>>"),
-        ),
-        Some(Injected::Reset) => {
-            pause(shared).await;
-            return Err(Abort);
-        }
-    };
     if let Some(kind) = fate {
         tracing::debug!(?kind, "injected a fault");
     }
+    // An injected fault is named as such in the verdict, so that a person watching the server
+    // does not take it for the service's own (a cut answer was processed: the ledger shows what
+    // it did).
+    let response = match fate {
+        None => process(),
+        Some(Injected::Truncate) => {
+            Verdict("injected_truncation").mark(process().map(|body| body.slice(..body.len() / 2)))
+        }
+        Some(Injected::Fault) => Verdict("injected_fault").mark(simulated_fault()),
+        Some(Injected::Unavailable) => Verdict("injected_unavailable").mark(page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "HTTP Error 503. The service is unavailable.",
+        )),
+        Some(Injected::BareFault) => {
+            Verdict("injected_bare_fault").mark(empty(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+        Some(Injected::Malformed) => Verdict("injected_garbage").mark(reply(
+            StatusCode::OK,
+            garbage_type,
+            Bytes::from_static(b"\x00\x13 <<< this is not XML &&& >>>"),
+        )),
+        Some(Injected::Reset) => {
+            pause(shared).await;
+            return Err(Abort("injected_reset"));
+        }
+    };
     pause(shared).await;
     Ok(response)
 }
@@ -197,7 +272,7 @@ pub(crate) async fn read_body(
     match read_within_deadline(Limited::new(body, MAX_BODY).collect()).await {
         Ok(Ok(collected)) => Ok(Ok(collected.to_bytes())),
         Ok(Err(error)) if error.is::<LengthLimitError>() => Ok(Err(too_large())),
-        Ok(Err(_)) => Err(Abort),
+        Ok(Err(_)) => Err(Abort("body_unreadable")),
         Err(BodyTimedOut) => Ok(Err(timed_out())),
     }
 }

@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::soap::SoapVersion;
 
-use super::answer::{Answer, Rejection};
+use super::answer::{Answer, OperationName, Rejection, Verdict};
 use super::config::RefusalStyle;
 use super::engine::Engine;
 use super::reply::{HttpResponse, reply};
@@ -59,6 +59,7 @@ pub(crate) fn answer(
         Ok(call) => call,
         Err(fault) => return response::fault(version, node, &fault),
     };
+    let operation = OperationName(call.op.name);
     let outcome = call.fields.and_then(|texts| {
         let fields = texts.fields();
         let answer = match call.op.kind {
@@ -68,19 +69,27 @@ pub(crate) fn answer(
             Kind::ECheckVoid => Err(Rejection::Unsupported(call.op.name)),
         };
         // Written here, while the request's texts the answer echoes are alive.
-        answer.map(|answer| write(version, node, call.op, &answer, style))
+        answer.map(|answer| {
+            answer
+                .verdict
+                .mark(write(version, node, call.op, &answer, style))
+        })
     });
-    match outcome {
+    operation.mark(match outcome {
         Ok(written) => written,
         Err(rejection) => {
-            let blame = if rejection.is_sender_fault() {
-                Blame::Sender
+            let (blame, verdict) = if rejection.is_sender_fault() {
+                (Blame::Sender, Verdict::REJECTED)
             } else {
-                Blame::Receiver
+                (Blame::Receiver, Verdict::FAULT)
             };
-            response::fault(version, node, &Fault::new(blame, rejection.reason()))
+            verdict.mark(response::fault(
+                version,
+                node,
+                &Fault::new(blame, rejection.reason()),
+            ))
         }
-    }
+    })
 }
 
 /// ASP.NET's answer to a media type it does not serve, or to a SOAP 1.1 envelope sent as SOAP
