@@ -8,6 +8,7 @@ mod exit;
 mod refund;
 mod serve;
 mod soak;
+mod timeout;
 mod void;
 
 use std::process::ExitCode;
