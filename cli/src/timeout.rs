@@ -22,11 +22,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             }
             Duration::from_secs_f64(seconds)
         }
-        _ => humantime::parse_duration(text)
-            .map_err(|error| format!("{error}; expected {HELP}"))?,
+        _ => {
+            humantime::parse_duration(text).map_err(|error| format!("{error}; expected {HELP}"))?
+        }
     };
     if duration.is_zero() {
-        return Err(format!("a zero timeout would fail every call; expected {HELP}"));
+        return Err(format!(
+            "a zero timeout would fail every call; expected {HELP}"
+        ));
     }
     if duration > MAX {
         return Err(too_long());

@@ -169,7 +169,11 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
         .allow_plain_http_on_loopback(args.allow_plain_http)
         .timeout(args.timeout);
     if protocol == Protocol::Rest {
-        let key = required(&args.api_key, "the API key", "INSTAMED_API_KEY or --api-key")?;
+        let key = required(
+            &args.api_key,
+            "the API key",
+            "INSTAMED_API_KEY or --api-key",
+        )?;
         let secret = required(&args.api_secret, "the API secret", "INSTAMED_API_SECRET")?;
         builder = builder.api_key(ApiKey::new(key, secret));
     } else {
@@ -198,7 +202,11 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
 
 /// A credential the protocol needs: missing or empty, it is named by where it comes from, and
 /// nothing is sent (an empty password would only earn a 401 from the service).
-pub(crate) fn required<'a>(value: &'a Option<String>, what: &str, from: &str) -> Result<&'a str, Error> {
+pub(crate) fn required<'a>(
+    value: &'a Option<String>,
+    what: &str,
+    from: &str,
+) -> Result<&'a str, Error> {
     match value.as_deref() {
         Some(value) if !value.is_empty() => Ok(value),
         Some(_) => Err(Error::InvalidConfig {
