@@ -285,7 +285,7 @@ impl ClientBuilder {
         let connector = match &proxy {
             Some(proxy) => {
                 tracing::debug!(?proxy, "connecting through a proxy");
-                Connector::Tunnel(connector.wrap_connector(proxy.connector(http)))
+                Connector::Tunnel(Box::new(connector.wrap_connector(proxy.connector(http))))
             }
             None => Connector::Direct(connector.wrap_connector(http)),
         };

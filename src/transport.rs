@@ -78,14 +78,14 @@ pub(crate) struct Settings {
 #[derive(Clone)]
 pub(crate) enum Connector {
     Direct(HttpsConnector<HttpConnector>),
-    Tunnel(HttpsConnector<ProxyConnector>),
+    Tunnel(Box<HttpsConnector<ProxyConnector>>),
 }
 
 impl Connector {
     async fn connect(&self, origin: Uri) -> Result<MaybeHttpsStream<TokioIo<TcpStream>>, BoxError> {
         match self {
             Self::Direct(connector) => connector.clone().call(origin).await,
-            Self::Tunnel(connector) => connector.clone().call(origin).await,
+            Self::Tunnel(connector) => HttpsConnector::clone(connector).call(origin).await,
         }
     }
 }
