@@ -8,16 +8,15 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body_util::Full;
-use rustls::RootCertStore;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use tracing::Instrument as _;
 
 use crate::call::{Call, Rest, Route, Soap, Wire, config, config_with};
 use crate::credentials::{ApiKey, Credentials, UserName};
 use crate::deadline::Deadlines;
+use crate::endpoint;
 use crate::error::{AnswerProblem, Error, Refusal, UnsettledRefund};
 use crate::protocol::Protocol;
+use crate::proxy::{self, ProxySetting};
 use crate::refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 use crate::rest::Amount;
 use crate::retry::RetryPolicy;
@@ -25,7 +24,8 @@ use crate::scrub::Scrubber;
 use crate::soap::Operation;
 use crate::spans;
 use crate::timer::Timer;
-use crate::transport::{self, Failure, Transport};
+use crate::transport::{self, Connector, Failure, Transport};
+use crate::trust::{Trust, TrustRoots};
 use crate::void::{VoidConfirmation, VoidReceipt, VoidRequest};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,7 +35,7 @@ pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 const DEFAULT_MAX_IDLE: usize = 8;
 
 /// Configures a [`Client`]. Start with [`Client::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct ClientBuilder {
     endpoint: String,
@@ -46,13 +46,33 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     max_response_bytes: usize,
-    ca_file: Option<PathBuf>,
+    trust: Trust,
+    proxy: ProxySetting,
     plain_http_on_loopback: bool,
     max_idle_connections: usize,
     nvp_endpoint: Option<String>,
     retry: RetryPolicy,
     reconcile: RetryPolicy,
     timer: Option<Arc<dyn Timer>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Addresses masked: credentials typed into a URL are refused by `build`, not shown.
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &endpoint::masked(&self.endpoint))
+            .field(
+                "nvp_endpoint",
+                &self.nvp_endpoint.as_deref().map(endpoint::masked),
+            )
+            .field("credentials", &self.credentials)
+            .field("api_key", &self.api_key)
+            .field("protocol", &self.protocol)
+            .field("timeout", &self.timeout)
+            .field("trust", &self.trust)
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
@@ -83,8 +103,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Where NVP requests go (default: `NVP.aspx` beside `service.asmx`). It must be on the same
-    /// scheme, host and port as the SOAP endpoint, so one connection pool serves both.
+    /// Where NVP requests go (default: `NVP.aspx` beside `service.asmx`; for
+    /// [`Protocol::Nvp`], an endpoint that is itself the NVP page is used as it is). It must be
+    /// on the same scheme, host and port as the endpoint, so one connection pool serves both.
     pub fn nvp_endpoint(mut self, url: impl Into<String>) -> Self {
         self.nvp_endpoint = Some(url.into());
         self
@@ -117,10 +138,55 @@ impl ClientBuilder {
         self
     }
 
-    /// Trust only the CA certificates in this PEM file instead of the Mozilla roots (for a
-    /// simulator, or a TLS-inspecting proxy your network requires).
-    pub fn ca_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
+    /// The set of root certificates to start from (default [`TrustRoots::Mozilla`]); the
+    /// certificates added with [`add_root_certificate_pem`](Self::add_root_certificate_pem)
+    /// and [`add_root_certificate_file`](Self::add_root_certificate_file) are trusted as well.
+    /// [`TrustRoots::None`] trusts the added certificates alone.
+    pub fn trust_roots(mut self, roots: TrustRoots) -> Self {
+        self.trust.base = roots;
+        self
+    }
+
+    /// Also trust the CA certificate(s) in `pem` (one or more `BEGIN CERTIFICATE` blocks),
+    /// on top of the [`trust_roots`](Self::trust_roots).
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.trust.add_pem(pem.into());
+        self
+    }
+
+    /// Also trust the CA certificate(s) in this PEM file, on top of the
+    /// [`trust_roots`](Self::trust_roots). The file is read by [`build`](Self::build).
+    pub fn add_root_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trust.add_file(path.into());
+        self
+    }
+
+    /// Trust only the CA certificates in this PEM file (for a simulator, or a TLS-inspecting
+    /// gateway your network requires): the same as
+    /// [`add_root_certificate_file`](Self::add_root_certificate_file) with
+    /// [`trust_roots(TrustRoots::None)`](Self::trust_roots).
+    pub fn ca_certificate_file(self, path: impl Into<PathBuf>) -> Self {
+        self.add_root_certificate_file(path)
+            .trust_roots(TrustRoots::None)
+    }
+
+    /// Connect through this HTTP proxy (`http://host:port`, with `user:password@` before the
+    /// host when the proxy wants Basic credentials), whatever the environment says. The
+    /// request runs in a CONNECT tunnel, TLS to InstaMed end to end; the proxy's credentials
+    /// go only in `Proxy-Authorization` and are never shown in errors, logs or `Debug`.
+    ///
+    /// Without this call the proxy comes from the environment, as with curl and reqwest:
+    /// `HTTPS_PROXY` (or `https_proxy`), else `ALL_PROXY` (or `all_proxy`), unless the host is
+    /// in `NO_PROXY` (or `no_proxy`: host names, `.domain` suffixes, IP addresses or networks,
+    /// or `*`). A plain-HTTP loopback endpoint never goes through a proxy.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Never use a proxy, whatever the environment says.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Off;
         self
     }
 
@@ -153,10 +219,7 @@ impl ClientBuilder {
 
     /// Checks the settings and builds the client. Nothing is sent yet.
     pub fn build(self) -> Result<Client, Error> {
-        let endpoint: Uri = self
-            .endpoint
-            .parse()
-            .map_err(|e| config_with(format!("endpoint {:?} is not a URL", self.endpoint), e))?;
+        let mut endpoint = endpoint::parse(&self.endpoint, "endpoint")?;
         let host = endpoint
             .host()
             .ok_or_else(|| config(format!("endpoint {endpoint} has no host")))?
@@ -182,19 +245,22 @@ impl ClientBuilder {
             let api_key = self.api_key.as_ref().ok_or_else(|| {
                 config("REST needs an API key pair (Api-Key and Api-Secret)".to_owned())
             })?;
+            if api_key.key().is_empty() || api_key.secret().is_empty() {
+                return Err(config("the API key and the API secret must not be empty"));
+            }
             (None, Wire::Rest(Rest::new(&endpoint, api_key)?))
         } else {
             let credentials = self
                 .credentials
                 .as_ref()
                 .ok_or_else(|| config("credentials are required".to_owned()))?;
-            let soap_route = Route::new(&endpoint, credentials, self.user_name)?;
-            let nvp_endpoint = nvp_endpoint(&endpoint, self.nvp_endpoint.as_deref())?;
-            if self.protocol == Protocol::Nvp && nvp_endpoint.is_none() {
-                return Err(config(format!(
-                    "cannot derive the NVP address from {endpoint}: set nvp_endpoint"
-                )));
+            if credentials.account_id().is_empty() || credentials.password().is_empty() {
+                return Err(config("the account ID and the password must not be empty"));
             }
+            let (soap_endpoint, nvp_endpoint) =
+                addresses(&endpoint, self.protocol, self.nvp_endpoint.as_deref())?;
+            endpoint = soap_endpoint;
+            let soap_route = Route::new(&endpoint, credentials, self.user_name)?;
             let nvp_route = nvp_endpoint
                 .map(|uri| Route::new(&uri, credentials, self.user_name))
                 .transpose()?;
@@ -205,7 +271,8 @@ impl ClientBuilder {
             (Some(soap), wire)
         };
 
-        let tls = tls_config(self.ca_file.as_ref())?;
+        let tls = tls_config(&self.trust)?;
+        let proxy = proxy::Route::choose(&self.proxy, &endpoint, |name| std::env::var(name).ok())?;
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -216,7 +283,14 @@ impl ClientBuilder {
         } else {
             connector.https_only()
         };
-        let connector = connector.enable_http1().wrap_connector(http);
+        let connector = connector.enable_http1();
+        let connector = match &proxy {
+            Some(proxy) => {
+                tracing::debug!(?proxy, "connecting through a proxy");
+                Connector::Tunnel(Box::new(connector.wrap_connector(proxy.connector(http))))
+            }
+            None => Connector::Direct(connector.wrap_connector(http)),
+        };
 
         let transport = Transport::new(transport::Settings {
             origin: endpoint.clone(),
@@ -308,7 +382,8 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            ca_file: None,
+            trust: Trust::default(),
+            proxy: ProxySetting::default(),
             plain_http_on_loopback: false,
             max_idle_connections: DEFAULT_MAX_IDLE,
             nvp_endpoint: None,
@@ -652,27 +727,8 @@ fn from_failure(failure: Failure, timeout: Duration) -> Error {
     }
 }
 
-fn tls_config(ca_file: Option<&PathBuf>) -> Result<rustls::ClientConfig, Error> {
-    let mut roots = RootCertStore::empty();
-    match ca_file {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(path) => {
-            let unreadable = |e: rustls_pki_types::pem::Error| {
-                config_with(
-                    format!("cannot read CA certificates from {}", path.display()),
-                    e,
-                )
-            };
-            for certificate in CertificateDer::pem_file_iter(path).map_err(unreadable)? {
-                roots.add(certificate.map_err(unreadable)?).map_err(|e| {
-                    config_with(format!("bad CA certificate in {}", path.display()), e)
-                })?;
-            }
-            if roots.is_empty() {
-                return Err(config(format!("no CA certificate in {}", path.display())));
-            }
-        }
-    }
+fn tls_config(trust: &Trust) -> Result<rustls::ClientConfig, Error> {
+    let roots = trust.root_store()?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -682,23 +738,46 @@ fn tls_config(ca_file: Option<&PathBuf>) -> Result<rustls::ClientConfig, Error> 
     Ok(config)
 }
 
-/// The NVP address: the one given, or `NVP.aspx` beside `service.asmx`. Same origin only.
-fn nvp_endpoint(endpoint: &Uri, given: Option<&str>) -> Result<Option<Uri>, Error> {
-    let uri = match given {
-        Some(url) => url
-            .parse::<Uri>()
-            .map_err(|e| config_with(format!("NVP endpoint {url:?} is not a URL"), e))?,
-        None => match crate::call::nvp_address(endpoint) {
-            Some(uri) => uri,
-            None => return Ok(None),
-        },
-    };
-    if uri.scheme() != endpoint.scheme() || uri.authority() != endpoint.authority() {
+/// The SOAP and NVP addresses for `endpoint`. The NVP one is the one given, or for an NVP
+/// client whose endpoint is the NVP page that page (SOAP then goes to `service.asmx` beside
+/// it), or else `NVP.aspx` beside `service.asmx`. Same origin only.
+fn addresses(
+    endpoint: &Uri,
+    protocol: Protocol,
+    given: Option<&str>,
+) -> Result<(Uri, Option<Uri>), Error> {
+    let nvp_page = endpoint::is_nvp_page(endpoint);
+    if nvp_page && protocol != Protocol::Nvp {
         return Err(config(format!(
-            "the NVP endpoint {uri} must be on the same scheme, host and port as {endpoint}"
+            "the endpoint {endpoint} is the NVP page: use the NVP protocol, or the \
+             service.asmx address for {protocol}"
         )));
     }
-    Ok(Some(uri))
+    let soap = if nvp_page {
+        endpoint::soap_beside_nvp(endpoint).unwrap_or_else(|| endpoint.clone())
+    } else {
+        endpoint.clone()
+    };
+    let nvp = match given {
+        Some(url) => Some(endpoint::parse(url, "NVP endpoint")?),
+        None if nvp_page => Some(endpoint.clone()),
+        None => crate::call::nvp_address(endpoint),
+    };
+    let Some(nvp) = nvp else {
+        if protocol == Protocol::Nvp {
+            return Err(config(format!(
+                "cannot derive the NVP address from {endpoint}: give the NVP page \
+                 (…/NVP.aspx) as the endpoint, or set nvp_endpoint"
+            )));
+        }
+        return Ok((soap, None));
+    };
+    if nvp.scheme() != endpoint.scheme() || nvp.authority() != endpoint.authority() {
+        return Err(config(format!(
+            "the NVP endpoint {nvp} must be on the same scheme, host and port as {endpoint}"
+        )));
+    }
+    Ok((soap, Some(nvp)))
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -34,9 +34,11 @@ mod client;
 pub mod contract;
 mod credentials;
 mod deadline;
+mod endpoint;
 pub mod error;
 pub mod nvp;
 mod protocol;
+mod proxy;
 mod refund;
 pub mod rest;
 mod retry;
@@ -47,6 +49,7 @@ pub mod soap;
 mod spans;
 pub mod timer;
 mod transport;
+mod trust;
 mod void;
 pub mod xsd;
 
@@ -56,8 +59,10 @@ pub use error::{
     AnswerProblem, BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, UnsettledRefund,
 };
 pub use protocol::Protocol;
+pub use proxy::ProxyError;
 pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 pub use retry::RetryPolicy;
+pub use trust::TrustRoots;
 pub use void::{
     CardPresentStatus, Outlet, TransactionId, VoidAnswer, VoidConfirmation, VoidReceipt,
     VoidRequest,

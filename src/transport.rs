@@ -15,9 +15,13 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::client::conn::http1::SendRequest;
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tower_service::Service;
+
+use crate::proxy::ProxyConnector;
 
 use crate::timer::Timer;
 
@@ -61,12 +65,29 @@ pub(crate) struct Settings {
     /// Where every connection goes: the endpoint's scheme, host and port. Requests name only
     /// their path (origin-form).
     pub origin: Uri,
-    pub connector: HttpsConnector<HttpConnector>,
+    pub connector: Connector,
     pub max_idle: usize,
     pub max_response_bytes: usize,
     pub timeout: Duration,
     /// Keeps each request's deadline.
     pub timer: Arc<dyn Timer>,
+}
+
+/// How connections are opened: straight to the service, or through an HTTP CONNECT tunnel.
+/// Either way TLS to the service runs end to end, and the connection is ready for HTTP.
+#[derive(Clone)]
+pub(crate) enum Connector {
+    Direct(HttpsConnector<HttpConnector>),
+    Tunnel(Box<HttpsConnector<ProxyConnector>>),
+}
+
+impl Connector {
+    async fn connect(&self, origin: Uri) -> Result<MaybeHttpsStream<TokioIo<TcpStream>>, BoxError> {
+        match self {
+            Self::Direct(connector) => connector.clone().call(origin).await,
+            Self::Tunnel(connector) => HttpsConnector::clone(connector).call(origin).await,
+        }
+    }
 }
 
 /// Sends requests to one origin over pooled HTTP/1.1 connections.
@@ -170,9 +191,10 @@ impl Transport {
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
-        let mut connector = self.settings.connector.clone();
-        let io = connector
-            .call(self.settings.origin.clone())
+        let io = self
+            .settings
+            .connector
+            .connect(self.settings.origin.clone())
             .await
             .map_err(|error| {
                 if caused_by_tls(error.as_ref()) {

@@ -55,16 +55,17 @@ pub struct Args {
     /// Allow http:// on a loopback address (for the simulator started with --plain-http).
     #[arg(long)]
     allow_plain_http: bool,
-    /// Deadline for each call, in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
+    /// Deadline for each call: a duration such as 30s, 1m or 500ms (a bare number is
+    /// seconds), more than zero and at most 10m.
+    #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
+    timeout: Duration,
     /// InstaMed account ID.
     #[arg(
         long = "account-id",
         env = "INSTAMED_ACCOUNT_ID",
         hide_env_values = true
     )]
-    account_id: String,
+    account_id: Option<String>,
     /// InstaMed password (read it from the environment).
     #[arg(
         long = "password",
@@ -72,7 +73,7 @@ pub struct Args {
         hide_env_values = true,
         hide = true
     )]
-    password: String,
+    password: Option<String>,
 }
 
 /// The exit codes, for `--help`.
@@ -157,17 +158,17 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
                 reason,
                 source: None,
             })?;
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(instamed_soap::Error::InvalidConfig {
-            reason: "--timeout must be a positive number".into(),
-            source: None,
-        });
-    }
+    let account = crate::void::required(
+        &args.account_id,
+        "the account ID",
+        "INSTAMED_ACCOUNT_ID or --account-id",
+    )?;
+    let password = crate::void::required(&args.password, "the password", "INSTAMED_PASSWORD")?;
     let mut builder = Client::builder(&args.endpoint)
-        .credentials(Credentials::new(&args.account_id, &args.password))
+        .credentials(Credentials::new(account, password))
         .protocol(protocol)
         .allow_plain_http_on_loopback(args.allow_plain_http)
-        .timeout(Duration::from_secs_f64(args.timeout))
+        .timeout(args.timeout)
         .max_idle_connections(args.concurrency.max(1));
     if let Some(ca) = &args.ca_cert {
         builder = builder.ca_certificate_file(ca);

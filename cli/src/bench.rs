@@ -468,6 +468,8 @@ fn measure_ours(
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
         .protocol(protocol)
         .max_idle_connections(args.concurrency)
+        // Direct, like the raw client it is compared with: a proxy would measure the proxy.
+        .no_proxy()
         .allow_plain_http_on_loopback(true);
     if let Some(ca) = &target.ca {
         builder = builder.ca_certificate_file(ca);

@@ -56,7 +56,8 @@ fn client_of(
         let (account, password) = config.accounts.first().ok_or("no demo account")?;
         Client::builder(simulator.endpoint()).credentials(Credentials::new(account, password))
     };
-    builder = builder.protocol(protocol);
+    // The simulator runs in this process: a proxy from the environment could not reach it.
+    builder = builder.protocol(protocol).no_proxy();
     if let Some(ca) = simulator.ca_path() {
         builder = builder.ca_certificate_file(ca);
     }

@@ -4,11 +4,12 @@ use instamed_soap::Error;
 
 /// The void went through (or, for other commands, all is well).
 pub const VOIDED: u8 = 0;
-/// The void did not happen, and InstaMed did not refuse it: connection, TLS, credentials,
-/// configuration, a rejected request (a Client/Sender fault, an NVP error in the 400s, an HTTP
-/// 4xx).
+/// The void did not happen, and InstaMed did not refuse it: connection (a proxy included),
+/// TLS, credentials refused, a rejected request (a Client/Sender fault, an NVP error in the
+/// 400s, an HTTP 4xx).
 pub const FAILED: u8 = 1;
-/// The command line or the input is invalid; nothing was sent.
+/// The command line, the input or the configuration is invalid (a bad flag value, missing or
+/// empty credentials, an unreadable CA file, an unusable proxy URL); nothing was sent.
 pub const INVALID: u8 = 2;
 /// InstaMed refused the void: declined, not voidable any more, or unknown payment.
 pub const REFUSED: u8 = 3;
@@ -27,9 +28,10 @@ INSTAMED_API_KEY and INSTAMED_API_SECRET (REST); never echoed.
 
 Exit codes:
   0  voided (refund: refunded; reconcile: the payment is voided)
-  1  not voided, not refused: connection, TLS, credentials, configuration, a rejected
-     request (Client/Sender fault, NVP error in the 400s, HTTP 4xx)
-  2  invalid command line or input; nothing was sent
+  1  not voided, not refused: connection (proxy included), TLS, credentials refused, a
+     rejected request (Client/Sender fault, NVP error in the 400s, HTTP 4xx)
+  2  invalid command line, input or configuration (missing or empty credentials, a bad
+     --timeout, an unreadable CA file, an unusable proxy URL); nothing was sent
   3  refused by InstaMed: declined, not voidable any more (refund instead), unknown payment
   4  already voided: the payment is voided
   5  outcome unknown: the void may have gone through (no answer read, a Server/Receiver
@@ -43,7 +45,7 @@ Exit codes:
 pub fn code_for(error: &Error) -> u8 {
     match error {
         _ if error.outcome_unknown() => OUTCOME_UNKNOWN,
-        Error::InvalidRequest(_) => INVALID,
+        Error::InvalidRequest(_) | Error::InvalidConfig { .. } => INVALID,
         Error::AlreadyVoided(_) => ALREADY_VOIDED,
         Error::Declined(_)
         | Error::NotVoidable(_)

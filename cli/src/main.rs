@@ -9,6 +9,7 @@ mod log;
 mod refund;
 mod serve;
 mod soak;
+mod timeout;
 mod void;
 
 use std::process::ExitCode;

@@ -104,6 +104,8 @@ async fn soak(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let mut builder = Client::builder(simulator.endpoint())
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
         .protocol(protocol)
+        // The simulator runs in this process: a proxy from the environment could not reach it.
+        .no_proxy()
         .timeout(Duration::from_secs(10))
         .max_idle_connections(args.concurrency)
         .retry_policy(RetryPolicy::before_sending(3, Duration::from_millis(20)))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use instamed_soap::{
     ApiKey, CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, RetryPolicy,
-    TransactionId, VoidReceipt, VoidRequest,
+    TransactionId, TrustRoots, VoidReceipt, VoidRequest,
 };
 
 use instamed_soap::soap::SoapFault;
@@ -16,9 +16,15 @@ use crate::exit;
 /// Arguments of `void`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The service address, e.g. https://connect.instamed.com/payment/service.asmx
+    /// The service address, e.g. https://connect.instamed.com/payment/service.asmx. With
+    /// --protocol nvp it may be the NVP page itself (…/payment/NVP.aspx). Never put
+    /// credentials in it.
     #[arg(long, env = "INSTAMED_ENDPOINT")]
     endpoint: String,
+    /// The NVP page, when it is not NVP.aspx beside service.asmx (same scheme, host and port
+    /// as --endpoint).
+    #[arg(long, value_name = "URL")]
+    nvp_endpoint: Option<String>,
     /// InstaMed merchant ID of the outlet that took the payment.
     #[arg(long)]
     merchant_id: String,
@@ -38,15 +44,31 @@ pub struct Args {
     /// (https://connect.instamed.com) and the /rest/payment/… paths are appended.
     #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp", "rest"])]
     pub(crate) protocol: String,
-    /// Trust only the CA certificate(s) in this PEM file (e.g. the simulator's).
+    /// Trust the CA certificate(s) in this PEM file (e.g. the simulator's, or a TLS-inspecting
+    /// gateway's). Alone, it replaces the built-in roots, as curl's --cacert does; with
+    /// --trust mozilla or --trust os it is added to them. May be repeated.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Vec<PathBuf>,
+    /// Which root certificates to trust: mozilla (compiled in), os (the system's store, or
+    /// SSL_CERT_FILE / SSL_CERT_DIR when set) or none (only --ca-cert). Default: mozilla, or
+    /// none when --ca-cert is given.
+    #[arg(long, value_name = "ROOTS", value_parser = ["mozilla", "os", "none"])]
+    trust: Option<String>,
+    /// Connect through this HTTP proxy (http://[user:password@]host:port) in a CONNECT tunnel,
+    /// instead of the one HTTPS_PROXY or ALL_PROXY names (NO_PROXY does not apply to it).
+    /// Prefer HTTPS_PROXY for a proxy password: a command line is visible to other users.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    proxy: Option<String>,
+    /// Connect directly, ignoring HTTPS_PROXY, ALL_PROXY and NO_PROXY.
     #[arg(long)]
-    ca_cert: Option<PathBuf>,
+    no_proxy: bool,
     /// Allow http:// on a loopback address (for the simulator started with --plain-http).
     #[arg(long)]
     allow_plain_http: bool,
-    /// Deadline for the whole call, in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
+    /// Deadline for the whole call: a duration such as 30s, 1m or 500ms (a bare number is
+    /// seconds), more than zero and at most 10m.
+    #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
+    timeout: Duration,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     pub(crate) json: bool,
@@ -138,12 +160,6 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
         TransactionId::new(&args.transaction_id)?,
     )
     .with_card_present_status(status);
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Error::InvalidConfig {
-            reason: "--timeout must be a positive number".into(),
-            source: None,
-        });
-    }
     let mut builder = Client::builder(&args.endpoint)
         .protocol(protocol)
         .reconcile_policy(RetryPolicy::before_sending(
@@ -151,36 +167,69 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
             Duration::from_millis(args.backoff_ms),
         ))
         .allow_plain_http_on_loopback(args.allow_plain_http)
-        .timeout(Duration::from_secs_f64(args.timeout));
-    let missing = |what: &str| Error::InvalidConfig {
-        reason: format!("{what} is required for --protocol {protocol}"),
-        source: None,
-    };
+        .timeout(args.timeout);
     if protocol == Protocol::Rest {
-        let key = args
-            .api_key
-            .as_ref()
-            .ok_or_else(|| missing("the API key (INSTAMED_API_KEY or --api-key)"))?;
-        let secret = args
-            .api_secret
-            .as_ref()
-            .ok_or_else(|| missing("the API secret (INSTAMED_API_SECRET)"))?;
+        let key = required(
+            &args.api_key,
+            "the API key",
+            "INSTAMED_API_KEY or --api-key",
+        )?;
+        let secret = required(&args.api_secret, "the API secret", "INSTAMED_API_SECRET")?;
         builder = builder.api_key(ApiKey::new(key, secret));
     } else {
-        let account = args
-            .account_id
-            .as_ref()
-            .ok_or_else(|| missing("the account ID (INSTAMED_ACCOUNT_ID or --account-id)"))?;
-        let password = args
-            .password
-            .as_ref()
-            .ok_or_else(|| missing("the password (INSTAMED_PASSWORD)"))?;
+        let account = required(
+            &args.account_id,
+            "the account ID",
+            "INSTAMED_ACCOUNT_ID or --account-id",
+        )?;
+        let password = required(&args.password, "the password", "INSTAMED_PASSWORD")?;
         builder = builder.credentials(Credentials::new(account, password));
     }
-    if let Some(ca) = &args.ca_cert {
-        builder = builder.ca_certificate_file(ca);
+    if let Some(url) = &args.nvp_endpoint {
+        builder = builder.nvp_endpoint(url);
+    }
+    builder = builder.trust_roots(trust_roots(args)?);
+    for ca in &args.ca_cert {
+        builder = builder.add_root_certificate_file(ca);
+    }
+    if let Some(url) = &args.proxy {
+        builder = builder.proxy(url);
+    } else if args.no_proxy {
+        builder = builder.no_proxy();
     }
     Ok((builder.build()?, request))
+}
+
+/// A credential the protocol needs: missing or empty, it is named by where it comes from, and
+/// nothing is sent (an empty password would only earn a 401 from the service).
+pub(crate) fn required<'a>(
+    value: &'a Option<String>,
+    what: &str,
+    from: &str,
+) -> Result<&'a str, Error> {
+    match value.as_deref() {
+        Some(value) if !value.is_empty() => Ok(value),
+        Some(_) => Err(Error::InvalidConfig {
+            reason: format!("{what} is empty: set {from}"),
+            source: None,
+        }),
+        None => Err(Error::InvalidConfig {
+            reason: format!("{what} is missing: set {from}"),
+            source: None,
+        }),
+    }
+}
+
+/// The roots `--trust` names; without it, Mozilla's, or none when `--ca-cert` names the CA.
+fn trust_roots(args: &Args) -> Result<TrustRoots, Error> {
+    match &args.trust {
+        Some(name) => name.parse().map_err(|reason| Error::InvalidConfig {
+            reason,
+            source: None,
+        }),
+        None if args.ca_cert.is_empty() => Ok(TrustRoots::Mozilla),
+        None => Ok(TrustRoots::None),
+    }
 }
 
 /// The sentence for a receipt.

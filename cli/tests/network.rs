@@ -1,0 +1,529 @@
+//! `instamed-soap` on an enterprise network: behind an HTTP proxy named by the environment or
+//! `--proxy`, with a private or OS trust store, credentials from the environment only, human
+//! `--timeout` values and the NVP page as the endpoint. Each test drives the binary against
+//! the simulator over TLS on loopback, with a real CONNECT proxy where one is in the way.
+
+#[path = "../../tests/support/connect_proxy.rs"]
+mod connect_proxy;
+
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+use connect_proxy::{ConnectProxy, Policy};
+use instamed_soap::Outlet;
+use instamed_soap::simulator::{
+    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, Simulator, SimulatorConfig,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
+const PROXY_USER: &str = "erp-proxy-user";
+const PROXY_PASSWORD: &str = "Pr0xy-Passw0rd-42";
+/// Every variable that could choose a proxy or a trust store for the child.
+const NETWORK_VARIABLES: [&str; 10] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
+
+fn outlet() -> Outlet {
+    Outlet::new("123123123", "123", "123").unwrap()
+}
+
+/// `instamed-soap SUBCOMMAND` with the outlet and demo credentials, a clean network
+/// environment plus `env`, and `args`.
+fn run(subcommand: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.arg(subcommand).args([
+        "--merchant-id",
+        "123123123",
+        "--store-id",
+        "123",
+        "--terminal-id",
+        "123",
+    ]);
+    command
+        .args(args)
+        .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
+        .env("INSTAMED_PASSWORD", DEMO_PASSWORD)
+        .env_remove("INSTAMED_ENDPOINT");
+    for name in NETWORK_VARIABLES {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run instamed-soap")
+}
+
+/// A void of a fresh payment at `endpoint` with `args` and `env`.
+fn void(simulator: &Simulator, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let mut all = vec!["--endpoint", endpoint, "--transaction-id", payment.as_str()];
+    all.extend_from_slice(args);
+    run("void", &all, env)
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("an exit code")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {token}")
+}
+
+fn ca(simulator: &Simulator) -> String {
+    simulator.ca_path().unwrap().display().to_string()
+}
+
+/// Runs blocking child processes off the runtime the simulator and proxy live on.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work).await.unwrap()
+}
+
+async fn simulator() -> std::sync::Arc<Simulator> {
+    std::sync::Arc::new(Simulator::start(SimulatorConfig::default()).await.unwrap())
+}
+
+/// `host:port` of the simulator's endpoint, as a CONNECT line names it.
+fn authority(simulator: &Simulator) -> String {
+    let endpoint: http::Uri = simulator.endpoint().parse().unwrap();
+    endpoint.authority().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_proxy_from_the_environment_carries_the_void_and_no_proxy_bypasses_it() {
+    let sim = simulator().await;
+    let proxy = ConnectProxy::start(Policy::Require(basic(PROXY_USER, PROXY_PASSWORD))).await;
+    let with_password = proxy.url(Some(&format!("{PROXY_USER}:{PROXY_PASSWORD}")));
+    let (s, url) = (sim.clone(), with_password.clone());
+    let outputs = blocking(move || {
+        let ca = ca(&s);
+        let endpoint = s.endpoint();
+        let base = ["--ca-cert", ca.as_str()];
+        vec![
+            void(&s, &endpoint, &base, &[("HTTPS_PROXY", &url)]),
+            void(&s, &endpoint, &base, &[("https_proxy", &url)]),
+            void(&s, &endpoint, &base, &[("ALL_PROXY", &url)]),
+            // Bypassed: NO_PROXY names the host, or `*`, or --no-proxy ignores the variables.
+            void(
+                &s,
+                &endpoint,
+                &base,
+                &[("HTTPS_PROXY", &url), ("NO_PROXY", "example.org,localhost")],
+            ),
+            void(
+                &s,
+                &endpoint,
+                &base,
+                &[("HTTPS_PROXY", &url), ("no_proxy", "*")],
+            ),
+            void(
+                &s,
+                &endpoint,
+                &[base[0], base[1], "--no-proxy"],
+                &[("HTTPS_PROXY", "http://127.0.0.1:9")],
+            ),
+        ]
+    })
+    .await;
+    for output in &outputs {
+        assert_eq!(code(output), 0, "{}", text(output));
+        assert!(!text(output).contains(PROXY_PASSWORD), "{}", text(output));
+    }
+    let seen = proxy.seen();
+    assert_eq!(
+        seen.len(),
+        3,
+        "only the proxied voids used the proxy: {seen:?}"
+    );
+    for connect in seen {
+        assert_eq!(connect.target, authority(&sim));
+        assert_eq!(
+            connect.authorization,
+            Some(basic(PROXY_USER, PROXY_PASSWORD))
+        );
+        assert_eq!(connect.first_tunnel_byte, Some(0x16), "TLS in the tunnel");
+    }
+
+    // --proxy names the proxy on the command line and wins over the environment.
+    let open = ConnectProxy::start(Policy::Open).await;
+    let (s, url) = (sim.clone(), open.url(None));
+    let output = blocking(move || {
+        let ca = ca(&s);
+        void(
+            &s,
+            &s.endpoint(),
+            &["--ca-cert", &ca, "--proxy", &url],
+            &[
+                ("HTTPS_PROXY", "http://127.0.0.1:9"),
+                ("NO_PROXY", "localhost"),
+            ],
+        )
+    })
+    .await;
+    assert_eq!(code(&output), 0, "{}", text(&output));
+    assert_eq!(open.seen().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_that_refuses_the_credentials_or_is_down_means_not_sent_and_shows_no_secret() {
+    let sim = simulator().await;
+    let proxy = ConnectProxy::start(Policy::Require(basic(PROXY_USER, "another-password"))).await;
+    let refused_url = proxy.url(Some(&format!("{PROXY_USER}:{PROXY_PASSWORD}")));
+    let down = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let down_url = format!("http://{PROXY_USER}:{PROXY_PASSWORD}@{down}");
+    let s = sim.clone();
+    let payment = sim.ledger().create_payment(&outlet(), "10.00").unwrap();
+    let (refused, refused_json, gone, afterwards) = blocking(move || {
+        let ca = ca(&s);
+        let endpoint = s.endpoint();
+        let args = |json: bool| {
+            let mut args = vec![
+                "--endpoint",
+                endpoint.as_str(),
+                "--transaction-id",
+                payment.as_str(),
+                "--ca-cert",
+                ca.as_str(),
+            ];
+            if json {
+                args.push("--json");
+            }
+            args
+        };
+        (
+            run("void", &args(false), &[("HTTPS_PROXY", &refused_url)]),
+            run("void", &args(true), &[("HTTPS_PROXY", &refused_url)]),
+            run("void", &args(false), &[("HTTPS_PROXY", &down_url)]),
+            run("void", &args(false), &[]),
+        )
+    })
+    .await;
+    assert_eq!(code(&refused), 1, "{}", text(&refused));
+    assert!(
+        text(&refused).contains("refused the credentials"),
+        "{}",
+        text(&refused)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&refused_json.stdout).unwrap();
+    assert_eq!(json["error_code"], "connect_error", "{json}");
+    assert_eq!(json["outcome_unknown"], false, "{json}");
+    assert_eq!(code(&gone), 1, "{}", text(&gone));
+    assert!(
+        text(&gone).contains("could not connect to the proxy"),
+        "{}",
+        text(&gone)
+    );
+    for output in [&refused, &refused_json, &gone] {
+        let said = text(output);
+        assert!(
+            !said.contains(PROXY_PASSWORD) && !said.contains(PROXY_USER),
+            "{said}"
+        );
+    }
+    // Nothing reached the service: the payment is still there to void.
+    assert_eq!(code(&afterwards), 0, "{}", text(&afterwards));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trust_choices_on_the_command_line() {
+    let sim = simulator().await;
+    let other_ca = tempfile::NamedTempFile::new().unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["other.test".to_owned()]).unwrap();
+    std::fs::write(other_ca.path(), other.cert.pem()).unwrap();
+    let other_path = other_ca.path().display().to_string();
+    let s = sim.clone();
+    let outputs = blocking(move || {
+        let ca = ca(&s);
+        let endpoint = s.endpoint();
+        let os_env = |file: &str| vec![("SSL_CERT_FILE", file.to_owned())];
+        let void_with = |args: &[&str], env: Vec<(&str, String)>| {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            void(&s, &endpoint, args, &env)
+        };
+        vec![
+            // OS store: SSL_CERT_FILE names the simulator's CA.
+            (0, void_with(&["--trust", "os"], os_env(&ca))),
+            // OS store without it: the CA is unknown.
+            (1, void_with(&["--trust", "os"], os_env(&other_path))),
+            // Mozilla's roots alone never trust a private CA.
+            (1, void_with(&["--trust", "mozilla"], Vec::new())),
+            (1, void_with(&[], Vec::new())),
+            // --ca-cert added to Mozilla's roots, or to the OS store, or alone.
+            (
+                0,
+                void_with(&["--trust", "mozilla", "--ca-cert", &ca], Vec::new()),
+            ),
+            (
+                0,
+                void_with(&["--trust", "os", "--ca-cert", &ca], os_env(&other_path)),
+            ),
+            (
+                0,
+                void_with(&["--ca-cert", &other_path, "--ca-cert", &ca], Vec::new()),
+            ),
+            // An unreadable CA file is bad configuration: nothing sent.
+            (
+                2,
+                void_with(&["--ca-cert", "/nonexistent/ca.pem"], Vec::new()),
+            ),
+        ]
+    })
+    .await;
+    for (index, (expected, output)) in outputs.iter().enumerate() {
+        assert_eq!(code(output), *expected, "case {index}: {}", text(output));
+        if *expected == 1 {
+            assert!(
+                text(output).contains("TLS handshake") && text(output).contains("UnknownIssuer"),
+                "case {index}: {}",
+                text(output)
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_or_empty_credentials_are_named_by_their_variable_and_nothing_is_sent() {
+    // Nothing listens at this endpoint: had anything been sent, the exit would be 1.
+    let endpoint = "https://127.0.0.1:9/payment/service.asmx";
+    let base = ["--endpoint", endpoint, "--transaction-id", "ABC123"];
+    let mut missing = Command::new(BIN);
+    missing
+        .arg("void")
+        .args([
+            "--merchant-id",
+            "1",
+            "--store-id",
+            "1",
+            "--terminal-id",
+            "1",
+        ])
+        .args(base)
+        .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
+        .env_remove("INSTAMED_PASSWORD")
+        .env_remove("INSTAMED_ENDPOINT");
+    let missing = missing.output().unwrap();
+    assert_eq!(code(&missing), 2, "{}", text(&missing));
+    assert!(
+        text(&missing).contains("INSTAMED_PASSWORD"),
+        "{}",
+        text(&missing)
+    );
+    assert!(!text(&missing).contains("--password"), "{}", text(&missing));
+
+    let mut batch = Command::new(BIN);
+    batch
+        .args(["batch", "--endpoint", endpoint, "--input", "in.csv"])
+        .args(["--journal", "journal.db"])
+        .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
+        .env_remove("INSTAMED_PASSWORD")
+        .env_remove("INSTAMED_ENDPOINT");
+    let batch = batch.output().unwrap();
+    assert_eq!(code(&batch), 2, "{}", text(&batch));
+    assert!(
+        text(&batch).contains("INSTAMED_PASSWORD"),
+        "{}",
+        text(&batch)
+    );
+    assert!(!text(&batch).contains("--password"), "{}", text(&batch));
+
+    for (name, says) in [
+        ("INSTAMED_PASSWORD", "the password is empty"),
+        ("INSTAMED_ACCOUNT_ID", "the account ID is empty"),
+    ] {
+        let empty = run("void", &base, &[(name, "")]);
+        assert_eq!(code(&empty), 2, "{}", text(&empty));
+        assert!(text(&empty).contains(says), "{}", text(&empty));
+    }
+    let rest = [
+        "--endpoint",
+        "https://127.0.0.1:9",
+        "--transaction-id",
+        "ABC123",
+        "--protocol",
+        "rest",
+    ];
+    let empty_secret = run(
+        "void",
+        &rest,
+        &[
+            ("INSTAMED_API_KEY", DEMO_API_KEY),
+            ("INSTAMED_API_SECRET", ""),
+        ],
+    );
+    assert_eq!(code(&empty_secret), 2, "{}", text(&empty_secret));
+    assert!(
+        text(&empty_secret).contains("INSTAMED_API_SECRET"),
+        "{}",
+        text(&empty_secret)
+    );
+    assert!(!text(&empty_secret).contains(DEMO_API_SECRET));
+}
+
+#[test]
+fn credentials_in_the_endpoint_or_proxy_url_are_refused_and_never_echoed() {
+    let user = "url-user-7731";
+    let password = "url-passw0rd-8842";
+    for (args, env) in [
+        (
+            vec![format!(
+                "--endpoint=https://{user}:{password}@127.0.0.1:9/payment/service.asmx"
+            )],
+            vec![],
+        ),
+        (
+            vec![
+                format!("--endpoint=https://{user}:{password}@127.0.0.1:9/payment/NVP.aspx"),
+                "--protocol=nvp".to_owned(),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "--endpoint=https://127.0.0.1:9/payment/service.asmx".to_owned(),
+                format!("--nvp-endpoint=https://{user}:{password}@127.0.0.1:9/payment/NVP.aspx"),
+            ],
+            vec![],
+        ),
+        (
+            vec!["--endpoint=https://127.0.0.1:9/payment/service.asmx".to_owned()],
+            vec![(
+                "HTTPS_PROXY",
+                format!("socks5://{user}:{password}@127.0.0.1:1080"),
+            )],
+        ),
+        (
+            vec!["--endpoint=https://127.0.0.1:9/payment/service.asmx".to_owned()],
+            vec![(
+                "HTTPS_PROXY",
+                format!("http://{user}:{password}@bad host:1"),
+            )],
+        ),
+    ] {
+        for json in [false, true] {
+            let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+            all.extend(["--transaction-id", "ABC123"]);
+            if json {
+                all.push("--json");
+            }
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let output = run("void", &all, &env);
+            let said = text(&output);
+            assert_eq!(code(&output), 2, "{args:?}: {said}");
+            assert!(!said.contains(user) && !said.contains(password), "{said}");
+            assert!(said.contains("***@"), "{said}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeouts_take_human_durations_and_every_bad_one_exits_2_naming_the_flag() {
+    let sim = simulator().await;
+    let s = sim.clone();
+    let (good, bad) = blocking(move || {
+        let ca = ca(&s);
+        let endpoint = s.endpoint();
+        let good: Vec<Output> = ["30s", "1m", "2", "1500ms"]
+            .iter()
+            .map(|value| {
+                let flag = format!("--timeout={value}");
+                void(&s, &endpoint, &["--ca-cert", &ca, &flag], &[])
+            })
+            .collect();
+        let mut bad = Vec::new();
+        for value in ["1e300", "0", "0s", "-1", "-5s", "11m", "abc", "", "inf"] {
+            let flag = format!("--timeout={value}");
+            for subcommand in ["void", "refund", "reconcile"] {
+                let mut args = vec!["--endpoint", &endpoint, "--transaction-id", "ABC123"];
+                args.push(&flag);
+                if subcommand == "refund" {
+                    args.extend(["--amount", "1.00"]);
+                }
+                bad.push((value, run(subcommand, &args, &[])));
+            }
+            let mut batch = Command::new(BIN);
+            batch
+                .args(["batch", "--endpoint", &endpoint, "--input", "in.csv"])
+                .args(["--journal", "journal.db", &flag])
+                .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
+                .env("INSTAMED_PASSWORD", DEMO_PASSWORD);
+            bad.push((value, batch.output().unwrap()));
+        }
+        (good, bad)
+    })
+    .await;
+    for output in &good {
+        assert_eq!(code(output), 0, "{}", text(output));
+    }
+    for (value, output) in &bad {
+        assert_eq!(code(output), 2, "{value:?}: {}", text(output));
+        assert!(
+            text(output).contains("--timeout"),
+            "{value:?}: {}",
+            text(output)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_nvp_page_is_an_endpoint_and_nvp_endpoint_a_flag() {
+    let sim = simulator().await;
+    let s = sim.clone();
+    let (page, flag, wrong) = blocking(move || {
+        let ca = ca(&s);
+        let nvp = s.nvp_endpoint();
+        let soap = s.endpoint();
+        (
+            void(
+                &s,
+                &nvp,
+                &["--ca-cert", &ca, "--protocol", "nvp", "--json"],
+                &[],
+            ),
+            void(
+                &s,
+                &soap,
+                &[
+                    "--ca-cert",
+                    &ca,
+                    "--protocol",
+                    "nvp",
+                    "--nvp-endpoint",
+                    &nvp,
+                ],
+                &[],
+            ),
+            void(&s, &nvp, &["--ca-cert", &ca, "--protocol", "soap11"], &[]),
+        )
+    })
+    .await;
+    assert_eq!(code(&page), 0, "{}", text(&page));
+    let json: serde_json::Value = serde_json::from_slice(&page.stdout).unwrap();
+    assert_eq!(json["protocol"], "nvp", "{json}");
+    assert_eq!(json["primary_transaction_status"], "V", "{json}");
+    assert_eq!(code(&flag), 0, "{}", text(&flag));
+    assert_eq!(code(&wrong), 2, "{}", text(&wrong));
+    assert!(text(&wrong).contains("NVP page"), "{}", text(&wrong));
+}

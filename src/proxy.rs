@@ -1,0 +1,405 @@
+//! HTTP CONNECT proxies, the way enterprise networks reach the internet.
+//!
+//! The client opens a tunnel with `CONNECT host:port` and runs TLS to InstaMed inside it, so
+//! the proxy sees the service's host name and nothing else. Opening the tunnel is part of
+//! connecting: whatever goes wrong there (the proxy is down, refuses the tunnel, wants other
+//! credentials) happens before a byte of the request is written, so the request was not sent.
+//!
+//! Which proxy applies follows curl and reqwest: `HTTPS_PROXY` (or `https_proxy`), else
+//! `ALL_PROXY` (or `all_proxy`), unless `NO_PROXY` (or `no_proxy`) names the host. hyper-util's
+//! `Matcher` reads those rules; this module checks the values first, because a proxy URL that
+//! cannot be used must be an error, not a silent direct connection.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Matcher;
+use tower_service::Service;
+
+use crate::call::{config, config_with};
+use crate::endpoint::masked;
+use crate::error::{BoxError, Error};
+
+/// The environment variables that name a proxy for HTTPS, in the order they are read.
+const HTTPS_VARIABLES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
+/// The environment variables that list hosts reached directly.
+const NO_PROXY_VARIABLES: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+/// How the builder was told to choose a proxy.
+#[derive(Clone, Default)]
+pub(crate) enum ProxySetting {
+    /// From the environment, as curl does (the default, as in reqwest).
+    #[default]
+    Environment,
+    /// This proxy URL for every HTTPS connection, whatever the environment says.
+    Url(String),
+    /// Never a proxy.
+    Off,
+}
+
+impl fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Environment => f.write_str("Environment"),
+            Self::Url(url) => f.debug_tuple("Url").field(&masked(url)).finish(),
+            Self::Off => f.write_str("Off"),
+        }
+    }
+}
+
+/// The proxy a client's connections go through.
+#[derive(Clone)]
+pub(crate) struct Route {
+    /// `http://host:port/`, without credentials.
+    uri: Uri,
+    /// `Proxy-Authorization: Basic …`, marked sensitive.
+    authorization: Option<HeaderValue>,
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("uri", &self.uri)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl Route {
+    /// Which proxy, if any, `endpoint` is reached through. `variable` reads the environment
+    /// (a parameter so that tests need not change the process's environment).
+    pub(crate) fn choose(
+        setting: &ProxySetting,
+        endpoint: &Uri,
+        variable: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, Error> {
+        // Plain HTTP is allowed only to a loopback simulator, which is never behind a proxy.
+        if endpoint.scheme_str() != Some("https") {
+            return Ok(None);
+        }
+        let matcher = match setting {
+            ProxySetting::Off => return Ok(None),
+            ProxySetting::Url(url) => {
+                check(url, "the proxy URL")?;
+                Matcher::builder().https(url.as_str()).build()
+            }
+            ProxySetting::Environment => {
+                let set = |name: &&str| variable(name).filter(|value| !value.trim().is_empty());
+                let Some((name, url)) = HTTPS_VARIABLES
+                    .iter()
+                    .find_map(|name| set(name).map(|url| (*name, url)))
+                else {
+                    return Ok(None);
+                };
+                check(&url, name)?;
+                let no = NO_PROXY_VARIABLES.iter().find_map(set).unwrap_or_default();
+                Matcher::builder().https(url).no(no).build()
+            }
+        };
+        Ok(matcher.intercept(endpoint).map(|intercept| Self {
+            uri: intercept.uri().clone(),
+            authorization: intercept.basic_auth().cloned(),
+        }))
+    }
+
+    /// A connector that tunnels through this proxy, opening TCP connections with `tcp`.
+    pub(crate) fn connector(&self, tcp: HttpConnector) -> ProxyConnector {
+        let mut tunnel = Tunnel::new(self.uri.clone(), tcp);
+        if let Some(authorization) = &self.authorization {
+            tunnel = tunnel.with_auth(authorization.clone());
+        }
+        ProxyConnector {
+            tunnel,
+            proxy: Arc::from(self.shown()),
+            with_credentials: self.authorization.is_some(),
+        }
+    }
+
+    /// The proxy's address as messages show it: `host:port`.
+    fn shown(&self) -> String {
+        self.uri
+            .authority()
+            .map_or_else(|| self.uri.to_string(), ToString::to_string)
+    }
+}
+
+/// Refuses a proxy URL that cannot be used, naming where it came from and never its password.
+fn check(url: &str, origin: &str) -> Result<(), Error> {
+    let shown = masked(url);
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| config_with(format!("{origin} {shown} is not a URL"), e))?;
+    match uri.scheme_str() {
+        None | Some("http") => {}
+        Some("https") => {
+            return Err(config(format!(
+                "{origin} {shown}: a proxy reached over TLS is not supported; use an http:// \
+                 proxy (the tunnel inside it is TLS to InstaMed all the same)"
+            )));
+        }
+        Some(other) => {
+            return Err(config(format!(
+                "{origin} {shown}: {other} proxies are not supported; use an http:// proxy"
+            )));
+        }
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(config(format!("{origin} {shown} has no host")));
+    }
+    Ok(())
+}
+
+/// Opens HTTP CONNECT tunnels through one proxy, and says in its errors what the proxy did.
+#[derive(Clone)]
+pub(crate) struct ProxyConnector {
+    tunnel: Tunnel<HttpConnector>,
+    proxy: Arc<str>,
+    with_credentials: bool,
+}
+
+/// hyper-util's tunnel error: its module is private, so it is reached through the connector.
+type TunnelError = <Tunnel<HttpConnector> as Service<Uri>>::Error;
+type TunnelStream = <Tunnel<HttpConnector> as Service<Uri>>::Response;
+
+impl Service<Uri> for ProxyConnector {
+    type Response = TunnelStream;
+    type Error = ProxyError;
+    type Future = Pin<Box<dyn Future<Output = Result<TunnelStream, ProxyError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let proxy = self.proxy.clone();
+        let with_credentials = self.with_credentials;
+        self.tunnel
+            .poll_ready(cx)
+            .map_err(|error| ProxyError::new(&proxy, String::new(), with_credentials, error))
+    }
+
+    fn call(&mut self, target: Uri) -> Self::Future {
+        let proxy = self.proxy.clone();
+        let with_credentials = self.with_credentials;
+        let shown_target = target
+            .authority()
+            .map_or_else(String::new, ToString::to_string);
+        let opening = self.tunnel.call(target);
+        Box::pin(async move {
+            opening
+                .await
+                .map_err(|error| ProxyError::new(&proxy, shown_target, with_credentials, error))
+        })
+    }
+}
+
+/// A tunnel through the proxy could not be opened; nothing was sent to the service.
+///
+/// It is the [`source`](std::error::Error::source) of an [`Error::Connect`]. Its message names
+/// the proxy by host and port only: credentials written in the proxy URL are never shown.
+#[derive(Debug)]
+pub struct ProxyError {
+    proxy: String,
+    target: String,
+    kind: ProxyFailure,
+    source: Option<BoxError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProxyFailure {
+    /// No TCP connection to the proxy.
+    Unreachable,
+    /// HTTP 407 to credentials that were sent.
+    CredentialsRefused,
+    /// HTTP 407 when no credentials were sent.
+    CredentialsRequired,
+    /// Any other answer than 200 to CONNECT.
+    TunnelRefused,
+    /// The proxy closed the connection or answered something that is not HTTP.
+    Broken,
+}
+
+impl ProxyError {
+    fn new(proxy: &str, target: String, with_credentials: bool, error: TunnelError) -> Self {
+        let (kind, source): (_, Option<BoxError>) = match error {
+            TunnelError::ConnectFailed(cause) => (ProxyFailure::Unreachable, Some(cause)),
+            TunnelError::ProxyAuthRequired if with_credentials => {
+                (ProxyFailure::CredentialsRefused, None)
+            }
+            TunnelError::ProxyAuthRequired => (ProxyFailure::CredentialsRequired, None),
+            TunnelError::TunnelUnsuccessful => (ProxyFailure::TunnelRefused, None),
+            TunnelError::Io(cause) => (ProxyFailure::Broken, Some(Box::new(cause))),
+            _ => (ProxyFailure::Broken, None),
+        };
+        Self {
+            proxy: proxy.to_owned(),
+            target,
+            kind,
+            source,
+        }
+    }
+
+    /// Whether the proxy answered 407: it refused the credentials in the proxy URL, or wants
+    /// some and none were given.
+    pub fn credentials_refused(&self) -> bool {
+        matches!(
+            self.kind,
+            ProxyFailure::CredentialsRefused | ProxyFailure::CredentialsRequired
+        )
+    }
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let proxy = &self.proxy;
+        match self.kind {
+            ProxyFailure::Unreachable => write!(f, "could not connect to the proxy {proxy}"),
+            ProxyFailure::CredentialsRefused => write!(
+                f,
+                "the proxy {proxy} refused the credentials in the proxy URL (HTTP 407)"
+            ),
+            ProxyFailure::CredentialsRequired => write!(
+                f,
+                "the proxy {proxy} requires credentials (HTTP 407): give them in the proxy URL, \
+                 http://user:password@host:port"
+            ),
+            ProxyFailure::TunnelRefused => write!(
+                f,
+                "the proxy {proxy} refused to open a tunnel to {}",
+                self.target
+            ),
+            ProxyFailure::Broken => write!(
+                f,
+                "the proxy {proxy} broke off while opening a tunnel to {}",
+                self.target
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ProxyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environment<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    fn route(endpoint: &str, pairs: &[(&str, &str)]) -> Option<Route> {
+        let endpoint: Uri = endpoint.parse().unwrap();
+        Route::choose(&ProxySetting::Environment, &endpoint, environment(pairs)).unwrap()
+    }
+
+    const SERVICE: &str = "https://connect.instamed.com/payment/service.asmx";
+
+    #[test]
+    fn https_proxy_then_all_proxy_are_read_in_both_cases() {
+        let chosen = route(SERVICE, &[("HTTPS_PROXY", "http://proxy:3128")]).unwrap();
+        assert_eq!(chosen.uri, "http://proxy:3128/");
+        let chosen = route(SERVICE, &[("https_proxy", "proxy.lan:8080")]).unwrap();
+        assert_eq!(chosen.uri, "http://proxy.lan:8080/");
+        let chosen = route(SERVICE, &[("all_proxy", "http://all:1")]).unwrap();
+        assert_eq!(chosen.uri, "http://all:1/");
+        assert!(route(SERVICE, &[("HTTP_PROXY", "http://plain:1")]).is_none());
+        assert!(route(SERVICE, &[("HTTPS_PROXY", "  ")]).is_none());
+        assert!(route(SERVICE, &[]).is_none());
+    }
+
+    #[test]
+    fn no_proxy_matches_hosts_the_way_curl_does() {
+        let proxy = ("HTTPS_PROXY", "http://proxy:3128");
+        let bypassed =
+            |endpoint: &str, list: &str| route(endpoint, &[proxy, ("NO_PROXY", list)]).is_none();
+        assert!(bypassed("https://localhost:8443/s.asmx", "localhost"));
+        assert!(bypassed(SERVICE, ".instamed.com"));
+        assert!(bypassed(SERVICE, "instamed.com"));
+        assert!(bypassed(SERVICE, "*"));
+        assert!(bypassed("https://127.0.0.1:9/s.asmx", "127.0.0.1"));
+        assert!(bypassed("https://10.1.2.3/s.asmx", "10.0.0.0/8"));
+        assert!(bypassed("https://[::1]:9/s.asmx", "::1"));
+        assert!(!bypassed(SERVICE, "notinstamed.com,127.0.0.1"));
+        assert!(!bypassed("https://127.0.0.2/s.asmx", "localhost,127.0.0.1"));
+        assert!(
+            route(SERVICE, &[proxy, ("no_proxy", "connect.instamed.com")]).is_none(),
+            "the lower-case name counts too"
+        );
+    }
+
+    #[test]
+    fn proxy_credentials_become_a_sensitive_header_and_stay_out_of_debug() {
+        let chosen = route(
+            SERVICE,
+            &[("HTTPS_PROXY", "http://us%40er:p%3Ass@proxy:3128")],
+        )
+        .unwrap();
+        let header = chosen.authorization.clone().unwrap();
+        assert!(header.is_sensitive());
+        assert_eq!(header, "Basic dXNAZXI6cDpzcw==");
+        let shown = format!(
+            "{chosen:?} {:?}",
+            ProxySetting::Url("http://u:p4ss@x:1".into())
+        );
+        assert!(
+            !shown.contains("p%3Ass") && !shown.contains("p4ss"),
+            "{shown}"
+        );
+        assert_eq!(chosen.uri, "http://proxy:3128/");
+    }
+
+    #[test]
+    fn an_unusable_proxy_url_is_an_error_that_names_its_variable_not_its_password() {
+        let endpoint: Uri = SERVICE.parse().unwrap();
+        for (value, says) in [
+            ("socks5://u:s3cret@proxy:1080", "socks5 proxies"),
+            ("https://u:s3cret@proxy:443", "over TLS"),
+            ("http://u:s3cret@pro xy:1", "not a URL"),
+        ] {
+            let error = Route::choose(
+                &ProxySetting::Environment,
+                &endpoint,
+                environment(&[("HTTPS_PROXY", value)]),
+            )
+            .unwrap_err();
+            let text = crate::error::Error::report(&error).to_string();
+            assert!(
+                text.contains("HTTPS_PROXY") && text.contains(says),
+                "{text}"
+            );
+            assert!(!text.contains("s3cret") && !text.contains("u:"), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_proxy_or_none_overrides_the_environment() {
+        let endpoint: Uri = SERVICE.parse().unwrap();
+        let env = environment(&[("HTTPS_PROXY", "http://env:1"), ("NO_PROXY", "*")]);
+        let explicit = ProxySetting::Url("http://mine:2".into());
+        let chosen = Route::choose(&explicit, &endpoint, &env).unwrap().unwrap();
+        assert_eq!(chosen.uri, "http://mine:2/");
+        assert!(
+            Route::choose(&ProxySetting::Off, &endpoint, &env)
+                .unwrap()
+                .is_none()
+        );
+        let plain: Uri = "http://127.0.0.1:9/s.asmx".parse().unwrap();
+        assert!(Route::choose(&explicit, &plain, &env).unwrap().is_none());
+    }
+}

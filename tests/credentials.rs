@@ -1,0 +1,70 @@
+//! Credentials a client refuses before anything is sent: empty ones, which would only earn a
+//! 401, and ones written in the endpoint URL, which would be sent nowhere and shown everywhere.
+
+use instamed_soap::{ApiKey, Client, Credentials, Error, Protocol};
+
+const ENDPOINT: &str = "https://connect.instamed.com/payment/service.asmx";
+
+fn refused(result: Result<Client, Error>) -> String {
+    match result {
+        Err(error @ Error::InvalidConfig { .. }) => error.report().to_string(),
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_credentials_and_api_keys_are_refused() {
+    for (account, password) in [("acct@clinic", ""), ("", "pw")] {
+        let report = refused(
+            Client::builder(ENDPOINT)
+                .credentials(Credentials::new(account, password))
+                .build(),
+        );
+        assert!(report.contains("must not be empty"), "{report}");
+    }
+    for (key, secret) in [("key", ""), ("", "secret")] {
+        let report = refused(
+            Client::builder("https://connect.instamed.com")
+                .protocol(Protocol::Rest)
+                .api_key(ApiKey::new(key, secret))
+                .build(),
+        );
+        assert!(report.contains("must not be empty"), "{report}");
+    }
+}
+
+#[test]
+fn credentials_in_the_endpoint_are_refused_and_shown_masked() {
+    let user = "acct-in-url";
+    let password = "pw-in-url-4431";
+    for (endpoint, nvp) in [
+        (
+            format!("https://{user}:{password}@connect.instamed.com/payment/service.asmx"),
+            None,
+        ),
+        (
+            format!("https://{user}@connect.instamed.com/payment/service.asmx"),
+            None,
+        ),
+        (
+            ENDPOINT.to_owned(),
+            Some(format!(
+                "https://{user}:{password}@connect.instamed.com/payment/NVP.aspx"
+            )),
+        ),
+    ] {
+        let mut builder = Client::builder(&endpoint).credentials(Credentials::new("a", "b"));
+        if let Some(nvp) = nvp {
+            builder = builder.nvp_endpoint(nvp);
+        }
+        let shown = format!("{builder:?}");
+        let report = refused(builder.build());
+        for said in [&report, &shown] {
+            assert!(!said.contains(user) && !said.contains(password), "{said}");
+        }
+        assert!(
+            report.contains("https://***@connect.instamed.com/payment/"),
+            "{report}"
+        );
+    }
+}
