@@ -248,7 +248,7 @@ pub fn import_file(har: &Path, dir: &Path) -> Result<Written, HarError> {
 /// The request as a line may show it: no query, no user info.
 fn shown(request: &Request) -> String {
     let method = printable(&request.method);
-    match request.url.parse::<Uri>() {
+    match url(request) {
         Ok(uri) => {
             let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
             format!(
@@ -262,6 +262,12 @@ fn shown(request: &Request) -> String {
     }
 }
 
+/// The request's URL; a fragment (`#…`), which browsers keep and never send, is left out.
+fn url(request: &Request) -> Result<Uri, http::uri::InvalidUri> {
+    let url = request.url.split('#').next().unwrap_or("");
+    url.parse()
+}
+
 /// `text` without control characters, so that a line stays one line on a terminal.
 fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
@@ -272,10 +278,7 @@ fn cassette(entry: &Entry) -> Result<Cassette, String> {
     let request = &entry.request;
     let response = &entry.response;
     let status = status(response.status)?;
-    let uri: Uri = request
-        .url
-        .parse()
-        .map_err(|_| "its URL cannot be read".to_owned())?;
+    let uri = url(request).map_err(|_| "its URL cannot be read".to_owned())?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
         return Err("not an HTTP or HTTPS exchange".into());
     }
@@ -488,4 +491,55 @@ fn soap_namespace(seen: &SeenRequest<'_>) -> Option<String> {
     body.children()
         .find(|n| n.is_element())
         .and_then(|n| n.tag_name().namespace().map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn har(url: &str, content: &str) -> Vec<u8> {
+        format!(
+            "\u{feff}{{\"log\":{{\"entries\":[{{\"request\":{{\"method\":\"POST\",\"url\":\"{url}\",\
+             \"headers\":[{{\"name\":\"content-type\",\"value\":\"application/json\"}}],\
+             \"postData\":{{\"text\":\"{{\\\"Outlet\\\":{{\\\"MerchantID\\\":\\\"1\\\"}},\\\"TransactionID\\\":\\\"AB\\\"}}\"}}}},\
+             \"response\":{{\"status\":200,\"headers\":[],\"content\":{content}}}}}]}}}}"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_fragment_and_a_byte_order_mark_do_not_stop_an_import() {
+        let import = import(&har(
+            "http://127.0.0.1/rest/payment/void#top",
+            r#"{"size":2,"text":"{}"}"#,
+        ))
+        .unwrap();
+        assert_eq!(import.skipped, []);
+        assert_eq!(
+            import.cassettes[0].cassette.request.start,
+            "POST /rest/payment/void"
+        );
+    }
+
+    #[test]
+    fn a_skipped_entry_is_shown_without_its_query_or_user_info() {
+        let import = import(&har(
+            "http://user:pw-in-url@127.0.0.1/rest/payment/void?password=pw-in-query",
+            r#"{"size":40,"text":"e30="}"#,
+        ))
+        .unwrap();
+        let skipped = &import.skipped[0];
+        assert_eq!(skipped.what, "POST http://127.0.0.1/rest/payment/void");
+        assert!(skipped.reason.contains("truncated"), "{}", skipped.reason);
+    }
+
+    #[test]
+    fn bad_base64_is_a_reason_not_a_failure() {
+        let import = import(&har(
+            "http://127.0.0.1/rest/payment/void",
+            r#"{"size":-1,"text":"@@@","encoding":"base64"}"#,
+        ))
+        .unwrap();
+        assert!(import.skipped[0].reason.contains("base64"));
+    }
 }
