@@ -173,15 +173,25 @@ pub fn verify_file(file: &Path) -> Verdict {
                 cassette.operation
             ));
         }
-        Ok(cassette) => verdict.problems = verify(&cassette),
+        Ok(cassette) => verdict.problems = problems(&cassette),
         Err(error) => verdict.error = Some(error.to_string()),
     }
     verdict.elapsed = started.elapsed();
     verdict
 }
 
-/// Every way `cassette` is not honoured by this build's client.
-pub fn verify(cassette: &Cassette) -> Vec<Problem> {
+/// Every way `cassette` is not honoured by this build's client, in words; [`problems`] also
+/// says where each difference is.
+pub fn verify(cassette: &Cassette) -> Vec<String> {
+    problems(cassette)
+        .into_iter()
+        .map(|problem| problem.message)
+        .collect()
+}
+
+/// Every way `cassette` is not honoured by this build's client, each with the path of the
+/// difference.
+pub fn problems(cassette: &Cassette) -> Vec<Problem> {
     let mut problems = Vec::new();
     let Some(inputs) = &cassette.inputs else {
         return vec![Problem::new(
