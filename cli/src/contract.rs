@@ -1,4 +1,5 @@
-//! `record`, `replay` and `contract verify`: contract testing from the command line.
+//! `record`, `replay`, `contract verify` and `contract import-har`: contract testing from the
+//! command line.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,6 +71,27 @@ pub struct ReplayArgs {
 pub struct VerifyArgs {
     /// Directory of cassettes to verify.
     cassettes: PathBuf,
+    /// Also write a JUnit XML report to this file, for the CI's test report (GitLab,
+    /// Jenkins, GitHub test reporters): one test case per cassette, a failure saying where
+    /// the first difference is, an error for a cassette that cannot be read.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Print one JSON document instead of the lines: the counts, and for each cassette its
+    /// name, file, status (pass, fail, error, skip) and problems (path of the difference and
+    /// message).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `contract import-har`.
+#[derive(Debug, clap::Args)]
+pub struct ImportHarArgs {
+    /// The HTTP Archive (HAR 1.2) saved by a browser's developer tools, Fiddler, Charles or
+    /// mitmproxy.
+    har: PathBuf,
+    /// Directory the cassettes are written to (created if missing), numbered after those
+    /// already there.
+    cassettes: PathBuf,
 }
 
 /// Runs `record` until Ctrl-C.
@@ -120,7 +142,8 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
-/// Runs `contract verify`: one line per cassette, non-zero exit on any failure.
+/// Runs `contract verify`: one line per cassette (or one JSON document), an optional JUnit
+/// report, non-zero exit on any failure.
 pub fn verify(args: VerifyArgs) -> ExitCode {
     let verdicts = match contract::verify_dir(&args.cassettes) {
         Ok(verdicts) => verdicts,
@@ -133,20 +156,75 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
         eprintln!("error: no *.cassette file in {}", args.cassettes.display());
         return ExitCode::from(exit::FAILED);
     }
-    let failed = verdicts.iter().filter(|v| !v.passed()).count();
-    let skipped = verdicts.iter().filter(|v| v.skipped.is_some()).count();
-    for verdict in &verdicts {
-        println!("{verdict}");
+    let counts = contract::report::Counts::of(&verdicts);
+    if let Some(file) = &args.junit {
+        let written = contract::report::junit(&args.cassettes, &verdicts)
+            .and_then(|xml| std::fs::write(file, xml));
+        if let Err(error) = written {
+            eprintln!(
+                "error: cannot write the JUnit report {}: {error}",
+                file.display()
+            );
+            return ExitCode::from(exit::FAILED);
+        }
     }
-    println!(
-        "{} passed, {failed} failed, {skipped} skipped",
-        verdicts.len() - failed - skipped
-    );
-    ExitCode::from(if failed == 0 {
+    if args.json {
+        let document = contract::report::json(&args.cassettes, &verdicts);
+        println!("{document:#}");
+    } else {
+        for verdict in &verdicts {
+            println!("{verdict}");
+        }
+        println!(
+            "{} passed, {} failed, {} skipped",
+            counts.passed,
+            counts.failed + counts.errors,
+            counts.skipped
+        );
+    }
+    ExitCode::from(if counts.failed + counts.errors == 0 {
         exit::VOIDED
     } else {
         exit::FAILED
     })
+}
+
+/// Runs `contract import-har`: a line per cassette written (stdout) and per entry skipped,
+/// with why (stderr), then a summary; non-zero when the file is not HAR or holds no exchange
+/// with the service.
+pub fn import_har(args: ImportHarArgs) -> ExitCode {
+    let written = match contract::har::import_file(&args.har, &args.cassettes) {
+        Ok(written) => written,
+        Err(error) => {
+            eprintln!("error: {}", report(&error));
+            return ExitCode::from(match error {
+                contract::har::HarError::NotHar { .. } => exit::INVALID,
+                _ => exit::FAILED,
+            });
+        }
+    };
+    for skipped in &written.skipped {
+        eprintln!(
+            "skip  entry {} {}: {}",
+            skipped.entry, skipped.what, skipped.reason
+        );
+    }
+    for (entry, file) in &written.files {
+        println!("wrote {} (entry {entry})", file.display());
+    }
+    println!(
+        "{} written, {} skipped",
+        written.files.len(),
+        written.skipped.len()
+    );
+    if written.files.is_empty() {
+        eprintln!(
+            "error: no entry of {} is an exchange with the service",
+            args.har.display()
+        );
+        return ExitCode::from(exit::INVALID);
+    }
+    ExitCode::SUCCESS
 }
 
 fn report(error: &dyn std::error::Error) -> String {

@@ -86,6 +86,11 @@ enum ContractCommand {
     /// each request from its inputs, compare it with the recorded one, decode the recorded
     /// response and compare the outcome. Exits non-zero on any failure.
     Verify(contract::VerifyArgs),
+    /// Turn an HTTP Archive (HAR 1.2) from a browser, Fiddler, Charles or mitmproxy into
+    /// cassettes, secrets removed as `record` removes them. Entries that are not exchanges with
+    /// the service are skipped with a reason. Exits non-zero when the file is not HAR or holds
+    /// no exchange with the service.
+    ImportHar(contract::ImportHarArgs),
 }
 
 fn main() -> ExitCode {
@@ -145,6 +150,7 @@ fn main() -> ExitCode {
             Command::Record(args) => contract::record(args).await,
             Command::Replay(args) => contract::replay(args).await,
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
+            Command::Contract(ContractCommand::ImportHar(args)) => contract::import_har(args),
             Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
         }
     })

@@ -105,3 +105,130 @@ fn contract_verify_passes_on_the_corpus_and_fails_on_a_broken_cassette() {
         "{text}"
     );
 }
+
+/// A copy of the corpus with one cassette whose recorded request says another store, and one
+/// file that is no cassette at all.
+fn corpus_with_a_failure_and_an_error() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("instamed-soap-junit-")
+        .tempdir()
+        .unwrap();
+    for file in contract::verify::cassette_files(Path::new(CORPUS)).unwrap() {
+        std::fs::copy(&file, dir.path().join(file.file_name().unwrap())).unwrap();
+    }
+    let broken = dir
+        .path()
+        .join("001-soap11-docreditcardsecondaryvoid-voided.cassette");
+    let text = std::fs::read_to_string(&broken).unwrap();
+    let edited = text.replace("<StoreID>123</StoreID>", "<StoreID>999</StoreID>");
+    assert_ne!(edited, text);
+    std::fs::write(&broken, edited).unwrap();
+    std::fs::write(
+        dir.path().join("000-unreadable.cassette"),
+        "not a cassette <&>\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn contract_verify_writes_a_junit_report_ci_systems_read() {
+    let dir = corpus_with_a_failure_and_an_error();
+    let cassettes = contract::verify::cassette_files(dir.path()).unwrap().len();
+    let report = dir.path().join("report").with_extension("xml");
+    let output = Command::new(env!("CARGO_BIN_EXE_instamed-soap"))
+        .args(["contract", "verify", "--junit"])
+        .arg(&report)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL  001-soap11"), "{text}");
+
+    let xml = std::fs::read_to_string(&report).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let suites = doc.root_element();
+    assert_eq!(suites.tag_name().name(), "testsuites");
+    let suite = suites
+        .children()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), cassettes);
+    assert_eq!(
+        suite.attribute("tests"),
+        Some(cassettes.to_string().as_str())
+    );
+    assert_eq!(suite.attribute("failures"), Some("1"));
+    assert_eq!(suite.attribute("errors"), Some("1"));
+    assert!(suite.attribute("time").unwrap().parse::<f64>().is_ok());
+    assert!(cases.iter().all(|c| c.attribute("classname").is_some()));
+
+    let failures: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .collect();
+    assert_eq!(failures.len(), 1);
+    let failure = failures[0];
+    assert_eq!(
+        failure.parent().unwrap().attribute("name"),
+        Some("001-soap11-docreditcardsecondaryvoid-voided.cassette")
+    );
+    assert_eq!(
+        failure.attribute("type"),
+        Some("request.body/Envelope/Body/DoCreditCardSecondaryVoid/transaction/StoreID")
+    );
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .contains("StoreID: expected \"999\", got \"123\""),
+        "{xml}"
+    );
+    let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
+    assert_eq!(
+        error.parent().unwrap().attribute("name"),
+        Some("000-unreadable.cassette")
+    );
+    assert!(
+        error.attribute("message").unwrap().contains("cannot read"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn contract_verify_json_names_each_cassette_its_status_and_the_difference_path() {
+    let dir = corpus_with_a_failure_and_an_error();
+    let output = Command::new(env!("CARGO_BIN_EXE_instamed-soap"))
+        .args(["contract", "verify", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["errors"], 1);
+    let cassettes = report["cassettes"].as_array().unwrap();
+    let find = |name: &str| {
+        cassettes
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report:#}"))
+    };
+    let failed = find("001-soap11-docreditcardsecondaryvoid-voided.cassette");
+    assert_eq!(failed["status"], "fail");
+    assert_eq!(
+        failed["problems"][0]["path"],
+        "request.body/Envelope/Body/DoCreditCardSecondaryVoid/transaction/StoreID"
+    );
+    assert_eq!(find("000-unreadable.cassette")["status"], "error");
+    assert_eq!(
+        find("002-soap11-docreditcardsecondaryvoid-already-voided.cassette")["status"],
+        "pass"
+    );
+    assert_eq!(report["passed"], cassettes.len() - 2);
+}

@@ -6,19 +6,23 @@
 //! - [`redact`]: secrets removed before anything is written;
 //! - [`echo`]: response placeholders that echo the request (`{{request.PrimaryTransactionID}}`);
 //! - [`ContractServer`]: a recording proxy and a replaying server;
-//! - [`verify`]: does this build's client still honour each cassette?
+//! - [`verify`]: does this build's client still honour each cassette? [`report`] says so
+//!   in JUnit XML or JSON;
+//! - [`har`]: cassettes from an HTTP Archive captured by a browser or a debugging proxy.
 
 pub mod cassette;
 pub mod charset;
 pub mod echo;
+pub mod har;
 pub mod matcher;
 pub mod record;
 pub mod redact;
 pub mod replay;
+pub mod report;
 pub mod server;
 pub mod verify;
 
 pub use cassette::{Cassette, CassetteError, Message, VoidInputs};
 pub use matcher::{Comparison, Difference};
 pub use server::{ContractServer, ServeOptions, Upstream};
-pub use verify::{Verdict, verify_dir};
+pub use verify::{Problem, Verdict, verify_dir};

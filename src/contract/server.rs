@@ -419,42 +419,52 @@ struct Recording {
 }
 
 impl Recording {
-    /// Writes `cassette` under the next free number, never replacing a file: the number is
-    /// skipped when any file already carries it, and the file appears whole, in one step that
-    /// fails if the name was taken in the meantime (by another recorder, say).
+    /// Writes `cassette` under the next free number (see [`save_numbered`]).
     fn save(&self, cassette: &Cassette) -> std::io::Result<PathBuf> {
-        let text = cassette.to_text();
-        let suffix = format!(
-            "{}-{}-{}.cassette",
-            cassette.protocol,
-            slug(&cassette.operation),
-            cassette
-                .expect
-                .as_deref()
-                .map_or_else(|| "exchange".to_owned(), slug)
-        );
         let mut next = self
             .next
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        loop {
-            let number = *next;
-            *next += 1;
-            if number_taken(&self.dir, number)? {
-                continue;
-            }
-            let path = self.dir.join(format!("{number:03}-{suffix}"));
-            let mut file = tempfile::Builder::new()
-                .prefix(".recording-")
-                .suffix(".partial")
-                .tempfile_in(&self.dir)?;
-            file.write_all(text.as_bytes())?;
-            file.as_file().sync_all()?;
-            match file.persist_noclobber(&path) {
-                Ok(_) => return Ok(path),
-                Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(error) => return Err(error.error),
-            }
+        save_numbered(&self.dir, &mut next, cassette)
+    }
+}
+
+/// Writes `cassette` in `dir` as `NNN-protocol-operation-outcome.cassette`, trying `*next`
+/// first, never replacing a file: a number is skipped when any file already carries it, and
+/// the file appears whole, in one step that fails if the name was taken in the meantime (by
+/// another recorder, say). `record` and `contract import-har` name their cassettes alike.
+pub(crate) fn save_numbered(
+    dir: &Path,
+    next: &mut usize,
+    cassette: &Cassette,
+) -> std::io::Result<PathBuf> {
+    let text = cassette.to_text();
+    let suffix = format!(
+        "{}-{}-{}.cassette",
+        cassette.protocol,
+        slug(&cassette.operation),
+        cassette
+            .expect
+            .as_deref()
+            .map_or_else(|| "exchange".to_owned(), slug)
+    );
+    loop {
+        let number = *next;
+        *next += 1;
+        if number_taken(dir, number)? {
+            continue;
+        }
+        let path = dir.join(format!("{number:03}-{suffix}"));
+        let mut file = tempfile::Builder::new()
+            .prefix(".recording-")
+            .suffix(".partial")
+            .tempfile_in(dir)?;
+        file.write_all(text.as_bytes())?;
+        file.as_file().sync_all()?;
+        match file.persist_noclobber(&path) {
+            Ok(_) => return Ok(path),
+            Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error.error),
         }
     }
 }
@@ -469,7 +479,7 @@ fn number_of(name: &str) -> Option<usize> {
 }
 
 /// The highest number among the cassette files of `dir` (0 when none is numbered).
-fn highest_number(dir: &Path) -> std::io::Result<usize> {
+pub(crate) fn highest_number(dir: &Path) -> std::io::Result<usize> {
     Ok(cassette_files(dir)?
         .iter()
         .filter_map(|file| file.file_name()?.to_str().and_then(number_of))

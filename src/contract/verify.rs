@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -57,6 +58,35 @@ impl Exchange {
     }
 }
 
+/// One way a cassette is not honoured: where the difference is, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Problem {
+    /// Where the recorded exchange and this build part: `inputs`, `request.method`,
+    /// `request.target`, `request.header.content-type`, `request.header.content-type.action`,
+    /// `request.header.soapaction`, `request.body` followed by the matcher's path of the first
+    /// difference in the body (`request.body/Envelope/Body/…/StoreID`, `request.body$.Outlet.StoreID`,
+    /// `request.body?storeid`), `request` when the request cannot be built, or `outcome`.
+    pub path: String,
+    /// The difference in words.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// What verifying one cassette found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -64,24 +94,33 @@ pub struct Verdict {
     /// The cassette file.
     pub file: PathBuf,
     /// Every way the cassette is not honoured; empty when it passes.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
+    /// Why the cassette could not be read at all (it is then neither passed nor checked).
+    pub error: Option<String>,
     /// Why the cassette was not verified, for an exchange that is not a void (replay only).
     pub skipped: Option<String>,
+    /// How long reading and checking the cassette took.
+    pub elapsed: Duration,
 }
 
 impl Verdict {
     /// Whether the cassette is honoured (a skipped one is not a failure).
     pub fn passed(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.error.is_none()
+    }
+
+    /// The cassette's file name, as reports name it.
+    pub fn name(&self) -> String {
+        self.file.file_name().map_or_else(
+            || self.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     }
 }
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.file.file_name().map_or_else(
-            || self.file.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let name = self.name();
         if let Some(why) = &self.skipped {
             return write!(f, "skip  {name} ({why})");
         }
@@ -89,6 +128,9 @@ impl fmt::Display for Verdict {
             return write!(f, "pass  {name}");
         }
         write!(f, "FAIL  {name}")?;
+        if let Some(error) = &self.error {
+            write!(f, "\n      cannot read it: {error}")?;
+        }
         for problem in &self.problems {
             write!(f, "\n      {problem}")?;
         }
@@ -116,33 +158,55 @@ pub fn verify_dir(dir: &Path) -> std::io::Result<Vec<Verdict>> {
 
 /// Verifies one cassette file.
 pub fn verify_file(file: &Path) -> Verdict {
-    let verdict = |problems, skipped| Verdict {
+    let started = Instant::now();
+    let mut verdict = Verdict {
         file: file.to_path_buf(),
-        problems,
-        skipped,
+        problems: Vec::new(),
+        error: None,
+        skipped: None,
+        elapsed: Duration::ZERO,
     };
     match Cassette::load(file) {
-        Ok(cassette) if cassette.inputs.is_none() => verdict(
-            Vec::new(),
-            Some(format!(
+        Ok(cassette) if cassette.inputs.is_none() => {
+            verdict.skipped = Some(format!(
                 "{} is not a void; it is kept for replay",
                 cassette.operation
-            )),
-        ),
-        Ok(cassette) => verdict(verify(&cassette), None),
-        Err(error) => verdict(vec![error.to_string()], None),
+            ));
+        }
+        Ok(cassette) => verdict.problems = problems(&cassette),
+        Err(error) => verdict.error = Some(error.to_string()),
     }
+    verdict.elapsed = started.elapsed();
+    verdict
 }
 
-/// Every way `cassette` is not honoured by this build's client.
+/// Every way `cassette` is not honoured by this build's client, in words; [`problems`] also
+/// says where each difference is.
 pub fn verify(cassette: &Cassette) -> Vec<String> {
+    problems(cassette)
+        .into_iter()
+        .map(|problem| problem.message)
+        .collect()
+}
+
+/// Every way `cassette` is not honoured by this build's client, each with the path of the
+/// difference.
+pub fn problems(cassette: &Cassette) -> Vec<Problem> {
     let mut problems = Vec::new();
     let Some(inputs) = &cassette.inputs else {
-        return vec!["the cassette has no domain inputs (transaction-id and the outlet)".into()];
+        return vec![Problem::new(
+            "inputs",
+            "the cassette has no domain inputs (transaction-id and the outlet)",
+        )];
     };
     let request = match Exchange::of(inputs) {
         Ok(request) => request,
-        Err(error) => return vec![format!("its inputs are invalid: {error}")],
+        Err(error) => {
+            return vec![Problem::new(
+                "inputs",
+                format!("its inputs are invalid: {error}"),
+            )];
+        }
     };
     let target = cassette
         .request
@@ -152,7 +216,7 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
         .unwrap_or("/");
     let wire = match offline_wire(cassette.protocol, target) {
         Ok(wire) => wire,
-        Err(problem) => return vec![problem],
+        Err(problem) => return vec![Problem::new("request.target", problem)],
     };
 
     let mut response = cassette.response.clone();
@@ -168,20 +232,22 @@ pub fn verify(cassette: &Cassette) -> Vec<String> {
             };
             response.body = sent.echo(&cassette.response.body).into_owned();
         }
-        Err(error) => problems.push(format!(
-            "the client cannot build the request: {}",
-            error.report()
+        Err(error) => problems.push(Problem::new(
+            "request",
+            format!("the client cannot build the request: {}", error.report()),
         )),
     }
 
     let outcome = request.outcome(&wire, &response);
     match &cassette.expect {
         Some(expected) if expected == outcome => {}
-        Some(expected) => problems.push(format!(
-            "the response decodes to {outcome}, expected {expected}"
+        Some(expected) => problems.push(Problem::new(
+            "outcome",
+            format!("the response decodes to {outcome}, expected {expected}"),
         )),
-        None => problems.push(format!(
-            "the cassette expects no outcome; the response decodes to {outcome}"
+        None => problems.push(Problem::new(
+            "outcome",
+            format!("the cassette expects no outcome; the response decodes to {outcome}"),
         )),
     }
     problems
@@ -221,20 +287,23 @@ pub(crate) fn offline_wire(protocol: Protocol, target: &str) -> Result<Wire, Str
 }
 
 /// Differences between the recorded request and the one the client builds now.
-fn compare_request(cassette: &Cassette, built: &http::Request<Bytes>) -> Vec<String> {
+fn compare_request(cassette: &Cassette, built: &http::Request<Bytes>) -> Vec<Problem> {
     let recorded = &cassette.request;
     let mut problems = Vec::new();
     let mut words = recorded.start.split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     if !method.eq_ignore_ascii_case(built.method().as_str()) {
-        problems.push(format!(
-            "method: recorded {method}, sent {}",
-            built.method()
+        problems.push(Problem::new(
+            "request.method",
+            format!("method: recorded {method}, sent {}", built.method()),
         ));
     }
     let built_target = built.uri().path_and_query().map_or("/", |p| p.as_str());
     if target != built_target {
-        problems.push(format!("target: recorded {target}, sent {built_target}"));
+        problems.push(Problem::new(
+            "request.target",
+            format!("target: recorded {target}, sent {built_target}"),
+        ));
     }
     let header = |name: &str| {
         built
@@ -247,13 +316,15 @@ fn compare_request(cassette: &Cassette, built: &http::Request<Bytes>) -> Vec<Str
         media_type_and_action(recorded.header("content-type").unwrap_or(""));
     let (built_type, built_action) = media_type_and_action(header("content-type"));
     if recorded_type != built_type {
-        problems.push(format!(
-            "content type: recorded {recorded_type:?}, sent {built_type:?}"
+        problems.push(Problem::new(
+            "request.header.content-type",
+            format!("content type: recorded {recorded_type:?}, sent {built_type:?}"),
         ));
     }
     if recorded_action != built_action {
-        problems.push(format!(
-            "action parameter: recorded {recorded_action:?}, sent {built_action:?}"
+        problems.push(Problem::new(
+            "request.header.content-type.action",
+            format!("action parameter: recorded {recorded_action:?}, sent {built_action:?}"),
         ));
     }
     let recorded_soap_action = recorded.header("soapaction").map(|a| a.trim_matches('"'));
@@ -263,8 +334,9 @@ fn compare_request(cassette: &Cassette, built: &http::Request<Bytes>) -> Vec<Str
         .and_then(|v| v.to_str().ok())
         .map(|a| a.trim_matches('"'));
     if recorded_soap_action != built_soap_action {
-        problems.push(format!(
-            "SOAPAction: recorded {recorded_soap_action:?}, sent {built_soap_action:?}"
+        problems.push(Problem::new(
+            "request.header.soapaction",
+            format!("SOAPAction: recorded {recorded_soap_action:?}, sent {built_soap_action:?}"),
         ));
     }
     let body = built_body(built);
@@ -274,7 +346,10 @@ fn compare_request(cassette: &Cassette, built: &http::Request<Bytes>) -> Vec<Str
         _ => matcher::xml(&recorded.body_text(), &body),
     };
     if let Some(difference) = comparison.difference {
-        problems.push(format!("request body differs {difference}"));
+        problems.push(Problem::new(
+            format!("request.body{}", difference.path),
+            format!("request body differs {difference}"),
+        ));
     }
     problems
 }
