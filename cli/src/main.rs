@@ -95,6 +95,9 @@ enum ContractCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.only_prints() {
+        die_quietly_on_a_closed_pipe();
+    }
     // Both describe the command line only: no runtime needed.
     match &cli.command {
         Command::Completions { shell } => {
@@ -154,6 +157,31 @@ fn main() -> ExitCode {
             Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
         }
     })
+}
+
+impl Command {
+    /// Whether the command's whole job is to print, with no connection or file of its own
+    /// left half done if it stops mid-way.
+    fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Self::Completions { .. } | Self::Man | Self::Contract(_) | Self::Demo(_)
+        )
+    }
+}
+
+/// Restores the default action of SIGPIPE, as a filter such as `cat` has: `… | head` then ends
+/// the command quietly instead of making `println!` panic on the closed pipe. Servers and
+/// commands that send payments keep Rust's default (the signal ignored, the write an error),
+/// so that no reader of their output can stop them between a request and its record.
+#[allow(unsafe_code)] // a signal disposition; the standard library has no call for it
+fn die_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Prints where a server listens (the lines scripts and tests read), then waits for Ctrl-C or

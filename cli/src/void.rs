@@ -323,7 +323,8 @@ fn fault_json(fault: &SoapFault) -> serde_json::Value {
 pub(crate) fn print_error(error: &Error) {
     let verdict = exit::outcome_name(error).replace('_', " ");
     let report = error.report().to_string();
-    if report.starts_with(&verdict) {
+    // "invalid client configuration: …" already says what "invalid config" would.
+    if report.starts_with(&verdict) || matches!(error, Error::InvalidConfig { .. }) {
         eprintln!("{report}");
     } else {
         eprintln!("{verdict}: {report}");

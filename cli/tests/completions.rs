@@ -59,3 +59,32 @@ fn the_man_page_is_roff_with_every_command() {
         assert!(page.contains(command), "no {command}");
     }
 }
+
+/// `instamed-soap man | head` and the like: a reader that stops early ends the command as it
+/// ends `cat`, with no panic on standard error.
+#[test]
+fn a_closed_pipe_ends_a_printing_command_quietly() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    for args in [&["man"][..], &["completions", "bash"], &["demo"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_instamed-soap"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run instamed-soap");
+        // The reader goes away before the command has written: its first write meets a
+        // closed pipe.
+        drop(child.stdout.take());
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read stderr");
+        let status = child.wait().expect("wait");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(status.code(), Some(101), "{args:?}: {stderr}");
+    }
+}
