@@ -14,6 +14,8 @@ use instamed_soap::batch::{
 };
 use instamed_soap::{Client, Credentials, Protocol};
 
+use crate::connection::Connection;
+
 /// Arguments of `batch`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,16 +51,8 @@ pub struct Args {
     /// Protocol: soap11, soap12 or nvp.
     #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp"])]
     protocol: String,
-    /// Trust only the CA certificate(s) in this PEM file (e.g. the simulator's).
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
-    /// Allow http:// on a loopback address (for the simulator started with --plain-http).
-    #[arg(long)]
-    allow_plain_http: bool,
-    /// Deadline for each call: a duration such as 30s, 1m or 500ms (a bare number is
-    /// seconds), more than zero and at most 10m.
-    #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
-    timeout: Duration,
+    #[command(flatten)]
+    connection: Connection,
     /// InstaMed account ID.
     #[arg(
         long = "account-id",
@@ -164,16 +158,11 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
         "INSTAMED_ACCOUNT_ID or --account-id",
     )?;
     let password = crate::void::required(&args.password, "the password", "INSTAMED_PASSWORD")?;
-    let mut builder = Client::builder(&args.endpoint)
+    let builder = Client::builder(&args.endpoint)
         .credentials(Credentials::new(account, password))
         .protocol(protocol)
-        .allow_plain_http_on_loopback(args.allow_plain_http)
-        .timeout(args.timeout)
         .max_idle_connections(args.concurrency.max(1));
-    if let Some(ca) = &args.ca_cert {
-        builder = builder.ca_certificate_file(ca);
-    }
-    builder.build()
+    args.connection.apply(builder)?.build()
 }
 
 fn open(args: &Args) -> Result<(Journal, u64), JournalError> {

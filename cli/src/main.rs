@@ -2,6 +2,7 @@
 
 mod batch;
 mod bench;
+mod connection;
 mod contract;
 mod demo;
 mod exit;

@@ -1,16 +1,16 @@
 //! `instamed-soap void`: one void, for people and for scripts.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use instamed_soap::{
     ApiKey, CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, RetryPolicy,
-    TransactionId, TrustRoots, VoidReceipt, VoidRequest,
+    TransactionId, VoidReceipt, VoidRequest,
 };
 
 use instamed_soap::soap::SoapFault;
 
+use crate::connection::Connection;
 use crate::exit;
 
 /// Arguments of `void`.
@@ -44,31 +44,8 @@ pub struct Args {
     /// (https://connect.instamed.com) and the /rest/payment/… paths are appended.
     #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp", "rest"])]
     pub(crate) protocol: String,
-    /// Trust the CA certificate(s) in this PEM file (e.g. the simulator's, or a TLS-inspecting
-    /// gateway's). Alone, it replaces the built-in roots, as curl's --cacert does; with
-    /// --trust mozilla or --trust os it is added to them. May be repeated.
-    #[arg(long, value_name = "FILE")]
-    ca_cert: Vec<PathBuf>,
-    /// Which root certificates to trust: mozilla (compiled in), os (the system's store, or
-    /// SSL_CERT_FILE / SSL_CERT_DIR when set) or none (only --ca-cert). Default: mozilla, or
-    /// none when --ca-cert is given.
-    #[arg(long, value_name = "ROOTS", value_parser = ["mozilla", "os", "none"])]
-    trust: Option<String>,
-    /// Connect through this HTTP proxy (http://[user:password@]host:port) in a CONNECT tunnel,
-    /// instead of the one HTTPS_PROXY or ALL_PROXY names (NO_PROXY does not apply to it).
-    /// Prefer HTTPS_PROXY for a proxy password: a command line is visible to other users.
-    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
-    proxy: Option<String>,
-    /// Connect directly, ignoring HTTPS_PROXY, ALL_PROXY and NO_PROXY.
-    #[arg(long)]
-    no_proxy: bool,
-    /// Allow http:// on a loopback address (for the simulator started with --plain-http).
-    #[arg(long)]
-    allow_plain_http: bool,
-    /// Deadline for the whole call: a duration such as 30s, 1m or 500ms (a bare number is
-    /// seconds), more than zero and at most 10m.
-    #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
-    timeout: Duration,
+    #[command(flatten)]
+    connection: Connection,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     pub(crate) json: bool,
@@ -165,9 +142,7 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
         .reconcile_policy(RetryPolicy::before_sending(
             args.attempts,
             Duration::from_millis(args.backoff_ms),
-        ))
-        .allow_plain_http_on_loopback(args.allow_plain_http)
-        .timeout(args.timeout);
+        ));
     if protocol == Protocol::Rest {
         let key = required(
             &args.api_key,
@@ -188,16 +163,7 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     if let Some(url) = &args.nvp_endpoint {
         builder = builder.nvp_endpoint(url);
     }
-    builder = builder.trust_roots(trust_roots(args)?);
-    for ca in &args.ca_cert {
-        builder = builder.add_root_certificate_file(ca);
-    }
-    if let Some(url) = &args.proxy {
-        builder = builder.proxy(url);
-    } else if args.no_proxy {
-        builder = builder.no_proxy();
-    }
-    Ok((builder.build()?, request))
+    Ok((args.connection.apply(builder)?.build()?, request))
 }
 
 /// A credential the protocol needs: missing or empty, it is named by where it comes from, and
@@ -217,18 +183,6 @@ pub(crate) fn required<'a>(
             reason: format!("{what} is missing: set {from}"),
             source: None,
         }),
-    }
-}
-
-/// The roots `--trust` names; without it, Mozilla's, or none when `--ca-cert` names the CA.
-fn trust_roots(args: &Args) -> Result<TrustRoots, Error> {
-    match &args.trust {
-        Some(name) => name.parse().map_err(|reason| Error::InvalidConfig {
-            reason,
-            source: None,
-        }),
-        None if args.ca_cert.is_empty() => Ok(TrustRoots::Mozilla),
-        None => Ok(TrustRoots::None),
     }
 }
 

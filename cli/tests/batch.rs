@@ -794,3 +794,90 @@ async fn a_refund_that_claims_another_verdict_is_unknown_and_never_sent_again() 
         assert_eq!(refunds, usize::from(run == 0), "run {run}: refunds sent");
     }
 }
+
+/// The night job meets the same networks as a single void: it takes the same trust and proxy
+/// flags, and a payment it cannot reach is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_takes_the_trust_and_proxy_flags_of_void() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let ca = simulator.ca_path().expect("a TLS simulator").to_owned();
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A dead proxy: whatever it is asked to carry fails to connect.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_proxy = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+
+    let cases: [(&str, Vec<String>, Vec<(&str, String)>, bool); 4] = [
+        // The system's store, as a TLS-inspecting gateway's CA is installed.
+        (
+            "os",
+            vec!["--trust".into(), "os".into()],
+            vec![("SSL_CERT_FILE", ca.display().to_string())],
+            true,
+        ),
+        // Mozilla's roots alone do not vouch for the simulator: a TLS error, nothing sent.
+        (
+            "mozilla",
+            vec!["--trust".into(), "mozilla".into()],
+            vec![],
+            false,
+        ),
+        // Through a proxy that is down: nothing sent.
+        (
+            "proxy",
+            vec![
+                "--ca-cert".into(),
+                ca.display().to_string(),
+                "--proxy".into(),
+                dead_proxy.clone(),
+            ],
+            vec![],
+            false,
+        ),
+        // --no-proxy ignores a proxy named by the environment.
+        (
+            "no-proxy",
+            vec![
+                "--ca-cert".into(),
+                ca.display().to_string(),
+                "--no-proxy".into(),
+            ],
+            vec![("HTTPS_PROXY", dead_proxy.clone())],
+            true,
+        ),
+    ];
+    for (name, flags, env, voids) in cases {
+        let payment = simulator.ledger().create_payment(&outlet, "5.00").unwrap();
+        let input = dir.path().join(format!("{name}.csv"));
+        std::fs::write(&input, format!("{HEADER}{}", row(payment.as_str(), "", 1))).unwrap();
+        let mut command = Command::new(BIN);
+        command
+            .args(["batch", "--input"])
+            .arg(&input)
+            .arg("--journal")
+            .arg(dir.path().join(format!("{name}.journal")))
+            .args(["--endpoint", &simulator.endpoint(), "--timeout", "5s"])
+            .args(&flags)
+            .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
+            .env("INSTAMED_PASSWORD", DEMO_PASSWORD)
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .envs(env)
+            .stdin(Stdio::null());
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let status = simulator.ledger().payment(&payment).unwrap().status;
+        if voids {
+            assert_eq!(output.status.code(), Some(0), "{name}: {}", text(&output));
+            assert_eq!(status.code(), "V", "{name}");
+        } else {
+            assert_ne!(output.status.code(), Some(0), "{name}: {}", text(&output));
+            assert_eq!(status.code(), "C", "{name}: not voided");
+        }
+    }
+    simulator.shutdown().await;
+}
