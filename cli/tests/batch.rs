@@ -808,7 +808,9 @@ async fn batch_takes_the_trust_and_proxy_flags_of_void() {
     let dead_proxy = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
 
-    let cases: [(&str, Vec<String>, Vec<(&str, String)>, bool); 4] = [
+    /// A case: its name, the flags, the environment, and whether the payment is voided.
+    type Case = (&'static str, Vec<String>, Vec<(&'static str, String)>, bool);
+    let cases: [Case; 4] = [
         // The system's store, as a TLS-inspecting gateway's CA is installed.
         (
             "os",
