@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// The service address, e.g. https://connect.instamed.com/payment/service.asmx
-    #[arg(long, env = "INSTAMED_ENDPOINT")]
+    #[arg(long, env = "INSTAMED_ENDPOINT", hide_env_values = true)]
     endpoint: String,
     /// Protocol: soap11, soap12 or nvp.
     #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp"])]
@@ -100,7 +100,7 @@ pub async fn run(args: Args) -> ExitCode {
     let (journal, to_do) = match open(&args) {
         Ok(opened) => opened,
         Err(error) => {
-            eprintln!("error: {}", chain(&error));
+            eprintln!("error: {}", crate::causes::chain(&error));
             let code = match error {
                 JournalError::Duplicates(_) | JournalError::Input(_) => exit::INVALID,
                 _ => exit::JOURNAL,
@@ -122,7 +122,7 @@ pub async fn run(args: Args) -> ExitCode {
     let (journal, summary) = match result {
         Ok(done) => done,
         Err(error) => {
-            eprintln!("error: {}", chain(&error));
+            eprintln!("error: {}", crate::causes::chain(&error));
             return ExitCode::from(exit::JOURNAL);
         }
     };
@@ -131,7 +131,7 @@ pub async fn run(args: Args) -> ExitCode {
             eprintln!(
                 "error: cannot write the report {}: {}",
                 path.display(),
-                chain(error.as_ref())
+                crate::causes::chain(error.as_ref())
             );
         }
     }
@@ -328,19 +328,4 @@ fn summary_json(summary: &Summary) -> serde_json::Value {
         "journal_commits": summary.journal.commits,
         "journal_durable_commits": summary.journal.durable_commits,
     })
-}
-
-/// An error and its causes, each said once.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -31,7 +31,7 @@ pub struct Connection {
     #[arg(long)]
     allow_plain_http: bool,
     /// Deadline for each call: a duration such as 30s, 1m or 500ms (a bare number is
-    /// seconds), more than zero and at most 10m.
+    /// seconds), from 100ms to 10m.
     #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
     timeout: Duration,
 }

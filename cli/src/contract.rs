@@ -2,7 +2,7 @@
 //! command line.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -122,7 +122,7 @@ async fn serve(
     let server = match server {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("error: {}", report(&error));
+            eprintln!("error: {}", crate::causes::chain(&error));
             return ExitCode::from(exit::FAILED);
         }
     };
@@ -142,6 +142,14 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
+/// Exit codes of `contract verify`, for `--help`.
+pub const VERIFY_HELP: &str = "\
+Exit codes:
+  0  every cassette passed (or was skipped)
+  1  a cassette failed, or could not be read
+  2  nothing was verified or reported as asked: the directory cannot be read or holds no
+     cassette, or the --junit file cannot be written (the results are printed all the same)";
+
 /// Runs `contract verify`: one line per cassette (or one JSON document), an optional JUnit
 /// report, non-zero exit on any failure.
 pub fn verify(args: VerifyArgs) -> ExitCode {
@@ -149,25 +157,14 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
         Ok(verdicts) => verdicts,
         Err(error) => {
             eprintln!("error: cannot read {}: {error}", args.cassettes.display());
-            return ExitCode::from(exit::FAILED);
+            return ExitCode::from(exit::INVALID);
         }
     };
     if verdicts.is_empty() {
         eprintln!("error: no *.cassette file in {}", args.cassettes.display());
-        return ExitCode::from(exit::FAILED);
+        return ExitCode::from(exit::INVALID);
     }
     let counts = contract::report::Counts::of(&verdicts);
-    if let Some(file) = &args.junit {
-        let written = contract::report::junit(&args.cassettes, &verdicts)
-            .and_then(|xml| std::fs::write(file, xml));
-        if let Err(error) = written {
-            eprintln!(
-                "error: cannot write the JUnit report {}: {error}",
-                file.display()
-            );
-            return ExitCode::from(exit::FAILED);
-        }
-    }
     if args.json {
         let document = contract::report::json(&args.cassettes, &verdicts);
         println!("{document:#}");
@@ -182,11 +179,36 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
             counts.skipped
         );
     }
+    // After the results, so that a report that cannot be written hides none of them; and
+    // its own exit code, so that a CI job tells a broken contract from a bad path.
+    if let Some(file) = &args.junit
+        && let Err(error) = write_junit(file, &args.cassettes, &verdicts)
+    {
+        eprintln!(
+            "error: cannot write the JUnit report {}: {error}",
+            file.display()
+        );
+        return ExitCode::from(exit::INVALID);
+    }
     ExitCode::from(if counts.failed + counts.errors == 0 {
         exit::VOIDED
     } else {
         exit::FAILED
     })
+}
+
+/// Writes the JUnit report whole or not at all: a CI system that reads a half-written file
+/// would show a truncated run as a passing one.
+fn write_junit(file: &Path, dir: &Path, verdicts: &[contract::Verdict]) -> std::io::Result<()> {
+    let xml = contract::report::junit(dir, verdicts)?;
+    let parent = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::NamedTempFile::new_in(parent)?;
+    std::io::Write::write_all(&mut temporary, &xml)?;
+    temporary.persist(file).map_err(|error| error.error)?;
+    Ok(())
 }
 
 /// Runs `contract import-har`: a line per cassette written (stdout) and per entry skipped,
@@ -196,10 +218,12 @@ pub fn import_har(args: ImportHarArgs) -> ExitCode {
     let written = match contract::har::import_file(&args.har, &args.cassettes) {
         Ok(written) => written,
         Err(error) => {
-            eprintln!("error: {}", report(&error));
+            eprintln!("error: {}", crate::causes::chain(&error));
+            // A file that cannot be read, or is not HAR, is bad input; a cassette that
+            // cannot be written is this machine's failure.
             return ExitCode::from(match error {
-                contract::har::HarError::NotHar { .. } => exit::INVALID,
-                _ => exit::FAILED,
+                contract::har::HarError::Write { .. } => exit::FAILED,
+                _ => exit::INVALID,
             });
         }
     };
@@ -225,15 +249,4 @@ pub fn import_har(args: ImportHarArgs) -> ExitCode {
         return ExitCode::from(exit::INVALID);
     }
     ExitCode::SUCCESS
-}
-
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -59,22 +59,32 @@ pub struct Flags {
 #[derive(Debug)]
 pub struct InvalidFilter {
     value: String,
-    source: tracing_subscriber::filter::ParseError,
+    /// Why it does not parse; none when it is not even text.
+    source: Option<tracing_subscriber::filter::ParseError>,
 }
 
 impl std::fmt::Display for InvalidFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{FILTER_VARIABLE}={:?} is not a valid filter",
-            self.value
-        )
+        match self.source {
+            Some(_) => write!(
+                f,
+                "{FILTER_VARIABLE}={:?} is not a valid filter",
+                self.value
+            ),
+            None => write!(
+                f,
+                "{FILTER_VARIABLE}={:?} is not UTF-8 text, so not a filter",
+                self.value
+            ),
+        }
     }
 }
 
 impl std::error::Error for InvalidFilter {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        self.source
+            .as_ref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -94,15 +104,23 @@ impl Flags {
 
     /// The filter: `RUST_LOG` when it is set and not empty, the flags otherwise.
     fn filter(&self, default: DefaultLevel) -> Result<EnvFilter, InvalidFilter> {
-        let from_environment = std::env::var(FILTER_VARIABLE)
-            .ok()
-            .filter(|value| !value.trim().is_empty());
-        match from_environment {
-            // Strict, so that a mistyped RUST_LOG is reported rather than silently ignored.
-            Some(value) => EnvFilter::builder()
+        let from_environment = std::env::var_os(FILTER_VARIABLE)
+            .filter(|value| !value.to_string_lossy().trim().is_empty());
+        let Some(value) = from_environment else {
+            return Ok(EnvFilter::new(self.directives(default)));
+        };
+        // Strict, so that a mistyped RUST_LOG is reported rather than silently ignored.
+        match value.into_string() {
+            Ok(value) => EnvFilter::builder()
                 .parse(&value)
-                .map_err(|source| InvalidFilter { value, source }),
-            None => Ok(EnvFilter::new(self.directives(default))),
+                .map_err(|source| InvalidFilter {
+                    value,
+                    source: Some(source),
+                }),
+            Err(value) => Err(InvalidFilter {
+                value: value.to_string_lossy().into_owned(),
+                source: None,
+            }),
         }
     }
 

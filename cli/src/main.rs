@@ -2,6 +2,7 @@
 
 mod batch;
 mod bench;
+mod causes;
 mod connection;
 mod contract;
 mod demo;
@@ -86,6 +87,7 @@ enum ContractCommand {
     /// Check that this build's client still honours every cassette of a directory: rebuild
     /// each request from its inputs, compare it with the recorded one, decode the recorded
     /// response and compare the outcome. Exits non-zero on any failure.
+    #[command(after_help = contract::VERIFY_HELP)]
     Verify(contract::VerifyArgs),
     /// Turn an HTTP Archive (HAR 1.2) from a browser, Fiddler, Charles or mitmproxy into
     /// cassettes, secrets removed as `record` removes them. Entries that are not exchanges with

@@ -1,6 +1,5 @@
 //! `instamed-soap serve`: the simulator as a process of its own.
 
-use std::error::Error as _;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -117,7 +116,10 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(ADDRESS_IN_USE);
         }
         Err(error) => {
-            eprintln!("error: cannot start the simulator: {}", chain(&error));
+            eprintln!(
+                "error: cannot start the simulator: {}",
+                crate::causes::chain(&error)
+            );
             return ExitCode::from(exit::FAILED);
         }
     };
@@ -139,18 +141,6 @@ pub async fn run(args: Args) -> ExitCode {
     ExitCode::from(exit::VOIDED)
 }
 
-/// An error and its causes, each said once (no `Display` here repeats its source's words).
-fn chain(error: &SimulatorError) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        cause = error.source();
-    }
-    text
-}
-
 fn config(args: &Args) -> Result<SimulatorConfig, String> {
     let rate = |name: &str, value: f64| {
         if (0.0..=1.0).contains(&value) {
@@ -161,10 +151,15 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
     };
     let mut accounts = Vec::new();
     for account in &args.accounts {
-        let (id, password) = account
-            .split_once(':')
-            .ok_or_else(|| "--account takes ACCOUNT_ID:PASSWORD".to_owned())?;
-        accounts.push((id.to_owned(), password.to_owned()));
+        // An empty part could never sign in: the client refuses empty credentials.
+        match account.split_once(':') {
+            Some((id, password)) if !id.is_empty() && !password.is_empty() => {
+                accounts.push((id.to_owned(), password.to_owned()));
+            }
+            _ => {
+                return Err("--account takes ACCOUNT_ID:PASSWORD, neither of them empty".to_owned());
+            }
+        }
     }
     let mut api_keys = Vec::new();
     for pair in &args.api_keys {

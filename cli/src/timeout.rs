@@ -7,9 +7,13 @@ use std::time::Duration;
 /// proxy or gateway in the way, and anything longer is a typo that would hang a script.
 pub const MAX: Duration = Duration::from_secs(600);
 
+/// The shortest deadline accepted: less cannot carry a TLS handshake and an answer even on
+/// loopback, so every call would fail before it began.
+pub const MIN: Duration = Duration::from_millis(100);
+
 /// What `--help` says about the value.
 pub const HELP: &str = "a duration such as 30s, 1m or 500ms (a bare number is seconds), \
-                        more than zero and at most 10m";
+                        from 100ms to 10m";
 
 /// Parses a `--timeout` value for clap, which names the flag in its message and exits 2.
 pub fn parse(text: &str) -> Result<Duration, String> {
@@ -29,6 +33,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if duration.is_zero() {
         return Err(format!(
             "a zero timeout would fail every call; expected {HELP}"
+        ));
+    }
+    if duration < MIN {
+        return Err(format!(
+            "shorter than 100ms, which no call can be answered in; expected {HELP}"
         ));
     }
     if duration > MAX {
@@ -59,10 +68,13 @@ mod tests {
     fn absurd_values_are_refused_with_a_reason() {
         for bad in [
             "0", "0s", "-1", "-5s", "1e300", "inf", "NaN", "11m", "601", "1y", "abc", "", ".",
+            "1ns", "99ms", "0.05",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(parse("0").unwrap_err().contains("zero"));
         assert!(parse("1h").unwrap_err().contains("10m"));
+        assert!(parse("1ns").unwrap_err().contains("100ms"));
+        assert_eq!(parse("100ms"), Ok(MIN));
     }
 }

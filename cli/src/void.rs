@@ -19,7 +19,7 @@ pub struct Args {
     /// The service address, e.g. https://connect.instamed.com/payment/service.asmx. With
     /// --protocol nvp it may be the NVP page itself (…/payment/NVP.aspx). Never put
     /// credentials in it.
-    #[arg(long, env = "INSTAMED_ENDPOINT")]
+    #[arg(long, env = "INSTAMED_ENDPOINT", hide_env_values = true)]
     endpoint: String,
     /// The NVP page, when it is not NVP.aspx beside service.asmx (same scheme, host and port
     /// as --endpoint).

@@ -184,3 +184,36 @@ async fn void_never_prints_an_echoed_secret() {
         );
     }
 }
+
+/// `--help` lists where each flag may come from; a value the environment holds (an endpoint a
+/// careless script wrote credentials into, a password) is never shown beside it.
+#[test]
+fn help_never_shows_a_value_from_the_environment() {
+    for command in ["void", "refund", "reconcile", "batch"] {
+        let output = std::process::Command::new(BIN)
+            .args([command, "--help"])
+            .env(
+                "INSTAMED_ENDPOINT",
+                format!("https://{ACCOUNT}:{PASSWORD}@connect.instamed.test/payment/service.asmx"),
+            )
+            .env("INSTAMED_ACCOUNT_ID", ACCOUNT)
+            .env("INSTAMED_PASSWORD", PASSWORD)
+            .env("INSTAMED_API_KEY", "api-key-in-env")
+            .env("INSTAMED_API_SECRET", PASSWORD)
+            .output()
+            .expect("run instamed-soap");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{command}: {printed}");
+        assert!(
+            printed.contains("INSTAMED_ENDPOINT"),
+            "{command}: {printed}"
+        );
+        for secret in [PASSWORD, ACCOUNT, "api-key-in-env"] {
+            assert!(!printed.contains(secret), "{command} --help shows {secret}");
+        }
+    }
+}

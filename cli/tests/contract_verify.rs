@@ -232,3 +232,32 @@ fn contract_verify_json_names_each_cassette_its_status_and_the_difference_path()
     );
     assert_eq!(report["passed"], cassettes.len() - 2);
 }
+
+/// A CI job must tell a broken contract (exit 1) from a report it could not write or a
+/// directory that is not there (exit 2); the results are printed all the same.
+#[test]
+fn a_report_that_cannot_be_written_is_exit_2_after_the_results() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/envelopes");
+    let output = Command::new(env!("CARGO_BIN_EXE_instamed-soap"))
+        .args(["contract", "verify", corpus, "--junit"])
+        .arg("/nonexistent-directory/report.xml")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    assert!(stderr.contains("cannot write the JUnit report"), "{stderr}");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_instamed-soap"))
+        .args(["contract", "verify", "/nonexistent-directory"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let missing_har = Command::new(env!("CARGO_BIN_EXE_instamed-soap"))
+        .args(["contract", "import-har", "/nonexistent.har"])
+        .arg(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(missing_har.status.code(), Some(2), "{missing_har:?}");
+}

@@ -448,3 +448,24 @@ fn soak_names_its_endings_in_words() {
     }
     assert!(printed.contains("voided"), "{printed}");
 }
+
+/// A RUST_LOG that is not text is reported like a mistyped one, not silently ignored.
+#[cfg(unix)]
+#[test]
+fn a_rust_log_that_is_not_text_exits_2() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_instamed-soap"))
+        .args(["contract", "verify", "/nonexistent-directory"])
+        .env(
+            "RUST_LOG",
+            std::ffi::OsStr::from_bytes(b"instamed_soap=\xff"),
+        )
+        .output()
+        .expect("run instamed-soap");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("RUST_LOG") && stderr.contains("not UTF-8"),
+        "{stderr}"
+    );
+}

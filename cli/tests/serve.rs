@@ -345,6 +345,26 @@ fn a_bad_hostname_is_a_usage_error() {
     }
 }
 
+/// An account or API key with an empty part could never sign in (the client refuses empty
+/// credentials): refused at start, before anything listens.
+#[test]
+fn an_account_with_an_empty_part_is_a_usage_error() {
+    for args in [
+        ["--account", "clinic@instamed.test:"],
+        ["--account", ":secret"],
+        ["--account", "no-colon"],
+        ["--api-key", "key:"],
+    ] {
+        let output = Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .output()
+            .expect("run serve");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}: it started");
+    }
+}
+
 /// `/health` answers GET and HEAD without credentials, with `ok` and nothing else; the rest
 /// of the simulator still asks for them.
 #[tokio::test(flavor = "multi_thread")]

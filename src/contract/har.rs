@@ -285,7 +285,7 @@ fn cassette(entry: &Entry) -> Result<Cassette, String> {
     let method = Method::from_bytes(request.method.as_bytes())
         .map_err(|_| "its method cannot be read".to_owned())?;
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    let request_headers = headers(&request.headers, &request.cookies, "cookie", "; ");
+    let request_headers = headers(&request.headers, &request.cookies, "cookie", "; ")?;
 
     // Which interface, judged as `record` judges it, before asking for a body.
     let probe = SeenRequest {
@@ -315,7 +315,7 @@ fn cassette(entry: &Entry) -> Result<Cassette, String> {
     };
     known_operation(protocol, &seen)?;
 
-    let response_headers = headers(&response.headers, &response.cookies, "set-cookie", "");
+    let response_headers = headers(&response.headers, &response.cookies, "set-cookie", "")?;
     let answer = response_body(&response.content, &response_headers)?;
     Ok(record::cassette(&seen, status, &response_headers, &answer))
 }
@@ -332,27 +332,33 @@ fn status(status: f64) -> Result<StatusCode, String> {
 
 /// The headers as a server would have received them: pseudo-headers, and the two that
 /// described the body before the tool decoded it, left out; cookies put back when the capture
-/// lists them only apart.
+/// lists them only apart. A header that HTTP cannot carry, even with the spaces a tool may add
+/// around it trimmed, refuses the entry: no server received that exchange, and a secret in a
+/// header the redaction never sees could be echoed in the answer and written as it is.
 fn headers(
     pairs: &[NameValue],
     cookies: &[NameValue],
     cookie_header: &str,
     join: &str,
-) -> HeaderMap {
+) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     for pair in pairs {
-        if pair.name.starts_with(':') {
+        let name = pair.name.trim();
+        if name.starts_with(':') {
             continue;
         }
-        let Ok(name) = HeaderName::try_from(pair.name.as_str()) else {
-            continue;
+        let unreadable = || {
+            format!(
+                "its header {:?} cannot be carried by HTTP",
+                printable(name).chars().take(40).collect::<String>()
+            )
         };
+        let name = HeaderName::try_from(name).map_err(|_| unreadable())?;
         if name == http::header::CONTENT_ENCODING || name == http::header::CONTENT_LENGTH {
             continue;
         }
-        if let Ok(value) = HeaderValue::try_from(pair.value.as_str()) {
-            map.append(name, value);
-        }
+        let value = HeaderValue::try_from(pair.value.trim()).map_err(|_| unreadable())?;
+        map.append(name, value);
     }
     if !cookies.is_empty() && !map.contains_key(cookie_header) {
         let values: Vec<String> = cookies
@@ -364,16 +370,15 @@ fn headers(
         } else {
             vec![values.join(join)]
         };
+        let name = HeaderName::try_from(cookie_header)
+            .map_err(|_| format!("its {cookie_header} header cannot be rebuilt"))?;
         for value in values {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::try_from(cookie_header),
-                HeaderValue::try_from(value),
-            ) {
-                map.append(name, value);
-            }
+            let value = HeaderValue::try_from(value)
+                .map_err(|_| "one of its cookies cannot be carried by HTTP".to_owned())?;
+            map.append(name.clone(), value);
         }
     }
-    map
+    Ok(map)
 }
 
 /// A body's bytes from HAR text: base64 as such, text in the charset the headers declare.
@@ -541,5 +546,61 @@ mod tests {
         ))
         .unwrap();
         assert!(import.skipped[0].reason.contains("base64"));
+    }
+
+    /// A HAR whose SOAP void carries `authorization` and whose fault answer echoes the
+    /// password, as a careless server would.
+    fn echoing_har(name: &str, value: &str) -> Vec<u8> {
+        let body = "<?xml version=\"1.0\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><DoCreditCardSecondaryVoid xmlns=\"http://online.instamed.com/TransactionServices/Payment/v1r3/\"><transaction><MerchantID>1</MerchantID><StoreID>2</StoreID><TerminalID>3</TerminalID><PrimaryTransactionID>T1</PrimaryTransactionID></transaction></DoCreditCardSecondaryVoid></soap:Body></soap:Envelope>";
+        let answer = format!(
+            "<?xml version=\"1.0\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>bad password {ECHOED}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+        );
+        let header = |name: &str, value: &str| serde_json::json!({ "name": name, "value": value });
+        serde_json::to_vec(&serde_json::json!({ "log": { "entries": [{
+            "request": {
+                "method": "POST",
+                "url": "https://connect.instamed.test/payment/service.asmx",
+                "headers": [
+                    header(name, value),
+                    header("Content-Type", "text/xml; charset=utf-8"),
+                    header("SOAPAction", "\"http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid\""),
+                ],
+                "postData": { "mimeType": "text/xml", "text": body },
+            },
+            "response": {
+                "status": 500,
+                "headers": [header("Content-Type", "text/xml; charset=utf-8")],
+                "content": { "text": answer },
+            },
+        }]}}))
+        .unwrap()
+    }
+
+    const ECHOED: &str = "Hunter2PWxyz";
+
+    #[test]
+    fn a_password_in_an_odd_authorization_header_never_reaches_a_cassette() {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("merchant@clinic.test:{ECHOED}"));
+        for (name, value) in [
+            // Spaces a tool added around the name or the value are trimmed, as HTTP does.
+            ("Authorization ", format!(" Basic {token}")),
+            // A third word: the token is still decoded.
+            ("Authorization", format!("Basic {token} x")),
+            // A control character: no server received that header, so no cassette is made.
+            ("Authorization", format!("Basic {token}\u{1}")),
+        ] {
+            let import = import(&echoing_har(name, &value)).unwrap();
+            let written: String = import
+                .cassettes
+                .iter()
+                .map(|c| c.cassette.to_text())
+                .collect();
+            let skipped = format!("{:?}", import.skipped);
+            assert!(!written.contains(ECHOED), "{name:?} {value:?}:\n{written}");
+            assert!(!skipped.contains(ECHOED), "{skipped}");
+            assert_eq!(import.cassettes.len() + import.skipped.len(), 1);
+        }
     }
 }

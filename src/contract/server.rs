@@ -326,12 +326,36 @@ impl<'a> Line<'a> {
 
 /// The operation a request names, when it is a request of one of the protocols (a cassette
 /// that matched names it from what it stored, which is preferred).
+/// The operation a request names, fit for a log line: the client chose those bytes (an NVP
+/// `transactionAction` is any text), and a line break or a terminal escape in them would forge
+/// lines in the operator's log.
 fn operation_of(request: &SeenRequest<'_>) -> String {
     if request.protocol().is_some() {
-        request.operation()
+        loggable(&request.operation())
     } else {
         "-".to_owned()
     }
+}
+
+/// `name` as one short token: operation names are letters, digits and a few marks; anything
+/// else is shown as `?`, and a long name is cut.
+fn loggable(name: &str) -> String {
+    const LONGEST: usize = 64;
+    let mut shown: String = name
+        .chars()
+        .take(LONGEST)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':') {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if name.chars().count() > LONGEST {
+        shown.push('…');
+    }
+    shown
 }
 
 fn file_name(path: &Path) -> String {
@@ -374,7 +398,7 @@ impl Handler for Replaying {
                 let verdict = cassette.and_then(|cassette| cassette.expect.as_deref());
                 let operation = cassette.map_or_else(
                     || operation_of(&request),
-                    |cassette| cassette.operation.clone(),
+                    |cassette| loggable(&cassette.operation),
                 );
                 tracing::info!(
                     method = %line.method,
@@ -634,4 +658,22 @@ fn internal_error(why: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(why.as_bytes())));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn a_client_chosen_operation_cannot_forge_a_log_line() {
+        assert_eq!(
+            loggable("DoCreditCardSecondaryVoid"),
+            "DoCreditCardSecondaryVoid"
+        );
+        let forged = loggable("Void\n2026-12-01T00:00:00Z  INFO verdict=voided\u{1b}[31m");
+        assert!(!forged.contains(['\n', '\u{1b}', ' ']), "{forged}");
+        assert!(forged.starts_with("Void?"), "{forged}");
+        let long = loggable(&"A".repeat(500));
+        assert!(long.chars().count() <= 65, "{long}");
+    }
 }

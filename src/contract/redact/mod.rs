@@ -133,20 +133,27 @@ impl Sweep {
             return;
         }
         self.remember(value);
+        // Every word after the scheme may be the secret, whatever else a client put beside
+        // it: a value read in a way the server would not is still a value an answer can echo.
         let words: Vec<&str> = value.split_whitespace().collect();
-        if let [scheme, token] = words.as_slice() {
+        let tokens = if words.len() > 1 {
+            &words[1..]
+        } else {
+            &words[..]
+        };
+        for token in tokens {
             self.remember(token);
-            if scheme.eq_ignore_ascii_case("basic") {
-                let decoded = BASE64.decode(token).ok();
-                if let Some(pair) = decoded.as_deref().and_then(|d| std::str::from_utf8(d).ok()) {
-                    self.remember(pair);
-                    if let Some((_, password)) = pair.split_once(':') {
-                        self.remember(password);
-                    }
+        }
+        if let [scheme, token, ..] = words.as_slice()
+            && scheme.eq_ignore_ascii_case("basic")
+        {
+            let decoded = BASE64.decode(token).ok();
+            if let Some(pair) = decoded.as_deref().and_then(|d| std::str::from_utf8(d).ok()) {
+                self.remember(pair);
+                if let Some((_, password)) = pair.split_once(':') {
+                    self.remember(password);
                 }
             }
-        } else if let [token] = words.as_slice() {
-            self.remember(token);
         }
         for cookie in value.split(';') {
             if let Some((_, cookie_value)) = cookie.split_once('=') {
