@@ -147,7 +147,10 @@ impl Route {
 /// `localhost` and `*.localhost` (RFC 6761 reserves them for it), `127.0.0.0/8`, `::1` and
 /// `::ffff:127.0.0.0/104`. IPv4-compatible `::127.0.0.1` is deprecated and not loopback.
 fn is_loopback(host: &str) -> bool {
-    if let Some(v6) = host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+    if let Some(v6) = host
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
         return v6.parse::<Ipv6Addr>().is_ok_and(|ip| {
             ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         });
@@ -364,7 +367,10 @@ mod tests {
         let bypassed =
             |endpoint: &str, list: &str| route(endpoint, &[proxy, ("NO_PROXY", list)]).is_none();
         // Hosts that are not loopback, which the proxy carries unless NO_PROXY names them.
-        assert!(bypassed("https://instamed.test:8443/s.asmx", "instamed.test"));
+        assert!(bypassed(
+            "https://instamed.test:8443/s.asmx",
+            "instamed.test"
+        ));
         assert!(bypassed(SERVICE, ".instamed.com"));
         assert!(bypassed(SERVICE, "instamed.com"));
         assert!(bypassed(SERVICE, "*"));
@@ -372,7 +378,10 @@ mod tests {
         assert!(bypassed("https://10.1.2.3/s.asmx", "10.0.0.0/8"));
         assert!(bypassed("https://[2001:db8::1]:9/s.asmx", "2001:db8::1"));
         assert!(!bypassed(SERVICE, "notinstamed.com,10.1.2.3"));
-        assert!(!bypassed("https://10.1.2.4/s.asmx", "instamed.test,10.1.2.3"));
+        assert!(!bypassed(
+            "https://10.1.2.4/s.asmx",
+            "instamed.test,10.1.2.3"
+        ));
         assert!(
             route(SERVICE, &[proxy, ("no_proxy", "connect.instamed.com")]).is_none(),
             "the lower-case name counts too"
