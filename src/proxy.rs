@@ -12,7 +12,8 @@
 //!
 //! A loopback endpoint (`localhost`, a `*.localhost` name, `127.0.0.0/8`, `::1`, or an
 //! IPv4-mapped loopback address) is always reached directly when the proxy comes from the
-//! environment, as Go's `net/http` and Chrome do, and the variables are not even read. A
+//! environment, as Go's `net/http` and Chrome do; the variables are not even read, so one
+//! that could not be used is no error there (the connection is direct either way). A
 //! corporate shell sets `HTTPS_PROXY` for the internet; a tunnel to `127.0.0.1` through that
 //! proxy would reach the proxy's own loopback, not this machine's simulator. A proxy given
 //! explicitly ([`ProxySetting::Url`]) carries every host, loopback included: it was asked for.
