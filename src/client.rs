@@ -171,20 +171,25 @@ impl ClientBuilder {
     }
 
     /// Connect through this HTTP proxy (`http://host:port`, with `user:password@` before the
-    /// host when the proxy wants Basic credentials), whatever the environment says. The
-    /// request runs in a CONNECT tunnel, TLS to InstaMed end to end; the proxy's credentials
-    /// go only in `Proxy-Authorization` and are never shown in errors, logs or `Debug`.
+    /// host when the proxy wants Basic credentials), whatever the environment says and
+    /// whatever the host, a loopback one included. The request runs in a CONNECT tunnel, TLS
+    /// to InstaMed end to end; the proxy's credentials go only in `Proxy-Authorization` and
+    /// are never shown in errors, logs or `Debug`.
     ///
     /// Without this call the proxy comes from the environment, as with curl and reqwest:
     /// `HTTPS_PROXY` (or `https_proxy`), else `ALL_PROXY` (or `all_proxy`), unless the host is
     /// in `NO_PROXY` (or `no_proxy`: host names, `.domain` suffixes, IP addresses or networks,
-    /// or `*`). A plain-HTTP loopback endpoint never goes through a proxy.
+    /// or `*`). A loopback endpoint (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`,
+    /// IPv4-mapped loopback) is then always reached directly, as with Go and Chrome: a proxy
+    /// from the environment is for the network, and through it `127.0.0.1` would be the
+    /// proxy's own machine. A plain-HTTP loopback endpoint never goes through a proxy.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
         self
     }
 
-    /// Never use a proxy, whatever the environment says.
+    /// Never use a proxy, whatever the environment says. Not needed for a loopback endpoint,
+    /// which a proxy from the environment never carries.
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxySetting::Off;
         self

@@ -9,9 +9,18 @@
 //! `ALL_PROXY` (or `all_proxy`), unless `NO_PROXY` (or `no_proxy`) names the host. hyper-util's
 //! `Matcher` reads those rules; this module checks the values first, because a proxy URL that
 //! cannot be used must be an error, not a silent direct connection.
+//!
+//! A loopback endpoint (`localhost`, a `*.localhost` name, `127.0.0.0/8`, `::1`, or an
+//! IPv4-mapped loopback address) is always reached directly when the proxy comes from the
+//! environment, as Go's `net/http` and Chrome do; the variables are not even read, so one
+//! that could not be used is no error there (the connection is direct either way). A
+//! corporate shell sets `HTTPS_PROXY` for the internet; a tunnel to `127.0.0.1` through that
+//! proxy would reach the proxy's own loopback, not this machine's simulator. A proxy given
+//! explicitly ([`ProxySetting::Url`]) carries every host, loopback included: it was asked for.
 
 use std::fmt;
 use std::future::Future;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -92,6 +101,9 @@ impl Route {
                 check(url, "the proxy URL")?;
                 Matcher::builder().https(url.as_str()).build()
             }
+            ProxySetting::Environment if endpoint.host().is_some_and(is_loopback) => {
+                return Ok(None);
+            }
             ProxySetting::Environment => {
                 let set = |name: &&str| variable(name).filter(|value| !value.trim().is_empty());
                 let Some((name, url)) = HTTPS_VARIABLES
@@ -130,6 +142,33 @@ impl Route {
             .authority()
             .map_or_else(|| self.uri.to_string(), ToString::to_string)
     }
+}
+
+/// Whether `host` (as a URI writes it, IPv6 in brackets) names this machine's loopback:
+/// `localhost` and `*.localhost` (RFC 6761 reserves them for it), `127.0.0.0/8`, `::1` and
+/// `::ffff:127.0.0.0/104`. IPv4-compatible `::127.0.0.1` is deprecated and not loopback.
+fn is_loopback(host: &str) -> bool {
+    if let Some(v6) = host
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        return v6.parse::<Ipv6Addr>().is_ok_and(|ip| {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        });
+    }
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return ip.is_loopback();
+    }
+    // A fully qualified name may end in a dot; the name is the same.
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let suffix = name.len().checked_sub(".localhost".len());
+    name.eq_ignore_ascii_case("localhost")
+        || suffix.is_some_and(|start| {
+            start > 0
+                && name
+                    .get(start..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case(".localhost"))
+        })
 }
 
 /// Refuses a proxy URL that cannot be used, naming where it came from and never its password.
@@ -328,19 +367,86 @@ mod tests {
         let proxy = ("HTTPS_PROXY", "http://proxy:3128");
         let bypassed =
             |endpoint: &str, list: &str| route(endpoint, &[proxy, ("NO_PROXY", list)]).is_none();
-        assert!(bypassed("https://localhost:8443/s.asmx", "localhost"));
+        // Hosts that are not loopback, which the proxy carries unless NO_PROXY names them.
+        assert!(bypassed(
+            "https://instamed.test:8443/s.asmx",
+            "instamed.test"
+        ));
         assert!(bypassed(SERVICE, ".instamed.com"));
         assert!(bypassed(SERVICE, "instamed.com"));
         assert!(bypassed(SERVICE, "*"));
-        assert!(bypassed("https://127.0.0.1:9/s.asmx", "127.0.0.1"));
+        assert!(bypassed("https://10.1.2.3:9/s.asmx", "10.1.2.3"));
         assert!(bypassed("https://10.1.2.3/s.asmx", "10.0.0.0/8"));
-        assert!(bypassed("https://[::1]:9/s.asmx", "::1"));
-        assert!(!bypassed(SERVICE, "notinstamed.com,127.0.0.1"));
-        assert!(!bypassed("https://127.0.0.2/s.asmx", "localhost,127.0.0.1"));
+        assert!(bypassed("https://[2001:db8::1]:9/s.asmx", "2001:db8::1"));
+        assert!(!bypassed(SERVICE, "notinstamed.com,10.1.2.3"));
+        assert!(!bypassed(
+            "https://10.1.2.4/s.asmx",
+            "instamed.test,10.1.2.3"
+        ));
         assert!(
             route(SERVICE, &[proxy, ("no_proxy", "connect.instamed.com")]).is_none(),
             "the lower-case name counts too"
         );
+    }
+
+    #[test]
+    fn loopback_is_reached_directly_whatever_the_environment_says() {
+        let proxy = ("HTTPS_PROXY", "http://proxy:3128");
+        for endpoint in [
+            "https://localhost:8443/s.asmx",
+            "https://LocalHost./s.asmx",
+            "https://simulator.localhost:8443/s.asmx",
+            "https://a.b.LOCALHOST/s.asmx",
+            "https://127.0.0.1:8443/s.asmx",
+            "https://127.255.0.9/s.asmx",
+            "https://[::1]:8443/s.asmx",
+            "https://[::ffff:127.0.0.1]:8443/s.asmx",
+            "https://[::ffff:7f00:2]/s.asmx",
+        ] {
+            assert!(route(endpoint, &[proxy]).is_none(), "{endpoint}");
+            assert!(
+                route(endpoint, &[("ALL_PROXY", "http://all:1")]).is_none(),
+                "{endpoint}"
+            );
+            // The variables are not read for loopback: one that could not be used is no error.
+            assert!(
+                route(endpoint, &[("HTTPS_PROXY", "socks5://proxy:1080")]).is_none(),
+                "{endpoint}"
+            );
+        }
+        // Names and addresses that only look like loopback are proxied as any other host.
+        for endpoint in [
+            "https://localhost.instamed.com/s.asmx",
+            "https://notlocalhost/s.asmx",
+            "https://localhostx/s.asmx",
+            "https://xlocalhost/s.asmx",
+            "https://localhost.example/s.asmx",
+            "https://128.0.0.1/s.asmx",
+            "https://[::127.0.0.1]/s.asmx",
+            "https://[::ffff:10.0.0.1]/s.asmx",
+            "https://[::2]/s.asmx",
+            "https://0.0.0.0/s.asmx",
+            "https://instamed.test:8443/s.asmx",
+        ] {
+            let chosen = route(endpoint, &[proxy]);
+            assert!(
+                chosen.is_some_and(|chosen| chosen.uri == "http://proxy:3128/"),
+                "{endpoint}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_explicit_proxy_carries_loopback_too() {
+        let explicit = ProxySetting::Url("http://mine:2".into());
+        for endpoint in ["https://localhost:8443/s.asmx", "https://[::1]:9/s.asmx"] {
+            let endpoint: Uri = endpoint.parse().unwrap();
+            let chosen = Route::choose(&explicit, &endpoint, environment(&[])).unwrap();
+            assert!(
+                chosen.is_some_and(|chosen| chosen.uri == "http://mine:2/"),
+                "{endpoint}"
+            );
+        }
     }
 
     #[test]

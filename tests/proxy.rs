@@ -11,11 +11,14 @@ mod support;
 mod connect_proxy;
 
 use std::error::Error as _;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use base64::Engine as _;
 use connect_proxy::{ConnectProxy, Policy};
-use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
+use instamed_soap::simulator::{
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, Hostname, Simulator, SimulatorConfig,
+};
 use instamed_soap::{Client, ClientBuilder, Credentials, Error, Protocol, ProxyError, VoidRequest};
 use support::outlet;
 
@@ -78,6 +81,54 @@ async fn a_void_goes_through_the_proxy_tunnel_with_its_credentials() {
             "TLS inside the tunnel"
         );
     }
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_explicit_proxy_carries_loopback_and_resolves_the_names_behind_it() {
+    // The certificate names instamed.test, which this machine cannot resolve; only the proxy
+    // knows where it is, as a corporate proxy knows the internet's names.
+    let hostname: Hostname = "instamed.test".parse().unwrap();
+    let simulator = Simulator::start(SimulatorConfig::default().with_hostnames([hostname]))
+        .await
+        .unwrap();
+    let proxy = ConnectProxy::resolving(
+        Policy::Open,
+        &[("instamed.test", IpAddr::V4(Ipv4Addr::LOCALHOST))],
+    )
+    .await;
+    let remote = simulator.endpoint();
+    assert!(remote.starts_with("https://instamed.test:"), "{remote}");
+    let port = simulator.local_addr().port();
+    let local = format!("https://localhost:{port}/payment/service.asmx");
+    let ca = simulator.ca_path().expect("a TLS simulator");
+    for endpoint in [&remote, &local] {
+        let client = Client::builder(endpoint.as_str())
+            .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
+            .ca_certificate_file(ca)
+            .timeout(Duration::from_secs(10))
+            .proxy(proxy.url(None))
+            .build()
+            .unwrap();
+        let result = client.void(&void_of(&simulator)).await;
+        // localhost is not on the proxy's map: the tunnel is refused, which proves that the
+        // explicit proxy was asked for a loopback endpoint too.
+        if endpoint == &remote {
+            let receipt = result.expect("voided through the proxy");
+            assert_eq!(receipt.primary_transaction_status, "V");
+        } else {
+            let report = result.unwrap_err().report().to_string();
+            assert!(
+                report.contains(&format!("refused to open a tunnel to localhost:{port}")),
+                "{report}"
+            );
+        }
+    }
+    let targets: Vec<String> = proxy.seen().into_iter().map(|c| c.target).collect();
+    assert_eq!(
+        targets,
+        [format!("instamed.test:{port}"), format!("localhost:{port}")]
+    );
     simulator.shutdown().await;
 }
 
@@ -153,7 +204,7 @@ async fn a_proxy_that_is_down_or_refuses_the_tunnel_leaves_the_request_unsent() 
     );
     assert!(!report.contains(PROXY_PASSWORD), "{report}");
 
-    // A proxy that answers CONNECT with something other than 200 (here 403 for a target it
+    // A proxy that answers CONNECT with something other than 200 (here 502 for a target it
     // will not reach) is a refusal, not a connection to the service.
     let proxy = ConnectProxy::start(Policy::Open).await;
     let elsewhere = Client::builder("https://192.0.2.1:1/payment/service.asmx")

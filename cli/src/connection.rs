@@ -20,7 +20,8 @@ pub struct Connection {
     #[arg(long, value_name = "ROOTS", value_parser = ["mozilla", "os", "none"])]
     trust: Option<String>,
     /// Connect through this HTTP proxy (http://[user:password@]host:port) in a CONNECT tunnel,
-    /// instead of the one HTTPS_PROXY or ALL_PROXY names (NO_PROXY does not apply to it).
+    /// instead of the one HTTPS_PROXY or ALL_PROXY names, for every host: NO_PROXY does not
+    /// apply to it, and unlike a proxy from the environment it carries loopback hosts too.
     /// Prefer HTTPS_PROXY for a proxy password: a command line is visible to other users.
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     proxy: Option<String>,

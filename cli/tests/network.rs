@@ -1,18 +1,22 @@
 //! `instamed-soap` on an enterprise network: behind an HTTP proxy named by the environment or
 //! `--proxy`, with a private or OS trust store, credentials from the environment only, human
 //! `--timeout` values and the NVP page as the endpoint. Each test drives the binary against
-//! the simulator over TLS on loopback, with a real CONNECT proxy where one is in the way.
+//! the simulator over TLS on loopback, with a real CONNECT proxy where one is in the way. A
+//! proxied void names the service `instamed.test`, which only the proxy resolves: a proxy
+//! from the environment never carries a loopback endpoint, and the client leaves names to it.
 
 #[path = "../../tests/support/connect_proxy.rs"]
 mod connect_proxy;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, Output};
 
 use base64::Engine as _;
 use connect_proxy::{ConnectProxy, Policy};
 use instamed_soap::Outlet;
 use instamed_soap::simulator::{
-    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, Simulator, SimulatorConfig,
+    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, Hostname, Simulator,
+    SimulatorConfig,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
@@ -103,60 +107,148 @@ async fn simulator() -> std::sync::Arc<Simulator> {
     std::sync::Arc::new(Simulator::start(SimulatorConfig::default()).await.unwrap())
 }
 
-/// `host:port` of the simulator's endpoint, as a CONNECT line names it.
-fn authority(simulator: &Simulator) -> String {
-    let endpoint: http::Uri = simulator.endpoint().parse().unwrap();
+/// The service's host in the proxied tests: a name this machine cannot resolve (`.test` is
+/// reserved), which only the test proxy knows, as only a corporate proxy knows the internet's.
+const REMOTE: &str = "instamed.test";
+
+/// A simulator whose certificate and endpoint name [`REMOTE`] (and `also`), listening on
+/// 127.0.0.1, which every certificate names as `localhost` too.
+async fn remote_simulator(also: Option<&str>) -> std::sync::Arc<Simulator> {
+    let names = std::iter::once(REMOTE)
+        .chain(also)
+        .map(|name| name.parse::<Hostname>().unwrap());
+    let config = SimulatorConfig::default().with_hostnames(names);
+    let simulator = Simulator::start(config).await.unwrap();
+    assert!(simulator.endpoint().starts_with("https://instamed.test:"));
+    std::sync::Arc::new(simulator)
+}
+
+/// The simulator's SOAP endpoint with `host` in place of the name its endpoint uses.
+fn endpoint_at(simulator: &Simulator, host: &str) -> String {
+    let port = simulator.local_addr().port();
+    format!("https://{host}:{port}/payment/service.asmx")
+}
+
+/// A proxy that resolves [`REMOTE`], `localhost` and `others` to 127.0.0.1, and nothing else.
+async fn proxy_for(policy: Policy, others: &[&str]) -> ConnectProxy {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let names: Vec<(&str, IpAddr)> = [REMOTE, "localhost"]
+        .iter()
+        .chain(others)
+        .map(|name| (*name, loopback))
+        .collect();
+    ConnectProxy::resolving(policy, &names).await
+}
+
+/// A name the hosts file maps to 127.0.0.1 alone and that is no loopback name by itself (not
+/// `localhost` or `*.localhost`), such as the machine's own name: it resolves here without
+/// DNS, and a proxy from the environment carries it unless `NO_PROXY` names it. `None` when
+/// the hosts file has no such name.
+fn loopback_alias() -> Option<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+    let mut addresses: Vec<(String, String)> = Vec::new();
+    for line in hosts.lines() {
+        let line = line.split('#').next().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        let Some(address) = words.next() else {
+            continue;
+        };
+        for name in words {
+            addresses.push((name.to_ascii_lowercase(), address.to_owned()));
+        }
+    }
+    addresses
+        .iter()
+        .map(|(name, _)| name)
+        .find(|name| {
+            let only_127_0_0_1 = addresses
+                .iter()
+                .filter(|(other, _)| other == *name)
+                .all(|(_, address)| address == "127.0.0.1");
+            only_127_0_0_1
+                && *name != "localhost"
+                && !name.ends_with(".localhost")
+                && name.parse::<IpAddr>().is_err()
+                && name.parse::<Hostname>().is_ok()
+        })
+        .cloned()
+}
+
+/// `host:port` of an endpoint, as a CONNECT line names it.
+fn authority(endpoint: &str) -> String {
+    let endpoint: http::Uri = endpoint.parse().unwrap();
     endpoint.authority().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn https_proxy_from_the_environment_carries_the_void_and_no_proxy_bypasses_it() {
-    let sim = simulator().await;
-    let proxy = ConnectProxy::start(Policy::Require(basic(PROXY_USER, PROXY_PASSWORD))).await;
+    let alias = loopback_alias();
+    if alias.is_none() {
+        eprintln!(
+            "no name in /etc/hosts maps to 127.0.0.1 alone: NO_PROXY is shown with localhost only"
+        );
+    }
+    let sim = remote_simulator(alias.as_deref()).await;
+    let others: Vec<&str> = alias.iter().map(String::as_str).collect();
+    let proxy = proxy_for(Policy::Require(basic(PROXY_USER, PROXY_PASSWORD)), &others).await;
     let with_password = proxy.url(Some(&format!("{PROXY_USER}:{PROXY_PASSWORD}")));
-    let (s, url) = (sim.clone(), with_password.clone());
-    let outputs = blocking(move || {
+    let (s, url, local_name) = (sim.clone(), with_password.clone(), alias.clone());
+    let (proxied, bypassed) = blocking(move || {
         let ca = ca(&s);
-        let endpoint = s.endpoint();
+        let remote = s.endpoint();
         let base = ["--ca-cert", ca.as_str()];
-        vec![
-            void(&s, &endpoint, &base, &[("HTTPS_PROXY", &url)]),
-            void(&s, &endpoint, &base, &[("https_proxy", &url)]),
-            void(&s, &endpoint, &base, &[("ALL_PROXY", &url)]),
-            // Bypassed: NO_PROXY names the host, or `*`, or --no-proxy ignores the variables.
-            void(
-                &s,
-                &endpoint,
-                &base,
-                &[("HTTPS_PROXY", &url), ("NO_PROXY", "example.org,localhost")],
-            ),
-            void(
-                &s,
-                &endpoint,
-                &base,
-                &[("HTTPS_PROXY", &url), ("no_proxy", "*")],
-            ),
-            void(
-                &s,
-                &endpoint,
-                &[base[0], base[1], "--no-proxy"],
-                &[("HTTPS_PROXY", "http://127.0.0.1:9")],
-            ),
-        ]
+        let mut proxied = vec![
+            void(&s, &remote, &base, &[("HTTPS_PROXY", &url)]),
+            void(&s, &remote, &base, &[("https_proxy", &url)]),
+            void(&s, &remote, &base, &[("ALL_PROXY", &url)]),
+        ];
+        // localhost is loopback: never proxied from the environment, NO_PROXY or not.
+        let mut bypassed = vec![void(
+            &s,
+            &endpoint_at(&s, "localhost"),
+            &base,
+            &[("HTTPS_PROXY", &url)],
+        )];
+        if let Some(name) = &local_name {
+            let local = endpoint_at(&s, name);
+            let listed = format!("example.org,{name}");
+            // The proxy carries this name, unless NO_PROXY names it, or `*`, or --no-proxy
+            // ignores the variables.
+            proxied.push(void(&s, &local, &base, &[("HTTPS_PROXY", &url)]));
+            bypassed.extend([
+                void(
+                    &s,
+                    &local,
+                    &base,
+                    &[("HTTPS_PROXY", &url), ("NO_PROXY", &listed)],
+                ),
+                void(
+                    &s,
+                    &local,
+                    &base,
+                    &[("HTTPS_PROXY", &url), ("no_proxy", "*")],
+                ),
+                void(
+                    &s,
+                    &local,
+                    &[base[0], base[1], "--no-proxy"],
+                    &[("HTTPS_PROXY", &url)],
+                ),
+            ]);
+        }
+        (proxied, bypassed)
     })
     .await;
-    for output in &outputs {
+    for output in proxied.iter().chain(&bypassed) {
         assert_eq!(code(output), 0, "{}", text(output));
         assert!(!text(output).contains(PROXY_PASSWORD), "{}", text(output));
     }
     let seen = proxy.seen();
-    assert_eq!(
-        seen.len(),
-        3,
-        "only the proxied voids used the proxy: {seen:?}"
-    );
+    let mut expected = vec![authority(&sim.endpoint()); 3];
+    expected.extend(alias.iter().map(|name| authority(&endpoint_at(&sim, name))));
+    let targets: Vec<&str> = seen.iter().map(|c| c.target.as_str()).collect();
+    assert_eq!(targets, expected, "only the proxied voids used the proxy");
     for connect in seen {
-        assert_eq!(connect.target, authority(&sim));
         assert_eq!(
             connect.authorization,
             Some(basic(PROXY_USER, PROXY_PASSWORD))
@@ -164,30 +256,67 @@ async fn https_proxy_from_the_environment_carries_the_void_and_no_proxy_bypasses
         assert_eq!(connect.first_tunnel_byte, Some(0x16), "TLS in the tunnel");
     }
 
-    // --proxy names the proxy on the command line and wins over the environment.
-    let open = ConnectProxy::start(Policy::Open).await;
+    // --proxy names the proxy on the command line and wins over the environment, NO_PROXY
+    // and the loopback rule included: it carries localhost too.
+    let open = proxy_for(Policy::Open, &[]).await;
     let (s, url) = (sim.clone(), open.url(None));
-    let output = blocking(move || {
+    let outputs = blocking(move || {
         let ca = ca(&s);
-        void(
-            &s,
-            &s.endpoint(),
-            &["--ca-cert", &ca, "--proxy", &url],
-            &[
-                ("HTTPS_PROXY", "http://127.0.0.1:9"),
-                ("NO_PROXY", "localhost"),
-            ],
-        )
+        let args = ["--ca-cert", ca.as_str(), "--proxy", url.as_str()];
+        let env = [
+            ("HTTPS_PROXY", "http://127.0.0.1:9"),
+            ("NO_PROXY", "instamed.test,localhost"),
+        ];
+        [
+            void(&s, &s.endpoint(), &args, &env),
+            void(&s, &endpoint_at(&s, "localhost"), &args, &env),
+        ]
     })
     .await;
-    assert_eq!(code(&output), 0, "{}", text(&output));
-    assert_eq!(open.seen().len(), 1);
+    for output in &outputs {
+        assert_eq!(code(output), 0, "{}", text(output));
+    }
+    let targets: Vec<String> = open.seen().into_iter().map(|c| c.target).collect();
+    assert_eq!(
+        targets,
+        [
+            authority(&sim.endpoint()),
+            authority(&endpoint_at(&sim, "localhost"))
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_from_the_environment_never_carries_a_loopback_endpoint() {
+    let sim = simulator().await;
+    // Nothing listens at the proxy: a void that tried it would fail to connect (exit 1).
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let s = sim.clone();
+    let outputs = blocking(move || {
+        let ca = ca(&s);
+        let base = ["--ca-cert", ca.as_str()];
+        let mut outputs = Vec::new();
+        for host in ["localhost", "127.0.0.1"] {
+            for variable in ["HTTPS_PROXY", "ALL_PROXY"] {
+                let endpoint = endpoint_at(&s, host);
+                outputs.push(void(&s, &endpoint, &base, &[(variable, dead.as_str())]));
+            }
+        }
+        outputs
+    })
+    .await;
+    for output in &outputs {
+        assert_eq!(code(output), 0, "{}", text(output));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_proxy_that_refuses_the_credentials_or_is_down_means_not_sent_and_shows_no_secret() {
-    let sim = simulator().await;
-    let proxy = ConnectProxy::start(Policy::Require(basic(PROXY_USER, "another-password"))).await;
+    let sim = remote_simulator(None).await;
+    let proxy = proxy_for(Policy::Require(basic(PROXY_USER, "another-password")), &[]).await;
     let refused_url = proxy.url(Some(&format!("{PROXY_USER}:{PROXY_PASSWORD}")));
     let down = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -198,26 +327,31 @@ async fn a_proxy_that_refuses_the_credentials_or_is_down_means_not_sent_and_show
     let payment = sim.ledger().create_payment(&outlet(), "10.00").unwrap();
     let (refused, refused_json, gone, afterwards) = blocking(move || {
         let ca = ca(&s);
-        let endpoint = s.endpoint();
-        let args = |json: bool| {
+        let remote = s.endpoint();
+        let local = endpoint_at(&s, "localhost");
+        let args = |endpoint: &str, json: bool| {
             let mut args = vec![
-                "--endpoint",
-                endpoint.as_str(),
-                "--transaction-id",
-                payment.as_str(),
-                "--ca-cert",
-                ca.as_str(),
+                "--endpoint".to_owned(),
+                endpoint.to_owned(),
+                "--transaction-id".to_owned(),
+                payment.as_str().to_owned(),
+                "--ca-cert".to_owned(),
+                ca.clone(),
             ];
             if json {
-                args.push("--json");
+                args.push("--json".to_owned());
             }
             args
         };
+        let run_with = |args: Vec<String>, env: &[(&str, &str)]| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run("void", &args, env)
+        };
         (
-            run("void", &args(false), &[("HTTPS_PROXY", &refused_url)]),
-            run("void", &args(true), &[("HTTPS_PROXY", &refused_url)]),
-            run("void", &args(false), &[("HTTPS_PROXY", &down_url)]),
-            run("void", &args(false), &[]),
+            run_with(args(&remote, false), &[("HTTPS_PROXY", &refused_url)]),
+            run_with(args(&remote, true), &[("HTTPS_PROXY", &refused_url)]),
+            run_with(args(&remote, false), &[("HTTPS_PROXY", &down_url)]),
+            run_with(args(&local, false), &[]),
         )
     })
     .await;
@@ -408,14 +542,14 @@ fn credentials_in_the_endpoint_or_proxy_url_are_refused_and_never_echoed() {
             vec![],
         ),
         (
-            vec!["--endpoint=https://127.0.0.1:9/payment/service.asmx".to_owned()],
+            vec!["--endpoint=https://instamed.test:9/payment/service.asmx".to_owned()],
             vec![(
                 "HTTPS_PROXY",
                 format!("socks5://{user}:{password}@127.0.0.1:1080"),
             )],
         ),
         (
-            vec!["--endpoint=https://127.0.0.1:9/payment/service.asmx".to_owned()],
+            vec!["--endpoint=https://instamed.test:9/payment/service.asmx".to_owned()],
             vec![(
                 "HTTPS_PROXY",
                 format!("http://{user}:{password}@bad host:1"),

@@ -1,11 +1,16 @@
 //! A real HTTP CONNECT proxy on loopback, for tests: it reads the CONNECT head, checks
-//! `Proxy-Authorization` when told to, opens the tunnel to the target (loopback only) and
-//! copies bytes both ways. It records what it saw, so a test can prove the tunnel was used and
-//! that nothing but TLS went through it.
+//! `Proxy-Authorization` when told to, opens the tunnel to the target and copies bytes both
+//! ways. It records what it saw, so a test can prove the tunnel was used and that nothing but
+//! TLS went through it.
+//!
+//! Like a corporate proxy, it resolves the target's name itself, but only through the map it
+//! is given (a name that is not on it gets 502, and DNS is never asked); a loopback address
+//! is the only literal target it connects to. So a client that reaches a name only this proxy
+//! knows has left name resolution to the proxy, and nothing leaves the machine.
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,6 +43,9 @@ pub struct ConnectProxy {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// The names a proxy resolves, as (name, loopback address).
+type Names = Arc<Vec<(String, IpAddr)>>;
+
 impl Drop for ConnectProxy {
     fn drop(&mut self) {
         self.task.abort();
@@ -45,7 +53,25 @@ impl Drop for ConnectProxy {
 }
 
 impl ConnectProxy {
+    /// A proxy that knows one name, `localhost`.
     pub async fn start(policy: Policy) -> ConnectProxy {
+        Self::resolving(policy, &[("localhost", IpAddr::V4(Ipv4Addr::LOCALHOST))]).await
+    }
+
+    /// A proxy that resolves exactly these names, each to a loopback address.
+    pub async fn resolving(policy: Policy, names: &[(&str, IpAddr)]) -> ConnectProxy {
+        for (name, address) in names {
+            assert!(
+                address.is_loopback(),
+                "{name} must map to loopback, not {address}"
+            );
+        }
+        let names: Names = Arc::new(
+            names
+                .iter()
+                .map(|(name, address)| (name.to_ascii_lowercase(), *address))
+                .collect(),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -56,9 +82,9 @@ impl ConnectProxy {
                     return;
                 };
                 let _ = client.set_nodelay(true);
-                let (policy, log) = (policy.clone(), log.clone());
+                let (policy, log, names) = (policy.clone(), log.clone(), names.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, &policy, &log).await;
+                    let _ = serve(client, &policy, &names, &log).await;
                 });
             }
         });
@@ -79,9 +105,28 @@ impl ConnectProxy {
     }
 }
 
+/// Where the tunnel to `target` (`host:port`, IPv6 in brackets) leads: a loopback address
+/// written as such, or a name on the map. Anything else is not reached.
+fn resolve(target: &str, names: &[(String, IpAddr)]) -> Option<SocketAddr> {
+    let (host, port) = target.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let address = match bare.parse::<IpAddr>() {
+        Ok(address) => address,
+        Err(_) => names
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(bare))
+            .map(|(_, address)| *address)?,
+    };
+    address
+        .is_loopback()
+        .then_some(SocketAddr::new(address, port))
+}
+
 async fn serve(
     mut client: TcpStream,
     policy: &Policy,
+    names: &[(String, IpAddr)],
     log: &Mutex<Vec<Connect>>,
 ) -> std::io::Result<()> {
     let mut head = Vec::new();
@@ -131,22 +176,16 @@ async fn serve(
             return Ok(());
         }
     }
+    let bad_gateway = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n";
     // Tests never reach past loopback, whatever a client asks for.
-    let loopback = target.starts_with("127.0.0.1:")
-        || target.starts_with("localhost:")
-        || target.starts_with("[::1]:");
-    if !loopback {
-        client
-            .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-            .await?;
+    let Some(upstream) = resolve(target, names) else {
+        client.write_all(bad_gateway).await?;
         return Ok(());
-    }
-    let mut upstream = match TcpStream::connect(target).await {
+    };
+    let mut upstream = match TcpStream::connect(upstream).await {
         Ok(upstream) => upstream,
         Err(_) => {
-            client
-                .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-                .await?;
+            client.write_all(bad_gateway).await?;
             return Ok(());
         }
     };
