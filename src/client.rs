@@ -368,7 +368,10 @@ struct Inner {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("endpoint", &self.inner.endpoint)
+            .field(
+                "endpoint",
+                &endpoint::masked(&self.inner.endpoint.to_string()),
+            )
             .field("protocol", &self.inner.protocol)
             .finish_non_exhaustive()
     }

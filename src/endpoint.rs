@@ -5,14 +5,13 @@ use http::Uri;
 use crate::call::{config, config_with};
 use crate::error::Error;
 
-/// `url` with anything written before an `@` in its authority (`user:password@`) replaced by
-/// `***`, so that an address can go in an error message or a log whatever was typed into it.
+/// `url` with everything between its scheme and its last `@` replaced by `***`, so that an
+/// address can go in an error message or a log whatever was typed into it. The last `@`
+/// anywhere, not only in what a parser takes as the authority: a password with an unencoded
+/// `/`, `?` or `#` in it ends the authority early and leaves the rest of it in the path.
 pub(crate) fn masked(url: &str) -> String {
     let start = url.find("://").map_or(0, |at| at + 3);
-    let end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |at| start + at);
-    match url[start..end].rfind('@') {
+    match url[start..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
         None => url.to_owned(),
     }
@@ -22,10 +21,11 @@ pub(crate) fn masked(url: &str) -> String {
 /// HTTP Basic credentials belong in [`Credentials`](crate::Credentials), where they are kept
 /// out of logs; in a URL they would be sent nowhere and shown everywhere.
 pub(crate) fn parse(url: &str, what: &str) -> Result<Uri, Error> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| config_with(format!("{what} {} is not a URL", masked(url)), e))?;
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+    let uri = parse_authority(url, what)?;
+    // An `@` before the query, wherever a parser put it, is `user:password@` typed in: a
+    // password with a `/` in it would otherwise land in the path, and its user in the host.
+    let before_query = url.split(['?', '#']).next().unwrap_or(url);
+    if before_query.contains('@') {
         return Err(config(format!(
             "{what} {} has credentials in it: give them as the account ID and password \
              (INSTAMED_ACCOUNT_ID, INSTAMED_PASSWORD), never in the URL",
@@ -33,6 +33,37 @@ pub(crate) fn parse(url: &str, what: &str) -> Result<Uri, Error> {
         )));
     }
     Ok(uri)
+}
+
+/// Parses `url` and checks that its authority is a host and, if any, a numeric port: `http`
+/// takes `user:pass` for `host:port` when the password's `/` cut the authority short, and the
+/// account ID would then be looked up as a host name.
+pub(crate) fn parse_authority(url: &str, what: &str) -> Result<Uri, Error> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| config_with(format!("{what} {} is not a URL", masked(url)), e))?;
+    if let Some(authority) = uri.authority()
+        && has_colon_after_host(authority.as_str())
+        && authority.port_u16().is_none()
+    {
+        return Err(config(format!(
+            "{what} {} has a port that is not a number (percent-encode a /, ? or # in a \
+             password: unencoded, it ends the host part early)",
+            masked(url)
+        )));
+    }
+    Ok(uri)
+}
+
+/// Whether the host part of `authority` (after any `user:password@`, outside an IPv6
+/// literal's brackets) is followed by a `:`, which must then open a numeric port.
+fn has_colon_after_host(authority: &str) -> bool {
+    let host_and_port = authority.rsplit('@').next().unwrap_or(authority);
+    let after_literal = match host_and_port.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or("", |(_, after)| after),
+        None => host_and_port,
+    };
+    after_literal.contains(':')
 }
 
 /// Whether `endpoint` is InstaMed's NVP page (`…/NVP.aspx`) rather than `service.asmx`.
@@ -68,8 +99,13 @@ mod tests {
     #[test]
     fn masking_hides_user_and_password_and_keeps_the_rest() {
         assert_eq!(
-            masked("https://user:pa55@host:8443/payment/service.asmx?x=a@b"),
-            "https://***@host:8443/payment/service.asmx?x=a@b"
+            masked("https://user:pa55@host:8443/payment/service.asmx"),
+            "https://***@host:8443/payment/service.asmx"
+        );
+        // A `/` in the password: the parser's authority ends early; the mask does not.
+        assert_eq!(
+            masked("https://user:pa/55@host:8443/payment/service.asmx"),
+            "https://***@host:8443/payment/service.asmx"
         );
         assert_eq!(masked("user:pw@proxy:3128"), "***@proxy:3128");
         assert_eq!(masked("http://proxy:3128"), "http://proxy:3128");
@@ -89,6 +125,18 @@ mod tests {
             error.contains("https://***@host/payment/service.asmx"),
             "{error}"
         );
+        for url in [
+            "https://acct:s3/cret@host/payment/service.asmx",
+            "https://acct:s3?cret@host/payment/service.asmx",
+            "https://acct:s3#cret@host/payment/service.asmx",
+            "https://127.0.0.1:s3cret/x@host/payment/service.asmx",
+        ] {
+            let error = parse(url, "endpoint").unwrap_err().to_string();
+            assert!(
+                !error.contains("s3") && !error.contains("cret") && !error.contains("acct"),
+                "{url}: {error}"
+            );
+        }
         let error = parse("https://acct:s3cret@ho st/", "endpoint")
             .unwrap_err()
             .to_string();

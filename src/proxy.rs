@@ -31,8 +31,8 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::proxy::matcher::Matcher;
 use tower_service::Service;
 
-use crate::call::{config, config_with};
-use crate::endpoint::masked;
+use crate::call::config;
+use crate::endpoint::{self, masked};
 use crate::error::{BoxError, Error};
 
 /// The environment variables that name a proxy for HTTPS, in the order they are read.
@@ -174,9 +174,15 @@ fn is_loopback(host: &str) -> bool {
 /// Refuses a proxy URL that cannot be used, naming where it came from and never its password.
 fn check(url: &str, origin: &str) -> Result<(), Error> {
     let shown = masked(url);
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| config_with(format!("{origin} {shown} is not a URL"), e))?;
+    let uri = endpoint::parse_authority(url, origin)?;
+    // A proxy is a host and a port; anything after them is a password's `/`, `?` or `#`
+    // that cut the authority short, and the rest of the password with it.
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() || url.contains('#') {
+        return Err(config(format!(
+            "{origin} {shown} is more than http://[user:password@]host:port (percent-encode \
+             a /, ? or # in the password)"
+        )));
+    }
     match uri.scheme_str() {
         None | Some("http") => {}
         Some("https") => {

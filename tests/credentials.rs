@@ -68,3 +68,23 @@ fn credentials_in_the_endpoint_are_refused_and_shown_masked() {
         );
     }
 }
+
+/// A password with a `/`, `?` or `#` in it, typed into the endpoint: a URL parser ends the
+/// host part there, so the account ID would be looked up as a host and the rest sent as a
+/// path. Refused whole, and never shown.
+#[test]
+fn credentials_that_cut_the_host_part_short_are_refused_too() {
+    for endpoint in [
+        "https://acctQ:Zq/9x@connect.instamed.com/payment/service.asmx",
+        "https://acctQ:Zq?9x@connect.instamed.com/payment/service.asmx",
+        "https://127.0.0.1:Zq55/9x@connect.instamed.com/payment/service.asmx",
+    ] {
+        let builder = Client::builder(endpoint).credentials(Credentials::new("a", "b"));
+        let shown = format!("{builder:?}");
+        let report = refused(builder.build());
+        for part in ["Zq", "acctQ", "9x"] {
+            assert!(!report.contains(part), "{endpoint}: {report}");
+            assert!(!shown.contains(part), "{endpoint}: {shown}");
+        }
+    }
+}

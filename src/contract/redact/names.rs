@@ -70,7 +70,10 @@ pub fn is_secret(name: &str) -> bool {
             *pattern != "track" || !folded[at..].starts_with("tracking")
         })
     });
-    pattern || words(name).any(|word| word.eq_ignore_ascii_case("pin"))
+    // Short names, secret as whole words only: a PIN, a card security code (CSC).
+    pattern
+        || words(name)
+            .any(|word| word.eq_ignore_ascii_case("pin") || word.eq_ignore_ascii_case("csc"))
 }
 
 /// The words of a name: split at anything that is not a letter or digit, and at case changes
@@ -138,6 +141,8 @@ mod tests {
             "userPin",
             "PINBlock",
             "pin_code",
+            "CSC",
+            "card_csc",
             "CardNumber",
         ] {
             assert!(is_secret(name), "{name}");
