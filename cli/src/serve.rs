@@ -201,6 +201,19 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         }
         listen.set_port(port);
     }
+    // The first name is the host of the printed URLs; an address the server does not listen
+    // on would print URLs that reach nothing.
+    if let Some(Hostname::Ip(ip)) = args.hostnames.first()
+        && !listen.ip().is_unspecified()
+        && *ip != listen.ip()
+    {
+        eprintln!(
+            "warning: the printed URLs name {ip}, but the simulator listens on {}; give \
+             --listen {} (or 0.0.0.0 / [::]) to be reached there",
+            listen.ip(),
+            std::net::SocketAddr::new(*ip, listen.port())
+        );
+    }
     let mut config = SimulatorConfig::default();
     config.listen = listen;
     config.hostnames = args.hostnames.clone();

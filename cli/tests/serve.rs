@@ -345,6 +345,29 @@ fn a_bad_hostname_is_a_usage_error() {
     }
 }
 
+/// A first --hostname that is an address the server does not listen on would print URLs that
+/// reach nothing: said at start.
+#[test]
+fn a_first_hostname_the_server_does_not_listen_on_is_warned_about() {
+    use std::io::BufRead as _;
+    let mut child = Command::new(BIN)
+        .args(["serve", "--plain-http", "--hostname", "::1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run serve");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stderr.take().expect("stderr"))
+        .read_line(&mut first)
+        .expect("read stderr");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("warning:") && first.contains("--listen [::1]:0"),
+        "{first}"
+    );
+}
+
 /// An account or API key with an empty part could never sign in (the client refuses empty
 /// credentials): refused at start, before anything listens.
 #[test]
