@@ -216,6 +216,17 @@ impl Error {
         }
     }
 
+    /// The outcome in one stable word, for scripts, logs and spans: `outcome_unknown` when
+    /// the call may have happened ([`outcome_unknown`](Self::outcome_unknown)), whatever its
+    /// kind; the error's [`code`](Self::code) otherwise.
+    pub fn outcome_name(&self) -> &'static str {
+        if self.outcome_unknown() {
+            "outcome_unknown"
+        } else {
+            self.code()
+        }
+    }
+
     /// A short, stable name of the error's kind, for scripts, logs and cassettes:
     /// `invalid_request`, `invalid_config`, `authentication_refused`, `declined`,
     /// `not_voidable`, `already_voided`, `unknown_transaction`, `over_refundable`,

@@ -14,16 +14,6 @@ use crate::error::Error;
 use crate::refund::VoidOrRefund;
 use crate::void::VoidConfirmation;
 
-/// The word for a failed call: `outcome_unknown` when it may have happened, the error's code
-/// otherwise (the names the command-line tool uses too).
-fn of_error(error: &Error) -> &'static str {
-    if error.outcome_unknown() {
-        "outcome_unknown"
-    } else {
-        error.code()
-    }
-}
-
 /// Records `verdict` on `span`: `success` for an `Ok`, the error's word otherwise.
 pub(crate) fn record<T>(
     span: &Span,
@@ -32,7 +22,7 @@ pub(crate) fn record<T>(
 ) {
     let verdict = match result {
         Ok(value) => success(value),
-        Err(error) => of_error(error),
+        Err(error) => error.outcome_name(),
     };
     span.record("verdict", verdict);
 }

@@ -110,7 +110,7 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
                 ),
             ),
             Err(error) => (
-                exit::outcome_name(&error).replace('_', " "),
+                error.outcome_name().replace('_', " "),
                 refusal_detail(&error),
             ),
         };
@@ -132,7 +132,7 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
             format!("4.00 back, refund {}", receipt.refund_id),
         ),
         Err(error) => (
-            exit::outcome_name(&error).replace('_', " "),
+            error.outcome_name().replace('_', " "),
             refusal_detail(&error),
         ),
     };
@@ -160,7 +160,7 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         ),
         Ok(_) => ("voided".to_owned(), String::new()),
         Err(error) => (
-            exit::outcome_name(&error).replace('_', " "),
+            error.outcome_name().replace('_', " "),
             refusal_detail(&error),
         ),
     };
@@ -200,7 +200,7 @@ async fn reconcile_after_a_lost_answer(outlet: &Outlet) -> Result<Row, Box<dyn s
         ),
         Ok(_) => ("voided".to_owned(), "first answer".to_owned()),
         Err(error) => (
-            exit::outcome_name(&error).replace('_', " "),
+            error.outcome_name().replace('_', " "),
             refusal_detail(&error),
         ),
     };

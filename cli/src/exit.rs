@@ -55,13 +55,3 @@ pub fn code_for(error: &Error) -> u8 {
         _ => FAILED,
     }
 }
-
-/// A short, stable name of an outcome, for `--json` output and tables: `outcome_unknown` when
-/// the void may have gone through, the error's code otherwise.
-pub fn outcome_name(error: &Error) -> &'static str {
-    if error.outcome_unknown() {
-        "outcome_unknown"
-    } else {
-        error.code()
-    }
-}

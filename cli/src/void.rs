@@ -223,7 +223,7 @@ pub(crate) fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde
 pub(crate) fn error_json(args: &Args, error: &Error) -> serde_json::Value {
     let refusal = error.refusal();
     let mut json = serde_json::json!({
-        "outcome": exit::outcome_name(error),
+        "outcome": error.outcome_name(),
         "error_code": error.code(),
         "payment": args.transaction_id,
         "protocol": args.protocol,
@@ -275,7 +275,7 @@ fn fault_json(fault: &SoapFault) -> serde_json::Value {
 
 /// An error on standard error, its verdict leading the line unless its own words already say it.
 pub(crate) fn print_error(error: &Error) {
-    let verdict = exit::outcome_name(error).replace('_', " ");
+    let verdict = error.outcome_name().replace('_', " ");
     let report = error.report().to_string();
     // "invalid client configuration: …" already says what "invalid config" would.
     if report.starts_with(&verdict) || matches!(error, Error::InvalidConfig { .. }) {
