@@ -490,15 +490,7 @@ fn soap_namespace(seen: &SeenRequest<'_>) -> Option<String> {
             .rsplit_once('/')
             .map(|(namespace, _)| namespace.to_owned());
     }
-    let text = std::str::from_utf8(seen.body).ok()?;
-    let doc = roxmltree::Document::parse(text).ok()?;
-    let body = doc
-        .root_element()
-        .children()
-        .find(|n| n.tag_name().name() == "Body")?;
-    body.children()
-        .find(|n| n.is_element())
-        .and_then(|n| n.tag_name().namespace().map(str::to_owned))
+    seen.body_element().and_then(|(_, namespace)| namespace)
 }
 
 #[cfg(test)]

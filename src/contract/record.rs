@@ -78,19 +78,23 @@ impl SeenRequest<'_> {
             let action = action.trim_matches('"');
             return action.rsplit('/').next().unwrap_or(action).to_owned();
         }
-        self.body_element().unwrap_or_else(|| "unknown".into())
+        self.body_element()
+            .map(|(name, _)| name)
+            .unwrap_or_else(|| "unknown".into())
     }
 
-    fn body_element(&self) -> Option<String> {
+    /// The local name and namespace of the element under a SOAP body, if the body is one.
+    pub(crate) fn body_element(&self) -> Option<(String, Option<String>)> {
         let text = std::str::from_utf8(self.body).ok()?;
         let doc = roxmltree::Document::parse(text).ok()?;
         let body = doc
             .root_element()
             .children()
             .find(|n| n.tag_name().name() == "Body")?;
-        body.children()
-            .find(|n| n.is_element())
-            .map(|n| n.tag_name().name().to_owned())
+        body.children().find(|n| n.is_element()).map(|n| {
+            let name = n.tag_name();
+            (name.name().to_owned(), name.namespace().map(str::to_owned))
+        })
     }
 
     /// The value of `name` in the request: the text of the first element of that local name in
