@@ -110,6 +110,17 @@ impl Route {
         extra: Option<(http::HeaderName, HeaderValue)>,
         body: Bytes,
     ) -> Request<Bytes> {
+        self.post_with(self.headers(content_type, extra).0, body)
+    }
+
+    /// Every header of a POST along this route with the content headers given, to be made
+    /// once and cloned per request: a clone copies the table, where building it hashes and
+    /// inserts each name again.
+    fn headers(
+        &self,
+        content_type: HeaderValue,
+        extra: Option<(http::HeaderName, HeaderValue)>,
+    ) -> PostHeaders {
         let mut headers = HeaderMap::with_capacity(5);
         headers.insert(HOST, self.host.clone());
         headers.insert(http::header::CONTENT_TYPE, content_type);
@@ -118,11 +129,27 @@ impl Route {
         if let Some((name, value)) = extra {
             headers.insert(name, value);
         }
+        PostHeaders(headers)
+    }
+
+    /// A POST of `body` along this route, with `headers` from [`Route::headers`].
+    fn post_with(&self, headers: HeaderMap, body: Bytes) -> Request<Bytes> {
         let mut request = Request::new(body);
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.target.clone();
         *request.headers_mut() = headers;
         request
+    }
+}
+
+/// A POST's whole header set, `Authorization` included: its `Debug` names the headers and
+/// shows no value, so that the credentials cannot reach a log through it.
+#[derive(Clone)]
+struct PostHeaders(HeaderMap);
+
+impl std::fmt::Debug for PostHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
     }
 }
 

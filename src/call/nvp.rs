@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
 
-use super::{Call, Route, check_answer, excerpt};
+use super::{Call, PostHeaders, Route, check_answer, excerpt};
 use crate::error::{AnswerProblem, Error};
 use crate::nvp::{self, NvpProblem};
 use crate::refund::{self, RefundReceipt, RefundRequest};
@@ -13,12 +13,16 @@ use crate::void::{self, VoidReceipt, VoidRequest};
 #[derive(Debug, Clone)]
 pub struct Nvp {
     route: Route,
+    /// Every form post's headers, made once: they never change.
+    headers: PostHeaders,
 }
 
 impl Nvp {
     /// NVP requests along `route`.
     pub fn new(route: Route) -> Self {
-        Self { route }
+        let content_type = HeaderValue::from_static("application/x-www-form-urlencoded");
+        let headers = route.headers(content_type, None);
+        Self { route, headers }
     }
 
     /// The HTTP request that posts `pairs` as a form.
@@ -26,9 +30,8 @@ impl Nvp {
         &self,
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Request<Bytes> {
-        let content_type = HeaderValue::from_static("application/x-www-form-urlencoded");
         self.route
-            .post(content_type, None, Bytes::from(nvp::encode(pairs)))
+            .post_with(self.headers.0.clone(), Bytes::from(nvp::encode(pairs)))
     }
 
     /// Reads a whole HTTP answer as NVP pairs, or says why it cannot be read. NVP.aspx is an

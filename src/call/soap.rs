@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderName, HeaderValue, Request, Response};
 
-use super::{Call, Route, check_answer, config, config_with, excerpt};
+use super::{Call, PostHeaders, Route, check_answer, config, config_with, excerpt};
 use crate::bindings::operations::{DoCreditCardSecondaryVoid, DoCreditCardSimpleRefund};
 use crate::error::{AnswerProblem, Error};
 use crate::refund::{self, RefundReceipt, RefundRequest};
@@ -22,15 +22,17 @@ type ContentHeaders = (HeaderValue, Option<(HeaderName, HeaderValue)>);
 pub struct Soap {
     version: SoapVersion,
     route: Route,
-    /// The void's content headers, made once: a void is the hot path, and its headers never
-    /// change (`None` when the WSDL has no binding for this version; each void says why).
-    void_headers: Option<ContentHeaders>,
+    /// The void's headers, made once: a void is the hot path, and its headers never change
+    /// (`None` when the WSDL has no binding for this version; each void says why).
+    void_headers: Option<PostHeaders>,
 }
 
 impl Soap {
     /// SOAP `version` requests along `route`.
     pub fn new(version: SoapVersion, route: Route) -> Self {
-        let void_headers = content_headers::<DoCreditCardSecondaryVoid>(version).ok();
+        let void_headers = content_headers::<DoCreditCardSecondaryVoid>(version)
+            .ok()
+            .map(|(content_type, soap_action)| route.headers(content_type, soap_action));
         Self {
             version,
             route,
@@ -104,13 +106,11 @@ impl Call<VoidRequest> for Soap {
     }
 
     fn request(&self, request: &VoidRequest) -> Result<Request<Bytes>, Error> {
-        let Some((content_type, soap_action)) = self.void_headers.clone() else {
+        let Some(headers) = &self.void_headers else {
             return self.operation_request::<DoCreditCardSecondaryVoid>(&request.to_soap());
         };
         let body = soap::encode::<DoCreditCardSecondaryVoid>(self.version, &request.to_soap());
-        Ok(self
-            .route
-            .post(content_type, soap_action, Bytes::from(body)))
+        Ok(self.route.post_with(headers.0.clone(), Bytes::from(body)))
     }
 
     fn judge(&self, request: &VoidRequest, answer: &Response<Bytes>) -> Result<VoidReceipt, Error> {

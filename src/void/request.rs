@@ -278,11 +278,12 @@ impl VoidRequest {
 
     /// The generated SOAP request element for this void.
     pub fn to_soap(&self) -> types::DoCreditCardSecondaryVoid {
+        // `str::to_owned` copies; `to_string` on an `Arc<str>` would go through the formatter.
         let transaction = types::SecondaryCreditCardVoidRequestData {
-            merchant_id: Some(self.outlet.merchant_id.to_string()),
-            store_id: Some(self.outlet.store_id.to_string()),
-            terminal_id: Some(self.outlet.terminal_id.to_string()),
-            primary_transaction_id: Some(self.payment.0.to_string()),
+            merchant_id: Some(self.outlet.merchant_id.as_ref().to_owned()),
+            store_id: Some(self.outlet.store_id.as_ref().to_owned()),
+            terminal_id: Some(self.outlet.terminal_id.as_ref().to_owned()),
+            primary_transaction_id: Some(self.payment.0.as_ref().to_owned()),
             primary_card_present_status: Some(self.card_present_status.as_str().to_owned()),
             ..Default::default()
         };
