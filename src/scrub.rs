@@ -5,8 +5,8 @@
 //! [`VoidReceipt`] or an [`Error`] (and so into their `Display`, `Debug` and
 //! [`Error::report`]) passes through a [`Scrubber`] first, which replaces the configured
 //! password (as written, form-encoded and XML-escaped), the Basic token, and card-like numbers
-//! (Luhn-valid runs of 13 to 19 digits, also grouped by single spaces or dashes) with
-//! `[redacted]`.
+//! (Luhn-valid runs of 13 to 19 digits, also grouped by single spaces or dashes, not glued to
+//! the letters of an identifier such as a hex transaction ID) with `[redacted]`.
 
 use std::borrow::Cow;
 
@@ -297,6 +297,7 @@ pub(crate) fn mask_card_numbers(text: &str) -> Cow<'_, str> {
             }
             at += 1;
         }
+        let groups = outside_words(bytes, &groups);
         // Each window of whole groups is tried; a window stops growing past 19 digits, so the
         // work is linear in the text.
         for first in 0..groups.len() {
@@ -330,6 +331,28 @@ pub(crate) fn mask_card_numbers(text: &str) -> Cow<'_, str> {
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// The groups that stand outside a word: a first group glued to a letter before it, or a last
+/// one glued to a letter after it, belongs to an identifier (`887BFFC9011…52F5EC81D`, a hex
+/// transaction ID), and a transaction ID must come back as it was sent.
+fn outside_words<'g>(bytes: &[u8], groups: &'g [(usize, usize)]) -> &'g [(usize, usize)] {
+    let in_word = |at: Option<usize>| {
+        at.and_then(|at| bytes.get(at))
+            .is_some_and(|byte| byte.is_ascii_alphabetic() || *byte == b'_')
+    };
+    let mut groups = groups;
+    if let Some(&(start, _)) = groups.first()
+        && in_word(start.checked_sub(1))
+    {
+        groups = &groups[1..];
+    }
+    if let Some(&(_, end)) = groups.last()
+        && in_word(Some(end))
+    {
+        groups = &groups[..groups.len() - 1];
+    }
+    groups
 }
 
 /// The Luhn check over the digits of `groups` (byte ranges of ASCII digits in `bytes`).
@@ -378,7 +401,25 @@ mod tests {
             mask_card_numbers("ref 12345 4111111111111111"),
             "ref 12345 [redacted]"
         );
-        assert_eq!(mask_card_numbers("x4111111111111111y"), "x[redacted]y");
+        // Beside punctuation it is still a card; glued to letters it is part of an identifier.
+        assert_eq!(
+            mask_card_numbers("card:4111111111111111;"),
+            "card:[redacted];"
+        );
+    }
+
+    #[test]
+    fn a_transaction_id_comes_back_as_it_was_sent() {
+        // A random hex ID whose digit run of 18 passes the Luhn check: once masked inside a
+        // receipt, which then named another payment.
+        for id in [
+            "887BFFC901103101744246852F5EC81D",
+            "x4111111111111111y",
+            "EE5A4111111111111111B2",
+            "4111111111111111_suffix",
+        ] {
+            assert_eq!(mask_card_numbers(id), id);
+        }
     }
 
     #[test]
@@ -454,6 +495,7 @@ mod tests {
                 }
                 at += 1;
             }
+            let groups = outside_words(bytes, &groups);
             for first in 0..groups.len() {
                 for last in first..groups.len() {
                     let digits: usize = groups[first..=last].iter().map(|(s, e)| e - s).sum();
