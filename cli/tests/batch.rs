@@ -878,6 +878,12 @@ async fn batch_takes_the_trust_and_proxy_flags_of_void() {
             assert_eq!(status.code(), "V", "{name}");
         } else {
             assert_ne!(output.status.code(), Some(0), "{name}: {}", text(&output));
+            assert_ne!(
+                output.status.code(),
+                Some(2),
+                "{name}: the flags must be taken, not refused: {}",
+                text(&output)
+            );
             assert_eq!(status.code(), "C", "{name}: not voided");
         }
     }
