@@ -36,6 +36,8 @@ mod credentials;
 mod deadline;
 mod endpoint;
 pub mod error;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod nvp;
 mod protocol;
 mod proxy;

@@ -41,5 +41,6 @@ pub(crate) fn void_or_refund(outcome: &VoidOrRefund) -> &'static str {
     match outcome {
         VoidOrRefund::Voided(_) => "voided",
         VoidOrRefund::Refunded(_) => "refunded",
+        VoidOrRefund::Confirmed(found) => confirmation(found),
     }
 }

@@ -13,9 +13,10 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 
 use super::error::JournalError;
-use super::journal::{Action, Claimed, Journal, JournalStats, Phase, Work};
-use super::settle::{Answer, Settle};
-use super::verdict::{Verdict, batch_exit_code};
+use super::journal::{Action, Claimed, Journal, JournalStats, Phase, RefundStep, Work};
+use super::settle::Settle;
+use crate::ledger::Answer;
+use crate::ledger::{Verdict, batch_exit_code};
 
 /// How long verdicts wait for company before they are committed together.
 const LINGER: Duration = Duration::from_millis(25);
@@ -266,7 +267,7 @@ struct RowTask<S> {
 impl<S: Settle> RowTask<S> {
     async fn run(self, work: Work) -> Result<(), JournalError> {
         let request = &work.row.request;
-        let (mut action, mut attempt) = (work.action, work.attempt);
+        let (mut action, mut attempt, mut intent) = (work.action, work.attempt, work.intent);
         let mut answer = match action {
             Action::Void => self.settle.void(request).await,
             Action::Reconcile => self.settle.reconcile(request).await,
@@ -277,14 +278,27 @@ impl<S: Settle> RowTask<S> {
             // The refusal and the refund's intent reach the disk together before it is sent.
             let (reply, durable) = oneshot::channel();
             self.send(Command::RecordThenRefund {
-                seq: work.seq,
+                work: work.clone(),
                 attempt,
                 action,
                 answer,
                 verdict,
+                intent,
                 reply,
             })?;
-            attempt = durable.await.map_err(|_| JournalError::WriterGone)??;
+            match durable.await.map_err(|_| JournalError::WriterGone)?? {
+                RefundStep::Send {
+                    attempt: refund_attempt,
+                    intent: refund_intent,
+                } => {
+                    (attempt, intent) = (refund_attempt, refund_intent);
+                }
+                // The ledger already settles the refund: nothing is sent.
+                RefundStep::Settled(settled) => {
+                    self.done(&work, settled);
+                    return Ok(());
+                }
+            }
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
             }
@@ -298,15 +312,20 @@ impl<S: Settle> RowTask<S> {
             action,
             answer,
             verdict,
+            intent,
         })?;
+        self.done(&work, verdict);
+        Ok(())
+    }
+
+    fn done(&self, work: &Work, verdict: Verdict) {
         if let Some(observer) = &self.observer {
             observer(&RowDone {
                 line: work.line,
-                transaction_id: request.payment().as_str().to_owned(),
+                transaction_id: work.row.request.payment().as_str().to_owned(),
                 verdict,
             });
         }
-        Ok(())
     }
 
     async fn refund(&self, work: &Work) -> Answer {
@@ -318,7 +337,12 @@ impl<S: Settle> RowTask<S> {
                 // refund the row again.
                 if !matches!(
                     answer.verdict,
-                    Some(Verdict::Refunded | Verdict::RefundRefused | Verdict::RefundUnknown)
+                    Some(
+                        Verdict::Refunded
+                            | Verdict::RefundRefused
+                            | Verdict::RefundUnknown
+                            | Verdict::Failed
+                    )
                 ) {
                     answer.verdict = Some(Verdict::RefundUnknown);
                 }
@@ -355,7 +379,11 @@ fn judged(action: Action, answer: &Answer) -> Verdict {
             Action::Reconcile,
             Some(v @ (Voided | NotVoidable | UnknownPayment | Declined | Unknown)),
         ) => v,
-        (Action::Refund, Some(v @ (Refunded | RefundRefused | RefundUnknown | NotVoidable))) => v,
+        // A refund that never left is `failed`: the next run may send it, nothing moved.
+        (
+            Action::Refund,
+            Some(v @ (Refunded | RefundRefused | RefundUnknown | NotVoidable | Failed)),
+        ) => v,
         (Action::Refund, _) => RefundUnknown,
         (_, _) => Unknown,
     }
@@ -383,14 +411,16 @@ enum Command {
         action: Action,
         answer: Answer,
         verdict: Verdict,
+        intent: Option<i64>,
     },
     RecordThenRefund {
-        seq: i64,
+        work: Work,
         attempt: i64,
         action: Action,
         answer: Answer,
         verdict: Verdict,
-        reply: oneshot::Sender<Result<i64, JournalError>>,
+        intent: Option<i64>,
+        reply: oneshot::Sender<Result<RefundStep, JournalError>>,
     },
 }
 
@@ -490,7 +520,10 @@ fn write_loop(
 
 enum Reply {
     Claimed(oneshot::Sender<Result<Claimed, JournalError>>, Claimed),
-    Refund(oneshot::Sender<Result<i64, JournalError>>, i64),
+    Refund(
+        oneshot::Sender<Result<RefundStep, JournalError>>,
+        RefundStep,
+    ),
 }
 
 /// Applies a group of commands in one transaction; answers those who wait once it is on disk.
@@ -499,6 +532,7 @@ fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError>
     journal.set_durable(durable)?;
     journal.begin()?;
     let mut replies = Vec::new();
+    let mut verdicts = Vec::new();
     let result = (|| {
         for command in group {
             match command {
@@ -527,21 +561,46 @@ fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError>
                     action,
                     answer,
                     verdict,
-                } => journal.record(seq, attempt, action, &answer, verdict)?,
+                    intent,
+                } => {
+                    journal.record(seq, attempt, action, &answer, verdict)?;
+                    if let Some(intent) = intent {
+                        verdicts.push((
+                            intent,
+                            Answer {
+                                verdict: Some(verdict),
+                                ..answer
+                            },
+                        ));
+                    }
+                }
                 Command::RecordThenRefund {
-                    seq,
+                    work,
                     attempt,
                     action,
                     answer,
                     verdict,
+                    intent,
                     reply,
                 } => {
-                    journal.record(seq, attempt, action, &answer, verdict)?;
-                    let refund = journal.start_refund(seq)?;
+                    journal.record(work.seq, attempt, action, &answer, verdict)?;
+                    if let Some(intent) = intent {
+                        // The void's verdict before the refund's intent: the ledger must
+                        // show why a refund was decided.
+                        journal.record_in_ledger(&[(
+                            intent,
+                            Answer {
+                                verdict: Some(verdict),
+                                ..answer
+                            },
+                        )])?;
+                    }
+                    let refund = journal.start_refund(&work)?;
                     replies.push(Reply::Refund(reply, refund));
                 }
             }
         }
+        journal.record_in_ledger(&verdicts)?;
         journal.commit()
     })();
     if let Err(error) = result {

@@ -78,6 +78,9 @@ pub enum JournalError {
     /// SQLite failed.
     #[error("journal database error")]
     Sqlite(#[from] rusqlite::Error),
+    /// The ledger the batch consults refused or failed.
+    #[error("the ledger failed")]
+    Ledger(#[from] crate::ledger::LedgerError),
     /// The journal's writer stopped.
     #[error("the journal writer stopped unexpectedly")]
     WriterGone,

@@ -7,14 +7,14 @@
 //! releases it with no help.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 use super::error::{Duplicate, InputError, JournalError};
 use super::input::{BatchRow, InputRow, RawRow, hash_row};
-use super::settle::Answer;
-use super::verdict::Verdict;
+use crate::ledger::{self, Answer, Ledger, Standing, Verdict};
 
 const SCHEMA_VERSION: &str = "1";
 
@@ -62,7 +62,55 @@ pub(crate) struct Work {
     pub row: BatchRow,
     pub action: Action,
     pub attempt: i64,
+    /// The step's entry in the ledger, when the batch keeps one.
+    pub intent: Option<i64>,
     prior_state: String,
+}
+
+/// What the ledger says of a row's step: `Ok` sends that step (a void becomes a
+/// reconciliation when an earlier void's outcome is unknown); `Err` settles the row from the
+/// ledger, with a verdict, a detail and the refund's ID, and sends nothing.
+fn consult(
+    standing: &Standing,
+    action: Action,
+    or_refund: bool,
+) -> Result<Action, (Verdict, String, Option<String>)> {
+    let from = |verdict: Verdict, entry: &ledger::Entry| {
+        (
+            verdict,
+            format!("from the ledger: {}", entry.describe()),
+            entry.refund_id.clone(),
+        )
+    };
+    // A refund that may have been made, or one made, settles the row before any void: the
+    // payment's money already moved, and a refund is never sent twice.
+    if or_refund || action == Action::Refund {
+        if let Some(open) = standing.refund_on_hold() {
+            return Err(from(Verdict::RefundUnknown, open));
+        }
+        if let Some(made) = standing.refunds_made().last() {
+            return Err(from(Verdict::Refunded, made));
+        }
+    }
+    if action == Action::Refund {
+        return Ok(Action::Refund);
+    }
+    if let Some(voided) = standing.voided() {
+        return Err(from(Verdict::Voided, voided));
+    }
+    if action == Action::Void && standing.unsettled_void().is_some() {
+        return Ok(Action::Reconcile);
+    }
+    Ok(action)
+}
+
+/// Whether a refund step goes ahead.
+#[derive(Debug)]
+pub(crate) enum RefundStep {
+    /// Send it: its attempt, and its entry in the ledger.
+    Send { attempt: i64, intent: Option<i64> },
+    /// Send nothing: the ledger settled the row with this verdict.
+    Settled(Verdict),
 }
 
 /// Which rows a claim takes.
@@ -140,6 +188,7 @@ pub struct Journal {
     run: i64,
     stats: JournalStats,
     full_sync: bool,
+    ledger: Option<Arc<Ledger>>,
 }
 
 impl Journal {
@@ -176,9 +225,16 @@ impl Journal {
             run: 0,
             stats: JournalStats::default(),
             full_sync: true,
+            ledger: None,
         };
         journal.create_schema()?;
         Ok(journal)
+    }
+
+    /// Consults `ledger` before every step and records each step's intent and verdict there
+    /// too, so that no other journal's run (nor a single command) moves the same money again.
+    pub fn use_ledger(&mut self, ledger: Arc<Ledger>) {
+        self.ledger = Some(ledger);
     }
 
     /// The journal's file.
@@ -192,53 +248,12 @@ impl Journal {
     }
 
     fn create_schema(&mut self) -> Result<(), JournalError> {
-        self.conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS rows (
-                 seq INTEGER PRIMARY KEY,
-                 line INTEGER NOT NULL,
-                 transaction_id TEXT NOT NULL,
-                 id_key TEXT UNIQUE,
-                 merchant_id TEXT NOT NULL,
-                 store_id TEXT NOT NULL,
-                 terminal_id TEXT NOT NULL,
-                 amount TEXT NOT NULL,
-                 card_present_status TEXT NOT NULL,
-                 extra TEXT NOT NULL,
-                 state TEXT NOT NULL,
-                 transaction_status TEXT,
-                 primary_transaction_status TEXT,
-                 response_code TEXT,
-                 detail TEXT NOT NULL DEFAULT '',
-                 refund_id TEXT,
-                 attempts INTEGER NOT NULL DEFAULT 0,
-                 run INTEGER NOT NULL DEFAULT 0,
-                 step TEXT NOT NULL DEFAULT ''
-             );
-             CREATE TABLE IF NOT EXISTS attempts (
-                 id INTEGER PRIMARY KEY,
-                 seq INTEGER NOT NULL REFERENCES rows(seq),
-                 run INTEGER NOT NULL,
-                 action TEXT NOT NULL,
-                 started_ms INTEGER NOT NULL,
-                 finished_ms INTEGER,
-                 verdict TEXT,
-                 transaction_status TEXT,
-                 primary_transaction_status TEXT,
-                 response_code TEXT,
-                 detail TEXT,
-                 refund_id TEXT,
-                 requests INTEGER
-             );
-             CREATE INDEX IF NOT EXISTS attempts_seq ON attempts(seq);
-             CREATE TABLE IF NOT EXISTS runs (
-                 id INTEGER PRIMARY KEY,
-                 started_ms INTEGER NOT NULL,
-                 finished_ms INTEGER,
-                 pid INTEGER NOT NULL,
-                 options TEXT NOT NULL
-             );",
-        )?;
+        ledger::migrate(&mut self.conn).map_err(|problem| match problem {
+            ledger::SchemaProblem::Sqlite(error) => JournalError::Sqlite(error),
+            ledger::SchemaProblem::Newer(_) => JournalError::NotAJournal {
+                path: self.path.clone(),
+            },
+        })?;
         let version: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
@@ -492,7 +507,7 @@ impl Journal {
         {
             let mut select = self.conn.prepare_cached(&format!(
                 "SELECT seq, line, transaction_id, merchant_id, store_id, terminal_id, amount,
-                        card_present_status, state
+                        card_present_status, state, step
                  FROM rows WHERE seq > ?1 AND {} ORDER BY seq LIMIT ?2",
                 claimable(phase, or_refund)
             ))?;
@@ -512,12 +527,14 @@ impl Journal {
                     r.get::<_, i64>(1)? as u64,
                     raw,
                     r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
                 ));
             }
         }
         claimed.exhausted = found.len() < limit;
         let started = now_ms();
-        for (seq, line, raw, state) in found {
+        let mut steps = Vec::with_capacity(found.len());
+        for (seq, line, raw, state, step) in found {
             claimed.last_seq = seq;
             let row = match BatchRow::from_raw(&raw) {
                 Ok(row) => row,
@@ -529,10 +546,13 @@ impl Journal {
                     continue;
                 }
             };
-            let action = match state.as_str() {
-                PENDING | "failed" => Action::Void,
-                "not_voidable" => Action::Refund,
-                REFUND_SENT => {
+            let action = match (state.as_str(), step.as_str()) {
+                // A refund that never left is sent again; without --or-refund the row is
+                // voided again, which moves nothing twice.
+                ("failed", "refund") if or_refund => Action::Refund,
+                (PENDING | "failed", _) => Action::Void,
+                ("not_voidable", _) => Action::Refund,
+                (REFUND_SENT, _) => {
                     self.settle_lost_refund(seq)?;
                     continue;
                 }
@@ -541,17 +561,82 @@ impl Journal {
             if action == Action::Refund && row.amount.is_none() {
                 continue;
             }
-            let attempt = self.start_attempt(seq, action, started)?;
-            claimed.work.push(Work {
-                seq,
-                line,
-                row,
-                action,
-                attempt,
-                prior_state: state,
-            });
+            steps.push((seq, line, row, action, state));
+        }
+        let decided = self.consult_ledger(&steps, or_refund)?;
+        for ((seq, line, row, _, prior_state), decision) in steps.into_iter().zip(decided) {
+            match decision {
+                Ok((action, intent)) => {
+                    let attempt = self.start_attempt(seq, action, started)?;
+                    claimed.work.push(Work {
+                        seq,
+                        line,
+                        row,
+                        action,
+                        attempt,
+                        intent,
+                        prior_state,
+                    });
+                }
+                Err((verdict, detail, refund_id)) => {
+                    self.conn.execute(
+                        "UPDATE rows SET state = ?2, detail = ?3,
+                             refund_id = COALESCE(?4, refund_id), run = ?5, step = 'ledger'
+                         WHERE seq = ?1",
+                        params![seq, verdict.as_str(), detail, refund_id, self.run],
+                    )?;
+                }
+            }
         }
         Ok(claimed)
+    }
+
+    /// Asks the ledger about each step in one transaction, writing the intents of those that
+    /// go ahead; flushed to disk before any of them is sent.
+    #[allow(clippy::type_complexity)]
+    fn consult_ledger(
+        &self,
+        steps: &[(i64, u64, BatchRow, Action, String)],
+        or_refund: bool,
+    ) -> Result<Vec<Result<(Action, Option<i64>), (Verdict, String, Option<String>)>>, JournalError>
+    {
+        let Some(ledger) = &self.ledger else {
+            return Ok(steps
+                .iter()
+                .map(|(_, _, _, action, _)| Ok((*action, None)))
+                .collect());
+        };
+        let command = ledger.command().to_owned();
+        Ok(ledger.transaction(true, |conn| {
+            steps
+                .iter()
+                .map(|(_, _, row, action, _)| {
+                    let payment = row.request.payment();
+                    let standing = ledger::standing_in(conn, payment)?;
+                    match consult(&standing, *action, or_refund) {
+                        Ok(action) => {
+                            let (kind, amount) = match action {
+                                Action::Refund => (
+                                    ledger::Action::Refund,
+                                    row.amount.map(|amount| amount.to_string()),
+                                ),
+                                Action::Void | Action::Reconcile => (ledger::Action::Void, None),
+                            };
+                            let intent = ledger::insert_intent(
+                                conn,
+                                row.request.outlet(),
+                                payment,
+                                kind,
+                                amount.as_deref(),
+                                &command,
+                            )?;
+                            Ok(Ok((action, Some(intent))))
+                        }
+                        Err(settled) => Ok(Err(settled)),
+                    }
+                })
+                .collect()
+        })?)
     }
 
     fn start_attempt(
@@ -588,7 +673,8 @@ impl Journal {
         Ok(())
     }
 
-    /// Gives back rows claimed and never sent (the batch was stopped first).
+    /// Gives back rows claimed and never sent (the batch was stopped first), with their
+    /// intents: nothing left for them, so nothing may look in flight.
     pub(crate) fn release(&mut self, work: &[Work]) -> Result<(), JournalError> {
         for item in work {
             self.conn
@@ -597,6 +683,16 @@ impl Journal {
                 "UPDATE rows SET state = ?2, attempts = attempts - 1 WHERE seq = ?1",
                 params![item.seq, item.prior_state],
             )?;
+        }
+        if let Some(ledger) = &self.ledger {
+            ledger.transaction(true, |conn| {
+                let mut delete =
+                    conn.prepare_cached("DELETE FROM intents WHERE id = ?1 AND state = 'sent'")?;
+                for intent in work.iter().filter_map(|item| item.intent) {
+                    delete.execute([intent])?;
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -647,9 +743,55 @@ impl Journal {
         Ok(())
     }
 
-    /// Starts the refund step of a row whose void was just refused as not voidable.
-    pub(crate) fn start_refund(&mut self, seq: i64) -> Result<i64, JournalError> {
-        self.start_attempt(seq, Action::Refund, now_ms())
+    /// Starts the refund step of a row whose void was just refused as not voidable, unless
+    /// the ledger already settles it (a refund of the payment made, or one that may have
+    /// been): then the row takes the ledger's verdict and nothing is sent.
+    pub(crate) fn start_refund(&mut self, work: &Work) -> Result<RefundStep, JournalError> {
+        let decided = self.consult_ledger(
+            &[(
+                work.seq,
+                work.line,
+                work.row.clone(),
+                Action::Refund,
+                String::new(),
+            )],
+            true,
+        )?;
+        match decided.into_iter().next() {
+            Some(Err((verdict, detail, refund_id))) => {
+                self.conn.execute(
+                    "UPDATE rows SET state = ?2, detail = ?3,
+                         refund_id = COALESCE(?4, refund_id), run = ?5, step = 'ledger'
+                     WHERE seq = ?1",
+                    params![work.seq, verdict.as_str(), detail, refund_id, self.run],
+                )?;
+                Ok(RefundStep::Settled(verdict))
+            }
+            Some(Ok((_, intent))) => Ok(RefundStep::Send {
+                attempt: self.start_attempt(work.seq, Action::Refund, now_ms())?,
+                intent,
+            }),
+            None => Err(JournalError::WriterGone),
+        }
+    }
+
+    /// Records verdicts on their ledger entries, in one transaction left to the operating
+    /// system to flush (a lost verdict makes its entry look in flight: reconciled or held,
+    /// never sent again blindly).
+    pub(crate) fn record_in_ledger(&self, verdicts: &[(i64, Answer)]) -> Result<(), JournalError> {
+        let Some(ledger) = &self.ledger else {
+            return Ok(());
+        };
+        if verdicts.is_empty() {
+            return Ok(());
+        }
+        ledger.transaction(false, |conn| {
+            for (intent, answer) in verdicts {
+                ledger::record_in(conn, *intent, answer)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// How many rows stand at each verdict.
@@ -748,10 +890,7 @@ fn verdict_of(state: &str) -> Verdict {
         PENDING => Verdict::Pending,
         VOID_SENT | RECONCILE_SENT => Verdict::Unknown,
         REFUND_SENT => Verdict::RefundUnknown,
-        other => Verdict::ALL
-            .into_iter()
-            .find(|v| v.as_str() == other)
-            .unwrap_or(Verdict::Unknown),
+        other => Verdict::from_stored(other),
     }
 }
 

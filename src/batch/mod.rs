@@ -50,8 +50,9 @@ mod journal;
 mod money;
 mod report;
 mod settle;
-mod verdict;
 
+pub use crate::ledger::Answer;
+pub use crate::ledger::{Verdict, batch_exit_code, exit};
 pub use engine::{Batch, BatchOptions, Observer, RowDone, Summary};
 pub use error::{Duplicate, InputError, JournalError};
 pub use input::{
@@ -61,5 +62,4 @@ pub use input::{
 pub use journal::{Journal, JournalStats, Loaded, RowRecord};
 pub use money::Money;
 pub use report::{REPORT_COLUMNS, ReportError, write_report};
-pub use settle::{Answer, Settle};
-pub use verdict::{Verdict, batch_exit_code, exit};
+pub use settle::Settle;

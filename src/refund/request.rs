@@ -133,4 +133,7 @@ pub enum VoidOrRefund {
     /// The void was refused as too late (a known not-voidable refusal) and the amount was
     /// refunded instead.
     Refunded(RefundReceipt),
+    /// An earlier void's outcome was unknown, and reconciling it proved the payment voided
+    /// (by that void or by this command's): nothing was refunded.
+    Confirmed(crate::VoidConfirmation),
 }

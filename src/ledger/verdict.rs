@@ -68,6 +68,15 @@ impl Verdict {
         }
     }
 
+    /// The verdict a stored name stands for; a name this build does not know reads as an
+    /// unknown outcome, which is never acted on blindly.
+    pub fn from_stored(name: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == name)
+            .unwrap_or(Self::Unknown)
+    }
+
     /// The exit code `instamed-soap void` (or `void --or-refund`) would give this row alone.
     pub fn exit_class(self) -> u8 {
         match self {
