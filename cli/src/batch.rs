@@ -27,6 +27,8 @@ pub struct Args {
     /// The journal (SQLite). Re-run the same command with the same journal to resume.
     #[arg(long)]
     journal: PathBuf,
+    #[command(flatten)]
+    ledger: crate::ledger::Choice,
     /// Write a report, one row per input row: CSV, or JSON Lines when the name ends in .jsonl.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -75,6 +77,9 @@ pub const HELP: &str = "\
 Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (never echoed).
 Re-running the same command on the same journal resumes: finished rows are skipped, rows caught
 in flight are reconciled on proof only, a refund caught in flight is reported unknown.
+Every row also consults the ledger (--ledger, INSTAMED_LEDGER; default
+$XDG_STATE_HOME/instamed-soap/ledger.db): a batch on a fresh journal answers from it the
+payments it knows voided, and refunds nothing it shows refunded or possibly refunded.
 
 Exit codes (the most urgent that applies):
   0  every row voided (by this run, an earlier run, or confirmed by reconciliation), or voided
@@ -85,11 +90,16 @@ Exit codes (the most urgent that applies):
   3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused)
   5  some outcomes unknown: re-run to reconcile voids; settle unknown refunds by hand
   6  some rows refunded instead of voided, all others voided
-  7  the journal refused to run: in use by another process, a changed input, not a journal
+  7  the journal or the ledger refused to run: in use by another process, a changed input,
+     not a journal, a ledger that cannot be opened
   8  stopped (Ctrl-C, SIGTERM) before every row was done; re-run to resume";
 
 /// Runs `batch`.
 pub async fn run(args: Args) -> ExitCode {
+    if let Err(why) = distinct_files(&args) {
+        eprintln!("error: {why}; nothing was sent");
+        return ExitCode::from(exit::INVALID);
+    }
     let client = match client(&args) {
         Ok(client) => client,
         Err(error) => {
@@ -97,7 +107,11 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::INVALID);
         }
     };
-    let (journal, to_do) = match open(&args) {
+    let ledger = match args.ledger.open("instamed-soap batch") {
+        Ok(ledger) => Arc::new(ledger),
+        Err(code) => return code,
+    };
+    let (mut journal, to_do) = match open(&args) {
         Ok(opened) => opened,
         Err(error) => {
             eprintln!("error: {}", crate::causes::chain(&error));
@@ -108,6 +122,7 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    journal.use_ledger(ledger);
     let progress = Progress::start(to_do);
     let options = BatchOptions {
         concurrency: args.concurrency.max(1),
@@ -142,6 +157,65 @@ pub async fn run(args: Args) -> ExitCode {
         print_summary(&summary);
     }
     ExitCode::from(summary.exit_code())
+}
+
+/// The files a batch reads and writes must be distinct: a report written over the journal or
+/// the ledger would destroy the memory that keeps money from moving twice, and one written
+/// over the input would lose the input. Links are followed, so two names of one file are one.
+fn distinct_files(args: &Args) -> Result<(), String> {
+    let ledger = args.ledger.path()?;
+    let mut files: Vec<(&str, &Path)> = vec![
+        ("--input", &args.input),
+        ("--journal", &args.journal),
+        ("--ledger", &ledger),
+    ];
+    if let Some(report) = &args.report {
+        if instamed_soap::ledger::is_sqlite_file(report) {
+            return Err(format!(
+                "--report {} is an existing SQLite file (a journal or a ledger?); a report \
+                 would replace it",
+                report.display()
+            ));
+        }
+        files.push(("--report", report));
+    }
+    for (i, (flag, path)) in files.iter().enumerate() {
+        for (other, other_path) in &files[i + 1..] {
+            if same_file(path, other_path) {
+                return Err(format!(
+                    "{flag} and {other} name the same file ({}); each needs its own",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file: the same device and inode when both exist, otherwise the
+/// same place once the directories' links are resolved.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return a.dev() == b.dev() && a.ino() == b.ino();
+        }
+    }
+    let place = |path: &Path| -> Option<PathBuf> {
+        if let Ok(real) = path.canonicalize() {
+            return Some(real);
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        Some(dir.canonicalize().ok()?.join(path.file_name()?))
+    };
+    match (place(a), place(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 fn client(args: &Args) -> Result<Client, instamed_soap::Error> {

@@ -20,6 +20,16 @@ pub const ALREADY_VOIDED: u8 = 4;
 pub const OUTCOME_UNKNOWN: u8 = 5;
 /// `void --or-refund`: the void was refused as too late and the amount was refunded instead.
 pub const REFUNDED_INSTEAD: u8 = 6;
+/// The ledger cannot be opened or written (and for `batch`, the journal refused to run):
+/// nothing was sent.
+pub const LEDGER: u8 = 7;
+/// A refund waits for a person: one of this payment may have been made and nobody knows (its
+/// answer was lost, or it is in flight elsewhere). Software never sends it again; re-running
+/// changes nothing until `instamed-soap ledger settle` records what a person found.
+pub const ON_HOLD: u8 = 9;
+/// The ledger holds a refund made of this payment, and this command asks for a different one:
+/// nothing was sent (`--another-refund AMOUNT` sends a further refund on purpose).
+pub const ALREADY_REFUNDED: u8 = 10;
 
 /// The exit codes, for `--help`.
 pub const HELP: &str = "\
@@ -35,15 +45,28 @@ Exit codes:
   3  refused by InstaMed: declined, not voidable any more (refund instead), unknown payment
   4  already voided: the payment is voided
   5  outcome unknown: the void may have gone through (no answer read, a Server/Receiver
-     fault, an NVP error in the 500s, an HTTP 5xx); reconcile before retrying or refunding
-     (`reconcile`, or `void --reconcile`). For a refund: it may have been made; check the
-     payment's refunds by hand before refunding again (a refund is never retried)
+     fault, an NVP error in the 500s, an HTTP 5xx); re-run, or `reconcile`: the ledger
+     makes the next run reconcile before anything else is sent
   6  void --or-refund: the void was refused as too late, and the amount was refunded instead
-  3 also covers a refund refused: more than is left to refund, older than the refund window";
+  7  the ledger cannot be opened or written; nothing was sent
+  9  a refund waits for a person: it may have been made (its answer was lost, or it is in
+     flight elsewhere) and is never sent again; check the payment's refunds with InstaMed,
+     then record what you found with `instamed-soap ledger settle`
+ 10  the ledger holds a refund made of this payment and this is a different one: nothing
+     sent (add --another-refund AMOUNT to refund again on purpose)
+  3 also covers a refund refused: more than is left to refund, older than the refund window
+
+The ledger (--ledger, INSTAMED_LEDGER; default $XDG_STATE_HOME/instamed-soap/ledger.db or
+~/.local/state/instamed-soap/ledger.db) records every intent before it is sent and every
+answer after: run twice, the same instruction moves money once. A payment known voided is
+answered from it (0, or 4); the same refund, once made, too (0, or 6); an earlier void of
+unknown outcome is reconciled before anything else is sent.";
 
 /// The exit code for a failed void.
 pub fn code_for(error: &Error) -> u8 {
     match error {
+        // Nothing a re-run does settles it: a person must.
+        Error::RefundOutcomeUnknown(_) => ON_HOLD,
         _ if error.outcome_unknown() => OUTCOME_UNKNOWN,
         Error::InvalidRequest(_) | Error::InvalidConfig { .. } => INVALID,
         Error::AlreadyVoided(_) => ALREADY_VOIDED,

@@ -7,6 +7,7 @@ mod connection;
 mod contract;
 mod demo;
 mod exit;
+mod ledger;
 mod log;
 mod refund;
 mod serve;
@@ -44,6 +45,9 @@ enum Command {
     /// times with back-off, until an answer proves which way it went. Same flags as `void`.
     #[command(after_help = exit::HELP)]
     Reconcile(void::Args),
+    /// Read the ledger of money-moving intents, and settle by hand a refund whose outcome is
+    /// open.
+    Ledger(ledger::Args),
     /// Run the InstaMed simulator (HTTPS on loopback) until interrupted.
     #[command(after_help = serve::HELP)]
     Serve(serve::Args),
@@ -149,6 +153,7 @@ fn main() -> ExitCode {
             Command::Batch(args) => batch::run(args).await,
             Command::Refund(args) => refund::run(args).await,
             Command::Reconcile(args) => refund::reconcile(args).await,
+            Command::Ledger(args) => ledger::run(args),
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Soak(args) => soak::run(args).await,

@@ -3,12 +3,14 @@
 
 use std::process::ExitCode;
 
+use instamed_soap::ledger::{Guarded, LedgerError};
 use instamed_soap::rest::Amount;
 use instamed_soap::{
     Error, InvalidRequest, RefundReceipt, RefundRequest, VoidConfirmation, VoidOrRefund,
 };
 
 use crate::exit;
+use crate::ledger::Said;
 use crate::void::{self, as_json, error_json, print_error, sentence};
 
 /// Arguments of `refund`: those of `void`, and the amount.
@@ -17,6 +19,10 @@ pub struct RefundArgs {
     /// How much to give back, in dollars with at most two decimals (4.00).
     #[arg(long)]
     amount: String,
+    /// Refund again on purpose although the ledger holds a refund made of this payment: name
+    /// the same amount as --amount. Never needed for a first refund.
+    #[arg(long, value_name = "AMOUNT")]
+    another_refund: Option<String>,
     #[command(flatten)]
     void: void::Args,
 }
@@ -27,27 +33,56 @@ fn amount(text: &str) -> Result<Amount, Error> {
         .map_err(|invalid| Error::from(InvalidRequest::from(invalid)))
 }
 
+fn invalid(reason: impl Into<String>) -> Error {
+    Error::InvalidConfig {
+        reason: reason.into(),
+        source: None,
+    }
+}
+
 /// Runs `refund`.
 pub async fn run(args: RefundArgs) -> ExitCode {
     if args.void.or_refund.is_some() || args.void.reconcile {
-        let error = Error::InvalidConfig {
-            reason: "refund takes neither --or-refund nor --reconcile".to_owned(),
-            source: None,
-        };
+        let error = invalid("refund takes neither --or-refund nor --reconcile");
         return finish(&args.void, Err(error));
     }
-    let result = async {
+    let prepared = (|| {
         let (client, void) = void::prepare(&args.void)?;
-        let request = RefundRequest::for_void(&void, amount(&args.amount)?)?;
-        client.refund(&request).await
+        let amount = amount(&args.amount)?;
+        let another = match &args.another_refund {
+            None => false,
+            Some(text) if self::amount(text)? == amount => true,
+            Some(text) => {
+                return Err(invalid(format!(
+                    "--another-refund {text} must name the amount of --amount {amount}"
+                )));
+            }
+        };
+        Ok((client, RefundRequest::for_void(&void, amount)?, another))
+    })();
+    let (client, request, another) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return print_refund(&args.void, Err(error)),
+    };
+    let ledger = match args.void.ledger.open("instamed-soap refund") {
+        Ok(ledger) => ledger,
+        Err(code) => return code,
+    };
+    match ledger.refund(&client, &request, another).await {
+        Ok(Guarded::Sent(result)) => print_refund(&args.void, result),
+        Ok(held) => from_ledger(held, args.void.json, exit::VOIDED),
+        Err(error) => ledger_failed(&error),
     }
-    .await;
+}
+
+/// Prints a refund's result and gives its exit code.
+fn print_refund(args: &void::Args, result: Result<RefundReceipt, Error>) -> ExitCode {
     let code = match &result {
         Ok(_) => exit::VOIDED,
         Err(error) => exit::code_for(error),
     };
-    if args.void.json {
-        println!("{}", refund_json(&args.void, &result));
+    if args.json {
+        println!("{}", refund_json(args, &result));
     } else {
         match &result {
             Ok(receipt) => println!("{}", refund_sentence(receipt)),
@@ -57,14 +92,46 @@ pub async fn run(args: RefundArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Says what the ledger answered in place of sending, and gives its exit code.
+fn from_ledger<T>(held: Guarded<T>, json: bool, refund_code: u8) -> ExitCode {
+    let (said, entry) = match held {
+        Guarded::Known(entry) => (Said::Known, entry),
+        Guarded::OnHold(entry) => (Said::OnHold, entry),
+        Guarded::AlreadyRefunded(entry) => (Said::AlreadyRefunded, entry),
+        _ => {
+            eprintln!("error: the ledger gave an answer this tool does not know; nothing sent");
+            return ExitCode::from(exit::LEDGER);
+        }
+    };
+    said.finish(&entry, json, refund_code)
+}
+
+fn ledger_failed(error: &LedgerError) -> ExitCode {
+    eprintln!("error: {}; nothing was sent", crate::causes::chain(error));
+    ExitCode::from(exit::LEDGER)
+}
+
 /// Runs `void --or-refund AMOUNT`.
 pub async fn void_or_refund(args: void::Args, text: &str) -> ExitCode {
-    let result = async {
-        let (client, request) = void::prepare(&args)?;
-        client.void_or_refund(&request, amount(text)?).await
-    }
-    .await;
-    match result {
+    let prepared = void::prepare(&args).and_then(|(client, request)| {
+        let amount = amount(text)?;
+        RefundRequest::for_void(&request, amount)?;
+        Ok((client, request, amount))
+    });
+    let (client, request, amount) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return finish(&args, Err(error)),
+    };
+    let ledger = match args.ledger.open("instamed-soap void --or-refund") {
+        Ok(ledger) => ledger,
+        Err(code) => return code,
+    };
+    let outcome = match ledger.void_or_refund(&client, &request, amount).await {
+        Ok(Guarded::Sent(result)) => result,
+        Ok(held) => return from_ledger(held, args.json, exit::REFUNDED_INSTEAD),
+        Err(error) => return ledger_failed(&error),
+    };
+    match outcome {
         Ok(VoidOrRefund::Voided(receipt)) => finish(&args, Ok(receipt)),
         Ok(VoidOrRefund::Refunded(receipt)) => {
             if args.json {
@@ -76,34 +143,57 @@ pub async fn void_or_refund(args: void::Args, text: &str) -> ExitCode {
             }
             ExitCode::from(exit::REFUNDED_INSTEAD)
         }
+        Ok(VoidOrRefund::Confirmed(confirmation)) => print_confirmation(&args, Ok(confirmation)),
         Err(error) => finish(&args, Err(error)),
-        Ok(_) => finish(
-            &args,
-            Err(Error::InvalidConfig {
-                reason: "an outcome this tool does not know".to_owned(),
-                source: None,
-            }),
-        ),
+        Ok(_) => finish(&args, Err(invalid("an outcome this tool does not know"))),
     }
 }
 
 /// Runs `reconcile` and `void --reconcile`.
 pub async fn reconcile(args: void::Args) -> ExitCode {
-    let result = async {
-        let (client, request) = void::prepare(&args)?;
-        client.void_reconciled(&request).await
+    guarded_void(args, true).await
+}
+
+/// Runs a void through the ledger: answered from it when the payment is known voided,
+/// reconciled when asked to or when an earlier void's outcome is unknown.
+pub async fn guarded_void(args: void::Args, reconcile: bool) -> ExitCode {
+    let (client, request) = match void::prepare(&args) {
+        Ok(prepared) => prepared,
+        Err(error) => return finish(&args, Err(error)),
+    };
+    let command = if reconcile {
+        "instamed-soap reconcile"
+    } else {
+        "instamed-soap void"
+    };
+    let ledger = match args.ledger.open(command) {
+        Ok(ledger) => ledger,
+        Err(code) => return code,
+    };
+    let reconciled = if reconcile || args.reconcile {
+        ledger.reconcile(&client, &request).await
+    } else {
+        ledger.void(&client, &request).await
+    };
+    match reconciled {
+        Ok(Guarded::Sent(result)) => print_confirmation(&args, result),
+        Ok(held) => from_ledger(held, args.json, exit::VOIDED),
+        Err(error) => ledger_failed(&error),
     }
-    .await;
+}
+
+/// Prints a void that may have been reconciled, and gives its exit code.
+fn print_confirmation(args: &void::Args, result: Result<VoidConfirmation, Error>) -> ExitCode {
     let attempts = result.as_ref().map_or(0, VoidConfirmation::attempts);
     let code = match &result {
         Ok(_) => exit::VOIDED,
         Err(error) => exit::code_for(error),
     };
     match result {
-        Ok(VoidConfirmation::Voided(receipt))
-        | Ok(VoidConfirmation::VoidedOnRetry { receipt, .. }) => {
+        Ok(VoidConfirmation::Voided(receipt)) => return finish(args, Ok(receipt)),
+        Ok(VoidConfirmation::VoidedOnRetry { receipt, .. }) => {
             if args.json {
-                let mut json = as_json(&args, &Ok(receipt));
+                let mut json = as_json(args, &Ok(receipt));
                 json["attempts"] = attempts.into();
                 println!("{json}");
             } else {
@@ -130,7 +220,7 @@ pub async fn reconcile(args: void::Args) -> ExitCode {
             }
         }
         Ok(_) => {}
-        Err(error) => return finish(&args, Err(error)),
+        Err(error) => return finish(args, Err(error)),
     }
     ExitCode::from(code)
 }

@@ -11,7 +11,6 @@ use instamed_soap::{
 use instamed_soap::soap::SoapFault;
 
 use crate::connection::Connection;
-use crate::exit;
 
 /// Arguments of `void`.
 #[derive(Debug, clap::Args)]
@@ -46,6 +45,8 @@ pub struct Args {
     pub(crate) protocol: String,
     #[command(flatten)]
     connection: Connection,
+    #[command(flatten)]
+    pub(crate) ledger: crate::ledger::Choice,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     pub(crate) json: bool,
@@ -94,32 +95,14 @@ pub struct Args {
     api_secret: Option<String>,
 }
 
-/// Runs `void` (with `--or-refund` or `--reconcile`, the policy asked for).
+/// Runs `void` (with `--or-refund` or `--reconcile`, the policy asked for). The ledger is
+/// consulted first: a payment it knows voided is answered from it, and an earlier void of
+/// unknown outcome is reconciled before anything else.
 pub async fn run(args: Args) -> ExitCode {
     if let Some(amount) = args.or_refund.clone() {
         return crate::refund::void_or_refund(args, &amount).await;
     }
-    if args.reconcile {
-        return crate::refund::reconcile(args).await;
-    }
-    let json = args.json;
-    let result = match prepare(&args) {
-        Ok((client, request)) => client.void(&request).await,
-        Err(error) => Err(error),
-    };
-    let code = match &result {
-        Ok(_) => exit::VOIDED,
-        Err(error) => exit::code_for(error),
-    };
-    if json {
-        println!("{}", as_json(&args, &result));
-    } else {
-        match &result {
-            Ok(receipt) => println!("{}", sentence(receipt)),
-            Err(error) => print_error(error),
-        }
-    }
-    ExitCode::from(code)
+    crate::refund::guarded_void(args, false).await
 }
 
 /// The client and the void request the flags describe.

@@ -3,6 +3,7 @@
 
 #![cfg(unix)]
 
+mod isolated;
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
@@ -26,8 +27,6 @@ use instamed_soap::simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
 };
 use instamed_soap::{Outlet, TransactionId};
-
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 
 /// Requests per payment and operation, counted on the wire between the batch and the service.
 #[derive(Default)]
@@ -201,7 +200,7 @@ impl Scene {
     }
 
     fn command(&self, input: &Path, journal: &Path, extra: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = isolated::instamed_soap();
         command
             .arg("batch")
             .arg("--input")
@@ -853,7 +852,7 @@ async fn batch_takes_the_trust_and_proxy_flags_of_void() {
         let payment = simulator.ledger().create_payment(&outlet, "5.00").unwrap();
         let input = dir.path().join(format!("{name}.csv"));
         std::fs::write(&input, format!("{HEADER}{}", row(payment.as_str(), "", 1))).unwrap();
-        let mut command = Command::new(BIN);
+        let mut command = isolated::instamed_soap();
         command
             .args(["batch", "--input"])
             .arg(&input)

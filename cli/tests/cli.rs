@@ -1,6 +1,7 @@
 //! The `instamed-soap` binary, driven as a user would: against the simulator over TLS, for each
 //! protocol and each outcome, with the exit codes scripts rely on.
 
+mod isolated;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -8,7 +9,6 @@ use std::process::{Child, Command, Output, Stdio};
 use instamed_soap::Outlet;
 use instamed_soap::simulator::{FaultPlan, Simulator, SimulatorConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const ACCOUNT: &str = "demo@instamed.test";
 const PASSWORD: &str = "demo-password";
 
@@ -18,7 +18,7 @@ fn outlet() -> Outlet {
 
 /// Runs `instamed-soap void` against `endpoint` with the demo credentials.
 fn void(endpoint: &str, ca: Option<&Path>, payment: &str, extra: &[&str]) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = isolated::instamed_soap();
     command
         .args(["void", "--endpoint", endpoint])
         .args([
@@ -130,7 +130,7 @@ async fn json_success_and_credentials_refused() {
             &id,
             &["--json", "--protocol", "soap12"],
         );
-        let mut wrong = Command::new(BIN);
+        let mut wrong = isolated::instamed_soap();
         wrong
             .args([
                 "void",
@@ -203,7 +203,7 @@ struct Served {
 
 impl Served {
     fn start(ledger: &Path, seeds: Option<&Path>) -> Served {
-        let mut command = Command::new(BIN);
+        let mut command = isolated::instamed_soap();
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--ledger-file"])
             .arg(ledger);
@@ -281,7 +281,7 @@ fn serve_keeps_its_ledger_across_a_restart() {
 /// Runs `bench --json` with `args`, which must succeed, and returns its JSON lines with the
 /// whole output for messages.
 fn bench_json(args: &[&str]) -> (Vec<serde_json::Value>, String) {
-    let output = Command::new(BIN)
+    let output = isolated::instamed_soap()
         .arg("bench")
         .args(args)
         .arg("--json")
@@ -361,7 +361,10 @@ fn bench_drives_a_given_endpoint_with_concurrent_callers() {
 
 #[test]
 fn demo_tells_the_whole_story() {
-    let output = Command::new(BIN).arg("demo").output().expect("run demo");
+    let output = isolated::instamed_soap()
+        .arg("demo")
+        .output()
+        .expect("run demo");
     let out = text(&output);
     assert!(output.status.success(), "{out}");
     for expected in [
@@ -415,12 +418,18 @@ fn every_command_has_complete_help() {
         &["serve", "--help"],
         &["demo", "--help"],
     ] {
-        let output = Command::new(BIN).args(command).output().expect("help");
+        let output = isolated::instamed_soap()
+            .args(command)
+            .output()
+            .expect("help");
         assert!(output.status.success(), "{command:?}");
         let help = String::from_utf8_lossy(&output.stdout);
         assert!(help.contains("Usage:"), "{help}");
     }
-    let help = Command::new(BIN).args(["void", "--help"]).output().unwrap();
+    let help = isolated::instamed_soap()
+        .args(["void", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for expected in [
         "--protocol",
@@ -441,7 +450,7 @@ fn every_command_has_complete_help() {
 
 #[test]
 fn soak_accounts_for_every_void() {
-    let output = Command::new(BIN)
+    let output = isolated::instamed_soap()
         .args([
             "soak",
             "--voids",
@@ -499,7 +508,7 @@ fn bench_measures_ours_beside_the_raw_client_in_rounds() {
         }
     }
     // The table says how the two compare.
-    let output = Command::new(BIN)
+    let output = isolated::instamed_soap()
         .args(["bench", "--voids", "20", "--rounds", "2"])
         .output()
         .expect("run bench");

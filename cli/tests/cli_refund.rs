@@ -2,18 +2,17 @@
 //! as a user runs them: the binary against the simulator over TLS on loopback, judged by exit
 //! code and output, with the API secret never printed.
 
+mod isolated;
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use instamed_soap::simulator::{
     DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, FaultPlan, Simulator,
     SimulatorConfig,
 };
 use instamed_soap::{Outlet, TransactionId};
-
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 
 fn outlet() -> Outlet {
     support::outlet_at("123")
@@ -40,7 +39,7 @@ fn run(
     } else {
         simulator.endpoint()
     };
-    let mut cli = Command::new(BIN);
+    let mut cli = isolated::instamed_soap();
     cli.args([command, "--endpoint", &endpoint, "--protocol", protocol])
         .args([
             "--merchant-id",
@@ -187,7 +186,7 @@ async fn void_over_rest_takes_its_keys_from_the_environment_and_never_prints_the
             "{said}"
         );
     }
-    let help = Command::new(BIN)
+    let help = isolated::instamed_soap()
         .args(["void", "--help"])
         .output()
         .expect("help");

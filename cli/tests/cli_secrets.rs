@@ -2,13 +2,13 @@
 //! number) in its faults and errors must not make `instamed-soap void` print any of them, with
 //! or without `--json`, whatever the protocol and whatever shape the answer takes.
 
+mod isolated;
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
 use base64::Engine as _;
 use support::{Exchange, Reply, Server, Version, aspnet_fault, version_of};
 
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const ACCOUNT: &str = "clinic@instamed.test";
 const PASSWORD: &str = "Tr0ub4dor-3-secret";
 const CARD: &str = "4111 1111 1111 1111";
@@ -41,7 +41,7 @@ fn xml_escaped(text: &str) -> String {
 }
 
 fn run(url: &str, ca: &std::path::Path, protocol: &str, json: bool) -> String {
-    let mut command = std::process::Command::new(BIN);
+    let mut command = isolated::instamed_soap();
     command
         .args(["void", "--endpoint", url, "--protocol", protocol])
         .args(["--merchant-id", "123123123", "--store-id", "123"])
@@ -190,7 +190,7 @@ async fn void_never_prints_an_echoed_secret() {
 #[test]
 fn help_never_shows_a_value_from_the_environment() {
     for command in ["void", "refund", "reconcile", "batch"] {
-        let output = std::process::Command::new(BIN)
+        let output = isolated::instamed_soap()
             .args([command, "--help"])
             .env(
                 "INSTAMED_ENDPOINT",

@@ -5,16 +5,16 @@
 //! - a cassette imported from a HAR is byte for byte the one `record` writes for that exchange;
 //! - a file that is not HAR, or holds no exchange with the service, exits non-zero.
 
+mod isolated;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
 use instamed_soap::Outlet;
 use instamed_soap::contract::{self, ContractServer, ServeOptions, Upstream};
 use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const HAR_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/har");
 
 /// The secrets `tests/har/instamed.har` carries: the account's password and its Basic token,
@@ -30,7 +30,11 @@ const HAND_WRITTEN_SECRETS: [&str; 7] = [
 ];
 
 fn run(args: &[&str], paths: &[&Path]) -> Output {
-    Command::new(BIN).args(args).args(paths).output().unwrap()
+    isolated::instamed_soap()
+        .args(args)
+        .args(paths)
+        .output()
+        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -4,6 +4,7 @@
 
 #![cfg(unix)]
 
+mod isolated;
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -13,7 +14,6 @@ use http::{Method, Request, StatusCode};
 use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
 use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, VoidRequest};
 
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 /// A Luhn-valid test card number.
 const CARD: &str = "4111111111111111";
 
@@ -46,7 +46,7 @@ fn void(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = isolated::instamed_soap();
     command
         .arg("void")
         .args(["--endpoint", &simulator.endpoint()])
@@ -188,7 +188,7 @@ struct Server {
 
 impl Server {
     fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        let mut child = isolated::instamed_soap()
             .args(args)
             .env_remove("RUST_LOG")
             .env_remove("INSTAMED_LOG_FORMAT")
@@ -421,7 +421,7 @@ async fn record_and_replay_name_the_cassette_of_each_request() {
 
 #[test]
 fn soak_names_its_endings_in_words() {
-    let output = Command::new(BIN)
+    let output = isolated::instamed_soap()
         .args([
             "soak",
             "--voids",

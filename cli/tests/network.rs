@@ -7,9 +7,10 @@
 
 #[path = "../../tests/support/connect_proxy.rs"]
 mod connect_proxy;
+mod isolated;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
 use connect_proxy::{ConnectProxy, Policy};
@@ -19,7 +20,6 @@ use instamed_soap::simulator::{
     SimulatorConfig,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const PROXY_USER: &str = "erp-proxy-user";
 const PROXY_PASSWORD: &str = "Pr0xy-Passw0rd-42";
 /// Every variable that could choose a proxy or a trust store for the child.
@@ -43,7 +43,7 @@ fn outlet() -> Outlet {
 /// `instamed-soap SUBCOMMAND` with the outlet and demo credentials, a clean network
 /// environment plus `env`, and `args`.
 fn run(subcommand: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = isolated::instamed_soap();
     command.arg(subcommand).args([
         "--merchant-id",
         "123123123",
@@ -443,7 +443,7 @@ fn missing_or_empty_credentials_are_named_by_their_variable_and_nothing_is_sent(
     // Nothing listens at this endpoint: had anything been sent, the exit would be 1.
     let endpoint = "https://127.0.0.1:9/payment/service.asmx";
     let base = ["--endpoint", endpoint, "--transaction-id", "ABC123"];
-    let mut missing = Command::new(BIN);
+    let mut missing = isolated::instamed_soap();
     missing
         .arg("void")
         .args([
@@ -467,7 +467,7 @@ fn missing_or_empty_credentials_are_named_by_their_variable_and_nothing_is_sent(
     );
     assert!(!text(&missing).contains("--password"), "{}", text(&missing));
 
-    let mut batch = Command::new(BIN);
+    let mut batch = isolated::instamed_soap();
     batch
         .args(["batch", "--endpoint", endpoint, "--input", "in.csv"])
         .args(["--journal", "journal.db"])
@@ -597,7 +597,7 @@ async fn timeouts_take_human_durations_and_every_bad_one_exits_2_naming_the_flag
                 }
                 bad.push((value, run(subcommand, &args, &[])));
             }
-            let mut batch = Command::new(BIN);
+            let mut batch = isolated::instamed_soap();
             batch
                 .args(["batch", "--endpoint", &endpoint, "--input", "in.csv"])
                 .args(["--journal", "journal.db", &flag])

@@ -3,6 +3,7 @@
 //! the table says. Then the four answers that gave false verdicts before these rules, and
 //! reconciliation, which accepts only `PrimaryTransactionStatus` `V` as proof.
 
+mod isolated;
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
@@ -15,7 +16,6 @@ use instamed_soap::{
 };
 use support::{PAYMENT, Reply, Server, Version, aspnet_fault, envelope, error_info, void_result};
 
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const ACCOUNT: &str = "acct@clinic.example";
 const PASSWORD: &str = "pa55-word";
 
@@ -66,7 +66,7 @@ fn code_of(result: &Result<VoidReceipt, Error>) -> &'static str {
 async fn cli(url: &str, ca: &std::path::Path, protocol: Protocol) -> (i32, serde_json::Value) {
     let (url, ca) = (url.to_owned(), ca.to_owned());
     tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(BIN)
+        let output = isolated::instamed_soap()
             .args(["void", "--endpoint", &url, "--json", "--timeout", "2"])
             .args(["--merchant-id", "123123123", "--store-id", "123"])
             .args(["--terminal-id", "123", "--transaction-id", PAYMENT])
@@ -674,7 +674,7 @@ async fn row_19_a_request_that_never_left_is_known() {
 async fn row_20_an_invalid_request_is_never_sent() {
     let server =
         Server::start(|exchange| result(support::version_of(exchange), "C", "V", "x")).await;
-    let output = std::process::Command::new(BIN)
+    let output = isolated::instamed_soap()
         .args(["void", "--endpoint", &server.url, "--json"])
         .args(["--merchant-id", "", "--store-id", "1", "--terminal-id", "2"])
         .args(["--transaction-id", PAYMENT])

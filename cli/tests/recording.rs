@@ -11,6 +11,7 @@
 
 #![cfg(unix)]
 
+mod isolated;
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
@@ -23,7 +24,6 @@ use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, Simula
 use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, VoidRequest};
 use support::{Reply, Server, Version};
 
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 const PAYMENT: &str = "C0FFEE00000000000000000000000001";
 
 fn outlet() -> Outlet {
@@ -383,7 +383,7 @@ impl Drop for Running {
 }
 
 fn spawn(args: &[&str], tmp: &Path) -> Running {
-    let mut child = Command::new(BIN)
+    let mut child = isolated::instamed_soap()
         .args(args)
         .env("TMPDIR", tmp)
         .stdout(Stdio::piped())

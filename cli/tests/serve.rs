@@ -2,6 +2,7 @@
 //! accepts, the refund window it applies, its health check, how it fails to start and how it
 //! stops, checked over real TLS on loopback; and the README's first void, run as written.
 
+mod isolated;
 #[path = "../../tests/raw_https/mod.rs"]
 mod raw_https;
 
@@ -23,7 +24,6 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 const REFUND: &str = "/rest/payment/refund-simple";
-const BIN: &str = env!("CARGO_BIN_EXE_instamed-soap");
 
 fn outlet_json() -> serde_json::Value {
     json!({"MerchantID": "123123123", "StoreID": "123", "TerminalID": "456"})
@@ -42,7 +42,7 @@ impl Served {
     }
 
     fn start_in(dir: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        let mut child = isolated::instamed_soap()
             .arg("serve")
             .args(args)
             .current_dir(dir)
@@ -331,7 +331,7 @@ fn a_bad_hostname_is_a_usage_error() {
         ("0.0.0.0", "unspecified address"),
         ("sim_test!", "not a DNS name"),
     ] {
-        let output = Command::new(BIN)
+        let output = isolated::instamed_soap()
             .args(["serve", "--hostname", bad])
             .output()
             .expect("run serve");
@@ -350,7 +350,7 @@ fn a_bad_hostname_is_a_usage_error() {
 #[test]
 fn a_first_hostname_the_server_does_not_listen_on_is_warned_about() {
     use std::io::BufRead as _;
-    let mut child = Command::new(BIN)
+    let mut child = isolated::instamed_soap()
         .args(["serve", "--plain-http", "--hostname", "::1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -378,7 +378,7 @@ fn an_account_with_an_empty_part_is_a_usage_error() {
         ["--account", "no-colon"],
         ["--api-key", "key:"],
     ] {
-        let output = Command::new(BIN)
+        let output = isolated::instamed_soap()
             .arg("serve")
             .args(args)
             .output()
@@ -444,7 +444,7 @@ async fn health_answers_without_credentials_and_says_only_ok() {
 fn a_port_in_use_is_one_line_and_exit_7() {
     let holder = std::net::TcpListener::bind(loopback(0)).expect("bind");
     let port = holder.local_addr().expect("address").port();
-    let output = Command::new(BIN)
+    let output = isolated::instamed_soap()
         .args(["serve", "--port", &port.to_string()])
         .output()
         .expect("run serve");
@@ -552,7 +552,7 @@ async fn readme_walkthrough() {
                     served = Some(started);
                 }
                 "instamed-soap" => {
-                    let output = Command::new(BIN)
+                    let output = isolated::instamed_soap()
                         .args(&words[1..])
                         .current_dir(dir.path())
                         .env_remove("INSTAMED_ENDPOINT")
@@ -589,7 +589,7 @@ async fn readme_walkthrough() {
     }
     assert_eq!(voids.len(), 1, "one void in the walkthrough");
     // "Run it again and it says the payment was already voided, exit 4."
-    let again = Command::new(BIN)
+    let again = isolated::instamed_soap()
         .args(&voids[0][1..])
         .current_dir(dir.path())
         .envs(env.iter().map(|(k, v)| (k, v)))

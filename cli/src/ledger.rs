@@ -1,0 +1,282 @@
+//! The ledger as the tool uses it: where it lives, how a command opens it, how its answers
+//! are said, and `instamed-soap ledger` for a person to read it and settle a refund.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use instamed_soap::ledger::{Action, Entry, Ledger, Verdict};
+
+use crate::exit;
+
+/// Where the ledger is: shared by every command that moves money.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Choice {
+    /// The ledger of money-moving intents (SQLite), consulted before anything is sent so that
+    /// the same instruction twice moves money once. Default:
+    /// $XDG_STATE_HOME/instamed-soap/ledger.db (or ~/.local/state/instamed-soap/ledger.db).
+    #[arg(long, env = "INSTAMED_LEDGER", value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+}
+
+impl Choice {
+    /// The ledger's path: the one chosen, or the user's default.
+    pub fn path(&self) -> Result<PathBuf, String> {
+        self.ledger
+            .clone()
+            .or_else(Ledger::default_path)
+            .ok_or_else(|| {
+                "no ledger: neither XDG_STATE_HOME nor HOME is set; choose one with --ledger \
+                 or INSTAMED_LEDGER"
+                    .to_owned()
+            })
+    }
+
+    /// Opens the ledger for `command` (the words written beside every intent), or says why
+    /// not on standard error; nothing may be sent without it.
+    pub fn open(&self, command: &str) -> Result<Ledger, ExitCode> {
+        let opened = self
+            .path()
+            .and_then(|path| Ledger::open(&path).map_err(|e| crate::causes::chain(&e)));
+        opened
+            .map(|ledger| ledger.with_command(command))
+            .map_err(|why| {
+                eprintln!("error: {why}; nothing was sent");
+                ExitCode::from(exit::LEDGER)
+            })
+    }
+}
+
+/// How a command that the ledger answered (sending nothing) speaks.
+pub enum Said {
+    /// The same instruction was carried out before.
+    Known,
+    /// A refund of the payment may have been made; a person must look.
+    OnHold,
+    /// A refund of the payment was made; this one is a different instruction.
+    AlreadyRefunded,
+}
+
+impl Said {
+    /// Prints what the ledger knows and gives the exit code; `refund_code` is the code of a
+    /// refund carried out (0 for `refund`, 6 for `void --or-refund`).
+    pub fn finish(self, entry: &Entry, json: bool, refund_code: u8) -> ExitCode {
+        let (outcome, code, next) = match self {
+            Self::Known => {
+                let code = match entry.verdict {
+                    Some(Verdict::Refunded) => refund_code,
+                    Some(Verdict::AlreadyVoided) => exit::ALREADY_VOIDED,
+                    _ => exit::VOIDED,
+                };
+                let outcome = match entry.verdict {
+                    Some(Verdict::Refunded) if refund_code == exit::REFUNDED_INSTEAD => {
+                        "refunded_instead"
+                    }
+                    Some(verdict) => verdict.as_str(),
+                    None => "outcome_unknown",
+                };
+                (outcome, code, "nothing was sent again")
+            }
+            Self::OnHold => (
+                "refund_on_hold",
+                exit::ON_HOLD,
+                "nothing was sent: check the payment's refunds with InstaMed, then record what \
+                 you found with `instamed-soap ledger settle`",
+            ),
+            Self::AlreadyRefunded => (
+                "already_refunded",
+                exit::ALREADY_REFUNDED,
+                "nothing was sent: to refund again on purpose, add --another-refund with the \
+                 amount",
+            ),
+        };
+        if json {
+            let mut object = entry_json(entry);
+            object["outcome"] = outcome.into();
+            object["from_ledger"] = true.into();
+            object["next"] = next.into();
+            println!("{object}");
+        } else {
+            let line = format!("the ledger holds {}; {next}", entry.describe());
+            if code == exit::VOIDED || code == exit::REFUNDED_INSTEAD {
+                println!("{line}");
+            } else {
+                eprintln!("{line}");
+            }
+        }
+        ExitCode::from(code)
+    }
+}
+
+/// An entry as JSON, for `--json` and `ledger list --json`.
+pub fn entry_json(entry: &Entry) -> serde_json::Value {
+    serde_json::json!({
+        "entry": entry.id,
+        "payment": entry.payment,
+        "action": entry.action.as_str(),
+        "verdict": entry.verdict.map_or("sent", Verdict::as_str),
+        "amount": entry.amount,
+        "refund_transaction_id": entry.refund_id,
+        "command": entry.command,
+        "pid": entry.pid,
+        "sent_at": httpdate::fmt_http_date(entry.started),
+        "answered_at": entry.finished.map(httpdate::fmt_http_date),
+        "transaction_status": entry.transaction_status,
+        "primary_transaction_status": entry.primary_transaction_status,
+        "detail": entry.detail,
+        "settled_by": entry.settled_by,
+        "settled_note": entry.settled_note,
+    })
+}
+
+/// Arguments of `ledger`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    choice: Choice,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print where the ledger is.
+    Path,
+    /// List entries, newest first: with --open, only those whose outcome is open (in flight,
+    /// lost with their process, or unknown), the work of a person or of `reconcile`.
+    List {
+        /// Only open entries.
+        #[arg(long)]
+        open: bool,
+        /// At most this many entries (without --open).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything the ledger holds about one payment, oldest first.
+    Show {
+        /// Transaction ID of the payment.
+        #[arg(long)]
+        transaction_id: String,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record what a person found about a refund whose outcome is open, after checking the
+    /// payment's refunds with InstaMed: made (with its transaction ID) or not made. Only then
+    /// will the tool refund that payment again.
+    Settle {
+        /// The ledger entry of the refund (from `ledger list --open`).
+        #[arg(long)]
+        entry: i64,
+        /// The refund was made: its own transaction ID.
+        #[arg(
+            long,
+            value_name = "ID",
+            conflicts_with = "not_made",
+            required_unless_present = "not_made"
+        )]
+        made: Option<String>,
+        /// The refund was not made.
+        #[arg(long)]
+        not_made: bool,
+        /// Who checked.
+        #[arg(long)]
+        by: String,
+        /// What they saw, and where.
+        #[arg(long)]
+        note: String,
+    },
+}
+
+/// Runs `ledger`.
+pub fn run(args: Args) -> ExitCode {
+    if let Command::Path = args.command {
+        return match args.choice.path() {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("error: {why}");
+                ExitCode::from(exit::LEDGER)
+            }
+        };
+    }
+    let ledger = match args.choice.open("instamed-soap ledger") {
+        Ok(ledger) => ledger,
+        Err(code) => return code,
+    };
+    let listed = match args.command {
+        Command::Path => return ExitCode::SUCCESS,
+        Command::List { open, limit, json } => {
+            let entries = if open {
+                ledger.open_entries()
+            } else {
+                ledger.recent(limit)
+            };
+            entries.map(|entries| print_entries(&entries, json))
+        }
+        Command::Show {
+            transaction_id,
+            json,
+        } => match instamed_soap::TransactionId::new(&transaction_id) {
+            Ok(payment) => ledger
+                .standing(&payment)
+                .map(|standing| print_entries(&standing.entries, json)),
+            Err(invalid) => {
+                eprintln!("error: --transaction-id: {}", invalid.problem);
+                return ExitCode::from(exit::INVALID);
+            }
+        },
+        Command::Settle {
+            entry,
+            made,
+            not_made: _,
+            by,
+            note,
+        } => {
+            if by.trim().is_empty() || note.trim().is_empty() {
+                eprintln!("error: --by and --note must say who checked and what they saw");
+                return ExitCode::from(exit::INVALID);
+            }
+            match ledger.settle_refund(entry, made.as_deref(), &by, &note) {
+                Ok(Some(settled)) => {
+                    println!("settled: {}", settled.describe());
+                    Ok(())
+                }
+                Ok(None) => {
+                    eprintln!(
+                        "error: entry {entry} is not a refund whose outcome is open; see \
+                         `instamed-soap ledger list --open`"
+                    );
+                    return ExitCode::from(exit::INVALID);
+                }
+                Err(error) => Err(error),
+            }
+        }
+    };
+    match listed {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", crate::causes::chain(&error));
+            ExitCode::from(exit::LEDGER)
+        }
+    }
+}
+
+fn print_entries(entries: &[Entry], json: bool) {
+    for entry in entries {
+        if json {
+            println!("{}", entry_json(entry));
+        } else {
+            let open = if entry.is_open() { "open  " } else { "      " };
+            let action = match entry.action {
+                Action::Refund => "refund",
+                _ => "void",
+            };
+            println!("{open}{:>6} {action:<6} {}", entry.id, entry.describe());
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The tool under test, each run with a ledger of its own.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// `instamed-soap` with a fresh ledger in the build's scratch directory: the tests' fixed
+/// transaction IDs never meet another run's entries, and the user's own ledger is never
+/// touched. A test that shares a ledger between runs passes `--ledger`, which wins over the
+/// variable.
+pub fn instamed_soap() -> Command {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ledger = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "ledger-{}-{}.db",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_instamed-soap"));
+    command.env("INSTAMED_LEDGER", ledger);
+    command
+}
