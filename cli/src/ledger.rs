@@ -133,8 +133,10 @@ pub fn entry_json(entry: &Entry) -> serde_json::Value {
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    #[command(flatten)]
-    choice: Choice,
+    /// The ledger (default: $XDG_STATE_HOME/instamed-soap/ledger.db, or
+    /// ~/.local/state/instamed-soap/ledger.db).
+    #[arg(long, env = "INSTAMED_LEDGER", value_name = "PATH", global = true)]
+    ledger: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -192,8 +194,11 @@ enum Command {
 
 /// Runs `ledger`.
 pub fn run(args: Args) -> ExitCode {
+    let choice = Choice {
+        ledger: args.ledger,
+    };
     if let Command::Path = args.command {
-        return match args.choice.path() {
+        return match choice.path() {
             Ok(path) => {
                 println!("{}", path.display());
                 ExitCode::SUCCESS
@@ -204,7 +209,7 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
     }
-    let ledger = match args.choice.open("instamed-soap ledger") {
+    let ledger = match choice.open("instamed-soap ledger") {
         Ok(ledger) => ledger,
         Err(code) => return code,
     };

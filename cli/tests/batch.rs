@@ -23,6 +23,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use instamed_soap::batch::{
     Answer, Batch, BatchOptions, InputRow, Journal, JournalError, Money, Settle, Verdict,
 };
+use instamed_soap::ledger::{Action as LedgerAction, Ledger};
 use instamed_soap::simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
 };
@@ -207,6 +208,9 @@ impl Scene {
             .arg(input)
             .arg("--journal")
             .arg(journal)
+            // One ledger for every run of a scene, as an operator's machine has.
+            .arg("--ledger")
+            .arg(self.path("ledger.db"))
             .args([
                 "--endpoint",
                 &self.proxy.endpoint(),
@@ -414,6 +418,25 @@ async fn killed_batches_resume_and_settle_every_payment_exactly_once() {
         }
         assert!(refunds_of(id) <= 1, "{id} refunded twice");
         assert!(refunds <= 1, "{id}: {refunds} refund requests");
+        // The ledger agrees with the report and with the money that moved.
+        let ours = Ledger::open(scene.path("ledger.db"))
+            .unwrap()
+            .standing(&TransactionId::new(id).unwrap())
+            .unwrap();
+        let refund_intents = ours
+            .entries
+            .iter()
+            .filter(|e| e.action == LedgerAction::Refund)
+            .count();
+        // Every refund sent had its intent first (a kill may fall between the two), and no
+        // payment had two.
+        assert!(
+            refunds <= refund_intents as u32 && refund_intents <= 1,
+            "{id}: {refunds} refunds sent, {refund_intents} intents"
+        );
+        if verdict == "refunded" {
+            assert_eq!(ours.refunds_made().len(), 1, "{id}: {ours:?}");
+        }
         if *kind == "capturable" {
             assert_eq!(status.code(), "V", "{id} ended {verdict} but is not voided");
         }
