@@ -593,3 +593,89 @@ pub fn is_sqlite_file(path: &Path) -> bool {
         .and_then(|mut file| file.read_exact(&mut head))
         .is_ok_and(|()| &head == b"SQLite format 3\0")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment() -> TransactionId {
+        TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap()
+    }
+
+    #[test]
+    fn a_ledger_of_a_later_version_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        drop(Ledger::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", schema::VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            Ledger::open(&path),
+            Err(LedgerError::Newer { version, .. }) if version == schema::VERSION + 1
+        ));
+    }
+
+    #[test]
+    fn a_definite_void_settles_the_earlier_voids_left_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let lost = ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "void")
+            })
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.unsettled_void().map(|e| e.id), Some(lost));
+        let never_left = ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "void")
+            })
+            .unwrap();
+        ledger
+            .record(never_left, &Answer::of(Verdict::Failed))
+            .unwrap();
+        // A void that never left settles nothing about the one that may have.
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.unsettled_void().map(|e| e.id), Some(lost));
+        let proof = ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "reconcile")
+            })
+            .unwrap();
+        ledger
+            .record(proof, &Answer::of(Verdict::AlreadyVoided))
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert!(standing.unsettled_void().is_none());
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
+        assert!(
+            standing.entries[0]
+                .detail
+                .starts_with("settled by ledger entry")
+        );
+        assert!(ledger.open_entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ids_are_filed_without_regard_to_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let lower = TransactionId::new("ee52401813a74328aaa7d93319ff4383").unwrap();
+        ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &lower, Action::Refund, Some("1.00"), "refund")
+            })
+            .unwrap();
+        assert!(
+            ledger
+                .standing(&payment())
+                .unwrap()
+                .refund_on_hold()
+                .is_some()
+        );
+    }
+}
