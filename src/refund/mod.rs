@@ -170,6 +170,18 @@ mod tests {
         other.primary_transaction_id = Some("0000".to_owned());
         let error = judge(&request(), other, Protocol::Soap11).unwrap_err();
         assert!(error.outcome_unknown(), "{error:?}");
+        // A refusal naming the payment as its own transaction is not about a refund either.
+        let refusal = judge(
+            &request(),
+            answer("D", "Refund not allowed", Some(ID)),
+            Protocol::Nvp,
+        );
+        assert!(refusal.unwrap_err().outcome_unknown());
+        // A refusal of a refund of a voided payment says so in its payment status: known.
+        let mut voided = answer("D", "Refund not allowed: transaction voided", None);
+        voided.primary_transaction_status = Some("V".to_owned());
+        let declined = judge(&request(), voided, Protocol::Rest).unwrap_err();
+        assert_eq!(declined.code(), "declined");
     }
 
     #[test]
