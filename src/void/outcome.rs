@@ -356,7 +356,7 @@ pub(crate) fn fault_verdict(
         // `TransactionStatus` there is no declined void to refund instead of); otherwise it
         // stays a fault.
         None if fault.code == FaultCode::Sender => match kind_of(
-            Declined::No,
+            Refused::AsRequest,
             statuses.primary_transaction_status.as_deref(),
             &wording,
             rule,
@@ -405,7 +405,7 @@ pub(crate) fn nvp_error_verdict(
         // fault). Not when it came with an HTTP 5xx: what failed there may have done the work.
         None if status < 500 && crate::error::is_request_error_code(code.as_deref()) => {
             match kind_of(
-                Declined::No,
+                Refused::AsRequest,
                 refusal.primary_transaction_status.as_deref(),
                 &message,
                 rule,
@@ -490,19 +490,21 @@ enum Kind {
     RefundWindowPassed,
 }
 
-/// Whether the answer gave `TransactionStatus` `D` or `X`: the service declined this very
-/// exchange, rather than rejecting the request before looking at the payment.
+/// How a known refusal was said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Declined {
-    Yes,
-    No,
+enum Refused {
+    /// By `TransactionStatus` `D` or `X`: the service declined this very exchange.
+    ByStatus,
+    /// As a rejected request, without `TransactionStatus` (a `Client`/`Sender` fault, an NVP
+    /// error in the 400s): nothing was done, but no exchange was declined either.
+    AsRequest,
 }
 
 /// The error for a refusal known to be one by its `TransactionStatus` `D`/`X`: declined, unless
 /// its statuses or wording say which refusal it is.
 fn refusal_error(refusal: Refusal, wording: &str, rule: Rule) -> Error {
     let kind = kind_of(
-        Declined::Yes,
+        Refused::ByStatus,
         refusal.primary_transaction_status.as_deref(),
         wording,
         rule,
@@ -524,9 +526,9 @@ fn error_of(kind: Kind, refusal: Refusal) -> Error {
 /// Sorts a known refusal: by the payment's status first, by the wording only when the status
 /// leaves a choice. `None` when nothing names it: a plain refusal. The wording is never asked
 /// whether something *is* a refusal.
-fn kind_of(declined: Declined, primary: Option<&str>, wording: &str, rule: Rule) -> Option<Kind> {
+fn kind_of(refused: Refused, primary: Option<&str>, wording: &str, rule: Rule) -> Option<Kind> {
     match rule {
-        Rule::Void => void_kind_of(declined, primary, wording),
+        Rule::Void => void_kind_of(refused, primary, wording),
         Rule::Refund => refund_kind_of(wording),
     }
 }
@@ -569,13 +571,14 @@ const UNKNOWN: &[&str] = &[
 /// - `PrimaryTransactionStatus` `V`: already voided, whatever the words.
 /// - Any other payment status: the payment is there and not voided. `S`/`SE` make it not
 ///   voidable, whatever the words; with another status the wording may pick "not voidable"
-///   or "unknown payment". "Not voidable" also needs the void `declined` (`TransactionStatus`
-///   `D`/`X`): it advises and triggers a refund, and a request rejected without statuses is no
-///   declined void. Otherwise the payment's status still makes it a known refusal: declined.
+///   or "unknown payment". "Not voidable" also needs the void refused [`Refused::ByStatus`]
+///   (`TransactionStatus` `D`/`X`): it advises and triggers a refund, and a request rejected
+///   without that status is no declined void. Otherwise the payment's status still makes it a
+///   known refusal: declined.
 /// - No payment status: the wording may say "already voided" or "unknown payment", never "not
 ///   voidable": without statuses nothing shows the payment is there and not voided, and a
 ///   refund must not rest on words.
-fn void_kind_of(declined: Declined, primary: Option<&str>, wording: &str) -> Option<Kind> {
+fn void_kind_of(refused: Refused, primary: Option<&str>, wording: &str) -> Option<Kind> {
     const ALREADY_VOIDED: &[&str] = &["already void", "already been void", "previously void"];
     const NOT_VOIDABLE: &[&str] = &[
         "funds transfer",
@@ -593,7 +596,7 @@ fn void_kind_of(declined: Declined, primary: Option<&str>, wording: &str) -> Opt
         Some(p) if is(p, "V") => Some(Kind::AlreadyVoided),
         Some(p) => {
             let settled = is(p, "S") || is(p, "SE");
-            if declined == Declined::Yes && (settled || says(&text, NOT_VOIDABLE)) {
+            if refused == Refused::ByStatus && (settled || says(&text, NOT_VOIDABLE)) {
                 Some(Kind::NotVoidable)
             } else if !settled && says(&text, UNKNOWN) {
                 Some(Kind::UnknownTransaction)
