@@ -562,7 +562,9 @@ impl Client {
     }
 
     /// Voids the payment or, only when InstaMed refuses the void as too late (a *known*
-    /// [`Error::NotVoidable`] refusal: the funds transfer has begun), refunds `amount` of it.
+    /// [`Error::NotVoidable`] refusal: the funds transfer has begun, shown by statuses about
+    /// this payment, `TransactionStatus` `D`/`X` and a `PrimaryTransactionStatus` present and
+    /// not `V`), refunds `amount` of it.
     ///
     /// Never refunds after any other answer: an unknown void outcome (the void may have gone
     /// through) comes back as it is, to be reconciled; so do the other refusals. What happened

@@ -54,7 +54,9 @@ pub enum Error {
     #[error("InstaMed declined the request: {0}")]
     Declined(Box<Refusal>),
     /// The payment can no longer be voided: its funds transfer has begun or it has settled.
-    /// A simple refund is the usual way on.
+    /// A simple refund is the usual way on, so this comes only from statuses about this
+    /// payment: `TransactionStatus` `D`/`X` and a `PrimaryTransactionStatus` present and not
+    /// `V` (`S`/`SE`, or another status whose wording says so); never from words alone.
     #[error("the payment can no longer be voided: {0}")]
     NotVoidable(Box<Refusal>),
     /// The payment had already been voided.

@@ -1058,16 +1058,28 @@ fn soap11_outcome(status: u16, body: &str) -> String {
 }
 
 #[test]
-fn a_fault_whose_reason_says_settled_is_not_voidable() {
-    // The working case F1 is compared with.
-    let body = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>Transaction settled</faultstring></soap:Fault></soap:Body></soap:Envelope>"#;
-    assert_eq!(soap11_outcome(500, body), "not_voidable");
+fn a_fault_whose_reason_says_already_voided_is_already_voided() {
+    // The working case F1 is compared with. (It said "settled" and was not voidable until
+    // wording alone could no longer make a refusal "not voidable": docs/outcomes.md row 8.)
+    let body = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>Transaction already voided</faultstring></soap:Fault></soap:Body></soap:Envelope>"#;
+    assert_eq!(soap11_outcome(500, body), "already_voided");
 }
 
 #[test]
-fn f1_a_fault_whose_detail_says_settled_is_not_voidable() {
-    let body = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>Void refused</faultstring><detail><Message>Transaction settled</Message></detail></soap:Fault></soap:Body></soap:Envelope>"#;
-    assert_eq!(soap11_outcome(500, body), "not_voidable");
+fn f1_a_fault_whose_detail_says_already_voided_is_already_voided() {
+    let body = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>Void refused</faultstring><detail><Message>Transaction already voided</Message></detail></soap:Fault></soap:Body></soap:Envelope>"#;
+    assert_eq!(soap11_outcome(500, body), "already_voided");
+}
+
+#[test]
+fn a_client_fault_saying_settled_is_a_fault_never_not_voidable() {
+    // Words in the reason or the detail never make "refund instead" (docs/outcomes.md row 8).
+    for body in [
+        r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>Transaction settled</faultstring></soap:Fault></soap:Body></soap:Envelope>"#,
+        r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>Void refused</faultstring><detail><Message>Transaction settled</Message></detail></soap:Fault></soap:Body></soap:Envelope>"#,
+    ] {
+        assert_eq!(soap11_outcome(500, body), "fault", "{body}");
+    }
 }
 
 #[test]

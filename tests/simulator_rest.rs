@@ -128,7 +128,7 @@ async fn refusals_carry_their_statuses_in_both_styles() {
         assert_eq!(refused.field("TransactionStatus").as_deref(), Some("D"));
         assert_eq!(
             refused.field("PrimaryTransactionStatus").as_deref(),
-            Some("C")
+            Some("S")
         );
         assert_eq!(
             status_of(&simulator, late.as_str()),

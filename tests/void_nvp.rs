@@ -76,12 +76,25 @@ fn completed_and_voided_is_the_only_success() {
         200,
         "responseCode=000&responseMessage=APPROVED&transactionStatus=C\
          &primaryTransactionID=EE52401813A74328AAA7D93319FF4383&primaryTransactionStatus=V\
-         &transactionID=T1&authorizationNumber=A1",
+         &transactionID=EE52401813A74328AAA7D93319FF4383&authorizationNumber=A1",
     )
     .unwrap();
     assert_eq!(receipt.transaction_status, "C");
     assert_eq!(receipt.primary_transaction_status, "V");
-    assert_eq!(receipt.transaction_id.as_deref(), Some("T1"));
+    assert_eq!(
+        receipt.transaction_id.as_deref(),
+        Some("EE52401813A74328AAA7D93319FF4383")
+    );
+
+    // A void keeps the payment's ID: a transactionID naming anything else is not this void.
+    let another = judged(
+        200,
+        "transactionStatus=C&primaryTransactionID=EE52401813A74328AAA7D93319FF4383\
+         &primaryTransactionStatus=V&transactionID=T1",
+    )
+    .unwrap_err();
+    assert_eq!(another.code(), "malformed_response");
+    assert!(another.outcome_unknown());
 
     let not_voided = judged(200, "transactionStatus=C&primaryTransactionStatus=S").unwrap_err();
     assert_eq!(not_voided.code(), "malformed_response");

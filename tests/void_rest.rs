@@ -232,3 +232,104 @@ async fn a_rest_client_needs_an_api_key_pair() {
         .unwrap_err();
     assert!(error.to_string().contains("API key"), "{error}");
 }
+
+/// A REST void answer is about this payment only when its `TransactionID` (a void keeps the
+/// payment's ID) and `PrimaryTransactionID`, where given, name it.
+#[tokio::test]
+async fn rest_an_answer_naming_another_transaction_is_unknown_and_no_proof() {
+    const OTHER: &str = "0000000000000000000000000000ABCD";
+    for (status, body) in [
+        // "Voided", but another payment.
+        (
+            200,
+            format!(
+                r#"{{"TransactionID":"{OTHER}","TransactionStatus":"C","PrimaryTransactionStatus":"V"}}"#
+            ),
+        ),
+        // "Already voided": would be proof for reconciliation, about another payment.
+        (
+            200,
+            format!(
+                r#"{{"TransactionID":"{OTHER}","TransactionStatus":"D","PrimaryTransactionStatus":"V"}}"#
+            ),
+        ),
+        // "Not voidable": would refund ours, about another payment; as a 422 refusal too.
+        (
+            200,
+            format!(
+                r#"{{"TransactionID":"{OTHER}","TransactionStatus":"D","PrimaryTransactionStatus":"S"}}"#
+            ),
+        ),
+        (
+            422,
+            format!(
+                r#"{{"Message":"Void not allowed","TransactionID":"{OTHER}","TransactionStatus":"D","PrimaryTransactionStatus":"S"}}"#
+            ),
+        ),
+    ] {
+        let (result, _) = judged(status, &body).await;
+        let error = result.unwrap_err();
+        assert!(
+            matches!(&error, Error::MalformedAnswer { problem, .. }
+                if matches!(**problem, instamed_soap::AnswerProblem::Inconsistent(_))),
+            "{body}: {error:?}"
+        );
+        assert!(error.outcome_unknown() && !error.proves_voided(), "{body}");
+    }
+    // The payment's own ID, in either case, is this payment.
+    let (own, _) = judged(
+        200,
+        r#"{"TransactionID":"ee52401813a74328aaa7d93319ff4383","TransactionStatus":"C",
+            "PrimaryTransactionStatus":"V"}"#,
+    )
+    .await;
+    own.expect("voided");
+}
+
+#[tokio::test]
+async fn rest_reconciliation_takes_no_proof_about_another_transaction() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for (own, proof) in [
+        ("0000000000000000000000000000ABCD", false),
+        ("EE52401813A74328AAA7D93319FF4383", true),
+    ] {
+        let calls = AtomicUsize::new(0);
+        let server = Server::start(move |_| match calls.fetch_add(1, Ordering::SeqCst) {
+            // The first void's outcome is unknown; every later one says "already voided".
+            0 => Reply::new(500, "application/json", r#"{"Message":"An error has occurred."}"#),
+            _ => Reply::new(
+                200,
+                "application/json",
+                format!(r#"{{"TransactionID":"{own}","TransactionStatus":"D","PrimaryTransactionStatus":"V"}}"#),
+            ),
+        })
+        .await;
+        let base = server.url.trim_end_matches("/payment/service.asmx");
+        let client = Client::builder(base)
+            .api_key(ApiKey::new("key-1", "secret-1"))
+            .protocol(Protocol::Rest)
+            .ca_certificate_file(&server.ca_path)
+            .timeout(Duration::from_secs(5))
+            .reconcile_policy(instamed_soap::RetryPolicy::before_sending(
+                2,
+                Duration::from_millis(1),
+            ))
+            .build()
+            .expect("client");
+        let id = TransactionId::new("EE52401813A74328AAA7D93319FF4383").expect("id");
+        let result = client.void_reconciled(&void_of(&id)).await;
+        if proof {
+            assert!(
+                matches!(
+                    result,
+                    Ok(instamed_soap::VoidConfirmation::ConfirmedAlreadyVoided { .. })
+                ),
+                "{result:?}"
+            );
+        } else {
+            let error = result.expect_err("no proof about another payment");
+            assert!(error.outcome_unknown(), "{error:?}");
+            assert_eq!(server.requests().len(), 3, "every attempt was made");
+        }
+    }
+}

@@ -255,12 +255,24 @@ async fn refusals_sent_as_faults_map_to_the_same_errors() {
             )
         })
         .await;
+        // The payment's status makes the rejected request a known refusal; without
+        // TransactionStatus D no void was declined, so it is no reason to refund.
         match &error {
-            Error::NotVoidable(refusal) => {
-                assert_eq!(refusal.response_code.as_deref(), Some("012"))
+            Error::Declined(refusal) => {
+                assert_eq!(refusal.response_code.as_deref(), Some("012"));
+                assert!(refusal.payment_is_not_voided());
             }
             other => panic!("{other:?}"),
         }
+        let error = void_error(protocol, |v| {
+            Reply::xml(
+                500,
+                v,
+                fault(v, true, "Void rejected", &format!("<ResponseCode xmlns=\"{TNS}\">012</ResponseCode><TransactionStatus xmlns=\"{TNS}\">D</TransactionStatus><PrimaryTransactionStatus xmlns=\"{TNS}\">S</PrimaryTransactionStatus>")),
+            )
+        })
+        .await;
+        assert!(matches!(error, Error::NotVoidable(_)), "{error:?}");
         let error = void_error(protocol, |v| {
             Reply::xml(500, v, fault(v, true, "Transaction not found.", ""))
         })

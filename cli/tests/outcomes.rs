@@ -1,7 +1,8 @@
 //! One test per row of `docs/outcomes.md`: each kind of evidence, served by a real loopback TLS
 //! server, must give the variant, `outcome_unknown()`, reconciliation proof and CLI exit code
-//! the table says. Then the four answers that gave false verdicts before these rules, and
-//! reconciliation, which accepts only `PrimaryTransactionStatus` `V` as proof.
+//! the table says. Then the answers that gave false verdicts before these rules (and those that
+//! made `void --or-refund` refund on words), and reconciliation, which accepts only
+//! `PrimaryTransactionStatus` `V` as proof.
 
 mod isolated;
 #[path = "../../tests/support/mod.rs"]
@@ -247,6 +248,69 @@ async fn row_03_an_answer_about_another_payment_proves_nothing() {
     check("row 3", Protocol::Nvp, move |_| nvp(&body), unknown)
         .await
         .unwrap_err();
+
+    // A void keeps the payment's ID: a TransactionID naming another transaction is not this
+    // void, whether it says voided, already voided (proof) or not voidable (a refund).
+    for (status, primary) in [("C", "V"), ("D", "V"), ("D", "S")] {
+        for protocol in SOAP {
+            check(
+                "row 3",
+                protocol,
+                move |v| {
+                    let fields = [
+                        ("TransactionID", other),
+                        ("TransactionStatus", status),
+                        ("PrimaryTransactionID", PAYMENT),
+                        ("PrimaryTransactionStatus", primary),
+                    ];
+                    Reply::xml(200, v, void_result(v, &fields))
+                },
+                unknown,
+            )
+            .await
+            .unwrap_err();
+        }
+        let body = format!(
+            "transactionID={other}&transactionStatus={status}&primaryTransactionID={PAYMENT}&primaryTransactionStatus={primary}"
+        );
+        check("row 3", Protocol::Nvp, move |_| nvp(&body), unknown)
+            .await
+            .unwrap_err();
+    }
+    for protocol in SOAP {
+        check(
+            "row 3",
+            protocol,
+            move |v| {
+                let detail = error_info(&[
+                    ("TransactionID", other),
+                    ("TransactionStatus", "D"),
+                    ("PrimaryTransactionStatus", "V"),
+                ]);
+                soap_fault(v, "Client", "Already voided", &detail)
+            },
+            unknown,
+        )
+        .await
+        .unwrap_err();
+    }
+    // The payment's own ID, in lower case, is this payment.
+    let own = PAYMENT.to_lowercase();
+    check(
+        "row 3",
+        Protocol::Soap11,
+        move |v| {
+            let fields = [
+                ("TransactionID", own.as_str()),
+                ("TransactionStatus", "C"),
+                ("PrimaryTransactionStatus", "V"),
+            ];
+            Reply::xml(200, v, void_result(v, &fields))
+        },
+        expect("voided", false, false, 0),
+    )
+    .await
+    .expect("voided");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,7 +364,7 @@ async fn row_04_declined_with_the_payment_voided_is_already_voided_and_proof() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn row_05_declined_with_the_payment_settled_is_not_voidable() {
+async fn row_05_only_a_decline_with_the_payment_there_and_not_voided_is_not_voidable() {
     let known = expect("not_voidable", false, false, 3);
     for protocol in SOAP {
         check(
@@ -311,15 +375,47 @@ async fn row_05_declined_with_the_payment_settled_is_not_voidable() {
         )
         .await
         .unwrap_err();
+        // S and SE say it whatever the words.
         check(
             "row 5",
             protocol,
-            |v| result(v, "D", "SE", "DECLINED"),
+            |v| result(v, "D", "SE", "Transaction not found"),
             known,
         )
         .await
         .unwrap_err();
+        // With another payment status, words pick which refusal it is.
+        check(
+            "row 5",
+            protocol,
+            |v| result(v, "D", "C", "Void not allowed: funds transfer initiated"),
+            known,
+        )
+        .await
+        .unwrap_err();
+        check(
+            "row 5",
+            protocol,
+            |v| result(v, "D", "C", "DO NOT HONOR"),
+            expect("declined", false, false, 3),
+        )
+        .await
+        .unwrap_err();
+        check(
+            "row 5",
+            protocol,
+            |v| result(v, "D", "C", "Declined, it is not too late"),
+            expect("declined", false, false, 3),
+        )
+        .await
+        .unwrap_err();
     }
+    let body = format!(
+        "errorCode=012&errorMessage=Declined&transactionStatus=D&primaryTransactionStatus=S&primaryTransactionID={PAYMENT}"
+    );
+    check("row 5", Protocol::Nvp, move |_| nvp(&body), known)
+        .await
+        .unwrap_err();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,29 +443,32 @@ async fn row_06_declined_saying_already_voided_without_the_status_is_no_proof() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn row_07_wording_picks_among_known_refusals() {
+async fn row_07_without_a_payment_status_words_never_make_not_voidable() {
+    let declined = expect("declined", false, false, 3);
     for protocol in SOAP {
-        check(
-            "row 7",
-            protocol,
-            |v| result(v, "D", "C", "Void not allowed: funds transfer initiated"),
-            expect("not_voidable", false, false, 3),
-        )
-        .await
-        .unwrap_err();
+        for words in [
+            "Void not allowed: funds transfer initiated",
+            "Transaction has settled; use a refund",
+            "Void declined: the payment isn't settled yet",
+            "Declined: no funds transfer has started",
+        ] {
+            let error = check(
+                "row 7",
+                protocol,
+                move |v| result(v, "D", "", words),
+                declined,
+            )
+            .await
+            .unwrap_err();
+            // Reported with its own words.
+            let refusal = error.refusal().expect("a refusal");
+            assert_eq!(refusal.response_message.as_deref(), Some(words));
+        }
         check(
             "row 7",
             protocol,
             |v| result(v, "D", "", "Transaction not found"),
             expect("unknown_transaction", false, false, 3),
-        )
-        .await
-        .unwrap_err();
-        check(
-            "row 7",
-            protocol,
-            |v| result(v, "D", "C", "DO NOT HONOR"),
-            expect("declined", false, false, 3),
         )
         .await
         .unwrap_err();
@@ -406,6 +505,34 @@ async fn row_08_a_client_fault_voided_nothing() {
                     v,
                     "Client",
                     "Server did not recognize the value of HTTP Header SOAPAction: x.",
+                    "",
+                )
+            },
+            expect("fault", false, false, 1),
+        )
+        .await
+        .unwrap_err();
+        // No TransactionStatus: no void was declined, so never "refund instead". A payment
+        // status makes it a known refusal; words alone leave it a fault.
+        check(
+            "row 8",
+            protocol,
+            |v| {
+                let detail = error_info(&[("PrimaryTransactionStatus", "S")]);
+                soap_fault(v, "Client", "Void not allowed: too late", &detail)
+            },
+            expect("declined", false, false, 3),
+        )
+        .await
+        .unwrap_err();
+        check(
+            "row 8",
+            protocol,
+            |v| {
+                soap_fault(
+                    v,
+                    "Client",
+                    "Void not allowed: funds transfer initiated",
                     "",
                 )
             },
@@ -526,6 +653,32 @@ async fn row_12_an_nvp_error_in_the_400s_is_a_rejected_request() {
         Protocol::Nvp,
         |_| nvp("errorCode=400&errorMessage=Invalid+Merchant+ID"),
         expect("service_error", false, false, 1),
+    )
+    .await
+    .unwrap_err();
+    // Never "refund instead" without transactionStatus: words leave it an error, a payment
+    // status makes it a decline.
+    check(
+        "row 12",
+        Protocol::Nvp,
+        |_| nvp("errorCode=400&errorMessage=Void+not+allowed%3A+too+late"),
+        expect("service_error", false, false, 1),
+    )
+    .await
+    .unwrap_err();
+    check(
+        "row 12",
+        Protocol::Nvp,
+        |_| nvp("errorCode=400&errorMessage=Void+not+allowed&primaryTransactionStatus=S"),
+        expect("declined", false, false, 3),
+    )
+    .await
+    .unwrap_err();
+    check(
+        "row 12",
+        Protocol::Nvp,
+        |_| nvp("errorCode=400&errorMessage=Void+not+allowed&primaryTransactionStatus=V"),
+        expect("already_voided", false, true, 4),
     )
     .await
     .unwrap_err();
@@ -827,6 +980,142 @@ async fn finding_server_fault_after_the_void_is_unknown_exit_5() {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+/// Runs `instamed-soap void --or-refund 1.00 --json` against `url`; its exit code and JSON.
+async fn cli_or_refund(
+    url: &str,
+    ca: &std::path::Path,
+    protocol: Protocol,
+) -> (i32, serde_json::Value) {
+    let (url, ca) = (url.to_owned(), ca.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(BIN)
+            .args(["void", "--endpoint", &url, "--json", "--timeout", "2"])
+            .args(["--merchant-id", "123123123", "--store-id", "123"])
+            .args(["--terminal-id", "123", "--transaction-id", PAYMENT])
+            .args(["--protocol", protocol.as_str(), "--or-refund", "1.00"])
+            .arg("--ca-cert")
+            .arg(&ca)
+            .env("INSTAMED_ACCOUNT_ID", ACCOUNT)
+            .env("INSTAMED_PASSWORD", PASSWORD)
+            .env_remove("INSTAMED_ENDPOINT")
+            .output()
+            .expect("run instamed-soap");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {stdout} / {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code().expect("exit code"), json)
+    })
+    .await
+    .expect("the CLI ran")
+}
+
+/// Whether a request asks for a refund (SOAP `DoCreditCardSimpleRefund`, NVP `SimpleRefund`).
+fn asks_refund(exchange: &support::Exchange) -> bool {
+    exchange.body_text().contains("SimpleRefund")
+}
+
+/// A refund that went through, with its own new ID, in the request's protocol.
+fn refunded(exchange: &support::Exchange) -> Reply {
+    const REFUND: &str = "R0000000000000000000000000000001";
+    if exchange.path.contains("NVP.aspx") {
+        return nvp(&format!(
+            "transactionID={REFUND}&transactionStatus=C&responseMessage=APPROVED&primaryTransactionID={PAYMENT}"
+        ));
+    }
+    let v = support::version_of(exchange);
+    Reply::xml(
+        200,
+        v,
+        envelope(
+            v,
+            &format!(
+                "<DoCreditCardSimpleRefundResponse xmlns=\"{}\"><DoCreditCardSimpleRefundResult>\
+                 <TransactionID>{REFUND}</TransactionID><TransactionStatus>C</TransactionStatus>\
+                 <PrimaryTransactionID>{PAYMENT}</PrimaryTransactionID>\
+                 </DoCreditCardSimpleRefundResult></DoCreditCardSimpleRefundResponse>",
+                support::TNS
+            ),
+        ),
+    )
+}
+
+/// `void --or-refund` against a server answering the void with `void` and a refund with
+/// [`refunded`]: the CLI's exit code and JSON, and how many refunds were asked for.
+async fn or_refund(
+    protocol: Protocol,
+    void: impl Fn(Version) -> Reply + Send + Sync + 'static,
+) -> (i32, serde_json::Value, usize) {
+    let server = Server::start(move |exchange| {
+        if asks_refund(exchange) {
+            refunded(exchange)
+        } else {
+            void(support::version_of(exchange))
+        }
+    })
+    .await;
+    let (exit, json) = cli_or_refund(&server.url, &server.ca_path, protocol).await;
+    let refunds = server.requests().iter().filter(|e| asks_refund(e)).count();
+    (exit, json, refunds)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_declines_on_words_never_refund() {
+    // Each of these once made `void --or-refund` refund the payment: the words were read as
+    // "too late" with no payment status to say the payment is there and not voided.
+    for protocol in [Protocol::Soap11, Protocol::Soap12] {
+        for words in [
+            "Void declined: the payment isn't settled yet",
+            "Payment hasn't settled",
+            "Declined: no funds transfer has started",
+            "Declined, it is not too late",
+        ] {
+            let (exit, json, refunds) =
+                or_refund(protocol, move |v| result(v, "D", "", words)).await;
+            let what = format!("{protocol}, {words:?}: {json}");
+            assert_eq!(refunds, 0, "{what}");
+            assert_eq!(exit, 3, "{what}");
+            assert_eq!(json["error_code"], "declined", "{what}");
+            assert_eq!(json["outcome_unknown"], false, "{what}");
+        }
+        let (exit, json, refunds) = or_refund(protocol, |v| {
+            soap_fault(v, "Client", "Void rejected: no funds transfer", "")
+        })
+        .await;
+        assert_eq!(refunds, 0, "{protocol}: {json}");
+        assert_eq!((exit, &json["error_code"]), (1, &"fault".into()), "{json}");
+    }
+    let (exit, json, refunds) = or_refund(Protocol::Nvp, |_| {
+        nvp("errorCode=400&errorMessage=Void+declined%3A+the+payment+isn%27t+settled")
+    })
+    .await;
+    assert_eq!(refunds, 0, "{json}");
+    assert_eq!(
+        (exit, &json["error_code"]),
+        (1, &"service_error".into()),
+        "{json}"
+    );
+    // The same server refunds, and the CLI says so, on a decline with the payment settled.
+    for protocol in [Protocol::Soap11, Protocol::Nvp] {
+        let (exit, json, refunds) = or_refund(protocol, move |v| {
+            if protocol == Protocol::Nvp {
+                nvp(&format!(
+                    "transactionStatus=D&responseMessage=DECLINED&primaryTransactionID={PAYMENT}&primaryTransactionStatus=S"
+                ))
+            } else {
+                result(v, "D", "S", "DECLINED")
+            }
+        })
+        .await;
+        assert_eq!(refunds, 1, "{protocol}: {json}");
+        assert_eq!(exit, 6, "{protocol}: {json}");
+        assert_eq!(json["outcome"], "refunded_instead", "{json}");
     }
 }
 

@@ -342,13 +342,6 @@ pub fn outcome(protocol: Protocol, status: u16, body: &[u8]) -> String {
     }
 }
 
-const REFUSALS: &[&str] = &[
-    "already_voided",
-    "not_voidable",
-    "unknown_transaction",
-    "declined",
-];
-
 /// The client's outcome for the body agrees with the decoder: only a C/V result about this
 /// payment is a success; a fault is a fault or a refusal; an unreadable envelope is malformed.
 fn check_soap_outcome(
@@ -384,6 +377,7 @@ fn check_soap_outcome(
                 None => vec!["malformed_response"],
                 Some(data) => model_judgement(
                     data.primary_transaction_id.as_deref(),
+                    data.transaction_id.as_deref(),
                     data.transaction_status.as_deref(),
                     data.primary_transaction_status.as_deref(),
                 ),
@@ -396,16 +390,20 @@ fn check_soap_outcome(
     }
 }
 
-/// InstaMed's rule: a void succeeded exactly when the answer is about this payment and says
-/// TransactionStatus C and PrimaryTransactionStatus V.
+/// InstaMed's rule: a void succeeded exactly when the answer is about this payment (its
+/// PrimaryTransactionID and, since a void keeps the payment's ID, its TransactionID, where
+/// given) and says TransactionStatus C and PrimaryTransactionStatus V. A refusal is "not
+/// voidable" only with a payment status present and not V.
 fn model_judgement(
     primary_id: Option<&str>,
+    own_id: Option<&str>,
     status: Option<&str>,
     primary: Option<&str>,
 ) -> Vec<&'static str> {
     let status = status.map(str::trim);
-    let primary = primary.map(str::trim);
-    if primary_id.is_some_and(|id| !id.trim().eq_ignore_ascii_case(PAYMENT)) {
+    let primary = primary.map(str::trim).filter(|p| !p.is_empty());
+    let other = |id: Option<&str>| id.is_some_and(|id| !id.trim().eq_ignore_ascii_case(PAYMENT));
+    if other(primary_id) || other(own_id) {
         return vec!["malformed_response"];
     }
     match (status, primary) {
@@ -414,10 +412,16 @@ fn model_judgement(
         }
         (Some(s), _) if s.eq_ignore_ascii_case("C") => vec!["malformed_response"],
         (None, _) => vec!["malformed_response"],
-        // Declined or cancelled: a refusal, sorted by its statuses and words.
-        (Some(s), _) if s.eq_ignore_ascii_case("D") || s.eq_ignore_ascii_case("X") => {
-            REFUSALS.to_vec()
-        }
+        // Declined or cancelled: a refusal, sorted by its statuses and words; "not voidable"
+        // (a refund) only on a payment status present and not V.
+        (Some(s), p) if s.eq_ignore_ascii_case("D") || s.eq_ignore_ascii_case("X") => match p {
+            Some(p) if p.eq_ignore_ascii_case("V") => vec!["already_voided"],
+            Some(p) if p.eq_ignore_ascii_case("S") || p.eq_ignore_ascii_case("SE") => {
+                vec!["not_voidable"]
+            }
+            Some(_) => vec!["not_voidable", "unknown_transaction", "declined"],
+            None => vec!["already_voided", "unknown_transaction", "declined"],
+        },
         // Empty, or a status a void does not get: neither a success nor a refusal.
         (Some(_), _) => vec!["malformed_response"],
     }
@@ -614,6 +618,7 @@ pub fn check_nvp(body: &[u8]) {
             }
             Ok(NvpSaid::Answer(read)) if success => model_judgement(
                 read.primary_transaction_id.as_deref(),
+                read.transaction_id.as_deref(),
                 read.transaction_status.as_deref(),
                 read.primary_transaction_status.as_deref(),
             ),

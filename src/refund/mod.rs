@@ -2,8 +2,9 @@
 //! voided, and the policy that voids or, only when that is known to be too late, refunds.
 //!
 //! A refund is judged by the same statuses as a void (`docs/outcomes.md`, "Refunds"): success
-//! is `TransactionStatus` `C` with the refund's own `TransactionID`; `D` or `X` is a refusal,
-//! sorted by its wording into [`Error::OverRefundable`], [`Error::RefundWindowPassed`],
+//! is `TransactionStatus` `C` with the refund's own `TransactionID` (never the payment's) and
+//! the payment not voided (`PrimaryTransactionStatus` `V` is a void's answer); `D` or `X` is a
+//! refusal, sorted by its wording into [`Error::OverRefundable`], [`Error::RefundWindowPassed`],
 //! [`Error::UnknownTransaction`] or [`Error::Declined`]. Unlike a void, a refund is not
 //! idempotent: sending it twice may give the money back twice. So an unknown outcome is never
 //! retried: it becomes [`Error::RefundOutcomeUnknown`], which carries what is needed to settle
@@ -147,6 +148,40 @@ mod tests {
         assert_eq!(receipt.amount, Amount::from_cents(400));
         let without = judge(&request(), answer("C", "APPROVED", None), Protocol::Rest);
         assert!(without.unwrap_err().outcome_unknown());
+    }
+
+    #[test]
+    fn a_receipt_naming_the_payment_or_a_voided_payment_is_no_refund() {
+        // The payment's own ID, in any case: that is the payment's (or a void's) answer.
+        for own in [ID.to_owned(), ID.to_lowercase(), format!(" {ID} ")] {
+            let error = judge(
+                &request(),
+                answer("C", "APPROVED", Some(&own)),
+                Protocol::Rest,
+            )
+            .unwrap_err();
+            assert!(error.outcome_unknown(), "{own:?}: {error:?}");
+        }
+        let mut voided = answer("C", "APPROVED", Some("R1"));
+        voided.primary_transaction_status = Some("V".to_owned());
+        let error = judge(&request(), voided, Protocol::Nvp).unwrap_err();
+        assert!(error.outcome_unknown(), "{error:?}");
+        let mut other = answer("C", "APPROVED", Some("R1"));
+        other.primary_transaction_id = Some("0000".to_owned());
+        let error = judge(&request(), other, Protocol::Soap11).unwrap_err();
+        assert!(error.outcome_unknown(), "{error:?}");
+        // A refusal naming the payment as its own transaction is not about a refund either.
+        let refusal = judge(
+            &request(),
+            answer("D", "Refund not allowed", Some(ID)),
+            Protocol::Nvp,
+        );
+        assert!(refusal.unwrap_err().outcome_unknown());
+        // A refusal of a refund of a voided payment says so in its payment status: known.
+        let mut voided = answer("D", "Refund not allowed: transaction voided", None);
+        voided.primary_transaction_status = Some("V".to_owned());
+        let declined = judge(&request(), voided, Protocol::Rest).unwrap_err();
+        assert_eq!(declined.code(), "declined");
     }
 
     #[test]

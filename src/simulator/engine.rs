@@ -51,7 +51,9 @@ const TOO_LATE: Wording = Wording {
     code: "012",
     decline: "Void not allowed: funds transfer initiated",
     fault: "Void not allowed: funds transfer initiated. Use a refund.",
-    primary_status: Some("C"),
+    // The payment's money is moving: `S` (settled, a guess), so that "not voidable" rests on
+    // the payment's status, not on these words.
+    primary_status: Some("S"),
     invalid: false,
 };
 const NOT_FOUND: Wording = Wording {

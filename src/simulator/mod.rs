@@ -34,7 +34,7 @@
 //! | case | code | decline message | fault reason | payment status |
 //! |---|---|---|---|---|
 //! | already voided | `012` | `Transaction already voided` | `Transaction has already been voided.` | `V` |
-//! | transfer begun or past the cutoff | `012` | `Void not allowed: funds transfer initiated` | `Void not allowed: funds transfer initiated. Use a refund.` | `C` |
+//! | transfer begun or past the cutoff | `012` | `Void not allowed: funds transfer initiated` | `Void not allowed: funds transfer initiated. Use a refund.` | `S` |
 //! | unknown payment, or another outlet's | `012` | `Transaction not found` | `Transaction not found.` | — |
 //! | a field missing or malformed | `400` | `Invalid request: MerchantID is required` (and so on) | the same | — |
 //! | a card number failing the Luhn check | `014` | `Invalid request: CardNumber is not a valid card number` | the same | — |
@@ -43,6 +43,11 @@
 //! | a refund of a refund | `012` | `Refund not allowed: transaction is a refund` | the same | `C` |
 //! | a refund of a payment older than the refund window | `012` | `Refund not allowed: transaction older than the refund window` | the same | `C` |
 //! | a void of a payment with refunds | `012` | `Void not allowed: transaction has refunds` | `Void not allowed: transaction has refunds. Use a refund.` | `C` |
+//!
+//! A payment whose funds transfer has begun is answered with `PrimaryTransactionStatus` `S`
+//! (InstaMed publishes no meaning for `S`; "settled" is this project's guess): the client
+//! advises and makes a refund only on a declined void whose payment status is present and not
+//! `V`, and `S` says "not voidable" whatever the words, so the refund path rests on statuses.
 //!
 //! # Refunds
 //!

@@ -2,6 +2,9 @@
 //! by the response code or message, which only give context and vary in production.
 //!
 //! The rules, one row each, are in `docs/outcomes.md`. In short:
+//! - every answer must be about this payment: its `PrimaryTransactionID`, when given, names
+//!   it; a void's `TransactionID`, when given, is the payment's own (a void keeps the payment's
+//!   ID), a refund's never is (a refund is a new transaction with an ID of its own);
 //! - a receipt needs `TransactionStatus` `C` and `PrimaryTransactionStatus` `V` about this
 //!   payment;
 //! - a *known refusal* needs structured evidence: `TransactionStatus` `D` or `X` in a result, in
@@ -10,6 +13,10 @@
 //! - statuses pick which refusal it is (`PrimaryTransactionStatus` `V`: already voided; `S`,
 //!   `SE`: not voidable any more); only then may the wording pick, and only among refusals
 //!   already known to be refusals;
+//! - "not voidable", the refusal that advises and triggers a refund, needs both statuses:
+//!   `TransactionStatus` `D`/`X` and a `PrimaryTransactionStatus` present and not `V`. Money
+//!   never moves on words: without a payment status a refusal is at most "already voided"
+//!   or "unknown payment" by its wording, otherwise declined;
 //! - anything else the service said about a void it may have carried out (a `Server`/`Receiver`
 //!   fault, an NVP error in the 500s or without a code) leaves the outcome unknown, whatever its
 //!   words.
@@ -160,7 +167,8 @@ pub(crate) fn nvp_statuses(
 pub(crate) enum Rule {
     /// `TransactionStatus` `C` and `PrimaryTransactionStatus` `V`.
     Void,
-    /// `TransactionStatus` `C` and the refund's own `TransactionID`.
+    /// `TransactionStatus` `C`, the refund's own `TransactionID` (not the payment's), and no
+    /// `PrimaryTransactionStatus` `V`.
     Refund,
 }
 
@@ -192,7 +200,12 @@ pub(crate) fn verdict(
     rule: Rule,
 ) -> Result<VoidAnswer, Error> {
     let inconsistent = |why: String| Error::malformed(200, AnswerProblem::Inconsistent(why));
-    if let Some(why) = about_another_payment(payment, answer.primary_transaction_id.as_deref()) {
+    if let Some(why) = about_another_payment(
+        payment,
+        answer.primary_transaction_id.as_deref(),
+        answer.transaction_id.as_deref(),
+        rule,
+    ) {
         return Err(inconsistent(why));
     }
     let status = answer.transaction_status.as_deref().map(str::trim);
@@ -200,9 +213,16 @@ pub(crate) fn verdict(
     match (status, primary) {
         (Some(s), Some(p)) if rule == Rule::Void && is(s, "C") && is(p, "V") => Ok(answer),
         // A refund is a new transaction: without its ID nobody can find it again, so an answer
-        // that omits it cannot be settled from what it says.
-        (Some(s), _) if rule == Rule::Refund && is(s, "C") => {
-            if answer
+        // that omits it cannot be settled from what it says. A payment voided is what a void's
+        // answer says, never a refund's: such a "receipt" may describe a void, not money given
+        // back.
+        (Some(s), p) if rule == Rule::Refund && is(s, "C") => {
+            if p.is_some_and(|p| is(p, "V")) {
+                Err(inconsistent(
+                    "the refund completed but the payment's status is V, as after a void"
+                        .to_owned(),
+                ))
+            } else if answer
                 .transaction_id
                 .as_deref()
                 .is_some_and(|id| !id.trim().is_empty())
@@ -255,6 +275,7 @@ struct DetailStatuses {
     primary_transaction_status: Option<String>,
     response_code: Option<String>,
     primary_transaction_id: Option<String>,
+    transaction_id: Option<String>,
 }
 
 impl DetailStatuses {
@@ -280,6 +301,7 @@ impl DetailStatuses {
             primary_transaction_status: one("PrimaryTransactionStatus")?,
             response_code: one("ResponseCode")?,
             primary_transaction_id: one("PrimaryTransactionID")?,
+            transaction_id: one("TransactionID")?,
         })
     }
 }
@@ -305,7 +327,12 @@ pub(crate) fn fault_verdict(
         Ok(statuses) => statuses,
         Err(why) => return inconsistent(why),
     };
-    if let Some(why) = about_another_payment(payment, statuses.primary_transaction_id.as_deref()) {
+    if let Some(why) = about_another_payment(
+        payment,
+        statuses.primary_transaction_id.as_deref(),
+        statuses.transaction_id.as_deref(),
+        rule,
+    ) {
         return inconsistent(why);
     }
     let wording = fault.text();
@@ -325,17 +352,18 @@ pub(crate) fn fault_verdict(
             fault.code
         )),
         // The request was rejected as such: it voided nothing. Its payment status, or failing
-        // that its wording, may say which refusal it is; otherwise it stays a fault.
-        None if fault.code == FaultCode::Sender => {
-            match kind_of(
-                statuses.primary_transaction_status.as_deref(),
-                &wording,
-                rule,
-            ) {
-                Kind::Declined => Error::Fault(fault),
-                kind => error_of(kind, refusal(fault, statuses)),
-            }
-        }
+        // that its wording, may say which refusal it is (never "not voidable": without
+        // `TransactionStatus` there is no declined void to refund instead of); otherwise it
+        // stays a fault.
+        None if fault.code == FaultCode::Sender => match kind_of(
+            Refused::AsRequest,
+            statuses.primary_transaction_status.as_deref(),
+            &wording,
+            rule,
+        ) {
+            Some(kind) => error_of(kind, refusal(fault, statuses)),
+            None => Error::Fault(fault),
+        },
         // A Server/Receiver fault (or a code outside SOAP's) without structured statuses:
         // ASP.NET wraps an exception thrown after the void was recorded the same way as one
         // thrown before, so it proves nothing either way (`Error::outcome_unknown`).
@@ -354,7 +382,12 @@ pub(crate) fn nvp_error_verdict(
     rule: Rule,
 ) -> Error {
     let inconsistent = |why: String| Error::malformed(status, AnswerProblem::Inconsistent(why));
-    if let Some(why) = about_another_payment(payment, answer.primary_transaction_id.as_deref()) {
+    if let Some(why) = about_another_payment(
+        payment,
+        answer.primary_transaction_id.as_deref(),
+        answer.transaction_id.as_deref(),
+        rule,
+    ) {
         return inconsistent(why);
     }
     let refusal = Refusal {
@@ -367,20 +400,22 @@ pub(crate) fn nvp_error_verdict(
     match refusal.transaction_status.as_deref().map(str::trim) {
         Some(s) if is_refusal_status(s) => refusal_error(refusal, &message, rule),
         Some(s) => inconsistent(format!("an NVP error beside transactionStatus {s:?}")),
-        // A request error (the 400s) voided nothing: wording may pick which refusal it is. Not
-        // when it came with an HTTP 5xx: what failed there may have done the work.
+        // A request error (the 400s) voided nothing: its payment status, or failing that its
+        // wording, may pick which refusal it is (never "not voidable", as for a `Sender`
+        // fault). Not when it came with an HTTP 5xx: what failed there may have done the work.
         None if status < 500 && crate::error::is_request_error_code(code.as_deref()) => {
             match kind_of(
+                Refused::AsRequest,
                 refusal.primary_transaction_status.as_deref(),
                 &message,
                 rule,
             ) {
-                Kind::Declined => Error::NvpError(Box::new(NvpErrorAnswer {
+                Some(kind) => error_of(kind, refusal),
+                None => Error::NvpError(Box::new(NvpErrorAnswer {
                     code,
                     message,
                     status,
                 })),
-                kind => error_of(kind, refusal),
             }
         }
         // A server error or an error without a code: unknown, whatever its words.
@@ -392,10 +427,38 @@ pub(crate) fn nvp_error_verdict(
     }
 }
 
-/// Why an answer naming `id` is not about the request's payment, if it is not.
-fn about_another_payment(payment: &TransactionId, id: Option<&str>) -> Option<String> {
-    let id = id?;
-    (!payment.matches(id)).then(|| format!("the answer is about payment {id}, not {payment}"))
+/// Why an answer is not about the exchange `rule` made on `payment`, if it is not, given the
+/// `PrimaryTransactionID` (`primary`) and `TransactionID` (`own`) it names. The same rule for
+/// every protocol and for results and refusals alike:
+/// - `PrimaryTransactionID`, when given, is the payment;
+/// - a void keeps the payment's transaction ID (InstaMed's documentation; the SOAP, NVP and
+///   REST answers all carry it as `TransactionID`), so a void's `TransactionID`, when given, is
+///   the payment too: any other names another transaction;
+/// - a refund is a new transaction with an ID of its own, so a refund's `TransactionID` is
+///   never the payment's: an answer giving the payment's there describes the payment or a
+///   void of it, not a refund.
+///
+/// A field that is absent says nothing; one that is present and empty names no payment, so it
+/// is not this one.
+fn about_another_payment(
+    payment: &TransactionId,
+    primary: Option<&str>,
+    own: Option<&str>,
+    rule: Rule,
+) -> Option<String> {
+    if let Some(id) = primary.filter(|id| !payment.matches(id)) {
+        return Some(format!("the answer is about payment {id:?}, not {payment}"));
+    }
+    match (rule, own) {
+        (Rule::Void, Some(id)) if !payment.matches(id) => Some(format!(
+            "the void's TransactionID is {id:?}, not the payment's {payment}"
+        )),
+        (Rule::Refund, Some(id)) if payment.matches(id) => Some(format!(
+            "the refund's TransactionID is the payment's own, {payment}: a refund gets an ID of \
+             its own"
+        )),
+        _ => None,
+    }
 }
 
 fn is(value: &str, code: &str) -> bool {
@@ -427,10 +490,26 @@ enum Kind {
     RefundWindowPassed,
 }
 
-/// The error for a refusal already known to be one.
+/// How a known refusal was said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// By `TransactionStatus` `D` or `X`: the service declined this very exchange.
+    ByStatus,
+    /// As a rejected request, without `TransactionStatus` (a `Client`/`Sender` fault, an NVP
+    /// error in the 400s): nothing was done, but no exchange was declined either.
+    AsRequest,
+}
+
+/// The error for a refusal known to be one by its `TransactionStatus` `D`/`X`: declined, unless
+/// its statuses or wording say which refusal it is.
 fn refusal_error(refusal: Refusal, wording: &str, rule: Rule) -> Error {
-    let kind = kind_of(refusal.primary_transaction_status.as_deref(), wording, rule);
-    error_of(kind, refusal)
+    let kind = kind_of(
+        Refused::ByStatus,
+        refusal.primary_transaction_status.as_deref(),
+        wording,
+        rule,
+    );
+    error_of(kind.unwrap_or(Kind::Declined), refusal)
 }
 
 fn error_of(kind: Kind, refusal: Refusal) -> Error {
@@ -445,17 +524,18 @@ fn error_of(kind: Kind, refusal: Refusal) -> Error {
 }
 
 /// Sorts a known refusal: by the payment's status first, by the wording only when the status
-/// says nothing. The wording is never asked whether something *is* a refusal.
-fn kind_of(primary: Option<&str>, wording: &str, rule: Rule) -> Kind {
+/// leaves a choice. `None` when nothing names it: a plain refusal. The wording is never asked
+/// whether something *is* a refusal.
+fn kind_of(refused: Refused, primary: Option<&str>, wording: &str, rule: Rule) -> Option<Kind> {
     match rule {
-        Rule::Void => void_kind_of(primary, wording),
+        Rule::Void => void_kind_of(refused, primary, wording),
         Rule::Refund => refund_kind_of(wording),
     }
 }
 
 /// Sorts a known refusal of a refund by its wording: no status tells these refusals apart
 /// (the payment stays `C` whether the amount is too high or the payment too old).
-fn refund_kind_of(wording: &str) -> Kind {
+fn refund_kind_of(wording: &str) -> Option<Kind> {
     const OVER: &[&str] = &[
         "exceeds the refundable",
         "exceeds refundable",
@@ -465,15 +545,14 @@ fn refund_kind_of(wording: &str) -> Kind {
     ];
     const TOO_OLD: &[&str] = &["refund window", "too old", "older than", "refund period"];
     let text = wording.to_ascii_lowercase();
-    let says = |phrases: &[&str]| phrases.iter().any(|phrase| text.contains(phrase));
-    if says(OVER) {
-        Kind::OverRefundable
-    } else if says(TOO_OLD) {
-        Kind::RefundWindowPassed
-    } else if says(UNKNOWN) {
-        Kind::UnknownTransaction
+    if says(&text, OVER) {
+        Some(Kind::OverRefundable)
+    } else if says(&text, TOO_OLD) {
+        Some(Kind::RefundWindowPassed)
+    } else if says(&text, UNKNOWN) {
+        Some(Kind::UnknownTransaction)
     } else {
-        Kind::Declined
+        None
     }
 }
 
@@ -487,9 +566,19 @@ const UNKNOWN: &[&str] = &[
     "no such transaction",
 ];
 
-/// Sorts a known refusal of a void: by the payment's status first, by the wording only when
-/// the status says nothing.
-fn void_kind_of(primary: Option<&str>, wording: &str) -> Kind {
+/// Sorts a known refusal of a void.
+///
+/// - `PrimaryTransactionStatus` `V`: already voided, whatever the words.
+/// - Any other payment status: the payment is there and not voided. `S`/`SE` make it not
+///   voidable, whatever the words; with another status the wording may pick "not voidable"
+///   or "unknown payment". "Not voidable" also needs the void refused [`Refused::ByStatus`]
+///   (`TransactionStatus` `D`/`X`): it advises and triggers a refund, and a request rejected
+///   without that status is no declined void. Otherwise the payment's status still makes it a
+///   known refusal: declined.
+/// - No payment status: the wording may say "already voided" or "unknown payment", never "not
+///   voidable": without statuses nothing shows the payment is there and not voided, and a
+///   refund must not rest on words.
+fn void_kind_of(refused: Refused, primary: Option<&str>, wording: &str) -> Option<Kind> {
     const ALREADY_VOIDED: &[&str] = &["already void", "already been void", "previously void"];
     const NOT_VOIDABLE: &[&str] = &[
         "funds transfer",
@@ -500,43 +589,52 @@ fn void_kind_of(primary: Option<&str>, wording: &str) -> Kind {
         "too late",
         "use a refund",
         "use refund",
+        "settled",
     ];
     let text = wording.to_ascii_lowercase();
-    let says = |phrases: &[&str]| phrases.iter().any(|phrase| text.contains(phrase));
-    let primary = primary.map(str::trim).filter(|p| !p.is_empty());
-    let primary_is = |codes: &[&str]| primary.is_some_and(|p| codes.iter().any(|c| is(p, c)));
-
-    if primary_is(&["V"]) {
-        Kind::AlreadyVoided
-    } else if primary_is(&["S", "SE"]) {
-        Kind::NotVoidable
-    // A payment status other than V says the payment is not voided, whatever the words.
-    } else if primary.is_none() && says(ALREADY_VOIDED) {
-        Kind::AlreadyVoided
-    } else if says(NOT_VOIDABLE) || says_settled(&text) {
-        Kind::NotVoidable
-    } else if says(UNKNOWN) {
-        Kind::UnknownTransaction
-    } else {
-        Kind::Declined
+    match primary.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) if is(p, "V") => Some(Kind::AlreadyVoided),
+        Some(p) => {
+            let settled = is(p, "S") || is(p, "SE");
+            if refused == Refused::ByStatus && (settled || says(&text, NOT_VOIDABLE)) {
+                Some(Kind::NotVoidable)
+            } else if !settled && says(&text, UNKNOWN) {
+                Some(Kind::UnknownTransaction)
+            } else {
+                Some(Kind::Declined)
+            }
+        }
+        None if says(&text, ALREADY_VOIDED) => Some(Kind::AlreadyVoided),
+        None if says(&text, UNKNOWN) => Some(Kind::UnknownTransaction),
+        None => None,
     }
 }
 
-/// Whether lower-case `text` says the payment has settled: the word "settled" on its own, not
-/// "unsettled", "not settled" or "not yet settled", which say the opposite.
-fn says_settled(text: &str) -> bool {
-    text.match_indices("settled").any(|(at, _)| {
-        let before = &text[..at];
-        let joined = before
-            .chars()
-            .next_back()
-            .is_some_and(char::is_alphanumeric);
-        let words: Vec<&str> = before.split_whitespace().rev().take(2).collect();
-        let negated = matches!(
-            words.as_slice(),
-            ["not", ..] | ["yet", "not"] | ["been", "not"]
-        );
-        !joined && !negated
+/// Whether lower-case `text` says one of `phrases`: as a word of its own (so "unsettled" and
+/// "resettled" do not say "settled"), and not negated by "not", "no", "never", "nor",
+/// "without" or a word ending in "n't" among the two words before it in the same clause (so
+/// "not yet settled", "hasn't settled", "no funds transfer has started", "not too late" and
+/// "not already voided" say the opposite). Words pick among refusals only, but a refusal
+/// picked against what they say is still a wrong answer to print.
+fn says(text: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|phrase| {
+        text.match_indices(phrase).any(|(at, _)| {
+            let before = &text[..at];
+            let joined = before
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
+            let clause = before
+                .rsplit(|c: char| ".,;:!?()[]\"-".contains(c))
+                .next()
+                .unwrap_or_default();
+            let negated = clause.split_whitespace().rev().take(2).any(|word| {
+                matches!(word, "not" | "no" | "never" | "nor" | "without")
+                    || word.ends_with("n't")
+                    || word.ends_with("n\u{2019}t")
+            });
+            !joined && !negated
+        })
     })
 }
 
@@ -640,6 +738,7 @@ mod tests {
             "declined"
         );
         assert_eq!(of(answer("D", "S", "DECLINED")), "late");
+        assert_eq!(of(answer("D", "SE", "Transaction not found")), "late");
         assert_eq!(of(answer("D", "C", "Funds transfer initiated")), "late");
         assert_eq!(of(answer("D", "", "Transaction not found")), "unknown");
         assert_eq!(of(answer("D", "C", "DO NOT HONOR")), "declined");
@@ -712,7 +811,6 @@ mod tests {
             kind(&client("Transaction has already been voided.", &[])),
             "already"
         );
-        assert_eq!(kind(&client("Void not allowed: too late", &[])), "late");
         assert_eq!(kind(&client("Transaction not found.", &[])), "unknown");
         let plain = client(
             "Server did not recognize the value of HTTP Header SOAPAction",
@@ -720,10 +818,104 @@ mod tests {
         );
         assert_eq!(kind(&plain), "fault");
         assert!(!plain.outcome_unknown());
+    }
+
+    #[test]
+    fn a_rejected_request_is_never_not_voidable_without_transaction_status() {
+        let client = |reason: &str, detail: &[(&str, &str)]| {
+            judge_fault(&request(), fault(FaultCode::Sender, reason, detail), NS)
+        };
+        // Words alone: a fault, known to have voided nothing, and no refund advised.
+        for words in [
+            "Void not allowed: too late",
+            "Transaction settled",
+            "No funds transfer has started; void rejected",
+        ] {
+            let error = client(words, &[]);
+            assert_eq!(kind(&error), "fault", "{words}");
+            assert!(!error.outcome_unknown(), "{words}");
+        }
+        // The payment's status makes it a known refusal; without TransactionStatus no void was
+        // declined, so it is declined, not "refund instead".
         match client("Void rejected", &[("PrimaryTransactionStatus", "S")]) {
-            Error::NotVoidable(refusal) => assert!(refusal.fault.is_some()),
+            Error::Declined(refusal) => {
+                assert!(refusal.fault.is_some());
+                assert!(refusal.payment_is_not_voided());
+            }
             other => panic!("{other:?}"),
         }
+        // The same with TransactionStatus D is a declined void of a settled payment.
+        let late = client(
+            "Void rejected",
+            &[
+                ("TransactionStatus", "D"),
+                ("PrimaryTransactionStatus", "S"),
+            ],
+        );
+        assert_eq!(kind(&late), "late");
+        let nvp = judge_nvp_error(
+            &request(),
+            Some("400".to_owned()),
+            "Void not allowed: too late".to_owned(),
+            answer("", "S", ""),
+            200,
+        );
+        assert_eq!(kind(&nvp), "declined");
+    }
+
+    #[test]
+    fn without_a_payment_status_wording_never_makes_not_voidable() {
+        for words in [
+            "Void not allowed: funds transfer initiated",
+            "Transaction has settled; use a refund",
+            "Too late to void",
+            "the payment isn't settled yet",
+            "Payment hasn't settled",
+            "no funds transfer has started",
+            "not too late",
+        ] {
+            let error = judge(&request(), answer("D", "", words), Protocol::Soap11).unwrap_err();
+            match &error {
+                Error::Declined(refusal) => {
+                    assert_eq!(refusal.response_message.as_deref(), Some(words));
+                }
+                other => panic!("{words}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_void_answer_names_the_payment_in_transaction_id_too() {
+        let mut other = answer("C", "V", "APPROVED");
+        other.transaction_id = Some("0000".to_owned());
+        let error = judge(&request(), other, Protocol::Rest).unwrap_err();
+        assert!(error.outcome_unknown(), "{error:?}");
+        let mut own = answer("C", "V", "APPROVED");
+        own.transaction_id = Some(ID.to_lowercase());
+        judge(&request(), own, Protocol::Rest).expect("voided");
+        // A refusal about another transaction proves nothing either: not a refund trigger.
+        let mut late = answer("D", "S", "DECLINED");
+        late.transaction_id = Some("0000".to_owned());
+        assert_eq!(
+            kind(&judge(&request(), late, Protocol::Rest).unwrap_err()),
+            "malformed"
+        );
+        let mut detail = fault(
+            FaultCode::Sender,
+            "x",
+            &[
+                ("TransactionStatus", "D"),
+                ("PrimaryTransactionStatus", "S"),
+            ],
+        );
+        detail
+            .detail
+            .push(DetailEntry::new(NS, "TransactionID", "0000"));
+        assert_eq!(kind(&judge_fault(&request(), detail, NS)), "malformed");
+        let mut pairs = answer("D", "V", "");
+        pairs.transaction_id = Some("0000".to_owned());
+        let nvp = judge_nvp_error(&request(), Some("012".to_owned()), "x".into(), pairs, 200);
+        assert_eq!(kind(&nvp), "malformed");
     }
 
     #[test]
@@ -739,7 +931,8 @@ mod tests {
             assert_eq!(kind(&error), "nvp", "{status}");
             assert!(error.outcome_unknown(), "{status}: {error:?}");
         }
-        // With a 200 the same answer is a rejected request, and its words pick the refusal.
+        // With a 200 the same answer is a rejected request, known to have voided nothing; its
+        // words alone are no reason to refund.
         let known = judge_nvp_error(
             &request(),
             Some("400".to_owned()),
@@ -747,18 +940,21 @@ mod tests {
             VoidAnswer::default(),
             200,
         );
-        assert!(matches!(known, Error::NotVoidable(_)), "{known:?}");
+        assert_eq!(kind(&known), "nvp");
+        assert!(!known.outcome_unknown(), "{known:?}");
     }
 
     #[test]
-    fn settled_counts_only_when_it_is_not_negated() {
+    fn words_count_only_when_they_are_not_negated() {
+        let settled: &[&str] = &["settled"];
         for said in [
             "transaction settled",
             "Transaction has settled; use a refund",
             "SETTLED",
             "settled.",
+            "Void not allowed: settled",
         ] {
-            assert!(says_settled(&said.to_ascii_lowercase()), "{said}");
+            assert!(says(&said.to_ascii_lowercase(), settled), "{said}");
         }
         for said in [
             "transaction not yet settled",
@@ -766,23 +962,29 @@ mod tests {
             "transaction not settled",
             "has not been settled",
             "resettled",
+            "the payment isn't settled yet",
+            "payment hasn\u{2019}t settled",
         ] {
-            assert!(!says_settled(said), "{said}");
+            assert!(!says(&said.to_ascii_lowercase(), settled), "{said}");
         }
-        let declined = judge(
-            &request(),
-            answer("D", "", "Transaction not yet settled"),
-            Protocol::Soap11,
-        )
-        .unwrap_err();
-        assert!(matches!(declined, Error::Declined(_)), "{declined:?}");
-        let too_late = judge(
-            &request(),
-            answer("D", "", "Transaction has settled"),
-            Protocol::Soap11,
-        )
-        .unwrap_err();
-        assert!(matches!(too_late, Error::NotVoidable(_)), "{too_late:?}");
+        assert!(!says("no funds transfer has started", &["funds transfer"]));
+        assert!(says(
+            "void not allowed: funds transfer initiated",
+            &["funds transfer"]
+        ));
+        assert!(says(
+            "void not allowed because funds transfer initiated",
+            &["funds transfer"]
+        ));
+        assert!(!says("not too late", &["too late"]));
+        assert!(!says("transaction not already voided", &["already void"]));
+        // With a payment status the words pick the refusal; negated, they pick none.
+        let of = |message: &str| {
+            kind(&judge(&request(), answer("D", "C", message), Protocol::Soap11).unwrap_err())
+        };
+        assert_eq!(of("Transaction has settled"), "late");
+        assert_eq!(of("Transaction not yet settled"), "declined");
+        assert_eq!(of("Not too late; declined for another reason"), "declined");
     }
 
     #[test]
