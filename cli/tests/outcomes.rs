@@ -991,7 +991,7 @@ async fn cli_or_refund(
 ) -> (i32, serde_json::Value) {
     let (url, ca) = (url.to_owned(), ca.to_owned());
     tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(BIN)
+        let output = isolated::instamed_soap()
             .args(["void", "--endpoint", &url, "--json", "--timeout", "2"])
             .args(["--merchant-id", "123123123", "--store-id", "123"])
             .args(["--terminal-id", "123", "--transaction-id", PAYMENT])
