@@ -36,6 +36,8 @@ mod credentials;
 mod deadline;
 mod endpoint;
 pub mod error;
+#[cfg(any(feature = "batch", feature = "contract"))]
+mod exact_json;
 pub mod nvp;
 mod protocol;
 mod proxy;

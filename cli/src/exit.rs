@@ -39,7 +39,9 @@ Exit codes:
      (`reconcile`, or `void --reconcile`). For a refund: it may have been made; check the
      payment's refunds by hand before refunding again (a refund is never retried)
   6  void --or-refund: the void was refused as too late, and the amount was refunded instead
-  3 also covers a refund refused: more than is left to refund, older than the refund window";
+  3 also covers a refund refused: more than is left to refund, older than the refund window.
+  `batch` has codes of its own (7, 8, and 9 when its only open rows are refunds to settle
+  by hand): see `batch --help`";
 
 /// The exit code for a failed void.
 pub fn code_for(error: &Error) -> u8 {

@@ -52,8 +52,10 @@ pub trait Settle: Send + Sync + 'static {
     fn void(&self, request: &VoidRequest) -> impl Future<Output = Answer> + Send;
 
     /// Settles a void whose outcome is unknown (an earlier attempt may have gone through):
-    /// [`Verdict::Voided`] only on proof that the payment is voided; a refusal only when the
-    /// payment's own status says it is not voided; otherwise [`Verdict::Unknown`].
+    /// [`Verdict::Voided`] only on proof that the payment is voided; a refusal only on proof
+    /// that it is not ([`Error::proves_not_voided`]: the payment's own status, or a declined
+    /// void of a payment the service does not know, [`Verdict::UnknownPayment`]); otherwise
+    /// [`Verdict::Unknown`].
     fn reconcile(&self, request: &VoidRequest) -> impl Future<Output = Answer> + Send;
 
     /// Refunds `amount` of the payment, once: [`Verdict::Refunded`] with the refund's ID,
@@ -79,9 +81,11 @@ impl Settle for Client {
                 answer.detail = "confirmed voided (PrimaryTransactionStatus V)".to_owned();
                 answer
             }
-            Err(error) if error.refusal().is_some_and(Refusal::payment_is_not_voided) => {
-                error_answer(&error, void_verdict(&error))
-            }
+            // The payment's status says it is not voided, or there is no such payment (TS D/X,
+            // unknown transaction): nothing was voided, and the row ends as that refusal
+            // (`unknown_payment` for the second) instead of waiting for a proof no later
+            // answer would ever give.
+            Err(error) if error.proves_not_voided() => error_answer(&error, void_verdict(&error)),
             Err(error) => error_answer(&error, Verdict::Unknown),
         }
     }
