@@ -515,7 +515,7 @@ fn server_client(server: &Server) -> Client {
 }
 
 fn reconciling_client(server: &Server) -> Client {
-    Client::builder(&base_of(server))
+    Client::builder(base_of(server))
         .api_key(ApiKey::new("key-1", "s3cret-api-value"))
         .protocol(Protocol::Rest)
         .ca_certificate_file(&server.ca_path)
