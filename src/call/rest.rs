@@ -179,8 +179,8 @@ impl Rest {
             }
             Some(other) => {
                 return Err(unreadable(format!(
-                    "its TransactionStatus {:?} is not a refusal's",
-                    other.code()
+                    "its TransactionStatus {} is not a refusal's",
+                    shown_code(other)
                 )));
             }
             None => return Err(unreadable("gives no TransactionStatus".to_owned())),
@@ -191,8 +191,8 @@ impl Rest {
             .filter(|primary| !primary.is_documented())
         {
             return Err(unreadable(format!(
-                "its PrimaryTransactionStatus {:?} is not a documented status",
-                primary.code()
+                "its PrimaryTransactionStatus {} is not a documented status",
+                shown_code(primary)
             )));
         }
         Ok(from_error(refused))
@@ -215,6 +215,12 @@ impl ClassifyName for serde_json::Error {
             serde_json::error::Category::Eof => "cut short",
         }
     }
+}
+
+/// A status as an error may show it: quoted and cut short, since the answer chose its length.
+fn shown_code(status: &TransactionStatus) -> String {
+    let cut: String = status.code().chars().take(16).collect();
+    format!("{cut:?}")
 }
 
 fn content_type(answer: &Response<Bytes>) -> String {
