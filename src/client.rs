@@ -14,7 +14,7 @@ use crate::call::{Call, Rest, Route, Soap, Wire, config, config_with};
 use crate::credentials::{ApiKey, Credentials, UserName};
 use crate::deadline::Deadlines;
 use crate::endpoint;
-use crate::error::{AnswerProblem, Error, Refusal, UnsettledRefund};
+use crate::error::{AnswerProblem, Error, UnsettledRefund};
 use crate::protocol::Protocol;
 use crate::proxy::{self, ProxySetting};
 use crate::refund::{RefundReceipt, RefundRequest, VoidOrRefund};
@@ -451,6 +451,9 @@ impl Client {
     ///   prove nothing.
     /// - A refusal whose `PrimaryTransactionStatus` says the payment is there and not voided:
     ///   the earlier void had not gone through; that refusal is returned.
+    /// - An [`Error::UnknownTransaction`] with `TransactionStatus` `D` or `X` (about this
+    ///   payment, as every judged answer is): there is no such payment, so the earlier void
+    ///   changed nothing; that refusal is returned ([`Error::proves_not_voided`]).
     ///
     /// Anything else (a fault, an HTTP error, a lost connection, a refusal without the
     /// payment's status) says nothing about the first attempt, so reconciling goes on; if no
@@ -498,10 +501,10 @@ impl Client {
                         attempts,
                     });
                 }
-                // InstaMed looked at the payment and its status says it is not voided.
-                Err(error) if error.refusal().is_some_and(Refusal::payment_is_not_voided) => {
-                    return Err(error);
-                }
+                // InstaMed looked and the payment is not voided: its status says so, or there
+                // is no such payment for a void to have changed. Asking again would hear the
+                // same, on every run, for ever.
+                Err(error) if error.proves_not_voided() => return Err(error),
                 Err(error) => {
                     tracing::debug!(attempts, %error, "no proof about the payment; asking again");
                 }

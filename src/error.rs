@@ -283,10 +283,38 @@ impl Error {
 
     /// Whether this error proves, on structured evidence, that the payment is voided: a refusal
     /// whose `PrimaryTransactionStatus` is `V` (in a result, a fault's detail or NVP pairs,
-    /// about this payment). Message text never counts. This is the only proof
+    /// about this payment). Message text never counts. This is the only proof of a void
     /// [`Client::void_reconciled`](crate::Client::void_reconciled) accepts.
     pub fn proves_voided(&self) -> bool {
         self.refusal().is_some_and(Refusal::payment_is_voided)
+    }
+
+    /// Whether this refusal of a void proves that the payment is not voided, so that no
+    /// earlier void of it can have gone through:
+    /// - its `PrimaryTransactionStatus` says the payment is there and not voided (any status
+    ///   but `V`);
+    /// - or it is an [`Error::UnknownTransaction`] with `TransactionStatus` `D` or `X`: the
+    ///   service looked and declined because it knows no such payment (at that outlet), so
+    ///   there was nothing an earlier void could have changed. An answer naming another
+    ///   payment never gets here: it is an unknown outcome.
+    ///
+    /// This is what [`Client::void_reconciled`](crate::Client::void_reconciled) settles a
+    /// refusal on. Wording alone never proves it: without `TransactionStatus` `D`/`X`, "not
+    /// found" is no structured refusal.
+    pub fn proves_not_voided(&self) -> bool {
+        match self {
+            Self::UnknownTransaction(refusal) => {
+                refusal.payment_is_not_voided()
+                    || refusal
+                        .transaction_status
+                        .as_deref()
+                        .map(str::trim)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("D") || s.eq_ignore_ascii_case("X"))
+            }
+            _ => self
+                .refusal()
+                .is_some_and(|refusal| refusal.payment_is_not_voided()),
+        }
     }
 
     /// The refusal's details, for the refusal variants.

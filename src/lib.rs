@@ -36,6 +36,8 @@ mod credentials;
 mod deadline;
 mod endpoint;
 pub mod error;
+#[cfg(any(feature = "batch", feature = "contract"))]
+mod exact_json;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod nvp;

@@ -16,8 +16,8 @@ use instamed_soap::soap::UnreadableEnvelope;
 use instamed_soap::{AnswerProblem, Error, Protocol};
 use support::hostile::*;
 use support::{
-    RawConnection, RawServer, Reply, Server, Version, chunk, raw_response, version_of, void_result,
-    voided,
+    RawConnection, RawServer, Reply, Server, Version, chunk, error_info, fault, raw_response,
+    version_of, void_result, voided,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -213,6 +213,46 @@ async fn redirects_are_never_followed() {
     }
     assert_eq!(elsewhere.connections(), 0, "a redirect was followed");
     assert!(elsewhere.requests().is_empty());
+}
+
+/// A redirect's body is not the service's verdict on the void, whatever it holds: a refusal
+/// read from it ("declined, transfer begun") would start a refund, an "already voided" would
+/// settle a reconciliation.
+#[tokio::test]
+async fn a_redirect_carrying_a_refusal_is_never_judged_by_its_body() {
+    let refusal = error_info(&[
+        ("ResponseCode", "012"),
+        ("TransactionStatus", "D"),
+        ("PrimaryTransactionStatus", "S"),
+    ]);
+    for protocol in [Protocol::Soap11, Protocol::Soap12, Protocol::Nvp] {
+        for status in [302, 307] {
+            let refusal = refusal.clone();
+            let error = void_error(protocol, move |v| {
+                let reply = if protocol == Protocol::Nvp {
+                    Reply::new(
+                        status,
+                        "text/plain",
+                        "errorCode=400&errorMessage=Void not allowed: funds transfer initiated&transactionStatus=D&primaryTransactionStatus=S",
+                    )
+                } else {
+                    Reply::xml(
+                        status,
+                        v,
+                        fault(v, true, "Void not allowed: funds transfer initiated.", &refusal),
+                    )
+                };
+                reply.header("location", "https://127.0.0.1:1/payment/service.asmx")
+            })
+            .await;
+            match &error {
+                Error::HttpStatus { status: got, .. } => assert_eq!(*got, status),
+                other => panic!("{protocol} {status}: {other:?}"),
+            }
+            assert_known(&error);
+            assert!(!error.is_refusal() && !error.proves_voided(), "{error:?}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -334,6 +334,57 @@ async fn bodies_that_are_not_the_model_get_400() {
     simulator.shutdown().await;
 }
 
+/// An amount written as a JSON number may already have been through a float (`0.1 + 0.2` is
+/// `0.30000000000000004`): the service never reads one, whatever digits it has, so no refund
+/// or sale is made of an amount nobody wrote.
+#[tokio::test]
+async fn a_rest_amount_given_as_a_json_number_is_refused_never_rounded() {
+    let simulator = start(SimulatorConfig::default()).await;
+    let payment = new_payment(&simulator);
+    let outlet = outlet_json().to_string();
+    for amount in [
+        "10.005",
+        "1e2",
+        "4.10000000000000000001",
+        "0.30000000000000004",
+        "4",
+        "4.00",
+    ] {
+        for (path, body) in [
+            (
+                REFUND,
+                format!(
+                    r#"{{"Outlet":{outlet},"TransactionID":"{}","Amount":{amount}}}"#,
+                    payment.as_str()
+                ),
+            ),
+            (
+                SALE,
+                format!(
+                    r#"{{"Outlet":{outlet},"Amount":{amount},"Card":{{"CardNumber":"4111111111111111","CardExpiration":"1229"}}}}"#
+                ),
+            ),
+        ] {
+            let answer = send(&simulator, Method::POST, path, &REST_HEADERS, body.clone())
+                .await
+                .expect("an answer");
+            assert_eq!(
+                answer.status,
+                StatusCode::BAD_REQUEST,
+                "{body}: {}",
+                answer.body
+            );
+            assert_eq!(answer.field("TransactionStatus"), None, "{body}");
+        }
+    }
+    assert_eq!(simulator.ledger().len(), 1, "nothing was created");
+    assert_eq!(
+        status_of(&simulator, payment.as_str()),
+        Some(PaymentStatus::Captured)
+    );
+    simulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn media_types_methods_and_paths_are_checked() {
     let simulator = start(SimulatorConfig::default()).await;

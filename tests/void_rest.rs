@@ -12,7 +12,7 @@ use std::time::Duration;
 use instamed_soap::simulator::{
     DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, RefusalStyle, Simulator, SimulatorConfig,
 };
-use instamed_soap::{ApiKey, Client, Error, Protocol, TransactionId, VoidRequest};
+use instamed_soap::{ApiKey, Client, Error, Protocol, RetryPolicy, TransactionId, VoidRequest};
 use support::{Reply, Server, outlet};
 
 async fn start(config: SimulatorConfig) -> Simulator {
@@ -128,20 +128,8 @@ async fn judged(
     Vec<support::Exchange>,
 ) {
     let body = body.to_owned();
-    let server =
-        Server::start(move |_| Reply::new(status, "application/json; charset=utf-8", body.clone()))
-            .await;
-    let base = server
-        .url
-        .trim_end_matches("/payment/service.asmx")
-        .to_owned();
-    let client = rest_client(
-        &format!("{base}/base/"),
-        Some(&server.ca_path),
-        ApiKey::new("key-1", "s3cret-api-value"),
-    );
-    let id = TransactionId::new("EE52401813A74328AAA7D93319FF4383").expect("id");
-    let result = client.void(&void_of(&id)).await;
+    let server = Server::start(move |_| Reply::new(status, JSON, body.clone())).await;
+    let result = void_at_server(&server).await;
     (result, server.requests())
 }
 
@@ -166,62 +154,379 @@ async fn the_request_is_json_to_the_appended_path_with_sensitive_key_headers() {
     );
 }
 
-#[tokio::test]
-async fn rest_rows_differ_from_soap_only_where_http_says_more() {
-    // A 4xx without statuses: a rejected request, known to have changed nothing.
-    let (rejected, _) = judged(400, r#"{"Message":"The request is invalid."}"#).await;
-    let rejected = rejected.unwrap_err();
+// ---------------------------------------------------------------------------------------------
+// The REST rows of docs/outcomes.md, one test each.
+
+const ID: &str = "EE52401813A74328AAA7D93319FF4383";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// The error the client makes of `status` with `body`, typed as JSON.
+async fn rejected(status: u16, body: &str) -> Error {
+    match judged(status, body).await.0 {
+        Ok(receipt) => panic!("HTTP {status} {body}: voided? {receipt:?}"),
+        Err(error) => error,
+    }
+}
+
+fn assert_unknown_never_a_refusal(what: &str, error: &Error) {
     assert!(
-        matches!(rejected, Error::HttpStatus { status: 400, .. }),
-        "{rejected:?}"
+        matches!(error, Error::MalformedAnswer { .. }) && error.outcome_unknown(),
+        "{what}: {error:?}"
     );
-    assert!(!rejected.outcome_unknown());
-    // A 5xx whose body carries refusal statuses is still unknown: nothing in it is judged.
-    let (failed, _) = judged(
-        500,
-        r#"{"Message":"error","TransactionStatus":"D","PrimaryTransactionStatus":"V"}"#,
+    assert!(
+        !error.is_refusal() && !error.proves_voided() && !error.proves_not_voided(),
+        "{what}: {error:?}"
+    );
+}
+
+fn assert_rejected_nothing_done(what: &str, error: &Error, status: u16) {
+    match error {
+        Error::HttpStatus { status: got, .. } => assert_eq!(*got, status, "{what}"),
+        other => panic!("{what}: {other:?}"),
+    }
+    assert!(
+        !error.outcome_unknown() && !error.is_refusal(),
+        "{what}: {error:?}"
+    );
+}
+
+#[tokio::test]
+async fn r1_a_2xx_answer_is_judged_by_its_statuses() {
+    let (voided, _) = judged(
+        200,
+        &format!(
+            r#"{{"TransactionID":"{ID}","TransactionStatus":"C","PrimaryTransactionStatus":"V"}}"#
+        ),
     )
     .await;
-    let failed = failed.unwrap_err();
+    assert_eq!(voided.expect("voided").primary_transaction_status, "V");
+    let late = rejected(
+        200,
+        r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"S"}"#,
+    )
+    .await;
+    assert!(matches!(late, Error::NotVoidable(_)), "{late:?}");
+    let before = rejected(
+        200,
+        r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"V"}"#,
+    )
+    .await;
+    assert!(before.proves_voided(), "{before:?}");
+    let odd = rejected(
+        200,
+        r#"{"TransactionStatus":"C","PrimaryTransactionStatus":"C"}"#,
+    )
+    .await;
+    assert!(odd.outcome_unknown(), "{odd:?}");
+}
+
+#[tokio::test]
+async fn r2_a_4xx_that_reads_strictly_as_a_refusal_is_that_refusal() {
+    let late = rejected(
+        422,
+        r#"{"Message":"Void not allowed: funds transfer initiated","TransactionStatus":"D","PrimaryTransactionStatus":"C","ResponseCode":"012"}"#,
+    )
+    .await;
     assert!(
-        failed.outcome_unknown() && !failed.proves_voided(),
-        "{failed:?}"
+        matches!(late, Error::NotVoidable(_)) && late.proves_not_voided(),
+        "{late:?}"
     );
-    // A 2xx that does not read, or lacks TransactionStatus: unknown.
-    for body in [
-        "not json",
-        r#"{"TransactionID":"X","PrimaryTransactionStatus":"V"}"#,
+    let before = rejected(
+        400,
+        r#"{"TransactionStatus":"X","PrimaryTransactionStatus":"V"}"#,
+    )
+    .await;
+    assert!(matches!(before, Error::AlreadyVoided(_)) && before.proves_voided());
+    let unknown = rejected(
+        422,
+        r#"{"Message":"Transaction not found","TransactionStatus":"D"}"#,
+    )
+    .await;
+    assert!(
+        matches!(unknown, Error::UnknownTransaction(_)) && unknown.proves_not_voided(),
+        "{unknown:?}"
+    );
+    for error in [late, before, unknown] {
+        assert!(!error.outcome_unknown(), "{error:?}");
+    }
+}
+
+/// A 4xx that names a transaction status it does not give strictly as a refusal's may be the
+/// service saying the void was made: before these rules, several of these were read as a
+/// rejected request (exit 1), and a refund after one was recorded as refused, inviting a
+/// second refund.
+#[tokio::test]
+async fn r3_a_4xx_that_mentions_a_status_it_does_not_give_strictly_is_unknown_never_a_refusal() {
+    let cases = [
+        (
+            "completed",
+            r#"{"TransactionStatus":"C","PrimaryTransactionStatus":"V"}"#,
+        ),
+        (
+            "a numeric ResponseCode",
+            r#"{"TransactionStatus":"C","PrimaryTransactionStatus":"V","ResponseCode":0}"#,
+        ),
+        (
+            "a numeric ResponseCode beside a refusal",
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"S","ResponseCode":12}"#,
+        ),
+        (
+            "a repeated key",
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"S","TransactionStatus":"C"}"#,
+        ),
+        (
+            "a key in another case",
+            r#"{"TransactionStatus":"D","transactionStatus":"C","PrimaryTransactionStatus":"S"}"#,
+        ),
+        ("an undocumented status", r#"{"TransactionStatus":"Q"}"#),
+        (
+            "an undocumented payment status",
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"ZZ"}"#,
+        ),
+        ("a status as a number", r#"{"TransactionStatus":4}"#),
+        (
+            "a null status",
+            r#"{"Message":"x","TransactionStatus":null}"#,
+        ),
+        ("a status nested", r#"{"Error":{"TransactionStatus":"C"}}"#),
+        ("a status in snake case", r#"{"transaction_status":"C"}"#),
+        (
+            "cut short",
+            r#"{"TransactionStatus":"C","PrimaryTransactionSta"#,
+        ),
+    ];
+    for (what, body) in cases {
+        for status in [400, 404, 409, 422] {
+            let error = rejected(status, body).await;
+            assert_unknown_never_a_refusal(&format!("{status} {what}"), &error);
+        }
+    }
+    // Not typed as JSON: it cannot be read strictly either.
+    let server = Server::start(|_| {
+        Reply::new(
+            422,
+            "text/plain",
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"S"}"#,
+        )
+    })
+    .await;
+    let error = void_at_server(&server).await.unwrap_err();
+    assert_unknown_never_a_refusal("text/plain", &error);
+}
+
+#[tokio::test]
+async fn r4_a_4xx_that_mentions_no_status_is_a_rejected_request() {
+    for (status, body) in [
+        (400, r#"{"Message":"The request is invalid."}"#),
+        (400, r#"{"Message":"TransactionStatus is required"}"#),
+        (404, r#"{"Message":"No HTTP resource was found"}"#),
+        (415, r#"{"Status":"D"}"#),
+        (429, "[]"),
     ] {
-        let (unreadable, _) = judged(200, body).await;
-        let unreadable = unreadable.unwrap_err();
+        let error = rejected(status, body).await;
+        assert_rejected_nothing_done(body, &error, status);
+    }
+    let server = Server::start(|_| Reply::new(404, "text/html", "<html>Not found</html>")).await;
+    let error = void_at_server(&server).await.unwrap_err();
+    assert_rejected_nothing_done("HTML", &error, 404);
+}
+
+#[tokio::test]
+async fn r5_a_5xx_is_unknown_whatever_its_body() {
+    for status in [500, 502, 503, 599] {
+        let error = rejected(
+            status,
+            r#"{"Message":"error","TransactionStatus":"D","PrimaryTransactionStatus":"V"}"#,
+        )
+        .await;
         assert!(
-            matches!(unreadable, Error::MalformedAnswer { .. }) && unreadable.outcome_unknown(),
-            "{body}: {unreadable:?}"
+            matches!(error, Error::HttpStatus { .. })
+                && error.outcome_unknown()
+                && !error.proves_voided(),
+            "{status}: {error:?}"
         );
     }
-    // A 422 that reports a completed transaction contradicts itself: unknown.
-    let (odd, _) = judged(
-        422,
-        r#"{"TransactionStatus":"C","PrimaryTransactionStatus":"V"}"#,
-    )
+}
+
+#[tokio::test]
+async fn r6_a_2xx_that_does_not_read_strictly_is_unknown() {
+    let voided = format!(r#""TransactionID":"{ID}","PrimaryTransactionStatus":"V""#);
+    for (what, body) in [
+        ("not JSON", "not json".to_owned()),
+        ("no TransactionStatus", format!("{{{voided}}}")),
+        (
+            "a repeated key",
+            format!(r#"{{{voided},"TransactionStatus":"C","TransactionStatus":"D"}}"#),
+        ),
+        (
+            "a key in another case",
+            format!(r#"{{{voided},"TransactionStatus":"C","transactionstatus":"D"}}"#),
+        ),
+        (
+            "a payment status in another case",
+            r#"{"TransactionStatus":"D","primaryTransactionStatus":"V","ResponseMessage":"Transaction not found"}"#.to_owned(),
+        ),
+        (
+            "a numeric ResponseCode",
+            format!(r#"{{{voided},"TransactionStatus":"C","ResponseCode":0}}"#),
+        ),
+    ] {
+        let (result, _) = judged(200, &body).await;
+        let error = result.unwrap_err();
+        assert_unknown_never_a_refusal(what, &error);
+    }
+    let server = Server::start(|_| Reply::new(200, "text/html", "<html>Welcome</html>")).await;
+    let error = void_at_server(&server).await.unwrap_err();
+    assert_unknown_never_a_refusal("HTML", &error);
+}
+
+/// A redirect's body is not the service's verdict: a 302 whose JSON says "declined, transfer
+/// begun" was read as a known not-voidable refusal, and void-or-refund refunded on it.
+#[tokio::test]
+async fn r7_a_redirect_is_never_judged_by_its_body_and_never_refunds() {
+    for status in [301, 302, 303, 307, 308] {
+        for body in [
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"S"}"#,
+            r#"{"TransactionStatus":"C","PrimaryTransactionStatus":"V"}"#,
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"V"}"#,
+        ] {
+            let error = rejected(status, body).await;
+            assert_rejected_nothing_done(&format!("{status} {body}"), &error, status);
+            assert!(!error.proves_voided() && !error.proves_not_voided());
+        }
+    }
+    let server = Server::start(|_| {
+        Reply::new(
+            302,
+            JSON,
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"S","Message":"funds transfer initiated"}"#,
+        )
+        .header("location", "https://127.0.0.1:1/rest/payment/void")
+    })
     .await;
-    assert!(odd.unwrap_err().outcome_unknown());
-    // An answer echoing the secret never repeats it.
-    let (echo, _) = judged(403, r#"{"Message":"bad secret s3cret-api-value"}"#).await;
-    let echo = echo.unwrap_err();
+    let client = server_client(&server);
+    let amount = "1.00".parse().expect("amount");
+    let error = client
+        .void_or_refund(&void_of(&id()), amount)
+        .await
+        .unwrap_err();
+    assert_rejected_nothing_done("void or refund", &error, 302);
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/base/rest/payment/void"],
+        "nothing but the void was sent"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_echoing_the_api_secret_never_repeats_it() {
+    let echo = rejected(403, r#"{"Message":"bad secret s3cret-api-value"}"#).await;
     assert!(!format!("{echo:?}").contains("s3cret-api-value"));
-    let (echo, _) = judged(
+    let echo = rejected(
         200,
         r#"{"TransactionStatus":"D","ResponseMessage":"bad secret s3cret-api-value"}"#,
     )
     .await;
-    let echo = echo.unwrap_err();
     assert!(echo.is_refusal());
     assert!(
         !echo.report().to_string().contains("s3cret-api-value"),
         "{}",
         echo.report()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation
+
+/// A void of a payment that does not exist whose answer was lost: every later attempt says
+/// "declined, transaction not found" (no payment status). That settles it: there was nothing
+/// to void. Before, reconciliation waited for a PrimaryTransactionStatus no answer would ever
+/// give, and the outcome stayed unknown on every run.
+#[tokio::test]
+async fn reconciliation_settles_a_declined_void_of_an_unknown_payment() {
+    let not_found = r#"{"TransactionStatus":"D","ResponseCode":"012","ResponseMessage":"Transaction not found"}"#;
+    for (status, body) in [(200, not_found), (422, not_found)] {
+        let server = lost_then(status, body).await;
+        let error = reconciling_client(&server)
+            .void_reconciled(&void_of(&id()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::UnknownTransaction(_)) && !error.outcome_unknown(),
+            "{status}: {error:?}"
+        );
+        assert_eq!(server.requests().len(), 2, "settled on the first retry");
+    }
+}
+
+/// What does not prove that the payment is unknown leaves the outcome unknown: the words
+/// without a refusal status, or a refusal about another payment.
+#[tokio::test]
+async fn reconciliation_never_settles_on_not_found_words_alone() {
+    for (status, body) in [
+        (404, r#"{"Message":"Transaction not found"}"#.to_owned()),
+        (
+            200,
+            r#"{"TransactionStatus":"D","ResponseMessage":"Transaction not found","PrimaryTransactionID":"0123456789ABCDEF0123456789ABCDEF"}"#.to_owned(),
+        ),
+        (500, r#"{"Message":"Transaction not found"}"#.to_owned()),
+    ] {
+        let server = lost_then(status, &body).await;
+        let error = reconciling_client(&server)
+            .void_reconciled(&void_of(&id()))
+            .await
+            .unwrap_err();
+        assert!(error.outcome_unknown(), "{status} {body}: {error:?}");
+        assert_eq!(server.requests().len(), 3, "asked until the policy ran out");
+    }
+}
+
+fn id() -> TransactionId {
+    TransactionId::new(ID).expect("id")
+}
+
+/// A server whose first answer never comes in time, and every later one is `status` `body`.
+async fn lost_then(status: u16, body: &str) -> Server {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let body = body.to_owned();
+    Server::start(move |_| {
+        let reply = Reply::new(status, JSON, body.clone());
+        if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            reply.delayed(Duration::from_secs(3))
+        } else {
+            reply
+        }
+    })
+    .await
+}
+
+fn base_of(server: &Server) -> String {
+    let base = server.url.trim_end_matches("/payment/service.asmx");
+    format!("{base}/base/")
+}
+
+fn server_client(server: &Server) -> Client {
+    rest_client(
+        &base_of(server),
+        Some(&server.ca_path),
+        ApiKey::new("key-1", "s3cret-api-value"),
+    )
+}
+
+fn reconciling_client(server: &Server) -> Client {
+    Client::builder(base_of(server))
+        .api_key(ApiKey::new("key-1", "s3cret-api-value"))
+        .protocol(Protocol::Rest)
+        .ca_certificate_file(&server.ca_path)
+        .timeout(Duration::from_millis(500))
+        .reconcile_policy(RetryPolicy::before_sending(2, Duration::from_millis(1)))
+        .build()
+        .expect("client")
+}
+
+async fn void_at_server(server: &Server) -> Result<instamed_soap::VoidReceipt, Error> {
+    server_client(server).void(&void_of(&id())).await
 }
 
 #[tokio::test]

@@ -88,11 +88,14 @@ Exit codes (the most urgent that applies):
   2  the input was refused (unreadable, duplicate transaction IDs: nothing sent), or some rows
      are invalid (never sent) and all others voided
   3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused)
-  5  some outcomes unknown: re-run to reconcile voids; settle unknown refunds by hand
+  5  some voids' outcomes unknown: re-run to reconcile them
   6  some rows refunded instead of voided, all others voided
   7  the journal or the ledger refused to run: in use by another process, a changed input,
      not a journal, a ledger that cannot be opened
-  8  stopped (Ctrl-C, SIGTERM) before every row was done; re-run to resume";
+  8  stopped (Ctrl-C, SIGTERM) before every row was done; re-run to resume
+  9  a refund waits for a person: its outcome is unknown and it is never sent again; nothing
+     a re-run does settles it (rows refund_unknown: check the payment's refunds with InstaMed,
+     then `instamed-soap ledger settle`). Comes after 8 and 5, before 1, 3, 6 and 2";
 
 /// Runs `batch`.
 pub async fn run(args: Args) -> ExitCode {

@@ -26,7 +26,7 @@ pub const LEDGER: u8 = 7;
 /// A refund waits for a person: one of this payment may have been made and nobody knows (its
 /// answer was lost, or it is in flight elsewhere). Software never sends it again; re-running
 /// changes nothing until `instamed-soap ledger settle` records what a person found.
-pub const ON_HOLD: u8 = 9;
+pub const SETTLE_BY_HAND: u8 = 9;
 /// The ledger holds a refund made of this payment, and this command asks for a different one:
 /// nothing was sent (`--another-refund AMOUNT` sends a further refund on purpose).
 pub const ALREADY_REFUNDED: u8 = 10;
@@ -66,7 +66,7 @@ unknown outcome is reconciled before anything else is sent.";
 pub fn code_for(error: &Error) -> u8 {
     match error {
         // Nothing a re-run does settles it: a person must.
-        Error::RefundOutcomeUnknown(_) => ON_HOLD,
+        Error::RefundOutcomeUnknown(_) => SETTLE_BY_HAND,
         _ if error.outcome_unknown() => OUTCOME_UNKNOWN,
         Error::InvalidRequest(_) | Error::InvalidConfig { .. } => INVALID,
         Error::AlreadyVoided(_) => ALREADY_VOIDED,

@@ -77,8 +77,8 @@ impl Said {
                 (outcome, code, "nothing was sent again")
             }
             Self::OnHold => (
-                "refund_on_hold",
-                exit::ON_HOLD,
+                "refund_unknown",
+                exit::SETTLE_BY_HAND,
                 "nothing was sent: check the payment's refunds with InstaMed, then record what \
                  you found with `instamed-soap ledger settle`",
             ),

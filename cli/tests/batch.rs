@@ -452,13 +452,13 @@ async fn killed_batches_resume_and_settle_every_payment_exactly_once() {
         assert!(voids >= 1, "{id} never sent");
     }
     // Voids caught in flight were all reconciled; a refund caught in flight stays unknown (it is
-    // never sent twice), and only that may leave the batch at exit code 5.
+    // never sent twice), and only that may leave the batch at exit code 9: a person's turn.
     assert_eq!(summary["counts"]["outcome_unknown"], 0, "{summary}");
     assert_eq!(summary["counts"]["pending"], 0, "{summary}");
     let expected_code = if summary["counts"]["refund_unknown"] == 0 {
         6
     } else {
-        5
+        9
     };
     assert_eq!(summary["exit_code"], expected_code, "{summary}");
     eprintln!(
@@ -646,6 +646,46 @@ async fn ctrl_c_stops_sending_records_what_was_in_flight_and_the_journal_resumes
     }
 }
 
+/// A payment that does not exist, whose first void lost its answer: every later void says
+/// "declined, transaction not found", with no payment status. That settles the row as an
+/// unknown payment (exit 3); before, reconciliation never accepted it and every run exited 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_void_of_a_payment_that_does_not_exist_ends_unknown_payment_on_the_next_run() {
+    let scene = Scene::start(FaultPlan::seeded(3).with_reset_rate(1.0).with_max_faults(1)).await;
+    let stranger = "0123456789ABCDEF0123456789ABCDEF".to_owned();
+    scene.proxy.watch([stranger.clone()]);
+    let input = scene.write("in.csv", &format!("{HEADER}{}", row(&stranger, "5.00", 1)));
+    let journal = scene.path("j");
+    let report = scene.path("report.jsonl");
+    let extra = [
+        "--or-refund",
+        "--json",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+
+    let first = scene.run(&input, &journal, &extra).await;
+    assert_eq!(first.status.code(), Some(5), "{}", text(&first));
+    assert_eq!(report_rows(&report)[0]["verdict"], "outcome_unknown");
+
+    let second = scene.run(&input, &journal, &extra).await;
+    assert_eq!(second.status.code(), Some(3), "{}", text(&second));
+    let rows = report_rows(&report);
+    assert_eq!(rows[0]["verdict"], "unknown_payment", "{}", rows[0]);
+    assert_eq!(rows[0]["transaction_status"], "D", "{}", rows[0]);
+    assert_eq!(
+        scene.proxy.count(&stranger, "refund"),
+        0,
+        "nothing to refund"
+    );
+
+    // Settled: a third run sends nothing.
+    let sent = scene.proxy.total();
+    let third = scene.run(&input, &journal, &extra).await;
+    assert_eq!(third.status.code(), Some(3), "{}", text(&third));
+    assert_eq!(scene.proxy.total(), sent);
+}
+
 /// A service scripted per payment, that remembers every call.
 #[derive(Default)]
 struct Scripted {
@@ -812,6 +852,9 @@ async fn a_refund_that_claims_another_verdict_is_unknown_and_never_sent_again() 
             .await
             .unwrap();
         assert_eq!(summary.count(Verdict::RefundUnknown), 1, "run {run}");
+        // Nothing a re-run does settles it: the exit code says so, and a loop that re-runs on
+        // 5 stops.
+        assert_eq!(summary.exit_code(), 9, "run {run}");
         let refunds = service.calls("refund").len();
         assert_eq!(refunds, usize::from(run == 0), "run {run}: refunds sent");
     }

@@ -216,3 +216,59 @@ async fn reconcile_settles_a_void_whose_answer_was_lost() {
         assert!(text(&settled).contains("voided"), "{}", text(&settled));
     }
 }
+
+/// Two REST answers that are not the service's verdict on the void: a redirect whose JSON says
+/// "declined, transfer begun" was read as a known not-voidable refusal and refunded; a 4xx that
+/// says "completed" with a numeric `ResponseCode` was read as a rejected request (exit 1).
+/// Neither may move money, and the second may be a void that went through (exit 5).
+#[tokio::test(flavor = "multi_thread")]
+async fn void_or_refund_over_rest_never_refunds_on_a_redirect_or_an_unreadable_4xx() {
+    let cases = [
+        (
+            302,
+            r#"{"TransactionStatus":"D","PrimaryTransactionStatus":"S","Message":"Void not allowed: funds transfer initiated"}"#,
+            1,
+        ),
+        (
+            422,
+            r#"{"TransactionStatus":"C","PrimaryTransactionStatus":"V","ResponseCode":0}"#,
+            5,
+        ),
+    ];
+    for (status, body, exit) in cases {
+        let server = support::Server::start(move |_| {
+            support::Reply::new(status, "application/json; charset=utf-8", body)
+                .header("location", "https://127.0.0.1:1/rest/payment/void")
+        })
+        .await;
+        let base = server.url.trim_end_matches("/payment/service.asmx");
+        let output = isolated::instamed_soap()
+            .args(["void", "--endpoint", base, "--protocol", "rest"])
+            .args([
+                "--merchant-id",
+                "123123123",
+                "--store-id",
+                "123",
+                "--terminal-id",
+                "123",
+                "--transaction-id",
+                "EE52401813A74328AAA7D93319FF4383",
+                "--or-refund",
+                "1.00",
+            ])
+            .arg("--ca-cert")
+            .arg(&server.ca_path)
+            .env("INSTAMED_API_KEY", DEMO_API_KEY)
+            .env("INSTAMED_API_SECRET", DEMO_API_SECRET)
+            .env_remove("INSTAMED_ENDPOINT")
+            .output()
+            .expect("run instamed-soap");
+        assert_eq!(code(&output), exit, "HTTP {status}: {}", text(&output));
+        let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+        assert_eq!(
+            paths,
+            ["/rest/payment/void"],
+            "HTTP {status}: nothing but the void was sent"
+        );
+    }
+}

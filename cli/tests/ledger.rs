@@ -304,7 +304,7 @@ async fn void_or_refund_killed_between_intent_and_answer_never_refunds_twice() {
     for _ in 0..3 {
         let again = scene.run(&[&args[..], &["--json"]].concat()).await;
         assert_eq!(again.status.code(), Some(9), "{}", text(&again));
-        assert_eq!(json(&again)["outcome"], "refund_on_hold");
+        assert_eq!(json(&again)["outcome"], "refund_unknown");
     }
     assert_eq!(
         scene.refunds_of(&id),

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use crate::exact_json::Json;
 use crate::{CardPresentStatus, Outlet, TransactionId, VoidRequest};
 
 use super::error::InputError;
@@ -221,7 +222,10 @@ pub fn csv_rows<R: std::io::Read + 'static>(
 }
 
 /// Reads JSON Lines: one object a line, with the same field names as the CSV columns; values
-/// are strings (an amount may also be a number). Blank lines are skipped.
+/// are strings. An amount may also be a JSON number, read as the exact text written (never
+/// through a float): `4.5` is 4.50, while `10.005` and `1e2` are refused as any other amount
+/// with a third decimal or an exponent is. A field given twice makes its row invalid. Blank
+/// lines are skipped.
 pub fn json_rows<R: BufRead + 'static>(
     reader: R,
 ) -> impl Iterator<Item = Result<InputRow, InputError>> {
@@ -249,17 +253,23 @@ pub fn json_rows<R: BufRead + 'static>(
 }
 
 fn json_row(line: u64, text: &str) -> InputRow {
-    let object = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(object)) => object,
+    let members = match Json::parse(text) {
+        Ok(Json::Object(members)) => members,
         Ok(_) => return InputRow::unreadable(line, "is not a JSON object".to_owned()),
         Err(error) => return InputRow::unreadable(line, format!("is not JSON: {error}")),
     };
-    let mut fields = Vec::with_capacity(object.len());
-    for (name, value) in object {
+    let mut fields: Vec<(String, String)> = Vec::with_capacity(members.len());
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    for (name, value) in members {
+        // Two values for one field: whichever were taken, the other was written for a reason.
+        if !seen.insert(name.clone()) {
+            return InputRow::unreadable(line, format!("gives field {name:?} twice"));
+        }
         let value = match value {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) if name == "amount" => n.to_string(),
-            serde_json::Value::Null => String::new(),
+            Json::String(s) => s,
+            // The number's own digits: an amount is never rounded on its way in.
+            Json::Number(digits) if name == "amount" => digits,
+            Json::Null => String::new(),
             other if !is_known(&name) => other.to_string(),
             _ => {
                 return InputRow::unreadable(line, format!("field {name:?} is not a string"));
@@ -415,6 +425,63 @@ mod tests {
                 .as_deref()
                 .unwrap()
                 .contains("lacks merchant_id")
+        );
+    }
+
+    /// An amount in JSON is read as the digits written: a float would turn
+    /// `4.10000000000000000001` into 4.10 and `4.999999999999999999` into 5.00, and refund
+    /// what nobody wrote.
+    #[test]
+    fn json_amounts_are_read_as_written_never_through_a_float() {
+        let row = |amount: &str| {
+            let text = format!(
+                "{{\"transaction_id\":\"AAAA1111\",\"merchant_id\":\"123\",\"store_id\":\"1\",\"terminal_id\":\"2\",\"amount\":{amount},\"ref\":12345678901234567890123}}"
+            );
+            json_rows(std::io::Cursor::new(text))
+                .next()
+                .unwrap()
+                .unwrap()
+        };
+        let exact = row("4.50");
+        assert_eq!(exact.problem, None);
+        assert_eq!(exact.raw.amount, "4.50");
+        assert_eq!(
+            BatchRow::from_raw(&exact.raw)
+                .unwrap()
+                .amount
+                .map(Money::cents),
+            Some(450)
+        );
+        // What is not a column of ours is echoed as written too.
+        assert_eq!(
+            exact.raw.extra,
+            vec![("ref".to_owned(), "12345678901234567890123".to_owned())]
+        );
+        for refused in [
+            "10.005",
+            "1e2",
+            "4.10000000000000000001",
+            "4.999999999999999999",
+            "0.30000000000000004",
+            "-1",
+            "0",
+        ] {
+            let row = row(refused);
+            assert_eq!(row.raw.amount, refused);
+            assert!(row.problem.is_some(), "{refused} was read as an amount");
+        }
+        let twice = json_rows(std::io::Cursor::new(
+            "{\"transaction_id\":\"A\",\"merchant_id\":\"1\",\"store_id\":\"1\",\"terminal_id\":\"2\",\"amount\":\"1.00\",\"amount\":\"100.00\"}",
+        ))
+        .next()
+        .unwrap()
+        .unwrap();
+        assert!(
+            twice
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("twice")),
+            "{twice:?}"
         );
     }
 }

@@ -21,8 +21,10 @@ pub trait Settle: Send + Sync + 'static {
     fn void(&self, request: &VoidRequest) -> impl Future<Output = Answer> + Send;
 
     /// Settles a void whose outcome is unknown (an earlier attempt may have gone through):
-    /// [`Verdict::Voided`] only on proof that the payment is voided; a refusal only when the
-    /// payment's own status says it is not voided; otherwise [`Verdict::Unknown`].
+    /// [`Verdict::Voided`] only on proof that the payment is voided; a refusal only on proof
+    /// that it is not ([`Error::proves_not_voided`]: the payment's own status, or a declined
+    /// void of a payment the service does not know, [`Verdict::UnknownPayment`]); otherwise
+    /// [`Verdict::Unknown`].
     fn reconcile(&self, request: &VoidRequest) -> impl Future<Output = Answer> + Send;
 
     /// Refunds `amount` of the payment, once: [`Verdict::Refunded`] with the refund's ID,

@@ -227,12 +227,22 @@ pub fn nvp_address(endpoint: &Uri) -> Option<Uri> {
     format!("{scheme}://{authority}{dir}NVP.aspx").parse().ok()
 }
 
-/// Checks what every answer must pass whatever the protocol: credentials accepted, no content
-/// coding that was not asked for, a body.
+/// Checks what every answer must pass whatever the protocol: credentials accepted, not a
+/// redirect, no content coding that was not asked for, a body.
 fn check_answer(answer: &Response<Bytes>) -> Result<(), Error> {
     let status = answer.status().as_u16();
     if matches!(status, 401 | 403) {
         return Err(Error::AuthenticationRefused { status });
+    }
+    // A redirect says the request was not carried out here. It is never followed, and its body
+    // is never judged: whatever it holds (a proxy may copy any answer into it, statuses
+    // included) is not the service's verdict on this request, so a refusal read from it could
+    // start a refund.
+    if answer.status().is_redirection() || answer.status().is_informational() {
+        return Err(Error::HttpStatus {
+            status,
+            body_excerpt: excerpt(answer.body()),
+        });
     }
     if let Some(coding) = answer.headers().get(CONTENT_ENCODING) {
         let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();

@@ -3,10 +3,11 @@
 //! carries it.
 //!
 //! An answer is judged as a SOAP result is, by the same mapping
-//! ([`crate::void`]'s `verdict`): a 2xx body's statuses; a 4xx body's statuses when it carries
-//! them (the simulator's 422 refusal style), and otherwise a rejected request, known to have
-//! changed nothing; a 5xx, whatever its body, or a 2xx body that does not read, an unknown
-//! outcome.
+//! ([`crate::void`]'s `verdict`): a 2xx body's statuses; a 4xx body's statuses when they read
+//! strictly as a refusal's (the simulator's 422 refusal style); a 4xx that mentions no status,
+//! or a redirect whatever its body, a request not carried out, known to have changed nothing;
+//! a 5xx whatever its body, a 2xx body that does not read, or a 4xx that mentions a status it
+//! does not give strictly, an unknown outcome.
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST, USER_AGENT};
@@ -17,7 +18,9 @@ use crate::Protocol;
 use crate::credentials::ApiKey;
 use crate::error::{AnswerProblem, Error};
 use crate::refund::{self, RefundReceipt, RefundRequest};
-use crate::rest::{self, ErrorAnswer, PaymentAnswer, RefundBody, VoidBody};
+use crate::rest::{
+    self, ErrorAnswer, Keys, PaymentAnswer, RefundBody, TransactionStatus, VoidBody,
+};
 use crate::void::{self, VoidAnswer, VoidReceipt, VoidRequest};
 
 const API_KEY: HeaderName = HeaderName::from_static("api-key");
@@ -94,16 +97,22 @@ impl Rest {
     }
 
     /// The statuses of a whole HTTP answer, or the error that says why it has none to judge.
+    ///
+    /// Only two kinds of answer are judged by their JSON: a 2xx, and a 4xx that carries a
+    /// refusal's statuses and reads strictly (rows R1 and R2 of `docs/outcomes.md`).
     pub fn read(&self, answer: &Response<Bytes>) -> Result<VoidAnswer, Error> {
-        check_answer(answer)?;
-        let status = answer.status().as_u16();
+        let status = answer.status();
+        let code = status.as_u16();
         let body = answer.body();
         let http_error = || Error::HttpStatus {
-            status,
+            status: code,
             body_excerpt: excerpt(body),
         };
+        // A redirect never gets past this: see `check_answer`.
+        check_answer(answer)?;
         // A 5xx may come after the change was made, whatever it says: nothing in it is judged.
-        if answer.status().is_server_error() {
+        // A code above 599 is outside HTTP's classes, and nothing says it came before a change.
+        if code >= 500 {
             return Err(http_error());
         }
         let is_json = answer
@@ -112,46 +121,81 @@ impl Rest {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split(';').next())
             .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-        if answer.status().is_success() {
+        if status.is_success() {
             if !is_json {
                 let problem = if body.trim_ascii_start().starts_with(b"<") {
                     AnswerProblem::Html
                 } else {
                     AnswerProblem::ContentType(content_type(answer))
                 };
-                return Err(Error::malformed(status, problem));
+                return Err(Error::malformed(code, problem));
+            }
+            let unreadable = |why: String| Error::malformed(code, AnswerProblem::Inconsistent(why));
+            if let Some(why) = Keys::scan(body).problem(PaymentAnswer::FIELDS) {
+                return Err(unreadable(why));
             }
             let payment: PaymentAnswer = serde_json::from_slice(body).map_err(|e| {
-                Error::malformed(
-                    status,
-                    AnswerProblem::Inconsistent(format!(
-                        "the JSON answer is not a payment answer ({})",
-                        e.classify_name()
-                    )),
-                )
+                unreadable(format!(
+                    "the JSON answer is not a payment answer ({})",
+                    e.classify_name()
+                ))
             })?;
             return Ok(from_payment(payment));
         }
-        // A rejected request: its statuses, when it gives any, say which refusal it is.
-        let refused = is_json
-            .then(|| serde_json::from_slice::<ErrorAnswer>(body).ok())
-            .flatten()
-            .filter(|error| error.transaction_status.is_some());
-        let Some(refused) = refused else {
+        // A rejected request. One that says nothing about a transaction's status changed
+        // nothing; one that does is judged only when it reads strictly as a refusal. Any
+        // other status it mentions (C, a code nobody documents, a number, a status given
+        // twice) may be the service saying the change was made: unknown, never a refusal.
+        let keys = Keys::scan(body);
+        if !keys.mentions_status() {
             return Err(http_error());
-        };
-        let answer = from_error(refused);
-        let completed = answer
-            .transaction_status
-            .as_deref()
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("C"));
-        if completed {
-            return Err(Error::malformed(
-                status,
-                AnswerProblem::Inconsistent(format!("HTTP {status} with TransactionStatus C")),
-            ));
         }
-        Ok(answer)
+        let unreadable = |why: String| {
+            Error::malformed(
+                code,
+                AnswerProblem::Inconsistent(format!(
+                    "HTTP {code} mentions a transaction status but {why}"
+                )),
+            )
+        };
+        if !is_json {
+            return Err(unreadable(format!(
+                "is typed {:?}, not application/json",
+                content_type(answer)
+            )));
+        }
+        if let Some(why) = keys.problem(ErrorAnswer::FIELDS) {
+            return Err(unreadable(why));
+        }
+        let refused: ErrorAnswer = serde_json::from_slice(body)
+            .map_err(|e| unreadable(format!("is not an error answer ({})", e.classify_name())))?;
+        match &refused.transaction_status {
+            Some(TransactionStatus::Declined | TransactionStatus::Cancelled) => {}
+            Some(TransactionStatus::Completed) => {
+                return Err(Error::malformed(
+                    code,
+                    AnswerProblem::Inconsistent(format!("HTTP {code} with TransactionStatus C")),
+                ));
+            }
+            Some(other) => {
+                return Err(unreadable(format!(
+                    "its TransactionStatus {} is not a refusal's",
+                    shown_code(other)
+                )));
+            }
+            None => return Err(unreadable("gives no TransactionStatus".to_owned())),
+        }
+        if let Some(primary) = refused
+            .primary_transaction_status
+            .as_ref()
+            .filter(|primary| !primary.is_documented())
+        {
+            return Err(unreadable(format!(
+                "its PrimaryTransactionStatus {} is not a documented status",
+                shown_code(primary)
+            )));
+        }
+        Ok(from_error(refused))
     }
 }
 
@@ -166,11 +210,17 @@ impl ClassifyName for serde_json::Error {
             serde_json::error::Category::Io => "unreadable",
             serde_json::error::Category::Syntax => "not JSON",
             serde_json::error::Category::Data => {
-                "a field is missing or of the wrong type, TransactionStatus is required"
+                "a field is missing, repeated or of the wrong type, TransactionStatus is required"
             }
             serde_json::error::Category::Eof => "cut short",
         }
     }
+}
+
+/// A status as an error may show it: quoted and cut short, since the answer chose its length.
+fn shown_code(status: &TransactionStatus) -> String {
+    let cut: String = status.code().chars().take(16).collect();
+    format!("{cut:?}")
 }
 
 fn content_type(answer: &Response<Bytes>) -> String {

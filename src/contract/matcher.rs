@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use crate::exact_json::Json;
+
 /// Elements nested deeper than this are not compared: the request is reported as differing.
 /// A SOAP envelope nests a dozen levels; this bounds what a hostile document can cost.
 pub const MAX_DEPTH: usize = 256;
@@ -313,16 +315,29 @@ pub fn form(expected: &str, actual: &str) -> Comparison {
 /// Compares two JSON documents by meaning. Paths name the first difference from the root `$`:
 /// `$.Outlet.StoreID`, `$.Items[2]`.
 pub fn json(expected: &str, actual: &str) -> Comparison {
-    let expected: serde_json::Value = match serde_json::from_str(expected) {
+    // Numbers are read as their text: through a float, an amount of 4.10000000000000000001
+    // would match 4.10.
+    let expected = match Json::parse(expected) {
         Ok(value) => value,
         Err(error) => {
             return Comparison::differ(0, "$".into(), "JSON in the cassette", error.to_string());
         }
     };
-    let actual: serde_json::Value = match serde_json::from_str(actual) {
+    let actual = match Json::parse(actual) {
         Ok(value) => value,
         Err(error) => return Comparison::differ(0, "$".into(), "JSON", error.to_string()),
     };
+    // A name given twice says two things; neither document can be compared by one of them.
+    for (document, value) in [("the cassette", &expected), ("the request", &actual)] {
+        if let Some(name) = value.repeated_name() {
+            return Comparison::differ(
+                0,
+                "$".into(),
+                format!("each key once in {document}"),
+                format!("key {name} twice"),
+            );
+        }
+    }
     let mut agreed = 0;
     match json_value(&expected, &actual, &mut agreed) {
         Ok(()) => Comparison {
@@ -338,13 +353,8 @@ pub fn json(expected: &str, actual: &str) -> Comparison {
 
 /// Compares two JSON values depth-first, keys in sorted order so that the first difference is
 /// the same whatever order either document wrote its keys in. A work list, as for XML; the
-/// parser's own depth limit bounds the documents anyway.
-fn json_value(
-    expected: &serde_json::Value,
-    actual: &serde_json::Value,
-    agreed: &mut usize,
-) -> Result<(), Difference> {
-    use serde_json::Value;
+/// parser's own depth limit bounds the documents anyway. Neither document repeats a key.
+fn json_value(expected: &Json, actual: &Json, agreed: &mut usize) -> Result<(), Difference> {
     let mut pending = vec![("$".to_owned(), expected, actual)];
     while let Some((path, expected, actual)) = pending.pop() {
         let differ = |want: String, got: String| Difference {
@@ -353,34 +363,37 @@ fn json_value(
             actual: got,
         };
         match (expected, actual) {
-            (Value::String(want), _) if want.trim() == IGNORE => {}
-            (Value::String(want), Value::String(got)) => {
+            (Json::String(want), _) if want.trim() == IGNORE => {}
+            (Json::String(want), Json::String(got)) => {
                 if !text_matches(want, got) {
                     return Err(differ(want.clone(), got.clone()));
                 }
             }
-            (Value::String(want), Value::Number(got)) if want.contains(ANY) => {
-                if !text_matches(want, &got.to_string()) {
-                    return Err(differ(want.clone(), got.to_string()));
+            (Json::String(want), Json::Number(got)) if want.contains(ANY) => {
+                if !text_matches(want, got) {
+                    return Err(differ(want.clone(), got.clone()));
                 }
             }
-            (Value::Number(want), Value::Number(got)) => {
-                if decimal(&want.to_string()) != decimal(&got.to_string()) {
-                    return Err(differ(want.to_string(), got.to_string()));
+            (Json::Number(want), Json::Number(got)) => {
+                if decimal(want) != decimal(got) {
+                    return Err(differ(want.clone(), got.clone()));
                 }
             }
-            (Value::Object(want), Value::Object(got)) => {
-                let mut keys: Vec<&String> = want.keys().collect();
+            (Json::Object(want), Json::Object(got)) => {
+                let mut keys: Vec<&String> = want.iter().map(|(key, _)| key).collect();
                 keys.sort();
-                if let Some(missing) = keys.iter().find(|key| !got.contains_key(key.as_str())) {
+                if let Some(missing) = keys.iter().find(|key| actual.get(key).is_none()) {
                     return Err(Difference {
                         path: format!("{path}.{missing}"),
                         expected: format!("key {missing}"),
                         actual: "nothing".into(),
                     });
                 }
-                let mut extra: Vec<&String> =
-                    got.keys().filter(|key| !want.contains_key(*key)).collect();
+                let mut extra: Vec<&String> = got
+                    .iter()
+                    .map(|(key, _)| key)
+                    .filter(|key| expected.get(key).is_none())
+                    .collect();
                 extra.sort();
                 if let Some(extra) = extra.first() {
                     return Err(Difference {
@@ -391,10 +404,12 @@ fn json_value(
                 }
                 // Reversed, so that the first key is compared first.
                 for key in keys.into_iter().rev() {
-                    pending.push((format!("{path}.{key}"), &want[key], &got[key]));
+                    if let (Some(want), Some(got)) = (expected.get(key), actual.get(key)) {
+                        pending.push((format!("{path}.{key}"), want, got));
+                    }
                 }
             }
-            (Value::Array(want), Value::Array(got)) => {
+            (Json::Array(want), Json::Array(got)) => {
                 if want.len() != got.len() {
                     return Err(differ(
                         format!("{} items", want.len()),
@@ -448,6 +463,30 @@ mod tests {
         assert!(json(r#"{"N":-0.50}"#, r#"{"N":-5e-1}"#).matches());
         assert!(!json(r#"{"N":1}"#, r#"{"N":10}"#).matches());
         assert!(!json(r#"{"N":"4.00"}"#, r#"{"N":4.00}"#).matches());
+    }
+
+    /// Through a float, these pairs are one number each: an amount sent would match a
+    /// recorded amount it is not.
+    #[test]
+    fn json_numbers_are_compared_as_written_never_through_a_float() {
+        for (recorded, sent) in [
+            (r#"{"Amount":4.10}"#, r#"{"Amount":4.10000000000000000001}"#),
+            (r#"{"Amount":5}"#, r#"{"Amount":4.999999999999999999}"#),
+            (
+                r#"{"N":12345678901234567890123}"#,
+                r#"{"N":12345678901234567890124}"#,
+            ),
+        ] {
+            let comparison = json(recorded, sent);
+            assert!(!comparison.matches(), "{recorded} matched {sent}");
+        }
+        let differ = json(r#"{"Amount":4.10}"#, r#"{"Amount":4.10000000000000000001}"#)
+            .difference
+            .unwrap();
+        assert_eq!(differ.actual, "4.10000000000000000001");
+        // A key given twice is not compared by either of its values.
+        let twice = json(r#"{"A":1}"#, r#"{"A":1,"A":2}"#);
+        assert!(twice.difference.unwrap().actual.contains("twice"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::cassette::{Cassette, Message, VoidInputs};
 use super::verify::{Exchange, media_type_and_action, offline_wire};
 use super::{echo, redact};
 use crate::Protocol;
+use crate::exact_json::Json;
 
 /// A request as a proxy or a replaying server received it.
 #[derive(Debug, Clone)]
@@ -104,7 +105,7 @@ impl SeenRequest<'_> {
         match self.protocol() {
             Some(Protocol::Nvp) => return self.form_value(name),
             Some(Protocol::Rest) => {
-                let value: serde_json::Value = serde_json::from_slice(self.body).ok()?;
+                let value = json_document(self.body)?;
                 return json_field(&value, name);
             }
             _ => {}
@@ -205,7 +206,7 @@ impl SeenRequest<'_> {
             "refund-simple" => true,
             _ => return None,
         };
-        let value: serde_json::Value = serde_json::from_slice(self.body).ok()?;
+        let value = json_document(self.body)?;
         let outlet = value.get("Outlet");
         let outlet_field = |name: &str| {
             outlet
@@ -235,27 +236,36 @@ fn is_rest_path(path: &str) -> bool {
     path.to_ascii_lowercase().contains("/rest/payment/")
 }
 
-/// A string as it is, a number as written; `None` for anything else.
-fn json_text(value: &serde_json::Value) -> Option<String> {
+/// A string as it is, a number as written (its own text, never a float's: an amount recorded
+/// here is the amount `contract verify` sends again); `None` for anything else.
+fn json_text(value: &Json) -> Option<String> {
     match value {
-        serde_json::Value::String(text) => Some(text.clone()),
-        serde_json::Value::Number(number) => Some(number.to_string()),
+        Json::String(text) => Some(text.clone()),
+        Json::Number(number) => Some(number.clone()),
         _ => None,
     }
 }
 
+/// A request's JSON, read exactly; `None` when it does not parse or gives a key twice (which
+/// of the two was meant cannot be told).
+fn json_document(body: &[u8]) -> Option<Json> {
+    Json::parse_slice(body)
+        .ok()
+        .filter(|value| value.repeated_name().is_none())
+}
+
 /// The value of the first key `name` in `value`, depth-first.
-fn json_field(value: &serde_json::Value, name: &str) -> Option<String> {
+fn json_field(value: &Json, name: &str) -> Option<String> {
     let mut pending = vec![value];
     while let Some(value) = pending.pop() {
         match value {
-            serde_json::Value::Object(map) => {
-                if let Some(found) = map.get(name).and_then(json_text) {
+            Json::Object(members) => {
+                if let Some(found) = value.get(name).and_then(json_text) {
                     return Some(found);
                 }
-                pending.extend(map.values().rev());
+                pending.extend(members.iter().map(|(_, value)| value).rev());
             }
-            serde_json::Value::Array(items) => pending.extend(items.iter().rev()),
+            Json::Array(items) => pending.extend(items.iter().rev()),
             _ => {}
         }
     }
@@ -349,4 +359,44 @@ fn outcome(
     let exchange = Exchange::of(inputs).ok()?;
     let wire = offline_wire(protocol, target).ok()?;
     Some(exchange.outcome(&wire, response).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refund(body: &str) -> Option<VoidInputs> {
+        let headers = HeaderMap::new();
+        SeenRequest {
+            method: &Method::POST,
+            target: "/rest/payment/refund-simple",
+            headers: &headers,
+            body: body.as_bytes(),
+        }
+        .void_inputs()
+    }
+
+    /// The amount in a cassette's head is sent again by `contract verify`: it must be the
+    /// amount the recorded request carried, digit for digit.
+    #[test]
+    fn a_recorded_refund_amount_is_kept_as_written_never_through_a_float() {
+        let outlet =
+            r#""Outlet":{"MerchantID":"1","StoreID":"2","TerminalID":"3"},"TransactionID":"AB""#;
+        let amount = |amount: &str| {
+            refund(&format!("{{{outlet},\"Amount\":{amount}}}")).and_then(|inputs| inputs.amount)
+        };
+        assert_eq!(amount(r#""4.00""#).as_deref(), Some("4.00"));
+        assert_eq!(
+            amount("4.10000000000000000001").as_deref(),
+            Some("4.10000000000000000001")
+        );
+        assert_eq!(amount("4.50").as_deref(), Some("4.50"));
+        // Two amounts: which one was sent cannot be told, so none is recorded.
+        assert!(
+            refund(&format!(
+                "{{{outlet},\"Amount\":\"1.00\",\"Amount\":\"9.00\"}}"
+            ))
+            .is_none()
+        );
+    }
 }

@@ -58,9 +58,11 @@ impl Answer {
                 answer.detail = "confirmed voided (PrimaryTransactionStatus V)".to_owned();
                 answer
             }
-            Err(error) if error.refusal().is_some_and(Refusal::payment_is_not_voided) => {
-                error_answer(error, void_verdict(error))
-            }
+            // The payment's status says it is not voided, or there is no such payment (TS D/X,
+            // unknown transaction): nothing was voided, and the reconciliation ends as that
+            // refusal (`unknown_payment` for the second) instead of waiting for a proof no later
+            // answer would ever give.
+            Err(error) if error.proves_not_voided() => error_answer(error, void_verdict(error)),
             Err(error) => error_answer(error, Verdict::Unknown),
         }
     }

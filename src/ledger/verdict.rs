@@ -87,7 +87,8 @@ impl Verdict {
                 exit::REFUSED
             }
             Self::AlreadyVoided => 4,
-            Self::Unknown | Self::RefundUnknown => exit::UNKNOWN,
+            Self::Unknown => exit::UNKNOWN,
+            Self::RefundUnknown => exit::SETTLE_BY_HAND,
             Self::Refunded => exit::REFUNDED,
             Self::Pending => exit::INTERRUPTED,
         }
@@ -118,8 +119,7 @@ pub mod exit {
     /// Some row was refused by InstaMed (not voidable, unknown payment, declined, refund
     /// refused); none is unknown or failed.
     pub const REFUSED: u8 = 3;
-    /// Some row's outcome is unknown (a void or a refund may have happened): re-run to
-    /// reconcile voids; settle unknown refunds by hand.
+    /// Some void's outcome is unknown (it may have happened): re-run to reconcile it.
     pub const UNKNOWN: u8 = 5;
     /// Some rows were refunded instead of voided, every other one voided.
     pub const REFUNDED: u8 = 6;
@@ -127,16 +127,24 @@ pub mod exit {
     pub const JOURNAL: u8 = 7;
     /// Stopped (Ctrl-C, SIGTERM) before every row was done: re-run the same command to resume.
     pub const INTERRUPTED: u8 = 8;
+    /// A refund waits for a person: its outcome is unknown and it is never sent again, so
+    /// nothing a re-run does settles it. No void is unknown and no row pending: automation
+    /// that re-runs on 5 and 8 stops here and hands the rows `refund_unknown` to a person.
+    pub const SETTLE_BY_HAND: u8 = 9;
 }
 
 /// The exit code of a batch from how many rows ended with each verdict: the most urgent class
-/// wins (pending, unknown, failed, refused, refunded, invalid, then voided).
+/// wins (pending, unknown void, refund to settle by hand, failed, refused, refunded, invalid,
+/// then voided). The first two are what a re-run settles; the third is what it never will, so
+/// a loop that re-runs on 5 and 8 ends.
 pub fn batch_exit_code(count: impl Fn(Verdict) -> u64) -> u8 {
     let any = |verdicts: &[Verdict]| verdicts.iter().any(|v| count(*v) > 0);
     if any(&[Verdict::Pending]) {
         exit::INTERRUPTED
-    } else if any(&[Verdict::Unknown, Verdict::RefundUnknown]) {
+    } else if any(&[Verdict::Unknown]) {
         exit::UNKNOWN
+    } else if any(&[Verdict::RefundUnknown]) {
+        exit::SETTLE_BY_HAND
     } else if any(&[Verdict::Failed]) {
         exit::FAILED
     } else if any(&[
@@ -184,7 +192,19 @@ mod tests {
         );
         assert_eq!(
             batch_exit_code(only(&[Verdict::RefundUnknown, Verdict::Failed])),
+            9
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::Voided, Verdict::RefundUnknown])),
+            9
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::RefundUnknown, Verdict::Unknown])),
             5
+        );
+        assert_eq!(
+            batch_exit_code(only(&[Verdict::RefundUnknown, Verdict::Pending])),
+            8
         );
         assert_eq!(
             batch_exit_code(only(&[Verdict::Unknown, Verdict::Pending])),

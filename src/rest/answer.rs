@@ -70,6 +70,18 @@ pub struct PaymentAnswer {
 }
 
 impl PaymentAnswer {
+    /// The keys this model reads, spelled as it reads them.
+    pub(crate) const FIELDS: &'static [&'static str] = &[
+        "TransactionID",
+        "TransactionStatus",
+        "PrimaryTransactionID",
+        "PrimaryTransactionStatus",
+        "ResponseCode",
+        "ResponseMessage",
+        "AuthorizationNumber",
+        "AuthorizationText",
+    ];
+
     /// An answer with `transaction_status` and nothing else.
     pub fn new(transaction_status: TransactionStatus) -> Self {
         Self {
@@ -141,6 +153,17 @@ pub struct ErrorAnswer {
 }
 
 impl ErrorAnswer {
+    /// The keys this model reads, spelled as it reads them.
+    pub(crate) const FIELDS: &'static [&'static str] = &[
+        "Message",
+        "TransactionID",
+        "TransactionStatus",
+        "PrimaryTransactionID",
+        "PrimaryTransactionStatus",
+        "ResponseCode",
+        "ResponseMessage",
+    ];
+
     /// An error saying `message` and nothing structured.
     pub fn message(message: impl Into<String>) -> Self {
         Self {

@@ -55,11 +55,13 @@
 
 mod amount;
 mod answer;
+mod keys;
 mod request;
 mod status;
 
 pub use amount::{Amount, InvalidAmount};
 pub use answer::{ErrorAnswer, PaymentAnswer};
+pub(crate) use keys::Keys;
 pub use request::{Card, OutletIds, Patient, RefundBody, SaleBody, VoidBody};
 pub use status::TransactionStatus;
 

@@ -43,6 +43,16 @@ impl TransactionStatus {
         }
     }
 
+    /// Whether the code is one InstaMed documents (FACTS §4): the named statuses, and `S`,
+    /// `SE` and `RI`, which appear in posting files. Anything else is a code nobody can say
+    /// the meaning of.
+    pub fn is_documented(&self) -> bool {
+        match self {
+            Self::Other(code) => matches!(code.as_str(), "S" | "SE" | "RI"),
+            _ => true,
+        }
+    }
+
     /// The code as sent on the wire.
     pub fn code(&self) -> &str {
         match self {

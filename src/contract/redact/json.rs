@@ -5,40 +5,45 @@
 //! number that is a card number becomes the string [`REDACTED`]. The result is written back
 //! compact, keys in sorted order: a JSON cassette body is the recorded document, not its bytes.
 
-use serde_json::Value;
+use crate::exact_json::Json;
 
 use super::{REDACTED, Sweep, cards, names};
 
 /// Redacts a JSON document; `None` when it does not parse (then it cannot be judged).
+///
+/// Numbers are read and written as their own text: through a float, an amount would be stored
+/// as another amount (`4.10000000000000000001` as `4.1`), and an integer beyond 64 bits as an
+/// approximation.
 pub fn redact(text: &str, sweep: &mut Sweep) -> Option<String> {
-    let mut value: Value = serde_json::from_str(text).ok()?;
+    let mut value = Json::parse(text).ok()?;
     walk(&mut value, sweep);
-    serde_json::to_string(&value).ok()
+    value.sort_names();
+    Some(value.to_string())
 }
 
 /// The parser's own depth limit (128) bounds this recursion.
-fn walk(value: &mut Value, sweep: &mut Sweep) {
+fn walk(value: &mut Json, sweep: &mut Sweep) {
     match value {
-        Value::Object(map) => {
-            for (key, value) in map.iter_mut() {
-                if names::is_secret(key) && !value.is_null() {
-                    if let Value::String(text) = value {
+        Json::Object(members) => {
+            for (key, value) in members.iter_mut() {
+                if names::is_secret(key) && *value != Json::Null {
+                    if let Json::String(text) = value {
                         sweep.remember(text);
                     }
-                    *value = Value::String(REDACTED.to_owned());
+                    *value = Json::String(REDACTED.to_owned());
                 } else {
                     walk(value, sweep);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| walk(item, sweep)),
-        Value::String(text) => *text = sweep.value(text),
-        Value::Number(number) => {
-            if cards::sweep(&number.to_string()) != number.to_string() {
-                *value = Value::String(REDACTED.to_owned());
+        Json::Array(items) => items.iter_mut().for_each(|item| walk(item, sweep)),
+        Json::String(text) => *text = sweep.value(text),
+        Json::Number(number) => {
+            if cards::sweep(number) != *number {
+                *value = Json::String(REDACTED.to_owned());
             }
         }
-        Value::Bool(_) | Value::Null => {}
+        Json::Bool(_) | Json::Null => {}
     }
 }
 
@@ -55,5 +60,16 @@ mod tests {
             r#"{"Api-Secret":"[redacted]","Outlet":{"MerchantID":"1"},"TransactionID":"AB","card":{"CVV":"[redacted]","Number":"[redacted]"},"note":"[redacted]"}"#
         );
         assert!(redact("{not json", &mut Sweep::default()).is_none());
+    }
+
+    /// A recorded amount stays the amount that was sent.
+    #[test]
+    fn numbers_are_kept_as_written_never_through_a_float() {
+        let json = r#"{"Amount":4.10000000000000000001,"Big":12345678901234567890123,"Pan":9112345678901234568}"#;
+        let out = redact(json, &mut Sweep::default()).unwrap();
+        assert_eq!(
+            out,
+            r#"{"Amount":4.10000000000000000001,"Big":12345678901234567890123,"Pan":"[redacted]"}"#
+        );
     }
 }
