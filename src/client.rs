@@ -523,6 +523,10 @@ impl Client {
     /// [`Error::RefundOutcomeUnknown`], saying what to check by hand before refunding again.
     /// (Requests that certainly never left this machine are still retried under the
     /// [`retry_policy`](ClientBuilder::retry_policy): they cannot have refunded anything.)
+    ///
+    /// Like every call of `Client`, it has no memory between calls; `ledger::Ledger::refund`
+    /// (feature `ledger`) refuses to send a refund while another of the payment may have been
+    /// made.
     pub async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, Error> {
         let span = tracing::info_span!(
             "instamed_soap.refund",
@@ -573,6 +577,12 @@ impl Client {
     /// through) comes back as it is, to be reconciled; so do the other refusals. What happened
     /// is reported as it happened: [`VoidOrRefund::Voided`] or [`VoidOrRefund::Refunded`],
     /// never a refund as a void. A failed refund is returned as the refund's error.
+    ///
+    /// This call has no memory: run twice on a payment whose transfer began, it refunds twice.
+    /// A caller that retries (as every ERP does) must remember, durably and before sending,
+    /// which refunds it sent and what came back, and must never send again a refund whose
+    /// outcome is unknown; or use `ledger::Ledger::void_or_refund` (feature `ledger`), which
+    /// does exactly that with the file the command-line tool uses.
     pub async fn void_or_refund(
         &self,
         request: &VoidRequest,

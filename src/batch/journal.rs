@@ -1,6 +1,6 @@
 //! The batch journal: one SQLite file (WAL) that records each row's intent before its request
 //! leaves and its verdict after the answer, so that a killed batch resumes without sending
-//! anything twice that it need not. `docs/batch.md` walks through its states.
+//! anything twice that it need not. `docs/ledger.md` walks through its states.
 //!
 //! One process at a time: the connection takes SQLite's exclusive lock and keeps it until it
 //! closes. The lock is the operating system's (a POSIX record lock), so a killed process

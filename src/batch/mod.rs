@@ -7,7 +7,7 @@
 //! unknown outcomes and are reconciled on proof only (never voided blindly, never refunded on a
 //! guess), a refund caught in flight is reported unknown and never sent again. The service is
 //! reached through [`Settle`], which [`crate::Client`] implements by the rules of
-//! `docs/outcomes.md`; `docs/batch.md` describes the journal's states.
+//! `docs/outcomes.md`; `docs/ledger.md` describes the journal's states.
 //!
 //! ```
 //! use instamed_soap::batch::{Batch, BatchOptions, InputRow, Journal, Verdict};

@@ -30,17 +30,17 @@ pub enum Guarded<T> {
 
 /// Why a command sends nothing: the ledger's answer.
 enum Held {
-    Known(Entry),
-    OnHold(Entry),
-    AlreadyRefunded(Entry),
+    Known(Box<Entry>),
+    OnHold(Box<Entry>),
+    AlreadyRefunded(Box<Entry>),
 }
 
 impl Held {
     fn into_guarded<T>(self) -> Guarded<T> {
         match self {
-            Self::Known(entry) => Guarded::Known(Box::new(entry)),
-            Self::OnHold(entry) => Guarded::OnHold(Box::new(entry)),
-            Self::AlreadyRefunded(entry) => Guarded::AlreadyRefunded(Box::new(entry)),
+            Self::Known(entry) => Guarded::Known(entry),
+            Self::OnHold(entry) => Guarded::OnHold(entry),
+            Self::AlreadyRefunded(entry) => Guarded::AlreadyRefunded(entry),
         }
     }
 }
@@ -80,7 +80,7 @@ impl Sends for RefundPlan {
 /// earlier void's outcome is unknown (or when asked to).
 fn void_plan(standing: &Standing, reconcile: bool) -> VoidPlan {
     if let Some(voided) = standing.voided() {
-        VoidPlan::Held(Held::Known(voided.clone()))
+        VoidPlan::Held(Held::Known(Box::new(voided.clone())))
     } else if reconcile || standing.unsettled_void().is_some() {
         VoidPlan::Reconcile
     } else {
@@ -92,15 +92,15 @@ fn void_plan(standing: &Standing, reconcile: bool) -> VoidPlan {
 /// its own answer; a further one only when asked for.
 fn refund_plan(standing: &Standing, amount: &str, another: bool) -> RefundPlan {
     if let Some(open) = standing.refund_on_hold() {
-        return RefundPlan::Held(Held::OnHold(open.clone()));
+        return RefundPlan::Held(Held::OnHold(Box::new(open.clone())));
     }
     match standing.refunds_made().as_slice() {
         [] => RefundPlan::Refund,
         _ if another => RefundPlan::Refund,
         [only] if only.amount.as_deref() == Some(amount) => {
-            RefundPlan::Held(Held::Known((*only).clone()))
+            RefundPlan::Held(Held::Known(Box::new((*only).clone())))
         }
-        [.., last] => RefundPlan::Held(Held::AlreadyRefunded((*last).clone())),
+        [.., last] => RefundPlan::Held(Held::AlreadyRefunded(Box::new((*last).clone()))),
     }
 }
 

@@ -64,7 +64,10 @@ pub use guard::Guarded;
 pub use store::{Action, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
 pub use verdict::{Verdict, batch_exit_code, exit};
 
+// What the batch journal shares: the schema, and the ledger's rows inside its transactions.
+#[cfg(feature = "batch")]
 pub(crate) use schema::{SchemaProblem, migrate};
+#[cfg(feature = "batch")]
 pub(crate) use store::{insert_intent, record_in, standing_in};
 
 /// An error with every cause in its chain, `: `-separated, for a log line.

@@ -393,6 +393,7 @@ impl Ledger {
     /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
     /// leaves it to the operating system (verdicts: a lost one makes its entry look in flight,
     /// which is reconciled or held, never sent again blindly).
+    #[cfg(any(feature = "batch", test))]
     pub(crate) fn transaction<T>(
         &self,
         durable: bool,
