@@ -693,6 +693,8 @@ struct Scripted {
     reconcile_proves_voided: bool,
     /// The refund answers with a verdict that is not a refund's own.
     refund_says_not_voidable: bool,
+    /// The refund never leaves the machine (a refused connection).
+    refund_never_leaves: bool,
 }
 
 impl Scripted {
@@ -741,6 +743,13 @@ impl Settle for Shared {
         self.0.log(request, "refund");
         if self.0.refund_says_not_voidable {
             return answer(Verdict::NotVoidable);
+        }
+        if self.0.refund_never_leaves {
+            return Answer {
+                requests: 0,
+                detail: "connect_error: could not connect to the service".into(),
+                ..answer(Verdict::Failed)
+            };
         }
         Answer {
             refund_id: Some("REFUND01".into()),
@@ -858,6 +867,54 @@ async fn a_refund_that_claims_another_verdict_is_unknown_and_never_sent_again() 
         let refunds = service.calls("refund").len();
         assert_eq!(refunds, usize::from(run == 0), "run {run}: refunds sent");
     }
+}
+
+/// A refund that never left the machine is no refusal: the row is `failed`, and the next run
+/// sends the refund (not the void) again.
+#[tokio::test]
+async fn a_refund_that_never_left_is_failed_and_the_next_run_sends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    let rows = || {
+        std::iter::once(Ok(InputRow::from_request(
+            1,
+            &instamed_soap::VoidRequest::new(
+                outlet.clone(),
+                TransactionId::new("BBBB0002").unwrap(),
+            ),
+            Some(Money::parse("4.00").unwrap()),
+        )))
+    };
+    let options = BatchOptions {
+        or_refund: true,
+        ..BatchOptions::default()
+    };
+    let service = Arc::new(Scripted {
+        refund_never_leaves: true,
+        ..Scripted::default()
+    });
+    let mut journal = Journal::open(&path).unwrap();
+    journal.load(rows()).unwrap();
+    let (journal, summary) = Batch::new(Shared(service.clone()), options.clone())
+        .run(journal, std::future::pending())
+        .await
+        .unwrap();
+    drop(journal);
+    assert_eq!(summary.count(Verdict::Failed), 1);
+    assert_eq!(summary.count(Verdict::RefundRefused), 0);
+    assert_eq!(summary.exit_code(), 1, "a re-run settles it");
+
+    let service = Arc::new(Scripted::default());
+    let mut journal = Journal::open(&path).unwrap();
+    journal.load(rows()).unwrap();
+    let (_journal, summary) = Batch::new(Shared(service.clone()), options)
+        .run(journal, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(summary.count(Verdict::Refunded), 1);
+    assert_eq!(service.calls("refund").len(), 1, "the refund sent again");
+    assert!(service.calls("void").is_empty(), "not the void");
 }
 
 /// The night job meets the same networks as a single void: it takes the same trust and proxy
