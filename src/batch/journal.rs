@@ -248,11 +248,15 @@ impl Journal {
     }
 
     fn create_schema(&mut self) -> Result<(), JournalError> {
-        ledger::migrate(&mut self.conn).map_err(|problem| match problem {
-            ledger::SchemaProblem::Sqlite(error) => JournalError::Sqlite(error),
-            ledger::SchemaProblem::Newer(_) => JournalError::NotAJournal {
-                path: self.path.clone(),
-            },
+        ledger::migrate(&mut self.conn, ledger::SchemaKind::Journal).map_err(|problem| {
+            match problem {
+                ledger::SchemaProblem::Sqlite(error) => JournalError::Sqlite(error),
+                ledger::SchemaProblem::Newer(_) | ledger::SchemaProblem::OtherKind => {
+                    JournalError::NotAJournal {
+                        path: self.path.clone(),
+                    }
+                }
+            }
         })?;
         let version: Option<String> = self
             .conn

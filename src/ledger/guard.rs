@@ -165,7 +165,7 @@ impl Ledger {
             }
             VoidPlan::Held(held) => return Err(held.into_guarded()),
         };
-        self.finish(id, &answer);
+        self.finish(id, &answer, Action::Void);
         Ok(result)
     }
 
@@ -190,7 +190,7 @@ impl Ledger {
             return Ok(held.into_guarded());
         }
         let result = client.refund(request).await;
-        self.finish(id, &Answer::of_refund(&result));
+        self.finish(id, &Answer::of_refund(&result), Action::Refund);
         Ok(Guarded::Sent(result))
     }
 
@@ -248,16 +248,16 @@ impl Ledger {
             return Ok(held.into_guarded());
         }
         let result = client.refund(&refund).await;
-        self.finish(id, &Answer::of_refund(&result));
+        self.finish(id, &Answer::of_refund(&result), Action::Refund);
         Ok(Guarded::Sent(result.map(VoidOrRefund::Refunded)))
     }
 
     /// Records a verdict. If that fails the request has gone all the same: its entry stays
     /// in flight, which the next command reconciles (a void) or holds for a person (a refund),
     /// so the failure is said and the answer still returned.
-    fn finish(&self, id: Option<i64>, answer: &Answer) {
+    fn finish(&self, id: Option<i64>, answer: &Answer, action: Action) {
         let Some(id) = id else { return };
-        if let Err(error) = self.record(id, answer) {
+        if let Err(error) = self.record(id, answer, action == Action::Refund) {
             tracing::warn!(
                 entry = id,
                 error = %super::chain(&error),

@@ -66,7 +66,7 @@ pub use verdict::{Verdict, batch_exit_code, exit};
 
 // What the batch journal shares: the schema, and the ledger's rows inside its transactions.
 #[cfg(feature = "batch")]
-pub(crate) use schema::{SchemaProblem, migrate};
+pub(crate) use schema::{Kind as SchemaKind, SchemaProblem, migrate};
 #[cfg(feature = "batch")]
 pub(crate) use store::{insert_intent, record_in, standing_in};
 

@@ -1,17 +1,48 @@
 //! One schema for every SQLite file this crate writes: the ledger of intents and the batch
-//! journal are the same design, so a file of either kind holds the tables of both and one
-//! migration path keeps them in step. The version lives in SQLite's `user_version`.
+//! journal are the same design, with one version number (SQLite's `user_version`) and one
+//! migration path. A file is of one kind, said in its header's `application_id`: a ledger
+//! holds the intents, a journal a batch's rows. Each kind gets only its own tables, because a
+//! single command opens the ledger once and pays for parsing every table it holds.
 
 use rusqlite::Connection;
 
 /// The schema version this build writes and reads.
 pub(crate) const VERSION: i64 = 2;
 
+/// What a file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The ledger of money-moving intents.
+    Ledger,
+    /// A batch's journal.
+    Journal,
+}
+
+impl Kind {
+    /// The header's `application_id` of each kind: "IMLG" and "IMJN" in ASCII.
+    fn application_id(self) -> i64 {
+        match self {
+            Self::Ledger => 0x494D_4C47,
+            Self::Journal => 0x494D_4A4E,
+        }
+    }
+
+    fn tables(self) -> &'static str {
+        match self {
+            Self::Ledger => LEDGER_TABLES,
+            Self::Journal => JOURNAL_TABLES,
+        }
+    }
+}
+
 /// Why a file cannot be used.
 #[derive(Debug)]
 pub(crate) enum SchemaProblem {
     /// Written by a later version of this crate: refusing it keeps that version's rows intact.
     Newer(i64),
+    /// A file of the other kind (a journal given as the ledger, say), or a database of another
+    /// program: using it would mix two memories, or damage one.
+    OtherKind,
     /// SQLite failed (the file is not a database, say).
     Sqlite(rusqlite::Error),
 }
@@ -22,22 +53,41 @@ impl From<rusqlite::Error> for SchemaProblem {
     }
 }
 
-/// Brings the file to [`VERSION`], inside one transaction so that a crash leaves it as it was.
+/// Brings a file of `kind` to [`VERSION`], inside one transaction so that a crash leaves it
+/// as it was.
 ///
-/// Version 1 (the batch journal of earlier releases) had no `user_version` and no `intents`;
-/// version 2 adds the ledger's table. Creating a table that exists is a no-op, so the steps
-/// are safe to replay on a file caught half-way by an older build.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SchemaProblem> {
+/// Version 1 (the batch journal of earlier releases) had neither `user_version` nor
+/// `application_id`; version 2 marks each file with its kind and adds the ledger. Creating a
+/// table that exists is a no-op, so a journal of version 1 is brought up in place.
+pub(crate) fn migrate(conn: &mut Connection, kind: Kind) -> Result<(), SchemaProblem> {
+    // Both live in the file's header: reading them parses no table.
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let id: i64 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
     if found > VERSION {
         return Err(SchemaProblem::Newer(found));
     }
-    if found == VERSION {
+    if id != 0 && id != kind.application_id() {
+        return Err(SchemaProblem::OtherKind);
+    }
+    if found == VERSION && id == kind.application_id() {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    tx.execute_batch(JOURNAL_TABLES)?;
-    tx.execute_batch(LEDGER_TABLES)?;
+    // A file without a mark holds nothing, or is a journal of version 1: anything else in it is
+    // another program's (or a ledger opened as a journal), and is left alone.
+    let foreign: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT IN (?1, ?2, ?3, ?4)",
+        match kind {
+            Kind::Journal => ["meta", "rows", "attempts", "runs"],
+            Kind::Ledger => ["intents", "intents", "intents", "intents"],
+        },
+        |row| row.get(0),
+    )?;
+    if foreign > 0 {
+        return Err(SchemaProblem::OtherKind);
+    }
+    tx.execute_batch(kind.tables())?;
+    tx.pragma_update(None, "application_id", kind.application_id())?;
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;
     Ok(())

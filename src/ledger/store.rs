@@ -9,9 +9,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 
 use super::answer::Answer;
-use super::schema::{self, SchemaProblem};
+use super::schema::{self, Kind, SchemaProblem};
 use super::verdict::Verdict;
 use crate::{Outlet, TransactionId};
+
+/// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
+const WAL_PAGES: i64 = 64;
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
@@ -178,7 +181,8 @@ pub enum LedgerError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not a ledger (nor a batch journal) of this program.
+    /// The file is not a ledger of this program (a batch journal, another program's database,
+    /// or no database at all).
     #[error("{} is not a ledger of this program", path.display())]
     NotALedger {
         /// The file.
@@ -258,11 +262,24 @@ impl Ledger {
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(fail)?;
-        schema::migrate(&mut conn).map_err(|problem| match problem {
+        // A single command opens the ledger once: a checkpoint when it closes would cost two
+        // flushes and the WAL's deletion, and the next command would flush a new WAL's header
+        // and its directory again. So the WAL outlives the process, checkpointed by SQLite
+        // once it holds WAL_PAGES pages: small, because the first connection of each process
+        // reads the whole WAL to rebuild its index.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(fail)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)
+            .map_err(fail)?;
+        schema::migrate(&mut conn, Kind::Ledger).map_err(|problem| match problem {
             SchemaProblem::Newer(version) => LedgerError::Newer {
                 path: path.clone(),
                 version,
             },
+            SchemaProblem::OtherKind => LedgerError::NotALedger { path: path.clone() },
             SchemaProblem::Sqlite(error) => classify(&path, error),
         })?;
         Ok(Self {
@@ -378,10 +395,18 @@ impl Ledger {
         Ok((plan, id))
     }
 
-    /// Records the verdict of entry `id`.
-    pub(crate) fn record(&self, id: i64, answer: &Answer) -> Result<(), LedgerError> {
+    /// Records the verdict of entry `id`. `durable` flushes it to disk: a refund's verdict must
+    /// be (lost, its entry would look in flight and hold the payment for a person), a void's
+    /// need not (lost, its entry looks in flight and the next command reconciles it: a request,
+    /// never money).
+    pub(crate) fn record(
+        &self,
+        id: i64,
+        answer: &Answer,
+        durable: bool,
+    ) -> Result<(), LedgerError> {
         let mut conn = self.lock();
-        self.set_durable(&conn, true)?;
+        self.set_durable(&conn, durable)?;
         let fail = |e| classify(&self.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -636,7 +661,7 @@ mod tests {
             })
             .unwrap();
         ledger
-            .record(never_left, &Answer::of(Verdict::Failed))
+            .record(never_left, &Answer::of(Verdict::Failed), false)
             .unwrap();
         // A void that never left settles nothing about the one that may have.
         let standing = ledger.standing(&payment()).unwrap();
@@ -647,7 +672,7 @@ mod tests {
             })
             .unwrap();
         ledger
-            .record(proof, &Answer::of(Verdict::AlreadyVoided))
+            .record(proof, &Answer::of(Verdict::AlreadyVoided), false)
             .unwrap();
         let standing = ledger.standing(&payment()).unwrap();
         assert!(standing.unsettled_void().is_none());
