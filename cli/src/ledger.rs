@@ -54,6 +54,8 @@ pub enum Said {
     OnHold,
     /// A refund of the payment was made; this one is a different instruction.
     AlreadyRefunded,
+    /// A void of the payment may have gone through: reconcile before refunding.
+    VoidUnsettled,
 }
 
 impl Said {
@@ -81,6 +83,12 @@ impl Said {
                 exit::SETTLE_BY_HAND,
                 "nothing was sent: check the payment's refunds with InstaMed, then record what \
                  you found with `instamed-soap ledger settle`",
+            ),
+            Self::VoidUnsettled => (
+                "outcome_unknown",
+                exit::OUTCOME_UNKNOWN,
+                "nothing was sent: a refund on top of a void that went through would give the \
+                 money back twice; settle the void first with `instamed-soap reconcile`",
             ),
             Self::AlreadyRefunded => (
                 "already_refunded",

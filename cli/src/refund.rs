@@ -98,6 +98,7 @@ fn from_ledger<T>(held: Guarded<T>, json: bool, refund_code: u8) -> ExitCode {
         Guarded::Known(entry) => (Said::Known, entry),
         Guarded::OnHold(entry) => (Said::OnHold, entry),
         Guarded::AlreadyRefunded(entry) => (Said::AlreadyRefunded, entry),
+        Guarded::VoidUnsettled(entry) => (Said::VoidUnsettled, entry),
         _ => {
             eprintln!("error: the ledger gave an answer this tool does not know; nothing sent");
             return ExitCode::from(exit::LEDGER);

@@ -558,3 +558,45 @@ async fn paths_that_would_destroy_the_memory_are_refused_before_anything_is_sent
         "sent once, by the good run"
     );
 }
+
+/// A refund never goes on top of a void whose outcome is unknown: the void may have given the
+/// money back already. Reconciling settles it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_waits_for_a_void_of_unknown_outcome_to_be_reconciled() {
+    let scene = Scene::start(Duration::from_millis(600)).await;
+    let id = scene.capturable();
+    let child = scene
+        .command(&["void", "--transaction-id", &id])
+        .spawn()
+        .unwrap();
+    scene.wait_in_flight(&id, Action::Void).await;
+    let killed = kill(child).await;
+    assert_eq!(killed.status.code(), None, "{}", text(&killed));
+    let refund = [
+        "refund",
+        "--transaction-id",
+        &id,
+        "--amount",
+        "1.00",
+        "--json",
+    ];
+    let held = scene.run(&refund).await;
+    assert_eq!(held.status.code(), Some(5), "{}", text(&held));
+    assert_eq!(json(&held)["from_ledger"], true);
+    assert!(
+        scene.entries(&id, Action::Refund).is_empty(),
+        "no refund intent"
+    );
+    // The lost void went through: reconciling proves it, and says so as a void of ours.
+    let reconciled = scene.run(&["reconcile", "--transaction-id", &id]).await;
+    assert_eq!(reconciled.status.code(), Some(0), "{}", text(&reconciled));
+    assert!(
+        String::from_utf8_lossy(&reconciled.stdout).contains("PrimaryTransactionStatus V"),
+        "{}",
+        text(&reconciled)
+    );
+    // The payment is voided: a refund of it is InstaMed's to refuse, and it moves nothing.
+    let after = scene.run(&refund).await;
+    assert_ne!(after.status.code(), Some(0), "{}", text(&after));
+    assert_eq!(scene.refunds_of(&id), 0);
+}

@@ -26,6 +26,9 @@ pub enum Guarded<T> {
     /// not that refund. A deliberate further refund says so
     /// ([`Ledger::refund`] with `another`).
     AlreadyRefunded(Box<Entry>),
+    /// Nothing sent: a void of the payment may have gone through and nobody knows; a refund on
+    /// top of it could give the money back twice. Reconcile first ([`Ledger::reconcile`]).
+    VoidUnsettled(Box<Entry>),
 }
 
 /// Why a command sends nothing: the ledger's answer.
@@ -33,6 +36,7 @@ enum Held {
     Known(Box<Entry>),
     OnHold(Box<Entry>),
     AlreadyRefunded(Box<Entry>),
+    VoidUnsettled(Box<Entry>),
 }
 
 impl Held {
@@ -41,6 +45,7 @@ impl Held {
             Self::Known(entry) => Guarded::Known(entry),
             Self::OnHold(entry) => Guarded::OnHold(entry),
             Self::AlreadyRefunded(entry) => Guarded::AlreadyRefunded(entry),
+            Self::VoidUnsettled(entry) => Guarded::VoidUnsettled(entry),
         }
     }
 }
@@ -48,14 +53,17 @@ impl Held {
 /// What to do about a void, decided inside the ledger's write transaction.
 enum VoidPlan {
     Void,
-    Reconcile,
+    /// Reconcile; `earlier` when a void of ours left the outcome unknown.
+    Reconcile {
+        earlier: bool,
+    },
     Held(Held),
 }
 
 impl Sends for VoidPlan {
     fn sends(&self) -> Option<Action> {
         match self {
-            Self::Void | Self::Reconcile => Some(Action::Void),
+            Self::Void | Self::Reconcile { .. } => Some(Action::Void),
             Self::Held(_) => None,
         }
     }
@@ -81,8 +89,10 @@ impl Sends for RefundPlan {
 fn void_plan(standing: &Standing, reconcile: bool) -> VoidPlan {
     if let Some(voided) = standing.voided() {
         VoidPlan::Held(Held::Known(Box::new(voided.clone())))
-    } else if reconcile || standing.unsettled_void().is_some() {
-        VoidPlan::Reconcile
+    } else if let Some(_earlier) = standing.unsettled_void() {
+        VoidPlan::Reconcile { earlier: true }
+    } else if reconcile {
+        VoidPlan::Reconcile { earlier: false }
     } else {
         VoidPlan::Void
     }
@@ -158,8 +168,20 @@ impl Ledger {
                 let answer = Answer::of_void(&result);
                 (result.map(VoidConfirmation::Voided), answer)
             }
-            VoidPlan::Reconcile => {
-                let result = client.void_reconciled(request).await;
+            VoidPlan::Reconcile { earlier } => {
+                let result = match client.void_reconciled(request).await {
+                    // The payment's own status says voided, and a void of ours may have gone
+                    // through: that void did it.
+                    Err(Error::AlreadyVoided(refusal))
+                        if earlier && refusal.payment_is_voided() =>
+                    {
+                        Ok(VoidConfirmation::ConfirmedAlreadyVoided {
+                            refusal: *refusal,
+                            attempts: 1,
+                        })
+                    }
+                    other => other,
+                };
                 let answer = Answer::of_reconciliation(&result);
                 (result, answer)
             }
@@ -169,8 +191,9 @@ impl Ledger {
         Ok(result)
     }
 
-    /// Refunds `request.amount()` once. Sends nothing while the ledger holds a refund of the
-    /// payment that may have been made ([`Guarded::OnHold`]); answers the same refund, once
+    /// Refunds `request.amount()` once. Sends nothing while a void of the payment may have gone
+    /// through ([`Guarded::VoidUnsettled`]) or the ledger holds a refund of the payment that
+    /// may have been made ([`Guarded::OnHold`]); answers the same refund, once
     /// made, from the ledger ([`Guarded::Known`]); refuses a different one
     /// ([`Guarded::AlreadyRefunded`]) unless `another` says a further refund is meant.
     pub async fn refund(
@@ -184,7 +207,10 @@ impl Ledger {
             request.outlet(),
             request.payment(),
             Some(&amount),
-            |standing| refund_plan(standing, &amount, another),
+            |standing| match standing.unsettled_void() {
+                Some(void) => RefundPlan::Held(Held::VoidUnsettled(Box::new(void.clone()))),
+                None => refund_plan(standing, &amount, another),
+            },
         )?;
         if let RefundPlan::Held(held) = plan {
             return Ok(held.into_guarded());
