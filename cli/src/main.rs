@@ -7,9 +7,9 @@ mod connection;
 mod contract;
 mod demo;
 mod exit;
+mod guarded;
 mod ledger;
 mod log;
-mod refund;
 mod serve;
 mod soak;
 mod timeout;
@@ -40,7 +40,7 @@ enum Command {
     Batch(batch::Args),
     /// Refund part or all of a captured payment (a simple refund; never retried).
     #[command(after_help = exit::HELP)]
-    Refund(refund::RefundArgs),
+    Refund(guarded::RefundArgs),
     /// Settle a void whose outcome is unknown (exit 5): void again, at most --attempts more
     /// times with back-off, until an answer proves which way it went. Same flags as `void`.
     #[command(after_help = exit::HELP)]
@@ -149,10 +149,10 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Void(args) => void::run(args).await,
+            Command::Void(args) => guarded::void(args).await,
             Command::Batch(args) => batch::run(args).await,
-            Command::Refund(args) => refund::run(args).await,
-            Command::Reconcile(args) => refund::reconcile(args).await,
+            Command::Refund(args) => guarded::refund(args).await,
+            Command::Reconcile(args) => guarded::reconcile(args).await,
             Command::Ledger(args) => ledger::run(args),
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,

@@ -1,6 +1,6 @@
-//! `instamed-soap void`: one void, for people and for scripts.
+//! The flags of `instamed-soap void` (shared by `refund` and `reconcile`), the client and
+//! request they describe, and how a void's result is printed, for people and for scripts.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use instamed_soap::{
@@ -93,16 +93,6 @@ pub struct Args {
         hide = true
     )]
     api_secret: Option<String>,
-}
-
-/// Runs `void` (with `--or-refund` or `--reconcile`, the policy asked for). The ledger is
-/// consulted first: a payment it knows voided is answered from it, and an earlier void of
-/// unknown outcome is reconciled before anything else.
-pub async fn run(args: Args) -> ExitCode {
-    if let Some(amount) = args.or_refund.clone() {
-        return crate::refund::void_or_refund(args, &amount).await;
-    }
-    crate::refund::guarded_void(args, false).await
 }
 
 /// The client and the void request the flags describe.

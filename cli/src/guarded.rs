@@ -1,5 +1,5 @@
-//! `instamed-soap refund`, `void --or-refund` and `reconcile` (`void --reconcile`): what an ERP
-//! does when a void is too late, or its outcome unknown.
+//! The commands that move money, each through the ledger: `void`, `refund`,
+//! `void --or-refund` and `reconcile` (`void --reconcile`).
 
 use std::process::ExitCode;
 
@@ -40,8 +40,18 @@ fn invalid(reason: impl Into<String>) -> Error {
     }
 }
 
+/// Runs `void` (with `--or-refund` or `--reconcile`, the policy asked for). The ledger is
+/// consulted first: a payment it knows voided is answered from it, and an earlier void of
+/// unknown outcome is reconciled before anything else.
+pub async fn void(args: void::Args) -> ExitCode {
+    if let Some(amount) = args.or_refund.clone() {
+        return void_or_refund(args, &amount).await;
+    }
+    guarded_void(args, false).await
+}
+
 /// Runs `refund`.
-pub async fn run(args: RefundArgs) -> ExitCode {
+pub async fn refund(args: RefundArgs) -> ExitCode {
     if args.void.or_refund.is_some() || args.void.reconcile {
         let error = invalid("refund takes neither --or-refund nor --reconcile");
         return finish(&args.void, Err(error));
@@ -113,7 +123,7 @@ fn ledger_failed(error: &LedgerError) -> ExitCode {
 }
 
 /// Runs `void --or-refund AMOUNT`.
-pub async fn void_or_refund(args: void::Args, text: &str) -> ExitCode {
+async fn void_or_refund(args: void::Args, text: &str) -> ExitCode {
     let prepared = void::prepare(&args).and_then(|(client, request)| {
         let amount = amount(text)?;
         RefundRequest::for_void(&request, amount)?;
@@ -157,7 +167,7 @@ pub async fn reconcile(args: void::Args) -> ExitCode {
 
 /// Runs a void through the ledger: answered from it when the payment is known voided,
 /// reconciled when asked to or when an earlier void's outcome is unknown.
-pub async fn guarded_void(args: void::Args, reconcile: bool) -> ExitCode {
+async fn guarded_void(args: void::Args, reconcile: bool) -> ExitCode {
     let (client, request) = match void::prepare(&args) {
         Ok(prepared) => prepared,
         Err(error) => return finish(&args, Err(error)),
