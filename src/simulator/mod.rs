@@ -3,7 +3,8 @@
 //!
 //! [`Simulator::start`] serves, over HTTPS with a CA made at start (or plain HTTP):
 //!
-//! - `GET /payment/service.asmx?WSDL`: the WSDL the bindings were generated from;
+//! - `GET /payment/service.asmx?WSDL`: the WSDL the bindings were generated from, its
+//!   addresses naming the URL it was fetched from, as ASP.NET's do;
 //!   `?op=Name`: ASP.NET's help page for an operation;
 //! - `POST /payment/service.asmx`: SOAP 1.1 and 1.2, answered ASP.NET style in the version
 //!   asked: `DoCreditCardSecondaryVoid`, `DoCreditCardAuthAndCapt` (creates a captured
@@ -71,8 +72,11 @@
 //! |---|---|
 //! | any fault, SOAP 1.1 or 1.2, client/sender ones included | HTTP 500 |
 //! | SOAP 1.1 whose `SOAPAction` names no operation | 500, `soap:Client` "Server did not recognize the value of HTTP Header SOAPAction: …" |
-//! | SOAP 1.1 without `SOAPAction` (or an empty one) | routed by the body's element |
-//! | SOAP 1.2 whose `action` parameter does not match the body | routed by the body's element |
+//! | SOAP 1.1 with an empty `SOAPAction` | 500, `soap:Client` "Server did not recognize the value of HTTP Header SOAPAction: ." |
+//! | SOAP 1.1 without `SOAPAction` | routed by the body's element; "Unable to handle request without a valid action parameter…" (`soap:Client`) when that names no operation |
+//! | an `action` parameter (SOAP 1.2) or `SOAPAction` naming an operation | routed to it whatever the body holds; a body without its wrapper runs it without a `transaction` (a server fault) |
+//! | SOAP 1.2 whose `action` parameter names no operation | routed by the body's element |
+//! | XML that is not well-formed | a client fault naming the line and position of the error |
 //! | a SOAP 1.2 envelope sent as `text/xml` | read and answered as SOAP 1.2 (`application/soap+xml`) |
 //! | a SOAP 1.1 envelope sent as `application/soap+xml` | 415, empty body |
 //! | any other media type (`text/plain`, `application/xml`, …) | 415, empty body, typed `text/xml` |

@@ -473,8 +473,15 @@ impl Connections {
 }
 
 tokio::task_local! {
-    /// The place and limits of the connection whose request is being handled.
-    static CONNECTION: (Arc<Place>, Limits);
+    /// The place and limits of the connection whose request is being handled, and the local
+    /// address it was accepted on.
+    static CONNECTION: (Arc<Place>, Limits, Option<SocketAddr>);
+}
+
+/// The local address of the connection whose request is being handled (what IIS calls
+/// `LOCAL_ADDR` and `SERVER_PORT`); `None` outside a connection (unit tests).
+pub(crate) fn local_addr() -> Option<SocketAddr> {
+    CONNECTION.try_with(|(_, _, local)| *local).ok().flatten()
 }
 
 /// Why a body was not read: it took longer than the connection's request timeout.
@@ -484,7 +491,7 @@ pub(crate) struct BodyTimedOut;
 /// Runs `read` (reading a request's body) within the request timeout of the connection, which
 /// meanwhile may be closed to make room; outside a connection (unit tests), within the default.
 pub(crate) async fn read_within_deadline<F: Future>(read: F) -> Result<F::Output, BodyTimedOut> {
-    let current = CONNECTION.try_with(|(place, limits)| (place.clone(), limits.request_timeout));
+    let current = CONNECTION.try_with(|(place, limits, _)| (place.clone(), limits.request_timeout));
     let (place, timeout) = match current {
         Ok((place, timeout)) => (Some(place), timeout),
         Err(_) => (None, DEFAULT_REQUEST_TIMEOUT),
@@ -557,8 +564,10 @@ async fn connection<H: Handler>(
 ) {
     let place = occupied.place.clone();
     let limits = occupied.connections.limits;
+    // Taken before TLS wraps the stream: the service names it in the URLs it writes.
+    let local = stream.local_addr().ok();
     let serving = CONNECTION.scope(
-        (place.clone(), limits),
+        (place.clone(), limits, local),
         handshake_and_serve(stream, tls, handler, place, limits, stop),
     );
     tokio::select! {

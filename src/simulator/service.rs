@@ -145,7 +145,7 @@ async fn route(
     // IIS matches paths case-insensitively.
     if path.eq_ignore_ascii_case(SOAP_PATH) {
         match *method {
-            Method::GET => Ok(help(query, headers)),
+            Method::GET => Ok(help(&shared.engine, path, query, headers)),
             Method::POST => {
                 let body = match read_body(headers, body).await? {
                     Ok(body) => body,
@@ -296,9 +296,9 @@ fn too_large() -> HttpResponse {
 }
 
 /// `GET service.asmx`: the WSDL, an operation's help page, or the service page.
-fn help(query: &str, headers: &HeaderMap) -> HttpResponse {
+fn help(engine: &Engine, path: &str, query: &str, headers: &HeaderMap) -> HttpResponse {
     if query.eq_ignore_ascii_case("wsdl") {
-        return soap::help::wsdl();
+        return soap::help::wsdl(&soap::request_url(engine, headers, path));
     }
     let op = form_urlencoded::parse(query.as_bytes())
         .find(|(key, _)| key.eq_ignore_ascii_case("op"))

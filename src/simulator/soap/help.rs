@@ -1,6 +1,8 @@
 //! What `service.asmx` shows a browser: the WSDL (`?WSDL`), the service page, and one help page
 //! per operation (`?op=Name`) with sample SOAP 1.1 and 1.2 exchanges, as ASP.NET writes them.
 
+use std::sync::LazyLock;
+
 use http::StatusCode;
 
 use crate::soap::{Child, Content, Occurs, SoapVersion};
@@ -10,12 +12,63 @@ use super::super::xml::{escaped, push_escaped};
 use super::schema::{NAMESPACE, OPERATIONS, OperationInfo, by_name};
 
 /// The WSDL the bindings were generated from (the one `INSTAMED_WSDL` named, if set), served
-/// as is; `build.rs` puts a copy beside the bindings.
+/// as is but for its addresses (see [`wsdl`]); `build.rs` puts a copy beside the bindings.
 pub(crate) const WSDL: &str = include_str!(concat!(env!("OUT_DIR"), "/service.wsdl"));
 
-/// The service's WSDL.
-pub(crate) fn wsdl() -> HttpResponse {
-    reply(StatusCode::OK, "text/xml; charset=utf-8", WSDL)
+/// The namespaces of the WSDL address extensions: the SOAP 1.1, SOAP 1.2 and HTTP bindings'.
+const ADDRESS_NAMESPACES: [&str; 3] = [
+    "http://schemas.xmlsoap.org/wsdl/soap/",
+    "http://schemas.xmlsoap.org/wsdl/soap12/",
+    "http://schemas.xmlsoap.org/wsdl/http/",
+];
+
+/// [`WSDL`] cut around the `location` of every port's address, so that each answer puts the
+/// address it was fetched from there. The whole text if it does not parse (build.rs parsed it,
+/// so it does).
+static WSDL_AROUND_ADDRESSES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let Ok(doc) = roxmltree::Document::parse(WSDL) else {
+        return vec![WSDL];
+    };
+    let mut locations: Vec<_> = doc
+        .descendants()
+        .filter(|node| {
+            node.tag_name().name() == "address"
+                && node
+                    .tag_name()
+                    .namespace()
+                    .is_some_and(|ns| ADDRESS_NAMESPACES.contains(&ns))
+        })
+        .flat_map(|node| node.attributes())
+        .filter(|attribute| attribute.name() == "location" && attribute.namespace().is_none())
+        .map(|attribute| attribute.range_value())
+        .collect();
+    locations.sort_by_key(|range| range.start);
+    let mut pieces = Vec::with_capacity(locations.len() + 1);
+    let mut from = 0;
+    for range in locations {
+        pieces.push(WSDL.get(from..range.start).unwrap_or(""));
+        from = range.end;
+    }
+    pieces.push(WSDL.get(from..).unwrap_or(""));
+    pieces
+});
+
+/// The service's WSDL, every port's address being `address`, the URL it was fetched from
+/// [asmx]: ASP.NET does not serve a WSDL file but describes the service it runs, at the URL
+/// of the request (`DiscoveryServerProtocol` reflects the service with `Request.Url` less its
+/// query, for each scheme, host and port it is asked at). A client generated from the
+/// simulator's WSDL therefore calls the simulator, never production. Everything else is the
+/// file as it is.
+pub(crate) fn wsdl(address: &str) -> HttpResponse {
+    let pieces = &*WSDL_AROUND_ADDRESSES;
+    let mut out = String::with_capacity(WSDL.len() + pieces.len() * address.len());
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            push_escaped(&mut out, address);
+        }
+        out.push_str(piece);
+    }
+    reply(StatusCode::OK, "text/xml; charset=utf-8", out)
 }
 
 /// The service page, listing the operations.
@@ -184,6 +237,27 @@ mod tests {
                 names_below(doc, child_type, out);
             }
         }
+    }
+
+    /// Only the addresses' `location` values change, escaped; the rest is the file.
+    #[test]
+    fn the_wsdl_changes_only_its_addresses() {
+        let served = wsdl("http://a.test/x?y=1&z=2");
+        let served = std::str::from_utf8(served.body()).unwrap();
+        let mut expected = WSDL.to_owned();
+        let doc = roxmltree::Document::parse(WSDL).unwrap();
+        for node in doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "address")
+        {
+            let location = node.attribute("location").unwrap();
+            expected = expected.replace(
+                &format!("location=\"{location}\""),
+                "location=\"http://a.test/x?y=1&amp;z=2\"",
+            );
+        }
+        assert_eq!(served, expected);
+        assert!(!served.contains("location=\"https://connect.instamed.com"));
     }
 
     /// Whatever WSDL the crate was built from, each operation's page shows every field of its

@@ -30,17 +30,19 @@ pub(crate) fn answer(
     let Some(declared) = request::version(headers) else {
         return unsupported_media_type();
     };
-    let Ok(text) = std::str::from_utf8(body) else {
-        let fault = request::unreadable(1, 1, "Invalid character in the given encoding.");
-        return response::fault(declared, node, &fault);
+    // ASP.NET routes a request before it reads the body: an unknown SOAPAction is answered
+    // so whatever the body holds, in SOAP 1.1 (the helper that routed it).
+    let route = match request::route(headers) {
+        Ok(route) => route,
+        Err(fault) => return response::fault(declared, node, &fault),
+    };
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(error) => return response::fault(declared, node, &request::not_utf8(body, error)),
     };
     let doc = match roxmltree::Document::parse(text) {
         Ok(doc) => doc,
-        Err(error) => {
-            let at = error.pos();
-            let fault = request::unreadable(at.row, at.col, &error.to_string());
-            return response::fault(declared, node, &fault);
-        }
+        Err(error) => return response::fault(declared, node, &request::malformed(text, &error)),
     };
     let root = doc.root_element();
     let version = match request::envelope(root, declared) {
@@ -51,11 +53,7 @@ pub(crate) fn answer(
             return response::fault(declared, node, &fault);
         }
     };
-    let routed = match request::route(headers, version) {
-        Ok(routed) => routed,
-        Err(fault) => return response::fault(version, node, &fault),
-    };
-    let call = match request::read(&doc, version, routed) {
+    let call = match request::read(&doc, version, &route) {
         Ok(call) => call,
         Err(fault) => return response::fault(version, node, &fault),
     };
@@ -137,16 +135,59 @@ pub(crate) fn simulated_fault(engine: &Engine, headers: &HeaderMap) -> HttpRespo
     )
 }
 
-/// The service's URL as the request named its host, which ASP.NET names as the faulting node.
-/// The port is left out so that answers do not vary with the port a simulator was given (the
-/// contract corpus records them byte for byte).
+/// The service's URL as a service names itself as the actor of the faults it throws: the host
+/// as the request named it, no port (as on the stack observed, FACTS §6), so that answers do
+/// not vary with the port a simulator was given either (the contract corpus records them byte
+/// for byte).
 fn service_url(engine: &Engine, headers: &HeaderMap) -> String {
-    let authority = headers
-        .get(http::header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .and_then(|host| host.parse::<http::uri::Authority>().ok());
-    let host = authority.as_ref().map_or("localhost", |a| a.host());
-    format!("{}://{host}/payment/service.asmx", engine.scheme)
+    format!(
+        "{}://{}/payment/service.asmx",
+        engine.scheme,
+        server_name(headers)
+    )
+}
+
+/// The URL a `GET` of `path` was made to, as ASP.NET's `Request.Url` names it, and so as its
+/// WSDL names the service's address [asmx]: `HttpRequest.Url` (without the
+/// `aspnet:UseHostHeaderForRequestUrl` setting) is the connection's scheme, IIS's
+/// `SERVER_NAME` (the `Host` header's host) and the connection's local port (`SERVER_PORT`),
+/// then the path; `System.Uri` writes the host in lower case and leaves out the scheme's
+/// default port. `X-Forwarded-*` headers play no part: ASP.NET does not read them.
+pub(crate) fn request_url(engine: &Engine, headers: &HeaderMap, path: &str) -> String {
+    let scheme = engine.scheme;
+    let host = server_name(headers);
+    // Outside a connection (unit tests) the Host header's port stands for the local one.
+    let port = super::server::local_addr()
+        .map(|local| local.port())
+        .or_else(|| host_header(headers).and_then(|host| host.port_u16()));
+    let default = if scheme == "https" { 443 } else { 80 };
+    match port {
+        Some(port) if port != default => format!("{scheme}://{host}:{port}{path}"),
+        _ => format!("{scheme}://{host}{path}"),
+    }
+}
+
+/// The request's `Host` header, when it is a plain authority (`host` or `host:port`).
+fn host_header(headers: &HeaderMap) -> Option<http::uri::Authority> {
+    let value = headers.get(http::header::HOST)?.to_str().ok()?;
+    // A user name before the host is no host name; http.sys refuses such a request.
+    (!value.contains('@'))
+        .then(|| value.parse::<http::uri::Authority>().ok())
+        .flatten()
+        .filter(|authority| !authority.host().is_empty())
+}
+
+/// IIS's `SERVER_NAME`: the `Host` header's host, in lower case, or, without a usable `Host`
+/// header (HTTP/1.0), the address the connection came in on.
+fn server_name(headers: &HeaderMap) -> String {
+    if let Some(authority) = host_header(headers) {
+        return authority.host().to_ascii_lowercase();
+    }
+    match super::server::local_addr().map(|local| local.ip()) {
+        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+        Some(ip) => ip.to_string(),
+        None => "localhost".to_owned(),
+    }
 }
 
 /// The content type of an answer to a request with these headers.
@@ -174,6 +215,58 @@ mod tests {
              </DoCreditCardSecondaryVoid></s:Body></s:Envelope>",
             schema::NAMESPACE
         )
+    }
+
+    #[test]
+    fn the_request_url_is_written_as_system_uri_writes_it() {
+        let engine = |scheme| Engine {
+            ledger: Ledger::open(None, None).unwrap(),
+            success_message: SuccessMessage::Approved,
+            scheme,
+        };
+        let path = "/payment/service.asmx";
+        for (scheme, host, expected) in [
+            (
+                "https",
+                "Example.TEST:443",
+                "https://example.test/payment/service.asmx",
+            ),
+            (
+                "https",
+                "example.test:8443",
+                "https://example.test:8443/payment/service.asmx",
+            ),
+            (
+                "http",
+                "example.test:80",
+                "http://example.test/payment/service.asmx",
+            ),
+            (
+                "http",
+                "example.test",
+                "http://example.test/payment/service.asmx",
+            ),
+            (
+                "http",
+                "[::1]:8080",
+                "http://[::1]:8080/payment/service.asmx",
+            ),
+            // No host name in it: outside a connection, `localhost`.
+            (
+                "http",
+                "user@example.test:81",
+                "http://localhost/payment/service.asmx",
+            ),
+            ("http", "", "http://localhost/payment/service.asmx"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::HOST, HeaderValue::from_str(host).unwrap());
+            assert_eq!(
+                request_url(&engine(scheme), &headers, path),
+                expected,
+                "{host}"
+            );
+        }
     }
 
     #[test]

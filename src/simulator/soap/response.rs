@@ -134,7 +134,7 @@ pub(crate) fn result_body(
 
 /// A fault envelope, with HTTP 500 whoever is to blame: ASP.NET sends SOAP 1.2 sender faults
 /// with 500 too, not the 400 the SOAP 1.2 HTTP binding suggests. `node` is the service's URL,
-/// named in a SOAP 1.2 fault.
+/// named in a SOAP 1.2 fault the service built (a refusal).
 pub(crate) fn fault(version: SoapVersion, node: &str, fault: &Fault<'_>) -> HttpResponse {
     let mut out = String::with_capacity(768);
     fault_body(&mut out, version, node, fault);
@@ -145,8 +145,19 @@ pub(crate) fn fault(version: SoapVersion, node: &str, fault: &Fault<'_>) -> Http
     )
 }
 
-/// Writes a fault envelope into `out` as ASP.NET does: in SOAP 1.2 with the service's URL in
-/// `Node` and the detail unqualified, as in SOAP 1.1 (FACTS §6).
+/// Writes a fault envelope into `out` as ASP.NET does [asmx].
+///
+/// Who built the `SoapException` decides its `Node` and detail (`Soap12ServerProtocolHelper
+/// .WriteFault` writes `Node` only for a non-empty actor, and an empty `soap:Detail` for an
+/// exception without detail):
+///
+/// - A refusal is a fault the service throws itself, the documented way (FACTS §6): the
+///   service's URL as its actor, written in SOAP 1.2 as `Node` (`scheme://host/path`, no port,
+///   as on the stack observed), and an unqualified `<detail>` holding `ErrorInfo`, in both
+///   versions.
+/// - Every other fault is ASP.NET's own (a request it cannot route or read, an exception the
+///   service did not handle): no actor, so no `Node`, and no detail, so SOAP 1.2 writes an
+///   empty `soap12:Detail` in the envelope's namespace and SOAP 1.1 an empty `<detail />`.
 pub(crate) fn fault_body(out: &mut String, version: SoapVersion, node: &str, fault: &Fault<'_>) {
     let p = prefix(version);
     let code = match (version, fault.blame) {
@@ -183,8 +194,13 @@ pub(crate) fn fault_body(out: &mut String, version: SoapVersion, node: &str, fau
         for part in ["</", p, ":Text></", p, ":Reason>"] {
             out.push_str(part);
         }
-        element(out, &format!("{p}:Node"), node);
-        detail(out, "detail", fault.refusal);
+        match fault.refusal {
+            Some(refusal) => {
+                element(out, &format!("{p}:Node"), node);
+                detail(out, "detail", Some(refusal));
+            }
+            None => detail(out, &format!("{p}:Detail"), None),
+        }
     } else {
         out.push_str("<faultcode>");
         out.push_str(p);
