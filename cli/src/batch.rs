@@ -32,11 +32,15 @@ pub struct Args {
     /// Write a report, one row per input row: CSV, or JSON Lines when the name ends in .jsonl.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Requests in flight at most.
-    #[arg(long, default_value_t = 8)]
+    /// Requests in flight at most, 1 to 256.
+    #[arg(
+        long,
+        default_value_t = 8,
+        value_parser = crate::bounds::within::<usize>(crate::bounds::BATCH_CONCURRENCY)
+    )]
     concurrency: usize,
-    /// Requests per second at most (token bucket).
-    #[arg(long)]
+    /// Requests per second at most (token bucket), 1 to 10000.
+    #[arg(long, value_parser = crate::bounds::rate())]
     rate: Option<NonZeroU32>,
     /// When a payment can no longer be voided (a known refusal), refund the row's amount.
     #[arg(long)]
@@ -135,7 +139,7 @@ pub async fn run(args: Args) -> ExitCode {
     journal.use_ledger(ledger);
     let progress = Progress::start(to_do);
     let options = BatchOptions {
-        concurrency: args.concurrency.max(1),
+        concurrency: args.concurrency,
         rate: args.rate,
         or_refund: args.or_refund,
         reconcile: args.reconcile,
@@ -251,7 +255,7 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
     let builder = Client::builder(&args.endpoint)
         .credentials(Credentials::new(account, password))
         .protocol(protocol)
-        .max_idle_connections(args.concurrency.max(1));
+        .max_idle_connections(args.concurrency);
     args.connection.apply(builder)?.build()
 }
 
