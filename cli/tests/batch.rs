@@ -827,6 +827,37 @@ impl Settle for Shared {
     }
 }
 
+/// The library API takes any `concurrency`: 0 and values a semaphore cannot hold (2^61
+/// panicked) are taken as the nearest bound.
+#[tokio::test]
+async fn any_concurrency_the_library_is_given_runs_the_batch() {
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    for concurrency in [0, 1, usize::MAX >> 2, usize::MAX] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(dir.path().join("j")).unwrap();
+        let request = instamed_soap::VoidRequest::new(
+            outlet.clone(),
+            TransactionId::new("CCCC0003").unwrap(),
+        );
+        journal
+            .load([Ok(InputRow::from_request(1, &request, None))])
+            .unwrap();
+        let options = BatchOptions {
+            concurrency,
+            ..BatchOptions::default()
+        };
+        let (_, summary) = Batch::new(Shared(Arc::new(Scripted::default())), options)
+            .run(journal, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!(
+            summary.count(Verdict::Voided),
+            1,
+            "concurrency {concurrency}"
+        );
+    }
+}
+
 /// The library API: an unknown void is never refunded, only reconciled; a refunded row and a
 /// voided row are never touched again.
 #[tokio::test]
