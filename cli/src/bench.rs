@@ -373,7 +373,9 @@ fn start_simulator(
 }
 
 fn read_ids(seeds: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(seeds)?;
+    let text =
+        instamed_soap::files::read_to_string(seeds, instamed_soap::simulator::MAX_SEED_FILE_BYTES)
+            .map_err(|e| format!("cannot read the seed file {}: {e}", seeds.display()))?;
     Ok(text
         .lines()
         .map(str::trim)
