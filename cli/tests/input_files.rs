@@ -94,6 +94,14 @@ const VOID: [&str; 11] = [
     "ABC123",
 ];
 
+/// A command line, its environment, and the exit code and words its refusal must have.
+struct Case<'a> {
+    args: Vec<String>,
+    env: Vec<(&'a str, &'a Path)>,
+    code: i32,
+    says: &'a str,
+}
+
 #[test]
 fn files_that_are_not_regular_or_too_large_are_refused_at_once_by_every_command() {
     let files = Files::new();
@@ -109,7 +117,7 @@ fn files_that_are_not_regular_or_too_large_are_refused_at_once_by_every_command(
     let ledger = files.path("ledger.db");
     let ledger = ledger.to_str().unwrap();
 
-    let mut cases: Vec<(Vec<String>, Vec<(&str, &Path)>, i32, &str)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     let owned = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
     for (file, why) in [
         (fifo, "a FIFO"),
@@ -120,10 +128,15 @@ fn files_that_are_not_regular_or_too_large_are_refused_at_once_by_every_command(
     ] {
         let mut void = owned(&VOID);
         void.extend(owned(&["--ca-cert", file]));
-        cases.push((void, vec![], 2, why));
+        cases.push(Case {
+            args: void,
+            env: vec![],
+            code: 2,
+            says: why,
+        });
         let journal = files.path(&format!("journal-{}.db", cases.len()));
-        cases.push((
-            owned(&[
+        cases.push(Case {
+            args: owned(&[
                 "batch",
                 "--endpoint",
                 "https://127.0.0.1:9/payment/service.asmx",
@@ -136,10 +149,10 @@ fn files_that_are_not_regular_or_too_large_are_refused_at_once_by_every_command(
                 "--ca-cert",
                 file,
             ]),
-            vec![],
-            2,
-            why,
-        ));
+            env: vec![],
+            code: 2,
+            says: why,
+        });
     }
     for (file, why) in [
         (fifo, "a FIFO"),
@@ -147,8 +160,8 @@ fn files_that_are_not_regular_or_too_large_are_refused_at_once_by_every_command(
         ("/dev/urandom", "a device"),
     ] {
         let journal = files.path(&format!("journal-{}.db", cases.len()));
-        cases.push((
-            owned(&[
+        cases.push(Case {
+            args: owned(&[
                 "batch",
                 "--endpoint",
                 "https://127.0.0.1:9/payment/service.asmx",
@@ -159,28 +172,39 @@ fn files_that_are_not_regular_or_too_large_are_refused_at_once_by_every_command(
                 "--ledger",
                 ledger,
             ]),
-            vec![],
-            2,
-            why,
-        ));
-        cases.push((
-            owned(&["serve", "--seed-file", file, "--port", "0"]),
-            vec![],
-            1,
-            why,
-        ));
+            env: vec![],
+            code: 2,
+            says: why,
+        });
+        cases.push(Case {
+            args: owned(&["serve", "--seed-file", file, "--port", "0"]),
+            env: vec![],
+            code: 1,
+            says: why,
+        });
         let mut void = owned(&VOID);
         void.extend(owned(&["--trust", "os"]));
-        cases.push((void, vec![("SSL_CERT_FILE", Path::new(file))], 2, why));
+        cases.push(Case {
+            args: void,
+            env: vec![("SSL_CERT_FILE", Path::new(file))],
+            code: 2,
+            says: why,
+        });
     }
-    cases.push((
-        owned(&["contract", "verify", cassettes]),
-        vec![],
-        1,
-        "a FIFO",
-    ));
+    cases.push(Case {
+        args: owned(&["contract", "verify", cassettes]),
+        env: vec![],
+        code: 1,
+        says: "a FIFO",
+    });
 
-    for (args, env, expected, why) in &cases {
+    for Case {
+        args,
+        env,
+        code: expected,
+        says: why,
+    } in &cases
+    {
         let Some(output) = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), env) else {
             panic!("{args:?} {env:?} still running after {PATIENCE:?}");
         };
