@@ -155,7 +155,9 @@ impl ClientBuilder {
     }
 
     /// Also trust the CA certificate(s) in this PEM file, on top of the
-    /// [`trust_roots`](Self::trust_roots). The file is read by [`build`](Self::build).
+    /// [`trust_roots`](Self::trust_roots). The file is read by [`build`](Self::build), which
+    /// refuses (as invalid configuration) anything but a regular file of at most 8 MiB: a FIFO
+    /// or a device is never opened for reading.
     pub fn add_root_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.trust.add_file(path.into());
         self

@@ -38,6 +38,7 @@ mod endpoint;
 pub mod error;
 #[cfg(any(feature = "batch", feature = "contract"))]
 mod exact_json;
+pub mod files;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod nvp;

@@ -63,6 +63,10 @@ impl FromStr for TrustRoots {
     }
 }
 
+/// The largest CA certificate file read: a whole distribution bundle (Mozilla's roots, some 150
+/// certificates) is about 220 KiB, so anything near this is not a bundle of certificates.
+pub(crate) const MAX_CA_FILE_BYTES: u64 = 8 << 20;
+
 /// A CA certificate source added to the builder.
 #[derive(Clone)]
 enum Added {
@@ -115,7 +119,7 @@ impl Trust {
             match added {
                 Added::Pem(pem) => add_pem(&mut roots, pem, "the PEM given")?,
                 Added::File(path) => {
-                    let pem = std::fs::read(path).map_err(|e| {
+                    let pem = crate::files::read(path, MAX_CA_FILE_BYTES).map_err(|e| {
                         config_with(
                             format!("cannot read CA certificates from {}", path.display()),
                             e,
@@ -153,6 +157,7 @@ fn add_pem(roots: &mut RootCertStore, pem: &[u8], origin: &str) -> Result<(), Er
 /// Adds the operating system's roots; a store that gives none is an error, since the client
 /// could then trust nothing the user meant it to.
 fn add_os_roots(roots: &mut RootCertStore) -> Result<(), Error> {
+    check_cert_variables()?;
     let loaded = rustls_native_certs::load_native_certs();
     let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
     for error in &loaded.errors {
@@ -170,6 +175,47 @@ fn add_os_roots(roots: &mut RootCertStore) -> Result<(), Error> {
             Some(error) => config_with(reason, error),
             None => config(reason),
         });
+    }
+    Ok(())
+}
+
+/// `SSL_CERT_FILE` and the files of `SSL_CERT_DIR` are read whole by `rustls-native-certs`,
+/// the file whatever its type: a FIFO named there would block the client's build for ever and
+/// a device would never end. They are checked first, as a `--ca-cert` file is read.
+fn check_cert_variables() -> Result<(), Error> {
+    let unusable = |path: &std::path::Path, variable: &str, e: std::io::Error| {
+        config_with(
+            format!(
+                "cannot read CA certificates from {} ({variable})",
+                path.display()
+            ),
+            e,
+        )
+    };
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+        let path = std::path::Path::new(&file);
+        // A name that does not exist is left to the loader, which reports it.
+        if path.exists() {
+            crate::files::open(path, MAX_CA_FILE_BYTES)
+                .map_err(|e| unusable(path, "SSL_CERT_FILE", e))?;
+        }
+    }
+    if let Some(dirs) = std::env::var_os("SSL_CERT_DIR") {
+        for dir in std::env::split_paths(&dirs).filter(|d| !d.as_os_str().is_empty()) {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                // The loader reads only what resolves to a regular file; those are the ones
+                // whose size matters.
+                let is_file = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+                if is_file {
+                    crate::files::open(&path, MAX_CA_FILE_BYTES)
+                        .map_err(|e| unusable(&path, "SSL_CERT_DIR", e))?;
+                }
+            }
+        }
     }
     Ok(())
 }

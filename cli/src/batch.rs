@@ -32,11 +32,15 @@ pub struct Args {
     /// Write a report, one row per input row: CSV, or JSON Lines when the name ends in .jsonl.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Requests in flight at most.
-    #[arg(long, default_value_t = 8)]
+    /// Requests in flight at most, 1 to 256.
+    #[arg(
+        long,
+        default_value_t = 8,
+        value_parser = crate::bounds::within::<usize>(crate::bounds::BATCH_CONCURRENCY)
+    )]
     concurrency: usize,
-    /// Requests per second at most (token bucket).
-    #[arg(long)]
+    /// Requests per second at most (token bucket), 1 to 10000.
+    #[arg(long, value_parser = crate::bounds::rate())]
     rate: Option<NonZeroU32>,
     /// When a payment can no longer be voided (a known refusal), refund the row's amount.
     #[arg(long)]
@@ -81,21 +85,28 @@ Every row also consults the ledger (--ledger, INSTAMED_LEDGER; default
 $XDG_STATE_HOME/instamed-soap/ledger.db): a batch on a fresh journal answers from it the
 payments it knows voided, and refunds nothing it shows refunded or possibly refunded.
 
-Exit codes (the most urgent that applies):
+The report's CSV cells that begin with =, +, -, @, a tab or a CR are written after a single
+quote (OWASP's advice against formula injection; a negative amount too); an input column named
+as a report column (verdict, detail, line...) is written as input_verdict, input_detail...
+
+Exit codes (the first that applies, in the order 8, 5, 9, 1, 2, 3, 6, then 0; 7 as below):
   0  every row voided (by this run, an earlier run, or confirmed by reconciliation), or voided
      before
   1  some rows failed without a verdict (connection, credentials, a rejected request); re-run
   2  the input was refused (unreadable, duplicate transaction IDs: nothing sent), or some rows
-     are invalid (never sent) and all others voided
-  3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused)
+     are invalid (never sent) and none failed or unknown (the others voided, refused or
+     refunded)
+  3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused),
+     none invalid
   5  some voids' outcomes unknown: re-run to reconcile them
   6  some rows refunded instead of voided, all others voided
-  7  the journal or the ledger refused to run: in use by another process, a changed input,
-     not a journal, a ledger that cannot be opened
+  7  the journal or the ledger refused to run: in use by another process (refused at once),
+     a changed input, not a journal, a ledger that cannot be opened; or the report could not
+     be written, whatever the rows' verdicts (the journal keeps them: re-run to write it)
   8  stopped (Ctrl-C, SIGTERM) before every row was done; re-run to resume
   9  a refund waits for a person: its outcome is unknown and it is never sent again; nothing
      a re-run does settles it (rows refund_unknown: check the payment's refunds with InstaMed,
-     then `instamed-soap ledger settle`). Comes after 8 and 5, before 1, 3, 6 and 2";
+     then `instamed-soap ledger settle`). Comes after 8 and 5, before 1, 2, 3 and 6";
 
 /// Runs `batch`.
 pub async fn run(args: Args) -> ExitCode {
@@ -128,7 +139,7 @@ pub async fn run(args: Args) -> ExitCode {
     journal.use_ledger(ledger);
     let progress = Progress::start(to_do);
     let options = BatchOptions {
-        concurrency: args.concurrency.max(1),
+        concurrency: args.concurrency,
         rate: args.rate,
         or_refund: args.or_refund,
         reconcile: args.reconcile,
@@ -144,22 +155,28 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::JOURNAL);
         }
     };
+    let mut code = summary.exit_code();
     if let Some(path) = &args.report {
         if let Err(error) = report(&journal, path) {
             eprintln!(
-                "error: cannot write the report {}: {}",
+                "error: cannot write the report {}: {}; every row's verdict is in the journal: \
+                 re-run the same command with a report it can write (rows already final are \
+                 not sent again)",
                 path.display(),
                 crate::causes::chain(error.as_ref())
             );
+            // The report is how a person reads the rows, and one left from an earlier run
+            // would tell them something else: a run without it has not done its job.
+            code = exit::JOURNAL;
         }
     }
     drop(journal);
     if args.json {
-        println!("{}", summary_json(&summary));
+        println!("{}", summary_json(&summary, code));
     } else {
-        print_summary(&summary);
+        print_summary(&summary, code);
     }
-    ExitCode::from(summary.exit_code())
+    ExitCode::from(code)
 }
 
 /// The files a batch reads and writes must be distinct: a report written over the journal or
@@ -238,7 +255,7 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
     let builder = Client::builder(&args.endpoint)
         .credentials(Credentials::new(account, password))
         .protocol(protocol)
-        .max_idle_connections(args.concurrency.max(1));
+        .max_idle_connections(args.concurrency);
     args.connection.apply(builder)?.build()
 }
 
@@ -368,7 +385,7 @@ impl Progress {
     }
 }
 
-fn print_summary(summary: &Summary) {
+fn print_summary(summary: &Summary, code: u8) {
     println!("{:<18} {:>8}", "verdict", "rows");
     for (verdict, count) in &summary.counts {
         if *count > 0 {
@@ -376,8 +393,9 @@ fn print_summary(summary: &Summary) {
         }
     }
     println!("{:<18} {:>8}", "total", summary.total());
+    let rows_code = summary.exit_code();
     println!(
-        "this run: {} steps in {:.1} s{}; exit code {}",
+        "this run: {} steps in {:.1} s{}; exit code {}{}",
         summary.steps,
         summary.elapsed.as_secs_f64(),
         if summary.interrupted {
@@ -385,18 +403,24 @@ fn print_summary(summary: &Summary) {
         } else {
             ""
         },
-        summary.exit_code()
+        code,
+        if code == rows_code {
+            String::new()
+        } else {
+            format!(" (the report could not be written; the rows alone give {rows_code})")
+        }
     );
 }
 
-fn summary_json(summary: &Summary) -> serde_json::Value {
+fn summary_json(summary: &Summary, code: u8) -> serde_json::Value {
     let counts: serde_json::Map<String, serde_json::Value> = summary
         .counts
         .iter()
         .map(|(verdict, count)| (verdict.as_str().to_owned(), (*count).into()))
         .collect();
     serde_json::json!({
-        "exit_code": summary.exit_code(),
+        "exit_code": code,
+        "rows_exit_code": summary.exit_code(),
         "rows": summary.total(),
         "counts": counts,
         "steps": summary.steps,

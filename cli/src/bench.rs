@@ -35,11 +35,19 @@ pub struct Args {
     /// Protocol: soap11, soap12 or nvp.
     #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp"])]
     protocol: String,
-    /// Voids per client.
-    #[arg(long, default_value_t = 2000)]
+    /// Voids per client and round, 1 to 100000.
+    #[arg(
+        long,
+        default_value_t = 2000,
+        value_parser = crate::bounds::within::<usize>(crate::bounds::BENCH_VOIDS)
+    )]
     voids: usize,
-    /// Voids in flight at once (1: sequential over one keep-alive connection).
-    #[arg(long, default_value_t = 1)]
+    /// Voids in flight at once (1: sequential over one keep-alive connection), up to 1024.
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_parser = crate::bounds::within::<usize>(crate::bounds::LOAD_CONCURRENCY)
+    )]
     concurrency: usize,
     /// With the started simulator: plain HTTP instead of HTTPS.
     #[arg(long)]
@@ -49,8 +57,12 @@ pub struct Args {
     no_raw: bool,
     /// Rounds of --voids voids per client, ours and the raw client taking turns (and turns at
     /// going first). Figures are medians over the rounds, so that a burst of other work on the
-    /// machine moves one round, not the result.
-    #[arg(long, default_value_t = 5)]
+    /// machine moves one round, not the result. 1 to 20.
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_parser = crate::bounds::within::<usize>(crate::bounds::ROUNDS)
+    )]
     rounds: usize,
     /// One JSON line per client instead of a table.
     #[arg(long)]
@@ -167,9 +179,6 @@ pub async fn run(args: Args) -> ExitCode {
 
 async fn bench(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let protocol: Protocol = args.protocol.parse()?;
-    if args.voids == 0 || args.concurrency == 0 || args.rounds == 0 {
-        return Err("--voids, --concurrency and --rounds must be positive".into());
-    }
     let clients = if args.no_raw { 1 } else { 2 };
     let needed = clients * args.rounds * args.voids;
     let (target, _server) = match &args.endpoint {
@@ -364,7 +373,9 @@ fn start_simulator(
 }
 
 fn read_ids(seeds: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(seeds)?;
+    let text =
+        instamed_soap::files::read_to_string(seeds, instamed_soap::simulator::MAX_SEED_FILE_BYTES)
+            .map_err(|e| format!("cannot read the seed file {}: {e}", seeds.display()))?;
     Ok(text
         .lines()
         .map(str::trim)

@@ -50,9 +50,10 @@ pub struct RecordArgs {
     /// Allow a plain-HTTP upstream on loopback.
     #[arg(long)]
     upstream_plain_http: bool,
-    /// Deadline for each forwarded exchange, in seconds.
-    #[arg(long, default_value_t = 30)]
-    upstream_timeout: u64,
+    /// Deadline for each forwarded exchange: a duration such as 30s, 1m or 500ms (a bare
+    /// number is seconds), from 100ms to 10m.
+    #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
+    upstream_timeout: Duration,
     #[command(flatten)]
     listen: Listen,
 }
@@ -97,7 +98,7 @@ pub struct ImportHarArgs {
 /// Runs `record` until Ctrl-C.
 pub async fn record(args: RecordArgs) -> ExitCode {
     let mut upstream = Upstream::new(&args.upstream).with_plain_http(args.upstream_plain_http);
-    upstream.timeout = Duration::from_secs(args.upstream_timeout);
+    upstream.timeout = args.upstream_timeout;
     if let Some(ca) = &args.upstream_ca_cert {
         upstream = upstream.with_ca_cert(ca);
     }

@@ -59,19 +59,34 @@ pub struct Flags {
 #[derive(Debug)]
 pub struct InvalidFilter {
     value: String,
-    /// Why it does not parse; none when it is not even text.
-    source: Option<tracing_subscriber::filter::ParseError>,
+    why: Why,
+}
+
+#[derive(Debug)]
+enum Why {
+    /// `tracing-subscriber` does not parse this directive (1 is the first).
+    Parse(usize, tracing_subscriber::filter::ParseError),
+    /// It parses, but only because `tracing-subscriber` reads past what is written: an empty
+    /// directive is skipped, a space makes a target of a level.
+    Directive(String),
+    /// Not even text.
+    NotText,
 }
 
 impl std::fmt::Display for InvalidFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.source {
-            Some(_) => write!(
+        match &self.why {
+            Why::Parse(which, _) => write!(
                 f,
-                "{FILTER_VARIABLE}={:?} is not a valid filter",
+                "{FILTER_VARIABLE}={:?} is not a valid filter: directive {which}",
                 self.value
             ),
-            None => write!(
+            Why::Directive(reason) => write!(
+                f,
+                "{FILTER_VARIABLE}={:?} is not a valid filter: {reason}",
+                self.value
+            ),
+            Why::NotText => write!(
                 f,
                 "{FILTER_VARIABLE}={:?} is not UTF-8 text, so not a filter",
                 self.value
@@ -82,10 +97,45 @@ impl std::fmt::Display for InvalidFilter {
 
 impl std::error::Error for InvalidFilter {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_ref()
-            .map(|source| source as &(dyn std::error::Error + 'static))
+        match &self.why {
+            Why::Parse(_, source) => Some(source),
+            Why::Directive(_) | Why::NotText => None,
+        }
     }
+}
+
+/// The filter `value` says, read as a whole: every comma-separated part must be a directive
+/// `tracing-subscriber` parses, and what it lets through although it is not what was meant is
+/// refused too: an empty part (`,,`, a comma at an end), which it skips; spaces around a part
+/// (`warn, info` filters a target named " info"); a target with characters no target has
+/// (`inf o`, `x;y`: a filter that quietly matches nothing). The first bad part is named.
+fn parse_whole(value: &str) -> Result<EnvFilter, Why> {
+    for (index, directive) in value.split(',').enumerate() {
+        let which = index + 1;
+        if directive.trim().is_empty() {
+            return Err(Why::Directive(format!(
+                "directive {which} is empty (two commas, or one at an end)"
+            )));
+        }
+        if directive.trim() != directive {
+            return Err(Why::Directive(format!(
+                "directive {which} ({directive:?}) has spaces around it"
+            )));
+        }
+        let target = directive.split(['[', '=']).next().unwrap_or_default();
+        let in_a_name = |c: char| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.');
+        if let Some(bad) = target.chars().find(|c| !in_a_name(*c)) {
+            return Err(Why::Directive(format!(
+                "directive {which} ({directive:?}) names a target with {bad:?} in it"
+            )));
+        }
+        EnvFilter::builder()
+            .parse(directive)
+            .map_err(|error| Why::Parse(which, error))?;
+    }
+    EnvFilter::builder()
+        .parse(value)
+        .map_err(|error| Why::Parse(1, error))
 }
 
 impl Flags {
@@ -111,15 +161,10 @@ impl Flags {
         };
         // Strict, so that a mistyped RUST_LOG is reported rather than silently ignored.
         match value.into_string() {
-            Ok(value) => EnvFilter::builder()
-                .parse(&value)
-                .map_err(|source| InvalidFilter {
-                    value,
-                    source: Some(source),
-                }),
+            Ok(value) => parse_whole(&value).map_err(|why| InvalidFilter { value, why }),
             Err(value) => Err(InvalidFilter {
                 value: value.to_string_lossy().into_owned(),
-                source: None,
+                why: Why::NotText,
             }),
         }
     }

@@ -2,6 +2,7 @@
 
 mod batch;
 mod bench;
+mod bounds;
 mod causes;
 mod connection;
 mod contract;

@@ -54,13 +54,18 @@ pub struct Args {
     /// `transaction_id,merchant_id,store_id,terminal_id,amount`; `#` starts a comment).
     #[arg(long)]
     seed_file: Option<PathBuf>,
-    /// A payment older than this many seconds can no longer be voided (its funds transfer has
-    /// begun). Without it, only an explicit transfer start blocks a void.
-    #[arg(long, value_name = "SECONDS")]
-    void_cutoff: Option<f64>,
+    /// A payment older than this many seconds (0 to 315360000, ten years; fractions allowed)
+    /// can no longer be voided (its funds transfer has begun). Without it, only an explicit
+    /// transfer start blocks a void.
+    #[arg(long, value_name = "SECONDS", value_parser = crate::bounds::seconds)]
+    void_cutoff: Option<Duration>,
     /// A payment older than this many seconds can no longer be refunded (default: one year,
-    /// 31536000). 0 turns the limit off.
-    #[arg(long, value_name = "SECONDS")]
+    /// 31536000; at most 315360000, ten years). 0 turns the limit off.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = crate::bounds::within::<u64>(0..=crate::bounds::AGE_SECONDS)
+    )]
     refund_window: Option<u64>,
     /// How refusals are answered: as a decline result (`decline`) or as a SOAP fault / NVP
     /// error (`fault`).
@@ -72,26 +77,30 @@ pub struct Args {
     /// Seed of the fault injection, so that a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Latency added to every SOAP, NVP and REST answer, in milliseconds.
-    #[arg(long, default_value_t = 0)]
+    /// Latency added to every SOAP, NVP and REST answer, in milliseconds (0 to 600000).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_parser = crate::bounds::within::<u64>(crate::bounds::LATENCY_MS)
+    )]
     latency_ms: u64,
     /// Share of requests (0 to 1) answered with a server fault.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::bounds::share)]
     fault_rate: f64,
-    /// Share of requests answered with HTTP 503.
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of requests (0 to 1) answered with HTTP 503.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::bounds::share)]
     unavailable_rate: f64,
-    /// Share of requests answered with HTTP 500 and no body.
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of requests (0 to 1) answered with HTTP 500 and no body.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::bounds::share)]
     bare_fault_rate: f64,
-    /// Share of requests whose connection is dropped without an answer.
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of requests (0 to 1) whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::bounds::share)]
     reset_rate: f64,
-    /// Share of requests answered with a body cut in half.
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of requests (0 to 1) answered with a body cut in half.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::bounds::share)]
     truncate_rate: f64,
-    /// Share of requests answered with a body that is not XML.
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of requests (0 to 1) answered with a body that is not XML.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::bounds::share)]
     malformed_rate: f64,
     /// Stop injecting faults after this many.
     #[arg(long)]
@@ -142,13 +151,6 @@ pub async fn run(args: Args) -> ExitCode {
 }
 
 fn config(args: &Args) -> Result<SimulatorConfig, String> {
-    let rate = |name: &str, value: f64| {
-        if (0.0..=1.0).contains(&value) {
-            Ok(value)
-        } else {
-            Err(format!("--{name} must be between 0 and 1, got {value}"))
-        }
-    };
     let mut accounts = Vec::new();
     for account in &args.accounts {
         // An empty part could never sign in: the client refuses empty credentials.
@@ -170,26 +172,15 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
             _ => return Err("--api-key takes KEY:SECRET, both non-empty".to_owned()),
         }
     }
-    let void_cutoff = match args.void_cutoff {
-        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
-            Some(Duration::from_secs_f64(seconds))
-        }
-        Some(seconds) => {
-            return Err(format!(
-                "--void-cutoff must be a number of seconds, got {seconds}"
-            ));
-        }
-        None => None,
-    };
     let faults = FaultPlan {
         seed: args.seed,
         latency: Duration::from_millis(args.latency_ms),
-        fault_rate: rate("fault-rate", args.fault_rate)?,
-        unavailable_rate: rate("unavailable-rate", args.unavailable_rate)?,
-        reset_rate: rate("reset-rate", args.reset_rate)?,
-        truncate_rate: rate("truncate-rate", args.truncate_rate)?,
-        malformed_rate: rate("malformed-rate", args.malformed_rate)?,
-        bare_fault_rate: rate("bare-fault-rate", args.bare_fault_rate)?,
+        fault_rate: args.fault_rate,
+        unavailable_rate: args.unavailable_rate,
+        reset_rate: args.reset_rate,
+        truncate_rate: args.truncate_rate,
+        malformed_rate: args.malformed_rate,
+        bare_fault_rate: args.bare_fault_rate,
         max_faults: args.max_faults,
     };
     let mut listen = args.listen.listen;
@@ -225,7 +216,7 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
     if !api_keys.is_empty() {
         config.api_keys = api_keys;
     }
-    config.void_cutoff = void_cutoff;
+    config.void_cutoff = args.void_cutoff;
     match args.refund_window {
         Some(0) => config.refund_window = None,
         Some(seconds) => config.refund_window = Some(Duration::from_secs(seconds)),

@@ -20,15 +20,23 @@ use crate::exit;
 /// Arguments of `soak`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// How many payments to void.
-    #[arg(long, default_value_t = 50_000)]
+    /// How many payments to void, 1 to 1000000.
+    #[arg(
+        long,
+        default_value_t = 50_000,
+        value_parser = crate::bounds::within::<usize>(crate::bounds::SOAK_VOIDS)
+    )]
     voids: usize,
-    /// How many voids are in flight at once.
-    #[arg(long, default_value_t = 200)]
+    /// How many voids are in flight at once, 1 to 1024.
+    #[arg(
+        long,
+        default_value_t = 200,
+        value_parser = crate::bounds::within::<usize>(crate::bounds::LOAD_CONCURRENCY)
+    )]
     concurrency: usize,
-    /// Share of requests that meet an injected fault, spread evenly over server faults, HTTP
-    /// 503, dropped connections, cut answers and garbage.
-    #[arg(long, default_value_t = 0.01)]
+    /// Share of requests (0 to 1) that meet an injected fault, spread evenly over server
+    /// faults, HTTP 503, dropped connections, cut answers and garbage.
+    #[arg(long, default_value_t = 0.01, value_parser = crate::bounds::share)]
     fault_rate: f64,
     /// Seed of the fault injection.
     #[arg(long, default_value_t = 1)]
@@ -83,9 +91,6 @@ pub async fn run(args: Args) -> ExitCode {
 }
 
 async fn soak(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
-    if !(0.0..=1.0).contains(&args.fault_rate) || args.voids == 0 || args.concurrency == 0 {
-        return Err("--voids and --concurrency must be positive, --fault-rate within 0..=1".into());
-    }
     let protocol: Protocol = args.protocol.parse()?;
     let share = args.fault_rate / 5.0;
     let plan = FaultPlan::seeded(args.seed)

@@ -59,11 +59,20 @@ pub struct Args {
     /// more times.
     #[arg(long)]
     pub(crate) reconcile: bool,
-    /// Most attempts after the first when reconciling.
-    #[arg(long, default_value_t = 3)]
+    /// Most attempts after the first when reconciling, 0 to 20.
+    #[arg(
+        long,
+        default_value_t = 3,
+        value_parser = crate::bounds::within::<u32>(crate::bounds::ATTEMPTS)
+    )]
     pub(crate) attempts: u32,
-    /// Wait before the first reconciling attempt, in milliseconds; it doubles each time.
-    #[arg(long, default_value_t = 250)]
+    /// Wait before the first reconciling attempt, in milliseconds (0 to 30000); it doubles
+    /// each time, up to 30 s.
+    #[arg(
+        long,
+        default_value_t = 250,
+        value_parser = crate::bounds::within::<u64>(crate::bounds::BACKOFF_MS)
+    )]
     pub(crate) backoff_ms: u64,
     /// InstaMed account ID (SOAP and NVP).
     #[arg(

@@ -514,6 +514,49 @@ async fn bad_rows_are_reported_with_their_line_and_never_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_cannot_be_written_exits_7_even_when_every_row_is_voided() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let id = scene.payment();
+    let csv = format!(
+        "transaction_id,merchant_id,store_id,terminal_id,invoice,verdict\n\
+         {id},123123123,123,456,=HYPERLINK(\"http://x.test/\"),voided\n"
+    );
+    let input = scene.write("in.csv", &csv);
+    let journal = scene.path("j");
+    let nowhere = scene.path("no-such-directory").join("report.csv");
+    let output = scene
+        .run(
+            &input,
+            &journal,
+            &["--report", nowhere.to_str().unwrap(), "--json"],
+        )
+        .await;
+    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write the report"), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["exit_code"], 7, "{summary}");
+    assert_eq!(summary["rows_exit_code"], 0, "{summary}");
+    assert_eq!(summary["counts"]["voided"], 1, "{summary}");
+
+    // The journal kept the verdict: the re-run writes the report and sends nothing.
+    let report = scene.path("report.csv");
+    let output = scene
+        .run(&input, &journal, &["--report", report.to_str().unwrap()])
+        .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(scene.proxy.count(&id, "void"), 1);
+    let report = std::fs::read_to_string(report).unwrap();
+    let header = report.lines().next().unwrap();
+    assert!(header.ends_with(",invoice,input_verdict"), "{report}");
+    assert_eq!(header.matches(",verdict,").count(), 1, "{report}");
+    assert!(
+        report.contains(",\"'=HYPERLINK(\"\"http://x.test/\"\")\",voided"),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_transaction_ids_are_refused_before_anything_is_sent() {
     let scene = Scene::start(FaultPlan::default()).await;
     let (a, b) = (scene.payment(), scene.payment());
@@ -588,6 +631,32 @@ async fn a_changed_input_and_a_journal_in_use_are_refused() {
         "the lock goes with its holder: {}",
         text(&output)
     );
+}
+
+/// `docs/ledger.md` says a second process is refused rather than made to wait: no busy
+/// timeout on the journal's connection. The bound is generous (SQLite's default wait is 5 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_in_use_is_refused_at_once_with_exit_7() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let id = scene.payment();
+    let input = scene.write("in.csv", &format!("{HEADER}{}", row(&id, "", 1)));
+    let journal = scene.path("held");
+    let held = Journal::open(&journal).unwrap();
+    let started = Instant::now();
+    let output = scene.run(&input, &journal, &[]).await;
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("in use by another process"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "waited {took:?} for the lock"
+    );
+    assert_eq!(scene.proxy.total(), 0, "nothing sent");
+    drop(held);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -755,6 +824,37 @@ impl Settle for Shared {
             refund_id: Some("REFUND01".into()),
             ..answer(Verdict::Refunded)
         }
+    }
+}
+
+/// The library API takes any `concurrency`: 0 and values a semaphore cannot hold (2^61
+/// panicked) are taken as the nearest bound.
+#[tokio::test]
+async fn any_concurrency_the_library_is_given_runs_the_batch() {
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    for concurrency in [0, 1, usize::MAX >> 2, usize::MAX] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(dir.path().join("j")).unwrap();
+        let request = instamed_soap::VoidRequest::new(
+            outlet.clone(),
+            TransactionId::new("CCCC0003").unwrap(),
+        );
+        journal
+            .load([Ok(InputRow::from_request(1, &request, None))])
+            .unwrap();
+        let options = BatchOptions {
+            concurrency,
+            ..BatchOptions::default()
+        };
+        let (_, summary) = Batch::new(Shared(Arc::new(Scripted::default())), options)
+            .run(journal, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!(
+            summary.count(Verdict::Voided),
+            1,
+            "concurrency {concurrency}"
+        );
     }
 }
 

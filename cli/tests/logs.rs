@@ -469,3 +469,59 @@ fn a_rust_log_that_is_not_text_exits_2() {
         "{stderr}"
     );
 }
+
+/// A RUST_LOG is read as a whole: every comma-separated directive must be one, so that a typo
+/// is said rather than quietly filtering nothing (tracing skips empty directives and reads
+/// `" info"` as a target). Good filters still work.
+#[test]
+fn a_rust_log_that_does_not_parse_as_a_whole_exits_2_naming_the_directive() {
+    let run = |value: &str| {
+        isolated::instamed_soap()
+            .args(["ledger", "path"])
+            .env("RUST_LOG", value)
+            .output()
+            .expect("run instamed-soap")
+    };
+    for (value, names) in [
+        ("instamed_soap=LOUD", "directive 1"),
+        ("instamed_soap=LOUD,,==", "directive 1"),
+        ("info,==", "directive 2"),
+        (",,", "directive 1 is empty"),
+        ("info,", "directive 2 is empty"),
+        (",instamed_soap=debug", "directive 1 is empty"),
+        ("info,,debug", "directive 2 is empty"),
+        (" info", "spaces"),
+        ("info ", "spaces"),
+        ("warn, instamed_soap=debug", "directive 2"),
+        ("inf o", "target"),
+        ("instamed soap=info", "target"),
+        ("x;y", "target"),
+        ("=", "directive 1"),
+    ] {
+        let output = run(value);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{value:?}: {stderr}");
+        assert!(
+            stderr.contains("RUST_LOG") && stderr.contains(names),
+            "{value:?}: {stderr}"
+        );
+    }
+    for value in [
+        "info",
+        "off",
+        "instamed_soap",
+        "instamed_soap=debug,hyper=warn",
+        "instamed_soap::simulator=trace",
+        "warn,instamed_soap[instamed_soap.void]=debug",
+        "instamed_soap[answered{status=200}]=debug",
+        "   ",
+    ] {
+        let output = run(value);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{value:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -621,6 +621,279 @@ async fn timeouts_take_human_durations_and_every_bad_one_exits_2_naming_the_flag
     }
 }
 
+/// Every numeric flag of every command, as `--timeout` above: each value outside its range
+/// (the ones that made `batch` and `serve` panic among them) exits 2 naming the flag, before
+/// anything starts; the bounds themselves are accepted (the command then stops on another
+/// argument made wrong on purpose, so that nothing runs).
+#[test]
+fn every_numeric_flag_refuses_a_value_out_of_range_with_exit_2_and_never_panics() {
+    const VOID: &[&str] = &[
+        "void",
+        "--endpoint",
+        "not a url",
+        "--merchant-id",
+        "123123123",
+        "--store-id",
+        "123",
+        "--terminal-id",
+        "123",
+        "--transaction-id",
+        "ABC123",
+    ];
+    const BATCH: &[&str] = &[
+        "batch",
+        "--endpoint",
+        "not a url",
+        "--input",
+        "/nonexistent/in.csv",
+        "--journal",
+        "/nonexistent/journal.db",
+    ];
+    // Starts nothing: an account without a password is refused before the server starts.
+    const SERVE: &[&str] = &["serve", "--account", "no-password"];
+    // Clap stops at the first bad value, so a bad protocol after a good number stops them.
+    const SOAK: &[&str] = &["soak"];
+    const BENCH: &[&str] = &["bench"];
+    const RECORD: &[&str] = &[
+        "record",
+        "--upstream",
+        "not a url",
+        "--cassettes",
+        "/nonexistent",
+    ];
+    // A ledger in a directory that does not exist: nothing to list, nothing to settle.
+    const LEDGER_LIST: &[&str] = &["ledger", "--ledger", "/nonexistent/ledger.db", "list"];
+    const LEDGER_SETTLE: &[&str] = &[
+        "ledger",
+        "--ledger",
+        "/nonexistent/ledger.db",
+        "settle",
+        "--not-made",
+        "--by",
+        "j.doe",
+        "--note",
+        "checked",
+    ];
+    const HUGE: [&str; 7] = [
+        "18446744073709551615",
+        "18446744073709551616",
+        "2305843009213693952",
+        "1e300",
+        "NaN",
+        "inf",
+        "abc",
+    ];
+    struct Flag {
+        command: &'static [&'static str],
+        flag: &'static str,
+        bad: &'static [&'static str],
+        good: &'static [&'static str],
+        /// Appended after the flag so that a good value stops the command before it runs.
+        stop: &'static [&'static str],
+        /// Whether every value of HUGE is out of range too.
+        huge: bool,
+    }
+    let flags = [
+        Flag {
+            command: VOID,
+            flag: "--attempts",
+            bad: &["-1", "21"],
+            good: &["0", "20"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: VOID,
+            flag: "--backoff-ms",
+            bad: &["-1", "30001"],
+            good: &["0", "30000"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: BATCH,
+            flag: "--concurrency",
+            bad: &["0", "-1", "257"],
+            good: &["1", "256"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: BATCH,
+            flag: "--rate",
+            bad: &["0", "-1", "10001", "4294967296"],
+            good: &["1", "10000"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: SERVE,
+            flag: "--void-cutoff",
+            bad: &["-1", "-0.5", "315360001", "-inf"],
+            good: &["0", "0.5", "315360000"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: SERVE,
+            flag: "--refund-window",
+            bad: &["-1", "315360001"],
+            good: &["0", "315360000"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: SERVE,
+            flag: "--latency-ms",
+            bad: &["-1", "600001"],
+            good: &["0", "600000"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: SERVE,
+            flag: "--fault-rate",
+            bad: &["-0.1", "1.5"],
+            good: &["0", "1"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: SERVE,
+            flag: "--reset-rate",
+            bad: &["-0.1", "1.5"],
+            good: &["0", "1"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: SERVE,
+            flag: "--port",
+            bad: &["-1", "65536"],
+            good: &["0", "65535"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: SOAK,
+            flag: "--voids",
+            bad: &["0", "-1", "1000001"],
+            good: &["1", "1000000"],
+            stop: &["--protocol", "bogus"],
+            huge: true,
+        },
+        Flag {
+            command: SOAK,
+            flag: "--concurrency",
+            bad: &["0", "1025"],
+            good: &["1", "1024"],
+            stop: &["--protocol", "bogus"],
+            huge: true,
+        },
+        Flag {
+            command: SOAK,
+            flag: "--fault-rate",
+            bad: &["-0.1", "1.5"],
+            good: &["0", "1"],
+            stop: &["--protocol", "bogus"],
+            huge: true,
+        },
+        Flag {
+            command: BENCH,
+            flag: "--voids",
+            bad: &["0", "100001"],
+            good: &["1", "100000"],
+            stop: &["--protocol", "bogus"],
+            huge: true,
+        },
+        Flag {
+            command: BENCH,
+            flag: "--concurrency",
+            bad: &["0", "1025"],
+            good: &["1", "1024"],
+            stop: &["--protocol", "bogus"],
+            huge: true,
+        },
+        Flag {
+            command: BENCH,
+            flag: "--rounds",
+            bad: &["0", "21"],
+            good: &["1", "20"],
+            stop: &["--protocol", "bogus"],
+            huge: true,
+        },
+        Flag {
+            command: RECORD,
+            flag: "--upstream-timeout",
+            bad: &["0", "-1", "601", "11m"],
+            good: &["30", "100ms", "10m"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: LEDGER_LIST,
+            flag: "--limit",
+            bad: &["-1", "4294967296"],
+            good: &["0", "4294967295"],
+            stop: &[],
+            huge: true,
+        },
+        Flag {
+            command: LEDGER_SETTLE,
+            flag: "--entry",
+            bad: &[
+                "-9223372036854775809",
+                "9223372036854775808",
+                "18446744073709551615",
+                "1e300",
+                "NaN",
+            ],
+            good: &["1", "9223372036854775807"],
+            stop: &[],
+            huge: false,
+        },
+    ];
+    // Seeds (`serve --seed`, `soak --seed`) and `serve --max-faults` take any u64: every value
+    // is one the command can use.
+    let run = |flag: &Flag, value: &str| {
+        let output = isolated::instamed_soap()
+            .args(flag.command)
+            .arg(format!("{}={value}", flag.flag))
+            .args(flag.stop)
+            .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
+            .env("INSTAMED_PASSWORD", DEMO_PASSWORD)
+            .env_remove("INSTAMED_ENDPOINT")
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("run instamed-soap");
+        let said = text(&output);
+        assert!(
+            !said.contains("panicked"),
+            "{} {}={value}: {said}",
+            flag.command[0],
+            flag.flag
+        );
+        (output, said)
+    };
+    for flag in &flags {
+        let what = |value: &str| format!("{} {}={value}", flag.command[0], flag.flag);
+        let huge: &[&str] = if flag.huge { &HUGE } else { &[] };
+        for value in flag.bad.iter().chain(huge) {
+            let (output, said) = run(flag, value);
+            assert_eq!(code(&output), 2, "{}: {said}", what(value));
+            assert!(said.contains(flag.flag), "{}: {said}", what(value));
+        }
+        for value in flag.good {
+            let (_, said) = run(flag, value);
+            assert!(
+                !said.contains(&format!("for '{}", flag.flag)),
+                "{} was refused: {said}",
+                what(value)
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_nvp_page_is_an_endpoint_and_nvp_endpoint_a_flag() {
     let sim = simulator().await;

@@ -37,10 +37,16 @@ pub struct RowDone {
 /// What to call with each row done.
 pub type Observer = Arc<dyn Fn(&RowDone) + Send + Sync>;
 
+/// The most requests a batch keeps in flight. A semaphore holds at most `usize::MAX >> 3`
+/// permits, and far fewer connections than that exhaust a process's file descriptors; 4096 is
+/// more than any merchant's rate limit lets through.
+pub const MAX_CONCURRENCY: usize = 4096;
+
 /// How a batch runs.
 #[derive(Clone)]
 pub struct BatchOptions {
-    /// Requests in flight at most.
+    /// Requests in flight at most, from 1 to [`MAX_CONCURRENCY`]: a value outside is taken as
+    /// the nearest bound.
     pub concurrency: usize,
     /// Requests per second at most (a token bucket with a burst of one second's worth).
     pub rate: Option<NonZeroU32>,
@@ -162,7 +168,7 @@ impl<S: Settle> Batch<S> {
         stop: impl Future<Output = ()> + Send,
     ) -> Result<(u64, bool), JournalError> {
         let options = &self.options;
-        let concurrency = options.concurrency.max(1);
+        let concurrency = options.concurrency.clamp(1, MAX_CONCURRENCY);
         // A group is claimed while the one before is being sent, so the intent commit is paid
         // once per group and never waits in front of the requests.
         let group = (concurrency * 2).clamp(16, 512);

@@ -1,7 +1,6 @@
 //! The rows of a batch: what a file said (kept as it was, for the report) and what it means (a
 //! void request, checked before anything is sent).
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -138,13 +137,18 @@ impl Format {
     }
 }
 
-/// Reads a batch file. The rows come one at a time (a file of a million rows is never held in
-/// memory); a row that cannot be read comes back as a row with a problem, an I/O error as an
-/// error that stops the load.
+/// The largest batch file read: some twenty million rows. The journal holds every row, and a
+/// name given by mistake (a device) must not fill the disk or memory.
+pub const MAX_INPUT_BYTES: u64 = 2 << 30;
+
+/// Reads a batch file: a regular file (never a FIFO or a device, which would block or never
+/// end) of at most [`MAX_INPUT_BYTES`]. The rows come one at a time (a file of a million rows
+/// is never held in memory); a row that cannot be read comes back as a row with a problem, an
+/// I/O error as an error that stops the load.
 pub fn read_file(
     path: &Path,
 ) -> Result<Box<dyn Iterator<Item = Result<InputRow, InputError>>>, InputError> {
-    let file = File::open(path).map_err(|source| InputError::Open {
+    let file = crate::files::open(path, MAX_INPUT_BYTES).map_err(|source| InputError::Open {
         path: path.to_owned(),
         source,
     })?;

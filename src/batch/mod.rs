@@ -53,11 +53,11 @@ mod settle;
 
 pub use crate::ledger::Answer;
 pub use crate::ledger::{Verdict, batch_exit_code, exit};
-pub use engine::{Batch, BatchOptions, Observer, RowDone, Summary};
+pub use engine::{Batch, BatchOptions, MAX_CONCURRENCY, Observer, RowDone, Summary};
 pub use error::{Duplicate, InputError, JournalError};
 pub use input::{
-    BatchRow, Format, InputRow, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, RawRow, csv_rows, json_rows,
-    read_file,
+    BatchRow, Format, InputRow, MAX_INPUT_BYTES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, RawRow,
+    csv_rows, json_rows, read_file,
 };
 pub use journal::{Journal, JournalStats, Loaded, RowRecord};
 pub use money::Money;

@@ -214,15 +214,20 @@ pub struct CassetteError {
     pub message: String,
 }
 
+/// The largest cassette file read: a request and a response of at most 1 MiB each (what the
+/// simulator and the client take) and their headers, with room to spare.
+pub const MAX_CASSETTE_BYTES: u64 = 8 << 20;
+
 impl Cassette {
-    /// Reads a cassette file.
+    /// Reads a cassette file: a regular file of at most [`MAX_CASSETTE_BYTES`].
     pub fn load(path: &Path) -> Result<Self, CassetteError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| CassetteError {
-            file: file.clone(),
-            line: 0,
-            message: e.to_string(),
-        })?;
+        let text =
+            crate::files::read_to_string(path, MAX_CASSETTE_BYTES).map_err(|e| CassetteError {
+                file: file.clone(),
+                line: 0,
+                message: e.to_string(),
+            })?;
         Self::parse(&text).map_err(|(line, message)| CassetteError {
             file,
             line,

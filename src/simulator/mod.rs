@@ -153,4 +153,5 @@ pub use config::{
 pub use error::{LedgerError, SimulatorError};
 pub use faults::FaultPlan;
 pub use ledger::{Ledger, Payment, PaymentStatus, VoidOutcome};
+pub use seed::MAX_SEED_FILE_BYTES;
 pub use server::Simulator;

@@ -20,11 +20,17 @@ use crate::{Outlet, TransactionId};
 use super::error::SimulatorError;
 use super::ledger::Ledger;
 
+/// The largest seed file read: about eight million payments, a line each. The file is read
+/// whole, so a device named by mistake (`/dev/zero`) must not be.
+pub const MAX_SEED_FILE_BYTES: u64 = 512 << 20;
+
 /// Creates the payments listed in the seed file at `path`; returns how many were created.
 pub(crate) fn load(path: &Path, ledger: &Ledger) -> Result<usize, SimulatorError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SimulatorError::SeedIo {
-        path: path.to_owned(),
-        source,
+    let text = crate::files::read_to_string(path, MAX_SEED_FILE_BYTES).map_err(|source| {
+        SimulatorError::SeedIo {
+            path: path.to_owned(),
+            source,
+        }
     })?;
     let mut created = 0;
     for (index, line) in text.lines().enumerate() {
