@@ -666,11 +666,12 @@ impl Client {
     /// connections, deadlines and limits. Nothing in the answer is judged.
     pub async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Error> {
         // Debug, not info: a recording proxy sends every request through here and says so in
-        // a line of its own. The path alone: a query may carry a card number.
+        // a line of its own. The path alone (a query may carry a card number), and swept: a
+        // REST path names a payment, and a careless caller's path a card.
         let span = tracing::debug_span!(
             "instamed_soap.execute",
             method = %request.method(),
-            path = request.uri().path(),
+            path = %crate::sensitive::shown(&self.inner.scrubber.clean(request.uri().path())),
             status = tracing::field::Empty,
             verdict = tracing::field::Empty,
         );

@@ -1,0 +1,76 @@
+//! What must never be shown or stored: secrets in every encoding a server or a capture may
+//! write them in, card numbers in every grouping a person or a system writes them in, and the
+//! names of fields that hold either.
+//!
+//! One module for every output path, so that a form caught in one place is caught in all:
+//! the client's receipts and errors (`Display`, `Debug`, [`Error::report`]), its spans and log
+//! lines, the simulator's and the contract servers' request lines, cassettes, the lines of a
+//! HAR import, and whatever a tool built on this crate writes.
+//!
+//! - [`Secrets`]: known secret values (a password, an API secret, the Basic tokens of both
+//!   user-name forms) found as written, percent-encoded (`%20` or `+` for a space, either case
+//!   of hex), form-encoded, JSON-escaped (`\"`, `\\`, `\/`, `\uXXXX`) and XML-escaped
+//!   (`&amp;`, `&#38;`, `&#x26;`);
+//! - [`mask_cards`]: card numbers, 13 to 19 digits passing the Luhn check ([`luhn`]), written
+//!   in groups of any size separated by spaces, tabs, no-break spaces, dots, dashes, slashes,
+//!   underscores or `+` (up to three between two groups), with digits and separators also
+//!   percent-encoded, written as XML character references or as JSON `\u` escapes, standing
+//!   alone or glued to letters or `_`; a hex identifier (a transaction ID, a GUID) that holds a
+//!   card-like run of digits comes back whole;
+//! - [`shown`]: text from the outside world that a line is about to show (a URL path, a query,
+//!   a header name, an operation name), cards masked and control characters dropped;
+//! - [`names`]: which names (of elements, attributes, form keys, JSON keys, headers) hold
+//!   secrets.
+//!
+//! `docs/redaction.md` lists every form covered and every output path swept.
+//!
+//! [`Error::report`]: crate::Error::report
+
+mod cards;
+pub mod names;
+mod secrets;
+
+use std::borrow::Cow;
+
+pub use cards::{luhn, mask_cards};
+pub use secrets::Secrets;
+
+pub(crate) use cards::trim_hanging_digits;
+
+/// What replaces a secret or a card number.
+pub const REDACTED: &str = "[redacted]";
+
+/// `text` as a line may show it: card numbers masked ([`mask_cards`]) and control characters
+/// left out, so that a URL path, a query, a header name or an operation name taken from a
+/// request can go into a log line, a skip line, an error or a span field without carrying a
+/// card number or forging a line.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return mask_cards(text);
+    }
+    // Masked after the control characters go: what is judged is what is shown.
+    let printable: String = text.chars().filter(|c| !c.is_control()).collect();
+    Cow::Owned(mask_cards(&printable).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_path_holds_no_card_and_no_line_break() {
+        assert_eq!(
+            shown("/rest/payment/4111111111111111/void"),
+            "/rest/payment/[redacted]/void"
+        );
+        assert_eq!(
+            shown("/simulator/payments/4111%201111%201111%201111"),
+            "/simulator/payments/[redacted]"
+        );
+        assert_eq!(shown("/a\r\nforged line"), "/aforged line");
+        assert!(matches!(
+            shown("/payment/service.asmx"),
+            Cow::Borrowed("/payment/service.asmx")
+        ));
+    }
+}
