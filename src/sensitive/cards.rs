@@ -171,7 +171,8 @@ fn json_escape(bytes: &[u8], at: usize) -> Option<(Unit, usize)> {
 fn guid_at(bytes: &[u8], at: usize) -> bool {
     const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
     let joined = |byte: Option<&u8>| byte.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-');
-    if at > 0 && joined(bytes.get(at - 1)) {
+    // The first dash is where most words that are no GUID show it.
+    if bytes.get(at + 8) != Some(&b'-') || (at > 0 && joined(bytes.get(at - 1))) {
         return false;
     }
     let mut p = at;
@@ -263,6 +264,9 @@ struct Sequence {
 impl Sequence {
     /// Adds to `cuts` the card numbers read, and starts again.
     fn flush(&mut self, cuts: &mut Vec<(usize, usize)>) {
+        if self.groups.is_empty() {
+            return;
+        }
         self.windows(cuts);
         self.digits.clear();
         self.groups.clear();
@@ -297,12 +301,50 @@ pub fn mask_cards(text: &str) -> Cow<'_, str> {
     if bytes.iter().filter(|byte| byte.is_ascii_digit()).count() < *CARD_DIGITS.start() {
         return Cow::Borrowed(text);
     }
+    // A text that is one hex identifier (a transaction ID, a GUID) comes back whole: every
+    // group of digits in it is glued to one of its letters.
+    let hex_word =
+        bytes.iter().all(u8::is_ascii_hexdigit) && bytes.iter().any(u8::is_ascii_alphabetic);
+    if hex_word || (bytes.len() == GUID_LEN && guid_at(bytes, 0)) {
+        return Cow::Borrowed(text);
+    }
     let cuts = cuts(bytes);
     if cuts.is_empty() {
         return Cow::Borrowed(text);
     }
     Cow::Owned(replaced(text, cuts))
 }
+
+/// Whether a digit (as written or encoded) or a GUID may start at `at`: never inside a
+/// character, so the bytes skipped before it are whole characters.
+#[inline]
+fn may_start(bytes: &[u8], at: usize) -> bool {
+    match START[usize::from(bytes[at])] {
+        ALWAYS => true,
+        HEX_LETTER => at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'-'),
+        _ => false,
+    }
+}
+
+const NEVER: u8 = 0;
+const ALWAYS: u8 = 1;
+const HEX_LETTER: u8 = 2;
+
+/// What each byte may start: a digit or an escape always, a hex letter a GUID at a word's
+/// start.
+static START: [u8; 256] = {
+    let mut table = [NEVER; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            b'0'..=b'9' | b'%' | b'&' | b'\\' => ALWAYS,
+            b'a'..=b'f' | b'A'..=b'F' => HEX_LETTER,
+            _ => NEVER,
+        };
+        byte += 1;
+    }
+    table
+};
 
 /// The byte ranges of the card numbers in `bytes`, in order of their starts.
 fn cuts(bytes: &[u8]) -> Vec<(usize, usize)> {
@@ -311,6 +353,15 @@ fn cuts(bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut word = Word::default();
     let mut at = 0;
     while at < bytes.len() {
+        if sequence.groups.is_empty() {
+            // Nothing read yet: what precedes the next digit or GUID changes nothing.
+            while at < bytes.len() && !may_start(bytes, at) {
+                at += 1;
+            }
+            if at == bytes.len() {
+                break;
+            }
+        }
         let (kind, len) = unit(bytes, at);
         match kind {
             Unit::Digit(_) => {
@@ -322,6 +373,12 @@ fn cuts(bytes: &[u8]) -> Vec<(usize, usize)> {
                 let start = at;
                 let from = sequence.digits.len();
                 while at < bytes.len() {
+                    // A digit after a digit as written is a digit: no GUID starts there.
+                    if at > start && bytes[at].is_ascii_digit() && bytes[at - 1].is_ascii_digit() {
+                        sequence.digits.push(bytes[at] - b'0');
+                        at += 1;
+                        continue;
+                    }
                     match unit(bytes, at) {
                         (Unit::Digit(digit), len) => {
                             sequence.digits.push(digit);
@@ -336,6 +393,14 @@ fn cuts(bytes: &[u8]) -> Vec<(usize, usize)> {
                     // Part of an identifier: neither a card nor a link between two groups.
                     sequence.digits.truncate(from);
                     sequence.flush(&mut cuts);
+                    // So are the identifier's other groups when it is all hex digits, unless
+                    // its last one goes on in encoded digits: the rest of it is skipped.
+                    if at < word.end
+                        && word.not_hex.is_none()
+                        && !matches!(bytes.get(word.end), Some(b'%' | b'&' | b'\\'))
+                    {
+                        at = word.end;
+                    }
                     continue;
                 }
                 sequence.groups.push((start, at, from));

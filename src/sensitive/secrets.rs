@@ -28,6 +28,8 @@ const LONGEST_REFERENCE: usize = 32;
 #[derive(Clone)]
 pub struct Secrets {
     secrets: Vec<Box<str>>,
+    /// A substring search for each secret as written, built once.
+    finders: Vec<memchr::memmem::Finder<'static>>,
     /// The length of the shortest secret: a text shorter than that holds none (no encoding
     /// makes a secret shorter than it is written), and most of a receipt's texts are such.
     shortest: usize,
@@ -40,6 +42,7 @@ impl Default for Secrets {
     fn default() -> Self {
         Self {
             secrets: Vec::new(),
+            finders: Vec::new(),
             shortest: usize::MAX,
             starts: [false; 256],
         }
@@ -92,6 +95,8 @@ impl Secrets {
             self.starts[usize::from(b'+')] = true;
         }
         self.shortest = self.shortest.min(secret.len());
+        self.finders
+            .push(memchr::memmem::Finder::new(secret.as_bytes()).into_owned());
         self.secrets.push(secret.into());
     }
 
@@ -112,6 +117,18 @@ impl Secrets {
             return Cow::Borrowed(text);
         }
         let bytes = text.as_bytes();
+        // With no byte that starts an escape, every encoding reads the text as written: a
+        // secret is there only as written, which a substring search finds fastest.
+        let escapes = memchr::memchr3(b'%', b'\\', b'&', bytes).is_some()
+            || memchr::memchr(b'+', bytes).is_some();
+        if !escapes
+            && !self
+                .finders
+                .iter()
+                .any(|finder| finder.find(bytes).is_some())
+        {
+            return Cow::Borrowed(text);
+        }
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut at = 0;
@@ -149,15 +166,31 @@ impl Secrets {
 
 /// Where the longest reading of `secret` starting at `at` ends, in any encoding.
 fn longest_match(text: &[u8], at: usize, secret: &str) -> Option<usize> {
-    let raw = text[at..]
-        .starts_with(secret.as_bytes())
-        .then_some(at + secret.len());
+    let wanted = secret.as_bytes();
+    let rest = &text[at..];
+    let same = rest.iter().zip(wanted).take_while(|(a, b)| a == b).count();
+    let raw = (same == wanted.len()).then_some(at + wanted.len());
+    // Each encoding reads bytes as written up to its first escape: one whose escapes do not
+    // start among the bytes compared (the first that differs included) reads what the
+    // comparison read, and so ends where it ended or fails where it failed. Most starts fail
+    // on their first byte, and most texts hold no escape.
+    let compared = &rest[..rest.len().min(same + 1)];
+    let holds = |byte: u8| compared.contains(&byte);
+    let (percent_sign, plus) = (holds(b'%'), holds(b'+'));
     [
         raw,
-        percent(text, at, secret.as_bytes(), false),
-        percent(text, at, secret.as_bytes(), true),
-        by_char(text, at, secret, json_char),
-        by_char(text, at, secret, xml_char),
+        percent_sign
+            .then(|| percent(text, at, wanted, false))
+            .flatten(),
+        (percent_sign || plus)
+            .then(|| percent(text, at, wanted, true))
+            .flatten(),
+        holds(b'\\')
+            .then(|| by_char(text, at, secret, json_char))
+            .flatten(),
+        holds(b'&')
+            .then(|| by_char(text, at, secret, xml_char))
+            .flatten(),
     ]
     .into_iter()
     .flatten()
