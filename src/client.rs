@@ -666,12 +666,12 @@ impl Client {
     /// connections, deadlines and limits. Nothing in the answer is judged.
     pub async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Error> {
         // Debug, not info: a recording proxy sends every request through here and says so in
-        // a line of its own. The path alone (a query may carry a card number), and swept: a
-        // REST path names a payment, and a careless caller's path a card.
+        // a line of its own. Its route alone: a query may carry a card number, and a path what
+        // its caller put there (a card, a password), which this client cannot know of.
         let span = tracing::debug_span!(
             "instamed_soap.execute",
             method = %request.method(),
-            path = %crate::sensitive::shown(&self.inner.scrubber.clean(request.uri().path())),
+            path = %crate::sensitive::route(request.uri().path()),
             status = tracing::field::Empty,
             verdict = tracing::field::Empty,
         );

@@ -33,6 +33,7 @@ use serde::Deserialize;
 use super::cassette::Cassette;
 use super::charset::Charset;
 use super::record::{self, SeenRequest};
+use super::redact::Exchange;
 use super::server::{highest_number, save_numbered};
 use crate::{Protocol, sensitive};
 
@@ -210,11 +211,16 @@ pub fn import(har: &[u8]) -> Result<Import, HarError> {
                 entry: number,
                 cassette,
             }),
-            Err(reason) => import.skipped.push(Skipped {
-                entry: number,
-                what: shown(&entry.request),
-                reason,
-            }),
+            Err(reason) => {
+                // What the entry's headers show to be secret (a password in its Basic token, a
+                // cookie) is taken out of the line as the cassette would have it taken out.
+                let sweep = entry_sweep(entry);
+                import.skipped.push(Skipped {
+                    entry: number,
+                    what: sweep.finish_text(&shown(&entry.request)),
+                    reason: sweep.finish_text(&reason),
+                })
+            }
         }
     }
     Ok(import)
@@ -266,6 +272,27 @@ fn shown(request: &Request) -> String {
         }
         Err(_) => format!("{method} (a URL that cannot be read)"),
     }
+}
+
+/// The redaction `record` would run on `entry`, knowing the secrets its headers show; headers
+/// HTTP cannot carry are left out (they are not quoted either).
+fn entry_sweep(entry: &Entry) -> Exchange {
+    let lenient = |pairs: &[NameValue]| {
+        let mut map = HeaderMap::new();
+        for pair in pairs {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(pair.name.trim()),
+                HeaderValue::try_from(pair.value.trim()),
+            ) {
+                map.append(name, value);
+            }
+        }
+        map
+    };
+    Exchange::new(
+        &lenient(&entry.request.headers),
+        &lenient(&entry.response.headers),
+    )
 }
 
 /// The request's URL; a fragment (`#…`), which browsers keep and never send, is left out.
@@ -460,7 +487,21 @@ fn response_body(content: &Content, headers: &HeaderMap) -> Result<Vec<u8>, Stri
 /// Whether the request calls an operation of the service: a SOAP action (or body element) in
 /// the service's namespace, an NVP `transactionAction`, a REST void or simple refund.
 fn known_operation(protocol: Protocol, seen: &SeenRequest<'_>) -> Result<(), String> {
-    let operation = seen.operation();
+    let operation = match protocol {
+        // As written, not folded to lower case: the line is swept for what the entry's
+        // headers show to be secret, and a secret is matched as written.
+        Protocol::Rest => seen
+            .target
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        _ => seen.operation(),
+    };
     let unknown = || {
         format!(
             "operation {:?} is not one of the service's",

@@ -305,7 +305,8 @@ fn refused(
 }
 
 /// What the server's line says about a request: never its query (it may carry a card
-/// number), a header value or its body; its path swept of card numbers.
+/// number), a header value or its body; its path swept as a cassette's is, of card numbers and
+/// of what the request's headers show to be secret (the password in its Basic token).
 struct Line<'a> {
     method: &'a http::Method,
     path: String,
@@ -317,8 +318,10 @@ impl<'a> Line<'a> {
     fn of(request: &SeenRequest<'a>, started: Instant) -> Self {
         Self {
             method: request.method,
-            path: crate::sensitive::shown(request.target.split('?').next().unwrap_or(""))
-                .into_owned(),
+            path: super::redact::Exchange::new(request.headers, &http::HeaderMap::new())
+                .finish_text(&crate::sensitive::shown(
+                    request.target.split('?').next().unwrap_or(""),
+                )),
             protocol: request.protocol().map_or("other", Protocol::as_str),
             latency_ms: milliseconds(started.elapsed()),
         }

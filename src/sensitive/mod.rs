@@ -18,7 +18,8 @@
 //!   alone or glued to letters or `_`; a hex identifier (a transaction ID, a GUID) that holds a
 //!   card-like run of digits comes back whole;
 //! - [`shown`]: text from the outside world that a line is about to show (a URL path, a query,
-//!   a header name, an operation name), cards masked and control characters dropped;
+//!   a header name, an operation name), cards masked and control characters dropped; [`route`]:
+//!   a path reduced to its words, for a line that cannot know what else to take out;
 //! - [`names`]: which names (of elements, attributes, form keys, JSON keys, headers) hold
 //!   secrets.
 //!
@@ -39,6 +40,26 @@ pub(crate) use cards::trim_hanging_digits;
 
 /// What replaces a secret or a card number.
 pub const REDACTED: &str = "[redacted]";
+
+/// `path` as a route: each segment that is not a plain word (ASCII letters, with `.`, `-` or
+/// `_` between them) becomes `{…}`, so `/rest/payment/4111111111111111/void` is
+/// `/rest/payment/{…}/void`. For a span or a line whose writer knows nothing of the request's
+/// secrets: a segment with a digit, an escape or a mark in it may be anything.
+pub fn route(path: &str) -> Cow<'_, str> {
+    let plain = |segment: &str| {
+        segment
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b"._-".contains(&b))
+    };
+    if path.split('/').all(plain) {
+        return Cow::Borrowed(path);
+    }
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|segment| if plain(segment) { segment } else { "{…}" })
+        .collect();
+    Cow::Owned(segments.join("/"))
+}
 
 /// `text` as a line may show it: card numbers masked ([`mask_cards`]) and control characters
 /// left out, so that a URL path, a query, a header name or an operation name taken from a
@@ -72,5 +93,22 @@ mod tests {
             shown("/payment/service.asmx"),
             Cow::Borrowed("/payment/service.asmx")
         ));
+    }
+
+    #[test]
+    fn a_route_keeps_the_words_of_a_path_only() {
+        for (path, route_of) in [
+            ("/payment/service.asmx", "/payment/service.asmx"),
+            ("/rest/payment/refund-simple", "/rest/payment/refund-simple"),
+            (
+                "/rest/payment/4111111111111111/void",
+                "/rest/payment/{…}/void",
+            ),
+            ("/cards/4111%201111/x", "/cards/{…}/x"),
+            ("/p/Tr0ub4dor%26x/a", "/p/{…}/a"),
+            ("/", "/"),
+        ] {
+            assert_eq!(route(path), route_of);
+        }
     }
 }

@@ -17,8 +17,11 @@
 
 use std::borrow::Cow;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use super::REDACTED;
-use crate::credentials::{ApiKey, Credentials, UserName};
+use crate::credentials::{ApiKey, Credentials};
 
 /// Longest character reference read (`&#x0000034;`): a longer one is read as text, so that a
 /// stray `&` costs a bounded look ahead.
@@ -64,22 +67,29 @@ impl Secrets {
     }
 
     /// The secrets of whichever of `credentials` and the REST `api_key` a client holds: the
-    /// password, the API secret, and the Basic token (`base64(user:password)`) of each
-    /// user-name form, with and without its `=` padding.
+    /// API secret, the password and its Basic tokens ([`Secrets::insert_basic`]).
     pub fn of(credentials: Option<&Credentials>, api_key: Option<&ApiKey>) -> Self {
         let mut secrets = Self::new();
         if let Some(api_key) = api_key {
             secrets.insert(api_key.secret());
         }
         if let Some(credentials) = credentials {
-            secrets.insert(credentials.password());
-            for form in [UserName::AccountId, UserName::LocalPart] {
-                let token = credentials.basic_token(form);
-                secrets.insert(token.trim_end_matches('='));
-                secrets.insert(&token);
-            }
+            secrets.insert_basic(credentials.account_id(), credentials.password());
         }
         secrets
+    }
+
+    /// Adds `password` and the Basic tokens (`base64(user:password)`) of `user` in both forms
+    /// a client signs in with (the account ID, and its part before `@`: see [`UserName`](crate::UserName)), each
+    /// with and without its `=` padding: a server may echo any of them.
+    pub fn insert_basic(&mut self, user: &str, password: &str) {
+        self.insert(password);
+        let local = user.split('@').next().unwrap_or(user);
+        for user in [user, local] {
+            let token = BASE64.encode(format!("{user}:{password}"));
+            self.insert(token.trim_end_matches('='));
+            self.insert(&token);
+        }
     }
 
     /// Adds `secret` (an empty one is ignored).
@@ -351,6 +361,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::credentials::UserName;
 
     /// A password with a character of each kind an encoding treats apart: a space, the
     /// characters XML, JSON, forms and URLs escape, and non-ASCII ones.

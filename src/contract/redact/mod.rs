@@ -129,8 +129,12 @@ impl Sweep {
             let decoded = BASE64.decode(token).ok();
             if let Some(pair) = decoded.as_deref().and_then(|d| std::str::from_utf8(d).ok()) {
                 self.remember(pair);
-                if let Some((_, password)) = pair.split_once(':') {
-                    self.remember(password);
+                // The password, and the token of the other user-name form too: an answer may
+                // echo either.
+                if let Some((user, password)) = pair.split_once(':')
+                    && password.trim().chars().count() >= SHORTEST_REMEMBERED
+                {
+                    self.known.insert_basic(user, password.trim());
                 }
             }
         }
