@@ -46,8 +46,8 @@ pub(crate) struct Abort(pub(crate) &'static str);
 
 /// Answers one request, and says so in one line at info level: method, path, protocol,
 /// operation, verdict, status and latency. Never the query (it may carry a card number), a
-/// header value or the body; the path is swept for card numbers (a REST or admin path names a
-/// payment, and a client may put anything there).
+/// header value or the body; of the path, its route (`/rest/payment/{…}/void`): a REST or
+/// admin path names a payment, and a client may put anything there, a card number included.
 pub(crate) async fn handle(
     shared: &Shared,
     request: Request<Incoming>,
@@ -57,7 +57,7 @@ pub(crate) async fn handle(
     let answered = route(shared, &parts.method, &parts.uri, &parts.headers, body).await;
     let latency_ms = milliseconds(started.elapsed());
     let protocol = protocol_of(parts.uri.path(), &parts.headers);
-    let path = crate::sensitive::shown(parts.uri.path());
+    let path = crate::sensitive::route(parts.uri.path());
     match &answered {
         Ok(response) => tracing::info!(
             method = %parts.method,

@@ -7,6 +7,9 @@
 //! every byte that came out.
 
 use base64::Engine as _;
+use instamed_soap::Protocol;
+
+use super::{PAYMENT, Reply, TNS, Version, aspnet_fault, void_result};
 
 /// The account the leaks' Basic tokens are for.
 pub const ACCOUNT: &str = "clinic@instamed.test";
@@ -316,4 +319,99 @@ pub fn leaked(output: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// Where a hostile server puts the text it echoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carrier {
+    Soap11Decline,
+    Soap11Receipt,
+    Soap12Fault,
+    NvpError,
+    RestDecline,
+    HttpErrorPage,
+}
+
+pub const CARRIERS: [Carrier; 6] = [
+    Carrier::Soap11Decline,
+    Carrier::Soap11Receipt,
+    Carrier::Soap12Fault,
+    Carrier::NvpError,
+    Carrier::RestDecline,
+    Carrier::HttpErrorPage,
+];
+
+impl Carrier {
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Carrier::Soap12Fault => Protocol::Soap12,
+            Carrier::NvpError => Protocol::Nvp,
+            Carrier::RestDecline => Protocol::Rest,
+            _ => Protocol::Soap11,
+        }
+    }
+
+    /// The answer that says `text` to a client, each carrier writing it as its format wants:
+    /// the client reads back exactly `text`.
+    pub fn reply(self, version: Version, text: &str) -> Reply {
+        let message = format!("Refused for {text} (see the log)");
+        match self {
+            Carrier::Soap11Decline | Carrier::Soap11Receipt => {
+                let (status, primary) = match self {
+                    Carrier::Soap11Decline => ("D", "C"),
+                    _ => ("C", "V"),
+                };
+                let message = xml_escaped(&message);
+                let body = void_result(
+                    version,
+                    &[
+                        ("TransactionStatus", status),
+                        ("ResponseCode", "005"),
+                        ("ResponseMessage", &message),
+                        ("PrimaryTransactionID", PAYMENT),
+                        ("PrimaryTransactionStatus", primary),
+                    ],
+                );
+                Reply::xml(200, version, body)
+            }
+            Carrier::Soap12Fault => {
+                let message = xml_escaped(&message);
+                let detail = format!("<Echo xmlns=\"{TNS}\">{message}</Echo>");
+                Reply::xml(
+                    500,
+                    version,
+                    aspnet_fault(version, "Receiver", &message, &detail),
+                )
+            }
+            Carrier::NvpError => {
+                let message: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
+                Reply::new(
+                    200,
+                    "application/x-www-form-urlencoded",
+                    format!("errorCode=500&errorMessage={message}"),
+                )
+            }
+            Carrier::RestDecline => {
+                let body = serde_json::json!({
+                    "TransactionID": PAYMENT,
+                    "TransactionStatus": "D",
+                    "PrimaryTransactionStatus": "C",
+                    "ResponseCode": "005",
+                    "ResponseMessage": message,
+                });
+                Reply::new(200, "application/json", body.to_string())
+            }
+            Carrier::HttpErrorPage => Reply::new(
+                500,
+                "text/html",
+                format!("<html><body>{message}</body></html>"),
+            ),
+        }
+    }
+}
+
+pub fn xml_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
