@@ -243,7 +243,12 @@ impl ClientBuilder {
                     "plain HTTP is refused: use https, or allow plain HTTP on loopback for a simulator"
                         .to_owned()));
             }
-            _ => return Err(config(format!("endpoint {endpoint} is not an https URL"))),
+            _ => {
+                return Err(config(format!(
+                    "endpoint {} is not an https URL",
+                    endpoint::masked(&endpoint.to_string())
+                )));
+            }
         }
         let scrubber = Scrubber::for_secrets(self.credentials.as_ref(), self.api_key.as_ref());
         let (soap, wire) = if self.protocol == Protocol::Rest {

@@ -166,7 +166,10 @@ impl ContractServer {
         let next = highest_number(dir).map_err(directory_error)? + 1;
         let origin: Uri = upstream.endpoint.parse().map_err(|_| {
             ContractServerError::Upstream(Error::InvalidConfig {
-                reason: format!("upstream {:?} is not a URL", upstream.endpoint),
+                reason: format!(
+                    "upstream {:?} is not a URL",
+                    crate::endpoint::masked(&upstream.endpoint)
+                ),
                 source: None,
             })
         })?;
