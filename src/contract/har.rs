@@ -103,7 +103,7 @@ struct Content {
     encoding: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct NameValue {
     name: String,
     value: String,
@@ -155,9 +155,10 @@ pub struct Imported {
 }
 
 /// An entry left out, and why. Both texts are fit for a terminal: what they quote of the entry
-/// (a path, an operation) is swept of card numbers and control characters, and a header is
-/// named by its position, never by its name (a name HTTP cannot carry may be a secret pasted
-/// in the wrong place).
+/// (a path, an operation) is swept as its cassette would be (card numbers, and what its headers
+/// and cookies show to be secret) and has no control characters, and a header is named by its
+/// position, never by its name (a name HTTP cannot carry may be a secret pasted in the wrong
+/// place).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Skipped {
@@ -274,12 +275,16 @@ fn shown(request: &Request) -> String {
     }
 }
 
-/// The redaction `record` would run on `entry`, knowing the secrets its headers show; headers
-/// HTTP cannot carry are left out (they are not quoted either).
+/// The redaction `record` would run on `entry`, knowing the secrets its headers and cookies
+/// show; what HTTP cannot carry is left out (and is not quoted either).
 fn entry_sweep(entry: &Entry) -> Exchange {
-    let lenient = |pairs: &[NameValue]| {
+    let lenient = |pairs: &[NameValue], cookies: &[NameValue], cookie_header: HeaderName| {
         let mut map = HeaderMap::new();
-        for pair in pairs {
+        let cookies = cookies.iter().map(|c| NameValue {
+            name: cookie_header.as_str().to_owned(),
+            value: format!("{}={}", c.name, c.value),
+        });
+        for pair in pairs.iter().cloned().chain(cookies) {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::try_from(pair.name.trim()),
                 HeaderValue::try_from(pair.value.trim()),
@@ -290,8 +295,16 @@ fn entry_sweep(entry: &Entry) -> Exchange {
         map
     };
     Exchange::new(
-        &lenient(&entry.request.headers),
-        &lenient(&entry.response.headers),
+        &lenient(
+            &entry.request.headers,
+            &entry.request.cookies,
+            http::header::COOKIE,
+        ),
+        &lenient(
+            &entry.response.headers,
+            &entry.response.cookies,
+            http::header::SET_COOKIE,
+        ),
     )
 }
 
