@@ -1,4 +1,5 @@
-//! The CPU cost of a void's envelopes: building the request and reading the answer.
+//! The CPU cost of a void's envelopes: building the request and reading the answer, and
+//! cleaning what the answer put in the receipt (`scrub/*`).
 //!
 //! `cargo bench --bench envelope`
 
@@ -8,8 +9,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
+use instamed_soap::sensitive::{Secrets, mask_cards};
 use instamed_soap::soap::{self, Answer, SoapVersion};
-use instamed_soap::{Outlet, TransactionId, VoidRequest};
+use instamed_soap::{Credentials, Outlet, TransactionId, VoidRequest};
 
 const TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
 
@@ -130,5 +132,55 @@ fn envelopes(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, envelopes);
+/// What the client does to every text an answer puts in a receipt or an error: its secrets
+/// taken out, then card numbers.
+fn clean(secrets: &Secrets, text: &str) -> usize {
+    let removed = secrets.remove(text);
+    mask_cards(&removed).len()
+}
+
+fn scrubbing(c: &mut Criterion) {
+    let secrets = Secrets::of(
+        Some(&Credentials::new(
+            "merchant@clinic.test",
+            "Tr0ub4dor&3 horse",
+        )),
+        None,
+    );
+    // The texts of a voided receipt: statuses, a code, a message, the IDs.
+    let receipt = [
+        "C",
+        "V",
+        "000",
+        "APPROVED",
+        "Transaction voided successfully",
+        "EE52401813A74328AAA7D93319FF4383",
+        "A1B2C3",
+    ];
+    c.bench_function("scrub/receipt", |b| {
+        b.iter(|| {
+            receipt
+                .iter()
+                .map(|text| clean(&secrets, black_box(text)))
+                .sum::<usize>()
+        })
+    });
+    // A declined void's message echoing a card, and an HTTP error page's excerpt.
+    let echo = "Declined: card 4111 1111 1111 1111 is not on file for payment \
+                887BFFC901103101744246852F5EC81D (ref 2024-01-05 12:30:45)";
+    c.bench_function("scrub/message_with_a_card", |b| {
+        b.iter(|| clean(&secrets, black_box(echo)))
+    });
+    let page = "<html><head><title>500 - Internal server error.</title></head><body>\
+                <h2>There is a problem with the resource you are looking for, and it cannot \
+                be displayed. Error 0x80070005 at 10:31:07.123 on 2024-01-05, request \
+                7f3e2a10-5c1b-4e4f-9a7b-0c2d3e4f5a6b, server WEB01 build 4.2.1.1733</h2>\
+                </body></html>"
+        .repeat(12);
+    c.bench_function("scrub/error_page_4k", |b| {
+        b.iter(|| clean(&secrets, black_box(&page)))
+    });
+}
+
+criterion_group!(benches, envelopes, scrubbing);
 criterion_main!(benches);

@@ -245,7 +245,12 @@ impl ClientBuilder {
                     "plain HTTP is refused: use https, or allow plain HTTP on loopback for a simulator"
                         .to_owned()));
             }
-            _ => return Err(config(format!("endpoint {endpoint} is not an https URL"))),
+            _ => {
+                return Err(config(format!(
+                    "endpoint {} is not an https URL",
+                    endpoint::masked(&endpoint.to_string())
+                )));
+            }
         }
         let scrubber = Scrubber::for_secrets(self.credentials.as_ref(), self.api_key.as_ref());
         let (soap, wire) = if self.protocol == Protocol::Rest {
@@ -668,11 +673,12 @@ impl Client {
     /// connections, deadlines and limits. Nothing in the answer is judged.
     pub async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Error> {
         // Debug, not info: a recording proxy sends every request through here and says so in
-        // a line of its own. The path alone: a query may carry a card number.
+        // a line of its own. Its route alone: a query may carry a card number, and a path what
+        // its caller put there (a card, a password), which this client cannot know of.
         let span = tracing::debug_span!(
             "instamed_soap.execute",
             method = %request.method(),
-            path = request.uri().path(),
+            path = %crate::sensitive::route(request.uri().path()),
             status = tracing::field::Empty,
             verdict = tracing::field::Empty,
         );

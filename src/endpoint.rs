@@ -8,13 +8,15 @@ use crate::error::Error;
 /// `url` with everything between its scheme and its last `@` replaced by `***`, so that an
 /// address can go in an error message or a log whatever was typed into it. The last `@`
 /// anywhere, not only in what a parser takes as the authority: a password with an unencoded
-/// `/`, `?` or `#` in it ends the authority early and leaves the rest of it in the path.
+/// `/`, `?` or `#` in it ends the authority early and leaves the rest of it in the path. A
+/// path or query is data too: card numbers in it are masked, control characters left out.
 pub(crate) fn masked(url: &str) -> String {
     let start = url.find("://").map_or(0, |at| at + 3);
-    match url[start..].rfind('@') {
+    let url = match url[start..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
         None => url.to_owned(),
-    }
+    };
+    crate::sensitive::shown(&url).into_owned()
 }
 
 /// Parses `url`, the address called `what` in messages, refusing credentials written in it:
@@ -110,6 +112,10 @@ mod tests {
         assert_eq!(masked("user:pw@proxy:3128"), "***@proxy:3128");
         assert_eq!(masked("http://proxy:3128"), "http://proxy:3128");
         assert_eq!(masked("https://a@b@host/"), "https://***@host/");
+        assert_eq!(
+            masked("https://host/cards/4111-1111-1111-1111/x?pan=4111111111111111"),
+            "https://host/cards/[redacted]/x?pan=[redacted]"
+        );
     }
 
     #[test]

@@ -48,6 +48,7 @@ mod refund;
 pub mod rest;
 mod retry;
 mod scrub;
+pub mod sensitive;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod soap;

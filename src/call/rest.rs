@@ -49,9 +49,12 @@ impl Rest {
     /// REST requests under `base` (an absolute URL; a path in it is kept and the
     /// `/rest/payment/…` paths are appended), signed with `api_key`.
     pub fn new(base: &Uri, api_key: &ApiKey) -> Result<Self, Error> {
-        let host = base
-            .host()
-            .ok_or_else(|| config(format!("base URL {base} has no host")))?;
+        let host = base.host().ok_or_else(|| {
+            config(format!(
+                "base URL {} has no host",
+                crate::endpoint::masked(&base.to_string())
+            ))
+        })?;
         let authority = base.authority().map_or(host, |a| a.as_str());
         let host = HeaderValue::from_str(authority)
             .map_err(|e| config_with(format!("bad host {authority:?}"), e))?;

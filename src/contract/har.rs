@@ -33,8 +33,9 @@ use serde::Deserialize;
 use super::cassette::Cassette;
 use super::charset::Charset;
 use super::record::{self, SeenRequest};
+use super::redact::Exchange;
 use super::server::{highest_number, save_numbered};
-use crate::Protocol;
+use crate::{Protocol, sensitive};
 
 /// A HAR file, as far as import reads it.
 #[derive(Debug, Deserialize)]
@@ -102,7 +103,7 @@ struct Content {
     encoding: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct NameValue {
     name: String,
     value: String,
@@ -153,7 +154,11 @@ pub struct Imported {
     pub cassette: Cassette,
 }
 
-/// An entry left out, and why.
+/// An entry left out, and why. Both texts are fit for a terminal: what they quote of the entry
+/// (a path, an operation) is swept as its cassette would be (card numbers, and what its headers
+/// and cookies show to be secret) and has no control characters, and a header is named by its
+/// position, never by its name (a name HTTP cannot carry may be a secret pasted in the wrong
+/// place).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Skipped {
@@ -207,11 +212,16 @@ pub fn import(har: &[u8]) -> Result<Import, HarError> {
                 entry: number,
                 cassette,
             }),
-            Err(reason) => import.skipped.push(Skipped {
-                entry: number,
-                what: shown(&entry.request),
-                reason,
-            }),
+            Err(reason) => {
+                // What the entry's headers show to be secret (a password in its Basic token, a
+                // cookie) is taken out of the line as the cassette would have it taken out.
+                let sweep = entry_sweep(entry);
+                import.skipped.push(Skipped {
+                    entry: number,
+                    what: sweep.finish_text(&shown(&entry.request)),
+                    reason: sweep.finish_text(&reason),
+                })
+            }
         }
     }
     Ok(import)
@@ -245,9 +255,9 @@ pub fn import_file(har: &Path, dir: &Path) -> Result<Written, HarError> {
     Ok(written)
 }
 
-/// The request as a line may show it: no query, no user info.
+/// The request as a line may show it: no query, no user info, no card number.
 fn shown(request: &Request) -> String {
-    let method = printable(&request.method);
+    let method = sensitive::shown(&request.method);
     match url(request) {
         Ok(uri) => {
             let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -257,7 +267,7 @@ fn shown(request: &Request) -> String {
                 "{}://{}{port}{}",
                 uri.scheme_str().unwrap_or("?"),
                 uri.host().unwrap_or("?"),
-                printable(uri.path())
+                uri.path()
             );
             format!("{method} {}", crate::endpoint::masked(&address))
         }
@@ -265,15 +275,43 @@ fn shown(request: &Request) -> String {
     }
 }
 
+/// The redaction `record` would run on `entry`, knowing the secrets its headers and cookies
+/// show; what HTTP cannot carry is left out (and is not quoted either).
+fn entry_sweep(entry: &Entry) -> Exchange {
+    let lenient = |pairs: &[NameValue], cookies: &[NameValue], cookie_header: HeaderName| {
+        let mut map = HeaderMap::new();
+        let cookies = cookies.iter().map(|c| NameValue {
+            name: cookie_header.as_str().to_owned(),
+            value: format!("{}={}", c.name, c.value),
+        });
+        for pair in pairs.iter().cloned().chain(cookies) {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(pair.name.trim()),
+                HeaderValue::try_from(pair.value.trim()),
+            ) {
+                map.append(name, value);
+            }
+        }
+        map
+    };
+    Exchange::new(
+        &lenient(
+            &entry.request.headers,
+            &entry.request.cookies,
+            http::header::COOKIE,
+        ),
+        &lenient(
+            &entry.response.headers,
+            &entry.response.cookies,
+            http::header::SET_COOKIE,
+        ),
+    )
+}
+
 /// The request's URL; a fragment (`#…`), which browsers keep and never send, is left out.
 fn url(request: &Request) -> Result<Uri, http::uri::InvalidUri> {
     let url = request.url.split('#').next().unwrap_or("");
     url.parse()
-}
-
-/// `text` without control characters, so that a line stays one line on a terminal.
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// The cassette `record` would have written for `entry`, or why there is none.
@@ -288,7 +326,13 @@ fn cassette(entry: &Entry) -> Result<Cassette, String> {
     let method = Method::from_bytes(request.method.as_bytes())
         .map_err(|_| "its method cannot be read".to_owned())?;
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    let request_headers = headers(&request.headers, &request.cookies, "cookie", "; ")?;
+    let request_headers = headers(
+        "request",
+        &request.headers,
+        &request.cookies,
+        "cookie",
+        "; ",
+    )?;
 
     // Which interface, judged as `record` judges it, before asking for a body.
     let probe = SeenRequest {
@@ -305,7 +349,7 @@ fn cassette(entry: &Entry) -> Result<Cassette, String> {
         return Err(format!(
             "not an exchange with the service: {} {} is no SOAP, NVP or REST call",
             method,
-            printable(uri.path())
+            sensitive::shown(uri.path())
         ));
     };
 
@@ -318,7 +362,13 @@ fn cassette(entry: &Entry) -> Result<Cassette, String> {
     };
     known_operation(protocol, &seen)?;
 
-    let response_headers = headers(&response.headers, &response.cookies, "set-cookie", "")?;
+    let response_headers = headers(
+        "answer",
+        &response.headers,
+        &response.cookies,
+        "set-cookie",
+        "",
+    )?;
     let answer = response_body(&response.content, &response_headers)?;
     Ok(record::cassette(&seen, status, &response_headers, &answer))
 }
@@ -337,30 +387,34 @@ fn status(status: f64) -> Result<StatusCode, String> {
 /// described the body before the tool decoded it, left out; cookies put back when the capture
 /// lists them only apart. A header that HTTP cannot carry, even with the spaces a tool may add
 /// around it trimmed, refuses the entry: no server received that exchange, and a secret in a
-/// header the redaction never sees could be echoed in the answer and written as it is.
+/// header the redaction never sees could be echoed in the answer and written as it is. Such a
+/// header is named by its position among the `whose` headers, never quoted: a name HTTP
+/// cannot carry is often a value pasted in the wrong place (`Basic dXNlcj…`).
 fn headers(
+    whose: &str,
     pairs: &[NameValue],
     cookies: &[NameValue],
     cookie_header: &str,
     join: &str,
 ) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
-    for pair in pairs {
+    for (index, pair) in pairs.iter().enumerate() {
         let name = pair.name.trim();
         if name.starts_with(':') {
             continue;
         }
-        let unreadable = || {
+        let unreadable = |part: &str| {
             format!(
-                "its header {:?} cannot be carried by HTTP",
-                printable(name).chars().take(40).collect::<String>()
+                "the {part} of its {whose} header {} (of {}) cannot be carried by HTTP",
+                index + 1,
+                pairs.len()
             )
         };
-        let name = HeaderName::try_from(name).map_err(|_| unreadable())?;
+        let name = HeaderName::try_from(name).map_err(|_| unreadable("name"))?;
         if name == http::header::CONTENT_ENCODING || name == http::header::CONTENT_LENGTH {
             continue;
         }
-        let value = HeaderValue::try_from(pair.value.trim()).map_err(|_| unreadable())?;
+        let value = HeaderValue::try_from(pair.value.trim()).map_err(|_| unreadable("value"))?;
         map.append(name, value);
     }
     if !cookies.is_empty() && !map.contains_key(cookie_header) {
@@ -446,11 +500,25 @@ fn response_body(content: &Content, headers: &HeaderMap) -> Result<Vec<u8>, Stri
 /// Whether the request calls an operation of the service: a SOAP action (or body element) in
 /// the service's namespace, an NVP `transactionAction`, a REST void or simple refund.
 fn known_operation(protocol: Protocol, seen: &SeenRequest<'_>) -> Result<(), String> {
-    let operation = seen.operation();
+    let operation = match protocol {
+        // As written, not folded to lower case: the line is swept for what the entry's
+        // headers show to be secret, and a secret is matched as written.
+        Protocol::Rest => seen
+            .target
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        _ => seen.operation(),
+    };
     let unknown = || {
         format!(
             "operation {:?} is not one of the service's",
-            printable(&operation)
+            sensitive::shown(&operation)
         )
     };
     match protocol {

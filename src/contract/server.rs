@@ -166,7 +166,10 @@ impl ContractServer {
         let next = highest_number(dir).map_err(directory_error)? + 1;
         let origin: Uri = upstream.endpoint.parse().map_err(|_| {
             ContractServerError::Upstream(Error::InvalidConfig {
-                reason: format!("upstream {:?} is not a URL", upstream.endpoint),
+                reason: format!(
+                    "upstream {:?} is not a URL",
+                    crate::endpoint::masked(&upstream.endpoint)
+                ),
                 source: None,
             })
         })?;
@@ -305,10 +308,11 @@ fn refused(
 }
 
 /// What the server's line says about a request: never its query (it may carry a card
-/// number), a header value or its body.
+/// number), a header value or its body; its path swept as a cassette's is, of card numbers and
+/// of what the request's headers show to be secret (the password in its Basic token).
 struct Line<'a> {
     method: &'a http::Method,
-    path: &'a str,
+    path: String,
     protocol: &'static str,
     latency_ms: f64,
 }
@@ -317,7 +321,10 @@ impl<'a> Line<'a> {
     fn of(request: &SeenRequest<'a>, started: Instant) -> Self {
         Self {
             method: request.method,
-            path: request.target.split('?').next().unwrap_or(""),
+            path: super::redact::Exchange::new(request.headers, &http::HeaderMap::new())
+                .finish_text(&crate::sensitive::shown(
+                    request.target.split('?').next().unwrap_or(""),
+                )),
             protocol: request.protocol().map_or("other", Protocol::as_str),
             latency_ms: milliseconds(started.elapsed()),
         }
@@ -338,21 +345,24 @@ fn operation_of(request: &SeenRequest<'_>) -> String {
 }
 
 /// `name` as one short token: operation names are letters, digits and a few marks; anything
-/// else is shown as `?`, and a long name is cut.
+/// else is shown as `?`, and a long name is cut. Card numbers are masked first (a REST
+/// operation is a path segment, which may be one), while their separators are still there to
+/// be read.
 fn loggable(name: &str) -> String {
     const LONGEST: usize = 64;
-    let mut shown: String = name
+    let swept = crate::sensitive::mask_cards(name);
+    let mut shown: String = swept
         .chars()
         .take(LONGEST)
         .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':') {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '[' | ']') {
                 c
             } else {
                 '?'
             }
         })
         .collect();
-    if name.chars().count() > LONGEST {
+    if swept.chars().count() > LONGEST {
         shown.push('…');
     }
     shown

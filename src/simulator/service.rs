@@ -46,7 +46,8 @@ pub(crate) struct Abort(pub(crate) &'static str);
 
 /// Answers one request, and says so in one line at info level: method, path, protocol,
 /// operation, verdict, status and latency. Never the query (it may carry a card number), a
-/// header value or the body.
+/// header value or the body; of the path, its route (`/rest/payment/{…}/void`): a REST or
+/// admin path names a payment, and a client may put anything there, a card number included.
 pub(crate) async fn handle(
     shared: &Shared,
     request: Request<Incoming>,
@@ -56,10 +57,11 @@ pub(crate) async fn handle(
     let answered = route(shared, &parts.method, &parts.uri, &parts.headers, body).await;
     let latency_ms = milliseconds(started.elapsed());
     let protocol = protocol_of(parts.uri.path(), &parts.headers);
+    let path = crate::sensitive::route(parts.uri.path());
     match &answered {
         Ok(response) => tracing::info!(
             method = %parts.method,
-            path = %parts.uri.path(),
+            path = %path,
             protocol = %protocol,
             operation = %response.extensions().get::<OperationName>().map_or("-", |op| op.0),
             verdict = %verdict_of(response),
@@ -69,7 +71,7 @@ pub(crate) async fn handle(
         ),
         Err(abort) => tracing::info!(
             method = %parts.method,
-            path = %parts.uri.path(),
+            path = %path,
             protocol = %protocol,
             verdict = %abort.0,
             latency_ms,

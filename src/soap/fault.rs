@@ -232,8 +232,7 @@ pub(crate) fn bounded(text: String) -> String {
     }
     // The text is cut before anyone scrubs it: a card number the cut splits would be too short
     // to be recognised as one, so the digits the cut leaves hanging go with the rest.
-    let kept = trimmed[..end]
-        .trim_end_matches(|c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+' | '.'));
+    let kept = crate::sensitive::trim_hanging_digits(&trimmed[..end]);
     format!("{kept}…")
 }
 

@@ -11,6 +11,7 @@
 #![allow(dead_code)] // each test binary uses a different part of it
 
 pub mod hostile;
+pub mod leaks;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -7,7 +7,8 @@
 
 use crate::exact_json::Json;
 
-use super::{REDACTED, Sweep, cards, names};
+use super::{REDACTED, Sweep, names};
+use crate::sensitive::mask_cards;
 
 /// Redacts a JSON document; `None` when it does not parse (then it cannot be judged).
 ///
@@ -39,7 +40,7 @@ fn walk(value: &mut Json, sweep: &mut Sweep) {
         Json::Array(items) => items.iter_mut().for_each(|item| walk(item, sweep)),
         Json::String(text) => *text = sweep.value(text),
         Json::Number(number) => {
-            if cards::sweep(number) != *number {
+            if mask_cards(number) != number.as_str() {
                 *value = Json::String(REDACTED.to_owned());
             }
         }

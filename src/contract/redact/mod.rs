@@ -18,28 +18,27 @@
 //!   documented list and by pattern, case-blind;
 //! - **values seen as secret are remembered** (the password in an `Authorization: Basic`
 //!   token, an API key, a cookie, a password field) and removed wherever else they appear in
-//!   the exchange, also percent-encoded or XML-escaped;
-//! - **the last net**, [`cards::sweep`], replaces every card number left anywhere: Luhn-valid
-//!   runs of 13 to 19 digits, with spaces, dashes or `+` between groups, percent-encoded or
-//!   written as character references.
+//!   the exchange, in any encoding [`Secrets`] reads (percent- and form-encoded, JSON- and
+//!   XML-escaped);
+//! - **the last net**, [`mask_cards`], replaces every card number left anywhere, in any
+//!   grouping and encoding.
+//!
+//! Names, remembered secrets and card numbers are judged by [`crate::sensitive`], the module
+//! the client's own output goes through too.
 //!
 //! `docs/redaction.md` lists what is redacted and the probes that test it.
 
-pub mod cards;
 pub mod form;
 pub mod json;
 pub mod markup;
-pub mod names;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::HeaderMap;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::charset::Charset;
-
-/// What replaces a secret.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::sensitive::{REDACTED, names};
+use crate::sensitive::{Secrets, mask_cards};
 
 /// Headers stored with their values (still swept for card numbers and remembered secrets).
 /// Every other header is stored with [`REDACTED`] for a value.
@@ -74,17 +73,15 @@ const SHORTEST_REMEMBERED: usize = 4;
 /// The secrets one exchange has shown, and the sweep that removes them with card numbers.
 #[derive(Debug, Default)]
 pub struct Sweep {
-    known: Vec<String>,
+    known: Secrets,
 }
 
 impl Sweep {
     /// Remembers a secret value, to remove it wherever else it appears.
     pub fn remember(&mut self, value: &str) {
         let value = value.trim();
-        if value.chars().count() >= SHORTEST_REMEMBERED && !self.known.iter().any(|k| k == value) {
-            self.known.push(value.to_owned());
-            // Longest first, so that a secret containing another goes whole.
-            self.known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        if value.chars().count() >= SHORTEST_REMEMBERED {
+            self.known.insert(value);
         }
     }
 
@@ -98,31 +95,13 @@ impl Sweep {
             }
             return REDACTED.to_owned();
         }
-        cards::sweep(&self.known_removed(decoded))
+        self.text(decoded)
     }
 
     /// Raw text (a whole body, a header value, a start line) with remembered secrets, in any
     /// of their encodings, and card numbers removed.
     pub fn text(&self, raw: &str) -> String {
-        cards::sweep(&self.known_removed(raw))
-    }
-
-    fn known_removed(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.known {
-            let escaped = secret
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;");
-            let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            let percent = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
-            for written in [secret.as_str(), &escaped, &form, &percent] {
-                if out.contains(written) {
-                    out = out.replace(written, REDACTED);
-                }
-            }
-        }
-        out
+        mask_cards(&self.known.remove(raw)).into_owned()
     }
 
     /// Remembers the secrets a header shows: the whole value of a header named like a secret,
@@ -150,8 +129,12 @@ impl Sweep {
             let decoded = BASE64.decode(token).ok();
             if let Some(pair) = decoded.as_deref().and_then(|d| std::str::from_utf8(d).ok()) {
                 self.remember(pair);
-                if let Some((_, password)) = pair.split_once(':') {
-                    self.remember(password);
+                // The password, and the token of the other user-name form too: an answer may
+                // echo either.
+                if let Some((user, password)) = pair.split_once(':')
+                    && password.trim().chars().count() >= SHORTEST_REMEMBERED
+                {
+                    self.known.insert_basic(user, password.trim());
                 }
             }
         }

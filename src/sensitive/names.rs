@@ -5,7 +5,13 @@
 //! (`user_Password`, `user-password` and `UserPassword` are one name). It is secret when
 //! - it is one of [`EXACT`] (short names that would match too much as a pattern),
 //! - it contains one of [`PATTERNS`] (`merchantPassword`, `X-Api-Key`, `Track2Data`, …), or
-//! - one of its words is `pin` (`PIN`, `userPin`, `pin_code`; not `Shipping`).
+//! - one of its words is one of [`WORDS`] (`PIN`, `userPin`, `pin_code`, `card_cid`,
+//!   `CardCV2`; not `Shipping`).
+//!
+//! The card security code goes by many names in the payment industry, and each is here: CVV,
+//! CVV2 (Visa), CVC, CVC2 (Mastercard), CID and 4DBC (American Express, Discover), CVD
+//! (Discover), CSC, CVN, CVN2 (UnionPay), CAV2 (JCB), CVE (Elo), CV2, `SecCode`,
+//! `SecurityCode`, `VerificationValue`, `card_code`, and the 3-D Secure CAVV.
 //!
 //! The lists lean towards redacting too much: a name that merely looks secret loses its value
 //! in the cassette, which costs a reviewer a placeholder, never a leak.
@@ -23,6 +29,7 @@ pub const EXACT: &[&str] = &[
     "cookie",
     "setcookie",
     "sessionid",
+    "4dbc",
 ];
 
 /// Names that are secret when they contain one of these.
@@ -49,7 +56,16 @@ pub const PATTERNS: &[&str] = &[
     "token",
     "credential",
     "pinblock",
+    "seccode",
+    "verificationvalue",
+    "verificationcode",
+    "securitynumber",
+    "cavv",
 ];
+
+/// Names that are secret when one of their words is one of these: short codes that would
+/// match inside innocent names as a pattern (`pin` in `Shipping`, `cid` in `Lucid`).
+pub const WORDS: &[&str] = &["pin", "csc", "cid", "cvd", "cv2", "cve", "cav2", "4dbc"];
 
 /// Whether the value of a field, attribute, key or header called `name` is a secret.
 pub fn is_secret(name: &str) -> bool {
@@ -70,10 +86,7 @@ pub fn is_secret(name: &str) -> bool {
             *pattern != "track" || !folded[at..].starts_with("tracking")
         })
     });
-    // Short names, secret as whole words only: a PIN, a card security code (CSC).
-    pattern
-        || words(name)
-            .any(|word| word.eq_ignore_ascii_case("pin") || word.eq_ignore_ascii_case("csc"))
+    pattern || words(name).any(|word| WORDS.iter().any(|short| word.eq_ignore_ascii_case(short)))
 }
 
 /// The words of a name: split at anything that is not a letter or digit, and at case changes
@@ -147,6 +160,33 @@ mod tests {
         ] {
             assert!(is_secret(name), "{name}");
         }
+        // The card security code under each name the payment industry gives it.
+        for name in [
+            "CV2",
+            "CVD",
+            "SecCode",
+            "sec_code",
+            "VerificationValue",
+            "verification_value",
+            "CID",
+            "card_cid",
+            "CardCID",
+            "CVV2",
+            "CVC2",
+            "CVN2",
+            "CAV2",
+            "CVE",
+            "4DBC",
+            "SecurityCode",
+            "card_code",
+            "cardCode",
+            "CardSecurityCode",
+            "CardCV2",
+            "cvv2Code",
+            "CAVV",
+        ] {
+            assert!(is_secret(name), "{name}");
+        }
         for name in [
             "MerchantID",
             "StoreID",
@@ -160,6 +200,8 @@ mod tests {
             "transactionAction",
             "ShippingAddress",
             "Spinner",
+            "Lucid",
+            "Decide",
             "TrackingNumber",
             "Content-Type",
             "SOAPAction",
