@@ -36,9 +36,7 @@ mod bench {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
-    use instamed_soap::batch::{
-        Answer, Batch, BatchOptions, InputRow, Journal, Money, Settle, Verdict,
-    };
+    use instamed_soap::batch::{Answer, Batch, BatchOptions, InputRow, Journal, Settle, Verdict};
     use instamed_soap::simulator::{
         DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
     };
@@ -58,7 +56,7 @@ mod bench {
         async fn reconcile(&self, request: &VoidRequest) -> Answer {
             self.void(request).await
         }
-        async fn refund(&self, _: &VoidRequest, _: Money) -> Answer {
+        async fn refund(&self, _: &VoidRequest, _: instamed_soap::rest::Amount) -> Answer {
             Answer::default()
         }
     }

@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use instamed_soap::batch::{
-    Answer, Batch, BatchOptions, InputRow, Journal, JournalError, Money, Settle, Verdict,
+    Answer, Batch, BatchOptions, InputRow, Journal, JournalError, Settle, Verdict,
 };
 use instamed_soap::ledger::{Action as LedgerAction, Ledger};
 use instamed_soap::simulator::{
@@ -808,7 +808,11 @@ impl Settle for Shared {
             Verdict::Unknown
         })
     }
-    async fn refund(&self, request: &instamed_soap::VoidRequest, _: Money) -> Answer {
+    async fn refund(
+        &self,
+        request: &instamed_soap::VoidRequest,
+        _: instamed_soap::rest::Amount,
+    ) -> Answer {
         self.0.log(request, "refund");
         if self.0.refund_says_not_voidable {
             return answer(Verdict::NotVoidable);
@@ -877,7 +881,7 @@ async fn an_unknown_void_is_reconciled_never_refunded_and_final_rows_are_left_al
                 Ok(InputRow::from_request(
                     i as u64 + 1,
                     &request,
-                    Some(Money::parse("4.00").unwrap()),
+                    Some("4.00".parse().unwrap()),
                 ))
             })
     };
@@ -942,7 +946,7 @@ async fn a_refund_that_claims_another_verdict_is_unknown_and_never_sent_again() 
                 outlet.clone(),
                 TransactionId::new("BBBB0002").unwrap(),
             ),
-            Some(Money::parse("4.00").unwrap()),
+            Some("4.00".parse().unwrap()),
         )))
     };
     let options = BatchOptions {
@@ -983,7 +987,7 @@ async fn a_refund_that_never_left_is_failed_and_the_next_run_sends_it() {
                 outlet.clone(),
                 TransactionId::new("BBBB0002").unwrap(),
             ),
-            Some(Money::parse("4.00").unwrap()),
+            Some("4.00".parse().unwrap()),
         )))
     };
     let options = BatchOptions {

@@ -8,7 +8,7 @@ use crate::exact_json::Json;
 use crate::{CardPresentStatus, Outlet, TransactionId, VoidRequest};
 
 use super::error::InputError;
-use super::money::Money;
+use crate::rest::Amount;
 
 /// The columns every row must have, in the order the report writes them.
 pub const REQUIRED_COLUMNS: [&str; 4] =
@@ -41,7 +41,7 @@ pub struct BatchRow {
     /// The void to send.
     pub request: VoidRequest,
     /// The amount to refund when the payment can no longer be voided (with `--or-refund`).
-    pub amount: Option<Money>,
+    pub amount: Option<Amount>,
 }
 
 impl BatchRow {
@@ -58,12 +58,22 @@ impl BatchRow {
         };
         let amount = match raw.amount.trim() {
             "" => None,
-            text => Some(Money::parse(text)?),
+            text => Some(refund_amount(text)?),
         };
         Ok(Self {
             request: VoidRequest::new(outlet, payment).with_card_present_status(status),
             amount,
         })
+    }
+}
+
+/// The amount of a row's `amount` column (already trimmed): the crate's one money type, and
+/// more than zero, because a row's amount is what `--or-refund` would give back.
+fn refund_amount(text: &str) -> Result<Amount, String> {
+    match text.parse::<Amount>() {
+        Ok(amount) if amount.cents() > 0 => Ok(amount),
+        Ok(_) => Err("amount must be more than zero".to_owned()),
+        Err(invalid) => Err(invalid.to_string()),
     }
 }
 
@@ -86,7 +96,7 @@ impl InputRow {
     }
 
     /// A row built from a request in code (`line` is its position, from 1).
-    pub fn from_request(line: u64, request: &VoidRequest, amount: Option<Money>) -> Self {
+    pub fn from_request(line: u64, request: &VoidRequest, amount: Option<Amount>) -> Self {
         let outlet = request.outlet();
         Self::new(
             line,
@@ -453,7 +463,7 @@ mod tests {
             BatchRow::from_raw(&exact.raw)
                 .unwrap()
                 .amount
-                .map(Money::cents),
+                .map(Amount::cents),
             Some(450)
         );
         // What is not a column of ours is echoed as written too.

@@ -47,7 +47,6 @@ mod engine;
 mod error;
 mod input;
 mod journal;
-mod money;
 mod report;
 mod settle;
 
@@ -60,6 +59,5 @@ pub use input::{
     csv_rows, json_rows, read_file,
 };
 pub use journal::{Journal, JournalStats, Loaded, RowRecord};
-pub use money::Money;
 pub use report::{REPORT_COLUMNS, ReportError, write_report};
 pub use settle::Settle;

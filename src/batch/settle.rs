@@ -8,9 +8,7 @@ use crate::ledger::Answer;
 #[cfg(doc)]
 use crate::ledger::Verdict;
 use crate::rest::Amount;
-use crate::{Client, Error, InvalidRequest, RefundRequest, VoidRequest};
-
-use super::money::Money;
+use crate::{Client, Error, RefundRequest, VoidRequest};
 
 /// The three calls the batch engine makes. Each must judge only on structured evidence: a
 /// verdict other than [`Verdict::Unknown`] / [`Verdict::RefundUnknown`] / [`Verdict::Failed`]
@@ -31,7 +29,7 @@ pub trait Settle: Send + Sync + 'static {
     /// [`Verdict::RefundRefused`] on evidence that nothing was refunded, [`Verdict::Failed`]
     /// when it never left this machine (safe to send again), otherwise
     /// [`Verdict::RefundUnknown`]. Only called after a known not-voidable refusal.
-    fn refund(&self, request: &VoidRequest, amount: Money) -> impl Future<Output = Answer> + Send;
+    fn refund(&self, request: &VoidRequest, amount: Amount) -> impl Future<Output = Answer> + Send;
 }
 
 impl Settle for Client {
@@ -43,22 +41,16 @@ impl Settle for Client {
         Answer::of_reconciliation(&self.void_reconciled(request).await)
     }
 
-    async fn refund(&self, request: &VoidRequest, amount: Money) -> Answer {
+    async fn refund(&self, request: &VoidRequest, amount: Amount) -> Answer {
         refund_with(self, request, amount).await
     }
 }
 
 /// The refund arm: a simple refund of `amount` over the client's protocol. The client never
 /// resends a refund whose outcome is unknown; neither does the batch.
-async fn refund_with(client: &Client, request: &VoidRequest, amount: Money) -> Answer {
-    let refund = amount
-        .to_string()
-        .parse::<Amount>()
-        .map_err(|error| Error::from(InvalidRequest::new("Amount", error.to_string())))
-        .and_then(|amount| {
-            RefundRequest::new(request.outlet().clone(), request.payment().clone(), amount)
-                .map_err(Error::from)
-        });
+async fn refund_with(client: &Client, request: &VoidRequest, amount: Amount) -> Answer {
+    let refund = RefundRequest::new(request.outlet().clone(), request.payment().clone(), amount)
+        .map_err(Error::from);
     let result = match refund {
         Ok(refund) => client.refund(&refund).await,
         Err(error) => Err(error),
