@@ -161,14 +161,14 @@ async fn a_refund_of_unknown_outcome_waits_for_a_person() {
         .create_payment(&outlet(), "10.00")
         .unwrap();
     let request = RefundRequest::new(outlet(), id.clone(), amount("2.00")).unwrap();
-    let first = ledger.refund(&client, &request, false).await.unwrap();
+    let first = ledger.refund(&client, &request, None).await.unwrap();
     assert!(
         matches!(&first, Guarded::Sent(Err(error)) if error.outcome_unknown()),
         "{first:?}"
     );
     // Not even a deliberate further refund goes while this one may have been made.
-    for another in [false, true] {
-        match ledger.refund(&client, &request, another).await.unwrap() {
+    for after in [None, Some("R1")] {
+        match ledger.refund(&client, &request, after).await.unwrap() {
             Guarded::OnHold(entry) => assert_eq!(entry.verdict, Some(Verdict::RefundUnknown)),
             other => panic!("{other:?}"),
         }

@@ -28,7 +28,8 @@ pub const LEDGER: u8 = 7;
 /// changes nothing until `instamed-soap ledger settle` records what a person found.
 pub const SETTLE_BY_HAND: u8 = 9;
 /// The ledger holds a refund made of this payment, and this command asks for a different one:
-/// nothing was sent (`--another-refund AMOUNT` sends a further refund on purpose).
+/// nothing was sent (`--after-refund REFUND_ID`, naming the latest refund, sends a further one on
+/// purpose).
 pub const ALREADY_REFUNDED: u8 = 10;
 
 /// The exit codes, for `--help`.
@@ -53,7 +54,7 @@ Exit codes:
      flight elsewhere) and is never sent again; check the payment's refunds with InstaMed,
      then record what you found with `instamed-soap ledger settle`
  10  the ledger holds a refund made of this payment and this is a different one: nothing
-     sent (add --another-refund AMOUNT to refund again on purpose)
+     sent (add --after-refund REFUND_ID, the latest refund, to refund again on purpose)
   3 also covers a refund refused: more than is left to refund, older than the refund window
 
 The ledger (--ledger, INSTAMED_LEDGER; default $XDG_STATE_HOME/instamed-soap/ledger.db or

@@ -20,9 +20,10 @@ pub struct RefundArgs {
     #[arg(long)]
     amount: String,
     /// Refund again on purpose although the ledger holds a refund made of this payment: name
-    /// the same amount as --amount. Never needed for a first refund.
-    #[arg(long, value_name = "AMOUNT")]
-    another_refund: Option<String>,
+    /// the latest refund you know of by its transaction ID. Run again, the same command finds
+    /// the refund it made and sends nothing. Never needed for a first refund.
+    #[arg(long, value_name = "REFUND_ID")]
+    after_refund: Option<String>,
     #[command(flatten)]
     void: void::Args,
 }
@@ -59,18 +60,10 @@ pub async fn refund(args: RefundArgs) -> ExitCode {
     let prepared = (|| {
         let (client, void) = void::prepare(&args.void)?;
         let amount = amount(&args.amount)?;
-        let another = match &args.another_refund {
-            None => false,
-            Some(text) if self::amount(text)? == amount => true,
-            Some(text) => {
-                return Err(invalid(format!(
-                    "--another-refund {text} must name the amount of --amount {amount}"
-                )));
-            }
-        };
-        Ok((client, RefundRequest::for_void(&void, amount)?, another))
+        let after = args.after_refund.clone();
+        Ok((client, RefundRequest::for_void(&void, amount)?, after))
     })();
-    let (client, request, another) = match prepared {
+    let (client, request, after) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return print_refund(&args.void, Err(error)),
     };
@@ -78,7 +71,7 @@ pub async fn refund(args: RefundArgs) -> ExitCode {
         Ok(ledger) => ledger,
         Err(code) => return code,
     };
-    match ledger.refund(&client, &request, another).await {
+    match ledger.refund(&client, &request, after.as_deref()).await {
         Ok(Guarded::Sent(result)) => print_refund(&args.void, result),
         Ok(held) => from_ledger(held, args.void.json, exit::VOIDED),
         Err(error) => ledger_failed(&error),

@@ -32,17 +32,45 @@ impl Choice {
     }
 
     /// Opens the ledger for `command` (the words written beside every intent), or says why
-    /// not on standard error; nothing may be sent without it.
+    /// not on standard error; nothing may be sent without it. A ledger made new here is said
+    /// out loud: one that does not know earlier refunds cannot prevent them again (a changed
+    /// HOME under cron or sudo finds another default).
     pub fn open(&self, command: &str) -> Result<Ledger, ExitCode> {
-        let opened = self
-            .path()
-            .and_then(|path| Ledger::open(&path).map_err(|e| crate::causes::chain(&e)));
-        opened
-            .map(|ledger| ledger.with_command(command))
-            .map_err(|why| {
-                eprintln!("error: {why}; nothing was sent");
-                ExitCode::from(exit::LEDGER)
-            })
+        self.open_as(command, true)
+    }
+
+    /// Opens a ledger that must exist already: reading or settling a ledger that was never
+    /// written would only say, wrongly, that nothing waits.
+    pub fn open_existing(&self, command: &str) -> Result<Ledger, ExitCode> {
+        self.open_as(command, false)
+    }
+
+    fn open_as(&self, command: &str, create: bool) -> Result<Ledger, ExitCode> {
+        let path = self.path().map_err(|why| {
+            eprintln!("error: {why}; nothing was sent");
+            ExitCode::from(exit::LEDGER)
+        })?;
+        let new = !path.exists();
+        if new && !create {
+            eprintln!(
+                "error: there is no ledger at {}: check --ledger, INSTAMED_LEDGER and HOME",
+                path.display()
+            );
+            return Err(ExitCode::from(exit::LEDGER));
+        }
+        let ledger = Ledger::open(&path).map_err(|error| {
+            eprintln!("error: {}; nothing was sent", crate::causes::chain(&error));
+            ExitCode::from(exit::LEDGER)
+        })?;
+        if new {
+            eprintln!(
+                "note: a new ledger was made at {}; if the earlier runs used another (a changed \
+                 HOME, INSTAMED_LEDGER or --ledger), stop and point this one at it: a ledger \
+                 that does not know a refund cannot keep it from being made twice",
+                path.display()
+            );
+        }
+        Ok(ledger.with_command(command))
     }
 }
 
@@ -93,8 +121,8 @@ impl Said {
             Self::AlreadyRefunded => (
                 "already_refunded",
                 exit::ALREADY_REFUNDED,
-                "nothing was sent: to refund again on purpose, add --another-refund with the \
-                 amount",
+                "nothing was sent: to refund again on purpose, add --after-refund with the \
+                 latest refund's transaction ID",
             ),
         };
         if json {
@@ -217,7 +245,7 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
     }
-    let ledger = match choice.open("instamed-soap ledger") {
+    let ledger = match choice.open_existing("instamed-soap ledger") {
         Ok(ledger) => ledger,
         Err(code) => return code,
     };
@@ -264,6 +292,10 @@ pub fn run(args: Args) -> ExitCode {
                         "error: entry {entry} is not a refund whose outcome is open; see \
                          `instamed-soap ledger list --open`"
                     );
+                    return ExitCode::from(exit::INVALID);
+                }
+                Err(error @ instamed_soap::ledger::LedgerError::InFlight { .. }) => {
+                    eprintln!("error: {error}");
                     return ExitCode::from(exit::INVALID);
                 }
                 Err(error) => Err(error),

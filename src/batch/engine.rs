@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
@@ -179,6 +180,8 @@ impl<S: Settle> Batch<S> {
         let mut tasks: JoinSet<Result<(), JournalError>> = JoinSet::new();
         let mut steps = 0_u64;
         let mut stopped = false;
+        // Read by the rows in flight: once the batch is told to stop, none starts a refund.
+        let stopping = Arc::new(AtomicBool::new(false));
         tokio::pin!(stop);
         let mut phases = vec![Phase::Main];
         if options.reconcile {
@@ -191,6 +194,7 @@ impl<S: Settle> Batch<S> {
                     biased;
                     () = &mut stop => {
                         stopped = true;
+                        stopping.store(true, Ordering::SeqCst);
                         writer.release_later(next)?;
                         break 'phases;
                     }
@@ -220,6 +224,7 @@ impl<S: Settle> Batch<S> {
                     };
                     let Some(permit) = permit.filter(|_| ready) else {
                         stopped = true;
+                        stopping.store(true, Ordering::SeqCst);
                         let mut unsent = vec![item];
                         unsent.extend(work);
                         writer.release(unsent)?;
@@ -232,6 +237,7 @@ impl<S: Settle> Batch<S> {
                         writer: writer.sender(),
                         limiter: limiter.clone(),
                         or_refund: options.or_refund,
+                        stopping: stopping.clone(),
                         observer: options.observer.clone(),
                     };
                     tasks.spawn(async move {
@@ -249,9 +255,26 @@ impl<S: Settle> Batch<S> {
                     break;
                 }
             }
-            // The reconcile phase must see every verdict of the main one.
-            while let Some(done) = tasks.join_next().await {
-                done.map_err(|_| JournalError::WriterGone)??;
+            // The reconcile phase must see every verdict of the main one. A stop while the
+            // last rows are in flight still counts: they record what they heard and start no
+            // refund, and no further phase begins.
+            loop {
+                let done = tokio::select! {
+                    biased;
+                    () = &mut stop, if !stopped => {
+                        stopped = true;
+                        stopping.store(true, Ordering::SeqCst);
+                        continue;
+                    }
+                    done = tasks.join_next() => done,
+                };
+                match done {
+                    Some(done) => done.map_err(|_| JournalError::WriterGone)??,
+                    None => break,
+                }
+            }
+            if stopped {
+                break;
             }
         }
         while let Some(done) = tasks.join_next().await {
@@ -267,6 +290,7 @@ struct RowTask<S> {
     writer: std_mpsc::Sender<Command>,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     or_refund: bool,
+    stopping: Arc<AtomicBool>,
     observer: Option<Observer>,
 }
 
@@ -280,7 +304,11 @@ impl<S: Settle> RowTask<S> {
             Action::Refund => self.refund(&work).await,
         };
         let mut verdict = judged(action, &answer);
-        if verdict == Verdict::NotVoidable && self.or_refund && work.row.amount.is_some() {
+        // A batch told to stop starts no refund: the row stays not voidable, and the next run
+        // with --or-refund refunds it.
+        let refund = !self.stopping.load(Ordering::SeqCst);
+        if verdict == Verdict::NotVoidable && self.or_refund && work.row.amount.is_some() && refund
+        {
             // The refusal and the refund's intent reach the disk together before it is sent.
             let (reply, durable) = oneshot::channel();
             self.send(Command::RecordThenRefund {

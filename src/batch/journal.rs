@@ -74,6 +74,8 @@ fn consult(
     standing: &Standing,
     action: Action,
     or_refund: bool,
+    amount: Option<&str>,
+    held_before: bool,
 ) -> Result<Action, (Verdict, String, Option<String>)> {
     let from = |verdict: Verdict, entry: &ledger::Entry| {
         (
@@ -89,7 +91,31 @@ fn consult(
             return Err(from(Verdict::RefundUnknown, open));
         }
         if let Some(made) = standing.refunds_made().last() {
-            return Err(from(Verdict::Refunded, made));
+            if made.amount.as_deref() == amount {
+                return Err(from(Verdict::Refunded, made));
+            }
+            // Another amount is another instruction: neither done nor to be sent on a guess.
+            return Err((
+                Verdict::RefundUnknown,
+                format!(
+                    "the ledger holds {}, and this row asks {}: a person decides whether to \
+                     refund more (`instamed-soap refund --after-refund`)",
+                    made.describe(),
+                    amount.unwrap_or("no amount")
+                ),
+                None,
+            ));
+        }
+        // A refund this journal left unknown goes again only once a person recorded that it
+        // was not made.
+        if held_before && standing.refund_settled_not_made().is_none() {
+            return Err((
+                Verdict::RefundUnknown,
+                "the refund may have been made and the ledger holds nothing that settles it: \
+                 check the payment's refunds with InstaMed"
+                    .to_owned(),
+                None,
+            ));
         }
     }
     if action == Action::Refund {
@@ -456,7 +482,7 @@ impl Journal {
         let count: i64 = self.conn.query_row(
             &format!(
                 "SELECT COUNT(*) FROM rows WHERE {}",
-                claimable(Phase::Main, or_refund)
+                claimable(Phase::Main, or_refund, self.ledger.is_some())
             ),
             [],
             |r| r.get(0),
@@ -516,7 +542,7 @@ impl Journal {
                 "SELECT seq, line, transaction_id, merchant_id, store_id, terminal_id, amount,
                         card_present_status, state, step
                  FROM rows WHERE seq > ?1 AND {} ORDER BY seq LIMIT ?2",
-                claimable(phase, or_refund)
+                claimable(phase, or_refund, self.ledger.is_some())
             ))?;
             let mut rows = select.query(params![after, limit as i64])?;
             while let Some(r) = rows.next()? {
@@ -559,6 +585,8 @@ impl Journal {
                 ("failed", "refund") if or_refund => Action::Refund,
                 (PENDING | "failed", _) => Action::Void,
                 ("not_voidable", _) => Action::Refund,
+                // Claimed only with a ledger: it decides whether a person settled the refund.
+                ("refund_unknown", _) => Action::Refund,
                 (REFUND_SENT, _) => {
                     self.settle_lost_refund(seq)?;
                     continue;
@@ -617,10 +645,18 @@ impl Journal {
         Ok(ledger.transaction(true, |conn| {
             steps
                 .iter()
-                .map(|(_, _, row, action, _)| {
+                .map(|(_, _, row, action, prior)| {
                     let payment = row.request.payment();
                     let standing = ledger::standing_in(conn, payment)?;
-                    match consult(&standing, *action, or_refund) {
+                    let amount = row.amount.map(|amount| amount.to_string());
+                    let held_before = prior == "refund_unknown";
+                    match consult(
+                        &standing,
+                        *action,
+                        or_refund,
+                        amount.as_deref(),
+                        held_before,
+                    ) {
                         Ok(action) => {
                             let (kind, amount) = match action {
                                 Action::Refund => (
@@ -876,13 +912,19 @@ impl Journal {
 }
 
 /// The SQL condition for rows a phase works on.
-fn claimable(phase: Phase, or_refund: bool) -> String {
+fn claimable(phase: Phase, or_refund: bool, ledger: bool) -> String {
     match phase {
         Phase::Main => format!(
             "(state IN ('pending', 'failed', 'void_sent', 'reconcile_sent', 'refund_sent',
-                        'outcome_unknown'){})",
+                        'outcome_unknown'){}{})",
             if or_refund {
                 " OR (state = 'not_voidable' AND amount != '')"
+            } else {
+                ""
+            },
+            // A refund left unknown is looked at again only where a person can have settled it.
+            if or_refund && ledger {
+                " OR (state = 'refund_unknown' AND amount != '')"
             } else {
                 ""
             }

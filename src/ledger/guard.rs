@@ -23,8 +23,8 @@ pub enum Guarded<T> {
     /// person checks the payment's refunds and records what they found.
     OnHold(Box<Entry>),
     /// Nothing sent: the ledger holds a refund made of the payment, and this instruction is
-    /// not that refund. A deliberate further refund says so
-    /// ([`Ledger::refund`] with `another`).
+    /// not that refund. A deliberate further refund names the latest refund it knows of
+    /// ([`Ledger::refund`] with `after`).
     AlreadyRefunded(Box<Entry>),
     /// Nothing sent: a void of the payment may have gone through and nobody knows; a refund on
     /// top of it could give the money back twice. Reconcile first ([`Ledger::reconcile`]).
@@ -99,18 +99,36 @@ fn void_plan(standing: &Standing, reconcile: bool) -> VoidPlan {
 }
 
 /// A refund of `amount`: never while another may have been made; the same refund once made is
-/// its own answer; a further one only when asked for.
-fn refund_plan(standing: &Standing, amount: &str, another: bool) -> RefundPlan {
+/// its own answer; a further one only when the caller names the latest refund it knows of
+/// (`after`), so that running that instruction again finds its own refund and sends nothing.
+fn refund_plan(standing: &Standing, amount: &str, after: Option<&str>) -> RefundPlan {
     if let Some(open) = standing.refund_on_hold() {
         return RefundPlan::Held(Held::OnHold(Box::new(open.clone())));
     }
-    match standing.refunds_made().as_slice() {
-        [] => RefundPlan::Refund,
-        _ if another => RefundPlan::Refund,
-        [only] if only.amount.as_deref() == Some(amount) => {
-            RefundPlan::Held(Held::Known(Box::new((*only).clone())))
+    let made = standing.refunds_made();
+    let known = |entry: &Entry| Box::new(entry.clone());
+    let names = |entry: &Entry, id: &str| {
+        entry
+            .refund_id
+            .as_deref()
+            .is_some_and(|refund| refund.trim().eq_ignore_ascii_case(id.trim()))
+    };
+    match (made.as_slice(), after) {
+        ([], _) => RefundPlan::Refund,
+        ([.., last], Some(id)) if names(last, id) => RefundPlan::Refund,
+        // The refund named is not the latest: a later one was made after it, by an earlier
+        // run of this very instruction when its amount is this one.
+        ([.., last], Some(id)) if made.iter().any(|entry| names(entry, id)) => {
+            if last.amount.as_deref() == Some(amount) {
+                RefundPlan::Held(Held::Known(known(last)))
+            } else {
+                RefundPlan::Held(Held::AlreadyRefunded(known(last)))
+            }
         }
-        [.., last] => RefundPlan::Held(Held::AlreadyRefunded(Box::new((*last).clone()))),
+        ([only], None) if only.amount.as_deref() == Some(amount) => {
+            RefundPlan::Held(Held::Known(known(only)))
+        }
+        ([.., last], _) => RefundPlan::Held(Held::AlreadyRefunded(known(last))),
     }
 }
 
@@ -195,12 +213,14 @@ impl Ledger {
     /// through ([`Guarded::VoidUnsettled`]) or the ledger holds a refund of the payment that
     /// may have been made ([`Guarded::OnHold`]); answers the same refund, once
     /// made, from the ledger ([`Guarded::Known`]); refuses a different one
-    /// ([`Guarded::AlreadyRefunded`]) unless `another` says a further refund is meant.
+    /// ([`Guarded::AlreadyRefunded`]) unless `after` names the latest refund of the payment
+    /// (its transaction ID): a further refund is then meant, and once made it is the latest,
+    /// so the same call again is answered from the ledger.
     pub async fn refund(
         &self,
         client: &Client,
         request: &RefundRequest,
-        another: bool,
+        after: Option<&str>,
     ) -> Result<Guarded<RefundReceipt>, LedgerError> {
         let amount = request.amount().to_string();
         let (plan, id) = self.intend(
@@ -209,7 +229,7 @@ impl Ledger {
             Some(&amount),
             |standing| match standing.unsettled_void() {
                 Some(void) => RefundPlan::Held(Held::VoidUnsettled(Box::new(void.clone()))),
-                None => refund_plan(standing, &amount, another),
+                None => refund_plan(standing, &amount, after),
             },
         )?;
         if let RefundPlan::Held(held) = plan {
@@ -246,7 +266,7 @@ impl Ledger {
                 request.outlet(),
                 request.payment(),
                 None,
-                |standing| match refund_plan(standing, &text, false) {
+                |standing| match refund_plan(standing, &text, None) {
                     RefundPlan::Refund => void_plan(standing, false),
                     RefundPlan::Held(held) => VoidPlan::Held(held),
                 },
@@ -268,7 +288,7 @@ impl Ledger {
         tracing::info!(payment = %request.payment(), %amount, refusal = %refusal,
             "the void is too late; refunding instead");
         let (plan, id) = self.intend(request.outlet(), request.payment(), Some(&text), |s| {
-            refund_plan(s, &text, false)
+            refund_plan(s, &text, None)
         })?;
         if let RefundPlan::Held(held) = plan {
             return Ok(held.into_guarded());

@@ -38,11 +38,13 @@ impl Action {
         }
     }
 
+    /// An action this build does not know reads as a refund: it is then held, never taken
+    /// for a void that may be sent again.
     fn from_stored(text: &str) -> Self {
-        if text == "refund" {
-            Self::Refund
-        } else {
+        if text == "void" {
             Self::Void
+        } else {
+            Self::Refund
         }
     }
 }
@@ -160,6 +162,13 @@ impl Standing {
         self.of(Action::Refund).rev().find(|e| e.is_open())
     }
 
+    /// The latest refund a person settled as not made, if that is where the refunds stand.
+    pub fn refund_settled_not_made(&self) -> Option<&Entry> {
+        self.of(Action::Refund)
+            .next_back()
+            .filter(|e| e.verdict == Some(Verdict::RefundRefused) && e.settled_by.is_some())
+    }
+
     /// The refunds made, oldest first.
     pub fn refunds_made(&self) -> Vec<&Entry> {
         self.of(Action::Refund)
@@ -201,6 +210,17 @@ pub enum LedgerError {
     Busy {
         /// The file.
         path: PathBuf,
+    },
+    /// A person tried to settle a refund whose process still runs: it may be in flight.
+    #[error(
+        "ledger entry {entry} is a refund still in flight in process {pid}: wait for that \
+         command to end (its answer settles it) before settling it by hand"
+    )]
+    InFlight {
+        /// The entry.
+        entry: i64,
+        /// The process that sent it.
+        pid: u32,
     },
     /// SQLite failed.
     #[error("ledger database error")]
@@ -350,6 +370,19 @@ impl Ledger {
         } else {
             Verdict::RefundRefused
         };
+        // A refund whose process still runs may be in flight: its answer is on the way, and
+        // whatever a person finds now (often "not made") could be wrong by the time they act.
+        if let Some(entry) = select(&tx, "id = ?1 AND state = 'sent'", [id])
+            .map_err(fail)?
+            .pop()
+        {
+            if process_alive(entry.pid) {
+                return Err(LedgerError::InFlight {
+                    entry: id,
+                    pid: entry.pid,
+                });
+            }
+        }
         let changed = tx
             .execute(
                 "UPDATE intents SET state = ?2, refund_id = COALESCE(?3, refund_id),
@@ -510,9 +543,11 @@ pub(crate) fn record_in(
         "UPDATE intents SET state = ?2, transaction_status = ?3, primary_transaction_status = ?4,
              response_code = ?5, detail = ?6, refund_id = COALESCE(?7, refund_id),
              finished_ms = ?8
-         WHERE id = ?1",
+         WHERE id = ?1 AND settled_by IS NULL",
     )?;
-    update.execute(params![
+    // A person settled the entry while its answer was on the way: what they recorded stands,
+    // and the late answer is said, never written over it.
+    let changed = update.execute(params![
         id,
         verdict.as_str(),
         answer.transaction_status,
@@ -522,6 +557,15 @@ pub(crate) fn record_in(
         answer.refund_id,
         now_ms(),
     ])?;
+    if changed == 0 {
+        tracing::warn!(
+            entry = id,
+            verdict = verdict.as_str(),
+            "a person settled this ledger entry before its answer arrived; their record stands: \
+             check it against this answer"
+        );
+        return Ok(());
+    }
     if matches!(
         verdict,
         Verdict::Voided
@@ -591,6 +635,19 @@ fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
         },
         _ => LedgerError::Sqlite(error),
     }
+}
+
+/// Whether process `pid` of this machine still runs. Where that cannot be told, it is taken
+/// to run: the safe side for a refund that may be in flight.
+fn process_alive(pid: u32) -> bool {
+    if pid == 0 || pid == std::process::id() {
+        return pid != 0;
+    }
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
 }
 
 fn make_private_dir(dir: &Path) -> std::io::Result<()> {
