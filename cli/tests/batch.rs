@@ -1115,3 +1115,77 @@ async fn batch_takes_the_trust_and_proxy_flags_of_void() {
     }
     simulator.shutdown().await;
 }
+
+/// A service whose void answers "not voidable" only when released, and that counts refunds.
+struct HeldVoid {
+    started: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+    refunds: Arc<Mutex<u32>>,
+}
+
+impl Settle for HeldVoid {
+    async fn void(&self, _: &instamed_soap::VoidRequest) -> Answer {
+        self.started.notify_one();
+        self.release.notified().await;
+        answer(Verdict::NotVoidable)
+    }
+    async fn reconcile(&self, _: &instamed_soap::VoidRequest) -> Answer {
+        answer(Verdict::Unknown)
+    }
+    async fn refund(
+        &self,
+        _: &instamed_soap::VoidRequest,
+        _: instamed_soap::rest::Amount,
+    ) -> Answer {
+        *self.refunds.lock().unwrap() += 1;
+        answer(Verdict::Refunded)
+    }
+}
+
+/// Told to stop while a void is in flight, the batch records that void's refusal and starts
+/// no refund: the row stays not voidable for the next run, and the run says it was stopped.
+#[tokio::test]
+async fn a_batch_told_to_stop_starts_no_refund() {
+    let dir = tempfile::tempdir().unwrap();
+    let outlet = Outlet::new("123123123", "123", "456").unwrap();
+    let mut journal = Journal::open(dir.path().join("j")).unwrap();
+    journal
+        .load(std::iter::once(Ok(InputRow::from_request(
+            1,
+            &instamed_soap::VoidRequest::new(outlet, TransactionId::new("BBBB0002").unwrap()),
+            Some("4.00".parse().unwrap()),
+        ))))
+        .unwrap();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let refunds = Arc::new(Mutex::new(0));
+    let service = HeldVoid {
+        started: started.clone(),
+        release: release.clone(),
+        refunds: refunds.clone(),
+    };
+    let options = BatchOptions {
+        or_refund: true,
+        ..BatchOptions::default()
+    };
+    // The stop comes while the void is in flight; the void answers a moment later.
+    let stop = async move {
+        started.notified().await;
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            release.notify_one();
+        });
+    };
+    let (_journal, summary) = Batch::new(service, options)
+        .run(journal, stop)
+        .await
+        .unwrap();
+    assert_eq!(*refunds.lock().unwrap(), 0, "no refund after the stop");
+    assert!(summary.interrupted);
+    assert_eq!(summary.count(Verdict::NotVoidable), 1);
+    assert_eq!(
+        summary.exit_code(),
+        8,
+        "stopped: a re-run has a refund to start"
+    );
+}

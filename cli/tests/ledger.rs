@@ -608,3 +608,124 @@ async fn a_refund_waits_for_a_void_of_unknown_outcome_to_be_reconciled() {
     assert_ne!(after.status.code(), Some(0), "{}", text(&after));
     assert_eq!(scene.refunds_of(&id), 0);
 }
+
+/// A refund still in flight in a live process cannot be settled by hand: its answer is on the
+/// way, and "not made" recorded now would let a second refund go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_in_flight_cannot_be_settled_by_hand() {
+    let scene = Scene::start(Duration::from_millis(1500)).await;
+    let id = scene.capturable();
+    let child = scene
+        .command(&["refund", "--transaction-id", &id, "--amount", "7.00"])
+        .spawn()
+        .unwrap();
+    let entry = scene.wait_in_flight(&id, Action::Refund).await;
+    let settle = isolated::instamed_soap()
+        .args(["ledger", "settle", "--entry", &entry.to_string()])
+        .args([
+            "--not-made",
+            "--by",
+            "mallory",
+            "--note",
+            "portal shows nothing",
+        ])
+        .arg("--ledger")
+        .arg(scene.ledger_path())
+        .output()
+        .unwrap();
+    assert_eq!(settle.status.code(), Some(2), "{}", text(&settle));
+    assert!(
+        String::from_utf8_lossy(&settle.stderr).contains("in flight"),
+        "{}",
+        text(&settle)
+    );
+    let finished = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(finished.status.code(), Some(0), "{}", text(&finished));
+    let again = scene
+        .run(&["refund", "--transaction-id", &id, "--amount", "7.00"])
+        .await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(scene.refunds_of(&id), 1, "one refund");
+}
+
+/// A batch row whose payment the ledger shows refunded by another amount is neither done nor
+/// sent: a person decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_row_refunded_by_another_amount_is_held_not_reported_refunded() {
+    let scene = Scene::start(Duration::ZERO).await;
+    let id = scene.too_late();
+    let refunded = scene
+        .run(&["refund", "--transaction-id", &id, "--amount", "1.00"])
+        .await;
+    assert_eq!(refunded.status.code(), Some(0), "{}", text(&refunded));
+    let input = batch_input(&scene, std::slice::from_ref(&id));
+    let report = scene.path("report.jsonl");
+    let output = scene
+        .run_batch(
+            &input,
+            &scene.path("fresh.journal"),
+            &["--or-refund", "--report", report.to_str().unwrap()],
+        )
+        .await;
+    assert_eq!(output.status.code(), Some(9), "{}", text(&output));
+    let row: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    assert_eq!(row["verdict"], "refund_unknown", "{row}");
+    assert!(row["detail"].as_str().unwrap().contains("4.00"), "{row}");
+    assert_eq!(scene.refunds_of(&id), 1, "nothing more sent");
+}
+
+/// What a person records settles a batch's held refund too: made, the row ends refunded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_refund_releases_the_batch_that_held_it() {
+    let scene = Scene::start(Duration::from_millis(800)).await;
+    let ids = vec![scene.too_late()];
+    let input = batch_input(&scene, &ids);
+    let journal = scene.path("batch.journal");
+    let child = scene
+        .batch(&input, &journal, &["--or-refund"])
+        .spawn()
+        .unwrap();
+    let entry = scene.wait_in_flight(&ids[0], Action::Refund).await;
+    let killed = kill(child).await;
+    assert_eq!(killed.status.code(), None, "{}", text(&killed));
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let held = scene.run_batch(&input, &journal, &["--or-refund"]).await;
+    assert_eq!(held.status.code(), Some(9), "{}", text(&held));
+    let refund_id = scene
+        .simulator
+        .ledger()
+        .payments()
+        .into_iter()
+        .find(|p| p.refund_of.as_ref().is_some_and(|r| r.as_str() == ids[0]))
+        .unwrap()
+        .id
+        .to_string();
+    let settled = isolated::instamed_soap()
+        .args(["ledger", "settle", "--entry", &entry.to_string()])
+        .args(["--made", &refund_id, "--by", "j.doe", "--note", "portal"])
+        .arg("--ledger")
+        .arg(scene.ledger_path())
+        .output()
+        .unwrap();
+    assert_eq!(settled.status.code(), Some(0), "{}", text(&settled));
+    let released = scene.run_batch(&input, &journal, &["--or-refund"]).await;
+    assert_eq!(released.status.code(), Some(6), "{}", text(&released));
+    assert_eq!(scene.refunds_of(&ids[0]), 1);
+}
+
+/// `ledger list` pointed at a file that does not exist says so, rather than "nothing waits".
+#[test]
+fn ledger_list_never_creates_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("ledgr.db");
+    let output = isolated::instamed_soap()
+        .args(["ledger", "list", "--open", "--ledger"])
+        .arg(&typo)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert!(!typo.exists());
+}

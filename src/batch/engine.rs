@@ -111,8 +111,12 @@ impl Summary {
         self.counts.iter().map(|(_, n)| n).sum()
     }
 
-    /// The batch's exit code ([`exit`](crate::batch::exit)).
+    /// The batch's exit code ([`exit`](crate::batch::exit)): a run that was stopped says so
+    /// (8), whatever its rows say, because a re-run has work left (a refund it did not start).
     pub fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            return crate::ledger::exit::INTERRUPTED;
+        }
         batch_exit_code(|v| self.count(v))
     }
 }
