@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// `instamed-soap` with a fresh ledger in the build's scratch directory: the tests' fixed
 /// transaction IDs never meet another run's entries, and the user's own ledger is never
 /// touched. A test that shares a ledger between runs passes `--ledger`, which wins over the
-/// variable.
+/// variable. The file is made empty beforehand (SQLite reads an empty file as a new database),
+/// so the note a command prints when it makes a new ledger does not stand in every test's
+/// standard error.
 pub fn instamed_soap() -> Command {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let ledger = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -14,6 +16,7 @@ pub fn instamed_soap() -> Command {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
+    std::fs::File::create(&ledger).expect("an empty ledger file in the scratch directory");
     let mut command = Command::new(env!("CARGO_BIN_EXE_instamed-soap"));
     command.env("INSTAMED_LEDGER", ledger);
     command
