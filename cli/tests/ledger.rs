@@ -729,3 +729,25 @@ fn ledger_list_never_creates_a_ledger() {
     assert_eq!(output.status.code(), Some(7), "{}", text(&output));
     assert!(!typo.exists());
 }
+
+/// A command that makes a new ledger says so: one that does not know earlier refunds cannot
+/// keep them from being made twice, and a changed HOME finds another default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_ledger_is_announced() {
+    let scene = Scene::start(Duration::ZERO).await;
+    let id = scene.capturable();
+    let first = scene.run(&["void", "--transaction-id", &id]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("a new ledger was made"),
+        "{}",
+        text(&first)
+    );
+    let second = scene.run(&["void", "--transaction-id", &id]).await;
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert!(
+        !String::from_utf8_lossy(&second.stderr).contains("a new ledger"),
+        "{}",
+        text(&second)
+    );
+}
