@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod encodings;
 pub mod hostile;
 pub mod leaks;
 
