@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
-use instamed_soap::batch::{
+use instamed_soap::{Client, Credentials, Outlet};
+use instamed_soap_ledger::batch::{
     Batch, BatchOptions, Format, Journal, RowDone, Verdict, read_file, write_report,
 };
-use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
-use instamed_soap::{Client, Credentials, Outlet};
+use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -12,8 +12,8 @@
 
 use std::path::Path;
 
-use instamed_soap::contract::{ContractServer, ServeOptions};
 use instamed_soap::{Client, Credentials, Error, Outlet, TransactionId, VoidRequest};
+use instamed_soap_contract::{ContractServer, ServeOptions};
 
 /// The code under test: how this billing system voids a payment and words the result.
 async fn void_and_describe(client: &Client, payment: &str) -> Result<String, Error> {

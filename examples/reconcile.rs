@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use instamed_soap::simulator::{
-    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, PaymentStatus, Simulator, SimulatorConfig,
-};
 use instamed_soap::{
     Client, Credentials, Error, Outlet, RetryPolicy, VoidConfirmation, VoidRequest,
+};
+use instamed_soap_simulator::{
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, PaymentStatus, Simulator, SimulatorConfig,
 };
 
 /// Voids `request`, reconciling an unknown outcome; returns a line for the operator's log.

@@ -5,10 +5,10 @@
 //! payment's funds transfer has begun (InstaMed then refuses its void as not voidable).
 
 use instamed_soap::rest::Amount;
-use instamed_soap::simulator::{DEMO_API_KEY, DEMO_API_SECRET, Simulator, SimulatorConfig};
 use instamed_soap::{
     ApiKey, Client, Error, Outlet, Protocol, TransactionId, VoidOrRefund, VoidRequest,
 };
+use instamed_soap_simulator::{DEMO_API_KEY, DEMO_API_SECRET, Simulator, SimulatorConfig};
 
 /// How a cancelled charge was settled, for the ERP's books.
 #[derive(Debug, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 //! made there. Point [`void_payment`] at `https://connect.instamed.com/payment/service.asmx` with
 //! your own credentials and nothing else changes.
 
-use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
 use instamed_soap::{Client, Credentials, Error, Outlet, Protocol, TransactionId, VoidRequest};
+use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
 
 /// What the billing system does next with a payment.
 #[derive(Debug, PartialEq, Eq)]

@@ -30,8 +30,9 @@ use crate::void::{VoidConfirmation, VoidReceipt, VoidRequest};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// A void's answer is under 2 KiB; a megabyte leaves room for verbose faults and nothing else.
-pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// The largest answer read by default: a void's answer is under 2 KiB, and a megabyte leaves
+/// room for verbose faults and nothing else.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 const DEFAULT_MAX_IDLE: usize = 8;
 
 /// Configures a [`Client`]. Start with [`Client::builder`].

@@ -5,19 +5,7 @@ use http::Uri;
 use crate::call::{config, config_with};
 use crate::error::Error;
 
-/// `url` with everything between its scheme and its last `@` replaced by `***`, so that an
-/// address can go in an error message or a log whatever was typed into it. The last `@`
-/// anywhere, not only in what a parser takes as the authority: a password with an unencoded
-/// `/`, `?` or `#` in it ends the authority early and leaves the rest of it in the path. A
-/// path or query is data too: card numbers in it are masked, control characters left out.
-pub(crate) fn masked(url: &str) -> String {
-    let start = url.find("://").map_or(0, |at| at + 3);
-    let url = match url[start..].rfind('@') {
-        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
-        None => url.to_owned(),
-    };
-    crate::sensitive::shown(&url).into_owned()
-}
+pub(crate) use crate::sensitive::masked_url as masked;
 
 /// Parses `url`, the address called `what` in messages, refusing credentials written in it:
 /// HTTP Basic credentials belong in [`Credentials`](crate::Credentials), where they are kept

@@ -18,7 +18,7 @@ const MAX_DEPTH: usize = 128;
 
 /// A JSON value whose numbers are their text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Json {
+pub enum Json {
     /// `null`.
     Null,
     /// `true` or `false`.
@@ -35,13 +35,13 @@ pub(crate) enum Json {
 
 impl Json {
     /// Reads a whole document.
-    pub(crate) fn parse(text: &str) -> Result<Self, serde_json::Error> {
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
         let raw: &RawValue = serde_json::from_str(text)?;
         Self::from_raw(raw, 0)
     }
 
     /// Reads a whole document given as bytes (UTF-8).
-    pub(crate) fn parse_slice(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+    pub fn parse_slice(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         let raw: &RawValue = serde_json::from_slice(bytes)?;
         Self::from_raw(raw, 0)
     }
@@ -81,7 +81,7 @@ impl Json {
     }
 
     /// The value of the first member named `name`, when this is an object.
-    pub(crate) fn get(&self, name: &str) -> Option<&Json> {
+    pub fn get(&self, name: &str) -> Option<&Json> {
         match self {
             Self::Object(members) => members.iter().find(|(n, _)| n == name).map(|(_, v)| v),
             _ => None,
@@ -89,7 +89,7 @@ impl Json {
     }
 
     /// The first name an object (this one or one inside it) gives twice, if any.
-    pub(crate) fn repeated_name(&self) -> Option<&str> {
+    pub fn repeated_name(&self) -> Option<&str> {
         let mut pending = vec![self];
         while let Some(value) = pending.pop() {
             match value {
@@ -113,7 +113,7 @@ impl Json {
 
     /// Every object's members sorted by name (stable: repeats keep their order), at every
     /// depth.
-    pub(crate) fn sort_names(&mut self) {
+    pub fn sort_names(&mut self) {
         let mut pending = vec![self];
         while let Some(value) = pending.pop() {
             match value {

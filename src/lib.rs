@@ -25,22 +25,15 @@
 
 #![warn(missing_docs)]
 
-#[cfg(feature = "batch")]
-pub mod batch;
 pub mod bindings;
 pub mod call;
 mod client;
-#[cfg(feature = "contract")]
-pub mod contract;
 mod credentials;
 mod deadline;
 mod endpoint;
 pub mod error;
-#[cfg(any(feature = "batch", feature = "contract"))]
-mod exact_json;
+pub mod exact_json;
 pub mod files;
-#[cfg(feature = "ledger")]
-pub mod ledger;
 pub mod nvp;
 mod protocol;
 mod proxy;
@@ -49,8 +42,6 @@ pub mod rest;
 mod retry;
 mod scrub;
 pub mod sensitive;
-#[cfg(feature = "simulator")]
-pub mod simulator;
 pub mod soap;
 mod spans;
 pub mod timer;
@@ -59,7 +50,7 @@ mod trust;
 mod void;
 pub mod xsd;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use credentials::{ApiKey, Credentials, UserName};
 pub use error::{
     AnswerProblem, BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, UnsettledRefund,

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use instamed_soap::batch::{
+use instamed_soap::{Client, Credentials, Protocol};
+use instamed_soap_ledger::batch::{
     Batch, BatchOptions, Format, Journal, JournalError, Observer, Summary, Verdict, exit,
     read_file, write_report,
 };
-use instamed_soap::{Client, Credentials, Protocol};
 
 use crate::connection::Connection;
 
@@ -190,7 +190,7 @@ fn distinct_files(args: &Args) -> Result<(), String> {
         ("--ledger", &ledger),
     ];
     if let Some(report) = &args.report {
-        if instamed_soap::ledger::is_sqlite_file(report) {
+        if instamed_soap_ledger::is_sqlite_file(report) {
             return Err(format!(
                 "--report {} is an existing SQLite file (a journal or a ledger?); a report \
                  would replace it",

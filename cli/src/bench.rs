@@ -13,8 +13,8 @@ use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use instamed_soap::call::{self, Call, Route, Wire};
-use instamed_soap::simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
 use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, UserName, VoidRequest};
+use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
 use tokio::net::TcpStream;
 
 use crate::exit;
@@ -374,7 +374,7 @@ fn start_simulator(
 
 fn read_ids(seeds: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let text =
-        instamed_soap::files::read_to_string(seeds, instamed_soap::simulator::MAX_SEED_FILE_BYTES)
+        instamed_soap::files::read_to_string(seeds, instamed_soap_simulator::MAX_SEED_FILE_BYTES)
             .map_err(|e| format!("cannot read the seed file {}: {e}", seeds.display()))?;
     Ok(text
         .lines()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use instamed_soap::contract::{self, ContractServer, ServeOptions, Upstream};
+use instamed_soap_contract::{self as contract, ContractServer, ServeOptions, Upstream};
 
 use crate::exit;
 

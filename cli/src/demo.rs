@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use instamed_soap::rest::Amount;
-use instamed_soap::simulator::{FaultPlan, Simulator, SimulatorConfig};
 use instamed_soap::{
     ApiKey, Client, Credentials, Error, Outlet, Protocol, RefundRequest, TransactionId,
     VoidConfirmation, VoidOrRefund, VoidRequest,
 };
+use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
 
 use crate::exit;
 
@@ -67,7 +67,7 @@ fn client_of(
 async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let mut config = SimulatorConfig::default();
     if args.fault_refusals {
-        config.refusal_style = instamed_soap::simulator::RefusalStyle::Fault;
+        config.refusal_style = instamed_soap_simulator::RefusalStyle::Fault;
     }
     let simulator = Simulator::start(config.clone()).await?;
     println!("Simulator: {}", simulator.endpoint());

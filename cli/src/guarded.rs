@@ -3,11 +3,11 @@
 
 use std::process::ExitCode;
 
-use instamed_soap::ledger::{Guarded, LedgerError};
 use instamed_soap::rest::Amount;
 use instamed_soap::{
     Error, InvalidRequest, RefundReceipt, RefundRequest, VoidConfirmation, VoidOrRefund,
 };
+use instamed_soap_ledger::{Guarded, LedgerError};
 
 use crate::exit;
 use crate::ledger::Said;

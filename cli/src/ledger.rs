@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use instamed_soap::ledger::{Action, Entry, Ledger, Verdict};
+use instamed_soap_ledger::{Action, Entry, Ledger, Verdict};
 
 use crate::exit;
 
@@ -294,7 +294,7 @@ pub fn run(args: Args) -> ExitCode {
                     );
                     return ExitCode::from(exit::INVALID);
                 }
-                Err(error @ instamed_soap::ledger::LedgerError::InFlight { .. }) => {
+                Err(error @ instamed_soap_ledger::LedgerError::InFlight { .. }) => {
                     eprintln!("error: {error}");
                     return ExitCode::from(exit::INVALID);
                 }

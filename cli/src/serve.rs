@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use instamed_soap::simulator::{
+use instamed_soap_listener::ListenError;
+use instamed_soap_simulator::{
     DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, Hostname, RefusalStyle, Simulator, SimulatorConfig,
     SimulatorError, SuccessMessage,
 };
@@ -118,7 +119,9 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let simulator = match Simulator::start(config).await {
         Ok(simulator) => simulator,
-        Err(SimulatorError::Bind { addr, source }) if source.kind() == ErrorKind::AddrInUse => {
+        Err(SimulatorError::Listen(ListenError::Bind { addr, source }))
+            if source.kind() == ErrorKind::AddrInUse =>
+        {
             eprintln!(
                 "error: port {addr} is already in use; pick another with --port or use --port 0"
             );

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use instamed_soap::simulator::{
-    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, PaymentStatus, Simulator, SimulatorConfig,
-};
 use instamed_soap::{
     Client, Credentials, Outlet, Protocol, RetryPolicy, TransactionId, VoidConfirmation,
     VoidRequest,
+};
+use instamed_soap_simulator::{
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, PaymentStatus, Simulator, SimulatorConfig,
 };
 
 use crate::exit;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
 use instamed_soap::bindings::types::SecondaryCreditCardVoidResponseData;
 use instamed_soap::call::{Call, Route, Wire};
-use instamed_soap::contract::{Cassette, matcher};
+use instamed_soap_contract::{Cassette, matcher};
 use instamed_soap::{Credentials, Outlet, Protocol, TransactionId, UserName, VoidRequest};
 use instamed_soap::soap::{self, FaultCode, Operation, Answer, SoapFault, SoapVersion};
 

@@ -290,3 +290,21 @@ pub(crate) fn config_with(
         source: Some(Box::new(source)),
     }
 }
+
+/// Refuses an answer larger than `limit` bytes, by its body or its declared `Content-Length`,
+/// as the transport refuses a live one before anything else reads it: so that an answer read
+/// from elsewhere (a recording) is judged exactly as it would have been on the wire.
+pub fn within_limit(answer: &Response<Bytes>, limit: usize) -> Result<(), Error> {
+    let declared = answer
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if answer.body().len() > limit || declared.is_some_and(|length| length > limit as u64) {
+        return Err(Error::malformed(
+            answer.status().as_u16(),
+            crate::AnswerProblem::TooLarge { limit },
+        ));
+    }
+    Ok(())
+}

@@ -74,6 +74,20 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     Cow::Owned(mask_cards(&printable).into_owned())
 }
 
+/// `url` with everything between its scheme and its last `@` replaced by `***`, so that an
+/// address can go in an error message or a log whatever was typed into it. The last `@`
+/// anywhere, not only in what a parser takes as the authority: a password with an unencoded
+/// `/`, `?` or `#` in it ends the authority early and leaves the rest of it in the path. A
+/// path or query is data too: card numbers in it are masked, control characters left out.
+pub fn masked_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |at| at + 3);
+    let url = match url[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_owned(),
+    };
+    shown(&url).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -356,11 +356,6 @@ fn xml_char(text: &[u8], at: usize) -> Option<(char, usize)> {
     Some((c, end + 1))
 }
 
-// The same list the leak suites generate from: one place says what "every encoding" is.
-#[cfg(test)]
-#[path = "../../tests/support/encodings.rs"]
-mod test_encodings;
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -372,7 +367,8 @@ mod tests {
     /// characters XML, JSON, forms and URLs escape, and non-ASCII ones.
     const PASSWORD: &str = "p&ss wo+rd<1>\"q'\\/%é😀";
 
-    use super::test_encodings::encodings;
+    // The same list the leak suites generate from: one place says what "every encoding" is.
+    use instamed_soap_test_support::encodings::encodings;
 
     fn secrets(values: &[&str]) -> Secrets {
         let mut secrets = Secrets::new();

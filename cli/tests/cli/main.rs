@@ -1,0 +1,19 @@
+//! The command-line tool's tests, one binary: each runs the built `instamed-soap` as a user
+//! would, against the simulator or hand-written servers on loopback.
+
+mod batch;
+mod cli;
+mod cli_refund;
+mod cli_secrets;
+mod completions;
+mod contract_verify;
+mod import_har;
+mod input_files;
+mod isolated;
+mod ledger;
+mod logs;
+mod network;
+mod outcomes;
+mod recording;
+mod sensitive;
+mod serve;

@@ -1,0 +1,710 @@
+//! The contract tools as servers: a replaying server and a recording proxy, on a local address,
+//! over TLS with a CA made at start or over plain HTTP.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HOST, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+
+use super::cassette::Cassette;
+use super::record::{self, SeenRequest};
+use super::replay::{Replay, ReplayError};
+use super::verify::cassette_files;
+use instamed_soap::{Client, Credentials, Error, Protocol};
+use instamed_soap_listener::{
+    Abort, BodyRefused, Handler, ListenError, Listening, milliseconds, read_body,
+};
+
+/// Where and how a contract server listens.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServeOptions {
+    /// Address to listen on (default `127.0.0.1:0`: a free port on loopback).
+    pub listen: SocketAddr,
+    /// HTTPS with a CA made at start (default), or plain HTTP.
+    pub tls: bool,
+    /// Where to write the CA certificate (default: a temporary file).
+    pub ca_out: Option<PathBuf>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: true,
+            ca_out: None,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// The same options over plain HTTP.
+    pub fn plain_http(mut self) -> Self {
+        self.tls = false;
+        self
+    }
+}
+
+/// Where a recording proxy forwards to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Upstream {
+    /// The real service's SOAP address (`https://connect.instamed.com/payment/service.asmx`),
+    /// or a simulator's. The proxy's [`endpoint`](ContractServer::endpoint) has the same path,
+    /// and each request is forwarded to the upstream's origin with the path it came with: a
+    /// client pointed at the proxy's endpoint reaches the upstream's.
+    pub endpoint: String,
+    /// Trust only these CA certificates for the upstream (the simulator's, say).
+    pub ca_cert: Option<PathBuf>,
+    /// Allow a plain-HTTP upstream on loopback.
+    pub allow_plain_http: bool,
+    /// Deadline for each forwarded exchange.
+    pub timeout: Duration,
+}
+
+impl Upstream {
+    /// An upstream at `endpoint`, trusting the Mozilla roots, with a 30-second deadline.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            ca_cert: None,
+            allow_plain_http: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The same upstream, trusting only the CA certificates in `path`.
+    pub fn with_ca_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_cert = Some(path.into());
+        self
+    }
+
+    /// The same upstream, allowing plain HTTP on loopback.
+    pub fn with_plain_http(mut self, allow: bool) -> Self {
+        self.allow_plain_http = allow;
+        self
+    }
+}
+
+/// Why a contract server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractServerError {
+    /// The cassettes cannot be loaded.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The upstream cannot be used.
+    #[error("bad upstream")]
+    Upstream(#[source] Error),
+    /// The cassette directory cannot be created or listed.
+    #[error("cannot use the cassette directory {dir}")]
+    Directory {
+        /// The directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server cannot listen.
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+}
+
+/// A running replaying server or recording proxy.
+///
+/// ```no_run
+/// use instamed_soap_contract::server::{ContractServer, ServeOptions};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let replay = ContractServer::replay("tests/envelopes".as_ref(), ServeOptions::default()).await?;
+/// // Point the client under test at replay.endpoint(), trusting replay.ca_path().
+/// println!("{} {:?}", replay.endpoint(), replay.ca_path());
+/// replay.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ContractServer {
+    listening: Listening,
+    /// The paths clients should send SOAP requests to, the main one first.
+    soap_paths: Vec<String>,
+    /// The paths clients should send NVP requests to.
+    nvp_paths: Vec<String>,
+}
+
+/// Where a client sends SOAP when nothing says otherwise: InstaMed's own path.
+const DEFAULT_SOAP_PATH: &str = "/payment/service.asmx";
+
+impl ContractServer {
+    /// Serves the cassettes of `dir`: each request gets the recorded response of the cassette it
+    /// matches, and a request that matches none gets a fault (or NVP error) naming the closest
+    /// cassette and the first difference.
+    pub async fn replay(dir: &Path, options: ServeOptions) -> Result<Self, ContractServerError> {
+        let replay = Replay::load(dir)?;
+        let (soap_paths, nvp_paths) = replay.paths();
+        let handler = Arc::new(Replaying { replay });
+        Self::start(options, handler, soap_paths, nvp_paths).await
+    }
+
+    /// Forwards every request to `upstream` and writes each exchange to `dir` as a cassette,
+    /// secrets redacted, then hands the upstream's answer back.
+    pub async fn record(
+        upstream: Upstream,
+        dir: &Path,
+        options: ServeOptions,
+    ) -> Result<Self, ContractServerError> {
+        let directory_error = |source| ContractServerError::Directory {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(directory_error)?;
+        let next = highest_number(dir).map_err(directory_error)? + 1;
+        let origin: Uri = upstream.endpoint.parse().map_err(|_| {
+            ContractServerError::Upstream(Error::InvalidConfig {
+                reason: format!(
+                    "upstream {:?} is not a URL",
+                    instamed_soap::sensitive::masked_url(&upstream.endpoint)
+                ),
+                source: None,
+            })
+        })?;
+        let mut builder = Client::builder(&upstream.endpoint)
+            // The proxy forwards the caller's own Authorization header; these are never sent.
+            .credentials(Credentials::new("proxy", "proxy"))
+            .allow_plain_http_on_loopback(upstream.allow_plain_http)
+            .timeout(upstream.timeout);
+        if let Some(ca) = &upstream.ca_cert {
+            builder = builder.ca_certificate_file(ca);
+        }
+        let client = builder.build().map_err(ContractServerError::Upstream)?;
+        let soap_path = match origin.path() {
+            "" | "/" => DEFAULT_SOAP_PATH.to_owned(),
+            path => path.to_owned(),
+        };
+        let nvp_path = format!(
+            "{}NVP.aspx",
+            &soap_path[..soap_path.rfind('/').map_or(0, |slash| slash + 1)]
+        );
+        let handler = Arc::new(Recording {
+            client,
+            origin,
+            dir: dir.to_path_buf(),
+            next: Mutex::new(next),
+        });
+        Self::start(options, handler, vec![soap_path], vec![nvp_path]).await
+    }
+
+    async fn start<H: Handler>(
+        options: ServeOptions,
+        handler: Arc<H>,
+        soap_paths: Vec<String>,
+        nvp_paths: Vec<String>,
+    ) -> Result<Self, ContractServerError> {
+        let listening = Listening::start(
+            options.listen,
+            options.tls,
+            options.ca_out.as_deref(),
+            handler,
+        )
+        .await?;
+        Ok(Self {
+            listening,
+            soap_paths,
+            nvp_paths,
+        })
+    }
+
+    /// The SOAP address to point a client at: a recording proxy's has its upstream's path; a
+    /// replaying server's has the path of its first SOAP cassette (`/payment/service.asmx`
+    /// when it has none).
+    pub fn endpoint(&self) -> String {
+        let path = self
+            .soap_paths
+            .first()
+            .map_or(DEFAULT_SOAP_PATH, String::as_str);
+        format!("{}{path}", self.listening.origin())
+    }
+
+    /// Every SOAP address the server answers at: the upstream's for a recording proxy, one per
+    /// path its cassettes were recorded at for a replaying server.
+    pub fn endpoints(&self) -> Vec<String> {
+        let origin = self.listening.origin();
+        self.soap_paths
+            .iter()
+            .map(|path| format!("{origin}{path}"))
+            .collect()
+    }
+
+    /// Every NVP address the server answers at (`NVP.aspx` beside the upstream's SOAP path for
+    /// a recording proxy; the paths of its NVP cassettes for a replaying server).
+    pub fn nvp_endpoints(&self) -> Vec<String> {
+        let origin = self.listening.origin();
+        self.nvp_paths
+            .iter()
+            .map(|path| format!("{origin}{path}"))
+            .collect()
+    }
+
+    /// The REST base URL to point a client at (its `/rest/payment/…` requests are recorded or
+    /// replayed): the origin, as for InstaMed's own `https://connect.instamed.com`. A recording
+    /// proxy forwards them to its upstream's origin with the path they came with.
+    pub fn rest_base(&self) -> String {
+        self.listening.origin()
+    }
+
+    /// `scheme://host:port`.
+    pub fn origin(&self) -> String {
+        self.listening.origin()
+    }
+
+    /// The CA certificate clients must trust; `None` over plain HTTP.
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.listening.ca_path()
+    }
+
+    /// Stops accepting connections and lets the requests in flight finish.
+    pub async fn shutdown(mut self) {
+        self.listening.stop().await;
+    }
+}
+
+/// Reads a request whole; `Err` carries the answer refusing it.
+async fn seen(
+    request: Request<Incoming>,
+) -> Result<(http::request::Parts, Bytes), Result<Response<Full<Bytes>>, Abort>> {
+    let (parts, body) = request.into_parts();
+    match read_body(&parts.headers, body, MAX_BODY).await {
+        Ok(Ok(body)) => Ok((parts, body)),
+        Ok(Err(refused)) => Err(Ok(refusal(refused))),
+        Err(abort) => Err(Err(abort)),
+    }
+}
+
+/// The largest request body read: an envelope is a few kilobytes.
+const MAX_BODY: usize = 1 << 20;
+
+/// 413 for a body too large; 408 for one too slow, closing the connection (the rest of the
+/// body is not worth waiting for).
+fn refusal(refused: BodyRefused) -> Response<Full<Bytes>> {
+    let (status, close) = match refused {
+        BodyRefused::TimedOut => (http::StatusCode::REQUEST_TIMEOUT, true),
+        _ => (http::StatusCode::PAYLOAD_TOO_LARGE, false),
+    };
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    if close {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// A request refused before it was read whole (too large, too slow, or the client went away):
+/// said in the server's log as any other.
+fn refused(
+    answer: Result<Response<Full<Bytes>>, Abort>,
+    started: Instant,
+) -> Result<Response<Full<Bytes>>, Abort> {
+    let latency_ms = milliseconds(started.elapsed());
+    match &answer {
+        Ok(response) => tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms,
+            "refused a request before reading it whole"
+        ),
+        Err(abort) => tracing::info!(
+            reason = %abort.0,
+            latency_ms,
+            "closed the connection without an answer"
+        ),
+    }
+    answer
+}
+
+/// What the server's line says about a request: never its query (it may carry a card
+/// number), a header value or its body; its path swept as a cassette's is, of card numbers and
+/// of what the request's headers show to be secret (the password in its Basic token).
+struct Line<'a> {
+    method: &'a http::Method,
+    path: String,
+    protocol: &'static str,
+    latency_ms: f64,
+}
+
+impl<'a> Line<'a> {
+    fn of(request: &SeenRequest<'a>, started: Instant) -> Self {
+        Self {
+            method: request.method,
+            path: super::redact::Exchange::new(request.headers, &http::HeaderMap::new())
+                .finish_text(&instamed_soap::sensitive::shown(
+                    request.target.split('?').next().unwrap_or(""),
+                )),
+            protocol: request.protocol().map_or("other", Protocol::as_str),
+            latency_ms: milliseconds(started.elapsed()),
+        }
+    }
+}
+
+/// The operation a request names, when it is a request of one of the protocols (a cassette
+/// that matched names it from what it stored, which is preferred).
+/// The operation a request names, fit for a log line: the client chose those bytes (an NVP
+/// `transactionAction` is any text), and a line break or a terminal escape in them would forge
+/// lines in the operator's log.
+fn operation_of(request: &SeenRequest<'_>) -> String {
+    if request.protocol().is_some() {
+        loggable(&request.operation())
+    } else {
+        "-".to_owned()
+    }
+}
+
+/// `name` as one short token: operation names are letters, digits and a few marks; anything
+/// else is shown as `?`, and a long name is cut. Card numbers are masked first (a REST
+/// operation is a path segment, which may be one), while their separators are still there to
+/// be read.
+fn loggable(name: &str) -> String {
+    const LONGEST: usize = 64;
+    let swept = instamed_soap::sensitive::mask_cards(name);
+    let mut shown: String = swept
+        .chars()
+        .take(LONGEST)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '[' | ']') {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if swept.chars().count() > LONGEST {
+        shown.push('…');
+    }
+    shown
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
+fn target_of(parts: &http::request::Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned())
+}
+
+struct Replaying {
+    replay: Replay,
+}
+
+impl Handler for Replaying {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let started = Instant::now();
+        let (parts, body) = match seen(request).await {
+            Ok(seen) => seen,
+            Err(answer) => return refused(answer, started),
+        };
+        let target = target_of(&parts);
+        let request = SeenRequest {
+            method: &parts.method,
+            target: &target,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let answer = self.replay.answer(&request);
+        let line = Line::of(&request, started);
+        match &answer.cassette {
+            Some(file) => {
+                let cassette = self.replay.cassette(file);
+                let verdict = cassette.and_then(|cassette| cassette.expect.as_deref());
+                let operation = cassette.map_or_else(
+                    || operation_of(&request),
+                    |cassette| loggable(&cassette.operation),
+                );
+                tracing::info!(
+                    method = %line.method,
+                    path = %line.path,
+                    protocol = %line.protocol,
+                    operation = %operation,
+                    verdict = %verdict.unwrap_or("-"),
+                    status = answer.status.as_u16(),
+                    latency_ms = line.latency_ms,
+                    cassette = %file_name(file),
+                    "replayed"
+                );
+            }
+            // What differs is in the answer the client gets, not here: it may quote a value
+            // of the request, which may be a secret.
+            None => tracing::warn!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %line.protocol,
+                operation = %operation_of(&request),
+                status = answer.status.as_u16(),
+                latency_ms = line.latency_ms,
+                "no cassette matches the request; answered with the closest one's difference"
+            ),
+        }
+        let mut response = Response::builder().status(answer.status);
+        for (name, value) in &answer.headers {
+            response = response.header(name.as_str(), value.as_str());
+        }
+        Ok(response
+            .body(Full::new(Bytes::from(answer.body)))
+            .unwrap_or_else(|_| internal_error("a recorded header is invalid")))
+    }
+}
+
+struct Recording {
+    client: Client,
+    origin: Uri,
+    dir: PathBuf,
+    /// The number the next cassette tries first.
+    next: Mutex<usize>,
+}
+
+impl Recording {
+    /// Writes `cassette` under the next free number (see [`save_numbered`]).
+    fn save(&self, cassette: &Cassette) -> std::io::Result<PathBuf> {
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        save_numbered(&self.dir, &mut next, cassette)
+    }
+}
+
+/// Writes `cassette` in `dir` as `NNN-protocol-operation-outcome.cassette`, trying `*next`
+/// first, never replacing a file: a number is skipped when any file already carries it, and
+/// the file appears whole, in one step that fails if the name was taken in the meantime (by
+/// another recorder, say). `record` and `contract import-har` name their cassettes alike.
+pub(crate) fn save_numbered(
+    dir: &Path,
+    next: &mut usize,
+    cassette: &Cassette,
+) -> std::io::Result<PathBuf> {
+    let text = cassette.to_text();
+    let suffix = format!(
+        "{}-{}-{}.cassette",
+        cassette.protocol,
+        slug(&cassette.operation),
+        cassette
+            .expect
+            .as_deref()
+            .map_or_else(|| "exchange".to_owned(), slug)
+    );
+    loop {
+        let number = *next;
+        *next += 1;
+        if number_taken(dir, number)? {
+            continue;
+        }
+        let path = dir.join(format!("{number:03}-{suffix}"));
+        let mut file = tempfile::Builder::new()
+            .prefix(".recording-")
+            .suffix(".partial")
+            .tempfile_in(dir)?;
+        file.write_all(text.as_bytes())?;
+        file.as_file().sync_all()?;
+        match file.persist_noclobber(&path) {
+            Ok(_) => return Ok(path),
+            Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error.error),
+        }
+    }
+}
+
+/// The number a cassette file name starts with (`007-…` → 7).
+fn number_of(name: &str) -> Option<usize> {
+    let digits = name.split('-').next()?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The highest number among the cassette files of `dir` (0 when none is numbered).
+pub(crate) fn highest_number(dir: &Path) -> std::io::Result<usize> {
+    Ok(cassette_files(dir)?
+        .iter()
+        .filter_map(|file| file.file_name()?.to_str().and_then(number_of))
+        .max()
+        .unwrap_or(0))
+}
+
+/// Whether a file of `dir` already starts with `number`.
+fn number_taken(dir: &Path, number: usize) -> std::io::Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if name.to_str().and_then(number_of) == Some(number) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+impl Handler for Recording {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let started = Instant::now();
+        let (parts, body) = match seen(request).await {
+            Ok(seen) => seen,
+            Err(answer) => return refused(answer, started),
+        };
+        // The client connects to the upstream; the request names the path alone.
+        let target = target_of(&parts);
+        let Ok(uri) = target.parse::<Uri>() else {
+            return Ok(internal_error("cannot build the upstream address"));
+        };
+        let mut forward = Request::builder().method(parts.method.clone()).uri(uri);
+        for (name, value) in &parts.headers {
+            if !is_hop_by_hop(name.as_str()) && name != HOST {
+                forward = forward.header(name, value);
+            }
+        }
+        if let Some(authority) = self
+            .origin
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            forward = forward.header(HOST, authority);
+        }
+        let Ok(forward) = forward.body(body.clone()) else {
+            return Ok(internal_error("cannot build the upstream request"));
+        };
+        let answer = match self.client.execute(forward).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                let seen = SeenRequest {
+                    method: &parts.method,
+                    target: &target,
+                    headers: &parts.headers,
+                    body: &body,
+                };
+                let line = Line::of(&seen, started);
+                tracing::error!(
+                    method = %line.method,
+                    path = %line.path,
+                    protocol = %line.protocol,
+                    operation = %operation_of(&seen),
+                    status = StatusCode::BAD_GATEWAY.as_u16(),
+                    latency_ms = line.latency_ms,
+                    error = %error.report(),
+                    "the upstream failed; answered 502 and recorded nothing"
+                );
+                let mut response = Response::new(Full::new(Bytes::from(format!(
+                    "upstream failed: {}",
+                    error.report()
+                ))));
+                *response.status_mut() = StatusCode::BAD_GATEWAY;
+                return Ok(response);
+            }
+        };
+
+        let seen = SeenRequest {
+            method: &parts.method,
+            target: &target,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let cassette = record::cassette(&seen, answer.status(), answer.headers(), answer.body());
+        let saved = self.save(&cassette);
+        // Protocol and operation as the cassette has them: read from what was stored, after
+        // the secrets were taken out.
+        let line = Line::of(&seen, started);
+        let (protocol, verdict) = (cassette.protocol.as_str(), cassette.expect.as_deref());
+        match &saved {
+            Ok(file) => tracing::info!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %protocol,
+                operation = %loggable(&cassette.operation),
+                verdict = %verdict.unwrap_or("-"),
+                status = answer.status().as_u16(),
+                latency_ms = line.latency_ms,
+                cassette = %file_name(file),
+                "recorded"
+            ),
+            Err(error) => tracing::error!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %protocol,
+                operation = %loggable(&cassette.operation),
+                verdict = %verdict.unwrap_or("-"),
+                status = answer.status().as_u16(),
+                latency_ms = line.latency_ms,
+                %error,
+                dir = %self.dir.display(),
+                "relayed the answer but could not write the cassette"
+            ),
+        }
+
+        let mut response = Response::builder().status(answer.status());
+        for (name, value) in answer.headers() {
+            if !is_hop_by_hop(name.as_str()) && name != http::header::CONTENT_LENGTH {
+                response = response.header(name, value);
+            }
+        }
+        Ok(response
+            .body(Full::new(answer.body().clone()))
+            .unwrap_or_else(|_| internal_error("cannot relay the answer")))
+    }
+}
+
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+    )
+}
+
+fn internal_error(why: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(why.as_bytes())));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn a_client_chosen_operation_cannot_forge_a_log_line() {
+        assert_eq!(
+            loggable("DoCreditCardSecondaryVoid"),
+            "DoCreditCardSecondaryVoid"
+        );
+        let forged = loggable("Void\n2026-12-01T00:00:00Z  INFO verdict=voided\u{1b}[31m");
+        assert!(!forged.contains(['\n', '\u{1b}', ' ']), "{forged}");
+        assert!(forged.starts_with("Void?"), "{forged}");
+        let long = loggable(&"A".repeat(500));
+        assert!(long.chars().count() <= 65, "{long}");
+    }
+}

@@ -1,0 +1,4 @@
+//! The contract tools: cassettes, record, replay, verify, and the redaction of what they write.
+
+mod cassettes;
+mod redaction;

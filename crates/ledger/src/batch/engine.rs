@@ -1,0 +1,664 @@
+//! The batch engine: claims rows from the journal in groups (their intents made durable in one
+//! commit), sends each through [`Settle`] with bounded concurrency and an optional rate, and
+//! records verdicts in groups.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
+
+use super::error::JournalError;
+use super::journal::{Action, Claimed, Journal, JournalStats, Phase, RefundStep, Work};
+use super::settle::Settle;
+use crate::Answer;
+use crate::{Verdict, batch_exit_code};
+
+/// How long verdicts wait for company before they are committed together.
+const LINGER: Duration = Duration::from_millis(25);
+/// The most commands applied in one transaction.
+const MAX_GROUP: usize = 1024;
+
+/// A row that reached a verdict in this run, for progress displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowDone {
+    /// Line in the input.
+    pub line: u64,
+    /// The payment.
+    pub transaction_id: String,
+    /// Its verdict (for now: an unknown outcome may still be reconciled).
+    pub verdict: Verdict,
+}
+
+/// What to call with each row done.
+pub type Observer = Arc<dyn Fn(&RowDone) + Send + Sync>;
+
+/// The most requests a batch keeps in flight. A semaphore holds at most `usize::MAX >> 3`
+/// permits, and far fewer connections than that exhaust a process's file descriptors; 4096 is
+/// more than any merchant's rate limit lets through.
+pub const MAX_CONCURRENCY: usize = 4096;
+
+/// How a batch runs.
+#[derive(Clone)]
+pub struct BatchOptions {
+    /// Requests in flight at most, from 1 to [`MAX_CONCURRENCY`]: a value outside is taken as
+    /// the nearest bound.
+    pub concurrency: usize,
+    /// Requests per second at most (a token bucket with a burst of one second's worth).
+    pub rate: Option<NonZeroU32>,
+    /// Refund the row's amount when a void is refused as not voidable (known refusals only).
+    pub or_refund: bool,
+    /// Reconcile this run's unknown outcomes once more at the end.
+    pub reconcile: bool,
+    /// Called with every row done.
+    pub observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for BatchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchOptions")
+            .field("concurrency", &self.concurrency)
+            .field("rate", &self.rate)
+            .field("or_refund", &self.or_refund)
+            .field("reconcile", &self.reconcile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            rate: None,
+            or_refund: false,
+            reconcile: false,
+            observer: None,
+        }
+    }
+}
+
+/// Where a batch ended: rows per verdict over the whole journal, and this run's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows per verdict, every verdict listed (zeros included), in [`Verdict::ALL`] order.
+    pub counts: Vec<(Verdict, u64)>,
+    /// Steps (void, reconcile, refund) this run took.
+    pub steps: u64,
+    /// Whether the run was stopped before it was done.
+    pub interrupted: bool,
+    /// How long the run took.
+    pub elapsed: Duration,
+    /// The journal's commits in this run.
+    pub journal: JournalStats,
+}
+
+impl Summary {
+    /// Rows that stand at `verdict`.
+    pub fn count(&self, verdict: Verdict) -> u64 {
+        self.counts
+            .iter()
+            .find(|(v, _)| *v == verdict)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Rows in all.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The batch's exit code ([`exit`](crate::batch::exit)): a run that was stopped says so
+    /// (8), whatever its rows say, because a re-run has work left (a refund it did not start).
+    pub fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            return crate::exit::INTERRUPTED;
+        }
+        batch_exit_code(|v| self.count(v))
+    }
+}
+
+/// The batch engine over a [`Settle`] implementation (a [`instamed_soap::Client`]).
+#[derive(Debug)]
+pub struct Batch<S> {
+    settle: Arc<S>,
+    options: BatchOptions,
+}
+
+impl<S: Settle> Batch<S> {
+    /// An engine that settles rows through `settle`.
+    pub fn new(settle: S, options: BatchOptions) -> Self {
+        Self {
+            settle: Arc::new(settle),
+            options,
+        }
+    }
+
+    /// Runs every row of `journal` that needs work until done or until `stop` resolves;
+    /// then waits for the requests in flight, records them, and returns the journal with the
+    /// summary. A stopped run leaves a journal that the next run resumes.
+    pub async fn run(
+        &self,
+        mut journal: Journal,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<(Journal, Summary), JournalError> {
+        let started = Instant::now();
+        let before = journal.stats();
+        journal.begin_run(&format!("{:?}", self.options))?;
+        let writer = Writer::start(journal);
+        let outcome = self.dispatch(&writer, stop).await;
+        let mut journal = writer.finish()?;
+        let (steps, interrupted) = outcome?;
+        journal.end_run()?;
+        let after = journal.stats();
+        let summary = Summary {
+            counts: journal.counts()?,
+            steps,
+            interrupted,
+            elapsed: started.elapsed(),
+            journal: JournalStats {
+                commits: after.commits - before.commits,
+                durable_commits: after.durable_commits - before.durable_commits,
+            },
+        };
+        Ok((journal, summary))
+    }
+
+    async fn dispatch(
+        &self,
+        writer: &Writer,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<(u64, bool), JournalError> {
+        let options = &self.options;
+        let concurrency = options.concurrency.clamp(1, MAX_CONCURRENCY);
+        // A group is claimed while the one before is being sent, so the intent commit is paid
+        // once per group and never waits in front of the requests.
+        let group = (concurrency * 2).clamp(16, 512);
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let limiter: Option<Arc<DefaultDirectRateLimiter>> = options
+            .rate
+            .map(|rate| Arc::new(RateLimiter::direct(Quota::per_second(rate))));
+        let mut tasks: JoinSet<Result<(), JournalError>> = JoinSet::new();
+        let mut steps = 0_u64;
+        let mut stopped = false;
+        // Read by the rows in flight: once the batch is told to stop, none starts a refund.
+        let stopping = Arc::new(AtomicBool::new(false));
+        tokio::pin!(stop);
+        let mut phases = vec![Phase::Main];
+        if options.reconcile {
+            phases.push(Phase::Reconcile);
+        }
+        'phases: for phase in phases {
+            let mut next = writer.claim(phase, options.or_refund, -1, group)?;
+            loop {
+                let claimed = tokio::select! {
+                    biased;
+                    () = &mut stop => {
+                        stopped = true;
+                        stopping.store(true, Ordering::SeqCst);
+                        writer.release_later(next)?;
+                        break 'phases;
+                    }
+                    claimed = &mut next => claimed.map_err(|_| JournalError::WriterGone)??,
+                };
+                let Claimed {
+                    work,
+                    last_seq,
+                    exhausted,
+                } = claimed;
+                next = writer.claim(phase, options.or_refund, last_seq, group)?;
+                let mut work = work.into_iter();
+                while let Some(item) = work.next() {
+                    let permit = tokio::select! {
+                        biased;
+                        () = &mut stop => None,
+                        permit = permits.clone().acquire_owned() => permit.ok(),
+                    };
+                    let ready = match (&permit, &limiter) {
+                        (Some(_), Some(limiter)) => tokio::select! {
+                            biased;
+                            () = &mut stop => false,
+                            () = limiter.until_ready() => true,
+                        },
+                        (Some(_), None) => true,
+                        (None, _) => false,
+                    };
+                    let Some(permit) = permit.filter(|_| ready) else {
+                        stopped = true;
+                        stopping.store(true, Ordering::SeqCst);
+                        let mut unsent = vec![item];
+                        unsent.extend(work);
+                        writer.release(unsent)?;
+                        writer.release_later(next)?;
+                        break 'phases;
+                    };
+                    steps += 1;
+                    let task = RowTask {
+                        settle: self.settle.clone(),
+                        writer: writer.sender(),
+                        limiter: limiter.clone(),
+                        or_refund: options.or_refund,
+                        stopping: stopping.clone(),
+                        observer: options.observer.clone(),
+                    };
+                    tasks.spawn(async move {
+                        let result = task.run(item).await;
+                        drop(permit);
+                        result
+                    });
+                    while let Some(done) = tasks.try_join_next() {
+                        done.map_err(|_| JournalError::WriterGone)??;
+                    }
+                }
+                if exhausted {
+                    // The claim already asked for finds nothing more; let it come back empty.
+                    let _ = next.await;
+                    break;
+                }
+            }
+            // The reconcile phase must see every verdict of the main one. A stop while the
+            // last rows are in flight still counts: they record what they heard and start no
+            // refund, and no further phase begins.
+            loop {
+                let done = tokio::select! {
+                    biased;
+                    () = &mut stop, if !stopped => {
+                        stopped = true;
+                        stopping.store(true, Ordering::SeqCst);
+                        continue;
+                    }
+                    done = tasks.join_next() => done,
+                };
+                match done {
+                    Some(done) => done.map_err(|_| JournalError::WriterGone)??,
+                    None => break,
+                }
+            }
+            if stopped {
+                break;
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(|_| JournalError::WriterGone)??;
+        }
+        Ok((steps, stopped))
+    }
+}
+
+/// One row's steps: its void (or reconciliation), then its refund when one is due.
+struct RowTask<S> {
+    settle: Arc<S>,
+    writer: std_mpsc::Sender<Command>,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    or_refund: bool,
+    stopping: Arc<AtomicBool>,
+    observer: Option<Observer>,
+}
+
+impl<S: Settle> RowTask<S> {
+    async fn run(self, work: Work) -> Result<(), JournalError> {
+        let request = &work.row.request;
+        let (mut action, mut attempt, mut intent) = (work.action, work.attempt, work.intent);
+        let mut answer = match action {
+            Action::Void => self.settle.void(request).await,
+            Action::Reconcile => self.settle.reconcile(request).await,
+            Action::Refund => self.refund(&work).await,
+        };
+        let mut verdict = judged(action, &answer);
+        // A batch told to stop starts no refund: the row stays not voidable, and the next run
+        // with --or-refund refunds it.
+        let refund = !self.stopping.load(Ordering::SeqCst);
+        if verdict == Verdict::NotVoidable && self.or_refund && work.row.amount.is_some() && refund
+        {
+            // The refusal and the refund's intent reach the disk together before it is sent.
+            let (reply, durable) = oneshot::channel();
+            self.send(Command::RecordThenRefund {
+                work: work.clone(),
+                attempt,
+                action,
+                answer,
+                verdict,
+                intent,
+                reply,
+            })?;
+            match durable.await.map_err(|_| JournalError::WriterGone)?? {
+                RefundStep::Send {
+                    attempt: refund_attempt,
+                    intent: refund_intent,
+                } => {
+                    (attempt, intent) = (refund_attempt, refund_intent);
+                }
+                // The ledger already settles the refund: nothing is sent.
+                RefundStep::Settled(settled) => {
+                    self.done(&work, settled);
+                    return Ok(());
+                }
+            }
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
+            action = Action::Refund;
+            answer = self.refund(&work).await;
+            verdict = judged(action, &answer);
+        }
+        self.send(Command::Record {
+            seq: work.seq,
+            attempt,
+            action,
+            answer,
+            verdict,
+            intent,
+        })?;
+        self.done(&work, verdict);
+        Ok(())
+    }
+
+    fn done(&self, work: &Work, verdict: Verdict) {
+        if let Some(observer) = &self.observer {
+            observer(&RowDone {
+                line: work.line,
+                transaction_id: work.row.request.payment().as_str().to_owned(),
+                verdict,
+            });
+        }
+    }
+
+    async fn refund(&self, work: &Work) -> Answer {
+        match work.row.amount {
+            Some(amount) => {
+                let mut answer = self.settle.refund(&work.row.request, amount).await;
+                // Once a refund may have been sent, only the refund's own verdicts count: an
+                // answer claiming anything else (not voidable, say) would let a later run
+                // refund the row again.
+                if !matches!(
+                    answer.verdict,
+                    Some(
+                        Verdict::Refunded
+                            | Verdict::RefundRefused
+                            | Verdict::RefundUnknown
+                            | Verdict::Failed
+                    )
+                ) {
+                    answer.verdict = Some(Verdict::RefundUnknown);
+                }
+                answer
+            }
+            None => Answer {
+                verdict: Some(Verdict::NotVoidable),
+                detail: "no amount to refund".to_owned(),
+                ..Answer::default()
+            },
+        }
+    }
+
+    fn send(&self, command: Command) -> Result<(), JournalError> {
+        self.writer
+            .send(command)
+            .map_err(|_| JournalError::WriterGone)
+    }
+}
+
+/// The verdict a step's answer may give: each step can only reach its own verdicts, and an
+/// answer that claims another is taken as the step's unknown outcome.
+fn judged(action: Action, answer: &Answer) -> Verdict {
+    use Verdict::*;
+    match (action, answer.verdict) {
+        (
+            Action::Void,
+            Some(
+                v @ (Voided | AlreadyVoided | NotVoidable | UnknownPayment | Declined | Failed
+                | Unknown),
+            ),
+        ) => v,
+        (
+            Action::Reconcile,
+            Some(v @ (Voided | NotVoidable | UnknownPayment | Declined | Unknown)),
+        ) => v,
+        // A refund that never left is `failed`: the next run may send it, nothing moved.
+        (
+            Action::Refund,
+            Some(v @ (Refunded | RefundRefused | RefundUnknown | NotVoidable | Failed)),
+        ) => v,
+        (Action::Refund, _) => RefundUnknown,
+        (_, _) => Unknown,
+    }
+}
+
+/// What the journal's thread is asked to do. Commands are applied in the order sent, many to a
+/// transaction.
+enum Command {
+    Claim {
+        phase: Phase,
+        or_refund: bool,
+        after: i64,
+        limit: usize,
+        reply: oneshot::Sender<Result<Claimed, JournalError>>,
+    },
+    Release {
+        work: Vec<Work>,
+    },
+    ReleaseLater {
+        claim: oneshot::Receiver<Result<Claimed, JournalError>>,
+    },
+    Record {
+        seq: i64,
+        attempt: i64,
+        action: Action,
+        answer: Answer,
+        verdict: Verdict,
+        intent: Option<i64>,
+    },
+    RecordThenRefund {
+        work: Work,
+        attempt: i64,
+        action: Action,
+        answer: Answer,
+        verdict: Verdict,
+        intent: Option<i64>,
+        reply: oneshot::Sender<Result<RefundStep, JournalError>>,
+    },
+}
+
+impl Command {
+    /// Whether someone waits for this command to be on disk before sending a request.
+    fn waits(&self) -> bool {
+        matches!(self, Self::Claim { .. } | Self::RecordThenRefund { .. })
+    }
+}
+
+/// The thread that owns the journal's connection.
+struct Writer {
+    sender: std_mpsc::Sender<Command>,
+    thread: std::thread::JoinHandle<Result<Journal, JournalError>>,
+}
+
+impl Writer {
+    fn start(journal: Journal) -> Self {
+        let (sender, receiver) = std_mpsc::channel();
+        let thread = std::thread::spawn(move || write_loop(journal, &receiver));
+        Self { sender, thread }
+    }
+
+    fn sender(&self) -> std_mpsc::Sender<Command> {
+        self.sender.clone()
+    }
+
+    fn claim(
+        &self,
+        phase: Phase,
+        or_refund: bool,
+        after: i64,
+        limit: usize,
+    ) -> Result<oneshot::Receiver<Result<Claimed, JournalError>>, JournalError> {
+        let (reply, receiver) = oneshot::channel();
+        self.sender
+            .send(Command::Claim {
+                phase,
+                or_refund,
+                after,
+                limit,
+                reply,
+            })
+            .map_err(|_| JournalError::WriterGone)?;
+        Ok(receiver)
+    }
+
+    fn release(&self, work: Vec<Work>) -> Result<(), JournalError> {
+        self.sender
+            .send(Command::Release { work })
+            .map_err(|_| JournalError::WriterGone)
+    }
+
+    fn release_later(
+        &self,
+        claim: oneshot::Receiver<Result<Claimed, JournalError>>,
+    ) -> Result<(), JournalError> {
+        self.sender
+            .send(Command::ReleaseLater { claim })
+            .map_err(|_| JournalError::WriterGone)
+    }
+
+    fn finish(self) -> Result<Journal, JournalError> {
+        drop(self.sender);
+        self.thread.join().map_err(|_| JournalError::WriterGone)?
+    }
+}
+
+fn write_loop(
+    mut journal: Journal,
+    receiver: &std_mpsc::Receiver<Command>,
+) -> Result<Journal, JournalError> {
+    while let Ok(first) = receiver.recv() {
+        let mut group = vec![first];
+        let deadline = Instant::now() + LINGER;
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(command) => group.push(command),
+                Err(std_mpsc::TryRecvError::Disconnected) => break,
+                Err(std_mpsc::TryRecvError::Empty) => {
+                    if group.iter().any(Command::waits) {
+                        break;
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match receiver.recv_timeout(left) {
+                        Ok(command) => group.push(command),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        apply(&mut journal, group)?;
+    }
+    journal.set_durable(true)?;
+    Ok(journal)
+}
+
+enum Reply {
+    Claimed(oneshot::Sender<Result<Claimed, JournalError>>, Claimed),
+    Refund(
+        oneshot::Sender<Result<RefundStep, JournalError>>,
+        RefundStep,
+    ),
+}
+
+/// Applies a group of commands in one transaction; answers those who wait once it is on disk.
+fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError> {
+    let durable = group.iter().any(Command::waits);
+    journal.set_durable(durable)?;
+    journal.begin()?;
+    let mut replies = Vec::new();
+    let mut verdicts = Vec::new();
+    let result = (|| {
+        for command in group {
+            match command {
+                Command::Claim {
+                    phase,
+                    or_refund,
+                    after,
+                    limit,
+                    reply,
+                } => {
+                    let claimed = journal.claim(phase, or_refund, after, limit)?;
+                    replies.push(Reply::Claimed(reply, claimed));
+                }
+                Command::Release { work } => journal.release(&work)?,
+                Command::ReleaseLater { mut claim } => {
+                    // A claim applied in an earlier group has its answer waiting: give its
+                    // rows back. One of this group is answered after the commit, to nobody
+                    // once `claim` is dropped here, and is given back then.
+                    if let Ok(Ok(claimed)) = claim.try_recv() {
+                        journal.release(&claimed.work)?;
+                    }
+                }
+                Command::Record {
+                    seq,
+                    attempt,
+                    action,
+                    answer,
+                    verdict,
+                    intent,
+                } => {
+                    journal.record(seq, attempt, action, &answer, verdict)?;
+                    if let Some(intent) = intent {
+                        verdicts.push((
+                            intent,
+                            Answer {
+                                verdict: Some(verdict),
+                                ..answer
+                            },
+                        ));
+                    }
+                }
+                Command::RecordThenRefund {
+                    work,
+                    attempt,
+                    action,
+                    answer,
+                    verdict,
+                    intent,
+                    reply,
+                } => {
+                    journal.record(work.seq, attempt, action, &answer, verdict)?;
+                    if let Some(intent) = intent {
+                        // The void's verdict before the refund's intent: the ledger must
+                        // show why a refund was decided.
+                        journal.record_in_ledger(&[(
+                            intent,
+                            Answer {
+                                verdict: Some(verdict),
+                                ..answer
+                            },
+                        )])?;
+                    }
+                    let refund = journal.start_refund(&work)?;
+                    replies.push(Reply::Refund(reply, refund));
+                }
+            }
+        }
+        journal.record_in_ledger(&verdicts)?;
+        journal.commit()
+    })();
+    if let Err(error) = result {
+        journal.rollback();
+        return Err(error);
+    }
+    for reply in replies {
+        match reply {
+            Reply::Claimed(reply, claimed) => {
+                if let Err(Ok(claimed)) = reply.send(Ok(claimed)) {
+                    // Nobody waits for this group any more: give its rows back.
+                    journal.begin()?;
+                    journal.release(&claimed.work)?;
+                    journal.commit()?;
+                }
+            }
+            Reply::Refund(reply, attempt) => {
+                let _ = reply.send(Ok(attempt));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,980 @@
+//! The batch journal: one SQLite file (WAL) that records each row's intent before its request
+//! leaves and its verdict after the answer, so that a killed batch resumes without sending
+//! anything twice that it need not. `docs/ledger.md` walks through its states.
+//!
+//! One process at a time: the connection takes SQLite's exclusive lock and keeps it until it
+//! closes. The lock is the operating system's (a POSIX record lock), so a killed process
+//! releases it with no help.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+
+use super::error::{Duplicate, InputError, JournalError};
+use super::input::{BatchRow, InputRow, RawRow, hash_row};
+use crate::{self as ledger, Answer, Ledger, Standing, Verdict};
+
+const SCHEMA_VERSION: &str = "1";
+
+/// Row states that are not verdicts: the row's request is (or was, when the process died) on
+/// its way.
+pub(crate) const PENDING: &str = "pending";
+pub(crate) const VOID_SENT: &str = "void_sent";
+pub(crate) const RECONCILE_SENT: &str = "reconcile_sent";
+pub(crate) const REFUND_SENT: &str = "refund_sent";
+
+/// What a step does to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Void the payment: it was never sent, or was known not to have reached the service.
+    Void,
+    /// Settle an unknown outcome on proof only.
+    Reconcile,
+    /// Refund the amount after a known not-voidable refusal.
+    Refund,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Void => "void",
+            Self::Reconcile => "reconcile",
+            Self::Refund => "refund",
+        }
+    }
+
+    fn sent_state(self) -> &'static str {
+        match self {
+            Self::Void => VOID_SENT,
+            Self::Reconcile => RECONCILE_SENT,
+            Self::Refund => REFUND_SENT,
+        }
+    }
+}
+
+/// A row claimed for one step: its intent is durable before this is handed out.
+#[derive(Debug, Clone)]
+pub(crate) struct Work {
+    pub seq: i64,
+    pub line: u64,
+    pub row: BatchRow,
+    pub action: Action,
+    pub attempt: i64,
+    /// The step's entry in the ledger, when the batch keeps one.
+    pub intent: Option<i64>,
+    prior_state: String,
+}
+
+/// What the ledger says of a row's step: `Ok` sends that step (a void becomes a
+/// reconciliation when an earlier void's outcome is unknown); `Err` settles the row from the
+/// ledger, with a verdict, a detail and the refund's ID, and sends nothing.
+fn consult(
+    standing: &Standing,
+    action: Action,
+    or_refund: bool,
+    amount: Option<&str>,
+    held_before: bool,
+) -> Result<Action, (Verdict, String, Option<String>)> {
+    let from = |verdict: Verdict, entry: &ledger::Entry| {
+        (
+            verdict,
+            format!("from the ledger: {}", entry.describe()),
+            entry.refund_id.clone(),
+        )
+    };
+    // A refund that may have been made, or one made, settles the row before any void: the
+    // payment's money already moved, and a refund is never sent twice.
+    if or_refund || action == Action::Refund {
+        if let Some(open) = standing.refund_on_hold() {
+            return Err(from(Verdict::RefundUnknown, open));
+        }
+        if let Some(made) = standing.refunds_made().last() {
+            if made.amount.as_deref() == amount {
+                return Err(from(Verdict::Refunded, made));
+            }
+            // Another amount is another instruction: neither done nor to be sent on a guess.
+            return Err((
+                Verdict::RefundUnknown,
+                format!(
+                    "the ledger holds {}, and this row asks {}: a person decides whether to \
+                     refund more (`instamed-soap refund --after-refund`)",
+                    made.describe(),
+                    amount.unwrap_or("no amount")
+                ),
+                None,
+            ));
+        }
+        // A refund this journal left unknown goes again only once a person recorded that it
+        // was not made.
+        if held_before && standing.refund_settled_not_made().is_none() {
+            return Err((
+                Verdict::RefundUnknown,
+                "the refund may have been made and the ledger holds nothing that settles it: \
+                 check the payment's refunds with InstaMed"
+                    .to_owned(),
+                None,
+            ));
+        }
+    }
+    if action == Action::Refund {
+        return Ok(Action::Refund);
+    }
+    if let Some(voided) = standing.voided() {
+        return Err(from(Verdict::Voided, voided));
+    }
+    if action == Action::Void && standing.unsettled_void().is_some() {
+        return Ok(Action::Reconcile);
+    }
+    Ok(action)
+}
+
+/// Whether a refund step goes ahead.
+#[derive(Debug)]
+pub(crate) enum RefundStep {
+    /// Send it: its attempt, and its entry in the ledger.
+    Send { attempt: i64, intent: Option<i64> },
+    /// Send nothing: the ledger settled the row with this verdict.
+    Settled(Verdict),
+}
+
+/// Which rows a claim takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Everything not final: new rows, failed ones, and unknown outcomes of earlier runs
+    /// (reconciled), plus refunds when asked.
+    Main,
+    /// `--reconcile`: the unknown outcomes left at the end of this run.
+    Reconcile,
+}
+
+/// A claimed group, and where the next claim starts.
+#[derive(Debug, Default)]
+pub(crate) struct Claimed {
+    pub work: Vec<Work>,
+    pub last_seq: i64,
+    pub exhausted: bool,
+}
+
+/// One row of the journal as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRecord {
+    /// Position in the input, from 0.
+    pub seq: i64,
+    /// Line in the input.
+    pub line: u64,
+    /// Fields as given.
+    pub raw: RawRow,
+    /// Where the row ends (or stands).
+    pub verdict: Verdict,
+    /// `TransactionStatus` last read.
+    pub transaction_status: Option<String>,
+    /// `PrimaryTransactionStatus` last read.
+    pub primary_transaction_status: Option<String>,
+    /// `ResponseCode` last read.
+    pub response_code: Option<String>,
+    /// What the last answer said, or why the row is invalid.
+    pub detail: String,
+    /// The refund's own transaction ID, when refunded.
+    pub refund_id: Option<String>,
+    /// Steps taken on the row, over every run.
+    pub attempts: u32,
+    /// The run (1, 2, …) that reached the verdict; 0 for invalid and pending rows.
+    pub run: i64,
+    /// The step that reached it: `void`, `reconcile`, `refund` (empty if none).
+    pub step: String,
+}
+
+/// What loading the input did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// Rows in the input (valid and invalid).
+    pub rows: u64,
+    /// Rows that cannot be sent.
+    pub invalid: u64,
+    /// Whether the journal already held this input (a resume).
+    pub resumed: bool,
+}
+
+/// Counters of the journal's work, for benchmarks and the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Of which committed with a flush to disk (`synchronous=FULL`): intents.
+    pub durable_commits: u64,
+}
+
+/// The journal of one batch, opened and locked.
+#[derive(Debug)]
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+    run: i64,
+    stats: JournalStats,
+    full_sync: bool,
+    ledger: Option<Arc<Ledger>>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path` and takes its lock; a second process is
+    /// refused at once with [`JournalError::Locked`], never made to wait.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, JournalError> {
+        let path = path.as_ref().to_owned();
+        let conn = Connection::open(&path)?;
+        // rusqlite waits 5 s on a busy database by default; the lock is held for a whole run,
+        // so waiting could only delay the refusal, and a second batch is told at once.
+        conn.busy_timeout(std::time::Duration::ZERO)?;
+        let locked = |error: rusqlite::Error| match error.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                JournalError::Locked { path: path.clone() }
+            }
+            Some(ErrorCode::NotADatabase) => JournalError::NotAJournal { path: path.clone() },
+            _ => JournalError::Sqlite(error),
+        };
+        // Exclusive mode before WAL: the WAL index then lives in this process's memory and the
+        // file lock is never given back while the connection is open.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(locked)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(locked)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(JournalError::Locked { path });
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(locked)?;
+        // Take the write lock now, so that a second batch is refused before it reads a row.
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+            .map_err(locked)?;
+        let mut journal = Self {
+            conn,
+            path,
+            run: 0,
+            stats: JournalStats::default(),
+            full_sync: true,
+            ledger: None,
+        };
+        journal.create_schema()?;
+        Ok(journal)
+    }
+
+    /// Consults `ledger` before every step and records each step's intent and verdict there
+    /// too, so that no other journal's run (nor a single command) moves the same money again.
+    pub fn use_ledger(&mut self, ledger: Arc<Ledger>) {
+        self.ledger = Some(ledger);
+    }
+
+    /// The journal's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Counters of commits since the journal was opened.
+    pub fn stats(&self) -> JournalStats {
+        self.stats
+    }
+
+    fn create_schema(&mut self) -> Result<(), JournalError> {
+        ledger::migrate(&mut self.conn, ledger::SchemaKind::Journal).map_err(|problem| {
+            match problem {
+                ledger::SchemaProblem::Sqlite(error) => JournalError::Sqlite(error),
+                ledger::SchemaProblem::Newer(_) | ledger::SchemaProblem::OtherKind => {
+                    JournalError::NotAJournal {
+                        path: self.path.clone(),
+                    }
+                }
+            }
+        })?;
+        let version: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match version.as_deref() {
+            None => {
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema', ?1)",
+                    [SCHEMA_VERSION],
+                )?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            Some(_) => {
+                return Err(JournalError::NotAJournal {
+                    path: self.path.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the input on a new journal, or checks that it is the same input on a resume.
+    /// Refuses duplicate transaction IDs (case-blind) before anything is sent: nothing is
+    /// recorded then, so the corrected file can be loaded into the same journal.
+    pub fn load<I>(&mut self, rows: I) -> Result<Loaded, JournalError>
+    where
+        I: IntoIterator<Item = Result<InputRow, InputError>>,
+    {
+        let recorded: Option<(String, u64)> = self.conn.query_row(
+            "SELECT (SELECT value FROM meta WHERE key = 'input_hash'),
+                        (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'input_rows')",
+            [],
+            |r| {
+                Ok(r.get::<_, Option<String>>(0)?
+                    .zip(r.get::<_, Option<i64>>(1)?.map(|n| n as u64)))
+            },
+        )?;
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        if let Some((hash, recorded_rows)) = recorded {
+            let mut count = 0_u64;
+            for row in rows {
+                hash_row(&mut context, &row?);
+                count += 1;
+            }
+            if hex(context.finish().as_ref()) != hash {
+                return Err(JournalError::InputChanged {
+                    path: self.path.clone(),
+                    recorded: recorded_rows,
+                    now: count,
+                });
+            }
+            let invalid: i64 = self.conn.query_row(
+                "SELECT COUNT(*) FROM rows WHERE state = 'invalid'",
+                [],
+                |r| r.get(0),
+            )?;
+            let invalid = invalid as u64;
+            return Ok(Loaded {
+                rows: count,
+                invalid,
+                resumed: true,
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut duplicates = Vec::new();
+        let mut count = 0_u64;
+        let mut invalid = 0_u64;
+        let mut extra_names: Vec<String> = Vec::new();
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO rows(seq, line, transaction_id, id_key, merchant_id, store_id,
+                     terminal_id, amount, card_present_status, extra, state, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            let mut first_line = tx.prepare("SELECT line FROM rows WHERE id_key = ?1")?;
+            for row in rows {
+                let row = row?;
+                hash_row(&mut context, &row);
+                for (name, _) in &row.raw.extra {
+                    if !extra_names.contains(name) && extra_names.len() < 256 {
+                        extra_names.push(name.clone());
+                    }
+                }
+                let raw = &row.raw;
+                let key = row
+                    .problem
+                    .is_none()
+                    .then(|| raw.transaction_id.trim().to_ascii_uppercase());
+                let (state, detail) = match &row.problem {
+                    Some(problem) => {
+                        invalid += 1;
+                        ("invalid", problem.as_str())
+                    }
+                    None => (PENDING, ""),
+                };
+                let extra = serde_json::to_string(&raw.extra).unwrap_or_else(|_| "[]".into());
+                let inserted = insert.execute(params![
+                    count as i64,
+                    row.line as i64,
+                    raw.transaction_id,
+                    key,
+                    raw.merchant_id,
+                    raw.store_id,
+                    raw.terminal_id,
+                    raw.amount,
+                    raw.card_present_status,
+                    extra,
+                    state,
+                    detail,
+                ]);
+                match inserted {
+                    Ok(_) => {}
+                    Err(error)
+                        if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) =>
+                    {
+                        let first: i64 = first_line.query_row([&key], |r| r.get(0))?;
+                        duplicates.push(Duplicate {
+                            transaction_id: raw.transaction_id.clone(),
+                            first_line: first as u64,
+                            line: row.line,
+                        });
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+                count += 1;
+            }
+        }
+        if !duplicates.is_empty() {
+            tx.rollback()?;
+            return Err(JournalError::Duplicates(duplicates));
+        }
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('input_hash', ?1), ('input_rows', ?2),
+                 ('extra_columns', ?3)",
+            params![
+                hex(context.finish().as_ref()),
+                count.to_string(),
+                serde_json::to_string(&extra_names).unwrap_or_else(|_| "[]".into())
+            ],
+        )?;
+        tx.commit()?;
+        self.stats.commits += 1;
+        self.stats.durable_commits += 1;
+        Ok(Loaded {
+            rows: count,
+            invalid,
+            resumed: false,
+        })
+    }
+
+    /// The names of the extra columns, in the order first seen.
+    pub fn extra_columns(&self) -> Result<Vec<String>, JournalError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'extra_columns'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
+    }
+
+    /// Starts a run: numbers it and records its options.
+    pub(crate) fn begin_run(&mut self, options: &str) -> Result<i64, JournalError> {
+        self.conn.execute(
+            "INSERT INTO runs(started_ms, pid, options) VALUES (?1, ?2, ?3)",
+            params![now_ms(), std::process::id(), options],
+        )?;
+        self.run = self.conn.last_insert_rowid();
+        self.stats.commits += 1;
+        self.stats.durable_commits += 1;
+        Ok(self.run)
+    }
+
+    pub(crate) fn end_run(&mut self) -> Result<(), JournalError> {
+        self.conn.execute(
+            "UPDATE runs SET finished_ms = ?1 WHERE id = ?2",
+            params![now_ms(), self.run],
+        )?;
+        self.stats.commits += 1;
+        Ok(())
+    }
+
+    /// How many rows a run with these options has to work on.
+    pub fn to_do(&self, or_refund: bool) -> Result<u64, JournalError> {
+        let count: i64 = self.conn.query_row(
+            &format!(
+                "SELECT COUNT(*) FROM rows WHERE {}",
+                claimable(Phase::Main, or_refund, self.ledger.is_some())
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
+    /// Whether the next commit must reach the disk (an intent) or may stay in the operating
+    /// system's cache (a verdict: losing it only makes the row look in flight, and reconciled).
+    pub(crate) fn set_durable(&mut self, durable: bool) -> Result<(), JournalError> {
+        if durable != self.full_sync {
+            self.conn.pragma_update(
+                None,
+                "synchronous",
+                if durable { "FULL" } else { "NORMAL" },
+            )?;
+            self.full_sync = durable;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn begin(&mut self) -> Result<(), JournalError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    pub(crate) fn commit(&mut self) -> Result<(), JournalError> {
+        self.conn.execute_batch("COMMIT")?;
+        self.stats.commits += 1;
+        if self.full_sync {
+            self.stats.durable_commits += 1;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn rollback(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    /// Claims up to `limit` rows after `after` for their next step, inside the caller's
+    /// transaction. A refund found in flight from an earlier run becomes an unknown refund
+    /// here, with no request: a refund is never sent twice.
+    pub(crate) fn claim(
+        &mut self,
+        phase: Phase,
+        or_refund: bool,
+        after: i64,
+        limit: usize,
+    ) -> Result<Claimed, JournalError> {
+        let mut claimed = Claimed {
+            last_seq: after,
+            ..Claimed::default()
+        };
+        let mut found = Vec::with_capacity(limit);
+        {
+            let mut select = self.conn.prepare_cached(&format!(
+                "SELECT seq, line, transaction_id, merchant_id, store_id, terminal_id, amount,
+                        card_present_status, state, step
+                 FROM rows WHERE seq > ?1 AND {} ORDER BY seq LIMIT ?2",
+                claimable(phase, or_refund, self.ledger.is_some())
+            ))?;
+            let mut rows = select.query(params![after, limit as i64])?;
+            while let Some(r) = rows.next()? {
+                let raw = RawRow {
+                    transaction_id: r.get(2)?,
+                    merchant_id: r.get(3)?,
+                    store_id: r.get(4)?,
+                    terminal_id: r.get(5)?,
+                    amount: r.get(6)?,
+                    card_present_status: r.get(7)?,
+                    extra: Vec::new(),
+                };
+                found.push((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    raw,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
+                ));
+            }
+        }
+        claimed.exhausted = found.len() < limit;
+        let started = now_ms();
+        let mut steps = Vec::with_capacity(found.len());
+        for (seq, line, raw, state, step) in found {
+            claimed.last_seq = seq;
+            let row = match BatchRow::from_raw(&raw) {
+                Ok(row) => row,
+                Err(problem) => {
+                    self.conn.execute(
+                        "UPDATE rows SET state = 'invalid', detail = ?2 WHERE seq = ?1",
+                        params![seq, problem],
+                    )?;
+                    continue;
+                }
+            };
+            let action = match (state.as_str(), step.as_str()) {
+                // A refund that never left is sent again; without --or-refund the row is
+                // voided again, which moves nothing twice.
+                ("failed", "refund") if or_refund => Action::Refund,
+                (PENDING | "failed", _) => Action::Void,
+                ("not_voidable", _) => Action::Refund,
+                // Claimed only with a ledger: it decides whether a person settled the refund.
+                ("refund_unknown", _) => Action::Refund,
+                (REFUND_SENT, _) => {
+                    self.settle_lost_refund(seq)?;
+                    continue;
+                }
+                _ => Action::Reconcile,
+            };
+            if action == Action::Refund && row.amount.is_none() {
+                continue;
+            }
+            steps.push((seq, line, row, action, state));
+        }
+        let decided = self.consult_ledger(&steps, or_refund)?;
+        for ((seq, line, row, _, prior_state), decision) in steps.into_iter().zip(decided) {
+            match decision {
+                Ok((action, intent)) => {
+                    let attempt = self.start_attempt(seq, action, started)?;
+                    claimed.work.push(Work {
+                        seq,
+                        line,
+                        row,
+                        action,
+                        attempt,
+                        intent,
+                        prior_state,
+                    });
+                }
+                Err((verdict, detail, refund_id)) => {
+                    self.conn.execute(
+                        "UPDATE rows SET state = ?2, detail = ?3,
+                             refund_id = COALESCE(?4, refund_id), run = ?5, step = 'ledger'
+                         WHERE seq = ?1",
+                        params![seq, verdict.as_str(), detail, refund_id, self.run],
+                    )?;
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Asks the ledger about each step in one transaction, writing the intents of those that
+    /// go ahead; flushed to disk before any of them is sent.
+    #[allow(clippy::type_complexity)]
+    fn consult_ledger(
+        &self,
+        steps: &[(i64, u64, BatchRow, Action, String)],
+        or_refund: bool,
+    ) -> Result<Vec<Result<(Action, Option<i64>), (Verdict, String, Option<String>)>>, JournalError>
+    {
+        let Some(ledger) = &self.ledger else {
+            return Ok(steps
+                .iter()
+                .map(|(_, _, _, action, _)| Ok((*action, None)))
+                .collect());
+        };
+        let command = ledger.command().to_owned();
+        Ok(ledger.transaction(true, |conn| {
+            steps
+                .iter()
+                .map(|(_, _, row, action, prior)| {
+                    let payment = row.request.payment();
+                    let standing = ledger::standing_in(conn, payment)?;
+                    let amount = row.amount.map(|amount| amount.to_string());
+                    let held_before = prior == "refund_unknown";
+                    match consult(
+                        &standing,
+                        *action,
+                        or_refund,
+                        amount.as_deref(),
+                        held_before,
+                    ) {
+                        Ok(action) => {
+                            let (kind, amount) = match action {
+                                Action::Refund => (
+                                    ledger::Action::Refund,
+                                    row.amount.map(|amount| amount.to_string()),
+                                ),
+                                Action::Void | Action::Reconcile => (ledger::Action::Void, None),
+                            };
+                            let intent = ledger::insert_intent(
+                                conn,
+                                row.request.outlet(),
+                                payment,
+                                kind,
+                                amount.as_deref(),
+                                &command,
+                            )?;
+                            Ok(Ok((action, Some(intent))))
+                        }
+                        Err(settled) => Ok(Err(settled)),
+                    }
+                })
+                .collect()
+        })?)
+    }
+
+    fn start_attempt(
+        &mut self,
+        seq: i64,
+        action: Action,
+        started: i64,
+    ) -> Result<i64, JournalError> {
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO attempts(seq, run, action, started_ms) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        insert.execute(params![seq, self.run, action.as_str(), started])?;
+        let attempt = self.conn.last_insert_rowid();
+        let mut update = self
+            .conn
+            .prepare_cached("UPDATE rows SET state = ?2, attempts = attempts + 1 WHERE seq = ?1")?;
+        update.execute(params![seq, action.sent_state()])?;
+        Ok(attempt)
+    }
+
+    fn settle_lost_refund(&mut self, seq: i64) -> Result<(), JournalError> {
+        let detail = "the batch stopped while this refund was in flight: it may have been made; \
+                      check the payment's refunds before acting (a refund is never sent twice)";
+        self.conn.execute(
+            "UPDATE attempts SET finished_ms = ?2, verdict = 'refund_unknown', detail = ?3
+             WHERE seq = ?1 AND action = 'refund' AND finished_ms IS NULL",
+            params![seq, now_ms(), detail],
+        )?;
+        self.conn.execute(
+            "UPDATE rows SET state = 'refund_unknown', detail = ?2, run = ?3, step = 'refund'
+             WHERE seq = ?1",
+            params![seq, detail, self.run],
+        )?;
+        Ok(())
+    }
+
+    /// Gives back rows claimed and never sent (the batch was stopped first), with their
+    /// intents: nothing left for them, so nothing may look in flight.
+    pub(crate) fn release(&mut self, work: &[Work]) -> Result<(), JournalError> {
+        for item in work {
+            self.conn
+                .execute("DELETE FROM attempts WHERE id = ?1", [item.attempt])?;
+            self.conn.execute(
+                "UPDATE rows SET state = ?2, attempts = attempts - 1 WHERE seq = ?1",
+                params![item.seq, item.prior_state],
+            )?;
+        }
+        if let Some(ledger) = &self.ledger {
+            ledger.transaction(true, |conn| {
+                let mut delete =
+                    conn.prepare_cached("DELETE FROM intents WHERE id = ?1 AND state = 'sent'")?;
+                for intent in work.iter().filter_map(|item| item.intent) {
+                    delete.execute([intent])?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Records a step's answer on its attempt and its row.
+    pub(crate) fn record(
+        &mut self,
+        seq: i64,
+        attempt: i64,
+        action: Action,
+        answer: &Answer,
+        verdict: Verdict,
+    ) -> Result<(), JournalError> {
+        let mut finish = self.conn.prepare_cached(
+            "UPDATE attempts SET finished_ms = ?2, verdict = ?3, transaction_status = ?4,
+                 primary_transaction_status = ?5, response_code = ?6, detail = ?7,
+                 refund_id = ?8, requests = ?9
+             WHERE id = ?1",
+        )?;
+        finish.execute(params![
+            attempt,
+            now_ms(),
+            verdict.as_str(),
+            answer.transaction_status,
+            answer.primary_transaction_status,
+            answer.response_code,
+            answer.detail,
+            answer.refund_id,
+            answer.requests,
+        ])?;
+        let mut update = self.conn.prepare_cached(
+            "UPDATE rows SET state = ?2, transaction_status = ?3, primary_transaction_status = ?4,
+                 response_code = ?5, detail = ?6, refund_id = COALESCE(?7, refund_id),
+                 run = ?8, step = ?9
+             WHERE seq = ?1",
+        )?;
+        update.execute(params![
+            seq,
+            verdict.as_str(),
+            answer.transaction_status,
+            answer.primary_transaction_status,
+            answer.response_code,
+            answer.detail,
+            answer.refund_id,
+            self.run,
+            action.as_str(),
+        ])?;
+        Ok(())
+    }
+
+    /// Starts the refund step of a row whose void was just refused as not voidable, unless
+    /// the ledger already settles it (a refund of the payment made, or one that may have
+    /// been): then the row takes the ledger's verdict and nothing is sent.
+    pub(crate) fn start_refund(&mut self, work: &Work) -> Result<RefundStep, JournalError> {
+        let decided = self.consult_ledger(
+            &[(
+                work.seq,
+                work.line,
+                work.row.clone(),
+                Action::Refund,
+                String::new(),
+            )],
+            true,
+        )?;
+        match decided.into_iter().next() {
+            Some(Err((verdict, detail, refund_id))) => {
+                self.conn.execute(
+                    "UPDATE rows SET state = ?2, detail = ?3,
+                         refund_id = COALESCE(?4, refund_id), run = ?5, step = 'ledger'
+                     WHERE seq = ?1",
+                    params![work.seq, verdict.as_str(), detail, refund_id, self.run],
+                )?;
+                Ok(RefundStep::Settled(verdict))
+            }
+            Some(Ok((_, intent))) => Ok(RefundStep::Send {
+                attempt: self.start_attempt(work.seq, Action::Refund, now_ms())?,
+                intent,
+            }),
+            None => Err(JournalError::WriterGone),
+        }
+    }
+
+    /// Records verdicts on their ledger entries, in one transaction left to the operating
+    /// system to flush (a lost verdict makes its entry look in flight: reconciled or held,
+    /// never sent again blindly).
+    pub(crate) fn record_in_ledger(&self, verdicts: &[(i64, Answer)]) -> Result<(), JournalError> {
+        let Some(ledger) = &self.ledger else {
+            return Ok(());
+        };
+        if verdicts.is_empty() {
+            return Ok(());
+        }
+        ledger.transaction(false, |conn| {
+            for (intent, answer) in verdicts {
+                ledger::record_in(conn, *intent, answer)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// How many rows stand at each verdict.
+    pub fn counts(&self) -> Result<Vec<(Verdict, u64)>, JournalError> {
+        let mut select = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM rows GROUP BY state")?;
+        let mut counts: Vec<(Verdict, u64)> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
+        let mut rows = select.query([])?;
+        while let Some(r) = rows.next()? {
+            let verdict = verdict_of(&r.get::<_, String>(0)?);
+            let n = r.get::<_, i64>(1)? as u64;
+            if let Some(slot) = counts.iter_mut().find(|(v, _)| *v == verdict) {
+                slot.1 += n;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Calls `each` with every row, in input order, without holding them all in memory.
+    pub fn for_each_row(
+        &self,
+        mut each: impl FnMut(&RowRecord) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        let mut select = self.conn.prepare(
+            "SELECT seq, line, transaction_id, merchant_id, store_id, terminal_id, amount,
+                    card_present_status, extra, state, transaction_status,
+                    primary_transaction_status, response_code, detail, refund_id, attempts,
+                    run, step
+             FROM rows ORDER BY seq",
+        )?;
+        let mut rows = select.query([])?;
+        while let Some(r) = rows.next()? {
+            let extra: String = r.get(8)?;
+            let record = RowRecord {
+                seq: r.get(0)?,
+                line: r.get::<_, i64>(1)? as u64,
+                raw: RawRow {
+                    transaction_id: r.get(2)?,
+                    merchant_id: r.get(3)?,
+                    store_id: r.get(4)?,
+                    terminal_id: r.get(5)?,
+                    amount: r.get(6)?,
+                    card_present_status: r.get(7)?,
+                    extra: serde_json::from_str(&extra).unwrap_or_default(),
+                },
+                verdict: verdict_of(&r.get::<_, String>(9)?),
+                transaction_status: r.get(10)?,
+                primary_transaction_status: r.get(11)?,
+                response_code: r.get(12)?,
+                detail: r.get(13)?,
+                refund_id: r.get(14)?,
+                attempts: r.get(15)?,
+                run: r.get(16)?,
+                step: r.get(17)?,
+            };
+            each(&record)?;
+        }
+        Ok(())
+    }
+
+    /// Every attempt made on row `seq` (its position in the input, from 0), oldest first:
+    /// `(run, action, verdict)`; the verdict is `None` for an attempt whose answer was never
+    /// recorded (the process died while it was in flight).
+    pub fn attempts_of(
+        &self,
+        seq: i64,
+    ) -> Result<Vec<(i64, String, Option<String>)>, JournalError> {
+        let mut select = self.conn.prepare_cached(
+            "SELECT run, action, verdict FROM attempts WHERE seq = ?1 ORDER BY id",
+        )?;
+        let rows = select.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// The SQL condition for rows a phase works on.
+fn claimable(phase: Phase, or_refund: bool, ledger: bool) -> String {
+    match phase {
+        Phase::Main => format!(
+            "(state IN ('pending', 'failed', 'void_sent', 'reconcile_sent', 'refund_sent',
+                        'outcome_unknown'){}{})",
+            if or_refund {
+                " OR (state = 'not_voidable' AND amount != '')"
+            } else {
+                ""
+            },
+            // A refund left unknown is looked at again only where a person can have settled it.
+            if or_refund && ledger {
+                " OR (state = 'refund_unknown' AND amount != '')"
+            } else {
+                ""
+            }
+        ),
+        Phase::Reconcile => "state = 'outcome_unknown'".to_owned(),
+    }
+}
+
+/// The verdict a stored state stands for: a row caught in flight is an unknown outcome.
+fn verdict_of(state: &str) -> Verdict {
+    match state {
+        PENDING => Verdict::Pending,
+        VOID_SENT | RECONCILE_SENT => Verdict::Unknown,
+        REFUND_SENT => Verdict::RefundUnknown,
+        other => Verdict::from_stored(other),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_in_use_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let held = Journal::open(&path).unwrap();
+        let started = std::time::Instant::now();
+        let second = Journal::open(&path);
+        // Generous: the refusal takes microseconds, and SQLite's default wait was 5 s.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "waited {:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(second, Err(JournalError::Locked { .. })),
+            "{second:?}"
+        );
+        drop(held);
+        Journal::open(&path).unwrap();
+    }
+}

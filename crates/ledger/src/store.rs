@@ -1,0 +1,763 @@
+//! The ledger's file: opening it, reading what it holds about a payment, writing intents and
+//! verdicts. Several processes may share one file (a batch and single commands, say): SQLite's
+//! WAL lets them read at once, and writers take turns, waiting up to [`BUSY_WAIT`].
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
+
+use super::answer::Answer;
+use super::schema::{self, Kind, SchemaProblem};
+use super::verdict::Verdict;
+use instamed_soap::{Outlet, TransactionId};
+
+/// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
+const WAL_PAGES: i64 = 64;
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_WAIT: Duration = Duration::from_secs(15);
+
+/// What moves money: a void, or a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// A void (a reconciliation is a void sent again).
+    Void,
+    /// A simple refund.
+    Refund,
+}
+
+impl Action {
+    /// The name stored in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Void => "void",
+            Self::Refund => "refund",
+        }
+    }
+
+    /// An action this build does not know reads as a refund: it is then held, never taken
+    /// for a void that may be sent again.
+    fn from_stored(text: &str) -> Self {
+        if text == "void" {
+            Self::Void
+        } else {
+            Self::Refund
+        }
+    }
+}
+
+/// One intent and, once recorded, its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The entry's number in the ledger.
+    pub id: i64,
+    /// The payment, as the command named it.
+    pub payment: String,
+    /// What the command set out to do.
+    pub action: Action,
+    /// The verdict recorded; `None` while the request is in flight, or when the process died
+    /// before its answer was recorded (then nobody knows what happened).
+    pub verdict: Option<Verdict>,
+    /// The amount of a refund.
+    pub amount: Option<String>,
+    /// The refund's own transaction ID, once known.
+    pub refund_id: Option<String>,
+    /// The command that wrote the intent (`instamed-soap void --or-refund`, `batch`, …).
+    pub command: String,
+    /// The process that wrote it.
+    pub pid: u32,
+    /// When the intent was written (before the request left).
+    pub started: SystemTime,
+    /// When the verdict was written.
+    pub finished: Option<SystemTime>,
+    /// `TransactionStatus` read.
+    pub transaction_status: Option<String>,
+    /// `PrimaryTransactionStatus` read.
+    pub primary_transaction_status: Option<String>,
+    /// What the answer said, cleaned of secrets by the client.
+    pub detail: String,
+    /// Who settled it by hand, when a person did.
+    pub settled_by: Option<String>,
+    /// Why, in their words.
+    pub settled_note: Option<String>,
+}
+
+impl Entry {
+    /// Whether its outcome is open: in flight, lost with its process, or unknown.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.verdict,
+            None | Some(Verdict::Unknown | Verdict::RefundUnknown)
+        )
+    }
+
+    /// The entry in one line for a person: what, how much, when, by which command, and where
+    /// it stands.
+    pub fn describe(&self) -> String {
+        let what = match (&self.action, &self.amount) {
+            (Action::Refund, Some(amount)) => format!("a refund of {amount}"),
+            (Action::Refund, None) => "a refund".to_owned(),
+            (Action::Void, _) => "a void".to_owned(),
+        };
+        let stands = match self.verdict {
+            None => format!(
+                "has no recorded answer (in flight in process {}, or that process died)",
+                self.pid
+            ),
+            Some(verdict) => format!("ended {verdict}"),
+        };
+        let refund_id = self
+            .refund_id
+            .as_deref()
+            .map(|id| format!(" as transaction {id}"))
+            .unwrap_or_default();
+        format!(
+            "{what} of payment {} sent at {} by `{}` {stands}{refund_id} (ledger entry {})",
+            self.payment,
+            httpdate::fmt_http_date(self.started),
+            self.command,
+            self.id
+        )
+    }
+}
+
+/// Everything the ledger holds about one payment, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// The entries.
+    pub entries: Vec<Entry>,
+}
+
+impl Standing {
+    fn of(&self, action: Action) -> impl DoubleEndedIterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.action == action)
+    }
+
+    /// The void that proved the payment voided, if one did.
+    pub fn voided(&self) -> Option<&Entry> {
+        self.of(Action::Void)
+            .rev()
+            .find(|e| matches!(e.verdict, Some(Verdict::Voided | Verdict::AlreadyVoided)))
+    }
+
+    /// The latest void whose outcome nobody knows, unless a later answer settled it. A void
+    /// that never left (`failed`) settles nothing.
+    pub fn unsettled_void(&self) -> Option<&Entry> {
+        if self.voided().is_some() {
+            return None;
+        }
+        self.of(Action::Void)
+            .rev()
+            .find(|e| e.verdict != Some(Verdict::Failed))
+            .filter(|e| e.is_open())
+    }
+
+    /// A refund that may have been made and is not settled: in flight, lost with its
+    /// process, or of unknown outcome. Nothing but a person may settle it.
+    pub fn refund_on_hold(&self) -> Option<&Entry> {
+        self.of(Action::Refund).rev().find(|e| e.is_open())
+    }
+
+    /// The latest refund a person settled as not made, if that is where the refunds stand.
+    pub fn refund_settled_not_made(&self) -> Option<&Entry> {
+        self.of(Action::Refund)
+            .next_back()
+            .filter(|e| e.verdict == Some(Verdict::RefundRefused) && e.settled_by.is_some())
+    }
+
+    /// The refunds made, oldest first.
+    pub fn refunds_made(&self) -> Vec<&Entry> {
+        self.of(Action::Refund)
+            .filter(|e| e.verdict == Some(Verdict::Refunded))
+            .collect()
+    }
+}
+
+/// The ledger refused to open, or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The directory or the file cannot be made or opened.
+    #[error("cannot open the ledger {}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a ledger of this program (a batch journal, another program's database,
+    /// or no database at all).
+    #[error("{} is not a ledger of this program", path.display())]
+    NotALedger {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A later version wrote the file; this one leaves it alone.
+    #[error("{} was written by a later version (schema {version}); use that version", path.display())]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// The schema version found.
+        version: i64,
+    },
+    /// Another process held the ledger longer than this one waits.
+    #[error("the ledger {} stayed busy with another process's write", path.display())]
+    Busy {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A person tried to settle a refund whose process still runs: it may be in flight.
+    #[error(
+        "ledger entry {entry} is a refund still in flight in process {pid}: wait for that \
+         command to end (its answer settles it) before settling it by hand"
+    )]
+    InFlight {
+        /// The entry.
+        entry: i64,
+        /// The process that sent it.
+        pid: u32,
+    },
+    /// SQLite failed.
+    #[error("ledger database error")]
+    Sqlite(#[source] rusqlite::Error),
+}
+
+/// The ledger of money-moving intents, in one SQLite file (see the [module](super) docs).
+pub struct Ledger {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    command: String,
+    durable: Mutex<bool>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.path)
+            .field("command", &self.command)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Where single commands keep the ledger when none is chosen:
+    /// `$XDG_STATE_HOME/instamed-soap/ledger.db`, or `~/.local/state/instamed-soap/ledger.db`.
+    /// `None` when neither variable gives an absolute directory.
+    pub fn default_path() -> Option<PathBuf> {
+        let absolute = |name: &str| {
+            std::env::var_os(name)
+                .map(PathBuf::from)
+                .filter(|path| path.is_absolute())
+        };
+        let state = absolute("XDG_STATE_HOME")
+            .or_else(|| absolute("HOME").map(|home| home.join(".local").join("state")))?;
+        Some(state.join("instamed-soap").join("ledger.db"))
+    }
+
+    /// Opens (or creates) the ledger at `path`, making its directory (private to the user)
+    /// when missing. The file may be shared with other processes.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        let path = path.as_ref().to_owned();
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            if !dir.exists() {
+                make_private_dir(dir).map_err(|source| LedgerError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        let fail = |error: rusqlite::Error| classify(&path, error);
+        let mut conn = Connection::open(&path).map_err(fail)?;
+        conn.busy_timeout(BUSY_WAIT).map_err(fail)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(fail)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::NotALedger { path });
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(fail)?;
+        // A single command opens the ledger once: a checkpoint when it closes would cost two
+        // flushes and the WAL's deletion, and the next command would flush a new WAL's header
+        // and its directory again. So the WAL outlives the process, checkpointed by SQLite
+        // once it holds WAL_PAGES pages: small, because the first connection of each process
+        // reads the whole WAL to rebuild its index.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(fail)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)
+            .map_err(fail)?;
+        schema::migrate(&mut conn, Kind::Ledger).map_err(|problem| match problem {
+            SchemaProblem::Newer(version) => LedgerError::Newer {
+                path: path.clone(),
+                version,
+            },
+            SchemaProblem::OtherKind => LedgerError::NotALedger { path: path.clone() },
+            SchemaProblem::Sqlite(error) => classify(&path, error),
+        })?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+            command: "library".to_owned(),
+            durable: Mutex::new(true),
+        })
+    }
+
+    /// Names the command that writes this ledger's intents (shown to whoever reads them later).
+    pub fn with_command(mut self, command: impl Into<String>) -> Self {
+        self.command = command.into();
+        self
+    }
+
+    /// The command named by [`with_command`](Self::with_command).
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The ledger's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Everything the ledger holds about `payment`.
+    pub fn standing(&self, payment: &TransactionId) -> Result<Standing, LedgerError> {
+        let conn = self.lock();
+        standing_in(&conn, payment).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Entries whose outcome is open (in flight, lost, unknown), newest first: the work of a
+    /// person, or of the next reconciliation.
+    pub fn open_entries(&self) -> Result<Vec<Entry>, LedgerError> {
+        let conn = self.lock();
+        select(
+            &conn,
+            "state IN ('sent', 'outcome_unknown', 'refund_unknown') ORDER BY id DESC",
+            [],
+        )
+        .map_err(|e| classify(&self.path, e))
+    }
+
+    /// The last `limit` entries, newest first.
+    pub fn recent(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
+        let conn = self.lock();
+        select(&conn, "1 ORDER BY id DESC LIMIT ?1", [limit]).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Records what a person found about an open refund: made (with the refund's transaction
+    /// ID) or not made. Only an open refund can be settled this way; the entry is returned as
+    /// it now stands.
+    pub fn settle_refund(
+        &self,
+        id: i64,
+        made: Option<&str>,
+        by: &str,
+        note: &str,
+    ) -> Result<Option<Entry>, LedgerError> {
+        let mut conn = self.lock();
+        let fail = |e| classify(&self.path, e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let verdict = if made.is_some() {
+            Verdict::Refunded
+        } else {
+            Verdict::RefundRefused
+        };
+        // A refund whose process still runs may be in flight: its answer is on the way, and
+        // whatever a person finds now (often "not made") could be wrong by the time they act.
+        if let Some(entry) = select(&tx, "id = ?1 AND state = 'sent'", [id])
+            .map_err(fail)?
+            .pop()
+        {
+            if process_alive(entry.pid) {
+                return Err(LedgerError::InFlight {
+                    entry: id,
+                    pid: entry.pid,
+                });
+            }
+        }
+        let changed = tx
+            .execute(
+                "UPDATE intents SET state = ?2, refund_id = COALESCE(?3, refund_id),
+                     settled_by = ?4, settled_note = ?5, finished_ms = ?6
+                 WHERE id = ?1 AND action = 'refund' AND state IN ('sent', 'refund_unknown')",
+                params![id, verdict.as_str(), made, by, note, now_ms()],
+            )
+            .map_err(fail)?;
+        let entry = if changed == 1 {
+            select(&tx, "id = ?1", [id]).map_err(fail)?.pop()
+        } else {
+            None
+        };
+        tx.commit().map_err(fail)?;
+        Ok(entry)
+    }
+
+    /// Decides, inside one write transaction, whether to send: `decide` sees what the ledger
+    /// holds about the request's payment and returns its plan; when the plan sends, the intent
+    /// is written and flushed to disk before this returns, with the entry's number.
+    pub(crate) fn intend<P: Sends>(
+        &self,
+        outlet: &Outlet,
+        payment: &TransactionId,
+        amount: Option<&str>,
+        decide: impl FnOnce(&Standing) -> P,
+    ) -> Result<(P, Option<i64>), LedgerError> {
+        let mut conn = self.lock();
+        self.set_durable(&conn, true)?;
+        let fail = |e| classify(&self.path, e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let standing = standing_in(&tx, payment).map_err(fail)?;
+        let plan = decide(&standing);
+        let id = match plan.sends() {
+            Some(action) => Some(
+                insert_intent(&tx, outlet, payment, action, amount, &self.command).map_err(fail)?,
+            ),
+            None => None,
+        };
+        tx.commit().map_err(fail)?;
+        Ok((plan, id))
+    }
+
+    /// Records the verdict of entry `id`. `durable` flushes it to disk: a refund's verdict must
+    /// be (lost, its entry would look in flight and hold the payment for a person), a void's
+    /// need not (lost, its entry looks in flight and the next command reconciles it: a request,
+    /// never money).
+    pub(crate) fn record(
+        &self,
+        id: i64,
+        answer: &Answer,
+        durable: bool,
+    ) -> Result<(), LedgerError> {
+        let mut conn = self.lock();
+        self.set_durable(&conn, durable)?;
+        let fail = |e| classify(&self.path, e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        record_in(&tx, id, answer).map_err(fail)?;
+        tx.commit().map_err(fail)
+    }
+
+    /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
+    /// leaves it to the operating system (verdicts: a lost one makes its entry look in flight,
+    /// which is reconciled or held, never sent again blindly).
+    pub(crate) fn transaction<T>(
+        &self,
+        durable: bool,
+        work: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = self.lock();
+        self.set_durable(&conn, durable)?;
+        let fail = |e| classify(&self.path, e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let result = work(&tx).map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(result)
+    }
+
+    fn set_durable(&self, conn: &Connection, durable: bool) -> Result<(), LedgerError> {
+        let mut now = self.durable.lock().unwrap_or_else(|e| e.into_inner());
+        if *now != durable {
+            conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })
+                .map_err(|e| classify(&self.path, e))?;
+            *now = durable;
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
+        // when dropped), so the connection stays usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A plan that may send: which action, if any, needs an intent.
+pub(crate) trait Sends {
+    fn sends(&self) -> Option<Action>;
+}
+
+/// The key a payment is filed under: InstaMed's IDs compare without regard to case.
+pub(crate) fn key(payment: &TransactionId) -> String {
+    payment.as_str().trim().to_ascii_uppercase()
+}
+
+pub(crate) fn standing_in(
+    conn: &Connection,
+    payment: &TransactionId,
+) -> Result<Standing, rusqlite::Error> {
+    Ok(Standing {
+        entries: select(conn, "payment = ?1 ORDER BY id", [key(payment)])?,
+    })
+}
+
+pub(crate) fn insert_intent(
+    conn: &Connection,
+    outlet: &Outlet,
+    payment: &TransactionId,
+    action: Action,
+    amount: Option<&str>,
+    command: &str,
+) -> Result<i64, rusqlite::Error> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO intents(payment, action, state, amount, merchant_id, store_id,
+             terminal_id, command, pid, started_ms)
+         VALUES (?1, ?2, 'sent', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    insert.execute(params![
+        key(payment),
+        action.as_str(),
+        amount,
+        outlet.merchant_id(),
+        outlet.store_id(),
+        outlet.terminal_id(),
+        command,
+        std::process::id(),
+        now_ms(),
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Writes a verdict on entry `id`. A void's definite verdict also settles the earlier voids
+/// of the payment left open: what one answer proves about the payment holds for them too.
+pub(crate) fn record_in(
+    conn: &Connection,
+    id: i64,
+    answer: &Answer,
+) -> Result<(), rusqlite::Error> {
+    let verdict = answer.verdict.unwrap_or(Verdict::Unknown);
+    let mut update = conn.prepare_cached(
+        "UPDATE intents SET state = ?2, transaction_status = ?3, primary_transaction_status = ?4,
+             response_code = ?5, detail = ?6, refund_id = COALESCE(?7, refund_id),
+             finished_ms = ?8
+         WHERE id = ?1 AND settled_by IS NULL",
+    )?;
+    // A person settled the entry while its answer was on the way: what they recorded stands,
+    // and the late answer is said, never written over it.
+    let changed = update.execute(params![
+        id,
+        verdict.as_str(),
+        answer.transaction_status,
+        answer.primary_transaction_status,
+        answer.response_code,
+        answer.detail,
+        answer.refund_id,
+        now_ms(),
+    ])?;
+    if changed == 0 {
+        tracing::warn!(
+            entry = id,
+            verdict = verdict.as_str(),
+            "a person settled this ledger entry before its answer arrived; their record stands: \
+             check it against this answer"
+        );
+        return Ok(());
+    }
+    if matches!(
+        verdict,
+        Verdict::Voided
+            | Verdict::AlreadyVoided
+            | Verdict::NotVoidable
+            | Verdict::UnknownPayment
+            | Verdict::Declined
+    ) {
+        let mut settle = conn.prepare_cached(
+            "UPDATE intents SET state = ?2, finished_ms = ?3,
+                 detail = 'settled by ledger entry ' || ?1 || ': ' || detail
+             WHERE action = 'void' AND id < ?1 AND state IN ('sent', 'outcome_unknown')
+               AND payment = (SELECT payment FROM intents WHERE id = ?1)",
+        )?;
+        // An earlier void whose outcome was unknown went through when the payment is voided
+        // now, and did not when InstaMed says the payment is there and not voided.
+        let settled = match verdict {
+            Verdict::AlreadyVoided => Verdict::Voided,
+            other => other,
+        };
+        settle.execute(params![id, settled.as_str(), now_ms()])?;
+    }
+    Ok(())
+}
+
+fn select(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Entry>, rusqlite::Error> {
+    let mut select = conn.prepare_cached(&format!(
+        "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
+                finished_ms, transaction_status, primary_transaction_status, detail,
+                settled_by, settled_note
+         FROM intents WHERE {condition}"
+    ))?;
+    let rows = select.query_map(params, |r| {
+        let state: String = r.get(3)?;
+        Ok(Entry {
+            id: r.get(0)?,
+            payment: r.get(1)?,
+            action: Action::from_stored(&r.get::<_, String>(2)?),
+            verdict: (state != "sent").then(|| Verdict::from_stored(&state)),
+            amount: r.get(4)?,
+            refund_id: r.get(5)?,
+            command: r.get(6)?,
+            pid: r.get::<_, i64>(7)?.try_into().unwrap_or(0),
+            started: at(r.get(8)?),
+            finished: r.get::<_, Option<i64>>(9)?.map(at),
+            transaction_status: r.get(10)?,
+            primary_transaction_status: r.get(11)?,
+            detail: r.get(12)?,
+            settled_by: r.get(13)?,
+            settled_note: r.get(14)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => LedgerError::NotALedger {
+            path: path.to_owned(),
+        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => LedgerError::Busy {
+            path: path.to_owned(),
+        },
+        _ => LedgerError::Sqlite(error),
+    }
+}
+
+/// Whether process `pid` of this machine still runs. Where that cannot be told, it is taken
+/// to run: the safe side for a refund that may be in flight.
+fn process_alive(pid: u32) -> bool {
+    if pid == 0 || pid == std::process::id() {
+        return pid != 0;
+    }
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}
+
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn at(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// Whether `path` holds a SQLite database (a ledger or a journal): the first bytes say so.
+pub fn is_sqlite_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0_u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"SQLite format 3\0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment() -> TransactionId {
+        TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap()
+    }
+
+    #[test]
+    fn a_ledger_of_a_later_version_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        drop(Ledger::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", schema::VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            Ledger::open(&path),
+            Err(LedgerError::Newer { version, .. }) if version == schema::VERSION + 1
+        ));
+    }
+
+    #[test]
+    fn a_definite_void_settles_the_earlier_voids_left_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let lost = ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "void")
+            })
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.unsettled_void().map(|e| e.id), Some(lost));
+        let never_left = ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "void")
+            })
+            .unwrap();
+        ledger
+            .record(never_left, &Answer::of(Verdict::Failed), false)
+            .unwrap();
+        // A void that never left settles nothing about the one that may have.
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.unsettled_void().map(|e| e.id), Some(lost));
+        let proof = ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "reconcile")
+            })
+            .unwrap();
+        ledger
+            .record(proof, &Answer::of(Verdict::AlreadyVoided), false)
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert!(standing.unsettled_void().is_none());
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
+        assert!(
+            standing.entries[0]
+                .detail
+                .starts_with("settled by ledger entry")
+        );
+        assert!(ledger.open_entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ids_are_filed_without_regard_to_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let lower = TransactionId::new("ee52401813a74328aaa7d93319ff4383").unwrap();
+        ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &lower, Action::Refund, Some("1.00"), "refund")
+            })
+            .unwrap();
+        assert!(
+            ledger
+                .standing(&payment())
+                .unwrap()
+                .refund_on_hold()
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The ledger through the library, against the simulator over TLS on loopback, over every
+//! protocol: the same instruction twice moves money once, two processes sharing one ledger file
+//! never refund the same payment twice, a refund of unknown outcome waits for a person, and a
+//! file that is not a ledger is left alone.
+
+use instamed_soap_test_support as support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use instamed_soap::rest::Amount;
+use instamed_soap::{
+    ApiKey, Client, Credentials, Protocol, RefundRequest, TransactionId, VoidOrRefund, VoidRequest,
+};
+use instamed_soap_ledger::{Action, Guarded, Ledger, LedgerError, Verdict};
+use instamed_soap_simulator::{
+    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, FaultPlan, Simulator,
+    SimulatorConfig,
+};
+use support::outlet;
+
+const EVERY: [Protocol; 4] = [
+    Protocol::Soap11,
+    Protocol::Soap12,
+    Protocol::Nvp,
+    Protocol::Rest,
+];
+
+fn client(simulator: &Simulator, protocol: Protocol) -> Client {
+    let endpoint = if protocol == Protocol::Rest {
+        simulator.rest_base()
+    } else {
+        simulator.endpoint()
+    };
+    let mut builder = Client::builder(endpoint)
+        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
+        .api_key(ApiKey::new(DEMO_API_KEY, DEMO_API_SECRET))
+        .protocol(protocol)
+        .timeout(Duration::from_secs(5));
+    if let Some(ca) = simulator.ca_path() {
+        builder = builder.ca_certificate_file(ca);
+    }
+    builder.build().expect("client")
+}
+
+fn too_late(simulator: &Simulator) -> TransactionId {
+    let id = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .expect("payment");
+    simulator.ledger().start_transfer(&id).expect("transfer");
+    id
+}
+
+fn refunds_of(simulator: &Simulator, id: &TransactionId) -> usize {
+    simulator
+        .ledger()
+        .payments()
+        .iter()
+        .filter(|p| p.refund_of.as_ref() == Some(id))
+        .count()
+}
+
+fn amount(text: &str) -> Amount {
+    text.parse().expect("amount")
+}
+
+#[tokio::test]
+async fn void_or_refund_with_a_ledger_refunds_once_over_every_protocol() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    for protocol in EVERY {
+        let client = client(&simulator, protocol);
+        let id = too_late(&simulator);
+        let request = VoidRequest::new(outlet(), id.clone());
+        let first = ledger
+            .void_or_refund(&client, &request, amount("3.00"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, Guarded::Sent(Ok(VoidOrRefund::Refunded(_)))),
+            "{protocol}: {first:?}"
+        );
+        for _ in 0..2 {
+            match ledger
+                .void_or_refund(&client, &request, amount("3.00"))
+                .await
+                .unwrap()
+            {
+                Guarded::Known(entry) => {
+                    assert_eq!(entry.verdict, Some(Verdict::Refunded), "{protocol}");
+                    assert!(entry.refund_id.is_some(), "{protocol}: {entry:?}");
+                }
+                other => panic!("{protocol}: {other:?}"),
+            }
+        }
+        assert_eq!(refunds_of(&simulator, &id), 1, "{protocol}");
+    }
+}
+
+/// Two processes on one ledger file (two connections here), each told to void-or-refund the
+/// same too-late payment at the same moment: one refund, and the other run is held or answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_ledger_never_refund_the_same_payment_twice() {
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .with_faults(FaultPlan::default().with_latency(Duration::from_millis(200))),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let client = client(&simulator, Protocol::Soap11);
+    for _ in 0..5 {
+        let id = too_late(&simulator);
+        let request = VoidRequest::new(outlet(), id.clone());
+        let runs = (0..2).map(|_| {
+            let (client, request, ledger) = (
+                client.clone(),
+                request.clone(),
+                Arc::new(Ledger::open(&path).unwrap()),
+            );
+            tokio::spawn(async move {
+                ledger
+                    .void_or_refund(&client, &request, amount("3.00"))
+                    .await
+                    .unwrap()
+            })
+        });
+        let mut refunded = 0;
+        for run in runs.collect::<Vec<_>>() {
+            match run.await.unwrap() {
+                Guarded::Sent(Ok(VoidOrRefund::Refunded(_))) => refunded += 1,
+                Guarded::OnHold(entry) | Guarded::Known(entry) => {
+                    assert_eq!(entry.action, Action::Refund, "{entry:?}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(refunded, 1);
+        assert_eq!(refunds_of(&simulator, &id), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_refund_of_unknown_outcome_waits_for_a_person() {
+    // Every answer cut short: the refund is made, its answer unreadable.
+    let simulator = Simulator::start(
+        SimulatorConfig::default().with_faults(FaultPlan::default().with_truncate_rate(1.0)),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let client = client(&simulator, Protocol::Soap12);
+    let id = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let request = RefundRequest::new(outlet(), id.clone(), amount("2.00")).unwrap();
+    let first = ledger.refund(&client, &request, None).await.unwrap();
+    assert!(
+        matches!(&first, Guarded::Sent(Err(error)) if error.outcome_unknown()),
+        "{first:?}"
+    );
+    // Not even a deliberate further refund goes while this one may have been made.
+    for after in [None, Some("R1")] {
+        match ledger.refund(&client, &request, after).await.unwrap() {
+            Guarded::OnHold(entry) => assert_eq!(entry.verdict, Some(Verdict::RefundUnknown)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(refunds_of(&simulator, &id), 1);
+    let open = ledger.open_entries().unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    // A person checks, and records what they found; only then may a refund go again.
+    let settled = ledger
+        .settle_refund(open[0].id, None, "j.doe", "no refund on the portal")
+        .unwrap()
+        .expect("an open refund");
+    assert_eq!(settled.verdict, Some(Verdict::RefundRefused));
+    assert_eq!(settled.settled_by.as_deref(), Some("j.doe"));
+    assert!(ledger.open_entries().unwrap().is_empty());
+    assert!(
+        ledger
+            .settle_refund(open[0].id, None, "j.doe", "again")
+            .unwrap()
+            .is_none(),
+        "a settled refund is not settled twice"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_ledger_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_sqlite = dir.path().join("notes.txt");
+    std::fs::write(&not_sqlite, "an operator's notes, not a ledger").unwrap();
+    assert!(matches!(
+        Ledger::open(&not_sqlite),
+        Err(LedgerError::NotALedger { .. })
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&not_sqlite).unwrap(),
+        "an operator's notes, not a ledger"
+    );
+}

@@ -1,0 +1,3 @@
+//! The ledger as a caller uses it: the same instruction twice moves money once.
+
+mod guard;

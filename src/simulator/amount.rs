@@ -1,3 +1,0 @@
-//! Money as the simulator keeps it: the crate's [`Amount`](crate::rest::Amount), whole cents.
-
-pub use crate::rest::{Amount, InvalidAmount};
