@@ -21,6 +21,7 @@ mod emit;
 mod error;
 mod model;
 mod naming;
+mod reference;
 mod resolve;
 mod schema;
 mod wsdl;

@@ -10,9 +10,10 @@ use crate::model::{
     Bindings, Builtin, Cardinality, Enum, Field, FieldType, Operation, Struct, TypeItem, Variant,
 };
 use crate::naming::{self, Namer};
+use crate::reference::Reference;
 use crate::schema::{ComplexType, Content, ElementDecl, LocalElement, LocalKind, Occurs, Schemas};
 use crate::wsdl::{self, Wsdl};
-use crate::xml::{MS_TYPES, QName, Reference, XSD};
+use crate::xml::{MS_TYPES, QName, XSD};
 
 /// Longest chain of simple types restricting one another; a longer one is taken to be circular.
 const MAX_SIMPLE_TYPE_DEPTH: usize = 32;

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use roxmltree::Node;
 
 use crate::error::{Problem, Result};
-use crate::xml::{self, QName, Reference, XSD};
+use crate::reference::{self, Reference};
+use crate::xml::{self, QName, XSD};
 
 /// Every global declaration of every schema in the WSDL, keyed by qualified name.
 #[derive(Debug, Default)]
@@ -209,7 +210,7 @@ impl SchemaScope<'_> {
                 ));
             }
         }
-        let kind = match (node.attribute("name"), xml::reference(node, "ref")?) {
+        let kind = match (node.attribute("name"), reference::resolve(node, "ref")?) {
             (Some(name), None) => LocalKind::Declared {
                 name: name.to_owned(),
                 namespace: self.local_namespace(node)?,
@@ -262,7 +263,7 @@ impl SchemaScope<'_> {
                 _ => return Err(unsupported_child(child)),
             }
         }
-        match (xml::reference(node, "type")?, inline) {
+        match (reference::resolve(node, "type")?, inline) {
             (Some(reference), None) => Ok(Content::Named(reference)),
             (None, Some(complex)) => Ok(Content::Anonymous(Box::new(
                 self.read_complex_type(complex)?,
@@ -334,7 +335,7 @@ impl SchemaScope<'_> {
         }
         let extension = derivation
             .ok_or_else(|| Problem::at(node, "xs:complexContent without a derivation"))?;
-        let base = xml::reference(extension, "base")?
+        let base = reference::resolve(extension, "base")?
             .ok_or_else(|| Problem::at(extension, "xs:extension without base="))?;
         let mut elements = Vec::new();
         let mut has_sequence = false;
@@ -386,7 +387,7 @@ fn read_simple_type(node: Node<'_, '_>) -> Result<SimpleType> {
     }
     let restriction =
         restriction.ok_or_else(|| Problem::at(node, "xs:simpleType without a restriction"))?;
-    let base = xml::reference(restriction, "base")?
+    let base = reference::resolve(restriction, "base")?
         .ok_or_else(|| Problem::unsupported(restriction, "xs:restriction without base="))?;
     let mut enumerations = Vec::new();
     for facet in xml::elements(restriction) {

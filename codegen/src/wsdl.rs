@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use roxmltree::{Document, Node};
 
 use crate::error::{Problem, Result};
+use crate::reference::{self, Reference};
 use crate::schema::{self, Schemas};
-use crate::xml::{self, QName, Reference, SOAP11, SOAP12, WSDL, XSD};
+use crate::xml::{self, QName, SOAP11, SOAP12, WSDL, XSD};
 
 /// What the generator needs from a WSDL document.
 #[derive(Debug)]
@@ -206,7 +207,7 @@ fn read_soap_binding(
     version: SoapVersion,
 ) -> Result<SoapBinding> {
     let soap = version.namespace();
-    let port_type = xml::reference(binding, "type")?
+    let port_type = reference::resolve(binding, "type")?
         .ok_or_else(|| Problem::at(binding, "wsdl:binding without type="))?;
     let mut default_style = "document";
     let mut actions = BTreeMap::new();
@@ -384,7 +385,7 @@ fn message_element(
         .ok_or_else(|| {
             Problem::unsupported(operation, format!("operation without wsdl:{direction}"))
         })?;
-    let message_ref = xml::reference(io, "message")?
+    let message_ref = reference::resolve(io, "message")?
         .ok_or_else(|| Problem::at(io, format!("wsdl:{direction} without message=")))?;
     let message = messages
         .get(&message_ref.name)
@@ -399,7 +400,7 @@ fn message_element(
             "a message without exactly one part (document/literal wrapped needs one)",
         ));
     };
-    match xml::reference(*part, "element")? {
+    match reference::resolve(*part, "element")? {
         Some(element) => Ok(element),
         None => Err(Problem::unsupported(
             *part,
@@ -423,7 +424,7 @@ fn read_service(
         .ok_or_else(|| Problem::at(service, "wsdl:service without a name"))?;
     let mut addresses: BTreeMap<SoapVersion, String> = BTreeMap::new();
     for port in xml::elements(service).filter(|child| xml::is(*child, WSDL, "port")) {
-        let binding = xml::reference(port, "binding")?
+        let binding = reference::resolve(port, "binding")?
             .ok_or_else(|| Problem::at(port, "wsdl:port without binding="))?;
         let Some((version, _)) = bindings
             .iter()

@@ -2,6 +2,7 @@
 //! servers (hand-written ones and the simulator), the limits it keeps, the secrets it never
 //! shows, and the XML reader against the W3C suite.
 
+mod architecture;
 mod credentials;
 mod deadlines;
 mod faults;

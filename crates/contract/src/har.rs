@@ -555,7 +555,7 @@ fn soap_namespace(seen: &SeenRequest<'_>) -> Option<String> {
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| super::verify::media_type_and_action(v).1);
+        .and_then(|v| super::wire::media_type_and_action(v).1);
     if let Some(action) = header_action.or(type_action).filter(|a| !a.is_empty()) {
         return action
             .rsplit_once('/')

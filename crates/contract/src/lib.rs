@@ -21,6 +21,7 @@ pub mod replay;
 pub mod report;
 pub mod server;
 pub mod verify;
+pub mod wire;
 
 pub use cassette::{Cassette, CassetteError, Message, VoidInputs};
 pub use matcher::{Comparison, Difference};

@@ -3,7 +3,7 @@
 use http::{HeaderMap, Method, StatusCode};
 
 use super::cassette::{Cassette, Message, VoidInputs};
-use super::verify::{Exchange, media_type_and_action, offline_wire};
+use super::wire::{Exchange, media_type_and_action, offline_wire};
 use super::{echo, redact};
 use instamed_soap::Protocol;
 use instamed_soap::exact_json::Json;

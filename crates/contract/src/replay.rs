@@ -13,7 +13,8 @@ use http::StatusCode;
 use super::cassette::{Cassette, CassetteError};
 use super::matcher::{self, Comparison};
 use super::record::SeenRequest;
-use super::verify::{cassette_files, media_type_and_action};
+use super::verify::cassette_files;
+use super::wire::media_type_and_action;
 use instamed_soap::Protocol;
 
 /// The cassettes of a directory, ready to answer.

@@ -140,6 +140,7 @@ mod rest;
 mod seed;
 mod server;
 mod service;
+mod shared;
 mod soap;
 mod xml;
 

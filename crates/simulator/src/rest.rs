@@ -33,7 +33,8 @@ use super::answer::{Answer, OperationName, Rejection, ResultFields, Verdict};
 use super::config::RefusalStyle;
 use super::engine::{Engine, Fields};
 use super::reply::{HttpResponse, reply};
-use super::service::{Abort, Shared, read_body, with_faults};
+use super::shared::{Shared, read_body, with_faults};
+use instamed_soap_listener::Abort;
 
 /// The media type of every REST answer.
 const JSON: &str = "application/json; charset=utf-8";

@@ -16,7 +16,8 @@ use super::engine::Engine;
 use super::error::SimulatorError;
 use super::faults::Injector;
 use super::ledger::Ledger;
-use super::service::{self, Shared};
+use super::service;
+use super::shared::Shared;
 use super::{health, seed};
 
 impl Handler for Shared {
