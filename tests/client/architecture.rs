@@ -10,7 +10,7 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/");
 
 /// Each crate of the house, its folder, and the crates of ours it may depend on (build and
 /// normal dependencies; dev-dependencies are tests' business).
-const CRATES: [(&str, &str, &[&str]); 8] = [
+const CRATES: [(&str, &str, &[&str]); 9] = [
     ("instamed-soap", ".", &["instamed-soap-codegen"]),
     ("instamed-soap-codegen", "codegen", &[]),
     ("instamed-soap-listener", "crates/listener", &[]),
@@ -35,6 +35,11 @@ const CRATES: [(&str, &str, &[&str]); 8] = [
         &["instamed-soap", "instamed-soap-simulator"],
     ),
     (
+        "instamed-soap-bench",
+        "crates/bench",
+        &["instamed-soap", "instamed-soap-simulator"],
+    ),
+    (
         "instamed-soap-cli",
         "cli",
         &[
@@ -43,6 +48,7 @@ const CRATES: [(&str, &str, &[&str]); 8] = [
             "instamed-soap-simulator",
             "instamed-soap-contract",
             "instamed-soap-ledger",
+            "instamed-soap-bench",
         ],
     ),
 ];

@@ -1,0 +1,10 @@
+//! Measuring the client, kept out of the client: `compare` runs voids through our client and
+//! through a bare hyper + rustls client posting the same envelopes, side by side, and reports
+//! calls per second, CPU per call and memory; `soak` sends many concurrent voids at the
+//! simulator with faults injected and accounts for every one against the simulator's books.
+//!
+//! The command-line tool runs them as `instamed-soap bench` and `instamed-soap soak`.
+
+pub mod compare;
+mod process;
+pub mod soak;
