@@ -10,15 +10,15 @@ use http::{Request, Response, Uri};
 use http_body_util::Full;
 use tracing::Instrument as _;
 
-use crate::call::{Call, Rest, Route, Soap, Wire, config, config_with};
+use crate::call::{Call, Rest, Route, Soap, Wire};
 use crate::credentials::{ApiKey, Credentials, UserName};
 use crate::deadline::Deadlines;
+use crate::domain::Amount;
 use crate::endpoint;
-use crate::error::{AnswerProblem, Error, UnsettledRefund};
+use crate::error::{AnswerProblem, Error, UnsettledRefund, config, config_with};
 use crate::protocol::Protocol;
 use crate::proxy::{self, ProxySetting};
 use crate::refund::{RefundReceipt, RefundRequest, VoidOrRefund};
-use crate::rest::Amount;
 use crate::retry::RetryPolicy;
 use crate::scrub::Scrubber;
 use crate::soap::Operation;

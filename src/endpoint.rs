@@ -2,8 +2,7 @@
 
 use http::Uri;
 
-use crate::call::{config, config_with};
-use crate::error::Error;
+use crate::error::{Error, config, config_with};
 
 /// `url` with everything between its scheme and its last `@` replaced by `***`, so that an
 /// address can go in an error message or a log whatever was typed into it. The last `@`

@@ -34,6 +34,7 @@ mod client;
 pub mod contract;
 mod credentials;
 mod deadline;
+mod domain;
 mod endpoint;
 pub mod error;
 #[cfg(any(feature = "batch", feature = "contract"))]
@@ -61,6 +62,7 @@ pub mod xsd;
 
 pub use client::{Client, ClientBuilder};
 pub use credentials::{ApiKey, Credentials, UserName};
+pub use domain::{CardPresentStatus, Outlet, TransactionId};
 pub use error::{
     AnswerProblem, BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, UnsettledRefund,
 };
@@ -69,10 +71,7 @@ pub use proxy::ProxyError;
 pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 pub use retry::RetryPolicy;
 pub use trust::TrustRoots;
-pub use void::{
-    CardPresentStatus, Outlet, TransactionId, VoidAnswer, VoidConfirmation, VoidReceipt,
-    VoidRequest,
-};
+pub use void::{VoidAnswer, VoidConfirmation, VoidReceipt, VoidRequest};
 
 /// The README's examples, compiled as doctests so that they cannot drift from the API.
 #[doc = include_str!("../README.md")]

@@ -15,7 +15,7 @@ use http::header::{AUTHORIZATION, CONTENT_ENCODING, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 
 use crate::credentials::{Credentials, UserName};
-use crate::error::{AnswerProblem, Error};
+use crate::error::{AnswerProblem, Error, config, config_with};
 use crate::protocol::Protocol;
 use crate::refund::{RefundReceipt, RefundRequest};
 use crate::void::{VoidReceipt, VoidRequest};
@@ -272,21 +272,4 @@ fn excerpt(body: &[u8]) -> String {
     text.chars()
         .filter(|c| !c.is_control() || *c == ' ')
         .collect()
-}
-
-pub(crate) fn config(reason: impl Into<String>) -> Error {
-    Error::InvalidConfig {
-        reason: reason.into(),
-        source: None,
-    }
-}
-
-pub(crate) fn config_with(
-    reason: impl Into<String>,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> Error {
-    Error::InvalidConfig {
-        reason: reason.into(),
-        source: Some(Box::new(source)),
-    }
 }
