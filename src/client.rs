@@ -10,15 +10,15 @@ use http::{Request, Response, Uri};
 use http_body_util::Full;
 use tracing::Instrument as _;
 
-use crate::call::{Call, Rest, Route, Soap, Wire, config, config_with};
+use crate::call::{Call, Rest, Route, Soap, Wire};
 use crate::credentials::{ApiKey, Credentials, UserName};
 use crate::deadline::Deadlines;
+use crate::domain::Amount;
 use crate::endpoint;
-use crate::error::{AnswerProblem, Error, UnsettledRefund};
+use crate::error::{AnswerProblem, Error, UnsettledRefund, config, config_with};
 use crate::protocol::Protocol;
 use crate::proxy::{self, ProxySetting};
 use crate::refund::{RefundReceipt, RefundRequest, VoidOrRefund};
-use crate::rest::Amount;
 use crate::retry::RetryPolicy;
 use crate::scrub::Scrubber;
 use crate::soap::Operation;
@@ -34,6 +34,8 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// room for verbose faults and nothing else.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 const DEFAULT_MAX_IDLE: usize = 8;
+/// IIS closes a keep-alive connection idle for 120 s by default: ours are given up first.
+const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Configures a [`Client`]. Start with [`Client::builder`].
 #[derive(Clone)]
@@ -51,6 +53,7 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     plain_http_on_loopback: bool,
     max_idle_connections: usize,
+    pool_idle_timeout: Option<Duration>,
     nvp_endpoint: Option<String>,
     retry: RetryPolicy,
     reconcile: RetryPolicy,
@@ -118,9 +121,11 @@ impl ClientBuilder {
         self
     }
 
-    /// What keeps the call deadlines (default: a thread of the client's own, which keeps the
-    /// hot path free of timed waits). [`TokioTimer`](crate::timer::TokioTimer) follows
-    /// `tokio::time::pause`, for tests that step through a deadline.
+    /// What keeps the call deadlines and the waits between attempts, and the clock idle
+    /// connections expire on (default: a thread of the client's own, which keeps the hot path
+    /// free of timed waits, and the system's monotonic clock).
+    /// [`TokioTimer`](crate::timer::TokioTimer) follows `tokio::time::pause`, for tests that
+    /// step through a deadline.
     pub fn timer(mut self, timer: impl Timer) -> Self {
         self.timer = Some(Arc::new(timer));
         self
@@ -225,6 +230,19 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a keep-alive connection may sit idle and still carry a request (default 90 s);
+    /// `None` keeps it for as long as the server leaves it open.
+    ///
+    /// Keep it below the server's own idle timeout (120 s for IIS, which serves InstaMed's
+    /// ASMX service, unless configured otherwise): a request written just as the server closes
+    /// the connection may have been read, and its outcome is then unknown. An expired
+    /// connection is closed when the pool next looks at it; measured on the
+    /// [`timer`](Self::timer)'s clock.
+    pub fn pool_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.pool_idle_timeout = timeout.into();
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing is sent yet.
     pub fn build(self) -> Result<Client, Error> {
         let mut endpoint = endpoint::parse(&self.endpoint, "endpoint")?;
@@ -305,15 +323,17 @@ impl ClientBuilder {
             None => Connector::Direct(connector.wrap_connector(http)),
         };
 
+        let timer = self
+            .timer
+            .unwrap_or_else(|| Arc::new(Deadlines::new(self.timeout)));
         let transport = Transport::new(transport::Settings {
             origin: endpoint.clone(),
             connector,
             max_idle: self.max_idle_connections,
+            idle_timeout: self.pool_idle_timeout,
             max_response_bytes: self.max_response_bytes,
             timeout: self.timeout,
-            timer: self
-                .timer
-                .unwrap_or_else(|| Arc::new(Deadlines::new(self.timeout))),
+            timer: Arc::clone(&timer),
         });
         Ok(Client {
             inner: Arc::new(Inner {
@@ -325,6 +345,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 retry: self.retry,
                 reconcile: self.reconcile,
+                timer,
                 transport,
             }),
         })
@@ -370,6 +391,8 @@ struct Inner {
     timeout: Duration,
     retry: RetryPolicy,
     reconcile: RetryPolicy,
+    /// Keeps the waits between attempts (and, in the transport, the deadlines).
+    timer: Arc<dyn Timer>,
     transport: Transport,
 }
 
@@ -402,6 +425,7 @@ impl Client {
             proxy: ProxySetting::default(),
             plain_http_on_loopback: false,
             max_idle_connections: DEFAULT_MAX_IDLE,
+            pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
             nvp_endpoint: None,
             retry: RetryPolicy::none(),
             reconcile: RetryPolicy::before_sending(3, Duration::from_millis(250)),
@@ -499,7 +523,7 @@ impl Client {
         let policy = self.inner.reconcile;
         for retry in 0..policy.max_retries {
             let attempts = retry + 2;
-            tokio::time::sleep(policy.backoff(retry)).await;
+            self.inner.timer.sleep(policy.backoff(retry)).await;
             tracing::info!(payment = %request.payment(), attempts, "reconciling a void of unknown outcome");
             match self.void(request).await {
                 Ok(receipt) => return Ok(VoidConfirmation::VoidedOnRetry { receipt, attempts }),
@@ -729,7 +753,7 @@ impl Client {
             if !(error.never_sent() && retry < inner.retry.max_retries) {
                 return Err(error);
             }
-            tokio::time::sleep(inner.retry.backoff(retry)).await;
+            inner.timer.sleep(inner.retry.backoff(retry)).await;
             retry += 1;
         }
     }
@@ -816,4 +840,69 @@ fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::timer::Sleep;
+    use crate::{Outlet, TransactionId};
+
+    /// The call deadline of the test clients: long, and never reached.
+    const DEADLINE: Duration = Duration::from_secs(3600);
+
+    /// A timer that notes every wait it is asked for and ends each at once, except the call
+    /// deadline, which it never ends: a back-off taken anywhere but here would stall the test.
+    #[derive(Debug, Default)]
+    struct Recording(Arc<Mutex<Vec<Duration>>>);
+
+    impl Timer for Recording {
+        fn sleep(&self, span: Duration) -> Sleep {
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(span);
+            if span == DEADLINE {
+                Box::pin(std::future::pending())
+            } else {
+                Box::pin(std::future::ready(()))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_retry_back_off_is_asked_of_the_timer() {
+        // A port nothing listens on: every attempt fails to connect, which is never sent.
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        // Minutes apart: a real sleep would hold the test far past its own timeout below.
+        let policy = RetryPolicy::before_sending(2, Duration::from_secs(7 * 60))
+            .with_max_backoff(Duration::from_secs(3600));
+        let client = Client::builder(format!("http://127.0.0.1:{port}/payment/service.asmx"))
+            .credentials(Credentials::new("a", "b"))
+            .allow_plain_http_on_loopback(true)
+            .no_proxy()
+            .timeout(DEADLINE)
+            .retry_policy(policy)
+            .timer(Recording(Arc::clone(&waits)))
+            .build()
+            .unwrap();
+        let request = VoidRequest::new(
+            Outlet::new("1", "2", "3").unwrap(),
+            TransactionId::new("AB").unwrap(),
+        );
+        let error = tokio::time::timeout(Duration::from_secs(20), client.void(&request))
+            .await
+            .expect("the back-off slept for real")
+            .unwrap_err();
+        assert!(error.never_sent(), "{error:?}");
+        let waits = waits.lock().unwrap().clone();
+        let back_offs: Vec<Duration> = waits.into_iter().filter(|&w| w != DEADLINE).collect();
+        assert_eq!(back_offs, [policy.backoff(0), policy.backoff(1)]);
+    }
 }

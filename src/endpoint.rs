@@ -2,8 +2,7 @@
 
 use http::Uri;
 
-use crate::call::{config, config_with};
-use crate::error::Error;
+use crate::error::{Error, config, config_with};
 
 pub(crate) use crate::sensitive::masked_url as masked;
 

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::Protocol;
-use crate::rest::Amount;
+use crate::domain::{Amount, TransactionId};
+use crate::protocol::Protocol;
 use crate::soap::{FaultCode, SoapFault, UnreadableEnvelope};
-use crate::void::TransactionId;
+
+// A value refused as it is made is the domain's error; it is one of this module's kinds too.
+pub use crate::domain::InvalidRequest;
 
 /// A boxed error from a lower layer (hyper, rustls, a file read), kept whole so that
 /// `source()` chains reach the original cause.
@@ -140,6 +142,26 @@ pub enum Error {
 impl From<InvalidRequest> for Error {
     fn from(invalid: InvalidRequest) -> Self {
         Self::InvalidRequest(Box::new(invalid))
+    }
+}
+
+/// A client that cannot be built as configured, for `reason`.
+pub(crate) fn config(reason: impl Into<String>) -> Error {
+    Error::InvalidConfig {
+        reason: reason.into(),
+        source: None,
+    }
+}
+
+/// A client that cannot be built as configured, for `reason`, because of `source` (kept whole,
+/// so that `source()` reaches it).
+pub(crate) fn config_with(
+    reason: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::InvalidConfig {
+        reason: reason.into(),
+        source: Some(Box::new(source)),
     }
 }
 
@@ -385,33 +407,6 @@ impl fmt::Display for UnsettledRefund {
 impl std::error::Error for UnsettledRefund {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.cause)
-    }
-}
-
-/// A request field that failed validation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {problem}")]
-#[non_exhaustive]
-pub struct InvalidRequest {
-    /// The field, by its wire name (`MerchantID`).
-    pub field: &'static str,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl InvalidRequest {
-    pub(crate) fn new(field: &'static str, problem: impl Into<String>) -> Self {
-        Self {
-            field,
-            problem: problem.into(),
-        }
-    }
-}
-
-/// An amount that is not one is a request refused before anything is sent.
-impl From<crate::rest::InvalidAmount> for InvalidRequest {
-    fn from(invalid: crate::rest::InvalidAmount) -> Self {
-        Self::new("Amount", invalid.to_string())
     }
 }
 

@@ -30,6 +30,7 @@ pub mod call;
 mod client;
 mod credentials;
 mod deadline;
+mod domain;
 mod endpoint;
 pub mod error;
 pub mod exact_json;
@@ -52,6 +53,7 @@ pub mod xsd;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use credentials::{ApiKey, Credentials, UserName};
+pub use domain::{CardPresentStatus, Outlet, TransactionId};
 pub use error::{
     AnswerProblem, BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, UnsettledRefund,
 };
@@ -60,10 +62,7 @@ pub use proxy::ProxyError;
 pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 pub use retry::RetryPolicy;
 pub use trust::TrustRoots;
-pub use void::{
-    CardPresentStatus, Outlet, TransactionId, VoidAnswer, VoidConfirmation, VoidReceipt,
-    VoidRequest,
-};
+pub use void::{VoidAnswer, VoidConfirmation, VoidReceipt, VoidRequest};
 
 /// The README's examples, compiled as doctests so that they cannot drift from the API.
 #[doc = include_str!("../README.md")]

@@ -31,9 +31,8 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::proxy::matcher::Matcher;
 use tower_service::Service;
 
-use crate::call::config;
 use crate::endpoint::{self, masked};
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, config};
 
 /// The environment variables that name a proxy for HTTPS, in the order they are read.
 const HTTPS_VARIABLES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];

@@ -1,4 +1,4 @@
-//! Where a client's request deadlines come from.
+//! Where a client's request deadlines, retry waits and sense of elapsed time come from.
 //!
 //! By default a client keeps its deadlines on a thread of its own (see the `deadline` module for
 //! why: tokio's timer makes every wait for I/O a timed one, which costs kernel time on the hot
@@ -9,12 +9,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A future that completes when its span has passed; dropping it withdraws it.
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// Makes the deadlines of a client's requests.
+/// Makes the deadlines of a client's requests and the waits between its attempts, and tells
+/// how long a pooled connection has been idle.
 ///
 /// ```
 /// use std::time::Duration;
@@ -36,9 +37,16 @@ pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub trait Timer: fmt::Debug + Send + Sync + 'static {
     /// A future that completes `span` from now.
     fn sleep(&self, span: Duration) -> Sleep;
+
+    /// The time now, on this timer's clock. The pool compares it with the moment a connection
+    /// went idle, so a timer whose clock is paused or driven by a test expires connections on
+    /// that clock too.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }
 
-/// Deadlines on tokio's timer: they follow `tokio::time::pause` and
+/// Deadlines, waits and the clock on tokio's timer: they follow `tokio::time::pause` and
 /// `tokio::time::advance`, at the cost of a timed wait for I/O while a request is open.
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
@@ -54,5 +62,9 @@ impl TokioTimer {
 impl Timer for TokioTimer {
     fn sleep(&self, span: Duration) -> Sleep {
         Box::pin(tokio::time::sleep(span))
+    }
+
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
     }
 }

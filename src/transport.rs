@@ -5,11 +5,16 @@
 //! through `hyper::client::conn::http1`: `try_send_request` hands back a request that was never
 //! written, which makes a stale pooled connection safe to replace and every other failure after
 //! that point an *outcome unknown*.
+//!
+//! That leaves one race: a request written into a connection the server is closing as it
+//! arrives may have been read, and its outcome is unknown. Servers close idle connections after
+//! a while (IIS, in front of InstaMed's ASMX service, after 120 s by default), so the pool gives
+//! up a connection idle for longer than its own, shorter, expiry, and that race is not run.
 
 use std::error::Error as StdError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode, Uri};
@@ -67,9 +72,11 @@ pub(crate) struct Settings {
     pub origin: Uri,
     pub connector: Connector,
     pub max_idle: usize,
+    /// How long a connection may sit idle and still be used; `None` for as long as it is open.
+    pub idle_timeout: Option<Duration>,
     pub max_response_bytes: usize,
     pub timeout: Duration,
-    /// Keeps each request's deadline.
+    /// Keeps each request's deadline, and the clock idle connections expire on.
     pub timer: Arc<dyn Timer>,
 }
 
@@ -93,7 +100,14 @@ impl Connector {
 /// Sends requests to one origin over pooled HTTP/1.1 connections.
 pub(crate) struct Transport {
     settings: Settings,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    /// Idle connections, in the order they went idle (the last one is the freshest).
+    idle: Mutex<Vec<Idle>>,
+}
+
+/// A pooled connection, and since when it has been idle.
+struct Idle {
+    sender: SendRequest<Full<Bytes>>,
+    since: Instant,
 }
 
 impl Transport {
@@ -214,27 +228,48 @@ impl Transport {
         Ok(sender)
     }
 
+    /// The freshest idle connection that is still open and has not expired. Expired ones are
+    /// dropped, which closes them.
     fn checkout(&self) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
+        let now = self.settings.timer.now();
+        let mut idle = self.idle();
+        while let Some(connection) = idle.pop() {
+            if self.expired(&connection, now) {
+                // The rest went idle earlier still.
+                idle.clear();
+                return None;
+            }
+            if !connection.sender.is_closed() {
+                return Some(connection.sender);
             }
         }
         None
     }
 
     fn checkin(&self, sender: SendRequest<Full<Bytes>>) {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if idle.len() < self.settings.max_idle {
-            idle.push(sender);
+        let now = self.settings.timer.now();
+        let mut idle = self.idle();
+        if idle.len() >= self.settings.max_idle {
+            // Room made from expired connections only: a fresh one is worth no more than a
+            // live one already kept.
+            idle.retain(|connection| !self.expired(connection, now));
         }
+        if idle.len() < self.settings.max_idle {
+            idle.push(Idle { sender, since: now });
+        }
+    }
+
+    fn expired(&self, connection: &Idle, now: Instant) -> bool {
+        self.settings
+            .idle_timeout
+            .is_some_and(|timeout| now.saturating_duration_since(connection.since) >= timeout)
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        // A list of connections stays consistent whatever panicked while holding it.
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

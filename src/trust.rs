@@ -11,8 +11,7 @@ use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::call::{config, config_with};
-use crate::error::Error;
+use crate::error::{Error, config, config_with};
 
 /// The set of root certificates a client starts from, before the ones added with
 /// [`add_root_certificate_pem`](crate::ClientBuilder::add_root_certificate_pem) and

@@ -15,7 +15,7 @@ use http::header::{AUTHORIZATION, CONTENT_ENCODING, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 
 use crate::credentials::{Credentials, UserName};
-use crate::error::{AnswerProblem, Error};
+use crate::error::{AnswerProblem, Error, config, config_with};
 use crate::protocol::Protocol;
 use crate::refund::{RefundReceipt, RefundRequest};
 use crate::void::{VoidReceipt, VoidRequest};
@@ -273,24 +273,6 @@ fn excerpt(body: &[u8]) -> String {
         .filter(|c| !c.is_control() || *c == ' ')
         .collect()
 }
-
-pub(crate) fn config(reason: impl Into<String>) -> Error {
-    Error::InvalidConfig {
-        reason: reason.into(),
-        source: None,
-    }
-}
-
-pub(crate) fn config_with(
-    reason: impl Into<String>,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> Error {
-    Error::InvalidConfig {
-        reason: reason.into(),
-        source: Some(Box::new(source)),
-    }
-}
-
 /// Refuses an answer larger than `limit` bytes, by its body or its declared `Content-Length`,
 /// as the transport refuses a live one before anything else reads it: so that an answer read
 /// from elsewhere (a recording) is judged exactly as it would have been on the wire.

@@ -13,10 +13,10 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
 
-use super::{Call, USER_AGENT_VALUE, check_answer, config, config_with, excerpt};
+use super::{Call, USER_AGENT_VALUE, check_answer, excerpt};
 use crate::Protocol;
 use crate::credentials::ApiKey;
-use crate::error::{AnswerProblem, Error};
+use crate::error::{AnswerProblem, Error, config, config_with};
 use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::rest::{
     self, ErrorAnswer, Keys, PaymentAnswer, RefundBody, TransactionStatus, VoidBody,

@@ -4,9 +4,9 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderName, HeaderValue, Request, Response};
 
-use super::{Call, PostHeaders, Route, check_answer, config, config_with, excerpt};
+use super::{Call, PostHeaders, Route, check_answer, excerpt};
 use crate::bindings::operations::{DoCreditCardSecondaryVoid, DoCreditCardSimpleRefund};
-use crate::error::{AnswerProblem, Error};
+use crate::error::{AnswerProblem, Error, config, config_with};
 use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::soap::{self, Answer, Operation, SoapVersion};
 use crate::void::{self, VoidReceipt, VoidRequest};

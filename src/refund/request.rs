@@ -3,9 +3,8 @@
 
 use crate::Protocol;
 use crate::bindings::types;
-use crate::error::InvalidRequest;
-use crate::rest::Amount;
-use crate::void::{Outlet, TransactionId, VoidReceipt, VoidRequest};
+use crate::domain::{Amount, InvalidRequest, Outlet, TransactionId};
+use crate::void::{VoidReceipt, VoidRequest};
 
 /// A simple refund of `amount` on one captured payment.
 ///

@@ -53,13 +53,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod amount;
 mod answer;
 mod keys;
 mod request;
 mod status;
 
-pub use amount::{Amount, InvalidAmount};
+// Money is a domain value: the REST model carries it, the other protocols too.
+pub use crate::domain::{Amount, InvalidAmount};
 pub use answer::{ErrorAnswer, PaymentAnswer};
 pub(crate) use keys::Keys;
 pub use request::{Card, OutletIds, Patient, RefundBody, SaleBody, VoidBody};
@@ -83,7 +83,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{Outlet, TransactionId};
+    use crate::domain::{Outlet, TransactionId};
 
     fn outlet() -> Outlet {
         Outlet::new("123123123", "123", "456").unwrap()

@@ -4,11 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::Amount;
+use crate::domain::{Amount, Outlet, TransactionId};
 
 /// `Outlet`: the merchant, store and terminal a payment was taken at. **Known** (FACTS §3).
 ///
-/// The IDs are carried as text: the domain's [`Outlet`](crate::Outlet) checks them before
+/// The IDs are carried as text: the domain's [`Outlet`] checks them before
 /// anything is sent, and the service checks them again on arrival.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -24,8 +24,8 @@ pub struct OutletIds {
     pub terminal_id: String,
 }
 
-impl From<&crate::Outlet> for OutletIds {
-    fn from(outlet: &crate::Outlet) -> Self {
+impl From<&Outlet> for OutletIds {
+    fn from(outlet: &Outlet) -> Self {
         Self {
             merchant_id: outlet.merchant_id().to_owned(),
             store_id: outlet.store_id().to_owned(),
@@ -70,7 +70,7 @@ pub struct VoidBody {
 
 impl VoidBody {
     /// A void of payment `transaction_id` taken at `outlet`.
-    pub fn new(outlet: &crate::Outlet, transaction_id: &crate::TransactionId) -> Self {
+    pub fn new(outlet: &Outlet, transaction_id: &TransactionId) -> Self {
         Self {
             outlet: outlet.into(),
             transaction_id: transaction_id.as_str().to_owned(),
@@ -100,11 +100,7 @@ pub struct RefundBody {
 
 impl RefundBody {
     /// A refund of `amount` on payment `transaction_id` taken at `outlet`.
-    pub fn new(
-        outlet: &crate::Outlet,
-        transaction_id: &crate::TransactionId,
-        amount: Amount,
-    ) -> Self {
+    pub fn new(outlet: &Outlet, transaction_id: &TransactionId, amount: Amount) -> Self {
         Self {
             outlet: outlet.into(),
             transaction_id: transaction_id.as_str().to_owned(),
@@ -135,7 +131,7 @@ pub struct SaleBody {
 
 impl SaleBody {
     /// A sale of `amount` on `card` at `outlet`.
-    pub fn new(outlet: &crate::Outlet, amount: Amount, card: Card) -> Self {
+    pub fn new(outlet: &Outlet, amount: Amount, card: Card) -> Self {
         Self {
             outlet: outlet.into(),
             amount,

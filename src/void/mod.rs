@@ -11,4 +11,6 @@ pub(crate) use outcome::{
 };
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
-pub use request::{CardPresentStatus, Outlet, TransactionId, VoidRequest};
+// The payment ID, where the judging code (`outcome`) has always found it.
+use crate::domain::TransactionId;
+pub use request::VoidRequest;

@@ -1,8 +1,7 @@
 //! What a successful void returns.
 
-use crate::Protocol;
-
-use super::TransactionId;
+use crate::domain::TransactionId;
+use crate::protocol::Protocol;
 
 /// Proof that InstaMed voided a payment: the void completed (`TransactionStatus` `C`) and the
 /// payment is now voided (`PrimaryTransactionStatus` `V`).

@@ -68,29 +68,23 @@ const NOT_IN_THE_CLIENT: [&str; 9] = [
 
 /// The client's modules by layer, bottom first: a module may use its own layer's and those
 /// below. `docs/architecture.md` names each layer.
-const CLIENT_LAYERS: [&[&str]; 6] = [
+const CLIENT_LAYERS: [&[&str]; 7] = [
     &[
-        "error",
-        "credentials",
         "domain",
-        "protocol",
+        "credentials",
         "sensitive",
         "files",
         "timer",
         "exact_json",
+        "xsd",
+        "nvp",
     ],
-    &["soap", "nvp", "rest", "xsd", "bindings"],
+    &["soap", "rest", "bindings", "protocol"],
+    &["error"],
+    &["endpoint", "trust", "proxy", "transport", "deadline"],
     &["verdict", "void", "refund"],
     &["call"],
-    &[
-        "transport",
-        "proxy",
-        "trust",
-        "endpoint",
-        "deadline",
-        "scrub",
-    ],
-    &["client", "retry", "spans"],
+    &["client", "retry", "spans", "scrub"],
 ];
 
 /// The sections of a manifest that list dependencies the crate itself is built with.
@@ -201,14 +195,17 @@ fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         .map(|file| module_of(src, file))
         .filter(|module| module != "lib" && module != "main")
         .collect();
+    let reexported = reexports(src, &modules);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
         let from = module_of(src, file);
         let code = code_of(&read(file));
         let named = graph.entry(from.clone()).or_default();
         let mut mention = |name: &str| {
-            if modules.contains(name) && name != from {
-                named.insert(name.to_owned());
+            // `crate::Client` names the module that defines it, as `crate::client::Client` would.
+            let module = reexported.get(name).map_or(name, String::as_str);
+            if modules.contains(module) && module != from {
+                named.insert(module.to_owned());
             }
         };
         for (at, _) in code.match_indices("crate::") {
@@ -240,6 +237,38 @@ fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     graph
+}
+
+/// The items the crate root re-exports, by the module they come from: `pub use a::{B, C}` in
+/// `lib.rs` or `main.rs`.
+fn reexports(src: &Path, modules: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    for root in ["lib.rs", "main.rs"] {
+        let Ok(text) = std::fs::read_to_string(src.join(root)) else {
+            continue;
+        };
+        let code = code_of(&text);
+        for statement in code.split(';') {
+            let Some(path) = statement.trim().strip_prefix("pub use ") else {
+                continue;
+            };
+            let Some((module, items)) = path.split_once("::") else {
+                continue;
+            };
+            if !modules.contains(module.trim()) {
+                continue;
+            }
+            let items = items.trim().trim_start_matches('{').trim_end_matches('}');
+            for item in items.split(',') {
+                let name = item.rsplit("::").next().unwrap_or("").trim();
+                let name = name.rsplit(" as ").next().unwrap_or(name).trim();
+                if !name.is_empty() {
+                    found.insert(name.to_owned(), module.trim().to_owned());
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Every circle among a crate's top-level modules, each once, as `a -> b -> a`.
@@ -293,6 +322,9 @@ fn no_module_of_the_client_imports_a_layer_above_its_own() {
     let graph = imports(&Path::new(ROOT).join("src"));
     let mut upward = Vec::new();
     for (from, named) in &graph {
+        if from == "lib" {
+            continue;
+        }
         let Some(own) = layer_of(from) else {
             upward.push(format!("{from} is in no layer of docs/architecture.md"));
             continue;

@@ -17,6 +17,7 @@ mod secrets;
 mod sensitive;
 mod spans;
 mod tls_policy;
+mod transport_pool;
 mod trust;
 mod void_nvp;
 mod void_rest;

@@ -1,4 +1,4 @@
-//! Reading a request's body within the limits a server sets, and saying how a request ended.
+//! Reading a request's body within the limits a server sets.
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -6,13 +6,7 @@ use http::header::CONTENT_LENGTH;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
-use crate::listening::{BodyTimedOut, read_within_deadline};
-
-/// Returned to hyper to close the connection without answering (an injected reset, or a body
-/// that could not be read); says which, for the server's line about the request.
-#[derive(Debug, thiserror::Error)]
-#[error("connection closed without an answer ({0})")]
-pub struct Abort(pub &'static str);
+use crate::listening::{Abort, BodyTimedOut, read_within_deadline};
 
 /// Why a body was refused: each server answers these in its own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

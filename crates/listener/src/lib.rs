@@ -12,10 +12,10 @@ mod hostname;
 mod listening;
 mod pki;
 
-pub use body::{Abort, BodyRefused, milliseconds, read_body};
+pub use body::{BodyRefused, milliseconds, read_body};
 pub use error::ListenError;
 pub use hostname::{Hostname, InvalidHostname};
 pub use listening::{
-    BodyTimedOut, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, Handler, Limits, Listening,
-    local_addr, read_within_deadline,
+    Abort, BodyTimedOut, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, Handler, Limits,
+    Listening, local_addr, read_within_deadline,
 };

@@ -38,7 +38,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::{Abort, Hostname, ListenError, pki};
+use crate::{Hostname, ListenError, pki};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +46,12 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const PLACE_WAIT: Duration = Duration::from_secs(1);
 /// How long [`Simulator::shutdown`] waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Returned to hyper to close the connection without answering (an injected reset, or a body
+/// that could not be read); says which, for the server's line about the request.
+#[derive(Debug, thiserror::Error)]
+#[error("connection closed without an answer ({0})")]
+pub struct Abort(pub &'static str);
 
 /// Answers the requests of a [`Listening`] server.
 pub trait Handler: Send + Sync + 'static {
