@@ -200,7 +200,11 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
 
 /// Writes the JUnit report whole or not at all: a CI system that reads a half-written file
 /// would show a truncated run as a passing one.
-fn write_junit(file: &Path, dir: &Path, verdicts: &[contract::Verdict]) -> std::io::Result<()> {
+fn write_junit(
+    file: &Path,
+    dir: &Path,
+    verdicts: &[contract::Verification],
+) -> std::io::Result<()> {
     let xml = contract::report::junit(dir, verdicts)?;
     let parent = match file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

@@ -259,13 +259,13 @@ async fn void_or_refund_never_refunds_after_an_unknown_void_outcome() {
 const OTHER: &str = "0000000000000000000000000000ABCD";
 
 /// Whether the hand-written server was asked for a refund rather than a void.
-fn asks_refund(exchange: &support::Exchange) -> bool {
+fn asks_refund(exchange: &support::Received) -> bool {
     exchange.path.contains("refund-simple") || exchange.body_text().contains("SimpleRefund")
 }
 
 /// An answer with `fields` (SOAP result names) in the shape of the protocol `exchange` came
 /// over: a SOAP result of the operation asked for, NVP pairs or REST JSON, all with HTTP 200.
-fn answer_with(exchange: &support::Exchange, fields: &[(&str, &str)]) -> Reply {
+fn answer_with(exchange: &support::Received, fields: &[(&str, &str)]) -> Reply {
     if exchange.path.contains("/rest/") {
         let object: serde_json::Map<String, serde_json::Value> = fields
             .iter()
@@ -345,7 +345,7 @@ fn hostile_client(server: &Server, protocol: Protocol) -> Client {
 /// refund with [`REFUNDED`]; the result and how many refunds were asked for.
 async fn void_or_refund_against(
     protocol: Protocol,
-    void: impl Fn(&support::Exchange) -> Reply + Send + Sync + 'static,
+    void: impl Fn(&support::Received) -> Reply + Send + Sync + 'static,
 ) -> (Result<VoidOrRefund, Error>, usize) {
     let server = Server::start(move |exchange| {
         if asks_refund(exchange) {

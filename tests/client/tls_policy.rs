@@ -28,7 +28,7 @@ use support::{
 const HUNG: Duration = Duration::from_secs(20);
 
 /// A voided answer in the request's SOAP version.
-fn voided(exchange: &support::Exchange) -> Reply {
+fn voided(exchange: &support::Received) -> Reply {
     let version = version_of(exchange);
     Reply::xml(200, version, support::voided(version))
 }

@@ -123,7 +123,7 @@ async fn judged(
     body: &str,
 ) -> (
     Result<instamed_soap::VoidReceipt, Error>,
-    Vec<support::Exchange>,
+    Vec<support::Received>,
 ) {
     let body = body.to_owned();
     let server = Server::start(move |_| Reply::new(status, JSON, body.clone())).await;

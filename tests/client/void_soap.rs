@@ -27,7 +27,7 @@ fn client_for(server: &Server, protocol: Protocol) -> Client {
         .expect("client")
 }
 
-fn voided(exchange: &support::Exchange, message: &str) -> Reply {
+fn voided(exchange: &support::Received, message: &str) -> Reply {
     let version = version_of(exchange);
     Reply::xml(
         200,

@@ -6,7 +6,7 @@ use crate::isolated;
 use instamed_soap_test_support as support;
 
 use base64::Engine as _;
-use support::{Exchange, Reply, Server, Version, aspnet_fault, version_of};
+use support::{Received, Reply, Server, Version, aspnet_fault, version_of};
 
 const ACCOUNT: &str = "clinic@instamed.test";
 const PASSWORD: &str = "Tr0ub4dor-3-secret";
@@ -27,7 +27,7 @@ fn secrets() -> Vec<String> {
 }
 
 /// The words of an echo: the request's own Authorization header, the password and card numbers.
-fn echo_text(exchange: &Exchange) -> String {
+fn echo_text(exchange: &Received) -> String {
     let authorization = exchange.header("authorization").unwrap_or_default();
     format!(
         "Access denied for {authorization} (password {PASSWORD}); card {CARD} / {CARD_PLAIN} / \
@@ -79,7 +79,7 @@ fn assert_clean(what: &str, printed: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn void_never_prints_an_echoed_secret() {
-    type Echo = fn(&Exchange) -> Reply;
+    type Echo = fn(&Received) -> Reply;
     let answers: [(&str, &str, Echo); 7] = [
         ("SOAP 1.1 Server fault", "soap11", |exchange| {
             let text = xml_escaped(&echo_text(exchange));

@@ -216,7 +216,7 @@ fn a_file_that_is_not_har_or_holds_no_exchange_exits_non_zero() {
 
 /// One SOAP 1.1 void sent by hand to a plain-HTTP recording proxy: the request sent and the
 /// answer read, as a HAR entry holds them.
-struct Exchange {
+struct Sent {
     url: String,
     headers: Vec<(String, String)>,
     body: String,
@@ -225,7 +225,7 @@ struct Exchange {
     answer: String,
 }
 
-fn send(origin: &str, payment: &str) -> Exchange {
+fn send(origin: &str, payment: &str) -> Sent {
     let authority = origin.trim_start_matches("http://").to_owned();
     let body = format!(
         concat!(
@@ -279,7 +279,7 @@ fn send(origin: &str, payment: &str) -> Exchange {
             (name.trim().to_owned(), value.trim().to_owned())
         })
         .collect();
-    Exchange {
+    Sent {
         url: format!("{origin}/payment/service.asmx"),
         headers,
         body,
@@ -289,7 +289,7 @@ fn send(origin: &str, payment: &str) -> Exchange {
     }
 }
 
-fn har_of(exchange: &Exchange) -> serde_json::Value {
+fn har_of(exchange: &Sent) -> serde_json::Value {
     let pairs = |pairs: &[(String, String)]| -> Vec<serde_json::Value> {
         pairs
             .iter()

@@ -1016,12 +1016,12 @@ async fn cli_or_refund(
 }
 
 /// Whether a request asks for a refund (SOAP `DoCreditCardSimpleRefund`, NVP `SimpleRefund`).
-fn asks_refund(exchange: &support::Exchange) -> bool {
+fn asks_refund(exchange: &support::Received) -> bool {
     exchange.body_text().contains("SimpleRefund")
 }
 
 /// A refund that went through, with its own new ID, in the request's protocol.
-fn refunded(exchange: &support::Exchange) -> Reply {
+fn refunded(exchange: &support::Received) -> Reply {
     const REFUND: &str = "R0000000000000000000000000000001";
     if exchange.path.contains("NVP.aspx") {
         return nvp(&format!(

@@ -33,7 +33,7 @@ use serde::Deserialize;
 use super::cassette::Cassette;
 use super::charset::Charset;
 use super::record::{self, SeenRequest};
-use super::redact::Exchange;
+use super::redact::Redaction;
 use super::server::{highest_number, save_numbered};
 use instamed_soap::{Protocol, sensitive};
 
@@ -280,7 +280,7 @@ fn shown(request: &Request) -> String {
 
 /// The redaction `record` would run on `entry`, knowing the secrets its headers and cookies
 /// show; what HTTP cannot carry is left out (and is not quoted either).
-fn entry_sweep(entry: &Entry) -> Exchange {
+fn entry_sweep(entry: &Entry) -> Redaction {
     let lenient = |pairs: &[NameValue], cookies: &[NameValue], cookie_header: HeaderName| {
         let mut map = HeaderMap::new();
         let cookies = cookies.iter().map(|c| NameValue {
@@ -297,7 +297,7 @@ fn entry_sweep(entry: &Entry) -> Exchange {
         }
         map
     };
-    Exchange::new(
+    Redaction::new(
         &lenient(
             &entry.request.headers,
             &entry.request.cookies,

@@ -26,4 +26,4 @@ pub mod wire;
 pub use cassette::{Cassette, CassetteError, Message, VoidInputs};
 pub use matcher::{Comparison, Difference};
 pub use server::{ContractServer, ServeOptions, Upstream};
-pub use verify::{Problem, Verdict, verify_dir};
+pub use verify::{Problem, Verification, verify_dir};

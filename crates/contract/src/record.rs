@@ -3,7 +3,7 @@
 use http::{HeaderMap, Method, StatusCode};
 
 use super::cassette::{Cassette, Message, VoidInputs};
-use super::wire::{Exchange, media_type_and_action, offline_wire};
+use super::wire::{DomainRequest, media_type_and_action, offline_wire};
 use super::{echo, redact};
 use instamed_soap::Protocol;
 use instamed_soap::exact_json::Json;
@@ -283,7 +283,7 @@ pub fn cassette(
     body: &[u8],
 ) -> Cassette {
     let form = request.protocol() == Some(Protocol::Nvp);
-    let mut exchange = redact::Exchange::new(request.headers, headers);
+    let mut exchange = redact::Redaction::new(request.headers, headers);
     let target = exchange.target(request.target);
     let request_headers = exchange.headers(request.headers);
     let request_body = exchange.body(request.headers, request.body, form);
@@ -358,7 +358,7 @@ fn outcome(
     inputs: &VoidInputs,
     response: &Message,
 ) -> Option<String> {
-    let exchange = Exchange::of(inputs).ok()?;
+    let exchange = DomainRequest::of(inputs).ok()?;
     let wire = offline_wire(protocol, target).ok()?;
     Some(exchange.outcome(&wire, response).to_owned())
 }

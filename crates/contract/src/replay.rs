@@ -26,7 +26,7 @@ pub struct Replay {
 
 /// An answer: status, headers, body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+pub struct Replayed {
     /// HTTP status.
     pub status: StatusCode,
     /// Headers to send.
@@ -88,7 +88,7 @@ impl Replay {
         self.cassettes.is_empty()
     }
 
-    /// The cassette loaded from `file` (as an [`Answer`] names it).
+    /// The cassette loaded from `file` (as an [`Replayed`] names it).
     pub fn cassette(&self, file: &Path) -> Option<&Cassette> {
         self.cassettes
             .iter()
@@ -126,7 +126,7 @@ impl Replay {
 
     /// The recorded answer to `request`, its [`echo`](super::echo) placeholders filled, or an error answer naming the closest cassette and the
     /// first difference.
-    pub fn answer(&self, request: &SeenRequest<'_>) -> Answer {
+    pub fn answer(&self, request: &SeenRequest<'_>) -> Replayed {
         let comparisons: Vec<Comparison> = self
             .cassettes
             .iter()
@@ -147,7 +147,7 @@ impl Replay {
                 .unwrap_or(last);
             answered[chosen] = true;
             let (file, cassette) = &self.cassettes[chosen];
-            return Answer {
+            return Replayed {
                 status: status_of(&cassette.response.start),
                 headers: cassette.response.headers.clone(),
                 body: request.echo(&cassette.response.body).into_owned(),
@@ -250,10 +250,10 @@ fn status_of(start: &str) -> StatusCode {
 /// The answer to a request no cassette matches: a client fault in the request's SOAP version,
 /// NVP error pairs, or for REST a 400 with a JSON `Message` (a rejected request, which changed
 /// nothing).
-fn mismatch(protocol: Option<Protocol>, why: &str) -> Answer {
+fn mismatch(protocol: Option<Protocol>, why: &str) -> Replayed {
     if protocol == Some(Protocol::Rest) {
         let body = serde_json::json!({ "Message": why }).to_string();
-        return Answer {
+        return Replayed {
             status: StatusCode::BAD_REQUEST,
             headers: vec![("content-type".into(), instamed_soap::rest::JSON.into())],
             body: body.into_bytes(),
@@ -291,7 +291,7 @@ fn mismatch(protocol: Option<Protocol>, why: &str) -> Answer {
         Some(Protocol::Soap12) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    Answer {
+    Replayed {
         status,
         headers: vec![("content-type".into(), content_type.into())],
         body: body.into_bytes(),

@@ -12,7 +12,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde::Serialize;
 
-use super::verify::{Problem, Verdict};
+use super::verify::{Problem, Verification};
 
 /// How many verdicts of each kind a run has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -29,7 +29,7 @@ pub struct Counts {
 
 impl Counts {
     /// The counts of `verdicts`.
-    pub fn of(verdicts: &[Verdict]) -> Self {
+    pub fn of(verdicts: &[Verification]) -> Self {
         let mut counts = Self::default();
         for verdict in verdicts {
             match Status::of(verdict) {
@@ -54,7 +54,7 @@ enum Status {
 }
 
 impl Status {
-    fn of(verdict: &Verdict) -> Self {
+    fn of(verdict: &Verification) -> Self {
         if verdict.error.is_some() {
             Self::Error
         } else if !verdict.problems.is_empty() {
@@ -71,7 +71,7 @@ impl Status {
 /// the directory, one `<testcase>` per cassette, a `<failure>` whose `type` is the path of
 /// the first difference and whose `message` lists every problem, an `<error>` for a cassette
 /// that cannot be read, `<skipped>` for one kept for replay only.
-pub fn junit(dir: &Path, verdicts: &[Verdict]) -> io::Result<Vec<u8>> {
+pub fn junit(dir: &Path, verdicts: &[Verification]) -> io::Result<Vec<u8>> {
     let suite = dir.file_name().map_or_else(
         || dir.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -115,7 +115,7 @@ pub fn junit(dir: &Path, verdicts: &[Verdict]) -> io::Result<Vec<u8>> {
     Ok(xml)
 }
 
-fn testcase(writer: &mut Writer<Vec<u8>>, suite: &str, verdict: &Verdict) -> io::Result<()> {
+fn testcase(writer: &mut Writer<Vec<u8>>, suite: &str, verdict: &Verification) -> io::Result<()> {
     let name = attribute(&verdict.name());
     let file = attribute(&verdict.file.display().to_string());
     let time = seconds(verdict.elapsed.as_secs_f64());
@@ -235,7 +235,7 @@ struct JsonReport<'a> {
 /// `{"directory", "passed", "failed", "errors", "skipped", "cassettes": [{"name", "file",
 /// "status" ("pass", "fail", "error" or "skip"), "problems": [{"path", "message"}], "error",
 /// "skipped", "seconds"}]}`.
-pub fn json(dir: &Path, verdicts: &[Verdict]) -> serde_json::Value {
+pub fn json(dir: &Path, verdicts: &[Verification]) -> serde_json::Value {
     let report = JsonReport {
         directory: dir.display().to_string(),
         counts: Counts::of(verdicts),
@@ -262,8 +262,8 @@ mod tests {
 
     use super::*;
 
-    fn verdict(name: &str) -> Verdict {
-        Verdict {
+    fn verdict(name: &str) -> Verification {
+        Verification {
             file: PathBuf::from(format!("/cassettes/{name}")),
             problems: Vec::new(),
             error: None,

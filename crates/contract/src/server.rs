@@ -342,7 +342,7 @@ impl<'a> Line<'a> {
     fn of(request: &SeenRequest<'a>, started: Instant) -> Self {
         Self {
             method: request.method,
-            path: super::redact::Exchange::new(request.headers, &http::HeaderMap::new())
+            path: super::redact::Redaction::new(request.headers, &http::HeaderMap::new())
                 .finish_text(&instamed_soap::sensitive::shown(
                     request.target.split('?').next().unwrap_or(""),
                 )),

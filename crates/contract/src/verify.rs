@@ -16,7 +16,7 @@ use bytes::Bytes;
 use super::cassette::Cassette;
 use super::matcher::{self, Comparison};
 use super::record::SeenRequest;
-use super::wire::{Exchange, media_type_and_action, offline_wire};
+use super::wire::{DomainRequest, media_type_and_action, offline_wire};
 use instamed_soap::Protocol;
 
 /// One way a cassette is not honoured: where the difference is, and what it is.
@@ -51,7 +51,7 @@ impl fmt::Display for Problem {
 /// What verifying one cassette found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Verdict {
+pub struct Verification {
     /// The cassette file.
     pub file: PathBuf,
     /// Every way the cassette is not honoured; empty when it passes.
@@ -64,7 +64,7 @@ pub struct Verdict {
     pub elapsed: Duration,
 }
 
-impl Verdict {
+impl Verification {
     /// Whether the cassette is honoured (a skipped one is not a failure).
     pub fn passed(&self) -> bool {
         self.problems.is_empty() && self.error.is_none()
@@ -79,7 +79,7 @@ impl Verdict {
     }
 }
 
-impl fmt::Display for Verdict {
+impl fmt::Display for Verification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name();
         if let Some(why) = &self.skipped {
@@ -110,7 +110,7 @@ pub fn cassette_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Verifies every cassette of `dir`.
-pub fn verify_dir(dir: &Path) -> std::io::Result<Vec<Verdict>> {
+pub fn verify_dir(dir: &Path) -> std::io::Result<Vec<Verification>> {
     Ok(cassette_files(dir)?
         .into_iter()
         .map(|file| verify_file(&file))
@@ -118,9 +118,9 @@ pub fn verify_dir(dir: &Path) -> std::io::Result<Vec<Verdict>> {
 }
 
 /// Verifies one cassette file.
-pub fn verify_file(file: &Path) -> Verdict {
+pub fn verify_file(file: &Path) -> Verification {
     let started = Instant::now();
-    let mut verdict = Verdict {
+    let mut verdict = Verification {
         file: file.to_path_buf(),
         problems: Vec::new(),
         error: None,
@@ -160,7 +160,7 @@ pub fn problems(cassette: &Cassette) -> Vec<Problem> {
             "the cassette has no domain inputs (transaction-id and the outlet)",
         )];
     };
-    let request = match Exchange::of(inputs) {
+    let request = match DomainRequest::of(inputs) {
         Ok(request) => request,
         Err(error) => {
             return vec![Problem::new(

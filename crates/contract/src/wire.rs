@@ -14,14 +14,14 @@ use super::cassette::{Message, VoidInputs};
 
 /// The domain exchange a cassette's inputs describe.
 #[derive(Debug, Clone)]
-pub(crate) enum Exchange {
+pub(crate) enum DomainRequest {
     /// A void.
     Void(VoidRequest),
     /// A simple refund.
     Refund(RefundRequest),
 }
 
-impl Exchange {
+impl DomainRequest {
     /// The exchange of `inputs`: a refund when they carry an amount, a void otherwise.
     pub(crate) fn of(inputs: &VoidInputs) -> Result<Self, InvalidRequest> {
         match inputs.to_refund() {

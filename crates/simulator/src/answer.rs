@@ -29,9 +29,9 @@ impl OperationName {
 /// `fault`, …). Carried as an extension of the HTTP answer, so that the server, which logs
 /// the request, learns it from the writer that knew it without reading the body back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Verdict(pub &'static str);
+pub(crate) struct Label(pub &'static str);
 
-impl Verdict {
+impl Label {
     /// The service failed while handling the request (a receiver fault, an NVP error in the
     /// 500s, an HTTP 500).
     pub(crate) const FAULT: Self = Self("fault");
@@ -98,13 +98,13 @@ pub(crate) struct Refusal {
 
 /// An operation's answer: a result, possibly one that refuses.
 #[derive(Debug, Clone)]
-pub(crate) struct Answer<'a> {
+pub(crate) struct Decision<'a> {
     /// The result element's fields; for a refusal, the decline (`TransactionStatus` `D`).
     pub fields: ResultFields<'a>,
     /// Set when the answer refuses; the writer turns it into a fault if so configured.
     pub refusal: Option<Refusal>,
     /// What the engine decided, for the log.
-    pub verdict: Verdict,
+    pub label: Label,
 }
 
 /// A request the service cannot handle at all: always a fault (NVP: an error), whatever the

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use instamed_soap::Outlet;
 
-use super::answer::{Answer, Refusal, Rejection, ResultFields, Verdict};
+use super::answer::{Decision, Label, Refusal, Rejection, ResultFields};
 use super::card::is_valid_card_number;
 use super::config::SuccessMessage;
 use super::error::LedgerError;
@@ -35,11 +35,11 @@ struct Wording {
     primary_status: Option<&'static str>,
     /// The request is at fault, not the payment it names.
     invalid: bool,
-    verdict: Verdict,
+    label: Label,
 }
 
 const ALREADY_VOIDED: Wording = Wording {
-    verdict: Verdict("already_voided"),
+    label: Label("already_voided"),
     code: "012",
     decline: "Transaction already voided",
     fault: "Transaction has already been voided.",
@@ -47,7 +47,7 @@ const ALREADY_VOIDED: Wording = Wording {
     invalid: false,
 };
 const TOO_LATE: Wording = Wording {
-    verdict: Verdict("not_voidable"),
+    label: Label("not_voidable"),
     code: "012",
     decline: "Void not allowed: funds transfer initiated",
     fault: "Void not allowed: funds transfer initiated. Use a refund.",
@@ -57,7 +57,7 @@ const TOO_LATE: Wording = Wording {
     invalid: false,
 };
 const NOT_FOUND: Wording = Wording {
-    verdict: Verdict("unknown_transaction"),
+    label: Label("unknown_transaction"),
     code: "012",
     decline: "Transaction not found",
     fault: "Transaction not found.",
@@ -65,7 +65,7 @@ const NOT_FOUND: Wording = Wording {
     invalid: false,
 };
 const BAD_CARD: Wording = Wording {
-    verdict: Verdict("invalid_request"),
+    label: Label("invalid_request"),
     code: "014",
     decline: "Invalid request: CardNumber is not a valid card number",
     fault: "Invalid request: CardNumber is not a valid card number",
@@ -73,7 +73,7 @@ const BAD_CARD: Wording = Wording {
     invalid: true,
 };
 const REFUND_TOO_MUCH: Wording = Wording {
-    verdict: Verdict("over_refundable"),
+    label: Label("over_refundable"),
     code: "013",
     decline: "Invalid request: Amount exceeds the refundable amount",
     fault: "Invalid request: Amount exceeds the refundable amount",
@@ -81,7 +81,7 @@ const REFUND_TOO_MUCH: Wording = Wording {
     invalid: false,
 };
 const REFUND_VOIDED: Wording = Wording {
-    verdict: Verdict("declined"),
+    label: Label("declined"),
     code: "012",
     decline: "Refund not allowed: transaction voided",
     fault: "Refund not allowed: transaction voided",
@@ -89,7 +89,7 @@ const REFUND_VOIDED: Wording = Wording {
     invalid: false,
 };
 const VOID_OF_REFUNDED: Wording = Wording {
-    verdict: Verdict("not_voidable"),
+    label: Label("not_voidable"),
     code: "012",
     decline: "Void not allowed: transaction has refunds",
     fault: "Void not allowed: transaction has refunds. Use a refund.",
@@ -97,7 +97,7 @@ const VOID_OF_REFUNDED: Wording = Wording {
     invalid: false,
 };
 const REFUND_TOO_OLD: Wording = Wording {
-    verdict: Verdict("refund_window_passed"),
+    label: Label("refund_window_passed"),
     code: "012",
     decline: "Refund not allowed: transaction older than the refund window",
     fault: "Refund not allowed: transaction older than the refund window",
@@ -105,7 +105,7 @@ const REFUND_TOO_OLD: Wording = Wording {
     invalid: false,
 };
 const REFUND_OF_REFUND: Wording = Wording {
-    verdict: Verdict("declined"),
+    label: Label("declined"),
     code: "012",
     decline: "Refund not allowed: transaction is a refund",
     fault: "Refund not allowed: transaction is a refund",
@@ -124,7 +124,7 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// `DoCreditCardSecondaryVoid`: voids a captured payment whose transfer has not begun.
-    pub(crate) fn void<'a>(&self, request: &Fields<'a>) -> Result<Answer<'a>, Rejection> {
+    pub(crate) fn void<'a>(&self, request: &Fields<'a>) -> Result<Decision<'a>, Rejection> {
         let echo = echo(request);
         let (outlet, id) = match (outlet(request), primary_id(request)) {
             (Ok(outlet), Ok(id)) => (outlet, id),
@@ -136,7 +136,7 @@ impl Engine {
             .map_err(internal)?;
         let wording = match outcome {
             VoidOutcome::Voided => {
-                return Ok(Answer {
+                return Ok(Decision {
                     fields: ResultFields {
                         transaction_id: Some(id),
                         transaction_status: Some("C"),
@@ -146,7 +146,7 @@ impl Engine {
                         ..echo
                     },
                     refusal: None,
-                    verdict: Verdict("voided"),
+                    label: Label("voided"),
                 });
             }
             VoidOutcome::AlreadyVoided => &ALREADY_VOIDED,
@@ -158,7 +158,7 @@ impl Engine {
     }
 
     /// `DoCreditCardAuthAndCapt`: takes a card payment, captured at once.
-    pub(crate) fn sale<'a>(&self, request: &Fields<'a>) -> Result<Answer<'a>, Rejection> {
+    pub(crate) fn sale<'a>(&self, request: &Fields<'a>) -> Result<Decision<'a>, Rejection> {
         let echo = echo(request);
         let outlet = match outlet(request).and_then(owned_outlet) {
             Ok(outlet) => outlet,
@@ -182,7 +182,7 @@ impl Engine {
 
     /// `DoCreditCardSimpleRefund`: gives back up to what is left of a captured payment, as a new
     /// transaction.
-    pub(crate) fn refund<'a>(&self, request: &Fields<'a>) -> Result<Answer<'a>, Rejection> {
+    pub(crate) fn refund<'a>(&self, request: &Fields<'a>) -> Result<Decision<'a>, Rejection> {
         let echo = echo(request);
         let checked = outlet(request).and_then(|outlet| {
             let id = primary_id(request)?;
@@ -200,7 +200,7 @@ impl Engine {
             RefundOutcome::Refunded(refund) => {
                 let mut answer = approved(refund, echo);
                 answer.fields.authorization_text = Some("APPROVED");
-                answer.verdict = Verdict("refunded");
+                answer.label = Label("refunded");
                 return Ok(answer);
             }
             RefundOutcome::Unknown => &NOT_FOUND,
@@ -224,8 +224,8 @@ fn echo<'a>(request: &Fields<'a>) -> ResultFields<'a> {
     }
 }
 
-fn approved(id: IdKey, echo: ResultFields<'_>) -> Answer<'_> {
-    Answer {
+fn approved(id: IdKey, echo: ResultFields<'_>) -> Decision<'_> {
+    Decision {
         fields: ResultFields {
             transaction_id: Some(id),
             transaction_status: Some("C"),
@@ -234,12 +234,12 @@ fn approved(id: IdKey, echo: ResultFields<'_>) -> Answer<'_> {
             ..echo
         },
         refusal: None,
-        verdict: Verdict("approved"),
+        label: Label("approved"),
     }
 }
 
-fn refuse<'a>(wording: &Wording, echo: ResultFields<'a>) -> Answer<'a> {
-    Answer {
+fn refuse<'a>(wording: &Wording, echo: ResultFields<'a>) -> Decision<'a> {
+    Decision {
         fields: ResultFields {
             transaction_status: Some("D"),
             response_code: Some(wording.code),
@@ -253,7 +253,7 @@ fn refuse<'a>(wording: &Wording, echo: ResultFields<'a>) -> Answer<'a> {
             primary_status: wording.primary_status,
             invalid: wording.invalid,
         }),
-        verdict: wording.verdict,
+        label: wording.label,
     }
 }
 
@@ -264,9 +264,9 @@ struct Invalid {
 }
 
 impl Invalid {
-    fn refuse(self, echo: ResultFields<'_>) -> Answer<'_> {
+    fn refuse(self, echo: ResultFields<'_>) -> Decision<'_> {
         let text = format!("Invalid request: {} {}", self.field, self.problem);
-        Answer {
+        Decision {
             fields: ResultFields {
                 transaction_status: Some("D"),
                 response_code: Some("400"),
@@ -279,7 +279,7 @@ impl Invalid {
                 primary_status: None,
                 invalid: true,
             }),
-            verdict: Verdict("invalid_request"),
+            label: Label("invalid_request"),
         }
     }
 }

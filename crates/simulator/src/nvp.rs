@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use http::StatusCode;
 
-use super::answer::{Answer, OperationName, Refusal, Rejection, Verdict};
+use super::answer::{Decision, Label, OperationName, Refusal, Rejection};
 use super::config::RefusalStyle;
 use super::engine::{Engine, Fields};
 use super::reply::{FORM, HttpResponse, reply};
@@ -91,7 +91,7 @@ pub(crate) fn answer(engine: &Engine, style: RefusalStyle, form: &[u8]) -> HttpR
             .is_some_and(|v| v.eq_ignore_ascii_case(expected))
     };
     if !is(&pairs.transaction_type, "CreditCard") {
-        return Verdict::REJECTED.mark(error(
+        return Label::REJECTED.mark(error(
             "400",
             "Invalid request: transactionType must be CreditCard",
         ));
@@ -104,21 +104,21 @@ pub(crate) fn answer(engine: &Engine, style: RefusalStyle, form: &[u8]) -> HttpR
     } else if is(&pairs.transaction_action, "SimpleRefund") {
         ("SimpleRefund", engine.refund(&fields))
     } else {
-        return Verdict::REJECTED.mark(error(
+        return Label::REJECTED.mark(error(
             "400",
             "Invalid request: transactionAction must be Void, Sale or SimpleRefund",
         ));
     };
     OperationName(operation).mark(match outcome {
-        Ok(answer) => answer.verdict.mark(write(&answer, style)),
+        Ok(answer) => answer.label.mark(write(&answer, style)),
         Err(rejection @ Rejection::Internal(_)) => {
-            Verdict::FAULT.mark(error("500", &rejection.reason()))
+            Label::FAULT.mark(error("500", &rejection.reason()))
         }
-        Err(rejection) => Verdict::REJECTED.mark(error("400", &rejection.reason())),
+        Err(rejection) => Label::REJECTED.mark(error("400", &rejection.reason())),
     })
 }
 
-fn write(answer: &Answer<'_>, style: RefusalStyle) -> HttpResponse {
+fn write(answer: &Decision<'_>, style: RefusalStyle) -> HttpResponse {
     if let (Some(refusal), RefusalStyle::Fault) = (&answer.refusal, style) {
         return refusal_error(answer, refusal);
     }
@@ -134,7 +134,7 @@ fn write(answer: &Answer<'_>, style: RefusalStyle) -> HttpResponse {
 /// A refusal as an `errorCode`/`errorMessage` answer, with the statuses a client judges it by
 /// (`transactionStatus` `D`, `responseCode`, `primaryTransactionStatus` when the payment is
 /// known, and the payment's ID) beside them.
-fn refusal_error(answer: &Answer<'_>, refusal: &Refusal) -> HttpResponse {
+fn refusal_error(answer: &Decision<'_>, refusal: &Refusal) -> HttpResponse {
     let mut form = form_urlencoded::Serializer::new(String::with_capacity(256));
     form.append_pair("errorCode", refusal.code)
         .append_pair("errorMessage", &refusal.fault_reason)

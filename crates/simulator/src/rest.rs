@@ -29,7 +29,7 @@ use instamed_soap::rest::{
     VOID_PATH, VoidBody,
 };
 
-use super::answer::{Answer, OperationName, Rejection, ResultFields, Verdict};
+use super::answer::{Decision, Label, OperationName, Rejection, ResultFields};
 use super::config::RefusalStyle;
 use super::engine::{Engine, Fields};
 use super::reply::{HttpResponse, reply};
@@ -217,16 +217,16 @@ fn read<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 }
 
 /// The HTTP answer to what the engine decided.
-fn write(outcome: Result<Answer<'_>, Rejection>, style: RefusalStyle) -> HttpResponse {
+fn write(outcome: Result<Decision<'_>, Rejection>, style: RefusalStyle) -> HttpResponse {
     let verdict = match &outcome {
-        Ok(answer) if answer.fields.transaction_status.is_some() => answer.verdict,
-        Ok(_) | Err(Rejection::Internal(_)) => Verdict::FAULT,
-        Err(_) => Verdict::REJECTED,
+        Ok(answer) if answer.fields.transaction_status.is_some() => answer.label,
+        Ok(_) | Err(Rejection::Internal(_)) => Label::FAULT,
+        Err(_) => Label::REJECTED,
     };
     verdict.mark(written(outcome, style))
 }
 
-fn written(outcome: Result<Answer<'_>, Rejection>, style: RefusalStyle) -> HttpResponse {
+fn written(outcome: Result<Decision<'_>, Rejection>, style: RefusalStyle) -> HttpResponse {
     let answer = match outcome {
         Ok(answer) => answer,
         Err(rejection @ Rejection::Internal(_)) => {

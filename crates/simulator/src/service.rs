@@ -9,7 +9,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 
 use super::admin;
-use super::answer::{OperationName, Verdict};
+use super::answer::{Label, OperationName};
 use super::engine::Engine;
 use super::nvp;
 use super::reply::{HTML, HttpResponse, page, reply};
@@ -86,7 +86,7 @@ fn protocol_of(path: &str, headers: &HeaderMap) -> &'static str {
 /// What the writer said the answer carries; from the status alone when no writer did (an
 /// answer refused before any operation ran, or a page).
 fn verdict_of(response: &HttpResponse) -> &'static str {
-    if let Some(verdict) = response.extensions().get::<Verdict>() {
+    if let Some(verdict) = response.extensions().get::<Label>() {
         return verdict.0;
     }
     match response.status() {

@@ -7,7 +7,7 @@ use http::{HeaderMap, StatusCode};
 use hyper::body::Incoming;
 use instamed_soap_listener::{Abort, BodyRefused};
 
-use super::answer::Verdict;
+use super::answer::Label;
 use super::auth::{Accounts, ApiKeys};
 use super::config::RefusalStyle;
 use super::engine::Engine;
@@ -81,18 +81,18 @@ pub(crate) async fn with_faults(
     let response = match fate {
         None => process(),
         Some(Injected::Truncate) => {
-            Verdict("injected_truncation").mark(process().map(|body| body.slice(..body.len() / 2)))
+            Label("injected_truncation").mark(process().map(|body| body.slice(..body.len() / 2)))
         }
-        Some(Injected::Fault) => Verdict("injected_fault").mark(simulated_fault()),
-        Some(Injected::Unavailable) => Verdict("injected_unavailable").mark(page(
+        Some(Injected::Fault) => Label("injected_fault").mark(simulated_fault()),
+        Some(Injected::Unavailable) => Label("injected_unavailable").mark(page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Service Unavailable",
             "HTTP Error 503. The service is unavailable.",
         )),
         Some(Injected::BareFault) => {
-            Verdict("injected_bare_fault").mark(empty(StatusCode::INTERNAL_SERVER_ERROR))
+            Label("injected_bare_fault").mark(empty(StatusCode::INTERNAL_SERVER_ERROR))
         }
-        Some(Injected::Malformed) => Verdict("injected_garbage").mark(reply(
+        Some(Injected::Malformed) => Label("injected_garbage").mark(reply(
             StatusCode::OK,
             garbage_type,
             Bytes::from_static(b"\x00\x13 <<< this is not XML &&& >>>"),

@@ -37,7 +37,7 @@ use tokio_rustls::TlsAcceptor;
 
 /// A request as the server received it.
 #[derive(Debug, Clone)]
-pub struct Exchange {
+pub struct Received {
     pub method: Method,
     /// The request-target as it came on the request line: a client talking to an origin
     /// server sends the path alone (RFC 9112, section 3.2.1), never the whole URL.
@@ -46,7 +46,7 @@ pub struct Exchange {
     pub body: Bytes,
 }
 
-impl Exchange {
+impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -190,7 +190,7 @@ pub fn envelope(version: Version, body: &str) -> String {
 }
 
 /// The SOAP version a request was sent in, judged from its envelope.
-pub fn version_of(exchange: &Exchange) -> Version {
+pub fn version_of(exchange: &Received) -> Version {
     if exchange.body_text().contains(Version::Soap12.envelope_ns()) {
         Version::Soap12
     } else {
@@ -199,7 +199,7 @@ pub fn version_of(exchange: &Exchange) -> Version {
 }
 
 /// The text of the first element named `local` in the request body.
-pub fn field(exchange: &Exchange, local: &str) -> Option<String> {
+pub fn field(exchange: &Received, local: &str) -> Option<String> {
     let doc = roxmltree::Document::parse(exchange.body_text()).ok()?;
     doc.descendants()
         .find(|n| n.tag_name().name() == local)
@@ -327,28 +327,28 @@ pub fn temp_dir() -> PathBuf {
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
-type Handler = dyn Fn(&Exchange) -> Reply + Send + Sync;
+type Handler = dyn Fn(&Received) -> Reply + Send + Sync;
 
 /// A running HTTPS (or, from [`Server::start_plain`], HTTP) server on 127.0.0.1.
 pub struct Server {
     pub url: String,
     pub addr: SocketAddr,
     pub ca_path: PathBuf,
-    seen: Arc<Mutex<Vec<Exchange>>>,
+    seen: Arc<Mutex<Vec<Received>>>,
     connections: Arc<AtomicUsize>,
     handshakes: Arc<AtomicUsize>,
 }
 
 impl Server {
     /// Starts a server answering every request with `handler`, at `/payment/service.asmx`.
-    pub async fn start(handler: impl Fn(&Exchange) -> Reply + Send + Sync + 'static) -> Server {
+    pub async fn start(handler: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> Server {
         let pki = pki();
         Server::start_with(Some(pki.server), pki.ca_path, handler).await
     }
 
     /// Starts a plain-HTTP server (no TLS at all) answering every request with `handler`.
     pub async fn start_plain(
-        handler: impl Fn(&Exchange) -> Reply + Send + Sync + 'static,
+        handler: impl Fn(&Received) -> Reply + Send + Sync + 'static,
     ) -> Server {
         Server::start_with(None, PathBuf::new(), handler).await
     }
@@ -358,7 +358,7 @@ impl Server {
     pub async fn start_with(
         tls: Option<Arc<rustls::ServerConfig>>,
         ca_path: PathBuf,
-        handler: impl Fn(&Exchange) -> Reply + Send + Sync + 'static,
+        handler: impl Fn(&Received) -> Reply + Send + Sync + 'static,
     ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
@@ -408,7 +408,7 @@ impl Server {
     }
 
     /// Every request received so far.
-    pub fn requests(&self) -> Vec<Exchange> {
+    pub fn requests(&self) -> Vec<Received> {
         self.seen.lock().unwrap().clone()
     }
 
@@ -424,7 +424,7 @@ impl Server {
 }
 
 /// Serves HTTP/1.1 on one connection, each request answered by `handler`.
-async fn serve_http<I>(io: I, handler: Arc<Handler>, seen: Arc<Mutex<Vec<Exchange>>>)
+async fn serve_http<I>(io: I, handler: Arc<Handler>, seen: Arc<Mutex<Vec<Received>>>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -437,7 +437,7 @@ where
                 .await
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
-            let exchange = Exchange {
+            let exchange = Received {
                 method: parts.method,
                 path: parts.uri.to_string(),
                 headers: parts.headers,
@@ -469,7 +469,7 @@ pub struct RawServer {
     pub url: String,
     pub addr: SocketAddr,
     pub ca_path: PathBuf,
-    seen: Arc<Mutex<Vec<Exchange>>>,
+    seen: Arc<Mutex<Vec<Received>>>,
     connections: Arc<AtomicUsize>,
     handshakes: Arc<AtomicUsize>,
 }
@@ -516,7 +516,7 @@ impl RawServer {
 
     async fn listen<F, Fut>(ca_path: PathBuf, on_connection: F) -> RawServer
     where
-        F: Fn(TcpStream, Arc<Mutex<Vec<Exchange>>>, Arc<AtomicUsize>) -> Fut
+        F: Fn(TcpStream, Arc<Mutex<Vec<Received>>>, Arc<AtomicUsize>) -> Fut
             + Send
             + Sync
             + 'static,
@@ -550,7 +550,7 @@ impl RawServer {
     }
 
     /// Every request read so far with [`RawConnection::read_request`].
-    pub fn requests(&self) -> Vec<Exchange> {
+    pub fn requests(&self) -> Vec<Received> {
         self.seen.lock().unwrap().clone()
     }
 
@@ -569,13 +569,13 @@ impl RawServer {
 pub struct RawConnection {
     stream: tokio_rustls::server::TlsStream<TcpStream>,
     buffer: Vec<u8>,
-    seen: Arc<Mutex<Vec<Exchange>>>,
+    seen: Arc<Mutex<Vec<Received>>>,
 }
 
 impl RawConnection {
     /// Reads one request (head and `Content-Length` body) and records it; `None` if the
     /// client closed the connection or sent something that is not HTTP/1.1 with a length.
-    pub async fn read_request(&mut self) -> Option<Exchange> {
+    pub async fn read_request(&mut self) -> Option<Received> {
         let head_end = loop {
             if let Some(at) = find(&self.buffer, b"\r\n\r\n") {
                 break at + 4;
@@ -611,7 +611,7 @@ impl RawConnection {
         }
         let body = Bytes::copy_from_slice(&self.buffer[head_end..head_end + length]);
         self.buffer.drain(..head_end + length);
-        let exchange = Exchange {
+        let exchange = Received {
             method,
             path,
             headers,

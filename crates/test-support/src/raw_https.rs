@@ -21,13 +21,13 @@ pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 
 /// What a request got back.
 #[derive(Debug)]
-pub struct Answer {
+pub struct RawResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
 }
 
-impl Answer {
+impl RawResponse {
     /// A header's value, or "".
     pub fn header(&self, name: &str) -> &str {
         self.headers
@@ -59,7 +59,7 @@ pub async fn send(
     path: &str,
     headers: &[(&str, &str)],
     body: impl Into<Bytes>,
-) -> Result<Answer, String> {
+) -> Result<RawResponse, String> {
     let host = host(&simulator.origin());
     let target = Target {
         addr: simulator.local_addr(),
@@ -85,7 +85,7 @@ pub async fn send_to(
     path: &str,
     headers: &[(&str, &str)],
     body: impl Into<Bytes>,
-) -> Result<Answer, String> {
+) -> Result<RawResponse, String> {
     let tcp = TcpStream::connect(target.addr)
         .await
         .map_err(|e| e.to_string())?;
@@ -123,7 +123,7 @@ pub async fn send_to(
     }
 }
 
-async fn exchange<I>(io: I, request: Request<Full<Bytes>>) -> Result<Answer, String>
+async fn exchange<I>(io: I, request: Request<Full<Bytes>>) -> Result<RawResponse, String>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -137,7 +137,7 @@ where
         .map_err(|e| e.to_string())?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok(Answer {
+    Ok(RawResponse {
         status: parts.status,
         headers: parts.headers,
         body: String::from_utf8_lossy(&body).into_owned(),
@@ -161,7 +161,7 @@ pub const REST_HEADERS: [(&str, &str); 3] = [
 ];
 
 /// POSTs `body` (JSON) to `path` with the demo key pair.
-pub async fn rest(simulator: &Simulator, path: &str, body: serde_json::Value) -> Answer {
+pub async fn rest(simulator: &Simulator, path: &str, body: serde_json::Value) -> RawResponse {
     send(
         simulator,
         Method::POST,
@@ -187,7 +187,7 @@ pub async fn soap(
     soap12: bool,
     operation: &str,
     fields: &[(&str, &str)],
-) -> Answer {
+) -> RawResponse {
     let ns = if soap12 { SOAP12 } else { SOAP11 };
     let inner: String = fields
         .iter()
@@ -224,7 +224,7 @@ pub async fn soap(
 }
 
 /// POSTs NVP pairs.
-pub async fn nvp(simulator: &Simulator, pairs: &[(&str, &str)]) -> Answer {
+pub async fn nvp(simulator: &Simulator, pairs: &[(&str, &str)]) -> RawResponse {
     let form = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();

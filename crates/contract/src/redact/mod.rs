@@ -155,13 +155,13 @@ pub(crate) struct Body {
 
 /// The redaction of one exchange: what its headers and fields showed to be secret is removed
 /// from every part of it.
-pub(crate) struct Exchange {
+pub(crate) struct Redaction {
     sweep: Sweep,
     /// Why a body was not stored, for the recorder to warn about.
     pub warnings: Vec<String>,
 }
 
-impl Exchange {
+impl Redaction {
     /// Starts redacting an exchange, remembering the secrets its headers show.
     pub fn new(request_headers: &HeaderMap, response_headers: &HeaderMap) -> Self {
         let mut sweep = Sweep::default();
@@ -336,7 +336,7 @@ mod tests {
             ("x-anything", "who knows"),
             ("date", "today"),
         ]);
-        let mut exchange = Exchange::new(&request, &HeaderMap::new());
+        let mut exchange = Redaction::new(&request, &HeaderMap::new());
         assert_eq!(
             exchange.headers(&request),
             vec![
@@ -354,7 +354,7 @@ mod tests {
     #[test]
     fn secrets_seen_in_headers_are_removed_everywhere_in_any_encoding() {
         let request = map(&[("authorization", "Basic ZGVtbzpzM2NyZXQrcGFzcw==")]);
-        let mut exchange = Exchange::new(&request, &HeaderMap::new());
+        let mut exchange = Redaction::new(&request, &HeaderMap::new());
         let target = exchange.target("/p?q=ZGVtbzpzM2NyZXQrcGFzcw%3D%3D&echo=s3cret%2Bpass");
         assert_eq!(target, "/p?q=[redacted]&echo=[redacted]");
         let body = exchange.body(&HeaderMap::new(), b"<a>s3cret+pass</a>", false);
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn undecodable_bodies_become_a_placeholder() {
         let headers = map(&[("content-type", "text/xml; charset=utf-8")]);
-        let mut exchange = Exchange::new(&headers, &HeaderMap::new());
+        let mut exchange = Redaction::new(&headers, &HeaderMap::new());
         let body = exchange.body(&headers, b"<a>4111111111111111 caf\xe9</a>", false);
         let stored = String::from_utf8(exchange.finish_body(body)).unwrap();
         assert!(

@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 
 use instamed_soap::soap::SoapVersion;
 
-use super::answer::{Answer, OperationName, Rejection, Verdict};
+use super::answer::{Decision, Label, OperationName, Rejection};
 use super::config::RefusalStyle;
 use super::engine::Engine;
 use super::reply::{HttpResponse, reply};
@@ -69,7 +69,7 @@ pub(crate) fn answer(
         // Written here, while the request's texts the answer echoes are alive.
         answer.map(|answer| {
             answer
-                .verdict
+                .label
                 .mark(write(version, node, call.op, &answer, style))
         })
     });
@@ -77,9 +77,9 @@ pub(crate) fn answer(
         Ok(written) => written,
         Err(rejection) => {
             let (blame, verdict) = if rejection.is_sender_fault() {
-                (Blame::Sender, Verdict::REJECTED)
+                (Blame::Sender, Label::REJECTED)
             } else {
-                (Blame::Receiver, Verdict::FAULT)
+                (Blame::Receiver, Label::FAULT)
             };
             verdict.mark(response::fault(
                 version,
@@ -105,7 +105,7 @@ fn write(
     version: SoapVersion,
     node: &str,
     op: &schema::OperationInfo,
-    answer: &Answer<'_>,
+    answer: &Decision<'_>,
     style: RefusalStyle,
 ) -> HttpResponse {
     match (&answer.refusal, style) {

@@ -12,7 +12,7 @@ use instamed_soap::TransactionId;
 use instamed_soap_simulator::{
     FaultPlan, Hostname, PaymentStatus, RefusalStyle, Simulator, SimulatorConfig,
 };
-use raw_https::{Answer, SOAP11, SOAP12, TNS, Target, basic, send, send_to, xml_text};
+use raw_https::{RawResponse, SOAP11, SOAP12, TNS, Target, basic, send, send_to, xml_text};
 
 const VOID_ACTION: &str =
     "http://online.instamed.com/TransactionServices/Payment/v1r3/DoCreditCardSecondaryVoid";
@@ -55,7 +55,7 @@ fn envelope(envelope_ns: &str, body: &str) -> String {
 }
 
 /// POSTs `body` to the SOAP endpoint with `headers` and the demo account's sign-in.
-async fn post(simulator: &Simulator, headers: &[(&str, &str)], body: &str) -> Answer {
+async fn post(simulator: &Simulator, headers: &[(&str, &str)], body: &str) -> RawResponse {
     let basic = basic();
     let mut all = vec![("authorization", basic.as_str())];
     all.extend_from_slice(headers);
@@ -85,7 +85,7 @@ fn addresses(wsdl: &str) -> Vec<(String, String)> {
 }
 
 /// The fault's `Code/Value` (SOAP 1.2) or `faultcode` (SOAP 1.1) and its reason.
-fn fault_of(answer: &Answer) -> (String, String) {
+fn fault_of(answer: &RawResponse) -> (String, String) {
     let code = xml_text(&answer.body, "Value")
         .or_else(|| xml_text(&answer.body, "faultcode"))
         .unwrap_or_default();

@@ -576,7 +576,11 @@ async fn rest_soap_and_nvp_share_one_ledger() {
 
 async fn one_fault(
     plan: FaultPlan,
-) -> (Simulator, TransactionId, Result<raw_https::Answer, String>) {
+) -> (
+    Simulator,
+    TransactionId,
+    Result<raw_https::RawResponse, String>,
+) {
     let simulator = start(SimulatorConfig::default().with_faults(plan.with_max_faults(1))).await;
     let payment = new_payment(&simulator);
     let answer = send(
