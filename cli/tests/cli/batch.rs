@@ -3,7 +3,7 @@
 
 #![cfg(unix)]
 
-use crate::isolated;
+use crate::isolated::{self, described};
 use instamed_soap_test_support as support;
 
 use std::collections::HashMap;
@@ -248,15 +248,6 @@ fn report_rows(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 async fn wait_killed(mut child: Child) -> Output {
     tokio::task::spawn_blocking(move || {
         child.kill().ok();
@@ -331,7 +322,7 @@ async fn killed_batches_resume_and_settle_every_payment_exactly_once() {
                     output.status.code(),
                     Some(7),
                     "run {runs}: {}",
-                    text(&output)
+                    described(&output)
                 );
             }
             None => {
@@ -341,7 +332,7 @@ async fn killed_batches_resume_and_settle_every_payment_exactly_once() {
                     output.status.code(),
                     None,
                     "pid {pid} was not killed: {}",
-                    text(&output)
+                    described(&output)
                 );
             }
         }
@@ -376,7 +367,7 @@ async fn killed_batches_resume_and_settle_every_payment_exactly_once() {
     }
     let last = last.unwrap();
     let summary: serde_json::Value =
-        serde_json::from_slice(&last.stdout).unwrap_or_else(|_| panic!("{}", text(&last)));
+        serde_json::from_slice(&last.stdout).unwrap_or_else(|_| panic!("{}", described(&last)));
     let rows = report_rows(&report);
     assert_eq!(rows.len(), expected.len(), "one report row per input row");
 
@@ -488,7 +479,7 @@ async fn bad_rows_are_reported_with_their_line_and_never_sent() {
             &["--report", report.to_str().unwrap()],
         )
         .await;
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", described(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 3: not sent"), "{stderr}");
     assert!(
@@ -530,7 +521,7 @@ async fn a_report_that_cannot_be_written_exits_7_even_when_every_row_is_voided()
             &["--report", nowhere.to_str().unwrap(), "--json"],
         )
         .await;
-    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(7), "{}", described(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot write the report"), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -543,7 +534,7 @@ async fn a_report_that_cannot_be_written_exits_7_even_when_every_row_is_voided()
     let output = scene
         .run(&input, &journal, &["--report", report.to_str().unwrap()])
         .await;
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(0), "{}", described(&output));
     assert_eq!(scene.proxy.count(&id, "void"), 1);
     let report = std::fs::read_to_string(report).unwrap();
     let header = report.lines().next().unwrap();
@@ -567,7 +558,7 @@ async fn duplicate_transaction_ids_are_refused_before_anything_is_sent() {
     );
     let input = scene.write("in.csv", &csv);
     let output = scene.run(&input, &scene.path("j"), &[]).await;
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", described(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("duplicate transaction IDs, nothing was sent")
@@ -593,7 +584,7 @@ async fn a_changed_input_and_a_journal_in_use_are_refused() {
     let input = scene.write("in.csv", &format!("{HEADER}{}", row(&a, "", 1)));
     let journal = scene.path("j");
     let first = scene.run(&input, &journal, &[]).await;
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(first.status.code(), Some(0), "{}", described(&first));
 
     // Same journal, another file: refused, nothing sent.
     let changed = scene.write(
@@ -601,22 +592,22 @@ async fn a_changed_input_and_a_journal_in_use_are_refused() {
         &format!("{HEADER}{}{}", row(&a, "", 1), row(&b, "", 2)),
     );
     let output = scene.run(&changed, &journal, &[]).await;
-    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(7), "{}", described(&output));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("the input differs"),
         "{}",
-        text(&output)
+        described(&output)
     );
     assert_eq!(scene.proxy.count(&b, "void"), 0);
 
     // Another process holds the journal.
     let held = Journal::open(scene.path("held")).unwrap();
     let output = scene.run(&changed, &scene.path("held"), &[]).await;
-    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(7), "{}", described(&output));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("in use by another process"),
         "{}",
-        text(&output)
+        described(&output)
     );
     assert!(matches!(
         Journal::open(scene.path("held")),
@@ -628,7 +619,7 @@ async fn a_changed_input_and_a_journal_in_use_are_refused() {
         output.status.code(),
         Some(0),
         "the lock goes with its holder: {}",
-        text(&output)
+        described(&output)
     );
 }
 
@@ -644,11 +635,11 @@ async fn a_journal_in_use_is_refused_at_once_with_exit_7() {
     let started = Instant::now();
     let output = scene.run(&input, &journal, &[]).await;
     let took = started.elapsed();
-    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(7), "{}", described(&output));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("in use by another process"),
         "{}",
-        text(&output)
+        described(&output)
     );
     assert!(
         took < Duration::from_secs(3),
@@ -680,7 +671,7 @@ async fn ctrl_c_stops_sending_records_what_was_in_flight_and_the_journal_resumes
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert_eq!(output.status.code(), Some(8), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(8), "{}", described(&output));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["interrupted"], true);
     let voided = summary["counts"]["voided"].as_u64().unwrap();
@@ -695,7 +686,7 @@ async fn ctrl_c_stops_sending_records_what_was_in_flight_and_the_journal_resumes
     let output = scene
         .run(&input, &journal, &["--concurrency", "8", "--json"])
         .await;
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(0), "{}", described(&output));
     for id in &ids {
         assert_eq!(
             scene.proxy.count(id, "void"),
@@ -733,11 +724,11 @@ async fn a_lost_void_of_a_payment_that_does_not_exist_ends_unknown_payment_on_th
     ];
 
     let first = scene.run(&input, &journal, &extra).await;
-    assert_eq!(first.status.code(), Some(5), "{}", text(&first));
+    assert_eq!(first.status.code(), Some(5), "{}", described(&first));
     assert_eq!(report_rows(&report)[0]["verdict"], "outcome_unknown");
 
     let second = scene.run(&input, &journal, &extra).await;
-    assert_eq!(second.status.code(), Some(3), "{}", text(&second));
+    assert_eq!(second.status.code(), Some(3), "{}", described(&second));
     let rows = report_rows(&report);
     assert_eq!(rows[0]["verdict"], "unknown_payment", "{}", rows[0]);
     assert_eq!(rows[0]["transaction_status"], "D", "{}", rows[0]);
@@ -750,7 +741,7 @@ async fn a_lost_void_of_a_payment_that_does_not_exist_ends_unknown_payment_on_th
     // Settled: a third run sends nothing.
     let sent = scene.proxy.total();
     let third = scene.run(&input, &journal, &extra).await;
-    assert_eq!(third.status.code(), Some(3), "{}", text(&third));
+    assert_eq!(third.status.code(), Some(3), "{}", described(&third));
     assert_eq!(scene.proxy.total(), sent);
 }
 
@@ -1099,15 +1090,25 @@ async fn batch_takes_the_trust_and_proxy_flags_of_void() {
             .unwrap();
         let status = simulator.ledger().payment(&payment).unwrap().status;
         if voids {
-            assert_eq!(output.status.code(), Some(0), "{name}: {}", text(&output));
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{name}: {}",
+                described(&output)
+            );
             assert_eq!(status.code(), "V", "{name}");
         } else {
-            assert_ne!(output.status.code(), Some(0), "{name}: {}", text(&output));
+            assert_ne!(
+                output.status.code(),
+                Some(0),
+                "{name}: {}",
+                described(&output)
+            );
             assert_ne!(
                 output.status.code(),
                 Some(2),
                 "{name}: the flags must be taken, not refused: {}",
-                text(&output)
+                described(&output)
             );
             assert_eq!(status.code(), "C", "{name}: not voided");
         }

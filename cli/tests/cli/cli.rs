@@ -1,7 +1,7 @@
 //! The `instamed-soap` binary, driven as a user would: against the simulator over TLS, for each
 //! protocol and each outcome, with the exit codes scripts rely on.
 
-use crate::isolated;
+use crate::isolated::{self, code, text};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -21,14 +21,7 @@ fn void(endpoint: &str, ca: Option<&Path>, payment: &str, extra: &[&str]) -> Out
     let mut command = isolated::instamed_soap();
     command
         .args(["void", "--endpoint", endpoint])
-        .args([
-            "--merchant-id",
-            "123123123",
-            "--store-id",
-            "123",
-            "--terminal-id",
-            "123",
-        ])
+        .args(isolated::OUTLET)
         .args(["--transaction-id", payment])
         .args(extra)
         .env("INSTAMED_ACCOUNT_ID", ACCOUNT)
@@ -38,18 +31,6 @@ fn void(endpoint: &str, ca: Option<&Path>, payment: &str, extra: &[&str]) -> Out
         command.arg("--ca-cert").arg(ca);
     }
     command.output().expect("run instamed-soap")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exit code")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 async fn simulator(config: SimulatorConfig) -> Simulator {

@@ -2,7 +2,7 @@
 //! as a user runs them: the binary against the simulator over TLS on loopback, judged by exit
 //! code and output, with the API secret never printed.
 
-use crate::isolated;
+use crate::isolated::{self, code, text};
 use instamed_soap_test_support as support;
 
 use std::process::Output;
@@ -40,14 +40,7 @@ fn run(
     };
     let mut cli = isolated::instamed_soap();
     cli.args([command, "--endpoint", &endpoint, "--protocol", protocol])
-        .args([
-            "--merchant-id",
-            "123123123",
-            "--store-id",
-            "123",
-            "--terminal-id",
-            "123",
-        ])
+        .args(isolated::OUTLET)
         .args(["--transaction-id", payment])
         .args(extra)
         .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
@@ -59,18 +52,6 @@ fn run(
         cli.arg("--ca-cert").arg(ca);
     }
     cli.output().expect("run instamed-soap")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exit code")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn json(output: &Output) -> serde_json::Value {

@@ -5,7 +5,7 @@
 //! - a cassette imported from a HAR is byte for byte the one `record` writes for that exchange;
 //! - a file that is not HAR, or holds no exchange with the service, exits non-zero.
 
-use crate::isolated;
+use crate::isolated::{self, lossy};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -37,13 +37,9 @@ fn run(args: &[&str], paths: &[&Path]) -> Output {
         .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn import(har: &Path, dir: &Path) -> (Output, String, String) {
     let output = run(&["contract", "import-har"], &[har, dir]);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    let (stdout, stderr) = (lossy(&output.stdout), lossy(&output.stderr));
     (output, stdout, stderr)
 }
 
@@ -73,8 +69,8 @@ fn assert_nothing_secret(dir: &Path, secrets: &[&str]) {
 
 fn verify_passes(dir: &Path) -> String {
     let output = run(&["contract", "verify"], &[dir]);
-    let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    let stdout = lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", lossy(&output.stderr));
     stdout
 }
 

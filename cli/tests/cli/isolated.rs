@@ -1,6 +1,6 @@
-//! The tool under test, each run with a ledger of its own.
+//! The tool under test, each run with a ledger of its own, and what every test reads of a run.
 
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// `instamed-soap` with a fresh ledger in the build's scratch directory: the tests' fixed
@@ -20,4 +20,43 @@ pub fn instamed_soap() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_instamed-soap"));
     command.env("INSTAMED_LEDGER", ledger);
     command
+}
+
+/// The outlet every test voids at: `--merchant-id`, `--store-id`, `--terminal-id`.
+pub const OUTLET: [&str; 6] = [
+    "--merchant-id",
+    "123123123",
+    "--store-id",
+    "123",
+    "--terminal-id",
+    "123",
+];
+
+/// The exit code of a run that ended by itself.
+pub fn code(output: &Output) -> i32 {
+    output.status.code().expect("an exit code")
+}
+
+/// Standard output, then standard error, as text.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The exit status and both streams, for an assertion's message.
+pub fn described(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// One stream of a run, as text.
+pub fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

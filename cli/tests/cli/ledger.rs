@@ -4,7 +4,7 @@
 
 #![cfg(unix)]
 
-use crate::isolated;
+use crate::isolated::{self, described};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -170,17 +170,8 @@ impl Scene {
     }
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", text(output)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", described(output)))
 }
 
 async fn kill(mut child: Child) -> Output {
@@ -205,13 +196,13 @@ async fn void_or_refund_run_three_times_refunds_once() {
         "--json",
     ];
     let first = scene.run(&args).await;
-    assert_eq!(first.status.code(), Some(6), "{}", text(&first));
+    assert_eq!(first.status.code(), Some(6), "{}", described(&first));
     assert_eq!(json(&first)["outcome"], "refunded_instead");
     let refund_id = json(&first)["refund_transaction_id"].clone();
     for _ in 0..2 {
         let again = scene.run(&args).await;
         // The same instruction, the same answer: from the ledger, nothing sent.
-        assert_eq!(again.status.code(), Some(6), "{}", text(&again));
+        assert_eq!(again.status.code(), Some(6), "{}", described(&again));
         let said = json(&again);
         assert_eq!(said["from_ledger"], true, "{said}");
         assert_eq!(said["outcome"], "refunded_instead", "{said}");
@@ -227,11 +218,11 @@ async fn void_or_refund_run_three_times_refunds_once() {
     let other = scene
         .run(&["refund", "--transaction-id", &id, "--amount", "2.00"])
         .await;
-    assert_eq!(other.status.code(), Some(10), "{}", text(&other));
+    assert_eq!(other.status.code(), Some(10), "{}", described(&other));
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("--after-refund"),
         "{}",
-        text(&other)
+        described(&other)
     );
     let stale = scene
         .run(&[
@@ -244,7 +235,7 @@ async fn void_or_refund_run_three_times_refunds_once() {
             "NOT-A-REFUND-OF-IT",
         ])
         .await;
-    assert_eq!(stale.status.code(), Some(10), "{}", text(&stale));
+    assert_eq!(stale.status.code(), Some(10), "{}", described(&stale));
     assert_eq!(
         scene.refunds_of(&id),
         1,
@@ -267,7 +258,7 @@ async fn void_or_refund_run_three_times_refunds_once() {
             output.status.code(),
             Some(0),
             "run {run}: {}",
-            text(&output)
+            described(&output)
         );
     }
     assert_eq!(scene.refunds_of(&id), 2, "the deliberate second refund");
@@ -279,16 +270,21 @@ async fn a_void_known_voided_is_answered_from_the_ledger() {
     let id = scene.capturable();
     let args = ["void", "--transaction-id", &id, "--json"];
     let first = scene.run(&args).await;
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(first.status.code(), Some(0), "{}", described(&first));
     let second = scene.run(&args).await;
-    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(second.status.code(), Some(0), "{}", described(&second));
     assert_eq!(json(&second)["from_ledger"], true);
     assert_eq!(json(&second)["outcome"], "voided");
     // An --or-refund run of a voided payment never refunds.
     let or_refund = scene
         .run(&["void", "--transaction-id", &id, "--or-refund", "1.00"])
         .await;
-    assert_eq!(or_refund.status.code(), Some(0), "{}", text(&or_refund));
+    assert_eq!(
+        or_refund.status.code(),
+        Some(0),
+        "{}",
+        described(&or_refund)
+    );
     assert_eq!(scene.refunds_of(&id), 0);
     assert_eq!(scene.entries(&id, Action::Void).len(), 1, "one void sent");
 }
@@ -304,14 +300,14 @@ async fn void_or_refund_killed_between_intent_and_answer_never_refunds_twice() {
     let child = scene.command(&args).spawn().unwrap();
     let entry = scene.wait_in_flight(&id, Action::Refund).await;
     let killed = kill(child).await;
-    assert_eq!(killed.status.code(), None, "{}", text(&killed));
+    assert_eq!(killed.status.code(), None, "{}", described(&killed));
     // The simulator acts before its latency: the refund was made, its answer lost.
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(scene.refunds_of(&id), 1);
 
     for _ in 0..3 {
         let again = scene.run(&[&args[..], &["--json"]].concat()).await;
-        assert_eq!(again.status.code(), Some(9), "{}", text(&again));
+        assert_eq!(again.status.code(), Some(9), "{}", described(&again));
         assert_eq!(json(&again)["outcome"], "refund_unknown");
     }
     assert_eq!(
@@ -328,7 +324,7 @@ async fn void_or_refund_killed_between_intent_and_answer_never_refunds_twice() {
     assert!(
         String::from_utf8_lossy(&listed.stdout).contains(&entry.to_string()),
         "{}",
-        text(&listed)
+        described(&listed)
     );
     let refund_id = scene
         .simulator
@@ -347,9 +343,9 @@ async fn void_or_refund_killed_between_intent_and_answer_never_refunds_twice() {
         .arg(scene.ledger_path())
         .output()
         .unwrap();
-    assert_eq!(settled.status.code(), Some(0), "{}", text(&settled));
+    assert_eq!(settled.status.code(), Some(0), "{}", described(&settled));
     let after = scene.run(&[&args[..], &["--json"]].concat()).await;
-    assert_eq!(after.status.code(), Some(6), "{}", text(&after));
+    assert_eq!(after.status.code(), Some(6), "{}", described(&after));
     assert_eq!(json(&after)["refund_transaction_id"], refund_id.as_str());
     assert_eq!(scene.refunds_of(&id), 1);
 }
@@ -364,11 +360,11 @@ async fn a_void_left_unknown_is_reconciled_before_anything_else() {
     let child = scene.command(&args).spawn().unwrap();
     scene.wait_in_flight(&id, Action::Void).await;
     let killed = kill(child).await;
-    assert_eq!(killed.status.code(), None, "{}", text(&killed));
+    assert_eq!(killed.status.code(), None, "{}", described(&killed));
     let again = scene.run(&args).await;
-    assert_eq!(again.status.code(), Some(6), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(6), "{}", described(&again));
     let again = scene.run(&args).await;
-    assert_eq!(again.status.code(), Some(6), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(6), "{}", described(&again));
     assert_eq!(scene.refunds_of(&id), 1);
     let voids = scene.entries(&id, Action::Void);
     assert!(
@@ -400,13 +396,13 @@ async fn a_refund_that_never_left_is_failed_and_sent_by_the_next_run() {
         .env("INSTAMED_PASSWORD", DEMO_PASSWORD)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", described(&output));
     let refunds = scene.entries(&id, Action::Refund);
     assert_eq!(refunds[0].verdict, Some(Verdict::Failed), "{refunds:?}");
     let again = scene
         .run(&["refund", "--transaction-id", &id, "--amount", "1.00"])
         .await;
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(0), "{}", described(&again));
     assert_eq!(scene.refunds_of(&id), 1);
 }
 
@@ -444,7 +440,7 @@ async fn a_batch_run_twice_on_fresh_journals_refunds_each_row_once() {
             output.status.code(),
             Some(6),
             "run {run}: {}",
-            text(&output)
+            described(&output)
         );
         let rows: Vec<serde_json::Value> = std::fs::read_to_string(&report)
             .unwrap()
@@ -482,7 +478,7 @@ async fn a_batch_killed_mid_refund_then_run_on_a_fresh_journal_sends_nothing_twi
         .unwrap();
     scene.wait_in_flight(&ids[0], Action::Refund).await;
     let killed = kill(child).await;
-    assert_eq!(killed.status.code(), None, "{}", text(&killed));
+    assert_eq!(killed.status.code(), None, "{}", described(&killed));
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(scene.refunds_of(&ids[0]), 1);
     for journal in ["second.journal", "first.journal"] {
@@ -494,7 +490,7 @@ async fn a_batch_killed_mid_refund_then_run_on_a_fresh_journal_sends_nothing_twi
                 &["--or-refund", "--report", report.to_str().unwrap()],
             )
             .await;
-        assert_ne!(output.status.code(), Some(0), "{}", text(&output));
+        assert_ne!(output.status.code(), Some(0), "{}", described(&output));
         let row: serde_json::Value =
             serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
         assert_eq!(row["verdict"], "refund_unknown", "{journal}: {row}");
@@ -533,32 +529,37 @@ async fn paths_that_would_destroy_the_memory_are_refused_before_anything_is_sent
     for (case, extra) in cases {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let output = scene.run_batch(&input, &journal, &extra).await;
-        assert_eq!(output.status.code(), Some(2), "{case}: {}", text(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{case}: {}",
+            described(&output)
+        );
         assert!(
             String::from_utf8_lossy(&output.stderr).contains("same file"),
             "{case}: {}",
-            text(&output)
+            described(&output)
         );
     }
     // The journal as the ledger.
     let mut command = scene.batch(&input, &journal, &[]);
     command.arg("--ledger").arg(&journal);
     let output = command.output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", described(&output));
     // A report over a SQLite file of an earlier run (another batch's journal, say).
     std::fs::remove_file(&link).unwrap();
     std::fs::remove_file(&journal).unwrap();
     let earlier = scene.path("earlier.journal");
     let output = scene.run_batch(&input, &earlier, &[]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(0), "{}", described(&output));
     let output = scene
         .run_batch(&input, &journal, &["--report", earlier.to_str().unwrap()])
         .await;
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", described(&output));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("SQLite"),
         "{}",
-        text(&output)
+        described(&output)
     );
     assert_eq!(
         scene.entries(&ids[0], Action::Void).len(),
@@ -579,7 +580,7 @@ async fn a_refund_waits_for_a_void_of_unknown_outcome_to_be_reconciled() {
         .unwrap();
     scene.wait_in_flight(&id, Action::Void).await;
     let killed = kill(child).await;
-    assert_eq!(killed.status.code(), None, "{}", text(&killed));
+    assert_eq!(killed.status.code(), None, "{}", described(&killed));
     let refund = [
         "refund",
         "--transaction-id",
@@ -589,7 +590,7 @@ async fn a_refund_waits_for_a_void_of_unknown_outcome_to_be_reconciled() {
         "--json",
     ];
     let held = scene.run(&refund).await;
-    assert_eq!(held.status.code(), Some(5), "{}", text(&held));
+    assert_eq!(held.status.code(), Some(5), "{}", described(&held));
     assert_eq!(json(&held)["from_ledger"], true);
     assert!(
         scene.entries(&id, Action::Refund).is_empty(),
@@ -597,15 +598,20 @@ async fn a_refund_waits_for_a_void_of_unknown_outcome_to_be_reconciled() {
     );
     // The lost void went through: reconciling proves it, and says so as a void of ours.
     let reconciled = scene.run(&["reconcile", "--transaction-id", &id]).await;
-    assert_eq!(reconciled.status.code(), Some(0), "{}", text(&reconciled));
+    assert_eq!(
+        reconciled.status.code(),
+        Some(0),
+        "{}",
+        described(&reconciled)
+    );
     assert!(
         String::from_utf8_lossy(&reconciled.stdout).contains("PrimaryTransactionStatus V"),
         "{}",
-        text(&reconciled)
+        described(&reconciled)
     );
     // The payment is voided: a refund of it is InstaMed's to refuse, and it moves nothing.
     let after = scene.run(&refund).await;
-    assert_ne!(after.status.code(), Some(0), "{}", text(&after));
+    assert_ne!(after.status.code(), Some(0), "{}", described(&after));
     assert_eq!(scene.refunds_of(&id), 0);
 }
 
@@ -633,20 +639,20 @@ async fn a_refund_in_flight_cannot_be_settled_by_hand() {
         .arg(scene.ledger_path())
         .output()
         .unwrap();
-    assert_eq!(settle.status.code(), Some(2), "{}", text(&settle));
+    assert_eq!(settle.status.code(), Some(2), "{}", described(&settle));
     assert!(
         String::from_utf8_lossy(&settle.stderr).contains("in flight"),
         "{}",
-        text(&settle)
+        described(&settle)
     );
     let finished = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert_eq!(finished.status.code(), Some(0), "{}", text(&finished));
+    assert_eq!(finished.status.code(), Some(0), "{}", described(&finished));
     let again = scene
         .run(&["refund", "--transaction-id", &id, "--amount", "7.00"])
         .await;
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(0), "{}", described(&again));
     assert_eq!(scene.refunds_of(&id), 1, "one refund");
 }
 
@@ -659,7 +665,7 @@ async fn a_batch_row_refunded_by_another_amount_is_held_not_reported_refunded() 
     let refunded = scene
         .run(&["refund", "--transaction-id", &id, "--amount", "1.00"])
         .await;
-    assert_eq!(refunded.status.code(), Some(0), "{}", text(&refunded));
+    assert_eq!(refunded.status.code(), Some(0), "{}", described(&refunded));
     let input = batch_input(&scene, std::slice::from_ref(&id));
     let report = scene.path("report.jsonl");
     let output = scene
@@ -669,7 +675,7 @@ async fn a_batch_row_refunded_by_another_amount_is_held_not_reported_refunded() 
             &["--or-refund", "--report", report.to_str().unwrap()],
         )
         .await;
-    assert_eq!(output.status.code(), Some(9), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(9), "{}", described(&output));
     let row: serde_json::Value =
         serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
     assert_eq!(row["verdict"], "refund_unknown", "{row}");
@@ -690,10 +696,10 @@ async fn a_settled_refund_releases_the_batch_that_held_it() {
         .unwrap();
     let entry = scene.wait_in_flight(&ids[0], Action::Refund).await;
     let killed = kill(child).await;
-    assert_eq!(killed.status.code(), None, "{}", text(&killed));
+    assert_eq!(killed.status.code(), None, "{}", described(&killed));
     tokio::time::sleep(Duration::from_millis(900)).await;
     let held = scene.run_batch(&input, &journal, &["--or-refund"]).await;
-    assert_eq!(held.status.code(), Some(9), "{}", text(&held));
+    assert_eq!(held.status.code(), Some(9), "{}", described(&held));
     let refund_id = scene
         .simulator
         .ledger()
@@ -710,9 +716,9 @@ async fn a_settled_refund_releases_the_batch_that_held_it() {
         .arg(scene.ledger_path())
         .output()
         .unwrap();
-    assert_eq!(settled.status.code(), Some(0), "{}", text(&settled));
+    assert_eq!(settled.status.code(), Some(0), "{}", described(&settled));
     let released = scene.run_batch(&input, &journal, &["--or-refund"]).await;
-    assert_eq!(released.status.code(), Some(6), "{}", text(&released));
+    assert_eq!(released.status.code(), Some(6), "{}", described(&released));
     assert_eq!(scene.refunds_of(&ids[0]), 1);
 }
 
@@ -726,7 +732,7 @@ fn ledger_list_never_creates_a_ledger() {
         .arg(&typo)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(7), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(7), "{}", described(&output));
     assert!(!typo.exists());
 }
 
@@ -737,17 +743,17 @@ async fn a_new_ledger_is_announced() {
     let scene = Scene::start(Duration::ZERO).await;
     let id = scene.capturable();
     let first = scene.run(&["void", "--transaction-id", &id]).await;
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(first.status.code(), Some(0), "{}", described(&first));
     assert!(
         String::from_utf8_lossy(&first.stderr).contains("a new ledger was made"),
         "{}",
-        text(&first)
+        described(&first)
     );
     let second = scene.run(&["void", "--transaction-id", &id]).await;
-    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(second.status.code(), Some(0), "{}", described(&second));
     assert!(
         !String::from_utf8_lossy(&second.stderr).contains("a new ledger"),
         "{}",
-        text(&second)
+        described(&second)
     );
 }

@@ -4,7 +4,7 @@
 
 #![cfg(unix)]
 
-use crate::isolated;
+use crate::isolated::{self, lossy};
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -23,10 +23,6 @@ fn outlet() -> Outlet {
 
 fn basic_token() -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{DEMO_ACCOUNT_ID}:{DEMO_PASSWORD}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn assert_no_secret(what: &str, printed: &str) {
@@ -50,14 +46,7 @@ fn void(
     command
         .arg("void")
         .args(["--endpoint", &simulator.endpoint()])
-        .args([
-            "--merchant-id",
-            "123123123",
-            "--store-id",
-            "123",
-            "--terminal-id",
-            "123",
-        ])
+        .args(isolated::OUTLET)
         .args(["--transaction-id", payment.as_str()])
         .args(extra)
         .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
@@ -85,19 +74,19 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
             output.status.code(),
             Some(0),
             "{extra:?} {env:?}: {}",
-            text(&output.stderr)
+            lossy(&output.stderr)
         );
-        assert!(text(&output.stdout).contains("voided"));
+        assert!(lossy(&output.stdout).contains("voided"));
         (payment, output)
     };
 
     // By default a one-shot command says its answer and nothing else.
     let (_, quiet) = run(&[], &[]);
-    assert_eq!(text(&quiet.stderr), "");
+    assert_eq!(lossy(&quiet.stderr), "");
 
     // -v: the call's span closes with its payment, protocol and verdict.
     let (payment, verbose) = run(&["-v", "--protocol", "soap12"], &[]);
-    let stderr = text(&verbose.stderr);
+    let stderr = lossy(&verbose.stderr);
     let summary = stderr
         .lines()
         .find(|line| line.contains("instamed_soap.void{"))
@@ -110,17 +99,17 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
 
     // The flag may come after the command, and -vv shows what was sent and answered.
     let (_, debug) = run(&["--protocol", "nvp", "-vv"], &[]);
-    let stderr = text(&debug.stderr);
+    let stderr = lossy(&debug.stderr);
     assert!(stderr.contains(" DEBUG "), "{stderr}");
     assert!(stderr.contains("answered"), "{stderr}");
 
     // RUST_LOG takes precedence over the flags.
     let (_, traced) = run(&["-q"], &[("RUST_LOG", "trace")]);
-    let stderr = text(&traced.stderr);
+    let stderr = lossy(&traced.stderr);
     assert!(stderr.contains(" DEBUG "), "{stderr}");
     assert!(stderr.contains("instamed_soap.void{"), "{stderr}");
     for output in [&quiet, &verbose, &debug, &traced] {
-        let printed = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        let printed = format!("{}{}", lossy(&output.stdout), lossy(&output.stderr));
         assert_no_secret("void", &printed);
     }
 
@@ -132,11 +121,11 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
         &[],
         &[("RUST_LOG", "instamed_soap=loud")],
     );
-    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert_eq!(bad.status.code(), Some(2), "{}", lossy(&bad.stderr));
     assert!(
-        text(&bad.stderr).contains("RUST_LOG"),
+        lossy(&bad.stderr).contains("RUST_LOG"),
         "{}",
-        text(&bad.stderr)
+        lossy(&bad.stderr)
     );
     simulator.shutdown().await;
 }
@@ -156,8 +145,8 @@ async fn json_log_lines_are_each_one_json_object() {
     for (extra, env) in cases {
         let payment = ledger.create_payment(&outlet(), "10.00").unwrap();
         let output = void(&simulator, &payment, extra, env);
-        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{}", lossy(&output.stderr));
+        let stderr = lossy(&output.stderr);
         let lines: Vec<serde_json::Value> = stderr
             .lines()
             .map(|line| {
@@ -225,7 +214,7 @@ impl Server {
         assert!(status.success());
         let output = self.child.wait_with_output().unwrap();
         assert!(output.status.success(), "{output:?}");
-        text(&output.stderr)
+        lossy(&output.stderr)
     }
 }
 
@@ -435,7 +424,7 @@ fn soak_names_its_endings_in_words() {
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
-    let printed = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    let printed = format!("{}{}", lossy(&output.stdout), lossy(&output.stderr));
     assert!(printed.contains("accounted 300 of 300"), "{printed}");
     for debug_style in [
         "(\"",

@@ -5,7 +5,7 @@
 //! proxied void names the service `instamed.test`, which only the proxy resolves: a proxy
 //! from the environment never carries a loopback endpoint, and the client leaves names to it.
 
-use crate::isolated;
+use crate::isolated::{self, code, text};
 use instamed_soap_test_support::connect_proxy;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -43,14 +43,7 @@ fn outlet() -> Outlet {
 /// environment plus `env`, and `args`.
 fn run(subcommand: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = isolated::instamed_soap();
-    command.arg(subcommand).args([
-        "--merchant-id",
-        "123123123",
-        "--store-id",
-        "123",
-        "--terminal-id",
-        "123",
-    ]);
+    command.arg(subcommand).args(isolated::OUTLET);
     command
         .args(args)
         .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
@@ -74,18 +67,6 @@ fn void(simulator: &Simulator, endpoint: &str, args: &[&str], env: &[(&str, &str
     let mut all = vec!["--endpoint", endpoint, "--transaction-id", payment.as_str()];
     all.extend_from_slice(args);
     run("void", &all, env)
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("an exit code")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn basic(user: &str, password: &str) -> String {

@@ -13,7 +13,7 @@
 
 #![cfg(unix)]
 
-use crate::isolated;
+use crate::isolated::{self, lossy};
 use instamed_soap_test_support as support;
 
 use std::io::{BufRead, BufReader};
@@ -25,10 +25,6 @@ use http::{Method, Request};
 use instamed_soap::{Client, Credentials, Protocol};
 use support::leaks::{self, ACCOUNT, CARDS, Carrier, Kind, Leak, PASSWORD};
 use support::{PAYMENT, Reply, Server, version_of};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// The leaks the tool is run against: every secret, every grouping of one card, and each other
 /// card as written (the library's suite runs every card in every grouping).
@@ -86,7 +82,7 @@ fn void(server: &Server, carrier: Carrier, extra: &[&str]) -> String {
         .env_remove("INSTAMED_LOG_FORMAT")
         .output()
         .expect("run instamed-soap");
-    format!("{}{}", text(&output.stdout), text(&output.stderr))
+    format!("{}{}", lossy(&output.stdout), lossy(&output.stderr))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,7 +163,7 @@ impl Running {
         let log = std::thread::spawn(move || {
             let mut log = Vec::new();
             std::io::Read::read_to_end(&mut stderr, &mut log).unwrap();
-            text(&log)
+            lossy(&log)
         });
         let stdout = child.stdout.take().unwrap();
         let mut announced = Vec::new();
@@ -380,7 +376,7 @@ fn import_har_prints_no_leak_in_its_skip_lines() {
         .arg(dir.path().join("cassettes"))
         .output()
         .unwrap();
-    let printed = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    let printed = format!("{}{}", lossy(&output.stdout), lossy(&output.stderr));
     assert!(
         printed.contains(&format!("0 written, {count} skipped")),
         "{printed}"
