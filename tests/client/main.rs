@@ -9,6 +9,7 @@ mod faults;
 mod generated_fixtures;
 mod hostile_http;
 mod hostile_nvp;
+mod outcomes_table;
 mod properties;
 mod proxy;
 mod refunds;

@@ -6,7 +6,9 @@
 //!
 //! The weak-key and old-protocol servers need `openssl` on the machine (ring will not use an RSA
 //! key under 2048 bits, and rustls speaks nothing older than TLS 1.2). Without it those tests
-//! say so on stderr and pass vacuously.
+//! say so loudly on stderr and, on a developer's machine, pass vacuously; under CI (`CI` set and
+//! not empty) they fail instead, so that a pipeline image without openssl cannot keep reporting
+//! refusals it never tried.
 
 use instamed_soap_test_support as support;
 
@@ -251,9 +253,26 @@ fn openssl_available() -> bool {
         .output()
         .is_ok_and(|output| output.status.success());
     if !found {
-        eprintln!("openssl is not on this machine: skipping");
+        cannot_check(
+            "openssl is not on this machine",
+            "install it (`apt-get install openssl`; .ci/run does so when run as root)",
+        );
     }
     found
+}
+
+/// Whether this is a CI run, where a check that cannot be made must fail rather than skip.
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|value| !value.is_empty())
+}
+
+/// Says loudly that a check is being skipped, why and how to make it possible; fails under CI.
+fn cannot_check(what: &str, how: &str) {
+    let banner = "!".repeat(80);
+    if in_ci() {
+        panic!("\n{banner}\n!! FAILED under CI: {what}: {how}.\n{banner}\n");
+    }
+    eprintln!("\n{banner}\n!! SKIPPED: {what}: {how}.\n{banner}\n");
 }
 
 fn openssl(args: &[&str]) {
@@ -492,7 +511,10 @@ async fn tls10_and_tls11_servers_are_refused() {
         let ca = TestCa::new("test CA");
         let old = OldServer::start(&ca, flag);
         if !old.accepts_openssl_client(flag) {
-            eprintln!("this openssl cannot complete a {name} handshake: skipping {name}");
+            cannot_check(
+                &format!("this openssl cannot complete a {name} handshake with itself"),
+                "use an openssl built with TLS 1.0 and 1.1 (Debian's and Ubuntu's are)",
+            );
             continue;
         }
         let url = format!("https://localhost:{}/payment/service.asmx", old.port);
