@@ -26,7 +26,7 @@ use instamed_soap::rest::Amount;
 use instamed_soap::{
     AnswerProblem, ApiKey, Client, Error, Protocol, RefundRequest, TransactionId, VoidRequest,
 };
-use support::{Exchange, PAYMENT, Reply, Server, Version, aspnet_fault, envelope, error_info};
+use support::{PAYMENT, Received, Reply, Server, Version, aspnet_fault, envelope, error_info};
 
 /// The rows the doc has now (20 for voids, R1–R7 for REST, F1–F7 for refunds). A table that
 /// loses rows, or a parser that stops finding them, must not pass by checking less.
@@ -373,7 +373,7 @@ fn read_proof(table: &Table, row: &Row, case: &Case, cell: &str) -> Option<Proof
 // ---------------------------------------------------------------------------------------------
 // The answers
 
-type Handler = dyn Fn(&Exchange) -> Reply + Send + Sync;
+type Handler = dyn Fn(&Received) -> Reply + Send + Sync;
 
 /// What the server does.
 #[derive(Clone)]
@@ -419,7 +419,7 @@ fn describe(fields: &[(&str, &str)]) -> String {
 /// came in: a result of the operation asked for, NVP pairs, or REST JSON.
 fn shaped(status: u16, fields: &[(&str, &str)]) -> Answer {
     let owned = owned(fields);
-    let handler = move |exchange: &Exchange| {
+    let handler = move |exchange: &Received| {
         if exchange.path.contains("/rest/") {
             let object: serde_json::Map<String, serde_json::Value> = owned
                 .iter()
@@ -477,7 +477,7 @@ fn result(fields: &[(&str, &str)]) -> Answer {
 fn fault_xml(code: &'static str, reason: &str, detail: &str, pts: Option<String>) -> Answer {
     let (reason, detail) = (reason.to_owned(), detail.to_owned());
     let what = format!("{code} fault {reason:?} detail {detail:?}");
-    let handler = move |exchange: &Exchange| {
+    let handler = move |exchange: &Received| {
         let version = support::version_of(exchange);
         let code = match (version, code) {
             (Version::Soap12, "Client") => "Sender",
@@ -508,7 +508,7 @@ fn raw(status: u16, content_type: &'static str, body: &str) -> Answer {
     let body = body.to_owned();
     Answer {
         what: format!("HTTP {status} {content_type} {body:?}"),
-        serve: Serve::Answer(Arc::new(move |_: &Exchange| {
+        serve: Serve::Answer(Arc::new(move |_: &Received| {
             Reply::new(status, content_type, body.clone())
         })),
         pts: None,
@@ -533,7 +533,7 @@ fn redirect(status: u16, answer: Answer) -> Answer {
         unreachable!("only answers redirect")
     };
     Answer {
-        serve: Serve::Answer(Arc::new(move |exchange: &Exchange| {
+        serve: Serve::Answer(Arc::new(move |exchange: &Received| {
             let mut reply = inner(exchange)
                 .header("location", "https://elsewhere.example/payment/service.asmx");
             reply.status = status;
@@ -559,7 +559,7 @@ fn late(answer: Answer) -> Answer {
 /// A void's result proving the payment voided, whatever was asked.
 fn void_answer() -> Answer {
     Answer {
-        serve: Serve::Answer(Arc::new(|exchange: &Exchange| {
+        serve: Serve::Answer(Arc::new(|exchange: &Received| {
             let version = support::version_of(exchange);
             Reply::xml(200, version, support::voided(version))
         })),
@@ -1679,7 +1679,7 @@ impl Answer {
             unreachable!("only answers")
         };
         Answer {
-            serve: Serve::Answer(Arc::new(move |exchange: &Exchange| {
+            serve: Serve::Answer(Arc::new(move |exchange: &Received| {
                 let mut reply = inner(exchange);
                 let text = String::from_utf8(reply.body).expect("UTF-8");
                 reply.body = strip_code(&text).into_bytes();
