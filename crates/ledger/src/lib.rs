@@ -58,6 +58,7 @@ pub mod batch;
 mod guard;
 mod schema;
 mod store;
+mod stored;
 mod verdict;
 
 pub use answer::Answer;
@@ -67,7 +68,7 @@ pub use verdict::{Verdict, batch_exit_code, exit};
 
 // What the batch journal shares: the schema, and the ledger's rows inside its transactions.
 pub(crate) use schema::{Kind as SchemaKind, SchemaProblem, migrate};
-pub(crate) use store::{insert_intent, record_in, standing_in};
+pub(crate) use store::{insert_intent, record_in, standing_in, withdraw_intent};
 
 /// An error with every cause in its chain, `: `-separated, for a log line.
 fn chain(error: &dyn std::error::Error) -> String {

@@ -88,6 +88,11 @@ pub(crate) fn migrate(conn: &mut Connection, kind: Kind) -> Result<(), SchemaPro
         return Err(SchemaProblem::OtherKind);
     }
     tx.execute_batch(kind.tables())?;
+    if kind == Kind::Journal && found < 2 {
+        // Version 1 kept its version in `meta` too: `user_version` says it now, and two
+        // places that say it could come to disagree.
+        tx.execute("DELETE FROM meta WHERE key = 'schema'", [])?;
+    }
     tx.pragma_update(None, "application_id", kind.application_id())?;
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;

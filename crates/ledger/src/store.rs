@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
 
 use super::answer::Answer;
 use super::schema::{self, Kind, SchemaProblem};
+use super::stored::{self, Named, stored_by_name};
 use super::verdict::Verdict;
 use instamed_soap::{Outlet, TransactionId};
 
@@ -37,17 +38,71 @@ impl Action {
             Self::Refund => "refund",
         }
     }
+}
 
-    /// An action this build does not know reads as a refund: it is then held, never taken
-    /// for a void that may be sent again.
-    fn from_stored(text: &str) -> Self {
-        if text == "void" {
+impl Named for Action {
+    const WHAT: &'static str = "ledger action";
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// Unlike every other stored name, an action this build does not know is read, as a
+    /// refund: its entry is then held for a person, never taken for a void that may be sent
+    /// again. Refusing to read it would instead stop every command on the payment.
+    fn from_name(name: &str) -> Option<Self> {
+        Some(if name == Self::Void.as_str() {
             Self::Void
         } else {
             Self::Refund
+        })
+    }
+}
+
+/// Where an entry stands: the `state` column of `intents`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IntentState {
+    /// Written before the request left; no answer recorded yet (or ever, if its process died).
+    Sent,
+    /// The answer's verdict recorded.
+    Answered(Verdict),
+}
+
+impl IntentState {
+    /// What a person or the next command may still have to settle.
+    const OPEN: [Self; 3] = [
+        Self::Sent,
+        Self::Answered(Verdict::Unknown),
+        Self::Answered(Verdict::RefundUnknown),
+    ];
+
+    fn verdict(self) -> Option<Verdict> {
+        match self {
+            Self::Sent => None,
+            Self::Answered(verdict) => Some(verdict),
         }
     }
 }
+
+impl Named for IntentState {
+    const WHAT: &'static str = "ledger entry state";
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Answered(verdict) => verdict.name(),
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        if name == Self::Sent.name() {
+            return Some(Self::Sent);
+        }
+        Verdict::from_name(name).map(Self::Answered)
+    }
+}
+
+stored_by_name!(Action, IntentState);
 
 /// One intent and, once recorded, its verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +142,28 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry in a row of `intents`, read by column name.
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            payment: row.get("payment")?,
+            action: row.get("action")?,
+            verdict: row.get::<_, IntentState>("state")?.verdict(),
+            amount: row.get("amount")?,
+            refund_id: row.get("refund_id")?,
+            command: row.get("command")?,
+            // A pid that does not fit was not written by this program; 0 reads as no process.
+            pid: row.get::<_, i64>("pid")?.try_into().unwrap_or(0),
+            started: at(row.get("started_ms")?),
+            finished: row.get::<_, Option<i64>>("finished_ms")?.map(at),
+            transaction_status: row.get("transaction_status")?,
+            primary_transaction_status: row.get("primary_transaction_status")?,
+            detail: row.get("detail")?,
+            settled_by: row.get("settled_by")?,
+            settled_note: row.get("settled_note")?,
+        })
+    }
+
     /// Whether its outcome is open: in flight, lost with its process, or unknown.
     pub fn is_open(&self) -> bool {
         matches!(
@@ -336,12 +413,9 @@ impl Ledger {
     /// person, or of the next reconciliation.
     pub fn open_entries(&self) -> Result<Vec<Entry>, LedgerError> {
         let conn = self.lock();
-        select(
-            &conn,
-            "state IN ('sent', 'outcome_unknown', 'refund_unknown') ORDER BY id DESC",
-            [],
-        )
-        .map_err(|e| classify(&self.path, e))
+        let condition = stored::sql_in("state", &IntentState::OPEN);
+        select(&conn, &format!("{condition} ORDER BY id DESC"), [])
+            .map_err(|e| classify(&self.path, e))
     }
 
     /// The last `limit` entries, newest first.
@@ -372,9 +446,13 @@ impl Ledger {
         };
         // A refund whose process still runs may be in flight: its answer is on the way, and
         // whatever a person finds now (often "not made") could be wrong by the time they act.
-        if let Some(entry) = select(&tx, "id = ?1 AND state = 'sent'", [id])
-            .map_err(fail)?
-            .pop()
+        if let Some(entry) = select(
+            &tx,
+            "id = ?1 AND state = ?2",
+            params![id, IntentState::Sent],
+        )
+        .map_err(fail)?
+        .pop()
         {
             if process_alive(entry.pid) {
                 return Err(LedgerError::InFlight {
@@ -387,8 +465,18 @@ impl Ledger {
             .execute(
                 "UPDATE intents SET state = ?2, refund_id = COALESCE(?3, refund_id),
                      settled_by = ?4, settled_note = ?5, finished_ms = ?6
-                 WHERE id = ?1 AND action = 'refund' AND state IN ('sent', 'refund_unknown')",
-                params![id, verdict.as_str(), made, by, note, now_ms()],
+                 WHERE id = ?1 AND action = ?7 AND state IN (?8, ?9)",
+                params![
+                    id,
+                    IntentState::Answered(verdict),
+                    made,
+                    by,
+                    note,
+                    now_ms(),
+                    Action::Refund,
+                    IntentState::Sent,
+                    IntentState::Answered(Verdict::RefundUnknown),
+                ],
             )
             .map_err(fail)?;
         let entry = if changed == 1 {
@@ -514,11 +602,12 @@ pub(crate) fn insert_intent(
     let mut insert = conn.prepare_cached(
         "INSERT INTO intents(payment, action, state, amount, merchant_id, store_id,
              terminal_id, command, pid, started_ms)
-         VALUES (?1, ?2, 'sent', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     insert.execute(params![
         key(payment),
-        action.as_str(),
+        action,
+        IntentState::Sent,
         amount,
         outlet.merchant_id(),
         outlet.store_id(),
@@ -548,7 +637,7 @@ pub(crate) fn record_in(
     // and the late answer is said, never written over it.
     let changed = update.execute(params![
         id,
-        verdict.as_str(),
+        IntentState::Answered(verdict),
         answer.transaction_status,
         answer.primary_transaction_status,
         answer.response_code,
@@ -576,7 +665,7 @@ pub(crate) fn record_in(
         let mut settle = conn.prepare_cached(
             "UPDATE intents SET state = ?2, finished_ms = ?3,
                  detail = 'settled by ledger entry ' || ?1 || ': ' || detail
-             WHERE action = 'void' AND id < ?1 AND state IN ('sent', 'outcome_unknown')
+             WHERE action = ?4 AND id < ?1 AND state IN (?5, ?6)
                AND payment = (SELECT payment FROM intents WHERE id = ?1)",
         )?;
         // An earlier void whose outcome was unknown went through when the payment is voided
@@ -585,8 +674,23 @@ pub(crate) fn record_in(
             Verdict::AlreadyVoided => Verdict::Voided,
             other => other,
         };
-        settle.execute(params![id, settled.as_str(), now_ms()])?;
+        settle.execute(params![
+            id,
+            IntentState::Answered(settled),
+            now_ms(),
+            Action::Void,
+            IntentState::Sent,
+            IntentState::Answered(Verdict::Unknown),
+        ])?;
     }
+    Ok(())
+}
+
+/// Deletes entry `id` if it is still only an intent: its request was never sent (the batch
+/// that wrote it stopped first), so nothing may look in flight.
+pub(crate) fn withdraw_intent(conn: &Connection, id: i64) -> Result<(), rusqlite::Error> {
+    let mut delete = conn.prepare_cached("DELETE FROM intents WHERE id = ?1 AND state = ?2")?;
+    delete.execute(params![id, IntentState::Sent])?;
     Ok(())
 }
 
@@ -601,26 +705,7 @@ fn select(
                 settled_by, settled_note
          FROM intents WHERE {condition}"
     ))?;
-    let rows = select.query_map(params, |r| {
-        let state: String = r.get(3)?;
-        Ok(Entry {
-            id: r.get(0)?,
-            payment: r.get(1)?,
-            action: Action::from_stored(&r.get::<_, String>(2)?),
-            verdict: (state != "sent").then(|| Verdict::from_stored(&state)),
-            amount: r.get(4)?,
-            refund_id: r.get(5)?,
-            command: r.get(6)?,
-            pid: r.get::<_, i64>(7)?.try_into().unwrap_or(0),
-            started: at(r.get(8)?),
-            finished: r.get::<_, Option<i64>>(9)?.map(at),
-            transaction_status: r.get(10)?,
-            primary_transaction_status: r.get(11)?,
-            detail: r.get(12)?,
-            settled_by: r.get(13)?,
-            settled_note: r.get(14)?,
-        })
-    })?;
+    let rows = select.query_map(params, Entry::from_row)?;
     rows.collect()
 }
 
@@ -739,6 +824,55 @@ mod tests {
                 .starts_with("settled by ledger entry")
         );
         assert!(ledger.open_entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_entry_state_and_action_round_trips_through_sqlite() {
+        use crate::stored::tests::round_trip;
+        let states = Verdict::ALL.into_iter().map(IntentState::Answered);
+        for state in states.chain([IntentState::Sent]) {
+            assert_eq!(round_trip(state), state, "{}", state.name());
+        }
+        for action in [Action::Void, Action::Refund] {
+            assert_eq!(round_trip(action), action);
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_entry_state_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "void")?;
+                c.execute("UPDATE intents SET state = 'half_voided'", [])
+            })
+            .unwrap();
+        let error = ledger.standing(&payment()).unwrap_err();
+        let text = crate::chain(&error);
+        assert!(
+            text.contains("ledger entry state \"half_voided\""),
+            "{text}"
+        );
+    }
+
+    /// The one stored name read without being known: a refund is held for a person, where
+    /// refusing to read it would stop every command on the payment.
+    #[test]
+    fn an_unknown_stored_action_reads_as_a_refund() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "void")?;
+                c.execute("UPDATE intents SET action = 'chargeback'", [])
+            })
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.entries[0].action, Action::Refund);
+        assert!(standing.refund_on_hold().is_some());
     }
 
     #[test]

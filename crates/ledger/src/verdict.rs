@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::stored::{Named, stored_by_name};
+
 /// Where a row ends (or stands, when the batch stopped before it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -68,15 +70,6 @@ impl Verdict {
         }
     }
 
-    /// The verdict a stored name stands for; a name this build does not know reads as an
-    /// unknown outcome, which is never acted on blindly.
-    pub fn from_stored(name: &str) -> Self {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == name)
-            .unwrap_or(Self::Unknown)
-    }
-
     /// The exit code `instamed-soap void` (or `void --or-refund`) would give this row alone.
     pub fn exit_class(self) -> u8 {
         match self {
@@ -99,6 +92,22 @@ impl Verdict {
         !matches!(self, Self::Unknown | Self::Failed | Self::Pending)
     }
 }
+
+// Stored by its report name: a name this build does not know is an error, never read as some
+// verdict, because every verdict decides what is sent next.
+impl Named for Verdict {
+    const WHAT: &'static str = "verdict";
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+}
+
+stored_by_name!(Verdict);
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -229,6 +238,19 @@ mod tests {
                 1
             );
         }
+    }
+
+    #[test]
+    fn every_verdict_round_trips_through_sqlite() {
+        for verdict in Verdict::ALL {
+            assert_eq!(crate::stored::tests::round_trip(verdict), verdict);
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_verdict_is_an_error_naming_it() {
+        let error = crate::stored::tests::read_error::<Verdict>("half_voided");
+        assert!(error.contains("verdict \"half_voided\""), "{error}");
     }
 
     fn only(wanted: &[Verdict]) -> impl Fn(Verdict) -> u64 + '_ {

@@ -14,8 +14,9 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 
 use super::error::JournalError;
-use super::journal::{Action, Claimed, Journal, JournalStats, Phase, RefundStep, Work};
+use super::journal::{Claimed, Journal, JournalStats, Phase, RefundStep, Work};
 use super::settle::Settle;
+use super::state::Action;
 use crate::Answer;
 use crate::{Verdict, batch_exit_code};
 
@@ -301,57 +302,43 @@ struct RowTask<S> {
 impl<S: Settle> RowTask<S> {
     async fn run(self, work: Work) -> Result<(), JournalError> {
         let request = &work.row.request;
-        let (mut action, mut attempt, mut intent) = (work.action, work.attempt, work.intent);
-        let mut answer = match action {
+        let answer = match work.action {
             Action::Void => self.settle.void(request).await,
             Action::Reconcile => self.settle.reconcile(request).await,
             Action::Refund => self.refund(&work).await,
         };
-        let mut verdict = judged(action, &answer);
+        let mut outcome = Outcome::judged(work.seq, work.attempt, work.intent, work.action, answer);
         // A batch told to stop starts no refund: the row stays not voidable, and the next run
         // with --or-refund refunds it.
         let refund = !self.stopping.load(Ordering::SeqCst);
-        if verdict == Verdict::NotVoidable && self.or_refund && work.row.amount.is_some() && refund
+        if outcome.verdict == Verdict::NotVoidable
+            && self.or_refund
+            && work.row.amount.is_some()
+            && refund
         {
             // The refusal and the refund's intent reach the disk together before it is sent.
             let (reply, durable) = oneshot::channel();
             self.send(Command::RecordThenRefund {
+                outcome,
                 work: work.clone(),
-                attempt,
-                action,
-                answer,
-                verdict,
-                intent,
                 reply,
             })?;
-            match durable.await.map_err(|_| JournalError::WriterGone)?? {
-                RefundStep::Send {
-                    attempt: refund_attempt,
-                    intent: refund_intent,
-                } => {
-                    (attempt, intent) = (refund_attempt, refund_intent);
-                }
+            let (attempt, intent) = match durable.await.map_err(|_| JournalError::WriterGone)?? {
+                RefundStep::Send { attempt, intent } => (attempt, intent),
                 // The ledger already settles the refund: nothing is sent.
                 RefundStep::Settled(settled) => {
                     self.done(&work, settled);
                     return Ok(());
                 }
-            }
+            };
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
             }
-            action = Action::Refund;
-            answer = self.refund(&work).await;
-            verdict = judged(action, &answer);
+            let answer = self.refund(&work).await;
+            outcome = Outcome::judged(work.seq, attempt, intent, Action::Refund, answer);
         }
-        self.send(Command::Record {
-            seq: work.seq,
-            attempt,
-            action,
-            answer,
-            verdict,
-            intent,
-        })?;
+        let verdict = outcome.verdict;
+        self.send(Command::Record(outcome))?;
         self.done(&work, verdict);
         Ok(())
     }
@@ -443,23 +430,59 @@ enum Command {
     ReleaseLater {
         claim: oneshot::Receiver<Result<Claimed, JournalError>>,
     },
-    Record {
-        seq: i64,
-        attempt: i64,
-        action: Action,
-        answer: Answer,
-        verdict: Verdict,
-        intent: Option<i64>,
-    },
+    Record(Outcome),
+    /// A void refused as not voidable, and the refund that follows it.
     RecordThenRefund {
+        outcome: Outcome,
         work: Work,
-        attempt: i64,
-        action: Action,
-        answer: Answer,
-        verdict: Verdict,
-        intent: Option<i64>,
         reply: oneshot::Sender<Result<RefundStep, JournalError>>,
     },
+}
+
+/// What one step of a row ended with.
+struct Outcome {
+    seq: i64,
+    attempt: i64,
+    action: Action,
+    answer: Answer,
+    verdict: Verdict,
+    /// The step's entry in the ledger, when the batch keeps one.
+    intent: Option<i64>,
+}
+
+impl Outcome {
+    /// What step `action` of row `seq` ended with: the verdict its answer may give.
+    fn judged(seq: i64, attempt: i64, intent: Option<i64>, action: Action, answer: Answer) -> Self {
+        Self {
+            seq,
+            attempt,
+            action,
+            verdict: judged(action, &answer),
+            answer,
+            intent,
+        }
+    }
+
+    /// Records the outcome in the journal; returns what its ledger entry is to be given, when
+    /// it has one.
+    fn record(self, journal: &mut Journal) -> Result<Option<(i64, Answer)>, JournalError> {
+        let Self {
+            seq,
+            attempt,
+            action,
+            answer,
+            verdict,
+            intent,
+        } = self;
+        journal.record(seq, attempt, action, &answer, verdict)?;
+        Ok(intent.map(|intent| {
+            let answer = Answer {
+                verdict: Some(verdict),
+                ..answer
+            };
+            (intent, answer)
+        }))
+    }
 }
 
 impl Command {
@@ -593,45 +616,18 @@ fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError>
                         journal.release(&claimed.work)?;
                     }
                 }
-                Command::Record {
-                    seq,
-                    attempt,
-                    action,
-                    answer,
-                    verdict,
-                    intent,
-                } => {
-                    journal.record(seq, attempt, action, &answer, verdict)?;
-                    if let Some(intent) = intent {
-                        verdicts.push((
-                            intent,
-                            Answer {
-                                verdict: Some(verdict),
-                                ..answer
-                            },
-                        ));
-                    }
+                Command::Record(outcome) => {
+                    verdicts.extend(outcome.record(journal)?);
                 }
                 Command::RecordThenRefund {
+                    outcome,
                     work,
-                    attempt,
-                    action,
-                    answer,
-                    verdict,
-                    intent,
                     reply,
                 } => {
-                    journal.record(work.seq, attempt, action, &answer, verdict)?;
-                    if let Some(intent) = intent {
-                        // The void's verdict before the refund's intent: the ledger must
-                        // show why a refund was decided.
-                        journal.record_in_ledger(&[(
-                            intent,
-                            Answer {
-                                verdict: Some(verdict),
-                                ..answer
-                            },
-                        )])?;
+                    // The void's verdict before the refund's intent: the ledger must show why
+                    // a refund was decided.
+                    if let Some(verdict) = outcome.record(journal)? {
+                        journal.record_in_ledger(&[verdict])?;
                     }
                     let refund = journal.start_refund(&work)?;
                     replies.push(Reply::Refund(reply, refund));

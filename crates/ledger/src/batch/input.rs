@@ -374,6 +374,15 @@ mod tests {
             .unwrap()
     }
 
+    /// Asserts that `row` was refused, for a reason that says `words`.
+    #[track_caller]
+    fn assert_refused(row: &InputRow, words: &str) {
+        assert!(
+            row.problem.as_deref().is_some_and(|p| p.contains(words)),
+            "expected a problem saying {words:?}: {row:?}"
+        );
+    }
+
     #[test]
     fn csv_rows_keep_line_numbers_extra_columns_and_problems() {
         let rows = csv(
@@ -391,17 +400,9 @@ mod tests {
             vec![("invoice".to_owned(), "INV-1".to_owned())]
         );
         assert_eq!(rows[1].line, 3);
-        assert!(
-            rows[1]
-                .problem
-                .as_deref()
-                .unwrap()
-                .contains("TransactionID"),
-            "{:?}",
-            rows[1].problem
-        );
-        assert!(rows[2].problem.as_deref().unwrap().contains("two decimals"));
-        assert!(rows[3].problem.as_deref().unwrap().contains("3 fields"));
+        assert_refused(&rows[1], "TransactionID");
+        assert_refused(&rows[2], "two decimals");
+        assert_refused(&rows[3], "3 fields");
     }
 
     #[test]
@@ -426,21 +427,9 @@ mod tests {
         assert_eq!(rows[0].raw.amount, "4.5");
         assert_eq!(rows[0].raw.extra, vec![("ref".to_owned(), "7".to_owned())]);
         assert_eq!(rows[1].line, 3);
-        assert!(
-            rows[1]
-                .problem
-                .as_deref()
-                .unwrap()
-                .contains("not a JSON object")
-        );
+        assert_refused(&rows[1], "not a JSON object");
         assert_eq!(rows[2].line, 4);
-        assert!(
-            rows[2]
-                .problem
-                .as_deref()
-                .unwrap()
-                .contains("lacks merchant_id")
-        );
+        assert_refused(&rows[2], "lacks merchant_id");
     }
 
     /// An amount in JSON is read as the digits written: a float would turn
@@ -491,12 +480,6 @@ mod tests {
         .next()
         .unwrap()
         .unwrap();
-        assert!(
-            twice
-                .problem
-                .as_deref()
-                .is_some_and(|p| p.contains("twice")),
-            "{twice:?}"
-        );
+        assert_refused(&twice, "twice");
     }
 }

@@ -8,51 +8,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::error::{Duplicate, InputError, JournalError};
 use super::input::{BatchRow, InputRow, RawRow, hash_row};
+use super::state::{Action, RowState, Step};
+use crate::store::now_ms;
+use crate::stored::{Named, sql_in};
 use crate::{self as ledger, Answer, Ledger, Standing, Verdict};
-
-const SCHEMA_VERSION: &str = "1";
-
-/// Row states that are not verdicts: the row's request is (or was, when the process died) on
-/// its way.
-pub(crate) const PENDING: &str = "pending";
-pub(crate) const VOID_SENT: &str = "void_sent";
-pub(crate) const RECONCILE_SENT: &str = "reconcile_sent";
-pub(crate) const REFUND_SENT: &str = "refund_sent";
-
-/// What a step does to a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Void the payment: it was never sent, or was known not to have reached the service.
-    Void,
-    /// Settle an unknown outcome on proof only.
-    Reconcile,
-    /// Refund the amount after a known not-voidable refusal.
-    Refund,
-}
-
-impl Action {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Void => "void",
-            Self::Reconcile => "reconcile",
-            Self::Refund => "refund",
-        }
-    }
-
-    fn sent_state(self) -> &'static str {
-        match self {
-            Self::Void => VOID_SENT,
-            Self::Reconcile => RECONCILE_SENT,
-            Self::Refund => REFUND_SENT,
-        }
-    }
-}
 
 /// A row claimed for one step: its intent is durable before this is handed out.
 #[derive(Debug, Clone)]
@@ -64,7 +28,7 @@ pub(crate) struct Work {
     pub attempt: i64,
     /// The step's entry in the ledger, when the batch keeps one.
     pub intent: Option<i64>,
-    prior_state: String,
+    prior_state: RowState,
 }
 
 /// What the ledger says of a row's step: `Ok` sends that step (a void becomes a
@@ -182,8 +146,67 @@ pub struct RowRecord {
     pub attempts: u32,
     /// The run (1, 2, …) that reached the verdict; 0 for invalid and pending rows.
     pub run: i64,
-    /// The step that reached it: `void`, `reconcile`, `refund` (empty if none).
+    /// The step that reached it: `void`, `reconcile`, `refund`, `ledger` (settled from the
+    /// ledger, nothing sent), or empty if none.
     pub step: String,
+}
+
+impl RowRecord {
+    /// The record in a row of `rows`, read by column name.
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        let extra: String = row.get("extra")?;
+        Ok(Self {
+            seq: row.get("seq")?,
+            line: row.get::<_, i64>("line")? as u64,
+            // Written by `load` from a list of pairs; text that is not one is no column.
+            raw: raw_of(row, serde_json::from_str(&extra).unwrap_or_default())?,
+            verdict: row.get::<_, RowState>("state")?.verdict(),
+            transaction_status: row.get("transaction_status")?,
+            primary_transaction_status: row.get("primary_transaction_status")?,
+            response_code: row.get("response_code")?,
+            detail: row.get("detail")?,
+            refund_id: row.get("refund_id")?,
+            attempts: row.get("attempts")?,
+            run: row.get("run")?,
+            step: row.get::<_, Step>("step")?.name().to_owned(),
+        })
+    }
+}
+
+/// A row a claim may take, before its step is decided.
+struct Candidate {
+    seq: i64,
+    line: u64,
+    raw: RawRow,
+    state: RowState,
+    step: Step,
+}
+
+impl Candidate {
+    /// The candidate in a row of `rows`, read by column name. Its extra columns are left out:
+    /// a step needs none, and parsing them for every claimed row would cost for nothing.
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            seq: row.get("seq")?,
+            line: row.get::<_, i64>("line")? as u64,
+            raw: raw_of(row, Vec::new())?,
+            state: row.get("state")?,
+            step: row.get("step")?,
+        })
+    }
+}
+
+/// The input's fields in a row of `rows`, with `extra` for its extra columns.
+fn raw_of(row: &Row<'_>, extra: Vec<(String, String)>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        transaction_id: row.get("transaction_id")?,
+        merchant_id: row.get("merchant_id")?,
+        store_id: row.get("store_id")?,
+        terminal_id: row.get("terminal_id")?,
+        amount: row.get("amount")?,
+        card_present_status: row.get("card_present_status")?,
+        extra,
+    })
 }
 
 /// What loading the input did.
@@ -277,37 +300,18 @@ impl Journal {
     }
 
     fn create_schema(&mut self) -> Result<(), JournalError> {
-        ledger::migrate(&mut self.conn, ledger::SchemaKind::Journal).map_err(|problem| {
-            match problem {
+        // The file's `user_version` says which schema it holds; a journal of an earlier
+        // release is brought up to this one in place.
+        ledger::migrate(&mut self.conn, ledger::SchemaKind::Journal).map_err(
+            |problem| match problem {
                 ledger::SchemaProblem::Sqlite(error) => JournalError::Sqlite(error),
                 ledger::SchemaProblem::Newer(_) | ledger::SchemaProblem::OtherKind => {
                     JournalError::NotAJournal {
                         path: self.path.clone(),
                     }
                 }
-            }
-        })?;
-        let version: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match version.as_deref() {
-            None => {
-                self.conn.execute(
-                    "INSERT INTO meta(key, value) VALUES ('schema', ?1)",
-                    [SCHEMA_VERSION],
-                )?;
-            }
-            Some(SCHEMA_VERSION) => {}
-            Some(_) => {
-                return Err(JournalError::NotAJournal {
-                    path: self.path.clone(),
-                });
-            }
-        }
-        Ok(())
+            },
+        )
     }
 
     /// Records the input on a new journal, or checks that it is the same input on a resume.
@@ -341,8 +345,8 @@ impl Journal {
                 });
             }
             let invalid: i64 = self.conn.query_row(
-                "SELECT COUNT(*) FROM rows WHERE state = 'invalid'",
-                [],
+                "SELECT COUNT(*) FROM rows WHERE state = ?1",
+                [RowState::At(Verdict::Invalid)],
                 |r| r.get(0),
             )?;
             let invalid = invalid as u64;
@@ -382,9 +386,9 @@ impl Journal {
                 let (state, detail) = match &row.problem {
                     Some(problem) => {
                         invalid += 1;
-                        ("invalid", problem.as_str())
+                        (RowState::At(Verdict::Invalid), problem.as_str())
                     }
-                    None => (PENDING, ""),
+                    None => (RowState::PENDING, ""),
                 };
                 let extra = serde_json::to_string(&raw.extra).unwrap_or_else(|_| "[]".into());
                 let inserted = insert.execute(params![
@@ -544,50 +548,44 @@ impl Journal {
                  FROM rows WHERE seq > ?1 AND {} ORDER BY seq LIMIT ?2",
                 claimable(phase, or_refund, self.ledger.is_some())
             ))?;
-            let mut rows = select.query(params![after, limit as i64])?;
-            while let Some(r) = rows.next()? {
-                let raw = RawRow {
-                    transaction_id: r.get(2)?,
-                    merchant_id: r.get(3)?,
-                    store_id: r.get(4)?,
-                    terminal_id: r.get(5)?,
-                    amount: r.get(6)?,
-                    card_present_status: r.get(7)?,
-                    extra: Vec::new(),
-                };
-                found.push((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)? as u64,
-                    raw,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, String>(9)?,
-                ));
+            let rows = select.query_map(params![after, limit as i64], Candidate::from_row)?;
+            for candidate in rows {
+                found.push(candidate?);
             }
         }
         claimed.exhausted = found.len() < limit;
         let started = now_ms();
         let mut steps = Vec::with_capacity(found.len());
-        for (seq, line, raw, state, step) in found {
+        for Candidate {
+            seq,
+            line,
+            raw,
+            state,
+            step,
+        } in found
+        {
             claimed.last_seq = seq;
             let row = match BatchRow::from_raw(&raw) {
                 Ok(row) => row,
                 Err(problem) => {
                     self.conn.execute(
-                        "UPDATE rows SET state = 'invalid', detail = ?2 WHERE seq = ?1",
-                        params![seq, problem],
+                        "UPDATE rows SET state = ?2, detail = ?3 WHERE seq = ?1",
+                        params![seq, RowState::At(Verdict::Invalid), problem],
                     )?;
                     continue;
                 }
             };
-            let action = match (state.as_str(), step.as_str()) {
+            let action = match (state, step) {
                 // A refund that never left is sent again; without --or-refund the row is
                 // voided again, which moves nothing twice.
-                ("failed", "refund") if or_refund => Action::Refund,
-                (PENDING | "failed", _) => Action::Void,
-                ("not_voidable", _) => Action::Refund,
+                (RowState::At(Verdict::Failed), Step::Took(Action::Refund)) if or_refund => {
+                    Action::Refund
+                }
+                (RowState::PENDING | RowState::At(Verdict::Failed), _) => Action::Void,
+                (RowState::At(Verdict::NotVoidable), _) => Action::Refund,
                 // Claimed only with a ledger: it decides whether a person settled the refund.
-                ("refund_unknown", _) => Action::Refund,
-                (REFUND_SENT, _) => {
+                (RowState::At(Verdict::RefundUnknown), _) => Action::Refund,
+                (RowState::Sent(Action::Refund), _) => {
                     self.settle_lost_refund(seq)?;
                     continue;
                 }
@@ -613,17 +611,32 @@ impl Journal {
                         prior_state,
                     });
                 }
-                Err((verdict, detail, refund_id)) => {
-                    self.conn.execute(
-                        "UPDATE rows SET state = ?2, detail = ?3,
-                             refund_id = COALESCE(?4, refund_id), run = ?5, step = 'ledger'
-                         WHERE seq = ?1",
-                        params![seq, verdict.as_str(), detail, refund_id, self.run],
-                    )?;
-                }
+                Err(settled) => self.settle_from_ledger(seq, settled)?,
             }
         }
         Ok(claimed)
+    }
+
+    /// Gives row `seq` the verdict the ledger settled it with; nothing was sent.
+    fn settle_from_ledger(
+        &self,
+        seq: i64,
+        (verdict, detail, refund_id): (Verdict, String, Option<String>),
+    ) -> Result<(), JournalError> {
+        self.conn.execute(
+            "UPDATE rows SET state = ?2, detail = ?3,
+                 refund_id = COALESCE(?4, refund_id), run = ?5, step = ?6
+             WHERE seq = ?1",
+            params![
+                seq,
+                RowState::At(verdict),
+                detail,
+                refund_id,
+                self.run,
+                Step::Ledger
+            ],
+        )?;
+        Ok(())
     }
 
     /// Asks the ledger about each step in one transaction, writing the intents of those that
@@ -631,7 +644,7 @@ impl Journal {
     #[allow(clippy::type_complexity)]
     fn consult_ledger(
         &self,
-        steps: &[(i64, u64, BatchRow, Action, String)],
+        steps: &[(i64, u64, BatchRow, Action, RowState)],
         or_refund: bool,
     ) -> Result<Vec<Result<(Action, Option<i64>), (Verdict, String, Option<String>)>>, JournalError>
     {
@@ -649,7 +662,7 @@ impl Journal {
                     let payment = row.request.payment();
                     let standing = ledger::standing_in(conn, payment)?;
                     let amount = row.amount.map(|amount| amount.to_string());
-                    let held_before = prior == "refund_unknown";
+                    let held_before = *prior == RowState::At(Verdict::RefundUnknown);
                     match consult(
                         &standing,
                         *action,
@@ -691,12 +704,12 @@ impl Journal {
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO attempts(seq, run, action, started_ms) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        insert.execute(params![seq, self.run, action.as_str(), started])?;
+        insert.execute(params![seq, self.run, action, started])?;
         let attempt = self.conn.last_insert_rowid();
         let mut update = self
             .conn
             .prepare_cached("UPDATE rows SET state = ?2, attempts = attempts + 1 WHERE seq = ?1")?;
-        update.execute(params![seq, action.sent_state()])?;
+        update.execute(params![seq, RowState::Sent(action)])?;
         Ok(attempt)
     }
 
@@ -704,14 +717,25 @@ impl Journal {
         let detail = "the batch stopped while this refund was in flight: it may have been made; \
                       check the payment's refunds before acting (a refund is never sent twice)";
         self.conn.execute(
-            "UPDATE attempts SET finished_ms = ?2, verdict = 'refund_unknown', detail = ?3
-             WHERE seq = ?1 AND action = 'refund' AND finished_ms IS NULL",
-            params![seq, now_ms(), detail],
+            "UPDATE attempts SET finished_ms = ?2, verdict = ?3, detail = ?4
+             WHERE seq = ?1 AND action = ?5 AND finished_ms IS NULL",
+            params![
+                seq,
+                now_ms(),
+                Verdict::RefundUnknown,
+                detail,
+                Action::Refund
+            ],
         )?;
         self.conn.execute(
-            "UPDATE rows SET state = 'refund_unknown', detail = ?2, run = ?3, step = 'refund'
-             WHERE seq = ?1",
-            params![seq, detail, self.run],
+            "UPDATE rows SET state = ?2, detail = ?3, run = ?4, step = ?5 WHERE seq = ?1",
+            params![
+                seq,
+                RowState::At(Verdict::RefundUnknown),
+                detail,
+                self.run,
+                Step::Took(Action::Refund)
+            ],
         )?;
         Ok(())
     }
@@ -729,10 +753,8 @@ impl Journal {
         }
         if let Some(ledger) = &self.ledger {
             ledger.transaction(true, |conn| {
-                let mut delete =
-                    conn.prepare_cached("DELETE FROM intents WHERE id = ?1 AND state = 'sent'")?;
                 for intent in work.iter().filter_map(|item| item.intent) {
-                    delete.execute([intent])?;
+                    ledger::withdraw_intent(conn, intent)?;
                 }
                 Ok(())
             })?;
@@ -758,7 +780,7 @@ impl Journal {
         finish.execute(params![
             attempt,
             now_ms(),
-            verdict.as_str(),
+            verdict,
             answer.transaction_status,
             answer.primary_transaction_status,
             answer.response_code,
@@ -774,14 +796,14 @@ impl Journal {
         )?;
         update.execute(params![
             seq,
-            verdict.as_str(),
+            RowState::At(verdict),
             answer.transaction_status,
             answer.primary_transaction_status,
             answer.response_code,
             answer.detail,
             answer.refund_id,
             self.run,
-            action.as_str(),
+            Step::Took(action),
         ])?;
         Ok(())
     }
@@ -790,24 +812,21 @@ impl Journal {
     /// the ledger already settles it (a refund of the payment made, or one that may have
     /// been): then the row takes the ledger's verdict and nothing is sent.
     pub(crate) fn start_refund(&mut self, work: &Work) -> Result<RefundStep, JournalError> {
+        // The void's refusal is recorded by now: that is where the row stands.
         let decided = self.consult_ledger(
             &[(
                 work.seq,
                 work.line,
                 work.row.clone(),
                 Action::Refund,
-                String::new(),
+                RowState::At(Verdict::NotVoidable),
             )],
             true,
         )?;
         match decided.into_iter().next() {
-            Some(Err((verdict, detail, refund_id))) => {
-                self.conn.execute(
-                    "UPDATE rows SET state = ?2, detail = ?3,
-                         refund_id = COALESCE(?4, refund_id), run = ?5, step = 'ledger'
-                     WHERE seq = ?1",
-                    params![work.seq, verdict.as_str(), detail, refund_id, self.run],
-                )?;
+            Some(Err(settled)) => {
+                let verdict = settled.0;
+                self.settle_from_ledger(work.seq, settled)?;
                 Ok(RefundStep::Settled(verdict))
             }
             Some(Ok((_, intent))) => Ok(RefundStep::Send {
@@ -841,12 +860,12 @@ impl Journal {
     pub fn counts(&self) -> Result<Vec<(Verdict, u64)>, JournalError> {
         let mut select = self
             .conn
-            .prepare("SELECT state, COUNT(*) FROM rows GROUP BY state")?;
+            .prepare("SELECT state, COUNT(*) AS n FROM rows GROUP BY state")?;
         let mut counts: Vec<(Verdict, u64)> = Verdict::ALL.iter().map(|v| (*v, 0)).collect();
         let mut rows = select.query([])?;
         while let Some(r) = rows.next()? {
-            let verdict = verdict_of(&r.get::<_, String>(0)?);
-            let n = r.get::<_, i64>(1)? as u64;
+            let verdict = r.get::<_, RowState>("state")?.verdict();
+            let n = r.get::<_, i64>("n")? as u64;
             if let Some(slot) = counts.iter_mut().find(|(v, _)| *v == verdict) {
                 slot.1 += n;
             }
@@ -867,31 +886,8 @@ impl Journal {
              FROM rows ORDER BY seq",
         )?;
         let mut rows = select.query([])?;
-        while let Some(r) = rows.next()? {
-            let extra: String = r.get(8)?;
-            let record = RowRecord {
-                seq: r.get(0)?,
-                line: r.get::<_, i64>(1)? as u64,
-                raw: RawRow {
-                    transaction_id: r.get(2)?,
-                    merchant_id: r.get(3)?,
-                    store_id: r.get(4)?,
-                    terminal_id: r.get(5)?,
-                    amount: r.get(6)?,
-                    card_present_status: r.get(7)?,
-                    extra: serde_json::from_str(&extra).unwrap_or_default(),
-                },
-                verdict: verdict_of(&r.get::<_, String>(9)?),
-                transaction_status: r.get(10)?,
-                primary_transaction_status: r.get(11)?,
-                response_code: r.get(12)?,
-                detail: r.get(13)?,
-                refund_id: r.get(14)?,
-                attempts: r.get(15)?,
-                run: r.get(16)?,
-                step: r.get(17)?,
-            };
-            each(&record)?;
+        while let Some(row) = rows.next()? {
+            each(&RowRecord::from_row(row)?)?;
         }
         Ok(())
     }
@@ -906,7 +902,9 @@ impl Journal {
         let mut select = self.conn.prepare_cached(
             "SELECT run, action, verdict FROM attempts WHERE seq = ?1 ORDER BY id",
         )?;
-        let rows = select.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = select.query_map([seq], |r| {
+            Ok((r.get("run")?, r.get("action")?, r.get("verdict")?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -914,39 +912,37 @@ impl Journal {
 /// The SQL condition for rows a phase works on.
 fn claimable(phase: Phase, or_refund: bool, ledger: bool) -> String {
     match phase {
-        Phase::Main => format!(
-            "(state IN ('pending', 'failed', 'void_sent', 'reconcile_sent', 'refund_sent',
-                        'outcome_unknown'){}{})",
-            if or_refund {
-                " OR (state = 'not_voidable' AND amount != '')"
+        Phase::Main => {
+            let open = sql_in(
+                "state",
+                &[
+                    RowState::PENDING,
+                    RowState::At(Verdict::Failed),
+                    RowState::Sent(Action::Void),
+                    RowState::Sent(Action::Reconcile),
+                    RowState::Sent(Action::Refund),
+                    RowState::At(Verdict::Unknown),
+                ],
+            );
+            let with_amount = |verdict| {
+                let state = sql_in("state", &[RowState::At(verdict)]);
+                format!(" OR ({state} AND amount != '')")
+            };
+            let refusable = if or_refund {
+                with_amount(Verdict::NotVoidable)
             } else {
-                ""
-            },
+                String::new()
+            };
             // A refund left unknown is looked at again only where a person can have settled it.
-            if or_refund && ledger {
-                " OR (state = 'refund_unknown' AND amount != '')"
+            let held = if or_refund && ledger {
+                with_amount(Verdict::RefundUnknown)
             } else {
-                ""
-            }
-        ),
-        Phase::Reconcile => "state = 'outcome_unknown'".to_owned(),
+                String::new()
+            };
+            format!("({open}{refusable}{held})")
+        }
+        Phase::Reconcile => sql_in("state", &[RowState::At(Verdict::Unknown)]),
     }
-}
-
-/// The verdict a stored state stands for: a row caught in flight is an unknown outcome.
-fn verdict_of(state: &str) -> Verdict {
-    match state {
-        PENDING => Verdict::Pending,
-        VOID_SENT | RECONCILE_SENT => Verdict::Unknown,
-        REFUND_SENT => Verdict::RefundUnknown,
-        other => Verdict::from_stored(other),
-    }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -956,6 +952,76 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use instamed_soap::{Outlet, TransactionId, VoidRequest};
+
+    fn loaded(path: &Path) -> Journal {
+        let mut journal = Journal::open(path).unwrap();
+        let outlet = Outlet::new("123123123", "123", "456").unwrap();
+        let payment = TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap();
+        let request = VoidRequest::new(outlet, payment);
+        journal
+            .load([Ok(InputRow::from_request(2, &request, None))])
+            .unwrap();
+        journal
+    }
+
+    fn verdicts(journal: &Journal) -> Result<Vec<Verdict>, JournalError> {
+        let mut verdicts = Vec::new();
+        journal.for_each_row(|row| {
+            verdicts.push(row.verdict);
+            Ok(())
+        })?;
+        Ok(verdicts)
+    }
+
+    /// A journal of the first release: the same tables, its version in `meta`, and nothing in
+    /// the file's header.
+    #[test]
+    fn a_journal_of_version_1_is_brought_up_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        drop(loaded(&path));
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 0; PRAGMA application_id = 0;
+                 INSERT INTO meta(key, value) VALUES ('schema', '1');",
+            )
+            .unwrap();
+        }
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(verdicts(&journal).unwrap(), [Verdict::Pending]);
+        let (version, old_key): (i64, i64) = journal
+            .conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version),
+                        (SELECT COUNT(*) FROM meta WHERE key = 'schema')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((version, old_key), (crate::schema::VERSION, 0));
+    }
+
+    #[test]
+    fn an_unknown_stored_row_state_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = loaded(&dir.path().join("journal.db"));
+        journal
+            .conn
+            .execute("UPDATE rows SET state = 'half_voided'", [])
+            .unwrap();
+        let error = crate::chain(&verdicts(&journal).unwrap_err());
+        assert!(
+            error.contains("journal row state \"half_voided\""),
+            "{error}"
+        );
+        let error = crate::chain(&journal.counts().unwrap_err());
+        assert!(
+            error.contains("journal row state \"half_voided\""),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_journal_in_use_is_refused_at_once() {

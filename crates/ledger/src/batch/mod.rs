@@ -49,6 +49,7 @@ mod input;
 mod journal;
 mod report;
 mod settle;
+mod state;
 
 pub use crate::Answer;
 pub use crate::{Verdict, batch_exit_code, exit};
