@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use instamed_soap::{Client, Credentials, Protocol};
 use instamed_soap_ledger::batch::{
-    Batch, BatchOptions, Format, Journal, JournalError, Observer, Summary, Verdict, exit,
-    read_file, write_report,
+    Batch, BatchOptions, Format, Journal, JournalError, Observer, Summary, Verdict, read_file,
+    write_report,
 };
 
 use crate::connection::Connection;
+use crate::exit;
 
 /// Arguments of `batch`.
 #[derive(Debug, clap::Args)]
@@ -131,7 +132,7 @@ pub async fn run(args: Args) -> ExitCode {
             eprintln!("error: {}", crate::causes::chain(&error));
             let code = match error {
                 JournalError::Duplicates(_) | JournalError::Input(_) => exit::INVALID,
-                _ => exit::JOURNAL,
+                _ => exit::LEDGER,
             };
             return ExitCode::from(code);
         }
@@ -152,10 +153,10 @@ pub async fn run(args: Args) -> ExitCode {
         Ok(done) => done,
         Err(error) => {
             eprintln!("error: {}", crate::causes::chain(&error));
-            return ExitCode::from(exit::JOURNAL);
+            return ExitCode::from(exit::LEDGER);
         }
     };
-    let mut code = summary.exit_code();
+    let mut code = exit::of_batch(&summary);
     if let Some(path) = &args.report {
         if let Err(error) = report(&journal, path) {
             eprintln!(
@@ -167,7 +168,7 @@ pub async fn run(args: Args) -> ExitCode {
             );
             // The report is how a person reads the rows, and one left from an earlier run
             // would tell them something else: a run without it has not done its job.
-            code = exit::JOURNAL;
+            code = exit::LEDGER;
         }
     }
     drop(journal);
@@ -295,7 +296,7 @@ fn report(journal: &Journal, path: &Path) -> Result<(), Box<dyn std::error::Erro
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    write_report(journal, Format::of(path), &mut file)?;
+    write_report(journal, Format::of(path), exit::of_row, &mut file)?;
     file.persist(path)?;
     Ok(())
 }
@@ -393,7 +394,7 @@ fn print_summary(summary: &Summary, code: u8) {
         }
     }
     println!("{:<18} {:>8}", "total", summary.total());
-    let rows_code = summary.exit_code();
+    let rows_code = exit::of_batch(summary);
     println!(
         "this run: {} steps in {:.1} s{}; exit code {}{}",
         summary.steps,
@@ -420,7 +421,7 @@ fn summary_json(summary: &Summary, code: u8) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "exit_code": code,
-        "rows_exit_code": summary.exit_code(),
+        "rows_exit_code": exit::of_batch(summary),
         "rows": summary.total(),
         "counts": counts,
         "steps": summary.steps,

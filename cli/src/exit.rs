@@ -1,6 +1,8 @@
 //! Exit codes, so that scripts can tell outcomes apart without parsing text.
 
 use instamed_soap::Error;
+use instamed_soap_ledger::Verdict;
+use instamed_soap_ledger::batch::Summary;
 
 /// The void went through (or, for other commands, all is well).
 pub const VOIDED: u8 = 0;
@@ -23,6 +25,9 @@ pub const REFUNDED_INSTEAD: u8 = 6;
 /// The ledger cannot be opened or written (and for `batch`, the journal refused to run):
 /// nothing was sent.
 pub const LEDGER: u8 = 7;
+/// `batch`: stopped (Ctrl-C, SIGTERM) before every row was done: re-run the same command to
+/// resume.
+pub const INTERRUPTED: u8 = 8;
 /// A refund waits for a person: one of this payment may have been made and nobody knows (its
 /// answer was lost, or it is in flight elsewhere). Software never sends it again; re-running
 /// changes nothing until `instamed-soap ledger settle` records what a person found.
@@ -77,5 +82,153 @@ pub fn code_for(error: &Error) -> u8 {
         | Error::OverRefundable(_)
         | Error::RefundWindowPassed(_) => REFUSED,
         _ => FAILED,
+    }
+}
+
+/// The exit code `void` (or `void --or-refund`) would give a batch row alone: the report's
+/// `exit_class` column.
+pub fn of_row(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Voided => VOIDED,
+        Verdict::Failed => FAILED,
+        Verdict::Invalid => INVALID,
+        Verdict::NotVoidable
+        | Verdict::UnknownPayment
+        | Verdict::Declined
+        | Verdict::RefundRefused => REFUSED,
+        Verdict::AlreadyVoided => ALREADY_VOIDED,
+        Verdict::Unknown => OUTCOME_UNKNOWN,
+        Verdict::RefundUnknown => SETTLE_BY_HAND,
+        Verdict::Refunded => REFUNDED_INSTEAD,
+        Verdict::Pending => INTERRUPTED,
+        // A verdict this build does not know may hide a void or a refund that happened.
+        _ => OUTCOME_UNKNOWN,
+    }
+}
+
+/// The classes of rows a batch's exit code reports, most urgent first, each with its code:
+/// the first class any row falls in sets the code (every row voided: 0).
+///
+/// What a re-run settles comes first (stopped, an unknown void), so that automation re-running
+/// on 8 and 5 ends; then what only a person settles (a refund of unknown outcome), before any
+/// row a re-run would retry (failed). Among the final classes, invalid rows come first: they
+/// need someone to fix the input, where a refusal or a refund needs nothing. So a row that
+/// failed or was invalid is never hidden behind a refusal or a refund, and a code that hides
+/// it (8, 5, 9, 1) is one whose re-run or settling brings it out.
+const BATCH_EXIT_ORDER: [(u8, &[Verdict]); 7] = [
+    (INTERRUPTED, &[Verdict::Pending]),
+    (OUTCOME_UNKNOWN, &[Verdict::Unknown]),
+    (SETTLE_BY_HAND, &[Verdict::RefundUnknown]),
+    (FAILED, &[Verdict::Failed]),
+    (INVALID, &[Verdict::Invalid]),
+    (
+        REFUSED,
+        &[
+            Verdict::NotVoidable,
+            Verdict::UnknownPayment,
+            Verdict::Declined,
+            Verdict::RefundRefused,
+        ],
+    ),
+    (REFUNDED_INSTEAD, &[Verdict::Refunded]),
+];
+
+/// The exit code of a batch from how many rows ended with each verdict: the most urgent class
+/// wins, in the order of `BATCH_EXIT_ORDER` (pending, unknown void, refund to settle by hand,
+/// failed, invalid, refused, refunded), then voided.
+fn of_counts(count: impl Fn(Verdict) -> u64) -> u8 {
+    BATCH_EXIT_ORDER
+        .iter()
+        .find(|(_, verdicts)| verdicts.iter().any(|v| count(*v) > 0))
+        .map_or(VOIDED, |(code, _)| *code)
+}
+
+/// The exit code of a batch: a run that was stopped says so (8), whatever its rows say,
+/// because a re-run has work left (a refund it did not start); otherwise its most urgent rows.
+pub fn of_batch(summary: &Summary) -> u8 {
+    if summary.interrupted {
+        return INTERRUPTED;
+    }
+    of_counts(|verdict| summary.count(verdict))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_urgent_class_sets_the_exit_code() {
+        let only = |wanted: &'static [Verdict]| move |v: Verdict| u64::from(wanted.contains(&v));
+        assert_eq!(
+            of_counts(only(&[Verdict::Voided, Verdict::AlreadyVoided])),
+            0
+        );
+        assert_eq!(of_counts(only(&[Verdict::Voided, Verdict::Refunded])), 6);
+        assert_eq!(
+            of_counts(only(&[Verdict::Refunded, Verdict::NotVoidable])),
+            3
+        );
+        assert_eq!(
+            of_counts(only(&[Verdict::NotVoidable, Verdict::Unknown])),
+            5
+        );
+        assert_eq!(of_counts(only(&[Verdict::Voided, Verdict::Invalid])), 2);
+        assert_eq!(
+            of_counts(only(&[Verdict::RefundUnknown, Verdict::Failed])),
+            9
+        );
+        assert_eq!(
+            of_counts(only(&[Verdict::Voided, Verdict::RefundUnknown])),
+            9
+        );
+        assert_eq!(
+            of_counts(only(&[Verdict::RefundUnknown, Verdict::Unknown])),
+            5
+        );
+        assert_eq!(
+            of_counts(only(&[Verdict::RefundUnknown, Verdict::Pending])),
+            8
+        );
+        assert_eq!(of_counts(only(&[Verdict::Unknown, Verdict::Pending])), 8);
+    }
+
+    fn only(wanted: &[Verdict]) -> impl Fn(Verdict) -> u64 + '_ {
+        move |v: Verdict| u64::from(wanted.contains(&v))
+    }
+
+    #[test]
+    fn an_invalid_or_failed_row_is_never_hidden_behind_a_refusal_or_a_refund() {
+        use Verdict::*;
+        assert_eq!(of_counts(only(&[Voided, Refunded, Invalid])), 2);
+        assert_eq!(of_counts(only(&[NotVoidable, Invalid])), 2);
+        assert_eq!(of_counts(only(&[RefundRefused, Refunded, Invalid])), 2);
+        assert_eq!(of_counts(only(&[Refunded, Failed])), 1);
+        assert_eq!(of_counts(only(&[Declined, Failed, Invalid])), 1);
+    }
+
+    /// The order `docs/ledger.md`, the README and `batch --help` give, written out here so
+    /// that the code and the documents cannot part: for any two verdicts, the code is the one
+    /// of the verdict whose code comes first.
+    #[test]
+    fn every_pair_of_verdicts_gives_the_code_that_comes_first_in_the_documented_order() {
+        const DOCUMENTED: [u8; 8] = [8, 5, 9, 1, 2, 3, 6, 0];
+        let rank = |code: u8| {
+            DOCUMENTED
+                .iter()
+                .position(|c| *c == code)
+                .unwrap_or_else(|| panic!("code {code} is not documented"))
+        };
+        for a in Verdict::ALL {
+            for b in Verdict::ALL {
+                let alone_a = of_counts(only(&[a]));
+                let alone_b = of_counts(only(&[b]));
+                let expected = if rank(alone_a) <= rank(alone_b) {
+                    alone_a
+                } else {
+                    alone_b
+                };
+                assert_eq!(of_counts(only(&[a, b])), expected, "{a} with {b}");
+            }
+        }
     }
 }

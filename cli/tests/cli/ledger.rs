@@ -708,7 +708,10 @@ async fn a_settled_refund_releases_the_batch_that_held_it() {
     };
     let mut waited = Duration::ZERO;
     while refund_of(&ids[0]).is_none() {
-        assert!(waited < Duration::from_secs(10), "the refund never reached InstaMed");
+        assert!(
+            waited < Duration::from_secs(10),
+            "the refund never reached InstaMed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
         waited += Duration::from_millis(10);
     }

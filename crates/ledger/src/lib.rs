@@ -64,7 +64,7 @@ mod verdict;
 pub use answer::Answer;
 pub use guard::Guarded;
 pub use store::{Action, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
-pub use verdict::{Verdict, batch_exit_code, exit};
+pub use verdict::Verdict;
 
 // What the batch journal shares: the schema, and the ledger's rows inside its transactions.
 pub(crate) use schema::{Kind as SchemaKind, SchemaProblem, migrate};

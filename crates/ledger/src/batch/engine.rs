@@ -18,7 +18,7 @@ use super::journal::{Claimed, Journal, JournalStats, Phase, RefundStep, Work};
 use super::settle::Settle;
 use super::state::Action;
 use crate::Answer;
-use crate::{Verdict, batch_exit_code};
+use crate::Verdict;
 
 /// How long verdicts wait for company before they are committed together.
 const LINGER: Duration = Duration::from_millis(25);
@@ -110,15 +110,6 @@ impl Summary {
     /// Rows in all.
     pub fn total(&self) -> u64 {
         self.counts.iter().map(|(_, n)| n).sum()
-    }
-
-    /// The batch's exit code ([`exit`](crate::batch::exit)): a run that was stopped says so
-    /// (8), whatever its rows say, because a re-run has work left (a refund it did not start).
-    pub fn exit_code(&self) -> u8 {
-        if self.interrupted {
-            return crate::exit::INTERRUPTED;
-        }
-        batch_exit_code(|v| self.count(v))
     }
 }
 

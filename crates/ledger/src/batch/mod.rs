@@ -35,7 +35,6 @@
 //! let batch = Batch::new(client, BatchOptions { concurrency: 2, ..BatchOptions::default() });
 //! let (journal, summary) = batch.run(journal, std::future::pending()).await?;
 //! assert_eq!(summary.count(Verdict::Voided), 3);
-//! assert_eq!(summary.exit_code(), 0);
 //! journal.for_each_row(|row| {
 //!     println!("line {}: {} {}", row.line, row.raw.transaction_id, row.verdict);
 //!     Ok(())
@@ -52,7 +51,7 @@ mod settle;
 mod state;
 
 pub use crate::Answer;
-pub use crate::{Verdict, batch_exit_code, exit};
+pub use crate::Verdict;
 pub use engine::{Batch, BatchOptions, MAX_CONCURRENCY, Observer, RowDone, Summary};
 pub use error::{Duplicate, InputError, JournalError};
 pub use input::{

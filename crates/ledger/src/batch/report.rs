@@ -19,6 +19,7 @@ use std::io::Write;
 use super::error::JournalError;
 use super::input::Format;
 use super::journal::{Journal, RowRecord};
+use crate::Verdict;
 
 /// The report's own columns, before the input's extra columns.
 pub const REPORT_COLUMNS: [&str; 17] = [
@@ -41,8 +42,15 @@ pub const REPORT_COLUMNS: [&str; 17] = [
     "detail",
 ];
 
-/// Writes the report of every row of `journal` to `out`.
-pub fn write_report(journal: &Journal, format: Format, out: impl Write) -> Result<(), ReportError> {
+/// Writes the report of every row of `journal` to `out`; `exit_class` gives each row's
+/// `exit_class` column, the exit code the caller's own command would give that row alone (the
+/// command-line tool's table: a library has no exit codes of its own).
+pub fn write_report(
+    journal: &Journal,
+    format: Format,
+    exit_class: fn(Verdict) -> u8,
+    out: impl Write,
+) -> Result<(), ReportError> {
     let extra = journal.extra_columns()?;
     let names = extra_names(&extra);
     match format {
@@ -57,7 +65,7 @@ pub fn write_report(journal: &Journal, format: Format, out: impl Write) -> Resul
             let mut failure = None;
             journal
                 .for_each_row(|row| {
-                    let mut fields = own_fields(row);
+                    let mut fields = own_fields(row, exit_class);
                     fields.extend(extra.iter().map(|name| extra_value(row, name)));
                     let cells = fields.iter().map(|cell| csv_cell(cell));
                     if let Err(error) = writer.write_record(cells) {
@@ -78,11 +86,11 @@ pub fn write_report(journal: &Journal, format: Format, out: impl Write) -> Resul
             journal
                 .for_each_row(|row| {
                     let mut object = serde_json::Map::new();
-                    for (name, value) in REPORT_COLUMNS.iter().zip(own_fields(row)) {
+                    for (name, value) in REPORT_COLUMNS.iter().zip(own_fields(row, exit_class)) {
                         object.insert((*name).to_owned(), serde_json::Value::String(value));
                     }
                     object.insert("line".into(), row.line.into());
-                    object.insert("exit_class".into(), row.verdict.exit_class().into());
+                    object.insert("exit_class".into(), exit_class(row.verdict).into());
                     object.insert("attempts".into(), row.attempts.into());
                     object.insert("run".into(), row.run.into());
                     for (name, value) in &row.raw.extra {
@@ -152,7 +160,7 @@ fn csv_cell(cell: &str) -> Cow<'_, [u8]> {
     }
 }
 
-fn own_fields(row: &RowRecord) -> Vec<String> {
+fn own_fields(row: &RowRecord, exit_class: fn(Verdict) -> u8) -> Vec<String> {
     let raw = &row.raw;
     vec![
         row.line.to_string(),
@@ -163,7 +171,7 @@ fn own_fields(row: &RowRecord) -> Vec<String> {
         raw.amount.clone(),
         raw.card_present_status.clone(),
         row.verdict.as_str().to_owned(),
-        row.verdict.exit_class().to_string(),
+        exit_class(row.verdict).to_string(),
         row.transaction_status.clone().unwrap_or_default(),
         row.primary_transaction_status.clone().unwrap_or_default(),
         row.response_code.clone().unwrap_or_default(),
@@ -213,7 +221,7 @@ mod tests {
         let rows = csv_rows(std::io::Cursor::new(csv.to_owned().into_bytes())).unwrap();
         journal.load(rows).unwrap();
         let mut out = Vec::new();
-        write_report(&journal, format, &mut out).unwrap();
+        write_report(&journal, format, |_| 0, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
