@@ -663,21 +663,13 @@ fn reprefix_with(doc: &roxmltree::Document, replace: Option<(roxmltree::NodeId, 
         Some(XML_NS) => "xml:".to_owned(),
         Some(ns) => format!("p{}:", namespaces.iter().position(|n| *n == ns).unwrap()),
     };
+    /// The house's one XML escaping, for element text or an attribute value.
     fn escape(text: &str, attribute: bool) -> String {
-        let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' if attribute => out.push_str("&quot;"),
-                '\r' => out.push_str("&#13;"),
-                '\t' if attribute => out.push_str("&#9;"),
-                '\n' if attribute => out.push_str("&#10;"),
-                c => out.push(c),
-            }
+        if attribute {
+            instamed_soap::soap::escaped_attribute(text).into_owned()
+        } else {
+            instamed_soap::soap::escaped(text).into_owned()
         }
-        out
     }
     fn write(
         node: roxmltree::Node,

@@ -581,20 +581,13 @@ fn dedupe(
         .collect()
 }
 
+/// The house's one XML escaping, for element text or an attribute value.
 fn escape(text: &str, attribute: bool) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\n' if attribute => out.push_str("&#10;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            c => out.push(c),
-        }
+    if attribute {
+        instamed_soap::soap::escaped_attribute(text).into_owned()
+    } else {
+        instamed_soap::soap::escaped(text).into_owned()
     }
-    out
 }
 
 /// How a tree is written.

@@ -6,6 +6,7 @@ use crate::isolated;
 use instamed_soap_test_support as support;
 
 use base64::Engine as _;
+use support::leaks::xml_escaped;
 use support::{Received, Reply, Server, Version, aspnet_fault, version_of};
 
 const ACCOUNT: &str = "clinic@instamed.test";
@@ -33,10 +34,6 @@ fn echo_text(exchange: &Received) -> String {
         "Access denied for {authorization} (password {PASSWORD}); card {CARD} / {CARD_PLAIN} / \
          4111-1111-1111-1111"
     )
-}
-
-fn xml_escaped(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;")
 }
 
 fn run(url: &str, ca: &std::path::Path, protocol: &str, json: bool) -> String {
@@ -82,7 +79,7 @@ async fn void_never_prints_an_echoed_secret() {
     type Echo = fn(&Received) -> Reply;
     let answers: [(&str, &str, Echo); 7] = [
         ("SOAP 1.1 Server fault", "soap11", |exchange| {
-            let text = xml_escaped(&echo_text(exchange));
+            let text = xml_escaped(&echo_text(exchange)).into_owned();
             let detail = format!("<Echo>{text}</Echo>");
             Reply::xml(
                 500,
@@ -91,7 +88,7 @@ async fn void_never_prints_an_echoed_secret() {
             )
         }),
         ("SOAP 1.2 Receiver fault", "soap12", |exchange| {
-            let text = xml_escaped(&echo_text(exchange));
+            let text = xml_escaped(&echo_text(exchange)).into_owned();
             let detail = format!("<Echo>{text}</Echo>");
             Reply::xml(
                 500,
@@ -106,7 +103,8 @@ async fn void_never_prints_an_echoed_secret() {
                 let text = xml_escaped(&format!(
                     "Transaction has already been voided. {}",
                     echo_text(exchange)
-                ));
+                ))
+                .into_owned();
                 let detail = format!(
                     "<ErrorInfo xmlns=\"{}\"><ResponseCode>012</ResponseCode><Note>{text}</Note></ErrorInfo>",
                     support::TNS
@@ -120,7 +118,7 @@ async fn void_never_prints_an_echoed_secret() {
         ),
         ("SOAP 1.2 decline result", "soap12", |exchange| {
             let v = version_of(exchange);
-            let text = xml_escaped(&echo_text(exchange));
+            let text = xml_escaped(&echo_text(exchange)).into_owned();
             Reply::xml(
                 200,
                 v,

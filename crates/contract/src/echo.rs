@@ -57,13 +57,7 @@ pub fn fill<'a>(
         };
         let value = field(after[..end].trim()).unwrap_or_default();
         match escape {
-            Escape::Xml => out.push_str(
-                &value
-                    .replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;")
-                    .replace('"', "&quot;"),
-            ),
+            Escape::Xml => instamed_soap::soap::push_escaped(&mut out, &value),
             Escape::Form => out.extend(form_urlencoded::byte_serialize(value.as_bytes())),
             Escape::Json => {
                 let quoted = serde_json::Value::String(value).to_string();

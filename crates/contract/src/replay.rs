@@ -260,10 +260,7 @@ fn mismatch(protocol: Option<Protocol>, why: &str) -> Replayed {
             cassette: None,
         };
     }
-    let escaped = why
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = instamed_soap::soap::escaped(why);
     let (content_type, body) = match protocol {
         Some(Protocol::Nvp) => {
             let body = form_urlencoded::Serializer::new(String::new())

@@ -142,7 +142,6 @@ mod server;
 mod service;
 mod shared;
 mod soap;
-mod xml;
 
 pub use config::{
     DEFAULT_REFUND_WINDOW, DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD,

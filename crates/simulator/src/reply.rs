@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 
-use super::xml::escaped;
+use instamed_soap::soap::escaped;
 
 /// An answer, body in hand (so that a fault can still cut it before it is sent).
 pub(crate) type HttpResponse = Response<Bytes>;

@@ -337,8 +337,6 @@ impl Carrier {
     }
 }
 
-pub fn xml_escaped(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+/// Text as an XML writer of this house escapes it: the one escaping the client, the simulator
+/// and the contract tools use.
+pub use instamed_soap::soap::escaped as xml_escaped;

@@ -149,18 +149,18 @@ fn markup(text: &str) -> (&str, Markup) {
 fn text_node(raw: &str, secret: &mut Option<(usize, bool)>, out: &mut String, sweep: &mut Sweep) {
     match secret {
         Some((_, held)) => *held |= !raw.trim().is_empty(),
-        None => out.push_str(&value(raw, sweep, false)),
+        None => out.push_str(&value(raw, sweep)),
     }
 }
 
 /// Text or an attribute value, rewritten only when decoding it shows something to redact.
-fn value(raw: &str, sweep: &mut Sweep, attribute: bool) -> String {
+fn value(raw: &str, sweep: &mut Sweep) -> String {
     let decoded = decode(raw);
     let redacted = sweep.value(&decoded);
     if redacted == decoded {
         raw.to_owned()
     } else {
-        escape(&redacted, attribute)
+        instamed_soap::soap::escaped(&redacted).into_owned()
     }
 }
 
@@ -220,7 +220,7 @@ fn start_tag(raw: &str, sweep: &mut Sweep) -> String {
             sweep.remember(&decode(inner));
             out.push_str(REDACTED);
         } else {
-            out.push_str(&value(inner, sweep, true));
+            out.push_str(&value(inner, sweep));
         }
         out.push_str(quote);
     }
@@ -272,21 +272,6 @@ pub fn decode(raw: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
-}
-
-fn escape(text: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\'' if attribute => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 

@@ -8,8 +8,8 @@ use http::StatusCode;
 use instamed_soap::soap::{Child, Content, Occurs, SoapVersion};
 
 use super::super::reply::{HTML, HttpResponse, page, reply};
-use super::super::xml::{escaped, push_escaped};
 use super::schema::{NAMESPACE, OPERATIONS, OperationInfo, by_name};
+use instamed_soap::soap::{escaped, push_escaped};
 
 /// The WSDL the bindings were generated from (the one `INSTAMED_WSDL` named, if set), served
 /// as is but for its addresses (see [`wsdl`]); `build.rs` puts a copy beside the bindings.

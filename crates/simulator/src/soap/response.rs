@@ -10,8 +10,8 @@ use instamed_soap::soap::SoapVersion;
 
 use super::super::answer::{Refusal, ResultFields};
 use super::super::reply::{HttpResponse, reply};
-use super::super::xml::push_escaped;
 use super::schema::{NAMESPACE, OperationInfo};
+use instamed_soap::soap::push_escaped;
 
 /// Who a fault blames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
