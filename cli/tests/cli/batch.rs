@@ -21,7 +21,7 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use instamed_soap::{Outlet, TransactionId};
 use instamed_soap_ledger::batch::{
-    Answer, Batch, BatchOptions, InputRow, Journal, JournalError, Settle, Summary, Verdict,
+    Batch, BatchOptions, Finding, InputRow, Journal, JournalError, Settle, Summary, Verdict,
 };
 use instamed_soap_ledger::{Action as LedgerAction, Ledger};
 use instamed_soap_simulator::{
@@ -772,25 +772,25 @@ impl Scripted {
     }
 }
 
-fn answer(verdict: Verdict) -> Answer {
-    Answer {
+fn answer(verdict: Verdict) -> Finding {
+    Finding {
         verdict: Some(verdict),
         requests: 1,
-        ..Answer::default()
+        ..Finding::default()
     }
 }
 
 struct Shared(Arc<Scripted>);
 
 impl Settle for Shared {
-    async fn void(&self, request: &instamed_soap::VoidRequest) -> Answer {
+    async fn void(&self, request: &instamed_soap::VoidRequest) -> Finding {
         match self.0.log(request, "void").as_str() {
             "AAAA0001" => answer(Verdict::Unknown),
             "BBBB0002" => answer(Verdict::NotVoidable),
             _ => answer(Verdict::Voided),
         }
     }
-    async fn reconcile(&self, request: &instamed_soap::VoidRequest) -> Answer {
+    async fn reconcile(&self, request: &instamed_soap::VoidRequest) -> Finding {
         self.0.log(request, "reconcile");
         answer(if self.0.reconcile_proves_voided {
             Verdict::Voided
@@ -802,19 +802,19 @@ impl Settle for Shared {
         &self,
         request: &instamed_soap::VoidRequest,
         _: instamed_soap::rest::Amount,
-    ) -> Answer {
+    ) -> Finding {
         self.0.log(request, "refund");
         if self.0.refund_says_not_voidable {
             return answer(Verdict::NotVoidable);
         }
         if self.0.refund_never_leaves {
-            return Answer {
+            return Finding {
                 requests: 0,
                 detail: "connect_error: could not connect to the service".into(),
                 ..answer(Verdict::Failed)
             };
         }
-        Answer {
+        Finding {
             refund_id: Some("REFUND01".into()),
             ..answer(Verdict::Refunded)
         }
@@ -1135,19 +1135,19 @@ struct HeldVoid {
 }
 
 impl Settle for HeldVoid {
-    async fn void(&self, _: &instamed_soap::VoidRequest) -> Answer {
+    async fn void(&self, _: &instamed_soap::VoidRequest) -> Finding {
         self.started.notify_one();
         self.release.notified().await;
         answer(Verdict::NotVoidable)
     }
-    async fn reconcile(&self, _: &instamed_soap::VoidRequest) -> Answer {
+    async fn reconcile(&self, _: &instamed_soap::VoidRequest) -> Finding {
         answer(Verdict::Unknown)
     }
     async fn refund(
         &self,
         _: &instamed_soap::VoidRequest,
         _: instamed_soap::rest::Amount,
-    ) -> Answer {
+    ) -> Finding {
         *self.refunds.lock().unwrap() += 1;
         answer(Verdict::Refunded)
     }

@@ -31,7 +31,7 @@ mod bench {
 
     use instamed_soap::{Client, Credentials, Outlet, TransactionId, VoidRequest};
     use instamed_soap_ledger::batch::{
-        Answer, Batch, BatchOptions, InputRow, Journal, Settle, Verdict,
+        Batch, BatchOptions, Finding, InputRow, Journal, Settle, Verdict,
     };
     use instamed_soap_simulator::{
         DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
@@ -41,18 +41,18 @@ mod bench {
     struct Instant0;
 
     impl Settle for Instant0 {
-        async fn void(&self, _: &VoidRequest) -> Answer {
-            Answer {
+        async fn void(&self, _: &VoidRequest) -> Finding {
+            Finding {
                 verdict: Some(Verdict::Voided),
                 requests: 1,
-                ..Answer::default()
+                ..Finding::default()
             }
         }
-        async fn reconcile(&self, request: &VoidRequest) -> Answer {
+        async fn reconcile(&self, request: &VoidRequest) -> Finding {
             self.void(request).await
         }
-        async fn refund(&self, _: &VoidRequest, _: instamed_soap::rest::Amount) -> Answer {
-            Answer::default()
+        async fn refund(&self, _: &VoidRequest, _: instamed_soap::rest::Amount) -> Finding {
+            Finding::default()
         }
     }
 

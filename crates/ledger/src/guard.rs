@@ -6,7 +6,7 @@ use instamed_soap::{
     Client, Error, RefundReceipt, RefundRequest, VoidConfirmation, VoidOrRefund, VoidRequest,
 };
 
-use super::answer::Answer;
+use super::finding::Finding;
 use super::store::{Action, Entry, Ledger, LedgerError, Sends, Standing};
 
 /// What a command guarded by the ledger did.
@@ -183,7 +183,7 @@ impl Ledger {
         let (result, answer) = match plan {
             VoidPlan::Void => {
                 let result = client.void(request).await;
-                let answer = Answer::of_void(&result);
+                let answer = Finding::of_void(&result);
                 (result.map(VoidConfirmation::Voided), answer)
             }
             VoidPlan::Reconcile { earlier } => {
@@ -200,7 +200,7 @@ impl Ledger {
                     }
                     other => other,
                 };
-                let answer = Answer::of_reconciliation(&result);
+                let answer = Finding::of_reconciliation(&result);
                 (result, answer)
             }
             VoidPlan::Held(held) => return Err(held.into_guarded()),
@@ -236,7 +236,7 @@ impl Ledger {
             return Ok(held.into_guarded());
         }
         let result = client.refund(request).await;
-        self.finish(id, &Answer::of_refund(&result), Action::Refund);
+        self.finish(id, &Finding::of_refund(&result), Action::Refund);
         Ok(Guarded::Sent(result))
     }
 
@@ -294,14 +294,14 @@ impl Ledger {
             return Ok(held.into_guarded());
         }
         let result = client.refund(&refund).await;
-        self.finish(id, &Answer::of_refund(&result), Action::Refund);
+        self.finish(id, &Finding::of_refund(&result), Action::Refund);
         Ok(Guarded::Sent(result.map(VoidOrRefund::Refunded)))
     }
 
     /// Records a verdict. If that fails the request has gone all the same: its entry stays
     /// in flight, which the next command reconciles (a void) or holds for a person (a refund),
     /// so the failure is said and the answer still returned.
-    fn finish(&self, id: Option<i64>, answer: &Answer, action: Action) {
+    fn finish(&self, id: Option<i64>, answer: &Finding, action: Action) {
         let Some(id) = id else { return };
         if let Err(error) = self.record(id, answer, action == Action::Refund) {
             tracing::warn!(

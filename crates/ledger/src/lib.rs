@@ -53,15 +53,15 @@
 //! # Ok(()) }
 //! ```
 
-mod answer;
 pub mod batch;
+mod finding;
 mod guard;
 mod schema;
 mod store;
 mod stored;
 mod verdict;
 
-pub use answer::Answer;
+pub use finding::Finding;
 pub use guard::Guarded;
 pub use store::{Action, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
 pub use verdict::Verdict;

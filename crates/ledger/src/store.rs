@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
 
-use super::answer::Answer;
+use super::finding::Finding;
 use super::schema::{self, Kind, SchemaProblem};
 use super::stored::{self, Named, stored_by_name};
 use super::verdict::Verdict;
@@ -523,7 +523,7 @@ impl Ledger {
     pub(crate) fn record(
         &self,
         id: i64,
-        answer: &Answer,
+        answer: &Finding,
         durable: bool,
     ) -> Result<(), LedgerError> {
         let mut conn = self.lock();
@@ -624,7 +624,7 @@ pub(crate) fn insert_intent(
 pub(crate) fn record_in(
     conn: &Connection,
     id: i64,
-    answer: &Answer,
+    answer: &Finding,
 ) -> Result<(), rusqlite::Error> {
     let verdict = answer.verdict.unwrap_or(Verdict::Unknown);
     let mut update = conn.prepare_cached(
@@ -802,7 +802,7 @@ mod tests {
             })
             .unwrap();
         ledger
-            .record(never_left, &Answer::of(Verdict::Failed), false)
+            .record(never_left, &Finding::of(Verdict::Failed), false)
             .unwrap();
         // A void that never left settles nothing about the one that may have.
         let standing = ledger.standing(&payment()).unwrap();
@@ -813,7 +813,7 @@ mod tests {
             })
             .unwrap();
         ledger
-            .record(proof, &Answer::of(Verdict::AlreadyVoided), false)
+            .record(proof, &Finding::of(Verdict::AlreadyVoided), false)
             .unwrap();
         let standing = ledger.standing(&payment()).unwrap();
         assert!(standing.unsettled_void().is_none());

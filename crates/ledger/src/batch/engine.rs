@@ -17,7 +17,7 @@ use super::error::JournalError;
 use super::journal::{Claimed, Journal, JournalStats, Phase, RefundStep, Work};
 use super::settle::Settle;
 use super::state::Action;
-use crate::Answer;
+use crate::Finding;
 use crate::Verdict;
 
 /// How long verdicts wait for company before they are committed together.
@@ -344,7 +344,7 @@ impl<S: Settle> RowTask<S> {
         }
     }
 
-    async fn refund(&self, work: &Work) -> Answer {
+    async fn refund(&self, work: &Work) -> Finding {
         match work.row.amount {
             Some(amount) => {
                 let mut answer = self.settle.refund(&work.row.request, amount).await;
@@ -364,10 +364,10 @@ impl<S: Settle> RowTask<S> {
                 }
                 answer
             }
-            None => Answer {
+            None => Finding {
                 verdict: Some(Verdict::NotVoidable),
                 detail: "no amount to refund".to_owned(),
-                ..Answer::default()
+                ..Finding::default()
             },
         }
     }
@@ -381,7 +381,7 @@ impl<S: Settle> RowTask<S> {
 
 /// The verdict a step's answer may give: each step can only reach its own verdicts, and an
 /// answer that claims another is taken as the step's unknown outcome.
-fn judged(action: Action, answer: &Answer) -> Verdict {
+fn judged(action: Action, answer: &Finding) -> Verdict {
     use Verdict::*;
     match (action, answer.verdict) {
         (
@@ -435,7 +435,7 @@ struct Outcome {
     seq: i64,
     attempt: i64,
     action: Action,
-    answer: Answer,
+    answer: Finding,
     verdict: Verdict,
     /// The step's entry in the ledger, when the batch keeps one.
     intent: Option<i64>,
@@ -443,7 +443,13 @@ struct Outcome {
 
 impl Outcome {
     /// What step `action` of row `seq` ended with: the verdict its answer may give.
-    fn judged(seq: i64, attempt: i64, intent: Option<i64>, action: Action, answer: Answer) -> Self {
+    fn judged(
+        seq: i64,
+        attempt: i64,
+        intent: Option<i64>,
+        action: Action,
+        answer: Finding,
+    ) -> Self {
         Self {
             seq,
             attempt,
@@ -456,7 +462,7 @@ impl Outcome {
 
     /// Records the outcome in the journal; returns what its ledger entry is to be given, when
     /// it has one.
-    fn record(self, journal: &mut Journal) -> Result<Option<(i64, Answer)>, JournalError> {
+    fn record(self, journal: &mut Journal) -> Result<Option<(i64, Finding)>, JournalError> {
         let Self {
             seq,
             attempt,
@@ -467,7 +473,7 @@ impl Outcome {
         } = self;
         journal.record(seq, attempt, action, &answer, verdict)?;
         Ok(intent.map(|intent| {
-            let answer = Answer {
+            let answer = Finding {
                 verdict: Some(verdict),
                 ..answer
             };

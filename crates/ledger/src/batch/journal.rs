@@ -16,7 +16,7 @@ use super::input::{BatchRow, InputRow, RawRow, hash_row};
 use super::state::{Action, RowState, Step};
 use crate::store::now_ms;
 use crate::stored::{Named, sql_in};
-use crate::{self as ledger, Answer, Ledger, Standing, Verdict};
+use crate::{self as ledger, Finding, Ledger, Standing, Verdict};
 
 /// A row claimed for one step: its intent is durable before this is handed out.
 #[derive(Debug, Clone)]
@@ -768,7 +768,7 @@ impl Journal {
         seq: i64,
         attempt: i64,
         action: Action,
-        answer: &Answer,
+        answer: &Finding,
         verdict: Verdict,
     ) -> Result<(), JournalError> {
         let mut finish = self.conn.prepare_cached(
@@ -840,7 +840,7 @@ impl Journal {
     /// Records verdicts on their ledger entries, in one transaction left to the operating
     /// system to flush (a lost verdict makes its entry look in flight: reconciled or held,
     /// never sent again blindly).
-    pub(crate) fn record_in_ledger(&self, verdicts: &[(i64, Answer)]) -> Result<(), JournalError> {
+    pub(crate) fn record_in_ledger(&self, verdicts: &[(i64, Finding)]) -> Result<(), JournalError> {
         let Some(ledger) = &self.ledger else {
             return Ok(());
         };

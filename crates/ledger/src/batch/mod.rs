@@ -50,7 +50,7 @@ mod report;
 mod settle;
 mod state;
 
-pub use crate::Answer;
+pub use crate::Finding;
 pub use crate::Verdict;
 pub use engine::{Batch, BatchOptions, MAX_CONCURRENCY, Observer, RowDone, Summary};
 pub use error::{Duplicate, InputError, JournalError};

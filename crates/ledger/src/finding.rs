@@ -11,7 +11,7 @@ use super::verdict::Verdict;
 /// Its fields are public so that a [`Settle`](crate::batch::Settle) implementation (a test
 /// double, say) can build one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Answer {
+pub struct Finding {
     /// The verdict this answer supports. `None` only for a step that cannot judge.
     pub verdict: Option<Verdict>,
     /// `TransactionStatus` read, if any.
@@ -28,7 +28,7 @@ pub struct Answer {
     pub requests: u32,
 }
 
-impl Answer {
+impl Finding {
     /// An answer that says only `verdict`, after one request.
     pub fn of(verdict: Verdict) -> Self {
         Self {
@@ -72,7 +72,7 @@ impl Answer {
     /// whatever may hide a refund is `refund_unknown`, never sent again.
     pub fn of_refund(result: &Result<RefundReceipt, Error>) -> Self {
         match result {
-            Ok(receipt) => Answer {
+            Ok(receipt) => Finding {
                 verdict: Some(Verdict::Refunded),
                 transaction_status: Some(receipt.transaction_status.clone()),
                 primary_transaction_status: None,
@@ -114,8 +114,8 @@ fn void_verdict(error: &Error) -> Verdict {
     }
 }
 
-fn receipt_answer(receipt: &VoidReceipt, requests: u32) -> Answer {
-    Answer {
+fn receipt_answer(receipt: &VoidReceipt, requests: u32) -> Finding {
+    Finding {
         verdict: Some(Verdict::Voided),
         transaction_status: Some(receipt.transaction_status.clone()),
         primary_transaction_status: Some(receipt.primary_transaction_status.clone()),
@@ -126,7 +126,7 @@ fn receipt_answer(receipt: &VoidReceipt, requests: u32) -> Answer {
     }
 }
 
-fn confirmation_answer(confirmation: &VoidConfirmation) -> Answer {
+fn confirmation_answer(confirmation: &VoidConfirmation) -> Finding {
     match confirmation {
         VoidConfirmation::Voided(receipt) => receipt_answer(receipt, 1),
         VoidConfirmation::VoidedOnRetry { receipt, attempts } => receipt_answer(receipt, *attempts),
@@ -138,7 +138,7 @@ fn confirmation_answer(confirmation: &VoidConfirmation) -> Answer {
         }
         // Every confirmation proves the payment voided, whatever kind a later client adds.
         other => {
-            let mut answer = Answer::of(Verdict::Voided);
+            let mut answer = Finding::of(Verdict::Voided);
             answer.detail = "confirmed voided".to_owned();
             answer.requests = other.attempts();
             answer
@@ -146,8 +146,8 @@ fn confirmation_answer(confirmation: &VoidConfirmation) -> Answer {
     }
 }
 
-fn refusal_answer(refusal: &Refusal, verdict: Verdict) -> Answer {
-    Answer {
+fn refusal_answer(refusal: &Refusal, verdict: Verdict) -> Finding {
+    Finding {
         verdict: Some(verdict),
         transaction_status: refusal.transaction_status.clone(),
         primary_transaction_status: refusal.primary_transaction_status.clone(),
@@ -158,10 +158,10 @@ fn refusal_answer(refusal: &Refusal, verdict: Verdict) -> Answer {
     }
 }
 
-fn error_answer(error: &Error, verdict: Verdict) -> Answer {
+fn error_answer(error: &Error, verdict: Verdict) -> Finding {
     let mut answer = match error.refusal() {
         Some(refusal) => refusal_answer(refusal, verdict),
-        None => Answer::of(verdict),
+        None => Finding::of(verdict),
     };
     // The client cleaned its secrets and card numbers out of everything an error says.
     answer.detail = format!("{}: {}", error.code(), error.report());
