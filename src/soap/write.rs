@@ -178,13 +178,8 @@ macro_rules! write_displayed {
     )*};
 }
 
-write_displayed!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-write_displayed!(
-    crate::xsd::Decimal,
-    crate::xsd::DateTime,
-    crate::xsd::Base64Binary,
-    crate::xsd::Guid,
-);
+write_displayed!(bool);
+text_scalars!(write_displayed);
 
 #[cfg(test)]
 mod tests {
