@@ -48,6 +48,7 @@ mod spans;
 pub mod timer;
 mod transport;
 mod trust;
+mod verdict;
 mod void;
 pub mod xsd;
 

@@ -20,7 +20,7 @@ use crate::bindings::types::{CreditCardCreditResponseData, DoCreditCardSimpleRef
 use crate::error::{AnswerProblem, Error};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::Operation;
-use crate::void::{Rule, VoidAnswer, fault_verdict, nvp_statuses, verdict};
+use crate::verdict::{Rule, VoidAnswer, fault_verdict, nvp_statuses, verdict};
 
 impl From<CreditCardCreditResponseData> for VoidAnswer {
     fn from(data: CreditCardCreditResponseData) -> Self {

@@ -1,5 +1,17 @@
 //! SOAP 1.1 and 1.2 as ASP.NET speaks them: versions, envelopes and faults.
 
+/// Applies the macro `$each` to the simple types whose XML text is what their `FromStr` reads
+/// and their `Display` writes (`bool` aside: it reads `1` and `0` too). One list, so that the
+/// reader and the writer cannot disagree on which types a generated field may hold.
+macro_rules! text_scalars {
+    ($each:ident) => {
+        $each! {
+            i8, i16, i32, i64, u8, u16, u32, u64, f32, f64,
+            crate::xsd::Decimal, crate::xsd::DateTime, crate::xsd::Base64Binary, crate::xsd::Guid,
+        }
+    };
+}
+
 mod envelope;
 mod escape;
 mod fault;

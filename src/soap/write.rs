@@ -125,35 +125,10 @@ impl XmlWriter {
     }
 
     fn escaped(&mut self, text: &str) {
-        let mut rest = text;
-        while let Some(at) = rest.bytes().position(|b| ESCAPED[usize::from(b)]) {
-            self.out.extend_from_slice(&rest.as_bytes()[..at]);
-            let entity: &[u8] = match rest.as_bytes()[at] {
-                b'&' => b"&amp;",
-                b'<' => b"&lt;",
-                b'>' => b"&gt;",
-                b'"' => b"&quot;",
-                // A bare CR would be read back as LF.
-                _ => b"&#13;",
-            };
-            self.out.extend_from_slice(entity);
-            rest = &rest[at + 1..];
-        }
-        self.out.extend_from_slice(rest.as_bytes());
+        let out = &mut self.out;
+        super::escape::escape_with(text, |piece| out.extend_from_slice(piece.as_bytes()));
     }
 }
-
-/// The bytes [`XmlWriter::escaped`] replaces, looked up rather than compared one by one: the
-/// scan runs over every byte of every value.
-static ESCAPED: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'<' as usize] = true;
-    table[b'>' as usize] = true;
-    table[b'"' as usize] = true;
-    table[b'\r' as usize] = true;
-    table
-};
 
 impl WriteXml for String {
     fn write_content(&self, writer: &mut XmlWriter) {
@@ -178,13 +153,8 @@ macro_rules! write_displayed {
     )*};
 }
 
-write_displayed!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-write_displayed!(
-    crate::xsd::Decimal,
-    crate::xsd::DateTime,
-    crate::xsd::Base64Binary,
-    crate::xsd::Guid,
-);
+write_displayed!(bool);
+text_scalars!(write_displayed);
 
 #[cfg(test)]
 mod tests {

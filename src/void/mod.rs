@@ -5,12 +5,9 @@ mod receipt;
 mod reconcile;
 mod request;
 
-pub use outcome::VoidAnswer;
-pub(crate) use outcome::{
-    Rule, fault_verdict, judge, judge_nvp, judge_soap, nvp_statuses, verdict,
-};
+pub(crate) use outcome::{judge, judge_nvp, judge_soap};
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
-// The payment ID, where the judging code (`outcome`) has always found it.
-use crate::domain::TransactionId;
 pub use request::VoidRequest;
+// The evidence of an answer, which the refund shares, lives with the rules that judge it.
+pub use crate::verdict::VoidAnswer;
