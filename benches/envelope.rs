@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
-use instamed_soap::sensitive::{Secrets, mask_cards};
+use instamed_soap::sensitive::{Secrets, redact_cards};
 use instamed_soap::soap::{self, Answer, SoapVersion};
 use instamed_soap::{Credentials, Outlet, TransactionId, VoidRequest};
 
@@ -79,7 +79,7 @@ fn envelopes(c: &mut Criterion) {
         b.iter(|| {
             let answer = instamed_soap::nvp::decode(black_box(pairs)).expect("pairs");
             assert!(answer.error().is_none());
-            black_box(instamed_soap::VoidAnswer::from_nvp(&answer));
+            black_box(instamed_soap::Evidence::from_nvp(&answer));
         })
     });
     c.bench_function("generated_type/read_xml", |b| {
@@ -136,7 +136,7 @@ fn envelopes(c: &mut Criterion) {
 /// taken out, then card numbers.
 fn clean(secrets: &Secrets, text: &str) -> usize {
     let removed = secrets.remove(text);
-    mask_cards(&removed).len()
+    redact_cards(&removed).len()
 }
 
 fn scrubbing(c: &mut Criterion) {

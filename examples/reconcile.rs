@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = Client::builder(simulator.endpoint())
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
         // Up to three more attempts, 200 ms apart and doubling, before giving up as unknown.
-        .reconcile_policy(RetryPolicy::before_sending(3, Duration::from_millis(200)));
+        .reconcile_policy(RetryPolicy::exponential(3, Duration::from_millis(200)));
     if let Some(ca) = simulator.ca_path() {
         builder = builder.ca_certificate_file(ca);
     }

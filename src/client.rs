@@ -18,9 +18,9 @@ use crate::endpoint;
 use crate::error::{AnswerProblem, Error, UnsettledRefund, config, config_with};
 use crate::protocol::Protocol;
 use crate::proxy::{self, ProxySetting};
+use crate::redact::Redactor;
 use crate::refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 use crate::retry::RetryPolicy;
-use crate::scrub::Scrubber;
 use crate::soap::Operation;
 use crate::spans;
 use crate::timer::Timer;
@@ -62,12 +62,15 @@ pub struct ClientBuilder {
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Addresses masked: credentials typed into a URL are refused by `build`, not shown.
+        // Addresses redacted: credentials typed into a URL are refused by `build`, not shown.
         f.debug_struct("ClientBuilder")
-            .field("endpoint", &endpoint::masked(&self.endpoint))
+            .field("endpoint", &crate::sensitive::redacted_url(&self.endpoint))
             .field(
                 "nvp_endpoint",
-                &self.nvp_endpoint.as_deref().map(endpoint::masked),
+                &self
+                    .nvp_endpoint
+                    .as_deref()
+                    .map(crate::sensitive::redacted_url),
             )
             .field("credentials", &self.credentials)
             .field("api_key", &self.api_key)
@@ -267,11 +270,11 @@ impl ClientBuilder {
             _ => {
                 return Err(config(format!(
                     "endpoint {} is not an https URL",
-                    endpoint::masked(&endpoint.to_string())
+                    crate::sensitive::redacted_url(&endpoint.to_string())
                 )));
             }
         }
-        let scrubber = Scrubber::for_secrets(self.credentials.as_ref(), self.api_key.as_ref());
+        let redactor = Redactor::for_secrets(self.credentials.as_ref(), self.api_key.as_ref());
         let (soap, wire) = if self.protocol == Protocol::Rest {
             let api_key = self.api_key.as_ref().ok_or_else(|| {
                 config("REST needs an API key pair (Api-Key and Api-Secret)".to_owned())
@@ -340,7 +343,7 @@ impl ClientBuilder {
                 endpoint,
                 soap,
                 wire,
-                scrubber,
+                redactor,
                 protocol: self.protocol,
                 timeout: self.timeout,
                 retry: self.retry,
@@ -386,7 +389,7 @@ struct Inner {
     /// The client's protocol: what a void becomes on the wire and what its answer proves.
     wire: Wire,
     /// Takes this client's secrets out of whatever an answer makes it say.
-    scrubber: Scrubber,
+    redactor: Redactor,
     protocol: Protocol,
     timeout: Duration,
     retry: RetryPolicy,
@@ -401,7 +404,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field(
                 "endpoint",
-                &endpoint::masked(&self.inner.endpoint.to_string()),
+                &crate::sensitive::redacted_url(&self.inner.endpoint.to_string()),
             )
             .field("protocol", &self.inner.protocol)
             .finish_non_exhaustive()
@@ -428,7 +431,7 @@ impl Client {
             pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
             nvp_endpoint: None,
             retry: RetryPolicy::none(),
-            reconcile: RetryPolicy::before_sending(3, Duration::from_millis(250)),
+            reconcile: RetryPolicy::exponential(3, Duration::from_millis(250)),
             timer: None,
         }
     }
@@ -463,13 +466,13 @@ impl Client {
 
     async fn void_in_span(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
         let wire = &self.inner.wire;
-        let scrubber = &self.inner.scrubber;
+        let redactor = &self.inner.redactor;
         let http_request = wire.request(request)?;
         let operation = Call::<VoidRequest>::operation(wire);
         let answer = self.exchange(operation, http_request).await?;
         wire.judge(request, &answer)
-            .map(|receipt| scrubber.receipt(receipt))
-            .map_err(|error| scrubber.error(error))
+            .map(|receipt| redactor.receipt(receipt))
+            .map_err(|error| redactor.error(error))
     }
 
     /// Voids a payment and, when the outcome is unknown, finds out: it voids again (following
@@ -574,7 +577,7 @@ impl Client {
 
     async fn refund_in_span(&self, request: &RefundRequest) -> Result<RefundReceipt, Error> {
         let wire = &self.inner.wire;
-        let scrubber = &self.inner.scrubber;
+        let redactor = &self.inner.redactor;
         let http_request = wire.request(request)?;
         let sent_at = SystemTime::now();
         let operation = Call::<RefundRequest>::operation(wire);
@@ -583,9 +586,9 @@ impl Client {
             Err(error) => Err(error),
         };
         result
-            .map(|receipt| scrubber.refund_receipt(receipt))
+            .map(|receipt| redactor.refund_receipt(receipt))
             .map_err(|error| {
-                let error = scrubber.error(error);
+                let error = redactor.error(error);
                 if error.outcome_unknown() {
                     Error::RefundOutcomeUnknown(Box::new(UnsettledRefund {
                         payment: request.payment().clone(),
@@ -690,7 +693,7 @@ impl Client {
         let http_request = soap.operation_request::<O>(request)?;
         let answer = self.exchange(O::NAME, http_request).await?;
         soap.read::<O>(&answer)
-            .map_err(|error| self.inner.scrubber.error(error))
+            .map_err(|error| self.inner.redactor.error(error))
     }
 
     /// Sends `request` as it is and returns the whole answer, whatever its status: the way a
@@ -881,7 +884,7 @@ mod tests {
         };
         let waits = Arc::new(Mutex::new(Vec::new()));
         // Minutes apart: a real sleep would hold the test far past its own timeout below.
-        let policy = RetryPolicy::before_sending(2, Duration::from_secs(7 * 60))
+        let policy = RetryPolicy::exponential(2, Duration::from_secs(7 * 60))
             .with_max_backoff(Duration::from_secs(3600));
         let client = Client::builder(format!("http://127.0.0.1:{port}/payment/service.asmx"))
             .credentials(Credentials::new("a", "b"))

@@ -41,7 +41,7 @@ impl Credentials {
         &self.account_id
     }
 
-    /// The password, for the scrubber that keeps it out of what answers make the client say.
+    /// The password, for the redactor that keeps it out of what answers make the client say.
     pub(crate) fn password(&self) -> &str {
         &self.password
     }
@@ -98,7 +98,7 @@ impl ApiKey {
         &self.key
     }
 
-    /// The secret, for the scrubber that keeps it out of what answers make the client say.
+    /// The secret, for the redactor that keeps it out of what answers make the client say.
     pub(crate) fn secret(&self) -> &str {
         &self.secret
     }

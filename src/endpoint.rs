@@ -3,8 +3,7 @@
 use http::Uri;
 
 use crate::error::{Error, config, config_with};
-
-pub(crate) use crate::sensitive::masked_url as masked;
+use crate::sensitive::redacted_url;
 
 /// Parses `url`, the address called `what` in messages, refusing credentials written in it:
 /// HTTP Basic credentials belong in [`Credentials`](crate::Credentials), where they are kept
@@ -18,7 +17,7 @@ pub(crate) fn parse(url: &str, what: &str) -> Result<Uri, Error> {
         return Err(config(format!(
             "{what} {} has credentials in it: give them as the account ID and password \
              (INSTAMED_ACCOUNT_ID, INSTAMED_PASSWORD), never in the URL",
-            masked(url)
+            redacted_url(url)
         )));
     }
     Ok(uri)
@@ -30,7 +29,7 @@ pub(crate) fn parse(url: &str, what: &str) -> Result<Uri, Error> {
 pub(crate) fn parse_authority(url: &str, what: &str) -> Result<Uri, Error> {
     let uri: Uri = url
         .parse()
-        .map_err(|e| config_with(format!("{what} {} is not a URL", masked(url)), e))?;
+        .map_err(|e| config_with(format!("{what} {} is not a URL", redacted_url(url)), e))?;
     if let Some(authority) = uri.authority()
         && has_colon_after_host(authority.as_str())
         && authority.port_u16().is_none()
@@ -38,7 +37,7 @@ pub(crate) fn parse_authority(url: &str, what: &str) -> Result<Uri, Error> {
         return Err(config(format!(
             "{what} {} has a port that is not a number (percent-encode a /, ? or # in a \
              password: unencoded, it ends the host part early)",
-            masked(url)
+            redacted_url(url)
         )));
     }
     Ok(uri)
@@ -88,19 +87,19 @@ mod tests {
     #[test]
     fn masking_hides_user_and_password_and_keeps_the_rest() {
         assert_eq!(
-            masked("https://user:pa55@host:8443/payment/service.asmx"),
+            redacted_url("https://user:pa55@host:8443/payment/service.asmx"),
             "https://***@host:8443/payment/service.asmx"
         );
-        // A `/` in the password: the parser's authority ends early; the mask does not.
+        // A `/` in the password: the parser's authority ends early; the redact does not.
         assert_eq!(
-            masked("https://user:pa/55@host:8443/payment/service.asmx"),
+            redacted_url("https://user:pa/55@host:8443/payment/service.asmx"),
             "https://***@host:8443/payment/service.asmx"
         );
-        assert_eq!(masked("user:pw@proxy:3128"), "***@proxy:3128");
-        assert_eq!(masked("http://proxy:3128"), "http://proxy:3128");
-        assert_eq!(masked("https://a@b@host/"), "https://***@host/");
+        assert_eq!(redacted_url("user:pw@proxy:3128"), "***@proxy:3128");
+        assert_eq!(redacted_url("http://proxy:3128"), "http://proxy:3128");
+        assert_eq!(redacted_url("https://a@b@host/"), "https://***@host/");
         assert_eq!(
-            masked("https://host/cards/4111-1111-1111-1111/x?pan=4111111111111111"),
+            redacted_url("https://host/cards/4111-1111-1111-1111/x?pan=4111111111111111"),
             "https://host/cards/[redacted]/x?pan=[redacted]"
         );
     }

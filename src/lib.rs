@@ -38,10 +38,10 @@ pub mod files;
 pub mod nvp;
 mod protocol;
 mod proxy;
+mod redact;
 mod refund;
 pub mod rest;
 mod retry;
-mod scrub;
 pub mod sensitive;
 pub mod soap;
 mod spans;
@@ -63,7 +63,7 @@ pub use proxy::ProxyError;
 pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};
 pub use retry::RetryPolicy;
 pub use trust::TrustRoots;
-pub use void::{VoidAnswer, VoidConfirmation, VoidReceipt, VoidRequest};
+pub use void::{Evidence, VoidConfirmation, VoidReceipt, VoidRequest};
 
 /// The README's examples, compiled as doctests so that they cannot drift from the API.
 #[doc = include_str!("../README.md")]

@@ -31,8 +31,9 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::proxy::matcher::Matcher;
 use tower_service::Service;
 
-use crate::endpoint::{self, masked};
+use crate::endpoint;
 use crate::error::{BoxError, Error, config};
+use crate::sensitive::redacted_url;
 
 /// The environment variables that name a proxy for HTTPS, in the order they are read.
 const HTTPS_VARIABLES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
@@ -55,7 +56,7 @@ impl fmt::Debug for ProxySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Environment => f.write_str("Environment"),
-            Self::Url(url) => f.debug_tuple("Url").field(&masked(url)).finish(),
+            Self::Url(url) => f.debug_tuple("Url").field(&redacted_url(url)).finish(),
             Self::Off => f.write_str("Off"),
         }
     }
@@ -172,7 +173,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// Refuses a proxy URL that cannot be used, naming where it came from and never its password.
 fn check(url: &str, origin: &str) -> Result<(), Error> {
-    let shown = masked(url);
+    let shown = redacted_url(url);
     let uri = endpoint::parse_authority(url, origin)?;
     // A proxy is a host and a port; anything after them is a password's `/`, `?` or `#`
     // that cut the authority short, and the rest of the password with it.

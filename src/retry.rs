@@ -32,7 +32,7 @@ impl RetryPolicy {
 
     /// Up to `max_retries` retries, waiting `initial_backoff`, then twice as long each time, at
     /// most 30 seconds.
-    pub const fn before_sending(max_retries: u32, initial_backoff: Duration) -> Self {
+    pub const fn exponential(max_retries: u32, initial_backoff: Duration) -> Self {
         Self {
             max_retries,
             initial_backoff,
@@ -67,7 +67,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let policy = RetryPolicy::before_sending(10, Duration::from_millis(100))
+        let policy = RetryPolicy::exponential(10, Duration::from_millis(100))
             .with_max_backoff(Duration::from_millis(500));
         let waits: Vec<u128> = (0..5).map(|n| policy.backoff(n).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 500, 500]);

@@ -121,7 +121,7 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     .with_card_present_status(status);
     let mut builder = Client::builder(&args.endpoint)
         .protocol(protocol)
-        .reconcile_policy(RetryPolicy::before_sending(
+        .reconcile_policy(RetryPolicy::exponential(
             args.attempts,
             Duration::from_millis(args.backoff_ms),
         ));

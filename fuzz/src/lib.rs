@@ -486,14 +486,14 @@ fn nvp_value(pairs: &[(String, String)], key: &str) -> Option<String> {
 /// An NVP answer body: `nvp::decode` reads exactly what the pairs say, and the client's outcome
 /// (through `contract::verify`, as an HTTP 200, 500 and 401 answer) follows from what it read.
 pub fn check_nvp(body: &[u8]) {
-    use instamed_soap::VoidAnswer;
+    use instamed_soap::Evidence;
     use instamed_soap::nvp::{self, NvpProblem};
 
     /// What the pairs say to a void: an error, or the fields of an answer.
     #[derive(Debug)]
     enum NvpSaid {
         Error { code: Option<String>, message: String },
-        Answer(VoidAnswer),
+        Answer(Evidence),
     }
     let decoded = nvp::decode(body).and_then(|answer| match answer.error() {
         Some(error) => Ok(NvpSaid::Error {
@@ -502,8 +502,8 @@ pub fn check_nvp(body: &[u8]) {
                 .message
                 .map_or_else(|| "no errorMessage".to_owned(), str::to_owned),
         }),
-        None => match VoidAnswer::from_nvp(&answer) {
-            fields if fields == VoidAnswer::default() => Err(NvpProblem::NoPairs),
+        None => match Evidence::from_nvp(&answer) {
+            fields if fields == Evidence::default() => Err(NvpProblem::NoPairs),
             fields => Ok(NvpSaid::Answer(fields)),
         },
     });

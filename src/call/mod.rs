@@ -264,7 +264,7 @@ fn check_answer(answer: &Response<Bytes>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The start of a body as text, for an error message: 4 KiB, which the scrubber cleans of
+/// The start of a body as text, for an error message: 4 KiB, which the redactor cleans of
 /// secrets and then cuts to its excerpt length, so that a secret is never cut in half and shown
 /// in part.
 fn excerpt(body: &[u8]) -> String {

@@ -21,7 +21,7 @@ use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::rest::{
     self, ErrorAnswer, Keys, PaymentAnswer, RefundBody, TransactionStatus, VoidBody,
 };
-use crate::void::{self, VoidAnswer, VoidReceipt, VoidRequest};
+use crate::void::{self, Evidence, VoidReceipt, VoidRequest};
 
 const API_KEY: HeaderName = HeaderName::from_static("api-key");
 const API_SECRET: HeaderName = HeaderName::from_static("api-secret");
@@ -52,7 +52,7 @@ impl Rest {
         let host = base.host().ok_or_else(|| {
             config(format!(
                 "base URL {} has no host",
-                crate::endpoint::masked(&base.to_string())
+                crate::sensitive::redacted_url(&base.to_string())
             ))
         })?;
         let authority = base.authority().map_or(host, |a| a.as_str());
@@ -103,7 +103,7 @@ impl Rest {
     ///
     /// Only two kinds of answer are judged by their JSON: a 2xx, and a 4xx that carries a
     /// refusal's statuses and reads strictly (rows R1 and R2 of `docs/outcomes.md`).
-    pub fn read(&self, answer: &Response<Bytes>) -> Result<VoidAnswer, Error> {
+    pub fn read(&self, answer: &Response<Bytes>) -> Result<Evidence, Error> {
         let status = answer.status();
         let code = status.as_u16();
         let body = answer.body();
@@ -234,8 +234,8 @@ fn content_type(answer: &Response<Bytes>) -> String {
         .unwrap_or_default()
 }
 
-fn from_payment(answer: PaymentAnswer) -> VoidAnswer {
-    VoidAnswer {
+fn from_payment(answer: PaymentAnswer) -> Evidence {
+    Evidence {
         transaction_status: Some(answer.transaction_status.code().to_owned()),
         primary_transaction_status: answer
             .primary_transaction_status
@@ -245,12 +245,12 @@ fn from_payment(answer: PaymentAnswer) -> VoidAnswer {
         primary_transaction_id: answer.primary_transaction_id,
         transaction_id: answer.transaction_id,
         authorization_number: answer.authorization_number,
-        ..VoidAnswer::default()
+        ..Evidence::default()
     }
 }
 
-fn from_error(answer: ErrorAnswer) -> VoidAnswer {
-    VoidAnswer {
+fn from_error(answer: ErrorAnswer) -> Evidence {
+    Evidence {
         transaction_status: answer.transaction_status.map(|s| s.code().to_owned()),
         primary_transaction_status: answer
             .primary_transaction_status
@@ -260,7 +260,7 @@ fn from_error(answer: ErrorAnswer) -> VoidAnswer {
         response_message: answer.response_message.or(answer.message),
         primary_transaction_id: answer.primary_transaction_id,
         transaction_id: answer.transaction_id,
-        ..VoidAnswer::default()
+        ..Evidence::default()
     }
 }
 

@@ -20,18 +20,18 @@ use crate::bindings::types::{CreditCardCreditResponseData, DoCreditCardSimpleRef
 use crate::error::{AnswerProblem, Error};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::Operation;
-use crate::verdict::{Rule, VoidAnswer, fault_verdict, nvp_statuses, verdict};
+use crate::verdict::{Evidence, Rule, fault_verdict, nvp_statuses, verdict};
 
-impl From<CreditCardCreditResponseData> for VoidAnswer {
+impl From<CreditCardCreditResponseData> for Evidence {
     fn from(data: CreditCardCreditResponseData) -> Self {
-        VoidAnswer {
+        Evidence {
             transaction_status: data.transaction_status,
             response_code: data.response_code,
             response_message: data.response_message,
             primary_transaction_id: data.primary_transaction_id,
             transaction_id: data.transaction_id,
             authorization_number: data.authorization_number,
-            ..VoidAnswer::default()
+            ..Evidence::default()
         }
     }
 }
@@ -39,7 +39,7 @@ impl From<CreditCardCreditResponseData> for VoidAnswer {
 /// What the decoded fields of a refund's answer prove: the one mapping shared with the void.
 pub(crate) fn judge(
     request: &RefundRequest,
-    answer: VoidAnswer,
+    answer: Evidence,
     protocol: Protocol,
 ) -> Result<RefundReceipt, Error> {
     let answer = verdict(request.payment(), answer, Rule::Refund)?;
@@ -125,14 +125,14 @@ mod tests {
         .unwrap()
     }
 
-    fn answer(status: &str, message: &str, refund_id: Option<&str>) -> VoidAnswer {
-        VoidAnswer {
+    fn answer(status: &str, message: &str, refund_id: Option<&str>) -> Evidence {
+        Evidence {
             transaction_status: Some(status.to_owned()),
             primary_transaction_status: Some("C".to_owned()),
             response_message: Some(message.to_owned()),
             primary_transaction_id: Some(ID.to_owned()),
             transaction_id: refund_id.map(str::to_owned),
-            ..VoidAnswer::default()
+            ..Evidence::default()
         }
     }
 

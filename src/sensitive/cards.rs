@@ -8,9 +8,9 @@
 //! `&#x34;`, `&nbsp;`) or as a JSON escape (`\u0034`, `\t`, `\/`).
 //!
 //! What stands beside a number does not hide it: `card_4111111111111111` and
-//! `x4111111111111111y` are masked. One thing does: a run of digits inside a hex identifier
+//! `x4111111111111111y` are redacted. One thing does: a run of digits inside a hex identifier
 //! (`887BFFC901103101744246852F5EC81D`, a GUID) belongs to that identifier, which comes back
-//! whole. A transaction ID that came back masked would name another payment.
+//! whole. A transaction ID that came back redacted would name another payment.
 
 use std::borrow::Cow;
 use std::ops::RangeInclusive;
@@ -294,7 +294,7 @@ impl Sequence {
 }
 
 /// `text` with every card number replaced by [`REDACTED`] (borrowed when it holds none).
-pub fn mask_cards(text: &str) -> Cow<'_, str> {
+pub fn redact_cards(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     // Every spelling of a digit holds an ASCII digit (`4`, `%34`, `&#52;`, `\u0034`): a text
     // with fewer than 13 holds no card, and most texts (a status, a code, a short ID) are such.
@@ -627,7 +627,7 @@ mod tests {
                 ] {
                     let text = format!("{before}{written}{after}");
                     assert_eq!(
-                        mask_cards(&text),
+                        redact_cards(&text),
                         format!("{before}{REDACTED}{after}"),
                         "{text:?}"
                     );
@@ -638,7 +638,7 @@ mod tests {
 
     #[test]
     fn a_hex_identifier_comes_back_whole() {
-        // Random hex IDs whose digit runs hold a Luhn-valid card-length run: once masked
+        // Random hex IDs whose digit runs hold a Luhn-valid card-length run: once redacted
         // inside a receipt, which then named another payment.
         for id in [
             "887BFFC901103101744246852F5EC81D",
@@ -650,13 +650,13 @@ mod tests {
             "12345678-1234-5678-1234-567812345678",
             "{41111111-1111-1111-1111-111111111111}",
         ] {
-            assert_eq!(mask_cards(id), id);
+            assert_eq!(redact_cards(id), id);
             let text = format!("payment {id} voided");
-            assert_eq!(mask_cards(&text), text);
+            assert_eq!(redact_cards(&text), text);
         }
         // A hex identifier beside a card hides neither.
         assert_eq!(
-            mask_cards("AB12 4111 1111 1111 1111"),
+            redact_cards("AB12 4111 1111 1111 1111"),
             format!("AB12 {REDACTED}")
         );
     }
@@ -671,9 +671,12 @@ mod tests {
             "10.00 + 2.50, phone 555-123-4567",
             "4111    1111 1111 1111", // four separators apart: two numbers
         ] {
-            assert_eq!(mask_cards(text), text);
+            assert_eq!(redact_cards(text), text);
         }
-        assert!(matches!(mask_cards("status V, code 000"), Cow::Borrowed(_)));
+        assert!(matches!(
+            redact_cards("status V, code 000"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
@@ -798,7 +801,7 @@ mod tests {
             pieces in proptest::collection::vec(piece(), 0..10)
         ) {
             let text = pieces.concat();
-            prop_assert_eq!(mask_cards(&text).into_owned(), reference(&text), "{:?}", text);
+            prop_assert_eq!(redact_cards(&text).into_owned(), reference(&text), "{:?}", text);
         }
     }
 }

@@ -11,14 +11,14 @@
 //!   user-name forms) found as written, percent-encoded (`%20` or `+` for a space, either case
 //!   of hex), form-encoded, JSON-escaped (`\"`, `\\`, `\/`, `\uXXXX`) and XML-escaped
 //!   (`&amp;`, `&#38;`, `&#x26;`);
-//! - [`mask_cards`]: card numbers, 13 to 19 digits passing the Luhn check ([`luhn`]), written
+//! - [`redact_cards`]: card numbers, 13 to 19 digits passing the Luhn check ([`luhn`]), written
 //!   in groups of any size separated by spaces, tabs, no-break spaces, dots, dashes, slashes,
 //!   underscores or `+` (up to three between two groups), with digits and separators also
 //!   percent-encoded, written as XML character references or as JSON `\u` escapes, standing
 //!   alone or glued to letters or `_`; a hex identifier (a transaction ID, a GUID) that holds a
 //!   card-like run of digits comes back whole;
 //! - [`shown`]: text from the outside world that a line is about to show (a URL path, a query,
-//!   a header name, an operation name), cards masked and control characters dropped; [`route`]:
+//!   a header name, an operation name), cards redacted and control characters dropped; [`route`]:
 //!   a path reduced to its words, for a line that cannot know what else to take out;
 //! - [`names`]: which names (of elements, attributes, form keys, JSON keys, headers) hold
 //!   secrets.
@@ -33,7 +33,7 @@ mod secrets;
 
 use std::borrow::Cow;
 
-pub use cards::{luhn, mask_cards};
+pub use cards::{luhn, redact_cards};
 pub use secrets::Secrets;
 
 pub(crate) use cards::trim_hanging_digits;
@@ -61,25 +61,25 @@ pub fn route(path: &str) -> Cow<'_, str> {
     Cow::Owned(segments.join("/"))
 }
 
-/// `text` as a line may show it: card numbers masked ([`mask_cards`]) and control characters
+/// `text` as a line may show it: card numbers redacted ([`redact_cards`]) and control characters
 /// left out, so that a URL path, a query, a header name or an operation name taken from a
 /// request can go into a log line, a skip line, an error or a span field without carrying a
 /// card number or forging a line.
 pub fn shown(text: &str) -> Cow<'_, str> {
     if !text.contains(char::is_control) {
-        return mask_cards(text);
+        return redact_cards(text);
     }
     // Masked after the control characters go: what is judged is what is shown.
     let printable: String = text.chars().filter(|c| !c.is_control()).collect();
-    Cow::Owned(mask_cards(&printable).into_owned())
+    Cow::Owned(redact_cards(&printable).into_owned())
 }
 
 /// `url` with everything between its scheme and its last `@` replaced by `***`, so that an
 /// address can go in an error message or a log whatever was typed into it. The last `@`
 /// anywhere, not only in what a parser takes as the authority: a password with an unencoded
 /// `/`, `?` or `#` in it ends the authority early and leaves the rest of it in the path. A
-/// path or query is data too: card numbers in it are masked, control characters left out.
-pub fn masked_url(url: &str) -> String {
+/// path or query is data too: card numbers in it are redacted, control characters left out.
+pub fn redacted_url(url: &str) -> String {
     let start = url.find("://").map_or(0, |at| at + 3);
     let url = match url[start..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
@@ -137,7 +137,7 @@ mod tests {
             let mut secrets = Secrets::new();
             secrets.insert(&secret);
             let removed = secrets.remove(&text);
-            let masked = mask_cards(&removed);
+            let masked = redact_cards(&removed);
             let _ = (shown(&text), route(&text), trim_hanging_digits(&text));
             if !masked.contains(REDACTED) {
                 proptest::prop_assert_eq!(masked.as_ref(), text.as_str());

@@ -230,7 +230,7 @@ pub(crate) fn bounded(text: String) -> String {
     while !trimmed.is_char_boundary(end) {
         end -= 1;
     }
-    // The text is cut before anyone scrubs it: a card number the cut splits would be too short
+    // The text is cut before anyone redacts it: a card number the cut splits would be too short
     // to be recognised as one, so the digits the cut leaves hanging go with the rest.
     let kept = crate::sensitive::trim_hanging_digits(&trimmed[..end]);
     format!("{kept}…")

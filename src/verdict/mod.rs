@@ -26,7 +26,7 @@
 //! fault's detail, `nvp` reads NVP pairs and errors, `refusal` sorts a known refusal by the
 //! void's rules (`void`) or the refund's (`refund`), and `wording` is where words are read.
 
-mod answer;
+mod evidence;
 mod fault;
 mod nvp;
 mod refund;
@@ -38,7 +38,7 @@ mod wording;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use answer::VoidAnswer;
+pub use evidence::Evidence;
 pub(crate) use fault::fault_verdict;
 pub(crate) use nvp::nvp_statuses;
 pub(crate) use statuses::verdict;

@@ -7,9 +7,9 @@ use crate::nvp::{NvpAnswer, NvpProblem};
 
 use super::refusal::{Refused, error_of, kind_of, refusal_error};
 use super::statuses::{about_another_payment, is_refusal_status};
-use super::{Rule, VoidAnswer};
+use super::{Evidence, Rule};
 
-impl VoidAnswer {
+impl Evidence {
     /// The fields of a void's answer among NVP pairs (keys matched case-blind).
     pub fn from_nvp(answer: &NvpAnswer<'_>) -> Self {
         let get = |key: &str| answer.get(key).map(str::to_owned);
@@ -33,8 +33,8 @@ pub(crate) fn nvp_statuses(
     answer: &NvpAnswer<'_>,
     status: u16,
     rule: Rule,
-) -> Result<Result<VoidAnswer, Error>, NvpProblem> {
-    let fields = VoidAnswer::from_nvp(answer);
+) -> Result<Result<Evidence, Error>, NvpProblem> {
+    let fields = Evidence::from_nvp(answer);
     if let Some(error) = answer.error() {
         let code = error.code.map(str::to_owned);
         let message = error
@@ -44,7 +44,7 @@ pub(crate) fn nvp_statuses(
             payment, code, message, fields, status, rule,
         )));
     }
-    if fields == VoidAnswer::default() {
+    if fields == Evidence::default() {
         return Err(NvpProblem::NoPairs);
     }
     if !(200..300).contains(&status) {
@@ -62,7 +62,7 @@ pub(super) fn nvp_error_verdict(
     payment: &TransactionId,
     code: Option<String>,
     message: String,
-    answer: VoidAnswer,
+    answer: Evidence,
     status: u16,
     rule: Rule,
 ) -> Error {
@@ -123,7 +123,7 @@ mod tests {
             let error = judge_nvp_error(
                 Some("400".to_owned()),
                 "Transaction cannot be voided: funds transfer initiated.".to_owned(),
-                VoidAnswer::default(),
+                Evidence::default(),
                 status,
             );
             assert_eq!(kind(&error), "nvp", "{status}");
@@ -134,7 +134,7 @@ mod tests {
         let known = judge_nvp_error(
             Some("400".to_owned()),
             "Transaction cannot be voided: funds transfer initiated.".to_owned(),
-            VoidAnswer::default(),
+            Evidence::default(),
             200,
         );
         assert_eq!(kind(&known), "nvp");
@@ -143,12 +143,12 @@ mod tests {
 
     #[test]
     fn nvp_errors_are_unknown_unless_rejected_or_structured() {
-        let nvp = |code: Option<&str>, message: &str, answer: VoidAnswer| {
+        let nvp = |code: Option<&str>, message: &str, answer: Evidence| {
             judge_nvp_error(code.map(str::to_owned), message.to_owned(), answer, 200)
         };
         let words = "Database timeout while checking whether the transaction was already \
                      voided; no change made";
-        let error = nvp(Some("500"), words, VoidAnswer::default());
+        let error = nvp(Some("500"), words, Evidence::default());
         assert_eq!(kind(&error), "nvp");
         assert!(error.outcome_unknown());
         for code in [
@@ -162,16 +162,16 @@ mod tests {
             let error = nvp(
                 code,
                 "Transaction has already been voided.",
-                VoidAnswer::default(),
+                Evidence::default(),
             );
             assert!(error.outcome_unknown(), "{code:?}: {error:?}");
         }
-        let rejected = nvp(Some("400"), "Transaction not found.", VoidAnswer::default());
+        let rejected = nvp(Some("400"), "Transaction not found.", Evidence::default());
         assert_eq!(kind(&rejected), "unknown");
         let plain = nvp(
             Some("400"),
             "An unexpected error occurred",
-            VoidAnswer::default(),
+            Evidence::default(),
         );
         assert_eq!(kind(&plain), "nvp");
         assert!(!plain.outcome_unknown());

@@ -5,16 +5,16 @@ use crate::domain::TransactionId;
 use crate::error::{AnswerProblem, Error, Refusal};
 
 use super::refusal::refusal_error;
-use super::{Rule, VoidAnswer};
+use super::{Evidence, Rule};
 
 /// The one mapping from an answer's statuses to a verdict, for a void or a refund of `payment`:
 /// the answer itself when it proves success, otherwise the error that says why not. Only `C` +
 /// `V` is a void's success; only `D` or `X` is a refusal.
 pub(crate) fn verdict(
     payment: &TransactionId,
-    answer: VoidAnswer,
+    answer: Evidence,
     rule: Rule,
-) -> Result<VoidAnswer, Error> {
+) -> Result<Evidence, Error> {
     let inconsistent = |why: String| Error::malformed(200, AnswerProblem::Inconsistent(why));
     if let Some(why) = about_another_payment(
         payment,

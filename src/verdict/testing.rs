@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::soap::{DetailEntry, FaultCode, SoapFault, SoapVersion};
 
 use super::nvp::nvp_error_verdict;
-use super::{Rule, VoidAnswer, fault_verdict, verdict};
+use super::{Evidence, Rule, fault_verdict, verdict};
 
 pub(crate) const ID: &str = "EE52401813A74328AAA7D93319FF4383";
 pub(crate) const NS: &str = "urn:service";
@@ -15,15 +15,15 @@ pub(crate) fn payment() -> TransactionId {
     TransactionId::new(ID).unwrap()
 }
 
-pub(crate) fn answer(status: &str, primary: &str, message: &str) -> VoidAnswer {
+pub(crate) fn answer(status: &str, primary: &str, message: &str) -> Evidence {
     let some = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-    VoidAnswer {
+    Evidence {
         transaction_status: some(status),
         primary_transaction_status: some(primary),
         response_code: Some("000".to_owned()),
         response_message: some(message),
         primary_transaction_id: Some(ID.to_lowercase()),
-        ..VoidAnswer::default()
+        ..Evidence::default()
     }
 }
 
@@ -50,7 +50,7 @@ pub(crate) fn fault(code: FaultCode, reason: &str, detail: &[(&str, &str)]) -> B
 }
 
 /// The verdict on a result of a void of the test's payment.
-pub(crate) fn judge(answer: VoidAnswer) -> Result<VoidAnswer, Error> {
+pub(crate) fn judge(answer: Evidence) -> Result<Evidence, Error> {
     verdict(&payment(), answer, Rule::Void)
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn judge_fault(fault: Box<SoapFault>, namespace: &str) -> Error {
 pub(crate) fn judge_nvp_error(
     code: Option<String>,
     message: String,
-    answer: VoidAnswer,
+    answer: Evidence,
     status: u16,
 ) -> Error {
     nvp_error_verdict(&payment(), code, message, answer, status, Rule::Void)

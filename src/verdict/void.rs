@@ -53,12 +53,12 @@ pub(super) fn void_kind_of(refused: Refused, primary: Option<&str>, wording: &st
 mod tests {
     use crate::error::Error;
     use crate::soap::FaultCode;
-    use crate::verdict::VoidAnswer;
+    use crate::verdict::Evidence;
     use crate::verdict::testing::*;
 
     #[test]
     fn refusals_are_sorted_by_status_then_by_words() {
-        let of = |a: VoidAnswer| kind(&judge(a).unwrap_err());
+        let of = |a: Evidence| kind(&judge(a).unwrap_err());
         assert_eq!(of(answer("D", "V", "DECLINED")), "already");
         assert_eq!(of(answer("X", "V", "DECLINED")), "already");
         assert_eq!(of(answer("D", "", "Transaction already voided")), "already");

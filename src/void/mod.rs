@@ -10,4 +10,4 @@ pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
 pub use request::VoidRequest;
 // The evidence of an answer, which the refund shares, lives with the rules that judge it.
-pub use crate::verdict::VoidAnswer;
+pub use crate::verdict::Evidence;

@@ -10,11 +10,11 @@ use crate::bindings::types::{
 use crate::error::{AnswerProblem, Error};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::{Operation, SoapFault, SoapVersion};
-use crate::verdict::{Rule, VoidAnswer, fault_verdict, nvp_statuses, verdict};
+use crate::verdict::{Evidence, Rule, fault_verdict, nvp_statuses, verdict};
 
 use super::{VoidReceipt, VoidRequest};
 
-impl From<SecondaryCreditCardVoidResponseData> for VoidAnswer {
+impl From<SecondaryCreditCardVoidResponseData> for Evidence {
     fn from(data: SecondaryCreditCardVoidResponseData) -> Self {
         Self {
             transaction_status: data.transaction_status,
@@ -80,7 +80,7 @@ pub(crate) fn judge_nvp(
 /// outcome is unknown. Only `C` + `V` is a success; only `D` or `X` is a refusal.
 pub(crate) fn judge(
     request: &VoidRequest,
-    answer: VoidAnswer,
+    answer: Evidence,
     protocol: Protocol,
 ) -> Result<VoidReceipt, Error> {
     let answer = verdict(request.payment(), answer, Rule::Void)?;

@@ -84,7 +84,7 @@ const CLIENT_LAYERS: [&[&str]; 7] = [
     &["endpoint", "trust", "proxy", "transport", "deadline"],
     &["verdict", "void", "refund"],
     &["call"],
-    &["client", "retry", "spans", "scrub"],
+    &["client", "retry", "spans", "redact"],
 ];
 
 /// The sections of a manifest that list dependencies the crate itself is built with.

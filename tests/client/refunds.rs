@@ -184,7 +184,7 @@ async fn an_unknown_refund_is_sent_once_even_with_a_retry_policy() {
     let client = Client::builder(&server.url)
         .credentials(Credentials::new("acct", "pw"))
         .ca_certificate_file(&server.ca_path)
-        .retry_policy(RetryPolicy::before_sending(3, Duration::from_millis(1)))
+        .retry_policy(RetryPolicy::exponential(3, Duration::from_millis(1)))
         .build()
         .expect("client");
     let id = TransactionId::new("EE52401813A74328AAA7D93319FF4383").expect("id");

@@ -24,7 +24,7 @@ fn builder(simulator: &Simulator) -> ClientBuilder {
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
         .ca_certificate_file(simulator.ca_path().unwrap())
         .timeout(Duration::from_secs(5))
-        .reconcile_policy(RetryPolicy::before_sending(3, Duration::from_millis(10)))
+        .reconcile_policy(RetryPolicy::exponential(3, Duration::from_millis(10)))
 }
 
 async fn with_faults(plan: FaultPlan) -> Simulator {
@@ -127,7 +127,7 @@ async fn an_outcome_that_stays_unknown_is_reported_as_unknown() {
         .unwrap();
     let client = builder(&simulator)
         .timeout(Duration::from_millis(150))
-        .reconcile_policy(RetryPolicy::before_sending(2, Duration::from_millis(10)))
+        .reconcile_policy(RetryPolicy::exponential(2, Duration::from_millis(10)))
         .build()
         .unwrap();
     let error = client
@@ -191,7 +191,7 @@ async fn a_failure_before_sending_is_retried_only_when_asked() {
             .with_listen(([127, 0, 0, 1], port).into());
         Simulator::start(config).await.unwrap()
     });
-    let patient = client(RetryPolicy::before_sending(8, Duration::from_millis(100)));
+    let patient = client(RetryPolicy::exponential(8, Duration::from_millis(100)));
     let error = patient.void(&request).await.unwrap_err();
     // It got through to the simulator, which does not know the payment.
     assert!(matches!(error, Error::UnknownTransaction(_)), "{error:?}");
@@ -216,7 +216,7 @@ async fn a_failure_after_sending_is_never_retried() {
     let client = Client::builder(format!("http://127.0.0.1:{port}/payment/service.asmx"))
         .credentials(Credentials::new("a", "b"))
         .allow_plain_http_on_loopback(true)
-        .retry_policy(RetryPolicy::before_sending(5, Duration::from_millis(10)))
+        .retry_policy(RetryPolicy::exponential(5, Duration::from_millis(10)))
         .build()
         .unwrap();
     let error = client
@@ -268,10 +268,7 @@ fn scripted_client(server: &support::Server, retries: u32) -> Client {
     Client::builder(&server.url)
         .credentials(Credentials::new("a", "b"))
         .ca_certificate_file(&server.ca_path)
-        .reconcile_policy(RetryPolicy::before_sending(
-            retries,
-            Duration::from_millis(5),
-        ))
+        .reconcile_policy(RetryPolicy::exponential(retries, Duration::from_millis(5)))
         .build()
         .unwrap()
 }

@@ -207,7 +207,7 @@ async fn reconciling_waits_on_the_clients_timer() {
     // Every answer is a 503: the void's outcome stays unknown, attempt after attempt.
     let server = Server::start(StatusCode::SERVICE_UNAVAILABLE).await;
     let timer = Recording::default();
-    let policy = RetryPolicy::before_sending(3, Duration::from_secs(5 * 60))
+    let policy = RetryPolicy::exponential(3, Duration::from_secs(5 * 60))
         .with_max_backoff(Duration::from_secs(3600));
     let client = server
         .client()

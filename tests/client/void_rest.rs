@@ -518,7 +518,7 @@ fn reconciling_client(server: &Server) -> Client {
         .protocol(Protocol::Rest)
         .ca_certificate_file(&server.ca_path)
         .timeout(Duration::from_millis(500))
-        .reconcile_policy(RetryPolicy::before_sending(2, Duration::from_millis(1)))
+        .reconcile_policy(RetryPolicy::exponential(2, Duration::from_millis(1)))
         .build()
         .expect("client")
 }
@@ -613,7 +613,7 @@ async fn rest_reconciliation_takes_no_proof_about_another_transaction() {
             .protocol(Protocol::Rest)
             .ca_certificate_file(&server.ca_path)
             .timeout(Duration::from_secs(5))
-            .reconcile_policy(instamed_soap::RetryPolicy::before_sending(
+            .reconcile_policy(instamed_soap::RetryPolicy::exponential(
                 2,
                 Duration::from_millis(1),
             ))

@@ -50,7 +50,7 @@ fn client(url: &str, ca: &std::path::Path, protocol: Protocol) -> Client {
         .protocol(protocol)
         .ca_certificate_file(ca)
         .timeout(Duration::from_secs(2))
-        .reconcile_policy(RetryPolicy::before_sending(2, Duration::from_millis(1)))
+        .reconcile_policy(RetryPolicy::exponential(2, Duration::from_millis(1)))
         .build()
         .expect("client")
 }

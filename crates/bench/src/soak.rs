@@ -99,8 +99,8 @@ pub async fn run(args: &Options) -> Result<bool, Box<dyn std::error::Error>> {
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .max_idle_connections(args.concurrency)
-        .retry_policy(RetryPolicy::before_sending(3, Duration::from_millis(20)))
-        .reconcile_policy(RetryPolicy::before_sending(5, Duration::from_millis(20)));
+        .retry_policy(RetryPolicy::exponential(3, Duration::from_millis(20)))
+        .reconcile_policy(RetryPolicy::exponential(5, Duration::from_millis(20)));
     if let Some(ca) = simulator.ca_path() {
         builder = builder.ca_certificate_file(ca);
     }

@@ -271,7 +271,7 @@ fn shown(request: &Request) -> String {
             );
             format!(
                 "{method} {}",
-                instamed_soap::sensitive::masked_url(&address)
+                instamed_soap::sensitive::redacted_url(&address)
             )
         }
         Err(_) => format!("{method} (a URL that cannot be read)"),

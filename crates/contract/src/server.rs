@@ -168,7 +168,7 @@ impl ContractServer {
             ContractServerError::Upstream(Error::InvalidConfig {
                 reason: format!(
                     "upstream {:?} is not a URL",
-                    instamed_soap::sensitive::masked_url(&upstream.endpoint)
+                    instamed_soap::sensitive::redacted_url(&upstream.endpoint)
                 ),
                 source: None,
             })
@@ -366,12 +366,12 @@ fn operation_of(request: &SeenRequest<'_>) -> String {
 }
 
 /// `name` as one short token: operation names are letters, digits and a few marks; anything
-/// else is shown as `?`, and a long name is cut. Card numbers are masked first (a REST
+/// else is shown as `?`, and a long name is cut. Card numbers are redacted first (a REST
 /// operation is a path segment, which may be one), while their separators are still there to
 /// be read.
 fn loggable(name: &str) -> String {
     const LONGEST: usize = 64;
-    let swept = instamed_soap::sensitive::mask_cards(name);
+    let swept = instamed_soap::sensitive::redact_cards(name);
     let mut shown: String = swept
         .chars()
         .take(LONGEST)

@@ -8,7 +8,7 @@
 use instamed_soap::exact_json::Json;
 
 use super::{REDACTED, Sweep, names};
-use instamed_soap::sensitive::mask_cards;
+use instamed_soap::sensitive::redact_cards;
 
 /// Redacts a JSON document; `None` when it does not parse (then it cannot be judged).
 ///
@@ -40,7 +40,7 @@ fn walk(value: &mut Json, sweep: &mut Sweep) {
         Json::Array(items) => items.iter_mut().for_each(|item| walk(item, sweep)),
         Json::String(text) => *text = sweep.value(text),
         Json::Number(number) => {
-            if mask_cards(number) != number.as_str() {
+            if redact_cards(number) != number.as_str() {
                 *value = Json::String(REDACTED.to_owned());
             }
         }

@@ -20,7 +20,7 @@
 //!   token, an API key, a cookie, a password field) and removed wherever else they appear in
 //!   the exchange, in any encoding [`Secrets`] reads (percent- and form-encoded, JSON- and
 //!   XML-escaped);
-//! - **the last net**, [`mask_cards`], replaces every card number left anywhere, in any
+//! - **the last net**, [`redact_cards`], replaces every card number left anywhere, in any
 //!   grouping and encoding.
 //!
 //! Names, remembered secrets and card numbers are judged by [`instamed_soap::sensitive`], the module
@@ -38,7 +38,7 @@ use http::HeaderMap;
 
 use super::charset::Charset;
 pub use instamed_soap::sensitive::{REDACTED, names};
-use instamed_soap::sensitive::{Secrets, mask_cards};
+use instamed_soap::sensitive::{Secrets, redact_cards};
 
 /// Headers stored with their values (still swept for card numbers and remembered secrets).
 /// Every other header is stored with [`REDACTED`] for a value.
@@ -101,7 +101,7 @@ impl Sweep {
     /// Raw text (a whole body, a header value, a start line) with remembered secrets, in any
     /// of their encodings, and card numbers removed.
     pub fn text(&self, raw: &str) -> String {
-        mask_cards(&self.known.remove(raw)).into_owned()
+        redact_cards(&self.known.remove(raw)).into_owned()
     }
 
     /// Remembers the secrets a header shows: the whole value of a header named like a secret,

@@ -3,7 +3,7 @@
 //! A server may echo what it was sent: the `Authorization` header in a fault's reason, the
 //! password in a detail, a card number in a stack trace. Everything an answer puts into a
 //! [`VoidReceipt`] or an [`Error`] (and so into their `Display`, `Debug` and
-//! [`Error::report`]) passes through a [`Scrubber`] first, which takes out the client's
+//! [`Error::report`]) passes through a [`Redactor`] first, which takes out the client's
 //! secrets in every encoding and every card number in every grouping, as
 //! [`crate::sensitive`] finds them.
 
@@ -12,28 +12,28 @@ use std::borrow::Cow;
 use crate::credentials::{ApiKey, Credentials};
 use crate::error::{AnswerProblem, Error, Refusal};
 use crate::refund::RefundReceipt;
-use crate::sensitive::{Secrets, mask_cards};
+use crate::sensitive::{Secrets, redact_cards};
 use crate::soap::SoapFault;
 use crate::void::VoidReceipt;
 
 /// The secrets of one client, and the card-number sweep.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Scrubber {
+pub(crate) struct Redactor {
     secrets: Secrets,
 }
 
-impl Scrubber {
+impl Redactor {
     /// Most characters of an HTTP error's body shown, once cleaned.
     pub(crate) const EXCERPT_CHARS: usize = 256;
 
-    /// A scrubber for `credentials`: their password and the Basic token of each user-name
+    /// A redactor for `credentials`: their password and the Basic token of each user-name
     /// form.
     #[cfg(test)]
     pub(crate) fn new(credentials: &Credentials) -> Self {
         Self::for_secrets(Some(credentials), None)
     }
 
-    /// A scrubber for whichever of `credentials` and the REST `api_key` a client holds.
+    /// A redactor for whichever of `credentials` and the REST `api_key` a client holds.
     pub(crate) fn for_secrets(credentials: Option<&Credentials>, api_key: Option<&ApiKey>) -> Self {
         Self {
             secrets: Secrets::of(credentials, api_key),
@@ -43,8 +43,8 @@ impl Scrubber {
     /// `text` without the secrets and card numbers it holds (borrowed when it holds none).
     pub(crate) fn clean<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match self.secrets.remove(text) {
-            Cow::Borrowed(text) => mask_cards(text),
-            Cow::Owned(removed) => Cow::Owned(mask_cards(&removed).into_owned()),
+            Cow::Borrowed(text) => redact_cards(text),
+            Cow::Owned(removed) => Cow::Owned(redact_cards(&removed).into_owned()),
         }
     }
 
@@ -197,14 +197,14 @@ mod tests {
     #[test]
     fn the_password_the_basic_token_and_cards_are_taken_out() {
         let credentials = Credentials::new("acct@clinic", "p&ss word<1>");
-        let scrubber = Scrubber::new(&credentials);
+        let redactor = Redactor::new(&credentials);
         let token = credentials.basic_token(UserName::AccountId);
         let local = credentials.basic_token(UserName::LocalPart);
         let text = format!(
             "Authorization: Basic {token}; other form {local}; password p&ss word<1>; \
              form p%26ss+word%3C1%3E; xml p&amp;ss word&lt;1&gt;; card 4111 1111 1111 1111"
         );
-        let clean = scrubber.clean(&text);
+        let clean = redactor.clean(&text);
         for secret in [
             token.as_str(),
             local.as_str(),
@@ -215,20 +215,20 @@ mod tests {
         ] {
             assert!(!clean.contains(secret), "{secret} in {clean}");
         }
-        assert!(matches!(scrubber.clean("nothing here"), Cow::Borrowed(_)));
-        assert!(!format!("{scrubber:?}").contains("p&ss"));
+        assert!(matches!(redactor.clean("nothing here"), Cow::Borrowed(_)));
+        assert!(!format!("{redactor:?}").contains("p&ss"));
     }
 
     #[test]
     fn a_transaction_id_in_a_receipt_comes_back_as_it_was_sent() {
-        // A random hex ID whose digit run of 18 passes the Luhn check: once masked inside a
+        // A random hex ID whose digit run of 18 passes the Luhn check: once redacted inside a
         // receipt, which then named another payment.
-        let scrubber = Scrubber::default();
+        let redactor = Redactor::default();
         for id in [
             "887BFFC901103101744246852F5EC81D",
             "EE52401813A74328AAA7D93319FF4383",
         ] {
-            assert_eq!(scrubber.clean(id), id);
+            assert_eq!(redactor.clean(id), id);
         }
     }
 }

@@ -4,7 +4,7 @@
 /// refund's answer is read into the same fields and judged by the same statuses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct VoidAnswer {
+pub struct Evidence {
     /// `TransactionStatus` of the void.
     pub transaction_status: Option<String>,
     /// `PrimaryTransactionStatus` of the payment.
