@@ -898,7 +898,7 @@ async fn an_unknown_void_is_reconciled_never_refunded_and_final_rows_are_left_al
     assert_eq!(summary.count(Verdict::Refunded), 1);
     assert_eq!(
         still_to_settle(&summary),
-        [Verdict::Unknown, Verdict::Refunded]
+        [Verdict::Refunded, Verdict::Unknown]
     );
 
     let second = Arc::new(Scripted {
