@@ -80,6 +80,21 @@ impl Scene {
             .count()
     }
 
+    /// Waits until InstaMed has made a refund of `id`. A refund's intent is on disk before the
+    /// request leaves, so a test that kills the sender mid-refund waits for this, not the
+    /// intent, when the refund must have happened.
+    async fn wait_refund_made(&self, id: &str) {
+        let mut waited = Duration::ZERO;
+        while self.refunds_of(id) == 0 {
+            assert!(
+                waited < Duration::from_secs(10),
+                "the refund never reached InstaMed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += Duration::from_millis(10);
+        }
+    }
+
     /// Our ledger's entries for `id` of `action`.
     fn entries(&self, id: &str, action: Action) -> Vec<instamed_soap_ledger::Entry> {
         let ledger = Ledger::open(self.ledger_path()).unwrap();
@@ -477,6 +492,7 @@ async fn a_batch_killed_mid_refund_then_run_on_a_fresh_journal_sends_nothing_twi
         .spawn()
         .unwrap();
     scene.wait_in_flight(&ids[0], Action::Refund).await;
+    scene.wait_refund_made(&ids[0]).await;
     let killed = kill(child).await;
     assert_eq!(killed.status.code(), None, "{}", described(&killed));
     tokio::time::sleep(Duration::from_millis(900)).await;
@@ -695,32 +711,21 @@ async fn a_settled_refund_releases_the_batch_that_held_it() {
         .spawn()
         .unwrap();
     let entry = scene.wait_in_flight(&ids[0], Action::Refund).await;
-    // The intent is on disk before the request leaves: kill only once InstaMed has made the
-    // refund, which its answer (800 ms late) never reports, so that a person finds it.
-    let refund_of = |payment: &str| {
-        scene
-            .simulator
-            .ledger()
-            .payments()
-            .into_iter()
-            .find(|p| p.refund_of.as_ref().is_some_and(|r| r.as_str() == payment))
-            .map(|refund| refund.id.to_string())
-    };
-    let mut waited = Duration::ZERO;
-    while refund_of(&ids[0]).is_none() {
-        assert!(
-            waited < Duration::from_secs(10),
-            "the refund never reached InstaMed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        waited += Duration::from_millis(10);
-    }
+    scene.wait_refund_made(&ids[0]).await;
     let killed = kill(child).await;
     assert_eq!(killed.status.code(), None, "{}", described(&killed));
     tokio::time::sleep(Duration::from_millis(900)).await;
     let held = scene.run_batch(&input, &journal, &["--or-refund"]).await;
     assert_eq!(held.status.code(), Some(9), "{}", described(&held));
-    let refund_id = refund_of(&ids[0]).expect("the refund InstaMed made");
+    let refund_id = scene
+        .simulator
+        .ledger()
+        .payments()
+        .into_iter()
+        .find(|p| p.refund_of.as_ref().is_some_and(|r| r.as_str() == ids[0]))
+        .expect("the refund InstaMed made")
+        .id
+        .to_string();
     let settled = isolated::instamed_soap()
         .args(["ledger", "settle", "--entry", &entry.to_string()])
         .args(["--made", &refund_id, "--by", "j.doe", "--note", "portal"])
