@@ -34,7 +34,7 @@ use super::cassette::Cassette;
 use super::charset::Charset;
 use super::record::{self, SeenRequest};
 use super::redact::Redaction;
-use super::server::{highest_number, save_numbered};
+use super::store::{highest_number, save_numbered};
 use instamed_soap::{Protocol, sensitive};
 
 /// A HAR file, as far as import reads it.

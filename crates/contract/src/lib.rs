@@ -20,6 +20,7 @@ pub mod redact;
 pub mod replay;
 pub mod report;
 pub mod server;
+mod store;
 pub mod verify;
 pub mod wire;
 

@@ -1,26 +1,28 @@
 //! The contract tools as servers: a replaying server and a recording proxy, on a local address,
 //! over TLS with a CA made at start or over plain HTTP.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HOST, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
-use super::cassette::Cassette;
-use super::record::{self, SeenRequest};
+use super::record::SeenRequest;
 use super::replay::{Replay, ReplayError};
-use super::verify::cassette_files;
+use super::store::highest_number;
 use instamed_soap::{Client, Credentials, Error, Protocol};
+mod recording;
+mod replaying;
+
 use instamed_soap_listener::{
     Abort, BodyRefused, Handler, ListenError, Listening, milliseconds, read_body,
 };
+use recording::Recording;
+use replaying::Replaying;
 
 /// Where and how a contract server listens.
 #[derive(Debug, Clone)]
@@ -401,288 +403,6 @@ fn target_of(parts: &http::request::Parts) -> String {
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned())
-}
-
-struct Replaying {
-    replay: Replay,
-}
-
-impl Handler for Replaying {
-    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
-        let started = Instant::now();
-        let (parts, body) = match seen(request).await {
-            Ok(seen) => seen,
-            Err(answer) => return refused(answer, started),
-        };
-        let target = target_of(&parts);
-        let request = SeenRequest {
-            method: &parts.method,
-            target: &target,
-            headers: &parts.headers,
-            body: &body,
-        };
-        let answer = self.replay.answer(&request);
-        let line = Line::of(&request, started);
-        match &answer.cassette {
-            Some(file) => {
-                let cassette = self.replay.cassette(file);
-                let verdict = cassette.and_then(|cassette| cassette.expect.as_deref());
-                let operation = cassette.map_or_else(
-                    || operation_of(&request),
-                    |cassette| loggable(&cassette.operation),
-                );
-                tracing::info!(
-                    method = %line.method,
-                    path = %line.path,
-                    protocol = %line.protocol,
-                    operation = %operation,
-                    verdict = %verdict.unwrap_or("-"),
-                    status = answer.status.as_u16(),
-                    latency_ms = line.latency_ms,
-                    cassette = %file_name(file),
-                    "replayed"
-                );
-            }
-            // What differs is in the answer the client gets, not here: it may quote a value
-            // of the request, which may be a secret.
-            None => tracing::warn!(
-                method = %line.method,
-                path = %line.path,
-                protocol = %line.protocol,
-                operation = %operation_of(&request),
-                status = answer.status.as_u16(),
-                latency_ms = line.latency_ms,
-                "no cassette matches the request; answered with the closest one's difference"
-            ),
-        }
-        let mut response = Response::builder().status(answer.status);
-        for (name, value) in &answer.headers {
-            response = response.header(name.as_str(), value.as_str());
-        }
-        Ok(response
-            .body(Full::new(Bytes::from(answer.body)))
-            .unwrap_or_else(|_| internal_error("a recorded header is invalid")))
-    }
-}
-
-struct Recording {
-    client: Client,
-    origin: Uri,
-    dir: PathBuf,
-    /// The number the next cassette tries first.
-    next: Mutex<usize>,
-}
-
-impl Recording {
-    /// Writes `cassette` under the next free number (see [`save_numbered`]).
-    fn save(&self, cassette: &Cassette) -> std::io::Result<PathBuf> {
-        let mut next = self
-            .next
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        save_numbered(&self.dir, &mut next, cassette)
-    }
-}
-
-/// Writes `cassette` in `dir` as `NNN-protocol-operation-outcome.cassette`, trying `*next`
-/// first, never replacing a file: a number is skipped when any file already carries it, and
-/// the file appears whole, in one step that fails if the name was taken in the meantime (by
-/// another recorder, say). `record` and `contract import-har` name their cassettes alike.
-pub(crate) fn save_numbered(
-    dir: &Path,
-    next: &mut usize,
-    cassette: &Cassette,
-) -> std::io::Result<PathBuf> {
-    let text = cassette.to_text();
-    let suffix = format!(
-        "{}-{}-{}.cassette",
-        cassette.protocol,
-        slug(&cassette.operation),
-        cassette
-            .expect
-            .as_deref()
-            .map_or_else(|| "exchange".to_owned(), slug)
-    );
-    loop {
-        let number = *next;
-        *next += 1;
-        if number_taken(dir, number)? {
-            continue;
-        }
-        let path = dir.join(format!("{number:03}-{suffix}"));
-        let mut file = tempfile::Builder::new()
-            .prefix(".recording-")
-            .suffix(".partial")
-            .tempfile_in(dir)?;
-        file.write_all(text.as_bytes())?;
-        file.as_file().sync_all()?;
-        match file.persist_noclobber(&path) {
-            Ok(_) => return Ok(path),
-            Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(error) => return Err(error.error),
-        }
-    }
-}
-
-/// The number a cassette file name starts with (`007-…` → 7).
-fn number_of(name: &str) -> Option<usize> {
-    let digits = name.split('-').next()?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// The highest number among the cassette files of `dir` (0 when none is numbered).
-pub(crate) fn highest_number(dir: &Path) -> std::io::Result<usize> {
-    Ok(cassette_files(dir)?
-        .iter()
-        .filter_map(|file| file.file_name()?.to_str().and_then(number_of))
-        .max()
-        .unwrap_or(0))
-}
-
-/// Whether a file of `dir` already starts with `number`.
-fn number_taken(dir: &Path, number: usize) -> std::io::Result<bool> {
-    for entry in std::fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        if name.to_str().and_then(number_of) == Some(number) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-impl Handler for Recording {
-    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
-        let started = Instant::now();
-        let (parts, body) = match seen(request).await {
-            Ok(seen) => seen,
-            Err(answer) => return refused(answer, started),
-        };
-        // The client connects to the upstream; the request names the path alone.
-        let target = target_of(&parts);
-        let Ok(uri) = target.parse::<Uri>() else {
-            return Ok(internal_error("cannot build the upstream address"));
-        };
-        let mut forward = Request::builder().method(parts.method.clone()).uri(uri);
-        for (name, value) in &parts.headers {
-            if !is_hop_by_hop(name.as_str()) && name != HOST {
-                forward = forward.header(name, value);
-            }
-        }
-        if let Some(authority) = self
-            .origin
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        {
-            forward = forward.header(HOST, authority);
-        }
-        let Ok(forward) = forward.body(body.clone()) else {
-            return Ok(internal_error("cannot build the upstream request"));
-        };
-        let answer = match self.client.execute(forward).await {
-            Ok(answer) => answer,
-            Err(error) => {
-                let seen = SeenRequest {
-                    method: &parts.method,
-                    target: &target,
-                    headers: &parts.headers,
-                    body: &body,
-                };
-                let line = Line::of(&seen, started);
-                tracing::error!(
-                    method = %line.method,
-                    path = %line.path,
-                    protocol = %line.protocol,
-                    operation = %operation_of(&seen),
-                    status = StatusCode::BAD_GATEWAY.as_u16(),
-                    latency_ms = line.latency_ms,
-                    error = %error.report(),
-                    "the upstream failed; answered 502 and recorded nothing"
-                );
-                let mut response = Response::new(Full::new(Bytes::from(format!(
-                    "upstream failed: {}",
-                    error.report()
-                ))));
-                *response.status_mut() = StatusCode::BAD_GATEWAY;
-                return Ok(response);
-            }
-        };
-
-        let seen = SeenRequest {
-            method: &parts.method,
-            target: &target,
-            headers: &parts.headers,
-            body: &body,
-        };
-        let cassette = record::cassette(&seen, answer.status(), answer.headers(), answer.body());
-        let saved = self.save(&cassette);
-        // Protocol and operation as the cassette has them: read from what was stored, after
-        // the secrets were taken out.
-        let line = Line::of(&seen, started);
-        let (protocol, verdict) = (cassette.protocol.as_str(), cassette.expect.as_deref());
-        match &saved {
-            Ok(file) => tracing::info!(
-                method = %line.method,
-                path = %line.path,
-                protocol = %protocol,
-                operation = %loggable(&cassette.operation),
-                verdict = %verdict.unwrap_or("-"),
-                status = answer.status().as_u16(),
-                latency_ms = line.latency_ms,
-                cassette = %file_name(file),
-                "recorded"
-            ),
-            Err(error) => tracing::error!(
-                method = %line.method,
-                path = %line.path,
-                protocol = %protocol,
-                operation = %loggable(&cassette.operation),
-                verdict = %verdict.unwrap_or("-"),
-                status = answer.status().as_u16(),
-                latency_ms = line.latency_ms,
-                %error,
-                dir = %self.dir.display(),
-                "relayed the answer but could not write the cassette"
-            ),
-        }
-
-        let mut response = Response::builder().status(answer.status());
-        for (name, value) in answer.headers() {
-            if !is_hop_by_hop(name.as_str()) && name != http::header::CONTENT_LENGTH {
-                response = response.header(name, value);
-            }
-        }
-        Ok(response
-            .body(Full::new(answer.body().clone()))
-            .unwrap_or_else(|_| internal_error("cannot relay the answer")))
-    }
-}
-
-fn slug(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
-fn is_hop_by_hop(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-    )
 }
 
 fn internal_error(why: &'static str) -> Response<Full<Bytes>> {

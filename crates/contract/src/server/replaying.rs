@@ -1,0 +1,75 @@
+//! The replaying server's handler: each request answered from the cassette that matches it.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use instamed_soap_listener::{Abort, Handler};
+
+use super::{Line, file_name, internal_error, loggable, operation_of, refused, seen, target_of};
+use crate::record::SeenRequest;
+use crate::replay::Replay;
+
+pub(super) struct Replaying {
+    pub(super) replay: Replay,
+}
+
+impl Handler for Replaying {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let started = Instant::now();
+        let (parts, body) = match seen(request).await {
+            Ok(seen) => seen,
+            Err(answer) => return refused(answer, started),
+        };
+        let target = target_of(&parts);
+        let request = SeenRequest {
+            method: &parts.method,
+            target: &target,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let answer = self.replay.answer(&request);
+        let line = Line::of(&request, started);
+        match &answer.cassette {
+            Some(file) => {
+                let cassette = self.replay.cassette(file);
+                let verdict = cassette.and_then(|cassette| cassette.expect.as_deref());
+                let operation = cassette.map_or_else(
+                    || operation_of(&request),
+                    |cassette| loggable(&cassette.operation),
+                );
+                tracing::info!(
+                    method = %line.method,
+                    path = %line.path,
+                    protocol = %line.protocol,
+                    operation = %operation,
+                    verdict = %verdict.unwrap_or("-"),
+                    status = answer.status.as_u16(),
+                    latency_ms = line.latency_ms,
+                    cassette = %file_name(file),
+                    "replayed"
+                );
+            }
+            // What differs is in the answer the client gets, not here: it may quote a value
+            // of the request, which may be a secret.
+            None => tracing::warn!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %line.protocol,
+                operation = %operation_of(&request),
+                status = answer.status.as_u16(),
+                latency_ms = line.latency_ms,
+                "no cassette matches the request; answered with the closest one's difference"
+            ),
+        }
+        let mut response = Response::builder().status(answer.status);
+        for (name, value) in &answer.headers {
+            response = response.header(name.as_str(), value.as_str());
+        }
+        Ok(response
+            .body(Full::new(Bytes::from(answer.body)))
+            .unwrap_or_else(|_| internal_error("a recorded header is invalid")))
+    }
+}
