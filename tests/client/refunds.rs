@@ -4,6 +4,7 @@
 //! and a refund only after a known not-voidable refusal, never after an unknown void outcome.
 
 use instamed_soap_test_support as support;
+use instamed_soap_test_support::simulated::client;
 
 use std::time::{Duration, SystemTime};
 
@@ -12,10 +13,7 @@ use instamed_soap::{
     ApiKey, Client, Credentials, Error, Protocol, RefundRequest, RetryPolicy, TransactionId,
     VoidOrRefund, VoidRequest,
 };
-use instamed_soap_simulator::{
-    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, FaultPlan, Simulator,
-    SimulatorConfig,
-};
+use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
 use support::{Reply, Server, outlet};
 
 const EVERY: [Protocol; 4] = [
@@ -27,23 +25,6 @@ const EVERY: [Protocol; 4] = [
 
 async fn start(config: SimulatorConfig) -> Simulator {
     Simulator::start(config).await.expect("simulator starts")
-}
-
-fn client(simulator: &Simulator, protocol: Protocol) -> Client {
-    let endpoint = if protocol == Protocol::Rest {
-        simulator.rest_base()
-    } else {
-        simulator.endpoint()
-    };
-    let mut builder = Client::builder(endpoint)
-        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
-        .api_key(ApiKey::new(DEMO_API_KEY, DEMO_API_SECRET))
-        .protocol(protocol)
-        .timeout(Duration::from_secs(5));
-    if let Some(ca) = simulator.ca_path() {
-        builder = builder.ca_certificate_file(ca);
-    }
-    builder.build().expect("client")
 }
 
 fn payment(simulator: &Simulator, amount: &str) -> TransactionId {

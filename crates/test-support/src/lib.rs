@@ -15,6 +15,7 @@ pub mod encodings;
 pub mod hostile;
 pub mod leaks;
 pub mod raw_https;
+pub mod simulated;
 
 use std::convert::Infallible;
 use std::future::Future;

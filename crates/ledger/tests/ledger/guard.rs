@@ -4,19 +4,15 @@
 //! file that is not a ledger is left alone.
 
 use instamed_soap_test_support as support;
+use instamed_soap_test_support::simulated::client;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use instamed_soap::rest::Amount;
-use instamed_soap::{
-    ApiKey, Client, Credentials, Protocol, RefundRequest, TransactionId, VoidOrRefund, VoidRequest,
-};
+use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidOrRefund, VoidRequest};
 use instamed_soap_ledger::{Action, Guarded, Ledger, LedgerError, Verdict};
-use instamed_soap_simulator::{
-    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD, FaultPlan, Simulator,
-    SimulatorConfig,
-};
+use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
 use support::outlet;
 
 const EVERY: [Protocol; 4] = [
@@ -25,23 +21,6 @@ const EVERY: [Protocol; 4] = [
     Protocol::Nvp,
     Protocol::Rest,
 ];
-
-fn client(simulator: &Simulator, protocol: Protocol) -> Client {
-    let endpoint = if protocol == Protocol::Rest {
-        simulator.rest_base()
-    } else {
-        simulator.endpoint()
-    };
-    let mut builder = Client::builder(endpoint)
-        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
-        .api_key(ApiKey::new(DEMO_API_KEY, DEMO_API_SECRET))
-        .protocol(protocol)
-        .timeout(Duration::from_secs(5));
-    if let Some(ca) = simulator.ca_path() {
-        builder = builder.ca_certificate_file(ca);
-    }
-    builder.build().expect("client")
-}
 
 fn too_late(simulator: &Simulator) -> TransactionId {
     let id = simulator
