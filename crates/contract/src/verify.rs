@@ -3,9 +3,9 @@
 //! For each cassette the request is rebuilt from its domain inputs by the same code the client
 //! sends with, compared by meaning with the recorded one, and the recorded answer is decoded
 //! by the same code the client reads with; the outcome must be the one the cassette expects.
-//! A REST cassette is rebuilt and judged through the call layer's [`Rest`]
+//! A REST cassette is rebuilt and judged through the call layer's [`Rest`](instamed_soap::call::Rest)
 //! type, its JSON compared by meaning; a REST simple refund (an `amount:` in the head) is
-//! rebuilt as a [`RefundRequest`] and must decode to `refunded` or an error code.
+//! rebuilt as a [`RefundRequest`](instamed_soap::RefundRequest) and must decode to `refunded` or an error code.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,22 +1,5 @@
-//! The listening side: accepting connections, TLS, HTTP/1.1 with keep-alive, and a graceful stop.
-//!
-//! [`Listening`] serves any [`Handler`]: the simulator's service, and the contract tools'
-//! replaying server and recording proxy. Each accepted socket gets `TCP_NODELAY` (an answer
-//! written in two pieces must not wait for a delayed ACK) and a task of its own. A `watch`
-//! channel carries the stop signal: every connection holds a receiver, so
-//! [`Listening::stop`] knows all of them are done when the channel has no receiver left.
-//!
-//! # Slow senders
-//!
-//! A client may not hold a connection by sending slowly: a request's headers must arrive within
-//! [`Limits::request_timeout`] (hyper's header timer, which also closes a keep-alive connection
-//! idle that long) and its body within the same time after them (else 408 and the connection is
-//! closed). At most [`Limits::max_connections`] connections are served at once. When one more
-//! arrives, the connection that has waited longest on its client (idle, in a TLS handshake, or
-//! sending headers or a body) is closed to make room; connections whose request is being worked
-//! on are never closed for this. If every connection is working, the new one waits for a free
-//! place for up to a second, then is closed. So many slow clients cost each other their places,
-//! while a client that sends its request promptly is served.
+//! The listener itself: accepting, TLS, HTTP/1.1, admission and the graceful stop (the crate
+//! documentation says how it treats slow and numerous clients).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -184,7 +167,7 @@ async fn stopping(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await.map(drop);
 }
 
-/// Bounds on slow and numerous clients; the [module documentation](self) says how they act.
+/// Bounds on slow and numerous clients; the crate documentation says how they act.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Limits {
