@@ -36,6 +36,7 @@ pub enum Policy {
 
 /// A running proxy; it stops when dropped.
 pub struct ConnectProxy {
+    /// The loopback address and port it listens on; [`url`](Self::url) writes it as a proxy URL.
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Connect>>>,
     task: tokio::task::JoinHandle<()>,

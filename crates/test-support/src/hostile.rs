@@ -14,9 +14,12 @@ use super::{RawServer, Reply, Server, TNS, Version, envelope, request, version_o
 /// The client's deadline for a whole call in these tests.
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 /// Past this, the client is taken to hang: a failure whatever it would have returned.
-pub const HUNG: Duration = Duration::from_secs(20);
+const HUNG: Duration = Duration::from_secs(20);
+/// One mebibyte, the unit the size limits of the client and these tests are counted in.
 pub const MIB: usize = 1 << 20;
 
+/// A client builder for a test server at `url` trusting `ca_path`, speaking `protocol`, with
+/// the short deadline [`TIMEOUT`]: the starting point of a test that sets one more option.
 pub fn builder(url: &str, ca_path: &Path, protocol: Protocol) -> ClientBuilder {
     super::builder(url)
         .protocol(protocol)
@@ -24,21 +27,26 @@ pub fn builder(url: &str, ca_path: &Path, protocol: Protocol) -> ClientBuilder {
         .timeout(TIMEOUT)
 }
 
+/// The client of [`builder`], as it is.
 pub fn client(url: &str, ca_path: &Path, protocol: Protocol) -> Client {
     builder(url, ca_path, protocol).build().expect("client")
 }
 
-/// `future`, or a failure if it takes longer than [`HUNG`].
+/// `future`, or a failure if it takes longer than `HUNG` (twenty seconds): a client that
+/// hangs fails the test instead of stalling it.
 pub async fn bounded<T>(future: impl Future<Output = T>) -> T {
     tokio::time::timeout(HUNG, future)
         .await
         .expect("the client hung")
 }
 
+/// A void of [`PAYMENT`](super::PAYMENT) by `client`, [`bounded`]: for a test that built its
+/// client itself, or calls the same one twice.
 pub async fn void_with(client: &Client) -> Result<VoidReceipt, Error> {
     bounded(client.void(&request())).await
 }
 
+/// A void of [`PAYMENT`](super::PAYMENT) by a new [`client`] of `url`, [`bounded`].
 pub async fn void_at(url: &str, ca_path: &Path, protocol: Protocol) -> Result<VoidReceipt, Error> {
     void_with(&client(url, ca_path, protocol)).await
 }
@@ -86,15 +94,21 @@ pub fn result_xml(version: Version, fields: &str) -> String {
     )
 }
 
+/// The least a result needs to prove [`PAYMENT`](super::PAYMENT) voided, as raw XML for
+/// [`result_xml`]: a test adds the markup it means to try around it.
 pub const PAYMENT_FIELDS: &str = "<ResponseCode>000</ResponseCode>\
      <PrimaryTransactionID>EE52401813A74328AAA7D93319FF4383</PrimaryTransactionID>";
 
+/// What was wrong with the answer `error` reports; panics if `error` is not about a malformed
+/// answer.
 pub fn problem(error: &Error) -> &AnswerProblem {
     error
         .problem()
         .unwrap_or_else(|| panic!("not a malformed response: {error:?}"))
 }
 
+/// Why the envelope of the answer could not be read; panics if the answer's problem lies
+/// elsewhere.
 pub fn envelope_problem(error: &Error) -> &UnreadableEnvelope {
     match problem(error) {
         AnswerProblem::Envelope(why) => why,
@@ -110,6 +124,8 @@ pub fn xml_problem(error: &Error) -> String {
     }
 }
 
+/// Asserts `error` leaves the void's outcome unknown: the payment may have been voided, and a
+/// caller must find out before trying again.
 pub fn assert_unknown(error: &Error) {
     assert!(
         error.outcome_unknown(),
@@ -118,6 +134,8 @@ pub fn assert_unknown(error: &Error) {
     );
 }
 
+/// Asserts `error` does not leave the void's outcome unknown: the opposite of
+/// [`assert_unknown`].
 pub fn assert_known(error: &Error) {
     assert!(
         !error.outcome_unknown(),
@@ -126,6 +144,8 @@ pub fn assert_known(error: &Error) {
     );
 }
 
+/// Asserts `error` is a transport failure after the request was sent, and so leaves the
+/// outcome unknown.
 pub fn assert_lost_after_sending(error: &Error) {
     assert!(
         matches!(error, Error::Transport { sent: true, .. }),

@@ -45,6 +45,7 @@ pub struct Leak {
     pub name: String,
     /// The text as written.
     pub written: String,
+    /// Whether it is a secret or a card, for the suites that search each apart.
     pub kind: Kind,
     /// Whether every byte of it may stand in a URL as it is (a path segment, a query value).
     pub url_safe: bool,
@@ -63,11 +64,11 @@ pub fn tokens() -> [String; 2] {
     ]
 }
 
-pub use super::encodings::encodings;
+use super::encodings::encodings;
 
 /// Every way a person or a system groups the digits of `card`, and glues them to what stands
 /// beside them.
-pub fn groupings(card: &str) -> Vec<(String, String)> {
+fn groupings(card: &str) -> Vec<(String, String)> {
     let group = |sizes: &[usize], separator: &str| {
         let mut parts = Vec::new();
         let mut at = 0;
@@ -251,14 +252,21 @@ pub fn leaked(output: &str) -> Vec<String> {
 /// Where a hostile server puts the text it echoes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carrier {
+    /// The response message of a declined SOAP 1.1 void.
     Soap11Decline,
+    /// The response message of a SOAP 1.1 void that succeeded.
     Soap11Receipt,
+    /// The reason and the detail of a SOAP 1.2 fault.
     Soap12Fault,
+    /// The `errorMessage` of an NVP error answer.
     NvpError,
+    /// The `ResponseMessage` of a declined REST void.
     RestDecline,
+    /// The body of an HTML page sent with status 500.
     HttpErrorPage,
 }
 
+/// Every carrier, for the suites that try each leak in each of them.
 pub const CARRIERS: [Carrier; 6] = [
     Carrier::Soap11Decline,
     Carrier::Soap11Receipt,
@@ -269,6 +277,7 @@ pub const CARRIERS: [Carrier; 6] = [
 ];
 
 impl Carrier {
+    /// The protocol the client must speak to read this carrier's answer.
     pub fn protocol(self) -> Protocol {
         match self {
             Carrier::Soap12Fault => Protocol::Soap12,

@@ -8,8 +8,6 @@
 //! - [`RawServer`] hands each connection to the test, before TLS ([`RawServer::start_tcp`]) or
 //!   after it ([`RawServer::start`]), to write broken HTTP byte by byte, stall, or reset.
 
-#![allow(missing_docs)]
-
 pub mod connect_proxy;
 pub mod encodings;
 pub mod hostile;
@@ -39,19 +37,25 @@ use tokio_rustls::TlsAcceptor;
 /// A request as the server received it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The request method, as the client sent it.
     pub method: Method,
     /// The request-target as it came on the request line: a client talking to an origin
     /// server sends the path alone (RFC 9112, section 3.2.1), never the whole URL.
     pub path: String,
-    pub headers: HeaderMap,
+    headers: HeaderMap,
+    /// The body as it came, after the server read it to the end: what the client put on the
+    /// wire, for the tests that read the envelope, the form or the JSON it sent.
     pub body: Bytes,
 }
 
 impl Received {
+    /// The value of header `name` as text; `None` when it is absent or not visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The body as text, for the tests that search it; panics when the client sent bytes that
+    /// are not UTF-8.
     pub fn body_text(&self) -> &str {
         std::str::from_utf8(&self.body).expect("request body is UTF-8")
     }
@@ -60,14 +64,19 @@ impl Received {
 /// The answer a handler chooses.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// The HTTP status code.
     pub status: u16,
+    /// The headers, written in this order; hyper adds `content-length` when they do not frame
+    /// the body themselves.
     pub headers: Vec<(&'static str, String)>,
+    /// The body, as bytes, so that a test can answer with text that is not UTF-8.
     pub body: Vec<u8>,
     /// Wait this long before answering.
-    pub delay: Duration,
+    delay: Duration,
 }
 
 impl Reply {
+    /// An answer of `status` with `body` and one header, its `content-type`, answered at once.
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         Self {
             status,
@@ -77,15 +86,19 @@ impl Reply {
         }
     }
 
+    /// An answer with the content type a SOAP `version` service writes its envelopes in.
     pub fn xml(status: u16, version: Version, body: impl Into<Vec<u8>>) -> Self {
         Self::new(status, version.content_type(), body)
     }
 
+    /// The same answer, sent only after `delay`: for the deadline tests.
     pub fn delayed(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
 
+    /// The same answer with one more header, after those already there (a second of the same
+    /// name is written too, not merged).
     pub fn header(mut self, name: &'static str, value: &str) -> Self {
         self.headers.push((name, value.to_owned()));
         self
@@ -96,11 +109,15 @@ impl Reply {
 /// the server must not trust the code under test).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
+    /// SOAP 1.1, answered as `text/xml`.
     Soap11,
+    /// SOAP 1.2, answered as `application/soap+xml`.
     Soap12,
 }
 
 impl Version {
+    /// The namespace of the envelope of this version: what a server's answer is written in, and
+    /// how [`version_of`] tells a request's version.
     pub fn envelope_ns(self) -> &'static str {
         match self {
             Version::Soap11 => "http://schemas.xmlsoap.org/soap/envelope/",
@@ -108,7 +125,7 @@ impl Version {
         }
     }
 
-    pub fn content_type(self) -> &'static str {
+    fn content_type(self) -> &'static str {
         match self {
             Version::Soap11 => "text/xml; charset=utf-8",
             Version::Soap12 => "application/soap+xml; charset=utf-8",
@@ -123,6 +140,8 @@ impl Version {
     }
 }
 
+/// The namespace of the InstaMed payment service, the one its operation and result elements
+/// are in.
 pub const TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
 
 /// A void result as ASP.NET writes it: default namespace on the operation element, null
@@ -182,6 +201,9 @@ pub fn error_info(fields: &[(&str, &str)]) -> String {
     out
 }
 
+/// A whole SOAP `version` document with `body` (raw XML) as the content of its `Body`, with the
+/// XML declaration and the `xsi` and `xsd` declarations ASP.NET writes: for answers the other
+/// helpers here cannot shape.
 pub fn envelope(version: Version, body: &str) -> String {
     let p = version.prefix();
     format!(
@@ -210,11 +232,16 @@ pub fn field(exchange: &Received, local: &str) -> Option<String> {
 
 /// A CA and a server certificate for `localhost` and `127.0.0.1`, made now.
 pub struct Pki {
+    /// The CA certificate in PEM.
     pub ca_pem: String,
+    /// The CA certificate's PEM file, for a client told to trust it; a test that must see a
+    /// certificate refused gives its client the CA of another [`pki`].
     pub ca_path: PathBuf,
-    pub server: Arc<rustls::ServerConfig>,
+    server: Arc<rustls::ServerConfig>,
 }
 
+/// A new CA, with a server certificate it signed for `localhost` and `127.0.0.1`, each call its
+/// own: what [`Server::start`] and [`RawServer::start`] serve with.
 pub fn pki() -> Pki {
     let ca = TestCa::new("instamed-soap test CA");
     let leaf_params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
@@ -230,11 +257,14 @@ pub fn pki() -> Pki {
 /// A certificate authority made now, its certificate written to a PEM file a client can trust.
 pub struct TestCa {
     issuer: CertifiedIssuer<'static, KeyPair>,
-    pub pem: String,
+    pem: String,
+    /// The CA certificate's PEM file, in a directory of its own, for the client to trust.
     pub path: PathBuf,
 }
 
 impl TestCa {
+    /// A self-signed CA named `common_name`, with no constraint on what it signs, its PEM
+    /// written to [`path`](Self::path).
     pub fn new(common_name: &str) -> TestCa {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -249,6 +279,7 @@ impl TestCa {
         TestCa { issuer, pem, path }
     }
 
+    /// The CA certificate in DER, to end a chain a test builds by hand.
     pub fn der(&self) -> CertificateDer<'static> {
         self.issuer.der().clone()
     }
@@ -332,8 +363,12 @@ type Handler = dyn Fn(&Received) -> Reply + Send + Sync;
 
 /// A running HTTPS (or, from [`Server::start_plain`], HTTP) server on 127.0.0.1.
 pub struct Server {
+    /// The service URL to give a client: `https://localhost:PORT/payment/service.asmx` (or
+    /// `http://` when plain).
     pub url: String,
+    /// The loopback address and port it listens on, for URLs the tests write themselves.
     pub addr: SocketAddr,
+    /// The PEM file of the CA its certificate comes from, for the client to trust.
     pub ca_path: PathBuf,
     seen: Arc<Mutex<Vec<Received>>>,
     connections: Arc<AtomicUsize>,
@@ -467,8 +502,11 @@ where
 
 /// A loopback server that hands each connection to the test as a byte stream.
 pub struct RawServer {
+    /// The service URL to give a client: `https://localhost:PORT/payment/service.asmx`.
     pub url: String,
+    /// The loopback address and port it listens on.
     pub addr: SocketAddr,
+    /// The PEM file of the CA its certificate comes from, for the client to trust.
     pub ca_path: PathBuf,
     seen: Arc<Mutex<Vec<Received>>>,
     connections: Arc<AtomicUsize>,

@@ -15,15 +15,20 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+/// The namespace of the InstaMed payment service, which [`soap`] writes the operation in.
 pub const TNS: &str = "http://online.instamed.com/TransactionServices/Payment/v1r3/";
+/// The SOAP 1.1 envelope namespace, for tests that write or look for a 1.1 envelope.
 pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// The SOAP 1.2 envelope namespace, for tests that write or look for a 1.2 envelope.
 pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 
 /// What a request got back.
 #[derive(Debug)]
 pub struct RawResponse {
+    /// The status, as the server sent it.
     pub status: StatusCode,
-    pub headers: HeaderMap,
+    headers: HeaderMap,
+    /// The body as text; bytes that are not UTF-8 are replaced, never a reason to fail.
     pub body: String,
 }
 
@@ -73,8 +78,11 @@ pub async fn send(
 /// plain HTTP).
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
+    /// The address to connect to.
     pub addr: std::net::SocketAddr,
+    /// The name sent in `Host` and checked against the certificate.
     pub host: &'a str,
+    /// The PEM file of the CA to trust; `None` sends plain HTTP.
     pub ca: Option<&'a std::path::Path>,
 }
 
