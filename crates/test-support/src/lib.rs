@@ -232,8 +232,6 @@ pub fn field(exchange: &Received, local: &str) -> Option<String> {
 
 /// A CA and a server certificate for `localhost` and `127.0.0.1`, made now.
 pub struct Pki {
-    /// The CA certificate in PEM.
-    pub ca_pem: String,
     /// The CA certificate's PEM file, for a client told to trust it; a test that must see a
     /// certificate refused gives its client the CA of another [`pki`].
     pub ca_path: PathBuf,
@@ -248,7 +246,6 @@ pub fn pki() -> Pki {
         .expect("server params");
     let (chain, key) = ca.leaf(leaf_params);
     Pki {
-        ca_pem: ca.pem.clone(),
         ca_path: ca.path.clone(),
         server: server_config(chain, key, &[]),
     }
@@ -504,12 +501,9 @@ where
 pub struct RawServer {
     /// The service URL to give a client: `https://localhost:PORT/payment/service.asmx`.
     pub url: String,
-    /// The loopback address and port it listens on.
-    pub addr: SocketAddr,
     /// The PEM file of the CA its certificate comes from, for the client to trust.
     pub ca_path: PathBuf,
     seen: Arc<Mutex<Vec<Received>>>,
-    connections: Arc<AtomicUsize>,
     handshakes: Arc<AtomicUsize>,
 }
 
@@ -564,26 +558,21 @@ impl RawServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicUsize::new(0));
         let handshakes = Arc::new(AtomicUsize::new(0));
-        let (seen2, connections2, handshakes2) =
-            (seen.clone(), connections.clone(), handshakes.clone());
+        let (seen2, handshakes2) = (seen.clone(), handshakes.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
                     return;
                 };
                 tcp.set_nodelay(true).ok();
-                connections2.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(on_connection(tcp, seen2.clone(), handshakes2.clone()));
             }
         });
         RawServer {
             url: format!("https://localhost:{}/payment/service.asmx", addr.port()),
-            addr,
             ca_path,
             seen,
-            connections,
             handshakes,
         }
     }
@@ -591,11 +580,6 @@ impl RawServer {
     /// Every request read so far with [`RawConnection::read_request`].
     pub fn requests(&self) -> Vec<Received> {
         self.seen.lock().unwrap().clone()
-    }
-
-    /// How many TCP connections were accepted.
-    pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
     }
 
     /// How many TLS handshakes completed.
