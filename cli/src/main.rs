@@ -15,6 +15,7 @@ mod serve;
 mod soak;
 mod timeout;
 mod void;
+mod wsdl;
 
 use std::process::ExitCode;
 
@@ -66,6 +67,10 @@ enum Command {
     /// Contract tools that need no server.
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// List a WSDL's operations, or show one operation's request and answer fields, as the
+    /// bindings are generated from them.
+    #[command(after_help = wsdl::HELP)]
+    Wsdl(wsdl::Args),
     /// Print a completion script for a shell (bash, zsh, fish, powershell, elvish), e.g.
     /// `instamed-soap completions bash > /etc/bash_completion.d/instamed-soap`.
     Completions {
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => contract::replay(args).await,
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
             Command::Contract(ContractCommand::ImportHar(args)) => contract::import_har(args),
+            Command::Wsdl(args) => wsdl::run(args),
             Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
         }
     })
@@ -174,7 +180,11 @@ impl Command {
     fn only_prints(&self) -> bool {
         matches!(
             self,
-            Self::Completions { .. } | Self::Man | Self::Contract(_) | Self::Demo(_)
+            Self::Completions { .. }
+                | Self::Man
+                | Self::Contract(_)
+                | Self::Demo(_)
+                | Self::Wsdl(_)
         )
     }
 }

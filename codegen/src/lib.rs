@@ -11,6 +11,9 @@
 //! Anything outside that subset is an [`Error`] naming the file, the element and what is not
 //! supported; nothing is skipped silently, and no input makes the generator panic.
 //!
+//! The same reading of a WSDL serves people too: [`inspect()`] gives each operation's request and
+//! answer as trees of elements with their schema types and occurrence, as the bindings see them.
+//!
 //! ```no_run
 //! let options = instamed_soap_codegen::Options::default();
 //! let source = instamed_soap_codegen::generate_file("wsdl/service.wsdl".as_ref(), &options)?;
@@ -19,6 +22,7 @@
 
 mod emit;
 mod error;
+mod inspect;
 mod model;
 mod naming;
 mod reference;
@@ -30,6 +34,7 @@ mod xml;
 use std::path::Path;
 
 pub use error::Error;
+pub use inspect::{Element, Operation, Service};
 
 /// How the generated code refers to the runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +72,7 @@ pub fn generate_file(path: &Path, options: &Options) -> Result<String, Error> {
 /// `file_label` names the document in error messages; its last path component names it in the
 /// generated header, so the output does not depend on where the file lives.
 pub fn generate_str(wsdl: &str, file_label: &str, options: &Options) -> Result<String, Error> {
-    let document = roxmltree::Document::parse(wsdl)
-        .map_err(|error| Error::whole_file(file_label, format!("invalid XML: {error}")))?;
-    let in_file = |problem| Error::from_problem(file_label, problem);
-    let description = wsdl::read(&document).map_err(in_file)?;
-    let bindings = resolve::resolve(&description).map_err(in_file)?;
+    let bindings = read(wsdl, file_label)?;
     if let Some(missing) = options
         .required_operations
         .iter()
@@ -85,7 +86,39 @@ pub fn generate_str(wsdl: &str, file_label: &str, options: &Options) -> Result<S
             ),
         ));
     }
-    emit::emit(&bindings, source_name(file_label), options).map_err(in_file)
+    emit::emit(&bindings, source_name(file_label), options)
+        .map_err(|problem| Error::from_problem(file_label, problem))
+}
+
+/// Reads the WSDL document `wsdl` as [`generate_str`] does, and describes its operations
+/// instead of generating code. It refuses what reading and resolving refuse, with the same
+/// [`Error`], so every WSDL [`generate_str`] accepts is one it describes; the few checks of
+/// writing the code itself, and [`Options::required_operations`], are generating's alone.
+///
+/// `file_label` names the document in error messages.
+///
+/// ```
+/// let wsdl = std::fs::read_to_string(concat!(
+///     env!("CARGO_MANIFEST_DIR"),
+///     "/../wsdl/payment-service.wsdl"
+/// ))?;
+/// let service = instamed_soap_codegen::inspect(&wsdl, "payment-service.wsdl")?;
+/// let void = service.operation("DoCreditCardSecondaryVoid").expect("the void");
+/// let transaction = &void.request.children[0];
+/// assert!(transaction.children.iter().any(|field| field.name == "TransactionID"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn inspect(wsdl: &str, file_label: &str) -> Result<Service, Error> {
+    read(wsdl, file_label).map(|bindings| inspect::service(&bindings))
+}
+
+/// The bindings of the WSDL document `wsdl`: parsed, read and resolved, errors labelled.
+fn read(wsdl: &str, file_label: &str) -> Result<model::Bindings, Error> {
+    let document = roxmltree::Document::parse(wsdl)
+        .map_err(|error| Error::whole_file(file_label, format!("invalid XML: {error}")))?;
+    let in_file = |problem| Error::from_problem(file_label, problem);
+    let description = wsdl::read(&document).map_err(in_file)?;
+    resolve::resolve(&description).map_err(in_file)
 }
 
 /// The file name part of a label: `/abs/path/service.wsdl` → `service.wsdl`.

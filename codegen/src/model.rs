@@ -79,6 +79,15 @@ pub struct Field {
     pub cardinality: Cardinality,
     /// Doc comment lines.
     pub doc: Vec<String>,
+    /// The schema's name of the type, for people: `xs:string` for a built-in, the local name
+    /// for a type of the service's schemas; `None` for an anonymous type. [`FieldType`] names
+    /// the Rust type instead, which loses restrictions without enumerations.
+    pub xsd_type: Option<String>,
+    /// `minOccurs` and `maxOccurs` exactly as the schema says (`None` for `unbounded`), which
+    /// [`Cardinality`] folds into four cases.
+    pub occurs: (u32, Option<u32>),
+    /// Whether the element is `nillable`.
+    pub nillable: bool,
 }
 
 /// How many times a child element occurs.

@@ -57,6 +57,9 @@ struct PendingField {
     cardinality: Cardinality,
     doc: Vec<String>,
     path: String,
+    xsd_type: Option<String>,
+    occurs: Occurs,
+    nillable: bool,
 }
 
 struct Resolver<'w> {
@@ -242,14 +245,20 @@ impl<'w> Resolver<'w> {
 
     fn field(&mut self, element: &LocalElement, owner: &str) -> Result<PendingField> {
         let schemas = self.schemas;
-        let (xml_name, namespace, ty, type_label) = match &element.kind {
+        let (xml_name, namespace, ty, type_label, xsd_type) = match &element.kind {
             LocalKind::Declared {
                 name,
                 namespace,
                 content,
             } => {
                 let (ty, label) = self.content_type(content, owner, name)?;
-                (name.clone(), namespace.clone(), ty, label)
+                (
+                    name.clone(),
+                    namespace.clone(),
+                    ty,
+                    label,
+                    schema_type_name(content),
+                )
             }
             LocalKind::Ref(reference) => {
                 let decl = schemas.elements.get(&reference.name).ok_or_else(|| {
@@ -260,7 +269,8 @@ impl<'w> Resolver<'w> {
                 })?;
                 let (ty, label) = self.element_type(decl)?;
                 let namespace = Some(decl.name.namespace.clone()).filter(|ns| !ns.is_empty());
-                (decl.name.local.clone(), namespace, ty, label)
+                let xsd_type = schema_type_name(&decl.content);
+                (decl.name.local.clone(), namespace, ty, label, xsd_type)
             }
         };
         let cardinality = cardinality(element.occurs, element.nillable).ok_or_else(|| {
@@ -295,6 +305,9 @@ impl<'w> Resolver<'w> {
             cardinality,
             doc,
             path: element.path.clone(),
+            xsd_type,
+            occurs: element.occurs,
+            nillable: element.nillable,
         })
     }
 
@@ -575,6 +588,9 @@ fn finish_fields(
             ty: field.ty.clone(),
             cardinality: field.cardinality,
             doc: field.doc.clone(),
+            xsd_type: field.xsd_type.clone(),
+            occurs: (field.occurs.min, field.occurs.max),
+            nillable: field.nillable,
         });
     }
     Ok(fields)
@@ -689,6 +705,18 @@ fn type_label(reference: &Reference) -> String {
         format!("xs:{}", reference.name.local)
     } else {
         format!("`{}`", reference.name.local)
+    }
+}
+
+/// The schema's name of an element's type, as [`crate::model::Field::xsd_type`] shows it:
+/// prefixes differ from file to file, so a built-in is always `xs:…` and a service type bare.
+fn schema_type_name(content: &Content) -> Option<String> {
+    match content {
+        Content::Named(reference) if reference.name.namespace == XSD => {
+            Some(format!("xs:{}", reference.name.local))
+        }
+        Content::Named(reference) => Some(reference.name.local.clone()),
+        Content::Anonymous(_) => None,
     }
 }
 

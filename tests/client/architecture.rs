@@ -49,6 +49,7 @@ const CRATES: [(&str, &str, &[&str]); 9] = [
             "instamed-soap-contract",
             "instamed-soap-ledger",
             "instamed-soap-bench",
+            "instamed-soap-codegen",
         ],
     ),
 ];
