@@ -139,7 +139,11 @@ impl Transport {
         loop {
             let (mut sender, reused) = match self.checkout() {
                 Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
+                // Boxed: opening a connection (TCP, TLS handshake) is a future of over 2 KiB,
+                // which inline would make every request's future that much larger, and each
+                // move of it on the way down that much dearer. It runs once per connection,
+                // so its one allocation is nothing beside the handshake.
+                None => (Box::pin(self.connect()).await?, false),
             };
             if let Err(error) = sender.ready().await {
                 if reused {

@@ -11,7 +11,7 @@ mod rest;
 mod soap;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_ENCODING, HOST, USER_AGENT};
+use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 
 use crate::credentials::{Credentials, UserName};
@@ -121,7 +121,9 @@ impl Route {
         content_type: HeaderValue,
         extra: Option<(http::HeaderName, HeaderValue)>,
     ) -> PostHeaders {
-        let mut headers = HeaderMap::with_capacity(5);
+        // Room to spare in the table, which a clone keeps: hyper looks up `Transfer-Encoding`
+        // through `entry`, which grows a full table first.
+        let mut headers = HeaderMap::with_capacity(8);
         headers.insert(HOST, self.host.clone());
         headers.insert(http::header::CONTENT_TYPE, content_type);
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
@@ -129,11 +131,25 @@ impl Route {
         if let Some((name, value)) = extra {
             headers.insert(name, value);
         }
+        // A place for the length, last, where hyper would have added it: each request's
+        // length replaces it (see `post_with`).
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         PostHeaders(headers)
     }
 
     /// A POST of `body` along this route, with `headers` from [`Route::headers`].
-    fn post_with(&self, headers: HeaderMap, body: Bytes) -> Request<Bytes> {
+    fn post_with(&self, mut headers: HeaderMap, body: Bytes) -> Request<Bytes> {
+        // The length as hyper would write it, set here: a cloned map is at its full capacity,
+        // and hyper adding the header would grow it (a reallocation per request), where
+        // replacing the value of the one already there does not (`insert` would: it makes room
+        // first). hyper sends a length it is given, and this one is the body's own.
+        let length = HeaderValue::from(body.len() as u64);
+        match headers.get_mut(CONTENT_LENGTH) {
+            Some(place) => *place = length,
+            None => {
+                headers.insert(CONTENT_LENGTH, length);
+            }
+        }
         let mut request = Request::new(body);
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.target.clone();

@@ -9,7 +9,7 @@ use crate::bindings::operations::{DoCreditCardSecondaryVoid, DoCreditCardSimpleR
 use crate::error::{AnswerProblem, Error, config, config_with};
 use crate::refund::{self, RefundReceipt, RefundRequest};
 use crate::soap::{self, Answer, Operation, SoapVersion};
-use crate::void::{self, VoidReceipt, VoidRequest};
+use crate::void::{self, SoapVoid, VoidReceipt, VoidRequest};
 
 /// SOAP 1.1's action header (header names are case-blind; http keeps them in lower case).
 const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
@@ -109,7 +109,12 @@ impl Call<VoidRequest> for Soap {
         let Some(headers) = &self.void_headers else {
             return self.operation_request::<DoCreditCardSecondaryVoid>(&request.to_soap());
         };
-        let body = soap::encode::<DoCreditCardSecondaryVoid>(self.version, &request.to_soap());
+        let body = soap::encode_element(
+            self.version,
+            DoCreditCardSecondaryVoid::NAMESPACE,
+            DoCreditCardSecondaryVoid::REQUEST_ELEMENT,
+            &SoapVoid(request),
+        );
         Ok(self.route.post_with(headers.0.clone(), Bytes::from(body)))
     }
 
@@ -161,4 +166,46 @@ fn content_headers<O: Operation>(version: SoapVersion) -> Result<ContentHeaders,
         SoapVersion::Soap12 => None,
     };
     Ok((content_type, soap_action))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::{Credentials, UserName};
+    use crate::domain::{Outlet, TransactionId};
+
+    /// The length goes with the request, last, as hyper would have added it, and is the
+    /// body's; the other headers keep their order.
+    #[test]
+    fn a_void_carries_its_own_length_last() {
+        let endpoint: http::Uri = "https://example.test/payment/service.asmx".parse().unwrap();
+        let credentials = Credentials::new("acct@clinic", "secret");
+        let route = Route::new(&endpoint, &credentials, UserName::AccountId).unwrap();
+        for version in [SoapVersion::Soap11, SoapVersion::Soap12] {
+            let soap = Soap::new(version, route.clone());
+            for id in ["1", "EE52401813A74328AAA7D93319FF4383"] {
+                let request = VoidRequest::new(
+                    Outlet::new("123123123", "123", "123").unwrap(),
+                    TransactionId::new(id).unwrap(),
+                );
+                let built = Call::<VoidRequest>::request(&soap, &request).unwrap();
+                let names: Vec<&str> = built.headers().keys().map(|name| name.as_str()).collect();
+                assert_eq!(names.last(), Some(&"content-length"), "{names:?}");
+                assert_eq!(
+                    names[..4],
+                    ["host", "content-type", "user-agent", "authorization"]
+                );
+                let length = built.headers().get(http::header::CONTENT_LENGTH).unwrap();
+                assert_eq!(length.to_str().unwrap(), built.body().len().to_string());
+                assert_eq!(
+                    built
+                        .headers()
+                        .get_all(http::header::CONTENT_LENGTH)
+                        .iter()
+                        .count(),
+                    1
+                );
+            }
+        }
+    }
 }

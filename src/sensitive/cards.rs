@@ -298,7 +298,10 @@ pub fn redact_cards(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     // Every spelling of a digit holds an ASCII digit (`4`, `%34`, `&#52;`, `\u0034`): a text
     // with fewer than 13 holds no card, and most texts (a status, a code, a short ID) are such.
-    if bytes.iter().filter(|byte| byte.is_ascii_digit()).count() < *CARD_DIGITS.start() {
+    // Shorter than 13 bytes, it cannot hold 13 digits: not even counted.
+    if bytes.len() < *CARD_DIGITS.start()
+        || bytes.iter().filter(|byte| byte.is_ascii_digit()).count() < *CARD_DIGITS.start()
+    {
         return Cow::Borrowed(text);
     }
     // A text that is one hex identifier (a transaction ID, a GUID) comes back whole: every

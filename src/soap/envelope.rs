@@ -11,7 +11,7 @@
 use super::fault::bounded;
 use super::fault::{DetailEntry, MAX_DETAIL_ENTRIES};
 use super::read::{ReadError, XmlReader};
-use super::write::XmlWriter;
+use super::write::{WriteXml, XmlWriter};
 use super::{FaultCode, Operation, SoapFault, SoapVersion};
 
 /// What came back in the SOAP body.
@@ -81,6 +81,18 @@ pub enum UnreadableEnvelope {
 
 /// Writes the SOAP envelope of `version` around operation `O`'s request element.
 pub fn encode<O: Operation>(version: SoapVersion, request: &O::Request) -> Vec<u8> {
+    encode_element(version, O::NAMESPACE, O::REQUEST_ELEMENT, request)
+}
+
+/// Writes the SOAP envelope of `version` around the element `{namespace}local` holding
+/// `value`: [`encode`] for a value other than the generated request type that writes the same
+/// element.
+pub(crate) fn encode_element<T: WriteXml + ?Sized>(
+    version: SoapVersion,
+    namespace: &'static str,
+    local: &str,
+    value: &T,
+) -> Vec<u8> {
     let mut envelope = Vec::with_capacity(1024);
     envelope.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>");
     envelope.extend_from_slice(b"<soap:Envelope xmlns:soap=\"");
@@ -90,7 +102,7 @@ pub fn encode<O: Operation>(version: SoapVersion, request: &O::Request) -> Vec<u
           xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>",
     );
     let mut writer = XmlWriter::new(envelope);
-    writer.element(O::NAMESPACE, O::REQUEST_ELEMENT, request);
+    writer.element(namespace, local, value);
     let mut envelope = writer.into_inner();
     envelope.extend_from_slice(b"</soap:Body></soap:Envelope>");
     envelope

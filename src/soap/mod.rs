@@ -21,6 +21,7 @@ mod shape;
 mod version;
 mod write;
 
+pub(crate) use envelope::encode_element;
 pub use envelope::{Answer, UnreadableEnvelope, decode, encode};
 pub use escape::{escaped, escaped_attribute, push_escaped};
 pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};

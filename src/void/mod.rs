@@ -8,6 +8,7 @@ mod request;
 pub(crate) use outcome::{judge, judge_nvp, judge_soap};
 pub use receipt::VoidReceipt;
 pub use reconcile::VoidConfirmation;
+pub(crate) use request::SoapVoid;
 pub use request::VoidRequest;
 // The evidence of an answer, which the refund shares, lives with the rules that judge it.
 pub use crate::verdict::Evidence;

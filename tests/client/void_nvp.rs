@@ -54,11 +54,19 @@ fn a_void_is_instameds_sample_form_with_exact_headers() {
 
     let headers = built.headers();
     let names: Vec<&str> = headers.keys().map(|name| name.as_str()).collect();
+    // The length too, last, where hyper would otherwise add it on the wire.
     assert_eq!(
         names,
-        ["host", "content-type", "user-agent", "authorization"],
+        [
+            "host",
+            "content-type",
+            "user-agent",
+            "authorization",
+            "content-length"
+        ],
         "no SOAPAction, nothing else"
     );
+    assert_eq!(headers["content-length"], built.body().len().to_string());
     assert_eq!(headers["host"], "127.0.0.1:8443");
     assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
     assert!(headers["authorization"].is_sensitive());

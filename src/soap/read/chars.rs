@@ -29,30 +29,60 @@ pub(super) struct Survey {
 /// control but tab, line feed and carriage return, and neither U+FFFE nor U+FFFF (a `str`
 /// holds no surrogate). Returns the byte offset of the first forbidden character.
 pub(super) fn survey(text: &str) -> Result<Survey, usize> {
-    const BLOCK: usize = 32;
     let bytes = text.as_bytes();
     let mut brackets = false;
     let mut blocks = bytes.chunks_exact(BLOCK);
     let mut at = 0;
-    // A block with a forbidden control character, an 0xEF (the lead byte of U+F000..U+FFFF)
-    // or, until one is found, a `]` is looked at byte by byte. The test is written as one
-    // fold over a fixed-size block so that the compiler turns it into vector compares.
     for block in &mut blocks {
-        // Once a `]` is known, probing for NUL instead adds nothing: NUL is flagged already.
-        let probe = if brackets { 0 } else { b']' };
-        let flagged = block.iter().fold(false, |flagged, &b| {
-            flagged
-                | ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
-                | (b == 0xEF)
-                | (b == probe)
-        });
-        if flagged {
-            check_bytes(bytes, at, at + BLOCK, &mut brackets)?;
+        if suspect(block, brackets) {
+            check_block(bytes, at, block, &mut brackets)?;
         }
         at += BLOCK;
     }
-    check_bytes(bytes, at, bytes.len(), &mut brackets)?;
+    // The tail, padded with spaces (allowed, and neither 0xEF nor `]`) to a whole block.
+    let tail = blocks.remainder();
+    let mut padded = [b' '; BLOCK];
+    padded[..tail.len()].copy_from_slice(tail);
+    if suspect(&padded, brackets) {
+        check_block(bytes, at, tail, &mut brackets)?;
+    }
     Ok(Survey { brackets })
+}
+
+/// Bytes the survey takes at a time.
+const BLOCK: usize = 64;
+
+/// Whether `block` may hold a control character (the allowed tab, line feed and carriage
+/// return included), an 0xEF (the lead byte of U+F000..U+FFFF) or, until one is known, a `]`.
+/// Written as three minimums over the block, which the compiler turns into vector minimums:
+/// the smallest byte is below 0x20 exactly when there is a control, and the smallest byte
+/// exclusive-or 0xEF (or `]`) is zero exactly when there is an 0xEF (or a `]`).
+#[inline]
+fn suspect(block: &[u8], brackets: bool) -> bool {
+    let (low, ef, bracket) = block
+        .iter()
+        .fold((u8::MAX, u8::MAX, u8::MAX), |(low, ef, bracket), &b| {
+            (low.min(b), ef.min(b ^ 0xEF), bracket.min(b ^ b']'))
+        });
+    low < 0x20 || ef == 0 || (!brackets && bracket == 0)
+}
+
+/// Checks a suspect `block` (at `at` in `bytes`) exactly: first as a whole, with a fold the
+/// compiler turns into vector compares, then byte by byte if that flags it. A pretty-printed
+/// answer's line breaks make most blocks suspect, and this keeps them cheap.
+fn check_block(bytes: &[u8], at: usize, block: &[u8], brackets: &mut bool) -> Result<(), usize> {
+    // Once a `]` is known, probing for NUL instead adds nothing: NUL is flagged already.
+    let probe = if *brackets { 0 } else { b']' };
+    let flagged = block.iter().fold(false, |flagged, &b| {
+        flagged
+            | ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
+            | (b == 0xEF)
+            | (b == probe)
+    });
+    if flagged {
+        check_bytes(bytes, at, at + block.len(), brackets)?;
+    }
+    Ok(())
 }
 
 fn check_bytes(bytes: &[u8], from: usize, to: usize, brackets: &mut bool) -> Result<(), usize> {
@@ -187,11 +217,14 @@ mod tests {
     fn the_survey_finds_what_a_character_by_character_check_finds() {
         for special in [
             "\u{1}", "\u{1F}", "\u{FFFE}", "\u{FFFF}", "\u{FFFD}", "\u{FEFF}", "]", "\t", "\u{7F}",
-            "é", "\0",
+            "é", "\0", "\n", "\r",
         ] {
-            for length in 0..20 {
+            // Past two blocks, so that the block tests and the padded tail are both crossed.
+            for length in (0..20).chain([31, 32, 33, 63, 64, 65, 70, 127, 128, 129]) {
                 for place in 0..=length {
-                    let mut text: String = (0..length).map(|i| (b'a' + i as u8) as char).collect();
+                    let mut text: String = (0..length)
+                        .map(|i| (b'a' + (i % 26) as u8) as char)
+                        .collect();
                     text.insert_str(place, special);
                     let fast = survey(&text).map(|survey| survey.brackets);
                     assert_eq!(fast, survey_charwise(&text), "{text:?}");

@@ -152,7 +152,9 @@ impl<'i> XmlReader<'i> {
     pub(super) fn end_tag(&mut self) -> Result<Token<'i>, ReadError> {
         let bytes = self.document.as_bytes();
         let at = self.position;
-        let Some(open) = self.depth.checked_sub(1).and_then(|i| self.open.get(i)) else {
+        let Some(open) =
+            (self.depth.checked_sub(1)).and_then(|i| self.open.get(i).copied().flatten())
+        else {
             return Err(self.error_at(at, "an end tag that closes nothing"));
         };
         // The name can only be the open element's: compare it whole rather than scan it.

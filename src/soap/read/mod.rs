@@ -108,8 +108,9 @@ pub struct XmlReader<'i> {
     position: usize,
     depth: usize,
     /// Qualified names of the open elements, outermost first (`open[depth - 1]` is the
-    /// innermost), to match end tags against.
-    open: [&'i str; MAX_DEPTH],
+    /// innermost), to match end tags against. `Option`s, so that a new reader starts as all
+    /// zero bytes, which is a fill rather than a store per entry (`""` is not zero bytes).
+    open: [Option<&'i str>; MAX_DEPTH],
     /// Set after `<a/>`: the next token is its end.
     empty_pending: bool,
     /// Whether the document's characters and XML declaration have been checked.
@@ -120,8 +121,9 @@ pub struct XmlReader<'i> {
     root_seen: bool,
     bindings: Vec<Binding<'i>>,
     /// The current start tag's attributes (name, value as written): the first
-    /// `attribute_count`, up to [`INLINE_ATTRIBUTES`] here and the rest in `more_attributes`.
-    attributes: [(&'i str, &'i str); INLINE_ATTRIBUTES],
+    /// `attribute_count`, up to [`INLINE_ATTRIBUTES`] here and the rest in `more_attributes`
+    /// (`Option`s for the same reason as `open`).
+    attributes: [Option<(&'i str, &'i str)>; INLINE_ATTRIBUTES],
     more_attributes: Vec<(&'i str, &'i str)>,
     attribute_count: usize,
     /// How many of them have a prefix and are not namespace declarations.
@@ -157,13 +159,13 @@ impl<'i> XmlReader<'i> {
             document,
             position,
             depth: 0,
-            open: [""; MAX_DEPTH],
+            open: [None; MAX_DEPTH],
             empty_pending: false,
             started: false,
             brackets: true,
             root_seen: false,
             bindings: Vec::new(),
-            attributes: [("", ""); INLINE_ATTRIBUTES],
+            attributes: [None; INLINE_ATTRIBUTES],
             more_attributes: Vec::new(),
             attribute_count: 0,
             prefixed_attributes: 0,

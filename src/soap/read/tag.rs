@@ -62,7 +62,7 @@ impl<'i> XmlReader<'i> {
         self.child_nil = self.prefixed_attributes > 0 && self.prefixed_pass(at)?;
         self.child_local = local;
         self.position = end;
-        self.open[self.depth] = qname;
+        self.open[self.depth] = Some(qname);
         self.depth = depth;
         self.empty_pending = empty;
         Ok(Token::Start)
@@ -131,11 +131,12 @@ impl<'i> XmlReader<'i> {
             // Beyond the inline ones, duplicates are looked for once the tag is read.
             if self.attributes[..count]
                 .iter()
+                .flatten()
                 .any(|(seen, _)| *seen == name)
             {
                 return Err(self.error_at(at, format!("attribute {name} appears twice")));
             }
-            self.attributes[count] = (name, value);
+            self.attributes[count] = Some((name, value));
         } else {
             if count == INLINE_ATTRIBUTES {
                 self.more_attributes.clear();
@@ -166,7 +167,7 @@ impl<'i> XmlReader<'i> {
             true => &self.more_attributes[..],
             false => &[],
         };
-        self.attributes[..inline].iter().chain(more)
+        self.attributes[..inline].iter().flatten().chain(more)
     }
 
     /// Looks for a repeated attribute name on a start tag with more attributes than the inline

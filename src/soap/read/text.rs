@@ -17,7 +17,11 @@ impl<'i> XmlReader<'i> {
         if self.empty_pending {
             return None;
         }
-        let open = self.open.get(self.depth.checked_sub(1)?)?;
+        let open = self
+            .open
+            .get(self.depth.checked_sub(1)?)
+            .copied()
+            .flatten()?;
         let bytes = self.document.as_bytes();
         let at = self.position;
         // The first `<`, `&` or CR: only a `<` means the text is plain so far.
