@@ -99,11 +99,16 @@ The report's CSV cells that begin with =, +, -, @, a tab or a CR are written aft
 quote (OWASP's advice against formula injection; a negative amount too); an input column named
 as a report column (verdict, detail, line...) is written as input_verdict, input_detail...
 
+--dry-run sends and writes nothing: one line per row (void, reconcile, refund, nothing or
+invalid), exit 0 when every row can be sent or is answered, 2 when some rows are invalid (7 as
+below).
+
 Exit codes (the first that applies, in the order 8, 5, 9, 1, 2, 3, 6, then 0; 7 as below):
   0  every row voided (by this run, an earlier run, or confirmed by reconciliation), or voided
      before
   1  some rows failed without a verdict (connection, credentials, a rejected request); re-run
-  2  the input was refused (unreadable, duplicate transaction IDs: nothing sent), or some rows
+  2  the input was refused (unreadable, duplicate transaction IDs, with --or-refund a row
+     without an amount: nothing sent), a protocol a batch cannot use (rest), or some rows
      are invalid (never sent) and none failed or unknown (the others voided, refused or
      refunded)
   3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused),
