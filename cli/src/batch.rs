@@ -17,6 +17,8 @@ use instamed_soap_ledger::batch::{
 use crate::connection::Connection;
 use crate::exit;
 
+mod dry_run;
+
 /// Arguments of `batch`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,14 +51,21 @@ pub struct Args {
     /// At the end, reconcile the outcomes still unknown (on structured proof only).
     #[arg(long)]
     reconcile: bool,
+    /// Read and check the input, the journal and the ledger, and say what a run would do with
+    /// each row (void, reconcile, refund, or nothing: answered from the journal or the
+    /// ledger); send nothing and write nothing. Exit 0 when every row can be sent or is
+    /// answered, 2 when some rows are invalid.
+    #[arg(long)]
+    dry_run: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
     /// The service address, e.g. https://connect.instamed.com/payment/service.asmx
     #[arg(long, env = "INSTAMED_ENDPOINT", hide_env_values = true)]
     endpoint: String,
-    /// Protocol: soap11, soap12 or nvp.
-    #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp"])]
+    /// Protocol: soap11, soap12 or nvp (not rest: a batch signs in with an account ID and a
+    /// password, which REST does not take).
+    #[arg(long, default_value = "soap11", value_parser = protocol)]
     protocol: String,
     #[command(flatten)]
     connection: Connection,
@@ -90,11 +99,16 @@ The report's CSV cells that begin with =, +, -, @, a tab or a CR are written aft
 quote (OWASP's advice against formula injection; a negative amount too); an input column named
 as a report column (verdict, detail, line...) is written as input_verdict, input_detail...
 
+--dry-run sends and writes nothing: one line per row (void, reconcile, refund, nothing or
+invalid), exit 0 when every row can be sent or is answered, 2 when some rows are invalid (7 as
+below).
+
 Exit codes (the first that applies, in the order 8, 5, 9, 1, 2, 3, 6, then 0; 7 as below):
   0  every row voided (by this run, an earlier run, or confirmed by reconciliation), or voided
      before
   1  some rows failed without a verdict (connection, credentials, a rejected request); re-run
-  2  the input was refused (unreadable, duplicate transaction IDs: nothing sent), or some rows
+  2  the input was refused (unreadable, duplicate transaction IDs, with --or-refund a row
+     without an amount: nothing sent), a protocol a batch cannot use (rest), or some rows
      are invalid (never sent) and none failed or unknown (the others voided, refused or
      refunded)
   3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused),
@@ -109,6 +123,24 @@ Exit codes (the first that applies, in the order 8, 5, 9, 1, 2, 3, 6, then 0; 7 
      a re-run does settles it (rows refund_unknown: check the payment's refunds with InstaMed,
      then `instamed-soap ledger settle`). Comes after 8 and 5, before 1, 2, 3 and 6";
 
+/// The protocols a batch can use, and why not the other: refused on the command line (exit 2)
+/// with the reason, before any file is opened.
+fn protocol(value: &str) -> Result<String, String> {
+    match value {
+        "soap11" | "soap12" | "nvp" => Ok(value.to_owned()),
+        "rest" => Err(
+            "a batch cannot use rest: it signs in with INSTAMED_ACCOUNT_ID and \
+                       INSTAMED_PASSWORD, and REST takes an API key pair, which batch has no \
+                       flags for; use soap11, soap12 or nvp (or `void --protocol rest` one \
+                       payment at a time)"
+                .to_owned(),
+        ),
+        other => Err(format!(
+            "unknown protocol {other:?}: a batch takes soap11, soap12 or nvp"
+        )),
+    }
+}
+
 /// Runs `batch`.
 pub async fn run(args: Args) -> ExitCode {
     if let Err(why) = distinct_files(&args) {
@@ -122,6 +154,11 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::INVALID);
         }
     };
+    if args.dry_run {
+        // The client was built to check the configuration; a dry run never uses it.
+        drop(client);
+        return dry_run::run(&args);
+    }
     let ledger = match args.ledger.open("instamed-soap batch") {
         Ok(ledger) => Arc::new(ledger),
         Err(code) => return code,
@@ -129,12 +166,7 @@ pub async fn run(args: Args) -> ExitCode {
     let (mut journal, to_do) = match open(&args) {
         Ok(opened) => opened,
         Err(error) => {
-            eprintln!("error: {}", crate::causes::chain(&error));
-            let code = match error {
-                JournalError::Duplicates(_) | JournalError::Input(_) => exit::INVALID,
-                _ => exit::LEDGER,
-            };
-            return ExitCode::from(code);
+            return journal_refused(&error);
         }
     };
     journal.use_ledger(ledger);
@@ -177,6 +209,25 @@ pub async fn run(args: Args) -> ExitCode {
     } else {
         print_summary(&summary, code);
     }
+    ExitCode::from(code)
+}
+
+/// Says why the journal refused to run, and gives the exit code: the input's fault is 2, the
+/// journal's (or the ledger's) 7.
+fn journal_refused(error: &JournalError) -> ExitCode {
+    let code = match error {
+        JournalError::Duplicates(_) | JournalError::Input(_) | JournalError::MissingAmounts(_) => {
+            exit::INVALID
+        }
+        _ => exit::LEDGER,
+    };
+    // Named by the flag that asked for the amounts.
+    let flag = if matches!(error, JournalError::MissingAmounts(_)) {
+        "--or-refund: "
+    } else {
+        ""
+    };
+    eprintln!("error: {flag}{}", crate::causes::chain(error));
     ExitCode::from(code)
 }
 
@@ -262,6 +313,9 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
 
 fn open(args: &Args) -> Result<(Journal, u64), JournalError> {
     let mut journal = Journal::open(&args.journal)?;
+    if args.or_refund {
+        journal.require_amounts();
+    }
     let rows = read_file(&args.input)?;
     let loaded = journal.load(rows)?;
     let to_do = journal.to_do(args.or_refund)?;

@@ -201,7 +201,7 @@ fn print_confirmation(args: &void::Args, result: Result<VoidConfirmation, Error>
                 json["attempts"] = attempts.into();
                 println!("{json}");
             } else {
-                println!("{} after {attempts} attempt(s)", sentence(&receipt));
+                println!("{} after {}", sentence(&receipt), counted(attempts));
             }
         }
         Ok(VoidConfirmation::ConfirmedAlreadyVoided { refusal, .. }) => {
@@ -216,10 +216,13 @@ fn print_confirmation(args: &void::Args, result: Result<VoidConfirmation, Error>
                 });
                 println!("{json}");
             } else {
+                // Said the same whichever attempt heard it: the proof is the status, and a
+                // void of ours may be what set it.
                 println!(
-                    "voided {}: a later attempt found it voided (PrimaryTransactionStatus V) \
-                     after {attempts} attempt(s)",
-                    args.transaction_id
+                    "voided {}: InstaMed confirmed it voided (PrimaryTransactionStatus V) \
+                     after {}",
+                    args.transaction_id,
+                    counted(attempts)
                 );
             }
         }
@@ -227,6 +230,15 @@ fn print_confirmation(args: &void::Args, result: Result<VoidConfirmation, Error>
         Err(error) => return finish(args, Err(error)),
     }
     ExitCode::from(code)
+}
+
+/// "1 attempt", "3 attempts".
+fn counted(attempts: u32) -> String {
+    if attempts == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{attempts} attempts")
+    }
 }
 
 /// Prints a void's result as `void` does, and gives its exit code.

@@ -1206,3 +1206,158 @@ fn still_to_settle(summary: &Summary) -> Vec<Verdict> {
         .filter(|v| summary.count(*v) > 0)
         .collect()
 }
+
+/// Issue 22: `batch --dry-run` reads the input, the journal and the ledger, says per row what a
+/// run would send (void, reconcile, refund) or that nothing would be (answered from the
+/// journal or the ledger, or an invalid row), and sends and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_dry_run_says_what_each_row_would_get_and_sends_and_writes_nothing() {
+    // The first request's connection is dropped: that row's outcome is left unknown.
+    let scene = Scene::start(FaultPlan::seeded(3).with_reset_rate(1.0).with_max_faults(1)).await;
+    let (lost, voided, too_late) = (scene.payment(), scene.payment(), scene.payment());
+    scene
+        .simulator
+        .ledger()
+        .start_transfer(&TransactionId::new(&too_late).unwrap())
+        .unwrap();
+    let csv = format!(
+        "{HEADER}{}{}{}",
+        row(&lost, "1.00", 1),
+        row(&voided, "2.00", 2),
+        row(&too_late, "3.00", 3)
+    );
+    let input = scene.write("first.csv", &csv);
+    let journal = scene.path("first.journal");
+    let first = scene.run(&input, &journal, &["--concurrency", "1"]).await;
+    assert_eq!(first.status.code(), Some(5), "{}", described(&first));
+    let sent = scene.proxy.total();
+    let bytes = |path: &Path| std::fs::read(path).unwrap();
+    let (journal_before, ledger_before) = (bytes(&journal), bytes(&scene.path("ledger.db")));
+
+    // On the journal of that run, refunds instead asked for this time.
+    let resumed = scene
+        .run(&input, &journal, &["--dry-run", "--or-refund"])
+        .await;
+    assert_eq!(resumed.status.code(), Some(0), "{}", described(&resumed));
+    let said = String::from_utf8_lossy(&resumed.stdout);
+    assert!(
+        said.contains(&format!("line 2: {lost}: reconcile")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "line 3: {voided}: nothing (voided, done in the journal)"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("line 4: {too_late}: refund")),
+        "{said}"
+    );
+    assert!(said.contains("nothing was sent"), "{said}");
+
+    // A fresh journal: the ledger answers for the payment voided, an invalid row is named.
+    let fresh = scene.payment();
+    let csv = format!(
+        "{HEADER}{}{}{}",
+        row(&fresh, "", 1),
+        row(&voided, "", 2),
+        row("", "", 3)
+    );
+    let second = scene.write("second.csv", &csv);
+    let new_journal = scene.path("second.journal");
+    let planned = scene
+        .run(&second, &new_journal, &["--dry-run", "--json"])
+        .await;
+    assert_eq!(planned.status.code(), Some(2), "{}", described(&planned));
+    let summary: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    assert_eq!(summary["dry_run"], true, "{summary}");
+    assert_eq!(summary["exit_code"], 2, "{summary}");
+    let would: Vec<&str> = summary["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["would"].as_str().unwrap())
+        .collect();
+    assert_eq!(would, ["void", "nothing", "invalid"], "{summary}");
+    assert!(
+        summary["lines"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("from the ledger"),
+        "{summary}"
+    );
+
+    assert_eq!(scene.proxy.total(), sent, "a dry run sends nothing");
+    assert!(!new_journal.exists(), "a dry run makes no journal");
+    assert_eq!(bytes(&journal), journal_before, "nor writes to one");
+    assert_eq!(
+        bytes(&scene.path("ledger.db")),
+        ledger_before,
+        "nor to the ledger"
+    );
+}
+
+/// Issue 22: `batch --or-refund` with rows lacking an amount skipped their refund in silence.
+/// It is refused at load, the rows named by line, before anything is sent; nothing is kept, so
+/// the corrected file runs on the same journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_or_refund_refuses_rows_without_an_amount_at_load_naming_their_lines() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let ids = [scene.payment(), scene.payment(), scene.payment()];
+    let csv = format!(
+        "{HEADER}{}{}{}",
+        row(&ids[0], "4.00", 1),
+        row(&ids[1], "", 2),
+        row(&ids[2], " ", 3)
+    );
+    let input = scene.write("in.csv", &csv);
+    let journal = scene.path("j");
+    let refused = scene.run(&input, &journal, &["--or-refund"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", described(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("error: --or-refund:") && stderr.contains("lines 3 and 4 have none"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert_eq!(scene.proxy.total(), 0, "nothing was sent");
+
+    let planned = scene
+        .run(&input, &scene.path("dry"), &["--or-refund", "--dry-run"])
+        .await;
+    assert_eq!(planned.status.code(), Some(2), "{}", described(&planned));
+
+    let fixed = format!(
+        "{HEADER}{}{}{}",
+        row(&ids[0], "4.00", 1),
+        row(&ids[1], "5.00", 2),
+        row(&ids[2], "6.00", 3)
+    );
+    let input = scene.write("in.csv", &fixed);
+    let ran = scene.run(&input, &journal, &["--or-refund"]).await;
+    assert_eq!(ran.status.code(), Some(0), "{}", described(&ran));
+    assert_eq!(scene.proxy.total(), 3);
+}
+
+/// Issue 22: a protocol the batch cannot use is refused with the reason, before any file is
+/// opened or anything sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_refuses_a_protocol_it_cannot_use_with_the_reason() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let input = scene.write(
+        "in.csv",
+        &format!("{HEADER}{}", row(&scene.payment(), "", 1)),
+    );
+    let journal = scene.path("j");
+    let refused = scene.run(&input, &journal, &["--protocol", "rest"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", described(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("cannot use rest") && stderr.contains("API key"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("soap11, soap12 or nvp"), "{stderr}");
+    assert_eq!(scene.proxy.total(), 0, "nothing was sent");
+    assert!(!journal.exists(), "no journal was made");
+}

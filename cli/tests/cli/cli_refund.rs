@@ -197,6 +197,73 @@ async fn reconcile_settles_a_void_whose_answer_was_lost() {
     }
 }
 
+/// Issue 22: after a truncated answer (the void carried out, its answer cut), `reconcile` run
+/// without the ledger of that void heard "already voided" with PTS `V` and exited 4, where
+/// `void --reconcile`, hearing the same on its second attempt, exited 0. The payment's status
+/// `V` is the proof a reconciliation looks for (docs/outcomes.md) on whichever attempt it comes:
+/// both say voided, exit 0, in the same words.
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_and_void_reconcile_give_the_same_verdict_after_a_truncated_answer() {
+    for protocol in ["soap11", "soap12", "nvp", "rest"] {
+        // Two answers cut in half, then whole ones: one for the lost void, one for the first
+        // attempt of `void --reconcile`.
+        let faults = FaultPlan::seeded(9)
+            .with_truncate_rate(1.0)
+            .with_max_faults(2);
+        let simulator = Simulator::start(SimulatorConfig::default().with_faults(faults))
+            .await
+            .expect("simulator");
+        let (lost, other) = (payment(&simulator), payment(&simulator));
+        let cut = run(&simulator, "void", protocol, lost.as_str(), &[]);
+        assert_eq!(code(&cut), 5, "{protocol}: {}", text(&cut));
+        let fast = ["--backoff-ms", "1", "--json"];
+        let both = run(
+            &simulator,
+            "void",
+            protocol,
+            other.as_str(),
+            &[&["--reconcile"], &fast[..]].concat(),
+        );
+        // Each run has a ledger of its own: this one knows nothing of the lost void.
+        let reconciled = run(&simulator, "reconcile", protocol, lost.as_str(), &fast);
+        for output in [&both, &reconciled] {
+            assert_eq!(code(output), 0, "{protocol}: {}", text(output));
+        }
+        let (both, reconciled) = (json(&both), json(&reconciled));
+        for field in [
+            "outcome",
+            "confirmed",
+            "primary_transaction_status",
+            "protocol",
+        ] {
+            assert_eq!(
+                both[field], reconciled[field],
+                "{protocol} {field}: {both} / {reconciled}"
+            );
+        }
+        assert_eq!(reconciled["outcome"], "voided", "{protocol}: {reconciled}");
+        assert_eq!(
+            reconciled["confirmed"], "already_voided",
+            "{protocol}: {reconciled}"
+        );
+        // The sentence a person reads says the same, whichever attempt heard the proof.
+        let said = run(
+            &simulator,
+            "reconcile",
+            protocol,
+            lost.as_str(),
+            &["--backoff-ms", "1"],
+        );
+        assert_eq!(code(&said), 0, "{protocol}: {}", text(&said));
+        assert!(
+            text(&said)
+                .contains("confirmed it voided (PrimaryTransactionStatus V) after 1 attempt"),
+            "{protocol}: {}",
+            text(&said)
+        );
+    }
+}
+
 /// Two REST answers that are not the service's verdict on the void: a redirect whose JSON says
 /// "declined, transfer begun" was read as a known not-voidable refusal and refunded; a 4xx that
 /// says "completed" with a numeric `ResponseCode` was read as a rejected request (exit 1).

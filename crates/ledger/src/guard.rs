@@ -53,17 +53,15 @@ impl Held {
 /// What to do about a void, decided inside the ledger's write transaction.
 enum VoidPlan {
     Void,
-    /// Reconcile; `earlier` when a void of ours left the outcome unknown.
-    Reconcile {
-        earlier: bool,
-    },
+    /// Reconcile: asked to, or a void of ours left the outcome unknown.
+    Reconcile,
     Held(Held),
 }
 
 impl Sends for VoidPlan {
     fn sends(&self) -> Option<Action> {
         match self {
-            Self::Void | Self::Reconcile { .. } => Some(Action::Void),
+            Self::Void | Self::Reconcile => Some(Action::Void),
             Self::Held(_) => None,
         }
     }
@@ -89,12 +87,28 @@ impl Sends for RefundPlan {
 fn void_plan(standing: &Standing, reconcile: bool) -> VoidPlan {
     if let Some(voided) = standing.voided() {
         VoidPlan::Held(Held::Known(Box::new(voided.clone())))
-    } else if let Some(_earlier) = standing.unsettled_void() {
-        VoidPlan::Reconcile { earlier: true }
-    } else if reconcile {
-        VoidPlan::Reconcile { earlier: false }
+    } else if reconcile || standing.unsettled_void().is_some() {
+        VoidPlan::Reconcile
     } else {
         VoidPlan::Void
+    }
+}
+
+/// A reconciliation's result as every command reports it. A reconciliation is run because a
+/// void may have gone through, so the payment's own status `V` heard on its first attempt is
+/// the proof it looks for, exactly as on a later one: the payment is voided, which is what the
+/// ledger records ([`Finding::of_reconciliation`]). Leaving it an `AlreadyVoided` refusal would
+/// make `reconcile` say "already voided" (exit 4) where `void --reconcile`, whose first answer
+/// was lost, says voided (exit 0) about the same payment on the same evidence.
+fn reconciled(result: Result<VoidConfirmation, Error>) -> Result<VoidConfirmation, Error> {
+    match result {
+        Err(Error::AlreadyVoided(refusal)) if refusal.payment_is_voided() => {
+            Ok(VoidConfirmation::ConfirmedAlreadyVoided {
+                refusal: *refusal,
+                attempts: 1,
+            })
+        }
+        other => other,
     }
 }
 
@@ -146,7 +160,10 @@ impl Ledger {
     }
 
     /// Settles a void whose outcome is unknown, as [`Client::void_reconciled`] does, recording
-    /// what it proves; a payment the ledger knows voided is answered from the ledger.
+    /// what it proves; a payment the ledger knows voided is answered from the ledger. The
+    /// payment's status `V` is the proof sought on whichever attempt it is heard: a first
+    /// answer "already voided" with it comes back as
+    /// [`VoidConfirmation::ConfirmedAlreadyVoided`], as it does after a lost answer.
     pub async fn reconcile(
         &self,
         client: &Client,
@@ -186,20 +203,8 @@ impl Ledger {
                 let answer = Finding::of_void(&result);
                 (result.map(VoidConfirmation::Voided), answer)
             }
-            VoidPlan::Reconcile { earlier } => {
-                let result = match client.void_reconciled(request).await {
-                    // The payment's own status says voided, and a void of ours may have gone
-                    // through: that void did it.
-                    Err(Error::AlreadyVoided(refusal))
-                        if earlier && refusal.payment_is_voided() =>
-                    {
-                        Ok(VoidConfirmation::ConfirmedAlreadyVoided {
-                            refusal: *refusal,
-                            attempts: 1,
-                        })
-                    }
-                    other => other,
-                };
+            VoidPlan::Reconcile => {
+                let result = reconciled(client.void_reconciled(request).await);
                 let answer = Finding::of_reconciliation(&result);
                 (result, answer)
             }

@@ -66,6 +66,14 @@ pub enum JournalError {
     /// The input names one payment more than once: nothing was sent.
     #[error("duplicate transaction IDs, nothing was sent: {}", describe_duplicates(.0))]
     Duplicates(Vec<Duplicate>),
+    /// Refunds instead were asked for, and these rows (their input lines) give no amount to
+    /// refund: nothing was sent, and nothing recorded, so the corrected file loads into the
+    /// same journal.
+    #[error(
+        "refunding instead needs an amount on every row, and {} (column amount); nothing was sent",
+        describe_lines(.0)
+    )]
+    MissingAmounts(Vec<u64>),
     /// The input could not be read: nothing was sent.
     #[error("cannot load the input, nothing was sent")]
     Input(#[from] InputError),
@@ -112,4 +120,18 @@ fn describe_duplicates(duplicates: &[Duplicate]) -> String {
         text.push(format!("and {} more", duplicates.len() - 20));
     }
     text.join("; ")
+}
+
+/// "line 3 has none", "lines 3, 5 and 9 have none", at most 20 lines named.
+pub(crate) fn describe_lines(lines: &[u64]) -> String {
+    let named: Vec<String> = lines.iter().take(20).map(u64::to_string).collect();
+    let more = lines.len().saturating_sub(named.len());
+    match (named.as_slice(), more) {
+        ([one], _) => format!("line {one} has none"),
+        (all, 0) => match all.split_last() {
+            Some((last, rest)) => format!("lines {} and {last} have none", rest.join(", ")),
+            None => "no line has one".to_owned(),
+        },
+        (some, more) => format!("lines {} and {more} more have none", some.join(", ")),
+    }
 }

@@ -34,7 +34,7 @@ pub(crate) struct Work {
 /// What the ledger says of a row's step: `Ok` sends that step (a void becomes a
 /// reconciliation when an earlier void's outcome is unknown); `Err` settles the row from the
 /// ledger, with a verdict, a detail and the refund's ID, and sends nothing.
-fn consult(
+pub(crate) fn consult(
     standing: &Standing,
     action: Action,
     or_refund: bool,
@@ -238,6 +238,7 @@ pub struct Journal {
     stats: JournalStats,
     full_sync: bool,
     ledger: Option<Arc<Ledger>>,
+    amounts_required: bool,
 }
 
 impl Journal {
@@ -278,6 +279,7 @@ impl Journal {
             stats: JournalStats::default(),
             full_sync: true,
             ledger: None,
+            amounts_required: false,
         };
         journal.create_schema()?;
         Ok(journal)
@@ -287,6 +289,13 @@ impl Journal {
     /// too, so that no other journal's run (nor a single command) moves the same money again.
     pub fn use_ledger(&mut self, ledger: Arc<Ledger>) {
         self.ledger = Some(ledger);
+    }
+
+    /// Makes [`Journal::load`] refuse an input with a sendable row that gives no amount
+    /// ([`JournalError::MissingAmounts`]): with refunds instead asked for, such a row could
+    /// only be left unrefunded after its void was refused, and said nothing about it.
+    pub fn require_amounts(&mut self) {
+        self.amounts_required = true;
     }
 
     /// The journal's file.
@@ -350,6 +359,9 @@ impl Journal {
                 |r| r.get(0),
             )?;
             let invalid = invalid as u64;
+            if self.amounts_required {
+                self.refuse_rows_without_amounts()?;
+            }
             return Ok(Loaded {
                 rows: count,
                 invalid,
@@ -363,6 +375,7 @@ impl Journal {
         let mut count = 0_u64;
         let mut invalid = 0_u64;
         let mut extra_names: Vec<String> = Vec::new();
+        let mut without_amount = Vec::new();
         {
             let mut insert = tx.prepare(
                 "INSERT INTO rows(seq, line, transaction_id, id_key, merchant_id, store_id,
@@ -373,6 +386,9 @@ impl Journal {
             for row in rows {
                 let row = row?;
                 hash_row(&mut context, &row);
+                if self.amounts_required && lacks_amount(&row) {
+                    without_amount.push(row.line);
+                }
                 for (name, _) in &row.raw.extra {
                     if !extra_names.contains(name) && extra_names.len() < 256 {
                         extra_names.push(name.clone());
@@ -426,6 +442,10 @@ impl Journal {
             tx.rollback()?;
             return Err(JournalError::Duplicates(duplicates));
         }
+        if !without_amount.is_empty() {
+            tx.rollback()?;
+            return Err(JournalError::MissingAmounts(without_amount));
+        }
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('input_hash', ?1), ('input_rows', ?2),
                  ('extra_columns', ?3)",
@@ -443,6 +463,22 @@ impl Journal {
             invalid,
             resumed: false,
         })
+    }
+
+    /// On a resume: the rows recorded that would be sent and give no amount.
+    fn refuse_rows_without_amounts(&self) -> Result<(), JournalError> {
+        let mut select = self.conn.prepare(
+            "SELECT line FROM rows WHERE state != ?1 AND trim(amount) = '' ORDER BY seq",
+        )?;
+        let lines = select
+            .query_map([RowState::At(Verdict::Invalid)], |r| r.get::<_, i64>(0))?
+            .map(|line| line.map(|line| line as u64))
+            .collect::<Result<Vec<u64>, _>>()?;
+        if lines.is_empty() {
+            Ok(())
+        } else {
+            Err(JournalError::MissingAmounts(lines))
+        }
     }
 
     /// The names of the extra columns, in the order first seen.
@@ -575,21 +611,12 @@ impl Journal {
                     continue;
                 }
             };
-            let action = match (state, step) {
-                // A refund that never left is sent again; without --or-refund the row is
-                // voided again, which moves nothing twice.
-                (RowState::At(Verdict::Failed), Step::Took(Action::Refund)) if or_refund => {
-                    Action::Refund
-                }
-                (RowState::PENDING | RowState::At(Verdict::Failed), _) => Action::Void,
-                (RowState::At(Verdict::NotVoidable), _) => Action::Refund,
-                // Claimed only with a ledger: it decides whether a person settled the refund.
-                (RowState::At(Verdict::RefundUnknown), _) => Action::Refund,
-                (RowState::Sent(Action::Refund), _) => {
+            let action = match next_step(state, step, or_refund) {
+                Some(action) => action,
+                None => {
                     self.settle_lost_refund(seq)?;
                     continue;
                 }
-                _ => Action::Reconcile,
             };
             if action == Action::Refund && row.amount.is_none() {
                 continue;
@@ -909,8 +936,30 @@ impl Journal {
     }
 }
 
+/// Whether a row that can be sent gives no amount to refund.
+pub(crate) fn lacks_amount(row: &InputRow) -> bool {
+    row.problem.is_none() && row.raw.amount.trim().is_empty()
+}
+
+/// The step a claimed row takes, from where it stands; `None` for a refund caught in flight,
+/// which is never sent again (it becomes an unknown refund). Shared by the run and the dry run,
+/// so that what a dry run says is what a run does.
+pub(crate) fn next_step(state: RowState, step: Step, or_refund: bool) -> Option<Action> {
+    Some(match (state, step) {
+        // A refund that never left is sent again; without --or-refund the row is voided
+        // again, which moves nothing twice.
+        (RowState::At(Verdict::Failed), Step::Took(Action::Refund)) if or_refund => Action::Refund,
+        (RowState::PENDING | RowState::At(Verdict::Failed), _) => Action::Void,
+        (RowState::At(Verdict::NotVoidable), _) => Action::Refund,
+        // Claimed only with a ledger: it decides whether a person settled the refund.
+        (RowState::At(Verdict::RefundUnknown), _) => Action::Refund,
+        (RowState::Sent(Action::Refund), _) => return None,
+        _ => Action::Reconcile,
+    })
+}
+
 /// The SQL condition for rows a phase works on.
-fn claimable(phase: Phase, or_refund: bool, ledger: bool) -> String {
+pub(crate) fn claimable(phase: Phase, or_refund: bool, ledger: bool) -> String {
     match phase {
         Phase::Main => {
             let open = sql_in(
@@ -945,7 +994,7 @@ fn claimable(phase: Phase, or_refund: bool, ledger: bool) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

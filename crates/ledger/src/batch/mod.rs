@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+mod dry_run;
 mod engine;
 mod error;
 mod input;
@@ -52,6 +53,7 @@ mod state;
 
 pub use crate::Finding;
 pub use crate::Verdict;
+pub use dry_run::{DryRun, Planned, PlannedRow, Would};
 pub use engine::{Batch, BatchOptions, MAX_CONCURRENCY, Observer, RowDone, Summary};
 pub use error::{Duplicate, InputError, JournalError};
 pub use input::{
