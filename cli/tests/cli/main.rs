@@ -17,3 +17,4 @@ mod outcomes;
 mod recording;
 mod sensitive;
 mod serve;
+mod setup_mistakes;
