@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use instamed_soap::{ClientBuilder, Error, TrustRoots};
+use instamed_soap::{ApiKey, ClientBuilder, Error, TrustRoots};
 
 /// The connection flags shared by `void`, `refund`, `reconcile` and `batch`.
 #[derive(Debug, clap::Args)]
@@ -64,6 +64,79 @@ impl Connection {
             }),
             None if self.ca_cert.is_empty() => Ok(TrustRoots::Mozilla),
             None => Ok(TrustRoots::None),
+        }
+    }
+}
+
+/// The REST key pair from `--api-key` (or INSTAMED_API_KEY) and INSTAMED_API_SECRET (or
+/// `--api-secret`).
+///
+/// `serve` prints its demo pair as `api-key: KEY:SECRET`, the form its own `--api-key` takes;
+/// so a key given as `KEY:SECRET` with no secret apart is that pair, split at its first colon.
+/// A secret given apart wins, and the key is then taken whole: a key with a colon in it stays
+/// usable.
+pub fn api_key(key: Option<&str>, secret: Option<&str>) -> Result<ApiKey, Error> {
+    let refused = |reason: String| Error::InvalidConfig {
+        reason,
+        source: None,
+    };
+    let key = match key {
+        Some(key) if !key.is_empty() => key,
+        Some(_) => {
+            return Err(refused(
+                "the API key is empty: set INSTAMED_API_KEY or --api-key".into(),
+            ));
+        }
+        None => {
+            return Err(refused(
+                "the API key is missing: set INSTAMED_API_KEY or --api-key".into(),
+            ));
+        }
+    };
+    match (secret, key.split_once(':')) {
+        (Some(secret), _) if !secret.is_empty() => Ok(ApiKey::new(key, secret)),
+        (Some(_), _) => Err(refused(
+            "the API secret is empty: set INSTAMED_API_SECRET".into(),
+        )),
+        (None, Some((key, secret))) if !key.is_empty() && !secret.is_empty() => {
+            Ok(ApiKey::new(key, secret))
+        }
+        (None, Some(_)) => Err(refused(
+            "the API key is given as KEY:SECRET with an empty part: give both".into(),
+        )),
+        (None, None) => Err(refused(
+            "the API secret is missing: set INSTAMED_API_SECRET, or give the pair as \
+             --api-key KEY:SECRET"
+                .into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::api_key;
+    use instamed_soap::ApiKey;
+
+    fn pair(key: Option<&str>, secret: Option<&str>) -> Result<ApiKey, String> {
+        api_key(key, secret).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_pair_as_serve_prints_it_is_split_and_a_secret_given_apart_wins() {
+        let both = |key: &str, secret: &str| Ok(ApiKey::new(key, secret));
+        assert_eq!(pair(Some("k:s:t"), None), both("k", "s:t"));
+        assert_eq!(pair(Some("k:s"), Some("apart")), both("k:s", "apart"));
+        assert_eq!(pair(Some("k"), Some("s")), both("k", "s"));
+        for (key, secret, said) in [
+            (None, Some("s"), "API key is missing"),
+            (Some(""), Some("s"), "API key is empty"),
+            (Some("k"), None, "API secret is missing"),
+            (Some("k"), Some(""), "API secret is empty"),
+            (Some("k:"), None, "empty part"),
+            (Some(":s"), None, "empty part"),
+        ] {
+            let error = pair(key, secret).unwrap_err();
+            assert!(error.contains(said), "{key:?} {secret:?}: {error}");
         }
     }
 }

@@ -38,7 +38,9 @@ impl Listen {
 /// Arguments of `record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
-    /// The service to forward to, e.g. https://connect.instamed.com/payment/service.asmx
+    /// The service to forward to, e.g. https://connect.instamed.com/payment/service.asmx.
+    /// It is reached (connection and TLS handshake) before the endpoint is printed: exit 2
+    /// when it cannot be.
     #[arg(long)]
     upstream: String,
     /// Directory the cassettes are written to (created if missing).
@@ -103,11 +105,51 @@ pub async fn record(args: RecordArgs) -> ExitCode {
         upstream = upstream.with_ca_cert(ca);
     }
     let server = ContractServer::record(upstream, &args.cassettes, args.listen.options()).await;
+    if let Err(error) = &server
+        && let Some(code) = upstream_mistake(error, args.upstream_ca_cert.is_some())
+    {
+        return ExitCode::from(code);
+    }
     serve(
         server,
         &format!("recording to {}", args.cassettes.display()),
     )
     .await
+}
+
+/// Says what is wrong with the upstream a `record` was given, and the next step, before any
+/// endpoint is printed: a setup mistake, exit 2, never left to be answered to a void. `None`
+/// for any other failure to start.
+fn upstream_mistake(error: &contract::server::ContractServerError, ca_given: bool) -> Option<u8> {
+    use contract::server::ContractServerError as Failed;
+    let hint = match error {
+        Failed::Unreachable {
+            source: instamed_soap::Error::Tls { .. },
+            ..
+        } if ca_given => {
+            "check that --upstream-ca-cert names the CA that signed the upstream's \
+             certificate, and that the upstream's host name is on that certificate"
+        }
+        Failed::Unreachable {
+            source: instamed_soap::Error::Tls { .. },
+            ..
+        } => {
+            "its certificate is not trusted: give --upstream-ca-cert FILE, the CA that signed \
+             it (for `instamed-soap serve`, the file on its ca-cert: line)"
+        }
+        Failed::Unreachable { .. } => {
+            "check that the upstream is running and listens at that address (for \
+             `instamed-soap serve`, the address on its endpoint: line)"
+        }
+        Failed::Upstream(_) => {
+            "give --upstream an https:// URL of the service, or an http:// one on loopback \
+             with --upstream-plain-http"
+        }
+        _ => return None,
+    };
+    eprintln!("error: {}", crate::causes::chain(error));
+    eprintln!("hint: {hint}");
+    Some(exit::INVALID)
 }
 
 /// Runs `replay` until Ctrl-C.

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use instamed_soap::{
-    ApiKey, CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, RetryPolicy,
-    TransactionId, VoidReceipt, VoidRequest,
+    CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, RetryPolicy, TransactionId,
+    VoidReceipt, VoidRequest,
 };
 
 use instamed_soap::soap::SoapFault;
@@ -90,7 +90,8 @@ pub struct Args {
         hide = true
     )]
     password: Option<String>,
-    /// REST API key.
+    /// REST API key; or KEY:SECRET, the pair as `serve` prints it, when no API secret is
+    /// given apart (INSTAMED_API_SECRET).
     #[arg(long = "api-key", env = "INSTAMED_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
     /// REST API secret (read it from the environment; a value given here is visible to
@@ -126,13 +127,10 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
             Duration::from_millis(args.backoff_ms),
         ));
     if protocol == Protocol::Rest {
-        let key = required(
-            &args.api_key,
-            "the API key",
-            "INSTAMED_API_KEY or --api-key",
-        )?;
-        let secret = required(&args.api_secret, "the API secret", "INSTAMED_API_SECRET")?;
-        builder = builder.api_key(ApiKey::new(key, secret));
+        builder = builder.api_key(crate::connection::api_key(
+            args.api_key.as_deref(),
+            args.api_secret.as_deref(),
+        )?);
     } else {
         let account = required(
             &args.account_id,

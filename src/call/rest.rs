@@ -45,6 +45,15 @@ impl std::fmt::Debug for Rest {
     }
 }
 
+/// The last segment of `path` when it names a page of the SOAP or NVP interfaces
+/// (`service.asmx`, `NVP.aspx`): a base URL ending in one is a SOAP address given for REST,
+/// whose requests would reach a page that answers them with a 401 or a 404, never a verdict.
+fn page_of(path: &str) -> Option<&str> {
+    let last = path.trim_end_matches('/').rsplit('/').next()?;
+    let lower = last.to_ascii_lowercase();
+    (lower.ends_with(".asmx") || lower.ends_with(".aspx")).then_some(last)
+}
+
 impl Rest {
     /// REST requests under `base` (an absolute URL; a path in it is kept and the
     /// `/rest/payment/…` paths are appended), signed with `api_key`.
@@ -61,6 +70,16 @@ impl Rest {
         if base.query().is_some() {
             return Err(config(format!(
                 "the REST base URL {base} must not have a query"
+            )));
+        }
+        if let Some(page) = page_of(base.path()) {
+            let origin = crate::sensitive::redacted_url(&format!(
+                "{}://{authority}",
+                base.scheme_str().unwrap_or("https")
+            ));
+            return Err(config(format!(
+                "the REST interface lives at the base URL {origin}, not at …/{page}: give \
+                 {origin} as the endpoint"
             )));
         }
         let (key, secret) = api_key
@@ -297,5 +316,31 @@ impl Call<RefundRequest> for Rest {
         answer: &Response<Bytes>,
     ) -> Result<RefundReceipt, Error> {
         refund::judge(request, self.read(answer)?, Protocol::Rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_soap_or_nvp_page_is_not_a_rest_base() {
+        let key = ApiKey::new("key", "secret");
+        for page in [
+            "/payment/service.asmx",
+            "/payment/NVP.aspx",
+            "/payment/Service.ASMX/",
+        ] {
+            let base: Uri = format!("https://h:8443{page}").parse().unwrap();
+            let error = Rest::new(&base, &key).unwrap_err().to_string();
+            assert!(
+                error.contains("lives at the base URL https://h:8443, not at"),
+                "{error}"
+            );
+        }
+        for base in ["https://h:8443", "https://h:8443/", "https://h/gateway"] {
+            let base: Uri = base.parse().unwrap();
+            assert!(Rest::new(&base, &key).is_ok(), "{base}");
+        }
     }
 }

@@ -293,12 +293,6 @@ async fn serve_logs_one_line_per_request_without_a_secret() {
     assert!(!log.contains(DEMO_ACCOUNT_ID), "{log}");
 }
 
-/// A loopback port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 fn soap11_void(payment: &str) -> Request<Bytes> {
     let envelope = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope \
@@ -320,30 +314,37 @@ fn soap11_void(payment: &str) -> Request<Bytes> {
         .unwrap()
 }
 
+/// The upstream went away after `record` started: the void is answered as not forwarded
+/// (a SOAP 1.1 client fault, as a rejected request), and the log says why, at ERROR.
 #[tokio::test(flavor = "multi_thread")]
 async fn record_says_when_its_upstream_fails() {
     let cassettes = tempfile::tempdir().unwrap();
-    let upstream = format!("http://127.0.0.1:{}/payment/service.asmx", closed_port());
+    let upstream = crate::setup_mistakes::GoneAfterOneAnswer::start();
     let dir = cassettes.path().display().to_string();
     let recorder = Server::spawn(&[
         "record",
         "--upstream",
-        &upstream,
+        &upstream.endpoint,
         "--upstream-plain-http",
         "--cassettes",
         &dir,
         "--plain-http",
     ]);
+    upstream.wait_gone();
     let endpoint = recorder.value("endpoint:");
     let answer = client(&endpoint, Protocol::Soap11)
         .execute(soap11_void("DEAD0000000000000000000000000001"))
         .await
         .unwrap();
-    assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        lossy(answer.body()).contains("<faultcode>soap:Client</faultcode>"),
+        "{answer:?}"
+    );
     let log = recorder.stop();
-    let line = line_with(&log, &["upstream failed"]);
+    let line = line_with(&log, &["could not reach the upstream"]);
     assert!(line.contains("ERROR"), "{line}");
-    assert!(line.contains("status=502"), "{line}");
+    assert!(line.contains("status=500"), "{line}");
     assert!(line.contains("path=/payment/service.asmx"), "{line}");
     assert_no_secret("record's log", &log);
     assert_eq!(std::fs::read_dir(cassettes.path()).unwrap().count(), 0);

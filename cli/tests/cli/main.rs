@@ -17,4 +17,5 @@ mod outcomes;
 mod recording;
 mod sensitive;
 mod serve;
+mod setup_mistakes;
 mod wsdl;

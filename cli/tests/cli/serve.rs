@@ -738,3 +738,105 @@ async fn curl(args: &[String], dir: &Path) -> String {
     .expect("an answer");
     answer.body
 }
+
+/// A payment made on a running `serve` at the tests' outlet; its transaction ID.
+async fn payment_on(served: &Served) -> String {
+    let ca = served.ca();
+    let target = raw_https::Target {
+        addr: loopback(served.port()),
+        host: "localhost",
+        ca: Some(&ca),
+    };
+    let created = raw_https::send_to(
+        target,
+        Method::POST,
+        "/simulator/payments",
+        &[
+            ("authorization", &basic()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        "merchantID=123123123&storeID=123&terminalID=123&amount=5.00",
+    )
+    .await
+    .expect("an answer");
+    form_value(&created.body, "transactionID").expect("a payment made")
+}
+
+/// The `api-key:` line `serve` prints, given to `void --api-key` as printed (no secret
+/// apart), signs in: the pair splits at its colon as `serve --api-key KEY:SECRET` does.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_prints_an_api_key_the_client_takes_as_printed() {
+    let mut served = Served::start(&[]);
+    let payment = payment_on(&served).await;
+    let printed = served.value("api-key:").expect("the demo pair is printed");
+    let rest = served.value("rest:").expect("the REST base is printed");
+    let output = isolated::instamed_soap()
+        .args([
+            "void",
+            "--protocol",
+            "rest",
+            "--endpoint",
+            &rest,
+            "--ca-cert",
+        ])
+        .arg(served.ca())
+        .args(["--api-key", &printed])
+        .args(isolated::OUTLET)
+        .args(["--transaction-id", &payment])
+        .env_remove("INSTAMED_API_KEY")
+        .env_remove("INSTAMED_API_SECRET")
+        .output()
+        .expect("run void");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        isolated::described(&output)
+    );
+    assert!(served.stop_with("INT").success());
+}
+
+/// REST given the SOAP address `serve` prints as `endpoint:`: the error says where REST
+/// lives, exit 2, and nothing is sent (no "credentials refused").
+#[tokio::test(flavor = "multi_thread")]
+async fn rest_with_an_asmx_endpoint_says_where_rest_lives() {
+    let mut served = Served::start(&[]);
+    let endpoint = served
+        .value("endpoint:")
+        .expect("the SOAP endpoint is printed");
+    let rest = served.value("rest:").expect("the REST base is printed");
+    let output = isolated::instamed_soap()
+        .args([
+            "void",
+            "--protocol",
+            "rest",
+            "--endpoint",
+            &endpoint,
+            "--ca-cert",
+        ])
+        .arg(served.ca())
+        .args(isolated::OUTLET)
+        .args(["--transaction-id", "DEAD0000000000000000000000000001"])
+        .env(
+            "INSTAMED_API_KEY",
+            format!("{DEMO_API_KEY}:{DEMO_API_SECRET}"),
+        )
+        .env_remove("INSTAMED_API_SECRET")
+        .output()
+        .expect("run void");
+    let said = isolated::text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        isolated::described(&output)
+    );
+    assert!(
+        said.contains(&format!(
+            "the REST interface lives at the base URL {rest}, not at …/service.asmx"
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("refused the credentials"), "{said}");
+    assert!(served.stop_with("INT").success());
+}

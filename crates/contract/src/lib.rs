@@ -17,6 +17,7 @@ pub mod har;
 pub mod matcher;
 pub mod record;
 pub mod redact;
+mod rejection;
 pub mod replay;
 pub mod report;
 pub mod server;

@@ -13,6 +13,7 @@ use http::StatusCode;
 use super::cassette::{Cassette, CassetteError};
 use super::matcher::{self, Comparison};
 use super::record::SeenRequest;
+use super::rejection;
 use super::verify::cassette_files;
 use super::wire::media_type_and_action;
 use instamed_soap::Protocol;
@@ -247,51 +248,14 @@ fn status_of(start: &str) -> StatusCode {
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// The answer to a request no cassette matches: a client fault in the request's SOAP version,
-/// NVP error pairs, or for REST a 400 with a JSON `Message` (a rejected request, which changed
-/// nothing).
+/// The answer to a request no cassette matches: a rejected request (see [`rejection`]),
+/// which changed nothing.
 fn mismatch(protocol: Option<Protocol>, why: &str) -> Replayed {
-    if protocol == Some(Protocol::Rest) {
-        let body = serde_json::json!({ "Message": why }).to_string();
-        return Replayed {
-            status: StatusCode::BAD_REQUEST,
-            headers: vec![("content-type".into(), instamed_soap::rest::JSON.into())],
-            body: body.into_bytes(),
-            cassette: None,
-        };
-    }
-    let escaped = instamed_soap::soap::escaped(why);
-    let (content_type, body) = match protocol {
-        Some(Protocol::Nvp) => {
-            let body = form_urlencoded::Serializer::new(String::new())
-                .append_pair("errorCode", "404")
-                .append_pair("errorMessage", why)
-                .finish();
-            ("application/x-www-form-urlencoded", body)
-        }
-        Some(Protocol::Soap12) => (
-            "application/soap+xml; charset=utf-8",
-            format!(
-                "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap12:Envelope xmlns:soap12=\"http://www.w3.org/2003/05/soap-envelope\"><soap12:Body><soap12:Fault><soap12:Code><soap12:Value>soap12:Sender</soap12:Value></soap12:Code><soap12:Reason><soap12:Text xml:lang=\"en\">{escaped}</soap12:Text></soap12:Reason></soap12:Fault></soap12:Body></soap12:Envelope>"
-            ),
-        ),
-        _ => (
-            "text/xml; charset=utf-8",
-            format!(
-                "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>{escaped}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
-            ),
-        ),
-    };
-    // As ASP.NET answers: NVP errors with 200, SOAP 1.2 sender faults with 400, SOAP 1.1 with 500.
-    let status = match protocol {
-        Some(Protocol::Nvp) => StatusCode::OK,
-        Some(Protocol::Soap12) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let rejection = rejection::answer(protocol, why);
     Replayed {
-        status,
-        headers: vec![("content-type".into(), content_type.into())],
-        body: body.into_bytes(),
+        status: rejection.status,
+        headers: rejection.headers,
+        body: rejection.body,
         cassette: None,
     }
 }

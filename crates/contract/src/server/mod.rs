@@ -105,6 +105,17 @@ pub enum ContractServerError {
     /// The upstream cannot be used.
     #[error("bad upstream")]
     Upstream(#[source] Error),
+    /// The upstream cannot be reached as configured: no connection, or a TLS handshake that
+    /// failed with the trust given (see [`Error::Tls`] and [`Error::Connect`]). Checked before
+    /// the proxy listens, so that a setup mistake is never answered to a void.
+    #[error("cannot reach the upstream {upstream}")]
+    Unreachable {
+        /// The upstream's address, without any credentials written in it.
+        upstream: String,
+        /// Why, from the client that forwards requests.
+        #[source]
+        source: Error,
+    },
     /// The cassette directory cannot be created or listed.
     #[error("cannot use the cassette directory {dir}")]
     Directory {
@@ -155,6 +166,12 @@ impl ContractServer {
 
     /// Forwards every request to `upstream` and writes each exchange to `dir` as a cassette,
     /// secrets redacted, then hands the upstream's answer back.
+    ///
+    /// The upstream is reached once before the proxy listens (a connection and the TLS
+    /// handshake, with a `HEAD` of its path); [`ContractServerError::Unreachable`] when that
+    /// fails. A request that later cannot be forwarded at all is answered as a rejected
+    /// request (a client fault, an NVP error in the 400s, a REST 400) saying it was not
+    /// forwarded; one that may have reached the upstream, with a 502.
     pub async fn record(
         upstream: Upstream,
         dir: &Path,
@@ -188,6 +205,12 @@ impl ContractServer {
             "" | "/" => DEFAULT_SOAP_PATH.to_owned(),
             path => path.to_owned(),
         };
+        recording::reach(&client, &origin, &soap_path)
+            .await
+            .map_err(|source| ContractServerError::Unreachable {
+                upstream: instamed_soap::sensitive::redacted_url(&upstream.endpoint),
+                source,
+            })?;
         let nvp_path = format!(
             "{}NVP.aspx",
             &soap_path[..soap_path.rfind('/').map_or(0, |slash| slash + 1)]

@@ -10,12 +10,14 @@ use http::header::{HOST, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use instamed_soap::Client;
+use instamed_soap::sensitive::redacted_url;
+use instamed_soap::{Client, Error};
 use instamed_soap_listener::{Abort, Handler};
 
 use super::{Line, file_name, internal_error, loggable, operation_of, refused, seen, target_of};
 use crate::cassette::Cassette;
 use crate::record::{self, SeenRequest};
+use crate::rejection;
 use crate::store::save_numbered;
 
 pub(super) struct Recording {
@@ -34,6 +36,64 @@ impl Recording {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         save_numbered(&self.dir, &mut next, cassette)
+    }
+
+    /// The answer to a request the upstream did not answer. When the request certainly never
+    /// left this proxy (no connection, no TLS handshake), nothing happened upstream, and the
+    /// client is told so as the service itself tells of a request it did not carry out: a
+    /// rejection (see [`rejection`]). When it may have reached the upstream, nothing is known,
+    /// and a 502 says exactly that: the client reads it as an unknown outcome, which it is.
+    fn not_relayed(
+        &self,
+        seen: &SeenRequest<'_>,
+        error: &Error,
+        started: Instant,
+    ) -> Response<Full<Bytes>> {
+        let line = Line::of(seen, started);
+        if error.never_sent() {
+            let why = format!(
+                "not forwarded: the recording proxy cannot reach its upstream {} ({}); \
+                 nothing was sent to it",
+                redacted_url(&self.origin.to_string()),
+                error.report()
+            );
+            let rejection = rejection::answer(seen.protocol(), &why);
+            tracing::error!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %line.protocol,
+                operation = %operation_of(seen),
+                status = rejection.status.as_u16(),
+                latency_ms = line.latency_ms,
+                error = %error.report(),
+                "could not reach the upstream: nothing was forwarded; answered with a \
+                 rejection and recorded nothing"
+            );
+            let mut response = Response::builder().status(rejection.status);
+            for (name, value) in &rejection.headers {
+                response = response.header(name.as_str(), value.as_str());
+            }
+            return response
+                .body(Full::new(Bytes::from(rejection.body)))
+                .unwrap_or_else(|_| internal_error("cannot write the rejection"));
+        }
+        tracing::error!(
+            method = %line.method,
+            path = %line.path,
+            protocol = %line.protocol,
+            operation = %operation_of(seen),
+            status = StatusCode::BAD_GATEWAY.as_u16(),
+            latency_ms = line.latency_ms,
+            error = %error.report(),
+            "the upstream failed after the request may have reached it; answered 502 and \
+             recorded nothing"
+        );
+        let mut response = Response::new(Full::new(Bytes::from(format!(
+            "upstream failed after the request may have reached it: {}",
+            error.report()
+        ))));
+        *response.status_mut() = StatusCode::BAD_GATEWAY;
+        response
     }
 }
 
@@ -74,23 +134,7 @@ impl Handler for Recording {
                     headers: &parts.headers,
                     body: &body,
                 };
-                let line = Line::of(&seen, started);
-                tracing::error!(
-                    method = %line.method,
-                    path = %line.path,
-                    protocol = %line.protocol,
-                    operation = %operation_of(&seen),
-                    status = StatusCode::BAD_GATEWAY.as_u16(),
-                    latency_ms = line.latency_ms,
-                    error = %error.report(),
-                    "the upstream failed; answered 502 and recorded nothing"
-                );
-                let mut response = Response::new(Full::new(Bytes::from(format!(
-                    "upstream failed: {}",
-                    error.report()
-                ))));
-                *response.status_mut() = StatusCode::BAD_GATEWAY;
-                return Ok(response);
+                return Ok(self.not_relayed(&seen, &error, started));
             }
         };
 
@@ -155,4 +199,30 @@ fn is_hop_by_hop(name: &str) -> bool {
             | "trailer"
             | "upgrade"
     )
+}
+
+/// Checks that `client` can reach the upstream at `origin` before the proxy takes requests: a
+/// connection and, over HTTPS, a TLS handshake with the trust given, so that a setup mistake
+/// (an untrusted certificate, a wrong port) is said at start rather than answered to a void.
+/// A `HEAD` of `path` carries it: it changes nothing, and any answer proves the way is open.
+/// Only a failure that kept the request from leaving counts, the rule by which a forwarded
+/// request is answered as not forwarded.
+pub(super) async fn reach(client: &Client, origin: &Uri, path: &str) -> Result<(), Error> {
+    let mut probe = Request::builder().method(http::Method::HEAD).uri(path);
+    if let Some(authority) = origin
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        probe = probe.header(HOST, authority);
+    }
+    let probe = probe
+        .body(Bytes::new())
+        .map_err(|error| Error::InvalidConfig {
+            reason: format!("cannot build a request to the upstream path {path:?}"),
+            source: Some(Box::new(error)),
+        })?;
+    match client.execute(probe).await {
+        Err(error) if error.never_sent() => Err(error),
+        _ => Ok(()),
+    }
 }

@@ -489,6 +489,10 @@ async fn no_probe_leaves_a_secret_in_any_cassette() {
     assert!(probes.len() >= 40, "only {} probes", probes.len());
     let answers = probes.clone();
     let upstream = Server::start(move |exchange| {
+        // The recorder's start check (a HEAD of the upstream's path) is no probe.
+        if exchange.method == http::Method::HEAD {
+            return Reply::new(200, "", "");
+        }
         let index: usize = exchange
             .header("x-probe")
             .and_then(|i| i.parse().ok())
@@ -516,7 +520,9 @@ async fn no_probe_leaves_a_secret_in_any_cassette() {
         assert_eq!(status, probe.status, "probe {index} ({})", probe.name);
     }
     proxy.shutdown().await;
-    assert_eq!(upstream.requests().len(), probes.len());
+    let forwarded = upstream.requests();
+    let forwarded = forwarded.iter().filter(|r| r.method != http::Method::HEAD);
+    assert_eq!(forwarded.count(), probes.len());
 
     let files = instamed_soap_contract::verify::cassette_files(dir.path()).unwrap();
     assert_eq!(files.len(), probes.len(), "one cassette per probe");
