@@ -291,13 +291,8 @@ async fn void_or_refund_over_rest_never_refunds_on_a_redirect_or_an_unreadable_4
         let base = server.url.trim_end_matches("/payment/service.asmx");
         let output = isolated::instamed_soap()
             .args(["void", "--endpoint", base, "--protocol", "rest"])
+            .args(isolated::OUTLET)
             .args([
-                "--merchant-id",
-                "123123123",
-                "--store-id",
-                "123",
-                "--terminal-id",
-                "123",
                 "--transaction-id",
                 "EE52401813A74328AAA7D93319FF4383",
                 "--or-refund",
