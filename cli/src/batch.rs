@@ -60,13 +60,14 @@ pub struct Args {
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
-    /// The service address, e.g. https://connect.instamed.com/payment/service.asmx
+    /// The service address, e.g. https://connect.instamed.com/payment/service.asmx (or
+    /// `endpoint` in the profile).
     #[arg(long, env = "INSTAMED_ENDPOINT", hide_env_values = true)]
-    endpoint: String,
+    endpoint: Option<String>,
     /// Protocol: soap11, soap12 or nvp (not rest: a batch signs in with an account ID and a
-    /// password, which REST does not take).
-    #[arg(long, default_value = "soap11", value_parser = protocol)]
-    protocol: String,
+    /// password, which REST does not take). Default: the profile's, else soap11.
+    #[arg(long, value_parser = protocol)]
+    protocol: Option<String>,
     #[command(flatten)]
     connection: Connection,
     /// InstaMed account ID.
@@ -291,20 +292,45 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
-    let protocol: Protocol =
-        args.protocol
-            .parse()
-            .map_err(|reason: String| instamed_soap::Error::InvalidConfig {
-                reason,
-                source: None,
-            })?;
+    let invalid = |reason: String| instamed_soap::Error::InvalidConfig {
+        reason,
+        source: None,
+    };
+    let profile = args.connection.profile()?;
+    // The profile's protocol meets the same refusal as the flag's.
+    let protocol: Protocol = match (&args.protocol, &profile.protocol) {
+        (Some(flag), _) => flag.clone(),
+        (None, Some(file)) => protocol(file).map_err(invalid)?,
+        (None, None) => "soap11".to_owned(),
+    }
+    .parse()
+    .map_err(invalid)?;
+    let account = args.account_id.clone().or(profile.account_id.clone());
     let account = crate::void::required(
-        &args.account_id,
+        &account,
         "the account ID",
         "INSTAMED_ACCOUNT_ID or --account-id",
     )?;
-    let password = crate::void::required(&args.password, "the password", "INSTAMED_PASSWORD")?;
-    let builder = Client::builder(&args.endpoint)
+    let password = args
+        .connection
+        .secret(args.password.as_deref(), |p| p.password_file.as_deref())?;
+    let password = crate::void::required(
+        &password,
+        "the password",
+        "INSTAMED_PASSWORD, or password_file in the profile",
+    )?;
+    let endpoint = args
+        .endpoint
+        .as_deref()
+        .or(profile.endpoint.as_deref())
+        .ok_or_else(|| {
+            invalid(
+                "--endpoint (or INSTAMED_ENDPOINT) is missing: give it, or set it in a profile \
+                 of the configuration file"
+                    .into(),
+            )
+        })?;
+    let builder = Client::builder(endpoint)
         .credentials(Credentials::new(account, password))
         .protocol(protocol)
         .max_idle_connections(args.concurrency);

@@ -1,10 +1,17 @@
 //! How the commands that call InstaMed reach it: trust, proxy, plain HTTP for a simulator and
-//! the deadline. One set of flags, so `void` and `batch` cannot drift apart.
+//! the deadline. One set of flags, so `void` and `batch` cannot drift apart; and the profile of
+//! the configuration file that fills in what neither a flag nor the environment gave.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use instamed_soap::{ApiKey, ClientBuilder, Error, TrustRoots};
+
+use crate::profile::{self, Profile};
+
+/// The deadline when neither `--timeout` nor the profile gives one.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The connection flags shared by `void`, `refund`, `reconcile` and `batch`.
 #[derive(Debug, clap::Args)]
@@ -32,39 +39,105 @@ pub struct Connection {
     #[arg(long)]
     allow_plain_http: bool,
     /// Deadline for each call: a duration such as 30s, 1m or 500ms (a bare number is
-    /// seconds), from 100ms to 10m.
-    #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
-    timeout: Duration,
+    /// seconds), from 100ms to 10m. Default: 30s.
+    #[arg(long, value_parser = crate::timeout::parse)]
+    timeout: Option<Duration>,
+    /// The configuration file of profiles. Default:
+    /// $XDG_CONFIG_HOME/instamed-soap/config.toml (~/.config/instamed-soap/config.toml).
+    #[arg(long, value_name = "FILE", env = "INSTAMED_CONFIG")]
+    config: Option<PathBuf>,
+    /// The profile of the configuration file to use; without it, the profile named default,
+    /// if there is one. Flags and environment variables win over its settings.
+    #[arg(long, value_name = "NAME", env = "INSTAMED_PROFILE")]
+    profile: Option<String>,
+    /// The profile, read once however many settings are taken from it.
+    #[arg(skip)]
+    loaded: OnceLock<Result<Profile, String>>,
 }
 
 impl Connection {
-    /// `builder` set up as the flags say.
+    /// `builder` set up as the flags say, and the profile where they say nothing.
     pub fn apply(&self, mut builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+        let profile = self.profile()?;
+        // Flags replace the profile's certificates rather than add to them, as a flag replaces
+        // any other setting of the file.
+        let ca_cert = if self.ca_cert.is_empty() {
+            &profile.ca_cert
+        } else {
+            &self.ca_cert
+        };
         builder = builder
             .allow_plain_http_on_loopback(self.allow_plain_http)
-            .timeout(self.timeout)
-            .trust_roots(self.trust_roots()?);
-        for ca in &self.ca_cert {
+            .timeout(self.timeout.or(profile.timeout).unwrap_or(TIMEOUT))
+            .trust_roots(trust_roots(
+                self.trust.as_deref().or(profile.trust.as_deref()),
+                ca_cert,
+            )?);
+        for ca in ca_cert {
             builder = builder.add_root_certificate_file(ca);
         }
         if let Some(url) = &self.proxy {
             builder = builder.proxy(url);
         } else if self.no_proxy {
             builder = builder.no_proxy();
+        } else if let Some(url) = profile.proxy.as_ref().filter(|_| !proxy_in_environment()) {
+            builder = builder.proxy(url);
         }
         Ok(builder)
     }
 
-    /// The roots `--trust` names; without it, Mozilla's, or none when `--ca-cert` names the CA.
-    fn trust_roots(&self) -> Result<TrustRoots, Error> {
-        match &self.trust {
-            Some(name) => name.parse().map_err(|reason| Error::InvalidConfig {
-                reason,
+    /// The chosen profile (`--profile`, INSTAMED_PROFILE, or `default`), or an empty one when
+    /// there is no file or no default profile.
+    pub fn profile(&self) -> Result<&Profile, Error> {
+        self.loaded
+            .get_or_init(|| profile::load(self.config.as_deref(), self.profile.as_deref()))
+            .as_ref()
+            .map_err(|reason| Error::InvalidConfig {
+                reason: reason.clone(),
                 source: None,
-            }),
-            None if self.ca_cert.is_empty() => Ok(TrustRoots::Mozilla),
-            None => Ok(TrustRoots::None),
+            })
+    }
+
+    /// A secret given by a flag or the environment, else read from the file the profile names
+    /// for it (`password_file`, `api_secret_file`), checked to be readable by this user alone.
+    pub fn secret(
+        &self,
+        given: Option<&str>,
+        file: fn(&Profile) -> Option<&Path>,
+    ) -> Result<Option<String>, Error> {
+        if let Some(given) = given {
+            return Ok(Some(given.to_owned()));
         }
+        match file(self.profile()?) {
+            Some(path) => {
+                profile::read_secret(path)
+                    .map(Some)
+                    .map_err(|reason| Error::InvalidConfig {
+                        reason,
+                        source: None,
+                    })
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Whether the environment names a proxy, which wins over the profile's as every variable does.
+fn proxy_in_environment() -> bool {
+    ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+}
+
+/// The roots `trust` names; without it, Mozilla's, or none when a CA file is given.
+fn trust_roots(trust: Option<&str>, ca_cert: &[PathBuf]) -> Result<TrustRoots, Error> {
+    match trust {
+        Some(name) => name.parse().map_err(|reason| Error::InvalidConfig {
+            reason,
+            source: None,
+        }),
+        None if ca_cert.is_empty() => Ok(TrustRoots::Mozilla),
+        None => Ok(TrustRoots::None),
     }
 }
 

@@ -210,7 +210,7 @@ fn print_confirmation(args: &void::Args, result: Result<VoidConfirmation, Error>
                     "outcome": "voided",
                     "confirmed": "already_voided",
                     "payment": args.transaction_id,
-                    "protocol": args.protocol,
+                    "protocol": args.protocol(),
                     "attempts": attempts,
                     "primary_transaction_status": refusal.primary_transaction_status,
                 });

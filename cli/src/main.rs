@@ -11,6 +11,7 @@ mod exit;
 mod guarded;
 mod ledger;
 mod log;
+mod profile;
 mod serve;
 mod soak;
 mod timeout;

@@ -17,22 +17,23 @@ use crate::connection::Connection;
 pub struct Args {
     /// The service address, e.g. https://connect.instamed.com/payment/service.asmx. With
     /// --protocol nvp it may be the NVP page itself (…/payment/NVP.aspx). Never put
-    /// credentials in it.
+    /// credentials in it. Or `endpoint` in the profile.
     #[arg(long, env = "INSTAMED_ENDPOINT", hide_env_values = true)]
-    endpoint: String,
+    endpoint: Option<String>,
     /// The NVP page, when it is not NVP.aspx beside service.asmx (same scheme, host and port
     /// as --endpoint).
     #[arg(long, value_name = "URL")]
     nvp_endpoint: Option<String>,
-    /// InstaMed merchant ID of the outlet that took the payment.
+    /// InstaMed merchant ID of the outlet that took the payment (or `merchant_id` in the
+    /// profile).
     #[arg(long)]
-    merchant_id: String,
-    /// Store ID of the outlet.
+    merchant_id: Option<String>,
+    /// Store ID of the outlet (or `store_id` in the profile).
     #[arg(long)]
-    store_id: String,
-    /// Terminal ID of the outlet.
+    store_id: Option<String>,
+    /// Terminal ID of the outlet (or `terminal_id` in the profile).
     #[arg(long)]
-    terminal_id: String,
+    terminal_id: Option<String>,
     /// Transaction ID of the payment.
     #[arg(long)]
     pub(crate) transaction_id: String,
@@ -40,9 +41,10 @@ pub struct Args {
     #[arg(long, default_value = "PresentManualKey")]
     card_present_status: String,
     /// Protocol: soap11, soap12, nvp or rest. For rest, --endpoint is the service's base URL
-    /// (https://connect.instamed.com) and the /rest/payment/… paths are appended.
-    #[arg(long, default_value = "soap11", value_parser = ["soap11", "soap12", "nvp", "rest"])]
-    pub(crate) protocol: String,
+    /// (https://connect.instamed.com) and the /rest/payment/… paths are appended. Default: the
+    /// profile's, else soap11.
+    #[arg(long, value_parser = ["soap11", "soap12", "nvp", "rest"])]
+    protocol: Option<String>,
     #[command(flatten)]
     connection: Connection,
     #[command(flatten)]
@@ -105,10 +107,40 @@ pub struct Args {
     api_secret: Option<String>,
 }
 
+impl Args {
+    /// The protocol: the flag's, else the profile's, else SOAP 1.1.
+    pub(crate) fn protocol(&self) -> &str {
+        let profile = self.connection.profile().ok();
+        self.protocol
+            .as_deref()
+            .or(profile.and_then(|profile| profile.protocol.as_deref()))
+            .unwrap_or("soap11")
+    }
+}
+
+/// A setting from its flag (or variable), else from the profile; missing from both, named by
+/// the flag that gives it.
+fn setting<'a>(
+    given: &'a Option<String>,
+    profile: &'a Option<String>,
+    flag: &str,
+) -> Result<&'a str, Error> {
+    given
+        .as_deref()
+        .or(profile.as_deref())
+        .ok_or_else(|| Error::InvalidConfig {
+            reason: format!(
+                "{flag} is missing: give it, or set it in a profile of the configuration file"
+            ),
+            source: None,
+        })
+}
+
 /// The client and the void request the flags describe.
 pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
+    let profile = args.connection.profile()?;
     let protocol: Protocol =
-        args.protocol
+        args.protocol()
             .parse()
             .map_err(|reason: String| Error::InvalidConfig {
                 reason,
@@ -116,28 +148,48 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
             })?;
     let status: CardPresentStatus = args.card_present_status.parse()?;
     let request = VoidRequest::new(
-        Outlet::new(&args.merchant_id, &args.store_id, &args.terminal_id)?,
+        Outlet::new(
+            setting(&args.merchant_id, &profile.merchant_id, "--merchant-id")?,
+            setting(&args.store_id, &profile.store_id, "--store-id")?,
+            setting(&args.terminal_id, &profile.terminal_id, "--terminal-id")?,
+        )?,
         TransactionId::new(&args.transaction_id)?,
     )
     .with_card_present_status(status);
-    let mut builder = Client::builder(&args.endpoint)
+    let endpoint = setting(
+        &args.endpoint,
+        &profile.endpoint,
+        "--endpoint (or INSTAMED_ENDPOINT)",
+    )?;
+    let mut builder = Client::builder(endpoint)
         .protocol(protocol)
         .reconcile_policy(RetryPolicy::exponential(
             args.attempts,
             Duration::from_millis(args.backoff_ms),
         ));
     if protocol == Protocol::Rest {
+        let secret = args
+            .connection
+            .secret(args.api_secret.as_deref(), |p| p.api_secret_file.as_deref())?;
         builder = builder.api_key(crate::connection::api_key(
             args.api_key.as_deref(),
-            args.api_secret.as_deref(),
+            secret.as_deref(),
         )?);
     } else {
+        let account = args.account_id.clone().or(profile.account_id.clone());
         let account = required(
-            &args.account_id,
+            &account,
             "the account ID",
             "INSTAMED_ACCOUNT_ID or --account-id",
         )?;
-        let password = required(&args.password, "the password", "INSTAMED_PASSWORD")?;
+        let password = args
+            .connection
+            .secret(args.password.as_deref(), |p| p.password_file.as_deref())?;
+        let password = required(
+            &password,
+            "the password",
+            "INSTAMED_PASSWORD, or password_file in the profile",
+        )?;
         builder = builder.credentials(Credentials::new(account, password));
     }
     if let Some(url) = &args.nvp_endpoint {
@@ -206,7 +258,7 @@ pub(crate) fn error_json(args: &Args, error: &Error) -> serde_json::Value {
         "outcome": error.outcome_name(),
         "error_code": error.code(),
         "payment": args.transaction_id,
-        "protocol": args.protocol,
+        "protocol": args.protocol(),
         "outcome_unknown": error.outcome_unknown(),
         "proves_voided": error.proves_voided(),
         "error": error.report().to_string(),

@@ -14,6 +14,7 @@ mod ledger;
 mod logs;
 mod network;
 mod outcomes;
+mod profiles;
 mod recording;
 mod sensitive;
 mod serve;
