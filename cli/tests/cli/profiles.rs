@@ -46,12 +46,18 @@ impl Home {
         path
     }
 
-    /// `instamed-soap void` for `payment`, with nothing from the test's own environment that
-    /// could stand in for a profile's setting.
+    /// `instamed-soap void` for `payment`.
     fn void(&self, payment: &str) -> Command {
+        let mut command = self.command();
+        command.args(["void", "--transaction-id", payment]);
+        command
+    }
+
+    /// `instamed-soap` in this home, with nothing from the test's own environment that could
+    /// stand in for a profile's setting.
+    fn command(&self) -> Command {
         let mut command = isolated::instamed_soap();
         command
-            .args(["void", "--transaction-id", payment])
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.config_dir());
         for name in [
@@ -286,4 +292,35 @@ fn an_unknown_key_is_refused() {
     assert_eq!(code(&output), 2, "{}", described(&output));
     assert!(said.contains("unknown key \"endpiont\""), "{said}");
     assert!(said.contains("endpoint, protocol, trust"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_takes_its_connection_and_credentials_from_the_profile() {
+    let sim = simulator().await;
+    let home = Home::new();
+    let secret = home.file("password", PASSWORD, 0o400);
+    home.config(&format!(
+        "{}account_id = \"{ACCOUNT}\"\npassword_file = {}\ntimeout = \"10s\"\n",
+        reaching("default", &sim),
+        quoted(&secret)
+    ));
+    let input = home.file(
+        "payments.csv",
+        &format!(
+            "transaction_id,merchant_id,store_id,terminal_id\n{},123123123,123,123\n",
+            payment(&sim)
+        ),
+        0o600,
+    );
+    let mut command = home.command();
+    command
+        .arg("batch")
+        .arg("--input")
+        .arg(&input)
+        .arg("--journal")
+        .arg(home.dir.path().join("batch.journal"))
+        .stdin(std::process::Stdio::null());
+    let output = run(command).await;
+    assert_eq!(code(&output), 0, "{}", described(&output));
+    sim.shutdown().await;
 }
