@@ -19,6 +19,15 @@ pub fn instamed_soap() -> Command {
     std::fs::File::create(&ledger).expect("an empty ledger file in the scratch directory");
     let mut command = Command::new(env!("CARGO_BIN_EXE_instamed-soap"));
     command.env("INSTAMED_LEDGER", ledger);
+    // A developer's own profiles must not steer the tests: the configuration is looked for in
+    // a folder that holds none (a test of profiles sets its own).
+    command
+        .env(
+            "XDG_CONFIG_HOME",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-config"),
+        )
+        .env_remove("INSTAMED_CONFIG")
+        .env_remove("INSTAMED_PROFILE");
     command
 }
 
