@@ -387,7 +387,7 @@ mod tests {
     }
 
     #[test]
-    fn help_lines_fit_and_unwrap_to_the_table() {
+    fn help_lines_fit_and_each_command_lists_only_its_own_codes() {
         let top = section(None);
         assert!(top.lines().all(|line| line.len() <= WIDTH), "{top}");
         assert_eq!(

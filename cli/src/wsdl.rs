@@ -34,8 +34,8 @@ Fields show as `Name: type [min..max]`: `xs:…` is a built-in XML Schema type, 
 type of the service's schema, `[0..1]` optional, `[1]` required, `[0..*]` any number. With
 --json, max_occurs is a number or \"unbounded\", type is null for an anonymous type.
 
-Exit 2 also when the WSDL cannot be read or is not one the generator accepts, or there is no such
-operation.";
+A WSDL that cannot be read or that the generator does not accept, or an operation it lacks,
+exits 2.";
 
 /// `instamed-soap wsdl`.
 #[derive(Debug, clap::Args)]

@@ -79,6 +79,9 @@ fn table() -> BTreeMap<u8, String> {
     table
 }
 
+/// The finding: exit 7 meant "port in use" for `serve` and "journal refused" for `batch`. Now
+/// the top `--help` lists each code once, every command's rows are rows of that table, and a
+/// port in use is 11.
 #[test]
 fn exit_7_means_port_in_use_for_serve_and_journal_refused_for_batch() {
     let table = table();
@@ -156,6 +159,8 @@ fn as_markdown(table: &BTreeMap<u8, String>) -> String {
     out
 }
 
+/// The finding: the table should exist once, with `--help`, the man pages and the README
+/// generated from or checked against it. `--help` is generated; this checks the README.
 #[test]
 fn the_readme_lists_exactly_the_codes_and_meanings_of_the_table() {
     let table = table();
@@ -187,6 +192,9 @@ fn listed(page: &str) -> Vec<String> {
         .collect()
 }
 
+/// The finding: `man` gave only the top page, which listed `instamed-soap-void(1)` pages that
+/// could not be generated, and no exit codes. Now every listed page is written by `--dir` (or
+/// printed by `man COMMAND`), each with EXIT STATUS.
 #[test]
 fn man_gives_only_the_top_page_which_lists_pages_that_cannot_be_generated_and_no_exit_codes() {
     let dir = scratch("man-pages");
@@ -267,6 +275,8 @@ fn headings(help: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// The finding: `--help` mixed the global `-v`/`-q`/`--log-format` among a command's own
+/// options. Now they stand under "Global options:", after the command's own.
 #[test]
 fn help_mixes_the_global_options_among_a_commands_own() {
     for command in [
