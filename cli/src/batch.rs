@@ -87,7 +87,7 @@ pub struct Args {
     password: Option<String>,
 }
 
-/// The exit codes, for `--help`.
+/// What `batch --help` says before its exit codes.
 pub const HELP: &str = "\
 Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (never echoed).
 Re-running the same command on the same journal resumes: finished rows are skipped, rows caught
@@ -101,28 +101,14 @@ quote (OWASP's advice against formula injection; a negative amount too); an inpu
 as a report column (verdict, detail, line...) is written as input_verdict, input_detail...
 
 --dry-run sends and writes nothing: one line per row (void, reconcile, refund, nothing or
-invalid), exit 0 when every row can be sent or is answered, 2 when some rows are invalid (7 as
-below).
+invalid), exit 0 when every row can be sent or is answered, 2 when some rows are invalid (7 when
+the journal or the ledger refuses to run).
 
-Exit codes (the first that applies, in the order 8, 5, 9, 1, 2, 3, 6, then 0; 7 as below):
-  0  every row voided (by this run, an earlier run, or confirmed by reconciliation), or voided
-     before
-  1  some rows failed without a verdict (connection, credentials, a rejected request); re-run
-  2  the input was refused (unreadable, duplicate transaction IDs, with --or-refund a row
-     without an amount: nothing sent), a protocol a batch cannot use (rest), or some rows
-     are invalid (never sent) and none failed or unknown (the others voided, refused or
-     refunded)
-  3  some rows refused by InstaMed (not voidable, unknown payment, declined, refund refused),
-     none invalid
-  5  some voids' outcomes unknown: re-run to reconcile them
-  6  some rows refunded instead of voided, all others voided
-  7  the journal or the ledger refused to run: in use by another process (refused at once),
-     a changed input, not a journal, a ledger that cannot be opened; or the report could not
-     be written, whatever the rows' verdicts (the journal keeps them: re-run to write it)
-  8  stopped (Ctrl-C, SIGTERM) before every row was done; re-run to resume
-  9  a refund waits for a person: its outcome is unknown and it is never sent again; nothing
-     a re-run does settles it (rows refund_unknown: check the payment's refunds with InstaMed,
-     then `instamed-soap ledger settle`). Comes after 8 and 5, before 1, 2, 3 and 6";
+A batch's code is the first that applies, in the order 8, 5, 9, 1, 2, 3, 6, then 0, from its
+rows: so a row that failed or was invalid is never hidden behind a refusal or a refund. 7 (the
+journal, the ledger or the report) wins whatever the rows say. 2 also when the input is refused
+as a whole (unreadable, duplicate transaction IDs, with --or-refund a row without an amount, a
+protocol a batch cannot use): nothing sent.";
 
 /// The protocols a batch can use, and why not the other: refused on the command line (exit 2)
 /// with the reason, before any file is opened.

@@ -185,13 +185,11 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
-/// Exit codes of `contract verify`, for `--help`.
+/// What `contract verify --help` says before its exit codes.
 pub const VERIFY_HELP: &str = "\
-Exit codes:
-  0  every cassette passed (or was skipped)
-  1  a cassette failed, or could not be read
-  2  nothing was verified or reported as asked: the directory cannot be read or holds no
-     cassette, or the --junit file cannot be written (the results are printed all the same)";
+Exit 0 when every cassette passed (or was skipped); 1 when a cassette failed, or could not be
+read; 2 when nothing was verified or reported as asked: the directory cannot be read or holds no
+cassette, or the --junit file cannot be written (the results are printed all the same).";
 
 /// Runs `contract verify`: one line per cassette (or one JSON document), an optional JUnit
 /// report, non-zero exit on any failure.

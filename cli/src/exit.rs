@@ -22,8 +22,8 @@ pub const ALREADY_VOIDED: u8 = 4;
 pub const OUTCOME_UNKNOWN: u8 = 5;
 /// `void --or-refund`: the void was refused as too late and the amount was refunded instead.
 pub const REFUNDED_INSTEAD: u8 = 6;
-/// The ledger cannot be opened or written (and for `batch`, the journal refused to run):
-/// nothing was sent.
+/// The ledger or a batch's journal refused to run (cannot be opened or written, in use, not
+/// one), or a batch's report cannot be written.
 pub const LEDGER: u8 = 7;
 /// `batch`: stopped (Ctrl-C, SIGTERM) before every row was done: re-run the same command to
 /// resume.
@@ -36,31 +36,245 @@ pub const SETTLE_BY_HAND: u8 = 9;
 /// nothing was sent (`--after-refund REFUND_ID`, naming the latest refund, sends a further one on
 /// purpose).
 pub const ALREADY_REFUNDED: u8 = 10;
+/// `serve`: the address asked for is taken by another listener. Its own code, not "failed to
+/// start", because a script can pick another port and try again, which it cannot do for the
+/// other reasons not to start.
+pub const ADDRESS_IN_USE: u8 = 11;
 
-/// The exit codes, for `--help`.
-pub const HELP: &str = "\
+/// Which commands can end with a code.
+#[derive(Debug, Clone, Copy)]
+pub enum GivenBy {
+    /// Every command (success, and a command line clap refuses).
+    Every,
+    /// These commands only, named as typed after `instamed-soap` (`contract verify`).
+    Only(&'static [&'static str]),
+}
+
+impl GivenBy {
+    /// Whether `command` (as typed after `instamed-soap`, e.g. `contract verify`) can end with
+    /// this code. The table names a group (`ledger`) for all its commands, and a group's page
+    /// lists what its commands give.
+    pub fn includes(self, command: &str) -> bool {
+        let within = |outer: &str, inner: &str| {
+            inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        };
+        match self {
+            Self::Every => true,
+            Self::Only(commands) => commands
+                .iter()
+                .any(|given| within(given, command) || within(command, given)),
+        }
+    }
+}
+
+impl std::fmt::Display for GivenBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Every => f.write_str("every command"),
+            Self::Only(commands) => f.write_str(&commands.join(", ")),
+        }
+    }
+}
+
+/// One exit code: what it is called, what it means whichever command gives it, and which
+/// commands give it.
+#[derive(Debug, Clone, Copy)]
+pub struct Status {
+    /// The number the process exits with.
+    pub code: u8,
+    /// A short name, the same in `--help`, the man pages and the README.
+    pub name: &'static str,
+    /// What it means, and what to do about it.
+    pub meaning: &'static str,
+    /// The commands that can end with it.
+    pub given_by: GivenBy,
+}
+
+/// The commands that send payments and consult the ledger around each.
+const PAYING: &[&str] = &["void", "refund", "reconcile", "batch"];
+
+/// Every exit code of every command, in order: the one place they are defined. `--help`, the
+/// man pages and the README's "Exit codes" are generated from or checked against it, so that
+/// no code can come to mean two things in two places.
+pub const TABLE: [Status; 12] = [
+    Status {
+        code: VOIDED,
+        name: "success",
+        meaning: "voided (refund: refunded; reconcile: the payment is voided; batch: every row \
+                  voided); for the other commands, done (a server: stopped by Ctrl-C or SIGTERM \
+                  after answering the requests in flight)",
+        given_by: GivenBy::Every,
+    },
+    Status {
+        code: FAILED,
+        name: "failed",
+        meaning: "not done and not refused: connection (proxy included), TLS, credentials \
+                  refused, a rejected request (Client/Sender fault, NVP error in the 400s, HTTP \
+                  4xx); a server that could not start; a cassette that failed",
+        given_by: GivenBy::Only(&[
+            "void",
+            "refund",
+            "reconcile",
+            "batch",
+            "serve",
+            "demo",
+            "record",
+            "replay",
+            "bench",
+            "soak",
+            "contract verify",
+            "contract import-har",
+            "man",
+        ]),
+    },
+    Status {
+        code: INVALID,
+        name: "invalid",
+        meaning: "the command line, the input or the configuration is wrong (missing or empty credentials, a \
+                  bad --timeout, an unreadable CA file, an unusable proxy URL, rows never sent); \
+                  nothing was sent",
+        given_by: GivenBy::Every,
+    },
+    Status {
+        code: REFUSED,
+        name: "refused",
+        meaning: "InstaMed refused it: declined, not voidable any more (refund instead), unknown \
+                  payment; a refund of more than is left or older than the refund window",
+        given_by: GivenBy::Only(PAYING),
+    },
+    Status {
+        code: ALREADY_VOIDED,
+        name: "already voided",
+        meaning: "the payment had been voided before: it is voided",
+        given_by: GivenBy::Only(&["void", "reconcile"]),
+    },
+    Status {
+        code: OUTCOME_UNKNOWN,
+        name: "outcome unknown",
+        meaning: "the void may have gone through (no answer read, a Server/Receiver fault, an NVP \
+                  error in the 500s, an HTTP 5xx); re-run, or `reconcile`: the ledger makes the \
+                  next run reconcile before anything else is sent",
+        given_by: GivenBy::Only(PAYING),
+    },
+    Status {
+        code: REFUNDED_INSTEAD,
+        name: "refunded instead",
+        meaning: "void --or-refund: the void was refused as too late, and the amount was \
+                  refunded instead",
+        given_by: GivenBy::Only(&["void", "batch"]),
+    },
+    Status {
+        code: LEDGER,
+        name: "ledger unavailable",
+        meaning: "the ledger or a batch journal refused to run (cannot be opened or written, in \
+                  use by another process, not one, a changed input): nothing was sent; or a \
+                  batch report cannot be written (the journal keeps the verdicts: re-run to \
+                  write it)",
+        given_by: GivenBy::Only(&["void", "refund", "reconcile", "batch", "ledger"]),
+    },
+    Status {
+        code: INTERRUPTED,
+        name: "interrupted",
+        meaning: "stopped (Ctrl-C, SIGTERM) before every row was done: re-run the same command \
+                  to resume",
+        given_by: GivenBy::Only(&["batch"]),
+    },
+    Status {
+        code: SETTLE_BY_HAND,
+        name: "settle by hand",
+        meaning: "a refund waits for a person: it may have been made (its answer was lost, or it \
+                  is in flight elsewhere) and is never sent again; check the payment's refunds \
+                  with InstaMed, then record what you found with `instamed-soap ledger settle`",
+        given_by: GivenBy::Only(&["void", "refund", "batch"]),
+    },
+    Status {
+        code: ALREADY_REFUNDED,
+        name: "already refunded",
+        meaning: "the ledger holds a refund made of this payment and this is a different one: \
+                  nothing sent (add --after-refund REFUND_ID, the latest refund, to refund again \
+                  on purpose)",
+        given_by: GivenBy::Only(&["void", "refund"]),
+    },
+    Status {
+        code: ADDRESS_IN_USE,
+        name: "address in use",
+        meaning: "the address asked for is already in use: pick another port, or --port 0 for a \
+                  free one",
+        given_by: GivenBy::Only(&["serve"]),
+    },
+];
+
+/// The line that starts the exit-code section of `--help`: the man pages put that section
+/// under EXIT STATUS instead, and cut it from the text they show.
+pub const HEADING: &str = "Exit codes:";
+
+/// How wide `--help` text is wrapped: clap does not wrap `after_help` (no `wrap_help`).
+const WIDTH: usize = 92;
+
+/// The codes `command` (as typed after `instamed-soap`, e.g. `contract verify`) can end with.
+pub fn of_command(command: &str) -> impl Iterator<Item = &'static Status> + '_ {
+    TABLE.iter().filter(move |s| s.given_by.includes(command))
+}
+
+/// The exit-code section of `--help`: for a command, its own codes; for `None` (the top),
+/// every code and the commands that give it. Always last in `after_help` (see [`HEADING`]).
+pub fn section(command: Option<&str>) -> String {
+    let mut text = String::from(HEADING);
+    let statuses: Vec<&Status> = match command {
+        Some(command) => of_command(command).collect(),
+        None => TABLE.iter().collect(),
+    };
+    for status in statuses {
+        let mut entry = format!("{}: {}", status.name, status.meaning);
+        if command.is_none() {
+            entry = format!("{entry} ({})", status.given_by);
+        }
+        text.push('\n');
+        text.push_str(&wrapped(&format!("{:>3}  ", status.code), &entry));
+    }
+    text
+}
+
+/// A command's `after_help`: its notes (none when empty), then its exit codes.
+pub fn help(command: &str, notes: &str) -> String {
+    if notes.is_empty() {
+        section(Some(command))
+    } else {
+        format!("{notes}\n\n{}", section(Some(command)))
+    }
+}
+
+/// `text` after `first`, wrapped at [`WIDTH`] on spaces only (so that joining the lines with
+/// one space gives the text back), the following lines indented as far as `first`.
+fn wrapped(first: &str, text: &str) -> String {
+    let indent = " ".repeat(first.len());
+    let mut out = String::from(first);
+    let mut line_len = first.len();
+    let mut at_start = true;
+    for word in text.split(' ') {
+        if !at_start && line_len + 1 + word.len() > WIDTH {
+            out.push('\n');
+            out.push_str(&indent);
+            line_len = indent.len();
+            at_start = true;
+        }
+        if !at_start {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.len();
+        at_start = false;
+    }
+    out
+}
+
+/// What `void`, `refund` and `reconcile` say in `--help` before their exit codes.
+pub const PAYING_NOTES: &str = "\
 Credentials come from INSTAMED_ACCOUNT_ID and INSTAMED_PASSWORD (SOAP, NVP), or
 INSTAMED_API_KEY and INSTAMED_API_SECRET (REST); never echoed.
-
-Exit codes:
-  0  voided (refund: refunded; reconcile: the payment is voided)
-  1  not voided, not refused: connection (proxy included), TLS, credentials refused, a
-     rejected request (Client/Sender fault, NVP error in the 400s, HTTP 4xx)
-  2  invalid command line, input or configuration (missing or empty credentials, a bad
-     --timeout, an unreadable CA file, an unusable proxy URL); nothing was sent
-  3  refused by InstaMed: declined, not voidable any more (refund instead), unknown payment
-  4  already voided: the payment is voided
-  5  outcome unknown: the void may have gone through (no answer read, a Server/Receiver
-     fault, an NVP error in the 500s, an HTTP 5xx); re-run, or `reconcile`: the ledger
-     makes the next run reconcile before anything else is sent
-  6  void --or-refund: the void was refused as too late, and the amount was refunded instead
-  7  the ledger cannot be opened or written; nothing was sent
-  9  a refund waits for a person: it may have been made (its answer was lost, or it is in
-     flight elsewhere) and is never sent again; check the payment's refunds with InstaMed,
-     then record what you found with `instamed-soap ledger settle`
- 10  the ledger holds a refund made of this payment and this is a different one: nothing
-     sent (add --after-refund REFUND_ID, the latest refund, to refund again on purpose)
-  3 also covers a refund refused: more than is left to refund, older than the refund window
 
 The ledger (--ledger, INSTAMED_LEDGER; default $XDG_STATE_HOME/instamed-soap/ledger.db or
 ~/.local/state/instamed-soap/ledger.db) records every intent before it is sent and every
@@ -155,6 +369,36 @@ pub fn of_batch(summary: &Summary) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_exit_code_means_two_things() {
+        for (i, status) in TABLE.iter().enumerate() {
+            assert!(
+                TABLE[i + 1..]
+                    .iter()
+                    .all(|other| other.code != status.code && other.name != status.name),
+                "{} ({}) is in the table twice",
+                status.code,
+                status.name
+            );
+        }
+        // In order, so that `--help`, the man pages and the README read 0, 1, 2...
+        assert!(TABLE.windows(2).all(|pair| pair[0].code < pair[1].code));
+    }
+
+    #[test]
+    fn help_lines_fit_and_each_command_lists_only_its_own_codes() {
+        let top = section(None);
+        assert!(top.lines().all(|line| line.len() <= WIDTH), "{top}");
+        assert_eq!(
+            section(Some("serve"))
+                .lines()
+                .filter(|l| l.starts_with(" 11"))
+                .count(),
+            1
+        );
+        assert!(!section(Some("void")).contains(" 11  "));
+    }
 
     #[test]
     fn the_most_urgent_class_sets_the_exit_code() {

@@ -178,9 +178,11 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Print where the ledger is.
+    #[command(after_help = crate::exit::help("ledger path", ""))]
     Path,
     /// List entries, newest first: with --open, only those whose outcome is open (in flight,
     /// lost with their process, or unknown), the work of a person or of `reconcile`.
+    #[command(after_help = crate::exit::help("ledger list", ""))]
     List {
         /// Only open entries.
         #[arg(long)]
@@ -193,6 +195,7 @@ enum Command {
         json: bool,
     },
     /// Everything the ledger holds about one payment, oldest first.
+    #[command(after_help = crate::exit::help("ledger show", ""))]
     Show {
         /// Transaction ID of the payment.
         #[arg(long)]
@@ -204,6 +207,7 @@ enum Command {
     /// Record what a person found about a refund whose outcome is open, after checking the
     /// payment's refunds with InstaMed: made (with its transaction ID) or not made. Only then
     /// will the tool refund that payment again.
+    #[command(after_help = crate::exit::help("ledger settle", ""))]
     Settle {
         /// The ledger entry of the refund (from `ledger list --open`).
         #[arg(long)]

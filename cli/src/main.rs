@@ -11,6 +11,7 @@ mod exit;
 mod guarded;
 mod ledger;
 mod log;
+mod man;
 mod profile;
 mod serve;
 mod soak;
@@ -25,61 +26,78 @@ use clap::{Parser, Subcommand};
 /// Void or refund InstaMed credit-card payments over SOAP 1.1, SOAP 1.2, NVP or REST, and run a local
 /// InstaMed look-alike for offline work.
 #[derive(Debug, Parser)]
-#[command(name = "instamed-soap", version, about, long_about = None)]
+#[command(
+    name = "instamed-soap",
+    version,
+    about,
+    long_about = None,
+    after_help = exit::section(None)
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    #[command(flatten)]
+    // Under a heading of their own, after each command's own options: they are the same for
+    // every command, and a reader looking for a command's flags should not wade through them.
+    #[command(flatten, next_help_heading = "Global options")]
     log: log::Flags,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Void one captured payment.
-    #[command(after_help = exit::HELP)]
+    #[command(after_help = exit::help("void", exit::PAYING_NOTES))]
     Void(void::Args),
     /// Void every payment of a file (CSV or JSON Lines), once, with a journal that resumes.
-    #[command(after_help = batch::HELP)]
+    #[command(after_help = exit::help("batch", batch::HELP))]
     Batch(batch::Args),
     /// Refund part or all of a captured payment (a simple refund; never retried).
-    #[command(after_help = exit::HELP)]
+    #[command(after_help = exit::help("refund", exit::PAYING_NOTES))]
     Refund(guarded::RefundArgs),
     /// Settle a void whose outcome is unknown (exit 5): void again, at most --attempts more
     /// times with back-off, until an answer proves which way it went. Same flags as `void`.
-    #[command(after_help = exit::HELP)]
+    #[command(after_help = exit::help("reconcile", exit::PAYING_NOTES))]
     Reconcile(void::Args),
     /// Read the ledger of money-moving intents, and settle by hand a refund whose outcome is
     /// open.
+    #[command(after_help = exit::help("ledger", ""))]
     Ledger(ledger::Args),
     /// Run the InstaMed simulator (HTTPS on loopback) until interrupted.
-    #[command(after_help = serve::HELP)]
+    #[command(after_help = exit::help("serve", ""))]
     Serve(serve::Args),
     /// Start the simulator in-process, void payments over every protocol, and show the outcomes.
+    #[command(after_help = exit::help("demo", ""))]
     Demo(demo::Args),
     /// Forward requests to a service and record each exchange as a cassette (secrets redacted).
+    #[command(after_help = exit::help("record", ""))]
     Record(contract::RecordArgs),
     /// Answer requests from recorded cassettes.
+    #[command(after_help = exit::help("replay", ""))]
     Replay(contract::ReplayArgs),
     /// Measure voids per second and client CPU per void, beside a bare hyper + rustls client.
+    #[command(after_help = exit::help("bench", ""))]
     Bench(bench::Args),
     /// Void many payments at once against the in-process simulator with injected faults, and
     /// account for every one of them against its ledger.
+    #[command(after_help = exit::help("soak", ""))]
     Soak(soak::Args),
     /// Contract tools that need no server.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = exit::help("contract", ""))]
     Contract(ContractCommand),
     /// List a WSDL's operations, or show one operation's request and answer fields, as the
     /// bindings are generated from them.
-    #[command(after_help = wsdl::HELP)]
+    #[command(after_help = exit::help("wsdl", wsdl::HELP))]
     Wsdl(wsdl::Args),
     /// Print a completion script for a shell (bash, zsh, fish, powershell, elvish), e.g.
     /// `instamed-soap completions bash > /etc/bash_completion.d/instamed-soap`.
+    #[command(after_help = exit::help("completions", ""))]
     Completions {
         /// The shell to complete in.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `instamed-soap man > instamed-soap.1`.
-    Man,
+    /// Print a man page (roff), e.g. `instamed-soap man void > instamed-soap-void.1`, or write
+    /// every page with `--dir DIR`.
+    #[command(after_help = exit::help("man", ""))]
+    Man(man::Args),
 }
 
 impl Command {
@@ -98,12 +116,13 @@ enum ContractCommand {
     /// Check that this build's client still honours every cassette of a directory: rebuild
     /// each request from its inputs, compare it with the recorded one, decode the recorded
     /// response and compare the outcome. Exits non-zero on any failure.
-    #[command(after_help = contract::VERIFY_HELP)]
+    #[command(after_help = exit::help("contract verify", contract::VERIFY_HELP))]
     Verify(contract::VerifyArgs),
     /// Turn an HTTP Archive (HAR 1.2) from a browser, Fiddler, Charles or mitmproxy into
     /// cassettes, secrets removed as `record` removes them. Entries that are not exchanges with
     /// the service are skipped with a reason. Exits non-zero when the file is not HAR or holds
     /// no exchange with the service.
+    #[command(after_help = exit::help("contract import-har", ""))]
     ImportHar(contract::ImportHarArgs),
 }
 
@@ -124,15 +143,8 @@ fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            return match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("error: cannot write the man page: {error}");
-                    ExitCode::from(exit::FAILED)
-                }
-            };
+        Command::Man(args) => {
+            return man::run(args, <Cli as clap::CommandFactory>::command());
         }
         _ => {}
     }
@@ -170,7 +182,7 @@ fn main() -> ExitCode {
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
             Command::Contract(ContractCommand::ImportHar(args)) => contract::import_har(args),
             Command::Wsdl(args) => wsdl::run(args),
-            Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
+            Command::Completions { .. } | Command::Man(_) => ExitCode::SUCCESS,
         }
     })
 }
@@ -182,7 +194,7 @@ impl Command {
         matches!(
             self,
             Self::Completions { .. }
-                | Self::Man
+                | Self::Man(_)
                 | Self::Contract(_)
                 | Self::Demo(_)
                 | Self::Wsdl(_)

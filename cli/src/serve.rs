@@ -13,19 +13,6 @@ use instamed_soap_simulator::{
 
 use crate::exit;
 
-/// The exit code when the address asked for is taken by another listener: a script can pick
-/// another port and try again, which it cannot do for the other reasons not to start.
-pub const ADDRESS_IN_USE: u8 = 7;
-
-/// The exit codes of `serve`, for `--help`.
-pub const HELP: &str = "\
-Exit codes:
-  0  stopped by Ctrl-C (SIGINT) or SIGTERM, after the requests in flight were answered;
-     the temporary CA directory is removed
-  1  could not start: the ledger file, the seed file, the certificates, the address
-  2  invalid command line (a bad --hostname, a rate above 1, ...)
-  7  the address asked for is already in use: pick another port, or --port 0 for a free one";
-
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -125,7 +112,7 @@ pub async fn run(args: Args) -> ExitCode {
             eprintln!(
                 "error: port {addr} is already in use; pick another with --port or use --port 0"
             );
-            return ExitCode::from(ADDRESS_IN_USE);
+            return ExitCode::from(exit::ADDRESS_IN_USE);
         }
         Err(error) => {
             eprintln!(

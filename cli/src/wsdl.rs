@@ -23,7 +23,7 @@ const BUILT_IN_LABEL: &str = "wsdl/payment-service.wsdl (built in)";
 /// A WSDL larger than this is not a service description a person inspects.
 const MAX_WSDL_BYTES: u64 = 16 << 20;
 
-/// `after_help` of `wsdl`.
+/// What `wsdl --help` says before its exit codes.
 pub const HELP: &str = "\
 Examples:
   instamed-soap wsdl                                        the operations, with SOAP 1.1 actions
@@ -34,9 +34,8 @@ Fields show as `Name: type [min..max]`: `xs:…` is a built-in XML Schema type, 
 type of the service's schema, `[0..1]` optional, `[1]` required, `[0..*]` any number. With
 --json, max_occurs is a number or \"unbounded\", type is null for an anonymous type.
 
-Exit codes:
-  0  printed
-  2  the WSDL cannot be read or is not one the generator accepts, or no such operation";
+A WSDL that cannot be read or that the generator does not accept, or an operation it lacks,
+exits 2.";
 
 /// `instamed-soap wsdl`.
 #[derive(Debug, clap::Args)]

@@ -7,6 +7,7 @@ mod cli_refund;
 mod cli_secrets;
 mod completions;
 mod contract_verify;
+mod exit_codes;
 mod import_har;
 mod input_files;
 mod isolated;

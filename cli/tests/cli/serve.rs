@@ -438,16 +438,17 @@ async fn health_answers_without_credentials_and_says_only_ok() {
     assert!(served.stop_with("INT").success());
 }
 
-/// A port held by another listener: one line saying so and what to do, exit 7, nothing else.
+/// A port held by another listener: one line saying so and what to do, exit 11 (its own code,
+/// not the ledger's 7), nothing else.
 #[test]
-fn a_port_in_use_is_one_line_and_exit_7() {
+fn a_port_in_use_is_one_line_and_exit_11() {
     let holder = std::net::TcpListener::bind(loopback(0)).expect("bind");
     let port = holder.local_addr().expect("address").port();
     let output = isolated::instamed_soap()
         .args(["serve", "--port", &port.to_string()])
         .output()
         .expect("run serve");
-    assert_eq!(output.status.code(), Some(7));
+    assert_eq!(output.status.code(), Some(11));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
         format!(
