@@ -65,8 +65,27 @@ pub struct RecordArgs {
 pub struct ReplayArgs {
     /// Directory of cassettes to answer from.
     cassettes: PathBuf,
+    /// Write every request received, matched or not, to this file as JSON Lines (emptied at
+    /// start; one line per request the moment it is answered; bodies redacted), for
+    /// `contract verify-calls`.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
     #[command(flatten)]
     listen: Listen,
+}
+
+/// Arguments of `contract verify-calls`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyCallsArgs {
+    /// The journal a `replay --journal FILE` wrote.
+    #[arg(long, value_name = "FILE")]
+    journal: PathBuf,
+    /// A count that must hold: SUBJECT=N (exactly), SUBJECT>=N (at least) or SUBJECT<=N (at
+    /// most); SUBJECT is all, matched, unmatched, cassette:NAME (file name, stem or number),
+    /// protocol:NAME, or an operation name (DoCreditCardSecondaryVoid, Void, void). Repeat
+    /// for several.
+    #[arg(long, value_name = "EXPECTATION", required = true)]
+    expect: Vec<contract::journal::expect::Expectation>,
 }
 
 /// Arguments of `contract verify`.
@@ -154,7 +173,9 @@ fn upstream_mistake(error: &contract::server::ContractServerError, ca_given: boo
 
 /// Runs `replay` until Ctrl-C.
 pub async fn replay(args: ReplayArgs) -> ExitCode {
-    let server = ContractServer::replay(&args.cassettes, args.listen.options()).await;
+    let mut options = args.listen.options();
+    options.journal = args.journal;
+    let server = ContractServer::replay(&args.cassettes, options).await;
     serve(server, &format!("replaying {}", args.cassettes.display())).await
 }
 
@@ -183,6 +204,79 @@ async fn serve(
     crate::announce_and_wait(&lines, &format!("{what}; ")).await;
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Exit codes of `contract verify-calls`, for `--help`.
+pub const VERIFY_CALLS_HELP: &str = "\
+Example: instamed-soap contract verify-calls --journal journal.jsonl \\
+           --expect DoCreditCardSecondaryVoid=1 --expect unmatched=0 --expect cassette:001=1
+
+Exit codes:
+  0  every expectation holds
+  1  one does not: each is listed with the count expected and the count seen
+  2  an expectation is malformed, or the journal cannot be read";
+
+/// Runs `contract verify-calls`: one line per expectation, the requests no cassette answered
+/// under a failing expectation about them, exit 1 when one does not hold.
+pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
+    let entries = match contract::journal::read(&args.journal) {
+        Ok(entries) => entries,
+        Err(error) => {
+            eprintln!("error: {}", crate::causes::chain(&error));
+            return ExitCode::from(exit::INVALID);
+        }
+    };
+    let checks: Vec<_> = args.expect.iter().map(|e| e.check(&entries)).collect();
+    let failing = checks.iter().filter(|check| !check.holds()).count();
+    for check in &checks {
+        let expectation = &check.expectation;
+        if check.holds() {
+            println!("ok    {}: seen {}", expectation.text, check.seen);
+            continue;
+        }
+        println!(
+            "FAIL  {}: expected {}, seen {}",
+            expectation.text, expectation.count, check.seen
+        );
+        // Which requests went unanswered is what a failing `unmatched` count is about.
+        if expectation.subject == contract::journal::expect::Subject::Unmatched {
+            for entry in entries.iter().filter(|entry| expectation.counts(entry)) {
+                println!("      {}", unmatched_line(entry));
+            }
+        }
+    }
+    let requests = entries.len();
+    println!(
+        "{} held, {failing} did not ({requests} {} in the journal)",
+        checks.len() - failing,
+        if requests == 1 { "request" } else { "requests" }
+    );
+    if failing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "error: {failing} of {} expectations did not hold",
+            checks.len()
+        );
+        ExitCode::from(exit::FAILED)
+    }
+}
+
+/// A request no cassette answered, as `verify-calls` lists it.
+fn unmatched_line(entry: &contract::journal::Entry) -> String {
+    let closest = match (&entry.closest, &entry.differs_at) {
+        (Some(closest), Some(at)) => format!("; closest {closest}, differs at {at}"),
+        (Some(closest), None) => format!("; closest {closest}"),
+        _ => String::new(),
+    };
+    format!(
+        "{} {} {} {} ({}){closest}",
+        entry.time,
+        entry.method,
+        entry.target,
+        entry.operation.as_deref().unwrap_or("-"),
+        entry.protocol.as_deref().unwrap_or("no protocol"),
+    )
 }
 
 /// Exit codes of `contract verify`, for `--help`.

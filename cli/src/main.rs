@@ -104,6 +104,10 @@ enum ContractCommand {
     /// the service are skipped with a reason. Exits non-zero when the file is not HAR or holds
     /// no exchange with the service.
     ImportHar(contract::ImportHarArgs),
+    /// Check how many requests a `replay --journal FILE` received, as WireMock's
+    /// `verify(exactly(n), …)` does: by operation, cassette, protocol, matched or not.
+    #[command(after_help = contract::VERIFY_CALLS_HELP)]
+    VerifyCalls(contract::VerifyCallsArgs),
 }
 
 fn main() -> ExitCode {
@@ -168,6 +172,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => contract::replay(args).await,
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
             Command::Contract(ContractCommand::ImportHar(args)) => contract::import_har(args),
+            Command::Contract(ContractCommand::VerifyCalls(args)) => contract::verify_calls(args),
             Command::Wsdl(args) => wsdl::run(args),
             Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
         }

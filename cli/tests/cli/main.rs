@@ -15,6 +15,7 @@ mod logs;
 mod network;
 mod outcomes;
 mod recording;
+mod replay_journal;
 mod sensitive;
 mod serve;
 mod setup_mistakes;

@@ -8,12 +8,14 @@
 //! - [`ContractServer`]: a recording proxy and a replaying server;
 //! - [`verify`]: does this build's client still honour each cassette? [`report`] says so
 //!   in JUnit XML or JSON;
+//! - [`journal`]: the requests a replaying server received, and counts checked against them;
 //! - [`har`]: cassettes from an HTTP Archive captured by a browser or a debugging proxy.
 
 pub mod cassette;
 pub mod charset;
 pub mod echo;
 pub mod har;
+pub mod journal;
 pub mod matcher;
 pub mod record;
 pub mod redact;
