@@ -56,6 +56,11 @@ pub struct RecordArgs {
     /// number is seconds), from 100ms to 10m.
     #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
     upstream_timeout: Duration,
+    /// Lay the cassettes' XML and JSON bodies out for review: one element (or JSON value) a
+    /// line, indented, XML attributes in a stable order. Matched and verified as the bodies
+    /// as sent: only white space between elements changes.
+    #[arg(long)]
+    pretty: bool,
     #[command(flatten)]
     listen: Listen,
 }
@@ -123,7 +128,9 @@ pub async fn record(args: RecordArgs) -> ExitCode {
     if let Some(ca) = &args.upstream_ca_cert {
         upstream = upstream.with_ca_cert(ca);
     }
-    let server = ContractServer::record(upstream, &args.cassettes, args.listen.options()).await;
+    let mut options = args.listen.options();
+    options.pretty = args.pretty;
+    let server = ContractServer::record(upstream, &args.cassettes, options).await;
     if let Err(error) = &server
         && let Some(code) = upstream_mistake(error, args.upstream_ca_cert.is_some())
     {

@@ -3,6 +3,7 @@
 //!
 //! - [`Cassette`]: one exchange per human-readable file (see [`cassette`] for the format);
 //! - [`matcher`]: requests compared by meaning, with `{{any}}` and `{{ignore}}` placeholders;
+//! - [`pretty`]: cassette bodies laid out for review, matched as recorded;
 //! - [`redact`]: secrets removed before anything is written;
 //! - [`echo`]: response placeholders that echo the request (`{{request.PrimaryTransactionID}}`);
 //! - [`ContractServer`]: a recording proxy and a replaying server;
@@ -17,6 +18,7 @@ pub mod echo;
 pub mod har;
 pub mod journal;
 pub mod matcher;
+pub mod pretty;
 pub mod record;
 pub mod redact;
 mod rejection;

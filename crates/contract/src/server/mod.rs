@@ -39,6 +39,10 @@ pub struct ServeOptions {
     /// emptied at start. The journal is kept in memory all the same
     /// ([`ContractServer::requests`]). A recording proxy keeps none: its cassettes are its record.
     pub journal: Option<PathBuf>,
+    /// A recording proxy's cassettes with their XML and JSON bodies laid out for review (see
+    /// [`pretty`](crate::pretty)); off by default, so that a recording is byte for byte what
+    /// the committed corpus was made with.
+    pub pretty: bool,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +52,7 @@ impl Default for ServeOptions {
             tls: true,
             ca_out: None,
             journal: None,
+            pretty: false,
         }
     }
 }
@@ -252,6 +257,7 @@ impl ContractServer {
             origin,
             dir: dir.to_path_buf(),
             next: Mutex::new(next),
+            pretty: options.pretty,
         });
         Self::start(options, handler, vec![soap_path], vec![nvp_path]).await
     }

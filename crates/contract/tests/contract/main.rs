@@ -2,4 +2,5 @@
 
 mod cassettes;
 mod journal;
+mod pretty;
 mod redaction;
