@@ -56,6 +56,11 @@ pub struct RecordArgs {
     /// number is seconds), from 100ms to 10m.
     #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
     upstream_timeout: Duration,
+    /// Lay the cassettes' XML and JSON bodies out for review: one element (or JSON value) a
+    /// line, indented, XML attributes in a stable order. Matched and verified as the bodies
+    /// as sent: only white space between elements changes.
+    #[arg(long)]
+    pretty: bool,
     #[command(flatten)]
     listen: Listen,
 }
@@ -65,8 +70,27 @@ pub struct RecordArgs {
 pub struct ReplayArgs {
     /// Directory of cassettes to answer from.
     cassettes: PathBuf,
+    /// Write every request received, matched or not, to this file as JSON Lines (emptied at
+    /// start; one line per request the moment it is answered; bodies redacted), for
+    /// `contract verify-calls`.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
     #[command(flatten)]
     listen: Listen,
+}
+
+/// Arguments of `contract verify-calls`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyCallsArgs {
+    /// The journal a `replay --journal FILE` wrote.
+    #[arg(long, value_name = "FILE")]
+    journal: PathBuf,
+    /// A count that must hold: SUBJECT=N (exactly), SUBJECT>=N (at least) or SUBJECT<=N (at
+    /// most); SUBJECT is all, matched, unmatched, cassette:NAME (file name, stem or number),
+    /// protocol:NAME, or an operation name (DoCreditCardSecondaryVoid, Void, void). Repeat
+    /// for several.
+    #[arg(long, value_name = "EXPECTATION", required = true)]
+    expect: Vec<contract::journal::expect::Expectation>,
 }
 
 /// Arguments of `contract verify`.
@@ -104,7 +128,9 @@ pub async fn record(args: RecordArgs) -> ExitCode {
     if let Some(ca) = &args.upstream_ca_cert {
         upstream = upstream.with_ca_cert(ca);
     }
-    let server = ContractServer::record(upstream, &args.cassettes, args.listen.options()).await;
+    let mut options = args.listen.options();
+    options.pretty = args.pretty;
+    let server = ContractServer::record(upstream, &args.cassettes, options).await;
     if let Err(error) = &server
         && let Some(code) = upstream_mistake(error, args.upstream_ca_cert.is_some())
     {
@@ -154,7 +180,9 @@ fn upstream_mistake(error: &contract::server::ContractServerError, ca_given: boo
 
 /// Runs `replay` until Ctrl-C.
 pub async fn replay(args: ReplayArgs) -> ExitCode {
-    let server = ContractServer::replay(&args.cassettes, args.listen.options()).await;
+    let mut options = args.listen.options();
+    options.journal = args.journal;
+    let server = ContractServer::replay(&args.cassettes, options).await;
     serve(server, &format!("replaying {}", args.cassettes.display())).await
 }
 
@@ -183,6 +211,76 @@ async fn serve(
     crate::announce_and_wait(&lines, &format!("{what}; ")).await;
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// What `contract verify-calls --help` says before its exit codes: 1 when an expectation does
+/// not hold (each is listed with the count expected and the count seen), 2 when one is
+/// malformed or the journal cannot be read.
+pub const VERIFY_CALLS_HELP: &str = "\
+Example: instamed-soap contract verify-calls --journal journal.jsonl \\
+           --expect DoCreditCardSecondaryVoid=1 --expect unmatched=0 --expect cassette:001=1";
+
+/// Runs `contract verify-calls`: one line per expectation, the requests no cassette answered
+/// under a failing expectation about them, exit 1 when one does not hold.
+pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
+    let entries = match contract::journal::read(&args.journal) {
+        Ok(entries) => entries,
+        Err(error) => {
+            eprintln!("error: {}", crate::causes::chain(&error));
+            return ExitCode::from(exit::INVALID);
+        }
+    };
+    let checks: Vec<_> = args.expect.iter().map(|e| e.check(&entries)).collect();
+    let failing = checks.iter().filter(|check| !check.holds()).count();
+    for check in &checks {
+        let expectation = &check.expectation;
+        if check.holds() {
+            println!("ok    {}: seen {}", expectation.text, check.seen);
+            continue;
+        }
+        println!(
+            "FAIL  {}: expected {}, seen {}",
+            expectation.text, expectation.count, check.seen
+        );
+        // Which requests went unanswered is what a failing `unmatched` count is about.
+        if expectation.subject == contract::journal::expect::Subject::Unmatched {
+            for entry in entries.iter().filter(|entry| expectation.counts(entry)) {
+                println!("      {}", unmatched_line(entry));
+            }
+        }
+    }
+    let requests = entries.len();
+    println!(
+        "{} held, {failing} did not ({requests} {} in the journal)",
+        checks.len() - failing,
+        if requests == 1 { "request" } else { "requests" }
+    );
+    if failing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "error: {failing} of {} expectations did not hold",
+            checks.len()
+        );
+        ExitCode::from(exit::FAILED)
+    }
+}
+
+/// A request no cassette answered, as `verify-calls` lists it.
+fn unmatched_line(entry: &contract::journal::Entry) -> String {
+    let closest = match (&entry.closest, &entry.differs_at) {
+        (Some(closest), Some(at)) => format!("; closest {closest}, differs at {at}"),
+        (Some(closest), None) => format!("; closest {closest}"),
+        _ => String::new(),
+    };
+    format!(
+        "{} {} {} {} ({}){closest}",
+        entry.time,
+        entry.method,
+        entry.target,
+        entry.operation.as_deref().unwrap_or("-"),
+        entry.protocol.as_deref().unwrap_or("no protocol"),
+    )
 }
 
 /// What `contract verify --help` says before its exit codes.

@@ -112,7 +112,8 @@ pub const TABLE: [Status; 12] = [
         name: "failed",
         meaning: "not done and not refused: connection (proxy included), TLS, credentials \
                   refused, a rejected request (Client/Sender fault, NVP error in the 400s, HTTP \
-                  4xx); a server that could not start; a cassette that failed",
+                  4xx); a server that could not start; a cassette that failed, or a count of replayed \
+                  requests that does not hold",
         given_by: GivenBy::Only(&[
             "void",
             "refund",
@@ -125,6 +126,7 @@ pub const TABLE: [Status; 12] = [
             "bench",
             "soak",
             "contract verify",
+            "contract verify-calls",
             "contract import-har",
             "man",
         ]),

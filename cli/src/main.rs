@@ -124,6 +124,10 @@ enum ContractCommand {
     /// no exchange with the service.
     #[command(after_help = exit::help("contract import-har", ""))]
     ImportHar(contract::ImportHarArgs),
+    /// Check how many requests a `replay --journal FILE` received, as WireMock's
+    /// `verify(exactly(n), …)` does: by operation, cassette, protocol, matched or not.
+    #[command(after_help = exit::help("contract verify-calls", contract::VERIFY_CALLS_HELP))]
+    VerifyCalls(contract::VerifyCallsArgs),
 }
 
 fn main() -> ExitCode {
@@ -181,6 +185,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => contract::replay(args).await,
             Command::Contract(ContractCommand::Verify(args)) => contract::verify(args),
             Command::Contract(ContractCommand::ImportHar(args)) => contract::import_har(args),
+            Command::Contract(ContractCommand::VerifyCalls(args)) => contract::verify_calls(args),
             Command::Wsdl(args) => wsdl::run(args),
             Command::Completions { .. } | Command::Man(_) => ExitCode::SUCCESS,
         }

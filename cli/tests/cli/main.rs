@@ -17,6 +17,7 @@ mod network;
 mod outcomes;
 mod profiles;
 mod recording;
+mod replay_journal;
 mod sensitive;
 mod serve;
 mod setup_mistakes;

@@ -3,18 +3,22 @@
 //!
 //! - [`Cassette`]: one exchange per human-readable file (see [`cassette`] for the format);
 //! - [`matcher`]: requests compared by meaning, with `{{any}}` and `{{ignore}}` placeholders;
+//! - [`pretty`]: cassette bodies laid out for review, matched as recorded;
 //! - [`redact`]: secrets removed before anything is written;
 //! - [`echo`]: response placeholders that echo the request (`{{request.PrimaryTransactionID}}`);
 //! - [`ContractServer`]: a recording proxy and a replaying server;
 //! - [`verify`]: does this build's client still honour each cassette? [`report`] says so
 //!   in JUnit XML or JSON;
+//! - [`journal`]: the requests a replaying server received, and counts checked against them;
 //! - [`har`]: cassettes from an HTTP Archive captured by a browser or a debugging proxy.
 
 pub mod cassette;
 pub mod charset;
 pub mod echo;
 pub mod har;
+pub mod journal;
 pub mod matcher;
+pub mod pretty;
 pub mod record;
 pub mod redact;
 mod rejection;

@@ -36,6 +36,18 @@ pub struct Replayed {
     pub body: Vec<u8>,
     /// The cassette that answered, if one did.
     pub cassette: Option<PathBuf>,
+    /// Why no cassette answered, when none did.
+    pub unmatched: Option<Unmatched>,
+}
+
+/// Why no cassette answered a request: the closest one and where it first differs. The
+/// values that differ are left out, for they may be a secret the request carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmatched {
+    /// The file name of the cassette that agreed most, if any was loaded.
+    pub closest: Option<String>,
+    /// The path of its first difference (`method`, `path`, `SOAPAction`, an element path…).
+    pub at: Option<String>,
 }
 
 /// Why a directory of cassettes cannot be replayed.
@@ -153,9 +165,24 @@ impl Replay {
                 headers: cassette.response.headers.clone(),
                 body: request.echo(&cassette.response.body).into_owned(),
                 cassette: Some(file.clone()),
+                unmatched: None,
             };
         }
         let closest = (0..comparisons.len()).max_by_key(|&i| comparisons[i].agreed);
+        let unmatched = Unmatched {
+            closest: closest.and_then(|i| {
+                self.cassettes[i]
+                    .0
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            }),
+            at: closest.and_then(|i| {
+                comparisons[i]
+                    .difference
+                    .as_ref()
+                    .map(|difference| difference.path.clone())
+            }),
+        };
         let why = match closest {
             Some(i) => {
                 let name = self.cassettes[i]
@@ -172,7 +199,9 @@ impl Replay {
             }
             None => "No cassette matches this request.".to_owned(),
         };
-        mismatch(request.protocol(), &why)
+        let mut answer = mismatch(request.protocol(), &why);
+        answer.unmatched = Some(unmatched);
+        answer
     }
 }
 
@@ -257,5 +286,6 @@ fn mismatch(protocol: Option<Protocol>, why: &str) -> Replayed {
         headers: rejection.headers,
         body: rejection.body,
         cassette: None,
+        unmatched: None,
     }
 }

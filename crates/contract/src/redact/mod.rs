@@ -277,6 +277,12 @@ impl Redaction {
         self.sweep.text(text)
     }
 
+    /// The body as text, after the last pass: for a journal, which is text whatever the
+    /// body's charset.
+    pub fn finish_body_text(&self, body: Body) -> String {
+        self.sweep.text(&body.text)
+    }
+
     /// The body's bytes, in its charset, after the last pass.
     pub fn finish_body(&self, body: Body) -> Vec<u8> {
         let text = self.sweep.text(&body.text);

@@ -11,6 +11,7 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
+use super::journal::{Entry, Journal};
 use super::record::SeenRequest;
 use super::replay::{Replay, ReplayError};
 use super::store::highest_number;
@@ -34,6 +35,14 @@ pub struct ServeOptions {
     pub tls: bool,
     /// Where to write the CA certificate (default: a temporary file).
     pub ca_out: Option<PathBuf>,
+    /// A replaying server's journal file, written as JSON Lines (see [`journal`](crate::journal));
+    /// emptied at start. The journal is kept in memory all the same
+    /// ([`ContractServer::requests`]). A recording proxy keeps none: its cassettes are its record.
+    pub journal: Option<PathBuf>,
+    /// A recording proxy's cassettes with their XML and JSON bodies laid out for review (see
+    /// [`pretty`](crate::pretty)); off by default, so that a recording is byte for byte what
+    /// the committed corpus was made with.
+    pub pretty: bool,
 }
 
 impl Default for ServeOptions {
@@ -42,6 +51,8 @@ impl Default for ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: true,
             ca_out: None,
+            journal: None,
+            pretty: false,
         }
     }
 }
@@ -125,6 +136,15 @@ pub enum ContractServerError {
         #[source]
         source: std::io::Error,
     },
+    /// The journal file cannot be created.
+    #[error("cannot write the journal {file}")]
+    Journal {
+        /// The file.
+        file: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// The server cannot listen.
     #[error(transparent)]
     Listen(#[from] ListenError),
@@ -148,6 +168,8 @@ pub struct ContractServer {
     soap_paths: Vec<String>,
     /// The paths clients should send NVP requests to.
     nvp_paths: Vec<String>,
+    /// A replaying server's journal.
+    journal: Option<Arc<Journal>>,
 }
 
 /// Where a client sends SOAP when nothing says otherwise: InstaMed's own path.
@@ -160,8 +182,23 @@ impl ContractServer {
     pub async fn replay(dir: &Path, options: ServeOptions) -> Result<Self, ContractServerError> {
         let replay = Replay::load(dir)?;
         let (soap_paths, nvp_paths) = replay.paths();
-        let handler = Arc::new(Replaying { replay });
-        Self::start(options, handler, soap_paths, nvp_paths).await
+        let journal = match &options.journal {
+            Some(file) => {
+                Journal::to_file(file).map_err(|source| ContractServerError::Journal {
+                    file: file.clone(),
+                    source,
+                })?
+            }
+            None => Journal::in_memory(),
+        };
+        let journal = Arc::new(journal);
+        let handler = Arc::new(Replaying {
+            replay,
+            journal: Arc::clone(&journal),
+        });
+        let mut server = Self::start(options, handler, soap_paths, nvp_paths).await?;
+        server.journal = Some(journal);
+        Ok(server)
     }
 
     /// Forwards every request to `upstream` and writes each exchange to `dir` as a cassette,
@@ -220,6 +257,7 @@ impl ContractServer {
             origin,
             dir: dir.to_path_buf(),
             next: Mutex::new(next),
+            pretty: options.pretty,
         });
         Self::start(options, handler, vec![soap_path], vec![nvp_path]).await
     }
@@ -241,6 +279,7 @@ impl ContractServer {
             listening,
             soap_paths,
             nvp_paths,
+            journal: None,
         })
     }
 
@@ -290,6 +329,14 @@ impl ContractServer {
     /// The CA certificate clients must trust; `None` over plain HTTP.
     pub fn ca_path(&self) -> Option<&Path> {
         self.listening.ca_path()
+    }
+
+    /// The requests a replaying server has received so far, matched or not, in the order they
+    /// were read (see [`journal`](crate::journal)); none for a recording proxy.
+    pub fn requests(&self) -> Vec<Entry> {
+        self.journal
+            .as_ref()
+            .map_or_else(Vec::new, |journal| journal.entries())
     }
 
     /// Stops accepting connections and lets the requests in flight finish.
@@ -394,7 +441,7 @@ fn operation_of(request: &SeenRequest<'_>) -> String {
 /// else is shown as `?`, and a long name is cut. Card numbers are redacted first (a REST
 /// operation is a path segment, which may be one), while their separators are still there to
 /// be read.
-fn loggable(name: &str) -> String {
+pub(crate) fn loggable(name: &str) -> String {
     const LONGEST: usize = 64;
     let swept = instamed_soap::sensitive::redact_cards(name);
     let mut shown: String = swept

@@ -26,6 +26,8 @@ pub(super) struct Recording {
     pub(super) dir: PathBuf,
     /// The number the next cassette tries first.
     pub(super) next: Mutex<usize>,
+    /// Lay bodies out for review (see [`pretty`](crate::pretty)).
+    pub(super) pretty: bool,
 }
 
 impl Recording {
@@ -144,7 +146,11 @@ impl Handler for Recording {
             headers: &parts.headers,
             body: &body,
         };
-        let cassette = record::cassette(&seen, answer.status(), answer.headers(), answer.body());
+        let mut cassette =
+            record::cassette(&seen, answer.status(), answer.headers(), answer.body());
+        if self.pretty {
+            cassette = cassette.pretty_printed();
+        }
         let saved = self.save(&cassette);
         // Protocol and operation as the cassette has them: read from what was stored, after
         // the secrets were taken out.

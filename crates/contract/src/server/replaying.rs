@@ -1,6 +1,7 @@
 //! The replaying server's handler: each request answered from the cassette that matches it.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -9,11 +10,13 @@ use hyper::body::Incoming;
 use instamed_soap_listener::{Abort, Handler};
 
 use super::{Line, file_name, internal_error, loggable, operation_of, refused, seen, target_of};
+use crate::journal::{Entry, Journal};
 use crate::record::SeenRequest;
 use crate::replay::Replay;
 
 pub(super) struct Replaying {
     pub(super) replay: Replay,
+    pub(super) journal: Arc<Journal>,
 }
 
 impl Handler for Replaying {
@@ -23,6 +26,7 @@ impl Handler for Replaying {
             Ok(seen) => seen,
             Err(answer) => return refused(answer, started),
         };
+        let read = SystemTime::now();
         let target = target_of(&parts);
         let request = SeenRequest {
             method: &parts.method,
@@ -64,6 +68,13 @@ impl Handler for Replaying {
                 "no cassette matches the request; answered with the closest one's difference"
             ),
         }
+        let operation = answer
+            .cassette
+            .as_deref()
+            .and_then(|file| self.replay.cassette(file))
+            .map(|cassette| loggable(&cassette.operation));
+        self.journal
+            .take(Entry::of(&request, &answer, operation, read));
         let mut response = Response::builder().status(answer.status);
         for (name, value) in &answer.headers {
             response = response.header(name.as_str(), value.as_str());

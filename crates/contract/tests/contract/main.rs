@@ -1,4 +1,6 @@
 //! The contract tools: cassettes, record, replay, verify, and the redaction of what they write.
 
 mod cassettes;
+mod journal;
+mod pretty;
 mod redaction;
