@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -190,21 +190,17 @@ impl Transport {
         if declared.is_some_and(|length| length > limit as u64) {
             return Err(Failure::TooLarge { limit, status });
         }
-        let (parts, body) = response.into_parts();
-        let body = Limited::new(body, limit).collect().await.map_err(|error| {
-            if error.is::<LengthLimitError>() {
-                Failure::TooLarge { limit, status }
-            } else {
-                Failure::Io {
-                    sent: true,
-                    source: error,
-                }
-            }
-        })?;
+        let (parts, mut body) = response.into_parts();
+        let body = gather(&mut body, limit)
+            .await
+            .map_err(|failure| match failure {
+                Gathered::TooLarge => Failure::TooLarge { limit, status },
+                Gathered::Io(source) => Failure::Io { sent: true, source },
+            })?;
         Ok(Response {
             status: parts.status,
             headers: parts.headers,
-            body: body.to_bytes(),
+            body,
         })
     }
 
@@ -277,6 +273,51 @@ impl Transport {
     }
 }
 
+/// Why a body could not be gathered.
+#[derive(Debug)]
+enum Gathered {
+    /// It holds more than the limit.
+    TooLarge,
+    Io(BoxError),
+}
+
+/// The whole of `body`'s data, refused once it passes `limit` bytes (trailers are dropped).
+/// What `Limited` and `collect` did, without their queue of chunks: an answer nearly always
+/// comes in one data frame, which is kept as it is, with no copy and no allocation.
+async fn gather<B>(body: &mut B, limit: usize) -> Result<Bytes, Gathered>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let mut first = Bytes::new();
+    let mut more: Option<BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| Gathered::Io(error.into()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > limit {
+            return Err(Gathered::TooLarge);
+        }
+        if data.is_empty() {
+            continue;
+        }
+        match &mut more {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut joined = BytesMut::with_capacity(total);
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&data);
+                more = Some(joined);
+            }
+        }
+    }
+    Ok(more.map_or(first, BytesMut::freeze))
+}
+
 /// Whether a connect error came from the TLS layer (rustls errors travel inside `io::Error`s).
 fn caused_by_tls(error: &(dyn StdError + 'static)) -> bool {
     let mut current = Some(error);
@@ -294,4 +335,79 @@ fn caused_by_tls(error: &(dyn StdError + 'static)) -> bool {
         };
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use hyper::body::Frame;
+
+    use super::*;
+
+    /// A body that hands out the frames it was given, one a poll.
+    struct Frames(VecDeque<Result<Frame<Bytes>, std::io::Error>>);
+
+    impl hyper::body::Body for Frames {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+            Poll::Ready(self.0.pop_front())
+        }
+    }
+
+    fn data(chunks: &[&str]) -> Frames {
+        Frames(
+            chunks
+                .iter()
+                .map(|chunk| Ok(Frame::data(Bytes::copy_from_slice(chunk.as_bytes()))))
+                .collect(),
+        )
+    }
+
+    async fn gathered(mut body: Frames, limit: usize) -> Result<Bytes, Gathered> {
+        gather(&mut body, limit).await
+    }
+
+    #[tokio::test]
+    async fn a_body_is_gathered_whole_in_any_chunks_up_to_the_limit() {
+        for chunks in [
+            &[][..],
+            &[""],
+            &["<a/>"],
+            &["", "<a/>", ""],
+            &["<a", "/", ">"],
+            &["<a>", "", "x", "</a>"],
+        ] {
+            let whole: String = chunks.concat();
+            for limit in [whole.len(), whole.len() + 1, usize::MAX] {
+                let body = gathered(data(chunks), limit).await;
+                assert_eq!(body.ok().as_deref(), Some(whole.as_bytes()), "{chunks:?}");
+            }
+            if !whole.is_empty() {
+                let refused = gathered(data(chunks), whole.len() - 1).await;
+                assert!(matches!(refused, Err(Gathered::TooLarge)), "{chunks:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn trailers_are_passed_over_and_errors_are_io() {
+        let mut frames = data(&["<a", "/>"]);
+        frames.0.insert(1, Ok(Frame::trailers(HeaderMap::new())));
+        assert_eq!(
+            gathered(frames, 4).await.ok().as_deref(),
+            Some(&b"<a/>"[..])
+        );
+
+        let mut frames = data(&["<a"]);
+        frames.0.push_back(Err(std::io::Error::other("cut")));
+        assert!(matches!(gathered(frames, 100).await, Err(Gathered::Io(_))));
+    }
 }

@@ -15,6 +15,28 @@ pub(super) fn read(
     text: &str,
     document_is_ascii: impl Fn() -> bool,
 ) -> Result<usize, (String, usize)> {
+    // The declaration .NET services (InstaMed's among them) write, letter for letter, is
+    // accepted by the general reading below; recognising its exact bytes spares the
+    // pseudo-attribute parser on every answer. A test holds both readings equal.
+    for usual in USUAL {
+        if text.as_bytes().starts_with(usual) {
+            return Ok(usual.len());
+        }
+    }
+    read_in_full(text, document_is_ascii)
+}
+
+/// Declarations read by their bytes alone: version 1.0 and a UTF-8 encoding, nothing else.
+const USUAL: [&[u8]; 2] = [
+    b"<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+    b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+];
+
+/// [`read`] production by production.
+fn read_in_full(
+    text: &str,
+    document_is_ascii: impl Fn() -> bool,
+) -> Result<usize, (String, usize)> {
     let mut cursor = Cursor {
         bytes: text.as_bytes(),
         at: 5,
@@ -142,6 +164,32 @@ mod tests {
 
     fn declaration(text: &str) -> Result<usize, String> {
         read(text, || text.is_ascii()).map_err(|(message, _)| message)
+    }
+
+    #[test]
+    fn the_usual_declarations_read_as_in_full() {
+        for usual in USUAL {
+            let usual = std::str::from_utf8(usual).expect("the usual declarations are ASCII");
+            for after in ["", "<a/>", " ", "?>"] {
+                let text = format!("{usual}{after}");
+                assert_eq!(read(&text, || false), Ok(usual.len()), "{text}");
+                assert_eq!(read_in_full(&text, || false), Ok(usual.len()), "{text}");
+            }
+        }
+        // Anything else, however close, takes the full reading and its checks.
+        for other in [
+            "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"maybe\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"",
+            "<?xml version=\"2.0\" encoding=\"utf-8\"?>",
+        ] {
+            assert_eq!(
+                read(other, || true),
+                read_in_full(other, || true),
+                "{other}"
+            );
+            assert!(read(other, || true).is_err(), "{other}");
+        }
     }
 
     #[test]
