@@ -6,8 +6,9 @@ use crate::error::{AnswerProblem, Error, Refusal};
 use crate::soap::{FaultCode, SoapFault};
 
 use super::Rule;
-use super::refusal::{Refused, error_of, kind_of, refusal_error};
-use super::statuses::{about_another_payment, is_refusal_status};
+use super::kind::{Refused, is_refusal_status};
+use super::refusal::{error_of, kind_of, refusal_error};
+use super::statuses::about_another_payment;
 
 /// The statuses a fault's detail carries in the service namespace, each given at most once.
 #[derive(Debug, Default)]

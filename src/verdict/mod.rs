@@ -28,6 +28,7 @@
 
 mod evidence;
 mod fault;
+mod kind;
 mod nvp;
 mod refund;
 mod refusal;

@@ -5,8 +5,9 @@ use crate::domain::TransactionId;
 use crate::error::{AnswerProblem, Error, NvpErrorAnswer, Refusal};
 use crate::nvp::{NvpAnswer, NvpProblem};
 
-use super::refusal::{Refused, error_of, kind_of, refusal_error};
-use super::statuses::{about_another_payment, is_refusal_status};
+use super::kind::{Refused, is_refusal_status};
+use super::refusal::{error_of, kind_of, refusal_error};
+use super::statuses::about_another_payment;
 use super::{Evidence, Rule};
 
 impl Evidence {

@@ -1,6 +1,6 @@
 //! How a refund's refusals are told apart.
 
-use super::refusal::Kind;
+use super::kind::Kind;
 use super::wording::{UNKNOWN, says};
 
 /// Sorts a known refusal of a refund by its wording: no status tells these refusals apart

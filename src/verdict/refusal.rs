@@ -3,29 +3,9 @@
 use crate::error::{Error, Refusal};
 
 use super::Rule;
+use super::kind::{Kind, Refused};
 use super::refund::refund_kind_of;
 use super::void::void_kind_of;
-
-/// Which refusal a known refusal is.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Kind {
-    AlreadyVoided,
-    NotVoidable,
-    UnknownTransaction,
-    Declined,
-    OverRefundable,
-    RefundWindowPassed,
-}
-
-/// How a known refusal was said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Refused {
-    /// By `TransactionStatus` `D` or `X`: the service declined this very exchange.
-    ByStatus,
-    /// As a rejected request, without `TransactionStatus` (a `Client`/`Sender` fault, an NVP
-    /// error in the 400s): nothing was done, but no exchange was declined either.
-    AsRequest,
-}
 
 /// The error for a refusal known to be one by its `TransactionStatus` `D`/`X`: declined, unless
 /// its statuses or wording say which refusal it is.

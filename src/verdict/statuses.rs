@@ -4,6 +4,7 @@
 use crate::domain::TransactionId;
 use crate::error::{AnswerProblem, Error, Refusal};
 
+use super::kind::{is, is_refusal_status};
 use super::refusal::refusal_error;
 use super::{Evidence, Rule};
 
@@ -116,16 +117,6 @@ pub(super) fn about_another_payment(
         )),
         _ => None,
     }
-}
-
-/// Whether a status is `code`, as InstaMed writes it (any case, padded or not).
-pub(super) fn is(value: &str, code: &str) -> bool {
-    value.trim().eq_ignore_ascii_case(code)
-}
-
-/// `D` (declined) or `X` (cancelled): InstaMed looked at the void and said no.
-pub(super) fn is_refusal_status(status: &str) -> bool {
-    is(status, "D") || is(status, "X")
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! How a void's refusals are told apart: by the payment's status first, by the wording only
 //! where the status leaves a choice.
 
-use super::refusal::{Kind, Refused};
-use super::statuses::is;
+use super::kind::{Kind, Refused, is};
 use super::wording::{UNKNOWN, says};
 
 /// Sorts a known refusal of a void.

@@ -18,6 +18,7 @@ pub mod echo;
 pub mod har;
 pub mod journal;
 pub mod matcher;
+mod names;
 pub mod pretty;
 pub mod record;
 pub mod redact;

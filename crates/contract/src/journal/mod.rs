@@ -82,7 +82,7 @@ impl Entry {
             target,
             protocol: protocol.map(|p| p.as_str().to_owned()),
             operation: operation
-                .or_else(|| protocol.map(|_| crate::server::loggable(&request.operation()))),
+                .or_else(|| protocol.map(|_| crate::names::loggable(&request.operation()))),
             matched: answer.cassette.is_some(),
             cassette: answer.cassette.as_deref().and_then(file_name),
             closest: answer.unmatched.as_ref().and_then(|u| u.closest.clone()),

@@ -431,41 +431,10 @@ impl<'a> Line<'a> {
 /// lines in the operator's log.
 fn operation_of(request: &SeenRequest<'_>) -> String {
     if request.protocol().is_some() {
-        loggable(&request.operation())
+        crate::names::loggable(&request.operation())
     } else {
         "-".to_owned()
     }
-}
-
-/// `name` as one short token: operation names are letters, digits and a few marks; anything
-/// else is shown as `?`, and a long name is cut. Card numbers are redacted first (a REST
-/// operation is a path segment, which may be one), while their separators are still there to
-/// be read.
-pub(crate) fn loggable(name: &str) -> String {
-    const LONGEST: usize = 64;
-    let swept = instamed_soap::sensitive::redact_cards(name);
-    let mut shown: String = swept
-        .chars()
-        .take(LONGEST)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '[' | ']') {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if swept.chars().count() > LONGEST {
-        shown.push('…');
-    }
-    shown
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |name| name.to_string_lossy().into_owned(),
-    )
 }
 
 fn target_of(parts: &http::request::Parts) -> String {
@@ -479,22 +448,4 @@ fn internal_error(why: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(why.as_bytes())));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::loggable;
-
-    #[test]
-    fn a_client_chosen_operation_cannot_forge_a_log_line() {
-        assert_eq!(
-            loggable("DoCreditCardSecondaryVoid"),
-            "DoCreditCardSecondaryVoid"
-        );
-        let forged = loggable("Void\n2026-12-01T00:00:00Z  INFO verdict=voided\u{1b}[31m");
-        assert!(!forged.contains(['\n', '\u{1b}', ' ']), "{forged}");
-        assert!(forged.starts_with("Void?"), "{forged}");
-        let long = loggable(&"A".repeat(500));
-        assert!(long.chars().count() <= 65, "{long}");
-    }
 }

@@ -14,8 +14,9 @@ use instamed_soap::sensitive::redacted_url;
 use instamed_soap::{Client, Error};
 use instamed_soap_listener::{Abort, Handler};
 
-use super::{Line, file_name, internal_error, loggable, operation_of, refused, seen, target_of};
+use super::{Line, internal_error, operation_of, refused, seen, target_of};
 use crate::cassette::Cassette;
+use crate::names::{file_name, loggable};
 use crate::record::{self, SeenRequest};
 use crate::rejection;
 use crate::store::save_numbered;

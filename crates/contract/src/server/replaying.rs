@@ -9,8 +9,9 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use instamed_soap_listener::{Abort, Handler};
 
-use super::{Line, file_name, internal_error, loggable, operation_of, refused, seen, target_of};
+use super::{Line, internal_error, operation_of, refused, seen, target_of};
 use crate::journal::{Entry, Journal};
+use crate::names::{file_name, loggable};
 use crate::record::SeenRequest;
 use crate::replay::Replay;
 
