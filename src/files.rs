@@ -67,6 +67,14 @@ pub struct Capped<R> {
     limit: u64,
 }
 
+impl<R> Capped<R> {
+    /// The reader itself: for a file, its metadata is that of the very file being read, not of
+    /// whatever the name points at now.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+}
+
 impl<R: Read> Read for Capped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.left == 0 {

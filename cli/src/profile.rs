@@ -125,7 +125,7 @@ pub fn load(path: Option<&Path>, name: Option<&str>) -> Result<Profile, String> 
             None => return Ok(Profile::default()),
         },
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match instamed_soap::files::read_to_string(&path, CONFIG_LIMIT) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && !named_file => {
             return match name {
@@ -176,6 +176,24 @@ fn parse(text: &str, name: Option<&str>, folder: &Path) -> Result<Profile, Strin
             }
         }
     }
+    // Every profile, not only the one in use: a secret under a name no list foresaw (`pwd`)
+    // is an unknown key, refused wherever it stands.
+    for (profile, settings) in &profiles {
+        for key in settings.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                let spelled = key.replace('-', "_");
+                let nearest = if KEYS.contains(&spelled.as_str()) {
+                    format!(" (did you mean {spelled:?}?)")
+                } else {
+                    String::new()
+                };
+                return Err(format!(
+                    "unknown key {key:?} in [profiles.{profile}]{nearest}; the keys are: {}",
+                    KEYS.join(", ")
+                ));
+            }
+        }
+    }
     let wanted = name.unwrap_or(DEFAULT);
     let Some(settings) = profiles.remove(wanted) else {
         if name.is_none() {
@@ -191,20 +209,6 @@ fn parse(text: &str, name: Option<&str>, folder: &Path) -> Result<Profile, Strin
             }
         ));
     };
-    for key in settings.keys() {
-        if !KEYS.contains(&key.as_str()) {
-            let spelled = key.replace('-', "_");
-            let nearest = if KEYS.contains(&spelled.as_str()) {
-                format!(" (did you mean {spelled:?}?)")
-            } else {
-                String::new()
-            };
-            return Err(format!(
-                "unknown key {key:?} in [profiles.{wanted}]{nearest}; the keys are: {}",
-                KEYS.join(", ")
-            ));
-        }
-    }
     let written: Written = toml::Value::Table(settings)
         .try_into()
         .map_err(|error: toml::de::Error| format!("[profiles.{wanted}]: {}", error.message()))?;
@@ -257,47 +261,67 @@ fn refuse_secrets(table: &toml::Table, prefix: &str) -> Result<(), String> {
                  api_secret_file"
             ));
         }
-        if let toml::Value::Table(inner) = value {
-            refuse_secrets(inner, &format!("{path}."))?;
+        match value {
+            toml::Value::Table(inner) => refuse_secrets(inner, &format!("{path}."))?,
+            // `[[profiles.x.y]]` holds tables in an array: a secret may hide there too.
+            toml::Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    if let toml::Value::Table(inner) = item {
+                        refuse_secrets(inner, &format!("{path}[{index}]."))?;
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Ok(())
 }
 
+/// The largest configuration file read: a few profiles, never a device.
+const CONFIG_LIMIT: u64 = 1024 * 1024;
+
+/// The largest secrets file read: a password or an API secret is one line.
+const SECRET_FILE_LIMIT: u64 = 64 * 1024;
+
 /// The secret in `path`, which must be a regular file owned by this user and readable by no
 /// one else (mode 0600 or 0400): anyone else who can read it can move money.
 pub fn read_secret(path: &Path) -> Result<String, String> {
-    let shown = path.display();
-    let metadata =
-        std::fs::metadata(path).map_err(|error| format!("cannot read {shown}: {error}"))?;
-    if !metadata.is_file() {
-        return Err(format!("{shown} is not a regular file"));
-    }
+    use std::io::Read as _;
+    // The file's name is never shown: a secret typed where its file's name belongs would be.
+    // One open, bounded and never waiting on a FIFO; the checks below are of the file opened,
+    // so a name swapped after them cannot lend its mode to another file.
+    let mut file = instamed_soap::files::open(path, SECRET_FILE_LIMIT)
+        .map_err(|error| format!("cannot read the secrets file: {}", error.kind()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
+        let metadata = file
+            .get_ref()
+            .metadata()
+            .map_err(|error| format!("cannot read the secrets file: {}", error.kind()))?;
         let mode = metadata.mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(format!(
-                "{shown} has mode {mode:04o}, so other users may read the secret in it; \
-                 make it 0600 (chmod 600 {shown})"
+                "the secrets file has mode {mode:04o}, so other users may read the secret in \
+                 it; make it 0600 (chmod 600 FILE)"
             ));
         }
         if metadata.uid() != current_uid() {
             return Err(format!(
-                "{shown} is owned by user {} and not by this user; a secrets file must be \
-                 your own",
+                "the secrets file is owned by user {} and not by this user; a secrets file \
+                 must be your own",
                 metadata.uid()
             ));
         }
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|error| format!("cannot read {shown}: {error}"))?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|error| format!("cannot read the secrets file: {}", error.kind()))?;
     // Editors and `echo` end a file with a newline that is no part of the secret.
     let secret = text.strip_suffix('\n').unwrap_or(&text);
     let secret = secret.strip_suffix('\r').unwrap_or(secret);
     if secret.is_empty() {
-        return Err(format!("{shown} is empty"));
+        return Err("the secrets file is empty".to_owned());
     }
     Ok(secret.to_owned())
 }

@@ -56,7 +56,7 @@ fn ledger(args: &Args) -> Result<Option<Arc<Ledger>>, ExitCode> {
     if !holds_something {
         return Ok(None);
     }
-    match Ledger::open(&path) {
+    match Ledger::open_to_read(&path) {
         Ok(ledger) => Ok(Some(Arc::new(ledger))),
         Err(error) => {
             eprintln!("error: {}", crate::causes::chain(&error));

@@ -324,3 +324,58 @@ async fn a_batch_takes_its_connection_and_credentials_from_the_profile() {
     assert_eq!(code(&output), 0, "{}", described(&output));
     sim.shutdown().await;
 }
+
+/// A secret under a name no list of secret words foresaw, in a profile not in use, is still
+/// refused: every profile's keys are checked, and an unknown one is an error.
+#[test]
+fn a_secret_under_an_unforeseen_name_in_another_profile_is_refused() {
+    let home = Home::new();
+    home.config(&format!(
+        "[profiles.default]\nendpoint = \"{NOWHERE}\"\n\n[profiles.old]\npwd = \"hunter2-old\"\n"
+    ));
+    let mut command = home.void("ABCDEF0123456789ABCDEF0123456789");
+    command.args(isolated::OUTLET);
+    let output = command.output().expect("run instamed-soap");
+    let said = text(&output);
+    assert_eq!(code(&output), 2, "{}", described(&output));
+    assert!(
+        said.contains("unknown key \"pwd\" in [profiles.old]"),
+        "{said}"
+    );
+    assert!(!said.contains("hunter2-old"), "{said}");
+}
+
+/// A password typed where the name of its file belongs is never shown back.
+#[test]
+fn a_password_given_as_its_files_name_is_never_printed() {
+    let home = Home::new();
+    home.config(&format!(
+        "[profiles.default]\nendpoint = \"{NOWHERE}\"\naccount_id = \"{ACCOUNT}\"\n\
+         password_file = \"Tr0ub4dor-and-3\"\n"
+    ));
+    let mut command = home.void("ABCDEF0123456789ABCDEF0123456789");
+    command.args(isolated::OUTLET);
+    let output = command.output().expect("run instamed-soap");
+    let said = text(&output);
+    assert_eq!(code(&output), 2, "{}", described(&output));
+    assert!(said.contains("cannot read the secrets file"), "{said}");
+    assert!(!said.contains("Tr0ub4dor"), "{said}");
+}
+
+/// A configuration named by mistake as a device is refused at once, never read for ever.
+#[test]
+fn a_configuration_that_is_a_device_is_refused() {
+    let home = Home::new();
+    let mut command = home.void("ABCDEF0123456789ABCDEF0123456789");
+    command
+        .args(isolated::OUTLET)
+        .args(["--endpoint", NOWHERE])
+        .env("INSTAMED_CONFIG", "/dev/zero");
+    let output = command.output().expect("run instamed-soap");
+    assert_eq!(code(&output), 2, "{}", described(&output));
+    assert!(
+        text(&output).contains("/dev/zero"),
+        "{}",
+        described(&output)
+    );
+}

@@ -54,6 +54,20 @@ impl From<rusqlite::Error> for SchemaProblem {
     }
 }
 
+/// The schema version of a file of `kind`, read from its header without changing it: a newer
+/// one, or a file of another kind, is refused as [`migrate`] refuses it.
+pub(crate) fn version(conn: &Connection, kind: Kind) -> Result<i64, SchemaProblem> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let id: i64 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if found > VERSION {
+        return Err(SchemaProblem::Newer(found));
+    }
+    if id != kind.application_id() {
+        return Err(SchemaProblem::OtherKind);
+    }
+    Ok(found)
+}
+
 /// Brings a file of `kind` to [`VERSION`], inside one transaction so that a crash leaves it
 /// as it was.
 ///

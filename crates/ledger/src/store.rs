@@ -282,6 +282,18 @@ pub enum LedgerError {
         /// The schema version found.
         version: i64,
     },
+    /// An earlier version wrote the file, and this open may not bring it up (it reads only).
+    #[error(
+        "{} is of an earlier version (schema {version}): a command that writes brings it up to \
+         date; one that only reads leaves it as it is",
+        path.display()
+    )]
+    Older {
+        /// The file.
+        path: PathBuf,
+        /// The schema version found.
+        version: i64,
+    },
     /// Another process held the ledger longer than this one waits.
     #[error("the ledger {} stayed busy with another process's write", path.display())]
     Busy {
@@ -383,6 +395,54 @@ impl Ledger {
             conn: Mutex::new(conn),
             path,
             command: "library".to_owned(),
+            durable: Mutex::new(true),
+        })
+    }
+
+    /// Opens an existing ledger to read it only (`batch --dry-run`): it is never created,
+    /// migrated or switched to WAL mode, and the connection refuses every write.
+    pub fn open_to_read(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        let path = path.as_ref().to_owned();
+        let fail = |error: rusqlite::Error| classify(&path, error);
+        // Read-write but never create: a read-only connection cannot take part in WAL's
+        // shared memory on a file no writer has opened yet; `query_only` forbids the writes.
+        let conn = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(fail)?;
+        conn.busy_timeout(BUSY_WAIT).map_err(fail)?;
+        conn.pragma_update(None, "query_only", true).map_err(fail)?;
+        // The last connection to close would otherwise copy the WAL into the file: no change
+        // of content, but a write all the same.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(fail)?;
+        match schema::version(&conn, Kind::Ledger) {
+            Ok(version) if version == schema::VERSION => {}
+            Ok(version) => {
+                return Err(LedgerError::Older {
+                    path: path.clone(),
+                    version,
+                });
+            }
+            Err(SchemaProblem::Newer(version)) => {
+                return Err(LedgerError::Newer {
+                    path: path.clone(),
+                    version,
+                });
+            }
+            Err(SchemaProblem::OtherKind) => {
+                return Err(LedgerError::NotALedger { path: path.clone() });
+            }
+            Err(SchemaProblem::Sqlite(error)) => return Err(classify(&path, error)),
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+            command: "dry run".to_owned(),
             durable: Mutex::new(true),
         })
     }
@@ -767,6 +827,37 @@ mod tests {
 
     fn payment() -> TransactionId {
         TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap()
+    }
+
+    #[test]
+    fn a_ledger_opened_to_read_is_never_made_migrated_or_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.db");
+        assert!(Ledger::open_to_read(&missing).is_err());
+        assert!(!missing.exists(), "opening to read made a ledger");
+
+        let path = dir.path().join("ledger.db");
+        drop(Ledger::open(&path).unwrap());
+        let before = std::fs::read(&path).unwrap();
+        let ledger = Ledger::open_to_read(&path).unwrap();
+        assert!(ledger.standing(&payment()).unwrap().entries.is_empty());
+        drop(ledger);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        // An earlier version is refused rather than brought up to date.
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 1)
+            .unwrap();
+        assert!(matches!(
+            Ledger::open_to_read(&path),
+            Err(LedgerError::Older { version: 1, .. })
+        ));
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 1, "opening to read migrated the ledger");
     }
 
     #[test]
