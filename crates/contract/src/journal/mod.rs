@@ -87,12 +87,12 @@ impl Entry {
             cassette: answer.cassette.as_deref().and_then(file_name),
             closest: answer.unmatched.as_ref().and_then(|u| u.closest.clone()),
             // A path names the request's own keys, which a client may fill with anything, a
-            // card number included.
+            // card number or a control character included.
             differs_at: answer
                 .unmatched
                 .as_ref()
                 .and_then(|u| u.at.as_deref())
-                .map(crate::names::loggable),
+                .map(|at| instamed_soap::sensitive::shown(at).into_owned()),
             status: answer.status.as_u16(),
             body,
         }
