@@ -13,8 +13,8 @@ use std::sync::Arc;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::error::{InputError, JournalError};
-use super::input::{BatchRow, InputRow, hash_row};
-use super::journal::{Phase, claimable, consult, hex, lacks_amount, next_step};
+use super::input::{BatchRow, InputRow, input_hash};
+use super::journal::{Phase, claimable, consult, lacks_amount, next_step};
 use super::state::{Action, RowState, Step};
 use crate::{Ledger, Verdict};
 
@@ -143,13 +143,8 @@ impl DryRun {
         let Some((hash, left)) = &self.journal else {
             return Ok(());
         };
-        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut count = 0_u64;
-        for row in rows {
-            hash_row(&mut context, &row?);
-            count += 1;
-        }
-        if hex(context.finish().as_ref()) == *hash {
+        let (now_hash, count) = input_hash(rows)?;
+        if now_hash == *hash {
             return Ok(());
         }
         Err(JournalError::InputChanged {

@@ -336,6 +336,21 @@ fn first_duplicate(names: &[String]) -> Option<String> {
         .map(|(_, name)| name.clone())
 }
 
+/// The hash of a whole input (see [`hash_row`]) and how many rows it has: what a resumed run
+/// and a dry run compare with the hash their journal recorded.
+pub(crate) fn input_hash<I>(rows: I) -> Result<(String, u64), InputError>
+where
+    I: IntoIterator<Item = Result<InputRow, InputError>>,
+{
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut count = 0_u64;
+    for row in rows {
+        hash_row(&mut context, &row?);
+        count += 1;
+    }
+    Ok((super::journal::hex(context.finish().as_ref()), count))
+}
+
 /// Feeds the hash that tells a resumed input from a changed one: every row's line, fields and
 /// problem, with separators no field can hold ambiguously (lengths first).
 pub(crate) fn hash_row(context: &mut ring::digest::Context, row: &InputRow) {

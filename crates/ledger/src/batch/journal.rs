@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::error::{Duplicate, InputError, JournalError};
-use super::input::{BatchRow, InputRow, RawRow, hash_row};
+use super::input::{BatchRow, InputRow, RawRow, hash_row, input_hash};
 use super::state::{Action, RowState, Step};
 use crate::store::now_ms;
 use crate::stored::{Named, sql_in};
@@ -339,14 +339,9 @@ impl Journal {
                     .zip(r.get::<_, Option<i64>>(1)?.map(|n| n as u64)))
             },
         )?;
-        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
         if let Some((hash, recorded_rows)) = recorded {
-            let mut count = 0_u64;
-            for row in rows {
-                hash_row(&mut context, &row?);
-                count += 1;
-            }
-            if hex(context.finish().as_ref()) != hash {
+            let (now_hash, count) = input_hash(rows)?;
+            if now_hash != hash {
                 return Err(JournalError::InputChanged {
                     path: self.path.clone(),
                     recorded: recorded_rows,
@@ -371,6 +366,7 @@ impl Journal {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
         let mut duplicates = Vec::new();
         let mut count = 0_u64;
         let mut invalid = 0_u64;
