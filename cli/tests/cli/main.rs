@@ -16,6 +16,7 @@ mod logs;
 mod network;
 mod outcomes;
 mod profiles;
+mod readme;
 mod recording;
 mod replay_journal;
 mod sensitive;
