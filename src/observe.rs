@@ -1,6 +1,6 @@
 //! An opt-in view of each exchange as it went on the wire, for debugging, as `curl -v` and
 //! zeep's history give one: the request and the answer (start line, headers, body), after the
-//! client's [`Redactor`] has swept them.
+//! client's sensitive-data sweep (the one that cleans receipts and errors) has run over them.
 //!
 //! What is taken out before an observer sees anything: the value of every header whose name
 //! says it is secret (`Authorization`, `Api-Secret`, `Api-Key`, `Cookie`…) or that the client
@@ -95,7 +95,8 @@ where
     }
 }
 
-/// An observer and the redactor of the client it watches.
+/// A client's observer: each exchange is swept (by the client's redactor, handed in) before
+/// the observer sees it.
 #[derive(Clone)]
 pub(crate) struct Observer {
     observer: Arc<dyn WireObserver>,

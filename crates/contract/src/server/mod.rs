@@ -45,7 +45,7 @@ pub struct ServeOptions {
     /// the committed corpus was made with.
     pub pretty: bool,
     /// The credentials a replaying server expects (see
-    /// [`ExpectedCredentials`](crate::login::ExpectedCredentials)); none checked by default.
+    /// [`ExpectedCredentials`]); none checked by default.
     pub credentials: ExpectedCredentials,
 }
 
