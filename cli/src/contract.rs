@@ -1,10 +1,11 @@
 //! `record`, `replay`, `contract verify` and `contract import-har`: contract testing from the
 //! command line.
 
-use instamed_soap_contract::{self as contract, ContractServer, ServeOptions, Upstream};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use instamed_soap_contract::{self as contract, ContractServer, ServeOptions, Upstream};
 
 use crate::connection::Connection;
 use crate::exit;
