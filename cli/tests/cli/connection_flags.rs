@@ -264,7 +264,7 @@ fn journal(path: &Path) -> Vec<serde_json::Value> {
 /// expect (an account and its password from the environment, an API key pair), it answers a
 /// request signed otherwise as the service answers a refused sign-in (HTTP 401, which the
 /// client reads as refused credentials, exit 1), and journals it as such; the right ones get
-/// the recorded answer, over SOAP and REST.
+/// the recorded answer, over SOAP, NVP and REST.
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_checks_credentials_when_asked_and_journals_a_refused_sign_in() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/envelopes");
@@ -300,6 +300,8 @@ async fn replay_checks_credentials_when_asked_and_journals_a_refused_sign_in() {
         let runs = [
             void(&endpoint, "soap11", "wrong-password"),
             void(&endpoint, "soap11", DEMO_PASSWORD),
+            void(&endpoint, "nvp", "wrong-password"),
+            void(&endpoint, "nvp", DEMO_PASSWORD),
             void(&rest, "rest", "wrong-secret"),
             void(&rest, "rest", DEMO_API_SECRET),
         ];
@@ -308,7 +310,8 @@ async fn replay_checks_credentials_when_asked_and_journals_a_refused_sign_in() {
     })
     .await
     .unwrap();
-    for (run, refused) in runs.iter().zip([true, false, true, false]) {
+    let expected = [true, false, true, false, true, false];
+    for (run, refused) in runs.iter().zip(expected) {
         if refused {
             assert_eq!(code(run), 1, "{}", described(run));
             assert!(text(run).contains("401"), "{}", described(run));
@@ -321,7 +324,7 @@ async fn replay_checks_credentials_when_asked_and_journals_a_refused_sign_in() {
         .iter()
         .map(|entry| entry["credentials_refused"] == true)
         .collect();
-    assert_eq!(refused, [true, false, true, false], "{entries:?}");
+    assert_eq!(refused, expected, "{entries:?}");
     for entry in entries
         .iter()
         .filter(|entry| entry["credentials_refused"] == true)
