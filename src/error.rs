@@ -120,12 +120,14 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
-    /// An HTTP error status with no SOAP answer in the body.
-    #[error("HTTP {status} without a SOAP answer")]
+    /// An HTTP error status with no SOAP answer in the body. What the body says is shown after
+    /// the status, unless it is markup (an error page, whose text would be noise): a REST 400
+    /// says in its JSON which field of the request was refused.
+    #[error("HTTP {status} without a SOAP answer{}", said(body_excerpt))]
     HttpStatus {
         /// The HTTP status.
         status: u16,
-        /// The start of the body, for the log.
+        /// The start of the body, cleaned of the client's secrets and card numbers.
         body_excerpt: String,
     },
     /// An answer arrived but cannot be read as a result or a fault.
@@ -530,6 +532,17 @@ pub enum AnswerProblem {
     /// number from it; those are taken out.
     #[error("{0}")]
     Scrubbed(String),
+}
+
+/// What an HTTP error's body says, for its message: `: ` and the text, or nothing for an empty
+/// body or markup.
+fn said(excerpt: &str) -> String {
+    let text = excerpt.trim();
+    if text.is_empty() || text.starts_with('<') {
+        String::new()
+    } else {
+        format!(": the answer says {text}")
+    }
 }
 
 #[cfg(test)]

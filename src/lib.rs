@@ -36,6 +36,7 @@ pub mod error;
 pub mod exact_json;
 pub mod files;
 pub mod nvp;
+pub mod observe;
 mod protocol;
 mod proxy;
 mod redact;

@@ -70,6 +70,8 @@ pub struct Args {
     protocol: Option<String>,
     #[command(flatten)]
     connection: Connection,
+    #[command(flatten)]
+    wire: crate::show_wire::ShowWire,
     /// InstaMed account ID.
     #[arg(
         long = "account-id",
@@ -320,11 +322,36 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
         .credentials(Credentials::new(account, password))
         .protocol(protocol)
         .max_idle_connections(args.concurrency);
-    args.connection.apply(builder)?.build()
+    args.wire.apply(args.connection.apply(builder)?).build()
 }
 
 fn open(args: &Args) -> Result<(Journal, u64), JournalError> {
+    let fresh = matches!(
+        std::fs::symlink_metadata(&args.journal),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound
+    );
     let mut journal = Journal::open(&args.journal)?;
+    match load(&mut journal, args) {
+        Ok(to_do) => Ok((journal, to_do)),
+        Err(error) => {
+            // A journal this run made and then refused the input of holds nothing: left
+            // behind, it would look like a run begun, and the corrected command would seem to
+            // resume one. Unlinked while its lock is still held, so no other run can have
+            // opened it in between.
+            if fresh {
+                let _ = std::fs::remove_file(&args.journal);
+                drop(journal);
+                let mut wal = args.journal.clone().into_os_string();
+                wal.push("-wal");
+                let _ = std::fs::remove_file(wal);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Loads the input into `journal` and says what there is to do.
+fn load(journal: &mut Journal, args: &Args) -> Result<u64, JournalError> {
     if args.or_refund {
         journal.require_amounts();
     }
@@ -352,7 +379,7 @@ fn open(args: &Args) -> Result<(Journal, u64), JournalError> {
         to_do,
         loaded.invalid
     );
-    Ok((journal, to_do))
+    Ok(to_do)
 }
 
 fn report(journal: &Journal, path: &Path) -> Result<(), Box<dyn std::error::Error>> {

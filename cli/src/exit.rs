@@ -36,7 +36,7 @@ pub const SETTLE_BY_HAND: u8 = 9;
 /// nothing was sent (`--after-refund REFUND_ID`, naming the latest refund, sends a further one on
 /// purpose).
 pub const ALREADY_REFUNDED: u8 = 10;
-/// `serve`: the address asked for is taken by another listener. Its own code, not "failed to
+/// `serve`, `record`, `replay`: the address asked for is taken by another listener. Its own code, not "failed to
 /// start", because a script can pick another port and try again, which it cannot do for the
 /// other reasons not to start.
 pub const ADDRESS_IN_USE: u8 = 11;
@@ -202,9 +202,9 @@ pub const TABLE: [Status; 12] = [
     Status {
         code: ADDRESS_IN_USE,
         name: "address in use",
-        meaning: "the address asked for is already in use: pick another port, or --port 0 for a \
+        meaning: "the address asked for is already in use: pick another port, or port 0 for a \
                   free one",
-        given_by: GivenBy::Only(&["serve"]),
+        given_by: GivenBy::Only(&["serve", "record", "replay"]),
     },
 ];
 

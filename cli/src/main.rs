@@ -7,6 +7,7 @@ mod causes;
 mod connection;
 mod contract;
 mod demo;
+mod duration;
 mod exit;
 mod guarded;
 mod ledger;
@@ -14,8 +15,8 @@ mod log;
 mod man;
 mod profile;
 mod serve;
+mod show_wire;
 mod soak;
-mod timeout;
 mod void;
 mod wsdl;
 
@@ -71,6 +72,9 @@ enum Command {
     #[command(after_help = exit::help("record", ""))]
     Record(contract::RecordArgs),
     /// Answer requests from recorded cassettes.
+    ///
+    /// It never connects anywhere, so it takes none of the connection options (--trust,
+    /// --ca-cert, --proxy, --timeout, --profile).
     #[command(after_help = exit::help("replay", ""))]
     Replay(contract::ReplayArgs),
     /// Measure voids per second and client CPU per void, beside a bare hyper + rustls client.

@@ -48,6 +48,8 @@ pub struct Args {
     #[command(flatten)]
     connection: Connection,
     #[command(flatten)]
+    wire: crate::show_wire::ShowWire,
+    #[command(flatten)]
     pub(crate) ledger: crate::ledger::Choice,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
@@ -68,14 +70,15 @@ pub struct Args {
         value_parser = crate::bounds::within::<u32>(crate::bounds::ATTEMPTS)
     )]
     pub(crate) attempts: u32,
-    /// Wait before the first reconciling attempt, in milliseconds (0 to 30000); it doubles
-    /// each time, up to 30 s.
+    /// Wait before the first reconciling attempt: a duration such as 250ms or 2s, from 0 to
+    /// 30s; it doubles each time, up to 30s.
     #[arg(
         long,
-        default_value_t = 250,
-        value_parser = crate::bounds::within::<u64>(crate::bounds::BACKOFF_MS)
+        value_name = "DURATION",
+        default_value = "250ms",
+        value_parser = crate::duration::BACKOFF.parser()
     )]
-    pub(crate) backoff_ms: u64,
+    pub(crate) backoff: Duration,
     /// InstaMed account ID (SOAP and NVP).
     #[arg(
         long = "account-id",
@@ -163,10 +166,7 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     )?;
     let mut builder = Client::builder(endpoint)
         .protocol(protocol)
-        .reconcile_policy(RetryPolicy::exponential(
-            args.attempts,
-            Duration::from_millis(args.backoff_ms),
-        ));
+        .reconcile_policy(RetryPolicy::exponential(args.attempts, args.backoff));
     if protocol == Protocol::Rest {
         let secret = args
             .connection
@@ -195,7 +195,8 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     if let Some(url) = &args.nvp_endpoint {
         builder = builder.nvp_endpoint(url);
     }
-    Ok((args.connection.apply(builder)?.build()?, request))
+    let builder = args.wire.apply(args.connection.apply(builder)?);
+    Ok((builder.build()?, request))
 }
 
 /// A credential the protocol needs: missing or empty, it is named by where it comes from, and

@@ -6,6 +6,7 @@ mod cli;
 mod cli_refund;
 mod cli_secrets;
 mod completions;
+mod connection_flags;
 mod contract_verify;
 mod exit_codes;
 mod import_har;

@@ -465,7 +465,7 @@ fn a_port_in_use_is_one_line_and_exit_11() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_and_sigint_answer_the_request_in_flight_and_remove_the_ca() {
     for signal in ["TERM", "INT"] {
-        let mut served = Served::start(&["--latency-ms", "1500"]);
+        let mut served = Served::start(&["--latency", "1500ms"]);
         let ca = served.ca();
         let ca_dir = ca.parent().expect("the CA's directory").to_owned();
         assert!(ca.is_file(), "{}", ca.display());
