@@ -249,18 +249,17 @@ pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
             }
         }
     }
-    let requests = entries.len();
     println!(
-        "{} held, {failing} did not ({requests} {} in the journal)",
+        "{} held, {failing} did not ({} in the journal)",
         checks.len() - failing,
-        if requests == 1 { "request" } else { "requests" }
+        crate::plural::counted(entries.len() as u64, "request")
     );
     if failing == 0 {
         ExitCode::SUCCESS
     } else {
         eprintln!(
-            "error: {failing} of {} expectations did not hold",
-            checks.len()
+            "error: {failing} of {} did not hold",
+            crate::plural::counted(checks.len() as u64, "expectation")
         );
         ExitCode::from(exit::FAILED)
     }
@@ -286,7 +285,7 @@ fn unmatched_line(entry: &contract::journal::Entry) -> String {
 /// What `contract verify --help` says before its exit codes.
 pub const VERIFY_HELP: &str = "\
 Exit 0 when every cassette passed (or was skipped); 1 when a cassette failed, or could not be
-read; 2 when nothing was verified or reported as asked: the directory cannot be read or holds no
+read (an error, counted apart from failures in the text, JUnit and JSON alike); 2 when nothing was verified or reported as asked: the directory cannot be read or holds no
 cassette, or the --junit file cannot be written (the results are printed all the same).";
 
 /// Runs `contract verify`: one line per cassette (or one JSON document), an optional JUnit
@@ -311,10 +310,13 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
         for verdict in &verdicts {
             println!("{verdict}");
         }
+        // The counts of the JUnit report and the JSON document: an unreadable cassette is
+        // an error there, and here too, not a failure.
         println!(
-            "{} passed, {} failed, {} skipped",
+            "{} passed, {} failed, {}, {} skipped",
             counts.passed,
-            counts.failed + counts.errors,
+            counts.failed,
+            crate::plural::counted(counts.errors as u64, "error"),
             counts.skipped
         );
     }

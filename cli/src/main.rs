@@ -12,6 +12,8 @@ mod guarded;
 mod ledger;
 mod log;
 mod man;
+mod output;
+mod plural;
 mod profile;
 mod serve;
 mod soak;

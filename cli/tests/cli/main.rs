@@ -15,6 +15,7 @@ mod ledger;
 mod logs;
 mod network;
 mod outcomes;
+mod output_contract;
 mod profiles;
 mod recording;
 mod replay_journal;
