@@ -137,7 +137,7 @@ pub async fn run(args: Args) -> ExitCode {
     let client = match client(&args) {
         Ok(client) => client,
         Err(error) => {
-            eprintln!("error: {}", error.report());
+            eprintln!("error: {}", crate::output::error_line(&error));
             return ExitCode::from(exit::INVALID);
         }
     };

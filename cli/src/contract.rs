@@ -91,6 +91,11 @@ pub struct VerifyCallsArgs {
     /// for several.
     #[arg(long, value_name = "EXPECTATION", required = true)]
     expect: Vec<contract::journal::expect::Expectation>,
+    /// Print one JSON document instead of the lines: the counts, and for each expectation
+    /// whether it holds, what it allows, how many requests it counted and, for `unmatched`,
+    /// which.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `contract verify`.
@@ -232,6 +237,14 @@ pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
     };
     let checks: Vec<_> = args.expect.iter().map(|e| e.check(&entries)).collect();
     let failing = checks.iter().filter(|check| !check.holds()).count();
+    if args.json {
+        println!("{}", verify_calls_json(&args.journal, &entries, &checks));
+        return if failing == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(exit::FAILED)
+        };
+    }
     for check in &checks {
         let expectation = &check.expectation;
         if check.holds() {
@@ -263,6 +276,47 @@ pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
         );
         ExitCode::from(exit::FAILED)
     }
+}
+
+/// `verify-calls --json`: one document (`docs/schemas/contract-verify-calls.schema.json`).
+fn verify_calls_json(
+    journal: &Path,
+    entries: &[contract::journal::Entry],
+    checks: &[contract::journal::expect::Check],
+) -> serde_json::Value {
+    let expectations: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|check| {
+            let expectation = &check.expectation;
+            // The requests a failing `unmatched` count is about, as the text lists them.
+            let unmatched: Vec<String> = if !check.holds()
+                && expectation.subject == contract::journal::expect::Subject::Unmatched
+            {
+                entries
+                    .iter()
+                    .filter(|entry| expectation.counts(entry))
+                    .map(unmatched_line)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            serde_json::json!({
+                "expectation": expectation.text,
+                "holds": check.holds(),
+                "expected": expectation.count.to_string(),
+                "seen": check.seen,
+                "unmatched": unmatched,
+            })
+        })
+        .collect();
+    let failing = checks.iter().filter(|check| !check.holds()).count();
+    serde_json::json!({
+        "journal": journal.display().to_string(),
+        "requests": entries.len(),
+        "held": checks.len() - failing,
+        "failed": failing,
+        "expectations": expectations,
+    })
 }
 
 /// A request no cassette answered, as `verify-calls` lists it.

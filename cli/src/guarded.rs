@@ -10,8 +10,7 @@ use instamed_soap::{
 use instamed_soap_ledger::{Guarded, LedgerError};
 
 use crate::exit;
-use crate::ledger::Held;
-use crate::output::Said;
+use crate::output::{Held, Said};
 use crate::void::{self, sentence};
 
 /// Arguments of `refund`: those of `void`, and the amount.

@@ -75,69 +75,6 @@ impl Choice {
     }
 }
 
-/// How a command that the ledger answered (sending nothing) speaks.
-pub enum Held {
-    /// The same instruction was carried out before.
-    Known,
-    /// A refund of the payment may have been made; a person must look.
-    OnHold,
-    /// A refund of the payment was made; this one is a different instruction.
-    AlreadyRefunded,
-    /// A void of the payment may have gone through: reconcile before refunding.
-    VoidUnsettled,
-}
-
-impl Held {
-    /// Prints what the ledger knows and gives the exit code; `refund_code` is the code of a
-    /// refund carried out (0 for `refund`, 6 for `void --or-refund`).
-    pub fn finish(self, entry: &Entry, args: &crate::void::Args, refund_code: u8) -> ExitCode {
-        let (outcome, code, next) = match self {
-            Self::Known => {
-                let outcome = entry
-                    .verdict
-                    .map_or(Outcome::OutcomeUnknown, Verdict::outcome);
-                let code = match entry.verdict {
-                    Some(Verdict::Refunded) => refund_code,
-                    Some(Verdict::AlreadyVoided) => exit::ALREADY_VOIDED,
-                    _ => exit::VOIDED,
-                };
-                (outcome, code, "nothing was sent again".to_owned())
-            }
-            Self::OnHold => (
-                Outcome::RefundUnknown,
-                exit::SETTLE_BY_HAND,
-                "nothing was sent: check the payment's refunds with InstaMed, then record what \
-                 you found with `instamed-soap ledger settle`"
-                    .to_owned(),
-            ),
-            Self::VoidUnsettled => (
-                Outcome::OutcomeUnknown,
-                exit::OUTCOME_UNKNOWN,
-                format!(
-                    "nothing was sent: a refund on top of a void that went through would give \
-                     the money back twice; settle the void first: {}",
-                    crate::output::reconcile_command(args)
-                        .unwrap_or_else(|| "`instamed-soap reconcile`".to_owned())
-                ),
-            ),
-            Self::AlreadyRefunded => (
-                Outcome::AlreadyRefunded,
-                exit::ALREADY_REFUNDED,
-                "nothing was sent: to refund again on purpose, add --after-refund with the \
-                 latest refund's transaction ID"
-                    .to_owned(),
-            ),
-        };
-        let said = crate::output::Said::from_ledger(args, entry, outcome, code, Some(next));
-        let sentence = format!(
-            "the ledger holds {}; {}",
-            entry.describe(),
-            said.hint.as_deref().unwrap_or("")
-        );
-        said.print(args.json, Some(sentence))
-    }
-}
-
 /// An entry as JSON, for `--json` and `ledger list --json`.
 pub fn entry_json(entry: &Entry) -> serde_json::Value {
     serde_json::json!({

@@ -4,7 +4,8 @@
 
 use instamed_soap::soap::SoapFault;
 use instamed_soap::{Error, Outcome, RefundReceipt, VoidReceipt};
-use instamed_soap_ledger::Entry;
+use instamed_soap_ledger::{Entry, Verdict};
+use std::process::ExitCode;
 
 use crate::exit;
 use crate::void::Args;
@@ -202,6 +203,69 @@ impl Said {
     }
 }
 
+/// How a command that the ledger answered (sending nothing) speaks.
+pub enum Held {
+    /// The same instruction was carried out before.
+    Known,
+    /// A refund of the payment may have been made; a person must look.
+    OnHold,
+    /// A refund of the payment was made; this one is a different instruction.
+    AlreadyRefunded,
+    /// A void of the payment may have gone through: reconcile before refunding.
+    VoidUnsettled,
+}
+
+impl Held {
+    /// Prints what the ledger knows and gives the exit code; `refund_code` is the code of a
+    /// refund carried out (0 for `refund`, 6 for `void --or-refund`).
+    pub fn finish(self, entry: &Entry, args: &Args, refund_code: u8) -> ExitCode {
+        let (outcome, code, next) = match self {
+            Self::Known => {
+                let outcome = entry
+                    .verdict
+                    .map_or(Outcome::OutcomeUnknown, Verdict::outcome);
+                let code = match entry.verdict {
+                    Some(Verdict::Refunded) => refund_code,
+                    Some(Verdict::AlreadyVoided) => exit::ALREADY_VOIDED,
+                    _ => exit::VOIDED,
+                };
+                (outcome, code, "nothing was sent again".to_owned())
+            }
+            Self::OnHold => (
+                Outcome::RefundUnknown,
+                exit::SETTLE_BY_HAND,
+                "nothing was sent: check the payment's refunds with InstaMed, then record what \
+                 you found with `instamed-soap ledger settle`"
+                    .to_owned(),
+            ),
+            Self::VoidUnsettled => (
+                Outcome::OutcomeUnknown,
+                exit::OUTCOME_UNKNOWN,
+                format!(
+                    "nothing was sent: a refund on top of a void that went through would give \
+                     the money back twice; settle the void first: {}",
+                    reconcile_command(args)
+                        .unwrap_or_else(|| "`instamed-soap reconcile`".to_owned())
+                ),
+            ),
+            Self::AlreadyRefunded => (
+                Outcome::AlreadyRefunded,
+                exit::ALREADY_REFUNDED,
+                "nothing was sent: to refund again on purpose, add --after-refund with the \
+                 latest refund's transaction ID"
+                    .to_owned(),
+            ),
+        };
+        let said = Said::from_ledger(args, entry, outcome, code, Some(next));
+        let sentence = format!(
+            "the ledger holds {}; {}",
+            entry.describe(),
+            said.hint.as_deref().unwrap_or("")
+        );
+        said.print(args.json, Some(sentence))
+    }
+}
+
 /// A fault as a person needs it to see why: who it blames, in what words, with what detail.
 /// Its texts were cleaned of secrets by the client as it read them.
 fn fault_json(fault: &SoapFault) -> serde_json::Value {
@@ -284,10 +348,11 @@ fn hint(args: &Args, command: &str, error: &Error) -> Option<String> {
                     .to_owned(),
             });
         }
+        // The error line already says to check the payment's refunds: the hint is where to
+        // record what was found.
         Outcome::RefundUnknown => {
-            "never refund it again blindly: check the payment's refunds with InstaMed, then \
-             record what you found with `instamed-soap ledger settle` (its entry is in \
-             `instamed-soap ledger list --open`)"
+            "it is never sent again by this tool; record what InstaMed shows with \
+             `instamed-soap ledger settle` (its entry is in `instamed-soap ledger list --open`)"
         }
         Outcome::NotVoidable if command != "refund" && args.or_refund.is_none() => {
             "refund it instead: `instamed-soap refund --amount AMOUNT` with the same flags, or \

@@ -510,6 +510,48 @@ async fn contract_verify_and_wsdl_json_match_their_schemas() {
     );
 }
 
+#[test]
+fn contract_verify_calls_json_matches_its_schema() {
+    let schemas = Schemas::load();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let entry = |matched: bool| {
+        serde_json::json!({
+            "time": "2026-01-01T00:00:00.000Z",
+            "method": "POST",
+            "target": "/payment/service.asmx",
+            "protocol": "soap11",
+            "operation": "DoCreditCardSecondaryVoid",
+            "matched": matched,
+            "cassette": if matched { Some("001-a.cassette") } else { None },
+            "closest": if matched { None } else { Some("001-a.cassette") },
+            "differs_at": if matched { None } else { Some("request.body") },
+            "status": if matched { 200 } else { 500 },
+            "body": "",
+        })
+    };
+    std::fs::write(&journal, format!("{}\n{}\n", entry(true), entry(false))).unwrap();
+    for (expect, exit) in [("all=2", 0), ("unmatched=0", 1)] {
+        let out = isolated::instamed_soap()
+            .args(["contract", "verify-calls", "--json", "--expect", expect])
+            .arg("--journal")
+            .arg(&journal)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), exit, "{}", described(&out));
+        let json = object(&out);
+        schemas.check("contract-verify-calls", &json, expect);
+        if exit == 1 {
+            assert_eq!(
+                json["expectations"][0]["unmatched"]
+                    .as_array()
+                    .map(Vec::len),
+                Some(1)
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn void_and_batch_name_an_unknown_payment_the_same() {
     let scene = Scene::start(SimulatorConfig::default()).await;
@@ -777,13 +819,13 @@ fn contract_verify_counts_an_unreadable_cassette_as_an_error_in_text_junit_and_j
 #[test]
 fn every_outcome_is_documented_once_and_listed_in_help() {
     let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/outcomes.md"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/output.md"))
             .unwrap();
     let table = doc
         .split("<!-- outcome table: generated from instamed_soap::outcome::TABLE -->")
         .nth(1)
         .and_then(|rest| rest.split("<!-- end of the outcome table -->").next())
-        .expect("docs/outcomes.md holds the outcome table between its markers");
+        .expect("docs/output.md holds the outcome table between its markers");
     for row in instamed_soap::outcome::TABLE {
         let codes: Vec<String> = row
             .exits
@@ -803,13 +845,13 @@ fn every_outcome_is_documented_once_and_listed_in_help() {
         assert_eq!(
             table.matches(&line).count(),
             1,
-            "docs/outcomes.md must hold, once:\n{line}"
+            "docs/output.md must hold, once:\n{line}"
         );
     }
     assert_eq!(
         table.lines().filter(|l| l.starts_with("| `")).count(),
         instamed_soap::outcome::TABLE.len(),
-        "a row of docs/outcomes.md names no outcome of the table"
+        "a row of docs/output.md names no outcome of the table"
     );
     for command in ["void", "refund", "reconcile", "batch"] {
         let help = isolated::instamed_soap()

@@ -428,7 +428,8 @@ mod tests {
             vec![("invoice".to_owned(), "INV-1".to_owned())]
         );
         assert_eq!(rows[1].line, 3);
-        assert_refused(&rows[1], "TransactionID");
+        // Named by the column the user wrote, not the wire field (PrimaryTransactionID).
+        assert_refused(&rows[1], "transaction_id: ");
         assert_refused(&rows[2], "two decimals");
         assert_refused(&rows[3], "3 fields");
     }
