@@ -339,10 +339,9 @@ fn hint(args: &Args, command: &str, error: &Error) -> Option<String> {
     let hint = match error.outcome() {
         Outcome::OutcomeUnknown => {
             return Some(match reconcile_command(args) {
-                Some(line) => format!(
-                    "settle it before voiding or refunding anything else (the ledger holds \
-                     this payment until then): {line}"
-                ),
+                Some(line) => {
+                    format!("settle it before voiding or refunding this payment again: {line}")
+                }
                 None => "settle it with `instamed-soap reconcile` and the same flags before \
                          voiding or refunding anything else"
                     .to_owned(),

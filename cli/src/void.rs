@@ -8,6 +8,8 @@ use instamed_soap::{
     VoidReceipt, VoidRequest,
 };
 
+use instamed_soap::sensitive::{redacted_url, shown};
+
 use crate::connection::Connection;
 
 /// Arguments of `void`.
@@ -133,13 +135,14 @@ impl Args {
             words.push(flag.to_owned());
             words.push(value.to_owned());
         };
+        // Shown on a terminal and in logs: swept as every shown address is.
         put(
             "--endpoint",
-            setting(&self.endpoint, &profile.endpoint, "--endpoint")?,
+            &redacted_url(setting(&self.endpoint, &profile.endpoint, "--endpoint")?),
         );
         put("--protocol", self.protocol());
         if let Some(url) = &self.nvp_endpoint {
-            put("--nvp-endpoint", url);
+            put("--nvp-endpoint", &redacted_url(url));
         }
         put(
             "--merchant-id",
@@ -161,7 +164,8 @@ impl Args {
             put("--ledger", &ledger.display().to_string());
         }
         words.extend(self.connection.repeated());
-        Ok(words)
+        // No card number and no control character reaches the line, whatever was typed.
+        Ok(words.iter().map(|word| shown(word).into_owned()).collect())
     }
 }
 

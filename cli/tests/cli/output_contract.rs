@@ -423,6 +423,60 @@ async fn every_unknown_outcome_the_simulator_can_produce_matches_the_schema() {
     }
 }
 
+/// What the ledger answers after an unknown outcome, sending nothing new of a refund: a
+/// second refund of a payment whose refund is unknown waits for a person (9), and a refund of a
+/// payment whose void is unknown waits for the void to be settled (5, with the reconcile
+/// command).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ledger_holding_an_unknown_outcome_answers_in_the_same_schema() {
+    let schemas = Schemas::load();
+    let plan = FaultPlan::seeded(1).with_fault_rate(1.0);
+    let scene = Scene::start(SimulatorConfig::default().with_faults(plan)).await;
+    let ledger = scene.path("ledger.db");
+    let ledger = ledger.to_str().unwrap();
+    let paying = |command: &str, payment: &str, extra: &[&str]| {
+        let mut run = scene.paying(command, "soap11", payment);
+        run.args(["--json", "--ledger", ledger]).args(extra);
+        run
+    };
+    let refunded = scene.payment("10.00");
+    for _ in 0..2 {
+        let out = run(paying("refund", &refunded, &["--amount", "1.00"])).await;
+        checked(
+            &schemas,
+            &out,
+            "refund",
+            "refund_unknown",
+            "refund of unknown outcome",
+        );
+    }
+    let voided = scene.payment("10.00");
+    let out = run(paying("void", &voided, &[])).await;
+    checked(
+        &schemas,
+        &out,
+        "void",
+        "outcome_unknown",
+        "void of unknown outcome",
+    );
+    let out = run(paying("refund", &voided, &["--amount", "1.00"])).await;
+    let said = checked(
+        &schemas,
+        &out,
+        "refund",
+        "outcome_unknown",
+        "refund after a void of unknown outcome",
+    );
+    assert_eq!(said["from_ledger"], true, "{said}");
+    assert!(
+        said["hint"]
+            .as_str()
+            .is_some_and(|hint| hint.contains("instamed-soap reconcile")),
+        "{said}"
+    );
+    scene.sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn batch_summary_report_rows_and_dry_run_match_their_schemas() {
     let schemas = Schemas::load();
