@@ -110,7 +110,11 @@ fn ledger_failed(error: &LedgerError) -> ExitCode {
 /// Runs `void --or-refund AMOUNT`.
 async fn void_or_refund(args: void::Args, text: &str) -> ExitCode {
     let prepared = void::prepare(&args).and_then(|(client, request)| {
-        let amount = amount(text)?;
+        // Named by the flag it was typed in, not `--amount`, which `void` does not take.
+        let amount = amount(text).map_err(|error| match error {
+            Error::InvalidRequest(refused) => invalid(format!("--or-refund: {}", refused.problem)),
+            other => other,
+        })?;
         RefundRequest::for_void(&request, amount)?;
         Ok((client, request, amount))
     });

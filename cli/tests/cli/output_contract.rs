@@ -751,6 +751,13 @@ async fn errors_name_the_flag_not_the_wire_field() {
     assert!(stderr.starts_with("error: --store-id: "), "{stderr}");
     assert!(!stderr.contains("StoreID"), "{stderr}");
 
+    let mut amount = scene.paying("void", "soap11", &payment);
+    amount.args(["--or-refund", "4.001"]);
+    let out = run(amount).await;
+    assert_eq!(code(&out), 2, "{}", described(&out));
+    let stderr = lossy(&out.stderr);
+    assert!(stderr.starts_with("error: --or-refund: "), "{stderr}");
+
     let mut bad = scene.paying("void", "soap11", &payment);
     bad.args(["--card-present-status", "Swiped"]);
     let out = run(bad).await;
