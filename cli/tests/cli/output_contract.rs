@@ -292,6 +292,22 @@ async fn every_json_output_matches_its_schema() {
                 "declined",
                 &what("refund declined"),
             );
+            // Two years old: past the default refund window of one year.
+            let two_years = std::time::Duration::from_secs(2 * 365 * 86_400);
+            let old = scene
+                .sim
+                .ledger()
+                .create_payment_at(&outlet(), "8.00", std::time::SystemTime::now() - two_years)
+                .unwrap()
+                .to_string();
+            let out = run(json("refund", &old, &["--amount", "1.00"])).await;
+            checked(
+                &schemas,
+                &out,
+                "refund",
+                "refund_window_passed",
+                &what("too old"),
+            );
             // Reconcile of a payment there and voided.
             let out = run(json("reconcile", &payment, &[])).await;
             let said = object(&out);
@@ -915,6 +931,15 @@ fn every_outcome_is_documented_once_and_listed_in_help() {
         "a row of docs/output.md names no outcome of the table"
     );
     for command in ["void", "refund", "reconcile", "batch"] {
+        let man = isolated::instamed_soap()
+            .args(["man", command])
+            .output()
+            .unwrap();
+        let man = lossy(&man.stdout);
+        assert!(
+            man.contains(".SH OUTCOMES") && man.contains("unknown_payment (3)"),
+            "man {command}: {man}"
+        );
         let help = isolated::instamed_soap()
             .args([command, "--help"])
             .output()
