@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::domain::{Amount, TransactionId};
+use crate::outcome::Outcome;
 use crate::protocol::Protocol;
 use crate::soap::{FaultCode, SoapFault, UnreadableEnvelope};
 
@@ -242,9 +243,36 @@ impl Error {
         }
     }
 
-    /// The outcome in one stable word, for scripts, logs and spans: `outcome_unknown` when
-    /// the call may have happened ([`outcome_unknown`](Self::outcome_unknown)), whatever its
-    /// kind; the error's [`code`](Self::code) otherwise.
+    /// How the call ended, in the one vocabulary every command, the ledger and the simulator
+    /// speak ([`crate::outcome::TABLE`]): `outcome_unknown` (or `refund_unknown` for a refund)
+    /// when the call may have happened ([`outcome_unknown`](Self::outcome_unknown)), whatever
+    /// its kind; a refusal by its name (`already_voided`, `not_voidable`, `unknown_payment`,
+    /// `declined`, `over_refundable`, `refund_window_passed`); `invalid` when nothing was sent
+    /// because the request or the configuration is wrong; `failed` for the rest, which
+    /// happened nowhere (connection, TLS, refused credentials, a rejected request).
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::RefundOutcomeUnknown(_) => Outcome::RefundUnknown,
+            _ if self.outcome_unknown() => Outcome::OutcomeUnknown,
+            Self::InvalidRequest(_) | Self::InvalidConfig { .. } => Outcome::Invalid,
+            Self::AlreadyVoided(_) => Outcome::AlreadyVoided,
+            Self::NotVoidable(_) => Outcome::NotVoidable,
+            Self::UnknownTransaction(_) => Outcome::UnknownPayment,
+            Self::Declined(_) => Outcome::Declined,
+            Self::OverRefundable(_) => Outcome::OverRefundable,
+            Self::RefundWindowPassed(_) => Outcome::RefundWindowPassed,
+            _ => Outcome::Failed,
+        }
+    }
+
+    /// The outcome in one stable word: `outcome_unknown` when the call may have happened
+    /// ([`outcome_unknown`](Self::outcome_unknown)), whatever its kind; the error's
+    /// [`code`](Self::code) otherwise.
+    #[deprecated(
+        note = "use `Error::outcome`, whose names are the one vocabulary of every command and \
+                the ledger (`unknown_payment`, `failed`, `invalid`, `refund_unknown`); \
+                `Error::code` keeps the finer kind"
+    )]
     pub fn outcome_name(&self) -> &'static str {
         if self.outcome_unknown() {
             "outcome_unknown"
@@ -522,9 +550,10 @@ pub enum AnswerProblem {
         /// The cap, in bytes.
         limit: usize,
     },
-    /// Not a readable envelope of the expected shape.
-    #[error("not a SOAP answer of the expected shape")]
-    Envelope(#[source] UnreadableEnvelope),
+    /// Not a readable envelope of the expected shape. Its own words say why, once: a line
+    /// of its own here would only repeat them.
+    #[error(transparent)]
+    Envelope(UnreadableEnvelope),
     /// A well-formed answer whose content contradicts itself or the request.
     #[error("{0}")]
     Inconsistent(String),

@@ -87,6 +87,33 @@ impl Connection {
         Ok(builder)
     }
 
+    /// The flags of this connection a follow-up command needs to reach the service the same
+    /// way (trust, plain HTTP, the configuration and profile), as words for a shell. Never the
+    /// proxy, whose URL may carry a password: the follow-up finds it where this run did.
+    pub fn repeated(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        for ca in &self.ca_cert {
+            words.push("--ca-cert".to_owned());
+            words.push(ca.display().to_string());
+        }
+        if let Some(trust) = &self.trust {
+            words.extend(["--trust".to_owned(), trust.clone()]);
+        }
+        if self.no_proxy {
+            words.push("--no-proxy".to_owned());
+        }
+        if self.allow_plain_http {
+            words.push("--allow-plain-http".to_owned());
+        }
+        if let Some(config) = &self.config {
+            words.extend(["--config".to_owned(), config.display().to_string()]);
+        }
+        if let Some(profile) = &self.profile {
+            words.extend(["--profile".to_owned(), profile.clone()]);
+        }
+        words
+    }
+
     /// The chosen profile (`--profile`, INSTAMED_PROFILE, or `default`), or an empty one when
     /// there is no file or no default profile.
     pub fn profile(&self) -> Result<&Profile, Error> {

@@ -111,6 +111,11 @@ pub struct VerifyCallsArgs {
     /// for several.
     #[arg(long, value_name = "EXPECTATION", required = true)]
     expect: Vec<contract::journal::expect::Expectation>,
+    /// Print one JSON document instead of the lines: the counts, and for each expectation
+    /// whether it holds, what it allows, how many requests it counted and, for `unmatched`,
+    /// which.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `contract verify`.
@@ -323,6 +328,14 @@ pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
     };
     let checks: Vec<_> = args.expect.iter().map(|e| e.check(&entries)).collect();
     let failing = checks.iter().filter(|check| !check.holds()).count();
+    if args.json {
+        println!("{}", verify_calls_json(&args.journal, &entries, &checks));
+        return if failing == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(exit::FAILED)
+        };
+    }
     for check in &checks {
         let expectation = &check.expectation;
         if check.holds() {
@@ -340,21 +353,61 @@ pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
             }
         }
     }
-    let requests = entries.len();
     println!(
-        "{} held, {failing} did not ({requests} {} in the journal)",
+        "{} held, {failing} did not ({} in the journal)",
         checks.len() - failing,
-        if requests == 1 { "request" } else { "requests" }
+        crate::plural::counted(entries.len() as u64, "request")
     );
     if failing == 0 {
         ExitCode::SUCCESS
     } else {
         eprintln!(
-            "error: {failing} of {} expectations did not hold",
-            checks.len()
+            "error: {failing} of {} did not hold",
+            crate::plural::counted(checks.len() as u64, "expectation")
         );
         ExitCode::from(exit::FAILED)
     }
+}
+
+/// `verify-calls --json`: one document (`docs/schemas/contract-verify-calls.schema.json`).
+fn verify_calls_json(
+    journal: &Path,
+    entries: &[contract::journal::Entry],
+    checks: &[contract::journal::expect::Check],
+) -> serde_json::Value {
+    let expectations: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|check| {
+            let expectation = &check.expectation;
+            // The requests a failing `unmatched` count is about, as the text lists them.
+            let unmatched: Vec<String> = if !check.holds()
+                && expectation.subject == contract::journal::expect::Subject::Unmatched
+            {
+                entries
+                    .iter()
+                    .filter(|entry| expectation.counts(entry))
+                    .map(unmatched_line)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            serde_json::json!({
+                "expectation": expectation.text,
+                "holds": check.holds(),
+                "expected": expectation.count.to_string(),
+                "seen": check.seen,
+                "unmatched": unmatched,
+            })
+        })
+        .collect();
+    let failing = checks.iter().filter(|check| !check.holds()).count();
+    serde_json::json!({
+        "journal": journal.display().to_string(),
+        "requests": entries.len(),
+        "held": checks.len() - failing,
+        "failed": failing,
+        "expectations": expectations,
+    })
 }
 
 /// A request no cassette answered, as `verify-calls` lists it.
@@ -377,7 +430,7 @@ fn unmatched_line(entry: &contract::journal::Entry) -> String {
 /// What `contract verify --help` says before its exit codes.
 pub const VERIFY_HELP: &str = "\
 Exit 0 when every cassette passed (or was skipped); 1 when a cassette failed, or could not be
-read; 2 when nothing was verified or reported as asked: the directory cannot be read or holds no
+read (an error, counted apart from failures in the text, JUnit and JSON alike); 2 when nothing was verified or reported as asked: the directory cannot be read or holds no
 cassette, or the --junit file cannot be written (the results are printed all the same).";
 
 /// Runs `contract verify`: one line per cassette (or one JSON document), an optional JUnit
@@ -402,10 +455,13 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
         for verdict in &verdicts {
             println!("{verdict}");
         }
+        // The counts of the JUnit report and the JSON document: an unreadable cassette is
+        // an error there, and here too, not a failure.
         println!(
-            "{} passed, {} failed, {} skipped",
+            "{} passed, {} failed, {}, {} skipped",
             counts.passed,
-            counts.failed + counts.errors,
+            counts.failed,
+            crate::plural::counted(counts.errors as u64, "error"),
             counts.skipped
         );
     }

@@ -13,6 +13,8 @@ mod guarded;
 mod ledger;
 mod log;
 mod man;
+mod output;
+mod plural;
 mod profile;
 mod serve;
 mod show_wire;

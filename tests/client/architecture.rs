@@ -79,6 +79,7 @@ const CLIENT_LAYERS: [&[&str]; 7] = [
         "exact_json",
         "xsd",
         "nvp",
+        "outcome",
     ],
     &["soap", "rest", "bindings", "protocol"],
     &["error"],

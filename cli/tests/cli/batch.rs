@@ -810,7 +810,7 @@ impl Settle for Shared {
         if self.0.refund_never_leaves {
             return Finding {
                 requests: 0,
-                detail: "connect_error: could not connect to the service".into(),
+                detail: "could not connect to the service".into(),
                 ..answer(Verdict::Failed)
             };
         }

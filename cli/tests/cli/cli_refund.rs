@@ -96,7 +96,7 @@ async fn refund_over_every_protocol_exits_0_with_the_refunds_own_id() {
         );
         // Invalid input: nothing was sent.
         assert_eq!(code(&bad), 2, "{}", text(&bad));
-        assert!(text(&bad).contains("Amount"), "{}", text(&bad));
+        assert!(text(&bad).contains("--amount"), "{}", text(&bad));
         assert!(!text(&over).contains(DEMO_API_SECRET) && !text(&over).contains(DEMO_PASSWORD));
     }
 }
@@ -132,7 +132,7 @@ async fn void_or_refund_exits_6_when_the_transfer_began_and_0_when_it_voids() {
         );
         assert_eq!(code(&refunded), 6, "{}", text(&refunded));
         let answer = json(&refunded);
-        assert_eq!(answer["outcome"], "refunded_instead");
+        assert_eq!(answer["outcome"], "refunded");
         assert!(
             answer["refund_transaction_id"].as_str().is_some(),
             "{answer}"

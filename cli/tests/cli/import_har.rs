@@ -119,7 +119,7 @@ fn a_hand_written_har_imports_each_exchange_and_skips_the_rest_with_a_reason() {
 
     let verified = verify_passes(&out);
     assert!(
-        verified.contains("5 passed, 0 failed, 1 skipped"),
+        verified.contains("5 passed, 0 failed, 0 errors, 1 skipped"),
         "{verified}"
     );
 
@@ -150,7 +150,7 @@ fn a_capture_made_by_mitmproxy_imports_and_verifies() {
     assert_nothing_secret(dir.path(), &[DEMO_PASSWORD, &basic, "demo-api-secret"]);
     let verified = verify_passes(dir.path());
     assert!(
-        verified.contains("5 passed, 0 failed, 0 skipped"),
+        verified.contains("5 passed, 0 failed, 0 errors, 0 skipped"),
         "{verified}"
     );
     let names = names(dir.path()).join(" ");

@@ -16,6 +16,7 @@ mod ledger;
 mod logs;
 mod network;
 mod outcomes;
+mod output_contract;
 mod profiles;
 mod readme;
 mod recording;

@@ -89,10 +89,12 @@ impl fmt::Display for Verification {
         if self.passed() {
             return write!(f, "pass  {name}");
         }
-        write!(f, "FAIL  {name}")?;
+        // An unreadable cassette is an error, as the JUnit report and the JSON document call
+        // it: nothing was compared, so nothing failed.
         if let Some(error) = &self.error {
-            write!(f, "\n      cannot read it: {error}")?;
+            return write!(f, "ERROR {name}\n      cannot read it: {error}");
         }
+        write!(f, "FAIL  {name}")?;
         for problem in &self.problems {
             write!(f, "\n      {problem}")?;
         }
