@@ -895,14 +895,13 @@ fn contract_verify_counts_an_unreadable_cassette_as_an_error_in_text_junit_and_j
 
 #[test]
 fn every_outcome_is_documented_once_and_listed_in_help() {
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/output.md"))
-            .unwrap();
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+        .unwrap();
     let table = doc
         .split("<!-- outcome table: generated from instamed_soap::outcome::TABLE -->")
         .nth(1)
         .and_then(|rest| rest.split("<!-- end of the outcome table -->").next())
-        .expect("docs/output.md holds the outcome table between its markers");
+        .expect("the README holds the outcome table between its markers");
     for row in instamed_soap::outcome::TABLE {
         let codes: Vec<String> = row
             .exits
@@ -922,13 +921,13 @@ fn every_outcome_is_documented_once_and_listed_in_help() {
         assert_eq!(
             table.matches(&line).count(),
             1,
-            "docs/output.md must hold, once:\n{line}"
+            "the README must hold, once:\n{line}"
         );
     }
     assert_eq!(
         table.lines().filter(|l| l.starts_with("| `")).count(),
         instamed_soap::outcome::TABLE.len(),
-        "a row of docs/output.md names no outcome of the table"
+        "a row of the README's outcome table names no outcome of the table"
     );
     for command in ["void", "refund", "reconcile", "batch"] {
         let man = isolated::instamed_soap()
