@@ -377,7 +377,7 @@ fn import_har_pretty_lays_bodies_out_as_record_pretty_does() {
     assert_ne!(soap, compact_soap);
     let verified = verify_passes(&laid_out);
     assert!(
-        verified.contains("5 passed, 0 failed, 1 skipped"),
+        verified.contains("5 passed, 0 failed, 0 errors, 1 skipped"),
         "{verified}"
     );
 }
