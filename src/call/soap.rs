@@ -6,10 +6,11 @@ use http::{HeaderName, HeaderValue, Request, Response};
 
 use super::{Call, PostHeaders, Route, check_answer, excerpt};
 use crate::bindings::operations::{DoCreditCardSecondaryVoid, DoCreditCardSimpleRefund};
+use crate::domain::trimmed;
 use crate::error::{AnswerProblem, Error, config, config_with};
 use crate::refund::{self, RefundReceipt, RefundRequest};
-use crate::soap::{self, Answer, Operation, SoapVersion};
-use crate::void::{self, SoapVoid, VoidReceipt, VoidRequest};
+use crate::soap::{self, Answer, Operation, ReadXml, SoapVersion};
+use crate::void::{self, SoapVoid, SoapVoidResponse, VoidReceipt, VoidRequest};
 
 /// SOAP 1.1's action header (header names are case-blind; http keeps them in lower case).
 const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
@@ -58,6 +59,17 @@ impl Soap {
     /// Reads a whole HTTP answer as operation `O`'s response element. A fault is
     /// [`Error::Fault`]; no business rule is applied.
     pub fn read<O: Operation>(&self, answer: &Response<Bytes>) -> Result<O::Response, Error> {
+        self.read_element(answer, O::NAMESPACE, O::RESPONSE_ELEMENT)
+    }
+
+    /// [`read`](Self::read) with the response element `{namespace}local` read as a `T`, a type
+    /// other than the generated one (see [`soap::decode_element`]).
+    fn read_element<T: ReadXml>(
+        &self,
+        answer: &Response<Bytes>,
+        namespace: &'static str,
+        local: &'static str,
+    ) -> Result<T, Error> {
         check_answer(answer)?;
         let status = answer.status().as_u16();
         let body = answer.body();
@@ -70,7 +82,11 @@ impl Soap {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .map_or("", |value| value.split(';').next().unwrap_or("").trim());
+            .map_or("", |value| {
+                // The media type is what comes before any parameter (`; charset=utf-8`).
+                let end = memchr::memchr(b';', value.as_bytes()).unwrap_or(value.len());
+                trimmed(&value[..end])
+            });
         let is = |name: &str| media_type.eq_ignore_ascii_case(name);
         if !(is("text/xml") || is("application/soap+xml") || is("application/xml")) {
             let problem = if !success {
@@ -82,7 +98,7 @@ impl Soap {
             };
             return Err(Error::malformed(status, problem));
         }
-        match soap::decode::<O>(self.version, body) {
+        match soap::decode_element(self.version, namespace, local, body) {
             Ok(Answer::Result(result)) if success => Ok(result),
             Ok(Answer::Result(_)) => Err(Error::malformed(
                 status,
@@ -120,7 +136,11 @@ impl Call<VoidRequest> for Soap {
 
     fn judge(&self, request: &VoidRequest, answer: &Response<Bytes>) -> Result<VoidReceipt, Error> {
         let status = answer.status().as_u16();
-        let result = self.read::<DoCreditCardSecondaryVoid>(answer);
+        let result = self.read_element::<SoapVoidResponse>(
+            answer,
+            DoCreditCardSecondaryVoid::NAMESPACE,
+            DoCreditCardSecondaryVoid::RESPONSE_ELEMENT,
+        );
         void::judge_soap(request, result, status, self.version)
     }
 }

@@ -18,3 +18,15 @@ pub use card_present::CardPresentStatus;
 pub use invalid::InvalidRequest;
 pub use outlet::Outlet;
 pub use transaction::TransactionId;
+
+/// `text` without the white space around it, as `str::trim` has it. Statuses, codes and IDs
+/// are compared trimmed on every answer, and nearly all of them start and end with a printable
+/// ASCII character, which settles it without decoding a character.
+#[inline]
+pub(crate) fn trimmed(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
