@@ -92,7 +92,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::bindings::types::DoCreditCardSecondaryVoidResponse;
     use crate::soap::{self, Answer, SoapVersion};
 
     /// Every field of the result, in the schema's order.
