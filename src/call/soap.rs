@@ -194,6 +194,58 @@ mod tests {
     use crate::credentials::{Credentials, UserName};
     use crate::domain::{Outlet, TransactionId};
 
+    /// The media type is what comes before the first `;`, trimmed, compared case-blind, as a
+    /// `split(';')` read it before.
+    #[test]
+    fn the_media_type_is_read_before_its_parameters() {
+        let endpoint: http::Uri = "https://example.test/payment/service.asmx".parse().unwrap();
+        let credentials = Credentials::new("acct@clinic", "secret");
+        let route = Route::new(&endpoint, &credentials, UserName::AccountId).unwrap();
+        let soap = Soap::new(SoapVersion::Soap11, route);
+        let body = format!(
+            "<soap:Envelope xmlns:soap=\"{}\"><soap:Body><DoCreditCardSecondaryVoidResponse \
+             xmlns=\"{}\"/></soap:Body></soap:Envelope>",
+            SoapVersion::Soap11.envelope_namespace(),
+            DoCreditCardSecondaryVoid::NAMESPACE
+        );
+        for content_type in [
+            "text/xml",
+            "TEXT/XML; charset=utf-8",
+            " application/soap+xml ;action=\"x\"",
+            "application/xml;",
+            "text/html; charset=utf-8",
+            "application/json ; q=1",
+            " Text/Plain ",
+            ";text/xml",
+            "",
+        ] {
+            let answer = Response::builder()
+                .status(200)
+                .header(CONTENT_TYPE, content_type)
+                .body(Bytes::from(body.clone()))
+                .unwrap();
+            let read = soap.read::<DoCreditCardSecondaryVoid>(&answer);
+            let media_type = content_type.split(';').next().unwrap_or("").trim();
+            let is = |name: &str| media_type.eq_ignore_ascii_case(name);
+            if is("text/xml") || is("application/soap+xml") || is("application/xml") {
+                assert!(read.is_ok(), "{content_type:?}: {read:?}");
+            } else if is("text/html") {
+                assert!(
+                    matches!(&read, Err(Error::MalformedAnswer { problem, .. })
+                        if matches!(**problem, AnswerProblem::Html)),
+                    "{content_type:?}: {read:?}"
+                );
+            } else {
+                let expected = media_type.to_ascii_lowercase();
+                assert!(
+                    matches!(&read, Err(Error::MalformedAnswer { problem, .. })
+                        if matches!(&**problem, AnswerProblem::ContentType(found) if *found == expected)),
+                    "{content_type:?}: {read:?}"
+                );
+            }
+        }
+    }
+
     /// The length goes with the request, last, as hyper would have added it, and is the
     /// body's; the other headers keep their order.
     #[test]

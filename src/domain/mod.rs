@@ -30,3 +30,26 @@ pub(crate) fn trimmed(text: &str) -> &str {
         _ => text.trim(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::trimmed;
+
+    /// The fast path gives what `str::trim` gives, at either end and with white space of
+    /// every kind, ASCII or not.
+    #[test]
+    fn trimmed_is_str_trim() {
+        let ends = [
+            "", " ", "\t", "\r\n", "\u{A0}", "\u{2003}", "\u{3000}", "\u{85}", "a", "é", "~", "\0",
+            "\u{7F}", "1",
+        ];
+        for first in ends {
+            for last in ends {
+                for middle in ["", "C", "a b", " ", "\u{A0}"] {
+                    let text = format!("{first}{middle}{last}");
+                    assert_eq!(trimmed(&text), text.trim(), "{text:?}");
+                }
+            }
+        }
+    }
+}
