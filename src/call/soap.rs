@@ -6,10 +6,11 @@ use http::{HeaderName, HeaderValue, Request, Response};
 
 use super::{Call, PostHeaders, Route, check_answer, excerpt};
 use crate::bindings::operations::{DoCreditCardSecondaryVoid, DoCreditCardSimpleRefund};
+use crate::domain::trimmed;
 use crate::error::{AnswerProblem, Error, config, config_with};
 use crate::refund::{self, RefundReceipt, RefundRequest};
-use crate::soap::{self, Answer, Operation, SoapVersion};
-use crate::void::{self, SoapVoid, VoidReceipt, VoidRequest};
+use crate::soap::{self, Answer, Operation, ReadXml, SoapVersion};
+use crate::void::{self, SoapVoid, SoapVoidResponse, VoidReceipt, VoidRequest};
 
 /// SOAP 1.1's action header (header names are case-blind; http keeps them in lower case).
 const SOAP_ACTION: HeaderName = HeaderName::from_static("soapaction");
@@ -58,6 +59,17 @@ impl Soap {
     /// Reads a whole HTTP answer as operation `O`'s response element. A fault is
     /// [`Error::Fault`]; no business rule is applied.
     pub fn read<O: Operation>(&self, answer: &Response<Bytes>) -> Result<O::Response, Error> {
+        self.read_element(answer, O::NAMESPACE, O::RESPONSE_ELEMENT)
+    }
+
+    /// [`read`](Self::read) with the response element `{namespace}local` read as a `T`, a type
+    /// other than the generated one (see [`soap::decode_element`]).
+    fn read_element<T: ReadXml>(
+        &self,
+        answer: &Response<Bytes>,
+        namespace: &'static str,
+        local: &'static str,
+    ) -> Result<T, Error> {
         check_answer(answer)?;
         let status = answer.status().as_u16();
         let body = answer.body();
@@ -70,7 +82,11 @@ impl Soap {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .map_or("", |value| value.split(';').next().unwrap_or("").trim());
+            .map_or("", |value| {
+                // The media type is what comes before any parameter (`; charset=utf-8`).
+                let end = memchr::memchr(b';', value.as_bytes()).unwrap_or(value.len());
+                trimmed(&value[..end])
+            });
         let is = |name: &str| media_type.eq_ignore_ascii_case(name);
         if !(is("text/xml") || is("application/soap+xml") || is("application/xml")) {
             let problem = if !success {
@@ -82,7 +98,7 @@ impl Soap {
             };
             return Err(Error::malformed(status, problem));
         }
-        match soap::decode::<O>(self.version, body) {
+        match soap::decode_element(self.version, namespace, local, body) {
             Ok(Answer::Result(result)) if success => Ok(result),
             Ok(Answer::Result(_)) => Err(Error::malformed(
                 status,
@@ -120,7 +136,11 @@ impl Call<VoidRequest> for Soap {
 
     fn judge(&self, request: &VoidRequest, answer: &Response<Bytes>) -> Result<VoidReceipt, Error> {
         let status = answer.status().as_u16();
-        let result = self.read::<DoCreditCardSecondaryVoid>(answer);
+        let result = self.read_element::<SoapVoidResponse>(
+            answer,
+            DoCreditCardSecondaryVoid::NAMESPACE,
+            DoCreditCardSecondaryVoid::RESPONSE_ELEMENT,
+        );
         void::judge_soap(request, result, status, self.version)
     }
 }
@@ -173,6 +193,58 @@ mod tests {
     use super::*;
     use crate::credentials::{Credentials, UserName};
     use crate::domain::{Outlet, TransactionId};
+
+    /// The media type is what comes before the first `;`, trimmed, compared case-blind, as a
+    /// `split(';')` read it before.
+    #[test]
+    fn the_media_type_is_read_before_its_parameters() {
+        let endpoint: http::Uri = "https://example.test/payment/service.asmx".parse().unwrap();
+        let credentials = Credentials::new("acct@clinic", "secret");
+        let route = Route::new(&endpoint, &credentials, UserName::AccountId).unwrap();
+        let soap = Soap::new(SoapVersion::Soap11, route);
+        let body = format!(
+            "<soap:Envelope xmlns:soap=\"{}\"><soap:Body><DoCreditCardSecondaryVoidResponse \
+             xmlns=\"{}\"/></soap:Body></soap:Envelope>",
+            SoapVersion::Soap11.envelope_namespace(),
+            DoCreditCardSecondaryVoid::NAMESPACE
+        );
+        for content_type in [
+            "text/xml",
+            "TEXT/XML; charset=utf-8",
+            " application/soap+xml ;action=\"x\"",
+            "application/xml;",
+            "text/html; charset=utf-8",
+            "application/json ; q=1",
+            " Text/Plain ",
+            ";text/xml",
+            "",
+        ] {
+            let answer = Response::builder()
+                .status(200)
+                .header(CONTENT_TYPE, content_type)
+                .body(Bytes::from(body.clone()))
+                .unwrap();
+            let read = soap.read::<DoCreditCardSecondaryVoid>(&answer);
+            let media_type = content_type.split(';').next().unwrap_or("").trim();
+            let is = |name: &str| media_type.eq_ignore_ascii_case(name);
+            if is("text/xml") || is("application/soap+xml") || is("application/xml") {
+                assert!(read.is_ok(), "{content_type:?}: {read:?}");
+            } else if is("text/html") {
+                assert!(
+                    matches!(&read, Err(Error::MalformedAnswer { problem, .. })
+                        if matches!(**problem, AnswerProblem::Html)),
+                    "{content_type:?}: {read:?}"
+                );
+            } else {
+                let expected = media_type.to_ascii_lowercase();
+                assert!(
+                    matches!(&read, Err(Error::MalformedAnswer { problem, .. })
+                        if matches!(&**problem, AnswerProblem::ContentType(found) if *found == expected)),
+                    "{content_type:?}: {read:?}"
+                );
+            }
+        }
+    }
 
     /// The length goes with the request, last, as hyper would have added it, and is the
     /// body's; the other headers keep their order.

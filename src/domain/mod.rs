@@ -18,3 +18,38 @@ pub use card_present::CardPresentStatus;
 pub use invalid::InvalidRequest;
 pub use outlet::Outlet;
 pub use transaction::TransactionId;
+
+/// `text` without the white space around it, as `str::trim` has it. Statuses, codes and IDs
+/// are compared trimmed on every answer, and nearly all of them start and end with a printable
+/// ASCII character, which settles it without decoding a character.
+#[inline]
+pub(crate) fn trimmed(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trimmed;
+
+    /// The fast path gives what `str::trim` gives, at either end and with white space of
+    /// every kind, ASCII or not.
+    #[test]
+    fn trimmed_is_str_trim() {
+        let ends = [
+            "", " ", "\t", "\r\n", "\u{A0}", "\u{2003}", "\u{3000}", "\u{85}", "a", "é", "~", "\0",
+            "\u{7F}", "1",
+        ];
+        for first in ends {
+            for last in ends {
+                for middle in ["", "C", "a b", " ", "\u{A0}"] {
+                    let text = format!("{first}{middle}{last}");
+                    assert_eq!(trimmed(&text), text.trim(), "{text:?}");
+                }
+            }
+        }
+    }
+}

@@ -26,7 +26,7 @@ impl TransactionId {
 
     /// Whether `other` names the same payment (InstaMed writes GUIDs in either case).
     pub fn matches(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other.trim())
+        self.0.eq_ignore_ascii_case(super::trimmed(other))
     }
 }
 

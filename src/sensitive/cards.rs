@@ -299,15 +299,15 @@ pub fn redact_cards(text: &str) -> Cow<'_, str> {
     // Every spelling of a digit holds an ASCII digit (`4`, `%34`, `&#52;`, `\u0034`): a text
     // with fewer than 13 holds no card, and most texts (a status, a code, a short ID) are such.
     // Shorter than 13 bytes, it cannot hold 13 digits: not even counted.
-    if bytes.len() < *CARD_DIGITS.start()
-        || bytes.iter().filter(|byte| byte.is_ascii_digit()).count() < *CARD_DIGITS.start()
-    {
+    if bytes.len() < *CARD_DIGITS.start() {
+        return Cow::Borrowed(text);
+    }
+    let (digits, hex_word) = digits_and_hex_word(bytes);
+    if digits < *CARD_DIGITS.start() {
         return Cow::Borrowed(text);
     }
     // A text that is one hex identifier (a transaction ID, a GUID) comes back whole: every
     // group of digits in it is glued to one of its letters.
-    let hex_word =
-        bytes.iter().all(u8::is_ascii_hexdigit) && bytes.iter().any(u8::is_ascii_alphabetic);
     if hex_word || (bytes.len() == GUID_LEN && guid_at(bytes, 0)) {
         return Cow::Borrowed(text);
     }
@@ -316,6 +316,28 @@ pub fn redact_cards(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     Cow::Owned(replaced(text, cuts))
+}
+
+/// How many ASCII digits `bytes` holds, and whether it is one hex word (hex digits only, a
+/// letter among them). The receipt's transaction ID is such a text on every void, so this is
+/// written for the compiler to vectorise: no early exit, and a byte-wide count per 128 bytes,
+/// which cannot overflow.
+fn digits_and_hex_word(bytes: &[u8]) -> (usize, bool) {
+    let mut digits = 0;
+    let (mut not_hex, mut letters) = (0u8, 0u8);
+    for chunk in bytes.chunks(128) {
+        let mut count = 0u8;
+        for &byte in chunk {
+            let digit = byte.wrapping_sub(b'0') < 10;
+            // Folded to lower case, a letter is 0..26 past `a`, and a hex letter 0..6.
+            let letter = (byte | 0x20).wrapping_sub(b'a');
+            count += u8::from(digit);
+            not_hex |= u8::from(!digit & (letter >= 6));
+            letters |= u8::from(letter < 26);
+        }
+        digits += usize::from(count);
+    }
+    (digits, not_hex == 0 && letters != 0)
 }
 
 /// Whether a digit (as written or encoded) or a GUID may start at `at`: never inside a
@@ -662,6 +684,33 @@ mod tests {
             redact_cards("AB12 4111 1111 1111 1111"),
             format!("AB12 {REDACTED}")
         );
+    }
+
+    /// The one-pass count tells digits and hex words as `u8`'s own predicates do, for every
+    /// byte, at every place, in texts that cross the 128-byte count.
+    #[test]
+    fn digits_and_hex_words_are_told_as_byte_by_byte() {
+        let by_byte = |bytes: &[u8]| {
+            let digits = bytes.iter().filter(|byte| byte.is_ascii_digit()).count();
+            let hex_word = bytes.iter().all(u8::is_ascii_hexdigit)
+                && bytes.iter().any(u8::is_ascii_alphabetic);
+            (digits, hex_word)
+        };
+        for fill in [b'7', b'c', b'E'] {
+            for length in [0, 1, 15, 16, 17, 127, 128, 129, 255, 256, 257, 300] {
+                for byte in 0..=u8::MAX {
+                    for place in [0, length / 2, length] {
+                        let mut bytes = vec![fill; length];
+                        bytes.insert(place, byte);
+                        assert_eq!(
+                            digits_and_hex_word(&bytes),
+                            by_byte(&bytes),
+                            "{byte:#04x} at {place} of {length}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

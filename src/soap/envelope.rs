@@ -10,7 +10,7 @@
 
 use super::fault::bounded;
 use super::fault::{DetailEntry, MAX_DETAIL_ENTRIES};
-use super::read::{ReadError, XmlReader};
+use super::read::{ReadError, ReadXml, XmlReader};
 use super::write::{WriteXml, XmlWriter};
 use super::{FaultCode, Operation, SoapFault, SoapVersion};
 
@@ -113,6 +113,18 @@ pub fn decode<O: Operation>(
     version: SoapVersion,
     body: &[u8],
 ) -> Result<Answer<O::Response>, UnreadableEnvelope> {
+    decode_element(version, O::NAMESPACE, O::RESPONSE_ELEMENT, body)
+}
+
+/// Reads an answer whose response element is `{namespace}local` as a `T`: [`decode`] for a
+/// type other than the generated response type that reads the same element. The envelope, the
+/// fault and every check around the element are [`decode`]'s.
+pub(crate) fn decode_element<T: ReadXml>(
+    version: SoapVersion,
+    namespace: &'static str,
+    local: &'static str,
+    body: &[u8],
+) -> Result<Answer<T>, UnreadableEnvelope> {
     if has_document_type(body) {
         return Err(UnreadableEnvelope::DocumentType);
     }
@@ -146,15 +158,15 @@ pub fn decode<O: Operation>(
     }
     let answer = if reader.child_is(env, "Fault") {
         Answer::Fault(read_fault(&mut reader, version)?)
-    } else if reader.child_is(O::NAMESPACE, O::RESPONSE_ELEMENT) {
+    } else if reader.child_is(namespace, local) {
         Answer::Result(
             reader
-                .read::<O::Response>(&mut false)
+                .read::<T>(&mut false)
                 .map_err(UnreadableEnvelope::Xml)?,
         )
     } else {
         return Err(UnreadableEnvelope::UnexpectedElement {
-            expected: format!("{{{}}}{}", O::NAMESPACE, O::RESPONSE_ELEMENT),
+            expected: format!("{{{namespace}}}{local}"),
             found: reader.child_name(),
         });
     };

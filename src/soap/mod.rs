@@ -21,8 +21,8 @@ mod shape;
 mod version;
 mod write;
 
-pub(crate) use envelope::encode_element;
 pub use envelope::{Answer, UnreadableEnvelope, decode, encode};
+pub(crate) use envelope::{decode_element, encode_element};
 pub use escape::{escaped, escaped_attribute, push_escaped};
 pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};
 pub use operation::Operation;

@@ -1,6 +1,8 @@
 //! The vocabulary of a refusal, below the rules that use it: which refusal it is, how it was
 //! said, and how a status code is compared.
 
+use crate::domain::trimmed;
+
 /// Which refusal a known refusal is.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -24,7 +26,7 @@ pub(super) enum Refused {
 
 /// Whether a status is `code`, as InstaMed writes it (any case, padded or not).
 pub(super) fn is(value: &str, code: &str) -> bool {
-    value.trim().eq_ignore_ascii_case(code)
+    trimmed(value).eq_ignore_ascii_case(code)
 }
 
 /// `D` (declined) or `X` (cancelled): InstaMed looked at the void and said no.

@@ -1,7 +1,7 @@
 //! The one mapping from a result's statuses to a verdict, and the checks every answer passes
 //! first: that it is about this payment.
 
-use crate::domain::TransactionId;
+use crate::domain::{TransactionId, trimmed};
 use crate::error::{AnswerProblem, Error, Refusal};
 
 use super::kind::{is, is_refusal_status};
@@ -25,8 +25,8 @@ pub(crate) fn verdict(
     ) {
         return Err(inconsistent(why));
     }
-    let status = answer.transaction_status.as_deref().map(str::trim);
-    let primary = answer.primary_transaction_status.as_deref().map(str::trim);
+    let status = answer.transaction_status.as_deref().map(trimmed);
+    let primary = answer.primary_transaction_status.as_deref().map(trimmed);
     match (status, primary) {
         (Some(s), Some(p)) if rule == Rule::Void && is(s, "C") && is(p, "V") => Ok(answer),
         // A refund is a new transaction: without its ID nobody can find it again, so an answer

@@ -4,15 +4,14 @@
 
 use crate::Protocol;
 use crate::bindings::operations::DoCreditCardSecondaryVoid;
-use crate::bindings::types::{
-    DoCreditCardSecondaryVoidResponse, SecondaryCreditCardVoidResponseData,
-};
+use crate::bindings::types::SecondaryCreditCardVoidResponseData;
+use crate::domain::trimmed;
 use crate::error::{AnswerProblem, Error};
 use crate::nvp::{NvpAnswer, NvpProblem};
 use crate::soap::{Operation, SoapFault, SoapVersion};
 use crate::verdict::{Evidence, Rule, fault_verdict, nvp_statuses, verdict};
 
-use super::{VoidReceipt, VoidRequest};
+use super::{SoapVoidResponse, VoidReceipt, VoidRequest};
 
 impl From<SecondaryCreditCardVoidResponseData> for Evidence {
     fn from(data: SecondaryCreditCardVoidResponseData) -> Self {
@@ -29,10 +28,10 @@ impl From<SecondaryCreditCardVoidResponseData> for Evidence {
 }
 
 /// What a SOAP answer to a void proves, given what reading it as the void operation's
-/// response gave (`status` is the answer's HTTP status).
+/// response gave, its result's evidence (`status` is the answer's HTTP status).
 pub(crate) fn judge_soap(
     request: &VoidRequest,
-    read: Result<DoCreditCardSecondaryVoidResponse, Error>,
+    read: Result<SoapVoidResponse, Error>,
     status: u16,
     version: SoapVersion,
 ) -> Result<VoidReceipt, Error> {
@@ -47,21 +46,19 @@ pub(crate) fn judge_soap(
         }
         Err(error) => return Err(error),
     };
-    let data = response
-        .do_credit_card_secondary_void_result
-        .ok_or_else(|| {
-            Error::malformed(
-                status,
-                AnswerProblem::Inconsistent(
-                    "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
-                ),
-            )
-        })?;
+    let evidence = response.0.ok_or_else(|| {
+        Error::malformed(
+            status,
+            AnswerProblem::Inconsistent(
+                "the answer has no DoCreditCardSecondaryVoidResult".to_owned(),
+            ),
+        )
+    })?;
     let protocol = match version {
         SoapVersion::Soap11 => Protocol::Soap11,
         SoapVersion::Soap12 => Protocol::Soap12,
     };
-    judge(request, data.into(), protocol)
+    judge(request, evidence, protocol)
 }
 
 /// What the pairs of an NVP answer to a void prove (`status` is the answer's HTTP status).
@@ -86,8 +83,8 @@ pub(crate) fn judge(
     let answer = verdict(request.payment(), answer, Rule::Void)?;
     Ok(VoidReceipt {
         payment: request.payment().clone(),
-        transaction_status: trimmed(answer.transaction_status),
-        primary_transaction_status: trimmed(answer.primary_transaction_status),
+        transaction_status: trimmed_status(answer.transaction_status),
+        primary_transaction_status: trimmed_status(answer.primary_transaction_status),
         response_code: answer.response_code,
         response_message: answer.response_message,
         transaction_id: answer.transaction_id,
@@ -103,9 +100,9 @@ fn judge_fault(request: &VoidRequest, fault: Box<SoapFault>, namespace: &str) ->
 }
 
 /// The status, trimmed, without copying it when there is nothing to trim.
-fn trimmed(status: Option<String>) -> String {
+fn trimmed_status(status: Option<String>) -> String {
     let status = status.unwrap_or_default();
-    match status.trim() {
+    match trimmed(&status) {
         same if same.len() == status.len() => status,
         shorter => shorter.to_owned(),
     }

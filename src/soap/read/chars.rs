@@ -30,6 +30,15 @@ pub(super) struct Survey {
 /// holds no surrogate). Returns the byte offset of the first forbidden character.
 pub(super) fn survey(text: &str) -> Result<Survey, usize> {
     let bytes = text.as_bytes();
+    // An answer as ASP.NET writes it, on one line, holds no control character and no 0xEF:
+    // one pass over the whole text, reduced once at its end, settles it. Only a text that may
+    // hold one is looked at block by block.
+    let (low, ef, bracket) = minimums(bytes);
+    if low >= 0x20 && ef != 0 {
+        return Ok(Survey {
+            brackets: bracket == 0,
+        });
+    }
     let mut brackets = false;
     let mut blocks = bytes.chunks_exact(BLOCK);
     let mut at = 0;
@@ -59,12 +68,19 @@ const BLOCK: usize = 64;
 /// exclusive-or 0xEF (or `]`) is zero exactly when there is an 0xEF (or a `]`).
 #[inline]
 fn suspect(block: &[u8], brackets: bool) -> bool {
-    let (low, ef, bracket) = block
+    let (low, ef, bracket) = minimums(block);
+    low < 0x20 || ef == 0 || (!brackets && bracket == 0)
+}
+
+/// The smallest byte of `bytes`, and the smallest of each byte exclusive-or 0xEF and `]`: one
+/// fold the compiler turns into vector minimums.
+#[inline]
+fn minimums(bytes: &[u8]) -> (u8, u8, u8) {
+    bytes
         .iter()
         .fold((u8::MAX, u8::MAX, u8::MAX), |(low, ef, bracket), &b| {
             (low.min(b), ef.min(b ^ 0xEF), bracket.min(b ^ b']'))
-        });
-    low < 0x20 || ef == 0 || (!brackets && bracket == 0)
+        })
 }
 
 /// Checks a suspect `block` (at `at` in `bytes`) exactly: first as a whole, with a fold the

@@ -262,7 +262,7 @@ impl<'i> XmlReader<'i> {
         loop {
             match self.next_token()? {
                 Token::Start => return Ok(None),
-                Token::End => return Ok(Some(text.finish())),
+                Token::End => return Ok(Some(text.finish().into_owned())),
                 Token::Text(raw) => text.push(self.unescape(raw)?),
                 Token::CData(raw) => text.push(Cow::Borrowed(raw)),
                 Token::Eof => return Err(self.error("the document ends inside an element")),
@@ -379,8 +379,15 @@ impl<'i> XmlReader<'i> {
     /// The text of the child just entered, entities resolved and surrounding white space
     /// trimmed; consumes it. An element inside it is an error.
     pub fn text(&mut self) -> Result<String, ReadError> {
+        self.text_borrowed().map(Cow::into_owned)
+    }
+
+    /// [`text`](Self::text) borrowed from the document where it is written there as it reads
+    /// (no reference, no comment or CDATA splitting it): for a caller that keeps only some of
+    /// what it reads, so that the rest costs no copy.
+    pub fn text_borrowed(&mut self) -> Result<Cow<'i, str>, ReadError> {
         if let Some(text) = self.plain_text() {
-            return Ok(text);
+            return Ok(Cow::Borrowed(text));
         }
         let mut text = Text::default();
         loop {
@@ -397,5 +404,18 @@ impl<'i> XmlReader<'i> {
                 Token::Eof => return Err(self.error("the document ends inside an element")),
             }
         }
+    }
+
+    /// Reads the child just entered as the text of a single-valued optional field, as
+    /// [`read_option`](Self::read_option) reads a `String` (`None` for `xsi:nil="true"`, a
+    /// second child of the name an error), but borrowed as [`text_borrowed`](Self::text_borrowed)
+    /// is.
+    pub fn read_text_option(&mut self, seen: &mut bool) -> Result<Option<Cow<'i, str>>, ReadError> {
+        self.read_once(seen)?;
+        if self.child_nil {
+            self.skip()?;
+            return Ok(None);
+        }
+        self.text_borrowed().map(Some)
     }
 }

@@ -8,12 +8,13 @@ use memchr::{memchr, memchr2, memchr3, memmem};
 
 use super::lexer::is_space;
 use super::{ReadError, XmlReader, reference};
+use crate::domain::trimmed;
 
 impl<'i> XmlReader<'i> {
     /// The usual leaf, `<a>text</a>` with no reference, comment or CDATA in the text, read
     /// straight off the document; `None` (nothing consumed) for anything else.
     #[inline]
-    pub(super) fn plain_text(&mut self) -> Option<String> {
+    pub(super) fn plain_text(&mut self) -> Option<&'i str> {
         if self.empty_pending {
             return None;
         }
@@ -36,7 +37,7 @@ impl<'i> XmlReader<'i> {
         }
         self.position = name + open.len() + 1;
         self.close();
-        Some(trimmed(&self.document[at..end]).to_owned())
+        Some(trimmed(&self.document[at..end]))
     }
 
     /// Reads the reference at the start of `text` into its character and length.
@@ -177,23 +178,14 @@ impl<'i> Text<'i> {
         }
     }
 
-    /// The text with surrounding white space trimmed.
-    pub(super) fn finish(self) -> String {
+    /// The text with surrounding white space trimmed, still borrowed if it was one piece.
+    pub(super) fn finish(self) -> Cow<'i, str> {
         match self.text {
-            None => String::new(),
-            Some(Cow::Owned(text)) if trimmed(&text).len() == text.len() => text,
-            Some(text) => trimmed(&text).to_owned(),
+            None => Cow::Borrowed(""),
+            Some(Cow::Borrowed(text)) => Cow::Borrowed(trimmed(text)),
+            Some(Cow::Owned(text)) if trimmed(&text).len() == text.len() => Cow::Owned(text),
+            Some(Cow::Owned(text)) => Cow::Owned(trimmed(&text).to_owned()),
         }
-    }
-}
-
-/// `text` without the white space around it, as `str::trim` has it; most values start and end
-/// with a printable ASCII character, which settles it without decoding a character.
-fn trimmed(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
-        _ => text.trim(),
     }
 }
 
