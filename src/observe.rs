@@ -19,11 +19,11 @@ use http::{HeaderMap, Request, Response};
 
 use crate::nvp::form_decoded;
 use crate::redact::Redactor;
-use crate::sensitive::{REDACTED, names::is_secret};
+use crate::sensitive::{REDACTED, names::is_secret, utf8_text};
 use crate::soap::resolve_references;
 
 /// One message of an exchange, cleaned: its start line, its headers in order, its body as text
-/// (bytes that are not UTF-8 shown as U+FFFD).
+/// (a body or header value that is not UTF-8 is not shown: only its length is).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WireMessage {
@@ -168,12 +168,17 @@ fn headers(redactor: &Redactor, headers: &HeaderMap) -> Vec<(String, String)> {
             let shown = if value.is_sensitive() || is_secret(name.as_str()) {
                 REDACTED.to_owned()
             } else {
-                line(redactor, &String::from_utf8_lossy(value.as_bytes()))
+                utf8_text(value.as_bytes(), false)
+                    .map_or_else(|| NOT_UTF8.to_owned(), |text| line(redactor, text))
             };
-            (name.as_str().to_owned(), shown)
+            // A name is the answer's text too: it may hold a card number.
+            (line(redactor, name.as_str()), shown)
         })
         .collect()
 }
+
+/// What stands for a header value that is not UTF-8.
+const NOT_UTF8: &str = "[not UTF-8, not shown]";
 
 /// A line of text swept, its control characters left out.
 fn line(redactor: &Redactor, text: &str) -> String {
@@ -190,7 +195,9 @@ fn line(redactor: &Redactor, text: &str) -> String {
 /// value, a JSON string, a form value), swept, and written back in the format when it held
 /// anything; then the whole text is swept as written.
 fn body(redactor: &Redactor, bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
+    let Some(text) = utf8_text(bytes, false) else {
+        return format!("[{} bytes that are not UTF-8, not shown]", bytes.len());
+    };
     let printable: String = text
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
