@@ -96,7 +96,8 @@ fn credentials_that_cut_the_host_part_short_are_refused_too() {
 /// which takes the headers whole, as `ApiKey::admits` does.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_authorization_given_twice_admits_nothing_at_the_simulator_as_at_replay() {
-    use http::{Method, StatusCode};
+    use http::header::AUTHORIZATION;
+    use http::{HeaderMap, HeaderValue, Method, StatusCode};
     use instamed_soap_simulator::{Simulator, SimulatorConfig};
     use instamed_soap_test_support::raw_https::{basic, send};
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
@@ -121,4 +122,16 @@ async fn an_authorization_given_twice_admits_nothing_at_the_simulator_as_at_repl
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{twice:?}");
     }
     simulator.shutdown().await;
+
+    // The one check, which the replaying server's `ExpectedCredentials` asks too.
+    let account = Credentials::new(
+        instamed_soap_simulator::DEMO_ACCOUNT_ID,
+        instamed_soap_simulator::DEMO_PASSWORD,
+    );
+    let mut headers = HeaderMap::new();
+    headers.append(AUTHORIZATION, HeaderValue::from_str(&good).unwrap());
+    assert!(account.admits(&headers));
+    headers.append(AUTHORIZATION, HeaderValue::from_static(bad));
+    assert!(!account.admits(&headers));
+    assert!(!account.admits(&HeaderMap::new()));
 }
