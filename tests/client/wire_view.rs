@@ -171,3 +171,22 @@ async fn the_wire_view_shows_no_card_in_a_header_name() {
         leaked(&shown)
     );
 }
+
+/// Review of issue 22: many servers decode HTTP Basic credentials as Latin-1; one that echoes
+/// them in a UTF-8 answer writes a non-ASCII password's last character as `Ã©`, which no
+/// sweep knew, so the rest of the password was printed: by the wire view, and by the HTTP
+/// error's message, which now quotes the body.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_echoed_as_read_in_latin1_is_not_shown() {
+    use instamed_soap_test_support::leaks::{PASSWORD, leaked};
+    use instamed_soap_test_support::{Reply, Server};
+    let misread: String = PASSWORD.bytes().map(char::from).collect();
+    let body = format!("sign-in refused for password {misread}");
+    let server = Server::start(move |_| Reply::new(500, "text/plain", body.clone())).await;
+    let (shown, error) = shown_for(&server).await;
+    assert!(shown.contains("< sign-in refused"), "{shown}");
+    for (place, text) in [("the wire view", &shown), ("the error", &error)] {
+        let found = leaked(text);
+        assert!(found.is_empty(), "{place}: {found:?} in\n{text}");
+    }
+}
