@@ -977,15 +977,25 @@ fn replay_record_and_bench_name_their_own_flags_in_one_error_line() {
         .output()
         .unwrap();
     let bench = isolated::instamed_soap()
-        .args(["bench", "--endpoint", "https://127.0.0.1:9/payment/service.asmx"])
+        .args([
+            "bench",
+            "--endpoint",
+            "https://127.0.0.1:9/payment/service.asmx",
+        ])
         .args(["--proxy", "http://127.0.0.1:9"])
         .output()
         .unwrap();
     let runs = [
         (bench, "--no-raw"),
-        (replay(&["--expect-api-key", "demo-api-key"]), "--expect-api-key"),
+        (
+            replay(&["--expect-api-key", "demo-api-key"]),
+            "--expect-api-key",
+        ),
         (replay(&["--expect-api-key", ""]), "--expect-api-key"),
-        (replay(&["--expect-account-id", "acct@clinic"]), "--expect-password-file"),
+        (
+            replay(&["--expect-account-id", "acct@clinic"]),
+            "--expect-password-file",
+        ),
         (record, "--upstream"),
     ];
     for (out, flag) in &runs {
