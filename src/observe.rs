@@ -202,7 +202,10 @@ fn body(redactor: &Redactor, bytes: &[u8]) -> String {
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
         .collect();
-    let values_swept = match printable.trim_start().as_bytes().first() {
+    // A byte-order mark (which .NET writes before an answer by default) is not the format's
+    // first character: the one after it says which format this is.
+    let start = printable.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let values_swept = match start.as_bytes().first() {
         Some(b'<') => markup(redactor, &printable),
         Some(b'{' | b'[') => json(redactor, &printable),
         _ => form(redactor, &printable),
