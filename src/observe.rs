@@ -10,17 +10,14 @@
 //! breaks and tabs are left out, so that an answer cannot move a terminal's cursor or forge
 //! lines.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 
-use crate::nvp::form_decoded;
 use crate::redact::Redactor;
 use crate::sensitive::{REDACTED, names::is_secret, utf8_text};
-use crate::soap::resolve_references;
 
 /// One message of an exchange, cleaned: its start line, its headers in order, its body as text
 /// (a body or header value that is not UTF-8 is not shown: only its length is).
@@ -186,14 +183,8 @@ fn line(redactor: &Redactor, text: &str) -> String {
     redactor.clean(&printable).into_owned()
 }
 
-/// A body as text, swept, with its line breaks and tabs and no other control character.
-///
-/// A body is shown as written, so a value in it is written in the body's own format on top of
-/// any encoding of its own: a password JSON-escaped and then XML-escaped into a fault, or
-/// percent-encoded and then form-encoded into NVP pairs. The sweep reads only one encoding at
-/// a time; so each value is first read as the format writes it (an XML text or attribute
-/// value, a JSON string, a form value), swept, and written back in the format when it held
-/// anything; then the whole text is swept as written.
+/// A body as text, swept (see [`Redactor::body`]), with its line breaks and tabs and no other
+/// control character.
 fn body(redactor: &Redactor, bytes: &[u8]) -> String {
     let Some(text) = utf8_text(bytes, false) else {
         return format!("[{} bytes that are not UTF-8, not shown]", bytes.len());
@@ -202,110 +193,5 @@ fn body(redactor: &Redactor, bytes: &[u8]) -> String {
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
         .collect();
-    // A byte-order mark (which .NET writes before an answer by default) is not the format's
-    // first character: the one after it says which format this is.
-    let start = printable.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    let values_swept = match start.as_bytes().first() {
-        Some(b'<') => markup(redactor, &printable),
-        Some(b'{' | b'[') => json(redactor, &printable),
-        _ => form(redactor, &printable),
-    };
-    redactor.clean(&values_swept).into_owned()
-}
-
-/// Markup with each text run and quoted attribute value swept as a reader resolves it.
-fn markup(redactor: &Redactor, text: &str) -> String {
-    let sweep = |raw: &str| -> String {
-        let resolved = resolve_references(raw);
-        match redactor.clean(&resolved) {
-            Cow::Owned(clean) if matches!(resolved, Cow::Owned(_)) => {
-                crate::soap::escaped(&clean).into_owned()
-            }
-            _ => raw.to_owned(),
-        }
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut value = String::new();
-    let (mut in_tag, mut quote) = (false, None);
-    for c in text.chars() {
-        match (in_tag, quote) {
-            (false, _) if c == '<' => {
-                out.push_str(&sweep(&value));
-                value.clear();
-                out.push(c);
-                in_tag = true;
-            }
-            (false, _) => value.push(c),
-            (true, None) if c == '"' || c == '\'' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            (true, None) => {
-                in_tag = c != '>';
-                out.push(c);
-            }
-            (true, Some(open)) if c == open => {
-                out.push_str(&sweep(&value));
-                value.clear();
-                out.push(c);
-                quote = None;
-            }
-            (true, Some(_)) => value.push(c),
-        }
-    }
-    out.push_str(&sweep(&value));
-    out
-}
-
-/// JSON with each string swept as a parser decodes it.
-fn json(redactor: &Redactor, text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('"') {
-        out.push_str(&rest[..open]);
-        let literal = &rest[open..];
-        // The closing quote: the first one no backslash escapes.
-        let mut escaped = false;
-        let close = literal.char_indices().skip(1).find_map(|(at, c)| {
-            let closes = c == '"' && !escaped;
-            escaped = c == '\\' && !escaped;
-            closes.then_some(at)
-        });
-        let Some(close) = close else {
-            out.push_str(literal);
-            return out;
-        };
-        let raw = &literal[..=close];
-        let swept = serde_json::from_str::<String>(raw)
-            .ok()
-            .filter(|decoded| decoded != &raw[1..raw.len() - 1])
-            .and_then(|decoded| match redactor.clean(&decoded) {
-                Cow::Owned(clean) => serde_json::to_string(&clean).ok(),
-                Cow::Borrowed(_) => None,
-            });
-        out.push_str(swept.as_deref().unwrap_or(raw));
-        rest = &literal[close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Form pairs with each key and value swept as a form decodes it.
-fn form(redactor: &Redactor, text: &str) -> String {
-    let sweep = |raw: &str| -> String {
-        match form_decoded(raw.as_bytes()) {
-            Some(Cow::Owned(decoded)) => match redactor.clean(&decoded) {
-                Cow::Owned(clean) => form_urlencoded::byte_serialize(clean.as_bytes()).collect(),
-                Cow::Borrowed(_) => raw.to_owned(),
-            },
-            _ => raw.to_owned(),
-        }
-    };
-    text.split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, value)) => format!("{}={}", sweep(key), sweep(value)),
-            None => sweep(pair),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    redactor.body(&printable)
 }
