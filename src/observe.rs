@@ -10,20 +10,17 @@
 //! breaks and tabs are left out, so that an answer cannot move a terminal's cursor or forge
 //! lines.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 
-use crate::nvp::form_decoded;
 use crate::redact::Redactor;
-use crate::sensitive::{REDACTED, names::is_secret};
-use crate::soap::resolve_references;
+use crate::sensitive::{REDACTED, names::is_secret, utf8_text};
 
 /// One message of an exchange, cleaned: its start line, its headers in order, its body as text
-/// (bytes that are not UTF-8 shown as U+FFFD).
+/// (a body or header value that is not UTF-8 is not shown: only its length is).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WireMessage {
@@ -168,12 +165,17 @@ fn headers(redactor: &Redactor, headers: &HeaderMap) -> Vec<(String, String)> {
             let shown = if value.is_sensitive() || is_secret(name.as_str()) {
                 REDACTED.to_owned()
             } else {
-                line(redactor, &String::from_utf8_lossy(value.as_bytes()))
+                utf8_text(value.as_bytes(), false)
+                    .map_or_else(|| NOT_UTF8.to_owned(), |text| line(redactor, text))
             };
-            (name.as_str().to_owned(), shown)
+            // A name is the answer's text too: it may hold a card number.
+            (line(redactor, name.as_str()), shown)
         })
         .collect()
 }
+
+/// What stands for a header value that is not UTF-8.
+const NOT_UTF8: &str = "[not UTF-8, not shown]";
 
 /// A line of text swept, its control characters left out.
 fn line(redactor: &Redactor, text: &str) -> String {
@@ -181,121 +183,15 @@ fn line(redactor: &Redactor, text: &str) -> String {
     redactor.clean(&printable).into_owned()
 }
 
-/// A body as text, swept, with its line breaks and tabs and no other control character.
-///
-/// A body is shown as written, so a value in it is written in the body's own format on top of
-/// any encoding of its own: a password JSON-escaped and then XML-escaped into a fault, or
-/// percent-encoded and then form-encoded into NVP pairs. The sweep reads only one encoding at
-/// a time; so each value is first read as the format writes it (an XML text or attribute
-/// value, a JSON string, a form value), swept, and written back in the format when it held
-/// anything; then the whole text is swept as written.
+/// A body as text, swept (see [`Redactor::body`]), with its line breaks and tabs and no other
+/// control character.
 fn body(redactor: &Redactor, bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
+    let Some(text) = utf8_text(bytes, false) else {
+        return format!("[{} bytes that are not UTF-8, not shown]", bytes.len());
+    };
     let printable: String = text
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
         .collect();
-    let values_swept = match printable.trim_start().as_bytes().first() {
-        Some(b'<') => markup(redactor, &printable),
-        Some(b'{' | b'[') => json(redactor, &printable),
-        _ => form(redactor, &printable),
-    };
-    redactor.clean(&values_swept).into_owned()
-}
-
-/// Markup with each text run and quoted attribute value swept as a reader resolves it.
-fn markup(redactor: &Redactor, text: &str) -> String {
-    let sweep = |raw: &str| -> String {
-        let resolved = resolve_references(raw);
-        match redactor.clean(&resolved) {
-            Cow::Owned(clean) if matches!(resolved, Cow::Owned(_)) => {
-                crate::soap::escaped(&clean).into_owned()
-            }
-            _ => raw.to_owned(),
-        }
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut value = String::new();
-    let (mut in_tag, mut quote) = (false, None);
-    for c in text.chars() {
-        match (in_tag, quote) {
-            (false, _) if c == '<' => {
-                out.push_str(&sweep(&value));
-                value.clear();
-                out.push(c);
-                in_tag = true;
-            }
-            (false, _) => value.push(c),
-            (true, None) if c == '"' || c == '\'' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            (true, None) => {
-                in_tag = c != '>';
-                out.push(c);
-            }
-            (true, Some(open)) if c == open => {
-                out.push_str(&sweep(&value));
-                value.clear();
-                out.push(c);
-                quote = None;
-            }
-            (true, Some(_)) => value.push(c),
-        }
-    }
-    out.push_str(&sweep(&value));
-    out
-}
-
-/// JSON with each string swept as a parser decodes it.
-fn json(redactor: &Redactor, text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('"') {
-        out.push_str(&rest[..open]);
-        let literal = &rest[open..];
-        // The closing quote: the first one no backslash escapes.
-        let mut escaped = false;
-        let close = literal.char_indices().skip(1).find_map(|(at, c)| {
-            let closes = c == '"' && !escaped;
-            escaped = c == '\\' && !escaped;
-            closes.then_some(at)
-        });
-        let Some(close) = close else {
-            out.push_str(literal);
-            return out;
-        };
-        let raw = &literal[..=close];
-        let swept = serde_json::from_str::<String>(raw)
-            .ok()
-            .filter(|decoded| decoded != &raw[1..raw.len() - 1])
-            .and_then(|decoded| match redactor.clean(&decoded) {
-                Cow::Owned(clean) => serde_json::to_string(&clean).ok(),
-                Cow::Borrowed(_) => None,
-            });
-        out.push_str(swept.as_deref().unwrap_or(raw));
-        rest = &literal[close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Form pairs with each key and value swept as a form decodes it.
-fn form(redactor: &Redactor, text: &str) -> String {
-    let sweep = |raw: &str| -> String {
-        match form_decoded(raw.as_bytes()) {
-            Some(Cow::Owned(decoded)) => match redactor.clean(&decoded) {
-                Cow::Owned(clean) => form_urlencoded::byte_serialize(clean.as_bytes()).collect(),
-                Cow::Borrowed(_) => raw.to_owned(),
-            },
-            _ => raw.to_owned(),
-        }
-    };
-    text.split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, value)) => format!("{}={}", sweep(key), sweep(value)),
-            None => sweep(pair),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    redactor.body(&printable)
 }

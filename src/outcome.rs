@@ -210,15 +210,27 @@ impl Outcome {
 
     /// Its row of [`TABLE`].
     pub const fn described(self) -> &'static Described {
-        let mut i = 0;
-        while i < TABLE.len() {
-            if TABLE[i].outcome as u8 == self as u8 {
-                return &TABLE[i];
-            }
-            i += 1;
-        }
-        // Every variant has its row (a test holds it); the first row keeps this total.
-        &TABLE[0]
+        // A match, not a search: an outcome added without its row does not compile, where a
+        // search would need a row to fall back on, and any row would give the new outcome
+        // another's name and exit code (the first, `voided`, exit 0).
+        &TABLE[match self {
+            Self::Voided => 0,
+            Self::AlreadyVoided => 1,
+            Self::NotVoidable => 2,
+            Self::UnknownPayment => 3,
+            Self::Declined => 4,
+            Self::Refunded => 5,
+            Self::OverRefundable => 6,
+            Self::RefundWindowPassed => 7,
+            Self::RefundRefused => 8,
+            Self::RefundUnknown => 9,
+            Self::AlreadyRefunded => 10,
+            Self::OutcomeUnknown => 11,
+            Self::Failed => 12,
+            Self::Invalid => 13,
+            Self::Pending => 14,
+            Self::Sent => 15,
+        }]
     }
 
     /// Its one name (`unknown_payment`, `refunded`, …).

@@ -11,9 +11,10 @@ use std::borrow::Cow;
 
 use crate::credentials::{ApiKey, Credentials};
 use crate::error::{AnswerProblem, Error, Refusal};
+use crate::nvp::form_decoded;
 use crate::refund::RefundReceipt;
 use crate::sensitive::{Secrets, redact_cards};
-use crate::soap::SoapFault;
+use crate::soap::{SoapFault, resolve_references};
 use crate::void::VoidReceipt;
 
 /// The secrets of one client, and the card-number sweep.
@@ -46,6 +47,25 @@ impl Redactor {
             Cow::Borrowed(text) => redact_cards(text),
             Cow::Owned(removed) => Cow::Owned(redact_cards(&removed).into_owned()),
         }
+    }
+
+    /// A body (or the start of one) swept: each value is first read as the body's format
+    /// writes it (an XML text or attribute value, a JSON string, a form value), swept, and
+    /// written back in the format when it held anything; then the whole text is swept as
+    /// written. A body is written in its own format on top of any encoding of a value's own (a
+    /// password JSON-escaped and then XML-escaped into a fault, percent-encoded and then
+    /// form-encoded into NVP pairs), and a sweep reads one encoding at a time. The one sweep of
+    /// a body, for the wire view and for an HTTP error's excerpt.
+    pub(crate) fn body(&self, text: &str) -> String {
+        // A byte-order mark (which .NET writes before an answer by default) is not the
+        // format's first character: the one after it says which format this is.
+        let start = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        let values_swept = match start.as_bytes().first() {
+            Some(b'<') => markup(self, text),
+            Some(b'{' | b'[') => json(self, text),
+            _ => form(self, text),
+        };
+        self.clean(&values_swept).into_owned()
     }
 
     fn string(&self, text: &mut String) {
@@ -115,7 +135,7 @@ impl Redactor {
                 status,
                 mut body_excerpt,
             } => {
-                self.string(&mut body_excerpt);
+                body_excerpt = self.body(&body_excerpt);
                 if let Some((cut, _)) = body_excerpt.char_indices().nth(Self::EXCERPT_CHARS) {
                     body_excerpt.truncate(cut);
                 }
@@ -187,6 +207,103 @@ impl Redactor {
             other => other,
         }
     }
+}
+
+/// Markup with each text run and quoted attribute value swept as a reader resolves it.
+fn markup(redactor: &Redactor, text: &str) -> String {
+    let sweep = |raw: &str| -> String {
+        let resolved = resolve_references(raw);
+        match redactor.clean(&resolved) {
+            Cow::Owned(clean) if matches!(resolved, Cow::Owned(_)) => {
+                crate::soap::escaped(&clean).into_owned()
+            }
+            _ => raw.to_owned(),
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut value = String::new();
+    let (mut in_tag, mut quote) = (false, None);
+    for c in text.chars() {
+        match (in_tag, quote) {
+            (false, _) if c == '<' => {
+                out.push_str(&sweep(&value));
+                value.clear();
+                out.push(c);
+                in_tag = true;
+            }
+            (false, _) => value.push(c),
+            (true, None) if c == '"' || c == '\'' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (true, None) => {
+                in_tag = c != '>';
+                out.push(c);
+            }
+            (true, Some(open)) if c == open => {
+                out.push_str(&sweep(&value));
+                value.clear();
+                out.push(c);
+                quote = None;
+            }
+            (true, Some(_)) => value.push(c),
+        }
+    }
+    out.push_str(&sweep(&value));
+    out
+}
+
+/// JSON with each string swept as a parser decodes it.
+fn json(redactor: &Redactor, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..open]);
+        let literal = &rest[open..];
+        // The closing quote: the first one no backslash escapes.
+        let mut escaped = false;
+        let close = literal.char_indices().skip(1).find_map(|(at, c)| {
+            let closes = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            closes.then_some(at)
+        });
+        let Some(close) = close else {
+            out.push_str(literal);
+            return out;
+        };
+        let raw = &literal[..=close];
+        let swept = serde_json::from_str::<String>(raw)
+            .ok()
+            .filter(|decoded| decoded != &raw[1..raw.len() - 1])
+            .and_then(|decoded| match redactor.clean(&decoded) {
+                Cow::Owned(clean) => serde_json::to_string(&clean).ok(),
+                Cow::Borrowed(_) => None,
+            });
+        out.push_str(swept.as_deref().unwrap_or(raw));
+        rest = &literal[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Form pairs with each key and value swept as a form decodes it.
+fn form(redactor: &Redactor, text: &str) -> String {
+    let sweep = |raw: &str| -> String {
+        match form_decoded(raw.as_bytes()) {
+            Some(Cow::Owned(decoded)) => match redactor.clean(&decoded) {
+                Cow::Owned(clean) => form_urlencoded::byte_serialize(clean.as_bytes()).collect(),
+                Cow::Borrowed(_) => raw.to_owned(),
+            },
+            _ => raw.to_owned(),
+        }
+    };
+    text.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => format!("{}={}", sweep(key), sweep(value)),
+            None => sweep(pair),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub async fn run(args: Args) -> ExitCode {
                 options.ca_cert = ca;
             }
             Err(error) => {
-                eprintln!("error: {}", error.report());
+                eprintln!("error: {}", crate::output::error_line(&error));
                 return ExitCode::from(exit::INVALID);
             }
         }

@@ -190,14 +190,29 @@ fn trust_roots(trust: Option<&str>, ca_cert: &[PathBuf]) -> Result<TrustRoots, E
     }
 }
 
-/// The REST key pair from `--api-key` (or INSTAMED_API_KEY) and INSTAMED_API_SECRET (or
+/// Where `void` and the commands like it take the REST key: `INSTAMED_API_KEY` or `--api-key`.
+pub const API_KEY_FROM: KeyFrom = KeyFrom {
+    key: "INSTAMED_API_KEY or --api-key",
+    flag: "--api-key",
+};
+
+/// Where a command takes a REST key pair from, for its refusals to name what the user typed.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyFrom {
+    /// Where the key is given (`INSTAMED_API_KEY or --api-key`).
+    pub key: &'static str,
+    /// The flag that takes the key, or the pair as `KEY:SECRET`.
+    pub flag: &'static str,
+}
+
+/// The REST key pair from `key` (given where `from` says) and INSTAMED_API_SECRET (or
 /// `--api-secret`).
 ///
 /// `serve` prints its demo pair as `api-key: KEY:SECRET`, the form its own `--api-key` takes;
 /// so a key given as `KEY:SECRET` with no secret apart is that pair, split at its first colon.
 /// A secret given apart wins, and the key is then taken whole: a key with a colon in it stays
 /// usable.
-pub fn api_key(key: Option<&str>, secret: Option<&str>) -> Result<ApiKey, Error> {
+pub fn api_key(key: Option<&str>, secret: Option<&str>, from: KeyFrom) -> Result<ApiKey, Error> {
     let refused = |reason: String| Error::InvalidConfig {
         reason,
         source: None,
@@ -205,14 +220,10 @@ pub fn api_key(key: Option<&str>, secret: Option<&str>) -> Result<ApiKey, Error>
     let key = match key {
         Some(key) if !key.is_empty() => key,
         Some(_) => {
-            return Err(refused(
-                "the API key is empty: set INSTAMED_API_KEY or --api-key".into(),
-            ));
+            return Err(refused(format!("the API key is empty: set {}", from.key)));
         }
         None => {
-            return Err(refused(
-                "the API key is missing: set INSTAMED_API_KEY or --api-key".into(),
-            ));
+            return Err(refused(format!("the API key is missing: set {}", from.key)));
         }
     };
     match (secret, key.split_once(':')) {
@@ -223,24 +234,25 @@ pub fn api_key(key: Option<&str>, secret: Option<&str>) -> Result<ApiKey, Error>
         (None, Some((key, secret))) if !key.is_empty() && !secret.is_empty() => {
             Ok(ApiKey::new(key, secret))
         }
-        (None, Some(_)) => Err(refused(
-            "the API key is given as KEY:SECRET with an empty part: give both".into(),
-        )),
-        (None, None) => Err(refused(
-            "the API secret is missing: set INSTAMED_API_SECRET, or give the pair as \
-             --api-key KEY:SECRET"
-                .into(),
-        )),
+        (None, Some(_)) => Err(refused(format!(
+            "{} is given as KEY:SECRET with an empty part: give both",
+            from.flag
+        ))),
+        (None, None) => Err(refused(format!(
+            "the API secret is missing: set INSTAMED_API_SECRET, or give the pair as {} \
+             KEY:SECRET",
+            from.flag
+        ))),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::api_key;
+    use super::{API_KEY_FROM, api_key};
     use instamed_soap::ApiKey;
 
     fn pair(key: Option<&str>, secret: Option<&str>) -> Result<ApiKey, String> {
-        api_key(key, secret).map_err(|error| error.to_string())
+        api_key(key, secret, API_KEY_FROM).map_err(|error| error.to_string())
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub async fn record(args: RecordArgs) -> ExitCode {
     let upstream = match upstream(&args) {
         Ok(upstream) => upstream,
         Err(error) => {
-            eprintln!("error: {}", error.report());
+            eprintln!("error: {}", crate::output::error_line(&error));
             return ExitCode::from(exit::INVALID);
         }
     };
@@ -233,7 +233,7 @@ pub async fn replay(args: ReplayArgs) -> ExitCode {
     match expected_credentials(&args) {
         Ok(credentials) => options.credentials = credentials,
         Err(error) => {
-            eprintln!("error: {}", error.report());
+            eprintln!("error: {}", crate::output::error_line(&error));
             return ExitCode::from(exit::INVALID);
         }
     }
@@ -267,7 +267,15 @@ fn expected_credentials(
     }
     if let Some(key) = &args.expect_api_key {
         let secret = std::env::var("INSTAMED_API_SECRET").ok();
-        expected = expected.with_api_key(crate::connection::api_key(Some(key), secret.as_deref())?);
+        let from = crate::connection::KeyFrom {
+            key: "--expect-api-key",
+            flag: "--expect-api-key",
+        };
+        expected = expected.with_api_key(crate::connection::api_key(
+            Some(key),
+            secret.as_deref(),
+            from,
+        )?);
     }
     Ok(expected)
 }

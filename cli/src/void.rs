@@ -225,6 +225,7 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
         builder = builder.api_key(crate::connection::api_key(
             args.api_key.as_deref(),
             secret.as_deref(),
+            crate::connection::API_KEY_FROM,
         )?);
     } else {
         let account = args.account_id.clone().or(profile.account_id.clone());

@@ -280,12 +280,17 @@ fn check_answer(answer: &Response<Bytes>) -> Result<(), Error> {
     Ok(())
 }
 
+/// How much of a body [`excerpt`] reads.
+const EXCERPT_BYTES: usize = 4096;
+
 /// The start of a body as text, for an error message: 4 KiB, which the redactor cleans of
 /// secrets and then cuts to its excerpt length, so that a secret is never cut in half and shown
-/// in part.
+/// in part. Nothing for a body that is not UTF-8 (see `sensitive::utf8_text`).
 fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
-    text.chars()
+    let cut = body.len() > EXCERPT_BYTES;
+    crate::sensitive::utf8_text(&body[..body.len().min(EXCERPT_BYTES)], cut)
+        .unwrap_or_default()
+        .chars()
         .filter(|c| !c.is_control() || *c == ' ')
         .collect()
 }

@@ -88,6 +88,23 @@ pub fn redacted_url(url: &str) -> String {
     shown(&url).into_owned()
 }
 
+/// `bytes` as text when they are UTF-8; `None` otherwise. With `cut`, `bytes` are the start of
+/// a text, and a character cut short at their end is left out.
+///
+/// Text that is not UTF-8 is never shown as lossy text: a password echoed in UTF-16 or
+/// Latin-1 would lose its non-ASCII characters to U+FFFD, the sweep (which finds a secret
+/// whole, in the encodings a text format writes) would no longer know it, and the rest of it
+/// would be printed. The client reads only UTF-8 answers, so such a body is refused anyway.
+pub(crate) fn utf8_text(bytes: &[u8], cut: bool) -> Option<&str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(error) if cut && error.error_len().is_none() => {
+            std::str::from_utf8(&bytes[..error.valid_up_to()]).ok()
+        }
+        Err(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,8 +92,22 @@ impl Secrets {
         }
     }
 
-    /// Adds `secret` (an empty one is ignored).
+    /// Adds `secret` (an empty one is ignored), and, when it is not ASCII, its UTF-8 bytes
+    /// read as Latin-1 (`é` as `Ã©`), with and without the C1 control characters that reading
+    /// gives (which a shown line leaves out): HTTP Basic credentials are decoded as Latin-1 by
+    /// many servers (RFC 7617 leaves the charset to them), and one that echoes them in a UTF-8
+    /// page writes the password so. Unknown, the rest of the password would be shown.
     pub fn insert(&mut self, secret: &str) {
+        self.insert_one(secret);
+        if !secret.is_ascii() {
+            let latin1: String = secret.bytes().map(char::from).collect();
+            let printable: String = latin1.chars().filter(|c| !c.is_control()).collect();
+            self.insert_one(&latin1);
+            self.insert_one(&printable);
+        }
+    }
+
+    fn insert_one(&mut self, secret: &str) {
         if secret.is_empty() || self.secrets.iter().any(|known| &**known == secret) {
             return;
         }
@@ -110,7 +124,7 @@ impl Secrets {
         self.secrets.push(secret.into());
     }
 
-    /// How many secrets there are.
+    /// How many secrets there are (a secret that is not ASCII counts with its Latin-1 readings).
     pub fn len(&self) -> usize {
         self.secrets.len()
     }

@@ -88,3 +88,50 @@ fn credentials_that_cut_the_host_part_short_are_refused_too() {
         }
     }
 }
+
+/// Review of issue 22: the one sign-in check (`Credentials::admits`) left the rule "an
+/// `Authorization` given twice admits nothing" to each server, and only the replaying server
+/// kept it: the simulator read the first header and let a request signed twice in, which the
+/// replaying server, checking the same account, refused. Both now ask the client's one check,
+/// which takes the headers whole, as `ApiKey::admits` does.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authorization_given_twice_admits_nothing_at_the_simulator_as_at_replay() {
+    use http::header::AUTHORIZATION;
+    use http::{HeaderMap, HeaderValue, Method, StatusCode};
+    use instamed_soap_simulator::{Simulator, SimulatorConfig};
+    use instamed_soap_test_support::raw_https::{basic, send};
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let good = basic();
+    let bad = "Basic d3Jvbmc6d3Jvbmc=";
+    let path = "/payment/service.asmx";
+    let single = send(
+        &simulator,
+        Method::GET,
+        path,
+        &[("authorization", &good)],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(single.status, StatusCode::OK, "{}", single.body);
+    for twice in [[&good[..], bad], [bad, &good[..]], [&good[..], &good[..]]] {
+        let headers = [("authorization", twice[0]), ("authorization", twice[1])];
+        let answer = send(&simulator, Method::GET, path, &headers, "")
+            .await
+            .unwrap();
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{twice:?}");
+    }
+    simulator.shutdown().await;
+
+    // The one check, which the replaying server's `ExpectedCredentials` asks too.
+    let account = Credentials::new(
+        instamed_soap_simulator::DEMO_ACCOUNT_ID,
+        instamed_soap_simulator::DEMO_PASSWORD,
+    );
+    let mut headers = HeaderMap::new();
+    headers.append(AUTHORIZATION, HeaderValue::from_str(&good).unwrap());
+    assert!(account.admits(&headers));
+    headers.append(AUTHORIZATION, HeaderValue::from_static(bad));
+    assert!(!account.admits(&headers));
+    assert!(!account.admits(&HeaderMap::new()));
+}

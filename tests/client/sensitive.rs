@@ -509,3 +509,38 @@ fn the_leaks_are_what_the_detector_finds() {
         .is_empty()
     );
 }
+
+/// Review of issue 22: an HTTP error's message now quotes its body, but the excerpt was swept
+/// only as written, where the wire view reads each value of a body in its format first. A JSON
+/// error body holding a leak in an encoding of its own (XML-escaped, say) is a leak encoded
+/// twice, which the plain sweep cannot read: all of the password but what differed was shown
+/// in the error line, `--json` and the ledger's detail. Both now sweep a body by the one path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_error_quoting_a_json_body_shows_no_leak() {
+    let echoed = Arc::new(Mutex::new(String::new()));
+    let server = Server::start({
+        let echoed = echoed.clone();
+        move |_| {
+            let message = format!("Refused for {}", echoed.lock().unwrap());
+            let body = serde_json::json!({ "Message": message }).to_string();
+            support::Reply::new(500, "application/json; charset=utf-8", body)
+        }
+    })
+    .await;
+    let mut failures = Vec::new();
+    for protocol in [Protocol::Soap11, Protocol::Rest] {
+        let client = client(&server, protocol);
+        for leak in leaks::leaks() {
+            *echoed.lock().unwrap() = leak.written.clone();
+            let Err(error) = client.void(&request()).await else {
+                panic!("an HTTP 500 is an error");
+            };
+            let said = format!("{error}\n{}\n{error:?}", error.report());
+            let found = leaks::leaked(&said);
+            if !found.is_empty() {
+                failures.push(format!("{protocol:?}, {}: {found:?} in {said}", leak.name));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -951,3 +951,60 @@ fn every_outcome_is_documented_once_and_listed_in_help() {
         );
     }
 }
+
+/// Review of issue 22: `replay`, `record` and `bench` printed a setting they refused as a
+/// client's ("error: invalid client configuration: …", though `replay` builds no client), and
+/// `replay --expect-api-key` named the flags of `void` (`--api-key KEY:SECRET`, which `replay`
+/// does not take) for a key pair it could not complete. Each now says the reason once, as
+/// `void` does, naming the flag typed.
+#[test]
+fn replay_record_and_bench_name_their_own_flags_in_one_error_line() {
+    let cassettes = tempfile::tempdir().unwrap();
+    let dir = cassettes.path().to_str().unwrap().to_owned();
+    let replay = |extra: &[&str]| {
+        isolated::instamed_soap()
+            .args(["replay", &dir, "--plain-http"])
+            .args(extra)
+            .env_remove("INSTAMED_PASSWORD")
+            .env_remove("INSTAMED_API_SECRET")
+            .env_remove("INSTAMED_API_KEY")
+            .output()
+            .unwrap()
+    };
+    let record = isolated::instamed_soap()
+        .args(["record", "--cassettes", &dir, "--plain-http"])
+        .env_remove("INSTAMED_ENDPOINT")
+        .output()
+        .unwrap();
+    let bench = isolated::instamed_soap()
+        .args([
+            "bench",
+            "--endpoint",
+            "https://127.0.0.1:9/payment/service.asmx",
+        ])
+        .args(["--proxy", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    let runs = [
+        (bench, "--no-raw"),
+        (
+            replay(&["--expect-api-key", "demo-api-key"]),
+            "--expect-api-key",
+        ),
+        (replay(&["--expect-api-key", ""]), "--expect-api-key"),
+        (
+            replay(&["--expect-account-id", "acct@clinic"]),
+            "--expect-password-file",
+        ),
+        (record, "--upstream"),
+    ];
+    for (out, flag) in &runs {
+        assert_eq!(code(out), 2, "{}", described(out));
+        let stderr = lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains(flag), "{flag} is not named: {stderr}");
+        assert!(!stderr.contains("client configuration"), "{stderr}");
+        assert!(!stderr.contains("--api-key"), "{stderr}");
+    }
+}

@@ -40,14 +40,8 @@ impl ExpectedCredentials {
                 .as_ref()
                 .is_none_or(|pair| pair.admits(request.headers));
         }
-        let Some(account) = &self.account else {
-            return true;
-        };
-        // An Authorization given twice admits nothing, as an API key pair given twice.
-        let mut values = request.headers.get_all(http::header::AUTHORIZATION).iter();
-        match (values.next(), values.next()) {
-            (Some(value), None) => account.admits(value.as_bytes()),
-            _ => false,
-        }
+        self.account
+            .as_ref()
+            .is_none_or(|account| account.admits(request.headers))
     }
 }

@@ -4,7 +4,7 @@
 //! Which user name the service wants is not known: the documented account ID, or (as one
 //! production client sent) only its part before `@`. The simulator accepts both.
 
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 
 use instamed_soap::{ApiKey, Credentials};
 
@@ -23,15 +23,13 @@ impl Accounts {
         Self { accounts }
     }
 
-    /// Whether an `Authorization` header signs in one of the accounts.
-    pub(crate) fn admits(&self, header: Option<&HeaderValue>) -> bool {
-        let Some(header) = header else {
-            return false;
-        };
+    /// Whether `headers` sign in one of the accounts (see [`Credentials::admits`]: one
+    /// `Authorization`, either user-name form).
+    pub(crate) fn admits(&self, headers: &HeaderMap) -> bool {
         // Every account is checked, with no early exit, so timing says little about which
         // part of a guess was right.
         self.accounts.iter().fold(false, |admitted, account| {
-            admitted | account.admits(header.as_bytes())
+            admitted | account.admits(headers)
         })
     }
 }
@@ -65,25 +63,39 @@ mod tests {
     use super::*;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as BASE64;
+    use http::HeaderValue;
 
-    fn header(user_password: &str) -> HeaderValue {
-        HeaderValue::from_str(&format!("Basic {}", BASE64.encode(user_password))).unwrap()
+    fn signed(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                http::header::AUTHORIZATION,
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    fn header(user_password: &str) -> String {
+        format!("Basic {}", BASE64.encode(user_password))
     }
 
     #[test]
     fn admits_the_account_id_or_its_local_part_with_the_right_password() {
         let accounts = Accounts::new(&[("acct@clinic".to_owned(), "pa:ss".to_owned())]);
-        assert!(accounts.admits(Some(&header("acct@clinic:pa:ss"))));
-        assert!(accounts.admits(Some(&header("acct:pa:ss"))));
-        assert!(!accounts.admits(Some(&header("acct@clinic:pa:s"))));
-        assert!(!accounts.admits(Some(&header("acct@clinic:pa:sss"))));
-        assert!(!accounts.admits(Some(&header("acct@clinic:"))));
-        assert!(!accounts.admits(Some(&header("clinic:pa:ss"))));
-        assert!(!accounts.admits(None));
-        assert!(!accounts.admits(Some(&HeaderValue::from_static("Bearer x"))));
-        assert!(!accounts.admits(Some(&HeaderValue::from_static("Basic !!!"))));
+        assert!(accounts.admits(&signed(&[&header("acct@clinic:pa:ss")])));
+        assert!(accounts.admits(&signed(&[&header("acct:pa:ss")])));
+        assert!(!accounts.admits(&signed(&[&header("acct@clinic:pa:s")])));
+        assert!(!accounts.admits(&signed(&[&header("acct@clinic:pa:sss")])));
+        assert!(!accounts.admits(&signed(&[&header("acct@clinic:")])));
+        assert!(!accounts.admits(&signed(&[&header("clinic:pa:ss")])));
+        assert!(!accounts.admits(&signed(&[])));
+        assert!(!accounts.admits(&signed(&["Bearer x"])));
+        assert!(!accounts.admits(&signed(&["Basic !!!"])));
         let lower = format!("basic {}", BASE64.encode("acct:pa:ss"));
-        assert!(accounts.admits(Some(&HeaderValue::from_str(&lower).unwrap())));
+        assert!(accounts.admits(&signed(&[&lower])));
+        let right = header("acct@clinic:pa:ss");
+        assert!(!accounts.admits(&signed(&[&right, &right])));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, HOST, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -111,7 +111,7 @@ async fn route(
     if rest::is_rest_path(uri.path()) {
         return rest::route(shared, method, uri.path(), headers, body).await;
     }
-    if !shared.accounts.admits(headers.get(AUTHORIZATION)) {
+    if !shared.accounts.admits(headers) {
         return Ok(unauthorized());
     }
     let path = uri.path();
