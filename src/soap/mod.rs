@@ -22,7 +22,7 @@ mod version;
 mod write;
 
 pub(crate) use envelope::encode_element;
-pub use envelope::{Answer, UnreadableEnvelope, decode, encode};
+pub use envelope::{Answer, UnreadableEnvelope, decode, encode, encode_response};
 pub use escape::{escaped, escaped_attribute, push_escaped};
 pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};
 pub use operation::Operation;

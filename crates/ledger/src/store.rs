@@ -133,6 +133,8 @@ pub struct Entry {
     pub transaction_status: Option<String>,
     /// `PrimaryTransactionStatus` read.
     pub primary_transaction_status: Option<String>,
+    /// `ResponseCode` read.
+    pub response_code: Option<String>,
     /// What the answer said, cleaned of secrets by the client.
     pub detail: String,
     /// Who settled it by hand, when a person did.
@@ -158,6 +160,7 @@ impl Entry {
             finished: row.get::<_, Option<i64>>("finished_ms")?.map(at),
             transaction_status: row.get("transaction_status")?,
             primary_transaction_status: row.get("primary_transaction_status")?,
+            response_code: row.get("response_code")?,
             detail: row.get("detail")?,
             settled_by: row.get("settled_by")?,
             settled_note: row.get("settled_note")?,
@@ -761,7 +764,7 @@ fn select(
 ) -> Result<Vec<Entry>, rusqlite::Error> {
     let mut select = conn.prepare_cached(&format!(
         "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
-                finished_ms, transaction_status, primary_transaction_status, detail,
+                finished_ms, transaction_status, primary_transaction_status, response_code, detail,
                 settled_by, settled_note
          FROM intents WHERE {condition}"
     ))?;

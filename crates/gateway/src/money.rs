@@ -1,0 +1,480 @@
+//! Voids and refunds through the ledger, once per payment however many ERP requests ask.
+//!
+//! Requests about one payment take turns (a lock per payment, held while the ledger decides
+//! and the request is out), so an ERP's parallel retries find the first one's answer in the
+//! ledger and send nothing. The ledger's SQLite work runs on blocking threads, never on the
+//! runtime's workers.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use instamed_soap::{Client, Error, RefundRequest, TransactionId, VoidConfirmation, VoidRequest};
+use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, Standing, Verdict};
+
+/// How many rounds of reconciliation a background task runs (each one the client's own
+/// attempts with back-off) before leaving the void open for the ERP's next request.
+const RECONCILE_ROUNDS: u32 = 5;
+
+/// What InstaMed's answer said about a payment, as the ERP is told it again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Statuses {
+    pub transaction_status: Option<String>,
+    pub primary_transaction_status: Option<String>,
+    pub response_code: Option<String>,
+    pub response_message: Option<String>,
+    /// The payment's ID for a void; the refund's own for a refund.
+    pub transaction_id: Option<String>,
+    pub authorization_number: Option<String>,
+}
+
+/// What became of a void.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VoidAnswer {
+    /// The payment is voided (by this request, an earlier one, or proved by reconciliation).
+    Voided(Statuses),
+    /// InstaMed refused it, on statuses about this payment (already voided before, not
+    /// voidable, unknown payment, declined): recorded, and the answer to every repeat.
+    Refused(Verdict, Statuses),
+    /// Nobody knows yet: a void may have gone through. Reconciling in the background.
+    Unknown,
+    /// Nothing reached InstaMed: safe to ask again.
+    NotSent(String),
+    /// InstaMed rejected the request as such (or the gateway's credentials): it will fail
+    /// again as it is.
+    Rejected(String),
+    /// The ledger cannot be read or written: nothing was sent.
+    Ledger(String),
+}
+
+/// What became of a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefundAnswer {
+    /// Refunded, by this request or (the same amount) an earlier one.
+    Refunded(Statuses),
+    /// InstaMed refused it on statuses: nothing was refunded.
+    Refused(Statuses),
+    /// A refund of the payment may have been made and nobody knows: never sent again by
+    /// software; a person settles it (`instamed-soap ledger settle`).
+    OnHold { entry: Option<i64> },
+    /// A refund of another amount was made: nothing sent.
+    AlreadyRefunded {
+        entry: i64,
+        refund_id: Option<String>,
+    },
+    /// A void of the payment may have gone through: reconciling it first.
+    VoidUnsettled,
+    /// Nothing reached InstaMed: safe to ask again.
+    NotSent(String),
+    /// InstaMed rejected the request as such.
+    Rejected(String),
+    /// The ledger cannot be read or written: nothing was sent.
+    Ledger(String),
+}
+
+/// The money-moving half of the gateway.
+pub(crate) struct Money {
+    ledger: Arc<Ledger>,
+    client: Client,
+    retry_after: Duration,
+    /// One lock per payment with a request in the gateway; removed when the last one leaves.
+    payments: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Payments whose void a background task is reconciling.
+    reconciling: Mutex<HashSet<String>>,
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+}
+
+impl Money {
+    pub(crate) fn new(ledger: Ledger, client: Client, retry_after: Duration) -> Self {
+        Self {
+            ledger: Arc::new(ledger),
+            client,
+            retry_after,
+            payments: Mutex::new(HashMap::new()),
+            reconciling: Mutex::new(HashSet::new()),
+            tasks: Mutex::new(tokio::task::JoinSet::new()),
+        }
+    }
+
+    pub(crate) fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// Voids `request`'s payment once.
+    pub(crate) async fn void(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+        let key = key(request.payment());
+        if self.is_reconciling(&key) {
+            return VoidAnswer::Unknown;
+        }
+        let turn = self.turn(&key);
+        let answer = {
+            let _held = turn.lock().await;
+            // The request before this one may have left the void to a reconciliation.
+            if self.is_reconciling(&key) {
+                VoidAnswer::Unknown
+            } else {
+                self.void_in_turn(request).await
+            }
+        };
+        self.leave(&key, turn);
+        answer
+    }
+
+    async fn void_in_turn(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+        let payment = request.payment().clone();
+        let ledger = self.ledger.clone();
+        let standing = off_runtime(async move { ledger.standing(&payment) }).await;
+        match standing {
+            Some(Ok(standing)) => {
+                if let Some(refused) = recorded_refusal(&standing) {
+                    return VoidAnswer::Refused(verdict_of(refused), statuses_of(refused));
+                }
+            }
+            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
+            None => return VoidAnswer::Ledger("the ledger's thread failed".to_owned()),
+        }
+        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let result = off_runtime(async move { ledger.void(&client, &sent).await }).await;
+        let guarded = match result {
+            Some(Ok(guarded)) => guarded,
+            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
+            // The thread died after the intent may have been written: nobody knows.
+            None => {
+                self.reconcile_later(request);
+                return VoidAnswer::Unknown;
+            }
+        };
+        match guarded {
+            Guarded::Known(entry) => match entry.verdict {
+                Some(Verdict::AlreadyVoided) => {
+                    VoidAnswer::Refused(Verdict::AlreadyVoided, statuses_of(&entry))
+                }
+                _ => VoidAnswer::Voided(voided_statuses(&entry)),
+            },
+            Guarded::Sent(Ok(confirmation)) => VoidAnswer::Voided(confirmed(&confirmation)),
+            Guarded::Sent(Err(error)) => self.void_failed(request, &error),
+            // A void is never held by the refund rules; whatever else comes is no proof.
+            _ => {
+                self.reconcile_later(request);
+                VoidAnswer::Unknown
+            }
+        }
+    }
+
+    fn void_failed(self: &Arc<Self>, request: VoidRequest, error: &Error) -> VoidAnswer {
+        if error.outcome_unknown() {
+            self.reconcile_later(request);
+            return VoidAnswer::Unknown;
+        }
+        if let Some(refusal) = error.refusal() {
+            let verdict = match error {
+                Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
+                Error::NotVoidable(_) => Verdict::NotVoidable,
+                Error::UnknownTransaction(_) => Verdict::UnknownPayment,
+                _ => Verdict::Declined,
+            };
+            return VoidAnswer::Refused(
+                verdict,
+                Statuses {
+                    transaction_status: refusal.transaction_status.clone(),
+                    primary_transaction_status: refusal.primary_transaction_status.clone(),
+                    response_code: refusal.response_code.clone(),
+                    response_message: refusal.response_message.clone(),
+                    transaction_id: Some(request.payment().as_str().to_owned()),
+                    authorization_number: None,
+                },
+            );
+        }
+        if error.never_sent() {
+            VoidAnswer::NotSent(chain(error))
+        } else {
+            VoidAnswer::Rejected(chain(error))
+        }
+    }
+
+    /// Refunds `request.amount()` of its payment once.
+    pub(crate) async fn refund(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+        let key = key(request.payment());
+        let turn = self.turn(&key);
+        let answer = {
+            let _held = turn.lock().await;
+            self.refund_in_turn(request).await
+        };
+        self.leave(&key, turn);
+        answer
+    }
+
+    async fn refund_in_turn(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let result = off_runtime(async move { ledger.refund(&client, &sent, None).await }).await;
+        let guarded = match result {
+            Some(Ok(guarded)) => guarded,
+            Some(Err(error)) => return RefundAnswer::Ledger(chain(&error)),
+            // The intent may be on disk and the refund out: the ledger holds it for a person.
+            None => return RefundAnswer::OnHold { entry: None },
+        };
+        match guarded {
+            Guarded::Known(entry) => RefundAnswer::Refunded(Statuses {
+                transaction_status: entry.transaction_status.clone(),
+                primary_transaction_status: entry.primary_transaction_status.clone(),
+                response_code: entry.response_code.clone(),
+                response_message: None,
+                transaction_id: entry.refund_id.clone(),
+                authorization_number: None,
+            }),
+            Guarded::OnHold(entry) => RefundAnswer::OnHold {
+                entry: Some(entry.id),
+            },
+            Guarded::AlreadyRefunded(entry) => RefundAnswer::AlreadyRefunded {
+                entry: entry.id,
+                refund_id: entry.refund_id.clone(),
+            },
+            Guarded::VoidUnsettled(_) => {
+                let void = VoidRequest::new(request.outlet().clone(), request.payment().clone());
+                self.reconcile_later(void);
+                RefundAnswer::VoidUnsettled
+            }
+            Guarded::Sent(Ok(receipt)) => RefundAnswer::Refunded(Statuses {
+                transaction_status: Some(receipt.transaction_status.clone()),
+                primary_transaction_status: receipt.primary_transaction_status.clone(),
+                response_code: receipt.response_code.clone(),
+                response_message: receipt.response_message.clone(),
+                transaction_id: Some(receipt.refund_id.clone()),
+                authorization_number: receipt.authorization_number.clone(),
+            }),
+            Guarded::Sent(Err(error)) => refund_failed(&error, &request),
+            _ => RefundAnswer::OnHold { entry: None },
+        }
+    }
+
+    /// Reconciles `request`'s void in the background, once at a time per payment; meanwhile
+    /// every request about the payment is told the outcome is open.
+    fn reconcile_later(self: &Arc<Self>, request: VoidRequest) {
+        let key = key(request.payment());
+        if !self
+            .reconciling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone())
+        {
+            return;
+        }
+        let money = self.clone();
+        let task = async move {
+            let turn = money.turn(&key);
+            {
+                let _held = turn.lock().await;
+                for round in 0..RECONCILE_ROUNDS {
+                    tokio::time::sleep(money.retry_after / 2).await;
+                    let (ledger, client, sent) =
+                        (money.ledger.clone(), money.client.clone(), request.clone());
+                    let result =
+                        off_runtime(async move { ledger.reconcile(&client, &sent).await }).await;
+                    let settled = match &result {
+                        Some(Ok(Guarded::Sent(Err(error)))) => {
+                            !(error.outcome_unknown() || error.never_sent())
+                        }
+                        Some(Ok(_)) => true,
+                        Some(Err(_)) | None => false,
+                    };
+                    tracing::info!(
+                        payment = %request.payment(),
+                        round,
+                        settled,
+                        "reconciling a void of unknown outcome"
+                    );
+                    if settled {
+                        break;
+                    }
+                }
+            }
+            money
+                .reconciling
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            money.leave(&key, turn);
+        };
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        // Finished tasks are let go of here, so the set does not grow with the payments.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    /// How many payments are being reconciled now.
+    #[allow(dead_code)] // read by the metrics (the next slice)
+    pub(crate) fn open_outcomes(&self) -> usize {
+        self.reconciling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Stops the background reconciliations: a void they leave open stays open in the ledger,
+    /// and the next request about its payment (or the next start) reconciles it.
+    pub(crate) async fn stop(&self) {
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    fn is_reconciling(&self, key: &str) -> bool {
+        self.reconciling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(key)
+    }
+
+    /// The lock requests about `key` take turns on.
+    fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.payments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Lets go of `turn`, forgetting the payment's lock when nobody else holds it.
+    fn leave(&self, key: &str, turn: Arc<tokio::sync::Mutex<()>>) {
+        let mut payments = self.payments.lock().unwrap_or_else(|e| e.into_inner());
+        drop(turn);
+        if payments
+            .get(key)
+            .is_some_and(|left| Arc::strong_count(left) == 1)
+        {
+            payments.remove(key);
+        }
+    }
+}
+
+fn refund_failed(error: &Error, request: &RefundRequest) -> RefundAnswer {
+    if error.outcome_unknown() {
+        // The ledger recorded it refund_unknown: held for a person, as every repeat is told.
+        return RefundAnswer::OnHold { entry: None };
+    }
+    if let Some(refusal) = error.refusal() {
+        return RefundAnswer::Refused(Statuses {
+            transaction_status: refusal.transaction_status.clone(),
+            primary_transaction_status: refusal.primary_transaction_status.clone(),
+            response_code: refusal.response_code.clone(),
+            response_message: refusal.response_message.clone(),
+            transaction_id: Some(request.payment().as_str().to_owned()),
+            authorization_number: None,
+        });
+    }
+    if error.never_sent() {
+        RefundAnswer::NotSent(chain(error))
+    } else {
+        RefundAnswer::Rejected(chain(error))
+    }
+}
+
+/// The refusal the ledger recorded for the payment's latest void, when nothing proved it
+/// voided since: InstaMed's statuses said no, so asking again would only hear it again.
+fn recorded_refusal(standing: &Standing) -> Option<&Entry> {
+    if standing.voided().is_some() {
+        return None;
+    }
+    standing
+        .entries
+        .iter()
+        .rev()
+        .find(|entry| entry.action == Action::Void)
+        .filter(|entry| {
+            matches!(
+                entry.verdict,
+                Some(Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined)
+            )
+        })
+}
+
+fn verdict_of(entry: &Entry) -> Verdict {
+    entry.verdict.unwrap_or(Verdict::Declined)
+}
+
+/// What the ledger recorded of an answer.
+fn statuses_of(entry: &Entry) -> Statuses {
+    Statuses {
+        transaction_status: entry.transaction_status.clone(),
+        primary_transaction_status: entry.primary_transaction_status.clone(),
+        response_code: entry.response_code.clone(),
+        response_message: None,
+        transaction_id: Some(entry.payment.clone()),
+        authorization_number: None,
+    }
+}
+
+/// A payment the ledger knows voided: a completed void (`C`) of a voided payment (`V`),
+/// whatever the proving answer's own words were (a reconciliation's "already voided").
+fn voided_statuses(entry: &Entry) -> Statuses {
+    Statuses {
+        transaction_status: Some("C".to_owned()),
+        primary_transaction_status: Some("V".to_owned()),
+        response_code: entry
+            .response_code
+            .clone()
+            .filter(|_| entry.transaction_status.as_deref() == Some("C")),
+        response_message: None,
+        transaction_id: Some(entry.payment.clone()),
+        authorization_number: None,
+    }
+}
+
+fn confirmed(confirmation: &VoidConfirmation) -> Statuses {
+    match confirmation {
+        VoidConfirmation::Voided(receipt) | VoidConfirmation::VoidedOnRetry { receipt, .. } => {
+            Statuses {
+                transaction_status: Some(receipt.transaction_status.clone()),
+                primary_transaction_status: Some(receipt.primary_transaction_status.clone()),
+                response_code: receipt.response_code.clone(),
+                response_message: receipt.response_message.clone(),
+                transaction_id: Some(
+                    receipt
+                        .transaction_id
+                        .clone()
+                        .unwrap_or_else(|| receipt.payment.as_str().to_owned()),
+                ),
+                authorization_number: receipt.authorization_number.clone(),
+            }
+        }
+        // An earlier void of ours went through: the payment is voided.
+        _ => Statuses {
+            transaction_status: Some("C".to_owned()),
+            primary_transaction_status: Some("V".to_owned()),
+            ..Statuses::default()
+        },
+    }
+}
+
+/// The key a payment is filed under, as the ledger files it: without regard to case.
+pub(crate) fn key(payment: &TransactionId) -> String {
+    payment.as_str().trim().to_ascii_uppercase()
+}
+
+/// Runs `work` on a blocking thread, driving it with the runtime's I/O there, so that the
+/// ledger's SQLite calls (and their flushes) never hold a runtime worker. `None` if it
+/// panicked.
+async fn off_runtime<T, F>(work: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(work))
+        .await
+        .ok()
+}
+
+/// An error with its causes, for a fault's reason (the client took secrets out already).
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,241 @@
+//! The gateway's HTTP side: routes, sign-in, the body cap, one log line per request.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use instamed_soap_ledger::Ledger;
+use instamed_soap_listener::{Abort, BodyRefused, Handler, Listening, milliseconds, read_body};
+
+use crate::money::Money;
+use crate::{Clients, GatewayConfig, GatewayError, Tls, Upstream};
+
+/// Where InstaMed's contract is served, as InstaMed serves it.
+const SOAP_PATH: &str = "/payment/service.asmx";
+/// The JSON API's root.
+const API_PATH: &str = "/v1";
+/// Prometheus text.
+const METRICS_PATH: &str = "/metrics";
+
+/// The gateway: [`Gateway::start`] serves it.
+#[derive(Debug)]
+pub struct Gateway;
+
+/// A running gateway: its addresses, and its graceful stop.
+#[derive(Debug)]
+pub struct Running {
+    listening: Listening,
+    money: Arc<Money>,
+}
+
+struct Service {
+    clients: Arc<Clients>,
+    money: Arc<Money>,
+    upstream: Upstream,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Money").finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Opens the ledger and starts serving on the current Tokio runtime (multi-threaded: the
+    /// ledger's work runs on its blocking threads).
+    pub async fn start(config: GatewayConfig) -> Result<Running, GatewayError> {
+        let GatewayConfig {
+            listen,
+            tls,
+            upstream,
+            ledger,
+            clients,
+            max_body_bytes,
+            retry_after,
+            limits,
+        } = config;
+        if clients.is_empty() {
+            return Err(GatewayError::NoClients);
+        }
+        if matches!(tls, Tls::PlainHttp) && !listen.ip().is_loopback() {
+            return Err(GatewayError::PlainHttpOffLoopback(listen));
+        }
+        let ledger = tokio::task::spawn_blocking(move || Ledger::open(&ledger))
+            .await
+            .map_err(|_| {
+                GatewayError::Ledger(instamed_soap_ledger::LedgerError::Busy {
+                    path: Default::default(),
+                })
+            })?
+            .map_err(GatewayError::Ledger)?
+            .with_command("gateway");
+        let money = Arc::new(Money::new(ledger, upstream.client.clone(), retry_after));
+        let service = Arc::new(Service {
+            clients: Arc::new(clients),
+            money: money.clone(),
+            upstream,
+            max_body_bytes,
+        });
+        let listening = match tls {
+            Tls::Certificate { server, host } => {
+                Listening::start_with_certificate(listen, server, host, service, limits).await
+            }
+            Tls::Generated { ca_out } => {
+                Listening::start_with(listen, true, ca_out.as_deref(), &[], service, limits).await
+            }
+            Tls::PlainHttp => {
+                Listening::start_with(listen, false, None, &[], service, limits).await
+            }
+        }
+        .map_err(GatewayError::Listen)?;
+        Ok(Running { listening, money })
+    }
+}
+
+impl Running {
+    /// InstaMed's contract: the URL an ERP puts where InstaMed's was.
+    pub fn soap_url(&self) -> String {
+        format!("{}{SOAP_PATH}", self.listening.origin())
+    }
+
+    /// The JSON API's root.
+    pub fn api_url(&self) -> String {
+        format!("{}{API_PATH}", self.listening.origin())
+    }
+
+    /// Prometheus text.
+    pub fn metrics_url(&self) -> String {
+        format!("{}{METRICS_PATH}", self.listening.origin())
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listening.local_addr()
+    }
+
+    /// The CA certificate to trust when the gateway made its own ([`Tls::Generated`]).
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.listening.ca_path()
+    }
+
+    /// Stops accepting, lets the requests in flight finish (their verdicts recorded), and
+    /// stops the background reconciliations, which leave what they had not settled open in the
+    /// ledger for the next start.
+    pub async fn stop(mut self) {
+        self.listening.stop().await;
+        self.money.stop().await;
+    }
+}
+
+impl Handler for Service {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let started = Instant::now();
+        let route = route(request.uri().path());
+        let (response, client, outcome) = self.route(route, request).await?;
+        // One line per request: never a header value, a body, a secret or a card number.
+        tracing::info!(
+            route,
+            client = client.as_deref().unwrap_or("-"),
+            status = response.status().as_u16(),
+            outcome,
+            elapsed_ms = milliseconds(started.elapsed()),
+            "request"
+        );
+        Ok(response)
+    }
+}
+
+/// The route a path belongs to, as logs and metrics name it (never the path itself, which
+/// may hold what a client put there).
+fn route(path: &str) -> &'static str {
+    match path {
+        "/health" => "health",
+        p if p.eq_ignore_ascii_case(SOAP_PATH) => "soap",
+        METRICS_PATH => "metrics",
+        p if p == API_PATH || p.starts_with("/v1/") => "api",
+        _ => "other",
+    }
+}
+
+type Answered = (Response<Full<Bytes>>, Option<String>, &'static str);
+
+impl Service {
+    async fn route(
+        &self,
+        route: &'static str,
+        request: Request<Incoming>,
+    ) -> Result<Answered, Abort> {
+        match (route, request.method()) {
+            ("health", &Method::GET | &Method::HEAD) => {
+                Ok((text(StatusCode::OK, "ok"), None, "ok"))
+            }
+            ("soap", &Method::POST) => {
+                let (parts, body) = request.into_parts();
+                let Some(client) = self.clients.authenticate(&parts.headers).await else {
+                    return Ok((unauthorized(), None, "unauthorized"));
+                };
+                let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
+                    Ok(body) => body,
+                    Err(BodyRefused::TooLarge) => {
+                        return Ok((
+                            text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+                            Some(client),
+                            "too_large",
+                        ));
+                    }
+                    Err(BodyRefused::TimedOut) => {
+                        return Ok((
+                            text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
+                            Some(client),
+                            "timed_out",
+                        ));
+                    }
+                    Err(_) => return Err(Abort("body_unreadable")),
+                };
+                let (response, outcome) =
+                    crate::soap::answer(&self.money, &self.upstream, &parts.headers, body).await;
+                Ok((response, Some(client), outcome))
+            }
+            ("soap", _) => {
+                if self.clients.authenticate(request.headers()).await.is_none() {
+                    return Ok((unauthorized(), None, "unauthorized"));
+                }
+                Ok((
+                    text(StatusCode::METHOD_NOT_ALLOWED, "POST a SOAP envelope"),
+                    None,
+                    "method_not_allowed",
+                ))
+            }
+            _ => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
+        }
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// 401 with a Basic challenge, as IIS answers a request without the right credentials.
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut response = text(
+        StatusCode::UNAUTHORIZED,
+        "sign in with the client's name and secret",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Basic realm=\"instamed-soap gateway\""),
+    );
+    response
+}
