@@ -8,6 +8,7 @@ mod cli_secrets;
 mod completions;
 mod contract_verify;
 mod exit_codes;
+mod gateway;
 mod import_har;
 mod input_files;
 mod isolated;

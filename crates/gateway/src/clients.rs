@@ -180,11 +180,12 @@ impl Clients {
             .unwrap_or_else(|e| e.into_inner())
             .get(&name)
             .cloned();
-        if let Some(known) = remembered {
-            // `verify` compares in constant time.
-            return hmac::verify(&self.key, secret.as_bytes(), known.as_ref())
-                .is_ok()
-                .then_some(name);
+        // `verify` compares in constant time. A mismatch still pays Argon2 below: a wrong
+        // guess must cost the same whether or not the client signed in before.
+        if remembered
+            .is_some_and(|known| hmac::verify(&self.key, secret.as_bytes(), known.as_ref()).is_ok())
+        {
+            return Some(name);
         }
         let hash = hash.clone();
         let verified = tokio::task::spawn_blocking(move || {
