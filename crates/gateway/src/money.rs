@@ -41,9 +41,10 @@ pub(crate) enum VoidAnswer {
     Unknown,
     /// Nothing reached InstaMed: safe to ask again.
     NotSent(String),
-    /// InstaMed rejected the request as such (or the gateway's credentials): it will fail
-    /// again as it is.
+    /// InstaMed rejected the request as such: it will fail again as it is.
     Rejected(String),
+    /// InstaMed refused the gateway's own credentials: an operator's matter, not the ERP's.
+    CredentialsRefused,
     /// The ledger cannot be read or written: nothing was sent.
     Ledger(String),
 }
@@ -69,6 +70,8 @@ pub(crate) enum RefundAnswer {
     NotSent(String),
     /// InstaMed rejected the request as such.
     Rejected(String),
+    /// InstaMed refused the gateway's own credentials.
+    CredentialsRefused,
     /// The ledger cannot be read or written: nothing was sent.
     Ledger(String),
 }
@@ -188,6 +191,8 @@ impl Money {
         }
         if error.never_sent() {
             VoidAnswer::NotSent(chain(error))
+        } else if matches!(error, Error::AuthenticationRefused { .. }) {
+            VoidAnswer::CredentialsRefused
         } else {
             VoidAnswer::Rejected(chain(error))
         }
@@ -366,6 +371,8 @@ fn refund_failed(error: &Error, request: &RefundRequest) -> RefundAnswer {
     }
     if error.never_sent() {
         RefundAnswer::NotSent(chain(error))
+    } else if matches!(error, Error::AuthenticationRefused { .. }) {
+        RefundAnswer::CredentialsRefused
     } else {
         RefundAnswer::Rejected(chain(error))
     }

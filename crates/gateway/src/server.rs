@@ -38,6 +38,9 @@ struct Service {
     money: Arc<Money>,
     upstream: Upstream,
     max_body_bytes: usize,
+    /// `https` or `http`, and the listener's origin, for the addresses the WSDL names.
+    scheme: &'static str,
+    origin: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for Money {
@@ -81,7 +84,14 @@ impl Gateway {
             money: money.clone(),
             upstream,
             max_body_bytes,
+            scheme: if matches!(tls, Tls::PlainHttp) {
+                "http"
+            } else {
+                "https"
+            },
+            origin: std::sync::OnceLock::new(),
         });
+        let serving = service.clone();
         let listening = match tls {
             Tls::Certificate { server, host } => {
                 Listening::start_with_certificate(listen, server, host, service, limits).await
@@ -94,6 +104,7 @@ impl Gateway {
             }
         }
         .map_err(GatewayError::Listen)?;
+        let _ = serving.origin.set(listening.origin());
         Ok(Running { listening, money })
     }
 }
@@ -203,16 +214,46 @@ impl Service {
                 Ok((response, Some(client), outcome))
             }
             ("soap", _) => {
-                if self.clients.authenticate(request.headers()).await.is_none() {
+                let Some(client) = self.clients.authenticate(request.headers()).await else {
                     return Ok((unauthorized(), None, "unauthorized"));
+                };
+                let asks_wsdl = request
+                    .uri()
+                    .query()
+                    .is_some_and(|query| query.eq_ignore_ascii_case("wsdl"));
+                if request.method() == Method::GET && asks_wsdl {
+                    let address = self.own_address(request.headers());
+                    let response = crate::soap::wsdl(&self.upstream, &address).await;
+                    return Ok((response, Some(client), "wsdl"));
                 }
                 Ok((
                     text(StatusCode::METHOD_NOT_ALLOWED, "POST a SOAP envelope"),
-                    None,
+                    Some(client),
                     "method_not_allowed",
                 ))
             }
             _ => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
+        }
+    }
+}
+
+impl Service {
+    /// The gateway's `service.asmx` as the client reached it (its `Host`), as ASP.NET writes
+    /// the URL a WSDL was fetched from; the listener's own origin without one.
+    fn own_address(&self, headers: &http::HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .filter(|host| {
+                // A host header is the client's text: only a plain authority is taken.
+                host.parse::<http::uri::Authority>().is_ok()
+            });
+        match host {
+            Some(host) => format!("{}://{host}{SOAP_PATH}", self.scheme),
+            None => format!(
+                "{}{SOAP_PATH}",
+                self.origin.get().map_or("", String::as_str)
+            ),
         }
     }
 }

@@ -230,6 +230,7 @@ fn void_label(answer: &VoidAnswer) -> &'static str {
         VoidAnswer::Unknown => "outcome_unknown",
         VoidAnswer::NotSent(_) => "not_sent",
         VoidAnswer::Rejected(_) => "rejected",
+        VoidAnswer::CredentialsRefused => "upstream_credentials_refused",
         VoidAnswer::Ledger(_) => "ledger_unavailable",
     }
 }
@@ -243,6 +244,7 @@ fn refund_label(answer: &RefundAnswer) -> &'static str {
         RefundAnswer::VoidUnsettled => "void_unsettled",
         RefundAnswer::NotSent(_) => "not_sent",
         RefundAnswer::Rejected(_) => "rejected",
+        RefundAnswer::CredentialsRefused => "upstream_credentials_refused",
         RefundAnswer::Ledger(_) => "ledger_unavailable",
     }
 }
@@ -276,6 +278,7 @@ fn void_reply(
         VoidAnswer::Unknown => outcome_unknown(version, payment, money),
         VoidAnswer::NotSent(reason) => not_sent(version, payment, reason, money),
         VoidAnswer::Rejected(reason) => client_fault(version, reason),
+        VoidAnswer::CredentialsRefused => credentials_refused(version, payment, money),
         VoidAnswer::Ledger(reason) => ledger_unavailable(version, payment, reason, money),
     }
 }
@@ -353,6 +356,7 @@ fn refund_reply(
         RefundAnswer::VoidUnsettled => outcome_unknown(version, payment, money),
         RefundAnswer::NotSent(reason) => not_sent(version, payment, reason, money),
         RefundAnswer::Rejected(reason) => client_fault(version, reason),
+        RefundAnswer::CredentialsRefused => credentials_refused(version, payment, money),
         RefundAnswer::Ledger(reason) => ledger_unavailable(version, payment, reason, money),
     }
 }
@@ -429,6 +433,33 @@ fn ledger_unavailable(
     )
 }
 
+/// InstaMed refused the gateway's own account: nothing was carried out, and the ERP can do
+/// nothing about it but wait for an operator.
+fn credentials_refused(
+    version: SoapVersion,
+    payment: &str,
+    money: &Money,
+) -> Response<Full<Bytes>> {
+    let after = money.retry_after();
+    faults::write(
+        version,
+        &Fault {
+            blame: Blame::Receiver,
+            reason: "InstaMed refused the gateway's own credentials; nothing was carried out. \
+                     An operator must fix the gateway's InstaMed account."
+                .to_owned(),
+            detail: Detail {
+                kind: "GatewayMisconfigured",
+                fields: vec![
+                    ("Payment", payment.to_owned()),
+                    ("RetryAfterSeconds", after.as_secs().to_string()),
+                ],
+            },
+            retry_after: Some(after),
+        },
+    )
+}
+
 fn client_fault(version: SoapVersion, reason: &str) -> Response<Full<Bytes>> {
     faults::write(
         version,
@@ -442,6 +473,81 @@ fn client_fault(version: SoapVersion, reason: &str) -> Response<Full<Bytes>> {
             retry_after: None,
         },
     )
+}
+
+/// The namespaces of the WSDL address extensions: the SOAP 1.1, SOAP 1.2 and HTTP bindings'.
+const ADDRESS_NAMESPACES: [&str; 3] = [
+    "http://schemas.xmlsoap.org/wsdl/soap/",
+    "http://schemas.xmlsoap.org/wsdl/soap12/",
+    "http://schemas.xmlsoap.org/wsdl/http/",
+];
+
+/// InstaMed's own WSDL (fetched from the upstream's `?WSDL` with InstaMed's credentials), every
+/// port's address replaced by `address`, the gateway's: a client generated from it calls the
+/// gateway, as one generated from InstaMed's calls InstaMed. Anything but a 200 with a WSDL is
+/// a 502 saying so.
+pub(crate) async fn wsdl(upstream: &Upstream, address: &str) -> Response<Full<Bytes>> {
+    let bad_gateway = |reason: &str| {
+        let mut response = Response::new(Full::new(Bytes::from(format!(
+            "the WSDL could not be fetched from InstaMed: {reason}"
+        ))));
+        *response.status_mut() = StatusCode::BAD_GATEWAY;
+        response
+    };
+    let mut uri = upstream.endpoint.clone().into_parts();
+    let path = uri
+        .path_and_query
+        .as_ref()
+        .map_or("/", |p| p.path())
+        .to_owned();
+    uri.path_and_query = match format!("{path}?WSDL").parse() {
+        Ok(path) => Some(path),
+        Err(_) => return bad_gateway("its address cannot take a query"),
+    };
+    let Ok(uri) = http::Uri::from_parts(uri) else {
+        return bad_gateway("its address cannot take a query");
+    };
+    let mut request = Request::new(Bytes::new());
+    *request.uri_mut() = uri;
+    if let Some(credentials) = &upstream.credentials
+        && let Ok(value) = credentials.authorization(upstream.user_name)
+    {
+        request.headers_mut().insert(header::AUTHORIZATION, value);
+    }
+    let answer = match upstream.client.execute(request).await {
+        Ok(answer) if answer.status() == StatusCode::OK => answer,
+        Ok(answer) => return bad_gateway(&format!("HTTP {}", answer.status().as_u16())),
+        Err(error) => return bad_gateway(&chain(&error)),
+    };
+    let Ok(text) = std::str::from_utf8(answer.body()) else {
+        return bad_gateway("it is not UTF-8");
+    };
+    let Ok(doc) = roxmltree::Document::parse(text) else {
+        return bad_gateway("it is not XML");
+    };
+    let mut locations: Vec<_> = doc
+        .descendants()
+        .filter(|node| {
+            node.tag_name().name() == "address"
+                && node
+                    .tag_name()
+                    .namespace()
+                    .is_some_and(|ns| ADDRESS_NAMESPACES.contains(&ns))
+        })
+        .flat_map(|node| node.attributes())
+        .filter(|attribute| attribute.name() == "location" && attribute.namespace().is_none())
+        .map(|attribute| attribute.range_value())
+        .collect();
+    locations.sort_by_key(|range| range.start);
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for range in locations {
+        out.push_str(text.get(from..range.start).unwrap_or(""));
+        instamed_soap::soap::push_escaped(&mut out, address);
+        from = range.end;
+    }
+    out.push_str(text.get(from..).unwrap_or(""));
+    faults::reply(StatusCode::OK, SoapVersion::Soap11, out)
 }
 
 /// Sends the ERP's request to InstaMed once, with InstaMed's credentials in place of the

@@ -303,3 +303,101 @@ async fn plain_http_is_refused_off_loopback() {
         Err(GatewayError::PlainHttpOffLoopback(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wsdl_is_instameds_with_the_gateways_own_address() {
+    let bench = Bench::start().await;
+    let gateway = bench.gateway();
+    let host = instamed_soap_test_support::raw_https::host(&gateway.soap_url());
+    let target = instamed_soap_test_support::raw_https::Target {
+        addr: gateway.local_addr(),
+        host: &host,
+        ca: gateway.ca_path(),
+    };
+    let basic = {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
+        )
+    };
+    let wsdl = instamed_soap_test_support::raw_https::send_to(
+        target,
+        http::Method::GET,
+        "/payment/service.asmx?WSDL",
+        &[("authorization", &basic)],
+        "",
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(wsdl.status, 200, "{}", wsdl.body);
+    // The address the WSDL was fetched at, as its `Host` named it (ASP.NET's `Request.Url`).
+    let own = format!("location=\"https://{host}/payment/service.asmx\"");
+    assert!(wsdl.body.contains(&own), "{}", wsdl.body);
+    assert!(wsdl.body.contains("DoCreditCardSecondaryVoid"));
+    let upstream_port = format!(":{}/", bench.simulator.local_addr().port());
+    assert!(
+        !wsdl.body.contains(&upstream_port),
+        "no address of InstaMed's is left"
+    );
+
+    let anonymous = instamed_soap_test_support::raw_https::send_to(
+        target,
+        http::Method::GET,
+        "/payment/service.asmx?WSDL",
+        &[],
+        "",
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instamed_refusing_the_gateways_own_account_is_a_server_fault_for_an_operator() {
+    let bench = Bench::start().await;
+    let mut builder = instamed_soap::Client::builder(bench.simulator.endpoint()).credentials(
+        instamed_soap::Credentials::new("demo@instamed.test", "not-the-password"),
+    );
+    if let Some(ca) = bench.simulator.ca_path() {
+        builder = builder.ca_certificate_file(ca);
+    }
+    let upstream = Upstream::new(
+        builder.build().expect("client"),
+        &bench.simulator.endpoint(),
+    )
+    .expect("upstream");
+    let mut clients = Clients::new().expect("clients");
+    clients
+        .add_pair(&format!("{CLIENT}:{SECRET}"))
+        .expect("client");
+    let misconfigured = Gateway::start(GatewayConfig::new(
+        "127.0.0.1:0".parse().expect("address"),
+        Tls::Generated { ca_out: None },
+        upstream,
+        bench.dir.path().join("misconfigured.db"),
+        clients,
+    ))
+    .await
+    .expect("gateway");
+    let other = Bench {
+        simulator: bench.simulator,
+        gateway: Some(misconfigured),
+        dir: bench.dir,
+    };
+    let payment = other.payment("17.00");
+    let answer = other.void(Stack::Zeep12, &payment).await;
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    assert!(
+        answer.body.contains("soap-env:Receiver") || answer.body.contains("soap12:Receiver"),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.body.contains("GatewayMisconfigured"),
+        "{}",
+        answer.body
+    );
+    assert!(!answer.body.contains("not-the-password"));
+    assert_eq!(other.voids_at_instamed(&payment), 0);
+}
