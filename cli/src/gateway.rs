@@ -78,6 +78,10 @@ struct RunArgs {
     /// --clients.
     #[arg(long = "client", value_name = "NAME:SECRET")]
     client: Vec<String>,
+    /// Requests each client may make per second, with bursts of twice as many; more are
+    /// answered 429 with Retry-After. 0 turns the limit off.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = instamed_soap_gateway::DEFAULT_RATE_LIMIT)]
+    rate_limit: u32,
     /// Start in front of the embedded simulator, with a CA made at start, a ledger of its own
     /// and a demo client, and print them.
     #[arg(long, conflicts_with_all = ["upstream", "tls_cert", "tls_key"])]
@@ -388,7 +392,8 @@ async fn demo(args: RunArgs) -> ExitCode {
     } else {
         Tls::Generated { ca_out: None }
     };
-    let config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
+    let mut config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
+    config.rate_limit = std::num::NonZeroU32::new(args.rate_limit);
     let running = match start(config).await {
         Ok(running) => running,
         Err(code) => return code,

@@ -17,6 +17,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// being reconciled (the `RetryAfterSeconds` of an `OutcomeUnknown` fault, and `Retry-After`).
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
+/// The requests a client may make each second by default (with bursts of twice as many);
+/// more are answered 429 with `Retry-After`.
+pub const DEFAULT_RATE_LIMIT: u32 = 100;
+
 /// How the gateway serves its ERP clients.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -109,6 +113,8 @@ pub struct GatewayConfig {
     pub retry_after: Duration,
     /// Bounds on slow and numerous clients.
     pub limits: Limits,
+    /// Requests each client may make per second (bursts of twice as many); `None`: no limit.
+    pub rate_limit: Option<std::num::NonZeroU32>,
 }
 
 impl GatewayConfig {
@@ -130,6 +136,7 @@ impl GatewayConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             retry_after: DEFAULT_RETRY_AFTER,
             limits: Limits::default(),
+            rate_limit: std::num::NonZeroU32::new(DEFAULT_RATE_LIMIT),
         }
     }
 }

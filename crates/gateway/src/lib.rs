@@ -45,12 +45,15 @@
 mod clients;
 mod config;
 mod faults;
+mod metrics;
 mod money;
 mod server;
 mod soap;
 
 pub use clients::{Clients, ClientsError, hash_secret};
-pub use config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RETRY_AFTER, GatewayConfig, Tls, Upstream};
+pub use config::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_AFTER, GatewayConfig, Tls, Upstream,
+};
 pub use faults::NAMESPACE;
 pub use server::{Gateway, Running};
 

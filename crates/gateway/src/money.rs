@@ -8,10 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use instamed_soap::{Client, Error, RefundRequest, TransactionId, VoidConfirmation, VoidRequest};
 use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, Standing, Verdict};
+
+use crate::metrics::Metrics;
 
 /// How many rounds of reconciliation a background task runs (each one the client's own
 /// attempts with back-off) before leaving the void open for the ERP's next request.
@@ -78,6 +80,7 @@ pub(crate) enum RefundAnswer {
 
 /// The money-moving half of the gateway.
 pub(crate) struct Money {
+    metrics: Arc<Metrics>,
     ledger: Arc<Ledger>,
     client: Client,
     retry_after: Duration,
@@ -89,8 +92,14 @@ pub(crate) struct Money {
 }
 
 impl Money {
-    pub(crate) fn new(ledger: Ledger, client: Client, retry_after: Duration) -> Self {
+    pub(crate) fn new(
+        ledger: Ledger,
+        client: Client,
+        retry_after: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
+            metrics,
             ledger: Arc::new(ledger),
             client,
             retry_after,
@@ -102,6 +111,19 @@ impl Money {
 
     pub(crate) fn retry_after(&self) -> Duration {
         self.retry_after
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether the ledger can be written now (`/ready`), asked on a blocking thread.
+    pub(crate) async fn ledger_writable(&self) -> bool {
+        let ledger = self.ledger.clone();
+        matches!(
+            off_runtime(async move { ledger.check_writable() }).await,
+            Some(Ok(()))
+        )
     }
 
     /// Voids `request`'s payment once.
@@ -138,7 +160,11 @@ impl Money {
             None => return VoidAnswer::Ledger("the ledger's thread failed".to_owned()),
         }
         let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let started = Instant::now();
         let result = off_runtime(async move { ledger.void(&client, &sent).await }).await;
+        if let Some(Ok(Guarded::Sent(_))) = &result {
+            self.metrics.upstream("void", started.elapsed());
+        }
         let guarded = match result {
             Some(Ok(guarded)) => guarded,
             Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
@@ -212,7 +238,11 @@ impl Money {
 
     async fn refund_in_turn(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
         let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let started = Instant::now();
         let result = off_runtime(async move { ledger.refund(&client, &sent, None).await }).await;
+        if let Some(Ok(Guarded::Sent(_))) = &result {
+            self.metrics.upstream("refund", started.elapsed());
+        }
         let guarded = match result {
             Some(Ok(guarded)) => guarded,
             Some(Err(error)) => return RefundAnswer::Ledger(chain(&error)),
@@ -274,8 +304,13 @@ impl Money {
                     tokio::time::sleep(money.retry_after / 2).await;
                     let (ledger, client, sent) =
                         (money.ledger.clone(), money.client.clone(), request.clone());
+                    money.metrics.reconcile_attempt();
+                    let started = Instant::now();
                     let result =
                         off_runtime(async move { ledger.reconcile(&client, &sent).await }).await;
+                    if let Some(Ok(Guarded::Sent(_))) = &result {
+                        money.metrics.upstream("reconcile", started.elapsed());
+                    }
                     let settled = match &result {
                         Some(Ok(Guarded::Sent(Err(error)))) => {
                             !(error.outcome_unknown() || error.never_sent())
@@ -308,7 +343,6 @@ impl Money {
     }
 
     /// How many payments are being reconciled now.
-    #[allow(dead_code)] // read by the metrics (the next slice)
     pub(crate) fn open_outcomes(&self) -> usize {
         self.reconciling
             .lock()

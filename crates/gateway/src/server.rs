@@ -12,6 +12,9 @@ use hyper::body::Incoming;
 use instamed_soap_ledger::Ledger;
 use instamed_soap_listener::{Abort, BodyRefused, Handler, Listening, milliseconds, read_body};
 
+use governor::{Quota, RateLimiter};
+
+use crate::metrics::Metrics;
 use crate::money::Money;
 use crate::{Clients, GatewayConfig, GatewayError, Tls, Upstream};
 
@@ -33,9 +36,18 @@ pub struct Running {
     money: Arc<Money>,
 }
 
+/// Each client's bucket of requests.
+type Limiter = RateLimiter<
+    String,
+    governor::state::keyed::HashMapStateStore<String>,
+    governor::clock::DefaultClock,
+>;
+
 struct Service {
     clients: Arc<Clients>,
     money: Arc<Money>,
+    metrics: Arc<Metrics>,
+    limiter: Option<Limiter>,
     upstream: Upstream,
     max_body_bytes: usize,
     /// `https` or `http`, and the listener's origin, for the addresses the WSDL names.
@@ -62,6 +74,7 @@ impl Gateway {
             max_body_bytes,
             retry_after,
             limits,
+            rate_limit,
         } = config;
         if clients.is_empty() {
             return Err(GatewayError::NoClients);
@@ -69,6 +82,8 @@ impl Gateway {
         if matches!(tls, Tls::PlainHttp) && !listen.ip().is_loopback() {
             return Err(GatewayError::PlainHttpOffLoopback(listen));
         }
+        let metrics = Arc::new(Metrics::new());
+        let observer = metrics.clone();
         let ledger = tokio::task::spawn_blocking(move || Ledger::open(&ledger))
             .await
             .map_err(|_| {
@@ -77,11 +92,25 @@ impl Gateway {
                 })
             })?
             .map_err(GatewayError::Ledger)?
-            .with_command("gateway");
-        let money = Arc::new(Money::new(ledger, upstream.client.clone(), retry_after));
+            .with_command("gateway")
+            .with_commit_observer(Arc::new(move |took, durable| {
+                observer.ledger_commit(took, durable);
+            }));
+        let money = Arc::new(Money::new(
+            ledger,
+            upstream.client.clone(),
+            retry_after,
+            metrics.clone(),
+        ));
+        let limiter = rate_limit.map(|per_second| {
+            let burst = per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
+            RateLimiter::hashmap(Quota::per_second(per_second).allow_burst(burst))
+        });
         let service = Arc::new(Service {
             clients: Arc::new(clients),
             money: money.clone(),
+            metrics,
+            limiter,
             upstream,
             max_body_bytes,
             scheme: if matches!(tls, Tls::PlainHttp) {
@@ -149,6 +178,7 @@ impl Handler for Service {
         let started = Instant::now();
         let route = route(request.uri().path());
         let (response, client, outcome) = self.route(route, request).await?;
+        self.metrics.request(route, client.as_deref());
         // One line per request: never a header value, a body, a secret or a card number.
         tracing::info!(
             route,
@@ -167,6 +197,7 @@ impl Handler for Service {
 fn route(path: &str) -> &'static str {
     match path {
         "/health" => "health",
+        "/ready" => "ready",
         p if p.eq_ignore_ascii_case(SOAP_PATH) => "soap",
         METRICS_PATH => "metrics",
         p if p == API_PATH || p.starts_with("/v1/") => "api",
@@ -186,11 +217,39 @@ impl Service {
             ("health", &Method::GET | &Method::HEAD) => {
                 Ok((text(StatusCode::OK, "ok"), None, "ok"))
             }
+            ("ready", &Method::GET | &Method::HEAD) => {
+                if self.money.ledger_writable().await {
+                    Ok((text(StatusCode::OK, "ready"), None, "ready"))
+                } else {
+                    Ok((
+                        text(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "the ledger cannot be written",
+                        ),
+                        None,
+                        "not_ready",
+                    ))
+                }
+            }
+            ("metrics", &Method::GET) => {
+                let body = self.metrics.text(self.money.open_outcomes());
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
+                );
+                Ok((response, None, "ok"))
+            }
             ("soap", &Method::POST) => {
                 let (parts, body) = request.into_parts();
                 let Some(client) = self.clients.authenticate(&parts.headers).await else {
                     return Ok((unauthorized(), None, "unauthorized"));
                 };
+                if let Some(limited) = self.over_limit(&client) {
+                    return Ok((limited, Some(client), "rate_limited"));
+                }
                 let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
                     Ok(body) => body,
                     Err(BodyRefused::TooLarge) => {
@@ -238,6 +297,23 @@ impl Service {
 }
 
 impl Service {
+    /// 429 with `Retry-After` when `client` is over its rate.
+    fn over_limit(&self, client: &str) -> Option<Response<Full<Bytes>>> {
+        let limiter = self.limiter.as_ref()?;
+        let not_until = limiter.check_key(&client.to_owned()).err()?;
+        self.metrics.rate_limited(client);
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
+        let mut response = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "over this client's rate of requests: wait Retry-After seconds",
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            http::HeaderValue::from(wait.as_secs().max(1)),
+        );
+        Some(response)
+    }
+
     /// The gateway's `service.asmx` as the client reached it (its `Host`), as ASP.NET writes
     /// the URL a WSDL was fetched from; the listener's own origin without one.
     fn own_address(&self, headers: &http::HeaderMap) -> String {

@@ -85,6 +85,7 @@ pub(crate) async fn answer(
             Ok(request) => {
                 let answer = money.void(request.clone()).await;
                 let label = void_label(&answer);
+                money.metrics().verdict(label);
                 (void_reply(version, &request, &answer, money), label)
             }
             Err(reason) => (client_fault(version, &reason), "rejected"),
@@ -93,6 +94,7 @@ pub(crate) async fn answer(
             Ok(request) => {
                 let answer = money.refund(request.clone()).await;
                 let label = refund_label(&answer);
+                money.metrics().verdict(label);
                 (refund_reply(version, &request, &answer, money), label)
             }
             Err(reason) => (client_fault(version, &reason), "rejected"),

@@ -325,7 +325,13 @@ pub struct Ledger {
     path: PathBuf,
     command: String,
     durable: Mutex<bool>,
+    /// Told how long each commit of an intent or a verdict took (a service's metrics).
+    on_commit: Option<CommitObserver>,
 }
+
+/// Told the duration of each commit of an intent or a verdict, and whether it was flushed to
+/// disk (an intent) or left to the operating system (a verdict).
+pub type CommitObserver = std::sync::Arc<dyn Fn(Duration, bool) + Send + Sync>;
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -399,6 +405,7 @@ impl Ledger {
             path,
             command: "library".to_owned(),
             durable: Mutex::new(true),
+            on_commit: None,
         })
     }
 
@@ -447,6 +454,7 @@ impl Ledger {
             path,
             command: "dry run".to_owned(),
             durable: Mutex::new(true),
+            on_commit: None,
         })
     }
 
@@ -454,6 +462,34 @@ impl Ledger {
     pub fn with_command(mut self, command: impl Into<String>) -> Self {
         self.command = command.into();
         self
+    }
+
+    /// Tells `observer` how long each commit of an intent or a verdict takes: what a service
+    /// reports as its ledger's commit latency.
+    pub fn with_commit_observer(mut self, observer: CommitObserver) -> Self {
+        self.on_commit = Some(observer);
+        self
+    }
+
+    /// Whether the ledger can be written now: a write transaction is begun and rolled back,
+    /// writing nothing (a service's readiness).
+    pub fn check_writable(&self) -> Result<(), LedgerError> {
+        let mut conn = self.lock();
+        let fail = |e| classify(&self.path, e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        tx.rollback().map_err(fail)
+    }
+
+    /// Commits `tx`, timing it for the observer.
+    fn commit(&self, tx: rusqlite::Transaction<'_>, durable: bool) -> Result<(), LedgerError> {
+        let started = std::time::Instant::now();
+        tx.commit().map_err(|e| classify(&self.path, e))?;
+        if let Some(observer) = &self.on_commit {
+            observer(started.elapsed(), durable);
+        }
+        Ok(())
     }
 
     /// The command named by [`with_command`](Self::with_command).
@@ -575,7 +611,7 @@ impl Ledger {
             ),
             None => None,
         };
-        tx.commit().map_err(fail)?;
+        self.commit(tx, true)?;
         Ok((plan, id))
     }
 
@@ -596,7 +632,7 @@ impl Ledger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         record_in(&tx, id, answer).map_err(fail)?;
-        tx.commit().map_err(fail)
+        self.commit(tx, durable)
     }
 
     /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
@@ -614,7 +650,7 @@ impl Ledger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let result = work(&tx).map_err(fail)?;
-        tx.commit().map_err(fail)?;
+        self.commit(tx, durable)?;
         Ok(result)
     }
 

@@ -31,6 +31,19 @@ impl Bench {
 
     /// With faults injected by the simulator.
     pub async fn with_faults(faults: FaultPlan) -> Self {
+        Self::with(
+            faults,
+            std::num::NonZeroU32::new(instamed_soap_gateway::DEFAULT_RATE_LIMIT),
+        )
+        .await
+    }
+
+    /// With each client held to `rate` requests a second.
+    pub async fn with_rate_limit(rate: Option<std::num::NonZeroU32>) -> Self {
+        Self::with(FaultPlan::default(), rate).await
+    }
+
+    async fn with(faults: FaultPlan, rate: Option<std::num::NonZeroU32>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let simulator = Simulator::start(
             SimulatorConfig::default()
@@ -58,6 +71,7 @@ impl Bench {
             clients,
         );
         config.retry_after = Duration::from_secs(1);
+        config.rate_limit = rate;
         let gateway = Gateway::start(config).await.expect("gateway");
         Self {
             simulator,

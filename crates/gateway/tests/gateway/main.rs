@@ -2,4 +2,5 @@
 //! write them, the ERP's retries, in front of the embedded simulator.
 
 mod erp;
+mod operations;
 mod soap;
