@@ -105,6 +105,9 @@ pub struct GatewayConfig {
     pub upstream: Upstream,
     /// The ledger file (SQLite), the same a `void` or `batch` of this machine uses.
     pub ledger: PathBuf,
+    /// The JSON API's operations and Idempotency-Keys: a SQLite file of their own (default:
+    /// beside the ledger, `LEDGER.gateway-operations.db`).
+    pub operations: PathBuf,
     /// The ERP clients let in.
     pub clients: Clients,
     /// The largest request body taken; a larger one is answered 413 unread.
@@ -127,11 +130,15 @@ impl GatewayConfig {
         ledger: impl Into<PathBuf>,
         clients: Clients,
     ) -> Self {
+        let ledger: PathBuf = ledger.into();
+        let mut operations = ledger.clone().into_os_string();
+        operations.push(".gateway-operations.db");
         Self {
             listen,
             tls,
             upstream,
-            ledger: ledger.into(),
+            operations: operations.into(),
+            ledger,
             clients,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             retry_after: DEFAULT_RETRY_AFTER,

@@ -42,11 +42,13 @@
 //! # Ok(()) }
 //! ```
 
+mod api;
 mod clients;
 mod config;
 mod faults;
 mod metrics;
 mod money;
+mod operations;
 mod server;
 mod soap;
 
@@ -55,6 +57,7 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_AFTER, GatewayConfig, Tls, Upstream,
 };
 pub use faults::NAMESPACE;
+pub use operations::{KEY_RETENTION, OperationsError};
 pub use server::{Gateway, Running};
 
 /// Why a gateway could not start.
@@ -70,6 +73,9 @@ pub enum GatewayError {
     /// No client could sign in.
     #[error("no client is configured: give --clients FILE or --client NAME:SECRET")]
     NoClients,
+    /// The file of the JSON API's operations cannot be opened.
+    #[error("cannot open the operations file")]
+    Operations(#[source] OperationsError),
     /// The ledger cannot be opened.
     #[error("cannot open the ledger")]
     Ledger(#[source] instamed_soap_ledger::LedgerError),

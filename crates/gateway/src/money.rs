@@ -10,7 +10,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use instamed_soap::{Client, Error, RefundRequest, TransactionId, VoidConfirmation, VoidRequest};
+use instamed_soap::rest::Amount;
+use instamed_soap::{
+    Client, Error, RefundReceipt, RefundRequest, TransactionId, VoidConfirmation, VoidOrRefund,
+    VoidRequest,
+};
 use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, Standing, Verdict};
 
 use crate::metrics::Metrics;
@@ -76,6 +80,14 @@ pub(crate) enum RefundAnswer {
     CredentialsRefused,
     /// The ledger cannot be read or written: nothing was sent.
     Ledger(String),
+}
+
+/// What became of a void-or-refund: the void's answer, or the refund's after a known
+/// not-voidable refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OrRefundAnswer {
+    Void(VoidAnswer),
+    Refund(RefundAnswer),
 }
 
 /// The money-moving half of the gateway.
@@ -270,16 +282,122 @@ impl Money {
                 self.reconcile_later(void);
                 RefundAnswer::VoidUnsettled
             }
-            Guarded::Sent(Ok(receipt)) => RefundAnswer::Refunded(Statuses {
-                transaction_status: Some(receipt.transaction_status.clone()),
-                primary_transaction_status: receipt.primary_transaction_status.clone(),
-                response_code: receipt.response_code.clone(),
-                response_message: receipt.response_message.clone(),
-                transaction_id: Some(receipt.refund_id.clone()),
-                authorization_number: receipt.authorization_number.clone(),
-            }),
+            Guarded::Sent(Ok(receipt)) => RefundAnswer::Refunded(refunded(&receipt)),
             Guarded::Sent(Err(error)) => refund_failed(&error, &request),
             _ => RefundAnswer::OnHold { entry: None },
+        }
+    }
+
+    /// Voids `request`'s payment or, only when InstaMed refuses the void as too late on its
+    /// statuses, refunds `amount` of it: once, however often asked ([`Ledger::void_or_refund`]).
+    pub(crate) async fn void_or_refund(
+        self: &Arc<Self>,
+        request: VoidRequest,
+        amount: Amount,
+    ) -> OrRefundAnswer {
+        let key = key(request.payment());
+        if self.is_reconciling(&key) {
+            return OrRefundAnswer::Void(VoidAnswer::Unknown);
+        }
+        let turn = self.turn(&key);
+        let answer = {
+            let _held = turn.lock().await;
+            if self.is_reconciling(&key) {
+                OrRefundAnswer::Void(VoidAnswer::Unknown)
+            } else {
+                self.void_or_refund_in_turn(request, amount).await
+            }
+        };
+        self.leave(&key, turn);
+        answer
+    }
+
+    async fn void_or_refund_in_turn(
+        self: &Arc<Self>,
+        request: VoidRequest,
+        amount: Amount,
+    ) -> OrRefundAnswer {
+        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let started = Instant::now();
+        let result =
+            off_runtime(async move { ledger.void_or_refund(&client, &sent, amount).await }).await;
+        if let Some(Ok(Guarded::Sent(_))) = &result {
+            self.metrics.upstream("void_or_refund", started.elapsed());
+        }
+        let guarded = match result {
+            Some(Ok(guarded)) => guarded,
+            Some(Err(error)) => return OrRefundAnswer::Void(VoidAnswer::Ledger(chain(&error))),
+            // A refund may have left: the ledger holds it for a person, and a void is
+            // reconciled by the next request.
+            None => return OrRefundAnswer::Refund(RefundAnswer::OnHold { entry: None }),
+        };
+        match guarded {
+            Guarded::Sent(Ok(VoidOrRefund::Voided(receipt))) => OrRefundAnswer::Void(
+                VoidAnswer::Voided(confirmed(&VoidConfirmation::Voided(receipt))),
+            ),
+            Guarded::Sent(Ok(VoidOrRefund::Confirmed(confirmation))) => {
+                OrRefundAnswer::Void(VoidAnswer::Voided(confirmed(&confirmation)))
+            }
+            Guarded::Sent(Ok(VoidOrRefund::Refunded(receipt))) => {
+                OrRefundAnswer::Refund(RefundAnswer::Refunded(refunded(&receipt)))
+            }
+            Guarded::Sent(Ok(_)) => OrRefundAnswer::Void(VoidAnswer::Unknown),
+            Guarded::Sent(Err(error)) => match &error {
+                Error::RefundOutcomeUnknown(_) => {
+                    OrRefundAnswer::Refund(RefundAnswer::OnHold { entry: None })
+                }
+                Error::OverRefundable(_) | Error::RefundWindowPassed(_) => {
+                    let refund = RefundRequest::for_void(&request, amount);
+                    match refund {
+                        Ok(refund) => OrRefundAnswer::Refund(refund_failed(&error, &refund)),
+                        Err(invalid) => {
+                            OrRefundAnswer::Refund(RefundAnswer::Rejected(invalid.to_string()))
+                        }
+                    }
+                }
+                _ => OrRefundAnswer::Void(self.void_failed(request, &error)),
+            },
+            Guarded::Known(entry) if entry.action == Action::Refund => {
+                OrRefundAnswer::Refund(RefundAnswer::Refunded(Statuses {
+                    transaction_status: entry.transaction_status.clone(),
+                    primary_transaction_status: entry.primary_transaction_status.clone(),
+                    response_code: entry.response_code.clone(),
+                    response_message: None,
+                    transaction_id: entry.refund_id.clone(),
+                    authorization_number: None,
+                }))
+            }
+            Guarded::Known(entry) => match entry.verdict {
+                Some(Verdict::AlreadyVoided) => OrRefundAnswer::Void(VoidAnswer::Refused(
+                    Verdict::AlreadyVoided,
+                    statuses_of(&entry),
+                )),
+                _ => OrRefundAnswer::Void(VoidAnswer::Voided(voided_statuses(&entry))),
+            },
+            Guarded::OnHold(entry) => OrRefundAnswer::Refund(RefundAnswer::OnHold {
+                entry: Some(entry.id),
+            }),
+            Guarded::AlreadyRefunded(entry) => {
+                OrRefundAnswer::Refund(RefundAnswer::AlreadyRefunded {
+                    entry: entry.id,
+                    refund_id: entry.refund_id.clone(),
+                })
+            }
+            Guarded::VoidUnsettled(_) => {
+                self.reconcile_later(request);
+                OrRefundAnswer::Refund(RefundAnswer::VoidUnsettled)
+            }
+            _ => OrRefundAnswer::Void(VoidAnswer::Unknown),
+        }
+    }
+
+    /// Everything the ledger holds about `payment`, read on a blocking thread.
+    pub(crate) async fn standing(&self, payment: TransactionId) -> Result<Standing, String> {
+        let ledger = self.ledger.clone();
+        match off_runtime(async move { ledger.standing(&payment) }).await {
+            Some(Ok(standing)) => Ok(standing),
+            Some(Err(error)) => Err(chain(&error)),
+            None => Err("the ledger's thread failed".to_owned()),
         }
     }
 
@@ -460,6 +578,17 @@ fn voided_statuses(entry: &Entry) -> Statuses {
         response_message: None,
         transaction_id: Some(entry.payment.clone()),
         authorization_number: None,
+    }
+}
+
+fn refunded(receipt: &RefundReceipt) -> Statuses {
+    Statuses {
+        transaction_status: Some(receipt.transaction_status.clone()),
+        primary_transaction_status: receipt.primary_transaction_status.clone(),
+        response_code: receipt.response_code.clone(),
+        response_message: receipt.response_message.clone(),
+        transaction_id: Some(receipt.refund_id.clone()),
+        authorization_number: receipt.authorization_number.clone(),
     }
 }
 

@@ -14,8 +14,10 @@ use instamed_soap_listener::{Abort, BodyRefused, Handler, Listening, millisecond
 
 use governor::{Quota, RateLimiter};
 
+use crate::api::Api;
 use crate::metrics::Metrics;
 use crate::money::Money;
+use crate::operations::Operations;
 use crate::{Clients, GatewayConfig, GatewayError, Tls, Upstream};
 
 /// Where InstaMed's contract is served, as InstaMed serves it.
@@ -46,6 +48,7 @@ type Limiter = RateLimiter<
 struct Service {
     clients: Arc<Clients>,
     money: Arc<Money>,
+    api: Api,
     metrics: Arc<Metrics>,
     limiter: Option<Limiter>,
     upstream: Upstream,
@@ -70,6 +73,7 @@ impl Gateway {
             tls,
             upstream,
             ledger,
+            operations,
             clients,
             max_body_bytes,
             retry_after,
@@ -96,6 +100,10 @@ impl Gateway {
             .with_commit_observer(Arc::new(move |took, durable| {
                 observer.ledger_commit(took, durable);
             }));
+        let operations = tokio::task::spawn_blocking(move || Operations::open(&operations))
+            .await
+            .map_err(|_| GatewayError::Upstream)?
+            .map_err(GatewayError::Operations)?;
         let money = Arc::new(Money::new(
             ledger,
             upstream.client.clone(),
@@ -109,6 +117,10 @@ impl Gateway {
         let service = Arc::new(Service {
             clients: Arc::new(clients),
             money: money.clone(),
+            api: Api {
+                money: money.clone(),
+                operations: Arc::new(operations),
+            },
             metrics,
             limiter,
             upstream,
@@ -201,6 +213,7 @@ fn route(path: &str) -> &'static str {
         p if p.eq_ignore_ascii_case(SOAP_PATH) => "soap",
         METRICS_PATH => "metrics",
         p if p == API_PATH || p.starts_with("/v1/") => "api",
+        "/openapi.json" => "openapi",
         _ => "other",
     }
 }
@@ -241,6 +254,52 @@ impl Service {
                     ),
                 );
                 Ok((response, None, "ok"))
+            }
+            ("openapi", &Method::GET) => {
+                let mut response =
+                    Response::new(Full::new(Bytes::from(crate::api::openapi_json())));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                Ok((response, None, "ok"))
+            }
+            ("api", _) => {
+                let (parts, body) = request.into_parts();
+                let Some(client) = self.clients.authenticate(&parts.headers).await else {
+                    return Ok((unauthorized(), None, "unauthorized"));
+                };
+                if let Some(limited) = self.over_limit(&client) {
+                    return Ok((limited, Some(client), "rate_limited"));
+                }
+                let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
+                    Ok(body) => body,
+                    Err(BodyRefused::TooLarge) => {
+                        return Ok((
+                            text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+                            Some(client),
+                            "too_large",
+                        ));
+                    }
+                    Err(_) => {
+                        return Ok((
+                            text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
+                            Some(client),
+                            "timed_out",
+                        ));
+                    }
+                };
+                let (response, outcome) = self
+                    .api
+                    .answer(
+                        &client,
+                        &parts.method,
+                        parts.uri.path(),
+                        &parts.headers,
+                        body,
+                    )
+                    .await;
+                Ok((response, Some(client), outcome))
             }
             ("soap", &Method::POST) => {
                 let (parts, body) = request.into_parts();
