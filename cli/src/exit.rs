@@ -203,7 +203,7 @@ pub const TABLE: [Status; 12] = [
     Status {
         code: ADDRESS_IN_USE,
         name: "address in use",
-        meaning: "the address asked for is already in use: pick another port, or --port 0 for a \
+        meaning: "the address asked for is already in use: pick another port, or port 0 for a \
                   free one",
         given_by: GivenBy::Only(&["serve", "gateway"]),
     },

@@ -39,6 +39,7 @@ pub struct Args {
 enum Command {
     /// Read a client's secret on standard input (one line) and print its salted hash (Argon2id),
     /// the value of the client's line in the --clients file.
+    #[command(after_help = exit::help("gateway hash-secret", ""))]
     HashSecret,
 }
 

@@ -9,6 +9,7 @@ mod completions;
 mod contract_verify;
 mod exit_codes;
 mod gateway;
+mod gateway_kill;
 mod import_har;
 mod input_files;
 mod isolated;
