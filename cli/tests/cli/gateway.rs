@@ -20,9 +20,14 @@ struct Started {
 
 impl Started {
     fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let mut child = isolated::instamed_soap()
             .arg("gateway")
             .args(args)
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -100,10 +105,10 @@ impl Started {
 
     fn terminate(mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
-        std::process::Command::new("kill")
+        // Already signalled, it may be gone: the exit status says how it ended.
+        let _ = std::process::Command::new("kill")
             .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
+            .status();
         self.child.wait().expect("wait").code()
     }
 }
@@ -207,4 +212,86 @@ fn plain_http_off_loopback_and_no_certificate_are_refused_before_anything_starts
         assert_eq!(code(&output), 2, "{args:?}: {}", described(&output));
         assert!(output.stdout.is_empty());
     }
+}
+
+/// SIGTERM while a void is out: the gateway stops accepting, the void's answer comes back to
+/// the ERP and is recorded, and the exit code is 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_answers_and_records_the_void_in_flight() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("ca.pem");
+    let seed = dir.path().join("payments.csv");
+    let payment = "0D6F1C2B3A4958677685A4B3C2D1E0F1";
+    std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let mut simulator = isolated::instamed_soap()
+        .args([
+            "serve",
+            "--latency-ms",
+            "1500",
+            "--ca-out",
+            &path(&ca),
+            "--seed-file",
+            &path(&seed),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut endpoint = String::new();
+    for line in BufReader::new(simulator.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("line");
+        if let Some(value) = line.strip_prefix("endpoint:") {
+            endpoint = value.trim().to_owned();
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    let ledger = dir.path().join("ledger.db");
+    let started = Started::start_with_env(
+        &[
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &endpoint,
+            "--ca-cert",
+            &path(&ca),
+            "--client",
+            "erp:secret",
+            "--ledger",
+            &path(&ledger),
+        ],
+        &[
+            (
+                "INSTAMED_ACCOUNT_ID",
+                instamed_soap_simulator::DEMO_ACCOUNT_ID,
+            ),
+            ("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD),
+        ],
+    );
+    let pid = started.child.id().to_string();
+    let in_flight = started.void("erp:secret", payment);
+    let signal = async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+    };
+    let (answer, ()) = tokio::join!(in_flight, signal);
+    assert!(voided(&answer), "{answer:?}");
+    assert_eq!(started.terminate(), Some(0));
+    let _ = simulator.kill();
+    let _ = simulator.wait();
+    let ledger = instamed_soap_ledger::Ledger::open(&ledger).expect("ledger");
+    let standing = ledger
+        .standing(&instamed_soap::TransactionId::new(payment).expect("id"))
+        .expect("standing");
+    assert!(
+        standing.voided().is_some(),
+        "recorded: {:?}",
+        standing.entries
+    );
 }
