@@ -55,6 +55,10 @@ struct RunArgs {
     /// The certificate's private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The name ERPs reach the gateway by (one the certificate holds), for the printed
+    /// addresses; default: the listening address (localhost for a loopback or unspecified one).
+    #[arg(long, value_name = "NAME|IP")]
+    hostname: Option<instamed_soap_listener::Hostname>,
     /// Serve plain HTTP instead of HTTPS: on a loopback address only.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     plain_http: bool,
@@ -173,7 +177,10 @@ fn config(args: &RunArgs) -> Result<GatewayConfig, ExitCode> {
     let tls = match (&args.tls_cert, &args.tls_key, args.plain_http) {
         (Some(cert), Some(key), false) => {
             match instamed_soap_listener::server_config_from_pem_files(cert, key) {
-                Ok(server) => Tls::Certificate { server, host: None },
+                Ok(server) => Tls::Certificate {
+                    server,
+                    host: args.hostname.clone(),
+                },
                 Err(error) => return Err(invalid(crate::causes::chain(&error))),
             }
         }

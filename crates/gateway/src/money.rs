@@ -103,6 +103,12 @@ pub(crate) struct Money {
     tasks: Mutex<tokio::task::JoinSet<()>>,
 }
 
+impl std::fmt::Debug for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Money").finish_non_exhaustive()
+    }
+}
+
 impl Money {
     pub(crate) fn new(
         ledger: Ledger,
@@ -239,6 +245,10 @@ impl Money {
     /// Refunds `request.amount()` of its payment once.
     pub(crate) async fn refund(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
         let key = key(request.payment());
+        // A void of the payment being reconciled holds every refund until it is settled.
+        if self.is_reconciling(&key) {
+            return RefundAnswer::VoidUnsettled;
+        }
         let turn = self.turn(&key);
         let answer = {
             let _held = turn.lock().await;

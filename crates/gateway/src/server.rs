@@ -58,12 +58,6 @@ struct Service {
     origin: std::sync::OnceLock<String>,
 }
 
-impl std::fmt::Debug for Money {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Money").finish_non_exhaustive()
-    }
-}
-
 impl Gateway {
     /// Opens the ledger and starts serving on the current Tokio runtime (multi-threaded: the
     /// ledger's work runs on its blocking threads).
@@ -88,22 +82,14 @@ impl Gateway {
         }
         let metrics = Arc::new(Metrics::new());
         let observer = metrics.clone();
-        let ledger = tokio::task::spawn_blocking(move || Ledger::open(&ledger))
-            .await
-            .map_err(|_| {
-                GatewayError::Ledger(instamed_soap_ledger::LedgerError::Busy {
-                    path: Default::default(),
-                })
-            })?
+        // Opened once, at start: the only SQLite work done on the runtime's thread.
+        let ledger = Ledger::open(&ledger)
             .map_err(GatewayError::Ledger)?
             .with_command("gateway")
             .with_commit_observer(Arc::new(move |took, durable| {
                 observer.ledger_commit(took, durable);
             }));
-        let operations = tokio::task::spawn_blocking(move || Operations::open(&operations))
-            .await
-            .map_err(|_| GatewayError::Upstream)?
-            .map_err(GatewayError::Operations)?;
+        let operations = Operations::open(&operations).map_err(GatewayError::Operations)?;
         let money = Arc::new(Money::new(
             ledger,
             upstream.client.clone(),

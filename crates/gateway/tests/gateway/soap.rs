@@ -401,3 +401,88 @@ async fn instamed_refusing_the_gateways_own_account_is_a_server_fault_for_an_ope
     assert!(!answer.body.contains("not-the-password"));
     assert_eq!(other.voids_at_instamed(&payment), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_certificate_is_what_an_erp_sees() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let bench = Bench::start().await;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["gateway.test".to_owned()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("certificate");
+    let (cert_file, key_file, ca_file) = (
+        bench.dir.path().join("gw.pem"),
+        bench.dir.path().join("gw.key"),
+        bench.dir.path().join("ca.pem"),
+    );
+    std::fs::write(&cert_file, leaf.pem()).expect("cert");
+    std::fs::write(&key_file, key.serialize_pem()).expect("key");
+    std::fs::write(&ca_file, ca.pem()).expect("ca");
+    let server = instamed_soap_listener::server_config_from_pem_files(&cert_file, &key_file)
+        .expect("the operator's certificate");
+
+    let upstream = Upstream::new(
+        instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap12,
+        ),
+        &bench.simulator.endpoint(),
+    )
+    .expect("upstream");
+    let mut clients = Clients::new().expect("clients");
+    clients
+        .add_pair(&format!("{CLIENT}:{SECRET}"))
+        .expect("client");
+    let gateway = Gateway::start(GatewayConfig::new(
+        "127.0.0.1:0".parse().expect("address"),
+        Tls::Certificate {
+            server,
+            host: Some("gateway.test".parse().expect("name")),
+        },
+        upstream,
+        bench.dir.path().join("operator.db"),
+        clients,
+    ))
+    .await
+    .expect("gateway");
+    assert!(gateway.soap_url().starts_with("https://gateway.test:"));
+    assert!(gateway.ca_path().is_none(), "no CA of its own");
+
+    let payment = bench.payment("26.00");
+    let (headers, envelope) = Stack::DotNet11.request(
+        "DoCreditCardSecondaryVoid",
+        &void_fields(&payment)
+            .iter()
+            .map(|(n, v)| (*n, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let basic = {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
+        )
+    };
+    let mut all: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    all.push(("authorization", &basic));
+    let answer = instamed_soap_test_support::raw_https::send_to(
+        instamed_soap_test_support::raw_https::Target {
+            addr: gateway.local_addr(),
+            host: "gateway.test",
+            ca: Some(&ca_file),
+        },
+        http::Method::POST,
+        "/payment/service.asmx",
+        &all,
+        envelope,
+    )
+    .await
+    .expect("a TLS answer under the operator's certificate");
+    assert_voided(&answer, Stack::DotNet11);
+    gateway.stop().await;
+}
