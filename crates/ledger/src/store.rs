@@ -336,9 +336,12 @@ pub struct Ledger {
 /// group's commit is known; `fail` answers it with an error without running it (the group's
 /// transaction could not begin).
 struct Job {
-    run: Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>,
+    run: Run,
     fail: Box<dyn FnOnce(&LedgerError) + Send>,
 }
+
+/// A decision's reads and writes: whether they worked, and what delivers its answer.
+type Run = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
 
 /// Delivers a decision's answer, given how the group's commit went.
 type Deliver = Box<dyn FnOnce(Result<(), &LedgerError>) + Send>;
