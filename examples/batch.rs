@@ -2,7 +2,7 @@
 //!
 //! Every row is voided at most once, even if the process is killed: the journal (a SQLite
 //! file) records each request before it leaves and each verdict after its answer, and a run on
-//! the same journal resumes. `cargo run --example batch --features batch` runs it offline
+//! the same journal resumes. `cargo run --example batch` runs it offline
 //! against the embedded simulator.
 
 use std::sync::Arc;

@@ -16,6 +16,7 @@ use crate::deadline::Deadlines;
 use crate::domain::Amount;
 use crate::endpoint;
 use crate::error::{AnswerProblem, Error, UnsettledRefund, config, config_with};
+use crate::observe::{Observer, WireObserver};
 use crate::protocol::Protocol;
 use crate::proxy::{self, ProxySetting};
 use crate::redact::Redactor;
@@ -58,6 +59,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     reconcile: RetryPolicy,
     timer: Option<Arc<dyn Timer>>,
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -78,6 +80,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("trust", &self.trust)
             .field("proxy", &self.proxy)
+            .field("wire_observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -246,6 +249,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Shows `observer` every exchange the client makes, each attempt apart: the request as
+    /// sent and the answer as read (start line, headers, body), after this client's secrets
+    /// and every card number have been taken out of them (see [`crate::observe`]). For
+    /// debugging, as `curl -v` is; nothing is copied or swept when no observer is set.
+    ///
+    /// ```
+    /// use instamed_soap::{Client, Credentials};
+    /// let client = Client::builder("https://connect.instamed.com/payment/service.asmx")
+    ///     .credentials(Credentials::new("account@clinic", "password"))
+    ///     .wire_observer(|exchange: &instamed_soap::observe::WireExchange| {
+    ///         eprint!("{exchange}")
+    ///     })
+    ///     .build();
+    /// assert!(client.is_ok());
+    /// ```
+    pub fn wire_observer(mut self, observer: impl WireObserver) -> Self {
+        self.observer = Some(Observer::new(Arc::new(observer)));
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing is sent yet.
     pub fn build(self) -> Result<Client, Error> {
         let mut endpoint = endpoint::parse(&self.endpoint, "endpoint")?;
@@ -350,6 +373,7 @@ impl ClientBuilder {
                 reconcile: self.reconcile,
                 timer,
                 transport,
+                observer: self.observer,
             }),
         })
     }
@@ -397,6 +421,8 @@ struct Inner {
     /// Keeps the waits between attempts (and, in the transport, the deadlines).
     timer: Arc<dyn Timer>,
     transport: Transport,
+    /// Shown every exchange, cleaned, when set.
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for Client {
@@ -433,6 +459,7 @@ impl Client {
             retry: RetryPolicy::none(),
             reconcile: RetryPolicy::exponential(3, Duration::from_millis(250)),
             timer: None,
+            observer: None,
         }
     }
 
@@ -742,16 +769,28 @@ impl Client {
                     .take()
                     .ok_or_else(|| config("no request left to send"))?,
             };
+            // Copied only for an observer, which sees the request after it was sent.
+            let shown = inner
+                .observer
+                .as_ref()
+                .map(|observer| (observer, copy(&attempt)));
             let result = inner.transport.send(attempt.map(Full::new)).await;
             let elapsed_ms = started.map_or(0.0, |started| started.elapsed().as_secs_f64() * 1e3);
             let error = match result {
                 Ok(response) => {
                     let status = response.status.as_u16();
                     tracing::debug!(operation, status, elapsed_ms, "answered");
-                    return Ok(response.into_http());
+                    let response = response.into_http();
+                    if let Some((observer, sent)) = &shown {
+                        observer.show(&inner.redactor, operation, sent, Ok(&response));
+                    }
+                    return Ok(response);
                 }
                 Err(failure) => from_failure(failure, inner.timeout),
             };
+            if let Some((observer, sent)) = &shown {
+                observer.show(&inner.redactor, operation, sent, Err(&error));
+            }
             tracing::debug!(operation, elapsed_ms, %error, "failed");
             if !(error.never_sent() && retry < inner.retry.max_retries) {
                 return Err(error);

@@ -6,6 +6,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::HeaderValue;
 
+/// The header carrying the REST API key.
+pub const API_KEY_HEADER: &str = "Api-Key";
+/// The header carrying the REST API secret; mark it sensitive and never log it.
+pub const API_SECRET_HEADER: &str = "Api-Secret";
+
 /// Which form of the account ID goes in the HTTP Basic user name.
 ///
 /// InstaMed documents the account ID; one production client sent only the part before `@`.
@@ -53,6 +58,37 @@ impl Credentials {
             UserName::LocalPart => self.account_id.split('@').next().unwrap_or_default(),
         };
         BASE64.encode(format!("{user}:{}", self.password))
+    }
+
+    /// Whether an `Authorization` value signs in as this account: HTTP Basic (the scheme in
+    /// any case) with the account ID, or its part before `@`, as the user name, and the
+    /// password. For the servers that stand in for InstaMed (the simulator, a replaying server
+    /// that checks credentials), which accept either user-name form as the client may send
+    /// either. The password is compared in time that depends only on the length given.
+    pub fn admits(&self, authorization: &[u8]) -> bool {
+        let Some(token) = basic_token(authorization) else {
+            return false;
+        };
+        // A token longer than any this account can make is refused before it is decoded.
+        let longest = (self.account_id.len() + 1 + self.password.len()).div_ceil(3) * 4;
+        if token.len() > longest {
+            return false;
+        }
+        let Ok(decoded) = BASE64.decode(token) else {
+            return false;
+        };
+        let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+        let id = self.account_id.as_bytes();
+        let local = self
+            .account_id
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .as_bytes();
+        (id == user || local == user) & same_secret(self.password.as_bytes(), password)
     }
 
     /// The `Authorization` header value, marked sensitive so that HTTP layers never log it:
@@ -106,6 +142,25 @@ impl ApiKey {
         &self.secret
     }
 
+    /// Whether `headers` carry this pair, `Api-Key` and `Api-Secret` each given once: what a
+    /// server standing in for InstaMed's REST interface (the simulator, a replaying server
+    /// that checks credentials) checks. A header given twice admits nothing: which one the
+    /// service would read is not known. Both values are compared in time that depends only
+    /// on the lengths given.
+    pub fn admits(&self, headers: &http::HeaderMap) -> bool {
+        let single = |name: &str| {
+            let mut values = headers.get_all(name).iter();
+            match (values.next(), values.next()) {
+                (Some(value), None) => Some(value.as_bytes()),
+                _ => None,
+            }
+        };
+        let (Some(key), Some(secret)) = (single(API_KEY_HEADER), single(API_SECRET_HEADER)) else {
+            return false;
+        };
+        same_secret(self.key.as_bytes(), key) & same_secret(self.secret.as_bytes(), secret)
+    }
+
     /// The `Api-Key` and `Api-Secret` header values, both marked sensitive.
     pub(crate) fn headers(&self) -> Result<(HeaderValue, HeaderValue), http::Error> {
         let mut key = HeaderValue::try_from(self.key.as_str())?;
@@ -123,6 +178,24 @@ impl fmt::Debug for ApiKey {
             .field("secret", &"<redacted>")
             .finish()
     }
+}
+
+/// The token of a `Basic` authorization (scheme case-insensitive).
+fn basic_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(5)?;
+    if !scheme.eq_ignore_ascii_case(b"basic") || rest.first() != Some(&b' ') {
+        return None;
+    }
+    Some(rest.trim_ascii())
+}
+
+/// Compares two secrets in time that depends only on the length of the one given.
+fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+    let mut difference = expected.len() ^ given.len();
+    for (i, &byte) in given.iter().enumerate() {
+        difference |= usize::from(byte ^ expected.get(i).copied().unwrap_or(0));
+    }
+    difference == 0
 }
 
 #[cfg(test)]
@@ -148,5 +221,35 @@ mod tests {
         assert!(key.is_sensitive() && secret.is_sensitive());
         assert_eq!(secret, "api-s3cret");
         assert!(ApiKey::new("k", "bad\nsecret").headers().is_err());
+    }
+
+    #[test]
+    fn secrets_compare_by_every_byte() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"ab"));
+        assert!(!same_secret(b"abc", b""));
+        assert!(same_secret(b"", b""));
+        assert!(!same_secret(b"", b"a"));
+    }
+
+    #[test]
+    fn admits_the_account_id_or_its_local_part_with_the_right_password() {
+        let account = Credentials::new("acct@clinic", "pa:ss");
+        let basic = |user_password: &str| format!("Basic {}", BASE64.encode(user_password));
+        assert!(account.admits(basic("acct@clinic:pa:ss").as_bytes()));
+        assert!(account.admits(basic("acct:pa:ss").as_bytes()));
+        for refused in [
+            "acct@clinic:pa:s",
+            "acct@clinic:pa:sss",
+            "acct@clinic:",
+            "clinic:pa:ss",
+        ] {
+            assert!(!account.admits(basic(refused).as_bytes()), "{refused}");
+        }
+        assert!(!account.admits(b"Bearer x"));
+        assert!(!account.admits(b"Basic !!!"));
+        let lower = format!("basic {}", BASE64.encode("acct:pa:ss"));
+        assert!(account.admits(lower.as_bytes()));
     }
 }

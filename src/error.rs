@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::domain::{Amount, TransactionId};
+use crate::outcome::Outcome;
 use crate::protocol::Protocol;
 use crate::soap::{FaultCode, SoapFault, UnreadableEnvelope};
 
@@ -120,12 +121,14 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
-    /// An HTTP error status with no SOAP answer in the body.
-    #[error("HTTP {status} without a SOAP answer")]
+    /// An HTTP error status with no SOAP answer in the body. What the body says is shown after
+    /// the status, unless it is markup (an error page, whose text would be noise): a REST 400
+    /// says in its JSON which field of the request was refused.
+    #[error("HTTP {status} without a SOAP answer{}", said(body_excerpt))]
     HttpStatus {
         /// The HTTP status.
         status: u16,
-        /// The start of the body, for the log.
+        /// The start of the body, cleaned of the client's secrets and card numbers.
         body_excerpt: String,
     },
     /// An answer arrived but cannot be read as a result or a fault.
@@ -240,9 +243,36 @@ impl Error {
         }
     }
 
-    /// The outcome in one stable word, for scripts, logs and spans: `outcome_unknown` when
-    /// the call may have happened ([`outcome_unknown`](Self::outcome_unknown)), whatever its
-    /// kind; the error's [`code`](Self::code) otherwise.
+    /// How the call ended, in the one vocabulary every command, the ledger and the simulator
+    /// speak ([`crate::outcome::TABLE`]): `outcome_unknown` (or `refund_unknown` for a refund)
+    /// when the call may have happened ([`outcome_unknown`](Self::outcome_unknown)), whatever
+    /// its kind; a refusal by its name (`already_voided`, `not_voidable`, `unknown_payment`,
+    /// `declined`, `over_refundable`, `refund_window_passed`); `invalid` when nothing was sent
+    /// because the request or the configuration is wrong; `failed` for the rest, which
+    /// happened nowhere (connection, TLS, refused credentials, a rejected request).
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::RefundOutcomeUnknown(_) => Outcome::RefundUnknown,
+            _ if self.outcome_unknown() => Outcome::OutcomeUnknown,
+            Self::InvalidRequest(_) | Self::InvalidConfig { .. } => Outcome::Invalid,
+            Self::AlreadyVoided(_) => Outcome::AlreadyVoided,
+            Self::NotVoidable(_) => Outcome::NotVoidable,
+            Self::UnknownTransaction(_) => Outcome::UnknownPayment,
+            Self::Declined(_) => Outcome::Declined,
+            Self::OverRefundable(_) => Outcome::OverRefundable,
+            Self::RefundWindowPassed(_) => Outcome::RefundWindowPassed,
+            _ => Outcome::Failed,
+        }
+    }
+
+    /// The outcome in one stable word: `outcome_unknown` when the call may have happened
+    /// ([`outcome_unknown`](Self::outcome_unknown)), whatever its kind; the error's
+    /// [`code`](Self::code) otherwise.
+    #[deprecated(
+        note = "use `Error::outcome`, whose names are the one vocabulary of every command and \
+                the ledger (`unknown_payment`, `failed`, `invalid`, `refund_unknown`); \
+                `Error::code` keeps the finer kind"
+    )]
     pub fn outcome_name(&self) -> &'static str {
         if self.outcome_unknown() {
             "outcome_unknown"
@@ -520,9 +550,10 @@ pub enum AnswerProblem {
         /// The cap, in bytes.
         limit: usize,
     },
-    /// Not a readable envelope of the expected shape.
-    #[error("not a SOAP answer of the expected shape")]
-    Envelope(#[source] UnreadableEnvelope),
+    /// Not a readable envelope of the expected shape. Its own words say why, once: a line
+    /// of its own here would only repeat them.
+    #[error(transparent)]
+    Envelope(UnreadableEnvelope),
     /// A well-formed answer whose content contradicts itself or the request.
     #[error("{0}")]
     Inconsistent(String),
@@ -530,6 +561,17 @@ pub enum AnswerProblem {
     /// number from it; those are taken out.
     #[error("{0}")]
     Scrubbed(String),
+}
+
+/// What an HTTP error's body says, for its message: `: ` and the text, or nothing for an empty
+/// body or markup.
+fn said(excerpt: &str) -> String {
+    let text = excerpt.trim();
+    if text.is_empty() || text.starts_with('<') {
+        String::new()
+    } else {
+        format!(": the answer says {text}")
+    }
 }
 
 #[cfg(test)]

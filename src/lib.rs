@@ -36,6 +36,8 @@ pub mod error;
 pub mod exact_json;
 pub mod files;
 pub mod nvp;
+pub mod observe;
+pub mod outcome;
 mod protocol;
 mod proxy;
 mod redact;
@@ -58,6 +60,7 @@ pub use domain::{CardPresentStatus, Outlet, TransactionId};
 pub use error::{
     AnswerProblem, BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, UnsettledRefund,
 };
+pub use outcome::Outcome;
 pub use protocol::Protocol;
 pub use proxy::ProxyError;
 pub use refund::{RefundReceipt, RefundRequest, VoidOrRefund};

@@ -133,7 +133,7 @@ fn repeated_key(pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Option<String> {
 }
 
 /// `application/x-www-form-urlencoded` decoding (`+` is a space), strict about UTF-8.
-fn form_decoded(bytes: &[u8]) -> Option<Cow<'_, str>> {
+pub(crate) fn form_decoded(bytes: &[u8]) -> Option<Cow<'_, str>> {
     if !bytes.iter().any(|&b| b == b'+' || b == b'%') {
         return std::str::from_utf8(bytes).ok().map(Cow::Borrowed);
     }

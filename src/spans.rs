@@ -14,7 +14,8 @@ use crate::error::Error;
 use crate::refund::VoidOrRefund;
 use crate::void::VoidConfirmation;
 
-/// Records `verdict` on `span`: `success` for an `Ok`, the error's word otherwise.
+/// Records `verdict` on `span`: `success` for an `Ok`, the error's outcome otherwise (the
+/// names of `crate::outcome::TABLE`, as every command and the ledger say them).
 pub(crate) fn record<T>(
     span: &Span,
     result: &Result<T, Error>,
@@ -22,7 +23,7 @@ pub(crate) fn record<T>(
 ) {
     let verdict = match result {
         Ok(value) => success(value),
-        Err(error) => error.outcome_name(),
+        Err(error) => error.outcome().name(),
     };
     span.record("verdict", verdict);
 }

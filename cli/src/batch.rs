@@ -70,6 +70,8 @@ pub struct Args {
     protocol: Option<String>,
     #[command(flatten)]
     connection: Connection,
+    #[command(flatten)]
+    wire: crate::show_wire::ShowWire,
     /// InstaMed account ID.
     #[arg(
         long = "account-id",
@@ -137,7 +139,7 @@ pub async fn run(args: Args) -> ExitCode {
     let client = match client(&args) {
         Ok(client) => client,
         Err(error) => {
-            eprintln!("error: {}", error.report());
+            eprintln!("error: {}", crate::output::error_line(&error));
             return ExitCode::from(exit::INVALID);
         }
     };
@@ -320,18 +322,43 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
         .credentials(Credentials::new(account, password))
         .protocol(protocol)
         .max_idle_connections(args.concurrency);
-    args.connection.apply(builder)?.build()
+    args.wire.apply(args.connection.apply(builder)?).build()
 }
 
 fn open(args: &Args) -> Result<(Journal, u64), JournalError> {
+    let fresh = matches!(
+        std::fs::symlink_metadata(&args.journal),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound
+    );
     let mut journal = Journal::open(&args.journal)?;
+    match load(&mut journal, args) {
+        Ok(to_do) => Ok((journal, to_do)),
+        Err(error) => {
+            // A journal this run made and then refused the input of holds nothing: left
+            // behind, it would look like a run begun, and the corrected command would seem to
+            // resume one. Unlinked while its lock is still held, so no other run can have
+            // opened it in between.
+            if fresh {
+                let _ = std::fs::remove_file(&args.journal);
+                drop(journal);
+                let mut wal = args.journal.clone().into_os_string();
+                wal.push("-wal");
+                let _ = std::fs::remove_file(wal);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Loads the input into `journal` and says what there is to do.
+fn load(journal: &mut Journal, args: &Args) -> Result<u64, JournalError> {
     if args.or_refund {
         journal.require_amounts();
     }
     let rows = read_file(&args.input)?;
     let loaded = journal.load(rows)?;
     let to_do = journal.to_do(args.or_refund)?;
-    let mut bad = 0;
+    let mut bad: u64 = 0;
     journal.for_each_row(|row| {
         if row.verdict == Verdict::Invalid && !loaded.resumed {
             bad += 1;
@@ -342,17 +369,20 @@ fn open(args: &Args) -> Result<(Journal, u64), JournalError> {
         Ok(())
     })?;
     if bad > 50 {
-        eprintln!("… and {} more invalid rows (see the report)", bad - 50);
+        eprintln!(
+            "… and {} more invalid (see the report)",
+            crate::plural::counted(bad - 50, "row")
+        );
     }
     eprintln!(
-        "{} {} rows from {}: {} to do, {} invalid",
+        "{} {} from {}: {} to do, {} invalid",
         if loaded.resumed { "resuming" } else { "loaded" },
-        loaded.rows,
+        crate::plural::counted(loaded.rows, "row"),
         args.input.display(),
         to_do,
         loaded.invalid
     );
-    Ok((journal, to_do))
+    Ok(to_do)
 }
 
 fn report(journal: &Journal, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -396,9 +426,27 @@ impl Progress {
         let done = Arc::new(AtomicU64::new(0));
         if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(total);
+            // The words of the lines written off a terminal: the rate with its unit and one
+            // decimal (indicatif's own {per_sec} says "4.6082/s"), the ETA in seconds.
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
+                "{bar:40} progress: {pos}/{len} rows, {rate}, ETA {eta_s}",
             ) {
+                let style = style
+                    .with_key(
+                        "rate",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&rate(state.per_sec()));
+                        },
+                    )
+                    .with_key(
+                        "eta_s",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&eta(
+                                state.len().unwrap_or(0).saturating_sub(state.pos()),
+                                state.per_sec(),
+                            ));
+                        },
+                    );
                 bar.set_style(style);
             }
             return Self {
@@ -415,13 +463,12 @@ impl Progress {
             loop {
                 interval.tick().await;
                 let done = counter.load(Ordering::Relaxed);
-                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-                let eta = if rate > 0.0 {
-                    format!("{:.0} s", total.saturating_sub(done) as f64 / rate)
-                } else {
-                    "?".to_owned()
-                };
-                eprintln!("progress: {done}/{total} rows, {rate:.1} rows/s, ETA {eta}");
+                let per_sec = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+                eprintln!(
+                    "progress: {done}/{total} rows, {}, ETA {}",
+                    rate(per_sec),
+                    eta(total.saturating_sub(done), per_sec)
+                );
             }
         });
         Self {
@@ -452,6 +499,20 @@ impl Progress {
     }
 }
 
+/// A rate in rows a second, one decimal: "4.6 rows/s".
+fn rate(per_sec: f64) -> String {
+    format!("{per_sec:.1} rows/s")
+}
+
+/// The time left for `left` rows at `per_sec`: "12 s", or "?" before any row is done.
+fn eta(left: u64, per_sec: f64) -> String {
+    if per_sec > 0.0 {
+        format!("{:.0} s", left as f64 / per_sec)
+    } else {
+        "?".to_owned()
+    }
+}
+
 fn print_summary(summary: &Summary, code: u8) {
     println!("{:<18} {:>8}", "verdict", "rows");
     for (verdict, count) in &summary.counts {
@@ -462,8 +523,8 @@ fn print_summary(summary: &Summary, code: u8) {
     println!("{:<18} {:>8}", "total", summary.total());
     let rows_code = exit::of_batch(summary);
     println!(
-        "this run: {} steps in {:.1} s{}; exit code {}{}",
-        summary.steps,
+        "this run: {} in {:.1} s{}; exit code {}{}",
+        crate::plural::counted(summary.steps, "step"),
         summary.elapsed.as_secs_f64(),
         if summary.interrupted {
             " (stopped: re-run the same command to resume)"

@@ -7,17 +7,19 @@ use std::process::ExitCode;
 
 use instamed_soap_bench::compare;
 
+use crate::connection::Connection;
 use crate::exit;
 
 /// Arguments of `bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The service to measure against; without it a simulator is started in another process.
+    /// It is reached as the connection options below say (and the profile, never for the
+    /// endpoint itself: a bench voids every payment it is given), directly unless --proxy or
+    /// the profile names a proxy; the raw baseline goes direct, trusting the first --ca-cert,
+    /// so a proxy needs --no-raw.
     #[arg(long)]
     endpoint: Option<String>,
-    /// CA certificate for the endpoint (PEM).
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
     /// Payments to void, as the simulator's seed file (first column: transaction ID). Needed
     /// with --endpoint; the raw client takes the IDs after ours.
     #[arg(long)]
@@ -57,13 +59,27 @@ pub struct Args {
     /// One JSON line per client instead of a table.
     #[arg(long)]
     json: bool,
+    /// How --endpoint is reached: the options `void` takes.
+    #[command(flatten, next_help_heading = "Connection to --endpoint")]
+    connection: Connection,
 }
 
 /// Runs `bench`.
 pub async fn run(args: Args) -> ExitCode {
     let mut options = compare::Options::default();
+    if let Some(endpoint) = &args.endpoint {
+        match client(&args, endpoint) {
+            Ok((settings, ca)) => {
+                options.client = Some(settings);
+                options.ca_cert = ca;
+            }
+            Err(error) => {
+                eprintln!("error: {}", error.report());
+                return ExitCode::from(exit::INVALID);
+            }
+        }
+    }
     options.endpoint = args.endpoint;
-    options.ca_cert = args.ca_cert;
     options.seed_file = args.seed_file;
     options.protocol = args.protocol;
     options.voids = args.voids;
@@ -79,4 +95,27 @@ pub async fn run(args: Args) -> ExitCode {
             ExitCode::from(exit::FAILED)
         }
     }
+}
+
+/// How ours reaches `endpoint` (the connection options applied; direct unless a proxy is
+/// named), and the CA file the raw baseline trusts.
+fn client(
+    args: &Args,
+    endpoint: &str,
+) -> Result<(instamed_soap::ClientBuilder, Option<PathBuf>), instamed_soap::Error> {
+    let connection = &args.connection;
+    let mut builder = connection.apply(instamed_soap::Client::builder(endpoint))?;
+    if !connection.names_proxy()? {
+        // As the raw client it is compared with: a proxy from the environment would measure
+        // the proxy.
+        builder = builder.no_proxy();
+    } else if !args.no_raw {
+        return Err(instamed_soap::Error::InvalidConfig {
+            reason: "the raw baseline cannot go through a proxy: give --no-raw to measure \
+                     ours alone through it"
+                .into(),
+            source: None,
+        });
+    }
+    Ok((builder, connection.ca_certs()?.first().cloned()))
 }

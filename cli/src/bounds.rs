@@ -3,8 +3,6 @@
 //! before anything starts. Without them a typo could ask for 2^61 semaphore permits, a float
 //! number of seconds no `Duration` holds, or a run that never ends.
 
-use std::time::Duration;
-
 use clap::builder::{RangedU64ValueParser, TypedValueParser};
 
 /// `batch --concurrency`: requests in flight. One process at 64 already outruns InstaMed's
@@ -19,18 +17,6 @@ pub const BATCH_RATE: std::ops::RangeInclusive<u64> = 1..=10_000;
 /// `void --attempts` (and `refund`, `reconcile`): reconciling attempts after the first. The
 /// back-off doubles up to 30 s, so twenty already wait about ten minutes.
 pub const ATTEMPTS: std::ops::RangeInclusive<u64> = 0..=20;
-
-/// `void --backoff-ms`: the first wait when reconciling. Waits stop doubling at 30 s, so a
-/// longer first wait would silently be 30 s.
-pub const BACKOFF_MS: std::ops::RangeInclusive<u64> = 0..=30_000;
-
-/// `serve --latency-ms`: added to every answer. No client waits longer than the 10-minute
-/// `--timeout` limit.
-pub const LATENCY_MS: std::ops::RangeInclusive<u64> = 0..=600_000;
-
-/// `serve --void-cutoff` and `--refund-window`, in seconds: ten years. Any longer is "never"
-/// for a simulator's payments, and a float beyond `Duration`'s range would not be a duration.
-pub const AGE_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 /// `soak --voids`: payments voided in one run; the simulator holds every one in memory.
 pub const SOAK_VOIDS: std::ops::RangeInclusive<u64> = 1..=1_000_000;
@@ -70,44 +56,9 @@ pub fn share(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A number of seconds, possibly fractional, from 0 to [`AGE_SECONDS`] (`--void-cutoff`).
-pub fn seconds(text: &str) -> Result<Duration, String> {
-    let expected = format!("expected seconds from 0 to {AGE_SECONDS} (ten years)");
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .map_err(|error| format!("{error}; {expected}"))?;
-    // NaN fails both comparisons, so it is refused here too.
-    if !(0.0..=AGE_SECONDS as f64).contains(&seconds) {
-        return Err(expected);
-    }
-    Duration::try_from_secs_f64(seconds).map_err(|error| format!("{error}; {expected}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seconds_outside_ten_years_and_non_numbers_are_refused() {
-        for bad in [
-            "-1",
-            "-0.5",
-            "NaN",
-            "inf",
-            "-inf",
-            "18446744073709551615",
-            "1e300",
-            "315360001",
-            "",
-            "ten",
-        ] {
-            assert!(seconds(bad).is_err(), "{bad:?} was accepted");
-        }
-        assert_eq!(seconds("0"), Ok(Duration::ZERO));
-        assert_eq!(seconds("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(seconds("315360000"), Ok(Duration::from_secs(AGE_SECONDS)));
-    }
 
     #[test]
     fn shares_outside_zero_to_one_are_refused() {

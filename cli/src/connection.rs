@@ -13,7 +13,8 @@ use crate::profile::{self, Profile};
 /// The deadline when neither `--timeout` nor the profile gives one.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The connection flags shared by `void`, `refund`, `reconcile` and `batch`.
+/// The connection flags shared by every command that connects: `void`, `refund`,
+/// `reconcile`, `batch`, `record` (to its upstream) and `bench` (to an endpoint given).
 #[derive(Debug, clap::Args)]
 pub struct Connection {
     /// Trust the CA certificate(s) in this PEM file (e.g. the simulator's, or a TLS-inspecting
@@ -40,7 +41,7 @@ pub struct Connection {
     allow_plain_http: bool,
     /// Deadline for each call: a duration such as 30s, 1m or 500ms (a bare number is
     /// seconds), from 100ms to 10m. Default: 30s.
-    #[arg(long, value_parser = crate::timeout::parse)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::TIMEOUT.parser())]
     timeout: Option<Duration>,
     /// The configuration file of profiles. Default:
     /// $XDG_CONFIG_HOME/instamed-soap/config.toml (~/.config/instamed-soap/config.toml).
@@ -86,6 +87,33 @@ impl Connection {
         Ok(builder)
     }
 
+    /// The flags of this connection a follow-up command needs to reach the service the same
+    /// way (trust, plain HTTP, the configuration and profile), as words for a shell. Never the
+    /// proxy, whose URL may carry a password: the follow-up finds it where this run did.
+    pub fn repeated(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        for ca in &self.ca_cert {
+            words.push("--ca-cert".to_owned());
+            words.push(ca.display().to_string());
+        }
+        if let Some(trust) = &self.trust {
+            words.extend(["--trust".to_owned(), trust.clone()]);
+        }
+        if self.no_proxy {
+            words.push("--no-proxy".to_owned());
+        }
+        if self.allow_plain_http {
+            words.push("--allow-plain-http".to_owned());
+        }
+        if let Some(config) = &self.config {
+            words.extend(["--config".to_owned(), config.display().to_string()]);
+        }
+        if let Some(profile) = &self.profile {
+            words.extend(["--profile".to_owned(), profile.clone()]);
+        }
+        words
+    }
+
     /// The chosen profile (`--profile`, INSTAMED_PROFILE, or `default`), or an empty one when
     /// there is no file or no default profile.
     pub fn profile(&self) -> Result<&Profile, Error> {
@@ -96,6 +124,27 @@ impl Connection {
                 reason: reason.clone(),
                 source: None,
             })
+    }
+
+    /// The CA certificates to trust: `--ca-cert`'s, else the profile's.
+    pub fn ca_certs(&self) -> Result<Vec<PathBuf>, Error> {
+        Ok(if self.ca_cert.is_empty() {
+            self.profile()?.ca_cert.clone()
+        } else {
+            self.ca_cert.clone()
+        })
+    }
+
+    /// Whether a proxy is named by `--proxy`, or by the profile (and not overridden by
+    /// `--no-proxy` or the environment), as [`Connection::apply`] chooses one.
+    pub fn names_proxy(&self) -> Result<bool, Error> {
+        Ok(self.proxy.is_some()
+            || (!self.no_proxy && self.profile()?.proxy.is_some() && !proxy_in_environment()))
+    }
+
+    /// Whether CA certificates to trust are given, by `--ca-cert` or the profile.
+    pub fn gives_ca_cert(&self) -> bool {
+        self.ca_certs().is_ok_and(|certs| !certs.is_empty())
     }
 
     /// A secret given by a flag or the environment, else read from the file the profile names

@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use instamed_soap_contract::{self as contract, ContractServer, ServeOptions, Upstream};
 
+use crate::connection::Connection;
 use crate::exit;
 
 /// Where a server (the simulator, a recording proxy, a replaying server) listens.
@@ -25,6 +25,19 @@ pub struct Listen {
     pub ca_out: Option<PathBuf>,
 }
 
+/// The address a server could not listen on because another listener holds it: a mistake a
+/// script can mend by picking another port, so it has an exit code of its own.
+pub fn address_in_use(error: &instamed_soap_listener::ListenError) -> Option<SocketAddr> {
+    match error {
+        instamed_soap_listener::ListenError::Bind { addr, source }
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            Some(*addr)
+        }
+        _ => None,
+    }
+}
+
 impl Listen {
     fn options(&self) -> ServeOptions {
         let mut options = ServeOptions::default();
@@ -38,24 +51,14 @@ impl Listen {
 /// Arguments of `record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
-    /// The service to forward to, e.g. https://connect.instamed.com/payment/service.asmx.
-    /// It is reached (connection and TLS handshake) before the endpoint is printed: exit 2
-    /// when it cannot be.
-    #[arg(long)]
-    upstream: String,
+    /// The service to forward to, e.g. https://connect.instamed.com/payment/service.asmx
+    /// (default: the profile's endpoint). It is reached (connection and TLS handshake, with
+    /// the connection options below) before the endpoint is printed: exit 2 when it cannot be.
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
     /// Directory the cassettes are written to (created if missing).
     #[arg(long)]
     cassettes: PathBuf,
-    /// Trust only the CA certificate(s) in this PEM file for the upstream.
-    #[arg(long)]
-    upstream_ca_cert: Option<PathBuf>,
-    /// Allow a plain-HTTP upstream on loopback.
-    #[arg(long)]
-    upstream_plain_http: bool,
-    /// Deadline for each forwarded exchange: a duration such as 30s, 1m or 500ms (a bare
-    /// number is seconds), from 100ms to 10m.
-    #[arg(long, default_value = "30s", value_parser = crate::timeout::parse)]
-    upstream_timeout: Duration,
     /// Lay the cassettes' XML and JSON bodies out for review: one element (or JSON value) a
     /// line, indented, XML attributes in a stable order. Matched and verified as the bodies
     /// as sent: only white space between elements changes.
@@ -63,6 +66,9 @@ pub struct RecordArgs {
     pretty: bool,
     #[command(flatten)]
     listen: Listen,
+    /// How the upstream is reached: the options `void` takes, and its profile.
+    #[command(flatten, next_help_heading = "Connection to the upstream")]
+    connection: Connection,
 }
 
 /// Arguments of `replay`.
@@ -75,6 +81,20 @@ pub struct ReplayArgs {
     /// `contract verify-calls`.
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+    /// Answer a SOAP or NVP request not signed in as this account ID (with the password of
+    /// INSTAMED_PASSWORD, or of --expect-password-file) as the service answers a refused
+    /// sign-in (HTTP 401), and journal it as such.
+    #[arg(long, value_name = "ID")]
+    expect_account_id: Option<String>,
+    /// The password --expect-account-id must sign in with, read from this file (mode 0600)
+    /// instead of INSTAMED_PASSWORD.
+    #[arg(long, value_name = "FILE", requires = "expect_account_id")]
+    expect_password_file: Option<PathBuf>,
+    /// Answer a REST request that does not carry this API key (with the secret of
+    /// INSTAMED_API_SECRET, or KEY:SECRET as `serve` prints the pair) as the service answers
+    /// a refused sign-in (HTTP 401), and journal it as such.
+    #[arg(long, value_name = "KEY")]
+    expect_api_key: Option<String>,
     #[command(flatten)]
     listen: Listen,
 }
@@ -91,6 +111,11 @@ pub struct VerifyCallsArgs {
     /// for several.
     #[arg(long, value_name = "EXPECTATION", required = true)]
     expect: Vec<contract::journal::expect::Expectation>,
+    /// Print one JSON document instead of the lines: the counts, and for each expectation
+    /// whether it holds, what it allows, how many requests it counted and, for `unmatched`,
+    /// which.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `contract verify`.
@@ -119,20 +144,25 @@ pub struct ImportHarArgs {
     /// Directory the cassettes are written to (created if missing), numbered after those
     /// already there.
     cassettes: PathBuf,
+    /// Lay the cassettes' XML and JSON bodies out for review, as `record --pretty` does.
+    #[arg(long)]
+    pretty: bool,
 }
 
 /// Runs `record` until Ctrl-C.
 pub async fn record(args: RecordArgs) -> ExitCode {
-    let mut upstream = Upstream::new(&args.upstream).with_plain_http(args.upstream_plain_http);
-    upstream.timeout = args.upstream_timeout;
-    if let Some(ca) = &args.upstream_ca_cert {
-        upstream = upstream.with_ca_cert(ca);
-    }
+    let upstream = match upstream(&args) {
+        Ok(upstream) => upstream,
+        Err(error) => {
+            eprintln!("error: {}", error.report());
+            return ExitCode::from(exit::INVALID);
+        }
+    };
     let mut options = args.listen.options();
     options.pretty = args.pretty;
     let server = ContractServer::record(upstream, &args.cassettes, options).await;
     if let Err(error) = &server
-        && let Some(code) = upstream_mistake(error, args.upstream_ca_cert.is_some())
+        && let Some(code) = upstream_mistake(error, args.connection.gives_ca_cert())
     {
         return ExitCode::from(code);
     }
@@ -141,6 +171,25 @@ pub async fn record(args: RecordArgs) -> ExitCode {
         &format!("recording to {}", args.cassettes.display()),
     )
     .await
+}
+
+/// The upstream `record` forwards to, reached as the connection options (and the profile) say.
+fn upstream(args: &RecordArgs) -> Result<Upstream, instamed_soap::Error> {
+    let profile = args.connection.profile()?;
+    let endpoint = args
+        .upstream
+        .as_deref()
+        .or(profile.endpoint.as_deref())
+        .ok_or_else(|| instamed_soap::Error::InvalidConfig {
+            reason: "--upstream is missing: give the service's address, or set endpoint in a \
+                     profile of the configuration file"
+                .into(),
+            source: None,
+        })?;
+    let builder = args
+        .connection
+        .apply(instamed_soap::Client::builder(endpoint))?;
+    Ok(Upstream::new(endpoint).with_client(builder))
 }
 
 /// Says what is wrong with the upstream a `record` was given, and the next step, before any
@@ -153,15 +202,15 @@ fn upstream_mistake(error: &contract::server::ContractServerError, ca_given: boo
             source: instamed_soap::Error::Tls { .. },
             ..
         } if ca_given => {
-            "check that --upstream-ca-cert names the CA that signed the upstream's \
-             certificate, and that the upstream's host name is on that certificate"
+            "check that --ca-cert names the CA that signed the upstream's certificate, and \
+             that the upstream's host name is on that certificate"
         }
         Failed::Unreachable {
             source: instamed_soap::Error::Tls { .. },
             ..
         } => {
-            "its certificate is not trusted: give --upstream-ca-cert FILE, the CA that signed \
-             it (for `instamed-soap serve`, the file on its ca-cert: line)"
+            "its certificate is not trusted: give --ca-cert FILE, the CA that signed it (for \
+             `instamed-soap serve`, the file on its ca-cert: line)"
         }
         Failed::Unreachable { .. } => {
             "check that the upstream is running and listens at that address (for \
@@ -169,7 +218,7 @@ fn upstream_mistake(error: &contract::server::ContractServerError, ca_given: boo
         }
         Failed::Upstream(_) => {
             "give --upstream an https:// URL of the service, or an http:// one on loopback \
-             with --upstream-plain-http"
+             with --allow-plain-http"
         }
         _ => return None,
     };
@@ -181,9 +230,46 @@ fn upstream_mistake(error: &contract::server::ContractServerError, ca_given: boo
 /// Runs `replay` until Ctrl-C.
 pub async fn replay(args: ReplayArgs) -> ExitCode {
     let mut options = args.listen.options();
+    match expected_credentials(&args) {
+        Ok(credentials) => options.credentials = credentials,
+        Err(error) => {
+            eprintln!("error: {}", error.report());
+            return ExitCode::from(exit::INVALID);
+        }
+    }
     options.journal = args.journal;
     let server = ContractServer::replay(&args.cassettes, options).await;
     serve(server, &format!("replaying {}", args.cassettes.display())).await
+}
+
+/// The credentials `replay` was told to expect: the account with its password from the
+/// environment or a file, and the API key pair as `void` takes it.
+fn expected_credentials(
+    args: &ReplayArgs,
+) -> Result<contract::login::ExpectedCredentials, instamed_soap::Error> {
+    let mut expected = contract::login::ExpectedCredentials::default();
+    if let Some(account) = &args.expect_account_id {
+        let password = match &args.expect_password_file {
+            Some(file) => Some(crate::profile::read_secret(file).map_err(|reason| {
+                instamed_soap::Error::InvalidConfig {
+                    reason: format!("--expect-password-file: {reason}"),
+                    source: None,
+                }
+            })?),
+            None => std::env::var("INSTAMED_PASSWORD").ok(),
+        };
+        let password = crate::void::required(
+            &password,
+            "the password --expect-account-id signs in with",
+            "INSTAMED_PASSWORD, or give --expect-password-file",
+        )?;
+        expected = expected.with_account(instamed_soap::Credentials::new(account, password));
+    }
+    if let Some(key) = &args.expect_api_key {
+        let secret = std::env::var("INSTAMED_API_SECRET").ok();
+        expected = expected.with_api_key(crate::connection::api_key(Some(key), secret.as_deref())?);
+    }
+    Ok(expected)
 }
 
 async fn serve(
@@ -193,6 +279,16 @@ async fn serve(
     let server = match server {
         Ok(server) => server,
         Err(error) => {
+            if let contract::server::ContractServerError::Listen(listen) = &error
+                && let Some(addr) = address_in_use(listen)
+            {
+                eprintln!(
+                    "error: {addr} is already in use; pick another with --listen, or port 0 \
+                     for a free one (--listen {}:0)",
+                    addr.ip()
+                );
+                return ExitCode::from(exit::ADDRESS_IN_USE);
+            }
             eprintln!("error: {}", crate::causes::chain(&error));
             return ExitCode::from(exit::FAILED);
         }
@@ -232,6 +328,14 @@ pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
     };
     let checks: Vec<_> = args.expect.iter().map(|e| e.check(&entries)).collect();
     let failing = checks.iter().filter(|check| !check.holds()).count();
+    if args.json {
+        println!("{}", verify_calls_json(&args.journal, &entries, &checks));
+        return if failing == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(exit::FAILED)
+        };
+    }
     for check in &checks {
         let expectation = &check.expectation;
         if check.holds() {
@@ -249,21 +353,61 @@ pub fn verify_calls(args: VerifyCallsArgs) -> ExitCode {
             }
         }
     }
-    let requests = entries.len();
     println!(
-        "{} held, {failing} did not ({requests} {} in the journal)",
+        "{} held, {failing} did not ({} in the journal)",
         checks.len() - failing,
-        if requests == 1 { "request" } else { "requests" }
+        crate::plural::counted(entries.len() as u64, "request")
     );
     if failing == 0 {
         ExitCode::SUCCESS
     } else {
         eprintln!(
-            "error: {failing} of {} expectations did not hold",
-            checks.len()
+            "error: {failing} of {} did not hold",
+            crate::plural::counted(checks.len() as u64, "expectation")
         );
         ExitCode::from(exit::FAILED)
     }
+}
+
+/// `verify-calls --json`: one document (`docs/schemas/contract-verify-calls.schema.json`).
+fn verify_calls_json(
+    journal: &Path,
+    entries: &[contract::journal::Entry],
+    checks: &[contract::journal::expect::Check],
+) -> serde_json::Value {
+    let expectations: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|check| {
+            let expectation = &check.expectation;
+            // The requests a failing `unmatched` count is about, as the text lists them.
+            let unmatched: Vec<String> = if !check.holds()
+                && expectation.subject == contract::journal::expect::Subject::Unmatched
+            {
+                entries
+                    .iter()
+                    .filter(|entry| expectation.counts(entry))
+                    .map(unmatched_line)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            serde_json::json!({
+                "expectation": expectation.text,
+                "holds": check.holds(),
+                "expected": expectation.count.to_string(),
+                "seen": check.seen,
+                "unmatched": unmatched,
+            })
+        })
+        .collect();
+    let failing = checks.iter().filter(|check| !check.holds()).count();
+    serde_json::json!({
+        "journal": journal.display().to_string(),
+        "requests": entries.len(),
+        "held": checks.len() - failing,
+        "failed": failing,
+        "expectations": expectations,
+    })
 }
 
 /// A request no cassette answered, as `verify-calls` lists it.
@@ -286,7 +430,7 @@ fn unmatched_line(entry: &contract::journal::Entry) -> String {
 /// What `contract verify --help` says before its exit codes.
 pub const VERIFY_HELP: &str = "\
 Exit 0 when every cassette passed (or was skipped); 1 when a cassette failed, or could not be
-read; 2 when nothing was verified or reported as asked: the directory cannot be read or holds no
+read (an error, counted apart from failures in the text, JUnit and JSON alike); 2 when nothing was verified or reported as asked: the directory cannot be read or holds no
 cassette, or the --junit file cannot be written (the results are printed all the same).";
 
 /// Runs `contract verify`: one line per cassette (or one JSON document), an optional JUnit
@@ -311,10 +455,13 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
         for verdict in &verdicts {
             println!("{verdict}");
         }
+        // The counts of the JUnit report and the JSON document: an unreadable cassette is
+        // an error there, and here too, not a failure.
         println!(
-            "{} passed, {} failed, {} skipped",
+            "{} passed, {} failed, {}, {} skipped",
             counts.passed,
-            counts.failed + counts.errors,
+            counts.failed,
+            crate::plural::counted(counts.errors as u64, "error"),
             counts.skipped
         );
     }
@@ -358,7 +505,8 @@ fn write_junit(
 /// with why (stderr), then a summary; non-zero when the file is not HAR or holds no exchange
 /// with the service.
 pub fn import_har(args: ImportHarArgs) -> ExitCode {
-    let written = match contract::har::import_file(&args.har, &args.cassettes) {
+    let options = contract::har::ImportOptions::default().with_pretty(args.pretty);
+    let written = match contract::har::import_file_with(&args.har, &args.cassettes, &options) {
         Ok(written) => written,
         Err(error) => {
             eprintln!("error: {}", crate::causes::chain(&error));

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use instamed_soap::rest::Amount;
 use instamed_soap::{
-    ApiKey, Client, Credentials, Error, Outlet, Protocol, RefundRequest, TransactionId,
+    ApiKey, Client, Credentials, Error, Outcome, Outlet, Protocol, RefundRequest, TransactionId,
     VoidConfirmation, VoidOrRefund, VoidRequest,
 };
 use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
@@ -103,16 +103,13 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         let request = VoidRequest::new(outlet.clone(), payment.clone());
         let (outcome, detail) = match client.void(&request).await {
             Ok(receipt) => (
-                "voided".to_owned(),
+                Outcome::Voided.name().to_owned(),
                 format!(
                     "TransactionStatus {}, PrimaryTransactionStatus {}",
                     receipt.transaction_status, receipt.primary_transaction_status
                 ),
             ),
-            Err(error) => (
-                error.outcome_name().replace('_', " "),
-                refusal_detail(&error),
-            ),
+            Err(error) => (error.outcome().name().to_owned(), refusal_detail(&error)),
         };
         rows.push(Row {
             step,
@@ -128,13 +125,10 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let client = client_of(&simulator, &config, Protocol::Rest)?;
     let (outcome, detail) = match client.refund(&refund).await {
         Ok(receipt) => (
-            "refunded".to_owned(),
+            Outcome::Refunded.name().to_owned(),
             format!("4.00 back, refund {}", receipt.refund_id),
         ),
-        Err(error) => (
-            error.outcome_name().replace('_', " "),
-            refusal_detail(&error),
-        ),
+        Err(error) => (error.outcome().name().to_owned(), refusal_detail(&error)),
     };
     rows.push(Row {
         step: "refund 4.00 of a payment",
@@ -152,17 +146,14 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         .await
     {
         Ok(VoidOrRefund::Refunded(receipt)) => (
-            "refunded instead".to_owned(),
+            Outcome::Refunded.name().to_owned(),
             format!(
                 "the transfer had begun; 60.00 back, refund {}",
                 receipt.refund_id
             ),
         ),
-        Ok(_) => ("voided".to_owned(), String::new()),
-        Err(error) => (
-            error.outcome_name().replace('_', " "),
-            refusal_detail(&error),
-        ),
+        Ok(_) => (Outcome::Voided.name().to_owned(), String::new()),
+        Err(error) => (error.outcome().name().to_owned(), refusal_detail(&error)),
     };
     rows.push(Row {
         step: "void or refund, transfer began",
@@ -191,18 +182,15 @@ async fn reconcile_after_a_lost_answer(outlet: &Outlet) -> Result<Row, Box<dyn s
     let request = VoidRequest::new(outlet.clone(), payment.clone());
     let (outcome, detail) = match client.void_reconciled(&request).await {
         Ok(VoidConfirmation::ConfirmedAlreadyVoided { attempts, .. }) => (
-            "voided".to_owned(),
+            Outcome::Voided.name().to_owned(),
             format!("answer lost; attempt {attempts} found the payment voided"),
         ),
         Ok(VoidConfirmation::VoidedOnRetry { attempts, .. }) => (
-            "voided".to_owned(),
+            Outcome::Voided.name().to_owned(),
             format!("answer lost; voided on attempt {attempts}"),
         ),
-        Ok(_) => ("voided".to_owned(), "first answer".to_owned()),
-        Err(error) => (
-            error.outcome_name().replace('_', " "),
-            refusal_detail(&error),
-        ),
+        Ok(_) => (Outcome::Voided.name().to_owned(), "first answer".to_owned()),
+        Err(error) => (error.outcome().name().to_owned(), refusal_detail(&error)),
     };
     simulator.shutdown().await;
     Ok(Row {

@@ -36,7 +36,7 @@ pub const SETTLE_BY_HAND: u8 = 9;
 /// nothing was sent (`--after-refund REFUND_ID`, naming the latest refund, sends a further one on
 /// purpose).
 pub const ALREADY_REFUNDED: u8 = 10;
-/// `serve`: the address asked for is taken by another listener. Its own code, not "failed to
+/// `serve`, `record`, `replay`: the address asked for is taken by another listener. Its own code, not "failed to
 /// start", because a script can pick another port and try again, which it cannot do for the
 /// other reasons not to start.
 pub const ADDRESS_IN_USE: u8 = 11;
@@ -205,7 +205,7 @@ pub const TABLE: [Status; 12] = [
         name: "address in use",
         meaning: "the address asked for is already in use: pick another port, or port 0 for a \
                   free one",
-        given_by: GivenBy::Only(&["serve", "gateway"]),
+        given_by: GivenBy::Only(&["serve", "record", "replay", "gateway"]),
     },
 ];
 
@@ -240,13 +240,14 @@ pub fn section(command: Option<&str>) -> String {
     text
 }
 
-/// A command's `after_help`: its notes (none when empty), then its exit codes.
+/// A command's `after_help`: its notes (none when empty), its outcomes (none for a command
+/// that has none), then its exit codes.
 pub fn help(command: &str, notes: &str) -> String {
-    if notes.is_empty() {
-        section(Some(command))
-    } else {
-        format!("{notes}\n\n{}", section(Some(command)))
-    }
+    [notes.to_owned(), outcomes(command), section(Some(command))]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// `text` after `first`, wrapped at [`WIDTH`] on spaces only (so that joining the lines with
@@ -285,42 +286,59 @@ answer after: run twice, the same instruction moves money once. A payment known 
 answered from it (0, or 4); the same refund, once made, too (0, or 6); an earlier void of
 unknown outcome is reconciled before anything else is sent.";
 
-/// The exit code for a failed void.
+/// The exit code for a failed void, refund or reconciliation: its outcome's, from the one
+/// outcome table (an error's outcome gives every command the same code).
 pub fn code_for(error: &Error) -> u8 {
-    match error {
-        // Nothing a re-run does settles it: a person must.
-        Error::RefundOutcomeUnknown(_) => SETTLE_BY_HAND,
-        _ if error.outcome_unknown() => OUTCOME_UNKNOWN,
-        Error::InvalidRequest(_) | Error::InvalidConfig { .. } => INVALID,
-        Error::AlreadyVoided(_) => ALREADY_VOIDED,
-        Error::Declined(_)
-        | Error::NotVoidable(_)
-        | Error::UnknownTransaction(_)
-        | Error::OverRefundable(_)
-        | Error::RefundWindowPassed(_) => REFUSED,
-        _ => FAILED,
-    }
+    error
+        .outcome()
+        .described()
+        .exits
+        .first()
+        .map_or(FAILED, |exit| exit.code)
 }
 
 /// The exit code `void` (or `void --or-refund`) would give a batch row alone: the report's
-/// `exit_class` column.
+/// `exit_class` column, from the one outcome table.
 pub fn of_row(verdict: Verdict) -> u8 {
-    match verdict {
-        Verdict::Voided => VOIDED,
-        Verdict::Failed => FAILED,
-        Verdict::Invalid => INVALID,
-        Verdict::NotVoidable
-        | Verdict::UnknownPayment
-        | Verdict::Declined
-        | Verdict::RefundRefused => REFUSED,
-        Verdict::AlreadyVoided => ALREADY_VOIDED,
-        Verdict::Unknown => OUTCOME_UNKNOWN,
-        Verdict::RefundUnknown => SETTLE_BY_HAND,
-        Verdict::Refunded => REFUNDED_INSTEAD,
-        Verdict::Pending => INTERRUPTED,
-        // A verdict this build does not know may hide a void or a refund that happened.
-        _ => OUTCOME_UNKNOWN,
+    let outcome = verdict.outcome();
+    // A verdict the table gives no code for may hide a void or a refund that happened.
+    outcome
+        .exit_code("void")
+        .or_else(|| outcome.exit_code("batch"))
+        .unwrap_or(OUTCOME_UNKNOWN)
+}
+
+/// The heading of the outcome section of `--help`, before the exit codes; the man pages put
+/// it under OUTCOMES.
+pub const OUTCOMES_HEADING: &str =
+    "Outcomes (the \"outcome\" of --json, a ledger entry's and a batch row's verdict):";
+
+/// The outcome section of `--help` for `command`: each outcome it can end with, its exit code
+/// and meaning, from `instamed_soap::outcome::TABLE`. Empty for a command that has none.
+pub fn outcomes(command: &str) -> String {
+    let rows: Vec<String> = instamed_soap::outcome::TABLE
+        .iter()
+        .filter_map(|row| {
+            // A batch row's code is the one `void` would give it alone (the report's
+            // exit_class); the batch's own is its most urgent row's.
+            let code = if command == "batch" {
+                Verdict::ALL
+                    .into_iter()
+                    .find(|verdict| verdict.outcome() == row.outcome)
+                    .map(of_row)?
+            } else {
+                row.outcome.exit_code(command)?
+            };
+            // The name two spaces in, its meaning's further lines four: a reader (and the
+            // man page) tells the rows apart.
+            let text = wrapped("    ", &format!("{} ({code}): {}", row.name, row.meaning));
+            Some(text[2..].to_owned())
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
     }
+    format!("{OUTCOMES_HEADING}\n{}", rows.join("\n"))
 }
 
 /// The classes of rows a batch's exit code reports, most urgent first, each with its code:
@@ -387,6 +405,34 @@ mod tests {
         }
         // In order, so that `--help`, the man pages and the README read 0, 1, 2...
         assert!(TABLE.windows(2).all(|pair| pair[0].code < pair[1].code));
+    }
+
+    /// The outcome table (in the client) and this exit-code table must agree: every code an
+    /// outcome gives is here, for the same commands.
+    #[test]
+    fn every_outcome_exit_code_is_in_the_exit_table_for_its_commands() {
+        for row in instamed_soap::outcome::TABLE {
+            for given in row.exits {
+                let status = TABLE
+                    .iter()
+                    .find(|status| status.code == given.code)
+                    .unwrap_or_else(|| {
+                        panic!("{} gives {}, not in the table", row.name, given.code)
+                    });
+                for command in given.commands {
+                    assert!(
+                        status.given_by.includes(command),
+                        "{} gives {command} exit {}, which the table does not give it",
+                        row.name,
+                        given.code
+                    );
+                }
+            }
+        }
+        assert!(outcomes("void").contains("unknown_payment (3)"));
+        assert!(outcomes("refund").contains("refunded (0)"));
+        assert!(outcomes("void").contains("refunded (6)"));
+        assert!(outcomes("serve").is_empty());
     }
 
     #[test]

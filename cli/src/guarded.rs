@@ -10,8 +10,8 @@ use instamed_soap::{
 use instamed_soap_ledger::{Guarded, LedgerError};
 
 use crate::exit;
-use crate::ledger::Said;
-use crate::void::{self, as_json, error_json, print_error, sentence};
+use crate::output::{Held, Said};
+use crate::void::{self, sentence};
 
 /// Arguments of `refund`: those of `void`, and the amount.
 #[derive(Debug, clap::Args)]
@@ -55,7 +55,7 @@ pub async fn void(args: void::Args) -> ExitCode {
 pub async fn refund(args: RefundArgs) -> ExitCode {
     if args.void.or_refund.is_some() || args.void.reconcile {
         let error = invalid("refund takes neither --or-refund nor --reconcile");
-        return finish(&args.void, Err(error));
+        return Said::failed(&args.void, "refund", &error).print(args.void.json, None);
     }
     let prepared = (|| {
         let (client, void) = void::prepare(&args.void)?;
@@ -73,41 +73,33 @@ pub async fn refund(args: RefundArgs) -> ExitCode {
     };
     match ledger.refund(&client, &request, after.as_deref()).await {
         Ok(Guarded::Sent(result)) => print_refund(&args.void, result),
-        Ok(held) => from_ledger(held, args.void.json, exit::VOIDED),
+        Ok(held) => from_ledger(held, &args.void, exit::VOIDED),
         Err(error) => ledger_failed(&error),
     }
 }
 
 /// Prints a refund's result and gives its exit code.
 fn print_refund(args: &void::Args, result: Result<RefundReceipt, Error>) -> ExitCode {
-    let code = match &result {
-        Ok(_) => exit::VOIDED,
-        Err(error) => exit::code_for(error),
-    };
-    if args.json {
-        println!("{}", refund_json(args, &result));
-    } else {
-        match &result {
-            Ok(receipt) => println!("{}", refund_sentence(receipt)),
-            Err(error) => print_error(error),
-        }
+    match &result {
+        Ok(receipt) => Said::refunded(args, receipt, exit::VOIDED)
+            .print(args.json, Some(refund_sentence(receipt))),
+        Err(error) => Said::failed(args, "refund", error).print(args.json, None),
     }
-    ExitCode::from(code)
 }
 
 /// Says what the ledger answered in place of sending, and gives its exit code.
-fn from_ledger<T>(held: Guarded<T>, json: bool, refund_code: u8) -> ExitCode {
+fn from_ledger<T>(held: Guarded<T>, args: &void::Args, refund_code: u8) -> ExitCode {
     let (said, entry) = match held {
-        Guarded::Known(entry) => (Said::Known, entry),
-        Guarded::OnHold(entry) => (Said::OnHold, entry),
-        Guarded::AlreadyRefunded(entry) => (Said::AlreadyRefunded, entry),
-        Guarded::VoidUnsettled(entry) => (Said::VoidUnsettled, entry),
+        Guarded::Known(entry) => (Held::Known, entry),
+        Guarded::OnHold(entry) => (Held::OnHold, entry),
+        Guarded::AlreadyRefunded(entry) => (Held::AlreadyRefunded, entry),
+        Guarded::VoidUnsettled(entry) => (Held::VoidUnsettled, entry),
         _ => {
             eprintln!("error: the ledger gave an answer this tool does not know; nothing sent");
             return ExitCode::from(exit::LEDGER);
         }
     };
-    said.finish(&entry, json, refund_code)
+    said.finish(&entry, args, refund_code)
 }
 
 fn ledger_failed(error: &LedgerError) -> ExitCode {
@@ -118,13 +110,17 @@ fn ledger_failed(error: &LedgerError) -> ExitCode {
 /// Runs `void --or-refund AMOUNT`.
 async fn void_or_refund(args: void::Args, text: &str) -> ExitCode {
     let prepared = void::prepare(&args).and_then(|(client, request)| {
-        let amount = amount(text)?;
+        // Named by the flag it was typed in, not `--amount`, which `void` does not take.
+        let amount = amount(text).map_err(|error| match error {
+            Error::InvalidRequest(refused) => invalid(format!("--or-refund: {}", refused.problem)),
+            other => other,
+        })?;
         RefundRequest::for_void(&request, amount)?;
         Ok((client, request, amount))
     });
     let (client, request, amount) = match prepared {
         Ok(prepared) => prepared,
-        Err(error) => return finish(&args, Err(error)),
+        Err(error) => return finish(&args, "void", Err(error)),
     };
     let ledger = match args.ledger.open("instamed-soap void --or-refund") {
         Ok(ledger) => ledger,
@@ -132,24 +128,26 @@ async fn void_or_refund(args: void::Args, text: &str) -> ExitCode {
     };
     let outcome = match ledger.void_or_refund(&client, &request, amount).await {
         Ok(Guarded::Sent(result)) => result,
-        Ok(held) => return from_ledger(held, args.json, exit::REFUNDED_INSTEAD),
+        Ok(held) => return from_ledger(held, &args, exit::REFUNDED_INSTEAD),
         Err(error) => return ledger_failed(&error),
     };
     match outcome {
-        Ok(VoidOrRefund::Voided(receipt)) => finish(&args, Ok(receipt)),
+        Ok(VoidOrRefund::Voided(receipt)) => finish(&args, "void", Ok(receipt)),
         Ok(VoidOrRefund::Refunded(receipt)) => {
-            if args.json {
-                let mut json = refund_json(&args, &Ok(receipt));
-                json["outcome"] = "refunded_instead".into();
-                println!("{json}");
-            } else {
-                println!("too late to void; {}", refund_sentence(&receipt));
-            }
-            ExitCode::from(exit::REFUNDED_INSTEAD)
+            Said::refunded(&args, &receipt, exit::REFUNDED_INSTEAD).print(
+                args.json,
+                Some(format!("too late to void; {}", refund_sentence(&receipt))),
+            )
         }
-        Ok(VoidOrRefund::Confirmed(confirmation)) => print_confirmation(&args, Ok(confirmation)),
-        Err(error) => finish(&args, Err(error)),
-        Ok(_) => finish(&args, Err(invalid("an outcome this tool does not know"))),
+        Ok(VoidOrRefund::Confirmed(confirmation)) => {
+            print_confirmation(&args, "void", Ok(confirmation))
+        }
+        Err(error) => finish(&args, "void", Err(error)),
+        Ok(_) => finish(
+            &args,
+            "void",
+            Err(invalid("an outcome this tool does not know")),
+        ),
     }
 }
 
@@ -161,16 +159,12 @@ pub async fn reconcile(args: void::Args) -> ExitCode {
 /// Runs a void through the ledger: answered from it when the payment is known voided,
 /// reconciled when asked to or when an earlier void's outcome is unknown.
 async fn guarded_void(args: void::Args, reconcile: bool) -> ExitCode {
+    let command = if reconcile { "reconcile" } else { "void" };
     let (client, request) = match void::prepare(&args) {
         Ok(prepared) => prepared,
-        Err(error) => return finish(&args, Err(error)),
+        Err(error) => return finish(&args, command, Err(error)),
     };
-    let command = if reconcile {
-        "instamed-soap reconcile"
-    } else {
-        "instamed-soap void"
-    };
-    let ledger = match args.ledger.open(command) {
+    let ledger = match args.ledger.open(&format!("instamed-soap {command}")) {
         Ok(ledger) => ledger,
         Err(code) => return code,
     };
@@ -180,82 +174,83 @@ async fn guarded_void(args: void::Args, reconcile: bool) -> ExitCode {
         ledger.void(&client, &request).await
     };
     match reconciled {
-        Ok(Guarded::Sent(result)) => print_confirmation(&args, result),
-        Ok(held) => from_ledger(held, args.json, exit::VOIDED),
+        Ok(Guarded::Sent(result)) => print_confirmation(&args, command, result),
+        Ok(held) => from_ledger(held, &args, exit::VOIDED),
         Err(error) => ledger_failed(&error),
     }
 }
 
 /// Prints a void that may have been reconciled, and gives its exit code.
-fn print_confirmation(args: &void::Args, result: Result<VoidConfirmation, Error>) -> ExitCode {
+fn print_confirmation(
+    args: &void::Args,
+    command: &str,
+    result: Result<VoidConfirmation, Error>,
+) -> ExitCode {
+    let reconciled = args.reconcile || command == "reconcile";
     let attempts = result.as_ref().map_or(0, VoidConfirmation::attempts);
-    let code = match &result {
-        Ok(_) => exit::VOIDED,
-        Err(error) => exit::code_for(error),
-    };
     match result {
-        Ok(VoidConfirmation::Voided(receipt)) => return finish(args, Ok(receipt)),
         Ok(VoidConfirmation::VoidedOnRetry { receipt, .. }) => {
-            if args.json {
-                let mut json = as_json(args, &Ok(receipt));
-                json["attempts"] = attempts.into();
-                println!("{json}");
-            } else {
-                println!("{} after {}", sentence(&receipt), counted(attempts));
-            }
+            let mut said = Said::voided(args, &receipt);
+            said.attempts = Some(attempts);
+            said.print(
+                args.json,
+                Some(format!(
+                    "{} after {}",
+                    sentence(&receipt),
+                    counted(attempts)
+                )),
+            )
         }
         Ok(VoidConfirmation::ConfirmedAlreadyVoided { refusal, .. }) => {
-            if args.json {
-                let json = serde_json::json!({
-                    "outcome": "voided",
-                    "confirmed": "already_voided",
-                    "payment": args.transaction_id,
-                    "protocol": args.protocol(),
-                    "attempts": attempts,
-                    "primary_transaction_status": refusal.primary_transaction_status,
-                });
-                println!("{json}");
-            } else {
-                // Said the same whichever attempt heard it: the proof is the status, and a
-                // void of ours may be what set it.
-                println!(
-                    "voided {}: InstaMed confirmed it voided (PrimaryTransactionStatus V) \
-                     after {}",
-                    args.transaction_id,
-                    counted(attempts)
-                );
-            }
+            let mut said = Said::new_voided(args);
+            said.attempts = Some(attempts);
+            said.confirmed = Some("already_voided");
+            said.transaction_status
+                .clone_from(&refusal.transaction_status);
+            said.primary_transaction_status
+                .clone_from(&refusal.primary_transaction_status);
+            said.response_code.clone_from(&refusal.response_code);
+            said.response_message.clone_from(&refusal.response_message);
+            // Said the same whichever attempt heard it: the proof is the status, and a void
+            // of ours may be what set it.
+            let sentence = format!(
+                "voided {}: InstaMed confirmed it voided (PrimaryTransactionStatus V) after {}",
+                args.transaction_id,
+                counted(attempts)
+            );
+            said.print(args.json, Some(sentence))
         }
-        Ok(_) => {}
-        Err(error) => return finish(args, Err(error)),
+        Ok(VoidConfirmation::Voided(receipt)) => {
+            let mut said = Said::voided(args, &receipt);
+            if reconciled {
+                said.attempts = Some(1);
+            }
+            said.print(args.json, Some(sentence(&receipt)))
+        }
+        Ok(_) => finish(
+            args,
+            command,
+            Err(invalid("a confirmation this tool does not know")),
+        ),
+        Err(error) => finish(args, command, Err(error)),
     }
-    ExitCode::from(code)
 }
 
 /// "1 attempt", "3 attempts".
 fn counted(attempts: u32) -> String {
-    if attempts == 1 {
-        "1 attempt".to_owned()
-    } else {
-        format!("{attempts} attempts")
-    }
+    crate::plural::counted(attempts, "attempt")
 }
 
 /// Prints a void's result as `void` does, and gives its exit code.
-fn finish(args: &void::Args, result: Result<instamed_soap::VoidReceipt, Error>) -> ExitCode {
-    let code = match &result {
-        Ok(_) => exit::VOIDED,
-        Err(error) => exit::code_for(error),
-    };
-    if args.json {
-        println!("{}", as_json(args, &result));
-    } else {
-        match &result {
-            Ok(receipt) => println!("{}", sentence(receipt)),
-            Err(error) => print_error(error),
-        }
+fn finish(
+    args: &void::Args,
+    command: &str,
+    result: Result<instamed_soap::VoidReceipt, Error>,
+) -> ExitCode {
+    match &result {
+        Ok(receipt) => Said::voided(args, receipt).print(args.json, Some(sentence(receipt))),
+        Err(error) => Said::failed(args, command, error).print(args.json, None),
     }
-    ExitCode::from(code)
 }
 
 fn refund_sentence(receipt: &RefundReceipt) -> String {
@@ -267,27 +262,4 @@ fn refund_sentence(receipt: &RefundReceipt) -> String {
         receipt.refund_id,
         receipt.transaction_status
     )
-}
-
-fn refund_json(args: &void::Args, result: &Result<RefundReceipt, Error>) -> serde_json::Value {
-    match result {
-        Ok(receipt) => serde_json::json!({
-            "outcome": "refunded",
-            "payment": receipt.payment.as_str(),
-            "amount": receipt.amount.to_string(),
-            "refund_transaction_id": receipt.refund_id,
-            "protocol": receipt.protocol.as_str(),
-            "transaction_status": receipt.transaction_status,
-            "response_code": receipt.response_code,
-            "response_message": receipt.response_message,
-        }),
-        Err(error) => {
-            let mut json = error_json(args, error);
-            if let Error::RefundOutcomeUnknown(unsettled) = error {
-                json["amount"] = unsettled.amount.to_string().into();
-                json["sent_at"] = httpdate::fmt_http_date(unsettled.sent_at).into();
-            }
-            json
-        }
-    }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use instamed_soap::Outcome;
 use instamed_soap_ledger::{Action, Entry, Ledger, Verdict};
 
 use crate::exit;
@@ -74,82 +75,14 @@ impl Choice {
     }
 }
 
-/// How a command that the ledger answered (sending nothing) speaks.
-pub enum Said {
-    /// The same instruction was carried out before.
-    Known,
-    /// A refund of the payment may have been made; a person must look.
-    OnHold,
-    /// A refund of the payment was made; this one is a different instruction.
-    AlreadyRefunded,
-    /// A void of the payment may have gone through: reconcile before refunding.
-    VoidUnsettled,
-}
-
-impl Said {
-    /// Prints what the ledger knows and gives the exit code; `refund_code` is the code of a
-    /// refund carried out (0 for `refund`, 6 for `void --or-refund`).
-    pub fn finish(self, entry: &Entry, json: bool, refund_code: u8) -> ExitCode {
-        let (outcome, code, next) = match self {
-            Self::Known => {
-                let code = match entry.verdict {
-                    Some(Verdict::Refunded) => refund_code,
-                    Some(Verdict::AlreadyVoided) => exit::ALREADY_VOIDED,
-                    _ => exit::VOIDED,
-                };
-                let outcome = match entry.verdict {
-                    Some(Verdict::Refunded) if refund_code == exit::REFUNDED_INSTEAD => {
-                        "refunded_instead"
-                    }
-                    Some(verdict) => verdict.as_str(),
-                    None => "outcome_unknown",
-                };
-                (outcome, code, "nothing was sent again")
-            }
-            Self::OnHold => (
-                "refund_unknown",
-                exit::SETTLE_BY_HAND,
-                "nothing was sent: check the payment's refunds with InstaMed, then record what \
-                 you found with `instamed-soap ledger settle`",
-            ),
-            Self::VoidUnsettled => (
-                "outcome_unknown",
-                exit::OUTCOME_UNKNOWN,
-                "nothing was sent: a refund on top of a void that went through would give the \
-                 money back twice; settle the void first with `instamed-soap reconcile`",
-            ),
-            Self::AlreadyRefunded => (
-                "already_refunded",
-                exit::ALREADY_REFUNDED,
-                "nothing was sent: to refund again on purpose, add --after-refund with the \
-                 latest refund's transaction ID",
-            ),
-        };
-        if json {
-            let mut object = entry_json(entry);
-            object["outcome"] = outcome.into();
-            object["from_ledger"] = true.into();
-            object["next"] = next.into();
-            println!("{object}");
-        } else {
-            let line = format!("the ledger holds {}; {next}", entry.describe());
-            if code == exit::VOIDED || code == exit::REFUNDED_INSTEAD {
-                println!("{line}");
-            } else {
-                eprintln!("{line}");
-            }
-        }
-        ExitCode::from(code)
-    }
-}
-
 /// An entry as JSON, for `--json` and `ledger list --json`.
 pub fn entry_json(entry: &Entry) -> serde_json::Value {
     serde_json::json!({
         "entry": entry.id,
         "payment": entry.payment,
         "action": entry.action.as_str(),
-        "verdict": entry.verdict.map_or("sent", Verdict::as_str),
+        "verdict": entry.verdict.map_or(Outcome::Sent, Verdict::outcome).name(),
+        "open": entry.is_open(),
         "amount": entry.amount,
         "refund_transaction_id": entry.refund_id,
         "command": entry.command,

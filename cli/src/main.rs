@@ -7,16 +7,19 @@ mod causes;
 mod connection;
 mod contract;
 mod demo;
+mod duration;
 mod exit;
 mod gateway;
 mod guarded;
 mod ledger;
 mod log;
 mod man;
+mod output;
+mod plural;
 mod profile;
 mod serve;
+mod show_wire;
 mod soak;
-mod timeout;
 mod void;
 mod wsdl;
 
@@ -76,6 +79,9 @@ enum Command {
     #[command(after_help = exit::help("record", ""))]
     Record(contract::RecordArgs),
     /// Answer requests from recorded cassettes.
+    ///
+    /// It never connects anywhere, so it takes none of the connection options (--trust,
+    /// --ca-cert, --proxy, --timeout, --profile).
     #[command(after_help = exit::help("replay", ""))]
     Replay(contract::ReplayArgs),
     /// Measure voids per second and client CPU per void, beside a bare hyper + rustls client.

@@ -117,6 +117,9 @@ fn render(command: &Command, typed: &str, out: &mut dyn Write) -> std::io::Resul
     if notes.is_some() {
         page.render_extra_section(out)?;
     }
+    if !typed.is_empty() {
+        outcomes(typed, out)?;
+    }
     exit_status(if typed.is_empty() { None } else { Some(typed) }, out)?;
     if command.get_version().is_some() {
         page.render_version_section(out)?;
@@ -124,15 +127,53 @@ fn render(command: &Command, typed: &str, out: &mut dyn Write) -> std::io::Resul
     Ok(())
 }
 
-/// The text of an `after_help` before its exit codes (all of it when it has none).
+/// The text of an `after_help` before its outcomes and exit codes (all of it when it has
+/// neither): the page gives those sections from the tables.
 fn before_exit_codes(text: &str) -> &str {
-    let end = if text.starts_with(exit::HEADING) {
-        0
-    } else {
-        text.find(&format!("\n{}", exit::HEADING))
-            .unwrap_or(text.len())
-    };
+    let end = [exit::OUTCOMES_HEADING, exit::HEADING]
+        .iter()
+        .filter_map(|heading| {
+            if text.starts_with(heading) {
+                Some(0)
+            } else {
+                text.find(&format!("\n{heading}"))
+            }
+        })
+        .min()
+        .unwrap_or(text.len());
     text[..end].trim_end()
+}
+
+/// The OUTCOMES section, in roff, for a command that has outcomes: the same lines as
+/// `--help`, from the one outcome table.
+fn outcomes(command: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    let text = exit::outcomes(command);
+    let Some(rows) = text.strip_prefix(exit::OUTCOMES_HEADING) else {
+        return Ok(());
+    };
+    writeln!(out, ".SH OUTCOMES")?;
+    writeln!(
+        out,
+        "The \\fBoutcome\\fR of \\-\\-json, a ledger entry's and a batch row's verdict, with \
+         the exit code it gives:"
+    )?;
+    // Each row starts "  name (code): meaning"; its continuation lines are indented deeper.
+    let mut entries: Vec<String> = Vec::new();
+    for line in rows.lines().filter(|line| !line.trim().is_empty()) {
+        if line.starts_with("  ") && !line.starts_with("   ") {
+            entries.push(line.trim().to_owned());
+        } else if let Some(last) = entries.last_mut() {
+            last.push(' ');
+            last.push_str(line.trim());
+        }
+    }
+    for entry in entries {
+        let (name, meaning) = entry.split_once(": ").unwrap_or((&entry, ""));
+        writeln!(out, ".TP")?;
+        writeln!(out, "\\fB{}\\fR", roff(name))?;
+        writeln!(out, "{}", roff(meaning))?;
+    }
+    Ok(())
 }
 
 /// The EXIT STATUS section, in roff: a command's own codes, or every code and who gives it.
@@ -173,6 +214,11 @@ mod tests {
         assert_eq!(before_exit_codes("Exit codes:\n  0  x"), "");
         assert_eq!(before_exit_codes("a\nb\n\nExit codes:\n  0  x"), "a\nb");
         assert_eq!(before_exit_codes("a"), "a");
+        let outcomes_first = format!(
+            "a\n\n{}\n  x\n\nExit codes:\n  0  x",
+            exit::OUTCOMES_HEADING
+        );
+        assert_eq!(before_exit_codes(&outcomes_first), "a");
     }
 
     #[test]

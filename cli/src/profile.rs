@@ -220,7 +220,8 @@ fn interpret(written: Written, name: &str, folder: &Path) -> Result<Profile, Str
     let at = |path: PathBuf| folder.join(path);
     let timeout = match written.timeout {
         Some(text) => Some(
-            crate::timeout::parse(&text)
+            crate::duration::TIMEOUT
+                .parse(&text)
                 .map_err(|reason| format!("timeout in [profiles.{name}]: {reason}"))?,
         ),
         None => None,

@@ -1,11 +1,9 @@
 //! `instamed-soap serve`: the simulator as a process of its own.
 
-use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use instamed_soap_listener::ListenError;
 use instamed_soap_simulator::{
     DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, Hostname, RefusalStyle, Simulator, SimulatorConfig,
     SimulatorError, SuccessMessage,
@@ -42,19 +40,16 @@ pub struct Args {
     /// `transaction_id,merchant_id,store_id,terminal_id,amount`; `#` starts a comment).
     #[arg(long)]
     seed_file: Option<PathBuf>,
-    /// A payment older than this many seconds (0 to 315360000, ten years; fractions allowed)
-    /// can no longer be voided (its funds transfer has begun). Without it, only an explicit
-    /// transfer start blocks a void.
-    #[arg(long, value_name = "SECONDS", value_parser = crate::bounds::seconds)]
+    /// A payment older than this can no longer be voided (its funds transfer has begun): a
+    /// duration such as 90s, 2h or 30days (a bare number is seconds), at most 3650days. Without
+    /// it, only an explicit transfer start blocks a void.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::AGE.parser())]
     void_cutoff: Option<Duration>,
-    /// A payment older than this many seconds can no longer be refunded (default: one year,
-    /// 31536000; at most 315360000, ten years). 0 turns the limit off.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        value_parser = crate::bounds::within::<u64>(0..=crate::bounds::AGE_SECONDS)
-    )]
-    refund_window: Option<u64>,
+    /// A payment older than this can no longer be refunded: a duration such as 90s, 2h or
+    /// 365days (a bare number is seconds), at most 3650days; default 365days. 0 turns the limit
+    /// off.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::AGE.parser())]
+    refund_window: Option<Duration>,
     /// How refusals are answered: as a decline result (`decline`) or as a SOAP fault / NVP
     /// error (`fault`).
     #[arg(long, default_value = "decline", value_parser = ["decline", "fault"])]
@@ -65,13 +60,15 @@ pub struct Args {
     /// Seed of the fault injection, so that a run can be repeated exactly.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Latency added to every SOAP, NVP and REST answer, in milliseconds (0 to 600000).
+    /// Latency added to every SOAP, NVP and REST answer: a duration such as 250ms or 2s, from
+    /// 0 to 10m.
     #[arg(
         long,
-        default_value_t = 0,
-        value_parser = crate::bounds::within::<u64>(crate::bounds::LATENCY_MS)
+        value_name = "DURATION",
+        default_value = "0s",
+        value_parser = crate::duration::LATENCY.parser()
     )]
-    latency_ms: u64,
+    latency: Duration,
     /// Share of requests (0 to 1) answered with a server fault.
     #[arg(long, default_value_t = 0.0, value_parser = crate::bounds::share)]
     fault_rate: f64,
@@ -106,15 +103,15 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let simulator = match Simulator::start(config).await {
         Ok(simulator) => simulator,
-        Err(SimulatorError::Listen(ListenError::Bind { addr, source }))
-            if source.kind() == ErrorKind::AddrInUse =>
-        {
-            eprintln!(
-                "error: port {addr} is already in use; pick another with --port or use --port 0"
-            );
-            return ExitCode::from(exit::ADDRESS_IN_USE);
-        }
         Err(error) => {
+            if let SimulatorError::Listen(listen) = &error
+                && let Some(addr) = crate::contract::address_in_use(listen)
+            {
+                eprintln!(
+                    "error: port {addr} is already in use; pick another with --port or use --port 0"
+                );
+                return ExitCode::from(exit::ADDRESS_IN_USE);
+            }
             eprintln!(
                 "error: cannot start the simulator: {}",
                 crate::causes::chain(&error)
@@ -164,7 +161,7 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
     }
     let faults = FaultPlan {
         seed: args.seed,
-        latency: Duration::from_millis(args.latency_ms),
+        latency: args.latency,
         fault_rate: args.fault_rate,
         unavailable_rate: args.unavailable_rate,
         reset_rate: args.reset_rate,
@@ -208,8 +205,8 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
     }
     config.void_cutoff = args.void_cutoff;
     match args.refund_window {
-        Some(0) => config.refund_window = None,
-        Some(seconds) => config.refund_window = Some(Duration::from_secs(seconds)),
+        Some(window) if window.is_zero() => config.refund_window = None,
+        Some(window) => config.refund_window = Some(window),
         None => {}
     }
     config.refusal_style = if args.refusals == "fault" {

@@ -8,7 +8,7 @@ use instamed_soap::{
     VoidReceipt, VoidRequest,
 };
 
-use instamed_soap::soap::SoapFault;
+use instamed_soap::sensitive::{redacted_url, shown};
 
 use crate::connection::Connection;
 
@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long)]
     pub(crate) transaction_id: String,
     /// How the card was present for the payment.
-    #[arg(long, default_value = "PresentManualKey")]
+    #[arg(long, default_value = "PresentManualKey", value_parser = card_present_statuses())]
     card_present_status: String,
     /// Protocol: soap11, soap12, nvp or rest. For rest, --endpoint is the service's base URL
     /// (https://connect.instamed.com) and the /rest/payment/… paths are appended. Default: the
@@ -47,6 +47,8 @@ pub struct Args {
     protocol: Option<String>,
     #[command(flatten)]
     connection: Connection,
+    #[command(flatten)]
+    wire: crate::show_wire::ShowWire,
     #[command(flatten)]
     pub(crate) ledger: crate::ledger::Choice,
     /// Print one JSON object instead of a sentence.
@@ -68,14 +70,15 @@ pub struct Args {
         value_parser = crate::bounds::within::<u32>(crate::bounds::ATTEMPTS)
     )]
     pub(crate) attempts: u32,
-    /// Wait before the first reconciling attempt, in milliseconds (0 to 30000); it doubles
-    /// each time, up to 30 s.
+    /// Wait before the first reconciling attempt: a duration such as 250ms or 2s, from 0 to
+    /// 30s; it doubles each time, up to 30s.
     #[arg(
         long,
-        default_value_t = 250,
-        value_parser = crate::bounds::within::<u64>(crate::bounds::BACKOFF_MS)
+        value_name = "DURATION",
+        default_value = "250ms",
+        value_parser = crate::duration::BACKOFF.parser()
     )]
-    pub(crate) backoff_ms: u64,
+    pub(crate) backoff: Duration,
     /// InstaMed account ID (SOAP and NVP).
     #[arg(
         long = "account-id",
@@ -115,6 +118,57 @@ impl Args {
             .as_deref()
             .or(profile.and_then(|profile| profile.protocol.as_deref()))
             .unwrap_or("soap11")
+    }
+}
+
+/// The codes `--card-present-status` takes: clap lists them in `--help` and in the error for
+/// any other.
+fn card_present_statuses() -> clap::builder::PossibleValuesParser {
+    CardPresentStatus::ALL.map(CardPresentStatus::as_str).into()
+}
+
+impl Args {
+    /// The settings this run used, as the flags that give them: for a follow-up command
+    /// (`reconcile`) to act on the same payment, outlet, endpoint, protocol, trust and
+    /// ledger. Never a secret: those come from the environment or the profile.
+    pub(crate) fn settings(&self) -> Result<Vec<String>, Error> {
+        let profile = self.connection.profile()?;
+        let mut words = Vec::new();
+        let mut put = |flag: &str, value: &str| {
+            words.push(flag.to_owned());
+            words.push(value.to_owned());
+        };
+        // Shown on a terminal and in logs: swept as every shown address is.
+        put(
+            "--endpoint",
+            &redacted_url(setting(&self.endpoint, &profile.endpoint, "--endpoint")?),
+        );
+        put("--protocol", self.protocol());
+        if let Some(url) = &self.nvp_endpoint {
+            put("--nvp-endpoint", &redacted_url(url));
+        }
+        put(
+            "--merchant-id",
+            setting(&self.merchant_id, &profile.merchant_id, "--merchant-id")?,
+        );
+        put(
+            "--store-id",
+            setting(&self.store_id, &profile.store_id, "--store-id")?,
+        );
+        put(
+            "--terminal-id",
+            setting(&self.terminal_id, &profile.terminal_id, "--terminal-id")?,
+        );
+        put("--transaction-id", &self.transaction_id);
+        if self.card_present_status != CardPresentStatus::default().as_str() {
+            put("--card-present-status", &self.card_present_status);
+        }
+        if let Some(ledger) = &self.ledger.ledger {
+            put("--ledger", &ledger.display().to_string());
+        }
+        words.extend(self.connection.repeated());
+        // No card number and no control character reaches the line, whatever was typed.
+        Ok(words.iter().map(|word| shown(word).into_owned()).collect())
     }
 }
 
@@ -163,10 +217,7 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     )?;
     let mut builder = Client::builder(endpoint)
         .protocol(protocol)
-        .reconcile_policy(RetryPolicy::exponential(
-            args.attempts,
-            Duration::from_millis(args.backoff_ms),
-        ));
+        .reconcile_policy(RetryPolicy::exponential(args.attempts, args.backoff));
     if protocol == Protocol::Rest {
         let secret = args
             .connection
@@ -195,7 +246,8 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     if let Some(url) = &args.nvp_endpoint {
         builder = builder.nvp_endpoint(url);
     }
-    Ok((args.connection.apply(builder)?.build()?, request))
+    let builder = args.wire.apply(args.connection.apply(builder)?);
+    Ok((builder.build()?, request))
 }
 
 /// A credential the protocol needs: missing or empty, it is named by where it comes from, and
@@ -232,87 +284,4 @@ pub(crate) fn sentence(receipt: &VoidReceipt) -> String {
             .map(|m| format!(", {m}"))
             .unwrap_or_default()
     )
-}
-
-/// The JSON object for a void's result.
-pub(crate) fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde_json::Value {
-    match result {
-        Ok(receipt) => serde_json::json!({
-            "outcome": "voided",
-            "payment": receipt.payment.as_str(),
-            "protocol": receipt.protocol.as_str(),
-            "transaction_status": receipt.transaction_status,
-            "primary_transaction_status": receipt.primary_transaction_status,
-            "response_code": receipt.response_code,
-            "response_message": receipt.response_message,
-            "transaction_id": receipt.transaction_id,
-        }),
-        Err(error) => error_json(args, error),
-    }
-}
-
-/// The JSON object for a failed void or refund.
-pub(crate) fn error_json(args: &Args, error: &Error) -> serde_json::Value {
-    let refusal = error.refusal();
-    let mut json = serde_json::json!({
-        "outcome": error.outcome_name(),
-        "error_code": error.code(),
-        "payment": args.transaction_id,
-        "protocol": args.protocol(),
-        "outcome_unknown": error.outcome_unknown(),
-        "proves_voided": error.proves_voided(),
-        "error": error.report().to_string(),
-        "http_status": error.http_status(),
-        "response_code": refusal.and_then(|r| r.response_code.clone()),
-        "response_message": refusal.and_then(|r| r.response_message.clone()),
-        "transaction_status": refusal.and_then(|r| r.transaction_status.clone()),
-        "primary_transaction_status":
-            refusal.and_then(|r| r.primary_transaction_status.clone()),
-    });
-    if let Some(fault) = error.fault() {
-        json["fault"] = fault_json(fault);
-    }
-    if let Error::NvpError(answer) = error {
-        json["nvp_error"] = serde_json::json!({ "code": answer.code, "message": answer.message });
-    }
-    json
-}
-
-/// A fault as a person needs it to see why: who it blames, in what words, with what detail.
-/// Its texts were cleaned of secrets by the client as it read them.
-fn fault_json(fault: &SoapFault) -> serde_json::Value {
-    let detail: Vec<serde_json::Value> = fault
-        .detail
-        .iter()
-        .map(|entry| {
-            serde_json::json!({
-                "name": entry.name,
-                "namespace": entry.namespace,
-                "text": entry.text,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "soap_version": fault.version.to_string(),
-        "code": fault.code.to_string(),
-        "raw_code": fault.raw_code,
-        "subcodes": fault.subcodes,
-        "reason": fault.reason,
-        "node": fault.node,
-        "actor": fault.actor,
-        "http_status": fault.http_status,
-        "detail": detail,
-    })
-}
-
-/// An error on standard error, its verdict leading the line unless its own words already say it.
-pub(crate) fn print_error(error: &Error) {
-    let verdict = error.outcome_name().replace('_', " ");
-    let report = error.report().to_string();
-    // "invalid client configuration: …" already says what "invalid config" would.
-    if report.starts_with(&verdict) || matches!(error, Error::InvalidConfig { .. }) {
-        eprintln!("{report}");
-    } else {
-        eprintln!("{verdict}: {report}");
-    }
 }

@@ -73,7 +73,12 @@ impl FromStr for CardPresentStatus {
             .into_iter()
             .find(|status| status.as_str() == code)
             .ok_or_else(|| {
-                InvalidRequest::new("PrimaryCardPresentStatus", format!("unknown code {code:?}"))
+                // The valid codes are listed: a person who typed one wrong needs the others.
+                let valid: Vec<&str> = Self::ALL.iter().map(|status| status.as_str()).collect();
+                InvalidRequest::new(
+                    "PrimaryCardPresentStatus",
+                    format!("unknown code {code:?}; valid: {}", valid.join(", ")),
+                )
             })
     }
 }

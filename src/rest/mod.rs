@@ -71,10 +71,7 @@ pub const VOID_PATH: &str = "/rest/payment/void";
 pub const REFUND_PATH: &str = "/rest/payment/refund-simple";
 /// The path of a sale.
 pub const SALE_PATH: &str = "/rest/payment/sale";
-/// The header carrying the API key.
-pub const API_KEY_HEADER: &str = "Api-Key";
-/// The header carrying the API secret; mark it sensitive and never log it.
-pub const API_SECRET_HEADER: &str = "Api-Secret";
+pub use crate::credentials::{API_KEY_HEADER, API_SECRET_HEADER};
 /// The media type of requests and answers.
 pub const JSON: &str = "application/json; charset=utf-8";
 

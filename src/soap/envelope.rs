@@ -31,7 +31,7 @@ pub enum UnreadableEnvelope {
     #[error("the answer carries a document type declaration, which SOAP forbids")]
     DocumentType,
     /// The bytes are not well-formed XML, or the payload does not fit the generated type.
-    #[error("the answer is not well-formed XML of the expected shape")]
+    #[error("not a SOAP answer of the expected shape")]
     Xml(#[source] ReadError),
     /// The bytes are not UTF-8 (a UTF-16 or Latin-1 answer, or garbage).
     #[error("the answer is not UTF-8")]

@@ -26,6 +26,7 @@ pub use envelope::{Answer, UnreadableEnvelope, decode, encode, encode_response};
 pub use escape::{escaped, escaped_attribute, push_escaped};
 pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};
 pub use operation::Operation;
+pub(crate) use read::resolve_references;
 pub use read::{ReadError, ReadXml, XmlReader};
 pub use shape::{Child, Content, Occurs, Shape};
 pub use version::SoapVersion;

@@ -90,13 +90,14 @@ const CLIENT_LAYERS: [&[&str]; 7] = [
         "exact_json",
         "xsd",
         "nvp",
+        "outcome",
     ],
     &["soap", "rest", "bindings", "protocol"],
     &["error"],
     &["endpoint", "trust", "proxy", "transport", "deadline"],
     &["verdict", "void", "refund"],
     &["call"],
-    &["client", "retry", "spans", "redact"],
+    &["client", "retry", "spans", "redact", "observe"],
 ];
 
 /// The sections of a manifest that list dependencies the crate itself is built with.

@@ -23,4 +23,5 @@ mod trust;
 mod void_nvp;
 mod void_rest;
 mod void_soap;
+mod wire_view;
 mod xml_conformance;

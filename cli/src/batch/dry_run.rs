@@ -102,20 +102,11 @@ fn row_json(row: &PlannedRow) -> serde_json::Value {
     })
 }
 
-/// "1 row", "3 rows".
-fn rows(count: u64) -> String {
-    if count == 1 {
-        "1 row".to_owned()
-    } else {
-        format!("{count} rows")
-    }
-}
-
 fn summary_line(planned: &Planned, code: u8) -> String {
     format!(
         "dry run, nothing was sent: {}: {} to void, {} to reconcile, {} to refund, {} answered \
          from the journal or the ledger, {} invalid; exit code {code}",
-        rows(planned.total()),
+        crate::plural::counted(planned.total(), "row"),
         planned.void,
         planned.reconcile,
         planned.refund,

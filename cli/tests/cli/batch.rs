@@ -810,7 +810,7 @@ impl Settle for Shared {
         if self.0.refund_never_leaves {
             return Finding {
                 requests: 0,
-                detail: "connect_error: could not connect to the service".into(),
+                detail: "could not connect to the service".into(),
                 ..answer(Verdict::Failed)
             };
         }
@@ -1338,6 +1338,33 @@ async fn batch_or_refund_refuses_rows_without_an_amount_at_load_naming_their_lin
     let ran = scene.run(&input, &journal, &["--or-refund"]).await;
     assert_eq!(ran.status.code(), Some(0), "{}", described(&ran));
     assert_eq!(scene.proxy.total(), 3);
+}
+
+/// Issue 22: a `batch --or-refund` refused at load left an empty journal file behind, which
+/// read as a run begun. The journal the refused run made is gone; one that was there before
+/// (a run to resume) is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_at_load_leaves_no_empty_journal_behind() {
+    let scene = Scene::start(FaultPlan::default()).await;
+    let id = scene.payment();
+    let input = scene.write("in.csv", &format!("{HEADER}{}", row(&id, "", 1)));
+    let journal = scene.path("j");
+    let refused = scene.run(&input, &journal, &["--or-refund"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", described(&refused));
+    let mut wal = journal.clone().into_os_string();
+    wal.push("-wal");
+    assert!(!journal.exists(), "{} was left behind", journal.display());
+    assert!(
+        !std::path::Path::new(&wal).exists(),
+        "its WAL was left behind"
+    );
+
+    // A journal of an earlier run is the user's: a refusal leaves it where it is.
+    let ran = scene.run(&input, &journal, &[]).await;
+    assert_eq!(ran.status.code(), Some(0), "{}", described(&ran));
+    let refused = scene.run(&input, &journal, &["--or-refund"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", described(&refused));
+    assert!(journal.exists());
 }
 
 /// Issue 22: a protocol the batch cannot use is refused with the reason, before any file is

@@ -80,7 +80,7 @@ async fn void_over_each_protocol_and_each_outcome_has_its_exit_code() {
         .unwrap();
         assert_eq!(code(&unknown), 3, "{protocol}: {}", text(&unknown));
         assert!(
-            text(&unknown).contains("unknown transaction"),
+            text(&unknown).contains("error: InstaMed does not know the payment"),
             "{}",
             text(&unknown)
         );
@@ -88,10 +88,10 @@ async fn void_over_each_protocol_and_each_outcome_has_its_exit_code() {
 
     let invalid = run(String::new(), vec![]).await.unwrap();
     assert_eq!(code(&invalid), 2, "{}", text(&invalid));
-    // Each thing said once: the verdict, the field, the problem.
+    // Each thing said once: the flag the user typed, the problem.
     assert_eq!(
         String::from_utf8_lossy(&invalid.stderr).trim(),
-        "invalid request: PrimaryTransactionID: is required",
+        "error: --transaction-id: is required",
         "{}",
         text(&invalid)
     );
@@ -353,9 +353,10 @@ fn demo_tells_the_whole_story() {
         "soap12",
         "nvp",
         "voided",
-        "already voided",
-        "not voidable",
-        "unknown transaction",
+        // The outcome names of the one table, as every command says them.
+        "already_voided",
+        "not_voidable",
+        "unknown_payment",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
@@ -381,7 +382,7 @@ fn demo_tells_the_whole_story() {
     );
     let policy = row("void or refund, transfer began");
     assert!(
-        policy.contains(" refunded instead ") && policy.contains("60.00 back, refund "),
+        policy.contains(" refunded ") && policy.contains("60.00 back, refund "),
         "{policy}"
     );
     let reconcile = row("reconcile after a lost answer");

@@ -96,7 +96,7 @@ async fn refund_over_every_protocol_exits_0_with_the_refunds_own_id() {
         );
         // Invalid input: nothing was sent.
         assert_eq!(code(&bad), 2, "{}", text(&bad));
-        assert!(text(&bad).contains("Amount"), "{}", text(&bad));
+        assert!(text(&bad).contains("--amount"), "{}", text(&bad));
         assert!(!text(&over).contains(DEMO_API_SECRET) && !text(&over).contains(DEMO_PASSWORD));
     }
 }
@@ -132,7 +132,7 @@ async fn void_or_refund_exits_6_when_the_transfer_began_and_0_when_it_voids() {
         );
         assert_eq!(code(&refunded), 6, "{}", text(&refunded));
         let answer = json(&refunded);
-        assert_eq!(answer["outcome"], "refunded_instead");
+        assert_eq!(answer["outcome"], "refunded");
         assert!(
             answer["refund_transaction_id"].as_str().is_some(),
             "{answer}"
@@ -190,7 +190,7 @@ async fn reconcile_settles_a_void_whose_answer_was_lost() {
         let mut words = command.split(' ');
         let first = words.next().expect("command");
         let mut extra: Vec<&str> = words.collect();
-        extra.extend(["--backoff-ms", "1"]);
+        extra.extend(["--backoff", "1ms"]);
         let settled = run(&simulator, first, "nvp", id.as_str(), &extra);
         assert_eq!(code(&settled), 0, "{command}: {}", text(&settled));
         assert!(text(&settled).contains("voided"), "{}", text(&settled));
@@ -216,7 +216,7 @@ async fn reconcile_and_void_reconcile_give_the_same_verdict_after_a_truncated_an
         let (lost, other) = (payment(&simulator), payment(&simulator));
         let cut = run(&simulator, "void", protocol, lost.as_str(), &[]);
         assert_eq!(code(&cut), 5, "{protocol}: {}", text(&cut));
-        let fast = ["--backoff-ms", "1", "--json"];
+        let fast = ["--backoff", "1ms", "--json"];
         let both = run(
             &simulator,
             "void",
@@ -252,7 +252,7 @@ async fn reconcile_and_void_reconcile_give_the_same_verdict_after_a_truncated_an
             "reconcile",
             protocol,
             lost.as_str(),
-            &["--backoff-ms", "1"],
+            &["--backoff", "1ms"],
         );
         assert_eq!(code(&said), 0, "{protocol}: {}", text(&said));
         assert!(

@@ -95,7 +95,11 @@ fn exit_7_means_port_in_use_for_serve_and_journal_refused_for_batch() {
         "{}",
         meaning(11)
     );
-    assert!(meaning(11).ends_with("(serve, gateway)"), "{}", meaning(11));
+    assert!(
+        meaning(11).ends_with("(serve, record, replay, gateway)"),
+        "{}",
+        meaning(11)
+    );
 
     // Every command's own list is rows of the one table, the same words: no code means one
     // thing for one command and another for the next.

@@ -119,7 +119,7 @@ fn a_hand_written_har_imports_each_exchange_and_skips_the_rest_with_a_reason() {
 
     let verified = verify_passes(&out);
     assert!(
-        verified.contains("5 passed, 0 failed, 1 skipped"),
+        verified.contains("5 passed, 0 failed, 0 errors, 1 skipped"),
         "{verified}"
     );
 
@@ -150,7 +150,7 @@ fn a_capture_made_by_mitmproxy_imports_and_verifies() {
     assert_nothing_secret(dir.path(), &[DEMO_PASSWORD, &basic, "demo-api-secret"]);
     let verified = verify_passes(dir.path());
     assert!(
-        verified.contains("5 passed, 0 failed, 0 skipped"),
+        verified.contains("5 passed, 0 failed, 0 errors, 0 skipped"),
         "{verified}"
     );
     let names = names(dir.path()).join(" ");
@@ -348,4 +348,36 @@ async fn an_imported_cassette_is_byte_for_byte_what_record_writes() {
     let recorded = std::fs::read_to_string(&recorded[0]).unwrap();
     assert!(recorded.contains("expect: voided\n"), "{recorded}");
     assert_eq!(std::fs::read_to_string(&imported[0]).unwrap(), recorded);
+}
+
+/// Issue 22, item 8: `contract import-har` had no `--pretty`, which `record` has. With it,
+/// the imported bodies are laid out one element (or JSON value) a line, the cassettes are the
+/// same exchanges, and they verify as the compact ones do.
+#[test]
+fn import_har_pretty_lays_bodies_out_as_record_pretty_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = Path::new(HAR_DIR).join("instamed.har");
+    let (compact, laid_out) = (dir.path().join("compact"), dir.path().join("pretty"));
+    let (output, stdout, stderr) = import(&har, &compact);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let output = run(&["contract", "import-har", "--pretty"], &[&har, &laid_out]);
+    assert!(output.status.success(), "{}", lossy(&output.stderr));
+    assert_eq!(names(&laid_out), names(&compact));
+    let soap = std::fs::read_to_string(&files(&laid_out)[0]).unwrap();
+    assert!(
+        soap.lines().any(
+            |line| line.trim_start() == "<MerchantID>123123123</MerchantID>"
+                && line.starts_with("  ")
+        ),
+        "not laid out:\n{soap}"
+    );
+    let rest = std::fs::read_to_string(&files(&laid_out)[3]).unwrap();
+    assert!(rest.contains("{\n"), "not laid out:\n{rest}");
+    let compact_soap = std::fs::read_to_string(&files(&compact)[0]).unwrap();
+    assert_ne!(soap, compact_soap);
+    let verified = verify_passes(&laid_out);
+    assert!(
+        verified.contains("5 passed, 0 failed, 0 errors, 1 skipped"),
+        "{verified}"
+    );
 }

@@ -1114,7 +1114,7 @@ async fn finding_declines_on_words_never_refund() {
         .await;
         assert_eq!(refunds, 1, "{protocol}: {json}");
         assert_eq!(exit, 6, "{protocol}: {json}");
-        assert_eq!(json["outcome"], "refunded_instead", "{json}");
+        assert_eq!(json["outcome"], "refunded", "{json}");
     }
 }
 
@@ -1201,4 +1201,45 @@ async fn reconcile_returns_a_refusal_that_proves_the_payment_is_not_voided() {
         .expect_err("unsettled");
     assert!(error.outcome_unknown(), "{error:?}");
     assert_eq!(server.requests().len(), 3);
+}
+
+/// Issue 22: a REST 400 was shown as "HTTP 400 without a SOAP answer", its body (which says
+/// which field was refused, and why) dropped. The CLI now shows what the answer says, and the
+/// request is still a rejected one (exit 1, not unknown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_a_rest_400_shows_what_its_body_says() {
+    let server = Server::start(|_| {
+        Reply::new(
+            400,
+            "application/json; charset=utf-8",
+            r#"{"Message":"The request is invalid.","ModelState":{"request.Outlet.StoreID":["StoreID is not an outlet of this merchant"]}}"#,
+        )
+    })
+    .await;
+    let base = server.url.replace("/payment/service.asmx", "");
+    let ca = server.ca_path.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        isolated::instamed_soap()
+            .args(["void", "--protocol", "rest", "--endpoint", &base])
+            .args(isolated::OUTLET)
+            .args(["--transaction-id", PAYMENT, "--ca-cert"])
+            .arg(&ca)
+            .env("INSTAMED_API_KEY", "key")
+            .env("INSTAMED_API_SECRET", "secret")
+            .output()
+            .expect("run instamed-soap")
+    })
+    .await
+    .expect("the CLI ran");
+    assert_eq!(
+        isolated::code(&output),
+        1,
+        "{}",
+        isolated::described(&output)
+    );
+    let said = isolated::lossy(&output.stderr);
+    assert!(
+        said.contains("HTTP 400") && said.contains("StoreID is not an outlet of this merchant"),
+        "{said}"
+    );
 }

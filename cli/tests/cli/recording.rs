@@ -468,7 +468,7 @@ async fn record_prints_the_upstream_path_and_removes_its_ca_on_sigterm() {
             "record",
             "--upstream",
             &url,
-            "--upstream-ca-cert",
+            "--ca-cert",
             &ca,
             "--cassettes",
             &dir,

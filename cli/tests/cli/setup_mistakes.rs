@@ -34,7 +34,7 @@ async fn record_without_the_upstream_ca_exits_2_before_printing_its_endpoint() {
         "{said}"
     );
     assert!(
-        lines[1].starts_with("hint: its certificate is not trusted: give --upstream-ca-cert"),
+        lines[1].starts_with("hint: its certificate is not trusted: give --ca-cert"),
         "{said}"
     );
 
@@ -44,7 +44,7 @@ async fn record_without_the_upstream_ca_exits_2_before_printing_its_endpoint() {
         "record",
         "--upstream",
         &simulator.endpoint(),
-        "--upstream-ca-cert",
+        "--ca-cert",
         &ca.display().to_string(),
         "--cassettes",
         &cassettes.path().display().to_string(),
@@ -65,7 +65,7 @@ fn record_with_an_upstream_that_is_not_running_exits_2() {
     let upstream = format!("http://127.0.0.1:{port}/payment/service.asmx");
     let cassettes = tempfile::tempdir().unwrap();
     let output = isolated::instamed_soap()
-        .args(["record", "--upstream", &upstream, "--upstream-plain-http"])
+        .args(["record", "--upstream", &upstream, "--allow-plain-http"])
         .arg("--cassettes")
         .arg(cassettes.path())
         .output()
@@ -94,7 +94,7 @@ async fn a_void_the_recorder_could_not_forward_is_never_an_unknown_outcome() {
         "record",
         "--upstream",
         &upstream.endpoint,
-        "--upstream-plain-http",
+        "--allow-plain-http",
         "--plain-http",
         "--cassettes",
         &cassettes.path().display().to_string(),
@@ -246,4 +246,42 @@ impl Drop for Recorder {
 fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// Issue 22: `record` and `replay` exited 1 when their port was taken, where `serve` exits
+/// 11 (address in use), the code a script reads as "pick another port and try again".
+#[tokio::test(flavor = "multi_thread")]
+async fn record_and_replay_exit_11_when_their_port_is_taken() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let holder = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap().to_string();
+    let cassettes = tempfile::tempdir().unwrap();
+    let ca = simulator.ca_path().unwrap().display().to_string();
+    let dir = cassettes.path().display().to_string();
+    let endpoint = simulator.endpoint();
+    let record = [
+        "record",
+        "--upstream",
+        &endpoint,
+        "--ca-cert",
+        &ca,
+        "--cassettes",
+        &dir,
+        "--listen",
+        &taken,
+    ];
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/envelopes");
+    let replay = ["replay", corpus, "--listen", &taken];
+    for command in [&record[..], &replay[..]] {
+        let output = isolated::instamed_soap().args(command).output().unwrap();
+        assert_eq!(code(&output), 11, "{command:?}: {}", described(&output));
+        assert!(output.stdout.is_empty(), "{}", described(&output));
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            said.starts_with(&format!("error: {taken} is already in use")),
+            "{said}"
+        );
+    }
+    drop(holder);
+    simulator.shutdown().await;
 }

@@ -13,7 +13,9 @@ use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use instamed_soap::call::{self, Call, Route, Wire};
-use instamed_soap::{Client, Credentials, Outlet, Protocol, TransactionId, UserName, VoidRequest};
+use instamed_soap::{
+    Client, ClientBuilder, Credentials, Outlet, Protocol, TransactionId, UserName, VoidRequest,
+};
 use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
 use tokio::net::TcpStream;
 
@@ -25,8 +27,13 @@ use crate::process;
 pub struct Options {
     /// The service to measure against; without it a simulator is started in another process.
     pub endpoint: Option<String>,
-    /// CA certificate for the endpoint (PEM).
+    /// CA certificate for the endpoint (PEM), for the raw baseline (and for ours, unless
+    /// `client` is given).
     pub ca_cert: Option<PathBuf>,
+    /// With `endpoint`: the settings ours is built from (`Client::builder` with the endpoint,
+    /// trust, proxy and deadline set), to which the bench adds the demo credentials, the
+    /// protocol and the pool size. Without it, ours goes direct, trusting `ca_cert`.
+    pub client: Option<ClientBuilder>,
     /// Payments to void, as the simulator's seed file (first column: transaction ID). Needed
     /// with --endpoint; the raw client takes the IDs after ours.
     pub seed_file: Option<PathBuf>,
@@ -53,6 +60,7 @@ impl Default for Options {
         Self {
             endpoint: Default::default(),
             ca_cert: Default::default(),
+            client: Default::default(),
             seed_file: Default::default(),
             protocol: "soap11".to_owned(),
             voids: 2000,
@@ -440,17 +448,25 @@ fn measure_ours(
     args: &Options,
 ) -> Result<(Figures, Latencies), Box<dyn std::error::Error>> {
     let ids = ids.ok_or("no payments left to void")?;
-    let mut builder = Client::builder(&target.endpoint)
+    let builder = match (&args.client, &args.endpoint) {
+        (Some(settings), Some(_)) => settings.clone(),
+        _ => {
+            // Direct, like the raw client it is compared with: a proxy would measure the
+            // proxy.
+            let mut builder = Client::builder(&target.endpoint)
+                .no_proxy()
+                .allow_plain_http_on_loopback(true);
+            if let Some(ca) = &target.ca {
+                builder = builder.ca_certificate_file(ca);
+            }
+            builder
+        }
+    };
+    let client = builder
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
         .protocol(protocol)
         .max_idle_connections(args.concurrency)
-        // Direct, like the raw client it is compared with: a proxy would measure the proxy.
-        .no_proxy()
-        .allow_plain_http_on_loopback(true);
-    if let Some(ca) = &target.ca {
-        builder = builder.ca_certificate_file(ca);
-    }
-    let client = builder.build()?;
+        .build()?;
     let concurrency = args.concurrency;
     let outlet = Outlet::new("123123123", "123", "123")?;
     let (cpu_before, started) = (process::cpu_time(), Instant::now());

@@ -227,9 +227,35 @@ pub fn import(har: &[u8]) -> Result<Import, HarError> {
     Ok(import)
 }
 
+/// How [`import_file_with`] writes its cassettes.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// Lay the cassettes' XML and JSON bodies out for review, as `record --pretty` does (see
+    /// [`pretty`](crate::pretty)); off by default.
+    pub pretty: bool,
+}
+
+impl ImportOptions {
+    /// The same options, bodies laid out for review when `pretty`.
+    pub fn with_pretty(mut self, pretty: bool) -> Self {
+        self.pretty = pretty;
+        self
+    }
+}
+
 /// Imports the HAR file `har` into `dir` (created if missing), each cassette numbered after
 /// those already there and named as `record` names them.
 pub fn import_file(har: &Path, dir: &Path) -> Result<Written, HarError> {
+    import_file_with(har, dir, &ImportOptions::default())
+}
+
+/// [`import_file`], with `options`.
+pub fn import_file_with(
+    har: &Path,
+    dir: &Path,
+    options: &ImportOptions,
+) -> Result<Written, HarError> {
     let text = std::fs::read(har).map_err(|source| HarError::Read {
         path: har.to_path_buf(),
         source,
@@ -249,7 +275,12 @@ pub fn import_file(har: &Path, dir: &Path) -> Result<Written, HarError> {
     std::fs::create_dir_all(dir).map_err(write_error)?;
     let mut next = highest_number(dir).map_err(write_error)? + 1;
     for imported in import.cassettes {
-        let file = save_numbered(dir, &mut next, &imported.cassette).map_err(write_error)?;
+        let cassette = if options.pretty {
+            imported.cassette.pretty_printed()
+        } else {
+            imported.cassette
+        };
+        let file = save_numbered(dir, &mut next, &cassette).map_err(write_error)?;
         written.files.push((imported.entry, file));
     }
     Ok(written)

@@ -10,6 +10,7 @@
 //! - [`verify`]: does this build's client still honour each cassette? [`report`] says so
 //!   in JUnit XML or JSON;
 //! - [`journal`]: the requests a replaying server received, and counts checked against them;
+//! - [`login`]: the credentials a replaying server may be told to expect;
 //! - [`har`]: cassettes from an HTTP Archive captured by a browser or a debugging proxy.
 
 pub mod cassette;
@@ -17,6 +18,7 @@ pub mod charset;
 pub mod echo;
 pub mod har;
 pub mod journal;
+pub mod login;
 pub mod matcher;
 mod names;
 pub mod pretty;

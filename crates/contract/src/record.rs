@@ -154,7 +154,8 @@ impl SeenRequest<'_> {
         }
     }
 
-    /// The void's domain inputs, when the request is a void (or, over REST, a simple refund).
+    /// The exchange's domain inputs, when the request is a void or a simple refund (its amount
+    /// then given).
     pub fn void_inputs(&self) -> Option<VoidInputs> {
         let protocol = self.protocol()?;
         if protocol == Protocol::Rest {
@@ -177,13 +178,17 @@ impl SeenRequest<'_> {
                     .map(|t| t.trim().to_owned()),
             }
         };
-        let is_void = match protocol {
-            Protocol::Nvp => self.operation().eq_ignore_ascii_case("Void"),
-            _ => self.operation() == "DoCreditCardSecondaryVoid",
+        // A simple refund is recorded and verified as a void is: the same outlet and payment,
+        // and the amount, which `contract verify` sends again digit for digit.
+        let operation = self.operation();
+        let refund = match protocol {
+            Protocol::Nvp if operation.eq_ignore_ascii_case("Void") => false,
+            Protocol::Nvp if operation.eq_ignore_ascii_case("SimpleRefund") => true,
+            Protocol::Nvp => return None,
+            _ if operation == "DoCreditCardSecondaryVoid" => false,
+            _ if operation == "DoCreditCardSimpleRefund" => true,
+            _ => return None,
         };
-        if !is_void {
-            return None;
-        }
         Some(VoidInputs {
             merchant_id: field("MerchantID", "MerchantID").unwrap_or_default(),
             store_id: field("StoreID", "StoreID").unwrap_or_default(),
@@ -192,7 +197,7 @@ impl SeenRequest<'_> {
                 .unwrap_or_default(),
             card_present_status: field("PrimaryCardPresentStatus", "primaryCardPresentStatus")
                 .unwrap_or_else(|| "PresentManualKey".into()),
-            amount: None,
+            amount: refund.then(|| field("Amount", "amount").unwrap_or_default()),
         })
     }
 }

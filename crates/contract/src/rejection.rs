@@ -66,3 +66,33 @@ pub(crate) fn answer(protocol: Option<Protocol>, why: &str) -> Rejection {
         body: body.into_bytes(),
     }
 }
+
+/// The answer to a request signed with other credentials than a replaying server was told to
+/// expect: InstaMed's own refused sign-in, as recorded (`…-authentication-refused.cassette`),
+/// which the client reads as refused credentials and nothing done. IIS's 401 page and its
+/// Basic challenge for SOAP and NVP; ASP.NET Web API's JSON message for REST.
+pub(crate) fn refused_sign_in(protocol: Option<Protocol>) -> Rejection {
+    if protocol == Some(Protocol::Rest) {
+        return Rejection {
+            status: StatusCode::UNAUTHORIZED,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: br#"{"Message":"Authorization has been denied for this request."}"#.to_vec(),
+        };
+    }
+    Rejection {
+        status: StatusCode::UNAUTHORIZED,
+        headers: vec![
+            ("content-type".into(), "text/html; charset=utf-8".into()),
+            ("www-authenticate".into(), "Basic realm=\"InstaMed\"".into()),
+        ],
+        body: b"<!DOCTYPE html><html><head><title>401 - Unauthorized: Access is denied due to \
+invalid credentials.</title></head><body><h1>Server Error in '/payment' Application.</h1><h2>\
+<i>401 - Unauthorized: Access is denied due to invalid credentials.</i></h2><p>You do not have \
+permission to view this directory or page using the credentials that you supplied.</p></body>\
+</html>"
+            .to_vec(),
+    }
+}

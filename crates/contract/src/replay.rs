@@ -38,6 +38,25 @@ pub struct Replayed {
     pub cassette: Option<PathBuf>,
     /// Why no cassette answered, when none did.
     pub unmatched: Option<Unmatched>,
+    /// Whether the request was refused for its credentials (see
+    /// [`ExpectedCredentials`](crate::login::ExpectedCredentials)), no cassette consulted.
+    pub credentials_refused: bool,
+}
+
+impl Replayed {
+    /// The answer to a request signed with other credentials than expected: the service's
+    /// refused sign-in.
+    pub fn refused_sign_in(protocol: Option<Protocol>) -> Self {
+        let rejection = rejection::refused_sign_in(protocol);
+        Self {
+            status: rejection.status,
+            headers: rejection.headers,
+            body: rejection.body,
+            cassette: None,
+            unmatched: None,
+            credentials_refused: true,
+        }
+    }
 }
 
 /// Why no cassette answered a request: the closest one and where it first differs. The
@@ -166,6 +185,7 @@ impl Replay {
                 body: request.echo(&cassette.response.body).into_owned(),
                 cassette: Some(file.clone()),
                 unmatched: None,
+                credentials_refused: false,
             };
         }
         let closest = (0..comparisons.len()).max_by_key(|&i| comparisons[i].agreed);
@@ -287,5 +307,6 @@ fn mismatch(protocol: Option<Protocol>, why: &str) -> Replayed {
         body: rejection.body,
         cassette: None,
         unmatched: None,
+        credentials_refused: false,
     }
 }

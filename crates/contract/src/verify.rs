@@ -58,7 +58,8 @@ pub struct Verification {
     pub problems: Vec<Problem>,
     /// Why the cassette could not be read at all (it is then neither passed nor checked).
     pub error: Option<String>,
-    /// Why the cassette was not verified, for an exchange that is not a void (replay only).
+    /// Why the cassette was not verified, for an exchange that is neither a void nor a simple
+    /// refund (kept for replay only).
     pub skipped: Option<String>,
     /// How long reading and checking the cassette took.
     pub elapsed: Duration,
@@ -88,10 +89,12 @@ impl fmt::Display for Verification {
         if self.passed() {
             return write!(f, "pass  {name}");
         }
-        write!(f, "FAIL  {name}")?;
+        // An unreadable cassette is an error, as the JUnit report and the JSON document call
+        // it: nothing was compared, so nothing failed.
         if let Some(error) = &self.error {
-            write!(f, "\n      cannot read it: {error}")?;
+            return write!(f, "ERROR {name}\n      cannot read it: {error}");
         }
+        write!(f, "FAIL  {name}")?;
         for problem in &self.problems {
             write!(f, "\n      {problem}")?;
         }
@@ -130,7 +133,7 @@ pub fn verify_file(file: &Path) -> Verification {
     match Cassette::load(file) {
         Ok(cassette) if cassette.inputs.is_none() => {
             verdict.skipped = Some(format!(
-                "{} is not a void; it is kept for replay",
+                "{} is neither a void nor a simple refund; it is kept for replay",
                 cassette.operation
             ));
         }

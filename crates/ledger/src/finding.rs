@@ -163,8 +163,9 @@ fn error_answer(error: &Error, verdict: Verdict) -> Finding {
         Some(refusal) => refusal_answer(refusal, verdict),
         None => Finding::of(verdict),
     };
-    // The client cleaned its secrets and card numbers out of everything an error says.
-    answer.detail = format!("{}: {}", error.code(), error.report());
+    // The client cleaned its secrets and card numbers out of everything an error says. The
+    // verdict already names the outcome: the detail says why, in the error's own words.
+    answer.detail = error.report().to_string();
     if error.never_sent() || is_local(error) {
         answer.requests = 0;
     }

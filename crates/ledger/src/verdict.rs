@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use instamed_soap::Outcome;
+
 use crate::stored::{Named, stored_by_name};
 
 /// Where a row ends (or stands, when the batch stopped before it).
@@ -52,22 +54,27 @@ impl Verdict {
         Self::Pending,
     ];
 
-    /// The name used in reports and `--json`.
-    pub fn as_str(self) -> &'static str {
+    /// The outcome it is, in the one vocabulary of `instamed_soap::outcome`.
+    pub fn outcome(self) -> Outcome {
         match self {
-            Self::Voided => "voided",
-            Self::AlreadyVoided => "already_voided",
-            Self::NotVoidable => "not_voidable",
-            Self::UnknownPayment => "unknown_payment",
-            Self::Declined => "declined",
-            Self::Refunded => "refunded",
-            Self::RefundRefused => "refund_refused",
-            Self::RefundUnknown => "refund_unknown",
-            Self::Unknown => "outcome_unknown",
-            Self::Failed => "failed",
-            Self::Invalid => "invalid",
-            Self::Pending => "pending",
+            Self::Voided => Outcome::Voided,
+            Self::AlreadyVoided => Outcome::AlreadyVoided,
+            Self::NotVoidable => Outcome::NotVoidable,
+            Self::UnknownPayment => Outcome::UnknownPayment,
+            Self::Declined => Outcome::Declined,
+            Self::Refunded => Outcome::Refunded,
+            Self::RefundRefused => Outcome::RefundRefused,
+            Self::RefundUnknown => Outcome::RefundUnknown,
+            Self::Unknown => Outcome::OutcomeUnknown,
+            Self::Failed => Outcome::Failed,
+            Self::Invalid => Outcome::Invalid,
+            Self::Pending => Outcome::Pending,
         }
+    }
+
+    /// The name used in reports, `--json` and the journal: its outcome's one name.
+    pub fn as_str(self) -> &'static str {
+        self.outcome().name()
     }
 
     /// Whether a re-run leaves the row alone.
@@ -113,6 +120,29 @@ mod tests {
                 1
             );
         }
+    }
+
+    /// The names a journal has stored since before the outcome table must still read back.
+    #[test]
+    fn every_verdict_keeps_the_name_it_is_stored_by() {
+        let names: Vec<&str> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "voided",
+                "already_voided",
+                "refunded",
+                "not_voidable",
+                "unknown_payment",
+                "declined",
+                "refund_refused",
+                "outcome_unknown",
+                "refund_unknown",
+                "failed",
+                "invalid",
+                "pending"
+            ]
+        );
     }
 
     #[test]

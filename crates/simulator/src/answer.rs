@@ -24,9 +24,10 @@ impl OperationName {
     }
 }
 
-/// What an answer says, in one word, for the server's line about the request: the names the
-/// client's error codes use (`voided`, `already_voided`, `not_voidable`, `unknown_transaction`,
-/// `fault`, …). Carried as an extension of the HTTP answer, so that the server, which logs
+/// What an answer says, in one word, for the server's line about the request: for a void or a
+/// refund, the client's outcome names (`voided`, `already_voided`, `not_voidable`,
+/// `unknown_payment`, `invalid`, …, from `instamed_soap::outcome`); for the rest, what the
+/// service did (`approved`, `fault`, `rejected`, `injected_…`). Carried as an extension of the HTTP answer, so that the server, which logs
 /// the request, learns it from the writer that knew it without reading the body back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Label(pub &'static str);

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use instamed_soap::Outlet;
+use instamed_soap::{Outcome, Outlet};
 
 use super::answer::{Decision, Label, Refusal, Rejection, ResultFields};
 use super::card::is_valid_card_number;
@@ -39,7 +39,7 @@ struct Wording {
 }
 
 const ALREADY_VOIDED: Wording = Wording {
-    label: Label("already_voided"),
+    label: Label(Outcome::AlreadyVoided.name()),
     code: "012",
     decline: "Transaction already voided",
     fault: "Transaction has already been voided.",
@@ -47,7 +47,7 @@ const ALREADY_VOIDED: Wording = Wording {
     invalid: false,
 };
 const TOO_LATE: Wording = Wording {
-    label: Label("not_voidable"),
+    label: Label(Outcome::NotVoidable.name()),
     code: "012",
     decline: "Void not allowed: funds transfer initiated",
     fault: "Void not allowed: funds transfer initiated. Use a refund.",
@@ -57,7 +57,7 @@ const TOO_LATE: Wording = Wording {
     invalid: false,
 };
 const NOT_FOUND: Wording = Wording {
-    label: Label("unknown_transaction"),
+    label: Label(Outcome::UnknownPayment.name()),
     code: "012",
     decline: "Transaction not found",
     fault: "Transaction not found.",
@@ -65,7 +65,7 @@ const NOT_FOUND: Wording = Wording {
     invalid: false,
 };
 const BAD_CARD: Wording = Wording {
-    label: Label("invalid_request"),
+    label: Label(Outcome::Invalid.name()),
     code: "014",
     decline: "Invalid request: CardNumber is not a valid card number",
     fault: "Invalid request: CardNumber is not a valid card number",
@@ -73,7 +73,7 @@ const BAD_CARD: Wording = Wording {
     invalid: true,
 };
 const REFUND_TOO_MUCH: Wording = Wording {
-    label: Label("over_refundable"),
+    label: Label(Outcome::OverRefundable.name()),
     code: "013",
     decline: "Invalid request: Amount exceeds the refundable amount",
     fault: "Invalid request: Amount exceeds the refundable amount",
@@ -81,7 +81,7 @@ const REFUND_TOO_MUCH: Wording = Wording {
     invalid: false,
 };
 const REFUND_VOIDED: Wording = Wording {
-    label: Label("declined"),
+    label: Label(Outcome::Declined.name()),
     code: "012",
     decline: "Refund not allowed: transaction voided",
     fault: "Refund not allowed: transaction voided",
@@ -89,7 +89,7 @@ const REFUND_VOIDED: Wording = Wording {
     invalid: false,
 };
 const VOID_OF_REFUNDED: Wording = Wording {
-    label: Label("not_voidable"),
+    label: Label(Outcome::NotVoidable.name()),
     code: "012",
     decline: "Void not allowed: transaction has refunds",
     fault: "Void not allowed: transaction has refunds. Use a refund.",
@@ -97,7 +97,7 @@ const VOID_OF_REFUNDED: Wording = Wording {
     invalid: false,
 };
 const REFUND_TOO_OLD: Wording = Wording {
-    label: Label("refund_window_passed"),
+    label: Label(Outcome::RefundWindowPassed.name()),
     code: "012",
     decline: "Refund not allowed: transaction older than the refund window",
     fault: "Refund not allowed: transaction older than the refund window",
@@ -105,7 +105,7 @@ const REFUND_TOO_OLD: Wording = Wording {
     invalid: false,
 };
 const REFUND_OF_REFUND: Wording = Wording {
-    label: Label("declined"),
+    label: Label(Outcome::Declined.name()),
     code: "012",
     decline: "Refund not allowed: transaction is a refund",
     fault: "Refund not allowed: transaction is a refund",
@@ -146,7 +146,7 @@ impl Engine {
                         ..echo
                     },
                     refusal: None,
-                    label: Label("voided"),
+                    label: Label(Outcome::Voided.name()),
                 });
             }
             VoidOutcome::AlreadyVoided => &ALREADY_VOIDED,
@@ -200,7 +200,7 @@ impl Engine {
             RefundOutcome::Refunded(refund) => {
                 let mut answer = approved(refund, echo);
                 answer.fields.authorization_text = Some("APPROVED");
-                answer.label = Label("refunded");
+                answer.label = Label(Outcome::Refunded.name());
                 return Ok(answer);
             }
             RefundOutcome::Unknown => &NOT_FOUND,
@@ -279,7 +279,7 @@ impl Invalid {
                 primary_status: None,
                 invalid: true,
             }),
-            label: Label("invalid_request"),
+            label: Label(Outcome::Invalid.name()),
         }
     }
 }

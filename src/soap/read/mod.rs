@@ -42,6 +42,34 @@ use lexer::{Token, skip_space};
 use scope::Binding;
 use text::{Text, is_blank};
 
+/// `text` with every reference XML reads in it resolved (the five entities and character
+/// references); one that cannot be read is left as written. For a view of raw markup that is
+/// not being parsed: the wire view looks for secrets in a text node as a reader would get it.
+pub(crate) fn resolve_references(text: &str) -> Cow<'_, str> {
+    let Some(first) = text.find('&') else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..first]);
+    let mut rest = &text[first..];
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match reference::read(rest) {
+            Ok((character, length)) => {
+                out.push(character);
+                rest = &rest[length..];
+            }
+            Err(_) => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// Deepest element nesting read; SOAP answers are a dozen levels deep.
 const MAX_DEPTH: usize = 64;
 /// Most attributes on one element: generous, since XML sets no limit, yet a bound on the work

@@ -47,6 +47,10 @@ pub struct Entry {
     pub closest: Option<String>,
     /// When none answered: where the closest cassette first differs (never the values).
     pub differs_at: Option<String>,
+    /// Whether the request was answered as a refused sign-in, its credentials not the ones
+    /// `replay` was told to expect (no cassette was consulted).
+    #[serde(default)]
+    pub credentials_refused: bool,
     /// The status answered.
     pub status: u16,
     /// The request body, redacted as a cassette's is.
@@ -93,6 +97,7 @@ impl Entry {
                 .as_ref()
                 .and_then(|u| u.at.as_deref())
                 .map(|at| instamed_soap::sensitive::shown(at).into_owned()),
+            credentials_refused: answer.credentials_refused,
             status: answer.status.as_u16(),
             body,
         }

@@ -12,10 +12,11 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 
 use super::journal::{Entry, Journal};
+use super::login::ExpectedCredentials;
 use super::record::SeenRequest;
 use super::replay::{Replay, ReplayError};
 use super::store::highest_number;
-use instamed_soap::{Client, Credentials, Error, Protocol};
+use instamed_soap::{Client, ClientBuilder, Credentials, Error, Protocol};
 mod recording;
 mod replaying;
 
@@ -43,6 +44,9 @@ pub struct ServeOptions {
     /// [`pretty`](crate::pretty)); off by default, so that a recording is byte for byte what
     /// the committed corpus was made with.
     pub pretty: bool,
+    /// The credentials a replaying server expects (see
+    /// [`ExpectedCredentials`]); none checked by default.
+    pub credentials: ExpectedCredentials,
 }
 
 impl Default for ServeOptions {
@@ -53,6 +57,7 @@ impl Default for ServeOptions {
             ca_out: None,
             journal: None,
             pretty: false,
+            credentials: ExpectedCredentials::default(),
         }
     }
 }
@@ -80,6 +85,8 @@ pub struct Upstream {
     pub allow_plain_http: bool,
     /// Deadline for each forwarded exchange.
     pub timeout: Duration,
+    /// The forwarding client's settings, when given whole (see [`Upstream::with_client`]).
+    client: Option<ClientBuilder>,
 }
 
 impl Upstream {
@@ -90,7 +97,19 @@ impl Upstream {
             ca_cert: None,
             allow_plain_http: false,
             timeout: Duration::from_secs(30),
+            client: None,
         }
+    }
+
+    /// The same upstream, reached by a client made from `builder`, which
+    /// [`Client::builder`] made with this upstream's endpoint: its trust roots, proxy,
+    /// deadline and plain HTTP on loopback are used in place of `ca_cert`, `timeout` and
+    /// `allow_plain_http`, so that the recorder reaches its upstream exactly as the client
+    /// tool reaches the service. Its credentials are not used: the proxy forwards each
+    /// caller's own.
+    pub fn with_client(mut self, builder: ClientBuilder) -> Self {
+        self.client = Some(builder);
+        self
     }
 
     /// The same upstream, trusting only the CA certificates in `path`.
@@ -195,6 +214,7 @@ impl ContractServer {
         let handler = Arc::new(Replaying {
             replay,
             journal: Arc::clone(&journal),
+            credentials: options.credentials.clone(),
         });
         let mut server = Self::start(options, handler, soap_paths, nvp_paths).await?;
         server.journal = Some(journal);
@@ -229,15 +249,23 @@ impl ContractServer {
                 source: None,
             })
         })?;
-        let mut builder = Client::builder(&upstream.endpoint)
-            // The proxy forwards the caller's own Authorization header; these are never sent.
+        let builder = match upstream.client {
+            Some(builder) => builder,
+            None => {
+                let mut builder = Client::builder(&upstream.endpoint)
+                    .allow_plain_http_on_loopback(upstream.allow_plain_http)
+                    .timeout(upstream.timeout);
+                if let Some(ca) = &upstream.ca_cert {
+                    builder = builder.ca_certificate_file(ca);
+                }
+                builder
+            }
+        };
+        // The proxy forwards the caller's own Authorization header; these are never sent.
+        let client = builder
             .credentials(Credentials::new("proxy", "proxy"))
-            .allow_plain_http_on_loopback(upstream.allow_plain_http)
-            .timeout(upstream.timeout);
-        if let Some(ca) = &upstream.ca_cert {
-            builder = builder.ca_certificate_file(ca);
-        }
-        let client = builder.build().map_err(ContractServerError::Upstream)?;
+            .build()
+            .map_err(ContractServerError::Upstream)?;
         let soap_path = match origin.path() {
             "" | "/" => DEFAULT_SOAP_PATH.to_owned(),
             path => path.to_owned(),

@@ -11,13 +11,15 @@ use instamed_soap_listener::{Abort, Handler};
 
 use super::{Line, internal_error, operation_of, refused, seen, target_of};
 use crate::journal::{Entry, Journal};
+use crate::login::ExpectedCredentials;
 use crate::names::{file_name, loggable};
 use crate::record::SeenRequest;
-use crate::replay::Replay;
+use crate::replay::{Replay, Replayed};
 
 pub(super) struct Replaying {
     pub(super) replay: Replay,
     pub(super) journal: Arc<Journal>,
+    pub(super) credentials: ExpectedCredentials,
 }
 
 impl Handler for Replaying {
@@ -35,7 +37,11 @@ impl Handler for Replaying {
             headers: &parts.headers,
             body: &body,
         };
-        let answer = self.replay.answer(&request);
+        let answer = if self.credentials.admits(&request) {
+            self.replay.answer(&request)
+        } else {
+            Replayed::refused_sign_in(request.protocol())
+        };
         let line = Line::of(&request, started);
         match &answer.cassette {
             Some(file) => {
@@ -57,6 +63,16 @@ impl Handler for Replaying {
                     "replayed"
                 );
             }
+            None if answer.credentials_refused => tracing::warn!(
+                method = %line.method,
+                path = %line.path,
+                protocol = %line.protocol,
+                operation = %operation_of(&request),
+                status = answer.status.as_u16(),
+                latency_ms = line.latency_ms,
+                "the request is not signed with the credentials expected; answered as a \
+                 refused sign-in"
+            ),
             // What differs is in the answer the client gets, not here: it may quote a value
             // of the request, which may be a secret.
             None => tracing::warn!(

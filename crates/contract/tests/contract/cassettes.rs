@@ -507,3 +507,75 @@ fn is_hand_written(file: &Path) -> bool {
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with("aspnet-"))
 }
+
+/// Issue 22: a SOAP refund was recorded as `…-exchange.cassette` and `contract verify` skipped
+/// it; an NVP refund likewise. Both are now recorded with their inputs and amount, named after
+/// their outcome, and verified as voids are: a refund made and a refund refused, over SOAP
+/// 1.1, SOAP 1.2 and NVP; and a cassette whose amount no longer matches its request fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_soap_or_nvp_refund_is_recorded_and_verified_as_a_refund() {
+    for (protocol, operation) in [
+        (Protocol::Soap11, "docreditcardsimplerefund"),
+        (Protocol::Soap12, "docreditcardsimplerefund"),
+        (Protocol::Nvp, "simplerefund"),
+    ] {
+        let dir = temp_dir("refunds");
+        let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+        let payment = TransactionId::new(TRANSFERRED).unwrap();
+        simulator
+            .ledger()
+            .insert(&payment, &outlet(), "40.00")
+            .unwrap();
+        let upstream =
+            Upstream::new(simulator.endpoint()).with_ca_cert(simulator.ca_path().unwrap());
+        let proxy = ContractServer::record(upstream, dir.path(), ServeOptions::default())
+            .await
+            .unwrap();
+        let client = client(&proxy, protocol, DEMO_PASSWORD);
+        let refund =
+            |cents| RefundRequest::new(outlet(), payment.clone(), Amount::from_cents(cents));
+        client.refund(&refund(400).unwrap()).await.unwrap();
+        let refused = client.refund(&refund(9900).unwrap()).await.unwrap_err();
+        assert_eq!(refused.code(), "over_refundable", "{protocol}");
+        proxy.shutdown().await;
+        simulator.shutdown().await;
+
+        let files = contract::verify::cassette_files(dir.path()).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let protocol_name = protocol.as_str();
+        assert_eq!(
+            names,
+            [
+                format!("001-{protocol_name}-{operation}-refunded.cassette"),
+                format!("002-{protocol_name}-{operation}-over-refundable.cassette"),
+            ],
+            "{protocol}"
+        );
+        let made = Cassette::load(&files[0]).unwrap();
+        let inputs = made.inputs.as_ref().unwrap();
+        assert_eq!(
+            (inputs.transaction_id.as_str(), inputs.amount.as_deref()),
+            (TRANSFERRED, Some("4.00"))
+        );
+        let verdicts = contract::verify_dir(dir.path()).unwrap();
+        for verdict in &verdicts {
+            assert!(
+                verdict.passed() && verdict.skipped.is_none(),
+                "{protocol}: {verdict}"
+            );
+        }
+
+        // The amount is part of the contract: a head that says another one fails.
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        std::fs::write(
+            &files[0],
+            text.replace("\namount: 4.00\n", "\namount: 5.00\n"),
+        )
+        .unwrap();
+        let verdict = contract::verify::verify_file(&files[0]);
+        assert!(!verdict.passed(), "{protocol}: {verdict}");
+    }
+}

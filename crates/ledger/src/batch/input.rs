@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use instamed_soap::exact_json::Json;
-use instamed_soap::{CardPresentStatus, Outlet, TransactionId, VoidRequest};
+use instamed_soap::{CardPresentStatus, InvalidRequest, Outlet, TransactionId, VoidRequest};
 
 use super::error::InputError;
 use instamed_soap::rest::Amount;
@@ -47,14 +47,12 @@ pub struct BatchRow {
 impl BatchRow {
     /// Checks a raw row: IDs, outlet, card-present status and amount.
     pub fn from_raw(raw: &RawRow) -> Result<Self, String> {
-        let outlet = Outlet::new(&raw.merchant_id, &raw.store_id, &raw.terminal_id)
-            .map_err(|error| error.to_string())?;
-        let payment = TransactionId::new(&raw.transaction_id).map_err(|error| error.to_string())?;
+        let outlet =
+            Outlet::new(&raw.merchant_id, &raw.store_id, &raw.terminal_id).map_err(by_column)?;
+        let payment = TransactionId::new(&raw.transaction_id).map_err(by_column)?;
         let status = match raw.card_present_status.trim() {
             "" => CardPresentStatus::default(),
-            code => code
-                .parse::<CardPresentStatus>()
-                .map_err(|error| error.to_string())?,
+            code => code.parse::<CardPresentStatus>().map_err(by_column)?,
         };
         let amount = match raw.amount.trim() {
             "" => None,
@@ -65,6 +63,21 @@ impl BatchRow {
             amount,
         })
     }
+}
+
+/// A refused field, named by the column the user wrote it in (`store_id`), never by its wire
+/// name (`StoreID`).
+fn by_column(invalid: InvalidRequest) -> String {
+    let column = match invalid.field {
+        "MerchantID" => "merchant_id",
+        "StoreID" => "store_id",
+        "TerminalID" => "terminal_id",
+        "PrimaryTransactionID" => "transaction_id",
+        "PrimaryCardPresentStatus" => "card_present_status",
+        "Amount" => "amount",
+        other => other,
+    };
+    format!("{column}: {}", invalid.problem)
 }
 
 /// The amount of a row's `amount` column (already trimmed): the crate's one money type, and
@@ -415,7 +428,8 @@ mod tests {
             vec![("invoice".to_owned(), "INV-1".to_owned())]
         );
         assert_eq!(rows[1].line, 3);
-        assert_refused(&rows[1], "TransactionID");
+        // Named by the column the user wrote, not the wire field (PrimaryTransactionID).
+        assert_refused(&rows[1], "transaction_id: ");
         assert_refused(&rows[2], "two decimals");
         assert_refused(&rows[3], "3 fields");
     }
