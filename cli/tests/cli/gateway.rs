@@ -227,8 +227,8 @@ async fn sigterm_answers_and_records_the_void_in_flight() {
     let mut simulator = isolated::instamed_soap()
         .args([
             "serve",
-            "--latency-ms",
-            "1500",
+            "--latency",
+            "1500ms",
             "--ca-out",
             &path(&ca),
             "--seed-file",
@@ -248,6 +248,7 @@ async fn sigterm_answers_and_records_the_void_in_flight() {
             break;
         }
     }
+    assert!(!endpoint.is_empty(), "serve did not start");
     let ledger = dir.path().join("ledger.db");
     let started = Started::start_with_env(
         &[
