@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use instamed_soap::outcome::Outcome;
+
 use crate::money::{Money, OrRefundAnswer, RefundAnswer, Statuses, VoidAnswer};
 use crate::operations::{Begun, Operations};
 
@@ -79,12 +81,18 @@ pub(crate) struct OrRefundBody {
 pub(crate) struct Answer {
     /// The operation's ID (`GET /v1/operations/{id}`).
     operation: String,
-    /// What happened, in the ledger's words: `voided`, `already_voided`, `not_voidable`,
-    /// `unknown_payment`, `declined`, `refunded`, `refunded_instead`, `refund_refused`,
-    /// `refund_on_hold`, `already_refunded` (final); `outcome_unknown`, `void_unsettled` (202:
-    /// ask again after `retry_after_seconds`); `not_sent`, `ledger_unavailable`,
-    /// `upstream_credentials_refused` (503: nothing was sent); `rejected` (400).
+    /// What happened, in the house's one vocabulary (`docs/outcomes.md`): `voided`,
+    /// `already_voided`, `not_voidable`, `unknown_payment`, `declined`, `refunded`,
+    /// `over_refundable`, `refund_window_passed`, `refund_unknown` (a person settles it),
+    /// `already_refunded` (all final, 200); `outcome_unknown` (202: ask again after
+    /// `retry_after_seconds`); `failed` (503: nothing was carried out, ask again; 400: the
+    /// request was rejected as such).
     outcome: String,
+    /// For `failed`: `not_sent`, `ledger_unavailable`, `authentication_refused` (InstaMed
+    /// refused the gateway's account), `rejected`; for `outcome_unknown`: `void_unsettled` when
+    /// a refund waits for a void being reconciled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     /// The payment.
     payment: String,
     /// `TransactionStatus` InstaMed answered.
@@ -108,7 +116,7 @@ pub(crate) struct Answer {
     /// When to ask again (202 and 503 answers).
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after_seconds: Option<u64>,
-    /// The ledger entry a person settles (`refund_on_hold`, `already_refunded`).
+    /// The ledger entry a person settles (`refund_unknown`), or the refund made (`already_refunded`).
     #[serde(skip_serializing_if = "Option::is_none")]
     ledger_entry: Option<i64>,
     /// Why, in words, for what is not a result.
@@ -258,7 +266,7 @@ async fn post_refunds(api: &Api, client: &str, headers: &HeaderMap, body: Bytes)
     params(("payment" = String, Path, description = "The payment's transaction ID"),
         ("Idempotency-Key" = Option<String>, Header, description = "As for /v1/voids")),
     responses(
-        (status = 200, description = "Settled: voided, refunded_instead, or refused", body = Answer),
+        (status = 200, description = "Settled: voided, refunded instead, or refused", body = Answer),
         (status = 202, body = Answer), (status = 400, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 503, body = Answer),
     ),
@@ -627,26 +635,23 @@ impl Api {
             }
         };
         let payment = asked.payment().as_str().to_owned();
-        let (status, answer, label) = match asked {
+        let (status, answer) = match asked {
             Asked::Void(request) => {
                 void_answer(&self.money, self.money.void(request).await, &id, &payment)
             }
-            Asked::Refund(request) => refund_answer(
-                &self.money,
-                self.money.refund(request).await,
-                &id,
-                &payment,
-                false,
-            ),
+            Asked::Refund(request) => {
+                refund_answer(&self.money, self.money.refund(request).await, &id, &payment)
+            }
             Asked::OrRefund(request, amount) => {
                 match self.money.void_or_refund(request, amount).await {
                     OrRefundAnswer::Void(answer) => void_answer(&self.money, answer, &id, &payment),
                     OrRefundAnswer::Refund(answer) => {
-                        refund_answer(&self.money, answer, &id, &payment, true)
+                        refund_answer(&self.money, answer, &id, &payment)
                     }
                 }
             }
         };
+        let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
         self.money.metrics().verdict(label);
         let text = serde_json::to_string(&answer).unwrap_or_default();
         // Only a final answer is replayed for the key: an open one must ask the ledger again.
@@ -672,138 +677,108 @@ impl Api {
     }
 }
 
-fn base(id: &str, outcome: &str, payment: &str, statuses: Option<&Statuses>) -> Answer {
-    let statuses = statuses.cloned().unwrap_or_default();
+fn base(id: &str, named: (&'static str, Option<&'static str>), payment: &str) -> Answer {
     Answer {
         operation: id.to_owned(),
-        outcome: outcome.to_owned(),
+        outcome: named.0.to_owned(),
+        reason: named.1.map(str::to_owned),
         payment: payment.to_owned(),
-        transaction_status: statuses.transaction_status,
-        primary_transaction_status: statuses.primary_transaction_status,
-        response_code: statuses.response_code,
-        response_message: statuses.response_message,
-        transaction_id: statuses.transaction_id,
-        authorization_number: statuses.authorization_number,
+        transaction_status: None,
+        primary_transaction_status: None,
+        response_code: None,
+        response_message: None,
+        transaction_id: None,
+        authorization_number: None,
         retry_after_seconds: None,
         ledger_entry: None,
         detail: None,
     }
 }
 
-fn void_answer(
-    money: &Money,
-    answer: VoidAnswer,
-    id: &str,
-    payment: &str,
-) -> (StatusCode, Answer, &'static str) {
-    let after = Some(money.retry_after().as_secs());
-    match answer {
-        VoidAnswer::Voided(statuses) => (
-            StatusCode::OK,
-            base(id, "voided", payment, Some(&statuses)),
-            "voided",
-        ),
-        VoidAnswer::Refused(verdict, statuses) => (
-            StatusCode::OK,
-            base(id, verdict.as_str(), payment, Some(&statuses)),
-            verdict.as_str(),
-        ),
-        VoidAnswer::Unknown => {
-            let mut answer = base(id, "outcome_unknown", payment, None);
-            answer.retry_after_seconds = after;
-            (StatusCode::ACCEPTED, answer, "outcome_unknown")
-        }
-        VoidAnswer::NotSent(reason) => unavailable(id, "not_sent", payment, reason, after),
-        VoidAnswer::Ledger(reason) => unavailable(id, "ledger_unavailable", payment, reason, after),
-        VoidAnswer::CredentialsRefused => unavailable(
-            id,
-            "upstream_credentials_refused",
-            payment,
-            "InstaMed refused the gateway's own credentials".to_owned(),
-            after,
-        ),
-        VoidAnswer::Rejected(reason) => {
-            let mut answer = base(id, "rejected", payment, None);
-            answer.detail = Some(reason);
-            (StatusCode::BAD_REQUEST, answer, "rejected")
-        }
+impl Answer {
+    fn with_statuses(mut self, statuses: &Statuses) -> Self {
+        let statuses = statuses.clone();
+        self.transaction_status = statuses.transaction_status;
+        self.primary_transaction_status = statuses.primary_transaction_status;
+        self.response_code = statuses.response_code;
+        self.response_message = statuses.response_message;
+        self.transaction_id = statuses.transaction_id;
+        self.authorization_number = statuses.authorization_number;
+        self
+    }
+
+    fn retry_after(mut self, money: &Money) -> Self {
+        self.retry_after_seconds = Some(money.retry_after().as_secs());
+        self
+    }
+
+    fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 }
 
+/// A void's answer and its HTTP status: 200 final, 202 open, 503 nothing carried out, 400 a
+/// request InstaMed rejected as such.
+fn void_answer(money: &Money, answer: VoidAnswer, id: &str, payment: &str) -> (StatusCode, Answer) {
+    let named = answer.named();
+    let answer_of = || base(id, named, payment);
+    match answer {
+        VoidAnswer::Voided(statuses) | VoidAnswer::Refused(_, statuses) => {
+            (StatusCode::OK, answer_of().with_statuses(&statuses))
+        }
+        VoidAnswer::Unknown => (StatusCode::ACCEPTED, answer_of().retry_after(money)),
+        VoidAnswer::NotSent(reason) | VoidAnswer::Ledger(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of().retry_after(money).detail(reason),
+        ),
+        VoidAnswer::CredentialsRefused => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of()
+                .retry_after(money)
+                .detail("InstaMed refused the gateway's own credentials"),
+        ),
+        VoidAnswer::Rejected(reason) => (StatusCode::BAD_REQUEST, answer_of().detail(reason)),
+    }
+}
+
+/// A refund's answer and its HTTP status, as [`void_answer`].
 fn refund_answer(
     money: &Money,
     answer: RefundAnswer,
     id: &str,
     payment: &str,
-    instead: bool,
-) -> (StatusCode, Answer, &'static str) {
-    let after = Some(money.retry_after().as_secs());
+) -> (StatusCode, Answer) {
+    let named = answer.named();
+    let answer_of = || base(id, named, payment);
     match answer {
-        RefundAnswer::Refunded(statuses) => {
-            let outcome = if instead {
-                "refunded_instead"
-            } else {
-                "refunded"
-            };
-            (
-                StatusCode::OK,
-                base(id, outcome, payment, Some(&statuses)),
-                outcome,
-            )
+        RefundAnswer::Refunded(statuses) | RefundAnswer::Refused(_, statuses) => {
+            (StatusCode::OK, answer_of().with_statuses(&statuses))
         }
-        RefundAnswer::Refused(statuses) => (
-            StatusCode::OK,
-            base(id, "refund_refused", payment, Some(&statuses)),
-            "refund_refused",
-        ),
         RefundAnswer::OnHold { entry } => {
-            let mut answer = base(id, "refund_on_hold", payment, None);
-            answer.ledger_entry = entry;
-            answer.detail = Some(
-                "a refund of this payment may have been made and nobody knows: a person settles it"
-                    .to_owned(),
+            let mut answer = answer_of().detail(
+                "a refund of this payment may have been made and nobody knows: a person settles it",
             );
-            (StatusCode::OK, answer, "refund_on_hold")
+            answer.ledger_entry = entry;
+            (StatusCode::OK, answer)
         }
         RefundAnswer::AlreadyRefunded { entry, refund_id } => {
-            let mut answer = base(id, "already_refunded", payment, None);
+            let mut answer = answer_of();
             answer.ledger_entry = Some(entry);
             answer.transaction_id = refund_id;
-            (StatusCode::OK, answer, "already_refunded")
+            (StatusCode::OK, answer)
         }
-        RefundAnswer::VoidUnsettled => {
-            let mut answer = base(id, "void_unsettled", payment, None);
-            answer.retry_after_seconds = after;
-            (StatusCode::ACCEPTED, answer, "void_unsettled")
-        }
-        RefundAnswer::NotSent(reason) => unavailable(id, "not_sent", payment, reason, after),
-        RefundAnswer::Ledger(reason) => {
-            unavailable(id, "ledger_unavailable", payment, reason, after)
-        }
-        RefundAnswer::CredentialsRefused => unavailable(
-            id,
-            "upstream_credentials_refused",
-            payment,
-            "InstaMed refused the gateway's own credentials".to_owned(),
-            after,
+        RefundAnswer::VoidUnsettled => (StatusCode::ACCEPTED, answer_of().retry_after(money)),
+        RefundAnswer::NotSent(reason) | RefundAnswer::Ledger(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of().retry_after(money).detail(reason),
         ),
-        RefundAnswer::Rejected(reason) => {
-            let mut answer = base(id, "rejected", payment, None);
-            answer.detail = Some(reason);
-            (StatusCode::BAD_REQUEST, answer, "rejected")
-        }
+        RefundAnswer::CredentialsRefused => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of()
+                .retry_after(money)
+                .detail("InstaMed refused the gateway's own credentials"),
+        ),
+        RefundAnswer::Rejected(reason) => (StatusCode::BAD_REQUEST, answer_of().detail(reason)),
     }
-}
-
-fn unavailable(
-    id: &str,
-    outcome: &'static str,
-    payment: &str,
-    reason: String,
-    after: Option<u64>,
-) -> (StatusCode, Answer, &'static str) {
-    let mut answer = base(id, outcome, payment, None);
-    answer.detail = Some(reason);
-    answer.retry_after_seconds = after;
-    (StatusCode::SERVICE_UNAVAILABLE, answer, outcome)
 }

@@ -17,6 +17,8 @@ use instamed_soap::{
 };
 use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, Standing, Verdict};
 
+use instamed_soap::outcome::Outcome;
+
 use crate::metrics::Metrics;
 
 /// How many rounds of reconciliation a background task runs (each one the client's own
@@ -60,8 +62,9 @@ pub(crate) enum VoidAnswer {
 pub(crate) enum RefundAnswer {
     /// Refunded, by this request or (the same amount) an earlier one.
     Refunded(Statuses),
-    /// InstaMed refused it on statuses: nothing was refunded.
-    Refused(Statuses),
+    /// InstaMed refused it on statuses (`over_refundable`, `refund_window_passed`,
+    /// `declined`): nothing was refunded.
+    Refused(Outcome, Statuses),
     /// A refund of the payment may have been made and nobody knows: never sent again by
     /// software; a person settles it (`instamed-soap ledger settle`).
     OnHold { entry: Option<i64> },
@@ -80,6 +83,45 @@ pub(crate) enum RefundAnswer {
     CredentialsRefused,
     /// The ledger cannot be read or written: nothing was sent.
     Ledger(String),
+}
+
+impl VoidAnswer {
+    /// Its name in the house's one vocabulary ([`instamed_soap::outcome`]), and for `failed`
+    /// the gateway's finer reason (`not_sent`, `rejected`, `authentication_refused`,
+    /// `ledger_unavailable`).
+    pub(crate) fn named(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Voided(_) => (Outcome::Voided.name(), None),
+            Self::Refused(verdict, _) => (
+                Outcome::from_name(verdict.as_str())
+                    .map_or(Outcome::Declined.name(), Outcome::name),
+                None,
+            ),
+            Self::Unknown => (Outcome::OutcomeUnknown.name(), None),
+            Self::NotSent(_) => (Outcome::Failed.name(), Some("not_sent")),
+            Self::Rejected(_) => (Outcome::Failed.name(), Some("rejected")),
+            Self::CredentialsRefused => (Outcome::Failed.name(), Some("authentication_refused")),
+            Self::Ledger(_) => (Outcome::Failed.name(), Some("ledger_unavailable")),
+        }
+    }
+}
+
+impl RefundAnswer {
+    /// As [`VoidAnswer::named`]; a refund held for a void being reconciled is
+    /// `outcome_unknown` for the reason `void_unsettled`.
+    pub(crate) fn named(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Refunded(_) => (Outcome::Refunded.name(), None),
+            Self::Refused(outcome, _) => (outcome.name(), None),
+            Self::OnHold { .. } => (Outcome::RefundUnknown.name(), None),
+            Self::AlreadyRefunded { .. } => (Outcome::AlreadyRefunded.name(), None),
+            Self::VoidUnsettled => (Outcome::OutcomeUnknown.name(), Some("void_unsettled")),
+            Self::NotSent(_) => (Outcome::Failed.name(), Some("not_sent")),
+            Self::Rejected(_) => (Outcome::Failed.name(), Some("rejected")),
+            Self::CredentialsRefused => (Outcome::Failed.name(), Some("authentication_refused")),
+            Self::Ledger(_) => (Outcome::Failed.name(), Some("ledger_unavailable")),
+        }
+    }
 }
 
 /// What became of a void-or-refund: the void's answer, or the refund's after a known
@@ -522,14 +564,23 @@ fn refund_failed(error: &Error, request: &RefundRequest) -> RefundAnswer {
         return RefundAnswer::OnHold { entry: None };
     }
     if let Some(refusal) = error.refusal() {
-        return RefundAnswer::Refused(Statuses {
-            transaction_status: refusal.transaction_status.clone(),
-            primary_transaction_status: refusal.primary_transaction_status.clone(),
-            response_code: refusal.response_code.clone(),
-            response_message: refusal.response_message.clone(),
-            transaction_id: Some(request.payment().as_str().to_owned()),
-            authorization_number: None,
-        });
+        let outcome = match error {
+            Error::OverRefundable(_) => Outcome::OverRefundable,
+            Error::RefundWindowPassed(_) => Outcome::RefundWindowPassed,
+            Error::UnknownTransaction(_) => Outcome::UnknownPayment,
+            _ => Outcome::Declined,
+        };
+        return RefundAnswer::Refused(
+            outcome,
+            Statuses {
+                transaction_status: refusal.transaction_status.clone(),
+                primary_transaction_status: refusal.primary_transaction_status.clone(),
+                response_code: refusal.response_code.clone(),
+                response_message: refusal.response_message.clone(),
+                transaction_id: Some(request.payment().as_str().to_owned()),
+                authorization_number: None,
+            },
+        );
     }
     if error.never_sent() {
         RefundAnswer::NotSent(chain(error))

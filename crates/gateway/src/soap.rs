@@ -84,7 +84,7 @@ pub(crate) async fn answer(
         Asked::Void => match void_request(&fields) {
             Ok(request) => {
                 let answer = money.void(request.clone()).await;
-                let label = void_label(&answer);
+                let (label, _) = answer.named();
                 money.metrics().verdict(label);
                 (void_reply(version, &request, &answer, money), label)
             }
@@ -93,7 +93,7 @@ pub(crate) async fn answer(
         _ => match refund_request(&fields) {
             Ok(request) => {
                 let answer = money.refund(request.clone()).await;
-                let label = refund_label(&answer);
+                let (label, _) = answer.named();
                 money.metrics().verdict(label);
                 (refund_reply(version, &request, &answer, money), label)
             }
@@ -225,32 +225,6 @@ fn refund_request(fields: &[(String, String)]) -> Result<RefundRequest, String> 
         .map_err(|invalid| format!("Invalid request: {invalid}"))
 }
 
-fn void_label(answer: &VoidAnswer) -> &'static str {
-    match answer {
-        VoidAnswer::Voided(_) => "voided",
-        VoidAnswer::Refused(verdict, _) => verdict.as_str(),
-        VoidAnswer::Unknown => "outcome_unknown",
-        VoidAnswer::NotSent(_) => "not_sent",
-        VoidAnswer::Rejected(_) => "rejected",
-        VoidAnswer::CredentialsRefused => "upstream_credentials_refused",
-        VoidAnswer::Ledger(_) => "ledger_unavailable",
-    }
-}
-
-fn refund_label(answer: &RefundAnswer) -> &'static str {
-    match answer {
-        RefundAnswer::Refunded(_) => "refunded",
-        RefundAnswer::Refused(_) => "refund_refused",
-        RefundAnswer::OnHold { .. } => "refund_on_hold",
-        RefundAnswer::AlreadyRefunded { .. } => "already_refunded",
-        RefundAnswer::VoidUnsettled => "void_unsettled",
-        RefundAnswer::NotSent(_) => "not_sent",
-        RefundAnswer::Rejected(_) => "rejected",
-        RefundAnswer::CredentialsRefused => "upstream_credentials_refused",
-        RefundAnswer::Ledger(_) => "ledger_unavailable",
-    }
-}
-
 /// The answer to a void, in the version the ERP asked in.
 fn void_reply(
     version: SoapVersion,
@@ -310,7 +284,7 @@ fn refund_reply(
         faults::reply(StatusCode::OK, version, body)
     };
     match answer {
-        RefundAnswer::Refunded(statuses) | RefundAnswer::Refused(statuses) => result(statuses),
+        RefundAnswer::Refunded(statuses) | RefundAnswer::Refused(_, statuses) => result(statuses),
         RefundAnswer::OnHold { entry } => {
             let mut fields = vec![("Payment", payment.to_owned())];
             if let Some(entry) = entry {

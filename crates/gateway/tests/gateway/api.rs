@@ -196,14 +196,14 @@ async fn refunds_and_void_or_refund_move_money_once_and_the_ledger_shows_it() {
     let instead = bench.api(Method::POST, &path, None, body.clone()).await;
     assert_eq!(
         instead.field("outcome").as_deref(),
-        Some("refunded_instead"),
+        Some("refunded"),
         "{}",
         instead.body
     );
     let repeat = bench.api(Method::POST, &path, None, body).await;
     assert_eq!(
         repeat.field("outcome").as_deref(),
-        Some("refunded_instead"),
+        Some("refunded"),
         "{}",
         repeat.body
     );
@@ -238,7 +238,7 @@ async fn refunds_and_void_or_refund_move_money_once_and_the_ledger_shows_it() {
         )
         .await;
     assert_eq!(shown.status, 200, "{}", shown.body);
-    assert_eq!(shown.json()["answer"]["outcome"], "refunded_instead");
+    assert_eq!(shown.json()["answer"]["outcome"], "refunded");
     assert_eq!(shown.json()["state"], "done");
     let missing = bench
         .api(Method::GET, "/v1/operations/0123", None, Value::Null)
