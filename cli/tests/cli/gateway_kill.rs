@@ -1,5 +1,6 @@
 //! The gateway killed while it works: 64 ERP callers voiding payments through it, the simulator
-//! dropping connections and answering server faults, the gateway killed with SIGKILL at seeded
+//! dropping connections, answering server faults and cutting answers after the void is made,
+//! the gateway killed with SIGKILL at seeded
 //! points ten times and started again on the same address. At the end every payment is voided
 //! exactly once at InstaMed, every caller got the settled answer for each of its payments, and
 //! the gateway's ledger agrees with the simulator's books.
@@ -132,6 +133,9 @@ async fn a_gateway_killed_ten_times_under_64_callers_voids_every_payment_exactly
             "--reset-rate",
             "0.05",
             "--fault-rate",
+            "0.05",
+            // Voided, and the answer cut in half: the outcome is lost after the commit.
+            "--truncate-rate",
             "0.05",
         ],
         &[],
