@@ -311,10 +311,8 @@ async fn start(config: GatewayConfig) -> Result<Running, ExitCode> {
             Err(ExitCode::from(exit::ADDRESS_IN_USE))
         }
         Err(GatewayError::Ledger(error)) => {
-            eprintln!(
-                "error: cannot open the ledger: {}",
-                crate::causes::chain(&error)
-            );
+            // The ledger's own words name the file and what is wrong with it.
+            eprintln!("error: {}", crate::causes::chain(&error));
             Err(ExitCode::from(exit::LEDGER))
         }
         Err(error) => {

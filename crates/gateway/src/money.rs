@@ -699,13 +699,4 @@ where
 }
 
 /// An error with its causes, for a fault's reason (the client took secrets out already).
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use instamed_soap::error::chain;

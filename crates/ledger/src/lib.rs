@@ -72,12 +72,5 @@ pub(crate) use store::{insert_intent, record_in, standing_in, withdraw_intent};
 
 /// An error with every cause in its chain, `: `-separated, for a log line.
 fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    instamed_soap::error::chain(error)
 }
