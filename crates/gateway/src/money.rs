@@ -512,6 +512,41 @@ impl Money {
         tasks.spawn(task);
     }
 
+    /// Reconciles, in the background, every void the ledger holds open from before this start:
+    /// answered with an unknown outcome, or still `sent` by a process that has ended (a gateway
+    /// killed with its requests out). Its outlet comes from the entry; its card-present status
+    /// is the default, as the entry does not keep it.
+    pub(crate) fn sweep(self: &Arc<Self>) {
+        let money = self.clone();
+        let sweep = async move {
+            let ledger = money.ledger.clone();
+            let open = match off_runtime(async move { ledger.open_entries() }).await {
+                Some(Ok(open)) => open,
+                _ => {
+                    tracing::warn!("the ledger's open entries could not be read at start");
+                    return;
+                }
+            };
+            for entry in open {
+                let lost = match entry.verdict {
+                    None => entry.process_ended(),
+                    Some(verdict) => verdict == Verdict::Unknown,
+                };
+                if entry.action != Action::Void || !lost {
+                    continue;
+                }
+                let (Some(outlet), Ok(payment)) =
+                    (entry.outlet.clone(), TransactionId::new(&entry.payment))
+                else {
+                    continue;
+                };
+                money.reconcile_later(VoidRequest::new(outlet, payment));
+            }
+        };
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.spawn(sweep);
+    }
+
     /// How many payments are being reconciled now.
     pub(crate) fn open_outcomes(&self) -> usize {
         self.reconciling

@@ -132,6 +132,7 @@ impl Gateway {
         }
         .map_err(GatewayError::Listen)?;
         let _ = serving.origin.set(listening.origin());
+        money.sweep();
         Ok(Running { listening, money })
     }
 }

@@ -137,6 +137,9 @@ pub struct Entry {
     pub response_code: Option<String>,
     /// What the answer said, cleaned of secrets by the client.
     pub detail: String,
+    /// The outlet the request named, as merchant, store and terminal IDs (absent in entries
+    /// an older version wrote without them).
+    pub outlet: Option<Outlet>,
     /// Who settled it by hand, when a person did.
     pub settled_by: Option<String>,
     /// Why, in their words.
@@ -162,9 +165,25 @@ impl Entry {
             primary_transaction_status: row.get("primary_transaction_status")?,
             response_code: row.get("response_code")?,
             detail: row.get("detail")?,
+            outlet: match (
+                row.get::<_, Option<String>>("merchant_id")?,
+                row.get::<_, Option<String>>("store_id")?,
+                row.get::<_, Option<String>>("terminal_id")?,
+            ) {
+                (Some(merchant), Some(store), Some(terminal)) => {
+                    Outlet::new(merchant, store, terminal).ok()
+                }
+                _ => None,
+            },
             settled_by: row.get("settled_by")?,
             settled_note: row.get("settled_note")?,
         })
+    }
+
+    /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
+    /// it is taken to run): an entry still `sent` then lost its answer with that process.
+    pub fn process_ended(&self) -> bool {
+        self.pid != std::process::id() && !process_alive(self.pid)
     }
 
     /// Whether its outcome is open: in flight, lost with its process, or unknown.
@@ -946,6 +965,7 @@ fn select(
     let mut select = conn.prepare_cached(&format!(
         "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
                 finished_ms, transaction_status, primary_transaction_status, response_code, detail,
+                merchant_id, store_id, terminal_id,
                 settled_by, settled_note
          FROM intents WHERE {condition}"
     ))?;

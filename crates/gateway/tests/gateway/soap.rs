@@ -486,3 +486,67 @@ async fn the_operators_certificate_is_what_an_erp_sees() {
     assert_voided(&answer, Stack::DotNet11);
     gateway.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_void_left_unknown_before_the_gateway_started_is_reconciled_without_waiting_for_the_erp()
+{
+    // The first request InstaMed gets fails with a server fault: a void of unknown outcome,
+    // written to the ledger by a command before the gateway starts on it.
+    let bench =
+        Bench::with_faults(FaultPlan::seeded(5).with_fault_rate(1.0).with_max_faults(1)).await;
+    let payment = bench.payment("27.00");
+    let ledger_path = bench.dir.path().join("shared.db");
+    {
+        let ledger = Ledger::open(&ledger_path).expect("ledger");
+        let client = instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap11,
+        );
+        let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
+        let unknown = ledger.void(&client, &request).await.expect("ledger");
+        assert!(
+            matches!(&unknown, instamed_soap_ledger::Guarded::Sent(Err(e)) if e.outcome_unknown()),
+            "{unknown:?}"
+        );
+    }
+    let upstream = Upstream::new(
+        instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap11,
+        ),
+        &bench.simulator.endpoint(),
+    )
+    .expect("upstream");
+    let mut clients = Clients::new().expect("clients");
+    clients.add_pair("erp:secret").expect("client");
+    let mut config = GatewayConfig::new(
+        "127.0.0.1:0".parse().expect("address"),
+        Tls::Generated { ca_out: None },
+        upstream,
+        &ledger_path,
+        clients,
+    );
+    config.retry_after = Duration::from_millis(200);
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let ledger = Ledger::open(&ledger_path).expect("ledger");
+    let mut voided = false;
+    for _ in 0..100 {
+        if ledger
+            .standing(&payment)
+            .expect("standing")
+            .voided()
+            .is_some()
+        {
+            voided = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        voided,
+        "the gateway settled it on its own: {:?}",
+        ledger.standing(&payment)
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+    gateway.stop().await;
+}
