@@ -95,8 +95,11 @@ impl Credentials {
         (id == user || local == user) & same_secret(self.password.as_bytes(), password)
     }
 
-    /// The `Authorization` header value, marked sensitive so that HTTP layers never log it.
-    pub(crate) fn authorization(&self, form: UserName) -> Result<HeaderValue, http::Error> {
+    /// The `Authorization` header value, marked sensitive so that HTTP layers never log it:
+    /// for a tool that sends requests it built itself through
+    /// [`Client::execute`](crate::Client::execute), as the gateway forwards an ERP's request
+    /// with InstaMed's credentials in place of the ERP's own.
+    pub fn authorization(&self, form: UserName) -> Result<HeaderValue, http::Error> {
         let token = self.basic_token(form);
         let mut value = HeaderValue::try_from(format!("Basic {token}"))?;
         value.set_sensitive(true);

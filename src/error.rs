@@ -574,6 +574,23 @@ fn said(excerpt: &str) -> String {
     }
 }
 
+/// An error and its causes on one line, `error: cause: cause…`, each cause said once: a cause
+/// whose words its error already quotes is not said again. For whoever prints or logs an
+/// error of this house (the command-line tool, the ledger, the gateway).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod size_tests {
     use super::*;

@@ -1,19 +1,8 @@
 //! An error and its causes on one line, for the commands that print errors of other crates.
 
-/// `error: cause: cause…`, each cause said once: a cause whose words its error already
-/// quotes is not said again.
+/// `error: cause: cause…`, each cause said once ([`instamed_soap::error::chain`]).
 pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
+    instamed_soap::error::chain(error)
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ pub const TABLE: [Status; 12] = [
             "reconcile",
             "batch",
             "serve",
+            "gateway",
             "demo",
             "record",
             "replay",
@@ -174,7 +175,7 @@ pub const TABLE: [Status; 12] = [
                   use by another process, not one, a changed input): nothing was sent; or a \
                   batch report cannot be written (the journal keeps the verdicts: re-run to \
                   write it)",
-        given_by: GivenBy::Only(&["void", "refund", "reconcile", "batch", "ledger"]),
+        given_by: GivenBy::Only(&["void", "refund", "reconcile", "batch", "ledger", "gateway"]),
     },
     Status {
         code: INTERRUPTED,
@@ -204,7 +205,7 @@ pub const TABLE: [Status; 12] = [
         name: "address in use",
         meaning: "the address asked for is already in use: pick another port, or port 0 for a \
                   free one",
-        given_by: GivenBy::Only(&["serve", "record", "replay"]),
+        given_by: GivenBy::Only(&["serve", "record", "replay", "gateway"]),
     },
 ];
 

@@ -9,6 +9,7 @@ mod contract;
 mod demo;
 mod duration;
 mod exit;
+mod gateway;
 mod guarded;
 mod ledger;
 mod log;
@@ -67,6 +68,10 @@ enum Command {
     /// Run the InstaMed simulator (HTTPS on loopback) until interrupted.
     #[command(after_help = exit::help("serve", ""))]
     Serve(serve::Args),
+    /// Serve InstaMed's SOAP contract to an ERP in front of InstaMed, every void and refund
+    /// through the ledger so that money moves once, until interrupted.
+    #[command(after_help = exit::help("gateway", gateway::HELP))]
+    Gateway(gateway::Args),
     /// Start the simulator in-process, void payments over every protocol, and show the outcomes.
     #[command(after_help = exit::help("demo", ""))]
     Demo(demo::Args),
@@ -111,7 +116,9 @@ impl Command {
     /// person watches what they do.
     fn default_level(&self) -> log::DefaultLevel {
         match self {
-            Self::Serve(_) | Self::Record(_) | Self::Replay(_) => log::DefaultLevel::Server,
+            Self::Serve(_) | Self::Gateway(_) | Self::Record(_) | Self::Replay(_) => {
+                log::DefaultLevel::Server
+            }
             _ => log::DefaultLevel::OneShot,
         }
     }
@@ -184,6 +191,7 @@ fn main() -> ExitCode {
             Command::Reconcile(args) => guarded::reconcile(args).await,
             Command::Ledger(args) => ledger::run(args),
             Command::Serve(args) => serve::run(args).await,
+            Command::Gateway(args) => gateway::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,

@@ -84,6 +84,15 @@ pub fn encode<O: Operation>(version: SoapVersion, request: &O::Request) -> Vec<u
     encode_element(version, O::NAMESPACE, O::REQUEST_ELEMENT, request)
 }
 
+/// Writes the SOAP envelope of `version` around operation `O`'s response element: the answer a
+/// service of InstaMed's contract gives, as the gateway writes a settled answer for an ERP.
+pub fn encode_response<O: Operation>(version: SoapVersion, response: &O::Response) -> Vec<u8>
+where
+    O::Response: WriteXml,
+{
+    encode_element(version, O::NAMESPACE, O::RESPONSE_ELEMENT, response)
+}
+
 /// Writes the SOAP envelope of `version` around the element `{namespace}local` holding
 /// `value`: [`encode`] for a value other than the generated request type that writes the same
 /// element.

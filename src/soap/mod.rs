@@ -21,7 +21,7 @@ mod shape;
 mod version;
 mod write;
 
-pub use envelope::{Answer, UnreadableEnvelope, decode, encode};
+pub use envelope::{Answer, UnreadableEnvelope, decode, encode, encode_response};
 pub(crate) use envelope::{decode_element, encode_element};
 pub use escape::{escaped, escaped_attribute, push_escaped};
 pub use fault::{DetailEntry, FaultCode, MAX_DETAIL_ENTRIES, SoapFault};

@@ -10,7 +10,7 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/");
 
 /// Each crate of the house, its folder, and the crates of ours it may depend on (build and
 /// normal dependencies; dev-dependencies are tests' business).
-const CRATES: [(&str, &str, &[&str]); 9] = [
+const CRATES: [(&str, &str, &[&str]); 10] = [
     ("instamed-soap", ".", &["instamed-soap-codegen"]),
     ("instamed-soap-codegen", "codegen", &[]),
     ("instamed-soap-listener", "crates/listener", &[]),
@@ -29,6 +29,16 @@ const CRATES: [(&str, &str, &[&str]); 9] = [
         &["instamed-soap", "instamed-soap-listener"],
     ),
     ("instamed-soap-ledger", "crates/ledger", &["instamed-soap"]),
+    // Above the client and the ledger: it imports them, they never import it.
+    (
+        "instamed-soap-gateway",
+        "crates/gateway",
+        &[
+            "instamed-soap",
+            "instamed-soap-ledger",
+            "instamed-soap-listener",
+        ],
+    ),
     (
         "instamed-soap-test-support",
         "crates/test-support",
@@ -48,6 +58,7 @@ const CRATES: [(&str, &str, &[&str]); 9] = [
             "instamed-soap-simulator",
             "instamed-soap-contract",
             "instamed-soap-ledger",
+            "instamed-soap-gateway",
             "instamed-soap-bench",
             "instamed-soap-codegen",
         ],

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::isolated::{self, code, described, lossy, text};
 
 /// The commands as typed after `instamed-soap`, every one that has a `--help` of its own.
-const COMMANDS: [&[&str]; 20] = [
+const COMMANDS: [&[&str]; 22] = [
     &["void"],
     &["batch"],
     &["refund"],
@@ -18,6 +18,8 @@ const COMMANDS: [&[&str]; 20] = [
     &["ledger", "show"],
     &["ledger", "settle"],
     &["serve"],
+    &["gateway"],
+    &["gateway", "hash-secret"],
     &["demo"],
     &["record"],
     &["replay"],
@@ -94,7 +96,7 @@ fn exit_7_means_port_in_use_for_serve_and_journal_refused_for_batch() {
         meaning(11)
     );
     assert!(
-        meaning(11).ends_with("(serve, record, replay)"),
+        meaning(11).ends_with("(serve, record, replay, gateway)"),
         "{}",
         meaning(11)
     );

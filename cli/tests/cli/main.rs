@@ -9,6 +9,8 @@ mod completions;
 mod connection_flags;
 mod contract_verify;
 mod exit_codes;
+mod gateway;
+mod gateway_kill;
 mod import_har;
 mod input_files;
 mod isolated;

@@ -178,9 +178,10 @@ impl Ledger {
         request: &VoidRequest,
         reconcile: bool,
     ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
-        let (plan, id) = self.intend(request.outlet(), request.payment(), None, |standing| {
-            void_plan(standing, reconcile)
-        })?;
+        let (plan, id) =
+            self.intend(request.outlet(), request.payment(), None, move |standing| {
+                void_plan(standing, reconcile)
+            })?;
         let result = match self.send_void(client, request, plan, id).await {
             Ok(result) => result,
             Err(held) => return Ok(held),
@@ -228,13 +229,15 @@ impl Ledger {
         after: Option<&str>,
     ) -> Result<Guarded<RefundReceipt>, LedgerError> {
         let amount = request.amount().to_string();
+        // Owned: the decision may be taken on another caller's thread (a group commit).
+        let (decided, after) = (amount.clone(), after.map(str::to_owned));
         let (plan, id) = self.intend(
             request.outlet(),
             request.payment(),
             Some(&amount),
-            |standing| match standing.unsettled_void() {
+            move |standing| match standing.unsettled_void() {
                 Some(void) => RefundPlan::Held(Held::VoidUnsettled(Box::new(void.clone()))),
-                None => refund_plan(standing, &amount, after),
+                None => refund_plan(standing, &decided, after.as_deref()),
             },
         )?;
         if let RefundPlan::Held(held) = plan {
@@ -266,16 +269,16 @@ impl Ledger {
             Err(invalid) => return Ok(Guarded::Sent(Err(invalid.into()))),
         };
         let text = amount.to_string();
-        let (plan, id) =
-            self.intend(
-                request.outlet(),
-                request.payment(),
-                None,
-                |standing| match refund_plan(standing, &text, None) {
-                    RefundPlan::Refund => void_plan(standing, false),
-                    RefundPlan::Held(held) => VoidPlan::Held(held),
-                },
-            )?;
+        let decided = text.clone();
+        let (plan, id) = self.intend(
+            request.outlet(),
+            request.payment(),
+            None,
+            move |standing| match refund_plan(standing, &decided, None) {
+                RefundPlan::Refund => void_plan(standing, false),
+                RefundPlan::Held(held) => VoidPlan::Held(held),
+            },
+        )?;
         let voided = match self.send_void(client, request, plan, id).await {
             Ok(result) => result,
             Err(held) => return Ok(held),
@@ -292,9 +295,11 @@ impl Ledger {
         };
         tracing::info!(payment = %request.payment(), %amount, refusal = %refusal,
             "the void is too late; refunding instead");
-        let (plan, id) = self.intend(request.outlet(), request.payment(), Some(&text), |s| {
-            refund_plan(s, &text, None)
-        })?;
+        let decided = text.clone();
+        let (plan, id) =
+            self.intend(request.outlet(), request.payment(), Some(&text), move |s| {
+                refund_plan(s, &decided, None)
+            })?;
         if let RefundPlan::Held(held) = plan {
             return Ok(held.into_guarded());
         }

@@ -63,7 +63,7 @@ mod verdict;
 
 pub use finding::Finding;
 pub use guard::Guarded;
-pub use store::{Action, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
+pub use store::{Action, CommitObserver, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
 pub use verdict::Verdict;
 
 // What the batch journal shares: the schema, and the ledger's rows inside its transactions.
@@ -72,12 +72,5 @@ pub(crate) use store::{insert_intent, record_in, standing_in, withdraw_intent};
 
 /// An error with every cause in its chain, `: `-separated, for a log line.
 fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    instamed_soap::error::chain(error)
 }

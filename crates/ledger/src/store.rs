@@ -3,7 +3,7 @@
 //! WAL lets them read at once, and writers take turns, waiting up to [`BUSY_WAIT`].
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
@@ -133,8 +133,13 @@ pub struct Entry {
     pub transaction_status: Option<String>,
     /// `PrimaryTransactionStatus` read.
     pub primary_transaction_status: Option<String>,
+    /// `ResponseCode` read.
+    pub response_code: Option<String>,
     /// What the answer said, cleaned of secrets by the client.
     pub detail: String,
+    /// The outlet the request named, as merchant, store and terminal IDs (absent in entries
+    /// an older version wrote without them).
+    pub outlet: Option<Outlet>,
     /// Who settled it by hand, when a person did.
     pub settled_by: Option<String>,
     /// Why, in their words.
@@ -158,10 +163,27 @@ impl Entry {
             finished: row.get::<_, Option<i64>>("finished_ms")?.map(at),
             transaction_status: row.get("transaction_status")?,
             primary_transaction_status: row.get("primary_transaction_status")?,
+            response_code: row.get("response_code")?,
             detail: row.get("detail")?,
+            outlet: match (
+                row.get::<_, Option<String>>("merchant_id")?,
+                row.get::<_, Option<String>>("store_id")?,
+                row.get::<_, Option<String>>("terminal_id")?,
+            ) {
+                (Some(merchant), Some(store), Some(terminal)) => {
+                    Outlet::new(merchant, store, terminal).ok()
+                }
+                _ => None,
+            },
             settled_by: row.get("settled_by")?,
             settled_note: row.get("settled_note")?,
         })
+    }
+
+    /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
+    /// it is taken to run): an entry still `sent` then lost its answer with that process.
+    pub fn process_ended(&self) -> bool {
+        self.pid != std::process::id() && !process_alive(self.pid)
     }
 
     /// Whether its outcome is open: in flight, lost with its process, or unknown.
@@ -322,7 +344,30 @@ pub struct Ledger {
     path: PathBuf,
     command: String,
     durable: Mutex<bool>,
+    /// Told how long each commit of an intent or a verdict took (a service's metrics).
+    on_commit: Option<CommitObserver>,
+    /// Decisions waiting for the next group commit (see [`Ledger::intend`]).
+    pending: Mutex<Vec<Job>>,
 }
+
+/// A decision to take inside the next group's transaction: `run` does its reads and writes on
+/// the connection, says whether they succeeded and returns what delivers its answer once the
+/// group's commit is known; `fail` answers it with an error without running it (the group's
+/// transaction could not begin).
+struct Job {
+    run: Run,
+    fail: Box<dyn FnOnce(&LedgerError) + Send>,
+}
+
+/// A decision's reads and writes: whether they worked, and what delivers its answer.
+type Run = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+
+/// Delivers a decision's answer, given how the group's commit went.
+type Deliver = Box<dyn FnOnce(Result<(), &LedgerError>) + Send>;
+
+/// Told the duration of each commit of an intent or a verdict, and whether it was flushed to
+/// disk (an intent) or left to the operating system (a verdict).
+pub type CommitObserver = std::sync::Arc<dyn Fn(Duration, bool) + Send + Sync>;
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -396,6 +441,8 @@ impl Ledger {
             path,
             command: "library".to_owned(),
             durable: Mutex::new(true),
+            on_commit: None,
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -444,6 +491,8 @@ impl Ledger {
             path,
             command: "dry run".to_owned(),
             durable: Mutex::new(true),
+            on_commit: None,
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -451,6 +500,34 @@ impl Ledger {
     pub fn with_command(mut self, command: impl Into<String>) -> Self {
         self.command = command.into();
         self
+    }
+
+    /// Tells `observer` how long each commit of an intent or a verdict takes: what a service
+    /// reports as its ledger's commit latency.
+    pub fn with_commit_observer(mut self, observer: CommitObserver) -> Self {
+        self.on_commit = Some(observer);
+        self
+    }
+
+    /// Whether the ledger can be written now: a write transaction is begun and rolled back,
+    /// writing nothing (a service's readiness).
+    pub fn check_writable(&self) -> Result<(), LedgerError> {
+        let mut conn = self.lock();
+        let fail = |e| classify(&self.path, e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        tx.rollback().map_err(fail)
+    }
+
+    /// Commits `tx`, timing it for the observer.
+    fn commit(&self, tx: rusqlite::Transaction<'_>, durable: bool) -> Result<(), LedgerError> {
+        let started = std::time::Instant::now();
+        tx.commit().map_err(|e| classify(&self.path, e))?;
+        if let Some(observer) = &self.on_commit {
+            observer(started.elapsed(), durable);
+        }
+        Ok(())
     }
 
     /// The command named by [`with_command`](Self::with_command).
@@ -551,29 +628,121 @@ impl Ledger {
     /// Decides, inside one write transaction, whether to send: `decide` sees what the ledger
     /// holds about the request's payment and returns its plan; when the plan sends, the intent
     /// is written and flushed to disk before this returns, with the entry's number.
-    pub(crate) fn intend<P: Sends>(
+    ///
+    /// Decisions are committed in groups. Each caller queues its decision, then takes the
+    /// connection: whoever holds it runs every decision queued so far in one transaction, each
+    /// in a savepoint of its own and in the order queued (so the later of two about one
+    /// payment sees the earlier's intent), flushes once, and hands each caller its answer. A
+    /// caller whose decision an earlier holder took finds its answer when it gets the
+    /// connection. Alone, a caller commits its own decision as before; under load, one flush
+    /// carries every intent that queued meanwhile. A commit that fails fails every decision of
+    /// its group, and none of their intents is written: nothing is sent.
+    pub(crate) fn intend<P, F>(
         &self,
         outlet: &Outlet,
         payment: &TransactionId,
         amount: Option<&str>,
-        decide: impl FnOnce(&Standing) -> P,
-    ) -> Result<(P, Option<i64>), LedgerError> {
+        decide: F,
+    ) -> Result<(P, Option<i64>), LedgerError>
+    where
+        P: Sends + Send + 'static,
+        F: FnOnce(&Standing) -> P + Send + 'static,
+    {
+        type Answer<P> = Option<Result<(P, Option<i64>), LedgerError>>;
+        let answer: Arc<Mutex<Answer<P>>> = Arc::new(Mutex::new(None));
+        let slot = answer.clone();
+        let (outlet, payment) = (outlet.clone(), payment.clone());
+        let (amount, command, path) = (
+            amount.map(str::to_owned),
+            self.command.clone(),
+            self.path.clone(),
+        );
+        let failed = answer.clone();
+        let failed_path = self.path.clone();
+        let run = Box::new(move |conn: &Connection| {
+            let decided = standing_in(conn, &payment).and_then(|standing| {
+                let plan = decide(&standing);
+                let id = match plan.sends() {
+                    Some(action) => Some(insert_intent(
+                        conn,
+                        &outlet,
+                        &payment,
+                        action,
+                        amount.as_deref(),
+                        &command,
+                    )?),
+                    None => None,
+                };
+                Ok((plan, id))
+            });
+            let worked = decided.is_ok();
+            let deliver: Deliver = Box::new(move |committed| {
+                let result = match (decided, committed) {
+                    (Ok(decision), Ok(())) => Ok(decision),
+                    (Err(error), _) => Err(classify(&path, error)),
+                    (Ok(_), Err(error)) => Err(again(&path, error)),
+                };
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            });
+            (worked, deliver)
+        });
+        let fail = Box::new(move |error: &LedgerError| {
+            *failed.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Err(again(&failed_path, error)));
+        });
+        let job = Job { run, fail };
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
         let mut conn = self.lock();
-        self.set_durable(&conn, true)?;
-        let fail = |e| classify(&self.path, e);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let standing = standing_in(&tx, payment).map_err(fail)?;
-        let plan = decide(&standing);
-        let id = match plan.sends() {
-            Some(action) => Some(
-                insert_intent(&tx, outlet, payment, action, amount, &self.command).map_err(fail)?,
-            ),
-            None => None,
+        if let Some(done) = answer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return done;
+        }
+        let jobs = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.commit_group(&mut conn, jobs);
+        drop(conn);
+        let done = answer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // Our own job was queued before we took the connection and only a holder of the
+        // connection takes jobs, each delivering before it lets go: it has an answer.
+        done.unwrap_or(Err(LedgerError::Sqlite(rusqlite::Error::InvalidQuery)))
+    }
+
+    /// Runs `jobs` in one flushed transaction, each in a savepoint, and delivers each one's
+    /// answer: a job that failed is rolled back alone; a commit that fails fails them all.
+    fn commit_group(&self, conn: &mut Connection, jobs: Vec<Job>) {
+        let begun = self.set_durable(conn, true).and_then(|()| {
+            conn.transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| classify(&self.path, e))
+        });
+        let tx = match begun {
+            Ok(tx) => tx,
+            Err(error) => {
+                // Nothing ran, nothing is written: every decision fails with the same cause.
+                for job in jobs {
+                    (job.fail)(&error);
+                }
+                return;
+            }
         };
-        tx.commit().map_err(fail)?;
-        Ok((plan, id))
+        let mut delivers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let saved = tx.execute_batch("SAVEPOINT decision");
+            let (worked, deliver) = (job.run)(&tx);
+            let closed = if worked && saved.is_ok() {
+                tx.execute_batch("RELEASE decision")
+            } else {
+                tx.execute_batch("ROLLBACK TO decision; RELEASE decision")
+            };
+            if let Err(error) = saved.and(closed) {
+                tracing::warn!(error = %error, "a ledger savepoint failed");
+            }
+            delivers.push(deliver);
+        }
+        let committed = self.commit(tx, true);
+        for deliver in delivers {
+            deliver(committed.as_ref().map(|_| ()));
+        }
     }
 
     /// Records the verdict of entry `id`. `durable` flushes it to disk: a refund's verdict must
@@ -593,7 +762,7 @@ impl Ledger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         record_in(&tx, id, answer).map_err(fail)?;
-        tx.commit().map_err(fail)
+        self.commit(tx, durable)
     }
 
     /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
@@ -611,7 +780,7 @@ impl Ledger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let result = work(&tx).map_err(fail)?;
-        tx.commit().map_err(fail)?;
+        self.commit(tx, durable)?;
         Ok(result)
     }
 
@@ -629,6 +798,40 @@ impl Ledger {
         // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
         // when dropped), so the connection stays usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The same failure again, for each decision of a group that shares it.
+fn again(path: &Path, error: &LedgerError) -> LedgerError {
+    match error {
+        LedgerError::Open { path, source } => LedgerError::Open {
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        LedgerError::NotALedger { path } => LedgerError::NotALedger { path: path.clone() },
+        LedgerError::Newer { path, version } => LedgerError::Newer {
+            path: path.clone(),
+            version: *version,
+        },
+        LedgerError::Older { path, version } => LedgerError::Older {
+            path: path.clone(),
+            version: *version,
+        },
+        LedgerError::Busy { path } => LedgerError::Busy { path: path.clone() },
+        LedgerError::InFlight { entry, pid } => LedgerError::InFlight {
+            entry: *entry,
+            pid: *pid,
+        },
+        LedgerError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+            classify(path, rusqlite::Error::SqliteFailure(*code, message.clone()))
+        }
+        LedgerError::Sqlite(other) => classify(
+            path,
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(other.to_string()),
+            ),
+        ),
     }
 }
 
@@ -761,7 +964,8 @@ fn select(
 ) -> Result<Vec<Entry>, rusqlite::Error> {
     let mut select = conn.prepare_cached(&format!(
         "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
-                finished_ms, transaction_status, primary_transaction_status, detail,
+                finished_ms, transaction_status, primary_transaction_status, response_code, detail,
+                merchant_id, store_id, terminal_id,
                 settled_by, settled_note
          FROM intents WHERE {condition}"
     ))?;

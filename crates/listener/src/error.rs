@@ -26,6 +26,16 @@ pub enum ListenError {
     /// The CA or server certificate could not be made.
     #[error("cannot make the server's TLS certificates")]
     Certificates(#[source] BoxError),
+    /// A certificate or key file given by the operator cannot be read or holds no PEM block
+    /// of its kind.
+    #[error("cannot read {}", path.display())]
+    PemFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
     /// The CA certificate could not be written.
     #[error("cannot write the CA certificate to {path}")]
     CaFile {

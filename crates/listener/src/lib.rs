@@ -1,8 +1,9 @@
-//! An HTTPS listener for loopback servers: the InstaMed simulator, the contract tools' replaying
-//! server and recording proxy.
+//! An HTTPS listener for the house's servers: the InstaMed simulator, the contract tools'
+//! replaying server and recording proxy on loopback, and the gateway, which may serve other
+//! machines with a certificate of the operator's ([`Listening::start_with_certificate`]).
 //!
 //! It knows nothing of InstaMed. It binds an address, makes a certificate authority and a
-//! server certificate at start (or serves plain HTTP), speaks HTTP/1.1 with keep-alive, bounds
+//! server certificate at start (or takes the operator's, or serves plain HTTP), speaks HTTP/1.1 with keep-alive, bounds
 //! slow and numerous clients ([`Limits`]), and stops gracefully. What a request means is the
 //! [`Handler`]'s business.
 //!
@@ -36,3 +37,4 @@ pub use listening::{
     Abort, BodyTimedOut, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT, Handler, Limits,
     Listening, local_addr, read_within_deadline,
 };
+pub use pki::server_config_from_pem_files;

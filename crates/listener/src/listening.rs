@@ -84,32 +84,64 @@ impl Listening {
         if limits.max_connections == 0 || limits.request_timeout.is_zero() {
             return Err(ListenError::InvalidLimits);
         }
-        let bind_error = |source| ListenError::Bind {
-            addr: listen,
-            source,
-        };
-        let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let listener = bind(listen).await?;
+        let local_addr = local(&listener, listen)?;
         let pki = match tls {
             true => Some(pki::make(local_addr.ip(), hostnames, ca_out)?),
             false => None,
         };
+        let server = pki.as_ref().map(|pki| pki.server.clone());
+        let (ca_path, ca_dir) = pki.map_or((None, None), |pki| (Some(pki.ca_path), pki.ca_dir));
+        let mut listening = Self::serve(listener, local_addr, server, handler, limits);
+        listening.host = hostnames.first().cloned();
+        listening.ca_path = ca_path;
+        listening.ca_dir = ca_dir;
+        Ok(listening)
+    }
+
+    /// Binds `listen` and serves `handler` over TLS with a certificate the operator gave
+    /// ([`server_config_from_pem_files`](crate::server_config_from_pem_files)), for a service
+    /// reached from other machines rather than a loopback test server. `host` names the host of
+    /// [`origin`](Self::origin) (a name the certificate holds).
+    pub async fn start_with_certificate<H: Handler>(
+        listen: SocketAddr,
+        server: Arc<rustls::ServerConfig>,
+        host: Option<Hostname>,
+        handler: Arc<H>,
+        limits: Limits,
+    ) -> Result<Self, ListenError> {
+        if limits.max_connections == 0 || limits.request_timeout.is_zero() {
+            return Err(ListenError::InvalidLimits);
+        }
+        let listener = bind(listen).await?;
+        let local_addr = local(&listener, listen)?;
+        let mut listening = Self::serve(listener, local_addr, Some(server), handler, limits);
+        listening.host = host;
+        Ok(listening)
+    }
+
+    /// Serves a bound socket, over TLS when `server` is given.
+    fn serve<H: Handler>(
+        listener: TcpListener,
+        local_addr: SocketAddr,
+        server: Option<Arc<rustls::ServerConfig>>,
+        handler: Arc<H>,
+        limits: Limits,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let acceptor = pki
-            .as_ref()
-            .map(|pki| TlsAcceptor::from(pki.server.clone()));
+        let tls = server.is_some();
+        let acceptor = server.map(TlsAcceptor::from);
         let connections = Arc::new(Connections::new(limits));
         let task = tokio::spawn(accept(listener, acceptor, handler, connections, stopped));
-        let (ca_path, ca_dir) = pki.map_or((None, None), |pki| (Some(pki.ca_path), pki.ca_dir));
-        Ok(Self {
+        Self {
             local_addr,
             tls,
-            host: hostnames.first().cloned(),
-            ca_path,
-            ca_dir,
+            host: None,
+            ca_path: None,
+            ca_dir: None,
             stop,
             acceptor: Some(task),
-        })
+        }
     }
 
     /// `scheme://host:port`, naming the host as the certificate does: the first host name
@@ -159,6 +191,23 @@ impl Drop for Listening {
             let _ = dir.close();
         }
     }
+}
+
+async fn bind(listen: SocketAddr) -> Result<TcpListener, ListenError> {
+    TcpListener::bind(listen)
+        .await
+        .map_err(|source| ListenError::Bind {
+            addr: listen,
+            source,
+        })
+}
+
+/// The address a bound socket listens on (the port the system chose for port 0).
+fn local(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, ListenError> {
+    listener.local_addr().map_err(|source| ListenError::Bind {
+        addr: asked,
+        source,
+    })
 }
 
 /// Resolves once the server is stopping (or was dropped).

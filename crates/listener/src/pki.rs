@@ -33,6 +33,44 @@ pub(crate) struct Pki {
     pub ca_dir: Option<tempfile::TempDir>,
 }
 
+/// The server side of TLS from an operator's PEM files: `cert` holds the server certificate
+/// first and its chain after it, `key` its private key (PKCS#8, PKCS#1 or SEC1). TLS 1.3 and
+/// 1.2 with ring's suites, HTTP/1.1 offered by ALPN, as for a certificate made at start.
+pub fn server_config_from_pem_files(
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<rustls::ServerConfig>, ListenError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let unreadable = |path: &Path| {
+        let path = path.to_owned();
+        move |error: rustls::pki_types::pem::Error| ListenError::PemFile {
+            path,
+            source: Box::new(error),
+        }
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(unreadable(cert))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unreadable(cert))?;
+    if chain.is_empty() {
+        return Err(ListenError::PemFile {
+            path: cert.to_owned(),
+            source: "no CERTIFICATE block in the file".into(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(unreadable(key))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| ListenError::Certificates(Box::new(e)))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| ListenError::Certificates(Box::new(e)))?;
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(server))
+}
+
 /// Makes a CA and a server certificate for `listen_ip` and `hostnames`, and writes the CA to
 /// `ca_out` (or a new temporary file).
 pub(crate) fn make(

@@ -184,3 +184,64 @@ fn a_file_that_is_not_a_ledger_is_left_alone() {
         "an operator's notes, not a ledger"
     );
 }
+
+/// Group commit: many threads deciding at once on one ledger each get their own entry and
+/// verdict, whichever of them committed the group their intent was in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_taken_at_once_are_each_recorded_once_whoever_commits_them() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let commits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = commits.clone();
+    let ledger = Arc::new(
+        Ledger::open(dir.path().join("ledger.db"))
+            .unwrap()
+            .with_commit_observer(Arc::new(move |_, durable| {
+                if durable {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })),
+    );
+    let client = client(&simulator, Protocol::Soap11);
+    let payments: Vec<TransactionId> = (0..32)
+        .map(|_| {
+            simulator
+                .ledger()
+                .create_payment(&outlet(), "10.00")
+                .unwrap()
+        })
+        .collect();
+    let mut voids = Vec::new();
+    for payment in &payments {
+        let (ledger, client) = (ledger.clone(), client.clone());
+        let request = VoidRequest::new(outlet(), payment.clone());
+        let handle = tokio::runtime::Handle::current();
+        voids.push(tokio::task::spawn_blocking(move || {
+            handle.block_on(async { ledger.void(&client, &request).await })
+        }));
+    }
+    for void in voids {
+        let guarded = void.await.unwrap().unwrap();
+        assert!(matches!(guarded, Guarded::Sent(Ok(_))), "{guarded:?}");
+    }
+    let mut ids = Vec::new();
+    for payment in &payments {
+        let standing = ledger.standing(payment).unwrap();
+        assert_eq!(
+            standing.entries.len(),
+            1,
+            "{payment}: {:?}",
+            standing.entries
+        );
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
+        ids.push(standing.entries[0].id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), payments.len(), "an entry each");
+    let flushed = commits.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=payments.len()).contains(&flushed),
+        "{flushed} flushed commits"
+    );
+}

@@ -1,0 +1,420 @@
+//! `instamed-soap gateway`: the adapter service between an ERP and InstaMed, and `gateway
+//! hash-secret`, which prints a client's line of the clients file.
+
+use std::io::{BufRead as _, ErrorKind, IsTerminal as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use instamed_soap::{Client, Credentials, Error, Outlet, Protocol, UserName};
+use instamed_soap_gateway::{
+    Clients, Gateway, GatewayConfig, GatewayError, Running, Tls, Upstream, hash_secret,
+};
+use instamed_soap_listener::ListenError;
+use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
+
+use crate::connection::Connection;
+use crate::exit;
+
+/// The demo client `--demo` lets in, printed for a first try (like `serve`'s demo key pair).
+const DEMO_CLIENT: &str = "demo-erp:demo-erp-secret";
+
+/// Notes for `gateway --help`.
+pub const HELP: &str = "\
+The ERP changes one URL: InstaMed's service.asmx becomes the `soap:` address printed, and its \
+credentials become the client's own name and secret. Each answer is described in \
+docs/gateway.md. Start with `instamed-soap gateway --demo`.";
+
+/// Arguments of `gateway`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Read a client's secret on standard input (one line) and print its salted hash (Argon2id),
+    /// the value of the client's line in the --clients file.
+    #[command(after_help = exit::help("gateway hash-secret", ""))]
+    HashSecret,
+}
+
+/// The flags of the service itself.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Address to listen on (port 0 picks a free one; the addresses printed say which).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// The server certificate (PEM, chain after it) ERPs see.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The name ERPs reach the gateway by (one the certificate holds), for the printed
+    /// addresses; default: the listening address (localhost for a loopback or unspecified one).
+    #[arg(long, value_name = "NAME|IP")]
+    hostname: Option<instamed_soap_listener::Hostname>,
+    /// Serve plain HTTP instead of HTTPS: on a loopback address only.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    plain_http: bool,
+    /// InstaMed's SOAP service, e.g. https://connect.instamed.com/payment/service.asmx (or
+    /// INSTAMED_ENDPOINT, or `endpoint` in the profile).
+    #[arg(long, env = "INSTAMED_ENDPOINT", hide_env_values = true)]
+    upstream: Option<String>,
+    /// How voids and refunds are sent to InstaMed: soap11, soap12, nvp or rest (default: the
+    /// profile's, else soap11). Other operations are forwarded as the ERP wrote them.
+    #[arg(long, value_parser = ["soap11", "soap12", "nvp", "rest"])]
+    protocol: Option<String>,
+    #[command(flatten)]
+    connection: Connection,
+    #[command(flatten)]
+    ledger: crate::ledger::Choice,
+    /// The clients file: a [clients] table of NAME = "HASH" lines (`gateway hash-secret`
+    /// prints a hash).
+    #[arg(long, value_name = "FILE")]
+    clients: Option<PathBuf>,
+    /// A client as NAME:SECRET, for a quick start (repeat for more); the secret is hashed at
+    /// start and kept only as its hash. A command line is visible to other users: prefer
+    /// --clients.
+    #[arg(long = "client", value_name = "NAME:SECRET")]
+    client: Vec<String>,
+    /// Requests each client may make per second, with bursts of twice as many; more are
+    /// answered 429 with Retry-After. 0 turns the limit off.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = instamed_soap_gateway::DEFAULT_RATE_LIMIT)]
+    rate_limit: u32,
+    /// Start in front of the embedded simulator, with a CA made at start, a ledger of its own
+    /// and a demo client, and print them.
+    #[arg(long, conflicts_with_all = ["upstream", "tls_cert", "tls_key"])]
+    demo: bool,
+    /// InstaMed account ID (SOAP and NVP).
+    #[arg(
+        long = "account-id",
+        env = "INSTAMED_ACCOUNT_ID",
+        hide_env_values = true
+    )]
+    account_id: Option<String>,
+    /// InstaMed password (read it from the environment).
+    #[arg(
+        long = "password",
+        env = "INSTAMED_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
+    password: Option<String>,
+    /// REST API key, or KEY:SECRET (for --protocol rest).
+    #[arg(long = "api-key", env = "INSTAMED_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// REST API secret (read it from the environment).
+    #[arg(
+        long = "api-secret",
+        env = "INSTAMED_API_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    api_secret: Option<String>,
+}
+
+/// Runs `gateway` (until Ctrl-C or SIGTERM) or `gateway hash-secret`.
+pub async fn run(args: Args) -> ExitCode {
+    match args.command {
+        Some(Command::HashSecret) => hash_secret_from_stdin(),
+        None if args.run.demo => demo(args.run).await,
+        None => serve(args.run).await,
+    }
+}
+
+fn hash_secret_from_stdin() -> ExitCode {
+    if std::io::stdin().is_terminal() {
+        eprintln!("type the client's secret, then Enter (it is not shown back):");
+    }
+    let mut line = String::new();
+    if let Err(error) = std::io::stdin().lock().read_line(&mut line) {
+        eprintln!("error: cannot read the secret from standard input: {error}");
+        return ExitCode::from(exit::INVALID);
+    }
+    let secret = line.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        eprintln!("error: the secret is empty: give it on standard input, one line");
+        return ExitCode::from(exit::INVALID);
+    }
+    match hash_secret(secret) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::from(exit::VOIDED)
+        }
+        Err(error) => {
+            eprintln!("error: {}", crate::causes::chain(&error));
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+async fn serve(args: RunArgs) -> ExitCode {
+    let config = match config(&args) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let running = match start(config).await {
+        Ok(running) => running,
+        Err(code) => return code,
+    };
+    announce(&running, Vec::new()).await;
+    running.stop().await;
+    ExitCode::from(exit::VOIDED)
+}
+
+/// The gateway's configuration from the flags, or the exit code after saying what is wrong.
+fn config(args: &RunArgs) -> Result<GatewayConfig, ExitCode> {
+    let invalid = |reason: String| {
+        eprintln!("error: {reason}");
+        ExitCode::from(exit::INVALID)
+    };
+    let tls = match (&args.tls_cert, &args.tls_key, args.plain_http) {
+        (Some(cert), Some(key), false) => {
+            match instamed_soap_listener::server_config_from_pem_files(cert, key) {
+                Ok(server) => Tls::Certificate {
+                    server,
+                    host: args.hostname.clone(),
+                },
+                Err(error) => return Err(invalid(crate::causes::chain(&error))),
+            }
+        }
+        (None, None, true) => Tls::PlainHttp,
+        _ => {
+            return Err(invalid(
+                "give --tls-cert and --tls-key (the certificate ERPs see), or --plain-http on \
+                 a loopback address"
+                    .to_owned(),
+            ));
+        }
+    };
+    if matches!(tls, Tls::PlainHttp) && !args.listen.ip().is_loopback() {
+        return Err(invalid(format!(
+            "--plain-http is served on a loopback address only ({} is not one): an ERP's \
+             secret and its payments would cross the network in clear; give --tls-cert and \
+             --tls-key",
+            args.listen.ip()
+        )));
+    }
+    let clients = clients(args).map_err(invalid)?;
+    let upstream = upstream(args).map_err(|error| invalid(crate::causes::chain(&error)))?;
+    let ledger = args.ledger.path().map_err(invalid)?;
+    Ok(GatewayConfig::new(
+        args.listen,
+        tls,
+        upstream,
+        ledger,
+        clients,
+    ))
+}
+
+fn clients(args: &RunArgs) -> Result<Clients, String> {
+    let mut clients = Clients::new().map_err(|error| crate::causes::chain(&error))?;
+    if let Some(path) = &args.clients {
+        clients = clients
+            .load(path)
+            .map_err(|error| crate::causes::chain(&error))?;
+    }
+    for pair in &args.client {
+        clients
+            .add_pair(pair)
+            .map_err(|error| format!("--client: {}", crate::causes::chain(&error)))?;
+    }
+    if clients.is_empty() {
+        return Err(
+            "no client could sign in: give --clients FILE or --client NAME:SECRET".to_owned(),
+        );
+    }
+    Ok(clients)
+}
+
+/// The client to InstaMed, with the connection flags `void` has, and InstaMed's credentials
+/// for what is forwarded.
+fn upstream(args: &RunArgs) -> Result<Upstream, Error> {
+    let profile = args.connection.profile()?;
+    let endpoint = args
+        .upstream
+        .clone()
+        .or(profile.endpoint.clone())
+        .ok_or_else(|| Error::InvalidConfig {
+            reason: "--upstream is missing: give InstaMed's service.asmx URL (or \
+                     INSTAMED_ENDPOINT, or endpoint in a profile)"
+                .to_owned(),
+            source: None,
+        })?;
+    let protocol: Protocol = args
+        .protocol
+        .as_deref()
+        .or(profile.protocol.as_deref())
+        .unwrap_or("soap11")
+        .parse()
+        .map_err(|reason: String| Error::InvalidConfig {
+            reason,
+            source: None,
+        })?;
+    let account = args.account_id.clone().or(profile.account_id.clone());
+    let password = args
+        .connection
+        .secret(args.password.as_deref(), |p| p.password_file.as_deref())?;
+    let credentials = match (account.as_deref(), password.as_deref()) {
+        (Some(account), Some(password)) if !account.is_empty() && !password.is_empty() => {
+            Some(Credentials::new(account, password))
+        }
+        _ => None,
+    };
+    let mut builder = Client::builder(&endpoint).protocol(protocol);
+    if protocol == Protocol::Rest {
+        let secret = args
+            .connection
+            .secret(args.api_secret.as_deref(), |p| p.api_secret_file.as_deref())?;
+        builder = builder.api_key(crate::connection::api_key(
+            args.api_key.as_deref(),
+            secret.as_deref(),
+        )?);
+    } else {
+        let account = crate::void::required(
+            &account,
+            "the account ID",
+            "INSTAMED_ACCOUNT_ID or --account-id",
+        )?;
+        let password = crate::void::required(
+            &password,
+            "the password",
+            "INSTAMED_PASSWORD, or password_file in the profile",
+        )?;
+        builder = builder.credentials(Credentials::new(account, password));
+    }
+    let client = args.connection.apply(builder)?.build()?;
+    let upstream = Upstream::new(client, &endpoint).map_err(|error| Error::InvalidConfig {
+        reason: format!("--upstream: {error}"),
+        source: None,
+    })?;
+    Ok(match credentials {
+        Some(credentials) => upstream.credentials(credentials, UserName::AccountId),
+        None => upstream,
+    })
+}
+
+/// Starts the gateway, or says why not on standard error and gives the exit code.
+async fn start(config: GatewayConfig) -> Result<Running, ExitCode> {
+    match Gateway::start(config).await {
+        Ok(running) => Ok(running),
+        Err(GatewayError::Listen(ListenError::Bind { addr, source }))
+            if source.kind() == ErrorKind::AddrInUse =>
+        {
+            eprintln!("error: {addr} is already in use; pick another --listen address or port 0");
+            Err(ExitCode::from(exit::ADDRESS_IN_USE))
+        }
+        Err(GatewayError::Ledger(error)) => {
+            // The ledger's own words name the file and what is wrong with it.
+            eprintln!("error: {}", crate::causes::chain(&error));
+            Err(ExitCode::from(exit::LEDGER))
+        }
+        Err(error) => {
+            eprintln!(
+                "error: cannot start the gateway: {}",
+                crate::causes::chain(&error)
+            );
+            Err(ExitCode::from(exit::FAILED))
+        }
+    }
+}
+
+/// Prints the addresses (and `extra` lines), then waits for Ctrl-C or SIGTERM.
+async fn announce(running: &Running, extra: Vec<(&str, String)>) {
+    let mut lines = vec![
+        ("soap:", running.soap_url()),
+        ("api:", running.api_url()),
+        ("metrics:", running.metrics_url()),
+    ];
+    if let Some(ca) = running.ca_path() {
+        lines.push(("ca-cert:", ca.display().to_string()));
+    }
+    lines.extend(extra);
+    crate::announce_and_wait(&lines, "").await;
+}
+
+/// `--demo`: the embedded simulator behind the gateway, a demo client and a payment to void.
+async fn demo(args: RunArgs) -> ExitCode {
+    let simulator = match Simulator::start(SimulatorConfig::default()).await {
+        Ok(simulator) => simulator,
+        Err(error) => {
+            eprintln!(
+                "error: cannot start the simulator: {}",
+                crate::causes::chain(&error)
+            );
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    // The demo's ledger is its own unless one is chosen: a first try must not leave entries
+    // in the ledger real voids use.
+    let scratch = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(error) => {
+            eprintln!("error: cannot make a folder for the demo's ledger: {error}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    let ledger = args
+        .ledger
+        .ledger
+        .clone()
+        .unwrap_or_else(|| scratch.path().join("ledger.db"));
+    let mut builder = Client::builder(simulator.endpoint())
+        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD));
+    if let Some(ca) = simulator.ca_path() {
+        builder = builder.ca_certificate_file(ca);
+    }
+    let upstream = builder
+        .build()
+        .map_err(|error| crate::causes::chain(&error))
+        .and_then(|client| Upstream::new(client, &simulator.endpoint()).map_err(|e| e.to_string()));
+    let upstream = match upstream {
+        Ok(upstream) => upstream.credentials(
+            Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
+            UserName::AccountId,
+        ),
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    let mut args = args;
+    args.client.push(DEMO_CLIENT.to_owned());
+    let clients = match clients(&args) {
+        Ok(clients) => clients,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return ExitCode::from(exit::INVALID);
+        }
+    };
+    let tls = if args.plain_http {
+        Tls::PlainHttp
+    } else {
+        Tls::Generated { ca_out: None }
+    };
+    let mut config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
+    config.rate_limit = std::num::NonZeroU32::new(args.rate_limit);
+    let running = match start(config).await {
+        Ok(running) => running,
+        Err(code) => return code,
+    };
+    let payment = Outlet::new("123123123", "123", "456")
+        .ok()
+        .and_then(|outlet| simulator.ledger().create_payment(&outlet, "10.00").ok())
+        .map(|payment| format!("{payment} (10.00 at merchant 123123123, store 123, terminal 456)"))
+        .unwrap_or_default();
+    announce(
+        &running,
+        vec![("client:", DEMO_CLIENT.to_owned()), ("payment:", payment)],
+    )
+    .await;
+    running.stop().await;
+    simulator.shutdown().await;
+    ExitCode::from(exit::VOIDED)
+}

@@ -1,0 +1,298 @@
+//! `instamed-soap gateway` run as an operator runs it: `hash-secret` into a clients file, the
+//! `--demo` in front of the embedded simulator, an ERP's void through it over real TLS (and
+//! plain HTTP on loopback), a repeat answered the same, the refusals of a wrong setup, and
+//! SIGTERM.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+use http::Method;
+use instamed_soap_test_support::raw_https::{self, RawResponse, SOAP11, TNS, Target};
+
+use crate::isolated::{self, code, described};
+
+/// A running `gateway`, and what it printed up to how to stop it; killed when dropped.
+struct Started {
+    child: Child,
+    printed: Vec<String>,
+}
+
+impl Started {
+    fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut child = isolated::instamed_soap()
+            .arg("gateway")
+            .args(args)
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn gateway");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut printed = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            let done = line.starts_with("Ctrl-C");
+            printed.push(line);
+            if done {
+                break;
+            }
+        }
+        assert!(
+            printed.last().is_some_and(|l| l.starts_with("Ctrl-C")),
+            "gateway {args:?} did not start: {printed:?}"
+        );
+        Self { child, printed }
+    }
+
+    fn value(&self, label: &str) -> String {
+        self.printed
+            .iter()
+            .find_map(|line| line.strip_prefix(label).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no {label} line in {:?}", self.printed))
+    }
+
+    /// POSTs a SOAP 1.1 void of `payment` as .NET writes it, signed in as `client`.
+    async fn void(&self, client: &str, payment: &str) -> RawResponse {
+        use base64::Engine as _;
+        let soap = self.value("soap:");
+        let origin = soap.trim_end_matches("/payment/service.asmx");
+        let port: u16 = origin
+            .rsplit(':')
+            .next()
+            .expect("port")
+            .parse()
+            .expect("port");
+        let host = raw_https::host(origin);
+        let ca = self
+            .printed
+            .iter()
+            .find_map(|line| line.strip_prefix("ca-cert:").map(|v| v.trim().to_owned()));
+        let envelope = format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\">\
+             <soap:Body><DoCreditCardSecondaryVoid xmlns=\"{TNS}\"><transaction>\
+             <MerchantID>123123123</MerchantID><StoreID>123</StoreID><TerminalID>456</TerminalID>\
+             <PrimaryTransactionID>{payment}</PrimaryTransactionID></transaction>\
+             </DoCreditCardSecondaryVoid></soap:Body></soap:Envelope>"
+        );
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(client)
+        );
+        let action = format!("\"{TNS}DoCreditCardSecondaryVoid\"");
+        raw_https::send_to(
+            Target {
+                addr: ([127, 0, 0, 1], port).into(),
+                host: &host,
+                ca: ca.as_deref().map(Path::new),
+            },
+            Method::POST,
+            "/payment/service.asmx",
+            &[
+                ("authorization", &basic),
+                ("content-type", "text/xml; charset=utf-8"),
+                ("soapaction", &action),
+            ],
+            envelope,
+        )
+        .await
+        .expect("an answer")
+    }
+
+    fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        // Already signalled, it may be gone: the exit status says how it ended.
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        self.child.wait().expect("wait").code()
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn payment_of(started: &Started) -> String {
+    started
+        .value("payment:")
+        .split_whitespace()
+        .next()
+        .expect("an ID")
+        .to_owned()
+}
+
+fn voided(answer: &RawResponse) -> bool {
+    answer.status == 200
+        && raw_https::xml_text(&answer.body, "TransactionStatus").as_deref() == Some("C")
+        && raw_https::xml_text(&answer.body, "PrimaryTransactionStatus").as_deref() == Some("V")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_prints_its_addresses_and_client_and_voids_once_over_tls_until_sigterm() {
+    let started = Started::start(&["--demo", "--listen", "127.0.0.1:0"]);
+    for label in [
+        "soap:", "api:", "metrics:", "ca-cert:", "client:", "payment:",
+    ] {
+        started.value(label);
+    }
+    assert!(started.value("soap:").starts_with("https://localhost:"));
+    let client = started.value("client:");
+    let payment = payment_of(&started);
+    for _ in 0..3 {
+        let answer = started.void(&client, &payment).await;
+        assert!(voided(&answer), "{answer:?}");
+    }
+    let refused = started.void("demo-erp:wrong", &payment).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(started.terminate(), Some(0), "SIGTERM stops it cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_from_hash_secret_in_a_clients_file_signs_in_and_its_secret_is_never_written() {
+    let secret = "clients-file-secret-3b9e";
+    let mut hashing = isolated::instamed_soap()
+        .args(["gateway", "hash-secret"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hash-secret");
+    writeln!(hashing.stdin.take().expect("stdin"), "{secret}").expect("write the secret");
+    let output = hashing.wait_with_output().expect("hash-secret");
+    assert_eq!(code(&output), 0, "{}", described(&output));
+    let hash = String::from_utf8(output.stdout).expect("text");
+    let hash = hash.trim();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(secret));
+
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("clients.toml");
+    std::fs::write(&file, format!("[clients]\nbilling = \"{hash}\"\n")).expect("clients file");
+    let started = Started::start(&[
+        "--demo",
+        "--plain-http",
+        "--listen",
+        "127.0.0.1:0",
+        "--clients",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    assert!(started.value("soap:").starts_with("http://localhost:"));
+    let payment = payment_of(&started);
+    let answer = started.void(&format!("billing:{secret}"), &payment).await;
+    assert!(voided(&answer), "{answer:?}");
+}
+
+#[test]
+fn plain_http_off_loopback_and_no_certificate_are_refused_before_anything_starts() {
+    for args in [
+        &["--plain-http", "--listen", "0.0.0.0:0"][..],
+        &["--listen", "127.0.0.1:0"][..],
+    ] {
+        let output = isolated::instamed_soap()
+            .arg("gateway")
+            .args(args)
+            .args([
+                "--upstream",
+                "https://127.0.0.1:9/payment/service.asmx",
+                "--client",
+                "erp:s",
+            ])
+            .env("INSTAMED_ACCOUNT_ID", "account")
+            .env("INSTAMED_PASSWORD", "password")
+            .output()
+            .expect("run");
+        assert_eq!(code(&output), 2, "{args:?}: {}", described(&output));
+        assert!(output.stdout.is_empty());
+    }
+}
+
+/// SIGTERM while a void is out: the gateway stops accepting, the void's answer comes back to
+/// the ERP and is recorded, and the exit code is 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_answers_and_records_the_void_in_flight() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("ca.pem");
+    let seed = dir.path().join("payments.csv");
+    let payment = "0D6F1C2B3A4958677685A4B3C2D1E0F1";
+    std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let mut simulator = isolated::instamed_soap()
+        .args([
+            "serve",
+            "--latency",
+            "1500ms",
+            "--ca-out",
+            &path(&ca),
+            "--seed-file",
+            &path(&seed),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut endpoint = String::new();
+    for line in BufReader::new(simulator.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("line");
+        if let Some(value) = line.strip_prefix("endpoint:") {
+            endpoint = value.trim().to_owned();
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    assert!(!endpoint.is_empty(), "serve did not start");
+    let ledger = dir.path().join("ledger.db");
+    let started = Started::start_with_env(
+        &[
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &endpoint,
+            "--ca-cert",
+            &path(&ca),
+            "--client",
+            "erp:secret",
+            "--ledger",
+            &path(&ledger),
+        ],
+        &[
+            (
+                "INSTAMED_ACCOUNT_ID",
+                instamed_soap_simulator::DEMO_ACCOUNT_ID,
+            ),
+            ("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD),
+        ],
+    );
+    let pid = started.child.id().to_string();
+    let in_flight = started.void("erp:secret", payment);
+    let signal = async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+    };
+    let (answer, ()) = tokio::join!(in_flight, signal);
+    assert!(voided(&answer), "{answer:?}");
+    assert_eq!(started.terminate(), Some(0));
+    let _ = simulator.kill();
+    let _ = simulator.wait();
+    let ledger = instamed_soap_ledger::Ledger::open(&ledger).expect("ledger");
+    let standing = ledger
+        .standing(&instamed_soap::TransactionId::new(payment).expect("id"))
+        .expect("standing");
+    assert!(
+        standing.voided().is_some(),
+        "recorded: {:?}",
+        standing.entries
+    );
+}

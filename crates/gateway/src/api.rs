@@ -1,0 +1,784 @@
+//! The JSON API for new integrations (`/v1/…`), with `Idempotency-Key` as the IETF httpapi
+//! draft defines it, and its OpenAPI 3.1 document (`/openapi.json`) generated from the types
+//! and handlers below by utoipa.
+//!
+//! Outcome names are the ledger's verdicts and the SOAP side's (`docs/gateway.md`): one
+//! vocabulary for both faces of the gateway.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode, header};
+use http_body_util::Full;
+use instamed_soap::rest::Amount;
+use instamed_soap::{CardPresentStatus, Outlet, RefundRequest, TransactionId, VoidRequest};
+use instamed_soap_ledger::Entry;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use instamed_soap::outcome::Outcome;
+
+use crate::money::{Money, OrRefundAnswer, RefundAnswer, Statuses, VoidAnswer};
+use crate::operations::{Begun, Operations};
+
+/// The longest `Idempotency-Key` taken.
+const MAX_KEY: usize = 255;
+
+/// A void (`POST /v1/voids`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VoidBody {
+    /// The outlet's merchant ID.
+    merchant_id: String,
+    /// The outlet's store ID.
+    store_id: String,
+    /// The outlet's terminal ID.
+    terminal_id: String,
+    /// The payment's transaction ID.
+    payment: String,
+    /// How the card was present for the payment (default `PresentManualKey`).
+    #[serde(default)]
+    card_present_status: Option<String>,
+}
+
+/// A simple refund (`POST /v1/refunds`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefundBody {
+    /// The outlet's merchant ID.
+    merchant_id: String,
+    /// The outlet's store ID.
+    store_id: String,
+    /// The outlet's terminal ID.
+    terminal_id: String,
+    /// The payment's transaction ID.
+    payment: String,
+    /// How much to give back, as decimal text (`12.50`).
+    amount: String,
+}
+
+/// A void, or a refund of `amount` if InstaMed refuses the void as too late
+/// (`POST /v1/voids/{payment}/or-refund`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrRefundBody {
+    /// The outlet's merchant ID.
+    merchant_id: String,
+    /// The outlet's store ID.
+    store_id: String,
+    /// The outlet's terminal ID.
+    terminal_id: String,
+    /// How much to refund if the void is too late, as decimal text.
+    amount: String,
+    /// How the card was present for the payment (default `PresentManualKey`).
+    #[serde(default)]
+    card_present_status: Option<String>,
+}
+
+/// What became of a void or a refund.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Answer {
+    /// The operation's ID (`GET /v1/operations/{id}`).
+    operation: String,
+    /// What happened, in the house's one vocabulary (`docs/outcomes.md`): `voided`,
+    /// `already_voided`, `not_voidable`, `unknown_payment`, `declined`, `refunded`,
+    /// `over_refundable`, `refund_window_passed`, `refund_unknown` (a person settles it),
+    /// `already_refunded` (all final, 200); `outcome_unknown` (202: ask again after
+    /// `retry_after_seconds`); `failed` (503: nothing was carried out, ask again; 400: the
+    /// request was rejected as such).
+    outcome: String,
+    /// For `failed`: `not_sent`, `ledger_unavailable`, `authentication_refused` (InstaMed
+    /// refused the gateway's account), `rejected`; for `outcome_unknown`: `void_unsettled` when
+    /// a refund waits for a void being reconciled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// The payment.
+    payment: String,
+    /// `TransactionStatus` InstaMed answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_status: Option<String>,
+    /// `PrimaryTransactionStatus`: the payment's status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_transaction_status: Option<String>,
+    /// `ResponseCode`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_code: Option<String>,
+    /// `ResponseMessage`, on the answer that carried the operation out only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_message: Option<String>,
+    /// The transaction's ID: the payment's for a void, the refund's own for a refund.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_id: Option<String>,
+    /// `AuthorizationNumber`, on the answer that carried the operation out only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_number: Option<String>,
+    /// When to ask again (202 and 503 answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<u64>,
+    /// The ledger entry a person settles (`refund_unknown`), or the refund made (`already_refunded`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ledger_entry: Option<i64>,
+    /// Why, in words, for what is not a result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+/// A request the API refused before doing anything.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Problem {
+    /// `invalid_request`, `idempotency_key_reused`, `idempotency_key_in_flight`,
+    /// `not_found`, `operations_unavailable`.
+    error: String,
+    /// What is wrong.
+    detail: String,
+}
+
+/// One operation.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OperationView {
+    /// Its ID.
+    id: String,
+    /// `void`, `refund` or `void_or_refund`.
+    kind: String,
+    /// The payment.
+    payment: String,
+    /// `in_flight`, `done`, or `interrupted` (the gateway stopped while it was carried out:
+    /// ask again, the ledger answers).
+    state: String,
+    /// The HTTP status answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    /// The answer given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    answer: Option<serde_json::Value>,
+}
+
+/// Everything the ledger holds about a payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PaymentView {
+    /// The payment.
+    payment: String,
+    /// Its entries, oldest first.
+    entries: Vec<EntryView>,
+}
+
+/// One ledger entry: an intent and, once recorded, its verdict.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EntryView {
+    /// The entry's number.
+    id: i64,
+    /// `void` or `refund`.
+    action: String,
+    /// The verdict; absent while in flight or when its process died before recording it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<String>,
+    /// A refund's amount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount: Option<String>,
+    /// A refund's own transaction ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund_id: Option<String>,
+    /// The command that wrote it (`gateway`, `instamed-soap void`, …).
+    command: String,
+    /// When the intent was written (HTTP date).
+    started: String,
+    /// When the verdict was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished: Option<String>,
+    /// `TransactionStatus` read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction_status: Option<String>,
+    /// `PrimaryTransactionStatus` read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_transaction_status: Option<String>,
+    /// Whether its outcome is open (in flight, lost, unknown).
+    open: bool,
+    /// Who settled it by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settled_by: Option<String>,
+}
+
+impl From<&Entry> for EntryView {
+    fn from(entry: &Entry) -> Self {
+        Self {
+            id: entry.id,
+            action: entry.action.as_str().to_owned(),
+            verdict: entry.verdict.map(|v| v.as_str().to_owned()),
+            amount: entry.amount.clone(),
+            refund_id: entry.refund_id.clone(),
+            command: entry.command.clone(),
+            started: httpdate::fmt_http_date(entry.started),
+            finished: entry.finished.map(httpdate::fmt_http_date),
+            transaction_status: entry.transaction_status.clone(),
+            primary_transaction_status: entry.primary_transaction_status.clone(),
+            open: entry.is_open(),
+            settled_by: entry.settled_by.clone(),
+        }
+    }
+}
+
+/// Voids a payment once, however often asked.
+#[utoipa::path(
+    post,
+    path = "/v1/voids",
+    request_body = VoidBody,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "The same key and body return the stored answer; another body 422; while in flight 409")),
+    responses(
+        (status = 200, description = "Settled: voided, already voided, or refused on InstaMed's statuses", body = Answer),
+        (status = 202, description = "The outcome is open and being reconciled: ask again after retry_after_seconds", body = Answer),
+        (status = 400, description = "The request cannot be carried out as it is", body = Problem),
+        (status = 409, description = "The same Idempotency-Key is still in flight", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used with another body", body = Problem),
+        (status = 503, description = "Nothing was sent (InstaMed unreachable, ledger unavailable): ask again", body = Answer),
+    ),
+    security(("basic" = []))
+)]
+async fn post_voids(api: &Api, client: &str, headers: &HeaderMap, body: Bytes) -> Reply {
+    api.post(client, "/v1/voids", headers, body).await
+}
+
+/// Refunds an amount of a payment once; never a second refund of the payment.
+#[utoipa::path(
+    post,
+    path = "/v1/refunds",
+    request_body = RefundBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "As for /v1/voids")),
+    responses(
+        (status = 200, description = "Settled: refunded, refused, on hold for a person, or already refunded another amount", body = Answer),
+        (status = 202, description = "A void of the payment is being reconciled first", body = Answer),
+        (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 503, description = "Nothing was sent", body = Answer),
+    ),
+    security(("basic" = []))
+)]
+async fn post_refunds(api: &Api, client: &str, headers: &HeaderMap, body: Bytes) -> Reply {
+    api.post(client, "/v1/refunds", headers, body).await
+}
+
+/// Voids the payment, or refunds `amount` of it when InstaMed refuses the void as too late.
+#[utoipa::path(
+    post,
+    path = "/v1/voids/{payment}/or-refund",
+    request_body = OrRefundBody,
+    params(("payment" = String, Path, description = "The payment's transaction ID"),
+        ("Idempotency-Key" = Option<String>, Header, description = "As for /v1/voids")),
+    responses(
+        (status = 200, description = "Settled: voided, refunded instead, or refused", body = Answer),
+        (status = 202, body = Answer), (status = 400, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Answer),
+    ),
+    security(("basic" = []))
+)]
+async fn post_void_or_refund(
+    api: &Api,
+    client: &str,
+    path: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Reply {
+    api.post(client, path, headers, body).await
+}
+
+/// An operation of the signed-in client, with the answer it got.
+#[utoipa::path(
+    get,
+    path = "/v1/operations/{id}",
+    params(("id" = String, Path, description = "The operation's ID")),
+    responses((status = 200, body = OperationView), (status = 404, body = Problem)),
+    security(("basic" = []))
+)]
+async fn get_operation(api: &Api, client: &str, path: &str) -> Reply {
+    api.get(client, path).await
+}
+
+/// Everything the ledger holds about a payment.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{payment}",
+    params(("payment" = String, Path, description = "The payment's transaction ID")),
+    responses((status = 200, body = PaymentView), (status = 400, body = Problem)),
+    security(("basic" = []))
+)]
+async fn get_payment(api: &Api, client: &str, path: &str) -> Reply {
+    api.get(client, path).await
+}
+
+struct BasicAuth;
+
+impl Modify for BasicAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "instamed-soap gateway",
+        description = "Voids and refunds of InstaMed payments, each through the gateway's ledger so that money moves once. Sign in with HTTP Basic as a client of the gateway. Idempotency-Key answers are kept 24 hours after their operation ended; only final answers (200, 400) are replayed."
+    ),
+    paths(post_voids, post_refunds, post_void_or_refund, get_operation, get_payment),
+    components(schemas(VoidBody, RefundBody, OrRefundBody, Answer, Problem, OperationView, PaymentView, EntryView)),
+    modifiers(&BasicAuth)
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document.
+pub(crate) fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// What the API needs.
+pub(crate) struct Api {
+    pub money: Arc<Money>,
+    pub operations: Arc<Operations>,
+}
+
+type Reply = (Response<Full<Bytes>>, &'static str);
+
+fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn problem(status: StatusCode, error: &str, detail: impl Into<String>) -> Reply {
+    let body = serde_json::to_string(&Problem {
+        error: error.to_owned(),
+        detail: detail.into(),
+    })
+    .unwrap_or_default();
+    (json(status, body), "refused")
+}
+
+/// The money-moving request a POST asks for, read and checked.
+enum Asked {
+    Void(VoidRequest),
+    Refund(RefundRequest),
+    OrRefund(VoidRequest, Amount),
+}
+
+impl Asked {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Void(_) => "void",
+            Self::Refund(_) => "refund",
+            Self::OrRefund(..) => "void_or_refund",
+        }
+    }
+
+    fn payment(&self) -> &TransactionId {
+        match self {
+            Self::Void(request) | Self::OrRefund(request, _) => request.payment(),
+            Self::Refund(request) => request.payment(),
+        }
+    }
+}
+
+fn invalid(error: impl std::fmt::Display) -> String {
+    error.to_string()
+}
+
+fn void_request(
+    merchant: &str,
+    store: &str,
+    terminal: &str,
+    payment: &str,
+    status: Option<&str>,
+) -> Result<VoidRequest, String> {
+    let outlet = Outlet::new(merchant, store, terminal).map_err(invalid)?;
+    let mut request = VoidRequest::new(outlet, TransactionId::new(payment).map_err(invalid)?);
+    if let Some(status) = status {
+        let status: CardPresentStatus = status.parse().map_err(invalid)?;
+        request = request.with_card_present_status(status);
+    }
+    Ok(request)
+}
+
+fn read_asked(path: &str, body: &[u8]) -> Result<Option<Asked>, String> {
+    // serde's message may quote a value the client sent: a card number in it is taken out.
+    let from_json = |error: serde_json::Error| {
+        let said = error.to_string();
+        format!(
+            "the body is not the JSON expected: {}",
+            instamed_soap::sensitive::redact_cards(&said)
+        )
+    };
+    if path == "/v1/voids" {
+        let body: VoidBody = serde_json::from_slice(body).map_err(from_json)?;
+        return void_request(
+            &body.merchant_id,
+            &body.store_id,
+            &body.terminal_id,
+            &body.payment,
+            body.card_present_status.as_deref(),
+        )
+        .map(|request| Some(Asked::Void(request)));
+    }
+    if path == "/v1/refunds" {
+        let body: RefundBody = serde_json::from_slice(body).map_err(from_json)?;
+        let outlet =
+            Outlet::new(&body.merchant_id, &body.store_id, &body.terminal_id).map_err(invalid)?;
+        let amount: Amount = body.amount.parse().map_err(invalid)?;
+        let payment = TransactionId::new(&body.payment).map_err(invalid)?;
+        return RefundRequest::new(outlet, payment, amount)
+            .map(|request| Some(Asked::Refund(request)))
+            .map_err(invalid);
+    }
+    let Some(payment) = path
+        .strip_prefix("/v1/voids/")
+        .and_then(|rest| rest.strip_suffix("/or-refund"))
+    else {
+        return Ok(None);
+    };
+    let body: OrRefundBody = serde_json::from_slice(body).map_err(from_json)?;
+    let payment = percent_decoded(payment)?;
+    let request = void_request(
+        &body.merchant_id,
+        &body.store_id,
+        &body.terminal_id,
+        &payment,
+        body.card_present_status.as_deref(),
+    )?;
+    let amount: Amount = body.amount.parse().map_err(invalid)?;
+    RefundRequest::for_void(&request, amount).map_err(invalid)?;
+    Ok(Some(Asked::OrRefund(request, amount)))
+}
+
+/// A path segment: transaction IDs are hex, so anything escaped is refused rather than
+/// decoded by hand.
+fn percent_decoded(segment: &str) -> Result<String, String> {
+    if segment.contains(['%', '/']) || segment.is_empty() {
+        return Err("the payment in the path is not a transaction ID".to_owned());
+    }
+    Ok(segment.to_owned())
+}
+
+/// The `Idempotency-Key`: a Structured Field string (`"…"`) as the draft writes it, or the
+/// bare text most clients send.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| "the Idempotency-Key is not visible ASCII".to_owned())?
+        .trim();
+    let key = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    if key.is_empty() || key.len() > MAX_KEY {
+        return Err(format!(
+            "the Idempotency-Key must hold 1 to {MAX_KEY} characters"
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+impl Api {
+    /// The answer to a request on `/v1/…` by the signed-in `client`.
+    pub(crate) async fn answer(
+        &self,
+        client: &str,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Reply {
+        let or_refund = path.starts_with("/v1/voids/") && path.ends_with("/or-refund");
+        match *method {
+            Method::POST if path == "/v1/voids" => post_voids(self, client, headers, body).await,
+            Method::POST if path == "/v1/refunds" => {
+                post_refunds(self, client, headers, body).await
+            }
+            Method::POST if or_refund => {
+                post_void_or_refund(self, client, path, headers, body).await
+            }
+            Method::GET if path.starts_with("/v1/operations/") => {
+                get_operation(self, client, path).await
+            }
+            Method::GET if path.starts_with("/v1/payments/") => {
+                get_payment(self, client, path).await
+            }
+            Method::GET | Method::POST => {
+                problem(StatusCode::NOT_FOUND, "not_found", "no such resource")
+            }
+            _ => problem(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "POST to /v1/voids, /v1/refunds, /v1/voids/{payment}/or-refund; GET operations and payments",
+            ),
+        }
+    }
+
+    async fn get(&self, client: &str, path: &str) -> Reply {
+        if let Some(id) = path.strip_prefix("/v1/operations/") {
+            let (operations, client, id) =
+                (self.operations.clone(), client.to_owned(), id.to_owned());
+            let found = tokio::task::spawn_blocking(move || operations.get(&client, &id)).await;
+            return match found {
+                Ok(Ok(Some(stored))) => {
+                    let view = OperationView {
+                        id: path.trim_start_matches("/v1/operations/").to_owned(),
+                        kind: stored.kind,
+                        payment: stored.payment,
+                        state: stored.state,
+                        status: stored.status,
+                        answer: stored
+                            .answer
+                            .and_then(|answer| serde_json::from_str(&answer).ok()),
+                    };
+                    let body = serde_json::to_string(&view).unwrap_or_default();
+                    (json(StatusCode::OK, body), "ok")
+                }
+                Ok(Ok(None)) => problem(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such operation of this client",
+                ),
+                _ => problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "operations_unavailable",
+                    "the operations file cannot be read",
+                ),
+            };
+        }
+        if let Some(payment) = path.strip_prefix("/v1/payments/") {
+            let payment = match percent_decoded(payment)
+                .and_then(|p| TransactionId::new(&p).map_err(invalid))
+            {
+                Ok(payment) => payment,
+                Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
+            };
+            return match self.money.standing(payment.clone()).await {
+                Ok(standing) => {
+                    let view = PaymentView {
+                        payment: payment.as_str().to_owned(),
+                        entries: standing.entries.iter().map(EntryView::from).collect(),
+                    };
+                    let body = serde_json::to_string(&view).unwrap_or_default();
+                    (json(StatusCode::OK, body), "ok")
+                }
+                Err(reason) => problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ledger_unavailable",
+                    reason,
+                ),
+            };
+        }
+        problem(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    async fn post(&self, client: &str, path: &str, headers: &HeaderMap, body: Bytes) -> Reply {
+        let asked = match read_asked(path, &body) {
+            Ok(Some(asked)) => asked,
+            Ok(None) => return problem(StatusCode::NOT_FOUND, "not_found", "no such resource"),
+            Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
+        };
+        let key = match idempotency_key(headers) {
+            Ok(key) => key,
+            Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
+        };
+        let begun = {
+            let operations = self.operations.clone();
+            let (client, kind, payment) = (
+                client.to_owned(),
+                asked.kind(),
+                asked.payment().as_str().to_owned(),
+            );
+            let key = key.clone();
+            tokio::task::spawn_blocking(move || {
+                operations.begin(&client, key.as_deref(), &body, kind, &payment)
+            })
+            .await
+        };
+        let id = match begun {
+            Ok(Ok(Begun::New(id))) => id,
+            Ok(Ok(Begun::Stored { status, answer })) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                return (json(status, answer), "replayed");
+            }
+            Ok(Ok(Begun::OtherBody)) => {
+                return problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with another request body",
+                );
+            }
+            Ok(Ok(Begun::InFlight)) => {
+                return problem(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_in_flight",
+                    "the request with this Idempotency-Key is still being carried out",
+                );
+            }
+            _ => {
+                return problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "operations_unavailable",
+                    "the operations file cannot be written; nothing was sent",
+                );
+            }
+        };
+        let payment = asked.payment().as_str().to_owned();
+        let (status, answer) = match asked {
+            Asked::Void(request) => {
+                void_answer(&self.money, self.money.void(request).await, &id, &payment)
+            }
+            Asked::Refund(request) => {
+                refund_answer(&self.money, self.money.refund(request).await, &id, &payment)
+            }
+            Asked::OrRefund(request, amount) => {
+                match self.money.void_or_refund(request, amount).await {
+                    OrRefundAnswer::Void(answer) => void_answer(&self.money, answer, &id, &payment),
+                    OrRefundAnswer::Refund(answer) => {
+                        refund_answer(&self.money, answer, &id, &payment)
+                    }
+                }
+            }
+        };
+        let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
+        self.money.metrics().verdict(label);
+        let text = serde_json::to_string(&answer).unwrap_or_default();
+        // Only a final answer is replayed for the key: an open one must ask the ledger again.
+        let keep = matches!(status, StatusCode::OK | StatusCode::BAD_REQUEST);
+        let operations = self.operations.clone();
+        let stored = text.clone();
+        let recorded = tokio::task::spawn_blocking(move || {
+            operations.finish(&id, status.as_u16(), &stored, keep)
+        })
+        .await;
+        if !matches!(recorded, Ok(Ok(()))) {
+            tracing::warn!(
+                "an operation's answer could not be stored; a repeat asks the ledger again"
+            );
+        }
+        let mut response = json(status, text);
+        if let Some(after) = answer.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, http::HeaderValue::from(after));
+        }
+        (response, label)
+    }
+}
+
+fn base(id: &str, named: (&'static str, Option<&'static str>), payment: &str) -> Answer {
+    Answer {
+        operation: id.to_owned(),
+        outcome: named.0.to_owned(),
+        reason: named.1.map(str::to_owned),
+        payment: payment.to_owned(),
+        transaction_status: None,
+        primary_transaction_status: None,
+        response_code: None,
+        response_message: None,
+        transaction_id: None,
+        authorization_number: None,
+        retry_after_seconds: None,
+        ledger_entry: None,
+        detail: None,
+    }
+}
+
+impl Answer {
+    fn with_statuses(mut self, statuses: &Statuses) -> Self {
+        let statuses = statuses.clone();
+        self.transaction_status = statuses.transaction_status;
+        self.primary_transaction_status = statuses.primary_transaction_status;
+        self.response_code = statuses.response_code;
+        self.response_message = statuses.response_message;
+        self.transaction_id = statuses.transaction_id;
+        self.authorization_number = statuses.authorization_number;
+        self
+    }
+
+    fn retry_after(mut self, money: &Money) -> Self {
+        self.retry_after_seconds = Some(money.retry_after().as_secs());
+        self
+    }
+
+    fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// A void's answer and its HTTP status: 200 final, 202 open, 503 nothing carried out, 400 a
+/// request InstaMed rejected as such.
+fn void_answer(money: &Money, answer: VoidAnswer, id: &str, payment: &str) -> (StatusCode, Answer) {
+    let named = answer.named();
+    let answer_of = || base(id, named, payment);
+    match answer {
+        VoidAnswer::Voided(statuses) | VoidAnswer::Refused(_, statuses) => {
+            (StatusCode::OK, answer_of().with_statuses(&statuses))
+        }
+        VoidAnswer::Unknown => (StatusCode::ACCEPTED, answer_of().retry_after(money)),
+        VoidAnswer::NotSent(reason) | VoidAnswer::Ledger(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of().retry_after(money).detail(reason),
+        ),
+        VoidAnswer::CredentialsRefused => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of()
+                .retry_after(money)
+                .detail("InstaMed refused the gateway's own credentials"),
+        ),
+        VoidAnswer::Rejected(reason) => (StatusCode::BAD_REQUEST, answer_of().detail(reason)),
+    }
+}
+
+/// A refund's answer and its HTTP status, as [`void_answer`].
+fn refund_answer(
+    money: &Money,
+    answer: RefundAnswer,
+    id: &str,
+    payment: &str,
+) -> (StatusCode, Answer) {
+    let named = answer.named();
+    let answer_of = || base(id, named, payment);
+    match answer {
+        RefundAnswer::Refunded(statuses) | RefundAnswer::Refused(_, statuses) => {
+            (StatusCode::OK, answer_of().with_statuses(&statuses))
+        }
+        RefundAnswer::OnHold { entry } => {
+            let mut answer = answer_of().detail(
+                "a refund of this payment may have been made and nobody knows: a person settles it",
+            );
+            answer.ledger_entry = entry;
+            (StatusCode::OK, answer)
+        }
+        RefundAnswer::AlreadyRefunded { entry, refund_id } => {
+            let mut answer = answer_of();
+            answer.ledger_entry = Some(entry);
+            answer.transaction_id = refund_id;
+            (StatusCode::OK, answer)
+        }
+        RefundAnswer::VoidUnsettled => (StatusCode::ACCEPTED, answer_of().retry_after(money)),
+        RefundAnswer::NotSent(reason) | RefundAnswer::Ledger(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of().retry_after(money).detail(reason),
+        ),
+        RefundAnswer::CredentialsRefused => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            answer_of()
+                .retry_after(money)
+                .detail("InstaMed refused the gateway's own credentials"),
+        ),
+        RefundAnswer::Rejected(reason) => (StatusCode::BAD_REQUEST, answer_of().detail(reason)),
+    }
+}

@@ -1,0 +1,236 @@
+//! The ERP clients the gateway lets in: names and salted secret hashes (Argon2id, PHC strings),
+//! never the secrets themselves, and HTTP Basic checked against them in constant time.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+use ring::hmac;
+use ring::rand::{SecureRandom as _, SystemRandom};
+
+/// The longest clients file read: a few thousand clients, far more than any gateway has.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Why a client list could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientsError {
+    /// The clients file cannot be read.
+    #[error("cannot read the clients file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The clients file is not what `docs/gateway.md` describes.
+    #[error("the clients file {} is not valid: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, without any value of the file (a secret pasted by mistake stays out).
+        reason: String,
+    },
+    /// A client given as `NAME:SECRET` is not one.
+    #[error("a client is given as NAME:SECRET, neither empty and the name without ':'")]
+    NotNameAndSecret,
+    /// A name given twice: which secret counts would be a guess.
+    #[error("client {0} is given twice")]
+    Twice(String),
+    /// A stored hash is not an Argon2 PHC string.
+    #[error(
+        "the secret hash of client {0} is not an Argon2 PHC string (`gateway hash-secret` prints one)"
+    )]
+    NotAHash(String),
+    /// Hashing a secret failed.
+    #[error("cannot hash the secret")]
+    Hash(#[source] argon2::password_hash::Error),
+    /// The system's random source failed.
+    #[error("the system's random source failed")]
+    Random,
+}
+
+/// The file `--clients` names: one table of client names and their secrets' hashes.
+///
+/// ```toml
+/// [clients]
+/// erp-prod = "$argon2id$v=19$m=19456,t=2,p=1$…"
+/// ```
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    clients: BTreeMap<String, String>,
+}
+
+/// The clients the gateway lets in, and the secrets already proved in this process.
+pub struct Clients {
+    hashes: BTreeMap<String, String>,
+    /// A key of this process alone: a secret once verified against its Argon2 hash is
+    /// remembered as its HMAC under this key, so a client's later requests cost one HMAC.
+    key: hmac::Key,
+    proved: Mutex<BTreeMap<String, hmac::Tag>>,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients")
+            .field("names", &self.hashes.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Clients {
+    /// No client: every request is refused until some are added.
+    pub fn new() -> Result<Self, ClientsError> {
+        let mut seed = [0_u8; 32];
+        SystemRandom::new()
+            .fill(&mut seed)
+            .map_err(|_| ClientsError::Random)?;
+        Ok(Self {
+            hashes: BTreeMap::new(),
+            key: hmac::Key::new(hmac::HMAC_SHA256, &seed),
+            proved: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Reads the clients file at `path` (see `docs/gateway.md`) into this list.
+    pub fn load(mut self, path: &Path) -> Result<Self, ClientsError> {
+        // Regular files only, bounded: a FIFO or a device named by mistake is refused.
+        let text =
+            instamed_soap::files::read_to_string(path, MAX_FILE_BYTES).map_err(|source| {
+                ClientsError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
+        let invalid = |reason: String| ClientsError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
+        // toml's message may quote the line it failed on, which could hold a secret pasted
+        // in place of its hash: only where it failed is said.
+        let file: File = toml::from_str(&text).map_err(|error| {
+            invalid(match error.span() {
+                Some(span) => format!(
+                    "not a [clients] table of NAME = \"HASH\" lines (at byte {})",
+                    span.start
+                ),
+                None => "not a [clients] table of NAME = \"HASH\" lines".to_owned(),
+            })
+        })?;
+        for (name, hash) in file.clients {
+            self.add_hash(name, hash)?;
+        }
+        Ok(self)
+    }
+
+    /// Adds a client with the PHC string of its secret's hash.
+    pub fn add_hash(&mut self, name: String, hash: String) -> Result<(), ClientsError> {
+        if name.is_empty() || name.contains(':') {
+            return Err(ClientsError::NotNameAndSecret);
+        }
+        if PasswordHash::new(&hash).is_err() {
+            return Err(ClientsError::NotAHash(name));
+        }
+        if self.hashes.contains_key(&name) {
+            return Err(ClientsError::Twice(name));
+        }
+        self.hashes.insert(name, hash);
+        Ok(())
+    }
+
+    /// Adds a client given as `NAME:SECRET` (a quick start): the secret is hashed at once and
+    /// only its hash kept.
+    pub fn add_pair(&mut self, pair: &str) -> Result<(), ClientsError> {
+        let (name, secret) = pair
+            .split_once(':')
+            .filter(|(name, secret)| !name.is_empty() && !secret.is_empty())
+            .ok_or(ClientsError::NotNameAndSecret)?;
+        let hash = hash_secret(secret)?;
+        self.add_hash(name.to_owned(), hash)
+    }
+
+    /// How many clients there are.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// The client a request's HTTP Basic credentials prove, if they prove one. Argon2's cost
+    /// is paid on a blocking thread, once per client and process; a wrong secret pays it every
+    /// time, which is what makes guessing slow.
+    pub(crate) async fn authenticate(self: &Arc<Self>, headers: &HeaderMap) -> Option<String> {
+        let (name, secret) = basic(headers)?;
+        let hash = self.hashes.get(&name)?;
+        let tag = hmac::sign(&self.key, secret.as_bytes());
+        let remembered = self
+            .proved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)
+            .cloned();
+        // `verify` compares in constant time. A mismatch still pays Argon2 below: a wrong
+        // guess must cost the same whether or not the client signed in before.
+        if remembered
+            .is_some_and(|known| hmac::verify(&self.key, secret.as_bytes(), known.as_ref()).is_ok())
+        {
+            return Some(name);
+        }
+        let hash = hash.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(secret.as_bytes(), &parsed)
+                    .is_ok()
+            })
+        })
+        .await
+        .unwrap_or(false);
+        if !verified {
+            return None;
+        }
+        self.proved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.clone(), tag);
+        Some(name)
+    }
+}
+
+/// The Argon2id PHC string of `secret` with a fresh random salt, as the clients file holds it
+/// (`instamed-soap gateway hash-secret` prints one).
+pub fn hash_secret(secret: &str) -> Result<String, ClientsError> {
+    let mut salt = [0_u8; 16];
+    SystemRandom::new()
+        .fill(&mut salt)
+        .map_err(|_| ClientsError::Random)?;
+    let salt = SaltString::encode_b64(&salt).map_err(ClientsError::Hash)?;
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(ClientsError::Hash)
+}
+
+/// The name and secret of an `Authorization: Basic` header.
+fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = BASE64.decode(token.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (name, secret) = text.split_once(':')?;
+    Some((name.to_owned(), secret.to_owned()))
+}

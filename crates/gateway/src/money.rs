@@ -1,0 +1,737 @@
+//! Voids and refunds through the ledger, once per payment however many ERP requests ask.
+//!
+//! Requests about one payment take turns (a lock per payment, held while the ledger decides
+//! and the request is out), so an ERP's parallel retries find the first one's answer in the
+//! ledger and send nothing. The ledger's SQLite work runs on blocking threads, never on the
+//! runtime's workers.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use instamed_soap::rest::Amount;
+use instamed_soap::{
+    Client, Error, RefundReceipt, RefundRequest, TransactionId, VoidConfirmation, VoidOrRefund,
+    VoidRequest,
+};
+use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, Standing, Verdict};
+
+use instamed_soap::outcome::Outcome;
+
+use crate::metrics::Metrics;
+
+/// How many rounds of reconciliation a background task runs (each one the client's own
+/// attempts with back-off) before leaving the void open for the ERP's next request.
+const RECONCILE_ROUNDS: u32 = 5;
+
+/// What InstaMed's answer said about a payment, as the ERP is told it again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Statuses {
+    pub transaction_status: Option<String>,
+    pub primary_transaction_status: Option<String>,
+    pub response_code: Option<String>,
+    pub response_message: Option<String>,
+    /// The payment's ID for a void; the refund's own for a refund.
+    pub transaction_id: Option<String>,
+    pub authorization_number: Option<String>,
+}
+
+/// What became of a void.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VoidAnswer {
+    /// The payment is voided (by this request, an earlier one, or proved by reconciliation).
+    Voided(Statuses),
+    /// InstaMed refused it, on statuses about this payment (already voided before, not
+    /// voidable, unknown payment, declined): recorded, and the answer to every repeat.
+    Refused(Verdict, Statuses),
+    /// Nobody knows yet: a void may have gone through. Reconciling in the background.
+    Unknown,
+    /// Nothing reached InstaMed: safe to ask again.
+    NotSent(String),
+    /// InstaMed rejected the request as such: it will fail again as it is.
+    Rejected(String),
+    /// InstaMed refused the gateway's own credentials: an operator's matter, not the ERP's.
+    CredentialsRefused,
+    /// The ledger cannot be read or written: nothing was sent.
+    Ledger(String),
+}
+
+/// What became of a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefundAnswer {
+    /// Refunded, by this request or (the same amount) an earlier one.
+    Refunded(Statuses),
+    /// InstaMed refused it on statuses (`over_refundable`, `refund_window_passed`,
+    /// `declined`): nothing was refunded.
+    Refused(Outcome, Statuses),
+    /// A refund of the payment may have been made and nobody knows: never sent again by
+    /// software; a person settles it (`instamed-soap ledger settle`).
+    OnHold { entry: Option<i64> },
+    /// A refund of another amount was made: nothing sent.
+    AlreadyRefunded {
+        entry: i64,
+        refund_id: Option<String>,
+    },
+    /// A void of the payment may have gone through: reconciling it first.
+    VoidUnsettled,
+    /// Nothing reached InstaMed: safe to ask again.
+    NotSent(String),
+    /// InstaMed rejected the request as such.
+    Rejected(String),
+    /// InstaMed refused the gateway's own credentials.
+    CredentialsRefused,
+    /// The ledger cannot be read or written: nothing was sent.
+    Ledger(String),
+}
+
+impl VoidAnswer {
+    /// Its name in the house's one vocabulary ([`instamed_soap::outcome`]), and for `failed`
+    /// the gateway's finer reason (`not_sent`, `rejected`, `authentication_refused`,
+    /// `ledger_unavailable`).
+    pub(crate) fn named(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Voided(_) => (Outcome::Voided.name(), None),
+            Self::Refused(verdict, _) => (
+                Outcome::from_name(verdict.as_str())
+                    .map_or(Outcome::Declined.name(), Outcome::name),
+                None,
+            ),
+            Self::Unknown => (Outcome::OutcomeUnknown.name(), None),
+            Self::NotSent(_) => (Outcome::Failed.name(), Some("not_sent")),
+            Self::Rejected(_) => (Outcome::Failed.name(), Some("rejected")),
+            Self::CredentialsRefused => (Outcome::Failed.name(), Some("authentication_refused")),
+            Self::Ledger(_) => (Outcome::Failed.name(), Some("ledger_unavailable")),
+        }
+    }
+}
+
+impl RefundAnswer {
+    /// As [`VoidAnswer::named`]; a refund held for a void being reconciled is
+    /// `outcome_unknown` for the reason `void_unsettled`.
+    pub(crate) fn named(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Refunded(_) => (Outcome::Refunded.name(), None),
+            Self::Refused(outcome, _) => (outcome.name(), None),
+            Self::OnHold { .. } => (Outcome::RefundUnknown.name(), None),
+            Self::AlreadyRefunded { .. } => (Outcome::AlreadyRefunded.name(), None),
+            Self::VoidUnsettled => (Outcome::OutcomeUnknown.name(), Some("void_unsettled")),
+            Self::NotSent(_) => (Outcome::Failed.name(), Some("not_sent")),
+            Self::Rejected(_) => (Outcome::Failed.name(), Some("rejected")),
+            Self::CredentialsRefused => (Outcome::Failed.name(), Some("authentication_refused")),
+            Self::Ledger(_) => (Outcome::Failed.name(), Some("ledger_unavailable")),
+        }
+    }
+}
+
+/// What became of a void-or-refund: the void's answer, or the refund's after a known
+/// not-voidable refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OrRefundAnswer {
+    Void(VoidAnswer),
+    Refund(RefundAnswer),
+}
+
+/// The money-moving half of the gateway.
+pub(crate) struct Money {
+    metrics: Arc<Metrics>,
+    ledger: Arc<Ledger>,
+    client: Client,
+    retry_after: Duration,
+    /// One lock per payment with a request in the gateway; removed when the last one leaves.
+    payments: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Payments whose void a background task is reconciling.
+    reconciling: Mutex<HashSet<String>>,
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+}
+
+impl std::fmt::Debug for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Money").finish_non_exhaustive()
+    }
+}
+
+impl Money {
+    pub(crate) fn new(
+        ledger: Ledger,
+        client: Client,
+        retry_after: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            metrics,
+            ledger: Arc::new(ledger),
+            client,
+            retry_after,
+            payments: Mutex::new(HashMap::new()),
+            reconciling: Mutex::new(HashSet::new()),
+            tasks: Mutex::new(tokio::task::JoinSet::new()),
+        }
+    }
+
+    pub(crate) fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether the ledger can be written now (`/ready`), asked on a blocking thread.
+    pub(crate) async fn ledger_writable(&self) -> bool {
+        let ledger = self.ledger.clone();
+        matches!(
+            off_runtime(async move { ledger.check_writable() }).await,
+            Some(Ok(()))
+        )
+    }
+
+    /// Voids `request`'s payment once.
+    pub(crate) async fn void(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+        let key = key(request.payment());
+        if self.is_reconciling(&key) {
+            return VoidAnswer::Unknown;
+        }
+        let turn = self.turn(&key);
+        let answer = {
+            let _held = turn.lock().await;
+            // The request before this one may have left the void to a reconciliation.
+            if self.is_reconciling(&key) {
+                VoidAnswer::Unknown
+            } else {
+                self.void_in_turn(request).await
+            }
+        };
+        self.leave(&key, turn);
+        answer
+    }
+
+    async fn void_in_turn(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+        let payment = request.payment().clone();
+        let ledger = self.ledger.clone();
+        let standing = off_runtime(async move { ledger.standing(&payment) }).await;
+        match standing {
+            Some(Ok(standing)) => {
+                if let Some(refused) = recorded_refusal(&standing) {
+                    return VoidAnswer::Refused(verdict_of(refused), statuses_of(refused));
+                }
+            }
+            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
+            None => return VoidAnswer::Ledger("the ledger's thread failed".to_owned()),
+        }
+        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let started = Instant::now();
+        let result = off_runtime(async move { ledger.void(&client, &sent).await }).await;
+        if let Some(Ok(Guarded::Sent(_))) = &result {
+            self.metrics.upstream("void", started.elapsed());
+        }
+        let guarded = match result {
+            Some(Ok(guarded)) => guarded,
+            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
+            // The thread died after the intent may have been written: nobody knows.
+            None => {
+                self.reconcile_later(request);
+                return VoidAnswer::Unknown;
+            }
+        };
+        match guarded {
+            Guarded::Known(entry) => match entry.verdict {
+                Some(Verdict::AlreadyVoided) => {
+                    VoidAnswer::Refused(Verdict::AlreadyVoided, statuses_of(&entry))
+                }
+                _ => VoidAnswer::Voided(voided_statuses(&entry)),
+            },
+            Guarded::Sent(Ok(confirmation)) => VoidAnswer::Voided(confirmed(&confirmation)),
+            Guarded::Sent(Err(error)) => self.void_failed(request, &error),
+            // A void is never held by the refund rules; whatever else comes is no proof.
+            _ => {
+                self.reconcile_later(request);
+                VoidAnswer::Unknown
+            }
+        }
+    }
+
+    fn void_failed(self: &Arc<Self>, request: VoidRequest, error: &Error) -> VoidAnswer {
+        if error.outcome_unknown() {
+            self.reconcile_later(request);
+            return VoidAnswer::Unknown;
+        }
+        if let Some(refusal) = error.refusal() {
+            let verdict = match error {
+                Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
+                Error::NotVoidable(_) => Verdict::NotVoidable,
+                Error::UnknownTransaction(_) => Verdict::UnknownPayment,
+                _ => Verdict::Declined,
+            };
+            return VoidAnswer::Refused(
+                verdict,
+                Statuses {
+                    transaction_status: refusal.transaction_status.clone(),
+                    primary_transaction_status: refusal.primary_transaction_status.clone(),
+                    response_code: refusal.response_code.clone(),
+                    response_message: refusal.response_message.clone(),
+                    transaction_id: Some(request.payment().as_str().to_owned()),
+                    authorization_number: None,
+                },
+            );
+        }
+        if error.never_sent() {
+            VoidAnswer::NotSent(chain(error))
+        } else if matches!(error, Error::AuthenticationRefused { .. }) {
+            VoidAnswer::CredentialsRefused
+        } else {
+            VoidAnswer::Rejected(chain(error))
+        }
+    }
+
+    /// Refunds `request.amount()` of its payment once.
+    pub(crate) async fn refund(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+        let key = key(request.payment());
+        // A void of the payment being reconciled holds every refund until it is settled.
+        if self.is_reconciling(&key) {
+            return RefundAnswer::VoidUnsettled;
+        }
+        let turn = self.turn(&key);
+        let answer = {
+            let _held = turn.lock().await;
+            self.refund_in_turn(request).await
+        };
+        self.leave(&key, turn);
+        answer
+    }
+
+    async fn refund_in_turn(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let started = Instant::now();
+        let result = off_runtime(async move { ledger.refund(&client, &sent, None).await }).await;
+        if let Some(Ok(Guarded::Sent(_))) = &result {
+            self.metrics.upstream("refund", started.elapsed());
+        }
+        let guarded = match result {
+            Some(Ok(guarded)) => guarded,
+            Some(Err(error)) => return RefundAnswer::Ledger(chain(&error)),
+            // The intent may be on disk and the refund out: the ledger holds it for a person.
+            None => return RefundAnswer::OnHold { entry: None },
+        };
+        match guarded {
+            Guarded::Known(entry) => RefundAnswer::Refunded(Statuses {
+                transaction_status: entry.transaction_status.clone(),
+                primary_transaction_status: entry.primary_transaction_status.clone(),
+                response_code: entry.response_code.clone(),
+                response_message: None,
+                transaction_id: entry.refund_id.clone(),
+                authorization_number: None,
+            }),
+            Guarded::OnHold(entry) => RefundAnswer::OnHold {
+                entry: Some(entry.id),
+            },
+            Guarded::AlreadyRefunded(entry) => RefundAnswer::AlreadyRefunded {
+                entry: entry.id,
+                refund_id: entry.refund_id.clone(),
+            },
+            Guarded::VoidUnsettled(_) => {
+                let void = VoidRequest::new(request.outlet().clone(), request.payment().clone());
+                self.reconcile_later(void);
+                RefundAnswer::VoidUnsettled
+            }
+            Guarded::Sent(Ok(receipt)) => RefundAnswer::Refunded(refunded(&receipt)),
+            Guarded::Sent(Err(error)) => refund_failed(&error, &request),
+            _ => RefundAnswer::OnHold { entry: None },
+        }
+    }
+
+    /// Voids `request`'s payment or, only when InstaMed refuses the void as too late on its
+    /// statuses, refunds `amount` of it: once, however often asked ([`Ledger::void_or_refund`]).
+    pub(crate) async fn void_or_refund(
+        self: &Arc<Self>,
+        request: VoidRequest,
+        amount: Amount,
+    ) -> OrRefundAnswer {
+        let key = key(request.payment());
+        if self.is_reconciling(&key) {
+            return OrRefundAnswer::Void(VoidAnswer::Unknown);
+        }
+        let turn = self.turn(&key);
+        let answer = {
+            let _held = turn.lock().await;
+            if self.is_reconciling(&key) {
+                OrRefundAnswer::Void(VoidAnswer::Unknown)
+            } else {
+                self.void_or_refund_in_turn(request, amount).await
+            }
+        };
+        self.leave(&key, turn);
+        answer
+    }
+
+    async fn void_or_refund_in_turn(
+        self: &Arc<Self>,
+        request: VoidRequest,
+        amount: Amount,
+    ) -> OrRefundAnswer {
+        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
+        let started = Instant::now();
+        let result =
+            off_runtime(async move { ledger.void_or_refund(&client, &sent, amount).await }).await;
+        if let Some(Ok(Guarded::Sent(_))) = &result {
+            self.metrics.upstream("void_or_refund", started.elapsed());
+        }
+        let guarded = match result {
+            Some(Ok(guarded)) => guarded,
+            Some(Err(error)) => return OrRefundAnswer::Void(VoidAnswer::Ledger(chain(&error))),
+            // A refund may have left: the ledger holds it for a person, and a void is
+            // reconciled by the next request.
+            None => return OrRefundAnswer::Refund(RefundAnswer::OnHold { entry: None }),
+        };
+        match guarded {
+            Guarded::Sent(Ok(VoidOrRefund::Voided(receipt))) => OrRefundAnswer::Void(
+                VoidAnswer::Voided(confirmed(&VoidConfirmation::Voided(receipt))),
+            ),
+            Guarded::Sent(Ok(VoidOrRefund::Confirmed(confirmation))) => {
+                OrRefundAnswer::Void(VoidAnswer::Voided(confirmed(&confirmation)))
+            }
+            Guarded::Sent(Ok(VoidOrRefund::Refunded(receipt))) => {
+                OrRefundAnswer::Refund(RefundAnswer::Refunded(refunded(&receipt)))
+            }
+            Guarded::Sent(Ok(_)) => OrRefundAnswer::Void(VoidAnswer::Unknown),
+            Guarded::Sent(Err(error)) => match &error {
+                Error::RefundOutcomeUnknown(_) => {
+                    OrRefundAnswer::Refund(RefundAnswer::OnHold { entry: None })
+                }
+                Error::OverRefundable(_) | Error::RefundWindowPassed(_) => {
+                    let refund = RefundRequest::for_void(&request, amount);
+                    match refund {
+                        Ok(refund) => OrRefundAnswer::Refund(refund_failed(&error, &refund)),
+                        Err(invalid) => {
+                            OrRefundAnswer::Refund(RefundAnswer::Rejected(invalid.to_string()))
+                        }
+                    }
+                }
+                _ => OrRefundAnswer::Void(self.void_failed(request, &error)),
+            },
+            Guarded::Known(entry) if entry.action == Action::Refund => {
+                OrRefundAnswer::Refund(RefundAnswer::Refunded(Statuses {
+                    transaction_status: entry.transaction_status.clone(),
+                    primary_transaction_status: entry.primary_transaction_status.clone(),
+                    response_code: entry.response_code.clone(),
+                    response_message: None,
+                    transaction_id: entry.refund_id.clone(),
+                    authorization_number: None,
+                }))
+            }
+            Guarded::Known(entry) => match entry.verdict {
+                Some(Verdict::AlreadyVoided) => OrRefundAnswer::Void(VoidAnswer::Refused(
+                    Verdict::AlreadyVoided,
+                    statuses_of(&entry),
+                )),
+                _ => OrRefundAnswer::Void(VoidAnswer::Voided(voided_statuses(&entry))),
+            },
+            Guarded::OnHold(entry) => OrRefundAnswer::Refund(RefundAnswer::OnHold {
+                entry: Some(entry.id),
+            }),
+            Guarded::AlreadyRefunded(entry) => {
+                OrRefundAnswer::Refund(RefundAnswer::AlreadyRefunded {
+                    entry: entry.id,
+                    refund_id: entry.refund_id.clone(),
+                })
+            }
+            Guarded::VoidUnsettled(_) => {
+                self.reconcile_later(request);
+                OrRefundAnswer::Refund(RefundAnswer::VoidUnsettled)
+            }
+            _ => OrRefundAnswer::Void(VoidAnswer::Unknown),
+        }
+    }
+
+    /// Everything the ledger holds about `payment`, read on a blocking thread.
+    pub(crate) async fn standing(&self, payment: TransactionId) -> Result<Standing, String> {
+        let ledger = self.ledger.clone();
+        match off_runtime(async move { ledger.standing(&payment) }).await {
+            Some(Ok(standing)) => Ok(standing),
+            Some(Err(error)) => Err(chain(&error)),
+            None => Err("the ledger's thread failed".to_owned()),
+        }
+    }
+
+    /// Reconciles `request`'s void in the background, once at a time per payment; meanwhile
+    /// every request about the payment is told the outcome is open.
+    fn reconcile_later(self: &Arc<Self>, request: VoidRequest) {
+        let key = key(request.payment());
+        if !self
+            .reconciling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone())
+        {
+            return;
+        }
+        let money = self.clone();
+        let task = async move {
+            let turn = money.turn(&key);
+            {
+                let _held = turn.lock().await;
+                for round in 0..RECONCILE_ROUNDS {
+                    tokio::time::sleep(money.retry_after / 2).await;
+                    let (ledger, client, sent) =
+                        (money.ledger.clone(), money.client.clone(), request.clone());
+                    money.metrics.reconcile_attempt();
+                    let started = Instant::now();
+                    let result =
+                        off_runtime(async move { ledger.reconcile(&client, &sent).await }).await;
+                    if let Some(Ok(Guarded::Sent(_))) = &result {
+                        money.metrics.upstream("reconcile", started.elapsed());
+                    }
+                    let settled = match &result {
+                        Some(Ok(Guarded::Sent(Err(error)))) => {
+                            !(error.outcome_unknown() || error.never_sent())
+                        }
+                        Some(Ok(_)) => true,
+                        Some(Err(_)) | None => false,
+                    };
+                    tracing::info!(
+                        payment = %request.payment(),
+                        round,
+                        settled,
+                        "reconciling a void of unknown outcome"
+                    );
+                    if settled {
+                        break;
+                    }
+                }
+            }
+            money
+                .reconciling
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            money.leave(&key, turn);
+        };
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        // Finished tasks are let go of here, so the set does not grow with the payments.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    /// Reconciles, in the background, every void the ledger holds open from before this start:
+    /// answered with an unknown outcome, or still `sent` by a process that has ended (a gateway
+    /// killed with its requests out). Its outlet comes from the entry; its card-present status
+    /// is the default, as the entry does not keep it.
+    pub(crate) fn sweep(self: &Arc<Self>) {
+        let money = self.clone();
+        let sweep = async move {
+            let ledger = money.ledger.clone();
+            let open = match off_runtime(async move { ledger.open_entries() }).await {
+                Some(Ok(open)) => open,
+                _ => {
+                    tracing::warn!("the ledger's open entries could not be read at start");
+                    return;
+                }
+            };
+            for entry in open {
+                let lost = match entry.verdict {
+                    None => entry.process_ended(),
+                    Some(verdict) => verdict == Verdict::Unknown,
+                };
+                if entry.action != Action::Void || !lost {
+                    continue;
+                }
+                let (Some(outlet), Ok(payment)) =
+                    (entry.outlet.clone(), TransactionId::new(&entry.payment))
+                else {
+                    continue;
+                };
+                money.reconcile_later(VoidRequest::new(outlet, payment));
+            }
+        };
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.spawn(sweep);
+    }
+
+    /// How many payments are being reconciled now.
+    pub(crate) fn open_outcomes(&self) -> usize {
+        self.reconciling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Stops the background reconciliations: a void they leave open stays open in the ledger,
+    /// and the next request about its payment (or the next start) reconciles it.
+    pub(crate) async fn stop(&self) {
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    fn is_reconciling(&self, key: &str) -> bool {
+        self.reconciling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(key)
+    }
+
+    /// The lock requests about `key` take turns on.
+    fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.payments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Lets go of `turn`, forgetting the payment's lock when nobody else holds it.
+    fn leave(&self, key: &str, turn: Arc<tokio::sync::Mutex<()>>) {
+        let mut payments = self.payments.lock().unwrap_or_else(|e| e.into_inner());
+        drop(turn);
+        if payments
+            .get(key)
+            .is_some_and(|left| Arc::strong_count(left) == 1)
+        {
+            payments.remove(key);
+        }
+    }
+}
+
+fn refund_failed(error: &Error, request: &RefundRequest) -> RefundAnswer {
+    if error.outcome_unknown() {
+        // The ledger recorded it refund_unknown: held for a person, as every repeat is told.
+        return RefundAnswer::OnHold { entry: None };
+    }
+    if let Some(refusal) = error.refusal() {
+        let outcome = match error {
+            Error::OverRefundable(_) => Outcome::OverRefundable,
+            Error::RefundWindowPassed(_) => Outcome::RefundWindowPassed,
+            Error::UnknownTransaction(_) => Outcome::UnknownPayment,
+            _ => Outcome::Declined,
+        };
+        return RefundAnswer::Refused(
+            outcome,
+            Statuses {
+                transaction_status: refusal.transaction_status.clone(),
+                primary_transaction_status: refusal.primary_transaction_status.clone(),
+                response_code: refusal.response_code.clone(),
+                response_message: refusal.response_message.clone(),
+                transaction_id: Some(request.payment().as_str().to_owned()),
+                authorization_number: None,
+            },
+        );
+    }
+    if error.never_sent() {
+        RefundAnswer::NotSent(chain(error))
+    } else if matches!(error, Error::AuthenticationRefused { .. }) {
+        RefundAnswer::CredentialsRefused
+    } else {
+        RefundAnswer::Rejected(chain(error))
+    }
+}
+
+/// The refusal the ledger recorded for the payment's latest void, when nothing proved it
+/// voided since: InstaMed's statuses said no, so asking again would only hear it again.
+fn recorded_refusal(standing: &Standing) -> Option<&Entry> {
+    if standing.voided().is_some() {
+        return None;
+    }
+    standing
+        .entries
+        .iter()
+        .rev()
+        .find(|entry| entry.action == Action::Void)
+        .filter(|entry| {
+            matches!(
+                entry.verdict,
+                Some(Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined)
+            )
+        })
+}
+
+fn verdict_of(entry: &Entry) -> Verdict {
+    entry.verdict.unwrap_or(Verdict::Declined)
+}
+
+/// What the ledger recorded of an answer.
+fn statuses_of(entry: &Entry) -> Statuses {
+    Statuses {
+        transaction_status: entry.transaction_status.clone(),
+        primary_transaction_status: entry.primary_transaction_status.clone(),
+        response_code: entry.response_code.clone(),
+        response_message: None,
+        transaction_id: Some(entry.payment.clone()),
+        authorization_number: None,
+    }
+}
+
+/// A payment the ledger knows voided: a completed void (`C`) of a voided payment (`V`),
+/// whatever the proving answer's own words were (a reconciliation's "already voided").
+fn voided_statuses(entry: &Entry) -> Statuses {
+    Statuses {
+        transaction_status: Some("C".to_owned()),
+        primary_transaction_status: Some("V".to_owned()),
+        response_code: entry
+            .response_code
+            .clone()
+            .filter(|_| entry.transaction_status.as_deref() == Some("C")),
+        response_message: None,
+        transaction_id: Some(entry.payment.clone()),
+        authorization_number: None,
+    }
+}
+
+fn refunded(receipt: &RefundReceipt) -> Statuses {
+    Statuses {
+        transaction_status: Some(receipt.transaction_status.clone()),
+        primary_transaction_status: receipt.primary_transaction_status.clone(),
+        response_code: receipt.response_code.clone(),
+        response_message: receipt.response_message.clone(),
+        transaction_id: Some(receipt.refund_id.clone()),
+        authorization_number: receipt.authorization_number.clone(),
+    }
+}
+
+fn confirmed(confirmation: &VoidConfirmation) -> Statuses {
+    match confirmation {
+        VoidConfirmation::Voided(receipt) | VoidConfirmation::VoidedOnRetry { receipt, .. } => {
+            Statuses {
+                transaction_status: Some(receipt.transaction_status.clone()),
+                primary_transaction_status: Some(receipt.primary_transaction_status.clone()),
+                response_code: receipt.response_code.clone(),
+                response_message: receipt.response_message.clone(),
+                transaction_id: Some(
+                    receipt
+                        .transaction_id
+                        .clone()
+                        .unwrap_or_else(|| receipt.payment.as_str().to_owned()),
+                ),
+                authorization_number: receipt.authorization_number.clone(),
+            }
+        }
+        // An earlier void of ours went through: the payment is voided.
+        _ => Statuses {
+            transaction_status: Some("C".to_owned()),
+            primary_transaction_status: Some("V".to_owned()),
+            ..Statuses::default()
+        },
+    }
+}
+
+/// The key a payment is filed under, as the ledger files it: without regard to case.
+pub(crate) fn key(payment: &TransactionId) -> String {
+    payment.as_str().trim().to_ascii_uppercase()
+}
+
+/// Runs `work` on a blocking thread, driving it with the runtime's I/O there, so that the
+/// ledger's SQLite calls (and their flushes) never hold a runtime worker. `None` if it
+/// panicked.
+async fn off_runtime<T, F>(work: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(work))
+        .await
+        .ok()
+}
+
+/// An error with its causes, for a fault's reason (the client took secrets out already).
+pub(crate) use instamed_soap::error::chain;

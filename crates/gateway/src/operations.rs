@@ -1,0 +1,230 @@
+//! The JSON API's operations and their `Idempotency-Key`s, in a SQLite file of their own beside
+//! the ledger (the ledger's file holds the ledger's tables only). Losing it loses stored
+//! answers, never money: a repeated request then goes through the ledger again, which answers
+//! it without sending anything twice.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ring::digest;
+use ring::rand::{SecureRandom as _, SystemRandom};
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+
+/// How long a key and its answer are kept after the operation ended.
+pub const KEY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS operations (
+        id TEXT PRIMARY KEY,
+        client TEXT NOT NULL,
+        idempotency_key TEXT,
+        body_sha256 BLOB NOT NULL,
+        kind TEXT NOT NULL,
+        payment TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status INTEGER,
+        answer TEXT,
+        created_ms INTEGER NOT NULL,
+        finished_ms INTEGER
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS operations_by_key
+        ON operations(client, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS operations_by_age ON operations(created_ms);
+";
+
+/// What a new request with a key finds.
+#[derive(Debug)]
+pub(crate) enum Begun {
+    /// A new operation: carry it out.
+    New(String),
+    /// The same key and body answered before: the stored answer.
+    Stored { status: u16, answer: String },
+    /// The same key with another body.
+    OtherBody,
+    /// The same key's operation is still being carried out.
+    InFlight,
+}
+
+/// One operation, as `GET /v1/operations/{id}` shows it.
+#[derive(Debug)]
+pub(crate) struct Stored {
+    pub kind: String,
+    pub payment: String,
+    pub state: String,
+    pub status: Option<u16>,
+    pub answer: Option<String>,
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the operations file {} failed", path.display())]
+pub struct OperationsError {
+    path: PathBuf,
+    #[source]
+    source: rusqlite::Error,
+}
+
+pub(crate) struct Operations {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Operations {
+    /// Opens (or makes) the file. Operations a killed gateway left in flight are closed and
+    /// their keys let go: their requests, repeated, go through the ledger again.
+    pub(crate) fn open(path: &Path) -> Result<Self, OperationsError> {
+        let fail = |source| OperationsError {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(Duration::from_secs(15)).map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
+        // An answer lost in a crash only means the repeat goes through the ledger again.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(fail)?;
+        conn.execute_batch(SCHEMA).map_err(fail)?;
+        conn.execute(
+            "UPDATE operations SET state = 'interrupted', idempotency_key = NULL,
+                 finished_ms = ?1 WHERE state = 'in_flight'",
+            [now_ms()],
+        )
+        .map_err(fail)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        })
+    }
+
+    fn fail(&self, source: rusqlite::Error) -> OperationsError {
+        OperationsError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Starts an operation of `client`, under `key` if given.
+    pub(crate) fn begin(
+        &self,
+        client: &str,
+        key: Option<&str>,
+        body: &[u8],
+        kind: &str,
+        payment: &str,
+    ) -> Result<Begun, OperationsError> {
+        let hash = digest::digest(&digest::SHA256, body);
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.fail(e))?;
+        let expired = now_ms() - i64::try_from(KEY_RETENTION.as_millis()).unwrap_or(i64::MAX);
+        tx.execute(
+            "DELETE FROM operations WHERE created_ms < ?1 AND state != 'in_flight'",
+            [expired],
+        )
+        .map_err(|e| self.fail(e))?;
+        if let Some(key) = key {
+            let found = tx
+                .query_row(
+                    "SELECT body_sha256, state, status, answer FROM operations
+                     WHERE client = ?1 AND idempotency_key = ?2",
+                    params![client, key],
+                    |row| {
+                        Ok((
+                            row.get::<_, Vec<u8>>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, Option<u16>>(2)?,
+                            row.get::<_, Option<String>>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(|e| self.fail(e))?;
+            if let Some((stored_hash, state, status, answer)) = found {
+                let begun = if stored_hash != hash.as_ref() {
+                    Begun::OtherBody
+                } else if state == "in_flight" {
+                    Begun::InFlight
+                } else {
+                    Begun::Stored {
+                        status: status.unwrap_or(500),
+                        answer: answer.unwrap_or_default(),
+                    }
+                };
+                return Ok(begun);
+            }
+        }
+        let id = new_id();
+        tx.execute(
+            "INSERT INTO operations(id, client, idempotency_key, body_sha256, kind, payment,
+                 state, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'in_flight', ?7)",
+            params![id, client, key, hash.as_ref(), kind, payment, now_ms()],
+        )
+        .map_err(|e| self.fail(e))?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(Begun::New(id))
+    }
+
+    /// Records an operation's answer. `keep_key` false lets its key go: an answer that is not
+    /// final (an outcome still open, nothing sent) must not be replayed, the repeat must ask
+    /// the ledger again.
+    pub(crate) fn finish(
+        &self,
+        id: &str,
+        status: u16,
+        answer: &str,
+        keep_key: bool,
+    ) -> Result<(), OperationsError> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute(
+            "UPDATE operations SET state = 'done', status = ?2, answer = ?3, finished_ms = ?4,
+                 idempotency_key = CASE WHEN ?5 THEN idempotency_key ELSE NULL END
+             WHERE id = ?1",
+            params![id, status, answer, now_ms(), keep_key],
+        )
+        .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// Operation `id` of `client`.
+    pub(crate) fn get(&self, client: &str, id: &str) -> Result<Option<Stored>, OperationsError> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row(
+            "SELECT kind, payment, state, status, answer FROM operations
+             WHERE id = ?1 AND client = ?2",
+            params![id, client],
+            |row| {
+                Ok(Stored {
+                    kind: row.get(0)?,
+                    payment: row.get(1)?,
+                    state: row.get(2)?,
+                    status: row.get(3)?,
+                    answer: row.get(4)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.fail(e))
+    }
+}
+
+/// A new operation's ID: 128 random bits in hex.
+fn new_id() -> String {
+    let mut bytes = [0_u8; 16];
+    // The system's random source failing leaves the time and a counter, still unique here.
+    if SystemRandom::new().fill(&mut bytes).is_err() {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        bytes[..8].copy_from_slice(&now_ms().to_le_bytes());
+        bytes[8..].copy_from_slice(&next.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,404 @@
+//! The gateway's HTTP side: routes, sign-in, the body cap, one log line per request.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use instamed_soap_ledger::Ledger;
+use instamed_soap_listener::{Abort, BodyRefused, Handler, Listening, milliseconds, read_body};
+
+use governor::{Quota, RateLimiter};
+
+use crate::api::Api;
+use crate::metrics::Metrics;
+use crate::money::Money;
+use crate::operations::Operations;
+use crate::{Clients, GatewayConfig, GatewayError, Tls, Upstream};
+
+/// Where InstaMed's contract is served, as InstaMed serves it.
+const SOAP_PATH: &str = "/payment/service.asmx";
+/// The JSON API's root.
+const API_PATH: &str = "/v1";
+/// Prometheus text.
+const METRICS_PATH: &str = "/metrics";
+
+/// The gateway: [`Gateway::start`] serves it.
+#[derive(Debug)]
+pub struct Gateway;
+
+/// A running gateway: its addresses, and its graceful stop.
+#[derive(Debug)]
+pub struct Running {
+    listening: Listening,
+    money: Arc<Money>,
+}
+
+/// Each client's bucket of requests.
+type Limiter = RateLimiter<
+    String,
+    governor::state::keyed::HashMapStateStore<String>,
+    governor::clock::DefaultClock,
+>;
+
+struct Service {
+    clients: Arc<Clients>,
+    money: Arc<Money>,
+    api: Api,
+    metrics: Arc<Metrics>,
+    limiter: Option<Limiter>,
+    upstream: Upstream,
+    max_body_bytes: usize,
+    /// `https` or `http`, and the listener's origin, for the addresses the WSDL names.
+    scheme: &'static str,
+    origin: std::sync::OnceLock<String>,
+}
+
+impl Gateway {
+    /// Opens the ledger and starts serving on the current Tokio runtime (multi-threaded: the
+    /// ledger's work runs on its blocking threads).
+    pub async fn start(config: GatewayConfig) -> Result<Running, GatewayError> {
+        let GatewayConfig {
+            listen,
+            tls,
+            upstream,
+            ledger,
+            operations,
+            clients,
+            max_body_bytes,
+            retry_after,
+            limits,
+            rate_limit,
+        } = config;
+        if clients.is_empty() {
+            return Err(GatewayError::NoClients);
+        }
+        if matches!(tls, Tls::PlainHttp) && !listen.ip().is_loopback() {
+            return Err(GatewayError::PlainHttpOffLoopback(listen));
+        }
+        let metrics = Arc::new(Metrics::new());
+        let observer = metrics.clone();
+        // Opened once, at start: the only SQLite work done on the runtime's thread.
+        let ledger = Ledger::open(&ledger)
+            .map_err(GatewayError::Ledger)?
+            .with_command("gateway")
+            .with_commit_observer(Arc::new(move |took, durable| {
+                observer.ledger_commit(took, durable);
+            }));
+        let operations = Operations::open(&operations).map_err(GatewayError::Operations)?;
+        let money = Arc::new(Money::new(
+            ledger,
+            upstream.client.clone(),
+            retry_after,
+            metrics.clone(),
+        ));
+        let limiter = rate_limit.map(|per_second| {
+            let burst = per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
+            RateLimiter::hashmap(Quota::per_second(per_second).allow_burst(burst))
+        });
+        let service = Arc::new(Service {
+            clients: Arc::new(clients),
+            money: money.clone(),
+            api: Api {
+                money: money.clone(),
+                operations: Arc::new(operations),
+            },
+            metrics,
+            limiter,
+            upstream,
+            max_body_bytes,
+            scheme: if matches!(tls, Tls::PlainHttp) {
+                "http"
+            } else {
+                "https"
+            },
+            origin: std::sync::OnceLock::new(),
+        });
+        let serving = service.clone();
+        let listening = match tls {
+            Tls::Certificate { server, host } => {
+                Listening::start_with_certificate(listen, server, host, service, limits).await
+            }
+            Tls::Generated { ca_out } => {
+                Listening::start_with(listen, true, ca_out.as_deref(), &[], service, limits).await
+            }
+            Tls::PlainHttp => {
+                Listening::start_with(listen, false, None, &[], service, limits).await
+            }
+        }
+        .map_err(GatewayError::Listen)?;
+        let _ = serving.origin.set(listening.origin());
+        money.sweep();
+        Ok(Running { listening, money })
+    }
+}
+
+impl Running {
+    /// InstaMed's contract: the URL an ERP puts where InstaMed's was.
+    pub fn soap_url(&self) -> String {
+        format!("{}{SOAP_PATH}", self.listening.origin())
+    }
+
+    /// The JSON API's root.
+    pub fn api_url(&self) -> String {
+        format!("{}{API_PATH}", self.listening.origin())
+    }
+
+    /// Prometheus text.
+    pub fn metrics_url(&self) -> String {
+        format!("{}{METRICS_PATH}", self.listening.origin())
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listening.local_addr()
+    }
+
+    /// The CA certificate to trust when the gateway made its own ([`Tls::Generated`]).
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.listening.ca_path()
+    }
+
+    /// Stops accepting, lets the requests in flight finish (their verdicts recorded), and
+    /// stops the background reconciliations, which leave what they had not settled open in the
+    /// ledger for the next start.
+    pub async fn stop(mut self) {
+        self.listening.stop().await;
+        self.money.stop().await;
+    }
+}
+
+impl Handler for Service {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
+        let started = Instant::now();
+        let route = route(request.uri().path());
+        let (response, client, outcome) = self.route(route, request).await?;
+        self.metrics.request(route, client.as_deref());
+        // One line per request: never a header value, a body, a secret or a card number.
+        tracing::info!(
+            route,
+            client = client.as_deref().unwrap_or("-"),
+            status = response.status().as_u16(),
+            outcome,
+            elapsed_ms = milliseconds(started.elapsed()),
+            "request"
+        );
+        Ok(response)
+    }
+}
+
+/// The route a path belongs to, as logs and metrics name it (never the path itself, which
+/// may hold what a client put there).
+fn route(path: &str) -> &'static str {
+    match path {
+        "/health" => "health",
+        "/ready" => "ready",
+        p if p.eq_ignore_ascii_case(SOAP_PATH) => "soap",
+        METRICS_PATH => "metrics",
+        p if p == API_PATH || p.starts_with("/v1/") => "api",
+        "/openapi.json" => "openapi",
+        _ => "other",
+    }
+}
+
+type Answered = (Response<Full<Bytes>>, Option<String>, &'static str);
+
+impl Service {
+    async fn route(
+        &self,
+        route: &'static str,
+        request: Request<Incoming>,
+    ) -> Result<Answered, Abort> {
+        match (route, request.method()) {
+            ("health", &Method::GET | &Method::HEAD) => {
+                Ok((text(StatusCode::OK, "ok"), None, "ok"))
+            }
+            ("ready", &Method::GET | &Method::HEAD) => {
+                if self.money.ledger_writable().await {
+                    Ok((text(StatusCode::OK, "ready"), None, "ready"))
+                } else {
+                    Ok((
+                        text(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "the ledger cannot be written",
+                        ),
+                        None,
+                        "not_ready",
+                    ))
+                }
+            }
+            ("metrics", &Method::GET) => {
+                let body = self.metrics.text(self.money.open_outcomes());
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
+                );
+                Ok((response, None, "ok"))
+            }
+            ("openapi", &Method::GET) => {
+                let mut response =
+                    Response::new(Full::new(Bytes::from(crate::api::openapi_json())));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                Ok((response, None, "ok"))
+            }
+            ("api", _) => {
+                let (parts, body) = request.into_parts();
+                let Some(client) = self.clients.authenticate(&parts.headers).await else {
+                    return Ok((unauthorized(), None, "unauthorized"));
+                };
+                if let Some(limited) = self.over_limit(&client) {
+                    return Ok((limited, Some(client), "rate_limited"));
+                }
+                let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
+                    Ok(body) => body,
+                    Err(BodyRefused::TooLarge) => {
+                        return Ok((
+                            text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+                            Some(client),
+                            "too_large",
+                        ));
+                    }
+                    Err(_) => {
+                        return Ok((
+                            text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
+                            Some(client),
+                            "timed_out",
+                        ));
+                    }
+                };
+                let (response, outcome) = self
+                    .api
+                    .answer(
+                        &client,
+                        &parts.method,
+                        parts.uri.path(),
+                        &parts.headers,
+                        body,
+                    )
+                    .await;
+                Ok((response, Some(client), outcome))
+            }
+            ("soap", &Method::POST) => {
+                let (parts, body) = request.into_parts();
+                let Some(client) = self.clients.authenticate(&parts.headers).await else {
+                    return Ok((unauthorized(), None, "unauthorized"));
+                };
+                if let Some(limited) = self.over_limit(&client) {
+                    return Ok((limited, Some(client), "rate_limited"));
+                }
+                let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
+                    Ok(body) => body,
+                    Err(BodyRefused::TooLarge) => {
+                        return Ok((
+                            text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+                            Some(client),
+                            "too_large",
+                        ));
+                    }
+                    Err(BodyRefused::TimedOut) => {
+                        return Ok((
+                            text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
+                            Some(client),
+                            "timed_out",
+                        ));
+                    }
+                    Err(_) => return Err(Abort("body_unreadable")),
+                };
+                let (response, outcome) =
+                    crate::soap::answer(&self.money, &self.upstream, &parts.headers, body).await;
+                Ok((response, Some(client), outcome))
+            }
+            ("soap", _) => {
+                let Some(client) = self.clients.authenticate(request.headers()).await else {
+                    return Ok((unauthorized(), None, "unauthorized"));
+                };
+                let asks_wsdl = request
+                    .uri()
+                    .query()
+                    .is_some_and(|query| query.eq_ignore_ascii_case("wsdl"));
+                if request.method() == Method::GET && asks_wsdl {
+                    let address = self.own_address(request.headers());
+                    let response = crate::soap::wsdl(&self.upstream, &address).await;
+                    return Ok((response, Some(client), "wsdl"));
+                }
+                Ok((
+                    text(StatusCode::METHOD_NOT_ALLOWED, "POST a SOAP envelope"),
+                    Some(client),
+                    "method_not_allowed",
+                ))
+            }
+            _ => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
+        }
+    }
+}
+
+impl Service {
+    /// 429 with `Retry-After` when `client` is over its rate.
+    fn over_limit(&self, client: &str) -> Option<Response<Full<Bytes>>> {
+        let limiter = self.limiter.as_ref()?;
+        let not_until = limiter.check_key(&client.to_owned()).err()?;
+        self.metrics.rate_limited(client);
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
+        let mut response = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "over this client's rate of requests: wait Retry-After seconds",
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            http::HeaderValue::from(wait.as_secs().max(1)),
+        );
+        Some(response)
+    }
+
+    /// The gateway's `service.asmx` as the client reached it (its `Host`), as ASP.NET writes
+    /// the URL a WSDL was fetched from; the listener's own origin without one.
+    fn own_address(&self, headers: &http::HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .filter(|host| {
+                // A host header is the client's text: only a plain authority is taken.
+                host.parse::<http::uri::Authority>().is_ok()
+            });
+        match host {
+            Some(host) => format!("{}://{host}{SOAP_PATH}", self.scheme),
+            None => format!(
+                "{}{SOAP_PATH}",
+                self.origin.get().map_or("", String::as_str)
+            ),
+        }
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// 401 with a Basic challenge, as IIS answers a request without the right credentials.
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut response = text(
+        StatusCode::UNAUTHORIZED,
+        "sign in with the client's name and secret",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Basic realm=\"instamed-soap gateway\""),
+    );
+    response
+}

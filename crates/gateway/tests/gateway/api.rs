@@ -1,0 +1,291 @@
+//! The JSON API as a new integration uses it: every `Idempotency-Key` case, voids, refunds,
+//! void-or-refund, what the ledger holds, and the OpenAPI document.
+
+use std::time::Duration;
+
+use http::Method;
+use instamed_soap::TransactionId;
+use instamed_soap_simulator::FaultPlan;
+use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
+use serde_json::{Value, json};
+
+use crate::erp::{Bench, CLIENT, SECRET};
+
+impl Bench {
+    /// A request to the API, signed in as the ERP's client, with an `Idempotency-Key` if given.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> RawResponse {
+        use base64::Engine as _;
+        let gateway = self.gateway();
+        let host = raw_https::host(&gateway.soap_url());
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
+        );
+        let mut headers = vec![
+            ("authorization", basic.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let quoted = key.map(|key| format!("\"{key}\""));
+        if let Some(key) = &quoted {
+            headers.push(("idempotency-key", key));
+        }
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        raw_https::send_to(
+            Target {
+                addr: gateway.local_addr(),
+                host: &host,
+                ca: gateway.ca_path(),
+            },
+            method,
+            path,
+            &headers,
+            body,
+        )
+        .await
+        .expect("an answer")
+    }
+}
+
+fn void_body(payment: &TransactionId) -> Value {
+    json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456", "payment": payment.as_str()})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_key_and_body_get_the_stored_answer_another_body_422_and_money_moves_once() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("21.00");
+    let first = bench
+        .api(
+            Method::POST,
+            "/v1/voids",
+            Some("void-21"),
+            void_body(&payment),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.field("outcome").as_deref(), Some("voided"));
+    assert_eq!(
+        first.field("primary_transaction_status").as_deref(),
+        Some("V")
+    );
+    let replayed = bench
+        .api(
+            Method::POST,
+            "/v1/voids",
+            Some("void-21"),
+            void_body(&payment),
+        )
+        .await;
+    assert_eq!(
+        (replayed.status, replayed.body.as_str()),
+        (first.status, first.body.as_str())
+    );
+
+    let other = bench.payment("22.00");
+    let reused = bench
+        .api(
+            Method::POST,
+            "/v1/voids",
+            Some("void-21"),
+            void_body(&other),
+        )
+        .await;
+    assert_eq!(reused.status, 422, "{}", reused.body);
+    assert_eq!(
+        reused.field("error").as_deref(),
+        Some("idempotency_key_reused")
+    );
+    assert_eq!(bench.voids_at_instamed(&other), 0);
+
+    // Without a key the ledger still answers: the payment is voided, nothing is sent.
+    let keyless = bench
+        .api(Method::POST, "/v1/voids", None, void_body(&payment))
+        .await;
+    assert_eq!(keyless.field("outcome").as_deref(), Some("voided"));
+    assert_ne!(keyless.field("operation"), first.field("operation"));
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_key_while_its_request_is_in_flight_is_409() {
+    let bench = Bench::with_faults(FaultPlan::seeded(1).with_latency(Duration::from_secs(2))).await;
+    let payment = bench.payment("23.00");
+    let (a, b) = tokio::join!(
+        bench.api(Method::POST, "/v1/voids", Some("slow"), void_body(&payment)),
+        bench.api(Method::POST, "/v1/voids", Some("slow"), void_body(&payment)),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.body, b.body);
+    let conflict = if a.status == 409 { &a } else { &b };
+    assert_eq!(
+        conflict.field("error").as_deref(),
+        Some("idempotency_key_in_flight")
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_outcome_is_202_and_the_same_key_later_gets_the_settled_answer_not_the_202() {
+    let bench =
+        Bench::with_faults(FaultPlan::seeded(3).with_fault_rate(1.0).with_max_faults(1)).await;
+    let payment = bench.payment("24.00");
+    let first = bench
+        .api(Method::POST, "/v1/voids", Some("open"), void_body(&payment))
+        .await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert_eq!(first.field("outcome").as_deref(), Some("outcome_unknown"));
+    assert_eq!(first.header("retry-after"), "1");
+    let mut settled = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let again = bench
+            .api(Method::POST, "/v1/voids", Some("open"), void_body(&payment))
+            .await;
+        if again.status == 200 {
+            settled = Some(again);
+            break;
+        }
+    }
+    let settled = settled.expect("settled by the reconciliation");
+    assert_eq!(settled.field("outcome").as_deref(), Some("voided"));
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_and_void_or_refund_move_money_once_and_the_ledger_shows_it() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("30.00");
+    let refund = json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456",
+        "payment": payment.as_str(), "amount": "7.50"});
+    let first = bench
+        .api(Method::POST, "/v1/refunds", Some("r1"), refund.clone())
+        .await;
+    assert_eq!(
+        first.field("outcome").as_deref(),
+        Some("refunded"),
+        "{}",
+        first.body
+    );
+    let refund_id = first.field("transaction_id").expect("the refund's ID");
+    let again = bench
+        .api(Method::POST, "/v1/refunds", Some("r2"), refund)
+        .await;
+    assert_eq!(again.field("outcome").as_deref(), Some("refunded"));
+    assert_eq!(again.field("transaction_id"), Some(refund_id));
+    assert_eq!(bench.refunds_at_instamed(&payment), 1);
+
+    let late = bench.payment("40.00");
+    bench
+        .simulator
+        .ledger()
+        .start_transfer(&late)
+        .expect("transfer");
+    let body = json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456", "amount": "40.00"});
+    let path = format!("/v1/voids/{late}/or-refund");
+    let instead = bench.api(Method::POST, &path, None, body.clone()).await;
+    assert_eq!(
+        instead.field("outcome").as_deref(),
+        Some("refunded"),
+        "{}",
+        instead.body
+    );
+    let repeat = bench.api(Method::POST, &path, None, body).await;
+    assert_eq!(
+        repeat.field("outcome").as_deref(),
+        Some("refunded"),
+        "{}",
+        repeat.body
+    );
+    assert_eq!(bench.refunds_at_instamed(&late), 1);
+
+    let standing = bench
+        .api(
+            Method::GET,
+            &format!("/v1/payments/{late}"),
+            None,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(standing.status, 200, "{}", standing.body);
+    let entries = standing.json()["entries"]
+        .as_array()
+        .expect("entries")
+        .clone();
+    let verdicts: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["verdict"].as_str())
+        .collect();
+    assert_eq!(verdicts, ["not_voidable", "refunded"], "{}", standing.body);
+
+    let operation = instead.field("operation").expect("an operation");
+    let shown = bench
+        .api(
+            Method::GET,
+            &format!("/v1/operations/{operation}"),
+            None,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.json()["answer"]["outcome"], "refunded");
+    assert_eq!(shown.json()["state"], "done");
+    let missing = bench
+        .api(Method::GET, "/v1/operations/0123", None, Value::Null)
+        .await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_api_cannot_read_is_400_and_nothing_is_sent() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("25.00");
+    for body in [
+        json!({"merchant_id": "123123123", "payment": payment.as_str()}),
+        json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456",
+            "payment": payment.as_str(), "card_number": "4111111111111111"}),
+        json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456",
+            "payment": 4111111111111111_u64}),
+    ] {
+        let refused = bench
+            .api(Method::POST, "/v1/voids", Some("bad"), body)
+            .await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(!refused.body.contains("4111111111111111"));
+    }
+    assert_eq!(bench.voids_at_instamed(&payment), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_3_1_generated_with_every_path() {
+    let bench = Bench::start().await;
+    let document = bench
+        .api(Method::GET, "/openapi.json", None, Value::Null)
+        .await;
+    assert_eq!(document.status, 200);
+    let document = document.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    for path in [
+        "/v1/voids",
+        "/v1/refunds",
+        "/v1/voids/{payment}/or-refund",
+        "/v1/operations/{id}",
+        "/v1/payments/{payment}",
+    ] {
+        assert!(document["paths"].get(path).is_some(), "{path} missing");
+    }
+    assert_eq!(
+        document["components"]["securitySchemes"]["basic"]["scheme"],
+        "basic"
+    );
+}

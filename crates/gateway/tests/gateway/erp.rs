@@ -1,0 +1,279 @@
+//! A gateway in front of the simulator, and an ERP's requests to it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::Method;
+use instamed_soap::{Credentials, Outlet, TransactionId, UserName};
+use instamed_soap_gateway::{Clients, Gateway, GatewayConfig, Running, Tls, Upstream};
+use instamed_soap_simulator::{
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
+};
+use instamed_soap_test_support::raw_https::{self, RawResponse, SOAP11, SOAP12, TNS, Target};
+use instamed_soap_test_support::simulated;
+
+/// The ERP's own client of the gateway.
+pub const CLIENT: &str = "erp-prod";
+/// Its secret (a test's; the gateway keeps only its hash).
+pub const SECRET: &str = "erp-own-secret-7c1f";
+
+/// A simulator, a gateway in front of it, and the files they keep.
+pub struct Bench {
+    pub simulator: Simulator,
+    pub gateway: Option<Running>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Bench {
+    pub async fn start() -> Self {
+        Self::with_faults(FaultPlan::default()).await
+    }
+
+    /// With faults injected by the simulator.
+    pub async fn with_faults(faults: FaultPlan) -> Self {
+        Self::with(
+            faults,
+            std::num::NonZeroU32::new(instamed_soap_gateway::DEFAULT_RATE_LIMIT),
+        )
+        .await
+    }
+
+    /// With each client held to `rate` requests a second.
+    pub async fn with_rate_limit(rate: Option<std::num::NonZeroU32>) -> Self {
+        Self::with(FaultPlan::default(), rate).await
+    }
+
+    async fn with(faults: FaultPlan, rate: Option<std::num::NonZeroU32>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let simulator = Simulator::start(
+            SimulatorConfig::default()
+                .with_ledger_file(dir.path().join("instamed.jsonl"))
+                .with_faults(faults),
+        )
+        .await
+        .expect("simulator");
+        let client = simulated::client(&simulator, instamed_soap::Protocol::Soap11);
+        let upstream = Upstream::new(client, &simulator.endpoint())
+            .expect("upstream")
+            .credentials(
+                Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
+                UserName::AccountId,
+            );
+        let mut clients = Clients::new().expect("clients");
+        clients
+            .add_pair(&format!("{CLIENT}:{SECRET}"))
+            .expect("a client");
+        let mut config = GatewayConfig::new(
+            "127.0.0.1:0".parse().expect("address"),
+            Tls::Generated { ca_out: None },
+            upstream,
+            dir.path().join("gateway-ledger.db"),
+            clients,
+        );
+        config.retry_after = Duration::from_secs(1);
+        config.rate_limit = rate;
+        let gateway = Gateway::start(config).await.expect("gateway");
+        Self {
+            simulator,
+            gateway: Some(gateway),
+            dir,
+        }
+    }
+
+    pub fn gateway(&self) -> &Running {
+        self.gateway.as_ref().expect("running")
+    }
+
+    pub fn outlet() -> Outlet {
+        Outlet::new("123123123", "123", "456").expect("outlet")
+    }
+
+    /// A captured payment at the simulator.
+    pub fn payment(&self, amount: &str) -> TransactionId {
+        self.simulator
+            .ledger()
+            .create_payment(&Self::outlet(), amount)
+            .expect("payment")
+    }
+
+    /// How many times the simulator's own books say `payment` was voided.
+    pub fn voids_at_instamed(&self, payment: &TransactionId) -> usize {
+        let journal = std::fs::read_to_string(self.dir.path().join("instamed.jsonl"))
+            .expect("the simulator's journal");
+        journal
+            .lines()
+            .filter(|line| line.contains("\"event\":\"voided\""))
+            .filter(|line| line.contains(payment.as_str()))
+            .count()
+    }
+
+    /// How many refunds of `payment` the simulator made.
+    pub fn refunds_at_instamed(&self, payment: &TransactionId) -> usize {
+        self.simulator
+            .ledger()
+            .payments()
+            .iter()
+            .filter(|p| p.refund_of.as_ref() == Some(payment))
+            .count()
+    }
+
+    pub fn ledger_path(&self) -> PathBuf {
+        self.dir.path().join("gateway-ledger.db")
+    }
+
+    /// POSTs `envelope` to the gateway's SOAP address with `headers` and the ERP's own
+    /// credentials.
+    pub async fn post(&self, headers: &[(&str, &str)], envelope: String) -> RawResponse {
+        self.post_as(Some((CLIENT, SECRET)), headers, envelope)
+            .await
+    }
+
+    pub async fn post_as(
+        &self,
+        credentials: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+        envelope: String,
+    ) -> RawResponse {
+        use base64::Engine as _;
+        let gateway = self.gateway();
+        let host = raw_https::host(&gateway.soap_url());
+        let basic = credentials.map(|(name, secret)| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{name}:{secret}"))
+            )
+        });
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(basic) = &basic {
+            all.push(("authorization", basic));
+        }
+        raw_https::send_to(
+            Target {
+                addr: gateway.local_addr(),
+                host: &host,
+                ca: gateway.ca_path(),
+            },
+            Method::POST,
+            "/payment/service.asmx",
+            &all,
+            envelope,
+        )
+        .await
+        .expect("an answer from the gateway")
+    }
+}
+
+/// How an ERP's SOAP stack writes a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    /// .NET's `SoapHttpClientProtocol` (Add Web Reference), SOAP 1.1: `soap` prefix, the
+    /// operation declaring the service namespace as default, `SOAPAction` quoted.
+    DotNet11,
+    /// The same in SOAP 1.2: `soap12` prefix, `application/soap+xml` with an `action`.
+    DotNet12,
+    /// Python's zeep, SOAP 1.1: `soap-env` prefix, every element qualified with `ns0`.
+    Zeep11,
+    /// zeep in SOAP 1.2: the action only in the `Content-Type`.
+    Zeep12,
+}
+
+impl Stack {
+    pub const ALL: [Self; 4] = [Self::DotNet11, Self::DotNet12, Self::Zeep11, Self::Zeep12];
+
+    pub fn is_soap12(self) -> bool {
+        matches!(self, Self::DotNet12 | Self::Zeep12)
+    }
+
+    /// The request for `operation` with `fields` in its `transaction`, and its headers.
+    pub fn request(
+        self,
+        operation: &str,
+        fields: &[(&str, &str)],
+    ) -> (Vec<(&'static str, String)>, String) {
+        let action = format!("{TNS}{operation}");
+        let (envelope_ns, prefix) = match self {
+            Self::DotNet11 => (SOAP11, "soap"),
+            Self::DotNet12 => (SOAP12, "soap12"),
+            Self::Zeep11 => (SOAP11, "soap-env"),
+            Self::Zeep12 => (SOAP12, "soap-env"),
+        };
+        let body = match self {
+            Self::DotNet11 | Self::DotNet12 => {
+                let inner: String = fields
+                    .iter()
+                    .map(|(name, value)| format!("<{name}>{value}</{name}>"))
+                    .collect();
+                format!(
+                    "<{operation} xmlns=\"{TNS}\"><transaction>{inner}</transaction></{operation}>"
+                )
+            }
+            Self::Zeep11 | Self::Zeep12 => {
+                let inner: String = fields
+                    .iter()
+                    .map(|(name, value)| format!("<ns0:{name}>{value}</ns0:{name}>"))
+                    .collect();
+                format!(
+                    "<ns0:{operation} xmlns:ns0=\"{TNS}\"><ns0:transaction>{inner}</ns0:transaction></ns0:{operation}>"
+                )
+            }
+        };
+        let envelope = match self {
+            Self::DotNet11 | Self::DotNet12 => format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><{prefix}:Envelope xmlns:{prefix}=\"{envelope_ns}\" \
+                 xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                 xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><{prefix}:Body>{body}</{prefix}:Body></{prefix}:Envelope>"
+            ),
+            Self::Zeep11 | Self::Zeep12 => format!(
+                "<?xml version='1.0' encoding='utf-8'?>\n<{prefix}:Envelope xmlns:{prefix}=\"{envelope_ns}\">\
+                 <{prefix}:Body>{body}</{prefix}:Body></{prefix}:Envelope>"
+            ),
+        };
+        let headers = match self {
+            Self::DotNet11 | Self::Zeep11 => vec![
+                ("content-type", "text/xml; charset=utf-8".to_owned()),
+                ("soapaction", format!("\"{action}\"")),
+            ],
+            Self::DotNet12 | Self::Zeep12 => vec![(
+                "content-type",
+                format!("application/soap+xml; charset=utf-8; action=\"{action}\""),
+            )],
+        };
+        (headers, envelope)
+    }
+}
+
+/// The fields of a void of `payment` at the test outlet.
+pub fn void_fields(payment: &TransactionId) -> Vec<(&'static str, String)> {
+    vec![
+        ("MerchantID", "123123123".to_owned()),
+        ("StoreID", "123".to_owned()),
+        ("TerminalID", "456".to_owned()),
+        ("PrimaryTransactionID", payment.as_str().to_owned()),
+        ("PrimaryCardPresentStatus", "PresentManualKey".to_owned()),
+    ]
+}
+
+impl Bench {
+    /// Sends `operation` with `fields` as `stack` writes it.
+    pub async fn ask(
+        &self,
+        stack: Stack,
+        operation: &str,
+        fields: &[(&str, String)],
+    ) -> RawResponse {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let (headers, envelope) = stack.request(operation, &borrowed);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.post(&headers, envelope).await
+    }
+
+    pub async fn void(&self, stack: Stack, payment: &TransactionId) -> RawResponse {
+        self.ask(stack, "DoCreditCardSecondaryVoid", &void_fields(payment))
+            .await
+    }
+}
+
+/// A field of the answer, read by local name.
+pub fn text(response: &RawResponse, local: &str) -> Option<String> {
+    raw_https::xml_text(&response.body, local)
+}

@@ -1,0 +1,77 @@
+//! What an operator watches: health, readiness, metrics, and a client held to its rate.
+
+use std::num::NonZeroU32;
+
+use http::Method;
+use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
+
+use crate::erp::{Bench, Stack};
+
+async fn get(bench: &Bench, path: &str) -> RawResponse {
+    let gateway = bench.gateway();
+    let host = raw_https::host(&gateway.soap_url());
+    raw_https::send_to(
+        Target {
+            addr: gateway.local_addr(),
+            host: &host,
+            ca: gateway.ca_path(),
+        },
+        Method::GET,
+        path,
+        &[],
+        "",
+    )
+    .await
+    .expect("an answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_ready_and_metrics_count_requests_verdicts_upstream_and_ledger_commits() {
+    let bench = Bench::start().await;
+    assert_eq!(get(&bench, "/health").await.status, 200);
+    let ready = get(&bench, "/ready").await;
+    assert_eq!((ready.status.as_u16(), ready.body.as_str()), (200, "ready"));
+
+    let payment = bench.payment("18.00");
+    bench.void(Stack::DotNet11, &payment).await;
+    bench.void(Stack::DotNet11, &payment).await;
+    let metrics = get(&bench, "/metrics").await;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body;
+    for line in [
+        "instamed_gateway_requests_total{route=\"soap\",client=\"erp-prod\"} 2",
+        "instamed_gateway_verdicts_total{kind=\"voided\"} 2",
+        "instamed_gateway_unknown_outcomes_open 0",
+        "instamed_gateway_upstream_seconds_count{operation=\"void\"} 1",
+        "instamed_gateway_ledger_commit_seconds_count{commit=\"decision\"} 2",
+        "instamed_gateway_ledger_commit_seconds_count{commit=\"verdict\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+    assert!(!text.contains(crate::erp::SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_is_answered_429_with_retry_after_and_nothing_is_sent() {
+    let bench = Bench::with_rate_limit(NonZeroU32::new(1)).await;
+    let mut answers = Vec::new();
+    let payment = bench.payment("19.00");
+    for _ in 0..5 {
+        answers.push(bench.void(Stack::Zeep11, &payment).await);
+    }
+    let limited: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    assert!(
+        !limited.is_empty(),
+        "five requests within a second at one a second"
+    );
+    for answer in limited {
+        assert!(
+            answer
+                .header("retry-after")
+                .parse::<u64>()
+                .is_ok_and(|s| s >= 1)
+        );
+    }
+    assert!(answers[0].status == 200, "the first is served");
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
