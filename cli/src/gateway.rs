@@ -275,6 +275,7 @@ fn upstream(args: &RunArgs) -> Result<Upstream, Error> {
         builder = builder.api_key(crate::connection::api_key(
             args.api_key.as_deref(),
             secret.as_deref(),
+            crate::connection::API_KEY_FROM,
         )?);
     } else {
         let account = crate::void::required(
