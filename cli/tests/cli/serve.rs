@@ -5,7 +5,6 @@
 use crate::isolated;
 use instamed_soap_test_support::raw_https;
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -41,38 +40,19 @@ impl Served {
     }
 
     fn start_in(dir: &Path, args: &[&str]) -> Self {
-        let mut child = isolated::instamed_soap()
+        let mut command = isolated::instamed_soap();
+        command
             .arg("serve")
             .args(args)
             .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut printed = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
-            let done = line.starts_with("Ctrl-C");
-            printed.push(line);
-            if done {
-                break;
-            }
-        }
-        assert!(
-            printed
-                .last()
-                .is_some_and(|line| line.starts_with("Ctrl-C")),
-            "serve {args:?} did not start: {printed:?}"
-        );
+            .stderr(Stdio::inherit());
+        let (child, printed) = isolated::started(command);
         Self { child, printed }
     }
 
     /// The value printed after `label`.
     fn value(&self, label: &str) -> Option<String> {
-        self.printed
-            .iter()
-            .find_map(|line| line.strip_prefix(label).map(|v| v.trim().to_owned()))
+        isolated::printed_value(&self.printed, label)
     }
 
     fn port(&self) -> u16 {
