@@ -135,7 +135,7 @@ fn basic_token(value: &[u8]) -> Option<&[u8]> {
 }
 
 /// Compares two secrets in time that depends only on the length of the one given.
-fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+pub(crate) fn same_secret(expected: &[u8], given: &[u8]) -> bool {
     let mut difference = expected.len() ^ given.len();
     for (i, &byte) in given.iter().enumerate() {
         difference |= usize::from(byte ^ expected.get(i).copied().unwrap_or(0));
