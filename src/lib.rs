@@ -45,6 +45,7 @@ mod retry;
 pub mod sensitive;
 pub mod soap;
 mod spans;
+pub mod sso;
 pub mod timer;
 mod transport;
 mod trust;

@@ -146,6 +146,7 @@ mod service;
 mod shared;
 mod soap;
 mod sso;
+mod tokens;
 
 pub use config::{
     DEFAULT_REFUND_WINDOW, DEFAULT_SSO_TOKEN_LIFETIME, DEMO_ACCOUNT_ID, DEMO_API_KEY,

@@ -18,7 +18,8 @@ use super::faults::Injector;
 use super::ledger::Ledger;
 use super::service;
 use super::shared::Shared;
-use super::sso::{self, Sso};
+use super::sso;
+use super::tokens::Sso;
 use super::{health, seed};
 
 impl Handler for Shared {

@@ -27,7 +27,6 @@
 
 mod pages;
 pub(crate) mod service;
-pub(crate) mod tokens;
 
 use std::borrow::Cow;
 
@@ -43,8 +42,6 @@ use super::answer::{Label, OperationName};
 use super::reply::{HttpResponse, empty};
 use super::shared::{Shared, read_body};
 use super::soap::request_url;
-
-pub(crate) use tokens::Sso;
 
 /// The login (the "SSO URL" an application keeps per account).
 pub(crate) const LOGIN_PATH: &str = "/providers/Form/SSO/SSOLogin";

@@ -12,7 +12,7 @@ use super::super::engine::Fields;
 use super::super::ledger::{Payment, PaymentStatus};
 use super::super::reply::{HTML, HttpResponse, reply};
 use super::super::shared::Shared;
-use super::tokens::{PageResult, Status, Token};
+use super::super::tokens::{PageResult, Status, Token};
 use super::{VOID_PAGE, field};
 
 /// Answers a method the page does not take.
@@ -83,7 +83,7 @@ pub(super) fn void_action(shared: &Shared, form: &[u8]) -> HttpResponse {
         Ok((token, ())) => token,
         Err(status) => return refused_token(status),
     };
-    let super::tokens::State::Complete(result) = &token.state else {
+    let super::super::tokens::State::Complete(result) = &token.state else {
         return refused_token(None);
     };
     let label = Label(result.label);

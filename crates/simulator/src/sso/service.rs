@@ -24,8 +24,8 @@ use super::super::reply::{HttpResponse, reply};
 use super::super::shared::Shared;
 use super::super::soap::request::{self, Envelope};
 use super::super::soap::response::{self, Blame, Fault};
+use super::super::tokens::{State, Status};
 use super::BAD_CREDENTIALS;
-use super::tokens::{State, Status};
 
 /// The WSDL the SSO bindings were generated from; `build.rs` puts a copy beside them.
 const WSDL: &str = include_str!(concat!(env!("OUT_DIR"), "/sso-service.wsdl"));
@@ -257,7 +257,7 @@ fn status_label(status: Status) -> &'static str {
 fn record(
     shared: &Shared,
     payment: &instamed_soap::TransactionId,
-    page: Option<&super::tokens::PageResult>,
+    page: Option<&super::super::tokens::PageResult>,
 ) -> Vec<(&'static str, String)> {
     let Some(payment) = shared.engine.ledger.payment(payment) else {
         return Vec::new();

@@ -1,4 +1,4 @@
-//! SSO accounts and the tokens the login hands out: who may sign in, which payment a token
+//! Single Sign-On accounts and the tokens the login hands out (the `sso` module serves them): who may sign in, which payment a token
 //! opened, whether the person finished, and what the page did.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use instamed_soap::TransactionId;
 
-use super::super::auth::same_secret;
+use super::auth::same_secret;
 
 /// Longest token list kept: an old finished token is dropped to make room rather than letting
 /// a client that logs in forever fill the memory.
