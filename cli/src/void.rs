@@ -253,12 +253,17 @@ pub(crate) fn as_json(args: &Args, result: &Result<VoidReceipt, Error>) -> serde
 
 /// The JSON object for a failed void or refund.
 pub(crate) fn error_json(args: &Args, error: &Error) -> serde_json::Value {
+    error_json_for(&args.transaction_id, args.protocol(), error)
+}
+
+/// The JSON object for a failed void of `payment` over `protocol`, however it was asked for.
+pub(crate) fn error_json_for(payment: &str, protocol: &str, error: &Error) -> serde_json::Value {
     let refusal = error.refusal();
     let mut json = serde_json::json!({
         "outcome": error.outcome_name(),
         "error_code": error.code(),
-        "payment": args.transaction_id,
-        "protocol": args.protocol(),
+        "payment": payment,
+        "protocol": protocol,
         "outcome_unknown": error.outcome_unknown(),
         "proves_voided": error.proves_voided(),
         "error": error.report().to_string(),

@@ -22,4 +22,5 @@ mod replay_journal;
 mod sensitive;
 mod serve;
 mod setup_mistakes;
+mod sso;
 mod wsdl;
