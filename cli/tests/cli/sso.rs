@@ -15,12 +15,12 @@ use instamed_soap_simulator::{
     SimulatorConfig,
 };
 
-fn outlet() -> instamed_soap::Outlet {
+pub(crate) fn outlet() -> instamed_soap::Outlet {
     instamed_soap::Outlet::new("123123123", "123", "123").unwrap()
 }
 
 /// `instamed-soap sso ARGS…` against `simulator`, signed with `key`.
-fn sso(simulator: &Simulator, key: &str, args: &[&str]) -> Command {
+pub(crate) fn sso(simulator: &Simulator, key: &str, args: &[&str]) -> Command {
     let mut command = isolated::instamed_soap();
     command
         .arg("sso")
@@ -38,7 +38,7 @@ fn sso(simulator: &Simulator, key: &str, args: &[&str]) -> Command {
 
 /// Starts `sso void` for `payment` and reads the URL it prints for the person's browser: on
 /// standard output, or with `--json` on standard error (standard output holds the one object).
-fn launch(simulator: &Simulator, payment: &str, extra: &[&str]) -> (Running, String) {
+pub(crate) fn launch(simulator: &Simulator, payment: &str, extra: &[&str]) -> (Running, String) {
     let mut child = sso(
         simulator,
         DEMO_SSO_KEY,
@@ -88,7 +88,7 @@ fn launch(simulator: &Simulator, payment: &str, extra: &[&str]) -> (Running, Str
 }
 
 /// A run of `sso void` whose URL line was read; killed if a test fails before it ends.
-struct Running {
+pub(crate) struct Running {
     child: Option<Child>,
     stdout: std::thread::JoinHandle<String>,
     stderr: std::thread::JoinHandle<String>,
@@ -105,7 +105,7 @@ impl Drop for Running {
 
 /// The run's exit code, its standard output after the URL line (all of it with `--json`),
 /// and its standard error.
-fn finished(mut running: Running) -> (i32, String, String) {
+pub(crate) fn finished(mut running: Running) -> (i32, String, String) {
     let status = running
         .child
         .take()
