@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use instamed_soap_listener::ListenError;
 use instamed_soap_simulator::{
-    DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, Hostname, RefusalStyle, Simulator, SimulatorConfig,
-    SimulatorError, SuccessMessage,
+    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_SSO_ALIAS, DEMO_SSO_KEY, FaultPlan,
+    Hostname, RefusalStyle, Simulator, SimulatorConfig, SimulatorError, SuccessMessage,
 };
 
 use crate::exit;
@@ -47,6 +47,10 @@ pub struct Args {
     /// transfer start blocks a void.
     #[arg(long, value_name = "SECONDS", value_parser = crate::bounds::seconds)]
     void_cutoff: Option<Duration>,
+    /// How long a Single Sign-On token stays good, in seconds (default 900, InstaMed's 15
+    /// minutes; fractions allowed; 0 makes every token expired at once, for tests).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::bounds::seconds)]
+    sso_token_lifetime: Option<Duration>,
     /// A payment older than this many seconds can no longer be refunded (default: one year,
     /// 31536000; at most 315360000, ten years). 0 turns the limit off.
     #[arg(
@@ -132,6 +136,13 @@ pub async fn run(args: Args) -> ExitCode {
     if args.api_keys.is_empty() {
         lines.push(("api-key:", format!("{DEMO_API_KEY}:{DEMO_API_SECRET}")));
     }
+    lines.push(("sso-login:", simulator.sso_login_url()));
+    lines.push(("sso-service:", simulator.sso_service_endpoint()));
+    // The demo SSO account, documented as the demo API key pair is.
+    lines.push((
+        "sso-account:",
+        format!("{DEMO_ACCOUNT_ID} alias {DEMO_SSO_ALIAS} key {DEMO_SSO_KEY}"),
+    ));
     if let Some(ca) = simulator.ca_path() {
         lines.push(("ca-cert:", ca.display().to_string()));
     }
@@ -207,6 +218,9 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         config.api_keys = api_keys;
     }
     config.void_cutoff = args.void_cutoff;
+    if let Some(lifetime) = args.sso_token_lifetime {
+        config.sso_token_lifetime = lifetime;
+    }
     match args.refund_window {
         Some(0) => config.refund_window = None,
         Some(seconds) => config.refund_window = Some(Duration::from_secs(seconds)),
