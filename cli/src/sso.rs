@@ -215,8 +215,11 @@ async fn void(args: VoidArgs) -> ExitCode {
         println!("open this URL in the person's browser: {}", launch.url());
     }
     let _ = std::io::stdout().flush();
-    let outcome = sso.wait(&launch, progress()).await;
-    end_progress();
+    let bar = spinner();
+    let outcome = sso.wait(&launch, progress(bar.clone())).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     finish_launch(&launch, args.sso.protocol(), json, outcome)
 }
 
@@ -263,29 +266,31 @@ async fn status(args: StatusArgs) -> ExitCode {
     }
 }
 
-/// The progress line: rewritten in place on a terminal, one line per change of status
-/// otherwise.
-fn progress() -> impl FnMut(&TokenStatus, Duration) {
-    let terminal = std::io::stderr().is_terminal();
+/// The progress line: a spinner beside the token's status on a terminal (indicatif, as the
+/// batch's bar), one line per change of status otherwise.
+fn progress(bar: Option<indicatif::ProgressBar>) -> impl FnMut(&TokenStatus, Duration) {
     let mut last: Option<TokenStatus> = None;
     move |status, waited| {
         let line = format!(
             "waiting for the person: token {status} after {}s",
             waited.as_secs()
         );
-        if terminal {
-            eprint!("\r{line}\x1b[K");
-        } else if last.as_ref() != Some(status) {
-            eprintln!("{line}");
+        match &bar {
+            Some(bar) => bar.set_message(line),
+            None if last.as_ref() != Some(status) => eprintln!("{line}"),
+            None => {}
         }
         last = Some(status.clone());
     }
 }
 
-fn end_progress() {
-    if std::io::stderr().is_terminal() {
-        eprintln!();
-    }
+/// A spinner on standard error when it is a terminal.
+fn spinner() -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    })
 }
 
 fn finish_launch(
