@@ -747,6 +747,11 @@ impl Client {
         self.inner.redactor.error(error)
     }
 
+    /// Whether `text` holds one of this client's secrets, in any encoding.
+    pub(crate) fn holds_secret(&self, text: &str) -> bool {
+        self.inner.redactor.holds_secret(text)
+    }
+
     /// `receipt` with this client's secrets and card numbers taken out.
     pub(crate) fn clean_receipt(&self, receipt: VoidReceipt) -> VoidReceipt {
         self.inner.redactor.receipt(receipt)

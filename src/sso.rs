@@ -391,6 +391,16 @@ impl SsoClient {
                 AnswerProblem::Inconsistent("the SSO login answered no RelayState".to_owned()),
             )));
         };
+        // The URL is shown to a person: one that carries the key (a login echoing its fields)
+        // is refused rather than printed.
+        if self.client.holds_secret(&url) {
+            return Err(self.clean(Error::malformed(
+                status,
+                AnswerProblem::Inconsistent(
+                    "the SSO login answered a URL that holds the security key".to_owned(),
+                ),
+            )));
+        }
         let query = url.split_once('?').map_or("", |(_, query)| query);
         let get = |name: &str| {
             form_urlencoded::parse(query.as_bytes())

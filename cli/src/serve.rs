@@ -136,11 +136,11 @@ pub async fn run(args: Args) -> ExitCode {
     if args.api_keys.is_empty() {
         lines.push(("api-key:", format!("{DEMO_API_KEY}:{DEMO_API_SECRET}")));
     }
-    lines.push(("sso-login:", simulator.sso_login_url()));
-    lines.push(("sso-service:", simulator.sso_service_endpoint()));
+    lines.push(("sso:", simulator.sso_login_url()));
+    lines.push(("sso-asmx:", simulator.sso_service_endpoint()));
     // The demo SSO account, documented as the demo API key pair is.
     lines.push((
-        "sso-account:",
+        "sso-acct:",
         format!("{DEMO_ACCOUNT_ID} alias {DEMO_SSO_ALIAS} key {DEMO_SSO_KEY}"),
     ));
     if let Some(ca) = simulator.ca_path() {

@@ -128,6 +128,21 @@ async fn screenshot(browser: &Browser, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write it");
 }
 
+/// Waits until the browser is on a page whose path ends with `path`: a click that submits a
+/// form may return before the navigation it starts is over. A bounded number of looks.
+async fn until_at(browser: &Browser, path: &str) -> String {
+    let mut url = String::new();
+    for _ in 0..200 {
+        url = browser.current_url().await.expect("a URL").to_string();
+        let at = url.split(['?', '#']).next().unwrap_or_default();
+        if at.ends_with(path) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the browser stayed at {url}, not at …{path}");
+}
+
 async fn body_text(browser: &Browser) -> String {
     browser
         .find(Locator::Css("body"))
@@ -173,7 +188,7 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.current_url().await.unwrap().as_str(), done);
+    until_at(&browser, "/health").await;
     let (status, stdout, stderr) = tokio::task::spawn_blocking(move || finished(running))
         .await
         .unwrap();
@@ -198,6 +213,7 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         .click()
         .await
         .unwrap();
+    until_at(&browser, "/health").await;
     let (status, stdout, stderr) = tokio::task::spawn_blocking(move || finished(running))
         .await
         .unwrap();
@@ -225,7 +241,14 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         .click()
         .await
         .unwrap();
-    let result = body_text(&browser).await;
+    let result = browser
+        .wait()
+        .for_element(Locator::Id("result"))
+        .await
+        .expect("the page says what its void did")
+        .text()
+        .await
+        .unwrap();
     assert!(result.contains("Transaction already voided"), "{result}");
     screenshot(&browser, "2-already-voided").await;
     let (status, stdout, stderr) = tokio::task::spawn_blocking(move || finished(running))
@@ -248,8 +271,7 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         .click()
         .await
         .unwrap();
-    let landed = browser.current_url().await.unwrap();
-    assert!(landed.path().ends_with("/SSOError"), "{landed}");
+    until_at(&browser, "/SSOError").await;
     assert!(
         body_text(&browser)
             .await

@@ -616,13 +616,11 @@ async fn rest_with_an_asmx_endpoint_says_where_rest_lives() {
 fn serve_prints_its_sso_side_and_shortens_token_lifetimes() {
     let mut served = Served::start(&["--sso-token-lifetime", "0"]);
     let service = served
-        .value("sso-service:")
+        .value("sso-asmx:")
         .expect("the SSO service is printed");
-    let login = served
-        .value("sso-login:")
-        .expect("the SSO login is printed");
+    let login = served.value("sso:").expect("the SSO login is printed");
     assert!(login.ends_with("/providers/Form/SSO/SSOLogin"), "{login}");
-    let account = served.value("sso-account:").expect("the demo SSO account");
+    let account = served.value("sso-acct:").expect("the demo SSO account");
     let words: Vec<&str> = account.split(' ').collect();
     let [id, "alias", alias, "key", key] = words[..] else {
         panic!("{account}");
