@@ -446,6 +446,8 @@ impl SsoClient {
             account_id: Some(self.account.account_id.clone()),
             alias: Some(self.account.alias.clone()),
             password: Some(self.account.security_key.clone()),
+            // A live WSDL may add children: they stay unset.
+            ..types::GetSsoTokenStatus::default()
         };
         let answer = self
             .client
@@ -463,6 +465,7 @@ impl SsoClient {
             account_id: Some(self.account.account_id.clone()),
             alias: Some(self.account.alias.clone()),
             password: Some(self.account.security_key.clone()),
+            ..types::GetTransactionDetails::default()
         };
         let answer = self
             .client
