@@ -232,3 +232,96 @@ async fn a_wrong_security_key_is_authentication_refused_and_never_shown() {
         assert!(!shown.contains(key), "{shown}");
     }
 }
+
+/// A server fault on `GetTransactionDetails` (a crash, a database timeout) says nothing about
+/// what the page did: the outcome is unknown, never "nothing done". The key travels in the
+/// body only: no SSOService call carries HTTP Basic.
+#[tokio::test]
+async fn a_server_fault_on_the_details_leaves_the_outcome_unknown_and_no_call_is_signed_with_basic()
+{
+    use support::{Reply, Server, Version};
+    let server = Server::start(|request| {
+        let body = String::from_utf8_lossy(&request.body);
+        if request.path.ends_with("/SSOLogin") {
+            Reply::new(200, "text/html", "").header(
+                "relaystate",
+                "https://online.example/providers/Form/PatientPayments/VoidPaymentSSO?token=T1&respCode=000",
+            )
+        } else if body.contains("GetSSOTokenStatus") {
+            Reply::xml(
+                200,
+                Version::Soap11,
+                support::envelope(
+                    Version::Soap11,
+                    "<GetSSOTokenStatusResponse xmlns=\"http://tempuri.org/\">\
+                     <GetSSOTokenStatusResult>complete</GetSSOTokenStatusResult>\
+                     </GetSSOTokenStatusResponse>",
+                ),
+            )
+        } else {
+            Reply::xml(
+                500,
+                Version::Soap11,
+                support::aspnet_fault(
+                    Version::Soap11,
+                    "Server",
+                    "Server was unable to process request. ---> Timeout expired.",
+                    "",
+                ),
+            )
+        }
+    })
+    .await;
+    let origin = format!("https://localhost:{}", server.addr.port());
+    let sso = SsoClient::new(
+        Client::builder(&server.url)
+            .timeout(Duration::from_secs(5))
+            .ca_certificate_file(&server.ca_path),
+        format!("{origin}/providers/Form/SSO/SSOLogin"),
+        SsoAccount::new(DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, DEMO_SSO_KEY),
+    )
+    .expect("SSO client");
+    let payment = TransactionId::new(support::PAYMENT).unwrap();
+    let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+    assert_eq!(launch.token(), "T1");
+    let error = sso.wait(&launch, |_, _| {}).await.expect_err("no verdict");
+    assert!(matches!(error, Error::Fault(_)), "{error:?}");
+    assert!(error.outcome_unknown());
+    let calls = server.requests();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls
+            .iter()
+            .all(|call| call.header("authorization").is_none())
+    );
+    assert!(
+        calls[1..]
+            .iter()
+            .all(|call| String::from_utf8_lossy(&call.body).contains(DEMO_SSO_KEY))
+    );
+}
+
+/// A login that echoes the security key into the URL for the person's browser: the URL is
+/// refused, never handed out to be printed, and the error does not show the key either.
+#[tokio::test]
+async fn a_launch_url_holding_the_security_key_is_refused_and_the_key_never_shown() {
+    use support::{Reply, Server};
+    let echoed = format!(
+        "https://online.example/providers/Form/PatientPayments/VoidPaymentSSO?token=T1&respCode=000&securityKey={DEMO_SSO_KEY}"
+    );
+    let server =
+        Server::start(move |_| Reply::new(200, "text/html", "").header("relaystate", &echoed))
+            .await;
+    let origin = format!("https://localhost:{}", server.addr.port());
+    let sso = SsoClient::new(
+        Client::builder(&server.url).ca_certificate_file(&server.ca_path),
+        format!("{origin}/providers/Form/SSO/SSOLogin"),
+        SsoAccount::new(DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, DEMO_SSO_KEY),
+    )
+    .expect("SSO client");
+    let payment = TransactionId::new(support::PAYMENT).unwrap();
+    let error = sso.launch(&void_of(&payment)).await.expect_err("refused");
+    let shown = format!("{error} {error:?} {}", error.report());
+    assert!(!shown.contains(DEMO_SSO_KEY), "{shown}");
+    assert!(shown.contains("holds the security key"), "{shown}");
+}
