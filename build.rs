@@ -36,6 +36,7 @@ fn main() -> ExitCode {
                 required_operations: vec![
                     "GetSSOTokenStatus".to_owned(),
                     "GetTransactionDetails".to_owned(),
+                    "GetTransactionDetailsByTransactionID".to_owned(),
                 ],
                 // SSOService takes its security key in the body, as `password`.
                 secret_elements: vec!["password".to_owned()],

@@ -254,6 +254,7 @@ pub struct SsoClient {
     host: HeaderValue,
     poll_interval: Duration,
     max_wait: Duration,
+    lookup_by_transaction_id: bool,
 }
 
 impl fmt::Debug for SsoClient {
@@ -314,6 +315,7 @@ impl SsoClient {
             host,
             poll_interval: DEFAULT_POLL_INTERVAL,
             max_wait: TOKEN_LIFETIME,
+            lookup_by_transaction_id: false,
         })
     }
 
@@ -330,6 +332,46 @@ impl SsoClient {
     pub fn max_wait(mut self, wait: Duration) -> Self {
         self.max_wait = wait;
         self
+    }
+
+    /// Allows [`details_by_transaction_id`](Self::details_by_transaction_id) (default off):
+    /// whether InstaMed answers `GetTransactionDetailsByTransactionID` without a live token is
+    /// not known, so nothing leans on it unless a user who has seen it work turns it on.
+    #[must_use]
+    pub fn lookup_by_transaction_id(mut self, allow: bool) -> Self {
+        self.lookup_by_transaction_id = allow;
+        self
+    }
+
+    /// `GetTransactionDetailsByTransactionID`: a read-only look at `payment`'s record, for a
+    /// reconciliation that wants one; [`Error::InvalidConfig`] unless
+    /// [`lookup_by_transaction_id`](Self::lookup_by_transaction_id) allowed it. Nothing is
+    /// judged: a caller reads its `TransactionStatus` as the payment's status.
+    pub async fn details_by_transaction_id(
+        &self,
+        payment: &TransactionId,
+    ) -> Result<types::BasePaymentDetailedResponse, Error> {
+        if !self.lookup_by_transaction_id {
+            return Err(config(
+                "GetTransactionDetailsByTransactionID is off: allow it with \
+                 lookup_by_transaction_id(true) once InstaMed is known to answer it"
+                    .to_owned(),
+            ));
+        }
+        let request = types::GetTransactionDetailsByTransactionId {
+            transaction_id: Some(payment.as_str().to_owned()),
+            account_id: Some(self.account.account_id.clone()),
+            alias: Some(self.account.alias.clone()),
+            password: Some(self.account.security_key.clone()),
+            ..types::GetTransactionDetailsByTransactionId::default()
+        };
+        let answer = self
+            .client
+            .call_unsigned::<operations::GetTransactionDetailsByTransactionId>(&request)
+            .await?;
+        Ok(answer
+            .get_transaction_details_by_transaction_id_result
+            .unwrap_or_default())
     }
 
     /// Asks for a token for `void`'s page, and returns the URL for the person's browser.

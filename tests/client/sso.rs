@@ -325,3 +325,25 @@ async fn a_launch_url_holding_the_security_key_is_refused_and_the_key_never_show
     assert!(!shown.contains(DEMO_SSO_KEY), "{shown}");
     assert!(shown.contains("holds the security key"), "{shown}");
 }
+
+/// `GetTransactionDetailsByTransactionID` is a read-only look at a payment, off unless allowed
+/// (whether InstaMed answers it without a live token is not known).
+#[tokio::test]
+async fn the_lookup_by_transaction_id_is_off_by_default_and_reads_the_payments_record_when_allowed()
+{
+    let simulator = simulator(SimulatorConfig::default()).await;
+    let payment = new_payment(&simulator);
+    let sso = sso(&simulator, Protocol::Soap12);
+    let off = sso
+        .details_by_transaction_id(&payment)
+        .await
+        .expect_err("off");
+    assert!(matches!(off, Error::InvalidConfig { .. }), "{off:?}");
+    let record = sso
+        .lookup_by_transaction_id(true)
+        .details_by_transaction_id(&payment)
+        .await
+        .expect("the record");
+    assert_eq!(record.transaction_id.as_deref(), Some(payment.as_str()));
+    assert_eq!(record.transaction_status.as_deref(), Some("C"));
+}
