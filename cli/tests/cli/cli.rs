@@ -371,6 +371,11 @@ fn demo_tells_the_whole_story() {
         policy.contains(" refunded ") && policy.contains("60.00 back, refund "),
         "{policy}"
     );
+    let sso = row("void by SSO");
+    assert!(
+        sso.contains(" voided on InstaMed's page; the payment's status V"),
+        "{sso}"
+    );
     let reconcile = row("reconcile after a lost answer");
     assert!(
         reconcile.contains(" voided answer lost; attempt 2 found the payment voided"),

@@ -589,3 +589,42 @@ async fn rest_with_an_asmx_endpoint_says_where_rest_lives() {
     assert!(!said.contains("refused the credentials"), "{said}");
     assert!(served.stop_with("INT").success());
 }
+
+/// `serve --sso-token-lifetime 0`, as a test of expiry runs it: the SSO URLs and the demo SSO
+/// account are printed, and `sso void` against them finds the token expired (12).
+#[test]
+fn serve_prints_its_sso_side_and_shortens_token_lifetimes() {
+    let mut served = Served::start(&["--sso-token-lifetime", "0"]);
+    let service = served
+        .value("sso-asmx:")
+        .expect("the SSO service is printed");
+    let login = served.value("sso:").expect("the SSO login is printed");
+    assert!(login.ends_with("/providers/Form/SSO/SSOLogin"), "{login}");
+    let account = served.value("sso-acct:").expect("the demo SSO account");
+    let words: Vec<&str> = account.split(' ').collect();
+    let [id, "alias", alias, "key", key] = words[..] else {
+        panic!("{account}");
+    };
+    let output = crate::isolated::instamed_soap()
+        .args([
+            "sso",
+            "void",
+            "--transaction-id",
+            "EE52401813A74328AAA7D93319FF4383",
+        ])
+        .args(["--sso-endpoint", &service, "--poll-interval", "0.05"])
+        .arg("--ca-cert")
+        .arg(served.ca())
+        .env("INSTAMED_SSO_ACCOUNT_ID", id)
+        .env("INSTAMED_SSO_ALIAS", alias)
+        .env("INSTAMED_SSO_KEY", key)
+        .output()
+        .expect("run sso void");
+    assert_eq!(
+        output.status.code(),
+        Some(12),
+        "{}",
+        crate::isolated::described(&output)
+    );
+    assert!(served.stop_with("INT").success());
+}
