@@ -333,13 +333,20 @@ fn finish(
             Said::voided(receipt),
             Some(format!("{} on InstaMed's page", sentence(receipt))),
         ),
-        Ok(SsoOutcome::NothingDone(why)) => (
-            Said::about(payment, protocol, Outcome::NothingDone, exit::NOTHING_DONE),
-            Some(format!(
-                "nothing done: {}; payment {payment} is not voided",
+        Ok(SsoOutcome::NothingDone(why)) => {
+            let mut said = Said::about(payment, protocol, Outcome::NothingDone, exit::NOTHING_DONE);
+            said.hint = Some(format!(
+                "{}: launch the page again to void it",
                 reason(*why)
-            )),
-        ),
+            ));
+            (
+                said,
+                Some(format!(
+                    "nothing done: {}; payment {payment} is not voided",
+                    reason(*why)
+                )),
+            )
+        }
         Ok(_) => {
             let mut said = Said::about(
                 payment,
