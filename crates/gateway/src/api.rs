@@ -225,7 +225,7 @@ impl From<&Entry> for EntryView {
     path = "/v1/voids",
     request_body = VoidBody,
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "The same key and body return the stored answer; another body 422; while in flight 409")),
+        description = "The same key and request (path and body) return the stored answer; another body or path 422; while in flight 409")),
     responses(
         (status = 200, description = "Settled: voided, already voided, or refused on InstaMed's statuses", body = Answer),
         (status = 202, description = "The outcome is open and being reconciled: ask again after retry_after_seconds", body = Answer),
@@ -601,8 +601,12 @@ impl Api {
                 asked.payment().as_str().to_owned(),
             );
             let key = key.clone();
+            // The request's fingerprint is its path and its body: an or-refund names its
+            // payment in the path only, so one body serves every payment, and a key reused on
+            // another payment must be refused, not answered with the first payment's outcome.
+            let fingerprint = [path.as_bytes(), b"\0", &body].concat();
             tokio::task::spawn_blocking(move || {
-                operations.begin(&client, key.as_deref(), &body, kind, &payment)
+                operations.begin(&client, key.as_deref(), &fingerprint, kind, &payment)
             })
             .await
         };

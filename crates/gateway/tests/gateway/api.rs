@@ -341,7 +341,12 @@ async fn a_client_that_hangs_up_mid_request_does_not_hold_its_idempotency_key_fo
     let mut settled = None;
     for _ in 0..50 {
         let again = bench
-            .api(Method::POST, "/v1/voids", Some("hung-up"), void_body(&payment))
+            .api(
+                Method::POST,
+                "/v1/voids",
+                Some("hung-up"),
+                void_body(&payment),
+            )
             .await;
         if again.status != 409 {
             settled = Some(again);

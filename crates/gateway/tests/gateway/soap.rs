@@ -609,7 +609,8 @@ async fn an_erp_hanging_up_mid_void_does_not_hand_its_turn_to_the_retry_while_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erp_hanging_up_mid_refund_gets_the_refund_on_its_retry_not_a_hold_for_a_person() {
-    let bench = Bench::with_faults(FaultPlan::seeded(11).with_latency(Duration::from_secs(2))).await;
+    let bench =
+        Bench::with_faults(FaultPlan::seeded(11).with_latency(Duration::from_secs(2))).await;
     let payment = bench.payment("17.00");
     let mut fields = void_fields(&payment);
     fields.retain(|(name, _)| *name != "PrimaryCardPresentStatus");
@@ -635,7 +636,11 @@ async fn a_void_the_gateway_cannot_read_and_no_action_names_is_refused_never_for
     // cannot read must not go out unread, whatever names it, or does not.
     let mut latin1 = envelope
         .replacen("encoding='utf-8'", "encoding='iso-8859-1'", 1)
-        .replacen("<soap-env:Body>", "<!-- M\u{fc}ller -->\n<soap-env:Body>", 1)
+        .replacen(
+            "<soap-env:Body>",
+            "<!-- M\u{fc}ller -->\n<soap-env:Body>",
+            1,
+        )
         .into_bytes();
     // ü as ISO-8859-1 writes it: one byte, not UTF-8.
     let at = latin1
@@ -651,7 +656,9 @@ async fn a_void_the_gateway_cannot_read_and_no_action_names_is_refused_never_for
         .await;
     assert_eq!(answer.status, 500, "{}", answer.body);
     assert!(
-        answer.body.contains(&format!("<Rejected xmlns=\"{NAMESPACE}\">")),
+        answer
+            .body
+            .contains(&format!("<Rejected xmlns=\"{NAMESPACE}\">")),
         "the gateway's own refusal: {}",
         answer.body
     );
