@@ -86,6 +86,9 @@ pub struct Clients {
     /// remembered as its HMAC under this key, so a client's later requests cost one HMAC.
     key: hmac::Key,
     proved: Mutex<BTreeMap<String, hmac::Tag>>,
+    /// Places for Argon2 verifications ([`VERIFICATIONS_AT_ONCE`]); a secret proved before
+    /// needs none.
+    verifying: Arc<tokio::sync::Semaphore>,
     /// The most Argon2 verifications seen running at once (the tests' window on them).
     #[cfg(test)]
     most_at_once: Arc<Running>,
@@ -118,6 +121,9 @@ impl Clients {
             hashes: BTreeMap::new(),
             key: hmac::Key::new(hmac::HMAC_SHA256, &seed),
             proved: Mutex::new(BTreeMap::new()),
+            verifying: Arc::new(tokio::sync::Semaphore::new(
+                *VERIFICATIONS_AT_ONCE.get_or_init(cores),
+            )),
             #[cfg(test)]
             most_at_once: Arc::default(),
         })
@@ -211,9 +217,12 @@ impl Clients {
             return Some(name);
         }
         let hash = hash.clone();
+        // Never closed, so never an error; held until the verification's thread is done.
+        let place = self.verifying.clone().acquire_owned().await.ok()?;
         #[cfg(test)]
         let running = self.most_at_once.clone();
         let verified = tokio::task::spawn_blocking(move || {
+            let _place = place;
             #[cfg(test)]
             {
                 use std::sync::atomic::Ordering::SeqCst;
@@ -226,7 +235,9 @@ impl Clients {
                     .is_ok()
             });
             #[cfg(test)]
-            running.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            running
+                .now
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             verified
         })
         .await
