@@ -84,8 +84,11 @@ async fn a_client_over_its_rate_is_answered_429_on_the_wsdl_too_and_instamed_is_
     let host = raw_https::host(&gateway.soap_url());
     let basic = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", crate::erp::CLIENT, crate::erp::SECRET))
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            crate::erp::CLIENT,
+            crate::erp::SECRET
+        ))
     );
     let mut statuses = Vec::new();
     // Each WSDL served is fetched from InstaMed with the gateway's own account.
