@@ -664,3 +664,78 @@ async fn a_void_the_gateway_cannot_read_and_no_action_names_is_refused_never_for
     );
     assert_eq!(bench.voids_at_instamed(&payment), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_void_lost_by_a_gateway_of_the_same_pid_is_reconciled_at_start_as_in_a_container() {
+    // In a container the gateway is the same process ID at every start: a void its killed
+    // predecessor left `sent` carries the new gateway's own ID, and is no less lost.
+    let bench =
+        Bench::with_faults(FaultPlan::seeded(13).with_latency(Duration::from_secs(1))).await;
+    let payment = bench.payment("28.00");
+    let ledger_path = bench.dir.path().join("same-pid.db");
+    {
+        let ledger = Ledger::open(&ledger_path)
+            .expect("ledger")
+            .with_command("gateway");
+        let client = instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap11,
+        );
+        let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
+        let written = async {
+            loop {
+                let standing =
+                    Ledger::open_to_read(&ledger_path).and_then(|ledger| ledger.standing(&payment));
+                if standing.is_ok_and(|standing| !standing.entries.is_empty()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        // The predecessor dies with its void out: the intent stays `sent`, no verdict.
+        tokio::select! {
+            done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
+            () = written => {}
+        }
+    }
+    let upstream = Upstream::new(
+        instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap11,
+        ),
+        &bench.simulator.endpoint(),
+    )
+    .expect("upstream");
+    let mut clients = Clients::new().expect("clients");
+    clients.add_pair("erp:secret").expect("client");
+    let mut config = GatewayConfig::new(
+        "127.0.0.1:0".parse().expect("address"),
+        Tls::Generated { ca_out: None },
+        upstream,
+        &ledger_path,
+        clients,
+    );
+    config.retry_after = Duration::from_millis(200);
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let ledger = Ledger::open(&ledger_path).expect("ledger");
+    let mut voided = false;
+    for _ in 0..100 {
+        if ledger
+            .standing(&payment)
+            .expect("standing")
+            .voided()
+            .is_some()
+        {
+            voided = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        voided,
+        "the gateway settled it on its own: {:?}",
+        ledger.standing(&payment)
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+    gateway.stop().await;
+}
