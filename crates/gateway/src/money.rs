@@ -143,6 +143,8 @@ pub(crate) struct Money {
     /// Payments whose void a background task is reconciling.
     reconciling: Mutex<HashSet<String>>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
+    /// When this gateway started, to the millisecond the ledger keeps.
+    started: std::time::SystemTime,
 }
 
 impl std::fmt::Debug for Money {
@@ -166,6 +168,7 @@ impl Money {
             payments: Mutex::new(HashMap::new()),
             reconciling: Mutex::new(HashSet::new()),
             tasks: Mutex::new(tokio::task::JoinSet::new()),
+            started: whole_milliseconds(std::time::SystemTime::now()),
         }
     }
 
@@ -564,7 +567,7 @@ impl Money {
             };
             for entry in open {
                 let lost = match entry.verdict {
-                    None => entry.process_ended(),
+                    None => entry.process_ended() || money.left_by_predecessor(&entry),
                     Some(verdict) => verdict == Verdict::Unknown,
                 };
                 if entry.action != Action::Void || !lost {
@@ -580,6 +583,16 @@ impl Money {
         };
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.spawn(sweep);
+    }
+
+    /// Whether `entry`, still `sent`, was left by an earlier gateway with this very process ID:
+    /// in a container the gateway is the same process at every start, so the ID cannot tell a
+    /// killed predecessor's void from one of ours. A gateway's intent written before this one
+    /// started is its predecessor's.
+    fn left_by_predecessor(&self, entry: &Entry) -> bool {
+        entry.pid == std::process::id()
+            && entry.command == self.ledger.command()
+            && entry.started < self.started
     }
 
     /// How many payments are being reconciled now.
@@ -747,6 +760,14 @@ fn confirmed(confirmation: &VoidConfirmation) -> Statuses {
             ..Statuses::default()
         },
     }
+}
+
+/// `time` cut to the millisecond, as the ledger writes when an intent started.
+fn whole_milliseconds(time: std::time::SystemTime) -> std::time::SystemTime {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(since.as_millis()).unwrap_or(0))
 }
 
 /// The key a payment is filed under, as the ledger files it: without regard to case.
