@@ -40,7 +40,7 @@ fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
         "throughput: 4 callers, upstream latency 5 ms, ideal 800 voids/s",
         "ledger CPU per void:",
         "gateway process CPU per void:",
-        "gateway resident memory over 20 voids (0 failed), MiB: 10%:",
+        "gateway resident memory over 20 voids (0 failed), MiB (of it anonymous): 10%:",
         "targets:",
         "throughput within 1.10x of the ideal:",
         "ledger CPU <= 20 µs per void:",
@@ -60,7 +60,9 @@ fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
         .filter(|line| {
             let mut words = line.split_whitespace();
             matches!(words.next(), Some("direct" | "gateway"))
-                && words.next().is_some_and(|figure| figure.parse::<f64>().is_ok())
+                && words
+                    .next()
+                    .is_some_and(|figure| figure.parse::<f64>().is_ok())
         })
         .collect();
     assert_eq!(rows.len(), 4, "two latency and two throughput rows:\n{out}");

@@ -48,7 +48,8 @@ pub struct Options {
     pub ledger_voids: usize,
     /// Voids through the gateway while its resident memory is sampled.
     pub memory_voids: usize,
-    /// Small records written and flushed for the disk's fsync latency.
+    /// Small records written and flushed with fsync, of each kind (appended, in place), for
+    /// the disk's own latency; spread between the latency rounds.
     pub fsyncs: usize,
     /// The folder the gateway's ledger (and the fsync file) go in, on the file system to
     /// measure; default the temporary folder.
@@ -302,8 +303,8 @@ struct Report<'a> {
     throughput: Vec<(&'static str, compare::RawRun)>,
     /// Ledger CPU per void, µs, in user space and in the kernel, one per round.
     differences: Vec<(f64, f64)>,
-    /// Gateway resident MiB after each tenth.
-    memory: Vec<f64>,
+    /// Gateway resident MiB after each tenth, and of it anonymous.
+    memory: Vec<(f64, f64)>,
     memory_sent: usize,
     memory_failed: usize,
     gateway_cpu_per_void: f64,
@@ -407,11 +408,11 @@ impl Report<'_> {
             .memory
             .iter()
             .enumerate()
-            .map(|(tenth, mib)| format!("{}%: {mib:.1}", (tenth + 1) * 10))
+            .map(|(tenth, (mib, anon))| format!("{}%: {mib:.1} ({anon:.1})", (tenth + 1) * 10))
             .collect();
         let _ = writeln!(
             out,
-            "gateway resident memory over {} voids ({} failed), MiB: {}",
+            "gateway resident memory over {} voids ({} failed), MiB (of it anonymous): {}",
             self.memory_sent,
             self.memory_failed,
             samples.join(", ")
@@ -449,7 +450,7 @@ impl Report<'_> {
             "  ledger CPU <= 20 µs per void: {ledger_cpu:.1} µs: {}",
             holds(ledger_cpu <= LEDGER_CPU_MICROS)
         );
-        if let (Some(first), Some(last)) = (self.memory.first(), self.memory.last()) {
+        if let (Some((first, _)), Some((last, _))) = (self.memory.first(), self.memory.last()) {
             let _ = writeln!(
                 out,
                 "  flat memory (last sample within 10% of the first): {first:.1} to {last:.1} MiB: {}",
@@ -760,11 +761,15 @@ impl GatewayProcess {
         process::cpu_time_of(self.child.id()).ok_or_else(|| "cannot read the gateway's CPU".into())
     }
 
-    /// The gateway's resident size in MiB, from `/proc`.
-    fn resident_mib(&self) -> Result<f64, Box<dyn std::error::Error>> {
-        process::status_kib_of(self.child.id(), "VmRSS:")
-            .map(|kib| kib as f64 / 1024.0)
-            .ok_or_else(|| "cannot read the gateway's memory".into())
+    /// The gateway's resident size in MiB, and of it the anonymous part (its heap and stacks,
+    /// not files mapped), from `/proc`.
+    fn resident_mib(&self) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+        let mib = |field| {
+            process::status_kib_of(self.child.id(), field)
+                .map(|kib| kib as f64 / 1024.0)
+                .ok_or("cannot read the gateway's memory")
+        };
+        Ok((mib("VmRSS:")?, mib("RssAnon:")?))
     }
 }
 
