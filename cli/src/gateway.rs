@@ -182,13 +182,9 @@ fn config(args: &RunArgs) -> Result<GatewayConfig, ExitCode> {
     let clients = clients(args).map_err(invalid)?;
     let upstream = upstream(args).map_err(|error| invalid(crate::causes::chain(&error)))?;
     let ledger = args.ledger.path().map_err(invalid)?;
-    Ok(GatewayConfig::new(
-        args.listen,
-        tls,
-        upstream,
-        ledger,
-        clients,
-    ))
+    let mut config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
+    config.rate_limit = std::num::NonZeroU32::new(args.rate_limit);
+    Ok(config)
 }
 
 fn clients(args: &RunArgs) -> Result<Clients, String> {

@@ -47,7 +47,11 @@ const CRATES: [(&str, &str, &[&str]); 10] = [
     (
         "instamed-soap-bench",
         "crates/bench",
-        &["instamed-soap", "instamed-soap-simulator"],
+        &[
+            "instamed-soap",
+            "instamed-soap-simulator",
+            "instamed-soap-ledger",
+        ],
     ),
     (
         "instamed-soap-cli",

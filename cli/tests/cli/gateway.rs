@@ -207,31 +207,7 @@ async fn sigterm_answers_and_records_the_void_in_flight() {
     let payment = "0D6F1C2B3A4958677685A4B3C2D1E0F1";
     std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
     let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
-    let mut simulator = isolated::instamed_soap()
-        .args([
-            "serve",
-            "--latency",
-            "1500ms",
-            "--ca-out",
-            &path(&ca),
-            "--seed-file",
-            &path(&seed),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut endpoint = String::new();
-    for line in BufReader::new(simulator.stdout.take().expect("stdout")).lines() {
-        let line = line.expect("line");
-        if let Some(value) = line.strip_prefix("endpoint:") {
-            endpoint = value.trim().to_owned();
-        }
-        if line.starts_with("Ctrl-C") {
-            break;
-        }
-    }
-    assert!(!endpoint.is_empty(), "serve did not start");
+    let (mut simulator, endpoint) = serve(&["--latency", "1500ms"], &ca, &seed);
     let ledger = dir.path().join("ledger.db");
     let started = Started::start_with_env(
         &[
@@ -277,5 +253,81 @@ async fn sigterm_answers_and_records_the_void_in_flight() {
         standing.voided().is_some(),
         "recorded: {:?}",
         standing.entries
+    );
+}
+
+/// `instamed-soap serve` with `args`, its CA written to `ca` and its payments from `seed`:
+/// the simulator as a process, and its SOAP endpoint.
+fn serve(args: &[&str], ca: &Path, seed: &Path) -> (Child, String) {
+    let mut simulator = isolated::instamed_soap()
+        .arg("serve")
+        .args(args)
+        .arg("--ca-out")
+        .arg(ca)
+        .arg("--seed-file")
+        .arg(seed)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut endpoint = String::new();
+    for line in BufReader::new(simulator.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("line");
+        if let Some(value) = line.strip_prefix("endpoint:") {
+            endpoint = value.trim().to_owned();
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    assert!(!endpoint.is_empty(), "serve did not start");
+    (simulator, endpoint)
+}
+
+/// `--rate-limit` holds a gateway started in front of an upstream, not only `--demo`'s: with
+/// one request a second (bursts of two), ten quick repeats of a void meet a 429.
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limit_holds_a_gateway_in_front_of_an_upstream() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("ca.pem");
+    let seed = dir.path().join("payments.csv");
+    let payment = "5A6F1C2B3A4958677685A4B3C2D1E0F2";
+    std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
+    let (mut simulator, endpoint) = serve(&[], &ca, &seed);
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let started = Started::start_with_env(
+        &[
+            "--plain-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &endpoint,
+            "--ca-cert",
+            &path(&ca),
+            "--client",
+            "erp:secret",
+            "--ledger",
+            &path(&dir.path().join("ledger.db")),
+            "--rate-limit",
+            "1",
+        ],
+        &[
+            (
+                "INSTAMED_ACCOUNT_ID",
+                instamed_soap_simulator::DEMO_ACCOUNT_ID,
+            ),
+            ("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD),
+        ],
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(started.void("erp:secret", payment).await.status);
+    }
+    let _ = simulator.kill();
+    let _ = simulator.wait();
+    assert_eq!(statuses[0], 200, "{statuses:?}");
+    assert!(
+        statuses.contains(&http::StatusCode::TOO_MANY_REQUESTS),
+        "never limited: {statuses:?}"
     );
 }

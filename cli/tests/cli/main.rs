@@ -2,6 +2,7 @@
 //! would, against the simulator or hand-written servers on loopback.
 
 mod batch;
+mod bench_gateway;
 mod browser;
 mod cli;
 mod cli_refund;

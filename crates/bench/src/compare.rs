@@ -84,15 +84,15 @@ struct Figures {
 
 /// Calls' latencies in nanoseconds, to three significant digits: a histogram of fixed size,
 /// so that a long run's resident size says what the client holds, not what the bench keeps.
-type Latencies = Histogram<u64>;
+pub(crate) type Latencies = Histogram<u64>;
 
-fn latencies() -> Latencies {
+pub(crate) fn latencies() -> Latencies {
     // A microsecond to a minute: the bounds are constants, valid for any run.
     Histogram::new_with_bounds(1_000, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 
 /// Adds `part` to `all`. Both have the same bounds, so adding cannot fail.
-fn add(all: &mut Latencies, part: &Latencies) {
+pub(crate) fn add(all: &mut Latencies, part: &Latencies) {
     let _ = all.add(part);
 }
 
@@ -161,7 +161,7 @@ impl Summary {
 }
 
 /// The middle value (the mean of the two middle ones for an even count).
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
         0 => 0.0,
@@ -301,14 +301,14 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Where to send the voids, and which payments to void.
-struct Target {
-    endpoint: String,
-    ca: Option<PathBuf>,
-    ids: Vec<String>,
+pub(crate) struct Target {
+    pub endpoint: String,
+    pub ca: Option<PathBuf>,
+    pub ids: Vec<String>,
 }
 
 /// The simulator process, stopped with SIGINT when dropped.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -326,6 +326,17 @@ fn start_simulator(
 ) -> Result<(Target, Server), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("instamed-soap-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    let extra: &[&str] = if plain_http { &["--plain-http"] } else { &[] };
+    start_simulator_in(&dir, count, extra)
+}
+
+/// Starts `instamed-soap serve` in another process with `count` captured payments, its seed
+/// file in `dir`, with the further flags `extra`.
+pub(crate) fn start_simulator_in(
+    dir: &Path,
+    count: usize,
+    extra: &[&str],
+) -> Result<(Target, Server), Box<dyn std::error::Error>> {
     let seeds = dir.join("seeds.csv");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&seeds)?);
     let ids: Vec<String> = (0..count).map(|n| format!("BE{n:030X}")).collect();
@@ -336,10 +347,8 @@ fn start_simulator(
     let mut command = Command::new(std::env::current_exe()?);
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--seed-file"])
-        .arg(&seeds);
-    if plain_http {
-        command.arg("--plain-http");
-    }
+        .arg(&seeds)
+        .args(extra);
     // A line per request would flood the terminal and spend, on the simulator's side, CPU the
     // client under measurement shares; its warnings still show. A RUST_LOG of the user's wins.
     if std::env::var_os("RUST_LOG").is_none() {
@@ -380,7 +389,7 @@ fn read_ids(seeds: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
 
 /// A resident set size of this process in MiB: `VmRSS:` now, `VmHWM:` the highest so far
 /// (Linux; 0 elsewhere).
-fn rss_mib(field: &str) -> f64 {
+pub(crate) fn rss_mib(field: &str) -> f64 {
     process::status_kib(field).map_or(0.0, |kib| kib as f64 / 1024.0)
 }
 
@@ -504,7 +513,50 @@ fn measure_raw(
     args: &Options,
 ) -> Result<(Figures, Latencies), Box<dyn std::error::Error>> {
     let ids = ids.ok_or("no payments left to void")?;
-    let uri: http::Uri = target.endpoint.parse()?;
+    let credentials = Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD);
+    let run = raw_voids(
+        &target.endpoint,
+        target.ca.as_deref(),
+        &credentials,
+        ids,
+        protocol,
+        args.concurrency,
+    )?;
+    let figures = Figures {
+        client: "raw-hyper",
+        calls: run.latencies.len() as usize,
+        failures: run.failures,
+        wall: run.wall,
+        cpu: run.cpu,
+    };
+    Ok((figures, run.latencies))
+}
+
+/// What a run of the bare client measured.
+pub(crate) struct RawRun {
+    /// Every call's latency.
+    pub latencies: Latencies,
+    /// Calls that failed or were not answered 2xx.
+    pub failures: usize,
+    /// Wall time of the whole run.
+    pub wall: Duration,
+    /// This process's CPU time over the run.
+    pub cpu: Duration,
+}
+
+/// Voids `ids` at `endpoint` with the bare client, `concurrency` at a time, signed with
+/// `credentials` as our client signs: what `bench` compares ours with, and what `bench
+/// gateway` sends through each intermediary, so that the figures are the path's, not a
+/// client's.
+pub(crate) fn raw_voids(
+    endpoint: &str,
+    ca: Option<&Path>,
+    credentials: &Credentials,
+    ids: Vec<String>,
+    protocol: Protocol,
+    concurrency: usize,
+) -> Result<RawRun, Box<dyn std::error::Error>> {
+    let uri: http::Uri = endpoint.parse()?;
     let host = uri.host().ok_or("no host in the endpoint")?.to_owned();
     let port = uri
         .port_u16()
@@ -513,19 +565,15 @@ fn measure_raw(
         } else {
             80
         });
-    let tls = match (uri.scheme_str(), &target.ca) {
+    let tls = match (uri.scheme_str(), ca) {
         (Some("https"), Some(ca)) => Some(raw_tls_config(ca)?),
         (Some("https"), None) => return Err("the raw baseline needs --ca-cert for https".into()),
         _ => None,
     };
     // The requests our client would send, built now so that the timed loop only sends.
-    let endpoint: http::Uri = target.endpoint.parse()?;
-    let credentials = Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD);
-    let route = |uri: &http::Uri| Route::new(uri, &credentials, UserName::default());
-    let nvp_route = call::nvp_address(&endpoint)
-        .map(|uri| route(&uri))
-        .transpose()?;
-    let wire = Wire::new(protocol, route(&endpoint)?, nvp_route)?;
+    let route = |uri: &http::Uri| Route::new(uri, credentials, UserName::default());
+    let nvp_route = call::nvp_address(&uri).map(|uri| route(&uri)).transpose()?;
+    let wire = Wire::new(protocol, route(&uri)?, nvp_route)?;
     let outlet = Outlet::new("123123123", "123", "123")?;
     let requests: Vec<http::Request<Bytes>> = ids
         .iter()
@@ -538,7 +586,6 @@ fn measure_raw(
     let requests = Arc::new(std::sync::Mutex::new(
         requests.into_iter().map(Some).collect::<Vec<_>>(),
     ));
-    let concurrency = args.concurrency;
     let indexes: Vec<String> = (0..ids.len()).map(|i| i.to_string()).collect();
     let (cpu_before, started) = (process::cpu_time(), Instant::now());
     let (latencies, failures) = on_own_runtime(concurrency, move || {
@@ -583,14 +630,12 @@ fn measure_raw(
             .await
         })
     })?;
-    let figures = Figures {
-        client: "raw-hyper",
-        calls: latencies.len() as usize,
+    Ok(RawRun {
+        latencies,
         failures,
         wall: started.elapsed(),
         cpu: process::cpu_time().saturating_sub(cpu_before),
-    };
-    Ok((figures, latencies))
+    })
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
