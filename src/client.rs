@@ -86,6 +86,16 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// The endpoint as given, for a client of another service built on this builder.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The protocol set so far.
+    pub(crate) fn protocol_setting(&self) -> Protocol {
+        self.protocol
+    }
+
     /// The account that signs SOAP and NVP requests (HTTP Basic). Required for those
     /// protocols.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
@@ -721,6 +731,57 @@ impl Client {
         let answer = self.exchange(O::NAME, http_request).await?;
         soap.read::<O>(&answer)
             .map_err(|error| self.inner.redactor.error(error))
+    }
+
+    /// Calls operation `O` as [`call`](Self::call) does, but without HTTP Basic: for a
+    /// service whose credentials travel in the body (SSOService), where this client's
+    /// credentials are held only so that their secret is taken out of what it says.
+    pub(crate) async fn call_unsigned<O: Operation>(
+        &self,
+        request: &O::Request,
+    ) -> Result<O::Response, Error> {
+        let span = tracing::info_span!(
+            "instamed_soap.call",
+            operation = O::NAME,
+            verdict = tracing::field::Empty,
+        );
+        let result = async {
+            let soap =
+                self.inner.soap.as_ref().ok_or_else(|| {
+                    config("typed SOAP calls need a SOAP or NVP client".to_owned())
+                })?;
+            let mut http_request = soap.operation_request::<O>(request)?;
+            http_request
+                .headers_mut()
+                .remove(http::header::AUTHORIZATION);
+            let answer = self.exchange(O::NAME, http_request).await?;
+            soap.read::<O>(&answer)
+        }
+        .instrument(span.clone())
+        .await
+        .map_err(|error| self.inner.redactor.error(error));
+        spans::record(&span, &result, |_| "answered");
+        result
+    }
+
+    /// The timer that keeps this client's deadlines and waits.
+    pub(crate) fn timer(&self) -> &Arc<dyn Timer> {
+        &self.inner.timer
+    }
+
+    /// `error` with this client's secrets and card numbers taken out.
+    pub(crate) fn clean_error(&self, error: Error) -> Error {
+        self.inner.redactor.error(error)
+    }
+
+    /// Whether `text` holds one of this client's secrets, in any encoding.
+    pub(crate) fn holds_secret(&self, text: &str) -> bool {
+        self.inner.redactor.holds_secret(text)
+    }
+
+    /// `receipt` with this client's secrets and card numbers taken out.
+    pub(crate) fn clean_receipt(&self, receipt: VoidReceipt) -> VoidReceipt {
+        self.inner.redactor.receipt(receipt)
     }
 
     /// Sends `request` as it is and returns the whole answer, whatever its status: the way a

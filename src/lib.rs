@@ -47,6 +47,7 @@ mod retry;
 pub mod sensitive;
 pub mod soap;
 mod spans;
+pub mod sso;
 pub mod timer;
 mod transport;
 mod trust;
@@ -55,7 +56,7 @@ mod void;
 pub mod xsd;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
-pub use credentials::{ApiKey, Credentials, UserName};
+pub use credentials::{ApiKey, Credentials, UserName, same_secret};
 pub use domain::{CardPresentStatus, Outlet, TransactionId};
 pub use error::{
     AnswerProblem, BoxError, Error, InvalidRequest, NvpErrorAnswer, Refusal, UnsettledRefund,

@@ -50,6 +50,8 @@ pub enum Outcome {
     Pending,
     /// A ledger entry sent (or about to be) whose answer is not recorded yet.
     Sent,
+    /// Single Sign-On: the person left InstaMed's page without voiding, or the token expired.
+    NothingDone,
 }
 
 /// An exit code an outcome gives, and the commands that give it with that code.
@@ -83,20 +85,20 @@ const fn exit(code: u8, commands: &'static [&'static str]) -> Exit {
 }
 
 /// Every outcome, in the order the documents list them. The one place the names are defined.
-pub const TABLE: [Described; 16] = [
+pub const TABLE: [Described; 17] = [
     Described {
         outcome: Outcome::Voided,
         name: "voided",
         meaning: "the payment is voided: by this void, or confirmed voided (PrimaryTransactionStatus V) \
                   by reconciliation",
-        exits: &[exit(0, &["void", "reconcile", "batch"])],
+        exits: &[exit(0, &["void", "reconcile", "batch", "sso"])],
     },
     Described {
         outcome: Outcome::AlreadyVoided,
         name: "already_voided",
         meaning: "the payment had been voided before this void: it is voided (a batch row's \
                   exit_class is 4, the batch's own code 0)",
-        exits: &[exit(4, &["void", "reconcile"])],
+        exits: &[exit(4, &["void", "reconcile", "sso"])],
     },
     Described {
         outcome: Outcome::NotVoidable,
@@ -116,7 +118,7 @@ pub const TABLE: [Described; 16] = [
         outcome: Outcome::Declined,
         name: "declined",
         meaning: "InstaMed declined for another reason (its words are in the message)",
-        exits: &[exit(3, &["void", "reconcile", "refund", "batch"])],
+        exits: &[exit(3, &["void", "reconcile", "refund", "batch", "sso"])],
     },
     Described {
         outcome: Outcome::Refunded,
@@ -164,7 +166,7 @@ pub const TABLE: [Described; 16] = [
         name: "outcome_unknown",
         meaning: "the void may have gone through (no answer read, or the service failed while \
                   handling it): run the reconcile command the hint gives before anything else",
-        exits: &[exit(5, &["void", "reconcile", "refund", "batch"])],
+        exits: &[exit(5, &["void", "reconcile", "refund", "batch", "sso"])],
     },
     Described {
         outcome: Outcome::Failed,
@@ -172,13 +174,13 @@ pub const TABLE: [Described; 16] = [
         meaning: "not done and not refused: nothing reached InstaMed (connection, proxy, TLS), \
                   it refused the credentials, or it rejected the request itself; safe to send \
                   again once the cause is fixed",
-        exits: &[exit(1, &["void", "reconcile", "refund", "batch"])],
+        exits: &[exit(1, &["void", "reconcile", "refund", "batch", "sso"])],
     },
     Described {
         outcome: Outcome::Invalid,
         name: "invalid",
         meaning: "the command line, the input or the configuration is wrong; nothing was sent",
-        exits: &[exit(2, &["void", "reconcile", "refund", "batch"])],
+        exits: &[exit(2, &["void", "reconcile", "refund", "batch", "sso"])],
     },
     Described {
         outcome: Outcome::Pending,
@@ -194,12 +196,19 @@ pub const TABLE: [Described; 16] = [
                   not recorded: in flight, or lost with its process (ledger list --open)",
         exits: &[],
     },
+    Described {
+        outcome: Outcome::NothingDone,
+        name: "nothing_done",
+        meaning: "sso: the token expired or the person left InstaMed's page without voiding; the \
+                  payment is as it was (launch the page again to void it)",
+        exits: &[exit(12, &["sso"])],
+    },
 ];
 
 impl Outcome {
     /// Every outcome, in the table's order.
-    pub const ALL: [Self; 16] = {
-        let mut all = [Self::Voided; 16];
+    pub const ALL: [Self; 17] = {
+        let mut all = [Self::Voided; 17];
         let mut i = 0;
         while i < TABLE.len() {
             all[i] = TABLE[i].outcome;
@@ -230,6 +239,7 @@ impl Outcome {
             Self::Invalid => 13,
             Self::Pending => 14,
             Self::Sent => 15,
+            Self::NothingDone => 16,
         }]
     }
 

@@ -68,6 +68,11 @@ impl Redactor {
         self.clean(&values_swept).into_owned()
     }
 
+    /// Whether `text` holds one of the secrets, in any encoding (card numbers aside).
+    pub(crate) fn holds_secret(&self, text: &str) -> bool {
+        matches!(self.secrets.remove(text), Cow::Owned(_))
+    }
+
     fn string(&self, text: &mut String) {
         if let Cow::Owned(clean) = self.clean(text) {
             *text = clean;

@@ -7,6 +7,7 @@ use instamed_soap::UserName;
 use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
 use instamed_soap::rest::Amount;
 use instamed_soap::soap::{Answer, Operation as _, SoapVersion, decode};
+use instamed_soap::sso::{SsoAccount, SsoClient, SsoOutcome, SsoVoid};
 use instamed_soap::{
     ApiKey, Client, Credentials, Error, Outcome, Outlet, Protocol, RefundRequest, TransactionId,
     VoidConfirmation, VoidOrRefund, VoidRequest,
@@ -168,11 +169,74 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         outcome,
         detail,
     });
+    rows.push(void_by_sso(&simulator, &config, &outlet).await?);
     rows.push(through_the_gateway(&simulator, &config, &outlet).await?);
     simulator.shutdown().await;
 
     rows.push(reconcile_after_a_lost_answer(&outlet).await?);
     Ok(rows)
+}
+
+/// A void a person makes on InstaMed's page: the token, the page's URL, the person's click on
+/// Void (played here by the form post a browser sends), and the verdict from SSOService.
+async fn void_by_sso(
+    simulator: &Simulator,
+    config: &SimulatorConfig,
+    outlet: &Outlet,
+) -> Result<Row, Box<dyn std::error::Error>> {
+    let payment = simulator.ledger().create_payment(outlet, "55.00")?;
+    let (account, alias, key) = config.sso_accounts.first().ok_or("no demo SSO account")?;
+    let mut service = Client::builder(simulator.sso_service_endpoint()).no_proxy();
+    if let Some(ca) = simulator.ca_path() {
+        service = service.ca_certificate_file(ca);
+    }
+    let sso = SsoClient::new(
+        service,
+        simulator.sso_login_url(),
+        SsoAccount::new(account, alias, key),
+    )?
+    .poll_interval(std::time::Duration::from_millis(20));
+    let launch = sso.launch(&SsoVoid::new(payment.clone())).await?;
+    // The person clicks Void on the page the URL opens.
+    let browser = client_of(simulator, config, Protocol::Soap11)?;
+    let page: http::Uri = launch.url().parse()?;
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", launch.token())
+        .append_pair("action", "void")
+        .finish();
+    let click = http::Request::post(page.path())
+        .header(
+            http::header::HOST,
+            page.authority().map_or("", |a| a.as_str()),
+        )
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(bytes::Bytes::from(form))?;
+    browser.execute(click).await?;
+    let (outcome, detail) = match sso.wait(&launch, |_, _| {}).await {
+        Ok(SsoOutcome::Voided(receipt)) => (
+            "voided".to_owned(),
+            format!(
+                "on InstaMed's page; the payment's status {}",
+                receipt.primary_transaction_status
+            ),
+        ),
+        Ok(SsoOutcome::NothingDone(_)) => ("nothing done".to_owned(), String::new()),
+        Ok(_) => ("outcome unknown".to_owned(), String::new()),
+        Err(error) => (
+            error.outcome().name().replace('_', " "),
+            refusal_detail(&error),
+        ),
+    };
+    Ok(Row {
+        step: "void by SSO",
+        protocol: Protocol::Soap11,
+        payment: payment.to_string(),
+        outcome,
+        detail,
+    })
 }
 
 /// The gateway's own demo client, as an ERP signs in to it (never with InstaMed's account).

@@ -40,6 +40,9 @@ pub const ALREADY_REFUNDED: u8 = 10;
 /// start", because a script can pick another port and try again, which it cannot do for the
 /// other reasons not to start.
 pub const ADDRESS_IN_USE: u8 = 11;
+/// `sso void`: nothing was done: the token expired, or the person left InstaMed's page without
+/// voiding. A known "not voided", unlike 5: the payment is as it was.
+pub const NOTHING_DONE: u8 = 12;
 
 /// Which commands can end with a code.
 #[derive(Debug, Clone, Copy)]
@@ -93,12 +96,12 @@ pub struct Status {
 }
 
 /// The commands that send payments and consult the ledger around each.
-const PAYING: &[&str] = &["void", "refund", "reconcile", "batch"];
+const PAYING: &[&str] = &["void", "refund", "reconcile", "batch", "sso"];
 
 /// Every exit code of every command, in order: the one place they are defined. `--help`, the
 /// man pages and the README's "Exit codes" are generated from or checked against it, so that
 /// no code can come to mean two things in two places.
-pub const TABLE: [Status; 12] = [
+pub const TABLE: [Status; 13] = [
     Status {
         code: VOIDED,
         name: "success",
@@ -119,6 +122,7 @@ pub const TABLE: [Status; 12] = [
             "refund",
             "reconcile",
             "batch",
+            "sso",
             "serve",
             "gateway",
             "demo",
@@ -151,7 +155,7 @@ pub const TABLE: [Status; 12] = [
         code: ALREADY_VOIDED,
         name: "already voided",
         meaning: "the payment had been voided before: it is voided",
-        given_by: GivenBy::Only(&["void", "reconcile"]),
+        given_by: GivenBy::Only(&["void", "reconcile", "sso"]),
     },
     Status {
         code: OUTCOME_UNKNOWN,
@@ -175,7 +179,15 @@ pub const TABLE: [Status; 12] = [
                   use by another process, not one, a changed input): nothing was sent; or a \
                   batch report cannot be written (the journal keeps the verdicts: re-run to \
                   write it)",
-        given_by: GivenBy::Only(&["void", "refund", "reconcile", "batch", "ledger", "gateway"]),
+        given_by: GivenBy::Only(&[
+            "void",
+            "refund",
+            "reconcile",
+            "batch",
+            "ledger",
+            "gateway",
+            "sso",
+        ]),
     },
     Status {
         code: INTERRUPTED,
@@ -206,6 +218,13 @@ pub const TABLE: [Status; 12] = [
         meaning: "the address asked for is already in use: pick another port, or port 0 for a \
                   free one",
         given_by: GivenBy::Only(&["serve", "record", "replay", "gateway"]),
+    },
+    Status {
+        code: NOTHING_DONE,
+        name: "nothing done",
+        meaning: "sso: the token expired or the person left InstaMed's page without voiding; the \
+                  payment is as it was (launch the page again to void it)",
+        given_by: GivenBy::Only(&["sso"]),
     },
 ];
 

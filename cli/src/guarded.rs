@@ -190,7 +190,7 @@ fn print_confirmation(
     let attempts = result.as_ref().map_or(0, VoidConfirmation::attempts);
     match result {
         Ok(VoidConfirmation::VoidedOnRetry { receipt, .. }) => {
-            let mut said = Said::voided(args, &receipt);
+            let mut said = Said::voided(&receipt);
             said.attempts = Some(attempts);
             said.print(
                 args.json,
@@ -221,7 +221,7 @@ fn print_confirmation(
             said.print(args.json, Some(sentence))
         }
         Ok(VoidConfirmation::Voided(receipt)) => {
-            let mut said = Said::voided(args, &receipt);
+            let mut said = Said::voided(&receipt);
             if reconciled {
                 said.attempts = Some(1);
             }
@@ -248,7 +248,7 @@ fn finish(
     result: Result<instamed_soap::VoidReceipt, Error>,
 ) -> ExitCode {
     match &result {
-        Ok(receipt) => Said::voided(args, receipt).print(args.json, Some(sentence(receipt))),
+        Ok(receipt) => Said::voided(receipt).print(args.json, Some(sentence(receipt))),
         Err(error) => Said::failed(args, command, error).print(args.json, None),
     }
 }

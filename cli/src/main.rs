@@ -20,6 +20,7 @@ mod profile;
 mod serve;
 mod show_wire;
 mod soak;
+mod sso;
 mod void;
 mod wsdl;
 
@@ -51,6 +52,10 @@ enum Command {
     /// Void one captured payment.
     #[command(after_help = exit::help("void", exit::PAYING_NOTES))]
     Void(void::Args),
+    /// Void by Single Sign-On: a person voids the payment on InstaMed's own page, and the
+    /// command learns what they did.
+    #[command(subcommand, after_help = exit::help("sso", sso::HELP))]
+    Sso(sso::Command),
     /// Void every payment of a file (CSV or JSON Lines), once, with a journal that resumes.
     #[command(after_help = exit::help("batch", batch::HELP))]
     Batch(batch::Args),
@@ -187,6 +192,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Void(args) => guarded::void(args).await,
             Command::Batch(args) => batch::run(args).await,
+            Command::Sso(command) => sso::run(command).await,
             Command::Refund(args) => guarded::refund(args).await,
             Command::Reconcile(args) => guarded::reconcile(args).await,
             Command::Ledger(args) => ledger::run(args),

@@ -68,11 +68,17 @@ pub struct Said {
 impl Said {
     /// An object for `args`'s payment, with nothing known yet but its outcome and exit code.
     fn new(args: &Args, outcome: Outcome, exit_code: u8) -> Self {
+        Self::about(&args.transaction_id, args.protocol(), outcome, exit_code)
+    }
+
+    /// An object for `payment` over `protocol`, with nothing known yet but its outcome and exit
+    /// code: for a command that voids without `void`'s flags (`sso void`).
+    pub fn about(payment: &str, protocol: &str, outcome: Outcome, exit_code: u8) -> Self {
         Self {
             outcome: outcome.name(),
             exit_code,
-            payment: args.transaction_id.clone(),
-            protocol: args.protocol().to_owned(),
+            payment: payment.to_owned(),
+            protocol: protocol.to_owned(),
             outcome_unknown: false,
             proves_voided: false,
             from_ledger: false,
@@ -102,10 +108,13 @@ impl Said {
     }
 
     /// A void that went through.
-    pub fn voided(args: &Args, receipt: &VoidReceipt) -> Self {
-        let mut said = Self::new(args, Outcome::Voided, exit::VOIDED);
-        said.payment = receipt.payment.as_str().to_owned();
-        said.protocol = receipt.protocol.as_str().to_owned();
+    pub fn voided(receipt: &VoidReceipt) -> Self {
+        let mut said = Self::about(
+            receipt.payment.as_str(),
+            receipt.protocol.as_str(),
+            Outcome::Voided,
+            exit::VOIDED,
+        );
         said.transaction_id.clone_from(&receipt.transaction_id);
         said.transaction_status = Some(receipt.transaction_status.clone());
         said.primary_transaction_status = Some(receipt.primary_transaction_status.clone());
@@ -129,15 +138,30 @@ impl Said {
 
     /// A void or refund that failed, for `command` (`void`, `refund`, `reconcile`).
     pub fn failed(args: &Args, command: &str, error: &Error) -> Self {
+        Self::failed_about(
+            &args.transaction_id,
+            args.protocol(),
+            error,
+            hint(args, command, error),
+        )
+    }
+
+    /// A void of `payment` over `protocol` that failed, with the next step `hint`.
+    pub fn failed_about(
+        payment: &str,
+        protocol: &str,
+        error: &Error,
+        hint: Option<String>,
+    ) -> Self {
         let outcome = error.outcome();
-        let mut said = Self::new(args, outcome, exit::code_for(error));
+        let mut said = Self::about(payment, protocol, outcome, exit::code_for(error));
         let refusal = error.refusal();
         said.outcome_unknown = error.outcome_unknown();
         said.proves_voided = error.proves_voided();
         said.http_status = error.http_status();
         said.error_code = Some(error.code());
         said.error = Some(error_line(error));
-        said.hint = hint(args, command, error);
+        said.hint = hint;
         said.response_code = refusal.and_then(|r| r.response_code.clone());
         said.response_message = refusal.and_then(|r| r.response_message.clone());
         said.transaction_status = refusal.and_then(|r| r.transaction_status.clone());
@@ -157,15 +181,16 @@ impl Said {
         said
     }
 
-    /// What the ledger answered in place of sending: `entry`, read as `outcome` with `code`.
+    /// What the ledger answered in place of sending: `entry`, read as `outcome` with `code`,
+    /// about a payment asked for over `protocol`.
     pub fn from_ledger(
-        args: &Args,
+        protocol: &str,
         entry: &Entry,
         outcome: Outcome,
         code: u8,
         next: Option<String>,
     ) -> Self {
-        let mut said = Self::new(args, outcome, code);
+        let mut said = Self::about(&entry.payment, protocol, outcome, code);
         said.payment.clone_from(&entry.payment);
         said.from_ledger = true;
         said.outcome_unknown = matches!(outcome, Outcome::OutcomeUnknown | Outcome::RefundUnknown);
@@ -219,6 +244,25 @@ impl Held {
     /// Prints what the ledger knows and gives the exit code; `refund_code` is the code of a
     /// refund carried out (0 for `refund`, 6 for `void --or-refund`).
     pub fn finish(self, entry: &Entry, args: &Args, refund_code: u8) -> ExitCode {
+        self.finish_about(
+            entry,
+            args.protocol(),
+            args.json,
+            refund_code,
+            reconcile_command(args),
+        )
+    }
+
+    /// The same for a command without `void`'s flags: `reconcile` is the command that settles
+    /// the payment's void, when one can be written.
+    pub fn finish_about(
+        self,
+        entry: &Entry,
+        protocol: &str,
+        json: bool,
+        refund_code: u8,
+        reconcile: Option<String>,
+    ) -> ExitCode {
         let (outcome, code, next) = match self {
             Self::Known => {
                 let outcome = entry
@@ -244,8 +288,7 @@ impl Held {
                 format!(
                     "nothing was sent: a refund on top of a void that went through would give \
                      the money back twice; settle the void first: {}",
-                    reconcile_command(args)
-                        .unwrap_or_else(|| "`instamed-soap reconcile`".to_owned())
+                    reconcile.unwrap_or_else(|| "`instamed-soap reconcile`".to_owned())
                 ),
             ),
             Self::AlreadyRefunded => (
@@ -256,13 +299,13 @@ impl Held {
                     .to_owned(),
             ),
         };
-        let said = Said::from_ledger(args, entry, outcome, code, Some(next));
+        let said = Said::from_ledger(protocol, entry, outcome, code, Some(next));
         let sentence = format!(
             "the ledger holds {}; {}",
             entry.describe(),
             said.hint.as_deref().unwrap_or("")
         );
-        said.print(args.json, Some(sentence))
+        said.print(json, Some(sentence))
     }
 }
 

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use instamed_soap_simulator::{
-    DEMO_API_KEY, DEMO_API_SECRET, FaultPlan, Hostname, RefusalStyle, Simulator, SimulatorConfig,
-    SimulatorError, SuccessMessage,
+    DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_SSO_ALIAS, DEMO_SSO_KEY, FaultPlan,
+    Hostname, RefusalStyle, Simulator, SimulatorConfig, SimulatorError, SuccessMessage,
 };
 
 use crate::exit;
@@ -45,6 +45,10 @@ pub struct Args {
     /// it, only an explicit transfer start blocks a void.
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::AGE.parser())]
     void_cutoff: Option<Duration>,
+    /// How long a Single Sign-On token stays good: a duration such as 90s or 15m (a bare number
+    /// is seconds); default 15m, InstaMed's; 0 makes every token expired at once, for tests.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::AGE.parser())]
+    sso_token_lifetime: Option<Duration>,
     /// A payment older than this can no longer be refunded: a duration such as 90s, 2h or
     /// 365days (a bare number is seconds), at most 3650days; default 365days. 0 turns the limit
     /// off.
@@ -129,6 +133,13 @@ pub async fn run(args: Args) -> ExitCode {
     if args.api_keys.is_empty() {
         lines.push(("api-key:", format!("{DEMO_API_KEY}:{DEMO_API_SECRET}")));
     }
+    lines.push(("sso:", simulator.sso_login_url()));
+    lines.push(("sso-asmx:", simulator.sso_service_endpoint()));
+    // The demo SSO account, documented as the demo API key pair is.
+    lines.push((
+        "sso-acct:",
+        format!("{DEMO_ACCOUNT_ID} alias {DEMO_SSO_ALIAS} key {DEMO_SSO_KEY}"),
+    ));
     if let Some(ca) = simulator.ca_path() {
         lines.push(("ca-cert:", ca.display().to_string()));
     }
@@ -204,6 +215,9 @@ fn config(args: &Args) -> Result<SimulatorConfig, String> {
         config.api_keys = api_keys;
     }
     config.void_cutoff = args.void_cutoff;
+    if let Some(lifetime) = args.sso_token_lifetime {
+        config.sso_token_lifetime = lifetime;
+    }
     match args.refund_window {
         Some(window) if window.is_zero() => config.refund_window = None,
         Some(window) => config.refund_window = Some(window),

@@ -26,7 +26,7 @@ pub fn emit(bindings: &Bindings, source_name: &str, options: &Options) -> Result
     let constants = constants(bindings);
     let namespaces = namespace_constants(bindings);
     let types = bindings.types.iter().map(|item| match item {
-        TypeItem::Struct(item) => struct_item(item, &runtime),
+        TypeItem::Struct(item) => struct_item(item, &runtime, &options.secret_elements),
         TypeItem::Enum(item) => enum_item(item, &runtime),
     });
     let operations = bindings
@@ -106,7 +106,7 @@ fn constants(bindings: &Bindings) -> TokenStream {
     }
 }
 
-fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
+fn struct_item(item: &Struct, runtime: &syn::Path, secrets: &[String]) -> TokenStream {
     let name = ident(&item.rust_name);
     let doc = doc(&item.doc);
     let rename = &item.xml_name;
@@ -130,9 +130,18 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
     let reader = read_xml_impl(item, runtime);
     let writer = write_xml_impl(item, runtime);
     let shape = struct_shape_impl(item, runtime);
+    let holds_secret = item
+        .fields
+        .iter()
+        .any(|field| secrets.contains(&field.xml_name));
+    let (derive_debug, debug) = if holds_secret {
+        (quote!(), secret_debug_impl(item, secrets))
+    } else {
+        (quote!(Debug,), quote!())
+    };
     quote! {
         #doc
-        #[derive(Debug, Clone, Default, PartialEq, ::yaserde::YaSerialize, ::yaserde::YaDeserialize)]
+        #[derive(#derive_debug Clone, Default, PartialEq, ::yaserde::YaSerialize, ::yaserde::YaDeserialize)]
         #[yaserde(rename = #rename #prefix #default_namespace #namespaces)]
         #[non_exhaustive]
         pub struct #name {
@@ -142,6 +151,31 @@ fn struct_item(item: &Struct, runtime: &syn::Path) -> TokenStream {
         #reader
         #writer
         #shape
+        #debug
+    }
+}
+
+/// A `Debug` impl that shows every field as the derived one would, except the secret ones,
+/// shown as `<redacted>` whatever they hold (even `None`, so that the output does not say
+/// whether a secret was set).
+fn secret_debug_impl(item: &Struct, secrets: &[String]) -> TokenStream {
+    let name = ident(&item.rust_name);
+    let label = &item.rust_name;
+    let fields = item.fields.iter().map(|field| {
+        let member = ident(&field.rust_name);
+        let shown = field.rust_name.as_str();
+        if secrets.contains(&field.xml_name) {
+            quote!(.field(#shown, &"<redacted>"))
+        } else {
+            quote!(.field(#shown, &self.#member))
+        }
+    });
+    quote! {
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#label) #(#fields)* .finish()
+            }
+        }
     }
 }
 

@@ -31,6 +31,8 @@ mod schema;
 mod wsdl;
 mod xml;
 
+pub mod build;
+
 use std::path::Path;
 
 pub use error::Error;
@@ -47,6 +49,11 @@ pub struct Options {
     /// (another service's WSDL, say) is refused with one sentence naming it, rather than
     /// generating bindings that fail to compile far from the cause.
     pub required_operations: Vec<String>,
+    /// Local names of elements whose values are secrets (a password sent in the body, as
+    /// credentials-in-the-body services do). A struct with such a field gets a `Debug` that
+    /// shows `<redacted>` in its place instead of the derived one, so that printing a request
+    /// never prints the secret.
+    pub secret_elements: Vec<String>,
 }
 
 impl Default for Options {
@@ -55,6 +62,7 @@ impl Default for Options {
         Self {
             runtime: "crate".to_owned(),
             required_operations: Vec::new(),
+            secret_elements: Vec::new(),
         }
     }
 }
@@ -82,7 +90,9 @@ pub fn generate_str(wsdl: &str, file_label: &str, options: &Options) -> Result<S
             file_label,
             format!(
                 "the WSDL has no operation {missing}, which this crate needs: \
-                 is it the payment service's WSDL (service.asmx?WSDL)?"
+                 is it the WSDL of the service this build expects (its ?WSDL), not another's \
+                 (service {} here)?",
+                bindings.service_name
             ),
         ));
     }

@@ -426,7 +426,7 @@ fn missing_files_are_reported() {
 fn an_invalid_runtime_path_is_reported() {
     let options = Options {
         runtime: "not a path".to_owned(),
-        required_operations: Vec::new(),
+        ..Options::default()
     };
     let error = generate_str(BASE, "test.wsdl", &options).expect_err("bad runtime");
     assert!(error.message().contains("invalid runtime path"), "{error}");

@@ -17,7 +17,7 @@ fn fixtures_dir() -> PathBuf {
 fn golden_options() -> Options {
     Options {
         runtime: "instamed_soap".to_owned(),
-        required_operations: Vec::new(),
+        ..Options::default()
     }
 }
 
@@ -90,4 +90,17 @@ fn every_fixture_matches_its_golden_file() {
             &generate_fixture(&stem, &golden_options()),
         );
     }
+}
+
+/// The Single Sign-On service's WSDL, a second service in another namespace with its own base
+/// types, goes through the same generator; its `password` (a secret in the body) is named as
+/// the client's build names it.
+#[test]
+fn the_sso_wsdl_matches_its_golden_file() {
+    let wsdl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wsdl/sso-service.wsdl");
+    let options = Options {
+        secret_elements: vec!["password".to_owned()],
+        ..golden_options()
+    };
+    check_golden("sso-service.rs", &generate_from(&wsdl, &options));
 }

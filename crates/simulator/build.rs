@@ -1,16 +1,18 @@
-//! Generates the simulator's own bindings from the service's WSDL.
+//! Generates the simulator's own bindings from the services' WSDLs.
 //!
-//! The client needs one operation; the simulator also takes payments, refunds them and voids
-//! e-checks, so it generates every operation it serves, against the client's runtime
-//! (`instamed_soap::soap`). It reads the same file as the client's build (`wsdl/` at the
-//! workspace's top, or `INSTAMED_WSDL`), so both ends describe one service.
+//! The client needs one operation of each service; the simulator also takes payments, refunds
+//! them and voids e-checks, and answers every SSOService operation, so it generates every
+//! operation it serves, against the client's runtime (`instamed_soap::soap`). It reads the same
+//! files as the client's build (`wsdl/` at the workspace's top, or `INSTAMED_WSDL` and
+//! `INSTAMED_SSO_WSDL`), so both ends describe the same services.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use instamed_soap_codegen::{Options, generate_file};
+use instamed_soap_codegen::Options;
+use instamed_soap_codegen::build::{Service, generate, write_if_changed};
 
-/// The operations the simulator serves.
+/// The payment operations the simulator serves.
 const SERVED: [&str; 4] = [
     "DoCreditCardAuthAndCapt",
     "DoCreditCardSecondaryVoid",
@@ -18,42 +20,49 @@ const SERVED: [&str; 4] = [
     "DoECheckVoidByTransactionID",
 ];
 
+/// The SSOService operations the simulator serves.
+const SSO_SERVED: [&str; 3] = [
+    "GetSSOTokenStatus",
+    "GetTransactionDetails",
+    "GetTransactionDetailsByTransactionID",
+];
+
 fn main() -> ExitCode {
-    println!("cargo::rerun-if-env-changed=INSTAMED_WSDL");
-    let wsdl = std::env::var_os("INSTAMED_WSDL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../../wsdl/payment-service.wsdl"));
-    println!("cargo::rerun-if-changed={}", wsdl.display());
-    let options = Options {
-        runtime: "instamed_soap".to_owned(),
-        required_operations: SERVED.into_iter().map(str::to_owned).collect(),
-    };
-    let source = match generate_file(&wsdl, &options) {
-        Ok(source) => source,
-        Err(error) => {
-            println!("cargo::error=cannot generate the simulator's bindings: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // The simulator serves the very WSDL its bindings came from.
-    let wsdl_text = match std::fs::read_to_string(&wsdl) {
-        Ok(text) => text,
-        Err(error) => {
-            println!("cargo::error=cannot read {}: {error}", wsdl.display());
-            return ExitCode::FAILURE;
-        }
-    };
     let Some(out_dir) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
         eprintln!("error: OUT_DIR is not set; run this through cargo");
         return ExitCode::FAILURE;
     };
-    for (name, content) in [("bindings.rs", source), ("service.wsdl", wsdl_text)] {
-        let target = out_dir.join(name);
-        // Rewriting identical output would only make cargo rebuild the crate for nothing.
-        if std::fs::read_to_string(&target).ok().as_deref() != Some(content.as_str())
-            && let Err(error) = std::fs::write(&target, content)
-        {
-            println!("cargo::error=cannot write {}: {error}", target.display());
+    let options = |served: &[&str]| Options {
+        runtime: "instamed_soap".to_owned(),
+        required_operations: served.iter().map(|name| (*name).to_owned()).collect(),
+        secret_elements: vec!["password".to_owned()],
+    };
+    let services = [
+        (
+            Service::new(
+                "INSTAMED_WSDL",
+                "../../wsdl/payment-service.wsdl",
+                "bindings.rs",
+                options(&SERVED),
+            ),
+            "service.wsdl",
+        ),
+        (
+            Service::new(
+                "INSTAMED_SSO_WSDL",
+                "../../wsdl/sso-service.wsdl",
+                "sso_bindings.rs",
+                options(&SSO_SERVED),
+            ),
+            "sso-service.wsdl",
+        ),
+    ];
+    for (service, served_wsdl) in &services {
+        // The simulator serves the very WSDL its bindings came from.
+        let written = generate(service, &out_dir)
+            .and_then(|(_, text)| write_if_changed(&out_dir.join(served_wsdl), &text));
+        if let Err(error) = written {
+            println!("cargo::error=the simulator's bindings: {error}");
             return ExitCode::FAILURE;
         }
     }

@@ -24,7 +24,7 @@ pub use self::nvp::Nvp;
 pub use self::rest::Rest;
 pub use self::soap::Soap;
 
-const USER_AGENT_VALUE: &str = concat!("instamed-soap/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT_VALUE: &str = concat!("instamed-soap/", env!("CARGO_PKG_VERSION"));
 
 /// A kind of exchange with the service: a domain request and what its success gives back.
 pub trait Exchange {

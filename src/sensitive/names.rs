@@ -52,6 +52,8 @@ pub const PATTERNS: &[&str] = &[
     "swipe",
     "apikey",
     "accesskey",
+    // InstaMed's SSO login takes its secret as `securityKey`.
+    "securitykey",
     "privatekey",
     "token",
     "credential",

@@ -24,7 +24,8 @@
 //!
 //! Where each part lives: `statuses` maps a result's statuses to a verdict, `fault` reads a SOAP
 //! fault's detail, `nvp` reads NVP pairs and errors, `refusal` sorts a known refusal by the
-//! void's rules (`void`) or the refund's (`refund`), and `wording` is where words are read.
+//! void's rules (`void`) or the refund's (`refund`), `sso` reads what a Single Sign-On void's
+//! details say about the payment, and `wording` is where words are read.
 
 mod evidence;
 mod fault;
@@ -32,6 +33,7 @@ mod kind;
 mod nvp;
 mod refund;
 mod refusal;
+mod sso;
 mod statuses;
 mod void;
 mod wording;
@@ -42,6 +44,7 @@ pub(crate) mod testing;
 pub use evidence::Evidence;
 pub(crate) use fault::fault_verdict;
 pub(crate) use nvp::nvp_statuses;
+pub(crate) use sso::{PageVerdict, sso_details};
 pub(crate) use statuses::verdict;
 
 /// What an answer must show for an exchange to have succeeded, and how its refusals are told

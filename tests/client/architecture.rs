@@ -97,7 +97,7 @@ const CLIENT_LAYERS: [&[&str]; 7] = [
     &["endpoint", "trust", "proxy", "transport", "deadline"],
     &["verdict", "void", "refund"],
     &["call"],
-    &["client", "retry", "spans", "redact", "observe"],
+    &["client", "retry", "spans", "redact", "observe", "sso"],
 ];
 
 /// The sections of a manifest that list dependencies the crate itself is built with.

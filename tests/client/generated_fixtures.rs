@@ -26,6 +26,11 @@ mod payment_service {
     include!("../../codegen/tests/golden/payment-service.rs");
 }
 
+#[allow(dead_code)]
+mod sso_service {
+    include!("../../codegen/tests/golden/sso-service.rs");
+}
+
 use instamed_soap::soap::Operation;
 use instamed_soap::xsd::{Base64Binary, DateTime, Decimal, Guid};
 
@@ -399,4 +404,49 @@ fn a_required_nillable_element_is_written_as_nil_when_unknown() {
         "{xml}"
     );
     assert_eq!(back.is_cardholder_initiated_transaction, Some(false));
+}
+
+/// A second service beside the payment one: its own namespace (tempuri), its base payment types
+/// declared again there, and a secret in the body that `Debug` never shows.
+#[test]
+fn the_sso_service_reads_its_own_namespace_and_hides_its_security_key() {
+    use sso_service::operations::GetTransactionDetails;
+    use sso_service::types::{GetSsoTokenStatus, GetTransactionDetailsResponse};
+
+    assert_eq!(sso_service::TARGET_NAMESPACE, "http://tempuri.org/");
+    assert_eq!(
+        GetTransactionDetails::SOAP11_ACTION,
+        Some("http://tempuri.org/GetTransactionDetails")
+    );
+    let request = GetSsoTokenStatus {
+        token_id: Some("T1".to_owned()),
+        password: Some("hunter2-security-key".to_owned()),
+        ..Default::default()
+    };
+    let shown = format!("{request:?} {request:#?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("T1") && shown.contains("<redacted>"),
+        "{shown}"
+    );
+    let xml = to_xml(&request);
+    assert!(
+        xml.starts_with(r#"<GetSSOTokenStatus xmlns="http://tempuri.org/"><tokenID>T1</tokenID>"#),
+        "{xml}"
+    );
+
+    let response: GetTransactionDetailsResponse = from_xml(
+        r#"<GetTransactionDetailsResponse xmlns="http://tempuri.org/">
+          <GetTransactionDetailsResult>
+            <TransactionID>EE52401813A74328AAA7D93319FF4383</TransactionID>
+            <TransactionStatus>V</TransactionStatus>
+            <ResponseCode>000</ResponseCode>
+            <TenderType>CreditCard</TenderType>
+          </GetTransactionDetailsResult>
+        </GetTransactionDetailsResponse>"#,
+    );
+    let result = response.get_transaction_details_result.expect("result");
+    assert_eq!(result.transaction_status.as_deref(), Some("V"));
+    assert_eq!(result.response_code.as_deref(), Some("000"));
+    assert_eq!(result.tender_type.as_deref(), Some("CreditCard"));
 }

@@ -17,6 +17,7 @@ mod resilience;
 mod secrets;
 mod sensitive;
 mod spans;
+mod sso;
 mod tls_policy;
 mod transport_pool;
 mod trust;

@@ -2,7 +2,7 @@
 //! protocol and each outcome, with the exit codes scripts rely on.
 
 use crate::isolated::{self, code, text};
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -191,24 +191,10 @@ impl Served {
         if let Some(seeds) = seeds {
             command.arg("--seed-file").arg(seeds);
         }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (mut endpoint, mut ca) = (None, None);
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
-            if let Some(url) = line.strip_prefix("endpoint:") {
-                endpoint = Some(url.trim().to_owned());
-            } else if let Some(path) = line.strip_prefix("ca-cert:") {
-                ca = Some(PathBuf::from(path.trim()));
-            }
-            if line.starts_with("Ctrl-C") {
-                break;
-            }
-        }
+        command.stderr(Stdio::inherit());
+        let (child, printed) = isolated::started(command);
+        let endpoint = isolated::printed_value(&printed, "endpoint:");
+        let ca = isolated::printed_value(&printed, "ca-cert:").map(PathBuf::from);
         Served {
             child,
             endpoint: endpoint.expect("endpoint line"),
@@ -391,6 +377,11 @@ fn demo_tells_the_whole_story() {
         gateway.contains(" soap11 ")
             && gateway.contains(" voided answered C/V then C/V; the gateway sent 1 void"),
         "{gateway}"
+    );
+    let sso = row("void by SSO");
+    assert!(
+        sso.contains(" voided on InstaMed's page; the payment's status V"),
+        "{sso}"
     );
     let reconcile = row("reconcile after a lost answer");
     assert!(

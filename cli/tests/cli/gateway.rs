@@ -24,35 +24,18 @@ impl Started {
     }
 
     fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let mut child = isolated::instamed_soap()
+        let mut command = isolated::instamed_soap();
+        command
             .arg("gateway")
             .args(args)
             .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn gateway");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut printed = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
-            let done = line.starts_with("Ctrl-C");
-            printed.push(line);
-            if done {
-                break;
-            }
-        }
-        assert!(
-            printed.last().is_some_and(|l| l.starts_with("Ctrl-C")),
-            "gateway {args:?} did not start: {printed:?}"
-        );
+            .stderr(Stdio::inherit());
+        let (child, printed) = isolated::started(command);
         Self { child, printed }
     }
 
     fn value(&self, label: &str) -> String {
-        self.printed
-            .iter()
-            .find_map(|line| line.strip_prefix(label).map(|v| v.trim().to_owned()))
+        isolated::printed_value(&self.printed, label)
             .unwrap_or_else(|| panic!("no {label} line in {:?}", self.printed))
     }
 

@@ -5,7 +5,6 @@
 //! exactly once at InstaMed, every caller got the settled answer for each of its payments, and
 //! the gateway's ledger agrees with the simulator's books.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
@@ -26,35 +25,16 @@ const CLIENT: &str = "erp:kill-test-secret";
 
 /// A process started with `args`, and the lines it printed until it said how to stop it.
 fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, Vec<String>) {
-    let mut child = isolated::instamed_soap()
+    let mut command = isolated::instamed_soap();
+    command
         .args(args)
         .envs(envs.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut printed = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        let done = line.starts_with("Ctrl-C");
-        printed.push(line);
-        if done {
-            break;
-        }
-    }
-    assert!(
-        printed.last().is_some_and(|l| l.starts_with("Ctrl-C")),
-        "{args:?} did not start: {printed:?}"
-    );
-    (child, printed)
+        .stderr(Stdio::null());
+    isolated::started(command)
 }
 
 fn value(printed: &[String], label: &str) -> String {
-    printed
-        .iter()
-        .find_map(|line| line.strip_prefix(label).map(|v| v.trim().to_owned()))
-        .unwrap_or_else(|| panic!("no {label} in {printed:?}"))
+    isolated::printed_value(printed, label).unwrap_or_else(|| panic!("no {label} in {printed:?}"))
 }
 
 fn free_port() -> u16 {

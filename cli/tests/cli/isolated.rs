@@ -1,6 +1,7 @@
 //! The tool under test, each run with a ledger of its own, and what every test reads of a run.
 
-use std::process::{Command, Output};
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// `instamed-soap` with a fresh ledger in the build's scratch directory: the tests' fixed
@@ -68,4 +69,36 @@ pub fn described(output: &Output) -> String {
 /// One stream of a run, as text.
 pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Starts a server of the tool (`serve`, `record`, `replay`, `gateway`) and returns it with the
+/// lines it printed up to the one that says how to stop it. What it prints later is read and
+/// dropped, so that it never writes into a closed pipe.
+pub fn started(mut command: Command) -> (Child, Vec<String>) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn the server");
+    let mut lines = BufReader::new(child.stdout.take().expect("its output")).lines();
+    let mut printed = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        let done = line.contains("stops it.");
+        printed.push(line);
+        if done {
+            std::thread::spawn(move || lines.for_each(drop));
+            return (child, printed);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let args: Vec<_> = command.get_args().collect();
+    panic!("{args:?} did not start: {printed:?}");
+}
+
+/// The value a server printed after `label` (`endpoint:`, `ca-cert:`…).
+pub fn printed_value(printed: &[String], label: &str) -> Option<String> {
+    printed.iter().find_map(|line| {
+        line.strip_prefix(label)
+            .map(|value| value.trim().to_owned())
+    })
 }

@@ -2,6 +2,7 @@
 //! would, against the simulator or hand-written servers on loopback.
 
 mod batch;
+mod browser;
 mod cli;
 mod cli_refund;
 mod cli_secrets;
@@ -26,4 +27,5 @@ mod replay_journal;
 mod sensitive;
 mod serve;
 mod setup_mistakes;
+mod sso;
 mod wsdl;

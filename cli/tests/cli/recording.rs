@@ -14,7 +14,7 @@
 use crate::isolated;
 use instamed_soap_test_support as support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -388,23 +388,12 @@ impl Drop for Running {
 }
 
 fn spawn(args: &[&str], tmp: &Path) -> Running {
-    let mut child = isolated::instamed_soap()
+    let mut command = isolated::instamed_soap();
+    command
         .args(args)
         .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let done = line.starts_with("Ctrl-C") || line.contains("Ctrl-C");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
+        .stderr(Stdio::inherit());
+    let (child, lines) = isolated::started(command);
     Running {
         child,
         lines,

@@ -5,7 +5,6 @@
 use crate::isolated;
 use instamed_soap_test_support::raw_https;
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -41,38 +40,19 @@ impl Served {
     }
 
     fn start_in(dir: &Path, args: &[&str]) -> Self {
-        let mut child = isolated::instamed_soap()
+        let mut command = isolated::instamed_soap();
+        command
             .arg("serve")
             .args(args)
             .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut printed = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
-            let done = line.starts_with("Ctrl-C");
-            printed.push(line);
-            if done {
-                break;
-            }
-        }
-        assert!(
-            printed
-                .last()
-                .is_some_and(|line| line.starts_with("Ctrl-C")),
-            "serve {args:?} did not start: {printed:?}"
-        );
+            .stderr(Stdio::inherit());
+        let (child, printed) = isolated::started(command);
         Self { child, printed }
     }
 
     /// The value printed after `label`.
     fn value(&self, label: &str) -> Option<String> {
-        self.printed
-            .iter()
-            .find_map(|line| line.strip_prefix(label).map(|v| v.trim().to_owned()))
+        isolated::printed_value(&self.printed, label)
     }
 
     fn port(&self) -> u16 {
@@ -607,5 +587,44 @@ async fn rest_with_an_asmx_endpoint_says_where_rest_lives() {
         "{said}"
     );
     assert!(!said.contains("refused the credentials"), "{said}");
+    assert!(served.stop_with("INT").success());
+}
+
+/// `serve --sso-token-lifetime 0`, as a test of expiry runs it: the SSO URLs and the demo SSO
+/// account are printed, and `sso void` against them finds the token expired (12).
+#[test]
+fn serve_prints_its_sso_side_and_shortens_token_lifetimes() {
+    let mut served = Served::start(&["--sso-token-lifetime", "0"]);
+    let service = served
+        .value("sso-asmx:")
+        .expect("the SSO service is printed");
+    let login = served.value("sso:").expect("the SSO login is printed");
+    assert!(login.ends_with("/providers/Form/SSO/SSOLogin"), "{login}");
+    let account = served.value("sso-acct:").expect("the demo SSO account");
+    let words: Vec<&str> = account.split(' ').collect();
+    let [id, "alias", alias, "key", key] = words[..] else {
+        panic!("{account}");
+    };
+    let output = crate::isolated::instamed_soap()
+        .args([
+            "sso",
+            "void",
+            "--transaction-id",
+            "EE52401813A74328AAA7D93319FF4383",
+        ])
+        .args(["--sso-endpoint", &service, "--poll-interval", "0.05"])
+        .arg("--ca-cert")
+        .arg(served.ca())
+        .env("INSTAMED_SSO_ACCOUNT_ID", id)
+        .env("INSTAMED_SSO_ALIAS", alias)
+        .env("INSTAMED_SSO_KEY", key)
+        .output()
+        .expect("run sso void");
+    assert_eq!(
+        output.status.code(),
+        Some(12),
+        "{}",
+        crate::isolated::described(&output)
+    );
     assert!(served.stop_with("INT").success());
 }

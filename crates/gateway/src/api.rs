@@ -225,7 +225,7 @@ impl From<&Entry> for EntryView {
     path = "/v1/voids",
     request_body = VoidBody,
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "The same key and body return the stored answer; another body 422; while in flight 409")),
+        description = "The same key and request (path and body) return the stored answer; another body or path 422; while in flight 409")),
     responses(
         (status = 200, description = "Settled: voided, already voided, or refused on InstaMed's statuses", body = Answer),
         (status = 202, description = "The outcome is open and being reconciled: ask again after retry_after_seconds", body = Answer),
@@ -601,8 +601,12 @@ impl Api {
                 asked.payment().as_str().to_owned(),
             );
             let key = key.clone();
+            // The request's fingerprint is its path and its body: an or-refund names its
+            // payment in the path only, so one body serves every payment, and a key reused on
+            // another payment must be refused, not answered with the first payment's outcome.
+            let fingerprint = [path.as_bytes(), b"\0", &body].concat();
             tokio::task::spawn_blocking(move || {
-                operations.begin(&client, key.as_deref(), &body, kind, &payment)
+                operations.begin(&client, key.as_deref(), &fingerprint, kind, &payment)
             })
             .await
         };
@@ -634,47 +638,60 @@ impl Api {
                 );
             }
         };
-        let payment = asked.payment().as_str().to_owned();
-        let (status, answer) = match asked {
-            Asked::Void(request) => {
-                void_answer(&self.money, self.money.void(request).await, &id, &payment)
-            }
-            Asked::Refund(request) => {
-                refund_answer(&self.money, self.money.refund(request).await, &id, &payment)
-            }
-            Asked::OrRefund(request, amount) => {
-                match self.money.void_or_refund(request, amount).await {
-                    OrRefundAnswer::Void(answer) => void_answer(&self.money, answer, &id, &payment),
-                    OrRefundAnswer::Refund(answer) => {
-                        refund_answer(&self.money, answer, &id, &payment)
-                    }
-                }
-            }
-        };
-        let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
-        self.money.metrics().verdict(label);
-        let text = serde_json::to_string(&answer).unwrap_or_default();
-        // Only a final answer is replayed for the key: an open one must ask the ledger again.
-        let keep = matches!(status, StatusCode::OK | StatusCode::BAD_REQUEST);
-        let operations = self.operations.clone();
-        let stored = text.clone();
-        let recorded = tokio::task::spawn_blocking(move || {
-            operations.finish(&id, status.as_u16(), &stored, keep)
-        })
+        // To the end, and its answer stored, even if the client hangs up meanwhile: a key left
+        // in flight would answer 409 to every repeat for as long as the gateway runs.
+        let carried = crate::money::to_the_end(carry_out(
+            self.money.clone(),
+            self.operations.clone(),
+            asked,
+            id,
+        ))
         .await;
-        if !matches!(recorded, Ok(Ok(()))) {
-            tracing::warn!(
-                "an operation's answer could not be stored; a repeat asks the ledger again"
-            );
-        }
-        let mut response = json(status, text);
-        if let Some(after) = answer.retry_after_seconds {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, http::HeaderValue::from(after));
-        }
-        (response, label)
+        carried.unwrap_or_else(|| {
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the request failed inside the gateway; ask again: the ledger answers",
+            )
+        })
     }
+}
+
+/// Carries out operation `id` and stores its answer for its key.
+async fn carry_out(
+    money: Arc<Money>,
+    operations: Arc<Operations>,
+    asked: Asked,
+    id: String,
+) -> Reply {
+    let payment = asked.payment().as_str().to_owned();
+    let (status, answer) = match asked {
+        Asked::Void(request) => void_answer(&money, money.void(request).await, &id, &payment),
+        Asked::Refund(request) => refund_answer(&money, money.refund(request).await, &id, &payment),
+        Asked::OrRefund(request, amount) => match money.void_or_refund(request, amount).await {
+            OrRefundAnswer::Void(answer) => void_answer(&money, answer, &id, &payment),
+            OrRefundAnswer::Refund(answer) => refund_answer(&money, answer, &id, &payment),
+        },
+    };
+    let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
+    money.metrics().verdict(label);
+    let text = serde_json::to_string(&answer).unwrap_or_default();
+    // Only a final answer is replayed for the key: an open one must ask the ledger again.
+    let keep = matches!(status, StatusCode::OK | StatusCode::BAD_REQUEST);
+    let stored = text.clone();
+    let recorded =
+        tokio::task::spawn_blocking(move || operations.finish(&id, status.as_u16(), &stored, keep))
+            .await;
+    if !matches!(recorded, Ok(Ok(()))) {
+        tracing::warn!("an operation's answer could not be stored; a repeat asks the ledger again");
+    }
+    let mut response = json(status, text);
+    if let Some(after) = answer.retry_after_seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from(after));
+    }
+    (response, label)
 }
 
 fn base(id: &str, named: (&'static str, Option<&'static str>), payment: &str) -> Answer {

@@ -17,6 +17,16 @@ use ring::rand::{SecureRandom as _, SystemRandom};
 /// The longest clients file read: a few thousand clients, far more than any gateway has.
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
+/// How many Argon2 verifications run at once: one per core. Each holds 19 MiB of memory and a
+/// core for as long as it runs, and anyone who knows a client's name can ask for one with a
+/// wrong secret (sign-in comes before the rate limit, which is per client): more at once would
+/// only queue on the cores while holding their memory.
+static VERIFICATIONS_AT_ONCE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// Why a client list could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -76,6 +86,20 @@ pub struct Clients {
     /// remembered as its HMAC under this key, so a client's later requests cost one HMAC.
     key: hmac::Key,
     proved: Mutex<BTreeMap<String, hmac::Tag>>,
+    /// Places for Argon2 verifications ([`VERIFICATIONS_AT_ONCE`]); a secret proved before
+    /// needs none.
+    verifying: Arc<tokio::sync::Semaphore>,
+    /// The most Argon2 verifications seen running at once (the tests' window on them).
+    #[cfg(test)]
+    most_at_once: Arc<Running>,
+}
+
+/// Argon2 verifications running now, and the most seen at once.
+#[cfg(test)]
+#[derive(Default)]
+struct Running {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Clients {
@@ -97,6 +121,11 @@ impl Clients {
             hashes: BTreeMap::new(),
             key: hmac::Key::new(hmac::HMAC_SHA256, &seed),
             proved: Mutex::new(BTreeMap::new()),
+            verifying: Arc::new(tokio::sync::Semaphore::new(
+                *VERIFICATIONS_AT_ONCE.get_or_init(cores),
+            )),
+            #[cfg(test)]
+            most_at_once: Arc::default(),
         })
     }
 
@@ -188,12 +217,28 @@ impl Clients {
             return Some(name);
         }
         let hash = hash.clone();
+        // Never closed, so never an error; held until the verification's thread is done.
+        let place = self.verifying.clone().acquire_owned().await.ok()?;
+        #[cfg(test)]
+        let running = self.most_at_once.clone();
         let verified = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| {
+            let _place = place;
+            #[cfg(test)]
+            {
+                use std::sync::atomic::Ordering::SeqCst;
+                let now = running.now.fetch_add(1, SeqCst) + 1;
+                running.most.fetch_max(now, SeqCst);
+            }
+            let verified = PasswordHash::new(&hash).is_ok_and(|parsed| {
                 Argon2::default()
                     .verify_password(secret.as_bytes(), &parsed)
                     .is_ok()
-            })
+            });
+            #[cfg(test)]
+            running
+                .now
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            verified
         })
         .await
         .unwrap_or(false);
@@ -233,4 +278,54 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let text = String::from_utf8(decoded).ok()?;
     let (name, secret) = text.split_once(':')?;
     Some((name.to_owned(), secret.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic_of(name: &str, secret: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let token = BASE64.encode(format!("{name}:{secret}"));
+        headers.insert(
+            AUTHORIZATION,
+            http::HeaderValue::from_str(&format!("Basic {token}")).expect("a header"),
+        );
+        headers
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wrong_secrets_at_once_never_run_more_argon2_verifications_than_cores() {
+        let mut clients = Clients::new().expect("clients");
+        clients.add_pair("erp:right-secret").expect("a client");
+        let clients = Arc::new(clients);
+        let cores = VERIFICATIONS_AT_ONCE.get_or_init(cores);
+        // Each verification holds 19 MiB for as long as it runs: an unbounded number of them,
+        // asked for by anyone who knows a client's name, is unbounded memory.
+        let guesses: Vec<_> = (0..4 * *cores)
+            .map(|guess| {
+                let clients = clients.clone();
+                tokio::spawn(async move {
+                    clients
+                        .authenticate(&basic_of("erp", &format!("guess-{guess}")))
+                        .await
+                })
+            })
+            .collect();
+        for guess in guesses {
+            assert_eq!(guess.await.expect("a guess"), None);
+        }
+        let most = clients
+            .most_at_once
+            .most
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (1..=*cores).contains(&most),
+            "{most} verifications ran at once on {cores} cores"
+        );
+        assert_eq!(
+            clients.authenticate(&basic_of("erp", "right-secret")).await,
+            Some("erp".to_owned())
+        );
+    }
 }

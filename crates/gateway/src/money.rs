@@ -143,6 +143,8 @@ pub(crate) struct Money {
     /// Payments whose void a background task is reconciling.
     reconciling: Mutex<HashSet<String>>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
+    /// When this gateway started, to the millisecond the ledger keeps.
+    started: std::time::SystemTime,
 }
 
 impl std::fmt::Debug for Money {
@@ -166,6 +168,7 @@ impl Money {
             payments: Mutex::new(HashMap::new()),
             reconciling: Mutex::new(HashSet::new()),
             tasks: Mutex::new(tokio::task::JoinSet::new()),
+            started: whole_milliseconds(std::time::SystemTime::now()),
         }
     }
 
@@ -186,8 +189,21 @@ impl Money {
         )
     }
 
-    /// Voids `request`'s payment once.
+    /// Voids `request`'s payment once, to the end even if the ERP hangs up meanwhile
+    /// ([`to_the_end`]).
     pub(crate) async fn void(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+        let (money, asked) = (self.clone(), request.clone());
+        match to_the_end(async move { money.void_here(asked).await }).await {
+            Some(answer) => answer,
+            // It died with the intent perhaps written and the void perhaps out.
+            None => {
+                self.reconcile_later(request);
+                VoidAnswer::Unknown
+            }
+        }
+    }
+
+    async fn void_here(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
         let key = key(request.payment());
         if self.is_reconciling(&key) {
             return VoidAnswer::Unknown;
@@ -284,8 +300,17 @@ impl Money {
         }
     }
 
-    /// Refunds `request.amount()` of its payment once.
+    /// Refunds `request.amount()` of its payment once, to the end even if the ERP hangs up
+    /// meanwhile ([`to_the_end`]).
     pub(crate) async fn refund(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+        let money = self.clone();
+        to_the_end(async move { money.refund_here(request).await })
+            .await
+            // The refund may be out: the ledger holds it for a person.
+            .unwrap_or(RefundAnswer::OnHold { entry: None })
+    }
+
+    async fn refund_here(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
         let key = key(request.payment());
         // A void of the payment being reconciled holds every refund until it is settled.
         if self.is_reconciling(&key) {
@@ -343,6 +368,19 @@ impl Money {
     /// Voids `request`'s payment or, only when InstaMed refuses the void as too late on its
     /// statuses, refunds `amount` of it: once, however often asked ([`Ledger::void_or_refund`]).
     pub(crate) async fn void_or_refund(
+        self: &Arc<Self>,
+        request: VoidRequest,
+        amount: Amount,
+    ) -> OrRefundAnswer {
+        let money = self.clone();
+        to_the_end(async move { money.void_or_refund_here(request, amount).await })
+            .await
+            // A refund may be out: the ledger holds it for a person, and a void is reconciled
+            // by the next request.
+            .unwrap_or(OrRefundAnswer::Refund(RefundAnswer::OnHold { entry: None }))
+    }
+
+    async fn void_or_refund_here(
         self: &Arc<Self>,
         request: VoidRequest,
         amount: Amount,
@@ -529,7 +567,7 @@ impl Money {
             };
             for entry in open {
                 let lost = match entry.verdict {
-                    None => entry.process_ended(),
+                    None => entry.process_ended() || money.left_by_predecessor(&entry),
                     Some(verdict) => verdict == Verdict::Unknown,
                 };
                 if entry.action != Action::Void || !lost {
@@ -545,6 +583,16 @@ impl Money {
         };
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.spawn(sweep);
+    }
+
+    /// Whether `entry`, still `sent`, was left by an earlier gateway with this very process ID:
+    /// in a container the gateway is the same process at every start, so the ID cannot tell a
+    /// killed predecessor's void from one of ours. A gateway's intent written before this one
+    /// started is its predecessor's.
+    fn left_by_predecessor(&self, entry: &Entry) -> bool {
+        entry.pid == std::process::id()
+            && entry.command == self.ledger.command()
+            && entry.started < self.started
     }
 
     /// How many payments are being reconciled now.
@@ -714,9 +762,29 @@ fn confirmed(confirmation: &VoidConfirmation) -> Statuses {
     }
 }
 
+/// `time` cut to the millisecond, as the ledger writes when an intent started.
+fn whole_milliseconds(time: std::time::SystemTime) -> std::time::SystemTime {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(since.as_millis()).unwrap_or(0))
+}
+
 /// The key a payment is filed under, as the ledger files it: without regard to case.
 pub(crate) fn key(payment: &TransactionId) -> String {
     payment.as_str().trim().to_ascii_uppercase()
+}
+
+/// Runs `work` as a task of its own and waits for it. An ERP that hangs up mid-request (its
+/// timeout fired) makes the server drop the request's future, and with it whatever the future
+/// held: the payment's turn would pass to the ERP's retry while the ledger's thread still has
+/// the void or refund out, and the retry would reconcile beside it (a second void) or find the
+/// refund in flight (held for a person). A task of its own holds the turn until the verdict is
+/// recorded, however the request ends. `None` if it panicked.
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    tokio::spawn(work).await.ok()
 }
 
 /// Runs `work` on a blocking thread, driving it with the runtime's I/O there, so that the

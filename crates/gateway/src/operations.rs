@@ -19,6 +19,7 @@ const SCHEMA: &str = "
         id TEXT PRIMARY KEY,
         client TEXT NOT NULL,
         idempotency_key TEXT,
+        -- The SHA-256 of the request's path and body (its fingerprint), never the body.
         body_sha256 BLOB NOT NULL,
         kind TEXT NOT NULL,
         payment TEXT NOT NULL,
@@ -105,16 +106,17 @@ impl Operations {
         }
     }
 
-    /// Starts an operation of `client`, under `key` if given.
+    /// Starts an operation of `client`, under `key` if given; `request` is what makes two
+    /// requests the same (their path and body), kept as its SHA-256 only.
     pub(crate) fn begin(
         &self,
         client: &str,
         key: Option<&str>,
-        body: &[u8],
+        request: &[u8],
         kind: &str,
         payment: &str,
     ) -> Result<Begun, OperationsError> {
-        let hash = digest::digest(&digest::SHA256, body);
+        let hash = digest::digest(&digest::SHA256, request);
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -371,6 +371,10 @@ impl Service {
                 let Some(client) = self.clients.authenticate(request.headers()).await else {
                     return Ok((unauthorized(), None, "unauthorized"));
                 };
+                // A WSDL served is one fetched from InstaMed with the gateway's account.
+                if let Some(limited) = self.over_limit(&client) {
+                    return Ok((limited, Some(client), "rate_limited"));
+                }
                 let asks_wsdl = request
                     .uri()
                     .query()

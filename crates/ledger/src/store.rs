@@ -727,6 +727,14 @@ impl Ledger {
         };
         let mut delivers = Vec::with_capacity(jobs.len());
         for job in jobs {
+            if tx.is_autocommit() {
+                // SQLite abandoned the whole transaction (a full disk, an I/O error): a
+                // savepoint now would begin a transaction of its own and commit it on release,
+                // outside this group, writing an intent whose caller is told it failed. The
+                // rest of the group fails unrun, as a failed commit fails them all.
+                (job.fail)(&abandoned(&self.path));
+                continue;
+            }
             let saved = tx.execute_batch("SAVEPOINT decision");
             let (worked, deliver) = (job.run)(&tx);
             let closed = if worked && saved.is_ok() {
@@ -739,7 +747,11 @@ impl Ledger {
             }
             delivers.push(deliver);
         }
-        let committed = self.commit(tx, true);
+        let committed = if tx.is_autocommit() {
+            Err(abandoned(&self.path))
+        } else {
+            self.commit(tx, true)
+        };
         for deliver in delivers {
             deliver(committed.as_ref().map(|_| ()));
         }
@@ -852,6 +864,17 @@ pub(crate) fn standing_in(
     Ok(Standing {
         entries: select(conn, "payment = ?1 ORDER BY id", [key(payment)])?,
     })
+}
+
+/// The error of a group whose transaction SQLite rolled back before its commit.
+fn abandoned(path: &Path) -> LedgerError {
+    classify(
+        path,
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("the transaction was rolled back before its commit".to_owned()),
+        ),
+    )
 }
 
 pub(crate) fn insert_intent(
@@ -1028,6 +1051,44 @@ pub fn is_sqlite_file(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The finding: when SQLite rolls a group's transaction back in the middle (a full disk,
+    /// an I/O error), a later decision's savepoint began a transaction of its own and its
+    /// release committed it, so an intent was written whose caller was told it failed. Every
+    /// decision of such a group fails now, and nothing of it is written.
+    #[test]
+    fn a_group_whose_transaction_sqlite_abandoned_writes_nothing_and_fails_every_decision() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+        let outcomes: Arc<Mutex<Vec<bool>>> = Arc::default();
+        let job = |abandon: bool| {
+            let (ran, failed) = (outcomes.clone(), outcomes.clone());
+            Job {
+                run: Box::new(move |conn: &Connection| {
+                    let outlet = Outlet::new("123123123", "123", "123").unwrap();
+                    let worked =
+                        insert_intent(conn, &outlet, &payment(), Action::Void, None, "test")
+                            .is_ok();
+                    if abandon {
+                        // What SQLite does to the transaction on SQLITE_FULL or SQLITE_IOERR.
+                        conn.execute_batch("ROLLBACK").unwrap();
+                    }
+                    let deliver: Deliver = Box::new(move |committed| {
+                        ran.lock().unwrap().push(committed.is_ok());
+                    });
+                    (worked, deliver)
+                }),
+                fail: Box::new(move |_| failed.lock().unwrap().push(false)),
+            }
+        };
+        let jobs = vec![job(true), job(false), job(false)];
+        ledger.commit_group(&mut ledger.lock(), jobs);
+        assert_eq!(*outcomes.lock().unwrap(), vec![false, false, false]);
+        assert!(
+            ledger.standing(&payment()).unwrap().entries.is_empty(),
+            "an intent of the abandoned group was written"
+        );
+    }
 
     fn payment() -> TransactionId {
         TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap()

@@ -162,6 +162,13 @@ pub struct SimulatorConfig {
     /// the place of the one that has waited longest on its client, so slow clients cannot lock
     /// prompt ones out; see the [module documentation](super#slow-and-numerous-clients).
     pub max_connections: usize,
+    /// The Single Sign-On accounts, as (account ID, SSO alias, security key): what the SSO
+    /// login and `SSOService.asmx` accept. Default: one demo account, [`DEMO_ACCOUNT_ID`] with
+    /// [`DEMO_SSO_ALIAS`] and [`DEMO_SSO_KEY`].
+    pub sso_accounts: Vec<(String, String, String)>,
+    /// How long an SSO token stays good (default [`DEFAULT_SSO_TOKEN_LIFETIME`], InstaMed's
+    /// 15 minutes); shorten it to test expiry (zero: every token is expired at once).
+    pub sso_token_lifetime: Duration,
 }
 
 /// The account ID of the default demo account.
@@ -172,6 +179,12 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 pub const DEMO_API_KEY: &str = "demo-api-key";
 /// The secret of the default REST API key pair.
 pub const DEMO_API_SECRET: &str = "demo-api-secret";
+/// The SSO alias of the default demo account.
+pub const DEMO_SSO_ALIAS: &str = "demo-sso";
+/// The SSO security key of the default demo account.
+pub const DEMO_SSO_KEY: &str = "demo-sso-key";
+/// How long an SSO token is good for: "only good for 15 minutes", InstaMed says.
+pub const DEFAULT_SSO_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// How long after a payment it may be refunded: one year (365 days), as InstaMed documents.
 pub const DEFAULT_REFUND_WINDOW: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
@@ -193,6 +206,12 @@ impl Default for SimulatorConfig {
             seed_file: None,
             request_timeout: instamed_soap_listener::DEFAULT_REQUEST_TIMEOUT,
             max_connections: instamed_soap_listener::DEFAULT_MAX_CONNECTIONS,
+            sso_accounts: vec![(
+                DEMO_ACCOUNT_ID.to_owned(),
+                DEMO_SSO_ALIAS.to_owned(),
+                DEMO_SSO_KEY.to_owned(),
+            )],
+            sso_token_lifetime: DEFAULT_SSO_TOKEN_LIFETIME,
         }
     }
 }
@@ -302,6 +321,27 @@ impl SimulatorConfig {
     /// Serve at most `max` connections at once.
     pub fn with_max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Sets the SSO accounts, as (account ID, SSO alias, security key).
+    pub fn with_sso_accounts<I, A, L, K>(mut self, accounts: I) -> Self
+    where
+        I: IntoIterator<Item = (A, L, K)>,
+        A: Into<String>,
+        L: Into<String>,
+        K: Into<String>,
+    {
+        self.sso_accounts = accounts
+            .into_iter()
+            .map(|(id, alias, key)| (id.into(), alias.into(), key.into()))
+            .collect();
+        self
+    }
+
+    /// Sets how long an SSO token stays good.
+    pub fn with_sso_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.sso_token_lifetime = lifetime;
         self
     }
 }

@@ -15,6 +15,9 @@
 //!   ([`SimulatorConfig::api_keys`]); the answers are listed in `docs/rest.md`;
 //! - `/simulator/payments…`: admin endpoints to create payments (of a given age, too), start
 //!   transfers and read a payment's state;
+//! - the Single Sign-On side (`/providers/…`): the SSO login that hands out a token, the void
+//!   page a person's browser is sent to, and `SSOService.asmx`, which says what the person did;
+//!   its paths, fields and answers are listed in `docs/simulator.md` and the `sso` module;
 //! - `GET` or `HEAD /health`: `200` and `ok`, with no sign-in, for health checks.
 //!
 //! Every endpoint but REST and the health check needs HTTP Basic with one of the configured accounts; the user name
@@ -142,10 +145,13 @@ mod server;
 mod service;
 mod shared;
 mod soap;
+mod sso;
+mod tokens;
 
 pub use config::{
-    DEFAULT_REFUND_WINDOW, DEMO_ACCOUNT_ID, DEMO_API_KEY, DEMO_API_SECRET, DEMO_PASSWORD,
-    RefusalStyle, SimulatorConfig, SuccessMessage,
+    DEFAULT_REFUND_WINDOW, DEFAULT_SSO_TOKEN_LIFETIME, DEMO_ACCOUNT_ID, DEMO_API_KEY,
+    DEMO_API_SECRET, DEMO_PASSWORD, DEMO_SSO_ALIAS, DEMO_SSO_KEY, RefusalStyle, SimulatorConfig,
+    SuccessMessage,
 };
 pub use error::{LedgerError, SimulatorError};
 pub use faults::FaultPlan;

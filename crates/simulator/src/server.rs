@@ -18,6 +18,8 @@ use super::faults::Injector;
 use super::ledger::Ledger;
 use super::service;
 use super::shared::Shared;
+use super::sso;
+use super::tokens::Sso;
 use super::{health, seed};
 
 impl Handler for Shared {
@@ -93,6 +95,7 @@ impl Simulator {
             api_keys: ApiKeys::new(&config.api_keys),
             refusal_style: config.refusal_style,
             faults: Injector::new(config.faults),
+            sso: Sso::new(&config.sso_accounts, config.sso_token_lifetime),
         });
         let limits = Limits::new(config.request_timeout, config.max_connections);
         let listening = Listening::start_with(
@@ -117,6 +120,22 @@ impl Simulator {
     /// The NVP endpoint: `https://localhost:PORT/payment/NVP.aspx`.
     pub fn nvp_endpoint(&self) -> String {
         format!("{}/payment/NVP.aspx", self.origin())
+    }
+
+    /// The SSO login URL (the "SSO URL" an application keeps per account):
+    /// `https://localhost:PORT/providers/Form/SSO/SSOLogin`.
+    pub fn sso_login_url(&self) -> String {
+        format!("{}{}", self.origin(), sso::LOGIN_PATH)
+    }
+
+    /// The void page's URL, as the login's `RelayState` names it.
+    pub fn sso_void_page(&self) -> String {
+        format!("{}{}", self.origin(), sso::VOID_PAGE)
+    }
+
+    /// `SSOService.asmx`'s URL.
+    pub fn sso_service_endpoint(&self) -> String {
+        format!("{}{}", self.origin(), sso::SERVICE_PATH)
     }
 
     /// The REST base URL, to which `/rest/payment/void` and its siblings are appended: the

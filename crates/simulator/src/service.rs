@@ -16,6 +16,7 @@ use super::reply::{HTML, HttpResponse, page, reply};
 use super::rest;
 use super::shared::{Shared, read_body, with_faults};
 use super::soap;
+use super::sso;
 use instamed_soap_listener::Abort;
 
 const SOAP_PATH: &str = "/payment/service.asmx";
@@ -78,6 +79,8 @@ fn protocol_of(path: &str, headers: &HeaderMap) -> &'static str {
         }
     } else if admin_path(path).is_some() {
         "admin"
+    } else if sso::is_sso_path(path) {
+        "sso"
     } else {
         "other"
     }
@@ -110,6 +113,10 @@ async fn route(
     // REST signs in with an API key pair, not HTTP Basic.
     if rest::is_rest_path(uri.path()) {
         return rest::route(shared, method, uri.path(), headers, body).await;
+    }
+    // The SSO side signs in with its own fields (account, alias, security key; a token).
+    if sso::is_sso_path(uri.path()) {
+        return sso::route(shared, method, uri, headers, body).await;
     }
     if !shared.accounts.admits(headers) {
         return Ok(unauthorized());

@@ -25,6 +25,7 @@ pub(crate) struct Shared {
     pub api_keys: ApiKeys,
     pub refusal_style: RefusalStyle,
     pub faults: Injector,
+    pub sso: super::tokens::Sso,
 }
 
 /// The body, or the answer refusing it (413, or 408 when it is not all there within the

@@ -289,3 +289,73 @@ async fn the_openapi_document_is_3_1_generated_with_every_path() {
         "basic"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_reused_for_another_payments_or_refund_is_422_not_the_first_payments_answer() {
+    let bench = Bench::start().await;
+    let (first, second) = (bench.payment("25.00"), bench.payment("26.00"));
+    // The payment is in the path, so both requests have the same body byte for byte.
+    let body = json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456", "amount": "5.00"});
+    let voided = bench
+        .api(
+            Method::POST,
+            &format!("/v1/voids/{}/or-refund", first.as_str()),
+            Some("invoice-77"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(voided.status, 200, "{}", voided.body);
+    assert_eq!(voided.field("outcome").as_deref(), Some("voided"));
+    let reused = bench
+        .api(
+            Method::POST,
+            &format!("/v1/voids/{}/or-refund", second.as_str()),
+            Some("invoice-77"),
+            body,
+        )
+        .await;
+    assert_eq!(reused.status, 422, "{}", reused.body);
+    assert_eq!(
+        reused.field("error").as_deref(),
+        Some("idempotency_key_reused")
+    );
+    assert_eq!(bench.voids_at_instamed(&second), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_mid_request_does_not_hold_its_idempotency_key_forever() {
+    let bench = Bench::with_faults(FaultPlan::seeded(5).with_latency(Duration::from_secs(2))).await;
+    let payment = bench.payment("27.00");
+    let basic_headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "\"hung-up\""),
+    ];
+    bench
+        .hang_up_when(
+            "/v1/voids",
+            &basic_headers,
+            void_body(&payment).to_string().as_bytes(),
+            crate::soap::until_intent_written(&bench, &payment),
+        )
+        .await;
+    let mut settled = None;
+    for _ in 0..50 {
+        let again = bench
+            .api(
+                Method::POST,
+                "/v1/voids",
+                Some("hung-up"),
+                void_body(&payment),
+            )
+            .await;
+        if again.status != 409 {
+            settled = Some(again);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let settled = settled.expect("the key was let go once the void was answered");
+    assert_eq!(settled.status, 200, "{}", settled.body);
+    assert_eq!(settled.field("outcome").as_deref(), Some("voided"));
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}

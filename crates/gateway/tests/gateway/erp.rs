@@ -123,7 +123,11 @@ impl Bench {
 
     /// POSTs `envelope` to the gateway's SOAP address with `headers` and the ERP's own
     /// credentials.
-    pub async fn post(&self, headers: &[(&str, &str)], envelope: String) -> RawResponse {
+    pub async fn post(
+        &self,
+        headers: &[(&str, &str)],
+        envelope: impl Into<bytes::Bytes>,
+    ) -> RawResponse {
         self.post_as(Some((CLIENT, SECRET)), headers, envelope)
             .await
     }
@@ -173,7 +177,7 @@ impl Bench {
         &self,
         credentials: Option<(&str, &str)>,
         headers: &[(&str, &str)],
-        envelope: String,
+        envelope: impl Into<bytes::Bytes>,
     ) -> RawResponse {
         use base64::Engine as _;
         let gateway = self.gateway();
@@ -317,4 +321,63 @@ impl Bench {
 /// A field of the answer, read by local name.
 pub fn text(response: &RawResponse, local: &str) -> Option<String> {
     raw_https::xml_text(&response.body, local)
+}
+
+impl Bench {
+    /// POSTs `body` to `path` as the ERP's client over a connection of its own, and hangs up
+    /// without reading the answer once `until` resolves, as an ERP whose timeout fired does.
+    /// Panics if the answer comes first.
+    pub async fn hang_up_when(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        until: impl std::future::Future<Output = ()>,
+    ) {
+        use base64::Engine as _;
+        use rustls::pki_types::pem::PemObject as _;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let gateway = self.gateway();
+        let host = raw_https::host(&gateway.soap_url());
+        let ca = rustls::pki_types::CertificateDer::from_pem_file(
+            gateway.ca_path().expect("the gateway's CA"),
+        )
+        .expect("CA");
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca).expect("root");
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(gateway.local_addr())
+            .await
+            .expect("connect");
+        let name = rustls::pki_types::ServerName::try_from(host.clone()).expect("name");
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("TLS");
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"));
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Basic {basic}\r\ncontent-length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        tls.write_all(head.as_bytes()).await.expect("head");
+        tls.write_all(body).await.expect("body");
+        tls.flush().await.expect("flush");
+        let mut answer = [0_u8; 1];
+        tokio::select! {
+            read = tls.read(&mut answer) => panic!("answered before the hang-up: {read:?}"),
+            () = until => {}
+        }
+        // Dropped without a word: the TCP connection closes under the gateway.
+        drop(tls);
+    }
 }

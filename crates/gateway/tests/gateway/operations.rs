@@ -75,3 +75,42 @@ async fn a_client_over_its_rate_is_answered_429_with_retry_after_and_nothing_is_
     assert!(answers[0].status == 200, "the first is served");
     assert_eq!(bench.voids_at_instamed(&payment), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_is_answered_429_on_the_wsdl_too_and_instamed_is_not_asked() {
+    use base64::Engine as _;
+    let bench = Bench::with_rate_limit(NonZeroU32::new(1)).await;
+    let gateway = bench.gateway();
+    let host = raw_https::host(&gateway.soap_url());
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            crate::erp::CLIENT,
+            crate::erp::SECRET
+        ))
+    );
+    let mut statuses = Vec::new();
+    // Each WSDL served is fetched from InstaMed with the gateway's own account.
+    for _ in 0..5 {
+        let answer = raw_https::send_to(
+            Target {
+                addr: gateway.local_addr(),
+                host: &host,
+                ca: gateway.ca_path(),
+            },
+            Method::GET,
+            "/payment/service.asmx?WSDL",
+            &[("authorization", &basic)],
+            "",
+        )
+        .await
+        .expect("an answer");
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(statuses[0], 200, "the first is served");
+    assert!(
+        statuses.contains(&429),
+        "five within a second at one a second: {statuses:?}"
+    );
+}

@@ -550,3 +550,192 @@ async fn a_void_left_unknown_before_the_gateway_started_is_reconciled_without_wa
     assert_eq!(bench.voids_at_instamed(&payment), 1);
     gateway.stop().await;
 }
+
+/// Resolves once the gateway's ledger holds an intent about `payment`: its request is out.
+pub async fn until_intent_written(bench: &Bench, payment: &TransactionId) {
+    loop {
+        if let Ok(ledger) = Ledger::open_to_read(bench.ledger_path())
+            && ledger
+                .standing(payment)
+                .is_ok_and(|standing| !standing.entries.is_empty())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `operation` as .NET writes it, and hangs up once the gateway has sent it on.
+async fn hang_up_once_sent(
+    bench: &Bench,
+    payment: &TransactionId,
+    operation: &str,
+    fields: &[(&str, String)],
+) {
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let (headers, envelope) = Stack::DotNet11.request(operation, &borrowed);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    bench
+        .hang_up_when(
+            "/payment/service.asmx",
+            &headers,
+            envelope.as_bytes(),
+            until_intent_written(bench, payment),
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erp_hanging_up_mid_void_does_not_hand_its_turn_to_the_retry_while_the_void_is_out() {
+    let bench = Bench::with_faults(FaultPlan::seeded(9).with_latency(Duration::from_secs(2))).await;
+    let payment = bench.payment("16.00");
+    hang_up_once_sent(
+        &bench,
+        &payment,
+        "DoCreditCardSecondaryVoid",
+        &void_fields(&payment),
+    )
+    .await;
+    // The ERP's timeout fired and it retries at once, while the first void is still out.
+    let retry = bench.void(Stack::DotNet11, &payment).await;
+    assert_voided(&retry, Stack::DotNet11);
+    assert_eq!(
+        gateway_voids(&bench, &payment),
+        1,
+        "the retry waited for the first void instead of sending one beside it"
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erp_hanging_up_mid_refund_gets_the_refund_on_its_retry_not_a_hold_for_a_person() {
+    let bench =
+        Bench::with_faults(FaultPlan::seeded(11).with_latency(Duration::from_secs(2))).await;
+    let payment = bench.payment("17.00");
+    let mut fields = void_fields(&payment);
+    fields.retain(|(name, _)| *name != "PrimaryCardPresentStatus");
+    fields.push(("Amount", "5.00".to_owned()));
+    hang_up_once_sent(&bench, &payment, "DoCreditCardSimpleRefund", &fields).await;
+    let retry = bench
+        .ask(Stack::DotNet11, "DoCreditCardSimpleRefund", &fields)
+        .await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(text(&retry, "TransactionStatus").as_deref(), Some("C"));
+    assert_eq!(bench.refunds_at_instamed(&payment), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_void_the_gateway_cannot_read_and_no_action_names_is_refused_never_forwarded() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("18.00");
+    let fields = void_fields(&payment);
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let (_, envelope) = Stack::Zeep12.request("DoCreditCardSecondaryVoid", &borrowed);
+    // SOAP 1.2 makes the action optional: this request names its operation in its body only.
+    // InstaMed reads the encoding a document declares; the gateway reads UTF-8 only. A void it
+    // cannot read must not go out unread, whatever names it, or does not.
+    let mut latin1 = envelope
+        .replacen("encoding='utf-8'", "encoding='iso-8859-1'", 1)
+        .replacen(
+            "<soap-env:Body>",
+            "<!-- M\u{fc}ller -->\n<soap-env:Body>",
+            1,
+        )
+        .into_bytes();
+    // ü as ISO-8859-1 writes it: one byte, not UTF-8.
+    let at = latin1
+        .windows(2)
+        .position(|pair| pair == "\u{fc}".as_bytes())
+        .expect("the u-umlaut");
+    latin1.splice(at..at + 2, [0xFC]);
+    let answer = bench
+        .post(
+            &[("content-type", "application/soap+xml; charset=iso-8859-1")],
+            latin1,
+        )
+        .await;
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    assert!(
+        answer
+            .body
+            .contains(&format!("<Rejected xmlns=\"{NAMESPACE}\">")),
+        "the gateway's own refusal: {}",
+        answer.body
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_void_lost_by_a_gateway_of_the_same_pid_is_reconciled_at_start_as_in_a_container() {
+    // In a container the gateway is the same process ID at every start: a void its killed
+    // predecessor left `sent` carries the new gateway's own ID, and is no less lost.
+    let bench =
+        Bench::with_faults(FaultPlan::seeded(13).with_latency(Duration::from_secs(1))).await;
+    let payment = bench.payment("28.00");
+    let ledger_path = bench.dir.path().join("same-pid.db");
+    {
+        let ledger = Ledger::open(&ledger_path)
+            .expect("ledger")
+            .with_command("gateway");
+        let client = instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap11,
+        );
+        let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
+        let written = async {
+            loop {
+                let standing =
+                    Ledger::open_to_read(&ledger_path).and_then(|ledger| ledger.standing(&payment));
+                if standing.is_ok_and(|standing| !standing.entries.is_empty()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        // The predecessor dies with its void out: the intent stays `sent`, no verdict.
+        tokio::select! {
+            done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
+            () = written => {}
+        }
+    }
+    let upstream = Upstream::new(
+        instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap11,
+        ),
+        &bench.simulator.endpoint(),
+    )
+    .expect("upstream");
+    let mut clients = Clients::new().expect("clients");
+    clients.add_pair("erp:secret").expect("client");
+    let mut config = GatewayConfig::new(
+        "127.0.0.1:0".parse().expect("address"),
+        Tls::Generated { ca_out: None },
+        upstream,
+        &ledger_path,
+        clients,
+    );
+    config.retry_after = Duration::from_millis(200);
+    let gateway = Gateway::start(config).await.expect("gateway");
+    let ledger = Ledger::open(&ledger_path).expect("ledger");
+    let mut voided = false;
+    for _ in 0..100 {
+        if ledger
+            .standing(&payment)
+            .expect("standing")
+            .voided()
+            .is_some()
+        {
+            voided = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        voided,
+        "the gateway settled it on its own: {:?}",
+        ledger.standing(&payment)
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+    gateway.stop().await;
+}

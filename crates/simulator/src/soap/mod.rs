@@ -1,8 +1,8 @@
 //! The SOAP endpoint, `service.asmx`: both SOAP versions on one URL, answers in the version asked.
 
 pub(crate) mod help;
-mod request;
-mod response;
+pub(crate) mod request;
+pub(crate) mod response;
 mod schema;
 
 use bytes::Bytes;

@@ -170,7 +170,7 @@ fn action_parameter(content_type: &str) -> Option<String> {
 }
 
 /// `HttpUtility.UrlDecode`: `+` is a space and `%XX` a byte, the bytes read as UTF-8.
-fn url_decode(value: &str) -> Cow<'_, str> {
+pub(crate) fn url_decode(value: &str) -> Cow<'_, str> {
     if !value.contains(['+', '%']) {
         return Cow::Borrowed(value);
     }
@@ -182,7 +182,7 @@ fn url_decode(value: &str) -> Cow<'_, str> {
     )
 }
 
-fn unquote(value: &str) -> &str {
+pub(crate) fn unquote(value: &str) -> &str {
     let value = value.trim();
     value
         .strip_prefix('"')

@@ -58,7 +58,7 @@ pub(crate) fn content_type(version: SoapVersion) -> &'static str {
     }
 }
 
-fn open_envelope(out: &mut String, version: SoapVersion) {
+pub(crate) fn open_envelope(out: &mut String, version: SoapVersion) {
     let p = prefix(version);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?><");
     out.push_str(p);
@@ -74,7 +74,7 @@ fn open_envelope(out: &mut String, version: SoapVersion) {
     out.push_str(":Body>");
 }
 
-fn close_envelope(out: &mut String, version: SoapVersion) {
+pub(crate) fn close_envelope(out: &mut String, version: SoapVersion) {
     let p = prefix(version);
     out.push_str("</");
     out.push_str(p);
@@ -83,7 +83,7 @@ fn close_envelope(out: &mut String, version: SoapVersion) {
     out.push_str(":Envelope>");
 }
 
-fn element(out: &mut String, name: &str, value: &str) {
+pub(crate) fn element(out: &mut String, name: &str, value: &str) {
     out.push('<');
     out.push_str(name);
     out.push('>');

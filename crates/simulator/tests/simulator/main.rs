@@ -6,3 +6,4 @@ mod refunds;
 mod rest;
 mod server;
 mod service;
+mod sso;

@@ -81,14 +81,14 @@ fn new_payment(simulator: &Simulator) -> TransactionId {
 }
 
 /// What a raw request got back.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -97,7 +97,7 @@ impl Answer {
 }
 
 /// Sends one request over plain HTTP, signed in as the demo account unless `auth` is given.
-async fn raw(
+pub(crate) async fn raw(
     simulator: &Simulator,
     method: Method,
     path: &str,
@@ -151,7 +151,7 @@ fn void_envelope(envelope_ns: &str, payment: &str) -> String {
 }
 
 /// The text of the first element named `local` in `xml`.
-fn text_of(xml: &str, local: &str) -> Option<String> {
+pub(crate) fn text_of(xml: &str, local: &str) -> Option<String> {
     let doc = roxmltree::Document::parse(xml).ok()?;
     doc.descendants()
         .find(|n| n.tag_name().name() == local)

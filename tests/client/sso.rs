@@ -1,0 +1,349 @@
+//! Single Sign-On voids against the simulator over real TLS: the launch, the person on the page
+//! (played here by a form post to the page, as a browser sends it), the polling and the
+//! verdict, with the simulator's ledger agreeing.
+
+use instamed_soap_test_support as support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST};
+use http::{HeaderValue, Method, Request};
+use instamed_soap::sso::{
+    NothingDone, SsoAccount, SsoClient, SsoLaunch, SsoOutcome, SsoVoid, TokenStatus,
+};
+use instamed_soap::{Client, Credentials, Error, Protocol, TransactionId};
+use instamed_soap_simulator::{
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, DEMO_SSO_ALIAS, DEMO_SSO_KEY, PaymentStatus, Simulator,
+    SimulatorConfig,
+};
+use support::outlet;
+
+async fn simulator(config: SimulatorConfig) -> Simulator {
+    Simulator::start(config).await.expect("simulator starts")
+}
+
+fn sso_as(simulator: &Simulator, protocol: Protocol, key: &str) -> SsoClient {
+    let builder = Client::builder(simulator.sso_service_endpoint())
+        .protocol(protocol)
+        .timeout(Duration::from_secs(5))
+        .ca_certificate_file(simulator.ca_path().expect("TLS"));
+    SsoClient::new(
+        builder,
+        simulator.sso_login_url(),
+        SsoAccount::new(DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, key),
+    )
+    .expect("SSO client")
+    .poll_interval(Duration::from_millis(1))
+}
+
+fn sso(simulator: &Simulator, protocol: Protocol) -> SsoClient {
+    sso_as(simulator, protocol, DEMO_SSO_KEY)
+}
+
+fn new_payment(simulator: &Simulator) -> TransactionId {
+    simulator
+        .ledger()
+        .create_payment(&outlet(), "42.00")
+        .expect("payment")
+}
+
+/// The person's click on the page the launch opened: `action` is `void` or `cancel`, sent as
+/// the page's form sends it, over TLS.
+async fn click(simulator: &Simulator, launch: &SsoLaunch, action: &str) {
+    let browser = Client::builder(simulator.endpoint())
+        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
+        .ca_certificate_file(simulator.ca_path().expect("TLS"))
+        .build()
+        .expect("browser");
+    let url: http::Uri = launch.url().parse().expect("the launch URL");
+    assert_eq!(url.path(), "/providers/Form/PatientPayments/VoidPaymentSSO");
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", launch.token())
+        .append_pair("action", action)
+        .finish();
+    let mut request = Request::new(Bytes::from(form));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = url.path().parse().expect("path");
+    let host = url.authority().expect("host").as_str().to_owned();
+    request
+        .headers_mut()
+        .insert(HOST, HeaderValue::from_str(&host).expect("host"));
+    request.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let answer = browser.execute(request).await.expect("the page answers");
+    assert_eq!(answer.status(), 303, "{:?}", answer.body());
+}
+
+fn void_of(payment: &TransactionId) -> SsoVoid {
+    SsoVoid::new(payment.clone()).return_url("https://erp.example/sso/done")
+}
+
+#[tokio::test]
+async fn a_void_made_on_the_page_is_voided_in_both_soap_versions_and_the_ledger_agrees() {
+    let simulator = simulator(SimulatorConfig::default()).await;
+    for protocol in [Protocol::Soap11, Protocol::Soap12] {
+        let sso = sso(&simulator, protocol);
+        let payment = new_payment(&simulator);
+        let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+        assert!(
+            launch.url().starts_with(&simulator.sso_void_page()),
+            "{}",
+            launch.url()
+        );
+        assert_eq!(
+            sso.outcome(launch.token(), &payment).await.expect("status"),
+            None,
+            "NEW until the person acts"
+        );
+        click(&simulator, &launch, "void").await;
+        let mut seen = Vec::new();
+        let outcome = sso
+            .wait(&launch, |status, _| seen.push(status.clone()))
+            .await
+            .expect("an outcome");
+        let SsoOutcome::Voided(receipt) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(receipt.payment, payment);
+        assert_eq!(receipt.primary_transaction_status, "V");
+        assert_eq!(receipt.protocol, protocol);
+        assert_eq!(seen, [TokenStatus::Complete]);
+        assert_eq!(
+            simulator.ledger().status(&payment),
+            Some(PaymentStatus::Voided)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_wait_polls_until_the_person_voids() {
+    let simulator = Arc::new(simulator(SimulatorConfig::default()).await);
+    let sso = sso(&simulator, Protocol::Soap11);
+    let payment = new_payment(&simulator);
+    let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+    // The person clicks once the wait has seen the token NEW: the wait must keep asking.
+    let (seen_new, person) = tokio::sync::oneshot::channel::<()>();
+    let mut seen_new = Some(seen_new);
+    let clicker = {
+        let simulator = Arc::clone(&simulator);
+        let launch = launch.clone();
+        tokio::spawn(async move {
+            if person.await.is_ok() {
+                click(&simulator, &launch, "void").await;
+            }
+        })
+    };
+    let mut polls = 0;
+    let outcome = sso
+        .wait(&launch, |status, _| {
+            polls += 1;
+            if *status == TokenStatus::New {
+                if let Some(tell) = seen_new.take() {
+                    let _ = tell.send(());
+                }
+            }
+        })
+        .await
+        .expect("an outcome");
+    clicker.await.expect("the person clicked");
+    assert!(matches!(outcome, SsoOutcome::Voided(_)), "{outcome:?}");
+    assert!(polls >= 2, "{polls}");
+}
+
+#[tokio::test]
+async fn cancel_is_nothing_done_and_leaves_the_payment_captured() {
+    let simulator = simulator(SimulatorConfig::default()).await;
+    let sso = sso(&simulator, Protocol::Soap12);
+    let payment = new_payment(&simulator);
+    let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+    click(&simulator, &launch, "cancel").await;
+    let outcome = sso.wait(&launch, |_, _| {}).await.expect("an outcome");
+    assert_eq!(outcome, SsoOutcome::NothingDone(NothingDone::Cancelled));
+    assert_eq!(
+        simulator.ledger().status(&payment),
+        Some(PaymentStatus::Captured)
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_nothing_done() {
+    let simulator =
+        simulator(SimulatorConfig::default().with_sso_token_lifetime(Duration::ZERO)).await;
+    let sso = sso(&simulator, Protocol::Soap11);
+    let payment = new_payment(&simulator);
+    let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+    let outcome = sso.wait(&launch, |_, _| {}).await.expect("an outcome");
+    assert_eq!(outcome, SsoOutcome::NothingDone(NothingDone::Expired));
+    assert_eq!(
+        simulator.ledger().status(&payment),
+        Some(PaymentStatus::Captured)
+    );
+}
+
+#[tokio::test]
+async fn a_token_still_new_when_the_wait_is_over_leaves_the_outcome_unknown() {
+    let simulator = simulator(SimulatorConfig::default()).await;
+    let sso = sso(&simulator, Protocol::Soap11).max_wait(Duration::ZERO);
+    let payment = new_payment(&simulator);
+    let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+    let error = sso.wait(&launch, |_, _| {}).await.expect_err("no outcome");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(error.outcome_unknown());
+}
+
+#[tokio::test]
+async fn voiding_an_already_voided_payment_on_the_page_is_already_voided() {
+    let simulator = simulator(SimulatorConfig::default()).await;
+    let sso = sso(&simulator, Protocol::Soap11);
+    let payment = new_payment(&simulator);
+    simulator
+        .ledger()
+        .void(&payment, std::time::SystemTime::now())
+        .expect("voided before");
+    let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+    click(&simulator, &launch, "void").await;
+    let error = sso.wait(&launch, |_, _| {}).await.expect_err("a refusal");
+    assert!(matches!(error, Error::AlreadyVoided(_)), "{error:?}");
+    assert!(!error.outcome_unknown());
+}
+
+#[tokio::test]
+async fn a_wrong_security_key_is_authentication_refused_and_never_shown() {
+    let simulator = simulator(SimulatorConfig::default()).await;
+    let key = "wrong-key-Zq81";
+    let sso = sso_as(&simulator, Protocol::Soap11, key);
+    let payment = new_payment(&simulator);
+    let error = sso.launch(&void_of(&payment)).await.expect_err("refused");
+    assert!(
+        matches!(error, Error::AuthenticationRefused { status: 401 }),
+        "{error:?}"
+    );
+    let status = sso.token_status("ANY").await.expect_err("refused");
+    for shown in [
+        format!("{error} {error:?}"),
+        format!("{status} {status:?}"),
+        format!("{sso:?}"),
+        format!("{:?}", SsoAccount::new("a", "b", key)),
+    ] {
+        assert!(!shown.contains(key), "{shown}");
+    }
+}
+
+/// A server fault on `GetTransactionDetails` (a crash, a database timeout) says nothing about
+/// what the page did: the outcome is unknown, never "nothing done". The key travels in the
+/// body only: no SSOService call carries HTTP Basic.
+#[tokio::test]
+async fn a_server_fault_on_the_details_leaves_the_outcome_unknown_and_no_call_is_signed_with_basic()
+{
+    use support::{Reply, Server, Version};
+    let server = Server::start(|request| {
+        let body = String::from_utf8_lossy(&request.body);
+        if request.path.ends_with("/SSOLogin") {
+            Reply::new(200, "text/html", "").header(
+                "relaystate",
+                "https://online.example/providers/Form/PatientPayments/VoidPaymentSSO?token=T1&respCode=000",
+            )
+        } else if body.contains("GetSSOTokenStatus") {
+            Reply::xml(
+                200,
+                Version::Soap11,
+                support::envelope(
+                    Version::Soap11,
+                    "<GetSSOTokenStatusResponse xmlns=\"http://tempuri.org/\">\
+                     <GetSSOTokenStatusResult>complete</GetSSOTokenStatusResult>\
+                     </GetSSOTokenStatusResponse>",
+                ),
+            )
+        } else {
+            Reply::xml(
+                500,
+                Version::Soap11,
+                support::aspnet_fault(
+                    Version::Soap11,
+                    "Server",
+                    "Server was unable to process request. ---> Timeout expired.",
+                    "",
+                ),
+            )
+        }
+    })
+    .await;
+    let origin = format!("https://localhost:{}", server.addr.port());
+    let sso = SsoClient::new(
+        Client::builder(&server.url)
+            .timeout(Duration::from_secs(5))
+            .ca_certificate_file(&server.ca_path),
+        format!("{origin}/providers/Form/SSO/SSOLogin"),
+        SsoAccount::new(DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, DEMO_SSO_KEY),
+    )
+    .expect("SSO client");
+    let payment = TransactionId::new(support::PAYMENT).unwrap();
+    let launch = sso.launch(&void_of(&payment)).await.expect("launched");
+    assert_eq!(launch.token(), "T1");
+    let error = sso.wait(&launch, |_, _| {}).await.expect_err("no verdict");
+    assert!(matches!(error, Error::Fault(_)), "{error:?}");
+    assert!(error.outcome_unknown());
+    let calls = server.requests();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls
+            .iter()
+            .all(|call| call.header("authorization").is_none())
+    );
+    assert!(
+        calls[1..]
+            .iter()
+            .all(|call| String::from_utf8_lossy(&call.body).contains(DEMO_SSO_KEY))
+    );
+}
+
+/// A login that echoes the security key into the URL for the person's browser: the URL is
+/// refused, never handed out to be printed, and the error does not show the key either.
+#[tokio::test]
+async fn a_launch_url_holding_the_security_key_is_refused_and_the_key_never_shown() {
+    use support::{Reply, Server};
+    let echoed = format!(
+        "https://online.example/providers/Form/PatientPayments/VoidPaymentSSO?token=T1&respCode=000&securityKey={DEMO_SSO_KEY}"
+    );
+    let server =
+        Server::start(move |_| Reply::new(200, "text/html", "").header("relaystate", &echoed))
+            .await;
+    let origin = format!("https://localhost:{}", server.addr.port());
+    let sso = SsoClient::new(
+        Client::builder(&server.url).ca_certificate_file(&server.ca_path),
+        format!("{origin}/providers/Form/SSO/SSOLogin"),
+        SsoAccount::new(DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, DEMO_SSO_KEY),
+    )
+    .expect("SSO client");
+    let payment = TransactionId::new(support::PAYMENT).unwrap();
+    let error = sso.launch(&void_of(&payment)).await.expect_err("refused");
+    let shown = format!("{error} {error:?} {}", error.report());
+    assert!(!shown.contains(DEMO_SSO_KEY), "{shown}");
+    assert!(shown.contains("holds the security key"), "{shown}");
+}
+
+/// `GetTransactionDetailsByTransactionID` is a read-only look at a payment, off unless allowed
+/// (whether InstaMed answers it without a live token is not known).
+#[tokio::test]
+async fn the_lookup_by_transaction_id_is_off_by_default_and_reads_the_payments_record_when_allowed()
+{
+    let simulator = simulator(SimulatorConfig::default()).await;
+    let payment = new_payment(&simulator);
+    let sso = sso(&simulator, Protocol::Soap12);
+    let off = sso
+        .details_by_transaction_id(&payment)
+        .await
+        .expect_err("off");
+    assert!(matches!(off, Error::InvalidConfig { .. }), "{off:?}");
+    let record = sso
+        .lookup_by_transaction_id(true)
+        .details_by_transaction_id(&payment)
+        .await
+        .expect("the record");
+    assert_eq!(record.transaction_id.as_deref(), Some(payment.as_str()));
+    assert_eq!(record.transaction_status.as_deref(), Some("C"));
+}
