@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use instamed_soap::{Client, Credentials, Protocol};
+use instamed_soap::{Client, Protocol};
 use instamed_soap_ledger::batch::{
     Batch, BatchOptions, Format, Journal, JournalError, Observer, Summary, Verdict, read_file,
     write_report,
@@ -72,21 +72,8 @@ pub struct Args {
     connection: Connection,
     #[command(flatten)]
     wire: crate::show_wire::ShowWire,
-    /// InstaMed account ID.
-    #[arg(
-        long = "account-id",
-        env = "INSTAMED_ACCOUNT_ID",
-        hide_env_values = true
-    )]
-    account_id: Option<String>,
-    /// InstaMed password (read it from the environment).
-    #[arg(
-        long = "password",
-        env = "INSTAMED_PASSWORD",
-        hide_env_values = true,
-        hide = true
-    )]
-    password: Option<String>,
+    #[command(flatten)]
+    account: crate::sign_in::Account,
 }
 
 /// What `batch --help` says before its exit codes.
@@ -293,20 +280,7 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
     }
     .parse()
     .map_err(invalid)?;
-    let account = args.account_id.clone().or(profile.account_id.clone());
-    let account = crate::void::required(
-        &account,
-        "the account ID",
-        "INSTAMED_ACCOUNT_ID or --account-id",
-    )?;
-    let password = args
-        .connection
-        .secret(args.password.as_deref(), |p| p.password_file.as_deref())?;
-    let password = crate::void::required(
-        &password,
-        "the password",
-        "INSTAMED_PASSWORD, or password_file in the profile",
-    )?;
+    let credentials = args.account.credentials(&args.connection)?;
     let endpoint = args
         .endpoint
         .as_deref()
@@ -319,7 +293,7 @@ fn client(args: &Args) -> Result<Client, instamed_soap::Error> {
             )
         })?;
     let builder = Client::builder(endpoint)
-        .credentials(Credentials::new(account, password))
+        .credentials(credentials)
         .protocol(protocol)
         .max_idle_connections(args.concurrency);
     args.wire.apply(args.connection.apply(builder)?).build()

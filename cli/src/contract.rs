@@ -258,7 +258,7 @@ fn expected_credentials(
             })?),
             None => std::env::var("INSTAMED_PASSWORD").ok(),
         };
-        let password = crate::void::required(
+        let password = crate::sign_in::required(
             &password,
             "the password --expect-account-id signs in with",
             "INSTAMED_PASSWORD, or give --expect-password-file",

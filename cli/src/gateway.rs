@@ -96,32 +96,10 @@ struct RunArgs {
     /// and a demo client, and print them.
     #[arg(long, conflicts_with_all = ["upstream", "tls_cert", "tls_key"])]
     demo: bool,
-    /// InstaMed account ID (SOAP and NVP).
-    #[arg(
-        long = "account-id",
-        env = "INSTAMED_ACCOUNT_ID",
-        hide_env_values = true
-    )]
-    account_id: Option<String>,
-    /// InstaMed password (read it from the environment).
-    #[arg(
-        long = "password",
-        env = "INSTAMED_PASSWORD",
-        hide_env_values = true,
-        hide = true
-    )]
-    password: Option<String>,
-    /// REST API key, or KEY:SECRET (for --protocol rest).
-    #[arg(long = "api-key", env = "INSTAMED_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
-    /// REST API secret (read it from the environment).
-    #[arg(
-        long = "api-secret",
-        env = "INSTAMED_API_SECRET",
-        hide_env_values = true,
-        hide = true
-    )]
-    api_secret: Option<String>,
+    #[command(flatten)]
+    account: crate::sign_in::Account,
+    #[command(flatten)]
+    key_pair: crate::sign_in::KeyPair,
 }
 
 /// Runs `gateway` (until Ctrl-C or SIGTERM) or `gateway hash-secret`.
@@ -288,42 +266,16 @@ fn upstream(args: &RunArgs, recorder: Option<&Recorder>) -> Result<Upstream, Err
             reason,
             source: None,
         })?;
-    let account = args.account_id.clone().or(profile.account_id.clone());
-    let password = args
-        .connection
-        .secret(args.password.as_deref(), |p| p.password_file.as_deref())?;
-    let credentials = match (account.as_deref(), password.as_deref()) {
-        (Some(account), Some(password)) if !account.is_empty() && !password.is_empty() => {
-            Some(Credentials::new(account, password))
-        }
-        _ => None,
-    };
+    let credentials = args.account.given(&args.connection)?;
     let mut builder = Client::builder(&endpoint).protocol(protocol);
     if let Some(recorder) = recorder {
         builder = builder.wire_observer(recorder.clone());
     }
-    if protocol == Protocol::Rest {
-        let secret = args
-            .connection
-            .secret(args.api_secret.as_deref(), |p| p.api_secret_file.as_deref())?;
-        builder = builder.api_key(crate::connection::api_key(
-            args.api_key.as_deref(),
-            secret.as_deref(),
-            crate::connection::API_KEY_FROM,
-        )?);
+    builder = if protocol == Protocol::Rest {
+        builder.api_key(args.key_pair.api_key(&args.connection)?)
     } else {
-        let account = crate::void::required(
-            &account,
-            "the account ID",
-            "INSTAMED_ACCOUNT_ID or --account-id",
-        )?;
-        let password = crate::void::required(
-            &password,
-            "the password",
-            "INSTAMED_PASSWORD, or password_file in the profile",
-        )?;
-        builder = builder.credentials(Credentials::new(account, password));
-    }
+        builder.credentials(args.account.credentials(&args.connection)?)
+    };
     let client = args.connection.apply(builder)?.build()?;
     let upstream = Upstream::new(client, &endpoint).map_err(|error| Error::InvalidConfig {
         reason: format!("--upstream: {error}"),

@@ -19,6 +19,7 @@ mod plural;
 mod profile;
 mod serve;
 mod show_wire;
+mod sign_in;
 mod soak;
 mod sso;
 mod void;

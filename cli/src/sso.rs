@@ -13,7 +13,8 @@ use instamed_soap::{Client, Error, Protocol, TransactionId};
 use crate::connection::Connection;
 use crate::exit;
 use crate::output::{Held, Said};
-use crate::void::{required, sentence};
+use crate::sign_in::required;
+use crate::void::sentence;
 use instamed_soap::Outcome;
 
 /// What `sso --help` says before its exit codes.

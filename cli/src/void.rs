@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use instamed_soap::{
-    CardPresentStatus, Client, Credentials, Error, Outlet, Protocol, RetryPolicy, TransactionId,
-    VoidReceipt, VoidRequest,
+    CardPresentStatus, Client, Error, Outlet, Protocol, RetryPolicy, TransactionId, VoidReceipt,
+    VoidRequest,
 };
 
 use instamed_soap::sensitive::{redacted_url, shown};
@@ -48,6 +48,10 @@ pub struct Args {
     #[command(flatten)]
     connection: Connection,
     #[command(flatten)]
+    account: crate::sign_in::Account,
+    #[command(flatten)]
+    key_pair: crate::sign_in::KeyPair,
+    #[command(flatten)]
     wire: crate::show_wire::ShowWire,
     #[command(flatten)]
     pub(crate) ledger: crate::ledger::Choice,
@@ -79,35 +83,6 @@ pub struct Args {
         value_parser = crate::duration::BACKOFF.parser()
     )]
     pub(crate) backoff: Duration,
-    /// InstaMed account ID (SOAP and NVP).
-    #[arg(
-        long = "account-id",
-        env = "INSTAMED_ACCOUNT_ID",
-        hide_env_values = true
-    )]
-    account_id: Option<String>,
-    /// InstaMed password (read it from the environment; a value given here is visible to
-    /// other users of the machine).
-    #[arg(
-        long = "password",
-        env = "INSTAMED_PASSWORD",
-        hide_env_values = true,
-        hide = true
-    )]
-    password: Option<String>,
-    /// REST API key; or KEY:SECRET, the pair as `serve` prints it, when no API secret is
-    /// given apart (INSTAMED_API_SECRET).
-    #[arg(long = "api-key", env = "INSTAMED_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
-    /// REST API secret (read it from the environment; a value given here is visible to
-    /// other users of the machine).
-    #[arg(
-        long = "api-secret",
-        env = "INSTAMED_API_SECRET",
-        hide_env_values = true,
-        hide = true
-    )]
-    api_secret: Option<String>,
 }
 
 impl Args {
@@ -218,57 +193,16 @@ pub(crate) fn prepare(args: &Args) -> Result<(Client, VoidRequest), Error> {
     let mut builder = Client::builder(endpoint)
         .protocol(protocol)
         .reconcile_policy(RetryPolicy::exponential(args.attempts, args.backoff));
-    if protocol == Protocol::Rest {
-        let secret = args
-            .connection
-            .secret(args.api_secret.as_deref(), |p| p.api_secret_file.as_deref())?;
-        builder = builder.api_key(crate::connection::api_key(
-            args.api_key.as_deref(),
-            secret.as_deref(),
-            crate::connection::API_KEY_FROM,
-        )?);
+    builder = if protocol == Protocol::Rest {
+        builder.api_key(args.key_pair.api_key(&args.connection)?)
     } else {
-        let account = args.account_id.clone().or(profile.account_id.clone());
-        let account = required(
-            &account,
-            "the account ID",
-            "INSTAMED_ACCOUNT_ID or --account-id",
-        )?;
-        let password = args
-            .connection
-            .secret(args.password.as_deref(), |p| p.password_file.as_deref())?;
-        let password = required(
-            &password,
-            "the password",
-            "INSTAMED_PASSWORD, or password_file in the profile",
-        )?;
-        builder = builder.credentials(Credentials::new(account, password));
-    }
+        builder.credentials(args.account.credentials(&args.connection)?)
+    };
     if let Some(url) = &args.nvp_endpoint {
         builder = builder.nvp_endpoint(url);
     }
     let builder = args.wire.apply(args.connection.apply(builder)?);
     Ok((builder.build()?, request))
-}
-
-/// A credential the protocol needs: missing or empty, it is named by where it comes from, and
-/// nothing is sent (an empty password would only earn a 401 from the service).
-pub(crate) fn required<'a>(
-    value: &'a Option<String>,
-    what: &str,
-    from: &str,
-) -> Result<&'a str, Error> {
-    match value.as_deref() {
-        Some(value) if !value.is_empty() => Ok(value),
-        Some(_) => Err(Error::InvalidConfig {
-            reason: format!("{what} is empty: set {from}"),
-            source: None,
-        }),
-        None => Err(Error::InvalidConfig {
-            reason: format!("{what} is missing: set {from}"),
-            source: None,
-        }),
-    }
 }
 
 /// The sentence for a receipt.

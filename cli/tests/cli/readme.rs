@@ -385,3 +385,74 @@ fn readme_blocks_are_read_as_the_shell_reads_them() {
         None
     );
 }
+
+/// Issue 22's blocker: the README's batch example had no endpoint and exited 2 ("required
+/// arguments were not provided: --endpoint"). It names one now and is run as written above.
+#[test]
+fn the_readme_batch_example_names_its_endpoint_and_is_run() {
+    let batch: Vec<Block> = blocks(README)
+        .into_iter()
+        .filter(|block| block.lang == "sh" && block.body.contains("instamed-soap batch"))
+        .collect();
+    assert!(!batch.is_empty(), "the README has a batch example");
+    for block in &batch {
+        assert!(
+            block.body.contains("--endpoint"),
+            "README line {}: a batch example without --endpoint",
+            block.line
+        );
+        assert_eq!(
+            not_run(&block.body),
+            None,
+            "README line {} is not run",
+            block.line
+        );
+    }
+}
+
+/// Issue 22: there was no install section and no dependency line for the library.
+#[test]
+fn the_readme_says_how_to_install_the_tool_and_depend_on_the_library() {
+    let install = README
+        .split("\n## Install\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("an Install section");
+    assert!(install.contains("cargo install"), "{install}");
+    assert!(
+        blocks(install)
+            .iter()
+            .any(|block| block.lang == "toml" && block.body.contains("instamed-soap = {")),
+        "no dependency line for the library: {install}"
+    );
+}
+
+/// Issue 22: the README put the library before the CLI and internals among the first things
+/// read. Its sections come in the order a newcomer needs them.
+#[test]
+fn the_readme_puts_its_sections_in_a_newcomers_order() {
+    let order = [
+        "## Install",
+        "## Try it: the demo",
+        "## Your first void, end to end",
+        "## Recipes for an ERP",
+        "## Connection settings",
+        "## The simulator",
+        "## Contract testing",
+        "## The library",
+        "## Reference",
+        "## Contributing",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|heading| {
+            README
+                .find(&format!("\n{heading}\n"))
+                .unwrap_or_else(|| panic!("no {heading}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|pair| pair[0] < pair[1]),
+        "{order:?} at {at:?}"
+    );
+}
