@@ -2,12 +2,18 @@
 
 use std::process::ExitCode;
 
+use bytes::Bytes;
+use instamed_soap::UserName;
+use instamed_soap::bindings::operations::DoCreditCardSecondaryVoid;
 use instamed_soap::rest::Amount;
+use instamed_soap::soap::{Answer, Operation as _, SoapVersion, decode};
 use instamed_soap::sso::{SsoAccount, SsoClient, SsoOutcome, SsoVoid};
 use instamed_soap::{
     ApiKey, Client, Credentials, Error, Outcome, Outlet, Protocol, RefundRequest, TransactionId,
     VoidConfirmation, VoidOrRefund, VoidRequest,
 };
+use instamed_soap_gateway::{Clients, Gateway, GatewayConfig, Tls, Upstream};
+use instamed_soap_ledger::{Action, Ledger};
 use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
 
 use crate::exit;
@@ -164,6 +170,7 @@ async fn demo(args: Args) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         detail,
     });
     rows.push(void_by_sso(&simulator, &config, &outlet).await?);
+    rows.push(through_the_gateway(&simulator, &config, &outlet).await?);
     simulator.shutdown().await;
 
     rows.push(reconcile_after_a_lost_answer(&outlet).await?);
@@ -229,6 +236,122 @@ async fn void_by_sso(
         payment: payment.to_string(),
         outcome,
         detail,
+    })
+}
+
+/// The gateway's own demo client, as an ERP signs in to it (never with InstaMed's account).
+const ERP: (&str, &str) = ("demo-erp", "demo-erp-secret");
+
+/// An ERP's void as .NET's `SoapHttpClientProtocol` writes it, SOAP 1.1.
+fn erp_envelope(outlet: &Outlet, payment: &TransactionId) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope \
+         xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>\
+         <DoCreditCardSecondaryVoid xmlns=\"{ns}\"><transaction>\
+         <MerchantID>{merchant}</MerchantID><StoreID>{store}</StoreID>\
+         <TerminalID>{terminal}</TerminalID><PrimaryTransactionID>{payment}</PrimaryTransactionID>\
+         <PrimaryCardPresentStatus>PresentManualKey</PrimaryCardPresentStatus></transaction>\
+         </DoCreditCardSecondaryVoid></soap:Body></soap:Envelope>",
+        ns = DoCreditCardSecondaryVoid::NAMESPACE,
+        merchant = outlet.merchant_id(),
+        store = outlet.store_id(),
+        terminal = outlet.terminal_id(),
+    )
+}
+
+/// An ERP's own SOAP envelope, sent twice through a gateway (in this process, over TLS) in
+/// front of `simulator`: both answers say voided, and the gateway's ledger shows one void sent.
+async fn through_the_gateway(
+    simulator: &Simulator,
+    config: &SimulatorConfig,
+    outlet: &Outlet,
+) -> Result<Row, Box<dyn std::error::Error>> {
+    let payment = simulator.ledger().create_payment(outlet, "75.00")?;
+    let (account, password) = config.accounts.first().ok_or("no demo account")?;
+    let upstream = Upstream::new(
+        client_of(simulator, config, Protocol::Soap11)?,
+        &simulator.endpoint(),
+    )?
+    .credentials(Credentials::new(account, password), UserName::AccountId);
+    let mut clients = Clients::new()?;
+    clients.add_pair(&format!("{}:{}", ERP.0, ERP.1))?;
+    let scratch = tempfile::tempdir()?;
+    let ledger = scratch.path().join("gateway-ledger.db");
+    let gateway = Gateway::start(GatewayConfig::new(
+        "127.0.0.1:0".parse()?,
+        Tls::Generated { ca_out: None },
+        upstream,
+        &ledger,
+        clients,
+    ))
+    .await?;
+    // The ERP: any HTTP client will do; this one posts the envelope as it is.
+    let mut builder = Client::builder(gateway.soap_url())
+        .credentials(Credentials::new(ERP.0, ERP.1))
+        .no_proxy();
+    if let Some(ca) = gateway.ca_path() {
+        builder = builder.ca_certificate_file(ca);
+    }
+    let erp = builder.build()?;
+    let sign_in = Credentials::new(ERP.0, ERP.1).authorization(UserName::AccountId)?;
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let mut request = http::Request::new(Bytes::from(erp_envelope(outlet, &payment)));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = gateway.soap_url().parse()?;
+        let headers = request.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/xml; charset=utf-8"),
+        );
+        headers.insert(
+            "soapaction",
+            http::HeaderValue::from_str(&format!(
+                "\"{}{}\"",
+                DoCreditCardSecondaryVoid::NAMESPACE,
+                DoCreditCardSecondaryVoid::NAME
+            ))?,
+        );
+        headers.insert(http::header::AUTHORIZATION, sign_in.clone());
+        let answer = erp.execute(request).await?;
+        let result = match decode::<DoCreditCardSecondaryVoid>(SoapVersion::Soap11, answer.body())?
+        {
+            Answer::Result(response) => response.do_credit_card_secondary_void_result,
+            Answer::Fault(fault) => {
+                return Err(format!("the gateway answered a fault: {fault}").into());
+            }
+        };
+        let status = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+        let result = result.unwrap_or_default();
+        statuses.push(format!(
+            "{}/{}",
+            status(result.transaction_status),
+            status(result.primary_transaction_status)
+        ));
+    }
+    gateway.stop().await;
+    let standing = Ledger::open(&ledger)?.standing(&payment)?;
+    let sent = standing
+        .entries
+        .iter()
+        .filter(|entry| entry.action == Action::Void)
+        .count();
+    let voided = statuses.iter().all(|status| status == "C/V") && sent == 1;
+    Ok(Row {
+        step: "an ERP's void twice via gateway",
+        protocol: Protocol::Soap11,
+        payment: payment.to_string(),
+        outcome: if voided {
+            Outcome::Voided.name().to_owned()
+        } else {
+            Outcome::Failed.name().to_owned()
+        },
+        detail: format!(
+            "answered {}; the gateway sent {sent} void",
+            statuses.join(" then ")
+        ),
     })
 }
 

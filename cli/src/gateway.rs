@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use instamed_soap::{Client, Credentials, Error, Outlet, Protocol, UserName};
+use instamed_soap_contract::Recorder;
 use instamed_soap_gateway::{
     Clients, Gateway, GatewayConfig, GatewayError, Running, Tls, Upstream, hash_secret,
 };
@@ -87,6 +88,10 @@ struct RunArgs {
     /// answered 429 with Retry-After. 0 turns the limit off.
     #[arg(long, value_name = "PER_SECOND", default_value_t = instamed_soap_gateway::DEFAULT_RATE_LIMIT)]
     rate_limit: u32,
+    /// Write every exchange with InstaMed as a cassette in DIR (secrets redacted as `contract
+    /// record` redacts them; `contract verify DIR` checks them against this build).
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
     /// Start in front of the embedded simulator, with a CA made at start, a ledger of its own
     /// and a demo client, and print them.
     #[arg(long, conflicts_with_all = ["upstream", "tls_cert", "tls_key"])]
@@ -133,7 +138,11 @@ fn hash_secret_from_stdin() -> ExitCode {
 }
 
 async fn serve(args: RunArgs) -> ExitCode {
-    let config = match config(&args) {
+    let recorder = match recorder(&args) {
+        Ok(recorder) => recorder,
+        Err(code) => return code,
+    };
+    let config = match config(&args, recorder.as_ref()) {
         Ok(config) => config,
         Err(code) => return code,
     };
@@ -141,13 +150,38 @@ async fn serve(args: RunArgs) -> ExitCode {
         Ok(running) => running,
         Err(code) => return code,
     };
-    announce(&running, Vec::new()).await;
+    announce(&running, recorded(recorder.as_ref())).await;
     running.stop().await;
+    if let Some(recorder) = recorder {
+        recorder.flush();
+    }
     ExitCode::from(exit::VOIDED)
 }
 
+/// `--record DIR`'s recorder, or the exit code after saying why the folder cannot be used.
+fn recorder(args: &RunArgs) -> Result<Option<Recorder>, ExitCode> {
+    let Some(dir) = &args.record else {
+        return Ok(None);
+    };
+    Recorder::start(dir, false).map(Some).map_err(|error| {
+        eprintln!(
+            "error: --record: cannot write cassettes in {}: {error}",
+            dir.display()
+        );
+        ExitCode::from(exit::INVALID)
+    })
+}
+
+/// The line that says where cassettes go, when they do.
+fn recorded(recorder: Option<&Recorder>) -> Vec<(&'static str, String)> {
+    recorder
+        .map(|recorder| ("record:", recorder.dir().display().to_string()))
+        .into_iter()
+        .collect()
+}
+
 /// The gateway's configuration from the flags, or the exit code after saying what is wrong.
-fn config(args: &RunArgs) -> Result<GatewayConfig, ExitCode> {
+fn config(args: &RunArgs, recorder: Option<&Recorder>) -> Result<GatewayConfig, ExitCode> {
     let invalid = |reason: String| {
         eprintln!("error: {reason}");
         ExitCode::from(exit::INVALID)
@@ -180,7 +214,8 @@ fn config(args: &RunArgs) -> Result<GatewayConfig, ExitCode> {
         )));
     }
     let clients = clients(args).map_err(invalid)?;
-    let upstream = upstream(args).map_err(|error| invalid(crate::causes::chain(&error)))?;
+    let upstream =
+        upstream(args, recorder).map_err(|error| invalid(crate::causes::chain(&error)))?;
     let ledger = args.ledger.path().map_err(invalid)?;
     let mut config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
     config.rate_limit = std::num::NonZeroU32::new(args.rate_limit);
@@ -209,7 +244,7 @@ fn clients(args: &RunArgs) -> Result<Clients, String> {
 
 /// The client to InstaMed, with the connection flags `void` has, and InstaMed's credentials
 /// for what is forwarded.
-fn upstream(args: &RunArgs) -> Result<Upstream, Error> {
+fn upstream(args: &RunArgs, recorder: Option<&Recorder>) -> Result<Upstream, Error> {
     let profile = args.connection.profile()?;
     let endpoint = args
         .upstream
@@ -233,6 +268,9 @@ fn upstream(args: &RunArgs) -> Result<Upstream, Error> {
         })?;
     let credentials = args.account.given(&args.connection)?;
     let mut builder = Client::builder(&endpoint).protocol(protocol);
+    if let Some(recorder) = recorder {
+        builder = builder.wire_observer(recorder.clone());
+    }
     builder = if protocol == Protocol::Rest {
         builder.api_key(args.key_pair.api_key(&args.connection)?)
     } else {
@@ -314,8 +352,15 @@ async fn demo(args: RunArgs) -> ExitCode {
         .ledger
         .clone()
         .unwrap_or_else(|| scratch.path().join("ledger.db"));
+    let recorder = match recorder(&args) {
+        Ok(recorder) => recorder,
+        Err(code) => return code,
+    };
     let mut builder = Client::builder(simulator.endpoint())
         .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD));
+    if let Some(recorder) = &recorder {
+        builder = builder.wire_observer(recorder.clone());
+    }
     if let Some(ca) = simulator.ca_path() {
         builder = builder.ca_certificate_file(ca);
     }
@@ -358,12 +403,13 @@ async fn demo(args: RunArgs) -> ExitCode {
         .and_then(|outlet| simulator.ledger().create_payment(&outlet, "10.00").ok())
         .map(|payment| format!("{payment} (10.00 at merchant 123123123, store 123, terminal 456)"))
         .unwrap_or_default();
-    announce(
-        &running,
-        vec![("client:", DEMO_CLIENT.to_owned()), ("payment:", payment)],
-    )
-    .await;
+    let mut lines = vec![("client:", DEMO_CLIENT.to_owned()), ("payment:", payment)];
+    lines.extend(recorded(recorder.as_ref()));
+    announce(&running, lines).await;
     running.stop().await;
+    if let Some(recorder) = recorder {
+        recorder.flush();
+    }
     simulator.shutdown().await;
     ExitCode::from(exit::VOIDED)
 }

@@ -371,6 +371,13 @@ fn demo_tells_the_whole_story() {
         policy.contains(" refunded ") && policy.contains("60.00 back, refund "),
         "{policy}"
     );
+    // An ERP's own envelope through the gateway, twice: voided both times, sent once.
+    let gateway = row("an ERP's void twice via gateway");
+    assert!(
+        gateway.contains(" soap11 ")
+            && gateway.contains(" voided answered C/V then C/V; the gateway sent 1 void"),
+        "{gateway}"
+    );
     let sso = row("void by SSO");
     assert!(
         sso.contains(" voided on InstaMed's page; the payment's status V"),

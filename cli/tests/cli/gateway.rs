@@ -3,7 +3,7 @@
 //! plain HTTP on loopback), a repeat answered the same, the refusals of a wrong setup, and
 //! SIGTERM.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Child, Stdio};
 
@@ -259,28 +259,17 @@ async fn sigterm_answers_and_records_the_void_in_flight() {
 /// `instamed-soap serve` with `args`, its CA written to `ca` and its payments from `seed`:
 /// the simulator as a process, and its SOAP endpoint.
 fn serve(args: &[&str], ca: &Path, seed: &Path) -> (Child, String) {
-    let mut simulator = isolated::instamed_soap()
+    let mut command = isolated::instamed_soap();
+    command
         .arg("serve")
         .args(args)
         .arg("--ca-out")
         .arg(ca)
         .arg("--seed-file")
         .arg(seed)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut endpoint = String::new();
-    for line in BufReader::new(simulator.stdout.take().expect("stdout")).lines() {
-        let line = line.expect("line");
-        if let Some(value) = line.strip_prefix("endpoint:") {
-            endpoint = value.trim().to_owned();
-        }
-        if line.starts_with("Ctrl-C") {
-            break;
-        }
-    }
-    assert!(!endpoint.is_empty(), "serve did not start");
+        .stderr(Stdio::null());
+    let (simulator, printed) = isolated::started(command);
+    let endpoint = isolated::printed_value(&printed, "endpoint:").expect("an endpoint line");
     (simulator, endpoint)
 }
 
@@ -329,5 +318,51 @@ async fn rate_limit_holds_a_gateway_in_front_of_an_upstream() {
     assert!(
         statuses.contains(&http::StatusCode::TOO_MANY_REQUESTS),
         "never limited: {statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_writes_the_upstream_exchanges_as_cassettes_that_contract_verify_passes() {
+    use base64::Engine as _;
+    use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cassettes = dir.path().join("cassettes");
+    let record = cassettes.to_str().expect("a UTF-8 path");
+    let started = Started::start(&["--demo", "--listen", "127.0.0.1:0", "--record", record]);
+    assert_eq!(started.value("record:"), record);
+    let client = started.value("client:");
+    let payment = payment_of(&started);
+    for _ in 0..2 {
+        assert!(voided(&started.void(&client, &payment).await));
+    }
+    assert_eq!(started.terminate(), Some(0));
+
+    // The repeat was answered from the ledger: one exchange reached InstaMed, one cassette.
+    let files: Vec<_> = std::fs::read_dir(&cassettes)
+        .expect("the cassettes folder")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().expect("name").to_string_lossy();
+    assert!(name.starts_with("001-soap11-"), "{name}");
+    assert!(name.ends_with("-voided.cassette"), "{name}");
+    let written = std::fs::read_to_string(&files[0]).expect("the cassette");
+    assert!(written.contains(&payment), "{written}");
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{DEMO_ACCOUNT_ID}:{DEMO_PASSWORD}"));
+    for secret in [DEMO_PASSWORD, basic.as_str()] {
+        assert!(!written.contains(secret), "{written}");
+    }
+
+    let verified = isolated::instamed_soap()
+        .args(["contract", "verify", record])
+        .output()
+        .expect("contract verify");
+    assert_eq!(code(&verified), 0, "{}", described(&verified));
+    assert!(
+        String::from_utf8_lossy(&verified.stdout).contains("pass  "),
+        "{}",
+        described(&verified)
     );
 }

@@ -7,6 +7,7 @@
 //! - [`redact`]: secrets removed before anything is written;
 //! - [`echo`]: response placeholders that echo the request (`{{request.PrimaryTransactionID}}`);
 //! - [`ContractServer`]: a recording proxy and a replaying server;
+//! - [`Recorder`]: cassettes of a client's own exchanges, written as the proxy writes them;
 //! - [`verify`]: does this build's client still honour each cassette? [`report`] says so
 //!   in JUnit XML or JSON;
 //! - [`journal`]: the requests a replaying server received, and counts checked against them;
@@ -21,6 +22,7 @@ pub mod journal;
 pub mod login;
 pub mod matcher;
 mod names;
+pub mod observed;
 pub mod pretty;
 pub mod record;
 pub mod redact;
@@ -34,5 +36,6 @@ pub mod wire;
 
 pub use cassette::{Cassette, CassetteError, Message, VoidInputs};
 pub use matcher::{Comparison, Difference};
+pub use observed::Recorder;
 pub use server::{ContractServer, ServeOptions, Upstream};
 pub use verify::{Problem, Verification, verify_dir};

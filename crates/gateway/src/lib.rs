@@ -13,6 +13,7 @@
 //! - `DoCreditCardSimpleRefund` follows the ledger's refund rules: never twice for a payment.
 //! - Every other operation is forwarded once, never retried, and answered exactly as InstaMed
 //!   answered it.
+//! - InstaMed's NVP contract (`/payment/NVP.aspx`) is served the same way, answered in pairs.
 //!
 //! ERPs sign in with HTTP Basic as clients of the gateway ([`Clients`]: names and Argon2id
 //! hashes); InstaMed's credentials stay with the gateway. `docs/gateway.md` says what each
@@ -48,6 +49,7 @@ mod config;
 mod faults;
 mod metrics;
 mod money;
+mod nvp;
 mod operations;
 mod server;
 mod soap;

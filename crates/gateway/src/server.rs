@@ -22,6 +22,8 @@ use crate::{Clients, GatewayConfig, GatewayError, Tls, Upstream};
 
 /// Where InstaMed's contract is served, as InstaMed serves it.
 const SOAP_PATH: &str = "/payment/service.asmx";
+/// InstaMed's NVP page, beside it.
+const NVP_PATH: &str = "/payment/NVP.aspx";
 /// The JSON API's root.
 const API_PATH: &str = "/v1";
 /// Prometheus text.
@@ -143,6 +145,11 @@ impl Running {
         format!("{}{SOAP_PATH}", self.listening.origin())
     }
 
+    /// InstaMed's NVP contract (`NVP.aspx`), for an ERP that speaks NVP.
+    pub fn nvp_url(&self) -> String {
+        format!("{}{NVP_PATH}", self.listening.origin())
+    }
+
     /// The JSON API's root.
     pub fn api_url(&self) -> String {
         format!("{}{API_PATH}", self.listening.origin())
@@ -198,6 +205,7 @@ fn route(path: &str) -> &'static str {
         "/health" => "health",
         "/ready" => "ready",
         p if p.eq_ignore_ascii_case(SOAP_PATH) => "soap",
+        p if p.eq_ignore_ascii_case(NVP_PATH) => "nvp",
         METRICS_PATH => "metrics",
         p if p == API_PATH || p.starts_with("/v1/") => "api",
         "/openapi.json" => "openapi",
@@ -316,6 +324,47 @@ impl Service {
                 };
                 let (response, outcome) =
                     crate::soap::answer(&self.money, &self.upstream, &parts.headers, body).await;
+                Ok((response, Some(client), outcome))
+            }
+            ("nvp", &Method::POST | &Method::GET) => {
+                let (parts, body) = request.into_parts();
+                let Some(client) = self.clients.authenticate(&parts.headers).await else {
+                    return Ok((unauthorized(), None, "unauthorized"));
+                };
+                if let Some(limited) = self.over_limit(&client) {
+                    return Ok((limited, Some(client), "rate_limited"));
+                }
+                // An older ERP sends the pairs as a GET query, as NVP.aspx takes them.
+                let form = if parts.method == Method::GET {
+                    Bytes::copy_from_slice(parts.uri.query().unwrap_or("").as_bytes())
+                } else {
+                    match read_body(&parts.headers, body, self.max_body_bytes).await? {
+                        Ok(body) => body,
+                        Err(BodyRefused::TooLarge) => {
+                            return Ok((
+                                text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+                                Some(client),
+                                "too_large",
+                            ));
+                        }
+                        Err(BodyRefused::TimedOut) => {
+                            return Ok((
+                                text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
+                                Some(client),
+                                "timed_out",
+                            ));
+                        }
+                        Err(_) => return Err(Abort("body_unreadable")),
+                    }
+                };
+                let (response, outcome) = crate::nvp::answer(
+                    &self.money,
+                    &self.upstream,
+                    &parts.method,
+                    &parts.headers,
+                    form,
+                )
+                .await;
                 Ok((response, Some(client), outcome))
             }
             ("soap", _) => {

@@ -215,7 +215,7 @@ fn outlet(fields: &[(String, String)]) -> Result<Outlet, String> {
     .map_err(|invalid| format!("Invalid request: {invalid}"))
 }
 
-fn void_request(fields: &[(String, String)]) -> Result<VoidRequest, String> {
+pub(crate) fn void_request(fields: &[(String, String)]) -> Result<VoidRequest, String> {
     let payment = TransactionId::new(field(fields, "PrimaryTransactionID")?)
         .map_err(|invalid| format!("Invalid request: {invalid}"))?;
     let mut request = VoidRequest::new(outlet(fields)?, payment);
@@ -228,7 +228,7 @@ fn void_request(fields: &[(String, String)]) -> Result<VoidRequest, String> {
     Ok(request)
 }
 
-fn refund_request(fields: &[(String, String)]) -> Result<RefundRequest, String> {
+pub(crate) fn refund_request(fields: &[(String, String)]) -> Result<RefundRequest, String> {
     let payment = TransactionId::new(field(fields, "PrimaryTransactionID")?)
         .map_err(|invalid| format!("Invalid request: {invalid}"))?;
     let amount: Amount = field(fields, "Amount")?
@@ -563,33 +563,64 @@ async fn forward(
             },
         )
     };
+    let sent = forward_once(
+        upstream,
+        http::Method::POST,
+        upstream.endpoint.clone(),
+        headers,
+        &[
+            header::CONTENT_TYPE,
+            http::HeaderName::from_static("soapaction"),
+        ],
+        body,
+    )
+    .await;
+    match sent {
+        Forwarded::Answered(response) => response,
+        Forwarded::NotSent(reason) => unavailable("NotSent", reason),
+        Forwarded::Unknown(reason) => unavailable("OutcomeUnknown", reason),
+    }
+}
+
+/// What became of a request forwarded as the ERP wrote it.
+pub(crate) enum Forwarded {
+    /// InstaMed's answer, status, `Content-Type` and body as it sent them.
+    Answered(Response<Full<Bytes>>),
+    /// Nothing left the gateway (why, for the ERP).
+    NotSent(String),
+    /// It reached InstaMed and no answer was read: it may have been carried out.
+    Unknown(String),
+}
+
+/// Sends `body` to `uri` once with InstaMed's credentials in place of the ERP's, and the
+/// ERP's `copied` headers; never retried. SOAP and NVP forward through here alike.
+pub(crate) async fn forward_once(
+    upstream: &Upstream,
+    method: http::Method,
+    uri: http::Uri,
+    headers: &HeaderMap,
+    copied: &[http::HeaderName],
+    body: Bytes,
+) -> Forwarded {
     let Some(credentials) = &upstream.credentials else {
-        return unavailable(
-            "NotSent",
+        return Forwarded::NotSent(
             "This gateway forwards voids and refunds only (it has no InstaMed account for \
              other operations); nothing was sent."
                 .to_owned(),
         );
     };
-    let authorization = match credentials.authorization(upstream.user_name) {
-        Ok(value) => value,
-        Err(_) => {
-            return unavailable(
-                "NotSent",
-                "The gateway's InstaMed credentials cannot be put in a header; nothing was sent."
-                    .to_owned(),
-            );
-        }
+    let Ok(authorization) = credentials.authorization(upstream.user_name) else {
+        return Forwarded::NotSent(
+            "The gateway's InstaMed credentials cannot be put in a header; nothing was sent."
+                .to_owned(),
+        );
     };
     let mut request = Request::new(body);
-    *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = upstream.endpoint.clone();
-    for name in [
-        header::CONTENT_TYPE,
-        http::HeaderName::from_static("soapaction"),
-    ] {
-        if let Some(value) = headers.get(&name) {
-            request.headers_mut().insert(name, value.clone());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    for name in copied {
+        if let Some(value) = headers.get(name) {
+            request.headers_mut().insert(name.clone(), value.clone());
         }
     }
     request
@@ -605,22 +636,16 @@ async fn forward(
                     .headers_mut()
                     .insert(header::CONTENT_TYPE, value.clone());
             }
-            response
+            Forwarded::Answered(response)
         }
-        Err(error) if error.never_sent() => unavailable(
-            "NotSent",
-            format!(
-                "InstaMed could not be reached; nothing was sent: {}",
-                chain(&error)
-            ),
-        ),
-        Err(error) => unavailable(
-            "OutcomeUnknown",
-            format!(
-                "The request reached InstaMed and no answer was read: it may have been carried \
-                 out. It is not sent again; check with InstaMed before repeating it: {}",
-                chain(&error)
-            ),
-        ),
+        Err(error) if error.never_sent() => Forwarded::NotSent(format!(
+            "InstaMed could not be reached; nothing was sent: {}",
+            chain(&error)
+        )),
+        Err(error) => Forwarded::Unknown(format!(
+            "The request reached InstaMed and no answer was read: it may have been carried \
+             out. It is not sent again; check with InstaMed before repeating it: {}",
+            chain(&error)
+        )),
     }
 }

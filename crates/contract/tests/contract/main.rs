@@ -2,5 +2,6 @@
 
 mod cassettes;
 mod journal;
+mod observed;
 mod pretty;
 mod redaction;

@@ -132,6 +132,47 @@ impl Bench {
             .await
     }
 
+    /// Sends `form` to the gateway's `NVP.aspx` as an ERP does: a form `POST`, or (`get`) the
+    /// same pairs as a query, with the ERP's own credentials.
+    pub async fn nvp(&self, get: bool, form: &str) -> RawResponse {
+        use base64::Engine as _;
+        let gateway = self.gateway();
+        let host = raw_https::host(&gateway.soap_url());
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
+        );
+        let (method, path, body, mut headers) = if get {
+            (
+                Method::GET,
+                format!("/payment/NVP.aspx?{form}"),
+                String::new(),
+                vec![],
+            )
+        } else {
+            (
+                Method::POST,
+                "/payment/NVP.aspx".to_owned(),
+                form.to_owned(),
+                vec![("content-type", "application/x-www-form-urlencoded")],
+            )
+        };
+        headers.push(("authorization", &basic));
+        raw_https::send_to(
+            Target {
+                addr: gateway.local_addr(),
+                host: &host,
+                ca: gateway.ca_path(),
+            },
+            method,
+            &path,
+            &headers,
+            body,
+        )
+        .await
+        .expect("an answer from the gateway")
+    }
+
     pub async fn post_as(
         &self,
         credentials: Option<(&str, &str)>,

@@ -3,5 +3,6 @@
 
 mod api;
 mod erp;
+mod nvp;
 mod operations;
 mod soap;
