@@ -464,13 +464,6 @@ fn client_fault(version: SoapVersion, reason: &str) -> Response<Full<Bytes>> {
     )
 }
 
-/// The namespaces of the WSDL address extensions: the SOAP 1.1, SOAP 1.2 and HTTP bindings'.
-const ADDRESS_NAMESPACES: [&str; 3] = [
-    "http://schemas.xmlsoap.org/wsdl/soap/",
-    "http://schemas.xmlsoap.org/wsdl/soap12/",
-    "http://schemas.xmlsoap.org/wsdl/http/",
-];
-
 /// InstaMed's own WSDL (fetched from the upstream's `?WSDL` with InstaMed's credentials), every
 /// port's address replaced by `address`, the gateway's: a client generated from it calls the
 /// gateway, as one generated from InstaMed's calls InstaMed. Anything but a 200 with a WSDL is
@@ -511,23 +504,9 @@ pub(crate) async fn wsdl(upstream: &Upstream, address: &str) -> Response<Full<By
     let Ok(text) = std::str::from_utf8(answer.body()) else {
         return bad_gateway("it is not UTF-8");
     };
-    let Ok(doc) = roxmltree::Document::parse(text) else {
+    let Some(locations) = instamed_soap_listener::wsdl::address_locations(text) else {
         return bad_gateway("it is not XML");
     };
-    let mut locations: Vec<_> = doc
-        .descendants()
-        .filter(|node| {
-            node.tag_name().name() == "address"
-                && node
-                    .tag_name()
-                    .namespace()
-                    .is_some_and(|ns| ADDRESS_NAMESPACES.contains(&ns))
-        })
-        .flat_map(|node| node.attributes())
-        .filter(|attribute| attribute.name() == "location" && attribute.namespace().is_none())
-        .map(|attribute| attribute.range_value())
-        .collect();
-    locations.sort_by_key(|range| range.start);
     let mut out = String::with_capacity(text.len());
     let mut from = 0;
     for range in locations {

@@ -29,6 +29,7 @@ mod error;
 mod hostname;
 mod listening;
 mod pki;
+pub mod wsdl;
 
 pub use body::{BodyRefused, milliseconds, read_body};
 pub use error::ListenError;

@@ -15,34 +15,13 @@ use instamed_soap::soap::{escaped, push_escaped};
 /// as is but for its addresses (see [`wsdl`]); `build.rs` puts a copy beside the bindings.
 pub(crate) const WSDL: &str = include_str!(concat!(env!("OUT_DIR"), "/service.wsdl"));
 
-/// The namespaces of the WSDL address extensions: the SOAP 1.1, SOAP 1.2 and HTTP bindings'.
-const ADDRESS_NAMESPACES: [&str; 3] = [
-    "http://schemas.xmlsoap.org/wsdl/soap/",
-    "http://schemas.xmlsoap.org/wsdl/soap12/",
-    "http://schemas.xmlsoap.org/wsdl/http/",
-];
-
 /// [`WSDL`] cut around the `location` of every port's address, so that each answer puts the
 /// address it was fetched from there. The whole text if it does not parse (build.rs parsed it,
 /// so it does).
 static WSDL_AROUND_ADDRESSES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let Ok(doc) = roxmltree::Document::parse(WSDL) else {
+    let Some(locations) = instamed_soap_listener::wsdl::address_locations(WSDL) else {
         return vec![WSDL];
     };
-    let mut locations: Vec<_> = doc
-        .descendants()
-        .filter(|node| {
-            node.tag_name().name() == "address"
-                && node
-                    .tag_name()
-                    .namespace()
-                    .is_some_and(|ns| ADDRESS_NAMESPACES.contains(&ns))
-        })
-        .flat_map(|node| node.attributes())
-        .filter(|attribute| attribute.name() == "location" && attribute.namespace().is_none())
-        .map(|attribute| attribute.range_value())
-        .collect();
-    locations.sort_by_key(|range| range.start);
     let mut pieces = Vec::with_capacity(locations.len() + 1);
     let mut from = 0;
     for range in locations {
