@@ -191,7 +191,6 @@ impl Said {
         next: Option<String>,
     ) -> Self {
         let mut said = Self::about(&entry.payment, protocol, outcome, code);
-        said.payment.clone_from(&entry.payment);
         said.from_ledger = true;
         said.outcome_unknown = matches!(outcome, Outcome::OutcomeUnknown | Outcome::RefundUnknown);
         said.amount.clone_from(&entry.amount);
@@ -286,8 +285,8 @@ impl Held {
                 Outcome::OutcomeUnknown,
                 exit::OUTCOME_UNKNOWN,
                 format!(
-                    "nothing was sent: a refund on top of a void that went through would give \
-                     the money back twice; settle the void first: {}",
+                    "nothing was sent: a void of this payment may have gone through; settle it \
+                     first (a refund on top of it would give the money back twice): {}",
                     reconcile.unwrap_or_else(|| "`instamed-soap reconcile`".to_owned())
                 ),
             ),

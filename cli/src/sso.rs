@@ -177,10 +177,18 @@ async fn void(args: VoidArgs) -> ExitCode {
         .and_then(|payment| Ok((payment, args.sso.client()?)));
     let (payment, sso) = match prepared {
         Ok(prepared) => prepared,
-        Err(error) => return finish(&args.transaction_id, args.sso.protocol(), json, Err(error)),
+        Err(error) => {
+            return finish(
+                &args.transaction_id,
+                None,
+                args.sso.protocol(),
+                json,
+                Err(error),
+            );
+        }
     };
     // The ledger first, as for every void: a payment it knows voided needs no page, and one
-    // whose void may have gone through is reconciled before a person is asked to void it.
+    // whose void may have gone through is settled (reconcile) before a person is asked to void it.
     let ledger = match args.ledger.open("instamed-soap sso void") {
         Ok(ledger) => ledger,
         Err(code) => return code,
@@ -220,7 +228,15 @@ async fn void(args: VoidArgs) -> ExitCode {
     }
     let launch = match sso.launch(&void).await {
         Ok(launch) => launch,
-        Err(error) => return finish(&args.transaction_id, args.sso.protocol(), json, Err(error)),
+        Err(error) => {
+            return finish(
+                &args.transaction_id,
+                None,
+                args.sso.protocol(),
+                json,
+                Err(error),
+            );
+        }
     };
     // The URL goes where a person reads it; with --json standard output holds the one object.
     if json {
@@ -241,7 +257,15 @@ async fn status(args: StatusArgs) -> ExitCode {
     let json = args.sso.json;
     let sso = match args.sso.client() {
         Ok(sso) => sso,
-        Err(error) => return finish(&args.token, args.sso.protocol(), json, Err(error)),
+        Err(error) => {
+            return finish(
+                args.transaction_id.as_deref().unwrap_or(""),
+                Some(&args.token),
+                args.sso.protocol(),
+                json,
+                Err(error),
+            );
+        }
     };
     let Some(payment) = &args.transaction_id else {
         return match sso.token_status(&args.token).await {
@@ -256,15 +280,29 @@ async fn status(args: StatusArgs) -> ExitCode {
                 }
                 ExitCode::from(exit::VOIDED)
             }
-            Err(error) => finish(&args.token, args.sso.protocol(), json, Err(error)),
+            Err(error) => finish("", Some(&args.token), args.sso.protocol(), json, Err(error)),
         };
     };
     let payment = match TransactionId::new(payment) {
         Ok(payment) => payment,
-        Err(error) => return finish(payment, args.sso.protocol(), json, Err(error.into())),
+        Err(error) => {
+            return finish(
+                payment,
+                Some(&args.token),
+                args.sso.protocol(),
+                json,
+                Err(error.into()),
+            );
+        }
     };
     match sso.outcome(&args.token, &payment).await {
-        Ok(Some(outcome)) => finish(payment.as_str(), args.sso.protocol(), json, Ok(outcome)),
+        Ok(Some(outcome)) => finish(
+            payment.as_str(),
+            Some(&args.token),
+            args.sso.protocol(),
+            json,
+            Ok(outcome),
+        ),
         Ok(None) => {
             if json {
                 println!(
@@ -276,7 +314,13 @@ async fn status(args: StatusArgs) -> ExitCode {
             }
             ExitCode::from(exit::VOIDED)
         }
-        Err(error) => finish(payment.as_str(), args.sso.protocol(), json, Err(error)),
+        Err(error) => finish(
+            payment.as_str(),
+            Some(&args.token),
+            args.sso.protocol(),
+            json,
+            Err(error),
+        ),
     }
 }
 
@@ -313,7 +357,13 @@ fn finish_launch(
     json: bool,
     outcome: Result<SsoOutcome, Error>,
 ) -> ExitCode {
-    let code = finish(launch.payment().as_str(), protocol, json, outcome);
+    let code = finish(
+        launch.payment().as_str(),
+        Some(launch.token()),
+        protocol,
+        json,
+        outcome,
+    );
     if !json {
         // The token, for `sso status` should this run be cut short.
         eprintln!("token {}", launch.token());
@@ -325,10 +375,16 @@ fn finish_launch(
 /// (`docs/schemas/void.schema.json`), and gives the exit code.
 fn finish(
     payment: &str,
+    token: Option<&str>,
     protocol: &str,
     json: bool,
     outcome: Result<SsoOutcome, Error>,
 ) -> ExitCode {
+    // Asking again settles an unknown outcome: the token's page is where the person acted.
+    let ask_again = format!(
+        "ask again with `instamed-soap sso status {} --transaction-id {payment}`",
+        token.unwrap_or("TOKEN")
+    );
     let (said, sentence) = match &outcome {
         Ok(SsoOutcome::Voided(receipt)) => (
             Said::voided(receipt),
@@ -356,15 +412,26 @@ fn finish(
                 exit::OUTCOME_UNKNOWN,
             );
             said.outcome_unknown = true;
+            said.error_code = Some("outcome_unknown");
             said.error = Some(format!(
                 "the outcome of the void of {payment} on InstaMed's page is not known"
             ));
-            said.hint = Some(
-                "ask again with `instamed-soap sso status TOKEN --transaction-id ID`".to_owned(),
-            );
+            said.hint = Some(ask_again);
             (said, None)
         }
-        Err(error) => (Said::failed_about(payment, protocol, error, None), None),
+        Err(error) => {
+            let hint = if error.outcome_unknown() {
+                Some(ask_again)
+            } else if matches!(error, Error::AuthenticationRefused { .. }) {
+                Some(
+                    "check INSTAMED_SSO_ACCOUNT_ID, INSTAMED_SSO_ALIAS and INSTAMED_SSO_KEY"
+                        .to_owned(),
+                )
+            } else {
+                None
+            };
+            (Said::failed_about(payment, protocol, error, hint), None)
+        }
     };
     said.print(json, sentence)
 }

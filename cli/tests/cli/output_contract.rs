@@ -16,13 +16,13 @@ use serde_json::Value;
 
 /// The schemas of `docs/schemas`, each registered under its `$id`, so that one may refer to
 /// another (`void` to `ledger-entry`) with nothing fetched.
-struct Schemas {
+pub(crate) struct Schemas {
     registry: jsonschema::Registry<'static>,
     by_file: Vec<(String, Value)>,
 }
 
 impl Schemas {
-    fn load() -> Self {
+    pub(crate) fn load() -> Self {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas");
         let mut by_file = Vec::new();
         for entry in std::fs::read_dir(&dir).expect("docs/schemas") {
@@ -54,7 +54,7 @@ impl Schemas {
 
     /// Checks `value` against `docs/schemas/<schema>.schema.json`, and every `outcome` or
     /// `verdict` in it against the one outcome table.
-    fn check(&self, schema: &str, value: &Value, what: &str) {
+    pub(crate) fn check(&self, schema: &str, value: &Value, what: &str) {
         let (_, document) = self
             .by_file
             .iter()
@@ -1007,4 +1007,29 @@ fn replay_record_and_bench_name_their_own_flags_in_one_error_line() {
         assert!(!stderr.contains("client configuration"), "{stderr}");
         assert!(!stderr.contains("--api-key"), "{stderr}");
     }
+}
+
+/// The schemas name exactly the outcomes of the one table: an outcome added to the table and
+/// not to `docs/schemas/void.schema.json` (as `nothing_done` once was) fails here, not in a
+/// user's validator.
+#[test]
+fn the_void_schema_lists_exactly_the_outcomes_of_the_table() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas/void.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let listed: Vec<&str> = schema["$defs"]["outcome"]["enum"]
+        .as_array()
+        .expect("an enum of outcomes")
+        .iter()
+        .map(|name| name.as_str().expect("a name"))
+        .collect();
+    let table: Vec<&str> = instamed_soap::outcome::TABLE
+        .iter()
+        .map(|row| row.name)
+        .collect();
+    assert_eq!(listed, table);
 }

@@ -213,6 +213,7 @@ async fn sso_void_cancelled_is_nothing_done_with_exit_12() {
         .unwrap();
     assert_eq!(status, 12, "{rest}\n{stderr}");
     let json: serde_json::Value = serde_json::from_str(&rest).expect("JSON");
+    crate::output_contract::Schemas::load().check("void", &json, "sso void, cancelled");
     assert_eq!(json["outcome"], "nothing_done");
     assert!(
         json["hint"]
@@ -268,6 +269,7 @@ async fn sso_void_with_a_wrong_key_fails_and_never_shows_the_key() {
     .unwrap();
     assert_eq!(code(&output), 1, "{}", described(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    crate::output_contract::Schemas::load().check("void", &json, "sso void, wrong key");
     assert_eq!(json["outcome"], "failed");
     assert_eq!(json["error_code"], "authentication_refused");
     assert!(!text(&output).contains(key), "{}", text(&output));
