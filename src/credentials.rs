@@ -194,14 +194,16 @@ fn basic_token(value: &[u8]) -> Option<&[u8]> {
 }
 
 /// Compares two secrets in time that depends only on the length of the one given, so that a
-/// server checking a secret tells nothing of it by how long the check takes: every sign-in
-/// check of the house (Basic, API keys, the simulator's Single Sign-On keys) uses this one.
+/// server checking a secret tells nothing of it by how long the check takes: every
+/// plain-secret comparison of the house (Basic, API keys, the simulator's Single Sign-On keys)
+/// uses this one.
 pub fn same_secret(expected: &[u8], given: &[u8]) -> bool {
     let mut difference = expected.len() ^ given.len();
     for (i, &byte) in given.iter().enumerate() {
         difference |= usize::from(byte ^ expected.get(i).copied().unwrap_or(0));
     }
-    difference == 0
+    // Hidden from the optimiser, which may otherwise stop the loop at the first difference.
+    std::hint::black_box(difference) == 0
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ impl Account {
     /// The account and password from the flags, the environment or the profile: `None` when
     /// either is missing or empty.
     pub fn given(&self, connection: &Connection) -> Result<Option<Credentials>, Error> {
-        let (account, password) = self.parts(connection)?;
+        let (account, password) = (self.account(connection)?, self.password(connection)?);
         Ok(match (account.as_deref(), password.as_deref()) {
             (Some(account), Some(password)) if !account.is_empty() && !password.is_empty() => {
                 Some(Credentials::new(account, password))
@@ -40,14 +40,16 @@ impl Account {
         })
     }
 
-    /// The account and password, each refused by where it comes from when missing or empty.
+    /// The account and password, each refused by where it comes from when missing or empty:
+    /// the account first, so that a missing one is said before a password file is read.
     pub fn credentials(&self, connection: &Connection) -> Result<Credentials, Error> {
-        let (account, password) = self.parts(connection)?;
+        let account = self.account(connection)?;
         let account = required(
             &account,
             "the account ID",
             "INSTAMED_ACCOUNT_ID or --account-id",
         )?;
+        let password = self.password(connection)?;
         let password = required(
             &password,
             "the password",
@@ -56,14 +58,15 @@ impl Account {
         Ok(Credentials::new(account, password))
     }
 
-    fn parts(&self, connection: &Connection) -> Result<(Option<String>, Option<String>), Error> {
-        let account = match &self.account_id {
+    fn account(&self, connection: &Connection) -> Result<Option<String>, Error> {
+        Ok(match &self.account_id {
             Some(account) => Some(account.clone()),
             None => connection.profile()?.account_id.clone(),
-        };
-        let password =
-            connection.secret(self.password.as_deref(), |p| p.password_file.as_deref())?;
-        Ok((account, password))
+        })
+    }
+
+    fn password(&self, connection: &Connection) -> Result<Option<String>, Error> {
+        connection.secret(self.password.as_deref(), |p| p.password_file.as_deref())
     }
 }
 

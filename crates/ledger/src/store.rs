@@ -1088,6 +1088,10 @@ mod tests {
             ledger.standing(&payment()).unwrap().entries.is_empty(),
             "an intent of the abandoned group was written"
         );
+        // The connection is left usable: the next group commits.
+        ledger.commit_group(&mut ledger.lock(), vec![job(false)]);
+        assert_eq!(outcomes.lock().unwrap().last(), Some(&true));
+        assert_eq!(ledger.standing(&payment()).unwrap().entries.len(), 1);
     }
 
     fn payment() -> TransactionId {
