@@ -1,7 +1,7 @@
 //! `instamed-soap bench gateway`: what the gateway costs, side by side in one run on loopback.
 //!
 //! The simulator, the gateway and nginx each run in a process of their own; the voids are
-//! sent by the bare hyper + rustls client of [`compare`](crate::compare) with envelopes built
+//! sent by the bare hyper + rustls client of [`compare`] with envelopes built
 //! before the clock starts, so the figures are the path's, not a client's. It measures:
 //!
 //! - the latency each intermediary adds over a direct call (sequential SOAP voids over HTTPS,
