@@ -350,20 +350,23 @@ fn refund_reply(
     }
 }
 
-/// A void of the payment may have gone through and nobody knows yet: ask again after
-/// `RetryAfterSeconds`, and the settled answer comes back.
-fn outcome_unknown(version: SoapVersion, payment: &str, money: &Money) -> Response<Full<Bytes>> {
+/// A `Receiver` fault about `payment` that the ERP answers by asking again after
+/// `RetryAfterSeconds` (also the `Retry-After` header): the detail `kind` says why.
+fn retry_later(
+    version: SoapVersion,
+    kind: &'static str,
+    reason: String,
+    payment: &str,
+    money: &Money,
+) -> Response<Full<Bytes>> {
     let after = money.retry_after();
     faults::write(
         version,
         &Fault {
             blame: Blame::Receiver,
-            reason: "The outcome of the void is not known yet; the gateway is settling it with \
-                     InstaMed. Send the same request again after RetryAfterSeconds: it is \
-                     answered with the settled result, and the payment is never voided twice."
-                .to_owned(),
+            reason,
             detail: Detail {
-                kind: "OutcomeUnknown",
+                kind,
                 fields: vec![
                     ("Payment", payment.to_owned()),
                     ("RetryAfterSeconds", after.as_secs().to_string()),
@@ -371,6 +374,21 @@ fn outcome_unknown(version: SoapVersion, payment: &str, money: &Money) -> Respon
             },
             retry_after: Some(after),
         },
+    )
+}
+
+/// A void of the payment may have gone through and nobody knows yet: ask again after
+/// `RetryAfterSeconds`, and the settled answer comes back.
+fn outcome_unknown(version: SoapVersion, payment: &str, money: &Money) -> Response<Full<Bytes>> {
+    retry_later(
+        version,
+        "OutcomeUnknown",
+        "The outcome of the void is not known yet; the gateway is settling it with InstaMed. \
+         Send the same request again after RetryAfterSeconds: it is answered with the settled \
+         result, and the payment is never voided twice."
+            .to_owned(),
+        payment,
+        money,
     )
 }
 
@@ -380,21 +398,12 @@ fn not_sent(
     reason: &str,
     money: &Money,
 ) -> Response<Full<Bytes>> {
-    let after = money.retry_after();
-    faults::write(
+    retry_later(
         version,
-        &Fault {
-            blame: Blame::Receiver,
-            reason: format!("InstaMed could not be reached; nothing was sent: {reason}"),
-            detail: Detail {
-                kind: "NotSent",
-                fields: vec![
-                    ("Payment", payment.to_owned()),
-                    ("RetryAfterSeconds", after.as_secs().to_string()),
-                ],
-            },
-            retry_after: Some(after),
-        },
+        "NotSent",
+        format!("InstaMed could not be reached; nothing was sent: {reason}"),
+        payment,
+        money,
     )
 }
 
@@ -404,21 +413,12 @@ fn ledger_unavailable(
     reason: &str,
     money: &Money,
 ) -> Response<Full<Bytes>> {
-    let after = money.retry_after();
-    faults::write(
+    retry_later(
         version,
-        &Fault {
-            blame: Blame::Receiver,
-            reason: format!("The gateway's ledger cannot be written; nothing was sent: {reason}"),
-            detail: Detail {
-                kind: "LedgerUnavailable",
-                fields: vec![
-                    ("Payment", payment.to_owned()),
-                    ("RetryAfterSeconds", after.as_secs().to_string()),
-                ],
-            },
-            retry_after: Some(after),
-        },
+        "LedgerUnavailable",
+        format!("The gateway's ledger cannot be written; nothing was sent: {reason}"),
+        payment,
+        money,
     )
 }
 
@@ -429,23 +429,14 @@ fn credentials_refused(
     payment: &str,
     money: &Money,
 ) -> Response<Full<Bytes>> {
-    let after = money.retry_after();
-    faults::write(
+    retry_later(
         version,
-        &Fault {
-            blame: Blame::Receiver,
-            reason: "InstaMed refused the gateway's own credentials; nothing was carried out. \
-                     An operator must fix the gateway's InstaMed account."
-                .to_owned(),
-            detail: Detail {
-                kind: "GatewayMisconfigured",
-                fields: vec![
-                    ("Payment", payment.to_owned()),
-                    ("RetryAfterSeconds", after.as_secs().to_string()),
-                ],
-            },
-            retry_after: Some(after),
-        },
+        "GatewayMisconfigured",
+        "InstaMed refused the gateway's own credentials; nothing was carried out. An operator \
+         must fix the gateway's InstaMed account."
+            .to_owned(),
+        payment,
+        money,
     )
 }
 
