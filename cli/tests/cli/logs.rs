@@ -5,7 +5,7 @@
 #![cfg(unix)]
 
 use crate::isolated::{self, lossy};
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::process::{Child, Command, Output, Stdio};
 
 use base64::Engine as _;
@@ -177,24 +177,13 @@ struct Server {
 
 impl Server {
     fn spawn(args: &[&str]) -> Self {
-        let mut child = isolated::instamed_soap()
+        let mut command = isolated::instamed_soap();
+        command
             .args(args)
             .env_remove("RUST_LOG")
             .env_remove("INSTAMED_LOG_FORMAT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut announced = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.contains("Ctrl-C");
-            announced.push(line);
-            if done {
-                break;
-            }
-        }
+            .stderr(Stdio::piped());
+        let (child, announced) = isolated::started(command);
         Self { child, announced }
     }
 

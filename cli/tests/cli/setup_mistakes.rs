@@ -2,7 +2,7 @@
 //! cannot reach its upstream says so before it listens, and a request it could not forward
 //! is answered as one that changed nothing.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Output, Stdio};
 
@@ -191,24 +191,13 @@ struct Recorder {
 
 impl Recorder {
     fn spawn(args: &[&str]) -> Self {
-        let mut child = isolated::instamed_soap()
+        let mut command = isolated::instamed_soap();
+        command
             .args(args)
             .env_remove("RUST_LOG")
             .env_remove("INSTAMED_LOG_FORMAT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut printed = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.contains("Ctrl-C");
-            printed.push(line);
-            if done {
-                break;
-            }
-        }
+            .stderr(Stdio::piped());
+        let (child, printed) = isolated::started(command);
         Self { child, printed }
     }
 
