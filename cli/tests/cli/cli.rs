@@ -192,7 +192,7 @@ impl Served {
             command.arg("--seed-file").arg(seeds);
         }
         command.stderr(Stdio::inherit());
-        let (child, printed) = isolated::started(command);
+        let (child, printed) = isolated::started(&mut command);
         let endpoint = isolated::printed_value(&printed, "endpoint:");
         let ca = isolated::printed_value(&printed, "ca-cert:").map(PathBuf::from);
         Served {

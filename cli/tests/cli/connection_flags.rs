@@ -5,7 +5,6 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -115,29 +114,8 @@ struct Running {
 
 impl Running {
     fn spawn(command: &mut Command) -> Self {
-        let mut child = command
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut printed = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.contains("Ctrl-C");
-            printed.push(line);
-            if done {
-                break;
-            }
-        }
-        if printed.is_empty() {
-            let mut said = String::new();
-            if let Some(mut stderr) = child.stderr.take() {
-                let _ = stderr.read_to_string(&mut said);
-            }
-            panic!("it did not start: {said}");
-        }
+        command.env_remove("RUST_LOG").stderr(Stdio::piped());
+        let (child, printed) = isolated::started(command);
         Self { child, printed }
     }
 

@@ -30,7 +30,7 @@ impl Started {
             .args(args)
             .envs(envs.iter().copied())
             .stderr(Stdio::inherit());
-        let (child, printed) = isolated::started(command);
+        let (child, printed) = isolated::started(&mut command);
         Self { child, printed }
     }
 
@@ -268,7 +268,7 @@ fn serve(args: &[&str], ca: &Path, seed: &Path) -> (Child, String) {
         .arg("--seed-file")
         .arg(seed)
         .stderr(Stdio::null());
-    let (simulator, printed) = isolated::started(command);
+    let (simulator, printed) = isolated::started(&mut command);
     let endpoint = isolated::printed_value(&printed, "endpoint:").expect("an endpoint line");
     (simulator, endpoint)
 }

@@ -30,7 +30,7 @@ fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, Vec<String>) {
         .args(args)
         .envs(envs.iter().copied())
         .stderr(Stdio::null());
-    isolated::started(command)
+    isolated::started(&mut command)
 }
 
 fn value(printed: &[String], label: &str) -> String {

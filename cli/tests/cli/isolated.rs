@@ -74,7 +74,7 @@ pub fn lossy(bytes: &[u8]) -> String {
 /// Starts a server of the tool (`serve`, `record`, `replay`, `gateway`) and returns it with the
 /// lines it printed up to the one that says how to stop it. What it prints later is read and
 /// dropped, so that it never writes into a closed pipe.
-pub fn started(mut command: Command) -> (Child, Vec<String>) {
+pub fn started(command: &mut Command) -> (Child, Vec<String>) {
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
@@ -90,9 +90,13 @@ pub fn started(mut command: Command) -> (Child, Vec<String>) {
         }
     }
     let _ = child.kill();
+    let mut said = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+    }
     let _ = child.wait();
     let args: Vec<_> = command.get_args().collect();
-    panic!("{args:?} did not start: {printed:?}");
+    panic!("{args:?} did not start: {printed:?}\n{said}");
 }
 
 /// The value a server printed after `label` (`endpoint:`, `ca-cert:`…).

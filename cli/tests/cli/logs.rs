@@ -183,7 +183,7 @@ impl Server {
             .env_remove("RUST_LOG")
             .env_remove("INSTAMED_LOG_FORMAT")
             .stderr(Stdio::piped());
-        let (child, announced) = isolated::started(command);
+        let (child, announced) = isolated::started(&mut command);
         Self { child, announced }
     }
 

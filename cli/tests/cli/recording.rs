@@ -393,7 +393,7 @@ fn spawn(args: &[&str], tmp: &Path) -> Running {
         .args(args)
         .env("TMPDIR", tmp)
         .stderr(Stdio::inherit());
-    let (child, lines) = isolated::started(command);
+    let (child, lines) = isolated::started(&mut command);
     Running {
         child,
         lines,

@@ -1,7 +1,7 @@
 //! `replay --journal FILE` and `contract verify-calls`: the requests a replay received,
 //! counted as WireMock's `verify(exactly(n), …)` counts them.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -30,26 +30,15 @@ impl Drop for Replay {
 }
 
 fn replay(journal: &Path) -> Replay {
-    let mut child = isolated::instamed_soap()
+    let mut command = isolated::instamed_soap();
+    command
         .arg("replay")
         .arg(corpus())
         .args(["--plain-http", "--journal"])
         .arg(journal)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut origin = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("rest:") {
-            origin = Some(rest.trim().to_owned());
-        }
-        if line.contains("Ctrl-C") {
-            break;
-        }
-    }
+        .stderr(Stdio::null());
+    let (child, printed) = isolated::started(&mut command);
+    let origin = isolated::printed_value(&printed, "rest:");
     Replay {
         child,
         origin: origin.expect("a rest: line with the origin"),

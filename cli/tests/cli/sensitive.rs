@@ -17,7 +17,6 @@
 use crate::isolated::{self, lossy};
 use instamed_soap_test_support as support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -227,30 +226,19 @@ struct Running {
 
 impl Running {
     fn spawn(args: &[&str]) -> Self {
-        let mut child = isolated::instamed_soap()
+        let mut command = isolated::instamed_soap();
+        command
             .args(args)
             .env_remove("RUST_LOG")
             .env_remove("INSTAMED_LOG_FORMAT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = child.stderr.take().unwrap();
+            .stderr(Stdio::piped());
+        let (mut child, announced) = isolated::started(&mut command);
+        let mut stderr = child.stderr.take().expect("its log");
         let log = std::thread::spawn(move || {
             let mut log = Vec::new();
             std::io::Read::read_to_end(&mut stderr, &mut log).unwrap();
             lossy(&log)
         });
-        let stdout = child.stdout.take().unwrap();
-        let mut announced = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.contains("Ctrl-C");
-            announced.push(line);
-            if done {
-                break;
-            }
-        }
         Self {
             child,
             announced,

@@ -46,7 +46,7 @@ impl Served {
             .args(args)
             .current_dir(dir)
             .stderr(Stdio::inherit());
-        let (child, printed) = isolated::started(command);
+        let (child, printed) = isolated::started(&mut command);
         Self { child, printed }
     }
 

@@ -197,7 +197,7 @@ impl Recorder {
             .env_remove("RUST_LOG")
             .env_remove("INSTAMED_LOG_FORMAT")
             .stderr(Stdio::piped());
-        let (child, printed) = isolated::started(command);
+        let (child, printed) = isolated::started(&mut command);
         Self { child, printed }
     }
 
