@@ -10,6 +10,7 @@ mod cli_secrets;
 mod completions;
 mod connection_flags;
 mod contract_verify;
+mod erp_zeep;
 mod exit_codes;
 mod gateway;
 mod gateway_kill;
