@@ -645,6 +645,7 @@ impl Api {
             self.operations.clone(),
             asked,
             id,
+            self.money.asker("api", client),
         ))
         .await;
         carried.unwrap_or_else(|| {
@@ -663,15 +664,22 @@ async fn carry_out(
     operations: Arc<Operations>,
     asked: Asked,
     id: String,
+    asker: String,
 ) -> Reply {
     let payment = asked.payment().as_str().to_owned();
     let (status, answer) = match asked {
-        Asked::Void(request) => void_answer(&money, money.void(request).await, &id, &payment),
-        Asked::Refund(request) => refund_answer(&money, money.refund(request).await, &id, &payment),
-        Asked::OrRefund(request, amount) => match money.void_or_refund(request, amount).await {
-            OrRefundAnswer::Void(answer) => void_answer(&money, answer, &id, &payment),
-            OrRefundAnswer::Refund(answer) => refund_answer(&money, answer, &id, &payment),
-        },
+        Asked::Void(request) => {
+            void_answer(&money, money.void(request, asker).await, &id, &payment)
+        }
+        Asked::Refund(request) => {
+            refund_answer(&money, money.refund(request, asker).await, &id, &payment)
+        }
+        Asked::OrRefund(request, amount) => {
+            match money.void_or_refund(request, amount, asker).await {
+                OrRefundAnswer::Void(answer) => void_answer(&money, answer, &id, &payment),
+                OrRefundAnswer::Refund(answer) => refund_answer(&money, answer, &id, &payment),
+            }
+        }
     };
     let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
     money.metrics().verdict(label);

@@ -323,7 +323,8 @@ impl Service {
                     Err(_) => return Err(Abort("body_unreadable")),
                 };
                 let (response, outcome) =
-                    crate::soap::answer(&self.money, &self.upstream, &parts.headers, body).await;
+                    crate::soap::answer(&self.money, &self.upstream, &client, &parts.headers, body)
+                        .await;
                 Ok((response, Some(client), outcome))
             }
             ("nvp", &Method::POST | &Method::GET) => {
@@ -360,6 +361,7 @@ impl Service {
                 let (response, outcome) = crate::nvp::answer(
                     &self.money,
                     &self.upstream,
+                    &client,
                     &parts.method,
                     &parts.headers,
                     form,
