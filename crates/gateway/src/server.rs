@@ -28,6 +28,7 @@ const NVP_PATH: &str = "/payment/NVP.aspx";
 const API_PATH: &str = "/v1";
 /// Prometheus text.
 const METRICS_PATH: &str = "/metrics";
+use crate::ops::{OPS_PATH, Ops};
 
 /// The gateway: [`Gateway::start`] serves it.
 #[derive(Debug)]
@@ -54,6 +55,8 @@ struct Service {
     metrics: Arc<Metrics>,
     limiter: Option<Limiter>,
     upstream: Upstream,
+    /// The operator pages, when operators are configured.
+    ops: Option<Ops>,
     max_body_bytes: usize,
     /// `https` or `http`, and the listener's origin, for the addresses the WSDL names.
     scheme: &'static str,
@@ -75,6 +78,8 @@ impl Gateway {
             retry_after,
             limits,
             rate_limit,
+            operators,
+            reconcile_window,
         } = config;
         if clients.is_empty() {
             return Err(GatewayError::NoClients);
@@ -102,6 +107,10 @@ impl Gateway {
             let burst = per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
             RateLimiter::hashmap(Quota::per_second(per_second).allow_burst(burst))
         });
+        let ops = operators
+            .map(|operators| Ops::new(operators, money.clone(), reconcile_window, max_body_bytes))
+            .transpose()
+            .map_err(|_| GatewayError::Random)?;
         let service = Arc::new(Service {
             clients: Arc::new(clients),
             money: money.clone(),
@@ -112,6 +121,7 @@ impl Gateway {
             metrics,
             limiter,
             upstream,
+            ops,
             max_body_bytes,
             scheme: if matches!(tls, Tls::PlainHttp) {
                 "http"
@@ -153,6 +163,11 @@ impl Running {
     /// The JSON API's root.
     pub fn api_url(&self) -> String {
         format!("{}{API_PATH}", self.listening.origin())
+    }
+
+    /// The operator pages (served when operators are configured).
+    pub fn ops_url(&self) -> String {
+        format!("{}{OPS_PATH}", self.listening.origin())
     }
 
     /// Prometheus text.
@@ -209,6 +224,7 @@ fn route(path: &str) -> &'static str {
         METRICS_PATH => "metrics",
         p if p == API_PATH || p.starts_with("/v1/") => "api",
         "/openapi.json" => "openapi",
+        p if p == OPS_PATH || p.starts_with("/ops/") => "ops",
         _ => "other",
     }
 }
@@ -250,6 +266,10 @@ impl Service {
                 );
                 Ok((response, None, "ok"))
             }
+            ("ops", _) => match &self.ops {
+                Some(ops) => ops.answer(request).await,
+                None => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
+            },
             ("openapi", &Method::GET) => {
                 let mut response =
                     Response::new(Full::new(Bytes::from(crate::api::openapi_json())));

@@ -120,6 +120,15 @@ pub fn asked_by(base: &str, via: &str, client: &str) -> String {
 }
 
 impl Entry {
+    /// Whether a person may settle it ([`Ledger::settle`]): its outcome is open, or it is a
+    /// refund InstaMed refused; and no person settled it yet.
+    pub fn settleable(&self) -> bool {
+        self.settled_by.is_none()
+            && (self.is_open()
+                || (self.action == Action::Refund
+                    && self.verdict == Some(Verdict::RefundRefused)))
+    }
+
     /// The client of a service that asked for it ([`asked_by`]), if one did.
     pub fn client(&self) -> Option<&str> {
         // The name comes last: it is the client's own, and may hold anything but a colon.
@@ -172,6 +181,13 @@ impl Entry {
 }
 
 impl Ledger {
+    /// Entry `id`, if the ledger holds one.
+    pub fn entry(&self, id: i64) -> Result<Option<Entry>, LedgerError> {
+        let conn = self.lock();
+        let found = select(&conn, "id = ?1", [id]).map_err(|e| classify(self.path(), e))?;
+        Ok(found.into_iter().next())
+    }
+
     /// What waits for a person, newest first; only the kind asked for when one is. A void
     /// counts once its intent is older than `window` (until then software still reconciles
     /// it), a refund of unknown outcome at once (unless its process still runs: its answer is
