@@ -39,6 +39,7 @@ pub struct Gateway;
 pub struct Running {
     listening: Listening,
     money: Arc<Money>,
+    ops: bool,
 }
 
 /// Each client's bucket of requests.
@@ -131,6 +132,7 @@ impl Gateway {
             origin: std::sync::OnceLock::new(),
         });
         let serving = service.clone();
+        let ops = service.ops.is_some();
         let listening = match tls {
             Tls::Certificate { server, host } => {
                 Listening::start_with_certificate(listen, server, host, service, limits).await
@@ -145,7 +147,11 @@ impl Gateway {
         .map_err(GatewayError::Listen)?;
         let _ = serving.origin.set(listening.origin());
         money.sweep();
-        Ok(Running { listening, money })
+        Ok(Running {
+            listening,
+            money,
+            ops,
+        })
     }
 }
 
@@ -165,7 +171,12 @@ impl Running {
         format!("{}{API_PATH}", self.listening.origin())
     }
 
-    /// The operator pages (served when operators are configured).
+    /// Whether the operator pages are served (operators are configured).
+    pub fn serves_ops(&self) -> bool {
+        self.ops
+    }
+
+    /// The operator pages (served when operators are configured: [`serves_ops`](Self::serves_ops)).
     pub fn ops_url(&self) -> String {
         format!("{}{OPS_PATH}", self.listening.origin())
     }

@@ -125,8 +125,7 @@ impl Entry {
     pub fn settleable(&self) -> bool {
         self.settled_by.is_none()
             && (self.is_open()
-                || (self.action == Action::Refund
-                    && self.verdict == Some(Verdict::RefundRefused)))
+                || (self.action == Action::Refund && self.verdict == Some(Verdict::RefundRefused)))
     }
 
     /// The client of a service that asked for it ([`asked_by`]), if one did.
