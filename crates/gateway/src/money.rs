@@ -362,14 +362,7 @@ impl Money {
             None => return RefundAnswer::OnHold { entry: None },
         };
         match guarded {
-            Guarded::Known(entry) => RefundAnswer::Refunded(Statuses {
-                transaction_status: entry.transaction_status.clone(),
-                primary_transaction_status: entry.primary_transaction_status.clone(),
-                response_code: entry.response_code.clone(),
-                response_message: None,
-                transaction_id: entry.refund_id.clone(),
-                authorization_number: None,
-            }),
+            Guarded::Known(entry) => RefundAnswer::Refunded(made_statuses(&entry)),
             Guarded::OnHold(entry) => RefundAnswer::OnHold {
                 entry: Some(entry.id),
             },
@@ -479,14 +472,7 @@ impl Money {
                 _ => OrRefundAnswer::Void(self.void_failed(request, &error)),
             },
             Guarded::Known(entry) if entry.action == Action::Refund => {
-                OrRefundAnswer::Refund(RefundAnswer::Refunded(Statuses {
-                    transaction_status: entry.transaction_status.clone(),
-                    primary_transaction_status: entry.primary_transaction_status.clone(),
-                    response_code: entry.response_code.clone(),
-                    response_message: None,
-                    transaction_id: entry.refund_id.clone(),
-                    authorization_number: None,
-                }))
+                OrRefundAnswer::Refund(RefundAnswer::Refunded(made_statuses(&entry)))
             }
             Guarded::Known(entry) => match entry.verdict {
                 Some(Verdict::AlreadyVoided) => OrRefundAnswer::Void(VoidAnswer::Refused(
@@ -757,6 +743,22 @@ fn voided_statuses(entry: &Entry) -> Statuses {
             .filter(|_| entry.transaction_status.as_deref() == Some("C")),
         response_message: None,
         transaction_id: Some(entry.payment.clone()),
+        authorization_number: None,
+    }
+}
+
+/// A refund the ledger knows made: a completed refund (`C`) with its own ID, whatever the
+/// entry recorded of the answer (a refund a person settled by hand recorded none).
+fn made_statuses(entry: &Entry) -> Statuses {
+    Statuses {
+        transaction_status: entry
+            .transaction_status
+            .clone()
+            .or_else(|| Some("C".to_owned())),
+        primary_transaction_status: entry.primary_transaction_status.clone(),
+        response_code: entry.response_code.clone(),
+        response_message: None,
+        transaction_id: entry.refund_id.clone(),
         authorization_number: None,
     }
 }
