@@ -201,7 +201,10 @@ async fn an_operator_in_a_real_browser_settles_a_lost_refund_and_the_erps_next_r
     let driver = Driver::start(chromium, &driver);
     let browser = driver.session().await;
     // Wide enough for the tables to read as they would on an operator's screen.
-    browser.set_window_size(1200, 800).await.expect("a window size");
+    browser
+        .set_window_size(1200, 800)
+        .await
+        .expect("a window size");
     // Signed out, the page sends the browser to sign in; the keyboard alone does it.
     browser.goto(&ops).await.expect("the page opens");
     until_at(&browser, "/ops/login").await;

@@ -156,11 +156,9 @@ impl Ops {
     /// The answer to a request under `/ops`, with the operator signed in (for the log line).
     pub(crate) async fn answer(&self, request: http::Request<Incoming>) -> Result<Answered, Abort> {
         let (parts, body) = request.into_parts();
-        let path = parts.uri.path().to_owned();
-        let query = parts.uri.query().unwrap_or("").to_owned();
-        let headers = parts.headers;
-        let method = parts.method;
-        let (mut response, operator, outcome) = match (&method, path.as_str()) {
+        let headers = &parts.headers;
+        let method = &parts.method;
+        let (mut response, operator, outcome) = match (method, parts.uri.path()) {
             (&Method::GET, "/ops/style.css") => {
                 let mut response = Response::new(Full::new(Bytes::from_static(STYLE.as_bytes())));
                 response.headers_mut().insert(
@@ -171,14 +169,14 @@ impl Ops {
             }
             (&Method::GET, "/ops/login") => (self.login_form(None, "")?, None, "ok"),
             (&Method::POST, "/ops/login") => {
-                let form = match self.form(&headers, body).await? {
+                let form = match self.form(headers, body).await? {
                     Ok(form) => form,
                     Err(refused) => return Ok(secured(refused)),
                 };
-                self.login(&headers, &form).await?
+                self.login(headers, &form).await?
             }
             _ => {
-                let token = cookie_value(&headers, SESSION_COOKIE);
+                let token = cookie_value(headers, SESSION_COOKIE);
                 let signed_in = token.as_deref().and_then(|token| {
                     self.sessions
                         .operator(token)
@@ -205,9 +203,7 @@ impl Ops {
                     operator: Some(operator.clone()),
                     csrf: self.sessions.csrf(FORM, &token),
                 };
-                let answered = self
-                    .signed_in(&method, &path, &query, &headers, body, &token, chrome)
-                    .await?;
+                let answered = self.signed_in(&parts, body, &token, chrome).await?;
                 (answered.0, Some(operator), answered.1)
             }
         };
@@ -215,20 +211,23 @@ impl Ops {
         Ok((response, operator, outcome))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn signed_in(
         &self,
-        method: &Method,
-        path: &str,
-        query: &str,
-        headers: &HeaderMap,
+        parts: &http::request::Parts,
         body: Incoming,
         token: &str,
         chrome: Chrome,
     ) -> Result<(Response<Full<Bytes>>, &'static str), Abort> {
-        let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
+        let (method, query) = (&parts.method, parts.uri.query().unwrap_or(""));
+        let segments: Vec<&str> = parts
+            .uri
+            .path()
+            .trim_end_matches('/')
+            .split('/')
+            .skip(2)
+            .collect();
         if method == Method::POST {
-            let form = match self.form(headers, body).await? {
+            let form = match self.form(&parts.headers, body).await? {
                 Ok(form) => form,
                 Err((response, _, outcome)) => return Ok((response, outcome)),
             };
@@ -476,7 +475,7 @@ impl Ops {
     /// Entry `id`, if a person may settle it; else the page that says why not.
     async fn settleable(&self, id: &str) -> Result<Entry, Refused> {
         let Ok(id) = id.parse::<i64>() else {
-            return Err(Box::new(|chrome, ops| not_found(chrome, ops)));
+            return Err(Box::new(not_found));
         };
         let ledger = self.money.ledger().clone();
         match blocking(move || ledger.entry(id)).await {
@@ -496,7 +495,7 @@ impl Ops {
                     OPS_PATH,
                 )
             })),
-            Ok(None) => Err(Box::new(|chrome, ops| not_found(chrome, ops))),
+            Ok(None) => Err(Box::new(not_found)),
             Err(reason) => Err(Box::new(move |chrome, ops: &Ops| {
                 ops.unavailable(chrome, reason)
             })),
