@@ -280,6 +280,23 @@ impl Ledger {
         self.settle_only(id, None, found, by, note)
     }
 
+    /// Records what a person found about an open refund: made (with the refund's transaction
+    /// ID) or not made. Only an open refund can be settled this way; the entry is returned as
+    /// it now stands. [`Ledger::settle`] settles voids too.
+    pub fn settle_refund(
+        &self,
+        id: i64,
+        made: Option<&str>,
+        by: &str,
+        note: &str,
+    ) -> Result<Option<Entry>, LedgerError> {
+        let found = match made {
+            Some(refund_id) => Settlement::Refunded(refund_id.to_owned()),
+            None => Settlement::NothingHappened,
+        };
+        self.settle_only(id, Some(Action::Refund), &found, by, note)
+    }
+
     /// [`settle`](Self::settle), only on an entry of `action` when one is named.
     pub(crate) fn settle_only(
         &self,

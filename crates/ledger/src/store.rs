@@ -561,23 +561,6 @@ impl Ledger {
         select(&conn, "1 ORDER BY id DESC LIMIT ?1", [limit]).map_err(|e| classify(&self.path, e))
     }
 
-    /// Records what a person found about an open refund: made (with the refund's transaction
-    /// ID) or not made. Only an open refund can be settled this way; the entry is returned as
-    /// it now stands. [`Ledger::settle`] settles voids too.
-    pub fn settle_refund(
-        &self,
-        id: i64,
-        made: Option<&str>,
-        by: &str,
-        note: &str,
-    ) -> Result<Option<Entry>, LedgerError> {
-        let found = match made {
-            Some(refund_id) => crate::Settlement::Refunded(refund_id.to_owned()),
-            None => crate::Settlement::NothingHappened,
-        };
-        self.settle_only(id, Some(Action::Refund), &found, by, note)
-    }
-
     /// Decides, inside one write transaction, whether to send: `decide` sees what the ledger
     /// holds about the request's payment and returns its plan; when the plan sends, the intent
     /// is written and flushed to disk before this returns, with the entry's number.
