@@ -208,7 +208,8 @@ impl From<&Entry> for EntryView {
             verdict: entry.verdict.map(|v| v.as_str().to_owned()),
             amount: entry.amount.clone(),
             refund_id: entry.refund_id.clone(),
-            command: entry.command.clone(),
+            // Another client may ask about the payment: who asked stays on the operator pages.
+            command: entry.command_alone().to_owned(),
             started: httpdate::fmt_http_date(entry.started),
             finished: entry.finished.map(httpdate::fmt_http_date),
             transaction_status: entry.transaction_status.clone(),

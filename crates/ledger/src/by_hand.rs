@@ -137,6 +137,14 @@ impl Entry {
             .filter(|client| !client.is_empty())
     }
 
+    /// The command that wrote it, without the service client that asked ([`asked_by`]): what
+    /// may be shown to a client other than the one that asked.
+    pub fn command_alone(&self) -> &str {
+        self.command
+            .split_once(" via=")
+            .map_or(self.command.as_str(), |(command, _)| command)
+    }
+
     /// The face a service's client came in by ([`asked_by`]), if one did.
     pub fn via(&self) -> Option<&str> {
         let (_, after) = self.command.split_once(" via=")?;

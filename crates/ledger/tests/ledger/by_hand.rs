@@ -60,6 +60,7 @@ async fn a_refund_of_unknown_outcome_waits_at_once_with_its_client_and_a_person_
     assert_eq!(waiting[0].attention, Attention::RefundUnknown);
     assert_eq!(waiting[0].entry.client(), Some("erp prod"));
     assert_eq!(waiting[0].entry.via(), Some("soap"));
+    assert_eq!(waiting[0].entry.command_alone(), "gateway");
     assert!(waiting[0].age < AN_HOUR);
     let entry = waiting[0].entry.id;
     assert!(
