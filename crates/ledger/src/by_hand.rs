@@ -344,8 +344,9 @@ impl Ledger {
         let Some(verdict) = found.verdict(entry.action, now) else {
             return Ok(None);
         };
+        // A card number typed where the refund's ID goes is never kept.
         let refund_id = match found {
-            Settlement::Refunded(refund_id) => Some(refund_id.trim()),
+            Settlement::Refunded(refund_id) => Some(redact_cards(refund_id.trim())),
             _ => None,
         };
         let changed = tx

@@ -19,6 +19,7 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use instamed_soap::TransactionId;
+use instamed_soap::sensitive::redact_cards;
 use instamed_soap_ledger::{Action, Attention, Entry, LedgerError, Settlement, Waiting};
 use instamed_soap_listener::{Abort, BodyRefused, read_body};
 
@@ -424,6 +425,11 @@ impl Ops {
             ("refunded", Action::Refund) if !plain_id(refund_id) => {
                 Err("A transaction ID is letters and digits only.")
             }
+            // Kept in the ledger and repeated to the ERP: a card number typed here by mistake
+            // must go nowhere.
+            ("refunded", Action::Refund) if redact_cards(refund_id) != refund_id => {
+                Err("That looks like a card number, not a transaction ID.")
+            }
             ("refunded", Action::Refund) => Ok(Settlement::Refunded(refund_id.to_owned())),
             ("nothing", _) => Ok(Settlement::NothingHappened),
             _ => Err("Choose what the portal shows."),
@@ -437,7 +443,9 @@ impl Ops {
         let found = match found {
             Ok(found) => found,
             Err(problem) => {
-                let page = settle_page(chrome, &entry, Some(problem), refund_id, note);
+                // Shown again for a second try, but never a card number typed by mistake.
+                let (refund_id, note) = (redact_cards(refund_id), redact_cards(note));
+                let page = settle_page(chrome, &entry, Some(problem), &refund_id, &note);
                 return (html(StatusCode::BAD_REQUEST, page.render()), "invalid");
             }
         };

@@ -311,6 +311,21 @@ async fn a_hostile_note_is_shown_as_text_and_the_erps_next_refund_gets_what_the_
         )
         .await;
     assert_eq!(bad_id.status, 400);
+    let card = operator
+        .post(
+            &bench,
+            &settle,
+            &[
+                ("found", "refunded"),
+                ("refund_id", "4111111111111111"),
+                ("note", "typed the card"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(card.status, 400);
+    assert!(card.body.contains("card number"), "{}", card.body);
+    assert!(!card.body.contains("4111111111111111"), "{}", card.body);
     assert!(!bad_id.body.contains("<script>"), "{}", bad_id.body);
     assert!(shown_as_text(&bad_id.body), "{}", bad_id.body);
 
