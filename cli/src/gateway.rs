@@ -38,8 +38,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Read a client's secret on standard input (one line) and print its salted hash (Argon2id),
-    /// the value of the client's line in the --clients file.
+    /// Read a secret on standard input (one line) and print its salted hash (Argon2id): the
+    /// value of a client's line in the --clients file, or of an operator's in --operators.
     #[command(after_help = exit::help("gateway hash-secret", ""))]
     HashSecret,
 }
@@ -84,6 +84,12 @@ struct RunArgs {
     /// --clients.
     #[arg(long = "client", value_name = "NAME:SECRET")]
     client: Vec<String>,
+    /// The operators file: an [operators] table of NAME = "HASH" lines (`gateway hash-secret`
+    /// prints a hash). Serves the operator pages at /ops, where a person settles by hand what
+    /// software cannot (docs/operators.md). Operators are not ERP clients: neither signs in as
+    /// the other.
+    #[arg(long, value_name = "FILE")]
+    operators: Option<PathBuf>,
     /// Requests each client may make per second, with bursts of twice as many; more are
     /// answered 429 with Retry-After. 0 turns the limit off.
     #[arg(long, value_name = "PER_SECOND", default_value_t = instamed_soap_gateway::DEFAULT_RATE_LIMIT)]
@@ -219,7 +225,25 @@ fn config(args: &RunArgs, recorder: Option<&Recorder>) -> Result<GatewayConfig, 
     let ledger = args.ledger.path().map_err(invalid)?;
     let mut config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
     config.rate_limit = std::num::NonZeroU32::new(args.rate_limit);
+    config.operators = operators(args).map_err(invalid)?;
     Ok(config)
+}
+
+/// The operators `--operators` names, if it names a file.
+fn operators(args: &RunArgs) -> Result<Option<Clients>, String> {
+    let Some(path) = &args.operators else {
+        return Ok(None);
+    };
+    let operators = Clients::new()
+        .and_then(|operators| operators.load_table(path, "operators"))
+        .map_err(|error| format!("--operators: {}", crate::causes::chain(&error)))?;
+    if operators.is_empty() {
+        return Err(format!(
+            "--operators: {} names no operator, so nobody could sign in to /ops",
+            path.display()
+        ));
+    }
+    Ok(Some(operators))
 }
 
 fn clients(args: &RunArgs) -> Result<Clients, String> {
@@ -319,6 +343,9 @@ async fn announce(running: &Running, extra: Vec<(&str, String)>) {
         ("api:", running.api_url()),
         ("metrics:", running.metrics_url()),
     ];
+    if running.serves_ops() {
+        lines.push(("ops:", running.ops_url()));
+    }
     if let Some(ca) = running.ca_path() {
         lines.push(("ca-cert:", ca.display().to_string()));
     }
@@ -394,6 +421,13 @@ async fn demo(args: RunArgs) -> ExitCode {
     };
     let mut config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
     config.rate_limit = std::num::NonZeroU32::new(args.rate_limit);
+    config.operators = match operators(&args) {
+        Ok(operators) => operators,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return ExitCode::from(exit::INVALID);
+        }
+    };
     let running = match start(config).await {
         Ok(running) => running,
         Err(code) => return code,

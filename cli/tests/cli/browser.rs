@@ -20,7 +20,7 @@ use instamed_soap_simulator::{
 use crate::sso::{finished, launch, outlet, sso};
 
 /// The browser and its driver, where Debian puts them.
-fn browser_paths() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser_paths() -> Option<(PathBuf, PathBuf)> {
     let find = |names: &[&str]| {
         names
             .iter()
@@ -39,7 +39,7 @@ fn browser_paths() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// chromedriver on a free loopback port, with a profile folder of its own; stopped on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
     _profile: tempfile::TempDir,
@@ -54,7 +54,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    fn start(chromium: PathBuf, driver: &Path) -> Driver {
+    pub(crate) fn start(chromium: PathBuf, driver: &Path) -> Driver {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -77,7 +77,7 @@ impl Driver {
     /// its own. The simulator's certificate comes from a CA made at its start, which this
     /// throwaway profile is told to accept (WebDriver's `acceptInsecureCerts`) rather than
     /// have it installed in a system store.
-    async fn session(&self) -> Browser {
+    pub(crate) async fn session(&self) -> Browser {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("acceptInsecureCerts".to_owned(), true.into());
         capabilities.insert(
@@ -116,21 +116,26 @@ impl Driver {
     }
 }
 
-/// Where screenshots are kept.
-fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sso-screenshots");
+/// Where a test's screenshots are kept: `folder` under the build's scratch directory.
+pub(crate) fn screenshots(folder: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(folder);
     std::fs::create_dir_all(&dir).expect("a screenshot folder");
     dir
 }
 
-async fn screenshot(browser: &Browser, name: &str) {
+/// Keeps a screenshot of the page as `folder/name.png`.
+pub(crate) async fn screenshot_in(browser: &Browser, folder: &str, name: &str) {
     let png = browser.screenshot().await.expect("a screenshot");
-    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write it");
+    std::fs::write(screenshots(folder).join(format!("{name}.png")), png).expect("write it");
+}
+
+async fn screenshot(browser: &Browser, name: &str) {
+    screenshot_in(browser, "sso-screenshots", name).await;
 }
 
 /// Waits until the browser is on a page whose path ends with `path`: a click that submits a
 /// form may return before the navigation it starts is over. A bounded number of looks.
-async fn until_at(browser: &Browser, path: &str) -> String {
+pub(crate) async fn until_at(browser: &Browser, path: &str) -> String {
     let mut url = String::new();
     for _ in 0..200 {
         url = browser.current_url().await.expect("a URL").to_string();
@@ -143,7 +148,7 @@ async fn until_at(browser: &Browser, path: &str) -> String {
     panic!("the browser stayed at {url}, not at …{path}");
 }
 
-async fn body_text(browser: &Browser) -> String {
+pub(crate) async fn body_text(browser: &Browser) -> String {
     browser
         .find(Locator::Css("body"))
         .await

@@ -20,6 +20,7 @@ mod isolated;
 mod ledger;
 mod logs;
 mod network;
+mod ops_browser;
 mod outcomes;
 mod output_contract;
 mod profiles;

@@ -208,7 +208,8 @@ impl From<&Entry> for EntryView {
             verdict: entry.verdict.map(|v| v.as_str().to_owned()),
             amount: entry.amount.clone(),
             refund_id: entry.refund_id.clone(),
-            command: entry.command.clone(),
+            // Another client may ask about the payment: who asked stays on the operator pages.
+            command: entry.command_alone().to_owned(),
             started: httpdate::fmt_http_date(entry.started),
             finished: entry.finished.map(httpdate::fmt_http_date),
             transaction_status: entry.transaction_status.clone(),
@@ -645,6 +646,7 @@ impl Api {
             self.operations.clone(),
             asked,
             id,
+            self.money.asker("api", client),
         ))
         .await;
         carried.unwrap_or_else(|| {
@@ -663,15 +665,22 @@ async fn carry_out(
     operations: Arc<Operations>,
     asked: Asked,
     id: String,
+    asker: String,
 ) -> Reply {
     let payment = asked.payment().as_str().to_owned();
     let (status, answer) = match asked {
-        Asked::Void(request) => void_answer(&money, money.void(request).await, &id, &payment),
-        Asked::Refund(request) => refund_answer(&money, money.refund(request).await, &id, &payment),
-        Asked::OrRefund(request, amount) => match money.void_or_refund(request, amount).await {
-            OrRefundAnswer::Void(answer) => void_answer(&money, answer, &id, &payment),
-            OrRefundAnswer::Refund(answer) => refund_answer(&money, answer, &id, &payment),
-        },
+        Asked::Void(request) => {
+            void_answer(&money, money.void(request, asker).await, &id, &payment)
+        }
+        Asked::Refund(request) => {
+            refund_answer(&money, money.refund(request, asker).await, &id, &payment)
+        }
+        Asked::OrRefund(request, amount) => {
+            match money.void_or_refund(request, amount, asker).await {
+                OrRefundAnswer::Void(answer) => void_answer(&money, answer, &id, &payment),
+                OrRefundAnswer::Refund(answer) => refund_answer(&money, answer, &id, &payment),
+            }
+        }
     };
     let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
     money.metrics().verdict(label);

@@ -67,17 +67,14 @@ pub enum ClientsError {
     Random,
 }
 
-/// The file `--clients` names: one table of client names and their secrets' hashes.
+/// A file of names and their secrets' hashes, in one table: `[clients]` for `--clients`,
+/// `[operators]` for `--operators`.
 ///
 /// ```toml
 /// [clients]
 /// erp-prod = "$argon2id$v=19$m=19456,t=2,p=1$…"
 /// ```
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    clients: BTreeMap<String, String>,
-}
+type File = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The clients the gateway lets in, and the secrets already proved in this process.
 pub struct Clients {
@@ -130,7 +127,13 @@ impl Clients {
     }
 
     /// Reads the clients file at `path` (see `docs/gateway.md`) into this list.
-    pub fn load(mut self, path: &Path) -> Result<Self, ClientsError> {
+    pub fn load(self, path: &Path) -> Result<Self, ClientsError> {
+        self.load_table(path, "clients")
+    }
+
+    /// Reads a file of one `[table]` of `NAME = "HASH"` lines at `path` into this list: the
+    /// clients file's `[clients]`, the operators file's `[operators]` (`docs/operators.md`).
+    pub fn load_table(mut self, path: &Path, table: &str) -> Result<Self, ClientsError> {
         // Regular files only, bounded: a FIFO or a device named by mistake is refused.
         let text =
             instamed_soap::files::read_to_string(path, MAX_FILE_BYTES).map_err(|source| {
@@ -145,16 +148,20 @@ impl Clients {
         };
         // toml's message may quote the line it failed on, which could hold a secret pasted
         // in place of its hash: only where it failed is said.
-        let file: File = toml::from_str(&text).map_err(|error| {
+        let expected = format!("not a [{table}] table of NAME = \"HASH\" lines");
+        let mut file: File = toml::from_str(&text).map_err(|error| {
             invalid(match error.span() {
-                Some(span) => format!(
-                    "not a [clients] table of NAME = \"HASH\" lines (at byte {})",
-                    span.start
-                ),
-                None => "not a [clients] table of NAME = \"HASH\" lines".to_owned(),
+                Some(span) => format!("{expected} (at byte {})", span.start),
+                None => expected.clone(),
             })
         })?;
-        for (name, hash) in file.clients {
+        let entries = file
+            .remove(table)
+            .ok_or_else(|| invalid(expected.clone()))?;
+        if !file.is_empty() {
+            return Err(invalid(format!("{expected}: it holds another table")));
+        }
+        for (name, hash) in entries {
             self.add_hash(name, hash)?;
         }
         Ok(self)
@@ -201,6 +208,12 @@ impl Clients {
     /// time, which is what makes guessing slow.
     pub(crate) async fn authenticate(self: &Arc<Self>, headers: &HeaderMap) -> Option<String> {
         let (name, secret) = basic(headers)?;
+        self.verify(name, secret).await
+    }
+
+    /// `name` if `secret` is its secret (as [`authenticate`](Self::authenticate) checks a
+    /// Basic header's pair; the operators' sign-in form gives its pair this way).
+    pub(crate) async fn verify(self: &Arc<Self>, name: String, secret: String) -> Option<String> {
         let hash = self.hashes.get(&name)?;
         let tag = hmac::sign(&self.key, secret.as_bytes());
         let remembered = self

@@ -17,6 +17,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// being reconciled (the `RetryAfterSeconds` of an `OutcomeUnknown` fault, and `Retry-After`).
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
+/// How long a void of unknown outcome is left to the gateway's own reconciliation before the
+/// operator page lists it for a person.
+pub const DEFAULT_RECONCILE_WINDOW: Duration = Duration::from_secs(300);
+
 /// The requests a client may make each second by default (with bursts of twice as many);
 /// more are answered 429 with `Retry-After`.
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
@@ -118,6 +122,12 @@ pub struct GatewayConfig {
     pub limits: Limits,
     /// Requests each client may make per second (bursts of twice as many); `None`: no limit.
     pub rate_limit: Option<std::num::NonZeroU32>,
+    /// The operators who may sign in to the operator pages at `/ops` (`docs/operators.md`);
+    /// `None`: no such pages.
+    pub operators: Option<Clients>,
+    /// How long a void of unknown outcome is left to reconciliation before the operator page
+    /// lists it for a person.
+    pub reconcile_window: Duration,
 }
 
 impl GatewayConfig {
@@ -144,6 +154,8 @@ impl GatewayConfig {
             retry_after: DEFAULT_RETRY_AFTER,
             limits: Limits::default(),
             rate_limit: std::num::NonZeroU32::new(DEFAULT_RATE_LIMIT),
+            operators: None,
+            reconcile_window: DEFAULT_RECONCILE_WINDOW,
         }
     }
 }

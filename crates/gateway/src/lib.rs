@@ -17,7 +17,8 @@
 //!
 //! ERPs sign in with HTTP Basic as clients of the gateway ([`Clients`]: names and Argon2id
 //! hashes); InstaMed's credentials stay with the gateway. `docs/gateway.md` says what each
-//! answer means for the ERP.
+//! answer means for the ERP. Operators, with credentials of their own, settle by hand at `/ops`
+//! what software cannot (`docs/operators.md`).
 //!
 //! ```no_run
 //! use instamed_soap::{Client, Credentials, UserName};
@@ -51,12 +52,14 @@ mod metrics;
 mod money;
 mod nvp;
 mod operations;
+mod ops;
 mod server;
 mod soap;
 
 pub use clients::{Clients, ClientsError, hash_secret};
 pub use config::{
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_AFTER, GatewayConfig, Tls, Upstream,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, DEFAULT_RECONCILE_WINDOW, DEFAULT_RETRY_AFTER,
+    GatewayConfig, Tls, Upstream,
 };
 pub use faults::NAMESPACE;
 pub use operations::{KEY_RETENTION, OperationsError};
@@ -78,6 +81,9 @@ pub enum GatewayError {
     /// The file of the JSON API's operations cannot be opened.
     #[error("cannot open the operations file")]
     Operations(#[source] OperationsError),
+    /// The system's random source failed (the operator pages' session key).
+    #[error("the system's random source failed")]
+    Random,
     /// The ledger cannot be opened.
     #[error("cannot open the ledger")]
     Ledger(#[source] instamed_soap_ledger::LedgerError),

@@ -172,6 +172,18 @@ impl Money {
         }
     }
 
+    /// The command the ledger writes an ERP client's intents under: the gateway's own, the
+    /// face it came in by (`soap`, `nvp`, `api`) and the client's name, so that a person reading
+    /// an entry knows who asked ([`instamed_soap_ledger::asked_by`]).
+    pub(crate) fn asker(&self, via: &str, client: &str) -> String {
+        instamed_soap_ledger::asked_by(self.ledger.command(), via, client)
+    }
+
+    /// The ledger, for the operator pages.
+    pub(crate) fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
     pub(crate) fn retry_after(&self) -> Duration {
         self.retry_after
     }
@@ -191,9 +203,9 @@ impl Money {
 
     /// Voids `request`'s payment once, to the end even if the ERP hangs up meanwhile
     /// ([`to_the_end`]).
-    pub(crate) async fn void(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+    pub(crate) async fn void(self: &Arc<Self>, request: VoidRequest, asker: String) -> VoidAnswer {
         let (money, asked) = (self.clone(), request.clone());
-        match to_the_end(async move { money.void_here(asked).await }).await {
+        match to_the_end(async move { money.void_here(asked, asker).await }).await {
             Some(answer) => answer,
             // It died with the intent perhaps written and the void perhaps out.
             None => {
@@ -203,7 +215,7 @@ impl Money {
         }
     }
 
-    async fn void_here(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+    async fn void_here(self: &Arc<Self>, request: VoidRequest, asker: String) -> VoidAnswer {
         let key = key(request.payment());
         if self.is_reconciling(&key) {
             return VoidAnswer::Unknown;
@@ -215,14 +227,14 @@ impl Money {
             if self.is_reconciling(&key) {
                 VoidAnswer::Unknown
             } else {
-                self.void_in_turn(request).await
+                self.void_in_turn(request, asker).await
             }
         };
         self.leave(&key, turn);
         answer
     }
 
-    async fn void_in_turn(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
+    async fn void_in_turn(self: &Arc<Self>, request: VoidRequest, asker: String) -> VoidAnswer {
         let payment = request.payment().clone();
         let ledger = self.ledger.clone();
         let standing = off_runtime(async move { ledger.standing(&payment) }).await;
@@ -237,7 +249,8 @@ impl Money {
         }
         let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result = off_runtime(async move { ledger.void(&client, &sent).await }).await;
+        let result =
+            off_runtime(async move { ledger.asked_by(asker).void(&client, &sent).await }).await;
         if let Some(Ok(Guarded::Sent(_))) = &result {
             self.metrics.upstream("void", started.elapsed());
         }
@@ -302,15 +315,19 @@ impl Money {
 
     /// Refunds `request.amount()` of its payment once, to the end even if the ERP hangs up
     /// meanwhile ([`to_the_end`]).
-    pub(crate) async fn refund(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+    pub(crate) async fn refund(
+        self: &Arc<Self>,
+        request: RefundRequest,
+        asker: String,
+    ) -> RefundAnswer {
         let money = self.clone();
-        to_the_end(async move { money.refund_here(request).await })
+        to_the_end(async move { money.refund_here(request, asker).await })
             .await
             // The refund may be out: the ledger holds it for a person.
             .unwrap_or(RefundAnswer::OnHold { entry: None })
     }
 
-    async fn refund_here(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+    async fn refund_here(self: &Arc<Self>, request: RefundRequest, asker: String) -> RefundAnswer {
         let key = key(request.payment());
         // A void of the payment being reconciled holds every refund until it is settled.
         if self.is_reconciling(&key) {
@@ -319,16 +336,22 @@ impl Money {
         let turn = self.turn(&key);
         let answer = {
             let _held = turn.lock().await;
-            self.refund_in_turn(request).await
+            self.refund_in_turn(request, asker).await
         };
         self.leave(&key, turn);
         answer
     }
 
-    async fn refund_in_turn(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
+    async fn refund_in_turn(
+        self: &Arc<Self>,
+        request: RefundRequest,
+        asker: String,
+    ) -> RefundAnswer {
         let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result = off_runtime(async move { ledger.refund(&client, &sent, None).await }).await;
+        let result =
+            off_runtime(async move { ledger.asked_by(asker).refund(&client, &sent, None).await })
+                .await;
         if let Some(Ok(Guarded::Sent(_))) = &result {
             self.metrics.upstream("refund", started.elapsed());
         }
@@ -339,14 +362,7 @@ impl Money {
             None => return RefundAnswer::OnHold { entry: None },
         };
         match guarded {
-            Guarded::Known(entry) => RefundAnswer::Refunded(Statuses {
-                transaction_status: entry.transaction_status.clone(),
-                primary_transaction_status: entry.primary_transaction_status.clone(),
-                response_code: entry.response_code.clone(),
-                response_message: None,
-                transaction_id: entry.refund_id.clone(),
-                authorization_number: None,
-            }),
+            Guarded::Known(entry) => RefundAnswer::Refunded(made_statuses(&entry)),
             Guarded::OnHold(entry) => RefundAnswer::OnHold {
                 entry: Some(entry.id),
             },
@@ -371,9 +387,10 @@ impl Money {
         self: &Arc<Self>,
         request: VoidRequest,
         amount: Amount,
+        asker: String,
     ) -> OrRefundAnswer {
         let money = self.clone();
-        to_the_end(async move { money.void_or_refund_here(request, amount).await })
+        to_the_end(async move { money.void_or_refund_here(request, amount, asker).await })
             .await
             // A refund may be out: the ledger holds it for a person, and a void is reconciled
             // by the next request.
@@ -384,6 +401,7 @@ impl Money {
         self: &Arc<Self>,
         request: VoidRequest,
         amount: Amount,
+        asker: String,
     ) -> OrRefundAnswer {
         let key = key(request.payment());
         if self.is_reconciling(&key) {
@@ -395,7 +413,7 @@ impl Money {
             if self.is_reconciling(&key) {
                 OrRefundAnswer::Void(VoidAnswer::Unknown)
             } else {
-                self.void_or_refund_in_turn(request, amount).await
+                self.void_or_refund_in_turn(request, amount, asker).await
             }
         };
         self.leave(&key, turn);
@@ -406,11 +424,17 @@ impl Money {
         self: &Arc<Self>,
         request: VoidRequest,
         amount: Amount,
+        asker: String,
     ) -> OrRefundAnswer {
         let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result =
-            off_runtime(async move { ledger.void_or_refund(&client, &sent, amount).await }).await;
+        let result = off_runtime(async move {
+            ledger
+                .asked_by(asker)
+                .void_or_refund(&client, &sent, amount)
+                .await
+        })
+        .await;
         if let Some(Ok(Guarded::Sent(_))) = &result {
             self.metrics.upstream("void_or_refund", started.elapsed());
         }
@@ -448,14 +472,7 @@ impl Money {
                 _ => OrRefundAnswer::Void(self.void_failed(request, &error)),
             },
             Guarded::Known(entry) if entry.action == Action::Refund => {
-                OrRefundAnswer::Refund(RefundAnswer::Refunded(Statuses {
-                    transaction_status: entry.transaction_status.clone(),
-                    primary_transaction_status: entry.primary_transaction_status.clone(),
-                    response_code: entry.response_code.clone(),
-                    response_message: None,
-                    transaction_id: entry.refund_id.clone(),
-                    authorization_number: None,
-                }))
+                OrRefundAnswer::Refund(RefundAnswer::Refunded(made_statuses(&entry)))
             }
             Guarded::Known(entry) => match entry.verdict {
                 Some(Verdict::AlreadyVoided) => OrRefundAnswer::Void(VoidAnswer::Refused(
@@ -590,8 +607,13 @@ impl Money {
     /// killed predecessor's void from one of ours. A gateway's intent written before this one
     /// started is its predecessor's.
     fn left_by_predecessor(&self, entry: &Entry) -> bool {
+        let ours = self.ledger.command();
         entry.pid == std::process::id()
-            && entry.command == self.ledger.command()
+            && (entry.command == ours
+                || entry
+                    .command
+                    .strip_prefix(ours)
+                    .is_some_and(|rest| rest.starts_with(' ')))
             && entry.started < self.started
     }
 
@@ -721,6 +743,22 @@ fn voided_statuses(entry: &Entry) -> Statuses {
             .filter(|_| entry.transaction_status.as_deref() == Some("C")),
         response_message: None,
         transaction_id: Some(entry.payment.clone()),
+        authorization_number: None,
+    }
+}
+
+/// A refund the ledger knows made: a completed refund (`C`) with its own ID, whatever the
+/// entry recorded of the answer (a refund a person settled by hand recorded none).
+fn made_statuses(entry: &Entry) -> Statuses {
+    Statuses {
+        transaction_status: entry
+            .transaction_status
+            .clone()
+            .or_else(|| Some("C".to_owned())),
+        primary_transaction_status: entry.primary_transaction_status.clone(),
+        response_code: entry.response_code.clone(),
+        response_message: None,
+        transaction_id: entry.refund_id.clone(),
         authorization_number: None,
     }
 }

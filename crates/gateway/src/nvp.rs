@@ -42,6 +42,7 @@ const FIELDS: [(&str, &str); 6] = [
 pub(crate) async fn answer(
     money: &Arc<Money>,
     upstream: &Upstream,
+    client: &str,
     method: &Method,
     headers: &HeaderMap,
     form: Bytes,
@@ -75,7 +76,9 @@ pub(crate) async fn answer(
     if void {
         match soap::void_request(&fields) {
             Ok(request) => {
-                let answer = money.void(request.clone()).await;
+                let answer = money
+                    .void(request.clone(), money.asker("nvp", client))
+                    .await;
                 let (label, _) = answer.named();
                 money.metrics().verdict(label);
                 (void_reply(&request, &answer, money), label)
@@ -85,7 +88,9 @@ pub(crate) async fn answer(
     } else {
         match soap::refund_request(&fields) {
             Ok(request) => {
-                let answer = money.refund(request.clone()).await;
+                let answer = money
+                    .refund(request.clone(), money.asker("nvp", client))
+                    .await;
                 let (label, _) = answer.named();
                 money.metrics().verdict(label);
                 (refund_reply(&request, &answer, money), label)

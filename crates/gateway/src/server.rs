@@ -28,6 +28,7 @@ const NVP_PATH: &str = "/payment/NVP.aspx";
 const API_PATH: &str = "/v1";
 /// Prometheus text.
 const METRICS_PATH: &str = "/metrics";
+use crate::ops::{OPS_PATH, Ops};
 
 /// The gateway: [`Gateway::start`] serves it.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ pub struct Gateway;
 pub struct Running {
     listening: Listening,
     money: Arc<Money>,
+    ops: bool,
 }
 
 /// Each client's bucket of requests.
@@ -54,6 +56,8 @@ struct Service {
     metrics: Arc<Metrics>,
     limiter: Option<Limiter>,
     upstream: Upstream,
+    /// The operator pages, when operators are configured.
+    ops: Option<Ops>,
     max_body_bytes: usize,
     /// `https` or `http`, and the listener's origin, for the addresses the WSDL names.
     scheme: &'static str,
@@ -75,6 +79,8 @@ impl Gateway {
             retry_after,
             limits,
             rate_limit,
+            operators,
+            reconcile_window,
         } = config;
         if clients.is_empty() {
             return Err(GatewayError::NoClients);
@@ -102,6 +108,10 @@ impl Gateway {
             let burst = per_second.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
             RateLimiter::hashmap(Quota::per_second(per_second).allow_burst(burst))
         });
+        let ops = operators
+            .map(|operators| Ops::new(operators, money.clone(), reconcile_window, max_body_bytes))
+            .transpose()
+            .map_err(|_| GatewayError::Random)?;
         let service = Arc::new(Service {
             clients: Arc::new(clients),
             money: money.clone(),
@@ -112,6 +122,7 @@ impl Gateway {
             metrics,
             limiter,
             upstream,
+            ops,
             max_body_bytes,
             scheme: if matches!(tls, Tls::PlainHttp) {
                 "http"
@@ -121,6 +132,7 @@ impl Gateway {
             origin: std::sync::OnceLock::new(),
         });
         let serving = service.clone();
+        let ops = service.ops.is_some();
         let listening = match tls {
             Tls::Certificate { server, host } => {
                 Listening::start_with_certificate(listen, server, host, service, limits).await
@@ -135,7 +147,11 @@ impl Gateway {
         .map_err(GatewayError::Listen)?;
         let _ = serving.origin.set(listening.origin());
         money.sweep();
-        Ok(Running { listening, money })
+        Ok(Running {
+            listening,
+            money,
+            ops,
+        })
     }
 }
 
@@ -153,6 +169,16 @@ impl Running {
     /// The JSON API's root.
     pub fn api_url(&self) -> String {
         format!("{}{API_PATH}", self.listening.origin())
+    }
+
+    /// Whether the operator pages are served (operators are configured).
+    pub fn serves_ops(&self) -> bool {
+        self.ops
+    }
+
+    /// The operator pages (served when operators are configured: [`serves_ops`](Self::serves_ops)).
+    pub fn ops_url(&self) -> String {
+        format!("{}{OPS_PATH}", self.listening.origin())
     }
 
     /// Prometheus text.
@@ -184,7 +210,9 @@ impl Handler for Service {
         let started = Instant::now();
         let route = route(request.uri().path());
         let (response, client, outcome) = self.route(route, request).await?;
-        self.metrics.request(route, client.as_deref());
+        // An operator is not an ERP client: the per-client counts stay the clients'.
+        let counted = client.as_deref().filter(|_| route != "ops");
+        self.metrics.request(route, counted);
         // One line per request: never a header value, a body, a secret or a card number.
         tracing::info!(
             route,
@@ -209,6 +237,7 @@ fn route(path: &str) -> &'static str {
         METRICS_PATH => "metrics",
         p if p == API_PATH || p.starts_with("/v1/") => "api",
         "/openapi.json" => "openapi",
+        p if p == OPS_PATH || p.starts_with("/ops/") => "ops",
         _ => "other",
     }
 }
@@ -250,6 +279,10 @@ impl Service {
                 );
                 Ok((response, None, "ok"))
             }
+            ("ops", _) => match &self.ops {
+                Some(ops) => ops.answer(request).await,
+                None => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
+            },
             ("openapi", &Method::GET) => {
                 let mut response =
                     Response::new(Full::new(Bytes::from(crate::api::openapi_json())));
@@ -323,7 +356,8 @@ impl Service {
                     Err(_) => return Err(Abort("body_unreadable")),
                 };
                 let (response, outcome) =
-                    crate::soap::answer(&self.money, &self.upstream, &parts.headers, body).await;
+                    crate::soap::answer(&self.money, &self.upstream, &client, &parts.headers, body)
+                        .await;
                 Ok((response, Some(client), outcome))
             }
             ("nvp", &Method::POST | &Method::GET) => {
@@ -360,6 +394,7 @@ impl Service {
                 let (response, outcome) = crate::nvp::answer(
                     &self.money,
                     &self.upstream,
+                    &client,
                     &parts.method,
                     &parts.headers,
                     form,

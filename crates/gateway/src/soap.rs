@@ -27,6 +27,7 @@ enum Asked {
 pub(crate) async fn answer(
     money: &Arc<Money>,
     upstream: &Upstream,
+    client: &str,
     headers: &HeaderMap,
     body: Bytes,
 ) -> (Response<Full<Bytes>>, &'static str) {
@@ -96,7 +97,9 @@ pub(crate) async fn answer(
     match asked {
         Asked::Void => match void_request(&fields) {
             Ok(request) => {
-                let answer = money.void(request.clone()).await;
+                let answer = money
+                    .void(request.clone(), money.asker("soap", client))
+                    .await;
                 let (label, _) = answer.named();
                 money.metrics().verdict(label);
                 (void_reply(version, &request, &answer, money), label)
@@ -105,7 +108,9 @@ pub(crate) async fn answer(
         },
         _ => match refund_request(&fields) {
             Ok(request) => {
-                let answer = money.refund(request.clone()).await;
+                let answer = money
+                    .refund(request.clone(), money.asker("soap", client))
+                    .await;
                 let (label, _) = answer.named();
                 money.metrics().verdict(label);
                 (refund_reply(version, &request, &answer, money), label)

@@ -147,6 +147,20 @@ fn refund_plan(standing: &Standing, amount: &str, after: Option<&str>) -> Refund
 }
 
 impl Ledger {
+    /// The commands below, their intents written as asked for by `command` (a service's
+    /// client: [`asked_by`](crate::asked_by)) rather than by the ledger's own
+    /// [`command`](Ledger::command), so that whoever reads the entry later knows who asked.
+    pub fn asked_by(&self, command: impl Into<String>) -> AskedBy<'_> {
+        AskedBy {
+            ledger: self,
+            command: command.into(),
+        }
+    }
+
+    fn as_itself(&self) -> AskedBy<'_> {
+        self.asked_by(self.command())
+    }
+
     /// Voids the payment once, whatever number of times it is asked: a payment the ledger
     /// knows voided is answered from the ledger ([`Guarded::Known`]); when an earlier void's
     /// outcome is unknown, this reconciles ([`Client::void_reconciled`]) before anything else.
@@ -156,7 +170,7 @@ impl Ledger {
         client: &Client,
         request: &VoidRequest,
     ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
-        self.void_as(client, request, false).await
+        self.as_itself().void(client, request).await
     }
 
     /// Settles a void whose outcome is unknown, as [`Client::void_reconciled`] does, recording
@@ -164,6 +178,84 @@ impl Ledger {
     /// payment's status `V` is the proof sought on whichever attempt it is heard: a first
     /// answer "already voided" with it comes back as
     /// [`VoidConfirmation::ConfirmedAlreadyVoided`], as it does after a lost answer.
+    pub async fn reconcile(
+        &self,
+        client: &Client,
+        request: &VoidRequest,
+    ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
+        self.as_itself().reconcile(client, request).await
+    }
+
+    /// Refunds `request.amount()` once. Sends nothing while a void of the payment may have gone
+    /// through ([`Guarded::VoidUnsettled`]) or the ledger holds a refund of the payment that
+    /// may have been made ([`Guarded::OnHold`]); answers the same refund, once
+    /// made, from the ledger ([`Guarded::Known`]); refuses a different one
+    /// ([`Guarded::AlreadyRefunded`]) unless `after` names the latest refund of the payment
+    /// (its transaction ID): a further refund is then meant, and once made it is the latest,
+    /// so the same call again is answered from the ledger.
+    pub async fn refund(
+        &self,
+        client: &Client,
+        request: &RefundRequest,
+        after: Option<&str>,
+    ) -> Result<Guarded<RefundReceipt>, LedgerError> {
+        self.as_itself().refund(client, request, after).await
+    }
+
+    /// Voids the payment or, only when InstaMed refuses the void as too late on its statuses
+    /// ([`Error::NotVoidable`]), refunds `amount` of it — once, however many times it is run.
+    ///
+    /// Before sending, the ledger is read: a refund of the payment that may have been made
+    /// holds everything ([`Guarded::OnHold`]); the same refund, made, is the answer
+    /// ([`Guarded::Known`]); a payment known voided is the answer; an earlier void of unknown
+    /// outcome is reconciled before anything else, and a refund follows only if that
+    /// reconciliation proves the payment is not voidable.
+    pub async fn void_or_refund(
+        &self,
+        client: &Client,
+        request: &VoidRequest,
+        amount: Amount,
+    ) -> Result<Guarded<VoidOrRefund>, LedgerError> {
+        self.as_itself()
+            .void_or_refund(client, request, amount)
+            .await
+    }
+
+    /// Records a verdict. If that fails the request has gone all the same: its entry stays
+    /// in flight, which the next command reconciles (a void) or holds for a person (a refund),
+    /// so the failure is said and the answer still returned.
+    fn finish(&self, id: Option<i64>, answer: &Finding, action: Action) {
+        let Some(id) = id else { return };
+        if let Err(error) = self.record(id, answer, action == Action::Refund) {
+            tracing::warn!(
+                entry = id,
+                error = %super::chain(&error),
+                "the verdict could not be written to the ledger; the entry stays open"
+            );
+        }
+    }
+}
+
+/// The money-moving commands of a [`Ledger`], their intents written as asked for by one
+/// command ([`Ledger::asked_by`]); each does exactly what the [`Ledger`] method of its name
+/// does.
+#[derive(Debug)]
+pub struct AskedBy<'l> {
+    ledger: &'l Ledger,
+    command: String,
+}
+
+impl AskedBy<'_> {
+    /// As [`Ledger::void`].
+    pub async fn void(
+        &self,
+        client: &Client,
+        request: &VoidRequest,
+    ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
+        self.void_as(client, request, false).await
+    }
+
+    /// As [`Ledger::reconcile`].
     pub async fn reconcile(
         &self,
         client: &Client,
@@ -178,10 +270,13 @@ impl Ledger {
         request: &VoidRequest,
         reconcile: bool,
     ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
-        let (plan, id) =
-            self.intend(request.outlet(), request.payment(), None, move |standing| {
-                void_plan(standing, reconcile)
-            })?;
+        let (plan, id) = self.ledger.intend(
+            &self.command,
+            request.outlet(),
+            request.payment(),
+            None,
+            move |standing| void_plan(standing, reconcile),
+        )?;
         let result = match self.send_void(client, request, plan, id).await {
             Ok(result) => result,
             Err(held) => return Ok(held),
@@ -211,17 +306,11 @@ impl Ledger {
             }
             VoidPlan::Held(held) => return Err(held.into_guarded()),
         };
-        self.finish(id, &answer, Action::Void);
+        self.ledger.finish(id, &answer, Action::Void);
         Ok(result)
     }
 
-    /// Refunds `request.amount()` once. Sends nothing while a void of the payment may have gone
-    /// through ([`Guarded::VoidUnsettled`]) or the ledger holds a refund of the payment that
-    /// may have been made ([`Guarded::OnHold`]); answers the same refund, once
-    /// made, from the ledger ([`Guarded::Known`]); refuses a different one
-    /// ([`Guarded::AlreadyRefunded`]) unless `after` names the latest refund of the payment
-    /// (its transaction ID): a further refund is then meant, and once made it is the latest,
-    /// so the same call again is answered from the ledger.
+    /// As [`Ledger::refund`].
     pub async fn refund(
         &self,
         client: &Client,
@@ -231,7 +320,8 @@ impl Ledger {
         let amount = request.amount().to_string();
         // Owned: the decision may be taken on another caller's thread (a group commit).
         let (decided, after) = (amount.clone(), after.map(str::to_owned));
-        let (plan, id) = self.intend(
+        let (plan, id) = self.ledger.intend(
+            &self.command,
             request.outlet(),
             request.payment(),
             Some(&amount),
@@ -244,18 +334,12 @@ impl Ledger {
             return Ok(held.into_guarded());
         }
         let result = client.refund(request).await;
-        self.finish(id, &Finding::of_refund(&result), Action::Refund);
+        self.ledger
+            .finish(id, &Finding::of_refund(&result), Action::Refund);
         Ok(Guarded::Sent(result))
     }
 
-    /// Voids the payment or, only when InstaMed refuses the void as too late on its statuses
-    /// ([`Error::NotVoidable`]), refunds `amount` of it — once, however many times it is run.
-    ///
-    /// Before sending, the ledger is read: a refund of the payment that may have been made
-    /// holds everything ([`Guarded::OnHold`]); the same refund, made, is the answer
-    /// ([`Guarded::Known`]); a payment known voided is the answer; an earlier void of unknown
-    /// outcome is reconciled before anything else, and a refund follows only if that
-    /// reconciliation proves the payment is not voidable.
+    /// As [`Ledger::void_or_refund`].
     pub async fn void_or_refund(
         &self,
         client: &Client,
@@ -270,7 +354,8 @@ impl Ledger {
         };
         let text = amount.to_string();
         let decided = text.clone();
-        let (plan, id) = self.intend(
+        let (plan, id) = self.ledger.intend(
+            &self.command,
             request.outlet(),
             request.payment(),
             None,
@@ -296,29 +381,19 @@ impl Ledger {
         tracing::info!(payment = %request.payment(), %amount, refusal = %refusal,
             "the void is too late; refunding instead");
         let decided = text.clone();
-        let (plan, id) =
-            self.intend(request.outlet(), request.payment(), Some(&text), move |s| {
-                refund_plan(s, &decided, None)
-            })?;
+        let (plan, id) = self.ledger.intend(
+            &self.command,
+            request.outlet(),
+            request.payment(),
+            Some(&text),
+            move |s| refund_plan(s, &decided, None),
+        )?;
         if let RefundPlan::Held(held) = plan {
             return Ok(held.into_guarded());
         }
         let result = client.refund(&refund).await;
-        self.finish(id, &Finding::of_refund(&result), Action::Refund);
+        self.ledger
+            .finish(id, &Finding::of_refund(&result), Action::Refund);
         Ok(Guarded::Sent(result.map(VoidOrRefund::Refunded)))
-    }
-
-    /// Records a verdict. If that fails the request has gone all the same: its entry stays
-    /// in flight, which the next command reconciles (a void) or holds for a person (a refund),
-    /// so the failure is said and the answer still returned.
-    fn finish(&self, id: Option<i64>, answer: &Finding, action: Action) {
-        let Some(id) = id else { return };
-        if let Err(error) = self.record(id, answer, action == Action::Refund) {
-            tracing::warn!(
-                entry = id,
-                error = %super::chain(&error),
-                "the verdict could not be written to the ledger; the entry stays open"
-            );
-        }
     }
 }

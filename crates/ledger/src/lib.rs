@@ -11,7 +11,7 @@
 //!     reconciled before anything else is sent;
 //!   - a refund that may have been made (in flight, lost, unknown) holds every further refund
 //!     of the payment until a person records what they found
-//!     ([`Ledger::settle_refund`]): a refund is not idempotent, so software never resends it;
+//!     ([`Ledger::settle`]): a refund is not idempotent, so software never resends it;
 //!   - a refund made is the answer to the same instruction, and a further one needs to be
 //!     asked for in so many words.
 //! - Something that never left the machine is `failed`, not refused: it is safe to send again.
@@ -54,6 +54,7 @@
 //! ```
 
 pub mod batch;
+mod by_hand;
 mod finding;
 mod guard;
 mod schema;
@@ -61,8 +62,9 @@ mod store;
 mod stored;
 mod verdict;
 
+pub use by_hand::{Attention, Settlement, Waiting, asked_by};
 pub use finding::Finding;
-pub use guard::Guarded;
+pub use guard::{AskedBy, Guarded};
 pub use store::{Action, CommitObserver, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
 pub use verdict::Verdict;
 

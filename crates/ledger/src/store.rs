@@ -322,10 +322,10 @@ pub enum LedgerError {
         /// The file.
         path: PathBuf,
     },
-    /// A person tried to settle a refund whose process still runs: it may be in flight.
+    /// A person tried to settle an entry whose process still runs: it may be in flight.
     #[error(
-        "ledger entry {entry} is a refund still in flight in process {pid}: wait for that \
-         command to end (its answer settles it) before settling it by hand"
+        "ledger entry {entry} is still in flight in process {pid}: wait for that command to \
+         end (its answer settles it) before settling it by hand"
     )]
     InFlight {
         /// The entry.
@@ -561,70 +561,6 @@ impl Ledger {
         select(&conn, "1 ORDER BY id DESC LIMIT ?1", [limit]).map_err(|e| classify(&self.path, e))
     }
 
-    /// Records what a person found about an open refund: made (with the refund's transaction
-    /// ID) or not made. Only an open refund can be settled this way; the entry is returned as
-    /// it now stands.
-    pub fn settle_refund(
-        &self,
-        id: i64,
-        made: Option<&str>,
-        by: &str,
-        note: &str,
-    ) -> Result<Option<Entry>, LedgerError> {
-        let mut conn = self.lock();
-        let fail = |e| classify(&self.path, e);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let verdict = if made.is_some() {
-            Verdict::Refunded
-        } else {
-            Verdict::RefundRefused
-        };
-        // A refund whose process still runs may be in flight: its answer is on the way, and
-        // whatever a person finds now (often "not made") could be wrong by the time they act.
-        if let Some(entry) = select(
-            &tx,
-            "id = ?1 AND state = ?2",
-            params![id, IntentState::Sent],
-        )
-        .map_err(fail)?
-        .pop()
-        {
-            if process_alive(entry.pid) {
-                return Err(LedgerError::InFlight {
-                    entry: id,
-                    pid: entry.pid,
-                });
-            }
-        }
-        let changed = tx
-            .execute(
-                "UPDATE intents SET state = ?2, refund_id = COALESCE(?3, refund_id),
-                     settled_by = ?4, settled_note = ?5, finished_ms = ?6
-                 WHERE id = ?1 AND action = ?7 AND state IN (?8, ?9)",
-                params![
-                    id,
-                    IntentState::Answered(verdict),
-                    made,
-                    by,
-                    note,
-                    now_ms(),
-                    Action::Refund,
-                    IntentState::Sent,
-                    IntentState::Answered(Verdict::RefundUnknown),
-                ],
-            )
-            .map_err(fail)?;
-        let entry = if changed == 1 {
-            select(&tx, "id = ?1", [id]).map_err(fail)?.pop()
-        } else {
-            None
-        };
-        tx.commit().map_err(fail)?;
-        Ok(entry)
-    }
-
     /// Decides, inside one write transaction, whether to send: `decide` sees what the ledger
     /// holds about the request's payment and returns its plan; when the plan sends, the intent
     /// is written and flushed to disk before this returns, with the entry's number.
@@ -639,6 +575,7 @@ impl Ledger {
     /// its group, and none of their intents is written: nothing is sent.
     pub(crate) fn intend<P, F>(
         &self,
+        command: &str,
         outlet: &Outlet,
         payment: &TransactionId,
         amount: Option<&str>,
@@ -654,7 +591,7 @@ impl Ledger {
         let (outlet, payment) = (outlet.clone(), payment.clone());
         let (amount, command, path) = (
             amount.map(str::to_owned),
-            self.command.clone(),
+            command.to_owned(),
             self.path.clone(),
         );
         let failed = answer.clone();
@@ -806,7 +743,7 @@ impl Ledger {
         Ok(())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
         // when dropped), so the connection stays usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
@@ -980,7 +917,7 @@ pub(crate) fn withdraw_intent(conn: &Connection, id: i64) -> Result<(), rusqlite
     Ok(())
 }
 
-fn select(
+pub(crate) fn select(
     conn: &Connection,
     condition: &str,
     params: impl rusqlite::Params,
@@ -996,7 +933,7 @@ fn select(
     rows.collect()
 }
 
-fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
+pub(crate) fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
     match error.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => LedgerError::NotALedger {
             path: path.to_owned(),
@@ -1010,7 +947,7 @@ fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
 
 /// Whether process `pid` of this machine still runs. Where that cannot be told, it is taken
 /// to run: the safe side for a refund that may be in flight.
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     if pid == 0 || pid == std::process::id() {
         return pid != 0;
     }
@@ -1035,7 +972,7 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn at(ms: i64) -> SystemTime {
+pub(crate) fn at(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 

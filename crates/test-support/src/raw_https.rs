@@ -33,6 +33,15 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// Every value of a header given more than once (`Set-Cookie`), in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect()
+    }
+
     /// A header's value, or "".
     pub fn header(&self, name: &str) -> &str {
         self.headers

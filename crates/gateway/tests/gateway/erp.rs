@@ -43,7 +43,25 @@ impl Bench {
         Self::with(FaultPlan::default(), rate).await
     }
 
+    /// With the operator pages, `operators` let in, and faults injected by the simulator.
+    pub async fn with_operators(faults: FaultPlan, operators: Clients) -> Self {
+        Self::with_all(
+            faults,
+            std::num::NonZeroU32::new(instamed_soap_gateway::DEFAULT_RATE_LIMIT),
+            Some(operators),
+        )
+        .await
+    }
+
     async fn with(faults: FaultPlan, rate: Option<std::num::NonZeroU32>) -> Self {
+        Self::with_all(faults, rate, None).await
+    }
+
+    async fn with_all(
+        faults: FaultPlan,
+        rate: Option<std::num::NonZeroU32>,
+        operators: Option<Clients>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let simulator = Simulator::start(
             SimulatorConfig::default()
@@ -72,6 +90,7 @@ impl Bench {
         );
         config.retry_after = Duration::from_secs(1);
         config.rate_limit = rate;
+        config.operators = operators;
         let gateway = Gateway::start(config).await.expect("gateway");
         Self {
             simulator,

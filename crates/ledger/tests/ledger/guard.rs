@@ -22,7 +22,7 @@ const EVERY: [Protocol; 4] = [
     Protocol::Rest,
 ];
 
-fn too_late(simulator: &Simulator) -> TransactionId {
+pub(crate) fn too_late(simulator: &Simulator) -> TransactionId {
     let id = simulator
         .ledger()
         .create_payment(&outlet(), "10.00")
@@ -31,7 +31,7 @@ fn too_late(simulator: &Simulator) -> TransactionId {
     id
 }
 
-fn refunds_of(simulator: &Simulator, id: &TransactionId) -> usize {
+pub(crate) fn refunds_of(simulator: &Simulator, id: &TransactionId) -> usize {
     simulator
         .ledger()
         .payments()
@@ -40,7 +40,7 @@ fn refunds_of(simulator: &Simulator, id: &TransactionId) -> usize {
         .count()
 }
 
-fn amount(text: &str) -> Amount {
+pub(crate) fn amount(text: &str) -> Amount {
     text.parse().expect("amount")
 }
 
