@@ -237,6 +237,15 @@ async fn an_operator_in_a_real_browser_settles_a_lost_refund_and_the_erps_next_r
         .click()
         .await
         .unwrap();
+    // The filtered list is a new page: a row found before it loads is the old page's, and goes
+    // stale under the finder.
+    for _ in 0..200 {
+        let url = browser.current_url().await.expect("a URL");
+        if url.as_str().contains("kind=refund_unknown") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let listed = browser
         .wait()
         .for_element(Locator::Css("#waiting tbody tr"))
