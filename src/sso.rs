@@ -230,6 +230,9 @@ pub enum NothingDone {
     /// The person finished without voiding (Cancel, or the page closed): the payment is
     /// captured, not voided.
     Cancelled,
+    /// The payment's record, looked up by its transaction ID
+    /// ([`SsoClient::outcome_by_transaction_id`]), shows it captured, not voided.
+    NotVoided,
 }
 
 /// What a finished SSO void came to, when it is neither a refusal nor unknown (those are
@@ -341,6 +344,12 @@ impl SsoClient {
     pub fn lookup_by_transaction_id(mut self, allow: bool) -> Self {
         self.lookup_by_transaction_id = allow;
         self
+    }
+
+    /// Whether [`lookup_by_transaction_id`](Self::lookup_by_transaction_id) allowed the look-up
+    /// by transaction ID.
+    pub fn lookup_by_transaction_id_allowed(&self) -> bool {
+        self.lookup_by_transaction_id
     }
 
     /// `GetTransactionDetailsByTransactionID`: a read-only look at `payment`'s record, for a
@@ -585,35 +594,61 @@ impl SsoClient {
             ))),
             TokenStatus::Complete => {
                 let details = self.details(token).await?;
-                let record = Evidence {
-                    transaction_status: details.transaction_status,
-                    primary_transaction_status: None,
-                    response_code: details.response_code,
-                    response_message: details.response_message,
-                    primary_transaction_id: details.primary_transaction_id,
-                    transaction_id: details.transaction_id,
-                    authorization_number: details.authorization_number,
+                self.judged(payment, details).map(Some)
+            }
+        }
+    }
+
+    /// What `payment`'s record says, looked up by its transaction ID
+    /// (`GetTransactionDetailsByTransactionID`), judged by the rules of a finished page: voided,
+    /// a refusal, nothing done ([`NothingDone::NotVoided`]: the payment captured), or an error
+    /// whose outcome is unknown. For a reconciliation that has no live token; refused as
+    /// [`details_by_transaction_id`](Self::details_by_transaction_id) is unless
+    /// [`lookup_by_transaction_id`](Self::lookup_by_transaction_id) allowed it.
+    pub async fn outcome_by_transaction_id(
+        &self,
+        payment: &TransactionId,
+    ) -> Result<SsoOutcome, Error> {
+        let details = self.details_by_transaction_id(payment).await?;
+        // The record's `C` is the payment as it stands, not a page the person left.
+        self.judged(payment, details).map(|outcome| match outcome {
+            SsoOutcome::NothingDone(_) => SsoOutcome::NothingDone(NothingDone::NotVoided),
+            voided => voided,
+        })
+    }
+
+    /// Judges a record of `payment` (`TransactionStatus` the payment's status) by the rules of
+    /// `src/verdict/sso.rs`.
+    fn judged(
+        &self,
+        payment: &TransactionId,
+        details: types::BasePaymentDetailedResponse,
+    ) -> Result<SsoOutcome, Error> {
+        let record = Evidence {
+            transaction_status: details.transaction_status,
+            primary_transaction_status: None,
+            response_code: details.response_code,
+            response_message: details.response_message,
+            primary_transaction_id: details.primary_transaction_id,
+            transaction_id: details.transaction_id,
+            authorization_number: details.authorization_number,
+        };
+        match sso_details(payment, record).map_err(|error| self.clean(error))? {
+            PageVerdict::NothingDone => Ok(SsoOutcome::NothingDone(NothingDone::Cancelled)),
+            PageVerdict::Voided(evidence) => {
+                let receipt = VoidReceipt {
+                    payment: payment.clone(),
+                    transaction_status: evidence.transaction_status.unwrap_or_default(),
+                    primary_transaction_status: evidence
+                        .primary_transaction_status
+                        .unwrap_or_default(),
+                    response_code: evidence.response_code,
+                    response_message: evidence.response_message,
+                    transaction_id: evidence.transaction_id,
+                    authorization_number: evidence.authorization_number,
+                    protocol: self.client.protocol(),
                 };
-                match sso_details(payment, record).map_err(|error| self.clean(error))? {
-                    PageVerdict::NothingDone => {
-                        Ok(Some(SsoOutcome::NothingDone(NothingDone::Cancelled)))
-                    }
-                    PageVerdict::Voided(evidence) => {
-                        let receipt = VoidReceipt {
-                            payment: payment.clone(),
-                            transaction_status: evidence.transaction_status.unwrap_or_default(),
-                            primary_transaction_status: evidence
-                                .primary_transaction_status
-                                .unwrap_or_default(),
-                            response_code: evidence.response_code,
-                            response_message: evidence.response_message,
-                            transaction_id: evidence.transaction_id,
-                            authorization_number: evidence.authorization_number,
-                            protocol: self.client.protocol(),
-                        };
-                        Ok(Some(SsoOutcome::Voided(self.client.clean_receipt(receipt))))
-                    }
-                }
+                Ok(SsoOutcome::Voided(self.client.clean_receipt(receipt)))
             }
         }
     }

@@ -9,6 +9,7 @@ use instamed_soap::sso::{
     NothingDone, SsoAccount, SsoClient, SsoLaunch, SsoOutcome, SsoVoid, TokenStatus,
 };
 use instamed_soap::{Client, Error, Protocol, TransactionId};
+use instamed_soap_ledger::Guarded;
 
 use crate::connection::Connection;
 use crate::exit;
@@ -188,37 +189,12 @@ async fn void(args: VoidArgs) -> ExitCode {
         }
     };
     // The ledger first, as for every void: a payment it knows voided needs no page, and one
-    // whose void may have gone through is settled (reconcile) before a person is asked to void it.
+    // whose void may have gone through is settled (its token asked again, or the payment's
+    // record read when allowed) before a person is asked to void it.
     let ledger = match args.ledger.open("instamed-soap sso void") {
         Ok(ledger) => ledger,
         Err(code) => return code,
     };
-    match ledger.standing(&payment) {
-        Ok(standing) => {
-            if let Some(entry) = standing.voided() {
-                return Held::Known.finish_about(
-                    entry,
-                    args.sso.protocol(),
-                    json,
-                    exit::VOIDED,
-                    None,
-                );
-            }
-            if let Some(entry) = standing.unsettled_void() {
-                return Held::VoidUnsettled.finish_about(
-                    entry,
-                    args.sso.protocol(),
-                    json,
-                    exit::VOIDED,
-                    None,
-                );
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {}; nothing was sent", crate::causes::chain(&error));
-            return ExitCode::from(exit::LEDGER);
-        }
-    }
     let mut void = SsoVoid::new(payment);
     if let Some(url) = &args.return_url {
         void = void.return_url(url);
@@ -226,9 +202,9 @@ async fn void(args: VoidArgs) -> ExitCode {
     if let Some(name) = &args.user_name {
         void = void.user_name(name);
     }
-    let launch = match sso.launch(&void).await {
-        Ok(launch) => launch,
-        Err(error) => {
+    let launched = match ledger.sso_launch(&sso, &void).await {
+        Ok(Guarded::Sent(Ok(launched))) => launched,
+        Ok(Guarded::Sent(Err(error))) => {
             return finish(
                 &args.transaction_id,
                 None,
@@ -237,7 +213,33 @@ async fn void(args: VoidArgs) -> ExitCode {
                 Err(error),
             );
         }
+        Ok(Guarded::Known(entry)) => {
+            return Held::Known.finish_about(&entry, args.sso.protocol(), json, exit::VOIDED, None);
+        }
+        Ok(Guarded::VoidUnsettled(entry)) => {
+            return Held::VoidUnsettled.finish_about(
+                &entry,
+                args.sso.protocol(),
+                json,
+                exit::VOIDED,
+                Some(
+                    "run `instamed-soap sso void` again once the person has left the earlier \
+                     page (its token is asked first), or `instamed-soap reconcile` with the \
+                     payment's outlet"
+                        .to_owned(),
+                ),
+            );
+        }
+        Ok(other) => {
+            eprintln!("error: the ledger answered {other:?}; nothing was sent");
+            return ExitCode::from(exit::LEDGER);
+        }
+        Err(error) => {
+            eprintln!("error: {}; nothing was sent", crate::causes::chain(&error));
+            return ExitCode::from(exit::LEDGER);
+        }
     };
+    let launch = &launched.launch;
     // The URL goes where a person reads it; with --json standard output holds the one object.
     if json {
         eprintln!("open this URL in the person's browser: {}", launch.url());
@@ -246,11 +248,13 @@ async fn void(args: VoidArgs) -> ExitCode {
     }
     let _ = std::io::stdout().flush();
     let bar = spinner();
-    let outcome = sso.wait(&launch, progress(bar.clone())).await;
+    let outcome = ledger
+        .sso_wait(&sso, &launched, progress(bar.clone()))
+        .await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    finish_launch(&launch, args.sso.protocol(), json, outcome)
+    finish_launch(launch, args.sso.protocol(), json, outcome)
 }
 
 async fn status(args: StatusArgs) -> ExitCode {
@@ -439,6 +443,7 @@ fn finish(
 fn reason(why: NothingDone) -> &'static str {
     match why {
         NothingDone::Expired => "the token expired before the person voided",
+        NothingDone::NotVoided => "the payment's record shows it captured, not voided",
         _ => "the person left the page without voiding",
     }
 }

@@ -323,3 +323,80 @@ async fn sso_void_answers_from_the_ledger_for_a_payment_it_knows_voided() {
         text(&output)
     );
 }
+
+fn ledger_path(payment: &instamed_soap::TransactionId) -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "sso-ledger-{}-{payment}-{}.db",
+        std::process::id(),
+        line!()
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_run_twice_launches_one_page_and_the_second_run_is_answered_from_the_ledger() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let ledger = ledger_path(&payment);
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
+    instamed_soap_test_support::simulated::sso_click(&simulator, &url, "void").await;
+    let (status, rest, stderr) = tokio::task::spawn_blocking(move || finished(child))
+        .await
+        .unwrap();
+    assert_eq!(status, 0, "{rest}\n{stderr}");
+
+    let again = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str(), "--json"],
+    )
+    .args(["--ledger", ledger_arg])
+    .output()
+    .unwrap();
+    assert_eq!(code(&again), 0, "{}", described(&again));
+    assert!(!text(&again).contains("open this URL"), "{}", text(&again));
+    let json: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    crate::output_contract::Schemas::load().check("void", &json, "sso void, from the ledger");
+    assert_eq!(json["outcome"], "voided");
+    assert!(
+        text(&again).contains("nothing was sent again"),
+        "{}",
+        text(&again)
+    );
+}
+
+/// A run cut short while the person is on the page leaves its entry open with the token; the
+/// next run asks that token first and reports what the page did, launching nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_cut_short_is_reconciled_by_its_token_on_the_next_run() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let ledger = ledger_path(&payment);
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
+    // Killed mid-wait: nobody recorded what the page did.
+    drop(child);
+    instamed_soap_test_support::simulated::sso_click(&simulator, &url, "void").await;
+
+    let again = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str()],
+    )
+    .args(["--ledger", ledger_arg])
+    .output()
+    .unwrap();
+    assert_eq!(code(&again), 0, "{}", described(&again));
+    assert!(!text(&again).contains("open this URL"), "{}", text(&again));
+    assert!(text(&again).contains("ended voided"), "{}", text(&again));
+    assert_eq!(
+        simulator.ledger().status(&payment),
+        Some(PaymentStatus::Voided)
+    );
+}

@@ -57,12 +57,14 @@ pub mod batch;
 mod finding;
 mod guard;
 mod schema;
+mod sso;
 mod store;
 mod stored;
 mod verdict;
 
 pub use finding::Finding;
 pub use guard::Guarded;
+pub use sso::SsoLaunched;
 pub use store::{Action, CommitObserver, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
 pub use verdict::Verdict;
 
