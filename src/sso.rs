@@ -385,6 +385,13 @@ impl SsoClient {
 
     /// Asks for a token for `void`'s page, and returns the URL for the person's browser.
     pub async fn launch(&self, void: &SsoVoid) -> Result<SsoLaunch, Error> {
+        let answer = self.client.execute(self.token_request(void)).await?;
+        self.launched(void, &answer)
+    }
+
+    /// The token request for `void`'s page, as [`launch`](Self::launch) sends it: no I/O, so
+    /// that the contract tools rebuild a recorded one with the code that sends it.
+    pub fn token_request(&self, void: &SsoVoid) -> Request<Bytes> {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("accountID", &self.account.account_id)
             .append_pair("securityKey", &self.account.security_key)
@@ -418,7 +425,16 @@ impl SsoClient {
             USER_AGENT,
             HeaderValue::from_static(crate::call::USER_AGENT_VALUE),
         );
-        let answer = self.client.execute(request).await?;
+        request
+    }
+
+    /// What the login's `answer` to [`token_request`](Self::token_request) for `void` says:
+    /// the launched page, or why not. No I/O, as for the request.
+    pub fn launched(
+        &self,
+        void: &SsoVoid,
+        answer: &http::Response<Bytes>,
+    ) -> Result<SsoLaunch, Error> {
         let status = answer.status().as_u16();
         if status == 401 || status == 403 {
             return Err(Error::AuthenticationRefused { status });
