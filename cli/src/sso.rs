@@ -71,6 +71,10 @@ pub struct Sso {
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     json: bool,
+    /// Let reconciliation read a payment's record with GetTransactionDetailsByTransactionID
+    /// (off by default: whether InstaMed answers it without a live token is not known).
+    #[arg(long, env = "INSTAMED_SSO_LOOKUP_BY_TRANSACTION_ID")]
+    lookup_by_transaction_id: bool,
     #[command(flatten)]
     connection: Connection,
 }
@@ -87,6 +91,11 @@ pub struct VoidArgs {
     /// The person, as your application names them, for InstaMed's records.
     #[arg(long)]
     user_name: Option<String>,
+    /// Open the URL in this machine's browser too, with the system's opener (xdg-open; open
+    /// on macOS; INSTAMED_OPENER names another). Refused before anything is launched when
+    /// there is none.
+    #[arg(long)]
+    open: bool,
     #[command(flatten)]
     sso: Sso,
     #[command(flatten)]
@@ -137,7 +146,8 @@ impl Sso {
             .apply(Client::builder(&self.sso_endpoint).protocol(protocol))?;
         Ok(
             SsoClient::new(builder, login, SsoAccount::new(account, alias, key))?
-                .poll_interval(Duration::from_secs_f64(self.poll_interval)),
+                .poll_interval(Duration::from_secs_f64(self.poll_interval))
+                .lookup_by_transaction_id(self.lookup_by_transaction_id),
         )
     }
 
@@ -187,6 +197,26 @@ async fn void(args: VoidArgs) -> ExitCode {
                 Err(error),
             );
         }
+    };
+    // Checked before anything is launched: a page nobody can open would only wait.
+    let opener = if args.open {
+        match crate::opener::find() {
+            Ok(opener) => Some(opener),
+            Err(why) => {
+                return finish(
+                    &args.transaction_id,
+                    None,
+                    args.sso.protocol(),
+                    json,
+                    Err(Error::InvalidConfig {
+                        reason: why,
+                        source: None,
+                    }),
+                );
+            }
+        }
+    } else {
+        None
     };
     // The ledger first, as for every void: a payment it knows voided needs no page, and one
     // whose void may have gone through is settled (its token asked again, or the payment's
@@ -247,6 +277,12 @@ async fn void(args: VoidArgs) -> ExitCode {
         println!("open this URL in the person's browser: {}", launch.url());
     }
     let _ = std::io::stdout().flush();
+    if let Some(opener) = &opener {
+        // The URL is printed all the same: a browser that fails to start leaves it to a person.
+        if let Err(why) = opener.open(launch.url()) {
+            eprintln!("warning: {why}; open the URL above by hand");
+        }
+    }
     let bar = spinner();
     let outcome = ledger
         .sso_wait(&sso, &launched, progress(bar.clone()))

@@ -400,3 +400,88 @@ async fn sso_void_cut_short_is_reconciled_by_its_token_on_the_next_run() {
         Some(PaymentStatus::Voided)
     );
 }
+
+/// `--open` hands the URL to the opener (here a script standing in for `xdg-open`, named by
+/// `INSTAMED_OPENER`), which the person's browser would get; the run then waits as without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_open_hands_the_url_to_the_opener_and_waits_for_the_person() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened.txt");
+    let script = dir.path().join("opener");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str(), "--open"],
+    )
+    .env("INSTAMED_OPENER", &script)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut url = String::new();
+    for _ in 0..500 {
+        url = std::fs::read_to_string(&opened).unwrap_or_default();
+        if url.contains("token=") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(url.starts_with(&simulator.sso_void_page()), "{url:?}");
+    instamed_soap_test_support::simulated::sso_click(&simulator, &url, "void").await;
+    let output = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        (status, out)
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.0.code(), Some(0), "{}", output.1);
+    assert!(
+        output.1.contains(&url),
+        "the URL is printed too: {}",
+        output.1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_open_without_an_opener_fails_clearly_before_launching_anything() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let output = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str(), "--open"],
+    )
+    .env("PATH", empty.path())
+    .env_remove("INSTAMED_OPENER")
+    .output()
+    .unwrap();
+    assert_eq!(code(&output), 2, "{}", described(&output));
+    assert!(
+        text(&output).contains("is not installed or not on PATH"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        !text(&output).contains("open this URL"),
+        "{}",
+        text(&output)
+    );
+}

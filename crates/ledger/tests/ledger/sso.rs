@@ -154,3 +154,68 @@ async fn a_refused_launch_is_recorded_failed_and_never_holds_the_payment() {
         assert!(!String::from_utf8_lossy(&bytes).contains(key));
     }
 }
+
+/// A plain void whose answer said nothing (a server fault after it may have gone through)
+/// holds every page until it is settled; with the look-up by transaction ID allowed, the
+/// payment's record settles it: voided is answered from the ledger, captured lets a page be
+/// launched (the lost void did not go through).
+#[tokio::test]
+async fn a_void_of_unknown_outcome_is_settled_by_the_payments_record_only_when_the_lookup_is_allowed()
+ {
+    use instamed_soap_test_support::{Reply, Server, Version, aspnet_fault};
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let lost = Server::start(|_| {
+        Reply::xml(
+            500,
+            Version::Soap11,
+            aspnet_fault(
+                Version::Soap11,
+                "Server",
+                "Server was unable to process request. ---> Timeout expired.",
+                "",
+            ),
+        )
+    })
+    .await;
+    let client = instamed_soap_test_support::builder(&lost.url)
+        .ca_certificate_file(&lost.ca_path)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let off = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
+    let allowed = off.clone().lookup_by_transaction_id(true);
+
+    for voided_at_instamed in [true, false] {
+        let id = payment(&simulator);
+        let request = instamed_soap::VoidRequest::new(outlet(), id.clone());
+        let unknown = ledger.void(&client, &request).await.unwrap();
+        assert!(
+            matches!(&unknown, Guarded::Sent(Err(error)) if error.outcome_unknown()),
+            "{unknown:?}"
+        );
+        if voided_at_instamed {
+            simulator
+                .ledger()
+                .void(&id, std::time::SystemTime::now())
+                .unwrap();
+        }
+        let void = SsoVoid::new(id.clone());
+        let held = ledger.sso_launch(&off, &void).await.unwrap();
+        assert!(matches!(held, Guarded::VoidUnsettled(_)), "{held:?}");
+
+        let settled = ledger.sso_launch(&allowed, &void).await.unwrap();
+        let standing = ledger.standing(&id).unwrap();
+        if voided_at_instamed {
+            let Guarded::Known(entry) = settled else {
+                panic!("{settled:?}");
+            };
+            assert_eq!(entry.verdict, Some(Verdict::Voided));
+            assert_eq!(standing.entries.len(), 1, "no page launched");
+        } else {
+            assert!(matches!(settled, Guarded::Sent(Ok(_))), "{settled:?}");
+            assert_eq!(standing.entries[0].verdict, Some(Verdict::Failed));
+            assert_eq!(standing.entries.len(), 2, "a page launched after it");
+        }
+    }
+}
