@@ -7,16 +7,12 @@ use instamed_soap_test_support as support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST};
-use http::{HeaderValue, Method, Request};
 use instamed_soap::sso::{
     NothingDone, SsoAccount, SsoClient, SsoLaunch, SsoOutcome, SsoVoid, TokenStatus,
 };
-use instamed_soap::{Client, Credentials, Error, Protocol, TransactionId};
+use instamed_soap::{Client, Error, Protocol, TransactionId};
 use instamed_soap_simulator::{
-    DEMO_ACCOUNT_ID, DEMO_PASSWORD, DEMO_SSO_ALIAS, DEMO_SSO_KEY, PaymentStatus, Simulator,
-    SimulatorConfig,
+    DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, DEMO_SSO_KEY, PaymentStatus, Simulator, SimulatorConfig,
 };
 use support::outlet;
 
@@ -25,17 +21,7 @@ async fn simulator(config: SimulatorConfig) -> Simulator {
 }
 
 fn sso_as(simulator: &Simulator, protocol: Protocol, key: &str) -> SsoClient {
-    let builder = Client::builder(simulator.sso_service_endpoint())
-        .protocol(protocol)
-        .timeout(Duration::from_secs(5))
-        .ca_certificate_file(simulator.ca_path().expect("TLS"));
-    SsoClient::new(
-        builder,
-        simulator.sso_login_url(),
-        SsoAccount::new(DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, key),
-    )
-    .expect("SSO client")
-    .poll_interval(Duration::from_millis(1))
+    support::simulated::sso_client(simulator, protocol, key)
 }
 
 fn sso(simulator: &Simulator, protocol: Protocol) -> SsoClient {
@@ -49,33 +35,9 @@ fn new_payment(simulator: &Simulator) -> TransactionId {
         .expect("payment")
 }
 
-/// The person's click on the page the launch opened: `action` is `void` or `cancel`, sent as
-/// the page's form sends it, over TLS.
+/// The person's click on the page the launch opened: `action` is `void` or `cancel`.
 async fn click(simulator: &Simulator, launch: &SsoLaunch, action: &str) {
-    let browser = Client::builder(simulator.endpoint())
-        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
-        .ca_certificate_file(simulator.ca_path().expect("TLS"))
-        .build()
-        .expect("browser");
-    let url: http::Uri = launch.url().parse().expect("the launch URL");
-    assert_eq!(url.path(), "/providers/Form/PatientPayments/VoidPaymentSSO");
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", launch.token())
-        .append_pair("action", action)
-        .finish();
-    let mut request = Request::new(Bytes::from(form));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = url.path().parse().expect("path");
-    let host = url.authority().expect("host").as_str().to_owned();
-    request
-        .headers_mut()
-        .insert(HOST, HeaderValue::from_str(&host).expect("host"));
-    request.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    let answer = browser.execute(request).await.expect("the page answers");
-    assert_eq!(answer.status(), 303, "{:?}", answer.body());
+    support::simulated::sso_click(simulator, launch.url(), action).await;
 }
 
 fn void_of(payment: &TransactionId) -> SsoVoid {

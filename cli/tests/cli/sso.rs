@@ -8,8 +8,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bytes::Bytes;
-use instamed_soap::{Client, Credentials};
 use instamed_soap_simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, DEMO_SSO_ALIAS, DEMO_SSO_KEY, PaymentStatus, Simulator,
     SimulatorConfig,
@@ -123,24 +121,7 @@ pub(crate) fn finished(mut running: Running) -> (i32, String, String) {
 
 /// The person's click on the page at `url`: `void` or `cancel`.
 async fn click(simulator: &Simulator, url: &str, action: &str) {
-    let uri: http::Uri = url.parse().expect("the URL printed");
-    let token = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .find(|(key, _)| key == "token")
-        .map(|(_, token)| token.into_owned())
-        .expect("a token");
-    let browser = Client::builder(simulator.endpoint())
-        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
-        .ca_certificate_file(simulator.ca_path().expect("TLS"))
-        .build()
-        .expect("browser");
-    let form = format!("token={token}&action={action}");
-    let request = http::Request::post(uri.path())
-        .header("host", uri.authority().expect("host").as_str())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Bytes::from(form))
-        .expect("request");
-    let answer = browser.execute(request).await.expect("the page answers");
-    assert!(answer.status().is_success() || answer.status().is_redirection());
+    instamed_soap_test_support::simulated::sso_click(simulator, url, action).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -342,7 +323,7 @@ async fn sso_void_run_twice_launches_one_page_and_the_second_run_is_answered_fro
     let ledger = ledger_path(&payment);
     let ledger_arg = ledger.to_str().expect("a UTF-8 path");
     let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
-    instamed_soap_test_support::simulated::sso_click(&simulator, &url, "void").await;
+    click(&simulator, &url, "void").await;
     let (status, rest, stderr) = tokio::task::spawn_blocking(move || finished(child))
         .await
         .unwrap();
@@ -382,7 +363,7 @@ async fn sso_void_cut_short_is_reconciled_by_its_token_on_the_next_run() {
     let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
     // Killed mid-wait: nobody recorded what the page did.
     drop(child);
-    instamed_soap_test_support::simulated::sso_click(&simulator, &url, "void").await;
+    click(&simulator, &url, "void").await;
 
     let again = sso(
         &simulator,
@@ -439,7 +420,7 @@ async fn sso_void_open_hands_the_url_to_the_opener_and_waits_for_the_person() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(url.starts_with(&simulator.sso_void_page()), "{url:?}");
-    instamed_soap_test_support::simulated::sso_click(&simulator, &url, "void").await;
+    click(&simulator, &url, "void").await;
     let output = tokio::task::spawn_blocking(move || {
         let status = child.wait().unwrap();
         let mut out = String::new();

@@ -361,7 +361,9 @@ pub fn cassette(
     let expect = match &inputs {
         Some(inputs) => outcome(protocol, stored_target, inputs, &response_message),
         None if super::sso::is_sso(&operation) => {
-            super::sso::rebuild(protocol, &stored, &response_message)
+            let path = stored_target.split('?').next().unwrap_or(stored_target);
+            let field = |name: &str| stored.field(name);
+            super::sso::rebuild(protocol, &operation, path, &field, &response_message)
                 .ok()
                 .map(|(_, outcome)| outcome)
         }

@@ -5,8 +5,8 @@
 //! answer read by the code the client reads it with. The outcome is what that reading gives:
 //! `launched` (or the login's error code), `token_<status>` (`token_complete`, `token_new`,
 //! `token_expired`), `transaction_status_<TS>` for a payment's record, or the error code. The
-//! key and the token were redacted at record time; `[redacted]` is sent in their place, and
-//! matches what was recorded.
+//! key and the token were redacted at record time: placeholders are sent in their place, and
+//! a recorded `[redacted]` matches any value.
 
 use bytes::Bytes;
 use instamed_soap::bindings::sso::{operations, types};
@@ -16,7 +16,6 @@ use instamed_soap::sso::{SsoAccount, SsoClient, SsoVoid};
 use instamed_soap::{Client, Credentials, Protocol, TransactionId, UserName};
 
 use super::cassette::Message;
-use super::record::SeenRequest;
 use super::redact::REDACTED;
 use super::wire::response_of;
 
@@ -33,18 +32,19 @@ pub(crate) fn is_sso(operation: &str) -> bool {
     OPERATIONS.contains(&operation)
 }
 
-/// The request this build sends for the recorded `request`, and what it makes of `response`.
+/// The request this build sends for a recorded `operation` to `path` whose fields `field`
+/// reads (the request's own reader, [`SeenRequest::field`](super::record::SeenRequest::field):
+/// an element's text, or a form value for the login), and what it makes of `response`.
 pub(crate) fn rebuild(
     protocol: Protocol,
-    request: &SeenRequest<'_>,
+    operation: &str,
+    path: &str,
+    field: &dyn Fn(&str) -> Option<String>,
     response: &Message,
 ) -> Result<(http::Request<Bytes>, String), String> {
-    let path = request.target.split('?').next().unwrap_or(request.target);
     let answer = response_of(response);
-    let field = |name: &str| request.field(name).unwrap_or_default();
-    let operation = request.operation();
     if operation == "SSOLogin" {
-        return login(request, path, &answer);
+        return login(field, path, &answer);
     }
     let version = match protocol {
         Protocol::Soap12 => SoapVersion::Soap12,
@@ -60,9 +60,9 @@ pub(crate) fn rebuild(
     )
     .map_err(|error| format!("cannot set up the call: {}", error.report()))?;
     let soap = Soap::new(version, route);
-    let (account, alias) = (Some(field("accountID")), Some(field("alias")));
+    let (account, alias) = (field("accountID"), field("alias"));
     let (password, token) = (Some(REDACTED.to_owned()), Some(REDACTED.to_owned()));
-    match operation.as_str() {
+    match operation {
         "GetSSOTokenStatus" => {
             let mut built = types::GetSsoTokenStatus::default();
             built.token_id = token;
@@ -86,8 +86,8 @@ pub(crate) fn rebuild(
         }
         _ => {
             let mut built = types::GetTransactionDetailsByTransactionId::default();
-            built.token_id = request.field("tokenID").map(|_| REDACTED.to_owned());
-            built.transaction_id = Some(field("transactionID"));
+            built.token_id = field("tokenID").map(|_| REDACTED.to_owned());
+            built.transaction_id = field("transactionID");
             built.account_id = account;
             built.alias = alias;
             built.password = password;
@@ -134,11 +134,10 @@ fn record_outcome(record: Option<types::BasePaymentDetailedResponse>) -> String 
 /// The token request as the client builds it from the recorded form, and the launch it reads
 /// from the recorded answer.
 fn login(
-    request: &SeenRequest<'_>,
+    form: &dyn Fn(&str) -> Option<String>,
     path: &str,
     answer: &http::Response<Bytes>,
 ) -> Result<(http::Request<Bytes>, String), String> {
-    let form = |name: &str| request.form_value(name);
     let payment = TransactionId::new(form("transactionID").unwrap_or_default())
         .map_err(|error| format!("its transactionID is invalid: {error}"))?;
     let origin = "http://127.0.0.1";

@@ -243,7 +243,16 @@ fn sso_problems(cassette: &Cassette) -> Vec<Problem> {
         headers: &headers,
         body: &cassette.request.body,
     };
-    let (built, outcome) = match super::sso::rebuild(cassette.protocol, &seen, &cassette.response) {
+    let path = target.split('?').next().unwrap_or(target);
+    let field = |name: &str| seen.field(name);
+    let rebuilt = super::sso::rebuild(
+        cassette.protocol,
+        &cassette.operation,
+        path,
+        &field,
+        &cassette.response,
+    );
+    let (built, outcome) = match rebuilt {
         Ok(rebuilt) => rebuilt,
         Err(problem) => return vec![Problem::new("request", problem)],
     };
