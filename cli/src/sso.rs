@@ -46,19 +46,8 @@ pub struct Sso {
     /// https://online.instamed.com/providers/Forms/WebServices/SSOService.asmx.
     #[arg(long, env = "INSTAMED_SSO_ENDPOINT", hide_env_values = true)]
     sso_endpoint: String,
-    /// The account's SSO login URL, on the same host.
-    #[arg(long, env = "INSTAMED_SSO_LOGIN_URL", hide_env_values = true)]
-    sso_login_url: Option<String>,
-    /// The SSO account ID.
-    #[arg(long, env = "INSTAMED_SSO_ACCOUNT_ID", hide_env_values = true)]
-    sso_account_id: Option<String>,
-    /// The SSO alias (it maps to a group of users).
-    #[arg(long, env = "INSTAMED_SSO_ALIAS", hide_env_values = true)]
-    sso_alias: Option<String>,
-    /// The SSO security key (read it from the environment; a value given here is visible to
-    /// other users of the machine).
-    #[arg(long, env = "INSTAMED_SSO_KEY", hide_env_values = true, hide = true)]
-    sso_key: Option<String>,
+    #[command(flatten)]
+    sign_in: SsoSignIn,
     /// The InstaMed account ID, when no SSO account ID is given.
     #[arg(long, env = "INSTAMED_ACCOUNT_ID", hide_env_values = true, hide = true)]
     account_id: Option<String>,
@@ -77,6 +66,54 @@ pub struct Sso {
     lookup_by_transaction_id: bool,
     #[command(flatten)]
     connection: Connection,
+}
+
+/// How an SSO client signs in: the login beside `SSOService.asmx` and the SSO account. Shared
+/// by `sso` and `gateway` (which offers `POST /v1/sso/voids` with it).
+#[derive(Debug, clap::Args)]
+pub struct SsoSignIn {
+    /// The account's SSO login URL, on the same host as SSOService.asmx (default
+    /// /providers/Form/SSO/SSOLogin there).
+    #[arg(long, env = "INSTAMED_SSO_LOGIN_URL", hide_env_values = true)]
+    sso_login_url: Option<String>,
+    /// The SSO account ID.
+    #[arg(long, env = "INSTAMED_SSO_ACCOUNT_ID", hide_env_values = true)]
+    sso_account_id: Option<String>,
+    /// The SSO alias (it maps to a group of users).
+    #[arg(long, env = "INSTAMED_SSO_ALIAS", hide_env_values = true)]
+    sso_alias: Option<String>,
+    /// The SSO security key (read it from the environment; a value given here is visible to
+    /// other users of the machine).
+    #[arg(long, env = "INSTAMED_SSO_KEY", hide_env_values = true, hide = true)]
+    sso_key: Option<String>,
+}
+
+impl SsoSignIn {
+    /// An SSO client of `endpoint` (`SSOService.asmx`) over `protocol`, connected as
+    /// `connection` says; `account` is the account ID to use when no SSO account ID is given.
+    pub fn client(
+        &self,
+        endpoint: &str,
+        protocol: Protocol,
+        connection: &Connection,
+        account: Option<String>,
+        observer: Option<&instamed_soap_contract::Recorder>,
+    ) -> Result<SsoClient, Error> {
+        let account = self.sso_account_id.clone().or(account);
+        let account = required(&account, "the SSO account ID", "INSTAMED_SSO_ACCOUNT_ID")?;
+        let alias = required(&self.sso_alias, "the SSO alias", "INSTAMED_SSO_ALIAS")?;
+        let key = required(&self.sso_key, "the SSO security key", "INSTAMED_SSO_KEY")?;
+        let login = match &self.sso_login_url {
+            Some(url) => url.clone(),
+            None => default_login(endpoint)?,
+        };
+        let mut builder = Client::builder(endpoint).protocol(protocol);
+        if let Some(recorder) = observer {
+            builder = builder.wire_observer(recorder.clone());
+        }
+        let builder = connection.apply(builder)?;
+        SsoClient::new(builder, login, SsoAccount::new(account, alias, key))
+    }
 }
 
 /// Arguments of `sso void`.
@@ -125,30 +162,25 @@ impl Sso {
     fn client(&self) -> Result<SsoClient, Error> {
         let profile = self.connection.profile()?;
         let account = self
-            .sso_account_id
+            .account_id
             .clone()
-            .or_else(|| self.account_id.clone())
             .or_else(|| profile.account_id.clone());
-        let account = required(&account, "the SSO account ID", "INSTAMED_SSO_ACCOUNT_ID")?;
-        let alias = required(&self.sso_alias, "the SSO alias", "INSTAMED_SSO_ALIAS")?;
-        let key = required(&self.sso_key, "the SSO security key", "INSTAMED_SSO_KEY")?;
         let protocol = if self.protocol == "soap12" {
             Protocol::Soap12
         } else {
             Protocol::Soap11
         };
-        let login = match &self.sso_login_url {
-            Some(url) => url.clone(),
-            None => default_login(&self.sso_endpoint)?,
-        };
-        let builder = self
-            .connection
-            .apply(Client::builder(&self.sso_endpoint).protocol(protocol))?;
-        Ok(
-            SsoClient::new(builder, login, SsoAccount::new(account, alias, key))?
-                .poll_interval(Duration::from_secs_f64(self.poll_interval))
-                .lookup_by_transaction_id(self.lookup_by_transaction_id),
-        )
+        Ok(self
+            .sign_in
+            .client(
+                &self.sso_endpoint,
+                protocol,
+                &self.connection,
+                account,
+                None,
+            )?
+            .poll_interval(Duration::from_secs_f64(self.poll_interval))
+            .lookup_by_transaction_id(self.lookup_by_transaction_id))
     }
 
     fn protocol(&self) -> &str {
