@@ -230,6 +230,9 @@ pub enum NothingDone {
     /// The person finished without voiding (Cancel, or the page closed): the payment is
     /// captured, not voided.
     Cancelled,
+    /// The payment's record, looked up by its transaction ID
+    /// ([`SsoClient::outcome_by_transaction_id`]), shows it captured, not voided.
+    NotVoided,
 }
 
 /// What a finished SSO void came to, when it is neither a refusal nor unknown (those are
@@ -343,6 +346,12 @@ impl SsoClient {
         self
     }
 
+    /// Whether [`lookup_by_transaction_id`](Self::lookup_by_transaction_id) allowed the look-up
+    /// by transaction ID.
+    pub fn lookup_by_transaction_id_allowed(&self) -> bool {
+        self.lookup_by_transaction_id
+    }
+
     /// `GetTransactionDetailsByTransactionID`: a read-only look at `payment`'s record, for a
     /// reconciliation that wants one; [`Error::InvalidConfig`] unless
     /// [`lookup_by_transaction_id`](Self::lookup_by_transaction_id) allowed it. Nothing is
@@ -376,6 +385,13 @@ impl SsoClient {
 
     /// Asks for a token for `void`'s page, and returns the URL for the person's browser.
     pub async fn launch(&self, void: &SsoVoid) -> Result<SsoLaunch, Error> {
+        let answer = self.client.execute(self.token_request(void)).await?;
+        self.launched(void, &answer)
+    }
+
+    /// The token request for `void`'s page, as [`launch`](Self::launch) sends it: no I/O, so
+    /// that the contract tools rebuild a recorded one with the code that sends it.
+    pub fn token_request(&self, void: &SsoVoid) -> Request<Bytes> {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("accountID", &self.account.account_id)
             .append_pair("securityKey", &self.account.security_key)
@@ -409,7 +425,16 @@ impl SsoClient {
             USER_AGENT,
             HeaderValue::from_static(crate::call::USER_AGENT_VALUE),
         );
-        let answer = self.client.execute(request).await?;
+        request
+    }
+
+    /// What the login's `answer` to [`token_request`](Self::token_request) for `void` says:
+    /// the launched page, or why not. No I/O, as for the request.
+    pub fn launched(
+        &self,
+        void: &SsoVoid,
+        answer: &http::Response<Bytes>,
+    ) -> Result<SsoLaunch, Error> {
         let status = answer.status().as_u16();
         if status == 401 || status == 403 {
             return Err(Error::AuthenticationRefused { status });
@@ -585,35 +610,61 @@ impl SsoClient {
             ))),
             TokenStatus::Complete => {
                 let details = self.details(token).await?;
-                let record = Evidence {
-                    transaction_status: details.transaction_status,
-                    primary_transaction_status: None,
-                    response_code: details.response_code,
-                    response_message: details.response_message,
-                    primary_transaction_id: details.primary_transaction_id,
-                    transaction_id: details.transaction_id,
-                    authorization_number: details.authorization_number,
+                self.judged(payment, details).map(Some)
+            }
+        }
+    }
+
+    /// What `payment`'s record says, looked up by its transaction ID
+    /// (`GetTransactionDetailsByTransactionID`), judged by the rules of a finished page: voided,
+    /// a refusal, nothing done ([`NothingDone::NotVoided`]: the payment captured), or an error
+    /// whose outcome is unknown. For a reconciliation that has no live token; refused as
+    /// [`details_by_transaction_id`](Self::details_by_transaction_id) is unless
+    /// [`lookup_by_transaction_id`](Self::lookup_by_transaction_id) allowed it.
+    pub async fn outcome_by_transaction_id(
+        &self,
+        payment: &TransactionId,
+    ) -> Result<SsoOutcome, Error> {
+        let details = self.details_by_transaction_id(payment).await?;
+        // The record's `C` is the payment as it stands, not a page the person left.
+        self.judged(payment, details).map(|outcome| match outcome {
+            SsoOutcome::NothingDone(_) => SsoOutcome::NothingDone(NothingDone::NotVoided),
+            voided => voided,
+        })
+    }
+
+    /// Judges a record of `payment` (`TransactionStatus` the payment's status) by the rules of
+    /// `src/verdict/sso.rs`.
+    fn judged(
+        &self,
+        payment: &TransactionId,
+        details: types::BasePaymentDetailedResponse,
+    ) -> Result<SsoOutcome, Error> {
+        let record = Evidence {
+            transaction_status: details.transaction_status,
+            primary_transaction_status: None,
+            response_code: details.response_code,
+            response_message: details.response_message,
+            primary_transaction_id: details.primary_transaction_id,
+            transaction_id: details.transaction_id,
+            authorization_number: details.authorization_number,
+        };
+        match sso_details(payment, record).map_err(|error| self.clean(error))? {
+            PageVerdict::NothingDone => Ok(SsoOutcome::NothingDone(NothingDone::Cancelled)),
+            PageVerdict::Voided(evidence) => {
+                let receipt = VoidReceipt {
+                    payment: payment.clone(),
+                    transaction_status: evidence.transaction_status.unwrap_or_default(),
+                    primary_transaction_status: evidence
+                        .primary_transaction_status
+                        .unwrap_or_default(),
+                    response_code: evidence.response_code,
+                    response_message: evidence.response_message,
+                    transaction_id: evidence.transaction_id,
+                    authorization_number: evidence.authorization_number,
+                    protocol: self.client.protocol(),
                 };
-                match sso_details(payment, record).map_err(|error| self.clean(error))? {
-                    PageVerdict::NothingDone => {
-                        Ok(Some(SsoOutcome::NothingDone(NothingDone::Cancelled)))
-                    }
-                    PageVerdict::Voided(evidence) => {
-                        let receipt = VoidReceipt {
-                            payment: payment.clone(),
-                            transaction_status: evidence.transaction_status.unwrap_or_default(),
-                            primary_transaction_status: evidence
-                                .primary_transaction_status
-                                .unwrap_or_default(),
-                            response_code: evidence.response_code,
-                            response_message: evidence.response_message,
-                            transaction_id: evidence.transaction_id,
-                            authorization_number: evidence.authorization_number,
-                            protocol: self.client.protocol(),
-                        };
-                        Ok(Some(SsoOutcome::Voided(self.client.clean_receipt(receipt))))
-                    }
-                }
+                Ok(SsoOutcome::Voided(self.client.clean_receipt(receipt)))
             }
         }
     }

@@ -6,13 +6,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use instamed_soap::sso::{SsoAccount, SsoClient};
 use instamed_soap::{Client, Credentials, Error, Outlet, Protocol, UserName};
 use instamed_soap_contract::Recorder;
 use instamed_soap_gateway::{
     Clients, Gateway, GatewayConfig, GatewayError, Running, Tls, Upstream, hash_secret,
 };
 use instamed_soap_listener::ListenError;
-use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD, Simulator, SimulatorConfig};
+use instamed_soap_simulator::{
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, DEMO_SSO_ALIAS, DEMO_SSO_KEY, Simulator, SimulatorConfig,
+};
 
 use crate::connection::Connection;
 use crate::exit;
@@ -106,6 +109,13 @@ struct RunArgs {
     account: crate::sign_in::Account,
     #[command(flatten)]
     key_pair: crate::sign_in::KeyPair,
+    /// InstaMed's SSOService.asmx: with it the gateway offers POST /v1/sso/voids (Single
+    /// Sign-On voids, signed in as `sso` is: INSTAMED_SSO_ACCOUNT_ID, INSTAMED_SSO_ALIAS,
+    /// INSTAMED_SSO_KEY); without it that route answers 404.
+    #[arg(long, env = "INSTAMED_SSO_ENDPOINT", hide_env_values = true)]
+    sso_endpoint: Option<String>,
+    #[command(flatten)]
+    sso: crate::sso::SsoSignIn,
 }
 
 /// Runs `gateway` (until Ctrl-C or SIGTERM) or `gateway hash-secret`.
@@ -305,6 +315,23 @@ fn upstream(args: &RunArgs, recorder: Option<&Recorder>) -> Result<Upstream, Err
         reason: format!("--upstream: {error}"),
         source: None,
     })?;
+    let upstream = match &args.sso_endpoint {
+        Some(sso) => {
+            let sso_protocol = if protocol == Protocol::Soap12 {
+                Protocol::Soap12
+            } else {
+                Protocol::Soap11
+            };
+            upstream.sso(args.sso.client(
+                sso,
+                sso_protocol,
+                &args.connection,
+                profile.account_id.clone(),
+                recorder,
+            )?)
+        }
+        None => upstream,
+    };
     Ok(match credentials {
         Some(credentials) => upstream.credentials(credentials, UserName::AccountId),
         None => upstream,
@@ -395,11 +422,33 @@ async fn demo(args: RunArgs) -> ExitCode {
         .build()
         .map_err(|error| crate::causes::chain(&error))
         .and_then(|client| Upstream::new(client, &simulator.endpoint()).map_err(|e| e.to_string()));
+    // The demo offers Single Sign-On voids too, against the simulator's SSO side.
+    let sso = upstream.as_ref().ok().and_then(|_| {
+        let mut service = Client::builder(simulator.sso_service_endpoint());
+        if let Some(recorder) = &recorder {
+            service = service.wire_observer(recorder.clone());
+        }
+        if let Some(ca) = simulator.ca_path() {
+            service = service.ca_certificate_file(ca);
+        }
+        SsoClient::new(
+            service,
+            simulator.sso_login_url(),
+            SsoAccount::new(DEMO_ACCOUNT_ID, DEMO_SSO_ALIAS, DEMO_SSO_KEY),
+        )
+        .ok()
+    });
     let upstream = match upstream {
-        Ok(upstream) => upstream.credentials(
-            Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
-            UserName::AccountId,
-        ),
+        Ok(upstream) => {
+            let upstream = upstream.credentials(
+                Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
+                UserName::AccountId,
+            );
+            match sso {
+                Some(sso) => upstream.sso(sso),
+                None => upstream,
+            }
+        }
         Err(reason) => {
             eprintln!("error: {reason}");
             return ExitCode::from(exit::FAILED);

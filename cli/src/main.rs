@@ -14,6 +14,7 @@ mod guarded;
 mod ledger;
 mod log;
 mod man;
+mod opener;
 mod output;
 mod plural;
 mod profile;

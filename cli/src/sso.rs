@@ -9,6 +9,7 @@ use instamed_soap::sso::{
     NothingDone, SsoAccount, SsoClient, SsoLaunch, SsoOutcome, SsoVoid, TokenStatus,
 };
 use instamed_soap::{Client, Error, Protocol, TransactionId};
+use instamed_soap_ledger::Guarded;
 
 use crate::connection::Connection;
 use crate::exit;
@@ -45,19 +46,8 @@ pub struct Sso {
     /// https://online.instamed.com/providers/Forms/WebServices/SSOService.asmx.
     #[arg(long, env = "INSTAMED_SSO_ENDPOINT", hide_env_values = true)]
     sso_endpoint: String,
-    /// The account's SSO login URL, on the same host.
-    #[arg(long, env = "INSTAMED_SSO_LOGIN_URL", hide_env_values = true)]
-    sso_login_url: Option<String>,
-    /// The SSO account ID.
-    #[arg(long, env = "INSTAMED_SSO_ACCOUNT_ID", hide_env_values = true)]
-    sso_account_id: Option<String>,
-    /// The SSO alias (it maps to a group of users).
-    #[arg(long, env = "INSTAMED_SSO_ALIAS", hide_env_values = true)]
-    sso_alias: Option<String>,
-    /// The SSO security key (read it from the environment; a value given here is visible to
-    /// other users of the machine).
-    #[arg(long, env = "INSTAMED_SSO_KEY", hide_env_values = true, hide = true)]
-    sso_key: Option<String>,
+    #[command(flatten)]
+    sign_in: SsoSignIn,
     /// The InstaMed account ID, when no SSO account ID is given.
     #[arg(long, env = "INSTAMED_ACCOUNT_ID", hide_env_values = true, hide = true)]
     account_id: Option<String>,
@@ -70,8 +60,60 @@ pub struct Sso {
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     json: bool,
+    /// Let reconciliation read a payment's record with GetTransactionDetailsByTransactionID
+    /// (off by default: whether InstaMed answers it without a live token is not known).
+    #[arg(long, env = "INSTAMED_SSO_LOOKUP_BY_TRANSACTION_ID")]
+    lookup_by_transaction_id: bool,
     #[command(flatten)]
     connection: Connection,
+}
+
+/// How an SSO client signs in: the login beside `SSOService.asmx` and the SSO account. Shared
+/// by `sso` and `gateway` (which offers `POST /v1/sso/voids` with it).
+#[derive(Debug, clap::Args)]
+pub struct SsoSignIn {
+    /// The account's SSO login URL, on the same host as SSOService.asmx (default
+    /// /providers/Form/SSO/SSOLogin there).
+    #[arg(long, env = "INSTAMED_SSO_LOGIN_URL", hide_env_values = true)]
+    sso_login_url: Option<String>,
+    /// The SSO account ID.
+    #[arg(long, env = "INSTAMED_SSO_ACCOUNT_ID", hide_env_values = true)]
+    sso_account_id: Option<String>,
+    /// The SSO alias (it maps to a group of users).
+    #[arg(long, env = "INSTAMED_SSO_ALIAS", hide_env_values = true)]
+    sso_alias: Option<String>,
+    /// The SSO security key (read it from the environment; a value given here is visible to
+    /// other users of the machine).
+    #[arg(long, env = "INSTAMED_SSO_KEY", hide_env_values = true, hide = true)]
+    sso_key: Option<String>,
+}
+
+impl SsoSignIn {
+    /// An SSO client of `endpoint` (`SSOService.asmx`) over `protocol`, connected as
+    /// `connection` says; `account` is the account ID to use when no SSO account ID is given.
+    pub fn client(
+        &self,
+        endpoint: &str,
+        protocol: Protocol,
+        connection: &Connection,
+        account: Option<String>,
+        observer: Option<&instamed_soap_contract::Recorder>,
+    ) -> Result<SsoClient, Error> {
+        let account = self.sso_account_id.clone().or(account);
+        let account = required(&account, "the SSO account ID", "INSTAMED_SSO_ACCOUNT_ID")?;
+        let alias = required(&self.sso_alias, "the SSO alias", "INSTAMED_SSO_ALIAS")?;
+        let key = required(&self.sso_key, "the SSO security key", "INSTAMED_SSO_KEY")?;
+        let login = match &self.sso_login_url {
+            Some(url) => url.clone(),
+            None => default_login(endpoint)?,
+        };
+        let mut builder = Client::builder(endpoint).protocol(protocol);
+        if let Some(recorder) = observer {
+            builder = builder.wire_observer(recorder.clone());
+        }
+        let builder = connection.apply(builder)?;
+        SsoClient::new(builder, login, SsoAccount::new(account, alias, key))
+    }
 }
 
 /// Arguments of `sso void`.
@@ -86,6 +128,11 @@ pub struct VoidArgs {
     /// The person, as your application names them, for InstaMed's records.
     #[arg(long)]
     user_name: Option<String>,
+    /// Open the URL in this machine's browser too, with the system's opener (xdg-open; open
+    /// on macOS; INSTAMED_OPENER names another). Refused before anything is launched when
+    /// there is none.
+    #[arg(long)]
+    open: bool,
     #[command(flatten)]
     sso: Sso,
     #[command(flatten)]
@@ -115,29 +162,25 @@ impl Sso {
     fn client(&self) -> Result<SsoClient, Error> {
         let profile = self.connection.profile()?;
         let account = self
-            .sso_account_id
+            .account_id
             .clone()
-            .or_else(|| self.account_id.clone())
             .or_else(|| profile.account_id.clone());
-        let account = required(&account, "the SSO account ID", "INSTAMED_SSO_ACCOUNT_ID")?;
-        let alias = required(&self.sso_alias, "the SSO alias", "INSTAMED_SSO_ALIAS")?;
-        let key = required(&self.sso_key, "the SSO security key", "INSTAMED_SSO_KEY")?;
         let protocol = if self.protocol == "soap12" {
             Protocol::Soap12
         } else {
             Protocol::Soap11
         };
-        let login = match &self.sso_login_url {
-            Some(url) => url.clone(),
-            None => default_login(&self.sso_endpoint)?,
-        };
-        let builder = self
-            .connection
-            .apply(Client::builder(&self.sso_endpoint).protocol(protocol))?;
-        Ok(
-            SsoClient::new(builder, login, SsoAccount::new(account, alias, key))?
-                .poll_interval(Duration::from_secs_f64(self.poll_interval)),
-        )
+        Ok(self
+            .sign_in
+            .client(
+                &self.sso_endpoint,
+                protocol,
+                &self.connection,
+                account,
+                None,
+            )?
+            .poll_interval(Duration::from_secs_f64(self.poll_interval))
+            .lookup_by_transaction_id(self.lookup_by_transaction_id))
     }
 
     fn protocol(&self) -> &str {
@@ -187,38 +230,33 @@ async fn void(args: VoidArgs) -> ExitCode {
             );
         }
     };
+    // Checked before anything is launched: a page nobody can open would only wait.
+    let opener = if args.open {
+        match crate::opener::find() {
+            Ok(opener) => Some(opener),
+            Err(why) => {
+                return finish(
+                    &args.transaction_id,
+                    None,
+                    args.sso.protocol(),
+                    json,
+                    Err(Error::InvalidConfig {
+                        reason: why,
+                        source: None,
+                    }),
+                );
+            }
+        }
+    } else {
+        None
+    };
     // The ledger first, as for every void: a payment it knows voided needs no page, and one
-    // whose void may have gone through is settled (reconcile) before a person is asked to void it.
+    // whose void may have gone through is settled (its token asked again, or the payment's
+    // record read when allowed) before a person is asked to void it.
     let ledger = match args.ledger.open("instamed-soap sso void") {
         Ok(ledger) => ledger,
         Err(code) => return code,
     };
-    match ledger.standing(&payment) {
-        Ok(standing) => {
-            if let Some(entry) = standing.voided() {
-                return Held::Known.finish_about(
-                    entry,
-                    args.sso.protocol(),
-                    json,
-                    exit::VOIDED,
-                    None,
-                );
-            }
-            if let Some(entry) = standing.unsettled_void() {
-                return Held::VoidUnsettled.finish_about(
-                    entry,
-                    args.sso.protocol(),
-                    json,
-                    exit::VOIDED,
-                    None,
-                );
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {}; nothing was sent", crate::causes::chain(&error));
-            return ExitCode::from(exit::LEDGER);
-        }
-    }
     let mut void = SsoVoid::new(payment);
     if let Some(url) = &args.return_url {
         void = void.return_url(url);
@@ -226,9 +264,9 @@ async fn void(args: VoidArgs) -> ExitCode {
     if let Some(name) = &args.user_name {
         void = void.user_name(name);
     }
-    let launch = match sso.launch(&void).await {
-        Ok(launch) => launch,
-        Err(error) => {
+    let launched = match ledger.sso_launch(&sso, &void).await {
+        Ok(Guarded::Sent(Ok(launched))) => launched,
+        Ok(Guarded::Sent(Err(error))) => {
             return finish(
                 &args.transaction_id,
                 None,
@@ -237,7 +275,33 @@ async fn void(args: VoidArgs) -> ExitCode {
                 Err(error),
             );
         }
+        Ok(Guarded::Known(entry)) => {
+            return Held::Known.finish_about(&entry, args.sso.protocol(), json, exit::VOIDED, None);
+        }
+        Ok(Guarded::VoidUnsettled(entry)) => {
+            return Held::VoidUnsettled.finish_about(
+                &entry,
+                args.sso.protocol(),
+                json,
+                exit::VOIDED,
+                Some(
+                    "run `instamed-soap sso void` again once the person has left the earlier \
+                     page (its token is asked first), or `instamed-soap reconcile` with the \
+                     payment's outlet"
+                        .to_owned(),
+                ),
+            );
+        }
+        Ok(other) => {
+            eprintln!("error: the ledger answered {other:?}; nothing was sent");
+            return ExitCode::from(exit::LEDGER);
+        }
+        Err(error) => {
+            eprintln!("error: {}; nothing was sent", crate::causes::chain(&error));
+            return ExitCode::from(exit::LEDGER);
+        }
     };
+    let launch = &launched.launch;
     // The URL goes where a person reads it; with --json standard output holds the one object.
     if json {
         eprintln!("open this URL in the person's browser: {}", launch.url());
@@ -245,12 +309,20 @@ async fn void(args: VoidArgs) -> ExitCode {
         println!("open this URL in the person's browser: {}", launch.url());
     }
     let _ = std::io::stdout().flush();
+    if let Some(opener) = &opener {
+        // The URL is printed all the same: a browser that fails to start leaves it to a person.
+        if let Err(why) = opener.open(launch.url()) {
+            eprintln!("warning: {why}; open the URL above by hand");
+        }
+    }
     let bar = spinner();
-    let outcome = sso.wait(&launch, progress(bar.clone())).await;
+    let outcome = ledger
+        .sso_wait(&sso, &launched, progress(bar.clone()))
+        .await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    finish_launch(&launch, args.sso.protocol(), json, outcome)
+    finish_launch(launch, args.sso.protocol(), json, outcome)
 }
 
 async fn status(args: StatusArgs) -> ExitCode {
@@ -439,6 +511,7 @@ fn finish(
 fn reason(why: NothingDone) -> &'static str {
     match why {
         NothingDone::Expired => "the token expired before the person voided",
+        NothingDone::NotVoided => "the payment's record shows it captured, not voided",
         _ => "the person left the page without voiding",
     }
 }

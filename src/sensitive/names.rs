@@ -84,8 +84,12 @@ pub fn is_secret(name: &str) -> bool {
     }
     let pattern = PATTERNS.iter().any(|pattern| {
         folded.match_indices(pattern).any(|(at, _)| {
-            // A tracking number is not track data.
-            *pattern != "track" || !folded[at..].starts_with("tracking")
+            // A tracking number is not track data; a token's status (SSOService's
+            // `GetSSOTokenStatus`, its response and result) is not the token, nor is the SSO
+            // login's flag asking for one (`requestToken=true`).
+            (*pattern != "track" || !folded[at..].starts_with("tracking"))
+                && (*pattern != "token"
+                    || !(folded[at..].starts_with("tokenstatus") || folded == "requesttoken"))
         })
     });
     pattern || words(name).any(|word| WORDS.iter().any(|short| word.eq_ignore_ascii_case(short)))

@@ -366,3 +366,62 @@ async fn record_writes_the_upstream_exchanges_as_cassettes_that_contract_verify_
         described(&verified)
     );
 }
+
+/// The demo offers Single Sign-On voids too: `POST /v1/sso/voids` answers the page's URL on the
+/// embedded simulator and an operation that waits for the person.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_launches_an_sso_void_page_and_an_operation_to_poll() {
+    use base64::Engine as _;
+    let started = Started::start(&["--demo", "--listen", "127.0.0.1:0"]);
+    let api = started.value("api:");
+    let port: u16 = api
+        .trim_end_matches("/v1")
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
+    let ca = started.value("ca-cert:");
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(started.value("client:"))
+    );
+    let send = |method: Method, path: String, body: String| {
+        let (basic, ca, host) = (basic.clone(), ca.clone(), raw_https::host(&api));
+        async move {
+            raw_https::send_to(
+                Target {
+                    addr: ([127, 0, 0, 1], port).into(),
+                    host: &host,
+                    ca: Some(Path::new(&ca)),
+                },
+                method,
+                &path,
+                &[
+                    ("authorization", basic.as_str()),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await
+            .expect("an answer")
+        }
+    };
+    let payment = payment_of(&started);
+    let launched = send(
+        Method::POST,
+        "/v1/sso/voids".to_owned(),
+        format!("{{\"payment\":\"{payment}\"}}"),
+    )
+    .await;
+    assert_eq!(launched.status, 202, "{}", launched.body);
+    assert_eq!(launched.field("outcome").as_deref(), Some("sent"));
+    let url = launched.field("launch_url").expect("a launch URL");
+    assert!(
+        url.contains("VoidPaymentSSO") && url.contains("token="),
+        "{url}"
+    );
+    let id = launched.field("operation").expect("an operation");
+    let operation = send(Method::GET, format!("/v1/operations/{id}"), String::new()).await;
+    assert_eq!(operation.status, 200, "{}", operation.body);
+    assert_eq!(operation.json()["state"], "in_flight", "{}", operation.body);
+}

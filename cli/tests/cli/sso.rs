@@ -8,8 +8,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bytes::Bytes;
-use instamed_soap::{Client, Credentials};
 use instamed_soap_simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, DEMO_SSO_ALIAS, DEMO_SSO_KEY, PaymentStatus, Simulator,
     SimulatorConfig,
@@ -123,24 +121,7 @@ pub(crate) fn finished(mut running: Running) -> (i32, String, String) {
 
 /// The person's click on the page at `url`: `void` or `cancel`.
 async fn click(simulator: &Simulator, url: &str, action: &str) {
-    let uri: http::Uri = url.parse().expect("the URL printed");
-    let token = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .find(|(key, _)| key == "token")
-        .map(|(_, token)| token.into_owned())
-        .expect("a token");
-    let browser = Client::builder(simulator.endpoint())
-        .credentials(Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD))
-        .ca_certificate_file(simulator.ca_path().expect("TLS"))
-        .build()
-        .expect("browser");
-    let form = format!("token={token}&action={action}");
-    let request = http::Request::post(uri.path())
-        .header("host", uri.authority().expect("host").as_str())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Bytes::from(form))
-        .expect("request");
-    let answer = browser.execute(request).await.expect("the page answers");
-    assert!(answer.status().is_success() || answer.status().is_redirection());
+    instamed_soap_test_support::simulated::sso_click(simulator, url, action).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -314,6 +295,168 @@ async fn sso_void_answers_from_the_ledger_for_a_payment_it_knows_voided() {
     assert_eq!(code(&output), 0, "{}", described(&output));
     assert!(
         text(&output).contains("nothing was sent again"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        !text(&output).contains("open this URL"),
+        "{}",
+        text(&output)
+    );
+}
+
+fn ledger_path(payment: &instamed_soap::TransactionId) -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "sso-ledger-{}-{payment}-{}.db",
+        std::process::id(),
+        line!()
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_run_twice_launches_one_page_and_the_second_run_is_answered_from_the_ledger() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let ledger = ledger_path(&payment);
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
+    click(&simulator, &url, "void").await;
+    let (status, rest, stderr) = tokio::task::spawn_blocking(move || finished(child))
+        .await
+        .unwrap();
+    assert_eq!(status, 0, "{rest}\n{stderr}");
+
+    let again = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str(), "--json"],
+    )
+    .args(["--ledger", ledger_arg])
+    .output()
+    .unwrap();
+    assert_eq!(code(&again), 0, "{}", described(&again));
+    assert!(!text(&again).contains("open this URL"), "{}", text(&again));
+    let json: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    crate::output_contract::Schemas::load().check("void", &json, "sso void, from the ledger");
+    assert_eq!(json["outcome"], "voided");
+    assert!(
+        text(&again).contains("nothing was sent again"),
+        "{}",
+        text(&again)
+    );
+}
+
+/// A run cut short while the person is on the page leaves its entry open with the token; the
+/// next run asks that token first and reports what the page did, launching nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_cut_short_is_reconciled_by_its_token_on_the_next_run() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let ledger = ledger_path(&payment);
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
+    // Killed mid-wait: nobody recorded what the page did.
+    drop(child);
+    click(&simulator, &url, "void").await;
+
+    let again = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str()],
+    )
+    .args(["--ledger", ledger_arg])
+    .output()
+    .unwrap();
+    assert_eq!(code(&again), 0, "{}", described(&again));
+    assert!(!text(&again).contains("open this URL"), "{}", text(&again));
+    assert!(text(&again).contains("ended voided"), "{}", text(&again));
+    assert_eq!(
+        simulator.ledger().status(&payment),
+        Some(PaymentStatus::Voided)
+    );
+}
+
+/// `--open` hands the URL to the opener (here a script standing in for `xdg-open`, named by
+/// `INSTAMED_OPENER`), which the person's browser would get; the run then waits as without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_open_hands_the_url_to_the_opener_and_waits_for_the_person() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened.txt");
+    let script = dir.path().join("opener");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str(), "--open"],
+    )
+    .env("INSTAMED_OPENER", &script)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut url = String::new();
+    for _ in 0..500 {
+        url = std::fs::read_to_string(&opened).unwrap_or_default();
+        if url.contains("token=") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(url.starts_with(&simulator.sso_void_page()), "{url:?}");
+    click(&simulator, &url, "void").await;
+    let output = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        (status, out)
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.0.code(), Some(0), "{}", output.1);
+    assert!(
+        output.1.contains(&url),
+        "the URL is printed too: {}",
+        output.1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_void_open_without_an_opener_fails_clearly_before_launching_anything() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let output = sso(
+        &simulator,
+        DEMO_SSO_KEY,
+        &["void", "--transaction-id", payment.as_str(), "--open"],
+    )
+    .env("PATH", empty.path())
+    .env_remove("INSTAMED_OPENER")
+    .output()
+    .unwrap();
+    assert_eq!(code(&output), 2, "{}", described(&output));
+    assert!(
+        text(&output).contains("is not installed or not on PATH"),
         "{}",
         text(&output)
     );

@@ -30,6 +30,7 @@ mod rejection;
 pub mod replay;
 pub mod report;
 pub mod server;
+mod sso;
 mod store;
 pub mod verify;
 pub mod wire;

@@ -28,7 +28,7 @@ impl SeenRequest<'_> {
         if is_rest_path(path) {
             return Some(Protocol::Rest);
         }
-        if path.to_ascii_lowercase().ends_with("/nvp.aspx") {
+        if is_form_path(path) {
             return Some(Protocol::Nvp);
         }
         let content_type = self
@@ -58,9 +58,14 @@ impl SeenRequest<'_> {
                 .to_ascii_lowercase();
         }
         if protocol == Some(Protocol::Nvp) {
-            return self
-                .form_value("transactionAction")
-                .unwrap_or_else(|| "unknown".into());
+            // The SSO login names no action: its path's last segment (`SSOLogin`) does.
+            return self.form_value("transactionAction").unwrap_or_else(|| {
+                let path = self.target.split('?').next().unwrap_or(self.target);
+                match path.trim_end_matches('/').rsplit('/').next() {
+                    Some(last) if is_sso_login(path) => last.to_owned(),
+                    _ => "unknown".into(),
+                }
+            });
         }
         let header_action = self
             .headers
@@ -238,6 +243,20 @@ impl SeenRequest<'_> {
     }
 }
 
+/// Whether `path` takes form pairs, as NVP's: `NVP.aspx`, and the Single Sign-On login
+/// (`…/SSO/SSOLogin`), whose token request is a form post recorded, redacted, matched and
+/// replayed as NVP's pairs are.
+fn is_form_path(path: &str) -> bool {
+    path.to_ascii_lowercase().ends_with("/nvp.aspx") || is_sso_login(path)
+}
+
+/// Whether `path` is the Single Sign-On login's.
+fn is_sso_login(path: &str) -> bool {
+    path.trim_end_matches('/')
+        .to_ascii_lowercase()
+        .ends_with("/ssologin")
+}
+
 /// Whether `path` is one of the REST interface's (`…/rest/payment/void`, say).
 fn is_rest_path(path: &str) -> bool {
     path.to_ascii_lowercase().contains("/rest/payment/")
@@ -338,9 +357,18 @@ pub fn cassette(
     };
     let protocol = stored.protocol().unwrap_or_default();
     let inputs = stored.void_inputs();
-    let expect = inputs
-        .as_ref()
-        .and_then(|inputs| outcome(protocol, stored_target, inputs, &response_message));
+    let operation = stored.operation();
+    let expect = match &inputs {
+        Some(inputs) => outcome(protocol, stored_target, inputs, &response_message),
+        None if super::sso::is_sso(&operation) => {
+            let path = stored_target.split('?').next().unwrap_or(stored_target);
+            let field = |name: &str| stored.field(name);
+            super::sso::rebuild(protocol, &operation, path, &field, &response_message)
+                .ok()
+                .map(|(_, outcome)| outcome)
+        }
+        None => None,
+    };
     Cassette {
         comments: exchange
             .warnings
@@ -348,7 +376,7 @@ pub fn cassette(
             .map(|warning| format!("warning: {warning}"))
             .collect(),
         protocol,
-        operation: stored.operation(),
+        operation,
         inputs,
         expect,
         request: request_message,

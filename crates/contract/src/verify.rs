@@ -131,6 +131,9 @@ pub fn verify_file(file: &Path) -> Verification {
         elapsed: Duration::ZERO,
     };
     match Cassette::load(file) {
+        Ok(cassette) if super::sso::is_sso(&cassette.operation) => {
+            verdict.problems = sso_problems(&cassette);
+        }
         Ok(cassette) if cassette.inputs.is_none() => {
             verdict.skipped = Some(format!(
                 "{} is neither a void nor a simple refund; it is kept for replay",
@@ -205,6 +208,57 @@ pub fn problems(cassette: &Cassette) -> Vec<Problem> {
     let outcome = request.outcome(&wire, &response);
     match &cassette.expect {
         Some(expected) if expected == outcome => {}
+        Some(expected) => problems.push(Problem::new(
+            "outcome",
+            format!("the response decodes to {outcome}, expected {expected}"),
+        )),
+        None => problems.push(Problem::new(
+            "outcome",
+            format!("the cassette expects no outcome; the response decodes to {outcome}"),
+        )),
+    }
+    problems
+}
+
+/// Every way `cassette`, a Single Sign-On exchange, is not honoured: the request the client
+/// builds now from the recorded fields, compared by meaning, and what it reads from the
+/// recorded answer (see [`sso`](super::sso)).
+fn sso_problems(cassette: &Cassette) -> Vec<Problem> {
+    let mut words = cassette.request.start.split_whitespace();
+    let method = http::Method::from_bytes(words.next().unwrap_or("POST").as_bytes())
+        .unwrap_or(http::Method::POST);
+    let target = words.next().unwrap_or("/");
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &cassette.request.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(name.as_str()),
+            http::HeaderValue::try_from(value.as_str()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let seen = SeenRequest {
+        method: &method,
+        target,
+        headers: &headers,
+        body: &cassette.request.body,
+    };
+    let path = target.split('?').next().unwrap_or(target);
+    let field = |name: &str| seen.field(name);
+    let rebuilt = super::sso::rebuild(
+        cassette.protocol,
+        &cassette.operation,
+        path,
+        &field,
+        &cassette.response,
+    );
+    let (built, outcome) = match rebuilt {
+        Ok(rebuilt) => rebuilt,
+        Err(problem) => return vec![Problem::new("request", problem)],
+    };
+    let mut problems = compare_request(cassette, &built);
+    match &cassette.expect {
+        Some(expected) if *expected == outcome => {}
         Some(expected) => problems.push(Problem::new(
             "outcome",
             format!("the response decodes to {outcome}, expected {expected}"),

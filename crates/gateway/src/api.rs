@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode, header};
 use http_body_util::Full;
 use instamed_soap::rest::Amount;
+use instamed_soap::sso::{SsoClient, SsoVoid};
 use instamed_soap::{CardPresentStatus, Outlet, RefundRequest, TransactionId, VoidRequest};
 use instamed_soap_ledger::Entry;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use instamed_soap::outcome::Outcome;
 
-use crate::money::{Money, OrRefundAnswer, RefundAnswer, Statuses, VoidAnswer};
+use crate::money::{Money, OrRefundAnswer, RefundAnswer, SsoAnswer, Statuses, VoidAnswer};
 use crate::operations::{Begun, Operations};
 
 /// The longest `Idempotency-Key` taken.
@@ -76,6 +77,20 @@ pub(crate) struct OrRefundBody {
     card_present_status: Option<String>,
 }
 
+/// A void a person makes on InstaMed's own page (`POST /v1/sso/voids`, Single Sign-On).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SsoVoidBody {
+    /// The payment's transaction ID.
+    payment: String,
+    /// Where the person's browser goes after Void or Cancel.
+    #[serde(default)]
+    return_url: Option<String>,
+    /// The person, as the ERP names them, for InstaMed's records.
+    #[serde(default)]
+    user_name: Option<String>,
+}
+
 /// What became of a void or a refund.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Answer {
@@ -122,6 +137,10 @@ pub(crate) struct Answer {
     /// Why, in words, for what is not a result.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// `POST /v1/sso/voids`: the URL to open in the person's browser (it carries the token);
+    /// the outcome is then `sent` until the person is done (`GET /v1/operations/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    launch_url: Option<String>,
 }
 
 /// A request the API refused before doing anything.
@@ -218,6 +237,123 @@ impl From<&Entry> for EntryView {
             settled_by: entry.settled_by.clone(),
         }
     }
+}
+
+/// Opens InstaMed's void page for a person (Single Sign-On): answers the URL for their
+/// browser at once, and an operation that ends when they are done.
+#[utoipa::path(
+    post,
+    path = "/v1/sso/voids",
+    request_body = SsoVoidBody,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "The same key and request return the stored answer once the person is done; 409 while they are on the page")),
+    responses(
+        (status = 200, description = "Answered from the ledger (the payment known voided), or the page's verdict when the person was done before this answer", body = Answer),
+        (status = 202, description = "outcome sent: open launch_url in the person's browser, then poll GET /v1/operations/{id}; outcome_unknown: an earlier void is being settled, ask again", body = Answer),
+        (status = 400, description = "The request cannot be carried out as it is", body = Problem),
+        (status = 404, description = "Single Sign-On is not set up on this gateway", body = Problem),
+        (status = 409, description = "The same Idempotency-Key is still in flight", body = Problem),
+        (status = 503, description = "No page was launched (InstaMed unreachable or refusing the SSO account, ledger unavailable): ask again", body = Answer),
+    ),
+    security(("basic" = []))
+)]
+async fn post_sso_voids(api: &Api, client: &str, headers: &HeaderMap, body: Bytes) -> Reply {
+    let Some(sso) = api.sso.clone() else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Single Sign-On is not set up on this gateway",
+        );
+    };
+    let void = match read_sso_void(&body) {
+        Ok(void) => void,
+        Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
+    };
+    let key = match idempotency_key(headers) {
+        Ok(key) => key,
+        Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
+    };
+    let payment = void.payment.as_str().to_owned();
+    let fingerprint = [b"/v1/sso/voids".as_slice(), b"\0", &body].concat();
+    let id = match api
+        .begin(client, key, fingerprint, "sso_void", &payment)
+        .await
+    {
+        Ok(id) => id,
+        Err(reply) => return reply,
+    };
+    let money = api.money.clone();
+    let asker = money.asker("api", client);
+    let launched = match money.sso_launch(sso.clone(), void, asker).await {
+        Ok(launched) => launched,
+        Err(answer) => {
+            let (status, answer) = void_answer(&money, answer, &id, &payment);
+            return finish(&money, &api.operations, id, status, &answer).await;
+        }
+    };
+    let mut answer = base(&id, (Outcome::Sent.name(), None), &payment).detail(format!(
+        "open launch_url in the person's browser; GET /v1/operations/{id} says what they did"
+    ));
+    answer.launch_url = Some(launched.launch.url().to_owned());
+    answer.retry_after_seconds = Some(money.retry_after().as_secs());
+    // The operation stays in flight while the person is on the page: its answer is stored
+    // when the wait ends, even if this gateway's client has long gone.
+    let operations = api.operations.clone();
+    let waiting = id.clone();
+    tokio::spawn(async move {
+        let verdict = money.sso_wait(sso, launched).await;
+        let (status, answer) = sso_answer(&money, verdict, &waiting, &payment);
+        finish(&money, &operations, waiting, status, &answer).await;
+    });
+    let text = serde_json::to_string(&answer).unwrap_or_default();
+    (json(StatusCode::ACCEPTED, text), Outcome::Sent.name())
+}
+
+/// A Single Sign-On void's body, read.
+fn read_sso_void(body: &[u8]) -> Result<SsoVoid, String> {
+    let body: SsoVoidBody = serde_json::from_slice(body).map_err(|error| {
+        format!(
+            "the body is not the JSON expected: {}",
+            instamed_soap::sensitive::redact_cards(&error.to_string())
+        )
+    })?;
+    let mut void = SsoVoid::new(TransactionId::new(&body.payment).map_err(invalid)?);
+    if let Some(url) = body.return_url {
+        void = void.return_url(url);
+    }
+    if let Some(name) = body.user_name {
+        void = void.user_name(name);
+    }
+    Ok(void)
+}
+
+/// Stores operation `id`'s answer (its key kept only for a final one) and says it.
+async fn finish(
+    money: &Money,
+    operations: &Arc<Operations>,
+    id: String,
+    status: StatusCode,
+    answer: &Answer,
+) -> Reply {
+    let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
+    money.metrics().verdict(label);
+    let text = serde_json::to_string(answer).unwrap_or_default();
+    // Only a final answer is replayed for the key: an open one must ask the ledger again.
+    let keep = matches!(status, StatusCode::OK | StatusCode::BAD_REQUEST);
+    let (stored, operations) = (text.clone(), operations.clone());
+    let recorded =
+        tokio::task::spawn_blocking(move || operations.finish(&id, status.as_u16(), &stored, keep))
+            .await;
+    if !matches!(recorded, Ok(Ok(()))) {
+        tracing::warn!("an operation's answer could not be stored; a repeat asks the ledger again");
+    }
+    let mut response = json(status, text);
+    if let Some(after) = answer.retry_after_seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from(after));
+    }
+    (response, label)
 }
 
 /// Voids a payment once, however often asked.
@@ -325,8 +461,8 @@ impl Modify for BasicAuth {
         title = "instamed-soap gateway",
         description = "Voids and refunds of InstaMed payments, each through the gateway's ledger so that money moves once. Sign in with HTTP Basic as a client of the gateway. Idempotency-Key answers are kept 24 hours after their operation ended; only final answers (200, 400) are replayed."
     ),
-    paths(post_voids, post_refunds, post_void_or_refund, get_operation, get_payment),
-    components(schemas(VoidBody, RefundBody, OrRefundBody, Answer, Problem, OperationView, PaymentView, EntryView)),
+    paths(post_voids, post_refunds, post_void_or_refund, post_sso_voids, get_operation, get_payment),
+    components(schemas(VoidBody, RefundBody, OrRefundBody, SsoVoidBody, Answer, Problem, OperationView, PaymentView, EntryView)),
     modifiers(&BasicAuth)
 )]
 struct ApiDoc;
@@ -342,6 +478,8 @@ pub(crate) fn openapi_json() -> String {
 pub(crate) struct Api {
     pub money: Arc<Money>,
     pub operations: Arc<Operations>,
+    /// InstaMed's Single Sign-On, when the operator set it up.
+    pub sso: Option<SsoClient>,
 }
 
 type Reply = (Response<Full<Bytes>>, &'static str);
@@ -506,6 +644,9 @@ impl Api {
             Method::POST if path == "/v1/refunds" => {
                 post_refunds(self, client, headers, body).await
             }
+            Method::POST if path == "/v1/sso/voids" => {
+                post_sso_voids(self, client, headers, body).await
+            }
             Method::POST if or_refund => {
                 post_void_or_refund(self, client, path, headers, body).await
             }
@@ -521,7 +662,7 @@ impl Api {
             _ => problem(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                "POST to /v1/voids, /v1/refunds, /v1/voids/{payment}/or-refund; GET operations and payments",
+                "POST to /v1/voids, /v1/refunds, /v1/voids/{payment}/or-refund, /v1/sso/voids; GET operations and payments",
             ),
         }
     }
@@ -584,6 +725,47 @@ impl Api {
         problem(StatusCode::NOT_FOUND, "not_found", "no such resource")
     }
 
+    /// Starts an operation of `client` (under `key`, for a request whose path and body are
+    /// `fingerprint`), or the answer that ends the request: the stored answer for the same
+    /// key and request, 422 for another request under the key, 409 while it is in flight.
+    async fn begin(
+        &self,
+        client: &str,
+        key: Option<String>,
+        fingerprint: Vec<u8>,
+        kind: &'static str,
+        payment: &str,
+    ) -> Result<String, Reply> {
+        let operations = self.operations.clone();
+        let (client, payment) = (client.to_owned(), payment.to_owned());
+        let begun = tokio::task::spawn_blocking(move || {
+            operations.begin(&client, key.as_deref(), &fingerprint, kind, &payment)
+        })
+        .await;
+        match begun {
+            Ok(Ok(Begun::New(id))) => Ok(id),
+            Ok(Ok(Begun::Stored { status, answer })) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                Err((json(status, answer), "replayed"))
+            }
+            Ok(Ok(Begun::OtherBody)) => Err(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with another request body",
+            )),
+            Ok(Ok(Begun::InFlight)) => Err(problem(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_flight",
+                "the request with this Idempotency-Key is still being carried out",
+            )),
+            _ => Err(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "operations_unavailable",
+                "the operations file cannot be written; nothing was sent",
+            )),
+        }
+    }
+
     async fn post(&self, client: &str, path: &str, headers: &HeaderMap, body: Bytes) -> Reply {
         let asked = match read_asked(path, &body) {
             Ok(Some(asked)) => asked,
@@ -594,50 +776,17 @@ impl Api {
             Ok(key) => key,
             Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
         };
-        let begun = {
-            let operations = self.operations.clone();
-            let (client, kind, payment) = (
-                client.to_owned(),
-                asked.kind(),
-                asked.payment().as_str().to_owned(),
-            );
-            let key = key.clone();
-            // The request's fingerprint is its path and its body: an or-refund names its
-            // payment in the path only, so one body serves every payment, and a key reused on
-            // another payment must be refused, not answered with the first payment's outcome.
-            let fingerprint = [path.as_bytes(), b"\0", &body].concat();
-            tokio::task::spawn_blocking(move || {
-                operations.begin(&client, key.as_deref(), &fingerprint, kind, &payment)
-            })
+        // The request's fingerprint is its path and its body: an or-refund names its payment in
+        // the path only, so one body serves every payment, and a key reused on another payment
+        // must be refused, not answered with the first payment's outcome.
+        let fingerprint = [path.as_bytes(), b"\0", &body].concat();
+        let payment = asked.payment().as_str().to_owned();
+        let id = match self
+            .begin(client, key, fingerprint, asked.kind(), &payment)
             .await
-        };
-        let id = match begun {
-            Ok(Ok(Begun::New(id))) => id,
-            Ok(Ok(Begun::Stored { status, answer })) => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                return (json(status, answer), "replayed");
-            }
-            Ok(Ok(Begun::OtherBody)) => {
-                return problem(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with another request body",
-                );
-            }
-            Ok(Ok(Begun::InFlight)) => {
-                return problem(
-                    StatusCode::CONFLICT,
-                    "idempotency_key_in_flight",
-                    "the request with this Idempotency-Key is still being carried out",
-                );
-            }
-            _ => {
-                return problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "operations_unavailable",
-                    "the operations file cannot be written; nothing was sent",
-                );
-            }
+        {
+            Ok(id) => id,
+            Err(reply) => return reply,
         };
         // To the end, and its answer stored, even if the client hangs up meanwhile: a key left
         // in flight would answer 409 to every repeat for as long as the gateway runs.
@@ -682,25 +831,7 @@ async fn carry_out(
             }
         }
     };
-    let label = Outcome::from_name(&answer.outcome).map_or("failed", Outcome::name);
-    money.metrics().verdict(label);
-    let text = serde_json::to_string(&answer).unwrap_or_default();
-    // Only a final answer is replayed for the key: an open one must ask the ledger again.
-    let keep = matches!(status, StatusCode::OK | StatusCode::BAD_REQUEST);
-    let stored = text.clone();
-    let recorded =
-        tokio::task::spawn_blocking(move || operations.finish(&id, status.as_u16(), &stored, keep))
-            .await;
-    if !matches!(recorded, Ok(Ok(()))) {
-        tracing::warn!("an operation's answer could not be stored; a repeat asks the ledger again");
-    }
-    let mut response = json(status, text);
-    if let Some(after) = answer.retry_after_seconds {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, http::HeaderValue::from(after));
-    }
-    (response, label)
+    finish(&money, &operations, id, status, &answer).await
 }
 
 fn base(id: &str, named: (&'static str, Option<&'static str>), payment: &str) -> Answer {
@@ -718,6 +849,7 @@ fn base(id: &str, named: (&'static str, Option<&'static str>), payment: &str) ->
         retry_after_seconds: None,
         ledger_entry: None,
         detail: None,
+        launch_url: None,
     }
 }
 
@@ -765,6 +897,17 @@ fn void_answer(money: &Money, answer: VoidAnswer, id: &str, payment: &str) -> (S
                 .detail("InstaMed refused the gateway's own credentials"),
         ),
         VoidAnswer::Rejected(reason) => (StatusCode::BAD_REQUEST, answer_of().detail(reason)),
+    }
+}
+
+/// A Single Sign-On page's answer: a void's, or nothing done (final, 200).
+fn sso_answer(money: &Money, answer: SsoAnswer, id: &str, payment: &str) -> (StatusCode, Answer) {
+    match answer {
+        SsoAnswer::Void(answer) => void_answer(money, answer, id, payment),
+        SsoAnswer::NothingDone(why) => (
+            StatusCode::OK,
+            base(id, (Outcome::NothingDone.name(), None), payment).detail(why),
+        ),
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use instamed_soap::sso::SsoClient;
 use instamed_soap::{Client, Credentials, UserName};
 use instamed_soap_listener::{Hostname, Limits};
 
@@ -60,6 +61,8 @@ pub struct Upstream {
     /// InstaMed's credentials, put on every forwarded request in place of the ERP's own.
     pub(crate) credentials: Option<Credentials>,
     pub(crate) user_name: UserName,
+    /// InstaMed's Single Sign-On, for `POST /v1/sso/voids`.
+    pub(crate) sso: Option<SsoClient>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -86,7 +89,15 @@ impl Upstream {
             endpoint,
             credentials: None,
             user_name: UserName::default(),
+            sso: None,
         })
+    }
+
+    /// InstaMed's Single Sign-On (`SSOService.asmx` and the login), for the void pages of
+    /// `POST /v1/sso/voids`; without it that route answers 404.
+    pub fn sso(mut self, sso: SsoClient) -> Self {
+        self.sso = Some(sso);
+        self
     }
 
     /// InstaMed's account, for the requests the gateway forwards as the ERP wrote them.

@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use instamed_soap::rest::Amount;
+use instamed_soap::sso::{NothingDone, SsoClient, SsoOutcome, SsoVoid};
 use instamed_soap::{
     Client, Error, RefundReceipt, RefundRequest, TransactionId, VoidConfirmation, VoidOrRefund,
     VoidRequest,
 };
-use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, Standing, Verdict};
+use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, SsoLaunched, Standing, Verdict};
 
 use instamed_soap::outcome::Outcome;
 
@@ -55,6 +56,15 @@ pub(crate) enum VoidAnswer {
     CredentialsRefused,
     /// The ledger cannot be read or written: nothing was sent.
     Ledger(String),
+}
+
+/// What a Single Sign-On page came to: a void's answer, or nothing done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SsoAnswer {
+    /// As a void's.
+    Void(VoidAnswer),
+    /// The person did not void (the token expired, or they cancelled): why, in words.
+    NothingDone(&'static str),
 }
 
 /// What became of a refund.
@@ -264,12 +274,7 @@ impl Money {
             }
         };
         match guarded {
-            Guarded::Known(entry) => match entry.verdict {
-                Some(Verdict::AlreadyVoided) => {
-                    VoidAnswer::Refused(Verdict::AlreadyVoided, statuses_of(&entry))
-                }
-                _ => VoidAnswer::Voided(voided_statuses(&entry)),
-            },
+            Guarded::Known(entry) => known(&entry),
             Guarded::Sent(Ok(confirmation)) => VoidAnswer::Voided(confirmed(&confirmation)),
             Guarded::Sent(Err(error)) => self.void_failed(request, &error),
             // A void is never held by the refund rules; whatever else comes is no proof.
@@ -640,6 +645,80 @@ impl Money {
             .contains(key)
     }
 
+    /// Launches InstaMed's void page for `void.payment` through the ledger
+    /// ([`Ledger::sso_launch`]), in the payment's turn: a payment known voided is answered from
+    /// the ledger, an earlier void of unknown outcome is reconciled first (by its token) and
+    /// while it stays unknown nothing is launched.
+    pub(crate) async fn sso_launch(
+        self: &Arc<Self>,
+        sso: SsoClient,
+        void: SsoVoid,
+        asker: String,
+    ) -> Result<SsoLaunched, VoidAnswer> {
+        let key = key(&void.payment);
+        let turn = self.turn(&key);
+        let launched = {
+            let _held = turn.lock().await;
+            let ledger = self.ledger.clone();
+            off_runtime(async move { ledger.asked_by(asker).sso_launch(&sso, &void).await }).await
+        };
+        self.leave(&key, turn);
+        match launched {
+            Some(Ok(Guarded::Sent(Ok(launched)))) => Ok(launched),
+            Some(Ok(Guarded::Known(entry))) => Err(known(&entry)),
+            // The page's URL reached nobody: nothing can have been voided, whatever the error.
+            Some(Ok(Guarded::Sent(Err(error)))) => Err(match error {
+                Error::AuthenticationRefused { .. } => VoidAnswer::CredentialsRefused,
+                error => VoidAnswer::NotSent(chain(&error)),
+            }),
+            Some(Ok(_)) => Err(VoidAnswer::Unknown),
+            Some(Err(error)) => Err(VoidAnswer::Ledger(chain(&error))),
+            // The thread died with the intent perhaps written and no URL handed out.
+            None => Err(VoidAnswer::Ledger("the ledger's thread failed".to_owned())),
+        }
+    }
+
+    /// Waits for the person on `launched`'s page, records the verdict in the ledger
+    /// ([`Ledger::sso_wait`]) and says it as a void's answer.
+    pub(crate) async fn sso_wait(&self, sso: SsoClient, launched: SsoLaunched) -> SsoAnswer {
+        let ledger = self.ledger.clone();
+        let payment = launched.launch.payment().as_str().to_owned();
+        let result =
+            off_runtime(async move { ledger.sso_wait(&sso, &launched, |_, _| {}).await }).await;
+        let answer = match result {
+            Some(Ok(SsoOutcome::Voided(receipt))) => {
+                VoidAnswer::Voided(confirmed(&VoidConfirmation::Voided(receipt)))
+            }
+            Some(Ok(SsoOutcome::NothingDone(why))) => {
+                return SsoAnswer::NothingDone(match why {
+                    NothingDone::Expired => "the token expired before the person voided",
+                    NothingDone::NotVoided => "the payment's record shows it captured",
+                    _ => "the person left InstaMed's page without voiding",
+                });
+            }
+            Some(Err(error)) => match error.refusal() {
+                Some(refusal) => VoidAnswer::Refused(
+                    match error {
+                        Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
+                        _ => Verdict::Declined,
+                    },
+                    Statuses {
+                        transaction_status: refusal.transaction_status.clone(),
+                        primary_transaction_status: refusal.primary_transaction_status.clone(),
+                        response_code: refusal.response_code.clone(),
+                        response_message: refusal.response_message.clone(),
+                        transaction_id: Some(payment),
+                        authorization_number: None,
+                    },
+                ),
+                // The page was out: a person may have voided. The next request asks the token.
+                None => VoidAnswer::Unknown,
+            },
+            _ => VoidAnswer::Unknown,
+        };
+        SsoAnswer::Void(answer)
+    }
+
     /// The lock requests about `key` take turns on.
     fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.payments
@@ -713,6 +792,16 @@ fn recorded_refusal(standing: &Standing) -> Option<&Entry> {
                 Some(Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined)
             )
         })
+}
+
+/// A payment the ledger knows voided, as its answer says it.
+fn known(entry: &Entry) -> VoidAnswer {
+    match entry.verdict {
+        Some(Verdict::AlreadyVoided) => {
+            VoidAnswer::Refused(Verdict::AlreadyVoided, statuses_of(entry))
+        }
+        _ => VoidAnswer::Voided(voided_statuses(entry)),
+    }
 }
 
 fn verdict_of(entry: &Entry) -> Verdict {

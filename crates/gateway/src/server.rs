@@ -118,6 +118,7 @@ impl Gateway {
             api: Api {
                 money: money.clone(),
                 operations: Arc::new(operations),
+                sso: upstream.sso.clone(),
             },
             metrics,
             limiter,

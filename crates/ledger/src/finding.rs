@@ -1,6 +1,7 @@
 //! What one step proved, as the ledger and the batch journal record it: the one mapping from
 //! the client's results to verdicts, shared by every command that moves money.
 
+use instamed_soap::sso::{NothingDone, SsoOutcome};
 use instamed_soap::{Error, RefundReceipt, Refusal, VoidConfirmation, VoidReceipt};
 
 use super::verdict::Verdict;
@@ -65,6 +66,41 @@ impl Finding {
             Err(error) if error.proves_not_voided() => error_answer(error, void_verdict(error)),
             Err(error) => error_answer(error, Verdict::Unknown),
         }
+    }
+
+    /// What a Single Sign-On page came to. Once the page's URL was handed out a person may
+    /// have voided there, so only a structured refusal about the payment (already voided,
+    /// declined on its status) is a verdict other than voided or nothing done: every other
+    /// error (a refused status poll included) leaves the outcome unknown.
+    pub fn of_sso_void(result: &Result<SsoOutcome, Error>) -> Self {
+        match result {
+            Ok(SsoOutcome::Voided(receipt)) => receipt_answer(receipt, 1),
+            Ok(SsoOutcome::NothingDone(why)) => {
+                let mut answer = Finding::of(Verdict::NothingDone);
+                answer.detail = match why {
+                    NothingDone::Expired => "nothing done: the token expired",
+                    NothingDone::NotVoided => {
+                        "nothing done: the payment's record shows it captured, not voided"
+                    }
+                    _ => "nothing done: the person left the page without voiding",
+                }
+                .to_owned();
+                answer
+            }
+            Ok(other) => {
+                let mut answer = Finding::of(Verdict::Unknown);
+                answer.detail = format!("an SSO outcome this build does not know: {other:?}");
+                answer
+            }
+            Err(error) if error.refusal().is_some() => error_answer(error, void_verdict(error)),
+            Err(error) => error_answer(error, Verdict::Unknown),
+        }
+    }
+
+    /// What a refused or failed Single Sign-On launch (the token request) proves: the page's
+    /// URL never reached anyone, so nothing can have been voided, whatever the error.
+    pub fn of_sso_launch(error: &Error) -> Self {
+        error_answer(error, Verdict::Failed)
     }
 
     /// What a refund's result proves. A refund that never left this machine is `failed`

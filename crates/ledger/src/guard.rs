@@ -241,8 +241,8 @@ impl Ledger {
 /// does.
 #[derive(Debug)]
 pub struct AskedBy<'l> {
-    ledger: &'l Ledger,
-    command: String,
+    pub(crate) ledger: &'l Ledger,
+    pub(crate) command: String,
 }
 
 impl AskedBy<'_> {

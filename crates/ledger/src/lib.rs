@@ -58,6 +58,7 @@ mod by_hand;
 mod finding;
 mod guard;
 mod schema;
+mod sso;
 mod store;
 mod stored;
 mod verdict;
@@ -65,6 +66,7 @@ mod verdict;
 pub use by_hand::{Attention, Settlement, Waiting, asked_by};
 pub use finding::Finding;
 pub use guard::{AskedBy, Guarded};
+pub use sso::SsoLaunched;
 pub use store::{Action, CommitObserver, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
 pub use verdict::Verdict;
 

@@ -244,14 +244,15 @@ impl Standing {
     }
 
     /// The latest void whose outcome nobody knows, unless a later answer settled it. A void
-    /// that never left (`failed`) settles nothing.
+    /// that never left (`failed`) settles nothing, nor does a Single Sign-On page on which
+    /// nothing was done (`nothing_done`): neither says anything about an earlier void.
     pub fn unsettled_void(&self) -> Option<&Entry> {
         if self.voided().is_some() {
             return None;
         }
         self.of(Action::Void)
             .rev()
-            .find(|e| e.verdict != Some(Verdict::Failed))
+            .find(|e| !matches!(e.verdict, Some(Verdict::Failed | Verdict::NothingDone)))
             .filter(|e| e.is_open())
     }
 
@@ -573,10 +574,10 @@ impl Ledger {
     /// connection. Alone, a caller commits its own decision as before; under load, one flush
     /// carries every intent that queued meanwhile. A commit that fails fails every decision of
     /// its group, and none of their intents is written: nothing is sent.
-    pub(crate) fn intend<P, F>(
+    pub(crate) fn intend<'o, P, F>(
         &self,
         command: &str,
-        outlet: &Outlet,
+        outlet: impl Into<Option<&'o Outlet>>,
         payment: &TransactionId,
         amount: Option<&str>,
         decide: F,
@@ -588,7 +589,7 @@ impl Ledger {
         type Answer<P> = Option<Result<(P, Option<i64>), LedgerError>>;
         let answer: Arc<Mutex<Answer<P>>> = Arc::new(Mutex::new(None));
         let slot = answer.clone();
-        let (outlet, payment) = (outlet.clone(), payment.clone());
+        let (outlet, payment) = (outlet.into().cloned(), payment.clone());
         let (amount, command, path) = (
             amount.map(str::to_owned),
             command.to_owned(),
@@ -602,7 +603,7 @@ impl Ledger {
                 let id = match plan.sends() {
                     Some(action) => Some(insert_intent(
                         conn,
-                        &outlet,
+                        outlet.as_ref(),
                         &payment,
                         action,
                         amount.as_deref(),
@@ -814,14 +815,17 @@ fn abandoned(path: &Path) -> LedgerError {
     )
 }
 
-pub(crate) fn insert_intent(
+/// A void without an outlet (a Single Sign-On page: the person's InstaMed account names it)
+/// is written with empty outlet IDs, which read back as no outlet.
+pub(crate) fn insert_intent<'o>(
     conn: &Connection,
-    outlet: &Outlet,
+    outlet: impl Into<Option<&'o Outlet>>,
     payment: &TransactionId,
     action: Action,
     amount: Option<&str>,
     command: &str,
 ) -> Result<i64, rusqlite::Error> {
+    let outlet = outlet.into();
     let mut insert = conn.prepare_cached(
         "INSERT INTO intents(payment, action, state, amount, merchant_id, store_id,
              terminal_id, command, pid, started_ms)
@@ -832,9 +836,9 @@ pub(crate) fn insert_intent(
         action,
         IntentState::Sent,
         amount,
-        outlet.merchant_id(),
-        outlet.store_id(),
-        outlet.terminal_id(),
+        outlet.map_or("", Outlet::merchant_id),
+        outlet.map_or("", Outlet::store_id),
+        outlet.map_or("", Outlet::terminal_id),
         command,
         std::process::id(),
         now_ms(),

@@ -35,11 +35,14 @@ pub enum Verdict {
     Invalid,
     /// Not reached: the batch was stopped before it (a re-run does it).
     Pending,
+    /// Single Sign-On: the person did not void (the token expired, they cancelled, or the
+    /// payment's record shows it captured). Nothing was voided; another page may be launched.
+    NothingDone,
 }
 
 impl Verdict {
     /// Every verdict, in summary order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Voided,
         Self::AlreadyVoided,
         Self::Refunded,
@@ -52,6 +55,7 @@ impl Verdict {
         Self::Failed,
         Self::Invalid,
         Self::Pending,
+        Self::NothingDone,
     ];
 
     /// The outcome it is, in the one vocabulary of `instamed_soap::outcome`.
@@ -69,6 +73,7 @@ impl Verdict {
             Self::Failed => Outcome::Failed,
             Self::Invalid => Outcome::Invalid,
             Self::Pending => Outcome::Pending,
+            Self::NothingDone => Outcome::NothingDone,
         }
     }
 
@@ -140,7 +145,8 @@ mod tests {
                 "refund_unknown",
                 "failed",
                 "invalid",
-                "pending"
+                "pending",
+                "nothing_done"
             ]
         );
     }

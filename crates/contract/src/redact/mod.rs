@@ -49,6 +49,8 @@ pub const KEPT_HEADERS: &[&str] = &[
     "content-encoding",
     "www-authenticate",
     "location",
+    // The SSO login's answer: the page's URL, its token redacted as a `Location`'s query is.
+    "relaystate",
 ];
 
 /// Headers left out of cassettes: they change from run to run or from release to release, and
@@ -194,7 +196,8 @@ impl Redaction {
                 let value = String::from_utf8_lossy(value.as_bytes());
                 let value = match name.as_str() {
                     "content-type" => content_type(&value),
-                    "location" => self.target(&value),
+                    // URLs: their queries read as form pairs (an SSO page's `token`).
+                    "location" | "relaystate" => self.target(&value),
                     kept if KEPT_HEADERS.contains(&kept) => value.into_owned(),
                     _ => REDACTED.to_owned(),
                 };

@@ -5,3 +5,4 @@ mod journal;
 mod observed;
 mod pretty;
 mod redaction;
+mod sso;

@@ -359,3 +359,119 @@ async fn a_client_that_hangs_up_mid_request_does_not_hold_its_idempotency_key_fo
     assert_eq!(settled.field("outcome").as_deref(), Some("voided"));
     assert_eq!(bench.voids_at_instamed(&payment), 1);
 }
+
+/// `GET /v1/operations/{id}` until the operation is done (the person has acted), a bounded
+/// number of times.
+async fn operation_done(bench: &Bench, id: &str) -> Value {
+    for _ in 0..500 {
+        let operation = bench
+            .api(
+                Method::GET,
+                &format!("/v1/operations/{id}"),
+                None,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(operation.status, 200, "{}", operation.body);
+        let view = operation.json();
+        if view["state"] != "in_flight" {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("operation {id} still in flight");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sso_void_answers_the_page_url_and_an_operation_that_ends_voided_in_the_ledger() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("31.00");
+    let body = json!({"payment": payment.as_str(), "return_url": "https://erp.example/done"});
+    let launched = bench
+        .api(Method::POST, "/v1/sso/voids", Some("sso-31"), body.clone())
+        .await;
+    assert_eq!(launched.status, 202, "{}", launched.body);
+    assert_eq!(launched.field("outcome").as_deref(), Some("sent"));
+    let url = launched.field("launch_url").expect("a launch URL");
+    let id = launched.field("operation").expect("an operation");
+    // While the person is on the page, the same key is in flight.
+    let again = bench
+        .api(Method::POST, "/v1/sso/voids", Some("sso-31"), body.clone())
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    instamed_soap_test_support::simulated::sso_click(&bench.simulator, &url, "void").await;
+    let done = operation_done(&bench, &id).await;
+    assert_eq!(done["kind"], "sso_void");
+    assert_eq!(done["status"], 200);
+    assert_eq!(done["answer"]["outcome"], "voided", "{done}");
+    assert_eq!(done["answer"]["primary_transaction_status"], "V", "{done}");
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+
+    let standing = bench
+        .api(
+            Method::GET,
+            &format!("/v1/payments/{payment}"),
+            None,
+            Value::Null,
+        )
+        .await;
+    let entries = standing.json()["entries"].clone();
+    assert_eq!(entries.as_array().map(Vec::len), Some(1), "{entries}");
+    assert_eq!(entries[0]["action"], "void");
+    assert_eq!(entries[0]["verdict"], "voided");
+    // Written under the client that asked, as every void through the gateway is.
+    let ledger =
+        instamed_soap_ledger::Ledger::open_to_read(bench.ledger_path()).expect("the ledger");
+    let standing = ledger
+        .standing(&TransactionId::new(payment.as_str()).expect("an ID"))
+        .expect("its standing");
+    assert_eq!(
+        standing.entries[0].client(),
+        Some(CLIENT),
+        "{:?}",
+        standing.entries
+    );
+    assert_eq!(standing.entries[0].via(), Some("api"));
+
+    // The same key now gets the stored answer; another request is answered from the ledger.
+    let replayed = bench
+        .api(Method::POST, "/v1/sso/voids", Some("sso-31"), body.clone())
+        .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    assert_eq!(replayed.field("outcome").as_deref(), Some("voided"));
+    let known = bench.api(Method::POST, "/v1/sso/voids", None, body).await;
+    assert_eq!(known.status, 200, "{}", known.body);
+    assert_eq!(known.field("outcome").as_deref(), Some("voided"));
+    assert_eq!(known.field("launch_url"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sso_void_the_person_cancels_ends_nothing_done_and_a_bad_body_is_refused() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("32.00");
+    let launched = bench
+        .api(
+            Method::POST,
+            "/v1/sso/voids",
+            None,
+            json!({"payment": payment.as_str()}),
+        )
+        .await;
+    assert_eq!(launched.status, 202, "{}", launched.body);
+    let url = launched.field("launch_url").expect("a launch URL");
+    instamed_soap_test_support::simulated::sso_click(&bench.simulator, &url, "cancel").await;
+    let done = operation_done(&bench, &launched.field("operation").expect("id")).await;
+    assert_eq!(done["answer"]["outcome"], "nothing_done", "{done}");
+    assert_eq!(bench.voids_at_instamed(&payment), 0);
+
+    let refused = bench
+        .api(
+            Method::POST,
+            "/v1/sso/voids",
+            None,
+            json!({"payment": payment.as_str(), "amount": "1.00"}),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+}

@@ -7,7 +7,7 @@ use http::Method;
 use instamed_soap::{Credentials, Outlet, TransactionId, UserName};
 use instamed_soap_gateway::{Clients, Gateway, GatewayConfig, Running, Tls, Upstream};
 use instamed_soap_simulator::{
-    DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
+    DEMO_ACCOUNT_ID, DEMO_PASSWORD, DEMO_SSO_KEY, FaultPlan, Simulator, SimulatorConfig,
 };
 use instamed_soap_test_support::raw_https::{self, RawResponse, SOAP11, SOAP12, TNS, Target};
 use instamed_soap_test_support::simulated;
@@ -76,7 +76,12 @@ impl Bench {
             .credentials(
                 Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
                 UserName::AccountId,
-            );
+            )
+            .sso(simulated::sso_client(
+                &simulator,
+                instamed_soap::Protocol::Soap11,
+                DEMO_SSO_KEY,
+            ));
         let mut clients = Clients::new().expect("clients");
         clients
             .add_pair(&format!("{CLIENT}:{SECRET}"))
