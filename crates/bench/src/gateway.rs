@@ -523,7 +523,7 @@ impl Disk {
 }
 
 /// Voids `ids` with our client, `callers` at a time, through `ledger` when given (as the
-/// gateway does: the payment's standing, then the guarded void, on blocking threads), and
+/// gateway does), and
 /// returns this process's CPU per void in microseconds, in user space and in the kernel.
 fn cpu_per_void(
     target: &Target,
@@ -595,20 +595,13 @@ fn cpu_per_void(
     ))
 }
 
-/// The gateway's use of the ledger for one void: the standing, then the guarded void, each on
-/// a blocking thread.
+/// The gateway's use of the ledger for one void: the guarded void, awaited on the runtime while
+/// the ledger's own thread reads the payment's standing and commits the intent and the verdict.
 async fn guarded_void(ledger: Arc<Ledger>, client: Client, request: VoidRequest) -> bool {
-    let handle = tokio::runtime::Handle::current();
-    let (read, payment) = (ledger.clone(), request.payment().clone());
-    let standing = tokio::task::spawn_blocking(move || read.standing(&payment)).await;
-    if !matches!(standing, Ok(Ok(_))) {
-        return false;
-    }
-    let voided = tokio::task::spawn_blocking(move || {
-        handle.block_on(async move { ledger.void(&client, &request).await })
-    })
-    .await;
-    matches!(voided, Ok(Ok(instamed_soap_ledger::Guarded::Sent(Ok(_)))))
+    matches!(
+        ledger.void(&client, &request).await,
+        Ok(instamed_soap_ledger::Guarded::Sent(Ok(_)))
+    )
 }
 
 /// A simulator in another process, with `count` payments and the given latency.

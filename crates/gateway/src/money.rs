@@ -2,8 +2,9 @@
 //!
 //! Requests about one payment take turns (a lock per payment, held while the ledger decides
 //! and the request is out), so an ERP's parallel retries find the first one's answer in the
-//! ledger and send nothing. The ledger's SQLite work runs on blocking threads, never on the
-//! runtime's workers.
+//! ledger and send nothing. The ledger's decisions and verdicts are committed by its own
+//! thread (awaited, never blocking a runtime worker); its rare reads (a payment's standing,
+//! readiness, the open entries at start) run on blocking threads.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -184,7 +185,7 @@ impl Money {
     pub(crate) async fn ledger_writable(&self) -> bool {
         let ledger = self.ledger.clone();
         matches!(
-            off_runtime(async move { ledger.check_writable() }).await,
+            off_runtime(move || ledger.check_writable()).await,
             Some(Ok(()))
         )
     }
@@ -223,37 +224,28 @@ impl Money {
     }
 
     async fn void_in_turn(self: &Arc<Self>, request: VoidRequest) -> VoidAnswer {
-        let payment = request.payment().clone();
-        let ledger = self.ledger.clone();
-        let standing = off_runtime(async move { ledger.standing(&payment) }).await;
-        match standing {
-            Some(Ok(standing)) => {
-                if let Some(refused) = recorded_refusal(&standing) {
-                    return VoidAnswer::Refused(verdict_of(refused), statuses_of(refused));
-                }
-            }
-            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
-            None => return VoidAnswer::Ledger("the ledger's thread failed".to_owned()),
-        }
-        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result = off_runtime(async move { ledger.void(&client, &sent).await }).await;
-        if let Some(Ok(Guarded::Sent(_))) = &result {
+        // A recorded refusal is the answer, read in the intent's own transaction.
+        let result = self
+            .ledger
+            .void_unless(&self.client, &request, |standing| {
+                recorded_refusal(standing).cloned()
+            })
+            .await;
+        if let Ok(Guarded::Sent(_)) = &result {
             self.metrics.upstream("void", started.elapsed());
         }
         let guarded = match result {
-            Some(Ok(guarded)) => guarded,
-            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
-            // The thread died after the intent may have been written: nobody knows.
-            None => {
-                self.reconcile_later(request);
-                return VoidAnswer::Unknown;
-            }
+            Ok(guarded) => guarded,
+            Err(error) => return VoidAnswer::Ledger(chain(&error)),
         };
         match guarded {
             Guarded::Known(entry) => match entry.verdict {
                 Some(Verdict::AlreadyVoided) => {
                     VoidAnswer::Refused(Verdict::AlreadyVoided, statuses_of(&entry))
+                }
+                Some(Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined) => {
+                    VoidAnswer::Refused(verdict_of(&entry), statuses_of(&entry))
                 }
                 _ => VoidAnswer::Voided(voided_statuses(&entry)),
             },
@@ -326,17 +318,14 @@ impl Money {
     }
 
     async fn refund_in_turn(self: &Arc<Self>, request: RefundRequest) -> RefundAnswer {
-        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result = off_runtime(async move { ledger.refund(&client, &sent, None).await }).await;
-        if let Some(Ok(Guarded::Sent(_))) = &result {
+        let result = self.ledger.refund(&self.client, &request, None).await;
+        if let Ok(Guarded::Sent(_)) = &result {
             self.metrics.upstream("refund", started.elapsed());
         }
         let guarded = match result {
-            Some(Ok(guarded)) => guarded,
-            Some(Err(error)) => return RefundAnswer::Ledger(chain(&error)),
-            // The intent may be on disk and the refund out: the ledger holds it for a person.
-            None => return RefundAnswer::OnHold { entry: None },
+            Ok(guarded) => guarded,
+            Err(error) => return RefundAnswer::Ledger(chain(&error)),
         };
         match guarded {
             Guarded::Known(entry) => RefundAnswer::Refunded(Statuses {
@@ -407,19 +396,17 @@ impl Money {
         request: VoidRequest,
         amount: Amount,
     ) -> OrRefundAnswer {
-        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result =
-            off_runtime(async move { ledger.void_or_refund(&client, &sent, amount).await }).await;
-        if let Some(Ok(Guarded::Sent(_))) = &result {
+        let result = self
+            .ledger
+            .void_or_refund(&self.client, &request, amount)
+            .await;
+        if let Ok(Guarded::Sent(_)) = &result {
             self.metrics.upstream("void_or_refund", started.elapsed());
         }
         let guarded = match result {
-            Some(Ok(guarded)) => guarded,
-            Some(Err(error)) => return OrRefundAnswer::Void(VoidAnswer::Ledger(chain(&error))),
-            // A refund may have left: the ledger holds it for a person, and a void is
-            // reconciled by the next request.
-            None => return OrRefundAnswer::Refund(RefundAnswer::OnHold { entry: None }),
+            Ok(guarded) => guarded,
+            Err(error) => return OrRefundAnswer::Void(VoidAnswer::Ledger(chain(&error))),
         };
         match guarded {
             Guarded::Sent(Ok(VoidOrRefund::Voided(receipt))) => OrRefundAnswer::Void(
@@ -484,7 +471,7 @@ impl Money {
     /// Everything the ledger holds about `payment`, read on a blocking thread.
     pub(crate) async fn standing(&self, payment: TransactionId) -> Result<Standing, String> {
         let ledger = self.ledger.clone();
-        match off_runtime(async move { ledger.standing(&payment) }).await {
+        match off_runtime(move || ledger.standing(&payment)).await {
             Some(Ok(standing)) => Ok(standing),
             Some(Err(error)) => Err(chain(&error)),
             None => Err("the ledger's thread failed".to_owned()),
@@ -510,21 +497,18 @@ impl Money {
                 let _held = turn.lock().await;
                 for round in 0..RECONCILE_ROUNDS {
                     tokio::time::sleep(money.retry_after / 2).await;
-                    let (ledger, client, sent) =
-                        (money.ledger.clone(), money.client.clone(), request.clone());
                     money.metrics.reconcile_attempt();
                     let started = Instant::now();
-                    let result =
-                        off_runtime(async move { ledger.reconcile(&client, &sent).await }).await;
-                    if let Some(Ok(Guarded::Sent(_))) = &result {
+                    let result = money.ledger.reconcile(&money.client, &request).await;
+                    if let Ok(Guarded::Sent(_)) = &result {
                         money.metrics.upstream("reconcile", started.elapsed());
                     }
                     let settled = match &result {
-                        Some(Ok(Guarded::Sent(Err(error)))) => {
+                        Ok(Guarded::Sent(Err(error))) => {
                             !(error.outcome_unknown() || error.never_sent())
                         }
-                        Some(Ok(_)) => true,
-                        Some(Err(_)) | None => false,
+                        Ok(_) => true,
+                        Err(_) => false,
                     };
                     tracing::info!(
                         payment = %request.payment(),
@@ -558,7 +542,7 @@ impl Money {
         let money = self.clone();
         let sweep = async move {
             let ledger = money.ledger.clone();
-            let open = match off_runtime(async move { ledger.open_entries() }).await {
+            let open = match off_runtime(move || ledger.open_entries()).await {
                 Some(Ok(open)) => open,
                 _ => {
                     tracing::warn!("the ledger's open entries could not be read at start");
@@ -787,18 +771,14 @@ pub(crate) async fn to_the_end<T: Send + 'static>(
     tokio::spawn(work).await.ok()
 }
 
-/// Runs `work` on a blocking thread, driving it with the runtime's I/O there, so that the
-/// ledger's SQLite calls (and their flushes) never hold a runtime worker. `None` if it
-/// panicked.
+/// Runs `work` on a blocking thread, so that the ledger's synchronous reads never hold a
+/// runtime worker. `None` if it panicked.
 async fn off_runtime<T, F>(work: F) -> Option<T>
 where
     T: Send + 'static,
-    F: Future<Output = T> + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
 {
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(work))
-        .await
-        .ok()
+    tokio::task::spawn_blocking(work).await.ok()
 }
 
 /// An error with its causes, for a fault's reason (the client took secrets out already).
