@@ -20,6 +20,21 @@ const WAL_PAGES: i64 = 64;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
 
+/// The query of the entries that meet `$condition`, a literal: written out at compile time,
+/// so that the statement cache finds it without the query being formatted at every read.
+macro_rules! entries_where {
+    ($condition:literal) => {
+        concat!(
+            "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
+                finished_ms, transaction_status, primary_transaction_status, response_code, detail,
+                merchant_id, store_id, terminal_id,
+                settled_by, settled_note
+             FROM intents WHERE ",
+            $condition
+        )
+    };
+}
+
 /// What moves money: a void, or a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -183,7 +198,7 @@ impl Entry {
     /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
     /// it is taken to run): an entry still `sent` then lost its answer with that process.
     pub fn process_ended(&self) -> bool {
-        self.pid != std::process::id() && !process_alive(self.pid)
+        self.pid != this_process() && !process_alive(self.pid)
     }
 
     /// Whether its outcome is open: in flight, lost with its process, or unknown.
@@ -350,7 +365,8 @@ pub struct Ledger {
 /// What the ledger's thread shares with the callers: the connection and the queue.
 struct Shared {
     conn: Mutex<Connection>,
-    path: PathBuf,
+    /// Shared with every job, which names it in its errors.
+    path: Arc<Path>,
     durable: Mutex<bool>,
     /// Told how long each commit of an intent or a verdict took (a service's metrics).
     on_commit: std::sync::OnceLock<CommitObserver>,
@@ -384,7 +400,7 @@ struct Work<T, F> {
     work: Option<F>,
     done: Option<Result<T, rusqlite::Error>>,
     answer: tokio::sync::oneshot::Sender<Result<T, LedgerError>>,
-    path: PathBuf,
+    path: Arc<Path>,
 }
 
 impl<T, F> Job for Work<T, F>
@@ -541,7 +557,7 @@ impl Ledger {
         Self {
             shared: Arc::new(Shared {
                 conn: Mutex::new(conn),
-                path,
+                path: path.into(),
                 durable: Mutex::new(true),
                 on_commit: std::sync::OnceLock::new(),
                 queue: Mutex::new(Queue::default()),
@@ -599,15 +615,19 @@ impl Ledger {
     pub fn open_entries(&self) -> Result<Vec<Entry>, LedgerError> {
         let conn = self.lock();
         let condition = stored::sql_in("state", &IntentState::OPEN);
-        select(&conn, &format!("{condition} ORDER BY id DESC"), [])
-            .map_err(|e| classify(&self.shared.path, e))
+        let query = format!("{}{condition} ORDER BY id DESC", entries_where!(""));
+        select(&conn, &query, []).map_err(|e| classify(&self.shared.path, e))
     }
 
     /// The last `limit` entries, newest first.
     pub fn recent(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
         let conn = self.lock();
-        select(&conn, "1 ORDER BY id DESC LIMIT ?1", [limit])
-            .map_err(|e| classify(&self.shared.path, e))
+        select(
+            &conn,
+            entries_where!("1 ORDER BY id DESC LIMIT ?1"),
+            [limit],
+        )
+        .map_err(|e| classify(&self.shared.path, e))
     }
 
     /// Records what a person found about an open refund: made (with the refund's transaction
@@ -634,7 +654,7 @@ impl Ledger {
         // whatever a person finds now (often "not made") could be wrong by the time they act.
         if let Some(entry) = select(
             &tx,
-            "id = ?1 AND state = ?2",
+            entries_where!("id = ?1 AND state = ?2"),
             params![id, IntentState::Sent],
         )
         .map_err(fail)?
@@ -666,7 +686,9 @@ impl Ledger {
             )
             .map_err(fail)?;
         let entry = if changed == 1 {
-            select(&tx, "id = ?1", [id]).map_err(fail)?.pop()
+            select(&tx, entries_where!("id = ?1"), [id])
+                .map_err(fail)?
+                .pop()
         } else {
             None
         };
@@ -733,12 +755,21 @@ impl Ledger {
             answer,
             path: self.shared.path.clone(),
         });
-        self.start_writer();
-        {
+        // Without its thread nothing queued would ever be done.
+        self.start_writer().map_err(|source| LedgerError::Open {
+            path: self.shared.path.to_path_buf(),
+            source,
+        })?;
+        let first = {
             let mut queue = self.shared.queue();
             queue.jobs.push(job);
+            queue.jobs.len() == 1
+        };
+        // The thread sleeps only on an empty queue, and whoever filled it woke it: waking it
+        // again would cost a system call a job for nothing.
+        if first {
+            self.shared.wake.notify_one();
         }
-        self.shared.wake.notify_one();
         // The thread panicked in the middle of the group: its transaction rolled back.
         answered
             .await
@@ -746,13 +777,18 @@ impl Ledger {
     }
 
     /// Starts the ledger's thread unless it runs.
-    fn start_writer(&self) {
+    fn start_writer(&self) -> std::io::Result<()> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if writer.is_some() {
-            return;
+            return Ok(());
         }
         let shared = self.shared.clone();
-        *writer = Some(std::thread::spawn(move || shared.serve()));
+        *writer = Some(
+            std::thread::Builder::new()
+                .name("ledger".to_owned())
+                .spawn(move || shared.serve())?,
+        );
+        Ok(())
     }
 
     /// Records the verdict of entry `id`. `durable` flushes it to disk: a refund's verdict must
@@ -973,7 +1009,11 @@ pub(crate) fn standing_in(
     payment: &TransactionId,
 ) -> Result<Standing, rusqlite::Error> {
     Ok(Standing {
-        entries: select(conn, "payment = ?1 ORDER BY id", [key(payment)])?,
+        entries: select(
+            conn,
+            entries_where!("payment = ?1 ORDER BY id"),
+            [key(payment)],
+        )?,
     })
 }
 
@@ -1010,7 +1050,7 @@ pub(crate) fn insert_intent(
         outlet.store_id(),
         outlet.terminal_id(),
         command,
-        std::process::id(),
+        this_process(),
         now_ms(),
     ])?;
     Ok(conn.last_insert_rowid())
@@ -1091,18 +1131,13 @@ pub(crate) fn withdraw_intent(conn: &Connection, id: i64) -> Result<(), rusqlite
     Ok(())
 }
 
+/// The entries `query` ([`entries_where!`]) finds.
 fn select(
     conn: &Connection,
-    condition: &str,
+    query: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Entry>, rusqlite::Error> {
-    let mut select = conn.prepare_cached(&format!(
-        "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
-                finished_ms, transaction_status, primary_transaction_status, response_code, detail,
-                merchant_id, store_id, terminal_id,
-                settled_by, settled_note
-         FROM intents WHERE {condition}"
-    ))?;
+    let mut select = conn.prepare_cached(query)?;
     let rows = select.query_map(params, Entry::from_row)?;
     rows.collect()
 }
@@ -1122,7 +1157,7 @@ fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
 /// Whether process `pid` of this machine still runs. Where that cannot be told, it is taken
 /// to run: the safe side for a refund that may be in flight.
 fn process_alive(pid: u32) -> bool {
-    if pid == 0 || pid == std::process::id() {
+    if pid == 0 || pid == this_process() {
         return pid != 0;
     }
     let proc = Path::new("/proc");
@@ -1138,6 +1173,12 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
+}
+
+/// This process's ID, asked of the system once: every intent writes it.
+fn this_process() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -1188,7 +1229,7 @@ mod tests {
                 work: Some(work),
                 done: None,
                 answer,
-                path: ledger.path().to_owned(),
+                path: ledger.shared.path.clone(),
             };
             (Box::new(job), answered)
         };
