@@ -17,6 +17,11 @@ use instamed_soap::{Outlet, TransactionId};
 /// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
 const WAL_PAGES: i64 = 64;
 
+/// The WAL's size, in pages, at which a ledger with its own thread (a service, committing in
+/// groups) checkpoints it: SQLite's default. A checkpoint costs two flushes and the copy of
+/// every page the WAL changed, and a service's process reads the WAL once, at start.
+const SERVICE_WAL_PAGES: i64 = 1000;
+
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
 
@@ -781,6 +786,13 @@ impl Ledger {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if writer.is_some() {
             return Ok(());
+        }
+        // A failure leaves the checkpoints as frequent as a single command's: slower, not wrong.
+        if let Err(error) = self
+            .lock()
+            .pragma_update(None, "wal_autocheckpoint", SERVICE_WAL_PAGES)
+        {
+            tracing::debug!(%error, "the ledger's checkpoint interval stays as it was");
         }
         let shared = self.shared.clone();
         *writer = Some(
