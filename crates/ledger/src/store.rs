@@ -359,6 +359,11 @@ pub enum LedgerError {
 }
 
 /// The ledger of money-moving intents, in one SQLite file (see the [module](super) docs).
+///
+/// The guarded commands ([`void`](Self::void), [`refund`](Self::refund), …) hand their
+/// decisions and verdicts to the ledger's own thread, which commits them in groups, so an async
+/// caller never blocks its runtime on SQLite or the disk; the other methods use the connection
+/// on the caller's thread.
 pub struct Ledger {
     shared: Arc<Shared>,
     command: String,
