@@ -2,8 +2,9 @@
 //!
 //! Requests about one payment take turns (a lock per payment, held while the ledger decides
 //! and the request is out), so an ERP's parallel retries find the first one's answer in the
-//! ledger and send nothing. The ledger's SQLite work runs on blocking threads, never on the
-//! runtime's workers.
+//! ledger and send nothing. The ledger's decisions and verdicts are committed by its own
+//! thread (awaited, never blocking a runtime worker); its rare reads (a payment's standing,
+//! readiness, the open entries at start) run on blocking threads.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -206,7 +207,7 @@ impl Money {
     pub(crate) async fn ledger_writable(&self) -> bool {
         let ledger = self.ledger.clone();
         matches!(
-            off_runtime(async move { ledger.check_writable() }).await,
+            off_runtime(move || ledger.check_writable()).await,
             Some(Ok(()))
         )
     }
@@ -245,33 +246,21 @@ impl Money {
     }
 
     async fn void_in_turn(self: &Arc<Self>, request: VoidRequest, asker: String) -> VoidAnswer {
-        let payment = request.payment().clone();
-        let ledger = self.ledger.clone();
-        let standing = off_runtime(async move { ledger.standing(&payment) }).await;
-        match standing {
-            Some(Ok(standing)) => {
-                if let Some(refused) = recorded_refusal(&standing) {
-                    return VoidAnswer::Refused(verdict_of(refused), statuses_of(refused));
-                }
-            }
-            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
-            None => return VoidAnswer::Ledger("the ledger's thread failed".to_owned()),
-        }
-        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result =
-            off_runtime(async move { ledger.asked_by(asker).void(&client, &sent).await }).await;
-        if let Some(Ok(Guarded::Sent(_))) = &result {
+        // A recorded refusal is the answer, read in the intent's own transaction.
+        let result = self
+            .ledger
+            .asked_by(asker)
+            .void_unless(&self.client, &request, |standing| {
+                recorded_refusal(standing).cloned()
+            })
+            .await;
+        if let Ok(Guarded::Sent(_)) = &result {
             self.metrics.upstream("void", started.elapsed());
         }
         let guarded = match result {
-            Some(Ok(guarded)) => guarded,
-            Some(Err(error)) => return VoidAnswer::Ledger(chain(&error)),
-            // The thread died after the intent may have been written: nobody knows.
-            None => {
-                self.reconcile_later(request);
-                return VoidAnswer::Unknown;
-            }
+            Ok(guarded) => guarded,
+            Err(error) => return VoidAnswer::Ledger(chain(&error)),
         };
         match guarded {
             Guarded::Known(entry) => known(&entry),
@@ -352,19 +341,18 @@ impl Money {
         request: RefundRequest,
         asker: String,
     ) -> RefundAnswer {
-        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result =
-            off_runtime(async move { ledger.asked_by(asker).refund(&client, &sent, None).await })
-                .await;
-        if let Some(Ok(Guarded::Sent(_))) = &result {
+        let result = self
+            .ledger
+            .asked_by(asker)
+            .refund(&self.client, &request, None)
+            .await;
+        if let Ok(Guarded::Sent(_)) = &result {
             self.metrics.upstream("refund", started.elapsed());
         }
         let guarded = match result {
-            Some(Ok(guarded)) => guarded,
-            Some(Err(error)) => return RefundAnswer::Ledger(chain(&error)),
-            // The intent may be on disk and the refund out: the ledger holds it for a person.
-            None => return RefundAnswer::OnHold { entry: None },
+            Ok(guarded) => guarded,
+            Err(error) => return RefundAnswer::Ledger(chain(&error)),
         };
         match guarded {
             Guarded::Known(entry) => RefundAnswer::Refunded(made_statuses(&entry)),
@@ -431,24 +419,18 @@ impl Money {
         amount: Amount,
         asker: String,
     ) -> OrRefundAnswer {
-        let (ledger, client, sent) = (self.ledger.clone(), self.client.clone(), request.clone());
         let started = Instant::now();
-        let result = off_runtime(async move {
-            ledger
-                .asked_by(asker)
-                .void_or_refund(&client, &sent, amount)
-                .await
-        })
-        .await;
-        if let Some(Ok(Guarded::Sent(_))) = &result {
+        let result = self
+            .ledger
+            .asked_by(asker)
+            .void_or_refund(&self.client, &request, amount)
+            .await;
+        if let Ok(Guarded::Sent(_)) = &result {
             self.metrics.upstream("void_or_refund", started.elapsed());
         }
         let guarded = match result {
-            Some(Ok(guarded)) => guarded,
-            Some(Err(error)) => return OrRefundAnswer::Void(VoidAnswer::Ledger(chain(&error))),
-            // A refund may have left: the ledger holds it for a person, and a void is
-            // reconciled by the next request.
-            None => return OrRefundAnswer::Refund(RefundAnswer::OnHold { entry: None }),
+            Ok(guarded) => guarded,
+            Err(error) => return OrRefundAnswer::Void(VoidAnswer::Ledger(chain(&error))),
         };
         match guarded {
             Guarded::Sent(Ok(VoidOrRefund::Voided(receipt))) => OrRefundAnswer::Void(
@@ -506,7 +488,7 @@ impl Money {
     /// Everything the ledger holds about `payment`, read on a blocking thread.
     pub(crate) async fn standing(&self, payment: TransactionId) -> Result<Standing, String> {
         let ledger = self.ledger.clone();
-        match off_runtime(async move { ledger.standing(&payment) }).await {
+        match off_runtime(move || ledger.standing(&payment)).await {
             Some(Ok(standing)) => Ok(standing),
             Some(Err(error)) => Err(chain(&error)),
             None => Err("the ledger's thread failed".to_owned()),
@@ -532,21 +514,18 @@ impl Money {
                 let _held = turn.lock().await;
                 for round in 0..RECONCILE_ROUNDS {
                     tokio::time::sleep(money.retry_after / 2).await;
-                    let (ledger, client, sent) =
-                        (money.ledger.clone(), money.client.clone(), request.clone());
                     money.metrics.reconcile_attempt();
                     let started = Instant::now();
-                    let result =
-                        off_runtime(async move { ledger.reconcile(&client, &sent).await }).await;
-                    if let Some(Ok(Guarded::Sent(_))) = &result {
+                    let result = money.ledger.reconcile(&money.client, &request).await;
+                    if let Ok(Guarded::Sent(_)) = &result {
                         money.metrics.upstream("reconcile", started.elapsed());
                     }
                     let settled = match &result {
-                        Some(Ok(Guarded::Sent(Err(error)))) => {
+                        Ok(Guarded::Sent(Err(error))) => {
                             !(error.outcome_unknown() || error.never_sent())
                         }
-                        Some(Ok(_)) => true,
-                        Some(Err(_)) | None => false,
+                        Ok(_) => true,
+                        Err(_) => false,
                     };
                     tracing::info!(
                         payment = %request.payment(),
@@ -580,7 +559,7 @@ impl Money {
         let money = self.clone();
         let sweep = async move {
             let ledger = money.ledger.clone();
-            let open = match off_runtime(async move { ledger.open_entries() }).await {
+            let open = match off_runtime(move || ledger.open_entries()).await {
                 Some(Ok(open)) => open,
                 _ => {
                     tracing::warn!("the ledger's open entries could not be read at start");
@@ -659,44 +638,39 @@ impl Money {
         let turn = self.turn(&key);
         let launched = {
             let _held = turn.lock().await;
-            let ledger = self.ledger.clone();
-            off_runtime(async move { ledger.asked_by(asker).sso_launch(&sso, &void).await }).await
+            self.ledger.asked_by(asker).sso_launch(&sso, &void).await
         };
         self.leave(&key, turn);
         match launched {
-            Some(Ok(Guarded::Sent(Ok(launched)))) => Ok(launched),
-            Some(Ok(Guarded::Known(entry))) => Err(known(&entry)),
+            Ok(Guarded::Sent(Ok(launched))) => Ok(launched),
+            Ok(Guarded::Known(entry)) => Err(known(&entry)),
             // The page's URL reached nobody: nothing can have been voided, whatever the error.
-            Some(Ok(Guarded::Sent(Err(error)))) => Err(match error {
+            Ok(Guarded::Sent(Err(error))) => Err(match error {
                 Error::AuthenticationRefused { .. } => VoidAnswer::CredentialsRefused,
                 error => VoidAnswer::NotSent(chain(&error)),
             }),
-            Some(Ok(_)) => Err(VoidAnswer::Unknown),
-            Some(Err(error)) => Err(VoidAnswer::Ledger(chain(&error))),
-            // The thread died with the intent perhaps written and no URL handed out.
-            None => Err(VoidAnswer::Ledger("the ledger's thread failed".to_owned())),
+            Ok(_) => Err(VoidAnswer::Unknown),
+            Err(error) => Err(VoidAnswer::Ledger(chain(&error))),
         }
     }
 
     /// Waits for the person on `launched`'s page, records the verdict in the ledger
     /// ([`Ledger::sso_wait`]) and says it as a void's answer.
     pub(crate) async fn sso_wait(&self, sso: SsoClient, launched: SsoLaunched) -> SsoAnswer {
-        let ledger = self.ledger.clone();
         let payment = launched.launch.payment().as_str().to_owned();
-        let result =
-            off_runtime(async move { ledger.sso_wait(&sso, &launched, |_, _| {}).await }).await;
+        let result = self.ledger.sso_wait(&sso, &launched, |_, _| {}).await;
         let answer = match result {
-            Some(Ok(SsoOutcome::Voided(receipt))) => {
+            Ok(SsoOutcome::Voided(receipt)) => {
                 VoidAnswer::Voided(confirmed(&VoidConfirmation::Voided(receipt)))
             }
-            Some(Ok(SsoOutcome::NothingDone(why))) => {
+            Ok(SsoOutcome::NothingDone(why)) => {
                 return SsoAnswer::NothingDone(match why {
                     NothingDone::Expired => "the token expired before the person voided",
                     NothingDone::NotVoided => "the payment's record shows it captured",
                     _ => "the person left InstaMed's page without voiding",
                 });
             }
-            Some(Err(error)) => match error.refusal() {
+            Err(error) => match error.refusal() {
                 Some(refusal) => VoidAnswer::Refused(
                     match error {
                         Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
@@ -794,11 +768,15 @@ fn recorded_refusal(standing: &Standing) -> Option<&Entry> {
         })
 }
 
-/// A payment the ledger knows voided, as its answer says it.
+/// A void the ledger answers: the payment known voided, or a refusal recorded on its statuses,
+/// as its answer says it.
 fn known(entry: &Entry) -> VoidAnswer {
     match entry.verdict {
         Some(Verdict::AlreadyVoided) => {
             VoidAnswer::Refused(Verdict::AlreadyVoided, statuses_of(entry))
+        }
+        Some(Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined) => {
+            VoidAnswer::Refused(verdict_of(entry), statuses_of(entry))
         }
         _ => VoidAnswer::Voided(voided_statuses(entry)),
     }
@@ -914,18 +892,14 @@ pub(crate) async fn to_the_end<T: Send + 'static>(
     tokio::spawn(work).await.ok()
 }
 
-/// Runs `work` on a blocking thread, driving it with the runtime's I/O there, so that the
-/// ledger's SQLite calls (and their flushes) never hold a runtime worker. `None` if it
-/// panicked.
+/// Runs `work` on a blocking thread, so that the ledger's synchronous reads never hold a
+/// runtime worker. `None` if it panicked.
 async fn off_runtime<T, F>(work: F) -> Option<T>
 where
     T: Send + 'static,
-    F: Future<Output = T> + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
 {
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(work))
-        .await
-        .ok()
+    tokio::task::spawn_blocking(work).await.ok()
 }
 
 /// An error with its causes, for a fault's reason (the client took secrets out already).

@@ -13,7 +13,8 @@ use instamed_soap::sensitive::redact_cards;
 use rusqlite::{TransactionBehavior, params};
 
 use super::store::{
-    Action, Entry, IntentState, Ledger, LedgerError, at, classify, now_ms, process_alive, select,
+    Action, Entry, IntentState, Ledger, LedgerError, at, classify, entries_where, now_ms,
+    process_alive, select,
 };
 use super::stored::{self, Named};
 use super::verdict::Verdict;
@@ -191,7 +192,8 @@ impl Ledger {
     /// Entry `id`, if the ledger holds one.
     pub fn entry(&self, id: i64) -> Result<Option<Entry>, LedgerError> {
         let conn = self.lock();
-        let found = select(&conn, "id = ?1", [id]).map_err(|e| classify(self.path(), e))?;
+        let found =
+            select(&conn, entries_where!("id = ?1"), [id]).map_err(|e| classify(self.path(), e))?;
         Ok(found.into_iter().next())
     }
 
@@ -231,11 +233,17 @@ impl Ledger {
         let entries = select(
             &conn,
             &format!(
-                "settled_by IS NULL AND {latest} AND (
-                     (action = ?1 AND {open_voids} AND started_ms <= ?3)
-                  OR (action = ?2 AND {open_refunds})
-                  OR (action = ?2 AND state = '{refused}'))
-                 ORDER BY started_ms DESC, id DESC"
+                entries_where!(
+                    "settled_by IS NULL AND {latest} AND (
+                         (action = ?1 AND {open_voids} AND started_ms <= ?3)
+                      OR (action = ?2 AND {open_refunds})
+                      OR (action = ?2 AND state = '{refused}'))
+                     ORDER BY started_ms DESC, id DESC"
+                ),
+                latest = latest,
+                open_voids = open_voids,
+                open_refunds = open_refunds,
+                refused = refused,
             ),
             params![Action::Void, Action::Refund, before],
         )
@@ -319,7 +327,7 @@ impl Ledger {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
-        let Some(entry) = select(&tx, "id = ?1 AND settled_by IS NULL", [id])
+        let Some(entry) = select(&tx, entries_where!("id = ?1 AND settled_by IS NULL"), [id])
             .map_err(fail)?
             .pop()
         else {
@@ -366,7 +374,9 @@ impl Ledger {
             )
             .map_err(fail)?;
         let settled = if changed == 1 {
-            select(&tx, "id = ?1", [id]).map_err(fail)?.pop()
+            select(&tx, entries_where!("id = ?1"), [id])
+                .map_err(fail)?
+                .pop()
         } else {
             None
         };

@@ -186,6 +186,22 @@ impl Ledger {
         self.as_itself().reconcile(client, request).await
     }
 
+    /// As [`void`](Self::void), and answered from the ledger too when `known` finds this
+    /// void's answer in what the ledger holds about the payment ([`Guarded::Known`] with the
+    /// entry it returns): a service that tells every repeat of a refused void its recorded
+    /// refusal reads it in the same transaction as the intent, not in one of its own.
+    pub async fn void_unless<K>(
+        &self,
+        client: &Client,
+        request: &VoidRequest,
+        known: K,
+    ) -> Result<Guarded<VoidConfirmation>, LedgerError>
+    where
+        K: FnOnce(&Standing) -> Option<Entry> + Send + 'static,
+    {
+        self.as_itself().void_unless(client, request, known).await
+    }
+
     /// Refunds `request.amount()` once. Sends nothing while a void of the payment may have gone
     /// through ([`Guarded::VoidUnsettled`]) or the ledger holds a refund of the payment that
     /// may have been made ([`Guarded::OnHold`]); answers the same refund, once
@@ -224,9 +240,9 @@ impl Ledger {
     /// Records a verdict. If that fails the request has gone all the same: its entry stays
     /// in flight, which the next command reconciles (a void) or holds for a person (a refund),
     /// so the failure is said and the answer still returned.
-    fn finish(&self, id: Option<i64>, answer: &Finding, action: Action) {
+    async fn finish(&self, id: Option<i64>, answer: &Finding, action: Action) {
         let Some(id) = id else { return };
-        if let Err(error) = self.record(id, answer, action == Action::Refund) {
+        if let Err(error) = self.record(id, answer, action == Action::Refund).await {
             tracing::warn!(
                 entry = id,
                 error = %super::chain(&error),
@@ -252,7 +268,7 @@ impl AskedBy<'_> {
         client: &Client,
         request: &VoidRequest,
     ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
-        self.void_as(client, request, false).await
+        self.void_as(client, request, false, |_| None).await
     }
 
     /// As [`Ledger::reconcile`].
@@ -261,22 +277,45 @@ impl AskedBy<'_> {
         client: &Client,
         request: &VoidRequest,
     ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
-        self.void_as(client, request, true).await
+        self.void_as(client, request, true, |_| None).await
     }
 
-    async fn void_as(
+    /// As [`Ledger::void_unless`].
+    pub async fn void_unless<K>(
+        &self,
+        client: &Client,
+        request: &VoidRequest,
+        known: K,
+    ) -> Result<Guarded<VoidConfirmation>, LedgerError>
+    where
+        K: FnOnce(&Standing) -> Option<Entry> + Send + 'static,
+    {
+        self.void_as(client, request, false, known).await
+    }
+
+    async fn void_as<K>(
         &self,
         client: &Client,
         request: &VoidRequest,
         reconcile: bool,
-    ) -> Result<Guarded<VoidConfirmation>, LedgerError> {
-        let (plan, id) = self.ledger.intend(
-            &self.command,
-            request.outlet(),
-            request.payment(),
-            None,
-            move |standing| void_plan(standing, reconcile),
-        )?;
+        known: K,
+    ) -> Result<Guarded<VoidConfirmation>, LedgerError>
+    where
+        K: FnOnce(&Standing) -> Option<Entry> + Send + 'static,
+    {
+        let (plan, id) = self
+            .ledger
+            .intend(
+                &self.command,
+                request.outlet(),
+                request.payment(),
+                None,
+                move |standing| match known(standing) {
+                    Some(entry) => VoidPlan::Held(Held::Known(Box::new(entry))),
+                    None => void_plan(standing, reconcile),
+                },
+            )
+            .await?;
         let result = match self.send_void(client, request, plan, id).await {
             Ok(result) => result,
             Err(held) => return Ok(held),
@@ -306,7 +345,7 @@ impl AskedBy<'_> {
             }
             VoidPlan::Held(held) => return Err(held.into_guarded()),
         };
-        self.ledger.finish(id, &answer, Action::Void);
+        self.ledger.finish(id, &answer, Action::Void).await;
         Ok(result)
     }
 
@@ -320,22 +359,26 @@ impl AskedBy<'_> {
         let amount = request.amount().to_string();
         // Owned: the decision may be taken on another caller's thread (a group commit).
         let (decided, after) = (amount.clone(), after.map(str::to_owned));
-        let (plan, id) = self.ledger.intend(
-            &self.command,
-            request.outlet(),
-            request.payment(),
-            Some(&amount),
-            move |standing| match standing.unsettled_void() {
-                Some(void) => RefundPlan::Held(Held::VoidUnsettled(Box::new(void.clone()))),
-                None => refund_plan(standing, &decided, after.as_deref()),
-            },
-        )?;
+        let (plan, id) = self
+            .ledger
+            .intend(
+                &self.command,
+                request.outlet(),
+                request.payment(),
+                Some(&amount),
+                move |standing| match standing.unsettled_void() {
+                    Some(void) => RefundPlan::Held(Held::VoidUnsettled(Box::new(void.clone()))),
+                    None => refund_plan(standing, &decided, after.as_deref()),
+                },
+            )
+            .await?;
         if let RefundPlan::Held(held) = plan {
             return Ok(held.into_guarded());
         }
         let result = client.refund(request).await;
         self.ledger
-            .finish(id, &Finding::of_refund(&result), Action::Refund);
+            .finish(id, &Finding::of_refund(&result), Action::Refund)
+            .await;
         Ok(Guarded::Sent(result))
     }
 
@@ -354,16 +397,19 @@ impl AskedBy<'_> {
         };
         let text = amount.to_string();
         let decided = text.clone();
-        let (plan, id) = self.ledger.intend(
-            &self.command,
-            request.outlet(),
-            request.payment(),
-            None,
-            move |standing| match refund_plan(standing, &decided, None) {
-                RefundPlan::Refund => void_plan(standing, false),
-                RefundPlan::Held(held) => VoidPlan::Held(held),
-            },
-        )?;
+        let (plan, id) = self
+            .ledger
+            .intend(
+                &self.command,
+                request.outlet(),
+                request.payment(),
+                None,
+                move |standing| match refund_plan(standing, &decided, None) {
+                    RefundPlan::Refund => void_plan(standing, false),
+                    RefundPlan::Held(held) => VoidPlan::Held(held),
+                },
+            )
+            .await?;
         let voided = match self.send_void(client, request, plan, id).await {
             Ok(result) => result,
             Err(held) => return Ok(held),
@@ -381,19 +427,23 @@ impl AskedBy<'_> {
         tracing::info!(payment = %request.payment(), %amount, refusal = %refusal,
             "the void is too late; refunding instead");
         let decided = text.clone();
-        let (plan, id) = self.ledger.intend(
-            &self.command,
-            request.outlet(),
-            request.payment(),
-            Some(&text),
-            move |s| refund_plan(s, &decided, None),
-        )?;
+        let (plan, id) = self
+            .ledger
+            .intend(
+                &self.command,
+                request.outlet(),
+                request.payment(),
+                Some(&text),
+                move |s| refund_plan(s, &decided, None),
+            )
+            .await?;
         if let RefundPlan::Held(held) = plan {
             return Ok(held.into_guarded());
         }
         let result = client.refund(&refund).await;
         self.ledger
-            .finish(id, &Finding::of_refund(&result), Action::Refund);
+            .finish(id, &Finding::of_refund(&result), Action::Refund)
+            .await;
         Ok(Guarded::Sent(result.map(VoidOrRefund::Refunded)))
     }
 }

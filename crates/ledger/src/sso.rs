@@ -119,7 +119,9 @@ impl Ledger {
         if let Some(open) = self.standing(payment)?.unsettled_void() {
             self.sso_reconcile(sso, payment, open).await;
         }
-        let (plan, id) = self.intend(command, None, payment, None, launch_plan)?;
+        let (plan, id) = self
+            .intend(command, None, payment, None, launch_plan)
+            .await?;
         let id = match (plan, id) {
             (LaunchPlan::Known(entry), _) => return Ok(Guarded::Known(entry)),
             (LaunchPlan::Unsettled(entry), _) => return Ok(Guarded::VoidUnsettled(entry)),
@@ -135,7 +137,8 @@ impl Ledger {
                 Ok(Guarded::Sent(Ok(SsoLaunched { launch, entry: id })))
             }
             Err(error) => {
-                self.write_finding(id, &Finding::of_sso_launch(&error));
+                self.write_finding(id, &Finding::of_sso_launch(&error))
+                    .await;
                 Ok(Guarded::Sent(Err(error)))
             }
         }
@@ -152,15 +155,15 @@ impl Ledger {
         progress: impl FnMut(&TokenStatus, Duration),
     ) -> Result<SsoOutcome, Error> {
         let result = sso.wait(&launched.launch, progress).await;
-        self.sso_record(launched, &result);
+        self.sso_record(launched, &result).await;
         result
     }
 
     /// Records `result`, what `launched`'s page came to as its caller learned it (a caller that
     /// polls on its own, with [`SsoClient::outcome`]).
-    pub fn sso_record(&self, launched: &SsoLaunched, result: &Result<SsoOutcome, Error>) {
+    pub async fn sso_record(&self, launched: &SsoLaunched, result: &Result<SsoOutcome, Error>) {
         let finding = with_token(Finding::of_sso_void(result), launched.launch.token());
-        self.write_finding(launched.entry, &finding);
+        self.write_finding(launched.entry, &finding).await;
     }
 
     /// Tries to settle `open`, a void of `payment` whose outcome is unknown, without moving
@@ -180,12 +183,12 @@ impl Ledger {
             match sso.outcome(token, payment).await {
                 Ok(Some(outcome)) => {
                     let finding = with_token(Finding::of_sso_void(&Ok(outcome)), token);
-                    self.write_finding(open.id, &finding);
+                    self.write_finding(open.id, &finding).await;
                     return;
                 }
                 Err(error) if error.refusal().is_some() => {
                     let finding = with_token(Finding::of_sso_void(&Err(error)), token);
-                    self.write_finding(open.id, &finding);
+                    self.write_finding(open.id, &finding).await;
                     return;
                 }
                 Ok(None) if page_may_be_open => return,
@@ -223,7 +226,7 @@ impl Ledger {
             Some(token) => with_token(finding, token),
             None => finding,
         };
-        self.write_finding(open.id, &finding);
+        self.write_finding(open.id, &finding).await;
     }
 
     /// Writes the token on entry `id` before the URL is handed out, flushed: without it a page
@@ -247,8 +250,8 @@ impl Ledger {
 
     /// Records `finding` on entry `id`; a failure is said, and the entry stays open for the
     /// next command to reconcile.
-    fn write_finding(&self, id: i64, finding: &Finding) {
-        if let Err(error) = self.record(id, finding, false) {
+    async fn write_finding(&self, id: i64, finding: &Finding) {
+        if let Err(error) = self.record(id, finding, false).await {
             tracing::warn!(
                 entry = id,
                 error = %super::chain(&error),

@@ -3,7 +3,7 @@
 //! WAL lets them read at once, and writers take turns, waiting up to [`BUSY_WAIT`].
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
@@ -17,8 +17,29 @@ use instamed_soap::{Outlet, TransactionId};
 /// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
 const WAL_PAGES: i64 = 64;
 
+/// The WAL's size, in pages, at which a ledger with its own thread (a service, committing in
+/// groups) checkpoints it: SQLite's default. A checkpoint costs two flushes and the copy of
+/// every page the WAL changed, and a service's process reads the WAL once, at start.
+const SERVICE_WAL_PAGES: i64 = 1000;
+
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
+
+/// The query of the entries that meet `$condition`, a literal: written out at compile time,
+/// so that the statement cache finds it without the query being formatted at every read.
+macro_rules! entries_where {
+    ($condition:literal) => {
+        concat!(
+            "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
+                finished_ms, transaction_status, primary_transaction_status, response_code, detail,
+                merchant_id, store_id, terminal_id,
+                settled_by, settled_note
+             FROM intents WHERE ",
+            $condition
+        )
+    };
+}
+pub(crate) use entries_where;
 
 /// What moves money: a void, or a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -183,7 +204,7 @@ impl Entry {
     /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
     /// it is taken to run): an entry still `sent` then lost its answer with that process.
     pub fn process_ended(&self) -> bool {
-        self.pid != std::process::id() && !process_alive(self.pid)
+        self.pid != this_process() && !process_alive(self.pid)
     }
 
     /// Whether its outcome is open: in flight, lost with its process, or unknown.
@@ -340,31 +361,92 @@ pub enum LedgerError {
 }
 
 /// The ledger of money-moving intents, in one SQLite file (see the [module](super) docs).
+///
+/// The guarded commands ([`void`](Self::void), [`refund`](Self::refund), …) hand their
+/// decisions and verdicts to the ledger's own thread, which commits them in groups, so an async
+/// caller never blocks its runtime on SQLite or the disk; the other methods use the connection
+/// on the caller's thread.
 pub struct Ledger {
-    conn: Mutex<Connection>,
-    path: PathBuf,
+    shared: Arc<Shared>,
     command: String,
+    /// The ledger's own thread, which commits the decisions and verdicts of async callers in
+    /// groups (see [`Ledger::intend`]); started by the first of them, joined when dropped.
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// What the ledger's thread shares with the callers: the connection and the queue.
+struct Shared {
+    conn: Mutex<Connection>,
+    /// Shared with every job, which names it in its errors.
+    path: Arc<Path>,
     durable: Mutex<bool>,
     /// Told how long each commit of an intent or a verdict took (a service's metrics).
-    on_commit: Option<CommitObserver>,
-    /// Decisions waiting for the next group commit (see [`Ledger::intend`]).
-    pending: Mutex<Vec<Job>>,
+    on_commit: std::sync::OnceLock<CommitObserver>,
+    /// Work waiting for the next group commit, and whether the ledger is closing.
+    queue: Mutex<Queue>,
+    /// Wakes the ledger's thread when work is queued or the ledger closes.
+    wake: Condvar,
 }
 
-/// A decision to take inside the next group's transaction: `run` does its reads and writes on
-/// the connection, says whether they succeeded and returns what delivers its answer once the
-/// group's commit is known; `fail` answers it with an error without running it (the group's
-/// transaction could not begin).
-struct Job {
-    run: Run,
-    fail: Box<dyn FnOnce(&LedgerError) + Send>,
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Box<dyn Job>>,
+    closed: bool,
 }
 
-/// A decision's reads and writes: whether they worked, and what delivers its answer.
-type Run = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+/// Work to do inside the next group's transaction, in a savepoint of its own.
+trait Job: Send {
+    /// Whether its answer must be on disk before it is delivered (an intent, a refund's
+    /// verdict), which makes its group's commit flush.
+    fn durable(&self) -> bool;
+    /// Its reads and writes on the connection; whether they succeeded.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Hands its answer over once the group's commit is known; given an error without having
+    /// run when the group's transaction could not begin or was abandoned.
+    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>);
+}
 
-/// Delivers a decision's answer, given how the group's commit went.
-type Deliver = Box<dyn FnOnce(Result<(), &LedgerError>) + Send>;
+/// A [`Job`] of a closure, whose result (or error) is sent to the caller awaiting it.
+struct Work<T, F> {
+    durable: bool,
+    work: Option<F>,
+    done: Option<Result<T, rusqlite::Error>>,
+    answer: tokio::sync::oneshot::Sender<Result<T, LedgerError>>,
+    path: Arc<Path>,
+}
+
+impl<T, F> Job for Work<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send,
+{
+    fn durable(&self) -> bool {
+        self.durable
+    }
+
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let done = work(conn);
+        let worked = done.is_ok();
+        self.done = Some(done);
+        worked
+    }
+
+    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>) {
+        let result = match (self.done, committed) {
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Err(error)), _) => Err(classify(&self.path, error)),
+            (_, Err(error)) => Err(again(&self.path, error)),
+            // Delivered as committed without having run: only a group that never ran it
+            // delivers unrun, and it does so with its error.
+            (None, Ok(())) => Err(abandoned(&self.path)),
+        };
+        // The caller may have stopped waiting (its task was dropped): nobody to tell.
+        let _ = self.answer.send(result);
+    }
+}
 
 /// Told the duration of each commit of an intent or a verdict, and whether it was flushed to
 /// disk (an intent) or left to the operating system (a verdict).
@@ -373,7 +455,7 @@ pub type CommitObserver = std::sync::Arc<dyn Fn(Duration, bool) + Send + Sync>;
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
-            .field("path", &self.path)
+            .field("path", &self.shared.path)
             .field("command", &self.command)
             .finish_non_exhaustive()
     }
@@ -437,14 +519,7 @@ impl Ledger {
             SchemaProblem::OtherKind => LedgerError::NotALedger { path: path.clone() },
             SchemaProblem::Sqlite(error) => classify(&path, error),
         })?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            path,
-            command: "library".to_owned(),
-            durable: Mutex::new(true),
-            on_commit: None,
-            pending: Mutex::new(Vec::new()),
-        })
+        Ok(Self::of(conn, path, "library"))
     }
 
     /// Opens an existing ledger to read it only (`batch --dry-run`): it is never created,
@@ -487,14 +562,22 @@ impl Ledger {
             }
             Err(SchemaProblem::Sqlite(error)) => return Err(classify(&path, error)),
         }
-        Ok(Self {
-            conn: Mutex::new(conn),
-            path,
-            command: "dry run".to_owned(),
-            durable: Mutex::new(true),
-            on_commit: None,
-            pending: Mutex::new(Vec::new()),
-        })
+        Ok(Self::of(conn, path, "dry run"))
+    }
+
+    fn of(conn: Connection, path: PathBuf, command: &str) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                conn: Mutex::new(conn),
+                path: path.into(),
+                durable: Mutex::new(true),
+                on_commit: std::sync::OnceLock::new(),
+                queue: Mutex::new(Queue::default()),
+                wake: Condvar::new(),
+            }),
+            command: command.to_owned(),
+            writer: Mutex::new(None),
+        }
     }
 
     /// Names the command that writes this ledger's intents (shown to whoever reads them later).
@@ -505,8 +588,10 @@ impl Ledger {
 
     /// Tells `observer` how long each commit of an intent or a verdict takes: what a service
     /// reports as its ledger's commit latency.
-    pub fn with_commit_observer(mut self, observer: CommitObserver) -> Self {
-        self.on_commit = Some(observer);
+    pub fn with_commit_observer(self, observer: CommitObserver) -> Self {
+        // Set once, before the ledger is shared: a second observer would be a caller's mistake,
+        // and the first one stays.
+        let _ = self.shared.on_commit.set(observer);
         self
     }
 
@@ -514,21 +599,11 @@ impl Ledger {
     /// writing nothing (a service's readiness).
     pub fn check_writable(&self) -> Result<(), LedgerError> {
         let mut conn = self.lock();
-        let fail = |e| classify(&self.path, e);
+        let fail = |e| classify(&self.shared.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         tx.rollback().map_err(fail)
-    }
-
-    /// Commits `tx`, timing it for the observer.
-    fn commit(&self, tx: rusqlite::Transaction<'_>, durable: bool) -> Result<(), LedgerError> {
-        let started = std::time::Instant::now();
-        tx.commit().map_err(|e| classify(&self.path, e))?;
-        if let Some(observer) = &self.on_commit {
-            observer(started.elapsed(), durable);
-        }
-        Ok(())
     }
 
     /// The command named by [`with_command`](Self::with_command).
@@ -538,13 +613,13 @@ impl Ledger {
 
     /// The ledger's file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
     /// Everything the ledger holds about `payment`.
     pub fn standing(&self, payment: &TransactionId) -> Result<Standing, LedgerError> {
         let conn = self.lock();
-        standing_in(&conn, payment).map_err(|e| classify(&self.path, e))
+        standing_in(&conn, payment).map_err(|e| classify(&self.shared.path, e))
     }
 
     /// Entries whose outcome is open (in flight, lost, unknown), newest first: the work of a
@@ -552,29 +627,25 @@ impl Ledger {
     pub fn open_entries(&self) -> Result<Vec<Entry>, LedgerError> {
         let conn = self.lock();
         let condition = stored::sql_in("state", &IntentState::OPEN);
-        select(&conn, &format!("{condition} ORDER BY id DESC"), [])
-            .map_err(|e| classify(&self.path, e))
+        let query = format!("{}{condition} ORDER BY id DESC", entries_where!(""));
+        select(&conn, &query, []).map_err(|e| classify(&self.shared.path, e))
     }
 
     /// The last `limit` entries, newest first.
     pub fn recent(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
         let conn = self.lock();
-        select(&conn, "1 ORDER BY id DESC LIMIT ?1", [limit]).map_err(|e| classify(&self.path, e))
+        select(
+            &conn,
+            entries_where!("1 ORDER BY id DESC LIMIT ?1"),
+            [limit],
+        )
+        .map_err(|e| classify(&self.shared.path, e))
     }
 
     /// Decides, inside one write transaction, whether to send: `decide` sees what the ledger
     /// holds about the request's payment and returns its plan; when the plan sends, the intent
     /// is written and flushed to disk before this returns, with the entry's number.
-    ///
-    /// Decisions are committed in groups. Each caller queues its decision, then takes the
-    /// connection: whoever holds it runs every decision queued so far in one transaction, each
-    /// in a savepoint of its own and in the order queued (so the later of two about one
-    /// payment sees the earlier's intent), flushes once, and hands each caller its answer. A
-    /// caller whose decision an earlier holder took finds its answer when it gets the
-    /// connection. Alone, a caller commits its own decision as before; under load, one flush
-    /// carries every intent that queued meanwhile. A commit that fails fails every decision of
-    /// its group, and none of their intents is written: nothing is sent.
-    pub(crate) fn intend<'o, P, F>(
+    pub(crate) async fn intend<'o, P, F>(
         &self,
         command: &str,
         outlet: impl Into<Option<&'o Outlet>>,
@@ -586,133 +657,107 @@ impl Ledger {
         P: Sends + Send + 'static,
         F: FnOnce(&Standing) -> P + Send + 'static,
     {
-        type Answer<P> = Option<Result<(P, Option<i64>), LedgerError>>;
-        let answer: Arc<Mutex<Answer<P>>> = Arc::new(Mutex::new(None));
-        let slot = answer.clone();
         let (outlet, payment) = (outlet.into().cloned(), payment.clone());
-        let (amount, command, path) = (
-            amount.map(str::to_owned),
-            command.to_owned(),
-            self.path.clone(),
-        );
-        let failed = answer.clone();
-        let failed_path = self.path.clone();
-        let run = Box::new(move |conn: &Connection| {
-            let decided = standing_in(conn, &payment).and_then(|standing| {
-                let plan = decide(&standing);
-                let id = match plan.sends() {
-                    Some(action) => Some(insert_intent(
-                        conn,
-                        outlet.as_ref(),
-                        &payment,
-                        action,
-                        amount.as_deref(),
-                        &command,
-                    )?),
-                    None => None,
-                };
-                Ok((plan, id))
-            });
-            let worked = decided.is_ok();
-            let deliver: Deliver = Box::new(move |committed| {
-                let result = match (decided, committed) {
-                    (Ok(decision), Ok(())) => Ok(decision),
-                    (Err(error), _) => Err(classify(&path, error)),
-                    (Ok(_), Err(error)) => Err(again(&path, error)),
-                };
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-            });
-            (worked, deliver)
-        });
-        let fail = Box::new(move |error: &LedgerError| {
-            *failed.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Err(again(&failed_path, error)));
-        });
-        let job = Job { run, fail };
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(job);
-        let mut conn = self.lock();
-        if let Some(done) = answer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            return done;
-        }
-        let jobs = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        self.commit_group(&mut conn, jobs);
-        drop(conn);
-        let done = answer.lock().unwrap_or_else(|e| e.into_inner()).take();
-        // Our own job was queued before we took the connection and only a holder of the
-        // connection takes jobs, each delivering before it lets go: it has an answer.
-        done.unwrap_or(Err(LedgerError::Sqlite(rusqlite::Error::InvalidQuery)))
+        let (amount, command) = (amount.map(str::to_owned), command.to_owned());
+        self.in_group(true, move |conn| {
+            let standing = standing_in(conn, &payment)?;
+            let plan = decide(&standing);
+            let id = match plan.sends() {
+                Some(action) => Some(insert_intent(
+                    conn,
+                    outlet.as_ref(),
+                    &payment,
+                    action,
+                    amount.as_deref(),
+                    &command,
+                )?),
+                None => None,
+            };
+            Ok((plan, id))
+        })
+        .await
     }
 
-    /// Runs `jobs` in one flushed transaction, each in a savepoint, and delivers each one's
-    /// answer: a job that failed is rolled back alone; a commit that fails fails them all.
-    fn commit_group(&self, conn: &mut Connection, jobs: Vec<Job>) {
-        let begun = self.set_durable(conn, true).and_then(|()| {
-            conn.transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| classify(&self.path, e))
+    /// Runs `work` on the ledger's thread in the next group's transaction and awaits its
+    /// answer; `durable` means it is on disk when this returns.
+    ///
+    /// Work is committed in groups: the ledger's thread takes everything queued since its last
+    /// commit and runs it in one transaction, each piece in a savepoint of its own and in the
+    /// order queued (so the later of two decisions about one payment sees the earlier's
+    /// intent), then commits once, flushing when any piece needs it, and hands each caller its
+    /// answer. Alone, a caller's work is committed on its own; under load, one flush carries
+    /// every intent and verdict that queued meanwhile. Work that fails is rolled back alone; a
+    /// commit that fails fails the whole group, and none of its intents is written: nothing is
+    /// sent. The caller's task never blocks on SQLite or the disk.
+    async fn in_group<T, F>(&self, durable: bool, work: F) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = Box::new(Work {
+            durable,
+            work: Some(work),
+            done: None,
+            answer,
+            path: self.shared.path.clone(),
         });
-        let tx = match begun {
-            Ok(tx) => tx,
-            Err(error) => {
-                // Nothing ran, nothing is written: every decision fails with the same cause.
-                for job in jobs {
-                    (job.fail)(&error);
-                }
-                return;
-            }
+        // Without its thread nothing queued would ever be done.
+        self.start_writer().map_err(|source| LedgerError::Open {
+            path: self.shared.path.to_path_buf(),
+            source,
+        })?;
+        let first = {
+            let mut queue = self.shared.queue();
+            queue.jobs.push(job);
+            queue.jobs.len() == 1
         };
-        let mut delivers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            if tx.is_autocommit() {
-                // SQLite abandoned the whole transaction (a full disk, an I/O error): a
-                // savepoint now would begin a transaction of its own and commit it on release,
-                // outside this group, writing an intent whose caller is told it failed. The
-                // rest of the group fails unrun, as a failed commit fails them all.
-                (job.fail)(&abandoned(&self.path));
-                continue;
-            }
-            let saved = tx.execute_batch("SAVEPOINT decision");
-            let (worked, deliver) = (job.run)(&tx);
-            let closed = if worked && saved.is_ok() {
-                tx.execute_batch("RELEASE decision")
-            } else {
-                tx.execute_batch("ROLLBACK TO decision; RELEASE decision")
-            };
-            if let Err(error) = saved.and(closed) {
-                tracing::warn!(error = %error, "a ledger savepoint failed");
-            }
-            delivers.push(deliver);
+        // The thread sleeps only on an empty queue, and whoever filled it woke it: waking it
+        // again would cost a system call a job for nothing.
+        if first {
+            self.shared.wake.notify_one();
         }
-        let committed = if tx.is_autocommit() {
-            Err(abandoned(&self.path))
-        } else {
-            self.commit(tx, true)
-        };
-        for deliver in delivers {
-            deliver(committed.as_ref().map(|_| ()));
+        // The thread panicked in the middle of the group: its transaction rolled back.
+        answered
+            .await
+            .unwrap_or_else(|_| Err(abandoned(&self.shared.path)))
+    }
+
+    /// Starts the ledger's thread unless it runs.
+    fn start_writer(&self) -> std::io::Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.is_some() {
+            return Ok(());
         }
+        // A failure leaves the checkpoints as frequent as a single command's: slower, not wrong.
+        if let Err(error) = self
+            .lock()
+            .pragma_update(None, "wal_autocheckpoint", SERVICE_WAL_PAGES)
+        {
+            tracing::debug!(%error, "the ledger's checkpoint interval stays as it was");
+        }
+        let shared = self.shared.clone();
+        *writer = Some(
+            std::thread::Builder::new()
+                .name("ledger".to_owned())
+                .spawn(move || shared.serve())?,
+        );
+        Ok(())
     }
 
     /// Records the verdict of entry `id`. `durable` flushes it to disk: a refund's verdict must
     /// be (lost, its entry would look in flight and hold the payment for a person), a void's
     /// need not (lost, its entry looks in flight and the next command reconciles it: a request,
     /// never money).
-    pub(crate) fn record(
+    pub(crate) async fn record(
         &self,
         id: i64,
         answer: &Finding,
         durable: bool,
     ) -> Result<(), LedgerError> {
-        let mut conn = self.lock();
-        self.set_durable(&conn, durable)?;
-        let fail = |e| classify(&self.path, e);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        record_in(&tx, id, answer).map_err(fail)?;
-        self.commit(tx, durable)
+        let answer = answer.clone();
+        self.in_group(durable, move |conn| record_in(conn, id, &answer))
+            .await
     }
 
     /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
@@ -723,32 +768,150 @@ impl Ledger {
         durable: bool,
         work: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
     ) -> Result<T, LedgerError> {
+        let shared = &self.shared;
         let mut conn = self.lock();
-        self.set_durable(&conn, durable)?;
-        let fail = |e| classify(&self.path, e);
+        shared.set_durable(&conn, durable)?;
+        let fail = |e| classify(&shared.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let result = work(&tx).map_err(fail)?;
-        self.commit(tx, durable)?;
+        shared.commit(tx, durable)?;
         Ok(result)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.shared.lock()
+    }
+}
+
+impl Drop for Ledger {
+    /// Lets the ledger's thread finish the work queued and end, so that the file is closed
+    /// when the ledger is dropped.
+    fn drop(&mut self) {
+        self.shared.queue().closed = true;
+        self.shared.wake.notify_one();
+        let writer = self.writer.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(writer) = writer.take() {
+            // A thread that panicked has nothing more to write; its callers were told.
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Shared {
+    /// The ledger's thread: commits what is queued, group after group, until the ledger is
+    /// dropped and nothing is left.
+    fn serve(&self) {
+        loop {
+            let jobs = {
+                let mut queue = self.queue();
+                while queue.jobs.is_empty() && !queue.closed {
+                    queue = self.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
+                }
+                if queue.jobs.is_empty() {
+                    return;
+                }
+                std::mem::take(&mut queue.jobs)
+            };
+            let mut conn = self.lock();
+            self.commit_group(&mut conn, jobs);
+        }
+    }
+
+    /// Runs `jobs` in one transaction, each in a savepoint, flushed when any of them needs it,
+    /// and delivers each one's answer: a job that failed is rolled back alone; a commit that
+    /// fails fails them all.
+    fn commit_group(&self, conn: &mut Connection, jobs: Vec<Box<dyn Job>>) {
+        let durable = jobs.iter().any(|job| job.durable());
+        let begun = self.set_durable(conn, durable).and_then(|()| {
+            conn.transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| classify(&self.path, e))
+        });
+        let tx = match begun {
+            Ok(tx) => tx,
+            Err(error) => {
+                // Nothing ran, nothing is written: every job fails with the same cause.
+                for job in jobs {
+                    job.deliver(Err(&error));
+                }
+                return;
+            }
+        };
+        let mut ran = Vec::with_capacity(jobs.len());
+        for mut job in jobs {
+            if tx.is_autocommit() {
+                // SQLite abandoned the whole transaction (a full disk, an I/O error): a
+                // savepoint now would begin a transaction of its own and commit it on release,
+                // outside this group, writing an intent whose caller is told it failed. The
+                // rest of the group fails unrun, as a failed commit fails them all.
+                job.deliver(Err(&abandoned(&self.path)));
+                continue;
+            }
+            let saved = savepoint(&tx, "SAVEPOINT decision");
+            let worked = job.run(&tx);
+            let closed = if worked && saved.is_ok() {
+                savepoint(&tx, "RELEASE decision")
+            } else {
+                savepoint(&tx, "ROLLBACK TO decision")
+                    .and_then(|()| savepoint(&tx, "RELEASE decision"))
+            };
+            if let Err(error) = saved.and(closed) {
+                tracing::warn!(error = %error, "a ledger savepoint failed");
+            }
+            ran.push(job);
+        }
+        let committed = if tx.is_autocommit() {
+            Err(abandoned(&self.path))
+        } else {
+            self.commit(tx, durable)
+        };
+        for job in ran {
+            job.deliver(committed.as_ref().map(|_| ()));
+        }
+    }
+
+    /// Commits `tx`, timing it for the observer.
+    fn commit(&self, tx: rusqlite::Transaction<'_>, durable: bool) -> Result<(), LedgerError> {
+        let started = std::time::Instant::now();
+        tx.commit().map_err(|e| classify(&self.path, e))?;
+        if let Some(observer) = self.on_commit.get() {
+            observer(started.elapsed(), durable);
+        }
+        Ok(())
     }
 
     fn set_durable(&self, conn: &Connection, durable: bool) -> Result<(), LedgerError> {
         let mut now = self.durable.lock().unwrap_or_else(|e| e.into_inner());
         if *now != durable {
-            conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })
+            let pragma = if durable {
+                "PRAGMA synchronous = FULL"
+            } else {
+                "PRAGMA synchronous = NORMAL"
+            };
+            // Cached: under load the mode changes between most groups.
+            conn.prepare_cached(pragma)
+                .and_then(|mut statement| statement.execute([]))
                 .map_err(|e| classify(&self.path, e))?;
             *now = durable;
         }
         Ok(())
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
         // when dropped), so the connection stays usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Runs a savepoint statement from the connection's cache: one a job, so parsed once.
+fn savepoint(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// The same failure again, for each decision of a group that shares it.
@@ -800,7 +963,11 @@ pub(crate) fn standing_in(
     payment: &TransactionId,
 ) -> Result<Standing, rusqlite::Error> {
     Ok(Standing {
-        entries: select(conn, "payment = ?1 ORDER BY id", [key(payment)])?,
+        entries: select(
+            conn,
+            entries_where!("payment = ?1 ORDER BY id"),
+            [key(payment)],
+        )?,
     })
 }
 
@@ -840,7 +1007,7 @@ pub(crate) fn insert_intent<'o>(
         outlet.map_or("", Outlet::store_id),
         outlet.map_or("", Outlet::terminal_id),
         command,
-        std::process::id(),
+        this_process(),
         now_ms(),
     ])?;
     Ok(conn.last_insert_rowid())
@@ -921,18 +1088,13 @@ pub(crate) fn withdraw_intent(conn: &Connection, id: i64) -> Result<(), rusqlite
     Ok(())
 }
 
+/// The entries `query` ([`entries_where!`]) finds.
 pub(crate) fn select(
     conn: &Connection,
-    condition: &str,
+    query: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Entry>, rusqlite::Error> {
-    let mut select = conn.prepare_cached(&format!(
-        "SELECT id, payment, action, state, amount, refund_id, command, pid, started_ms,
-                finished_ms, transaction_status, primary_transaction_status, response_code, detail,
-                merchant_id, store_id, terminal_id,
-                settled_by, settled_note
-         FROM intents WHERE {condition}"
-    ))?;
+    let mut select = conn.prepare_cached(query)?;
     let rows = select.query_map(params, Entry::from_row)?;
     rows.collect()
 }
@@ -952,7 +1114,7 @@ pub(crate) fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
 /// Whether process `pid` of this machine still runs. Where that cannot be told, it is taken
 /// to run: the safe side for a refund that may be in flight.
 pub(crate) fn process_alive(pid: u32) -> bool {
-    if pid == 0 || pid == std::process::id() {
+    if pid == 0 || pid == this_process() {
         return pid != 0;
     }
     let proc = Path::new("/proc");
@@ -968,6 +1130,12 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
+}
+
+/// This process's ID, asked of the system once: every intent writes it.
+fn this_process() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -1001,37 +1169,41 @@ mod tests {
     fn a_group_whose_transaction_sqlite_abandoned_writes_nothing_and_fails_every_decision() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
-        let outcomes: Arc<Mutex<Vec<bool>>> = Arc::default();
-        let job = |abandon: bool| {
-            let (ran, failed) = (outcomes.clone(), outcomes.clone());
-            Job {
-                run: Box::new(move |conn: &Connection| {
-                    let outlet = Outlet::new("123123123", "123", "123").unwrap();
-                    let worked =
-                        insert_intent(conn, &outlet, &payment(), Action::Void, None, "test")
-                            .is_ok();
-                    if abandon {
-                        // What SQLite does to the transaction on SQLITE_FULL or SQLITE_IOERR.
-                        conn.execute_batch("ROLLBACK").unwrap();
-                    }
-                    let deliver: Deliver = Box::new(move |committed| {
-                        ran.lock().unwrap().push(committed.is_ok());
-                    });
-                    (worked, deliver)
-                }),
-                fail: Box::new(move |_| failed.lock().unwrap().push(false)),
-            }
+        type Answer = tokio::sync::oneshot::Receiver<Result<i64, LedgerError>>;
+        let job = |abandon: bool| -> (Box<dyn Job>, Answer) {
+            let (answer, answered) = tokio::sync::oneshot::channel();
+            let work = move |conn: &Connection| {
+                let outlet = Outlet::new("123123123", "123", "123").unwrap();
+                let id = insert_intent(conn, &outlet, &payment(), Action::Void, None, "test");
+                if abandon {
+                    // What SQLite does to the transaction on SQLITE_FULL or SQLITE_IOERR.
+                    conn.execute_batch("ROLLBACK").unwrap();
+                }
+                id
+            };
+            let job = Work {
+                durable: true,
+                work: Some(work),
+                done: None,
+                answer,
+                path: ledger.shared.path.clone(),
+            };
+            (Box::new(job), answered)
         };
-        let jobs = vec![job(true), job(false), job(false)];
-        ledger.commit_group(&mut ledger.lock(), jobs);
-        assert_eq!(*outcomes.lock().unwrap(), vec![false, false, false]);
+        let (jobs, mut answers): (Vec<_>, Vec<_>) =
+            [job(true), job(false), job(false)].into_iter().unzip();
+        ledger.shared.commit_group(&mut ledger.lock(), jobs);
+        for answer in &mut answers {
+            assert!(matches!(answer.try_recv(), Ok(Err(_))));
+        }
         assert!(
             ledger.standing(&payment()).unwrap().entries.is_empty(),
             "an intent of the abandoned group was written"
         );
         // The connection is left usable: the next group commits.
-        ledger.commit_group(&mut ledger.lock(), vec![job(false)]);
-        assert_eq!(outcomes.lock().unwrap().last(), Some(&true));
+        let (next, mut answer) = job(false);
+        ledger.shared.commit_group(&mut ledger.lock(), vec![next]);
+        assert!(matches!(answer.try_recv(), Ok(Ok(_))));
         assert_eq!(ledger.standing(&payment()).unwrap().entries.len(), 1);
     }
 
@@ -1103,7 +1275,9 @@ mod tests {
             })
             .unwrap();
         ledger
-            .record(never_left, &Finding::of(Verdict::Failed), false)
+            .transaction(false, |c| {
+                record_in(c, never_left, &Finding::of(Verdict::Failed))
+            })
             .unwrap();
         // A void that never left settles nothing about the one that may have.
         let standing = ledger.standing(&payment()).unwrap();
@@ -1114,7 +1288,9 @@ mod tests {
             })
             .unwrap();
         ledger
-            .record(proof, &Finding::of(Verdict::AlreadyVoided), false)
+            .transaction(false, |c| {
+                record_in(c, proof, &Finding::of(Verdict::AlreadyVoided))
+            })
             .unwrap();
         let standing = ledger.standing(&payment()).unwrap();
         assert!(standing.unsettled_void().is_none());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use instamed_soap::rest::Amount;
 use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidOrRefund, VoidRequest};
-use instamed_soap_ledger::{Action, Guarded, Ledger, LedgerError, Verdict};
+use instamed_soap_ledger::{Action, Guarded, Ledger, LedgerError, Standing, Verdict};
 use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
 use support::outlet;
 
@@ -185,10 +185,43 @@ fn a_file_that_is_not_a_ledger_is_left_alone() {
     );
 }
 
-/// Group commit: many threads deciding at once on one ledger each get their own entry and
-/// verdict, whichever of them committed the group their intent was in.
+/// A caller's own rule (a service that answers a recorded refusal again) is read in the
+/// intent's transaction: a void it finds answered is not sent, and no intent is written for it.
+#[tokio::test]
+async fn a_void_the_callers_rule_finds_answered_in_the_standing_is_not_sent() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let client = client(&simulator, Protocol::Soap11);
+    let request = VoidRequest::new(outlet(), too_late(&simulator));
+    let refused = |standing: &Standing| {
+        standing
+            .entries
+            .last()
+            .filter(|entry| entry.verdict == Some(Verdict::NotVoidable))
+            .cloned()
+    };
+    let first = ledger
+        .void_unless(&client, &request, refused)
+        .await
+        .unwrap();
+    assert!(matches!(first, Guarded::Sent(Err(_))), "{first:?}");
+    match ledger
+        .void_unless(&client, &request, refused)
+        .await
+        .unwrap()
+    {
+        Guarded::Known(entry) => assert_eq!(entry.verdict, Some(Verdict::NotVoidable)),
+        other => panic!("sent again: {other:?}"),
+    }
+    let standing = ledger.standing(request.payment()).unwrap();
+    assert_eq!(standing.entries.len(), 1, "{:?}", standing.entries);
+}
+
+/// Group commit: many callers deciding at once on one ledger each get their own entry and
+/// verdict, however the ledger's thread grouped their intents and verdicts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn decisions_taken_at_once_are_each_recorded_once_whoever_commits_them() {
+async fn decisions_taken_at_once_are_each_recorded_once_in_the_groups_they_share() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let commits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -215,10 +248,9 @@ async fn decisions_taken_at_once_are_each_recorded_once_whoever_commits_them() {
     for payment in &payments {
         let (ledger, client) = (ledger.clone(), client.clone());
         let request = VoidRequest::new(outlet(), payment.clone());
-        let handle = tokio::runtime::Handle::current();
-        voids.push(tokio::task::spawn_blocking(move || {
-            handle.block_on(async { ledger.void(&client, &request).await })
-        }));
+        voids.push(tokio::spawn(
+            async move { ledger.void(&client, &request).await },
+        ));
     }
     for void in voids {
         let guarded = void.await.unwrap().unwrap();
