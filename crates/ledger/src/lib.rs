@@ -56,6 +56,7 @@
 pub mod batch;
 mod finding;
 mod guard;
+mod postgres;
 mod schema;
 mod store;
 mod stored;
@@ -66,9 +67,8 @@ pub use guard::Guarded;
 pub use store::{Action, CommitObserver, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
 pub use verdict::Verdict;
 
-// What the batch journal shares: the schema, and the ledger's rows inside its transactions.
+// What the batch journal shares: the schema.
 pub(crate) use schema::{Kind as SchemaKind, SchemaProblem, migrate};
-pub(crate) use store::{insert_intent, record_in, standing_in, withdraw_intent};
 
 /// An error with every cause in its chain, `: `-separated, for a log line.
 fn chain(error: &dyn std::error::Error) -> String {

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
 
 use super::finding::Finding;
+use super::postgres::{self, Postgres};
 use super::schema::{self, Kind, SchemaProblem};
 use super::stored::{self, Named, stored_by_name};
 use super::verdict::Verdict;
@@ -76,7 +77,7 @@ impl IntentState {
         Self::Answered(Verdict::RefundUnknown),
     ];
 
-    fn verdict(self) -> Option<Verdict> {
+    pub(crate) fn verdict(self) -> Option<Verdict> {
         match self {
             Self::Sent => None,
             Self::Answered(verdict) => Some(verdict),
@@ -336,18 +337,110 @@ pub enum LedgerError {
     /// SQLite failed.
     #[error("ledger database error")]
     Sqlite(#[source] rusqlite::Error),
+    /// PostgreSQL failed, or held what this build cannot read. Its messages never hold the
+    /// connection URL's password.
+    #[error("ledger database error")]
+    Postgres(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The ledger of money-moving intents, in one SQLite file (see the [module](super) docs).
+impl LedgerError {
+    pub(crate) fn postgres(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Postgres(Box::new(error))
+    }
+}
+
+/// The ledger of money-moving intents, in one SQLite file or a PostgreSQL database (see the
+/// [module](super) docs).
 pub struct Ledger {
-    conn: Mutex<Connection>,
+    engine: Engine,
+    /// The file, or the database's URL without its password.
     path: PathBuf,
     command: String,
-    durable: Mutex<bool>,
     /// Told how long each commit of an intent or a verdict took (a service's metrics).
     on_commit: Option<CommitObserver>,
+}
+
+/// Where the rows are kept: the money rules above it are the same for both.
+enum Engine {
+    Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+/// One SQLite connection, shared by the process's callers, with its group commit.
+struct Sqlite {
+    conn: Mutex<Connection>,
+    durable: Mutex<bool>,
     /// Decisions waiting for the next group commit (see [`Ledger::intend`]).
     pending: Mutex<Vec<Job>>,
+}
+
+impl Sqlite {
+    fn engine(conn: Connection) -> Engine {
+        Engine::Sqlite(Self {
+            conn: Mutex::new(conn),
+            durable: Mutex::new(true),
+            pending: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
+        // when dropped), so the connection stays usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The ledger's rows inside one of its transactions, whichever engine keeps them: what the
+/// batch journal reads and writes while deciding a group of rows.
+pub(crate) trait Book {
+    /// Everything the ledger holds about `payment` (on PostgreSQL, locked for the rest of the
+    /// transaction against other deciders).
+    fn standing(&mut self, payment: &TransactionId) -> Result<Standing, LedgerError>;
+    /// Writes an intent, returning its entry's number.
+    fn insert_intent(
+        &mut self,
+        outlet: &Outlet,
+        payment: &TransactionId,
+        action: Action,
+        amount: Option<&str>,
+        command: &str,
+    ) -> Result<i64, LedgerError>;
+    /// Writes a verdict on entry `id` ([`record_in`]).
+    fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError>;
+    /// Deletes entry `id` if it is still only an intent ([`withdraw_intent`]).
+    fn withdraw(&mut self, id: i64) -> Result<(), LedgerError>;
+}
+
+/// The ledger's rows inside a SQLite transaction.
+struct SqliteBook<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+}
+
+impl Book for SqliteBook<'_> {
+    fn standing(&mut self, payment: &TransactionId) -> Result<Standing, LedgerError> {
+        standing_in(self.conn, payment).map_err(|e| classify(self.path, e))
+    }
+
+    fn insert_intent(
+        &mut self,
+        outlet: &Outlet,
+        payment: &TransactionId,
+        action: Action,
+        amount: Option<&str>,
+        command: &str,
+    ) -> Result<i64, LedgerError> {
+        insert_intent(self.conn, outlet, payment, action, amount, command)
+            .map_err(|e| classify(self.path, e))
+    }
+
+    fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError> {
+        record_in(self.conn, id, answer).map_err(|e| classify(self.path, e))
+    }
+
+    fn withdraw(&mut self, id: i64) -> Result<(), LedgerError> {
+        withdraw_intent(self.conn, id).map_err(|e| classify(self.path, e))
+    }
 }
 
 /// A decision to take inside the next group's transaction: `run` does its reads and writes on
@@ -372,6 +465,13 @@ pub type CommitObserver = std::sync::Arc<dyn Fn(Duration, bool) + Send + Sync>;
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
+            .field(
+                "engine",
+                &match self.engine {
+                    Engine::Sqlite(_) => "sqlite",
+                    Engine::Postgres(_) => "postgres",
+                },
+            )
             .field("path", &self.path)
             .field("command", &self.command)
             .finish_non_exhaustive()
@@ -395,7 +495,15 @@ impl Ledger {
 
     /// Opens (or creates) the ledger at `path`, making its directory (private to the user)
     /// when missing. The file may be shared with other processes.
+    ///
+    /// A `postgres://` (or `postgresql://`) URL opens the ledger in that PostgreSQL database
+    /// instead, making or migrating its table: the same rules, for processes on several
+    /// machines (see `docs/ledger.md`). The URL's password is never shown: [`path`](Self::path)
+    /// and every error name the database without it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        if let Some(url) = database_url(path.as_ref()) {
+            return Self::on_postgres(url, false, "library");
+        }
         let path = path.as_ref().to_owned();
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             if !dir.exists() {
@@ -437,18 +545,35 @@ impl Ledger {
             SchemaProblem::Sqlite(error) => classify(&path, error),
         })?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            engine: Sqlite::engine(conn),
             path,
             command: "library".to_owned(),
-            durable: Mutex::new(true),
             on_commit: None,
-            pending: Mutex::new(Vec::new()),
         })
+    }
+
+    fn on_postgres(url: &str, read_only: bool, command: &str) -> Result<Self, LedgerError> {
+        let engine = Postgres::open(url, read_only)?;
+        Ok(Self {
+            path: engine.location().to_owned(),
+            engine: Engine::Postgres(engine),
+            command: command.to_owned(),
+            on_commit: None,
+        })
+    }
+
+    /// Whether `location` names a PostgreSQL database (a `postgres://` URL) rather than a
+    /// SQLite file.
+    pub fn is_database_url(location: &Path) -> bool {
+        database_url(location).is_some()
     }
 
     /// Opens an existing ledger to read it only (`batch --dry-run`): it is never created,
     /// migrated or switched to WAL mode, and the connection refuses every write.
     pub fn open_to_read(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        if let Some(url) = database_url(path.as_ref()) {
+            return Self::on_postgres(url, true, "dry run");
+        }
         let path = path.as_ref().to_owned();
         let fail = |error: rusqlite::Error| classify(&path, error);
         // Read-write but never create: a read-only connection cannot take part in WAL's
@@ -487,12 +612,10 @@ impl Ledger {
             Err(SchemaProblem::Sqlite(error)) => return Err(classify(&path, error)),
         }
         Ok(Self {
-            conn: Mutex::new(conn),
+            engine: Sqlite::engine(conn),
             path,
             command: "dry run".to_owned(),
-            durable: Mutex::new(true),
             on_commit: None,
-            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -512,7 +635,11 @@ impl Ledger {
     /// Whether the ledger can be written now: a write transaction is begun and rolled back,
     /// writing nothing (a service's readiness).
     pub fn check_writable(&self) -> Result<(), LedgerError> {
-        let mut conn = self.lock();
+        let sqlite = match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(pg) => return pg.check_writable(),
+        };
+        let mut conn = sqlite.lock();
         let fail = |e| classify(&self.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -535,29 +662,45 @@ impl Ledger {
         &self.command
     }
 
-    /// The ledger's file.
+    /// The ledger's file, or its database's URL without the password.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Everything the ledger holds about `payment`.
     pub fn standing(&self, payment: &TransactionId) -> Result<Standing, LedgerError> {
-        let conn = self.lock();
+        let sqlite = match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(pg) => return pg.standing(payment),
+        };
+        let conn = sqlite.lock();
         standing_in(&conn, payment).map_err(|e| classify(&self.path, e))
     }
 
     /// Entries whose outcome is open (in flight, lost, unknown), newest first: the work of a
     /// person, or of the next reconciliation.
     pub fn open_entries(&self) -> Result<Vec<Entry>, LedgerError> {
-        let conn = self.lock();
         let condition = stored::sql_in("state", &IntentState::OPEN);
+        let sqlite = match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(pg) => {
+                return pg.select(&format!("{condition} ORDER BY id DESC"), &[]);
+            }
+        };
+        let conn = sqlite.lock();
         select(&conn, &format!("{condition} ORDER BY id DESC"), [])
             .map_err(|e| classify(&self.path, e))
     }
 
     /// The last `limit` entries, newest first.
     pub fn recent(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
-        let conn = self.lock();
+        let sqlite = match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(pg) => {
+                return pg.select("TRUE ORDER BY id DESC LIMIT $1", &[&i64::from(limit)]);
+            }
+        };
+        let conn = sqlite.lock();
         select(&conn, "1 ORDER BY id DESC LIMIT ?1", [limit]).map_err(|e| classify(&self.path, e))
     }
 
@@ -571,7 +714,13 @@ impl Ledger {
         by: &str,
         note: &str,
     ) -> Result<Option<Entry>, LedgerError> {
-        let mut conn = self.lock();
+        let sqlite = match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(pg) => {
+                return pg.settle_refund(id, made, by, note, |entry| process_alive(entry.pid));
+            }
+        };
+        let mut conn = sqlite.lock();
         let fail = |e| classify(&self.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -648,6 +797,19 @@ impl Ledger {
         P: Sends + Send + 'static,
         F: FnOnce(&Standing) -> P + Send + 'static,
     {
+        let sqlite = match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(pg) => {
+                return pg.intend(
+                    outlet,
+                    payment,
+                    amount,
+                    &self.command,
+                    self.on_commit.as_ref(),
+                    decide,
+                );
+            }
+        };
         type Answer<P> = Option<Result<(P, Option<i64>), LedgerError>>;
         let answer: Arc<Mutex<Answer<P>>> = Arc::new(Mutex::new(None));
         let slot = answer.clone();
@@ -691,16 +853,17 @@ impl Ledger {
                 Some(Err(again(&failed_path, error)));
         });
         let job = Job { run, fail };
-        self.pending
+        sqlite
+            .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(job);
-        let mut conn = self.lock();
+        let mut conn = sqlite.lock();
         if let Some(done) = answer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return done;
         }
-        let jobs = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        self.commit_group(&mut conn, jobs);
+        let jobs = std::mem::take(&mut *sqlite.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.commit_group(sqlite, &mut conn, jobs);
         drop(conn);
         let done = answer.lock().unwrap_or_else(|e| e.into_inner()).take();
         // Our own job was queued before we took the connection and only a holder of the
@@ -710,8 +873,8 @@ impl Ledger {
 
     /// Runs `jobs` in one flushed transaction, each in a savepoint, and delivers each one's
     /// answer: a job that failed is rolled back alone; a commit that fails fails them all.
-    fn commit_group(&self, conn: &mut Connection, jobs: Vec<Job>) {
-        let begun = self.set_durable(conn, true).and_then(|()| {
+    fn commit_group(&self, sqlite: &Sqlite, conn: &mut Connection, jobs: Vec<Job>) {
+        let begun = self.set_durable(sqlite, conn, true).and_then(|()| {
             conn.transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| classify(&self.path, e))
         });
@@ -767,49 +930,48 @@ impl Ledger {
         answer: &Finding,
         durable: bool,
     ) -> Result<(), LedgerError> {
-        let mut conn = self.lock();
-        self.set_durable(&conn, durable)?;
-        let fail = |e| classify(&self.path, e);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        record_in(&tx, id, answer).map_err(fail)?;
-        self.commit(tx, durable)
+        self.book(durable, |book| book.record(id, answer))
     }
 
     /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
     /// leaves it to the operating system (verdicts: a lost one makes its entry look in flight,
     /// which is reconciled or held, never sent again blindly).
-    pub(crate) fn transaction<T>(
+    pub(crate) fn book<T>(
         &self,
         durable: bool,
-        work: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
+        work: impl FnOnce(&mut dyn Book) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let mut conn = self.lock();
-        self.set_durable(&conn, durable)?;
+        let sqlite = match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(pg) => return pg.book(durable, self.on_commit.as_ref(), work),
+        };
+        let mut conn = sqlite.lock();
+        self.set_durable(sqlite, &conn, durable)?;
         let fail = |e| classify(&self.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
-        let result = work(&tx).map_err(fail)?;
+        let result = work(&mut SqliteBook {
+            conn: &tx,
+            path: &self.path,
+        })?;
         self.commit(tx, durable)?;
         Ok(result)
     }
 
-    fn set_durable(&self, conn: &Connection, durable: bool) -> Result<(), LedgerError> {
-        let mut now = self.durable.lock().unwrap_or_else(|e| e.into_inner());
+    fn set_durable(
+        &self,
+        sqlite: &Sqlite,
+        conn: &Connection,
+        durable: bool,
+    ) -> Result<(), LedgerError> {
+        let mut now = sqlite.durable.lock().unwrap_or_else(|e| e.into_inner());
         if *now != durable {
             conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })
                 .map_err(|e| classify(&self.path, e))?;
             *now = durable;
         }
         Ok(())
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
-        // when dropped), so the connection stays usable.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -836,6 +998,9 @@ fn again(path: &Path, error: &LedgerError) -> LedgerError {
         },
         LedgerError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
             classify(path, rusqlite::Error::SqliteFailure(*code, message.clone()))
+        }
+        LedgerError::Postgres(error) => {
+            LedgerError::Postgres(Box::new(std::io::Error::other(error.to_string())))
         }
         LedgerError::Sqlite(other) => classify(
             path,
@@ -864,6 +1029,11 @@ pub(crate) fn standing_in(
     Ok(Standing {
         entries: select(conn, "payment = ?1 ORDER BY id", [key(payment)])?,
     })
+}
+
+/// The URL in `location` when it names a PostgreSQL database.
+fn database_url(location: &Path) -> Option<&str> {
+    location.to_str().filter(|text| postgres::is_url(text))
 }
 
 /// The error of a group whose transaction SQLite rolled back before its commit.
@@ -940,26 +1110,13 @@ pub(crate) fn record_in(
         );
         return Ok(());
     }
-    if matches!(
-        verdict,
-        Verdict::Voided
-            | Verdict::AlreadyVoided
-            | Verdict::NotVoidable
-            | Verdict::UnknownPayment
-            | Verdict::Declined
-    ) {
+    if let Some(settled) = settles_earlier_voids(verdict) {
         let mut settle = conn.prepare_cached(
             "UPDATE intents SET state = ?2, finished_ms = ?3,
                  detail = 'settled by ledger entry ' || ?1 || ': ' || detail
              WHERE action = ?4 AND id < ?1 AND state IN (?5, ?6)
                AND payment = (SELECT payment FROM intents WHERE id = ?1)",
         )?;
-        // An earlier void whose outcome was unknown went through when the payment is voided
-        // now, and did not when InstaMed says the payment is there and not voided.
-        let settled = match verdict {
-            Verdict::AlreadyVoided => Verdict::Voided,
-            other => other,
-        };
         settle.execute(params![
             id,
             IntentState::Answered(settled),
@@ -970,6 +1127,18 @@ pub(crate) fn record_in(
         ])?;
     }
     Ok(())
+}
+
+/// What a void's verdict proves about the earlier voids of its payment left open: an earlier
+/// void whose outcome was unknown went through when the payment is voided now, and did not
+/// when InstaMed says the payment is there and not voided. `None` for a verdict that proves
+/// nothing about them.
+pub(crate) fn settles_earlier_voids(verdict: Verdict) -> Option<Verdict> {
+    match verdict {
+        Verdict::Voided | Verdict::AlreadyVoided => Some(Verdict::Voided),
+        Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined => Some(verdict),
+        _ => None,
+    }
 }
 
 /// Deletes entry `id` if it is still only an intent: its request was never sent (the batch
@@ -1035,7 +1204,7 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn at(ms: i64) -> SystemTime {
+pub(crate) fn at(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
@@ -1051,6 +1220,38 @@ pub fn is_sqlite_file(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sqlite(ledger: &Ledger) -> &Sqlite {
+        match &ledger.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(_) => panic!("a SQLite ledger was asked for"),
+        }
+    }
+
+    impl Ledger {
+        fn lock(&self) -> MutexGuard<'_, Connection> {
+            sqlite(self).lock()
+        }
+
+        /// Runs `work` on the SQLite connection in one write transaction: rows no command
+        /// writes, for the tests.
+        fn transaction<T>(
+            &self,
+            durable: bool,
+            work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        ) -> Result<T, LedgerError> {
+            let sqlite = sqlite(self);
+            let mut conn = sqlite.lock();
+            self.set_durable(sqlite, &conn, durable)?;
+            let fail = |e| classify(&self.path, e);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail)?;
+            let result = work(&tx).map_err(fail)?;
+            self.commit(tx, durable)?;
+            Ok(result)
+        }
+    }
 
     /// The finding: when SQLite rolls a group's transaction back in the middle (a full disk,
     /// an I/O error), a later decision's savepoint began a transaction of its own and its
@@ -1082,14 +1283,14 @@ mod tests {
             }
         };
         let jobs = vec![job(true), job(false), job(false)];
-        ledger.commit_group(&mut ledger.lock(), jobs);
+        ledger.commit_group(sqlite(&ledger), &mut ledger.lock(), jobs);
         assert_eq!(*outcomes.lock().unwrap(), vec![false, false, false]);
         assert!(
             ledger.standing(&payment()).unwrap().entries.is_empty(),
             "an intent of the abandoned group was written"
         );
         // The connection is left usable: the next group commits.
-        ledger.commit_group(&mut ledger.lock(), vec![job(false)]);
+        ledger.commit_group(sqlite(&ledger), &mut ledger.lock(), vec![job(false)]);
         assert_eq!(outcomes.lock().unwrap().last(), Some(&true));
         assert_eq!(ledger.standing(&payment()).unwrap().entries.len(), 1);
     }

@@ -1,0 +1,625 @@
+//! The ledger in a PostgreSQL database (`Ledger::open("postgres://…")`): the same table, the
+//! same decisions and the same guarantees as the SQLite file, for several processes on several
+//! machines (the gateway's replicas). Every statement this engine runs is in this file; its
+//! migrations are beside SQLite's in `schema.rs`, under the same version numbers.
+//!
+//! - A decision reads the payment's standing and writes its intent in one transaction that
+//!   first takes a transaction-scoped advisory lock on the payment's key: two processes
+//!   deciding about one payment take turns, the later one sees the earlier one's intent, and
+//!   the lock goes with the transaction (commit, rollback, or a dead connection).
+//! - An intent's commit waits for the server's WAL flush (`synchronous_commit` as the server
+//!   has it, `on` by default; with synchronous replication, for the standby too) before the
+//!   request leaves. A void's verdict is committed with `synchronous_commit = off`: lost in a
+//!   crash, its entry looks in flight and is reconciled, as SQLite's `NORMAL` verdicts are.
+//!
+//! The ledger's API is synchronous and called from blocking threads (and from async code that
+//! accepts a blocked worker, as with SQLite). So the connections' I/O runs on a small runtime
+//! of this engine's own, and a caller waits for each statement's answer with
+//! `futures_executor::block_on`: tokio-postgres's requests are channels to the connection's
+//! task, which need no runtime of the waiting thread, and a thread of any runtime may wait.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::finding::Finding;
+use super::schema;
+use super::store::{
+    Action, Book, CommitObserver, Entry, IntentState, LedgerError, Sends, Standing, at, key, now_ms,
+};
+use super::stored::{Named, UnknownName};
+use super::verdict::Verdict;
+use instamed_soap::{Outlet, TransactionId};
+
+/// How long a statement waits for another transaction's lock, and a caller for a free
+/// connection, before the ledger is called busy (SQLite's busy timeout is the same).
+const BUSY_WAIT: Duration = Duration::from_secs(15);
+
+/// Connections per process: a gateway's decisions about different payments run at once, up
+/// to this many.
+const CONNECTIONS: usize = 16;
+
+/// The key of the advisory lock held while migrating, so that replicas starting at once
+/// migrate one after the other ("IMLG", as the SQLite ledger's `application_id`).
+const MIGRATION_LOCK: i64 = 0x494D_4C47;
+
+/// The columns of an entry, in the order [`entry`] reads them.
+const COLUMNS: &str = "id, payment, action, state, amount, refund_id, command, pid, started_ms,
+    finished_ms, transaction_status, primary_transaction_status, response_code, detail,
+    merchant_id, store_id, terminal_id, settled_by, settled_note";
+
+/// Whether `location` names a PostgreSQL database rather than a SQLite file.
+pub(crate) fn is_url(location: &str) -> bool {
+    ["postgres://", "postgresql://"].iter().any(|scheme| {
+        location
+            .get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+    })
+}
+
+/// A PostgreSQL ledger's connections, and the runtime that drives them.
+pub(crate) struct Postgres {
+    pool: Pool,
+    /// Drives the connections; shut down in the background on drop, so that a ledger may be
+    /// dropped inside async code.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The database's URL without its password, for messages.
+    location: PathBuf,
+}
+
+impl Postgres {
+    /// Connects to `url`, brings its schema up to date (or, with `read_only`, only checks it)
+    /// and keeps a pool of connections. `location` is what messages call it.
+    pub(crate) fn open(url: &str, read_only: bool) -> Result<Self, LedgerError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(LedgerError::postgres)?;
+        let location = PathBuf::from(located(&config));
+        let mut options = format!("-c lock_timeout={}", BUSY_WAIT.as_millis());
+        if read_only {
+            options.push_str(" -c default_transaction_read_only=on");
+        }
+        config
+            .options(&options)
+            .application_name("instamed-soap ledger")
+            .connect_timeout(BUSY_WAIT);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let busy = |_| LedgerError::Busy {
+            path: location.clone(),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(CONNECTIONS)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(BUSY_WAIT))
+            .create_timeout(Some(BUSY_WAIT))
+            .build()
+            .map_err(busy)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("ledger-postgres")
+            .enable_all()
+            .build()
+            .map_err(|source| LedgerError::Open {
+                path: location.clone(),
+                source,
+            })?;
+        let engine = Self {
+            pool,
+            runtime: Some(runtime),
+            location,
+        };
+        if read_only {
+            engine.check_version()?;
+        } else {
+            engine.migrate()?;
+        }
+        Ok(engine)
+    }
+
+    /// The database's URL without its password.
+    pub(crate) fn location(&self) -> &std::path::Path {
+        &self.location
+    }
+
+    /// A connection of the pool, made on the engine's runtime when none is free.
+    fn connection(&self) -> Result<Object, LedgerError> {
+        let pool = self.pool.clone();
+        let got = match &self.runtime {
+            Some(runtime) => {
+                futures_executor::block_on(runtime.spawn(async move { pool.get().await }))
+            }
+            None => {
+                return Err(LedgerError::Busy {
+                    path: self.location.clone(),
+                });
+            }
+        };
+        match got {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(PoolError::Backend(error))) => Err(self.classify(error)),
+            Ok(Err(other)) => {
+                tracing::warn!(error = %other, "no connection to the ledger's database");
+                Err(LedgerError::Busy {
+                    path: self.location.clone(),
+                })
+            }
+            Err(_) => Err(LedgerError::Busy {
+                path: self.location.clone(),
+            }),
+        }
+    }
+
+    fn classify(&self, error: tokio_postgres::Error) -> LedgerError {
+        match error.code() {
+            Some(code)
+                if *code == SqlState::LOCK_NOT_AVAILABLE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
+                LedgerError::Busy {
+                    path: self.location.clone(),
+                }
+            }
+            _ => LedgerError::postgres(error),
+        }
+    }
+
+    /// Brings the schema to [`schema::VERSION`] in one transaction, under a lock that makes
+    /// replicas starting together take turns.
+    fn migrate(&self) -> Result<(), LedgerError> {
+        let mut client = self.connection()?;
+        let fail = |e| self.classify(e);
+        wait(async {
+            let tx = client.transaction().await.map_err(fail)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await
+                .map_err(fail)?;
+            let found = version(&tx).await.map_err(fail)?;
+            let found = match found {
+                Found::Version(found) if found > schema::VERSION => {
+                    return Err(LedgerError::Newer {
+                        path: self.location.clone(),
+                        version: found,
+                    });
+                }
+                Found::Version(found) => found,
+                Found::Nothing => 0,
+                Found::Foreign => {
+                    return Err(LedgerError::NotALedger {
+                        path: self.location.clone(),
+                    });
+                }
+            };
+            for (version, sql) in schema::POSTGRES {
+                if *version > found {
+                    tx.batch_execute(sql).await.map_err(fail)?;
+                }
+            }
+            if found < schema::VERSION {
+                tx.execute(
+                    "INSERT INTO instamed_schema(kind, version) VALUES ('ledger', $1)
+                     ON CONFLICT (kind) DO UPDATE SET version = EXCLUDED.version",
+                    &[&schema::VERSION],
+                )
+                .await
+                .map_err(fail)?;
+            }
+            tx.commit().await.map_err(fail)
+        })
+    }
+
+    /// Refuses a database this build would have to migrate, or must not touch.
+    fn check_version(&self) -> Result<(), LedgerError> {
+        let client = self.connection()?;
+        let path = self.location.clone();
+        match wait(version(&client)).map_err(|e| self.classify(e))? {
+            Found::Version(version) if version == schema::VERSION => Ok(()),
+            Found::Version(version) if version > schema::VERSION => {
+                Err(LedgerError::Newer { path, version })
+            }
+            Found::Version(version) => Err(LedgerError::Older { path, version }),
+            Found::Nothing | Found::Foreign => Err(LedgerError::NotALedger { path }),
+        }
+    }
+
+    /// Whether a write transaction can run now: one is begun, writes a lock and is rolled back.
+    pub(crate) fn check_writable(&self) -> Result<(), LedgerError> {
+        let mut client = self.connection()?;
+        let fail = |e| self.classify(e);
+        wait(async {
+            let tx = client.transaction().await.map_err(fail)?;
+            tx.execute("LOCK TABLE intents IN ROW EXCLUSIVE MODE NOWAIT", &[])
+                .await
+                .map_err(fail)?;
+            tx.rollback().await.map_err(fail)
+        })
+    }
+
+    /// Entries matching `condition` (parameters `$1`…).
+    pub(crate) fn select(
+        &self,
+        condition: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Entry>, LedgerError> {
+        let client = self.connection()?;
+        let sql = format!("SELECT {COLUMNS} FROM intents WHERE {condition}");
+        let rows = wait(async {
+            let statement = client.prepare_cached(&sql).await?;
+            client.query(&statement, params).await
+        })
+        .map_err(|e| self.classify(e))?;
+        rows.iter().map(entry).collect()
+    }
+
+    /// Everything the ledger holds about `payment`.
+    pub(crate) fn standing(&self, payment: &TransactionId) -> Result<Standing, LedgerError> {
+        Ok(Standing {
+            entries: self.select("payment = $1 ORDER BY id", &[&key(payment)])?,
+        })
+    }
+
+    /// As [`Ledger::settle_refund`](super::Ledger::settle_refund): `alive` tells whether the
+    /// process of a refund still `sent` runs.
+    pub(crate) fn settle_refund(
+        &self,
+        id: i64,
+        made: Option<&str>,
+        by: &str,
+        note: &str,
+        alive: impl Fn(&Entry) -> bool,
+    ) -> Result<Option<Entry>, LedgerError> {
+        let verdict = if made.is_some() {
+            Verdict::Refunded
+        } else {
+            Verdict::RefundRefused
+        };
+        let mut client = self.connection()?;
+        let fail = |e| self.classify(e);
+        wait(async {
+            let tx = client.transaction().await.map_err(fail)?;
+            let sql = format!("SELECT {COLUMNS} FROM intents WHERE id = $1 FOR UPDATE");
+            let rows = tx.query(&sql, &[&id]).await.map_err(fail)?;
+            let found = rows.iter().map(entry).next().transpose()?;
+            if let Some(entry) = found.as_ref().filter(|e| e.verdict.is_none()) {
+                if alive(entry) {
+                    return Err(LedgerError::InFlight {
+                        entry: id,
+                        pid: entry.pid,
+                    });
+                }
+            }
+            let changed = tx
+                .execute(
+                    "UPDATE intents SET state = $2, refund_id = COALESCE($3, refund_id),
+                         settled_by = $4, settled_note = $5, finished_ms = $6
+                     WHERE id = $1 AND action = $7 AND state IN ($8, $9)",
+                    &[
+                        &id,
+                        &IntentState::Answered(verdict).name(),
+                        &made,
+                        &by,
+                        &note,
+                        &now_ms(),
+                        &Action::Refund.name(),
+                        &IntentState::Sent.name(),
+                        &IntentState::Answered(Verdict::RefundUnknown).name(),
+                    ],
+                )
+                .await
+                .map_err(fail)?;
+            let settled = if changed == 1 {
+                let rows = tx.query(&sql, &[&id]).await.map_err(fail)?;
+                rows.iter().map(entry).next().transpose()?
+            } else {
+                None
+            };
+            tx.commit().await.map_err(fail)?;
+            Ok(settled)
+        })
+    }
+
+    /// Decides about one payment in one transaction: its lock, its standing, `decide`, and the
+    /// intent when the plan sends, committed (flushed by the server) before this returns.
+    pub(crate) fn intend<P: Sends>(
+        &self,
+        outlet: &Outlet,
+        payment: &TransactionId,
+        amount: Option<&str>,
+        command: &str,
+        observer: Option<&CommitObserver>,
+        decide: impl FnOnce(&Standing) -> P,
+    ) -> Result<(P, Option<i64>), LedgerError> {
+        self.book(true, observer, |book| {
+            let standing = book.standing(payment)?;
+            let plan = decide(&standing);
+            let id = match plan.sends() {
+                Some(action) => Some(book.insert_intent(outlet, payment, action, amount, command)?),
+                None => None,
+            };
+            Ok((plan, id))
+        })
+    }
+
+    /// Runs `work` in one transaction; `durable` waits for the server's flush at commit.
+    pub(crate) fn book<T>(
+        &self,
+        durable: bool,
+        observer: Option<&CommitObserver>,
+        work: impl FnOnce(&mut dyn Book) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut client = self.connection()?;
+        let fail = |e| self.classify(e);
+        let tx = wait(client.transaction()).map_err(fail)?;
+        if !durable {
+            wait(tx.batch_execute("SET LOCAL synchronous_commit = off")).map_err(fail)?;
+        }
+        let mut book = PgBook {
+            tx: &tx,
+            engine: self,
+        };
+        // On an error the transaction is dropped, which rolls it back.
+        let result = work(&mut book)?;
+        let started = Instant::now();
+        wait(tx.commit()).map_err(fail)?;
+        if let Some(observer) = observer {
+            observer(started.elapsed(), durable);
+        }
+        Ok(result)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The ledger's rows inside one PostgreSQL transaction.
+struct PgBook<'a> {
+    tx: &'a deadpool_postgres::Transaction<'a>,
+    engine: &'a Postgres,
+}
+
+impl PgBook<'_> {
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, LedgerError> {
+        wait(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            self.tx.execute(&statement, params).await
+        })
+        .map_err(|e| self.engine.classify(e))
+    }
+}
+
+impl Book for PgBook<'_> {
+    fn standing(&mut self, payment: &TransactionId) -> Result<Standing, LedgerError> {
+        let key = key(payment);
+        // Competitors about this payment wait here until this transaction ends, and then see
+        // what it wrote: the read below and the intent after it are one decision.
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&key],
+        )?;
+        let sql = format!("SELECT {COLUMNS} FROM intents WHERE payment = $1 ORDER BY id");
+        let rows = wait(async {
+            let statement = self.tx.prepare_cached(&sql).await?;
+            self.tx.query(&statement, &[&key]).await
+        })
+        .map_err(|e| self.engine.classify(e))?;
+        Ok(Standing {
+            entries: rows.iter().map(entry).collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn insert_intent(
+        &mut self,
+        outlet: &Outlet,
+        payment: &TransactionId,
+        action: Action,
+        amount: Option<&str>,
+        command: &str,
+    ) -> Result<i64, LedgerError> {
+        let sql = "INSERT INTO intents(payment, action, state, amount, merchant_id, store_id,
+                 terminal_id, command, pid, started_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &key(payment),
+            &action.name(),
+            &IntentState::Sent.name(),
+            &amount,
+            &outlet.merchant_id(),
+            &outlet.store_id(),
+            &outlet.terminal_id(),
+            &command,
+            &i64::from(std::process::id()),
+            &now_ms(),
+        ];
+        let row = wait(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            self.tx.query_one(&statement, &params).await
+        })
+        .map_err(|e| self.engine.classify(e))?;
+        row.try_get(0).map_err(LedgerError::postgres)
+    }
+
+    fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError> {
+        let verdict = answer.verdict.unwrap_or(Verdict::Unknown);
+        let changed = self.execute(
+            "UPDATE intents SET state = $2, transaction_status = $3,
+                 primary_transaction_status = $4, response_code = $5, detail = $6,
+                 refund_id = COALESCE($7, refund_id), finished_ms = $8
+             WHERE id = $1 AND settled_by IS NULL",
+            &[
+                &id,
+                &IntentState::Answered(verdict).name(),
+                &answer.transaction_status,
+                &answer.primary_transaction_status,
+                &answer.response_code,
+                &answer.detail,
+                &answer.refund_id,
+                &now_ms(),
+            ],
+        )?;
+        if changed == 0 {
+            // As in SQLite: a person's record stands, and the late answer is said beside it.
+            tracing::warn!(
+                entry = id,
+                verdict = verdict.as_str(),
+                "a person settled this ledger entry before its answer arrived; their record \
+                 stands: check it against this answer"
+            );
+            return Ok(());
+        }
+        if let Some(settled) = super::store::settles_earlier_voids(verdict) {
+            self.execute(
+                "UPDATE intents SET state = $2, finished_ms = $3,
+                     detail = 'settled by ledger entry ' || $1 || ': ' || detail
+                 WHERE action = $4 AND id < $1 AND state IN ($5, $6)
+                   AND payment = (SELECT payment FROM intents WHERE id = $1)",
+                &[
+                    &id,
+                    &IntentState::Answered(settled).name(),
+                    &now_ms(),
+                    &Action::Void.name(),
+                    &IntentState::Sent.name(),
+                    &IntentState::Answered(Verdict::Unknown).name(),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn withdraw(&mut self, id: i64) -> Result<(), LedgerError> {
+        self.execute(
+            "DELETE FROM intents WHERE id = $1 AND state = $2",
+            &[&id, &IntentState::Sent.name()],
+        )?;
+        Ok(())
+    }
+}
+
+/// What a database holds of this program.
+enum Found {
+    /// Nothing: a new database.
+    Nothing,
+    /// A ledger of this schema version.
+    Version(i64),
+    /// Another program's `intents` table, without our mark.
+    Foreign,
+}
+
+async fn version(
+    client: &impl deadpool_postgres::GenericClient,
+) -> Result<Found, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass('instamed_schema') IS NOT NULL, to_regclass('intents') IS NOT NULL",
+            &[],
+        )
+        .await?;
+    let (marked, intents): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+    if !marked {
+        return Ok(if intents {
+            Found::Foreign
+        } else {
+            Found::Nothing
+        });
+    }
+    let version = client
+        .query_opt(
+            "SELECT version FROM instamed_schema WHERE kind = 'ledger'",
+            &[],
+        )
+        .await?;
+    Ok(match version {
+        Some(row) => Found::Version(row.try_get(0)?),
+        None if intents => Found::Foreign,
+        None => Found::Nothing,
+    })
+}
+
+/// Waits for `future` on this thread (see the module's docs for why that is safe anywhere).
+fn wait<F: Future>(future: F) -> F::Output {
+    futures_executor::block_on(future)
+}
+
+/// The database as messages name it: its hosts, port and name, never its password.
+fn located(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            tokio_postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
+        })
+        .collect();
+    let user = config
+        .get_user()
+        .map(|user| format!("{user}@"))
+        .unwrap_or_default();
+    format!(
+        "postgres://{user}{}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+/// An entry from a row of [`COLUMNS`].
+fn entry(row: &Row) -> Result<Entry, LedgerError> {
+    let get = |name: &str| -> Result<Option<String>, LedgerError> {
+        row.try_get(name).map_err(LedgerError::postgres)
+    };
+    let text = |name: &str| -> Result<String, LedgerError> {
+        row.try_get(name).map_err(LedgerError::postgres)
+    };
+    let number = |name: &str| -> Result<Option<i64>, LedgerError> {
+        row.try_get(name).map_err(LedgerError::postgres)
+    };
+    let state: IntentState = named(&text("state")?)?;
+    Ok(Entry {
+        id: number("id")?.unwrap_or(0),
+        payment: text("payment")?,
+        action: named(&text("action")?)?,
+        verdict: state.verdict(),
+        amount: get("amount")?,
+        refund_id: get("refund_id")?,
+        command: text("command")?,
+        pid: number("pid")?
+            .and_then(|pid| pid.try_into().ok())
+            .unwrap_or(0),
+        started: at(number("started_ms")?.unwrap_or(0)),
+        finished: number("finished_ms")?.map(at),
+        transaction_status: get("transaction_status")?,
+        primary_transaction_status: get("primary_transaction_status")?,
+        response_code: get("response_code")?,
+        detail: text("detail")?,
+        outlet: match (get("merchant_id")?, get("store_id")?, get("terminal_id")?) {
+            (Some(merchant), Some(store), Some(terminal)) => {
+                Outlet::new(merchant, store, terminal).ok()
+            }
+            _ => None,
+        },
+        settled_by: get("settled_by")?,
+        settled_note: get("settled_note")?,
+    })
+}
+
+/// The value a stored name stands for; an unknown one is an error naming it, as in SQLite.
+fn named<T: Named>(name: &str) -> Result<T, LedgerError> {
+    T::from_name(name).ok_or_else(|| {
+        LedgerError::postgres(UnknownName {
+            what: T::WHAT,
+            name: name.to_owned(),
+        })
+    })
+}
