@@ -828,6 +828,9 @@ async fn commands_on_a_postgres_ledger_move_money_once_and_never_show_its_passwo
         .run_batch(&input, &scene.path("journal.db"), &["--or-refund"])
         .await;
     printed.push_str(&described(&batch));
+    // The voided row is answered from the database; the other holds a refund of another
+    // amount, which waits for a person (9), and nothing is sent.
+    assert_eq!(batch.status.code(), Some(9), "{}", described(&batch));
     assert_eq!(scene.refunds_of(&late), 1, "{}", described(&batch));
     assert_eq!(scene.entries(&voided, Action::Void).len(), 1, "one void sent");
 
