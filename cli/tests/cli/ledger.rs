@@ -816,7 +816,14 @@ async fn commands_on_a_postgres_ledger_move_money_once_and_never_show_its_passwo
     let again = scene.run(&void).await;
     assert_eq!(json(&again)["from_ledger"], true, "{}", described(&again));
     let late = scene.too_late();
-    let or_refund = ["void", "--transaction-id", &late, "--or-refund", "2.00", "--json"];
+    let or_refund = [
+        "void",
+        "--transaction-id",
+        &late,
+        "--or-refund",
+        "2.00",
+        "--json",
+    ];
     for _ in 0..2 {
         let run = scene.run(&or_refund).await;
         assert_eq!(run.status.code(), Some(6), "{}", described(&run));
@@ -832,7 +839,11 @@ async fn commands_on_a_postgres_ledger_move_money_once_and_never_show_its_passwo
     // amount, which waits for a person (9), and nothing is sent.
     assert_eq!(batch.status.code(), Some(9), "{}", described(&batch));
     assert_eq!(scene.refunds_of(&late), 1, "{}", described(&batch));
-    assert_eq!(scene.entries(&voided, Action::Void).len(), 1, "one void sent");
+    assert_eq!(
+        scene.entries(&voided, Action::Void).len(),
+        1,
+        "one void sent"
+    );
 
     let mut path = isolated::instamed_soap();
     path.args(["ledger", "path"]);

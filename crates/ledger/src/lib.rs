@@ -64,7 +64,9 @@ mod verdict;
 
 pub use finding::Finding;
 pub use guard::Guarded;
-pub use store::{Action, CommitObserver, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
+pub use store::{
+    Action, CommitObserver, DEFAULT_LEASE, Entry, Ledger, LedgerError, Standing, is_sqlite_file,
+};
 pub use verdict::Verdict;
 
 // What the batch journal shares: the schema.

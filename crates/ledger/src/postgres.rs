@@ -48,10 +48,15 @@ const CONNECTIONS: usize = 16;
 /// migrate one after the other ("IMLG", as the SQLite ledger's `application_id`).
 const MIGRATION_LOCK: i64 = 0x494D_4C47;
 
-/// The columns of an entry, in the order [`entry`] reads them.
+/// The columns of an entry, with its claim's lease, and where they are read from.
 const COLUMNS: &str = "id, payment, action, state, amount, refund_id, command, pid, started_ms,
     finished_ms, transaction_status, primary_transaction_status, response_code, detail,
-    merchant_id, store_id, terminal_id, settled_by, settled_note";
+    merchant_id, store_id, terminal_id, settled_by, settled_note,
+    claims.until_ms AS lease_until_ms
+    FROM intents LEFT JOIN claims ON claims.entry = intents.id";
+
+/// How often a process waiting for another's claim on a payment reads the ledger again.
+const CLAIM_POLL: Duration = Duration::from_millis(25);
 
 /// Whether `location` names a PostgreSQL database rather than a SQLite file.
 pub(crate) fn is_url(location: &str) -> bool {
@@ -70,6 +75,10 @@ pub(crate) struct Postgres {
     runtime: Option<tokio::runtime::Runtime>,
     /// The database's URL without its password, for messages.
     location: PathBuf,
+    /// How long this process's claims hold ([`Ledger::with_lease`](super::Ledger::with_lease)).
+    pub(crate) lease: Duration,
+    /// This process among the database's writers: the name on its claims.
+    replica: String,
 }
 
 impl Postgres {
@@ -116,6 +125,8 @@ impl Postgres {
             pool,
             runtime: Some(runtime),
             location,
+            lease: super::store::DEFAULT_LEASE,
+            replica: replica(),
         };
         if read_only {
             engine.check_version()?;
@@ -134,9 +145,7 @@ impl Postgres {
     fn connection(&self) -> Result<Object, LedgerError> {
         let pool = self.pool.clone();
         let got = match &self.runtime {
-            Some(runtime) => {
-                futures_executor::block_on(runtime.spawn(async move { pool.get().await }))
-            }
+            Some(runtime) => wait(runtime.spawn(async move { pool.get().await })),
             None => {
                 return Err(LedgerError::Busy {
                     path: self.location.clone(),
@@ -250,7 +259,7 @@ impl Postgres {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Entry>, LedgerError> {
         let client = self.connection()?;
-        let sql = format!("SELECT {COLUMNS} FROM intents WHERE {condition}");
+        let sql = format!("SELECT {COLUMNS} WHERE {condition}");
         let rows = wait(async {
             let statement = client.prepare_cached(&sql).await?;
             client.query(&statement, params).await
@@ -266,15 +275,14 @@ impl Postgres {
         })
     }
 
-    /// As [`Ledger::settle_refund`](super::Ledger::settle_refund): `alive` tells whether the
-    /// process of a refund still `sent` runs.
+    /// As [`Ledger::settle_refund`](super::Ledger::settle_refund); a refund still `sent` is in
+    /// flight while its claim's lease holds, whichever machine sent it.
     pub(crate) fn settle_refund(
         &self,
         id: i64,
         made: Option<&str>,
         by: &str,
         note: &str,
-        alive: impl Fn(&Entry) -> bool,
     ) -> Result<Option<Entry>, LedgerError> {
         let verdict = if made.is_some() {
             Verdict::Refunded
@@ -285,11 +293,11 @@ impl Postgres {
         let fail = |e| self.classify(e);
         wait(async {
             let tx = client.transaction().await.map_err(fail)?;
-            let sql = format!("SELECT {COLUMNS} FROM intents WHERE id = $1 FOR UPDATE");
+            let sql = format!("SELECT {COLUMNS} WHERE id = $1 FOR UPDATE OF intents");
             let rows = tx.query(&sql, &[&id]).await.map_err(fail)?;
             let found = rows.iter().map(entry).next().transpose()?;
             if let Some(entry) = found.as_ref().filter(|e| e.verdict.is_none()) {
-                if alive(entry) {
+                if !entry.process_ended() {
                     return Err(LedgerError::InFlight {
                         entry: id,
                         pid: entry.pid,
@@ -328,6 +336,11 @@ impl Postgres {
 
     /// Decides about one payment in one transaction: its lock, its standing, `decide`, and the
     /// intent when the plan sends, committed (flushed by the server) before this returns.
+    ///
+    /// While another process (another replica) holds a live claim on the payment, its request
+    /// is out: this one waits, holding no lock, and decides once that answer is recorded (the
+    /// payment then known voided, say, is answered from the ledger) or the claim's lease has
+    /// run out (the claimant died mid-call: its void is reconciled, its refund held).
     pub(crate) fn intend<P: Sends>(
         &self,
         outlet: &Outlet,
@@ -337,15 +350,34 @@ impl Postgres {
         observer: Option<&CommitObserver>,
         decide: impl FnOnce(&Standing) -> P,
     ) -> Result<(P, Option<i64>), LedgerError> {
-        self.book(true, observer, |book| {
-            let standing = book.standing(payment)?;
-            let plan = decide(&standing);
-            let id = match plan.sends() {
-                Some(action) => Some(book.insert_intent(outlet, payment, action, amount, command)?),
-                None => None,
-            };
-            Ok((plan, id))
-        })
+        let mut decide = Some(decide);
+        loop {
+            let decided = self.book(true, observer, |book| {
+                let standing = book.standing(payment)?;
+                if book.claimed_elsewhere(payment)? {
+                    return Ok(None);
+                }
+                // Taken only once deciding: a wait comes round again with it, and a decision
+                // that failed has ended the loop.
+                let Some(decide) = decide.take() else {
+                    return Err(LedgerError::Busy {
+                        path: self.location.clone(),
+                    });
+                };
+                let plan = decide(&standing);
+                let id = match plan.sends() {
+                    Some(action) => {
+                        Some(book.insert_intent(outlet, payment, action, amount, command)?)
+                    }
+                    None => None,
+                };
+                Ok(Some((plan, id)))
+            })?;
+            match decided {
+                Some(decided) => return Ok(decided),
+                None => std::thread::sleep(CLAIM_POLL),
+            }
+        }
     }
 
     /// Runs `work` in one transaction; `durable` waits for the server's flush at commit.
@@ -409,7 +441,7 @@ impl Book for PgBook<'_> {
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
             &[&key],
         )?;
-        let sql = format!("SELECT {COLUMNS} FROM intents WHERE payment = $1 ORDER BY id");
+        let sql = format!("SELECT {COLUMNS} WHERE payment = $1 ORDER BY id");
         let rows = wait(async {
             let statement = self.tx.prepare_cached(&sql).await?;
             self.tx.query(&statement, &[&key]).await
@@ -428,10 +460,15 @@ impl Book for PgBook<'_> {
         amount: Option<&str>,
         command: &str,
     ) -> Result<i64, LedgerError> {
-        let sql = "INSERT INTO intents(payment, action, state, amount, merchant_id, store_id,
-                 terminal_id, command, pid, started_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
-        let params: [&(dyn ToSql + Sync); 10] = [
+        // The intent and this process's claim on it, in one statement.
+        let sql = "WITH entry AS (
+                 INSERT INTO intents(payment, action, state, amount, merchant_id, store_id,
+                     terminal_id, command, pid, started_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)
+             INSERT INTO claims(entry, replica, until_ms) SELECT id, $11, $12 FROM entry
+             RETURNING entry";
+        let lease = i64::try_from(self.engine.lease.as_millis()).unwrap_or(i64::MAX);
+        let params: [&(dyn ToSql + Sync); 12] = [
             &key(payment),
             &action.name(),
             &IntentState::Sent.name(),
@@ -442,6 +479,8 @@ impl Book for PgBook<'_> {
             &command,
             &i64::from(std::process::id()),
             &now_ms(),
+            &self.engine.replica,
+            &now_ms().saturating_add(lease),
         ];
         let row = wait(async {
             let statement = self.tx.prepare_cached(sql).await?;
@@ -469,6 +508,8 @@ impl Book for PgBook<'_> {
                 &now_ms(),
             ],
         )?;
+        // Answered (or settled by a person): nobody need wait for it any longer.
+        self.execute("DELETE FROM claims WHERE entry = $1", &[&id])?;
         if changed == 0 {
             // As in SQLite: a person's record stands, and the late answer is said beside it.
             tracing::warn!(
@@ -496,6 +537,28 @@ impl Book for PgBook<'_> {
             )?;
         }
         Ok(())
+    }
+
+    fn claimed_elsewhere(&mut self, payment: &TransactionId) -> Result<bool, LedgerError> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM claims JOIN intents ON intents.id = claims.entry
+             WHERE intents.payment = $1 AND intents.state = $2 AND claims.replica <> $3
+               AND claims.until_ms > $4)";
+        let row = wait(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            self.tx
+                .query_one(
+                    &statement,
+                    &[
+                        &key(payment),
+                        &IntentState::Sent.name(),
+                        &self.engine.replica,
+                        &now_ms(),
+                    ],
+                )
+                .await
+        })
+        .map_err(|e| self.engine.classify(e))?;
+        row.try_get(0).map_err(LedgerError::postgres)
     }
 
     fn withdraw(&mut self, id: i64) -> Result<(), LedgerError> {
@@ -547,9 +610,32 @@ async fn version(
     })
 }
 
+/// This process's name on its claims: the machine, the process, and a number of this opening
+/// (two ledgers opened by one process are two claimants).
+fn replica() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    // A random number without a dependency of its own: std seeds each `RandomState` anew.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_i64(now_ms());
+    format!(
+        "{}:{}:{:016x}",
+        host.trim(),
+        std::process::id(),
+        hasher.finish()
+    )
+}
+
 /// Waits for `future` on this thread (see the module's docs for why that is safe anywhere).
+///
+/// Unconstrained by tokio's cooperative budget: on a thread inside a runtime's `block_on`
+/// the budget is that outer future's, and it is renewed only when the outer one yields, which
+/// it cannot while this waits; spent, a `JoinHandle` would answer "not yet" for ever.
 fn wait<F: Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
+    futures_executor::block_on(tokio::task::unconstrained(future))
 }
 
 /// The database as messages name it: its hosts, port and name, never its password.
@@ -611,6 +697,9 @@ fn entry(row: &Row) -> Result<Entry, LedgerError> {
         },
         settled_by: get("settled_by")?,
         settled_note: get("settled_note")?,
+        lease_until: number("lease_until_ms")?
+            .filter(|_| state.verdict().is_none())
+            .map(at),
     })
 }
 

@@ -190,7 +190,9 @@ const LEDGER_TABLES: &str = "
 /// The same schema on PostgreSQL: each migration with the version it brings a database to,
 /// the versions SQLite's files have (version 1 was the journal alone, so a PostgreSQL ledger
 /// begins at 2). `instamed_schema` is the mark SQLite keeps in its header: which kind of
-/// memory a database holds, and at which version. Run in order, in one transaction.
+/// memory a database holds, and at which version. `claims` is PostgreSQL's alone: which
+/// process (replica) holds an entry still `sent`, and until when (its lease); a SQLite
+/// ledger, one machine's, tells by the entry's process ID. Run in order, in one transaction.
 pub(crate) const POSTGRES: &[(i64, &str)] = &[(
     2,
     "CREATE TABLE instamed_schema (kind TEXT PRIMARY KEY, version BIGINT NOT NULL);
@@ -215,7 +217,12 @@ pub(crate) const POSTGRES: &[(i64, &str)] = &[(
         settled_by TEXT,
         settled_note TEXT
     );
-    CREATE INDEX intents_payment ON intents(payment, action);",
+    CREATE INDEX intents_payment ON intents(payment, action);
+    CREATE TABLE claims (
+        entry BIGINT PRIMARY KEY REFERENCES intents(id) ON DELETE CASCADE,
+        replica TEXT NOT NULL,
+        until_ms BIGINT NOT NULL
+    );",
 )];
 
 #[cfg(test)]

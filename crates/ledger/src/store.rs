@@ -21,6 +21,10 @@ const WAL_PAGES: i64 = 64;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
 
+/// How long a claim on a payment holds on PostgreSQL unless [`Ledger::with_lease`] says
+/// otherwise: a void's attempts with their back-off end well within it.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+
 /// What moves money: a void, or a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -145,6 +149,10 @@ pub struct Entry {
     pub settled_by: Option<String>,
     /// Why, in their words.
     pub settled_note: Option<String>,
+    /// On PostgreSQL, while the entry is `sent`: until when the process that wrote it holds
+    /// its claim on the payment (its lease). Past it, that process is taken to have died
+    /// mid-call, wherever it ran. `None` on SQLite, and once answered.
+    pub lease_until: Option<SystemTime>,
 }
 
 impl Entry {
@@ -178,13 +186,18 @@ impl Entry {
             },
             settled_by: row.get("settled_by")?,
             settled_note: row.get("settled_note")?,
+            lease_until: None,
         })
     }
 
     /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
-    /// it is taken to run): an entry still `sent` then lost its answer with that process.
+    /// it is taken to run): an entry still `sent` then lost its answer with that process. On
+    /// PostgreSQL, whose writers run on several machines, it is whether its lease expired.
     pub fn process_ended(&self) -> bool {
-        self.pid != std::process::id() && !process_alive(self.pid)
+        match self.lease_until {
+            Some(until) => SystemTime::now() > until,
+            None => self.pid != std::process::id() && !process_alive(self.pid),
+        }
     }
 
     /// Whether its outcome is open: in flight, lost with its process, or unknown.
@@ -409,6 +422,11 @@ pub(crate) trait Book {
     fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError>;
     /// Deletes entry `id` if it is still only an intent ([`withdraw_intent`]).
     fn withdraw(&mut self, id: i64) -> Result<(), LedgerError>;
+    /// Whether another process holds a live claim on `payment` (its request is out). Only
+    /// PostgreSQL's writers claim: SQLite's share one machine, and tell by the process.
+    fn claimed_elsewhere(&mut self, _payment: &TransactionId) -> Result<bool, LedgerError> {
+        Ok(false)
+    }
 }
 
 /// The ledger's rows inside a SQLite transaction.
@@ -625,6 +643,18 @@ impl Ledger {
         self
     }
 
+    /// How long, on PostgreSQL, a process's claim on a payment holds while its request is out
+    /// (default [`DEFAULT_LEASE`]): another process asking about the payment meanwhile waits
+    /// for its answer; past it, the claimant is taken to have died mid-call, and the void is
+    /// reconciled (a refund held for a person) as a resumed batch does. Longer than a call
+    /// with its retries takes; a SQLite ledger, one machine's, tells by the process instead.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        if let Engine::Postgres(pg) = &mut self.engine {
+            pg.lease = lease;
+        }
+        self
+    }
+
     /// Tells `observer` how long each commit of an intent or a verdict takes: what a service
     /// reports as its ledger's commit latency.
     pub fn with_commit_observer(mut self, observer: CommitObserver) -> Self {
@@ -716,9 +746,7 @@ impl Ledger {
     ) -> Result<Option<Entry>, LedgerError> {
         let sqlite = match &self.engine {
             Engine::Sqlite(sqlite) => sqlite,
-            Engine::Postgres(pg) => {
-                return pg.settle_refund(id, made, by, note, |entry| process_alive(entry.pid));
-            }
+            Engine::Postgres(pg) => return pg.settle_refund(id, made, by, note),
         };
         let mut conn = sqlite.lock();
         let fail = |e| classify(&self.path, e);

@@ -3,6 +3,7 @@
 
 mod guard;
 mod postgres;
+mod replicas;
 
 use instamed_soap_ledger::Ledger;
 use instamed_soap_test_support::postgres::PgCluster;
