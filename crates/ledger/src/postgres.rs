@@ -55,6 +55,17 @@ const COLUMNS: &str = "id, payment, action, state, amount, refund_id, command, p
     claims.until_ms AS lease_until_ms
     FROM intents LEFT JOIN claims ON claims.entry = intents.id";
 
+/// The lock every writer about a payment takes first, held to the end of its transaction:
+/// deciders, verdicts, withdrawals and a person's settling. Each statement of a transaction
+/// at PostgreSQL's default isolation sees what committed before it began, so without it a
+/// verdict committed between a decision's reading and its intent would leave the decision
+/// taken on what no longer holds (SQLite's one writer at a time has no such gap).
+const LOCK_PAYMENT: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
+/// [`LOCK_PAYMENT`] for the payment of entry `$1`.
+const LOCK_PAYMENT_OF_ENTRY: &str =
+    "SELECT pg_advisory_xact_lock(hashtextextended(payment, 0)) FROM intents WHERE id = $1";
+
 /// How often a process waiting for another's claim on a payment reads the ledger again.
 const CLAIM_POLL: Duration = Duration::from_millis(25);
 
@@ -293,6 +304,9 @@ impl Postgres {
         let fail = |e| self.classify(e);
         wait(async {
             let tx = client.transaction().await.map_err(fail)?;
+            tx.execute(LOCK_PAYMENT_OF_ENTRY, &[&id])
+                .await
+                .map_err(fail)?;
             let sql = format!("SELECT {COLUMNS} WHERE id = $1 FOR UPDATE OF intents");
             let rows = tx.query(&sql, &[&id]).await.map_err(fail)?;
             let found = rows.iter().map(entry).next().transpose()?;
@@ -375,7 +389,7 @@ impl Postgres {
             })?;
             match decided {
                 Some(decided) => return Ok(decided),
-                None => std::thread::sleep(CLAIM_POLL),
+                None => pause(),
             }
         }
     }
@@ -423,6 +437,12 @@ struct PgBook<'a> {
 }
 
 impl PgBook<'_> {
+    /// Takes the lock of entry `id`'s payment ([`LOCK_PAYMENT`]).
+    fn lock_payment_of(&self, id: i64) -> Result<(), LedgerError> {
+        self.execute(LOCK_PAYMENT_OF_ENTRY, &[&id])?;
+        Ok(())
+    }
+
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, LedgerError> {
         wait(async {
             let statement = self.tx.prepare_cached(sql).await?;
@@ -437,10 +457,7 @@ impl Book for PgBook<'_> {
         let key = key(payment);
         // Competitors about this payment wait here until this transaction ends, and then see
         // what it wrote: the read below and the intent after it are one decision.
-        self.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &[&key],
-        )?;
+        self.execute(LOCK_PAYMENT, &[&key])?;
         let sql = format!("SELECT {COLUMNS} WHERE payment = $1 ORDER BY id");
         let rows = wait(async {
             let statement = self.tx.prepare_cached(&sql).await?;
@@ -491,6 +508,7 @@ impl Book for PgBook<'_> {
     }
 
     fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError> {
+        self.lock_payment_of(id)?;
         let verdict = answer.verdict.unwrap_or(Verdict::Unknown);
         let changed = self.execute(
             "UPDATE intents SET state = $2, transaction_status = $3,
@@ -562,6 +580,7 @@ impl Book for PgBook<'_> {
     }
 
     fn withdraw(&mut self, id: i64) -> Result<(), LedgerError> {
+        self.lock_payment_of(id)?;
         self.execute(
             "DELETE FROM intents WHERE id = $1 AND state = $2",
             &[&id, &IntentState::Sent.name()],
@@ -608,6 +627,21 @@ async fn version(
         None if intents => Found::Foreign,
         None => Found::Nothing,
     })
+}
+
+/// Waits [`CLAIM_POLL`] before another look at a claimed payment. On a worker of a
+/// multi-thread runtime (an async caller, as the library's `Ledger::void` is), the worker's
+/// other tasks are handed to another thread first: among them may be the very request whose
+/// answer is awaited, or the server that answers it. A current-thread runtime cannot hand
+/// them over: its callers wait on a blocking thread, as the gateway does.
+fn pause() {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(|| std::thread::sleep(CLAIM_POLL));
+    } else {
+        std::thread::sleep(CLAIM_POLL);
+    }
 }
 
 /// This process's name on its claims: the machine, the process, and a number of this opening

@@ -5,4 +5,5 @@ mod api;
 mod erp;
 mod nvp;
 mod operations;
+mod replicas;
 mod soap;

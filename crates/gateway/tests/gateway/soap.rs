@@ -383,7 +383,9 @@ async fn instamed_refusing_the_gateways_own_account_is_a_server_fault_for_an_ope
     let other = Bench {
         simulator: bench.simulator,
         gateway: Some(misconfigured),
+        ledger: bench.dir.path().join("misconfigured.db"),
         dir: bench.dir,
+        replicas: Vec::new(),
     };
     let payment = other.payment("17.00");
     let answer = other.void(Stack::Zeep12, &payment).await;
