@@ -142,3 +142,21 @@ async fn an_unknown_stored_entry_state_is_an_error_naming_it_on_postgres() {
         "{text}"
     );
 }
+
+/// The database stopped under a running process: nothing can be decided (so nothing is sent),
+/// and once it is back the same ledger works again, without being opened anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_refuses_while_its_database_is_down_and_resumes_when_it_returns() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let ledger = Ledger::open(cluster.database()).unwrap();
+    ledger.check_writable().unwrap();
+    cluster.stop();
+    assert!(ledger.check_writable().is_err());
+    let error = ledger.standing(&payment()).unwrap_err();
+    assert!(leaked(&chain(&error)).is_empty());
+    cluster.restart();
+    ledger.check_writable().unwrap();
+    assert!(ledger.standing(&payment()).unwrap().entries.is_empty());
+}
