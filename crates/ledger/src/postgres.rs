@@ -279,6 +279,54 @@ impl Postgres {
         rows.iter().map(entry).collect()
     }
 
+    /// Takes up to `limit` voids left open by a process that is gone (`sent` past its lease,
+    /// or answered `outcome_unknown`) and not taken by another replica now, claiming each for
+    /// this one for a lease: replicas sweeping at once each get their own, and none is
+    /// reconciled twice at once. `FOR UPDATE … SKIP LOCKED`: an entry another sweeper is
+    /// taking is passed over rather than waited for. The entries as they stood when taken.
+    pub(crate) fn claim_lost_voids(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
+        let mut client = self.connection()?;
+        let fail = |e| self.classify(e);
+        let now = now_ms();
+        let until = now.saturating_add(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX));
+        wait(async {
+            let tx = client.transaction().await.map_err(fail)?;
+            let taken = format!(
+                "SELECT {COLUMNS}
+                 WHERE action = $1 AND state IN ($2, $3)
+                   AND (claims.entry IS NULL OR claims.until_ms <= $4)
+                 ORDER BY id LIMIT $5
+                 FOR UPDATE OF intents SKIP LOCKED"
+            );
+            let rows = tx
+                .query(
+                    &taken,
+                    &[
+                        &Action::Void.name(),
+                        &IntentState::Sent.name(),
+                        &IntentState::Answered(Verdict::Unknown).name(),
+                        &now,
+                        &i64::from(limit),
+                    ],
+                )
+                .await
+                .map_err(fail)?;
+            let entries: Vec<Entry> = rows.iter().map(entry).collect::<Result<_, _>>()?;
+            for entry in &entries {
+                tx.execute(
+                    "INSERT INTO claims(entry, replica, until_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT (entry) DO UPDATE
+                         SET replica = EXCLUDED.replica, until_ms = EXCLUDED.until_ms",
+                    &[&entry.id, &self.replica, &until],
+                )
+                .await
+                .map_err(fail)?;
+            }
+            tx.commit().await.map_err(fail)?;
+            Ok(entries)
+        })
+    }
+
     /// Everything the ledger holds about `payment`.
     pub(crate) fn standing(&self, payment: &TransactionId) -> Result<Standing, LedgerError> {
         Ok(Standing {

@@ -722,6 +722,31 @@ impl Ledger {
             .map_err(|e| classify(&self.path, e))
     }
 
+    /// Voids left open by a process that is gone, for a background reconciliation: answered
+    /// with an unknown outcome, or still `sent` by a process that has ended (on PostgreSQL,
+    /// whose lease ran out). On PostgreSQL each is claimed for this process as it is taken
+    /// (`FOR UPDATE SKIP LOCKED`), so replicas sweeping at once share the work and never take
+    /// one void twice; at most `limit`, oldest first.
+    pub fn claim_lost_voids(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
+        if let Engine::Postgres(pg) = &self.engine {
+            return pg.claim_lost_voids(limit);
+        }
+        let mut lost: Vec<Entry> = self
+            .open_entries()?
+            .into_iter()
+            .filter(|entry| {
+                entry.action == Action::Void
+                    && match entry.verdict {
+                        None => entry.process_ended(),
+                        Some(verdict) => verdict == Verdict::Unknown,
+                    }
+            })
+            .collect();
+        lost.reverse();
+        lost.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(lost)
+    }
+
     /// The last `limit` entries, newest first.
     pub fn recent(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
         let sqlite = match &self.engine {

@@ -155,3 +155,44 @@ async fn a_replica_killed_mid_call_leaves_a_lease_that_runs_out_and_another_reco
         Some(PaymentStatus::Voided)
     );
 }
+
+/// Background reconciliation shared out: replicas sweeping at once for voids left open by a
+/// dead one each take their own, and none is taken twice while its new claim holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sweeping_at_once_take_each_lost_void_once() {
+    let Some(store) = Store::postgres() else {
+        return;
+    };
+    // Voids whose answers were lost: every answer cut short, and the sender's lease gone.
+    let lossy = Simulator::start(
+        SimulatorConfig::default().with_faults(FaultPlan::default().with_truncate_rate(1.0)),
+    )
+    .await
+    .unwrap();
+    let dead = store.open().with_lease(Duration::ZERO);
+    let lossy_client = client(&lossy, Protocol::Soap11);
+    for _ in 0..10 {
+        let payment = lossy.ledger().create_payment(&outlet(), "10.00").unwrap();
+        let guarded = dead
+            .void(&lossy_client, &VoidRequest::new(outlet(), payment))
+            .await
+            .unwrap();
+        assert!(matches!(guarded, Guarded::Sent(Err(_))), "{guarded:?}");
+    }
+    let sweepers: Vec<_> = (0..3)
+        .map(|_| {
+            let ledger = store.open();
+            std::thread::spawn(move || ledger.claim_lost_voids(100).unwrap())
+        })
+        .collect();
+    let mut taken: Vec<i64> = Vec::new();
+    for sweeper in sweepers {
+        taken.extend(sweeper.join().unwrap().iter().map(|entry| entry.id));
+    }
+    taken.sort_unstable();
+    let all = taken.len();
+    taken.dedup();
+    assert_eq!(taken.len(), all, "a lost void taken twice: {taken:?}");
+    assert_eq!(all, 10, "every lost void taken: {taken:?}");
+    assert!(store.open().claim_lost_voids(100).unwrap().is_empty());
+}
