@@ -51,3 +51,49 @@ async fn two_gateways_on_one_database_voiding_the_same_payments_at_once_void_eac
         );
     }
 }
+
+/// A replica killed with its void out leaves a claim whose lease runs out; a replica starting
+/// then takes that void in its sweep (claimed, `SKIP LOCKED`) and settles it on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_void_lost_by_a_dead_replica_is_settled_by_the_next_replica_to_start() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.database();
+    let bench = Bench::with_replicas(
+        FaultPlan::seeded(17).with_latency(std::time::Duration::from_secs(1)),
+        None,
+        Some(url.clone()),
+        1,
+    )
+    .await;
+    let payment = bench.payment("28.00");
+    {
+        // The dead replica: its lease runs out at once, so the test need not wait for one.
+        let ledger = instamed_soap_ledger::Ledger::open(&url)
+            .expect("ledger")
+            .with_command("gateway")
+            .with_lease(std::time::Duration::ZERO);
+        let client = instamed_soap_test_support::simulated::client(
+            &bench.simulator,
+            instamed_soap::Protocol::Soap11,
+        );
+        let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
+        let written = async {
+            loop {
+                if ledger
+                    .standing(&payment)
+                    .is_ok_and(|standing| !standing.entries.is_empty())
+                {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
+            () = written => {}
+        }
+    }
+    crate::soap::settled_at_start(&bench, std::path::Path::new(&url), &payment).await;
+}

@@ -667,7 +667,11 @@ async fn a_void_lost_by_a_gateway_of_the_same_pid_is_reconciled_at_start_as_in_a
 /// Starts a gateway on the ledger at `ledger_path`, whose void of `payment` a predecessor left
 /// unknown, and waits until it has settled the payment on its own (no ERP asking): voided in
 /// its ledger, with one void in all at InstaMed.
-async fn settled_at_start(bench: &Bench, ledger_path: &std::path::Path, payment: &TransactionId) {
+pub(crate) async fn settled_at_start(
+    bench: &Bench,
+    ledger_path: &std::path::Path,
+    payment: &TransactionId,
+) {
     let upstream = Upstream::new(
         instamed_soap_test_support::simulated::client(
             &bench.simulator,
