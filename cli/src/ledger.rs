@@ -12,10 +12,17 @@ use crate::exit;
 /// Where the ledger is: shared by every command that moves money.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Choice {
-    /// The ledger of money-moving intents (SQLite), consulted before anything is sent so that
-    /// the same instruction twice moves money once. Default:
+    /// The ledger of money-moving intents, consulted before anything is sent so that the same
+    /// instruction twice moves money once: a SQLite file, or a postgres://USER:PASSWORD@HOST/DB
+    /// URL that several processes and machines share (give it in INSTAMED_LEDGER rather than
+    /// here: a command line is visible to every user of the machine). Default:
     /// $XDG_STATE_HOME/instamed-soap/ledger.db (or ~/.local/state/instamed-soap/ledger.db).
-    #[arg(long, env = "INSTAMED_LEDGER", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "INSTAMED_LEDGER",
+        hide_env_values = true,
+        value_name = "PATH|URL"
+    )]
     pub ledger: Option<PathBuf>,
 }
 
@@ -51,7 +58,9 @@ impl Choice {
             eprintln!("error: {why}; nothing was sent");
             ExitCode::from(exit::LEDGER)
         })?;
-        let new = !path.exists();
+        // A database's ledger is made or found by the server; `exists` would ask about a file
+        // named after its URL.
+        let new = !Ledger::is_database_url(&path) && !path.exists();
         if new && !create {
             eprintln!(
                 "error: there is no ledger at {}: check --ledger, INSTAMED_LEDGER and HOME",
@@ -72,6 +81,17 @@ impl Choice {
             );
         }
         Ok(ledger.with_command(command))
+    }
+}
+
+/// The ledger's place as a person may see it: a file's path, or a database's URL without its
+/// password.
+pub fn shown(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if Ledger::is_database_url(path) {
+        instamed_soap::sensitive::redacted_url(&text)
+    } else {
+        text
     }
 }
 
@@ -102,9 +122,15 @@ pub fn entry_json(entry: &Entry) -> serde_json::Value {
 pub struct Args {
     #[command(subcommand)]
     command: Command,
-    /// The ledger (default: $XDG_STATE_HOME/instamed-soap/ledger.db, or
-    /// ~/.local/state/instamed-soap/ledger.db).
-    #[arg(long, env = "INSTAMED_LEDGER", value_name = "PATH", global = true)]
+    /// The ledger: a SQLite file or a postgres:// URL (default:
+    /// $XDG_STATE_HOME/instamed-soap/ledger.db, or ~/.local/state/instamed-soap/ledger.db).
+    #[arg(
+        long,
+        env = "INSTAMED_LEDGER",
+        hide_env_values = true,
+        value_name = "PATH|URL",
+        global = true
+    )]
     ledger: Option<PathBuf>,
 }
 
@@ -173,7 +199,7 @@ pub fn run(args: Args) -> ExitCode {
     if let Command::Path = args.command {
         return match choice.path() {
             Ok(path) => {
-                println!("{}", path.display());
+                println!("{}", shown(&path));
                 ExitCode::SUCCESS
             }
             Err(why) => {

@@ -139,7 +139,7 @@ impl Args {
             put("--card-present-status", &self.card_present_status);
         }
         if let Some(ledger) = &self.ledger.ledger {
-            put("--ledger", &ledger.display().to_string());
+            put("--ledger", &crate::ledger::shown(ledger));
         }
         words.extend(self.connection.repeated());
         // No card number and no control character reaches the line, whatever was typed.

@@ -52,7 +52,8 @@ fn ledger(args: &Args) -> Result<Option<Arc<Ledger>>, ExitCode> {
             return Err(ExitCode::from(exit::LEDGER));
         }
     };
-    let holds_something = std::fs::metadata(&path).is_ok_and(|meta| meta.len() > 0);
+    let holds_something =
+        Ledger::is_database_url(&path) || std::fs::metadata(&path).is_ok_and(|meta| meta.len() > 0);
     if !holds_something {
         return Ok(None);
     }

@@ -15,10 +15,14 @@ use instamed_soap_ledger::{Action, Ledger, Verdict};
 use instamed_soap_simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
 };
+use instamed_soap_test_support::leaks::leaked;
+use instamed_soap_test_support::postgres::PgCluster;
 
 struct Scene {
     simulator: Simulator,
     dir: tempfile::TempDir,
+    /// A ledger on PostgreSQL, given in `INSTAMED_LEDGER`, instead of the file in `dir`.
+    database: Option<(PgCluster, String)>,
 }
 
 impl Scene {
@@ -33,7 +37,27 @@ impl Scene {
         Self {
             simulator,
             dir: tempfile::tempdir().unwrap(),
+            database: None,
         }
+    }
+
+    /// As [`start`](Self::start), with the ledger in a fresh database of a throwaway
+    /// PostgreSQL cluster; `None` (said loudly) where its binaries are missing, outside CI.
+    async fn on_postgres(latency: Duration) -> Option<Self> {
+        let cluster = PgCluster::start()?;
+        let url = cluster.database();
+        let mut scene = Self::start(latency).await;
+        scene.database = Some((cluster, url));
+        Some(scene)
+    }
+
+    /// Names the ledger on `command`: `--ledger FILE`, or the database's URL in the variable,
+    /// where no other user of the machine reads it.
+    fn with_ledger(&self, command: &mut Command) {
+        match &self.database {
+            Some((_, url)) => command.env("INSTAMED_LEDGER", url),
+            None => command.arg("--ledger").arg(self.ledger_path()),
+        };
     }
 
     fn outlet() -> Outlet {
@@ -63,7 +87,10 @@ impl Scene {
     }
 
     fn ledger_path(&self) -> PathBuf {
-        self.path("ledger.db")
+        match &self.database {
+            Some((_, url)) => PathBuf::from(url),
+            None => self.path("ledger.db"),
+        }
     }
 
     /// Refunds the simulator made of `id`: the money that moved.
@@ -118,13 +145,12 @@ impl Scene {
             ])
             .args(["--merchant-id", "123123123", "--store-id", "123"])
             .args(["--terminal-id", "456"])
-            .arg("--ledger")
-            .arg(self.ledger_path())
             .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
             .env("INSTAMED_PASSWORD", DEMO_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        self.with_ledger(&mut command);
         command
     }
 
@@ -143,8 +169,6 @@ impl Scene {
             .arg(input)
             .arg("--journal")
             .arg(journal)
-            .arg("--ledger")
-            .arg(self.ledger_path())
             .args([
                 "--endpoint",
                 &self.simulator.endpoint(),
@@ -156,6 +180,7 @@ impl Scene {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        self.with_ledger(&mut command);
         command
     }
 
@@ -170,7 +195,7 @@ impl Scene {
     async fn wait_in_flight(&self, id: &str, action: Action) -> i64 {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if self.ledger_path().exists() {
+            if self.database.is_some() || self.ledger_path().exists() {
                 if let Some(entry) = self
                     .entries(id, action)
                     .into_iter()
@@ -773,4 +798,66 @@ async fn a_new_ledger_is_announced() {
         "{}",
         described(&second)
     );
+}
+
+/// The tool on a ledger in PostgreSQL (`INSTAMED_LEDGER=postgres://…`): a void and a
+/// void-or-refund run again are answered from the database, a batch on a fresh journal finds
+/// what the single commands did, and nothing any of them prints holds the URL's password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_on_a_postgres_ledger_move_money_once_and_never_show_its_password() {
+    let Some(scene) = Scene::on_postgres(Duration::ZERO).await else {
+        return;
+    };
+    let mut printed = String::new();
+    let voided = scene.capturable();
+    let void = ["void", "--transaction-id", &voided, "--json"];
+    let first = scene.run(&void).await;
+    assert_eq!(first.status.code(), Some(0), "{}", described(&first));
+    let again = scene.run(&void).await;
+    assert_eq!(json(&again)["from_ledger"], true, "{}", described(&again));
+    let late = scene.too_late();
+    let or_refund = [
+        "void",
+        "--transaction-id",
+        &late,
+        "--or-refund",
+        "2.00",
+        "--json",
+    ];
+    for _ in 0..2 {
+        let run = scene.run(&or_refund).await;
+        assert_eq!(run.status.code(), Some(6), "{}", described(&run));
+        printed.push_str(&described(&run));
+    }
+    assert_eq!(scene.refunds_of(&late), 1);
+    let input = batch_input(&scene, &[voided.clone(), late.clone()]);
+    let batch = scene
+        .run_batch(&input, &scene.path("journal.db"), &["--or-refund"])
+        .await;
+    printed.push_str(&described(&batch));
+    // The voided row is answered from the database; the other holds a refund of another
+    // amount, which waits for a person (9), and nothing is sent.
+    assert_eq!(batch.status.code(), Some(9), "{}", described(&batch));
+    assert_eq!(scene.refunds_of(&late), 1, "{}", described(&batch));
+    assert_eq!(
+        scene.entries(&voided, Action::Void).len(),
+        1,
+        "one void sent"
+    );
+
+    let mut path = isolated::instamed_soap();
+    path.args(["ledger", "path"]);
+    scene.with_ledger(&mut path);
+    let path = path.output().unwrap();
+    let (_, url) = scene.database.as_ref().unwrap();
+    let name = url.rsplit('/').next().unwrap();
+    let location = isolated::text(&path);
+    assert!(location.trim().ends_with(name), "{location}");
+    let mut help = isolated::instamed_soap();
+    help.args(["void", "--help"]);
+    scene.with_ledger(&mut help);
+    for output in [first, again, path, help.output().unwrap()] {
+        printed.push_str(&described(&output));
+    }
+    assert!(leaked(&printed).is_empty(), "{printed}");
 }

@@ -118,10 +118,13 @@ pub struct GatewayConfig {
     pub tls: Tls,
     /// InstaMed.
     pub upstream: Upstream,
-    /// The ledger file (SQLite), the same a `void` or `batch` of this machine uses.
+    /// The ledger: a SQLite file, the same a `void` or `batch` of this machine uses, or a
+    /// `postgres://` URL that several gateways share.
     pub ledger: PathBuf,
     /// The JSON API's operations and Idempotency-Keys: a SQLite file of their own (default:
-    /// beside the ledger, `LEDGER.gateway-operations.db`).
+    /// beside a ledger file, `LEDGER.gateway-operations.db`; with a ledger on PostgreSQL,
+    /// `gateway-operations.db` beside the default ledger's place, or in the working
+    /// directory).
     pub operations: PathBuf,
     /// The ERP clients let in.
     pub clients: Clients,
@@ -152,8 +155,17 @@ impl GatewayConfig {
         clients: Clients,
     ) -> Self {
         let ledger: PathBuf = ledger.into();
-        let mut operations = ledger.clone().into_os_string();
-        operations.push(".gateway-operations.db");
+        // Never a name made of a URL: its password would become a file's name.
+        let operations = if instamed_soap_ledger::Ledger::is_database_url(&ledger) {
+            instamed_soap_ledger::Ledger::default_path()
+                .and_then(|path| path.parent().map(|dir| dir.join("gateway-operations.db")))
+                .unwrap_or_else(|| PathBuf::from("gateway-operations.db"))
+                .into_os_string()
+        } else {
+            let mut operations = ledger.clone().into_os_string();
+            operations.push(".gateway-operations.db");
+            operations
+        };
         Self {
             listen,
             tls,

@@ -23,6 +23,10 @@ use instamed_soap::outcome::Outcome;
 
 use crate::metrics::Metrics;
 
+/// How many lost voids a start takes from a ledger that replicas share: the rest are the
+/// other replicas', or the next request's about each payment.
+const SWEPT: u32 = 1024;
+
 /// How many rounds of reconciliation a background task runs (each one the client's own
 /// attempts with back-off) before leaving the void open for the ERP's next request.
 const RECONCILE_ROUNDS: u32 = 5;
@@ -554,11 +558,23 @@ impl Money {
     /// Reconciles, in the background, every void the ledger holds open from before this start:
     /// answered with an unknown outcome, or still `sent` by a process that has ended (a gateway
     /// killed with its requests out). Its outlet comes from the entry; its card-present status
-    /// is the default, as the entry does not keep it.
+    /// is the default, as the entry does not keep it. On a ledger that replicas share, the
+    /// lost voids are claimed as they are taken, so replicas starting together share them out.
     pub(crate) fn sweep(self: &Arc<Self>) {
         let money = self.clone();
         let sweep = async move {
             let ledger = money.ledger.clone();
+            if Ledger::is_database_url(ledger.path()) {
+                let lost = off_runtime(move || ledger.claim_lost_voids(SWEPT)).await;
+                let Some(Ok(lost)) = lost else {
+                    tracing::warn!("the ledger's lost voids could not be read at start");
+                    return;
+                };
+                for entry in lost {
+                    money.reconcile_entry(&entry);
+                }
+                return;
+            }
             let open = match off_runtime(move || ledger.open_entries()).await {
                 Some(Ok(open)) => open,
                 _ => {
@@ -574,16 +590,20 @@ impl Money {
                 if entry.action != Action::Void || !lost {
                     continue;
                 }
-                let (Some(outlet), Ok(payment)) =
-                    (entry.outlet.clone(), TransactionId::new(&entry.payment))
-                else {
-                    continue;
-                };
-                money.reconcile_later(VoidRequest::new(outlet, payment));
+                money.reconcile_entry(&entry);
             }
         };
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.spawn(sweep);
+    }
+
+    /// Reconciles the void of `entry` in the background ([`Self::reconcile_later`]).
+    fn reconcile_entry(self: &Arc<Self>, entry: &Entry) {
+        if let (Some(outlet), Ok(payment)) =
+            (entry.outlet.clone(), TransactionId::new(&entry.payment))
+        {
+            self.reconcile_later(VoidRequest::new(outlet, payment));
+        }
     }
 
     /// Whether `entry`, still `sent`, was left by an earlier gateway with this very process ID:

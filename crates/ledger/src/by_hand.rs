@@ -191,7 +191,10 @@ impl Entry {
 impl Ledger {
     /// Entry `id`, if the ledger holds one.
     pub fn entry(&self, id: i64) -> Result<Option<Entry>, LedgerError> {
-        let conn = self.lock();
+        if let Some(pg) = self.postgres() {
+            return Ok(pg.select("id = $1", &[&id])?.pop());
+        }
+        let conn = self.lock("reading one entry")?;
         let found =
             select(&conn, entries_where!("id = ?1"), [id]).map_err(|e| classify(self.path(), e))?;
         Ok(found.into_iter().next())
@@ -206,7 +209,7 @@ impl Ledger {
         kind: Option<Attention>,
         window: Duration,
     ) -> Result<Vec<Waiting>, LedgerError> {
-        let conn = self.lock();
+        let conn = self.lock("the list of what waits for a person")?;
         let fail = |e| classify(self.path(), e);
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let before = now_ms().saturating_sub(window_ms);
@@ -306,6 +309,9 @@ impl Ledger {
         by: &str,
         note: &str,
     ) -> Result<Option<Entry>, LedgerError> {
+        if let Some(pg) = self.postgres() {
+            return pg.settle_refund(id, made, by, note);
+        }
         let found = match made {
             Some(refund_id) => Settlement::Refunded(refund_id.to_owned()),
             None => Settlement::NothingHappened,
@@ -322,7 +328,7 @@ impl Ledger {
         by: &str,
         note: &str,
     ) -> Result<Option<Entry>, LedgerError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock("settling by hand")?;
         let fail = |e| classify(self.path(), e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -57,6 +57,7 @@ pub mod batch;
 mod by_hand;
 mod finding;
 mod guard;
+mod postgres;
 mod schema;
 mod sso;
 mod store;
@@ -67,12 +68,13 @@ pub use by_hand::{Attention, Settlement, Waiting, asked_by};
 pub use finding::Finding;
 pub use guard::{AskedBy, Guarded};
 pub use sso::SsoLaunched;
-pub use store::{Action, CommitObserver, Entry, Ledger, LedgerError, Standing, is_sqlite_file};
+pub use store::{
+    Action, CommitObserver, DEFAULT_LEASE, Entry, Ledger, LedgerError, Standing, is_sqlite_file,
+};
 pub use verdict::Verdict;
 
-// What the batch journal shares: the schema, and the ledger's rows inside its transactions.
+// What the batch journal shares: the schema.
 pub(crate) use schema::{Kind as SchemaKind, SchemaProblem, migrate};
-pub(crate) use store::{insert_intent, record_in, standing_in, withdraw_intent};
 
 /// An error with every cause in its chain, `: `-separated, for a log line.
 fn chain(error: &dyn std::error::Error) -> String {

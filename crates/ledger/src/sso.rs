@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use instamed_soap::sso::{SsoClient, SsoLaunch, SsoOutcome, SsoVoid, TOKEN_LIFETIME, TokenStatus};
 use instamed_soap::{Error, TransactionId};
-use rusqlite::params;
 
 use super::finding::Finding;
 use super::guard::{AskedBy, Guarded};
-use super::store::{Action, Entry, IntentState, Ledger, LedgerError, Sends, Standing};
+use super::store::{Action, Entry, Ledger, LedgerError, Sends, Standing};
 use super::verdict::Verdict;
 
 /// How an SSO void's entry starts its `detail`: this, the token, then what was found.
@@ -239,13 +238,8 @@ impl Ledger {
             );
             return Ok(());
         }
-        self.transaction(true, |conn| {
-            conn.execute(
-                "UPDATE intents SET detail = ?2 WHERE id = ?1 AND state = ?3",
-                params![id, format!("{TOKEN_MARK}{token}"), IntentState::Sent],
-            )
-            .map(drop)
-        })
+        let detail = format!("{TOKEN_MARK}{token}");
+        self.book(true, |book| book.set_detail(id, &detail))
     }
 
     /// Records `finding` on entry `id`; a failure is said, and the entry stays open for the

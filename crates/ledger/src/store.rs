@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
 
 use super::finding::Finding;
+use super::postgres::{self, Postgres};
 use super::schema::{self, Kind, SchemaProblem};
 use super::stored::{self, Named, stored_by_name};
 use super::verdict::Verdict;
@@ -21,6 +22,10 @@ const WAL_PAGES: i64 = 64;
 /// groups) checkpoints it: SQLite's default. A checkpoint costs two flushes and the copy of
 /// every page the WAL changed, and a service's process reads the WAL once, at start.
 const SERVICE_WAL_PAGES: i64 = 1000;
+
+/// How long a claim on a payment holds on PostgreSQL unless [`Ledger::with_lease`] says
+/// otherwise: a void's attempts with their back-off end well within it.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
@@ -97,7 +102,7 @@ impl IntentState {
         Self::Answered(Verdict::RefundUnknown),
     ];
 
-    fn verdict(self) -> Option<Verdict> {
+    pub(crate) fn verdict(self) -> Option<Verdict> {
         match self {
             Self::Sent => None,
             Self::Answered(verdict) => Some(verdict),
@@ -165,6 +170,10 @@ pub struct Entry {
     pub settled_by: Option<String>,
     /// Why, in their words.
     pub settled_note: Option<String>,
+    /// On PostgreSQL, while the entry is `sent`: until when the process that wrote it holds
+    /// its claim on the payment (its lease). Past it, that process is taken to have died
+    /// mid-call, wherever it ran. `None` on SQLite, and once answered.
+    pub lease_until: Option<SystemTime>,
 }
 
 impl Entry {
@@ -198,13 +207,18 @@ impl Entry {
             },
             settled_by: row.get("settled_by")?,
             settled_note: row.get("settled_note")?,
+            lease_until: None,
         })
     }
 
     /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
-    /// it is taken to run): an entry still `sent` then lost its answer with that process.
+    /// it is taken to run): an entry still `sent` then lost its answer with that process. On
+    /// PostgreSQL, whose writers run on several machines, it is whether its lease expired.
     pub fn process_ended(&self) -> bool {
-        self.pid != this_process() && !process_alive(self.pid)
+        match self.lease_until {
+            Some(until) => SystemTime::now() > until,
+            None => self.pid != this_process() && !process_alive(self.pid),
+        }
     }
 
     /// Whether its outcome is open: in flight, lost with its process, or unknown.
@@ -358,20 +372,142 @@ pub enum LedgerError {
     /// SQLite failed.
     #[error("ledger database error")]
     Sqlite(#[source] rusqlite::Error),
+    /// PostgreSQL failed, or held what this build cannot read. Its messages never hold the
+    /// connection URL's password.
+    #[error("ledger database error")]
+    Postgres(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// What was asked is not done on this kind of ledger yet.
+    #[error("{what} needs a SQLite ledger; {path} is a PostgreSQL database")]
+    NotOnPostgres {
+        /// What was asked.
+        what: &'static str,
+        /// The database, without its password.
+        path: PathBuf,
+    },
 }
 
-/// The ledger of money-moving intents, in one SQLite file (see the [module](super) docs).
+impl LedgerError {
+    pub(crate) fn postgres(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Postgres(Box::new(error))
+    }
+}
+
+/// The ledger of money-moving intents, in one SQLite file or a PostgreSQL database (see the
+/// [module](super) docs).
 ///
 /// The guarded commands ([`void`](Self::void), [`refund`](Self::refund), …) hand their
 /// decisions and verdicts to the ledger's own thread, which commits them in groups, so an async
 /// caller never blocks its runtime on SQLite or the disk; the other methods use the connection
 /// on the caller's thread.
 pub struct Ledger {
-    shared: Arc<Shared>,
+    engine: Engine,
     command: String,
-    /// The ledger's own thread, which commits the decisions and verdicts of async callers in
-    /// groups (see [`Ledger::intend`]); started by the first of them, joined when dropped.
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// Where the rows are kept: the money rules above it are the same for both.
+enum Engine {
+    Sqlite {
+        shared: Arc<Shared>,
+        /// The ledger's own thread, which commits the decisions and verdicts of async callers
+        /// in groups (see [`Ledger::intend`]); started by the first of them, joined when
+        /// dropped.
+        writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    },
+    Postgres {
+        pg: Arc<Postgres>,
+        /// Told how long each commit of an intent or a verdict took.
+        on_commit: Option<CommitObserver>,
+    },
+}
+
+/// The ledger's rows inside one of its transactions, whichever engine keeps them: what the
+/// batch journal reads and writes while deciding a group of rows.
+pub(crate) trait Book {
+    /// Everything the ledger holds about `payment` (on PostgreSQL, locked for the rest of the
+    /// transaction against other deciders).
+    fn standing(&mut self, payment: &TransactionId) -> Result<Standing, LedgerError>;
+    /// Writes an intent, returning its entry's number.
+    fn insert_intent(
+        &mut self,
+        outlet: Option<&Outlet>,
+        payment: &TransactionId,
+        action: Action,
+        amount: Option<&str>,
+        command: &str,
+    ) -> Result<i64, LedgerError>;
+    /// Writes a verdict on entry `id` ([`record_in`]).
+    fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError>;
+    /// Deletes entry `id` if it is still only an intent ([`withdraw_intent`]).
+    fn withdraw(&mut self, id: i64) -> Result<(), LedgerError>;
+    /// Replaces entry `id`'s detail while it is still only `sent` (a Single Sign-On void's
+    /// token, before its page is handed out).
+    fn set_detail(&mut self, id: i64, detail: &str) -> Result<(), LedgerError>;
+    /// Whether another process holds a live claim on `payment` (its request is out). Only
+    /// PostgreSQL's writers claim: SQLite's share one machine, and tell by the process.
+    fn claimed_elsewhere(&mut self, _payment: &TransactionId) -> Result<bool, LedgerError> {
+        Ok(false)
+    }
+}
+
+/// The ledger's rows inside a SQLite transaction.
+struct SqliteBook<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+}
+
+impl Book for SqliteBook<'_> {
+    fn standing(&mut self, payment: &TransactionId) -> Result<Standing, LedgerError> {
+        standing_in(self.conn, payment).map_err(|e| classify(self.path, e))
+    }
+
+    fn insert_intent(
+        &mut self,
+        outlet: Option<&Outlet>,
+        payment: &TransactionId,
+        action: Action,
+        amount: Option<&str>,
+        command: &str,
+    ) -> Result<i64, LedgerError> {
+        insert_intent(self.conn, outlet, payment, action, amount, command)
+            .map_err(|e| classify(self.path, e))
+    }
+
+    fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError> {
+        record_in(self.conn, id, answer).map_err(|e| classify(self.path, e))
+    }
+
+    fn withdraw(&mut self, id: i64) -> Result<(), LedgerError> {
+        withdraw_intent(self.conn, id).map_err(|e| classify(self.path, e))
+    }
+
+    fn set_detail(&mut self, id: i64, detail: &str) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "UPDATE intents SET detail = ?2 WHERE id = ?1 AND state = ?3",
+                params![id, detail, IntentState::Sent],
+            )
+            .map(drop)
+            .map_err(|e| classify(self.path, e))
+    }
+}
+
+/// Runs `work`, which blocks on PostgreSQL, off an async caller's worker thread when there is
+/// a runtime to hand it to.
+async fn blocking<T, F>(work: F) -> Result<T, LedgerError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, LedgerError> + Send + 'static,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|panicked| {
+            Err(LedgerError::postgres(std::io::Error::other(format!(
+                "the ledger's call panicked: {panicked}"
+            ))))
+        })
 }
 
 /// What the ledger's thread shares with the callers: the connection and the queue.
@@ -455,7 +591,14 @@ pub type CommitObserver = std::sync::Arc<dyn Fn(Duration, bool) + Send + Sync>;
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
-            .field("path", &self.shared.path)
+            .field(
+                "engine",
+                &match self.engine {
+                    Engine::Sqlite { .. } => "sqlite",
+                    Engine::Postgres { .. } => "postgres",
+                },
+            )
+            .field("path", &self.path())
             .field("command", &self.command)
             .finish_non_exhaustive()
     }
@@ -478,7 +621,15 @@ impl Ledger {
 
     /// Opens (or creates) the ledger at `path`, making its directory (private to the user)
     /// when missing. The file may be shared with other processes.
+    ///
+    /// A `postgres://` (or `postgresql://`) URL opens the ledger in that PostgreSQL database
+    /// instead, making or migrating its table: the same rules, for processes on several
+    /// machines (see `docs/ledger.md`). The URL's password is never shown: [`path`](Self::path)
+    /// and every error name the database without it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        if let Some(url) = database_url(path.as_ref()) {
+            return Self::on_postgres(url, false, "library");
+        }
         let path = path.as_ref().to_owned();
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             if !dir.exists() {
@@ -525,6 +676,9 @@ impl Ledger {
     /// Opens an existing ledger to read it only (`batch --dry-run`): it is never created,
     /// migrated or switched to WAL mode, and the connection refuses every write.
     pub fn open_to_read(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        if let Some(url) = database_url(path.as_ref()) {
+            return Self::on_postgres(url, true, "dry run");
+        }
         let path = path.as_ref().to_owned();
         let fail = |error: rusqlite::Error| classify(&path, error);
         // Read-write but never create: a read-only connection cannot take part in WAL's
@@ -567,16 +721,78 @@ impl Ledger {
 
     fn of(conn: Connection, path: PathBuf, command: &str) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                conn: Mutex::new(conn),
-                path: path.into(),
-                durable: Mutex::new(true),
-                on_commit: std::sync::OnceLock::new(),
-                queue: Mutex::new(Queue::default()),
-                wake: Condvar::new(),
-            }),
+            engine: Engine::Sqlite {
+                shared: Arc::new(Shared {
+                    conn: Mutex::new(conn),
+                    path: path.into(),
+                    durable: Mutex::new(true),
+                    on_commit: std::sync::OnceLock::new(),
+                    queue: Mutex::new(Queue::default()),
+                    wake: Condvar::new(),
+                }),
+                writer: Mutex::new(None),
+            },
             command: command.to_owned(),
-            writer: Mutex::new(None),
+        }
+    }
+
+    fn on_postgres(url: &str, read_only: bool, command: &str) -> Result<Self, LedgerError> {
+        Ok(Self {
+            engine: Engine::Postgres {
+                pg: Arc::new(Postgres::open(url, read_only)?),
+                on_commit: None,
+            },
+            command: command.to_owned(),
+        })
+    }
+
+    /// Whether `location` names a PostgreSQL database (a `postgres://` URL) rather than a
+    /// SQLite file.
+    pub fn is_database_url(location: &Path) -> bool {
+        database_url(location).is_some()
+    }
+
+    /// How long, on PostgreSQL, a process's claim on a payment holds while its request is out
+    /// (default [`DEFAULT_LEASE`]): another process asking about the payment meanwhile waits
+    /// for its answer; past it, the claimant is taken to have died mid-call, and the void is
+    /// reconciled (a refund held for a person) as a resumed batch does. Longer than a call
+    /// with its retries takes; a SQLite ledger, one machine's, tells by the process instead.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        if let Engine::Postgres { pg, .. } = &mut self.engine {
+            // Set before the ledger is shared: a ledger already shared keeps its lease.
+            if let Some(pg) = Arc::get_mut(pg) {
+                pg.lease = lease;
+            }
+        }
+        self
+    }
+
+    /// The SQLite engine's connection and queue, or the PostgreSQL engine.
+    fn sqlite(&self) -> Result<&Arc<Shared>, &Arc<Postgres>> {
+        match &self.engine {
+            Engine::Sqlite { shared, .. } => Ok(shared),
+            Engine::Postgres { pg, .. } => Err(pg),
+        }
+    }
+
+    /// The PostgreSQL engine, when the ledger is a database's.
+    pub(crate) fn postgres(&self) -> Option<&Postgres> {
+        self.sqlite().err().map(|pg| &**pg)
+    }
+
+    /// The observer of commits on PostgreSQL.
+    fn pg_observer(&self) -> Option<CommitObserver> {
+        match &self.engine {
+            Engine::Postgres { on_commit, .. } => on_commit.clone(),
+            Engine::Sqlite { .. } => None,
+        }
+    }
+
+    /// The error of what is not done on PostgreSQL yet.
+    pub(crate) fn not_on_postgres(&self, what: &'static str) -> LedgerError {
+        LedgerError::NotOnPostgres {
+            what,
+            path: self.path().to_owned(),
         }
     }
 
@@ -588,18 +804,29 @@ impl Ledger {
 
     /// Tells `observer` how long each commit of an intent or a verdict takes: what a service
     /// reports as its ledger's commit latency.
-    pub fn with_commit_observer(self, observer: CommitObserver) -> Self {
-        // Set once, before the ledger is shared: a second observer would be a caller's mistake,
-        // and the first one stays.
-        let _ = self.shared.on_commit.set(observer);
+    pub fn with_commit_observer(mut self, observer: CommitObserver) -> Self {
+        match &mut self.engine {
+            // Set once, before the ledger is shared: a second observer would be a caller's
+            // mistake, and the first one stays.
+            Engine::Sqlite { shared, .. } => {
+                let _ = shared.on_commit.set(observer);
+            }
+            Engine::Postgres { on_commit, .. } => {
+                on_commit.get_or_insert(observer);
+            }
+        }
         self
     }
 
     /// Whether the ledger can be written now: a write transaction is begun and rolled back,
     /// writing nothing (a service's readiness).
     pub fn check_writable(&self) -> Result<(), LedgerError> {
-        let mut conn = self.lock();
-        let fail = |e| classify(&self.shared.path, e);
+        let shared = match self.sqlite() {
+            Ok(shared) => shared,
+            Err(pg) => return pg.check_writable(),
+        };
+        let mut conn = shared.lock();
+        let fail = |e| classify(&shared.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
@@ -611,35 +838,75 @@ impl Ledger {
         &self.command
     }
 
-    /// The ledger's file.
+    /// The ledger's file, or its database's URL without the password.
     pub fn path(&self) -> &Path {
-        &self.shared.path
+        match &self.engine {
+            Engine::Sqlite { shared, .. } => &shared.path,
+            Engine::Postgres { pg, .. } => pg.location(),
+        }
     }
 
     /// Everything the ledger holds about `payment`.
     pub fn standing(&self, payment: &TransactionId) -> Result<Standing, LedgerError> {
-        let conn = self.lock();
-        standing_in(&conn, payment).map_err(|e| classify(&self.shared.path, e))
+        let shared = match self.sqlite() {
+            Ok(shared) => shared,
+            Err(pg) => return pg.standing(payment),
+        };
+        let conn = shared.lock();
+        standing_in(&conn, payment).map_err(|e| classify(&shared.path, e))
     }
 
     /// Entries whose outcome is open (in flight, lost, unknown), newest first: the work of a
     /// person, or of the next reconciliation.
     pub fn open_entries(&self) -> Result<Vec<Entry>, LedgerError> {
-        let conn = self.lock();
         let condition = stored::sql_in("state", &IntentState::OPEN);
+        let shared = match self.sqlite() {
+            Ok(shared) => shared,
+            Err(pg) => return pg.select(&format!("{condition} ORDER BY id DESC"), &[]),
+        };
+        let conn = shared.lock();
         let query = format!("{}{condition} ORDER BY id DESC", entries_where!(""));
-        select(&conn, &query, []).map_err(|e| classify(&self.shared.path, e))
+        select(&conn, &query, []).map_err(|e| classify(&shared.path, e))
+    }
+
+    /// Voids left open by a process that is gone, for a background reconciliation: answered
+    /// with an unknown outcome, or still `sent` by a process that has ended (on PostgreSQL,
+    /// whose lease ran out). On PostgreSQL each is claimed for this process as it is taken
+    /// (`FOR UPDATE SKIP LOCKED`), so replicas sweeping at once share the work and never take
+    /// one void twice; at most `limit`, oldest first.
+    pub fn claim_lost_voids(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
+        if let Err(pg) = self.sqlite() {
+            return pg.claim_lost_voids(limit);
+        }
+        let mut lost: Vec<Entry> = self
+            .open_entries()?
+            .into_iter()
+            .filter(|entry| {
+                entry.action == Action::Void
+                    && match entry.verdict {
+                        None => entry.process_ended(),
+                        Some(verdict) => verdict == Verdict::Unknown,
+                    }
+            })
+            .collect();
+        lost.reverse();
+        lost.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(lost)
     }
 
     /// The last `limit` entries, newest first.
     pub fn recent(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
-        let conn = self.lock();
+        let shared = match self.sqlite() {
+            Ok(shared) => shared,
+            Err(pg) => return pg.select("TRUE ORDER BY id DESC LIMIT $1", &[&i64::from(limit)]),
+        };
+        let conn = shared.lock();
         select(
             &conn,
             entries_where!("1 ORDER BY id DESC LIMIT ?1"),
             [limit],
         )
-        .map_err(|e| classify(&self.shared.path, e))
+        .map_err(|e| classify(&shared.path, e))
     }
 
     /// Decides, inside one write transaction, whether to send: `decide` sees what the ledger
@@ -659,6 +926,20 @@ impl Ledger {
     {
         let (outlet, payment) = (outlet.into().cloned(), payment.clone());
         let (amount, command) = (amount.map(str::to_owned), command.to_owned());
+        if let Err(pg) = self.sqlite() {
+            let (pg, observer) = (pg.clone(), self.pg_observer());
+            return blocking(move || {
+                pg.intend(
+                    outlet.as_ref(),
+                    &payment,
+                    amount.as_deref(),
+                    &command,
+                    observer.as_ref(),
+                    decide,
+                )
+            })
+            .await;
+        }
         self.in_group(true, move |conn| {
             let standing = standing_in(conn, &payment)?;
             let plan = decide(&standing);
@@ -694,55 +975,36 @@ impl Ledger {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
+        let Engine::Sqlite { shared, writer } = &self.engine else {
+            return Err(self.not_on_postgres("a SQLite group commit"));
+        };
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Box::new(Work {
             durable,
             work: Some(work),
             done: None,
             answer,
-            path: self.shared.path.clone(),
+            path: shared.path.clone(),
         });
         // Without its thread nothing queued would ever be done.
-        self.start_writer().map_err(|source| LedgerError::Open {
-            path: self.shared.path.to_path_buf(),
+        start_writer(shared, writer).map_err(|source| LedgerError::Open {
+            path: shared.path.to_path_buf(),
             source,
         })?;
         let first = {
-            let mut queue = self.shared.queue();
+            let mut queue = shared.queue();
             queue.jobs.push(job);
             queue.jobs.len() == 1
         };
         // The thread sleeps only on an empty queue, and whoever filled it woke it: waking it
         // again would cost a system call a job for nothing.
         if first {
-            self.shared.wake.notify_one();
+            shared.wake.notify_one();
         }
         // The thread panicked in the middle of the group: its transaction rolled back.
         answered
             .await
-            .unwrap_or_else(|_| Err(abandoned(&self.shared.path)))
-    }
-
-    /// Starts the ledger's thread unless it runs.
-    fn start_writer(&self) -> std::io::Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        if writer.is_some() {
-            return Ok(());
-        }
-        // A failure leaves the checkpoints as frequent as a single command's: slower, not wrong.
-        if let Err(error) = self
-            .lock()
-            .pragma_update(None, "wal_autocheckpoint", SERVICE_WAL_PAGES)
-        {
-            tracing::debug!(%error, "the ledger's checkpoint interval stays as it was");
-        }
-        let shared = self.shared.clone();
-        *writer = Some(
-            std::thread::Builder::new()
-                .name("ledger".to_owned())
-                .spawn(move || shared.serve())?,
-        );
-        Ok(())
+            .unwrap_or_else(|_| Err(abandoned(&shared.path)))
     }
 
     /// Records the verdict of entry `id`. `durable` flushes it to disk: a refund's verdict must
@@ -756,42 +1018,93 @@ impl Ledger {
         durable: bool,
     ) -> Result<(), LedgerError> {
         let answer = answer.clone();
+        if let Err(pg) = self.sqlite() {
+            let (pg, observer) = (pg.clone(), self.pg_observer());
+            return blocking(move || {
+                pg.book(durable, observer.as_ref(), |book| book.record(id, &answer))
+            })
+            .await;
+        }
         self.in_group(durable, move |conn| record_in(conn, id, &answer))
             .await
     }
 
-    /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
-    /// leaves it to the operating system (verdicts: a lost one makes its entry look in flight,
-    /// which is reconciled or held, never sent again blindly).
-    pub(crate) fn transaction<T>(
+    /// Runs `work` in one write transaction, on the caller's thread; `durable` flushes it to
+    /// disk (an intent), or leaves it to the operating system (verdicts: a lost one makes its
+    /// entry look in flight, which is reconciled or held, never sent again blindly).
+    pub(crate) fn book<T>(
         &self,
         durable: bool,
-        work: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
+        work: impl FnOnce(&mut dyn Book) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let shared = &self.shared;
-        let mut conn = self.lock();
+        let shared = match &self.engine {
+            Engine::Sqlite { shared, .. } => shared,
+            Engine::Postgres { pg, on_commit } => {
+                return pg.book(durable, on_commit.as_ref(), work);
+            }
+        };
+        let mut conn = shared.lock();
         shared.set_durable(&conn, durable)?;
         let fail = |e| classify(&shared.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
-        let result = work(&tx).map_err(fail)?;
+        let result = work(&mut SqliteBook {
+            conn: &tx,
+            path: &shared.path,
+        })?;
         shared.commit(tx, durable)?;
         Ok(result)
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.shared.lock()
+    /// The SQLite connection, for what is written only for SQLite (the operator pages'
+    /// queries); on PostgreSQL, the error that says so.
+    pub(crate) fn lock(
+        &self,
+        what: &'static str,
+    ) -> Result<MutexGuard<'_, Connection>, LedgerError> {
+        match &self.engine {
+            Engine::Sqlite { shared, .. } => Ok(shared.lock()),
+            Engine::Postgres { .. } => Err(self.not_on_postgres(what)),
+        }
     }
+}
+
+/// Starts the ledger's thread unless it runs.
+fn start_writer(
+    shared: &Arc<Shared>,
+    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
+) -> std::io::Result<()> {
+    let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+    if writer.is_some() {
+        return Ok(());
+    }
+    // A failure leaves the checkpoints as frequent as a single command's: slower, not wrong.
+    if let Err(error) = shared
+        .lock()
+        .pragma_update(None, "wal_autocheckpoint", SERVICE_WAL_PAGES)
+    {
+        tracing::debug!(%error, "the ledger's checkpoint interval stays as it was");
+    }
+    let serving = shared.clone();
+    *writer = Some(
+        std::thread::Builder::new()
+            .name("ledger".to_owned())
+            .spawn(move || serving.serve())?,
+    );
+    Ok(())
 }
 
 impl Drop for Ledger {
     /// Lets the ledger's thread finish the work queued and end, so that the file is closed
     /// when the ledger is dropped.
     fn drop(&mut self) {
-        self.shared.queue().closed = true;
-        self.shared.wake.notify_one();
-        let writer = self.writer.get_mut().unwrap_or_else(|e| e.into_inner());
+        let Engine::Sqlite { shared, writer } = &mut self.engine else {
+            return;
+        };
+        shared.queue().closed = true;
+        shared.wake.notify_one();
+        let writer = writer.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(writer) = writer.take() {
             // A thread that panicked has nothing more to write; its callers were told.
             let _ = writer.join();
@@ -938,6 +1251,13 @@ fn again(path: &Path, error: &LedgerError) -> LedgerError {
         LedgerError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
             classify(path, rusqlite::Error::SqliteFailure(*code, message.clone()))
         }
+        LedgerError::Postgres(error) => {
+            LedgerError::Postgres(Box::new(std::io::Error::other(error.to_string())))
+        }
+        LedgerError::NotOnPostgres { what, path } => LedgerError::NotOnPostgres {
+            what,
+            path: path.clone(),
+        },
         LedgerError::Sqlite(other) => classify(
             path,
             rusqlite::Error::SqliteFailure(
@@ -969,6 +1289,11 @@ pub(crate) fn standing_in(
             [key(payment)],
         )?,
     })
+}
+
+/// The URL in `location` when it names a PostgreSQL database.
+fn database_url(location: &Path) -> Option<&str> {
+    location.to_str().filter(|text| postgres::is_url(text))
 }
 
 /// The error of a group whose transaction SQLite rolled back before its commit.
@@ -1048,26 +1373,13 @@ pub(crate) fn record_in(
         );
         return Ok(());
     }
-    if matches!(
-        verdict,
-        Verdict::Voided
-            | Verdict::AlreadyVoided
-            | Verdict::NotVoidable
-            | Verdict::UnknownPayment
-            | Verdict::Declined
-    ) {
+    if let Some(settled) = settles_earlier_voids(verdict) {
         let mut settle = conn.prepare_cached(
             "UPDATE intents SET state = ?2, finished_ms = ?3,
                  detail = 'settled by ledger entry ' || ?1 || ': ' || detail
              WHERE action = ?4 AND id < ?1 AND state IN (?5, ?6)
                AND payment = (SELECT payment FROM intents WHERE id = ?1)",
         )?;
-        // An earlier void whose outcome was unknown went through when the payment is voided
-        // now, and did not when InstaMed says the payment is there and not voided.
-        let settled = match verdict {
-            Verdict::AlreadyVoided => Verdict::Voided,
-            other => other,
-        };
         settle.execute(params![
             id,
             IntentState::Answered(settled),
@@ -1078,6 +1390,18 @@ pub(crate) fn record_in(
         ])?;
     }
     Ok(())
+}
+
+/// What a void's verdict proves about the earlier voids of its payment left open: an earlier
+/// void whose outcome was unknown went through when the payment is voided now, and did not
+/// when InstaMed says the payment is there and not voided. `None` for a verdict that proves
+/// nothing about them.
+pub(crate) fn settles_earlier_voids(verdict: Verdict) -> Option<Verdict> {
+    match verdict {
+        Verdict::Voided | Verdict::AlreadyVoided => Some(Verdict::Voided),
+        Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined => Some(verdict),
+        _ => None,
+    }
 }
 
 /// Deletes entry `id` if it is still only an intent: its request was never sent (the batch
@@ -1161,6 +1485,34 @@ pub fn is_sqlite_file(path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    fn shared(ledger: &Ledger) -> &Arc<Shared> {
+        match ledger.sqlite() {
+            Ok(shared) => shared,
+            Err(_) => panic!("a SQLite ledger was asked for"),
+        }
+    }
+
+    impl Ledger {
+        /// Runs `work` on the SQLite connection in one write transaction: rows no command
+        /// writes, for the tests.
+        fn transaction<T>(
+            &self,
+            durable: bool,
+            work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        ) -> Result<T, LedgerError> {
+            let shared = shared(self);
+            let mut conn = shared.lock();
+            shared.set_durable(&conn, durable)?;
+            let fail = |e| classify(&shared.path, e);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail)?;
+            let result = work(&tx).map_err(fail)?;
+            shared.commit(tx, durable)?;
+            Ok(result)
+        }
+    }
+
     /// The finding: when SQLite rolls a group's transaction back in the middle (a full disk,
     /// an I/O error), a later decision's savepoint began a transaction of its own and its
     /// release committed it, so an intent was written whose caller was told it failed. Every
@@ -1186,13 +1538,13 @@ mod tests {
                 work: Some(work),
                 done: None,
                 answer,
-                path: ledger.shared.path.clone(),
+                path: shared(&ledger).path.clone(),
             };
             (Box::new(job), answered)
         };
         let (jobs, mut answers): (Vec<_>, Vec<_>) =
             [job(true), job(false), job(false)].into_iter().unzip();
-        ledger.shared.commit_group(&mut ledger.lock(), jobs);
+        shared(&ledger).commit_group(&mut shared(&ledger).lock(), jobs);
         for answer in &mut answers {
             assert!(matches!(answer.try_recv(), Ok(Err(_))));
         }
@@ -1202,7 +1554,7 @@ mod tests {
         );
         // The connection is left usable: the next group commits.
         let (next, mut answer) = job(false);
-        ledger.shared.commit_group(&mut ledger.lock(), vec![next]);
+        shared(&ledger).commit_group(&mut shared(&ledger).lock(), vec![next]);
         assert!(matches!(answer.try_recv(), Ok(Ok(_))));
         assert_eq!(ledger.standing(&payment()).unwrap().entries.len(), 1);
     }

@@ -22,6 +22,10 @@ pub struct Bench {
     pub simulator: Simulator,
     pub gateway: Option<Running>,
     pub dir: tempfile::TempDir,
+    /// The ledger: a file in `dir`, or a database's URL that `replicas` share.
+    pub ledger: PathBuf,
+    /// More gateways on the same ledger and upstream: replicas behind a load balancer.
+    pub replicas: Vec<Running>,
 }
 
 impl Bench {
@@ -49,20 +53,36 @@ impl Bench {
             faults,
             std::num::NonZeroU32::new(instamed_soap_gateway::DEFAULT_RATE_LIMIT),
             Some(operators),
+            None,
+            1,
         )
         .await
     }
 
     async fn with(faults: FaultPlan, rate: Option<std::num::NonZeroU32>) -> Self {
-        Self::with_all(faults, rate, None).await
+        Self::with_all(faults, rate, None, None, 1).await
+    }
+
+    /// `count` gateways (at least one) on the ledger at `ledger` (default: a file of the
+    /// bench's own), in front of one simulator.
+    pub async fn with_replicas(
+        faults: FaultPlan,
+        rate: Option<std::num::NonZeroU32>,
+        ledger: Option<String>,
+        count: usize,
+    ) -> Self {
+        Self::with_all(faults, rate, None, ledger, count).await
     }
 
     async fn with_all(
         faults: FaultPlan,
         rate: Option<std::num::NonZeroU32>,
-        operators: Option<Clients>,
+        mut operators: Option<Clients>,
+        ledger: Option<String>,
+        count: usize,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let ledger = ledger.map_or_else(|| dir.path().join("gateway-ledger.db"), PathBuf::from);
         let simulator = Simulator::start(
             SimulatorConfig::default()
                 .with_ledger_file(dir.path().join("instamed.jsonl"))
@@ -70,37 +90,46 @@ impl Bench {
         )
         .await
         .expect("simulator");
-        let client = simulated::client(&simulator, instamed_soap::Protocol::Soap11);
-        let upstream = Upstream::new(client, &simulator.endpoint())
-            .expect("upstream")
-            .credentials(
-                Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
-                UserName::AccountId,
-            )
-            .sso(simulated::sso_client(
-                &simulator,
-                instamed_soap::Protocol::Soap11,
-                DEMO_SSO_KEY,
-            ));
-        let mut clients = Clients::new().expect("clients");
-        clients
-            .add_pair(&format!("{CLIENT}:{SECRET}"))
-            .expect("a client");
-        let mut config = GatewayConfig::new(
-            "127.0.0.1:0".parse().expect("address"),
-            Tls::Generated { ca_out: None },
-            upstream,
-            dir.path().join("gateway-ledger.db"),
-            clients,
-        );
-        config.retry_after = Duration::from_secs(1);
-        config.rate_limit = rate;
-        config.operators = operators;
-        let gateway = Gateway::start(config).await.expect("gateway");
+        let mut gateways = Vec::new();
+        for n in 0..count.max(1) {
+            let client = simulated::client(&simulator, instamed_soap::Protocol::Soap11);
+            let upstream = Upstream::new(client, &simulator.endpoint())
+                .expect("upstream")
+                .credentials(
+                    Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
+                    UserName::AccountId,
+                )
+                .sso(simulated::sso_client(
+                    &simulator,
+                    instamed_soap::Protocol::Soap11,
+                    DEMO_SSO_KEY,
+                ));
+            let mut clients = Clients::new().expect("clients");
+            clients
+                .add_pair(&format!("{CLIENT}:{SECRET}"))
+                .expect("a client");
+            let mut config = GatewayConfig::new(
+                "127.0.0.1:0".parse().expect("address"),
+                Tls::Generated { ca_out: None },
+                upstream,
+                ledger.clone(),
+                clients,
+            );
+            // Each replica keeps its JSON API's operations apart (they are not shared).
+            config.operations = dir.path().join(format!("operations-{n}.db"));
+            config.retry_after = Duration::from_secs(1);
+            config.rate_limit = rate;
+            // The operator pages on the first replica.
+            config.operators = operators.take();
+            gateways.push(Gateway::start(config).await.expect("gateway"));
+        }
+        let gateway = gateways.remove(0);
         Self {
             simulator,
             gateway: Some(gateway),
             dir,
+            ledger,
+            replicas: gateways,
         }
     }
 
@@ -142,7 +171,7 @@ impl Bench {
     }
 
     pub fn ledger_path(&self) -> PathBuf {
-        self.dir.path().join("gateway-ledger.db")
+        self.ledger.clone()
     }
 
     /// POSTs `envelope` to the gateway's SOAP address with `headers` and the ERP's own
@@ -203,8 +232,19 @@ impl Bench {
         headers: &[(&str, &str)],
         envelope: impl Into<bytes::Bytes>,
     ) -> RawResponse {
+        self.post_to(self.gateway(), credentials, headers, envelope)
+            .await
+    }
+
+    /// As [`post_as`](Self::post_as), to `gateway` (the first, or one of the replicas).
+    pub async fn post_to(
+        &self,
+        gateway: &Running,
+        credentials: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+        envelope: impl Into<bytes::Bytes>,
+    ) -> RawResponse {
         use base64::Engine as _;
-        let gateway = self.gateway();
         let host = raw_https::host(&gateway.soap_url());
         let basic = credentials.map(|(name, secret)| {
             format!(
@@ -338,6 +378,21 @@ impl Bench {
 
     pub async fn void(&self, stack: Stack, payment: &TransactionId) -> RawResponse {
         self.ask(stack, "DoCreditCardSecondaryVoid", &void_fields(payment))
+            .await
+    }
+
+    /// A void of `payment` sent to `gateway`.
+    pub async fn void_at(
+        &self,
+        gateway: &Running,
+        stack: Stack,
+        payment: &TransactionId,
+    ) -> RawResponse {
+        let fields = void_fields(payment);
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let (headers, envelope) = stack.request("DoCreditCardSecondaryVoid", &borrowed);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.post_to(gateway, Some((CLIENT, SECRET)), &headers, envelope)
             .await
     }
 }

@@ -6,4 +6,5 @@ mod erp;
 mod nvp;
 mod operations;
 mod ops;
+mod replicas;
 mod soap;

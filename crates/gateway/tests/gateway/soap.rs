@@ -383,7 +383,9 @@ async fn instamed_refusing_the_gateways_own_account_is_a_server_fault_for_an_ope
     let other = Bench {
         simulator: bench.simulator,
         gateway: Some(misconfigured),
+        ledger: bench.dir.path().join("misconfigured.db"),
         dir: bench.dir,
+        replicas: Vec::new(),
     };
     let payment = other.payment("17.00");
     let answer = other.void(Stack::Zeep12, &payment).await;
@@ -665,7 +667,11 @@ async fn a_void_lost_by_a_gateway_of_the_same_pid_is_reconciled_at_start_as_in_a
 /// Starts a gateway on the ledger at `ledger_path`, whose void of `payment` a predecessor left
 /// unknown, and waits until it has settled the payment on its own (no ERP asking): voided in
 /// its ledger, with one void in all at InstaMed.
-async fn settled_at_start(bench: &Bench, ledger_path: &std::path::Path, payment: &TransactionId) {
+pub(crate) async fn settled_at_start(
+    bench: &Bench,
+    ledger_path: &std::path::Path,
+    payment: &TransactionId,
+) {
     let upstream = Upstream::new(
         instamed_soap_test_support::simulated::client(
             &bench.simulator,

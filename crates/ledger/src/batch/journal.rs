@@ -678,12 +678,12 @@ impl Journal {
                 .collect());
         };
         let command = ledger.command().to_owned();
-        Ok(ledger.transaction(true, |conn| {
+        Ok(ledger.book(true, |book| {
             steps
                 .iter()
                 .map(|(_, _, row, action, prior)| {
                     let payment = row.request.payment();
-                    let standing = ledger::standing_in(conn, payment)?;
+                    let standing = book.standing(payment)?;
                     let amount = row.amount.map(|amount| amount.to_string());
                     let held_before = *prior == RowState::At(Verdict::RefundUnknown);
                     match consult(
@@ -701,9 +701,8 @@ impl Journal {
                                 ),
                                 Action::Void | Action::Reconcile => (ledger::Action::Void, None),
                             };
-                            let intent = ledger::insert_intent(
-                                conn,
-                                row.request.outlet(),
+                            let intent = book.insert_intent(
+                                Some(row.request.outlet()),
                                 payment,
                                 kind,
                                 amount.as_deref(),
@@ -775,9 +774,9 @@ impl Journal {
             )?;
         }
         if let Some(ledger) = &self.ledger {
-            ledger.transaction(true, |conn| {
+            ledger.book(true, |book| {
                 for intent in work.iter().filter_map(|item| item.intent) {
-                    ledger::withdraw_intent(conn, intent)?;
+                    book.withdraw(intent)?;
                 }
                 Ok(())
             })?;
@@ -870,9 +869,9 @@ impl Journal {
         if verdicts.is_empty() {
             return Ok(());
         }
-        ledger.transaction(false, |conn| {
+        ledger.book(false, |book| {
             for (intent, answer) in verdicts {
-                ledger::record_in(conn, *intent, answer)?;
+                book.record(*intent, answer)?;
             }
             Ok(())
         })?;

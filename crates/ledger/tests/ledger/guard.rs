@@ -1,7 +1,8 @@
 //! The ledger through the library, against the simulator over TLS on loopback, over every
-//! protocol: the same instruction twice moves money once, two processes sharing one ledger file
+//! protocol: the same instruction twice moves money once, two processes sharing one ledger
 //! never refund the same payment twice, a refund of unknown outcome waits for a person, and a
-//! file that is not a ledger is left alone.
+//! file that is not a ledger is left alone. Each test runs on both engines: a SQLite file and
+//! a fresh database of a throwaway PostgreSQL cluster (`on_sqlite`, `on_postgres`).
 
 use instamed_soap_test_support as support;
 use instamed_soap_test_support::simulated::client;
@@ -14,6 +15,8 @@ use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidOrRefund, VoidRe
 use instamed_soap_ledger::{Action, Guarded, Ledger, LedgerError, Standing, Verdict};
 use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
 use support::outlet;
+
+use crate::on_both;
 
 const EVERY: [Protocol; 4] = [
     Protocol::Soap11,
@@ -44,11 +47,10 @@ pub(crate) fn amount(text: &str) -> Amount {
     text.parse().expect("amount")
 }
 
-#[tokio::test]
-async fn void_or_refund_with_a_ledger_refunds_once_over_every_protocol() {
+on_both! {
+async fn void_or_refund_with_a_ledger_refunds_once_over_every_protocol(store: &Store) {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let ledger = store.open();
     for protocol in EVERY {
         let client = client(&simulator, protocol);
         let id = too_late(&simulator);
@@ -77,19 +79,18 @@ async fn void_or_refund_with_a_ledger_refunds_once_over_every_protocol() {
         assert_eq!(refunds_of(&simulator, &id), 1, "{protocol}");
     }
 }
+}
 
+on_both! {
 /// Two processes on one ledger file (two connections here), each told to void-or-refund the
 /// same too-late payment at the same moment: one refund, and the other run is held or answered.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_on_one_ledger_never_refund_the_same_payment_twice() {
+async fn two_processes_on_one_ledger_never_refund_the_same_payment_twice(store: &Store) {
     let simulator = Simulator::start(
         SimulatorConfig::default()
             .with_faults(FaultPlan::default().with_latency(Duration::from_millis(200))),
     )
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.db");
     let client = client(&simulator, Protocol::Soap11);
     for _ in 0..5 {
         let id = too_late(&simulator);
@@ -98,7 +99,7 @@ async fn two_processes_on_one_ledger_never_refund_the_same_payment_twice() {
             let (client, request, ledger) = (
                 client.clone(),
                 request.clone(),
-                Arc::new(Ledger::open(&path).unwrap()),
+                Arc::new(store.open()),
             );
             tokio::spawn(async move {
                 ledger
@@ -121,17 +122,17 @@ async fn two_processes_on_one_ledger_never_refund_the_same_payment_twice() {
         assert_eq!(refunds_of(&simulator, &id), 1);
     }
 }
+}
 
-#[tokio::test]
-async fn a_refund_of_unknown_outcome_waits_for_a_person() {
+on_both! {
+async fn a_refund_of_unknown_outcome_waits_for_a_person(store: &Store) {
     // Every answer cut short: the refund is made, its answer unreadable.
     let simulator = Simulator::start(
         SimulatorConfig::default().with_faults(FaultPlan::default().with_truncate_rate(1.0)),
     )
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let ledger = store.open();
     let client = client(&simulator, Protocol::Soap12);
     let id = simulator
         .ledger()
@@ -168,6 +169,7 @@ async fn a_refund_of_unknown_outcome_waits_for_a_person() {
             .is_none(),
         "a settled refund is not settled twice"
     );
+}
 }
 
 #[test]
@@ -218,17 +220,16 @@ async fn a_void_the_callers_rule_finds_answered_in_the_standing_is_not_sent() {
     assert_eq!(standing.entries.len(), 1, "{:?}", standing.entries);
 }
 
+on_both! {
 /// Group commit: many callers deciding at once on one ledger each get their own entry and
-/// verdict, however the ledger's thread grouped their intents and verdicts.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn decisions_taken_at_once_are_each_recorded_once_in_the_groups_they_share() {
+/// verdict, however the ledger grouped their intents and verdicts.
+async fn decisions_taken_at_once_are_each_recorded_once_in_the_groups_they_share(store: &Store) {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let commits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = commits.clone();
     let ledger = Arc::new(
-        Ledger::open(dir.path().join("ledger.db"))
-            .unwrap()
+        store
+            .open()
             .with_commit_observer(Arc::new(move |_, durable| {
                 if durable {
                     counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -276,4 +277,5 @@ async fn decisions_taken_at_once_are_each_recorded_once_in_the_groups_they_share
         (1..=payments.len()).contains(&flushed),
         "{flushed} flushed commits"
     );
+}
 }
