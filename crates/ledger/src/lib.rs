@@ -56,7 +56,6 @@
 pub mod batch;
 mod finding;
 mod guard;
-mod postgres;
 mod schema;
 mod store;
 mod stored;

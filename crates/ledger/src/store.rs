@@ -9,11 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
 
 use super::finding::Finding;
-use super::postgres::{self, Postgres};
 use super::schema::{self, Kind, SchemaProblem};
 use super::stored::{self, Named, stored_by_name};
 use super::verdict::Verdict;
 use instamed_soap::{Outlet, TransactionId};
+
+mod postgres;
+use postgres::Postgres;
 
 /// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
 const WAL_PAGES: i64 = 64;
