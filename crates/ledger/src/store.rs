@@ -1054,9 +1054,9 @@ fn again(path: &Path, error: &LedgerError) -> LedgerError {
         LedgerError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
             classify(path, rusqlite::Error::SqliteFailure(*code, message.clone()))
         }
-        LedgerError::Postgres(error) => {
-            LedgerError::Postgres(Box::new(std::io::Error::other(error.to_string())))
-        }
+        LedgerError::Postgres(error) => LedgerError::Postgres(Box::new(std::io::Error::other(
+            crate::chain(error.as_ref()),
+        ))),
         LedgerError::Sqlite(other) => classify(
             path,
             rusqlite::Error::SqliteFailure(
