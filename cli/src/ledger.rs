@@ -61,6 +61,17 @@ impl Choice {
         // A database's ledger is made or found by the server; `exists` would ask about a file
         // named after its URL.
         let new = !Ledger::is_database_url(&path) && !path.exists();
+        // A database that holds no ledger is one never written, as a missing file is: reading
+        // it only to say nothing waits would be wrong, and making it here would hide that.
+        if !create && Ledger::is_database_url(&path) {
+            if let Err(error) = Ledger::open_to_read(&path) {
+                eprintln!(
+                    "error: {}: check --ledger and INSTAMED_LEDGER",
+                    crate::causes::chain(&error)
+                );
+                return Err(ExitCode::from(exit::LEDGER));
+            }
+        }
         if new && !create {
             eprintln!(
                 "error: there is no ledger at {}: check --ledger, INSTAMED_LEDGER and HOME",

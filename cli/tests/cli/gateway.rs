@@ -425,3 +425,82 @@ async fn the_demo_launches_an_sso_void_page_and_an_operation_to_poll() {
     assert_eq!(operation.status, 200, "{}", operation.body);
     assert_eq!(operation.json()["state"], "in_flight", "{}", operation.body);
 }
+
+/// Two `gateway` processes on one PostgreSQL ledger (`INSTAMED_LEDGER=postgres://…`), as
+/// replicas behind a load balancer: the same voids asked of both at once are each sent once,
+/// and neither prints the URL's password.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_gateway_processes_on_one_postgres_ledger_send_each_void_once() {
+    let Some(cluster) = instamed_soap_test_support::postgres::PgCluster::start() else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("ca.pem");
+    let seed = dir.path().join("payments.csv");
+    let payments: Vec<String> = (0..6)
+        .map(|n| format!("5A6F1C2B3A4958677685A4B3C2D1E{n:03X}"))
+        .collect();
+    let rows: String = payments
+        .iter()
+        .map(|id| format!("{id},123123123,123,456,5.00\n"))
+        .collect();
+    std::fs::write(&seed, rows).expect("seed");
+    let (mut simulator, endpoint) = serve(&[], &ca, &seed);
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let ca = path(&ca);
+    let state = path(dir.path());
+    let replica = || {
+        Started::start_with_env(
+            &[
+                "--plain-http",
+                "--listen",
+                "127.0.0.1:0",
+                "--upstream",
+                &endpoint,
+                "--ca-cert",
+                &ca,
+                "--client",
+                "erp:secret",
+            ],
+            &[
+                (
+                    "INSTAMED_ACCOUNT_ID",
+                    instamed_soap_simulator::DEMO_ACCOUNT_ID,
+                ),
+                ("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD),
+                ("INSTAMED_LEDGER", &url),
+                // Where each keeps its JSON API's operations: the test's, not the user's.
+                ("XDG_STATE_HOME", &state),
+            ],
+        )
+    };
+    let replicas = [replica(), replica()];
+    let mut asks = Vec::new();
+    for payment in &payments {
+        for started in &replicas {
+            asks.push(started.void("erp:secret", payment));
+        }
+    }
+    let answers = futures_util::future::join_all(asks).await;
+    let _ = simulator.kill();
+    let _ = simulator.wait();
+    for answer in &answers {
+        assert!(voided(answer), "{}", answer.body);
+    }
+    let ledger = instamed_soap_ledger::Ledger::open(&url).expect("the shared ledger");
+    for payment in &payments {
+        let id = instamed_soap::TransactionId::new(payment).expect("an ID");
+        let sent = ledger.standing(&id).expect("standing").entries;
+        assert_eq!(sent.len(), 1, "one void sent by the two replicas: {sent:?}");
+    }
+    let printed: String = replicas
+        .iter()
+        .flat_map(|started| started.printed.iter())
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(
+        instamed_soap_test_support::leaks::leaked(&printed).is_empty(),
+        "{printed}"
+    );
+}

@@ -809,6 +809,13 @@ async fn commands_on_a_postgres_ledger_move_money_once_and_never_show_its_passwo
         return;
     };
     let mut printed = String::new();
+    // A database that holds no ledger yet is not read as one where nothing waits, nor made one.
+    let mut list = isolated::instamed_soap();
+    list.args(["ledger", "list", "--open"]);
+    scene.with_ledger(&mut list);
+    let list = list.output().unwrap();
+    assert_eq!(list.status.code(), Some(7), "{}", described(&list));
+    printed.push_str(&described(&list));
     let voided = scene.capturable();
     let void = ["void", "--transaction-id", &voided, "--json"];
     let first = scene.run(&void).await;
@@ -853,6 +860,12 @@ async fn commands_on_a_postgres_ledger_move_money_once_and_never_show_its_passwo
     let name = url.rsplit('/').next().unwrap();
     let location = isolated::text(&path);
     assert!(location.trim().ends_with(name), "{location}");
+    let mut list = isolated::instamed_soap();
+    list.args(["ledger", "list", "--open"]);
+    scene.with_ledger(&mut list);
+    let list = list.output().unwrap();
+    assert_eq!(list.status.code(), Some(0), "{}", described(&list));
+    printed.push_str(&described(&list));
     let mut help = isolated::instamed_soap();
     help.args(["void", "--help"]);
     scene.with_ledger(&mut help);

@@ -79,6 +79,20 @@ impl Operations {
             path: path.to_owned(),
             source,
         };
+        // Beside a ledger file its directory exists; the state directory a gateway on a
+        // shared database defaults to may not yet. Made private to the user, as the ledger's
+        // is; a directory that cannot be made shows as SQLite's failure to open the file.
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            if !dir.exists() {
+                let mut builder = std::fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                if let Err(error) = builder.create(dir) {
+                    tracing::warn!(dir = %dir.display(), %error, "cannot make the operations file's directory");
+                }
+            }
+        }
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")

@@ -57,7 +57,6 @@ pub mod batch;
 mod by_hand;
 mod finding;
 mod guard;
-mod postgres;
 mod schema;
 mod sso;
 mod store;

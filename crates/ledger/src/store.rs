@@ -9,11 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
 
 use super::finding::Finding;
-use super::postgres::{self, Postgres};
 use super::schema::{self, Kind, SchemaProblem};
 use super::stored::{self, Named, stored_by_name};
 use super::verdict::Verdict;
 use instamed_soap::{Outlet, TransactionId};
+
+mod postgres;
+use postgres::Postgres;
 
 /// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
 const WAL_PAGES: i64 = 64;
@@ -1251,9 +1253,9 @@ fn again(path: &Path, error: &LedgerError) -> LedgerError {
         LedgerError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
             classify(path, rusqlite::Error::SqliteFailure(*code, message.clone()))
         }
-        LedgerError::Postgres(error) => {
-            LedgerError::Postgres(Box::new(std::io::Error::other(error.to_string())))
-        }
+        LedgerError::Postgres(error) => LedgerError::Postgres(Box::new(std::io::Error::other(
+            crate::chain(error.as_ref()),
+        ))),
         LedgerError::NotOnPostgres { what, path } => LedgerError::NotOnPostgres {
             what,
             path: path.clone(),

@@ -97,3 +97,58 @@ async fn a_void_lost_by_a_dead_replica_is_settled_by_the_next_replica_to_start()
     }
     crate::soap::settled_at_start(&bench, std::path::Path::new(&url), &payment).await;
 }
+
+/// PostgreSQL stopped under a gateway: it says it is not ready, refuses a void with a clear
+/// fault and sends nothing (no durable intent, no request); once the database is back, it is
+/// ready again and voids, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_whose_database_stops_is_not_ready_sends_nothing_and_resumes_when_it_returns() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let bench = Bench::with_replicas(FaultPlan::default(), None, Some(cluster.database()), 1).await;
+    let ready = || async {
+        let gateway = bench.gateway();
+        let host = instamed_soap_test_support::raw_https::host(&gateway.soap_url());
+        instamed_soap_test_support::raw_https::send_to(
+            instamed_soap_test_support::raw_https::Target {
+                addr: gateway.local_addr(),
+                host: &host,
+                ca: gateway.ca_path(),
+            },
+            http::Method::GET,
+            "/ready",
+            &[],
+            "",
+        )
+        .await
+        .expect("an answer")
+        .status
+    };
+    assert_eq!(ready().await, 200);
+    cluster.stop();
+    assert_ne!(ready().await, 200, "ready without its database");
+    let payment = bench.payment("10.00");
+    let refused = bench.void(Stack::DotNet11, &payment).await;
+    assert_eq!(refused.status, 500, "{}", refused.body);
+    assert!(
+        refused.body.contains("LedgerUnavailable"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        bench.voids_at_instamed(&payment),
+        0,
+        "sent without an intent"
+    );
+    cluster.restart();
+    assert_eq!(ready().await, 200);
+    let voided = bench.void(Stack::DotNet11, &payment).await;
+    assert_eq!(
+        text(&voided, "PrimaryTransactionStatus").as_deref(),
+        Some("V"),
+        "{}",
+        voided.body
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}

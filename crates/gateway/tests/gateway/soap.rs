@@ -690,6 +690,9 @@ pub(crate) async fn settled_at_start(
         clients,
     );
     config.retry_after = Duration::from_millis(200);
+    // A shared ledger's gateway keeps its operations in the user's state directory: the
+    // test's own instead.
+    config.operations = bench.dir.path().join("settled-operations.db");
     let gateway = Gateway::start(config).await.expect("gateway");
     let ledger = Ledger::open(ledger_path).expect("ledger");
     let mut voided = false;

@@ -27,13 +27,13 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::finding::Finding;
-use super::schema;
-use super::store::{
+use super::{
     Action, Book, CommitObserver, Entry, IntentState, LedgerError, Sends, Standing, at, key, now_ms,
 };
-use super::stored::{Named, UnknownName};
-use super::verdict::Verdict;
+use crate::finding::Finding;
+use crate::schema;
+use crate::stored::{Named, UnknownName};
+use crate::verdict::Verdict;
 use instamed_soap::{Outlet, TransactionId};
 
 /// How long a statement waits for another transaction's lock, and a caller for a free
@@ -136,7 +136,7 @@ impl Postgres {
             pool,
             runtime: Some(runtime),
             location,
-            lease: super::store::DEFAULT_LEASE,
+            lease: super::DEFAULT_LEASE,
             replica: replica(),
         };
         if read_only {
@@ -595,7 +595,7 @@ impl Book for PgBook<'_> {
             );
             return Ok(());
         }
-        if let Some(settled) = super::store::settles_earlier_voids(verdict) {
+        if let Some(settled) = super::settles_earlier_voids(verdict) {
             self.execute(
                 "UPDATE intents SET state = $2, finished_ms = $3,
                      detail = 'settled by ledger entry ' || $1 || ': ' || detail
