@@ -170,8 +170,14 @@ impl Entry {
         if let Some(id) = &self.refund_id {
             said.push(format!("refund transaction {id}"));
         }
-        if !self.detail.is_empty() {
-            said.push(redact_cards(&self.detail).into_owned());
+        // An SSO void's token opens InstaMed's void page for whoever holds it while it lives:
+        // kept for reconciliation, never shown.
+        let detail = match crate::sso::token_of(self) {
+            Some(token) => self.detail.replacen(token, "(kept, not shown)", 1),
+            None => self.detail.clone(),
+        };
+        if !detail.is_empty() {
+            said.push(redact_cards(&detail).into_owned());
         }
         if let Some(by) = &self.settled_by {
             let note = self.settled_note.as_deref().unwrap_or("");
