@@ -152,6 +152,16 @@ impl Entry {
         after.split(' ').next().filter(|via| !via.is_empty())
     }
 
+    /// What the answer said ([`Entry::detail`]) as it may be shown on a page or a terminal: an
+    /// SSO void's token, which opens InstaMed's void page for whoever holds it while it lives,
+    /// is kept for reconciliation and never shown.
+    pub fn detail_shown(&self) -> std::borrow::Cow<'_, str> {
+        match crate::sso::token_of(self) {
+            Some(token) => self.detail.replacen(token, "(kept, not shown)", 1).into(),
+            None => self.detail.as_str().into(),
+        }
+    }
+
     /// What the entry's answer showed, in words for a person: the statuses read, the refund's
     /// ID, what the answer said (already cleaned of secrets and card numbers by the client)
     /// and who settled it by hand and why.
@@ -170,12 +180,7 @@ impl Entry {
         if let Some(id) = &self.refund_id {
             said.push(format!("refund transaction {id}"));
         }
-        // An SSO void's token opens InstaMed's void page for whoever holds it while it lives:
-        // kept for reconciliation, never shown.
-        let detail = match crate::sso::token_of(self) {
-            Some(token) => self.detail.replacen(token, "(kept, not shown)", 1),
-            None => self.detail.clone(),
-        };
+        let detail = self.detail_shown();
         if !detail.is_empty() {
             said.push(redact_cards(&detail).into_owned());
         }
