@@ -335,6 +335,9 @@ impl Ledger {
     ) -> Result<Option<Entry>, LedgerError> {
         let mut conn = self.lock();
         let fail = |e| classify(self.path(), e);
+        // What a person found is the next request's answer: on disk before it is confirmed,
+        // whatever mode the ledger's last group of verdicts left the connection in.
+        self.set_durable(&conn, true)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
