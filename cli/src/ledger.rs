@@ -122,7 +122,7 @@ pub fn entry_json(entry: &Entry) -> serde_json::Value {
         "answered_at": entry.finished.map(httpdate::fmt_http_date),
         "transaction_status": entry.transaction_status,
         "primary_transaction_status": entry.primary_transaction_status,
-        "detail": entry.detail,
+        "detail": entry.detail_shown(),
         "settled_by": entry.settled_by,
         "settled_note": entry.settled_note,
     })

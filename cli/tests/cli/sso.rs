@@ -342,6 +342,31 @@ async fn sso_void_run_twice_launches_one_page_and_the_second_run_is_answered_fro
     let json: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
     crate::output_contract::Schemas::load().check("void", &json, "sso void, from the ledger");
     assert_eq!(json["outcome"], "voided");
+    // The ledger keeps the first page's token; what it shows of the entry never holds it.
+    let token = url
+        .split_once("token=")
+        .and_then(|(_, rest)| rest.split('&').next())
+        .expect("the URL's token");
+    assert!(
+        !lossy(&again.stdout).contains(token),
+        "{}",
+        lossy(&again.stdout)
+    );
+    let listed = isolated::instamed_soap()
+        .args(["ledger", "list", "--json", "--ledger", ledger_arg])
+        .output()
+        .unwrap();
+    assert_eq!(code(&listed), 0, "{}", described(&listed));
+    assert!(
+        lossy(&listed.stdout).contains("sso token"),
+        "{}",
+        described(&listed)
+    );
+    assert!(
+        !described(&listed).contains(token),
+        "{}",
+        described(&listed)
+    );
     assert!(
         text(&again).contains("nothing was sent again"),
         "{}",

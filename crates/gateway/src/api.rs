@@ -282,13 +282,40 @@ async fn post_sso_voids(api: &Api, client: &str, headers: &HeaderMap, body: Byte
         Ok(id) => id,
         Err(reply) => return reply,
     };
-    let money = api.money.clone();
-    let asker = money.asker("api", client);
+    // To the end, as every money-moving request: an ERP that hangs up while the token request
+    // is out would otherwise drop the launch with its intent written, leaving the entry `sent`
+    // in this living process (no page for the payment again, none a person may settle) and
+    // the key in flight, answered 409 for as long as the gateway runs.
+    let asker = api.money.asker("api", client);
+    let launched = sso_launch(
+        api.money.clone(),
+        api.operations.clone(),
+        sso,
+        void,
+        id,
+        payment,
+        asker,
+    );
+    crate::money::to_the_end(launched)
+        .await
+        .unwrap_or_else(died)
+}
+
+/// Launches operation `id`'s page ([`post_sso_voids`]) and has its wait's answer stored.
+async fn sso_launch(
+    money: Arc<Money>,
+    operations: Arc<Operations>,
+    sso: SsoClient,
+    void: SsoVoid,
+    id: String,
+    payment: String,
+    asker: String,
+) -> Reply {
     let launched = match money.sso_launch(sso.clone(), void, asker).await {
         Ok(launched) => launched,
         Err(answer) => {
             let (status, answer) = void_answer(&money, answer, &id, &payment);
-            return finish(&money, &api.operations, id, status, &answer).await;
+            return finish(&money, &operations, id, status, &answer).await;
         }
     };
     let mut answer = base(&id, (Outcome::Sent.name(), None), &payment).detail(format!(
@@ -298,7 +325,6 @@ async fn post_sso_voids(api: &Api, client: &str, headers: &HeaderMap, body: Byte
     answer.retry_after_seconds = Some(money.retry_after().as_secs());
     // The operation stays in flight while the person is on the page: its answer is stored
     // when the wait ends, even if this gateway's client has long gone.
-    let operations = api.operations.clone();
     let waiting = id.clone();
     tokio::spawn(async move {
         let verdict = money.sso_wait(sso, launched).await;
@@ -798,14 +824,17 @@ impl Api {
             self.money.asker("api", client),
         ))
         .await;
-        carried.unwrap_or_else(|| {
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "the request failed inside the gateway; ask again: the ledger answers",
-            )
-        })
+        carried.unwrap_or_else(died)
     }
+}
+
+/// The answer to a request whose task panicked inside the gateway.
+fn died() -> Reply {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the request failed inside the gateway; ask again: the ledger answers",
+    )
 }
 
 /// Carries out operation `id` and stores its answer for its key.

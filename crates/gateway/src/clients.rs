@@ -214,7 +214,13 @@ impl Clients {
     /// `name` if `secret` is its secret (as [`authenticate`](Self::authenticate) checks a
     /// Basic header's pair; the operators' sign-in form gives its pair this way).
     pub(crate) async fn verify(self: &Arc<Self>, name: String, secret: String) -> Option<String> {
-        let hash = self.hashes.get(&name)?;
+        // An unknown name pays the Argon2 verification a wrong secret pays, against another
+        // name's hash (the same cost, whatever its parameters), and is refused after it: how
+        // fast a refusal comes must not tell which names exist.
+        let (hash, known) = match self.hashes.get(&name) {
+            Some(hash) => (hash, true),
+            None => (self.hashes.values().next()?, false),
+        };
         let tag = hmac::sign(&self.key, secret.as_bytes());
         let remembered = self
             .proved
@@ -255,7 +261,7 @@ impl Clients {
         })
         .await
         .unwrap_or(false);
-        if !verified {
+        if !verified || !known {
             return None;
         }
         self.proved
@@ -340,5 +346,25 @@ mod tests {
             clients.authenticate(&basic_of("erp", "right-secret")).await,
             Some("erp".to_owned())
         );
+    }
+
+    /// The finding: a name that is not a client's (or an operator's, on the sign-in form) was
+    /// refused before Argon2 ran, at once, where a known name's wrong secret costs a
+    /// verification: how fast the refusal came told which names exist. Now every refusal of a
+    /// secret not proved before pays one Argon2 verification.
+    #[tokio::test]
+    async fn an_unknown_name_costs_an_argon2_verification_as_a_known_one_does() {
+        let mut clients = Clients::new().expect("clients");
+        clients.add_pair("erp:right-secret").expect("a client");
+        let clients = Arc::new(clients);
+        let refused = clients
+            .verify("nobody".to_owned(), "a-guess".to_owned())
+            .await;
+        assert_eq!(refused, None);
+        let ran = clients
+            .most_at_once
+            .most
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(ran, 1, "an unknown name was refused without Argon2");
     }
 }

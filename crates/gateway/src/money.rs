@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use instamed_soap::rest::Amount;
 use instamed_soap::sso::{NothingDone, SsoClient, SsoOutcome, SsoVoid};
 use instamed_soap::{
-    Client, Error, RefundReceipt, RefundRequest, TransactionId, VoidConfirmation, VoidOrRefund,
-    VoidRequest,
+    Client, Error, RefundReceipt, RefundRequest, Refusal, TransactionId, VoidConfirmation,
+    VoidOrRefund, VoidRequest,
 };
 use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, SsoLaunched, Standing, Verdict};
 
@@ -284,23 +284,7 @@ impl Money {
             return VoidAnswer::Unknown;
         }
         if let Some(refusal) = error.refusal() {
-            let verdict = match error {
-                Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
-                Error::NotVoidable(_) => Verdict::NotVoidable,
-                Error::UnknownTransaction(_) => Verdict::UnknownPayment,
-                _ => Verdict::Declined,
-            };
-            return VoidAnswer::Refused(
-                verdict,
-                Statuses {
-                    transaction_status: refusal.transaction_status.clone(),
-                    primary_transaction_status: refusal.primary_transaction_status.clone(),
-                    response_code: refusal.response_code.clone(),
-                    response_message: refusal.response_message.clone(),
-                    transaction_id: Some(request.payment().as_str().to_owned()),
-                    authorization_number: None,
-                },
-            );
+            return void_refused(error, refusal, request.payment());
         }
         if error.never_sent() {
             VoidAnswer::NotSent(chain(error))
@@ -677,7 +661,7 @@ impl Money {
     /// Waits for the person on `launched`'s page, records the verdict in the ledger
     /// ([`Ledger::sso_wait`]) and says it as a void's answer.
     pub(crate) async fn sso_wait(&self, sso: SsoClient, launched: SsoLaunched) -> SsoAnswer {
-        let payment = launched.launch.payment().as_str().to_owned();
+        let payment = launched.launch.payment().clone();
         let result = self.ledger.sso_wait(&sso, &launched, |_, _| {}).await;
         let answer = match result {
             Ok(SsoOutcome::Voided(receipt)) => {
@@ -691,20 +675,7 @@ impl Money {
                 });
             }
             Err(error) => match error.refusal() {
-                Some(refusal) => VoidAnswer::Refused(
-                    match error {
-                        Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
-                        _ => Verdict::Declined,
-                    },
-                    Statuses {
-                        transaction_status: refusal.transaction_status.clone(),
-                        primary_transaction_status: refusal.primary_transaction_status.clone(),
-                        response_code: refusal.response_code.clone(),
-                        response_message: refusal.response_message.clone(),
-                        transaction_id: Some(payment),
-                        authorization_number: None,
-                    },
-                ),
+                Some(refusal) => void_refused(&error, refusal, &payment),
                 // The page was out: a person may have voided. The next request asks the token.
                 None => VoidAnswer::Unknown,
             },
@@ -748,17 +719,7 @@ fn refund_failed(error: &Error, request: &RefundRequest) -> RefundAnswer {
             Error::UnknownTransaction(_) => Outcome::UnknownPayment,
             _ => Outcome::Declined,
         };
-        return RefundAnswer::Refused(
-            outcome,
-            Statuses {
-                transaction_status: refusal.transaction_status.clone(),
-                primary_transaction_status: refusal.primary_transaction_status.clone(),
-                response_code: refusal.response_code.clone(),
-                response_message: refusal.response_message.clone(),
-                transaction_id: Some(request.payment().as_str().to_owned()),
-                authorization_number: None,
-            },
-        );
+        return RefundAnswer::Refused(outcome, refused_statuses(refusal, request.payment()));
     }
     if error.never_sent() {
         RefundAnswer::NotSent(chain(error))
@@ -766,6 +727,30 @@ fn refund_failed(error: &Error, request: &RefundRequest) -> RefundAnswer {
         RefundAnswer::CredentialsRefused
     } else {
         RefundAnswer::Rejected(chain(error))
+    }
+}
+
+/// A void InstaMed refused on statuses about `payment` (`error`, whose refusal is `refusal`),
+/// as the ERP is told it: by a request, or on a Single Sign-On page.
+fn void_refused(error: &Error, refusal: &Refusal, payment: &TransactionId) -> VoidAnswer {
+    let verdict = match error {
+        Error::AlreadyVoided(_) => Verdict::AlreadyVoided,
+        Error::NotVoidable(_) => Verdict::NotVoidable,
+        Error::UnknownTransaction(_) => Verdict::UnknownPayment,
+        _ => Verdict::Declined,
+    };
+    VoidAnswer::Refused(verdict, refused_statuses(refusal, payment))
+}
+
+/// The statuses of a refusal about `payment`, as the ERP is told them again.
+fn refused_statuses(refusal: &Refusal, payment: &TransactionId) -> Statuses {
+    Statuses {
+        transaction_status: refusal.transaction_status.clone(),
+        primary_transaction_status: refusal.primary_transaction_status.clone(),
+        response_code: refusal.response_code.clone(),
+        response_message: refusal.response_message.clone(),
+        transaction_id: Some(payment.as_str().to_owned()),
+        authorization_number: None,
     }
 }
 

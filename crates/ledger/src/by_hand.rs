@@ -152,6 +152,16 @@ impl Entry {
         after.split(' ').next().filter(|via| !via.is_empty())
     }
 
+    /// What the answer said ([`Entry::detail`]) as it may be shown on a page or a terminal: an
+    /// SSO void's token, which opens InstaMed's void page for whoever holds it while it lives,
+    /// is kept for reconciliation and never shown.
+    pub fn detail_shown(&self) -> std::borrow::Cow<'_, str> {
+        match crate::sso::token_of(self) {
+            Some(token) => self.detail.replacen(token, "(kept, not shown)", 1).into(),
+            None => self.detail.as_str().into(),
+        }
+    }
+
     /// What the entry's answer showed, in words for a person: the statuses read, the refund's
     /// ID, what the answer said (already cleaned of secrets and card numbers by the client)
     /// and who settled it by hand and why.
@@ -170,8 +180,9 @@ impl Entry {
         if let Some(id) = &self.refund_id {
             said.push(format!("refund transaction {id}"));
         }
-        if !self.detail.is_empty() {
-            said.push(redact_cards(&self.detail).into_owned());
+        let detail = self.detail_shown();
+        if !detail.is_empty() {
+            said.push(redact_cards(&detail).into_owned());
         }
         if let Some(by) = &self.settled_by {
             let note = self.settled_note.as_deref().unwrap_or("");
@@ -330,6 +341,9 @@ impl Ledger {
     ) -> Result<Option<Entry>, LedgerError> {
         let mut conn = self.lock("settling by hand")?;
         let fail = |e| classify(self.path(), e);
+        // What a person found is the next request's answer: on disk before it is confirmed,
+        // whatever mode the ledger's last group of verdicts left the connection in.
+        self.set_durable(&conn, true)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;

@@ -475,3 +475,95 @@ async fn an_sso_void_the_person_cancels_ends_nothing_done_and_a_bad_body_is_refu
         .await;
     assert_eq!(refused.status, 400, "{}", refused.body);
 }
+
+/// The finding: `POST /v1/sso/voids` launched the page in the request's own future, so an ERP
+/// that hung up while the token request was out dropped it mid-launch: the intent stayed `sent`
+/// in a living process (no page could be launched for the payment again, and no person could
+/// settle it, until a restart), and the operation stayed in flight, so every repeat of its
+/// `Idempotency-Key` was answered 409 for as long as the gateway ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_mid_sso_launch_does_not_hold_its_idempotency_key_forever() {
+    use instamed_soap_test_support::{Reply, Server};
+    // An SSO host whose login answers after a while, and whose service refuses every token.
+    let login_path = "/providers/Form/SSO/SSOLogin";
+    let server = Server::start(move |received| {
+        if received.path.starts_with(login_path) {
+            let page = "https://localhost/providers/Form/SSO/Void?token=T0K3N&respCode=000";
+            Reply::new(200, "text/html", "")
+                .header("RelayState", page)
+                .delayed(Duration::from_secs(2))
+        } else {
+            let fault = instamed_soap_test_support::fault(
+                instamed_soap_test_support::Version::Soap11,
+                true,
+                "Invalid token.",
+                "",
+            );
+            Reply::xml(500, instamed_soap_test_support::Version::Soap11, fault)
+        }
+    })
+    .await;
+    let origin = server
+        .url
+        .trim_end_matches("/payment/service.asmx")
+        .to_owned();
+    let service = instamed_soap::Client::builder(format!("{origin}/SSO/SSOService.asmx"))
+        .protocol(instamed_soap::Protocol::Soap11)
+        .timeout(Duration::from_secs(5))
+        .ca_certificate_file(&server.ca_path);
+    let sso = instamed_soap::sso::SsoClient::new(
+        service,
+        format!("{origin}{login_path}"),
+        instamed_soap::sso::SsoAccount::new(
+            instamed_soap_simulator::DEMO_ACCOUNT_ID,
+            instamed_soap_simulator::DEMO_SSO_ALIAS,
+            instamed_soap_simulator::DEMO_SSO_KEY,
+        ),
+    )
+    .expect("an SSO client")
+    .poll_interval(Duration::from_millis(1));
+    let bench = Bench::with_sso(sso).await;
+    let payment = bench.payment("28.00");
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "\"hung-up-sso\""),
+    ];
+    let body = json!({"payment": payment.as_str()});
+    bench
+        .hang_up_when(
+            "/v1/sso/voids",
+            &headers,
+            body.to_string().as_bytes(),
+            crate::soap::until_intent_written(&bench, &payment),
+        )
+        .await;
+    let mut settled = None;
+    for _ in 0..50 {
+        let again = bench
+            .api(
+                Method::POST,
+                "/v1/sso/voids",
+                Some("hung-up-sso"),
+                body.clone(),
+            )
+            .await;
+        if again.status != 409 {
+            settled = Some(again);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let settled = settled.expect("the key was let go once the launch was answered");
+    assert_ne!(settled.status, 409, "{}", settled.body);
+    // The page was launched and its wait ran: the entry holds an answer, not `sent` forever.
+    let ledger =
+        instamed_soap_ledger::Ledger::open_to_read(bench.ledger_path()).expect("the ledger");
+    let standing = ledger
+        .standing(&TransactionId::new(payment.as_str()).expect("an ID"))
+        .expect("its standing");
+    assert!(
+        standing.entries.iter().all(|entry| entry.verdict.is_some()),
+        "{:?}",
+        standing.entries
+    );
+}

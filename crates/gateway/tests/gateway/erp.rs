@@ -74,12 +74,36 @@ impl Bench {
         Self::with_all(faults, rate, None, ledger, count).await
     }
 
+    /// With `sso` as the gateway's Single Sign-On instead of the simulator's.
+    pub async fn with_sso(sso: instamed_soap::sso::SsoClient) -> Self {
+        Self::with_everything(
+            FaultPlan::default(),
+            std::num::NonZeroU32::new(instamed_soap_gateway::DEFAULT_RATE_LIMIT),
+            None,
+            None,
+            1,
+            Some(sso),
+        )
+        .await
+    }
+
     async fn with_all(
+        faults: FaultPlan,
+        rate: Option<std::num::NonZeroU32>,
+        operators: Option<Clients>,
+        ledger: Option<String>,
+        count: usize,
+    ) -> Self {
+        Self::with_everything(faults, rate, operators, ledger, count, None).await
+    }
+
+    async fn with_everything(
         faults: FaultPlan,
         rate: Option<std::num::NonZeroU32>,
         mut operators: Option<Clients>,
         ledger: Option<String>,
         count: usize,
+        sso: Option<instamed_soap::sso::SsoClient>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let ledger = ledger.map_or_else(|| dir.path().join("gateway-ledger.db"), PathBuf::from);
@@ -99,11 +123,9 @@ impl Bench {
                     Credentials::new(DEMO_ACCOUNT_ID, DEMO_PASSWORD),
                     UserName::AccountId,
                 )
-                .sso(simulated::sso_client(
-                    &simulator,
-                    instamed_soap::Protocol::Soap11,
-                    DEMO_SSO_KEY,
-                ));
+                .sso(sso.clone().unwrap_or_else(|| {
+                    simulated::sso_client(&simulator, instamed_soap::Protocol::Soap11, DEMO_SSO_KEY)
+                }));
             let mut clients = Clients::new().expect("clients");
             clients
                 .add_pair(&format!("{CLIENT}:{SECRET}"))

@@ -219,3 +219,36 @@ async fn a_void_of_unknown_outcome_is_settled_by_the_payments_record_only_when_t
         }
     }
 }
+
+/// The finding: an SSO void's entry keeps its token (so that a later command can ask what the
+/// page did), and `Entry::evidence`, what the operator pages show, repeated it: a live token
+/// opens InstaMed's void page for whoever reads it, so it is a secret like the key.
+#[tokio::test]
+async fn an_sso_voids_evidence_never_shows_its_token() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let sso = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
+    let id = payment(&simulator);
+    let first = launched(
+        ledger
+            .sso_launch(&sso, &SsoVoid::new(id.clone()))
+            .await
+            .unwrap(),
+    );
+    let token = first.launch.token().to_owned();
+    let in_flight = ledger.standing(&id).unwrap().entries.pop().unwrap();
+    assert!(
+        !in_flight.evidence().contains(&token),
+        "{}",
+        in_flight.evidence()
+    );
+
+    sso_click(&simulator, first.launch.url(), "cancel").await;
+    ledger.sso_wait(&sso, &first, |_, _| {}).await.unwrap();
+    let ended = ledger.standing(&id).unwrap().entries.pop().unwrap();
+    assert_eq!(ended.verdict, Some(Verdict::NothingDone));
+    let evidence = ended.evidence();
+    assert!(!evidence.contains(&token), "{evidence}");
+    assert!(evidence.contains("nothing done"), "{evidence}");
+}
