@@ -399,6 +399,9 @@ trait Job: Send {
     /// Whether its answer must be on disk before it is delivered (an intent, a refund's
     /// verdict), which makes its group's commit flush.
     fn durable(&self) -> bool;
+    /// Whether a failure of its work leaves nothing of it written without a savepoint: its
+    /// only write is one statement, its last (SQLite undoes a failed statement on its own).
+    fn atomic(&self) -> bool;
     /// Its reads and writes on the connection; whether they succeeded.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Hands its answer over once the group's commit is known; given an error without having
@@ -409,6 +412,7 @@ trait Job: Send {
 /// A [`Job`] of a closure, whose result (or error) is sent to the caller awaiting it.
 struct Work<T, F> {
     durable: bool,
+    atomic: bool,
     work: Option<F>,
     done: Option<Result<T, rusqlite::Error>>,
     answer: tokio::sync::oneshot::Sender<Result<T, LedgerError>>,
@@ -422,6 +426,10 @@ where
 {
     fn durable(&self) -> bool {
         self.durable
+    }
+
+    fn atomic(&self) -> bool {
+        self.atomic
     }
 
     fn run(&mut self, conn: &Connection) -> bool {
@@ -652,28 +660,32 @@ impl Ledger {
         payment: &TransactionId,
         amount: Option<&str>,
         decide: F,
-    ) -> Result<(P, Option<i64>), LedgerError>
+    ) -> Result<(P, Option<Intent>), LedgerError>
     where
         P: Sends + Send + 'static,
         F: FnOnce(&Standing) -> P + Send + 'static,
     {
         let (outlet, payment) = (outlet.into().cloned(), payment.clone());
         let (amount, command) = (amount.map(str::to_owned), command.to_owned());
-        self.in_group(true, move |conn| {
+        // Its one write, the intent, is its last statement: atomic.
+        self.in_group(true, true, move |conn| {
             let standing = standing_in(conn, &payment)?;
             let plan = decide(&standing);
-            let id = match plan.sends() {
-                Some(action) => Some(insert_intent(
-                    conn,
-                    outlet.as_ref(),
-                    &payment,
-                    action,
-                    amount.as_deref(),
-                    &command,
-                )?),
+            let intent = match plan.sends() {
+                Some(action) => Some(Intent {
+                    id: insert_intent(
+                        conn,
+                        outlet.as_ref(),
+                        &payment,
+                        action,
+                        amount.as_deref(),
+                        &command,
+                    )?,
+                    after_void: standing.of(Action::Void).next().is_some(),
+                }),
                 None => None,
             };
-            Ok((plan, id))
+            Ok((plan, intent))
         })
         .await
     }
@@ -689,7 +701,7 @@ impl Ledger {
     /// every intent and verdict that queued meanwhile. Work that fails is rolled back alone; a
     /// commit that fails fails the whole group, and none of its intents is written: nothing is
     /// sent. The caller's task never blocks on SQLite or the disk.
-    async fn in_group<T, F>(&self, durable: bool, work: F) -> Result<T, LedgerError>
+    async fn in_group<T, F>(&self, durable: bool, atomic: bool, work: F) -> Result<T, LedgerError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
@@ -697,6 +709,7 @@ impl Ledger {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Box::new(Work {
             durable,
+            atomic,
             work: Some(work),
             done: None,
             answer,
@@ -749,15 +762,22 @@ impl Ledger {
     /// be (lost, its entry would look in flight and hold the payment for a person), a void's
     /// need not (lost, its entry looks in flight and the next command reconciles it: a request,
     /// never money).
+    ///
+    /// `after_void` says whether the payment may hold earlier voids ([`Intent::after_void`]):
+    /// only then can a definite verdict have earlier voids to settle, and only then is the
+    /// verdict more than one statement.
     pub(crate) async fn record(
         &self,
         id: i64,
         answer: &Finding,
         durable: bool,
+        after_void: bool,
     ) -> Result<(), LedgerError> {
         let answer = answer.clone();
-        self.in_group(durable, move |conn| record_in(conn, id, &answer))
-            .await
+        self.in_group(durable, !after_void, move |conn| {
+            record_in(conn, id, &answer, after_void)
+        })
+        .await
     }
 
     /// Runs `work` in one write transaction; `durable` flushes it to disk (an intent), or
@@ -846,6 +866,13 @@ impl Shared {
                 // outside this group, writing an intent whose caller is told it failed. The
                 // rest of the group fails unrun, as a failed commit fails them all.
                 job.deliver(Err(&abandoned(&self.path)));
+                continue;
+            }
+            // A savepoint costs two statements; work whose failure leaves nothing written
+            // needs none.
+            if job.atomic() {
+                job.run(&tx);
+                ran.push(job);
                 continue;
             }
             let saved = savepoint(&tx, "SAVEPOINT decision");
@@ -948,6 +975,17 @@ fn again(path: &Path, error: &LedgerError) -> LedgerError {
     }
 }
 
+/// An intent written by [`Ledger::intend`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Intent {
+    /// Its entry's number.
+    pub(crate) id: i64,
+    /// Whether the payment held a void before it. Without one, no void of the payment can
+    /// ever be older than this entry (entry numbers only grow), so its verdict has no earlier
+    /// void to settle and skips the statement that looks for them.
+    pub(crate) after_void: bool,
+}
+
 /// A plan that may send: which action, if any, needs an intent.
 pub(crate) trait Sends {
     fn sends(&self) -> Option<Action>;
@@ -1014,11 +1052,13 @@ pub(crate) fn insert_intent<'o>(
 }
 
 /// Writes a verdict on entry `id`. A void's definite verdict also settles the earlier voids
-/// of the payment left open: what one answer proves about the payment holds for them too.
+/// of the payment left open (unless `after_void` says the payment held none when the intent
+/// was written): what one answer proves about the payment holds for them too.
 pub(crate) fn record_in(
     conn: &Connection,
     id: i64,
     answer: &Finding,
+    after_void: bool,
 ) -> Result<(), rusqlite::Error> {
     let verdict = answer.verdict.unwrap_or(Verdict::Unknown);
     let mut update = conn.prepare_cached(
@@ -1048,14 +1088,16 @@ pub(crate) fn record_in(
         );
         return Ok(());
     }
-    if matches!(
-        verdict,
-        Verdict::Voided
-            | Verdict::AlreadyVoided
-            | Verdict::NotVoidable
-            | Verdict::UnknownPayment
-            | Verdict::Declined
-    ) {
+    if after_void
+        && matches!(
+            verdict,
+            Verdict::Voided
+                | Verdict::AlreadyVoided
+                | Verdict::NotVoidable
+                | Verdict::UnknownPayment
+                | Verdict::Declined
+        )
+    {
         let mut settle = conn.prepare_cached(
             "UPDATE intents SET state = ?2, finished_ms = ?3,
                  detail = 'settled by ledger entry ' || ?1 || ': ' || detail
@@ -1183,6 +1225,7 @@ mod tests {
             };
             let job = Work {
                 durable: true,
+                atomic: false,
                 work: Some(work),
                 done: None,
                 answer,
@@ -1276,7 +1319,7 @@ mod tests {
             .unwrap();
         ledger
             .transaction(false, |c| {
-                record_in(c, never_left, &Finding::of(Verdict::Failed))
+                record_in(c, never_left, &Finding::of(Verdict::Failed), true)
             })
             .unwrap();
         // A void that never left settles nothing about the one that may have.
@@ -1289,7 +1332,7 @@ mod tests {
             .unwrap();
         ledger
             .transaction(false, |c| {
-                record_in(c, proof, &Finding::of(Verdict::AlreadyVoided))
+                record_in(c, proof, &Finding::of(Verdict::AlreadyVoided), true)
             })
             .unwrap();
         let standing = ledger.standing(&payment()).unwrap();

@@ -872,7 +872,7 @@ impl Journal {
         }
         ledger.transaction(false, |conn| {
             for (intent, answer) in verdicts {
-                ledger::record_in(conn, *intent, answer)?;
+                ledger::record_in(conn, *intent, answer, true)?;
             }
             Ok(())
         })?;
