@@ -1250,6 +1250,13 @@ mod tests {
         assert_eq!(ledger.standing(&payment()).unwrap().entries.len(), 1);
     }
 
+    /// A plan that is its action.
+    impl Sends for Option<Action> {
+        fn sends(&self) -> Option<Action> {
+            *self
+        }
+    }
+
     fn payment() -> TransactionId {
         TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap()
     }
@@ -1343,6 +1350,41 @@ mod tests {
                 .detail
                 .starts_with("settled by ledger entry")
         );
+        assert!(ledger.open_entries().unwrap().is_empty());
+    }
+
+    /// The intents and verdicts of async callers go through the ledger's thread, where a
+    /// verdict skips the search for earlier voids when its intent found none: one that found
+    /// one still settles it.
+    #[test]
+    fn a_definite_void_through_the_ledgers_thread_settles_an_earlier_void_left_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let intend = || {
+            runtime
+                .block_on(ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)))
+                .unwrap()
+                .1
+                .unwrap()
+        };
+        // Its answer was lost: it stays in flight.
+        let lost = intend();
+        assert!(!lost.after_void, "the first void of a payment follows none");
+        let proof = intend();
+        assert!(proof.after_void);
+        runtime
+            .block_on(ledger.record(
+                proof.id,
+                &Finding::of(Verdict::Voided),
+                false,
+                proof.after_void,
+            ))
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.entries[0].id, lost.id);
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.open_entries().unwrap().is_empty());
     }
 
