@@ -7,7 +7,7 @@ use instamed_soap::{
 };
 
 use super::finding::Finding;
-use super::store::{Action, Entry, Ledger, LedgerError, Sends, Standing};
+use super::store::{Action, Entry, Intent, Ledger, LedgerError, Sends, Standing};
 
 /// What a command guarded by the ledger did.
 #[derive(Debug)]
@@ -240,9 +240,12 @@ impl Ledger {
     /// Records a verdict. If that fails the request has gone all the same: its entry stays
     /// in flight, which the next command reconciles (a void) or holds for a person (a refund),
     /// so the failure is said and the answer still returned.
-    async fn finish(&self, id: Option<i64>, answer: &Finding, action: Action) {
-        let Some(id) = id else { return };
-        if let Err(error) = self.record(id, answer, action == Action::Refund).await {
+    async fn finish(&self, intent: Option<Intent>, answer: &Finding, action: Action) {
+        let Some(Intent { id, after_void }) = intent else {
+            return;
+        };
+        let durable = action == Action::Refund;
+        if let Err(error) = self.record(id, answer, durable, after_void).await {
             tracing::warn!(
                 entry = id,
                 error = %super::chain(&error),
@@ -330,7 +333,7 @@ impl AskedBy<'_> {
         client: &Client,
         request: &VoidRequest,
         plan: VoidPlan,
-        id: Option<i64>,
+        intent: Option<Intent>,
     ) -> Result<Result<VoidConfirmation, Error>, Guarded<T>> {
         let (result, answer) = match plan {
             VoidPlan::Void => {
@@ -345,7 +348,7 @@ impl AskedBy<'_> {
             }
             VoidPlan::Held(held) => return Err(held.into_guarded()),
         };
-        self.ledger.finish(id, &answer, Action::Void).await;
+        self.ledger.finish(intent, &answer, Action::Void).await;
         Ok(result)
     }
 

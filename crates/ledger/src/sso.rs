@@ -124,7 +124,7 @@ impl Ledger {
         let id = match (plan, id) {
             (LaunchPlan::Known(entry), _) => return Ok(Guarded::Known(entry)),
             (LaunchPlan::Unsettled(entry), _) => return Ok(Guarded::VoidUnsettled(entry)),
-            (LaunchPlan::Launch, Some(id)) => id,
+            (LaunchPlan::Launch, Some(intent)) => intent.id,
             // A plan that sends has its intent: `intend` writes it before it returns.
             (LaunchPlan::Launch, None) => {
                 return Err(LedgerError::Sqlite(rusqlite::Error::InvalidQuery));
@@ -245,7 +245,7 @@ impl Ledger {
     /// Records `finding` on entry `id`; a failure is said, and the entry stays open for the
     /// next command to reconcile.
     async fn write_finding(&self, id: i64, finding: &Finding) {
-        if let Err(error) = self.record(id, finding, false).await {
+        if let Err(error) = self.record(id, finding, false, true).await {
             tracing::warn!(
                 entry = id,
                 error = %super::chain(&error),

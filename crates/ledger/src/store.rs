@@ -475,7 +475,7 @@ impl Book for SqliteBook<'_> {
     }
 
     fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError> {
-        record_in(self.conn, id, answer).map_err(|e| classify(self.path, e))
+        record_in(self.conn, id, answer, true).map_err(|e| classify(self.path, e))
     }
 
     fn withdraw(&mut self, id: i64) -> Result<(), LedgerError> {
@@ -537,6 +537,9 @@ trait Job: Send {
     /// Whether its answer must be on disk before it is delivered (an intent, a refund's
     /// verdict), which makes its group's commit flush.
     fn durable(&self) -> bool;
+    /// Whether a failure of its work leaves nothing of it written without a savepoint: its
+    /// only write is one statement, its last (SQLite undoes a failed statement on its own).
+    fn atomic(&self) -> bool;
     /// Its reads and writes on the connection; whether they succeeded.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Hands its answer over once the group's commit is known; given an error without having
@@ -547,6 +550,7 @@ trait Job: Send {
 /// A [`Job`] of a closure, whose result (or error) is sent to the caller awaiting it.
 struct Work<T, F> {
     durable: bool,
+    atomic: bool,
     work: Option<F>,
     done: Option<Result<T, rusqlite::Error>>,
     answer: tokio::sync::oneshot::Sender<Result<T, LedgerError>>,
@@ -560,6 +564,10 @@ where
 {
     fn durable(&self) -> bool {
         self.durable
+    }
+
+    fn atomic(&self) -> bool {
+        self.atomic
     }
 
     fn run(&mut self, conn: &Connection) -> bool {
@@ -921,7 +929,7 @@ impl Ledger {
         payment: &TransactionId,
         amount: Option<&str>,
         decide: F,
-    ) -> Result<(P, Option<i64>), LedgerError>
+    ) -> Result<(P, Option<Intent>), LedgerError>
     where
         P: Sends + Send + 'static,
         F: FnOnce(&Standing) -> P + Send + 'static,
@@ -930,6 +938,7 @@ impl Ledger {
         let (amount, command) = (amount.map(str::to_owned), command.to_owned());
         if let Err(pg) = self.sqlite() {
             let (pg, observer) = (pg.clone(), self.pg_observer());
+            // PostgreSQL's verdicts always look for earlier voids to settle.
             return blocking(move || {
                 pg.intend(
                     outlet.as_ref(),
@@ -940,23 +949,34 @@ impl Ledger {
                     decide,
                 )
             })
-            .await;
+            .await
+            .map(|(plan, id)| {
+                let intent = id.map(|id| Intent {
+                    id,
+                    after_void: true,
+                });
+                (plan, intent)
+            });
         }
-        self.in_group(true, move |conn| {
+        // Its one write, the intent, is its last statement: atomic.
+        self.in_group(true, true, move |conn| {
             let standing = standing_in(conn, &payment)?;
             let plan = decide(&standing);
-            let id = match plan.sends() {
-                Some(action) => Some(insert_intent(
-                    conn,
-                    outlet.as_ref(),
-                    &payment,
-                    action,
-                    amount.as_deref(),
-                    &command,
-                )?),
+            let intent = match plan.sends() {
+                Some(action) => Some(Intent {
+                    id: insert_intent(
+                        conn,
+                        outlet.as_ref(),
+                        &payment,
+                        action,
+                        amount.as_deref(),
+                        &command,
+                    )?,
+                    after_void: standing.of(Action::Void).next().is_some(),
+                }),
                 None => None,
             };
-            Ok((plan, id))
+            Ok((plan, intent))
         })
         .await
     }
@@ -972,7 +992,7 @@ impl Ledger {
     /// every intent and verdict that queued meanwhile. Work that fails is rolled back alone; a
     /// commit that fails fails the whole group, and none of its intents is written: nothing is
     /// sent. The caller's task never blocks on SQLite or the disk.
-    async fn in_group<T, F>(&self, durable: bool, work: F) -> Result<T, LedgerError>
+    async fn in_group<T, F>(&self, durable: bool, atomic: bool, work: F) -> Result<T, LedgerError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
@@ -983,6 +1003,7 @@ impl Ledger {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Box::new(Work {
             durable,
+            atomic,
             work: Some(work),
             done: None,
             answer,
@@ -1013,11 +1034,16 @@ impl Ledger {
     /// be (lost, its entry would look in flight and hold the payment for a person), a void's
     /// need not (lost, its entry looks in flight and the next command reconciles it: a request,
     /// never money).
+    ///
+    /// `after_void` says whether the payment may hold earlier voids ([`Intent::after_void`]):
+    /// only then can a definite verdict have earlier voids to settle, and only then is the
+    /// verdict more than one statement.
     pub(crate) async fn record(
         &self,
         id: i64,
         answer: &Finding,
         durable: bool,
+        after_void: bool,
     ) -> Result<(), LedgerError> {
         let answer = answer.clone();
         if let Err(pg) = self.sqlite() {
@@ -1027,8 +1053,10 @@ impl Ledger {
             })
             .await;
         }
-        self.in_group(durable, move |conn| record_in(conn, id, &answer))
-            .await
+        self.in_group(durable, !after_void, move |conn| {
+            record_in(conn, id, &answer, after_void)
+        })
+        .await
     }
 
     /// Runs `work` in one write transaction, on the caller's thread; `durable` flushes it to
@@ -1172,6 +1200,13 @@ impl Shared {
                 job.deliver(Err(&abandoned(&self.path)));
                 continue;
             }
+            // A savepoint costs two statements; work whose failure leaves nothing written
+            // needs none.
+            if job.atomic() {
+                job.run(&tx);
+                ran.push(job);
+                continue;
+            }
             let saved = savepoint(&tx, "SAVEPOINT decision");
             let worked = job.run(&tx);
             let closed = if worked && saved.is_ok() {
@@ -1279,6 +1314,17 @@ fn again(path: &Path, error: &LedgerError) -> LedgerError {
     }
 }
 
+/// An intent written by [`Ledger::intend`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Intent {
+    /// Its entry's number.
+    pub(crate) id: i64,
+    /// Whether the payment held a void before it. Without one, no void of the payment can
+    /// ever be older than this entry (entry numbers only grow), so its verdict has no earlier
+    /// void to settle and skips the statement that looks for them.
+    pub(crate) after_void: bool,
+}
+
 /// A plan that may send: which action, if any, needs an intent.
 pub(crate) trait Sends {
     fn sends(&self) -> Option<Action>;
@@ -1350,11 +1396,13 @@ pub(crate) fn insert_intent<'o>(
 }
 
 /// Writes a verdict on entry `id`. A void's definite verdict also settles the earlier voids
-/// of the payment left open: what one answer proves about the payment holds for them too.
+/// of the payment left open (unless `after_void` says the payment held none when the intent
+/// was written): what one answer proves about the payment holds for them too.
 pub(crate) fn record_in(
     conn: &Connection,
     id: i64,
     answer: &Finding,
+    after_void: bool,
 ) -> Result<(), rusqlite::Error> {
     let verdict = answer.verdict.unwrap_or(Verdict::Unknown);
     let mut update = conn.prepare_cached(
@@ -1384,7 +1432,7 @@ pub(crate) fn record_in(
         );
         return Ok(());
     }
-    if let Some(settled) = settles_earlier_voids(verdict) {
+    if let Some(settled) = settles_earlier_voids(verdict).filter(|_| after_void) {
         let mut settle = conn.prepare_cached(
             "UPDATE intents SET state = ?2, finished_ms = ?3,
                  detail = 'settled by ledger entry ' || ?1 || ': ' || detail
@@ -1546,6 +1594,7 @@ mod tests {
             };
             let job = Work {
                 durable: true,
+                atomic: false,
                 work: Some(work),
                 done: None,
                 answer,
@@ -1568,6 +1617,13 @@ mod tests {
         shared(&ledger).commit_group(&mut shared(&ledger).lock(), vec![next]);
         assert!(matches!(answer.try_recv(), Ok(Ok(_))));
         assert_eq!(ledger.standing(&payment()).unwrap().entries.len(), 1);
+    }
+
+    /// A plan that is its action.
+    impl Sends for Option<Action> {
+        fn sends(&self) -> Option<Action> {
+            *self
+        }
     }
 
     fn payment() -> TransactionId {
@@ -1597,7 +1653,7 @@ mod tests {
         // A verdict, committed as verdicts are: not flushed.
         ledger
             .transaction(false, |c| {
-                record_in(c, id, &Finding::of(Verdict::RefundUnknown))
+                record_in(c, id, &Finding::of(Verdict::RefundUnknown), true)
             })
             .unwrap();
         let synchronous = |ledger: &Ledger| -> i64 {
@@ -1689,7 +1745,7 @@ mod tests {
             .unwrap();
         ledger
             .transaction(false, |c| {
-                record_in(c, never_left, &Finding::of(Verdict::Failed))
+                record_in(c, never_left, &Finding::of(Verdict::Failed), true)
             })
             .unwrap();
         // A void that never left settles nothing about the one that may have.
@@ -1702,7 +1758,7 @@ mod tests {
             .unwrap();
         ledger
             .transaction(false, |c| {
-                record_in(c, proof, &Finding::of(Verdict::AlreadyVoided))
+                record_in(c, proof, &Finding::of(Verdict::AlreadyVoided), true)
             })
             .unwrap();
         let standing = ledger.standing(&payment()).unwrap();
@@ -1713,6 +1769,41 @@ mod tests {
                 .detail
                 .starts_with("settled by ledger entry")
         );
+        assert!(ledger.open_entries().unwrap().is_empty());
+    }
+
+    /// The intents and verdicts of async callers go through the ledger's thread, where a
+    /// verdict skips the search for earlier voids when its intent found none: one that found
+    /// one still settles it.
+    #[test]
+    fn a_definite_void_through_the_ledgers_thread_settles_an_earlier_void_left_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let intend = || {
+            runtime
+                .block_on(ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)))
+                .unwrap()
+                .1
+                .unwrap()
+        };
+        // Its answer was lost: it stays in flight.
+        let lost = intend();
+        assert!(!lost.after_void, "the first void of a payment follows none");
+        let proof = intend();
+        assert!(proof.after_void);
+        runtime
+            .block_on(ledger.record(
+                proof.id,
+                &Finding::of(Verdict::Voided),
+                false,
+                proof.after_void,
+            ))
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.entries[0].id, lost.id);
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.open_entries().unwrap().is_empty());
     }
 
