@@ -351,9 +351,14 @@ impl Money {
                 entry: entry.id,
                 refund_id: entry.refund_id.clone(),
             },
-            Guarded::VoidUnsettled(_) => {
-                let void = VoidRequest::new(request.outlet().clone(), request.payment().clone());
-                self.reconcile_later(void);
+            Guarded::VoidUnsettled(open) => {
+                // A page a person may still void or cancel on is theirs to settle: a SOAP void
+                // sent to "reconcile" it would void the whole payment on a guess.
+                if !open.is_sso_void() {
+                    let void =
+                        VoidRequest::new(request.outlet().clone(), request.payment().clone());
+                    self.reconcile_later(void);
+                }
                 RefundAnswer::VoidUnsettled
             }
             Guarded::Sent(Ok(receipt)) => RefundAnswer::Refunded(refunded(&receipt)),

@@ -152,6 +152,13 @@ impl Entry {
         after.split(' ').next().filter(|via| !via.is_empty())
     }
 
+    /// Whether it is a Single Sign-On void: a page handed to a person, who voids or cancels on
+    /// it, rather than a request software sent (written with its token, and without an outlet).
+    pub fn is_sso_void(&self) -> bool {
+        self.action == Action::Void
+            && (crate::sso::token_of(self).is_some() || self.outlet.is_none())
+    }
+
     /// What the answer said ([`Entry::detail`]) as it may be shown on a page or a terminal: an
     /// SSO void's token, which opens InstaMed's void page for whoever holds it while it lives,
     /// is kept for reconciliation and never shown.

@@ -567,3 +567,32 @@ async fn a_client_that_hangs_up_mid_sso_launch_does_not_hold_its_idempotency_key
         standing.entries
     );
 }
+
+/// A refund asked while a person is on the payment's SSO void page is held, and nothing is sent
+/// to settle the page: a SOAP void would void the whole payment on a guess while the person may
+/// still cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_asked_while_an_sso_page_is_open_is_held_and_sends_no_void() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("33.00");
+    let body = json!({"payment": payment.as_str(), "return_url": "https://erp.example/done"});
+    let launched = bench
+        .api(Method::POST, "/v1/sso/voids", Some("sso-33"), body)
+        .await;
+    assert_eq!(launched.status, 202, "{}", launched.body);
+    let refund = json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456",
+        "payment": payment.as_str(), "amount": "5.00"});
+    let held = bench
+        .api(Method::POST, "/v1/refunds", Some("r-33"), refund)
+        .await;
+    assert_eq!(
+        held.field("outcome").as_deref(),
+        Some("outcome_unknown"),
+        "{}",
+        held.body
+    );
+    // Time for a background reconciliation to have sent its void, had one been started.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(bench.voids_at_instamed(&payment), 0, "voided on a guess");
+    assert_eq!(bench.refunds_at_instamed(&payment), 0, "refunded meanwhile");
+}
