@@ -57,6 +57,16 @@ pub const AGE: Bounds = Bounds {
     too_short: "",
 };
 
+/// `gateway --lease`: how long a replica's claim on a payment holds on PostgreSQL. Under a
+/// second a live replica's call would be taken for a dead one's at every handshake; over an hour
+/// a dead replica's payments would wait longer than any ERP retries.
+pub const LEASE: Bounds = Bounds {
+    min: Duration::from_secs(1),
+    max: Duration::from_secs(3600),
+    expected: "a duration such as 30s or 2m (a bare number is seconds), from 1s to 1h",
+    too_short: "shorter than 1s, which a live replica's call outlasts",
+};
+
 impl Bounds {
     /// Reads `text` as a duration within these bounds.
     pub fn parse(&self, text: &str) -> Result<Duration, String> {

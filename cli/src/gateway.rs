@@ -103,6 +103,11 @@ struct RunArgs {
     /// answered 429 with Retry-After. 0 turns the limit off.
     #[arg(long, value_name = "PER_SECOND", default_value_t = instamed_soap_gateway::DEFAULT_RATE_LIMIT)]
     rate_limit: u32,
+    /// With a ledger on PostgreSQL shared by replicas: how long a replica's claim on a payment
+    /// holds while its request is out (default 120s). A replica that dies leaves its payments
+    /// to the others once it runs out; keep it longer than a call with its retries takes.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::LEASE.parser())]
+    lease: Option<std::time::Duration>,
     /// Write every exchange with InstaMed as a cassette in DIR (secrets redacted as `contract
     /// record` redacts them; `contract verify DIR` checks them against this build).
     #[arg(long, value_name = "DIR")]
@@ -242,6 +247,9 @@ fn config(args: &RunArgs, recorder: Option<&Recorder>) -> Result<GatewayConfig, 
     let mut config = GatewayConfig::new(args.listen, tls, upstream, ledger, clients);
     config.rate_limit = std::num::NonZeroU32::new(args.rate_limit);
     config.operators = operators(args).map_err(invalid)?;
+    if let Some(lease) = args.lease {
+        config.lease = lease;
+    }
     Ok(config)
 }
 

@@ -29,7 +29,7 @@ fn help(command: &[&str]) -> String {
 /// DURATION (`30s`, `250ms`, `2m`), and none is spelled in a unit of its own.
 #[test]
 fn every_flag_that_takes_a_time_takes_one_duration_syntax() {
-    let timed = ["timeout", "backoff", "latency", "cutoff", "window"];
+    let timed = ["timeout", "backoff", "latency", "cutoff", "window", "lease"];
     for command in [
         &["void"][..],
         &["refund"],
@@ -39,6 +39,7 @@ fn every_flag_that_takes_a_time_takes_one_duration_syntax() {
         &["serve"],
         &["bench"],
         &["soak"],
+        &["gateway"],
     ] {
         let help = help(command);
         for line in help.lines().map(str::trim_start) {
@@ -74,6 +75,14 @@ fn every_flag_that_takes_a_time_takes_one_duration_syntax() {
     assert_eq!(code(&refused), 2, "{}", described(&refused));
     let said = text(&refused);
     assert!(said.contains("--timeout") && said.contains("30s"), "{said}");
+    // A lease no live replica's call fits in is refused before anything starts.
+    let refused = isolated::instamed_soap()
+        .args(["gateway", "--lease", "500ms"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&refused), 2, "{}", described(&refused));
+    let said = text(&refused);
+    assert!(said.contains("--lease") && said.contains("1s"), "{said}");
 }
 
 /// The finding: `record` lacked `--trust` and `--proxy`. It takes every connection option

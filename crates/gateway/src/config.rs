@@ -142,6 +142,10 @@ pub struct GatewayConfig {
     /// How long a void of unknown outcome is left to reconciliation before the operator page
     /// lists it for a person.
     pub reconcile_window: Duration,
+    /// On a PostgreSQL ledger, how long this replica's claim on a payment holds while its
+    /// request is out; past it, another replica takes the claimant for dead and reconciles
+    /// (`Ledger::with_lease`). A SQLite ledger tells a dead process by its ID instead.
+    pub lease: Duration,
 }
 
 impl GatewayConfig {
@@ -179,6 +183,7 @@ impl GatewayConfig {
             rate_limit: std::num::NonZeroU32::new(DEFAULT_RATE_LIMIT),
             operators: None,
             reconcile_window: DEFAULT_RECONCILE_WINDOW,
+            lease: instamed_soap_ledger::DEFAULT_LEASE,
         }
     }
 }

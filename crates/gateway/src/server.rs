@@ -81,6 +81,7 @@ impl Gateway {
             rate_limit,
             operators,
             reconcile_window,
+            lease,
         } = config;
         if clients.is_empty() {
             return Err(GatewayError::NoClients);
@@ -94,6 +95,7 @@ impl Gateway {
         let ledger = Ledger::open(&ledger)
             .map_err(GatewayError::Ledger)?
             .with_command("gateway")
+            .with_lease(lease)
             .with_commit_observer(Arc::new(move |took, durable| {
                 observer.ledger_commit(took, durable);
             }));
