@@ -1679,6 +1679,7 @@ mod tests {
         let synchronous = |ledger: &Ledger| -> i64 {
             ledger
                 .sqlite()
+                .ok()
                 .expect("SQLite")
                 .lock()
                 .pragma_query_value(None, "synchronous", |row| row.get(0))
