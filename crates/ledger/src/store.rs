@@ -1081,8 +1081,8 @@ impl Ledger {
     }
 }
 
-/// Runs `work` on a SQLite ledger's thread (`shared`'s, `writer`) in the next group's transaction and awaits its
-/// answer; `durable` means it is on disk when this returns.
+/// Runs `work` on a SQLite ledger's thread (`shared`'s, started by `writer`) in the next
+/// group's transaction and awaits its answer; `durable` means it is on disk when this returns.
 ///
 /// Work is committed in groups: the ledger's thread takes everything queued since its last
 /// commit and runs it in one transaction, each piece in a savepoint of its own and in the
