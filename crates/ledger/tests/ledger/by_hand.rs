@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidRequest};
-use instamed_soap_ledger::{Attention, Guarded, Settlement, Verdict, asked_by};
+use instamed_soap_ledger::{Attention, Guarded, LedgerError, Settlement, Verdict, asked_by};
 use instamed_soap_simulator::{FaultPlan, PaymentStatus, Simulator, SimulatorConfig};
 use instamed_soap_test_support::outlet;
 use instamed_soap_test_support::simulated::client;
@@ -229,5 +229,52 @@ async fn a_refused_refund_waits_until_a_person_settles_it_and_the_filter_tells_t
         .expect("a refusal is acknowledged");
     assert_eq!(settled.verdict, Some(Verdict::RefundRefused));
     assert!(ledger.waiting(None, AT_ONCE).unwrap().is_empty());
+}
+}
+
+on_both! {
+/// A refund in flight (on SQLite, its process still runs; on PostgreSQL, its claim's lease
+/// still holds) is not settled by hand: its answer may be on the way, and what a person finds
+/// now could be wrong by the time they act.
+async fn a_refund_in_flight_is_not_settled_by_hand_on_either_engine(store: &Store) {
+    // InstaMed never answers within the test: the refund stays in flight.
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .with_faults(FaultPlan::default().with_latency(Duration::from_secs(3600))),
+    )
+    .await
+    .unwrap();
+    let client = client(&simulator, Protocol::Soap11);
+    let ledger = std::sync::Arc::new(store.open());
+    let request = RefundRequest::new(outlet(), payment(&simulator), amount("4.00")).unwrap();
+    let sending = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { ledger.refund(&client, &request, None).await })
+    };
+    let entry = loop {
+        if let Some(entry) = ledger.open_entries().unwrap().pop() {
+            break entry;
+        }
+        tokio::task::yield_now().await;
+    };
+    // Its caller gone, the intent stays as a lost answer leaves it: sent, by a live writer.
+    sending.abort();
+    let found = [
+        ledger.settle(entry.id, &Settlement::NothingHappened, "j.doe", "not on the portal"),
+        ledger.settle_refund(entry.id, None, "j.doe", "not on the portal"),
+    ];
+    for answer in found {
+        assert!(
+            matches!(answer, Err(LedgerError::InFlight { entry: id, .. }) if id == entry.id),
+            "{answer:?}"
+        );
+    }
+    let still = ledger.entry(entry.id).unwrap().expect("the entry");
+    assert_eq!(still.verdict, None);
+    assert_eq!(still.settled_by, None);
+    assert!(
+        ledger.waiting(None, AN_HOUR).unwrap().is_empty(),
+        "a refund in flight waits for its answer, not for a person"
+    );
 }
 }
