@@ -9,15 +9,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use instamed_soap::sensitive::redact_cards;
-use rusqlite::{TransactionBehavior, params};
-
-use super::store::{
-    Action, Entry, IntentState, Ledger, LedgerError, at, classify, entries_where, now_ms,
-    process_alive, select,
-};
+use super::store::{Action, Entry, IntentState, Ledger, LedgerError, at, now_ms};
 use super::stored::{self, Named};
 use super::verdict::Verdict;
+use instamed_soap::sensitive::redact_cards;
 
 /// Why an entry waits for a person: the list's filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -209,26 +204,18 @@ impl Entry {
 impl Ledger {
     /// Entry `id`, if the ledger holds one.
     pub fn entry(&self, id: i64) -> Result<Option<Entry>, LedgerError> {
-        if let Some(pg) = self.postgres() {
-            return Ok(pg.select("id = $1", &[&id])?.pop());
-        }
-        let conn = self.lock("reading one entry")?;
-        let found =
-            select(&conn, entries_where!("id = ?1"), [id]).map_err(|e| classify(self.path(), e))?;
-        Ok(found.into_iter().next())
+        Ok(self.entries_matching("id = $1", id)?.pop())
     }
 
     /// What waits for a person, newest first; only the kind asked for when one is. A void
     /// counts once its intent is older than `window` (until then software still reconciles
-    /// it), a refund of unknown outcome at once (unless its process still runs: its answer is
+    /// it), a refund of unknown outcome at once (unless it is still in flight: its answer is
     /// on the way), a refusal until a later refund of the payment or a person settles it.
     pub fn waiting(
         &self,
         kind: Option<Attention>,
         window: Duration,
     ) -> Result<Vec<Waiting>, LedgerError> {
-        let conn = self.lock("the list of what waits for a person")?;
-        let fail = |e| classify(self.path(), e);
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let before = now_ms().saturating_sub(window_ms);
         // The latest entry of its action for its payment: an earlier open one is settled by
@@ -251,25 +238,17 @@ impl Ledger {
             ],
         );
         let refused = IntentState::Answered(Verdict::RefundRefused).name();
-        let entries = select(
-            &conn,
+        let (void, refund) = (Action::Void.name(), Action::Refund.name());
+        let entries = self.entries_matching(
             &format!(
-                entries_where!(
-                    "settled_by IS NULL AND {latest} AND (
-                         (action = ?1 AND {open_voids} AND started_ms <= ?3)
-                      OR (action = ?2 AND {open_refunds})
-                      OR (action = ?2 AND state = '{refused}'))
-                     ORDER BY started_ms DESC, id DESC"
-                ),
-                latest = latest,
-                open_voids = open_voids,
-                open_refunds = open_refunds,
-                refused = refused,
+                "settled_by IS NULL AND {latest} AND (
+                     (action = '{void}' AND {open_voids} AND started_ms <= $1)
+                  OR (action = '{refund}' AND {open_refunds})
+                  OR (action = '{refund}' AND state = '{refused}'))
+                 ORDER BY started_ms DESC, intents.id DESC"
             ),
-            params![Action::Void, Action::Refund, before],
-        )
-        .map_err(fail)?;
-        drop(conn);
+            before,
+        )?;
         let now = SystemTime::now();
         Ok(entries
             .into_iter()
@@ -277,7 +256,8 @@ impl Ledger {
                 let attention = match (entry.action, entry.verdict) {
                     (Action::Void, _) => Attention::VoidUnknown,
                     (Action::Refund, Some(Verdict::RefundRefused)) => Attention::RefundRefused,
-                    // Its answer is on the way, unless the process died with it.
+                    // Its answer is on the way, unless its process died with it (on
+                    // PostgreSQL: unless its claim's lease ran out).
                     (Action::Refund, None)
                         if !entry.process_ended() && entry.started > at(before) =>
                     {
@@ -305,8 +285,10 @@ impl Ledger {
     /// Applies to an open void (in flight in a process that ended, or of unknown outcome), an
     /// open refund, and a refund InstaMed refused that no person settled yet; the entry is
     /// returned as it now stands, or `None` when the settlement does not apply to it (a void
-    /// found refunded, an entry already final or settled). An entry whose process still runs
-    /// is refused ([`LedgerError::InFlight`]): its answer is on the way.
+    /// found refunded, an entry already final or settled). An entry still in flight is
+    /// refused ([`LedgerError::InFlight`]): its answer is on the way. On SQLite that is an
+    /// entry whose process still runs; on PostgreSQL, whose writers run on several machines,
+    /// one whose claim's lease still holds.
     pub fn settle(
         &self,
         id: i64,
@@ -327,9 +309,6 @@ impl Ledger {
         by: &str,
         note: &str,
     ) -> Result<Option<Entry>, LedgerError> {
-        if let Some(pg) = self.postgres() {
-            return pg.settle_refund(id, made, by, note);
-        }
         let found = match made {
             Some(refund_id) => Settlement::Refunded(refund_id.to_owned()),
             None => Settlement::NothingHappened,
@@ -346,68 +325,45 @@ impl Ledger {
         by: &str,
         note: &str,
     ) -> Result<Option<Entry>, LedgerError> {
-        let mut conn = self.lock("settling by hand")?;
-        let fail = |e| classify(self.path(), e);
-        // What a person found is the next request's answer: on disk before it is confirmed,
-        // whatever mode the ledger's last group of verdicts left the connection in.
-        self.set_durable(&conn, true)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let Some(entry) = select(&tx, entries_where!("id = ?1 AND settled_by IS NULL"), [id])
-            .map_err(fail)?
-            .pop()
-        else {
-            return Ok(None);
-        };
-        if action.is_some_and(|action| action != entry.action) {
-            return Ok(None);
-        }
-        let now = match entry.verdict {
-            None => IntentState::Sent,
-            Some(verdict) => IntentState::Answered(verdict),
-        };
-        // An entry whose process still runs may be in flight: its answer is on the way, and
-        // whatever a person finds now (often "nothing happened") could be wrong by the time
-        // they act.
-        if now == IntentState::Sent && process_alive(entry.pid) {
-            return Err(LedgerError::InFlight {
-                entry: id,
-                pid: entry.pid,
-            });
-        }
-        let Some(verdict) = found.verdict(entry.action, now) else {
-            return Ok(None);
-        };
-        // A card number typed where the refund's ID goes is never kept.
-        let refund_id = match found {
-            Settlement::Refunded(refund_id) => Some(redact_cards(refund_id.trim())),
-            _ => None,
-        };
-        let changed = tx
-            .execute(
-                "UPDATE intents SET state = ?2, refund_id = COALESCE(?3, refund_id),
-                     settled_by = ?4, settled_note = ?5, finished_ms = ?6
-                 WHERE id = ?1 AND state = ?7 AND settled_by IS NULL",
-                params![
-                    id,
-                    IntentState::Answered(verdict),
-                    refund_id,
-                    by,
-                    redact_cards(note),
-                    now_ms(),
-                    now,
-                ],
-            )
-            .map_err(fail)?;
-        let settled = if changed == 1 {
-            select(&tx, entries_where!("id = ?1"), [id])
-                .map_err(fail)?
-                .pop()
-        } else {
-            None
-        };
-        tx.commit().map_err(fail)?;
-        Ok(settled)
+        // What a person found is the next request's answer: flushed before it is confirmed,
+        // as an intent is, whatever mode the ledger's last group of verdicts left SQLite in.
+        self.book(true, |book| {
+            // Locked (on PostgreSQL, the payment's lock) against a verdict arriving meanwhile.
+            let Some(entry) = book.entry(id)?.filter(|entry| entry.settled_by.is_none()) else {
+                return Ok(None);
+            };
+            if action.is_some_and(|action| action != entry.action) {
+                return Ok(None);
+            }
+            let now = match entry.verdict {
+                None => IntentState::Sent,
+                Some(verdict) => IntentState::Answered(verdict),
+            };
+            // An entry still in flight has its answer on the way, and whatever a person finds
+            // now (often "nothing happened") could be wrong by the time they act.
+            if now == IntentState::Sent && !entry.process_ended() {
+                return Err(LedgerError::InFlight {
+                    entry: id,
+                    pid: entry.pid,
+                });
+            }
+            let Some(verdict) = found.verdict(entry.action, now) else {
+                return Ok(None);
+            };
+            // A card number typed where the refund's ID goes is never kept.
+            let refund_id = match found {
+                Settlement::Refunded(refund_id) => Some(redact_cards(refund_id.trim())),
+                _ => None,
+            };
+            let settled = book.settle(
+                id,
+                now,
+                verdict,
+                refund_id.as_deref(),
+                by,
+                &redact_cards(note),
+            )?;
+            if settled { book.entry(id) } else { Ok(None) }
+        })
     }
 }

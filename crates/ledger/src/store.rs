@@ -46,7 +46,6 @@ macro_rules! entries_where {
         )
     };
 }
-pub(crate) use entries_where;
 
 /// What moves money: a void, or a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -378,14 +377,6 @@ pub enum LedgerError {
     /// connection URL's password.
     #[error("ledger database error")]
     Postgres(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// What was asked is not done on this kind of ledger yet.
-    #[error("{what} needs a SQLite ledger; {path} is a PostgreSQL database")]
-    NotOnPostgres {
-        /// What was asked.
-        what: &'static str,
-        /// The database, without its password.
-        path: PathBuf,
-    },
 }
 
 impl LedgerError {
@@ -449,6 +440,21 @@ pub(crate) trait Book {
     fn claimed_elsewhere(&mut self, _payment: &TransactionId) -> Result<bool, LedgerError> {
         Ok(false)
     }
+    /// Entry `id`, if the ledger holds one; on PostgreSQL, its payment locked for the rest of
+    /// the transaction against other writers (a verdict arriving while a person settles).
+    fn entry(&mut self, id: i64) -> Result<Option<Entry>, LedgerError>;
+    /// Records a person's settlement of entry `id` ([`Ledger::settle`]): `verdict`, the
+    /// refund's ID when one is given, who and why; only while the entry still stands at `was`
+    /// and no person settled it. Whether it did.
+    fn settle(
+        &mut self,
+        id: i64,
+        was: IntentState,
+        verdict: Verdict,
+        refund_id: Option<&str>,
+        by: &str,
+        note: &str,
+    ) -> Result<bool, LedgerError>;
 }
 
 /// The ledger's rows inside a SQLite transaction.
@@ -489,6 +495,41 @@ impl Book for SqliteBook<'_> {
                 params![id, detail, IntentState::Sent],
             )
             .map(drop)
+            .map_err(|e| classify(self.path, e))
+    }
+
+    fn entry(&mut self, id: i64) -> Result<Option<Entry>, LedgerError> {
+        // The transaction is `IMMEDIATE`: no other writer runs until it ends.
+        select(self.conn, entries_where!("id = ?1"), [id])
+            .map(|mut found| found.pop())
+            .map_err(|e| classify(self.path, e))
+    }
+
+    fn settle(
+        &mut self,
+        id: i64,
+        was: IntentState,
+        verdict: Verdict,
+        refund_id: Option<&str>,
+        by: &str,
+        note: &str,
+    ) -> Result<bool, LedgerError> {
+        self.conn
+            .execute(
+                "UPDATE intents SET state = ?2, refund_id = COALESCE(?3, refund_id),
+                     settled_by = ?4, settled_note = ?5, finished_ms = ?6
+                 WHERE id = ?1 AND state = ?7 AND settled_by IS NULL",
+                params![
+                    id,
+                    IntentState::Answered(verdict),
+                    refund_id,
+                    by,
+                    note,
+                    now_ms(),
+                    was
+                ],
+            )
+            .map(|changed| changed == 1)
             .map_err(|e| classify(self.path, e))
     }
 }
@@ -785,27 +826,6 @@ impl Ledger {
         }
     }
 
-    /// The PostgreSQL engine, when the ledger is a database's.
-    pub(crate) fn postgres(&self) -> Option<&Postgres> {
-        self.sqlite().err().map(|pg| &**pg)
-    }
-
-    /// The observer of commits on PostgreSQL.
-    fn pg_observer(&self) -> Option<CommitObserver> {
-        match &self.engine {
-            Engine::Postgres { on_commit, .. } => on_commit.clone(),
-            Engine::Sqlite { .. } => None,
-        }
-    }
-
-    /// The error of what is not done on PostgreSQL yet.
-    pub(crate) fn not_on_postgres(&self, what: &'static str) -> LedgerError {
-        LedgerError::NotOnPostgres {
-            what,
-            path: self.path().to_owned(),
-        }
-    }
-
     /// Names the command that writes this ledger's intents (shown to whoever reads them later).
     pub fn with_command(mut self, command: impl Into<String>) -> Self {
         self.command = command.into();
@@ -904,6 +924,22 @@ impl Ledger {
         Ok(lost)
     }
 
+    /// Entries matching `condition` (with its ordering), SQL that both engines read, whose one
+    /// parameter `$1` is `param` (SQLite reads `$1` as a parameter too).
+    pub(crate) fn entries_matching(
+        &self,
+        condition: &str,
+        param: i64,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        let shared = match self.sqlite() {
+            Ok(shared) => shared,
+            Err(pg) => return pg.select(condition, &[&param]),
+        };
+        let conn = shared.lock();
+        let query = format!("{}{condition}", entries_where!(""));
+        select(&conn, &query, [param]).map_err(|e| classify(&shared.path, e))
+    }
+
     /// The last `limit` entries, newest first.
     pub fn recent(&self, limit: u32) -> Result<Vec<Entry>, LedgerError> {
         let shared = match self.sqlite() {
@@ -936,30 +972,33 @@ impl Ledger {
     {
         let (outlet, payment) = (outlet.into().cloned(), payment.clone());
         let (amount, command) = (amount.map(str::to_owned), command.to_owned());
-        if let Err(pg) = self.sqlite() {
-            let (pg, observer) = (pg.clone(), self.pg_observer());
-            // PostgreSQL's verdicts always look for earlier voids to settle.
-            return blocking(move || {
-                pg.intend(
-                    outlet.as_ref(),
-                    &payment,
-                    amount.as_deref(),
-                    &command,
-                    observer.as_ref(),
-                    decide,
-                )
-            })
-            .await
-            .map(|(plan, id)| {
-                let intent = id.map(|id| Intent {
-                    id,
-                    after_void: true,
+        let (shared, writer) = match &self.engine {
+            Engine::Sqlite { shared, writer } => (shared, writer),
+            Engine::Postgres { pg, on_commit } => {
+                let (pg, observer) = (pg.clone(), on_commit.clone());
+                // PostgreSQL's verdicts always look for earlier voids to settle.
+                return blocking(move || {
+                    pg.intend(
+                        outlet.as_ref(),
+                        &payment,
+                        amount.as_deref(),
+                        &command,
+                        observer.as_ref(),
+                        decide,
+                    )
+                })
+                .await
+                .map(|(plan, id)| {
+                    let intent = id.map(|id| Intent {
+                        id,
+                        after_void: true,
+                    });
+                    (plan, intent)
                 });
-                (plan, intent)
-            });
-        }
+            }
+        };
         // Its one write, the intent, is its last statement: atomic.
-        self.in_group(true, true, move |conn| {
+        in_group(shared, writer, true, true, move |conn| {
             let standing = standing_in(conn, &payment)?;
             let plan = decide(&standing);
             let intent = match plan.sends() {
@@ -981,55 +1020,6 @@ impl Ledger {
         .await
     }
 
-    /// Runs `work` on the ledger's thread in the next group's transaction and awaits its
-    /// answer; `durable` means it is on disk when this returns.
-    ///
-    /// Work is committed in groups: the ledger's thread takes everything queued since its last
-    /// commit and runs it in one transaction, each piece in a savepoint of its own and in the
-    /// order queued (so the later of two decisions about one payment sees the earlier's
-    /// intent), then commits once, flushing when any piece needs it, and hands each caller its
-    /// answer. Alone, a caller's work is committed on its own; under load, one flush carries
-    /// every intent and verdict that queued meanwhile. Work that fails is rolled back alone; a
-    /// commit that fails fails the whole group, and none of its intents is written: nothing is
-    /// sent. The caller's task never blocks on SQLite or the disk.
-    async fn in_group<T, F>(&self, durable: bool, atomic: bool, work: F) -> Result<T, LedgerError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
-    {
-        let Engine::Sqlite { shared, writer } = &self.engine else {
-            return Err(self.not_on_postgres("a SQLite group commit"));
-        };
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = Box::new(Work {
-            durable,
-            atomic,
-            work: Some(work),
-            done: None,
-            answer,
-            path: shared.path.clone(),
-        });
-        // Without its thread nothing queued would ever be done.
-        start_writer(shared, writer).map_err(|source| LedgerError::Open {
-            path: shared.path.to_path_buf(),
-            source,
-        })?;
-        let first = {
-            let mut queue = shared.queue();
-            queue.jobs.push(job);
-            queue.jobs.len() == 1
-        };
-        // The thread sleeps only on an empty queue, and whoever filled it woke it: waking it
-        // again would cost a system call a job for nothing.
-        if first {
-            shared.wake.notify_one();
-        }
-        // The thread panicked in the middle of the group: its transaction rolled back.
-        answered
-            .await
-            .unwrap_or_else(|_| Err(abandoned(&shared.path)))
-    }
-
     /// Records the verdict of entry `id`. `durable` flushes it to disk: a refund's verdict must
     /// be (lost, its entry would look in flight and hold the payment for a person), a void's
     /// need not (lost, its entry looks in flight and the next command reconciles it: a request,
@@ -1046,14 +1036,17 @@ impl Ledger {
         after_void: bool,
     ) -> Result<(), LedgerError> {
         let answer = answer.clone();
-        if let Err(pg) = self.sqlite() {
-            let (pg, observer) = (pg.clone(), self.pg_observer());
-            return blocking(move || {
-                pg.book(durable, observer.as_ref(), |book| book.record(id, &answer))
-            })
-            .await;
-        }
-        self.in_group(durable, !after_void, move |conn| {
+        let (shared, writer) = match &self.engine {
+            Engine::Sqlite { shared, writer } => (shared, writer),
+            Engine::Postgres { pg, on_commit } => {
+                let (pg, observer) = (pg.clone(), on_commit.clone());
+                return blocking(move || {
+                    pg.book(durable, observer.as_ref(), |book| book.record(id, &answer))
+                })
+                .await;
+            }
+        };
+        in_group(shared, writer, durable, !after_void, move |conn| {
             record_in(conn, id, &answer, after_void)
         })
         .await
@@ -1086,27 +1079,58 @@ impl Ledger {
         shared.commit(tx, durable)?;
         Ok(result)
     }
+}
 
-    /// The SQLite connection, for what is written only for SQLite (the operator pages'
-    /// queries); on PostgreSQL, the error that says so.
-    pub(crate) fn lock(
-        &self,
-        what: &'static str,
-    ) -> Result<MutexGuard<'_, Connection>, LedgerError> {
-        match &self.engine {
-            Engine::Sqlite { shared, .. } => Ok(shared.lock()),
-            Engine::Postgres { .. } => Err(self.not_on_postgres(what)),
-        }
+/// Runs `work` on a SQLite ledger's thread (`shared`'s, started by `writer`) in the next
+/// group's transaction and awaits its answer; `durable` means it is on disk when this returns.
+///
+/// Work is committed in groups: the ledger's thread takes everything queued since its last
+/// commit and runs it in one transaction, each piece in a savepoint of its own and in the
+/// order queued (so the later of two decisions about one payment sees the earlier's
+/// intent), then commits once, flushing when any piece needs it, and hands each caller its
+/// answer. Alone, a caller's work is committed on its own; under load, one flush carries
+/// every intent and verdict that queued meanwhile. Work that fails is rolled back alone; a
+/// commit that fails fails the whole group, and none of its intents is written: nothing is
+/// sent. The caller's task never blocks on SQLite or the disk.
+async fn in_group<T, F>(
+    shared: &Arc<Shared>,
+    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
+    durable: bool,
+    atomic: bool,
+    work: F,
+) -> Result<T, LedgerError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+{
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let job = Box::new(Work {
+        durable,
+        atomic,
+        work: Some(work),
+        done: None,
+        answer,
+        path: shared.path.clone(),
+    });
+    // Without its thread nothing queued would ever be done.
+    start_writer(shared, writer).map_err(|source| LedgerError::Open {
+        path: shared.path.to_path_buf(),
+        source,
+    })?;
+    let first = {
+        let mut queue = shared.queue();
+        queue.jobs.push(job);
+        queue.jobs.len() == 1
+    };
+    // The thread sleeps only on an empty queue, and whoever filled it woke it: waking it
+    // again would cost a system call a job for nothing.
+    if first {
+        shared.wake.notify_one();
     }
-
-    /// Makes the next commit on `conn` (this ledger's, locked) flush to disk or not.
-    pub(crate) fn set_durable(&self, conn: &Connection, durable: bool) -> Result<(), LedgerError> {
-        match self.sqlite() {
-            Ok(shared) => shared.set_durable(conn, durable),
-            // A PostgreSQL commit waits for the server's flush unless told otherwise.
-            Err(_) => Ok(()),
-        }
-    }
+    // The thread panicked in the middle of the group: its transaction rolled back.
+    answered
+        .await
+        .unwrap_or_else(|_| Err(abandoned(&shared.path)))
 }
 
 /// Starts the ledger's thread unless it runs.
@@ -1300,10 +1324,6 @@ fn again(path: &Path, error: &LedgerError) -> LedgerError {
         LedgerError::Postgres(error) => LedgerError::Postgres(Box::new(std::io::Error::other(
             crate::chain(error.as_ref()),
         ))),
-        LedgerError::NotOnPostgres { what, path } => LedgerError::NotOnPostgres {
-            what,
-            path: path.clone(),
-        },
         LedgerError::Sqlite(other) => classify(
             path,
             rusqlite::Error::SqliteFailure(
@@ -1658,8 +1678,10 @@ mod tests {
             .unwrap();
         let synchronous = |ledger: &Ledger| -> i64 {
             ledger
-                .lock("a test")
+                .sqlite()
+                .ok()
                 .expect("SQLite")
+                .lock()
                 .pragma_query_value(None, "synchronous", |row| row.get(0))
                 .unwrap()
         };

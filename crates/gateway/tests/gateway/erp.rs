@@ -47,13 +47,18 @@ impl Bench {
         Self::with(FaultPlan::default(), rate).await
     }
 
-    /// With the operator pages, `operators` let in, and faults injected by the simulator.
-    pub async fn with_operators(faults: FaultPlan, operators: Clients) -> Self {
+    /// With the operator pages, `operators` let in, and faults injected by the simulator; on
+    /// the ledger at `ledger` (default: a file of the bench's own).
+    pub async fn with_operators(
+        faults: FaultPlan,
+        operators: Clients,
+        ledger: Option<String>,
+    ) -> Self {
         Self::with_all(
             faults,
             std::num::NonZeroU32::new(instamed_soap_gateway::DEFAULT_RATE_LIMIT),
             Some(operators),
-            None,
+            ledger,
             1,
         )
         .await

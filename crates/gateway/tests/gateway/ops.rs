@@ -7,6 +7,7 @@ use instamed_soap::TransactionId;
 use instamed_soap_gateway::Clients;
 use instamed_soap_ledger::{Ledger, Verdict};
 use instamed_soap_simulator::FaultPlan;
+use instamed_soap_test_support::postgres::PgCluster;
 use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
 
 use crate::erp::{Bench, CLIENT, SECRET, Stack, text, void_fields};
@@ -123,13 +124,16 @@ fn operators() -> Clients {
     operators
 }
 
-/// A gateway with the operator pages, and a refund of `payment` whose answer was lost (the
-/// simulator made it, and cut its answer short): on hold for a person.
-async fn refund_on_hold() -> (Bench, TransactionId, Vec<(&'static str, String)>) {
+/// A gateway with the operator pages on the ledger at `ledger` (default: a file), and a
+/// refund of `payment` whose answer was lost (the simulator made it, and cut its answer
+/// short): on hold for a person.
+async fn refund_on_hold(
+    ledger: Option<String>,
+) -> (Bench, TransactionId, Vec<(&'static str, String)>) {
     let faults = FaultPlan::default()
         .with_truncate_rate(1.0)
         .with_max_faults(1);
-    let bench = Bench::with_operators(faults, operators()).await;
+    let bench = Bench::with_operators(faults, operators(), ledger).await;
     let payment = bench.payment("20.00");
     let mut fields = void_fields(&payment);
     fields.retain(|(name, _)| *name != "PrimaryCardPresentStatus");
@@ -160,7 +164,7 @@ fn first_entry(list: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_pages_let_in_only_an_operator_signed_in_through_the_form() {
-    let bench = Bench::with_operators(FaultPlan::default(), operators()).await;
+    let bench = Bench::with_operators(FaultPlan::default(), operators(), None).await;
     let mut stranger = Browser::default();
     let list = stranger.get(&bench, "/ops").await;
     assert_eq!(list.status, 303);
@@ -232,7 +236,7 @@ async fn the_operator_pages_let_in_only_an_operator_signed_in_through_the_form()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_without_its_sessions_token_is_refused_and_records_nothing() {
-    let (bench, _payment, _fields) = refund_on_hold().await;
+    let (bench, _payment, _fields) = refund_on_hold(None).await;
     let mut operator = Browser::default();
     operator.sign_in(&bench, OPERATOR, OPERATOR_SECRET).await;
     let list = operator.get(&bench, "/ops").await;
@@ -284,7 +288,23 @@ async fn a_form_without_its_sessions_token_is_refused_and_records_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_note_is_shown_as_text_and_the_erps_next_refund_gets_what_the_operator_recorded()
 {
-    let (bench, payment, fields) = refund_on_hold().await;
+    a_hostile_note_and_the_operators_record_on(None).await;
+}
+
+/// The operator pages on a PostgreSQL ledger (issue 24): listed, settled by hand, and the
+/// ERP's next refund answered with what the operator recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_postgresql_ledger_the_erps_next_refund_gets_what_the_operator_recorded() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    a_hostile_note_and_the_operators_record_on(Some(cluster.database())).await;
+}
+
+/// A hostile note is shown as text, and the ERP's next refund gets the refund the operator
+/// recorded, on the ledger at `ledger` (default: a file).
+async fn a_hostile_note_and_the_operators_record_on(ledger: Option<String>) {
+    let (bench, payment, fields) = refund_on_hold(ledger).await;
     let mut operator = Browser::default();
     operator.sign_in(&bench, OPERATOR, OPERATOR_SECRET).await;
     let list = operator.get(&bench, "/ops?kind=refund_unknown").await;
@@ -389,7 +409,7 @@ async fn a_hostile_note_is_shown_as_text_and_the_erps_next_refund_gets_what_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_under_ops_carries_the_policy_and_its_cookies_are_httponly_secure_strict() {
-    let (bench, payment, _fields) = refund_on_hold().await;
+    let (bench, payment, _fields) = refund_on_hold(None).await;
     let mut operator = Browser::default();
     let login = operator.get(&bench, "/ops/login").await;
     let signed_in = operator.sign_in(&bench, OPERATOR, OPERATOR_SECRET).await;

@@ -334,68 +334,6 @@ impl Postgres {
         })
     }
 
-    /// As [`Ledger::settle_refund`](super::Ledger::settle_refund); a refund still `sent` is in
-    /// flight while its claim's lease holds, whichever machine sent it.
-    pub(crate) fn settle_refund(
-        &self,
-        id: i64,
-        made: Option<&str>,
-        by: &str,
-        note: &str,
-    ) -> Result<Option<Entry>, LedgerError> {
-        let verdict = if made.is_some() {
-            Verdict::Refunded
-        } else {
-            Verdict::RefundRefused
-        };
-        let mut client = self.connection()?;
-        let fail = |e| self.classify(e);
-        wait(async {
-            let tx = client.transaction().await.map_err(fail)?;
-            tx.execute(LOCK_PAYMENT_OF_ENTRY, &[&id])
-                .await
-                .map_err(fail)?;
-            let sql = format!("SELECT {COLUMNS} WHERE id = $1 FOR UPDATE OF intents");
-            let rows = tx.query(&sql, &[&id]).await.map_err(fail)?;
-            let found = rows.iter().map(entry).next().transpose()?;
-            if let Some(entry) = found.as_ref().filter(|e| e.verdict.is_none()) {
-                if !entry.process_ended() {
-                    return Err(LedgerError::InFlight {
-                        entry: id,
-                        pid: entry.pid,
-                    });
-                }
-            }
-            let changed = tx
-                .execute(
-                    "UPDATE intents SET state = $2, refund_id = COALESCE($3, refund_id),
-                         settled_by = $4, settled_note = $5, finished_ms = $6
-                     WHERE id = $1 AND action = $7 AND state IN ($8, $9)",
-                    &[
-                        &id,
-                        &IntentState::Answered(verdict).name(),
-                        &made,
-                        &by,
-                        &note,
-                        &now_ms(),
-                        &Action::Refund.name(),
-                        &IntentState::Sent.name(),
-                        &IntentState::Answered(Verdict::RefundUnknown).name(),
-                    ],
-                )
-                .await
-                .map_err(fail)?;
-            let settled = if changed == 1 {
-                let rows = tx.query(&sql, &[&id]).await.map_err(fail)?;
-                rows.iter().map(entry).next().transpose()?
-            } else {
-                None
-            };
-            tx.commit().await.map_err(fail)?;
-            Ok(settled)
-        })
-    }
-
     /// Decides about one payment in one transaction: its lock, its standing, `decide`, and the
     /// intent when the plan sends, committed (flushed by the server) before this returns.
     ///
@@ -643,6 +581,49 @@ impl Book for PgBook<'_> {
             &[&id, &IntentState::Sent.name()],
         )?;
         Ok(())
+    }
+
+    fn entry(&mut self, id: i64) -> Result<Option<Entry>, LedgerError> {
+        self.lock_payment_of(id)?;
+        let sql = format!("SELECT {COLUMNS} WHERE id = $1");
+        let rows = wait(async {
+            let statement = self.tx.prepare_cached(&sql).await?;
+            self.tx.query(&statement, &[&id]).await
+        })
+        .map_err(|e| self.engine.classify(e))?;
+        rows.iter().map(entry).next().transpose()
+    }
+
+    fn settle(
+        &mut self,
+        id: i64,
+        was: IntentState,
+        verdict: Verdict,
+        refund_id: Option<&str>,
+        by: &str,
+        note: &str,
+    ) -> Result<bool, LedgerError> {
+        self.lock_payment_of(id)?;
+        let changed = self.execute(
+            "UPDATE intents SET state = $2, refund_id = COALESCE($3, refund_id),
+                 settled_by = $4, settled_note = $5, finished_ms = $6
+             WHERE id = $1 AND state = $7 AND settled_by IS NULL",
+            &[
+                &id,
+                &IntentState::Answered(verdict).name(),
+                &refund_id,
+                &by,
+                &note,
+                &now_ms(),
+                &was.name(),
+            ],
+        )?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        // Settled: no replica need wait for its claim any longer.
+        self.execute("DELETE FROM claims WHERE entry = $1", &[&id])?;
+        Ok(true)
     }
 }
 

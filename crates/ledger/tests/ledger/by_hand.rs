@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidRequest};
-use instamed_soap_ledger::{Attention, Guarded, Ledger, Settlement, Verdict, asked_by};
+use instamed_soap_ledger::{Attention, Guarded, LedgerError, Settlement, Verdict, asked_by};
 use instamed_soap_simulator::{FaultPlan, PaymentStatus, Simulator, SimulatorConfig};
 use instamed_soap_test_support::outlet;
 use instamed_soap_test_support::simulated::client;
 
 use crate::guard::{amount, refunds_of, too_late};
+use crate::on_both;
 
 /// No reconciliation window: a void in doubt waits for a person at once.
 const AT_ONCE: Duration = Duration::ZERO;
@@ -37,14 +38,11 @@ fn payment(simulator: &Simulator) -> TransactionId {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_refund_of_unknown_outcome_waits_at_once_with_its_client_and_a_person_settles_it_made() {
+on_both! {
+async fn a_refund_of_unknown_outcome_waits_at_once_with_its_client_and_a_person_settles_it_made(store: &Store) {
     let simulator = first_answer_lost().await;
     let client = client(&simulator, Protocol::Soap11);
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db"))
-        .unwrap()
-        .with_command("gateway");
+    let ledger = store.open().with_command("gateway");
     let id = payment(&simulator);
     let request = RefundRequest::new(outlet(), id.clone(), amount("4.00")).unwrap();
     let erp = ledger.asked_by(asked_by("gateway", "soap", "erp prod"));
@@ -107,14 +105,13 @@ async fn a_refund_of_unknown_outcome_waits_at_once_with_its_client_and_a_person_
         "a settled entry is not settled twice"
     );
 }
+}
 
-#[tokio::test]
-async fn a_void_in_doubt_waits_for_a_person_only_after_the_reconcile_window_and_settled_voided_is_the_next_answer()
- {
+on_both! {
+async fn a_void_in_doubt_waits_for_a_person_only_after_the_reconcile_window_and_settled_voided_is_the_next_answer(store: &Store) {
     let simulator = first_answer_lost().await;
     let client = client(&simulator, Protocol::Soap12);
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let ledger = store.open();
     let id = payment(&simulator);
     let request = VoidRequest::new(outlet(), id.clone());
     let first = ledger.void(&client, &request).await.unwrap();
@@ -163,15 +160,15 @@ async fn a_void_in_doubt_waits_for_a_person_only_after_the_reconcile_window_and_
         "the lost answer's void went through"
     );
 }
+}
 
+on_both! {
 /// "Nothing happened" makes the next request send a void, not reconcile one: here the person
 /// was wrong (the lost answer's void went through), and InstaMed's "already voided" says so.
-#[tokio::test]
-async fn a_void_found_not_done_is_sent_again_at_the_next_request() {
+async fn a_void_found_not_done_is_sent_again_at_the_next_request(store: &Store) {
     let simulator = first_answer_lost().await;
     let client = client(&simulator, Protocol::Soap11);
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let ledger = store.open();
     let request = VoidRequest::new(outlet(), payment(&simulator));
     let _lost = ledger.void(&client, &request).await.unwrap();
     let waiting = ledger.waiting(None, AT_ONCE).unwrap();
@@ -192,13 +189,13 @@ async fn a_void_found_not_done_is_sent_again_at_the_next_request() {
     }
     assert!(ledger.waiting(None, AT_ONCE).unwrap().is_empty());
 }
+}
 
-#[tokio::test]
-async fn a_refused_refund_waits_until_a_person_settles_it_and_the_filter_tells_the_kinds_apart() {
+on_both! {
+async fn a_refused_refund_waits_until_a_person_settles_it_and_the_filter_tells_the_kinds_apart(store: &Store) {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let client = client(&simulator, Protocol::Rest);
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let ledger = store.open();
     let refused = payment(&simulator);
     let over = RefundRequest::new(outlet(), refused.clone(), amount("99.00")).unwrap();
     let answer = ledger.refund(&client, &over, None).await.unwrap();
@@ -232,4 +229,52 @@ async fn a_refused_refund_waits_until_a_person_settles_it_and_the_filter_tells_t
         .expect("a refusal is acknowledged");
     assert_eq!(settled.verdict, Some(Verdict::RefundRefused));
     assert!(ledger.waiting(None, AT_ONCE).unwrap().is_empty());
+}
+}
+
+on_both! {
+/// A refund in flight (on SQLite, its process still runs; on PostgreSQL, its claim's lease
+/// still holds) is not settled by hand: its answer may be on the way, and what a person finds
+/// now could be wrong by the time they act.
+async fn a_refund_in_flight_is_not_settled_by_hand_on_either_engine(store: &Store) {
+    // InstaMed never answers within the test: the refund stays in flight.
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .with_faults(FaultPlan::default().with_latency(Duration::from_secs(3600))),
+    )
+    .await
+    .unwrap();
+    let client = client(&simulator, Protocol::Soap11);
+    let ledger = std::sync::Arc::new(store.open());
+    let request = RefundRequest::new(outlet(), payment(&simulator), amount("4.00")).unwrap();
+    let sending = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { ledger.refund(&client, &request, None).await })
+    };
+    let entry = loop {
+        if let Some(entry) = ledger.open_entries().unwrap().pop() {
+            break entry;
+        }
+        tokio::task::yield_now().await;
+    };
+    // Its caller gone, the intent stays as a lost answer leaves it: sent, by a live writer.
+    sending.abort();
+    let found = [
+        ledger.settle(entry.id, &Settlement::NothingHappened, "j.doe", "not on the portal"),
+        ledger.settle_refund(entry.id, None, "j.doe", "not on the portal"),
+    ];
+    for answer in found {
+        assert!(
+            matches!(answer, Err(LedgerError::InFlight { entry: id, .. }) if id == entry.id),
+            "{answer:?}"
+        );
+    }
+    let still = ledger.entry(entry.id).unwrap().expect("the entry");
+    assert_eq!(still.verdict, None);
+    assert_eq!(still.settled_by, None);
+    assert!(
+        ledger.waiting(None, AN_HOUR).unwrap().is_empty(),
+        "a refund in flight waits for its answer, not for a person"
+    );
+}
 }
