@@ -119,6 +119,16 @@ pub(crate) fn finished(mut running: Running) -> (i32, String, String) {
     )
 }
 
+/// The simulator with its defaults, and a captured payment of 10.00 to void.
+async fn simulator_with_payment() -> (Simulator, instamed_soap::TransactionId) {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    (simulator, payment)
+}
+
 /// The person's click on the page at `url`: `void` or `cancel`.
 async fn click(simulator: &Simulator, url: &str, action: &str) {
     instamed_soap_test_support::simulated::sso_click(simulator, url, action).await;
@@ -126,11 +136,7 @@ async fn click(simulator: &Simulator, url: &str, action: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_prints_the_url_waits_and_reports_voided_with_the_ledger_agreeing() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let (child, url) = launch(
         &simulator,
         payment.as_str(),
@@ -182,11 +188,7 @@ async fn sso_void_prints_the_url_waits_and_reports_voided_with_the_ledger_agreei
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_cancelled_is_nothing_done_with_exit_12() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let (child, url) = launch(&simulator, payment.as_str(), &["--json"]);
     click(&simulator, &url, "cancel").await;
     let (status, rest, stderr) = tokio::task::spawn_blocking(move || finished(child))
@@ -235,11 +237,7 @@ async fn sso_void_with_an_expired_token_is_nothing_done_with_exit_12() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_with_a_wrong_key_fails_and_never_shows_the_key() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let key = "a-wrong-key-71Xq";
     let output = sso(
         &simulator,
@@ -258,11 +256,7 @@ async fn sso_void_with_a_wrong_key_fails_and_never_shows_the_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_answers_from_the_ledger_for_a_payment_it_knows_voided() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let ledger = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("sso-ledger-{}-{payment}.db", std::process::id()));
     let voided = isolated::instamed_soap()
@@ -315,11 +309,7 @@ fn ledger_path(payment: &instamed_soap::TransactionId) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_run_twice_launches_one_page_and_the_second_run_is_answered_from_the_ledger() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let ledger = ledger_path(&payment);
     let ledger_arg = ledger.to_str().expect("a UTF-8 path");
     let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
@@ -378,11 +368,7 @@ async fn sso_void_run_twice_launches_one_page_and_the_second_run_is_answered_fro
 /// next run asks that token first and reports what the page did, launching nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_cut_short_is_reconciled_by_its_token_on_the_next_run() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let ledger = ledger_path(&payment);
     let ledger_arg = ledger.to_str().expect("a UTF-8 path");
     let (child, url) = launch(&simulator, payment.as_str(), &["--ledger", ledger_arg]);
@@ -412,11 +398,7 @@ async fn sso_void_cut_short_is_reconciled_by_its_token_on_the_next_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_open_hands_the_url_to_the_opener_and_waits_for_the_person() {
     use std::os::unix::fs::PermissionsExt as _;
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let dir = tempfile::tempdir().unwrap();
     let opened = dir.path().join("opened.txt");
     let script = dir.path().join("opener");
@@ -464,11 +446,7 @@ async fn sso_void_open_hands_the_url_to_the_opener_and_waits_for_the_person() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sso_void_open_without_an_opener_fails_clearly_before_launching_anything() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let (simulator, payment) = simulator_with_payment().await;
     let empty = tempfile::tempdir().unwrap();
     let output = sso(
         &simulator,
