@@ -96,6 +96,9 @@ impl Gateway {
             .map_err(GatewayError::Ledger)?
             .with_command("gateway")
             .with_lease(lease)
+            // An ERP's answer need not wait for its void's verdict to be written: a verdict
+            // lost in a crash leaves its entry in flight, which the sweep reconciles.
+            .with_verdicts_unawaited()
             .with_commit_observer(Arc::new(move |took, durable| {
                 observer.ledger_commit(took, durable);
             }));

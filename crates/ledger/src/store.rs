@@ -3,6 +3,7 @@
 //! WAL lets them read at once, and writers take turns, waiting up to [`BUSY_WAIT`].
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -565,6 +566,12 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Wakes the ledger's thread when work is queued or the ledger closes.
     wake: Condvar,
+    /// Whether void verdicts are committed without their callers awaiting them
+    /// ([`Ledger::with_verdicts_unawaited`]).
+    verdicts_unawaited: AtomicBool,
+    /// Verdicts queued without a caller awaiting them and not yet committed: while any is,
+    /// a read waits for the queue to reach it, so that a caller reads what it wrote.
+    unawaited: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
@@ -632,6 +639,77 @@ where
         };
         // The caller may have stopped waiting (its task was dropped): nobody to tell.
         let _ = self.answer.send(result);
+    }
+}
+
+/// A void's verdict whose caller does not wait for its commit: a failure is said in the log,
+/// as the caller would have said it, and the entry stays in flight for the next command to
+/// reconcile.
+struct Unawaited<F> {
+    entry: i64,
+    atomic: bool,
+    work: Option<F>,
+    failed: Option<rusqlite::Error>,
+    /// The ledger's count of verdicts not yet committed, told when this one is.
+    unawaited: Arc<AtomicUsize>,
+}
+
+impl<F> Job for Unawaited<F>
+where
+    F: FnOnce(&Connection) -> Result<(), rusqlite::Error> + Send,
+{
+    fn durable(&self) -> bool {
+        false
+    }
+
+    fn atomic(&self) -> bool {
+        self.atomic
+    }
+
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        self.failed = work(conn).err();
+        self.failed.is_none()
+    }
+
+    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>) {
+        let failed = match (&self.failed, committed) {
+            (Some(error), _) => Some(error.to_string()),
+            (None, Err(error)) => Some(super::chain(error)),
+            (None, Ok(())) => None,
+        };
+        if let Some(error) = failed {
+            tracing::warn!(
+                entry = self.entry,
+                error = %error,
+                "the verdict could not be written to the ledger; the entry stays open"
+            );
+        }
+        self.unawaited.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Delivered once everything queued before it is committed (or has failed): what a read
+/// waits for while verdicts are on their way.
+struct Barrier(std::sync::mpsc::SyncSender<()>);
+
+impl Job for Barrier {
+    fn durable(&self) -> bool {
+        false
+    }
+
+    fn atomic(&self) -> bool {
+        true
+    }
+
+    fn run(&mut self, _conn: &Connection) -> bool {
+        true
+    }
+
+    fn deliver(self: Box<Self>, _committed: Result<(), &LedgerError>) {
+        let _ = self.0.send(());
     }
 }
 
@@ -780,6 +858,8 @@ impl Ledger {
                     on_commit: std::sync::OnceLock::new(),
                     queue: Mutex::new(Queue::default()),
                     wake: Condvar::new(),
+                    verdicts_unawaited: AtomicBool::new(false),
+                    unawaited: Arc::new(AtomicUsize::new(0)),
                 }),
                 writer: Mutex::new(None),
             },
@@ -848,6 +928,19 @@ impl Ledger {
         self
     }
 
+    /// Lets a void's verdict be committed by the ledger's thread while its caller goes on (a
+    /// service's answer need not wait for it), as long as the ledger lives: a ledger dropped
+    /// commits what is queued first. Without a flush, a void's verdict lost in a crash leaves
+    /// its entry in flight, which the next command reconciles: a request, never money; a
+    /// refund's verdict is always awaited and flushed. Reads through this ledger wait for the
+    /// verdicts queued before them, so a caller reads what it wrote. No effect on PostgreSQL.
+    pub fn with_verdicts_unawaited(self) -> Self {
+        if let Engine::Sqlite { shared, .. } = &self.engine {
+            shared.verdicts_unawaited.store(true, Ordering::Relaxed);
+        }
+        self
+    }
+
     /// Whether the ledger can be written now: a write transaction is begun and rolled back,
     /// writing nothing (a service's readiness).
     pub fn check_writable(&self) -> Result<(), LedgerError> {
@@ -855,7 +948,7 @@ impl Ledger {
             Ok(shared) => shared,
             Err(pg) => return pg.check_writable(),
         };
-        let mut conn = shared.lock();
+        let mut conn = shared.settled();
         let fail = |e| classify(&shared.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -882,7 +975,7 @@ impl Ledger {
             Ok(shared) => shared,
             Err(pg) => return pg.standing(payment),
         };
-        let conn = shared.lock();
+        let conn = shared.settled();
         standing_in(&conn, payment).map_err(|e| classify(&shared.path, e))
     }
 
@@ -894,7 +987,7 @@ impl Ledger {
             Ok(shared) => shared,
             Err(pg) => return pg.select(&format!("{condition} ORDER BY id DESC"), &[]),
         };
-        let conn = shared.lock();
+        let conn = shared.settled();
         let query = format!("{}{condition} ORDER BY id DESC", entries_where!(""));
         select(&conn, &query, []).map_err(|e| classify(&shared.path, e))
     }
@@ -935,7 +1028,7 @@ impl Ledger {
             Ok(shared) => shared,
             Err(pg) => return pg.select(condition, &[&param]),
         };
-        let conn = shared.lock();
+        let conn = shared.settled();
         let query = format!("{}{condition}", entries_where!(""));
         select(&conn, &query, [param]).map_err(|e| classify(&shared.path, e))
     }
@@ -946,7 +1039,7 @@ impl Ledger {
             Ok(shared) => shared,
             Err(pg) => return pg.select("TRUE ORDER BY id DESC LIMIT $1", &[&i64::from(limit)]),
         };
-        let conn = shared.lock();
+        let conn = shared.settled();
         select(
             &conn,
             entries_where!("1 ORDER BY id DESC LIMIT ?1"),
@@ -1046,6 +1139,21 @@ impl Ledger {
                 .await;
             }
         };
+        if !durable && shared.verdicts_unawaited.load(Ordering::Relaxed) {
+            shared.unawaited.fetch_add(1, Ordering::AcqRel);
+            let job = Box::new(Unawaited {
+                entry: id,
+                atomic: !after_void,
+                work: Some(move |conn: &Connection| record_in(conn, id, &answer, after_void)),
+                failed: None,
+                unawaited: shared.unawaited.clone(),
+            });
+            if let Err(error) = enqueue(shared, writer, job) {
+                shared.unawaited.fetch_sub(1, Ordering::AcqRel);
+                return Err(error);
+            }
+            return Ok(());
+        }
         in_group(shared, writer, durable, !after_void, move |conn| {
             record_in(conn, id, &answer, after_void)
         })
@@ -1066,7 +1174,7 @@ impl Ledger {
                 return pg.book(durable, on_commit.as_ref(), work);
             }
         };
-        let mut conn = shared.lock();
+        let mut conn = shared.settled();
         shared.set_durable(&conn, durable)?;
         let fail = |e| classify(&shared.path, e);
         let tx = conn
@@ -1112,25 +1220,26 @@ where
         answer,
         path: shared.path.clone(),
     });
+    enqueue(shared, writer, job)?;
+    // The thread panicked in the middle of the group: its transaction rolled back.
+    answered
+        .await
+        .unwrap_or_else(|_| Err(abandoned(&shared.path)))
+}
+
+/// Queues `job` for the ledger's thread, starting it unless it runs.
+fn enqueue(
+    shared: &Arc<Shared>,
+    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
+    job: Box<dyn Job>,
+) -> Result<(), LedgerError> {
     // Without its thread nothing queued would ever be done.
     start_writer(shared, writer).map_err(|source| LedgerError::Open {
         path: shared.path.to_path_buf(),
         source,
     })?;
-    let first = {
-        let mut queue = shared.queue();
-        queue.jobs.push(job);
-        queue.jobs.len() == 1
-    };
-    // The thread sleeps only on an empty queue, and whoever filled it woke it: waking it
-    // again would cost a system call a job for nothing.
-    if first {
-        shared.wake.notify_one();
-    }
-    // The thread panicked in the middle of the group: its transaction rolled back.
-    answered
-        .await
-        .unwrap_or_else(|_| Err(abandoned(&shared.path)))
+    shared.push(job);
+    Ok(())
 }
 
 /// Starts the ledger's thread unless it runs.
@@ -1279,6 +1388,34 @@ impl Shared {
             *now = durable;
         }
         Ok(())
+    }
+
+    /// Queues `job`, waking the thread if it sleeps: it sleeps only on an empty queue, and
+    /// whoever filled it woke it, so waking it again would cost a system call a job for
+    /// nothing.
+    fn push(&self, job: Box<dyn Job>) {
+        let first = {
+            let mut queue = self.queue();
+            queue.jobs.push(job);
+            queue.jobs.len() == 1
+        };
+        if first {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The connection, once the verdicts queued without a caller awaiting them are committed:
+    /// a read that came after them sees them.
+    fn settled(&self) -> MutexGuard<'_, Connection> {
+        if self.unawaited.load(Ordering::Acquire) > 0 {
+            let (done, delivered) = std::sync::mpsc::sync_channel(1);
+            self.push(Box::new(Barrier(done)));
+            // A thread that died mid-group drops its jobs (and this one's sender) as it
+            // unwinds; one that died before would leave it queued: waited for no longer than
+            // a busy ledger is.
+            let _ = delivered.recv_timeout(BUSY_WAIT);
+        }
+        self.lock()
     }
 
     fn queue(&self) -> MutexGuard<'_, Queue> {
@@ -1827,6 +1964,53 @@ mod tests {
         assert_eq!(standing.entries[0].id, lost.id);
         assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.open_entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_void_verdict_nobody_awaits_is_seen_by_the_next_read_and_kept_when_the_ledger_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let ledger = Ledger::open(&path).unwrap().with_verdicts_unawaited();
+        // Each read races the ledger's thread for the connection: many rounds make a read
+        // that skipped the queue lose at least once.
+        for n in 0..200 {
+            let payment = TransactionId::new(format!("UNAWAITED{n:04}")).unwrap();
+            let (_, intent) = runtime
+                .block_on(ledger.intend("void", &outlet, &payment, None, |_| Some(Action::Void)))
+                .unwrap();
+            let intent = intent.unwrap();
+            runtime
+                .block_on(ledger.record(intent.id, &Finding::of(Verdict::Voided), false, false))
+                .unwrap();
+            let standing = ledger.standing(&payment).unwrap();
+            assert_eq!(
+                standing.entries[0].verdict,
+                Some(Verdict::Voided),
+                "round {n}"
+            );
+        }
+        let last = TransactionId::new("UNAWAITEDLAST").unwrap();
+        let (_, intent) = runtime
+            .block_on(ledger.intend("void", &outlet, &last, None, |_| Some(Action::Void)))
+            .unwrap();
+        runtime
+            .block_on(ledger.record(
+                intent.unwrap().id,
+                &Finding::of(Verdict::Voided),
+                false,
+                false,
+            ))
+            .unwrap();
+        drop(ledger);
+        let reopened = Ledger::open(&path).unwrap();
+        assert_eq!(
+            reopened.standing(&last).unwrap().entries[0].verdict,
+            Some(Verdict::Voided),
+            "a verdict queued when the ledger closed is committed first"
+        );
+        assert!(reopened.open_entries().unwrap().is_empty());
     }
 
     #[test]
