@@ -595,10 +595,10 @@ impl Money {
         }
     }
 
-    /// Whether `entry`, still `sent`, was left by an earlier gateway with this very process ID:
-    /// in a container the gateway is the same process at every start, so the ID cannot tell a
-    /// killed predecessor's void from one of ours. A gateway's intent written before this one
-    /// started is its predecessor's.
+    /// Whether `entry`, still `sent`, was left by an earlier gateway of this very process (one
+    /// embedded, stopped and started again): the ledger tells a predecessor *process* with this
+    /// ID (a container's process 1) by when this process began, not by when this gateway did.
+    /// A gateway's intent written before this one started is its predecessor's.
     fn left_by_predecessor(&self, entry: &Entry) -> bool {
         let ours = self.ledger.command();
         entry.pid == std::process::id()

@@ -216,10 +216,15 @@ impl Entry {
     /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
     /// it is taken to run): an entry still `sent` then lost its answer with that process. On
     /// PostgreSQL, whose writers run on several machines, it is whether its lease expired.
+    ///
+    /// An entry with this process's own ID written before this process first used a ledger is
+    /// a predecessor's: in a container a service is process 1 at every start, so the ID alone
+    /// would keep a killed predecessor's entry looking in flight for good.
     pub fn process_ended(&self) -> bool {
         match self.lease_until {
             Some(until) => SystemTime::now() > until,
-            None => self.pid != this_process() && !process_alive(self.pid),
+            None if self.pid == this_process() => self.started < at(this_process_since()),
+            None => !process_alive(self.pid),
         }
     }
 
@@ -1674,8 +1679,18 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// This process's ID, asked of the system once: every intent writes it.
 fn this_process() -> u32 {
-    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *PID.get_or_init(std::process::id)
+    this_process_and_since().0
+}
+
+/// When this process first asked for its ID (ms since the epoch): before any entry it wrote,
+/// since writing one asks first, and after any entry a predecessor with its ID wrote.
+fn this_process_since() -> i64 {
+    this_process_and_since().1
+}
+
+fn this_process_and_since() -> (u32, i64) {
+    static PID: std::sync::OnceLock<(u32, i64)> = std::sync::OnceLock::new();
+    *PID.get_or_init(|| (std::process::id(), now_ms()))
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -278,3 +278,59 @@ async fn a_refund_in_flight_is_not_settled_by_hand_on_either_engine(store: &Stor
     );
 }
 }
+
+/// In a container a service is process 1 at every start, so a refund its killed predecessor
+/// left in flight carries the new process's own ID: it still reaches a person, who can settle
+/// it, instead of looking in flight for as long as the new process runs.
+#[tokio::test]
+async fn a_refund_left_in_flight_by_a_predecessor_with_this_process_id_waits_for_a_person() {
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .with_faults(FaultPlan::default().with_latency(Duration::from_secs(3600))),
+    )
+    .await
+    .unwrap();
+    let store = crate::Store::sqlite();
+    let ledger = std::sync::Arc::new(store.open());
+    let request = RefundRequest::new(outlet(), payment(&simulator), amount("4.00")).unwrap();
+    let sending = {
+        let (ledger, client) = (ledger.clone(), client(&simulator, Protocol::Soap11));
+        tokio::spawn(async move { ledger.refund(&client, &request, None).await })
+    };
+    let entry = loop {
+        if let Some(entry) = ledger.open_entries().unwrap().pop() {
+            break entry;
+        }
+        tokio::task::yield_now().await;
+    };
+    sending.abort();
+    assert_eq!(entry.pid, std::process::id());
+    assert!(
+        !entry.process_ended(),
+        "this process's own refund is in flight"
+    );
+    drop(ledger);
+    // The same entry as a predecessor with this process's ID left it: written an hour before
+    // this process began.
+    let file = rusqlite::Connection::open(store.location()).unwrap();
+    file.execute(
+        "UPDATE intents SET started_ms = started_ms - 3600000 WHERE id = ?1",
+        [entry.id],
+    )
+    .unwrap();
+    drop(file);
+    let ledger = store.open();
+    let left = ledger.entry(entry.id).unwrap().expect("the entry");
+    assert!(
+        left.process_ended(),
+        "a predecessor's entry is not this process's"
+    );
+    let waiting = ledger.waiting(None, AN_HOUR).unwrap();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].attention, Attention::RefundUnknown);
+    ledger
+        .settle_refund(entry.id, None, "j.doe", "not on the portal")
+        .unwrap();
+    let settled = ledger.entry(entry.id).unwrap().expect("the entry");
+    assert_eq!(settled.settled_by.as_deref(), Some("j.doe"));
+}
