@@ -207,8 +207,11 @@ impl Money {
         &self.metrics
     }
 
-    /// Whether the ledger can be written now (`/ready`), asked on a blocking thread.
+    /// Whether the ledger can be written now (`/ready`), asked on a blocking thread. First the
+    /// verdicts it could not write while it could not ([`Ledger::write_owed_verdicts`]): a
+    /// load balancer's probes settle them on a replica that gets no requests.
     pub(crate) async fn ledger_writable(&self) -> bool {
+        self.ledger.write_owed_verdicts().await;
         let ledger = self.ledger.clone();
         matches!(
             off_runtime(move || ledger.check_writable()).await,
