@@ -54,7 +54,7 @@ fn free_port() -> u16 {
 }
 
 /// What an ERP hears once the gateway has settled its request: the answers `docs/gateway.md`
-/// documents for a void and a refund, and a catch-all that fails the test.
+/// documents for a void and a refund that this run may give, and the rest, which fail the test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Heard {
     /// Voided: C/V, or D/V for a payment voided before.
@@ -65,8 +65,9 @@ enum Heard {
     Refunded(String),
     /// `RefundOnHold`: a refund may have been made and nobody knows; a person settles it.
     HeldForAPerson,
-    /// An answer the documentation does not give to these requests.
-    Undocumented(String),
+    /// Any other answer: one the documentation does not give, or one it gives that cannot be
+    /// right here (a refund of the whole amount of a transferred payment refused, say).
+    Unexpected(String),
 }
 
 /// The two requests an ERP makes here.
@@ -125,13 +126,13 @@ async fn ask(port: u16, what: Ask, payment: &str) -> Option<Heard> {
         (200, Ask::Void) => match field("PrimaryTransactionStatus") {
             Some(status) if status == "V" => Heard::Voided,
             status if field("TransactionStatus").as_deref() == Some("D") => Heard::Refused(status),
-            _ => Heard::Undocumented(answer.body),
+            _ => Heard::Unexpected(answer.body),
         },
         (200, Ask::Refund) => match (field("TransactionStatus"), field("TransactionID")) {
             (Some(status), Some(id)) if status == "C" && !id.is_empty() => Heard::Refunded(id),
-            _ => Heard::Undocumented(answer.body),
+            _ => Heard::Unexpected(answer.body),
         },
-        (status, _) => Heard::Undocumented(format!("HTTP {status}: {}", answer.body)),
+        (status, _) => Heard::Unexpected(format!("HTTP {status}: {}", answer.body)),
     };
     Some(heard)
 }
