@@ -207,8 +207,11 @@ impl Money {
         &self.metrics
     }
 
-    /// Whether the ledger can be written now (`/ready`), asked on a blocking thread.
+    /// Whether the ledger can be written now (`/ready`), asked on a blocking thread. First the
+    /// verdicts it could not write while it could not ([`Ledger::write_owed_verdicts`]): a
+    /// load balancer's probes settle them on a replica that gets no requests.
     pub(crate) async fn ledger_writable(&self) -> bool {
+        self.ledger.write_owed_verdicts().await;
         let ledger = self.ledger.clone();
         matches!(
             off_runtime(move || ledger.check_writable()).await,
@@ -548,22 +551,29 @@ impl Money {
     /// answered with an unknown outcome, or still `sent` by a process that has ended (a gateway
     /// killed with its requests out). Its outlet comes from the entry; its card-present status
     /// is the default, as the entry does not keep it. On a ledger that replicas share, the
-    /// lost voids are claimed as they are taken, so replicas starting together share them out.
-    pub(crate) fn sweep(self: &Arc<Self>) {
+    /// lost voids are claimed as they are taken, so replicas starting together share them out;
+    /// and the sweep comes round again once every `lease` for as long as the gateway runs:
+    /// a replica that died and never came back, or a verdict the database lost in a crash
+    /// (a void's is committed without waiting for the flush), leaves a void no request may
+    /// ever ask about again, and the live replicas settle it.
+    pub(crate) fn sweep(self: &Arc<Self>, lease: Duration) {
         let money = self.clone();
         let sweep = async move {
-            let ledger = money.ledger.clone();
-            if Ledger::is_database_url(ledger.path()) {
-                let lost = off_runtime(move || ledger.claim_lost_voids(SWEPT)).await;
-                let Some(Ok(lost)) = lost else {
-                    tracing::warn!("the ledger's lost voids could not be read at start");
-                    return;
-                };
-                for entry in lost {
-                    money.reconcile_entry(&entry);
+            if Ledger::is_database_url(money.ledger.path()) {
+                loop {
+                    let ledger = money.ledger.clone();
+                    match off_runtime(move || ledger.claim_lost_voids(SWEPT)).await {
+                        Some(Ok(lost)) => {
+                            for entry in lost {
+                                money.reconcile_entry(&entry);
+                            }
+                        }
+                        _ => tracing::warn!("the ledger's lost voids could not be read"),
+                    }
+                    tokio::time::sleep(lease).await;
                 }
-                return;
             }
+            let ledger = money.ledger.clone();
             let open = match off_runtime(move || ledger.open_entries()).await {
                 Some(Ok(open)) => open,
                 _ => {

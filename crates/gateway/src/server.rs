@@ -152,7 +152,7 @@ impl Gateway {
         }
         .map_err(GatewayError::Listen)?;
         let _ = serving.origin.set(listening.origin());
-        money.sweep();
+        money.sweep(lease);
         Ok(Running {
             listening,
             money,

@@ -237,9 +237,10 @@ impl Ledger {
             .await
     }
 
-    /// Records a verdict. If that fails the request has gone all the same: its entry stays
-    /// in flight, which the next command reconciles (a void) or holds for a person (a refund),
-    /// so the failure is said and the answer still returned.
+    /// Records a verdict. If that fails the request has gone all the same: the failure is
+    /// said and the answer still returned; this process writes the verdict before its next
+    /// decision ([`Ledger::record`]), and should it end first, the entry stays in flight, which
+    /// the next command reconciles (a void) or holds for a person (a refund).
     async fn finish(&self, intent: Option<Intent>, answer: &Finding, action: Action) {
         let Some(Intent { id, after_void }) = intent else {
             return;
@@ -249,7 +250,8 @@ impl Ledger {
             tracing::warn!(
                 entry = id,
                 error = %super::chain(&error),
-                "the verdict could not be written to the ledger; the entry stays open"
+                "the verdict could not be written to the ledger; it is written before this \
+                 process's next decision, and the entry stays open until then"
             );
         }
     }

@@ -242,8 +242,9 @@ impl Ledger {
         self.book(true, |book| book.set_detail(id, &detail))
     }
 
-    /// Records `finding` on entry `id`; a failure is said, and the entry stays open for the
-    /// next command to reconcile.
+    /// Records `finding` on entry `id`; a failure is said, and the entry stays open until this
+    /// process writes it before its next decision, or, should it end first, for the next
+    /// command to reconcile.
     async fn write_finding(&self, id: i64, finding: &Finding) {
         if let Err(error) = self.record(id, finding, false, true).await {
             tracing::warn!(

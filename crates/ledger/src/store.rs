@@ -401,6 +401,20 @@ impl LedgerError {
 pub struct Ledger {
     engine: Engine,
     command: String,
+    /// Verdicts this process heard and could not write (the database was down, the disk
+    /// full), oldest first: written before its next decision ([`Ledger::intend`]) or readiness
+    /// check ([`Ledger::write_owed_verdicts`]), so that an answer it knew is not left for a
+    /// reconciliation or a person to find again.
+    owed: Mutex<Vec<Owed>>,
+}
+
+/// A verdict owed to the ledger: [`Ledger::record`]'s arguments, kept until they are written.
+#[derive(Debug)]
+struct Owed {
+    id: i64,
+    answer: Finding,
+    durable: bool,
+    after_void: bool,
 }
 
 /// Where the rows are kept: the money rules above it are the same for both.
@@ -869,6 +883,7 @@ impl Ledger {
                 writer: Mutex::new(None),
             },
             command: command.to_owned(),
+            owed: Mutex::default(),
         }
     }
 
@@ -879,6 +894,7 @@ impl Ledger {
                 on_commit: None,
             },
             command: command.to_owned(),
+            owed: Mutex::default(),
         })
     }
 
@@ -1068,6 +1084,9 @@ impl Ledger {
         P: Sends + Send + 'static,
         F: FnOnce(&Standing) -> P + Send + 'static,
     {
+        // First what this process already knows: decided without it, the payment of a verdict
+        // it could not write would look in flight, and be reconciled or held for a person.
+        self.write_owed_verdicts().await;
         let (outlet, payment) = (outlet.into().cloned(), payment.clone());
         let (amount, command) = (amount.map(str::to_owned), command.to_owned());
         let (shared, writer) = match &self.engine {
@@ -1126,7 +1145,68 @@ impl Ledger {
     /// `after_void` says whether the payment may hold earlier voids ([`Intent::after_void`]):
     /// only then can a definite verdict have earlier voids to settle, and only then is the
     /// verdict more than one statement.
+    ///
+    /// A verdict that cannot be written is owed: kept in this process and written before its
+    /// next decision, or by [`write_owed_verdicts`](Self::write_owed_verdicts). Until then its
+    /// entry looks in flight, as it would after a crash.
     pub(crate) async fn record(
+        &self,
+        id: i64,
+        answer: &Finding,
+        durable: bool,
+        after_void: bool,
+    ) -> Result<(), LedgerError> {
+        let written = self.write_verdict(id, answer, durable, after_void).await;
+        if written.is_err() {
+            self.owed_verdicts().push(Owed {
+                id,
+                answer: answer.clone(),
+                durable,
+                after_void,
+            });
+        }
+        written
+    }
+
+    /// Writes the verdicts this process heard and could not write (see
+    /// [`record`](Self::record)), oldest first, until one fails again: that one and the later
+    /// ones stay owed. A service calls it when asked whether it is ready, so that an idle
+    /// process settles its entries once its database is back; every decision calls it first.
+    pub async fn write_owed_verdicts(&self) {
+        let owed = std::mem::take(&mut *self.owed_verdicts());
+        let mut left = owed.into_iter();
+        while let Some(verdict) = left.next() {
+            let written = self
+                .write_verdict(
+                    verdict.id,
+                    &verdict.answer,
+                    verdict.durable,
+                    verdict.after_void,
+                )
+                .await;
+            if written.is_ok() {
+                tracing::info!(
+                    entry = verdict.id,
+                    "a verdict owed to the ledger is written"
+                );
+                continue;
+            }
+            let mut owed = self.owed_verdicts();
+            // Before those owed meanwhile: the oldest are written first.
+            let later = std::mem::take(&mut *owed);
+            owed.push(verdict);
+            owed.extend(left);
+            owed.extend(later);
+            return;
+        }
+    }
+
+    fn owed_verdicts(&self) -> MutexGuard<'_, Vec<Owed>> {
+        self.owed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the verdict of entry `id` ([`record`](Self::record) without keeping it owed).
+    async fn write_verdict(
         &self,
         id: i64,
         answer: &Finding,

@@ -60,23 +60,26 @@ impl Bench {
             Some(operators),
             ledger,
             1,
+            None,
         )
         .await
     }
 
     async fn with(faults: FaultPlan, rate: Option<std::num::NonZeroU32>) -> Self {
-        Self::with_all(faults, rate, None, None, 1).await
+        Self::with_all(faults, rate, None, None, 1, None).await
     }
 
     /// `count` gateways (at least one) on the ledger at `ledger` (default: a file of the
-    /// bench's own), in front of one simulator.
+    /// bench's own), in front of one simulator; on a database, each replica's claims held for
+    /// `lease` (default: the gateway's).
     pub async fn with_replicas(
         faults: FaultPlan,
         rate: Option<std::num::NonZeroU32>,
         ledger: Option<String>,
         count: usize,
+        lease: Option<Duration>,
     ) -> Self {
-        Self::with_all(faults, rate, None, ledger, count).await
+        Self::with_all(faults, rate, None, ledger, count, lease).await
     }
 
     /// With `sso` as the gateway's Single Sign-On instead of the simulator's.
@@ -88,6 +91,7 @@ impl Bench {
             None,
             1,
             Some(sso),
+            None,
         )
         .await
     }
@@ -98,8 +102,9 @@ impl Bench {
         operators: Option<Clients>,
         ledger: Option<String>,
         count: usize,
+        lease: Option<Duration>,
     ) -> Self {
-        Self::with_everything(faults, rate, operators, ledger, count, None).await
+        Self::with_everything(faults, rate, operators, ledger, count, None, lease).await
     }
 
     async fn with_everything(
@@ -109,6 +114,7 @@ impl Bench {
         ledger: Option<String>,
         count: usize,
         sso: Option<instamed_soap::sso::SsoClient>,
+        lease: Option<Duration>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let ledger = ledger.map_or_else(|| dir.path().join("gateway-ledger.db"), PathBuf::from);
@@ -146,6 +152,9 @@ impl Bench {
             config.operations = dir.path().join(format!("operations-{n}.db"));
             config.retry_after = Duration::from_secs(1);
             config.rate_limit = rate;
+            if let Some(lease) = lease {
+                config.lease = lease;
+            }
             // The operator pages on the first replica.
             config.operators = operators.take();
             gateways.push(Gateway::start(config).await.expect("gateway"));

@@ -1,9 +1,16 @@
 //! Gateways as replicas behind a load balancer: several on one PostgreSQL ledger, an ERP's
-//! voids and their retries spread over all of them, each payment voided once at InstaMed.
+//! voids and their retries spread over all of them, each payment voided once at InstaMed; and
+//! the database stopped under them mid-load and started again.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use instamed_soap::TransactionId;
+use instamed_soap_gateway::Running;
+use instamed_soap_ledger::Action;
 use instamed_soap_simulator::FaultPlan;
 use instamed_soap_test_support::postgres::PgCluster;
+use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
 
 use crate::erp::{Bench, Stack, text};
 
@@ -17,6 +24,7 @@ async fn two_gateways_on_one_database_voiding_the_same_payments_at_once_void_eac
         None,
         Some(cluster.database()),
         2,
+        None,
     )
     .await;
     let gateways = [bench.gateway(), &bench.replicas[0]];
@@ -52,6 +60,35 @@ async fn two_gateways_on_one_database_voiding_the_same_payments_at_once_void_eac
     }
 }
 
+/// A replica killed with its void of `payment` out: an intent written on the ledger at `url`,
+/// under a lease that has run out at once (so the test need not wait for one), and no verdict.
+async fn lose_a_void(bench: &Bench, url: &str, payment: &TransactionId) {
+    let ledger = instamed_soap_ledger::Ledger::open(url)
+        .expect("ledger")
+        .with_command("gateway")
+        .with_lease(Duration::ZERO);
+    let client = instamed_soap_test_support::simulated::client(
+        &bench.simulator,
+        instamed_soap::Protocol::Soap11,
+    );
+    let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
+    let written = async {
+        loop {
+            if ledger
+                .standing(payment)
+                .is_ok_and(|standing| !standing.entries.is_empty())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
+        () = written => {}
+    }
+}
+
 /// A replica killed with its void out leaves a claim whose lease runs out; a replica starting
 /// then takes that void in its sweep (claimed, `SKIP LOCKED`) and settles it on its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,94 +98,297 @@ async fn a_void_lost_by_a_dead_replica_is_settled_by_the_next_replica_to_start()
     };
     let url = cluster.database();
     let bench = Bench::with_replicas(
-        FaultPlan::seeded(17).with_latency(std::time::Duration::from_secs(1)),
+        FaultPlan::seeded(17).with_latency(Duration::from_secs(1)),
         None,
         Some(url.clone()),
         1,
+        None,
     )
     .await;
     let payment = bench.payment("28.00");
-    {
-        // The dead replica: its lease runs out at once, so the test need not wait for one.
-        let ledger = instamed_soap_ledger::Ledger::open(&url)
-            .expect("ledger")
-            .with_command("gateway")
-            .with_lease(std::time::Duration::ZERO);
-        let client = instamed_soap_test_support::simulated::client(
-            &bench.simulator,
-            instamed_soap::Protocol::Soap11,
-        );
-        let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
-        let written = async {
-            loop {
-                if ledger
-                    .standing(&payment)
-                    .is_ok_and(|standing| !standing.entries.is_empty())
-                {
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-        };
-        tokio::select! {
-            done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
-            () = written => {}
-        }
-    }
+    lose_a_void(&bench, &url, &payment).await;
     crate::soap::settled_at_start(&bench, std::path::Path::new(&url), &payment).await;
 }
 
-/// PostgreSQL stopped under a gateway: it says it is not ready, refuses a void with a clear
-/// fault and sends nothing (no durable intent, no request); once the database is back, it is
-/// ready again and voids, without a restart.
+/// A replica killed with its void out that never comes back: the replicas still running take
+/// that void in the sweep they make once a lease, and settle it with no ERP asking about it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gateway_whose_database_stops_is_not_ready_sends_nothing_and_resumes_when_it_returns() {
+async fn a_void_lost_by_a_replica_that_never_returns_is_settled_by_a_running_one_unasked() {
     let Some(cluster) = PgCluster::start() else {
         return;
     };
-    let bench = Bench::with_replicas(FaultPlan::default(), None, Some(cluster.database()), 1).await;
-    let ready = || async {
-        let gateway = bench.gateway();
-        let host = instamed_soap_test_support::raw_https::host(&gateway.soap_url());
-        instamed_soap_test_support::raw_https::send_to(
-            instamed_soap_test_support::raw_https::Target {
-                addr: gateway.local_addr(),
-                host: &host,
-                ca: gateway.ca_path(),
-            },
-            http::Method::GET,
-            "/ready",
-            &[],
-            "",
-        )
-        .await
-        .expect("an answer")
-        .status
+    let url = cluster.database();
+    let bench = Bench::with_replicas(
+        FaultPlan::seeded(17).with_latency(Duration::from_secs(1)),
+        None,
+        Some(url.clone()),
+        1,
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    // The running replica has swept at its start, before the loss.
+    let payment = bench.payment("28.00");
+    lose_a_void(&bench, &url, &payment).await;
+    crate::soap::voided_without_a_request(&bench, std::path::Path::new(&url), &payment).await;
+}
+
+/// How many ERP callers void at once while the database stops and comes back.
+const OUTAGE_CALLERS: usize = 32;
+/// The payments they void: enough that voiding goes on before, during and after the outage.
+const OUTAGE_PAYMENTS: usize = 384;
+
+/// What an ERP caller hears to a void while the database comes and goes: the answers
+/// `docs/gateway.md` documents for it that this run may give, and the rest, which fail the
+/// test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Heard {
+    /// `PrimaryTransactionStatus` `V`: voided, by this request or an earlier one.
+    Voided,
+    /// `LedgerUnavailable`: nothing was sent; ask again later.
+    LedgerUnavailable,
+    /// `OutcomeUnknown`: a void may have gone through; ask again for the settled answer.
+    OutcomeUnknown,
+    /// Anything else.
+    Unexpected(String),
+}
+
+impl Heard {
+    fn of(answer: &RawResponse) -> Self {
+        let has = |local: &str| text(answer, local).is_some();
+        match answer.status.as_u16() {
+            200 if text(answer, "PrimaryTransactionStatus").as_deref() == Some("V") => Self::Voided,
+            500 if has("LedgerUnavailable") => Self::LedgerUnavailable,
+            500 if has("OutcomeUnknown") => Self::OutcomeUnknown,
+            status => Self::Unexpected(format!("HTTP {status}: {}", answer.body)),
+        }
+    }
+
+    /// Whether the ERP stops asking: a settled answer, or one the test fails on.
+    fn settled(&self) -> bool {
+        matches!(self, Self::Voided | Self::Unexpected(_))
+    }
+}
+
+/// The status `gateway` answers `GET /ready` with.
+async fn ready(gateway: &Running) -> u16 {
+    let host = raw_https::host(&gateway.soap_url());
+    raw_https::send_to(
+        Target {
+            addr: gateway.local_addr(),
+            host: &host,
+            ca: gateway.ca_path(),
+        },
+        http::Method::GET,
+        "/ready",
+        &[],
+        "",
+    )
+    .await
+    .expect("an answer")
+    .status
+    .as_u16()
+}
+
+/// Waits until `count` reaches `at_least`.
+async fn reached(count: &AtomicUsize, at_least: usize) {
+    while count.load(Ordering::SeqCst) < at_least {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// PostgreSQL stopped as a crash stops it (`pg_ctl stop -m immediate`) under two replicas while
+/// 32 ERP callers void without pause, each ask going to the next replica, then started again.
+/// While it is down both replicas say they are not ready and refuse voids with
+/// `LedgerUnavailable`, sending nothing; every void InstaMed made was preceded by an intent the
+/// database kept through the crash; once it is back both are ready again without a restart,
+/// the callers' voids go through, and every payment, those whose void was out when the
+/// database stopped included, is voided once at InstaMed and known voided in the ledger, with
+/// no void left open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_under_32_callers_on_two_replicas_refuses_sends_nothing_unrecorded_and_resumes()
+ {
+    let Some(cluster) = PgCluster::start() else {
+        return;
     };
-    assert_eq!(ready().await, 200);
-    cluster.stop();
-    assert_ne!(ready().await, 200, "ready without its database");
-    let payment = bench.payment("10.00");
-    let refused = bench.void(Stack::DotNet11, &payment).await;
-    assert_eq!(refused.status, 500, "{}", refused.body);
+    let url = cluster.database();
+    let bench = Bench::with_replicas(
+        // Each void out for 20 ms, so that some are out when the database stops.
+        FaultPlan::default().with_latency(Duration::from_millis(20)),
+        None,
+        Some(url.clone()),
+        2,
+        // A replica that dies with a void out holds its claim this long; 2 s, not the
+        // default 120 s, keeps the test short should the fallback be needed.
+        Some(Duration::from_secs(2)),
+    )
+    .await;
+    let gateways = [bench.gateway(), &bench.replicas[0]];
+    let payments: Vec<TransactionId> = (0..OUTAGE_PAYMENTS)
+        .map(|_| bench.payment("10.00"))
+        .collect();
+    let (next, settled, refused) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    let callers = (0..OUTAGE_CALLERS).map(|caller| {
+        let (bench, payments, gateways) = (&bench, &payments, &gateways);
+        let (next, settled, refused) = (&next, &settled, &refused);
+        async move {
+            let mut answers = Vec::new();
+            let mut asks = caller;
+            loop {
+                let Some(payment) = payments.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                    return answers;
+                };
+                let mut heard = Vec::new();
+                loop {
+                    let gateway = gateways[asks % gateways.len()];
+                    asks += 1;
+                    let answer = Heard::of(&bench.void_at(gateway, Stack::DotNet11, payment).await);
+                    if answer == Heard::LedgerUnavailable {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let done = answer.settled();
+                    heard.push(answer);
+                    if done {
+                        break;
+                    }
+                    // The ERP asks again soon: the load goes on through the outage.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                settled.fetch_add(1, Ordering::SeqCst);
+                answers.push((payment.clone(), heard));
+            }
+        }
+    });
+    let outage = async {
+        reached(&settled, OUTAGE_PAYMENTS / 6).await;
+        // pg_ctl waits for the server: off this worker, so the gateways keep serving.
+        tokio::task::block_in_place(|| cluster.stop());
+        // The server is gone: no intent begun from now on can have been committed.
+        let stopped = std::time::SystemTime::now();
+        for gateway in gateways {
+            assert_eq!(ready(gateway).await, 503, "ready without its database");
+        }
+        // A void asked now, of a payment nobody asked about before: refused, sent nowhere.
+        let fresh = bench.payment("10.00");
+        for gateway in gateways {
+            let answer = bench.void_at(gateway, Stack::DotNet11, &fresh).await;
+            assert_eq!(
+                Heard::of(&answer),
+                Heard::LedgerUnavailable,
+                "{}",
+                answer.body
+            );
+        }
+        // Down while every caller is refused twice more, on average.
+        reached(
+            &refused,
+            refused.load(Ordering::SeqCst) + 2 * OUTAGE_CALLERS,
+        )
+        .await;
+        assert_eq!(bench.voids_at_instamed(&fresh), 0, "sent without an intent");
+        let settled_while_down = settled.load(Ordering::SeqCst);
+        let restarted = std::time::SystemTime::now();
+        tokio::task::block_in_place(|| cluster.restart());
+        for gateway in gateways {
+            assert_eq!(ready(gateway).await, 200, "ready again, without a restart");
+            let answer = bench.void_at(gateway, Stack::DotNet11, &fresh).await;
+            assert_eq!(Heard::of(&answer), Heard::Voided, "{}", answer.body);
+        }
+        (fresh, settled_while_down, stopped..restarted)
+    };
+    // Bounded, so that a gateway hanging on its lost database fails the test, not stalls it.
+    let (answers, (fresh, settled_while_down, down)) =
+        tokio::time::timeout(Duration::from_secs(120), async {
+            tokio::join!(futures_util::future::join_all(callers), outage)
+        })
+        .await
+        .expect("every caller settled, and the outage ended, within two minutes");
+    let answers: Vec<(TransactionId, Vec<Heard>)> = answers.into_iter().flatten().collect();
+    assert_eq!(answers.len(), OUTAGE_PAYMENTS);
     assert!(
-        refused.body.contains("LedgerUnavailable"),
-        "{}",
-        refused.body
+        settled_while_down < OUTAGE_PAYMENTS,
+        "the load went on after the database came back"
     );
-    assert_eq!(
-        bench.voids_at_instamed(&payment),
-        0,
-        "sent without an intent"
+    for (payment, heard) in &answers {
+        assert_eq!(
+            heard.last(),
+            Some(&Heard::Voided),
+            "{payment}: every answer documented, the last voided: {heard:?}"
+        );
+    }
+    assert!(refused.load(Ordering::SeqCst) > 2 * OUTAGE_CALLERS);
+
+    // Every void InstaMed made came after an intent the database kept through the crash.
+    let journal = std::fs::read_to_string(bench.dir.path().join("instamed.jsonl"))
+        .expect("the simulator's journal");
+    let mut voided_at: std::collections::HashMap<String, Vec<u64>> = Default::default();
+    for line in journal.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).expect("a journal line");
+        if let (Some("voided"), Some(id), Some(at)) = (
+            entry["event"].as_str(),
+            entry["id"].as_str(),
+            entry["at_ms"].as_u64(),
+        ) {
+            voided_at
+                .entry(id.to_ascii_uppercase())
+                .or_default()
+                .push(at);
+        }
+    }
+    let ledger = instamed_soap_ledger::Ledger::open(&url).expect("the ledger");
+    let mut out_at_the_stop = 0;
+    for payment in payments.iter().chain([&fresh]) {
+        let at = voided_at
+            .get(&payment.as_str().to_ascii_uppercase())
+            .map_or(&[][..], Vec::as_slice);
+        assert_eq!(at.len(), 1, "{payment} voided once at InstaMed");
+        let standing = ledger.standing(payment).expect("standing");
+        let first = standing
+            .entries
+            .iter()
+            .find(|entry| entry.action == Action::Void)
+            .expect("a void intent");
+        let first_intent = first.started;
+        let voided = std::time::UNIX_EPOCH + Duration::from_millis(at[0]);
+        assert!(
+            first_intent <= voided,
+            "{payment}: voided at InstaMed before its intent: {:?}",
+            standing.entries
+        );
+        // Out when the database stopped: its verdict written once it was back.
+        if first_intent < down.start && first.finished.is_some_and(|at| at >= down.end) {
+            out_at_the_stop += 1;
+        }
+        // Voided while the database was down: only a void whose intent was begun before.
+        if down.contains(&voided) {
+            assert!(
+                first_intent < down.start,
+                "{payment}: sent while the database was down: {:?}",
+                standing.entries
+            );
+        }
+        assert!(
+            standing.voided().is_some(),
+            "{payment}: known voided in the ledger: {:?}",
+            standing.entries
+        );
+    }
+    let open: Vec<_> = ledger
+        .open_entries()
+        .expect("open entries")
+        .into_iter()
+        .filter(|entry| entry.action == Action::Void)
+        .collect();
+    assert!(open.is_empty(), "voids left open: {open:?}");
+    assert!(
+        out_at_the_stop > 0,
+        "no void was out when the database stopped"
     );
-    cluster.restart();
-    assert_eq!(ready().await, 200);
-    let voided = bench.void(Stack::DotNet11, &payment).await;
-    assert_eq!(
-        text(&voided, "PrimaryTransactionStatus").as_deref(),
-        Some("V"),
-        "{}",
-        voided.body
+    eprintln!(
+        "outage: {} voids refused LedgerUnavailable, {out_at_the_stop} out when it stopped",
+        refused.load(Ordering::SeqCst)
     );
-    assert_eq!(bench.voids_at_instamed(&payment), 1);
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use instamed_soap::{Protocol, TransactionId, VoidRequest};
+use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidRequest};
 use instamed_soap_ledger::{Action, Guarded, Ledger, Verdict};
 use instamed_soap_simulator::{FaultPlan, PaymentStatus, Simulator, SimulatorConfig};
 use instamed_soap_test_support::outlet;
@@ -195,4 +195,52 @@ async fn replicas_sweeping_at_once_take_each_lost_void_once() {
     assert_eq!(taken.len(), all, "a lost void taken twice: {taken:?}");
     assert_eq!(all, 10, "every lost void taken: {taken:?}");
     assert!(store.open().claim_lost_voids(100).unwrap().is_empty());
+}
+
+/// A refund whose answer came back while the database was down: its verdict could not be
+/// written, so the process keeps it and writes it once the database answers again, before its
+/// next decision. The same refund asked again is answered from the ledger with the refund
+/// InstaMed made, not held for a person, and another replica reads it refunded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_answered_while_the_database_was_down_is_written_when_it_returns_not_held() {
+    let Some(store) = Store::postgres() else {
+        return;
+    };
+    let cluster = store.cluster().expect("the cluster");
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .with_faults(FaultPlan::default().with_latency(Duration::from_millis(500))),
+    )
+    .await
+    .unwrap();
+    let client = client(&simulator, Protocol::Soap11);
+    let ledger = Arc::new(store.open());
+    let payment = crate::guard::too_late(&simulator);
+    let request =
+        RefundRequest::new(outlet(), payment.clone(), crate::guard::amount("10.00")).unwrap();
+    let out = {
+        let (ledger, client, request) = (ledger.clone(), client.clone(), request.clone());
+        tokio::spawn(async move { ledger.refund(&client, &request, None).await })
+    };
+    // The intent is written and the refund is out: the database stops under it.
+    while ledger.standing(&payment).unwrap().entries.is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::task::block_in_place(|| cluster.stop());
+    let heard = match out.await.unwrap() {
+        Ok(Guarded::Sent(Ok(receipt))) => receipt.refund_id,
+        other => panic!("the refund's answer is returned all the same: {other:?}"),
+    };
+    tokio::task::block_in_place(|| cluster.restart());
+    match ledger.refund(&client, &request, None).await.unwrap() {
+        Guarded::Known(entry) => assert_eq!(entry.refund_id.as_deref(), Some(heard.as_str())),
+        other => panic!("the refund it heard, from the ledger: {other:?}"),
+    }
+    assert_eq!(crate::guard::refunds_of(&simulator, &payment), 1);
+    let elsewhere = store.open().standing(&payment).unwrap();
+    assert!(
+        elsewhere.refund_on_hold().is_none() && elsewhere.refunds_made().len() == 1,
+        "{:?}",
+        elsewhere.entries
+    );
 }
