@@ -39,7 +39,11 @@ fn files(scene: &Scene, i: usize) -> (PathBuf, PathBuf) {
 fn worker(scene: &Scene, ledger: &str, input: &Path, i: usize, extra: &[&str]) -> Child {
     let (journal, report) = files(scene, i);
     let report = report.to_str().unwrap().to_owned();
-    let args = [&["--concurrency", "4", "--json", "--report", &report][..], extra].concat();
+    let args = [
+        &["--concurrency", "4", "--json", "--report", &report][..],
+        extra,
+    ]
+    .concat();
     scene
         .command_on(ledger.as_ref(), input, &journal, &args)
         .spawn()
@@ -104,7 +108,10 @@ async fn batch_on_a_postgres_ledger_voids_each_row_once_and_a_fresh_journal_answ
         .output()
         .unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", described(&first));
-    assert!(!isolated::text(&first).contains(PASSWORD), "the password leaked");
+    assert!(
+        !isolated::text(&first).contains(PASSWORD),
+        "the password leaked"
+    );
     for id in &ids {
         assert_eq!(scene.proxy.count(id, "void"), 1, "{id}");
     }
@@ -181,7 +188,10 @@ async fn three_workers_on_one_input_share_it_and_void_each_payment_with_one_requ
     let (sent, reconciled) = check_reports(&scene, &ids, 3);
     assert!(reconciled.is_empty(), "{reconciled:?}");
     assert_eq!(sent.iter().sum::<usize>(), ids.len(), "{sent:?}");
-    assert!(sent.iter().all(|&n| n > 0), "every worker sent a share: {sent:?}");
+    assert!(
+        sent.iter().all(|&n| n > 0),
+        "every worker sent a share: {sent:?}"
+    );
     for (summary, sent) in summaries.iter().zip(&sent) {
         assert_eq!(summary["steps"], *sent as u64, "{summary}");
     }
@@ -219,7 +229,10 @@ async fn a_worker_killed_mid_run_and_re_run_leaves_every_payment_voided_once() {
     assert_eq!(other.status.code(), Some(0), "{}", described(&other));
 
     let (sent, reconciled) = check_reports(&scene, &ids, 2);
-    assert!(sent.iter().all(|&n| n > 0), "every worker sent a share: {sent:?}");
+    assert!(
+        sent.iter().all(|&n| n > 0),
+        "every worker sent a share: {sent:?}"
+    );
     for id in &ids {
         let payment = TransactionId::new(id).unwrap();
         assert_eq!(
@@ -266,5 +279,8 @@ async fn two_workers_on_one_sqlite_ledger_share_one_input_by_process() {
     let (sent, reconciled) = check_reports(&scene, &ids, 2);
     assert!(reconciled.is_empty(), "{reconciled:?}");
     assert_eq!(sent.iter().sum::<usize>(), ids.len(), "{sent:?}");
-    assert!(sent.iter().all(|&n| n > 0), "every worker sent a share: {sent:?}");
+    assert!(
+        sent.iter().all(|&n| n > 0),
+        "every worker sent a share: {sent:?}"
+    );
 }

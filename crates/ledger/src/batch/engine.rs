@@ -556,10 +556,7 @@ impl Outcome {
 
     /// Records the outcome in the journal; returns what its ledger entry is to be given, when
     /// it has one.
-    fn record(
-        self,
-        journal: &mut Journal,
-    ) -> Result<Option<(String, i64, Finding)>, JournalError> {
+    fn record(self, journal: &mut Journal) -> Result<Option<(String, i64, Finding)>, JournalError> {
         let Self {
             seq,
             key,

@@ -534,11 +534,9 @@ impl Journal {
             if let Some(claimant) = ledger.claimant() {
                 let before: Option<String> = self
                     .conn
-                    .query_row(
-                        "SELECT value FROM meta WHERE key = 'claimant'",
-                        [],
-                        |r| r.get(0),
-                    )
+                    .query_row("SELECT value FROM meta WHERE key = 'claimant'", [], |r| {
+                        r.get(0)
+                    })
                     .optional()?;
                 if let Some(before) = before.filter(|before| before != claimant) {
                     ledger.book(true, |book| book.release_claims(&before))?;
@@ -663,10 +661,7 @@ impl Journal {
                 claimable(phase, or_refund, self.ledger.is_some())
             ))?;
             for seq in deferred {
-                if let Some(candidate) = select
-                    .query_row([seq], Candidate::from_row)
-                    .optional()?
-                {
+                if let Some(candidate) = select.query_row([seq], Candidate::from_row).optional()? {
                     found.push(candidate);
                 }
             }

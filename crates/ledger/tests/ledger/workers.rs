@@ -151,11 +151,7 @@ fn options(or_refund: bool) -> BatchOptions {
     }
 }
 
-async fn run<S: Settle>(
-    settle: S,
-    journal: Journal,
-    or_refund: bool,
-) -> (Journal, Summary) {
+async fn run<S: Settle>(settle: S, journal: Journal, or_refund: bool) -> (Journal, Summary) {
     Batch::new(settle, options(or_refund))
         .run(journal, std::future::pending())
         .await
@@ -230,7 +226,11 @@ async fn workers_on_one_input_share_its_rows_and_send_each_payment_once() {
         } else {
             (Verdict::Voided, PaymentStatus::Voided)
         };
-        assert_eq!(simulator.ledger().status(payment), Some(status), "{payment}");
+        assert_eq!(
+            simulator.ledger().status(payment),
+            Some(status),
+            "{payment}"
+        );
         let sent = |kind| workers.iter().map(|w| w.sent(payment, kind)).sum::<u32>();
         let voids = sent("void");
         if too_late {
@@ -245,8 +245,16 @@ async fn workers_on_one_input_share_its_rows_and_send_each_payment_once() {
         assert_eq!(sent("refund"), u32::from(too_late), "{payment}");
         let entries = ledger.standing(payment).unwrap().entries;
         let intents = |action| entries.iter().filter(|e| e.action == action).count();
-        assert_eq!(intents(Action::Void), voids as usize, "{payment}: {entries:?}");
-        assert_eq!(intents(Action::Refund), usize::from(too_late), "{entries:?}");
+        assert_eq!(
+            intents(Action::Void),
+            voids as usize,
+            "{payment}: {entries:?}"
+        );
+        assert_eq!(
+            intents(Action::Refund),
+            usize::from(too_late),
+            "{entries:?}"
+        );
         // Every worker's report lists the row, with the same verdict; the one that sent it
         // says so, the others that the ledger answered.
         for (worker, (journal, _)) in workers.iter().zip(&done) {
@@ -311,7 +319,13 @@ async fn a_dead_workers_payments_are_reconciled_by_another_once_its_claims_run_o
     assert!(out.len() < payments.len(), "the dead worker had all out");
 
     let survivor = Counted::new(client(&simulator, Protocol::Soap11));
-    let live = journal(&dir, "live.journal", &requests, None, Arc::new(store.open()));
+    let live = journal(
+        &dir,
+        "live.journal",
+        &requests,
+        None,
+        Arc::new(store.open()),
+    );
     let (live, summary) = run(survivor.clone(), live, false).await;
     assert!(summary.passed_over >= out.len() as u64, "{summary:?}");
     assert_eq!(summary.count(Verdict::Voided), payments.len() as u64);
@@ -433,7 +447,13 @@ async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_pr
     }
     let dir = tempfile::tempdir().unwrap();
     let worker = Counted::new(client(&simulator, Protocol::Soap11));
-    let journal = journal(&dir, "worker.journal", &requests(&payments), None, ledger.clone());
+    let journal = journal(
+        &dir,
+        "worker.journal",
+        &requests(&payments),
+        None,
+        ledger.clone(),
+    );
     let running = tokio::spawn(run(worker.clone(), journal, false));
     // The others are voided while the first waits for the other process.
     while payments[1..]
