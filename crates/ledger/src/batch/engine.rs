@@ -733,12 +733,11 @@ fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError>
                     work,
                     reply,
                 } => {
-                    // The void's verdict before the refund's intent: the ledger must show why
-                    // a refund was decided.
-                    if let Some(verdict) = outcome.record(journal)? {
-                        journal.record_in_ledger(&mut [verdict])?;
-                    }
-                    let refund = journal.start_refund(&work)?;
+                    // The void's verdict before the refund's intent, in one transaction of the
+                    // ledger: it must show why a refund was decided, and nobody may read the
+                    // refusal without the refund that follows it.
+                    let refused = outcome.record(journal)?;
+                    let refund = journal.start_refund(&work, refused)?;
                     replies.push(Reply::Refund(reply, refund));
                 }
             }

@@ -718,7 +718,7 @@ impl Journal {
             }
             steps.push((seq, line, row, action, state));
         }
-        let decided = self.consult_ledger(&steps, or_refund)?;
+        let decided = self.consult_ledger(&steps, or_refund, None)?;
         for ((seq, line, row, _, prior_state), decision) in steps.into_iter().zip(decided) {
             match decision {
                 Decided::Send(action, intent) => {
@@ -782,10 +782,15 @@ impl Journal {
     /// transaction ends), as every transaction of a batch that locks several does: two
     /// workers, or a worker's claim and another's verdicts, then never wait on each other in a
     /// circle.
+    ///
+    /// `refused` is the verdict of the void that led to these steps, recorded first in the
+    /// same transaction: no other process may read the refusal without the refund's intent
+    /// (and claim), or it would void the payment again.
     fn consult_ledger(
         &self,
         steps: &[(i64, u64, BatchRow, Action, RowState)],
         or_refund: bool,
+        refused: Option<&(String, i64, Finding)>,
     ) -> Result<Vec<Decided>, JournalError> {
         let Some(ledger) = &self.ledger else {
             return Ok(steps
@@ -797,6 +802,9 @@ impl Journal {
         let mut order: Vec<usize> = (0..steps.len()).collect();
         order.sort_by_cached_key(|&i| key(steps[i].2.request.payment()));
         let mut decided = ledger.book(true, |book| {
+            if let Some((_, intent, answer)) = refused {
+                book.record(*intent, answer)?;
+            }
             order
                 .iter()
                 .map(|&i| {
@@ -960,9 +968,14 @@ impl Journal {
 
     /// Starts the refund step of a row whose void was just refused as not voidable, unless
     /// the ledger already settles it (a refund of the payment made, or one that may have
-    /// been): then the row takes the ledger's verdict and nothing is sent.
-    pub(crate) fn start_refund(&mut self, work: &Work) -> Result<RefundStep, JournalError> {
-        // The void's refusal is recorded by now: that is where the row stands.
+    /// been): then the row takes the ledger's verdict and nothing is sent. `refused` is the
+    /// void's verdict for the ledger, recorded in the same transaction as the refund's intent.
+    pub(crate) fn start_refund(
+        &mut self,
+        work: &Work,
+        refused: Option<(String, i64, Finding)>,
+    ) -> Result<RefundStep, JournalError> {
+        // The void's refusal is in the journal by now: that is where the row stands.
         let decided = self.consult_ledger(
             &[(
                 work.seq,
@@ -972,6 +985,7 @@ impl Journal {
                 RowState::At(Verdict::NotVoidable),
             )],
             true,
+            refused.as_ref(),
         )?;
         match decided.into_iter().next() {
             Some(Decided::Settled(settled)) => {
