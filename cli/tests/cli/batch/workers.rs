@@ -195,6 +195,12 @@ async fn three_workers_on_one_input_share_it_and_void_each_payment_with_one_requ
     for (summary, sent) in summaries.iter().zip(&sent) {
         assert_eq!(summary["steps"], *sent as u64, "{summary}");
     }
+    assert!(
+        summaries
+            .iter()
+            .any(|summary| summary["passed_over"].as_u64() > Some(0)),
+        "no worker passed a payment over: {summaries:?}"
+    );
     eprintln!("shares {sent:?}");
 }
 

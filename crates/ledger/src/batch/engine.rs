@@ -209,6 +209,7 @@ impl<S: Settle> Batch<S> {
                     claimed = &mut next => claimed.map_err(|_| JournalError::WriterGone)??,
                 };
                 next = writer.claim(phase, options.or_refund, claimed.last_seq, group)?;
+                flight.settled(&claimed.settled);
                 if let Some(unsent) = flight.send(claimed.work, &mut stop).await? {
                     writer.release(unsent)?;
                     writer.release_later(next)?;
@@ -234,6 +235,7 @@ impl<S: Settle> Batch<S> {
                     reply,
                 })?;
                 let revisited = revisited.await.map_err(|_| JournalError::WriterGone)??;
+                flight.settled(&revisited.settled);
                 if revisited.work.is_empty() {
                     if revisited.waiting == 0 {
                         break;
@@ -278,6 +280,19 @@ struct Flight<S> {
 }
 
 impl<S: Settle> Flight<S> {
+    /// Tells the observer of rows the ledger settled without a request.
+    fn settled(&self, settled: &[(u64, String, Verdict)]) {
+        if let Some(observer) = &self.template.observer {
+            for (line, transaction_id, verdict) in settled {
+                observer(&RowDone {
+                    line: *line,
+                    transaction_id: transaction_id.clone(),
+                    verdict: *verdict,
+                });
+            }
+        }
+    }
+
     fn stop(&mut self) {
         self.stopped = true;
         self.template.stopping.store(true, Ordering::SeqCst);

@@ -138,6 +138,8 @@ pub(crate) struct Claimed {
     pub exhausted: bool,
     /// Rows passed over so far in this run because another process has their payment out.
     pub waiting: usize,
+    /// Rows the ledger settled with no request (line, payment, verdict): done all the same.
+    pub settled: Vec<(u64, String, Verdict)>,
 }
 
 /// One row of the journal as the report shows it.
@@ -740,6 +742,11 @@ impl Journal {
                         detail
                     };
                     self.settle_from_ledger(seq, (verdict, detail, refund_id))?;
+                    claimed.settled.push((
+                        line,
+                        row.request.payment().as_str().to_owned(),
+                        verdict,
+                    ));
                 }
                 Decided::Elsewhere => {
                     self.deferred.insert(seq);
