@@ -32,6 +32,12 @@ pub struct Args {
     journal: PathBuf,
     #[command(flatten)]
     ledger: crate::ledger::Choice,
+    /// With a ledger on PostgreSQL: how long this batch's claim on a payment holds while its
+    /// request is out (default 120s). Other workers pass such a payment over and come back to
+    /// it; once a killed worker's claims run out, they reconcile its payments. Keep it longer
+    /// than a call with its retries takes.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::LEASE.parser())]
+    lease: Option<std::time::Duration>,
     /// Write a report, one row per input row: CSV, or JSON Lines when the name ends in .jsonl.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -84,6 +90,9 @@ in flight are reconciled on proof only, a refund caught in flight is reported un
 Every row also consults the ledger (--ledger, INSTAMED_LEDGER; default
 $XDG_STATE_HOME/instamed-soap/ledger.db): a batch on a fresh journal answers from it the
 payments it knows voided, and refunds nothing it shows refunded or possibly refunded.
+Several batches may run on one input, each with its own --journal and --report, on one
+ledger (a postgres:// URL, or one machine's file): each passes over a payment another has out
+and comes back to it at the end, so they share the rows, and each report lists every row.
 
 The report's CSV cells that begin with =, +, -, @, a tab or a CR are written after a single
 quote (OWASP's advice against formula injection; a negative amount too); an input column named
@@ -136,7 +145,10 @@ pub async fn run(args: Args) -> ExitCode {
         return dry_run::run(&args);
     }
     let ledger = match args.ledger.open("instamed-soap batch") {
-        Ok(ledger) => Arc::new(ledger),
+        Ok(ledger) => match args.lease {
+            Some(lease) => Arc::new(ledger.with_lease(lease)),
+            None => Arc::new(ledger),
+        },
         Err(code) => return code,
     };
     let (mut journal, to_do) = match open(&args) {
@@ -495,6 +507,12 @@ fn print_summary(summary: &Summary, code: u8) {
         }
     }
     println!("{:<18} {:>8}", "total", summary.total());
+    if summary.passed_over > 0 {
+        println!(
+            "{} passed over while another process had them out (come back to at the end)",
+            crate::plural::counted(summary.passed_over, "row")
+        );
+    }
     let rows_code = exit::of_batch(summary);
     println!(
         "this run: {} in {:.1} s{}; exit code {}{}",
@@ -526,6 +544,7 @@ fn summary_json(summary: &Summary, code: u8) -> serde_json::Value {
         "rows": summary.total(),
         "counts": counts,
         "steps": summary.steps,
+        "passed_over": summary.passed_over,
         "interrupted": summary.interrupted,
         "elapsed_s": summary.elapsed.as_secs_f64(),
         "journal_commits": summary.journal.commits,

@@ -28,6 +28,8 @@ use instamed_soap_simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
 };
 
+mod workers;
+
 /// Requests per payment and operation, counted on the wire between the batch and the service.
 #[derive(Default)]
 struct Counts {
@@ -200,6 +202,19 @@ impl Scene {
     }
 
     fn command(&self, input: &Path, journal: &Path, extra: &[&str]) -> Command {
+        // One ledger for every run of a scene, as an operator's machine has.
+        self.command_on(self.path("ledger.db").as_os_str(), input, journal, extra)
+    }
+
+    /// A batch on `ledger`: a file, or a database's URL (given in `INSTAMED_LEDGER`, as the
+    /// documentation advises for a URL with its password).
+    fn command_on(
+        &self,
+        ledger: &std::ffi::OsStr,
+        input: &Path,
+        journal: &Path,
+        extra: &[&str],
+    ) -> Command {
         let mut command = isolated::instamed_soap();
         command
             .arg("batch")
@@ -207,9 +222,7 @@ impl Scene {
             .arg(input)
             .arg("--journal")
             .arg(journal)
-            // One ledger for every run of a scene, as an operator's machine has.
-            .arg("--ledger")
-            .arg(self.path("ledger.db"))
+            .env("INSTAMED_LEDGER", ledger)
             .args([
                 "--endpoint",
                 &self.proxy.endpoint(),

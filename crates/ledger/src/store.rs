@@ -455,10 +455,18 @@ pub(crate) trait Book {
     /// Replaces entry `id`'s detail while it is still only `sent` (a Single Sign-On void's
     /// token, before its page is handed out).
     fn set_detail(&mut self, id: i64, detail: &str) -> Result<(), LedgerError>;
-    /// Whether another process holds a live claim on `payment` (its request is out). Only
-    /// PostgreSQL's writers claim: SQLite's share one machine, and tell by the process.
-    fn claimed_elsewhere(&mut self, _payment: &TransactionId) -> Result<bool, LedgerError> {
-        Ok(false)
+    /// Whether another process has a request about `payment` out now, answered at once: on
+    /// PostgreSQL, a live claim of another replica; on SQLite, one machine's file, an entry
+    /// still `sent` by another process that still runs, written less than [`DEFAULT_LEASE`]
+    /// ago (a process ID the system gave again cannot hold a payment for ever). A decider that
+    /// finds one waits (PostgreSQL's `intend`) or passes the payment over and comes back to it
+    /// (a batch).
+    fn claimed_elsewhere(&mut self, payment: &TransactionId) -> Result<bool, LedgerError>;
+    /// Gives up the claims `claimant` left: a process that knows it (a batch re-run on its
+    /// journal, whose lock proves the run before it dead) frees its payments at once rather
+    /// than after their leases. Nothing on SQLite, which tells a dead process by its ID.
+    fn release_claims(&mut self, _claimant: &str) -> Result<(), LedgerError> {
+        Ok(())
     }
     /// Entry `id`, if the ledger holds one; on PostgreSQL, its payment locked for the rest of
     /// the transaction against other writers (a verdict arriving while a person settles).
@@ -516,6 +524,21 @@ impl Book for SqliteBook<'_> {
             )
             .map(drop)
             .map_err(|e| classify(self.path, e))
+    }
+
+    fn claimed_elsewhere(&mut self, payment: &TransactionId) -> Result<bool, LedgerError> {
+        let sent = select(
+            self.conn,
+            entries_where!("payment = ?1 AND state = ?2"),
+            params![key(payment), IntentState::Sent],
+        )
+        .map_err(|e| classify(self.path, e))?;
+        let fresh = SystemTime::now()
+            .checked_sub(DEFAULT_LEASE)
+            .unwrap_or(UNIX_EPOCH);
+        Ok(sent.iter().any(|entry| {
+            entry.pid != this_process() && !entry.process_ended() && entry.started > fresh
+        }))
     }
 
     fn entry(&mut self, id: i64) -> Result<Option<Entry>, LedgerError> {
@@ -975,6 +998,15 @@ impl Ledger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         tx.rollback().map_err(fail)
+    }
+
+    /// This opening's name on its claims (PostgreSQL's `HOST:PID:RANDOM`); `None` on SQLite,
+    /// whose entries name their process.
+    pub(crate) fn claimant(&self) -> Option<&str> {
+        match &self.engine {
+            Engine::Sqlite { .. } => None,
+            Engine::Postgres { pg, .. } => Some(pg.replica()),
+        }
     }
 
     /// The command named by [`with_command`](Self::with_command).

@@ -92,6 +92,9 @@ pub struct Summary {
     pub steps: u64,
     /// Whether the run was stopped before it was done.
     pub interrupted: bool,
+    /// Rows this run passed over at least once because another process (a batch worker on
+    /// the same input, a gateway) had a request about their payment out, and came back to.
+    pub passed_over: u64,
     /// How long the run took.
     pub elapsed: Duration,
     /// The journal's commits in this run.
@@ -150,6 +153,7 @@ impl<S: Settle> Batch<S> {
             counts: journal.counts()?,
             steps,
             interrupted,
+            passed_over: journal.passed_over(),
             elapsed: started.elapsed(),
             journal: JournalStats {
                 commits: after.commits - before.commits,
@@ -169,15 +173,24 @@ impl<S: Settle> Batch<S> {
         // A group is claimed while the one before is being sent, so the intent commit is paid
         // once per group and never waits in front of the requests.
         let group = (concurrency * 2).clamp(16, 512);
-        let permits = Arc::new(Semaphore::new(concurrency));
-        let limiter: Option<Arc<DefaultDirectRateLimiter>> = options
-            .rate
-            .map(|rate| Arc::new(RateLimiter::direct(Quota::per_second(rate))));
-        let mut tasks: JoinSet<Result<(), JournalError>> = JoinSet::new();
-        let mut steps = 0_u64;
-        let mut stopped = false;
-        // Read by the rows in flight: once the batch is told to stop, none starts a refund.
-        let stopping = Arc::new(AtomicBool::new(false));
+        let mut flight = Flight {
+            template: RowTask {
+                settle: self.settle.clone(),
+                writer: writer.sender(),
+                limiter: options
+                    .rate
+                    .map(|rate| Arc::new(RateLimiter::direct(Quota::per_second(rate)))),
+                or_refund: options.or_refund,
+                // Read by the rows in flight: once the batch is told to stop, none starts a
+                // refund.
+                stopping: Arc::new(AtomicBool::new(false)),
+                observer: options.observer.clone(),
+            },
+            permits: Arc::new(Semaphore::new(concurrency)),
+            tasks: JoinSet::new(),
+            steps: 0,
+            stopped: false,
+        };
         tokio::pin!(stop);
         let mut phases = vec![Phase::Main];
         if options.reconcile {
@@ -189,94 +202,166 @@ impl<S: Settle> Batch<S> {
                 let claimed = tokio::select! {
                     biased;
                     () = &mut stop => {
-                        stopped = true;
-                        stopping.store(true, Ordering::SeqCst);
+                        flight.stop();
                         writer.release_later(next)?;
                         break 'phases;
                     }
                     claimed = &mut next => claimed.map_err(|_| JournalError::WriterGone)??,
                 };
-                let Claimed {
-                    work,
-                    last_seq,
-                    exhausted,
-                } = claimed;
-                next = writer.claim(phase, options.or_refund, last_seq, group)?;
-                let mut work = work.into_iter();
-                while let Some(item) = work.next() {
-                    let permit = tokio::select! {
-                        biased;
-                        () = &mut stop => None,
-                        permit = permits.clone().acquire_owned() => permit.ok(),
-                    };
-                    let ready = match (&permit, &limiter) {
-                        (Some(_), Some(limiter)) => tokio::select! {
-                            biased;
-                            () = &mut stop => false,
-                            () = limiter.until_ready() => true,
-                        },
-                        (Some(_), None) => true,
-                        (None, _) => false,
-                    };
-                    let Some(permit) = permit.filter(|_| ready) else {
-                        stopped = true;
-                        stopping.store(true, Ordering::SeqCst);
-                        let mut unsent = vec![item];
-                        unsent.extend(work);
-                        writer.release(unsent)?;
-                        writer.release_later(next)?;
-                        break 'phases;
-                    };
-                    steps += 1;
-                    let task = RowTask {
-                        settle: self.settle.clone(),
-                        writer: writer.sender(),
-                        limiter: limiter.clone(),
-                        or_refund: options.or_refund,
-                        stopping: stopping.clone(),
-                        observer: options.observer.clone(),
-                    };
-                    tasks.spawn(async move {
-                        let result = task.run(item).await;
-                        drop(permit);
-                        result
-                    });
-                    while let Some(done) = tasks.try_join_next() {
-                        done.map_err(|_| JournalError::WriterGone)??;
-                    }
+                next = writer.claim(phase, options.or_refund, claimed.last_seq, group)?;
+                flight.settled(&claimed.settled);
+                if let Some(unsent) = flight.send(claimed.work, &mut stop).await? {
+                    writer.release(unsent)?;
+                    writer.release_later(next)?;
+                    break 'phases;
                 }
-                if exhausted {
+                if claimed.exhausted {
                     // The claim already asked for finds nothing more; let it come back empty.
                     let _ = next.await;
                     break;
                 }
             }
-            // The reconcile phase must see every verdict of the main one. A stop while the
-            // last rows are in flight still counts: they record what they heard and start no
-            // refund, and no further phase begins.
-            loop {
-                let done = tokio::select! {
-                    biased;
-                    () = &mut stop, if !stopped => {
-                        stopped = true;
-                        stopping.store(true, Ordering::SeqCst);
-                        continue;
+            // The reconcile phase must see every verdict of the main one, and a row passed
+            // over is come back to once this run's own requests have their answers.
+            flight.land(&mut stop).await?;
+            // Rows passed over because another process had their payment out: by now its
+            // answer is usually in the ledger; otherwise look again shortly, until it is or
+            // that process's claim has run out (then the row is this run's to reconcile).
+            while !flight.stopped {
+                let (reply, revisited) = oneshot::channel();
+                writer.send(Command::Revisit {
+                    phase,
+                    or_refund: options.or_refund,
+                    reply,
+                })?;
+                let revisited = revisited.await.map_err(|_| JournalError::WriterGone)??;
+                flight.settled(&revisited.settled);
+                if revisited.work.is_empty() {
+                    if revisited.waiting == 0 {
+                        break;
                     }
-                    done = tasks.join_next() => done,
-                };
-                match done {
-                    Some(done) => done.map_err(|_| JournalError::WriterGone)??,
-                    None => break,
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => flight.stop(),
+                        () = tokio::time::sleep(REVISIT) => {}
+                    }
+                    continue;
                 }
+                if let Some(unsent) = flight.send(revisited.work, &mut stop).await? {
+                    writer.release(unsent)?;
+                    break;
+                }
+                flight.land(&mut stop).await?;
             }
-            if stopped {
+            if flight.stopped {
                 break;
             }
         }
-        while let Some(done) = tasks.join_next().await {
+        while let Some(done) = flight.tasks.join_next().await {
             done.map_err(|_| JournalError::WriterGone)??;
         }
-        Ok((steps, stopped))
+        Ok((flight.steps, flight.stopped))
+    }
+}
+
+/// How long a batch waits before it looks again at rows another process has out.
+const REVISIT: Duration = Duration::from_millis(50);
+
+/// The requests of a run in flight, and what starting another takes.
+struct Flight<S> {
+    /// What every row's task is given.
+    template: RowTask<S>,
+    permits: Arc<Semaphore>,
+    tasks: JoinSet<Result<(), JournalError>>,
+    /// Steps started in this run.
+    steps: u64,
+    /// Whether the run was told to stop.
+    stopped: bool,
+}
+
+impl<S: Settle> Flight<S> {
+    /// Tells the observer of rows the ledger settled without a request.
+    fn settled(&self, settled: &[(u64, String, Verdict)]) {
+        if let Some(observer) = &self.template.observer {
+            for (line, transaction_id, verdict) in settled {
+                observer(&RowDone {
+                    line: *line,
+                    transaction_id: transaction_id.clone(),
+                    verdict: *verdict,
+                });
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stopped = true;
+        self.template.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Starts each item as a permit (and the rate) allows; when `stop` resolves first, stops
+    /// and returns the items never started, for the caller to give back.
+    async fn send<F: Future<Output = ()>>(
+        &mut self,
+        work: Vec<Work>,
+        stop: &mut std::pin::Pin<&mut F>,
+    ) -> Result<Option<Vec<Work>>, JournalError> {
+        let mut work = work.into_iter();
+        while let Some(item) = work.next() {
+            let permit = tokio::select! {
+                biased;
+                () = stop.as_mut() => None,
+                permit = self.permits.clone().acquire_owned() => permit.ok(),
+            };
+            let ready = match (&permit, &self.template.limiter) {
+                (Some(_), Some(limiter)) => tokio::select! {
+                    biased;
+                    () = stop.as_mut() => false,
+                    () = limiter.until_ready() => true,
+                },
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let Some(permit) = permit.filter(|_| ready) else {
+                self.stop();
+                let mut unsent = vec![item];
+                unsent.extend(work);
+                return Ok(Some(unsent));
+            };
+            self.steps += 1;
+            let task = self.template.clone();
+            self.tasks.spawn(async move {
+                let result = task.run(item).await;
+                drop(permit);
+                result
+            });
+            while let Some(done) = self.tasks.try_join_next() {
+                done.map_err(|_| JournalError::WriterGone)??;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Waits for every request in flight to be answered and recorded. A stop meanwhile still
+    /// counts: they record what they heard and start no refund, and nothing new begins.
+    async fn land<F: Future<Output = ()>>(
+        &mut self,
+        stop: &mut std::pin::Pin<&mut F>,
+    ) -> Result<(), JournalError> {
+        loop {
+            let stopped = self.stopped;
+            let done = tokio::select! {
+                biased;
+                () = stop.as_mut(), if !stopped => {
+                    self.stop();
+                    continue;
+                }
+                done = self.tasks.join_next() => done,
+            };
+            match done {
+                Some(done) => done.map_err(|_| JournalError::WriterGone)??,
+                None => return Ok(()),
+            }
+        }
     }
 }
 
@@ -290,6 +375,19 @@ struct RowTask<S> {
     observer: Option<Observer>,
 }
 
+impl<S> Clone for RowTask<S> {
+    fn clone(&self) -> Self {
+        Self {
+            settle: self.settle.clone(),
+            writer: self.writer.clone(),
+            limiter: self.limiter.clone(),
+            or_refund: self.or_refund,
+            stopping: self.stopping.clone(),
+            observer: self.observer.clone(),
+        }
+    }
+}
+
 impl<S: Settle> RowTask<S> {
     async fn run(self, work: Work) -> Result<(), JournalError> {
         let request = &work.row.request;
@@ -298,7 +396,7 @@ impl<S: Settle> RowTask<S> {
             Action::Reconcile => self.settle.reconcile(request).await,
             Action::Refund => self.refund(&work).await,
         };
-        let mut outcome = Outcome::judged(work.seq, work.attempt, work.intent, work.action, answer);
+        let mut outcome = Outcome::judged(&work, work.attempt, work.intent, work.action, answer);
         // A batch told to stop starts no refund: the row stays not voidable, and the next run
         // with --or-refund refunds it.
         let refund = !self.stopping.load(Ordering::SeqCst);
@@ -321,12 +419,14 @@ impl<S: Settle> RowTask<S> {
                     self.done(&work, settled);
                     return Ok(());
                 }
+                // Another process is refunding the payment: the row is come back to.
+                RefundStep::Elsewhere => return Ok(()),
             };
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
             }
             let answer = self.refund(&work).await;
-            outcome = Outcome::judged(work.seq, attempt, intent, Action::Refund, answer);
+            outcome = Outcome::judged(&work, attempt, intent, Action::Refund, answer);
         }
         let verdict = outcome.verdict;
         self.send(Command::Record(outcome))?;
@@ -415,6 +515,12 @@ enum Command {
         limit: usize,
         reply: oneshot::Sender<Result<Claimed, JournalError>>,
     },
+    /// Claims again the rows passed over because another process had them out.
+    Revisit {
+        phase: Phase,
+        or_refund: bool,
+        reply: oneshot::Sender<Result<Claimed, JournalError>>,
+    },
     Release {
         work: Vec<Work>,
     },
@@ -433,6 +539,8 @@ enum Command {
 /// What one step of a row ended with.
 struct Outcome {
     seq: i64,
+    /// The payment's key in the ledger, by which verdicts are recorded in order.
+    key: String,
     attempt: i64,
     action: Action,
     answer: Finding,
@@ -442,16 +550,17 @@ struct Outcome {
 }
 
 impl Outcome {
-    /// What step `action` of row `seq` ended with: the verdict its answer may give.
+    /// What step `action` of `work`'s row ended with: the verdict its answer may give.
     fn judged(
-        seq: i64,
+        work: &Work,
         attempt: i64,
         intent: Option<i64>,
         action: Action,
         answer: Finding,
     ) -> Self {
         Self {
-            seq,
+            seq: work.seq,
+            key: crate::store::key(work.row.request.payment()),
             attempt,
             action,
             verdict: judged(action, &answer),
@@ -462,9 +571,10 @@ impl Outcome {
 
     /// Records the outcome in the journal; returns what its ledger entry is to be given, when
     /// it has one.
-    fn record(self, journal: &mut Journal) -> Result<Option<(i64, Finding)>, JournalError> {
+    fn record(self, journal: &mut Journal) -> Result<Option<(String, i64, Finding)>, JournalError> {
         let Self {
             seq,
+            key,
             attempt,
             action,
             answer,
@@ -477,7 +587,7 @@ impl Outcome {
                 verdict: Some(verdict),
                 ..answer
             };
-            (intent, answer)
+            (key, intent, answer)
         }))
     }
 }
@@ -485,7 +595,10 @@ impl Outcome {
 impl Command {
     /// Whether someone waits for this command to be on disk before sending a request.
     fn waits(&self) -> bool {
-        matches!(self, Self::Claim { .. } | Self::RecordThenRefund { .. })
+        matches!(
+            self,
+            Self::Claim { .. } | Self::Revisit { .. } | Self::RecordThenRefund { .. }
+        )
     }
 }
 
@@ -504,6 +617,12 @@ impl Writer {
 
     fn sender(&self) -> std_mpsc::Sender<Command> {
         self.sender.clone()
+    }
+
+    fn send(&self, command: Command) -> Result<(), JournalError> {
+        self.sender
+            .send(command)
+            .map_err(|_| JournalError::WriterGone)
     }
 
     fn claim(
@@ -604,6 +723,14 @@ fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError>
                     let claimed = journal.claim(phase, or_refund, after, limit)?;
                     replies.push(Reply::Claimed(reply, claimed));
                 }
+                Command::Revisit {
+                    phase,
+                    or_refund,
+                    reply,
+                } => {
+                    let claimed = journal.revisit(phase, or_refund)?;
+                    replies.push(Reply::Claimed(reply, claimed));
+                }
                 Command::Release { work } => journal.release(&work)?,
                 Command::ReleaseLater { mut claim } => {
                     // A claim applied in an earlier group has its answer waiting: give its
@@ -621,17 +748,16 @@ fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError>
                     work,
                     reply,
                 } => {
-                    // The void's verdict before the refund's intent: the ledger must show why
-                    // a refund was decided.
-                    if let Some(verdict) = outcome.record(journal)? {
-                        journal.record_in_ledger(&[verdict])?;
-                    }
-                    let refund = journal.start_refund(&work)?;
+                    // The void's verdict before the refund's intent, in one transaction of the
+                    // ledger: it must show why a refund was decided, and nobody may read the
+                    // refusal without the refund that follows it.
+                    let refused = outcome.record(journal)?;
+                    let refund = journal.start_refund(&work, refused)?;
                     replies.push(Reply::Refund(reply, refund));
                 }
             }
         }
-        journal.record_in_ledger(&verdicts)?;
+        journal.record_in_ledger(&mut verdicts)?;
         journal.commit()
     })();
     if let Err(error) = result {

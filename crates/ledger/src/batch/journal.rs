@@ -6,6 +6,7 @@
 //! closes. The lock is the operating system's (a POSIX record lock), so a killed process
 //! releases it with no help.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use super::error::{Duplicate, InputError, JournalError};
 use super::input::{BatchRow, InputRow, RawRow, hash_row, input_hash};
 use super::state::{Action, RowState, Step};
-use crate::store::now_ms;
+use crate::store::{key, now_ms};
 use crate::stored::{Named, sql_in};
 use crate::{self as ledger, Finding, Ledger, Standing, Verdict};
 
@@ -101,6 +102,22 @@ pub(crate) enum RefundStep {
     Send { attempt: i64, intent: Option<i64> },
     /// Send nothing: the ledger settled the row with this verdict.
     Settled(Verdict),
+    /// Send nothing now: another process has a request about the payment out. The row stays
+    /// not voidable and is come back to at the end of the phase.
+    Elsewhere,
+}
+
+/// What the ledger decided about one step of a claimed row.
+enum Decided {
+    /// Send it (a void may have become a reconciliation), with its entry in the ledger.
+    Send(Action, Option<i64>),
+    /// Send nothing: the ledger settles the row (verdict, detail, refund ID).
+    Settled((Verdict, String, Option<String>)),
+    /// Send nothing now: another process has a request about the payment out (a batch worker
+    /// on the same input, a gateway). Passed over, and come back to once this run has been
+    /// through the rest: the other process's answer is then in the ledger, or its claim ran
+    /// out and the payment is this run's to reconcile.
+    Elsewhere,
 }
 
 /// Which rows a claim takes.
@@ -119,6 +136,10 @@ pub(crate) struct Claimed {
     pub work: Vec<Work>,
     pub last_seq: i64,
     pub exhausted: bool,
+    /// Rows passed over so far in this run because another process has their payment out.
+    pub waiting: usize,
+    /// Rows the ledger settled with no request (line, payment, verdict): done all the same.
+    pub settled: Vec<(u64, String, Verdict)>,
 }
 
 /// One row of the journal as the report shows it.
@@ -239,6 +260,12 @@ pub struct Journal {
     full_sync: bool,
     ledger: Option<Arc<Ledger>>,
     amounts_required: bool,
+    /// The rows this run passed over because another process had their payment out
+    /// ([`Decided::Elsewhere`]), by `seq`: in memory only, since a run that dies leaves them
+    /// where they stood, and the next run walks them again.
+    deferred: BTreeSet<i64>,
+    /// Every row this run passed over at least once, by `seq`.
+    passed_over: BTreeSet<i64>,
 }
 
 impl Journal {
@@ -280,6 +307,8 @@ impl Journal {
             full_sync: true,
             ledger: None,
             amounts_required: false,
+            deferred: BTreeSet::new(),
+            passed_over: BTreeSet::new(),
         };
         journal.create_schema()?;
         Ok(journal)
@@ -301,6 +330,12 @@ impl Journal {
     /// The journal's file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many rows this run has passed over at least once because another process had
+    /// their payment out.
+    pub(crate) fn passed_over(&self) -> u64 {
+        self.passed_over.len() as u64
     }
 
     /// Counters of commits since the journal was opened.
@@ -492,8 +527,28 @@ impl Journal {
             .unwrap_or_default())
     }
 
-    /// Starts a run: numbers it and records its options.
+    /// Starts a run: numbers it and records its options. With a ledger on PostgreSQL, first
+    /// gives up the claims the run before left (this journal's lock proves that run ended:
+    /// whatever it had out is unknown now, and waiting for its leases would only delay the
+    /// reconciliation), and records this run's name on its claims for the next run to do so.
     pub(crate) fn begin_run(&mut self, options: &str) -> Result<i64, JournalError> {
+        if let Some(ledger) = &self.ledger {
+            if let Some(claimant) = ledger.claimant() {
+                let before: Option<String> = self
+                    .conn
+                    .query_row("SELECT value FROM meta WHERE key = 'claimant'", [], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                if let Some(before) = before.filter(|before| before != claimant) {
+                    ledger.book(true, |book| book.release_claims(&before))?;
+                }
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('claimant', ?1)",
+                    [claimant],
+                )?;
+            }
+        }
         self.conn.execute(
             "INSERT INTO runs(started_ms, pid, options) VALUES (?1, ?2, ?3)",
             params![now_ms(), std::process::id(), options],
@@ -586,6 +641,52 @@ impl Journal {
             }
         }
         claimed.exhausted = found.len() < limit;
+        self.take(found, or_refund, false, &mut claimed)?;
+        Ok(claimed)
+    }
+
+    /// Claims again, for their next step, the rows this run passed over because another
+    /// process had their payment out, those still claimable in `phase`; the ones still out
+    /// elsewhere are passed over again ([`Claimed::waiting`]).
+    pub(crate) fn revisit(
+        &mut self,
+        phase: Phase,
+        or_refund: bool,
+    ) -> Result<Claimed, JournalError> {
+        let deferred = std::mem::take(&mut self.deferred);
+        let mut found = Vec::with_capacity(deferred.len());
+        {
+            let mut select = self.conn.prepare_cached(&format!(
+                "SELECT seq, line, transaction_id, merchant_id, store_id, terminal_id, amount,
+                        card_present_status, state, step
+                 FROM rows WHERE seq = ?1 AND {}",
+                claimable(phase, or_refund, self.ledger.is_some())
+            ))?;
+            for seq in deferred {
+                if let Some(candidate) = select.query_row([seq], Candidate::from_row).optional()? {
+                    found.push(candidate);
+                }
+            }
+        }
+        let mut claimed = Claimed {
+            exhausted: true,
+            ..Claimed::default()
+        };
+        self.take(found, or_refund, true, &mut claimed)?;
+        Ok(claimed)
+    }
+
+    /// Decides the next step of each row `found`, asks the ledger about them in one
+    /// transaction, and starts the attempts of those that go ahead (into `claimed`).
+    /// `revisiting`: the rows were passed over earlier in this run, so a row the ledger now
+    /// settles was settled by the process that had it out, and its detail says so.
+    fn take(
+        &mut self,
+        found: Vec<Candidate>,
+        or_refund: bool,
+        revisiting: bool,
+        claimed: &mut Claimed,
+    ) -> Result<(), JournalError> {
         let started = now_ms();
         let mut steps = Vec::with_capacity(found.len());
         for Candidate {
@@ -619,10 +720,10 @@ impl Journal {
             }
             steps.push((seq, line, row, action, state));
         }
-        let decided = self.consult_ledger(&steps, or_refund)?;
+        let decided = self.consult_ledger(&steps, or_refund, None)?;
         for ((seq, line, row, _, prior_state), decision) in steps.into_iter().zip(decided) {
             match decision {
-                Ok((action, intent)) => {
+                Decided::Send(action, intent) => {
                     let attempt = self.start_attempt(seq, action, started)?;
                     claimed.work.push(Work {
                         seq,
@@ -634,10 +735,27 @@ impl Journal {
                         prior_state,
                     });
                 }
-                Err(settled) => self.settle_from_ledger(seq, settled)?,
+                Decided::Settled((verdict, detail, refund_id)) => {
+                    let detail = if revisiting {
+                        format!("settled by another process while this run waited: {detail}")
+                    } else {
+                        detail
+                    };
+                    self.settle_from_ledger(seq, (verdict, detail, refund_id))?;
+                    claimed.settled.push((
+                        line,
+                        row.request.payment().as_str().to_owned(),
+                        verdict,
+                    ));
+                }
+                Decided::Elsewhere => {
+                    self.deferred.insert(seq);
+                    self.passed_over.insert(seq);
+                }
             }
         }
-        Ok(claimed)
+        claimed.waiting = self.deferred.len();
+        Ok(())
     }
 
     /// Gives row `seq` the verdict the ledger settled it with; nothing was sent.
@@ -663,30 +781,49 @@ impl Journal {
     }
 
     /// Asks the ledger about each step in one transaction, writing the intents of those that
-    /// go ahead; flushed to disk before any of them is sent.
-    #[allow(clippy::type_complexity)]
+    /// go ahead; flushed to disk before any of them is sent. A payment another process has
+    /// out is passed over ([`Decided::Elsewhere`]), never waited for here: this run goes on
+    /// with the rest and comes back to it.
+    ///
+    /// The payments are taken in the order of their keys (PostgreSQL locks each until the
+    /// transaction ends), as every transaction of a batch that locks several does: two
+    /// workers, or a worker's claim and another's verdicts, then never wait on each other in a
+    /// circle.
+    ///
+    /// `refused` is the verdict of the void that led to these steps, recorded first in the
+    /// same transaction: no other process may read the refusal without the refund's intent
+    /// (and claim), or it would void the payment again.
     fn consult_ledger(
         &self,
         steps: &[(i64, u64, BatchRow, Action, RowState)],
         or_refund: bool,
-    ) -> Result<Vec<Result<(Action, Option<i64>), (Verdict, String, Option<String>)>>, JournalError>
-    {
+        refused: Option<&(String, i64, Finding)>,
+    ) -> Result<Vec<Decided>, JournalError> {
         let Some(ledger) = &self.ledger else {
             return Ok(steps
                 .iter()
-                .map(|(_, _, _, action, _)| Ok((*action, None)))
+                .map(|(_, _, _, action, _)| Decided::Send(*action, None))
                 .collect());
         };
         let command = ledger.command().to_owned();
-        Ok(ledger.book(true, |book| {
-            steps
+        let mut order: Vec<usize> = (0..steps.len()).collect();
+        order.sort_by_cached_key(|&i| key(steps[i].2.request.payment()));
+        let mut decided = ledger.book(true, |book| {
+            if let Some((_, intent, answer)) = refused {
+                book.record(*intent, answer)?;
+            }
+            order
                 .iter()
-                .map(|(_, _, row, action, prior)| {
+                .map(|&i| {
+                    let (_, _, row, action, prior) = &steps[i];
                     let payment = row.request.payment();
                     let standing = book.standing(payment)?;
+                    if book.claimed_elsewhere(payment)? {
+                        return Ok((i, Decided::Elsewhere));
+                    }
                     let amount = row.amount.map(|amount| amount.to_string());
                     let held_before = *prior == RowState::At(Verdict::RefundUnknown);
-                    match consult(
+                    let decision = match consult(
                         &standing,
                         *action,
                         or_refund,
@@ -695,10 +832,7 @@ impl Journal {
                     ) {
                         Ok(action) => {
                             let (kind, amount) = match action {
-                                Action::Refund => (
-                                    ledger::Action::Refund,
-                                    row.amount.map(|amount| amount.to_string()),
-                                ),
+                                Action::Refund => (ledger::Action::Refund, amount),
                                 Action::Void | Action::Reconcile => (ledger::Action::Void, None),
                             };
                             let intent = book.insert_intent(
@@ -708,13 +842,16 @@ impl Journal {
                                 amount.as_deref(),
                                 &command,
                             )?;
-                            Ok(Ok((action, Some(intent))))
+                            Decided::Send(action, Some(intent))
                         }
-                        Err(settled) => Ok(Err(settled)),
-                    }
+                        Err(settled) => Decided::Settled(settled),
+                    };
+                    Ok((i, decision))
                 })
-                .collect()
-        })?)
+                .collect::<Result<Vec<_>, ledger::LedgerError>>()
+        })?;
+        decided.sort_by_key(|(i, _)| *i);
+        Ok(decided.into_iter().map(|(_, decision)| decision).collect())
     }
 
     fn start_attempt(
@@ -774,9 +911,15 @@ impl Journal {
             )?;
         }
         if let Some(ledger) = &self.ledger {
+            // In the payments' order, as `consult_ledger` explains.
+            let mut intents: Vec<(String, i64)> = work
+                .iter()
+                .filter_map(|item| Some((key(item.row.request.payment()), item.intent?)))
+                .collect();
+            intents.sort();
             ledger.book(true, |book| {
-                for intent in work.iter().filter_map(|item| item.intent) {
-                    book.withdraw(intent)?;
+                for (_, intent) in &intents {
+                    book.withdraw(*intent)?;
                 }
                 Ok(())
             })?;
@@ -832,9 +975,14 @@ impl Journal {
 
     /// Starts the refund step of a row whose void was just refused as not voidable, unless
     /// the ledger already settles it (a refund of the payment made, or one that may have
-    /// been): then the row takes the ledger's verdict and nothing is sent.
-    pub(crate) fn start_refund(&mut self, work: &Work) -> Result<RefundStep, JournalError> {
-        // The void's refusal is recorded by now: that is where the row stands.
+    /// been): then the row takes the ledger's verdict and nothing is sent. `refused` is the
+    /// void's verdict for the ledger, recorded in the same transaction as the refund's intent.
+    pub(crate) fn start_refund(
+        &mut self,
+        work: &Work,
+        refused: Option<(String, i64, Finding)>,
+    ) -> Result<RefundStep, JournalError> {
+        // The void's refusal is in the journal by now: that is where the row stands.
         let decided = self.consult_ledger(
             &[(
                 work.seq,
@@ -844,33 +992,44 @@ impl Journal {
                 RowState::At(Verdict::NotVoidable),
             )],
             true,
+            refused.as_ref(),
         )?;
         match decided.into_iter().next() {
-            Some(Err(settled)) => {
+            Some(Decided::Settled(settled)) => {
                 let verdict = settled.0;
                 self.settle_from_ledger(work.seq, settled)?;
                 Ok(RefundStep::Settled(verdict))
             }
-            Some(Ok((_, intent))) => Ok(RefundStep::Send {
+            Some(Decided::Send(_, intent)) => Ok(RefundStep::Send {
                 attempt: self.start_attempt(work.seq, Action::Refund, now_ms())?,
                 intent,
             }),
+            Some(Decided::Elsewhere) => {
+                self.deferred.insert(work.seq);
+                self.passed_over.insert(work.seq);
+                Ok(RefundStep::Elsewhere)
+            }
             None => Err(JournalError::WriterGone),
         }
     }
 
-    /// Records verdicts on their ledger entries, in one transaction left to the operating
-    /// system to flush (a lost verdict makes its entry look in flight: reconciled or held,
-    /// never sent again blindly).
-    pub(crate) fn record_in_ledger(&self, verdicts: &[(i64, Finding)]) -> Result<(), JournalError> {
+    /// Records verdicts on their ledger entries (each with its payment's key), in one
+    /// transaction left to the operating system to flush (a lost verdict makes its entry look
+    /// in flight: reconciled or held, never sent again blindly). In the payments' order, as
+    /// `consult_ledger` explains.
+    pub(crate) fn record_in_ledger(
+        &self,
+        verdicts: &mut [(String, i64, Finding)],
+    ) -> Result<(), JournalError> {
         let Some(ledger) = &self.ledger else {
             return Ok(());
         };
         if verdicts.is_empty() {
             return Ok(());
         }
+        verdicts.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         ledger.book(false, |book| {
-            for (intent, answer) in verdicts {
+            for (_, intent, answer) in verdicts.iter() {
                 book.record(*intent, answer)?;
             }
             Ok(())

@@ -6,6 +6,7 @@ mod guard;
 mod postgres;
 mod replicas;
 mod sso;
+mod workers;
 
 use instamed_soap_ledger::Ledger;
 use instamed_soap_test_support::postgres::PgCluster;
