@@ -602,12 +602,8 @@ pub(crate) fn raw_voids_over(
     let requests = Arc::new(std::sync::Mutex::new(
         requests.into_iter().map(Some).collect::<Vec<_>>(),
     ));
-    let places: Arc<Vec<(String, u16, Option<Arc<rustls::ClientConfig>>)>> = Arc::new(
-        places
-            .into_iter()
-            .map(|place| (place.host, place.port, place.tls))
-            .collect(),
-    );
+    let addresses: Arc<Vec<Address>> =
+        Arc::new(places.into_iter().map(|place| place.address).collect());
     let indexes: Vec<String> = (0..ids.len()).map(|i| i.to_string()).collect();
     let (cpu_before, started) = (process::cpu_time(), Instant::now());
     let (latencies, failures) = on_own_runtime(concurrency, move || {
@@ -615,13 +611,13 @@ pub(crate) fn raw_voids_over(
             // Connections are opened by the tasks and kept, per endpoint, for the next void
             // to it: at most one per task and endpoint.
             let connections: Arc<Vec<tokio::sync::Mutex<Vec<Sender>>>> = Arc::new(
-                (0..places.len())
+                (0..addresses.len())
                     .map(|_| tokio::sync::Mutex::new(Vec::new()))
                     .collect(),
             );
             drive(indexes, concurrency, move |index| {
-                let (requests, connections, places) =
-                    (requests.clone(), connections.clone(), places.clone());
+                let (requests, connections, addresses) =
+                    (requests.clone(), connections.clone(), addresses.clone());
                 async move {
                     let Ok(index) = index.parse::<usize>() else {
                         return false;
@@ -633,15 +629,17 @@ pub(crate) fn raw_voids_over(
                     let Some((place, request)) = request else {
                         return false;
                     };
-                    let (Some(pool), Some((host, port, tls))) =
-                        (connections.get(place), places.get(place))
+                    let (Some(pool), Some(address)) =
+                        (connections.get(place), addresses.get(place))
                     else {
                         return false;
                     };
                     let sender = pool.lock().await.pop();
                     let mut sender = match sender {
                         Some(sender) => sender,
-                        None => match raw_connect(host, *port, tls.clone()).await {
+                        None => match raw_connect(&address.host, address.port, address.tls.clone())
+                            .await
+                        {
                             Ok(sender) => sender,
                             Err(_) => return false,
                         },
@@ -670,10 +668,15 @@ pub(crate) fn raw_voids_over(
 
 /// One endpoint the bare client sends to: where to connect, and how its requests are written.
 struct Place {
+    address: Address,
+    wire: Wire,
+}
+
+/// Where the bare client connects, and with which TLS settings.
+struct Address {
     host: String,
     port: u16,
     tls: Option<Arc<rustls::ClientConfig>>,
-    wire: Wire,
 }
 
 impl Place {
@@ -703,9 +706,7 @@ impl Place {
         let nvp_route = call::nvp_address(&uri).map(|uri| route(&uri)).transpose()?;
         let wire = Wire::new(protocol, route(&uri)?, nvp_route)?;
         Ok(Self {
-            host,
-            port,
-            tls,
+            address: Address { host, port, tls },
             wire,
         })
     }

@@ -71,8 +71,8 @@ pub(super) async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>
         // nobody, who cannot enter a folder private to root.
         let cluster = Cluster::start(&super::base_dir(args), &random_secret())?;
         println!(
-            "PostgreSQL: {}, a throwaway cluster in {} on the same file system's folder \
-             (fsync and synchronous_commit on, the server's defaults otherwise)",
+            "PostgreSQL: {}, a throwaway cluster in {}, beside the ledgers (fsync and \
+             synchronous_commit on, the server's defaults otherwise)",
             cluster.version,
             cluster.dir().display()
         );
