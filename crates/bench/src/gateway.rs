@@ -1000,7 +1000,11 @@ fn nginx_config(
 ) -> String {
     let dir = dir.display();
     // nginx run by root hands its worker to `nobody`, who cannot read this private folder.
-    let user = if is_root() { "user root;\n" } else { "" };
+    let user = if process::is_root() {
+        "user root;\n"
+    } else {
+        ""
+    };
     let verify = ca.map_or_else(String::new, |ca| {
         format!(
             "proxy_ssl_trusted_certificate {};\n      proxy_ssl_verify on;\n      proxy_ssl_name localhost;\n      proxy_ssl_session_reuse on;\n",
@@ -1039,12 +1043,6 @@ http {{
         cert = pki.cert.display(),
         key = pki.key.display(),
     )
-}
-
-#[allow(unsafe_code)] // geteuid has no failure and no arguments
-pub(crate) fn is_root() -> bool {
-    // SAFETY: geteuid only returns a number.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// The three load averages of `/proc/loadavg` (Linux; "unknown" elsewhere).

@@ -269,7 +269,7 @@ fn binaries() -> Option<PathBuf> {
 
 /// `nobody`'s uid and gid when the bench runs as root; `None` otherwise.
 fn run_as() -> Result<Option<(u32, u32)>, Box<dyn std::error::Error>> {
-    if !crate::gateway::is_root() {
+    if !process::is_root() {
         return Ok(None);
     }
     let id = |flag: &str| -> Option<u32> {

@@ -1,4 +1,5 @@
-//! What this process has used: CPU time and resident memory, as the kernel counts them.
+//! What processes have used (CPU time, resident memory, as the kernel counts them), and whether
+//! this one runs as root.
 
 use std::time::Duration;
 
@@ -110,4 +111,11 @@ fn kib_field(status: &str, field: &str) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.split_whitespace().next()?.parse().ok())
+}
+
+/// Whether this process runs as root.
+#[allow(unsafe_code)] // geteuid has no failure and no arguments
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid only returns a number.
+    unsafe { libc::geteuid() == 0 }
 }
