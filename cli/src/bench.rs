@@ -106,7 +106,7 @@ struct GatewayArgs {
     /// run against the same simulators (latency added over a direct call, throughput, CPU
     /// under load, the ledger's CPU per void with PostgreSQL's server CPU counted): `sqlite`
     /// (one gateway on a SQLite file), `postgres` (one on PostgreSQL), `postgres-N` (N
-    /// replicas on one database, the callers taking turns over them; N up to 4). PostgreSQL
+    /// replicas on one database, the voids taking turns over them; N up to 4). PostgreSQL
     /// is a throwaway cluster started in --dir with the server binaries of this machine
     /// (initdb, pg_ctl), removed at the end.
     #[arg(
