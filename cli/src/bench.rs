@@ -27,7 +27,8 @@ enum Mode {
     /// What the gateway costs, side by side in one run on loopback: the latency it adds over a
     /// direct call beside nginx as a TLS reverse proxy (installed separately; its row is
     /// skipped without it), the disk's fsync, throughput with many callers against a slow
-    /// upstream, the ledger's CPU per void and the gateway's memory over many voids.
+    /// upstream, the ledger's CPU per void and the gateway's memory over many voids; or, with
+    /// --ledgers, the gateway on SQLite beside replicas on PostgreSQL.
     #[command(after_help = exit::help("bench gateway", ""))]
     Gateway(GatewayArgs),
 }
@@ -101,6 +102,20 @@ struct GatewayArgs {
     /// Leave nginx out.
     #[arg(long)]
     no_nginx: bool,
+    /// Instead of the figures above: the gateway on each of these ledgers side by side, one
+    /// run against the same simulators (latency added over a direct call, throughput, CPU
+    /// under load, the ledger's CPU per void with PostgreSQL's server CPU counted): `sqlite`
+    /// (one gateway on a SQLite file), `postgres` (one on PostgreSQL), `postgres-N` (N
+    /// replicas on one database, the voids taking turns over them; N up to 4). PostgreSQL
+    /// is a throwaway cluster started in --dir with the server binaries of this machine
+    /// (initdb, pg_ctl), removed at the end.
+    #[arg(
+        long,
+        value_name = "LEDGER,...",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(gateway::LedgerKind)
+    )]
+    ledgers: Vec<gateway::LedgerKind>,
 }
 
 /// Arguments of `bench` comparing ours with the bare client.
@@ -177,6 +192,7 @@ async fn run_gateway(args: GatewayArgs) -> ExitCode {
     options.fsyncs = args.fsyncs;
     options.dir = args.dir;
     options.no_nginx = args.no_nginx;
+    options.ledgers = args.ledgers;
     match gateway::run(&options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -74,3 +74,92 @@ fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// `bench gateway --ledgers sqlite,postgres,postgres-2` run small: a row for each ledger in
+/// every table, every void answered, and the throwaway PostgreSQL cluster gone after it.
+#[test]
+fn bench_gateway_ledgers_reports_sqlite_beside_postgres_replicas_and_leaves_nothing_behind() {
+    if !instamed_soap_test_support::postgres::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    // Run as root, the bench's PostgreSQL runs as nobody, who must reach its folder in here.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("the folder opened to the server's user");
+    let output = isolated::instamed_soap()
+        .args([
+            "bench",
+            "gateway",
+            "--ledgers",
+            "sqlite,postgres,postgres-2",
+            "--voids",
+            "6",
+            "--rounds",
+            "2",
+            "--callers",
+            "4",
+            "--upstream-latency",
+            "5ms",
+            "--throughput-voids",
+            "8",
+            "--ledger-voids",
+            "8",
+            "--fsyncs",
+            "5",
+            "--dir",
+            dir.path().to_str().expect("a UTF-8 path"),
+        ])
+        .output()
+        .expect("run bench gateway --ledgers");
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{}", described(&output));
+    for heading in [
+        "bench gateway --ledgers sqlite,postgres,postgres-2: load average",
+        "PostgreSQL: postgres (PostgreSQL)",
+        "disk: write of 128 bytes + fsync, 5 times each",
+        "latency: 6 sequential SOAP 1.1 voids over HTTPS per path and round, 2 rounds",
+        "throughput: 4 callers spread over a path's replicas, upstream latency 5 ms",
+        "CPU under load: 8 voids per path, 4 in flight",
+        "ledger CPU per void: median of 2 rounds of 8 voids, 4 in flight",
+    ] {
+        assert!(out.contains(heading), "no {heading:?} in:\n{out}");
+    }
+    // No row of nginx or the memory run: the mode measures the ledgers only.
+    assert!(
+        !out.contains("nginx") && !out.contains("resident memory"),
+        "{out}"
+    );
+    // Each table has its rows, and every void was answered as a void (failures last, 0).
+    let rows = |first: &str| -> Vec<&str> {
+        out.lines()
+            .filter(|line| line.split_whitespace().next() == Some(first))
+            .filter(|line| {
+                line.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|figure| figure.parse::<f64>().is_ok())
+            })
+            .collect()
+    };
+    assert_eq!(rows("direct").len(), 2, "latency and throughput:\n{out}");
+    for ledger in ["sqlite", "postgres", "postgres-2"] {
+        let rows = rows(ledger);
+        // Latency, throughput, CPU under load, ledger CPU.
+        assert_eq!(rows.len(), 4, "{ledger}:\n{out}");
+        for row in &rows[..3] {
+            assert!(row.ends_with(" 0"), "a void failed: {row}\n{out}");
+        }
+    }
+    // SQLite has no server: its PostgreSQL column says so rather than 0.
+    let sqlite_load = rows("sqlite")[2];
+    assert!(
+        sqlite_load.split_whitespace().nth(4) == Some("-"),
+        "{sqlite_load}\n{out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read the folder")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -556,49 +556,68 @@ pub(crate) fn raw_voids(
     protocol: Protocol,
     concurrency: usize,
 ) -> Result<RawRun, Box<dyn std::error::Error>> {
-    let uri: http::Uri = endpoint.parse()?;
-    let host = uri.host().ok_or("no host in the endpoint")?.to_owned();
-    let port = uri
-        .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("https") {
-            443
-        } else {
-            80
-        });
-    let tls = match (uri.scheme_str(), ca) {
-        (Some("https"), Some(ca)) => Some(raw_tls_config(ca)?),
-        (Some("https"), None) => return Err("the raw baseline needs --ca-cert for https".into()),
-        _ => None,
-    };
-    // The requests our client would send, built now so that the timed loop only sends.
-    let route = |uri: &http::Uri| Route::new(uri, credentials, UserName::default());
-    let nvp_route = call::nvp_address(&uri).map(|uri| route(&uri)).transpose()?;
-    let wire = Wire::new(protocol, route(&uri)?, nvp_route)?;
+    raw_voids_over(
+        &[endpoint.to_owned()],
+        ca,
+        credentials,
+        ids,
+        protocol,
+        concurrency,
+    )
+}
+
+/// [`raw_voids`] spread over several `endpoints` (replicas behind a load balancer that takes
+/// turns): the n-th void goes to endpoint n modulo their number, each endpoint over
+/// keep-alive connections of its own.
+pub(crate) fn raw_voids_over(
+    endpoints: &[String],
+    ca: Option<&Path>,
+    credentials: &Credentials,
+    ids: Vec<String>,
+    protocol: Protocol,
+    concurrency: usize,
+) -> Result<RawRun, Box<dyn std::error::Error>> {
+    let mut places = Vec::with_capacity(endpoints.len());
+    for endpoint in endpoints {
+        places.push(Place::new(endpoint, ca, credentials, protocol)?);
+    }
+    if places.is_empty() {
+        return Err("no endpoint to send the voids to".into());
+    }
     let outlet = Outlet::new("123123123", "123", "123")?;
-    let requests: Vec<http::Request<Bytes>> = ids
+    // The requests our client would send, built now so that the timed loop only sends.
+    let requests: Vec<(usize, http::Request<Bytes>)> = ids
         .iter()
-        .map(|id| {
+        .enumerate()
+        .map(|(index, id)| {
+            let place = index % places.len();
             let request = VoidRequest::new(outlet.clone(), TransactionId::new(id)?);
-            wire.request(&request)
+            places[place]
+                .wire
+                .request(&request)
+                .map(|request| (place, request))
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
         })
         .collect::<Result<_, _>>()?;
     let requests = Arc::new(std::sync::Mutex::new(
         requests.into_iter().map(Some).collect::<Vec<_>>(),
     ));
+    let addresses: Arc<Vec<Address>> =
+        Arc::new(places.into_iter().map(|place| place.address).collect());
     let indexes: Vec<String> = (0..ids.len()).map(|i| i.to_string()).collect();
     let (cpu_before, started) = (process::cpu_time(), Instant::now());
     let (latencies, failures) = on_own_runtime(concurrency, move || {
         Box::pin(async move {
-            // One connection per task, opened in the task, so that it is reused for its share.
-            let connections = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+            // Connections are opened by the tasks and kept, per endpoint, for the next void
+            // to it: at most one per task and endpoint.
+            let connections: Arc<Vec<tokio::sync::Mutex<Vec<Sender>>>> = Arc::new(
+                (0..addresses.len())
+                    .map(|_| tokio::sync::Mutex::new(Vec::new()))
+                    .collect(),
+            );
             drive(indexes, concurrency, move |index| {
-                let (requests, connections, tls, host) = (
-                    requests.clone(),
-                    connections.clone(),
-                    tls.clone(),
-                    host.clone(),
-                );
+                let (requests, connections, addresses) =
+                    (requests.clone(), connections.clone(), addresses.clone());
                 async move {
                     let Ok(index) = index.parse::<usize>() else {
                         return false;
@@ -607,11 +626,20 @@ pub(crate) fn raw_voids(
                         .lock()
                         .ok()
                         .and_then(|mut all| all.get_mut(index).and_then(Option::take));
-                    let Some(request) = request else { return false };
-                    let sender = connections.lock().await.pop();
+                    let Some((place, request)) = request else {
+                        return false;
+                    };
+                    let (Some(pool), Some(address)) =
+                        (connections.get(place), addresses.get(place))
+                    else {
+                        return false;
+                    };
+                    let sender = pool.lock().await.pop();
                     let mut sender = match sender {
                         Some(sender) => sender,
-                        None => match raw_connect(&host, port, tls).await {
+                        None => match raw_connect(&address.host, address.port, address.tls.clone())
+                            .await
+                        {
                             Ok(sender) => sender,
                             Err(_) => return false,
                         },
@@ -623,7 +651,7 @@ pub(crate) fn raw_voids(
                         }
                         Err(_) => false,
                     };
-                    connections.lock().await.push(sender);
+                    pool.lock().await.push(sender);
                     ok
                 }
             })
@@ -636,6 +664,52 @@ pub(crate) fn raw_voids(
         wall: started.elapsed(),
         cpu: process::cpu_time().saturating_sub(cpu_before),
     })
+}
+
+/// One endpoint the bare client sends to: where to connect, and how its requests are written.
+struct Place {
+    address: Address,
+    wire: Wire,
+}
+
+/// Where the bare client connects, and with which TLS settings.
+struct Address {
+    host: String,
+    port: u16,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Place {
+    fn new(
+        endpoint: &str,
+        ca: Option<&Path>,
+        credentials: &Credentials,
+        protocol: Protocol,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let uri: http::Uri = endpoint.parse()?;
+        let host = uri.host().ok_or("no host in the endpoint")?.to_owned();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let tls = match (uri.scheme_str(), ca) {
+            (Some("https"), Some(ca)) => Some(raw_tls_config(ca)?),
+            (Some("https"), None) => {
+                return Err("the raw baseline needs --ca-cert for https".into());
+            }
+            _ => None,
+        };
+        let route = |uri: &http::Uri| Route::new(uri, credentials, UserName::default());
+        let nvp_route = call::nvp_address(&uri).map(|uri| route(&uri)).transpose()?;
+        let wire = Wire::new(protocol, route(&uri)?, nvp_route)?;
+        Ok(Self {
+            address: Address { host, port, tls },
+            wire,
+        })
+    }
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;

@@ -14,6 +14,10 @@
 //! - the ledger's CPU per void, in this process: the same voids through the ledger and
 //!   without it, the difference;
 //! - the gateway's resident memory over many voids, sampled every tenth.
+//!
+//! With `--ledgers` ([`Options::ledgers`]) it measures instead the gateway on each ledger
+//! side by side: one on SQLite beside one and more replicas sharing a PostgreSQL database
+//! (`replicas`).
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read as _, Write as _};
@@ -29,6 +33,8 @@ use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
 
 use crate::compare::{self, Latencies, Server, Target};
 use crate::process;
+
+mod replicas;
 
 /// What to measure, and how much.
 #[derive(Debug, Clone)]
@@ -56,6 +62,69 @@ pub struct Options {
     pub dir: Option<PathBuf>,
     /// Skip nginx's row.
     pub no_nginx: bool,
+    /// Instead of the figures above, the gateway on each of these ledgers side by side: latency,
+    /// throughput, CPU under load and the ledger's CPU per void. Empty: the figures above.
+    pub ledgers: Vec<LedgerKind>,
+}
+
+/// A ledger the gateway keeps its intents in, for [`Options::ledgers`]; written as
+/// `sqlite`, `postgres` or `postgres-N` (N replicas on one database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LedgerKind {
+    /// One gateway with a SQLite file.
+    Sqlite,
+    /// `replicas` gateways sharing one PostgreSQL database, the callers taking turns over them.
+    Postgres {
+        /// How many gateways, 1 to [`MAX_REPLICAS`].
+        replicas: usize,
+    },
+}
+
+/// The most replicas of one path: each keeps a pool of up to 16 connections to the database.
+pub const MAX_REPLICAS: usize = 4;
+
+impl std::str::FromStr for LedgerKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let replicas = match text {
+            "sqlite" => return Ok(Self::Sqlite),
+            "postgres" => Some(1),
+            _ => text
+                .strip_prefix("postgres-")
+                .and_then(|n| n.parse::<usize>().ok()),
+        };
+        match replicas {
+            Some(replicas) if (1..=MAX_REPLICAS).contains(&replicas) => {
+                Ok(Self::Postgres { replicas })
+            }
+            _ => Err(format!(
+                "{text:?} is not a ledger: sqlite, postgres, or postgres-N for N replicas (N up \
+                 to {MAX_REPLICAS})"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for LedgerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("sqlite"),
+            Self::Postgres { replicas: 1 } => f.write_str("postgres"),
+            Self::Postgres { replicas } => write!(f, "postgres-{replicas}"),
+        }
+    }
+}
+
+impl LedgerKind {
+    /// How many gateways run on this ledger.
+    pub fn replicas(self) -> usize {
+        match self {
+            Self::Sqlite => 1,
+            Self::Postgres { replicas } => replicas,
+        }
+    }
 }
 
 impl Default for Options {
@@ -71,6 +140,7 @@ impl Default for Options {
             fsyncs: 1000,
             dir: None,
             no_nginx: false,
+            ledgers: Vec::new(),
         }
     }
 }
@@ -90,12 +160,10 @@ const FLAT_MEMORY_MIB: f64 = 1.0;
 
 /// Runs every measurement and prints the figures and the targets on standard output.
 pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
-    let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&base)?;
-    // Private (0700), removed at the end: it holds the loopback certificate's key.
-    let scratch = tempfile::Builder::new()
-        .prefix("instamed-soap-bench-gateway-")
-        .tempdir_in(&base)?;
+    if !args.ledgers.is_empty() {
+        return replicas::run(args).await;
+    }
+    let scratch = scratch(args)?;
     let dir = scratch.path();
     println!(
         "bench gateway: load average {}; ledger and fsync file in {} ({})",
@@ -120,8 +188,12 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut fast_ids = fast.ids.clone().into_iter();
     let mut slow_ids = slow.ids.clone().into_iter();
-    let fast_gateway = GatewayProcess::start(&dir.join("fast"), &fast, &pki, &clients)?;
-    let slow_gateway = GatewayProcess::start(&dir.join("slow"), &slow, &pki, &clients)?;
+    let fast_ledger = dir.join("fast").join("gateway-ledger.db");
+    let slow_ledger = dir.join("slow").join("gateway-ledger.db");
+    let fast_gateway =
+        GatewayProcess::start(&dir.join("fast"), &fast, &pki, &clients, &fast_ledger)?;
+    let slow_gateway =
+        GatewayProcess::start(&dir.join("slow"), &slow, &pki, &clients, &slow_ledger)?;
     let nginx = if args.no_nginx {
         println!("nginx: skipped (--no-nginx)");
         None
@@ -173,8 +245,8 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
             let index = (round + turn) % paths.len();
             let ids: Vec<String> = fast_ids.by_ref().take(args.voids).collect();
             let path = &mut paths[index];
-            let run = compare::raw_voids(
-                &path.endpoint,
+            let run = compare::raw_voids_over(
+                &path.endpoints,
                 path.ca.as_deref(),
                 &path.credentials,
                 ids,
@@ -206,7 +278,7 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
             Protocol::Soap11,
             args.callers,
         )?;
-        throughput.push((name, run));
+        throughput.push((name.to_owned(), run));
     }
 
     // The ledger's CPU: the same voids with the ledger and without, taking turns.
@@ -222,7 +294,8 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
         for through_ledger in [round % 2 == 0, round % 2 != 0] {
             let ids: Vec<String> = fast_ids.by_ref().take(args.ledger_voids).collect();
             let ledger = through_ledger.then(|| ledger.clone());
-            let per_void = cpu_per_void(&fast, ids, args.callers, ledger)?;
+            let ledgers: Vec<Arc<Ledger>> = ledger.into_iter().collect();
+            let per_void = cpu_per_void(&fast, ids, args.callers, &ledgers)?;
             if through_ledger {
                 with_ledger.push(per_void);
             } else {
@@ -275,10 +348,26 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The run's private folder (0700, removed at the end: it holds the loopback certificate's
+/// key), in `--dir` or the temporary folder.
+fn scratch(args: &Options) -> Result<tempfile::TempDir, Box<dyn std::error::Error>> {
+    let base = base_dir(args);
+    std::fs::create_dir_all(&base)?;
+    Ok(tempfile::Builder::new()
+        .prefix("instamed-soap-bench-gateway-")
+        .tempdir_in(&base)?)
+}
+
+/// The folder the run's files go in: `--dir`, or the temporary folder.
+fn base_dir(args: &Options) -> PathBuf {
+    args.dir.clone().unwrap_or_else(std::env::temp_dir)
+}
+
 /// One way to the simulator and what it measured.
 struct Way {
-    name: &'static str,
-    endpoint: String,
+    name: String,
+    /// Where its voids go, taking turns when there are several (replicas).
+    endpoints: Vec<String>,
     ca: Option<PathBuf>,
     credentials: Credentials,
     latencies: Latencies,
@@ -286,10 +375,15 @@ struct Way {
 }
 
 impl Way {
-    fn new(name: &'static str, endpoint: &str, ca: Option<&Path>, who: &Credentials) -> Self {
+    fn new(name: &str, endpoint: &str, ca: Option<&Path>, who: &Credentials) -> Self {
+        Self::over(name, vec![endpoint.to_owned()], ca, who)
+    }
+
+    /// A way whose voids take turns over `endpoints`.
+    fn over(name: &str, endpoints: Vec<String>, ca: Option<&Path>, who: &Credentials) -> Self {
         Self {
-            name,
-            endpoint: endpoint.to_owned(),
+            name: name.to_owned(),
+            endpoints,
             ca: ca.map(Path::to_owned),
             credentials: who.clone(),
             latencies: compare::latencies(),
@@ -308,7 +402,7 @@ struct Report<'a> {
     args: &'a Options,
     disk: Disk,
     paths: Vec<Way>,
-    throughput: Vec<(&'static str, compare::RawRun)>,
+    throughput: Vec<(String, compare::RawRun)>,
     /// Ledger CPU per void, µs, in user space and in the kernel, one per round.
     differences: Vec<(f64, f64)>,
     /// Gateway resident MiB after each tenth, and of it anonymous.
@@ -322,76 +416,25 @@ impl Report<'_> {
     fn render(&self) -> String {
         let args = self.args;
         let mut out = String::new();
-        let ms =
-            |latencies: &Latencies, share: f64| latencies.value_at_quantile(share) as f64 / 1e6;
-        let (appended, overwritten) = (&self.disk.appended, &self.disk.overwritten);
-        let fsync_p50 = ms(overwritten, 0.5);
-        let _ = writeln!(
-            out,
-            "disk: write of 128 bytes + fsync, {} times each, between the latency rounds: in place p50 {fsync_p50:.3} ms, p99 {:.3} ms; appended p50 {:.3} ms, p99 {:.3} ms",
-            overwritten.len(),
-            ms(overwritten, 0.99),
-            ms(appended, 0.5),
-            ms(appended, 0.99),
-        );
+        let fsync_p50 = self.disk.render(&mut out);
         let _ = writeln!(
             out,
             "\nlatency: {} sequential SOAP 1.1 voids over HTTPS per path and round, {} rounds, one keep-alive connection",
             args.voids, args.rounds
         );
-        let _ = writeln!(
-            out,
-            "{:<10} {:>9} {:>9} {:>12} {:>12} {:>9}",
-            "path", "p50 ms", "p99 ms", "added p50", "added p99", "failures"
-        );
+        latency_table(&mut out, &self.paths);
         let direct = self.paths.iter().find(|path| path.name == "direct");
         let added = |path: &Way, share: f64| direct.map_or(0.0, |d| path.ms(share) - d.ms(share));
-        for path in &self.paths {
-            let _ = writeln!(
-                out,
-                "{:<10} {:>9.3} {:>9.3} {:>12.3} {:>12.3} {:>9}",
-                path.name,
-                path.ms(0.5),
-                path.ms(0.99),
-                added(path, 0.5),
-                added(path, 0.99),
-                path.failures
-            );
-        }
 
-        let ideal = args.callers as f64 / args.upstream_latency.as_secs_f64().max(1e-9);
+        let ideal = ideal_rate(args);
         let _ = writeln!(
             out,
             "\nthroughput: {} callers, upstream latency {} ms, ideal {ideal:.0} voids/s",
             args.callers,
             args.upstream_latency.as_millis()
         );
-        let _ = writeln!(
-            out,
-            "{:<10} {:>9} {:>10} {:>14} {:>15} {:>9}",
-            "path", "voids", "voids/s", "ideal/actual", "direct/actual", "failures"
-        );
-        let rate = |run: &compare::RawRun| run.latencies.len() as f64 / run.wall.as_secs_f64();
-        let direct_rate = self
-            .throughput
-            .iter()
-            .find(|(name, _)| *name == "direct")
-            .map_or(0.0, |(_, run)| rate(run));
-        let mut gateway_rate = 0.0;
-        for (name, run) in &self.throughput {
-            let rate = rate(run);
-            if *name == "gateway" {
-                gateway_rate = rate;
-            }
-            let _ = writeln!(
-                out,
-                "{name:<10} {:>9} {rate:>10.0} {:>14.3} {:>15.3} {:>9}",
-                run.latencies.len(),
-                ideal / rate,
-                direct_rate / rate,
-                run.failures
-            );
-        }
+        let rates = throughput_table(&mut out, &self.throughput, ideal);
+        let gateway_rate = rates.get("gateway").copied().unwrap_or(0.0);
 
         let totals: Vec<f64> = self.differences.iter().map(|(u, s)| u + s).collect();
         let ledger_cpu = compare::median(totals.clone());
@@ -472,6 +515,70 @@ impl Report<'_> {
     }
 }
 
+/// The ideal throughput: every caller always waiting on the upstream, nothing else.
+fn ideal_rate(args: &Options) -> f64 {
+    args.callers as f64 / args.upstream_latency.as_secs_f64().max(1e-9)
+}
+
+/// The latency table: each path's percentiles, and what it adds over the direct call.
+fn latency_table(out: &mut String, paths: &[Way]) {
+    let _ = writeln!(
+        out,
+        "{:<10} {:>9} {:>9} {:>12} {:>12} {:>9}",
+        "path", "p50 ms", "p99 ms", "added p50", "added p99", "failures"
+    );
+    let direct = paths.iter().find(|path| path.name == "direct");
+    let added = |path: &Way, share: f64| direct.map_or(0.0, |d| path.ms(share) - d.ms(share));
+    for path in paths {
+        let _ = writeln!(
+            out,
+            "{:<10} {:>9.3} {:>9.3} {:>12.3} {:>12.3} {:>9}",
+            path.name,
+            path.ms(0.5),
+            path.ms(0.99),
+            added(path, 0.5),
+            added(path, 0.99),
+            path.failures
+        );
+    }
+}
+
+/// Voids a second of a run: every answered call over its wall time.
+fn rate(run: &compare::RawRun) -> f64 {
+    run.latencies.len() as f64 / run.wall.as_secs_f64()
+}
+
+/// The throughput table, beside the ideal and the direct call; returns each path's rate.
+fn throughput_table(
+    out: &mut String,
+    throughput: &[(String, compare::RawRun)],
+    ideal: f64,
+) -> std::collections::HashMap<String, f64> {
+    let _ = writeln!(
+        out,
+        "{:<10} {:>9} {:>10} {:>14} {:>15} {:>9}",
+        "path", "voids", "voids/s", "ideal/actual", "direct/actual", "failures"
+    );
+    let direct_rate = throughput
+        .iter()
+        .find(|(name, _)| name == "direct")
+        .map_or(0.0, |(_, run)| rate(run));
+    let mut rates = std::collections::HashMap::new();
+    for (name, run) in throughput {
+        let rate = rate(run);
+        rates.insert(name.clone(), rate);
+        let _ = writeln!(
+            out,
+            "{name:<10} {:>9} {rate:>10.0} {:>14.3} {:>15.3} {:>9}",
+            run.latencies.len(),
+            ideal / rate,
+            direct_rate / rate,
+            run.failures
+        );
+    }
+    rates
+}
+
 /// The disk under the ledger: two files in its folder, flushed with fsync after each small
 /// write, as SQLite flushes the ledger's write-ahead log (`synchronous=FULL`, `fsync`).
 struct Disk {
@@ -510,6 +617,23 @@ impl Disk {
         })
     }
 
+    /// Writes the disk's line; returns the in-place flush's p50 in milliseconds.
+    fn render(&self, out: &mut String) -> f64 {
+        let ms =
+            |latencies: &Latencies, share: f64| latencies.value_at_quantile(share) as f64 / 1e6;
+        let (appended, overwritten) = (&self.appended, &self.overwritten);
+        let fsync_p50 = ms(overwritten, 0.5);
+        let _ = writeln!(
+            out,
+            "disk: write of 128 bytes + fsync, {} times each, between the latency rounds: in place p50 {fsync_p50:.3} ms, p99 {:.3} ms; appended p50 {:.3} ms, p99 {:.3} ms",
+            overwritten.len(),
+            ms(overwritten, 0.99),
+            ms(appended, 0.5),
+            ms(appended, 0.99),
+        );
+        fsync_p50
+    }
+
     /// Takes `count` samples of each kind, alternating.
     fn sample(&mut self, count: usize) -> Result<(), Box<dyn std::error::Error>> {
         use std::os::unix::fs::FileExt as _;
@@ -533,14 +657,14 @@ impl Disk {
     }
 }
 
-/// Voids `ids` with our client, `callers` at a time, through `ledger` when given (as the
-/// gateway does), and
-/// returns this process's CPU per void in microseconds, in user space and in the kernel.
+/// Voids `ids` with our client, `callers` at a time, through `ledgers` when there are any (as
+/// the gateway does; the callers taking turns over them, as over replicas), and returns this
+/// process's CPU per void in microseconds, in user space and in the kernel.
 fn cpu_per_void(
     target: &Target,
     ids: Vec<String>,
     callers: usize,
-    ledger: Option<Arc<Ledger>>,
+    ledgers: &[Arc<Ledger>],
 ) -> Result<(f64, f64), Box<dyn std::error::Error>> {
     let mut builder = Client::builder(&target.endpoint)
         .no_proxy()
@@ -552,14 +676,16 @@ fn cpu_per_void(
     let client = builder.build()?;
     let outlet = Outlet::new("123123123", "123", "123")?;
     let count = ids.len();
+    let ledgers = ledgers.to_vec();
     // A runtime of its own, on a thread of its own: the caller's runtime cannot be blocked on.
     let work = async move {
         let ids = Arc::new(ids);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..callers {
+        for caller in 0..callers {
             let (ids, next) = (ids.clone(), next.clone());
-            let (client, outlet, ledger) = (client.clone(), outlet.clone(), ledger.clone());
+            let ledger = (!ledgers.is_empty()).then(|| ledgers[caller % ledgers.len()].clone());
+            let (client, outlet) = (client.clone(), outlet.clone());
             tasks.spawn(async move {
                 let mut failures = 0usize;
                 loop {
@@ -704,12 +830,16 @@ struct GatewayProcess {
 }
 
 impl GatewayProcess {
+    /// Starts a gateway in front of `upstream` with its ledger at `ledger` (a file, or a
+    /// PostgreSQL database's URL), its log and other files in `dir`.
     fn start(
         dir: &Path,
         upstream: &Target,
         pki: &Pki,
         clients: &Path,
+        ledger: &Path,
     ) -> Result<Self, Box<dyn std::error::Error>> {
+        std::fs::create_dir_all(dir)?;
         let mut command = Command::new(std::env::current_exe()?);
         command
             .args([
@@ -724,8 +854,6 @@ impl GatewayProcess {
             .arg("--tls-key")
             .arg(&pki.key)
             .args(["--upstream", &upstream.endpoint, "--rate-limit", "0"])
-            .arg("--ledger")
-            .arg(dir.join("gateway-ledger.db"))
             .arg("--clients")
             .arg(clients)
             // The simulator's demo account: no one's secret.
@@ -736,6 +864,16 @@ impl GatewayProcess {
             .stderr(std::fs::File::create(dir.join("gateway.log"))?);
         if let Some(ca) = &upstream.ca {
             command.arg("--ca-cert").arg(ca);
+        }
+        if Ledger::is_database_url(ledger) {
+            // A URL with a password goes in the environment, never on a command line every
+            // user of the machine can read; the gateway's other files (its operations) go in
+            // its own folder, not the user's.
+            command
+                .env("INSTAMED_LEDGER", ledger)
+                .env("XDG_STATE_HOME", dir);
+        } else {
+            command.arg("--ledger").arg(ledger);
         }
         let mut child = command.spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout from the gateway")?;
@@ -867,7 +1005,11 @@ fn nginx_config(
 ) -> String {
     let dir = dir.display();
     // nginx run by root hands its worker to `nobody`, who cannot read this private folder.
-    let user = if is_root() { "user root;\n" } else { "" };
+    let user = if process::is_root() {
+        "user root;\n"
+    } else {
+        ""
+    };
     let verify = ca.map_or_else(String::new, |ca| {
         format!(
             "proxy_ssl_trusted_certificate {};\n      proxy_ssl_verify on;\n      proxy_ssl_name localhost;\n      proxy_ssl_session_reuse on;\n",
@@ -906,12 +1048,6 @@ http {{
         cert = pki.cert.display(),
         key = pki.key.display(),
     )
-}
-
-#[allow(unsafe_code)] // geteuid has no failure and no arguments
-fn is_root() -> bool {
-    // SAFETY: geteuid only returns a number.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// The three load averages of `/proc/loadavg` (Linux; "unknown" elsewhere).

@@ -36,17 +36,7 @@ impl PgCluster {
     /// `None`, said loudly, when PostgreSQL's server binaries are not on this machine; a panic
     /// instead under `CI`.
     pub fn start() -> Option<Self> {
-        let Some(bin) = binaries() else {
-            let why = "PostgreSQL server binaries missing: no initdb and pg_ctl on PATH or \
-                       under /usr/lib/postgresql/*/bin (Debian: apt-get install postgresql); \
-                       the tests on PostgreSQL are skipped";
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{why}, which CI does not allow"
-            );
-            eprintln!("\n!!! {why} !!!\n");
-            return None;
-        };
+        let bin = binaries_or_say_so()?;
         let dir = tempfile::Builder::new()
             .prefix("pg-cluster")
             .tempdir()
@@ -248,6 +238,29 @@ impl Drop for PgCluster {
                 .output();
         }
     }
+}
+
+/// Whether PostgreSQL's server binaries are on this machine, for a test that starts a cluster
+/// of its own another way (through the command-line tool); said loudly when they are not, and
+/// a panic under `CI`, as [`PgCluster::start`] does.
+pub fn available() -> bool {
+    binaries_or_say_so().is_some()
+}
+
+/// The server binaries' folder; `None`, said loudly, without them; a panic under `CI`.
+fn binaries_or_say_so() -> Option<PathBuf> {
+    let bin = binaries();
+    if bin.is_none() {
+        let why = "PostgreSQL server binaries missing: no initdb and pg_ctl on PATH or \
+                   under /usr/lib/postgresql/*/bin (Debian: apt-get install postgresql); \
+                   the tests on PostgreSQL are skipped";
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{why}, which CI does not allow"
+        );
+        eprintln!("\n!!! {why} !!!\n");
+    }
+    bin
 }
 
 /// The folder of `initdb` and `pg_ctl`: beside `initdb` on PATH, or Debian's newest
