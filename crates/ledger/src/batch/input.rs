@@ -361,7 +361,7 @@ where
         hash_row(&mut context, &row?);
         count += 1;
     }
-    Ok((super::journal::hex(context.finish().as_ref()), count))
+    Ok((hex(context.finish().as_ref()), count))
 }
 
 /// Feeds the hash that tells a resumed input from a changed one: every row's line, fields and
@@ -389,6 +389,11 @@ pub(crate) fn hash_row(context: &mut ring::digest::Context, row: &InputRow) {
         put(value);
     }
     put(row.problem.as_deref().unwrap_or(""));
+}
+
+/// A hash as the journal keeps it: lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

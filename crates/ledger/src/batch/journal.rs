@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::error::{Duplicate, InputError, JournalError};
-use super::input::{BatchRow, InputRow, RawRow, hash_row, input_hash};
+use super::input::{BatchRow, InputRow, RawRow, hash_row, hex, input_hash};
 use super::state::{Action, RowState, Step};
 use crate::store::{key, now_ms};
 use crate::stored::{Named, sql_in};
@@ -1146,10 +1146,6 @@ pub(crate) fn claimable(phase: Phase, or_refund: bool, ledger: bool) -> String {
         }
         Phase::Reconcile => sql_in("state", &[RowState::At(Verdict::Unknown)]),
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
