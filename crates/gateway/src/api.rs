@@ -366,11 +366,8 @@ async fn finish(
     let text = serde_json::to_string(answer).unwrap_or_default();
     // Only a final answer is replayed for the key: an open one must ask the ledger again.
     let keep = matches!(status, StatusCode::OK | StatusCode::BAD_REQUEST);
-    let (stored, operations) = (text.clone(), operations.clone());
-    let recorded =
-        tokio::task::spawn_blocking(move || operations.finish(&id, status.as_u16(), &stored, keep))
-            .await;
-    if !matches!(recorded, Ok(Ok(()))) {
+    let recorded = operations.finish(&id, status.as_u16(), &text, keep).await;
+    if recorded.is_err() {
         tracing::warn!("an operation's answer could not be stored; a repeat asks the ledger again");
     }
     let mut response = json(status, text);
@@ -695,11 +692,9 @@ impl Api {
 
     async fn get(&self, client: &str, path: &str) -> Reply {
         if let Some(id) = path.strip_prefix("/v1/operations/") {
-            let (operations, client, id) =
-                (self.operations.clone(), client.to_owned(), id.to_owned());
-            let found = tokio::task::spawn_blocking(move || operations.get(&client, &id)).await;
+            let found = self.operations.get(client, id).await;
             return match found {
-                Ok(Ok(Some(stored))) => {
+                Ok(Some(stored)) => {
                     let view = OperationView {
                         id: path.trim_start_matches("/v1/operations/").to_owned(),
                         kind: stored.kind,
@@ -713,7 +708,7 @@ impl Api {
                     let body = serde_json::to_string(&view).unwrap_or_default();
                     (json(StatusCode::OK, body), "ok")
                 }
-                Ok(Ok(None)) => problem(
+                Ok(None) => problem(
                     StatusCode::NOT_FOUND,
                     "not_found",
                     "no such operation of this client",
@@ -721,7 +716,7 @@ impl Api {
                 _ => problem(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "operations_unavailable",
-                    "the operations file cannot be read",
+                    "the operations store cannot be read",
                 ),
             };
         }
@@ -762,24 +757,22 @@ impl Api {
         kind: &'static str,
         payment: &str,
     ) -> Result<String, Reply> {
-        let operations = self.operations.clone();
-        let (client, payment) = (client.to_owned(), payment.to_owned());
-        let begun = tokio::task::spawn_blocking(move || {
-            operations.begin(&client, key.as_deref(), &fingerprint, kind, &payment)
-        })
-        .await;
+        let begun = self
+            .operations
+            .begin(client, key.as_deref(), &fingerprint, kind, payment)
+            .await;
         match begun {
-            Ok(Ok(Begun::New(id))) => Ok(id),
-            Ok(Ok(Begun::Stored { status, answer })) => {
+            Ok(Begun::New(id)) => Ok(id),
+            Ok(Begun::Stored { status, answer }) => {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
                 Err((json(status, answer), "replayed"))
             }
-            Ok(Ok(Begun::OtherBody)) => Err(problem(
+            Ok(Begun::OtherBody) => Err(problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with another request body",
             )),
-            Ok(Ok(Begun::InFlight)) => Err(problem(
+            Ok(Begun::InFlight) => Err(problem(
                 StatusCode::CONFLICT,
                 "idempotency_key_in_flight",
                 "the request with this Idempotency-Key is still being carried out",
@@ -787,7 +780,7 @@ impl Api {
             _ => Err(problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "operations_unavailable",
-                "the operations file cannot be written; nothing was sent",
+                "the operations store cannot be written; nothing was sent",
             )),
         }
     }

@@ -121,10 +121,9 @@ pub struct GatewayConfig {
     /// The ledger: a SQLite file, the same a `void` or `batch` of this machine uses, or a
     /// `postgres://` URL that several gateways share.
     pub ledger: PathBuf,
-    /// The JSON API's operations and Idempotency-Keys: a SQLite file of their own (default:
-    /// beside a ledger file, `LEDGER.gateway-operations.db`; with a ledger on PostgreSQL,
-    /// `gateway-operations.db` beside the default ledger's place, or in the working
-    /// directory).
+    /// The JSON API's operations and Idempotency-Keys beside a ledger file: a SQLite file of
+    /// their own (default `LEDGER.gateway-operations.db`). Unused with a ledger on PostgreSQL,
+    /// whose replicas share their operations in the same database.
     pub operations: PathBuf,
     /// The ERP clients let in.
     pub clients: Clients,
@@ -159,12 +158,10 @@ impl GatewayConfig {
         clients: Clients,
     ) -> Self {
         let ledger: PathBuf = ledger.into();
-        // Never a name made of a URL: its password would become a file's name.
+        // Never a name made of a URL: its password would become a file's name. (On
+        // PostgreSQL the operations live in the database and this name is not used.)
         let operations = if instamed_soap_ledger::Ledger::is_database_url(&ledger) {
-            instamed_soap_ledger::Ledger::default_path()
-                .and_then(|path| path.parent().map(|dir| dir.join("gateway-operations.db")))
-                .unwrap_or_else(|| PathBuf::from("gateway-operations.db"))
-                .into_os_string()
+            PathBuf::from("gateway-operations.db").into_os_string()
         } else {
             let mut operations = ledger.clone().into_os_string();
             operations.push(".gateway-operations.db");

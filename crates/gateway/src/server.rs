@@ -92,6 +92,9 @@ impl Gateway {
         let metrics = Arc::new(Metrics::new());
         let observer = metrics.clone();
         // Opened once, at start: the only SQLite work done on the runtime's thread.
+        let ledger_url = Ledger::is_database_url(&ledger)
+            .then(|| ledger.to_str().map(str::to_owned))
+            .flatten();
         let ledger = Ledger::open(&ledger)
             .map_err(GatewayError::Ledger)?
             .with_command("gateway")
@@ -102,7 +105,13 @@ impl Gateway {
             .with_commit_observer(Arc::new(move |took, durable| {
                 observer.ledger_commit(took, durable);
             }));
-        let operations = Operations::open(&operations).map_err(GatewayError::Operations)?;
+        // Beside a shared ledger the operations are shared too: an ERP's retry or its
+        // `GET /v1/operations/{id}` may land on any replica.
+        let operations = match ledger_url {
+            Some(url) => Operations::open_shared(&url, &ledger.path().to_string_lossy()).await,
+            None => Operations::open_file(&operations),
+        }
+        .map_err(GatewayError::Operations)?;
         let money = Arc::new(Money::new(
             ledger,
             upstream.client.clone(),

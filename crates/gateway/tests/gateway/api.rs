@@ -20,8 +20,19 @@ impl Bench {
         key: Option<&str>,
         body: Value,
     ) -> RawResponse {
+        self.api_at(self.gateway(), method, path, key, body).await
+    }
+
+    /// As [`api`](Self::api), to `gateway` (the first, or one of the replicas).
+    pub async fn api_at(
+        &self,
+        gateway: &instamed_soap_gateway::Running,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> RawResponse {
         use base64::Engine as _;
-        let gateway = self.gateway();
         let host = raw_https::host(&gateway.soap_url());
         let basic = format!(
             "Basic {}",
@@ -56,7 +67,7 @@ impl Bench {
     }
 }
 
-fn void_body(payment: &TransactionId) -> Value {
+pub(crate) fn void_body(payment: &TransactionId) -> Value {
     json!({"merchant_id": "123123123", "store_id": "123", "terminal_id": "456", "payment": payment.as_str()})
 }
 

@@ -148,7 +148,8 @@ impl Bench {
                 ledger.clone(),
                 clients,
             );
-            // Each replica keeps its JSON API's operations apart (they are not shared).
+            // A file for each gateway's JSON API operations: used on a ledger file only (on
+            // PostgreSQL the replicas share their operations in the database).
             config.operations = dir.path().join(format!("operations-{n}.db"));
             config.retry_after = Duration::from_secs(1);
             config.rate_limit = rate;

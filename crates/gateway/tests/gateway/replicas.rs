@@ -392,3 +392,131 @@ async fn postgres_stopped_under_32_callers_on_two_replicas_refuses_sends_nothing
         refused.load(Ordering::SeqCst)
     );
 }
+
+/// With the ledger in PostgreSQL the API's operations are shared by the replicas: a key used on
+/// one is found on the other (the stored answer, 422 for another body, 409 while in flight),
+/// an operation begun on one is read on any, and a key left in flight by a replica that is gone
+/// is let go instead of being answered 409 until it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_and_operations_are_shared_by_the_replicas() {
+    use http::Method;
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let bench = Bench::with_replicas(
+        FaultPlan::default().with_latency(Duration::from_millis(1500)),
+        None,
+        Some(cluster.database()),
+        2,
+        None,
+    )
+    .await;
+    let (a, b) = (bench.gateway(), &bench.replicas[0]);
+    let payment = bench.payment("12.00");
+    let body = crate::api::void_body(&payment);
+    let first = bench
+        .api_at(a, Method::POST, "/v1/voids", Some("shared-1"), body.clone())
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.field("outcome").as_deref(), Some("voided"));
+    let operation = first.field("operation").expect("the operation's ID");
+    let again = bench
+        .api_at(b, Method::POST, "/v1/voids", Some("shared-1"), body.clone())
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body, first.body, "the stored answer");
+    let other = bench.payment("13.00");
+    let reused = bench
+        .api_at(
+            b,
+            Method::POST,
+            "/v1/voids",
+            Some("shared-1"),
+            crate::api::void_body(&other),
+        )
+        .await;
+    assert_eq!(reused.status, 422, "{}", reused.body);
+    let read = bench
+        .api_at(
+            b,
+            Method::GET,
+            &format!("/v1/operations/{operation}"),
+            None,
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+    assert_eq!(bench.voids_at_instamed(&other), 0);
+
+    // A void in flight on one replica: its key answers 409 on the other.
+    let slow = bench.payment("14.00");
+    let slow_body = crate::api::void_body(&slow);
+    let url = bench.ledger_path().to_string_lossy().into_owned();
+    let (database, _) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .map(|(client, connection)| (client, tokio::spawn(connection)))
+        .expect("the database");
+    let out = {
+        let (bench, slow_body) = (&bench, slow_body.clone());
+        async move {
+            bench
+                .api_at(a, Method::POST, "/v1/voids", Some("slow-1"), slow_body)
+                .await
+        }
+    };
+    let asked = async {
+        loop {
+            let in_flight = database
+                .query_opt(
+                    "SELECT 1 FROM gateway_operations WHERE idempotency_key = 'slow-1'
+                     AND state = 'in_flight'",
+                    &[],
+                )
+                .await
+                .expect("a query");
+            if in_flight.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let busy = bench
+            .api_at(
+                b,
+                Method::POST,
+                "/v1/voids",
+                Some("slow-1"),
+                slow_body.clone(),
+            )
+            .await;
+        assert_eq!(busy.status, 409, "{}", busy.body);
+        // As if the replica carrying it out were gone (no connection of its name is left).
+        database
+            .execute(
+                "UPDATE gateway_operations SET replica = 'instamed-soap gateway gone'
+                 WHERE idempotency_key = 'slow-1'",
+                &[],
+            )
+            .await
+            .expect("an update");
+        bench
+            .api_at(
+                b,
+                Method::POST,
+                "/v1/voids",
+                Some("slow-1"),
+                slow_body.clone(),
+            )
+            .await
+    };
+    let (first_slow, retried) = tokio::join!(out, asked);
+    assert_eq!(first_slow.status, 200, "{}", first_slow.body);
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.field("outcome").as_deref(), Some("voided"));
+    assert_ne!(
+        retried.field("operation"),
+        first_slow.field("operation"),
+        "a new operation, through the ledger"
+    );
+    assert_eq!(bench.voids_at_instamed(&slow), 1, "the ledger sent it once");
+}

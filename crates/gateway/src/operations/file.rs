@@ -1,18 +1,14 @@
-//! The JSON API's operations and their `Idempotency-Key`s, in a SQLite file of their own beside
-//! the ledger (the ledger's file holds the ledger's tables only). Losing it loses stored
-//! answers, never money: a repeated request then goes through the ledger again, which answers
-//! it without sending anything twice.
+//! Operations in a SQLite file of their own beside a ledger file (the ledger's file holds the
+//! ledger's tables only): one gateway's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ring::digest;
-use ring::rand::{SecureRandom as _, SystemRandom};
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 
-/// How long a key and its answer are kept after the operation ended.
-pub const KEY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+use super::{Begun, KEY_RETENTION, OperationsError, Stored, new_id, now_ms};
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS operations (
@@ -34,51 +30,17 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS operations_by_age ON operations(created_ms);
 ";
 
-/// What a new request with a key finds.
-#[derive(Debug)]
-pub(crate) enum Begun {
-    /// A new operation: carry it out.
-    New(String),
-    /// The same key and body answered before: the stored answer.
-    Stored { status: u16, answer: String },
-    /// The same key with another body.
-    OtherBody,
-    /// The same key's operation is still being carried out.
-    InFlight,
-}
-
-/// One operation, as `GET /v1/operations/{id}` shows it.
-#[derive(Debug)]
-pub(crate) struct Stored {
-    pub kind: String,
-    pub payment: String,
-    pub state: String,
-    pub status: Option<u16>,
-    pub answer: Option<String>,
-}
-
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-#[error("the operations file {} failed", path.display())]
-pub struct OperationsError {
-    path: PathBuf,
-    #[source]
-    source: rusqlite::Error,
-}
-
-pub(crate) struct Operations {
+/// One gateway's operations file.
+pub(crate) struct FileOperations {
     conn: Mutex<Connection>,
     path: PathBuf,
 }
 
-impl Operations {
+impl FileOperations {
     /// Opens (or makes) the file. Operations a killed gateway left in flight are closed and
     /// their keys let go: their requests, repeated, go through the ledger again.
     pub(crate) fn open(path: &Path) -> Result<Self, OperationsError> {
-        let fail = |source| OperationsError {
-            path: path.to_owned(),
-            source,
-        };
+        let fail = |source| OperationsError::new(path.display().to_string(), source);
         // Beside a ledger file its directory exists; the state directory a gateway on a
         // shared database defaults to may not yet. Made private to the user, as the ledger's
         // is; a directory that cannot be made shows as SQLite's failure to open the file.
@@ -114,10 +76,7 @@ impl Operations {
     }
 
     fn fail(&self, source: rusqlite::Error) -> OperationsError {
-        OperationsError {
-            path: self.path.clone(),
-            source,
-        }
+        OperationsError::new(self.path.display().to_string(), source)
     }
 
     /// Starts an operation of `client`, under `key` if given; `request` is what makes two
@@ -224,23 +183,4 @@ impl Operations {
         .optional()
         .map_err(|e| self.fail(e))
     }
-}
-
-/// A new operation's ID: 128 random bits in hex.
-fn new_id() -> String {
-    let mut bytes = [0_u8; 16];
-    // The system's random source failing leaves the time and a counter, still unique here.
-    if SystemRandom::new().fill(&mut bytes).is_err() {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        bytes[..8].copy_from_slice(&now_ms().to_le_bytes());
-        bytes[8..].copy_from_slice(&next.to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
