@@ -405,7 +405,7 @@ pub struct Ledger {
     /// full), oldest first: written before its next decision ([`Ledger::intend`]) or readiness
     /// check ([`Ledger::write_owed_verdicts`]), so that an answer it knew is not left for a
     /// reconciliation or a person to find again.
-    owed: Mutex<Vec<Owed>>,
+    owed: Arc<Mutex<Vec<Owed>>>,
 }
 
 /// A verdict owed to the ledger: [`Ledger::record`]'s arguments, kept until they are written.
@@ -692,8 +692,17 @@ struct Unawaited<F> {
     atomic: bool,
     work: Option<F>,
     failed: Option<rusqlite::Error>,
-    /// The ledger's count of verdicts not yet committed, told when this one is.
+    /// The verdict, kept owed to the ledger ([`Ledger::record`]) if its commit fails.
+    owed: Option<(Owed, Arc<Mutex<Vec<Owed>>>)>,
+    /// The ledger's count of verdicts not yet committed, told when this one is (or is dropped
+    /// unrun, its thread gone).
     unawaited: Arc<AtomicUsize>,
+}
+
+impl<F> Drop for Unawaited<F> {
+    fn drop(&mut self) {
+        self.unawaited.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl<F> Job for Unawaited<F>
@@ -716,7 +725,7 @@ where
         self.failed.is_none()
     }
 
-    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>) {
+    fn deliver(mut self: Box<Self>, committed: Result<(), &LedgerError>) {
         let failed = match (&self.failed, committed) {
             (Some(error), _) => Some(error.to_string()),
             (None, Err(error)) => Some(super::chain(error)),
@@ -726,10 +735,13 @@ where
             tracing::warn!(
                 entry = self.entry,
                 error = %error,
-                "the verdict could not be written to the ledger; the entry stays open"
+                "the verdict could not be written to the ledger; it is written before this \
+                 process's next decision, and the entry stays open until then"
             );
+            if let Some((verdict, owed)) = self.owed.take() {
+                owed.lock().unwrap_or_else(|e| e.into_inner()).push(verdict);
+            }
         }
-        self.unawaited.fetch_sub(1, Ordering::Release);
     }
 }
 
@@ -906,7 +918,7 @@ impl Ledger {
                 writer: Mutex::new(None),
             },
             command: command.to_owned(),
-            owed: Mutex::default(),
+            owed: Arc::default(),
         }
     }
 
@@ -917,7 +929,7 @@ impl Ledger {
                 on_commit: None,
             },
             command: command.to_owned(),
-            owed: Mutex::default(),
+            owed: Arc::default(),
         })
     }
 
@@ -940,6 +952,16 @@ impl Ledger {
             }
         }
         self
+    }
+
+    /// How long a process's claim on a payment holds for the others: on PostgreSQL its lease
+    /// ([`with_lease`](Self::with_lease)); on SQLite, how long an entry of a live process is
+    /// taken as out ([`DEFAULT_LEASE`]).
+    pub(crate) fn claim_lease(&self) -> Duration {
+        match &self.engine {
+            Engine::Sqlite { .. } => DEFAULT_LEASE,
+            Engine::Postgres { pg, .. } => pg.lease,
+        }
     }
 
     /// The SQLite engine's connection and queue, or the PostgreSQL engine.
@@ -1258,17 +1280,22 @@ impl Ledger {
         };
         if !durable && shared.verdicts_unawaited.load(Ordering::Relaxed) {
             shared.unawaited.fetch_add(1, Ordering::AcqRel);
+            let owed = Owed {
+                id,
+                answer: answer.clone(),
+                durable,
+                after_void,
+            };
             let job = Box::new(Unawaited {
                 entry: id,
                 atomic: !after_void,
                 work: Some(move |conn: &Connection| record_in(conn, id, &answer, after_void)),
                 failed: None,
+                owed: Some((owed, self.owed.clone())),
                 unawaited: shared.unawaited.clone(),
             });
-            if let Err(error) = enqueue(shared, writer, job) {
-                shared.unawaited.fetch_sub(1, Ordering::AcqRel);
-                return Err(error);
-            }
+            // Not queued, the job is dropped, and its count with it.
+            enqueue(shared, writer, job)?;
             return Ok(());
         }
         in_group(shared, writer, durable, !after_void, move |conn| {
@@ -1683,10 +1710,11 @@ pub(crate) fn record_in(
         "UPDATE intents SET state = ?2, transaction_status = ?3, primary_transaction_status = ?4,
              response_code = ?5, detail = ?6, refund_id = COALESCE(?7, refund_id),
              finished_ms = ?8
-         WHERE id = ?1 AND settled_by IS NULL",
+         WHERE id = ?1 AND settled_by IS NULL AND state IN (?9, ?10, ?11)",
     )?;
-    // A person settled the entry while its answer was on the way: what they recorded stands,
-    // and the late answer is said, never written over it.
+    // A person settled the entry while its answer was on the way, or a later answer about its
+    // payment settled it (another process's reconciliation, its lease run out): what they
+    // recorded stands, and the late answer is said, never written over it.
     let changed = update.execute(params![
         id,
         IntentState::Answered(verdict),
@@ -1696,14 +1724,12 @@ pub(crate) fn record_in(
         answer.detail,
         answer.refund_id,
         now_ms(),
+        IntentState::Sent,
+        IntentState::Answered(Verdict::Unknown),
+        IntentState::Answered(Verdict::RefundUnknown),
     ])?;
     if changed == 0 {
-        tracing::warn!(
-            entry = id,
-            verdict = verdict.as_str(),
-            "a person settled this ledger entry before its answer arrived; their record stands: \
-             check it against this answer"
-        );
+        settled_before_its_answer(id, verdict);
         return Ok(());
     }
     if let Some(settled) = settles_earlier_voids(verdict).filter(|_| after_void) {
@@ -1723,6 +1749,16 @@ pub(crate) fn record_in(
         ])?;
     }
     Ok(())
+}
+
+/// Says that entry `id` was settled before its answer (`verdict`) came: the record stands.
+pub(crate) fn settled_before_its_answer(id: i64, verdict: Verdict) {
+    tracing::warn!(
+        entry = id,
+        verdict = verdict.as_str(),
+        "this ledger entry was settled (by a person, or by a later answer about its payment) \
+         before its answer arrived; that record stands: check it against this answer"
+    );
 }
 
 /// What a void's verdict proves about the earlier voids of its payment left open: an earlier
@@ -2138,6 +2174,27 @@ mod tests {
             "a verdict queued when the ledger closed is committed first"
         );
         assert!(reopened.open_entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_late_unknown_answer_never_overwrites_a_definite_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (_, intent) = runtime
+            .block_on(ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)))
+            .unwrap();
+        let id = intent.unwrap().id;
+        // Another process's reconciliation proved it voided; then this one's own answer, a
+        // timeout, arrives (or is written late, owed while the ledger could not be written).
+        for (verdict, durable) in [(Verdict::Voided, false), (Verdict::Unknown, false)] {
+            runtime
+                .block_on(ledger.record(id, &Finding::of(verdict), durable, false))
+                .unwrap();
+        }
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
     }
 
     #[test]

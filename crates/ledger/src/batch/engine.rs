@@ -143,8 +143,9 @@ impl<S: Settle> Batch<S> {
         let started = Instant::now();
         let before = journal.stats();
         journal.begin_run(&format!("{:?}", self.options))?;
+        let lease = journal.claim_lease();
         let writer = Writer::start(journal);
-        let outcome = self.dispatch(&writer, stop).await;
+        let outcome = self.dispatch(&writer, lease, stop).await;
         let mut journal = writer.finish()?;
         let (steps, interrupted) = outcome?;
         journal.end_run()?;
@@ -163,16 +164,17 @@ impl<S: Settle> Batch<S> {
         Ok((journal, summary))
     }
 
+    /// `lease`: how long the ledger's claim on a payment holds for other processes, when it
+    /// keeps claims.
     async fn dispatch(
         &self,
         writer: &Writer,
+        lease: Option<Duration>,
         stop: impl Future<Output = ()> + Send,
     ) -> Result<(u64, bool), JournalError> {
         let options = &self.options;
         let concurrency = options.concurrency.clamp(1, MAX_CONCURRENCY);
-        // A group is claimed while the one before is being sent, so the intent commit is paid
-        // once per group and never waits in front of the requests.
-        let group = (concurrency * 2).clamp(16, 512);
+        let group = group_size(concurrency, options.rate, lease);
         let mut flight = Flight {
             template: RowTask {
                 settle: self.settle.clone(),
@@ -261,6 +263,22 @@ impl<S: Settle> Batch<S> {
             done.map_err(|_| JournalError::WriterGone)??;
         }
         Ok((flight.steps, flight.stopped))
+    }
+}
+
+/// How many rows are claimed at once. A group is claimed while the one before is being sent,
+/// so the intent commit is paid once per group and never waits in front of the requests. Its
+/// claims are taken with it and must still hold when its last row is sent: at a bounded rate,
+/// a group is no more than half a `lease`'s worth of requests (past the lease another worker
+/// would take a row not yet sent for one whose answer was lost).
+fn group_size(concurrency: usize, rate: Option<NonZeroU32>, lease: Option<Duration>) -> usize {
+    let group = (concurrency * 2).clamp(16, 512);
+    match (rate, lease) {
+        (Some(rate), Some(lease)) => {
+            let half_lease = u64::from(rate.get()).saturating_mul(lease.as_secs() / 2);
+            group.min(usize::try_from(half_lease.max(1)).unwrap_or(usize::MAX))
+        }
+        _ => group,
     }
 }
 
@@ -780,4 +798,20 @@ fn apply(journal: &mut Journal, group: Vec<Command>) -> Result<(), JournalError>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_claimed_at_a_bounded_rate_is_sent_within_half_a_lease() {
+        let rate = NonZeroU32::new(2);
+        let lease = Some(Duration::from_secs(120));
+        assert_eq!(group_size(8, None, lease), 16);
+        assert_eq!(group_size(400, None, lease), 512);
+        assert_eq!(group_size(400, rate, lease), 120, "2/s for 60 s");
+        assert_eq!(group_size(8, rate, Some(Duration::from_secs(1))), 1);
+        assert_eq!(group_size(8, rate, None), 16, "no claims to outlast");
+    }
 }

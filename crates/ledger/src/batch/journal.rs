@@ -314,6 +314,12 @@ impl Journal {
         Ok(journal)
     }
 
+    /// How long the ledger's claim on a payment holds for other processes, when this journal
+    /// has a ledger ([`Ledger::claim_lease`]).
+    pub(crate) fn claim_lease(&self) -> Option<std::time::Duration> {
+        self.ledger.as_ref().map(|ledger| ledger.claim_lease())
+    }
+
     /// Consults `ledger` before every step and records each step's intent and verdict there
     /// too, so that no other journal's run (nor a single command) moves the same money again.
     pub fn use_ledger(&mut self, ledger: Arc<Ledger>) {

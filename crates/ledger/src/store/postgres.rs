@@ -514,7 +514,7 @@ impl Book for PgBook<'_> {
             "UPDATE intents SET state = $2, transaction_status = $3,
                  primary_transaction_status = $4, response_code = $5, detail = $6,
                  refund_id = COALESCE($7, refund_id), finished_ms = $8
-             WHERE id = $1 AND settled_by IS NULL",
+             WHERE id = $1 AND settled_by IS NULL AND state IN ($9, $10, $11)",
             &[
                 &id,
                 &IntentState::Answered(verdict).name(),
@@ -524,18 +524,16 @@ impl Book for PgBook<'_> {
                 &answer.detail,
                 &answer.refund_id,
                 &now_ms(),
+                &IntentState::Sent.name(),
+                &IntentState::Answered(Verdict::Unknown).name(),
+                &IntentState::Answered(Verdict::RefundUnknown).name(),
             ],
         )?;
         // Answered (or settled by a person): nobody need wait for it any longer.
         self.execute("DELETE FROM claims WHERE entry = $1", &[&id])?;
         if changed == 0 {
-            // As in SQLite: a person's record stands, and the late answer is said beside it.
-            tracing::warn!(
-                entry = id,
-                verdict = verdict.as_str(),
-                "a person settled this ledger entry before its answer arrived; their record \
-                 stands: check it against this answer"
-            );
+            // As in SQLite: the record stands, and the late answer is said beside it.
+            super::settled_before_its_answer(id, verdict);
             return Ok(());
         }
         if let Some(settled) = super::settles_earlier_voids(verdict) {
@@ -782,9 +780,13 @@ fn entry(row: &Row) -> Result<Entry, LedgerError> {
         },
         settled_by: get("settled_by")?,
         settled_note: get("settled_note")?,
-        lease_until: number("lease_until_ms")?
-            .filter(|_| state.verdict().is_none())
-            .map(at),
+        // Every intent is written with its claim, so an entry still `sent` without one had it
+        // released by a run that knew its claimant dead (a batch re-run on its journal): ended,
+        // whatever process on this machine now has the ID it was written with.
+        lease_until: match state.verdict() {
+            Some(_) => None,
+            None => Some(at(number("lease_until_ms")?.unwrap_or(0))),
+        },
     })
 }
 

@@ -244,3 +244,52 @@ async fn a_refund_answered_while_the_database_was_down_is_written_when_it_return
         elsewhere.entries
     );
 }
+
+/// A `sent` entry whose claim was released (a batch re-run on its journal lets go of its dead
+/// run's claims) is a claimant gone, whatever process on the reading machine has the ID it was
+/// written with (in a container, often one alive): a refund left so reaches a person, who can
+/// settle it, instead of looking in flight for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_whose_claim_was_released_is_ended_whatever_process_has_its_id() {
+    let Some(store) = Store::postgres() else {
+        return;
+    };
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .with_faults(FaultPlan::default().with_latency(Duration::from_secs(3600))),
+    )
+    .await
+    .unwrap();
+    let payment = simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .unwrap();
+    let ledger = Arc::new(store.open());
+    let request = RefundRequest::new(outlet(), payment, crate::guard::amount("4.00")).unwrap();
+    let (sender, client) = (ledger.clone(), client(&simulator, Protocol::Soap11));
+    let call = tokio::spawn(async move { sender.refund(&client, &request, None).await });
+    let sent = loop {
+        if let Some(entry) = ledger.open_entries().unwrap().pop() {
+            break entry;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    call.abort();
+    assert_eq!(sent.pid, std::process::id(), "written by this very process");
+    assert!(!sent.process_ended(), "its claim holds");
+    let (database, connection) = tokio_postgres::connect(&store.location(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    database
+        .execute("DELETE FROM claims WHERE entry = $1", &[&sent.id])
+        .await
+        .unwrap();
+    let released = ledger.entry(sent.id).unwrap().expect("the entry");
+    assert!(released.process_ended(), "its claimant let go of it");
+    ledger
+        .settle_refund(sent.id, None, "j.doe", "not on the portal")
+        .unwrap();
+    let settled = ledger.entry(sent.id).unwrap().expect("the entry");
+    assert_eq!(settled.settled_by.as_deref(), Some("j.doe"));
+}
