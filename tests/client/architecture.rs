@@ -10,7 +10,7 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/");
 
 /// Each crate of the house, its folder, and the crates of ours it may depend on (build and
 /// normal dependencies; dev-dependencies are tests' business).
-const CRATES: [(&str, &str, &[&str]); 10] = [
+const CRATES: [(&str, &str, &[&str]); 11] = [
     ("instamed-soap", ".", &["instamed-soap-codegen"]),
     ("instamed-soap-codegen", "codegen", &[]),
     ("instamed-soap-listener", "crates/listener", &[]),
@@ -39,10 +39,15 @@ const CRATES: [(&str, &str, &[&str]); 10] = [
             "instamed-soap-listener",
         ],
     ),
+    ("instamed-soap-pg-cluster", "crates/pg-cluster", &[]),
     (
         "instamed-soap-test-support",
         "crates/test-support",
-        &["instamed-soap", "instamed-soap-simulator"],
+        &[
+            "instamed-soap",
+            "instamed-soap-simulator",
+            "instamed-soap-pg-cluster",
+        ],
     ),
     (
         "instamed-soap-bench",
@@ -51,6 +56,7 @@ const CRATES: [(&str, &str, &[&str]); 10] = [
             "instamed-soap",
             "instamed-soap-simulator",
             "instamed-soap-ledger",
+            "instamed-soap-pg-cluster",
         ],
     ),
     (

@@ -188,6 +188,13 @@ impl Scene {
         id
     }
 
+    /// The simulator's status code of payment `id` (`V`: voided).
+    fn status_of(&self, id: &str) -> &'static str {
+        let payment = TransactionId::new(id).expect("a transaction ID");
+        let status = self.simulator.ledger().status(&payment);
+        status.expect("a payment of the simulator's").code()
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -579,15 +586,7 @@ async fn duplicate_transaction_ids_are_refused_before_anything_is_sent() {
         "{stderr}"
     );
     assert_eq!(scene.proxy.total(), 0);
-    assert_eq!(
-        scene
-            .simulator
-            .ledger()
-            .status(&TransactionId::new(&a).unwrap())
-            .unwrap()
-            .code(),
-        "C"
-    );
+    assert_eq!(scene.status_of(&a), "C");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -706,15 +705,7 @@ async fn ctrl_c_stops_sending_records_what_was_in_flight_and_the_journal_resumes
             1,
             "{id} sent once over both runs"
         );
-        assert_eq!(
-            scene
-                .simulator
-                .ledger()
-                .status(&TransactionId::new(id).unwrap())
-                .unwrap()
-                .code(),
-            "V"
-        );
+        assert_eq!(scene.status_of(id), "V");
     }
 }
 

@@ -2,17 +2,16 @@
 //! was answered, and the private folder with the loopback certificate's key is gone after it.
 //! No figure is judged here: timings on a shared machine are not a test's business.
 
+use std::path::Path;
+
 use crate::isolated::{self, described};
 
-#[test]
-fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().expect("dir");
+/// Runs `bench gateway` small in `dir`, with `more` arguments: it succeeds; its report.
+fn run_small(dir: &Path, more: &[&str]) -> String {
     let output = isolated::instamed_soap()
+        .args(["bench", "gateway"])
+        .args(more)
         .args([
-            "bench",
-            "gateway",
-            "--voids",
-            "5",
             "--rounds",
             "2",
             "--callers",
@@ -23,17 +22,40 @@ fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
             "8",
             "--ledger-voids",
             "8",
-            "--memory-voids",
-            "20",
             "--fsyncs",
             "5",
             "--dir",
-            dir.path().to_str().expect("a UTF-8 path"),
+            dir.to_str().expect("a UTF-8 path"),
         ])
         .output()
         .expect("run bench gateway");
-    let out = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{}", described(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The report's rows named `first` with a figure after the name.
+fn rows<'a>(out: &'a str, first: &str) -> Vec<&'a str> {
+    out.lines()
+        .filter(|line| {
+            let mut words = line.split_whitespace();
+            words.next() == Some(first)
+                && words
+                    .next()
+                    .is_some_and(|figure| figure.parse::<f64>().is_ok())
+        })
+        .collect()
+}
+
+/// The run left nothing behind in `dir`.
+fn left_nothing_in(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir).expect("read the folder").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = run_small(dir.path(), &["--voids", "5", "--memory-voids", "20"]);
     for heading in [
         "disk: write of 128 bytes + fsync, 5 times each",
         "latency: 5 sequential SOAP 1.1 voids over HTTPS per path and round, 2 rounds",
@@ -55,24 +77,12 @@ fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
         "neither nginx's row nor why it is missing:\n{out}"
     );
     // Every void of each table was answered as a void: the last column counts failures.
-    let rows: Vec<&str> = out
-        .lines()
-        .filter(|line| {
-            let mut words = line.split_whitespace();
-            matches!(words.next(), Some("direct" | "gateway"))
-                && words
-                    .next()
-                    .is_some_and(|figure| figure.parse::<f64>().is_ok())
-        })
-        .collect();
+    let rows = [rows(&out, "direct"), rows(&out, "gateway")].concat();
     assert_eq!(rows.len(), 4, "two latency and two throughput rows:\n{out}");
     for row in rows {
         assert!(row.ends_with(" 0"), "a void failed: {row}\n{out}");
     }
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .expect("read the folder")
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    left_nothing_in(dir.path());
 }
 
 /// `bench gateway --ledgers sqlite,postgres,postgres-2` run small: a row for each ledger in
@@ -89,33 +99,10 @@ fn bench_gateway_ledgers_reports_sqlite_beside_postgres_replicas_and_leaves_noth
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .expect("the folder opened to the server's user");
-    let output = isolated::instamed_soap()
-        .args([
-            "bench",
-            "gateway",
-            "--ledgers",
-            "sqlite,postgres,postgres-2",
-            "--voids",
-            "6",
-            "--rounds",
-            "2",
-            "--callers",
-            "4",
-            "--upstream-latency",
-            "5ms",
-            "--throughput-voids",
-            "8",
-            "--ledger-voids",
-            "8",
-            "--fsyncs",
-            "5",
-            "--dir",
-            dir.path().to_str().expect("a UTF-8 path"),
-        ])
-        .output()
-        .expect("run bench gateway --ledgers");
-    let out = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{}", described(&output));
+    let out = run_small(
+        dir.path(),
+        &["--ledgers", "sqlite,postgres,postgres-2", "--voids", "6"],
+    );
     for heading in [
         "bench gateway --ledgers sqlite,postgres,postgres-2: load average",
         "PostgreSQL: postgres (PostgreSQL)",
@@ -133,16 +120,7 @@ fn bench_gateway_ledgers_reports_sqlite_beside_postgres_replicas_and_leaves_noth
         "{out}"
     );
     // Each table has its rows, and every void was answered as a void (failures last, 0).
-    let rows = |first: &str| -> Vec<&str> {
-        out.lines()
-            .filter(|line| line.split_whitespace().next() == Some(first))
-            .filter(|line| {
-                line.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|figure| figure.parse::<f64>().is_ok())
-            })
-            .collect()
-    };
+    let rows = |first: &str| rows(&out, first);
     assert_eq!(rows("direct").len(), 2, "latency and throughput:\n{out}");
     for ledger in ["sqlite", "postgres", "postgres-2"] {
         let rows = rows(ledger);
@@ -158,8 +136,5 @@ fn bench_gateway_ledgers_reports_sqlite_beside_postgres_replicas_and_leaves_noth
         sqlite_load.split_whitespace().nth(4) == Some("-"),
         "{sqlite_load}\n{out}"
     );
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .expect("read the folder")
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    left_nothing_in(dir.path());
 }

@@ -236,27 +236,7 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
         paths.insert(1, Way::new("nginx", &nginx.url, Some(&pki.ca), &demo));
     }
 
-    // Latency: sequential voids, the paths taking turns at going first round by round, and
-    // the disk's flushes between them, so that all are measured under the same load.
-    for round in 0..args.rounds {
-        let share = args.fsyncs * (round + 1) / args.rounds - args.fsyncs * round / args.rounds;
-        disk.sample(share)?;
-        for turn in 0..paths.len() {
-            let index = (round + turn) % paths.len();
-            let ids: Vec<String> = fast_ids.by_ref().take(args.voids).collect();
-            let path = &mut paths[index];
-            let run = compare::raw_voids_over(
-                &path.endpoints,
-                path.ca.as_deref(),
-                &path.credentials,
-                ids,
-                Protocol::Soap11,
-                1,
-            )?;
-            compare::add(&mut path.latencies, &run.latencies);
-            path.failures += run.failures;
-        }
-    }
+    measure_latency(args, &mut paths, &mut disk, &mut fast_ids)?;
 
     // Throughput: many callers, the simulator answering after the set latency.
     let mut throughput = Vec::new();
@@ -395,6 +375,36 @@ impl Way {
     fn ms(&self, share: f64) -> f64 {
         self.latencies.value_at_quantile(share) as f64 / 1e6
     }
+}
+
+/// Latency: sequential voids (`args.voids` a way a round) over `ways`, the ways taking turns
+/// at going first round by round, and the disk's flushes between them, so that all are
+/// measured under the same load.
+fn measure_latency(
+    args: &Options,
+    ways: &mut [Way],
+    disk: &mut Disk,
+    ids: &mut impl Iterator<Item = String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for round in 0..args.rounds {
+        let share = args.fsyncs * (round + 1) / args.rounds - args.fsyncs * round / args.rounds;
+        disk.sample(share)?;
+        for turn in 0..ways.len() {
+            let index = (round + turn) % ways.len();
+            let way = &mut ways[index];
+            let run = compare::raw_voids_over(
+                &way.endpoints,
+                way.ca.as_deref(),
+                &way.credentials,
+                ids.by_ref().take(args.voids).collect(),
+                Protocol::Soap11,
+                1,
+            )?;
+            compare::add(&mut way.latencies, &run.latencies);
+            way.failures += run.failures;
+        }
+    }
+    Ok(())
 }
 
 /// Everything measured, to print.

@@ -174,15 +174,7 @@ async fn three_workers_on_one_input_share_it_and_void_each_payment_with_one_requ
         summaries.push(serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap());
     }
     for id in &ids {
-        assert_eq!(
-            scene
-                .simulator
-                .ledger()
-                .status(&TransactionId::new(id).unwrap())
-                .unwrap()
-                .code(),
-            "V"
-        );
+        assert_eq!(scene.status_of(id), "V");
         assert_eq!(scene.proxy.count(id, "void"), 1, "{id}: one request");
     }
     let (sent, reconciled) = check_reports(&scene, &ids, 3);
@@ -240,12 +232,7 @@ async fn a_worker_killed_mid_run_and_re_run_leaves_every_payment_voided_once() {
         "every worker sent a share: {sent:?}"
     );
     for id in &ids {
-        let payment = TransactionId::new(id).unwrap();
-        assert_eq!(
-            scene.simulator.ledger().status(&payment).unwrap().code(),
-            "V",
-            "{id}"
-        );
+        assert_eq!(scene.status_of(id), "V", "{id}");
         let requests = scene.proxy.count(id, "void");
         assert!((1..=2).contains(&requests), "{id}: {requests} requests");
         if requests == 2 {

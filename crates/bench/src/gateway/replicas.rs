@@ -21,7 +21,8 @@ use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
 
 use super::{
     CLIENT_NAME, Disk, GatewayProcess, LedgerKind, Options, Pki, Way, clients_file, cpu_per_void,
-    file_system, ideal_rate, latency_table, load_average, random_secret, rate, throughput_table,
+    file_system, ideal_rate, latency_table, load_average, measure_latency, random_secret, rate,
+    throughput_table,
 };
 use crate::compare;
 use crate::postgres::Cluster;
@@ -162,8 +163,6 @@ pub(super) async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>
         }
     }
 
-    // Latency: sequential voids, the paths taking turns at going first round by round, and
-    // the disk's flushes between them, so that all are measured under the same load.
     let mut ways = vec![Way::new(
         "direct",
         &fast.endpoint,
@@ -178,25 +177,7 @@ pub(super) async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>
             &client,
         ));
     }
-    for round in 0..args.rounds {
-        let share = args.fsyncs * (round + 1) / args.rounds - args.fsyncs * round / args.rounds;
-        disk.sample(share)?;
-        for turn in 0..ways.len() {
-            let index = (round + turn) % ways.len();
-            let ids: Vec<String> = fast_ids.by_ref().take(args.voids).collect();
-            let way = &mut ways[index];
-            let run = compare::raw_voids_over(
-                &way.endpoints,
-                way.ca.as_deref(),
-                &way.credentials,
-                ids,
-                Protocol::Soap11,
-                1,
-            )?;
-            compare::add(&mut way.latencies, &run.latencies);
-            way.failures += run.failures;
-        }
-    }
+    measure_latency(args, &mut ways, &mut disk, &mut fast_ids)?;
 
     // Throughput: many callers against the slow simulator, spread over a path's replicas.
     let mut throughput = Vec::with_capacity(paths.len() + 1);

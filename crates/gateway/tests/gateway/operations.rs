@@ -3,12 +3,17 @@
 use std::num::NonZeroU32;
 
 use http::Method;
+use instamed_soap_gateway::Running;
 use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
 
 use crate::erp::{Bench, Stack};
 
 async fn get(bench: &Bench, path: &str) -> RawResponse {
-    let gateway = bench.gateway();
+    get_from(bench.gateway(), path).await
+}
+
+/// What `gateway` answers `GET path` with.
+pub(crate) async fn get_from(gateway: &Running, path: &str) -> RawResponse {
     let host = raw_https::host(&gateway.soap_url());
     raw_https::send_to(
         Target {

@@ -2,6 +2,7 @@
 //! voids and their retries spread over all of them, each payment voided once at InstaMed; and
 //! the database stopped under them mid-load and started again.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use instamed_soap_gateway::Running;
 use instamed_soap_ledger::Action;
 use instamed_soap_simulator::FaultPlan;
 use instamed_soap_test_support::postgres::PgCluster;
-use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
+use instamed_soap_test_support::raw_https::RawResponse;
 
 use crate::erp::{Bench, Stack, text};
 
@@ -60,33 +61,30 @@ async fn two_gateways_on_one_database_voiding_the_same_payments_at_once_void_eac
     }
 }
 
-/// A replica killed with its void of `payment` out: an intent written on the ledger at `url`,
-/// under a lease that has run out at once (so the test need not wait for one), and no verdict.
-async fn lose_a_void(bench: &Bench, url: &str, payment: &TransactionId) {
-    let ledger = instamed_soap_ledger::Ledger::open(url)
+/// A replica on a fresh database of `cluster`, sweeping every `sweep` once started, and a
+/// void of a payment lost there by another replica, killed with it out under a lease that has
+/// run out at once (so the test need not wait for one). The database's URL and the payment
+/// come back with it.
+async fn a_void_lost_by_a_replica(
+    cluster: &PgCluster,
+    sweep: Option<Duration>,
+) -> (Bench, String, TransactionId) {
+    let url = cluster.database();
+    let bench = Bench::with_replicas(
+        FaultPlan::seeded(17).with_latency(Duration::from_secs(1)),
+        None,
+        Some(url.clone()),
+        1,
+        sweep,
+    )
+    .await;
+    let payment = bench.payment("28.00");
+    let ledger = instamed_soap_ledger::Ledger::open(&url)
         .expect("ledger")
         .with_command("gateway")
         .with_lease(Duration::ZERO);
-    let client = instamed_soap_test_support::simulated::client(
-        &bench.simulator,
-        instamed_soap::Protocol::Soap11,
-    );
-    let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
-    let written = async {
-        loop {
-            if ledger
-                .standing(payment)
-                .is_ok_and(|standing| !standing.entries.is_empty())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::select! {
-        done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
-        () = written => {}
-    }
+    crate::soap::lose_a_void(&bench, ledger, Path::new(&url), &payment).await;
+    (bench, url, payment)
 }
 
 /// A replica killed with its void out leaves a claim whose lease runs out; a replica starting
@@ -96,18 +94,8 @@ async fn a_void_lost_by_a_dead_replica_is_settled_by_the_next_replica_to_start()
     let Some(cluster) = PgCluster::start() else {
         return;
     };
-    let url = cluster.database();
-    let bench = Bench::with_replicas(
-        FaultPlan::seeded(17).with_latency(Duration::from_secs(1)),
-        None,
-        Some(url.clone()),
-        1,
-        None,
-    )
-    .await;
-    let payment = bench.payment("28.00");
-    lose_a_void(&bench, &url, &payment).await;
-    crate::soap::settled_at_start(&bench, std::path::Path::new(&url), &payment).await;
+    let (bench, url, payment) = a_void_lost_by_a_replica(&cluster, None).await;
+    crate::soap::settled_at_start(&bench, Path::new(&url), &payment).await;
 }
 
 /// A replica killed with its void out that never comes back: the replicas still running take
@@ -117,19 +105,10 @@ async fn a_void_lost_by_a_replica_that_never_returns_is_settled_by_a_running_one
     let Some(cluster) = PgCluster::start() else {
         return;
     };
-    let url = cluster.database();
-    let bench = Bench::with_replicas(
-        FaultPlan::seeded(17).with_latency(Duration::from_secs(1)),
-        None,
-        Some(url.clone()),
-        1,
-        Some(Duration::from_secs(1)),
-    )
-    .await;
     // The running replica has swept at its start, before the loss.
-    let payment = bench.payment("28.00");
-    lose_a_void(&bench, &url, &payment).await;
-    crate::soap::voided_without_a_request(&bench, std::path::Path::new(&url), &payment).await;
+    let (bench, url, payment) =
+        a_void_lost_by_a_replica(&cluster, Some(Duration::from_secs(1))).await;
+    crate::soap::voided_without_a_request(&bench, Path::new(&url), &payment).await;
 }
 
 /// How many ERP callers void at once while the database stops and comes back.
@@ -171,22 +150,10 @@ impl Heard {
 
 /// The status `gateway` answers `GET /ready` with.
 async fn ready(gateway: &Running) -> u16 {
-    let host = raw_https::host(&gateway.soap_url());
-    raw_https::send_to(
-        Target {
-            addr: gateway.local_addr(),
-            host: &host,
-            ca: gateway.ca_path(),
-        },
-        http::Method::GET,
-        "/ready",
-        &[],
-        "",
-    )
-    .await
-    .expect("an answer")
-    .status
-    .as_u16()
+    crate::operations::get_from(gateway, "/ready")
+        .await
+        .status
+        .as_u16()
 }
 
 /// Waits until `count` reaches `at_least`.

@@ -636,32 +636,40 @@ async fn a_void_lost_by_a_gateway_of_the_same_pid_is_reconciled_at_start_as_in_a
         Bench::with_faults(FaultPlan::seeded(13).with_latency(Duration::from_secs(1))).await;
     let payment = bench.payment("28.00");
     let ledger_path = bench.dir.path().join("same-pid.db");
-    {
-        let ledger = Ledger::open(&ledger_path)
-            .expect("ledger")
-            .with_command("gateway");
-        let client = instamed_soap_test_support::simulated::client(
-            &bench.simulator,
-            instamed_soap::Protocol::Soap11,
-        );
-        let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
-        let written = async {
-            loop {
-                let standing =
-                    Ledger::open_to_read(&ledger_path).and_then(|ledger| ledger.standing(&payment));
-                if standing.is_ok_and(|standing| !standing.entries.is_empty()) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        // The predecessor dies with its void out: the intent stays `sent`, no verdict.
-        tokio::select! {
-            done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
-            () = written => {}
-        }
-    }
+    let ledger = Ledger::open(&ledger_path)
+        .expect("ledger")
+        .with_command("gateway");
+    lose_a_void(&bench, ledger, &ledger_path, &payment).await;
     settled_at_start(&bench, &ledger_path, &payment).await;
+}
+
+/// A gateway killed with its void of `payment` out, through `ledger` (at `location`): the
+/// intent stays `sent`, with no verdict. Returns once another reader sees the intent.
+pub(crate) async fn lose_a_void(
+    bench: &Bench,
+    ledger: Ledger,
+    location: &std::path::Path,
+    payment: &TransactionId,
+) {
+    let client = instamed_soap_test_support::simulated::client(
+        &bench.simulator,
+        instamed_soap::Protocol::Soap11,
+    );
+    let request = instamed_soap::VoidRequest::new(Bench::outlet(), payment.clone());
+    let written = async {
+        loop {
+            let standing =
+                Ledger::open_to_read(location).and_then(|ledger| ledger.standing(payment));
+            if standing.is_ok_and(|standing| !standing.entries.is_empty()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        done = ledger.void(&client, &request) => panic!("answered before the kill: {done:?}"),
+        () = written => {}
+    }
 }
 
 /// Starts a gateway on the ledger at `ledger_path`, whose void of `payment` a predecessor left

@@ -1,16 +1,19 @@
 //! What waits for a person, and what a person records: against the simulator over TLS on
 //! loopback, with its faults making the answers that get lost.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidRequest};
-use instamed_soap_ledger::{Attention, Guarded, LedgerError, Settlement, Verdict, asked_by};
+use instamed_soap::{Protocol, RefundRequest, VoidRequest};
+use instamed_soap_ledger::{
+    Attention, Entry, Guarded, Ledger, LedgerError, Settlement, Verdict, asked_by,
+};
 use instamed_soap_simulator::{FaultPlan, PaymentStatus, Simulator, SimulatorConfig};
 use instamed_soap_test_support::outlet;
 use instamed_soap_test_support::simulated::client;
 
 use crate::guard::{amount, refunds_of, too_late};
-use crate::on_both;
+use crate::{on_both, payment};
 
 /// No reconciliation window: a void in doubt waits for a person at once.
 const AT_ONCE: Duration = Duration::ZERO;
@@ -29,13 +32,6 @@ async fn first_answer_lost() -> Simulator {
     )
     .await
     .unwrap()
-}
-
-fn payment(simulator: &Simulator) -> TransactionId {
-    simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap()
 }
 
 on_both! {
@@ -232,23 +228,14 @@ async fn a_refused_refund_waits_until_a_person_settles_it_and_the_filter_tells_t
 }
 }
 
-on_both! {
-/// A refund in flight (on SQLite, its process still runs; on PostgreSQL, its claim's lease
-/// still holds) is not settled by hand: its answer may be on the way, and what a person finds
-/// now could be wrong by the time they act.
-async fn a_refund_in_flight_is_not_settled_by_hand_on_either_engine(store: &Store) {
-    // InstaMed never answers within the test: the refund stays in flight.
-    let simulator = Simulator::start(
-        SimulatorConfig::default()
-            .with_faults(FaultPlan::default().with_latency(Duration::from_secs(3600))),
-    )
-    .await
-    .unwrap();
-    let client = client(&simulator, Protocol::Soap11);
-    let ledger = std::sync::Arc::new(store.open());
+/// A refund sent through `ledger` to an InstaMed that never answers within the test, its
+/// caller then gone: the intent stays as a lost answer leaves it, sent, by a live writer. The
+/// simulator comes back with it: the refund is still out to it.
+async fn refund_left_in_flight(ledger: &Arc<Ledger>) -> (Simulator, Entry) {
+    let simulator = crate::slow_simulator(AN_HOUR).await;
     let request = RefundRequest::new(outlet(), payment(&simulator), amount("4.00")).unwrap();
     let sending = {
-        let ledger = ledger.clone();
+        let (ledger, client) = (ledger.clone(), client(&simulator, Protocol::Soap11));
         tokio::spawn(async move { ledger.refund(&client, &request, None).await })
     };
     let entry = loop {
@@ -257,8 +244,17 @@ async fn a_refund_in_flight_is_not_settled_by_hand_on_either_engine(store: &Stor
         }
         tokio::task::yield_now().await;
     };
-    // Its caller gone, the intent stays as a lost answer leaves it: sent, by a live writer.
     sending.abort();
+    (simulator, entry)
+}
+
+on_both! {
+/// A refund in flight (on SQLite, its process still runs; on PostgreSQL, its claim's lease
+/// still holds) is not settled by hand: its answer may be on the way, and what a person finds
+/// now could be wrong by the time they act.
+async fn a_refund_in_flight_is_not_settled_by_hand_on_either_engine(store: &Store) {
+    let ledger = Arc::new(store.open());
+    let (_simulator, entry) = refund_left_in_flight(&ledger).await;
     let found = [
         ledger.settle(entry.id, &Settlement::NothingHappened, "j.doe", "not on the portal"),
         ledger.settle_refund(entry.id, None, "j.doe", "not on the portal"),
@@ -284,26 +280,9 @@ async fn a_refund_in_flight_is_not_settled_by_hand_on_either_engine(store: &Stor
 /// it, instead of looking in flight for as long as the new process runs.
 #[tokio::test]
 async fn a_refund_left_in_flight_by_a_predecessor_with_this_process_id_waits_for_a_person() {
-    let simulator = Simulator::start(
-        SimulatorConfig::default()
-            .with_faults(FaultPlan::default().with_latency(Duration::from_secs(3600))),
-    )
-    .await
-    .unwrap();
     let store = crate::Store::sqlite();
-    let ledger = std::sync::Arc::new(store.open());
-    let request = RefundRequest::new(outlet(), payment(&simulator), amount("4.00")).unwrap();
-    let sending = {
-        let (ledger, client) = (ledger.clone(), client(&simulator, Protocol::Soap11));
-        tokio::spawn(async move { ledger.refund(&client, &request, None).await })
-    };
-    let entry = loop {
-        if let Some(entry) = ledger.open_entries().unwrap().pop() {
-            break entry;
-        }
-        tokio::task::yield_now().await;
-    };
-    sending.abort();
+    let ledger = Arc::new(store.open());
+    let (_simulator, entry) = refund_left_in_flight(&ledger).await;
     assert_eq!(entry.pid, std::process::id());
     assert!(
         !entry.process_ended(),

@@ -85,12 +85,7 @@ on_both! {
 /// Two processes on one ledger file (two connections here), each told to void-or-refund the
 /// same too-late payment at the same moment: one refund, and the other run is held or answered.
 async fn two_processes_on_one_ledger_never_refund_the_same_payment_twice(store: &Store) {
-    let simulator = Simulator::start(
-        SimulatorConfig::default()
-            .with_faults(FaultPlan::default().with_latency(Duration::from_millis(200))),
-    )
-    .await
-    .unwrap();
+    let simulator = crate::slow_simulator(Duration::from_millis(200)).await;
     let client = client(&simulator, Protocol::Soap11);
     for _ in 0..5 {
         let id = too_late(&simulator);
@@ -237,14 +232,7 @@ async fn decisions_taken_at_once_are_each_recorded_once_in_the_groups_they_share
             })),
     );
     let client = client(&simulator, Protocol::Soap11);
-    let payments: Vec<TransactionId> = (0..32)
-        .map(|_| {
-            simulator
-                .ledger()
-                .create_payment(&outlet(), "10.00")
-                .unwrap()
-        })
-        .collect();
+    let payments = crate::payments(&simulator, 32);
     let mut voids = Vec::new();
     for payment in &payments {
         let (ledger, client) = (ledger.clone(), client.clone());

@@ -8,7 +8,12 @@ mod replicas;
 mod sso;
 mod workers;
 
+use std::time::Duration;
+
+use instamed_soap::TransactionId;
 use instamed_soap_ledger::Ledger;
+use instamed_soap_simulator::{FaultPlan, Simulator, SimulatorConfig};
+use instamed_soap_test_support::outlet;
 use instamed_soap_test_support::postgres::PgCluster;
 
 /// Where a test keeps its ledger: a SQLite file in a temporary directory, or a fresh database
@@ -78,4 +83,26 @@ macro_rules! on_both {
             }
         }
     };
+}
+
+/// A payment of 10.00 on the simulator's books, ready to void.
+pub(crate) fn payment(simulator: &Simulator) -> TransactionId {
+    simulator
+        .ledger()
+        .create_payment(&outlet(), "10.00")
+        .expect("a payment")
+}
+
+/// `count` payments of 10.00, ready to void.
+pub(crate) fn payments(simulator: &Simulator, count: usize) -> Vec<TransactionId> {
+    (0..count).map(|_| payment(simulator)).collect()
+}
+
+/// A simulator whose every answer takes `latency`: calls that overlap, or stay out.
+pub(crate) async fn slow_simulator(latency: Duration) -> Simulator {
+    Simulator::start(
+        SimulatorConfig::default().with_faults(FaultPlan::default().with_latency(latency)),
+    )
+    .await
+    .expect("the simulator starts")
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use instamed_soap::{Protocol, RefundRequest, TransactionId, VoidRequest};
+use instamed_soap::{Protocol, RefundRequest, VoidRequest};
 use instamed_soap_ledger::{Action, Guarded, Ledger, Verdict};
 use instamed_soap_simulator::{FaultPlan, PaymentStatus, Simulator, SimulatorConfig};
 use instamed_soap_test_support::outlet;
@@ -34,22 +34,10 @@ async fn two_replicas_voiding_the_same_payments_at_once_send_one_void_each() {
     let Some(store) = Store::postgres() else {
         return;
     };
-    let simulator = Simulator::start(
-        SimulatorConfig::default()
-            .with_faults(FaultPlan::default().with_latency(Duration::from_millis(50))),
-    )
-    .await
-    .unwrap();
+    let simulator = crate::slow_simulator(Duration::from_millis(50)).await;
     let client = client(&simulator, Protocol::Soap11);
     let replicas = [Arc::new(store.open()), Arc::new(store.open())];
-    let payments: Vec<TransactionId> = (0..12)
-        .map(|_| {
-            simulator
-                .ledger()
-                .create_payment(&outlet(), "10.00")
-                .unwrap()
-        })
-        .collect();
+    let payments = crate::payments(&simulator, 12);
     let mut runs = Vec::new();
     for payment in &payments {
         for replica in &replicas {
@@ -85,10 +73,7 @@ async fn a_replica_killed_mid_call_leaves_a_lease_that_runs_out_and_another_reco
         return;
     };
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
+    let payment = crate::payment(&simulator);
     let request = VoidRequest::new(outlet(), payment.clone());
     // The killed replica's void goes to a server that takes it and never answers: it is out
     // when its sender dies, and whether it went through nobody knows.
@@ -207,12 +192,7 @@ async fn a_refund_answered_while_the_database_was_down_is_written_when_it_return
         return;
     };
     let cluster = store.cluster().expect("the cluster");
-    let simulator = Simulator::start(
-        SimulatorConfig::default()
-            .with_faults(FaultPlan::default().with_latency(Duration::from_millis(500))),
-    )
-    .await
-    .unwrap();
+    let simulator = crate::slow_simulator(Duration::from_millis(500)).await;
     let client = client(&simulator, Protocol::Soap11);
     let ledger = Arc::new(store.open());
     let payment = crate::guard::too_late(&simulator);

@@ -14,7 +14,7 @@ use instamed_soap_ledger::batch::{
     Batch, BatchOptions, Finding, InputRow, Journal, RowRecord, Settle, Summary, Verdict,
 };
 use instamed_soap_ledger::{Action, Ledger};
-use instamed_soap_simulator::{FaultPlan, PaymentStatus, Simulator, SimulatorConfig};
+use instamed_soap_simulator::{PaymentStatus, Simulator, SimulatorConfig};
 use instamed_soap_test_support::outlet;
 use instamed_soap_test_support::simulated::client;
 
@@ -158,6 +158,18 @@ async fn run<S: Settle>(settle: S, journal: Journal, or_refund: bool) -> (Journa
         .unwrap()
 }
 
+/// Runs a worker on `journal` (the file `name` in `dir`) against a service that never answers
+/// and kills it once a request is out, as a process dies mid-call: its claims stay. Returns
+/// once the dead run's journal is closed.
+async fn killed_mid_call(journal: Journal, dir: &tempfile::TempDir, name: &str) {
+    let silent = Silent::default();
+    let dying = tokio::spawn(run(silent.clone(), journal, false));
+    silent.out().await;
+    dying.abort();
+    assert!(dying.await.unwrap_err().is_cancelled());
+    closed(dir, name).await;
+}
+
 /// Waits until the journal `name` of a dropped run is closed: its writer thread ends once the
 /// run's aborted tasks have let it go.
 async fn closed(dir: &tempfile::TempDir, name: &str) {
@@ -175,12 +187,7 @@ async fn workers_on_one_input_share_its_rows_and_send_each_payment_once() {
     let Some(store) = Store::postgres() else {
         return;
     };
-    let simulator = Simulator::start(
-        SimulatorConfig::default()
-            .with_faults(FaultPlan::default().with_latency(Duration::from_millis(50))),
-    )
-    .await
-    .unwrap();
+    let simulator = crate::slow_simulator(Duration::from_millis(50)).await;
     // Every twentieth payment is too late to void: its worker refunds it instead, once.
     let payments: Vec<TransactionId> = (0..200)
         .map(|i| {
@@ -288,24 +295,12 @@ async fn a_dead_workers_payments_are_reconciled_by_another_once_its_claims_run_o
         return;
     };
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payments: Vec<TransactionId> = (0..60)
-        .map(|_| {
-            simulator
-                .ledger()
-                .create_payment(&outlet(), "10.00")
-                .unwrap()
-        })
-        .collect();
+    let payments = crate::payments(&simulator, 60);
     let requests = requests(&payments);
     let dir = tempfile::tempdir().unwrap();
     let dead_ledger = Arc::new(store.open().with_lease(Duration::from_secs(2)));
     let dead = journal(&dir, "dead.journal", &requests, None, dead_ledger.clone());
-    let silent = Silent::default();
-    let dying = tokio::spawn(run(silent.clone(), dead, false));
-    silent.out().await;
-    dying.abort();
-    assert!(dying.await.unwrap_err().is_cancelled());
-    closed(&dir, "dead.journal").await;
+    killed_mid_call(dead, &dir, "dead.journal").await;
     let out: Vec<String> = dead_ledger
         .open_entries()
         .unwrap()
@@ -353,25 +348,13 @@ async fn a_worker_re_run_on_its_journal_takes_back_its_dead_runs_payments_at_onc
         return;
     };
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payments: Vec<TransactionId> = (0..24)
-        .map(|_| {
-            simulator
-                .ledger()
-                .create_payment(&outlet(), "10.00")
-                .unwrap()
-        })
-        .collect();
+    let payments = crate::payments(&simulator, 24);
     let requests = requests(&payments);
     let dir = tempfile::tempdir().unwrap();
     // Claims that would hold for an hour.
     let first = Arc::new(store.open().with_lease(Duration::from_secs(3600)));
     let journal_of = |ledger| journal(&dir, "worker.journal", &requests, None, ledger);
-    let silent = Silent::default();
-    let dying = tokio::spawn(run(silent.clone(), journal_of(first.clone()), false));
-    silent.out().await;
-    dying.abort();
-    assert!(dying.await.unwrap_err().is_cancelled());
-    closed(&dir, "worker.journal").await;
+    killed_mid_call(journal_of(first.clone()), &dir, "worker.journal").await;
 
     let again = Counted::new(client(&simulator, Protocol::Soap11));
     let (journal, summary) = run(again.clone(), journal_of(Arc::new(store.open())), false).await;
@@ -406,14 +389,7 @@ async fn a_worker_re_run_on_its_journal_takes_back_its_dead_runs_payments_at_onc
 async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_process_ends() {
     let store = Store::sqlite();
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payments: Vec<TransactionId> = (0..3)
-        .map(|_| {
-            simulator
-                .ledger()
-                .create_payment(&outlet(), "10.00")
-                .unwrap()
-        })
-        .collect();
+    let payments = crate::payments(&simulator, 3);
     let ledger = Arc::new(store.open());
     // The other process: one that runs until told, its ID on a void of the first payment.
     let mut other = std::process::Command::new("sleep")
