@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ring::digest;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 
 use super::{Begun, KEY_RETENTION, OperationsError, Stored, new_id, now_ms};
@@ -79,17 +78,15 @@ impl FileOperations {
         OperationsError::new(self.path.display().to_string(), source)
     }
 
-    /// Starts an operation of `client`, under `key` if given; `request` is what makes two
-    /// requests the same (their path and body), kept as its SHA-256 only.
+    /// As [`Operations::begin`](super::Operations::begin), given the request's fingerprint.
     pub(crate) fn begin(
         &self,
         client: &str,
         key: Option<&str>,
-        request: &[u8],
+        hash: &[u8],
         kind: &str,
         payment: &str,
     ) -> Result<Begun, OperationsError> {
-        let hash = digest::digest(&digest::SHA256, request);
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -118,7 +115,7 @@ impl FileOperations {
                 .optional()
                 .map_err(|e| self.fail(e))?;
             if let Some((stored_hash, state, status, answer)) = found {
-                let begun = if stored_hash != hash.as_ref() {
+                let begun = if stored_hash != hash {
                     Begun::OtherBody
                 } else if state == "in_flight" {
                     Begun::InFlight
@@ -135,16 +132,14 @@ impl FileOperations {
         tx.execute(
             "INSERT INTO operations(id, client, idempotency_key, body_sha256, kind, payment,
                  state, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'in_flight', ?7)",
-            params![id, client, key, hash.as_ref(), kind, payment, now_ms()],
+            params![id, client, key, hash, kind, payment, now_ms()],
         )
         .map_err(|e| self.fail(e))?;
         tx.commit().map_err(|e| self.fail(e))?;
         Ok(Begun::New(id))
     }
 
-    /// Records an operation's answer. `keep_key` false lets its key go: an answer that is not
-    /// final (an outcome still open, nothing sent) must not be replayed, the repeat must ask
-    /// the ledger again.
+    /// As [`Operations::finish`](super::Operations::finish).
     pub(crate) fn finish(
         &self,
         id: &str,
@@ -163,7 +158,7 @@ impl FileOperations {
         Ok(())
     }
 
-    /// Operation `id` of `client`.
+    /// As [`Operations::get`](super::Operations::get).
     pub(crate) fn get(&self, client: &str, id: &str) -> Result<Option<Stored>, OperationsError> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         conn.query_row(

@@ -96,14 +96,18 @@ impl Operations {
         kind: &'static str,
         payment: &str,
     ) -> Result<Begun, OperationsError> {
+        let hash = ring::digest::digest(&ring::digest::SHA256, request);
         match self {
             Self::File(file) => {
                 let (file, client, key) = (file.clone(), client.to_owned(), key.map(str::to_owned));
-                let (request, payment) = (request.to_owned(), payment.to_owned());
-                blocking(move || file.begin(&client, key.as_deref(), &request, kind, &payment))
+                let (hash, payment) = (hash.as_ref().to_owned(), payment.to_owned());
+                blocking(move || file.begin(&client, key.as_deref(), &hash, kind, &payment)).await
+            }
+            Self::Shared(shared) => {
+                shared
+                    .begin(client, key, hash.as_ref(), kind, payment)
                     .await
             }
-            Self::Shared(shared) => shared.begin(client, key, request, kind, payment).await,
         }
     }
 

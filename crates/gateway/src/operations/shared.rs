@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use ring::digest;
 use ring::rand::{SecureRandom as _, SystemRandom};
 use tokio_postgres::NoTls;
 
@@ -99,16 +98,15 @@ impl SharedOperations {
         self.pool.get().await.map_err(|e| self.fail(e))
     }
 
+    /// As [`Operations::begin`](super::Operations::begin), given the request's fingerprint.
     pub(crate) async fn begin(
         &self,
         client: &str,
         key: Option<&str>,
-        request: &[u8],
+        hash: &[u8],
         kind: &str,
         payment: &str,
     ) -> Result<Begun, OperationsError> {
-        let hash = digest::digest(&digest::SHA256, request);
-        let hash = hash.as_ref();
         let db = self.connection().await?;
         let fail = |e| self.fail(e);
         db.execute(
@@ -195,6 +193,7 @@ impl SharedOperations {
         Ok(Begun::InFlight)
     }
 
+    /// As [`Operations::finish`](super::Operations::finish).
     pub(crate) async fn finish(
         &self,
         id: &str,
@@ -215,6 +214,7 @@ impl SharedOperations {
         Ok(())
     }
 
+    /// As [`Operations::get`](super::Operations::get).
     pub(crate) async fn get(
         &self,
         client: &str,
