@@ -1222,8 +1222,8 @@ impl Ledger {
         written
     }
 
-    /// Writes the verdicts this process heard and could not write (see
-    /// [`record`](Self::record)), oldest first, until one fails again: that one and the later
+    /// Writes the verdicts this process heard and could not write (the database down, the
+    /// disk full), oldest first, until one fails again: that one and the later
     /// ones stay owed. A service calls it when asked whether it is ready, so that an idle
     /// process settles its entries once its database is back; every decision calls it first.
     pub async fn write_owed_verdicts(&self) {
