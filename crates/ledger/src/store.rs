@@ -685,8 +685,8 @@ where
 }
 
 /// A void's verdict whose caller does not wait for its commit: a failure is said in the log,
-/// as the caller would have said it, and the entry stays in flight for the next command to
-/// reconcile.
+/// as the caller would have said it, and the verdict is owed, as an awaited one that failed
+/// is (the entry stays in flight until it is written).
 struct Unawaited<F> {
     entry: i64,
     atomic: bool,
