@@ -52,7 +52,7 @@ const MIGRATION_LOCK: i64 = 0x494D_4C47;
 const COLUMNS: &str = "id, payment, action, state, amount, refund_id, command, pid, started_ms,
     finished_ms, transaction_status, primary_transaction_status, response_code, detail,
     merchant_id, store_id, terminal_id, settled_by, settled_note,
-    claims.until_ms AS lease_until_ms
+    claims.until_ms AS lease_until_ms, claims.replica AS claimant
     FROM intents LEFT JOIN claims ON claims.entry = intents.id";
 
 /// The lock every writer about a payment takes first, held to the end of its transaction:
@@ -401,6 +401,7 @@ impl Postgres {
         let mut book = PgBook {
             tx: &tx,
             engine: self,
+            claimed: None,
         };
         // On an error the transaction is dropped, which rolls it back.
         let result = work(&mut book)?;
@@ -425,6 +426,10 @@ impl Drop for Postgres {
 struct PgBook<'a> {
     tx: &'a deadpool_postgres::Transaction<'a>,
     engine: &'a Postgres,
+    /// Whether another process had the payment of the last standing read out (its key, and
+    /// the answer), read with it: the payment's lock, held since, keeps it true for
+    /// [`Book::claimed_elsewhere`] without another round trip to the server.
+    claimed: Option<(String, bool)>,
 }
 
 impl PgBook<'_> {
@@ -455,6 +460,20 @@ impl Book for PgBook<'_> {
             self.tx.query(&statement, &[&key]).await
         })
         .map_err(|e| self.engine.classify(e))?;
+        let now = now_ms();
+        let mut claimed = false;
+        for row in &rows {
+            let state: String = row.try_get("state").map_err(LedgerError::postgres)?;
+            let claimant: Option<String> =
+                row.try_get("claimant").map_err(LedgerError::postgres)?;
+            let until: Option<i64> = row
+                .try_get("lease_until_ms")
+                .map_err(LedgerError::postgres)?;
+            claimed |= state == IntentState::Sent.name()
+                && claimant.is_some_and(|claimant| claimant != self.engine.replica)
+                && until.is_some_and(|until| until > now);
+        }
+        self.claimed = Some((key, claimed));
         Ok(Standing {
             entries: rows.iter().map(entry).collect::<Result<_, _>>()?,
         })
@@ -510,52 +529,61 @@ impl Book for PgBook<'_> {
     fn record(&mut self, id: i64, answer: &Finding) -> Result<(), LedgerError> {
         self.lock_payment_of(id)?;
         let verdict = answer.verdict.unwrap_or(Verdict::Unknown);
-        let changed = self.execute(
-            "UPDATE intents SET state = $2, transaction_status = $3,
-                 primary_transaction_status = $4, response_code = $5, detail = $6,
-                 refund_id = COALESCE($7, refund_id), finished_ms = $8
-             WHERE id = $1 AND settled_by IS NULL AND state IN ($9, $10, $11)",
-            &[
-                &id,
-                &IntentState::Answered(verdict).name(),
-                &answer.transaction_status,
-                &answer.primary_transaction_status,
-                &answer.response_code,
-                &answer.detail,
-                &answer.refund_id,
-                &now_ms(),
-                &IntentState::Sent.name(),
-                &IntentState::Answered(Verdict::Unknown).name(),
-                &IntentState::Answered(Verdict::RefundUnknown).name(),
-            ],
-        )?;
-        // Answered (or settled by a person): nobody need wait for it any longer.
-        self.execute("DELETE FROM claims WHERE entry = $1", &[&id])?;
+        let settles = super::settles_earlier_voids(verdict);
+        // One statement, one round trip to the server: the verdict (written only over an
+        // entry still out or of unknown outcome, and never over a person's record), the claim
+        // given up (nobody need wait for the entry any longer), and, when the verdict proves
+        // something about the payment, its earlier voids left open settled with it. Its parts
+        // touch different rows, and the last reads the first's only through what it returns.
+        let sql = "WITH answered AS (
+                 UPDATE intents SET state = $2, transaction_status = $3,
+                     primary_transaction_status = $4, response_code = $5, detail = $6,
+                     refund_id = COALESCE($7, refund_id), finished_ms = $8
+                 WHERE id = $1 AND settled_by IS NULL AND state IN ($9, $10, $11)
+                 RETURNING payment),
+             released AS (DELETE FROM claims WHERE entry = $1),
+             earlier AS (
+                 UPDATE intents SET state = $12, finished_ms = $8,
+                     detail = 'settled by ledger entry ' || $1 || ': ' || detail
+                 WHERE $13 AND action = $14 AND id < $1 AND state IN ($9, $10)
+                   AND payment IN (SELECT payment FROM answered))
+             SELECT count(*) FROM answered";
+        let settled_name = IntentState::Answered(settles.unwrap_or(verdict)).name();
+        let params: [&(dyn ToSql + Sync); 14] = [
+            &id,
+            &IntentState::Answered(verdict).name(),
+            &answer.transaction_status,
+            &answer.primary_transaction_status,
+            &answer.response_code,
+            &answer.detail,
+            &answer.refund_id,
+            &now_ms(),
+            &IntentState::Sent.name(),
+            &IntentState::Answered(Verdict::Unknown).name(),
+            &IntentState::Answered(Verdict::RefundUnknown).name(),
+            &settled_name,
+            &settles.is_some(),
+            &Action::Void.name(),
+        ];
+        let row = wait(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            self.tx.query_one(&statement, &params).await
+        })
+        .map_err(|e| self.engine.classify(e))?;
+        let changed: i64 = row.try_get(0).map_err(LedgerError::postgres)?;
         if changed == 0 {
             // As in SQLite: the record stands, and the late answer is said beside it.
             super::settled_before_its_answer(id, verdict);
-            return Ok(());
-        }
-        if let Some(settled) = super::settles_earlier_voids(verdict) {
-            self.execute(
-                "UPDATE intents SET state = $2, finished_ms = $3,
-                     detail = 'settled by ledger entry ' || $1 || ': ' || detail
-                 WHERE action = $4 AND id < $1 AND state IN ($5, $6)
-                   AND payment = (SELECT payment FROM intents WHERE id = $1)",
-                &[
-                    &id,
-                    &IntentState::Answered(settled).name(),
-                    &now_ms(),
-                    &Action::Void.name(),
-                    &IntentState::Sent.name(),
-                    &IntentState::Answered(Verdict::Unknown).name(),
-                ],
-            )?;
         }
         Ok(())
     }
 
     fn claimed_elsewhere(&mut self, payment: &TransactionId) -> Result<bool, LedgerError> {
+        if let Some((read, claimed)) = &self.claimed {
+            if *read == key(payment) {
+                return Ok(*claimed);
+            }
+        }
         let sql = "SELECT EXISTS (SELECT 1 FROM claims JOIN intents ON intents.id = claims.entry
              WHERE intents.payment = $1 AND intents.state = $2 AND claims.replica <> $3
                AND claims.until_ms > $4)";
