@@ -262,12 +262,7 @@ pub async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The ledger's CPU: the same voids with the ledger and without, taking turns.
-    // Opened as the gateway opens its ledger.
-    let ledger = Arc::new(
-        Ledger::open(dir.join("ledger-cpu.db"))?
-            .with_command("bench")
-            .with_verdicts_unawaited(),
-    );
+    let ledger = Arc::new(ledger_as_the_gateway_opens(&dir.join("ledger-cpu.db"))?);
     let mut with_ledger = Vec::new();
     let mut without = Vec::new();
     for round in 0..args.rounds {
@@ -740,6 +735,16 @@ fn cpu_per_void(
         per_void(user.saturating_sub(user_before)),
         per_void(system.saturating_sub(system_before)),
     ))
+}
+
+/// The ledger at `location` (a file or a database's URL) opened as the gateway opens its own,
+/// for the ledger's CPU figures.
+fn ledger_as_the_gateway_opens(
+    location: &Path,
+) -> Result<Ledger, instamed_soap_ledger::LedgerError> {
+    Ok(Ledger::open(location)?
+        .with_command("bench")
+        .with_verdicts_unawaited())
 }
 
 /// The gateway's use of the ledger for one void: the guarded void, awaited on the runtime while

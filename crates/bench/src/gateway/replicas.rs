@@ -21,8 +21,8 @@ use instamed_soap_simulator::{DEMO_ACCOUNT_ID, DEMO_PASSWORD};
 
 use super::{
     CLIENT_NAME, Disk, GatewayProcess, LedgerKind, Options, Pki, Way, clients_file, cpu_per_void,
-    file_system, ideal_rate, latency_table, load_average, measure_latency, random_secret, rate,
-    throughput_table,
+    file_system, ideal_rate, latency_table, ledger_as_the_gateway_opens, load_average,
+    measure_latency, random_secret, rate, throughput_table,
 };
 use crate::compare;
 use crate::postgres::Cluster;
@@ -237,9 +237,7 @@ pub(super) async fn run(args: &Options) -> Result<(), Box<dyn std::error::Error>
     for path in &paths {
         let mut opened = Vec::with_capacity(path.kind.replicas());
         for _ in 0..path.kind.replicas() {
-            opened.push(Arc::new(
-                Ledger::open(&path.cpu_ledger)?.with_command("bench"),
-            ));
+            opened.push(Arc::new(ledger_as_the_gateway_opens(&path.cpu_ledger)?));
         }
         ledgers.push(opened);
     }
