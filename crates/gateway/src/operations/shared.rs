@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use ring::rand::{SecureRandom as _, SystemRandom};
 use tokio_postgres::NoTls;
 
 use super::{Begun, OperationsError, Stored, expired_before, new_id, now_ms};
@@ -244,12 +243,8 @@ impl SharedOperations {
     }
 }
 
-/// This replica's name: the program and 64 random bits, unique among the replicas.
+/// This replica's name: the program and an operation ID's 128 random bits, unique among the
+/// replicas.
 fn replica_name() -> String {
-    let mut bytes = [0_u8; 8];
-    if SystemRandom::new().fill(&mut bytes).is_err() {
-        bytes = now_ms().to_le_bytes();
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("instamed-soap gateway {hex}")
+    format!("instamed-soap gateway {}", new_id())
 }

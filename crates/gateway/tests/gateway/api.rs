@@ -337,38 +337,51 @@ async fn a_key_reused_for_another_payments_or_refund_is_422_not_the_first_paymen
 async fn a_client_that_hangs_up_mid_request_does_not_hold_its_idempotency_key_forever() {
     let bench = Bench::with_faults(FaultPlan::seeded(5).with_latency(Duration::from_secs(2))).await;
     let payment = bench.payment("27.00");
-    let basic_headers = [
-        ("content-type", "application/json"),
-        ("idempotency-key", "\"hung-up\""),
-    ];
-    bench
-        .hang_up_when(
-            "/v1/voids",
-            &basic_headers,
-            void_body(&payment).to_string().as_bytes(),
-            crate::soap::until_intent_written(&bench, &payment),
-        )
-        .await;
-    let mut settled = None;
-    for _ in 0..50 {
-        let again = bench
-            .api(
-                Method::POST,
-                "/v1/voids",
-                Some("hung-up"),
-                void_body(&payment),
-            )
-            .await;
-        if again.status != 409 {
-            settled = Some(again);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let settled = settled.expect("the key was let go once the void was answered");
+    let settled = hung_up_and_asked_again(
+        &bench,
+        "/v1/voids",
+        "hung-up",
+        void_body(&payment),
+        &payment,
+    )
+    .await
+    .expect("the key was let go once the void was answered");
     assert_eq!(settled.status, 200, "{}", settled.body);
     assert_eq!(settled.field("outcome").as_deref(), Some("voided"));
     assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
+
+/// POSTs `body` to `path` under `key` and hangs up once its intent about `payment` is written,
+/// then asks again every 200 ms while the key answers 409 (in flight): the first other answer,
+/// or `None` if the key was still held after 50 tries.
+async fn hung_up_and_asked_again(
+    bench: &Bench,
+    path: &str,
+    key: &str,
+    body: Value,
+    payment: &TransactionId,
+) -> Option<RawResponse> {
+    let quoted = format!("\"{key}\"");
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", quoted.as_str()),
+    ];
+    bench
+        .hang_up_when(
+            path,
+            &headers,
+            body.to_string().as_bytes(),
+            crate::soap::until_intent_written(bench, payment),
+        )
+        .await;
+    for _ in 0..50 {
+        let again = bench.api(Method::POST, path, Some(key), body.clone()).await;
+        if again.status != 409 {
+            return Some(again);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
 }
 
 /// `GET /v1/operations/{id}` until the operation is done (the person has acted), a bounded
@@ -535,36 +548,10 @@ async fn a_client_that_hangs_up_mid_sso_launch_does_not_hold_its_idempotency_key
     .poll_interval(Duration::from_millis(1));
     let bench = Bench::with_sso(sso).await;
     let payment = bench.payment("28.00");
-    let headers = [
-        ("content-type", "application/json"),
-        ("idempotency-key", "\"hung-up-sso\""),
-    ];
     let body = json!({"payment": payment.as_str()});
-    bench
-        .hang_up_when(
-            "/v1/sso/voids",
-            &headers,
-            body.to_string().as_bytes(),
-            crate::soap::until_intent_written(&bench, &payment),
-        )
-        .await;
-    let mut settled = None;
-    for _ in 0..50 {
-        let again = bench
-            .api(
-                Method::POST,
-                "/v1/sso/voids",
-                Some("hung-up-sso"),
-                body.clone(),
-            )
-            .await;
-        if again.status != 409 {
-            settled = Some(again);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let settled = settled.expect("the key was let go once the launch was answered");
+    let settled = hung_up_and_asked_again(&bench, "/v1/sso/voids", "hung-up-sso", body, &payment)
+        .await
+        .expect("the key was let go once the launch was answered");
     assert_ne!(settled.status, 409, "{}", settled.body);
     // The page was launched and its wait ran: the entry holds an answer, not `sent` forever.
     let ledger =

@@ -231,7 +231,7 @@ async fn a_refused_refund_waits_until_a_person_settles_it_and_the_filter_tells_t
 /// A refund sent through `ledger` to an InstaMed that never answers within the test, its
 /// caller then gone: the intent stays as a lost answer leaves it, sent, by a live writer. The
 /// simulator comes back with it: the refund is still out to it.
-async fn refund_left_in_flight(ledger: &Arc<Ledger>) -> (Simulator, Entry) {
+pub(crate) async fn refund_left_in_flight(ledger: &Arc<Ledger>) -> (Simulator, Entry) {
     let simulator = crate::slow_simulator(AN_HOUR).await;
     let request = RefundRequest::new(outlet(), payment(&simulator), amount("4.00")).unwrap();
     let sending = {

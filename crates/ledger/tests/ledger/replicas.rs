@@ -234,27 +234,8 @@ async fn an_entry_whose_claim_was_released_is_ended_whatever_process_has_its_id(
     let Some(store) = Store::postgres() else {
         return;
     };
-    let simulator = Simulator::start(
-        SimulatorConfig::default()
-            .with_faults(FaultPlan::default().with_latency(Duration::from_secs(3600))),
-    )
-    .await
-    .unwrap();
-    let payment = simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .unwrap();
     let ledger = Arc::new(store.open());
-    let request = RefundRequest::new(outlet(), payment, crate::guard::amount("4.00")).unwrap();
-    let (sender, client) = (ledger.clone(), client(&simulator, Protocol::Soap11));
-    let call = tokio::spawn(async move { sender.refund(&client, &request, None).await });
-    let sent = loop {
-        if let Some(entry) = ledger.open_entries().unwrap().pop() {
-            break entry;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    call.abort();
+    let (_simulator, sent) = crate::by_hand::refund_left_in_flight(&ledger).await;
     assert_eq!(sent.pid, std::process::id(), "written by this very process");
     assert!(!sent.process_ended(), "its claim holds");
     let (database, connection) = tokio_postgres::connect(&store.location(), tokio_postgres::NoTls)
