@@ -6,19 +6,14 @@
 use instamed_soap_test_support::outlet;
 use instamed_soap_test_support::simulated::{sso_click, sso_client};
 
+use crate::payment;
+
 use std::time::Duration;
 
 use instamed_soap::sso::{SsoOutcome, SsoVoid};
-use instamed_soap::{Error, Protocol, TransactionId};
-use instamed_soap_ledger::{Action, Guarded, Ledger, SsoLaunched, Verdict};
+use instamed_soap::{Error, Protocol};
+use instamed_soap_ledger::{Action, Guarded, SsoLaunched, Verdict};
 use instamed_soap_simulator::{DEMO_SSO_KEY, PaymentStatus, Simulator, SimulatorConfig};
-
-fn payment(simulator: &Simulator) -> TransactionId {
-    simulator
-        .ledger()
-        .create_payment(&outlet(), "10.00")
-        .expect("payment")
-}
 
 fn launched(guarded: Guarded<SsoLaunched>) -> SsoLaunched {
     match guarded {
@@ -30,8 +25,8 @@ fn launched(guarded: Guarded<SsoLaunched>) -> SsoLaunched {
 #[tokio::test]
 async fn an_sso_void_run_twice_launches_once_and_the_second_is_answered_from_the_ledger() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let store = crate::Store::sqlite();
+    let ledger = store.open();
     let sso = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
     let id = payment(&simulator);
     let void = SsoVoid::new(id.clone());
@@ -74,8 +69,8 @@ async fn an_sso_void_run_twice_launches_once_and_the_second_is_answered_from_the
 #[tokio::test]
 async fn a_cancelled_page_is_recorded_nothing_done_and_a_later_page_may_be_launched() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let store = crate::Store::sqlite();
+    let ledger = store.open();
     let sso = sso_client(&simulator, Protocol::Soap12, DEMO_SSO_KEY);
     let id = payment(&simulator);
     let void = SsoVoid::new(id.clone());
@@ -95,8 +90,8 @@ async fn a_cancelled_page_is_recorded_nothing_done_and_a_later_page_may_be_launc
 #[tokio::test]
 async fn an_sso_void_left_unknown_is_asked_again_by_its_token_before_another_page() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let store = crate::Store::sqlite();
+    let ledger = store.open();
     let sso = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
     let id = payment(&simulator);
     let void = SsoVoid::new(id.clone());
@@ -130,8 +125,8 @@ async fn an_sso_void_left_unknown_is_asked_again_by_its_token_before_another_pag
 #[tokio::test]
 async fn a_refused_launch_is_recorded_failed_and_never_holds_the_payment() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let store = crate::Store::sqlite();
+    let ledger = store.open();
     let key = "a-wrong-key-Zq81Lk";
     let sso = sso_client(&simulator, Protocol::Soap11, key);
     let id = payment(&simulator);
@@ -149,7 +144,8 @@ async fn a_refused_launch_is_recorded_failed_and_never_holds_the_payment() {
     let entry = ledger.standing(&id).unwrap().entries.pop().unwrap();
     assert_eq!(entry.verdict, Some(Verdict::Failed));
     assert!(!format!("{entry:?}").contains(key), "{entry:?}");
-    for file in std::fs::read_dir(dir.path()).unwrap() {
+    let folder = std::path::PathBuf::from(store.location());
+    for file in std::fs::read_dir(folder.parent().unwrap()).unwrap() {
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!String::from_utf8_lossy(&bytes).contains(key));
     }
@@ -181,8 +177,8 @@ async fn a_void_of_unknown_outcome_is_settled_by_the_payments_record_only_when_t
         .ca_certificate_file(&lost.ca_path)
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let store = crate::Store::sqlite();
+    let ledger = store.open();
     let off = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
     let allowed = off.clone().lookup_by_transaction_id(true);
 
@@ -226,8 +222,8 @@ async fn a_void_of_unknown_outcome_is_settled_by_the_payments_record_only_when_t
 #[tokio::test]
 async fn an_sso_voids_evidence_never_shows_its_token() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let store = crate::Store::sqlite();
+    let ledger = store.open();
     let sso = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
     let id = payment(&simulator);
     let first = launched(
