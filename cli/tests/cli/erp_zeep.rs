@@ -6,12 +6,12 @@
 //! payment voided once.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use instamed_soap_test_support::TestCa;
 use rcgen::CertificateParams;
 
-use crate::isolated;
+use crate::isolated::{start, value};
 
 const CLIENT: &str = "erp";
 const SECRET: &str = "zeep-erp-secret";
@@ -31,19 +31,6 @@ fn zeep_python() -> Option<PathBuf> {
             .status()
             .is_ok_and(|status| status.success())
     })
-}
-
-fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, Vec<String>) {
-    let mut command = isolated::instamed_soap();
-    command
-        .args(args)
-        .envs(envs.iter().copied())
-        .stderr(Stdio::null());
-    isolated::started(&mut command)
-}
-
-fn value(printed: &[String], label: &str) -> String {
-    isolated::printed_value(printed, label).unwrap_or_else(|| panic!("no {label} in {printed:?}"))
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 
 use http::Method;
-use instamed_soap_test_support::raw_https::{self, RawResponse, SOAP11, TNS, Target};
+use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
 
 use crate::isolated::{self, code, described};
 
@@ -41,7 +41,6 @@ impl Started {
 
     /// POSTs a SOAP 1.1 void of `payment` as .NET writes it, signed in as `client`.
     async fn void(&self, client: &str, payment: &str) -> RawResponse {
-        use base64::Engine as _;
         let soap = self.value("soap:");
         let origin = soap.trim_end_matches("/payment/service.asmx");
         let port: u16 = origin
@@ -55,32 +54,16 @@ impl Started {
             .printed
             .iter()
             .find_map(|line| line.strip_prefix("ca-cert:").map(|v| v.trim().to_owned()));
-        let envelope = format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\">\
-             <soap:Body><DoCreditCardSecondaryVoid xmlns=\"{TNS}\"><transaction>\
-             <MerchantID>123123123</MerchantID><StoreID>123</StoreID><TerminalID>456</TerminalID>\
-             <PrimaryTransactionID>{payment}</PrimaryTransactionID></transaction>\
-             </DoCreditCardSecondaryVoid></soap:Body></soap:Envelope>"
-        );
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(client)
-        );
-        let action = format!("\"{TNS}DoCreditCardSecondaryVoid\"");
-        raw_https::send_to(
+        raw_https::erp_soap11(
             Target {
                 addr: ([127, 0, 0, 1], port).into(),
                 host: &host,
                 ca: ca.as_deref().map(Path::new),
             },
-            Method::POST,
-            "/payment/service.asmx",
-            &[
-                ("authorization", &basic),
-                ("content-type", "text/xml; charset=utf-8"),
-                ("soapaction", &action),
-            ],
-            envelope,
+            client,
+            "DoCreditCardSecondaryVoid",
+            payment,
+            "",
         )
         .await
         .expect("an answer")

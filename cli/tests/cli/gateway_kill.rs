@@ -12,17 +12,16 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use http::Method;
 use instamed_soap::TransactionId;
 use instamed_soap_ledger::{Action, Ledger, Verdict};
-use instamed_soap_test_support::raw_https::{self, SOAP11, TNS, Target};
+use instamed_soap_test_support::raw_https::{self, Target};
 
-use crate::isolated;
+use crate::isolated::{start, value};
 
 const CALLERS: usize = 64;
 const PAYMENTS: usize = 256;
@@ -30,20 +29,6 @@ const KILLS: usize = 10;
 const CLIENT: &str = "erp:kill-test-secret";
 /// In a run with refunds, one payment in this many has its funds transfer begun.
 const TRANSFERRED_EVERY: usize = 4;
-
-/// A process started with `args`, and the lines it printed until it said how to stop it.
-fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, Vec<String>) {
-    let mut command = isolated::instamed_soap();
-    command
-        .args(args)
-        .envs(envs.iter().copied())
-        .stderr(Stdio::null());
-    isolated::started(&mut command)
-}
-
-fn value(printed: &[String], label: &str) -> String {
-    isolated::printed_value(printed, label).unwrap_or_else(|| panic!("no {label} in {printed:?}"))
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -82,37 +67,20 @@ enum Ask {
 /// documentation says to ask again: a connection refused while the gateway is down, or a fault
 /// whose detail is `OutcomeUnknown`, `NotSent` or `LedgerUnavailable`.
 async fn ask(port: u16, what: Ask, payment: &str) -> Option<Heard> {
-    use base64::Engine as _;
     let (operation, amount) = match what {
         Ask::Void => ("DoCreditCardSecondaryVoid", ""),
         Ask::Refund => ("DoCreditCardSimpleRefund", "<Amount>10.00</Amount>"),
     };
-    let envelope = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\">\
-         <soap:Body><{operation} xmlns=\"{TNS}\"><transaction>\
-         <MerchantID>123123123</MerchantID><StoreID>123</StoreID><TerminalID>456</TerminalID>\
-         <PrimaryTransactionID>{payment}</PrimaryTransactionID>{amount}</transaction>\
-         </{operation}></soap:Body></soap:Envelope>"
-    );
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(CLIENT)
-    );
-    let action = format!("\"{TNS}{operation}\"");
-    let answer = raw_https::send_to(
+    let answer = raw_https::erp_soap11(
         Target {
             addr: ([127, 0, 0, 1], port).into(),
             host: "localhost",
             ca: None,
         },
-        Method::POST,
-        "/payment/service.asmx",
-        &[
-            ("authorization", &basic),
-            ("content-type", "text/xml; charset=utf-8"),
-            ("soapaction", &action),
-        ],
-        envelope,
+        CLIENT,
+        operation,
+        payment,
+        amount,
     )
     .await
     .ok()?;

@@ -106,3 +106,19 @@ pub fn printed_value(printed: &[String], label: &str) -> Option<String> {
             .map(|value| value.trim().to_owned())
     })
 }
+
+/// The tool started with `args` and `envs` (its errors unread), and the lines it printed
+/// until it said how to stop it.
+pub fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, Vec<String>) {
+    let mut command = instamed_soap();
+    command
+        .args(args)
+        .envs(envs.iter().copied())
+        .stderr(Stdio::null());
+    started(&mut command)
+}
+
+/// The value after `label` in `printed`, which must hold one.
+pub fn value(printed: &[String], label: &str) -> String {
+    printed_value(printed, label).unwrap_or_else(|| panic!("no {label} in {printed:?}"))
+}

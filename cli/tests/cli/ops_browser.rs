@@ -14,11 +14,10 @@ use std::process::{Child, Stdio};
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use http::Method;
 use instamed_soap_simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, Simulator, SimulatorConfig,
 };
-use instamed_soap_test_support::raw_https::{self, RawResponse, SOAP11, TNS, Target};
+use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
 
 use crate::browser::{Driver, body_text, browser_paths, screenshot_in, until_at};
 use crate::isolated;
@@ -50,7 +49,6 @@ impl Gateway {
 
     /// A SOAP 1.1 refund of `amount` of `payment` as .NET writes it, signed in as the ERP.
     async fn refund(&self, payment: &str, amount: &str) -> RawResponse {
-        use base64::Engine as _;
         let port: u16 = self
             .value("soap:")
             .trim_end_matches("/payment/service.asmx")
@@ -58,32 +56,16 @@ impl Gateway {
             .next()
             .and_then(|port| port.parse().ok())
             .expect("a port");
-        let envelope = format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\">\
-             <soap:Body><DoCreditCardSimpleRefund xmlns=\"{TNS}\"><transaction>\
-             <MerchantID>123123123</MerchantID><StoreID>123</StoreID><TerminalID>456</TerminalID>\
-             <PrimaryTransactionID>{payment}</PrimaryTransactionID><Amount>{amount}</Amount>\
-             </transaction></DoCreditCardSimpleRefund></soap:Body></soap:Envelope>"
-        );
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(ERP)
-        );
-        let action = format!("\"{TNS}DoCreditCardSimpleRefund\"");
-        raw_https::send_to(
+        raw_https::erp_soap11(
             Target {
                 addr: ([127, 0, 0, 1], port).into(),
                 host: "localhost",
                 ca: Some(&self.cert),
             },
-            Method::POST,
-            "/payment/service.asmx",
-            &[
-                ("authorization", &basic),
-                ("content-type", "text/xml; charset=utf-8"),
-                ("soapaction", &action),
-            ],
-            envelope,
+            ERP,
+            "DoCreditCardSimpleRefund",
+            payment,
+            &format!("<Amount>{amount}</Amount>"),
         )
         .await
         .expect("an answer from the gateway")

@@ -274,3 +274,41 @@ pub fn form_value(form: &str, key: &str) -> Option<String> {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
 }
+
+/// What an ERP sends a gateway over SOAP 1.1: `operation` (`DoCreditCardSecondaryVoid`,
+/// `DoCreditCardSimpleRefund`) of `payment` at outlet 123123123/123/456, `extra` fields after
+/// the payment (an `<Amount>`), signed in as `client` (`NAME:SECRET`, HTTP Basic), to
+/// `/payment/service.asmx` at `target`.
+pub async fn erp_soap11(
+    target: Target<'_>,
+    client: &str,
+    operation: &str,
+    payment: &str,
+    extra: &str,
+) -> Result<RawResponse, String> {
+    use base64::Engine as _;
+    let envelope = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\">\
+         <soap:Body><{operation} xmlns=\"{TNS}\"><transaction>\
+         <MerchantID>123123123</MerchantID><StoreID>123</StoreID><TerminalID>456</TerminalID>\
+         <PrimaryTransactionID>{payment}</PrimaryTransactionID>{extra}</transaction>\
+         </{operation}></soap:Body></soap:Envelope>"
+    );
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(client)
+    );
+    let action = format!("\"{TNS}{operation}\"");
+    send_to(
+        target,
+        Method::POST,
+        "/payment/service.asmx",
+        &[
+            ("authorization", &basic),
+            ("content-type", "text/xml; charset=utf-8"),
+            ("soapaction", &action),
+        ],
+        envelope,
+    )
+    .await
+}
