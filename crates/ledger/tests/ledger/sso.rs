@@ -10,9 +10,10 @@ use crate::payment;
 
 use std::time::Duration;
 
+use instamed_soap::sso::SsoClient;
 use instamed_soap::sso::{SsoOutcome, SsoVoid};
-use instamed_soap::{Error, Protocol};
-use instamed_soap_ledger::{Action, Guarded, SsoLaunched, Verdict};
+use instamed_soap::{Error, Protocol, TransactionId};
+use instamed_soap_ledger::{Action, Guarded, Ledger, SsoLaunched, Verdict};
 use instamed_soap_simulator::{DEMO_SSO_KEY, PaymentStatus, Simulator, SimulatorConfig};
 
 fn launched(guarded: Guarded<SsoLaunched>) -> SsoLaunched {
@@ -22,13 +23,40 @@ fn launched(guarded: Guarded<SsoLaunched>) -> SsoLaunched {
     }
 }
 
-#[tokio::test]
-async fn an_sso_void_run_twice_launches_once_and_the_second_is_answered_from_the_ledger() {
+/// What most tests here start from: the simulator, a SQLite ledger of the test's own, an SSO
+/// client over `protocol` signing its logins with `key`, and a payment to void.
+struct Scene {
+    simulator: Simulator,
+    store: crate::Store,
+    ledger: Ledger,
+    sso: SsoClient,
+    id: TransactionId,
+}
+
+async fn scene(protocol: Protocol, key: &str) -> Scene {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let store = crate::Store::sqlite();
     let ledger = store.open();
-    let sso = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
+    let sso = sso_client(&simulator, protocol, key);
     let id = payment(&simulator);
+    Scene {
+        simulator,
+        store,
+        ledger,
+        sso,
+        id,
+    }
+}
+
+#[tokio::test]
+async fn an_sso_void_run_twice_launches_once_and_the_second_is_answered_from_the_ledger() {
+    let Scene {
+        simulator,
+        store: _store,
+        ledger,
+        sso,
+        id,
+    } = scene(Protocol::Soap11, DEMO_SSO_KEY).await;
     let void = SsoVoid::new(id.clone());
 
     let first = launched(ledger.sso_launch(&sso, &void).await.unwrap());
@@ -68,11 +96,13 @@ async fn an_sso_void_run_twice_launches_once_and_the_second_is_answered_from_the
 
 #[tokio::test]
 async fn a_cancelled_page_is_recorded_nothing_done_and_a_later_page_may_be_launched() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let store = crate::Store::sqlite();
-    let ledger = store.open();
-    let sso = sso_client(&simulator, Protocol::Soap12, DEMO_SSO_KEY);
-    let id = payment(&simulator);
+    let Scene {
+        simulator,
+        store: _store,
+        ledger,
+        sso,
+        id,
+    } = scene(Protocol::Soap12, DEMO_SSO_KEY).await;
     let void = SsoVoid::new(id.clone());
     let first = launched(ledger.sso_launch(&sso, &void).await.unwrap());
     sso_click(&simulator, first.launch.url(), "cancel").await;
@@ -89,11 +119,13 @@ async fn a_cancelled_page_is_recorded_nothing_done_and_a_later_page_may_be_launc
 
 #[tokio::test]
 async fn an_sso_void_left_unknown_is_asked_again_by_its_token_before_another_page() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let store = crate::Store::sqlite();
-    let ledger = store.open();
-    let sso = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
-    let id = payment(&simulator);
+    let Scene {
+        simulator,
+        store: _store,
+        ledger,
+        sso,
+        id,
+    } = scene(Protocol::Soap11, DEMO_SSO_KEY).await;
     let void = SsoVoid::new(id.clone());
     let first = launched(ledger.sso_launch(&sso, &void).await.unwrap());
     // The wait ends while the person is still on the page: the outcome is unknown.
@@ -124,12 +156,14 @@ async fn an_sso_void_left_unknown_is_asked_again_by_its_token_before_another_pag
 
 #[tokio::test]
 async fn a_refused_launch_is_recorded_failed_and_never_holds_the_payment() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let store = crate::Store::sqlite();
-    let ledger = store.open();
     let key = "a-wrong-key-Zq81Lk";
-    let sso = sso_client(&simulator, Protocol::Soap11, key);
-    let id = payment(&simulator);
+    let Scene {
+        simulator: _simulator,
+        store,
+        ledger,
+        sso,
+        id,
+    } = scene(Protocol::Soap11, key).await;
     let refused = ledger
         .sso_launch(&sso, &SsoVoid::new(id.clone()))
         .await
@@ -221,11 +255,13 @@ async fn a_void_of_unknown_outcome_is_settled_by_the_payments_record_only_when_t
 /// opens InstaMed's void page for whoever reads it, so it is a secret like the key.
 #[tokio::test]
 async fn an_sso_voids_evidence_never_shows_its_token() {
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let store = crate::Store::sqlite();
-    let ledger = store.open();
-    let sso = sso_client(&simulator, Protocol::Soap11, DEMO_SSO_KEY);
-    let id = payment(&simulator);
+    let Scene {
+        simulator,
+        store: _store,
+        ledger,
+        sso,
+        id,
+    } = scene(Protocol::Soap11, DEMO_SSO_KEY).await;
     let first = launched(
         ledger
             .sso_launch(&sso, &SsoVoid::new(id.clone()))
