@@ -133,6 +133,17 @@ async fn screenshot(browser: &Browser, name: &str) {
     screenshot_in(browser, "sso-screenshots", name).await;
 }
 
+/// Clicks what `at` finds on the page (a link, a button).
+pub(crate) async fn click(browser: &Browser, at: Locator<'_>) {
+    browser
+        .find(at)
+        .await
+        .expect("the element")
+        .click()
+        .await
+        .expect("a click");
+}
+
 /// Waits until the browser is on a page whose path ends with `path`: a click that submits a
 /// form may return before the navigation it starts is over. A bounded number of looks.
 pub(crate) async fn until_at(browser: &Browser, path: &str) -> String {
@@ -186,13 +197,7 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         "{page}"
     );
     screenshot(&browser, "1-void-page").await;
-    browser
-        .find(Locator::Id("void"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("void")).await;
     until_at(&browser, "/health").await;
     let (status, stdout, stderr) = tokio::task::spawn_blocking(move || finished(running))
         .await
@@ -211,13 +216,7 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         .unwrap();
     let (running, url) = launch(&simulator, payment.as_str(), &["--return-url", &done]);
     browser.goto(&url).await.expect("the page opens");
-    browser
-        .find(Locator::Id("cancel"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("cancel")).await;
     until_at(&browser, "/health").await;
     let (status, stdout, stderr) = tokio::task::spawn_blocking(move || finished(running))
         .await
@@ -239,13 +238,7 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         .unwrap();
     let (running, url) = launch(&simulator, payment.as_str(), &[]);
     browser.goto(&url).await.expect("the page opens");
-    browser
-        .find(Locator::Id("void"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("void")).await;
     let result = browser
         .wait()
         .for_element(Locator::Id("result"))
@@ -269,13 +262,7 @@ async fn a_person_in_a_real_browser_voids_cancels_and_meets_refusals_as_the_cli_
         simulator.sso_login_url()
     );
     browser.goto(&form).await.expect("the form opens");
-    browser
-        .find(Locator::Id("go"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("go")).await;
     until_at(&browser, "/SSOError").await;
     assert!(
         body_text(&browser)

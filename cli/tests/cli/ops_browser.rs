@@ -19,7 +19,7 @@ use instamed_soap_simulator::{
 };
 use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
 
-use crate::browser::{Driver, body_text, browser_paths, screenshot_in, until_at};
+use crate::browser::{Driver, body_text, browser_paths, click, screenshot_in, until_at};
 use crate::isolated;
 
 const OPERATOR: &str = "j.doe";
@@ -205,20 +205,12 @@ async fn an_operator_in_a_real_browser_settles_a_lost_refund_and_the_erps_next_r
     until_at(&browser, "/ops").await;
 
     // The list, filtered to refunds on hold: the payment, its amount and the ERP client.
-    browser
-        .find(Locator::Css("#kind option[value='refund_unknown']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.filter button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &browser,
+        Locator::Css("#kind option[value='refund_unknown']"),
+    )
+    .await;
+    click(&browser, Locator::Css("form.filter button")).await;
     // The filtered list is a new page: a row found before it loads is the old page's, and goes
     // stale under the finder.
     for _ in 0..200 {
@@ -254,21 +246,9 @@ async fn an_operator_in_a_real_browser_settles_a_lost_refund_and_the_erps_next_r
     );
     screenshot_in(&browser, SHOTS, "2-waiting").await;
 
-    browser
-        .find(Locator::Css("#waiting a.button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("#waiting a.button")).await;
     until_at(&browser, "/settle").await;
-    browser
-        .find(Locator::Id("found-refunded"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("found-refunded")).await;
     browser
         .find(Locator::Id("refund-id"))
         .await
@@ -284,13 +264,7 @@ async fn an_operator_in_a_real_browser_settles_a_lost_refund_and_the_erps_next_r
         .await
         .unwrap();
     screenshot_in(&browser, SHOTS, "3-settle-form").await;
-    browser
-        .find(Locator::Id("record"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Id("record")).await;
     until_at(&browser, &format!("/ops/payments/{payment}")).await;
     let history = body_text(&browser).await;
     assert!(history.contains("is settled by hand"), "{history}");
