@@ -409,7 +409,7 @@ pub struct Ledger {
 }
 
 /// A verdict owed to the ledger: [`Ledger::record`]'s arguments, kept until they are written.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Owed {
     id: i64,
     answer: Finding,
@@ -687,45 +687,45 @@ where
 /// A void's verdict whose caller does not wait for its commit: a failure is said in the log,
 /// as the caller would have said it, and the verdict is owed, as an awaited one that failed
 /// is (the entry stays in flight until it is written).
-struct Unawaited<F> {
-    entry: i64,
-    atomic: bool,
-    work: Option<F>,
+struct Unawaited {
+    /// The verdict, written from here and kept owed to the ledger ([`Ledger::record`]) if
+    /// its commit fails: one copy for both.
+    verdict: Owed,
+    owed: Arc<Mutex<Vec<Owed>>>,
     failed: Option<rusqlite::Error>,
-    /// The verdict, kept owed to the ledger ([`Ledger::record`]) if its commit fails.
-    owed: Option<(Owed, Arc<Mutex<Vec<Owed>>>)>,
     /// The ledger's count of verdicts not yet committed, told when this one is (or is dropped
     /// unrun, its thread gone).
     unawaited: Arc<AtomicUsize>,
 }
 
-impl<F> Drop for Unawaited<F> {
+impl Drop for Unawaited {
     fn drop(&mut self) {
         self.unawaited.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl<F> Job for Unawaited<F>
-where
-    F: FnOnce(&Connection) -> Result<(), rusqlite::Error> + Send,
-{
+impl Job for Unawaited {
     fn durable(&self) -> bool {
         false
     }
 
     fn atomic(&self) -> bool {
-        self.atomic
+        // Settling the earlier voids is a second statement.
+        !self.verdict.after_void
     }
 
     fn run(&mut self, conn: &Connection) -> bool {
-        let Some(work) = self.work.take() else {
-            return false;
-        };
-        self.failed = work(conn).err();
+        let Owed {
+            id,
+            answer,
+            after_void,
+            ..
+        } = &self.verdict;
+        self.failed = record_in(conn, *id, answer, *after_void).err();
         self.failed.is_none()
     }
 
-    fn deliver(mut self: Box<Self>, committed: Result<(), &LedgerError>) {
+    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>) {
         let failed = match (&self.failed, committed) {
             (Some(error), _) => Some(error.to_string()),
             (None, Err(error)) => Some(super::chain(error)),
@@ -733,14 +733,17 @@ where
         };
         if let Some(error) = failed {
             tracing::warn!(
-                entry = self.entry,
+                entry = self.verdict.id,
                 error = %error,
                 "the verdict could not be written to the ledger; it is written before this \
                  process's next decision, and the entry stays open until then"
             );
-            if let Some((verdict, owed)) = self.owed.take() {
-                owed.lock().unwrap_or_else(|e| e.into_inner()).push(verdict);
-            }
+            // Cloned on this rare path: the job's `Drop` keeps it from being moved out.
+            let owed = self.verdict.clone();
+            self.owed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(owed);
         }
     }
 }
@@ -1280,18 +1283,15 @@ impl Ledger {
         };
         if !durable && shared.verdicts_unawaited.load(Ordering::Relaxed) {
             shared.unawaited.fetch_add(1, Ordering::AcqRel);
-            let owed = Owed {
-                id,
-                answer: answer.clone(),
-                durable,
-                after_void,
-            };
             let job = Box::new(Unawaited {
-                entry: id,
-                atomic: !after_void,
-                work: Some(move |conn: &Connection| record_in(conn, id, &answer, after_void)),
+                verdict: Owed {
+                    id,
+                    answer,
+                    durable,
+                    after_void,
+                },
+                owed: self.owed.clone(),
                 failed: None,
-                owed: Some((owed, self.owed.clone())),
                 unawaited: shared.unawaited.clone(),
             });
             // Not queued, the job is dropped, and its count with it.
