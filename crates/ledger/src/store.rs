@@ -1318,12 +1318,9 @@ impl Ledger {
                 return pg.book(durable, on_commit.as_ref(), work);
             }
         };
-        let mut conn = shared.settled();
+        let conn = shared.settled();
         shared.set_durable(&conn, durable)?;
-        let fail = |e| classify(&shared.path, e);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
+        let tx = Immediate::begin(&conn).map_err(|e| classify(&shared.path, e))?;
         let result = work(&mut SqliteBook {
             conn: &tx,
             path: &shared.path,
@@ -1443,20 +1440,19 @@ impl Shared {
                 }
                 std::mem::take(&mut queue.jobs)
             };
-            let mut conn = self.lock();
-            self.commit_group(&mut conn, jobs);
+            let conn = self.lock();
+            self.commit_group(&conn, jobs);
         }
     }
 
     /// Runs `jobs` in one transaction, each in a savepoint, flushed when any of them needs it,
     /// and delivers each one's answer: a job that failed is rolled back alone; a commit that
     /// fails fails them all.
-    fn commit_group(&self, conn: &mut Connection, jobs: Vec<Box<dyn Job>>) {
+    fn commit_group(&self, conn: &Connection, jobs: Vec<Box<dyn Job>>) {
         let durable = jobs.iter().any(|job| job.durable());
-        let begun = self.set_durable(conn, durable).and_then(|()| {
-            conn.transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| classify(&self.path, e))
-        });
+        let begun = self
+            .set_durable(conn, durable)
+            .and_then(|()| Immediate::begin(conn).map_err(|e| classify(&self.path, e)));
         let tx = match begun {
             Ok(tx) => tx,
             Err(error) => {
@@ -1508,7 +1504,7 @@ impl Shared {
     }
 
     /// Commits `tx`, timing it for the observer.
-    fn commit(&self, tx: rusqlite::Transaction<'_>, durable: bool) -> Result<(), LedgerError> {
+    fn commit(&self, tx: Immediate<'_>, durable: bool) -> Result<(), LedgerError> {
         let started = std::time::Instant::now();
         tx.commit().map_err(|e| classify(&self.path, e))?;
         if let Some(observer) = self.on_commit.get() {
@@ -1570,6 +1566,47 @@ impl Shared {
         // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
         // when dropped), so the connection stays usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A write transaction begun with `BEGIN IMMEDIATE` and ended by [`commit`](Self::commit),
+/// both statements from the connection's cache: rusqlite's `Transaction` parses them anew
+/// each time, and the ledger's thread begins and commits a group per void when callers come
+/// one at a time. Rolled back if dropped open (a job that panicked, a failed commit).
+struct Immediate<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Immediate<'c> {
+    fn begin(conn: &'c Connection) -> Result<Self, rusqlite::Error> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), rusqlite::Error> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Immediate<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Immediate<'_> {
+    fn drop(&mut self) {
+        // SQLite may have rolled back already (a full disk, an I/O error).
+        if self.open && !self.conn.is_autocommit() {
+            if let Err(error) = self.conn.execute_batch("ROLLBACK") {
+                tracing::warn!(%error, "a ledger transaction could not be rolled back");
+            }
+        }
     }
 }
 
@@ -1886,12 +1923,10 @@ mod tests {
             work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
         ) -> Result<T, LedgerError> {
             let shared = shared(self);
-            let mut conn = shared.lock();
+            let conn = shared.lock();
             shared.set_durable(&conn, durable)?;
             let fail = |e| classify(&shared.path, e);
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(fail)?;
+            let tx = Immediate::begin(&conn).map_err(fail)?;
             let result = work(&tx).map_err(fail)?;
             shared.commit(tx, durable)?;
             Ok(result)
@@ -1930,7 +1965,7 @@ mod tests {
         };
         let (jobs, mut answers): (Vec<_>, Vec<_>) =
             [job(true), job(false), job(false)].into_iter().unzip();
-        shared(&ledger).commit_group(&mut shared(&ledger).lock(), jobs);
+        shared(&ledger).commit_group(&shared(&ledger).lock(), jobs);
         for answer in &mut answers {
             assert!(matches!(answer.try_recv(), Ok(Err(_))));
         }
@@ -1940,7 +1975,7 @@ mod tests {
         );
         // The connection is left usable: the next group commits.
         let (next, mut answer) = job(false);
-        shared(&ledger).commit_group(&mut shared(&ledger).lock(), vec![next]);
+        shared(&ledger).commit_group(&shared(&ledger).lock(), vec![next]);
         assert!(matches!(answer.try_recv(), Ok(Ok(_))));
         assert_eq!(ledger.standing(&payment()).unwrap().entries.len(), 1);
     }
@@ -2081,6 +2116,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_transaction_dropped_open_writes_nothing_and_leaves_the_connection_to_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        {
+            let conn = shared(&ledger).lock();
+            let tx = Immediate::begin(&conn).unwrap();
+            insert_intent(&tx, &outlet, &payment(), Action::Void, None, "void").unwrap();
+            // As a job that panicked would leave it.
+            drop(tx);
+            assert!(conn.is_autocommit());
+        }
+        assert!(ledger.standing(&payment()).unwrap().entries.is_empty());
+        let kept = ledger
+            .transaction(true, |c| {
+                insert_intent(c, &outlet, &payment(), Action::Void, None, "void")
+            })
+            .unwrap();
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(
+            standing.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [kept]
+        );
     }
 
     #[test]
