@@ -2119,6 +2119,27 @@ mod tests {
     }
 
     #[test]
+    fn a_durable_group_after_others_flushes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let shared = shared(&ledger);
+        let conn = shared.lock();
+        let synchronous = || -> i64 {
+            conn.query_row("PRAGMA synchronous", [], |row| row.get(0))
+                .unwrap()
+        };
+        for durable in [true, false, true, false, true] {
+            shared.set_durable(&conn, durable).unwrap();
+            // FULL is 2, NORMAL 1.
+            assert_eq!(
+                synchronous(),
+                if durable { 2 } else { 1 },
+                "durable: {durable}"
+            );
+        }
+    }
+
+    #[test]
     fn a_transaction_dropped_open_writes_nothing_and_leaves_the_connection_to_the_next() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
