@@ -135,7 +135,7 @@ impl Default for Options {
             callers: 64,
             upstream_latency: Duration::from_millis(100),
             throughput_voids: 64 * 50,
-            ledger_voids: 4000,
+            ledger_voids: 20000,
             memory_voids: 100_000,
             fsyncs: 1000,
             dir: None,
