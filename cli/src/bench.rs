@@ -73,7 +73,8 @@ struct GatewayArgs {
     )]
     throughput_voids: usize,
     /// Voids per round, through the ledger and without it, for the ledger's CPU per void
-    /// (rounds of 4000 spread by a third over a run beside other work; 20000 by a tenth).
+    /// (rounds of 4000 spread by up to a half within a run beside other work, rounds of 20000
+    /// by about a fifth); with --ledgers, the voids of each path's CPU under load.
     #[arg(
         long,
         default_value_t = 20000,

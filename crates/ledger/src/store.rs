@@ -1571,8 +1571,8 @@ impl Shared {
 
 /// A write transaction begun with `BEGIN IMMEDIATE` and ended by [`commit`](Self::commit),
 /// both statements from the connection's cache: rusqlite's `Transaction` parses them anew
-/// each time, and the ledger's thread begins and commits a group per void when callers come
-/// one at a time. Rolled back if dropped open (a job that panicked, a failed commit).
+/// each time, and the ledger's thread begins and commits two groups a void (the intent's, the
+/// verdict's) when callers come one at a time. Rolled back if dropped open (a job that panicked, a failed commit).
 struct Immediate<'c> {
     conn: &'c Connection,
     open: bool,
@@ -1580,6 +1580,12 @@ struct Immediate<'c> {
 
 impl<'c> Immediate<'c> {
     fn begin(conn: &'c Connection) -> Result<Self, rusqlite::Error> {
+        if !conn.is_autocommit() {
+            // Only a rollback that failed leaves one open; left so, every later group would
+            // fail to begin.
+            tracing::warn!("a ledger transaction was left open; it is rolled back");
+            conn.execute_batch("ROLLBACK")?;
+        }
         conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         Ok(Self { conn, open: true })
     }
@@ -2119,7 +2125,7 @@ mod tests {
     }
 
     #[test]
-    fn a_durable_group_after_others_flushes_again() {
+    fn the_flush_setting_switches_back_to_full_after_normal() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
         let shared = shared(&ledger);
