@@ -693,13 +693,36 @@ struct Unawaited {
     verdict: Owed,
     owed: Arc<Mutex<Vec<Owed>>>,
     failed: Option<rusqlite::Error>,
+    /// Whether its group's outcome reached it; one dropped before (its thread panicked
+    /// mid-group) is owed too.
+    delivered: bool,
     /// The ledger's count of verdicts not yet committed, told when this one is (or is dropped
     /// unrun, its thread gone).
     unawaited: Arc<AtomicUsize>,
 }
 
+impl Unawaited {
+    fn owe(&self, error: &str) {
+        tracing::warn!(
+            entry = self.verdict.id,
+            error = %error,
+            "the verdict could not be written to the ledger; it is written before this \
+             process's next decision, and the entry stays open until then"
+        );
+        // Cloned on this rare path: the job's `Drop` keeps it from being moved out.
+        let owed = self.verdict.clone();
+        self.owed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(owed);
+    }
+}
+
 impl Drop for Unawaited {
     fn drop(&mut self) {
+        if !self.delivered {
+            self.owe("the ledger's thread ended before its group was committed");
+        }
         self.unawaited.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -725,25 +748,15 @@ impl Job for Unawaited {
         self.failed.is_none()
     }
 
-    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>) {
+    fn deliver(mut self: Box<Self>, committed: Result<(), &LedgerError>) {
+        self.delivered = true;
         let failed = match (&self.failed, committed) {
             (Some(error), _) => Some(error.to_string()),
             (None, Err(error)) => Some(super::chain(error)),
             (None, Ok(())) => None,
         };
         if let Some(error) = failed {
-            tracing::warn!(
-                entry = self.verdict.id,
-                error = %error,
-                "the verdict could not be written to the ledger; it is written before this \
-                 process's next decision, and the entry stays open until then"
-            );
-            // Cloned on this rare path: the job's `Drop` keeps it from being moved out.
-            let owed = self.verdict.clone();
-            self.owed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(owed);
+            self.owe(&error);
         }
     }
 }
@@ -1282,6 +1295,9 @@ impl Ledger {
             }
         };
         if !durable && shared.verdicts_unawaited.load(Ordering::Relaxed) {
+            // Started before the job exists: one dropped unqueued would be owed twice, by its
+            // own drop and by `record`.
+            writing(shared, writer)?;
             shared.unawaited.fetch_add(1, Ordering::AcqRel);
             let job = Box::new(Unawaited {
                 verdict: Owed {
@@ -1292,10 +1308,10 @@ impl Ledger {
                 },
                 owed: self.owed.clone(),
                 failed: None,
+                delivered: false,
                 unawaited: shared.unawaited.clone(),
             });
-            // Not queued, the job is dropped, and its count with it.
-            enqueue(shared, writer, job)?;
+            shared.push(job);
             return Ok(());
         }
         in_group(shared, writer, durable, !after_void, move |conn| {
@@ -1374,13 +1390,20 @@ fn enqueue(
     writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
     job: Box<dyn Job>,
 ) -> Result<(), LedgerError> {
-    // Without its thread nothing queued would ever be done.
+    writing(shared, writer)?;
+    shared.push(job);
+    Ok(())
+}
+
+/// Starts the ledger's thread unless it runs: without it nothing queued would ever be done.
+fn writing(
+    shared: &Arc<Shared>,
+    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
+) -> Result<(), LedgerError> {
     start_writer(shared, writer).map_err(|source| LedgerError::Open {
         path: shared.path.to_path_buf(),
         source,
-    })?;
-    shared.push(job);
-    Ok(())
+    })
 }
 
 /// Starts the ledger's thread unless it runs.
@@ -1389,8 +1412,19 @@ fn start_writer(
     writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
 ) -> std::io::Result<()> {
     let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
-    if writer.is_some() {
-        return Ok(());
+    match writer.take() {
+        Some(running) if !running.is_finished() => {
+            *writer = Some(running);
+            return Ok(());
+        }
+        // It ended before the ledger was dropped, so it panicked: its group's callers were
+        // told (an awaited answer's channel closed, an unawaited verdict owed), and what was
+        // queued since waits for a thread.
+        Some(ended) => {
+            let _ = ended.join();
+            tracing::error!("the ledger's thread ended in a panic; a new one takes its queue");
+        }
+        None => {}
     }
     // A failure leaves the checkpoints as frequent as a single command's: slower, not wrong.
     if let Err(error) = shared
@@ -1480,15 +1514,19 @@ impl Shared {
                 ran.push(job);
                 continue;
             }
-            let saved = savepoint(&tx, "SAVEPOINT decision");
-            let worked = job.run(&tx);
-            let closed = if worked && saved.is_ok() {
+            if let Err(error) = savepoint(&tx, "SAVEPOINT decision") {
+                // Run without its savepoint, a failure halfway would be committed with the
+                // group: it fails unrun instead.
+                job.deliver(Err(&classify(&self.path, error)));
+                continue;
+            }
+            let closed = if job.run(&tx) {
                 savepoint(&tx, "RELEASE decision")
             } else {
                 savepoint(&tx, "ROLLBACK TO decision")
                     .and_then(|()| savepoint(&tx, "RELEASE decision"))
             };
-            if let Err(error) = saved.and(closed) {
+            if let Err(error) = closed {
                 tracing::warn!(error = %error, "a ledger savepoint failed");
             }
             ran.push(job);
@@ -2270,6 +2308,83 @@ mod tests {
         assert_eq!(standing.entries[0].id, lost.id);
         assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.open_entries().unwrap().is_empty());
+    }
+
+    /// A job that panics, as a bug in the ledger's thread would.
+    struct Panics;
+
+    impl Job for Panics {
+        fn durable(&self) -> bool {
+            false
+        }
+
+        fn atomic(&self) -> bool {
+            true
+        }
+
+        fn run(&mut self, _: &Connection) -> bool {
+            panic!("a job panicked in the ledger's thread, as the test meant");
+        }
+
+        fn deliver(self: Box<Self>, _: Result<(), &LedgerError>) {}
+    }
+
+    #[test]
+    fn a_panic_in_the_ledger_s_thread_owes_its_group_s_verdicts_and_a_new_thread_takes_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db"))
+            .unwrap()
+            .with_verdicts_unawaited();
+        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_, intent) = runtime
+            .block_on(ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)))
+            .unwrap();
+        let id = intent.unwrap().id;
+        let Engine::Sqlite { shared, writer } = &ledger.engine else {
+            panic!("a SQLite ledger was asked for");
+        };
+        shared.unawaited.fetch_add(1, Ordering::AcqRel);
+        let verdict = Box::new(Unawaited {
+            verdict: Owed {
+                id,
+                answer: Finding::of(Verdict::Voided),
+                durable: false,
+                after_void: false,
+            },
+            owed: ledger.owed.clone(),
+            failed: None,
+            delivered: false,
+            unawaited: shared.unawaited.clone(),
+        });
+        // Queued together, so that the thread takes both into one group.
+        {
+            let mut queue = shared.queue();
+            queue.jobs.push(Box::new(Panics));
+            queue.jobs.push(verdict);
+        }
+        shared.wake.notify_one();
+        let ended = std::time::Instant::now();
+        while !writer.lock().unwrap().as_ref().unwrap().is_finished() {
+            assert!(
+                ended.elapsed() < Duration::from_secs(10),
+                "the thread never panicked"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(ledger.owed_verdicts().len(), 1);
+        assert_eq!(shared.unawaited.load(Ordering::Acquire), 0);
+        // The next write starts a new thread, which writes the verdict owed.
+        runtime.block_on(ledger.write_owed_verdicts());
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
+        assert!(ledger.owed_verdicts().is_empty());
+        // And an awaited decision is answered, not left in a queue nobody serves.
+        let other = TransactionId::new("AFTERTHEPANIC").unwrap();
+        let (_, next) = runtime
+            .block_on(ledger.intend("void", &outlet, &other, None, |_| Some(Action::Void)))
+            .unwrap();
+        assert!(next.is_some());
     }
 
     #[test]
