@@ -2031,6 +2031,13 @@ mod tests {
         }
     }
 
+    /// A new ledger in a folder of its own (kept while the test holds it) and an outlet.
+    fn opened() -> (tempfile::TempDir, Ledger, Outlet) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        (dir, ledger, Outlet::new("1", "2", "3").unwrap())
+    }
+
     fn payment() -> TransactionId {
         TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap()
     }
@@ -2040,9 +2047,7 @@ mod tests {
     /// record of a refund could be lost with the machine. It is flushed as an intent is.
     #[test]
     fn a_settlement_by_hand_is_flushed_to_disk_whatever_the_last_group_left() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         let id = ledger
             .transaction(true, |c| {
                 insert_intent(
@@ -2185,9 +2190,7 @@ mod tests {
 
     #[test]
     fn a_transaction_dropped_open_writes_nothing_and_leaves_the_connection_to_the_next() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         {
             let conn = shared(&ledger).lock();
             let tx = Immediate::begin(&conn).unwrap();
@@ -2211,9 +2214,7 @@ mod tests {
 
     #[test]
     fn a_standing_lists_the_payment_s_entries_in_the_order_they_were_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         let written: Vec<i64> = [Action::Refund, Action::Void, Action::Refund, Action::Void]
             .into_iter()
             .map(|action| {
@@ -2231,9 +2232,7 @@ mod tests {
 
     #[test]
     fn a_definite_void_settles_the_earlier_voids_left_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         let lost = ledger
             .transaction(true, |c| {
                 insert_intent(c, &outlet, &payment(), Action::Void, None, "void")
@@ -2280,9 +2279,7 @@ mod tests {
     /// one still settles it.
     #[test]
     fn a_definite_void_through_the_ledgers_thread_settles_an_earlier_void_left_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let intend = || {
             runtime
@@ -2436,9 +2433,7 @@ mod tests {
 
     #[test]
     fn a_late_unknown_answer_never_overwrites_a_definite_verdict() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let (_, intent) = runtime
             .block_on(ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)))
@@ -2469,9 +2464,7 @@ mod tests {
 
     #[test]
     fn an_unknown_stored_entry_state_is_an_error_naming_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         ledger
             .transaction(true, |c| {
                 insert_intent(c, &outlet, &payment(), Action::Void, None, "void")?;
@@ -2490,9 +2483,7 @@ mod tests {
     /// refusing to read it would stop every command on the payment.
     #[test]
     fn an_unknown_stored_action_reads_as_a_refund() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         ledger
             .transaction(true, |c| {
                 insert_intent(c, &outlet, &payment(), Action::Void, None, "void")?;
@@ -2506,9 +2497,7 @@ mod tests {
 
     #[test]
     fn ids_are_filed_without_regard_to_case() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
+        let (_dir, ledger, outlet) = opened();
         let lower = TransactionId::new("ee52401813a74328aaa7d93319ff4383").unwrap();
         ledger
             .transaction(true, |c| {
