@@ -693,8 +693,8 @@ struct Unawaited {
     verdict: Owed,
     owed: Arc<Mutex<Vec<Owed>>>,
     failed: Option<rusqlite::Error>,
-    /// Whether its group's outcome reached it; one dropped before (its thread panicked
-    /// mid-group) is owed too.
+    /// Whether its group's outcome reached it; one dropped before (its group panicked) is
+    /// owed too.
     delivered: bool,
     /// The ledger's count of verdicts not yet committed, told when this one is (or is dropped
     /// unrun, its thread gone).
@@ -1412,19 +1412,8 @@ fn start_writer(
     writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
 ) -> std::io::Result<()> {
     let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
-    match writer.take() {
-        Some(running) if !running.is_finished() => {
-            *writer = Some(running);
-            return Ok(());
-        }
-        // It ended before the ledger was dropped, so it panicked: its group's callers were
-        // told (an awaited answer's channel closed, an unawaited verdict owed), and what was
-        // queued since waits for a thread.
-        Some(ended) => {
-            let _ = ended.join();
-            tracing::error!("the ledger's thread ended in a panic; a new one takes its queue");
-        }
-        None => {}
+    if writer.is_some() {
+        return Ok(());
     }
     // A failure leaves the checkpoints as frequent as a single command's: slower, not wrong.
     if let Err(error) = shared
@@ -1475,7 +1464,13 @@ impl Shared {
                 std::mem::take(&mut queue.jobs)
             };
             let conn = self.lock();
-            self.commit_group(&conn, jobs);
+            // A group whose work panics (a bug) is rolled back as the panic unwinds, and its
+            // jobs dropped: awaited callers are told it failed, unawaited verdicts are owed.
+            // The thread goes on, so that nothing queued after it waits for nobody.
+            let group = std::panic::AssertUnwindSafe(|| self.commit_group(&conn, jobs));
+            if std::panic::catch_unwind(group).is_err() {
+                tracing::error!("a ledger group panicked; it was rolled back and its callers told");
+            }
         }
     }
 
@@ -2307,6 +2302,14 @@ mod tests {
         assert!(ledger.open_entries().unwrap().is_empty());
     }
 
+    /// `work`'s answer, which must come within ten seconds: a ledger's thread that died
+    /// would leave it waiting for good.
+    fn within<F: std::future::Future>(runtime: &tokio::runtime::Runtime, work: F) -> F::Output {
+        runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), work).await })
+            .expect("answered within ten seconds")
+    }
+
     /// A job that panics, as a bug in the ledger's thread would.
     struct Panics;
 
@@ -2327,18 +2330,15 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_in_the_ledger_s_thread_owes_its_group_s_verdicts_and_a_new_thread_takes_the_queue() {
-        let dir = tempfile::tempdir().unwrap();
+    fn a_group_that_panics_owes_its_verdicts_fails_its_callers_and_the_thread_goes_on() {
+        let (_dir, ledger, outlet) = opened();
+        let ledger = ledger.with_verdicts_unawaited();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db"))
-            .unwrap()
-            .with_verdicts_unawaited();
-        let outlet = Outlet::new("1", "2", "3").unwrap();
         let (_, intent) = runtime
             .block_on(ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)))
             .unwrap();
         let id = intent.unwrap().id;
-        let Engine::Sqlite { shared, writer } = &ledger.engine else {
+        let Engine::Sqlite { shared, .. } = &ledger.engine else {
             panic!("a SQLite ledger was asked for");
         };
         shared.unawaited.fetch_add(1, Ordering::AcqRel);
@@ -2361,27 +2361,35 @@ mod tests {
             queue.jobs.push(verdict);
         }
         shared.wake.notify_one();
-        let ended = std::time::Instant::now();
-        while !writer.lock().unwrap().as_ref().unwrap().is_finished() {
+        let started = std::time::Instant::now();
+        while shared.unawaited.load(Ordering::Acquire) > 0 {
             assert!(
-                ended.elapsed() < Duration::from_secs(10),
-                "the thread never panicked"
+                started.elapsed() < Duration::from_secs(10),
+                "the group never ended"
             );
             std::thread::sleep(Duration::from_millis(5));
         }
         assert_eq!(ledger.owed_verdicts().len(), 1);
-        assert_eq!(shared.unawaited.load(Ordering::Acquire), 0);
-        // The next write starts a new thread, which writes the verdict owed.
-        runtime.block_on(ledger.write_owed_verdicts());
+        // A decision that panics fails its caller, and the next is answered by the same thread.
+        let other = TransactionId::new("AFTERTHEPANIC").unwrap();
+        let panicked = within(
+            &runtime,
+            ledger.intend("void", &outlet, &other, None, |_| -> Option<Action> {
+                panic!("a decision panicked, as the test meant")
+            }),
+        );
+        assert!(panicked.is_err());
+        assert!(ledger.standing(&other).unwrap().entries.is_empty());
+        // The next decision writes the verdict owed first.
+        let (_, next) = within(
+            &runtime,
+            ledger.intend("void", &outlet, &other, None, |_| Some(Action::Void)),
+        )
+        .unwrap();
+        assert!(next.is_some());
         let standing = ledger.standing(&payment()).unwrap();
         assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.owed_verdicts().is_empty());
-        // And an awaited decision is answered, not left in a queue nobody serves.
-        let other = TransactionId::new("AFTERTHEPANIC").unwrap();
-        let (_, next) = runtime
-            .block_on(ledger.intend("void", &outlet, &other, None, |_| Some(Action::Void)))
-            .unwrap();
-        assert!(next.is_some());
     }
 
     #[test]
