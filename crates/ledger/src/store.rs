@@ -697,7 +697,7 @@ struct Unawaited {
     /// owed too.
     delivered: bool,
     /// The ledger's count of verdicts not yet committed, told when this one is (or is dropped
-    /// unrun, its thread gone).
+    /// unrun, its group panicked).
     unawaited: Arc<AtomicUsize>,
 }
 
@@ -721,7 +721,7 @@ impl Unawaited {
 impl Drop for Unawaited {
     fn drop(&mut self) {
         if !self.delivered {
-            self.owe("the ledger's thread ended before its group was committed");
+            self.owe("its group panicked before it was committed");
         }
         self.unawaited.fetch_sub(1, Ordering::AcqRel);
     }
@@ -1605,7 +1605,8 @@ impl Shared {
 /// A write transaction begun with `BEGIN IMMEDIATE` and ended by [`commit`](Self::commit),
 /// both statements from the connection's cache: rusqlite's `Transaction` parses them anew
 /// each time, and the ledger's thread begins and commits two groups a void (the intent's, the
-/// verdict's) when callers come one at a time. Rolled back if dropped open (a job that panicked, a failed commit).
+/// verdict's) when callers come one at a time. Rolled back if dropped open (a job that
+/// panicked, a failed commit).
 struct Immediate<'c> {
     conn: &'c Connection,
     open: bool,
@@ -2138,8 +2139,7 @@ mod tests {
     /// cost more than the rest of a void's ledger work.
     #[test]
     fn a_void_s_statements_build_no_temporary_b_tree() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let (_dir, ledger, _) = opened();
         let conn = shared(&ledger).lock();
         for sql in [STANDING, INTENT, VERDICT] {
             let mut explain = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
@@ -2164,8 +2164,7 @@ mod tests {
 
     #[test]
     fn the_flush_setting_switches_back_to_full_after_normal() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let (_dir, ledger, _) = opened();
         let shared = shared(&ledger);
         let conn = shared.lock();
         let synchronous = || -> i64 {
