@@ -69,6 +69,7 @@ pub use guard::{AskedBy, Guarded};
 pub use sso::SsoLaunched;
 pub use store::{
     Action, CommitObserver, DEFAULT_LEASE, Entry, Ledger, LedgerError, Standing, is_sqlite_file,
+    switch_to_wal,
 };
 pub use verdict::Verdict;
 

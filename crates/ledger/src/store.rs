@@ -16,7 +16,9 @@ use super::verdict::Verdict;
 use instamed_soap::{Outlet, TransactionId};
 
 mod postgres;
+mod wal;
 use postgres::Postgres;
+pub use wal::switch_to_wal;
 
 /// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
 const WAL_PAGES: i64 = 64;
@@ -841,9 +843,7 @@ impl Ledger {
         let fail = |error: rusqlite::Error| classify(&path, error);
         let mut conn = Connection::open(&path).map_err(fail)?;
         conn.busy_timeout(BUSY_WAIT).map_err(fail)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(fail)?;
+        let mode = switch_to_wal(&conn, BUSY_WAIT).map_err(fail)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(LedgerError::NotALedger { path });
         }

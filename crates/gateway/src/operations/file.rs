@@ -55,9 +55,9 @@ impl FileOperations {
             }
         }
         let conn = Connection::open(path).map_err(fail)?;
-        conn.busy_timeout(Duration::from_secs(15)).map_err(fail)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(fail)?;
+        let wait = Duration::from_secs(15);
+        conn.busy_timeout(wait).map_err(fail)?;
+        instamed_soap_ledger::switch_to_wal(&conn, wait).map_err(fail)?;
         // An answer lost in a crash only means the repeat goes through the ledger again.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;

@@ -3,6 +3,7 @@
 
 mod by_hand;
 mod guard;
+mod opening;
 mod postgres;
 mod replicas;
 mod sso;
