@@ -33,6 +33,10 @@ pub const LOAD_CONCURRENCY: std::ops::RangeInclusive<u64> = 1..=1024;
 /// precision.
 pub const ROUNDS: std::ops::RangeInclusive<u64> = 1..=20;
 
+/// `gateway --threads`: the runtime's worker threads; more than a machine has cores only
+/// adds hand-offs.
+pub const GATEWAY_THREADS: std::ops::RangeInclusive<u64> = 1..=1024;
+
 /// A parser for a whole number within `range`, as `T` (`usize`, `u32`, `u64`).
 pub fn within<T>(range: std::ops::RangeInclusive<u64>) -> RangedU64ValueParser<T>
 where

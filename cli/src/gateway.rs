@@ -103,6 +103,13 @@ struct RunArgs {
     /// answered 429 with Retry-After. 0 turns the limit off.
     #[arg(long, value_name = "PER_SECOND", default_value_t = instamed_soap_gateway::DEFAULT_RATE_LIMIT)]
     rate_limit: u32,
+    /// Threads that serve ERPs' requests (the ledger has a thread of its own, and Argon2
+    /// verifications a pool of their own). One serves thousands of voids a second. Threads
+    /// wake each other to share work as requests come, which cost an ERP calling one at a
+    /// time about 0.1 ms a void on two cores (docs/gateway.md): raise it on a machine with
+    /// many cores and many ERPs, or many new TLS connections at once.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::bounds::within::<usize>(crate::bounds::GATEWAY_THREADS))]
+    threads: usize,
     /// With a ledger on PostgreSQL shared by replicas: how long a replica's claim on a payment
     /// holds while its request is out (default 120s). A replica that dies leaves its payments
     /// to the others once it runs out; keep it longer than a call with its retries takes.
@@ -127,6 +134,13 @@ struct RunArgs {
     sso_endpoint: Option<String>,
     #[command(flatten)]
     sso: crate::sso::SsoSignIn,
+}
+
+impl Args {
+    /// The runtime's worker threads `gateway` asks for (`--threads`).
+    pub fn threads(&self) -> usize {
+        self.run.threads
+    }
 }
 
 /// Runs `gateway` (until Ctrl-C or SIGTERM) or `gateway hash-secret`.
@@ -381,6 +395,10 @@ async fn start(config: GatewayConfig) -> Result<Running, ExitCode> {
 
 /// Prints the addresses (and `extra` lines), then waits for Ctrl-C or SIGTERM.
 async fn announce(running: &Running, extra: Vec<(&str, String)>) {
+    tracing::info!(
+        threads = tokio::runtime::Handle::current().metrics().num_workers(),
+        "gateway serving"
+    );
     let mut lines = vec![
         ("soap:", running.soap_url()),
         ("api:", running.api_url()),

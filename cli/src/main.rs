@@ -119,6 +119,15 @@ enum Command {
 }
 
 impl Command {
+    /// The runtime's worker threads, where the command chooses them (tokio's default, one a
+    /// core, otherwise).
+    fn threads(&self) -> Option<usize> {
+        match self {
+            Self::Gateway(args) => Some(args.threads()),
+            _ => None,
+        }
+    }
+
     /// Servers show one line per request unless told otherwise: their terminal is where a
     /// person watches what they do.
     fn default_level(&self) -> log::DefaultLevel {
@@ -180,10 +189,11 @@ fn main() -> ExitCode {
         eprintln!("error: {error}{cause}");
         return ExitCode::from(exit::INVALID);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = cli.command.threads() {
+        runtime.worker_threads(threads);
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

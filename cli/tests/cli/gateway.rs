@@ -121,6 +121,48 @@ async fn the_demo_prints_its_addresses_and_client_and_voids_once_over_tls_until_
     assert_eq!(started.terminate(), Some(0), "SIGTERM stops it cleanly");
 }
 
+/// `--threads` sets how many runtime threads serve requests (one unless asked; the gateway
+/// logs the count as it starts), a gateway on several serves as one does, and a count of none
+/// is refused before anything starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn threads_sets_the_runtime_threads_that_serve_requests() {
+    for (args, threads) in [
+        (&[][..], "threads=1"),
+        (&["--threads", "3"][..], "threads=3"),
+    ] {
+        let mut command = isolated::instamed_soap();
+        command
+            .args(["gateway", "--demo", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped());
+        let (mut child, printed) = isolated::started(&mut command);
+        let mut log = std::io::BufRead::lines(std::io::BufReader::new(
+            child.stderr.take().expect("its log"),
+        ));
+        let started = Started { child, printed };
+        let serving = log
+            .find_map(|line| line.ok().filter(|line| line.contains("gateway serving")))
+            .expect("a line saying the gateway serves");
+        assert!(serving.contains(threads), "{args:?}: {serving}");
+        std::thread::spawn(move || log.for_each(drop));
+        let answer = started
+            .void(&started.value("client:"), &payment_of(&started))
+            .await;
+        assert!(voided(&answer), "{args:?}: {answer:?}");
+    }
+    let refused = isolated::instamed_soap()
+        .args(["gateway", "--demo", "--threads", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(code(&refused), 2, "{}", described(&refused));
+    assert!(
+        isolated::text(&refused).contains("--threads"),
+        "{}",
+        described(&refused)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_from_hash_secret_in_a_clients_file_signs_in_and_its_secret_is_never_written() {
     let secret = "clients-file-secret-3b9e";
