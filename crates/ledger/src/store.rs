@@ -408,6 +408,10 @@ pub struct Ledger {
     /// check ([`Ledger::write_owed_verdicts`]), so that an answer it knew is not left for a
     /// reconciliation or a person to find again.
     owed: Arc<Mutex<Vec<Owed>>>,
+    /// Held while the owed verdicts are written: they are taken out of `owed` first, so a
+    /// decision that came meanwhile would find none left and decide before they were all
+    /// written.
+    draining: tokio::sync::Mutex<()>,
 }
 
 /// A verdict owed to the ledger: [`Ledger::record`]'s arguments, kept until they are written.
@@ -935,6 +939,7 @@ impl Ledger {
             },
             command: command.to_owned(),
             owed: Arc::default(),
+            draining: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -946,6 +951,7 @@ impl Ledger {
             },
             command: command.to_owned(),
             owed: Arc::default(),
+            draining: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -1241,8 +1247,10 @@ impl Ledger {
     /// Writes the verdicts this process heard and could not write (the database down, the
     /// disk full), oldest first, until one fails again: that one and the later
     /// ones stay owed. A service calls it when asked whether it is ready, so that an idle
-    /// process settles its entries once its database is back; every decision calls it first.
+    /// process settles its entries once its database is back; every decision calls it first,
+    /// and waits for a caller already writing them.
     pub async fn write_owed_verdicts(&self) {
+        let _draining = self.draining.lock().await;
         let owed = std::mem::take(&mut *self.owed_verdicts());
         let mut left = owed.into_iter();
         while let Some(verdict) = left.next() {
@@ -2389,6 +2397,79 @@ mod tests {
         let standing = ledger.standing(&payment()).unwrap();
         assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.owed_verdicts().is_empty());
+    }
+
+    /// Waits until `done` holds, for ten seconds at most.
+    fn until(what: &str, done: impl Fn() -> bool) {
+        let started = std::time::Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Owed verdicts are written one at a time, each awaited: a decision that came while
+    /// another caller was writing them found none left to write and decided before the rest
+    /// were written, on a payment that looked in flight though this process knew its verdict.
+    #[test]
+    fn a_decision_waits_for_the_owed_verdicts_another_caller_is_writing() {
+        let (_dir, ledger, outlet) = opened();
+        let ledger = Arc::new(ledger);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (first, second) = (payment(), TransactionId::new("SECONDPAYMENT").unwrap());
+        let ids: Vec<i64> = [&first, &second]
+            .into_iter()
+            .map(|payment| {
+                let (_, intent) = within(
+                    &runtime,
+                    ledger.intend("void", &outlet, payment, None, |_| Some(Action::Void)),
+                )
+                .unwrap();
+                intent.unwrap().id
+            })
+            .collect();
+        ledger
+            .owed_verdicts()
+            .extend(ids.into_iter().map(|id| Owed {
+                id,
+                answer: Finding::of(Verdict::Voided),
+                durable: false,
+                after_void: false,
+            }));
+        let shared = shared(&ledger).clone();
+        // The ledger's thread is held at its next group: the first owed verdict's.
+        let held = shared.lock();
+        let draining = runtime.spawn({
+            let ledger = ledger.clone();
+            async move { ledger.write_owed_verdicts().await }
+        });
+        until("the owed verdicts were taken", || {
+            ledger.owed_verdicts().is_empty() && shared.queue().jobs.is_empty()
+        });
+        let seen = Arc::new(Mutex::new(None));
+        let deciding = runtime.spawn({
+            let (ledger, outlet, second) = (ledger.clone(), outlet.clone(), second.clone());
+            let seen = seen.clone();
+            async move {
+                ledger
+                    .intend("void", &outlet, &second, None, move |standing| {
+                        *seen.lock().unwrap() = standing.entries[0].verdict;
+                        None::<Action>
+                    })
+                    .await
+            }
+        });
+        // Queued now, the decision would come before the second owed verdict.
+        std::thread::sleep(Duration::from_millis(100));
+        drop(held);
+        within(&runtime, draining).unwrap();
+        within(&runtime, deciding).unwrap().unwrap();
+        let seen = *seen.lock().unwrap();
+        assert_eq!(
+            seen,
+            Some(Verdict::Voided),
+            "the decision saw its payment in flight"
+        );
     }
 
     #[test]
