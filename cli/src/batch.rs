@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use instamed_soap::{Client, Protocol};
 use instamed_soap_ledger::batch::{
-    Batch, BatchOptions, Format, Journal, JournalError, Observer, Summary, Verdict, read_file,
-    write_report,
+    Batch, BatchOptions, Format, Journal, JournalError, Observer, Summary, Verdict,
+    WAIT_FOR_OTHERS, read_file, write_report,
 };
 
 use crate::connection::Connection;
@@ -57,6 +57,11 @@ pub struct Args {
     /// At the end, reconcile the outcomes still unknown (on structured proof only).
     #[arg(long)]
     reconcile: bool,
+    /// At the end, how long to wait for rows another process (a gateway, another batch) has a
+    /// request out about (default 15m). Past it the run stops as Ctrl-C stops it (exit 8),
+    /// those rows left for the next run of the same command.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::WAIT_FOR_OTHERS.parser())]
+    wait_for_others: Option<std::time::Duration>,
     /// Read and check the input, the journal and the ledger, and say what a run would do with
     /// each row (void, reconcile, refund, or nothing: answered from the journal or the
     /// ledger); send nothing and write nothing. Exit 0 when every row can be sent or is
@@ -164,6 +169,7 @@ pub async fn run(args: Args) -> ExitCode {
         rate: args.rate,
         or_refund: args.or_refund,
         reconcile: args.reconcile,
+        wait_for_others: args.wait_for_others.unwrap_or(WAIT_FOR_OTHERS),
         observer: Some(progress.observer()),
     };
     let batch = Batch::new(client, options);
@@ -513,6 +519,13 @@ fn print_summary(summary: &Summary, code: u8) {
             crate::plural::counted(summary.passed_over, "row")
         );
     }
+    if summary.left_waiting > 0 {
+        println!(
+            "{} still out with another process when --wait-for-others ran out: left for the \
+             next run",
+            crate::plural::counted(summary.left_waiting, "row")
+        );
+    }
     let rows_code = exit::of_batch(summary);
     println!(
         "this run: {} in {:.1} s{}; exit code {}{}",
@@ -545,6 +558,7 @@ fn summary_json(summary: &Summary, code: u8) -> serde_json::Value {
         "counts": counts,
         "steps": summary.steps,
         "passed_over": summary.passed_over,
+        "left_waiting": summary.left_waiting,
         "interrupted": summary.interrupted,
         "elapsed_s": summary.elapsed.as_secs_f64(),
         "journal_commits": summary.journal.commits,

@@ -67,6 +67,15 @@ pub const LEASE: Bounds = Bounds {
     too_short: "shorter than 1s, which a live replica's call outlasts",
 };
 
+/// `batch --wait-for-others`: how long a batch waits at its end for rows another process has
+/// out. Zero leaves them at once; a day is longer than any night's run should hang.
+pub const WAIT_FOR_OTHERS: Bounds = Bounds {
+    min: Duration::ZERO,
+    max: Duration::from_secs(24 * 3600),
+    expected: "a duration such as 15m or 1h (a bare number is seconds), from 0 to 24h",
+    too_short: "",
+};
+
 impl Bounds {
     /// Reads `text` as a duration within these bounds.
     pub fn parse(&self, text: &str) -> Result<Duration, String> {

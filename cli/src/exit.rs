@@ -25,8 +25,8 @@ pub const REFUNDED_INSTEAD: u8 = 6;
 /// The ledger or a batch's journal refused to run (cannot be opened or written, in use, not
 /// one), or a batch's report cannot be written.
 pub const LEDGER: u8 = 7;
-/// `batch`: stopped (Ctrl-C, SIGTERM) before every row was done: re-run the same command to
-/// resume.
+/// `batch`: stopped (Ctrl-C, SIGTERM, or `--wait-for-others` ran out) before every row was
+/// done: re-run the same command to resume.
 pub const INTERRUPTED: u8 = 8;
 /// A refund waits for a person: one of this payment may have been made and nobody knows (its
 /// answer was lost, or it is in flight elsewhere). Software never sends it again; re-running
@@ -192,8 +192,8 @@ pub const TABLE: [Status; 13] = [
     Status {
         code: INTERRUPTED,
         name: "interrupted",
-        meaning: "stopped (Ctrl-C, SIGTERM) before every row was done: re-run the same command \
-                  to resume",
+        meaning: "stopped (Ctrl-C, SIGTERM, or --wait-for-others ran out) before every row was \
+                  done: re-run the same command to resume",
         given_by: GivenBy::Only(&["batch"]),
     },
     Status {

@@ -56,6 +56,12 @@ pub struct BatchOptions {
     pub or_refund: bool,
     /// Reconcile this run's unknown outcomes once more at the end.
     pub reconcile: bool,
+    /// How long rows passed over (another process has their payment out) are waited for
+    /// once everything else is done: a process that keeps re-claiming a payment (a gateway
+    /// reconciling a lost void while InstaMed gives no proof) would otherwise hold the run
+    /// for as long as that lasts. Past it the run ends as a stopped one does, those rows left
+    /// for the next run ([`Summary::left_waiting`]).
+    pub wait_for_others: Duration,
     /// Called with every row done.
     pub observer: Option<Observer>,
 }
@@ -67,6 +73,7 @@ impl std::fmt::Debug for BatchOptions {
             .field("rate", &self.rate)
             .field("or_refund", &self.or_refund)
             .field("reconcile", &self.reconcile)
+            .field("wait_for_others", &self.wait_for_others)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +85,7 @@ impl Default for BatchOptions {
             rate: None,
             or_refund: false,
             reconcile: false,
+            wait_for_others: WAIT_FOR_OTHERS,
             observer: None,
         }
     }
@@ -90,8 +98,12 @@ pub struct Summary {
     pub counts: Vec<(Verdict, u64)>,
     /// Steps (void, reconcile, refund) this run took.
     pub steps: u64,
-    /// Whether the run was stopped before it was done.
+    /// Whether the run was stopped before it was done: told to, or out of time to wait for
+    /// rows another process had out.
     pub interrupted: bool,
+    /// Rows still out with another process when [`BatchOptions::wait_for_others`] ran out:
+    /// left for the next run, which settles them from the ledger or reconciles them.
+    pub left_waiting: u64,
     /// Rows this run passed over at least once because another process (a batch worker on
     /// the same input, a gateway) had a request about their payment out, and came back to.
     pub passed_over: u64,
@@ -147,13 +159,18 @@ impl<S: Settle> Batch<S> {
         let writer = Writer::start(journal);
         let outcome = self.dispatch(&writer, lease, stop).await;
         let mut journal = writer.finish()?;
-        let (steps, interrupted) = outcome?;
+        let Dispatched {
+            steps,
+            stopped: interrupted,
+            left_waiting,
+        } = outcome?;
         journal.end_run()?;
         let after = journal.stats();
         let summary = Summary {
             counts: journal.counts()?,
             steps,
             interrupted,
+            left_waiting,
             passed_over: journal.passed_over(),
             elapsed: started.elapsed(),
             journal: JournalStats {
@@ -171,7 +188,7 @@ impl<S: Settle> Batch<S> {
         writer: &Writer,
         lease: Option<Duration>,
         stop: impl Future<Output = ()> + Send,
-    ) -> Result<(u64, bool), JournalError> {
+    ) -> Result<Dispatched, JournalError> {
         let options = &self.options;
         let concurrency = options.concurrency.clamp(1, MAX_CONCURRENCY);
         let group = group_size(concurrency, options.rate, lease);
@@ -193,6 +210,7 @@ impl<S: Settle> Batch<S> {
             steps: 0,
             stopped: false,
         };
+        let mut left_waiting = 0;
         tokio::pin!(stop);
         let mut phases = vec![Phase::Main];
         if options.reconcile {
@@ -228,7 +246,9 @@ impl<S: Settle> Batch<S> {
             flight.land(&mut stop).await?;
             // Rows passed over because another process had their payment out: by now its
             // answer is usually in the ledger; otherwise look again shortly, until it is or
-            // that process's claim has run out (then the row is this run's to reconcile).
+            // that process's claim has run out (then the row is this run's to reconcile), or
+            // until the wait for others runs out.
+            let waiting_since = Instant::now();
             while !flight.stopped {
                 let (reply, revisited) = oneshot::channel();
                 writer.send(Command::Revisit {
@@ -240,6 +260,13 @@ impl<S: Settle> Batch<S> {
                 flight.settled(&revisited.settled);
                 if revisited.work.is_empty() {
                     if revisited.waiting == 0 {
+                        break;
+                    }
+                    if waiting_since.elapsed() >= options.wait_for_others {
+                        // Nothing of this run is in flight: the rows stay as a stopped run
+                        // leaves them, for the next one.
+                        left_waiting = revisited.waiting as u64;
+                        flight.stop();
                         break;
                     }
                     tokio::select! {
@@ -262,8 +289,22 @@ impl<S: Settle> Batch<S> {
         while let Some(done) = flight.tasks.join_next().await {
             done.map_err(|_| JournalError::WriterGone)??;
         }
-        Ok((flight.steps, flight.stopped))
+        Ok(Dispatched {
+            steps: flight.steps,
+            stopped: flight.stopped,
+            left_waiting,
+        })
     }
+}
+
+/// What a run's dispatch did.
+struct Dispatched {
+    /// Steps started.
+    steps: u64,
+    /// Whether it stopped before every row was done.
+    stopped: bool,
+    /// Rows another process still had out when the wait for them ran out.
+    left_waiting: u64,
 }
 
 /// How many rows are claimed at once. A group is claimed while the one before is being sent,
@@ -284,6 +325,11 @@ fn group_size(concurrency: usize, rate: Option<NonZeroU32>, lease: Option<Durati
 
 /// How long a batch waits before it looks again at rows another process has out.
 const REVISIT: Duration = Duration::from_millis(50);
+
+/// [`BatchOptions::wait_for_others`] unless chosen: longer than a gateway's claim holds by
+/// default (two minutes) and its reconciliation of a lost void takes, short enough that a
+/// night's run ends.
+pub const WAIT_FOR_OTHERS: Duration = Duration::from_secs(15 * 60);
 
 /// The requests of a run in flight, and what starting another takes.
 struct Flight<S> {

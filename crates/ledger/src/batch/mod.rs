@@ -54,7 +54,9 @@ mod state;
 pub use crate::Finding;
 pub use crate::Verdict;
 pub use dry_run::{DryRun, Planned, PlannedRow, Would};
-pub use engine::{Batch, BatchOptions, MAX_CONCURRENCY, Observer, RowDone, Summary};
+pub use engine::{
+    Batch, BatchOptions, MAX_CONCURRENCY, Observer, RowDone, Summary, WAIT_FOR_OTHERS,
+};
 pub use error::{Duplicate, InputError, JournalError};
 pub use input::{
     BatchRow, Format, InputRow, MAX_INPUT_BYTES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, RawRow,

@@ -382,6 +382,29 @@ async fn a_worker_re_run_on_its_journal_takes_back_its_dead_runs_payments_at_onc
     }
 }
 
+/// Writes into the SQLite ledger of `store` a void of `payment` that process `pid` has out.
+fn sent_by(store: &Store, payment: &TransactionId, pid: u32) {
+    let conn = rusqlite::Connection::open(store.location()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    conn.execute(
+        "INSERT INTO intents(payment, action, state, merchant_id, store_id, terminal_id,
+             command, pid, started_ms)
+         VALUES (?1, 'void', 'sent', ?2, ?3, ?4, 'instamed-soap batch', ?5, ?6)",
+        rusqlite::params![
+            payment.as_str().to_ascii_uppercase(),
+            outlet().merchant_id(),
+            outlet().store_id(),
+            outlet().terminal_id(),
+            pid,
+            now
+        ],
+    )
+    .unwrap();
+}
+
 /// On SQLite (one machine's file) the rule is by process: a payment whose void another
 /// process that still runs has out (its entry `sent`, with that process's ID) is passed over
 /// and come back to; once that process has ended, its void is reconciled.
@@ -396,27 +419,7 @@ async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_pr
         .arg("600")
         .spawn()
         .unwrap();
-    {
-        let conn = rusqlite::Connection::open(store.location()).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
-        conn.execute(
-            "INSERT INTO intents(payment, action, state, merchant_id, store_id, terminal_id,
-                 command, pid, started_ms)
-             VALUES (?1, 'void', 'sent', ?2, ?3, ?4, 'instamed-soap batch', ?5, ?6)",
-            rusqlite::params![
-                payments[0].as_str().to_ascii_uppercase(),
-                outlet().merchant_id(),
-                outlet().store_id(),
-                outlet().terminal_id(),
-                other.id(),
-                now
-            ],
-        )
-        .unwrap();
-    }
+    sent_by(&store, &payments[0], other.id());
     let dir = tempfile::tempdir().unwrap();
     let worker = Counted::new(client(&simulator, Protocol::Soap11));
     let journal = journal(
@@ -444,4 +447,60 @@ async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_pr
     let steps: Vec<String> = rows(&journal).into_iter().map(|row| row.step).collect();
     assert_eq!(steps, ["reconcile", "void", "void"]);
     assert_eq!(worker.sent(&payments[0], "reconcile"), 1);
+}
+
+/// A payment another running process keeps out (a gateway reconciling a lost void while
+/// InstaMed gives no proof) holds a run no longer than `wait_for_others`: the run then stops
+/// as one told to does, the row left pending and nothing sent for it, and the same journal run
+/// again once that process is gone reconciles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_another_process_keeps_out_is_waited_for_no_longer_than_asked_then_left_for_the_next_run()
+ {
+    let store = Store::sqlite();
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let payments = crate::payments(&simulator, 3);
+    let ledger = Arc::new(store.open());
+    let mut other = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    sent_by(&store, &payments[0], other.id());
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Counted::new(client(&simulator, Protocol::Soap11));
+    let journal = journal(
+        &dir,
+        "worker.journal",
+        &requests(&payments),
+        None,
+        ledger.clone(),
+    );
+    let options = BatchOptions {
+        wait_for_others: Duration::from_millis(300),
+        ..options(false)
+    };
+    let (journal, summary) = tokio::time::timeout(
+        Duration::from_secs(30),
+        Batch::new(worker.clone(), options).run(journal, std::future::pending()),
+    )
+    .await
+    .expect("the run ended on its own")
+    .unwrap();
+    assert!(summary.interrupted, "{summary:?}");
+    assert_eq!(summary.left_waiting, 1, "{summary:?}");
+    assert_eq!(summary.count(Verdict::Voided), 2, "{summary:?}");
+    assert_eq!(summary.count(Verdict::Pending), 1, "{summary:?}");
+    assert_eq!(worker.sent(&payments[0], "void"), 0);
+    assert_eq!(worker.sent(&payments[0], "reconcile"), 0);
+    drop(journal);
+    other.kill().unwrap();
+    other.wait().unwrap();
+    closed(&dir, "worker.journal").await;
+    let mut journal = Journal::open(dir.path().join("worker.journal")).unwrap();
+    journal.use_ledger(ledger.clone());
+    let (_, summary) = run(worker.clone(), journal, false).await;
+    assert!(!summary.interrupted, "{summary:?}");
+    assert_eq!(summary.left_waiting, 0, "{summary:?}");
+    assert_eq!(summary.count(Verdict::Voided), 3, "{summary:?}");
+    assert_eq!(worker.sent(&payments[0], "reconcile"), 1);
+    assert_eq!(worker.sent(&payments[0], "void"), 0);
 }
