@@ -67,9 +67,11 @@ pub use by_hand::{Attention, Settlement, Waiting, asked_by};
 pub use finding::Finding;
 pub use guard::{AskedBy, Guarded};
 pub use sso::SsoLaunched;
+/// For the gateway's own SQLite file beside the ledger.
+#[doc(hidden)]
+pub use store::switch_to_wal;
 pub use store::{
     Action, CommitObserver, DEFAULT_LEASE, Entry, Ledger, LedgerError, Standing, is_sqlite_file,
-    switch_to_wal,
 };
 pub use verdict::Verdict;
 

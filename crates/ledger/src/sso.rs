@@ -16,7 +16,7 @@ use instamed_soap::{Error, TransactionId};
 
 use super::finding::Finding;
 use super::guard::{AskedBy, Guarded};
-use super::store::{Action, Entry, Ledger, LedgerError, Sends, Standing};
+use super::store::{Action, Entry, Ledger, LedgerError, Sends, Standing, off_the_runtime};
 use super::verdict::Verdict;
 
 /// How an SSO void's entry starts its `detail`: this, the token, then what was found.
@@ -115,7 +115,10 @@ impl Ledger {
         void: &SsoVoid,
     ) -> Result<Guarded<SsoLaunched>, LedgerError> {
         let payment = &void.payment;
-        if let Some(open) = self.standing(payment)?.unsettled_void() {
+        // Read and written on the caller's thread, as a person's page is rare: without holding
+        // up the runtime's other tasks (a gateway serves on one thread).
+        let standing = off_the_runtime(|| self.standing(payment))?;
+        if let Some(open) = standing.unsettled_void() {
             self.sso_reconcile(sso, payment, open).await;
         }
         let (plan, id) = self
@@ -132,7 +135,7 @@ impl Ledger {
         };
         match sso.launch(void).await {
             Ok(launch) => {
-                self.note_token(id, launch.token())?;
+                off_the_runtime(|| self.note_token(id, launch.token()))?;
                 Ok(Guarded::Sent(Ok(SsoLaunched { launch, entry: id })))
             }
             Err(error) => {

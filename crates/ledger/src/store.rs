@@ -410,8 +410,8 @@ pub struct Ledger {
     owed: Arc<Mutex<Vec<Owed>>>,
     /// Held while the owed verdicts are written: they are taken out of `owed` first, so a
     /// decision that came meanwhile would find none left and decide before they were all
-    /// written.
-    draining: tokio::sync::Mutex<()>,
+    /// written. It holds whether the last drain stopped on a verdict it could not write.
+    draining: tokio::sync::Mutex<bool>,
 }
 
 /// A verdict owed to the ledger: [`Ledger::record`]'s arguments, kept until they are written.
@@ -580,6 +580,19 @@ impl Book for SqliteBook<'_> {
             )
             .map(|changed| changed == 1)
             .map_err(|e| classify(self.path, e))
+    }
+}
+
+/// Runs `work`, which may block (on the connection, a flush, PostgreSQL), so that the other
+/// tasks of a multi-threaded runtime it is called on go on meanwhile: its worker's other work
+/// moves to another thread. Plainly elsewhere (no runtime, or one of a single thread, which
+/// has nowhere to move it).
+pub(crate) fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
@@ -939,7 +952,7 @@ impl Ledger {
             },
             command: command.to_owned(),
             owed: Arc::default(),
-            draining: tokio::sync::Mutex::new(()),
+            draining: tokio::sync::Mutex::default(),
         }
     }
 
@@ -951,7 +964,7 @@ impl Ledger {
             },
             command: command.to_owned(),
             owed: Arc::default(),
-            draining: tokio::sync::Mutex::new(()),
+            draining: tokio::sync::Mutex::default(),
         })
     }
 
@@ -1250,7 +1263,23 @@ impl Ledger {
     /// process settles its entries once its database is back; every decision calls it first,
     /// and waits for a caller already writing them.
     pub async fn write_owed_verdicts(&self) {
-        let _draining = self.draining.lock().await;
+        let mut failed = match self.draining.try_lock() {
+            Ok(failed) => failed,
+            Err(_) => {
+                let failed = self.draining.lock().await;
+                // The drain waited for could not write them: during an outage each caller
+                // trying again in turn would wait for the database once per caller before it.
+                if *failed {
+                    return;
+                }
+                failed
+            }
+        };
+        *failed = !self.drain().await;
+    }
+
+    /// Writes the owed verdicts oldest first; whether all were written.
+    async fn drain(&self) -> bool {
         let owed = std::mem::take(&mut *self.owed_verdicts());
         let mut left = owed.into_iter();
         while let Some(verdict) = left.next() {
@@ -1275,8 +1304,9 @@ impl Ledger {
             owed.push(verdict);
             owed.extend(left);
             owed.extend(later);
-            return;
+            return false;
         }
+        true
     }
 
     fn owed_verdicts(&self) -> MutexGuard<'_, Vec<Owed>> {
@@ -1787,7 +1817,7 @@ pub(crate) fn insert_intent<'o>(
         outlet.map_or("", Outlet::terminal_id),
         command,
         this_process(),
-        now_ms(),
+        dated(now_ms()),
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -1930,6 +1960,13 @@ fn this_process_since() -> i64 {
 fn this_process_and_since() -> (u32, i64) {
     static PID: std::sync::OnceLock<(u32, i64)> = std::sync::OnceLock::new();
     *PID.get_or_init(|| (std::process::id(), now_ms()))
+}
+
+/// When an entry this process writes at `now` is dated: never before this process began. A
+/// clock stepped back after it began would date its own entries before it, and they would
+/// look a predecessor's ([`Entry::process_ended`]): in flight here, yet taken for lost.
+fn dated(now: i64) -> i64 {
+    now.max(this_process_since())
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -2397,6 +2434,71 @@ mod tests {
         let standing = ledger.standing(&payment()).unwrap();
         assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.owed_verdicts().is_empty());
+    }
+
+    /// A drain that cannot write (the database refuses writes) keeps the verdicts owed, and
+    /// the next caller tries again: callers are spared only a drain that failed while they
+    /// waited for it.
+    #[test]
+    fn owed_verdicts_a_drain_could_not_write_are_tried_again_by_the_next_caller() {
+        let (_dir, ledger, outlet) = opened();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (_, intent) = within(
+            &runtime,
+            ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)),
+        )
+        .unwrap();
+        ledger.owed_verdicts().push(Owed {
+            id: intent.unwrap().id,
+            answer: Finding::of(Verdict::Voided),
+            durable: false,
+            after_void: false,
+        });
+        let refusing = |on: bool| {
+            shared(&ledger)
+                .lock()
+                .pragma_update(None, "query_only", on)
+                .unwrap();
+        };
+        refusing(true);
+        for _ in 0..2 {
+            within(&runtime, ledger.write_owed_verdicts());
+            assert_eq!(ledger.owed_verdicts().len(), 1);
+        }
+        refusing(false);
+        within(&runtime, ledger.write_owed_verdicts());
+        assert!(ledger.owed_verdicts().is_empty());
+        let standing = ledger.standing(&payment()).unwrap();
+        assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
+    }
+
+    /// An entry this process writes after its clock was stepped back is still its own, in
+    /// flight; one its predecessor with the same ID wrote before it began is a predecessor's.
+    #[test]
+    fn an_entry_written_after_the_clock_stepped_back_is_still_this_process_s() {
+        let since = this_process_since();
+        let entry = |started: i64| Entry {
+            id: 1,
+            payment: payment().as_str().to_owned(),
+            action: Action::Void,
+            verdict: None,
+            amount: None,
+            refund_id: None,
+            command: "void".to_owned(),
+            pid: this_process(),
+            started: at(started),
+            finished: None,
+            transaction_status: None,
+            primary_transaction_status: None,
+            response_code: None,
+            detail: String::new(),
+            outlet: None,
+            settled_by: None,
+            settled_note: None,
+            lease_until: None,
+        };
+        assert!(!entry(dated(since - 60_000)).process_ended());
+        assert!(entry(since - 60_000).process_ended());
     }
 
     /// Waits until `done` holds, for ten seconds at most.
