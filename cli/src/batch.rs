@@ -515,8 +515,13 @@ fn print_summary(summary: &Summary, code: u8) {
     println!("{:<18} {:>8}", "total", summary.total());
     if summary.passed_over > 0 {
         println!(
-            "{} passed over while another process had them out (come back to at the end)",
-            crate::plural::counted(summary.passed_over, "row")
+            "{} passed over while another process had them out{}",
+            crate::plural::counted(summary.passed_over, "row"),
+            if summary.left_waiting > 0 {
+                ""
+            } else {
+                " (come back to at the end)"
+            }
         );
     }
     if summary.left_waiting > 0 {

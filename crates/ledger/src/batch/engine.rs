@@ -59,8 +59,9 @@ pub struct BatchOptions {
     /// How long rows passed over (another process has their payment out) are waited for
     /// once everything else is done: a process that keeps re-claiming a payment (a gateway
     /// reconciling a lost void while InstaMed gives no proof) would otherwise hold the run
-    /// for as long as that lasts. Past it the run ends as a stopped one does, those rows left
-    /// for the next run ([`Summary::left_waiting`]).
+    /// for as long as that lasts. One bound for the whole run: past it the run ends as a
+    /// stopped one does, those rows left as they stood for the next run
+    /// ([`Summary::left_waiting`]).
     pub wait_for_others: Duration,
     /// Called with every row done.
     pub observer: Option<Observer>,
@@ -102,7 +103,8 @@ pub struct Summary {
     /// rows another process had out.
     pub interrupted: bool,
     /// Rows still out with another process when [`BatchOptions::wait_for_others`] ran out:
-    /// left for the next run, which settles them from the ledger or reconciles them.
+    /// left as they stood (pending, or failed or unknown from an earlier run) for the next
+    /// run, which settles them from the ledger or reconciles them.
     pub left_waiting: u64,
     /// Rows this run passed over at least once because another process (a batch worker on
     /// the same input, a gateway) had a request about their payment out, and came back to.
@@ -211,6 +213,9 @@ impl<S: Settle> Batch<S> {
             stopped: false,
         };
         let mut left_waiting = 0;
+        // Since when rows passed over have been waited for: one bound for the whole run, the
+        // reconcile phase's waits included.
+        let mut waiting_since = None;
         tokio::pin!(stop);
         let mut phases = vec![Phase::Main];
         if options.reconcile {
@@ -248,7 +253,6 @@ impl<S: Settle> Batch<S> {
             // answer is usually in the ledger; otherwise look again shortly, until it is or
             // that process's claim has run out (then the row is this run's to reconcile), or
             // until the wait for others runs out.
-            let waiting_since = Instant::now();
             while !flight.stopped {
                 let (reply, revisited) = oneshot::channel();
                 writer.send(Command::Revisit {
@@ -262,7 +266,8 @@ impl<S: Settle> Batch<S> {
                     if revisited.waiting == 0 {
                         break;
                     }
-                    if waiting_since.elapsed() >= options.wait_for_others {
+                    let since = *waiting_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= options.wait_for_others {
                         // Nothing of this run is in flight: the rows stay as a stopped run
                         // leaves them, for the next one.
                         left_waiting = revisited.waiting as u64;

@@ -538,6 +538,9 @@ impl Journal {
     /// whatever it had out is unknown now, and waiting for its leases would only delay the
     /// reconciliation), and records this run's name on its claims for the next run to do so.
     pub(crate) fn begin_run(&mut self, options: &str) -> Result<i64, JournalError> {
+        // A journal run again after a run that left rows passed over walks them anew.
+        self.deferred.clear();
+        self.passed_over.clear();
         if let Some(ledger) = &self.ledger {
             if let Some(claimant) = ledger.claimant() {
                 let before: Option<String> = self
