@@ -137,15 +137,23 @@ async fn threads_sets_the_runtime_threads_that_serve_requests() {
             .env_remove("RUST_LOG")
             .stderr(Stdio::piped());
         let (mut child, printed) = isolated::started(&mut command);
-        let mut log = std::io::BufRead::lines(std::io::BufReader::new(
+        let log = std::io::BufRead::lines(std::io::BufReader::new(
             child.stderr.take().expect("its log"),
         ));
         let started = Started { child, printed };
-        let serving = log
-            .find_map(|line| line.ok().filter(|line| line.contains("gateway serving")))
+        // Read on a thread of its own: the log stays open while the gateway runs.
+        let (line, serving) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for said in log.map_while(Result::ok) {
+                if said.contains("gateway serving") {
+                    let _ = line.send(said);
+                }
+            }
+        });
+        let serving = serving
+            .recv_timeout(std::time::Duration::from_secs(10))
             .expect("a line saying the gateway serves");
         assert!(serving.contains(threads), "{args:?}: {serving}");
-        std::thread::spawn(move || log.for_each(drop));
         let answer = started
             .void(&started.value("client:"), &payment_of(&started))
             .await;
