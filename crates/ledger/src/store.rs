@@ -806,6 +806,17 @@ impl Job for Barrier {
 /// disk (an intent) or left to the operating system (a verdict).
 pub type CommitObserver = std::sync::Arc<dyn Fn(Duration, bool) + Send + Sync>;
 
+/// Tells `observer` of a commit that is done. A panic in it (a bug in a service's metrics)
+/// is said and goes no further: unwinding from here, the commit's callers would be told
+/// their work failed although it is written, and an intent's caller would not send what the
+/// ledger says is out.
+pub(crate) fn observe(observer: &CommitObserver, took: Duration, durable: bool) {
+    let told = std::panic::AssertUnwindSafe(|| observer(took, durable));
+    if std::panic::catch_unwind(told).is_err() {
+        tracing::error!("the ledger's commit observer panicked; the commit stands");
+    }
+}
+
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
@@ -1579,7 +1590,7 @@ impl Shared {
         let started = std::time::Instant::now();
         tx.commit().map_err(|e| classify(&self.path, e))?;
         if let Some(observer) = self.on_commit.get() {
-            observer(started.elapsed(), durable);
+            observe(observer, started.elapsed(), durable);
         }
         Ok(())
     }
@@ -2434,6 +2445,28 @@ mod tests {
         let standing = ledger.standing(&payment()).unwrap();
         assert_eq!(standing.entries[0].verdict, Some(Verdict::Voided));
         assert!(ledger.owed_verdicts().is_empty());
+    }
+
+    /// A commit observer that panics (a bug in a service's metrics) does not turn a written
+    /// intent into a failure its caller would act on: the intent is answered as written, and
+    /// the ledger's thread goes on.
+    #[test]
+    fn a_commit_observer_that_panics_leaves_the_commit_answered_as_written() {
+        let (_dir, ledger, outlet) = opened();
+        let ledger = ledger.with_commit_observer(Arc::new(|_, _| {
+            panic!("a commit observer panicked, as the test meant")
+        }));
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        for payment in [payment(), TransactionId::new("SECONDPAYMENT").unwrap()] {
+            let (_, intent) = within(
+                &runtime,
+                ledger.intend("void", &outlet, &payment, None, |_| Some(Action::Void)),
+            )
+            .expect("the intent is answered as written");
+            let id = intent.expect("an intent").id;
+            let standing = ledger.standing(&payment).unwrap();
+            assert_eq!(standing.entries[0].id, id);
+        }
     }
 
     /// A drain that cannot write (the database refuses writes) keeps the verdicts owed, and
