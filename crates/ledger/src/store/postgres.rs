@@ -28,7 +28,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    Action, Book, CommitObserver, Entry, IntentState, LedgerError, Sends, Standing, at, key, now_ms,
+    Action, Book, CommitObserver, Entry, IntentState, LedgerError, Sends, Standing, at, key,
+    now_ms, observe,
 };
 use crate::finding::Finding;
 use crate::schema;
@@ -408,7 +409,7 @@ impl Postgres {
         let started = Instant::now();
         wait(tx.commit()).map_err(fail)?;
         if let Some(observer) = observer {
-            observer(started.elapsed(), durable);
+            observe(observer, started.elapsed(), durable);
         }
         Ok(result)
     }
@@ -608,8 +609,15 @@ impl Book for PgBook<'_> {
     fn release_claims(&mut self, claimant: &str) -> Result<(), LedgerError> {
         // Without the payments' locks: taking several at once here, in no order the deciders
         // share, could deadlock with them; and a decider that reads the entry just before the
-        // claim goes waits for a process that is dead only until it looks again.
-        self.execute("DELETE FROM claims WHERE replica = $1", &[&claimant])?;
+        // claim goes waits for a process that is dead only until it looks again. The claims'
+        // rows are locked in the order of their entries, as a sweep claiming lost voids
+        // writes them: deleted in the table's own order, a sweep holding one and waiting for
+        // another could wait for this delete holding the second and waiting for the first.
+        self.execute(
+            "DELETE FROM claims WHERE entry IN (
+                 SELECT entry FROM claims WHERE replica = $1 ORDER BY entry FOR UPDATE)",
+            &[&claimant],
+        )?;
         Ok(())
     }
 
