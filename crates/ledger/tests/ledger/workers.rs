@@ -382,6 +382,49 @@ async fn a_worker_re_run_on_its_journal_takes_back_its_dead_runs_payments_at_onc
     }
 }
 
+/// Three payments on a SQLite ledger, the first of them with a void out by another process
+/// that runs until killed (a `sleep`), and a worker's journal on the three.
+struct KeptOut {
+    payments: Vec<TransactionId>,
+    ledger: Arc<Ledger>,
+    other: std::process::Child,
+    worker: Counted,
+    journal: Journal,
+    /// The ledger's file, the journal's and the simulator, for as long as the test lasts.
+    _kept: (Store, tempfile::TempDir, Simulator),
+}
+
+impl KeptOut {
+    async fn start() -> Self {
+        let store = Store::sqlite();
+        let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+        let payments = crate::payments(&simulator, 3);
+        let ledger = Arc::new(store.open());
+        let other = std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .unwrap();
+        sent_by(&store, &payments[0], other.id());
+        let dir = tempfile::tempdir().unwrap();
+        let worker = Counted::new(client(&simulator, Protocol::Soap11));
+        let journal = journal(
+            &dir,
+            "worker.journal",
+            &requests(&payments),
+            None,
+            ledger.clone(),
+        );
+        Self {
+            payments,
+            ledger,
+            other,
+            worker,
+            journal,
+            _kept: (store, dir, simulator),
+        }
+    }
+}
+
 /// Writes into the SQLite ledger of `store` a void of `payment` that process `pid` has out.
 fn sent_by(store: &Store, payment: &TransactionId, pid: u32) {
     let conn = rusqlite::Connection::open(store.location()).unwrap();
@@ -410,26 +453,9 @@ fn sent_by(store: &Store, payment: &TransactionId, pid: u32) {
 /// and come back to; once that process has ended, its void is reconciled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_process_ends() {
-    let store = Store::sqlite();
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payments = crate::payments(&simulator, 3);
-    let ledger = Arc::new(store.open());
-    // The other process: one that runs until told, its ID on a void of the first payment.
-    let mut other = std::process::Command::new("sleep")
-        .arg("600")
-        .spawn()
-        .unwrap();
-    sent_by(&store, &payments[0], other.id());
-    let dir = tempfile::tempdir().unwrap();
-    let worker = Counted::new(client(&simulator, Protocol::Soap11));
-    let journal = journal(
-        &dir,
-        "worker.journal",
-        &requests(&payments),
-        None,
-        ledger.clone(),
-    );
-    let running = tokio::spawn(run(worker.clone(), journal, false));
+    let mut kept = KeptOut::start().await;
+    let (payments, ledger, worker) = (&kept.payments, &kept.ledger, &kept.worker);
+    let running = tokio::spawn(run(worker.clone(), kept.journal, false));
     // The others are voided while the first waits for the other process.
     while payments[1..]
         .iter()
@@ -439,8 +465,8 @@ async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_pr
     }
     assert_eq!(worker.sent(&payments[0], "void"), 0);
     assert_eq!(worker.sent(&payments[0], "reconcile"), 0);
-    other.kill().unwrap();
-    other.wait().unwrap();
+    kept.other.kill().unwrap();
+    kept.other.wait().unwrap();
     let (journal, summary) = running.await.unwrap();
     assert_eq!(summary.passed_over, 1, "{summary:?}");
     assert_eq!(summary.count(Verdict::Voided), 3, "{summary:?}");
@@ -456,31 +482,15 @@ async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_pr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_another_process_keeps_out_is_waited_for_no_longer_than_asked_then_left_for_the_next_run()
  {
-    let store = Store::sqlite();
-    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let payments = crate::payments(&simulator, 3);
-    let ledger = Arc::new(store.open());
-    let mut other = std::process::Command::new("sleep")
-        .arg("600")
-        .spawn()
-        .unwrap();
-    sent_by(&store, &payments[0], other.id());
-    let dir = tempfile::tempdir().unwrap();
-    let worker = Counted::new(client(&simulator, Protocol::Soap11));
-    let journal = journal(
-        &dir,
-        "worker.journal",
-        &requests(&payments),
-        None,
-        ledger.clone(),
-    );
+    let mut kept = KeptOut::start().await;
+    let (payments, worker) = (&kept.payments, &kept.worker);
     let options = BatchOptions {
         wait_for_others: Duration::from_millis(300),
         ..options(false)
     };
     let (journal, summary) = tokio::time::timeout(
         Duration::from_secs(30),
-        Batch::new(worker.clone(), options).run(journal, std::future::pending()),
+        Batch::new(worker.clone(), options).run(kept.journal, std::future::pending()),
     )
     .await
     .expect("the run ended on its own")
@@ -491,8 +501,8 @@ async fn a_payment_another_process_keeps_out_is_waited_for_no_longer_than_asked_
     assert_eq!(summary.count(Verdict::Pending), 1, "{summary:?}");
     assert_eq!(worker.sent(&payments[0], "void"), 0);
     assert_eq!(worker.sent(&payments[0], "reconcile"), 0);
-    other.kill().unwrap();
-    other.wait().unwrap();
+    kept.other.kill().unwrap();
+    kept.other.wait().unwrap();
     // The journal the run gave back, as a library caller runs it again: this run's counts
     // are its own.
     let (_, summary) = run(worker.clone(), journal, false).await;
