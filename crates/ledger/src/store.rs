@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
 
@@ -410,8 +410,11 @@ pub struct Ledger {
     owed: Arc<Mutex<Vec<Owed>>>,
     /// Held while the owed verdicts are written: they are taken out of `owed` first, so a
     /// decision that came meanwhile would find none left and decide before they were all
-    /// written. It holds whether the last drain stopped on a verdict it could not write.
-    draining: tokio::sync::Mutex<bool>,
+    /// written. It holds when the last drain stopped on a verdict it could not write.
+    draining: tokio::sync::Mutex<Option<Instant>>,
+    /// Drains begun (the tests' window on them).
+    #[cfg(test)]
+    drains: AtomicUsize,
 }
 
 /// A verdict owed to the ledger: [`Ledger::record`]'s arguments, kept until they are written.
@@ -964,6 +967,8 @@ impl Ledger {
             command: command.to_owned(),
             owed: Arc::default(),
             draining: tokio::sync::Mutex::default(),
+            #[cfg(test)]
+            drains: AtomicUsize::new(0),
         }
     }
 
@@ -976,6 +981,8 @@ impl Ledger {
             command: command.to_owned(),
             owed: Arc::default(),
             draining: tokio::sync::Mutex::default(),
+            #[cfg(test)]
+            drains: AtomicUsize::new(0),
         })
     }
 
@@ -1185,7 +1192,8 @@ impl Ledger {
         F: FnOnce(&Standing) -> P + Send + 'static,
     {
         // First what this process already knows: decided without it, the payment of a verdict
-        // it could not write would look in flight, and be reconciled or held for a person.
+        // it could not write would look in flight, and be reconciled or held for a person
+        // (unless the database refused them again while this decision waited).
         self.write_owed_verdicts().await;
         let (outlet, payment) = (outlet.into().cloned(), payment.clone());
         let (amount, command) = (amount.map(str::to_owned), command.to_owned());
@@ -1271,22 +1279,21 @@ impl Ledger {
     /// Writes the verdicts this process heard and could not write (the database down, the
     /// disk full), oldest first, until one fails again: that one and the later
     /// ones stay owed. A service calls it when asked whether it is ready, so that an idle
-    /// process settles its entries once its database is back; every decision calls it first,
-    /// and waits for a caller already writing them.
+    /// process settles its entries once its database is back; every decision calls it first.
+    ///
+    /// One caller writes them at a time, and the others wait for it. A caller whose wait
+    /// ended on a drain that failed after it came does not try again (during an outage each
+    /// would otherwise wait for the database once per caller before it) and goes on with the
+    /// verdicts still owed; the next caller tries again.
     pub async fn write_owed_verdicts(&self) {
-        let mut failed = match self.draining.try_lock() {
-            Ok(failed) => failed,
-            Err(_) => {
-                let failed = self.draining.lock().await;
-                // The drain waited for could not write them: during an outage each caller
-                // trying again in turn would wait for the database once per caller before it.
-                if *failed {
-                    return;
-                }
-                failed
-            }
-        };
-        *failed = !self.drain().await;
+        let came = Instant::now();
+        let mut failed_at = self.draining.lock().await;
+        if failed_at.is_some_and(|failed| failed >= came) {
+            return;
+        }
+        #[cfg(test)]
+        self.drains.fetch_add(1, Ordering::Relaxed);
+        *failed_at = (!self.drain().await).then(Instant::now);
     }
 
     /// Writes the owed verdicts oldest first; whether all were written.
@@ -2469,12 +2476,13 @@ mod tests {
         }
     }
 
-    /// A drain that cannot write (the database refuses writes) keeps the verdicts owed, and
-    /// the next caller tries again: callers are spared only a drain that failed while they
-    /// waited for it.
+    /// A drain that cannot write (the database refuses writes) keeps the verdicts owed. A
+    /// caller that waited for it does not try again; the next caller does, and writes them
+    /// once the database takes writes.
     #[test]
-    fn owed_verdicts_a_drain_could_not_write_are_tried_again_by_the_next_caller() {
+    fn a_drain_that_fails_is_not_tried_again_by_its_waiters_but_by_the_next_caller() {
         let (_dir, ledger, outlet) = opened();
+        let ledger = Arc::new(ledger);
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let (_, intent) = within(
             &runtime,
@@ -2487,17 +2495,34 @@ mod tests {
             durable: false,
             after_void: false,
         });
+        let shared = shared(&ledger).clone();
         let refusing = |on: bool| {
-            shared(&ledger)
-                .lock()
-                .pragma_update(None, "query_only", on)
-                .unwrap();
+            shared.lock().pragma_update(None, "query_only", on).unwrap();
         };
         refusing(true);
-        for _ in 0..2 {
-            within(&runtime, ledger.write_owed_verdicts());
-            assert_eq!(ledger.owed_verdicts().len(), 1);
-        }
+        let drains = || ledger.drains.load(Ordering::Relaxed);
+        let begun = drains();
+        // The ledger's thread is held at the drain's write, while a second caller comes.
+        let held = shared.lock();
+        let spawn = || {
+            let ledger = ledger.clone();
+            runtime.spawn(async move { ledger.write_owed_verdicts().await })
+        };
+        let draining = spawn();
+        until("the drain's write was taken", || {
+            ledger.owed_verdicts().is_empty() && shared.queue().jobs.is_empty()
+        });
+        let waiting = spawn();
+        std::thread::sleep(Duration::from_millis(100));
+        drop(held);
+        within(&runtime, draining).unwrap();
+        within(&runtime, waiting).unwrap();
+        assert_eq!(drains() - begun, 1, "the waiter tried again");
+        assert_eq!(ledger.owed_verdicts().len(), 1);
+        // The next caller tries again: refused, and then written.
+        within(&runtime, ledger.write_owed_verdicts());
+        assert_eq!(drains() - begun, 2);
+        assert_eq!(ledger.owed_verdicts().len(), 1);
         refusing(false);
         within(&runtime, ledger.write_owed_verdicts());
         assert!(ledger.owed_verdicts().is_empty());

@@ -213,9 +213,9 @@ impl<S: Settle> Batch<S> {
             stopped: false,
         };
         let mut left_waiting = 0;
-        // Since when rows passed over have been waited for: one bound for the whole run, the
-        // reconcile phase's waits included.
-        let mut waiting_since = None;
+        // How long rows passed over have been waited for: one bound for the whole run, the
+        // reconcile phase's waits included (not its own work).
+        let mut waited = Duration::ZERO;
         tokio::pin!(stop);
         let mut phases = vec![Phase::Main];
         if options.reconcile {
@@ -266,19 +266,20 @@ impl<S: Settle> Batch<S> {
                     if revisited.waiting == 0 {
                         break;
                     }
-                    let since = *waiting_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= options.wait_for_others {
+                    if waited >= options.wait_for_others {
                         // Nothing of this run is in flight: the rows stay as a stopped run
                         // leaves them, for the next one.
                         left_waiting = revisited.waiting as u64;
                         flight.stop();
                         break;
                     }
+                    let pause = Instant::now();
                     tokio::select! {
                         biased;
                         () = &mut stop => flight.stop(),
                         () = tokio::time::sleep(REVISIT) => {}
                     }
+                    waited += pause.elapsed();
                     continue;
                 }
                 if let Some(unsent) = flight.send(revisited.work, &mut stop).await? {

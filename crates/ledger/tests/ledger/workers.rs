@@ -387,7 +387,7 @@ async fn a_worker_re_run_on_its_journal_takes_back_its_dead_runs_payments_at_onc
 struct KeptOut {
     payments: Vec<TransactionId>,
     ledger: Arc<Ledger>,
-    other: std::process::Child,
+    other: Other,
     worker: Counted,
     journal: Journal,
     /// The ledger's file, the journal's and the simulator, for as long as the test lasts.
@@ -400,11 +400,13 @@ impl KeptOut {
         let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
         let payments = crate::payments(&simulator, 3);
         let ledger = Arc::new(store.open());
-        let other = std::process::Command::new("sleep")
-            .arg("600")
-            .spawn()
-            .unwrap();
-        sent_by(&store, &payments[0], other.id());
+        let other = Other(
+            std::process::Command::new("sleep")
+                .arg("600")
+                .spawn()
+                .unwrap(),
+        );
+        sent_by(&store, &payments[0], other.0.id());
         let dir = tempfile::tempdir().unwrap();
         let worker = Counted::new(client(&simulator, Protocol::Soap11));
         let journal = journal(
@@ -422,6 +424,22 @@ impl KeptOut {
             journal,
             _kept: (store, dir, simulator),
         }
+    }
+}
+
+/// The other process: ended when the test is done with it, or when the test fails.
+struct Other(std::process::Child);
+
+impl Other {
+    fn end(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Other {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 
@@ -457,16 +475,20 @@ async fn on_sqlite_a_payment_another_running_process_has_out_waits_until_that_pr
     let (payments, ledger, worker) = (&kept.payments, &kept.ledger, &kept.worker);
     let running = tokio::spawn(run(worker.clone(), kept.journal, false));
     // The others are voided while the first waits for the other process.
+    let started = std::time::Instant::now();
     while payments[1..]
         .iter()
         .any(|payment| ledger.standing(payment).unwrap().voided().is_none())
     {
+        assert!(
+            started.elapsed() < Duration::from_secs(30) && !running.is_finished(),
+            "the other payments were never voided"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(worker.sent(&payments[0], "void"), 0);
     assert_eq!(worker.sent(&payments[0], "reconcile"), 0);
-    kept.other.kill().unwrap();
-    kept.other.wait().unwrap();
+    kept.other.end();
     let (journal, summary) = running.await.unwrap();
     assert_eq!(summary.passed_over, 1, "{summary:?}");
     assert_eq!(summary.count(Verdict::Voided), 3, "{summary:?}");
@@ -501,8 +523,7 @@ async fn a_payment_another_process_keeps_out_is_waited_for_no_longer_than_asked_
     assert_eq!(summary.count(Verdict::Pending), 1, "{summary:?}");
     assert_eq!(worker.sent(&payments[0], "void"), 0);
     assert_eq!(worker.sent(&payments[0], "reconcile"), 0);
-    kept.other.kill().unwrap();
-    kept.other.wait().unwrap();
+    kept.other.end();
     // The journal the run gave back, as a library caller runs it again: this run's counts
     // are its own.
     let (_, summary) = run(worker.clone(), journal, false).await;
