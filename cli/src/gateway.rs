@@ -105,7 +105,7 @@ struct RunArgs {
     rate_limit: u32,
     /// Threads that serve ERPs' requests (the ledger has a thread of its own, and Argon2
     /// verifications a pool of their own). One serves thousands of voids a second. Threads
-    /// wake each other to share work as requests come, which cost an ERP calling one at a
+    /// wake each other to share work as requests come, and that costs an ERP calling one at a
     /// time about 0.1-0.2 ms a void on two cores (docs/gateway.md): raise it on a machine with
     /// many cores and many ERPs, or many new TLS connections at once.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::bounds::within::<usize>(crate::bounds::GATEWAY_THREADS))]
