@@ -2423,14 +2423,9 @@ mod tests {
             queue.jobs.push(verdict);
         }
         shared.wake.notify_one();
-        let started = std::time::Instant::now();
-        while shared.unawaited.load(Ordering::Acquire) > 0 {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the group never ended"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        until("the group ended", || {
+            shared.unawaited.load(Ordering::Acquire) == 0
+        });
         assert_eq!(ledger.owed_verdicts().len(), 1);
         // A decision that panics fails its caller, and the next is answered by the same thread.
         let other = TransactionId::new("AFTERTHEPANIC").unwrap();
@@ -2484,17 +2479,7 @@ mod tests {
         let (_dir, ledger, outlet) = opened();
         let ledger = Arc::new(ledger);
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let (_, intent) = within(
-            &runtime,
-            ledger.intend("void", &outlet, &payment(), None, |_| Some(Action::Void)),
-        )
-        .unwrap();
-        ledger.owed_verdicts().push(Owed {
-            id: intent.unwrap().id,
-            answer: Finding::of(Verdict::Voided),
-            durable: false,
-            after_void: false,
-        });
+        owe_voided(&ledger, &runtime, &outlet, &[&payment()]);
         let shared = shared(&ledger).clone();
         let refusing = |on: bool| {
             shared.lock().pragma_update(None, "query_only", on).unwrap();
@@ -2559,6 +2544,36 @@ mod tests {
         assert!(entry(since - 60_000).process_ended());
     }
 
+    /// Writes a void's intent for each of `payments`, then owes each its `voided` verdict, as
+    /// a ledger that could not write them would (after all the intents: a decision writes
+    /// what is owed first).
+    fn owe_voided(
+        ledger: &Ledger,
+        runtime: &tokio::runtime::Runtime,
+        outlet: &Outlet,
+        payments: &[&TransactionId],
+    ) {
+        let ids: Vec<i64> = payments
+            .iter()
+            .map(|payment| {
+                let (_, intent) = within(
+                    runtime,
+                    ledger.intend("void", outlet, payment, None, |_| Some(Action::Void)),
+                )
+                .unwrap();
+                intent.unwrap().id
+            })
+            .collect();
+        ledger
+            .owed_verdicts()
+            .extend(ids.into_iter().map(|id| Owed {
+                id,
+                answer: Finding::of(Verdict::Voided),
+                durable: false,
+                after_void: false,
+            }));
+    }
+
     /// Waits until `done` holds, for ten seconds at most.
     fn until(what: &str, done: impl Fn() -> bool) {
         let started = std::time::Instant::now();
@@ -2577,25 +2592,7 @@ mod tests {
         let ledger = Arc::new(ledger);
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let (first, second) = (payment(), TransactionId::new("SECONDPAYMENT").unwrap());
-        let ids: Vec<i64> = [&first, &second]
-            .into_iter()
-            .map(|payment| {
-                let (_, intent) = within(
-                    &runtime,
-                    ledger.intend("void", &outlet, payment, None, |_| Some(Action::Void)),
-                )
-                .unwrap();
-                intent.unwrap().id
-            })
-            .collect();
-        ledger
-            .owed_verdicts()
-            .extend(ids.into_iter().map(|id| Owed {
-                id,
-                answer: Finding::of(Verdict::Voided),
-                durable: false,
-                after_void: false,
-            }));
+        owe_voided(&ledger, &runtime, &outlet, &[&first, &second]);
         let shared = shared(&ledger).clone();
         // The ledger's thread is held at its next group: the first owed verdict's.
         let held = shared.lock();

@@ -59,8 +59,8 @@ pub struct BatchOptions {
     /// How long rows passed over (another process has their payment out) are waited for
     /// once everything else is done: a process that keeps re-claiming a payment (a gateway
     /// reconciling a lost void while InstaMed gives no proof) would otherwise hold the run
-    /// for as long as that lasts. One bound for the whole run: past it the run ends as a
-    /// stopped one does, those rows left as they stood for the next run
+    /// for as long as that lasts. The time spent waiting is counted over the whole run: past
+    /// it the run ends as a stopped one does, those rows left as they stood for the next run
     /// ([`Summary::left_waiting`]).
     pub wait_for_others: Duration,
     /// Called with every row done.

@@ -29,7 +29,7 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{
     Action, Book, CommitObserver, Entry, IntentState, LedgerError, Sends, Standing, at, key,
-    now_ms, observe,
+    now_ms, observe, off_the_runtime,
 };
 use crate::finding::Finding;
 use crate::schema;
@@ -720,13 +720,7 @@ async fn version(
 /// answer is awaited, or the server that answers it. A current-thread runtime cannot hand
 /// them over: its callers wait on a blocking thread, as the gateway does.
 fn pause() {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi_thread {
-        tokio::task::block_in_place(|| std::thread::sleep(CLAIM_POLL));
-    } else {
-        std::thread::sleep(CLAIM_POLL);
-    }
+    off_the_runtime(|| std::thread::sleep(CLAIM_POLL));
 }
 
 /// This process's name on its claims: the machine, the process, and a number of this opening
