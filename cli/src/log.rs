@@ -18,7 +18,7 @@ const FILTER_VARIABLE: &str = "RUST_LOG";
 /// How chatty a command is when neither `-v`, `-q` nor `RUST_LOG` says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefaultLevel {
-    /// A server (`serve`, `record`, `replay`): one line per request.
+    /// A server (`serve`, `record`, `replay`, `gateway`): one line per request.
     Server,
     /// A command that runs once and answers: warnings only.
     OneShot,
@@ -173,10 +173,15 @@ impl Flags {
     pub fn init(&self, default: DefaultLevel) -> Result<(), InvalidFilter> {
         let filter = self.filter(default)?;
         // A call's span closing is its one summary line (payment, protocol, verdict, time),
-        // which is what `-v` is for on a one-shot command.
+        // which is what `-v` is for on a one-shot command. A server writes its own line per
+        // request, which a call's closing line would double.
+        let span_events = match default {
+            DefaultLevel::OneShot => FmtSpan::CLOSE,
+            DefaultLevel::Server => FmtSpan::NONE,
+        };
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_span_events(FmtSpan::CLOSE)
+            .with_span_events(span_events)
             .with_writer(std::io::stderr);
         // A second subscriber can only come from a test harness in the same process; the first
         // one keeps logging, so there is nothing to report.

@@ -121,6 +121,67 @@ async fn the_demo_prints_its_addresses_and_client_and_voids_once_over_tls_until_
     assert_eq!(started.terminate(), Some(0), "SIGTERM stops it cleanly");
 }
 
+/// An operator's log holds one line per request, naming the payment a void was about (the
+/// call inside it leaves no second line), the client and the outcome; a refused sign-in names
+/// no payment, and a card number sent as a payment's ID is not written.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_holds_one_line_per_request_naming_its_payment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let log_path = dir.path().join("gateway.log");
+    let mut command = isolated::instamed_soap();
+    command
+        .args(["gateway", "--demo", "--listen", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .env_remove("INSTAMED_LOG_FORMAT")
+        .stderr(std::fs::File::create(&log_path).expect("log file"));
+    let (child, printed) = isolated::started(&mut command);
+    let started = Started { child, printed };
+    let (client, payment) = (started.value("client:"), payment_of(&started));
+    for _ in 0..2 {
+        let answer = started.void(&client, &payment).await;
+        assert!(voided(&answer), "{answer:?}");
+    }
+    assert_eq!(started.void("demo-erp:wrong", &payment).await.status, 401);
+    // An ERP that put a card number where the payment's ID goes.
+    let card = "4111111111111111";
+    started.void(&client, card).await;
+    assert_eq!(started.terminate(), Some(0));
+
+    let log = std::fs::read_to_string(&log_path).expect("the log");
+    let requests: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(" request "))
+        .collect();
+    assert_eq!(requests.len(), 4, "{log}");
+    let client_name = client.split(':').next().expect("a name");
+    for line in &requests[..2] {
+        for part in [
+            &format!("payment={payment}") as &str,
+            "route=\"soap\"",
+            &format!("client=\"{client_name}\""),
+            "outcome=\"voided\"",
+        ] {
+            assert!(line.contains(part), "{part} missing from {line}");
+        }
+    }
+    assert!(
+        requests[2].contains("outcome=\"unauthorized\""),
+        "{}",
+        requests[2]
+    );
+    assert!(!requests[2].contains("payment="), "{}", requests[2]);
+    assert_eq!(
+        log.matches(payment.as_str()).count(),
+        2,
+        "a line besides the requests' names the payment:\n{log}"
+    );
+    assert!(requests[3].contains("payment="), "{}", requests[3]);
+    let secret = client.split_once(':').expect("name:secret").1;
+    for never in [secret, card] {
+        assert!(!log.contains(never), "{never} in {log}");
+    }
+}
+
 /// `--threads` sets how many runtime threads serve requests (one unless asked; the gateway
 /// logs the count as it starts), a gateway on several serves as one does, and a count of none
 /// is refused before anything starts.

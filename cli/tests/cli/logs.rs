@@ -113,6 +113,13 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
         assert_no_secret("void", &printed);
     }
 
+    // A card number typed where the payment's ID goes is masked in the call's span.
+    let card_as_id = TransactionId::new(CARD).unwrap();
+    let mistyped = void(&simulator, &card_as_id, &["-vv"], &[]);
+    let printed = format!("{}{}", lossy(&mistyped.stdout), lossy(&mistyped.stderr));
+    assert!(printed.contains("instamed_soap.void{payment="), "{printed}");
+    assert_no_secret("a void of a card number", &printed);
+
     // A RUST_LOG that is not a filter is said, not ignored.
     let payment = ledger.create_payment(&outlet(), "10.00").unwrap();
     let bad = void(

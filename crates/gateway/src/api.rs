@@ -22,6 +22,7 @@ use instamed_soap::outcome::Outcome;
 
 use crate::money::{Money, OrRefundAnswer, RefundAnswer, SsoAnswer, Statuses, VoidAnswer};
 use crate::operations::{Begun, Operations};
+use crate::request_log;
 
 /// The longest `Idempotency-Key` taken.
 const MAX_KEY: usize = 255;
@@ -269,6 +270,7 @@ async fn post_sso_voids(api: &Api, client: &str, headers: &HeaderMap, body: Byte
         Ok(void) => void,
         Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
     };
+    request_log::names_payment(&void.payment);
     let key = match idempotency_key(headers) {
         Ok(key) => key,
         Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
@@ -727,6 +729,7 @@ impl Api {
                 Ok(payment) => payment,
                 Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
             };
+            request_log::names_payment(&payment);
             return match self.money.standing(payment.clone()).await {
                 Ok(standing) => {
                     let view = PaymentView {
@@ -791,6 +794,7 @@ impl Api {
             Ok(None) => return problem(StatusCode::NOT_FOUND, "not_found", "no such resource"),
             Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),
         };
+        request_log::names_payment(asked.payment());
         let key = match idempotency_key(headers) {
             Ok(key) => key,
             Err(reason) => return problem(StatusCode::BAD_REQUEST, "invalid_request", reason),

@@ -53,6 +53,7 @@ mod money;
 mod nvp;
 mod operations;
 mod ops;
+mod request_log;
 mod server;
 mod soap;
 

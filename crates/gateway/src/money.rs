@@ -524,7 +524,7 @@ impl Money {
                         Err(_) => false,
                     };
                     tracing::info!(
-                        payment = %request.payment(),
+                        payment = %request.payment().shown(),
                         round,
                         settled,
                         "reconciling a void of unknown outcome"

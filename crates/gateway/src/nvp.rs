@@ -21,6 +21,7 @@ use instamed_soap::{RefundRequest, VoidRequest};
 
 use crate::Upstream;
 use crate::money::{Money, RefundAnswer, Statuses, VoidAnswer};
+use crate::request_log;
 use crate::soap::{self, Forwarded};
 
 /// What NVP.aspx answers with, whatever the outcome.
@@ -76,6 +77,7 @@ pub(crate) async fn answer(
     if void {
         match soap::void_request(&fields) {
             Ok(request) => {
+                request_log::names_payment(request.payment());
                 let answer = money
                     .void(request.clone(), money.asker("nvp", client))
                     .await;
@@ -88,6 +90,7 @@ pub(crate) async fn answer(
     } else {
         match soap::refund_request(&fields) {
             Ok(request) => {
+                request_log::names_payment(request.payment());
                 let answer = money
                     .refund(request.clone(), money.asker("nvp", client))
                     .await;

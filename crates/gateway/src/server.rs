@@ -13,11 +13,13 @@ use instamed_soap_ledger::Ledger;
 use instamed_soap_listener::{Abort, BodyRefused, Handler, Listening, milliseconds, read_body};
 
 use governor::{Quota, RateLimiter};
+use tracing::Instrument as _;
 
 use crate::api::Api;
 use crate::metrics::Metrics;
 use crate::money::Money;
 use crate::operations::Operations;
+use crate::request_log;
 use crate::{Clients, GatewayConfig, GatewayError, Tls, Upstream};
 
 /// Where InstaMed's contract is served, as InstaMed serves it.
@@ -224,19 +226,22 @@ impl Handler for Service {
     async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
         let started = Instant::now();
         let route = route(request.uri().path());
-        let (response, client, outcome) = self.route(route, request).await?;
+        let span = request_log::span();
+        let (response, client, outcome) =
+            self.route(route, request).instrument(span.clone()).await?;
         // An operator is not an ERP client: the per-client counts stay the clients'.
         let counted = client.as_deref().filter(|_| route != "ops");
         self.metrics.request(route, counted);
-        // One line per request: never a header value, a body, a secret or a card number.
-        tracing::info!(
-            route,
-            client = client.as_deref().unwrap_or("-"),
-            status = response.status().as_u16(),
-            outcome,
-            elapsed_ms = milliseconds(started.elapsed()),
-            "request"
-        );
+        span.in_scope(|| {
+            tracing::info!(
+                route,
+                client = client.as_deref().unwrap_or("-"),
+                status = response.status().as_u16(),
+                outcome,
+                elapsed_ms = milliseconds(started.elapsed()),
+                "request"
+            );
+        });
         Ok(response)
     }
 }

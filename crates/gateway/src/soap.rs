@@ -14,6 +14,7 @@ use instamed_soap::{CardPresentStatus, Outlet, RefundRequest, TransactionId, Voi
 use crate::Upstream;
 use crate::faults::{self, Blame, Detail, Fault};
 use crate::money::{Money, RefundAnswer, Statuses, VoidAnswer, chain};
+use crate::request_log;
 
 /// The operation a request asks for, as far as the gateway cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,7 @@ pub(crate) async fn answer(
     match asked {
         Asked::Void => match void_request(&fields) {
             Ok(request) => {
+                request_log::names_payment(request.payment());
                 let answer = money
                     .void(request.clone(), money.asker("soap", client))
                     .await;
@@ -108,6 +110,7 @@ pub(crate) async fn answer(
         },
         _ => match refund_request(&fields) {
             Ok(request) => {
+                request_log::names_payment(request.payment());
                 let answer = money
                     .refund(request.clone(), money.asker("soap", client))
                     .await;

@@ -429,7 +429,7 @@ impl AskedBy<'_> {
             Err(Error::NotVoidable(refusal)) => refusal,
             Err(error) => return Ok(Guarded::Sent(Err(error))),
         };
-        tracing::info!(payment = %request.payment(), %amount, refusal = %refusal,
+        tracing::info!(payment = %request.payment().shown(), %amount, refusal = %refusal,
             "the void is too late; refunding instead");
         let decided = text.clone();
         let (plan, id) = self
