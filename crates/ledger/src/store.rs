@@ -3,22 +3,33 @@
 //! WAL lets them read at once, and writers take turns, waiting up to [`BUSY_WAIT`].
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(test)]
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::finding::Finding;
 use super::schema::{self, Kind, SchemaProblem};
-use super::stored::{self, Named, stored_by_name};
+use super::stored;
 use super::verdict::Verdict;
 use instamed_soap::{Outlet, TransactionId};
 
+mod entry;
+mod error;
 mod postgres;
 mod wal;
+mod writer;
+
+pub(crate) use entry::IntentState;
+pub use entry::{Action, Entry, Standing};
+pub use error::LedgerError;
+pub(crate) use error::classify;
 use postgres::Postgres;
 pub use wal::switch_to_wal;
+use writer::{Immediate, Shared, Unawaited, in_group, writing};
 
 /// The WAL's size, in pages, at which a commit checkpoints it: a few dozen commands' worth.
 const WAL_PAGES: i64 = 64;
@@ -48,349 +59,6 @@ macro_rules! entries_where {
             $condition
         )
     };
-}
-
-/// What moves money: a void, or a refund.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Action {
-    /// A void (a reconciliation is a void sent again).
-    Void,
-    /// A simple refund.
-    Refund,
-}
-
-impl Action {
-    /// The name stored in the ledger.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Void => "void",
-            Self::Refund => "refund",
-        }
-    }
-}
-
-impl Named for Action {
-    const WHAT: &'static str = "ledger action";
-
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-
-    /// Unlike every other stored name, an action this build does not know is read, as a
-    /// refund: its entry is then held for a person, never taken for a void that may be sent
-    /// again. Refusing to read it would instead stop every command on the payment.
-    fn from_name(name: &str) -> Option<Self> {
-        Some(if name == Self::Void.as_str() {
-            Self::Void
-        } else {
-            Self::Refund
-        })
-    }
-}
-
-/// Where an entry stands: the `state` column of `intents`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IntentState {
-    /// Written before the request left; no answer recorded yet (or ever, if its process died).
-    Sent,
-    /// The answer's verdict recorded.
-    Answered(Verdict),
-}
-
-impl IntentState {
-    /// What a person or the next command may still have to settle.
-    const OPEN: [Self; 3] = [
-        Self::Sent,
-        Self::Answered(Verdict::Unknown),
-        Self::Answered(Verdict::RefundUnknown),
-    ];
-
-    pub(crate) fn verdict(self) -> Option<Verdict> {
-        match self {
-            Self::Sent => None,
-            Self::Answered(verdict) => Some(verdict),
-        }
-    }
-}
-
-impl Named for IntentState {
-    const WHAT: &'static str = "ledger entry state";
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Sent => "sent",
-            Self::Answered(verdict) => verdict.name(),
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        if name == Self::Sent.name() {
-            return Some(Self::Sent);
-        }
-        Verdict::from_name(name).map(Self::Answered)
-    }
-}
-
-stored_by_name!(Action, IntentState);
-
-/// One intent and, once recorded, its verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Entry {
-    /// The entry's number in the ledger.
-    pub id: i64,
-    /// The payment, as the command named it.
-    pub payment: String,
-    /// What the command set out to do.
-    pub action: Action,
-    /// The verdict recorded; `None` while the request is in flight, or when the process died
-    /// before its answer was recorded (then nobody knows what happened).
-    pub verdict: Option<Verdict>,
-    /// The amount of a refund.
-    pub amount: Option<String>,
-    /// The refund's own transaction ID, once known.
-    pub refund_id: Option<String>,
-    /// The command that wrote the intent (`instamed-soap void --or-refund`, `batch`, …).
-    pub command: String,
-    /// The process that wrote it.
-    pub pid: u32,
-    /// When the intent was written (before the request left).
-    pub started: SystemTime,
-    /// When the verdict was written.
-    pub finished: Option<SystemTime>,
-    /// `TransactionStatus` read.
-    pub transaction_status: Option<String>,
-    /// `PrimaryTransactionStatus` read.
-    pub primary_transaction_status: Option<String>,
-    /// `ResponseCode` read.
-    pub response_code: Option<String>,
-    /// What the answer said, cleaned of secrets by the client.
-    pub detail: String,
-    /// The outlet the request named, as merchant, store and terminal IDs (absent in entries
-    /// an older version wrote without them).
-    pub outlet: Option<Outlet>,
-    /// Who settled it by hand, when a person did.
-    pub settled_by: Option<String>,
-    /// Why, in their words.
-    pub settled_note: Option<String>,
-    /// On PostgreSQL, while the entry is `sent`: until when the process that wrote it holds
-    /// its claim on the payment (its lease). Past it, that process is taken to have died
-    /// mid-call, wherever it ran. `None` on SQLite, and once answered.
-    pub lease_until: Option<SystemTime>,
-}
-
-impl Entry {
-    /// The entry in a row of `intents`, read by column name.
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get("id")?,
-            payment: row.get("payment")?,
-            action: row.get("action")?,
-            verdict: row.get::<_, IntentState>("state")?.verdict(),
-            amount: row.get("amount")?,
-            refund_id: row.get("refund_id")?,
-            command: row.get("command")?,
-            // A pid that does not fit was not written by this program; 0 reads as no process.
-            pid: row.get::<_, i64>("pid")?.try_into().unwrap_or(0),
-            started: at(row.get("started_ms")?),
-            finished: row.get::<_, Option<i64>>("finished_ms")?.map(at),
-            transaction_status: row.get("transaction_status")?,
-            primary_transaction_status: row.get("primary_transaction_status")?,
-            response_code: row.get("response_code")?,
-            detail: row.get("detail")?,
-            outlet: match (
-                row.get::<_, Option<String>>("merchant_id")?,
-                row.get::<_, Option<String>>("store_id")?,
-                row.get::<_, Option<String>>("terminal_id")?,
-            ) {
-                (Some(merchant), Some(store), Some(terminal)) => {
-                    Outlet::new(merchant, store, terminal).ok()
-                }
-                _ => None,
-            },
-            settled_by: row.get("settled_by")?,
-            settled_note: row.get("settled_note")?,
-            lease_until: None,
-        })
-    }
-
-    /// Whether the process that wrote it has ended (on this machine; where that cannot be told,
-    /// it is taken to run): an entry still `sent` then lost its answer with that process. On
-    /// PostgreSQL, whose writers run on several machines, it is whether its lease expired.
-    ///
-    /// An entry with this process's own ID written before this process first used a ledger is
-    /// a predecessor's: in a container a service is process 1 at every start, so the ID alone
-    /// would keep a killed predecessor's entry looking in flight for good.
-    pub fn process_ended(&self) -> bool {
-        match self.lease_until {
-            Some(until) => SystemTime::now() > until,
-            None if self.pid == this_process() => self.started < at(this_process_since()),
-            None => !process_alive(self.pid),
-        }
-    }
-
-    /// Whether its outcome is open: in flight, lost with its process, or unknown.
-    pub fn is_open(&self) -> bool {
-        matches!(
-            self.verdict,
-            None | Some(Verdict::Unknown | Verdict::RefundUnknown)
-        )
-    }
-
-    /// The entry in one line for a person: what, how much, when, by which command, and where
-    /// it stands.
-    pub fn describe(&self) -> String {
-        let what = match (&self.action, &self.amount) {
-            (Action::Refund, Some(amount)) => format!("a refund of {amount}"),
-            (Action::Refund, None) => "a refund".to_owned(),
-            (Action::Void, _) => "a void".to_owned(),
-        };
-        let stands = match self.verdict {
-            None => format!(
-                "has no recorded answer (in flight in process {}, or that process died)",
-                self.pid
-            ),
-            Some(verdict) => format!("ended {verdict}"),
-        };
-        let refund_id = self
-            .refund_id
-            .as_deref()
-            .map(|id| format!(" as transaction {id}"))
-            .unwrap_or_default();
-        format!(
-            "{what} of payment {} sent at {} by `{}` {stands}{refund_id} (ledger entry {})",
-            self.payment,
-            httpdate::fmt_http_date(self.started),
-            self.command,
-            self.id
-        )
-    }
-}
-
-/// Everything the ledger holds about one payment, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Standing {
-    /// The entries.
-    pub entries: Vec<Entry>,
-}
-
-impl Standing {
-    fn of(&self, action: Action) -> impl DoubleEndedIterator<Item = &Entry> {
-        self.entries.iter().filter(move |e| e.action == action)
-    }
-
-    /// The void that proved the payment voided, if one did.
-    pub fn voided(&self) -> Option<&Entry> {
-        self.of(Action::Void)
-            .rev()
-            .find(|e| matches!(e.verdict, Some(Verdict::Voided | Verdict::AlreadyVoided)))
-    }
-
-    /// The latest void whose outcome nobody knows, unless a later answer settled it. A void
-    /// that never left (`failed`) settles nothing, nor does a Single Sign-On page on which
-    /// nothing was done (`nothing_done`): neither says anything about an earlier void.
-    pub fn unsettled_void(&self) -> Option<&Entry> {
-        if self.voided().is_some() {
-            return None;
-        }
-        self.of(Action::Void)
-            .rev()
-            .find(|e| !matches!(e.verdict, Some(Verdict::Failed | Verdict::NothingDone)))
-            .filter(|e| e.is_open())
-    }
-
-    /// A refund that may have been made and is not settled: in flight, lost with its
-    /// process, or of unknown outcome. Nothing but a person may settle it.
-    pub fn refund_on_hold(&self) -> Option<&Entry> {
-        self.of(Action::Refund).rev().find(|e| e.is_open())
-    }
-
-    /// The latest refund a person settled as not made, if that is where the refunds stand.
-    pub fn refund_settled_not_made(&self) -> Option<&Entry> {
-        self.of(Action::Refund)
-            .next_back()
-            .filter(|e| e.verdict == Some(Verdict::RefundRefused) && e.settled_by.is_some())
-    }
-
-    /// The refunds made, oldest first.
-    pub fn refunds_made(&self) -> Vec<&Entry> {
-        self.of(Action::Refund)
-            .filter(|e| e.verdict == Some(Verdict::Refunded))
-            .collect()
-    }
-}
-
-/// The ledger refused to open, or failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LedgerError {
-    /// The directory or the file cannot be made or opened.
-    #[error("cannot open the ledger {}", path.display())]
-    Open {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not a ledger of this program (a batch journal, another program's database,
-    /// or no database at all).
-    #[error("{} is not a ledger of this program", path.display())]
-    NotALedger {
-        /// The file.
-        path: PathBuf,
-    },
-    /// A later version wrote the file; this one leaves it alone.
-    #[error("{} was written by a later version (schema {version}); use that version", path.display())]
-    Newer {
-        /// The file.
-        path: PathBuf,
-        /// The schema version found.
-        version: i64,
-    },
-    /// An earlier version wrote the file, and this open may not bring it up (it reads only).
-    #[error(
-        "{} is of an earlier version (schema {version}): a command that writes brings it up to \
-         date; one that only reads leaves it as it is",
-        path.display()
-    )]
-    Older {
-        /// The file.
-        path: PathBuf,
-        /// The schema version found.
-        version: i64,
-    },
-    /// Another process held the ledger longer than this one waits.
-    #[error("the ledger {} stayed busy with another process's write", path.display())]
-    Busy {
-        /// The file.
-        path: PathBuf,
-    },
-    /// A person tried to settle an entry whose process still runs: it may be in flight.
-    #[error(
-        "ledger entry {entry} is still in flight in process {pid}: wait for that command to \
-         end (its answer settles it) before settling it by hand"
-    )]
-    InFlight {
-        /// The entry.
-        entry: i64,
-        /// The process that sent it.
-        pid: u32,
-    },
-    /// SQLite failed.
-    #[error("ledger database error")]
-    Sqlite(#[source] rusqlite::Error),
-    /// PostgreSQL failed, or held what this build cannot read. Its messages never hold the
-    /// connection URL's password.
-    #[error("ledger database error")]
-    Postgres(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl LedgerError {
-    pub(crate) fn postgres(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Postgres(Box::new(error))
-    }
 }
 
 /// The ledger of money-moving intents, in one SQLite file or a PostgreSQL database (see the
@@ -618,193 +286,6 @@ where
         })
 }
 
-/// What the ledger's thread shares with the callers: the connection and the queue.
-struct Shared {
-    conn: Mutex<Connection>,
-    /// Shared with every job, which names it in its errors.
-    path: Arc<Path>,
-    durable: Mutex<bool>,
-    /// Told how long each commit of an intent or a verdict took (a service's metrics).
-    on_commit: std::sync::OnceLock<CommitObserver>,
-    /// Work waiting for the next group commit, and whether the ledger is closing.
-    queue: Mutex<Queue>,
-    /// Wakes the ledger's thread when work is queued or the ledger closes.
-    wake: Condvar,
-    /// Whether void verdicts are committed without their callers awaiting them
-    /// ([`Ledger::with_verdicts_unawaited`]).
-    verdicts_unawaited: AtomicBool,
-    /// Verdicts queued without a caller awaiting them and not yet committed: while any is,
-    /// a read waits for the queue to reach it, so that a caller reads what it wrote.
-    unawaited: Arc<AtomicUsize>,
-}
-
-#[derive(Default)]
-struct Queue {
-    jobs: Vec<Box<dyn Job>>,
-    closed: bool,
-}
-
-/// Work to do inside the next group's transaction, in a savepoint of its own.
-trait Job: Send {
-    /// Whether its answer must be on disk before it is delivered (an intent, a refund's
-    /// verdict), which makes its group's commit flush.
-    fn durable(&self) -> bool;
-    /// Whether a failure of its work leaves nothing of it written without a savepoint: its
-    /// only write is one statement, its last (SQLite undoes a failed statement on its own).
-    fn atomic(&self) -> bool;
-    /// Its reads and writes on the connection; whether they succeeded.
-    fn run(&mut self, conn: &Connection) -> bool;
-    /// Hands its answer over once the group's commit is known; given an error without having
-    /// run when the group's transaction could not begin or was abandoned.
-    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>);
-}
-
-/// A [`Job`] of a closure, whose result (or error) is sent to the caller awaiting it.
-struct Work<T, F> {
-    durable: bool,
-    atomic: bool,
-    work: Option<F>,
-    done: Option<Result<T, rusqlite::Error>>,
-    answer: tokio::sync::oneshot::Sender<Result<T, LedgerError>>,
-    path: Arc<Path>,
-}
-
-impl<T, F> Job for Work<T, F>
-where
-    T: Send,
-    F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send,
-{
-    fn durable(&self) -> bool {
-        self.durable
-    }
-
-    fn atomic(&self) -> bool {
-        self.atomic
-    }
-
-    fn run(&mut self, conn: &Connection) -> bool {
-        let Some(work) = self.work.take() else {
-            return false;
-        };
-        let done = work(conn);
-        let worked = done.is_ok();
-        self.done = Some(done);
-        worked
-    }
-
-    fn deliver(self: Box<Self>, committed: Result<(), &LedgerError>) {
-        let result = match (self.done, committed) {
-            (Some(Ok(value)), Ok(())) => Ok(value),
-            (Some(Err(error)), _) => Err(classify(&self.path, error)),
-            (_, Err(error)) => Err(again(&self.path, error)),
-            // Delivered as committed without having run: only a group that never ran it
-            // delivers unrun, and it does so with its error.
-            (None, Ok(())) => Err(abandoned(&self.path)),
-        };
-        // The caller may have stopped waiting (its task was dropped): nobody to tell.
-        let _ = self.answer.send(result);
-    }
-}
-
-/// A void's verdict whose caller does not wait for its commit: a failure is said in the log,
-/// as the caller would have said it, and the verdict is owed, as an awaited one that failed
-/// is (the entry stays in flight until it is written).
-struct Unawaited {
-    /// The verdict, written from here and kept owed to the ledger ([`Ledger::record`]) if
-    /// its commit fails: one copy for both.
-    verdict: Owed,
-    owed: Arc<Mutex<Vec<Owed>>>,
-    failed: Option<rusqlite::Error>,
-    /// Whether its group's outcome reached it; one dropped before (its group panicked) is
-    /// owed too.
-    delivered: bool,
-    /// The ledger's count of verdicts not yet committed, told when this one is (or is dropped
-    /// unrun, its group panicked).
-    unawaited: Arc<AtomicUsize>,
-}
-
-impl Unawaited {
-    fn owe(&self, error: &str) {
-        tracing::warn!(
-            entry = self.verdict.id,
-            error = %error,
-            "the verdict could not be written to the ledger; it is written before this \
-             process's next decision, and the entry stays open until then"
-        );
-        // Cloned on this rare path: the job's `Drop` keeps it from being moved out.
-        let owed = self.verdict.clone();
-        self.owed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(owed);
-    }
-}
-
-impl Drop for Unawaited {
-    fn drop(&mut self) {
-        if !self.delivered {
-            self.owe("its group panicked before it was committed");
-        }
-        self.unawaited.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Job for Unawaited {
-    fn durable(&self) -> bool {
-        false
-    }
-
-    fn atomic(&self) -> bool {
-        // Settling the earlier voids is a second statement.
-        !self.verdict.after_void
-    }
-
-    fn run(&mut self, conn: &Connection) -> bool {
-        let Owed {
-            id,
-            answer,
-            after_void,
-            ..
-        } = &self.verdict;
-        self.failed = record_in(conn, *id, answer, *after_void).err();
-        self.failed.is_none()
-    }
-
-    fn deliver(mut self: Box<Self>, committed: Result<(), &LedgerError>) {
-        self.delivered = true;
-        let failed = match (&self.failed, committed) {
-            (Some(error), _) => Some(error.to_string()),
-            (None, Err(error)) => Some(super::chain(error)),
-            (None, Ok(())) => None,
-        };
-        if let Some(error) = failed {
-            self.owe(&error);
-        }
-    }
-}
-
-/// Delivered once everything queued before it is committed (or has failed): what a read
-/// waits for while verdicts are on their way.
-struct Barrier(std::sync::mpsc::SyncSender<()>);
-
-impl Job for Barrier {
-    fn durable(&self) -> bool {
-        false
-    }
-
-    fn atomic(&self) -> bool {
-        true
-    }
-
-    fn run(&mut self, _conn: &Connection) -> bool {
-        true
-    }
-
-    fn deliver(self: Box<Self>, _committed: Result<(), &LedgerError>) {
-        let _ = self.0.send(());
-    }
-}
-
 /// Told the duration of each commit of an intent or a verdict, and whether it was flushed to
 /// disk (an intent) or left to the operating system (a verdict).
 pub type CommitObserver = std::sync::Arc<dyn Fn(Duration, bool) + Send + Sync>;
@@ -952,16 +433,7 @@ impl Ledger {
     fn of(conn: Connection, path: PathBuf, command: &str) -> Self {
         Self {
             engine: Engine::Sqlite {
-                shared: Arc::new(Shared {
-                    conn: Mutex::new(conn),
-                    path: path.into(),
-                    durable: Mutex::new(true),
-                    on_commit: std::sync::OnceLock::new(),
-                    queue: Mutex::new(Queue::default()),
-                    wake: Condvar::new(),
-                    verdicts_unawaited: AtomicBool::new(false),
-                    unawaited: Arc::new(AtomicUsize::new(0)),
-                }),
+                shared: Arc::new(Shared::new(conn, path)),
                 writer: Mutex::new(None),
             },
             command: command.to_owned(),
@@ -1355,19 +827,17 @@ impl Ledger {
             // own drop and by `record`.
             writing(shared, writer)?;
             shared.unawaited.fetch_add(1, Ordering::AcqRel);
-            let job = Box::new(Unawaited {
-                verdict: Owed {
-                    id,
-                    answer,
-                    durable,
-                    after_void,
-                },
-                owed: self.owed.clone(),
-                failed: None,
-                delivered: false,
-                unawaited: shared.unawaited.clone(),
-            });
-            shared.push(job);
+            let verdict = Owed {
+                id,
+                answer,
+                durable,
+                after_void,
+            };
+            shared.push(Box::new(Unawaited::new(
+                verdict,
+                self.owed.clone(),
+                shared.unawaited.clone(),
+            )));
             return Ok(());
         }
         in_group(shared, writer, durable, !after_void, move |conn| {
@@ -1402,91 +872,6 @@ impl Ledger {
     }
 }
 
-/// Runs `work` on a SQLite ledger's thread (`shared`'s, started by `writer`) in the next
-/// group's transaction and awaits its answer; `durable` means it is on disk when this returns.
-///
-/// Work is committed in groups: the ledger's thread takes everything queued since its last
-/// commit and runs it in one transaction, each piece in a savepoint of its own and in the
-/// order queued (so the later of two decisions about one payment sees the earlier's
-/// intent), then commits once, flushing when any piece needs it, and hands each caller its
-/// answer. Alone, a caller's work is committed on its own; under load, one flush carries
-/// every intent and verdict that queued meanwhile. Work that fails is rolled back alone; a
-/// commit that fails fails the whole group, and none of its intents is written: nothing is
-/// sent. The caller's task never blocks on SQLite or the disk.
-async fn in_group<T, F>(
-    shared: &Arc<Shared>,
-    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
-    durable: bool,
-    atomic: bool,
-    work: F,
-) -> Result<T, LedgerError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
-{
-    let (answer, answered) = tokio::sync::oneshot::channel();
-    let job = Box::new(Work {
-        durable,
-        atomic,
-        work: Some(work),
-        done: None,
-        answer,
-        path: shared.path.clone(),
-    });
-    enqueue(shared, writer, job)?;
-    // The thread panicked in the middle of the group: its transaction rolled back.
-    answered
-        .await
-        .unwrap_or_else(|_| Err(abandoned(&shared.path)))
-}
-
-/// Queues `job` for the ledger's thread, starting it unless it runs.
-fn enqueue(
-    shared: &Arc<Shared>,
-    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
-    job: Box<dyn Job>,
-) -> Result<(), LedgerError> {
-    writing(shared, writer)?;
-    shared.push(job);
-    Ok(())
-}
-
-/// Starts the ledger's thread unless it runs: without it nothing queued would ever be done.
-fn writing(
-    shared: &Arc<Shared>,
-    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
-) -> Result<(), LedgerError> {
-    start_writer(shared, writer).map_err(|source| LedgerError::Open {
-        path: shared.path.to_path_buf(),
-        source,
-    })
-}
-
-/// Starts the ledger's thread unless it runs.
-fn start_writer(
-    shared: &Arc<Shared>,
-    writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
-) -> std::io::Result<()> {
-    let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
-    if writer.is_some() {
-        return Ok(());
-    }
-    // A failure leaves the checkpoints as frequent as a single command's: slower, not wrong.
-    if let Err(error) = shared
-        .lock()
-        .pragma_update(None, "wal_autocheckpoint", SERVICE_WAL_PAGES)
-    {
-        tracing::debug!(%error, "the ledger's checkpoint interval stays as it was");
-    }
-    let serving = shared.clone();
-    *writer = Some(
-        std::thread::Builder::new()
-            .name("ledger".to_owned())
-            .spawn(move || serving.serve())?,
-    );
-    Ok(())
-}
-
 impl Drop for Ledger {
     /// Lets the ledger's thread finish the work queued and end, so that the file is closed
     /// when the ledger is dropped.
@@ -1501,250 +886,6 @@ impl Drop for Ledger {
             // A thread that panicked has nothing more to write; its callers were told.
             let _ = writer.join();
         }
-    }
-}
-
-impl Shared {
-    /// The ledger's thread: commits what is queued, group after group, until the ledger is
-    /// dropped and nothing is left.
-    fn serve(&self) {
-        loop {
-            let jobs = {
-                let mut queue = self.queue();
-                while queue.jobs.is_empty() && !queue.closed {
-                    queue = self.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
-                }
-                if queue.jobs.is_empty() {
-                    return;
-                }
-                std::mem::take(&mut queue.jobs)
-            };
-            let conn = self.lock();
-            // A group whose work panics (a bug) is rolled back as the panic unwinds, and its
-            // jobs dropped: awaited callers are told it failed, unawaited verdicts are owed.
-            // The thread goes on, so that nothing queued after it waits for nobody.
-            let group = std::panic::AssertUnwindSafe(|| self.commit_group(&conn, jobs));
-            if std::panic::catch_unwind(group).is_err() {
-                tracing::error!("a ledger group panicked; it was rolled back and its callers told");
-            }
-        }
-    }
-
-    /// Runs `jobs` in one transaction, each in a savepoint, flushed when any of them needs it,
-    /// and delivers each one's answer: a job that failed is rolled back alone; a commit that
-    /// fails fails them all.
-    fn commit_group(&self, conn: &Connection, jobs: Vec<Box<dyn Job>>) {
-        let durable = jobs.iter().any(|job| job.durable());
-        let begun = self
-            .set_durable(conn, durable)
-            .and_then(|()| Immediate::begin(conn).map_err(|e| classify(&self.path, e)));
-        let tx = match begun {
-            Ok(tx) => tx,
-            Err(error) => {
-                // Nothing ran, nothing is written: every job fails with the same cause.
-                for job in jobs {
-                    job.deliver(Err(&error));
-                }
-                return;
-            }
-        };
-        let mut ran = Vec::with_capacity(jobs.len());
-        for mut job in jobs {
-            if tx.is_autocommit() {
-                // SQLite abandoned the whole transaction (a full disk, an I/O error): a
-                // savepoint now would begin a transaction of its own and commit it on release,
-                // outside this group, writing an intent whose caller is told it failed. The
-                // rest of the group fails unrun, as a failed commit fails them all.
-                job.deliver(Err(&abandoned(&self.path)));
-                continue;
-            }
-            // A savepoint costs two statements; work whose failure leaves nothing written
-            // needs none.
-            if job.atomic() {
-                job.run(&tx);
-                ran.push(job);
-                continue;
-            }
-            if let Err(error) = savepoint(&tx, "SAVEPOINT decision") {
-                // Run without its savepoint, a failure halfway would be committed with the
-                // group: it fails unrun instead.
-                job.deliver(Err(&classify(&self.path, error)));
-                continue;
-            }
-            let closed = if job.run(&tx) {
-                savepoint(&tx, "RELEASE decision")
-            } else {
-                savepoint(&tx, "ROLLBACK TO decision")
-                    .and_then(|()| savepoint(&tx, "RELEASE decision"))
-            };
-            if let Err(error) = closed {
-                tracing::warn!(error = %error, "a ledger savepoint failed");
-            }
-            ran.push(job);
-        }
-        let committed = if tx.is_autocommit() {
-            Err(abandoned(&self.path))
-        } else {
-            self.commit(tx, durable)
-        };
-        for job in ran {
-            job.deliver(committed.as_ref().map(|_| ()));
-        }
-    }
-
-    /// Commits `tx`, timing it for the observer.
-    fn commit(&self, tx: Immediate<'_>, durable: bool) -> Result<(), LedgerError> {
-        let started = std::time::Instant::now();
-        tx.commit().map_err(|e| classify(&self.path, e))?;
-        if let Some(observer) = self.on_commit.get() {
-            observe(observer, started.elapsed(), durable);
-        }
-        Ok(())
-    }
-
-    fn set_durable(&self, conn: &Connection, durable: bool) -> Result<(), LedgerError> {
-        let mut now = self.durable.lock().unwrap_or_else(|e| e.into_inner());
-        if *now != durable {
-            let pragma = if durable {
-                "PRAGMA synchronous = FULL"
-            } else {
-                "PRAGMA synchronous = NORMAL"
-            };
-            // Cached: under load the mode changes between most groups.
-            conn.prepare_cached(pragma)
-                .and_then(|mut statement| statement.execute([]))
-                .map_err(|e| classify(&self.path, e))?;
-            *now = durable;
-        }
-        Ok(())
-    }
-
-    /// Queues `job`, waking the thread if it sleeps: it sleeps only on an empty queue, and
-    /// whoever filled it woke it, so waking it again would cost a system call a job for
-    /// nothing.
-    fn push(&self, job: Box<dyn Job>) {
-        let first = {
-            let mut queue = self.queue();
-            queue.jobs.push(job);
-            queue.jobs.len() == 1
-        };
-        if first {
-            self.wake.notify_one();
-        }
-    }
-
-    /// The connection, once the verdicts queued without a caller awaiting them are committed:
-    /// a read that came after them sees them.
-    fn settled(&self) -> MutexGuard<'_, Connection> {
-        if self.unawaited.load(Ordering::Acquire) > 0 {
-            let (done, delivered) = std::sync::mpsc::sync_channel(1);
-            self.push(Box::new(Barrier(done)));
-            // A thread that died mid-group drops its jobs (and this one's sender) as it
-            // unwinds; one that died before would leave it queued: waited for no longer than
-            // a busy ledger is.
-            let _ = delivered.recv_timeout(BUSY_WAIT);
-        }
-        self.lock()
-    }
-
-    fn queue(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
-        // when dropped), so the connection stays usable.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// A write transaction begun with `BEGIN IMMEDIATE` and ended by [`commit`](Self::commit),
-/// both statements from the connection's cache: rusqlite's `Transaction` parses them anew
-/// each time, and the ledger's thread begins and commits two groups a void (the intent's, the
-/// verdict's) when callers come one at a time. Rolled back if dropped open (a job that
-/// panicked, a failed commit).
-struct Immediate<'c> {
-    conn: &'c Connection,
-    open: bool,
-}
-
-impl<'c> Immediate<'c> {
-    fn begin(conn: &'c Connection) -> Result<Self, rusqlite::Error> {
-        if !conn.is_autocommit() {
-            // Only a rollback that failed leaves one open; left so, every later group would
-            // fail to begin.
-            tracing::warn!("a ledger transaction was left open; it is rolled back");
-            conn.execute_batch("ROLLBACK")?;
-        }
-        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-        Ok(Self { conn, open: true })
-    }
-
-    fn commit(mut self) -> Result<(), rusqlite::Error> {
-        self.conn.prepare_cached("COMMIT")?.execute([])?;
-        self.open = false;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for Immediate<'_> {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        self.conn
-    }
-}
-
-impl Drop for Immediate<'_> {
-    fn drop(&mut self) {
-        // SQLite may have rolled back already (a full disk, an I/O error).
-        if self.open && !self.conn.is_autocommit() {
-            if let Err(error) = self.conn.execute_batch("ROLLBACK") {
-                tracing::warn!(%error, "a ledger transaction could not be rolled back");
-            }
-        }
-    }
-}
-
-/// Runs a savepoint statement from the connection's cache: one a job, so parsed once.
-fn savepoint(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-/// The same failure again, for each decision of a group that shares it.
-fn again(path: &Path, error: &LedgerError) -> LedgerError {
-    match error {
-        LedgerError::Open { path, source } => LedgerError::Open {
-            path: path.clone(),
-            source: std::io::Error::new(source.kind(), source.to_string()),
-        },
-        LedgerError::NotALedger { path } => LedgerError::NotALedger { path: path.clone() },
-        LedgerError::Newer { path, version } => LedgerError::Newer {
-            path: path.clone(),
-            version: *version,
-        },
-        LedgerError::Older { path, version } => LedgerError::Older {
-            path: path.clone(),
-            version: *version,
-        },
-        LedgerError::Busy { path } => LedgerError::Busy { path: path.clone() },
-        LedgerError::InFlight { entry, pid } => LedgerError::InFlight {
-            entry: *entry,
-            pid: *pid,
-        },
-        LedgerError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
-            classify(path, rusqlite::Error::SqliteFailure(*code, message.clone()))
-        }
-        LedgerError::Postgres(error) => LedgerError::Postgres(Box::new(std::io::Error::other(
-            crate::chain(error.as_ref()),
-        ))),
-        LedgerError::Sqlite(other) => classify(
-            path,
-            rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                Some(other.to_string()),
-            ),
-        ),
     }
 }
 
@@ -1800,17 +941,6 @@ const INTENT: &str = "INSERT INTO intents(payment, action, state, amount, mercha
 /// The URL in `location` when it names a PostgreSQL database.
 fn database_url(location: &Path) -> Option<&str> {
     location.to_str().filter(|text| postgres::is_url(text))
-}
-
-/// The error of a group whose transaction SQLite rolled back before its commit.
-fn abandoned(path: &Path) -> LedgerError {
-    classify(
-        path,
-        rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-            Some("the transaction was rolled back before its commit".to_owned()),
-        ),
-    )
 }
 
 /// A void without an outlet (a Single Sign-On page: the person's InstaMed account names it)
@@ -1931,18 +1061,6 @@ pub(crate) fn select(
     rows.collect()
 }
 
-pub(crate) fn classify(path: &Path, error: rusqlite::Error) -> LedgerError {
-    match error.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => LedgerError::NotALedger {
-            path: path.to_owned(),
-        },
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => LedgerError::Busy {
-            path: path.to_owned(),
-        },
-        _ => LedgerError::Sqlite(error),
-    }
-}
-
 /// Whether process `pid` of this machine still runs. Where that cannot be told, it is taken
 /// to run: the safe side for a refund that may be in flight.
 pub(crate) fn process_alive(pid: u32) -> bool {
@@ -2008,7 +1126,9 @@ pub fn is_sqlite_file(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::writer::{Job, Work};
     use super::*;
+    use crate::stored::Named as _;
 
     fn shared(ledger: &Ledger) -> &Arc<Shared> {
         match ledger.sqlite() {
@@ -2404,18 +1524,16 @@ mod tests {
             panic!("a SQLite ledger was asked for");
         };
         shared.unawaited.fetch_add(1, Ordering::AcqRel);
-        let verdict = Box::new(Unawaited {
-            verdict: Owed {
+        let verdict = Box::new(Unawaited::new(
+            Owed {
                 id,
                 answer: Finding::of(Verdict::Voided),
                 durable: false,
                 after_void: false,
             },
-            owed: ledger.owed.clone(),
-            failed: None,
-            delivered: false,
-            unawaited: shared.unawaited.clone(),
-        });
+            ledger.owed.clone(),
+            shared.unawaited.clone(),
+        ));
         // Queued together, so that the thread takes both into one group.
         {
             let mut queue = shared.queue();
