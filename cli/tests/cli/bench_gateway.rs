@@ -58,6 +58,7 @@ fn bench_gateway_reports_every_row_and_leaves_nothing_behind() {
     let out = run_small(dir.path(), &["--voids", "5", "--memory-voids", "20"]);
     for heading in [
         "disk: write of 128 bytes + fsync, 5 times each",
+        "disk beside traffic: the same in place while one more round of direct voids runs",
         "latency: 5 sequential SOAP 1.1 voids over HTTPS per path and round, 2 rounds",
         "throughput: 4 callers, upstream latency 5 ms, ideal 800 voids/s",
         "ledger CPU per void:",
