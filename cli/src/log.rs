@@ -2,9 +2,9 @@
 //!
 //! Stdout is kept for what scripts parse (`--json` outputs, the lines a server announces), so
 //! every log line goes to stderr. A server's terminal must not stay silent while requests come
-//! in, so `serve`, `record` and `replay` show the library's info lines (one per request) by
-//! default; a one-shot command such as `void` shows warnings only, so that its answer stays a
-//! single sentence.
+//! in, so `serve`, `record`, `replay` and `gateway` show the library's info lines (one per
+//! request) by default; a one-shot command such as `void` shows warnings only, so that its answer
+//! stays a single sentence.
 
 use std::io::IsTerminal as _;
 
@@ -40,8 +40,8 @@ pub struct Flags {
     /// precedence (e.g. RUST_LOG=instamed_soap=debug).
     #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "quiet")]
     verbose: u8,
-    /// Fewer log lines: -q errors only, -qq none. By default `serve`, `record` and `replay`
-    /// log one line per request and the other commands log warnings only.
+    /// Fewer log lines: -q errors only, -qq none. By default `serve`, `record`, `replay` and
+    /// `gateway` log one line per request and the other commands log warnings only.
     #[arg(short, long, action = ArgAction::Count, global = true)]
     quiet: u8,
     /// Format of the log lines on stderr.

@@ -697,6 +697,9 @@ impl Api {
             let found = self.operations.get(client, id).await;
             return match found {
                 Ok(Some(stored)) => {
+                    if let Ok(payment) = TransactionId::new(&stored.payment) {
+                        request_log::names_payment(&payment);
+                    }
                     let view = OperationView {
                         id: path.trim_start_matches("/v1/operations/").to_owned(),
                         kind: stored.kind,

@@ -523,10 +523,21 @@ impl Money {
                         Ok(_) => true,
                         Err(_) => false,
                     };
+                    // The void's own span writes no line in a server: this one says what came.
+                    let verdict = match &result {
+                        Ok(Guarded::Sent(Ok(_))) => "voided",
+                        Ok(Guarded::Sent(Err(error))) => error.outcome().name(),
+                        Ok(Guarded::Known(entry)) => {
+                            entry.verdict.map_or("known", |verdict| verdict.as_str())
+                        }
+                        Ok(_) => "held",
+                        Err(_) => "ledger_unavailable",
+                    };
                     tracing::info!(
                         payment = %request.payment().shown(),
                         round,
                         settled,
+                        verdict,
                         "reconciling a void of unknown outcome"
                     );
                     if settled {

@@ -10,7 +10,7 @@ use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use instamed_soap_ledger::Ledger;
-use instamed_soap_listener::{Abort, BodyRefused, Handler, Listening, milliseconds, read_body};
+use instamed_soap_listener::{Abort, BodyRefused, Handler, Listening, read_body};
 
 use governor::{Quota, RateLimiter};
 use tracing::Instrument as _;
@@ -232,16 +232,14 @@ impl Handler for Service {
         // An operator is not an ERP client: the per-client counts stay the clients'.
         let counted = client.as_deref().filter(|_| route != "ops");
         self.metrics.request(route, counted);
-        span.in_scope(|| {
-            tracing::info!(
-                route,
-                client = client.as_deref().unwrap_or("-"),
-                status = response.status().as_u16(),
-                outcome,
-                elapsed_ms = milliseconds(started.elapsed()),
-                "request"
-            );
-        });
+        let served = request_log::Served {
+            route,
+            client: client.as_deref(),
+            status: response.status().as_u16(),
+            outcome,
+            took: started.elapsed(),
+        };
+        request_log::write(&span, &served);
         Ok(response)
     }
 }

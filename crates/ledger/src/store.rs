@@ -26,7 +26,7 @@ mod writer;
 pub(crate) use entry::IntentState;
 pub use entry::{Action, Entry, Standing};
 pub use error::LedgerError;
-pub(crate) use error::classify;
+use error::classify;
 use postgres::Postgres;
 pub use wal::switch_to_wal;
 use writer::{Immediate, Shared, Unawaited, in_group, writing};

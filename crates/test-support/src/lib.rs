@@ -12,6 +12,7 @@ pub mod connect_proxy;
 pub mod encodings;
 pub mod hostile;
 pub mod leaks;
+pub mod logs;
 pub mod postgres;
 pub mod raw_https;
 pub mod simulated;

@@ -1,5 +1,6 @@
 //! The ledger's own thread: it commits the decisions and verdicts of async callers in groups,
-//! one transaction and at most one flush a group, each job in a savepoint of its own.
+//! one transaction and at most one flush a group, each job that could fail halfway in a
+//! savepoint of its own.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -193,7 +194,7 @@ impl Job for Unawaited {
 
 /// Delivered once everything queued before it is committed (or has failed): what a read
 /// waits for while verdicts are on their way.
-pub(super) struct Barrier(std::sync::mpsc::SyncSender<()>);
+struct Barrier(std::sync::mpsc::SyncSender<()>);
 
 impl Job for Barrier {
     fn durable(&self) -> bool {
@@ -252,7 +253,7 @@ where
 }
 
 /// Queues `job` for the ledger's thread, starting it unless it runs.
-pub(super) fn enqueue(
+fn enqueue(
     shared: &Arc<Shared>,
     writer: &Mutex<Option<std::thread::JoinHandle<()>>>,
     job: Box<dyn Job>,

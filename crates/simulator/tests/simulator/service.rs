@@ -20,6 +20,7 @@ use instamed_soap_simulator::{
     DEMO_ACCOUNT_ID, DEMO_PASSWORD, FaultPlan, PaymentStatus, RefusalStyle, Simulator,
     SimulatorConfig, SuccessMessage,
 };
+use support::logs::Logs;
 use support::outlet;
 use tokio::net::TcpStream;
 
@@ -1136,43 +1137,6 @@ async fn the_ledger_survives_a_restart() {
     second.shutdown().await;
 }
 
-/// What `tracing` writes while it is alive, on this thread.
-struct Logs {
-    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl Logs {
-    fn capture() -> Self {
-        #[derive(Clone)]
-        struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Sink {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().expect("log lock").extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let lines = std::sync::Arc::default();
-        let sink = Sink(std::sync::Arc::clone(&lines));
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        Self {
-            lines,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.lines.lock().expect("log lock")).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn a_journal_torn_by_a_full_disk_is_recovered_at_start() {
     let dir = scratch("torn");
@@ -1199,7 +1163,7 @@ async fn a_journal_torn_by_a_full_disk_is_recovered_at_start() {
     );
     std::fs::write(&journal, &damaged).expect("damage");
 
-    let logs = Logs::capture();
+    let logs = Logs::capture(tracing::Level::WARN);
     let second = start_plain(config()).await;
     let ledger = second.ledger();
     assert_eq!(ledger.len(), 3);
@@ -1225,7 +1189,7 @@ async fn a_journal_torn_by_a_full_disk_is_recovered_at_start() {
         .expect("voided");
     second.shutdown().await;
     drop(logs);
-    let logs = Logs::capture();
+    let logs = Logs::capture(tracing::Level::WARN);
     let third = start_plain(config()).await;
     assert_eq!(
         third.ledger().status(&payments[2]),
