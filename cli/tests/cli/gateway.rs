@@ -374,6 +374,88 @@ fn serve(args: &[&str], ca: &Path, seed: &Path) -> (Child, String) {
     (simulator, endpoint)
 }
 
+/// A void whose answer was lost (the simulator voids, then answers with a server fault) is
+/// reconciled in the background, and the log says so as an operator reads it: the ERP's first
+/// request `outcome_unknown`, a line for the reconciliation's round naming its verdict (the
+/// void's own span writes none in a server), the ERP's retry `voided`, each request line
+/// naming the payment.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_names_a_reconciliations_verdict_and_each_requests_payment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("ca.pem");
+    let seed = dir.path().join("payments.csv");
+    let payment = "5A6F1C2B3A4958677685A4B3C2D1E0F3";
+    std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
+    let (mut simulator, endpoint) = serve(
+        &["--fault-rate", "1", "--max-faults", "1", "--seed", "7"],
+        &ca,
+        &seed,
+    );
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let log_path = dir.path().join("gateway.log");
+    let mut command = isolated::instamed_soap();
+    command
+        .args(["gateway", "--plain-http", "--listen", "127.0.0.1:0"])
+        .args(["--upstream", &endpoint, "--ca-cert", &path(&ca)])
+        .args(["--client", "erp:secret"])
+        .args(["--ledger", &path(&dir.path().join("ledger.db"))])
+        .env(
+            "INSTAMED_ACCOUNT_ID",
+            instamed_soap_simulator::DEMO_ACCOUNT_ID,
+        )
+        .env("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD)
+        .env_remove("RUST_LOG")
+        .env_remove("INSTAMED_LOG_FORMAT")
+        .stderr(std::fs::File::create(&log_path).expect("log file"));
+    let (child, printed) = isolated::started(&mut command);
+    let started = Started { child, printed };
+    let first = started.void("erp:secret", payment).await;
+    assert_eq!(first.status, 500, "{first:?}");
+    let mut settled = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let retry = started.void("erp:secret", payment).await;
+        if retry.status == 200 {
+            settled = Some(retry);
+            break;
+        }
+    }
+    let settled = settled.expect("the reconciliation settles the void");
+    assert!(voided(&settled), "{settled:?}");
+    assert_eq!(started.terminate(), Some(0));
+    let _ = simulator.kill();
+    let _ = simulator.wait();
+
+    let log = std::fs::read_to_string(&log_path).expect("the log");
+    let round = log
+        .lines()
+        .rev()
+        .find(|line| line.contains("reconciling a void of unknown outcome"))
+        .unwrap_or_else(|| panic!("no reconciliation line:\n{log}"));
+    for part in [
+        &format!("payment={payment}") as &str,
+        "settled=true",
+        "verdict=\"voided\"",
+    ] {
+        assert!(round.contains(part), "{part} missing from {round}");
+    }
+    let requests: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(" request route="))
+        .collect();
+    let (Some(asked), Some(answered)) = (requests.first(), requests.last()) else {
+        panic!("no request line:\n{log}");
+    };
+    assert!(asked.contains("outcome=\"outcome_unknown\""), "{asked}");
+    assert!(answered.contains("outcome=\"voided\""), "{answered}");
+    for line in &requests {
+        assert!(
+            line.contains(&format!("request{{payment={payment}}}")),
+            "{line}"
+        );
+    }
+}
+
 /// `--rate-limit` holds a gateway started in front of an upstream, not only `--demo`'s: with
 /// one request a second (bursts of two), ten quick repeats of a void meet a 429.
 #[tokio::test(flavor = "multi_thread")]

@@ -223,50 +223,6 @@ async fn an_unknown_outcome_is_a_server_fault_naming_the_payment_then_the_settle
     assert_eq!(bench.voids_at_instamed(&payment), 1);
 }
 
-/// The lines a reconciliation leaves: the void's own span writes none in a server, so each
-/// round's line says what came; the request lines name the payment.
-#[tokio::test]
-async fn a_reconciliation_logs_each_round_with_its_verdict() {
-    // A runtime of the test's thread alone: the gateway's tasks log where the capture is.
-    let logs = instamed_soap_test_support::logs::Logs::capture(tracing::Level::INFO);
-    let bench =
-        Bench::with_faults(FaultPlan::seeded(7).with_fault_rate(1.0).with_max_faults(1)).await;
-    let payment = bench.payment("15.00");
-    assert_eq!(bench.void(Stack::DotNet11, &payment).await.status, 500);
-    let mut settled = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if bench.void(Stack::DotNet11, &payment).await.status == 200 {
-            settled = true;
-            break;
-        }
-    }
-    assert!(settled, "the reconciliation settles the void");
-    let text = logs.text();
-    let rounds: Vec<&str> = text
-        .lines()
-        .filter(|line| line.contains("reconciling a void of unknown outcome"))
-        .collect();
-    let last = rounds
-        .last()
-        .unwrap_or_else(|| panic!("no round logged:\n{text}"));
-    for part in [
-        &format!("payment={}", payment.as_str()) as &str,
-        "settled=true",
-        "verdict=\"voided\"",
-    ] {
-        assert!(last.contains(part), "{part} missing from {last}");
-    }
-    let first_request = text
-        .lines()
-        .find(|line| line.contains(" request route="))
-        .unwrap_or_else(|| panic!("no request line:\n{text}"));
-    assert!(
-        first_request.contains(&format!("request{{payment={}}}", payment.as_str())),
-        "{first_request}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sale_is_forwarded_once_and_answered_as_instamed_answered() {
     let bench = Bench::start().await;
