@@ -303,35 +303,11 @@ fn plain_http_off_loopback_and_no_certificate_are_refused_before_anything_starts
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_answers_and_records_the_void_in_flight() {
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("ca.pem");
-    let seed = dir.path().join("payments.csv");
     let payment = "0D6F1C2B3A4958677685A4B3C2D1E0F1";
-    std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
-    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
-    let (mut simulator, endpoint) = serve(&["--latency", "1500ms"], &ca, &seed);
+    let upstream = Upstream::start(dir.path(), &[payment.to_owned()], &["--latency", "1500ms"]);
     let ledger = dir.path().join("ledger.db");
-    let started = Started::start_with_env(
-        &[
-            "--plain-http",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &endpoint,
-            "--ca-cert",
-            &path(&ca),
-            "--client",
-            "erp:secret",
-            "--ledger",
-            &path(&ledger),
-        ],
-        &[
-            (
-                "INSTAMED_ACCOUNT_ID",
-                instamed_soap_simulator::DEMO_ACCOUNT_ID,
-            ),
-            ("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD),
-        ],
-    );
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let started = Started::in_front_of(&upstream, &["--ledger", ledger_arg], &[], None);
     let pid = started.child.id().to_string();
     let in_flight = started.void("erp:secret", payment);
     let signal = async {
@@ -344,8 +320,7 @@ async fn sigterm_answers_and_records_the_void_in_flight() {
     let (answer, ()) = tokio::join!(in_flight, signal);
     assert!(voided(&answer), "{answer:?}");
     assert_eq!(started.terminate(), Some(0));
-    let _ = simulator.kill();
-    let _ = simulator.wait();
+    drop(upstream);
     let ledger = instamed_soap_ledger::Ledger::open(&ledger).expect("ledger");
     let standing = ledger
         .standing(&instamed_soap::TransactionId::new(payment).expect("id"))
@@ -357,21 +332,82 @@ async fn sigterm_answers_and_records_the_void_in_flight() {
     );
 }
 
-/// `instamed-soap serve` with `args`, its CA written to `ca` and its payments from `seed`:
-/// the simulator as a process, and its SOAP endpoint.
-fn serve(args: &[&str], ca: &Path, seed: &Path) -> (Child, String) {
-    let mut command = isolated::instamed_soap();
-    command
-        .arg("serve")
-        .args(args)
-        .arg("--ca-out")
-        .arg(ca)
-        .arg("--seed-file")
-        .arg(seed)
-        .stderr(Stdio::null());
-    let (simulator, printed) = isolated::started(&mut command);
-    let endpoint = isolated::printed_value(&printed, "endpoint:").expect("an endpoint line");
-    (simulator, endpoint)
+/// `instamed-soap serve` as a process, run with `args`, holding `payments` (captured, 5.00 at
+/// the outlet the ERP names), its CA and seed file in `dir`; killed when dropped.
+struct Upstream {
+    child: Child,
+    endpoint: String,
+    ca: String,
+}
+
+impl Upstream {
+    fn start(dir: &Path, payments: &[String], args: &[&str]) -> Self {
+        let ca = dir.join("ca.pem");
+        let seed = dir.join("payments.csv");
+        let rows: String = payments
+            .iter()
+            .map(|id| format!("{id},123123123,123,456,5.00\n"))
+            .collect();
+        std::fs::write(&seed, rows).expect("seed");
+        let mut command = isolated::instamed_soap();
+        command
+            .arg("serve")
+            .args(args)
+            .arg("--ca-out")
+            .arg(&ca)
+            .arg("--seed-file")
+            .arg(&seed)
+            .stderr(Stdio::null());
+        let (child, printed) = isolated::started(&mut command);
+        let endpoint = isolated::printed_value(&printed, "endpoint:").expect("an endpoint line");
+        let ca = ca.to_str().expect("a UTF-8 path").to_owned();
+        Self {
+            child,
+            endpoint,
+            ca,
+        }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Started {
+    /// A gateway in front of `upstream` on plain HTTP on loopback, its client `erp:secret`,
+    /// InstaMed's credentials the simulator's demo account, with `more` arguments and `envs`;
+    /// its log in `log` (else the test's own stderr).
+    fn in_front_of(
+        upstream: &Upstream,
+        more: &[&str],
+        envs: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Self {
+        let mut command = isolated::instamed_soap();
+        command
+            .args(["gateway", "--plain-http", "--listen", "127.0.0.1:0"])
+            .args(["--upstream", &upstream.endpoint, "--ca-cert", &upstream.ca])
+            .args(["--client", "erp:secret"])
+            .args(more)
+            .env(
+                "INSTAMED_ACCOUNT_ID",
+                instamed_soap_simulator::DEMO_ACCOUNT_ID,
+            )
+            .env("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD)
+            .envs(envs.iter().copied());
+        match log {
+            Some(log) => command
+                .env_remove("RUST_LOG")
+                .env_remove("INSTAMED_LOG_FORMAT")
+                .stderr(std::fs::File::create(log).expect("log file")),
+            None => command.stderr(Stdio::inherit()),
+        };
+        let (child, printed) = isolated::started(&mut command);
+        Self { child, printed }
+    }
 }
 
 /// A void whose answer was lost (the simulator voids, then answers with a server fault) is
@@ -382,33 +418,14 @@ fn serve(args: &[&str], ca: &Path, seed: &Path) -> (Child, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_log_names_a_reconciliations_verdict_and_each_requests_payment() {
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("ca.pem");
-    let seed = dir.path().join("payments.csv");
     let payment = "5A6F1C2B3A4958677685A4B3C2D1E0F3";
-    std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
-    let (mut simulator, endpoint) = serve(
-        &["--fault-rate", "1", "--max-faults", "1", "--seed", "7"],
-        &ca,
-        &seed,
-    );
-    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    // It voids the first payment it is asked to, then answers with a server fault.
+    let faults = ["--fault-rate", "1", "--max-faults", "1", "--seed", "7"];
+    let upstream = Upstream::start(dir.path(), &[payment.to_owned()], &faults);
     let log_path = dir.path().join("gateway.log");
-    let mut command = isolated::instamed_soap();
-    command
-        .args(["gateway", "--plain-http", "--listen", "127.0.0.1:0"])
-        .args(["--upstream", &endpoint, "--ca-cert", &path(&ca)])
-        .args(["--client", "erp:secret"])
-        .args(["--ledger", &path(&dir.path().join("ledger.db"))])
-        .env(
-            "INSTAMED_ACCOUNT_ID",
-            instamed_soap_simulator::DEMO_ACCOUNT_ID,
-        )
-        .env("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD)
-        .env_remove("RUST_LOG")
-        .env_remove("INSTAMED_LOG_FORMAT")
-        .stderr(std::fs::File::create(&log_path).expect("log file"));
-    let (child, printed) = isolated::started(&mut command);
-    let started = Started { child, printed };
+    let ledger = dir.path().join("ledger.db");
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let started = Started::in_front_of(&upstream, &["--ledger", ledger_arg], &[], Some(&log_path));
     let first = started.void("erp:secret", payment).await;
     assert_eq!(first.status, 500, "{first:?}");
     let mut settled = None;
@@ -423,8 +440,7 @@ async fn the_log_names_a_reconciliations_verdict_and_each_requests_payment() {
     let settled = settled.expect("the reconciliation settles the void");
     assert!(voided(&settled), "{settled:?}");
     assert_eq!(started.terminate(), Some(0));
-    let _ = simulator.kill();
-    let _ = simulator.wait();
+    drop(upstream);
 
     let log = std::fs::read_to_string(&log_path).expect("the log");
     let round = log
@@ -461,42 +477,21 @@ async fn the_log_names_a_reconciliations_verdict_and_each_requests_payment() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limit_holds_a_gateway_in_front_of_an_upstream() {
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("ca.pem");
-    let seed = dir.path().join("payments.csv");
     let payment = "5A6F1C2B3A4958677685A4B3C2D1E0F2";
-    std::fs::write(&seed, format!("{payment},123123123,123,456,5.00\n")).expect("seed");
-    let (mut simulator, endpoint) = serve(&[], &ca, &seed);
-    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
-    let started = Started::start_with_env(
-        &[
-            "--plain-http",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &endpoint,
-            "--ca-cert",
-            &path(&ca),
-            "--client",
-            "erp:secret",
-            "--ledger",
-            &path(&dir.path().join("ledger.db")),
-            "--rate-limit",
-            "1",
-        ],
-        &[
-            (
-                "INSTAMED_ACCOUNT_ID",
-                instamed_soap_simulator::DEMO_ACCOUNT_ID,
-            ),
-            ("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD),
-        ],
+    let upstream = Upstream::start(dir.path(), &[payment.to_owned()], &[]);
+    let ledger = dir.path().join("ledger.db");
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let started = Started::in_front_of(
+        &upstream,
+        &["--ledger", ledger_arg, "--rate-limit", "1"],
+        &[],
+        None,
     );
     let mut statuses = Vec::new();
     for _ in 0..10 {
         statuses.push(started.void("erp:secret", payment).await.status);
     }
-    let _ = simulator.kill();
-    let _ = simulator.wait();
+    drop(upstream);
     assert_eq!(statuses[0], 200, "{statuses:?}");
     assert!(
         statuses.contains(&http::StatusCode::TOO_MANY_REQUESTS),
@@ -619,43 +614,21 @@ async fn two_gateway_processes_on_one_postgres_ledger_send_each_void_once() {
     };
     let url = cluster.database();
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("ca.pem");
-    let seed = dir.path().join("payments.csv");
     let payments: Vec<String> = (0..6)
         .map(|n| format!("5A6F1C2B3A4958677685A4B3C2D1E{n:03X}"))
         .collect();
-    let rows: String = payments
-        .iter()
-        .map(|id| format!("{id},123123123,123,456,5.00\n"))
-        .collect();
-    std::fs::write(&seed, rows).expect("seed");
-    let (mut simulator, endpoint) = serve(&[], &ca, &seed);
-    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
-    let ca = path(&ca);
-    let state = path(dir.path());
+    let upstream = Upstream::start(dir.path(), &payments, &[]);
+    let state = dir.path().to_str().expect("a UTF-8 path");
     let replica = || {
-        Started::start_with_env(
+        Started::in_front_of(
+            &upstream,
+            &[],
             &[
-                "--plain-http",
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                &endpoint,
-                "--ca-cert",
-                &ca,
-                "--client",
-                "erp:secret",
-            ],
-            &[
-                (
-                    "INSTAMED_ACCOUNT_ID",
-                    instamed_soap_simulator::DEMO_ACCOUNT_ID,
-                ),
-                ("INSTAMED_PASSWORD", instamed_soap_simulator::DEMO_PASSWORD),
                 ("INSTAMED_LEDGER", &url),
                 // Where each keeps its JSON API's operations: the test's, not the user's.
-                ("XDG_STATE_HOME", &state),
+                ("XDG_STATE_HOME", state),
             ],
+            None,
         )
     };
     let replicas = [replica(), replica()];
@@ -666,8 +639,7 @@ async fn two_gateway_processes_on_one_postgres_ledger_send_each_void_once() {
         }
     }
     let answers = futures_util::future::join_all(asks).await;
-    let _ = simulator.kill();
-    let _ = simulator.wait();
+    drop(upstream);
     for answer in &answers {
         assert!(voided(answer), "{}", answer.body);
     }
