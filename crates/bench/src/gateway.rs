@@ -730,8 +730,16 @@ impl Disk {
                 }
             })
         };
+        /// Ends the flushing however `traffic` ends, a panic included.
+        struct Stop(Arc<AtomicBool>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let stop = Stop(done);
         let ran = traffic();
-        done.store(true, Ordering::Relaxed);
+        drop(stop);
         let flushed = flushing
             .join()
             .map_err(|_| "the flushing thread panicked")??;

@@ -523,14 +523,13 @@ impl Money {
                         Ok(_) => true,
                         Err(_) => false,
                     };
-                    // The void's own span writes no line in a server: this one says what came.
+                    // The void's own span writes no line in a server: this one says what came,
+                    // in the words an ERP's answer would be named by.
                     let verdict = match &result {
-                        Ok(Guarded::Sent(Ok(_))) => "voided",
+                        Ok(Guarded::Sent(Ok(_))) => Outcome::Voided.name(),
                         Ok(Guarded::Sent(Err(error))) => error.outcome().name(),
-                        Ok(Guarded::Known(entry)) => {
-                            entry.verdict.map_or("known", |verdict| verdict.as_str())
-                        }
-                        Ok(_) => "held",
+                        Ok(Guarded::Known(entry)) => known(entry).named().0,
+                        Ok(_) => Outcome::OutcomeUnknown.name(),
                         Err(_) => "ledger_unavailable",
                     };
                     tracing::info!(
