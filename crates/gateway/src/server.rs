@@ -312,28 +312,13 @@ impl Service {
             }
             ("api", _) => {
                 let (parts, body) = request.into_parts();
-                let Some(client) = self.clients.authenticate(&parts.headers).await else {
-                    return Ok((unauthorized(), None, "unauthorized"));
+                let client = match self.admit(&parts.headers).await {
+                    Ok(client) => client,
+                    Err(turned_away) => return Ok(turned_away),
                 };
-                if let Some(limited) = self.over_limit(&client) {
-                    return Ok((limited, Some(client), "rate_limited"));
-                }
                 let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
                     Ok(body) => body,
-                    Err(BodyRefused::TooLarge) => {
-                        return Ok((
-                            text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
-                            Some(client),
-                            "too_large",
-                        ));
-                    }
-                    Err(_) => {
-                        return Ok((
-                            text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
-                            Some(client),
-                            "timed_out",
-                        ));
-                    }
+                    Err(refusal) => return refused(refusal, client),
                 };
                 let (response, outcome) = self
                     .api
@@ -349,29 +334,13 @@ impl Service {
             }
             ("soap", &Method::POST) => {
                 let (parts, body) = request.into_parts();
-                let Some(client) = self.clients.authenticate(&parts.headers).await else {
-                    return Ok((unauthorized(), None, "unauthorized"));
+                let client = match self.admit(&parts.headers).await {
+                    Ok(client) => client,
+                    Err(turned_away) => return Ok(turned_away),
                 };
-                if let Some(limited) = self.over_limit(&client) {
-                    return Ok((limited, Some(client), "rate_limited"));
-                }
                 let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
                     Ok(body) => body,
-                    Err(BodyRefused::TooLarge) => {
-                        return Ok((
-                            text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
-                            Some(client),
-                            "too_large",
-                        ));
-                    }
-                    Err(BodyRefused::TimedOut) => {
-                        return Ok((
-                            text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
-                            Some(client),
-                            "timed_out",
-                        ));
-                    }
-                    Err(_) => return Err(Abort("body_unreadable")),
+                    Err(refusal) => return refused(refusal, client),
                 };
                 let (response, outcome) =
                     crate::soap::answer(&self.money, &self.upstream, &client, &parts.headers, body)
@@ -380,33 +349,17 @@ impl Service {
             }
             ("nvp", &Method::POST | &Method::GET) => {
                 let (parts, body) = request.into_parts();
-                let Some(client) = self.clients.authenticate(&parts.headers).await else {
-                    return Ok((unauthorized(), None, "unauthorized"));
+                let client = match self.admit(&parts.headers).await {
+                    Ok(client) => client,
+                    Err(turned_away) => return Ok(turned_away),
                 };
-                if let Some(limited) = self.over_limit(&client) {
-                    return Ok((limited, Some(client), "rate_limited"));
-                }
                 // An older ERP sends the pairs as a GET query, as NVP.aspx takes them.
                 let form = if parts.method == Method::GET {
                     Bytes::copy_from_slice(parts.uri.query().unwrap_or("").as_bytes())
                 } else {
                     match read_body(&parts.headers, body, self.max_body_bytes).await? {
                         Ok(body) => body,
-                        Err(BodyRefused::TooLarge) => {
-                            return Ok((
-                                text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
-                                Some(client),
-                                "too_large",
-                            ));
-                        }
-                        Err(BodyRefused::TimedOut) => {
-                            return Ok((
-                                text(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
-                                Some(client),
-                                "timed_out",
-                            ));
-                        }
-                        Err(_) => return Err(Abort("body_unreadable")),
+                        Err(refusal) => return refused(refusal, client),
                     }
                 };
                 let (response, outcome) = crate::nvp::answer(
@@ -421,13 +374,12 @@ impl Service {
                 Ok((response, Some(client), outcome))
             }
             ("soap", _) => {
-                let Some(client) = self.clients.authenticate(request.headers()).await else {
-                    return Ok((unauthorized(), None, "unauthorized"));
+                // A WSDL served is one fetched from InstaMed with the gateway's account: only a
+                // client within its rate gets one.
+                let client = match self.admit(request.headers()).await {
+                    Ok(client) => client,
+                    Err(turned_away) => return Ok(turned_away),
                 };
-                // A WSDL served is one fetched from InstaMed with the gateway's account.
-                if let Some(limited) = self.over_limit(&client) {
-                    return Ok((limited, Some(client), "rate_limited"));
-                }
                 let asks_wsdl = request
                     .uri()
                     .query()
@@ -449,6 +401,18 @@ impl Service {
 }
 
 impl Service {
+    /// The client a request signs in as, when it is within its rate; else the answer that
+    /// turns it away (401 or 429).
+    async fn admit(&self, headers: &http::HeaderMap) -> Result<String, Answered> {
+        let Some(client) = self.clients.authenticate(headers).await else {
+            return Err((unauthorized(), None, "unauthorized"));
+        };
+        match self.over_limit(&client) {
+            Some(limited) => Err((limited, Some(client), "rate_limited")),
+            None => Ok(client),
+        }
+    }
+
     /// 429 with `Retry-After` when `client` is over its rate.
     fn over_limit(&self, client: &str) -> Option<Response<Full<Bytes>>> {
         let limiter = self.limiter.as_ref()?;
@@ -484,6 +448,25 @@ impl Service {
             ),
         }
     }
+}
+
+/// The answer to `client`'s body that the listener refused.
+fn refused(refusal: BodyRefused, client: String) -> Result<Answered, Abort> {
+    let (status, words, outcome) = match refusal {
+        BodyRefused::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+            "too_large",
+        ),
+        BodyRefused::TimedOut => (
+            StatusCode::REQUEST_TIMEOUT,
+            "request body too slow",
+            "timed_out",
+        ),
+        // A refusal the listener learns later has no answer here yet: the connection goes.
+        _ => return Err(Abort("body_unreadable")),
+    };
+    Ok((text(status, words), Some(client), outcome))
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

@@ -10,7 +10,7 @@ use instamed_soap_test_support::raw_https::RawResponse;
 
 use crate::erp::{Bench, CLIENT, SECRET};
 
-fn void_form(payment: &TransactionId) -> String {
+pub(crate) fn void_form(payment: &TransactionId) -> String {
     format!(
         "transactionType=CreditCard&transactionAction=Void&MerchantID=123123123&StoreID=123\
          &TerminalID=456&primaryCardPresentStatus=PresentManualKey&primaryTransactionID={payment}"

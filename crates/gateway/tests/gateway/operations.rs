@@ -119,3 +119,89 @@ async fn a_client_over_its_rate_is_answered_429_on_the_wsdl_too_and_instamed_is_
         "five within a second at one a second: {statuses:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_past_the_cap_is_answered_413_unread_on_every_route_and_nothing_is_sent() {
+    use base64::Engine as _;
+    let bench = Bench::start().await;
+    let gateway = bench.gateway();
+    let host = raw_https::host(&gateway.soap_url());
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            crate::erp::CLIENT,
+            crate::erp::SECRET
+        ))
+    );
+    let payment = bench.payment("21.00");
+    // Each body a void that would be carried out, made one byte longer than the cap with
+    // what its format lets follow (white space after XML and JSON, empty pairs in a form).
+    let cap = instamed_soap_gateway::DEFAULT_MAX_BODY_BYTES;
+    let padded = |body: String, pad: char| {
+        let mut body = body;
+        let past = cap + 1 - body.len();
+        body.extend(std::iter::repeat_n(pad, past));
+        body
+    };
+    let fields = crate::erp::void_fields(&payment);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let (soap_headers, envelope) = Stack::DotNet11.request("DoCreditCardSecondaryVoid", &fields);
+    let mut soap_headers: Vec<(&str, &str)> =
+        soap_headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    soap_headers.push(("authorization", &basic));
+    let form_headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("authorization", basic.as_str()),
+    ];
+    let json_headers = [
+        ("content-type", "application/json"),
+        ("authorization", basic.as_str()),
+    ];
+    let asked = [
+        (
+            "/payment/service.asmx",
+            &soap_headers[..],
+            padded(envelope, ' '),
+        ),
+        (
+            "/payment/NVP.aspx",
+            &form_headers[..],
+            padded(crate::nvp::void_form(&payment), '&'),
+        ),
+        (
+            "/v1/voids",
+            &json_headers[..],
+            padded(crate::api::void_body(&payment).to_string(), ' '),
+        ),
+    ];
+    for (path, headers, body) in asked {
+        assert_eq!(body.len(), cap + 1);
+        let answer = raw_https::send_to(
+            Target {
+                addr: gateway.local_addr(),
+                host: &host,
+                ca: gateway.ca_path(),
+            },
+            Method::POST,
+            path,
+            headers,
+            body,
+        )
+        .await
+        .expect("an answer");
+        assert_eq!(
+            (answer.status.as_u16(), answer.body.as_str()),
+            (413, "request body too large"),
+            "{path}"
+        );
+    }
+    assert_eq!(bench.voids_at_instamed(&payment), 0, "nothing was sent");
+    let void = bench.void(Stack::DotNet11, &payment).await;
+    assert_eq!(
+        void.status, 200,
+        "a void within the cap is served: {}",
+        void.body
+    );
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
