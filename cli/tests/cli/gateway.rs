@@ -549,7 +549,6 @@ async fn record_writes_the_upstream_exchanges_as_cassettes_that_contract_verify_
 /// embedded simulator and an operation that waits for the person.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_launches_an_sso_void_page_and_an_operation_to_poll() {
-    use base64::Engine as _;
     let started = Started::start(&["--demo", "--listen", "127.0.0.1:0"]);
     let api = started.value("api:");
     let port: u16 = api
@@ -559,10 +558,7 @@ async fn the_demo_launches_an_sso_void_page_and_an_operation_to_poll() {
         .and_then(|port| port.parse().ok())
         .expect("a port");
     let ca = started.value("ca-cert:");
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(started.value("client:"))
-    );
+    let basic = raw_https::basic_of(&started.value("client:"));
     let send = |method: Method, path: String, body: String| {
         let (basic, ca, host) = (basic.clone(), ca.clone(), raw_https::host(&api));
         async move {

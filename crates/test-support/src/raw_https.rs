@@ -192,10 +192,16 @@ pub async fn rest(simulator: &Simulator, path: &str, body: serde_json::Value) ->
 
 /// `Authorization: Basic …` for the demo account.
 pub fn basic() -> String {
+    basic_of(&format!("{DEMO_ACCOUNT_ID}:{DEMO_PASSWORD}"))
+}
+
+/// `Authorization: Basic …` for `client`, written `NAME:SECRET`.
+pub fn basic_of(client: &str) -> String {
     use base64::Engine as _;
-    let token = base64::engine::general_purpose::STANDARD
-        .encode(format!("{DEMO_ACCOUNT_ID}:{DEMO_PASSWORD}"));
-    format!("Basic {token}")
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(client)
+    )
 }
 
 /// POSTs a SOAP 1.1 or 1.2 envelope whose body is `operation` with `transaction` fields.
@@ -286,7 +292,6 @@ pub async fn erp_soap11(
     payment: &str,
     extra: &str,
 ) -> Result<RawResponse, String> {
-    use base64::Engine as _;
     let envelope = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\">\
          <soap:Body><{operation} xmlns=\"{TNS}\"><transaction>\
@@ -294,10 +299,7 @@ pub async fn erp_soap11(
          <PrimaryTransactionID>{payment}</PrimaryTransactionID>{extra}</transaction>\
          </{operation}></soap:Body></soap:Envelope>"
     );
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(client)
-    );
+    let basic = basic_of(client);
     let action = format!("\"{TNS}{operation}\"");
     send_to(
         target,

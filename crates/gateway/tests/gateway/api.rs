@@ -9,7 +9,7 @@ use instamed_soap_simulator::FaultPlan;
 use instamed_soap_test_support::raw_https::{self, RawResponse, Target};
 use serde_json::{Value, json};
 
-use crate::erp::{Bench, CLIENT, SECRET};
+use crate::erp::{Bench, CLIENT};
 
 impl Bench {
     /// A request to the API, signed in as the ERP's client, with an `Idempotency-Key` if given.
@@ -32,12 +32,8 @@ impl Bench {
         key: Option<&str>,
         body: Value,
     ) -> RawResponse {
-        use base64::Engine as _;
         let host = raw_https::host(&gateway.soap_url());
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
-        );
+        let basic = crate::erp::basic();
         let mut headers = vec![
             ("authorization", basic.as_str()),
             ("content-type", "application/json"),

@@ -17,6 +17,11 @@ pub const CLIENT: &str = "erp-prod";
 /// Its secret (a test's; the gateway keeps only its hash).
 pub const SECRET: &str = "erp-own-secret-7c1f";
 
+/// `Authorization: Basic …` for the ERP's client.
+pub fn basic() -> String {
+    raw_https::basic_of(&format!("{CLIENT}:{SECRET}"))
+}
+
 /// A simulator, a gateway in front of it, and the files they keep.
 pub struct Bench {
     pub simulator: Simulator,
@@ -225,13 +230,9 @@ impl Bench {
     /// Sends `form` to the gateway's `NVP.aspx` as an ERP does: a form `POST`, or (`get`) the
     /// same pairs as a query, with the ERP's own credentials.
     pub async fn nvp(&self, get: bool, form: &str) -> RawResponse {
-        use base64::Engine as _;
         let gateway = self.gateway();
         let host = raw_https::host(&gateway.soap_url());
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
-        );
+        let basic = basic();
         let (method, path, body, mut headers) = if get {
             (
                 Method::GET,
@@ -281,14 +282,9 @@ impl Bench {
         headers: &[(&str, &str)],
         envelope: impl Into<bytes::Bytes>,
     ) -> RawResponse {
-        use base64::Engine as _;
         let host = raw_https::host(&gateway.soap_url());
-        let basic = credentials.map(|(name, secret)| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{name}:{secret}"))
-            )
-        });
+        let basic =
+            credentials.map(|(name, secret)| raw_https::basic_of(&format!("{name}:{secret}")));
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         if let Some(basic) = &basic {
             all.push(("authorization", basic));
@@ -450,7 +446,6 @@ impl Bench {
         body: &[u8],
         until: impl std::future::Future<Output = ()>,
     ) {
-        use base64::Engine as _;
         use rustls::pki_types::pem::PemObject as _;
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let gateway = self.gateway();
@@ -476,9 +471,9 @@ impl Bench {
             .connect(name, tcp)
             .await
             .expect("TLS");
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"));
         let mut head = format!(
-            "POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Basic {basic}\r\ncontent-length: {}\r\n",
+            "POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: {}\r\ncontent-length: {}\r\n",
+            basic(),
             body.len()
         );
         for (name, value) in headers {

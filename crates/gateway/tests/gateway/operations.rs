@@ -83,18 +83,10 @@ async fn a_client_over_its_rate_is_answered_429_with_retry_after_and_nothing_is_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_over_its_rate_is_answered_429_on_the_wsdl_too_and_instamed_is_not_asked() {
-    use base64::Engine as _;
     let bench = Bench::with_rate_limit(NonZeroU32::new(1)).await;
     let gateway = bench.gateway();
     let host = raw_https::host(&gateway.soap_url());
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            crate::erp::CLIENT,
-            crate::erp::SECRET
-        ))
-    );
+    let basic = crate::erp::basic();
     let mut statuses = Vec::new();
     // Each WSDL served is fetched from InstaMed with the gateway's own account.
     for _ in 0..5 {
@@ -122,18 +114,10 @@ async fn a_client_over_its_rate_is_answered_429_on_the_wsdl_too_and_instamed_is_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_past_the_cap_is_answered_413_unread_on_every_route_and_nothing_is_sent() {
-    use base64::Engine as _;
     let bench = Bench::start().await;
     let gateway = bench.gateway();
     let host = raw_https::host(&gateway.soap_url());
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            crate::erp::CLIENT,
-            crate::erp::SECRET
-        ))
-    );
+    let basic = crate::erp::basic();
     let payment = bench.payment("21.00");
     // Each body a void that would be carried out, made one byte longer than the cap with
     // what its format lets follow (white space after XML and JSON, empty pairs in a form).

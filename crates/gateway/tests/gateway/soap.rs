@@ -314,13 +314,7 @@ async fn the_wsdl_is_instameds_with_the_gateways_own_address() {
         host: &host,
         ca: gateway.ca_path(),
     };
-    let basic = {
-        use base64::Engine as _;
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
-        )
-    };
+    let basic = crate::erp::basic();
     let wsdl = instamed_soap_test_support::raw_https::send_to(
         target,
         http::Method::GET,
@@ -463,13 +457,7 @@ async fn the_operators_certificate_is_what_an_erp_sees() {
             .map(|(n, v)| (*n, v.as_str()))
             .collect::<Vec<_>>(),
     );
-    let basic = {
-        use base64::Engine as _;
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
-        )
-    };
+    let basic = crate::erp::basic();
     let mut all: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
     all.push(("authorization", &basic));
     let answer = instamed_soap_test_support::raw_https::send_to(
