@@ -312,13 +312,9 @@ impl Service {
             }
             ("api", _) => {
                 let (parts, body) = request.into_parts();
-                let client = match self.admit(&parts.headers).await {
-                    Ok(client) => client,
+                let (client, body) = match self.admit_with_body(&parts.headers, body).await? {
+                    Ok(admitted) => admitted,
                     Err(turned_away) => return Ok(turned_away),
-                };
-                let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
-                    Ok(body) => body,
-                    Err(refusal) => return refused(refusal, client),
                 };
                 let (response, outcome) = self
                     .api
@@ -334,13 +330,9 @@ impl Service {
             }
             ("soap", &Method::POST) => {
                 let (parts, body) = request.into_parts();
-                let client = match self.admit(&parts.headers).await {
-                    Ok(client) => client,
+                let (client, body) = match self.admit_with_body(&parts.headers, body).await? {
+                    Ok(admitted) => admitted,
                     Err(turned_away) => return Ok(turned_away),
-                };
-                let body = match read_body(&parts.headers, body, self.max_body_bytes).await? {
-                    Ok(body) => body,
-                    Err(refusal) => return refused(refusal, client),
                 };
                 let (response, outcome) =
                     crate::soap::answer(&self.money, &self.upstream, &client, &parts.headers, body)
@@ -410,6 +402,22 @@ impl Service {
         match self.over_limit(&client) {
             Some(limited) => Err((limited, Some(client), "rate_limited")),
             None => Ok(client),
+        }
+    }
+
+    /// As [`admit`](Self::admit), with the request's body read (up to the cap).
+    async fn admit_with_body(
+        &self,
+        headers: &http::HeaderMap,
+        body: Incoming,
+    ) -> Result<Result<(String, Bytes), Answered>, Abort> {
+        let client = match self.admit(headers).await {
+            Ok(client) => client,
+            Err(turned_away) => return Ok(Err(turned_away)),
+        };
+        match read_body(headers, body, self.max_body_bytes).await? {
+            Ok(body) => Ok(Ok((client, body))),
+            Err(refusal) => refused(refusal, client).map(Err),
         }
     }
 
