@@ -56,15 +56,17 @@ pub(crate) async fn answer(
         })
         .unwrap_or(declared.unwrap_or(SoapVersion::Soap11));
     let Some(&asked) = money_moving.first() else {
-        // Forwarded unread only when something names the operation. A SOAP 1.2 request may
-        // leave its action out, and InstaMed then goes by the body: one the gateway cannot
-        // read (a declared encoding other than UTF-8) might hold a void or a refund.
-        if action.as_deref().is_none_or(str::is_empty) && element.is_none() {
+        // Never forwarded unread, whatever the headers name: InstaMed runs a SOAP 1.2
+        // envelope (even one sent as `text/xml`) by its body's element, whatever its action
+        // says, so a body the gateway cannot read (a declared encoding other than UTF-8)
+        // might hold a void or a refund. Nor without an operation named anywhere.
+        if doc.is_none() || (action.as_deref().is_none_or(str::is_empty) && element.is_none()) {
             return (
                 client_fault(
                     version,
-                    "The request could not be read: the gateway reads UTF-8 SOAP envelopes whose \
-                     Body holds an operation of InstaMed's namespace, or a SOAPAction naming it.",
+                    "The request could not be read: the gateway reads UTF-8 SOAP envelopes, \
+                     whose Body holds an operation of InstaMed's namespace or whose SOAPAction \
+                     names it.",
                 ),
                 "rejected",
             );

@@ -576,7 +576,7 @@ async fn an_erp_hanging_up_mid_refund_gets_the_refund_on_its_retry_not_a_hold_fo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_void_the_gateway_cannot_read_and_no_action_names_is_refused_never_forwarded() {
+async fn a_void_the_gateway_cannot_read_is_refused_never_forwarded_whatever_its_headers_name() {
     let bench = Bench::start().await;
     let payment = bench.payment("18.00");
     let fields = void_fields(&payment);
@@ -599,20 +599,32 @@ async fn a_void_the_gateway_cannot_read_and_no_action_names_is_refused_never_for
         .position(|pair| pair == "\u{fc}".as_bytes())
         .expect("the u-umlaut");
     latin1.splice(at..at + 2, [0xFC]);
-    let answer = bench
-        .post(
-            &[("content-type", "application/soap+xml; charset=iso-8859-1")],
-            latin1,
-        )
-        .await;
-    assert_eq!(answer.status, 500, "{}", answer.body);
-    assert!(
-        answer
-            .body
-            .contains(&format!("<Rejected xmlns=\"{NAMESPACE}\">")),
-        "the gateway's own refusal: {}",
-        answer.body
-    );
+    let sale = format!("\"{NAMESPACE}DoCreditCardAuthAndCapt\"");
+    let headers: [&[(&str, &str)]; 3] = [
+        // No action: InstaMed goes by the body.
+        &[("content-type", "application/soap+xml; charset=iso-8859-1")],
+        // An action naming no operation: InstaMed goes by the body.
+        &[(
+            "content-type",
+            "application/soap+xml; charset=iso-8859-1; action=\"urn:x\"",
+        )],
+        // A SOAPAction header, which a SOAP 1.2 request's routing passes over.
+        &[
+            ("content-type", "application/soap+xml; charset=iso-8859-1"),
+            ("soapaction", &sale),
+        ],
+    ];
+    for headers in headers {
+        let answer = bench.post(headers, latin1.clone()).await;
+        assert_eq!(answer.status, 500, "{headers:?}: {}", answer.body);
+        assert!(
+            answer
+                .body
+                .contains(&format!("<Rejected xmlns=\"{NAMESPACE}\">")),
+            "{headers:?}: the gateway's own refusal: {}",
+            answer.body
+        );
+    }
     assert_eq!(bench.voids_at_instamed(&payment), 0);
 }
 
