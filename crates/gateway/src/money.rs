@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use instamed_soap::rest::Amount;
 use instamed_soap::sso::{NothingDone, SsoClient, SsoOutcome, SsoVoid};
 use instamed_soap::{
-    Client, Error, RefundReceipt, RefundRequest, Refusal, TransactionId, VoidConfirmation,
+    Client, Error, Outlet, RefundReceipt, RefundRequest, Refusal, TransactionId, VoidConfirmation,
     VoidOrRefund, VoidRequest,
 };
 use instamed_soap_ledger::{Action, Entry, Guarded, Ledger, SsoLaunched, Standing, Verdict};
@@ -255,11 +255,12 @@ impl Money {
     async fn void_in_turn(self: &Arc<Self>, request: VoidRequest, asker: String) -> VoidAnswer {
         let started = Instant::now();
         // A recorded refusal is the answer, read in the intent's own transaction.
+        let outlet = request.outlet().clone();
         let result = self
             .ledger
             .asked_by(asker)
-            .void_unless(&self.client, &request, |standing| {
-                recorded_refusal(standing).cloned()
+            .void_unless(&self.client, &request, move |standing| {
+                recorded_refusal(standing, &outlet).cloned()
             })
             .await;
         if let Ok(Guarded::Sent(_)) = &result {
@@ -780,8 +781,11 @@ fn refused_statuses(refusal: &Refusal, payment: &TransactionId) -> Statuses {
 }
 
 /// The refusal the ledger recorded for the payment's latest void, when nothing proved it
-/// voided since: InstaMed's statuses said no, so asking again would only hear it again.
-fn recorded_refusal(standing: &Standing) -> Option<&Entry> {
+/// voided since and that void named `outlet`: InstaMed's statuses said no, so asking again
+/// would only hear it again. A refusal heard at another outlet (a payment InstaMed does not
+/// find at a mistyped merchant) says nothing of this one, and is asked again: after a refusal
+/// a void is safe to send.
+fn recorded_refusal<'s>(standing: &'s Standing, outlet: &Outlet) -> Option<&'s Entry> {
     if standing.voided().is_some() {
         return None;
     }
@@ -794,7 +798,7 @@ fn recorded_refusal(standing: &Standing) -> Option<&Entry> {
             matches!(
                 entry.verdict,
                 Some(Verdict::NotVoidable | Verdict::UnknownPayment | Verdict::Declined)
-            )
+            ) && entry.outlet.as_ref() == Some(outlet)
         })
 }
 

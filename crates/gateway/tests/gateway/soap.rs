@@ -131,6 +131,35 @@ async fn a_refused_void_is_answered_with_the_recorded_refusal_and_not_sent_again
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_void_refused_at_a_mistyped_outlet_is_sent_again_once_the_outlet_is_right() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("13.50");
+    let mut mistyped = void_fields(&payment);
+    for (name, value) in &mut mistyped {
+        if *name == "MerchantID" {
+            *value = "999999999".to_owned();
+        }
+    }
+    for _ in 0..2 {
+        let unknown = bench
+            .ask(Stack::DotNet11, "DoCreditCardSecondaryVoid", &mistyped)
+            .await;
+        assert_eq!(unknown.status, 200, "{}", unknown.body);
+        assert_eq!(text(&unknown, "TransactionStatus").as_deref(), Some("D"));
+        assert_eq!(text(&unknown, "PrimaryTransactionStatus"), None);
+    }
+    assert_eq!(
+        gateway_voids(&bench, &payment),
+        1,
+        "the same refusal at the same outlet is answered from the ledger"
+    );
+    // InstaMed finds no such payment at that merchant; at the right one it does.
+    assert_voided(&bench.void(Stack::DotNet11, &payment).await, Stack::DotNet11);
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+    assert_eq!(gateway_voids(&bench, &payment), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_voided_before_the_gateway_is_answered_already_voided_with_its_status_v() {
     let bench = Bench::start().await;
     let payment = bench.payment("14.00");
