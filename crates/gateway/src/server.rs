@@ -387,7 +387,16 @@ impl Service {
                     "method_not_allowed",
                 ))
             }
-            _ => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
+            (route, _) => match allowed_methods(route) {
+                Some(allowed) => {
+                    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+                    response
+                        .headers_mut()
+                        .insert(header::ALLOW, http::HeaderValue::from_static(allowed));
+                    Ok((response, None, "method_not_allowed"))
+                }
+                None => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
+            },
         }
     }
 }
@@ -455,6 +464,18 @@ impl Service {
                 self.origin.get().map_or("", String::as_str)
             ),
         }
+    }
+}
+
+/// The methods a route of fixed methods takes, for the `Allow` of a 405; `None` for a path
+/// the gateway does not serve (the API, the operator pages and `service.asmx` answer every
+/// method themselves).
+fn allowed_methods(route: &str) -> Option<&'static str> {
+    match route {
+        "health" | "ready" => Some("GET, HEAD"),
+        "metrics" | "openapi" => Some("GET"),
+        "nvp" => Some("GET, POST"),
+        _ => None,
     }
 }
 

@@ -189,3 +189,40 @@ async fn a_body_past_the_cap_is_answered_413_unread_on_every_route_and_nothing_i
     );
     assert_eq!(bench.voids_at_instamed(&payment), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_asked_with_a_method_it_does_not_take_is_405_with_allow_and_an_unknown_path_404() {
+    let bench = Bench::start().await;
+    let gateway = bench.gateway();
+    let host = raw_https::host(&gateway.soap_url());
+    let basic = crate::erp::basic();
+    for (method, path, allowed) in [
+        (Method::POST, "/health", Some("GET, HEAD")),
+        (Method::DELETE, "/ready", Some("GET, HEAD")),
+        (Method::POST, "/metrics", Some("GET")),
+        (Method::PUT, "/openapi.json", Some("GET")),
+        (Method::PUT, "/payment/NVP.aspx", Some("GET, POST")),
+        (Method::GET, "/payment/nowhere.aspx", None),
+    ] {
+        let answer = raw_https::send_to(
+            Target {
+                addr: gateway.local_addr(),
+                host: &host,
+                ca: gateway.ca_path(),
+            },
+            method.clone(),
+            path,
+            &[("authorization", &basic)],
+            "",
+        )
+        .await
+        .expect("an answer");
+        match allowed {
+            Some(allowed) => {
+                assert_eq!(answer.status, 405, "{method} {path}");
+                assert_eq!(answer.header("allow"), allowed, "{method} {path}");
+            }
+            None => assert_eq!(answer.status, 404, "{method} {path}"),
+        }
+    }
+}

@@ -154,7 +154,10 @@ async fn a_void_refused_at_a_mistyped_outlet_is_sent_again_once_the_outlet_is_ri
         "the same refusal at the same outlet is answered from the ledger"
     );
     // InstaMed finds no such payment at that merchant; at the right one it does.
-    assert_voided(&bench.void(Stack::DotNet11, &payment).await, Stack::DotNet11);
+    assert_voided(
+        &bench.void(Stack::DotNet11, &payment).await,
+        Stack::DotNet11,
+    );
     assert_eq!(bench.voids_at_instamed(&payment), 1);
     assert_eq!(gateway_voids(&bench, &payment), 2);
 }
