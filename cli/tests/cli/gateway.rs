@@ -472,6 +472,89 @@ async fn the_log_names_a_reconciliations_verdict_and_each_requests_payment() {
     }
 }
 
+/// A request that gets no answer still leaves its one line, naming its client (and its
+/// payment, when it named one): an ERP that hangs up while its void is with InstaMed (the void
+/// goes on, and a retry is answered from the ledger) and a body the gateway cannot read (a
+/// chunk size that is not hex).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_gets_no_answer_still_leaves_its_one_line() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().expect("dir");
+    let payment = "5A6F1C2B3A4958677685A4B3C2D1E0F4";
+    let upstream = Upstream::start(dir.path(), &[payment.to_owned()], &["--latency", "1s"]);
+    let log_path = dir.path().join("gateway.log");
+    let ledger = dir.path().join("ledger.db");
+    let ledger_arg = ledger.to_str().expect("a UTF-8 path");
+    let started = Started::in_front_of(&upstream, &["--ledger", ledger_arg], &[], Some(&log_path));
+    let hung_up = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        started.void("erp:secret", payment),
+    )
+    .await;
+    assert!(hung_up.is_err(), "answered within 300 ms: {hung_up:?}");
+    // The void goes on without its ERP; once it is back, a retry is answered from the ledger.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(voided(&started.void("erp:secret", payment).await));
+
+    let port = started
+        .value("soap:")
+        .trim_end_matches("/payment/service.asmx")
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .parse::<u16>()
+        .expect("a port");
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /payment/service.asmx HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {}\r\n\
+         content-type: text/xml; charset=utf-8\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+        raw_https::basic_of("erp:secret")
+    );
+    tcp.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tcp.read_to_end(&mut answer),
+    )
+    .await;
+    assert_eq!(started.terminate(), Some(0));
+    drop(upstream);
+
+    let log = std::fs::read_to_string(&log_path).expect("the log");
+    let requests: Vec<&str> = log.lines().filter(|l| l.contains(" request ")).collect();
+    assert_eq!(requests.len(), 3, "{log}");
+    for part in [
+        &format!("request{{payment={payment}}}") as &str,
+        "request closed without an answer",
+        "client=\"erp\"",
+        "outcome=\"client_gone\"",
+    ] {
+        assert!(
+            requests[0].contains(part),
+            "{part} missing from {}",
+            requests[0]
+        );
+    }
+    assert!(
+        requests[1].contains("outcome=\"voided\""),
+        "{}",
+        requests[1]
+    );
+    for part in [
+        "request closed without an answer",
+        "client=\"erp\"",
+        "outcome=\"body_unreadable\"",
+    ] {
+        assert!(
+            requests[2].contains(part),
+            "{part} missing from {}",
+            requests[2]
+        );
+    }
+}
+
 /// `--rate-limit` holds a gateway started in front of an upstream, not only `--demo`'s: with
 /// one request a second (bursts of two), ten quick repeats of a void meet a 429.
 #[tokio::test(flavor = "multi_thread")]

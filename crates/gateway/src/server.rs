@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -19,7 +18,7 @@ use crate::api::Api;
 use crate::metrics::Metrics;
 use crate::money::Money;
 use crate::operations::Operations;
-use crate::request_log;
+use crate::request_log::Pending;
 use crate::{Clients, GatewayConfig, GatewayError, Tls, Upstream};
 
 /// Where InstaMed's contract is served, as InstaMed serves it.
@@ -224,23 +223,18 @@ impl Running {
 
 impl Handler for Service {
     async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
-        let started = Instant::now();
-        let route = route(request.uri().path());
-        let span = request_log::span();
-        let (response, client, outcome) =
-            self.route(route, request).instrument(span.clone()).await?;
-        // An operator is not an ERP client: the per-client counts stay the clients'.
-        let counted = client.as_deref().filter(|_| route != "ops");
-        self.metrics.request(route, counted);
-        let served = request_log::Served {
-            route,
-            client: client.as_deref(),
-            status: response.status().as_u16(),
-            outcome,
-            took: started.elapsed(),
-        };
-        request_log::write(&span, &served);
-        Ok(response)
+        let pending = Pending::new(route(request.uri().path()), self.metrics.clone());
+        let span = pending.span().clone();
+        match self.route(&pending, request).instrument(span).await {
+            Ok((response, client, outcome)) => {
+                pending.answered(client.as_deref(), response.status().as_u16(), outcome);
+                Ok(response)
+            }
+            Err(abort) => {
+                pending.aborted(abort.0);
+                Err(abort)
+            }
+        }
     }
 }
 
@@ -265,10 +259,10 @@ type Answered = (Response<Full<Bytes>>, Option<String>, &'static str);
 impl Service {
     async fn route(
         &self,
-        route: &'static str,
+        pending: &Pending,
         request: Request<Incoming>,
     ) -> Result<Answered, Abort> {
-        match (route, request.method()) {
+        match (pending.route(), request.method()) {
             ("health", &Method::GET | &Method::HEAD) => {
                 Ok((text(StatusCode::OK, "ok"), None, "ok"))
             }
@@ -312,10 +306,11 @@ impl Service {
             }
             ("api", _) => {
                 let (parts, body) = request.into_parts();
-                let (client, body) = match self.admit_with_body(&parts.headers, body).await? {
-                    Ok(admitted) => admitted,
-                    Err(turned_away) => return Ok(turned_away),
-                };
+                let (client, body) =
+                    match self.admit_with_body(pending, &parts.headers, body).await? {
+                        Ok(admitted) => admitted,
+                        Err(turned_away) => return Ok(turned_away),
+                    };
                 let (response, outcome) = self
                     .api
                     .answer(
@@ -330,10 +325,11 @@ impl Service {
             }
             ("soap", &Method::POST) => {
                 let (parts, body) = request.into_parts();
-                let (client, body) = match self.admit_with_body(&parts.headers, body).await? {
-                    Ok(admitted) => admitted,
-                    Err(turned_away) => return Ok(turned_away),
-                };
+                let (client, body) =
+                    match self.admit_with_body(pending, &parts.headers, body).await? {
+                        Ok(admitted) => admitted,
+                        Err(turned_away) => return Ok(turned_away),
+                    };
                 let (response, outcome) =
                     crate::soap::answer(&self.money, &self.upstream, &client, &parts.headers, body)
                         .await;
@@ -341,7 +337,7 @@ impl Service {
             }
             ("nvp", &Method::POST | &Method::GET) => {
                 let (parts, body) = request.into_parts();
-                let client = match self.admit(&parts.headers).await {
+                let client = match self.admit(pending, &parts.headers).await {
                     Ok(client) => client,
                     Err(turned_away) => return Ok(turned_away),
                 };
@@ -368,7 +364,7 @@ impl Service {
             ("soap", _) => {
                 // A WSDL served is one fetched from InstaMed with the gateway's account: only a
                 // client within its rate gets one.
-                let client = match self.admit(request.headers()).await {
+                let client = match self.admit(pending, request.headers()).await {
                     Ok(client) => client,
                     Err(turned_away) => return Ok(turned_away),
                 };
@@ -404,10 +400,15 @@ impl Service {
 impl Service {
     /// The client a request signs in as, when it is within its rate; else the answer that
     /// turns it away (401 or 429).
-    async fn admit(&self, headers: &http::HeaderMap) -> Result<String, Answered> {
+    async fn admit(
+        &self,
+        pending: &Pending,
+        headers: &http::HeaderMap,
+    ) -> Result<String, Answered> {
         let Some(client) = self.clients.authenticate(headers).await else {
             return Err((unauthorized(), None, "unauthorized"));
         };
+        pending.signed_in(&client);
         match self.over_limit(&client) {
             Some(limited) => Err((limited, Some(client), "rate_limited")),
             None => Ok(client),
@@ -417,10 +418,11 @@ impl Service {
     /// As [`admit`](Self::admit), with the request's body read (up to the cap).
     async fn admit_with_body(
         &self,
+        pending: &Pending,
         headers: &http::HeaderMap,
         body: Incoming,
     ) -> Result<Result<(String, Bytes), Answered>, Abort> {
-        let client = match self.admit(headers).await {
+        let client = match self.admit(pending, headers).await {
             Ok(client) => client,
             Err(turned_away) => return Ok(Err(turned_away)),
         };
