@@ -58,6 +58,21 @@ impl Pending {
 
     /// Writes the line of a request answered `status`, for `client`.
     pub(crate) fn answered(mut self, client: Option<&str>, status: u16, outcome: &'static str) {
+        self.write(client, Some(status), outcome);
+    }
+
+    /// Writes the line of a request the server closed without an answer, for `reason`.
+    pub(crate) fn aborted(mut self, reason: &'static str) {
+        self.unanswered(reason);
+    }
+
+    fn unanswered(&mut self, outcome: &'static str) {
+        let client = self.client.take();
+        self.write(client.as_deref(), None, outcome);
+    }
+
+    /// The line: without a status when no answer went out.
+    fn write(&mut self, client: Option<&str>, status: Option<u16>, outcome: &'static str) {
         self.written = true;
         self.count(client);
         let (route, elapsed_ms) = (self.route, milliseconds(self.started.elapsed()));
@@ -69,27 +84,6 @@ impl Pending {
                 outcome,
                 elapsed_ms,
                 "request"
-            );
-        });
-    }
-
-    /// Writes the line of a request the server closed without an answer, for `reason`.
-    pub(crate) fn aborted(mut self, reason: &'static str) {
-        self.unanswered(reason);
-    }
-
-    fn unanswered(&mut self, outcome: &'static str) {
-        self.written = true;
-        let client = self.client.get().map(String::as_str);
-        self.count(client);
-        let (route, elapsed_ms) = (self.route, milliseconds(self.started.elapsed()));
-        self.span.in_scope(|| {
-            tracing::info!(
-                route,
-                client = client.unwrap_or("-"),
-                outcome,
-                elapsed_ms,
-                "request closed without an answer"
             );
         });
     }
