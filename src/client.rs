@@ -492,7 +492,7 @@ impl Client {
     pub async fn void(&self, request: &VoidRequest) -> Result<VoidReceipt, Error> {
         let span = tracing::info_span!(
             "instamed_soap.void",
-            payment = %request.payment().shown(),
+            payment = %request.payment(),
             protocol = %self.inner.protocol,
             verdict = tracing::field::Empty,
         );
@@ -535,7 +535,7 @@ impl Client {
     pub async fn void_reconciled(&self, request: &VoidRequest) -> Result<VoidConfirmation, Error> {
         let span = tracing::info_span!(
             "instamed_soap.void_reconciled",
-            payment = %request.payment().shown(),
+            payment = %request.payment(),
             protocol = %self.inner.protocol,
             attempts = tracing::field::Empty,
             verdict = tracing::field::Empty,
@@ -564,7 +564,7 @@ impl Client {
         for retry in 0..policy.max_retries {
             let attempts = retry + 2;
             self.inner.timer.sleep(policy.backoff(retry)).await;
-            tracing::info!(payment = %request.payment().shown(), attempts, "reconciling a void of unknown outcome");
+            tracing::info!(payment = %request.payment(), attempts, "reconciling a void of unknown outcome");
             match self.void(request).await {
                 Ok(receipt) => return Ok(VoidConfirmation::VoidedOnRetry { receipt, attempts }),
                 Err(Error::AlreadyVoided(refusal)) if refusal.payment_is_voided() => {
@@ -602,7 +602,7 @@ impl Client {
     pub async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, Error> {
         let span = tracing::info_span!(
             "instamed_soap.refund",
-            payment = %request.payment().shown(),
+            payment = %request.payment(),
             amount = %request.amount(),
             protocol = %self.inner.protocol,
             verdict = tracing::field::Empty,
@@ -662,7 +662,7 @@ impl Client {
     ) -> Result<VoidOrRefund, Error> {
         let span = tracing::info_span!(
             "instamed_soap.void_or_refund",
-            payment = %request.payment().shown(),
+            payment = %request.payment(),
             amount = %amount,
             protocol = %self.inner.protocol,
             verdict = tracing::field::Empty,
@@ -686,7 +686,7 @@ impl Client {
         match self.void(request).await {
             Ok(receipt) => Ok(VoidOrRefund::Voided(receipt)),
             Err(Error::NotVoidable(refusal)) => {
-                tracing::info!(payment = %request.payment().shown(), %amount, refusal = %refusal,
+                tracing::info!(payment = %request.payment(), %amount, refusal = %refusal,
                     "the void is too late; refunding instead");
                 self.refund(&refund).await.map(VoidOrRefund::Refunded)
             }

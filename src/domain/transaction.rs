@@ -9,6 +9,9 @@ use super::InvalidRequest;
 use super::id::checked;
 use crate::sensitive;
 
+/// The wire name of the field a transaction ID fills, for errors.
+const FIELD: &str = "PrimaryTransactionID";
+
 /// The ID InstaMed gave a payment (a 32-digit hex GUID in practice, either case).
 ///
 /// Cheap to clone (the text is shared): a receipt names the payment its request named.
@@ -16,20 +19,35 @@ use crate::sensitive;
 pub struct TransactionId(Arc<str>);
 
 impl TransactionId {
-    /// A transaction ID, if it is 1 to 50 characters with no control characters.
+    /// A transaction ID, if it is 1 to 50 characters with no control characters, and not a
+    /// card number.
+    ///
+    /// A card number typed where the payment's ID goes (13 to 19 digits passing the Luhn
+    /// check, as the redactor finds them) is refused: InstaMed's IDs are GUIDs, and an ID is
+    /// written to the ledger, journals, logs and answers, where a card number must never be.
+    ///
+    /// ```
+    /// use instamed_soap::TransactionId;
+    ///
+    /// assert!(TransactionId::new("EE52401813A74328AAA7D93319FF4383").is_ok());
+    /// let card = TransactionId::new("4111111111111111").unwrap_err();
+    /// assert!(card.problem.contains("card number"));
+    /// ```
     pub fn new(id: impl AsRef<str>) -> Result<Self, InvalidRequest> {
-        checked("PrimaryTransactionID", id.as_ref()).map(Self)
+        let id = checked(FIELD, id.as_ref())?;
+        if matches!(sensitive::redact_cards(&id), Cow::Owned(_)) {
+            return Err(InvalidRequest::new(
+                FIELD,
+                "holds a card number (digits that pass the Luhn check), not InstaMed's \
+                 transaction ID; a card number is never sent, stored or logged",
+            ));
+        }
+        Ok(Self(id))
     }
 
     /// The ID as given.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The ID as a log line or a span may show it: an ID that is a card number (typed where
-    /// the ID goes) masked, as [`sensitive::shown`] masks any text from a request.
-    pub fn shown(&self) -> Cow<'_, str> {
-        sensitive::shown(&self.0)
     }
 
     /// Whether `other` names the same payment (InstaMed writes GUIDs in either case).
@@ -66,19 +84,25 @@ mod tests {
     }
 
     #[test]
-    fn an_id_is_shown_as_given_unless_it_is_a_card_number() {
-        let id = TransactionId::new("EE52401813A74328AAA7D93319FF4383").unwrap();
-        assert_eq!(id.shown(), id.as_str());
-        let card = TransactionId::new("4111111111111111").unwrap();
-        assert!(
-            !card.shown().contains("4111111111111111"),
-            "{}",
-            card.shown()
-        );
-        assert_eq!(
-            card.as_str(),
+    fn a_card_number_is_refused_as_an_id_and_a_guid_with_digit_runs_is_not() {
+        for card in [
             "4111111111111111",
-            "the ID itself is kept as given"
-        );
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "TXN4111111111111111",
+            "5555555555554444",
+        ] {
+            let refused = TransactionId::new(card).expect_err(card);
+            assert_eq!(refused.field, "PrimaryTransactionID");
+            assert!(!refused.problem.contains(card), "{}", refused.problem);
+        }
+        for id in [
+            "EE52401813A74328AAA7D93319FF4383",
+            "ee5a4111111111111111b2c3d4e5f6a7",
+            "4111111111111112",
+            "12345",
+        ] {
+            assert!(TransactionId::new(id).is_ok(), "{id}");
+        }
     }
 }

@@ -523,6 +523,51 @@ async fn bad_rows_are_reported_with_their_line_and_never_sent() {
     assert!(lines[3].contains(",invalid,2,") && lines[3].contains("two decimals"));
 }
 
+/// A card number in a row reaches neither the journal nor the report: typed as the payment's
+/// ID, the row is refused and every column of it masked; in a column of its own beside a
+/// payment that is sent, that column is masked and the payment voided as given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_number_in_a_row_is_refused_as_an_id_and_masked_in_the_journal_and_report() {
+    const CARD: &str = "4111111111111111";
+    let scene = Scene::start(FaultPlan::default()).await;
+    let good = scene.payment();
+    let csv =
+        format!("{HEADER}{good},123123123,123,456,,card {CARD}\n{CARD},123123123,123,456,,INV-3\n");
+    let input = scene.write("in.csv", &csv);
+    let (report, journal) = (scene.path("report.csv"), scene.path("j"));
+    let output = scene
+        .run(&input, &journal, &["--report", report.to_str().unwrap()])
+        .await;
+    assert_eq!(output.status.code(), Some(2), "{}", described(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 3: not sent") && stderr.contains("card number"),
+        "{stderr}"
+    );
+    assert_eq!(scene.proxy.total(), 1, "only the good row was sent");
+    let report = std::fs::read_to_string(&report).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert!(lines[1].starts_with(&format!("2,{good},")), "{report}");
+    assert!(lines[1].contains(",voided,"), "{report}");
+    assert!(
+        lines[2].starts_with("3,") && lines[2].contains(",invalid,2,"),
+        "{report}"
+    );
+    // The journal's file and its write-ahead log, whichever holds the rows now.
+    let mut journal_bytes = std::fs::read(&journal).unwrap();
+    let mut wal = journal.clone().into_os_string();
+    wal.push("-wal");
+    journal_bytes.extend(std::fs::read(&wal).unwrap_or_default());
+    let in_journal = String::from_utf8_lossy(&journal_bytes);
+    for (file, text) in [("report", report.as_str()), ("journal", &in_journal)] {
+        assert!(!text.contains(CARD), "{file} holds the card number");
+    }
+    assert!(
+        in_journal.contains(good.as_str()),
+        "the journal keeps the row sent"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_that_cannot_be_written_exits_7_even_when_every_row_is_voided() {
     let scene = Scene::start(FaultPlan::default()).await;

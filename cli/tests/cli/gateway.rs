@@ -175,7 +175,13 @@ async fn the_log_holds_one_line_per_request_naming_its_payment() {
         2,
         "a line besides the requests' names the payment:\n{log}"
     );
-    assert!(requests[3].contains("payment="), "{}", requests[3]);
+    // Refused before the ledger or InstaMed sees it, and named nowhere.
+    assert!(
+        requests[3].contains("outcome=\"rejected\""),
+        "{}",
+        requests[3]
+    );
+    assert!(!requests[3].contains("payment="), "{}", requests[3]);
     let secret = client.split_once(':').expect("name:secret").1;
     for never in [secret, card] {
         assert!(!log.contains(never), "{never} in {log}");

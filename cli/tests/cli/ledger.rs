@@ -339,11 +339,16 @@ async fn void_or_refund_killed_between_intent_and_answer_never_refunds_twice() {
     let args = ["void", "--transaction-id", &id, "--or-refund", "3.00"];
     let child = scene.command(&args).spawn().unwrap();
     let entry = scene.wait_in_flight(&id, Action::Refund).await;
+    // Killed once the refund has reached InstaMed (the simulator acts before its latency), not
+    // merely once its intent is written: on a loaded machine the kill could come first.
+    scene.wait_refund_made(&id).await;
     let killed = kill(child).await;
     assert_eq!(killed.status.code(), None, "{}", described(&killed));
-    // The simulator acts before its latency: the refund was made, its answer lost.
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(scene.refunds_of(&id), 1);
+    assert_eq!(
+        scene.refunds_of(&id),
+        1,
+        "the refund was made, its answer lost"
+    );
 
     for _ in 0..3 {
         let again = scene.run(&[&args[..], &["--json"]].concat()).await;

@@ -36,18 +36,13 @@ fn assert_no_secret(what: &str, printed: &str) {
 
 /// `instamed-soap void` of `payment` against the simulator, with `extra` arguments and
 /// environment.
-fn void(
-    simulator: &Simulator,
-    payment: &TransactionId,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> Output {
+fn void(simulator: &Simulator, payment: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = isolated::instamed_soap();
     command
         .arg("void")
         .args(["--endpoint", &simulator.endpoint()])
         .args(isolated::OUTLET)
-        .args(["--transaction-id", payment.as_str()])
+        .args(["--transaction-id", payment])
         .args(extra)
         .env("INSTAMED_ACCOUNT_ID", DEMO_ACCOUNT_ID)
         .env("INSTAMED_PASSWORD", DEMO_PASSWORD)
@@ -69,7 +64,7 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
     let ledger = simulator.ledger();
     let run = |extra: &'static [&'static str], env: &'static [(&'static str, &'static str)]| {
         let payment = ledger.create_payment(&outlet(), "10.00").unwrap();
-        let output = void(&simulator, &payment, extra, env);
+        let output = void(&simulator, payment.as_str(), extra, env);
         assert_eq!(
             output.status.code(),
             Some(0),
@@ -113,18 +108,25 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
         assert_no_secret("void", &printed);
     }
 
-    // A card number typed where the payment's ID goes is masked in the call's span.
-    let card_as_id = TransactionId::new(CARD).unwrap();
-    let mistyped = void(&simulator, &card_as_id, &["-vv"], &[]);
+    // A card number typed where the payment's ID goes is refused before anything is sent,
+    // and said without the number.
+    let mistyped = void(&simulator, CARD, &["-vv"], &[]);
+    assert_eq!(
+        mistyped.status.code(),
+        Some(2),
+        "{}",
+        lossy(&mistyped.stderr)
+    );
     let printed = format!("{}{}", lossy(&mistyped.stdout), lossy(&mistyped.stderr));
-    assert!(printed.contains("instamed_soap.void{payment="), "{printed}");
+    assert!(printed.contains("card number"), "{printed}");
+    assert!(!printed.contains("instamed_soap.void{"), "sent: {printed}");
     assert_no_secret("a void of a card number", &printed);
 
     // A RUST_LOG that is not a filter is said, not ignored.
     let payment = ledger.create_payment(&outlet(), "10.00").unwrap();
     let bad = void(
         &simulator,
-        &payment,
+        payment.as_str(),
         &[],
         &[("RUST_LOG", "instamed_soap=loud")],
     );
@@ -151,7 +153,7 @@ async fn json_log_lines_are_each_one_json_object() {
     ];
     for (extra, env) in cases {
         let payment = ledger.create_payment(&outlet(), "10.00").unwrap();
-        let output = void(&simulator, &payment, extra, env);
+        let output = void(&simulator, payment.as_str(), extra, env);
         assert_eq!(output.status.code(), Some(0), "{}", lossy(&output.stderr));
         let stderr = lossy(&output.stderr);
         let lines: Vec<serde_json::Value> = stderr

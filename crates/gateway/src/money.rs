@@ -534,7 +534,7 @@ impl Money {
                         Err(_) => "ledger_unavailable",
                     };
                     tracing::info!(
-                        payment = %request.payment().shown(),
+                        payment = %request.payment(),
                         round,
                         settled,
                         verdict,

@@ -103,8 +103,8 @@ impl Drop for Pending {
     }
 }
 
-/// Says that the request being served is about `payment`, for its log line: as a line may show
-/// it, since an ERP may have put a card number where the ID goes.
+/// Says that the request being served is about `payment`, for its log line (an ID is never a
+/// card number: `TransactionId::new` refuses one).
 pub(crate) fn names_payment(payment: &TransactionId) {
-    tracing::Span::current().record("payment", tracing::field::display(payment.shown()));
+    tracing::Span::current().record("payment", tracing::field::display(payment));
 }

@@ -430,7 +430,7 @@ impl AskedBy<'_> {
             Err(error) => return Ok(Guarded::Sent(Err(error))),
         };
         // Debug: a server's request line says `refunded` already, in its one line a request.
-        tracing::debug!(payment = %request.payment().shown(), %amount, refusal = %refusal,
+        tracing::debug!(payment = %request.payment(), %amount, refusal = %refusal,
             "the void is too late; refunding instead");
         let decided = text.clone();
         let (plan, id) = self

@@ -436,18 +436,15 @@ pub fn text(response: &RawResponse, local: &str) -> Option<String> {
 }
 
 impl Bench {
-    /// POSTs `body` to `path` as the ERP's client over a connection of its own, and hangs up
-    /// without reading the answer once `until` resolves, as an ERP whose timeout fired does.
-    /// Panics if the answer comes first.
-    pub async fn hang_up_when(
+    /// A TLS connection to the gateway as an ERP opens it, for a request written by hand, and
+    /// the host it was opened to.
+    pub async fn connection(
         &self,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        until: impl std::future::Future<Output = ()>,
+    ) -> (
+        tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+        String,
     ) {
         use rustls::pki_types::pem::PemObject as _;
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let gateway = self.gateway();
         let host = raw_https::host(&gateway.soap_url());
         let ca = rustls::pki_types::CertificateDer::from_pem_file(
@@ -467,10 +464,27 @@ impl Bench {
             .await
             .expect("connect");
         let name = rustls::pki_types::ServerName::try_from(host.clone()).expect("name");
-        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
             .connect(name, tcp)
             .await
             .expect("TLS");
+        (tls, host)
+    }
+}
+
+impl Bench {
+    /// POSTs `body` to `path` as the ERP's client over a connection of its own, and hangs up
+    /// without reading the answer once `until` resolves, as an ERP whose timeout fired does.
+    /// Panics if the answer comes first.
+    pub async fn hang_up_when(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        until: impl std::future::Future<Output = ()>,
+    ) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (mut tls, host) = self.connection().await;
         let mut head = format!(
             "POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: {}\r\ncontent-length: {}\r\n",
             basic(),

@@ -1,10 +1,12 @@
-//! The rows of a batch: what a file said (kept as it was, for the report) and what it means (a
-//! void request, checked before anything is sent).
+//! The rows of a batch: what a file said (kept as it was for the report, less any card number
+//! in what is never sent) and what it means (a void request, checked before anything is sent).
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use instamed_soap::exact_json::Json;
+use instamed_soap::sensitive::redact_cards;
 use instamed_soap::{CardPresentStatus, InvalidRequest, Outlet, TransactionId, VoidRequest};
 
 use super::error::InputError;
@@ -33,6 +35,42 @@ pub struct RawRow {
     pub card_present_status: String,
     /// Every other column, by name, in input order.
     pub extra: Vec<(String, String)>,
+}
+
+/// One of a raw row's fields, to write.
+type Field = fn(&mut RawRow) -> &mut String;
+
+impl RawRow {
+    /// The row as the journal and the report keep it: a card number masked wherever it is
+    /// never sent, in the columns echoed beside the row and, in a row that cannot be sent
+    /// (`sendable` false: a card number typed as the payment's ID), in every column. A row
+    /// that is sent keeps its fields as given, since a resumed run sends what the journal holds.
+    pub fn kept(&self, sendable: bool) -> Cow<'_, Self> {
+        let mut kept = Cow::Borrowed(self);
+        if !sendable {
+            let fields: [(&str, Field); 6] = [
+                (&self.transaction_id, |row| &mut row.transaction_id),
+                (&self.merchant_id, |row| &mut row.merchant_id),
+                (&self.store_id, |row| &mut row.store_id),
+                (&self.terminal_id, |row| &mut row.terminal_id),
+                (&self.amount, |row| &mut row.amount),
+                (&self.card_present_status, |row| {
+                    &mut row.card_present_status
+                }),
+            ];
+            for (text, field) in fields {
+                if let Cow::Owned(masked) = redact_cards(text) {
+                    *field(kept.to_mut()) = masked;
+                }
+            }
+        }
+        for (at, (_, value)) in self.extra.iter().enumerate() {
+            if let Cow::Owned(masked) = redact_cards(value) {
+                kept.to_mut().extra[at].1 = masked;
+            }
+        }
+        kept
+    }
 }
 
 /// A row checked and ready to send.

@@ -431,7 +431,7 @@ impl Journal {
                         extra_names.push(name.clone());
                     }
                 }
-                let raw = &row.raw;
+                let raw = row.raw.kept(row.problem.is_none());
                 let key = row
                     .problem
                     .is_none()
