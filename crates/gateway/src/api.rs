@@ -277,30 +277,22 @@ async fn post_sso_voids(api: &Api, client: &str, headers: &HeaderMap, body: Byte
     };
     let payment = void.payment.as_str().to_owned();
     let fingerprint = [b"/v1/sso/voids".as_slice(), b"\0", &body].concat();
-    let id = match api
-        .begin(client, key, fingerprint, "sso_void", &payment)
-        .await
-    {
-        Ok(id) => id,
-        Err(reply) => return reply,
-    };
-    // To the end, as every money-moving request: an ERP that hangs up while the token request
-    // is out would otherwise drop the launch with its intent written, leaving the entry `sent`
-    // in this living process (no page for the payment again, none a person may settle) and
-    // the key in flight, answered 409 for as long as the gateway runs.
-    let asker = api.money.asker("api", client);
-    let launched = sso_launch(
-        api.money.clone(),
-        api.operations.clone(),
-        sso,
-        void,
-        id,
-        payment,
-        asker,
-    );
-    crate::money::to_the_end(launched)
-        .await
-        .unwrap_or_else(died)
+    // To the end, from the key's operation begun, as every money-moving request: an ERP that
+    // hangs up while the token request is out would otherwise drop the launch with its intent
+    // written, leaving the entry `sent` in this living process (no page for the payment again,
+    // none a person may settle) and the key in flight, answered 409 for as long as the gateway
+    // runs.
+    let (money, operations) = (api.money.clone(), api.operations.clone());
+    let (client, asker) = (client.to_owned(), api.money.asker("api", client));
+    crate::money::to_the_end(async move {
+        let begun = begin(&operations, &client, key, fingerprint, "sso_void", &payment);
+        match begun.await {
+            Ok(id) => sso_launch(money, operations, sso, void, id, payment, asker).await,
+            Err(reply) => reply,
+        }
+    })
+    .await
+    .unwrap_or_else(died)
 }
 
 /// Launches operation `id`'s page ([`post_sso_voids`]) and has its wait's answer stored.
@@ -752,45 +744,6 @@ impl Api {
         problem(StatusCode::NOT_FOUND, "not_found", "no such resource")
     }
 
-    /// Starts an operation of `client` (under `key`, for a request whose path and body are
-    /// `fingerprint`), or the answer that ends the request: the stored answer for the same
-    /// key and request, 422 for another request under the key, 409 while it is in flight.
-    async fn begin(
-        &self,
-        client: &str,
-        key: Option<String>,
-        fingerprint: Vec<u8>,
-        kind: &'static str,
-        payment: &str,
-    ) -> Result<String, Reply> {
-        let begun = self
-            .operations
-            .begin(client, key.as_deref(), &fingerprint, kind, payment)
-            .await;
-        match begun {
-            Ok(Begun::New(id)) => Ok(id),
-            Ok(Begun::Stored { status, answer }) => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                Err((json(status, answer), "replayed"))
-            }
-            Ok(Begun::OtherBody) => Err(problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with another request body",
-            )),
-            Ok(Begun::InFlight) => Err(problem(
-                StatusCode::CONFLICT,
-                "idempotency_key_in_flight",
-                "the request with this Idempotency-Key is still being carried out",
-            )),
-            _ => Err(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "operations_unavailable",
-                "the operations store cannot be written; nothing was sent",
-            )),
-        }
-    }
-
     async fn post(&self, client: &str, path: &str, headers: &HeaderMap, body: Bytes) -> Reply {
         let asked = match read_asked(path, &body) {
             Ok(Some(asked)) => asked,
@@ -806,25 +759,66 @@ impl Api {
         // the path only, so one body serves every payment, and a key reused on another payment
         // must be refused, not answered with the first payment's outcome.
         let fingerprint = [path.as_bytes(), b"\0", &body].concat();
-        let payment = asked.payment().as_str().to_owned();
-        let id = match self
-            .begin(client, key, fingerprint, asked.kind(), &payment)
-            .await
-        {
-            Ok(id) => id,
-            Err(reply) => return reply,
-        };
-        // To the end, and its answer stored, even if the client hangs up meanwhile: a key left
-        // in flight would answer 409 to every repeat for as long as the gateway runs.
-        let carried = crate::money::to_the_end(carry_out(
-            self.money.clone(),
-            self.operations.clone(),
-            asked,
-            id,
-            self.money.asker("api", client),
-        ))
+        // To the end, from the key's operation begun to its answer stored, even if the client
+        // hangs up meanwhile: a key left in flight would answer 409 to every repeat for as
+        // long as the gateway runs.
+        let (money, operations) = (self.money.clone(), self.operations.clone());
+        let (client, asker) = (client.to_owned(), self.money.asker("api", client));
+        let carried = crate::money::to_the_end(async move {
+            let payment = asked.payment().as_str().to_owned();
+            let begun = begin(
+                &operations,
+                &client,
+                key,
+                fingerprint,
+                asked.kind(),
+                &payment,
+            );
+            match begun.await {
+                Ok(id) => carry_out(money, operations, asked, id, asker).await,
+                Err(reply) => reply,
+            }
+        })
         .await;
         carried.unwrap_or_else(died)
+    }
+}
+
+/// Starts an operation of `client` (under `key`, for a request whose path and body are
+/// `fingerprint`), or the answer that ends the request: the stored answer for the same
+/// key and request, 422 for another request under the key, 409 while it is in flight.
+async fn begin(
+    operations: &Operations,
+    client: &str,
+    key: Option<String>,
+    fingerprint: Vec<u8>,
+    kind: &'static str,
+    payment: &str,
+) -> Result<String, Reply> {
+    let begun = operations
+        .begin(client, key.as_deref(), &fingerprint, kind, payment)
+        .await;
+    match begun {
+        Ok(Begun::New(id)) => Ok(id),
+        Ok(Begun::Stored { status, answer }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Err((json(status, answer), "replayed"))
+        }
+        Ok(Begun::OtherBody) => Err(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with another request body",
+        )),
+        Ok(Begun::InFlight) => Err(problem(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_flight",
+            "the request with this Idempotency-Key is still being carried out",
+        )),
+        _ => Err(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "operations_unavailable",
+            "the operations store cannot be written; nothing was sent",
+        )),
     }
 }
 

@@ -347,6 +347,32 @@ async fn a_client_that_hangs_up_mid_request_does_not_hold_its_idempotency_key_fo
     assert_eq!(bench.voids_at_instamed(&payment), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_while_its_key_is_written_does_not_leave_the_key_in_flight() {
+    let bench = Bench::start().await;
+    let payment = bench.payment("27.50");
+    // Another writer holds the operations file: the key's row waits for it (SQLite's busy
+    // timeout), and the ERP hangs up meanwhile.
+    let file = bench.dir.path().join("operations-0.db");
+    let holder = rusqlite::Connection::open(&file).expect("the operations file");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("a write lock");
+    // The ERP hangs up after 300 ms; the lock is let go after 600.
+    let holding = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(600));
+        holder.execute_batch("COMMIT")
+    });
+    let hung_up = tokio::time::sleep(Duration::from_millis(300));
+    let (path, key) = ("/v1/voids", "while-written");
+    let again = hung_up_when_and_asked_again(&bench, path, key, void_body(&payment), hung_up).await;
+    holding.join().expect("the holder").expect("commit");
+    let again = again.expect("the key was let go once its void was answered");
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.field("outcome").as_deref(), Some("voided"));
+    assert_eq!(bench.voids_at_instamed(&payment), 1);
+}
+
 /// POSTs `body` to `path` under `key` and hangs up once its intent about `payment` is written,
 /// then asks again every 200 ms while the key answers 409 (in flight): the first other answer,
 /// or `None` if the key was still held after 50 tries.
@@ -357,18 +383,25 @@ async fn hung_up_and_asked_again(
     body: Value,
     payment: &TransactionId,
 ) -> Option<RawResponse> {
+    let until = crate::soap::until_intent_written(bench, payment);
+    hung_up_when_and_asked_again(bench, path, key, body, until).await
+}
+
+/// As [`hung_up_and_asked_again`], hanging up once `until` resolves.
+async fn hung_up_when_and_asked_again(
+    bench: &Bench,
+    path: &str,
+    key: &str,
+    body: Value,
+    until: impl std::future::Future<Output = ()>,
+) -> Option<RawResponse> {
     let quoted = format!("\"{key}\"");
     let headers = [
         ("content-type", "application/json"),
         ("idempotency-key", quoted.as_str()),
     ];
     bench
-        .hang_up_when(
-            path,
-            &headers,
-            body.to_string().as_bytes(),
-            crate::soap::until_intent_written(bench, payment),
-        )
+        .hang_up_when(path, &headers, body.to_string().as_bytes(), until)
         .await;
     for _ in 0..50 {
         let again = bench.api(Method::POST, path, Some(key), body.clone()).await;
