@@ -77,7 +77,8 @@ impl Said {
         Self {
             outcome: outcome.name(),
             exit_code,
-            payment: payment.to_owned(),
+            // As typed, when it was refused: a card number typed as the ID is not printed.
+            payment: instamed_soap::sensitive::shown(payment).into_owned(),
             protocol: protocol.to_owned(),
             outcome_unknown: false,
             proves_voided: false,

@@ -452,6 +452,9 @@ fn finish(
     json: bool,
     outcome: Result<SsoOutcome, Error>,
 ) -> ExitCode {
+    // As typed, when it was refused: a card number typed as the ID is not printed.
+    let shown = instamed_soap::sensitive::shown(payment);
+    let payment: &str = &shown;
     // Asking again settles an unknown outcome: the token's page is where the person acted.
     let ask_again = format!(
         "ask again with `instamed-soap sso status {} --transaction-id {payment}`",

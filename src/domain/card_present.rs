@@ -77,7 +77,12 @@ impl FromStr for CardPresentStatus {
                 let valid: Vec<&str> = Self::ALL.iter().map(|status| status.as_str()).collect();
                 InvalidRequest::new(
                     "PrimaryCardPresentStatus",
-                    format!("unknown code {code:?}; valid: {}", valid.join(", ")),
+                    // As typed, less a card number typed in the wrong column.
+                    format!(
+                        "unknown code {:?}; valid: {}",
+                        crate::sensitive::shown(code),
+                        valid.join(", ")
+                    ),
                 )
             })
     }
@@ -92,6 +97,22 @@ impl fmt::Display for CardPresentStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_code_is_said_as_typed_less_a_card_number() {
+        let unknown = "Presentmanualkey".parse::<CardPresentStatus>().unwrap_err();
+        assert!(
+            unknown.problem.contains("\"Presentmanualkey\""),
+            "{}",
+            unknown.problem
+        );
+        let card = "4111111111111111".parse::<CardPresentStatus>().unwrap_err();
+        assert!(
+            !card.problem.contains("4111111111111111"),
+            "{}",
+            card.problem
+        );
+    }
 
     #[test]
     fn card_present_codes_round_trip() {

@@ -566,6 +566,13 @@ async fn a_card_number_in_a_row_is_refused_as_an_id_and_masked_in_the_journal_an
         in_journal.contains(good.as_str()),
         "the journal keeps the row sent"
     );
+    let dry = scene.run(&input, &scene.path("dry"), &["--dry-run"]).await;
+    let printed = described(&dry);
+    assert!(printed.contains("line 3"), "{printed}");
+    assert!(
+        !printed.contains(CARD),
+        "a dry run prints the card number: {printed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

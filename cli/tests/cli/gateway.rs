@@ -534,7 +534,7 @@ async fn a_request_that_gets_no_answer_still_leaves_its_one_line() {
     for part in [
         &format!("request{{payment={payment}}}") as &str,
         "client=\"erp\"",
-        "outcome=\"client_gone\"",
+        "outcome=\"connection_closed\"",
     ] {
         assert!(
             requests[0].contains(part),

@@ -121,6 +121,11 @@ async fn void_logs_to_stderr_when_asked_and_never_a_secret() {
     assert!(printed.contains("card number"), "{printed}");
     assert!(!printed.contains("instamed_soap.void{"), "sent: {printed}");
     assert_no_secret("a void of a card number", &printed);
+    let as_json = void(&simulator, CARD, &["--json"], &[]);
+    assert_eq!(as_json.status.code(), Some(2), "{}", lossy(&as_json.stderr));
+    let printed = format!("{}{}", lossy(&as_json.stdout), lossy(&as_json.stderr));
+    assert!(printed.contains("\"payment\""), "{printed}");
+    assert_no_secret("a void of a card number, in JSON", &printed);
 
     // A RUST_LOG that is not a filter is said, not ignored.
     let payment = ledger.create_payment(&outlet(), "10.00").unwrap();

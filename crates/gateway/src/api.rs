@@ -676,11 +676,17 @@ impl Api {
             Method::GET | Method::POST => {
                 problem(StatusCode::NOT_FOUND, "not_found", "no such resource")
             }
-            _ => problem(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "POST to /v1/voids, /v1/refunds, /v1/voids/{payment}/or-refund, /v1/sso/voids; GET operations and payments",
-            ),
+            _ => {
+                let (mut response, label) = problem(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "POST to /v1/voids, /v1/refunds, /v1/voids/{payment}/or-refund, /v1/sso/voids; GET operations and payments",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, http::HeaderValue::from_static("GET, POST"));
+                (response, label)
+            }
         }
     }
 

@@ -609,10 +609,15 @@ impl Money {
 
     /// Reconciles the void of `entry` in the background ([`Self::reconcile_later`]).
     fn reconcile_entry(self: &Arc<Self>, entry: &Entry) {
-        if let (Some(outlet), Ok(payment)) =
-            (entry.outlet.clone(), TransactionId::new(&entry.payment))
-        {
-            self.reconcile_later(VoidRequest::new(outlet, payment));
+        match (entry.outlet.clone(), TransactionId::new(&entry.payment)) {
+            (Some(outlet), Ok(payment)) => self.reconcile_later(VoidRequest::new(outlet, payment)),
+            // An entry an older version wrote (no outlet, or a card number as its payment)
+            // cannot be asked about again: a person settles it (`ledger settle`).
+            _ => tracing::warn!(
+                entry = entry.id,
+                "a void of unknown outcome cannot be reconciled: its entry names no outlet or \
+                 no valid payment ID; settle it by hand"
+            ),
         }
     }
 

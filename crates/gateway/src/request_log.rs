@@ -98,7 +98,7 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         if !self.written {
-            self.unanswered("client_gone");
+            self.unanswered("connection_closed");
         }
     }
 }

@@ -378,19 +378,17 @@ impl Service {
                     return Ok((response, Some(client), "wsdl"));
                 }
                 Ok((
-                    text(StatusCode::METHOD_NOT_ALLOWED, "POST a SOAP envelope"),
+                    not_allowed("GET, POST", "POST a SOAP envelope"),
                     Some(client),
                     "method_not_allowed",
                 ))
             }
             (route, _) => match allowed_methods(route) {
-                Some(allowed) => {
-                    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-                    response
-                        .headers_mut()
-                        .insert(header::ALLOW, http::HeaderValue::from_static(allowed));
-                    Ok((response, None, "method_not_allowed"))
-                }
+                Some(allowed) => Ok((
+                    not_allowed(allowed, "method not allowed"),
+                    None,
+                    "method_not_allowed",
+                )),
                 None => Ok((text(StatusCode::NOT_FOUND, "not found"), None, "not_found")),
             },
         }
@@ -507,6 +505,15 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    response
+}
+
+/// 405 with the methods the route takes, in `Allow`.
+fn not_allowed(allowed: &'static str, words: &'static str) -> Response<Full<Bytes>> {
+    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, words);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, http::HeaderValue::from_static(allowed));
     response
 }
 

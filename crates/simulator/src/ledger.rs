@@ -534,8 +534,9 @@ fn key_of(id: &TransactionId) -> Result<IdKey, LedgerError> {
     IdKey::fold(id.as_str()).ok_or_else(|| LedgerError::InvalidId(id.to_string()))
 }
 
-/// The crate's public form of a stored ID. `IdKey` enforces the rules of `TransactionId::new`,
-/// so this fails only if the two ever drift apart.
+/// The crate's public form of a stored ID. `IdKey` enforces the length and character rules of
+/// `TransactionId::new`; this fails besides only for a card number given as an ID, which
+/// `TransactionId` refuses (a seed file or journal naming one is refused with it).
 fn public_id(id: &IdKey) -> Result<TransactionId, LedgerError> {
     TransactionId::new(id.as_str()).map_err(|_| LedgerError::InvalidId(id.as_str().to_owned()))
 }

@@ -191,6 +191,8 @@ async fn a_route_asked_with_a_method_it_does_not_take_is_405_with_allow_and_an_u
         (Method::POST, "/metrics", Some("GET")),
         (Method::PUT, "/openapi.json", Some("GET")),
         (Method::PUT, "/payment/NVP.aspx", Some("GET, POST")),
+        (Method::PUT, "/payment/service.asmx", Some("GET, POST")),
+        (Method::DELETE, "/v1/voids", Some("GET, POST")),
         (Method::GET, "/payment/nowhere.aspx", None),
     ] {
         let answer = raw_https::send_to(

@@ -172,7 +172,7 @@ impl DryRun {
             planned.add(&would);
             each(&PlannedRow {
                 line: row.line,
-                transaction_id: row.raw.transaction_id.clone(),
+                transaction_id: row.raw.kept(row.problem.is_none()).transaction_id.clone(),
                 would,
             });
         }
