@@ -3,8 +3,9 @@
 //!
 //! The server writes the line once the answer is ready, or once it is known that none will be;
 //! the payment is known only deeper down, where a protocol's request is read, so it travels in
-//! the request's span: whoever reads it names it there, and the line carries the span's fields. The span and the line share this
-//! module's target, so that a filter that lets the line through lets its payment through.
+//! the request's span: whoever reads it names it there, and the line carries the span's fields.
+//! The span and the line share this module's target, so that a filter that lets the line
+//! through lets its payment through.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -15,9 +16,10 @@ use instamed_soap_listener::milliseconds;
 use crate::metrics::Metrics;
 
 /// A request being served, and the one line it leaves: written with its answer
-/// ([`answered`](Self::answered)), or without one when the connection closed first: the
-/// server gave up on it ([`aborted`](Self::aborted)) or the client went away and its handler
-/// was dropped (when this is). A void carried on after its ERP went away still leaves its line.
+/// ([`answered`](Self::answered)), or without one: the server gave up on it
+/// ([`aborted`](Self::aborted)), or its connection closed first (the client went away, or the
+/// listener closed it) and its handler was dropped, and this with it. A void carried on after
+/// its ERP went away still leaves its line.
 pub(crate) struct Pending {
     route: &'static str,
     started: Instant,
