@@ -39,16 +39,22 @@ impl Started {
             .unwrap_or_else(|| panic!("no {label} line in {:?}", self.printed))
     }
 
-    /// POSTs a SOAP 1.1 void of `payment` as .NET writes it, signed in as `client`.
-    async fn void(&self, client: &str, payment: &str) -> RawResponse {
-        let soap = self.value("soap:");
-        let origin = soap.trim_end_matches("/payment/service.asmx");
-        let port: u16 = origin
+    /// The port the gateway listens on, from the SOAP address it printed.
+    fn port(&self) -> u16 {
+        self.value("soap:")
+            .trim_end_matches("/payment/service.asmx")
             .rsplit(':')
             .next()
             .expect("port")
             .parse()
-            .expect("port");
+            .expect("port")
+    }
+
+    /// POSTs a SOAP 1.1 void of `payment` as .NET writes it, signed in as `client`.
+    async fn void(&self, client: &str, payment: &str) -> RawResponse {
+        let soap = self.value("soap:");
+        let origin = soap.trim_end_matches("/payment/service.asmx");
+        let port = self.port();
         let host = raw_https::host(origin);
         let ca = self
             .printed
@@ -502,15 +508,7 @@ async fn a_request_that_gets_no_answer_still_leaves_its_one_line() {
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert!(voided(&started.void("erp:secret", payment).await));
 
-    let port = started
-        .value("soap:")
-        .trim_end_matches("/payment/service.asmx")
-        .rsplit(':')
-        .next()
-        .expect("a port")
-        .parse::<u16>()
-        .expect("a port");
-    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", started.port()))
         .await
         .expect("connect");
     let head = format!(

@@ -436,9 +436,34 @@ pub fn text(response: &RawResponse, local: &str) -> Option<String> {
 }
 
 impl Bench {
-    /// A TLS connection to the gateway as an ERP opens it, for a request written by hand, and
-    /// the host it was opened to.
-    pub async fn connection(
+    /// POSTs `body` to `path` as the ERP's client over a connection of its own, written by
+    /// hand with `Content-Length: length` (which may say more than `body` holds), and returns
+    /// the connection, its answer unread.
+    pub async fn post_by_hand(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        length: usize,
+        body: &[u8],
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        use tokio::io::AsyncWriteExt as _;
+        let (mut tls, host) = self.connection().await;
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: {}\r\ncontent-length: {length}\r\n",
+            basic(),
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        tls.write_all(head.as_bytes()).await.expect("head");
+        tls.write_all(body).await.expect("body");
+        tls.flush().await.expect("flush");
+        tls
+    }
+
+    /// A TLS connection to the gateway as an ERP opens it, and the host it was opened to.
+    async fn connection(
         &self,
     ) -> (
         tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
@@ -483,20 +508,8 @@ impl Bench {
         body: &[u8],
         until: impl std::future::Future<Output = ()>,
     ) {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let (mut tls, host) = self.connection().await;
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: {}\r\ncontent-length: {}\r\n",
-            basic(),
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        tls.write_all(head.as_bytes()).await.expect("head");
-        tls.write_all(body).await.expect("body");
-        tls.flush().await.expect("flush");
+        use tokio::io::AsyncReadExt as _;
+        let mut tls = self.post_by_hand(path, headers, body.len(), body).await;
         let mut answer = [0_u8; 1];
         tokio::select! {
             read = tls.read(&mut answer) => panic!("answered before the hang-up: {read:?}"),

@@ -114,7 +114,7 @@ async fn a_client_over_its_rate_is_answered_429_on_the_wsdl_too_and_instamed_is_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_past_the_cap_is_answered_413_unread_on_every_route_and_nothing_is_sent() {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::io::AsyncReadExt as _;
     let bench = Bench::start().await;
     let payment = bench.payment("21.00");
     // Each a void that would be carried out, declared one byte longer than the cap: the
@@ -141,20 +141,10 @@ async fn a_body_past_the_cap_is_answered_413_unread_on_every_route_and_nothing_i
         ),
     ];
     for (path, headers, body) in asked {
-        let (mut tls, host) = bench.connection().await;
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: {}\r\n\
-             content-length: {}\r\n",
-            crate::erp::basic(),
-            cap + 1
-        );
-        for (name, value) in &headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        tls.write_all(head.as_bytes()).await.expect("head");
-        tls.write_all(body.as_bytes()).await.expect("body");
-        tls.flush().await.expect("flush");
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let mut tls = bench
+            .post_by_hand(path, &headers, cap + 1, body.as_bytes())
+            .await;
         let mut answer = Vec::new();
         let read = tokio::time::timeout(
             std::time::Duration::from_secs(10),
